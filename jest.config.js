@@ -1,0 +1,9 @@
+/** Tests run from TypeScript sources (ts-jest, transpile only: `npm run typecheck` does the type check). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.test.json' }] },
+  moduleNameMapper: { '^@gradlens/([a-z]+)$': '<rootDir>/packages/$1/src' },
+  testTimeout: 60000,
+};

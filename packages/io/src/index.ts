@@ -1,0 +1,3 @@
+export * from './array';
+export * from './images';
+export * from './formats';
