@@ -1,3 +1,4 @@
 export * from './array';
+export * from './fs';
 export * from './images';
 export * from './formats';
