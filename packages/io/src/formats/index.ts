@@ -1,1 +1,7 @@
-export {};
+export * from './convert';
+export * from './crc32';
+export * from './zip';
+export * from './npy';
+export * from './npz';
+export * from './safetensors';
+export type { Source } from './source';

@@ -1,0 +1,48 @@
+import type { NdArray } from '../array';
+import { writeFileAtomic } from '../fs';
+import { decodeNpy, encodeNpy } from './npy';
+import { setOwn } from './record';
+import { loadSource, type Source } from './source';
+import { encodeZip, readZip } from './zip';
+
+/** NumPy's .npz format: a zip archive of `<name>.npy` entries, stored (np.savez) or deflated (np.savez_compressed). */
+
+/** Options of writeNpz / encodeNpz. */
+export interface NpzWriteOptions {
+  /** Deflate every entry, like np.savez_compressed (default: store, like np.savez). */
+  compress?: boolean;
+}
+
+/** Parses .npz bytes into arrays keyed by name (the entry name without ".npy"), in archive order. */
+export function decodeNpz(bytes: Uint8Array, file = '<bytes>'): Record<string, NdArray> {
+  const zip = readZip(bytes, file);
+  const out: Record<string, NdArray> = {};
+  for (const entry of zip.entries) {
+    if (!entry.name.endsWith('.npy')) {
+      throw new Error(`${file}: entry ${entry.name} of the .npz is not a .npy file`);
+    }
+    const key = entry.name.slice(0, -4);
+    setOwn(out, key, decodeNpy(zip.read(entry), `${file}:${entry.name}`));
+  }
+  return out;
+}
+
+/** Returns the .npz bytes of named arrays (each stored as `<name>.npy`). */
+export function encodeNpz(arrays: Record<string, NdArray>, options: NpzWriteOptions = {}, where = 'encodeNpz'): Uint8Array {
+  return encodeZip(Object.entries(arrays).map(([name, arr]) => ({
+    name: `${name}.npy`,
+    data: encodeNpy(arr, `${where}: array ${name}`),
+    compress: options.compress === true,
+  })));
+}
+
+/** Reads a .npz file (or its bytes) into arrays keyed by name. */
+export function readNpz(src: Source): Record<string, NdArray> {
+  const { bytes, file } = loadSource(src);
+  return decodeNpz(bytes, file);
+}
+
+/** Writes named arrays to a .npz file, atomically. */
+export function writeNpz(file: string, arrays: Record<string, NdArray>, options: NpzWriteOptions = {}): void {
+  writeFileAtomic(file, encodeNpz(arrays, options, file));
+}
