@@ -1,0 +1,10 @@
+import { elementwiseRules } from './elementwise';
+import { nnRules } from './nn';
+import { reduceRules } from './reduce';
+import { shapeRules } from './shape';
+import type { GradRuleTable } from './types';
+
+export type { GradContext, GradRule, GradRuleTable, RuleOverrides } from './types';
+
+/** The default backward rule of every op (the vanilla gradient). */
+export const gradRules: GradRuleTable = { ...elementwiseRules, ...reduceRules, ...shapeRules, ...nnRules };

@@ -1,0 +1,31 @@
+import { cast, div, eq, expand, mul, reshape, sub, sum } from '../../ops';
+import type { Tensor } from '../../tensor';
+import type { GradRuleTable } from './types';
+
+/** dy of a reduction, reshaped with the reduced dims kept and broadcast back over the input. */
+function spread(dy: Tensor, x: Tensor, dims: readonly number[]): Tensor {
+  const kept = x.shape.map((d, i) => (dims.includes(i) ? 1 : d));
+  return expand(reshape(dy, kept), x.shape);
+}
+
+const count = (x: Tensor, dims: readonly number[]) => dims.reduce((n, d) => n * x.shape[d]!, 1);
+
+/** Gradient of max/min: shared evenly between the elements equal to the result. */
+function extremum(dy: Tensor, x: Tensor, output: Tensor, dims: readonly number[]): Tensor {
+  const hit = cast(eq(x, spread(output, x, dims)), dy.dtype);
+  const ties = sum(hit, { dim: dims as number[], keepdim: true });
+  return div(mul(hit, spread(dy, x, dims)), ties);
+}
+
+export const reduceRules: Pick<GradRuleTable, 'sum' | 'mean' | 'max' | 'min' | 'argmax' | 'argmin' | 'var'> = {
+  sum: (dy, { inputs: [x], attrs: { dims } }) => [spread(dy, x!, dims)],
+  mean: (dy, { inputs: [x], attrs: { dims } }) => [div(spread(dy, x!, dims), count(x!, dims))],
+  max: (dy, { inputs: [x], output, attrs: { dims } }) => [extremum(dy, x!, output, dims)],
+  min: (dy, { inputs: [x], output, attrs: { dims } }) => [extremum(dy, x!, output, dims)],
+  argmax: () => [null],
+  argmin: () => [null],
+  var: (dy, { inputs: [x], attrs: { dims, correction } }) => {
+    const centred = sub(x!, mul(sum(x!, { dim: dims, keepdim: true }), 1 / count(x!, dims)));
+    return [mul(spread(dy, x!, dims), mul(centred, 2 / Math.max(0, count(x!, dims) - correction)))];
+  },
+};

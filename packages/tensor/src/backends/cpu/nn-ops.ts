@@ -1,0 +1,143 @@
+import { FloatDType } from '../../dtype';
+import type { ConvAttrs, PoolAttrs, ResizeAttrs } from '../../ops/op-attrs';
+import type { KernelTable } from '../backend';
+import { sizeOf, windowOutSize } from '../../shape';
+import type { Tensor } from '../../tensor';
+import * as k from './kernels';
+import { floats, output } from './util';
+
+function convGeometry(xShape: readonly number[], wShape: readonly number[], outShape: readonly number[], a: ConvAttrs): k.Conv2dGeometry {
+  const [batch, inChannels, inHeight, inWidth] = xShape as [number, number, number, number];
+  const [outChannels, , kernelHeight, kernelWidth] = wShape as [number, number, number, number];
+  return {
+    batch, inChannels, inHeight, inWidth, outChannels, kernelHeight, kernelWidth,
+    strideH: a.stride[0], strideW: a.stride[1], padH: a.padding[0], padW: a.padding[1],
+    dilationH: a.dilation[0], dilationW: a.dilation[1], groups: a.groups,
+    outHeight: outShape[2]!, outWidth: outShape[3]!,
+  };
+}
+
+function poolGeometry(x: readonly number[], a: PoolAttrs): k.Pool2dGeometry {
+  const [batch, channels, inHeight, inWidth] = x as [number, number, number, number];
+  return {
+    batch, channels, inHeight, inWidth, kernelH: a.kernel[0], kernelW: a.kernel[1],
+    strideH: a.stride[0], strideW: a.stride[1], padH: a.padding[0], padW: a.padding[1],
+    dilationH: a.dilation[0], dilationW: a.dilation[1], outHeight: a.outSize[0], outWidth: a.outSize[1],
+  };
+}
+
+function adaptiveGeometry(x: readonly number[], outSize: readonly number[]): k.AdaptivePoolGeometry {
+  const [batch, channels, inHeight, inWidth] = x as [number, number, number, number];
+  return { batch, channels, inHeight, inWidth, outHeight: outSize[0]!, outWidth: outSize[1]! };
+}
+
+function resizeGeometry(x: readonly number[], a: ResizeAttrs): k.ResizeGeometry {
+  const [batch, channels, inHeight, inWidth] = x as [number, number, number, number];
+  return { batch, channels, inHeight, inWidth, outHeight: a.outSize[0], outWidth: a.outSize[1], scaleH: a.scale[0], scaleW: a.scale[1], alignCorners: a.alignCorners };
+}
+
+const nchw = (x: Tensor, outSize: readonly number[]) => [x.shape[0]!, x.shape[1]!, outSize[0]!, outSize[1]!];
+const dtypeOf = (x: Tensor) => x.dtype as FloatDType;
+
+export const nnKernels: Pick<KernelTable,
+  'matmul' | 'linear' | 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'maxPool2d' | 'avgPool2d' |
+  'avgPool2dBackward' | 'adaptiveAvgPool2d' | 'adaptiveAvgPool2dBackward' | 'adaptiveMaxPool2d' |
+  'upsampleNearest2d' | 'upsampleNearest2dBackward' | 'upsampleBilinear2d' | 'upsampleBilinear2dBackward'> = {
+  matmul: ([a, b], { transA, transB }) => {
+    const ra = a!.rank, rb = b!.rank;
+    const m = transA ? a!.shape[ra - 1]! : a!.shape[ra - 2]!;
+    const kk = transA ? a!.shape[ra - 2]! : a!.shape[ra - 1]!;
+    const n = transB ? b!.shape[rb - 2]! : b!.shape[rb - 1]!;
+    const aBatch = a!.shape.slice(0, -2), bBatch = b!.shape.slice(0, -2);
+    const batchShape = aBatch.length >= bBatch.length ? aBatch : bBatch;
+    const batch = sizeOf(batchShape);
+    const { t, v } = output([...batchShape, m, n], dtypeOf(a!));
+    k.matmul(floats(a!), floats(b!), v, {
+      batch, m, n, k: kk, transA, transB,
+      aBatchStride: sizeOf(aBatch) === 1 ? 0 : m * kk, bBatchStride: sizeOf(bBatch) === 1 ? 0 : kk * n,
+    });
+    return { out: t };
+  },
+  linear: ([x, w, b]) => {
+    const inF = w!.shape[1]!, outF = w!.shape[0]!;
+    const rows = x!.size / inF;
+    const { t, v } = output([...x!.shape.slice(0, -1), outF], dtypeOf(x!));
+    k.matmul(floats(x!), floats(w!), v, { batch: 1, m: rows, n: outF, k: inF, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0 });
+    if (b) {
+      const bv = floats(b);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) v[r * outF + j] = v[r * outF + j]! + bv[j]!;
+    }
+    return { out: t };
+  },
+  conv2d: ([x, w, b], a) => {
+    const [oh, ow] = [0, 1].map((i) => windowOutSize(x!.shape[2 + i]!, w!.shape[2 + i]!, a.stride[i]!, a.padding[i]!, a.dilation[i]!));
+    const shape = [x!.shape[0]!, w!.shape[0]!, oh!, ow!];
+    const { t, v } = output(shape, dtypeOf(x!));
+    k.conv2dForward(floats(x!), floats(w!), b ? floats(b) : null, convGeometry(x!.shape, w!.shape, shape, a), v);
+    return { out: t };
+  },
+  conv2dBackwardInput: ([dy, w], a) => {
+    const { t, v } = output(a.inputShape, dtypeOf(dy!));
+    k.conv2dBackwardInput(floats(dy!), floats(w!), convGeometry(a.inputShape, w!.shape, dy!.shape, a), v);
+    return { out: t };
+  },
+  conv2dBackwardWeight: ([x, dy], a) => {
+    const { t, v } = output(a.weightShape, dtypeOf(x!));
+    k.conv2dBackwardWeight(floats(x!), floats(dy!), convGeometry(x!.shape, a.weightShape, dy!.shape, a), v);
+    return { out: t };
+  },
+  maxPool2d: ([x], a) => {
+    const shape = nchw(x!, a.outSize);
+    const { t, v } = output(shape, dtypeOf(x!));
+    const idx = output(shape, 'int32');
+    k.maxPool2dForward(floats(x!), poolGeometry(x!.shape, a), v, idx.v);
+    return { out: t, extras: [idx.t] };
+  },
+  avgPool2d: ([x], a) => {
+    const { t, v } = output(nchw(x!, a.outSize), dtypeOf(x!));
+    k.avgPool2dForward(floats(x!), poolGeometry(x!.shape, a), a.countIncludePad, a.divisorOverride, v);
+    return { out: t };
+  },
+  avgPool2dBackward: ([dy], a) => {
+    const { t, v } = output(a.inputShape, dtypeOf(dy!));
+    k.avgPool2dBackward(floats(dy!), poolGeometry(a.inputShape, a), a.countIncludePad, a.divisorOverride, v);
+    return { out: t };
+  },
+  adaptiveAvgPool2d: ([x], { outSize }) => {
+    const { t, v } = output(nchw(x!, outSize), dtypeOf(x!));
+    k.adaptiveAvgPool2dForward(floats(x!), adaptiveGeometry(x!.shape, outSize), v);
+    return { out: t };
+  },
+  adaptiveAvgPool2dBackward: ([dy], { inputShape }) => {
+    const { t, v } = output(inputShape, dtypeOf(dy!));
+    k.adaptiveAvgPool2dBackward(floats(dy!), adaptiveGeometry(inputShape, dy!.shape.slice(2)), v);
+    return { out: t };
+  },
+  adaptiveMaxPool2d: ([x], { outSize }) => {
+    const shape = nchw(x!, outSize);
+    const { t, v } = output(shape, dtypeOf(x!));
+    const idx = output(shape, 'int32');
+    k.adaptiveMaxPool2dForward(floats(x!), adaptiveGeometry(x!.shape, outSize), v, idx.v);
+    return { out: t, extras: [idx.t] };
+  },
+  upsampleNearest2d: ([x], a) => {
+    const { t, v } = output(nchw(x!, a.outSize), dtypeOf(x!));
+    k.upsampleNearest2dForward(floats(x!), resizeGeometry(x!.shape, a), v);
+    return { out: t };
+  },
+  upsampleNearest2dBackward: ([dy], a) => {
+    const { t, v } = output(a.inputShape, dtypeOf(dy!));
+    k.upsampleNearest2dBackward(floats(dy!), resizeGeometry(a.inputShape, a), v);
+    return { out: t };
+  },
+  upsampleBilinear2d: ([x], a) => {
+    const { t, v } = output(nchw(x!, a.outSize), dtypeOf(x!));
+    k.upsampleBilinear2dForward(floats(x!), resizeGeometry(x!.shape, a), v);
+    return { out: t };
+  },
+  upsampleBilinear2dBackward: ([dy], a) => {
+    const { t, v } = output(a.inputShape, dtypeOf(dy!));
+    k.upsampleBilinear2dBackward(floats(dy!), resizeGeometry(a.inputShape, a), v);
+    return { out: t };
+  },
+};

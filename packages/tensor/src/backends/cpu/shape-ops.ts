@@ -1,0 +1,157 @@
+import type { KernelTable } from '../backend';
+import { sizeOf, stridesOf } from '../../shape';
+import type { Tensor } from '../../tensor';
+import { around, broadcastIndex, make, output } from './util';
+
+/**
+ * Calls `visit(outIndex, inOffset)` for every element of an output of `shape`, where the input offset
+ * advances by `strides` per output dimension, starting at `base`: the one strided walk that
+ * permute, slice and their adjoints share.
+ */
+function stridedWalk(shape: readonly number[], strides: readonly number[], base: number, visit: (o: number, i: number) => void): void {
+  const rank = shape.length;
+  const n = sizeOf(shape);
+  const counter = new Array<number>(rank).fill(0);
+  let offset = base;
+  for (let o = 0; o < n; o++) {
+    visit(o, offset);
+    for (let d = rank - 1; d >= 0; d--) {
+      counter[d]!++;
+      offset += strides[d]!;
+      if (counter[d]! < shape[d]!) break;
+      offset -= strides[d]! * shape[d]!;
+      counter[d] = 0;
+    }
+  }
+}
+
+function sliceGeometry(inShape: readonly number[], begin: readonly number[], end: readonly number[], step: readonly number[]) {
+  const outShape = begin.map((b, d) => Math.max(0, Math.ceil((end[d]! - b) / step[d]!)));
+  const inStrides = stridesOf(inShape);
+  const base = begin.reduce((s, b, d) => s + b * inStrides[d]!, 0);
+  const strides = inStrides.map((s, d) => s * step[d]!);
+  return { outShape, base, strides };
+}
+
+export const shapeKernels: Pick<KernelTable,
+  'reshape' | 'permute' | 'expand' | 'slice' | 'unslice' | 'pad' | 'cat' | 'indexSelect' | 'indexAdd' | 'gatherPlanes' | 'scatterPlanes'> = {
+  // Values are never mutated once a tensor exists, so a reshape can share them.
+  reshape: ([x], { shape }) => ({ out: make(x!.values(), shape, x!.dtype) }),
+  permute: ([x], { dims }) => {
+    const shape = dims.map((d) => x!.shape[d]!);
+    const inStrides = stridesOf(x!.shape);
+    const { t, v } = output(shape, x!.dtype);
+    const xv = x!.values();
+    stridedWalk(shape, dims.map((d) => inStrides[d]!), 0, (o, i) => { v[o] = xv[i]!; });
+    return { out: t };
+  },
+  expand: ([x], { shape }) => {
+    const idx = broadcastIndex(x!.shape, shape);
+    const { t, v } = output(shape, x!.dtype);
+    const xv = x!.values();
+    if (!idx) v.set(xv as never);
+    else for (let i = 0; i < v.length; i++) v[i] = xv[idx[i]!]!;
+    return { out: t };
+  },
+  slice: ([x], { begin, end, step }) => {
+    const g = sliceGeometry(x!.shape, begin, end, step);
+    const { t, v } = output(g.outShape, x!.dtype);
+    const xv = x!.values();
+    stridedWalk(g.outShape, g.strides, g.base, (o, i) => { v[o] = xv[i]!; });
+    return { out: t };
+  },
+  unslice: ([x], { begin, end, step, shape }) => {
+    const g = sliceGeometry(shape, begin, end, step);
+    const { t, v } = output(shape, x!.dtype);
+    const xv = x!.values();
+    stridedWalk(g.outShape, g.strides, g.base, (o, i) => { v[i] = xv[o]!; });
+    return { out: t };
+  },
+  pad: ([x], { pads, value }) => {
+    const shape = x!.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]);
+    const { t, v } = output(shape, x!.dtype);
+    v.fill(value);
+    const outStrides = stridesOf(shape);
+    const base = pads.reduce((s, [before], d) => s + before * outStrides[d]!, 0);
+    const xv = x!.values();
+    stridedWalk(x!.shape, outStrides, base, (o, i) => { v[i] = xv[o]!; });
+    return { out: t };
+  },
+  cat: (inputs, { dim }) => {
+    const first = inputs[0]!;
+    const shape = [...first.shape];
+    shape[dim] = inputs.reduce((s, x) => s + x.shape[dim]!, 0);
+    const { t, v } = output(shape, first.dtype);
+    const { outer, inner } = around(shape, dim);
+    let offset = 0;
+    for (const x of inputs) {
+      const chunk = x.shape[dim]! * inner;
+      const xv = x.values();
+      for (let o = 0; o < outer; o++) {
+        for (let k = 0; k < chunk; k++) v[o * shape[dim]! * inner + offset + k] = xv[o * chunk + k]!;
+      }
+      offset += chunk;
+    }
+    return { out: t };
+  },
+  indexSelect: ([x, index], { dim }) => {
+    const idx = index!.values();
+    const { outer, size, inner } = around(x!.shape, dim);
+    const shape = [...x!.shape];
+    shape[dim] = idx.length;
+    const { t, v } = output(shape, x!.dtype);
+    const xv = x!.values();
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < idx.length; j++) {
+        const src = (o * size + idx[j]!) * inner;
+        const dst = (o * idx.length + j) * inner;
+        for (let k = 0; k < inner; k++) v[dst + k] = xv[src + k]!;
+      }
+    }
+    return { out: t };
+  },
+  indexAdd: ([x, index], { dim, size }) => {
+    const idx = index!.values();
+    const { outer, inner } = around(x!.shape, dim);
+    const shape = [...x!.shape];
+    shape[dim] = size;
+    const { t, v } = output(shape, x!.dtype);
+    const xv = x!.values();
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < idx.length; j++) {
+        const dst = (o * size + idx[j]!) * inner;
+        const src = (o * idx.length + j) * inner;
+        for (let k = 0; k < inner; k++) v[dst + k] = v[dst + k]! + xv[src + k]!;
+      }
+    }
+    return { out: t };
+  },
+  gatherPlanes: ([x, indices]) => {
+    const [n, c, h, w] = x!.shape as [number, number, number, number];
+    const [oh, ow] = indices!.shape.slice(2) as [number, number];
+    const { t, v } = output([n, c, oh, ow], x!.dtype);
+    const xv = x!.values();
+    const iv = indices!.values();
+    const plane = h * w;
+    const outPlane = oh * ow;
+    for (let p = 0; p < n * c; p++) {
+      for (let k = 0; k < outPlane; k++) v[p * outPlane + k] = xv[p * plane + iv[p * outPlane + k]!]!;
+    }
+    return { out: t };
+  },
+  scatterPlanes: ([dy, indices], { planeShape }) => {
+    const [n, c, oh, ow] = dy!.shape as [number, number, number, number];
+    const plane = planeShape[0] * planeShape[1];
+    const { t, v } = output([n, c, ...planeShape], dy!.dtype);
+    const dv = dy!.values();
+    const iv = indices!.values();
+    const outPlane = oh * ow;
+    for (let p = 0; p < n * c; p++) {
+      for (let k = 0; k < outPlane; k++) {
+        const dst = p * plane + iv[p * outPlane + k]!;
+        v[dst] = v[dst]! + dv[p * outPlane + k]!;
+      }
+    }
+    return { out: t };
+  },
+};

@@ -1,0 +1,15 @@
+export { Tensor } from './tensor';
+export type { NestedArray } from './tensor';
+export type { DType, FloatDType, TypedArray } from './dtype';
+export * from './creation';
+export * from './ops';
+export type { OpAttrs, OpName } from './ops/op-attrs';
+export { Generator, manualSeed, defaultGenerator } from './random';
+export { record, grad, noGrad, tidy, keep, withScope, numTensors, Tape } from './autodiff/tape';
+export type { TapeNode, Recording, TensorContainer } from './autodiff/tape';
+export type { GradOptions } from './autodiff/backward';
+export { gradRules } from './autodiff/rules';
+export type { GradContext, GradRule, GradRuleTable, RuleOverrides } from './autodiff/rules';
+export { setBackend, getBackendInfo, registerBackend } from './backends/registry';
+export type { Backend, Kernel, KernelTable, KernelResult } from './backends/backend';
+export * as cpuKernels from './backends/cpu/kernels';

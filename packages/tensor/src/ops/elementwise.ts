@@ -1,0 +1,101 @@
+import { scalar } from '../creation';
+import { DType, FloatDType, isFloat } from '../dtype';
+import { opError } from '../errors';
+import { broadcastShapes } from '../shape';
+import { Tensor } from '../tensor';
+import type { OpName } from './op-attrs';
+import { runOp } from './run';
+
+/** A tensor or a plain number; a number takes the other operand's dtype (it never promotes). */
+export type TensorLike = Tensor | number;
+
+function asTensor(op: string, x: TensorLike, like: TensorLike): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== 'number') throw opError(op, `expected a Tensor or a number, got ${typeof x}`);
+  const dtype: DType = like instanceof Tensor ? (isFloat(like.dtype) || Number.isInteger(x) ? like.dtype : 'float32') : 'float32';
+  return scalar(x, dtype === 'bool' ? 'float32' : dtype);
+}
+
+type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+
+function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  const ta = asTensor(op, a, b);
+  const tb = asTensor(op, b, a);
+  broadcastShapes(op, ta.shape, tb.shape);
+  return runOp(op, [ta, tb], {});
+}
+
+function unary(op: Exclude<OpName, BinaryOp>, x: Tensor): Tensor {
+  if (!(x instanceof Tensor)) throw opError(op, `expected a Tensor, got ${typeof x}`);
+  return runOp(op, [x], {} as never);
+}
+
+/** a + b, broadcasting. */
+export const add = (a: TensorLike, b: TensorLike) => binary('add', a, b);
+/** a − b, broadcasting. */
+export const sub = (a: TensorLike, b: TensorLike) => binary('sub', a, b);
+/** a · b elementwise, broadcasting. */
+export const mul = (a: TensorLike, b: TensorLike) => binary('mul', a, b);
+/** a / b (true division: integers give float32), broadcasting. */
+export const div = (a: TensorLike, b: TensorLike) => binary('div', a, b);
+/** a ** b, broadcasting. */
+export const pow = (a: TensorLike, b: TensorLike) => binary('pow', a, b);
+/** Elementwise maximum (NaN propagates), broadcasting. */
+export const maximum = (a: TensorLike, b: TensorLike) => binary('maximum', a, b);
+/** Elementwise minimum (NaN propagates), broadcasting. */
+export const minimum = (a: TensorLike, b: TensorLike) => binary('minimum', a, b);
+/** Comparisons give bool tensors, broadcasting. */
+export const eq = (a: TensorLike, b: TensorLike) => binary('eq', a, b);
+export const ne = (a: TensorLike, b: TensorLike) => binary('ne', a, b);
+export const lt = (a: TensorLike, b: TensorLike) => binary('lt', a, b);
+export const le = (a: TensorLike, b: TensorLike) => binary('le', a, b);
+export const gt = (a: TensorLike, b: TensorLike) => binary('gt', a, b);
+export const ge = (a: TensorLike, b: TensorLike) => binary('ge', a, b);
+
+/** Elements of a where cond is true, of b elsewhere, broadcasting all three. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (!(cond instanceof Tensor) || cond.dtype !== 'bool') {
+    throw opError('where', `condition must be a bool tensor, got ${cond instanceof Tensor ? cond.dtype : typeof cond}`);
+  }
+  const ta = asTensor('where', a, b);
+  const tb = asTensor('where', b, a);
+  broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
+  return runOp('where', [cond, ta, tb], {});
+}
+
+export const neg = (x: Tensor) => unary('neg', x);
+export const exp = (x: Tensor) => unary('exp', x);
+export const log = (x: Tensor) => unary('log', x);
+export const sqrt = (x: Tensor) => unary('sqrt', x);
+export const abs = (x: Tensor) => unary('abs', x);
+/** −1, 0 or 1 per element. */
+export const sign = (x: Tensor) => unary('sign', x);
+/** max(x, 0); its backward rule is the one guided backprop and deconvnet swap. */
+export const relu = (x: Tensor) => unary('relu', x);
+export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+export const tanh = (x: Tensor) => unary('tanh', x);
+/** x², as mul(x, x). */
+export const square = (x: Tensor) => mul(x, x);
+
+/** Clamps into [min, max]; either bound may be omitted. */
+export function clamp(x: Tensor, options: { min?: number; max?: number }): Tensor {
+  const min = options.min ?? null;
+  const max = options.max ?? null;
+  if (min === null && max === null) throw opError('clamp', 'at least one of min and max is needed');
+  if (min !== null && max !== null && min > max) throw opError('clamp', `min ${min} is greater than max ${max}`);
+  return runOp('clamp', [x], { min, max });
+}
+
+/** min(max(x, 0), 6), as torch.nn.ReLU6. */
+export const relu6 = (x: Tensor) => clamp(x, { min: 0, max: 6 });
+
+/** The same values converted to `dtype` (float → int truncates toward zero, as PyTorch). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : runOp('cast', [x], { dtype });
+}
+
+/** Checks that `x` holds floats, naming the op that needs them. */
+export function requireFloat(op: string, x: Tensor, name = 'input'): FloatDType {
+  if (!isFloat(x.dtype)) throw opError(op, `${name} must be float32 or float64, got ${x.dtype}`);
+  return x.dtype;
+}

@@ -1,0 +1,11 @@
+export * from './elementwise';
+export * from './reduce';
+export * from './shape-ops';
+export * from './linalg';
+export * from './conv';
+export * from './pool';
+export * from './resize';
+export * from './activation';
+export * from './norm';
+export * from './loss';
+export { zerosLike, onesLike } from '../creation';

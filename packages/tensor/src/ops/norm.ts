@@ -1,0 +1,78 @@
+import { rand } from '../creation';
+import { fmt, opError } from '../errors';
+import type { Generator } from '../random';
+import { Tensor } from '../tensor';
+import { noGrad } from '../autodiff/tape';
+import { add, div, lt, mul, requireFloat, sqrt, sub, cast } from './elementwise';
+import { mean, variance } from './reduce';
+import { reshape } from './shape-ops';
+
+export interface BatchNormOptions {
+  /** Normalise with the batch's statistics and update the running ones (default false). */
+  training?: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+/**
+ * Batch normalisation as F.batch_norm over dim 1 of [N, C, …]. In training mode the running
+ * statistics are updated in place, as PyTorch does (with the unbiased batch variance).
+ */
+export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null, bias?: Tensor | null, options: BatchNormOptions = {}): Tensor {
+  const op = 'batchNorm';
+  requireFloat(op, x);
+  if (x.rank < 2) throw opError(op, `input must be [N, C, …], got ${fmt(x.shape)}`);
+  const c = x.shape[1]!;
+  const paramShape = x.shape.map((d, i) => (i === 1 ? d : 1));
+  for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
+    if (t && (t.rank !== 1 || t.shape[0] !== c)) throw opError(op, `${name} must be [${c}] for input ${fmt(x.shape)}, got ${fmt(t.shape)}`);
+  }
+  const training = options.training ?? false;
+  const eps = options.eps ?? 1e-5;
+  const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  let m: Tensor;
+  let v: Tensor;
+  if (training || !runningMean || !runningVar) {
+    m = mean(x, { dim: dims, keepdim: true });
+    v = variance(x, { dim: dims, keepdim: true, correction: 0 });
+    if (training && runningMean && runningVar) updateRunningStats(x, m, runningMean, runningVar, options.momentum ?? 0.1, dims);
+  } else {
+    m = reshape(runningMean, paramShape);
+    v = reshape(runningVar, paramShape);
+  }
+  let y = div(sub(x, m), sqrt(add(v, eps)));
+  if (weight) y = mul(y, reshape(weight, paramShape));
+  if (bias) y = add(y, reshape(bias, paramShape));
+  return y;
+}
+
+function updateRunningStats(x: Tensor, batchMean: Tensor, runningMean: Tensor, runningVar: Tensor, momentum: number, dims: number[]): void {
+  noGrad(() => {
+    const n = x.size / x.shape[1]!;
+    const unbiased = variance(x, { dim: dims, correction: n > 1 ? 1 : 0 }).values();
+    const bm = batchMean.values();
+    const rm = runningMean.values();
+    const rv = runningVar.values();
+    for (let i = 0; i < rm.length; i++) {
+      rm[i] = (1 - momentum) * rm[i]! + momentum * bm[i]!;
+      rv[i] = (1 - momentum) * rv[i]! + momentum * unbiased[i]!;
+    }
+  });
+}
+
+export interface DropoutOptions {
+  p?: number;
+  training?: boolean;
+  generator?: Generator;
+}
+
+/** Zeroes each element with probability p and scales the rest by 1/(1 − p) in training; identity otherwise. */
+export function dropout(x: Tensor, options: DropoutOptions = {}): Tensor {
+  const p = options.p ?? 0.5;
+  if (!(p >= 0 && p <= 1)) throw opError('dropout', `p must be in [0, 1], got ${p}`);
+  if (!(options.training ?? true) || p === 0) return x;
+  requireFloat('dropout', x);
+  if (p === 1) return mul(x, 0);
+  const keepMask = cast(lt(rand(x.shape, { dtype: x.dtype as 'float32' | 'float64', generator: options.generator }), 1 - p), x.dtype);
+  return mul(x, mul(keepMask, 1 / (1 - p)));
+}

@@ -1,0 +1,93 @@
+import type { DType } from '../dtype';
+
+type None = Record<string, never>;
+
+/** Resolved 2-D window geometry shared by the pooling ops (output size already computed). */
+export interface PoolAttrs {
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  outSize: [number, number];
+}
+
+export interface ConvAttrs {
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  groups: number;
+}
+
+export interface ResizeAttrs {
+  outSize: [number, number];
+  /** Output-to-input coordinate ratios, as PyTorch's upsample kernels compute them. */
+  scale: [number, number];
+  alignCorners: boolean;
+}
+
+export interface SliceAttrs {
+  begin: number[];
+  end: number[];
+  step: number[];
+}
+
+/**
+ * Every primitive op the tape records, with its attributes. Mapped types over these keys make a
+ * missing CPU kernel or a missing gradient rule a compile error.
+ */
+export interface OpAttrs {
+  // elementwise, broadcasting
+  add: None; sub: None; mul: None; div: None; pow: None; maximum: None; minimum: None;
+  eq: None; ne: None; lt: None; le: None; gt: None; ge: None;
+  where: None;
+  // elementwise, unary
+  neg: None; exp: None; log: None; sqrt: None; abs: None; sign: None;
+  relu: None; sigmoid: None; tanh: None;
+  clamp: { min: number | null; max: number | null };
+  cast: { dtype: DType };
+  softmax: { dim: number }; logSoftmax: { dim: number };
+  // reductions
+  sum: { dims: number[]; keepdim: boolean };
+  mean: { dims: number[]; keepdim: boolean };
+  max: { dims: number[]; keepdim: boolean };
+  min: { dims: number[]; keepdim: boolean };
+  argmax: { dim: number | null; keepdim: boolean };
+  argmin: { dim: number | null; keepdim: boolean };
+  var: { dims: number[]; correction: number; keepdim: boolean };
+  // shape and data movement
+  reshape: { shape: number[] };
+  permute: { dims: number[] };
+  expand: { shape: number[] };
+  slice: SliceAttrs;
+  /** The adjoint of slice: places the input into zeros of `shape`. */
+  unslice: SliceAttrs & { shape: number[] };
+  /** Constant padding; `pads` has a [before, after] pair for every dimension, outermost first. */
+  pad: { pads: [number, number][]; value: number };
+  cat: { dim: number };
+  indexSelect: { dim: number };
+  /** The adjoint of indexSelect: sums the input's slices into zeros of length `size` along `dim`. */
+  indexAdd: { dim: number; size: number };
+  // linear algebra
+  matmul: { transA: boolean; transB: boolean };
+  linear: None;
+  conv2d: ConvAttrs;
+  conv2dBackwardInput: ConvAttrs & { inputShape: number[] };
+  conv2dBackwardWeight: ConvAttrs & { weightShape: number[] };
+  // pooling and resizing
+  maxPool2d: PoolAttrs;
+  avgPool2d: PoolAttrs & { countIncludePad: boolean; divisorOverride: number | null };
+  avgPool2dBackward: PoolAttrs & { countIncludePad: boolean; divisorOverride: number | null; inputShape: number[] };
+  adaptiveAvgPool2d: { outSize: [number, number] };
+  adaptiveAvgPool2dBackward: { inputShape: number[] };
+  adaptiveMaxPool2d: { outSize: [number, number] };
+  /** Reads each [N, C] plane at flat indices (the adjoint of scatterPlanes). */
+  gatherPlanes: None;
+  /** Adds each [N, C] plane's values at flat indices into zero planes of `planeShape`. */
+  scatterPlanes: { planeShape: [number, number] };
+  upsampleNearest2d: ResizeAttrs;
+  upsampleNearest2dBackward: ResizeAttrs & { inputShape: number[] };
+  upsampleBilinear2d: ResizeAttrs;
+  upsampleBilinear2dBackward: ResizeAttrs & { inputShape: number[] };
+}
+
+export type OpName = keyof OpAttrs;

@@ -1,0 +1,102 @@
+import { DType, TypedArray } from './dtype';
+import { engine } from './engine';
+import { fmt } from './errors';
+import { Shape, sizeOf, stridesOf } from './shape';
+
+/** Nested arrays of numbers, as `toArray()` returns them. */
+export type NestedArray = number | NestedArray[];
+
+let nextId = 1;
+
+/**
+ * An n-dimensional array, row-major, immutable once made. Ops are functions (`add(a, b)`), so that the
+ * tape and the backends see every one of them; a tensor only holds its values and knows how to free them.
+ */
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly size: number;
+  /** @internal the CPU copy of the values (the only copy until a device backend lands). */
+  private storage: TypedArray | null;
+  /** @internal how many live tapes hold this tensor for a backward pass. */
+  tapeHolds = 0;
+  /** @internal released by its scope or by `dispose()` while a tape still held it: freed with the tape. */
+  orphaned = false;
+
+  /** @internal use the creation functions (`tensor`, `zeros`, …) instead. */
+  constructor(values: TypedArray, shape: Shape, dtype: DType) {
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.size = sizeOf(shape);
+    if (values.length !== this.size) {
+      throw new Error(`Tensor: ${values.length} values cannot fill shape ${fmt(shape)} (${this.size} elements)`);
+    }
+    this.storage = values;
+    engine.track(this);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Row-major strides of this tensor's shape. */
+  get strides(): number[] {
+    return stridesOf(this.shape);
+  }
+
+  get isDisposed(): boolean {
+    return this.storage === null;
+  }
+
+  /** @internal the backing array, shared, for kernels; never hand it to users. */
+  values(): TypedArray {
+    if (this.storage === null) throw new Error(`Tensor #${this.id} ${fmt(this.shape)} was disposed and cannot be read`);
+    return this.storage;
+  }
+
+  /** A copy of the values, row-major. */
+  dataSync(): TypedArray {
+    return this.values().slice();
+  }
+
+  /** A copy of the values, row-major (async for device backends; immediate on the CPU). */
+  async data(): Promise<TypedArray> {
+    return this.dataSync();
+  }
+
+  /** The values as nested arrays of numbers, one level per dimension. */
+  toArray(): NestedArray {
+    const v = this.values();
+    const build = (dim: number, offset: number, stride: number[]): NestedArray => {
+      if (dim === this.rank) return Number(v[offset]);
+      const out: NestedArray[] = [];
+      for (let i = 0; i < this.shape[dim]!; i++) out.push(build(dim + 1, offset + i * stride[dim]!, stride));
+      return out;
+    };
+    return build(0, 0, this.strides);
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: expected a tensor with one element, got shape ${fmt(this.shape)}`);
+    return Number(this.values()[0]);
+  }
+
+  /** Frees the values now, or when the last tape holding this tensor is disposed. */
+  dispose(): void {
+    engine.release(this);
+  }
+
+  /** @internal frees the storage; called by the engine only. */
+  free(): void {
+    if (this.storage !== null) {
+      this.storage = null;
+      engine.untrack(this);
+    }
+  }
+
+  toString(): string {
+    return `Tensor(${fmt(this.shape)}, ${this.dtype})`;
+  }
+}
