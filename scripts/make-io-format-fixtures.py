@@ -66,7 +66,7 @@ def expect_torch(t):
 
 def write_json(name, obj):
     with open(os.path.join(OUT, name), 'w') as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
+        json.dump(obj, f, indent=1)  # insertion order: tests check key order
         f.write('\n')
 
 
@@ -136,6 +136,12 @@ def make_pth():
         'nested.deep.t': expect_torch(ckpt['nested']['deep']['t']),
         'param': expect_torch(ckpt['param']),
     })
+
+    # Pickle protocol 4 (FRAME, MEMOIZE, SHORT_BINUNICODE, STACK_GLOBAL), as some callers choose.
+    buf = io.BytesIO()
+    torch.save(inner, buf, pickle_protocol=4)
+    with open(os.path.join(OUT, 'protocol4.pth'), 'wb') as f:
+        f.write(buf.getvalue())
 
     # The legacy (pre-1.6) format: a bare pickle stream starting with a magic number.
     torch.save({'w': torch.ones(2)}, os.path.join(OUT, 'legacy.pth'), _use_new_zipfile_serialization=False)

@@ -5,3 +5,5 @@ export * from './npy';
 export * from './npz';
 export * from './safetensors';
 export type { Source } from './source';
+export * from './pickle';
+export * from './pth';

@@ -1,0 +1,97 @@
+import type { NdArray } from '../array';
+import { isNdArray, readTorchPickle, type TorchDict, type TorchValue } from './pickle';
+import { loadSource, type Source } from './source';
+import { isZip, readZip } from './zip';
+
+/**
+ * PyTorch .pth/.pt files as torch.save has written them since 1.6: a zip archive whose entries
+ * sit under one folder (named after the file, or "archive"): `<prefix>/data.pkl` (the pickled
+ * object), `<prefix>/data/<key>` (one raw storage per key), and in newer versions
+ * `<prefix>/byteorder`.
+ */
+
+// torch's legacy format starts with a pickled magic number: PROTO 2, LONG1 of 10 bytes, 0x1950a86a20f9469cfc6c.
+const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+const RESAVE = 'load it in Python and re-save it with a newer torch (torch.save(obj, f, _use_new_zipfile_serialization=True), the default since 1.6)';
+
+/** Decodes the bytes of a torch.save zip archive into the saved object tree (tensors as row-major NdArrays). */
+export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>'): TorchValue {
+  if (!isZip(bytes)) {
+    if (LEGACY_MAGIC.every((b, i) => bytes[i] === b)) {
+      throw new Error(`${file}: this is PyTorch's legacy (pre-1.6) serialization format, which is not supported; ${RESAVE}`);
+    }
+    if (bytes[0] === 0x80) {
+      throw new Error(`${file}: this is a bare pickle stream, not a torch.save zip archive; if torch.save wrote it, ${RESAVE}`);
+    }
+    throw new Error(`${file}: not a PyTorch zip archive (it does not start with "PK")`);
+  }
+  const zip = readZip(bytes, file);
+  const pickles = zip.entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
+  if (pickles.length !== 1) {
+    throw new Error(`${file}: expected one <folder>/data.pkl entry in the archive, found ${pickles.length}` +
+      ` (entries: ${zip.entries.slice(0, 8).map((e) => e.name).join(', ')}${zip.entries.length > 8 ? ', ...' : ''})`);
+  }
+  const entry = pickles[0] as (typeof pickles)[number];
+  const prefix = entry.name.slice(0, -'data.pkl'.length);
+  if (zip.get(`${prefix}constants.pkl`)) {
+    throw new Error(`${file}: this is a TorchScript archive (torch.jit.save), not a torch.save file; in Python, save model.state_dict() with torch.save`);
+  }
+  const order = zip.get(`${prefix}byteorder`);
+  const byteorder = order ? new TextDecoder().decode(zip.read(order)).trim() : 'little';
+  if (byteorder !== 'little' && byteorder !== 'big') throw new Error(`${file}: byteorder record says ${JSON.stringify(byteorder)}, expected little or big`);
+
+  return readTorchPickle(zip.read(entry), {
+    file: `${file}:${entry.name}`,
+    storageLittleEndian: byteorder === 'little',
+    loadStorage: ({ key }) => {
+      const record = zip.get(`${prefix}data/${key}`);
+      if (!record) throw new Error(`${file}: storage ${key} has no record ${prefix}data/${key} in the archive`);
+      return zip.read(record);
+    },
+  });
+}
+
+/** Reads a torch.save file (or its bytes) and returns the whole saved object tree: checkpoints, nested dicts, numbers. */
+export function readTorchFile(src: Source): TorchValue {
+  const { bytes, file } = loadSource(src);
+  return decodeTorchFile(bytes, file);
+}
+
+/** Keys under which training scripts commonly nest the model's state dict in a checkpoint. */
+const STATE_DICT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'module', 'weights'];
+
+/**
+ * Reads a PyTorch state dict (name → row-major NdArray) from a .pth/.pt file or its bytes. A
+ * checkpoint dict holding the state dict under `state_dict`, `model_state_dict`, `model`, ... is
+ * accepted too; use readTorchFile to get the rest of a checkpoint.
+ */
+export function readPth(src: Source): Record<string, NdArray> {
+  const { bytes, file } = loadSource(src);
+  const root = decodeTorchFile(bytes, file);
+  if (!isDict(root)) throw new Error(`${file}: holds ${kind(root)}, expected a state dict (a dict of tensors)`);
+  if (nonTensorKey(root) === undefined) return root as Record<string, NdArray>;
+  for (const key of STATE_DICT_KEYS) {
+    const inner = root[key];
+    if (isDict(inner) && nonTensorKey(inner) === undefined) return inner as Record<string, NdArray>;
+  }
+  const bad = nonTensorKey(root) ?? '';
+  throw new Error(`${file}: is not a state dict: entry ${JSON.stringify(bad)} is ${kind(root[bad])}, not a tensor, and none of ` +
+    `${STATE_DICT_KEYS.join(', ')} holds a dict of tensors (top-level keys: ${Object.keys(root).slice(0, 10).join(', ')}); ` +
+    'use readTorchFile to read the whole object');
+}
+
+function isDict(v: TorchValue | undefined): v is TorchDict {
+  return v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) && !isNdArray(v);
+}
+
+function nonTensorKey(d: TorchDict): string | undefined {
+  return Object.keys(d).find((k) => !isNdArray(d[k]));
+}
+
+function kind(v: TorchValue | undefined): string {
+  if (isNdArray(v)) return 'a tensor';
+  if (Array.isArray(v)) return 'a list';
+  if (v instanceof Uint8Array) return 'bytes';
+  if (isDict(v)) return 'a dict';
+  return v === null ? 'None' : `a ${typeof v}`;
+}
