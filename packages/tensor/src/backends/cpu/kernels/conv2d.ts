@@ -1,0 +1,354 @@
+/**
+ * conv2d forward / backward-input / backward-weight on the CPU.
+ *
+ * Dense and grouped convolutions run through the packed GEMM (gemm.ts) with implicit im2col:
+ *  - forward:          out[co, q]  = Σ_kk W[co, kk] · col[kk, q]        (M=Cout/g, N=batch·OH·OW, K=Cin/g·kh·kw)
+ *  - backward-input:   dcol[kk, q] = Σ_co W[co, kk] · dy[co, q]          (M=Cin/g·kh·kw, N=batch·OH·OW, K=Cout/g),
+ *                      scattered into dx by the store (fused col2im)
+ *  - backward-weight:  dW[co, kk]  = Σ_q dy[co, q] · col[kk, q]          (M=Cout/g, N=Cin/g·kh·kw, K=batch·OH·OW)
+ * where q = n·OH·OW + oh·OW + ow runs over the whole batch, so small late-layer images still make big GEMMs.
+ * Convolutions with one input channel per group (depthwise, channel multiplier allowed) use direct loops.
+ */
+import type { Conv2dGeometry, FloatArray } from './types';
+import { gemm, stridedA, type GemmStore, type PackA, type PackB } from './gemm';
+import { gatherTap, scatterTap } from './im2col';
+import { scratch, SLOT_PLANE } from './scratch';
+
+function isDirect(g: Conv2dGeometry): boolean {
+  return g.groups > 1 && g.inChannels === g.groups;
+}
+
+/** Forward B: col[kk, q] for kk in the group's taps, q over batch pixels. */
+function im2colB(x: FloatArray, g: Conv2dGeometry, group: number): PackB {
+  const kh = g.kernelHeight, kw = g.kernelWidth, khw = kh * kw;
+  const P = g.outHeight * g.outWidth, HW = g.inHeight * g.inWidth;
+  const cinG = g.inChannels / g.groups;
+  return {
+    pack(dst, dstOff, p0, kc, j0, cols, nr) {
+      const panelStride = kc * nr;
+      for (let kk = p0; kk < p0 + kc; kk++) {
+        const ci = (kk / khw) | 0;
+        const r = kk - ci * khw;
+        const ky = (r / kw) | 0;
+        const kx = r - ky * kw;
+        const rowOff = dstOff + (kk - p0) * nr;
+        let q = j0;
+        const qEnd = j0 + cols;
+        while (q < qEnd) {
+          const n = (q / P) | 0;
+          const pix = q - n * P;
+          const cnt = Math.min(P - pix, qEnd - q);
+          const c = q - j0;
+          const jj = c % nr;
+          const d = rowOff + ((c - jj) / nr) * panelStride + jj;
+          gatherTap(x, (n * g.inChannels + group * cinG + ci) * HW, g, ky, kx, pix, cnt, dst, d, 1, jj, nr, panelStride - nr);
+          q += cnt;
+        }
+        // Zero the padding columns of the last panel.
+        const c = cols;
+        if (c % nr !== 0) {
+          const base = rowOff + Math.floor(c / nr) * panelStride;
+          for (let jj = c % nr; jj < nr; jj++) dst[base + jj] = 0;
+        }
+      }
+    },
+  };
+}
+
+/** Backward-weight B: B(q, kk) = col[kk, q], q (depth) over batch pixels, kk (columns) over taps. */
+function im2colTransposedB(x: FloatArray, g: Conv2dGeometry, group: number): PackB {
+  const kh = g.kernelHeight, kw = g.kernelWidth, khw = kh * kw;
+  const P = g.outHeight * g.outWidth, HW = g.inHeight * g.inWidth;
+  const cinG = g.inChannels / g.groups;
+  return {
+    pack(dst, dstOff, p0, kc, j0, cols, nr) {
+      const panels = Math.ceil(cols / nr);
+      for (let c = 0; c < panels * nr; c++) {
+        const jj = c % nr;
+        const base = dstOff + ((c - jj) / nr) * kc * nr + jj;
+        if (c >= cols) {
+          for (let p = 0, d = base; p < kc; p++, d += nr) dst[d] = 0;
+          continue;
+        }
+        const kk = j0 + c;
+        const ci = (kk / khw) | 0;
+        const r = kk - ci * khw;
+        const ky = (r / kw) | 0;
+        const kx = r - ky * kw;
+        let q = p0;
+        const qEnd = p0 + kc;
+        while (q < qEnd) {
+          const n = (q / P) | 0;
+          const pix = q - n * P;
+          const cnt = Math.min(P - pix, qEnd - q);
+          gatherTap(x, (n * g.inChannels + group * cinG + ci) * HW, g, ky, kx, pix, cnt, dst, base + (q - p0) * nr, nr, 0, -1, 0);
+          q += cnt;
+        }
+      }
+    },
+  };
+}
+
+/** dy as the left operand: A(co, q) = dy[n, group*CoutG + co, pix] (backward-weight). */
+function dyA(dy: FloatArray, g: Conv2dGeometry, group: number): PackA {
+  const P = g.outHeight * g.outWidth;
+  const coutG = g.outChannels / g.groups;
+  return {
+    pack(dst, dstOff, i0, rows, p0, kc, mr) {
+      const panels = Math.ceil(rows / mr);
+      for (let r = 0; r < panels; r++) {
+        for (let ii = 0; ii < mr; ii++) {
+          const i = r * mr + ii;
+          let d = dstOff + r * kc * mr + ii;
+          if (i >= rows) {
+            for (let p = 0; p < kc; p++, d += mr) dst[d] = 0;
+            continue;
+          }
+          const co = group * coutG + i0 + i;
+          let q = p0;
+          const qEnd = p0 + kc;
+          while (q < qEnd) {
+            const n = (q / P) | 0;
+            const pix = q - n * P;
+            const cnt = Math.min(P - pix, qEnd - q);
+            let s = (n * g.outChannels + co) * P + pix;
+            for (let t = 0; t < cnt; t++, d += mr) dst[d] = dy[s++]!;
+            q += cnt;
+          }
+        }
+      }
+    },
+  };
+}
+
+/** dy as the right operand: B(co, q) = dy[n, group*CoutG + co, pix] (backward-input). */
+function dyB(dy: FloatArray, g: Conv2dGeometry, group: number): PackB {
+  const P = g.outHeight * g.outWidth;
+  const coutG = g.outChannels / g.groups;
+  return {
+    pack(dst, dstOff, p0, kc, j0, cols, nr) {
+      const panels = Math.ceil(cols / nr);
+      for (let c = 0; c < panels * nr; c++) {
+        const jj = c % nr;
+        let d = dstOff + ((c - jj) / nr) * kc * nr + jj;
+        if (c >= cols) {
+          for (let p = 0; p < kc; p++, d += nr) dst[d] = 0;
+          continue;
+        }
+        const q = j0 + c;
+        const n = (q / P) | 0;
+        const pix = q - n * P;
+        let s = (n * g.outChannels + group * coutG + p0) * P + pix;
+        for (let p = 0; p < kc; p++, d += nr, s += P) dst[d] = dy[s]!;
+      }
+    },
+  };
+}
+
+/** Forward store: out[n, group*CoutG + co, pix] = C(co, q) + bias. */
+function outStore(out: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, group: number): GemmStore {
+  const P = g.outHeight * g.outWidth;
+  const coutG = g.outChannels / g.groups;
+  return {
+    store(c, ldc, i0, rows, j0, cols) {
+      for (let i = 0; i < rows; i++) {
+        const co = group * coutG + i0 + i;
+        const b = bias === null ? 0 : bias[co]!;
+        let q = j0;
+        const qEnd = j0 + cols;
+        let s = i * ldc;
+        while (q < qEnd) {
+          const n = (q / P) | 0;
+          const pix = q - n * P;
+          const cnt = Math.min(P - pix, qEnd - q);
+          let d = (n * g.outChannels + co) * P + pix;
+          for (let t = 0; t < cnt; t++) out[d++] = c[s++]! + b;
+          q += cnt;
+        }
+      }
+    },
+  };
+}
+
+/** Backward-input store: fused col2im, dx[n, ci, ih, iw] = dx[n, ci, ih, iw]! + dcol[kk, q]. */
+function col2imStore(dx: FloatArray, g: Conv2dGeometry, group: number): GemmStore {
+  const kh = g.kernelHeight, kw = g.kernelWidth, khw = kh * kw;
+  const P = g.outHeight * g.outWidth, HW = g.inHeight * g.inWidth;
+  const cinG = g.inChannels / g.groups;
+  return {
+    store(c, ldc, i0, rows, j0, cols) {
+      for (let i = 0; i < rows; i++) {
+        const kk = i0 + i;
+        const ci = (kk / khw) | 0;
+        const r = kk - ci * khw;
+        const ky = (r / kw) | 0;
+        const kx = r - ky * kw;
+        let q = j0;
+        const qEnd = j0 + cols;
+        while (q < qEnd) {
+          const n = (q / P) | 0;
+          const pix = q - n * P;
+          const cnt = Math.min(P - pix, qEnd - q);
+          scatterTap(dx, (n * g.inChannels + group * cinG + ci) * HW, g, ky, kx, pix, cnt, c, i * ldc + (q - j0));
+          q += cnt;
+        }
+      }
+    },
+  };
+}
+
+/** Backward-weight store: dw[group*CoutG + co, kk] = C(co, kk). */
+function dwStore(dw: FloatArray, g: Conv2dGeometry, group: number): GemmStore {
+  const kdim = (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth;
+  const coutG = g.outChannels / g.groups;
+  return {
+    store(c, ldc, i0, rows, j0, cols) {
+      for (let i = 0; i < rows; i++) {
+        let d = (group * coutG + i0 + i) * kdim + j0;
+        let s = i * ldc;
+        for (let j = 0; j < cols; j++) dw[d++] = c[s++]!;
+      }
+    },
+  };
+}
+
+/** Valid output-column range [lo, hi) for which ow*stride + off lies in [0, size). */
+function validRange(off: number, stride: number, size: number, outSize: number): [number, number] {
+  const lo = off >= 0 ? 0 : Math.ceil(-off / stride);
+  const hi = size - 1 - off < 0 ? 0 : Math.floor((size - 1 - off) / stride) + 1;
+  return [Math.min(lo, outSize), Math.min(hi, outSize)];
+}
+
+/** Writes conv2d(x, weight, bias) into out [N, Cout, OH, OW] (overwritten); x [N, Cin, H, W], weight [Cout, Cin/groups, kh, kw]. */
+export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, out: FloatArray): void {
+  const P = g.outHeight * g.outWidth;
+  if (isDirect(g)) {
+    depthwiseForward(x, weight, bias, g, out);
+    return;
+  }
+  const cinG = g.inChannels / g.groups;
+  const coutG = g.outChannels / g.groups;
+  const kdim = cinG * g.kernelHeight * g.kernelWidth;
+  for (let group = 0; group < g.groups; group++) {
+    gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), im2colB(x, g, group), outStore(out, bias, g, group));
+  }
+}
+
+/** Writes the gradient of conv2d with respect to its input into dx [N, Cin, H, W] (overwritten) from dy [N, Cout, OH, OW]. */
+export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2dGeometry, dx: FloatArray): void {
+  dx.fill(0, 0, g.batch * g.inChannels * g.inHeight * g.inWidth);
+  if (isDirect(g)) {
+    depthwiseBackwardInput(dy, weight, g, dx);
+    return;
+  }
+  const P = g.outHeight * g.outWidth;
+  const cinG = g.inChannels / g.groups;
+  const coutG = g.outChannels / g.groups;
+  const kdim = cinG * g.kernelHeight * g.kernelWidth;
+  for (let group = 0; group < g.groups; group++) {
+    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dx, g, group));
+  }
+}
+
+/** Writes the gradient of conv2d with respect to its weight into dw [Cout, Cin/groups, kh, kw] (overwritten). */
+export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray): void {
+  if (isDirect(g)) {
+    depthwiseBackwardWeight(x, dy, g, dw);
+    return;
+  }
+  const P = g.outHeight * g.outWidth;
+  const cinG = g.inChannels / g.groups;
+  const coutG = g.outChannels / g.groups;
+  const kdim = cinG * g.kernelHeight * g.kernelWidth;
+  for (let group = 0; group < g.groups; group++) {
+    gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(x, g, group), dwStore(dw, g, group));
+  }
+}
+
+// ---- Direct loops for one input channel per group (depthwise, with channel multiplier) ----
+
+function depthwiseForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, out: FloatArray): void {
+  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, kernelHeight: kh, kernelWidth: kw, strideH: sH, strideW: sW } = g;
+  const P = OH * OW, HW = H * W, mult = g.outChannels / g.groups;
+  const acc = scratch(SLOT_PLANE, P);
+  for (let n = 0; n < g.batch; n++) {
+    for (let co = 0; co < g.outChannels; co++) {
+      const plane = (n * g.inChannels + ((co / mult) | 0)) * HW;
+      acc.fill(bias === null ? 0 : bias[co]!, 0, P);
+      for (let ky = 0; ky < kh; ky++) {
+        const offH = ky * g.dilationH - g.padH;
+        const [ohLo, ohHi] = validRange(offH, sH, H, OH);
+        for (let kx = 0; kx < kw; kx++) {
+          const wv = w[(co * kh + ky) * kw + kx]!;
+          const offW = kx * g.dilationW - g.padW;
+          const [owLo, owHi] = validRange(offW, sW, W, OW);
+          for (let oh = ohLo; oh < ohHi; oh++) {
+            let si = plane + (oh * sH + offH) * W + owLo * sW + offW;
+            const a = oh * OW;
+            for (let ow = owLo; ow < owHi; ow++, si += sW) acc[a + ow] = acc[a + ow]! + wv * x[si]!;
+          }
+        }
+      }
+      const o = (n * g.outChannels + co) * P;
+      for (let t = 0; t < P; t++) out[o + t] = acc[t]!;
+    }
+  }
+}
+
+function depthwiseBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray): void {
+  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, kernelHeight: kh, kernelWidth: kw, strideH: sH, strideW: sW } = g;
+  const P = OH * OW, HW = H * W, mult = g.outChannels / g.groups;
+  const acc = scratch(SLOT_PLANE, HW);
+  for (let n = 0; n < g.batch; n++) {
+    for (let ci = 0; ci < g.inChannels; ci++) {
+      acc.fill(0, 0, HW);
+      for (let m = 0; m < mult; m++) {
+        const co = ci * mult + m;
+        const dyPlane = (n * g.outChannels + co) * P;
+        for (let ky = 0; ky < kh; ky++) {
+          const offH = ky * g.dilationH - g.padH;
+          const [ohLo, ohHi] = validRange(offH, sH, H, OH);
+          for (let kx = 0; kx < kw; kx++) {
+            const wv = w[(co * kh + ky) * kw + kx]!;
+            const offW = kx * g.dilationW - g.padW;
+            const [owLo, owHi] = validRange(offW, sW, W, OW);
+            for (let oh = ohLo; oh < ohHi; oh++) {
+              let di = (oh * sH + offH) * W + owLo * sW + offW;
+              let si = dyPlane + oh * OW + owLo;
+              for (let ow = owLo; ow < owHi; ow++, di += sW) acc[di] = acc[di]! + wv * dy[si++]!;
+            }
+          }
+        }
+      }
+      const o = (n * g.inChannels + ci) * HW;
+      for (let t = 0; t < HW; t++) dx[o + t] = acc[t]!;
+    }
+  }
+}
+
+function depthwiseBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray): void {
+  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, kernelHeight: kh, kernelWidth: kw, strideH: sH, strideW: sW } = g;
+  const P = OH * OW, HW = H * W, mult = g.outChannels / g.groups;
+  for (let co = 0; co < g.outChannels; co++) {
+    const ci = (co / mult) | 0;
+    for (let ky = 0; ky < kh; ky++) {
+      const offH = ky * g.dilationH - g.padH;
+      const [ohLo, ohHi] = validRange(offH, sH, H, OH);
+      for (let kx = 0; kx < kw; kx++) {
+        const offW = kx * g.dilationW - g.padW;
+        const [owLo, owHi] = validRange(offW, sW, W, OW);
+        let sum = 0;
+        for (let n = 0; n < g.batch; n++) {
+          const plane = (n * g.inChannels + ci) * HW;
+          const dyPlane = (n * g.outChannels + co) * P;
+          for (let oh = ohLo; oh < ohHi; oh++) {
+            let xi = plane + (oh * sH + offH) * W + owLo * sW + offW;
+            let si = dyPlane + oh * OW + owLo;
+            for (let ow = owLo; ow < owHi; ow++, xi += sW) sum += dy[si++]! * x[xi]!;
+          }
+        }
+        dw[(co * kh + ky) * kw + kx] = sum;
+      }
+    }
+  }
+}

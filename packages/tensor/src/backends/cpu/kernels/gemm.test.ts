@@ -1,0 +1,75 @@
+import { matmul, setMicroKernel, type MicroKernel } from './gemm';
+import { randomFloats, refMatmul, seededRandom } from './reference';
+import { expectClose } from './test_util';
+import type { MatmulOptions } from './types';
+
+type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
+
+function run(ctor: Ctor, o: MatmulOptions, rand: () => number, tol: number): void {
+  const aLen = Math.max(1, (o.aBatchStride === 0 ? 1 : o.batch)) * o.m * o.k;
+  const bLen = Math.max(1, (o.bBatchStride === 0 ? 1 : o.batch)) * o.k * o.n;
+  const a = randomFloats(ctor, aLen, rand);
+  const b = randomFloats(ctor, bLen, rand);
+  const out = new ctor(o.batch * o.m * o.n).fill(NaN);
+  matmul(a, b, out, o);
+  expectClose(out, refMatmul(a, b, o), tol, `${ctor.name} ${JSON.stringify(o)}`);
+}
+
+function randomOptions(rand: () => number, maxDim: number): MatmulOptions {
+  const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+  const batch = int(1, 3), m = int(1, maxDim), n = int(1, maxDim), k = int(1, maxDim);
+  const aBroadcast = rand() < 0.25, bBroadcast = rand() < 0.3;
+  return {
+    batch, m, n, k, transA: rand() < 0.5, transB: rand() < 0.5,
+    aBatchStride: aBroadcast ? 0 : m * k, bBatchStride: bBroadcast ? 0 : k * n,
+  };
+}
+
+/** A deliberately odd 3×5 naive micro-kernel, to check that the driver honours any MR×NR. */
+const naive3x5: MicroKernel = {
+  mr: 3,
+  nr: 5,
+  run(kc, ap, aOff, bp, bOff, c, cOff, ldc, accumulate) {
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 5; j++) {
+        let s = 0;
+        for (let p = 0; p < kc; p++) s += ap[aOff + p * 3 + i]! * bp[bOff + p * 5 + j]!;
+        const idx = cOff + i * ldc + j;
+        c[idx] = accumulate ? c[idx]! + s : s;
+      }
+  },
+};
+
+describe.each([
+  [Float32Array as Ctor, 2e-5],
+  [Float64Array as Ctor, 1e-12],
+])('matmul (%p)', (ctor, tol) => {
+  test('small random shapes, transposes and broadcasts match the naive loop', () => {
+    const rand = seededRandom(11);
+    for (let t = 0; t < 200; t++) run(ctor, randomOptions(rand, 13), rand, tol);
+  });
+
+  test('shapes that cross the blocking (k > 256, m > 128, n > one column block)', () => {
+    const rand = seededRandom(12);
+    run(ctor, { batch: 1, m: 131, n: 530, k: 300, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 }, rand, tol * 4);
+    run(ctor, { batch: 2, m: 70, n: 33, k: 513, transA: true, transB: true, aBatchStride: 70 * 513, bBatchStride: 0 }, rand, tol * 4);
+    run(ctor, { batch: 3, m: 50, n: 20, k: 30, transA: false, transB: false, aBatchStride: 50 * 30, bBatchStride: 0 }, rand, tol);
+  });
+
+  test('k = 0 gives zeros', () => {
+    const out = new ctor(6).fill(NaN);
+    matmul(new ctor(0), new ctor(0), out, { batch: 1, m: 2, n: 3, k: 0, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 });
+    expect(Array.from(out)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  test('a replacement micro-kernel with other MR×NR gives the same results', () => {
+    const prev = setMicroKernel(naive3x5);
+    try {
+      const rand = seededRandom(13);
+      for (let t = 0; t < 40; t++) run(ctor, randomOptions(rand, 20), rand, tol);
+      run(ctor, { batch: 1, m: 131, n: 300, k: 260, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0 }, rand, tol * 4);
+    } finally {
+      setMicroKernel(prev);
+    }
+  });
+});

@@ -1,0 +1,234 @@
+/**
+ * Packed, cache-blocked GEMM (Goto/BLIS style) in plain TypeScript.
+ *
+ * C[M,N] = A[M,K] · B[K,N], where A and B are not arrays but packers: each operand copies a block of
+ * itself into contiguous float64 panels. That lets convolution pack straight from the image (implicit
+ * im2col) and scatter straight into its output (fused col2im), with one GEMM driver for everything.
+ *
+ * Packed layouts (all float64 so the micro-kernel stays monomorphic for float32 and float64 inputs):
+ *  - A block (rows i0.., depth p0..p0+kc): panels of MR rows; element (i, p) of panel r at
+ *    r*kc*MR + p*MR + (i - r*MR). Rows past the end are zero.
+ *  - B block (depth p0..p0+kc, columns j0..): panels of NR columns; element (p, j) of panel s at
+ *    s*kc*NR + p*NR + (j - s*NR). Columns past the end are zero.
+ * The micro-kernel multiplies one A panel by one B panel into an MR×NR tile of a float64 workspace;
+ * finished workspace blocks go to a store callback, which converts to the output dtype and layout.
+ *
+ * Parallel split: column blocks [j0, j0+nc) are independent (each packs its own B block and writes
+ * disjoint columns of C), so a future worker pool can hand `gemm(..., jBegin, jEnd)` ranges to threads.
+ * A WebAssembly SIMD micro-kernel can replace the JS one through `setMicroKernel`.
+ */
+import type { FloatArray, MatmulOptions } from './types';
+import { scratch, SLOT_PACK_A, SLOT_PACK_B, SLOT_TILE } from './scratch';
+
+/** A register-blocked MR×NR micro-kernel over packed panels. */
+export interface MicroKernel {
+  readonly mr: number;
+  readonly nr: number;
+  /**
+   * c[cOff + i*ldc + j] (=|+=) Σ_p ap[aOff + p*mr + i] * bp[bOff + p*nr + j] for i < mr, j < nr;
+   * assigns when `accumulate` is false, adds otherwise.
+   */
+  run(kc: number, ap: Float64Array, aOff: number, bp: Float64Array, bOff: number, c: Float64Array, cOff: number, ldc: number, accumulate: boolean): void;
+}
+
+/** Packs a block of the left operand into MR-row panels (see the layout above). */
+export interface PackA {
+  pack(dst: Float64Array, dstOff: number, i0: number, rows: number, p0: number, kc: number, mr: number): void;
+}
+
+/** Packs a block of the right operand into NR-column panels (see the layout above). */
+export interface PackB {
+  pack(dst: Float64Array, dstOff: number, p0: number, kc: number, j0: number, cols: number, nr: number): void;
+}
+
+/** Receives a finished block: C(i0+i, j0+j) = c[i*ldc + j] for i < rows, j < cols. */
+export interface GemmStore {
+  store(c: Float64Array, ldc: number, i0: number, rows: number, j0: number, cols: number): void;
+}
+
+/** The 4×4 JavaScript micro-kernel: 16 accumulators in locals, k innermost over packed panels. */
+export const jsMicroKernel4x4: MicroKernel = {
+  mr: 4,
+  nr: 4,
+  run(kc, ap, aOff, bp, bOff, c, cOff, ldc, accumulate) {
+    let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+    let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+    let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+    let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+    let ai = aOff;
+    let bi = bOff;
+    for (let p = 0; p < kc; p++) {
+      const a0 = ap[ai]!, a1 = ap[ai + 1]!, a2 = ap[ai + 2]!, a3 = ap[ai + 3]!;
+      const b0 = bp[bi]!, b1 = bp[bi + 1]!, b2 = bp[bi + 2]!, b3 = bp[bi + 3]!;
+      c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+      c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+      c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+      c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+      ai += 4;
+      bi += 4;
+    }
+    const r0 = cOff, r1 = cOff + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
+    if (accumulate) {
+      c[r0] = c[r0]! + c00; c[r0 + 1] = c[r0 + 1]! + c01; c[r0 + 2] = c[r0 + 2]! + c02; c[r0 + 3] = c[r0 + 3]! + c03;
+      c[r1] = c[r1]! + c10; c[r1 + 1] = c[r1 + 1]! + c11; c[r1 + 2] = c[r1 + 2]! + c12; c[r1 + 3] = c[r1 + 3]! + c13;
+      c[r2] = c[r2]! + c20; c[r2 + 1] = c[r2 + 1]! + c21; c[r2 + 2] = c[r2 + 2]! + c22; c[r2 + 3] = c[r2 + 3]! + c23;
+      c[r3] = c[r3]! + c30; c[r3 + 1] = c[r3 + 1]! + c31; c[r3 + 2] = c[r3 + 2]! + c32; c[r3 + 3] = c[r3 + 3]! + c33;
+    } else {
+      c[r0] = c00; c[r0 + 1] = c01; c[r0 + 2] = c02; c[r0 + 3] = c03;
+      c[r1] = c10; c[r1 + 1] = c11; c[r1 + 2] = c12; c[r1 + 3] = c13;
+      c[r2] = c20; c[r2 + 1] = c21; c[r2 + 2] = c22; c[r2 + 3] = c23;
+      c[r3] = c30; c[r3 + 1] = c31; c[r3 + 2] = c32; c[r3 + 3] = c33;
+    }
+  },
+};
+
+let micro: MicroKernel = jsMicroKernel4x4;
+
+/** Replaces the GEMM micro-kernel (e.g. a WebAssembly SIMD one); returns the previous one. */
+export function setMicroKernel(k: MicroKernel): MicroKernel {
+  const prev = micro;
+  micro = k;
+  return prev;
+}
+
+/** Depth of a packed block (A micro-panel and B micro-panel: KC*4*8 bytes = 8 KiB each, in L1). */
+const KC = 256;
+/** Rows of A per block (MC*KC*8 bytes = 256 KiB, in L2). */
+const MC = 128;
+/** Target size in doubles of the packed B column block (K × nc), kept in L2/L3. */
+const B_BLOCK = 1 << 17;
+const NC_MAX = 4096;
+
+/**
+ * Runs C = A·B for columns [jBegin, jEnd) through the packers and the store callback.
+ * Each block of C is delivered exactly once to `store`; with K = 0 it is delivered as zeros.
+ */
+export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: GemmStore, jBegin = 0, jEnd = N): void {
+  if (M <= 0 || jEnd <= jBegin) return;
+  const mk = micro;
+  const mr = mk.mr;
+  const nr = mk.nr;
+  const mPad = Math.ceil(M / mr) * mr;
+  let nc = Math.floor(B_BLOCK / Math.max(K, 1) / nr) * nr;
+  nc = Math.min(NC_MAX, Math.max(nr * 4, nc));
+
+  // Pack all of A once (block p0 at p0*mPad); it is reused by every column block.
+  const ap = scratch(SLOT_PACK_A, Math.max(mPad * K, 1));
+  for (let p0 = 0; p0 < K; p0 += KC) {
+    const kc = Math.min(KC, K - p0);
+    a.pack(ap, p0 * mPad, 0, M, p0, kc, mr);
+  }
+  const ncPadMax = Math.ceil(Math.min(nc, jEnd - jBegin) / nr) * nr;
+  const bp = scratch(SLOT_PACK_B, Math.max(K * ncPadMax, 1));
+  const mc = Math.max(mr, Math.floor(MC / mr) * mr);
+  const cw = scratch(SLOT_TILE, Math.min(mc, mPad) * ncPadMax);
+
+  for (let j0 = jBegin; j0 < jEnd; j0 += nc) {
+    const cols = Math.min(nc, jEnd - j0);
+    const ncPad = Math.ceil(cols / nr) * nr;
+    for (let p0 = 0; p0 < K; p0 += KC) {
+      const kc = Math.min(KC, K - p0);
+      b.pack(bp, p0 * ncPad, p0, kc, j0, cols, nr);
+    }
+    for (let i0 = 0; i0 < M; i0 += mc) {
+      const rows = Math.min(mc, M - i0);
+      const rPanels = Math.ceil(rows / mr);
+      if (K === 0) {
+        cw.fill(0, 0, rPanels * mr * ncPad);
+      }
+      for (let p0 = 0; p0 < K; p0 += KC) {
+        const kc = Math.min(KC, K - p0);
+        const accumulate = p0 > 0;
+        const aBase = p0 * mPad + i0 * kc;
+        for (let s = 0, bOff = p0 * ncPad; s < ncPad; s += nr, bOff += kc * nr) {
+          for (let r = 0, aOff = aBase, cOff = s; r < rPanels; r++, aOff += kc * mr, cOff += mr * ncPad) {
+            mk.run(kc, ap, aOff, bp, bOff, cw, cOff, ncPad, accumulate);
+          }
+        }
+      }
+      out.store(cw, ncPad, i0, rows, j0, cols);
+    }
+  }
+}
+
+/** A packer for a strided matrix: A(i, p) = data[off + i*rs + p*cs]. */
+export function stridedA(data: FloatArray, off: number, rs: number, cs: number): PackA {
+  return {
+    pack(dst, dstOff, i0, rows, p0, kc, mr) {
+      const panels = Math.ceil(rows / mr);
+      for (let r = 0; r < panels; r++) {
+        const base = dstOff + r * kc * mr;
+        for (let ii = 0; ii < mr; ii++) {
+          const i = r * mr + ii;
+          let d = base + ii;
+          if (i < rows) {
+            let src = off + (i0 + i) * rs + p0 * cs;
+            for (let p = 0; p < kc; p++, d += mr, src += cs) dst[d] = data[src]!;
+          } else {
+            for (let p = 0; p < kc; p++, d += mr) dst[d] = 0;
+          }
+        }
+      }
+    },
+  };
+}
+
+/** A packer for a strided matrix: B(p, j) = data[off + p*rs + j*cs]. */
+export function stridedB(data: FloatArray, off: number, rs: number, cs: number): PackB {
+  return {
+    pack(dst, dstOff, p0, kc, j0, cols, nr) {
+      const panels = Math.ceil(cols / nr);
+      for (let s = 0; s < panels; s++) {
+        const base = dstOff + s * kc * nr;
+        for (let jj = 0; jj < nr; jj++) {
+          const j = s * nr + jj;
+          let d = base + jj;
+          if (j < cols) {
+            let src = off + p0 * rs + (j0 + j) * cs;
+            for (let p = 0; p < kc; p++, d += nr, src += rs) dst[d] = data[src]!;
+          } else {
+            for (let p = 0; p < kc; p++, d += nr) dst[d] = 0;
+          }
+        }
+      }
+    },
+  };
+}
+
+/** A store into a row-major matrix with leading dimension ld: out[off + i*ld + j] = C(i, j). */
+export function denseStore(out: FloatArray, off: number, ld: number): GemmStore {
+  return {
+    store(c, ldc, i0, rows, j0, cols) {
+      for (let i = 0; i < rows; i++) {
+        let src = i * ldc;
+        let d = off + (i0 + i) * ld + j0;
+        for (let j = 0; j < cols; j++) out[d++] = c[src++]!;
+      }
+    },
+  };
+}
+
+/**
+ * Batched matmul: out[b] (contiguous [batch, m, n], overwritten) = op(A[b]) · op(B[b]), where A[b]
+ * starts at b*aBatchStride (0 broadcasts), is [m, k] or with transA [k, m]; B likewise [k, n] / [n, k].
+ */
+export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulOptions): void {
+  const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = o;
+  const aRs = transA ? 1 : k;
+  const aCs = transA ? m : 1;
+  const bRs = transB ? 1 : n;
+  const bCs = transB ? k : 1;
+  if (batch > 1 && bBatchStride === 0 && !transA && aBatchStride === m * k) {
+    // One shared B and stacked A rows: a single GEMM with M = batch*m.
+    gemm(batch * m, n, k, stridedA(a, 0, aRs, aCs), stridedB(b, 0, bRs, bCs), denseStore(out, 0, n));
+    return;
+  }
+  for (let bi = 0; bi < batch; bi++) {
+    gemm(
+      m, n, k,
+      stridedA(a, bi * aBatchStride, aRs, aCs),
+      stridedB(b, bi * bBatchStride, bRs, bCs),
+      denseStore(out, bi * m * n, n),
+    );
+  }
+}
