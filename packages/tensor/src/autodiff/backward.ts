@@ -21,7 +21,6 @@ export interface GradOptions {
  * its output, reduces broadcast gradients to the input's shape, and accumulates into each input.
  */
 export function backward(nodes: readonly TapeNode[], outputs: readonly Tensor[], wrt: readonly Tensor[], options: GradOptions): Tensor[] {
-  const seeds = seedGradients(outputs, options.gradOutputs);
   // Forward pruning: only nodes that depend on a `wrt` tensor can carry gradient to it.
   const reach = new Set<Tensor>(wrt);
   const live = nodes.map((n) => {
@@ -34,6 +33,7 @@ export function backward(nodes: readonly TapeNode[], outputs: readonly Tensor[],
   engine.beginScope();
   let result: Tensor[] = [];
   try {
+    const seeds = seedGradients(outputs, options.gradOutputs);
     const grads = new Map<Tensor, Tensor>();
     const accumulate = (t: Tensor, g: Tensor): void => {
       const prev = grads.get(t);

@@ -1,0 +1,180 @@
+/**
+ * A float64 finite-difference check of every gradient rule, driven by the rule table: `cases` is a
+ * mapped type over the op names, so a new op without a case does not compile, and each case is
+ * checked to really run its op.
+ */
+import {
+  Generator, Tensor, gradRules, grad, record, tensor, randn, rand, sum, mul,
+} from '../src';
+import * as T from '../src';
+import type { OpName } from '../src/ops/op-attrs';
+import { runOp, runOpFull } from '../src/ops/run';
+
+type Fn = (...xs: Tensor[]) => Tensor;
+interface Case {
+  /** Float64 inputs; non-float inputs (indices) are passed through and not differentiated. */
+  inputs: () => Tensor[];
+  f: Fn;
+  /** Step and tolerance, for cases whose forward pass rounds to float32 on purpose. */
+  h?: number;
+  tol?: number;
+}
+type Entry = Case[] | 'not differentiable';
+
+const g = new Generator(1234);
+const rn = (...shape: number[]) => randn(shape, { dtype: 'float64', generator: g });
+/** Values bounded away from zero, for rules with a kink at 0 (relu, abs, sign). */
+const away = (...shape: number[]) => {
+  const t = rand(shape, { dtype: 'float64', generator: g });
+  const v = t.values();
+  for (let i = 0; i < v.length; i++) v[i] = (i % 2 ? -1 : 1) * (0.2 + v[i]!);
+  return t;
+};
+/** Distinct values (no ties), for max-like rules. */
+const distinct = (...shape: number[]) => {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const perm = [...Array(n).keys()].sort(() => g.uniform() - 0.5);
+  return tensor(perm.map((p) => p * 0.37 - n * 0.1), shape, 'float64');
+};
+const positive = (...shape: number[]) => T.add(rand(shape, { dtype: 'float64', generator: g }), 0.5);
+const idx = (values: number[], shape = [values.length]) => tensor(values, shape, 'int32');
+
+const conv = { stride: [2, 1] as [number, number], padding: [1, 2] as [number, number], dilation: [1, 2] as [number, number], groups: 2 };
+const pool = { kernel: [3, 2] as [number, number], stride: [2, 1] as [number, number], padding: [1, 1] as [number, number], dilation: [1, 1] as [number, number], outSize: [3, 6] as [number, number] };
+const resize = { outSize: [7, 5] as [number, number], scale: [4 / 7, 3 / 5] as [number, number], alignCorners: false };
+
+const cases: { [K in OpName]: Entry } = {
+  add: [{ inputs: () => [rn(2, 3), rn(3)], f: T.add }],
+  sub: [{ inputs: () => [rn(2, 1), rn(1, 3)], f: T.sub }],
+  mul: [{ inputs: () => [rn(2, 3), rn(2, 1)], f: T.mul }],
+  div: [{ inputs: () => [rn(2, 3), positive(3)], f: T.div }],
+  pow: [{ inputs: () => [positive(2, 3), rn(2, 3)], f: T.pow }],
+  maximum: [{ inputs: () => [rn(3, 4), rn(4)], f: T.maximum }],
+  minimum: [{ inputs: () => [rn(3, 4), rn(3, 1)], f: T.minimum }],
+  eq: 'not differentiable', ne: 'not differentiable', lt: 'not differentiable',
+  le: 'not differentiable', gt: 'not differentiable', ge: 'not differentiable',
+  where: [{ inputs: () => [rn(2, 3), rn(2, 3), rn(3)], f: (c, a, b) => T.where(T.gt(c!, 0), a!, b!) }],
+  neg: [{ inputs: () => [rn(4)], f: T.neg }],
+  exp: [{ inputs: () => [rn(2, 2)], f: T.exp }],
+  log: [{ inputs: () => [positive(5)], f: T.log }],
+  sqrt: [{ inputs: () => [positive(5)], f: T.sqrt }],
+  abs: [{ inputs: () => [away(6)], f: T.abs }],
+  sign: [{ inputs: () => [away(6)], f: T.sign }],
+  relu: [{ inputs: () => [away(3, 4)], f: T.relu }],
+  sigmoid: [{ inputs: () => [rn(5)], f: T.sigmoid }],
+  tanh: [{ inputs: () => [rn(5)], f: T.tanh }],
+  clamp: [{ inputs: () => [away(8)], f: (x) => T.clamp(x!, { min: -0.5, max: 0.6 }) }],
+  cast: [{ inputs: () => [rn(4)], f: (x) => T.cast(T.cast(x!, 'float32'), 'float64'), h: 1e-2, tol: 1e-5 }],
+  softmax: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.softmax(x!, 1) }],
+  logSoftmax: [{ inputs: () => [rn(3, 5)], f: (x) => T.logSoftmax(x!, -1) }],
+  sum: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.sum(x!, { dim: [0, 2], keepdim: true }) }],
+  mean: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.mean(x!, { dim: 1 }) }],
+  max: [{ inputs: () => [distinct(3, 4)], f: (x) => T.max(x!, { dim: 1 }) }],
+  min: [{ inputs: () => [distinct(3, 4)], f: (x) => T.min(x!) }],
+  argmax: 'not differentiable',
+  argmin: 'not differentiable',
+  var: [{ inputs: () => [rn(3, 5)], f: (x) => T.variance(x!, { dim: 1, keepdim: true }) }],
+  reshape: [{ inputs: () => [rn(2, 6)], f: (x) => T.reshape(x!, [3, -1]) }],
+  permute: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.permute(x!, [2, 0, 1]) }],
+  expand: [{ inputs: () => [rn(3, 1)], f: (x) => T.expand(x!, [2, 3, 4]) }],
+  slice: [{ inputs: () => [rn(4, 7)], f: (x) => T.slice(x!, 1, 1, 6, 2) }],
+  unslice: [{ inputs: () => [rn(2, 3)], f: (x) => runOp('unslice', [x!], { begin: [1, 0], end: [4, 6], step: [2, 2], shape: [5, 6] }) }],
+  pad: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.pad(x!, [1, 2, 0, 1], 3) }],
+  cat: [{ inputs: () => [rn(2, 3), rn(2, 2)], f: (a, b) => T.cat([a!, b!], 1) }],
+  indexSelect: [{ inputs: () => [rn(4, 3), idx([3, 0, 3])], f: (x, i) => T.indexSelect(x!, 0, i!) }],
+  indexAdd: [{ inputs: () => [rn(3, 2), idx([1, 1, 0])], f: (x, i) => runOp('indexAdd', [x!, i!], { dim: 0, size: 4 }) }],
+  matmul: [
+    { inputs: () => [rn(2, 3, 4), rn(4, 5)], f: T.matmul },
+    { inputs: () => [rn(4, 3), rn(2, 5, 4)], f: (a, b) => runOp('matmul', [a!, b!], { transA: true, transB: true }) },
+  ],
+  linear: [
+    { inputs: () => [rn(2, 3, 4), rn(5, 4), rn(5)], f: T.linear },
+    { inputs: () => [rn(3, 4), rn(2, 4)], f: (x, w) => T.linear(x!, w!) },
+  ],
+  conv2d: [
+    { inputs: () => [rn(2, 4, 5, 6), rn(6, 2, 3, 2), rn(6)], f: (x, w, b) => T.conv2d(x!, w!, b, conv) },
+    { inputs: () => [rn(1, 3, 4, 4), rn(3, 1, 2, 2)], f: (x, w) => T.conv2d(x!, w!, null, { groups: 3, padding: 1 }) },
+  ],
+  conv2dBackwardInput: [{
+    inputs: () => [rn(2, 6, 3, 8), rn(6, 2, 3, 2)],
+    f: (dy, w) => runOp('conv2dBackwardInput', [dy!, w!], { ...conv, inputShape: [2, 4, 5, 6] }),
+  }],
+  conv2dBackwardWeight: [{
+    inputs: () => [rn(2, 4, 5, 6), rn(2, 6, 3, 8)],
+    f: (x, dy) => runOp('conv2dBackwardWeight', [x!, dy!], { ...conv, weightShape: [6, 2, 3, 2] }),
+  }],
+  maxPool2d: [{ inputs: () => [distinct(2, 2, 5, 6)], f: (x) => T.maxPool2d(x!, { kernelSize: [3, 2], stride: [2, 1], padding: 1, ceilMode: true }) }],
+  avgPool2d: [{ inputs: () => [rn(1, 2, 5, 6)], f: (x) => T.avgPool2d(x!, { kernelSize: [3, 2], stride: [2, 1], padding: 1, ceilMode: true, countIncludePad: false }) }],
+  avgPool2dBackward: [{
+    inputs: () => [rn(1, 2, 3, 6)],
+    f: (dy) => runOp('avgPool2dBackward', [dy!], { ...pool, countIncludePad: true, divisorOverride: null, inputShape: [1, 2, 5, 6] }),
+  }],
+  adaptiveAvgPool2d: [{ inputs: () => [rn(1, 2, 5, 7)], f: (x) => T.adaptiveAvgPool2d(x!, [3, 4]) }],
+  adaptiveAvgPool2dBackward: [{ inputs: () => [rn(1, 2, 3, 4)], f: (dy) => runOp('adaptiveAvgPool2dBackward', [dy!], { inputShape: [1, 2, 5, 7] }) }],
+  adaptiveMaxPool2d: [{ inputs: () => [distinct(1, 2, 5, 7)], f: (x) => T.adaptiveMaxPool2d(x!, [2, 3]) }],
+  gatherPlanes: [{ inputs: () => [rn(1, 2, 3, 3), idx([0, 4, 8, 2, 1, 1], [1, 2, 1, 3])], f: (x, i) => runOp('gatherPlanes', [x!, i!], {}) }],
+  scatterPlanes: [{ inputs: () => [rn(1, 2, 1, 3), idx([0, 4, 4, 2, 1, 8], [1, 2, 1, 3])], f: (x, i) => runOp('scatterPlanes', [x!, i!], { planeShape: [3, 3] }) }],
+  upsampleNearest2d: [{ inputs: () => [rn(1, 2, 4, 3)], f: (x) => T.interpolate(x!, { size: [7, 5] }) }],
+  upsampleNearest2dBackward: [{ inputs: () => [rn(1, 2, 7, 5)], f: (dy) => runOp('upsampleNearest2dBackward', [dy!], { ...resize, inputShape: [1, 2, 4, 3] }) }],
+  upsampleBilinear2d: [
+    { inputs: () => [rn(1, 2, 4, 3)], f: (x) => T.interpolate(x!, { size: [7, 5], mode: 'bilinear' }) },
+    { inputs: () => [rn(1, 1, 4, 5)], f: (x) => T.interpolate(x!, { scaleFactor: 0.6, mode: 'bilinear', alignCorners: true }) },
+  ],
+  upsampleBilinear2dBackward: [{ inputs: () => [rn(1, 2, 7, 5)], f: (dy) => runOp('upsampleBilinear2dBackward', [dy!], { ...resize, inputShape: [1, 2, 4, 3] }) }],
+};
+
+/** Central differences of sum(f(xs) · r) with respect to every element of input `which`. */
+function numericGrad(f: Fn, xs: Tensor[], which: number, r: Tensor, h = 1e-6): Float64Array {
+  const x = xs[which]!;
+  const v = x.values() as Float64Array;
+  const out = new Float64Array(v.length);
+  const objective = () => T.tidy(() => sum(mul(f(...xs), r)).item());
+  for (let i = 0; i < v.length; i++) {
+    const keep = v[i]!;
+    v[i] = keep + h;
+    const up = objective();
+    v[i] = keep - h;
+    const down = objective();
+    v[i] = keep;
+    out[i] = (up - down) / (2 * h);
+  }
+  return out;
+}
+
+describe('every gradient rule matches float64 finite differences', () => {
+  for (const [op, entry] of Object.entries(cases) as [OpName, Entry][]) {
+    if (entry === 'not differentiable') {
+      test(`${op}: declared not differentiable, and its rule returns no gradient`, () => {
+        const x = rn(3);
+        const { output, tape } = record(() => runOpFull(op, [x, x], { dim: null, keepdim: false } as never).out);
+        const node = tape.nodes.find((n) => n.op === op)!;
+        const rule = gradRules[op] as (dy: Tensor, ctx: unknown) => (Tensor | null)[];
+        const grads = rule(T.onesLike(output), { ...node, needsGrad: node.inputs.map(() => true) });
+        for (const gr of grads) if (gr) expect(Math.max(...Array.from(gr.values(), Math.abs))).toBe(0);
+        tape.dispose();
+      });
+      continue;
+    }
+    entry.forEach((c, k) => {
+      test(`${op} #${k}`, () => {
+        const xs = c.inputs();
+        const { output, tape } = record(() => c.f(...xs));
+        // The case must really exercise the op it stands for.
+        expect(tape.nodes.map((n) => n.op)).toContain(op);
+        tape.dispose();
+        const r = randn(output.shape, { dtype: 'float64', generator: g });
+        const floatInputs = xs.map((x, i) => (x.dtype === 'float64' ? i : -1)).filter((i) => i >= 0);
+        const analytic = grad((...ys) => sum(mul(c.f(...ys), r)), xs);
+        for (const i of floatInputs) {
+          const numeric = numericGrad(c.f, xs, i, r, c.h);
+          const a = analytic[i]!.values();
+          expect(analytic[i]!.shape).toEqual(xs[i]!.shape);
+          const scale = Math.max(1, ...Array.from(numeric, Math.abs));
+          let worst = 0;
+          for (let j = 0; j < numeric.length; j++) worst = Math.max(worst, Math.abs(a[j]! - numeric[j]!) / scale);
+          expect(worst).toBeLessThan(c.tol ?? 1e-6);
+        }
+      });
+    });
+  }
+});
