@@ -1,5 +1,5 @@
 export { Tensor } from './tensor';
-export type { NestedArray } from './tensor';
+export type { NestedArray, DeviceStorage } from './tensor';
 export type { DType, FloatDType, TypedArray } from './dtype';
 export * from './creation';
 export * from './ops';

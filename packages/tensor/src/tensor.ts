@@ -9,6 +9,20 @@ export type NestedArray = number | NestedArray[];
 let nextId = 1;
 
 /**
+ * Values that live on a device (a GPU texture, a WebAssembly heap): the backend that made them
+ * reads them back on demand and frees them when the tensor is freed.
+ */
+export interface DeviceStorage {
+  readonly backend: string;
+  /** Downloads the values, row-major. */
+  read(): TypedArray;
+  /** Downloads the values without blocking, where the device allows it. */
+  readAsync?(): Promise<TypedArray>;
+  /** Frees the device memory. */
+  dispose(): void;
+}
+
+/**
  * An n-dimensional array, row-major, immutable once made. Ops are functions (`add(a, b)`), so that the
  * tape and the backends see every one of them; a tensor only holds its values and knows how to free them.
  */
@@ -17,22 +31,30 @@ export class Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly size: number;
-  /** @internal the CPU copy of the values (the only copy until a device backend lands). */
+  /** @internal the CPU copy of the values; null until a device tensor is first read. */
   private storage: TypedArray | null;
+  /** @internal the device copy, for tensors made by a device backend. */
+  private device: DeviceStorage | null = null;
+  private freed = false;
   /** @internal how many live tapes hold this tensor for a backward pass. */
   tapeHolds = 0;
   /** @internal released by its scope or by `dispose()` while a tape still held it: freed with the tape. */
   orphaned = false;
 
   /** @internal use the creation functions (`tensor`, `zeros`, …) instead. */
-  constructor(values: TypedArray, shape: Shape, dtype: DType) {
+  constructor(values: TypedArray | DeviceStorage, shape: Shape, dtype: DType) {
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this.size = sizeOf(shape);
-    if (values.length !== this.size) {
-      throw new Error(`Tensor: ${values.length} values cannot fill shape ${fmt(shape)} (${this.size} elements)`);
+    if (ArrayBuffer.isView(values)) {
+      if (values.length !== this.size) {
+        throw new Error(`Tensor: ${values.length} values cannot fill shape ${fmt(shape)} (${this.size} elements)`);
+      }
+      this.storage = values;
+    } else {
+      this.storage = null;
+      this.device = values;
     }
-    this.storage = values;
     engine.track(this);
   }
 
@@ -46,13 +68,19 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
-    return this.storage === null;
+    return this.freed;
   }
 
-  /** @internal the backing array, shared, for kernels; never hand it to users. */
+  /** @internal the backing array, shared, for kernels; a device tensor is downloaded once. */
   values(): TypedArray {
-    if (this.storage === null) throw new Error(`Tensor #${this.id} ${fmt(this.shape)} was disposed and cannot be read`);
+    if (this.freed) throw new Error(`Tensor #${this.id} ${fmt(this.shape)} was disposed and cannot be read`);
+    if (this.storage === null) this.storage = this.device!.read();
     return this.storage;
+  }
+
+  /** @internal the device copy, or null for a tensor that lives on the CPU only. */
+  deviceStorage(): DeviceStorage | null {
+    return this.freed ? null : this.device;
   }
 
   /** A copy of the values, row-major. */
@@ -62,6 +90,7 @@ export class Tensor {
 
   /** A copy of the values, row-major (async for device backends; immediate on the CPU). */
   async data(): Promise<TypedArray> {
+    if (this.storage === null && this.device?.readAsync && !this.freed) this.storage = await this.device.readAsync();
     return this.dataSync();
   }
 
@@ -90,10 +119,12 @@ export class Tensor {
 
   /** @internal frees the storage; called by the engine only. */
   free(): void {
-    if (this.storage !== null) {
-      this.storage = null;
-      engine.untrack(this);
-    }
+    if (this.freed) return;
+    this.freed = true;
+    this.storage = null;
+    this.device?.dispose();
+    this.device = null;
+    engine.untrack(this);
   }
 
   toString(): string {
