@@ -1,0 +1,2 @@
+export * from './optim';
+export * from './schedulers';
