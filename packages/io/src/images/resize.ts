@@ -11,7 +11,10 @@ function clip8(v: number): number {
   return v >> PRECISION_BITS;
 }
 
-/** Horizontal pass over rows [y0, y1) of an 8-bit HWC image; returns (y1 - y0) rows of `w.start.length` pixels. */
+/**
+ * Horizontal pass over rows [y0, y1) of an 8-bit HWC image; returns (y1 - y0) rows of `w.start.length`
+ * pixels. Hot loop: indices are in range by construction, hence the non-null assertions.
+ */
 function horizontal8(src: Uint8Array, width: number, C: number, y0: number, y1: number, w: AxisWeights): Uint8Array {
   const outW = w.start.length;
   const out = new Uint8Array((y1 - y0) * outW * C);
@@ -20,13 +23,27 @@ function horizontal8(src: Uint8Array, width: number, C: number, y0: number, y1: 
     const rowIn = y * width * C;
     let o = (y - y0) * outW * C;
     for (let x = 0; x < outW; x++) {
-      const n = count[x] ?? 0;
+      const n = count[x]!;
       const kb = x * ksize;
-      const p0 = rowIn + (start[x] ?? 0) * C;
-      for (let c = 0; c < C; c++) {
-        let ss = HALF;
-        for (let k = 0, p = p0 + c; k < n; k++, p += C) ss += (src[p] ?? 0) * (fixed[kb + k] ?? 0);
-        out[o++] = clip8(ss);
+      let p = rowIn + start[x]! * C;
+      if (C === 3) {
+        // the common case: three sums in one pass over the weights
+        let s0 = HALF, s1 = HALF, s2 = HALF;
+        for (let k = 0; k < n; k++, p += 3) {
+          const wk = fixed[kb + k]!;
+          s0 += src[p]! * wk;
+          s1 += src[p + 1]! * wk;
+          s2 += src[p + 2]! * wk;
+        }
+        out[o++] = clip8(s0);
+        out[o++] = clip8(s1);
+        out[o++] = clip8(s2);
+      } else {
+        for (let c = 0; c < C; c++) {
+          let ss = HALF;
+          for (let k = 0, q = p + c; k < n; k++, q += C) ss += src[q]! * fixed[kb + k]!;
+          out[o++] = clip8(ss);
+        }
       }
     }
   }
@@ -42,13 +59,13 @@ function vertical8(src: Uint8Array, rowLen: number, rowOffset: number, w: AxisWe
   for (let y = 0; y < outH; y++) {
     acc.fill(HALF);
     const s = (start[y] ?? 0) - rowOffset;
-    for (let k = 0; k < (count[y] ?? 0); k++) {
-      const wk = fixed[y * ksize + k] ?? 0;
+    for (let k = 0; k < count[y]!; k++) {
+      const wk = fixed[y * ksize + k]!;
       const row = (s + k) * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i] = (acc[i] ?? 0) + (src[row + i] ?? 0) * wk;
+      for (let i = 0; i < rowLen; i++) acc[i]! += src[row + i]! * wk;
     }
     const o = y * rowLen;
-    for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i] ?? 0);
+    for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]!);
   }
   return out;
 }

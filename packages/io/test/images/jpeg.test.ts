@@ -1,0 +1,107 @@
+import * as path from 'path';
+import { applyExifOrientation, decodeJpeg, readImage, readJpegOrientation, RasterImage8 } from '../../src/images';
+import { FIXTURES, FixtureArray, loadJson, maxAbsDiff, u8 } from './helpers';
+import { readFileSync } from 'fs';
+
+interface JpegCase {
+  pil: FixtureArray;
+  pilOriented: FixtureArray;
+  mode: string;
+}
+
+const cases = loadJson<Record<string, JpegCase>>('jpeg', 'expected.json');
+const file = (n: string): string => path.join(FIXTURES, 'jpeg', `${n}.jpg`);
+
+/*
+ * jpeg-js and libjpeg (PIL 9.4) use different IDCTs and chroma upsampling, so pixels are not
+ * bit-identical. Measured on these fixtures (24x16, quality 90):
+ *  - 4:4:4 colour and grayscale: max difference 1 level;
+ *  - 4:2:0 (PIL's default, baseline and progressive): up to 107 levels on the 1-2 pixel bands
+ *    along hard colour edges, where libjpeg's "fancy" upsampling interpolates chroma across the
+ *    2x2 blocks and jpeg-js does not; at most 11 elsewhere.
+ */
+function maxDiffAwayFromEdges(a: Uint8Array, b: Uint8Array, w: number, h: number): number {
+  let m = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (x === 11 || x === 12 || y === 7 || y === 8) continue; // the quadrant edges of the source
+      for (let c = 0; c < 3; c++) m = Math.max(m, Math.abs((a[(y * w + x) * 3 + c] ?? 0) - (b[(y * w + x) * 3 + c] ?? 0)));
+    }
+  }
+  return m;
+}
+
+describe('JPEG decoding', () => {
+  it.each(['baseline444', 'gray'])('%s is within 1 level of PIL/libjpeg', (name) => {
+    const c = cases[name];
+    if (!c) throw new Error(name);
+    const img = readImage(file(name));
+    expect([img.height, img.width, img.channels]).toEqual(c.pil.shape.length === 2 ? [...c.pil.shape, 1] : c.pil.shape);
+    expect(img.bitDepth).toBe(8);
+    expect(maxAbsDiff(img.data, u8(c.pil))).toBeLessThanOrEqual(1);
+  });
+
+  it.each(['baseline', 'progressive'])('%s (4:2:0) is within 11 levels of PIL/libjpeg away from colour edges', (name) => {
+    const c = cases[name];
+    if (!c) throw new Error(name);
+    const img = readImage(file(name));
+    expect([img.height, img.width, img.channels]).toEqual(c.pil.shape);
+    const want = u8(c.pil);
+    expect(maxDiffAwayFromEdges(img.data as Uint8Array, want, img.width, img.height)).toBeLessThanOrEqual(11);
+    expect(maxAbsDiff(img.data, want)).toBeLessThanOrEqual(107);
+  });
+
+  it('reads a grayscale JPEG as one channel and the progressive file like the baseline one', () => {
+    expect(readImage(file('gray')).channels).toBe(1);
+    const b = readImage(file('baseline')).data as Uint8Array;
+    const p = readImage(file('progressive')).data as Uint8Array;
+    expect(maxAbsDiff(b, p)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('EXIF orientation', () => {
+  const upright = readImage(file('exif1_ii')) as RasterImage8;
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('orientation %i (II and MM byte order) matches ImageOps.exif_transpose', (o) => {
+    for (const order of ['ii', 'mm']) {
+      const name = `exif${o}_${order}`;
+      const c = cases[name];
+      if (!c) throw new Error(name);
+      const bytes = readFileSync(file(name));
+      expect(readJpegOrientation(bytes, name)).toBe(o);
+      const img = decodeJpeg(bytes, name);
+      const [h, w] = c.pilOriented.shape;
+      expect([img.height, img.width]).toEqual([h, w]);
+      expect(maxAbsDiff(img.data, u8(c.pilOriented))).toBeLessThanOrEqual(1);
+      // the oriented pixels are exactly our stored pixels moved, with nothing lost or blended
+      const raw = decodeJpeg(bytes, name, { exifOrientation: false });
+      expect([raw.width, raw.height]).toEqual([upright.width, upright.height]);
+      expect(Array.from(raw.data)).toEqual(Array.from(upright.data));
+    }
+  });
+
+  it('puts the red top-left quadrant where each orientation says', () => {
+    // source: red top-left, green top-right, blue bottom-left, yellow bottom-right (24 x 16)
+    const corner = (img: RasterImage8, x: number, y: number): string => {
+      const i = (y * img.width + x) * 3;
+      const [r, g, b] = [img.data[i] ?? 0, img.data[i + 1] ?? 0, img.data[i + 2] ?? 0];
+      return r > 150 && g > 150 ? 'yellow' : r > 150 ? 'red' : g > 150 ? 'green' : b > 150 ? 'blue' : '?';
+    };
+    const topLeft: Record<number, string> = { 1: 'red', 2: 'green', 3: 'yellow', 4: 'blue', 5: 'red', 6: 'blue', 7: 'yellow', 8: 'green' };
+    for (let o = 1; o <= 8; o++) {
+      const img = readImage(file(`exif${o}_ii`)) as RasterImage8;
+      expect(corner(img, 1, 1)).toBe(topLeft[o]);
+      expect([img.width, img.height]).toEqual(o >= 5 ? [16, 24] : [24, 16]);
+    }
+  });
+
+  it('applyExifOrientation and its inverse give back the image, for 16-bit data too', () => {
+    const img = { width: 3, height: 2, channels: 2 as const, bitDepth: 16 as const, data: Uint16Array.from({ length: 12 }, (_, i) => i * 1000) };
+    const inverse: Record<number, 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6 };
+    for (let o = 1 as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8; o <= 8; o++) {
+      const t = applyExifOrientation(img, o);
+      expect(t.data).toBeInstanceOf(Uint16Array);
+      expect(applyExifOrientation(t, inverse[o] ?? 1)).toEqual(img);
+    }
+  });
+});
