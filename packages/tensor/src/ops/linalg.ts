@@ -38,6 +38,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     throw opError('linear', `input ${fmt(x.shape)} must end in in_features=${weight.shape[1]} (weight ${fmt(weight.shape)})`);
   }
   if (x.dtype !== weight.dtype) throw opError('linear', `input is ${x.dtype} but weight is ${weight.dtype}`);
+  // A 1-D input runs as one row, so that the kernel and its gradient rule only ever see [rows, in].
+  if (x.rank === 1) return reshape(linear(reshape(x, [1, x.shape[0]!]), weight, bias), [weight.shape[0]!]);
   if (bias) {
     if (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]) {
       throw opError('linear', `bias must be [${weight.shape[0]}], got ${fmt(bias.shape)}`);

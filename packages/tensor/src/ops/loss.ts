@@ -59,8 +59,16 @@ export function crossEntropy(logits: Tensor, target: Tensor | readonly number[],
   const logp = logSoftmax(logits, 1);
   if (target instanceof Tensor && (target.dtype === 'float32' || target.dtype === 'float64')) {
     if (target.shape.join() !== logits.shape.join()) throw opError('crossEntropy', `probability targets must be ${fmt(logits.shape)}, got ${fmt(target.shape)}`);
-    const losses = neg(sum(mul(logp, target), { dim: 1 }));
+    if (options.ignoreIndex !== undefined) throw opError('crossEntropy', `ignoreIndex (${options.ignoreIndex}) applies to class-index targets, not to probability targets ${fmt(target.shape)}`);
+    let terms = mul(logp, target);
+    if (options.weight) {
+      const c = logits.shape[1]!;
+      if (options.weight.rank !== 1 || options.weight.shape[0] !== c) throw opError('crossEntropy', `weight must be [${c}], got ${fmt(options.weight.shape)}`);
+      terms = mul(terms, reshape(options.weight, [1, c]));
+    }
+    const losses = neg(sum(terms, { dim: 1 }));
     const r = options.reduction ?? 'mean';
+    // As PyTorch, 'mean' divides by N for probability targets, with or without class weights.
     return r === 'none' ? losses : r === 'sum' ? sum(losses) : mean(losses);
   }
   return nllLoss(logp, target, options);

@@ -1,7 +1,7 @@
 import { FloatDType } from '../../dtype';
 import type { ConvAttrs, PoolAttrs, ResizeAttrs } from '../../ops/op-attrs';
 import type { KernelTable } from '../backend';
-import { sizeOf, windowOutSize } from '../../shape';
+import { broadcastShapes, sizeOf, windowOutSize } from '../../shape';
 import type { Tensor } from '../../tensor';
 import * as k from './kernels';
 import { floats, output } from './util';
@@ -49,7 +49,8 @@ export const nnKernels: Pick<KernelTable,
     const kk = transA ? a!.shape[ra - 2]! : a!.shape[ra - 1]!;
     const n = transB ? b!.shape[rb - 2]! : b!.shape[rb - 1]!;
     const aBatch = a!.shape.slice(0, -2), bBatch = b!.shape.slice(0, -2);
-    const batchShape = aBatch.length >= bBatch.length ? aBatch : bBatch;
+    // The op layer hands over each batch either whole or as all ones ([1, 3, 4] @ [2, 4, 2]): broadcast them.
+    const batchShape = broadcastShapes('matmul', aBatch, bBatch);
     const batch = sizeOf(batchShape);
     const { t, v } = output([...batchShape, m, n], dtypeOf(a!));
     k.matmul(floats(a!), floats(b!), v, {
