@@ -1,0 +1,81 @@
+import { readSafetensors, writeSafetensors, type NdArray } from '@gradlens/io';
+import type { Tensor } from '@gradlens/tensor';
+import type { Module } from '../module';
+import type { Optimizer, OptimizerState } from './optim';
+
+/**
+ * Checkpoints are safetensors files: the model's state dict under its own names (so the file loads
+ * with `loadStateDict`, or in Python with `safetensors.torch.load_file`), string metadata (epoch,
+ * accuracy, …), and optionally the optimiser's buffers under `__optimizer__.<param>.<buffer>` with
+ * its scalars as JSON in the `__optimizer__` metadata entry. Written atomically.
+ */
+
+const OPT_PREFIX = '__optimizer__.';
+const OPT_META = '__optimizer__';
+
+export interface SaveCheckpointOptions {
+  /** String metadata; numbers are written with String(). */
+  metadata?: Record<string, string | number>;
+  /** Also save this optimiser's state, to resume training. */
+  optimizer?: Optimizer;
+}
+
+function toNdArray(t: Tensor): NdArray {
+  const data = t.values();
+  switch (t.dtype) {
+    case 'float32': return { dtype: 'float32', shape: [...t.shape], data: data as Float32Array };
+    case 'float64': return { dtype: 'float64', shape: [...t.shape], data: data as Float64Array };
+    case 'int32': return { dtype: 'int32', shape: [...t.shape], data: data as Int32Array };
+    case 'bool': return { dtype: 'bool', shape: [...t.shape], data: data as Uint8Array };
+  }
+}
+
+/** Writes the model's parameters and buffers (and optionally the optimiser's state) to a safetensors file, atomically. */
+export function saveCheckpoint(file: string, model: Module, options: SaveCheckpointOptions = {}): void {
+  const tensors: Record<string, NdArray> = {};
+  for (const [name, t] of Object.entries(model.stateDict())) tensors[name] = toNdArray(t);
+  const metadata: Record<string, string> = { format: 'gradlens-checkpoint' };
+  for (const [k, v] of Object.entries(options.metadata ?? {})) metadata[k] = String(v);
+  if (options.optimizer) {
+    const state = options.optimizer.stateDict();
+    for (const [key, { shape, data }] of Object.entries(state.buffers)) {
+      tensors[OPT_PREFIX + key] = data instanceof Float32Array ? { dtype: 'float32', shape, data } : { dtype: 'float64', shape, data };
+    }
+    const { buffers: _unused, ...scalars } = state;
+    metadata[OPT_META] = JSON.stringify(scalars);
+  }
+  writeSafetensors(file, tensors, metadata);
+}
+
+export interface LoadCheckpointOptions {
+  /** Restore this optimiser's state too (the checkpoint must hold one). */
+  optimizer?: Optimizer;
+  /** Refuse missing or unexpected model keys (default true). */
+  strict?: boolean;
+}
+
+/** Loads a checkpoint into `model` (in place) and, if given, `optimizer`; returns the file's metadata. */
+export function loadCheckpoint(file: string, model: Module, options: LoadCheckpointOptions = {}): Record<string, string> {
+  const { tensors, metadata } = readSafetensors(file);
+  const modelDict: Record<string, NdArray> = {};
+  const buffers: OptimizerState['buffers'] = {};
+  for (const [name, arr] of Object.entries(tensors)) {
+    if (!name.startsWith(OPT_PREFIX)) modelDict[name] = arr;
+    else if (arr.dtype === 'float32' || arr.dtype === 'float64') buffers[name.slice(OPT_PREFIX.length)] = { shape: arr.shape, data: arr.data as Float32Array | Float64Array };
+    else throw new Error(`${file}: optimiser buffer ${name} is ${arr.dtype}, expected float32 or float64`);
+  }
+  try {
+    model.loadStateDict(modelDict, { strict: options.strict ?? true });
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
+  if (options.optimizer) {
+    const scalars = metadata[OPT_META];
+    if (scalars === undefined) throw new Error(`${file}: the checkpoint holds no optimiser state (save it with saveCheckpoint(file, model, { optimizer }))`);
+    const parsed = JSON.parse(scalars) as Omit<OptimizerState, 'buffers'>;
+    options.optimizer.loadStateDict({ ...parsed, buffers });
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata)) if (k !== OPT_META) out[k] = v;
+  return out;
+}

@@ -1,0 +1,223 @@
+import { crossEntropy, noGrad, record, tidy, type Tensor } from '@gradlens/tensor';
+import type { Module } from '../module';
+import { saveCheckpoint } from './checkpoint';
+import type { Batch } from './data';
+import type { Optimizer } from './optim';
+import { ProgressBar, type ProgressOptions } from './progress';
+import type { Schedule } from './schedulers';
+
+/** A loss of model outputs against labels, returning a scalar (mean over the batch). */
+export type LossFn = (output: Tensor, target: Tensor) => Tensor;
+
+/** What fit and evaluate read batches from: a DataLoader, or any re-iterable of batches. */
+export type BatchSource = Iterable<Batch> & { readonly length?: number };
+
+/** Loss and accuracy over a dataset. */
+export interface Evaluation {
+  /** Mean loss per sample. */
+  loss: number;
+  /** Fraction of samples whose arg-max output is the label (NaN when outputs are not [B, C] scores). */
+  accuracy: number;
+  /** Samples seen. */
+  count: number;
+}
+
+/** One epoch of fit's history. */
+export interface EpochStats {
+  /** 1-based. */
+  epoch: number;
+  /** Mean training loss per sample over the epoch (as the parameters moved). */
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  /** The learning rate used during this epoch. */
+  lr: number;
+  seconds: number;
+}
+
+/** What fit returns: per-epoch statistics, as records and as columns. */
+export interface History {
+  epochs: EpochStats[];
+  loss: number[];
+  accuracy: number[];
+  valLoss: number[];
+  valAccuracy: number[];
+  /** Wall-clock seconds of the whole fit. */
+  seconds: number;
+  /** True when onEpoch asked to stop early. */
+  stopped: boolean;
+}
+
+export interface CheckpointOptions {
+  path: string;
+  /** Save only when the monitored accuracy (validation if there is a val set, else training) improves (default false: every epoch). */
+  best?: boolean;
+  /** Also save the optimiser state (default true). */
+  optimizer?: boolean;
+}
+
+export interface FitOptions {
+  train: BatchSource;
+  val?: BatchSource;
+  epochs: number;
+  optimizer: Optimizer;
+  /** Stepped once after every epoch. */
+  scheduler?: Schedule;
+  /** Default crossEntropy. */
+  lossFn?: LossFn;
+  /** Called after every epoch; return false to stop training. */
+  onEpoch?: (stats: EpochStats) => void | boolean;
+  /** A safetensors path, saved after every epoch (or the best one), with epoch and accuracy metadata. */
+  checkpoint?: string | CheckpointOptions;
+  /** Progress on stderr (default true); false silences it; an object redirects or tunes it. */
+  log?: boolean | ProgressOptions;
+}
+
+/** Running sums of loss and correct predictions. */
+class Meter {
+  lossSum = 0;
+  correct = 0;
+  count = 0;
+  scored = true;
+
+  add(output: Tensor, target: Tensor, loss: number): void {
+    const n = target.shape[0] ?? 1;
+    this.lossSum += loss * n;
+    this.count += n;
+    if (output.rank !== 2 || output.shape[0] !== n || target.dtype !== 'int32') {
+      this.scored = false;
+      return;
+    }
+    const c = output.shape[1]!;
+    const v = output.values();
+    const y = target.values();
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let j = 1; j < c; j++) if (Number(v[i * c + j]) > Number(v[i * c + best])) best = j;
+      if (best === y[i]) this.correct++;
+    }
+  }
+
+  get loss(): number {
+    return this.count ? this.lossSum / this.count : NaN;
+  }
+
+  get accuracy(): number {
+    return this.count && this.scored ? this.correct / this.count : NaN;
+  }
+}
+
+/** Loss and accuracy of `model` over every batch, in eval mode and without recording (the mode is restored after). */
+export function evaluate(model: Module, data: BatchSource, options: { lossFn?: LossFn } = {}): Evaluation {
+  const lossFn = options.lossFn ?? ((o: Tensor, t: Tensor) => crossEntropy(o, t));
+  const modes = model.namedModules().map(([, m]) => [m, m.training] as const);
+  model.eval();
+  const meter = new Meter();
+  try {
+    noGrad(() => {
+      for (const batch of data) {
+        try {
+          tidy(() => {
+            const out = model.call(batch.x);
+            meter.add(out, batch.y, lossFn(out, batch.y).item());
+          });
+        } finally {
+          batch.dispose();
+        }
+      }
+    });
+  } finally {
+    for (const [m, mode] of modes) m.training = mode;
+  }
+  return { loss: meter.loss, accuracy: meter.accuracy, count: meter.count };
+}
+
+/**
+ * Trains `model` for `epochs` epochs: each batch's forward pass is recorded, the loss is
+ * differentiated with respect to the optimiser's parameters, the optimiser steps, and every tensor
+ * the step made is freed. After each epoch: validation (eval mode, no recording), the scheduler
+ * step, the checkpoint and onEpoch. Returns the history.
+ */
+export function fit(model: Module, options: FitOptions): History {
+  const { train, val, optimizer, scheduler } = options;
+  const epochs = options.epochs;
+  if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`fit: epochs must be a non-negative integer, got ${epochs}`);
+  const lossFn = options.lossFn ?? ((o: Tensor, t: Tensor) => crossEntropy(o, t));
+  const bar = options.log === false ? null : new ProgressBar(options.log === true || options.log === undefined ? {} : options.log);
+  const ckpt = typeof options.checkpoint === 'string' ? { path: options.checkpoint } : options.checkpoint;
+  const params = optimizer.params;
+  const history: History = { epochs: [], loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: 0, stopped: false };
+  const fitStart = Date.now();
+  let bestAccuracy = -Infinity;
+
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const start = Date.now();
+    const lr = optimizer.lr;
+    model.train();
+    bar?.startEpoch();
+    const meter = new Meter();
+    const total = train.length ?? NaN;
+    let done = 0;
+    for (const batch of train) {
+      let tape: { dispose(): void } | null = null;
+      let output: { out: Tensor; loss: Tensor } | null = null;
+      let grads: Tensor[] = [];
+      try {
+        const rec = record(() => {
+          const out = model.call(batch.x);
+          return { out, loss: lossFn(out, batch.y) };
+        });
+        tape = rec.tape;
+        output = rec.output;
+        if (output.loss.size !== 1) throw new Error(`fit: lossFn must return a scalar, got shape [${output.loss.shape.join(', ')}]`);
+        const lossValue = output.loss.item();
+        if (!Number.isFinite(lossValue)) throw new Error(`fit: the loss became ${lossValue} at epoch ${epoch}, batch ${done + 1}; lower the learning rate or check the data`);
+        grads = rec.tape.grad(output.loss, params);
+        optimizer.step(grads);
+        meter.add(output.out, batch.y, lossValue);
+      } finally {
+        for (const g of grads) g.dispose();
+        output?.out.dispose();
+        output?.loss.dispose();
+        tape?.dispose();
+        batch.dispose();
+      }
+      done++;
+      bar?.update(epoch, epochs, done, Number.isFinite(total) ? total : done, meter.loss, meter.accuracy);
+    }
+
+    const stats: EpochStats = { epoch, loss: meter.loss, accuracy: meter.accuracy, lr, seconds: 0 };
+    if (val) {
+      const v = evaluate(model, val, { lossFn });
+      stats.valLoss = v.loss;
+      stats.valAccuracy = v.accuracy;
+    }
+    scheduler?.step();
+    stats.seconds = (Date.now() - start) / 1000;
+    history.epochs.push(stats);
+    history.loss.push(stats.loss);
+    history.accuracy.push(stats.accuracy);
+    if (stats.valLoss !== undefined) history.valLoss.push(stats.valLoss);
+    if (stats.valAccuracy !== undefined) history.valAccuracy.push(stats.valAccuracy);
+    bar?.endEpoch({ ...stats, epochs, batches: done });
+
+    if (ckpt) {
+      const monitored = stats.valAccuracy ?? stats.accuracy;
+      const improved = !(monitored <= bestAccuracy); // NaN accuracy (no classes) counts as an improvement
+      if (!ckpt.best || improved) {
+        const metadata: Record<string, string | number> = { epoch, accuracy: stats.accuracy, loss: stats.loss, lr };
+        if (stats.valAccuracy !== undefined) metadata.val_accuracy = stats.valAccuracy;
+        if (stats.valLoss !== undefined) metadata.val_loss = stats.valLoss;
+        saveCheckpoint(ckpt.path, model, { metadata, optimizer: ckpt.optimizer === false ? undefined : optimizer });
+      }
+      if (improved && Number.isFinite(monitored)) bestAccuracy = monitored;
+    }
+    if (options.onEpoch?.(stats) === false) {
+      history.stopped = true;
+      break;
+    }
+  }
+  history.seconds = (Date.now() - fitStart) / 1000;
+  return history;
+}
