@@ -391,7 +391,9 @@ class Reader {
     }
     const out = gatherStrided(storage.bytes, DTYPE_SIZE[storage.dtype], size, stride, offset);
     if (storage.dtype === 'bool') for (let i = 0; i < out.length; i++) out[i] = out[i] ? 1 : 0;
-    return { dtype: storage.dtype, shape: [...size], data: fromBytes(storage.dtype, out) };
+    const tensor: NdArray = { dtype: storage.dtype, shape: [...size], data: fromBytes(storage.dtype, out) };
+    TENSORS.add(tensor);
+    return tensor;
   }
 
   tensorArg(v: Val | undefined, fn: string): NdArray {
@@ -405,10 +407,12 @@ function isNdArrayVal(v: Val): v is NdArray {
     !(v instanceof PyDict) && !(v instanceof PyGlobal) && !(v instanceof Storage);
 }
 
-/** Returns true when a value read from a pickle is a tensor. */
+/** Every tensor the reader made, so isNdArray never mistakes a dict with 'dtype'/'shape'/'data' keys for one. */
+const TENSORS = new WeakSet<object>();
+
+/** Returns true when a value returned by readTorchPickle / readTorchFile is a tensor (an NdArray). */
 export function isNdArray(v: TorchValue | undefined): v is NdArray {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) &&
-    ArrayBuffer.isView((v as { data?: unknown }).data) && typeof (v as { dtype?: unknown }).dtype === 'string';
+  return v !== null && typeof v === 'object' && TENSORS.has(v);
 }
 
 function describe(v: Val): string {

@@ -67,6 +67,14 @@ describe('checkpoints', () => {
     expect(readPth(fixture('protocol4.pth'))).toEqual(readPth(fixture('checkpoint.pth')));
   });
 
+  it('a dict that merely looks like an NdArray is not taken for a tensor', () => {
+    const p = new PickleBuilder().emptyDict().str('dtype').str('float32').setitem().str('shape').emptyList().setitem()
+      .str('data').op(0x43, 1, 7).setitem().stop();
+    const v = readTorchPickle(p);
+    expect(v).toEqual({ dtype: 'float32', shape: [], data: new Uint8Array([7]) });
+    expect(isNdArray(v)).toBe(false);
+  });
+
   it('readPth explains what it found when there is no state dict', () => {
     const zip = torchZip(new PickleBuilder().emptyDict().str('epoch').int(3).setitem().stop());
     expect(() => readPth(zip)).toThrow(/<bytes>: is not a state dict: entry "epoch" is a number, not a tensor.*readTorchFile/);
