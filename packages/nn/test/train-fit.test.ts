@@ -91,6 +91,16 @@ describe('fit', () => {
     expect(optimizer.lr).toBe(0.0125);
   });
 
+  test('schedulerInterval: batch steps the scheduler after every optimiser step', () => {
+    const model = cnn(3);
+    const optimizer = new SGD(model.parameters(), { lr: 0.1 });
+    fit(model, {
+      train: new DataLoader(bars(48, 5), { batchSize: 16 }), epochs: 2, optimizer,
+      scheduler: new StepLR(optimizer, { stepSize: 2, gamma: 0.5 }), schedulerInterval: 'batch', ...quiet,
+    });
+    expect(optimizer.lr).toBe(0.1 * 0.5 ** 3); // 6 steps
+  });
+
   test('a failing loss leaves no tensor behind', () => {
     const model = cnn(4);
     const optimizer = new SGD(model.parameters(), { lr: 0.1 });

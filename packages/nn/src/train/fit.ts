@@ -31,7 +31,7 @@ export interface EpochStats {
   accuracy: number;
   valLoss?: number;
   valAccuracy?: number;
-  /** The learning rate used during this epoch. */
+  /** The learning rate at the start of this epoch. */
   lr: number;
   seconds: number;
 }
@@ -62,8 +62,10 @@ export interface FitOptions {
   val?: BatchSource;
   epochs: number;
   optimizer: Optimizer;
-  /** Stepped once after every epoch. */
+  /** Stepped once after every epoch (or every batch, see schedulerInterval). */
   scheduler?: Schedule;
+  /** When the scheduler steps: after each epoch (default, as torch's epoch schedules) or after each optimiser step. */
+  schedulerInterval?: 'epoch' | 'batch';
   /** Default crossEntropy. */
   lossFn?: LossFn;
   /** Called after every epoch; return false to stop training. */
@@ -135,8 +137,9 @@ export function evaluate(model: Module, data: BatchSource, options: { lossFn?: L
 
 /**
  * Trains `model` for `epochs` epochs: each batch's forward pass is recorded, the loss is
- * differentiated with respect to the optimiser's parameters, the optimiser steps, and every tensor
- * the step made is freed. After each epoch: validation (eval mode, no recording), the scheduler
+ * differentiated with respect to the optimiser's parameters (build it from `model.parameters()`;
+ * parameters left out of it stay frozen), the optimiser steps, and every tensor the step made is
+ * freed. After each epoch: validation (eval mode, no recording), the scheduler
  * step, the checkpoint and onEpoch. Returns the history.
  */
 export function fit(model: Module, options: FitOptions): History {
@@ -147,6 +150,7 @@ export function fit(model: Module, options: FitOptions): History {
   const bar = options.log === false ? null : new ProgressBar(options.log === true || options.log === undefined ? {} : options.log);
   const ckpt = typeof options.checkpoint === 'string' ? { path: options.checkpoint } : options.checkpoint;
   const params = optimizer.params;
+  const perBatch = options.schedulerInterval === 'batch';
   const history: History = { epochs: [], loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: 0, stopped: false };
   const fitStart = Date.now();
   let bestAccuracy = -Infinity;
@@ -175,6 +179,7 @@ export function fit(model: Module, options: FitOptions): History {
         if (!Number.isFinite(lossValue)) throw new Error(`fit: the loss became ${lossValue} at epoch ${epoch}, batch ${done + 1}; lower the learning rate or check the data`);
         grads = rec.tape.grad(output.loss, params);
         optimizer.step(grads);
+        if (perBatch) scheduler?.step();
         meter.add(output.out, batch.y, lossValue);
       } finally {
         for (const g of grads) g.dispose();
@@ -193,7 +198,7 @@ export function fit(model: Module, options: FitOptions): History {
       stats.valLoss = v.loss;
       stats.valAccuracy = v.accuracy;
     }
-    scheduler?.step();
+    if (!perBatch) scheduler?.step();
     stats.seconds = (Date.now() - start) / 1000;
     history.epochs.push(stats);
     history.loss.push(stats.loss);
