@@ -1,2 +1,7 @@
-export {};
+export * from './module';
 export * from './train';
+export * from './init';
+export * from './layers';
+export * from './models';
+export * from './load';
+export * from './summary';

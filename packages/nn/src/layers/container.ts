@@ -1,0 +1,36 @@
+import type { Tensor } from '@gradlens/tensor';
+import { Module } from '../module';
+
+/** Runs its children in order, as torch.nn.Sequential; children are named '0', '1', … */
+export class Sequential extends Module {
+  private readonly items: Module[] = [];
+
+  constructor(...modules: Module[]) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  /** Adds a module at the end, named by its index; returns this. */
+  append(module: Module): this {
+    this.registerModule(String(this.items.length), module);
+    this.items.push(module);
+    return this;
+  }
+
+  /** The module at index i (negative counts from the end). */
+  at(i: number): Module {
+    const m = this.items[i < 0 ? i + this.items.length : i];
+    if (!m) throw new Error(`Sequential.at: index ${i} is out of range for ${this.items.length} modules`);
+    return m;
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  override forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.items) y = m.call(y);
+    return y;
+  }
+}

@@ -1,0 +1,105 @@
+import { readNpz, readPth, readSafetensors, toFloat32 } from '@gradlens/io';
+import type { NdArray } from '@gradlens/io';
+import type { ArrayLikeEntry, Module } from './module';
+
+export type WeightFormat = 'pth' | 'safetensors' | 'npz';
+
+export interface LoadWeightsOptions {
+  /** Refuse missing or unexpected keys (default true); shape mismatches are always refused. */
+  strict?: boolean;
+  /** The file's format; by default taken from the extension (.pth/.pt/.bin, .safetensors, .npz) or the bytes. */
+  format?: WeightFormat;
+}
+
+/** What a non-strict load left out, as torch's load_state_dict reports it. */
+export interface LoadWeightsResult {
+  /** Model keys the file did not have (they keep their current values). */
+  missingKeys: string[];
+  /** File keys the model does not have (ignored). */
+  unexpectedKeys: string[];
+}
+
+function formatOf(file: string | Uint8Array, bytes?: Uint8Array): WeightFormat | null {
+  if (typeof file === 'string') {
+    const lower = file.toLowerCase();
+    if (/\.(pth|pt|bin|ckpt)$/.test(lower)) return 'pth';
+    if (lower.endsWith('.safetensors')) return 'safetensors';
+    if (lower.endsWith('.npz')) return 'npz';
+  }
+  // safetensors: an 8-byte header length, then the JSON header.
+  if (bytes && bytes.length > 8 && bytes[8] === 0x7b) return 'safetensors';
+  return null;
+}
+
+/** Reads a state dict (name → NdArray) from a .pth, .safetensors or .npz file or its bytes. */
+export function readStateDict(file: string | Uint8Array, format?: WeightFormat): Record<string, NdArray> {
+  const name = typeof file === 'string' ? file : '<bytes>';
+  const fmt = format ?? formatOf(file, typeof file === 'string' ? undefined : file);
+  switch (fmt) {
+    case 'pth': return readPth(file);
+    case 'safetensors': return readSafetensors(file).tensors;
+    case 'npz': return readNpz(file);
+    case null: {
+      // Both .pth (zip) and .npz are zip files: try the PyTorch reader, then NumPy's.
+      try {
+        return readPth(file);
+      } catch {
+        try {
+          return readNpz(file);
+        } catch {
+          throw new Error(`loadWeights: cannot tell the format of ${name}; name it .pth, .safetensors or .npz, or pass { format }`);
+        }
+      }
+    }
+  }
+}
+
+/** An NdArray as loadStateDict takes it: float16/bfloat16 bits decoded, other dtypes as they are. */
+function entryOf(arr: NdArray): ArrayLikeEntry {
+  return { shape: arr.shape, data: arr.dtype === 'float16' || arr.dtype === 'bfloat16' ? toFloat32(arr) : arr.data };
+}
+
+const LIST_MAX = 20;
+function list(keys: readonly string[]): string {
+  const shown = keys.slice(0, LIST_MAX).join(', ');
+  return keys.length > LIST_MAX ? `${shown}, … (${keys.length} in all)` : shown;
+}
+
+/**
+ * Loads weights from a .pth (torch.save of a state dict or a checkpoint holding one), .safetensors or
+ * .npz file into `model`, in place, by PyTorch parameter name. A `module.` prefix on every key (from
+ * DataParallel) is removed. Fails with one error naming the file and listing missing keys, unexpected
+ * keys (strict only) and shape mismatches; returns the keys left out otherwise.
+ */
+export function loadWeights(model: Module, file: string | Uint8Array, options: LoadWeightsOptions = {}): LoadWeightsResult {
+  const name = typeof file === 'string' ? file : '<bytes>';
+  const strict = options.strict ?? true;
+  let raw: Record<string, NdArray>;
+  try {
+    raw = readStateDict(file, options.format);
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new Error(msg.includes(name) ? msg : `loadWeights: ${name}: ${msg}`);
+  }
+  const own = model.stateDict();
+  let keys = Object.keys(raw);
+  const prefixed = keys.length > 0 && keys.every((k) => k.startsWith('module.')) && !Object.keys(own).some((k) => k.startsWith('module.'));
+  const dict: Record<string, ArrayLikeEntry> = {};
+  for (const k of keys) dict[prefixed ? k.slice('module.'.length) : k] = entryOf(raw[k]!);
+  keys = Object.keys(dict);
+  const missingKeys = Object.keys(own).filter((k) => !(k in dict));
+  const unexpectedKeys = keys.filter((k) => !(k in own));
+  const mismatched = Object.entries(own)
+    .filter(([k, t]) => k in dict && dict[k]!.shape.join() !== t.shape.join())
+    .map(([k, t]) => `${k}: file [${dict[k]!.shape.join(', ')}] vs model [${t.shape.join(', ')}]`);
+  const problems: string[] = [];
+  if (strict && missingKeys.length) problems.push(`missing keys (${missingKeys.length}): ${list(missingKeys)}`);
+  if (strict && unexpectedKeys.length) problems.push(`unexpected keys (${unexpectedKeys.length}): ${list(unexpectedKeys)}`);
+  if (mismatched.length) problems.push(`shape mismatches (${mismatched.length}): ${list(mismatched)}`);
+  if (problems.length) {
+    const hint = strict && (missingKeys.length || unexpectedKeys.length) ? '\n  (pass { strict: false } to load the matching keys only)' : '';
+    throw new Error(`loadWeights: ${name} does not fit ${model.constructor.name}:\n  ${problems.join('\n  ')}${hint}`);
+  }
+  model.loadStateDict(dict, { strict: false });
+  return { missingKeys, unexpectedKeys };
+}

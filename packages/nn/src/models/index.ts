@@ -1,0 +1,34 @@
+import type { Module } from '../module';
+import { alexnet } from './alexnet';
+import type { ModelOptions } from './common';
+import { mobilenetV2 } from './mobilenet';
+import { resnet18, resnet34, resnet50 } from './resnet';
+import { squeezenet1_0, squeezenet1_1 } from './squeezenet';
+import { vgg11, vgg11Bn, vgg13, vgg13Bn, vgg16, vgg16Bn, vgg19, vgg19Bn } from './vgg';
+
+export * from './common';
+export * from './alexnet';
+export * from './vgg';
+export * from './resnet';
+export * from './squeezenet';
+export * from './mobilenet';
+
+/** Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …). */
+export const modelBuilders = {
+  alexnet,
+  vgg11, vgg11_bn: vgg11Bn, vgg13, vgg13_bn: vgg13Bn, vgg16, vgg16_bn: vgg16Bn, vgg19, vgg19_bn: vgg19Bn,
+  resnet18, resnet34, resnet50,
+  squeezenet1_0, squeezenet1_1,
+  mobilenet_v2: mobilenetV2,
+} as const satisfies Record<string, (o?: ModelOptions) => Module>;
+
+/** A torchvision model name this package can build. */
+export type ModelName = keyof typeof modelBuilders;
+
+/** Builds a model by its torchvision name, or throws listing the names it knows. */
+export function createModel(name: string, options: ModelOptions = {}): Module {
+  if (!Object.prototype.hasOwnProperty.call(modelBuilders, name)) {
+    throw new Error(`createModel: unknown model '${name}'; known models: ${Object.keys(modelBuilders).join(', ')}`);
+  }
+  return modelBuilders[name as ModelName](options);
+}

@@ -1,0 +1,152 @@
+import { add, flatten, Tensor } from '@gradlens/tensor';
+import { ReLU } from '../layers/activation';
+import { BatchNorm2d } from '../layers/batchnorm';
+import { Sequential } from '../layers/container';
+import { Conv2d } from '../layers/conv';
+import { Linear } from '../layers/linear';
+import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling';
+import { Module } from '../module';
+import type { InitOptions } from '../init';
+import { applyInit, convKaimingFanOut, ModelOptions, numClassesOf, widthScaler } from './common';
+
+/** The residual blocks' shared shape: built from (inplanes, planes, stride, downsample). */
+export interface ResidualBlockClass {
+  /** Output channels per `planes` (1 for BasicBlock, 4 for Bottleneck). */
+  readonly expansion: number;
+  new (inplanes: number, planes: number, stride: number, downsample: Sequential | null): Module;
+}
+
+const noInit: InitOptions = { init: false };
+
+/**
+ * ResNet-18/34's block, as torchvision.models.resnet.BasicBlock: conv1 3×3 (stride), bn1, relu,
+ * conv2 3×3, bn2, plus the shortcut (`downsample` when shapes change), then relu. One `relu` module
+ * is called twice, as in torchvision; the residual add and the final ReLU run inside the block's
+ * scope, so the block's activation (`layer4.1`) is its output after the final ReLU.
+ */
+export class BasicBlock extends Module {
+  static readonly expansion = 1;
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly relu: ReLU;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm2d;
+  readonly downsample: Sequential | null;
+
+  constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null) {
+    super();
+    this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, planes, 3, { stride, padding: 1, bias: false, ...noInit }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm2d(planes));
+    this.relu = this.registerModule('relu', new ReLU());
+    this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, bias: false, ...noInit }));
+    this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes));
+    this.downsample = downsample ? this.registerModule('downsample', downsample) : null;
+  }
+
+  override forward(x: Tensor): Tensor {
+    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    out = this.bn2.call(this.conv2.call(out));
+    const identity = this.downsample ? this.downsample.call(x) : x;
+    return this.relu.call(add(out, identity));
+  }
+}
+
+/**
+ * ResNet-50's block (ResNet v1.5: stride on the 3×3 conv), as torchvision.models.resnet.Bottleneck:
+ * conv1 1×1, conv2 3×3 (stride), conv3 1×1 to 4·planes, each with BN, ReLU after the first two and
+ * after the residual add (inside the block's scope).
+ */
+export class Bottleneck extends Module {
+  static readonly expansion = 4;
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm2d;
+  readonly conv3: Conv2d;
+  readonly bn3: BatchNorm2d;
+  readonly relu: ReLU;
+  readonly downsample: Sequential | null;
+
+  constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null) {
+    super();
+    const width = planes; // base_width 64, groups 1
+    this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, width, 1, { bias: false, ...noInit }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm2d(width));
+    this.conv2 = this.registerModule('conv2', new Conv2d(width, width, 3, { stride, padding: 1, bias: false, ...noInit }));
+    this.bn2 = this.registerModule('bn2', new BatchNorm2d(width));
+    this.conv3 = this.registerModule('conv3', new Conv2d(width, planes * Bottleneck.expansion, 1, { bias: false, ...noInit }));
+    this.bn3 = this.registerModule('bn3', new BatchNorm2d(planes * Bottleneck.expansion));
+    this.relu = this.registerModule('relu', new ReLU());
+    this.downsample = downsample ? this.registerModule('downsample', downsample) : null;
+  }
+
+  override forward(x: Tensor): Tensor {
+    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    out = this.relu.call(this.bn2.call(this.conv2.call(out)));
+    out = this.bn3.call(this.conv3.call(out));
+    const identity = this.downsample ? this.downsample.call(x) : x;
+    return this.relu.call(add(out, identity));
+  }
+}
+
+/**
+ * ResNet as torchvision.models.ResNet: conv1 7×7/2, bn1, relu, maxpool 3×3/2, layer1..layer4 (blocks
+ * named '0', '1', …), avgpool (adaptive 1×1), flatten, fc. Input [N, 3, H, W] → logits [N, numClasses].
+ */
+export class ResNet extends Module {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly relu: ReLU;
+  readonly maxpool: MaxPool2d;
+  readonly layer1: Sequential;
+  readonly layer2: Sequential;
+  readonly layer3: Sequential;
+  readonly layer4: Sequential;
+  readonly avgpool: AdaptiveAvgPool2d;
+  readonly fc: Linear;
+
+  constructor(block: ResidualBlockClass, layers: readonly [number, number, number, number], options: ModelOptions = {}) {
+    super();
+    const w = widthScaler(options, 'ResNet');
+    const nc = numClassesOf(options, 'ResNet');
+    let inplanes = w(64);
+    const makeLayer = (planes: number, blocks: number, stride: number): Sequential => {
+      let downsample: Sequential | null = null;
+      if (stride !== 1 || inplanes !== planes * block.expansion) {
+        downsample = new Sequential(
+          new Conv2d(inplanes, planes * block.expansion, 1, { stride, bias: false, ...noInit }),
+          new BatchNorm2d(planes * block.expansion),
+        );
+      }
+      const seq = new Sequential(new block(inplanes, planes, stride, downsample));
+      inplanes = planes * block.expansion;
+      for (let i = 1; i < blocks; i++) seq.append(new block(inplanes, planes, 1, null));
+      return seq;
+    };
+    this.conv1 = this.registerModule('conv1', new Conv2d(3, inplanes, 7, { stride: 2, padding: 3, bias: false, ...noInit }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm2d(inplanes));
+    this.relu = this.registerModule('relu', new ReLU());
+    this.maxpool = this.registerModule('maxpool', new MaxPool2d(3, { stride: 2, padding: 1 }));
+    this.layer1 = this.registerModule('layer1', makeLayer(w(64), layers[0], 1));
+    this.layer2 = this.registerModule('layer2', makeLayer(w(128), layers[1], 2));
+    this.layer3 = this.registerModule('layer3', makeLayer(w(256), layers[2], 2));
+    this.layer4 = this.registerModule('layer4', makeLayer(w(512), layers[3], 2));
+    this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([1, 1]));
+    // fc keeps nn.Linear's default initialisation, as in torchvision.
+    this.fc = this.registerModule('fc', new Linear(w(512) * block.expansion, nc, { generator: options.generator, init: options.init }));
+    applyInit(this, options, { conv: convKaimingFanOut });
+  }
+
+  override forward(x: Tensor): Tensor {
+    let y = this.maxpool.call(this.relu.call(this.bn1.call(this.conv1.call(x))));
+    y = this.layer4.call(this.layer3.call(this.layer2.call(this.layer1.call(y))));
+    return this.fc.call(flatten(this.avgpool.call(y), 1));
+  }
+}
+
+/** ResNet-18, as torchvision.models.resnet18; `layer4` is the usual Grad-CAM target. */
+export const resnet18 = (o: ModelOptions = {}) => new ResNet(BasicBlock, [2, 2, 2, 2], o);
+/** ResNet-34, as torchvision.models.resnet34. */
+export const resnet34 = (o: ModelOptions = {}) => new ResNet(BasicBlock, [3, 4, 6, 3], o);
+/** ResNet-50 (v1.5), as torchvision.models.resnet50. */
+export const resnet50 = (o: ModelOptions = {}) => new ResNet(Bottleneck, [3, 4, 6, 3], o);

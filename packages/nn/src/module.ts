@@ -1,0 +1,175 @@
+import { keep, Tensor, withScope } from '@gradlens/tensor';
+
+/** Called after each module call with the module, its input and its output (see `observeModuleCalls`). */
+export type ModuleCallObserver = (module: Module, input: Tensor, output: Tensor) => void;
+
+const callObservers = new Set<ModuleCallObserver>();
+
+/**
+ * Runs `fn` while `observer` sees every `Module.call` (module, input, output); returns fn's result.
+ * Used by `layers()` to list output shapes; it is an inspection aid, never a way to change outputs.
+ */
+export function observeModuleCalls<T>(observer: ModuleCallObserver, fn: () => T): T {
+  callObservers.add(observer);
+  try {
+    return fn();
+  } finally {
+    callObservers.delete(observer);
+  }
+}
+
+/** Anything a state dict entry can be loaded from: a tensor, or a plain { dtype, shape, data } array. */
+export interface ArrayLikeEntry {
+  shape: readonly number[];
+  data: ArrayLike<number | bigint>;
+}
+
+export interface LoadOptions {
+  /** Refuse missing or unexpected keys (default true); shape mismatches are always refused. */
+  strict?: boolean;
+}
+
+/**
+ * A layer or a network: named children, parameters and buffers, with PyTorch's names, so a
+ * torchvision state dict loads with no renaming. Calling a module through `call` runs its forward
+ * pass inside its module path scope (`features.3`), so every tape node carries PyTorch's names.
+ */
+export abstract class Module {
+  /** Training mode (dropout active, batch norm on batch statistics); `eval()` turns it off. */
+  training = true;
+  private readonly childMap = new Map<string, Module>();
+  private readonly paramMap = new Map<string, Tensor | null>();
+  private readonly bufferMap = new Map<string, Tensor | null>();
+  /** The name this module has inside its parent; '' for a root module. */
+  private scopeName = '';
+
+  /** The forward pass; call modules through `call` so that their ops carry the module path. */
+  abstract forward(x: Tensor): Tensor;
+
+  /** Runs `forward` inside this module's path scope. */
+  call(x: Tensor): Tensor {
+    const y = this.scopeName ? withScope(this.scopeName, () => this.forward(x)) : this.forward(x);
+    for (const observe of callObservers) observe(this, x, y);
+    return y;
+  }
+
+  protected registerModule<M extends Module>(name: string, module: M): M {
+    if (module.scopeName && module.scopeName !== name) {
+      throw new Error(`module '${name}' is already registered as '${module.scopeName}'; a module can have one parent`);
+    }
+    module.scopeName = name;
+    this.childMap.set(name, module);
+    return module;
+  }
+
+  protected registerParameter(name: string, value: Tensor): Tensor;
+  protected registerParameter(name: string, value: Tensor | null): Tensor | null;
+  protected registerParameter(name: string, value: Tensor | null): Tensor | null {
+    // Parameters and buffers live as long as their module, even when it is built inside tidy().
+    if (value) keep(value);
+    this.paramMap.set(name, value);
+    return value;
+  }
+
+  protected registerBuffer(name: string, value: Tensor): Tensor;
+  protected registerBuffer(name: string, value: Tensor | null): Tensor | null;
+  protected registerBuffer(name: string, value: Tensor | null): Tensor | null {
+    if (value) keep(value);
+    this.bufferMap.set(name, value);
+    return value;
+  }
+
+  /** Direct children with their names, in registration order. */
+  children(): [string, Module][] {
+    return [...this.childMap];
+  }
+
+  /** This module and every descendant with its dotted path ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.childMap) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
+  /** The module at a dotted path, or an error listing the valid paths. */
+  getModule(path: string): Module {
+    const found = this.namedModules().find(([p]) => p === path);
+    if (!found) {
+      const valid = this.namedModules().map(([p]) => p).filter((p) => p !== '');
+      throw new Error(`no module named '${path}'; valid module paths: ${valid.join(', ')}`);
+    }
+    return found[1];
+  }
+
+  /** Every parameter with its dotted name (`features.0.weight`), in PyTorch's order. */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    return this.collect(prefix, (m) => m.paramMap);
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  /** Every buffer (running statistics …) with its dotted name. */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    return this.collect(prefix, (m) => m.bufferMap);
+  }
+
+  private collect(prefix: string, pick: (m: Module) => Map<string, Tensor | null>): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [name, t] of pick(this)) if (t) out.push([prefix ? `${prefix}.${name}` : name, t]);
+    for (const [name, child] of this.childMap) out.push(...child.collect(prefix ? `${prefix}.${name}` : name, pick));
+    return out;
+  }
+
+  /** Parameters and buffers by name, as torch's state_dict() (the tensors themselves, not copies). */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    const walk = (m: Module, prefix: string): void => {
+      for (const [n, t] of m.paramMap) if (t) out[prefix + n] = t;
+      for (const [n, t] of m.bufferMap) if (t) out[prefix + n] = t;
+      for (const [n, c] of m.childMap) walk(c, `${prefix}${n}.`);
+    };
+    walk(this, '');
+    return out;
+  }
+
+  /**
+   * Copies values into this module's parameters and buffers (in place, so references stay valid).
+   * Refuses, with one error listing them all, missing keys, unexpected keys and shape mismatches.
+   */
+  loadStateDict(dict: Record<string, Tensor | ArrayLikeEntry>, options: LoadOptions = {}): void {
+    const strict = options.strict ?? true;
+    const own = this.stateDict();
+    const missing = Object.keys(own).filter((k) => !(k in dict));
+    const unexpected = Object.keys(dict).filter((k) => !(k in own));
+    const mismatched: string[] = [];
+    for (const [k, t] of Object.entries(own)) {
+      const src = dict[k];
+      if (src && src.shape.join() !== t.shape.join()) mismatched.push(`${k}: checkpoint [${src.shape.join(', ')}] vs model [${t.shape.join(', ')}]`);
+    }
+    const problems: string[] = [];
+    if (strict && missing.length) problems.push(`missing keys: ${missing.join(', ')}`);
+    if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
+    if (mismatched.length) problems.push(`shape mismatches: ${mismatched.join('; ')}`);
+    if (problems.length) throw new Error(`loadStateDict: ${problems.join('\n  ')}`);
+    for (const [k, t] of Object.entries(own)) {
+      const src = dict[k];
+      if (!src) continue;
+      const from = src instanceof Tensor ? src.values() : src.data;
+      const to = t.values();
+      for (let i = 0; i < to.length; i++) to[i] = Number(from[i]);
+    }
+  }
+
+  /** Sets training mode on this module and every descendant; returns this. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Sets evaluation mode (dropout off, batch norm on running statistics); returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+}
