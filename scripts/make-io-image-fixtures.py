@@ -147,6 +147,13 @@ def make_pngs():
     g[0, :4] = 77
     exp = np.concatenate([g, np.where(g == 77, 0, 255)], axis=2).astype(np.uint8)
     add('gray8_trns', g, 0, 8, exp, trns=struct.pack('>H', 77))
+    g = RNG.integers(0, 65536, size=(H, W, 1))
+    g[2, 3:7] = 40000
+    exp = np.concatenate([g, np.where(g == 40000, 0, 65535)], axis=2).astype(np.uint16)
+    add('gray16_trns', g, 0, 16, exp, trns=struct.pack('>H', 40000))
+    g = RNG.integers(0, 4, size=(H, W, 1))
+    exp = np.concatenate([g * 85, np.where(g == 2, 0, 255)], axis=2).astype(np.uint8)
+    add('gray2_trns', g, 0, 2, exp, trns=struct.pack('>H', 2))
     for depth in (8, 16):
         dt = np.uint16 if depth == 16 else np.uint8
         ga = RNG.integers(0, 1 << depth, size=(H, W, 2))
@@ -163,6 +170,10 @@ def make_pngs():
     rgb[1, 2:6] = (10, 20, 30)
     exp = np.concatenate([rgb, np.where((rgb == (10, 20, 30)).all(axis=2, keepdims=True), 0, 255)], axis=2)
     add('rgb8_trns', rgb, 2, 8, exp.astype(np.uint8), trns=struct.pack('>HHH', 10, 20, 30))
+    rgb = RNG.integers(0, 65536, size=(H, W, 3))
+    rgb[4, 1:5] = (1000, 2000, 60000)
+    exp = np.concatenate([rgb, np.where((rgb == (1000, 2000, 60000)).all(axis=2, keepdims=True), 0, 65535)], axis=2)
+    add('rgb16_trns', rgb, 2, 16, exp.astype(np.uint16), trns=struct.pack('>HHH', 1000, 2000, 60000))
     for depth in (1, 2, 4, 8):
         n = 1 << depth
         plte = RNG.integers(0, 256, size=(n, 3))
