@@ -108,6 +108,7 @@ export function readTorchPickle(bytes: Uint8Array, options: TorchPickleOptions =
 }
 
 const MAX_DEPTH = 1000;
+const MAX_TENSOR_BYTES = 2 ** 32;
 
 class Reader {
   private pos = 0;
@@ -388,6 +389,10 @@ class Reader {
       if (last >= storage.numel) {
         this.fail(`${where}: view (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) reaches element ${last}, the storage has ${storage.numel}`);
       }
+    }
+    // Only a zero stride (expand) makes a view bigger than its storage; refuse absurd ones before allocating.
+    if (n * DTYPE_SIZE[storage.dtype] > MAX_TENSOR_BYTES) {
+      this.fail(`${where}: size [${size.join(', ')}] is ${n} elements, too large to materialise`);
     }
     const out = gatherStrided(storage.bytes, DTYPE_SIZE[storage.dtype], size, stride, offset);
     if (storage.dtype === 'bool') for (let i = 0; i < out.length; i++) out[i] = out[i] ? 1 : 0;

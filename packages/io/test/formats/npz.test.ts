@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { decodeNpz, encodeNpz, fromNumbers, readNpz, writeNpz } from '../../src/formats';
+import { decodeNpz, encodeNpz, encodeZip, fromNumbers, readNpz, writeNpz } from '../../src/formats';
 import { type Expected, expectByteFlipsAreSafe, expectEveryTruncationThrows, expectMatches, expectedJson, fixture, tempDir } from './helpers';
 
 const expected = expectedJson<Record<string, Expected>>('npz.expected.json');
@@ -62,12 +62,8 @@ describe('damaged .npz files', () => {
   });
 
   it('refuses entries that are not .npy', () => {
-    expect(() => decodeNpz(encodeZipWithReadme(), 'r.npz')).toThrow(/r\.npz: entry README of the \.npz is not a \.npy file/);
+    const zip = encodeZip([{ name: 'README', data: new TextEncoder().encode('hi') }]);
+    expect(() => decodeNpz(zip, 'r.npz')).toThrow(/r\.npz: entry README of the \.npz is not a \.npy file/);
   });
 });
 
-function encodeZipWithReadme(): Uint8Array {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { encodeZip } = require('../../src/formats') as typeof import('../../src/formats');
-  return encodeZip([{ name: 'README', data: new TextEncoder().encode('hi') }]);
-}
