@@ -1,0 +1,3 @@
+export * from './lrp';
+export * from './composite';
+export type { LrpLayerRule } from './rules';
