@@ -97,24 +97,30 @@ function dyA(dy: FloatArray, g: Conv2dGeometry, group: number): PackA {
     pack(dst, dstOff, i0, rows, p0, kc, mr) {
       const panels = Math.ceil(rows / mr);
       for (let r = 0; r < panels; r++) {
-        for (let ii = 0; ii < mr; ii++) {
-          const i = r * mr + ii;
-          let d = dstOff + r * kc * mr + ii;
-          if (i >= rows) {
-            for (let p = 0; p < kc; p++, d += mr) dst[d] = 0;
-            continue;
+        const valid = Math.min(mr, rows - r * mr);
+        const co0 = group * coutG + i0 + r * mr;
+        let d = dstOff + r * kc * mr;
+        let q = p0;
+        const qEnd = p0 + kc;
+        while (q < qEnd) {
+          const n = (q / P) | 0;
+          const pix = q - n * P;
+          const cnt = Math.min(P - pix, qEnd - q);
+          const s0 = (n * g.outChannels + co0) * P + pix;
+          if (valid === 4 && mr === 4) {
+            // Four dy rows read in step, packed panel written sequentially.
+            for (let t = 0, s = s0; t < cnt; t++, s++, d += 4) {
+              dst[d] = dy[s]!;
+              dst[d + 1] = dy[s + P]!;
+              dst[d + 2] = dy[s + 2 * P]!;
+              dst[d + 3] = dy[s + 3 * P]!;
+            }
+          } else {
+            for (let t = 0, s = s0; t < cnt; t++, s++) {
+              for (let ii = 0; ii < mr; ii++, d++) dst[d] = ii < valid ? dy[s + ii * P]! : 0;
+            }
           }
-          const co = group * coutG + i0 + i;
-          let q = p0;
-          const qEnd = p0 + kc;
-          while (q < qEnd) {
-            const n = (q / P) | 0;
-            const pix = q - n * P;
-            const cnt = Math.min(P - pix, qEnd - q);
-            let s = (n * g.outChannels + co) * P + pix;
-            for (let t = 0; t < cnt; t++, d += mr) dst[d] = dy[s++]!;
-            q += cnt;
-          }
+          q += cnt;
         }
       }
     },
@@ -127,19 +133,33 @@ function dyB(dy: FloatArray, g: Conv2dGeometry, group: number): PackB {
   const coutG = g.outChannels / g.groups;
   return {
     pack(dst, dstOff, p0, kc, j0, cols, nr) {
-      const panels = Math.ceil(cols / nr);
-      for (let c = 0; c < panels * nr; c++) {
-        const jj = c % nr;
-        let d = dstOff + ((c - jj) / nr) * kc * nr + jj;
-        if (c >= cols) {
-          for (let p = 0; p < kc; p++, d += nr) dst[d] = 0;
-          continue;
+      const panelStride = kc * nr;
+      // Row by row: contiguous reads of dy, writes stepping through the column panels.
+      for (let p = 0; p < kc; p++) {
+        const rowOff = dstOff + p * nr;
+        let q = j0;
+        const qEnd = j0 + cols;
+        while (q < qEnd) {
+          const n = (q / P) | 0;
+          const pix = q - n * P;
+          const cnt = Math.min(P - pix, qEnd - q);
+          const c = q - j0;
+          let jj = c % nr;
+          let d = rowOff + ((c - jj) / nr) * panelStride + jj;
+          let s = (n * g.outChannels + group * coutG + p0 + p) * P + pix;
+          for (let t = 0; t < cnt; t++) {
+            dst[d++] = dy[s++]!;
+            if (++jj === nr) {
+              jj = 0;
+              d += panelStride - nr;
+            }
+          }
+          q += cnt;
         }
-        const q = j0 + c;
-        const n = (q / P) | 0;
-        const pix = q - n * P;
-        let s = (n * g.outChannels + group * coutG + p0) * P + pix;
-        for (let p = 0; p < kc; p++, d += nr, s += P) dst[d] = dy[s]!;
+        if (cols % nr !== 0) {
+          const base = rowOff + Math.floor(cols / nr) * panelStride;
+          for (let jj = cols % nr; jj < nr; jj++) dst[base + jj] = 0;
+        }
       }
     },
   };

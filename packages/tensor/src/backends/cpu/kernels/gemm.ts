@@ -91,13 +91,26 @@ export function setMicroKernel(k: MicroKernel): MicroKernel {
   return prev;
 }
 
-/** Depth of a packed block (A micro-panel and B micro-panel: KC*4*8 bytes = 8 KiB each, in L1). */
-const KC = 256;
-/** Rows of A per block (MC*KC*8 bytes = 256 KiB, in L2). */
-const MC = 128;
-/** Target size in doubles of the packed B column block (K × nc), kept in L2/L3. */
-const B_BLOCK = 1 << 17;
-const NC_MAX = 4096;
+/** Cache blocking of the GEMM driver (doubles); see setGemmBlocking. */
+export interface GemmBlocking {
+  /** Depth of a packed block: one A and one B micro-panel (kc*mr and kc*nr doubles) stay in L1. */
+  kc: number;
+  /** Rows of A per block: an mc×kc block of packed A stays in L2. */
+  mc: number;
+  /** Target size of the packed B column block (K × nc doubles), kept in L2/L3. */
+  bBlock: number;
+  /** Upper bound on nc. */
+  ncMax: number;
+}
+
+const blocking: GemmBlocking = { kc: 256, mc: 128, bBlock: 1 << 17, ncMax: 4096 };
+
+/** Overrides some GEMM blocking parameters (for tuning on a given CPU); returns the previous ones. */
+export function setGemmBlocking(b: Partial<GemmBlocking>): GemmBlocking {
+  const prev = { ...blocking };
+  Object.assign(blocking, b);
+  return prev;
+}
 
 /**
  * Runs C = A·B for columns [jBegin, jEnd) through the packers and the store callback.
@@ -109,6 +122,9 @@ export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: G
   const mr = mk.mr;
   const nr = mk.nr;
   const mPad = Math.ceil(M / mr) * mr;
+  // Split K into equal blocks of at most blocking.kc (576 -> 3×192, not 256+256+64).
+  const KC = Math.ceil(K / Math.max(1, Math.ceil(K / blocking.kc)));
+  const MC = blocking.mc, B_BLOCK = blocking.bBlock, NC_MAX = blocking.ncMax;
   let nc = Math.floor(B_BLOCK / Math.max(K, 1) / nr) * nr;
   nc = Math.min(NC_MAX, Math.max(nr * 4, nc));
 
@@ -158,15 +174,21 @@ export function stridedA(data: FloatArray, off: number, rs: number, cs: number):
       const panels = Math.ceil(rows / mr);
       for (let r = 0; r < panels; r++) {
         const base = dstOff + r * kc * mr;
-        for (let ii = 0; ii < mr; ii++) {
-          const i = r * mr + ii;
-          let d = base + ii;
-          if (i < rows) {
-            let src = off + (i0 + i) * rs + p0 * cs;
-            for (let p = 0; p < kc; p++, d += mr, src += cs) dst[d] = data[src]!;
-          } else {
-            for (let p = 0; p < kc; p++, d += mr) dst[d] = 0;
+        const valid = Math.min(mr, rows - r * mr);
+        const rowStart = off + (i0 + r * mr) * rs + p0 * cs;
+        if (valid === 4 && mr === 4) {
+          // Four source rows read in step, packed panel written sequentially.
+          let s0 = rowStart, d = base;
+          for (let p = 0; p < kc; p++, s0 += cs, d += 4) {
+            dst[d] = data[s0]!;
+            dst[d + 1] = data[s0 + rs]!;
+            dst[d + 2] = data[s0 + 2 * rs]!;
+            dst[d + 3] = data[s0 + 3 * rs]!;
           }
+          continue;
+        }
+        for (let p = 0, d = base, s0 = rowStart; p < kc; p++, s0 += cs) {
+          for (let ii = 0; ii < mr; ii++, d++) dst[d] = ii < valid ? data[s0 + ii * rs]! : 0;
         }
       }
     },

@@ -1,0 +1,150 @@
+// @ts-check
+/**
+ * Kernel suite: conv2d forward / backward-input / backward-weight on three ResNet/VGG-like layers and a
+ * 1024³ matmul, float32, batch 1, for gradlens' CPU kernels and the tfjs CPU and WASM backends.
+ * tfjs runs in its native NHWC layout; gradlens in NCHW. FLOPs are 2·MACs of the direct convolution.
+ */
+'use strict';
+const path = require('path');
+
+const name = 'kernels';
+const description = 'conv2d fwd/bwd-input/bwd-weight (3x3, pad 1, N=1) and matmul 1024^3, float32, one thread';
+
+const CONVS = [
+  { label: 'conv3x3 64->64 56x56', cin: 64, cout: 64, hw: 56 },
+  { label: 'conv3x3 256->256 14x14', cin: 256, cout: 256, hw: 14 },
+  { label: 'conv3x3 3->64 224x224', cin: 3, cout: 64, hw: 224 },
+];
+const DIRECTIONS = ['forward', 'backward-input', 'backward-weight'];
+const MATMUL_N = 1024;
+
+function randomArray(n, seed) {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 4294967296 - 0.5;
+  }
+  return a;
+}
+
+function loadGradlens() {
+  const file = path.join(__dirname, '..', '..', 'packages', 'tensor', 'dist', 'backends', 'cpu', 'kernels', 'index.js');
+  try {
+    return require(file);
+  } catch (e) {
+    throw new Error(`cannot load ${file}: build first with \`npx tsc -b packages/tensor\` (${e instanceof Error ? e.message : e})`);
+  }
+}
+
+/** Each system returns per-workload closures, or null for an unsupported kernel. */
+function gradlensSystem() {
+  const k = loadGradlens();
+  return {
+    system: 'gradlens-cpu',
+    threads: 1,
+    conv(c, direction) {
+      const g = {
+        batch: 1, inChannels: c.cin, inHeight: c.hw, inWidth: c.hw, outChannels: c.cout, kernelHeight: 3, kernelWidth: 3,
+        strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1, outHeight: c.hw, outWidth: c.hw,
+      };
+      const x = randomArray(c.cin * c.hw * c.hw, 1);
+      const w = randomArray(c.cout * c.cin * 9, 2);
+      const b = randomArray(c.cout, 3);
+      const dy = randomArray(c.cout * c.hw * c.hw, 4);
+      const out = new Float32Array(dy.length), dx = new Float32Array(x.length), dw = new Float32Array(w.length);
+      if (direction === 'forward') return () => k.conv2dForward(x, w, b, g, out);
+      if (direction === 'backward-input') return () => k.conv2dBackwardInput(dy, w, g, dx);
+      return () => k.conv2dBackwardWeight(x, dy, g, dw);
+    },
+    matmul(n) {
+      const a = randomArray(n * n, 5), b = randomArray(n * n, 6), out = new Float32Array(n * n);
+      const o = { batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
+      return () => k.matmul(a, b, out, o);
+    },
+    dispose() {},
+  };
+}
+
+async function tfjsSystem(backend) {
+  const tf = require('@tensorflow/tfjs-core');
+  let threads = 1;
+  if (backend === 'cpu') {
+    require('@tensorflow/tfjs-backend-cpu');
+  } else {
+    const wasm = require('@tensorflow/tfjs-backend-wasm');
+    const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    wasm.setWasmPaths(dist + path.sep);
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend failed to initialise');
+    threads = typeof wasm.getThreadsCount === 'function' ? wasm.getThreadsCount() : 1;
+  }
+  await tf.setBackend(backend);
+  await tf.ready();
+  /** @type {import('@tensorflow/tfjs-core').Tensor[]} */
+  const keep = [];
+  const t = (/** @type {Float32Array} */ data, /** @type {number[]} */ shape) => {
+    const x = tf.tensor(data, shape, 'float32');
+    keep.push(x);
+    return x;
+  };
+  const hasKernel = (/** @type {string} */ k) => tf.getKernel(k, backend) !== undefined;
+  const run = (/** @type {() => import('@tensorflow/tfjs-core').Tensor} */ f) => () => {
+    const y = f();
+    y.dataSync(); // no-op cost for sync backends, but guarantees completion
+    y.dispose();
+  };
+  return {
+    system: `tfjs-${backend}`,
+    threads,
+    conv(c, direction) {
+      const x = t(randomArray(c.hw * c.hw * c.cin, 1), [1, c.hw, c.hw, c.cin]);
+      const w = t(randomArray(9 * c.cin * c.cout, 2), [3, 3, c.cin, c.cout]);
+      const b = t(randomArray(c.cout, 3), [c.cout]);
+      const dy = t(randomArray(c.hw * c.hw * c.cout, 4), [1, c.hw, c.hw, c.cout]);
+      if (direction === 'forward') return run(() => tf.add(tf.conv2d(/** @type {any} */ (x), /** @type {any} */ (w), 1, 'same'), b));
+      if (direction === 'backward-input') {
+        if (!hasKernel('Conv2DBackpropInput')) return null;
+        return run(() => tf.conv2dTranspose(/** @type {any} */ (dy), /** @type {any} */ (w), [1, c.hw, c.hw, c.cin], 1, 'same'));
+      }
+      if (!hasKernel('Conv2DBackpropFilter')) return null;
+      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, c.cin, c.cout] };
+      return run(() => /** @type {any} */ (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, /** @type {any} */ (attrs))));
+    },
+    matmul(n) {
+      const a = t(randomArray(n * n, 5), [n, n]), b = t(randomArray(n * n, 6), [n, n]);
+      return run(() => tf.matMul(a, b));
+    },
+    dispose() {
+      for (const x of keep) x.dispose();
+      keep.length = 0;
+    },
+  };
+}
+
+/** @param {{ systems: string[] | null, measure: (fn: () => unknown) => { ms: number, cpuMs: number, reps: number }, report: (row: any) => void }} ctx */
+async function run(ctx) {
+  const wanted = ctx.systems ?? ['gradlens-cpu', 'tfjs-cpu', 'tfjs-wasm'];
+  const workloads = [];
+  for (const c of CONVS) for (const d of DIRECTIONS) workloads.push({ name: `${c.label} ${d}`, flops: 2 * c.cout * c.cin * 9 * c.hw * c.hw, make: (s) => s.conv(c, d) });
+  workloads.push({ name: `matmul ${MATMUL_N}^3`, flops: 2 * MATMUL_N ** 3, make: (s) => s.matmul(MATMUL_N) });
+
+  for (const sysName of wanted) {
+    let sys;
+    if (sysName === 'gradlens-cpu') sys = gradlensSystem();
+    else if (sysName === 'tfjs-cpu') sys = await tfjsSystem('cpu');
+    else if (sysName === 'tfjs-wasm') sys = await tfjsSystem('wasm');
+    else throw new Error(`unknown system ${sysName} (gradlens-cpu, tfjs-cpu, tfjs-wasm)`);
+    for (const w of workloads) {
+      const fn = w.make(sys);
+      if (fn === null) {
+        ctx.report({ suite: name, name: w.name, system: sys.system, threads: sys.threads, ms: null, gflops: null, note: 'no kernel' });
+        continue;
+      }
+      const { ms, cpuMs, reps } = ctx.measure(fn);
+      ctx.report({ suite: name, name: w.name, system: sys.system, threads: sys.threads, ms, gflops: w.flops / ms / 1e6, cpuMs, reps });
+    }
+    sys.dispose();
+  }
+}
+
+module.exports = { name, description, run };
