@@ -1,0 +1,144 @@
+import * as path from 'path';
+import { readNpz, type NdArray } from '@gradlens/io';
+import { Generator, numTensors, ones, record, sum, Tensor, tensor, tidy, zeros } from '@gradlens/tensor';
+import {
+  AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU, ReLU6, Sequential,
+} from './index';
+
+function close(got: Tensor, want: NdArray, tol = 1e-5): void {
+  expect([...got.shape]).toEqual(want.shape);
+  const g = got.dataSync();
+  const w = want.data as Float32Array;
+  let worst = 0;
+  for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(g[i]! - w[i]!) / (1 + Math.abs(w[i]!)));
+  expect(worst).toBeLessThanOrEqual(tol);
+}
+
+describe('Conv2d and Linear', () => {
+  test('PyTorch names and shapes; default init is U(±1/√fan_in) for weight and bias', () => {
+    const conv = new Conv2d(6, 8, 3, { groups: 2, generator: new Generator(1) });
+    expect(Object.entries(conv.stateDict()).map(([k, t]) => [k, t.shape])).toEqual([['weight', [8, 3, 3, 3]], ['bias', [8]]]);
+    const bound = 1 / Math.sqrt(3 * 9);
+    for (const t of [conv.weight, conv.bias!]) {
+      const v = [...t.dataSync()];
+      expect(Math.max(...v.map(Math.abs))).toBeLessThanOrEqual(bound);
+      expect(Math.max(...v.map(Math.abs))).toBeGreaterThan(bound * 0.5);
+    }
+    const lin = new Linear(100, 4, { bias: false });
+    expect(lin.bias).toBeNull();
+    expect(Object.keys(lin.stateDict())).toEqual(['weight']);
+    expect(Math.max(...[...lin.weight.dataSync()].map(Math.abs))).toBeLessThanOrEqual(0.1);
+  });
+
+  test('the same seed gives the same weights; init: false leaves zeros', () => {
+    const a = new Conv2d(3, 4, 3, { generator: new Generator(7) });
+    const b = new Conv2d(3, 4, 3, { generator: new Generator(7) });
+    expect(a.weight.dataSync()).toEqual(b.weight.dataSync());
+    expect(a.bias!.dataSync()).toEqual(b.bias!.dataSync());
+    const c = new Conv2d(3, 4, 3, { init: false });
+    expect([...c.weight.dataSync()].every((v) => v === 0)).toBe(true);
+  });
+
+  test('forward shapes follow stride, padding, dilation', () => {
+    const conv = new Conv2d(3, 5, [3, 5], { stride: 2, padding: [1, 2], dilation: 1 });
+    const y = conv.call(ones([2, 3, 9, 10]));
+    expect(y.shape).toEqual([2, 5, 5, 5]);
+    expect(new Linear(4, 2).call(ones([3, 4])).shape).toEqual([3, 2]);
+    expect(() => new Conv2d(3, 4, 3, { groups: 2 })).toThrow(/groups=2/);
+  });
+
+  test('parameters survive tidy(): a model built inside one is still usable after', () => {
+    let conv: Conv2d | undefined;
+    let bn: BatchNorm2d | undefined;
+    tidy(() => {
+      conv = new Conv2d(1, 1, 1);
+      bn = new BatchNorm2d(2);
+    });
+    expect(conv!.weight.isDisposed).toBe(false);
+    expect(bn!.runningMean!.isDisposed).toBe(false);
+  });
+});
+
+describe('BatchNorm2d', () => {
+  const fix = readNpz(path.join(__dirname, '..', '..', 'test', 'fixtures', 'batchnorm-train.npz'));
+  const get = (k: string): NdArray => {
+    const a = fix[k];
+    if (!a) throw new Error(`missing ${k}`);
+    return a;
+  };
+  const asTensor = (a: NdArray) => tensor(Float32Array.from(a.data as Float32Array), a.shape);
+
+  test('state dict names as PyTorch, with num_batches_tracked', () => {
+    const bn = new BatchNorm2d(4);
+    expect(Object.entries(bn.stateDict()).map(([k, t]) => [k, t.shape, [...t.dataSync()]])).toEqual([
+      ['weight', [4], [1, 1, 1, 1]], ['bias', [4], [0, 0, 0, 0]],
+      ['running_mean', [4], [0, 0, 0, 0]], ['running_var', [4], [1, 1, 1, 1]], ['num_batches_tracked', [], [0]],
+    ]);
+    expect(Object.keys(new BatchNorm2d(4, { affine: false, trackRunningStats: false }).stateDict())).toEqual([]);
+  });
+
+  test.each([['m01', 0.1], ['cum', null]] as const)('training mode (momentum %s) matches PyTorch: outputs, running stats, counter; then eval', (tag, momentum) => {
+    const bn = new BatchNorm2d(3, { momentum });
+    bn.weight!.values().set([1.5, 0.5, -1.0]);
+    bn.bias!.values().set([0.1, -0.2, 0.3]);
+    bn.train();
+    for (const step of [0, 1]) close(bn.call(asTensor(get(`${tag}.x${step}`))), get(`${tag}.y${step}`));
+    close(bn.runningMean!, get(`${tag}.running_mean`));
+    close(bn.runningVar!, get(`${tag}.running_var`));
+    expect(bn.numBatchesTracked!.item()).toBe(2);
+    bn.eval();
+    close(bn.call(asTensor(get(`${tag}.x0`))), get(`${tag}.yeval`));
+    expect(bn.numBatchesTracked!.item()).toBe(2);
+  });
+
+  test('gradients flow through batch statistics in training mode', () => {
+    const bn = new BatchNorm2d(2);
+    const x = tensor([[[[1, 2], [3, 4]], [[0, 1], [1, 5]]]]);
+    const { output, tape } = record(() => sum(bn.call(x)));
+    const [gx, gw] = tape.grad(output, [x, bn.weight!]);
+    // Σ of a normalised channel is 0 whatever the input: zero gradient w.r.t. x and weight.
+    for (const v of [...gx!.dataSync(), ...gw!.dataSync()]) expect(Math.abs(v)).toBeLessThan(1e-5);
+    tape.dispose();
+  });
+});
+
+describe('other layers', () => {
+  test('pools, activations, flatten, identity, dropout', () => {
+    const x = tensor(Float32Array.from({ length: 2 * 3 * 7 * 7 }, (_, i) => Math.sin(i) * 8), [2, 3, 7, 7]);
+    expect(new MaxPool2d(3, { stride: 2, ceilMode: true }).call(x).shape).toEqual([2, 3, 3, 3]);
+    expect(new MaxPool2d(2).call(x).shape).toEqual([2, 3, 3, 3]);
+    expect(new AvgPool2d(3, { stride: 2, padding: 1 }).call(x).shape).toEqual([2, 3, 4, 4]);
+    expect(new AdaptiveAvgPool2d([7, 7]).call(new MaxPool2d(2).call(x)).shape).toEqual([2, 3, 7, 7]);
+    expect(Math.min(...new ReLU().call(x).dataSync())).toBe(0);
+    const r6 = [...new ReLU6().call(x).dataSync()];
+    expect(Math.max(...r6)).toBe(6);
+    expect(Math.min(...r6)).toBe(0);
+    expect(new Flatten().call(x).shape).toEqual([2, 147]);
+    expect(new Identity().call(x)).toBe(x);
+    const d = new Dropout(0.5, { generator: new Generator(3) });
+    const y = [...d.call(ones([1000])).dataSync()];
+    expect(new Set(y)).toEqual(new Set([0, 2]));
+    expect(Math.abs(y.filter((v) => v === 0).length - 500)).toBeLessThan(60);
+    d.eval();
+    const z = ones([4]);
+    expect(d.call(z)).toBe(z);
+  });
+
+  test('Sequential names children by index, records ops under their paths', () => {
+    class Net extends Sequential {}
+    const seq = new Net(new Conv2d(1, 2, 3, { padding: 1 }), new ReLU(), new Sequential(new Flatten(), new Linear(2 * 4 * 4, 3)));
+    expect(Object.keys(seq.stateDict())).toEqual(['0.weight', '0.bias', '2.1.weight', '2.1.bias']);
+    expect(seq.length).toBe(3);
+    expect(seq.at(-1)).toBeInstanceOf(Sequential);
+    const before = numTensors();
+    const x = zeros([1, 1, 4, 4]);
+    const { output, tape } = record(() => seq.call(x));
+    expect(tape.scopes()).toEqual(['0', '1', '2.0', '2.1']);
+    expect(tape.activation('2').shape).toEqual([1, 3]);
+    expect(tape.activation('1').shape).toEqual([1, 2, 4, 4]);
+    tape.dispose();
+    output.dispose();
+    x.dispose();
+    expect(numTensors()).toBe(before);
+  });
+});

@@ -1,0 +1,77 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { writeNpz, writeSafetensors, readPth, type NdArray } from '@gradlens/io';
+import { createModel } from './models';
+import { loadWeights, readStateDict } from './load';
+import { Conv2d } from './layers/conv';
+import { Sequential } from './layers/container';
+import { BatchNorm2d } from './layers/batchnorm';
+
+const FIX = path.join(__dirname, '..', 'test', 'fixtures');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-nn-load-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const squeeze = () => createModel('squeezenet1_1', { widthDivisor: 8, numClasses: 10, init: false });
+
+test('.safetensors and .npz files with the same arrays load to the same weights as the .pth', () => {
+  const dict = readPth(path.join(FIX, 'squeezenet1_1.pth'));
+  writeSafetensors(path.join(tmp, 'w.safetensors'), dict);
+  writeNpz(path.join(tmp, 'w.npz'), dict);
+  const ref = squeeze();
+  loadWeights(ref, path.join(FIX, 'squeezenet1_1.pth'));
+  for (const file of ['w.safetensors', 'w.npz']) {
+    const m = squeeze();
+    loadWeights(m, path.join(tmp, file));
+    for (const [k, t] of Object.entries(m.stateDict())) expect([k, t.dataSync()]).toEqual([k, ref.stateDict()[k]!.dataSync()]);
+    // The format can also be told from the bytes, or given.
+    loadWeights(squeeze(), fs.readFileSync(path.join(tmp, file)), { format: file.endsWith('npz') ? 'npz' : 'safetensors' });
+  }
+  expect(Object.keys(readStateDict(fs.readFileSync(path.join(tmp, 'w.safetensors')))).sort()).toEqual(Object.keys(dict).sort());
+});
+
+test('int64 num_batches_tracked loads by value', () => {
+  const m = createModel('resnet18', { widthDivisor: 16, numClasses: 10, init: false });
+  loadWeights(m, path.join(FIX, 'resnet18.pth'));
+  expect(m.stateDict()['bn1.num_batches_tracked']!.item()).toBe(7);
+});
+
+test('a mismatched file fails naming the file, listing missing and unexpected keys and shape mismatches', () => {
+  const file = path.join(FIX, 'resnet18.pth');
+  const wrongWidth = createModel('resnet18', { widthDivisor: 8, numClasses: 10, init: false });
+  expect(() => loadWeights(wrongWidth, file)).toThrow(/resnet18\.pth does not fit ResNet:[\s\S]*shape mismatches \(\d+\): conv1\.weight: file \[4, 3, 7, 7\] vs model \[8, 3, 7, 7\]/);
+  const other = createModel('resnet34', { widthDivisor: 16, numClasses: 10, init: false });
+  let message = '';
+  try {
+    loadWeights(other, file);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  expect(message).toMatch(/resnet18\.pth/);
+  expect(message).toMatch(/missing keys \(\d+\): layer1\.2\.conv1\.weight/);
+  expect(message).toMatch(/strict: false/);
+  // Non-strict: loads what matches, reports the rest.
+  const result = loadWeights(other, file, { strict: false });
+  expect(result.unexpectedKeys).toEqual([]);
+  expect(result.missingKeys).toContain('layer3.5.bn2.num_batches_tracked');
+  const extra = new Sequential(new Conv2d(3, 4, 7, { stride: 2, padding: 3, bias: false }));
+  expect(() => loadWeights(extra, file)).toThrow(/unexpected keys \(\d+\): conv1\.weight, bn1\.weight, .*… \(\d+ in all\)/);
+});
+
+test('keys saved from DataParallel (module. prefix) load; unreadable files are named', () => {
+  const dict: Record<string, NdArray> = {
+    'module.0.weight': { dtype: 'float32', shape: [2], data: new Float32Array([2, 3]) },
+    'module.0.bias': { dtype: 'float32', shape: [2], data: new Float32Array([4, 5]) },
+    'module.0.running_mean': { dtype: 'float32', shape: [2], data: new Float32Array([0, 1]) },
+    'module.0.running_var': { dtype: 'float32', shape: [2], data: new Float32Array([1, 2]) },
+    'module.0.num_batches_tracked': { dtype: 'int64', shape: [], data: new BigInt64Array([3n]) },
+  };
+  writeSafetensors(path.join(tmp, 'dp.safetensors'), dict);
+  const m = new Sequential(new BatchNorm2d(2));
+  loadWeights(m, path.join(tmp, 'dp.safetensors'));
+  expect([...m.stateDict()['0.bias']!.dataSync()]).toEqual([4, 5]);
+  expect(m.stateDict()['0.num_batches_tracked']!.item()).toBe(3);
+  fs.writeFileSync(path.join(tmp, 'junk.pth'), 'not a checkpoint');
+  expect(() => loadWeights(m, path.join(tmp, 'junk.pth'))).toThrow(/junk\.pth/);
+  expect(() => loadWeights(m, path.join(tmp, 'absent.safetensors'))).toThrow(/absent\.safetensors/);
+});
