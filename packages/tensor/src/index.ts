@@ -11,5 +11,6 @@ export type { GradOptions } from './autodiff/backward';
 export { gradRules } from './autodiff/rules';
 export type { GradContext, GradRule, GradRuleTable, RuleOverrides } from './autodiff/rules';
 export { setBackend, getBackendInfo, registerBackend } from './backends/registry';
+export { cpuBackend } from './backends/cpu';
 export type { Backend, Kernel, KernelTable, KernelResult } from './backends/backend';
 export * as cpuKernels from './backends/cpu/kernels';

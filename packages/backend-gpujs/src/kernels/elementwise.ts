@@ -1,0 +1,75 @@
+/**
+ * The elementwise ops of the ReLU rules (relu, mul, gt, cast) and add/sub, over flat [n] outputs.
+ * A binary kernel reads `b` either elementwise or, with the `…Scalar` variants, as one number.
+ */
+import type { KernelThis, Values } from './types';
+
+type Flat = KernelThis<Record<string, number>>;
+
+/** max(x, 0), NaN kept (as the CPU kernel and PyTorch). */
+export function relu(this: Flat, x: Values): number {
+  const v = x[this.thread.x]!;
+  if (v > 0 || v !== v) return v;
+  return 0;
+}
+
+/** a · b elementwise. */
+export function mul(this: Flat, a: Values, b: Values): number {
+  return a[this.thread.x]! * b[this.thread.x]!;
+}
+
+/** a · s for a number s. */
+export function mulScalar(this: Flat, a: Values, s: number): number {
+  return a[this.thread.x]! * s;
+}
+
+/** a + b elementwise. */
+export function add(this: Flat, a: Values, b: Values): number {
+  return a[this.thread.x]! + b[this.thread.x]!;
+}
+
+/** a + s for a number s. */
+export function addScalar(this: Flat, a: Values, s: number): number {
+  return a[this.thread.x]! + s;
+}
+
+/** a − b elementwise. */
+export function sub(this: Flat, a: Values, b: Values): number {
+  return a[this.thread.x]! - b[this.thread.x]!;
+}
+
+/** 1 where a > b, else 0 (a bool mask stored as floats). */
+export function gt(this: Flat, a: Values, b: Values): number {
+  if (a[this.thread.x]! > b[this.thread.x]!) return 1;
+  return 0;
+}
+
+/** 1 where a > s, else 0. */
+export function gtScalar(this: Flat, a: Values, s: number): number {
+  if (a[this.thread.x]! > s) return 1;
+  return 0;
+}
+
+/** 1 where s > b, else 0 (gt with a scalar left operand). */
+export function ltScalar(this: Flat, b: Values, s: number): number {
+  if (s > b[this.thread.x]!) return 1;
+  return 0;
+}
+
+/** A copy (cast between float32 and the mask/index dtypes that the device stores as floats). */
+export function copy(this: Flat, x: Values): number {
+  return x[this.thread.x]!;
+}
+
+/** 1 where x ≠ 0 (cast to bool). */
+export function nonZero(this: Flat, x: Values): number {
+  if (x[this.thread.x] !== 0) return 1;
+  return 0;
+}
+
+/** x truncated toward zero (cast to int32). */
+export function trunc(this: Flat, x: Values): number {
+  const v = x[this.thread.x]!;
+  if (v < 0) return Math.ceil(v);
+  return Math.floor(v);
+}

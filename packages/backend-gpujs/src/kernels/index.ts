@@ -1,0 +1,6 @@
+export * from './conv2d';
+export * from './pool2d';
+export * from './elementwise';
+export * from './matmul';
+export * from './pack';
+export type * from './types';
