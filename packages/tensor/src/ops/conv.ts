@@ -23,11 +23,18 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   if (!Number.isInteger(groups) || groups < 1) throw opError(op, `groups must be a positive integer, got ${groups}`);
   const [cout, cinPerGroup, kh, kw] = weight.shape as [number, number, number, number];
   const cin = x.shape[1]!;
+  if (kh < 1 || kw < 1) throw opError(op, `kernel must be at least 1x1, got weight ${fmt(weight.shape)}`);
   if (cin % groups !== 0 || cout % groups !== 0) {
     throw opError(op, `groups=${groups} must divide both in_channels=${cin} and out_channels=${cout}`);
   }
   if (cinPerGroup * groups !== cin) {
     throw opError(op, `weight ${fmt(weight.shape)} expects ${cinPerGroup * groups} input channels (groups=${groups}), input ${fmt(x.shape)} has ${cin}`);
+  }
+  for (const name of ['stride', 'padding', 'dilation'] as const) {
+    const v: unknown = options[name];
+    if (v !== undefined && typeof v !== 'number' && !Array.isArray(v)) {
+      throw opError(op, `${name} must be a number or [h, w], got ${JSON.stringify(v)}${name === 'padding' ? " (string paddings such as 'same' are not supported)" : ''}`);
+    }
   }
   const attrs: ConvAttrs = {
     stride: pair(op, 'stride', options.stride ?? 1, 1),

@@ -91,6 +91,9 @@ export const relu6 = (x: Tensor) => clamp(x, { min: 0, max: 6 });
 
 /** The same values converted to `dtype` (float → int truncates toward zero, as PyTorch). */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'int32' && dtype !== 'bool') {
+    throw opError('cast', `dtype must be 'float32', 'float64', 'int32' or 'bool', got ${JSON.stringify(dtype)}`);
+  }
   return x.dtype === dtype ? x : runOp('cast', [x], { dtype });
 }
 

@@ -17,7 +17,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (b2.shape[b2.rank - 2] !== k) {
     throw opError('matmul', `inner dimensions differ: ${fmt(a.shape)} @ ${fmt(b.shape)} (${k} vs ${b2.shape[b2.rank - 2]})`);
   }
-  const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  const aBatch = a2.shape.slice(0, -2);
+  const bBatch = b2.shape.slice(0, -2);
+  let batch: number[];
+  try {
+    batch = broadcastShapes('matmul', aBatch, bBatch);
+  } catch {
+    throw opError('matmul', `batch dimensions ${fmt(aBatch)} of ${fmt(a.shape)} and ${fmt(bBatch)} of ${fmt(b.shape)} cannot be broadcast together`);
+  }
   // The kernel reads a batch either whole or as one broadcast matrix; other broadcasts are expanded first.
   const fit = (t: Tensor): Tensor => {
     const own = t.shape.slice(0, -2);

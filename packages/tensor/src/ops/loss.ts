@@ -16,6 +16,12 @@ export interface NllLossOptions {
 }
 
 function classTargets(op: string, target: Tensor | readonly number[], n: number, classes: number, ignoreIndex: number): Tensor {
+  if (!(target instanceof Tensor)) {
+    const bad = target.find((c) => !Number.isInteger(c));
+    if (bad !== undefined) throw opError(op, `target must hold integer class indices, got ${bad}`);
+  } else if (target.isDisposed) {
+    throw opError(op, `target (${target}) was disposed`);
+  }
   const t = target instanceof Tensor ? target : new Tensor(Int32Array.from(target), [target.length], 'int32');
   if (t.dtype !== 'int32' || t.rank !== 1 || t.shape[0] !== n) {
     throw opError(op, `target must be ${n} int32 class indices [${n}], got ${t.dtype} ${fmt(t.shape)}`);
@@ -26,10 +32,30 @@ function classTargets(op: string, target: Tensor | readonly number[], n: number,
   return t;
 }
 
+function checkWeight(op: string, weight: Tensor, input: Tensor): void {
+  const c = input.shape[1]!;
+  if (weight.rank !== 1 || weight.shape[0] !== c) throw opError(op, `weight must be [${c}], got ${fmt(weight.shape)}`);
+  if (weight.dtype !== input.dtype) throw opError(op, `weight must be ${input.dtype} like the input, got ${weight.dtype}`);
+}
+
+/** The reduction, checked: JavaScript callers can pass any string. */
+function reductionOf(op: string, r: Reduction | undefined): Reduction {
+  const reduction = r ?? 'mean';
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
+    throw opError(op, `reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
+  }
+  return reduction;
+}
+
 /** Negative log-likelihood of class indices under log-probabilities [N, C], as F.nll_loss. */
 export function nllLoss(logProbs: Tensor, target: Tensor | readonly number[], options: NllLossOptions = {}): Tensor {
-  const op = 'nllLoss';
+  return nll('nllLoss', logProbs, target, options);
+}
+
+/** nllLoss, with errors naming `op` (crossEntropy calls it too). */
+function nll(op: string, logProbs: Tensor, target: Tensor | readonly number[], options: NllLossOptions): Tensor {
   requireFloat(op, logProbs);
+  const reduction = reductionOf(op, options.reduction);
   if (logProbs.rank !== 2) throw opError(op, `input must be [N, C], got ${fmt(logProbs.shape)}`);
   const [n, c] = logProbs.shape as [number, number];
   const ignoreIndex = options.ignoreIndex ?? -100;
@@ -38,11 +64,11 @@ export function nllLoss(logProbs: Tensor, target: Tensor | readonly number[], op
   const oneHot = cast(eq(reshape(arange(c, undefined, 1, 'int32'), [1, c]), t), logProbs.dtype);
   let w = mul(oneHot, cast(ne(t, ignoreIndex), logProbs.dtype));
   if (options.weight) {
-    if (options.weight.rank !== 1 || options.weight.shape[0] !== c) throw opError(op, `weight must be [${c}], got ${fmt(options.weight.shape)}`);
+    checkWeight(op, options.weight, logProbs);
     w = mul(w, reshape(options.weight, [1, c]));
   }
   const losses = neg(sum(mul(logProbs, w), { dim: 1 }));
-  switch (options.reduction ?? 'mean') {
+  switch (reduction) {
     case 'none': return losses;
     case 'sum': return sum(losses);
     case 'mean': return div(sum(losses), sum(w));
@@ -56,29 +82,31 @@ export function nllLoss(logProbs: Tensor, target: Tensor | readonly number[], op
 export function crossEntropy(logits: Tensor, target: Tensor | readonly number[], options: NllLossOptions = {}): Tensor {
   requireFloat('crossEntropy', logits);
   if (logits.rank !== 2) throw opError('crossEntropy', `input must be [N, C], got ${fmt(logits.shape)}`);
-  const logp = logSoftmax(logits, 1);
+  const r = reductionOf('crossEntropy', options.reduction);
   if (target instanceof Tensor && (target.dtype === 'float32' || target.dtype === 'float64')) {
-    if (target.shape.join() !== logits.shape.join()) throw opError('crossEntropy', `probability targets must be ${fmt(logits.shape)}, got ${fmt(target.shape)}`);
+    if (target.shape.join() !== logits.shape.join()) {
+      throw opError('crossEntropy', `probability targets must be ${fmt(logits.shape)}, got ${target.dtype} ${fmt(target.shape)} (class-index targets must be int32 [${logits.shape[0]}])`);
+    }
     if (options.ignoreIndex !== undefined) throw opError('crossEntropy', `ignoreIndex (${options.ignoreIndex}) applies to class-index targets, not to probability targets ${fmt(target.shape)}`);
-    let terms = mul(logp, target);
+    let terms = mul(logSoftmax(logits, 1), target);
     if (options.weight) {
       const c = logits.shape[1]!;
-      if (options.weight.rank !== 1 || options.weight.shape[0] !== c) throw opError('crossEntropy', `weight must be [${c}], got ${fmt(options.weight.shape)}`);
+      checkWeight('crossEntropy', options.weight, logits);
       terms = mul(terms, reshape(options.weight, [1, c]));
     }
     const losses = neg(sum(terms, { dim: 1 }));
-    const r = options.reduction ?? 'mean';
     // As PyTorch, 'mean' divides by N for probability targets, with or without class weights.
     return r === 'none' ? losses : r === 'sum' ? sum(losses) : mean(losses);
   }
-  return nllLoss(logp, target, options);
+  return nll('crossEntropy', logSoftmax(logits, 1), target, options);
 }
 
 /** Mean squared error, as F.mse_loss. */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
   requireFloat('mseLoss', input);
+  requireFloat('mseLoss', target, 'target');
+  const r = reductionOf('mseLoss', options.reduction);
   if (input.shape.join() !== target.shape.join()) throw opError('mseLoss', `input ${fmt(input.shape)} and target ${fmt(target.shape)} differ in shape`);
   const e = square(sub(input, target));
-  const r = options.reduction ?? 'mean';
   return r === 'none' ? e : r === 'sum' ? sum(e) : mean(e);
 }

@@ -26,9 +26,18 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const paramShape = x.shape.map((d, i) => (i === 1 ? d : 1));
   for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
     if (t && (t.rank !== 1 || t.shape[0] !== c)) throw opError(op, `${name} must be [${c}] for input ${fmt(x.shape)}, got ${fmt(t.shape)}`);
+    if (t && t.dtype !== x.dtype) throw opError(op, `${name} must be ${x.dtype} like the input, got ${t.dtype}`);
+    if (t?.isDisposed) throw opError(op, `${name} (${t}) was disposed`);
+  }
+  if (!runningMean !== !runningVar) {
+    throw opError(op, `runningMean and runningVar must both be given or both be null, got ${runningMean ? 'only runningMean' : 'only runningVar'}`);
   }
   const training = options.training ?? false;
   const eps = options.eps ?? 1e-5;
+  if (!(eps >= 0)) throw opError(op, `eps must be a non-negative number, got ${eps}`);
+  if (training && x.size / c <= 1) {
+    throw opError(op, `expected more than 1 value per channel when training, got input ${fmt(x.shape)}`);
+  }
   const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
   let m: Tensor;
   let v: Tensor;

@@ -81,6 +81,7 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
 }
 
 function adaptiveSize(op: string, x: Tensor, outputSize: number | readonly (number | null)[]): [number, number] {
+  if (x.shape[2] === 0 || x.shape[3] === 0) throw opError(op, `input ${fmt(x.shape)} has an empty spatial dimension`);
   const given = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
   if (given.length !== 2) throw opError(op, `outputSize must be a number or [h, w], got ${JSON.stringify(outputSize)}`);
   return given.map((s, i) => {

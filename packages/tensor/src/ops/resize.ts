@@ -16,6 +16,7 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
   const op = 'interpolate';
   requireFloat(op, x);
   if (x.rank !== 4) throw opError(op, `input must be 4-D [N, C, H, W], got ${fmt(x.shape)}`);
+  if (x.shape[2] === 0 || x.shape[3] === 0) throw opError(op, `input ${fmt(x.shape)} has an empty spatial dimension`);
   const mode = options.mode ?? 'nearest';
   if (mode !== 'nearest' && mode !== 'bilinear') throw opError(op, `mode must be 'nearest' or 'bilinear', got '${mode}'`);
   if ((options.size === undefined) === (options.scaleFactor === undefined)) {

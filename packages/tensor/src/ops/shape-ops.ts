@@ -74,6 +74,9 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
   const d = normalizeDim('slice', dim, x.rank);
   const n = x.shape[d]!;
   if (!Number.isInteger(step) || step < 1) throw opError('slice', `step must be a positive integer, got ${step}`);
+  if (!Number.isInteger(start) || (end !== undefined && !Number.isInteger(end))) {
+    throw opError('slice', `start and end must be integers, got start ${start} and end ${end}`);
+  }
   const clampIndex = (i: number) => Math.min(n, Math.max(0, i < 0 ? i + n : i));
   const s = clampIndex(start);
   const e = Math.max(s, clampIndex(end ?? n));
@@ -89,7 +92,7 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   const d = normalizeDim('narrow', dim, x.rank);
   const s = start < 0 ? start + x.shape[d]! : start;
-  if (!Number.isInteger(length) || length < 0 || s < 0 || s + length > x.shape[d]!) {
+  if (!Number.isInteger(start) || !Number.isInteger(length) || length < 0 || s < 0 || s + length > x.shape[d]!) {
     throw opError('narrow', `start ${start} and length ${length} do not fit dim ${dim} of size ${x.shape[d]}`);
   }
   return slice(x, d, s, s + length);
@@ -138,6 +141,12 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 /** The slices of `x` at `index` (a 1-D int32 tensor or numbers) along `dim`. */
 export function indexSelect(x: Tensor, dim: number, index: Tensor | readonly number[]): Tensor {
   const d = normalizeDim('indexSelect', dim, x.rank);
+  if (!(index instanceof Tensor)) {
+    const bad = index.find((i) => !Number.isInteger(i));
+    if (bad !== undefined) throw opError('indexSelect', `index must hold integers, got ${bad}`);
+  } else if (index.isDisposed) {
+    throw opError('indexSelect', `index (${index}) was disposed`);
+  }
   const idx = index instanceof Tensor ? index : new Tensor(Int32Array.from(index), [index.length], 'int32');
   if (idx.dtype !== 'int32' || idx.rank !== 1) {
     throw opError('indexSelect', `index must be a 1-D int32 tensor, got ${idx.dtype} ${fmt(idx.shape)}`);
