@@ -439,6 +439,28 @@ def shape_cases():
     sh('pad', 'three dims [0, 1, 1, 0, 2, 0]', {'pads': [0, 1, 1, 0, 2, 0]}, lambda t: F.pad(t, [0, 1, 1, 0, 2, 0]))
 
 
+def net_cases():
+    """A small CNN end to end, so that the ops are also checked composed (gradients through every layer)."""
+    inputs = [
+        ('x', randn(2, 3, 7, 6)), ('w1', randn(4, 3, 3, 3, scale=0.5)),
+        ('g1', randn(4, scale=0.3, offset=1.0)), ('beta1', randn(4, scale=0.3)),
+        ('runningMean', randn(4, scale=0.1), False), ('runningVar', uniform(0.5, 1.5, 4), False),
+        ('w2', randn(6, 4, 3, 3, scale=0.4)), ('fc', randn(5, 6)), ('fcb', randn(5, scale=0.3)),
+        ('target', torch.tensor([1, 3])),
+    ]
+
+    # No bias on a conv before batch norm: its gradient is exactly 0 and PyTorch returns rounding noise.
+    def fn(x, w1, g1, beta1, rm, rv, w2, fc, fcb, target):
+        h = F.relu(F.batch_norm(F.conv2d(x, w1, None, padding=1), rm, rv, g1, beta1, True, 0.1, 1e-5))
+        h = F.max_pool2d(h, 2, ceil_mode=True)
+        h = F.relu(F.conv2d(F.pad(h, [1, 1, 0, 1]), w2, None, stride=(1, 2)))
+        h = F.interpolate(h, scale_factor=1.5, mode='bilinear', align_corners=False)
+        h = F.adaptive_avg_pool2d(F.avg_pool2d(h, 2, padding=1), 1)
+        logits = F.linear(h.flatten(1), fc, fcb)
+        return F.cross_entropy(logits, target), {'runningMean': rm, 'runningVar': rv}
+    case('net', 'conv-bn-relu-maxpool-pad-conv-relu-bilinear-avgpool-adaptive-linear-crossEntropy', 'smallCnn', inputs, {}, fn)
+
+
 def main():
     torch.set_grad_enabled(True)
     conv_cases()
@@ -451,6 +473,7 @@ def main():
     elementwise_cases()
     reduce_cases()
     shape_cases()
+    net_cases()
     os.makedirs(OUT, exist_ok=True)
     for family, cases in FAMILIES.items():
         path = os.path.join(OUT, f'{family}.json')

@@ -14,7 +14,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import {
   abs, adaptiveAvgPool2d, adaptiveMaxPool2d, add, argmax, argmin, avgPool2d, batchNorm, cat, clamp, conv2d, crossEntropy,
-  div, exp, grad, indexSelect, interpolate, linear, log, logSoftmax, matmul, max, maximum, maxPool2d, mean, min, minimum, mseLoss, mul,
+  div, exp, flatten, grad, indexSelect, interpolate, linear, log, logSoftmax, matmul, max, maximum, maxPool2d, mean, min, minimum, mseLoss, mul,
   narrow, neg, nllLoss, numTensors, pad, permute, pow, relu, reshape, sigmoid, slice, softmax, sqrt, stack, std, sub, sum,
   tanh, Tensor, tensor, tidy, transpose, variance, where,
 } from '../src';
@@ -38,7 +38,7 @@ interface GoldenCase {
 }
 interface Fixture { torch: string; cases: GoldenCase[] }
 
-const FAMILIES = ['conv', 'pool', 'resize', 'norm', 'activation', 'loss', 'linalg', 'elementwise', 'reduce', 'shape'] as const;
+const FAMILIES = ['conv', 'pool', 'resize', 'norm', 'activation', 'loss', 'linalg', 'elementwise', 'reduce', 'shape', 'net'] as const;
 const TOL = { float32: { fwd: 1e-5, grad: 1e-4 }, float64: { fwd: 1e-9, grad: 1e-9 } } as const;
 
 function load(family: string): Fixture {
@@ -129,6 +129,15 @@ const OPS: Record<string, OpFn> = {
   cat: (t, a) => cat(listed(t), n(a, 'dim')),
   stack: (t, a) => stack(listed(t), n(a, 'dim')),
   pad: (t, a) => pad(need(t, 'x'), a.pads as number[], opt(a, 'value')),
+  smallCnn: (t) => {
+    let h = relu(batchNorm(conv2d(need(t, 'x'), need(t, 'w1'), null, { padding: 1 }),
+      need(t, 'runningMean'), need(t, 'runningVar'), need(t, 'g1'), need(t, 'beta1'), { training: true, momentum: 0.1, eps: 1e-5 }));
+    h = maxPool2d(h, { kernelSize: 2, ceilMode: true });
+    h = relu(conv2d(pad(h, [1, 1, 0, 1]), need(t, 'w2'), null, { stride: [1, 2] }));
+    h = interpolate(h, { scaleFactor: 1.5, mode: 'bilinear', alignCorners: false });
+    h = adaptiveAvgPool2d(avgPool2d(h, { kernelSize: 2, padding: 1 }), 1);
+    return crossEntropy(linear(flatten(h, 1), need(t, 'fc'), need(t, 'fcb')), need(t, 'target'));
+  },
 };
 
 /** max |actual − ref| / max |ref| (1 when the reference is all zeros); NaN counts as infinite. */
