@@ -5,3 +5,4 @@ export * from './layers';
 export * from './models';
 export * from './load';
 export * from './summary';
+export * from './datasets';
