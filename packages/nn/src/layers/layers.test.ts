@@ -91,6 +91,24 @@ describe('BatchNorm2d', () => {
     expect(bn.numBatchesTracked!.item()).toBe(2);
   });
 
+  test('eval mode uses the running statistics; d y / d x is weight / √(running_var + eps) per channel', () => {
+    const bn = new BatchNorm2d(2).eval();
+    bn.weight!.values().set([2, -1]);
+    bn.bias!.values().set([0.5, 1]);
+    bn.runningMean!.values().set([1, -1]);
+    bn.runningVar!.values().set([4, 0.25]);
+    const x = tensor([[[[1, 3]], [[0, 2]]]]);
+    const { output, tape } = record(() => sum(bn.call(x)));
+    const s0 = 2 / Math.sqrt(4 + 1e-5);
+    const s1 = -1 / Math.sqrt(0.25 + 1e-5);
+    expect(output.item()).toBeCloseTo((0 + 2) * s0 + 1 + (1 + 3) * s1 + 2, 4);
+    const [gx, gw, gb] = tape.grad(output, [x, bn.weight!, bn.bias!]);
+    expect([...gx!.dataSync()].map((v) => +v.toFixed(4))).toEqual([s0, s0, s1, s1].map((v) => +v.toFixed(4)));
+    expect([...gw!.dataSync()].map((v) => +v.toFixed(4))).toEqual([(2 / Math.sqrt(4 + 1e-5)), 4 / Math.sqrt(0.25 + 1e-5)].map((v) => +v.toFixed(4)));
+    expect([...gb!.dataSync()]).toEqual([2, 2]);
+    tape.dispose();
+  });
+
   test('gradients flow through batch statistics in training mode', () => {
     const bn = new BatchNorm2d(2);
     const x = tensor([[[[1, 2], [3, 4]], [[0, 1], [1, 5]]]]);
