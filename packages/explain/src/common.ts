@@ -187,21 +187,32 @@ export function passGrad(p: Pass, wrt: readonly Tensor[], rules?: RuleOverrides)
  * probabilities with `probability` for class targets; a function target's own score).
  */
 export function scoreRows(method: string, model: Module, x: Tensor, target: ResolvedTarget, probability: boolean): Float64Array {
-  const rows = x.shape[0]!;
-  const result = new Float64Array(rows);
+  let result: Float64Array = new Float64Array(0);
   noGrad(() =>
     tidy(() => {
-      const out = model.call(x);
-      if (target.classes) {
-        const k = out.shape[1]!;
-        const v = (probability ? softmax(out, 1) : out).dataSync();
-        for (let r = 0; r < rows; r++) result[r] = Number(v[r * k + target.classes[r]!]);
-        return;
-      }
-      const { values } = fnScores(method, out, target.fn!(out));
-      values.forEach((s, r) => (result[r] = s));
+      result = scoresOf(method, model.call(x), target, probability);
     }),
   );
+  return result;
+}
+
+/** The target's score for each row of a model output (logits, or softmax probabilities with `probability` for class targets). */
+export function scoresOf(method: string, out: Tensor, target: ResolvedTarget, probability = false): Float64Array {
+  const rows = out.shape[0]!;
+  const result = new Float64Array(rows);
+  if (target.classes) {
+    if (target.classes.length !== rows) throw new Error(`${method}: internal: ${target.classes.length} targets for ${rows} rows`);
+    const k = out.shape[1]!;
+    tidy(() => {
+      const v = (probability ? softmax(out, 1) : out).dataSync();
+      for (let r = 0; r < rows; r++) result[r] = Number(v[r * k + target.classes![r]!]);
+    });
+    return result;
+  }
+  tidy(() => {
+    const { values } = fnScores(method, out, target.fn!(out));
+    values.forEach((s, r) => (result[r] = s));
+  });
   return result;
 }
 

@@ -7,4 +7,17 @@ export * from './deconvnet';
 export * from './grad-x-input';
 export * from './smoothgrad';
 export * from './integrated-gradients';
+export * from './layer-activation';
+export * from './cam-core';
+export * from './cam';
+export * from './gradcam';
+export * from './guided-gradcam';
+export * from './gradcam-plus-plus';
+export * from './xgradcam';
+export * from './hirescam';
+export * from './layercam';
+export * from './scorecam';
+export * from './ablationcam';
+export * from './eigencam';
+export * from './occlusion';
 // lrp exports

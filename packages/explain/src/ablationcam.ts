@@ -1,0 +1,80 @@
+import { mul, tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
+import { buildCam, CamOptions, CamResult, checkActivation, weightedSum } from './cam-core';
+import { checkEval, checkInput, disposePass, layerActivation, ProgressCallback, recordPass, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
+
+export interface AblationCamOptions extends CamOptions {
+  /** Ablated copies per forward pass (default 16). */
+  batchSize?: number;
+  /** Called after each batch with (channels ablated, N · K). */
+  onProgress?: ProgressCallback;
+}
+
+/**
+ * Runs `fn` while module `path` of `model` multiplies its output by `scale` (a tensor broadcasting
+ * against it); the module's forward is restored afterwards, whatever happens.
+ */
+export function withScaledOutput<T>(model: Module, path: string, scale: Tensor, fn: () => T): T {
+  const m = model.getModule(path);
+  const own = Object.prototype.hasOwnProperty.call(m, 'forward');
+  const saved = m.forward;
+  m.forward = (input: Tensor): Tensor => mul(saved.call(m, input), scale);
+  try {
+    return fn();
+  } finally {
+    if (own) m.forward = saved;
+    else delete (m as { forward?: unknown }).forward;
+  }
+}
+
+/**
+ * Ablation-CAM (Desai & Ramaswamy 2020): channel weights wₖ = (y − yₖ) / y, with y the target's logit
+ * and yₖ the logit when channel k of the target layer is set to zero (the rest of the network runs
+ * again on the ablated activation); the map is ReLU(Σₖ wₖ Aₖ), [N, h, w] and [N, H, W]. Ablated
+ * copies are scored in batches. Where y = 0, the weights are y − yₖ (with a warning).
+ */
+export function ablationCam(model: Module, x: Tensor, options: AblationCamOptions): CamResult {
+  const method = 'ablationCam';
+  checkInput(method, x);
+  const warnings = new Warnings(method, options.onWarning);
+  checkEval(model, warnings);
+  const n = x.shape[0]!;
+  const batch = Math.max(1, Math.floor(options.batchSize ?? 16));
+  const pass = recordPass(method, model, x, options.target);
+  try {
+    const a = layerActivation(method, model, pass.tape, options.layer);
+    checkActivation(method, a, options.layer);
+    const k = a.shape[1]!;
+    const allWeights: Float64Array[] = [];
+    let done = 0;
+    for (let i = 0; i < n; i++) {
+      const y = pass.scores[i]!;
+      if (y === 0) warnings.warn(`the target's score of item ${i} is 0; the weights are y − yₖ, not divided by y`);
+      const weights = new Float64Array(k);
+      for (let c0 = 0; c0 < k; c0 += batch) {
+        const count = Math.min(batch, k - c0);
+        const scale = new Float32Array(count * k).fill(1);
+        for (let r = 0; r < count; r++) scale[r * k + c0 + r] = 0;
+        const xs = repeatItem(x, i, count);
+        const sc = tensor(scale, [count, k, 1, 1], x.dtype);
+        try {
+          const s = withScaledOutput(model, options.layer, sc, () => scoreRows(method, model, xs, repeatTarget(pass.target, new Array<number>(count).fill(i)), false));
+          for (let r = 0; r < count; r++) weights[c0 + r] = y === 0 ? y - s[r]! : (y - s[r]!) / y;
+        } finally {
+          xs.dispose();
+          sc.dispose();
+        }
+        done += count;
+        options.onProgress?.(done, n * k);
+      }
+      allWeights.push(weights);
+    }
+    return buildCam(method, a, null, (av, _g, kk, hw, i) => {
+      const weights = allWeights[i]!;
+      return { map: weightedSum(av, weights, kk, hw), weights };
+    }, options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
+  } finally {
+    disposePass(pass);
+  }
+}

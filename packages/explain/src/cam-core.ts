@@ -1,0 +1,103 @@
+import { tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
+import {
+  BaseOptions, checkConstant, checkEval, checkInput, disposePass, layerActivation, passGrad, recordPass, ResolvedTarget, upsampleMaps,
+  valuesOf, Warnings,
+} from './common';
+
+/** Options of every CAM-family method. */
+export interface CamOptions extends BaseOptions {
+  /** Module path of the target layer (`features.29`, `layer4`); its output must be [N, K, h, w]. */
+  layer: string;
+  /** Apply ReLU to the weighted sum (default: true, except CAM and Eigen-CAM whose papers have none). */
+  relu?: boolean;
+}
+
+/** What a CAM-family method returns; the caller owns the tensors. */
+export interface CamResult {
+  /** The map at the target layer's resolution, before any normalisation: [N, h, w]. */
+  map: Tensor;
+  /** `map` upsampled bilinearly (align_corners = false) to the input size: [N, H, W]. */
+  upsampled: Tensor;
+  /** The channel weights where the method has them: [N, K]; null otherwise. */
+  weights: Tensor | null;
+  classes: number[] | null;
+  scores: number[];
+  warnings: string[];
+}
+
+/** Per item: activations a [K·hw] and gradients g [K·hw] (null for gradient-free methods) → map [hw] and weights [K]. */
+export type CamCombine = (a: Float64Array, g: Float64Array | null, k: number, hw: number, item: number) => { map: Float64Array; weights: Float64Array | null };
+
+/** Throws unless the target layer's activation is [N, K, h, w]. */
+export function checkActivation(method: string, a: Tensor, layer: string): void {
+  if (a.rank !== 4) {
+    throw new Error(`${method}: layer '${layer}' gives an output of shape [${a.shape.join(', ')}]; CAM methods need a convolutional layer with output [N, K, h, w]`);
+  }
+}
+
+/** Σₖ wₖ aₖ over channels for one item. */
+export function weightedSum(a: Float64Array, w: Float64Array, k: number, hw: number): Float64Array {
+  const map = new Float64Array(hw);
+  for (let c = 0; c < k; c++) {
+    const wc = w[c]!;
+    if (wc === 0) continue;
+    for (let j = 0; j < hw; j++) map[j] = map[j]! + wc * a[c * hw + j]!;
+  }
+  return map;
+}
+
+/** Applies `combine` item by item, then the ReLU, and upsamples to the input's H×W. */
+export function buildCam(
+  method: string, a: Tensor, g: Tensor | null, combine: CamCombine, relu: boolean, inputShape: readonly number[],
+  target: ResolvedTarget, scores: readonly number[], warnings: Warnings,
+): CamResult {
+  const [n, k, h, w] = a.shape as [number, number, number, number];
+  const hw = h * w;
+  const av = valuesOf(a);
+  const gv = g ? valuesOf(g) : null;
+  const maps = new Float32Array(n * hw);
+  let weights: Float32Array | null = null;
+  for (let i = 0; i < n; i++) {
+    const r = combine(av.subarray(i * k * hw, (i + 1) * k * hw), gv ? gv.subarray(i * k * hw, (i + 1) * k * hw) : null, k, hw, i);
+    for (let j = 0; j < hw; j++) maps[i * hw + j] = relu ? Math.max(0, r.map[j]!) : r.map[j]!;
+    if (r.weights) {
+      weights ??= new Float32Array(n * k);
+      weights.set(r.weights, i * k);
+    }
+  }
+  const map = tensor(maps, [n, h, w], a.dtype);
+  checkConstant(map, target, warnings, relu ? 'the weighted sum was ≤ 0 everywhere and the ReLU removed it all (try another layer or class, or relu: false)' : 'try another layer or class');
+  return {
+    map,
+    upsampled: upsampleMaps(map, inputShape[2]!, inputShape[3]!),
+    weights: weights ? tensor(weights, [n, k], a.dtype) : null,
+    classes: target.classes ? [...target.classes] : null,
+    scores: [...scores],
+    warnings: warnings.list,
+  };
+}
+
+/**
+ * A gradient-weighted CAM: records the forward pass once, takes ∂score/∂A of the target layer's
+ * activation A from the same tape, and combines A and ∂score/∂A item by item.
+ */
+export function gradientCam(method: string, model: Module, x: Tensor, options: CamOptions, combine: CamCombine, reluDefault = true): CamResult {
+  checkInput(method, x);
+  const warnings = new Warnings(method, options.onWarning);
+  checkEval(model, warnings);
+  const pass = recordPass(method, model, x, options.target);
+  try {
+    const a = layerActivation(method, model, pass.tape, options.layer);
+    checkActivation(method, a, options.layer);
+    const [g] = passGrad(pass, [a]);
+    try {
+      return buildCam(method, a, g!, combine, options.relu ?? reluDefault, x.shape, pass.target, pass.scores, warnings);
+    } finally {
+      g!.dispose();
+    }
+  } finally {
+    disposePass(pass);
+  }
+}

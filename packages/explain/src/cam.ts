@@ -1,0 +1,79 @@
+import type { Tape, Tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
+import { buildCam, CamOptions, CamResult, checkActivation, weightedSum } from './cam-core';
+import { checkEval, checkInput, disposePass, layerActivation, recordPass, valuesOf, Warnings } from './common';
+
+/**
+ * Finds the classifier weights [classes, K] of a global-average-pool + linear head that follows
+ * activation `a` on the tape: only global average pooling (adaptive to 1×1, or a mean over H and W)
+ * and reshapes may sit between them, and the linear must give the model's output.
+ */
+export function findGapLinearWeights(method: string, tape: Tape, a: Tensor, output: Tensor, layer: string): Tensor {
+  let cur = a;
+  let pooled = false;
+  const fail = (why: string): never => {
+    throw new Error(`${method}: CAM needs global average pooling and then one linear layer right after layer '${layer}'; ${why}. Grad-CAM works on any head (and equals CAM up to a positive factor on a GAP + linear one)`);
+  };
+  for (const node of tape.nodes) {
+    if (!node.inputs.includes(cur)) continue;
+    const where = `'${node.op}' in '${node.scope || '(top level)'}'`;
+    switch (node.op) {
+      case 'adaptiveAvgPool2d':
+        if (node.output.shape[2] !== 1 || node.output.shape[3] !== 1) fail(`found ${where} pooling to [${node.output.shape.slice(2).join(', ')}], not to 1×1`);
+        pooled = true;
+        break;
+      case 'avgPool2d':
+        if (node.output.shape[2] !== 1 || node.output.shape[3] !== 1 || (node.attrs as { padding: number[] }).padding.some((p) => p !== 0)) {
+          fail(`found ${where} that is not a global average`);
+        }
+        pooled = true;
+        break;
+      case 'mean': {
+        const dims = (node.attrs as { dims: number[] }).dims;
+        if (!(dims.length === 2 && dims.includes(2) && dims.includes(3))) fail(`found ${where} over dims [${dims.join(', ')}], not over H and W`);
+        pooled = true;
+        break;
+      }
+      case 'reshape':
+        break;
+      case 'linear': {
+        if (!pooled) fail(`found ${where} before any global average pooling`);
+        if (node.output !== output) fail(`the linear layer ${where} is not the model's last op`);
+        const w = node.inputs[1]!;
+        if (w.shape[1] !== a.shape[1]) fail(`the linear layer takes ${w.shape[1]} features, the layer has ${a.shape[1]} channels`);
+        return w;
+      }
+      default:
+        fail(`found ${where}`);
+    }
+    cur = node.output;
+  }
+  return fail('no linear layer follows it');
+}
+
+/**
+ * CAM (Zhou et al. 2016): Σₖ w_c,k Aₖ with w the weights of the linear layer that follows global
+ * average pooling of the target layer (found on the tape), [N, h, w] and [N, H, W]. No ReLU by default
+ * (the paper has none; `relu: true` adds it). Class targets only.
+ */
+export function cam(model: Module, x: Tensor, options: CamOptions): CamResult {
+  const method = 'cam';
+  checkInput(method, x);
+  const warnings = new Warnings(method, options.onWarning);
+  checkEval(model, warnings);
+  if (typeof options.target === 'function') throw new Error(`${method}: CAM needs class targets (a class index, per-item indices or 'top1'), not a function`);
+  const pass = recordPass(method, model, x, options.target);
+  try {
+    const a = layerActivation(method, model, pass.tape, options.layer);
+    checkActivation(method, a, options.layer);
+    const w = valuesOf(findGapLinearWeights(method, pass.tape, a, pass.output, options.layer));
+    const k = a.shape[1]!;
+    const classes = pass.target.classes!;
+    return buildCam(method, a, null, (av, _g, kk, hw, i) => {
+      const weights = w.slice(classes[i]! * k, (classes[i]! + 1) * k);
+      return { map: weightedSum(av, weights, kk, hw), weights };
+    }, options.relu ?? false, x.shape, pass.target, pass.scores, warnings);
+  } finally {
+    disposePass(pass);
+  }
+}

@@ -1,0 +1,32 @@
+import type { Tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
+import { CamCombine, CamOptions, CamResult, gradientCam, weightedSum } from './cam-core';
+
+export interface GradCamOptions extends CamOptions {
+  /** The reference script's map: 1 + Σₖ αₖ Aₖ (its `cam = np.ones(...)` start) instead of the paper's Σₖ αₖ Aₖ. */
+  reference?: boolean;
+}
+
+/** Grad-CAM channel weights αₖ = mean over positions of ∂score/∂Aₖ, then Σₖ αₖ Aₖ (+1 with `reference`). */
+export function gradCamCombine(reference: boolean): CamCombine {
+  return (a, g, k, hw) => {
+    const weights = new Float64Array(k);
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let j = 0; j < hw; j++) s += g![c * hw + j]!;
+      weights[c] = s / hw;
+    }
+    const map = weightedSum(a, weights, k, hw);
+    if (reference) for (let j = 0; j < hw; j++) map[j] = map[j]! + 1;
+    return { map, weights };
+  };
+}
+
+/**
+ * Grad-CAM (Selvaraju et al. 2017): ReLU(Σₖ αₖ Aₖ) with αₖ the spatial mean of ∂score/∂Aₖ, where
+ * score is the pre-softmax logit; [N, h, w] at the layer plus [N, H, W] upsampled.
+ * `reference: true` starts the sum from ones, as the reference script does.
+ */
+export function gradCam(model: Module, x: Tensor, options: GradCamOptions): CamResult {
+  return gradientCam('gradCam', model, x, options, gradCamCombine(options.reference ?? false));
+}

@@ -1,0 +1,56 @@
+import { mul, reshape, tidy } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
+import { buildCam, CamResult, checkActivation } from './cam-core';
+import { checkConstant, checkEval, checkInput, disposePass, layerActivation, normalizeMaps, passGrad, recordPass, Warnings } from './common';
+import { GradCamOptions, gradCamCombine } from './gradcam';
+import { guidedRules } from './rules';
+
+/** What `guidedGradCam` returns; the caller owns the tensors. */
+export interface GuidedGradCamResult {
+  /** Guided backprop ⊙ upsampled Grad-CAM: [N, C, H, W]. */
+  attribution: Tensor;
+  /** The guided backprop gradient alone: [N, C, H, W]. */
+  guided: Tensor;
+  /** The Grad-CAM maps (raw [N, h, w] and upsampled [N, H, W]) from the same pass. */
+  cam: CamResult;
+  classes: number[] | null;
+  scores: number[];
+  warnings: string[];
+}
+
+/**
+ * Guided Grad-CAM (Selvaraju et al. 2017): guided backprop ⊙ the bilinearly upsampled Grad-CAM,
+ * [N, C, H, W]. The forward pass is recorded once; `tape.grad` is called twice on it (vanilla rules
+ * for ∂score/∂A, guided rules for the input gradient). With `reference: true`, the Grad-CAM is the
+ * reference script's (ones start) min–max normalised to [0, 1] before the product, as it does.
+ */
+export function guidedGradCam(model: Module, x: Tensor, options: GradCamOptions): GuidedGradCamResult {
+  const method = 'guidedGradCam';
+  checkInput(method, x);
+  const warnings = new Warnings(method, options.onWarning);
+  checkEval(model, warnings);
+  const reference = options.reference ?? false;
+  const pass = recordPass(method, model, x, options.target);
+  try {
+    const a = layerActivation(method, model, pass.tape, options.layer);
+    checkActivation(method, a, options.layer);
+    const [ga] = passGrad(pass, [a]);
+    const [guided] = passGrad(pass, [x], guidedRules);
+    let cam: CamResult;
+    try {
+      cam = buildCam(method, a, ga!, gradCamCombine(reference), options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
+    } finally {
+      ga!.dispose();
+    }
+    const attribution = tidy(() => {
+      const [n, , hh, ww] = x.shape as [number, number, number, number];
+      const weight = reference ? normalizeMaps(cam.upsampled) : cam.upsampled;
+      return mul(guided!, reshape(weight, [n, 1, hh, ww]));
+    });
+    checkConstant(attribution, pass.target, warnings, 'the Grad-CAM or the guided gradient is zero everywhere');
+    return { attribution, guided: guided!, cam, classes: cam.classes, scores: cam.scores, warnings: warnings.list };
+  } finally {
+    disposePass(pass);
+  }
+}

@@ -1,0 +1,94 @@
+import { indexSelect, interpolate, mul, noGrad, record, reshape, tensor, tidy } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
+import { buildCam, CamOptions, CamResult, checkActivation, weightedSum } from './cam-core';
+import {
+  checkEval, checkInput, layerActivation, ProgressCallback, repeatItem, repeatTarget, resolveTarget, ResolvedTarget, scoreRows, scoresOf, valuesOf, Warnings,
+} from './common';
+
+export interface ScoreCamOptions extends CamOptions {
+  /** Masked inputs per forward pass (default 16). */
+  batchSize?: number;
+  /** Weight each channel by the softmax probability of the target (default true, as the authors' code); false: by its logit. Function targets use their own score. */
+  probability?: boolean;
+  /** The reference script's map: 1 + Σₖ sₖ Aₖ (it starts from ones). */
+  reference?: boolean;
+  /** Called after each batch with (masked inputs scored, N · K). */
+  onProgress?: ProgressCallback;
+}
+
+/**
+ * Score-CAM (Wang et al. 2020): each channel Aₖ of the target layer is upsampled bilinearly to the
+ * input size, min–max normalised to a mask Hₖ, and weighted by the target's softmax score on x ⊙ Hₖ
+ * (the authors' code: no baseline subtraction; constant channels get weight 0); the map is
+ * ReLU(Σₖ sₖ Aₖ), [N, h, w] and [N, H, W]. Masked inputs are scored in batches, without recording.
+ */
+export function scoreCam(model: Module, x: Tensor, options: ScoreCamOptions): CamResult {
+  const method = 'scoreCam';
+  checkInput(method, x);
+  const warnings = new Warnings(method, options.onWarning);
+  checkEval(model, warnings);
+  const [n, , hh, ww] = x.shape as [number, number, number, number];
+  const batch = Math.max(1, Math.floor(options.batchSize ?? 16));
+  const { output, tape } = record(() => model.call(x));
+  try {
+    const target: ResolvedTarget = typeof options.target === 'function' ? { classes: null, fn: options.target } : resolveTarget(method, options.target, output);
+    const a = layerActivation(method, model, tape, options.layer);
+    checkActivation(method, a, options.layer);
+    const k = a.shape[1]!;
+    const h = a.shape[2]!;
+    const w = a.shape[3]!;
+    const allWeights: Float64Array[] = [];
+    let done = 0;
+    for (let i = 0; i < n; i++) {
+      const up = noGrad(() => tidy(() => interpolate(reshape(indexSelect(a, 0, [i]), [k, 1, h, w]), { size: [hh, ww], mode: 'bilinear' })));
+      const uv = valuesOf(up);
+      up.dispose();
+      const plane = hh * ww;
+      const weights = new Float64Array(k);
+      const active: number[] = [];
+      const masks: Float32Array[] = [];
+      for (let c = 0; c < k; c++) {
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (let j = 0; j < plane; j++) {
+          lo = Math.min(lo, uv[c * plane + j]!);
+          hi = Math.max(hi, uv[c * plane + j]!);
+        }
+        if (hi === lo) continue;
+        const m = new Float32Array(plane);
+        for (let j = 0; j < plane; j++) m[j] = (uv[c * plane + j]! - lo) / (hi - lo);
+        active.push(c);
+        masks.push(m);
+      }
+      for (let b0 = 0; b0 < active.length; b0 += batch) {
+        const chunk = active.slice(b0, b0 + batch);
+        const mv = new Float32Array(chunk.length * plane);
+        chunk.forEach((_, r) => mv.set(masks[b0 + r]!, r * plane));
+        const xs = tidy(() => mul(repeatItem(x, i, chunk.length), tensor(mv, [chunk.length, 1, hh, ww], x.dtype)));
+        let s: Float64Array;
+        try {
+          s = scoreRows(method, model, xs, repeatTarget(target, chunk.map(() => i)), options.probability ?? true);
+        } finally {
+          xs.dispose();
+        }
+        chunk.forEach((c, r) => (weights[c] = s[r]!));
+        done += chunk.length;
+        options.onProgress?.(done, n * k);
+      }
+      done += k - active.length;
+      allWeights.push(weights);
+    }
+    const scores = Array.from(scoresOf(method, output, target));
+    const reference = options.reference ?? false;
+    return buildCam(method, a, null, (av, _g, kk, hw, i) => {
+      const weights = allWeights[i]!;
+      const map = weightedSum(av, weights, kk, hw);
+      if (reference) for (let j = 0; j < hw; j++) map[j] = map[j]! + 1;
+      return { map, weights };
+    }, options.relu ?? true, x.shape, target, scores, warnings);
+  } finally {
+    tape.dispose();
+    output.dispose();
+  }
+}
