@@ -78,6 +78,9 @@ export function normalizeDims(op: string, dims: number | readonly number[] | und
 
 /** A number or [h, w] pair (PyTorch's int-or-tuple arguments) as a checked pair. */
 export function pair(op: string, name: string, value: number | readonly number[], min: number): [number, number] {
+  if (typeof value !== 'number' && !Array.isArray(value)) {
+    throw opError(op, `${name} must be a number or [h, w], got ${JSON.stringify(value)}`);
+  }
   const p = typeof value === 'number' ? [value, value] : value;
   if (p.length !== 2) throw opError(op, `${name} must be a number or [h, w], got ${fmt(p)}`);
   const [h, w] = p as [number, number];

@@ -41,7 +41,10 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
   let m: Tensor;
   let v: Tensor;
-  if (training || !runningMean || !runningVar) {
+  if (!training && (!runningMean || !runningVar)) {
+    throw opError(op, 'evaluation mode (training: false) needs runningMean and runningVar; pass training: true to use batch statistics');
+  }
+  if (training) {
     m = mean(x, { dim: dims, keepdim: true });
     v = variance(x, { dim: dims, keepdim: true, correction: 0 });
     if (training && runningMean && runningVar) updateRunningStats(x, m, runningMean, runningVar, options.momentum ?? 0.1, dims);

@@ -41,9 +41,9 @@ function poolAttrs(op: string, x: Tensor, o: MaxPool2dOptions): PoolAttrs {
   const dilation = pair(op, 'dilation', o.dilation ?? 1, 1);
   const size = x.shape.slice(-2);
   const outSize = [0, 1].map((i) => {
-    const effective = dilation[i]! * (kernel[i]! - 1) + 1;
-    if (padding[i]! * 2 > effective) {
-      throw opError(op, `padding ${fmt(padding)} must be at most half the (dilated) kernel size ${fmt(kernel)}`);
+    // PyTorch's rule: padding at most half the kernel size (dilation not counted).
+    if (padding[i]! > Math.floor(kernel[i]! / 2)) {
+      throw opError(op, `padding ${fmt(padding)} must be at most half the kernel size ${fmt(kernel)}`);
     }
     const out = windowOutSize(size[i]!, kernel[i]!, stride[i]!, padding[i]!, dilation[i]!, o.ceilMode ?? false);
     if (out < 1) {
