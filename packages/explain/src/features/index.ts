@@ -1,0 +1,10 @@
+export type { FeatureVisOptions, FeatureVisResult, PixelOptimizer, ImageObjective, StepHooks } from './common';
+export { visualizationToPicture, optimizeImage, layerOutput, gaussianBlur } from './common';
+export type { FilterVisualizationOptions } from './filter';
+export { visualizeFilter } from './filter';
+export type { DeepDreamOptions } from './deep-dream';
+export { deepDream } from './deep-dream';
+export type { ClassSampleOptions, RegularizedClassSampleOptions } from './class-sample';
+export { generateClassSample, generateRegularizedClassSample } from './class-sample';
+export type { InversionOptions } from './inversion';
+export { invertRepresentation, totalVariation } from './inversion';
