@@ -16,28 +16,41 @@ export function gatherTap(
   const H = g.inHeight, W = g.inWidth, OW = g.outWidth, sH = g.strideH, sW = g.strideW;
   const offH = ky * g.dilationH - g.padH;
   const offW = kx * g.dilationW - g.padW;
+  // Output columns whose tap lies inside the image: [owLo, owHi).
+  const owLo = Math.min(OW, offW >= 0 ? 0 : Math.ceil(-offW / sW));
+  const owHi = Math.min(OW, W - 1 - offW < 0 ? 0 : Math.floor((W - 1 - offW) / sW) + 1);
   let oh = (pix0 / OW) | 0;
   let ow = pix0 - oh * OW;
-  let ih = oh * sH + offH;
-  let rowOk = ih >= 0 && ih < H;
-  let rowBase = plane + ih * W;
-  let iw = ow * sW + offW;
   let ph = phase;
-  for (let t = 0; t < cnt; t++) {
-    dst[d] = rowOk && iw >= 0 && iw < W ? x[rowBase + iw]! : 0;
-    d += step;
-    if (++ph === period) {
-      ph = 0;
-      d += jump;
+  let t = 0;
+  // One output row at a time: zeros left of owLo, a strided copy, zeros right of owHi.
+  while (t < cnt) {
+    const end = ow + Math.min(cnt - t, OW - ow);
+    const ih = oh * sH + offH;
+    let lo = ow, hi = ow;
+    if (ih >= 0 && ih < H) {
+      lo = Math.min(Math.max(ow, owLo), end);
+      hi = Math.max(lo, Math.min(end, owHi));
     }
-    iw += sW;
-    if (++ow === OW) {
-      ow = 0;
-      iw = offW;
-      ih += sH;
-      rowBase += sH * W;
-      rowOk = ih >= 0 && ih < H;
+    for (let o = ow; o < lo; o++) {
+      dst[d] = 0;
+      d += step;
+      if (++ph === period) { ph = 0; d += jump; }
     }
+    let si = plane + ih * W + lo * sW + offW;
+    for (let o = lo; o < hi; o++, si += sW) {
+      dst[d] = x[si]!;
+      d += step;
+      if (++ph === period) { ph = 0; d += jump; }
+    }
+    for (let o = hi; o < end; o++) {
+      dst[d] = 0;
+      d += step;
+      if (++ph === period) { ph = 0; d += jump; }
+    }
+    t += end - ow;
+    ow = 0;
+    oh++;
   }
 }
 
