@@ -1,4 +1,4 @@
-import { mul, tensor } from '@gradlens/tensor';
+import { mul, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { buildCam, CamOptions, CamResult, checkActivation, weightedSum } from './cam-core';
@@ -56,7 +56,7 @@ export function ablationCam(model: Module, x: Tensor, options: AblationCamOption
         const count = Math.min(batch, k - c0);
         const scale = new Float32Array(count * k).fill(1);
         for (let r = 0; r < count; r++) scale[r * k + c0 + r] = 0;
-        const xs = repeatItem(x, i, count);
+        const xs = tidy(() => repeatItem(x, i, count));
         const sc = tensor(scale, [count, k, 1, 1], x.dtype);
         try {
           const s = withScaledOutput(model, options.layer, sc, () => scoreRows(method, model, xs, repeatTarget(pass.target, new Array<number>(count).fill(i)), false));

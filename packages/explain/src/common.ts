@@ -1,5 +1,5 @@
-import { indexSelect, interpolate, noGrad, ones, record, reshape, softmax, tensor, tidy } from '@gradlens/tensor';
-import type { RuleOverrides, Tape, Tensor } from '@gradlens/tensor';
+import { indexSelect, interpolate, noGrad, ones, record, reshape, softmax, Tensor, tensor, tidy } from '@gradlens/tensor';
+import type { RuleOverrides, Tape } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 
 /**
@@ -46,9 +46,12 @@ export class Warnings {
   }
 }
 
-/** Throws unless `x` is a floating-point batch [N, C, H, W] with N ≥ 1. */
-export function checkInput(method: string, x: Tensor): void {
-  if (x.rank !== 4) {
+/**
+ * Throws unless `x` is a floating-point batch [N, C, H, W] with N ≥ 1 (or, with `anyBatch`, also a
+ * batch of vectors [N, F], for the gradient methods).
+ */
+export function checkInput(method: string, x: Tensor, anyBatch = false): void {
+  if (x.rank !== 4 && !(anyBatch && x.rank === 2)) {
     const hint = x.rank === 3 ? ' (add a batch dim: unsqueeze(x, 0))' : '';
     throw new Error(`${method}: input must be a batch [N, C, H, W], got shape [${x.shape.join(', ')}]${hint}`);
   }
@@ -112,6 +115,15 @@ export interface Pass {
   gradOutputs: Tensor[];
   /** The target's score per row (logit for class targets). */
   scores: number[];
+  /** Tensors with ids above this were made by the pass (a target function may return tensors of its own caller). */
+  firstId: number;
+}
+
+/** The id the next tensor made will have at least (ids only grow). */
+function nextTensorId(): number {
+  const probe = tensor([0]);
+  probe.dispose();
+  return probe.id + 1;
 }
 
 /**
@@ -121,6 +133,7 @@ export interface Pass {
 export function recordPass(method: string, model: Module, x: Tensor, target: TargetSpec | ResolvedTarget | undefined): Pass {
   const spec = target;
   const fn = typeof spec === 'function' ? spec : spec !== undefined && typeof spec === 'object' && 'fn' in spec ? spec.fn : null;
+  const firstId = nextTensorId();
   const { output: rec, tape } = record(() => {
     const output = model.call(x);
     return { output, score: fn ? fn(output) : null };
@@ -137,14 +150,15 @@ export function recordPass(method: string, model: Module, x: Tensor, target: Tar
         return Number(out[i * k + c]);
       });
       const g = tensor(seed, [rows, k], rec.output.dtype);
-      return { output: rec.output, tape, target: resolved, seedOutputs: [rec.output], gradOutputs: [g], scores };
+      return { output: rec.output, tape, target: resolved, seedOutputs: [rec.output], gradOutputs: [g], scores, firstId };
     }
     const score = rec.score!;
     const { kind, values } = fnScores(method, rec.output, score);
     const g = kind === 'score' ? ones(score.shape, score.dtype) : score;
-    return { output: rec.output, tape, target: resolved, seedOutputs: [kind === 'score' ? score : rec.output], gradOutputs: [g], scores: values };
+    return { output: rec.output, tape, target: resolved, seedOutputs: [kind === 'score' ? score : rec.output], gradOutputs: [g], scores: values, firstId };
   } catch (e) {
     tape.dispose();
+    for (const t of [rec.output, rec.score]) if (t && t.id >= firstId) t.dispose();
     throw e;
   }
 }
@@ -173,8 +187,7 @@ function fnScores(method: string, output: Tensor, score: Tensor): { kind: 'score
 /** Frees a pass's tape and the tensors it made. */
 export function disposePass(p: Pass): void {
   p.tape.dispose();
-  p.output.dispose();
-  for (const t of [...p.seedOutputs, ...p.gradOutputs]) t.dispose();
+  for (const t of [p.output, ...p.seedOutputs, ...p.gradOutputs]) if (t.id >= p.firstId) t.dispose();
 }
 
 /** Gradients of the pass's target score with respect to `wrt`, under `rules`. */
@@ -290,4 +303,12 @@ export function repeatItem(x: Tensor, item: number, count: number): Tensor {
 /** The values of tensor `t` as float64 (a copy). */
 export function valuesOf(t: Tensor): Float64Array {
   return Float64Array.from(t.dataSync(), Number);
+}
+
+/** Disposes every tensor in a method's result (nested objects included); returns nothing. */
+export function disposeResult(result: object): void {
+  for (const v of Object.values(result)) {
+    if (v instanceof Tensor) v.dispose();
+    else if (v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)) disposeResult(v as object);
+  }
 }

@@ -22,7 +22,7 @@ export interface AttributionResult {
  * backward walk uses `rules` (undefined: the vanilla gradient); with `timesInput`, multiplied by x.
  */
 export function inputGradient(method: string, model: Module, x: Tensor, options: BaseOptions, rules: RuleOverrides | undefined, timesInput = false): AttributionResult {
-  checkInput(method, x);
+  checkInput(method, x, true);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const pass = recordPass(method, model, x, options.target);

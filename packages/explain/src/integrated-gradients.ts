@@ -107,7 +107,7 @@ export function gaussLegendre(n: number): { nodes: number[]; weights: number[] }
  */
 export function integratedGradients(model: Module, x: Tensor, options: IntegratedGradientsOptions = {}): IntegratedGradientsResult {
   const method = 'integratedGradients';
-  checkInput(method, x);
+  checkInput(method, x, true);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const steps = options.steps ?? 50;

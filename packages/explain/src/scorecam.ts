@@ -76,7 +76,10 @@ export function scoreCam(model: Module, x: Tensor, options: ScoreCamOptions): Ca
         done += chunk.length;
         options.onProgress?.(done, n * k);
       }
-      done += k - active.length;
+      if (active.length < k) {
+        done += k - active.length; // constant channels: weight 0, nothing to score
+        options.onProgress?.(done, n * k);
+      }
       allWeights.push(weights);
     }
     const scores = Array.from(scoresOf(method, output, target));

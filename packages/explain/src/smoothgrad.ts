@@ -55,7 +55,7 @@ export interface SmoothGradResult {
  */
 export function smoothGrad(model: Module, x: Tensor, options: SmoothGradOptions = {}): SmoothGradResult {
   const method = 'smoothGrad';
-  checkInput(method, x);
+  checkInput(method, x, true);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const [n] = x.shape as [number];
@@ -90,7 +90,7 @@ export function smoothGrad(model: Module, x: Tensor, options: SmoothGradOptions 
   const noiseValues = options.noise ? valuesOf(options.noise) : null;
   const sum = new Float64Array(x.size);
   const sumSq = new Float64Array(x.size);
-  const sigmaPerRow = (rows: number): Tensor => tensor(Float32Array.from({ length: rows * n }, (_, r) => sigma[r % n]!), [rows * n, 1, 1, 1], x.dtype);
+  const sigmaPerRow = (rows: number): Tensor => tensor(Float32Array.from({ length: rows * n }, (_, r) => sigma[r % n]!), [rows * n, ...x.shape.slice(1).map(() => 1)], x.dtype);
   for (let s0 = 0; s0 < samples; s0 += batch) {
     const count = Math.min(batch, samples - s0);
     const eps = new Float32Array(count * x.size);
