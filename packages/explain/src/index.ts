@@ -20,4 +20,4 @@ export * from './scorecam';
 export * from './ablationcam';
 export * from './eigencam';
 export * from './occlusion';
-// lrp exports
+export * from './lrp';
