@@ -1,0 +1,217 @@
+import { full, noGrad, reshape, tidy } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
+import { completenessGap, targetLogit } from './completeness';
+import { deletionAUC, DeletionOptions, insertionAUC } from './deletion';
+import { localizationIoU, LocalizationOptions } from './localization';
+import { pointingGame, PointingOptions } from './pointing';
+import { modelRandomization, RandomizationOptions } from './randomization';
+import { BoundingBox, ChannelReduction, Explainer, toSaliencyMap } from './saliency';
+
+/** The metrics `evaluateMethods` can compute. */
+export type MetricName = 'localization' | 'iou' | 'pointing' | 'deletion' | 'insertion' | 'randomization' | 'completeness';
+
+/** Every metric, in table order. */
+export const METRIC_NAMES: readonly MetricName[] = ['localization', 'iou', 'pointing', 'deletion', 'insertion', 'randomization', 'completeness'];
+
+/** Column titles and directions of the metrics. */
+export const METRIC_INFO: Readonly<Record<MetricName, { title: string; higherIsBetter: boolean; description: string }>> = {
+  localization: { title: 'Loc. acc.', higherIsBetter: true, description: 'CAM localisation: fraction of samples with IoU ≥ 0.5 (box of the largest component above 20% of the max)' },
+  iou: { title: 'IoU', higherIsBetter: true, description: 'mean IoU of that box with the true box' },
+  pointing: { title: 'Pointing', higherIsBetter: true, description: 'pointing game: fraction of samples whose map maximum lies in the true box (with tolerance)' },
+  deletion: { title: 'Deletion AUC', higherIsBetter: false, description: 'RISE deletion AUC of the target probability (zeros baseline)' },
+  insertion: { title: 'Insertion AUC', higherIsBetter: true, description: 'RISE insertion AUC of the target probability (blurred baseline)' },
+  randomization: { title: 'Randomisation ρ', higherIsBetter: false, description: 'Spearman correlation of the map with the map of the fully randomised model (cascading, Adebayo et al.)' },
+  completeness: { title: 'Completeness gap', higherIsBetter: false, description: '|Σ attribution − (f(x) − f(0))| / |f(x) − f(0)| on the target logit' },
+};
+
+/** One evaluation sample: an image [C, H, W] or [1, C, H, W] in the model's input space, its class, and the object's box. */
+export interface EvaluationSample {
+  image: Tensor;
+  label: number;
+  box: BoundingBox;
+}
+
+export interface EvaluateOptions {
+  /** Which metrics (default all of METRIC_NAMES). */
+  metrics?: readonly MetricName[];
+  /** Explain the true label (default) or the model's top-1 class (the CAM paper's protocol). */
+  target?: 'label' | 'top1';
+  /** Channel reduction of multi-channel maps (default 'abs-max'). */
+  reduce?: ChannelReduction;
+  localization?: LocalizationOptions;
+  pointing?: PointingOptions;
+  deletion?: DeletionOptions;
+  insertion?: DeletionOptions;
+  /** Options of the randomisation test; it runs on the first `samples` samples only (default 4), it costs one map per layer. */
+  randomization?: RandomizationOptions & { samples?: number };
+  /** Constant baseline x′ of the completeness metric (default 0). */
+  completeness?: { baseline?: number };
+  /** Called after each (method, sample) pair. */
+  onProgress?: (p: { method: string; sample: number; done: number; total: number }) => void;
+}
+
+/** Mean, standard deviation and count of one metric for one method (NaN values are left out; null when none remain). */
+export interface MetricSummary {
+  mean: number | null;
+  std: number | null;
+  n: number;
+}
+
+/** What `evaluateMethods` returns: plain objects, ready for JSON.stringify. */
+export interface EvaluationTable {
+  methods: string[];
+  metrics: MetricName[];
+  samples: number;
+  /** results[method][metric]. */
+  results: Record<string, Partial<Record<MetricName, MetricSummary>>>;
+  /** Per-sample values, values[method][metric][sample] (null where a metric was not computed or undefined). */
+  values: Record<string, Partial<Record<MetricName, (number | null)[]>>>;
+  /** Mean Spearman curve of the randomisation test per method, over the layers (top first). */
+  randomizationCurves: Record<string, { layers: string[]; spearman: (number | null)[] }>;
+}
+
+function summarize(v: readonly (number | null)[]): MetricSummary {
+  const ok = v.filter((x): x is number => x !== null && Number.isFinite(x));
+  if (ok.length === 0) return { mean: null, std: null, n: 0 };
+  const mean = ok.reduce((a, b) => a + b, 0) / ok.length;
+  const std = Math.sqrt(ok.reduce((a, b) => a + (b - mean) ** 2, 0) / ok.length);
+  return { mean, std, n: ok.length };
+}
+
+/** A batch of one: `image` as [1, C, H, W] (a new tensor when it was [C, H, W]). */
+function asBatch(image: Tensor): { x: Tensor; owned: boolean } {
+  if (image.rank === 4 && image.shape[0] === 1) return { x: image, owned: false };
+  if (image.rank !== 3) throw new Error(`evaluateMethods: sample images must be [C, H, W] or [1, C, H, W], got [${image.shape.join(', ')}]`);
+  return { x: reshape(image, [1, ...image.shape]), owned: true };
+}
+
+function top1(model: Module, x: Tensor): number {
+  return noGrad(() => tidy(() => {
+    const v = model.call(x).dataSync();
+    let best = 0;
+    for (let i = 1; i < v.length; i++) if (Number(v[i]) > Number(v[best])) best = i;
+    return best;
+  }));
+}
+
+/**
+ * Runs every method on every sample and computes the chosen metrics (each as its own function
+ * documents: `localizationIoU`, `pointingGame`, `deletionAUC`, `insertionAUC`, `modelRandomization`,
+ * `attributionCompleteness`); returns a method × metric table of means over samples, with standard
+ * deviations, counts and per-sample values. Each method's map is computed once per sample and shared by
+ * the map-based metrics. Multi-channel maps are reduced with `reduce`; coarse maps are upsampled.
+ */
+export function evaluateMethods(model: Module, samples: readonly EvaluationSample[], methods: Record<string, Explainer>, options: EvaluateOptions = {}): EvaluationTable {
+  const metrics = [...(options.metrics ?? METRIC_NAMES)];
+  for (const m of metrics) if (!METRIC_NAMES.includes(m)) throw new Error(`evaluateMethods: unknown metric '${String(m)}'; known metrics: ${METRIC_NAMES.join(', ')}`);
+  const names = Object.keys(methods);
+  const has = (m: MetricName) => metrics.includes(m);
+  const values: EvaluationTable['values'] = {};
+  const curves: Record<string, { layers: string[]; sums: number[][] }> = {};
+  const total = names.length * samples.length;
+  let done = 0;
+  const randSamples = options.randomization?.samples ?? 4;
+  for (const name of names) {
+    const explainer = methods[name]!;
+    const per: Partial<Record<MetricName, (number | null)[]>> = {};
+    for (const m of metrics) per[m] = [];
+    samples.forEach((sample, si) => {
+      const { x, owned } = asBatch(sample.image);
+      try {
+        const h = x.shape[2]!;
+        const w = x.shape[3]!;
+        const target = options.target === 'top1' ? top1(model, x) : sample.label;
+        const raw = explainer(model, x, target);
+        let rawSum = 0;
+        let map;
+        try {
+          const v = raw.dataSync();
+          for (let i = 0; i < v.length; i++) rawSum += Number(v[i]);
+          map = toSaliencyMap(raw, { reduce: options.reduce, size: [h, w] });
+        } finally {
+          raw.dispose();
+        }
+        if (has('localization') || has('iou')) {
+          const r = localizationIoU(map, sample.box, options.localization);
+          per.localization?.push(r.hit ? 1 : 0);
+          per.iou?.push(r.iou);
+        }
+        if (has('pointing')) per.pointing!.push(pointingGame(map, sample.box, options.pointing).hit ? 1 : 0);
+        if (has('deletion')) per.deletion!.push(deletionAUC(model, x, map, target, options.deletion).auc);
+        if (has('insertion')) per.insertion!.push(insertionAUC(model, x, map, target, options.insertion).auc);
+        if (has('randomization')) {
+          if (si < randSamples) {
+            const r = modelRandomization(model, x, target, explainer, { reduce: options.reduce, size: [h, w], ...options.randomization });
+            r.original.dispose();
+            for (const t of r.maps) t.dispose();
+            const last = r.spearman[r.spearman.length - 1];
+            per.randomization!.push(last === undefined || Number.isNaN(last) ? null : last);
+            const c = (curves[name] ??= { layers: r.layers, sums: r.layers.map(() => []) });
+            r.spearman.forEach((s, i) => c.sums[i]?.push(s));
+          } else {
+            per.randomization!.push(null);
+          }
+        }
+        if (has('completeness')) {
+          const baseline = options.completeness?.baseline ?? 0;
+          const base = fullLike(x, baseline);
+          try {
+            const r = completenessGap(rawSum, targetLogit(model, x, target), targetLogit(model, base, target));
+            per.completeness!.push(Number.isFinite(r.relativeGap) ? r.relativeGap : null);
+          } finally {
+            base.dispose();
+          }
+        }
+      } finally {
+        if (owned) x.dispose();
+      }
+      done++;
+      options.onProgress?.({ method: name, sample: si, done, total });
+    });
+    values[name] = per;
+  }
+  const results: EvaluationTable['results'] = {};
+  for (const name of names) {
+    const r: Partial<Record<MetricName, MetricSummary>> = {};
+    for (const m of metrics) r[m] = summarize(values[name]![m]!);
+    results[name] = r;
+  }
+  const randomizationCurves: EvaluationTable['randomizationCurves'] = {};
+  for (const [name, c] of Object.entries(curves)) {
+    randomizationCurves[name] = { layers: c.layers, spearman: c.sums.map((s) => summarize(s).mean) };
+  }
+  return { methods: names, metrics, samples: samples.length, results, values, randomizationCurves };
+}
+
+
+function fullLike(x: Tensor, v: number): Tensor {
+  return full(x.shape, v, x.dtype);
+}
+
+/**
+ * The table as GitHub markdown: one row per method, one column per metric with its direction
+ * (↑ higher is better, ↓ lower), cells `mean ± std` with `digits` decimals, '—' where undefined.
+ */
+export function toMarkdown(table: EvaluationTable, options: { digits?: number; std?: boolean } = {}): string {
+  const digits = options.digits ?? 3;
+  const showStd = options.std ?? true;
+  const head = ['Method', ...table.metrics.map((m) => `${METRIC_INFO[m].title} ${METRIC_INFO[m].higherIsBetter ? '↑' : '↓'}`)];
+  const rows = table.methods.map((name) => [
+    name,
+    ...table.metrics.map((m) => {
+      const s = table.results[name]?.[m];
+      if (!s || s.mean === null) return '—';
+      return showStd && s.std !== null && s.n > 1 ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : s.mean.toFixed(digits);
+    }),
+  ]);
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line), '', `${table.samples} samples.`].join('\n') + '\n';
+}
+
+/** The table as pretty-printed JSON (means, stds, counts, per-sample values, metric descriptions). */
+export function tableToJSON(table: EvaluationTable): string {
+  const info: Partial<Record<MetricName, { title: string; higherIsBetter: boolean; description: string }>> = {};
+  for (const m of table.metrics) info[m] = METRIC_INFO[m];
+  return JSON.stringify({ ...table, metricInfo: info }, null, 2);
+}

@@ -1,0 +1,15 @@
+export type { Explainer, BoundingBox, SaliencyMap, ChannelReduction, SaliencyOptions } from './saliency';
+export { toSaliencyMap } from './saliency';
+export type { LocalizationOptions, LocalizationResult } from './localization';
+export { localizationIoU, largestComponentBox, boxIoU } from './localization';
+export type { PointingOptions, PointingResult } from './pointing';
+export { pointingGame } from './pointing';
+export type { CurveBaseline, DeletionOptions, CurveResult } from './deletion';
+export { deletionAUC, insertionAUC, trapezoidAUC } from './deletion';
+export { spearman, ssim } from './stats';
+export type { Reinitializer, RandomizationOptions, RandomizationResult } from './randomization';
+export { modelRandomization, defaultReinit, parameterLayers, withRestoredWeights } from './randomization';
+export type { CompletenessResult } from './completeness';
+export { integratedGradientsCompleteness, attributionCompleteness, completenessGap } from './completeness';
+export type { MetricName, EvaluationSample, EvaluateOptions, MetricSummary, EvaluationTable } from './evaluate';
+export { evaluateMethods, toMarkdown, tableToJSON, METRIC_NAMES, METRIC_INFO } from './evaluate';
