@@ -41,16 +41,15 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
   let m: Tensor;
   let v: Tensor;
-  if (!training && (!runningMean || !runningVar)) {
-    throw opError(op, 'evaluation mode (training: false) needs runningMean and runningVar; pass training: true to use batch statistics');
-  }
   if (training) {
     m = mean(x, { dim: dims, keepdim: true });
     v = variance(x, { dim: dims, keepdim: true, correction: 0 });
-    if (training && runningMean && runningVar) updateRunningStats(x, m, runningMean, runningVar, options.momentum ?? 0.1, dims);
-  } else {
+    if (runningMean && runningVar) updateRunningStats(x, m, runningMean, runningVar, options.momentum ?? 0.1, dims);
+  } else if (runningMean && runningVar) {
     m = reshape(runningMean, paramShape);
     v = reshape(runningVar, paramShape);
+  } else {
+    throw opError(op, 'evaluation mode (training: false) needs runningMean and runningVar; pass training: true to use batch statistics');
   }
   let y = div(sub(x, m), sqrt(add(v, eps)));
   if (weight) y = mul(y, reshape(weight, paramShape));
