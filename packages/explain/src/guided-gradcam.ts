@@ -38,16 +38,20 @@ export function guidedGradCam(model: Module, x: Tensor, options: GradCamOptions)
     const [ga] = passGrad(pass, [a]);
     const [guided] = passGrad(pass, [x], guidedRules);
     let cam: CamResult;
+    let attribution: Tensor;
     try {
       cam = buildCam(method, a, ga!, gradCamCombine(reference), options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
+      attribution = tidy(() => {
+        const [n, , hh, ww] = x.shape as [number, number, number, number];
+        const weight = reference ? normalizeMaps(cam.upsampled) : cam.upsampled;
+        return mul(guided!, reshape(weight, [n, 1, hh, ww]));
+      });
+    } catch (e) {
+      guided!.dispose();
+      throw e;
     } finally {
       ga!.dispose();
     }
-    const attribution = tidy(() => {
-      const [n, , hh, ww] = x.shape as [number, number, number, number];
-      const weight = reference ? normalizeMaps(cam.upsampled) : cam.upsampled;
-      return mul(guided!, reshape(weight, [n, 1, hh, ww]));
-    });
     checkConstant(attribution, pass.target, warnings, 'the Grad-CAM or the guided gradient is zero everywhere');
     return { attribution, guided: guided!, cam, classes: cam.classes, scores: cam.scores, warnings: warnings.list };
   } finally {

@@ -1,7 +1,7 @@
 import { cat, full, mul, numTensors, sum, tensor, Tensor, softmax, indexSelect } from '@gradlens/tensor';
 import {
   ablationCam, cam, eigenCam, gaussLegendre, gradCam, integratedGradients, layerActivationGradient, occlusion, quadrature, scoreCam,
-  smoothGrad, topEigenvector, vanillaGradient, normalizeMaps, disposeResult,
+  smoothGrad, topEigenvector, vanillaGradient, normalizeMaps, disposeResult, guidedGradCam,
 } from '../src';
 import { fixture, gapNet, relError, smallVgg } from './helpers';
 
@@ -167,6 +167,15 @@ describe('batched methods', () => {
     const occ: number[] = [];
     occlusion(model, x, { window: 4, stride: 4, onProgress: (d) => occ.push(d), ...quiet });
     expect(occ[occ.length - 1]).toBe(2 * 16);
+  });
+
+  test('guided Grad-CAM with reference: guided ⊙ min–max normalised upsampled reference Grad-CAM', () => {
+    const r = guidedGradCam(model, x, { layer: 'features.3', target: [3, 7], reference: true, ...quiet });
+    const ref = gradCam(model, x, { layer: 'features.3', target: [3, 7], reference: true, ...quiet });
+    const w = normalizeMaps(ref.upsampled).dataSync();
+    const gd = r.guided.dataSync();
+    const want = Array.from(gd, (v, j) => v * w[Math.floor(j / (3 * 256)) * 256 + (j % 256)]!);
+    expect(relError(r.attribution, want)).toBeLessThan(1e-6);
   });
 
   test('Ablation-CAM restores the module it ablates', () => {
