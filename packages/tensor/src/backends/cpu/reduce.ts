@@ -2,7 +2,7 @@ import { DType, floatOf } from '../../dtype';
 import type { KernelTable } from '../backend';
 import { Shape, sizeOf, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
-import { around, output } from './util';
+import { around, output, stridedOffsets } from './util';
 
 /** The shape a reduction over `dims` leaves, with or without the reduced dims kept as size 1. */
 export function reducedShape(shape: Shape, dims: readonly number[], keepdim: boolean): number[] {
@@ -18,22 +18,7 @@ export function reducedShape(shape: Shape, dims: readonly number[], keepdim: boo
 function reductionIndex(shape: Shape, dims: readonly number[]): { index: Int32Array; outSize: number } {
   const kept = shape.map((d, i) => (dims.includes(i) ? 1 : d));
   const keptStrides = stridesOf(kept).map((s, i) => (dims.includes(i) ? 0 : s));
-  const n = sizeOf(shape);
-  const index = new Int32Array(n);
-  const rank = shape.length;
-  const counter = new Array<number>(rank).fill(0);
-  let offset = 0;
-  for (let i = 0; i < n; i++) {
-    index[i] = offset;
-    for (let d = rank - 1; d >= 0; d--) {
-      counter[d]!++;
-      offset += keptStrides[d]!;
-      if (counter[d]! < shape[d]!) break;
-      offset -= keptStrides[d]! * shape[d]!;
-      counter[d] = 0;
-    }
-  }
-  return { index, outSize: sizeOf(kept) };
+  return { index: stridedOffsets(shape, keptStrides), outSize: sizeOf(kept) };
 }
 
 function reduce(x: Tensor, dims: readonly number[], keepdim: boolean, dtype: DType, init: number, step: (acc: number, v: number) => number): { t: Tensor; v: Float64Array | Float32Array | Int32Array | Uint8Array } {

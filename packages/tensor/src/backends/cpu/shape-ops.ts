@@ -1,28 +1,12 @@
 import type { KernelTable } from '../backend';
-import { sizeOf, stridesOf } from '../../shape';
+import { stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
-import { around, broadcastIndex, make, output } from './util';
+import { around, broadcastIndex, make, output, stridedOffsets } from './util';
 
-/**
- * Calls `visit(outIndex, inOffset)` for every element of an output of `shape`, where the input offset
- * advances by `strides` per output dimension, starting at `base`: the one strided walk that
- * permute, slice and their adjoints share.
- */
+/** Calls `visit(o, i)` for every output element o with its strided input offset i (see stridedOffsets). */
 function stridedWalk(shape: readonly number[], strides: readonly number[], base: number, visit: (o: number, i: number) => void): void {
-  const rank = shape.length;
-  const n = sizeOf(shape);
-  const counter = new Array<number>(rank).fill(0);
-  let offset = base;
-  for (let o = 0; o < n; o++) {
-    visit(o, offset);
-    for (let d = rank - 1; d >= 0; d--) {
-      counter[d]!++;
-      offset += strides[d]!;
-      if (counter[d]! < shape[d]!) break;
-      offset -= strides[d]! * shape[d]!;
-      counter[d] = 0;
-    }
-  }
+  const offsets = stridedOffsets(shape, strides, base);
+  for (let o = 0; o < offsets.length; o++) visit(o, offsets[o]!);
 }
 
 function sliceGeometry(inShape: readonly number[], begin: readonly number[], end: readonly number[], step: readonly number[]) {

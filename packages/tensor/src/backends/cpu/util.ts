@@ -19,28 +19,35 @@ export function floats(t: Tensor): FloatArray {
 }
 
 /**
+ * The offsets an odometer over `shape` reaches when dimension d advances the offset by strides[d],
+ * starting at `base`: the one strided walk behind broadcasting, reductions, permutes and slices.
+ */
+export function stridedOffsets(shape: Shape, strides: readonly number[], base = 0): Int32Array {
+  const n = sizeOf(shape);
+  const offsets = new Int32Array(n);
+  const rank = shape.length;
+  const counter = new Array<number>(rank).fill(0);
+  let offset = base;
+  for (let i = 0; i < n; i++) {
+    offsets[i] = offset;
+    for (let d = rank - 1; d >= 0; d--) {
+      counter[d]!++;
+      offset += strides[d]!;
+      if (counter[d]! < shape[d]!) break;
+      offset -= strides[d]! * shape[d]!;
+      counter[d] = 0;
+    }
+  }
+  return offsets;
+}
+
+/**
  * For each element of an array of shape `target`, the index of the element of `shape` that
  * broadcasting reads; null when no broadcasting happens.
  */
 export function broadcastIndex(shape: Shape, target: Shape): Int32Array | null {
   if (shape.length === target.length && shape.every((d, i) => d === target[i])) return null;
-  const strides = broadcastStrides(shape, target);
-  const n = sizeOf(target);
-  const idx = new Int32Array(n);
-  const rank = target.length;
-  const counter = new Array<number>(rank).fill(0);
-  let offset = 0;
-  for (let i = 0; i < n; i++) {
-    idx[i] = offset;
-    for (let d = rank - 1; d >= 0; d--) {
-      counter[d]!++;
-      offset += strides[d]!;
-      if (counter[d]! < target[d]!) break;
-      offset -= strides[d]! * target[d]!;
-      counter[d] = 0;
-    }
-  }
-  return idx;
+  return stridedOffsets(target, broadcastStrides(shape, target));
 }
 
 /** Splits a shape around `dim` into (outer, size, inner) for kernels that work along one dimension. */
