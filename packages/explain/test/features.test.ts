@@ -196,6 +196,22 @@ describe('feature visualisation', () => {
     fs.rmSync(dir, { recursive: true });
   });
 
+  test('a module called twice (as ResNet reuses its ReLU) is read at its last call', () => {
+    class Reuse extends Module {
+      readonly conv1 = this.registerModule('conv1', new Conv2d(3, 4, 3, { padding: 1, generator: new Generator(1) }));
+      readonly conv2 = this.registerModule('conv2', new Conv2d(4, 7, 3, { padding: 1, generator: new Generator(2) }));
+      readonly relu = this.registerModule('relu', new ReLU());
+      forward(x: Tensor): Tensor {
+        return this.relu.call(this.conv2.call(this.relu.call(this.conv1.call(x))));
+      }
+    }
+    // Filter 6 exists only at the second call (7 channels; the first has 4).
+    const r = visualizeFilter(new Reuse(), { layer: 'relu', filter: 6, size: 8, steps: 5, mean: MEAN, std: STD });
+    expect(r.losses).toHaveLength(5);
+    r.image.dispose();
+    expect(() => visualizeFilter(new Reuse(), { layer: 'relu', filter: 7, size: 8, steps: 1 })).toThrow(/has 7 channels/);
+  });
+
   test('errors name the method and what is valid', () => {
     expect(() => visualizeFilter(model, { layer: 'features.9', filter: 0, size: 8, steps: 1 })).toThrow(/visualizeFilter: no module named 'features.9'; valid module paths/);
     expect(() => visualizeFilter(model, { layer: 'features.4', filter: 8, size: 8, steps: 1 })).toThrow(/filter 8 is out of range: layer 'features.4' has 8 channels/);

@@ -271,12 +271,14 @@ describe('evaluateMethods', () => {
     const oracle: Explainer = (_m, _x, t) => boxMap(16, 16, samples[t]!.box, 1, 0.05);
     const opposite: Explainer = (_m, _x, t) => boxMap(16, 16, samples[t]!.box, 0.05, 1);
     const seen: string[] = [];
-    const table = evaluateMethods(model, samples, { oracle, opposite, gradcam }, {
+    const table = evaluateMethods(model, samples, { oracle, opposite, gradcam, vanilla }, {
       deletion: { steps: 8 }, insertion: { steps: 8 }, randomization: { samples: 2 },
       onProgress: (p) => seen.push(`${p.method}:${p.sample}`),
     });
-    expect(seen).toHaveLength(9);
-    expect(table.methods).toEqual(['oracle', 'opposite', 'gradcam']);
+    expect(seen).toHaveLength(12);
+    expect(table.methods).toEqual(['oracle', 'opposite', 'gradcam', 'vanilla']);
+    expect(table.results.gradcam!.completeness).toEqual({ mean: null, std: null, n: 0 });
+    expect(table.results.vanilla!.completeness!.n).toBe(3);
     expect(table.results.oracle!.localization!.mean).toBe(1);
     expect(table.results.oracle!.iou!.mean).toBe(1);
     expect(table.results.oracle!.pointing!.mean).toBe(1);

@@ -93,7 +93,7 @@ function game(where: string, model: Module, image: Tensor, map: Tensor | Salienc
   const counts = Array.from({ length: steps + 1 }, (_, k) => Math.round((k * n) / steps));
   const curve: number[] = [];
   const useSoftmax = (options.score ?? 'softmax') === 'softmax';
-  let current = from.slice();
+  const current = from.slice();
   let done = 0;
   for (let k0 = 0; k0 <= steps; k0 += batch) {
     const ks = counts.slice(k0, Math.min(k0 + batch, steps + 1));
@@ -116,7 +116,6 @@ function game(where: string, model: Module, image: Tensor, map: Tensor | Salienc
     curve.push(...scores);
     options.onProgress?.(curve.length, steps + 1);
   }
-  current = new Float32Array(0);
   const fractions = counts.map((v) => v / n);
   return { auc: trapezoidAUC(fractions, curve), curve, fractions };
 }

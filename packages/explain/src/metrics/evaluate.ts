@@ -22,7 +22,7 @@ export const METRIC_INFO: Readonly<Record<MetricName, { title: string; higherIsB
   deletion: { title: 'Deletion AUC', higherIsBetter: false, description: 'RISE deletion AUC of the target probability (zeros baseline)' },
   insertion: { title: 'Insertion AUC', higherIsBetter: true, description: 'RISE insertion AUC of the target probability (blurred baseline)' },
   randomization: { title: 'Randomisation ρ', higherIsBetter: false, description: 'Spearman correlation of the map with the map of the fully randomised model (cascading, Adebayo et al.)' },
-  completeness: { title: 'Completeness gap', higherIsBetter: false, description: '|Σ attribution − (f(x) − f(0))| / |f(x) − f(0)| on the target logit' },
+  completeness: { title: 'Completeness gap', higherIsBetter: false, description: '|Σ attribution − (f(x) − f(0))| / |f(x) − f(0)| on the target logit, for methods whose map has the input\'s shape' },
 };
 
 /** One evaluation sample: an image [C, H, W] or [1, C, H, W] in the model's input space, its class, and the object's box. */
@@ -101,6 +101,9 @@ function top1(model: Module, x: Tensor): number {
  * `attributionCompleteness`); returns a method × metric table of means over samples, with standard
  * deviations, counts and per-sample values. Each method's map is computed once per sample and shared by
  * the map-based metrics. Multi-channel maps are reduced with `reduce`; coarse maps are upsampled.
+ * Completeness is computed only for explainers whose output has as many elements as the input (a
+ * signed attribution, summed as returned); for others (a Grad-CAM map) it is null. Randomisation is
+ * the Spearman correlation after the last cascading step, on the first `randomization.samples`.
  */
 export function evaluateMethods(model: Module, samples: readonly EvaluationSample[], methods: Record<string, Explainer>, options: EvaluateOptions = {}): EvaluationTable {
   const metrics = [...(options.metrics ?? METRIC_NAMES)];
@@ -124,6 +127,7 @@ export function evaluateMethods(model: Module, samples: readonly EvaluationSampl
         const target = options.target === 'top1' ? top1(model, x) : sample.label;
         const raw = explainer(model, x, target);
         let rawSum = 0;
+        const signed = raw.size === x.size;
         let map;
         try {
           const v = raw.dataSync();
@@ -153,7 +157,8 @@ export function evaluateMethods(model: Module, samples: readonly EvaluationSampl
             per.randomization!.push(null);
           }
         }
-        if (has('completeness')) {
+        if (has('completeness') && !signed) per.completeness!.push(null);
+        if (has('completeness') && signed) {
           const baseline = options.completeness?.baseline ?? 0;
           const base = fullLike(x, baseline);
           try {
