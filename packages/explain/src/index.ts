@@ -21,3 +21,5 @@ export * from './ablationcam';
 export * from './eigencam';
 export * from './occlusion';
 export * from './lrp';
+export * from './metrics';
+export * from './features';
