@@ -113,8 +113,8 @@ describe('LRP against a PyTorch implementation written from Montavon et al. (201
   });
 
   test('bad targets get clear errors', () => {
-    expect(() => lrp(model(), x, { target: 7 })).toThrow(/target class 7 is out of range for 5 classes/);
-    expect(() => lrp(model(), x, { target: [1] })).toThrow(/1 targets for a batch of 2/);
+    expect(() => lrp(model(), x, { target: 7 })).toThrow(/lrp: target class 7 is out of range: the model has 5 outputs/);
+    expect(() => lrp(model(), x, { target: [1] })).toThrow(/lrp: 1 target classes given for a batch of 2 items/);
   });
 
   test('no tensors leak', () => {
