@@ -15,15 +15,18 @@ import torchvision
 
 
 def measure(fn, reps, max_seconds):
-    t = time.perf_counter(); fn(); first = (time.perf_counter() - t) * 1e3
-    if first > max_seconds * 1e3:
-        return first, 1
-    fn()
-    n = max(1, min(reps, int(max_seconds * 1e3 / max(first, 1e-3))))
-    times = []
-    for _ in range(n):
-        t = time.perf_counter(); fn(); times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times), n
+    """Median wall ms, median process CPU ms (all threads: robust to a busy machine), runs."""
+    def once():
+        t, c = time.perf_counter(), time.process_time()
+        fn()
+        return (time.perf_counter() - t) * 1e3, (time.process_time() - c) * 1e3
+    first = once()
+    if first[0] > max_seconds * 1e3:
+        return first[0], first[1], 1
+    once()
+    n = max(1, min(reps, int(max_seconds * 1e3 / max(first[0], 1e-3))))
+    runs = [once() for _ in range(n)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), n
 
 
 def main():
@@ -55,8 +58,8 @@ def main():
         for threads in [int(t) for t in a.threads.split(',')]:
             torch.set_num_threads(threads)
             for workload, fn in (('forward', forward), ('forward+backward-input', saliency)):
-                ms, reps = measure(fn, a.reps, a.max_seconds)
-                print(json.dumps({'model': name, 'workload': workload, 'threads': threads, 'ms': ms, 'reps': reps,
+                ms, cpu_ms, reps = measure(fn, a.reps, a.max_seconds)
+                print(json.dumps({'model': name, 'workload': workload, 'threads': threads, 'ms': ms, 'cpuMs': cpu_ms, 'reps': reps,
                                   'channelsLast': a.channels_last}), flush=True)
 
 

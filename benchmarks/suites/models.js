@@ -362,7 +362,7 @@ async function run(ctx = {}) {
     for (const cl of [false, true]) {
       for (const r of pytorchRuns(models, cl)) {
         const f = (r.workload === 'forward' ? 1 : 2) * (flops.get(r.model) ?? 0);
-        report({ suite: name, name: `${r.model} ${r.workload}`, system: cl ? 'pytorch-cl' : 'pytorch', threads: r.threads, ms: r.ms, gflops: f / r.ms / 1e6, reps: r.reps });
+        report({ suite: name, name: `${r.model} ${r.workload}`, system: cl ? 'pytorch-cl' : 'pytorch', threads: r.threads, ms: r.ms, gflops: f / r.ms / 1e6, cpuMs: r.cpuMs, reps: r.reps });
       }
     }
   }

@@ -33,8 +33,8 @@ export class AlexNet extends Module {
     ));
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([6, 6]));
     this.classifier = this.registerModule('classifier', new Sequential(
-      new Dropout(p), new Linear(w(256) * 6 * 6, w(4096), i), new ReLU(),
-      new Dropout(p), new Linear(w(4096), w(4096), i), new ReLU(),
+      new Dropout(p, { generator: options.generator }), new Linear(w(256) * 6 * 6, w(4096), i), new ReLU(),
+      new Dropout(p, { generator: options.generator }), new Linear(w(4096), w(4096), i), new ReLU(),
       new Linear(w(4096), nc, i),
     ));
   }

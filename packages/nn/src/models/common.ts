@@ -17,7 +17,7 @@ export interface ModelOptions {
   widthDivisor?: number;
   /** Dropout probability of the classifier (torchvision's default for each model when omitted). */
   dropout?: number;
-  /** Where the random initial weights come from (default: the default generator). */
+  /** Where the random initial weights and the dropout masks come from (default: the default generator). */
   generator?: Generator;
   /** Set false to skip random initialisation, e.g. when loading weights right after. */
   init?: boolean;

@@ -104,7 +104,7 @@ export class MobileNetV2 extends Module {
     this.features.append(new Conv2dNormActivation(input, this.lastChannel, 1));
     this.registerModule('features', this.features);
     this.classifier = this.registerModule('classifier', new Sequential(
-      new Dropout(options.dropout ?? 0.2), new Linear(this.lastChannel, nc, { init: false }),
+      new Dropout(options.dropout ?? 0.2, { generator: options.generator }), new Linear(this.lastChannel, nc, { init: false }),
     ));
     applyInit(this, options, {
       conv: (m, g) => convKaimingFanOut(m, g),

@@ -74,7 +74,7 @@ export class SqueezeNet extends Module {
     this.registerModule('features', this.features);
     const finalConv = new Conv2d(w(512), nc, 1, noInit);
     this.classifier = this.registerModule('classifier', new Sequential(
-      new Dropout(options.dropout ?? 0.5), finalConv, new ReLU(), new AdaptiveAvgPool2d([1, 1]),
+      new Dropout(options.dropout ?? 0.5, { generator: options.generator }), finalConv, new ReLU(), new AdaptiveAvgPool2d([1, 1]),
     ));
     applyInit(this, options, {
       conv: (m, g) => {

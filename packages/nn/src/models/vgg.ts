@@ -53,8 +53,8 @@ export class VGG extends Module {
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([7, 7]));
     const hidden = w(4096);
     this.classifier = this.registerModule('classifier', new Sequential(
-      new Linear(w(512) * 7 * 7, hidden, noInit), new ReLU(), new Dropout(p),
-      new Linear(hidden, hidden, noInit), new ReLU(), new Dropout(p),
+      new Linear(w(512) * 7 * 7, hidden, noInit), new ReLU(), new Dropout(p, { generator: options.generator }),
+      new Linear(hidden, hidden, noInit), new ReLU(), new Dropout(p, { generator: options.generator }),
       new Linear(hidden, nc, noInit),
     ));
     applyInit(this, options, { conv: convKaimingFanOut, linear: linearNormal });
