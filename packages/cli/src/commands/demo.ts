@@ -1,0 +1,322 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { applyColormap, writeFileAtomic, writeImage } from '@gradlens/io';
+import type { RgbImage } from '@gradlens/io';
+import { tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { CliError, flag, formatHelp, OptionSpec, parseArgs, str } from '../args';
+import { chwToPicture } from '../image';
+import { BUNDLED_NAMES, LoadedModel, loadBundled } from '../model';
+import { Budget, DEFAULT_BUDGET, MethodMaps, METHODS, MethodSpec } from '../methods';
+import { writePictures } from '../pictures';
+import { EvaluationTable, hasExport, plugin } from '../plugins';
+import { seconds, Streams } from '../progress';
+import { LabelledPicture, readSamples, samplesDir } from '../samples';
+import { className, logitsOf, resolveClass, runMethod } from './explain';
+import { evaluateWith, evaluationSamples, explainerOf, MapCache, weightsFingerprint } from './evaluate';
+
+const SPECS: Readonly<Record<string, OptionSpec>> = {
+  out: { type: 'string', value: 'DIR', help: 'folder for index.html and its pictures', default: 'gradlens-demo' },
+  quick: { type: 'boolean', help: 'a smaller run (2 pictures, smaller budgets): seconds instead of a minute or two' },
+  model: { type: 'string', value: 'M[,M…]', help: `bundled models to show (${BUNDLED_NAMES.join(', ')})`, default: 'all' },
+};
+
+/** The metrics of the demo's table: all but the randomisation test, which the sanity strips show (it costs one map per layer). */
+const DEMO_METRICS = ['localization', 'iou', 'pointing', 'deletion', 'insertion', 'completeness'];
+
+/** The work budget of the demo: small enough for a 2-core machine, said on the page. */
+interface DemoBudget {
+  pictures: number;
+  method: Budget;
+  curveSteps: number;
+  filters: number;
+  filterSteps: number;
+  classes: number;
+  classSteps: number;
+  inversionSteps: number;
+  sanityMethods: string[];
+}
+
+const FULL: DemoBudget = {
+  pictures: 6,
+  method: { ...DEFAULT_BUDGET, samples: 16, steps: 16, window: 16, stride: 8, batchSize: 32 },
+  curveSteps: 10,
+  filters: 4, filterSteps: 30, classes: 4, classSteps: 60, inversionSteps: 60,
+  sanityMethods: ['gradcam', 'guided', 'ig'],
+};
+
+const QUICK: DemoBudget = {
+  pictures: 2,
+  method: { ...DEFAULT_BUDGET, samples: 4, steps: 4, window: 32, stride: 32, batchSize: 32 },
+  curveSteps: 4,
+  filters: 1, filterSteps: 5, classes: 1, classSteps: 5, inversionSteps: 5,
+  sanityMethods: ['gradcam'],
+};
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** The relative URL of `file` from the page in `out` (forward slashes, each segment escaped). */
+function rel(out: string, file: string): string {
+  return path.relative(out, file).split(path.sep).map(encodeURIComponent).join('/');
+}
+
+/** A map [H, W] min–max normalised and colour-mapped (a sanity-strip cell). */
+function mapPicture(m: Tensor): RgbImage {
+  const v = Float32Array.from(m.dataSync(), Number);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of v) { if (x < lo) lo = x; if (x > hi) hi = x; }
+  const unit = Float32Array.from(v, (x) => (hi > lo ? (x - lo) / (hi - lo) : 0));
+  return applyColormap(unit, m.shape[0]!, m.shape[1]!, 'jet');
+}
+
+interface GalleryRow { picture: LabelledPicture; input: string; label: string; predicted: string; cells: Map<string, string> }
+interface Section { title: string; html: string }
+
+/** Renders the metrics table as HTML. */
+function metricsTable(table: EvaluationTable): string {
+  const info = plugin('METRIC_INFO', 'demo');
+  const head = table.metrics.map((m) => {
+    const i = info[m];
+    return `<th title="${esc(i?.description ?? m)}">${esc(i?.title ?? m)} ${i?.higherIsBetter ? '↑' : '↓'}</th>`;
+  }).join('');
+  const rows = table.methods.map((name) => {
+    const cells = table.metrics.map((m) => {
+      const s = table.results[name]?.[m];
+      return `<td>${s && s.mean !== null ? s.mean.toFixed(3) : '—'}</td>`;
+    }).join('');
+    return `<tr><th>${esc(name)}</th>${cells}</tr>`;
+  }).join('\n');
+  const legend = table.metrics.map((m) => `<li><b>${esc(info[m]?.title ?? m)}</b>: ${esc(info[m]?.description ?? '')}</li>`).join('');
+  return `<table class="metrics"><thead><tr><th>method</th>${head}</tr></thead><tbody>\n${rows}\n</tbody></table><ul class="legend">${legend}</ul>`;
+}
+
+/** `gradlens demo`: returns the exit code. */
+export function demoCommand(argv: readonly string[], streams: Streams): number {
+  const { options: o, help, positionals } = parseArgs('demo', argv, SPECS);
+  if (help) {
+    streams.stdout.write(formatHelp('gradlens demo [--out gradlens-demo] [--quick]',
+      `Runs every attribution method on the bundled sample pictures with the bundled models, then the
+metrics, feature visualisations and sanity checks, and writes a self-contained gallery (index.html).`, SPECS));
+    return 0;
+  }
+  if (positionals.length > 0) throw new CliError(`demo: unexpected argument '${positionals[0]}'`, 2);
+  const t0 = Date.now();
+  const quick = flag(o, 'quick');
+  const budget = quick ? QUICK : FULL;
+  const out = path.resolve(str(o, 'out') ?? 'gradlens-demo');
+  const names = (str(o, 'model') ?? BUNDLED_NAMES.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const n of names) if (!BUNDLED_NAMES.includes(n)) throw new CliError(`unknown bundled model '${n}'; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
+  const models = names.map((n) => loadBundled(n));
+  fs.mkdirSync(out, { recursive: true });
+  const log = (s: string): void => { streams.stderr.write(`${s}\n`); };
+  const warnings: string[] = [];
+  const onWarning = (m: string): void => { warnings.push(m); };
+  const sections: Section[] = [];
+  const timings: string[] = [];
+
+  for (const loaded of models) {
+    const tm = Date.now();
+    const dir = path.join(out, loaded.name);
+    fs.mkdirSync(dir, { recursive: true });
+    const pics = readSamples(samplesDir(), loaded.size, loaded.classes ?? []).slice(0, budget.pictures);
+    const samples = evaluationSamples(pics, loaded);
+    const layer = loaded.defaultLayer;
+    const classes = loaded.classes;
+    let html = '';
+    try {
+      // every method, except those that do not apply to this model (found on the first picture: CAM needs a GAP + linear head)
+      const methods: MethodSpec[] = METHODS.filter((m) => m.available());
+      const skipped: { name: string; reason: string }[] = [];
+      // --- gallery -------------------------------------------------------------------------------
+      log(`${loaded.name}: ${methods.length} methods × ${pics.length} pictures`);
+      const rows: GalleryRow[] = [];
+      const methodTime = new Map<string, number>();
+      const cache: MapCache = new WeakMap();
+      const fingerprint = weightsFingerprint(loaded.model);
+      pics.forEach((pic, i) => {
+        const sdir = path.join(dir, pic.name);
+        fs.mkdirSync(sdir, { recursive: true });
+        const input = samples[i]!.image;
+        const picture = chwToPicture(pic.pixels, pic.size);
+        const inputFile = path.join(sdir, `${pic.name}.png`);
+        writeImage(inputFile, picture);
+        const logits = logitsOf(loaded.model, input);
+        const top = resolveClass(undefined, logits, null);
+        const row: GalleryRow = { picture: pic, input: inputFile, label: className(pic.label, classes), predicted: className(top, classes), cells: new Map() };
+        const cached = new Map<string, { target: number; weights: number; maps: MethodMaps }>();
+        cache.set(input, cached);
+        for (const spec of [...methods]) {
+          const ts = Date.now();
+          let maps: MethodMaps;
+          try {
+            maps = runMethod(spec, loaded, input, pic.label, layer, false, budget.method, streams, `${loaded.name} ${pic.name} ${spec.name}`);
+          } catch (e) {
+            if (i > 0) throw e;
+            const reason = (e as Error).message;
+            log(`note: ${reason}; left out for ${loaded.name}`);
+            skipped.push({ name: spec.name, reason });
+            methods.splice(methods.indexOf(spec), 1);
+            continue;
+          }
+          cached.set(spec.name, { target: pic.label, weights: fingerprint, maps });
+          const written = writePictures(spec, maps, picture, sdir, pic.name, onWarning);
+          row.cells.set(spec.name, written.main);
+          methodTime.set(spec.name, (methodTime.get(spec.name) ?? 0) + Date.now() - ts);
+        }
+        rows.push(row);
+        log(`  picture ${i + 1}/${pics.length} ${pic.name} done (${seconds(tm)})`);
+      });
+      const head = methods.map((m) => `<th title="${esc(m.summary)}">${esc(m.title)}<br><small>${((methodTime.get(m.name) ?? 0) / 1000 / Math.max(1, rows.length)).toFixed(2)} s</small></th>`).join('');
+      const body = rows.map((r) => {
+        const cells = methods.map((m) => {
+          const f = r.cells.get(m.name);
+          return f ? `<td><img src="${rel(out, f)}" alt="${esc(`${m.title} of ${r.picture.name}`)}" loading="eager"></td>` : '<td>—</td>';
+        }).join('');
+        return `<tr><th class="input"><img src="${rel(out, r.input)}" alt="${esc(r.picture.name)}"><br>${esc(r.picture.name)}<br><small>true ${esc(r.label)}<br>predicted ${esc(r.predicted)}</small></th>${cells}</tr>`;
+      }).join('\n');
+      html += `<h3>Gallery</h3><p>Each map explains the picture's true class; CAM-style maps are drawn over the picture (hsv colormap, as the reference scripts), gradients as the reference's colour or grayscale gradient images. CAM layer <code>${esc(layer)}</code>. Times are per picture.${skipped.map((k) => ` Not shown: <b>${esc(k.name)}</b> (${esc(k.reason)}).`).join('')}</p>
+<div class="scroll"><table class="gallery"><thead><tr><th>picture</th>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+      timings.push(`${loaded.name} gallery ${seconds(tm)}`);
+
+      // --- metrics -------------------------------------------------------------------------------
+      const te = Date.now();
+      if (hasExport('evaluateMethods') && hasExport('METRIC_INFO')) {
+        log(`${loaded.name}: metrics on ${samples.length} pictures`);
+        const { table } = evaluateWith(loaded, samples, methods, layer, budget.method, streams, {
+          metrics: DEMO_METRICS, curveSteps: budget.curveSteps, cache,
+        });
+        writeFileAtomic(path.join(dir, 'evaluation.json'), plugin('tableToJSON', 'demo')(table));
+        html += `<h3>Metrics</h3><p>On the ${samples.length} bundled pictures only, with the maps of the gallery (a quick look; <code>gradlens evaluate --model ${esc(loaded.name)}</code> scores 500 held-out pictures and adds the randomisation test, shown here as the sanity strips below). Deletion/insertion curves with ${budget.curveSteps} steps.</p>${metricsTable(table)}`;
+      } else {
+        html += '<h3>Metrics</h3><p class="missing">The metrics of @gradlens/explain are not in this build.</p>';
+      }
+      timings.push(`${loaded.name} metrics ${seconds(te)}`);
+
+      // --- feature visualisations ----------------------------------------------------------------
+      const tf = Date.now();
+      html += featureSection(loaded, dir, out, layer, samples[0]!.image, budget, log);
+      timings.push(`${loaded.name} features ${seconds(tf)}`);
+
+      // --- sanity checks -------------------------------------------------------------------------
+      const tr = Date.now();
+      html += sanitySection(loaded, dir, out, layer, samples[0]!.image, pics[0]!, methods, budget, onWarning, log);
+      timings.push(`${loaded.name} sanity ${seconds(tr)}`);
+    } finally {
+      for (const s of samples) s.image.dispose();
+    }
+    const acc = loaded.card ? ` · test accuracy ${(100 * loaded.card.testAccuracy).toFixed(1)}%` : '';
+    const arch = loaded.card && typeof loaded.card.architecture === 'string' ? `<p class="arch">${esc(loaded.card.architecture)}</p>` : '';
+    sections.push({ title: loaded.name, html: `<h2 id="${esc(loaded.name)}">${esc(loaded.name)}<small>${esc(acc)}</small></h2>${arch}${html}` });
+  }
+
+  const total = seconds(t0);
+  const page = pageHtml(sections, budget, quick, total, timings, warnings.length);
+  const index = path.join(out, 'index.html');
+  writeFileAtomic(index, page);
+  if (warnings.length > 0) log(`note: ${warnings.length} warnings while drawing maps (first: ${warnings[0]})`);
+  streams.stdout.write(`demo written in ${total}: open ${index}\n`);
+  return 0;
+}
+
+function featureSection(loaded: LoadedModel, dir: string, out: string, layer: string, image: Tensor, budget: DemoBudget, log: (s: string) => void): string {
+  const needed = ['visualizeFilter', 'generateRegularizedClassSample', 'invertRepresentation', 'visualizationToPicture'] as const;
+  if (!needed.every((n) => hasExport(n))) return '<h3>Feature visualisation</h3><p class="missing">The feature visualisations of @gradlens/explain are not in this build.</p>';
+  log(`${loaded.name}: feature visualisations`);
+  const fdir = path.join(dir, 'features');
+  fs.mkdirSync(fdir, { recursive: true });
+  const toPicture = plugin('visualizationToPicture', 'demo');
+  const norm = { mean: loaded.mean, std: loaded.std };
+  const save = (name: string, t: Tensor): string => {
+    const file = path.join(fdir, `${name}.png`);
+    writeImage(file, toPicture(t, norm));
+    return file;
+  };
+  const fig = (file: string, caption: string): string => `<figure><img src="${rel(out, file)}" alt="${esc(caption)}"><figcaption>${esc(caption)}</figcaption></figure>`;
+  const figures: string[] = [];
+  for (let f = 0; f < budget.filters; f++) {
+    const r = plugin('visualizeFilter', 'demo')(loaded.model, { layer, filter: f, size: loaded.size, steps: budget.filterSteps, ...norm, seed: f });
+    try { figures.push(fig(save(`filter-${f}`, r.image), `${layer} filter ${f}`)); } finally { r.image.dispose(); }
+  }
+  const classRow: string[] = [];
+  const nClasses = Math.min(budget.classes, loaded.classes?.length ?? budget.classes);
+  for (let c = 0; c < nClasses; c++) {
+    const r = plugin('generateRegularizedClassSample', 'demo')(loaded.model, c, { size: loaded.size, steps: budget.classSteps, ...norm, seed: c });
+    try { classRow.push(fig(save(`class-${c}`, r.image), `class ${className(c, loaded.classes)}`)); } finally { r.image.dispose(); }
+  }
+  const inv = plugin('invertRepresentation', 'demo')(loaded.model, image, { layer, steps: budget.inversionSteps, ...norm, seed: 0 });
+  let invFig: string;
+  try { invFig = fig(save('inversion', inv.image), `inverted ${layer} of the first picture`); } finally { inv.image.dispose(); }
+  const first = tensor(image.dataSync(), image.shape);
+  let orig: string;
+  try { orig = fig(save('inversion-target', first), 'the first picture'); } finally { first.dispose(); }
+  return `<h3>Feature visualisation</h3>
+<p>Filters of <code>${esc(layer)}</code> by activation maximisation (${budget.filterSteps} steps), class models (regularised: blur, decay; ${budget.classSteps} steps) and the inverted representation of <code>${esc(layer)}</code> (${budget.inversionSteps} steps).</p>
+<div class="figs">${figures.join('')}</div><div class="figs">${classRow.join('')}</div><div class="figs">${orig}${invFig}</div>`;
+}
+
+function sanitySection(
+  loaded: LoadedModel, dir: string, out: string, layer: string, image: Tensor, pic: LabelledPicture, methods: MethodSpec[], budget: DemoBudget,
+  onWarning: (m: string) => void, log: (s: string) => void,
+): string {
+  if (!hasExport('modelRandomization')) return '<h3>Sanity checks</h3><p class="missing">The randomisation test of @gradlens/explain is not in this build.</p>';
+  log(`${loaded.name}: sanity checks`);
+  const sdir = path.join(dir, 'sanity');
+  fs.mkdirSync(sdir, { recursive: true });
+  const strips: string[] = [];
+  for (const name of budget.sanityMethods) {
+    const spec = methods.find((m) => m.name === name);
+    if (!spec) continue;
+    const r = plugin('modelRandomization', 'demo')(loaded.model, image, pic.label, explainerOf(spec, layer, budget.method, onWarning), { seed: 0, size: [loaded.size, loaded.size] });
+    try {
+      const cells: string[] = [];
+      const file0 = path.join(sdir, `${name}-original.png`);
+      writeImage(file0, mapPicture(r.original));
+      cells.push(`<figure><img src="${rel(out, file0)}" alt="${esc(`${name} original`)}"><figcaption>trained</figcaption></figure>`);
+      r.maps.forEach((m, i) => {
+        const file = path.join(sdir, `${name}-${i + 1}.png`);
+        writeImage(file, mapPicture(m));
+        const rho = r.spearman[i];
+        cells.push(`<figure><img src="${rel(out, file)}" alt="${esc(`${name} after randomising ${r.layers[i]}`)}"><figcaption>+ ${esc(r.layers[i] ?? '')}<br>ρ ${rho === undefined || Number.isNaN(rho) ? '—' : rho.toFixed(2)}</figcaption></figure>`);
+      });
+      strips.push(`<h4>${esc(spec.title)}</h4><div class="figs strip">${cells.join('')}</div>`);
+    } finally {
+      r.original.dispose();
+      for (const m of r.maps) m.dispose();
+    }
+  }
+  return `<h3>Sanity checks</h3><p>Cascading model-parameter randomisation (Adebayo et al. 2018) on ${esc(pic.name)}: the layers are re-initialised from the logits down, one more at each step; ρ is the Spearman rank correlation with the trained model's map. A map that stays the same when the weights are random does not explain the model.</p>${strips.join('')}`;
+}
+
+function pageHtml(sections: Section[], budget: DemoBudget, quick: boolean, total: string, timings: string[], warnings: number): string {
+  const b = budget.method;
+  const nav = sections.map((s) => `<a href="#${esc(s.title)}">${esc(s.title)}</a>`).join(' · ');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>gradlens demo</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em 2em; color: #222; background: #fafafa; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ccc; margin-top: 2em; } h2 small { font-weight: normal; color: #666; font-size: 60%; margin-left: 1em; }
+.arch { color: #555; font-family: monospace; font-size: 12px; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; background: #fff; }
+th, td { border: 1px solid #ddd; padding: 4px; text-align: center; vertical-align: top; }
+.gallery img, figure img { width: 96px; height: 96px; image-rendering: pixelated; display: block; margin: 0 auto; }
+.gallery th { font-size: 12px; font-weight: 600; } .gallery th small { font-weight: normal; color: #777; }
+.gallery th.input { text-align: left; white-space: nowrap; }
+.metrics td { font-variant-numeric: tabular-nums; padding: 4px 10px; text-align: right; } .metrics th { padding: 4px 10px; }
+.legend { color: #555; font-size: 12px; }
+.figs { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
+figure { margin: 0; text-align: center; font-size: 11px; color: #444; } figcaption { max-width: 110px; }
+.missing { color: #a00; }
+.note { background: #fff8e0; border: 1px solid #e8d9a0; padding: 6px 10px; }
+code { background: #eee; padding: 0 3px; }
+</style></head><body>
+<h1>gradlens demo</h1>
+<p>Every attribution method of gradlens on the bundled sample pictures (cluttered Fashion-MNIST, 64×64) with the two bundled models, trained by gradlens itself. ${nav}</p>
+<p class="note">Budgeted to run in a few minutes on 2 CPU cores${quick ? ' (<b>--quick</b>: fewer pictures, far fewer steps)' : ''}: SmoothGrad ${b.samples} samples (paper: 50), integrated gradients ${b.steps} steps (paper: 50), occlusion window ${b.window ?? '-'} px stride ${b.stride ?? '-'} px, Score-CAM with every channel of the layer, ${budget.filterSteps}/${budget.classSteps}/${budget.inversionSteps} steps for filters/class models/inversion. Total ${esc(total)} (${esc(timings.join(', '))}).${warnings ? ` ${warnings} warnings about degenerate maps (constant maps are drawn black).` : ''}</p>
+${sections.map((s) => s.html).join('\n')}
+<p><small>Made by <code>gradlens demo${quick ? ' --quick' : ''}</code>. Pictures are relative to this page; it loads nothing from the network.</small></p>
+</body></html>
+`;
+}

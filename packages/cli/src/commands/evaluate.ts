@@ -1,0 +1,189 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
+import type { Tensor } from '@gradlens/tensor';
+import { writeFileAtomic } from '@gradlens/io';
+import { CliError, formatHelp, intOption, OptionSpec, parseArgs, str } from '../args';
+import { prepareValues } from '../image';
+import { LoadedModel, loadModelFromOptions } from '../model';
+import { Budget, DEFAULT_BUDGET, METHOD_NAMES, MethodMaps, MethodSpec, parseMethods } from '../methods';
+import { EvaluationSample, EvaluationTable, Explainer, plugin } from '../plugins';
+import { progressReporter, seconds, Streams } from '../progress';
+import { datasetInstalled, heldOutPictures, LabelledPicture, readSamples, resizePicture, samplesDir } from '../samples';
+import { BUDGET_OPTIONS, budgetFrom, MODEL_OPTIONS } from './explain';
+
+/** The methods `evaluate` runs by default: every method that can run on the model. */
+const DEFAULT_METHODS = 'all';
+
+const SPECS: Readonly<Record<string, OptionSpec>> = {
+  ...MODEL_OPTIONS,
+  n: { type: 'string', value: 'N', help: 'held-out pictures to evaluate on', default: '500' },
+  out: { type: 'string', value: 'DIR', help: 'folder for evaluation.md and evaluation.json', default: 'gradlens-eval' },
+  methods: { type: 'string', value: 'M[,M…]', help: `methods to score (or all): ${METHOD_NAMES.join(', ')}`, default: 'all that run on the model' },
+  metrics: { type: 'string', value: 'LIST', help: 'metrics: localization, iou, pointing, deletion, insertion, randomization, completeness', default: 'all' },
+  layer: { type: 'string', value: 'PATH', help: 'module path of the CAM layer', default: 'the model\'s default' },
+  'curve-steps': { type: 'string', value: 'N', help: 'points of the deletion/insertion curves', default: '50' },
+  'randomization-samples': { type: 'string', value: 'N', help: 'pictures the (costly) randomisation test runs on', default: '4' },
+  samples: BUDGET_OPTIONS.samples!,
+  steps: BUDGET_OPTIONS.steps!,
+  window: BUDGET_OPTIONS.window!,
+  stride: BUDGET_OPTIONS.stride!,
+  'batch-size': BUDGET_OPTIONS['batch-size']!,
+};
+
+/** Maps already computed, per input tensor and method (with the class they explain), so the metrics reuse them. */
+export type MapCache = WeakMap<Tensor, Map<string, { target: number; weights: number; maps: MethodMaps }>>;
+
+/** A cheap fingerprint of a model's weights (the first values of every parameter), to tell randomised weights from trained ones. */
+export function weightsFingerprint(model: Module): number {
+  let h = 0;
+  model.parameters().forEach((p, i) => {
+    const v = p.dataSync();
+    const n = Math.min(v.length, 32);
+    for (let j = 0; j < n; j++) h = (h * 31 + Number(v[j]) * (i + 1) * (j + 1)) % 1e9;
+  });
+  return h;
+}
+
+/** The map the metrics score: CAM maps at the layer's resolution, occlusion's per-pixel map, gradients [3, H, W]. */
+export function metricMap(maps: MethodMaps): Tensor {
+  const m = maps.kind === 'occlusion' && maps.upsampled ? maps.upsampled : maps.raw;
+  return tensor(m.data, m.shape);
+}
+
+/**
+ * A method as the metrics take it: the CLI method's map for (model, input, class) as a fresh tensor.
+ * With a cache, a map computed before for the same input tensor, class and weights is reused (the
+ * randomisation test changes the weights, so it never gets a stale map).
+ */
+export function explainerOf(spec: MethodSpec, layer: string, budget: Budget, onWarning: (m: string) => void, cache?: MapCache): Explainer {
+  return (model, input, target) => {
+    const hit = cache?.get(input)?.get(spec.name);
+    if (hit && hit.target === target && hit.weights === weightsFingerprint(model)) return metricMap(hit.maps);
+    return metricMap(spec.run({ model, input, target, layer, reference: false, budget, onWarning }));
+  };
+}
+
+/** The methods of `list` that run on `model` (tried once on `probe`); the others are reported and left out. */
+export function runnableMethods(list: MethodSpec[], loaded: LoadedModel, probe: Tensor, layer: string, budget: Budget, streams: Streams, explicit: boolean): MethodSpec[] {
+  const quick: Budget = { ...budget, samples: 2, steps: 2, window: Math.max(2, Math.floor((probe.shape[2] ?? 8) / 2)) };
+  const ok: MethodSpec[] = [];
+  for (const spec of list) {
+    if (!spec.available()) {
+      streams.stderr.write(`note: ${spec.name} left out: not available in this build\n`);
+      continue;
+    }
+    try {
+      spec.run({ model: loaded.model, input: probe, target: 0, layer, reference: false, budget: quick, onWarning: () => undefined });
+      ok.push(spec);
+    } catch (e) {
+      const msg = `${spec.name} does not run on ${loaded.name}: ${(e as Error).message.split('\n')[0]}`;
+      if (explicit && list.length === 1) throw new CliError(msg);
+      streams.stderr.write(`note: ${msg}; left out\n`);
+    }
+  }
+  return ok;
+}
+
+/** Evaluation samples (normalised images as the model expects) from labelled pictures. */
+export function evaluationSamples(pics: readonly LabelledPicture[], loaded: LoadedModel): EvaluationSample[] {
+  return pics.map((p0) => {
+    const p = resizePicture(p0, loaded.size);
+    const prepared = prepareValues(p.pixels, p.size, { mean: loaded.mean, std: loaded.std });
+    return { image: prepared.input, label: p.label, box: p.box };
+  });
+}
+
+/** The table as aligned plain text (what the terminal shows). */
+export function formatTable(markdown: string): string {
+  const rows = markdown.split('\n').filter((l) => l.startsWith('|')).map((l) => l.slice(1, -1).split('|').map((c) => c.trim()));
+  if (rows.length === 0) return markdown;
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r, ri) => (ri === 1 ? widths.map((w) => '-'.repeat(w)) : r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))).join('  ')).join('\n');
+}
+
+/** Runs evaluateMethods with progress on stderr; returns the table. */
+export function evaluateWith(
+  loaded: LoadedModel, samples: EvaluationSample[], methods: MethodSpec[], layer: string, budget: Budget, streams: Streams,
+  options: { metrics?: string[]; curveSteps?: number; randomizationSamples?: number; cache?: MapCache },
+): { table: EvaluationTable; warnings: string[] } {
+  const evaluateMethods = plugin('evaluateMethods', 'evaluate');
+  const warnings: string[] = [];
+  const onWarning = (m: string): void => { warnings.push(m); };
+  const explainers: Record<string, Explainer> = {};
+  for (const m of methods) explainers[m.name] = explainerOf(m, layer, budget, onWarning, options.cache);
+  const progress = progressReporter(streams, 'evaluate');
+  try {
+    const steps = options.curveSteps;
+    const table = evaluateMethods(loaded.model, samples, explainers, {
+      metrics: options.metrics,
+      deletion: steps ? { steps, batchSize: budget.batchSize } : undefined,
+      insertion: steps ? { steps, batchSize: budget.batchSize } : undefined,
+      randomization: { samples: options.randomizationSamples ?? 4 },
+      onProgress: (p) => progress.update(p.done, p.total),
+    });
+    return { table, warnings };
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`evaluate: ${(e as Error).message.replace(/\n\s*/g, '; ')}`);
+  } finally {
+    progress.end();
+  }
+}
+
+/** `gradlens evaluate`: returns the exit code. */
+export function evaluateCommand(argv: readonly string[], streams: Streams): number {
+  const { options: o, help, positionals } = parseArgs('evaluate', argv, SPECS);
+  if (help) {
+    streams.stdout.write(formatHelp('gradlens evaluate (--model <bundled> | --arch <name> --weights <file>) [--n 500] [--out DIR]',
+      `Scores attribution methods with the metrics of @gradlens/explain on held-out pictures: the cluttered
+Fashion-MNIST test split when Debian's dataset-fashion-mnist is installed, else the bundled samples.
+Prints a methods × metrics table and writes it as evaluation.md and evaluation.json.`, SPECS));
+    return 0;
+  }
+  if (positionals.length > 0) throw new CliError(`evaluate: unexpected argument '${positionals[0]}'`, 2);
+  const n = intOption('evaluate', o, 'n', 500);
+  const methods = parseMethods(str(o, 'methods') ?? DEFAULT_METHODS);
+  const metrics = str(o, 'metrics')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const info = plugin('METRIC_INFO', 'evaluate');
+  for (const m of metrics ?? []) if (!(m in info)) throw new CliError(`unknown metric '${m}'; metrics: ${Object.keys(info).join(', ')}`, 2);
+  const budget = budgetFrom('evaluate', o, DEFAULT_BUDGET);
+  const loaded = loadModelFromOptions('evaluate', o);
+  const layer = str(o, 'layer') ?? loaded.defaultLayer;
+  const out = str(o, 'out') ?? 'gradlens-eval';
+  const t0 = Date.now();
+  let pics: LabelledPicture[];
+  let source: string;
+  if (datasetInstalled()) {
+    const dataset = loaded.card?.['dataset'];
+    const seed = dataset !== null && typeof dataset === 'object' && typeof (dataset as { testSeed?: unknown }).testSeed === 'number' ? (dataset as { testSeed: number }).testSeed : 0;
+    pics = heldOutPictures(n, seed);
+    source = `${n} held-out cluttered Fashion-MNIST pictures (test split, seed ${seed})`;
+  } else {
+    pics = readSamples(samplesDir(), loaded.size, loaded.classes ?? []).slice(0, n);
+    source = `the ${pics.length} bundled sample pictures (Debian's dataset-fashion-mnist is not installed, so the test split cannot be generated)`;
+    streams.stderr.write(`note: evaluating on ${source}\n`);
+  }
+  const samples = evaluationSamples(pics, loaded);
+  try {
+    const runnable = runnableMethods(methods, loaded, samples[0]!.image, layer, budget, streams, str(o, 'methods') !== undefined);
+    if (runnable.length === 0) throw new CliError(`evaluate: none of the methods runs on ${loaded.name}`);
+    streams.stderr.write(`evaluating ${runnable.length} methods on ${source}\n`);
+    const curveSteps = str(o, 'curve-steps') === undefined ? undefined : intOption('evaluate', o, 'curve-steps', 50);
+    const { table, warnings } = evaluateWith(loaded, samples, runnable, layer, budget, streams, {
+      metrics, curveSteps, randomizationSamples: intOption('evaluate', o, 'randomization-samples', 4),
+    });
+    const md = plugin('toMarkdown', 'evaluate')(table);
+    fs.mkdirSync(out, { recursive: true });
+    const header = `# ${loaded.name}: attribution metrics\n\nOn ${source}; CAM layer \`${layer}\`; weights ${loaded.weights}.\n\n`;
+    writeFileAtomic(path.join(out, 'evaluation.md'), header + md);
+    const json = JSON.parse(plugin('tableToJSON', 'evaluate')(table)) as Record<string, unknown>;
+    writeFileAtomic(path.join(out, 'evaluation.json'), `${JSON.stringify({ model: loaded.name, weights: loaded.weights, layer, source, budget, ...json }, null, 2)}\n`);
+    if (warnings.length > 0) streams.stderr.write(`note: ${warnings.length} warnings while computing maps (first: ${warnings[0]})\n`);
+    streams.stdout.write(`${formatTable(md)}\n\n${loaded.name}, ${source}, ${seconds(t0)}\nwrote ${path.join(out, 'evaluation.md')} and ${path.join(out, 'evaluation.json')}\n`);
+    return 0;
+  } finally {
+    for (const s of samples) s.image.dispose();
+  }
+}

@@ -1,0 +1,189 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { noGrad, tidy } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
+import { CliError, flag, formatHelp, intOption, OptionSpec, parseArgs, ParsedOptions, str } from '../args';
+import { prepareImage } from '../image';
+import { BUNDLED_NAMES, checkLayer, LoadedModel, loadModelFromOptions } from '../model';
+import { Budget, DEFAULT_BUDGET, MethodMaps, MethodSpec, METHOD_NAMES, parseMethods } from '../methods';
+import { writePictures, writeRaw } from '../pictures';
+import { progressReporter, seconds, Streams } from '../progress';
+
+/** Options shared by the commands that load a model. */
+export const MODEL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  model: { type: 'string', value: 'NAME', help: `a bundled model (${BUNDLED_NAMES.join(', ')}), with its trained weights` },
+  arch: { type: 'string', value: 'NAME', help: 'a torchvision architecture (vgg16, resnet18, alexnet, …); needs --weights' },
+  weights: { type: 'string', value: 'FILE', help: 'state dict for --arch (.pth, .safetensors, .npz), or other weights for --model' },
+};
+
+/** Work-budget options of the many-pass methods. */
+export const BUDGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  samples: { type: 'string', value: 'N', help: 'SmoothGrad noisy samples', default: String(DEFAULT_BUDGET.samples) },
+  steps: { type: 'string', value: 'N', help: 'integrated-gradients path points', default: String(DEFAULT_BUDGET.steps) },
+  window: { type: 'string', value: 'PX', help: 'occlusion window side', default: 'input size / 8' },
+  stride: { type: 'string', value: 'PX', help: 'occlusion stride', default: 'window / 2' },
+  'batch-size': { type: 'string', value: 'N', help: 'inputs per forward pass for the batched methods', default: String(DEFAULT_BUDGET.batchSize) },
+  seed: { type: 'string', value: 'N', help: 'seed of the SmoothGrad noise', default: '0' },
+  'lrp-rule': { type: 'string', value: 'NAME', help: 'LRP composite: zero, epsilon, gamma, alphaBeta, montavon', default: 'epsilon' },
+};
+
+const SPECS: Readonly<Record<string, OptionSpec>> = {
+  method: { type: 'string', value: 'M[,M…]', help: `attribution method(s), or all: ${METHOD_NAMES.join(', ')}` },
+  ...MODEL_OPTIONS,
+  image: { type: 'string', value: 'FILE', help: 'the picture to explain (PNG or JPEG)' },
+  target: { type: 'string', value: 'CLASS', help: 'class index (or a class name of a bundled model) to explain', default: 'the top class' },
+  layer: { type: 'string', value: 'PATH', help: 'module path of the CAM layer (see gradlens layers)', default: 'the last conv block' },
+  out: { type: 'string', value: 'DIR', help: 'folder for the pictures', default: 'gradlens-out' },
+  raw: { type: 'boolean', help: 'also write <method>.npy (the float map) and <method>_upsampled.npy' },
+  size: { type: 'string', value: 'N', help: 'input side in pixels', default: '224, or the bundled model\'s size' },
+  'no-normalize': { type: 'boolean', help: 'feed pixels in [0, 1] without the mean/std normalisation' },
+  reference: { type: 'boolean', help: 'the reference scripts\' variants (Grad-CAM from ones, SmoothGrad σ², IG without × (x − x′), stretched resize)' },
+  ...BUDGET_OPTIONS,
+};
+
+const DESCRIPTION = `Explains one picture with one or more attribution methods and writes the pictures, named as
+pytorch-cnn-visualizations names them (<image>_Vanilla_BP_color.png, <image>_Cam_On_Image.png, …).`;
+
+/** The `--help` text of `gradlens explain`. */
+export function explainHelp(): string {
+  return formatHelp(
+    'gradlens explain --method <m>[,<m>…] (--model <bundled> | --arch <name> --weights <file>) --image <file> [options]',
+    DESCRIPTION, SPECS,
+    'examples:\n  gradlens explain --method gradcam,guided --model gapnet --image weights/samples/0.png --out out\n  gradlens explain --method all --arch vgg16 --weights vgg16.pth --image cat.jpg --raw',
+  );
+}
+
+/** Reads the budget options. */
+export function budgetFrom(command: string, o: ParsedOptions, base: Budget = DEFAULT_BUDGET): Budget {
+  const window = str(o, 'window');
+  const stride = str(o, 'stride');
+  return {
+    samples: intOption(command, o, 'samples', base.samples),
+    steps: intOption(command, o, 'steps', base.steps),
+    window: window === undefined ? base.window : intOption(command, o, 'window', 1),
+    stride: stride === undefined ? base.stride : intOption(command, o, 'stride', 1),
+    batchSize: intOption(command, o, 'batch-size', base.batchSize),
+    seed: intOption(command, o, 'seed', base.seed, 0),
+    lrpComposite: str(o, 'lrp-rule') ?? base.lrpComposite,
+  };
+}
+
+/** The class the target option names (index or class name), checked against the model's output size. */
+export function resolveClass(spec: string | undefined, scores: Float32Array, classes: readonly string[] | null): number {
+  const k = scores.length;
+  if (spec === undefined) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (scores[j]! > scores[best]!) best = j;
+    return best;
+  }
+  let c: number;
+  if (/^\d+$/.test(spec)) c = Number(spec);
+  else {
+    c = classes ? classes.findIndex((n) => n.toLowerCase() === spec.toLowerCase()) : -1;
+    if (c < 0) {
+      const names = classes ? `a class index 0…${k - 1} or one of: ${classes.join(', ')}` : `a class index 0…${k - 1}`;
+      throw new CliError(`--target '${spec}' is not a class; give ${names}`, 2);
+    }
+  }
+  if (c >= k) throw new CliError(`--target ${c} is out of range: the model has ${k} classes (0…${k - 1})`, 2);
+  return c;
+}
+
+/** Runs the model once without recording and returns the logits of item 0. */
+export function logitsOf(model: Module, input: Tensor): Float32Array {
+  return noGrad(() => {
+    let out = new Float32Array(0);
+    tidy(() => {
+      const y = model.call(input);
+      if (y.rank !== 2) throw new CliError(`the model's output has shape [${y.shape.join(', ')}]; the command needs class scores [N, K]`);
+      out = Float32Array.from(y.dataSync(), Number).subarray(0, y.shape[1]!);
+    });
+    return out;
+  });
+}
+
+/** A class index with its name when known: `3 (Dress)`. */
+export function className(c: number | null, classes: readonly string[] | null): string {
+  if (c === null) return 'the class function';
+  const n = classes?.[c];
+  return n === undefined ? String(c) : `${c} (${n})`;
+}
+
+/** Runs one method with progress on stderr and warnings prefixed, returning its maps. */
+export function runMethod(
+  spec: MethodSpec, loaded: LoadedModel, input: Tensor, target: number, layer: string, reference: boolean, budget: Budget, streams: Streams, label = spec.name,
+): MethodMaps {
+  const progress = spec.manyPasses ? progressReporter(streams, label) : null;
+  const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
+  try {
+    return spec.run({
+      model: loaded.model, input, target, layer, reference, budget, onWarning,
+      onProgress: progress ? (d, t) => progress.update(d, t) : undefined,
+    });
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    const msg = (e as Error).message.replace(/\n\s*/g, '; ');
+    // the library's messages start with its function's name (`gradCam: …`); others get the method's
+    throw new CliError(/^[A-Za-z+]+: /.test(msg) ? msg : `${spec.name}: ${msg}`);
+  } finally {
+    progress?.end();
+  }
+}
+
+/** `gradlens explain`: returns the exit code. */
+export function explainCommand(argv: readonly string[], streams: Streams): number {
+  const { options: o, positionals, help } = parseArgs('explain', argv, SPECS);
+  if (help) { streams.stdout.write(explainHelp()); return 0; }
+  if (positionals.length > 0) throw new CliError(`explain: unexpected argument '${positionals[0]}' (options are spelled --name value)`, 2);
+  const methodList = str(o, 'method');
+  if (methodList === undefined) throw new CliError(`explain: give --method <m>[,<m>…]; methods: ${METHOD_NAMES.join(', ')}`, 2);
+  const methods = parseMethods(methodList);
+  for (const m of methods) if (!m.available()) throw new CliError(`method '${m.name}' is not available in this build of @gradlens/explain`);
+  const imageFile = str(o, 'image');
+  if (imageFile === undefined) throw new CliError('explain: give --image <file> (PNG or JPEG)', 2);
+  if (!fs.existsSync(imageFile)) throw new CliError(`image not found: ${imageFile}`);
+  const sizeOpt = str(o, 'size') === undefined ? undefined : intOption('explain', o, 'size', 224);
+  const budget = budgetFrom('explain', o);
+  const loaded = loadModelFromOptions('explain', o, sizeOpt);
+  const size = sizeOpt ?? loaded.size;
+  const layer = str(o, 'layer') ?? loaded.defaultLayer;
+  if (str(o, 'layer') !== undefined || methods.some((m) => m.usesLayer)) checkLayer(loaded.model, layer, loaded.name);
+  const reference = flag(o, 'reference');
+  const image = prepareImage(imageFile, { size, mean: loaded.mean, std: loaded.std, normalize: o['no-normalize'] !== true, reference });
+  const out = str(o, 'out') ?? 'gradlens-out';
+  try {
+    fs.mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw new CliError(`cannot create the output folder ${out}: ${(e as Error).message}`);
+  }
+  const stem = path.basename(imageFile, path.extname(imageFile));
+  try {
+    const logits = logitsOf(loaded.model, image.input);
+    const target = resolveClass(str(o, 'target'), logits, loaded.classes);
+    streams.stdout.write(`${loaded.name}: explaining class ${className(target, loaded.classes)} of ${imageFile} (logit ${logits[target]!.toFixed(3)}; top class ${className(resolveClass(undefined, logits, null), loaded.classes)}); CAM layer ${layer}\n`);
+    let failed = 0;
+    for (const spec of methods) {
+      const t0 = Date.now();
+      let maps: MethodMaps;
+      try {
+        maps = runMethod(spec, loaded, image.input, target, layer, reference, budget, streams);
+      } catch (e) {
+        if (methods.length === 1) throw e;
+        streams.stderr.write(`gradlens: ${(e as Error).message}\n`);
+        failed++;
+        continue;
+      }
+      const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
+      const pics = writePictures(spec, maps, image.picture, out, stem, onWarning);
+      const raw = flag(o, 'raw') ? writeRaw(spec, maps, out) : [];
+      const notes = maps.notes.length ? `; ${maps.notes.join('; ')}` : '';
+      streams.stdout.write(`${spec.name} (${seconds(t0)}${notes}): ${[...pics.files, ...raw].map((f) => path.basename(f)).join(', ')}\n`);
+    }
+    streams.stdout.write(`wrote ${path.resolve(out)}\n`);
+    if (failed > 0) throw new CliError(`${failed} of ${methods.length} methods failed (see above)`);
+    return 0;
+  } finally {
+    image.input.dispose();
+  }
+}

@@ -1,0 +1,51 @@
+import { formatLayers, layers } from '@gradlens/nn';
+import { CliError, formatHelp, intOption, OptionSpec, parseArgs, str } from '../args';
+import { buildUntrained, BUNDLED_NAMES } from '../model';
+import { METHODS } from '../methods';
+import type { Streams } from '../progress';
+
+const METHODS_SPECS: Readonly<Record<string, OptionSpec>> = {};
+
+/** `gradlens methods`: one line per method (name, what it is); returns the exit code. */
+export function methodsCommand(argv: readonly string[], streams: Streams): number {
+  const { help, positionals } = parseArgs('methods', argv, METHODS_SPECS);
+  if (help) {
+    streams.stdout.write(formatHelp('gradlens methods', 'Lists the attribution methods `gradlens explain --method` takes, one line each.', METHODS_SPECS));
+    return 0;
+  }
+  if (positionals.length > 0) throw new CliError(`methods: unexpected argument '${positionals[0]}'`, 2);
+  const width = Math.max(...METHODS.map((m) => m.name.length));
+  for (const m of METHODS) {
+    const tags = [m.usesLayer ? 'layer' : '', m.manyPasses ? 'many passes' : '', m.available() ? '' : 'not available in this build'].filter((t) => t !== '');
+    streams.stdout.write(`${m.name.padEnd(width)}  ${m.summary}${tags.length ? ` [${tags.join(', ')}]` : ''}\n`);
+  }
+  return 0;
+}
+
+const LAYERS_SPECS: Readonly<Record<string, OptionSpec>> = {
+  arch: { type: 'string', value: 'NAME', help: 'a torchvision architecture (vgg16, resnet18, …)' },
+  model: { type: 'string', value: 'NAME', help: `a bundled model (${BUNDLED_NAMES.join(', ')})` },
+  size: { type: 'string', value: 'N', help: 'input side used to compute the output shapes', default: '224, or the bundled model\'s size' },
+};
+
+/** `gradlens layers`: module paths, types, output shapes and parameter counts; returns the exit code. */
+export function layersCommand(argv: readonly string[], streams: Streams): number {
+  const { options: o, help, positionals } = parseArgs('layers', argv, LAYERS_SPECS);
+  if (help) {
+    streams.stdout.write(formatHelp('gradlens layers (--arch <name> | --model <bundled>) [--size N]',
+      'Lists every module path of a model with its output shape for one input: the names --layer takes.', LAYERS_SPECS));
+    return 0;
+  }
+  if (positionals.length > 0) throw new CliError(`layers: unexpected argument '${positionals[0]}'`, 2);
+  const built = buildUntrained('layers', o);
+  const size = str(o, 'size') === undefined ? built.size : intOption('layers', o, 'size', built.size);
+  let rows;
+  try {
+    rows = layers(built.model, [1, 3, size, size]);
+  } catch (e) {
+    throw new CliError(`layers: ${built.name} does not run on a ${size}×${size} input: ${(e as Error).message.replace(/\n\s*/g, '; ')}`);
+  }
+  streams.stdout.write(`${built.name}, input [1, 3, ${size}, ${size}]; default CAM layer: ${built.defaultLayer}\n`);
+  streams.stdout.write(`${formatLayers(rows)}\n`);
+  return 0;
+}

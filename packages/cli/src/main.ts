@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+import { CliError } from './args';
+import { demoCommand } from './commands/demo';
+import { evaluateCommand } from './commands/evaluate';
+import { explainCommand } from './commands/explain';
+import { layersCommand, methodsCommand } from './commands/info';
+import type { Streams } from './progress';
+
+export { CliError } from './args';
+export type { Streams } from './progress';
+export { METHODS, METHOD_NAMES } from './methods';
+export { pictureStem } from './pictures';
+
+const COMMANDS: Readonly<Record<string, { run: (argv: readonly string[], s: Streams) => number | Promise<number>; summary: string }>> = {
+  explain: { run: explainCommand, summary: 'attribution maps of one picture, saved as the reference scripts name them' },
+  methods: { run: methodsCommand, summary: 'list the attribution methods, one line each' },
+  layers: { run: layersCommand, summary: 'list a model\'s module paths and output shapes (what --layer takes)' },
+  evaluate: { run: evaluateCommand, summary: 'score the methods (localisation, pointing game, deletion/insertion, …) on held-out images' },
+  demo: { run: demoCommand, summary: 'run everything on the bundled samples and write a self-contained HTML gallery' },
+};
+
+/** The `gradlens --help` text. */
+export function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const rows = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`);
+  return `usage: gradlens <command> [options]
+
+See why a convolutional network decides what it decides.
+
+commands:
+${rows.join('\n')}
+
+gradlens <command> --help shows the options of a command. Start with: gradlens demo
+Errors are one line; set GRADLENS_DEBUG=1 for the stack trace.
+`;
+}
+
+/** One line for an error: its message's lines joined, without the stack. */
+export function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n').map((s) => s.trim()).filter((s) => s !== '').join('; ');
+}
+
+/**
+ * Runs the command line `argv` (the words after `gradlens`) and returns the exit code: 0 on success,
+ * 2 for a usage error, 1 for any other error. Errors are written to stderr as one line.
+ */
+export async function main(argv: readonly string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  try {
+    const [cmd, ...rest] = argv;
+    if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+      if (cmd === 'help' && rest[0] !== undefined && COMMANDS[rest[0]]) return await COMMANDS[rest[0]]!.run(['--help'], streams);
+      streams.stdout.write(mainHelp());
+      return cmd === undefined ? 2 : 0;
+    }
+    if (cmd === '--version' || cmd === '-V') {
+      streams.stdout.write('gradlens 0.1.0\n');
+      return 0;
+    }
+    const command = Object.prototype.hasOwnProperty.call(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+    if (!command) throw new CliError(`unknown command '${cmd}'; commands: ${Object.keys(COMMANDS).join(', ')} (gradlens --help)`, 2);
+    return await command.run(rest, streams);
+  } catch (e) {
+    if (process.env.GRADLENS_DEBUG === '1' && e instanceof Error && e.stack) streams.stderr.write(`${e.stack}\n`);
+    streams.stderr.write(`gradlens: ${oneLine(e)}\n`);
+    return e instanceof CliError ? e.exitCode : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e: unknown) => { process.stderr.write(`gradlens: ${oneLine(e)}\n`); process.exitCode = 1; },
+  );
+}

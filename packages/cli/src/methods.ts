@@ -1,0 +1,293 @@
+import * as explain from '@gradlens/explain';
+import {
+  ablationCam, cam, deconvnet, disposeResult, eigenCam, gradCam, gradCamPlusPlus, gradientXInput, guidedBackprop, guidedGradCam, hiResCam,
+  integratedGradients, layerCam, occlusion, scoreCam, smoothGrad, vanillaGradient, xGradCam,
+} from '@gradlens/explain';
+import type { CamResult, ProgressCallback } from '@gradlens/explain';
+import type { NdArray } from '@gradlens/io';
+import type { Module } from '@gradlens/nn';
+import type { Tensor } from '@gradlens/tensor';
+import { CliError } from './args';
+
+/** What a method's float maps are, which decides how they are drawn and saved. */
+export type MethodKind = 'gradient' | 'cam' | 'occlusion';
+
+/** Everything a method run needs. */
+export interface MethodContext {
+  model: Module;
+  /** The input [1, 3, H, W] (normalised as the model expects). */
+  input: Tensor;
+  /** Class index, or undefined for the top class. */
+  target: number | undefined;
+  /** Module path of the CAM layer. */
+  layer: string;
+  /** The reference scripts' behaviour instead of the papers' (Grad-CAM from ones, SmoothGrad σ², IG without × (x − x′), LRP ε = 1e-9). */
+  reference: boolean;
+  /** Work budget of the many-pass methods. */
+  budget: Budget;
+  onProgress?: ProgressCallback;
+  onWarning: (message: string) => void;
+}
+
+/** How much work the many-pass methods do. */
+export interface Budget {
+  /** SmoothGrad noisy samples (default 50, the paper's). */
+  samples: number;
+  /** Integrated-gradients path points (default 50). */
+  steps: number;
+  /** Occlusion window side and stride in pixels (default: input / 8 and half of that). */
+  window?: number;
+  stride?: number;
+  /** Inputs per forward pass for the batched methods (default 16). */
+  batchSize: number;
+  /** Seed of SmoothGrad's noise (default 0). */
+  seed: number;
+  /** LRP composite preset (default 'epsilon'). */
+  lrpComposite: string;
+}
+
+/** The default budget (the papers' numbers). */
+export const DEFAULT_BUDGET: Budget = { samples: 50, steps: 50, batchSize: 16, seed: 0, lrpComposite: 'epsilon' };
+
+/** The float maps a method produced for one image, as plain arrays. */
+export interface MethodMaps {
+  kind: MethodKind;
+  /**
+   * What `<method>.npy` holds: [3, H, W] w.r.t. the preprocessed input for gradient methods,
+   * [h, w] at the layer's resolution before any normalisation for CAM methods, [rows, cols] score
+   * drops over the occluder positions for occlusion.
+   */
+  raw: NdArray<'float32'>;
+  /** [H, W] at input resolution (CAM: bilinear upsampling; occlusion: per-pixel mean drop); what `<method>_upsampled.npy` holds. */
+  upsampled: NdArray<'float32'> | null;
+  /** The explained class. */
+  target: number | null;
+  /** Extra facts worth printing (IG completeness delta, LRP conservation). */
+  notes: string[];
+}
+
+/** One attribution method as the command knows it. */
+export interface MethodSpec {
+  name: string;
+  /** Column title in the gallery. */
+  title: string;
+  /** One line for `gradlens methods`. */
+  summary: string;
+  kind: MethodKind;
+  /** True for methods that run many forward passes (progress is shown). */
+  manyPasses: boolean;
+  /** True for methods that read the target layer (`--layer`). */
+  usesLayer: boolean;
+  /** Whether the method can run in this build (false while an export of @gradlens/explain is missing). */
+  available: () => boolean;
+  run: (ctx: MethodContext) => MethodMaps;
+}
+
+/** Item 0 of a [1, …] tensor as a float32 NdArray without the batch dimension. */
+export function item0(t: Tensor): NdArray<'float32'> {
+  const shape = t.shape.slice(1);
+  return { dtype: 'float32', shape: [...shape], data: Float32Array.from(t.dataSync(), Number) };
+}
+
+function gradientMaps(attribution: Tensor, classes: number[] | null, notes: string[] = []): MethodMaps {
+  return { kind: 'gradient', raw: item0(attribution), upsampled: null, target: classes?.[0] ?? null, notes };
+}
+
+function camMaps(r: CamResult): MethodMaps {
+  try {
+    return { kind: 'cam', raw: item0(r.map), upsampled: item0(r.upsampled), target: r.classes?.[0] ?? null, notes: [] };
+  } finally {
+    disposeResult(r);
+  }
+}
+
+const always = (): boolean => true;
+
+/** The LRP entry point of @gradlens/explain, looked up at run time: its export may land after this command was written. */
+interface LrpFunction {
+  (model: Module, input: Tensor, options: { target: number | 'top1'; composite?: string; reference?: boolean }): {
+    relevance: Tensor; conservation: number[]; outputRelevance: number[]; inputRelevance: number[];
+  };
+}
+/** The composite presets of LRP when exported. */
+function lrpExports(): { lrp: LrpFunction | undefined; presets: string[] } {
+  const ns = explain as unknown as Readonly<Record<string, unknown>>;
+  const fn = ns['lrp'];
+  const presets = ns['lrpPresets'];
+  return {
+    lrp: typeof fn === 'function' ? (fn as LrpFunction) : undefined,
+    presets: presets !== null && typeof presets === 'object' ? Object.keys(presets) : [],
+  };
+}
+
+/** The target's class or 'top1'. */
+const tgt = (c: MethodContext): number | 'top1' => c.target ?? 'top1';
+
+/** Every method, in the order `gradlens methods` lists them and the gallery shows them. */
+export const METHODS: readonly MethodSpec[] = [
+  {
+    name: 'vanilla', title: 'Vanilla gradient', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    summary: 'gradient of the class score w.r.t. the input pixels (Simonyan et al. 2014)',
+    run: (c) => {
+      const r = vanillaGradient(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'guided', title: 'Guided backprop', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    summary: 'guided backpropagation: ReLUs pass positive gradient where the input was positive (Springenberg et al. 2015)',
+    run: (c) => {
+      const r = guidedBackprop(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'deconvnet', title: 'Deconvnet', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    summary: 'deconvnet: ReLUs pass only positive gradient (Zeiler & Fergus 2014)',
+    run: (c) => {
+      const r = deconvnet(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'grad-x-input', title: 'Gradient × input', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    summary: 'vanilla gradient multiplied by the input (Shrikumar et al. 2016)',
+    run: (c) => {
+      const r = gradientXInput(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'smoothgrad', title: 'SmoothGrad', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: 'SmoothGrad: mean gradient over noisy copies, σ = 15% of the input range (Smilkov et al. 2017; --samples)',
+    run: (c) => {
+      const r = smoothGrad(c.model, c.input, {
+        target: tgt(c), onWarning: c.onWarning, samples: c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize,
+        reference: c.reference, onProgress: c.onProgress,
+      });
+      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'ig', title: 'Integrated gradients', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: 'integrated gradients from a zero baseline, × (x − x′), completeness delta reported (Sundararajan et al. 2017; --steps)',
+    run: (c) => {
+      const r = integratedGradients(c.model, c.input, {
+        target: tgt(c), onWarning: c.onWarning, steps: c.budget.steps, batchSize: c.budget.batchSize, reference: c.reference, onProgress: c.onProgress,
+      });
+      try {
+        const d = r.delta[0];
+        return gradientMaps(r.attribution, r.classes, d === undefined || c.reference ? [] : [`completeness delta ${d.toPrecision(3)} (Σ attribution − (F(x) − F(x′)))`]);
+      } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'gradcam', title: 'Grad-CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    summary: 'Grad-CAM: layer activations weighted by their mean gradient, ReLU (Selvaraju et al. 2017)',
+    run: (c) => camMaps(gradCam(c.model, c.input, { target: tgt(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning })),
+  },
+  {
+    name: 'guided-gradcam', title: 'Guided Grad-CAM', kind: 'gradient', manyPasses: false, usesLayer: true, available: always,
+    summary: 'guided backprop ⊙ upsampled Grad-CAM, from one recorded forward pass (Selvaraju et al. 2017)',
+    run: (c) => {
+      const r = guidedGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning });
+      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'gradcam++', title: 'Grad-CAM++', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    summary: 'Grad-CAM++: pixel-wise weighted positive gradients (Chattopadhay et al. 2018)',
+    run: (c) => camMaps(gradCamPlusPlus(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
+  },
+  {
+    name: 'xgradcam', title: 'XGrad-CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    summary: 'XGrad-CAM: gradients weighted by normalised activations (Fu et al. 2020)',
+    run: (c) => camMaps(xGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
+  },
+  {
+    name: 'hirescam', title: 'HiResCAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    summary: 'HiResCAM: element-wise gradient × activation summed over channels (Draelos & Carin 2020)',
+    run: (c) => camMaps(hiResCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
+  },
+  {
+    name: 'layercam', title: 'Layer-CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    summary: 'Layer-CAM: activations weighted by their positive gradients, per location (Jiang et al. 2021)',
+    run: (c) => camMaps(layerCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
+  },
+  {
+    name: 'scorecam', title: 'Score-CAM', kind: 'cam', manyPasses: true, usesLayer: true, available: always,
+    summary: 'Score-CAM: each channel as a mask on the input, weighted by the class probability it keeps (Wang et al. 2020)',
+    run: (c) => camMaps(scoreCam(c.model, c.input, {
+      target: tgt(c), layer: c.layer, reference: c.reference, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning,
+    })),
+  },
+  {
+    name: 'ablationcam', title: 'Ablation-CAM', kind: 'cam', manyPasses: true, usesLayer: true, available: always,
+    summary: 'Ablation-CAM: each channel weighted by the score drop when it is zeroed (Desai & Ramaswamy 2020)',
+    run: (c) => camMaps(ablationCam(c.model, c.input, { target: tgt(c), layer: c.layer, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning })),
+  },
+  {
+    name: 'eigencam', title: 'Eigen-CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    summary: 'Eigen-CAM: projection of the activations on their first principal component, class-agnostic (Muhammad & Yeasin 2020)',
+    run: (c) => camMaps(eigenCam(c.model, c.input, { layer: c.layer, onWarning: c.onWarning })),
+  },
+  {
+    name: 'cam', title: 'CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    summary: 'CAM: activations weighted by the linear head, for GAP + linear models (Zhou et al. 2016)',
+    run: (c) => camMaps(cam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
+  },
+  {
+    name: 'lrp', title: 'LRP', kind: 'gradient', manyPasses: false, usesLayer: false, available: () => lrpExports().lrp !== undefined,
+    summary: 'layer-wise relevance propagation to the pixels, ε rule by default, conservation reported (Bach et al. 2015; --lrp-rule)',
+    run: (c) => {
+      const { lrp, presets } = lrpExports();
+      if (!lrp) throw new CliError('lrp is not available: this build of @gradlens/explain does not export it yet');
+      if (presets.length > 0 && !presets.includes(c.budget.lrpComposite)) {
+        throw new CliError(`unknown LRP rule '${c.budget.lrpComposite}'; LRP rules: ${presets.join(', ')}`, 2);
+      }
+      const r = lrp(c.model, c.input, { target: tgt(c), composite: c.budget.lrpComposite, reference: c.reference });
+      try {
+        if (r.relevance.rank !== 4) throw new CliError(`lrp returned relevance of shape [${r.relevance.shape.join(', ')}], expected [1, 3, H, W]`);
+        const cons = r.conservation[0];
+        // LRP resolves 'top1' itself: its target is the class whose logit was put in as relevance
+        return { ...gradientMaps(r.relevance, null), target: c.target ?? null, notes: cons === undefined ? [] : [`relevance conservation ${cons.toFixed(4)} (input / output)`] };
+      } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'occlusion', title: 'Occlusion', kind: 'occlusion', manyPasses: true, usesLayer: false, available: always,
+    summary: 'occlusion sensitivity: probability drop as a grey window slides over the image (Zeiler & Fergus 2014; --window, --stride)',
+    run: (c) => {
+      const h = c.input.shape[2] ?? 1;
+      const window = c.budget.window ?? Math.max(2, Math.round(h / 8));
+      const stride = c.budget.stride ?? Math.max(1, Math.floor(window / 2));
+      const r = occlusion(c.model, c.input, { target: tgt(c), window, stride, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
+      try {
+        return { kind: 'occlusion', raw: item0(r.grid), upsampled: item0(r.map), target: r.classes?.[0] ?? null, notes: [`window ${window}, stride ${stride}, ${r.positions.ys.length * r.positions.xs.length} positions`] };
+      } finally { disposeResult(r); }
+    },
+  },
+];
+
+/** The method names, in order. */
+export const METHOD_NAMES: readonly string[] = METHODS.map((m) => m.name);
+
+/** Looks a method up by name; throws a CliError listing the valid names. */
+export function methodByName(name: string): MethodSpec {
+  const m = METHODS.find((s) => s.name === name);
+  if (!m) throw new CliError(`unknown method '${name}'; methods: ${METHOD_NAMES.join(', ')}`, 2);
+  return m;
+}
+
+/** Parses a comma-separated method list (`all` for every available method); throws on unknown names and duplicates. */
+export function parseMethods(list: string): MethodSpec[] {
+  const names = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) throw new CliError(`--method is empty; methods: ${METHOD_NAMES.join(', ')}`, 2);
+  if (names.length === 1 && names[0] === 'all') return METHODS.filter((m) => m.available());
+  const out: MethodSpec[] = [];
+  for (const n of names) {
+    const m = methodByName(n);
+    if (!out.includes(m)) out.push(m);
+  }
+  return out;
+}

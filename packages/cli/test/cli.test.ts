@@ -1,0 +1,268 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { decodeImage, readNpy, toFloat32 } from '@gradlens/io';
+import { loadBundledModel } from '@gradlens/nn';
+import { deconvnet, gradCam, guidedBackprop, occlusion, scoreCam, vanillaGradient } from '@gradlens/explain';
+import { numTensors, tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { main } from '../src/main';
+import { prepareImage } from '../src/image';
+import { captureStreams, FIXTURE_NORM, makeWeightsDir } from './fixtures';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const DIST = path.join(ROOT, 'packages', 'cli', 'dist', 'main.js');
+
+let dir: string;
+let image: string;
+let out: string;
+const savedEnv = process.env.GRADLENS_WEIGHTS;
+
+beforeAll(() => {
+  dir = makeWeightsDir(2);
+  image = path.join(dir, 'samples', 'sample-0.png');
+  out = path.join(dir, 'out');
+  process.env.GRADLENS_WEIGHTS = dir;
+});
+afterAll(() => {
+  if (savedEnv === undefined) delete process.env.GRADLENS_WEIGHTS;
+  else process.env.GRADLENS_WEIGHTS = savedEnv;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const s = captureStreams();
+  const code = await main(argv, s);
+  return { code, out: s.out(), err: s.err() };
+}
+
+/** The PNG decodes and has the expected size. */
+function expectPng(file: string, size: number): void {
+  expect(fs.existsSync(file)).toBe(true);
+  const img = decodeImage(fs.readFileSync(file), file);
+  expect([img.width, img.height]).toEqual([size, size]);
+  expect([3, 4]).toContain(img.channels);
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>): void {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs(Number(actual[i]) - Number(expected[i])));
+    scale = Math.max(scale, Math.abs(Number(expected[i])));
+  }
+  expect(worst).toBeLessThanOrEqual(1e-6 * Math.max(1, scale));
+}
+
+/** The library's input for the same picture, as the CLI prepares it. */
+function libraryInput(): Tensor {
+  return prepareImage(image, { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std }).input;
+}
+
+describe('gradlens explain', () => {
+  test('writes the reference-named pictures and .npy maps equal to the library\'s', async () => {
+    const r = await run('explain', '--method', 'vanilla,guided,deconvnet,gradcam,guided-gradcam,scorecam,occlusion,lrp', '--model', 'gapnet',
+      '--image', image, '--out', out, '--raw', '--target', '3');
+    expect(r.err).not.toMatch(/gradlens:/);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/explaining class 3 \(Dress\)/);
+    for (const f of [
+      'sample-0_Vanilla_BP_color.png', 'sample-0_Vanilla_BP_gray.png', 'sample-0_Guided_BP_color.png', 'sample-0_Guided_BP_gray.png',
+      'sample-0_pos_sal.png', 'sample-0_neg_sal.png', 'sample-0_Deconvnet_color.png', 'sample-0_GGrad_Cam.png', 'sample-0_GGrad_Cam_gray.png',
+      'sample-0_Cam_Heatmap.png', 'sample-0_Cam_On_Image.png', 'sample-0_Cam_Grayscale.png',
+      'sample-0_ScoreCAM_Cam_On_Image.png', 'sample-0_Occlusion_Cam_Heatmap.png', 'sample-0_LRP_color.png', 'sample-0_LRP_Heatmap.png',
+    ]) expectPng(path.join(out, f), 64);
+
+    const { model } = loadBundledModel('gapnet');
+    const x = libraryInput();
+    const before = numTensors();
+    const quiet = { target: 3, onWarning: (): void => undefined };
+    const npy = (name: string): { shape: number[]; data: Float32Array } => {
+      const a = readNpy(path.join(out, name));
+      return { shape: a.shape, data: toFloat32(a) };
+    };
+    const same = (name: string, t: Tensor, shape: number[]): void => {
+      const a = npy(name);
+      expect(a.shape).toEqual(shape);
+      expectClose(a.data, t.dataSync() as Float32Array);
+    };
+    const v = vanillaGradient(model, x, quiet);
+    same('vanilla.npy', v.attribution, [3, 64, 64]);
+    const g = guidedBackprop(model, x, quiet);
+    same('guided.npy', g.attribution, [3, 64, 64]);
+    const d = deconvnet(model, x, quiet);
+    same('deconvnet.npy', d.attribution, [3, 64, 64]);
+    const c = gradCam(model, x, { ...quiet, layer: 'features.7' });
+    same('gradcam.npy', c.map, [8, 8]);
+    same('gradcam_upsampled.npy', c.upsampled, [64, 64]);
+    const sc = scoreCam(model, x, { ...quiet, layer: 'features.7' });
+    same('scorecam.npy', sc.map, [8, 8]);
+    const oc = occlusion(model, x, { ...quiet, window: 8, stride: 4 });
+    same('occlusion.npy', oc.grid, [15, 15]);
+    same('occlusion_upsampled.npy', oc.map, [64, 64]);
+    expect(fs.existsSync(path.join(out, 'guided-gradcam.npy'))).toBe(true);
+    expect(npy('lrp.npy').shape).toEqual([3, 64, 64]);
+    for (const r2 of [v, g, d, c, sc, oc]) {
+      for (const t of Object.values(r2)) if (t !== null && typeof t === 'object' && 'dispose' in t) (t as Tensor).dispose();
+    }
+    expect(numTensors()).toBe(before);
+    x.dispose();
+  });
+
+  test('every method runs on smallvgg with --layer, and CAM refuses its non-GAP head in one line', async () => {
+    const o2 = path.join(dir, 'out-vgg');
+    const r = await run('explain', '--method', 'all', '--model', 'smallvgg', '--image', image, '--out', o2, '--layer', 'features.7',
+      '--samples', '3', '--steps', '3', '--window', '32', '--stride', '32');
+    // cam fails (no GAP + linear head); the others are written and the exit code says one failed
+    expect(r.code).toBe(1);
+    const errors = r.err.split('\n').filter((l) => l.startsWith('gradlens:'));
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/^gradlens: cam: CAM needs global average pooling/);
+    expect(errors[1]).toMatch(/1 of 18 methods failed/);
+    expect(r.out).toMatch(/^smoothgrad .*sample-0_SmoothGrad_color\.png/m);
+    expect(r.out).toMatch(/^ig .*completeness delta/m);
+    expectPng(path.join(o2, 'sample-0_Integrated_G_gray.png'), 64);
+    expectPng(path.join(o2, 'sample-0_Vanilla_grad_times_image_gray.png'), 64);
+    expectPng(path.join(o2, 'sample-0_EigenCAM_Cam_On_Image.png'), 64);
+    expect(fs.existsSync(path.join(o2, 'sample-0_CAM_Cam_On_Image.png'))).toBe(false);
+  });
+
+  test('progress of many-pass methods goes to stderr', async () => {
+    const r = await run('explain', '--method', 'scorecam', '--model', 'gapnet', '--image', image, '--out', path.join(dir, 'out-p'));
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/scorecam {2}128\/128 {2}100%/);
+  });
+
+  test('--arch with a torchvision state dict, --size and --no-normalize', async () => {
+    // a random-weight SqueezeNet 1.1 with 4 classes (the class count comes from the file)
+    const { createModel, saveCheckpoint } = await import('@gradlens/nn');
+    const m = createModel('squeezenet1_1', { numClasses: 4 });
+    const w = path.join(dir, 'sq.safetensors');
+    saveCheckpoint(w, m);
+    const o3 = path.join(dir, 'out-sq');
+    const r = await run('explain', '--method', 'gradcam,vanilla', '--arch', 'squeezenet1_1', '--weights', w, '--image', image,
+      '--size', '96', '--no-normalize', '--out', o3, '--raw', '--target', '2');
+    expect(r.err).not.toMatch(/gradlens:/);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/CAM layer features/);
+    expectPng(path.join(o3, 'sample-0_Cam_On_Image.png'), 96);
+    expect(readNpy(path.join(o3, 'vanilla.npy')).shape).toEqual([3, 96, 96]);
+    expect(readNpy(path.join(o3, 'gradcam_upsampled.npy')).shape).toEqual([96, 96]);
+  });
+});
+
+describe('errors are one line with a non-zero exit code', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown method', ['explain', '--method', 'gradcamm', '--model', 'gapnet', '--image', 'x.png'], /unknown method 'gradcamm'; methods: vanilla, guided, .*occlusion/],
+    ['unknown layer', ['explain', '--method', 'gradcam', '--model', 'gapnet', '--image', '@IMAGE', '--layer', 'features.99'], /no layer named 'features\.99' in gapnet; valid layers: features, features\.0, .*classifier\.0/],
+    ['missing image', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '/nonexistent/cat.png'], /image not found: \/nonexistent\/cat\.png/],
+    ['missing weights', ['explain', '--method', 'vanilla', '--arch', 'vgg16', '--weights', '/nonexistent/vgg16.pth', '--image', '@IMAGE'], /weights file not found: \/nonexistent\/vgg16\.pth/],
+    ['unknown arch', ['layers', '--arch', 'vgg17'], /unknown architecture 'vgg17'; architectures: alexnet, vgg11/],
+    ['unknown bundled model', ['explain', '--method', 'vanilla', '--model', 'resnet18', '--image', '@IMAGE'], /unknown bundled model 'resnet18' \('resnet18' is a torchvision architecture/],
+    ['target out of range', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@IMAGE', '--target', '10'], /--target 10 is out of range: the model has 10 classes \(0…9\)/],
+    ['unknown option', ['explain', '--metod', 'vanilla'], /unknown option '--metod'/],
+    ['missing value', ['explain', '--method'], /--method needs a value/],
+    ['unknown command', ['explian'], /unknown command 'explian'; commands: explain, methods, layers, evaluate, demo/],
+    ['not an image', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@JSON'], /not a PNG or JPEG image/],
+  ];
+  test.each(cases)('%s', async (_name, argv, message) => {
+    const args = argv.map((a) => (a === '@IMAGE' ? image : a === '@JSON' ? path.join(dir, 'samples', 'samples.json') : a));
+    const r = await run(...args);
+    expect(r.code).not.toBe(0);
+    const lines = r.err.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^gradlens: /);
+    expect(lines[0]).toMatch(message);
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  test('the built command exits non-zero with one line and no stack trace (GRADLENS_DEBUG=1 adds it)', () => {
+    if (!fs.existsSync(DIST)) throw new Error(`${DIST} is missing: build first (npx tsc -b)`);
+    const env = { ...process.env, GRADLENS_WEIGHTS: dir };
+    const r = spawnSync(process.execPath, [DIST, 'explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--layer', 'nope'], { encoding: 'utf8', env });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^gradlens: no layer named 'nope' in gapnet; valid layers: /);
+    const d = spawnSync(process.execPath, [DIST, 'explain', '--method', 'nope'], { encoding: 'utf8', env: { ...env, GRADLENS_DEBUG: '1' } });
+    expect(d.status).toBe(2);
+    expect(d.stderr).toMatch(/\n\s+at /);
+    const ok = spawnSync(process.execPath, [DIST, 'methods'], { encoding: 'utf8', env });
+    expect(ok.status).toBe(0);
+    expect(fs.readFileSync(DIST, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+});
+
+describe('listings and help', () => {
+  test('methods: one line per method, all 18 names', async () => {
+    const r = await run('methods');
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n');
+    const names = lines.map((l) => l.split(/\s+/)[0]);
+    expect(names).toEqual(['vanilla', 'guided', 'deconvnet', 'grad-x-input', 'smoothgrad', 'ig', 'gradcam', 'guided-gradcam', 'gradcam++',
+      'xgradcam', 'hirescam', 'layercam', 'scorecam', 'ablationcam', 'eigencam', 'cam', 'lrp', 'occlusion']);
+    for (const l of lines) expect(l.length).toBeGreaterThan(30);
+  });
+
+  test('layers: module paths and output shapes of a bundled model and a torchvision one', async () => {
+    const r = await run('layers', '--model', 'gapnet');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/default CAM layer: features\.7/);
+    expect(r.out).toMatch(/^\s+features\.7\s+ReLU\s+\[1, 128, 8, 8\]/m);
+    expect(r.out).toMatch(/^\s+classifier\.0\s+Linear\s+\[1, 10\]\s+1,290$/m);
+    const v = await run('layers', '--arch', 'resnet18', '--size', '64');
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/default CAM layer: layer4/);
+    expect(v.out).toMatch(/^layer4\s+Sequential\s+\[1, 512, 2, 2\]/m);
+    const a = await run('layers', '--arch', 'alexnet');
+    expect(a.out).toMatch(/default CAM layer: features\.11/);
+  });
+
+  test('--help for the program and every command', async () => {
+    const top = await run('--help');
+    expect(top.code).toBe(0);
+    expect(top.out).toMatch(/^usage: gradlens <command>/);
+    for (const cmd of ['explain', 'methods', 'layers', 'evaluate', 'demo']) {
+      const r = await run(cmd, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`^usage: gradlens ${cmd}`));
+    }
+    const e = await run('explain', '--help');
+    expect(e.out).toMatch(/--no-normalize/);
+    expect(e.out).toMatch(/--raw/);
+  });
+});
+
+describe('gradlens evaluate', () => {
+  test('prints a methods × metrics table and writes markdown and JSON', async () => {
+    const o4 = path.join(dir, 'eval');
+    const saved = process.env.GRADLENS_FASHION_MNIST;
+    process.env.GRADLENS_FASHION_MNIST = path.join(dir, 'no-dataset'); // force the bundled samples
+    try {
+      const r = await run('evaluate', '--model', 'gapnet', '--n', '2', '--out', o4, '--methods', 'gradcam,vanilla',
+        '--metrics', 'localization,pointing,deletion', '--curve-steps', '4');
+      expect(r.err).not.toMatch(/gradlens:/);
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(/evaluating on the 2 bundled sample pictures/);
+      expect(r.out).toMatch(/^Method\s+Loc\. acc\. ↑\s+Pointing ↑\s+Deletion AUC ↓$/m);
+      expect(r.out).toMatch(/^gradcam\s+\d/m);
+      const md = fs.readFileSync(path.join(o4, 'evaluation.md'), 'utf8');
+      expect(md).toMatch(/\| gradcam \|/);
+      const json = JSON.parse(fs.readFileSync(path.join(o4, 'evaluation.json'), 'utf8')) as { methods: string[]; samples: number };
+      expect(json.methods).toEqual(['gradcam', 'vanilla']);
+      expect(json.samples).toBe(2);
+    } finally {
+      if (saved === undefined) delete process.env.GRADLENS_FASHION_MNIST;
+      else process.env.GRADLENS_FASHION_MNIST = saved;
+    }
+  });
+});
+
+test('tensor helper sanity: the fixtures load as the CLI loads them', () => {
+  const { model, card } = loadBundledModel('gapnet');
+  expect(card.normalization).toEqual(FIXTURE_NORM);
+  const y = model.call(tensor(new Float32Array(3 * 64 * 64), [1, 3, 64, 64]));
+  expect(y.shape).toEqual([1, 10]);
+  y.dispose();
+});
