@@ -48,6 +48,10 @@ export interface ClutterConfig {
   fragmentOnTop: number;
   /** Standard deviation of the per-pixel noise added to the background (default 0.03). */
   noise: number;
+  /** How far the background's texture strays from its base colour, per channel (default 0.3; 0 gives a flat background). */
+  backgroundContrast: number;
+  /** Least RGB distance between the item's tint and the background's mean colour (default 0.4). */
+  minItemContrast: number;
 }
 
 /** The default composition. */
@@ -60,6 +64,8 @@ export const CLUTTER_DEFAULTS: Readonly<ClutterConfig> = Object.freeze<ClutterCo
   fragmentAlpha: [0.35, 0.7],
   fragmentOnTop: 0.25,
   noise: 0.03,
+  backgroundContrast: 0.3,
+  minItemContrast: 0.4,
 });
 
 export interface ClutteredOptions extends FashionMnistOptions {
@@ -133,16 +139,16 @@ function sampleGray(img: Uint8Array, offset: number, w: number, x: number, y: nu
 }
 
 /** Paints a textured background into `out` (CHW) and returns its mean colour. */
-function paintBackground(out: Float32Array, size: number, g: Generator, noise: number): [number, number, number] {
+function paintBackground(out: Float32Array, size: number, g: Generator, noise: number, contrast: number): [number, number, number] {
   const n = size * size;
   const kind = g.int(3);
-  const c0: number[] = [g.uniform(), g.uniform(), g.uniform()];
-  const c1: number[] = [g.uniform(), g.uniform(), g.uniform()];
+  const c0: number[] = [uniform(g, 0.1, 0.9), uniform(g, 0.1, 0.9), uniform(g, 0.1, 0.9)];
+  const c1: number[] = c0.map((c) => Math.min(1, Math.max(0, c + contrast * uniform(g, -2, 2))));
   if (kind === 0) {
     // Smooth value noise: a coarse grid of colours around a base colour, interpolated with smoothstep.
     const cells = intIn(g, 2, 6);
     const grid = new Float32Array(3 * (cells + 1) * (cells + 1));
-    for (let c = 0; c < 3; c++) for (let k = 0; k < (cells + 1) * (cells + 1); k++) grid[c * (cells + 1) * (cells + 1) + k] = Math.min(1, Math.max(0, c0[c]! + uniform(g, -0.3, 0.3)));
+    for (let c = 0; c < 3; c++) for (let k = 0; k < (cells + 1) * (cells + 1); k++) grid[c * (cells + 1) * (cells + 1) + k] = Math.min(1, Math.max(0, c0[c]! + contrast * uniform(g, -1.5, 1.5)));
     const step = (size - 1) / cells;
     for (let y = 0; y < size; y++) {
       const gy = y / step, iy = Math.min(cells - 1, Math.floor(gy)), ty = gy - iy, sy = ty * ty * (3 - 2 * ty);
@@ -217,7 +223,7 @@ export function composeCluttered(src: FashionMnist, source: number, g: Generator
   if (source < 0 || source >= src.count) throw new Error(`composeCluttered: source ${source} is outside 0..${src.count - 1}`);
   const image = new Float32Array(3 * n);
   const mask = new Uint8Array(n);
-  const bgMean = paintBackground(image, size, g, config.noise);
+  const bgMean = paintBackground(image, size, g, config.noise, config.backgroundContrast);
 
   // The item: its scale and place first, so the fragments' randomness does not move it.
   const side = intIn(g, Math.min(config.itemSize[0], size), Math.min(config.itemSize[1], size));
@@ -226,7 +232,7 @@ export function composeCluttered(src: FashionMnist, source: number, g: Generator
   let tint = randomTint(g);
   for (let tries = 0; tries < 20; tries++) {
     const d = Math.hypot(tint[0] - bgMean[0], tint[1] - bgMean[1], tint[2] - bgMean[2]);
-    if (d > 0.35) break;
+    if (d > config.minItemContrast) break;
     tint = randomTint(g);
   }
 

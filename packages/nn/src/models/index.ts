@@ -32,3 +32,4 @@ export function createModel(name: string, options: ModelOptions = {}): Module {
   }
   return modelBuilders[name as ModelName](options);
 }
+export * from './bundled';

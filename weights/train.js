@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// @ts-check
+'use strict';
+/**
+ * Trains a bundled model (gapnet or smallvgg) on cluttered Fashion-MNIST with gradlens itself, and
+ * writes weights/<name>.safetensors (state dict), weights/<name>.json (the card) and
+ * weights/<name>.log (per-epoch accuracy and time). Needs Debian's dataset-fashion-mnist and a
+ * build (`npx tsc -b`). Every random choice is seeded: the same flags give the same run.
+ *
+ *   node weights/train.js --model gapnet [--epochs 10] [--images 4096] [--batch 32] [--lr 0.002]
+ *        [--wd 0.0005] [--seed 1] [--val 1000] [--test 10000] [--out weights] [--trial]
+ *
+ * An "epoch" here is --images freshly composed training pictures: epoch e draws items
+ * (e·images … (e+1)·images − 1) mod 60000 of the training split with new backgrounds, tints, places
+ * and clutter (`setEpoch`), so every epoch is new data. Validation after each epoch uses the first
+ * --val pictures of the test split; the card's test accuracy is over --test pictures of it, once, at
+ * the end (no model selection on it).
+ */
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const root = path.resolve(__dirname, '..');
+const T = require(path.join(root, 'packages/tensor/dist'));
+const nn = require(path.join(root, 'packages/nn/dist'));
+
+/** @param {string} name @param {string} fallback */
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith('--')) return 'true';
+  return v;
+}
+
+const RECIPES = {
+  gapnet: { epochs: 10, images: 4096, batch: 32, lr: 0.002, wd: 0.0005, warmup: 60 },
+  smallvgg: { epochs: 10, images: 4096, batch: 32, lr: 0.001, wd: 0.0005, warmup: 60 },
+};
+const name = arg('model', 'gapnet');
+if (!(name in RECIPES)) throw new Error(`--model must be one of ${Object.keys(RECIPES).join(', ')}, got ${name}`);
+const recipe = RECIPES[/** @type {'gapnet' | 'smallvgg'} */ (name)];
+const epochs = Number(arg('epochs', String(recipe.epochs)));
+const images = Number(arg('images', String(recipe.images)));
+const batch = Number(arg('batch', String(recipe.batch)));
+const lr = Number(arg('lr', String(recipe.lr)));
+const wd = Number(arg('wd', String(recipe.wd)));
+const warmup = Number(arg('warmup', String(recipe.warmup)));
+const seed = Number(arg('seed', '1'));
+const valCount = Number(arg('val', '1000'));
+const testCount = Number(arg('test', '10000'));
+const testSeed = 20240601; // the compositions of the test split used for every reported number
+const outDir = path.resolve(arg('out', path.join(root, 'weights')));
+const trial = arg('trial', 'false') === 'true';
+const shared = arg('shared', 'true') === 'true';
+
+/** @param {string} dir */
+function gitCommit(dir) {
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+const commit = process.argv.includes('--commit') ? arg('commit', 'unknown') : gitCommit(root);
+
+const logFile = path.join(outDir, `${name}${trial ? '.trial' : ''}.log`);
+const logLines = /** @type {string[]} */ ([]);
+/** @param {string} line */
+function log(line) {
+  const stamped = `[${new Date().toISOString()}] ${line}`;
+  logLines.push(stamped);
+  process.stdout.write(stamped + '\n');
+  fs.writeFileSync(logFile, logLines.join('\n') + '\n');
+}
+
+const wallStart = Date.now();
+T.manualSeed(seed);
+const info = nn.bundledModels[/** @type {'gapnet' | 'smallvgg'} */ (name)];
+const model = info.build({ generator: new T.Generator(seed) });
+for (const [, m] of model.namedModules()) if (m instanceof nn.Dropout) m.generator = new T.Generator(seed + 7);
+const paramCount = model.parameters().reduce((a, p) => a + p.size, 0);
+
+// Normalisation from the train split (2000 compositions of the seed's first epoch).
+const raw = new nn.ClutteredFashionMnist({ split: 'train', seed });
+const stats = nn.channelStats(raw, 2000);
+const round = (/** @type {number} */ v) => Math.round(v * 1e4) / 1e4;
+const normalization = { mean: stats.mean.map(round), std: stats.std.map(round) };
+
+const train = new nn.ClutteredFashionMnist({ split: 'train', seed, length: images, normalize: normalization });
+const val = new nn.ClutteredFashionMnist({ split: 'test', seed: testSeed, length: valCount, normalize: normalization });
+const trainLoader = new nn.DataLoader(train, { batchSize: batch, shuffle: true, seed, dropLast: true });
+const valLoader = new nn.DataLoader(val, { batchSize: 100 });
+
+const optimizer = new nn.AdamW(model.parameters(), { lr, weightDecay: wd });
+const totalSteps = epochs * trainLoader.length;
+const scheduler = nn.warmupCosine(optimizer, { warmupEpochs: warmup, epochs: totalSteps, startFactor: 0.05 });
+
+log(`gradlens ${commit} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})${shared ? ' · machine shared with other jobs' : ''}`);
+log(`${name}: ${paramCount} parameters · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd} · warmup ${warmup} steps then cosine (per step) · seed ${seed}`);
+log(`normalisation (2000 train compositions): mean [${normalization.mean.join(', ')}] std [${normalization.std.join(', ')}]`);
+
+const trainStart = Date.now();
+const history = nn.fit(model, {
+  train: trainLoader,
+  val: valLoader,
+  epochs,
+  optimizer,
+  scheduler,
+  schedulerInterval: 'batch',
+  log: { tty: false },
+  onEpoch: (s) => {
+    train.setEpoch(s.epoch);
+    const elapsed = (Date.now() - trainStart) / 1000;
+    log(`epoch ${s.epoch}/${epochs} · train loss ${s.loss.toFixed(4)} acc ${(100 * s.accuracy).toFixed(1)}% · val (test[0:${valCount}]) loss ${s.valLoss?.toFixed(4)} acc ${(100 * (s.valAccuracy ?? NaN)).toFixed(1)}% · lr ${s.lr.toExponential(2)} · ${s.seconds.toFixed(0)} s (total ${elapsed.toFixed(0)} s)`);
+  },
+});
+const trainSeconds = (Date.now() - trainStart) / 1000;
+
+const testStart = Date.now();
+const test = new nn.ClutteredFashionMnist({ split: 'test', seed: testSeed, length: testCount, normalize: normalization });
+const result = nn.evaluate(model, new nn.DataLoader(test, { batchSize: 100 }));
+const testSeconds = (Date.now() - testStart) / 1000;
+log(`test accuracy ${(100 * result.accuracy).toFixed(2)}% on ${result.count} test-split pictures (loss ${result.loss.toFixed(4)}) · evaluation ${testSeconds.toFixed(0)} s`);
+log(`training ${trainSeconds.toFixed(0)} s (${(trainSeconds / 60).toFixed(1)} min) · whole run ${((Date.now() - wallStart) / 1000).toFixed(0)} s`);
+
+if (!trial) {
+  const weights = path.join(outDir, info.weights);
+  nn.saveCheckpoint(weights, model, { metadata: { model: name, test_accuracy: result.accuracy, epochs, seed } });
+  const card = {
+    name,
+    architecture: name === 'gapnet'
+      ? 'GapNet: conv5x5/2(3→32)-ReLU-maxpool2 · conv3x3(32→64)-ReLU-maxpool2 · conv3x3(64→128)-ReLU (8×8) · global average pool · Linear(128→10)'
+      : 'SmallVGG: 4 × [conv3x3 (3→16→32→64→128)-ReLU-maxpool2] (4×4) · Linear(2048→256)-ReLU-Dropout(0.3) · Linear(256→10)',
+    builder: `@gradlens/nn ${name}()`,
+    parameters: paramCount,
+    targetLayer: info.targetLayer,
+    classes: [...info.classes],
+    inputSize: [...info.inputSize],
+    inputRange: 'RGB in [0, 1], then (x − mean) / std per channel',
+    normalization,
+    dataset: {
+      name: 'cluttered Fashion-MNIST (@gradlens/nn ClutteredFashionMnist, default ClutterConfig)',
+      source: "Debian dataset-fashion-mnist (train: 60 000 images, test: 10 000)",
+      trainSeed: seed,
+      testSeed,
+      trainingPictures: epochs * trainLoader.samplesPerEpoch,
+    },
+    testAccuracy: Math.round(result.accuracy * 1e4) / 1e4,
+    testLoss: Math.round(result.loss * 1e4) / 1e4,
+    testPictures: result.count,
+    valAccuracyPerEpoch: history.valAccuracy.map((a) => Math.round(a * 1e4) / 1e4),
+    trainAccuracyPerEpoch: history.accuracy.map((a) => Math.round(a * 1e4) / 1e4),
+    epochs,
+    imagesPerEpoch: images,
+    batchSize: batch,
+    seed,
+    optimizer: { name: 'AdamW', lr, weightDecay: wd, betas: [0.9, 0.999] },
+    schedule: { name: 'warmupCosine (per step)', warmupSteps: warmup, startFactor: 0.05, totalSteps, etaMin: 0 },
+    augmentation: 'none beyond the generator: every epoch composes fresh pictures (new items, backgrounds, tints, places, clutter)',
+    trainSeconds: Math.round(trainSeconds),
+    testSeconds: Math.round(testSeconds),
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, backend: T.getBackendInfo(), shared },
+    gradlensCommit: commit,
+    script: 'weights/train.js',
+    command: `node weights/train.js ${process.argv.slice(2).join(' ')}`.trim(),
+    date: new Date().toISOString(),
+  };
+  fs.writeFileSync(path.join(outDir, info.card), JSON.stringify(card, null, 2) + '\n');
+  log(`wrote ${weights} and ${path.join(outDir, info.card)}`);
+}
