@@ -17,6 +17,7 @@
  * disjoint columns of C), so a future worker pool can hand `gemm(..., jBegin, jEnd)` ranges to threads.
  * A WebAssembly SIMD micro-kernel can replace the JS one through `setMicroKernel`.
  */
+import { THIN, thinMatmul } from './thin';
 import type { FloatArray, MatmulOptions } from './types';
 import { scratch, SLOT_PACK_A, SLOT_PACK_B, SLOT_TILE } from './scratch';
 
@@ -246,6 +247,10 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
     return;
   }
   for (let bi = 0; bi < batch; bi++) {
+    if (m <= THIN || k <= THIN) {
+      thinMatmul(a, bi * aBatchStride, aRs, aCs, b, bi * bBatchStride, bRs, bCs, out, bi * m * n, m, n, k);
+      continue;
+    }
     gemm(
       m, n, k,
       stridedA(a, bi * aBatchStride, aRs, aCs),
