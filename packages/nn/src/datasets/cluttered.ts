@@ -52,6 +52,12 @@ export interface ClutterConfig {
   backgroundContrast: number;
   /** Least RGB distance between the item's tint and the background's mean colour (default 0.4). */
   minItemContrast: number;
+  /**
+   * How colourful the picture is, 0–1 (default 1). Below 1 every tint is pulled towards white and the
+   * background towards black (at 0: white items and fragments on a dark textured background, like the
+   * original dataset); training curricula start low and raise it.
+   */
+  colorfulness: number;
 }
 
 /** The default composition. */
@@ -66,6 +72,7 @@ export const CLUTTER_DEFAULTS: Readonly<ClutterConfig> = Object.freeze<ClutterCo
   noise: 0.03,
   backgroundContrast: 0.3,
   minItemContrast: 0.4,
+  colorfulness: 1,
 });
 
 export interface ClutteredOptions extends FashionMnistOptions {
@@ -139,7 +146,7 @@ function sampleGray(img: Uint8Array, offset: number, w: number, x: number, y: nu
 }
 
 /** Paints a textured background into `out` (CHW) and returns its mean colour. */
-function paintBackground(out: Float32Array, size: number, g: Generator, noise: number, contrast: number): [number, number, number] {
+function paintBackground(out: Float32Array, size: number, g: Generator, noise: number, contrast: number, colorfulness: number): [number, number, number] {
   const n = size * size;
   const kind = g.int(3);
   const c0: number[] = [uniform(g, 0.1, 0.9), uniform(g, 0.1, 0.9), uniform(g, 0.1, 0.9)];
@@ -182,7 +189,7 @@ function paintBackground(out: Float32Array, size: number, g: Generator, noise: n
   for (let c = 0; c < 3; c++) {
     let s = 0;
     for (let k = 0; k < n; k++) {
-      const v = out[c * n + k]! + noise * g.normal();
+      const v = colorfulness * out[c * n + k]! + noise * g.normal();
       out[c * n + k] = v;
       s += v;
     }
@@ -223,17 +230,18 @@ export function composeCluttered(src: FashionMnist, source: number, g: Generator
   if (source < 0 || source >= src.count) throw new Error(`composeCluttered: source ${source} is outside 0..${src.count - 1}`);
   const image = new Float32Array(3 * n);
   const mask = new Uint8Array(n);
-  const bgMean = paintBackground(image, size, g, config.noise, config.backgroundContrast);
+  const bgMean = paintBackground(image, size, g, config.noise, config.backgroundContrast, config.colorfulness);
+  const pale = (t: [number, number, number]): [number, number, number] => (config.colorfulness === 1 ? t : t.map((v) => 1 - config.colorfulness * (1 - v)) as [number, number, number]);
 
   // The item: its scale and place first, so the fragments' randomness does not move it.
   const side = intIn(g, Math.min(config.itemSize[0], size), Math.min(config.itemSize[1], size));
   const scale = side / src.width;
   const itemX = g.int(size - side + 1), itemY = g.int(size - side + 1);
-  let tint = randomTint(g);
+  let tint = pale(randomTint(g));
   for (let tries = 0; tries < 20; tries++) {
     const d = Math.hypot(tint[0] - bgMean[0], tint[1] - bgMean[1], tint[2] - bgMean[2]);
     if (d > config.minItemContrast) break;
-    tint = randomTint(g);
+    tint = pale(randomTint(g));
   }
 
   // Fragments: crops of other items (where they have some ink), tinted and translucent.
@@ -257,7 +265,7 @@ export function composeCluttered(src: FashionMnist, source: number, g: Generator
     const dw = Math.round(cw * fs), dh = Math.round(ch * fs);
     const dx = intIn(g, -Math.floor(dw / 3), size - Math.ceil((2 * dw) / 3));
     const dy = intIn(g, -Math.floor(dh / 3), size - Math.ceil((2 * dh) / 3));
-    const ftint = randomTint(g);
+    const ftint = pale(randomTint(g));
     const alpha = uniform(g, config.fragmentAlpha[0], config.fragmentAlpha[1]);
     const draw = () => drawGray(image, size, src, other, { x0: cx, y0: cy, x1: cx + cw, y1: cy + ch }, { x: dx, y: dy, scale: fs }, ftint, alpha);
     if (g.uniform() < config.fragmentOnTop) over.push(draw);
