@@ -1,7 +1,6 @@
-import * as explain from '@gradlens/explain';
 import {
   ablationCam, cam, deconvnet, disposeResult, eigenCam, gradCam, gradCamPlusPlus, gradientXInput, guidedBackprop, guidedGradCam, hiResCam,
-  integratedGradients, layerCam, occlusion, scoreCam, smoothGrad, vanillaGradient, xGradCam,
+  integratedGradients, layerCam, lrp, lrpPresets, occlusion, scoreCam, smoothGrad, vanillaGradient, xGradCam,
 } from '@gradlens/explain';
 import type { CamResult, ProgressCallback } from '@gradlens/explain';
 import type { NdArray } from '@gradlens/io';
@@ -103,22 +102,9 @@ function camMaps(r: CamResult): MethodMaps {
 
 const always = (): boolean => true;
 
-/** The LRP entry point of @gradlens/explain, looked up at run time: its export may land after this command was written. */
-interface LrpFunction {
-  (model: Module, input: Tensor, options: { target: number | 'top1'; composite?: string; reference?: boolean }): {
-    relevance: Tensor; conservation: number[]; outputRelevance: number[]; inputRelevance: number[];
-  };
-}
-/** The composite presets of LRP when exported. */
-function lrpExports(): { lrp: LrpFunction | undefined; presets: string[] } {
-  const ns = explain as unknown as Readonly<Record<string, unknown>>;
-  const fn = ns['lrp'];
-  const presets = ns['lrpPresets'];
-  return {
-    lrp: typeof fn === 'function' ? (fn as LrpFunction) : undefined,
-    presets: presets !== null && typeof presets === 'object' ? Object.keys(presets) : [],
-  };
-}
+/** The LRP composite presets by name. */
+export const LRP_RULES: readonly string[] = Object.keys(lrpPresets);
+const isLrpRule = (r: string): r is keyof typeof lrpPresets => LRP_RULES.includes(r);
 
 /** The target's class or 'top1'. */
 const tgt = (c: MethodContext): number | 'top1' => c.target ?? 'top1';
@@ -237,15 +223,12 @@ export const METHODS: readonly MethodSpec[] = [
     run: (c) => camMaps(cam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
   },
   {
-    name: 'lrp', title: 'LRP', kind: 'gradient', manyPasses: false, usesLayer: false, available: () => lrpExports().lrp !== undefined,
+    name: 'lrp', title: 'LRP', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
     summary: 'layer-wise relevance propagation to the pixels, ε rule by default, conservation reported (Bach et al. 2015; --lrp-rule)',
     run: (c) => {
-      const { lrp, presets } = lrpExports();
-      if (!lrp) throw new CliError('lrp is not available: this build of @gradlens/explain does not export it yet');
-      if (presets.length > 0 && !presets.includes(c.budget.lrpComposite)) {
-        throw new CliError(`unknown LRP rule '${c.budget.lrpComposite}'; LRP rules: ${presets.join(', ')}`, 2);
-      }
-      const r = lrp(c.model, c.input, { target: tgt(c), composite: c.budget.lrpComposite, reference: c.reference });
+      const rule = c.budget.lrpComposite;
+      if (!isLrpRule(rule)) throw new CliError(`unknown LRP rule '${rule}'; LRP rules: ${LRP_RULES.join(', ')}`, 2);
+      const r = lrp(c.model, c.input, { target: tgt(c), composite: rule, reference: c.reference });
       try {
         if (r.relevance.rank !== 4) throw new CliError(`lrp returned relevance of shape [${r.relevance.shape.join(', ')}], expected [1, 3, H, W]`);
         const cons = r.conservation[0];

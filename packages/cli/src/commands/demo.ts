@@ -2,14 +2,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { applyColormap, writeFileAtomic, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
-import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError, flag, formatHelp, OptionSpec, parseArgs, str } from '../args';
 import { chwToPicture } from '../image';
 import { BUNDLED_NAMES, LoadedModel, loadBundled } from '../model';
 import { Budget, DEFAULT_BUDGET, MethodMaps, METHODS, MethodSpec } from '../methods';
 import { writePictures } from '../pictures';
-import { EvaluationTable, hasExport, plugin } from '../plugins';
+import {
+  EvaluationTable, generateRegularizedClassSample, invertRepresentation, METRIC_INFO, MetricName, modelRandomization, tableToJSON, visualizationToPicture,
+  visualizeFilter,
+} from '../plugins';
 import { seconds, Streams } from '../progress';
 import { LabelledPicture, readSamples, samplesDir } from '../samples';
 import { className, logitsOf, resolveClass, runMethod } from './explain';
@@ -22,7 +24,7 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
 };
 
 /** The metrics of the demo's table: all but the randomisation test, which the sanity strips show (it costs one map per layer). */
-const DEMO_METRICS = ['localization', 'iou', 'pointing', 'deletion', 'insertion', 'completeness'];
+const DEMO_METRICS: MetricName[] = ['localization', 'iou', 'pointing', 'deletion', 'insertion', 'completeness'];
 
 /** The work budget of the demo: small enough for a 2-core machine, said on the page. */
 interface DemoBudget {
@@ -38,10 +40,10 @@ interface DemoBudget {
 }
 
 const FULL: DemoBudget = {
-  pictures: 6,
+  pictures: 5,
   method: { ...DEFAULT_BUDGET, samples: 16, steps: 16, window: 16, stride: 8, batchSize: 32 },
-  curveSteps: 10,
-  filters: 4, filterSteps: 30, classes: 4, classSteps: 60, inversionSteps: 60,
+  curveSteps: 6,
+  filters: 3, filterSteps: 20, classes: 3, classSteps: 40, inversionSteps: 40,
   sanityMethods: ['gradcam', 'guided', 'ig'],
 };
 
@@ -75,7 +77,7 @@ interface Section { title: string; html: string }
 
 /** Renders the metrics table as HTML. */
 function metricsTable(table: EvaluationTable): string {
-  const info = plugin('METRIC_INFO', 'demo');
+  const info = METRIC_INFO;
   const head = table.metrics.map((m) => {
     const i = info[m];
     return `<th title="${esc(i?.description ?? m)}">${esc(i?.title ?? m)} ${i?.higherIsBetter ? '↑' : '↓'}</th>`;
@@ -181,15 +183,13 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
 
       // --- metrics -------------------------------------------------------------------------------
       const te = Date.now();
-      if (hasExport('evaluateMethods') && hasExport('METRIC_INFO')) {
-        log(`${loaded.name}: metrics on ${samples.length} pictures`);
+      log(`${loaded.name}: metrics on ${samples.length} pictures`);
+      {
         const { table } = evaluateWith(loaded, samples, methods, layer, budget.method, streams, {
           metrics: DEMO_METRICS, curveSteps: budget.curveSteps, cache,
         });
-        writeFileAtomic(path.join(dir, 'evaluation.json'), plugin('tableToJSON', 'demo')(table));
+        writeFileAtomic(path.join(dir, 'evaluation.json'), tableToJSON(table));
         html += `<h3>Metrics</h3><p>On the ${samples.length} bundled pictures only, with the maps of the gallery (a quick look; <code>gradlens evaluate --model ${esc(loaded.name)}</code> scores 500 held-out pictures and adds the randomisation test, shown here as the sanity strips below). Deletion/insertion curves with ${budget.curveSteps} steps.</p>${metricsTable(table)}`;
-      } else {
-        html += '<h3>Metrics</h3><p class="missing">The metrics of @gradlens/explain are not in this build.</p>';
       }
       timings.push(`${loaded.name} metrics ${seconds(te)}`);
 
@@ -220,36 +220,31 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
 }
 
 function featureSection(loaded: LoadedModel, dir: string, out: string, layer: string, image: Tensor, budget: DemoBudget, log: (s: string) => void): string {
-  const needed = ['visualizeFilter', 'generateRegularizedClassSample', 'invertRepresentation', 'visualizationToPicture'] as const;
-  if (!needed.every((n) => hasExport(n))) return '<h3>Feature visualisation</h3><p class="missing">The feature visualisations of @gradlens/explain are not in this build.</p>';
   log(`${loaded.name}: feature visualisations`);
   const fdir = path.join(dir, 'features');
   fs.mkdirSync(fdir, { recursive: true });
-  const toPicture = plugin('visualizationToPicture', 'demo');
   const norm = { mean: loaded.mean, std: loaded.std };
   const save = (name: string, t: Tensor): string => {
     const file = path.join(fdir, `${name}.png`);
-    writeImage(file, toPicture(t, norm));
+    writeImage(file, visualizationToPicture(t, norm));
     return file;
   };
   const fig = (file: string, caption: string): string => `<figure><img src="${rel(out, file)}" alt="${esc(caption)}"><figcaption>${esc(caption)}</figcaption></figure>`;
   const figures: string[] = [];
   for (let f = 0; f < budget.filters; f++) {
-    const r = plugin('visualizeFilter', 'demo')(loaded.model, { layer, filter: f, size: loaded.size, steps: budget.filterSteps, ...norm, seed: f });
+    const r = visualizeFilter(loaded.model, { layer, filter: f, size: loaded.size, steps: budget.filterSteps, ...norm, seed: f });
     try { figures.push(fig(save(`filter-${f}`, r.image), `${layer} filter ${f}`)); } finally { r.image.dispose(); }
   }
   const classRow: string[] = [];
   const nClasses = Math.min(budget.classes, loaded.classes?.length ?? budget.classes);
   for (let c = 0; c < nClasses; c++) {
-    const r = plugin('generateRegularizedClassSample', 'demo')(loaded.model, c, { size: loaded.size, steps: budget.classSteps, ...norm, seed: c });
+    const r = generateRegularizedClassSample(loaded.model, c, { size: loaded.size, steps: budget.classSteps, ...norm, seed: c });
     try { classRow.push(fig(save(`class-${c}`, r.image), `class ${className(c, loaded.classes)}`)); } finally { r.image.dispose(); }
   }
-  const inv = plugin('invertRepresentation', 'demo')(loaded.model, image, { layer, steps: budget.inversionSteps, ...norm, seed: 0 });
+  const inv = invertRepresentation(loaded.model, image, { layer, steps: budget.inversionSteps, ...norm, seed: 0 });
   let invFig: string;
   try { invFig = fig(save('inversion', inv.image), `inverted ${layer} of the first picture`); } finally { inv.image.dispose(); }
-  const first = tensor(image.dataSync(), image.shape);
-  let orig: string;
-  try { orig = fig(save('inversion-target', first), 'the first picture'); } finally { first.dispose(); }
+  const orig = fig(save('inversion-target', image), 'the first picture');
   return `<h3>Feature visualisation</h3>
 <p>Filters of <code>${esc(layer)}</code> by activation maximisation (${budget.filterSteps} steps), class models (regularised: blur, decay; ${budget.classSteps} steps) and the inverted representation of <code>${esc(layer)}</code> (${budget.inversionSteps} steps).</p>
 <div class="figs">${figures.join('')}</div><div class="figs">${classRow.join('')}</div><div class="figs">${orig}${invFig}</div>`;
@@ -259,7 +254,6 @@ function sanitySection(
   loaded: LoadedModel, dir: string, out: string, layer: string, image: Tensor, pic: LabelledPicture, methods: MethodSpec[], budget: DemoBudget,
   onWarning: (m: string) => void, log: (s: string) => void,
 ): string {
-  if (!hasExport('modelRandomization')) return '<h3>Sanity checks</h3><p class="missing">The randomisation test of @gradlens/explain is not in this build.</p>';
   log(`${loaded.name}: sanity checks`);
   const sdir = path.join(dir, 'sanity');
   fs.mkdirSync(sdir, { recursive: true });
@@ -267,7 +261,7 @@ function sanitySection(
   for (const name of budget.sanityMethods) {
     const spec = methods.find((m) => m.name === name);
     if (!spec) continue;
-    const r = plugin('modelRandomization', 'demo')(loaded.model, image, pic.label, explainerOf(spec, layer, budget.method, onWarning), { seed: 0, size: [loaded.size, loaded.size] });
+    const r = modelRandomization(loaded.model, image, pic.label, explainerOf(spec, layer, budget.method, onWarning), { seed: 0, size: [loaded.size, loaded.size] });
     try {
       const cells: string[] = [];
       const file0 = path.join(sdir, `${name}-original.png`);
@@ -314,7 +308,7 @@ code { background: #eee; padding: 0 3px; }
 </style></head><body>
 <h1>gradlens demo</h1>
 <p>Every attribution method of gradlens on the bundled sample pictures (cluttered Fashion-MNIST, 64×64) with the two bundled models, trained by gradlens itself. ${nav}</p>
-<p class="note">Budgeted to run in a few minutes on 2 CPU cores${quick ? ' (<b>--quick</b>: fewer pictures, far fewer steps)' : ''}: SmoothGrad ${b.samples} samples (paper: 50), integrated gradients ${b.steps} steps (paper: 50), occlusion window ${b.window ?? '-'} px stride ${b.stride ?? '-'} px, Score-CAM with every channel of the layer, ${budget.filterSteps}/${budget.classSteps}/${budget.inversionSteps} steps for filters/class models/inversion. Total ${esc(total)} (${esc(timings.join(', '))}).${warnings ? ` ${warnings} warnings about degenerate maps (constant maps are drawn black).` : ''}</p>
+<p class="note">Budgeted to run in a few minutes on 2 CPU cores${quick ? ' (<b>--quick</b>: fewer pictures, far fewer steps)' : ''}: the first ${budget.pictures} bundled pictures per model, SmoothGrad ${b.samples} samples (paper: 50), integrated gradients ${b.steps} steps (paper: 50), occlusion window ${b.window ?? '-'} px stride ${b.stride ?? '-'} px, Score-CAM with every channel of the layer, ${budget.filterSteps}/${budget.classSteps}/${budget.inversionSteps} steps for filters/class models/inversion. Total ${esc(total)} (${esc(timings.join(', '))}).${warnings ? ` ${warnings} warnings about degenerate maps (constant maps are drawn black).` : ''}</p>
 ${sections.map((s) => s.html).join('\n')}
 <p><small>Made by <code>gradlens demo${quick ? ' --quick' : ''}</code>. Pictures are relative to this page; it loads nothing from the network.</small></p>
 </body></html>

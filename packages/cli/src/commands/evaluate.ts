@@ -8,13 +8,18 @@ import { CliError, formatHelp, intOption, OptionSpec, parseArgs, str } from '../
 import { prepareValues } from '../image';
 import { LoadedModel, loadModelFromOptions } from '../model';
 import { Budget, DEFAULT_BUDGET, METHOD_NAMES, MethodMaps, MethodSpec, parseMethods } from '../methods';
-import { EvaluationSample, EvaluationTable, Explainer, plugin } from '../plugins';
+import { evaluateMethods, EvaluationSample, EvaluationTable, Explainer, METRIC_NAMES, MetricName, tableToJSON, toMarkdown } from '../plugins';
 import { progressReporter, seconds, Streams } from '../progress';
 import { datasetInstalled, heldOutPictures, LabelledPicture, readSamples, resizePicture, samplesDir } from '../samples';
 import { BUDGET_OPTIONS, budgetFrom, MODEL_OPTIONS } from './explain';
 
 /** The methods `evaluate` runs by default: every method that can run on the model. */
 const DEFAULT_METHODS = 'all';
+
+/** Smaller budgets than `explain`'s for the many-pass methods: they run once per picture. */
+export const EVALUATE_BUDGET: Budget = { ...DEFAULT_BUDGET, samples: 16, steps: 16, batchSize: 32 };
+/** Points of the deletion/insertion curves (the library's default is 50). */
+const EVALUATE_CURVE_STEPS = 20;
 
 const SPECS: Readonly<Record<string, OptionSpec>> = {
   ...MODEL_OPTIONS,
@@ -23,13 +28,13 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   methods: { type: 'string', value: 'M[,M…]', help: `methods to score (or all): ${METHOD_NAMES.join(', ')}`, default: 'all that run on the model' },
   metrics: { type: 'string', value: 'LIST', help: 'metrics: localization, iou, pointing, deletion, insertion, randomization, completeness', default: 'all' },
   layer: { type: 'string', value: 'PATH', help: 'module path of the CAM layer', default: 'the model\'s default' },
-  'curve-steps': { type: 'string', value: 'N', help: 'points of the deletion/insertion curves', default: '50' },
+  'curve-steps': { type: 'string', value: 'N', help: 'steps of the deletion/insertion curves', default: String(EVALUATE_CURVE_STEPS) },
   'randomization-samples': { type: 'string', value: 'N', help: 'pictures the (costly) randomisation test runs on', default: '4' },
-  samples: BUDGET_OPTIONS.samples!,
-  steps: BUDGET_OPTIONS.steps!,
+  samples: { ...BUDGET_OPTIONS.samples!, default: String(EVALUATE_BUDGET.samples) },
+  steps: { ...BUDGET_OPTIONS.steps!, default: String(EVALUATE_BUDGET.steps) },
   window: BUDGET_OPTIONS.window!,
   stride: BUDGET_OPTIONS.stride!,
-  'batch-size': BUDGET_OPTIONS['batch-size']!,
+  'batch-size': { ...BUDGET_OPTIONS['batch-size']!, default: String(EVALUATE_BUDGET.batchSize) },
 };
 
 /** Maps already computed, per input tensor and method (with the class they explain), so the metrics reuse them. */
@@ -106,9 +111,8 @@ export function formatTable(markdown: string): string {
 /** Runs evaluateMethods with progress on stderr; returns the table. */
 export function evaluateWith(
   loaded: LoadedModel, samples: EvaluationSample[], methods: MethodSpec[], layer: string, budget: Budget, streams: Streams,
-  options: { metrics?: string[]; curveSteps?: number; randomizationSamples?: number; cache?: MapCache },
+  options: { metrics?: MetricName[]; curveSteps?: number; randomizationSamples?: number; cache?: MapCache },
 ): { table: EvaluationTable; warnings: string[] } {
-  const evaluateMethods = plugin('evaluateMethods', 'evaluate');
   const warnings: string[] = [];
   const onWarning = (m: string): void => { warnings.push(m); };
   const explainers: Record<string, Explainer> = {};
@@ -145,10 +149,12 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
   if (positionals.length > 0) throw new CliError(`evaluate: unexpected argument '${positionals[0]}'`, 2);
   const n = intOption('evaluate', o, 'n', 500);
   const methods = parseMethods(str(o, 'methods') ?? DEFAULT_METHODS);
-  const metrics = str(o, 'metrics')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const info = plugin('METRIC_INFO', 'evaluate');
-  for (const m of metrics ?? []) if (!(m in info)) throw new CliError(`unknown metric '${m}'; metrics: ${Object.keys(info).join(', ')}`, 2);
-  const budget = budgetFrom('evaluate', o, DEFAULT_BUDGET);
+  const metrics = str(o, 'metrics')?.split(',').map((s) => s.trim()).filter((s) => s !== '').map((m) => {
+    const known = METRIC_NAMES.find((k) => k === m);
+    if (!known) throw new CliError(`unknown metric '${m}'; metrics: ${METRIC_NAMES.join(', ')}`, 2);
+    return known;
+  });
+  const budget = budgetFrom('evaluate', o, EVALUATE_BUDGET);
   const loaded = loadModelFromOptions('evaluate', o);
   const layer = str(o, 'layer') ?? loaded.defaultLayer;
   const out = str(o, 'out') ?? 'gradlens-eval';
@@ -170,15 +176,15 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
     const runnable = runnableMethods(methods, loaded, samples[0]!.image, layer, budget, streams, str(o, 'methods') !== undefined);
     if (runnable.length === 0) throw new CliError(`evaluate: none of the methods runs on ${loaded.name}`);
     streams.stderr.write(`evaluating ${runnable.length} methods on ${source}\n`);
-    const curveSteps = str(o, 'curve-steps') === undefined ? undefined : intOption('evaluate', o, 'curve-steps', 50);
+    const curveSteps = intOption('evaluate', o, 'curve-steps', EVALUATE_CURVE_STEPS);
     const { table, warnings } = evaluateWith(loaded, samples, runnable, layer, budget, streams, {
       metrics, curveSteps, randomizationSamples: intOption('evaluate', o, 'randomization-samples', 4),
     });
-    const md = plugin('toMarkdown', 'evaluate')(table);
+    const md = toMarkdown(table);
     fs.mkdirSync(out, { recursive: true });
     const header = `# ${loaded.name}: attribution metrics\n\nOn ${source}; CAM layer \`${layer}\`; weights ${loaded.weights}.\n\n`;
     writeFileAtomic(path.join(out, 'evaluation.md'), header + md);
-    const json = JSON.parse(plugin('tableToJSON', 'evaluate')(table)) as Record<string, unknown>;
+    const json = JSON.parse(tableToJSON(table)) as Record<string, unknown>;
     writeFileAtomic(path.join(out, 'evaluation.json'), `${JSON.stringify({ model: loaded.name, weights: loaded.weights, layer, source, budget, ...json }, null, 2)}\n`);
     if (warnings.length > 0) streams.stderr.write(`note: ${warnings.length} warnings while computing maps (first: ${warnings[0]})\n`);
     streams.stdout.write(`${formatTable(md)}\n\n${loaded.name}, ${source}, ${seconds(t0)}\nwrote ${path.join(out, 'evaluation.md')} and ${path.join(out, 'evaluation.json')}\n`);

@@ -1,0 +1,96 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { pathToFileURL } from 'url';
+import { chromium } from 'playwright-core';
+import { main } from '../src/main';
+import { captureStreams, makeWeightsDir } from './fixtures';
+
+/**
+ * Opens the demo gallery in a real headless browser: Debian's chromium driven by playwright-core.
+ * .ci/run installs chromium; on a machine without it this test is skipped with a message.
+ */
+const CHROMIUM = process.env.GRADLENS_CHROMIUM ?? '/usr/bin/chromium';
+const haveChromium = fs.existsSync(CHROMIUM);
+if (!haveChromium) {
+  console.warn(`gallery test skipped: ${CHROMIUM} not found (apt-get install -y chromium, or set GRADLENS_CHROMIUM)`);
+}
+const maybe = haveChromium ? test : test.skip;
+
+let dir: string;
+const savedEnv = process.env.GRADLENS_WEIGHTS;
+beforeAll(() => {
+  dir = makeWeightsDir(2);
+  process.env.GRADLENS_WEIGHTS = dir;
+});
+afterAll(() => {
+  if (savedEnv === undefined) delete process.env.GRADLENS_WEIGHTS;
+  else process.env.GRADLENS_WEIGHTS = savedEnv;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface PageFacts {
+  images: { src: string; ok: boolean }[];
+  tables: { cls: string; rows: number; cells: string[] }[];
+  title: string;
+}
+
+maybe('demo --quick writes a self-contained gallery whose pictures all load and whose tables are filled', async () => {
+  const out = path.join(dir, 'demo');
+  const s = captureStreams();
+  const code = await main(['demo', '--quick', '--out', out], s);
+  expect(s.err()).not.toMatch(/gradlens:/);
+  expect(code).toBe(0);
+  const index = path.join(out, 'index.html');
+  expect(s.out()).toContain(index);
+  const html = fs.readFileSync(index, 'utf8');
+  expect(html).not.toMatch(/(src|href)="(https?:)?\/\//); // nothing from the network
+  expect(html).not.toMatch(/src="\//); // relative paths only
+  // no temporary files left by the atomic writes
+  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [e.name]));
+  expect(walk(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    const requests: string[] = [];
+    page.on('request', (r) => { requests.push(r.url()); });
+    await page.goto(pathToFileURL(index).href, { waitUntil: 'load' });
+    const facts = await page.evaluate(`(() => ({
+      title: document.title,
+      images: Array.from(document.images).map((i) => ({ src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0 })),
+      tables: Array.from(document.querySelectorAll('table')).map((t) => ({
+        cls: t.className,
+        rows: t.querySelectorAll('tbody tr').length,
+        cells: Array.from(t.querySelectorAll('tbody td')).map((c) => c.textContent.trim() || (c.querySelector('img') ? 'img' : '')),
+      })),
+    }))()`) as PageFacts;
+    expect(facts.title).toBe('gradlens demo');
+    expect(requests.every((u) => u.startsWith('file://'))).toBe(true);
+    const broken = facts.images.filter((i) => !i.ok).map((i) => i.src);
+    expect(broken).toEqual([]);
+    // 2 models × 2 pictures × (input + 17 or 18 methods) + features + sanity strips
+    expect(facts.images.length).toBeGreaterThan(2 * 2 * 18);
+    const galleries = facts.tables.filter((t) => t.cls === 'gallery');
+    const metrics = facts.tables.filter((t) => t.cls === 'metrics');
+    expect(galleries).toHaveLength(2);
+    expect(metrics).toHaveLength(2);
+    for (const g of galleries) {
+      expect(g.rows).toBe(2);
+      expect(g.cells.every((c) => c === 'img')).toBe(true);
+    }
+    for (const m of metrics) {
+      expect(m.rows).toBeGreaterThanOrEqual(17);
+      expect(m.cells.every((c) => c !== '')).toBe(true);
+      expect(m.cells.filter((c) => /^-?\d+\.\d{3}$/.test(c)).length).toBeGreaterThan(m.cells.length / 2);
+    }
+    const shot = path.join(os.tmpdir(), 'gradlens-gallery.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    expect(fs.statSync(shot).size).toBeGreaterThan(10000);
+  } finally {
+    await browser.close();
+  }
+}, 600000);
