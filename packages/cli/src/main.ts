@@ -67,9 +67,19 @@ export async function main(argv: readonly string[], streams: Streams = { stdout:
   }
 }
 
-if (require.main === module) {
+/** Runs the command line of this process (`process.argv`) and sets the exit code; what bin/gradlens.js calls. */
+export function run(): void {
+  // `gradlens methods | head` closes the pipe early: stop quietly, as Unix tools do
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (e: unknown) => { process.stderr.write(`gradlens: ${oneLine(e)}\n`); process.exitCode = 1; },
   );
 }
+
+if (require.main === module) run();

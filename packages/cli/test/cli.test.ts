@@ -188,9 +188,13 @@ describe('errors are one line with a non-zero exit code', () => {
     const d = spawnSync(process.execPath, [DIST, 'explain', '--method', 'nope'], { encoding: 'utf8', env: { ...env, GRADLENS_DEBUG: '1' } });
     expect(d.status).toBe(2);
     expect(d.stderr).toMatch(/\n\s+at /);
-    const ok = spawnSync(process.execPath, [DIST, 'methods'], { encoding: 'utf8', env });
-    expect(ok.status).toBe(0);
     expect(fs.readFileSync(DIST, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // the installed command: an executable file in git (npm links it before the build writes dist/)
+    const bin = path.join(ROOT, 'packages', 'cli', 'bin', 'gradlens.js');
+    expect(fs.statSync(bin).mode & 0o111).not.toBe(0);
+    const ok = spawnSync(bin, ['methods'], { encoding: 'utf8', env });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout.split('\n')[0]).toMatch(/^vanilla\s+gradient/);
   });
 });
 
