@@ -75,6 +75,15 @@ function mapPicture(m: Tensor): RgbImage {
 interface GalleryRow { picture: LabelledPicture; input: string; label: string; predicted: string; cells: Map<string, string> }
 interface Section { title: string; html: string }
 
+/** Up to `n` pictures in file order, preferring classes not shown yet (a more varied gallery). */
+export function pickDiverse(pics: readonly LabelledPicture[], n: number): LabelledPicture[] {
+  const seen = new Set<number>();
+  const first = pics.filter((p) => (seen.has(p.label) ? false : (seen.add(p.label), true)));
+  const rest = pics.filter((p) => !first.includes(p));
+  const chosen = new Set([...first, ...rest].slice(0, n));
+  return pics.filter((p) => chosen.has(p));
+}
+
 /** Renders the metrics table as HTML. */
 function metricsTable(table: EvaluationTable): string {
   const info = METRIC_INFO;
@@ -121,7 +130,7 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
     const tm = Date.now();
     const dir = path.join(out, loaded.name);
     fs.mkdirSync(dir, { recursive: true });
-    const pics = readSamples(samplesDir(), loaded.size, loaded.classes ?? []).slice(0, budget.pictures);
+    const pics = pickDiverse(readSamples(samplesDir(), loaded.size, loaded.classes ?? []), budget.pictures);
     const samples = evaluationSamples(pics, loaded);
     const layer = loaded.defaultLayer;
     const classes = loaded.classes;
@@ -308,7 +317,7 @@ code { background: #eee; padding: 0 3px; }
 </style></head><body>
 <h1>gradlens demo</h1>
 <p>Every attribution method of gradlens on the bundled sample pictures (cluttered Fashion-MNIST, 64×64) with the two bundled models, trained by gradlens itself. ${nav}</p>
-<p class="note">Budgeted to run in a few minutes on 2 CPU cores${quick ? ' (<b>--quick</b>: fewer pictures, far fewer steps)' : ''}: the first ${budget.pictures} bundled pictures per model, SmoothGrad ${b.samples} samples (paper: 50), integrated gradients ${b.steps} steps (paper: 50), occlusion window ${b.window ?? '-'} px stride ${b.stride ?? '-'} px, Score-CAM with every channel of the layer, ${budget.filterSteps}/${budget.classSteps}/${budget.inversionSteps} steps for filters/class models/inversion. Total ${esc(total)} (${esc(timings.join(', '))}).${warnings ? ` ${warnings} warnings about degenerate maps (constant maps are drawn black).` : ''}</p>
+<p class="note">Budgeted to run in a few minutes on 2 CPU cores${quick ? ' (<b>--quick</b>: fewer pictures, far fewer steps)' : ''}: ${budget.pictures} of the bundled pictures per model (one per class), SmoothGrad ${b.samples} samples (paper: 50), integrated gradients ${b.steps} steps (paper: 50), occlusion window ${b.window ?? '-'} px stride ${b.stride ?? '-'} px, Score-CAM with every channel of the layer, ${budget.filterSteps}/${budget.classSteps}/${budget.inversionSteps} steps for filters/class models/inversion. Total ${esc(total)} (${esc(timings.join(', '))}).${warnings ? ` ${warnings} warnings about degenerate maps (constant maps are drawn black).` : ''}</p>
 ${sections.map((s) => s.html).join('\n')}
 <p><small>Made by <code>gradlens demo${quick ? ' --quick' : ''}</code>. Pictures are relative to this page; it loads nothing from the network.</small></p>
 </body></html>
