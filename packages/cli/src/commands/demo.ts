@@ -256,7 +256,7 @@ function featureSection(loaded: LoadedModel, dir: string, out: string, layer: st
   const orig = fig(save('inversion-target', image), 'the first picture');
   return `<h3>Feature visualisation</h3>
 <p>Filters of <code>${esc(layer)}</code> by activation maximisation (${budget.filterSteps} steps), class models (regularised: blur, decay; ${budget.classSteps} steps) and the inverted representation of <code>${esc(layer)}</code> (${budget.inversionSteps} steps).</p>
-<div class="figs">${figures.join('')}</div><div class="figs">${classRow.join('')}</div><div class="figs">${orig}${invFig}</div>`;
+<h4>Filters</h4><div class="figs">${figures.join('')}</div><h4>Class models</h4><div class="figs">${classRow.join('')}</div><h4>Inverted representation</h4><div class="figs">${orig}${invFig}</div>`;
 }
 
 function sanitySection(
