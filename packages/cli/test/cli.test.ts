@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decodeImage, readNpy, toFloat32 } from '@gradlens/io';
 import { loadBundledModel } from '@gradlens/nn';
-import { deconvnet, gradCam, guidedBackprop, occlusion, scoreCam, vanillaGradient } from '@gradlens/explain';
+import { deconvnet, gradCam, guidedBackprop, lrp, occlusion, scoreCam, vanillaGradient } from '@gradlens/explain';
 import { numTensors, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { main } from '../src/main';
@@ -102,8 +102,9 @@ describe('gradlens explain', () => {
     same('occlusion.npy', oc.grid, [15, 15]);
     same('occlusion_upsampled.npy', oc.map, [64, 64]);
     expect(fs.existsSync(path.join(out, 'guided-gradcam.npy'))).toBe(true);
-    expect(npy('lrp.npy').shape).toEqual([3, 64, 64]);
-    for (const r2 of [v, g, d, c, sc, oc]) {
+    const l = lrp(model, x, { target: 3, composite: 'epsilon' });
+    same('lrp.npy', l.relevance, [3, 64, 64]);
+    for (const r2 of [v, g, d, c, sc, oc, l]) {
       for (const t of Object.values(r2)) if (t !== null && typeof t === 'object' && 'dispose' in t) (t as Tensor).dispose();
     }
     expect(numTensors()).toBe(before);
