@@ -28,6 +28,7 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   methods: { type: 'string', value: 'M[,M…]', help: `methods to score (or all): ${METHOD_NAMES.join(', ')}`, default: 'all that run on the model' },
   metrics: { type: 'string', value: 'LIST', help: 'metrics: localization, iou, pointing, deletion, insertion, randomization, completeness', default: 'all' },
   layer: { type: 'string', value: 'PATH', help: 'module path of the CAM layer', default: 'the model\'s default' },
+  target: { type: 'string', value: 'label|top1', help: 'explain the true label, or the top-1 class (the CAM paper\'s protocol)', default: 'label' },
   'curve-steps': { type: 'string', value: 'N', help: 'steps of the deletion/insertion curves', default: String(EVALUATE_CURVE_STEPS) },
   'randomization-samples': { type: 'string', value: 'N', help: 'pictures the (costly) randomisation test runs on', default: '4' },
   samples: { ...BUDGET_OPTIONS.samples!, default: String(EVALUATE_BUDGET.samples) },
@@ -111,7 +112,7 @@ export function formatTable(markdown: string): string {
 /** Runs evaluateMethods with progress on stderr; returns the table. */
 export function evaluateWith(
   loaded: LoadedModel, samples: EvaluationSample[], methods: MethodSpec[], layer: string, budget: Budget, streams: Streams,
-  options: { metrics?: MetricName[]; curveSteps?: number; randomizationSamples?: number; cache?: MapCache },
+  options: { metrics?: MetricName[]; curveSteps?: number; randomizationSamples?: number; cache?: MapCache; target?: 'label' | 'top1' },
 ): { table: EvaluationTable; warnings: string[] } {
   const warnings: string[] = [];
   const onWarning = (m: string): void => { warnings.push(m); };
@@ -122,6 +123,7 @@ export function evaluateWith(
     const steps = options.curveSteps;
     const table = evaluateMethods(loaded.model, samples, explainers, {
       metrics: options.metrics,
+      target: options.target,
       deletion: steps ? { steps, batchSize: budget.batchSize } : undefined,
       insertion: steps ? { steps, batchSize: budget.batchSize } : undefined,
       randomization: { samples: options.randomizationSamples ?? 4 },
@@ -155,6 +157,8 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
     return known;
   });
   const budget = budgetFrom('evaluate', o, EVALUATE_BUDGET);
+  const target = str(o, 'target') ?? 'label';
+  if (target !== 'label' && target !== 'top1') throw new CliError(`evaluate: --target must be label or top1, got '${target}'`, 2);
   const loaded = loadModelFromOptions('evaluate', o);
   const layer = str(o, 'layer') ?? loaded.defaultLayer;
   const out = str(o, 'out') ?? 'gradlens-eval';
@@ -178,14 +182,14 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
     streams.stderr.write(`evaluating ${runnable.length} methods on ${source}\n`);
     const curveSteps = intOption('evaluate', o, 'curve-steps', EVALUATE_CURVE_STEPS);
     const { table, warnings } = evaluateWith(loaded, samples, runnable, layer, budget, streams, {
-      metrics, curveSteps, randomizationSamples: intOption('evaluate', o, 'randomization-samples', 4),
+      metrics, curveSteps, randomizationSamples: intOption('evaluate', o, 'randomization-samples', 4), target,
     });
     const md = toMarkdown(table);
     fs.mkdirSync(out, { recursive: true });
-    const header = `# ${loaded.name}: attribution metrics\n\nOn ${source}; CAM layer \`${layer}\`; weights ${loaded.weights}.\n\n`;
+    const header = `# ${loaded.name}: attribution metrics\n\nOn ${source}; maps of the ${target === 'label' ? 'true class' : 'top-1 class'}; CAM layer \`${layer}\`; weights ${loaded.weights}.\n\n`;
     writeFileAtomic(path.join(out, 'evaluation.md'), header + md);
     const json = JSON.parse(tableToJSON(table)) as Record<string, unknown>;
-    writeFileAtomic(path.join(out, 'evaluation.json'), `${JSON.stringify({ model: loaded.name, weights: loaded.weights, layer, source, budget, ...json }, null, 2)}\n`);
+    writeFileAtomic(path.join(out, 'evaluation.json'), `${JSON.stringify({ model: loaded.name, weights: loaded.weights, layer, source, target, budget, curveSteps, ...json }, null, 2)}\n`);
     if (warnings.length > 0) streams.stderr.write(`note: ${warnings.length} warnings while computing maps (first: ${warnings[0]})\n`);
     streams.stdout.write(`${formatTable(md)}\n\n${loaded.name}, ${source}, ${seconds(t0)}\nwrote ${path.join(out, 'evaluation.md')} and ${path.join(out, 'evaluation.json')}\n`);
     return 0;
