@@ -56,6 +56,7 @@ const trial = arg('trial', 'false') === 'true';
 const shared = arg('shared', 'true') === 'true';
 const curriculum = Number(arg('curriculum', '0.5'));
 const maxMinutes = Number(arg('max-minutes', '28'));
+const bn = arg('bn', 'false') === 'true';
 
 /** @param {string} dir */
 function gitCommit(dir) {
@@ -80,9 +81,10 @@ function log(line) {
 const wallStart = Date.now();
 T.manualSeed(seed);
 const info = nn.bundledModels[/** @type {'gapnet' | 'smallvgg'} */ (name)];
-const model = info.build({ generator: new T.Generator(seed) });
-for (const [, m] of model.namedModules()) if (m instanceof nn.Dropout) m.generator = new T.Generator(seed + 7);
-const paramCount = model.parameters().reduce((a, p) => a + p.size, 0);
+// With --bn the model trains with a BatchNorm after every conv but the first, folded away at the end.
+const trained = info.build({ generator: new T.Generator(seed), batchNorm: bn });
+for (const [, m] of trained.namedModules()) if (m instanceof nn.Dropout) m.generator = new T.Generator(seed + 7);
+const paramCount = info.build({ init: false }).parameters().reduce((a, p) => a + p.size, 0);
 
 // Normalisation from the train split (2000 compositions of the seed's first epoch).
 const raw = new nn.ClutteredFashionMnist({ split: 'train', seed });
@@ -116,16 +118,16 @@ const val = new nn.ClutteredFashionMnist({ split: 'test', seed: testSeed, length
 const trainLoader = new nn.DataLoader(train, { batchSize: batch, shuffle: true, seed, dropLast: true });
 const valLoader = new nn.DataLoader(val, { batchSize: 100 });
 
-const optimizer = new nn.AdamW(model.parameters(), { lr, weightDecay: wd });
+const optimizer = new nn.AdamW(trained.parameters(), { lr, weightDecay: wd });
 const totalSteps = epochs * trainLoader.length;
 const scheduler = nn.warmupCosine(optimizer, { warmupEpochs: warmup, epochs: totalSteps, startFactor: 0.05 });
 
 log(`gradlens ${commit} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})${shared ? ' · machine shared with other jobs' : ''}`);
-log(`${name}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd} · warmup ${warmup} steps then cosine (per step) · seed ${seed}`);
+log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd} · warmup ${warmup} steps then cosine (per step) · seed ${seed}`);
 log(`normalisation (2000 train compositions): mean [${normalization.mean.join(', ')}] std [${normalization.std.join(', ')}]`);
 
 const trainStart = Date.now();
-const history = nn.fit(model, {
+const history = nn.fit(trained, {
   train: trainLoader,
   val: valLoader,
   epochs,
@@ -145,6 +147,19 @@ const history = nn.fit(model, {
   },
 });
 const trainSeconds = (Date.now() - trainStart) / 1000;
+
+// The published model: the trained one with its BatchNorms folded into the convs (checked equal).
+const model = bn ? nn.foldBatchNorm(/** @type {import("../packages/nn/dist").GapNet} */ (trained)) : trained;
+if (bn) {
+  trained.eval();
+  model.eval();
+  const first = [...new nn.DataLoader(val, { batchSize: 50 })][0];
+  if (!first) throw new Error('no validation batch');
+  const diff = T.noGrad(() => T.tidy(() => T.max(T.abs(T.sub(trained.call(first.x), model.call(first.x)))).item()));
+  first.dispose();
+  log(`folded BatchNorm into the convs: largest logit difference ${diff.toExponential(2)}`);
+  if (!(diff < 1e-3)) throw new Error(`folding changed the outputs by ${diff}`);
+}
 
 const testStart = Date.now();
 const test = new nn.ClutteredFashionMnist({ split: 'test', seed: testSeed, length: testCount, normalize: normalization });
@@ -186,6 +201,7 @@ if (!trial) {
     seed,
     optimizer: { name: 'AdamW', lr, weightDecay: wd, betas: [0.9, 0.999] },
     schedule: { name: 'warmupCosine (per step)', warmupSteps: warmup, startFactor: 0.05, totalSteps, etaMin: 0 },
+    batchNorm: bn ? 'trained with BatchNorm2d after every conv but the first (momentum 0.1), then folded into the convs (nn.foldBatchNorm): the published weights have none' : 'none',
     augmentation: 'none beyond the generator: every epoch composes fresh pictures (new items, backgrounds, tints, places, clutter)',
     curriculum: `first ${rampEpochs} of ${epochs} epochs ramp linearly (level e/${rampEpochs}) from colorfulness 0, no clutter, no texture, items 40–50 px to the default composition; see weights/train.js`,
     epochsRun: history.epochs.length,

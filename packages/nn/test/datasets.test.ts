@@ -140,6 +140,21 @@ describe('cluttered generator (synthetic items)', () => {
     }
   });
 
+  test('colorfulness 0 without clutter or texture: gray items on black, as the original dataset', () => {
+    const ds = new ClutteredFashionMnist({ data, length: 6, config: { colorfulness: 0, fragments: [0, 0], noise: 0, backgroundContrast: 0 } });
+    for (let i = 0; i < 6; i++) {
+      const s = ds.generate(i);
+      let bad = 0;
+      for (let k = 0; k < 4096; k++) {
+        const [r, g, b] = [s.image[k]!, s.image[4096 + k]!, s.image[8192 + k]!];
+        if (Math.abs(r - g) > 1e-6 || Math.abs(g - b) > 1e-6) bad++;
+        if (!s.mask[k] && r !== 0) bad++;
+        if (s.mask[k] && !(r > 0)) bad++;
+      }
+      expect(bad).toBe(0);
+    }
+  });
+
   test('get() normalises with the given stats and feeds the DataLoader', () => {
     const raw = new ClutteredFashionMnist({ data, length: 8 });
     const stats = channelStats(raw, 8);

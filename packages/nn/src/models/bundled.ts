@@ -5,6 +5,7 @@ import { FASHION_MNIST_CLASSES } from '../datasets/fashion-mnist';
 import { ReLU } from '../layers/activation';
 import { Sequential } from '../layers/container';
 import { Conv2d } from '../layers/conv';
+import { BatchNorm2d } from '../layers/batchnorm';
 import { Dropout } from '../layers/dropout';
 import { Linear } from '../layers/linear';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling';
@@ -24,6 +25,43 @@ import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthSca
  *   as on AlexNet/VGG. Its last conv block's ReLU is `features.10` (8×8, 128 channels; `features.11` pools it to 4×4).
  */
 
+/** Options of the bundled builders. */
+export interface BundledOptions extends ModelOptions {
+  /**
+   * Training variant: a BatchNorm2d after every conv but the first (indices shift, as in torchvision's
+   * `_bn` VGGs). The bundled weights were trained this way and then folded into the plain convs with
+   * `foldBatchNorm`, so the published models have no BatchNorm.
+   */
+  batchNorm?: boolean;
+}
+
+type LayerSpec = { conv: [number, number, number, number, number] } | 'relu' | 'pool';
+
+/** Builds a features Sequential from [in, out, kernel, stride, padding] convs, ReLUs and 2×2 max pools. */
+function buildFeatures(spec: readonly LayerSpec[], w: (c: number) => number, batchNorm: boolean): Sequential {
+  const seq = new Sequential();
+  let first = true;
+  for (const l of spec) {
+    if (l === 'relu') seq.append(new ReLU());
+    else if (l === 'pool') seq.append(new MaxPool2d(2, { stride: 2 }));
+    else {
+      const [cin, cout, k, stride, padding] = l.conv;
+      seq.append(new Conv2d(cin === 3 ? 3 : w(cin), w(cout), k, { stride, padding, init: false }));
+      if (batchNorm && !first) seq.append(new BatchNorm2d(w(cout)));
+      first = false;
+    }
+  }
+  return seq;
+}
+
+const GAPNET_FEATURES: readonly LayerSpec[] = [
+  { conv: [3, 32, 5, 2, 2] }, 'relu', 'pool', { conv: [32, 64, 3, 1, 1] }, 'relu', 'pool', { conv: [64, 128, 3, 1, 1] }, 'relu',
+];
+const SMALLVGG_FEATURES: readonly LayerSpec[] = [
+  { conv: [3, 16, 3, 1, 1] }, 'relu', 'pool', { conv: [16, 32, 3, 1, 1] }, 'relu', 'pool',
+  { conv: [32, 64, 3, 1, 1] }, 'relu', 'pool', { conv: [64, 128, 3, 1, 1] }, 'relu', 'pool',
+];
+
 /**
  * GAP network for CAM: `features` = conv 5×5/2 (3→32) → ReLU → max-pool → conv 3×3 (32→64) → ReLU →
  * max-pool → conv 3×3 (64→128) → ReLU (8×8 for a 64×64 input), `avgpool` (global), `classifier.0`
@@ -34,16 +72,14 @@ export class GapNet extends Module {
   readonly avgpool: AdaptiveAvgPool2d;
   readonly classifier: Sequential;
 
-  constructor(options: ModelOptions = {}) {
+  readonly options: BundledOptions;
+
+  constructor(options: BundledOptions = {}) {
     super();
+    this.options = { ...options };
     const w = widthScaler(options, 'GapNet');
     const nc = numClassesOf({ numClasses: 10, ...options }, 'GapNet');
-    const noInit = { init: false };
-    this.features = this.registerModule('features', new Sequential(
-      new Conv2d(3, w(32), 5, { stride: 2, padding: 2, ...noInit }), new ReLU(), new MaxPool2d(2, { stride: 2 }),
-      new Conv2d(w(32), w(64), 3, { padding: 1, ...noInit }), new ReLU(), new MaxPool2d(2, { stride: 2 }),
-      new Conv2d(w(64), w(128), 3, { padding: 1, ...noInit }), new ReLU(),
-    ));
+    this.features = this.registerModule('features', buildFeatures(GAPNET_FEATURES, w, options.batchNorm ?? false));
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([1, 1]));
     this.classifier = this.registerModule('classifier', new Sequential(
       new Linear(w(128), nc, { generator: options.generator, init: options.init }),
@@ -65,20 +101,16 @@ export class SmallVGG extends Module {
   readonly features: Sequential;
   readonly classifier: Sequential;
 
-  constructor(options: ModelOptions = {}) {
+  readonly options: BundledOptions;
+
+  constructor(options: BundledOptions = {}) {
     super();
+    this.options = { ...options };
     const w = widthScaler(options, 'SmallVGG');
     const nc = numClassesOf({ numClasses: 10, ...options }, 'SmallVGG');
     const p = options.dropout ?? 0.3;
-    const noInit = { init: false };
-    this.features = this.registerModule('features', new Sequential());
-    let c = 3;
-    for (const v of [16, 32, 64, 128]) {
-      this.features.append(new Conv2d(c, w(v), 3, { padding: 1, ...noInit }));
-      this.features.append(new ReLU());
-      this.features.append(new MaxPool2d(2, { stride: 2 }));
-      c = w(v);
-    }
+    this.features = this.registerModule('features', buildFeatures(SMALLVGG_FEATURES, w, options.batchNorm ?? false));
+    const c = w(128);
     const i = { generator: options.generator, init: options.init };
     this.classifier = this.registerModule('classifier', new Sequential(
       new Linear(c * 4 * 4, w(256), i), new ReLU(), new Dropout(p),
@@ -97,13 +129,57 @@ export class SmallVGG extends Module {
 }
 
 /** The CAM architecture for 3×64×64 inputs, 10 classes by default; see GapNet. */
-export const gapnet = (o: ModelOptions = {}): GapNet => new GapNet(o);
+export const gapnet = (o: BundledOptions = {}): GapNet => new GapNet(o);
 /** The VGG-style architecture for 3×64×64 inputs, 10 classes by default; see SmallVGG. */
-export const smallvgg = (o: ModelOptions = {}): SmallVGG => new SmallVGG(o);
+export const smallvgg = (o: BundledOptions = {}): SmallVGG => new SmallVGG(o);
+
+/**
+ * Returns a copy of a bundled model trained with `batchNorm: true` with every BatchNorm folded into
+ * the conv before it (eval-mode statistics: W' = W·γ/√(var+ε), b' = (b − mean)·γ/√(var+ε) + β), as a
+ * plain model of the same class whose outputs equal the original's in eval mode.
+ */
+export function foldBatchNorm<M extends GapNet | SmallVGG>(model: M): M {
+  const plain = (model instanceof GapNet ? new GapNet({ ...model.options, batchNorm: false, init: false }) : new SmallVGG({ ...model.options, batchNorm: false, init: false })) as M;
+  const src: Module[] = [];
+  for (let i = 0; i < model.features.length; i++) src.push(model.features.at(i));
+  const convs = src.filter((m): m is Conv2d => m instanceof Conv2d);
+  const targets: Conv2d[] = [];
+  for (let i = 0; i < plain.features.length; i++) {
+    const m = plain.features.at(i);
+    if (m instanceof Conv2d) targets.push(m);
+  }
+  convs.forEach((conv, k) => {
+    const target = targets[k]!;
+    const next = src[src.indexOf(conv) + 1];
+    const w = conv.weight.values(), b = conv.bias?.values();
+    const tw = target.weight.values(), tb = target.bias!.values();
+    const per = w.length / conv.outChannels;
+    for (let o = 0; o < conv.outChannels; o++) {
+      let scale = 1, shift = 0;
+      if (next instanceof BatchNorm2d) {
+        const mean = Number(next.runningMean!.values()[o]), v = Number(next.runningVar!.values()[o]);
+        const gamma = next.weight ? Number(next.weight.values()[o]) : 1, beta = next.bias ? Number(next.bias.values()[o]) : 0;
+        scale = gamma / Math.sqrt(v + next.eps);
+        shift = beta - mean * scale;
+      }
+      for (let j = 0; j < per; j++) tw[o * per + j] = Number(w[o * per + j]) * scale;
+      tb[o] = (b ? Number(b[o]) : 0) * scale + shift;
+    }
+  });
+  const own = plain.stateDict();
+  const from = model.stateDict();
+  for (const [k, t] of Object.entries(own)) {
+    if (!k.startsWith('classifier.')) continue;
+    const f = from[k];
+    if (!f) throw new Error(`foldBatchNorm: ${k} missing from the trained model`);
+    t.values().set(f.values());
+  }
+  return plain;
+}
 
 /** What a bundled model is: how to build it, what it takes and which layers the explain methods want. */
 export interface BundledModelInfo {
-  build: (o?: ModelOptions) => Module;
+  build: (o?: BundledOptions) => Module;
   /** Input [C, H, W]. */
   inputSize: readonly [number, number, number];
   classes: readonly string[];

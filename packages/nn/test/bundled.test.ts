@@ -1,0 +1,144 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { readImage } from '@gradlens/io';
+import { Generator, noGrad, numTensors, randn, tensor, tidy } from '@gradlens/tensor';
+import { FASHION_MNIST_CLASSES } from '../src/datasets';
+import { BatchNorm2d } from '../src/layers';
+import { bundledModels, bundledWeightsDir, foldBatchNorm, gapnet, loadBundledModel, smallvgg } from '../src/models';
+
+const weightsDir = path.resolve(__dirname, '..', '..', '..', 'weights');
+
+describe('bundled architectures', () => {
+  test('gapnet: torchvision-style names and shapes, convs → GAP → one linear layer', () => {
+    const m = gapnet({ generator: new Generator(0) });
+    const shapes = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, t.shape]));
+    expect(shapes).toEqual({
+      'features.0.weight': [32, 3, 5, 5], 'features.0.bias': [32],
+      'features.3.weight': [64, 32, 3, 3], 'features.3.bias': [64],
+      'features.6.weight': [128, 64, 3, 3], 'features.6.bias': [128],
+      'classifier.0.weight': [10, 128], 'classifier.0.bias': [10],
+    });
+    const names = m.namedModules().map(([n]) => n);
+    expect(names).toContain(bundledModels.gapnet.targetLayer);
+    noGrad(() => tidy(() => {
+      const x = randn([2, 3, 64, 64]);
+      expect(m.features.call(x).shape).toEqual([2, 128, 8, 8]);
+      expect(m.call(x).shape).toEqual([2, 10]);
+    }));
+  });
+
+  test('smallvgg: features of conv/ReLU/pool, classifier Linear/ReLU/Dropout/Linear, no BatchNorm', () => {
+    const m = smallvgg({ generator: new Generator(0) });
+    const shapes = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, t.shape]));
+    expect(shapes).toEqual({
+      'features.0.weight': [16, 3, 3, 3], 'features.0.bias': [16],
+      'features.3.weight': [32, 16, 3, 3], 'features.3.bias': [32],
+      'features.6.weight': [64, 32, 3, 3], 'features.6.bias': [64],
+      'features.9.weight': [128, 64, 3, 3], 'features.9.bias': [128],
+      'classifier.0.weight': [256, 2048], 'classifier.0.bias': [256],
+      'classifier.3.weight': [10, 256], 'classifier.3.bias': [10],
+    });
+    const kinds = m.namedModules().filter(([n]) => /^(features|classifier)\.\d+$/.test(n)).map(([n, l]) => `${n}:${l.constructor.name}`);
+    expect(kinds).toEqual([
+      'features.0:Conv2d', 'features.1:ReLU', 'features.2:MaxPool2d', 'features.3:Conv2d', 'features.4:ReLU', 'features.5:MaxPool2d',
+      'features.6:Conv2d', 'features.7:ReLU', 'features.8:MaxPool2d', 'features.9:Conv2d', 'features.10:ReLU', 'features.11:MaxPool2d',
+      'classifier.0:Linear', 'classifier.1:ReLU', 'classifier.2:Dropout', 'classifier.3:Linear',
+    ]);
+    expect(bundledModels.smallvgg.targetLayer).toBe('features.10');
+    noGrad(() => tidy(() => expect(m.call(randn([1, 3, 64, 64])).shape).toEqual([1, 10])));
+    expect(() => noGrad(() => tidy(() => m.call(randn([1, 3, 32, 32]))))).toThrow(/64×64 input/);
+  });
+
+  test('batchNorm: true adds a BatchNorm after every conv but the first; foldBatchNorm removes them, outputs unchanged', () => {
+    for (const build of [gapnet, smallvgg]) {
+      const m = build({ generator: new Generator(1), batchNorm: true });
+      const bns = m.namedModules().filter(([, l]) => l instanceof BatchNorm2d);
+      expect(bns.map(([n]) => n)).toEqual(build === gapnet ? ['features.4', 'features.8'] : ['features.4', 'features.8', 'features.12']);
+      // Statistics and affine parameters a trained model could have.
+      const g = new Generator(2);
+      for (const [, l] of bns) {
+        const b = l as BatchNorm2d;
+        for (const t of [b.runningMean!, b.runningVar!, b.weight!, b.bias!]) {
+          const v = t.values();
+          for (let i = 0; i < v.length; i++) v[i] = t === b.runningVar ? 0.2 + g.uniform() : g.normal() * 0.5 + (t === b.weight ? 1 : 0);
+        }
+      }
+      m.eval();
+      const folded = foldBatchNorm(m);
+      folded.eval();
+      expect(folded.namedModules().some(([, l]) => l instanceof BatchNorm2d)).toBe(false);
+      expect(Object.keys(folded.stateDict())).toEqual(Object.keys(build({ init: false }).stateDict()));
+      noGrad(() => tidy(() => {
+        const x = randn([2, 3, 64, 64], { generator: new Generator(3) });
+        const a = m.call(x).values(), b = folded.call(x).values();
+        let diff = 0;
+        for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(Number(a[i]) - Number(b[i])));
+        expect(diff).toBeLessThan(1e-4);
+      }));
+    }
+  });
+
+  test('the registry and the same seed gives the same weights', () => {
+    for (const info of Object.values(bundledModels)) {
+      expect(info.inputSize).toEqual([3, 64, 64]);
+      expect(info.classes).toEqual(FASHION_MNIST_CLASSES);
+    }
+    const a = gapnet({ generator: new Generator(3) }).stateDict()['features.3.weight']!.values();
+    const b = gapnet({ generator: new Generator(3) }).stateDict()['features.3.weight']!.values();
+    expect(a).toEqual(b);
+    expect(() => loadBundledModel('resnet')).toThrow(/unknown bundled model 'resnet'; bundled models: gapnet, smallvgg/);
+    expect(bundledWeightsDir()).toBe(process.env.GRADLENS_WEIGHTS ?? weightsDir);
+  });
+});
+
+interface SampleMeta { file: string; label: number; class: string; box: [number, number, number, number] }
+
+describe('bundled weights on the bundled samples', () => {
+  const meta = JSON.parse(fs.readFileSync(path.join(weightsDir, 'samples', 'samples.json'), 'utf8')) as { samples: SampleMeta[]; classes: string[] };
+
+  test('the samples are 64×64 RGB with labels and boxes', () => {
+    expect(meta.samples.length).toBeGreaterThanOrEqual(12);
+    expect(meta.classes).toEqual(FASHION_MNIST_CLASSES);
+    for (const s of meta.samples) {
+      const img = readImage(path.join(weightsDir, 'samples', s.file));
+      expect([img.width, img.height, img.channels]).toEqual([64, 64, 3]);
+      expect(FASHION_MNIST_CLASSES[s.label]).toBe(s.class);
+      const [x0, y0, x1, y1] = s.box;
+      expect(0 <= x0 && x0 < x1 && x1 <= 64 && 0 <= y0 && y0 < y1 && y1 <= 64).toBe(true);
+    }
+  });
+
+  for (const name of Object.keys(bundledModels)) {
+    test(`${name}: card fields, and the weights classify the samples`, () => {
+      const before = numTensors();
+      const { model, card } = loadBundledModel(name, { dir: weightsDir });
+      for (const key of ['name', 'architecture', 'classes', 'inputSize', 'normalization', 'testAccuracy', 'epochs', 'seed', 'optimizer', 'schedule', 'trainSeconds', 'machine', 'gradlensCommit']) {
+        expect(card).toHaveProperty(key);
+      }
+      expect(card.name).toBe(name);
+      expect(card.classes).toEqual(FASHION_MNIST_CLASSES);
+      expect(card.inputSize).toEqual([3, 64, 64]);
+      expect(card.testAccuracy).toBeGreaterThan(0.5);
+      const { mean, std } = card.normalization;
+      const n = meta.samples.length;
+      const x = new Float32Array(n * 3 * 4096);
+      meta.samples.forEach((s, i) => {
+        const img = readImage(path.join(weightsDir, 'samples', s.file));
+        for (let k = 0; k < 4096; k++) for (let c = 0; c < 3; c++) x[i * 12288 + c * 4096 + k] = (img.data[3 * k + c]! / 255 - mean[c]!) / std[c]!;
+      });
+      const predicted = noGrad(() => tidy(() => {
+        const out = model.call(tensor(x, [n, 3, 64, 64])).values();
+        return meta.samples.map((_, i) => {
+          let best = 0;
+          for (let j = 1; j < 10; j++) if (out[i * 10 + j]! > out[i * 10 + best]!) best = j;
+          return best;
+        });
+      }));
+      const correct = predicted.filter((p, i) => p === meta.samples[i]!.label).length;
+      // With test accuracy a, the chance of fewer than ⌈(a − 0.25)·n⌉ right out of n is tiny.
+      expect(correct).toBeGreaterThanOrEqual(Math.ceil((card.testAccuracy - 0.25) * n));
+      for (const t of Object.values(model.stateDict())) t.dispose();
+      expect(numTensors()).toBe(before);
+    });
+  }
+});
