@@ -1,24 +1,32 @@
-import { DType, floatOf, promote } from '../../dtype';
+import { DType, floatOf, promote, TypedArray } from '../../dtype';
 import type { KernelTable } from '../backend';
-import { broadcastShapes } from '../../shape';
+import { broadcastShapes, broadcastStrides, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
-import { broadcastIndex, output } from './util';
+import { broadcastIndex, forEachRun, output } from './util';
 
 type Binary = (x: number, y: number) => number;
 type Unary = (x: number) => number;
 
-function binary(op: string, a: Tensor, b: Tensor, dtype: DType, f: Binary): Tensor {
+/** One run of a binary op: v[o + i] = a[ia + i·sa] ∘ b[ib + i·sb] for i < n. */
+type Run = (v: TypedArray, av: TypedArray, bv: TypedArray, o: number, ia: number, ib: number, n: number, sa: number, sb: number) => void;
+
+// The hot arithmetic ops get a loop each, so no per-element call remains; the rest share `generic`.
+const addRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! + bv[ib + i * sb]!; };
+const subRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! - bv[ib + i * sb]!; };
+const mulRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! * bv[ib + i * sb]!; };
+const divRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! / bv[ib + i * sb]!; };
+const generic = (f: Binary): Run => (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = f(av[ia + i * sa]!, bv[ib + i * sb]!);
+};
+
+function binary(op: string, a: Tensor, b: Tensor, dtype: DType, run: Run): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   const { t, v } = output(shape, dtype);
   const av = a.values();
   const bv = b.values();
-  const ia = broadcastIndex(a.shape, shape);
-  const ib = broadcastIndex(b.shape, shape);
-  const n = v.length;
-  if (!ia && !ib) for (let i = 0; i < n; i++) v[i] = f(av[i]!, bv[i]!);
-  else if (!ia) for (let i = 0; i < n; i++) v[i] = f(av[i]!, bv[ib![i]!]!);
-  else if (!ib) for (let i = 0; i < n; i++) v[i] = f(av[ia[i]!]!, bv[i]!);
-  else for (let i = 0; i < n; i++) v[i] = f(av[ia[i]!]!, bv[ib[i]!]!);
+  forEachRun(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], ([o, ia, ib], n, [, sa, sb]) =>
+    run(v, av, bv, o!, ia!, ib!, n, sa!, sb!),
+  );
   return t;
 }
 
@@ -29,13 +37,13 @@ function unary(x: Tensor, dtype: DType, f: Unary): Tensor {
   return t;
 }
 
-const arith = (op: string, f: Binary) => (inputs: readonly Tensor[]) => {
+const arith = (op: string, run: Run) => (inputs: readonly Tensor[]) => {
   const [a, b] = inputs as [Tensor, Tensor];
-  return { out: binary(op, a, b, promote(a.dtype, b.dtype), f) };
+  return { out: binary(op, a, b, promote(a.dtype, b.dtype), run) };
 };
 const compare = (op: string, f: (x: number, y: number) => boolean) => (inputs: readonly Tensor[]) => {
   const [a, b] = inputs as [Tensor, Tensor];
-  return { out: binary(op, a, b, 'bool', (x, y) => (f(x, y) ? 1 : 0)) };
+  return { out: binary(op, a, b, 'bool', generic((x, y) => (f(x, y) ? 1 : 0))) };
 };
 const floatUnary = (f: Unary) => (inputs: readonly Tensor[]) => {
   const x = inputs[0]!;
@@ -49,19 +57,19 @@ const nanMin: Binary = (x, y) => (x !== x || y !== y ? NaN : x < y ? x : y);
 export const elementwiseKernels: Pick<KernelTable,
   'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'where' |
   'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh' | 'clamp' | 'cast'> = {
-  add: arith('add', (x, y) => x + y),
-  sub: arith('sub', (x, y) => x - y),
-  mul: arith('mul', (x, y) => x * y),
+  add: arith('add', addRun),
+  sub: arith('sub', subRun),
+  mul: arith('mul', mulRun),
   div: (inputs) => {
     const [a, b] = inputs as [Tensor, Tensor];
-    return { out: binary('div', a, b, floatOf(promote(a.dtype, b.dtype)), (x, y) => x / y) };
+    return { out: binary('div', a, b, floatOf(promote(a.dtype, b.dtype)), divRun) };
   },
   pow: (inputs) => {
     const [a, b] = inputs as [Tensor, Tensor];
-    return { out: binary('pow', a, b, floatOf(promote(a.dtype, b.dtype)), Math.pow) };
+    return { out: binary('pow', a, b, floatOf(promote(a.dtype, b.dtype)), generic(Math.pow)) };
   },
-  maximum: arith('maximum', nanMax),
-  minimum: arith('minimum', nanMin),
+  maximum: arith('maximum', generic(nanMax)),
+  minimum: arith('minimum', generic(nanMin)),
   eq: compare('eq', (x, y) => x === y),
   ne: compare('ne', (x, y) => x !== y),
   lt: compare('lt', (x, y) => x < y),

@@ -2,7 +2,7 @@ import { DType, floatOf } from '../../dtype';
 import type { KernelTable } from '../backend';
 import { Shape, sizeOf, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
-import { around, output, stridedOffsets } from './util';
+import { around, forEachRun, output } from './util';
 
 /** The shape a reduction over `dims` leaves, with or without the reduced dims kept as size 1. */
 export function reducedShape(shape: Shape, dims: readonly number[], keepdim: boolean): number[] {
@@ -14,20 +14,36 @@ export function reducedShape(shape: Shape, dims: readonly number[], keepdim: boo
   return out;
 }
 
-/** For every input element, the index of the output element it reduces into. */
-function reductionIndex(shape: Shape, dims: readonly number[]): { index: Int32Array; outSize: number } {
+/** Strides that map each input element to the output element it reduces into (0 along reduced dims). */
+function reductionStrides(shape: Shape, dims: readonly number[]): { strides: number[]; outSize: number } {
   const kept = shape.map((d, i) => (dims.includes(i) ? 1 : d));
-  const keptStrides = stridesOf(kept).map((s, i) => (dims.includes(i) ? 0 : s));
-  return { index: stridedOffsets(shape, keptStrides), outSize: sizeOf(kept) };
+  return { strides: stridesOf(kept).map((s, i) => (dims.includes(i) ? 0 : s)), outSize: sizeOf(kept) };
 }
 
-function reduce(x: Tensor, dims: readonly number[], keepdim: boolean, dtype: DType, init: number, step: (acc: number, v: number) => number): { t: Tensor; v: Float64Array | Float32Array | Int32Array | Uint8Array } {
-  const { index, outSize } = reductionIndex(x.shape, dims);
+/**
+ * Folds every input element into its output slot: `acc[o] = step(acc[o], x)`. Runs along a reduced
+ * dim fold into one slot, runs along a kept dim into consecutive slots; sums get a closure-free loop.
+ */
+function fold(x: Tensor, dims: readonly number[], init: number, step: ((acc: number, v: number) => number) | 'sum'): Float64Array {
+  const { strides, outSize } = reductionStrides(x.shape, dims);
   const acc = new Float64Array(outSize).fill(init);
   const xv = x.values();
-  for (let i = 0; i < xv.length; i++) acc[index[i]!] = step(acc[index[i]!]!, xv[i]!);
+  forEachRun(x.shape, [stridesOf(x.shape), strides], ([ix, o], n, [sx, so]) => {
+    if (so === 0) {
+      let a = acc[o!]!;
+      if (step === 'sum') for (let i = 0; i < n; i++) a += xv[ix! + i * sx!]!;
+      else for (let i = 0; i < n; i++) a = step(a, xv[ix! + i * sx!]!);
+      acc[o!] = a;
+    } else if (step === 'sum') for (let i = 0; i < n; i++) acc[o! + i * so!] = acc[o! + i * so!]! + xv[ix! + i * sx!]!;
+    else for (let i = 0; i < n; i++) acc[o! + i * so!] = step(acc[o! + i * so!]!, xv[ix! + i * sx!]!);
+  });
+  return acc;
+}
+
+function reduce(x: Tensor, dims: readonly number[], keepdim: boolean, dtype: DType, init: number, step: ((acc: number, v: number) => number) | 'sum'): { t: Tensor; v: Float64Array | Float32Array | Int32Array | Uint8Array } {
+  const acc = fold(x, dims, init, step);
   const { t, v } = output(reducedShape(x.shape, dims, keepdim), dtype);
-  for (let i = 0; i < outSize; i++) v[i] = acc[i]!;
+  for (let i = 0; i < acc.length; i++) v[i] = acc[i]!;
   return { t, v };
 }
 
@@ -80,10 +96,10 @@ function softmaxAlong(x: Tensor, dim: number, log: boolean): Tensor {
 }
 
 export const reduceKernels: Pick<KernelTable, 'sum' | 'mean' | 'max' | 'min' | 'argmax' | 'argmin' | 'var' | 'softmax' | 'logSoftmax'> = {
-  sum: ([x], { dims, keepdim }) => ({ out: reduce(x!, dims, keepdim, sumDtype(x!.dtype), 0, (a, v) => a + v).t }),
+  sum: ([x], { dims, keepdim }) => ({ out: reduce(x!, dims, keepdim, sumDtype(x!.dtype), 0, 'sum').t }),
   mean: ([x], { dims, keepdim }) => {
     const n = count(x!, dims);
-    const { t, v } = reduce(x!, dims, keepdim, floatOf(x!.dtype), 0, (a, e) => a + e);
+    const { t, v } = reduce(x!, dims, keepdim, floatOf(x!.dtype), 0, 'sum');
     for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
     return { out: t };
   },
@@ -92,19 +108,21 @@ export const reduceKernels: Pick<KernelTable, 'sum' | 'mean' | 'max' | 'min' | '
   argmax: ([x], { dim, keepdim }) => ({ out: argReduce(x!, dim, keepdim, (v, b) => v > b) }),
   argmin: ([x], { dim, keepdim }) => ({ out: argReduce(x!, dim, keepdim, (v, b) => v < b) }),
   var: ([x], { dims, keepdim, correction }) => {
-    const { index, outSize } = reductionIndex(x!.shape, dims);
     const n = count(x!, dims);
+    const mean = fold(x!, dims, 0, 'sum');
+    for (let i = 0; i < mean.length; i++) mean[i] = mean[i]! / n;
+    // Second pass over the centred values, for accuracy (as two-pass variance is).
+    const { strides } = reductionStrides(x!.shape, dims);
+    const ss = new Float64Array(mean.length);
     const xv = x!.values();
-    const mean = new Float64Array(outSize);
-    for (let i = 0; i < xv.length; i++) mean[index[i]!] = mean[index[i]!]! + xv[i]!;
-    for (let i = 0; i < outSize; i++) mean[i] = mean[i]! / n;
-    const ss = new Float64Array(outSize);
-    for (let i = 0; i < xv.length; i++) {
-      const d = xv[i]! - mean[index[i]!]!;
-      ss[index[i]!] = ss[index[i]!]! + d * d;
-    }
+    forEachRun(x!.shape, [stridesOf(x!.shape), strides], ([ix, o], len, [sx, so]) => {
+      for (let i = 0; i < len; i++) {
+        const d = xv[ix! + i * sx!]! - mean[o! + i * so!]!;
+        ss[o! + i * so!] = ss[o! + i * so!]! + d * d;
+      }
+    });
     const { t, v } = output(reducedShape(x!.shape, dims, keepdim), floatOf(x!.dtype));
-    for (let i = 0; i < outSize; i++) v[i] = ss[i]! / Math.max(0, n - correction);
+    for (let i = 0; i < ss.length; i++) v[i] = ss[i]! / Math.max(0, n - correction);
     return { out: t };
   },
   softmax: ([x], { dim }) => ({ out: softmaxAlong(x!, dim, false) }),

@@ -1,12 +1,13 @@
 import type { KernelTable } from '../backend';
-import { stridesOf } from '../../shape';
+import { broadcastStrides, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
-import { around, broadcastIndex, make, output, stridedOffsets } from './util';
+import { around, forEachRun, make, output } from './util';
 
-/** Calls `visit(o, i)` for every output element o with its strided input offset i (see stridedOffsets). */
+/** Calls `visit(o, i)` for every output element o (row-major) with its strided input offset i. */
 function stridedWalk(shape: readonly number[], strides: readonly number[], base: number, visit: (o: number, i: number) => void): void {
-  const offsets = stridedOffsets(shape, strides, base);
-  for (let o = 0; o < offsets.length; o++) visit(o, offsets[o]!);
+  forEachRun(shape, [stridesOf(shape), strides], ([o, i], n, [, s]) => {
+    for (let k = 0; k < n; k++) visit(o! + k, base + i! + k * s!);
+  });
 }
 
 function sliceGeometry(inShape: readonly number[], begin: readonly number[], end: readonly number[], step: readonly number[]) {
@@ -30,11 +31,12 @@ export const shapeKernels: Pick<KernelTable,
     return { out: t };
   },
   expand: ([x], { shape }) => {
-    const idx = broadcastIndex(x!.shape, shape);
     const { t, v } = output(shape, x!.dtype);
     const xv = x!.values();
-    if (!idx) v.set(xv as never);
-    else for (let i = 0; i < v.length; i++) v[i] = xv[idx[i]!]!;
+    forEachRun(shape, [stridesOf(shape), broadcastStrides(x!.shape, shape)], ([o, i], n, [, s]) => {
+      if (s === 0) v.fill(xv[i!]!, o!, o! + n);
+      else for (let k = 0; k < n; k++) v[o! + k] = xv[i! + k * s!]!;
+    });
     return { out: t };
   },
   slice: ([x], { begin, end, step }) => {
