@@ -142,3 +142,13 @@ describe('no leaks', () => {
     expect(numTensors()).toBe(before);
   });
 });
+
+describe('maxPool2d with returnIndices', () => {
+  test('returns PyTorch-style flat per-plane indices beside the output', () => {
+    const x = tensor([[[[1, 5, 2], [7, 3, 0], [4, 8, 6]]]]);
+    const { output, indices } = T.maxPool2d(x, { kernelSize: 2, stride: 1, returnIndices: true });
+    expect(output.toArray()).toEqual([[[[7, 5], [8, 8]]]]);
+    expect(indices.dtype).toBe('int32');
+    expect(indices.toArray()).toEqual([[[[3, 1], [7, 7]]]]);
+  });
+});

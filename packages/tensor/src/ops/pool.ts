@@ -54,8 +54,15 @@ function poolAttrs(op: string, x: Tensor, o: MaxPool2dOptions): PoolAttrs {
   return { kernel, stride, padding, dilation, outSize };
 }
 
-/** Max pooling as F.max_pool2d: [N, C, H, W] → [N, C, OH, OW]. */
-export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
+/**
+ * Max pooling as F.max_pool2d: [N, C, H, W] → [N, C, OH, OW]; with `returnIndices: true`,
+ * `{ output, indices }` where indices (int32) are flat positions h·W + w in each input plane.
+ */
+export function maxPool2d(x: Tensor, options: MaxPool2dOptions & { returnIndices: true }): { output: Tensor; indices: Tensor };
+export function maxPool2d(x: Tensor, options: MaxPool2dOptions & { returnIndices?: false }): Tensor;
+export function maxPool2d(x: Tensor, options: MaxPool2dOptions & { returnIndices?: boolean }): Tensor | { output: Tensor; indices: Tensor } {
+  // returnIndices mirrors PyTorch's return_indices=True.
+  if (options.returnIndices) return maxPool2dWithIndices(x, options);
   return batched('maxPool2d', x, (x4) => runOp('maxPool2d', [x4], poolAttrs('maxPool2d', x4, options)));
 }
 
