@@ -15,6 +15,13 @@ const addRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n
 const subRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! - bv[ib + i * sb]!; };
 const mulRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! * bv[ib + i * sb]!; };
 const divRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! / bv[ib + i * sb]!; };
+// Comparisons run on every ReLU backward (mask = x > 0), so they get their own loops too.
+const eqRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! === bv[ib + i * sb]! ? 1 : 0; };
+const neRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! !== bv[ib + i * sb]! ? 1 : 0; };
+const ltRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! < bv[ib + i * sb]! ? 1 : 0; };
+const leRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! <= bv[ib + i * sb]! ? 1 : 0; };
+const gtRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! > bv[ib + i * sb]! ? 1 : 0; };
+const geRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! >= bv[ib + i * sb]! ? 1 : 0; };
 const generic = (f: Binary): Run => (v, av, bv, o, ia, ib, n, sa, sb) => {
   for (let i = 0; i < n; i++) v[o + i] = f(av[ia + i * sa]!, bv[ib + i * sb]!);
 };
@@ -41,9 +48,9 @@ const arith = (op: string, run: Run) => (inputs: readonly Tensor[]) => {
   const [a, b] = inputs as [Tensor, Tensor];
   return { out: binary(op, a, b, promote(a.dtype, b.dtype), run) };
 };
-const compare = (op: string, f: (x: number, y: number) => boolean) => (inputs: readonly Tensor[]) => {
+const compare = (op: string, run: Run) => (inputs: readonly Tensor[]) => {
   const [a, b] = inputs as [Tensor, Tensor];
-  return { out: binary(op, a, b, 'bool', generic((x, y) => (f(x, y) ? 1 : 0))) };
+  return { out: binary(op, a, b, 'bool', run) };
 };
 const floatUnary = (f: Unary) => (inputs: readonly Tensor[]) => {
   const x = inputs[0]!;
@@ -70,12 +77,12 @@ export const elementwiseKernels: Pick<KernelTable,
   },
   maximum: arith('maximum', generic(nanMax)),
   minimum: arith('minimum', generic(nanMin)),
-  eq: compare('eq', (x, y) => x === y),
-  ne: compare('ne', (x, y) => x !== y),
-  lt: compare('lt', (x, y) => x < y),
-  le: compare('le', (x, y) => x <= y),
-  gt: compare('gt', (x, y) => x > y),
-  ge: compare('ge', (x, y) => x >= y),
+  eq: compare('eq', eqRun),
+  ne: compare('ne', neRun),
+  lt: compare('lt', ltRun),
+  le: compare('le', leRun),
+  gt: compare('gt', gtRun),
+  ge: compare('ge', geRun),
   where: (inputs) => {
     const [cond, a, b] = inputs as [Tensor, Tensor, Tensor];
     const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
@@ -115,6 +122,10 @@ export const elementwiseKernels: Pick<KernelTable,
     const x = inputs[0]!;
     if (dtype === 'bool') return { out: unary(x, 'bool', (e) => (e !== 0 ? 1 : 0)) };
     if (dtype === 'int32') return { out: unary(x, 'int32', Math.trunc) };
-    return { out: unary(x, dtype, (e) => e) };
+    // To a float type, TypedArray.set converts every element natively.
+    const { t, v } = output(x.shape, dtype);
+    v.set(x.values());
+    return { out: t };
   },
+
 };
