@@ -1,31 +1,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Adam, AdaptiveAvgPool2d, Conv2d, Linear, MaxPool2d, Module, ReLU, Sequential } from '@gradlens/nn';
-import { crossEntropy, flatten, Generator, noGrad, numTensors, record, Tensor, tensor, tidy } from '@gradlens/tensor';
+import { Adam, Conv2d, Module, ReLU } from '@gradlens/nn';
+import { crossEntropy, Generator, noGrad, numTensors, record, Tensor, tensor, tidy } from '@gradlens/tensor';
+import { Tiny } from './models';
 import { decodePng } from '@gradlens/io';
 import {
   deepDream, generateClassSample, generateRegularizedClassSample, invertRepresentation, visualizationToPicture, visualizeFilter,
 } from '../src/features';
 
-/** A small CNN with torchvision-style names, seeded. */
-class Tiny extends Module {
-  readonly features: Sequential;
-  readonly avgpool: AdaptiveAvgPool2d;
-  readonly classifier: Linear;
-  constructor(seed = 1) {
-    super();
-    const generator = new Generator(seed);
-    this.features = this.registerModule('features', new Sequential(
-      new Conv2d(3, 6, 3, { padding: 1, generator }), new ReLU(), new MaxPool2d(2),
-      new Conv2d(6, 8, 3, { padding: 1, generator }), new ReLU()));
-    this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([1, 1]));
-    this.classifier = this.registerModule('classifier', new Linear(8, 3, { generator }));
-  }
-  forward(x: Tensor): Tensor {
-    return this.classifier.call(flatten(this.avgpool.call(this.features.call(x)), 1));
-  }
-}
 
 const MEAN = [0.5, 0.5, 0.5];
 const STD = [0.25, 0.25, 0.25];

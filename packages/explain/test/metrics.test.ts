@@ -1,5 +1,6 @@
-import { AdaptiveAvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential } from '@gradlens/nn';
-import { flatten, Generator, numTensors, Tensor, tensor } from '@gradlens/tensor';
+import { Flatten, Linear, Module } from '@gradlens/nn';
+import { Generator, numTensors, Tensor, tensor } from '@gradlens/tensor';
+import { Tiny } from './models';
 import { gradCam } from '../src/gradcam';
 import { gradientXInput } from '../src/grad-x-input';
 import { vanillaGradient } from '../src/vanilla';
@@ -16,23 +17,6 @@ function boxMap(h: number, w: number, box: { x0: number; y0: number; x1: number;
   return tensor(v, [h, w]);
 }
 
-class Tiny extends Module {
-  readonly features: Sequential;
-  readonly avgpool: AdaptiveAvgPool2d;
-  readonly classifier: Linear;
-  constructor(seed = 1) {
-    super();
-    const generator = new Generator(seed);
-    this.features = this.registerModule('features', new Sequential(
-      new Conv2d(3, 6, 3, { padding: 1, generator }), new ReLU(), new MaxPool2d(2),
-      new Conv2d(6, 8, 3, { padding: 1, generator }), new ReLU()));
-    this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([1, 1]));
-    this.classifier = this.registerModule('classifier', new Linear(8, 3, { generator }));
-  }
-  forward(x: Tensor): Tensor {
-    return this.classifier.call(flatten(this.avgpool.call(this.features.call(x)), 1));
-  }
-}
 
 /** logits [0, Σ w·x]: class 1's logit is a known linear function of the pixels. */
 class LinearLogit extends Module {

@@ -1,4 +1,4 @@
-import { flatten, relu, Tensor } from '@gradlens/tensor';
+import { flatten, Generator, relu, Tensor } from '@gradlens/tensor';
 import { AdaptiveAvgPool2d, Conv2d, Dropout, Linear, MaxPool2d, Module, ReLU, Sequential } from '@gradlens/nn';
 
 /** Conv + functional ReLU in one module (so a functional ReLU sits inside `features`). */
@@ -50,5 +50,24 @@ export class GapNet extends Module {
   }
   override forward(x: Tensor): Tensor {
     return this.fc.call(flatten(this.avgpool.call(this.features.call(x)), 1));
+  }
+}
+
+/** A small seeded GAP CNN with torchvision-style names: features (two convs) → avgpool → classifier, 3 classes. */
+export class Tiny extends Module {
+  readonly features: Sequential;
+  readonly avgpool: AdaptiveAvgPool2d;
+  readonly classifier: Linear;
+  constructor(seed = 1) {
+    super();
+    const generator = new Generator(seed);
+    this.features = this.registerModule('features', new Sequential(
+      new Conv2d(3, 6, 3, { padding: 1, generator }), new ReLU(), new MaxPool2d(2),
+      new Conv2d(6, 8, 3, { padding: 1, generator }), new ReLU()));
+    this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([1, 1]));
+    this.classifier = this.registerModule('classifier', new Linear(8, 3, { generator }));
+  }
+  forward(x: Tensor): Tensor {
+    return this.classifier.call(flatten(this.avgpool.call(this.features.call(x)), 1));
   }
 }
