@@ -3,12 +3,19 @@ import { elementwiseKernels } from './elementwise';
 import { nnKernels } from './nn-ops';
 import { reduceKernels } from './reduce';
 import { shapeKernels } from './shape-ops';
+import { float32GemmInfo } from './kernels/gemm';
 
 const kernels: KernelTable = { ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...nnKernels };
 
-/** The reference backend: every op, in plain TypeScript, with cache-blocked kernels where the time goes. */
+/**
+ * The reference backend: every op, in plain TypeScript, with cache-blocked kernels where the time goes
+ * and a WebAssembly SIMD macro-kernel under float32 GEMMs (convolutions, matmul) where available.
+ */
 export const cpuBackend: Backend = {
   name: 'cpu',
   kernels,
-  info: () => ({ mode: 'typescript', threads: '1' }),
+  info: () => {
+    const gemm = float32GemmInfo();
+    return { mode: 'typescript', threads: '1', float32Gemm: gemm.engine, ...(gemm.fallback ? { float32GemmFallback: gemm.fallback } : {}) };
+  },
 };

@@ -250,7 +250,7 @@ export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArra
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
   for (let group = 0; group < g.groups; group++) {
-    gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), im2colB(x, g, group), outStore(out, bias, g, group));
+    gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), im2colB(x, g, group), outStore(out, bias, g, group), { float32: out instanceof Float32Array });
   }
 }
 
@@ -266,7 +266,7 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
   for (let group = 0; group < g.groups; group++) {
-    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dx, g, group));
+    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dx, g, group), { float32: dx instanceof Float32Array });
   }
 }
 
@@ -281,7 +281,7 @@ export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeo
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
   for (let group = 0; group < g.groups; group++) {
-    gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(x, g, group), dwStore(dw, g, group));
+    gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(x, g, group), dwStore(dw, g, group), { float32: dw instanceof Float32Array });
   }
 }
 

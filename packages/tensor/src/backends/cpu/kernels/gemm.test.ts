@@ -1,4 +1,5 @@
-import { matmul, setMicroKernel, type MicroKernel } from './gemm';
+import { float32GemmInfo, matmul, setFloat32Engine, setMicroKernel, type MicroKernel, type PanelEngine } from './gemm';
+import { createWasmFloat32Engine } from './wasm-gemm';
 import { randomFloats, refMatmul, seededRandom } from './reference';
 import { expectClose } from './test_util';
 import type { MatmulOptions } from './types';
@@ -40,10 +41,19 @@ const naive3x5: MicroKernel = {
   },
 };
 
+const wasm = createWasmFloat32Engine();
+
+// Float32 data through the WebAssembly SIMD engine (float32 accumulation) and through the float64
+// JavaScript engine (null); float64 data always takes the float64 engine.
 describe.each([
-  [Float32Array as Ctor, 2e-5],
-  [Float64Array as Ctor, 1e-12],
-])('matmul (%p)', (ctor, tol) => {
+  ['float32, wasm-simd engine', Float32Array as Ctor, wasm, 2e-5],
+  ['float32, js-float64 engine', Float32Array as Ctor, null, 2e-5],
+  ['float64', Float64Array as Ctor, null, 1e-12],
+] as [string, Ctor, PanelEngine | null, number][])('matmul (%s)', (_label, ctor, engine, tol) => {
+  let prevEngine: PanelEngine | null = null;
+  beforeAll(() => { prevEngine = setFloat32Engine(engine); });
+  afterAll(() => { setFloat32Engine(prevEngine); });
+
   test('small random shapes, transposes and broadcasts match the naive loop', () => {
     const rand = seededRandom(11);
     for (let t = 0; t < 200; t++) run(ctor, randomOptions(rand, 13), rand, tol);
@@ -56,20 +66,65 @@ describe.each([
     run(ctor, { batch: 3, m: 50, n: 20, k: 30, transA: false, transB: false, aBatchStride: 50 * 30, bBatchStride: 0 }, rand, tol);
   });
 
+  test('every row and column remainder of the panels (m, n = 1 … 17 around MR=6, NR=8)', () => {
+    const rand = seededRandom(14);
+    for (let m = 1; m <= 17; m++)
+      for (let n = 1; n <= 17; n++) run(ctor, { batch: 1, m, n, k: 7, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 }, rand, tol);
+  });
+
   test('k = 0 gives zeros', () => {
     const out = new ctor(6).fill(NaN);
     matmul(new ctor(0), new ctor(0), out, { batch: 1, m: 2, n: 3, k: 0, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 });
     expect(Array.from(out)).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
-  test('a replacement micro-kernel with other MR×NR gives the same results', () => {
+  test('a replacement float64 micro-kernel with other MR×NR gives the same results', () => {
     const prev = setMicroKernel(naive3x5);
+    const prevEngine = setFloat32Engine(null);
     try {
       const rand = seededRandom(13);
       for (let t = 0; t < 40; t++) run(ctor, randomOptions(rand, 20), rand, tol);
       run(ctor, { batch: 1, m: 131, n: 300, k: 260, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0 }, rand, tol * 4);
     } finally {
       setMicroKernel(prev);
+      setFloat32Engine(prevEngine);
+    }
+  });
+});
+
+describe('float32 GEMM engine choice', () => {
+  test('WebAssembly SIMD is the default on this Node, reported with its panel shape', () => {
+    expect(float32GemmInfo()).toEqual({ engine: 'wasm-simd-float32 (6×8)', fallback: '' });
+  });
+
+  test('GRADLENS_CPU_GEMM=js selects the float64 engine and says why; another value is an error', () => {
+    const saved = process.env.GRADLENS_CPU_GEMM;
+    try {
+      process.env.GRADLENS_CPU_GEMM = 'js';
+      jest.isolateModules(() => {
+        const g = jest.requireActual<typeof import('./gemm')>('./gemm');
+        expect(g.float32GemmInfo()).toEqual({ engine: 'js-float64', fallback: 'GRADLENS_CPU_GEMM=js' });
+      });
+      process.env.GRADLENS_CPU_GEMM = 'avx';
+      jest.isolateModules(() => {
+        const g = jest.requireActual<typeof import('./gemm')>('./gemm');
+        expect(() => g.float32GemmInfo()).toThrow("GRADLENS_CPU_GEMM must be 'wasm' or 'js', got 'avx'");
+      });
+    } finally {
+      if (saved === undefined) delete process.env.GRADLENS_CPU_GEMM;
+      else process.env.GRADLENS_CPU_GEMM = saved;
+    }
+  });
+
+  test('the wasm engine grows its memory for big operands and keeps giving right results', () => {
+    const prev = setFloat32Engine(createWasmFloat32Engine());
+    try {
+      const rand = seededRandom(15);
+      // 600×700×900: packed A alone is 2.2 MB, more than the engine's initial memory.
+      run(Float32Array, { batch: 1, m: 600, n: 700, k: 900, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 }, rand, 1e-4);
+      run(Float32Array, { batch: 1, m: 9, n: 10, k: 11, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 }, rand, 2e-5);
+    } finally {
+      setFloat32Engine(prev);
     }
   });
 });

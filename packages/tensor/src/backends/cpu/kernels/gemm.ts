@@ -1,25 +1,30 @@
 /**
- * Packed, cache-blocked GEMM (Goto/BLIS style) in plain TypeScript.
+ * Packed, cache-blocked GEMM (Goto/BLIS style).
  *
  * C[M,N] = A[M,K] · B[K,N], where A and B are not arrays but packers: each operand copies a block of
- * itself into contiguous float64 panels. That lets convolution pack straight from the image (implicit
+ * itself into contiguous panels. That lets convolution pack straight from the image (implicit
  * im2col) and scatter straight into its output (fused col2im), with one GEMM driver for everything.
  *
- * Packed layouts (all float64 so the micro-kernel stays monomorphic for float32 and float64 inputs):
+ * Packed layouts:
  *  - A block (rows i0.., depth p0..p0+kc): panels of MR rows; element (i, p) of panel r at
  *    r*kc*MR + p*MR + (i - r*MR). Rows past the end are zero.
  *  - B block (depth p0..p0+kc, columns j0..): panels of NR columns; element (p, j) of panel s at
  *    s*kc*NR + p*NR + (j - s*NR). Columns past the end are zero.
- * The micro-kernel multiplies one A panel by one B panel into an MR×NR tile of a float64 workspace;
- * finished workspace blocks go to a store callback, which converts to the output dtype and layout.
+ * A panel engine multiplies every A panel of a block by every B panel into an (MR·panels)×(NR·panels)
+ * workspace; finished workspace blocks go to a store callback, which converts to the output dtype and
+ * layout. Two engines:
+ *  - float64 panels with a JavaScript micro-kernel (`setMicroKernel`): float64 data, and float32 data
+ *    when no float32 engine is installed;
+ *  - float32 panels in WebAssembly memory with a SIMD macro-kernel (wasm-gemm.ts), installed by default
+ *    for float32 data where WebAssembly SIMD is available (`setFloat32Engine`).
  *
  * Parallel split: column blocks [j0, j0+nc) are independent (each packs its own B block and writes
- * disjoint columns of C), so a future worker pool can hand `gemm(..., jBegin, jEnd)` ranges to threads.
- * A WebAssembly SIMD micro-kernel can replace the JS one through `setMicroKernel`.
+ * disjoint columns of C), so a future worker pool can hand `gemm(..., { jBegin, jEnd })` ranges to threads.
  */
 import { THIN, thinMatmul } from './thin';
 import type { FloatArray, MatmulOptions } from './types';
 import { scratch, SLOT_PACK_A, SLOT_PACK_B, SLOT_TILE } from './scratch';
+import { createWasmFloat32Engine, wasmSimdUnavailableReason } from './wasm-gemm';
 
 /** A register-blocked MR×NR micro-kernel over packed panels. */
 export interface MicroKernel {
@@ -34,17 +39,17 @@ export interface MicroKernel {
 
 /** Packs a block of the left operand into MR-row panels (see the layout above). */
 export interface PackA {
-  pack(dst: Float64Array, dstOff: number, i0: number, rows: number, p0: number, kc: number, mr: number): void;
+  pack(dst: FloatArray, dstOff: number, i0: number, rows: number, p0: number, kc: number, mr: number): void;
 }
 
 /** Packs a block of the right operand into NR-column panels (see the layout above). */
 export interface PackB {
-  pack(dst: Float64Array, dstOff: number, p0: number, kc: number, j0: number, cols: number, nr: number): void;
+  pack(dst: FloatArray, dstOff: number, p0: number, kc: number, j0: number, cols: number, nr: number): void;
 }
 
 /** Receives a finished block: C(i0+i, j0+j) = c[i*ldc + j] for i < rows, j < cols. */
 export interface GemmStore {
-  store(c: Float64Array, ldc: number, i0: number, rows: number, j0: number, cols: number): void;
+  store(c: FloatArray, ldc: number, i0: number, rows: number, j0: number, cols: number): void;
 }
 
 /** The 4×4 JavaScript micro-kernel: 16 accumulators in locals, k innermost over packed panels. */
@@ -85,11 +90,109 @@ export const jsMicroKernel4x4: MicroKernel = {
 
 let micro: MicroKernel = jsMicroKernel4x4;
 
-/** Replaces the GEMM micro-kernel (e.g. a WebAssembly SIMD one); returns the previous one. */
+/** Replaces the float64 GEMM micro-kernel; returns the previous one. */
 export function setMicroKernel(k: MicroKernel): MicroKernel {
   const prev = micro;
   micro = k;
   return prev;
+}
+
+/** Packed panels and the workspace of one GEMM call, in the precision of an engine. */
+export interface PanelBuffers {
+  a: FloatArray;
+  b: FloatArray;
+  c: FloatArray;
+}
+
+/**
+ * Multiplies whole packed blocks: for every B panel s < sPanels and A panel r < rPanels,
+ * c[r*mr*ldc + s*nr + i*ldc + j] (=|+=) Σ_p a[aOff + r*kc*mr + p*mr + i] · b[bOff + s*kc*nr + p*nr + j].
+ */
+export interface PanelEngine {
+  readonly name: string;
+  readonly mr: number;
+  readonly nr: number;
+  /** Buffers of at least these sizes (elements); valid until the next call of `buffers`. */
+  buffers(aSize: number, bSize: number, cSize: number): PanelBuffers;
+  block(kc: number, rPanels: number, sPanels: number, aOff: number, bOff: number, ldc: number, accumulate: boolean): void;
+}
+
+/** The float64 engine: JavaScript panels in scratch buffers, driven through the micro-kernel. */
+const float64Engine: PanelEngine = (() => {
+  let bufs: PanelBuffers = { a: new Float64Array(0), b: new Float64Array(0), c: new Float64Array(0) };
+  return {
+    name: 'js-float64',
+    get mr() { return micro.mr; },
+    get nr() { return micro.nr; },
+    buffers(aSize, bSize, cSize) {
+      bufs = { a: scratch(SLOT_PACK_A, aSize), b: scratch(SLOT_PACK_B, bSize), c: scratch(SLOT_TILE, cSize) };
+      return bufs;
+    },
+    block(kc, rPanels, sPanels, aOff, bOff, ldc, accumulate) {
+      const mk = micro;
+      const { mr, nr } = mk;
+      const ap = bufs.a as Float64Array, bp = bufs.b as Float64Array, cw = bufs.c as Float64Array;
+      for (let s = 0, bo = bOff; s < sPanels; s++, bo += kc * nr) {
+        for (let r = 0, ao = aOff, co = s * nr; r < rPanels; r++, ao += kc * mr, co += mr * ldc) {
+          mk.run(kc, ap, ao, bp, bo, cw, co, ldc, accumulate);
+        }
+      }
+    },
+  };
+})();
+
+/** undefined until the first float32 GEMM (or a call below) chooses the default. */
+let float32Engine: PanelEngine | null | undefined;
+let float32Fallback = '';
+
+/**
+ * The default float32 engine: WebAssembly SIMD where the runtime has it, unless the environment says
+ * GRADLENS_CPU_GEMM=js (then, and where SIMD is missing, float32 data uses the float64 engine).
+ */
+function defaultFloat32Engine(): PanelEngine | null {
+  const env = typeof process !== 'undefined' ? process.env.GRADLENS_CPU_GEMM : undefined;
+  if (env === 'js') {
+    float32Fallback = 'GRADLENS_CPU_GEMM=js';
+    return null;
+  }
+  if (env !== undefined && env !== 'wasm') throw new Error(`GRADLENS_CPU_GEMM must be 'wasm' or 'js', got '${env}'`);
+  const reason = wasmSimdUnavailableReason();
+  if (reason !== null) {
+    float32Fallback = reason;
+    return null;
+  }
+  return createWasmFloat32Engine();
+}
+
+function currentFloat32Engine(): PanelEngine | null {
+  if (float32Engine === undefined) float32Engine = defaultFloat32Engine();
+  return float32Engine;
+}
+
+/**
+ * Sets the engine for float32 GEMMs (null: float32 data goes through the float64 engine, as float64
+ * data always does); returns the previous one.
+ */
+export function setFloat32Engine(e: PanelEngine | null): PanelEngine | null {
+  const prev = currentFloat32Engine();
+  float32Engine = e;
+  float32Fallback = e === null ? 'set by setFloat32Engine(null)' : '';
+  return prev;
+}
+
+/** The engine float32 GEMMs use, and why it is the float64 one when it is. */
+export function float32GemmInfo(): { engine: string; fallback: string } {
+  const e = currentFloat32Engine();
+  return { engine: (e ?? float64Engine).name, fallback: e === null ? float32Fallback : '' };
+}
+
+/** Options of `gemm`. */
+export interface GemmOptions {
+  /** The operands and the output are float32: use the float32 engine if one is installed. */
+  float32?: boolean;
+  /** Column range [jBegin, jEnd) of C to compute (default: all). */
+  jBegin?: number;
+  jEnd?: number;
 }
 
 /** Cache blocking of the GEMM driver (doubles); see setGemmBlocking. */
@@ -114,31 +217,31 @@ export function setGemmBlocking(b: Partial<GemmBlocking>): GemmBlocking {
 }
 
 /**
- * Runs C = A·B for columns [jBegin, jEnd) through the packers and the store callback.
+ * Runs C = A·B (columns [jBegin, jEnd)) through the packers and the store callback.
  * Each block of C is delivered exactly once to `store`; with K = 0 it is delivered as zeros.
  */
-export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: GemmStore, jBegin = 0, jEnd = N): void {
+export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: GemmStore, options: GemmOptions = {}): void {
+  const jBegin = options.jBegin ?? 0;
+  const jEnd = options.jEnd ?? N;
   if (M <= 0 || jEnd <= jBegin) return;
-  const mk = micro;
-  const mr = mk.mr;
-  const nr = mk.nr;
+  const engine = (options.float32 === true ? currentFloat32Engine() : null) ?? float64Engine;
+  const mr = engine.mr;
+  const nr = engine.nr;
   const mPad = Math.ceil(M / mr) * mr;
   // Split K into equal blocks of at most blocking.kc (576 -> 3×192, not 256+256+64).
   const KC = Math.ceil(K / Math.max(1, Math.ceil(K / blocking.kc)));
   const MC = blocking.mc, B_BLOCK = blocking.bBlock, NC_MAX = blocking.ncMax;
   let nc = Math.floor(B_BLOCK / Math.max(K, 1) / nr) * nr;
   nc = Math.min(NC_MAX, Math.max(nr * 4, nc));
+  const ncPadMax = Math.ceil(Math.min(nc, jEnd - jBegin) / nr) * nr;
+  const mc = Math.max(mr, Math.floor(MC / mr) * mr);
+  const { a: ap, b: bp, c: cw } = engine.buffers(Math.max(mPad * K, 1), Math.max(K * ncPadMax, 1), Math.min(mc, mPad) * ncPadMax);
 
   // Pack all of A once (block p0 at p0*mPad); it is reused by every column block.
-  const ap = scratch(SLOT_PACK_A, Math.max(mPad * K, 1));
   for (let p0 = 0; p0 < K; p0 += KC) {
     const kc = Math.min(KC, K - p0);
     a.pack(ap, p0 * mPad, 0, M, p0, kc, mr);
   }
-  const ncPadMax = Math.ceil(Math.min(nc, jEnd - jBegin) / nr) * nr;
-  const bp = scratch(SLOT_PACK_B, Math.max(K * ncPadMax, 1));
-  const mc = Math.max(mr, Math.floor(MC / mr) * mr);
-  const cw = scratch(SLOT_TILE, Math.min(mc, mPad) * ncPadMax);
 
   for (let j0 = jBegin; j0 < jEnd; j0 += nc) {
     const cols = Math.min(nc, jEnd - j0);
@@ -150,18 +253,10 @@ export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: G
     for (let i0 = 0; i0 < M; i0 += mc) {
       const rows = Math.min(mc, M - i0);
       const rPanels = Math.ceil(rows / mr);
-      if (K === 0) {
-        cw.fill(0, 0, rPanels * mr * ncPad);
-      }
+      if (K === 0) cw.fill(0, 0, rPanels * mr * ncPad);
       for (let p0 = 0; p0 < K; p0 += KC) {
         const kc = Math.min(KC, K - p0);
-        const accumulate = p0 > 0;
-        const aBase = p0 * mPad + i0 * kc;
-        for (let s = 0, bOff = p0 * ncPad; s < ncPad; s += nr, bOff += kc * nr) {
-          for (let r = 0, aOff = aBase, cOff = s; r < rPanels; r++, aOff += kc * mr, cOff += mr * ncPad) {
-            mk.run(kc, ap, aOff, bp, bOff, cw, cOff, ncPad, accumulate);
-          }
-        }
+        engine.block(kc, rPanels, ncPad / nr, p0 * mPad + i0 * kc, p0 * ncPad, ncPad, p0 > 0);
       }
       out.store(cw, ncPad, i0, rows, j0, cols);
     }
@@ -185,6 +280,12 @@ export function stridedA(data: FloatArray, off: number, rs: number, cs: number):
             dst[d + 1] = data[s0 + rs]!;
             dst[d + 2] = data[s0 + 2 * rs]!;
             dst[d + 3] = data[s0 + 3 * rs]!;
+          }
+          continue;
+        }
+        if (valid === mr) {
+          for (let p = 0, d = base, s0 = rowStart; p < kc; p++, s0 += cs) {
+            for (let ii = 0, s1 = s0; ii < mr; ii++, d++, s1 += rs) dst[d] = data[s1]!;
           }
           continue;
         }
@@ -241,9 +342,10 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
   const aCs = transA ? m : 1;
   const bRs = transB ? 1 : n;
   const bCs = transB ? k : 1;
+  const float32 = out instanceof Float32Array;
   if (batch > 1 && bBatchStride === 0 && !transA && aBatchStride === m * k) {
     // One shared B and stacked A rows: a single GEMM with M = batch*m.
-    gemm(batch * m, n, k, stridedA(a, 0, aRs, aCs), stridedB(b, 0, bRs, bCs), denseStore(out, 0, n));
+    gemm(batch * m, n, k, stridedA(a, 0, aRs, aCs), stridedB(b, 0, bRs, bCs), denseStore(out, 0, n), { float32 });
     return;
   }
   for (let bi = 0; bi < batch; bi++) {
@@ -256,6 +358,7 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
       stridedA(a, bi * aBatchStride, aRs, aCs),
       stridedB(b, bi * bBatchStride, bRs, bCs),
       denseStore(out, bi * m * n, n),
+      { float32 },
     );
   }
 }

@@ -11,7 +11,7 @@ import type { Conv2dGeometry, FloatArray } from './types';
  */
 export function gatherTap(
   x: FloatArray, plane: number, g: Conv2dGeometry, ky: number, kx: number, pix0: number, cnt: number,
-  dst: Float64Array, d: number, step: number, phase: number, period: number, jump: number,
+  dst: FloatArray, d: number, step: number, phase: number, period: number, jump: number,
 ): void {
   const H = g.inHeight, W = g.inWidth, OW = g.outWidth, sH = g.strideH, sW = g.strideW;
   const offH = ky * g.dilationH - g.padH;
@@ -60,7 +60,7 @@ export function gatherTap(
  */
 export function scatterTap(
   dx: FloatArray, plane: number, g: Conv2dGeometry, ky: number, kx: number, pix0: number, cnt: number,
-  src: Float64Array, s: number,
+  src: FloatArray, s: number,
 ): void {
   const H = g.inHeight, W = g.inWidth, OW = g.outWidth, sH = g.strideH, sW = g.strideW;
   const offH = ky * g.dilationH - g.padH;

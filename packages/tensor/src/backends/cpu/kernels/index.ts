@@ -1,8 +1,9 @@
 /** CPU kernels: plain functions on typed arrays, called by the op layer with resolved geometry and preallocated outputs. */
 export type { FloatArray, Conv2dGeometry, MatmulOptions, Pool2dGeometry, AdaptivePoolGeometry, ResizeGeometry } from './types';
 export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight } from './conv2d';
-export { matmul, gemm, setGemmBlocking, setMicroKernel, jsMicroKernel4x4, stridedA, stridedB, denseStore } from './gemm';
-export type { GemmBlocking, MicroKernel, PackA, PackB, GemmStore } from './gemm';
+export { matmul, gemm, setGemmBlocking, setMicroKernel, jsMicroKernel4x4, stridedA, stridedB, denseStore, setFloat32Engine, float32GemmInfo } from './gemm';
+export type { GemmBlocking, GemmOptions, MicroKernel, PackA, PackB, GemmStore, PanelEngine, PanelBuffers } from './gemm';
+export { createWasmFloat32Engine, wasmSimdUnavailableReason } from './wasm-gemm';
 export { maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward } from './pool2d';
 export {
   adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward, adaptiveMaxPool2dForward, adaptiveMaxPool2dBackward,

@@ -1,0 +1,73 @@
+/**
+ * The float32 GEMM engine on WebAssembly SIMD: packed panels and the workspace live in the module's
+ * memory (Float32Array views onto it, so the JavaScript packers write straight into it), and one call
+ * multiplies a whole packed block (the 6×8 macro-kernel of packages/tensor/wasm/gemm_f32.c).
+ */
+import type { PanelBuffers, PanelEngine } from './gemm';
+import { GEMM_F32_WASM } from './wasm-binary';
+
+interface GemmExports {
+  gemm_block(kc: number, rPanels: number, sPanels: number, ap: number, bp: number, c: number, ldc: number, accumulate: number): void;
+  gemm_mr(): number;
+  gemm_nr(): number;
+}
+
+const PAGE = 65536;
+/** Bytes below this address are left to the module (its stack sits under 64 KiB + 1 KiB). */
+const HEAP_BASE = 2 * PAGE;
+/** Each region starts on a 64-byte boundary (a cache line), so vector loads never split lines. */
+const ALIGN = 16;
+
+function decodeBase64(s: string): Uint8Array {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(s, 'base64'));
+  const bin = atob(s);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+/** Why the WebAssembly SIMD engine cannot run here, or null when it can. */
+export function wasmSimdUnavailableReason(): string | null {
+  if (typeof WebAssembly === 'undefined') return 'this runtime has no WebAssembly';
+  try {
+    return WebAssembly.validate(decodeBase64(GEMM_F32_WASM)) ? null : 'this runtime does not support WebAssembly SIMD';
+  } catch (e) {
+    return `WebAssembly SIMD check failed: ${(e as Error).message}`;
+  }
+}
+
+/** Instantiates the engine (synchronously: the module is 1.2 KB). Throws if WebAssembly SIMD is unavailable. */
+export function createWasmFloat32Engine(): PanelEngine {
+  const reason = wasmSimdUnavailableReason();
+  if (reason !== null) throw new Error(`wasm-simd GEMM engine: ${reason}`);
+  const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE + 16 });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(GEMM_F32_WASM)), { env: { memory } });
+  const k = instance.exports as unknown as GemmExports;
+  const mr = k.gemm_mr();
+  const nr = k.gemm_nr();
+  let aAt = 0, bAt = 0, cAt = 0; // element offsets of the regions in the float32 view
+  let view = new Float32Array(memory.buffer);
+  let bufs: PanelBuffers = { a: view.subarray(0, 0), b: view.subarray(0, 0), c: view.subarray(0, 0) };
+  const roundUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+
+  return {
+    name: `wasm-simd-float32 (${mr}×${nr})`,
+    mr,
+    nr,
+    buffers(aSize, bSize, cSize) {
+      aAt = HEAP_BASE / 4;
+      bAt = aAt + roundUp(aSize);
+      cAt = bAt + roundUp(bSize);
+      const bytes = (cAt + roundUp(cSize)) * 4;
+      if (bytes > memory.buffer.byteLength) {
+        memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
+      }
+      if (view.buffer !== memory.buffer) view = new Float32Array(memory.buffer);
+      bufs = { a: view.subarray(aAt, aAt + aSize), b: view.subarray(bAt, bAt + bSize), c: view.subarray(cAt, cAt + cSize) };
+      return bufs;
+    },
+    block(kc, rPanels, sPanels, aOff, bOff, ldc, accumulate) {
+      k.gemm_block(kc, rPanels, sPanels, (aAt + aOff) * 4, (bAt + bOff) * 4, cAt * 4, ldc, accumulate ? 1 : 0);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/*
+ * WebAssembly SIMD macro-kernel of gradlens's packed GEMM, float32 (see ../src/backends/cpu/kernels/gemm.ts
+ * for the packed layouts). Built by build.sh into ../src/backends/cpu/kernels/wasm-binary.ts.
+ *
+ *   c[i*ldc + j] (=|+=) Σ_p A(i, p) · B(p, j)  for the whole block: rPanels panels of MR rows of A
+ *   (panel r at ap + r*kc*MR, element (i, p) at p*MR + i) times sPanels panels of NR columns of B
+ *   (panel s at bp + s*kc*NR, element (p, j) at p*NR + j).
+ *
+ * MR×NR = 6×8: twelve 4-lane accumulators, two B vectors and one broadcast A value fill the 16 vector
+ * registers that V8 uses on x86-64 without spilling. WebAssembly SIMD has no fused multiply-add, so each
+ * product is a mul then an add (same rounding as the JS kernel's float32 path would give).
+ */
+#include <wasm_simd128.h>
+
+#define MR 6
+#define NR 8
+
+int gemm_mr(void) { return MR; }
+int gemm_nr(void) { return NR; }
+
+#define ROW(i)                                                         \
+  {                                                                    \
+    v128_t a = wasm_v128_load32_splat(a_ + (i));                       \
+    c##i##0 = wasm_f32x4_add(c##i##0, wasm_f32x4_mul(a, b0));          \
+    c##i##1 = wasm_f32x4_add(c##i##1, wasm_f32x4_mul(a, b1));          \
+  }
+
+#define STORE(i)                                                       \
+  {                                                                    \
+    float *row = c + (i) * ldc;                                        \
+    if (accumulate) {                                                  \
+      c##i##0 = wasm_f32x4_add(c##i##0, wasm_v128_load(row));          \
+      c##i##1 = wasm_f32x4_add(c##i##1, wasm_v128_load(row + 4));      \
+    }                                                                  \
+    wasm_v128_store(row, c##i##0);                                     \
+    wasm_v128_store(row + 4, c##i##1);                                 \
+  }
+
+static inline void micro(int kc, const float *a_, const float *b_, float *c, int ldc, int accumulate) {
+  v128_t z = wasm_f32x4_splat(0.0f);
+  v128_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+  v128_t c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+  for (int p = 0; p < kc; p++) {
+    v128_t b0 = wasm_v128_load(b_);
+    v128_t b1 = wasm_v128_load(b_ + 4);
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+    a_ += MR;
+    b_ += NR;
+  }
+  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+}
+
+/* Addresses are byte offsets into the module's memory, chosen by the JavaScript side. */
+void gemm_block(int kc, int rPanels, int sPanels, const float *ap, const float *bp, float *c, int ldc, int accumulate) {
+  for (int s = 0; s < sPanels; s++) {
+    const float *b = bp + s * kc * NR;
+    for (int r = 0; r < rPanels; r++) {
+      micro(kc, ap + r * kc * MR, b, c + r * MR * ldc + s * NR, ldc, accumulate);
+    }
+  }
+}
