@@ -37,11 +37,17 @@ function loadGradlens() {
   }
 }
 
-/** Each system returns per-workload closures, or null for an unsupported kernel. */
-function gradlensSystem() {
+/**
+ * Each system returns per-workload closures, or null for an unsupported kernel.
+ * gradlens-cpu: float32 GEMMs on the WebAssembly SIMD engine (the default); gradlens-cpu-js: the
+ * same packers and driver with the JavaScript float64 micro-kernel (GRADLENS_CPU_GEMM=js).
+ * @param {'wasm' | 'js'} engine
+ */
+function gradlensSystem(engine) {
   const k = loadGradlens();
+  const previous = k.setFloat32Engine(engine === 'js' ? null : k.createWasmFloat32Engine());
   return {
-    system: 'gradlens-cpu',
+    system: engine === 'js' ? 'gradlens-cpu-js' : 'gradlens-cpu',
     threads: 1,
     conv(c, direction) {
       const g = {
@@ -62,7 +68,9 @@ function gradlensSystem() {
       const o = { batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
       return () => k.matmul(a, b, out, o);
     },
-    dispose() {},
+    dispose() {
+      k.setFloat32Engine(previous);
+    },
   };
 }
 
@@ -123,17 +131,18 @@ async function tfjsSystem(backend) {
 
 /** @param {{ systems: string[] | null, measure: (fn: () => unknown) => { ms: number, cpuMs: number, reps: number }, report: (row: any) => void }} ctx */
 async function run(ctx) {
-  const wanted = ctx.systems ?? ['gradlens-cpu', 'tfjs-cpu', 'tfjs-wasm'];
+  const wanted = ctx.systems ?? ['gradlens-cpu', 'gradlens-cpu-js', 'tfjs-cpu', 'tfjs-wasm'];
   const workloads = [];
   for (const c of CONVS) for (const d of DIRECTIONS) workloads.push({ name: `${c.label} ${d}`, flops: 2 * c.cout * c.cin * 9 * c.hw * c.hw, make: (s) => s.conv(c, d) });
   workloads.push({ name: `matmul ${MATMUL_N}^3`, flops: 2 * MATMUL_N ** 3, make: (s) => s.matmul(MATMUL_N) });
 
   for (const sysName of wanted) {
     let sys;
-    if (sysName === 'gradlens-cpu') sys = gradlensSystem();
+    if (sysName === 'gradlens-cpu') sys = gradlensSystem('wasm');
+    else if (sysName === 'gradlens-cpu-js') sys = gradlensSystem('js');
     else if (sysName === 'tfjs-cpu') sys = await tfjsSystem('cpu');
     else if (sysName === 'tfjs-wasm') sys = await tfjsSystem('wasm');
-    else throw new Error(`unknown system ${sysName} (gradlens-cpu, tfjs-cpu, tfjs-wasm)`);
+    else throw new Error(`unknown system ${sysName} (gradlens-cpu, gradlens-cpu-js, tfjs-cpu, tfjs-wasm)`);
     for (const w of workloads) {
       const fn = w.make(sys);
       if (fn === null) {
