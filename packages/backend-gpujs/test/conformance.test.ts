@@ -3,7 +3,7 @@
  * configured backend (helpers.backendConfigs), and the values and gradients must agree to float32
  * tolerance. gpujs runs must also have made their results with gpu.js kernels (no silent CPU run).
  */
-import { avgPool2d, cast, conv2d, gt, linear, matmul, maxPool2d, mul, relu, reshape } from '@gradlens/tensor';
+import { avgPool2d, batchNorm, cast, conv2d, gt, linear, matmul, maxPool2d, mul, relu, reshape } from '@gradlens/tensor';
 import type { GradRule, RuleOverrides, Tensor } from '@gradlens/tensor';
 import { backendConfigs, CaseResult, InputSpec, makeInputs, relError, runCase } from './helpers';
 
@@ -78,6 +78,20 @@ const cases: Case[] = [
   { name: 'matmul [5, 7]·[7, 9]', inputs: [{ shape: [5, 7] }, { shape: [7, 9] }], fn: (a, b) => matmul(a!, b!) },
   { name: 'matmul batched [3, 5, 6]·[6, 4]', inputs: [{ shape: [3, 5, 6] }, { shape: [6, 4] }], fn: (a, b) => matmul(a!, b!) },
   { name: 'linear [4, 10]·[6, 10]ᵀ + b', inputs: [{ shape: [4, 10] }, { shape: [6, 10] }, { shape: [6] }], fn: (x, w, b) => linear(x!, w!, b!) },
+  // gpujs has no batch-norm kernel: the op runs on the CPU backend between device ops, with a transfer each way.
+  {
+    name: 'conv, batchNorm (training, on the CPU), relu',
+    inputs: [{ shape: [2, 3, 8, 7] }, { shape: [6, 3, 3, 3] }, { shape: [6] }, { shape: [6] }],
+    fn: (x, w, g, b) => relu(batchNorm(conv2d(x!, w!, null, { padding: 1 }), null, null, g!, b!, { training: true })),
+  },
+  {
+    name: 'conv, batchNorm (eval, on the CPU), relu',
+    inputs: [
+      { shape: [2, 3, 8, 7] }, { shape: [6, 3, 3, 3] }, { shape: [6], grad: false },
+      { shape: [6], grad: false, values: Float32Array.from([0.5, 1, 1.5, 2, 0.8, 1.2]) }, { shape: [6] }, { shape: [6] },
+    ],
+    fn: (x, w, rm, rv, g, b) => relu(batchNorm(conv2d(x!, w!, null, { padding: 1 }), rm!, rv!, g!, b!)),
+  },
   {
     name: 'small network: conv, relu, maxpool, conv, avgpool, linear',
     inputs: [{ shape: [2, 3, 12, 11] }, { shape: [8, 3, 3, 3] }, { shape: [8] }, { shape: [6, 8, 3, 3] }, { shape: [5, 6 * 3 * 3] }],

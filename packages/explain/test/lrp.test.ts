@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as fs from 'fs';
 import { AvgPool2d, Conv2d, Dropout, Linear, loadWeights, MaxPool2d, Module, ReLU, Sequential } from '@gradlens/nn';
-import { Tensor, flatten, numTensors, sigmoid, tensor } from '@gradlens/tensor';
+import { Tensor, batchNorm, flatten, numTensors, sigmoid, tensor } from '@gradlens/tensor';
 import { lrp } from '../src/lrp';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'lrp');
@@ -110,6 +110,16 @@ describe('LRP against a PyTorch implementation written from Montavon et al. (201
       }
     }
     expect(() => lrp(new Squashed(), x, { target: 0 })).toThrow(/LRP has no relevance rule for op 'sigmoid'/);
+  });
+
+  test('batch norm with batch statistics (training mode) is refused', () => {
+    class Normed extends Module {
+      readonly inner = this.registerModule('inner', model());
+      forward(t: Tensor): Tensor {
+        return this.inner.call(batchNorm(t, null, null, null, null, { training: true }));
+      }
+    }
+    expect(() => lrp(new Normed(), x, { target: 0 })).toThrow(/LRP: batch norm in training mode \(batch statistics\) has no relevance rule; put the model in eval mode/);
   });
 
   test('bad targets get clear errors', () => {

@@ -114,6 +114,22 @@ const cases: { [K in OpName]: Entry } = {
   adaptiveMaxPool2d: [{ inputs: () => [distinct(1, 2, 5, 7)], f: (x) => T.adaptiveMaxPool2d(x!, [2, 3]) }],
   gatherPlanes: [{ inputs: () => [rn(1, 2, 3, 3), idx([0, 4, 8, 2, 1, 1], [1, 2, 1, 3])], f: (x, i) => runOp('gatherPlanes', [x!, i!], {}) }],
   scatterPlanes: [{ inputs: () => [rn(1, 2, 1, 3), idx([0, 4, 4, 2, 1, 8], [1, 2, 1, 3])], f: (x, i) => runOp('scatterPlanes', [x!, i!], { planeShape: [3, 3] }) }],
+  batchNorm: [
+    // Training: the batch statistics depend on x; running statistics (closure constants) do not change the output.
+    { inputs: () => [rn(3, 2, 2, 3), rn(2), rn(2)], f: (x, w, b) => T.batchNorm(x!, null, null, w, b, { training: true }) },
+    { inputs: () => [rn(5, 3)], f: (x) => T.batchNorm(x!, T.zeros([3], 'float64'), T.ones([3], 'float64'), null, null, { training: true, momentum: 0.3, eps: 1e-3 }) },
+    { inputs: () => [rn(2, 3, 4), rn(3)], f: (x, w) => T.batchNorm(x!, null, null, w, null, { training: true }) },
+    { inputs: () => [rn(4, 2), rn(2)], f: (x, b) => T.batchNorm(x!, null, null, null, b, { training: true }) },
+    // Eval: gradients for x, the running statistics, weight and bias.
+    { inputs: () => [rn(2, 3, 2, 2), rn(3), positive(3), rn(3), rn(3)], f: (x, m, v, w, b) => T.batchNorm(x!, m!, v!, w, b) },
+    { inputs: () => [rn(4, 3), rn(3), positive(3)], f: (x, m, v) => T.batchNorm(x!, m!, v!, null, null, { eps: 1e-3 }) },
+    { inputs: () => [rn(3, 2, 5), rn(2), positive(2), rn(2)], f: (x, m, v, w) => T.batchNorm(x!, m!, v!, w, null) },
+  ],
+  batchNormBackward: [
+    // Standalone, so mean and var are free inputs (not the batch's statistics).
+    { inputs: () => [rn(3, 2, 2, 3), rn(3, 2, 2, 3), rn(2), positive(2), rn(2)], f: (dy, x, m, v, w) => runOp('batchNormBackward', [dy!, x!, m!, v!, w!], { eps: 1e-5 }) },
+    { inputs: () => [rn(5, 3), rn(5, 3), rn(3), positive(3)], f: (dy, x, m, v) => runOp('batchNormBackward', [dy!, x!, m!, v!], { eps: 1e-3 }) },
+  ],
   upsampleNearest2d: [{ inputs: () => [rn(1, 2, 4, 3)], f: (x) => T.interpolate(x!, { size: [7, 5] }) }],
   upsampleNearest2dBackward: [{ inputs: () => [rn(1, 2, 7, 5)], f: (dy) => runOp('upsampleNearest2dBackward', [dy!], { ...resize, inputShape: [1, 2, 4, 3] }) }],
   upsampleBilinear2d: [

@@ -1,6 +1,6 @@
 import { GradRule, OpName, RuleOverrides, Tensor, gradRules } from '@gradlens/tensor';
 import {
-  LrpLayerRule, Stabiliser, layerRelevance, passThrough, proportional, scaleByConstant, shareSum,
+  LrpLayerRule, Stabiliser, batchNormRelevance, layerRelevance, passThrough, proportional, scaleByConstant, shareSum,
 } from './rules';
 
 /**
@@ -42,6 +42,7 @@ function treatments(layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 
     conv2d: layerRule('conv2d'), linear: layerRule('linear'),
     relu: passThrough(), clamp: passThrough(), cast: passThrough(),
     add: share, sub: shareSum(stabilise, eps, true), mul: scaleByConstant('mul'), div: scaleByConstant('div'),
+    batchNorm: batchNormRelevance(stabilise, eps),
     avgPool2d: proportional(stabilise, eps), adaptiveAvgPool2d: proportional(stabilise, eps),
     sum: proportional(stabilise, eps), mean: proportional(stabilise, eps),
     upsampleNearest2d: proportional(stabilise, eps), upsampleBilinear2d: proportional(stabilise, eps),
@@ -55,7 +56,7 @@ function treatments(layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 
     sigmoid: unsupported, tanh: unsupported, softmax: unsupported, logSoftmax: unsupported,
     max: unsupported, min: unsupported, argmax: unsupported, argmin: unsupported, var: unsupported,
     matmul: unsupported, conv2dBackwardInput: unsupported, conv2dBackwardWeight: unsupported,
-    avgPool2dBackward: unsupported, adaptiveAvgPool2dBackward: unsupported,
+    avgPool2dBackward: unsupported, adaptiveAvgPool2dBackward: unsupported, batchNormBackward: unsupported,
     upsampleNearest2dBackward: unsupported, upsampleBilinear2dBackward: unsupported,
   };
 }

@@ -1,5 +1,5 @@
 import {
-  GradContext, GradRule, OpName, Tensor, add, conv2d, div, full, gradRules, linear, mul, neg, relu, sum, where, ge, minimum,
+  GradContext, GradRule, OpName, Tensor, add, batchNormSlots, conv2d, div, full, gradRules, linear, mul, neg, pow, relu, reshape, sum, where, ge, minimum,
 } from '@gradlens/tensor';
 
 /** How one layer (conv2d or linear) passes relevance to its input. */
@@ -103,6 +103,24 @@ export const scaleByConstant = (op: 'mul' | 'div'): GradRule<'mul' | 'div'> => (
     throw new Error(`LRP: ${op} with an input-dependent ${both ? 'pair of operands' : 'divisor'}${ctx.scope ? ` in module '${ctx.scope}'` : ''} has no relevance rule`);
   }
   return ctx.needsGrad[0] ? [R, null] : [null, R];
+};
+
+/**
+ * Batch norm in eval mode, y = x·scale + shift per channel with scale = weight/√(running var + eps):
+ * x·scale takes its share x·scale·R/y of the output's relevance and the shift's share is dropped, as
+ * for the bias of conv2d and linear (zennit's and the reference scripts' treatment). Training mode
+ * normalises with statistics of the batch itself and has no rule.
+ */
+export const batchNormRelevance = (stabilise: Stabiliser, epsilon: number): GradRule<'batchNorm'> => (R, ctx) => {
+  if (ctx.attrs.training) {
+    throw new Error(`LRP: batch norm in training mode (batch statistics)${ctx.scope ? ` in module '${ctx.scope}'` : ''} has no relevance rule; put the model in eval mode`);
+  }
+  const slots = batchNormSlots(ctx.attrs);
+  const x = ctx.inputs[0]!;
+  const inv = pow(add(ctx.inputs[slots.var]!, ctx.attrs.eps), -0.5);
+  const scale = slots.weight >= 0 ? mul(ctx.inputs[slots.weight]!, inv) : inv;
+  const scaled = mul(x, reshape(scale, x.shape.map((d, i) => (i === 1 ? d : 1))));
+  return ctx.inputs.map((_, i) => (i === 0 && ctx.needsGrad[0] ? mul(scaled, div(R, stabilise(ctx.output, epsilon))) : null));
 };
 
 /** The sum of relevance per batch item. */

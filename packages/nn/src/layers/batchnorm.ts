@@ -1,4 +1,4 @@
-import { add, batchNorm, div, mul, ones, reshape, scalar, sqrt, sub, Tensor, zeros } from '@gradlens/tensor';
+import { batchNorm, ones, scalar, Tensor, zeros } from '@gradlens/tensor';
 import { Module } from '../module';
 
 export interface BatchNorm2dOptions {
@@ -47,16 +47,6 @@ export class BatchNorm2d extends Module {
     if (x.shape[1] !== this.numFeatures) {
       throw new Error(`BatchNorm2d: expected ${this.numFeatures} channels, got input [${x.shape.join(', ')}]`);
     }
-    if (!this.training && this.runningMean && this.runningVar) {
-      // Eval: one scale and one shift per channel, as PyTorch's CPU kernel does, so the full-size
-      // tensor sees two ops (mul, add) instead of four; gradients still reach x, weight and bias.
-      const c = [1, this.numFeatures, 1, 1];
-      let scale = div(1, sqrt(add(this.runningVar, this.eps)));
-      if (this.weight) scale = mul(scale, this.weight);
-      let shift = mul(this.runningMean, scale);
-      shift = this.bias ? sub(this.bias, shift) : mul(shift, -1);
-      return add(mul(x, reshape(scale, c)), reshape(shift, c));
-    }
     let momentum = this.momentum ?? 0;
     if (this.training && this.numBatchesTracked) {
       const n = this.numBatchesTracked.values();
@@ -64,7 +54,8 @@ export class BatchNorm2d extends Module {
       if (this.momentum === null) momentum = 1 / (n[0] ?? 1);
     }
     // Batch statistics in training, or whenever there are no running statistics (as PyTorch); the op
-    // updates the running statistics in place when it gets them in training mode.
+    // updates the running statistics in place when it gets them in training mode. Eval mode is one
+    // fused per-channel scale and shift; gradients still reach x, weight and bias.
     return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
       training: this.training || this.runningMean === null,
       momentum,

@@ -2,10 +2,8 @@ import { rand } from '../creation';
 import { fmt, opError } from '../errors';
 import type { Generator } from '../random';
 import { Tensor } from '../tensor';
-import { noGrad } from '../autodiff/tape';
-import { add, div, lt, mul, requireFloat, sqrt, sub, cast } from './elementwise';
-import { mean, variance } from './reduce';
-import { reshape } from './shape-ops';
+import { lt, mul, requireFloat, cast } from './elementwise';
+import { runOp, runOpFull } from './run';
 
 export interface BatchNormOptions {
   /** Normalise with the batch's statistics and update the running ones (default false). */
@@ -15,15 +13,15 @@ export interface BatchNormOptions {
 }
 
 /**
- * Batch normalisation as F.batch_norm over dim 1 of [N, C, …]. In training mode the running
- * statistics are updated in place, as PyTorch does (with the unbiased batch variance).
+ * Batch normalisation as F.batch_norm over dim 1 of [N, C, …]: one fused op (statistics, normalisation
+ * and the affine map in one kernel, and one kernel for its backward pass). In training mode the
+ * running statistics are updated in place, as PyTorch does (with the unbiased batch variance).
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null, bias?: Tensor | null, options: BatchNormOptions = {}): Tensor {
   const op = 'batchNorm';
   requireFloat(op, x);
   if (x.rank < 2) throw opError(op, `input must be [N, C, …], got ${fmt(x.shape)}`);
   const c = x.shape[1]!;
-  const paramShape = x.shape.map((d, i) => (i === 1 ? d : 1));
   for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
     if (t && (t.rank !== 1 || t.shape[0] !== c)) throw opError(op, `${name} must be [${c}] for input ${fmt(x.shape)}, got ${fmt(t.shape)}`);
     if (t && t.dtype !== x.dtype) throw opError(op, `${name} must be ${x.dtype} like the input, got ${t.dtype}`);
@@ -38,37 +36,34 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   if (training && x.size / c <= 1) {
     throw opError(op, `expected more than 1 value per channel when training, got input ${fmt(x.shape)}`);
   }
-  const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
-  let m: Tensor;
-  let v: Tensor;
+  const affine = [...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  const attrs = { training, eps, weight: !!weight, bias: !!bias };
   if (training) {
-    m = mean(x, { dim: dims, keepdim: true });
-    v = variance(x, { dim: dims, keepdim: true, correction: 0 });
-    if (runningMean && runningVar) updateRunningStats(x, m, runningMean, runningVar, options.momentum ?? 0.1, dims);
-  } else if (runningMean && runningVar) {
-    m = reshape(runningMean, paramShape);
-    v = reshape(runningVar, paramShape);
-  } else {
+    const r = runOpFull(op, [x, ...affine], attrs);
+    const [batchMean, batchVar] = r.extras as [Tensor, Tensor];
+    if (runningMean && runningVar) updateRunningStats(batchMean, batchVar, x.size / c, runningMean, runningVar, options.momentum ?? 0.1);
+    // A recording tape keeps the statistics for the backward pass; otherwise they are freed now.
+    batchMean.dispose();
+    batchVar.dispose();
+    return r.out;
+  }
+  if (!runningMean || !runningVar) {
     throw opError(op, 'evaluation mode (training: false) needs runningMean and runningVar; pass training: true to use batch statistics');
   }
-  let y = div(sub(x, m), sqrt(add(v, eps)));
-  if (weight) y = mul(y, reshape(weight, paramShape));
-  if (bias) y = add(y, reshape(bias, paramShape));
-  return y;
+  return runOp(op, [x, runningMean, runningVar, ...affine], attrs);
 }
 
-function updateRunningStats(x: Tensor, batchMean: Tensor, runningMean: Tensor, runningVar: Tensor, momentum: number, dims: number[]): void {
-  noGrad(() => {
-    const n = x.size / x.shape[1]!;
-    const unbiased = variance(x, { dim: dims, correction: n > 1 ? 1 : 0 }).values();
-    const bm = batchMean.values();
-    const rm = runningMean.values();
-    const rv = runningVar.values();
-    for (let i = 0; i < rm.length; i++) {
-      rm[i] = (1 - momentum) * rm[i]! + momentum * bm[i]!;
-      rv[i] = (1 - momentum) * rv[i]! + momentum * unbiased[i]!;
-    }
-  });
+/** running ← (1 − momentum)·running + momentum·batch, with the batch variance made unbiased (count values per channel). */
+function updateRunningStats(batchMean: Tensor, batchVar: Tensor, count: number, runningMean: Tensor, runningVar: Tensor, momentum: number): void {
+  const bm = batchMean.values();
+  const bv = batchVar.values();
+  const rm = runningMean.values();
+  const rv = runningVar.values();
+  const unbias = count > 1 ? count / (count - 1) : 1;
+  for (let i = 0; i < rm.length; i++) {
+    rm[i] = (1 - momentum) * rm[i]! + momentum * bm[i]!;
+    rv[i] = (1 - momentum) * rv[i]! + momentum * bv[i]! * unbias;
+  }
 }
 
 export interface DropoutOptions {

@@ -25,6 +25,26 @@ export interface ResizeAttrs {
   alignCorners: boolean;
 }
 
+/**
+ * Batch normalisation over dim 1 of [N, C, …]. Inputs: [x, weight?, bias?] in training mode (the
+ * statistics come from the batch) or [x, mean, var, weight?, bias?] in eval mode; `weight` and `bias`
+ * say which of the optional inputs are there (batchNormSlots finds them).
+ */
+export interface BatchNormAttrs {
+  training: boolean;
+  eps: number;
+  weight: boolean;
+  bias: boolean;
+}
+
+/** Where each input of a batchNorm node sits (-1: absent). */
+export function batchNormSlots(a: BatchNormAttrs): { mean: number; var: number; weight: number; bias: number } {
+  let next = a.training ? 1 : 3;
+  const weight = a.weight ? next++ : -1;
+  const bias = a.bias ? next : -1;
+  return { mean: a.training ? -1 : 1, var: a.training ? -1 : 2, weight, bias };
+}
+
 export interface SliceAttrs {
   begin: number[];
   end: number[];
@@ -73,6 +93,17 @@ export interface OpAttrs {
   conv2d: ConvAttrs;
   conv2dBackwardInput: ConvAttrs & { inputShape: number[] };
   conv2dBackwardWeight: ConvAttrs & { weightShape: number[] };
+  // normalisation
+  /**
+   * Per-channel normalisation and affine map; in training mode also returns the batch mean and the
+   * biased batch variance ([C], non-differentiable extras) that it normalised with.
+   */
+  batchNorm: BatchNormAttrs;
+  /**
+   * dx of training-mode batchNorm from inputs [dy, x, mean, var, weight?] (the batch statistics);
+   * its extra outputs Σdy and Σdy·x̂ ([C] each, non-differentiable) are the bias and weight gradients.
+   */
+  batchNormBackward: { eps: number };
   // pooling and resizing
   maxPool2d: PoolAttrs;
   avgPool2d: PoolAttrs & { countIncludePad: boolean; divisorOverride: number | null };

@@ -1,5 +1,6 @@
 import { elementwiseRules } from './elementwise';
 import { nnRules } from './nn';
+import { normRules } from './norm';
 import { reduceRules } from './reduce';
 import { shapeRules } from './shape';
 import type { GradRuleTable } from './types';
@@ -7,4 +8,4 @@ import type { GradRuleTable } from './types';
 export type { GradContext, GradRule, GradRuleTable, RuleOverrides } from './types';
 
 /** The default backward rule of every op (the vanilla gradient). */
-export const gradRules: GradRuleTable = { ...elementwiseRules, ...reduceRules, ...shapeRules, ...nnRules };
+export const gradRules: GradRuleTable = { ...elementwiseRules, ...reduceRules, ...shapeRules, ...nnRules, ...normRules };

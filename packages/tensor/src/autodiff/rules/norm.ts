@@ -1,0 +1,97 @@
+import { zeros } from '../../creation';
+import { add, mul, neg, pow, reshape, sub, sum } from '../../ops';
+import { batchNormSlots } from '../../ops/op-attrs';
+import { runOp, runOpFull } from '../../ops/run';
+import type { Tensor } from '../../tensor';
+import type { GradRuleTable } from './types';
+
+/** A per-channel [C] tensor as [1, C, 1, …], to broadcast over x. */
+const spread = (t: Tensor, x: Tensor) => reshape(t, x.shape.map((d, i) => (i === 1 ? d : 1)));
+/** Σ over every dim but the channel: [N, C, …] → [C]. */
+const channelSum = (t: Tensor) => sum(t, { dim: t.shape.map((_, i) => i).filter((i) => i !== 1) });
+const invStd = (variance: Tensor, eps: number) => pow(add(variance, eps), -0.5);
+/**
+ * Σdy and Σdy·x̂ per channel with x̂ = (x − mean)/√(var + eps): the extra outputs of the backward
+ * kernel, one pass over dy and x (its dx, the training-mode one, is dropped).
+ */
+function channelSums(dy: Tensor, x: Tensor, mean: Tensor, variance: Tensor, eps: number): [Tensor, Tensor] {
+  const r = runOpFull('batchNormBackward', [dy, x, mean, variance], { eps });
+  r.out.dispose();
+  return r.extras as [Tensor, Tensor];
+}
+
+/** dy·weight/√(var + eps) per channel: the eval-mode forward kernel run on dy with zero mean and no bias. */
+function scaleChannels(dy: Tensor, variance: Tensor, weight: Tensor | null, eps: number): Tensor {
+  const inputs = [dy, zeros(variance.shape, variance.dtype), variance, ...(weight ? [weight] : [])];
+  return runOp('batchNorm', inputs, { training: false, eps, weight: !!weight, bias: false });
+}
+
+/**
+ * Rules of batch normalisation. Training mode differentiates through the batch statistics with the
+ * batchNormBackward kernel (one op for dx; its extra outputs are the bias and weight gradients).
+ * Eval mode is a per-channel affine map of x: dx is dy scaled per channel, and the parameters' and
+ * running statistics' gradients come from the same two channel sums. The rule of batchNormBackward
+ * is the second derivative, written with ordinary ops, so that every entry of the table can be
+ * checked by finite differences.
+ */
+export const normRules: Pick<GradRuleTable, 'batchNorm' | 'batchNormBackward'> = {
+  batchNorm: (dy, { inputs, extras, attrs, needsGrad }) => {
+    const slots = batchNormSlots(attrs);
+    const x = inputs[0]!;
+    const weight = slots.weight >= 0 ? inputs[slots.weight]! : null;
+    const wants = (slot: number) => slot >= 0 && needsGrad[slot] === true;
+    const grads: (Tensor | null)[] = inputs.map(() => null);
+    if (attrs.training) {
+      const [mean, variance] = extras as [Tensor, Tensor];
+      let sums: [Tensor, Tensor] | null = null;
+      if (needsGrad[0]) {
+        const r = runOpFull('batchNormBackward', weight ? [dy, x, mean, variance, weight] : [dy, x, mean, variance], { eps: attrs.eps });
+        grads[0] = r.out;
+        sums = r.extras as [Tensor, Tensor];
+      } else if (wants(slots.weight) || wants(slots.bias)) sums = channelSums(dy, x, mean, variance, attrs.eps);
+      if (wants(slots.bias)) grads[slots.bias] = sums![0];
+      if (wants(slots.weight)) grads[slots.weight] = sums![1];
+      return grads;
+    }
+    // y = (x − mean)·k + bias with k = weight/√(var + eps).
+    const mean = inputs[slots.mean]!;
+    const variance = inputs[slots.var]!;
+    if (needsGrad[0]) grads[0] = scaleChannels(dy, variance, weight, attrs.eps);
+    if (![slots.weight, slots.bias, slots.mean, slots.var].some(wants)) return grads;
+    const [sumDy, sumDyXhat] = channelSums(dy, x, mean, variance, attrs.eps);
+    const inv = invStd(variance, attrs.eps);
+    const k = weight ? mul(weight, inv) : inv;
+    if (wants(slots.bias)) grads[slots.bias] = sumDy;
+    if (wants(slots.weight)) grads[slots.weight] = sumDyXhat;
+    if (wants(slots.mean)) grads[slots.mean] = neg(mul(k, sumDy));
+    if (wants(slots.var)) grads[slots.var] = mul(mul(k, inv), mul(sumDyXhat, -0.5));
+    return grads;
+  },
+  // dx = k·(dy − D − x̂·A) with k = weight·invstd, x̂ = (x − mean)·invstd, D = mean(dy), A = mean(dy·x̂)
+  // per channel; mean and var are inputs of their own here. For an upstream gradient G, with
+  // B = mean(G·x̂): d/ddy = k·(G − mean(G) − x̂·B) (the same kernel: the map is symmetric),
+  // d/dx̂ = −k·(G·A + dy·B), d/dinvstd = weight·Σ G·(dy − D − 3x̂·A), d/dweight = invstd·Σ G·(dy − D − x̂·A).
+  batchNormBackward: (G, { inputs, extras, attrs: { eps }, needsGrad }) => {
+    const [dy, x, mean, variance, weight] = inputs as [Tensor, Tensor, Tensor, Tensor, Tensor | undefined];
+    const count = x.size / x.shape[1]!;
+    const inv = invStd(variance, eps);
+    const k = weight ? mul(weight, inv) : inv;
+    const r = runOpFull('batchNormBackward', weight ? [G, x, mean, variance, weight] : [G, x, mean, variance], { eps });
+    const [sumG, sumGXhat] = r.extras as [Tensor, Tensor];
+    const [sumDy, sumDyXhat] = extras as [Tensor, Tensor];
+    const A = mul(sumDyXhat, 1 / count);
+    const B = mul(sumGXhat, 1 / count);
+    const D = mul(sumDy, 1 / count);
+    // Σ G·dy − D·ΣG − c·A·ΣG·x̂, for c = 1 (weight) and c = 3 (invstd).
+    const sumGDy = needsGrad[3] || needsGrad[4] ? channelSum(mul(G, dy)) : null;
+    const partial = (c: number) => sub(sub(sumGDy!, mul(D, sumG)), mul(mul(A, sumGXhat), c));
+    const kInv = mul(k, inv);
+    return [
+      needsGrad[0] ? r.out : null,
+      needsGrad[1] ? neg(mul(spread(kInv, x), add(mul(G, spread(A, x)), mul(dy, spread(B, x))))) : null,
+      needsGrad[2] ? mul(kInv, add(mul(A, sumG), mul(B, sumDy))) : null,
+      needsGrad[3] ? mul(mul(kInv, mul(inv, -0.5)), partial(3)) : null,
+      weight && needsGrad[4] ? mul(inv, partial(1)) : null,
+    ];
+  },
+};
