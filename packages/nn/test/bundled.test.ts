@@ -49,11 +49,11 @@ describe('bundled architectures', () => {
     expect(() => noGrad(() => tidy(() => m.call(randn([1, 3, 32, 32]))))).toThrow(/64×64 input/);
   });
 
-  test('batchNorm: true adds a BatchNorm after every conv but the first; foldBatchNorm removes them, outputs unchanged', () => {
+  test('batchNorm: true adds a BatchNorm after every conv; foldBatchNorm removes them, outputs unchanged', () => {
     for (const build of [gapnet, smallvgg]) {
       const m = build({ generator: new Generator(1), batchNorm: true });
       const bns = m.namedModules().filter(([, l]) => l instanceof BatchNorm2d);
-      expect(bns.map(([n]) => n)).toEqual(build === gapnet ? ['features.4', 'features.8'] : ['features.4', 'features.8', 'features.12']);
+      expect(bns.map(([n]) => n)).toEqual(build === gapnet ? ['features.1', 'features.5', 'features.9'] : ['features.1', 'features.5', 'features.9', 'features.13']);
       // Statistics and affine parameters a trained model could have.
       const g = new Generator(2);
       for (const [, l] of bns) {

@@ -28,7 +28,7 @@ import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthSca
 /** Options of the bundled builders. */
 export interface BundledOptions extends ModelOptions {
   /**
-   * Training variant: a BatchNorm2d after every conv but the first (indices shift, as in torchvision's
+   * Training variant: a BatchNorm2d after every conv (indices shift, as in torchvision's
    * `_bn` VGGs). The bundled weights were trained this way and then folded into the plain convs with
    * `foldBatchNorm`, so the published models have no BatchNorm.
    */
@@ -40,15 +40,13 @@ type LayerSpec = { conv: [number, number, number, number, number] } | 'relu' | '
 /** Builds a features Sequential from [in, out, kernel, stride, padding] convs, ReLUs and 2×2 max pools. */
 function buildFeatures(spec: readonly LayerSpec[], w: (c: number) => number, batchNorm: boolean): Sequential {
   const seq = new Sequential();
-  let first = true;
   for (const l of spec) {
     if (l === 'relu') seq.append(new ReLU());
     else if (l === 'pool') seq.append(new MaxPool2d(2, { stride: 2 }));
     else {
       const [cin, cout, k, stride, padding] = l.conv;
       seq.append(new Conv2d(cin === 3 ? 3 : w(cin), w(cout), k, { stride, padding, init: false }));
-      if (batchNorm && !first) seq.append(new BatchNorm2d(w(cout)));
-      first = false;
+      if (batchNorm) seq.append(new BatchNorm2d(w(cout)));
     }
   }
   return seq;
