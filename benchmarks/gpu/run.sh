@@ -4,6 +4,11 @@
 # benchmarks/gpu/pack.sh (an xz-compressed node binary and the node_modules/dist the run needs) in
 # $GRADLENS_GPU_BUNDLE (default node_modules/.gpu-carry). Writes logs and JSON under ${OUT:-/tmp/gradlens-gpu}.
 set -u
+# headlessgl needs an X display: without one, run the whole script under Xvfb when it is installed.
+if [ -z "${DISPLAY:-}" ] && [ -z "${GRADLENS_UNDER_XVFB:-}" ] && command -v xvfb-run >/dev/null 2>&1; then
+  export GRADLENS_UNDER_XVFB=1
+  exec xvfb-run -a "$0" "$@"
+fi
 cd "$(dirname "$0")/../.."
 BUNDLE=${GRADLENS_GPU_BUNDLE:-node_modules/.gpu-carry}
 OUT=${OUT:-/tmp/gradlens-gpu}
@@ -30,15 +35,6 @@ LABELS=$(node benchmarks/gpu/probe.js --list 2>/dev/null | tail -1)
 echo "== conformance ($LABELS)"
 GRADLENS_CONFORMANCE=$LABELS node node_modules/jest/bin/jest.js packages/backend-gpujs --json --outputFile="$OUT/conformance.json" > "$OUT/jest.log" 2>&1
 echo "jest exit $?"
-node -e '
-const r = require(process.argv[1]);
-const by = {};
-for (const f of r.testResults) for (const t of f.assertionResults) {
-  const m = t.ancestorTitles.join(" ").match(/conformance on (\S+)/); const k = m ? m[1] : "backend tests";
-  by[k] = by[k] || { pass: 0, fail: 0, failed: [] };
-  if (t.status === "passed") by[k].pass++; else { by[k].fail++; by[k].failed.push(t.title); }
-}
-for (const [k, v] of Object.entries(by)) console.log(`${k.padEnd(20)} ${v.pass} passed, ${v.fail} failed${v.fail ? ": " + v.failed.slice(0, 5).join("; ") : ""}`);
-' "$OUT/conformance.json"
+node benchmarks/gpu/conformance-summary.js "$OUT/conformance.json"
 echo "== kernel benchmark (median ms, GFLOP/s)"
 GPUJS_BENCH_MODES=${GPUJS_BENCH_MODES:-webasm,headlessgl,webgpu} node benchmarks/suites/gpujs.js 2>&1 | tee "$OUT/bench.txt"

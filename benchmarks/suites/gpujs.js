@@ -7,7 +7,8 @@
  *   node benchmarks/suites/gpujs.js [--json]      GPUJS_BENCH_MODES=webasm,headlessgl,cpu to choose modes
  *
  * Each figure is the median of timed calls after warm-up calls (compilation, V8's wasm tier-up);
- * gpu.js results are read back to the host inside the timing (a texture download in GL modes).
+ * gpu.js results are read back to the host inside the timing (a texture download in GL modes), and
+ * each gpu.js result is compared with the CPU backend's once, after the timing (the `max err` note).
  * "webasm×threads" calls the same kernel functions through gpu.js's async contract, which splits a
  * kernel across a worker pool; the tensor API is synchronous, so the backend itself runs one thread.
  */
@@ -54,6 +55,20 @@ function op(backend, name, inputs, attrs) {
   return Promise.resolve(out.data()).then(() => { out.dispose(); (r.extras || []).forEach((e) => e.dispose()); });
 }
 
+/** One kernel call's result, read back; and max |a − b| / (max |b| + 1) against a reference. */
+async function values(backend, name, inputs, attrs) {
+  const r = backend.kernels[name](inputs, attrs);
+  const v = Float32Array.from(await r.out.data());
+  r.out.dispose();
+  (r.extras || []).forEach((e) => e.dispose());
+  return v;
+}
+function relErr(a, b) {
+  let d = 0, m = 0;
+  for (let i = 0; i < b.length; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); m = Math.max(m, Math.abs(b[i])); }
+  return a.length === b.length ? d / (m + 1) : Infinity;
+}
+
 /**
  * Runs the suite; returns rows { suite, name, system, threads, ms, gflops }. Under benchmarks/run.js
  * (ctx.report given) rows go to the runner; standalone, they print unless `json`.
@@ -81,11 +96,22 @@ async function run(ctx = {}) {
     const w = T.randn([wl.co, wl.c, 3, 3]);
     const dy = T.randn([wl.n, wl.co, wl.h, wl.h]);
     const flops = 2 * wl.n * wl.co * wl.c * 9 * wl.h * wl.h;
+    const calls = [
+      { dir: 'forward', name: 'conv2d', inputs: [x, w], attrs: ATTRS },
+      { dir: 'backward-input', name: 'conv2dBackwardInput', inputs: [dy, w], attrs: { ...ATTRS, inputShape: [...x.shape] } },
+      { dir: 'backward-weight', name: 'conv2dBackwardWeight', inputs: [x, dy], attrs: { ...ATTRS, weightShape: [...w.shape] } },
+    ];
+    const refs = [];
     for (const s of systems) {
       const opts = s.mode === 'cpu' ? { warm: 1, reps: 1, minMs: 0 } : {};
-      push(s.label, 1, `${wl.name} forward`, await time(() => op(s.backend, 'conv2d', [x, w], ATTRS), opts), flops);
-      push(s.label, 1, `${wl.name} backward-input`, await time(() => op(s.backend, 'conv2dBackwardInput', [dy, w], { ...ATTRS, inputShape: [...x.shape] }), opts), flops);
-      push(s.label, 1, `${wl.name} backward-weight`, await time(() => op(s.backend, 'conv2dBackwardWeight', [x, dy], { ...ATTRS, weightShape: [...w.shape] }), opts), flops);
+      for (const [i, c] of calls.entries()) {
+        const ms = await time(() => op(s.backend, c.name, c.inputs, c.attrs), opts);
+        // every gpu.js result is checked against the CPU backend's (float32 tolerance: see the README)
+        let note;
+        if (s.mode === 'cpu-backend') refs[i] = await values(s.backend, c.name, c.inputs, c.attrs);
+        else note = `max err vs cpu ${relErr(await values(s.backend, c.name, c.inputs, c.attrs), refs[i]).toExponential(1)}`;
+        push(s.label, 1, `${wl.name} ${c.dir}`, ms, flops, note);
+      }
     }
     const ref = modes().some((m) => m === 'webasm' || m === 'webgpu') ? T.cpuBackend.kernels.conv2d([x, w], ATTRS).out : null;
     if (modes().includes('webasm') && GPU.isWebAssemblySupported) {
@@ -101,9 +127,15 @@ async function run(ctx = {}) {
   }
   const a = T.randn([1024, 1024]);
   const bm = T.randn([1024, 1024]);
+  let mref;
   for (const s of systems) {
     if (s.mode === 'cpu') continue; // gpu.js's JS fallback needs minutes for 2 GFLOP
-    push(s.label, 1, 'matmul 1024³', await time(() => op(s.backend, 'matmul', [a, bm], { transA: false, transB: false }), { warm: 1, reps: 2 }), 2 * 1024 ** 3);
+    const mmAttrs = { transA: false, transB: false };
+    const ms = await time(() => op(s.backend, 'matmul', [a, bm], mmAttrs), { warm: 1, reps: 2 });
+    let note;
+    if (s.mode === 'cpu-backend') mref = await values(s.backend, 'matmul', [a, bm], mmAttrs);
+    else note = `max err vs cpu ${relErr(await values(s.backend, 'matmul', [a, bm], mmAttrs), mref).toExponential(1)}`;
+    push(s.label, 1, 'matmul 1024³', ms, 2 * 1024 ** 3, note);
   }
   return rows;
 }

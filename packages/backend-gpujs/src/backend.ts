@@ -7,7 +7,7 @@ import * as mm from './kernels/matmul';
 import { unpackBlocks, unpackBlocksHost } from './kernels/pack';
 import * as pool from './kernels/pool2d';
 import type { ConvConstants, PoolConstants } from './kernels/types';
-import { DeviceValue, flatten, GpujsStorage, Handle } from './storage';
+import { DeviceValue, flatten, GpujsStorage, Handle, TextureLike } from './storage';
 
 /** The modes gpu.js offers; `gpu` picks the best one that works here. */
 export const MODES = ['gpu', 'webgpu', 'headlessgl', 'webgl', 'webgl2', 'webasm', 'cpu'] as const;
@@ -27,6 +27,19 @@ type Arg = Tensor | Float32Array | number;
 interface Blocks { outer: number; groups: number; cpg: number; y: number; x: number; swap: boolean }
 
 const MAX_CACHED = 256;
+/**
+ * gpu.js computes array indices (and, in GL modes, the thread id of an output texel) in float32,
+ * which is exact only up to 2^24: an op with a larger input or output runs on the CPU backend.
+ * 2^24 floats also fit the smallest MAX_TEXTURE_SIZE WebGL allows (4096², gpu.js's near-square layout).
+ */
+export const MAX_DEVICE_ELEMENTS = 1 << 24;
+
+/** Thrown by `launch` for a grid beyond MAX_DEVICE_ELEMENTS; the kernel wrapper runs the op on the CPU. */
+class TooLarge extends Error {
+  constructor(readonly elements: number) {
+    super(`${elements} elements`);
+  }
+}
 
 /** Picks the mode gpu.js will really run for a requested one, and why it differs. */
 export function resolveMode(requested: GpujsMode): { mode: Exclude<GpujsMode, 'gpu'>; reason: string | null } {
@@ -158,14 +171,18 @@ export class GpujsBackend implements Backend {
 
   private noteFallback(fn: KernelSource, k: RunShortcut): void {
     const inner = k.kernel;
+    // gpu.js's GL kernels (WebGL, WebGL2, headless-gl) all report the mode 'gpu'.
     const ran = inner?.constructor.mode;
-    if (ran && ran !== this.mode && !this.kernelFallbacks.has(fn.name)) {
+    const same = ran === this.mode || (ran === 'gpu' && GL_MODES.has(this.mode));
+    if (ran && !same && !this.kernelFallbacks.has(fn.name)) {
       this.kernelFallbacks.set(fn.name, `ran in ${ran} mode${inner?.fallbackReason ? ` (${inner.fallbackReason})` : ''}`);
     }
   }
 
   /** Runs `fn` over `output` ([x, y, z]) and returns the row-major result, unpacking Array(4) blocks. */
   private launch(fn: KernelSource, output: number[], constants: Record<string, number>, args: Arg[], size: number, blocks?: Blocks): DeviceValue {
+    const cells = output.reduce((a, b) => a * b, 1) * (blocks ? 4 : 1);
+    if (cells > MAX_DEVICE_ELEMENTS) throw new TooLarge(cells);
     const values = args.map((a) => (typeof a === 'number' || a instanceof Float32Array ? a : this.input(a)));
     if (values.some((v) => v instanceof Promise)) {
       return Promise.all(values).then((vs) => this.launchNow(fn, output, constants, vs, size, blocks));
@@ -174,7 +191,7 @@ export class GpujsBackend implements Backend {
   }
 
   private launchNow(fn: KernelSource, output: number[], constants: Record<string, number>, args: (Handle | number)[], size: number, blocks?: Blocks): DeviceValue {
-    const argKey = args.map((a) => (typeof a === 'number' ? 'n' : a instanceof Float32Array ? `a${a.length}` : 't')).join(',');
+    const argKey = args.map(argSignature).join(',');
     const k = this.compiled(fn, output, constants, argKey);
     const result = k(...args);
     this.noteFallback(fn, k);
@@ -221,7 +238,7 @@ export class GpujsBackend implements Backend {
         return onCpu(op, inputs, attrs);
       };
 
-    return {
+    const table: Partial<KernelTable> = {
       relu: (inputs, attrs) => {
         const x = inputs[0]!;
         if (x.dtype !== 'float32' || x.size === 0) return onCpu('relu', inputs, attrs);
@@ -339,6 +356,32 @@ export class GpujsBackend implements Backend {
         return { out: this.tensor(out, attrs.inputShape, 'float32') };
       },
     };
+    // Ops whose tensors are beyond exact float32 indexing run on the CPU, and say so in info().
+    const guarded: Record<string, unknown> = {};
+    for (const [op, kernel] of Object.entries(table) as [OpName, (i: readonly Tensor[], a: unknown) => KernelResult][]) {
+      guarded[op] = (inputs: readonly Tensor[], attrs: unknown): KernelResult => {
+        const big = inputs.find((t) => t !== undefined && t.size > MAX_DEVICE_ELEMENTS);
+        if (big) {
+          this.noteTooLarge(op, big.size);
+          return onCpu(op, inputs, attrs as never);
+        }
+        try {
+          return kernel(inputs, attrs);
+        } catch (err) {
+          if (!(err instanceof TooLarge)) throw err;
+          this.noteTooLarge(op, err.elements);
+          return onCpu(op, inputs, attrs as never);
+        }
+      };
+    }
+    return guarded as Partial<KernelTable>;
+  }
+
+  private noteTooLarge(op: string, elements: number): void {
+    const key = `${op} (CPU backend)`;
+    if (!this.kernelFallbacks.has(key)) {
+      this.kernelFallbacks.set(key, `a tensor of ${elements} elements is over 2^24, beyond gpu.js's exact float32 indexing`);
+    }
   }
 
   private zeros(n: number): Float32Array {
@@ -351,6 +394,19 @@ export class GpujsBackend implements Backend {
     return this.launch(mm.matmul, [o.n, 1, o.batch * mb], consts, [a, b, bias ?? this.zeros(o.n)], 0,
       { outer: o.batch, groups: 1, cpg: o.m, y: 1, x: o.n, swap: false });
   }
+}
+
+/**
+ * What a compiled kernel is specialised for, per argument. gpu.js bakes an input texture's size and
+ * dimensions into the GL shader as constants and does not check them on later calls (only the texture
+ * class), so textures of one class but another layout (e.g. a [w, h, 1] output, stored w × h, against
+ * a [w, h, c] one of the same length, stored near-square) must not share a compiled kernel.
+ */
+function argSignature(a: Handle | number): string {
+  if (typeof a === 'number') return 'n';
+  if (a instanceof Float32Array) return `a${a.length}`;
+  const t = a as TextureLike & { size?: ArrayLike<number>; dimensions?: ArrayLike<number>; type?: string };
+  return `t${t.type ?? ''}:${Array.from(t.size ?? []).join('x')}:${Array.from(t.dimensions ?? []).join('x')}`;
 }
 
 function outSize(size: number, k: number, stride: number, pad: number, dilation: number): number {

@@ -19,7 +19,7 @@ export function gpujsBackend(mode: GpujsMode = 'gpu'): GpujsBackend {
 
 registerBackend('gpujs', (options) => gpujsBackend((options.mode ?? 'gpu') as GpujsMode));
 
-export { GpujsBackend, MODES, resolveMode } from './backend';
+export { GpujsBackend, MAX_DEVICE_ELEMENTS, MODES, resolveMode } from './backend';
 export type { GpujsMode } from './backend';
 export { liveDeviceBuffers, GpujsStorage } from './storage';
 export * as gpujsKernels from './kernels';

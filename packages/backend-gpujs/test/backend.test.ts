@@ -1,7 +1,8 @@
 /** The gpujs backend's contract: registration, mode reporting, device residency, and no leaks. */
 import { GPU } from 'gpu.js';
-import { conv2d, getBackendInfo, maxPool2d, numTensors, randn, record, relu, setBackend, tidy } from '@gradlens/tensor';
-import { GpujsStorage, gpujsKernels, liveDeviceBuffers, resolveMode } from '../src';
+import { conv2d, Generator, getBackendInfo, linear, maxPool2d, numTensors, randn, record, relu, reshape, setBackend, tensor, tidy } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { GpujsStorage, gpujsBackend, gpujsKernels, liveDeviceBuffers, MAX_DEVICE_ELEMENTS, resolveMode } from '../src';
 
 afterEach(() => setBackend('cpu'));
 
@@ -66,5 +67,109 @@ describe('gpujs backend', () => {
     const k = gpu.createKernel(gpujsKernels.relu.toString(), { output: [4] });
     expect(Array.from(k(new Float32Array([-1, 2, -3, 4])) as Float32Array)).toEqual([0, 2, 0, 4]);
     void gpu.destroy();
+  });
+});
+
+/** A seeded tensor, so that a run on gpujs and one on the CPU see the same values. */
+function seeded(shape: number[], seed: number): Tensor {
+  const g = new Generator(seed);
+  return tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => g.normal()), shape, 'float32');
+}
+
+describe('gpujs backend: limits', () => {
+  test('an op with a tensor over 2^24 elements runs on the CPU backend and says so', () => {
+    setBackend('gpujs', { mode: 'webasm' });
+    const n = MAX_DEVICE_ELEMENTS + 5;
+    const x = tensor(Float32Array.from({ length: n }, (_, i) => (i % 7) - 3), [n], 'float32');
+    const y = relu(x);
+    expect(y.deviceStorage()).not.toBeInstanceOf(GpujsStorage);
+    const v = y.dataSync();
+    expect([v[n - 1], v[n - 4]]).toEqual([Math.max(((n - 1) % 7) - 3, 0), Math.max(((n - 4) % 7) - 3, 0)]);
+    expect(getBackendInfo().kernelFallbacks).toMatch(/relu \(CPU backend\): a tensor of 16777221 elements is over 2\^24/);
+    x.dispose();
+    y.dispose();
+  });
+
+  test('an op whose output would be over 2^24 elements runs on the CPU backend', () => {
+    setBackend('gpujs', { mode: 'webasm' });
+    tidy(() => {
+      const y = conv2d(randn([1, 1, 1449, 1449]), randn([8, 1, 1, 1]), null, {});
+      expect(y.size).toBeGreaterThan(MAX_DEVICE_ELEMENTS);
+      expect(y.deviceStorage()).not.toBeInstanceOf(GpujsStorage);
+      expect(getBackendInfo().kernelFallbacks).toMatch(/conv2d \(CPU backend\)/);
+    });
+  });
+});
+
+/** The part of a WebGL context the texture count watches. */
+interface GLTextures {
+  createTexture(): unknown;
+  deleteTexture(t: unknown): void;
+}
+
+// headless-gl: runs when the optional `gl` package is built and makes a context (under xvfb-run on Linux).
+const glTest = GPU.isHeadlessGLSupported ? test : test.skip;
+
+describe('gpujs backend in headlessgl mode', () => {
+  glTest('runs every kernel as a GL kernel, keeps results in textures and reports no fallback', () => {
+    setBackend('gpujs', { mode: 'headlessgl' });
+    tidy(() => {
+      const x = randn([2, 6, 9, 7]);
+      const w = randn([8, 3, 3, 3]);
+      const { output, tape } = record(() => relu(maxPool2d(relu(conv2d(x, w, null, { padding: 1, groups: 2 })), { kernelSize: 2 })));
+      const [dx, dw] = tape.grad(output, [x, w], { gradOutputs: [randn([...output.shape])] });
+      for (const t of [output, dx!, dw!]) {
+        const s = t.deviceStorage() as GpujsStorage;
+        expect(s).toBeInstanceOf(GpujsStorage);
+        expect(s.value).not.toBeInstanceOf(Float32Array); // a GL texture
+      }
+      tape.dispose();
+    });
+    const info = getBackendInfo();
+    expect(info).toMatchObject({ backend: 'gpujs', mode: 'headlessgl', requested: 'headlessgl' });
+    expect(info.fallback).toBeUndefined();
+    expect(info.kernelFallbacks).toBeUndefined();
+  });
+
+  glTest('frees its GL textures: a repeated forward/backward step leaves the texture count unchanged', () => {
+    setBackend('gpujs', { mode: 'headlessgl' });
+    const x = randn([2, 6, 9, 7]);
+    const w = randn([8, 3, 3, 3]);
+    const wl = randn([5, 96]);
+    const step = (): void => tidy(() => {
+      const { output, tape } = record(() => linear(reshape(maxPool2d(relu(conv2d(x, w, null, { padding: 1, groups: 2 })), { kernelSize: 2 }), [2, 96]), wl));
+      tape.grad(output, [x, w], { gradOutputs: [randn([...output.shape])] }).forEach((g) => g.dataSync());
+      tape.dispose();
+    });
+    step(); // compiles the kernels (each keeps its own output texture)
+    const gl = (gpujsBackend('headlessgl') as unknown as { gpu: { context: GLTextures } }).gpu.context;
+    let textures = 0;
+    const create = gl.createTexture.bind(gl);
+    const remove = gl.deleteTexture.bind(gl);
+    gl.createTexture = () => { textures++; return create(); };
+    gl.deleteTexture = (t) => { textures--; remove(t); };
+    const buffers = liveDeviceBuffers();
+    try {
+      for (let i = 0; i < 3; i++) step();
+    } finally {
+      gl.createTexture = create;
+      gl.deleteTexture = remove;
+    }
+    expect(textures).toBe(0);
+    expect(liveDeviceBuffers()).toBe(buffers);
+    [x, w, wl].forEach((t) => t.dispose());
+  });
+
+  glTest('does not reuse a compiled kernel for an input texture of another layout', () => {
+    // conv outputs of 30 elements: [1, 1, 5, 6] is stored as a 6 × 5 texture, [1, 2, 5, 3] near-square
+    // (5 × 6); relu over both must read each with its own layout.
+    const run = (): number[][] => tidy(() => [
+      Array.from(relu(conv2d(seeded([1, 1, 5, 6], 1), seeded([1, 1, 1, 1], 2), null, {})).dataSync()),
+      Array.from(relu(conv2d(seeded([1, 2, 5, 3], 3), seeded([2, 2, 1, 1], 4), null, {})).dataSync()),
+    ]);
+    const want = run();
+    setBackend('gpujs', { mode: 'headlessgl' });
+    const got = run();
+    got.forEach((g, i) => g.forEach((v, j) => expect(v).toBeCloseTo(want[i]![j]!, 5)));
   });
 });
