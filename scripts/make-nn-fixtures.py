@@ -4,12 +4,14 @@
 shapes of every supported torchvision model, and BatchNorm2d training-mode goldens.
 
 Run with Debian's python3 (torch 1.13, torchvision 0.14):  /usr/bin/python3 scripts/make-nn-fixtures.py
+Only one model's .pth and its entries in expected.npz / models.json:  ... make-nn-fixtures.py --only squeezenet1_1
 
 Width reduction mirrors the TypeScript `widthDivisor` option: every channel count and hidden width c
 becomes max(1, c // d). The models are built from torchvision's own classes (VGG + make_layers,
 AlexNet, ResNet + BasicBlock/Bottleneck, SqueezeNet + Fire, MobileNetV2 with width_mult), with the
 hard-coded widths swapped for reduced ones, so structure and parameter names are torchvision's.
 """
+import argparse
 import json
 import os
 
@@ -90,6 +92,45 @@ def make_squeezenet(version, d):
     return m
 
 
+# Seed of squeezenet1_1's He init (he_init): with it every Fire module is alive on the fixture input
+# (check_fire_alive). The Fire modules swapped in above keep PyTorch's default Conv2d init, which
+# shrinks the signal layer by layer: with it a whole Fire module's squeeze was zero and the logits did
+# not depend on the input, so the parity test could not see errors before that module.
+SQUEEZENET1_1_SEED = 21
+MIN_ALIVE = 0.25
+
+
+def he_init(model, seed):
+    """Kaiming-normal (ReLU gain) conv weights and N(0, 0.05²) biases from their own seed; the global
+    RNG is left as it was, so the models built after this one are unchanged."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity='relu')
+                nn.init.normal_(m.bias, std=0.05)
+    return model
+
+
+def check_fire_alive(model, x):
+    """Prints, per Fire module, the fraction of non-zeros of its squeeze activation and of its output,
+    and asserts each is at least MIN_ALIVE and that the logits depend on the input."""
+    stats = []
+    hooks = [mod.register_forward_hook(lambda fm, i, o, path=path: stats.append(
+        (path, (fm.squeeze_activation(fm.squeeze(i[0])) != 0).float().mean().item(), (o != 0).float().mean().item())))
+        for path, mod in model.named_modules() if isinstance(mod, squeezenet.Fire)]
+    with torch.no_grad():
+        y = model(x)
+    for h in hooks:
+        h.remove()
+    for path, squeeze, out in stats:
+        print(f'  {path}: non-zeros squeeze {squeeze:.2f}, output {out:.2f}')
+        assert squeeze >= MIN_ALIVE and out >= MIN_ALIVE, f'{path} is (nearly) dead: {squeeze:.2f}, {out:.2f} < {MIN_ALIVE}'
+    spread = (y[0] - y[1]).abs().max().item() / y.abs().max().item()
+    print(f'  logits: max |y0 - y1| / max |y| = {spread:.3f}')
+    assert spread > 0.01, 'the logits barely depend on the input'
+
+
 # name → (builder, TS options, activation path to check)
 MODELS = {
     'alexnet': (lambda: make_alexnet(32), {'widthDivisor': 32}, 'features.11'),
@@ -99,7 +140,7 @@ MODELS = {
     'resnet34': (lambda: SlimResNet(resnet.BasicBlock, [3, 4, 6, 3], 32), {'widthDivisor': 32}, 'layer3.5'),
     'resnet50': (lambda: SlimResNet(resnet.Bottleneck, [3, 4, 6, 3], 16), {'widthDivisor': 16}, 'layer4.2'),
     'squeezenet1_0': (lambda: make_squeezenet('1_0', 8), {'widthDivisor': 8}, 'features.12'),
-    'squeezenet1_1': (lambda: make_squeezenet('1_1', 8), {'widthDivisor': 8}, 'features.12'),
+    'squeezenet1_1': (lambda: he_init(make_squeezenet('1_1', 8), SQUEEZENET1_1_SEED), {'widthDivisor': 8}, 'features.12'),
     'mobilenet_v2': (lambda: mobilenetv2.MobileNetV2(num_classes=NUM_CLASSES, width_mult=0.1, round_nearest=2),
                      {'widthMult': 0.1, 'roundNearest': 2}, 'features.18'),
 }
@@ -126,6 +167,10 @@ def save(name, arrays):
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--only', choices=list(MODELS), help="write only this model's .pth and its entries "
+                        'in expected.npz and models.json (every model is still built, in order, for the RNG stream)')
+    only = parser.parse_args().only
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(1234)
@@ -136,6 +181,10 @@ def main():
         model = build()
         randomize_bn(model, g)
         model.eval()
+        if only not in (None, name):
+            continue
+        if name == 'squeezenet1_1':
+            check_fire_alive(model, x)
         torch.save(model.state_dict(), os.path.join(OUT, f'{name}.pth'))
         acts = {}
         model.get_submodule(act_path).register_forward_hook(lambda m, i, o: acts.__setitem__('a', o.detach().clone()))
@@ -146,6 +195,17 @@ def main():
         manifest['models'][name] = {'options': options, 'activation': act_path,
                                     'params': sum(p.numel() for p in model.parameters())}
         print(f'{name}: {manifest["models"][name]["params"]} params, logits {tuple(logits.shape)}, {act_path} {tuple(acts["a"].shape)}')
+
+    if only is not None:
+        old = dict(np.load(os.path.join(OUT, 'expected.npz')))
+        assert np.array_equal(old['input'], expected['input'])
+        save('expected.npz', {**old, **expected})
+        with open(os.path.join(OUT, 'models.json')) as f:
+            old_manifest = json.load(f)
+        old_manifest['models'][only] = manifest['models'][only]
+        with open(os.path.join(OUT, 'models.json'), 'w') as f:
+            json.dump(old_manifest, f, indent=1)
+        return
 
     # A float16 state dict: decoding half-precision weights in loadWeights.
     model = make_squeezenet('1_1', 8)
