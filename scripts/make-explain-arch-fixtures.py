@@ -35,6 +35,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.models import mobilenetv2, resnet, squeezenet
 
+from fixture_common import MODE, grad_cam, grad_cam_pp, input_grad, layer_and_grad, one_hot, upsample
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, '..')
 OUT = os.path.join(ROOT, 'packages', 'explain', 'test', 'fixtures', 'arch')
@@ -49,14 +51,10 @@ def load_script(name, file):
 
 
 nnfix = load_script('make_nn_fixtures', 'make-nn-fixtures.py')
-xfix = load_script('make_explain_fixtures', 'make-explain-fixtures.py')
-grad_cam, grad_cam_pp, upsample, one_hot, layer_and_grad = xfix.grad_cam, xfix.grad_cam_pp, xfix.upsample, xfix.one_hot, xfix.layer_and_grad
 
 IG_STEPS = 8
 LRP_EPS = 0.25  # conv and linear layers of gradlens's 'epsilon' composite
 EPS0 = 1e-9  # parameter-free ops (pools, sums, residual additions, batch norm's shift)
-
-MODE = {'rule': 'vanilla'}
 
 
 class RuleClamp(torch.autograd.Function):
@@ -117,8 +115,9 @@ def make_vgg16():
 
 
 def make_squeezenet1_1():
-    """The nn fixture's squeezenet1_1.pth has a dead Fire (features.6: every squeeze unit < 0 for any
-    input), so its output does not depend on the input and every input map would be 0: new weights."""
+    """Own weights: when this fixture was made, the nn fixture's squeezenet1_1.pth had a dead Fire
+    (features.6: every squeeze unit < 0 for any input), so every input map would have been 0. The nn
+    fixture has since been remade alive (seeded He init); these weights are kept so the goldens stay."""
     torch.manual_seed(0)
     m = nnfix.make_squeezenet('1_1', 8)
     torch.save(m.state_dict(), os.path.join(OUT, 'squeezenet1_1.pth'))
@@ -140,17 +139,6 @@ def models():
 
 
 # ---------------------------------------------------------------- gradient methods
-
-def input_grad(model, x, classes, rule='vanilla'):
-    MODE['rule'] = rule
-    try:
-        x = x.clone().requires_grad_(True)
-        out = model(x)
-        out.backward(one_hot(out, classes))
-        return x.grad.detach()
-    finally:
-        MODE['rule'] = 'vanilla'
-
 
 def integrated_gradients(model, x, classes, steps):
     """Zero baseline, right Riemann sum: x ⊙ Σₖ₌₁..ₘ ∇F(k/m · x) / m."""
