@@ -8,13 +8,20 @@
  * build (`npx tsc -b`). Every random choice is seeded: the same flags give the same run.
  *
  *   node weights/train.js --model gapnet [--epochs 10] [--images 4096] [--batch 32] [--lr 0.002]
- *        [--wd 0.0005] [--seed 1] [--val 1000] [--test 10000] [--out weights] [--trial]
+ *        [--wd 0.0005] [--seed 1] [--val 1000] [--test 10000] [--out weights] [--trial] [--workers N]
  *
  * An "epoch" here is --images freshly composed training pictures: epoch e draws items
  * (e·images … (e+1)·images − 1) mod 60000 of the training split with new backgrounds, tints, places
  * and clutter (`setEpoch`), so every epoch is new data. Validation after each epoch uses the first
  * --val pictures of the test split; the card's test accuracy is over --test pictures of it, once, at
  * the end (no model selection on it).
+ *
+ * --workers N (default: the number of CPU cores) trains data-parallel over N threads (nn.DataParallel):
+ * each batch is cut into N contiguous shards, the main thread and N − 1 worker threads each compose
+ * their shard's pictures and compute its gradients, and the main thread averages them and steps the
+ * optimiser. Every thread builds the model and the pictures from weights/train-task.js. --workers 1
+ * computes everything on the main thread, as before. The same flags and the same N give the same run;
+ * with BatchNorm (--bn), N changes the run (each shard is normalised with its own statistics).
  */
 const fs = require('fs');
 const os = require('os');
@@ -57,6 +64,9 @@ const shared = arg('shared', 'true') === 'true';
 const curriculum = Number(arg('curriculum', '0.5'));
 const maxMinutes = Number(arg('max-minutes', '28'));
 const bn = arg('bn', 'false') === 'true';
+const workers = Number(arg('workers', String(typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length)));
+if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, got ${workers}`);
+const { level } = require('./train-task');
 
 /** @param {string} dir */
 function gitCommit(dir) {
@@ -81,9 +91,6 @@ function log(line) {
 const wallStart = Date.now();
 T.manualSeed(seed);
 const info = nn.bundledModels[/** @type {'gapnet' | 'smallvgg'} */ (name)];
-// With --bn the model trains with a BatchNorm after every conv but the first, folded away at the end.
-const trained = info.build({ generator: new T.Generator(seed), batchNorm: bn });
-for (const [, m] of trained.namedModules()) if (m instanceof nn.Dropout) m.generator = new T.Generator(seed + 7);
 const paramCount = info.build({ init: false }).parameters().reduce((a, p) => a + p.size, 0);
 
 // Normalisation from the train split (2000 compositions of the seed's first epoch).
@@ -92,60 +99,58 @@ const stats = nn.channelStats(raw, 2000);
 const round = (/** @type {number} */ v) => Math.round(v * 1e4) / 1e4;
 const normalization = { mean: stats.mean.map(round), std: stats.std.map(round) };
 
-// Curriculum: the first --curriculum fraction of the epochs ramps the pictures from white items on a
-// dark plain background (no clutter, large items) to the full composition; from then on, and for
-// every validation and test picture, the full default composition. (Without it, none of these
-// BatchNorm-free nets left chance level within the first 400 steps: random tints make the start hard.)
+// The curriculum (train-task.js): the first --curriculum fraction of the epochs ramps from white items
+// on a dark plain background to the full composition.
 const rampEpochs = Math.round(curriculum * epochs);
-/** @param {number} e */
-const level = (e) => (rampEpochs > 0 ? Math.min(1, e / rampEpochs) : 1);
-/** @param {number} t */
-const levelConfig = (t) => (t >= 1 ? {} : {
-  colorfulness: t, backgroundContrast: 0.3 * t, noise: 0.03 * t,
-  fragments: /** @type {[number, number]} */ ([Math.round(3 * t), Math.round(6 * t)]),
-  itemSize: /** @type {[number, number]} */ ([Math.round(40 - 14 * t), Math.round(50 - 4 * t)]),
+
+// Every thread builds the model and the training pictures from train-task.js; the main thread's model is the one trained.
+const dp = new nn.DataParallel({
+  module: path.join(__dirname, 'train-task.js'),
+  config: { name, seed, bn, images, normalization, rampEpochs },
+  threads: workers,
+  batchSize: batch,
+  shuffle: true,
+  seed,
+  dropLast: true,
 });
-/** @param {number} e */
-const trainSet = (e) => new nn.ClutteredFashionMnist({ split: 'train', seed, length: images, epoch: e, normalize: normalization, config: levelConfig(level(e)) });
-const train = {
-  length: images,
-  sampleShape: [3, 64, 64],
-  inner: trainSet(0),
-  /** @param {number} i */
-  get(i) { return this.inner.get(i); },
-};
+const trained = dp.model;
+const batchesPerEpoch = dp.length;
+const samplesPerEpoch = dp.samplesPerEpoch;
 const val = new nn.ClutteredFashionMnist({ split: 'test', seed: testSeed, length: valCount, normalize: normalization });
-const trainLoader = new nn.DataLoader(train, { batchSize: batch, shuffle: true, seed, dropLast: true });
 const valLoader = new nn.DataLoader(val, { batchSize: 100 });
 
 const optimizer = new nn.AdamW(trained.parameters(), { lr, weightDecay: wd });
-const totalSteps = epochs * trainLoader.length;
+const totalSteps = epochs * batchesPerEpoch;
 const scheduler = nn.warmupCosine(optimizer, { warmupEpochs: warmup, epochs: totalSteps, startFactor: 0.05 });
 
 log(`gradlens ${commit} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})${shared ? ' · machine shared with other jobs' : ''}`);
 log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd} · warmup ${warmup} steps then cosine (per step) · seed ${seed}`);
+log(`data-parallel over ${workers} thread${workers === 1 ? '' : 's'} (the main one${workers > 1 ? ` and ${workers - 1} worker${workers > 2 ? 's' : ''}` : ' only'}): ${batch} pictures per batch in shards of ${nn.shardBounds(batch, workers).map(([a, b]) => b - a).join(' + ')}${bn && workers > 1 ? '; BatchNorm statistics per shard, running statistics from the main thread\'s' : ''}`);
 log(`normalisation (2000 train compositions): mean [${normalization.mean.join(', ')}] std [${normalization.std.join(', ')}]`);
 
 const trainStart = Date.now();
-const history = nn.fit(trained, {
-  train: trainLoader,
-  val: valLoader,
-  epochs,
-  optimizer,
-  scheduler,
-  schedulerInterval: 'batch',
-  log: { tty: false },
-  onEpoch: (s) => {
-    train.inner = trainSet(s.epoch);
-    const elapsed = (Date.now() - trainStart) / 1000;
-    log(`epoch ${s.epoch}/${epochs} · level ${level(s.epoch - 1).toFixed(2)} · train loss ${s.loss.toFixed(4)} acc ${(100 * s.accuracy).toFixed(1)}% · val (test[0:${valCount}]) loss ${s.valLoss?.toFixed(4)} acc ${(100 * (s.valAccuracy ?? NaN)).toFixed(1)}% · lr ${s.lr.toExponential(2)} · ${s.seconds.toFixed(0)} s (total ${elapsed.toFixed(0)} s)`);
-    if (elapsed > maxMinutes * 60 && s.epoch < epochs) {
-      log(`stopping after epoch ${s.epoch}: ${(elapsed / 60).toFixed(1)} min exceeds --max-minutes ${maxMinutes}`);
-      return false;
-    }
-    return true;
-  },
-});
+let history;
+try {
+  history = dp.fit({
+    val: valLoader,
+    epochs,
+    optimizer,
+    scheduler,
+    schedulerInterval: 'batch',
+    log: { tty: false },
+    onEpoch: (s) => {
+      const elapsed = (Date.now() - trainStart) / 1000;
+      log(`epoch ${s.epoch}/${epochs} · level ${level(s.epoch - 1, rampEpochs).toFixed(2)} · train loss ${s.loss.toFixed(4)} acc ${(100 * s.accuracy).toFixed(1)}% · val (test[0:${valCount}]) loss ${s.valLoss?.toFixed(4)} acc ${(100 * (s.valAccuracy ?? NaN)).toFixed(1)}% · lr ${s.lr.toExponential(2)} · ${s.seconds.toFixed(0)} s (total ${elapsed.toFixed(0)} s)`);
+      if (elapsed > maxMinutes * 60 && s.epoch < epochs) {
+        log(`stopping after epoch ${s.epoch}: ${(elapsed / 60).toFixed(1)} min exceeds --max-minutes ${maxMinutes}`);
+        return false;
+      }
+      return true;
+    },
+  });
+} finally {
+  void dp.close();
+}
 const trainSeconds = (Date.now() - trainStart) / 1000;
 
 // The published model: the trained one with its BatchNorms folded into the convs (checked equal).
@@ -188,7 +193,7 @@ if (!trial) {
       source: "Debian dataset-fashion-mnist (train: 60 000 images, test: 10 000)",
       trainSeed: seed,
       testSeed,
-      trainingPictures: epochs * trainLoader.samplesPerEpoch,
+      trainingPictures: epochs * samplesPerEpoch,
     },
     testAccuracy: Math.round(result.accuracy * 1e4) / 1e4,
     testLoss: Math.round(result.loss * 1e4) / 1e4,
@@ -198,10 +203,14 @@ if (!trial) {
     epochs,
     imagesPerEpoch: images,
     batchSize: batch,
+    workers,
+    dataParallel: workers > 1
+      ? `${workers} threads (nn.DataParallel): each batch cut into ${workers} contiguous shards, gradients averaged by shard size, optimiser on the main thread${bn ? '; BatchNorm batch statistics per shard, running statistics of the main thread\'s shard' : ''}`
+      : 'none (one thread)',
     seed,
     optimizer: { name: 'AdamW', lr, weightDecay: wd, betas: [0.9, 0.999] },
     schedule: { name: 'warmupCosine (per step)', warmupSteps: warmup, startFactor: 0.05, totalSteps, etaMin: 0 },
-    batchNorm: bn ? 'trained with BatchNorm2d after every conv but the first (momentum 0.1), then folded into the convs (nn.foldBatchNorm): the published weights have none' : 'none',
+    batchNorm: bn ? 'trained with BatchNorm2d after every conv (momentum 0.1), then folded into the convs (nn.foldBatchNorm): the published weights have none' : 'none',
     augmentation: 'none beyond the generator: every epoch composes fresh pictures (new items, backgrounds, tints, places, clutter)',
     curriculum: `first ${rampEpochs} of ${epochs} epochs ramp linearly (level e/${rampEpochs}) from colorfulness 0, no clutter, no texture, items 40–50 px to the default composition; see weights/train.js`,
     epochsRun: history.epochs.length,

@@ -111,28 +111,35 @@ export class DataLoader implements Iterable<Batch> {
     return idx;
   }
 
+  /** One epoch of sample indices, batch by batch (the permutation is drawn when iteration starts); no sample is read. */
+  *indexBatches(): IterableIterator<number[]> {
+    const order = this.order();
+    for (let b = 0; b < this.length; b++) yield order.slice(b * this.batchSize, (b + 1) * this.batchSize);
+  }
+
   /** One epoch of batches; the permutation is drawn when iteration starts. */
   *[Symbol.iterator](): Iterator<Batch> {
-    const order = this.order();
-    const per = this.sampleShape.reduce((a, b) => a * b, 1);
-    for (let b = 0; b < this.length; b++) {
-      const indices = order.slice(b * this.batchSize, (b + 1) * this.batchSize);
-      const xs = new Float32Array(indices.length * per);
-      const ys = new Int32Array(indices.length);
-      indices.forEach((i, k) => {
-        const s = this.dataset.get(i);
-        if (s.x.length !== per) {
-          throw new Error(`DataLoader: sample ${i} has ${s.x.length} values, expected ${per} for shape [${this.sampleShape.join(', ')}]`);
-        }
-        if (!Number.isInteger(s.y)) throw new Error(`DataLoader: sample ${i} has label ${s.y}, expected an integer class index`);
-        xs.set(s.x, k * per);
-        ys[k] = s.y;
-      });
-      const x = tensor(xs, [indices.length, ...this.sampleShape], 'float32');
-      const y = tensor(ys, [indices.length], 'int32');
-      yield { x, y, indices, dispose: () => { x.dispose(); y.dispose(); } };
-    }
+    for (const indices of this.indexBatches()) yield collate(this.dataset, indices, this.sampleShape);
   }
+}
+
+/** The batch of `dataset`'s samples at `indices`: x [indices.length, ...sampleShape] float32, y int32. */
+export function collate(dataset: Dataset, indices: readonly number[], sampleShape: readonly number[]): Batch {
+  const per = sampleShape.reduce((a, b) => a * b, 1);
+  const xs = new Float32Array(indices.length * per);
+  const ys = new Int32Array(indices.length);
+  indices.forEach((i, k) => {
+    const s = dataset.get(i);
+    if (s.x.length !== per) {
+      throw new Error(`DataLoader: sample ${i} has ${s.x.length} values, expected ${per} for shape [${sampleShape.join(', ')}]`);
+    }
+    if (!Number.isInteger(s.y)) throw new Error(`DataLoader: sample ${i} has label ${s.y}, expected an integer class index`);
+    xs.set(s.x, k * per);
+    ys[k] = s.y;
+  });
+  const x = tensor(xs, [indices.length, ...sampleShape], 'float32');
+  const y = tensor(ys, [indices.length], 'int32');
+  return { x, y, indices: [...indices], dispose: () => { x.dispose(); y.dispose(); } };
 }
 
 function arrayDataset(samples: readonly Sample[]): Dataset {

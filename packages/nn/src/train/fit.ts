@@ -9,8 +9,27 @@ import type { Schedule } from './schedulers';
 /** A loss of model outputs against labels, returning a scalar (mean over the batch). */
 export type LossFn = (output: Tensor, target: Tensor) => Tensor;
 
-/** What fit and evaluate read batches from: a DataLoader, or any re-iterable of batches. */
-export type BatchSource = Iterable<Batch> & { readonly length?: number };
+/** What fit and evaluate read batches from: a DataLoader, or any re-iterable of batches (of `B`, for fit with a custom `gradients`). */
+export type BatchSource<B = Batch> = Iterable<B> & { readonly length?: number };
+
+/** What one training batch's forward and backward pass produced. */
+export interface BatchGradients {
+  /** One gradient per optimiser parameter, in the optimiser's order; the receiver disposes them. */
+  grads: Tensor[];
+  /** Mean loss per sample over the batch. */
+  loss: number;
+  /** Samples in the batch. */
+  count: number;
+  /** Samples whose arg-max output is the label, or NaN when the outputs are not [B, C] scores. */
+  correct: number;
+}
+
+/**
+ * Computes one batch's gradients with respect to `params` (the optimiser's, in order), for fit's
+ * `gradients` option: the default records `model.call(batch.x)` and differentiates the loss
+ * (`batchGradients`); DataParallel spreads the batch over threads.
+ */
+export type GradientFn<B> = (batch: B, params: readonly Tensor[]) => BatchGradients;
 
 /** Loss and accuracy over a dataset. */
 export interface Evaluation {
@@ -57,8 +76,8 @@ export interface CheckpointOptions {
   optimizer?: boolean;
 }
 
-export interface FitOptions {
-  train: BatchSource;
+export interface FitOptions<B extends { dispose(): void } = Batch> {
+  train: BatchSource<B>;
   val?: BatchSource;
   epochs: number;
   optimizer: Optimizer;
@@ -74,6 +93,24 @@ export interface FitOptions {
   checkpoint?: string | CheckpointOptions;
   /** Progress on stderr (default true); false silences it; an object redirects or tunes it. */
   log?: boolean | ProgressOptions;
+  /** Replaces each batch's forward and backward pass (default `batchGradients` of the model and lossFn); fit still disposes the batch and the gradients. */
+  gradients?: GradientFn<B>;
+}
+
+/** The number of rows of `output` ([B, C] scores) whose arg-max is `target`'s label, or NaN when the outputs are not class scores. */
+export function countCorrect(output: Tensor, target: Tensor): number {
+  const n = target.shape[0] ?? 1;
+  if (output.rank !== 2 || output.shape[0] !== n || target.dtype !== 'int32') return NaN;
+  const c = output.shape[1]!;
+  const v = output.values();
+  const y = target.values();
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < c; j++) if (Number(v[i * c + j]) > Number(v[i * c + best])) best = j;
+    if (best === y[i]) correct++;
+  }
+  return correct;
 }
 
 /** Running sums of loss and correct predictions. */
@@ -83,22 +120,12 @@ class Meter {
   count = 0;
   scored = true;
 
-  add(output: Tensor, target: Tensor, loss: number): void {
-    const n = target.shape[0] ?? 1;
-    this.lossSum += loss * n;
-    this.count += n;
-    if (output.rank !== 2 || output.shape[0] !== n || target.dtype !== 'int32') {
-      this.scored = false;
-      return;
-    }
-    const c = output.shape[1]!;
-    const v = output.values();
-    const y = target.values();
-    for (let i = 0; i < n; i++) {
-      let best = 0;
-      for (let j = 1; j < c; j++) if (Number(v[i * c + j]) > Number(v[i * c + best])) best = j;
-      if (best === y[i]) this.correct++;
-    }
+  /** Adds a batch of `count` samples with mean loss `loss` and `correct` right answers (NaN: unscored). */
+  add(loss: number, count: number, correct: number): void {
+    this.lossSum += loss * count;
+    this.count += count;
+    if (Number.isNaN(correct)) this.scored = false;
+    else this.correct += correct;
   }
 
   get loss(): number {
@@ -122,7 +149,7 @@ export function evaluate(model: Module, data: BatchSource, options: { lossFn?: L
         try {
           tidy(() => {
             const out = model.call(batch.x);
-            meter.add(out, batch.y, lossFn(out, batch.y).item());
+            meter.add(lossFn(out, batch.y).item(), batch.y.shape[0] ?? 1, countCorrect(out, batch.y));
           });
         } finally {
           batch.dispose();
@@ -136,13 +163,43 @@ export function evaluate(model: Module, data: BatchSource, options: { lossFn?: L
 }
 
 /**
+ * One training batch's forward pass (recorded) and backward pass: the gradients of the mean loss
+ * with respect to `params`, the loss, and the right answers. Every other tensor the pass made is
+ * freed before it returns; the caller disposes the gradients.
+ */
+export function batchGradients(model: Module, batch: Batch, params: readonly Tensor[], lossFn: LossFn = (o, t) => crossEntropy(o, t)): BatchGradients {
+  let tape: { dispose(): void } | null = null;
+  let output: { out: Tensor; loss: Tensor } | null = null;
+  try {
+    const rec = record(() => {
+      const out = model.call(batch.x);
+      return { out, loss: lossFn(out, batch.y) };
+    });
+    tape = rec.tape;
+    output = rec.output;
+    if (output.loss.size !== 1) throw new Error(`fit: lossFn must return a scalar, got shape [${output.loss.shape.join(', ')}]`);
+    const loss = output.loss.item();
+    // A non-finite loss is reported by the caller (fit names the epoch and batch); its gradients are useless.
+    const grads = Number.isFinite(loss) ? rec.tape.grad(output.loss, params) : [];
+    return { grads, loss, count: batch.y.shape[0] ?? 1, correct: countCorrect(output.out, batch.y) };
+  } finally {
+    output?.out.dispose();
+    output?.loss.dispose();
+    tape?.dispose();
+  }
+}
+
+/**
  * Trains `model` for `epochs` epochs: each batch's forward pass is recorded, the loss is
  * differentiated with respect to the optimiser's parameters (build it from `model.parameters()`;
  * parameters left out of it stay frozen), the optimiser steps, and every tensor the step made is
  * freed. After each epoch: validation (eval mode, no recording), the scheduler
  * step, the checkpoint and onEpoch. Returns the history.
  */
-export function fit(model: Module, options: FitOptions): History {
+export function fit(model: Module, options: FitOptions): History;
+/** Trains with a custom gradient computation over batches of any kind (see DataParallel). */
+export function fit<B extends { dispose(): void }>(model: Module, options: FitOptions<B> & { gradients: GradientFn<B> }): History;
+export function fit<B extends { dispose(): void }>(model: Module, options: FitOptions<B>): History {
   const { train, val, optimizer, scheduler } = options;
   const epochs = options.epochs;
   if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`fit: epochs must be a non-negative integer, got ${epochs}`);
@@ -150,6 +207,7 @@ export function fit(model: Module, options: FitOptions): History {
   const bar = options.log === false ? null : new ProgressBar(options.log === true || options.log === undefined ? {} : options.log);
   const ckpt = typeof options.checkpoint === 'string' ? { path: options.checkpoint } : options.checkpoint;
   const params = optimizer.params;
+  const gradients = options.gradients ?? ((batch: B) => batchGradients(model, batch as unknown as Batch, params, lossFn));
   const perBatch = options.schedulerInterval === 'batch';
   const history: History = { epochs: [], loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: 0, stopped: false };
   const fitStart = Date.now();
@@ -164,28 +222,15 @@ export function fit(model: Module, options: FitOptions): History {
     const total = train.length ?? NaN;
     let done = 0;
     for (const batch of train) {
-      let tape: { dispose(): void } | null = null;
-      let output: { out: Tensor; loss: Tensor } | null = null;
-      let grads: Tensor[] = [];
+      let step: BatchGradients | null = null;
       try {
-        const rec = record(() => {
-          const out = model.call(batch.x);
-          return { out, loss: lossFn(out, batch.y) };
-        });
-        tape = rec.tape;
-        output = rec.output;
-        if (output.loss.size !== 1) throw new Error(`fit: lossFn must return a scalar, got shape [${output.loss.shape.join(', ')}]`);
-        const lossValue = output.loss.item();
-        if (!Number.isFinite(lossValue)) throw new Error(`fit: the loss became ${lossValue} at epoch ${epoch}, batch ${done + 1}; lower the learning rate or check the data`);
-        grads = rec.tape.grad(output.loss, params);
-        optimizer.step(grads);
+        step = gradients(batch, params);
+        if (!Number.isFinite(step.loss)) throw new Error(`fit: the loss became ${step.loss} at epoch ${epoch}, batch ${done + 1}; lower the learning rate or check the data`);
+        optimizer.step(step.grads);
         if (perBatch) scheduler?.step();
-        meter.add(output.out, batch.y, lossValue);
+        meter.add(step.loss, step.count, step.correct);
       } finally {
-        for (const g of grads) g.dispose();
-        output?.out.dispose();
-        output?.loss.dispose();
-        tape?.dispose();
+        for (const g of step?.grads ?? []) g.dispose();
         batch.dispose();
       }
       done++;

@@ -4,3 +4,4 @@ export * from './data';
 export * from './progress';
 export * from './checkpoint';
 export * from './fit';
+export * from './data-parallel';

@@ -1,0 +1,62 @@
+// @ts-check
+'use strict';
+/**
+ * The training task of weights/train.js as a DataParallel task module (@gradlens/nn): every thread —
+ * the main one and each worker — calls build(config, { rank, threads }) and gets the same model and
+ * the same training pictures. config (plain data, from train.js): { name, seed, bn, images,
+ * normalization, rampEpochs }.
+ */
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const T = require(path.join(root, 'packages/tensor/dist'));
+const nn = require(path.join(root, 'packages/nn/dist'));
+
+/**
+ * Curriculum level of a 0-based epoch: the first rampEpochs epochs ramp the pictures from white items
+ * on a dark plain background (no clutter, large items) to the full composition; from then on, and
+ * for every validation and test picture, the full default composition. (Without it, none of these
+ * BatchNorm-free nets left chance level within the first 400 steps: random tints make the start hard.)
+ * @param {number} epoch @param {number} rampEpochs
+ */
+function level(epoch, rampEpochs) {
+  return rampEpochs > 0 ? Math.min(1, epoch / rampEpochs) : 1;
+}
+
+/** @param {number} t */
+function levelConfig(t) {
+  return t >= 1 ? {} : {
+    colorfulness: t, backgroundContrast: 0.3 * t, noise: 0.03 * t,
+    fragments: /** @type {[number, number]} */ ([Math.round(3 * t), Math.round(6 * t)]),
+    itemSize: /** @type {[number, number]} */ ([Math.round(40 - 14 * t), Math.round(50 - 4 * t)]),
+  };
+}
+
+/**
+ * @typedef {{ name: 'gapnet' | 'smallvgg', seed: number, bn: boolean, images: number,
+ *   normalization: { mean: number[], std: number[] }, rampEpochs: number }} TaskConfig
+ */
+
+/**
+ * The model (initialised from the seed; the workers' copies are overwritten every step) and the
+ * training set of each 0-based epoch: items (e·images … (e+1)·images − 1) mod 60000 of the train
+ * split, freshly composed at that epoch's curriculum level.
+ * @param {TaskConfig} config @param {{ rank: number, threads: number }} context
+ */
+function build(config, context) {
+  const { name, seed, bn, images, normalization, rampEpochs } = config;
+  T.manualSeed(seed + context.rank);
+  // With --bn the model trains with a BatchNorm after every conv (nn.bundledModels), folded away at the end.
+  const model = nn.bundledModels[name].build({ generator: new T.Generator(seed), batchNorm: bn });
+  // Each thread its own dropout masks (rank 0 keeps the single-thread run's generator).
+  for (const [, m] of model.namedModules()) if (m instanceof nn.Dropout) m.generator = new T.Generator(seed + 7 + 1009 * context.rank);
+  return {
+    model,
+    /** @param {number} epoch */
+    trainSet: (epoch) => new nn.ClutteredFashionMnist({
+      split: 'train', seed, length: images, epoch, normalize: normalization, config: levelConfig(level(epoch, rampEpochs)),
+    }),
+  };
+}
+
+module.exports = { build, level, levelConfig };
