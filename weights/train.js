@@ -99,8 +99,8 @@ const stats = nn.channelStats(raw, 2000);
 const round = (/** @type {number} */ v) => Math.round(v * 1e4) / 1e4;
 const normalization = { mean: stats.mean.map(round), std: stats.std.map(round) };
 
-// The curriculum (train-task.js): the first --curriculum fraction of the epochs ramps from white items
-// on a dark plain background to the full composition.
+// The curriculum (train-task.js): the first --curriculum fraction of the epochs ramps from tinted items
+// on a flat background without clutter to the full composition.
 const rampEpochs = Math.round(curriculum * epochs);
 
 // Every thread builds the model and the training pictures from train-task.js; the main thread's model is the one trained.
@@ -212,7 +212,7 @@ if (!trial) {
     schedule: { name: 'warmupCosine (per step)', warmupSteps: warmup, startFactor: 0.05, totalSteps, etaMin: 0 },
     batchNorm: bn ? 'trained with BatchNorm2d after every conv (momentum 0.1), then folded into the convs (nn.foldBatchNorm): the published weights have none' : 'none',
     augmentation: 'none beyond the generator: every epoch composes fresh pictures (new items, backgrounds, tints, places, clutter)',
-    curriculum: `first ${rampEpochs} of ${epochs} epochs ramp linearly (level e/${rampEpochs}) from colorfulness 0, no clutter, no texture, items 40–50 px to the default composition; see weights/train.js`,
+    curriculum: `first ${rampEpochs} of ${epochs} epochs ramp linearly (level e/${rampEpochs}) from random tints on a flat background, no clutter, no noise, items 40–50 px to the default composition; see weights/train-task.js`,
     epochsRun: history.epochs.length,
     stoppedEarly: history.stopped,
     trainSeconds: Math.round(trainSeconds),
