@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { decodeImage, readNpy, toFloat32 } from '@gradlens/io';
-import { loadBundledModel } from '@gradlens/nn';
+import { bundledModels, loadBundledModel } from '@gradlens/nn';
 import { deconvnet, gradCam, guidedBackprop, lrp, occlusion, scoreCam, vanillaGradient } from '@gradlens/explain';
 import { numTensors, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
@@ -93,10 +93,10 @@ describe('gradlens explain', () => {
     same('guided.npy', g.attribution, [3, 64, 64]);
     const d = deconvnet(model, x, quiet);
     same('deconvnet.npy', d.attribution, [3, 64, 64]);
-    const c = gradCam(model, x, { ...quiet, layer: 'features.7' });
+    const c = gradCam(model, x, { ...quiet, layer: bundledModels.gapnet.targetLayer });
     same('gradcam.npy', c.map, [8, 8]);
     same('gradcam_upsampled.npy', c.upsampled, [64, 64]);
-    const sc = scoreCam(model, x, { ...quiet, layer: 'features.7' });
+    const sc = scoreCam(model, x, { ...quiet, layer: bundledModels.gapnet.targetLayer });
     same('scorecam.npy', sc.map, [8, 8]);
     const oc = occlusion(model, x, { ...quiet, window: 8, stride: 4 });
     same('occlusion.npy', oc.grid, [15, 15]);
@@ -213,8 +213,8 @@ describe('listings and help', () => {
   test('layers: module paths and output shapes of a bundled model and a torchvision one', async () => {
     const r = await run('layers', '--model', 'gapnet');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/default CAM layer: features\.7/);
-    expect(r.out).toMatch(/^\s+features\.7\s+ReLU\s+\[1, 128, 8, 8\]/m);
+    expect(r.out).toMatch(/default CAM layer: features\.9/);
+    expect(r.out).toMatch(/^\s+features\.9\s+ReLU\s+\[1, 128, 8, 8\]/m);
     expect(r.out).toMatch(/^\s+classifier\.0\s+Linear\s+\[1, 10\]\s+1,290$/m);
     const v = await run('layers', '--arch', 'resnet18', '--size', '64');
     expect(v.code).toBe(0);

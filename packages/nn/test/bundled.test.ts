@@ -16,6 +16,7 @@ describe('bundled architectures', () => {
       'features.0.weight': [32, 3, 5, 5], 'features.0.bias': [32],
       'features.3.weight': [64, 32, 3, 3], 'features.3.bias': [64],
       'features.6.weight': [128, 64, 3, 3], 'features.6.bias': [128],
+      'features.8.weight': [128, 128, 3, 3], 'features.8.bias': [128],
       'classifier.0.weight': [10, 128], 'classifier.0.bias': [10],
     });
     const names = m.namedModules().map(([n]) => n);
@@ -53,7 +54,7 @@ describe('bundled architectures', () => {
     for (const build of [gapnet, smallvgg]) {
       const m = build({ generator: new Generator(1), batchNorm: true });
       const bns = m.namedModules().filter(([, l]) => l instanceof BatchNorm2d);
-      expect(bns.map(([n]) => n)).toEqual(build === gapnet ? ['features.1', 'features.5', 'features.9'] : ['features.1', 'features.5', 'features.9', 'features.13']);
+      expect(bns.map(([n]) => n)).toEqual(build === gapnet ? ['features.1', 'features.5', 'features.9', 'features.12'] : ['features.1', 'features.5', 'features.9', 'features.13']);
       // Statistics and affine parameters a trained model could have.
       const g = new Generator(2);
       for (const [, l] of bns) {

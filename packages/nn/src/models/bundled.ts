@@ -19,7 +19,7 @@ import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthSca
  *
  * - `gapnet`, the CAM architecture (Zhou et al. 2016): convs → global average pooling → one
  *   linear layer, so the class activation map is exactly Σ_k w_ck·A_k over the last conv block
- *   (`features.7`, 8×8, 128 channels).
+ *   (`features.9`, 8×8, 128 channels).
  * - `smallvgg`, VGG-style (Simonyan & Zisserman 2015): `features` of 3×3 conv/ReLU/max-pool blocks,
  *   `classifier` of Linear/ReLU/Dropout/Linear, no BatchNorm — for Grad-CAM, guided backprop and LRP
  *   as on AlexNet/VGG. Its last conv block's ReLU is `features.10` (8×8, 128 channels; `features.11` pools it to 4×4).
@@ -53,7 +53,8 @@ function buildFeatures(spec: readonly LayerSpec[], w: (c: number) => number, bat
 }
 
 const GAPNET_FEATURES: readonly LayerSpec[] = [
-  { conv: [3, 32, 5, 2, 2] }, 'relu', 'pool', { conv: [32, 64, 3, 1, 1] }, 'relu', 'pool', { conv: [64, 128, 3, 1, 1] }, 'relu',
+  { conv: [3, 32, 5, 2, 2] }, 'relu', 'pool', { conv: [32, 64, 3, 1, 1] }, 'relu', 'pool',
+  { conv: [64, 128, 3, 1, 1] }, 'relu', { conv: [128, 128, 3, 1, 1] }, 'relu',
 ];
 const SMALLVGG_FEATURES: readonly LayerSpec[] = [
   { conv: [3, 16, 3, 1, 1] }, 'relu', 'pool', { conv: [16, 32, 3, 1, 1] }, 'relu', 'pool',
@@ -62,8 +63,9 @@ const SMALLVGG_FEATURES: readonly LayerSpec[] = [
 
 /**
  * GAP network for CAM: `features` = conv 5×5/2 (3→32) → ReLU → max-pool → conv 3×3 (32→64) → ReLU →
- * max-pool → conv 3×3 (64→128) → ReLU (8×8 for a 64×64 input), `avgpool` (global), `classifier.0`
- * Linear(128 → numClasses). Input [N, 3, H, W] → logits [N, numClasses].
+ * max-pool → conv 3×3 (64→128) → ReLU → conv 3×3 (128→128) → ReLU (8×8 for a 64×64 input; the second
+ * 8×8 conv brings the receptive field to 51 px, over the largest item's 46), `avgpool` (global),
+ * `classifier.0` Linear(128 → numClasses). Input [N, 3, H, W] → logits [N, numClasses].
  */
 export class GapNet extends Module {
   readonly features: Sequential;
@@ -190,7 +192,7 @@ export interface BundledModelInfo {
 
 /** The bundled models by name. */
 export const bundledModels = {
-  gapnet: { build: gapnet, inputSize: [3, 64, 64], classes: FASHION_MNIST_CLASSES, targetLayer: 'features.7', weights: 'gapnet.safetensors', card: 'gapnet.json' },
+  gapnet: { build: gapnet, inputSize: [3, 64, 64], classes: FASHION_MNIST_CLASSES, targetLayer: 'features.9', weights: 'gapnet.safetensors', card: 'gapnet.json' },
   smallvgg: { build: smallvgg, inputSize: [3, 64, 64], classes: FASHION_MNIST_CLASSES, targetLayer: 'features.10', weights: 'smallvgg.safetensors', card: 'smallvgg.json' },
 } as const satisfies Record<string, BundledModelInfo>;
 
