@@ -14,13 +14,7 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const nn = require(path.join(root, 'packages/nn/dist'));
 
-/** @param {string} name @param {string} fallback */
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = process.argv[i + 1];
-  return v === undefined || v.startsWith('--') ? 'true' : v;
-}
+const { arg } = require('./args');
 const name = /** @type {'gapnet' | 'smallvgg'} */ (arg('model', 'gapnet'));
 const bn = arg('bn', 'false') === 'true';
 const batch = Number(arg('batch', '32'));

@@ -32,14 +32,7 @@ const root = path.resolve(__dirname, '..');
 const T = require(path.join(root, 'packages/tensor/dist'));
 const nn = require(path.join(root, 'packages/nn/dist'));
 
-/** @param {string} name @param {string} fallback */
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = process.argv[i + 1];
-  if (v === undefined || v.startsWith('--')) return 'true';
-  return v;
-}
+const { arg } = require('./args');
 
 const RECIPES = {
   gapnet: { epochs: 10, images: 4096, batch: 32, lr: 0.002, wd: 0.0005, warmup: 60 },
