@@ -26,14 +26,27 @@ function decodeBase64(s: string): Uint8Array {
   return bytes;
 }
 
-/** Why the WebAssembly SIMD engine cannot run here, or null when it can. */
+let moduleBytes: Uint8Array | null = null;
+let unavailable: string | null | undefined; // undefined until checked once
+
+/** The module's bytes, decoded once. */
+function wasmBytes(): Uint8Array {
+  moduleBytes ??= decodeBase64(GEMM_F32_WASM);
+  return moduleBytes;
+}
+
+/** Why the WebAssembly SIMD engine cannot run here, or null when it can (checked once). */
 export function wasmSimdUnavailableReason(): string | null {
-  if (typeof WebAssembly === 'undefined') return 'this runtime has no WebAssembly';
-  try {
-    return WebAssembly.validate(decodeBase64(GEMM_F32_WASM)) ? null : 'this runtime does not support WebAssembly SIMD';
-  } catch (e) {
-    return `WebAssembly SIMD check failed: ${(e as Error).message}`;
+  if (unavailable !== undefined) return unavailable;
+  if (typeof WebAssembly === 'undefined') unavailable = 'this runtime has no WebAssembly';
+  else {
+    try {
+      unavailable = WebAssembly.validate(wasmBytes()) ? null : 'this runtime does not support WebAssembly SIMD';
+    } catch (e) {
+      unavailable = `WebAssembly SIMD check failed: ${(e as Error).message}`;
+    }
   }
+  return unavailable;
 }
 
 /** Instantiates the engine (synchronously: the module is 1.2 KB). Throws if WebAssembly SIMD is unavailable. */
@@ -41,7 +54,7 @@ export function createWasmFloat32Engine(): PanelEngine {
   const reason = wasmSimdUnavailableReason();
   if (reason !== null) throw new Error(`wasm-simd GEMM engine: ${reason}`);
   const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE + 16 });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(decodeBase64(GEMM_F32_WASM)), { env: { memory } });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes()), { env: { memory } });
   const k = instance.exports as unknown as GemmExports;
   const mr = k.gemm_mr();
   const nr = k.gemm_nr();
