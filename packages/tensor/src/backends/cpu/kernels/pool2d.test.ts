@@ -64,6 +64,32 @@ describe.each([
     expect(idx[0]).toBe(0);
   });
 
+  test('2×2 stride-2 max pool (the branch-free path) matches the naive loop on ties, NaN, ±Infinity and odd sizes', () => {
+    const rand = seededRandom(23);
+    const specials = [NaN, Infinity, -Infinity, 0, -0];
+    for (let t = 0; t < 60; t++) {
+      const inHeight = 2 + Math.floor(rand() * 9), inWidth = 2 + Math.floor(rand() * 9);
+      const g: Pool2dGeometry = {
+        batch: 1 + (t % 2), channels: 1 + (t % 3), inHeight, inWidth, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2,
+        padH: 0, padW: 0, dilationH: 1, dilationW: 1, outHeight: Math.floor(inHeight / 2), outWidth: Math.floor(inWidth / 2),
+      };
+      const [inSize, outSz] = sizes(g);
+      const x = randomFloats(ctor, inSize, rand);
+      for (let i = 0; i < inSize; i++) {
+        const r = rand();
+        if (r < 0.1) x[i] = specials[Math.floor(rand() * specials.length)]!;
+        else if (r < 0.3) x[i] = x[Math.max(0, i - 1)]!; // ties with the left neighbour: the first wins
+        else if (r < 0.4) x[i] = x[Math.max(0, i - inWidth)]!; // ties with the row above
+      }
+      const out = new ctor(outSz).fill(7), idx = new Int32Array(outSz).fill(-7);
+      maxPool2dForward(x, g, out, idx);
+      const ref = refMaxPool2d(x, g);
+      expect(Array.from(idx)).toEqual(Array.from(ref.indices));
+      // Same values bit for bit (NaN at the same places, -0 kept as -0).
+      for (let o = 0; o < outSz; o++) expect(Object.is(out[o], ref.out[o]) || (Number.isNaN(out[o]) && Number.isNaN(ref.out[o]))).toBe(true);
+    }
+  });
+
   test('avg pool forward and backward match the naive loops (count_include_pad, divisor_override, ceil mode)', () => {
     const rand = seededRandom(22);
     for (let t = 0; t < 200; t++) {
