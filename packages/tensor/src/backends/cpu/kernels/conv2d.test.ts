@@ -1,4 +1,5 @@
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv2d';
+import { setGemmBlocking } from './gemm';
 import { expectClose } from './test_util';
 import { randomFloats, refConv2dBackwardInput, refConv2dBackwardWeight, refConv2dForward, seededRandom } from './reference';
 import type { Conv2dGeometry } from './types';
@@ -81,4 +82,64 @@ describe.each([
     expect(dx[1 * g.inWidth]).toBe(0);
     expect(dx[0]).toBe(g.outChannels);
   });
+});
+
+/** Edge cases of the offset-table packers: strides, paddings, dilations, odd widths, groups. */
+const EDGES: Conv2dGeometry[] = [
+  // stride 1 and 2 with padding 0, 1 and 2
+  ...[1, 2].flatMap((stride) => [0, 1, 2].map((pad) => geometry({
+    batch: 3, inChannels: 5, inHeight: 9, inWidth: 7, outChannels: 13, kernelHeight: 3, kernelWidth: 3,
+    strideH: stride, strideW: stride, padH: pad, padW: pad, dilationH: 1, dilationW: 1, groups: 1,
+  }))),
+  // 5×5 stride 2 pad 2 (the first layer of the profiled CNN), odd sizes
+  geometry({ batch: 2, inChannels: 3, inHeight: 13, inWidth: 11, outChannels: 9, kernelHeight: 5, kernelWidth: 5, strideH: 2, strideW: 2, padH: 2, padW: 2, dilationH: 1, dilationW: 1, groups: 1 }),
+  // dilation with unequal padding per axis and a wide kernel
+  geometry({ batch: 2, inChannels: 4, inHeight: 10, inWidth: 12, outChannels: 5, kernelHeight: 2, kernelWidth: 4, strideH: 1, strideW: 3, padH: 2, padW: 1, dilationH: 3, dilationW: 2, groups: 1 }),
+  // padding wider than the kernel reaches: whole output rows read only the zero border
+  geometry({ batch: 2, inChannels: 2, inHeight: 3, inWidth: 5, outChannels: 3, kernelHeight: 1, kernelWidth: 1, strideH: 1, strideW: 1, padH: 2, padW: 2, dilationH: 1, dilationW: 1, groups: 1 }),
+  // groups with several channels each, padding
+  geometry({ batch: 2, inChannels: 6, inHeight: 7, inWidth: 9, outChannels: 9, kernelHeight: 3, kernelWidth: 3, strideH: 1, strideW: 2, padH: 1, padW: 2, dilationH: 1, dilationW: 1, groups: 3 }),
+];
+
+describe.each([
+  [Float32Array as Ctor, 2e-5],
+  [Float64Array as Ctor, 1e-12],
+])('conv2d packers on edge cases (%p)', (ctor, tol) => {
+  test('strides, paddings, dilations, odd widths and groups match the naive loops', () => {
+    const rand = seededRandom(11);
+    for (const g of EDGES) check(ctor, g, rand, tol * 4, true);
+  });
+
+  test('tiny GEMM blocks (depth blocks and column blocks crossing images and rows, partial panels) match the naive loops', () => {
+    // kc = 5 splits the taps of a 3×3 kernel mid-row and the batch pixels of backward-weight mid-image;
+    // ncMax = 20 is not a multiple of any panel width, so every column block ends in a partial panel.
+    const prev = setGemmBlocking({ kc: 5, mc: 7, bBlock: 40, ncMax: 20 });
+    try {
+      const rand = seededRandom(12);
+      for (const g of EDGES) check(ctor, g, rand, tol * 4, true);
+      for (let t = 0; t < 40; t++) check(ctor, randomGeometry(rand), rand, tol, rand() < 0.5);
+    } finally {
+      setGemmBlocking(prev);
+    }
+  });
+
+  test('alternating geometries reuse the padded buffers correctly', () => {
+    const rand = seededRandom(13);
+    for (let t = 0; t < 3; t++) for (const g of [EDGES[2]!, EDGES[0]!, EDGES[6]!]) check(ctor, g, rand, tol * 4, t === 1);
+  });
+});
+
+test('a padded input too big for the reused buffer is allocated per call', () => {
+  // (2049 + 2)² > 2^22 elements: the uncached path of the padded buffers.
+  const g = geometry({ batch: 1, inChannels: 1, inHeight: 2049, inWidth: 2049, outChannels: 1, kernelHeight: 1, kernelWidth: 1, strideH: 2, strideW: 2, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1 });
+  const rand = seededRandom(14);
+  const x = randomFloats(Float32Array, g.inHeight * g.inWidth, rand);
+  const w = new Float32Array([1.5]);
+  const dy = randomFloats(Float32Array, g.outHeight * g.outWidth, rand);
+  const out = new Float32Array(dy.length).fill(NaN);
+  conv2dForward(x, w, null, g, out);
+  expectClose(out, refConv2dForward(x, w, null, g), 1e-6, 'forward');
+  const dx = new Float32Array(x.length).fill(NaN);
+  conv2dBackwardInput(dy, w, g, dx);
+  expectClose(dx, refConv2dBackwardInput(dy, w, g), 1e-6, 'backward-input');
 });

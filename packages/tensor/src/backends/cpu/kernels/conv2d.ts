@@ -11,156 +11,75 @@
  */
 import type { Conv2dGeometry, FloatArray } from './types';
 import { gemm, stridedA, type GemmStore, type PackA, type PackB } from './gemm';
-import { gatherTap, scatterTap } from './im2col';
+import { offsetTable, packPanels, padInput, paddedGradient, pixelOffsets, pixelRuns, scatterAdd, tapOffsets, unpadGradient, type PaddedPlanes } from './im2col';
 import { scratch, SLOT_PLANE } from './scratch';
 
 function isDirect(g: Conv2dGeometry): boolean {
   return g.groups > 1 && g.inChannels === g.groups;
 }
 
-/** Forward B: col[kk, q] for kk in the group's taps, q over batch pixels. */
-function im2colB(x: FloatArray, g: Conv2dGeometry, group: number): PackB {
-  const kh = g.kernelHeight, kw = g.kernelWidth, khw = kh * kw;
-  const P = g.outHeight * g.outWidth, HW = g.inHeight * g.inWidth;
+/** Forward B: col[kk, q] = xp[tap(kk) + pixel(q)] for kk in the group's taps, q over batch pixels. */
+function im2colB(xp: PaddedPlanes, g: Conv2dGeometry, group: number): PackB {
   const cinG = g.inChannels / g.groups;
   return {
     pack(dst, dstOff, p0, kc, j0, cols, nr) {
-      const panelStride = kc * nr;
-      for (let kk = p0; kk < p0 + kc; kk++) {
-        const ci = (kk / khw) | 0;
-        const r = kk - ci * khw;
-        const ky = (r / kw) | 0;
-        const kx = r - ky * kw;
-        const rowOff = dstOff + (kk - p0) * nr;
-        let q = j0;
-        const qEnd = j0 + cols;
-        while (q < qEnd) {
-          const n = (q / P) | 0;
-          const pix = q - n * P;
-          const cnt = Math.min(P - pix, qEnd - q);
-          const c = q - j0;
-          const jj = c % nr;
-          const d = rowOff + ((c - jj) / nr) * panelStride + jj;
-          gatherTap(x, (n * g.inChannels + group * cinG + ci) * HW, g, ky, kx, pix, cnt, dst, d, 1, jj, nr, panelStride - nr);
-          q += cnt;
-        }
-        // Zero the padding columns of the last panel.
-        const c = cols;
-        if (c % nr !== 0) {
-          const base = rowOff + Math.floor(c / nr) * panelStride;
-          for (let jj = c % nr; jj < nr; jj++) dst[base + jj] = 0;
-        }
-      }
+      const taps = tapOffsets(offsetTable(0, kc), g, xp, p0, kc);
+      const pixels = inputPixels(offsetTable(1, cols), g, xp, group * cinG, j0, cols);
+      packPanels(xp.data, taps, kc, pixels, cols, dst, dstOff, nr);
     },
   };
 }
 
 /** Backward-weight B: B(q, kk) = col[kk, q], q (depth) over batch pixels, kk (columns) over taps. */
-function im2colTransposedB(x: FloatArray, g: Conv2dGeometry, group: number): PackB {
-  const kh = g.kernelHeight, kw = g.kernelWidth, khw = kh * kw;
-  const P = g.outHeight * g.outWidth, HW = g.inHeight * g.inWidth;
+function im2colTransposedB(xp: PaddedPlanes, g: Conv2dGeometry, group: number): PackB {
   const cinG = g.inChannels / g.groups;
   return {
     pack(dst, dstOff, p0, kc, j0, cols, nr) {
-      const panels = Math.ceil(cols / nr);
-      for (let c = 0; c < panels * nr; c++) {
-        const jj = c % nr;
-        const base = dstOff + ((c - jj) / nr) * kc * nr + jj;
-        if (c >= cols) {
-          for (let p = 0, d = base; p < kc; p++, d += nr) dst[d] = 0;
-          continue;
-        }
-        const kk = j0 + c;
-        const ci = (kk / khw) | 0;
-        const r = kk - ci * khw;
-        const ky = (r / kw) | 0;
-        const kx = r - ky * kw;
-        let q = p0;
-        const qEnd = p0 + kc;
-        while (q < qEnd) {
-          const n = (q / P) | 0;
-          const pix = q - n * P;
-          const cnt = Math.min(P - pix, qEnd - q);
-          gatherTap(x, (n * g.inChannels + group * cinG + ci) * HW, g, ky, kx, pix, cnt, dst, base + (q - p0) * nr, nr, 0, -1, 0);
-          q += cnt;
-        }
-      }
+      const pixels = inputPixels(offsetTable(0, kc), g, xp, group * cinG, p0, kc);
+      const taps = tapOffsets(offsetTable(1, cols), g, xp, j0, cols);
+      packPanels(xp.data, pixels, kc, taps, cols, dst, dstOff, nr);
     },
   };
 }
 
+/** Offsets in the padded input of the top-left tap of batch pixels q0.., channel c0 of each image. */
+function inputPixels(t: Int32Array, g: Conv2dGeometry, xp: PaddedPlanes, c0: number, q0: number, count: number): Int32Array {
+  return pixelOffsets(t, g, q0, count, c0 * xp.planeLen, g.inChannels * xp.planeLen, g.strideH * xp.rowLen, g.strideW);
+}
+
+/** Offsets in dy of batch pixels q0.. (channel 0 of each image). */
+function dyPixels(t: Int32Array, g: Conv2dGeometry, q0: number, count: number): Int32Array {
+  const P = g.outHeight * g.outWidth;
+  return pixelOffsets(t, g, q0, count, 0, g.outChannels * P, g.outWidth, 1);
+}
+
+/** Offsets in dy of planes co0 .. co0+count-1: co·OH·OW. */
+function channelOffsets(t: Int32Array, g: Conv2dGeometry, co0: number, count: number): Int32Array {
+  const P = g.outHeight * g.outWidth;
+  for (let i = 0; i < count; i++) t[i] = (co0 + i) * P;
+  return t;
+}
+
 /** dy as the left operand: A(co, q) = dy[n, group*CoutG + co, pix] (backward-weight). */
 function dyA(dy: FloatArray, g: Conv2dGeometry, group: number): PackA {
-  const P = g.outHeight * g.outWidth;
   const coutG = g.outChannels / g.groups;
   return {
     pack(dst, dstOff, i0, rows, p0, kc, mr) {
-      const panels = Math.ceil(rows / mr);
-      for (let r = 0; r < panels; r++) {
-        const valid = Math.min(mr, rows - r * mr);
-        const co0 = group * coutG + i0 + r * mr;
-        let d = dstOff + r * kc * mr;
-        let q = p0;
-        const qEnd = p0 + kc;
-        while (q < qEnd) {
-          const n = (q / P) | 0;
-          const pix = q - n * P;
-          const cnt = Math.min(P - pix, qEnd - q);
-          const s0 = (n * g.outChannels + co0) * P + pix;
-          if (valid === 4 && mr === 4) {
-            // Four dy rows read in step, packed panel written sequentially.
-            for (let t = 0, s = s0; t < cnt; t++, s++, d += 4) {
-              dst[d] = dy[s]!;
-              dst[d + 1] = dy[s + P]!;
-              dst[d + 2] = dy[s + 2 * P]!;
-              dst[d + 3] = dy[s + 3 * P]!;
-            }
-          } else {
-            for (let t = 0, s = s0; t < cnt; t++, s++) {
-              for (let ii = 0; ii < mr; ii++, d++) dst[d] = ii < valid ? dy[s + ii * P]! : 0;
-            }
-          }
-          q += cnt;
-        }
-      }
+      const pixels = dyPixels(offsetTable(0, kc), g, p0, kc);
+      const channels = channelOffsets(offsetTable(1, rows), g, group * coutG + i0, rows);
+      packPanels(dy, pixels, kc, channels, rows, dst, dstOff, mr);
     },
   };
 }
 
 /** dy as the right operand: B(co, q) = dy[n, group*CoutG + co, pix] (backward-input). */
 function dyB(dy: FloatArray, g: Conv2dGeometry, group: number): PackB {
-  const P = g.outHeight * g.outWidth;
   const coutG = g.outChannels / g.groups;
   return {
     pack(dst, dstOff, p0, kc, j0, cols, nr) {
-      const panelStride = kc * nr;
-      // Row by row: contiguous reads of dy, writes stepping through the column panels.
-      for (let p = 0; p < kc; p++) {
-        const rowOff = dstOff + p * nr;
-        let q = j0;
-        const qEnd = j0 + cols;
-        while (q < qEnd) {
-          const n = (q / P) | 0;
-          const pix = q - n * P;
-          const cnt = Math.min(P - pix, qEnd - q);
-          const c = q - j0;
-          let jj = c % nr;
-          let d = rowOff + ((c - jj) / nr) * panelStride + jj;
-          let s = (n * g.outChannels + group * coutG + p0 + p) * P + pix;
-          for (let t = 0; t < cnt; t++) {
-            dst[d++] = dy[s++]!;
-            if (++jj === nr) {
-              jj = 0;
-              d += panelStride - nr;
-            }
-          }
-          q += cnt;
-        }
-        if (cols % nr !== 0) {
-          const base = rowOff + Math.floor(cols / nr) * panelStride;
-          for (let jj = cols % nr; jj < nr; jj++) dst[base + jj] = 0;
-        }
-      }
+      const channels = channelOffsets(offsetTable(0, kc), g, group * coutG + p0, kc);
+      const pixels = dyPixels(offsetTable(1, cols), g, j0, cols);
+      packPanels(dy, channels, kc, pixels, cols, dst, dstOff, nr);
     },
   };
 }
@@ -190,29 +109,16 @@ function outStore(out: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, g
   };
 }
 
-/** Backward-input store: fused col2im, dx[n, ci, ih, iw] = dx[n, ci, ih, iw]! + dcol[kk, q]. */
-function col2imStore(dx: FloatArray, g: Conv2dGeometry, group: number): GemmStore {
-  const kh = g.kernelHeight, kw = g.kernelWidth, khw = kh * kw;
-  const P = g.outHeight * g.outWidth, HW = g.inHeight * g.inWidth;
+/** Backward-input store: fused col2im, dxp[tap(kk) + pixel(q)] += dcol[kk, q] in the padded gradient. */
+function col2imStore(dxp: PaddedPlanes, g: Conv2dGeometry, group: number): GemmStore {
   const cinG = g.inChannels / g.groups;
   return {
     store(c, ldc, i0, rows, j0, cols) {
-      for (let i = 0; i < rows; i++) {
-        const kk = i0 + i;
-        const ci = (kk / khw) | 0;
-        const r = kk - ci * khw;
-        const ky = (r / kw) | 0;
-        const kx = r - ky * kw;
-        let q = j0;
-        const qEnd = j0 + cols;
-        while (q < qEnd) {
-          const n = (q / P) | 0;
-          const pix = q - n * P;
-          const cnt = Math.min(P - pix, qEnd - q);
-          scatterTap(dx, (n * g.inChannels + group * cinG + ci) * HW, g, ky, kx, pix, cnt, c, i * ldc + (q - j0));
-          q += cnt;
-        }
-      }
+      const taps = tapOffsets(offsetTable(0, rows), g, dxp, i0, rows);
+      // Contiguous runs along output rows: the inner loop then steps by strideW with no table reads.
+      const runs = offsetTable(1, 3 * (Math.ceil(cols / g.outWidth) + 2));
+      const nRuns = pixelRuns(runs, g, j0, cols, group * cinG * dxp.planeLen, g.inChannels * dxp.planeLen, g.strideH * dxp.rowLen, g.strideW);
+      scatterAdd(dxp.data, taps, rows, runs, nRuns, g.strideW, c, ldc);
     },
   };
 }
@@ -249,15 +155,16 @@ export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArra
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
+  const xp = padInput(x, g);
   for (let group = 0; group < g.groups; group++) {
-    gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), im2colB(x, g, group), outStore(out, bias, g, group), { float32: out instanceof Float32Array });
+    gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), im2colB(xp, g, group), outStore(out, bias, g, group), { float32: out instanceof Float32Array });
   }
 }
 
 /** Writes the gradient of conv2d with respect to its input into dx [N, Cin, H, W] (overwritten) from dy [N, Cout, OH, OW]. */
 export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2dGeometry, dx: FloatArray): void {
-  dx.fill(0, 0, g.batch * g.inChannels * g.inHeight * g.inWidth);
   if (isDirect(g)) {
+    dx.fill(0, 0, g.batch * g.inChannels * g.inHeight * g.inWidth);
     depthwiseBackwardInput(dy, weight, g, dx);
     return;
   }
@@ -265,9 +172,12 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
+  // Scatter into a zero-bordered buffer: taps that fall in the padding land in the border, unchecked.
+  const dxp = paddedGradient(dx, g);
   for (let group = 0; group < g.groups; group++) {
-    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dx, g, group), { float32: dx instanceof Float32Array });
+    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxp, g, group), { float32: dx instanceof Float32Array });
   }
+  unpadGradient(dxp, g, dx);
 }
 
 /** Writes the gradient of conv2d with respect to its weight into dw [Cout, Cin/groups, kh, kw] (overwritten). */
@@ -280,8 +190,9 @@ export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeo
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
+  const xp = padInput(x, g);
   for (let group = 0; group < g.groups; group++) {
-    gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(x, g, group), dwStore(dw, g, group), { float32: dw instanceof Float32Array });
+    gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(xp, g, group), dwStore(dw, g, group), { float32: dw instanceof Float32Array });
   }
 }
 

@@ -1,0 +1,55 @@
+import { packPanels, padInput, pixelOffsets, pixelRuns, tapOffsets } from './im2col';
+import type { Conv2dGeometry } from './types';
+
+const G: Conv2dGeometry = {
+  batch: 2, inChannels: 3, inHeight: 5, inWidth: 4, outChannels: 2, kernelHeight: 3, kernelWidth: 2,
+  strideH: 2, strideW: 1, padH: 1, padW: 2, dilationH: 2, dilationW: 1, groups: 1, outHeight: 2, outWidth: 7,
+};
+
+describe('im2col offset tables', () => {
+  test('padInput puts x inside a zero border', () => {
+    const x = Float32Array.from({ length: 2 * 3 * 5 * 4 }, (_, i) => i + 1);
+    const p = padInput(x, G);
+    expect([p.rowLen, p.planeLen]).toEqual([8, 56]);
+    // Plane 4, row 3, column 2 of x sits at row 4, column 4 of the padded plane.
+    expect(p.data[4 * 56 + 4 * 8 + 4]).toBe(x[4 * 20 + 3 * 4 + 2]);
+    let sum = 0;
+    for (const v of p.data.subarray(0, 6 * 56)) sum += v;
+    expect(sum).toBe((x.length * (x.length + 1)) / 2);
+  });
+
+  test('tapOffsets and pixelOffsets address the padded input of each (tap, pixel)', () => {
+    const p = { data: new Float32Array(0), rowLen: 8, planeLen: 56 };
+    // Taps 4 .. 8: (ci 0, ky 2, kx 0), (0, 2, 1), (1, 0, 0), (1, 0, 1), (1, 1, 0).
+    expect(Array.from(tapOffsets(new Int32Array(5), G, p, 4, 5))).toEqual([32, 33, 56, 57, 72]);
+    // Pixels 12 .. 15 cross from image 0 (OH·OW = 14) into image 1: (n, oh, ow) = (0,1,5) (0,1,6) (1,0,0) (1,0,1).
+    const t = pixelOffsets(new Int32Array(4), G, 12, 4, 100, 3 * 56, 2 * 8, 1);
+    expect(Array.from(t)).toEqual([100 + 16 + 5, 100 + 16 + 6, 100 + 168, 100 + 168 + 1]);
+  });
+
+  test('pixelRuns splits pixels at output-row and image ends', () => {
+    const t = new Int32Array(12);
+    const runs = pixelRuns(t, G, 5, 17, 0, 1000, 10, 2);
+    expect(runs).toBe(4);
+    // (first column, length, offset): row (0,0) from ow 5, row (0,1), row (1,0), row (1,1) up to ow 0.
+    expect(Array.from(t.subarray(0, 12))).toEqual([0, 2, 10, 2, 7, 10, 9, 7, 1000, 16, 1, 1010]);
+  });
+
+  test.each([8, 6, 4, 3])('packPanels writes the panel layout with zero padding (nr = %i)', (nr) => {
+    const src = Float64Array.from({ length: 1000 }, (_, i) => i);
+    const depth = Int32Array.from([0, 100, 300]);
+    const across = Int32Array.from({ length: 11 }, (_, j) => 2 * j + 1);
+    const panels = Math.ceil(11 / nr);
+    const dst = new Float64Array(panels * 3 * nr + 2).fill(NaN);
+    packPanels(src, depth, 3, across, 11, dst, 2, nr);
+    for (let s = 0; s < panels; s++) {
+      for (let p = 0; p < 3; p++) {
+        for (let jj = 0; jj < nr; jj++) {
+          const j = s * nr + jj;
+          expect(dst[2 + s * 3 * nr + p * nr + jj]).toBe(j < 11 ? depth[p]! + across[j]! : 0);
+        }
+      }
+    }
+    expect(Number.isNaN(dst[0]!) && Number.isNaN(dst[1]!)).toBe(true);
+  });
+});
