@@ -59,3 +59,54 @@ void gemm_block(int kc, int rPanels, int sPanels, const float *ap, const float *
     }
   }
 }
+
+/*
+ * Convolution packers (see ../src/backends/cpu/kernels/im2col.ts, packPanels and scatterAdd): the
+ * same loops as the JavaScript ones, on data the caller staged in this memory. They only move numbers
+ * (pack_panels) or add each term once, in the JavaScript order (scatter_add), so results are identical.
+ */
+#define PACK_FULL(W)                                                   \
+  for (int s = 0; s < full; s++) {                                     \
+    const int *a = across + s * (W);                                   \
+    for (int p = 0; p < kc; p++, dst += (W)) {                         \
+      const float *b = src + depth[p];                                 \
+      for (int j = 0; j < (W); j++) dst[j] = b[a[j]];                  \
+    }                                                                  \
+  }
+
+/* dst panel (p, j) of panel s at s*kc*nr + p*nr + j%nr = src[depth[p] + across[j]], zero past width. */
+void pack_panels(const float *src, const int *depth, int kc, const int *across, int width, float *dst, int nr) {
+  int full = width / nr;
+  if (nr == 8) {
+    PACK_FULL(8)
+  } else if (nr == 6) {
+    PACK_FULL(6)
+  } else {
+    PACK_FULL(nr)
+  }
+  int rem = width - full * nr;
+  if (rem == 0) return;
+  const int *a = across + full * nr;
+  for (int p = 0; p < kc; p++, dst += nr) {
+    const float *b = src + depth[p];
+    for (int j = 0; j < nr; j++) dst[j] = j < rem ? b[a[j]] : 0.0f; /* one loop: no memset to link */
+  }
+}
+
+/* dst[down[i] + runs[3r+2] + k*colStep] += c[i*ldc + runs[3r] + k] for k < runs[3r+1], row by row. */
+void scatter_add(float *dst, const int *down, int rows, const int *runs, int nRuns, int colStep, const float *c, int ldc) {
+  for (int i = 0; i < rows; i++) {
+    float *b = dst + down[i];
+    const float *ci = c + i * ldc;
+    for (int r = 0; r < nRuns; r++) {
+      const float *s = ci + runs[3 * r];
+      int len = runs[3 * r + 1];
+      float *o = b + runs[3 * r + 2];
+      if (colStep == 1) {
+        for (int k = 0; k < len; k++) o[k] += s[k];
+      } else {
+        for (int k = 0; k < len; k++) o[k * colStep] += s[k];
+      }
+    }
+  }
+}

@@ -1,5 +1,6 @@
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv2d';
-import { setGemmBlocking } from './gemm';
+import { setFloat32Engine, setGemmBlocking, type PanelEngine } from './gemm';
+import { createWasmFloat32Engine } from './wasm-gemm';
 import { expectClose } from './test_util';
 import { randomFloats, refConv2dBackwardInput, refConv2dBackwardWeight, refConv2dForward, seededRandom } from './reference';
 import type { Conv2dGeometry } from './types';
@@ -129,17 +130,79 @@ describe.each([
   });
 });
 
-test('a padded input too big for the reused buffer is allocated per call', () => {
-  // (2049 + 2)² > 2^22 elements: the uncached path of the padded buffers.
+test.each([Float32Array as Ctor, Float64Array as Ctor])('a large padded input (%p: staged in a grown wasm memory / allocated per call, not reused)', (ctor) => {
+  // (2049 + 2)² > 2^22 elements: above the reused JavaScript buffers' limit. A 1×1 kernel of 1.5 with
+  // stride 2 and padding 1 reads x[2·oh − 1, 2·ow − 1], so exact results are cheap to write down
+  // (the naive reference and random data take seconds at this size).
   const g = geometry({ batch: 1, inChannels: 1, inHeight: 2049, inWidth: 2049, outChannels: 1, kernelHeight: 1, kernelWidth: 1, strideH: 2, strideW: 2, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1 });
-  const rand = seededRandom(14);
-  const x = randomFloats(Float32Array, g.inHeight * g.inWidth, rand);
-  const w = new Float32Array([1.5]);
-  const dy = randomFloats(Float32Array, g.outHeight * g.outWidth, rand);
-  const out = new Float32Array(dy.length).fill(NaN);
+  const H = g.inHeight, OH = g.outHeight;
+  const x = new ctor(H * H);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1013) / 512 - 1;
+  const dy = new ctor(OH * OH);
+  for (let i = 0; i < dy.length; i++) dy[i] = ((i * 104729) % 997) / 256 - 2;
+  const w = new ctor([1.5]);
+  const round = ctor === Float32Array ? Math.fround : (v: number): number => v;
+  const out = new ctor(dy.length).fill(NaN);
   conv2dForward(x, w, null, g, out);
-  expectClose(out, refConv2dForward(x, w, null, g), 1e-6, 'forward');
-  const dx = new Float32Array(x.length).fill(NaN);
+  let bad = 0;
+  for (let oh = 0; oh < OH; oh++) {
+    for (let ow = 0; ow < OH; ow++) {
+      const ih = 2 * oh - 1, iw = 2 * ow - 1;
+      const want = ih < 0 || iw < 0 || ih >= H || iw >= H ? 0 : round(1.5 * x[ih * H + iw]!);
+      if (out[oh * OH + ow] !== want) bad++;
+    }
+  }
+  const dx = new ctor(x.length).fill(NaN);
   conv2dBackwardInput(dy, w, g, dx);
-  expectClose(dx, refConv2dBackwardInput(dy, w, g), 1e-6, 'backward-input');
+  for (let ih = 0; ih < H; ih++) {
+    for (let iw = 0; iw < H; iw++) {
+      const want = ih % 2 === 0 || iw % 2 === 0 ? 0 : round(1.5 * dy[((ih + 1) / 2) * OH + (iw + 1) / 2]!);
+      if (dx[ih * H + iw] !== want) bad++;
+    }
+  }
+  expect(bad).toBe(0);
+});
+
+describe('float32 conv2d on the JavaScript engine (GRADLENS_CPU_GEMM=js: packers in JavaScript, not staged in wasm)', () => {
+  let prev: PanelEngine | null = null;
+  beforeAll(() => { prev = setFloat32Engine(null); });
+  afterAll(() => { setFloat32Engine(prev); });
+
+  test('edge cases, tiny GEMM blocks and random geometries match the naive loops', () => {
+    const rand = seededRandom(15);
+    for (const g of EDGES) check(Float32Array, g, rand, 8e-5, true);
+    const blocking = setGemmBlocking({ kc: 5, mc: 7, bBlock: 40, ncMax: 20 });
+    try {
+      for (let t = 0; t < 40; t++) check(Float32Array, randomGeometry(rand), rand, 2e-5, rand() < 0.5);
+    } finally {
+      setGemmBlocking(blocking);
+    }
+  });
+});
+
+test('float32 results are bit-identical on the wasm engine with staged packers and with JavaScript packers feeding it', () => {
+  // Same engine, same GEMM order: only where the packing runs differs, so every bit must agree.
+  const engine = createWasmFloat32Engine();
+  const jsPackers: PanelEngine = { ...engine, staging: undefined, name: engine.name, mr: engine.mr, nr: engine.nr };
+  const rand = seededRandom(16);
+  for (const g of [...EDGES, ...BIG.slice(0, 2)]) {
+    const x = randomFloats(Float32Array, g.batch * g.inChannels * g.inHeight * g.inWidth, rand);
+    const w = randomFloats(Float32Array, g.outChannels * (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth, rand);
+    const b = randomFloats(Float32Array, g.outChannels, rand);
+    const dy = randomFloats(Float32Array, g.batch * g.outChannels * g.outHeight * g.outWidth, rand);
+    const run = (e: PanelEngine): Float32Array[] => {
+      const prev = setFloat32Engine(e);
+      try {
+        const out = new Float32Array(dy.length), dx = new Float32Array(x.length), dw = new Float32Array(w.length);
+        conv2dForward(x, w, b, g, out);
+        conv2dBackwardInput(dy, w, g, dx);
+        conv2dBackwardWeight(x, dy, g, dw);
+        return [out, dx, dw];
+      } finally {
+        setFloat32Engine(prev);
+      }
+    };
+    const staged = run(engine), plain = run(jsPackers);
+    for (let k = 0; k < 3; k++) expect(Array.from(staged[k]!)).toEqual(Array.from(plain[k]!));
+  }
 });

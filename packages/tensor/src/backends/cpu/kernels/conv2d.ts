@@ -10,8 +10,11 @@
  * Convolutions with one input channel per group (depthwise, channel multiplier allowed) use direct loops.
  */
 import type { Conv2dGeometry, FloatArray } from './types';
-import { gemm, stridedA, type GemmStore, type PackA, type PackB } from './gemm';
-import { offsetTable, packPanels, padInput, paddedGradient, pixelOffsets, pixelRuns, scatterAdd, tapOffsets, unpadGradient, type PaddedPlanes } from './im2col';
+import { activeFloat32Engine, gemm, stridedA, type GemmStore, type PackA, type PackB, type Staging } from './gemm';
+import {
+  offsetTable, packPanels, padInput, padInto, paddedGradient, paddedPlanes, paddedSize, pixelOffsets, pixelRuns, scatterAdd, tapOffsets, unpadGradient,
+  type PaddedPlanes,
+} from './im2col';
 import { scratch, SLOT_PLANE } from './scratch';
 
 function isDirect(g: Conv2dGeometry): boolean {
@@ -80,6 +83,61 @@ function dyB(dy: FloatArray, g: Conv2dGeometry, group: number): PackB {
       const channels = channelOffsets(offsetTable(0, kc), g, group * coutG + p0, kc);
       const pixels = dyPixels(offsetTable(1, cols), g, j0, cols);
       packPanels(dy, channels, kc, pixels, cols, dst, dstOff, nr);
+    },
+  };
+}
+
+// ---- Packers and stores that run in the WebAssembly engine's memory (float32 on the wasm engine) ----
+// The staging region holds two offset tables of `t` ints at 0 and t, then the padded input or gradient
+// at 2t; the loops are packPanels / scatterAdd compiled to wasm (packages/tensor/wasm/gemm_f32.c).
+
+/** The wasm engine's staging region when the GEMMs for `arr` (the output) will run on it, else null. */
+function stagingFor(arr: FloatArray): Staging | null {
+  return arr instanceof Float32Array ? activeFloat32Engine()?.staging ?? null : null;
+}
+
+/** Length of each offset table: the longest depth, column count or run triple list any block can have. */
+function tableLength(g: Conv2dGeometry): number {
+  const kdim = (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth;
+  const t = Math.max(kdim, g.batch * g.outHeight * g.outWidth, 3 * (g.batch * g.outHeight + 2));
+  return Math.ceil(t / 16) * 16; // keeps the staged image 64-byte aligned
+}
+
+/** Forward B from the staged padded input at 2t (see im2colB). */
+function stagedIm2colB(st: Staging, t: number, xp: PaddedPlanes, g: Conv2dGeometry, group: number): PackB {
+  const cinG = g.inChannels / g.groups;
+  return {
+    pack(dst, dstOff, p0, kc, j0, cols, nr) {
+      const ints = st.ints();
+      tapOffsets(ints, g, xp, p0, kc);
+      inputPixels(ints.subarray(t, t + cols), g, xp, group * cinG, j0, cols);
+      st.packPanels(2 * t, 0, kc, t, cols, dst, dstOff, nr);
+    },
+  };
+}
+
+/** Backward-weight B from the staged padded input at 2t (see im2colTransposedB). */
+function stagedIm2colTransposedB(st: Staging, t: number, xp: PaddedPlanes, g: Conv2dGeometry, group: number): PackB {
+  const cinG = g.inChannels / g.groups;
+  return {
+    pack(dst, dstOff, p0, kc, j0, cols, nr) {
+      const ints = st.ints();
+      inputPixels(ints, g, xp, group * cinG, p0, kc);
+      tapOffsets(ints.subarray(t, t + cols), g, xp, j0, cols);
+      st.packPanels(2 * t, 0, kc, t, cols, dst, dstOff, nr);
+    },
+  };
+}
+
+/** Backward-input store into the staged padded gradient at 2t (see col2imStore). */
+function stagedCol2imStore(st: Staging, t: number, dxp: PaddedPlanes, g: Conv2dGeometry, group: number): GemmStore {
+  const cinG = g.inChannels / g.groups;
+  return {
+    store(c, ldc, i0, rows, j0, cols) {
+      const ints = st.ints();
+      tapOffsets(ints, g, dxp, i0, rows);
+      const nRuns = pixelRuns(ints.subarray(t), g, j0, cols, group * cinG * dxp.planeLen, g.inChannels * dxp.planeLen, g.strideH * dxp.rowLen, g.strideW);
+      st.scatterAdd(2 * t, 0, rows, t, nRuns, g.strideW, c, ldc);
     },
   };
 }
@@ -155,6 +213,16 @@ export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArra
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
+  const st = stagingFor(out);
+  if (st !== null) {
+    // Stage the padded input in the engine's memory once; the packers then run in wasm.
+    const t = tableLength(g);
+    const xs = padInto(x, g, st.reserve(2 * t + paddedSize(g)), 2 * t);
+    for (let group = 0; group < g.groups; group++) {
+      gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), stagedIm2colB(st, t, xs, g, group), outStore(out, bias, g, group), { float32: true });
+    }
+    return;
+  }
   const xp = padInput(x, g);
   for (let group = 0; group < g.groups; group++) {
     gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), im2colB(xp, g, group), outStore(out, bias, g, group), { float32: out instanceof Float32Array });
@@ -172,6 +240,18 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
+  const st = stagingFor(dx);
+  if (st !== null) {
+    // Scatter in wasm into a zeroed padded gradient staged in the engine's memory, then copy it out.
+    const t = tableLength(g);
+    const size = paddedSize(g);
+    const dxs = paddedPlanes(st.reserve(2 * t + size).fill(0, 2 * t, 2 * t + size), g);
+    for (let group = 0; group < g.groups; group++) {
+      gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), stagedCol2imStore(st, t, dxs, g, group), { float32: true });
+    }
+    unpadGradient({ ...dxs, data: st.floats().subarray(2 * t) }, g, dx);
+    return;
+  }
   // Scatter into a zero-bordered buffer: taps that fall in the padding land in the border, unchecked.
   const dxp = paddedGradient(dx, g);
   for (let group = 0; group < g.groups; group++) {
@@ -190,6 +270,15 @@ export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeo
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
+  const st = stagingFor(dw);
+  if (st !== null) {
+    const t = tableLength(g);
+    const xs = padInto(x, g, st.reserve(2 * t + paddedSize(g)), 2 * t);
+    for (let group = 0; group < g.groups; group++) {
+      gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), stagedIm2colTransposedB(st, t, xs, g, group), dwStore(dw, g, group), { float32: true });
+    }
+    return;
+  }
   const xp = padInput(x, g);
   for (let group = 0; group < g.groups; group++) {
     gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(xp, g, group), dwStore(dw, g, group), { float32: dw instanceof Float32Array });

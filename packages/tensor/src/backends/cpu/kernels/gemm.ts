@@ -105,6 +105,24 @@ export interface PanelBuffers {
 }
 
 /**
+ * A region of a WebAssembly engine's memory below its panels, where a caller stages data (an input,
+ * offset tables) for packers and stores that run in the module. Offsets are in elements from the
+ * region's start; its contents survive `buffers` calls, but views must be refetched after them
+ * (growing the memory detaches old views).
+ */
+export interface Staging {
+  /** Reserves `floats` elements (contents unspecified) and returns a view of them; panels go above. */
+  reserve(floats: number): Float32Array;
+  /** Fresh float32 and int32 views of the reserved region. */
+  floats(): Float32Array;
+  ints(): Int32Array;
+  /** im2col.ts's packPanels on staged src and tables, into dst (a view of the engine's panels). */
+  packPanels(srcAt: number, depthAt: number, kc: number, acrossAt: number, width: number, dst: FloatArray, dstOff: number, nr: number): void;
+  /** im2col.ts's scatterAdd into staged dst, from c (the engine's workspace). */
+  scatterAdd(dstAt: number, downAt: number, rows: number, runsAt: number, nRuns: number, colStep: number, c: FloatArray, ldc: number): void;
+}
+
+/**
  * Multiplies whole packed blocks: for every B panel s < sPanels and A panel r < rPanels,
  * c[r*mr*ldc + s*nr + i*ldc + j] (=|+=) Σ_p a[aOff + r*kc*mr + p*mr + i] · b[bOff + s*kc*nr + p*nr + j].
  */
@@ -115,6 +133,8 @@ export interface PanelEngine {
   /** Buffers of at least these sizes (elements); valid until the next call of `buffers`. */
   buffers(aSize: number, bSize: number, cSize: number): PanelBuffers;
   block(kc: number, rPanels: number, sPanels: number, aOff: number, bOff: number, ldc: number, accumulate: boolean): void;
+  /** Engines in WebAssembly memory: a staging region for packers that run in the module. */
+  readonly staging?: Staging;
 }
 
 /** The float64 engine: JavaScript panels in scratch buffers, driven through the micro-kernel. */
@@ -178,6 +198,11 @@ export function setFloat32Engine(e: PanelEngine | null): PanelEngine | null {
   float32Engine = e;
   float32Fallback = e === null ? 'set by setFloat32Engine(null)' : '';
   return prev;
+}
+
+/** The engine float32 GEMMs run on now (null: the float64 engine). */
+export function activeFloat32Engine(): PanelEngine | null {
+  return currentFloat32Engine();
 }
 
 /** The engine float32 GEMMs use, and why it is the float64 one when it is. */

@@ -1,4 +1,5 @@
-import { packPanels, padInput, pixelOffsets, pixelRuns, tapOffsets } from './im2col';
+import { packPanels, padInput, pixelOffsets, pixelRuns, scatterAdd, tapOffsets } from './im2col';
+import { createWasmFloat32Engine } from './wasm-gemm';
 import type { Conv2dGeometry } from './types';
 
 const G: Conv2dGeometry = {
@@ -51,5 +52,57 @@ describe('im2col offset tables', () => {
       }
     }
     expect(Number.isNaN(dst[0]!) && Number.isNaN(dst[1]!)).toBe(true);
+  });
+});
+
+describe('the wasm engine staging region and its packers', () => {
+  const engine = createWasmFloat32Engine();
+  const st = engine.staging!;
+
+  test.each([8, 6, 4, 3])('staged packPanels matches the JavaScript one (nr = %i, partial last panel)', (nr) => {
+    // Layout: depth table at 0 (3 ints), across table at 16 (11 ints), src at 32.
+    const src = Float32Array.from({ length: 400 }, (_, i) => i * 0.5 - 7);
+    const depth = Int32Array.from([0, 100, 300]);
+    const across = Int32Array.from({ length: 11 }, (_, j) => 7 * j + 1);
+    const panels = Math.ceil(11 / nr);
+    const expected = new Float32Array(panels * 3 * nr + 5);
+    packPanels(src, depth, 3, across, 11, expected, 5, nr);
+    st.reserve(32 + src.length).set(src, 32);
+    st.ints().set(depth, 0);
+    st.ints().set(across, 16);
+    const { b } = engine.buffers(1, expected.length, 1);
+    b.fill(NaN);
+    st.packPanels(32, 0, 3, 16, 11, b, 5, nr);
+    expect(Array.from(b.subarray(5, expected.length))).toEqual(Array.from(expected.subarray(5)));
+    expect(Number.isNaN(b[4]!)).toBe(true);
+  });
+
+  test.each([1, 2])('staged scatterAdd matches the JavaScript one (column step %i)', (colStep) => {
+    const g: Conv2dGeometry = { ...G, outWidth: 5, outHeight: 3 };
+    const runs = new Int32Array(30);
+    const nRuns = pixelRuns(runs, g, 2, 11, 0, 60, 12, colStep);
+    const down = Int32Array.from([0, 1, 13, 40]);
+    const c = Float32Array.from({ length: 4 * 16 }, (_, i) => Math.sin(i) * 3);
+    const expected = Float32Array.from({ length: 200 }, (_, i) => i / 7);
+    const dst0 = Float32Array.from(expected);
+    scatterAdd(expected, down, 4, runs, nRuns, colStep, c, 16);
+    // Layout: down at 0, runs at 16, dst at 64.
+    const staged = st.reserve(64 + dst0.length);
+    staged.set(dst0, 64);
+    st.ints().set(down, 0);
+    st.ints().set(runs.subarray(0, 3 * nRuns), 16);
+    const ws = engine.buffers(1, 1, c.length).c;
+    ws.set(c);
+    st.scatterAdd(64, 0, 4, 16, nRuns, colStep, ws, 16);
+    expect(Array.from(st.floats().subarray(64, 264))).toEqual(Array.from(expected));
+  });
+
+  test('staged data survives the memory growing under it, and foreign arrays are refused', () => {
+    st.reserve(100).fill(3.5);
+    const before = st.floats().length;
+    engine.buffers(1 << 20, 1 << 20, 1 << 20); // grows the memory by megabytes
+    expect(st.floats().length).toBe(before);
+    expect(Array.from(st.floats().subarray(0, 100))).toEqual(new Array(100).fill(3.5));
+    expect(() => st.packPanels(0, 0, 1, 0, 1, new Float32Array(8), 0, 8)).toThrow(/not in the module memory/);
   });
 });

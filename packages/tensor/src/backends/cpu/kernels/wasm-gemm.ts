@@ -2,14 +2,18 @@
  * The float32 GEMM engine on WebAssembly SIMD: packed panels and the workspace live in the module's
  * memory (Float32Array views onto it, so the JavaScript packers write straight into it), and one call
  * multiplies a whole packed block (the 6×8 macro-kernel of packages/tensor/wasm/gemm_f32.c).
+ * Memory from HEAP_BASE: a staging region (conv2d stages its padded input and offset tables there for the
+ * module's pack_panels / scatter_add), then the A panels, the B panels and the workspace.
  */
-import type { PanelBuffers, PanelEngine } from './gemm';
+import type { PanelBuffers, PanelEngine, Staging } from './gemm';
 import { GEMM_F32_WASM } from './wasm-binary';
 
 interface GemmExports {
   gemm_block(kc: number, rPanels: number, sPanels: number, ap: number, bp: number, c: number, ldc: number, accumulate: number): void;
   gemm_mr(): number;
   gemm_nr(): number;
+  pack_panels(src: number, depth: number, kc: number, across: number, width: number, dst: number, nr: number): void;
+  scatter_add(dst: number, down: number, rows: number, runs: number, nRuns: number, colStep: number, c: number, ldc: number): void;
 }
 
 const PAGE = 65536;
@@ -49,7 +53,7 @@ export function wasmSimdUnavailableReason(): string | null {
   return unavailable;
 }
 
-/** Instantiates the engine (synchronously: the module is 1.2 KB). Throws if WebAssembly SIMD is unavailable. */
+/** Instantiates the engine (synchronously: the module is 4 KB). Throws if WebAssembly SIMD is unavailable. */
 export function createWasmFloat32Engine(): PanelEngine {
   const reason = wasmSimdUnavailableReason();
   if (reason !== null) throw new Error(`wasm-simd GEMM engine: ${reason}`);
@@ -59,23 +63,52 @@ export function createWasmFloat32Engine(): PanelEngine {
   const mr = k.gemm_mr();
   const nr = k.gemm_nr();
   let aAt = 0, bAt = 0, cAt = 0; // element offsets of the regions in the float32 view
+  let stageLen = 0; // elements of the staging region at HEAP_BASE, below the panels
   let view = new Float32Array(memory.buffer);
   let bufs: PanelBuffers = { a: view.subarray(0, 0), b: view.subarray(0, 0), c: view.subarray(0, 0) };
   const roundUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+  /** Grows the memory to at least `bytes` and refreshes the view (growing detaches the old buffer). */
+  const ensure = (bytes: number): void => {
+    if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
+    if (view.buffer !== memory.buffer) view = new Float32Array(memory.buffer);
+  };
+  /** Byte address of element `off` of a view onto this memory (checked: a foreign array would be silently wrong). */
+  const address = (a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number }, off: number): number => {
+    if (a.buffer !== memory.buffer) throw new Error('wasm-simd GEMM engine: array is not in the module memory');
+    return a.byteOffset + off * 4;
+  };
+  const staging: Staging = {
+    reserve(floats) {
+      stageLen = roundUp(floats);
+      ensure(HEAP_BASE + stageLen * 4);
+      return view.subarray(HEAP_BASE / 4, HEAP_BASE / 4 + floats);
+    },
+    floats() {
+      ensure(0);
+      return view.subarray(HEAP_BASE / 4, HEAP_BASE / 4 + stageLen);
+    },
+    ints() {
+      ensure(0);
+      return new Int32Array(memory.buffer, HEAP_BASE, stageLen);
+    },
+    packPanels(srcAt, depthAt, kc, acrossAt, width, dst, dstOff, nr) {
+      k.pack_panels(HEAP_BASE + srcAt * 4, HEAP_BASE + depthAt * 4, kc, HEAP_BASE + acrossAt * 4, width, address(dst, dstOff), nr);
+    },
+    scatterAdd(dstAt, downAt, rows, runsAt, nRuns, colStep, c, ldc) {
+      k.scatter_add(HEAP_BASE + dstAt * 4, HEAP_BASE + downAt * 4, rows, HEAP_BASE + runsAt * 4, nRuns, colStep, address(c, 0), ldc);
+    },
+  };
 
   return {
     name: `wasm-simd-float32 (${mr}×${nr})`,
     mr,
     nr,
+    staging,
     buffers(aSize, bSize, cSize) {
-      aAt = HEAP_BASE / 4;
+      aAt = HEAP_BASE / 4 + stageLen;
       bAt = aAt + roundUp(aSize);
       cAt = bAt + roundUp(bSize);
-      const bytes = (cAt + roundUp(cSize)) * 4;
-      if (bytes > memory.buffer.byteLength) {
-        memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
-      }
-      if (view.buffer !== memory.buffer) view = new Float32Array(memory.buffer);
+      ensure((cAt + roundUp(cSize)) * 4);
       bufs = { a: view.subarray(aAt, aAt + aSize), b: view.subarray(bAt, bAt + bSize), c: view.subarray(cAt, cAt + cSize) };
       return bufs;
     },
