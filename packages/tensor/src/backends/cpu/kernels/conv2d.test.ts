@@ -98,6 +98,8 @@ const EDGES: Conv2dGeometry[] = [
   geometry({ batch: 2, inChannels: 4, inHeight: 10, inWidth: 12, outChannels: 5, kernelHeight: 2, kernelWidth: 4, strideH: 1, strideW: 3, padH: 2, padW: 1, dilationH: 3, dilationW: 2, groups: 1 }),
   // padding wider than the kernel reaches: whole output rows read only the zero border
   geometry({ batch: 2, inChannels: 2, inHeight: 3, inWidth: 5, outChannels: 3, kernelHeight: 1, kernelWidth: 1, strideH: 1, strideW: 1, padH: 2, padW: 2, dilationH: 1, dilationW: 1, groups: 1 }),
+  // more output channels than taps or batch pixels (the longest offset table is the channel one)
+  geometry({ batch: 1, inChannels: 2, inHeight: 1, inWidth: 1, outChannels: 40, kernelHeight: 1, kernelWidth: 1, strideH: 1, strideW: 1, padH: 0, padW: 0, dilationH: 1, dilationW: 1, groups: 1 }),
   // groups with several channels each, padding
   geometry({ batch: 2, inChannels: 6, inHeight: 7, inWidth: 9, outChannels: 9, kernelHeight: 3, kernelWidth: 3, strideH: 1, strideW: 2, padH: 1, padW: 2, dilationH: 1, dilationW: 1, groups: 3 }),
 ];
