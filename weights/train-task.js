@@ -4,7 +4,7 @@
  * The training task of weights/train.js as a DataParallel task module (@gradlens/nn): every thread —
  * the main one and each worker — calls build(config, { rank, threads }) and gets the same model and
  * the same training pictures. config (plain data, from train.js): { name, seed, bn, images,
- * normalization, rampEpochs }.
+ * normalization, rampEpochs, dropout? } (dropout: the classifier's training-time dropout, smallvgg only).
  */
 const path = require('path');
 
@@ -36,7 +36,7 @@ function levelConfig(t) {
 
 /**
  * @typedef {{ name: 'gapnet' | 'smallvgg', seed: number, bn: boolean, images: number,
- *   normalization: { mean: number[], std: number[] }, rampEpochs: number }} TaskConfig
+ *   normalization: { mean: number[], std: number[] }, rampEpochs: number, dropout?: number }} TaskConfig
  */
 
 /**
@@ -46,10 +46,10 @@ function levelConfig(t) {
  * @param {TaskConfig} config @param {{ rank: number, threads: number }} context
  */
 function build(config, context) {
-  const { name, seed, bn, images, normalization, rampEpochs } = config;
+  const { name, seed, bn, images, normalization, rampEpochs, dropout } = config;
   T.manualSeed(seed + context.rank);
   // With --bn the model trains with a BatchNorm after every conv (nn.bundledModels), folded away at the end.
-  const model = nn.bundledModels[name].build({ generator: new T.Generator(seed), batchNorm: bn });
+  const model = nn.bundledModels[name].build({ generator: new T.Generator(seed), batchNorm: bn, ...(dropout === undefined ? {} : { dropout }) });
   // Each thread its own dropout masks (rank 0 keeps the single-thread run's generator).
   for (const [, m] of model.namedModules()) if (m instanceof nn.Dropout) m.generator = new T.Generator(seed + 7 + 1009 * context.rank);
   return {

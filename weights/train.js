@@ -9,6 +9,7 @@
  *
  *   node weights/train.js --model gapnet [--epochs 10] [--images 4096] [--batch 32] [--lr 0.002]
  *        [--wd 0.0005] [--seed 1] [--val 1000] [--test 10000] [--out weights] [--trial] [--workers N]
+ *        [--dropout 0.3 (smallvgg)]
  *
  * An "epoch" here is --images freshly composed training pictures: epoch e draws items
  * (e·images … (e+1)·images − 1) mod 60000 of the training split with new backgrounds, tints, places
@@ -57,6 +58,9 @@ const shared = arg('shared', 'true') === 'true';
 const curriculum = Number(arg('curriculum', '0.5'));
 const maxMinutes = Number(arg('max-minutes', '28'));
 const bn = arg('bn', 'false') === 'true';
+// smallvgg's classifier dropout while training (the published model is the same either way: dropout is off in eval).
+const dropout = Number(arg('dropout', '0.3'));
+if (!(dropout >= 0 && dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${dropout}`);
 const workers = Number(arg('workers', String(typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length)));
 if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, got ${workers}`);
 const { level } = require('./train-task');
@@ -99,7 +103,7 @@ const rampEpochs = Math.round(curriculum * epochs);
 // Every thread builds the model and the training pictures from train-task.js; the main thread's model is the one trained.
 const dp = new nn.DataParallel({
   module: path.join(__dirname, 'train-task.js'),
-  config: { name, seed, bn, images, normalization, rampEpochs },
+  config: { name, seed, bn, images, normalization, rampEpochs, dropout },
   threads: workers,
   batchSize: batch,
   shuffle: true,
@@ -117,7 +121,7 @@ const totalSteps = epochs * batchesPerEpoch;
 const scheduler = nn.warmupCosine(optimizer, { warmupEpochs: warmup, epochs: totalSteps, startFactor: 0.05 });
 
 log(`gradlens ${commit} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})${shared ? ' · machine shared with other jobs' : ''}`);
-log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd} · warmup ${warmup} steps then cosine (per step) · seed ${seed}`);
+log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd}${name === 'smallvgg' ? ` · dropout ${dropout}` : ''} · warmup ${warmup} steps then cosine (per step) · seed ${seed}`);
 log(`data-parallel over ${workers} thread${workers === 1 ? '' : 's'} (the main one${workers > 1 ? ` and ${workers - 1} worker${workers > 2 ? 's' : ''}` : ' only'}): ${batch} pictures per batch in shards of ${nn.shardBounds(batch, workers).map(([a, b]) => b - a).join(' + ')}${bn && workers > 1 ? '; BatchNorm statistics per shard, running statistics from the main thread\'s' : ''}`);
 log(`normalisation (2000 train compositions): mean [${normalization.mean.join(', ')}] std [${normalization.std.join(', ')}]`);
 
@@ -173,7 +177,7 @@ if (!trial) {
     name,
     architecture: name === 'gapnet'
       ? 'GapNet: conv5x5/2(3→32)-ReLU-maxpool2 · conv3x3(32→64)-ReLU-maxpool2 · conv3x3(64→128)-ReLU · conv3x3(128→128)-ReLU (8×8) · global average pool · Linear(128→10)'
-      : 'SmallVGG: 4 × [conv3x3 (3→16→32→64→128)-ReLU-maxpool2] (4×4) · Linear(2048→256)-ReLU-Dropout(0.3) · Linear(256→10)',
+      : 'SmallVGG: 4 × [conv3x3 (3→16→32→64→128)-ReLU-maxpool2] (4×4) · Linear(2048→256)-ReLU-Dropout · Linear(256→10)',
     builder: `@gradlens/nn ${name}()`,
     parameters: paramCount,
     targetLayer: info.targetLayer,
@@ -203,6 +207,7 @@ if (!trial) {
     seed,
     optimizer: { name: 'AdamW', lr, weightDecay: wd, betas: [0.9, 0.999] },
     schedule: { name: 'warmupCosine (per step)', warmupSteps: warmup, startFactor: 0.05, totalSteps, etaMin: 0 },
+    ...(name === 'smallvgg' ? { dropout: `${dropout} while training (classifier.2)` } : {}),
     batchNorm: bn ? 'trained with BatchNorm2d after every conv (momentum 0.1), then folded into the convs (nn.foldBatchNorm): the published weights have none' : 'none',
     augmentation: 'none beyond the generator: every epoch composes fresh pictures (new items, backgrounds, tints, places, clutter)',
     curriculum: `first ${rampEpochs} of ${epochs} epochs ramp linearly (level e/${rampEpochs}) from random tints on a flat background, no clutter, no noise, items 40–50 px to the default composition; see weights/train-task.js`,
