@@ -91,9 +91,17 @@ function dyB(dy: FloatArray, g: Conv2dGeometry, group: number): PackB {
 // The staging region holds two offset tables of `t` ints at 0 and t, then the padded input or gradient
 // at 2t; the loops are packPanels / scatterAdd compiled to wasm (packages/tensor/wasm/gemm_f32.c).
 
-/** The wasm engine's staging region when the GEMMs for `arr` (the output) will run on it, else null. */
-function stagingFor(arr: FloatArray): Staging | null {
-  return arr instanceof Float32Array ? activeFloat32Engine()?.staging ?? null : null;
+/**
+ * Largest staged input (offset tables included, in floats) a conv puts in the wasm memory: 256 Mi
+ * floats = 1 GiB. wasm32 memory cannot pass 4 GiB and cannot shrink, so a bigger input takes the
+ * JavaScript packers (same results) instead of failing in memory.grow.
+ */
+export const MAX_STAGED_FLOATS = 1 << 28;
+
+/** The wasm engine's staging region when the GEMMs for `arr` (the output) will run on it and `floats` fit, else null. */
+function stagingFor(arr: FloatArray, floats: number): Staging | null {
+  if (!(arr instanceof Float32Array) || floats > MAX_STAGED_FLOATS) return null;
+  return activeFloat32Engine()?.staging ?? null;
 }
 
 /** Length of each offset table: the longest depth, column count or run triple list any block can have. */
@@ -213,7 +221,7 @@ export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArra
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const st = stagingFor(out);
+  const st = stagingFor(out, 2 * tableLength(g) + paddedSize(g));
   if (st !== null) {
     // Stage the padded input in the engine's memory once; the packers then run in wasm.
     const t = tableLength(g);
@@ -240,7 +248,7 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const st = stagingFor(dx);
+  const st = stagingFor(dx, 2 * tableLength(g) + paddedSize(g));
   if (st !== null) {
     // Scatter in wasm into a zeroed padded gradient staged in the engine's memory, then copy it out.
     const t = tableLength(g);
@@ -270,7 +278,7 @@ export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeo
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const st = stagingFor(dw);
+  const st = stagingFor(dw, 2 * tableLength(g) + paddedSize(g));
   if (st !== null) {
     const t = tableLength(g);
     const xs = padInto(x, g, st.reserve(2 * t + paddedSize(g)), 2 * t);
