@@ -10,7 +10,7 @@
  * Convolutions with one input channel per group (depthwise, channel multiplier allowed) use direct loops.
  */
 import type { Conv2dGeometry, FloatArray } from './types';
-import { activeFloat32Engine, gemm, stridedA, type GemmStore, type PackA, type PackB, type Staging } from './gemm';
+import { currentFloat32Engine, gemm, stridedA, type GemmStore, type PackA, type PackB, type Staging } from './gemm';
 import {
   offsetTable, packPanels, padInput, padInto, paddedGradient, paddedPlanes, paddedSize, pixelOffsets, pixelRuns, scatterAdd, tapOffsets, unpadGradient,
   type PaddedPlanes,
@@ -21,26 +21,54 @@ function isDirect(g: Conv2dGeometry): boolean {
   return g.groups > 1 && g.inChannels === g.groups;
 }
 
+/**
+ * Where a packer's two offset tables live and where its loop runs: in JavaScript (`scriptLoops`, over
+ * any array) or in the WebAssembly module (`stagedLoops`, over data staged in its memory). `tables`
+ * returns the tables for one call; `gather` / `scatter` then run packPanels / scatterAdd with them
+ * (depth or down = table 0, across or runs = table 1).
+ */
+interface PackLoops {
+  tables(n0: number, n1: number): [Int32Array, Int32Array];
+  gather(kc: number, width: number, dst: FloatArray, dstOff: number, nr: number): void;
+  scatter(rows: number, nRuns: number, colStep: number, c: FloatArray, ldc: number): void;
+}
+
+/** The loops in JavaScript over `data`, with reused tables. */
+function scriptLoops(data: FloatArray): PackLoops {
+  let t0 = offsetTable(0, 0), t1 = offsetTable(1, 0);
+  return {
+    tables(n0, n1) {
+      t0 = offsetTable(0, n0);
+      t1 = offsetTable(1, n1);
+      return [t0, t1];
+    },
+    gather(kc, width, dst, dstOff, nr) { packPanels(data, t0, kc, t1, width, dst, dstOff, nr); },
+    scatter(rows, nRuns, colStep, c, ldc) { scatterAdd(data, t0, rows, t1, nRuns, colStep, c, ldc); },
+  };
+}
+
 /** Forward B: col[kk, q] = xp[tap(kk) + pixel(q)] for kk in the group's taps, q over batch pixels. */
-function im2colB(xp: PaddedPlanes, g: Conv2dGeometry, group: number): PackB {
+function im2colB(xp: PaddedPlanes, g: Conv2dGeometry, group: number, loops: PackLoops): PackB {
   const cinG = g.inChannels / g.groups;
   return {
     pack(dst, dstOff, p0, kc, j0, cols, nr) {
-      const taps = tapOffsets(offsetTable(0, kc), g, xp, p0, kc);
-      const pixels = inputPixels(offsetTable(1, cols), g, xp, group * cinG, j0, cols);
-      packPanels(xp.data, taps, kc, pixels, cols, dst, dstOff, nr);
+      const [taps, pixels] = loops.tables(kc, cols);
+      tapOffsets(taps, g, xp, p0, kc);
+      inputPixels(pixels, g, xp, group * cinG, j0, cols);
+      loops.gather(kc, cols, dst, dstOff, nr);
     },
   };
 }
 
 /** Backward-weight B: B(q, kk) = col[kk, q], q (depth) over batch pixels, kk (columns) over taps. */
-function im2colTransposedB(xp: PaddedPlanes, g: Conv2dGeometry, group: number): PackB {
+function im2colTransposedB(xp: PaddedPlanes, g: Conv2dGeometry, group: number, loops: PackLoops): PackB {
   const cinG = g.inChannels / g.groups;
   return {
     pack(dst, dstOff, p0, kc, j0, cols, nr) {
-      const pixels = inputPixels(offsetTable(0, kc), g, xp, group * cinG, p0, kc);
-      const taps = tapOffsets(offsetTable(1, cols), g, xp, j0, cols);
-      packPanels(xp.data, pixels, kc, taps, cols, dst, dstOff, nr);
+      const [pixels, taps] = loops.tables(kc, cols);
+      inputPixels(pixels, g, xp, group * cinG, p0, kc);
+      tapOffsets(taps, g, xp, j0, cols);
+      loops.gather(kc, cols, dst, dstOff, nr);
     },
   };
 }
@@ -66,11 +94,13 @@ function channelOffsets(t: Int32Array, g: Conv2dGeometry, co0: number, count: nu
 /** dy as the left operand: A(co, q) = dy[n, group*CoutG + co, pix] (backward-weight). */
 function dyA(dy: FloatArray, g: Conv2dGeometry, group: number): PackA {
   const coutG = g.outChannels / g.groups;
+  const loops = scriptLoops(dy);
   return {
     pack(dst, dstOff, i0, rows, p0, kc, mr) {
-      const pixels = dyPixels(offsetTable(0, kc), g, p0, kc);
-      const channels = channelOffsets(offsetTable(1, rows), g, group * coutG + i0, rows);
-      packPanels(dy, pixels, kc, channels, rows, dst, dstOff, mr);
+      const [pixels, channels] = loops.tables(kc, rows);
+      dyPixels(pixels, g, p0, kc);
+      channelOffsets(channels, g, group * coutG + i0, rows);
+      loops.gather(kc, rows, dst, dstOff, mr);
     },
   };
 }
@@ -78,18 +108,20 @@ function dyA(dy: FloatArray, g: Conv2dGeometry, group: number): PackA {
 /** dy as the right operand: B(co, q) = dy[n, group*CoutG + co, pix] (backward-input). */
 function dyB(dy: FloatArray, g: Conv2dGeometry, group: number): PackB {
   const coutG = g.outChannels / g.groups;
+  const loops = scriptLoops(dy);
   return {
     pack(dst, dstOff, p0, kc, j0, cols, nr) {
-      const channels = channelOffsets(offsetTable(0, kc), g, group * coutG + p0, kc);
-      const pixels = dyPixels(offsetTable(1, cols), g, j0, cols);
-      packPanels(dy, channels, kc, pixels, cols, dst, dstOff, nr);
+      const [channels, pixels] = loops.tables(kc, cols);
+      channelOffsets(channels, g, group * coutG + p0, kc);
+      dyPixels(pixels, g, j0, cols);
+      loops.gather(kc, cols, dst, dstOff, nr);
     },
   };
 }
 
-// ---- Packers and stores that run in the WebAssembly engine's memory (float32 on the wasm engine) ----
-// The staging region holds two offset tables of `t` ints at 0 and t, then the padded input or gradient
-// at 2t; the loops are packPanels / scatterAdd compiled to wasm (packages/tensor/wasm/gemm_f32.c).
+// ---- Staging in the WebAssembly engine's memory (float32 data on the wasm engine) ----
+// The staging region holds the two offset tables, of `t` ints each, at 0 and t, then the padded input
+// or gradient at 2t; the loops are packPanels / scatterAdd compiled to wasm (packages/tensor/wasm/gemm_f32.c).
 
 /**
  * Largest staged input (offset tables included, in floats) a conv puts in the wasm memory: 256 Mi
@@ -98,10 +130,20 @@ function dyB(dy: FloatArray, g: Conv2dGeometry, group: number): PackB {
  */
 export const MAX_STAGED_FLOATS = 1 << 28;
 
-/** The wasm engine's staging region when the GEMMs for `arr` (the output) will run on it and `floats` fit, else null. */
-function stagingFor(arr: FloatArray, floats: number): Staging | null {
-  if (!(arr instanceof Float32Array) || floats > MAX_STAGED_FLOATS) return null;
-  return activeFloat32Engine()?.staging ?? null;
+/** A staging region, the length t of each offset table in it, and the padded image's size after them. */
+interface StagePlan {
+  st: Staging;
+  t: number;
+  size: number;
+}
+
+/** Where conv g stages its padded input or gradient when `arr` (the output) is float32 on an engine with staging and it fits; else null. */
+function stagePlan(arr: FloatArray, g: Conv2dGeometry): StagePlan | null {
+  if (!(arr instanceof Float32Array)) return null;
+  const st = currentFloat32Engine()?.staging;
+  if (st === undefined) return null;
+  const t = tableLength(g), size = paddedSize(g);
+  return 2 * t + size > MAX_STAGED_FLOATS ? null : { st, t, size };
 }
 
 /** Length of each offset table: the longest depth, column count or run triple list any block can have. */
@@ -111,43 +153,29 @@ function tableLength(g: Conv2dGeometry): number {
   return Math.ceil(t / 16) * 16; // keeps the staged image 64-byte aligned
 }
 
-/** Forward B from the staged padded input at 2t (see im2colB). */
-function stagedIm2colB(st: Staging, t: number, xp: PaddedPlanes, g: Conv2dGeometry, group: number): PackB {
-  const cinG = g.inChannels / g.groups;
+/** The loops in the wasm module over the image staged at 2t, the tables at 0 and t (views fetched per call: memory growth detaches them). */
+function stagedLoops({ st, t }: StagePlan): PackLoops {
   return {
-    pack(dst, dstOff, p0, kc, j0, cols, nr) {
+    tables(n0, n1) {
       const ints = st.ints();
-      tapOffsets(ints, g, xp, p0, kc);
-      inputPixels(ints.subarray(t, t + cols), g, xp, group * cinG, j0, cols);
-      st.packPanels(2 * t, 0, kc, t, cols, dst, dstOff, nr);
+      return [ints.subarray(0, n0), ints.subarray(t, t + n1)];
     },
+    gather(kc, width, dst, dstOff, nr) { st.packPanels(2 * t, 0, kc, t, width, dst, dstOff, nr); },
+    scatter(rows, nRuns, colStep, c, ldc) { st.scatterAdd(2 * t, 0, rows, t, nRuns, colStep, c, ldc); },
   };
 }
 
-/** Backward-weight B from the staged padded input at 2t (see im2colTransposedB). */
-function stagedIm2colTransposedB(st: Staging, t: number, xp: PaddedPlanes, g: Conv2dGeometry, group: number): PackB {
-  const cinG = g.inChannels / g.groups;
-  return {
-    pack(dst, dstOff, p0, kc, j0, cols, nr) {
-      const ints = st.ints();
-      inputPixels(ints, g, xp, group * cinG, p0, kc);
-      tapOffsets(ints.subarray(t, t + cols), g, xp, j0, cols);
-      st.packPanels(2 * t, 0, kc, t, cols, dst, dstOff, nr);
-    },
-  };
-}
-
-/** Backward-input store into the staged padded gradient at 2t (see col2imStore). */
-function stagedCol2imStore(st: Staging, t: number, dxp: PaddedPlanes, g: Conv2dGeometry, group: number): GemmStore {
-  const cinG = g.inChannels / g.groups;
-  return {
-    store(c, ldc, i0, rows, j0, cols) {
-      const ints = st.ints();
-      tapOffsets(ints, g, dxp, i0, rows);
-      const nRuns = pixelRuns(ints.subarray(t), g, j0, cols, group * cinG * dxp.planeLen, g.inChannels * dxp.planeLen, g.strideH * dxp.rowLen, g.strideW);
-      st.scatterAdd(2 * t, 0, rows, t, nRuns, g.strideW, c, ldc);
-    },
-  };
+/**
+ * x zero-padded for the packers and the loops that gather from it: staged in the wasm memory when the
+ * GEMMs producing `out` run on an engine with staging (stagePlan), else a JavaScript buffer.
+ */
+function paddedInput(x: FloatArray, g: Conv2dGeometry, out: FloatArray): [PaddedPlanes, PackLoops] {
+  const plan = stagePlan(out, g);
+  if (plan === null) {
+    const xp = padInput(x, g);
+    return [xp, scriptLoops(xp.data)];
+  }
+  return [padInto(x, g, plan.st.reserve(2 * plan.t + plan.size), 2 * plan.t), stagedLoops(plan)];
 }
 
 /** Forward store: out[n, group*CoutG + co, pix] = C(co, q) + bias. */
@@ -176,15 +204,15 @@ function outStore(out: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, g
 }
 
 /** Backward-input store: fused col2im, dxp[tap(kk) + pixel(q)] += dcol[kk, q] in the padded gradient. */
-function col2imStore(dxp: PaddedPlanes, g: Conv2dGeometry, group: number): GemmStore {
+function col2imStore(dxp: PaddedPlanes, g: Conv2dGeometry, group: number, loops: PackLoops): GemmStore {
   const cinG = g.inChannels / g.groups;
   return {
     store(c, ldc, i0, rows, j0, cols) {
-      const taps = tapOffsets(offsetTable(0, rows), g, dxp, i0, rows);
       // Contiguous runs along output rows: the inner loop then steps by strideW with no table reads.
-      const runs = offsetTable(1, 3 * (Math.ceil(cols / g.outWidth) + 2));
+      const [taps, runs] = loops.tables(rows, 3 * (Math.ceil(cols / g.outWidth) + 2));
+      tapOffsets(taps, g, dxp, i0, rows);
       const nRuns = pixelRuns(runs, g, j0, cols, group * cinG * dxp.planeLen, g.inChannels * dxp.planeLen, g.strideH * dxp.rowLen, g.strideW);
-      scatterAdd(dxp.data, taps, rows, runs, nRuns, g.strideW, c, ldc);
+      loops.scatter(rows, nRuns, g.strideW, c, ldc);
     },
   };
 }
@@ -221,19 +249,9 @@ export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArra
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const st = stagingFor(out, 2 * tableLength(g) + paddedSize(g));
-  if (st !== null) {
-    // Stage the padded input in the engine's memory once; the packers then run in wasm.
-    const t = tableLength(g);
-    const xs = padInto(x, g, st.reserve(2 * t + paddedSize(g)), 2 * t);
-    for (let group = 0; group < g.groups; group++) {
-      gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), stagedIm2colB(st, t, xs, g, group), outStore(out, bias, g, group), { float32: true });
-    }
-    return;
-  }
-  const xp = padInput(x, g);
+  const [xp, loops] = paddedInput(x, g, out);
   for (let group = 0; group < g.groups; group++) {
-    gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), im2colB(xp, g, group), outStore(out, bias, g, group), { float32: out instanceof Float32Array });
+    gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), im2colB(xp, g, group, loops), outStore(out, bias, g, group), { float32: out instanceof Float32Array });
   }
 }
 
@@ -248,22 +266,24 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const st = stagingFor(dx, 2 * tableLength(g) + paddedSize(g));
-  if (st !== null) {
+  const plan = stagePlan(dx, g);
+  const float32 = dx instanceof Float32Array;
+  if (plan !== null) {
     // Scatter in wasm into a zeroed padded gradient staged in the engine's memory, then copy it out.
-    const t = tableLength(g);
-    const size = paddedSize(g);
+    const { st, t, size } = plan;
     const dxs = paddedPlanes(st.reserve(2 * t + size).fill(0, 2 * t, 2 * t + size), g);
+    const loops = stagedLoops(plan);
     for (let group = 0; group < g.groups; group++) {
-      gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), stagedCol2imStore(st, t, dxs, g, group), { float32: true });
+      gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxs, g, group, loops), { float32 });
     }
     unpadGradient({ ...dxs, data: st.floats().subarray(2 * t) }, g, dx);
     return;
   }
   // Scatter into a zero-bordered buffer: taps that fall in the padding land in the border, unchecked.
   const dxp = paddedGradient(dx, g);
+  const loops = scriptLoops(dxp.data);
   for (let group = 0; group < g.groups; group++) {
-    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxp, g, group), { float32: dx instanceof Float32Array });
+    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxp, g, group, loops), { float32 });
   }
   unpadGradient(dxp, g, dx);
 }
@@ -278,18 +298,9 @@ export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeo
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const st = stagingFor(dw, 2 * tableLength(g) + paddedSize(g));
-  if (st !== null) {
-    const t = tableLength(g);
-    const xs = padInto(x, g, st.reserve(2 * t + paddedSize(g)), 2 * t);
-    for (let group = 0; group < g.groups; group++) {
-      gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), stagedIm2colTransposedB(st, t, xs, g, group), dwStore(dw, g, group), { float32: true });
-    }
-    return;
-  }
-  const xp = padInput(x, g);
+  const [xp, loops] = paddedInput(x, g, dw);
   for (let group = 0; group < g.groups; group++) {
-    gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(xp, g, group), dwStore(dw, g, group), { float32: dw instanceof Float32Array });
+    gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(xp, g, group, loops), dwStore(dw, g, group), { float32: dw instanceof Float32Array });
   }
 }
 

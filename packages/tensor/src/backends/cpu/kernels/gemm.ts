@@ -184,7 +184,8 @@ function defaultFloat32Engine(): PanelEngine | null {
   return createWasmFloat32Engine();
 }
 
-function currentFloat32Engine(): PanelEngine | null {
+/** The engine float32 GEMMs run on now (null: the float64 engine). */
+export function currentFloat32Engine(): PanelEngine | null {
   if (float32Engine === undefined) float32Engine = defaultFloat32Engine();
   return float32Engine;
 }
@@ -198,11 +199,6 @@ export function setFloat32Engine(e: PanelEngine | null): PanelEngine | null {
   float32Engine = e;
   float32Fallback = e === null ? 'set by setFloat32Engine(null)' : '';
   return prev;
-}
-
-/** The engine float32 GEMMs run on now (null: the float64 engine). */
-export function activeFloat32Engine(): PanelEngine | null {
-  return currentFloat32Engine();
 }
 
 /** The engine float32 GEMMs use, and why it is the float64 one when it is. */
