@@ -3,7 +3,7 @@ import * as path from 'path';
 import { readImage } from '@gradlens/io';
 import { Generator, noGrad, numTensors, randn, tensor, tidy } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../src/datasets';
-import { BatchNorm2d } from '../src/layers';
+import { BatchNorm2d, Conv2d } from '../src/layers';
 import { bundledModels, bundledWeightsDir, foldBatchNorm, gapnet, loadBundledModel, smallvgg } from '../src/models';
 
 const weightsDir = path.resolve(__dirname, '..', '..', '..', 'weights');
@@ -55,6 +55,8 @@ describe('bundled architectures', () => {
       const m = build({ generator: new Generator(1), batchNorm: true });
       const bns = m.namedModules().filter(([, l]) => l instanceof BatchNorm2d);
       expect(bns.map(([n]) => n)).toEqual(build === gapnet ? ['features.1', 'features.5', 'features.9', 'features.12'] : ['features.1', 'features.5', 'features.9', 'features.13']);
+      // The BatchNorm cancels a conv bias, so the training variant's convs have none.
+      expect(m.namedModules().filter(([, l]) => l instanceof Conv2d).every(([, l]) => (l as Conv2d).bias === null)).toBe(true);
       // Statistics and affine parameters a trained model could have.
       const g = new Generator(2);
       for (const [, l] of bns) {

@@ -45,7 +45,9 @@ function buildFeatures(spec: readonly LayerSpec[], w: (c: number) => number, bat
     else if (l === 'pool') seq.append(new MaxPool2d(2, { stride: 2 }));
     else {
       const [cin, cout, k, stride, padding] = l.conv;
-      seq.append(new Conv2d(cin === 3 ? 3 : w(cin), w(cout), k, { stride, padding, init: false }));
+      // Before a BatchNorm a conv bias is dead weight (the batch mean cancels it; its gradient is 0), so
+      // the training variant has none and skips its gradient's reduction; folding gives the plain conv one.
+      seq.append(new Conv2d(cin === 3 ? 3 : w(cin), w(cout), k, { stride, padding, bias: !batchNorm, init: false }));
       if (batchNorm) seq.append(new BatchNorm2d(w(cout)));
     }
   }
