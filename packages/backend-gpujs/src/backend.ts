@@ -244,6 +244,11 @@ export class GpujsBackend implements Backend {
         if (x.dtype !== 'float32' || x.size === 0) return onCpu('relu', inputs, attrs);
         return { out: this.tensor(this.launch(ew.relu, [x.size], {}, [x], x.size), x.shape, 'float32') };
       },
+      reluBackward: (inputs, attrs) => {
+        const [dy, x] = inputs as [Tensor, Tensor];
+        if (!allF32(inputs) || x.size === 0) return onCpu('reluBackward', inputs, attrs);
+        return { out: this.tensor(this.launch(ew.reluBackward, [x.size], {}, [dy, x], x.size), x.shape, 'float32') };
+      },
       mul: binary('mul', ew.mul, ew.mulScalar, 1),
       add: binary('add', ew.add, ew.addScalar, 1),
       sub: binary('sub', ew.sub, ew.addScalar, -1),

@@ -1,6 +1,6 @@
 /** The gpujs backend's contract: registration, mode reporting, device residency, and no leaks. */
 import { GPU } from 'gpu.js';
-import { conv2d, Generator, getBackendInfo, linear, maxPool2d, numTensors, randn, record, relu, reshape, setBackend, tensor, tidy } from '@gradlens/tensor';
+import { conv2d, Generator, getBackendInfo, linear, maxPool2d, numTensors, randn, record, relu, reluBackward, reshape, setBackend, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { GpujsStorage, gpujsBackend, gpujsKernels, liveDeviceBuffers, MAX_DEVICE_ELEMENTS, resolveMode } from '../src';
 
@@ -66,7 +66,44 @@ describe('gpujs backend', () => {
     const gpu = new GPU({ mode: 'cpu' });
     const k = gpu.createKernel(gpujsKernels.relu.toString(), { output: [4] });
     expect(Array.from(k(new Float32Array([-1, 2, -3, 4])) as Float32Array)).toEqual([0, 2, 0, 4]);
+    const b = gpu.createKernel(gpujsKernels.reluBackward.toString(), { output: [6] });
+    const dy = new Float32Array([5, 6, NaN, NaN, 7, 8]);
+    expect(Array.from(b(dy, new Float32Array([1, -1, 2, -2, NaN, 0])) as Float32Array)).toEqual([5, 0, NaN, 0, 0, 0]);
     void gpu.destroy();
+  });
+
+  test.each(['cpu', 'webasm'])('reluBackward in %s mode equals the CPU backend, NaN, ±Infinity and ±0 included', (mode) => {
+    const specials = [NaN, -NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 2.5, -2.5, 3.4028234e38, -3.4028234e38];
+    const g = new Generator(5);
+    const dyv: number[] = [], xv: number[] = [];
+    for (const d of specials) for (const x of specials) { dyv.push(d); xv.push(x); }
+    for (let i = 0; i < 301; i++) { dyv.push(g.normal()); xv.push(g.normal()); }
+    const run = (): number[] => tidy(() => {
+      const out = reluBackward(tensor(dyv, undefined, 'float32'), tensor(xv, undefined, 'float32'));
+      if (getBackendInfo().backend === 'gpujs') expect(out.deviceStorage()).toBeInstanceOf(GpujsStorage);
+      return Array.from(out.dataSync());
+    });
+    const want = run();
+    setBackend('gpujs', { mode });
+    const before = numTensors();
+    const got = run();
+    expect(numTensors()).toBe(before);
+    got.forEach((v, i) => {
+      if (!(Object.is(v, want[i]) || (Number.isNaN(v) && Number.isNaN(want[i])))) {
+        throw new Error(`reluBackward(${dyv[i]}, ${xv[i]}) gave ${v} on gpujs:${mode}, ${want[i]} on the CPU (index ${i})`);
+      }
+    });
+  });
+
+  test('reluBackward of float64 or empty tensors runs on the CPU backend', () => {
+    setBackend('gpujs', { mode: 'cpu' });
+    tidy(() => {
+      const d = reluBackward(tensor([1, 2], undefined, 'float64'), tensor([-1, 1], undefined, 'float64'));
+      expect(d.deviceStorage()).not.toBeInstanceOf(GpujsStorage);
+      expect(Array.from(d.values())).toEqual([0, 2]);
+      const e = reluBackward(tensor(new Float32Array(0), [0, 3], 'float32'), tensor(new Float32Array(0), [0, 3], 'float32'));
+      expect(e.shape).toEqual([0, 3]);
+    });
   });
 });
 

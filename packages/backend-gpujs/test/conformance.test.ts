@@ -3,7 +3,7 @@
  * configured backend (helpers.backendConfigs), and the values and gradients must agree to float32
  * tolerance. gpujs runs must also have made their results with gpu.js kernels (no silent CPU run).
  */
-import { avgPool2d, batchNorm, cast, conv2d, gt, linear, matmul, maxPool2d, mul, relu, reshape } from '@gradlens/tensor';
+import { avgPool2d, batchNorm, cast, conv2d, gt, linear, matmul, maxPool2d, mul, relu, reluBackward, reshape } from '@gradlens/tensor';
 import type { GradRule, RuleOverrides, Tensor } from '@gradlens/tensor';
 import { backendConfigs, CaseResult, InputSpec, makeInputs, relError, runCase } from './helpers';
 
@@ -74,6 +74,8 @@ const cases: Case[] = [
   { name: 'relu [3, 5, 7]', inputs: [{ shape: [3, 5, 7] }], fn: (x) => relu(x!) },
   { name: 'relu, guided rule', inputs: [{ shape: [2, 3, 5, 5] }], fn: (x) => relu(x!), rules: { relu: guided } },
   { name: 'relu, deconvnet rule', inputs: [{ shape: [2, 3, 5, 5] }], fn: (x) => relu(x!), rules: { relu: deconvnet } },
+  // Standalone, so that its own rule (reluBackward of the seed) runs on the device too.
+  { name: 'reluBackward [2, 3, 5, 5]', inputs: [{ shape: [2, 3, 5, 5] }, { shape: [2, 3, 5, 5], grad: false }], fn: (dy, x) => reluBackward(dy!, x!) },
   { name: 'mul, gt, cast (mask)', inputs: [{ shape: [4, 9] }, { shape: [4, 9] }], fn: (a, b) => mul(a!, cast(gt(b!, 0), 'float32')) },
   { name: 'matmul [5, 7]·[7, 9]', inputs: [{ shape: [5, 7] }, { shape: [7, 9] }], fn: (a, b) => matmul(a!, b!) },
   { name: 'matmul batched [3, 5, 6]·[6, 4]', inputs: [{ shape: [3, 5, 6] }, { shape: [6, 4] }], fn: (a, b) => matmul(a!, b!) },

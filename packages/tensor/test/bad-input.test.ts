@@ -5,7 +5,7 @@
 import {
   adaptiveAvgPool2d, adaptiveMaxPool2d, add, arange, argmax, avgPool2d, batchNorm, cast, cat, clamp, conv2d, crossEntropy,
   dropout, exp, expand, flatten, grad, indexSelect, interpolate, linear, logSoftmax, matmul, max, maxPool2d,
-  maxPool2dWithIndices, mean, mseLoss, mul, narrow, nllLoss, numTensors, ones, pad, permute, record, reshape, scalar, slice,
+  maxPool2dWithIndices, mean, mseLoss, mul, narrow, nllLoss, numTensors, ones, pad, permute, record, reluBackward, reshape, scalar, slice,
   softmax, squeeze, stack, sum, Tape, Tensor, tensor, tidy, transpose, unsqueeze, variance, where, zeros,
 } from '../src';
 import type { InterpolateOptions, Reduction } from '../src';
@@ -163,6 +163,11 @@ const elementwise: Row[] = [
   ['clamp with min above max', () => clamp(zeros([2]), { min: 2, max: 1 }), /^clamp: min 2 is greater than max 1/],
   ['cast to an unknown dtype', () => cast(zeros([2]), untyped('int8')), /^cast: dtype must be 'float32', 'float64', 'int32' or 'bool', got "int8"/],
   ['add a disposed tensor', () => add(disposed([2]), 1), /^add: input 0 \(Tensor\(\[2\], float32\)\) was disposed/],
+  ['reluBackward shapes that differ', () => reluBackward(zeros([2, 3]), zeros([3])), /^reluBackward: dy \[2, 3\] and x \[3\] must have the same shape \(no broadcasting\)/],
+  ['reluBackward shapes that would broadcast', () => reluBackward(zeros([2, 3]), zeros([1, 3])), /^reluBackward: dy \[2, 3\] and x \[1, 3\] must have the same shape/],
+  ['reluBackward mixed float dtypes', () => reluBackward(zeros([2]), zeros([2], 'float64')), /^reluBackward: dy and x must have one float dtype \(float32 or float64\), got dy float32 and x float64/],
+  ['reluBackward int32 inputs', () => reluBackward(zeros([2], 'int32'), zeros([2], 'int32')), /^reluBackward: .* got dy int32 and x int32/],
+  ['reluBackward a disposed x', () => reluBackward(zeros([2]), disposed([2])), /^reluBackward: input 1 \(Tensor\(\[2\], float32\)\) was disposed/],
 ];
 
 const reductions: Row[] = [

@@ -1,9 +1,9 @@
 /**
- * ReLU and the comparisons on the values where their branch-free float32 forms could go wrong: NaN
- * (either sign), ±Infinity, ±0, subnormals and the largest finite numbers, against the plain definitions
- * (and against float64, which takes the plain loops).
+ * ReLU, its fused backward and the comparisons on the values where their branch-free float32 forms
+ * could go wrong: NaN (either sign), ±Infinity, ±0, subnormals and the largest finite numbers, against
+ * the plain definitions (and against float64, which takes the plain loops).
  */
-import { eq, ge, gt, le, lt, ne, relu, tensor } from '../src';
+import { eq, Generator, ge, gt, le, lt, ne, record, relu, reluBackward, tensor } from '../src';
 
 const negativeNaN = new Float32Array(new Int32Array([0xffc00001 | 0]).buffer)[0]!;
 const specials = [NaN, negativeNaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 3.5, -3.5, 3.4028234e38, -3.4028234e38, 1, -1];
@@ -40,5 +40,77 @@ describe.each(['float32', 'float64'] as const)('%s', (dtype) => {
       const want = pairs.map(([x, y]) => (plain(x, y) ? 1 : 0));
       expect({ name, got }).toEqual({ name, got: want });
     }
+  });
+});
+
+describe('reluBackward', () => {
+  // Bit patterns where a sign-and-exponent test could go wrong: quiet NaN of both signs, NaN with
+  // other payloads, ±Infinity, ±0, the smallest and largest subnormals, the largest finite numbers, ±1.
+  const specialBits = [
+    0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0xffffffff, 0x7f800000, 0xff800000, 0, 0x80000000,
+    1, 0x80000001, 0x007fffff, 0x807fffff, 0x7f7fffff, 0xff7fffff, 0x3f800000, 0xbf800000,
+  ].map((b) => b | 0);
+
+  /** Every (dy, x) pair of the special bit patterns, then random bit patterns, then random normals. */
+  function float32Inputs(): { dy: Float32Array; x: Float32Array } {
+    const g = new Generator(31);
+    const pairs = specialBits.length ** 2;
+    const n = pairs + 4000 + 1003; // an odd length, past any unrolled tail
+    const dy = new Float32Array(n), x = new Float32Array(n);
+    const dyBits = new Int32Array(dy.buffer), xBits = new Int32Array(x.buffer);
+    specialBits.forEach((d, i) => specialBits.forEach((b, j) => {
+      dyBits[i * specialBits.length + j] = d;
+      xBits[i * specialBits.length + j] = b;
+    }));
+    for (let i = pairs; i < pairs + 4000; i++) {
+      dyBits[i] = g.nextUint32() | 0;
+      xBits[i] = g.nextUint32() | 0;
+    }
+    for (let i = pairs + 4000; i < n; i++) {
+      dy[i] = g.normal();
+      x[i] = g.normal();
+    }
+    return { dy, x };
+  }
+
+  test('float32 is bit for bit `x > 0 ? dy : 0` (NaN of either sign, ±Infinity, ±0, subnormals, random bits)', () => {
+    const { dy, x } = float32Inputs();
+    const out = reluBackward(tensor(dy, undefined, 'float32'), tensor(x, undefined, 'float32'));
+    expect(out.dtype).toBe('float32');
+    const got = new Int32Array((out.values() as Float32Array).slice().buffer);
+    // The reference decides with the float comparison and copies dy's bits (a NaN passed through a
+    // JavaScript number may lose its payload).
+    const dyBits = new Int32Array(dy.buffer);
+    for (let i = 0; i < x.length; i++) {
+      const want = x[i]! > 0 ? dyBits[i]! : 0;
+      if (got[i] !== want) {
+        throw new Error(`reluBackward(dy bits 0x${(dyBits[i]! >>> 0).toString(16)}, x ${x[i]}) gave bits 0x${(got[i]! >>> 0).toString(16)}, want 0x${(want >>> 0).toString(16)} (index ${i})`);
+      }
+    }
+    out.dispose();
+  });
+
+  test('float64 equals `x > 0 ? dy : 0`: NaN x gives +0, NaN dy passes only where x > 0', () => {
+    const nan64 = (hi: number) => new Float64Array(new Int32Array([1, hi]).buffer)[0]!;
+    const specials64 = [NaN, nan64(0xfff80000 | 0), Infinity, -Infinity, 0, -0, 5e-324, -5e-324, 2.2250738585072009e-308,
+      Number.MAX_VALUE, -Number.MAX_VALUE, 1, -1, 3.5, -3.5];
+    const g = new Generator(32);
+    const dy: number[] = [], x: number[] = [];
+    for (const d of specials64) for (const b of specials64) { dy.push(d); x.push(b); }
+    for (let i = 0; i < 1001; i++) { dy.push(g.normal()); x.push(g.normal()); }
+    const out = Array.from(reluBackward(tensor(dy, undefined, 'float64'), tensor(x, undefined, 'float64')).values());
+    out.forEach((v, i) => {
+      const want = x[i]! > 0 ? dy[i]! : 0;
+      if (!same(v, want)) throw new Error(`reluBackward(${dy[i]}, ${x[i]}) gave ${v}, want ${want} (float64, index ${i})`);
+    });
+  });
+
+  test.each(['float32', 'float64'] as const)('the %s relu gradient is 0 where x ≤ 0 or NaN even for a NaN or infinite dy (threshold_backward)', (dtype) => {
+    const x = tensor([2, -1, 0, NaN, 3, -0], undefined, dtype);
+    const { output, tape } = record(() => relu(x));
+    const [dx] = tape.grad(output, [x], { gradOutputs: [tensor([NaN, NaN, Infinity, -Infinity, -Infinity, NaN], undefined, dtype)] });
+    const got = Array.from(dx!.values());
+    [NaN, 0, 0, 0, -Infinity, 0].forEach((want, i) => expect(same(got[i]!, want)).toBe(true));
+    tape.dispose();
   });
 });

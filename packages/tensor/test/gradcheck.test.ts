@@ -61,6 +61,8 @@ const cases: { [K in OpName]: Entry } = {
   abs: [{ inputs: () => [away(6)], f: T.abs }],
   sign: [{ inputs: () => [away(6)], f: T.sign }],
   relu: [{ inputs: () => [away(3, 4)], f: T.relu }],
+  // d/ddy is the op itself; d/dx is 0 away from the kink, which the differences confirm.
+  reluBackward: [{ inputs: () => [rn(3, 4), away(3, 4)], f: T.reluBackward }],
   sigmoid: [{ inputs: () => [rn(5)], f: T.sigmoid }],
   tanh: [{ inputs: () => [rn(5)], f: T.tanh }],
   clamp: [{ inputs: () => [away(8)], f: (x) => T.clamp(x!, { min: -0.5, max: 0.6 }) }],
@@ -193,4 +195,31 @@ describe('every gradient rule matches float64 finite differences', () => {
       });
     });
   }
+});
+
+describe('double backward through relu', () => {
+  // y = Σ relu(x)²: dy/dx = 2·relu(x)·[x > 0] = reluBackward(2·relu(x), x), and the second derivative
+  // is diagonal, 2·[x > 0]. The first backward runs the default relu rule under `record`, so the
+  // second one walks through reluBackward's own rule.
+  test('the Hessian-vector product of Σ relu(x)² is 2·v·[x > 0]', () => {
+    const x = away(4, 5);
+    const v = rn(4, 5);
+    const { output, tape } = record(() => {
+      const r = T.relu(x);
+      const dr = T.mul(r, 2);
+      const relNode = { op: 'relu' as const, inputs: [x], output: r, extras: [], attrs: {}, scope: '', needsGrad: [true] };
+      const [dx] = gradRules.relu(dr, relNode);
+      return sum(mul(dx!, v));
+    });
+    // The rule is one fused op, not dy · cast(x > 0).
+    expect(tape.nodes.map((n) => n.op)).toEqual(['relu', 'mul', 'reluBackward', 'mul', 'sum']);
+    const [h] = tape.grad(output, [x]);
+    const xv = x.values(), vv = v.values(), hv = h!.values();
+    for (let i = 0; i < xv.length; i++) expect(hv[i]).toBe(xv[i]! > 0 ? 2 * vv[i]! : 0);
+    // The first derivative, for completeness: 2·relu(x).
+    const [d1] = grad((y) => sum(mul(T.relu(y!), T.relu(y!))), [x]);
+    const d1v = d1!.values();
+    for (let i = 0; i < xv.length; i++) expect(d1v[i]).toBe(xv[i]! > 0 ? 2 * xv[i]! : 0);
+    tape.dispose();
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * The elementwise ops of the ReLU rules (relu, mul, gt, cast) and add/sub, over flat [n] outputs.
+ * The elementwise ops of the ReLU rules (relu, reluBackward, mul, gt, cast) and add/sub, over flat [n] outputs.
  * A binary kernel reads `b` either elementwise or, with the `…Scalar` variants, as one number.
  */
 import type { KernelThis, Values } from './types';
@@ -10,6 +10,15 @@ type Flat = KernelThis<Record<string, number>>;
 export function relu(this: Flat, x: Values): number {
   const v = x[this.thread.x]!;
   if (v > 0 || v !== v) return v;
+  return 0;
+}
+
+/**
+ * relu's vanilla gradient: dy where x > 0, else 0. A NaN x compares false (in JavaScript and in
+ * gpu.js's GLSL alike) and gives 0, as the CPU kernel and PyTorch's threshold_backward.
+ */
+export function reluBackward(this: Flat, dy: Values, x: Values): number {
+  if (x[this.thread.x]! > 0) return dy[this.thread.x]!;
   return 0;
 }
 

@@ -57,7 +57,7 @@ function treatments(layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 
     max: unsupported, min: unsupported, argmax: unsupported, argmin: unsupported, var: unsupported,
     matmul: unsupported, conv2dBackwardInput: unsupported, conv2dBackwardWeight: unsupported,
     avgPool2dBackward: unsupported, adaptiveAvgPool2dBackward: unsupported, batchNormBackward: unsupported,
-    upsampleNearest2dBackward: unsupported, upsampleBilinear2dBackward: unsupported,
+    upsampleNearest2dBackward: unsupported, upsampleBilinear2dBackward: unsupported, reluBackward: unsupported,
   };
 }
 

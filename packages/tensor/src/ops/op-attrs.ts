@@ -63,6 +63,8 @@ export interface OpAttrs {
   // elementwise, unary
   neg: None; exp: None; log: None; sqrt: None; abs: None; sign: None;
   relu: None; sigmoid: None; tanh: None;
+  /** The vanilla gradient of relu from inputs [dy, x] (same shape and float dtype): dy where x > 0, else +0. */
+  reluBackward: None;
   clamp: { min: number | null; max: number | null };
   cast: { dtype: DType };
   softmax: { dim: number }; logSoftmax: { dim: number };

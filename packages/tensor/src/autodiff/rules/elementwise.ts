@@ -1,4 +1,4 @@
-import { add, cast, div, eq, exp, ge, gt, le, log, lt, mul, neg, pow, sign, sub, where, zerosLike } from '../../ops';
+import { add, cast, div, eq, exp, ge, gt, le, log, lt, mul, neg, pow, reluBackward, sign, sub, where, zerosLike } from '../../ops';
 import { sum } from '../../ops/reduce';
 import type { Tensor } from '../../tensor';
 import type { GradRuleTable } from './types';
@@ -8,7 +8,7 @@ const none = () => [null, null];
 
 export const elementwiseRules: Pick<GradRuleTable,
   'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'where' |
-  'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh' | 'clamp' | 'cast' | 'softmax' | 'logSoftmax'> = {
+  'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'reluBackward' | 'sigmoid' | 'tanh' | 'clamp' | 'cast' | 'softmax' | 'logSoftmax'> = {
   add: (dy) => [dy, dy],
   sub: (dy) => [dy, neg(dy)],
   mul: (dy, { inputs: [a, b] }) => [mul(dy, b!), mul(dy, a!)],
@@ -36,8 +36,11 @@ export const elementwiseRules: Pick<GradRuleTable,
   sqrt: (dy, { output }) => [div(mul(dy, 0.5), output)],
   abs: (dy, { inputs: [x] }) => [mul(dy, sign(x!))],
   sign: (dy) => [zerosLike(dy)],
-  // The rule guided backprop and deconvnet replace: pass the gradient where the input was positive.
-  relu: (dy, { inputs: [x] }) => [mul(dy, mask(gt(x!, 0), dy))],
+  // The rule guided backprop and deconvnet replace: pass the gradient where the input was positive
+  // (one fused op; an integer relu's input needs no gradient, and reluBackward takes floats only).
+  relu: (dy, { inputs: [x], needsGrad }) => [needsGrad[0] ? reluBackward(dy, x!) : null],
+  // Linear in dy with the same mask, so the mask passes g back to dy; the mask is flat in x almost everywhere.
+  reluBackward: (g, { inputs: [, x], needsGrad }) => [needsGrad[0] ? reluBackward(g, x!) : null, null],
   sigmoid: (dy, { output }) => [mul(dy, mul(output, sub(1, output)))],
   tanh: (dy, { output }) => [mul(dy, sub(1, mul(output, output)))],
   clamp: (dy, { inputs: [x], attrs: { min, max } }) => {

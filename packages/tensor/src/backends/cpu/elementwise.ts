@@ -15,9 +15,10 @@ const addRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n
 const subRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! - bv[ib + i * sb]!; };
 const mulRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! * bv[ib + i * sb]!; };
 const divRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! / bv[ib + i * sb]!; };
-// Comparisons run on every ReLU backward (mask = x > 0), so they get their own loops too, written as
-// `+(a > b)` rather than `a > b ? 1 : 0`: V8 compiles the ternary to a branch, which mispredicts on
-// about half of the elements of real activations (≈5 ns each); the number conversion has no branch.
+// Comparisons build the masks of the guided ReLU and clamp rules, so they get their own loops too,
+// written as `+(a > b)` rather than `a > b ? 1 : 0`: V8 compiles the ternary to a branch, which
+// mispredicts on about half of the elements of real activations (≈5 ns each); the number conversion
+// has no branch.
 const eqRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! === bv[ib + i * sb]!); };
 const neRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! !== bv[ib + i * sb]!); };
 const ltRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! < bv[ib + i * sb]!); };
@@ -75,13 +76,30 @@ function reluFloat32Bits(x: Float32Array, out: Float32Array): void {
   }
 }
 
+/**
+ * relu's backward on float32 bits: dy where x > 0, else +0. x > 0 exactly when x's bits, read as an
+ * Int32, lie in (0, 0x7f800000] (positive finite or +Infinity; a positive NaN has larger bits, a
+ * negative number or -0 has the sign bit set). The comparison becomes an all-ones or zero mask that
+ * selects dy's bits, with no branch (a ternary would mispredict on about half of real activations)
+ * and bit for bit (NaN payloads of dy kept).
+ */
+function reluBackwardFloat32Bits(dy: Float32Array, x: Float32Array, out: Float32Array): void {
+  const di = new Int32Array(dy.buffer, dy.byteOffset, dy.length);
+  const xi = new Int32Array(x.buffer, x.byteOffset, x.length);
+  const oi = new Int32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < oi.length; i++) {
+    const b = xi[i]!;
+    oi[i] = di[i]! & -(+(b > 0) & +(b <= 0x7f800000));
+  }
+}
+
 /** NaN-propagating maximum/minimum, as torch.maximum/minimum. */
 const nanMax: Binary = (x, y) => (x !== x || y !== y ? NaN : x > y ? x : y);
 const nanMin: Binary = (x, y) => (x !== x || y !== y ? NaN : x < y ? x : y);
 
 export const elementwiseKernels: Pick<KernelTable,
   'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'where' |
-  'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh' | 'clamp' | 'cast'> = {
+  'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'reluBackward' | 'sigmoid' | 'tanh' | 'clamp' | 'cast'> = {
   add: arith('add', addRun),
   sub: arith('sub', subRun),
   mul: arith('mul', mulRun),
@@ -129,6 +147,14 @@ export const elementwiseKernels: Pick<KernelTable,
         v[i] = e > 0 ? e : e !== e ? e : 0;
       }
     }
+    return { out: t };
+  },
+  reluBackward: (inputs) => {
+    const [dy, x] = inputs as [Tensor, Tensor];
+    const { t, v } = output(x.shape, x.dtype);
+    const dv = dy.values(), xv = x.values();
+    if (dv instanceof Float32Array && xv instanceof Float32Array && v instanceof Float32Array) reluBackwardFloat32Bits(dv, xv, v);
+    else for (let i = 0; i < v.length; i++) v[i] = xv[i]! > 0 ? dv[i]! : 0;
     return { out: t };
   },
   sigmoid: floatUnary((x) => 1 / (1 + Math.exp(-x))),
