@@ -55,6 +55,9 @@ describe('bundled architectures', () => {
       const m = build({ generator: new Generator(1), batchNorm: true });
       const bns = m.namedModules().filter(([, l]) => l instanceof BatchNorm2d);
       expect(bns.map(([n]) => n)).toEqual(build === gapnet ? ['features.1', 'features.5', 'features.9', 'features.12'] : ['features.1', 'features.5', 'features.9', 'features.13']);
+      // The training variant pools before ReLU (same function, fewer values) with unchanged conv/BatchNorm names.
+      const kinds = m.features.namedModules().map(([, l]) => l.constructor.name).slice(1, 9);
+      expect(kinds).toEqual(['Conv2d', 'BatchNorm2d', 'MaxPool2d', 'ReLU', 'Conv2d', 'BatchNorm2d', 'MaxPool2d', 'ReLU']);
       // The BatchNorm cancels a conv bias, so the training variant's convs have none.
       expect(m.namedModules().filter(([, l]) => l instanceof Conv2d).every(([, l]) => (l as Conv2d).bias === null)).toBe(true);
       // Statistics and affine parameters a trained model could have.

@@ -30,7 +30,9 @@ export interface BundledOptions extends ModelOptions {
   /**
    * Training variant: a BatchNorm2d after every conv (indices shift, as in torchvision's
    * `_bn` VGGs). The bundled weights were trained this way and then folded into the plain convs with
-   * `foldBatchNorm`, so the published models have no BatchNorm.
+   * `foldBatchNorm`, so the published models have no BatchNorm. Being for training, it is built
+   * for speed: convs without bias (the BatchNorm cancels it) and max-pool before ReLU where one follows
+   * the other (the same function, on a quarter of the values).
    */
   batchNorm?: boolean;
 }
@@ -40,8 +42,16 @@ type LayerSpec = { conv: [number, number, number, number, number] } | 'relu' | '
 /** Builds a features Sequential from [in, out, kernel, stride, padding] convs, ReLUs and 2×2 max pools. */
 function buildFeatures(spec: readonly LayerSpec[], w: (c: number) => number, batchNorm: boolean): Sequential {
   const seq = new Sequential();
-  for (const l of spec) {
-    if (l === 'relu') seq.append(new ReLU());
+  for (let i = 0; i < spec.length; i++) {
+    const l = spec[i]!;
+    if (l === 'relu' && batchNorm && spec[i + 1] === 'pool') {
+      // max-pool(ReLU(x)) = ReLU(max-pool(x)), gradients included (ReLU is monotone), so the training
+      // variant pools first and runs its ReLU on a quarter of the values. Names of convs and BatchNorms
+      // are unchanged, so folding still maps them onto the plain model (ReLU before pool, as published).
+      seq.append(new MaxPool2d(2, { stride: 2 }));
+      seq.append(new ReLU());
+      i++;
+    } else if (l === 'relu') seq.append(new ReLU());
     else if (l === 'pool') seq.append(new MaxPool2d(2, { stride: 2 }));
     else {
       const [cin, cout, k, stride, padding] = l.conv;
