@@ -213,8 +213,8 @@ describe('listings and help', () => {
   test('layers: module paths and output shapes of a bundled model and a torchvision one', async () => {
     const r = await run('layers', '--model', 'gapnet');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/default CAM layer: features\.9/);
-    expect(r.out).toMatch(/^\s+features\.9\s+ReLU\s+\[1, 128, 8, 8\]/m);
+    expect(r.out).toMatch(/default CAM layer: features\.13/);
+    expect(r.out).toMatch(/^\s+features\.13\s+ReLU\s+\[1, 128, 8, 8\]/m);
     expect(r.out).toMatch(/^\s+classifier\.0\s+Linear\s+\[1, 10\]\s+1,290$/m);
     const v = await run('layers', '--arch', 'resnet18', '--size', '64');
     expect(v.code).toBe(0);

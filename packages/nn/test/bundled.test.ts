@@ -8,15 +8,22 @@ import { bundledModels, bundledWeightsDir, foldBatchNorm, gapnet, loadBundledMod
 
 const weightsDir = path.resolve(__dirname, '..', '..', '..', 'weights');
 
+// Both models share their features: three resolutions with two 3×3 convs each.
+const FEATURE_SHAPES = {
+  'features.0.weight': [32, 3, 3, 3], 'features.0.bias': [32],
+  'features.2.weight': [32, 32, 3, 3], 'features.2.bias': [32],
+  'features.5.weight': [64, 32, 3, 3], 'features.5.bias': [64],
+  'features.7.weight': [64, 64, 3, 3], 'features.7.bias': [64],
+  'features.10.weight': [128, 64, 3, 3], 'features.10.bias': [128],
+  'features.12.weight': [128, 128, 3, 3], 'features.12.bias': [128],
+};
+
 describe('bundled architectures', () => {
   test('gapnet: torchvision-style names and shapes, convs → GAP → one linear layer', () => {
     const m = gapnet({ generator: new Generator(0) });
     const shapes = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, t.shape]));
     expect(shapes).toEqual({
-      'features.0.weight': [32, 3, 5, 5], 'features.0.bias': [32],
-      'features.3.weight': [64, 32, 3, 3], 'features.3.bias': [64],
-      'features.6.weight': [128, 64, 3, 3], 'features.6.bias': [128],
-      'features.8.weight': [128, 128, 3, 3], 'features.8.bias': [128],
+      ...FEATURE_SHAPES,
       'classifier.0.weight': [10, 128], 'classifier.0.bias': [10],
     });
     const names = m.namedModules().map(([n]) => n);
@@ -32,20 +39,18 @@ describe('bundled architectures', () => {
     const m = smallvgg({ generator: new Generator(0) });
     const shapes = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, t.shape]));
     expect(shapes).toEqual({
-      'features.0.weight': [16, 3, 3, 3], 'features.0.bias': [16],
-      'features.3.weight': [32, 16, 3, 3], 'features.3.bias': [32],
-      'features.6.weight': [64, 32, 3, 3], 'features.6.bias': [64],
-      'features.9.weight': [128, 64, 3, 3], 'features.9.bias': [128],
+      ...FEATURE_SHAPES,
       'classifier.0.weight': [256, 2048], 'classifier.0.bias': [256],
       'classifier.3.weight': [10, 256], 'classifier.3.bias': [10],
     });
     const kinds = m.namedModules().filter(([n]) => /^(features|classifier)\.\d+$/.test(n)).map(([n, l]) => `${n}:${l.constructor.name}`);
     expect(kinds).toEqual([
-      'features.0:Conv2d', 'features.1:ReLU', 'features.2:MaxPool2d', 'features.3:Conv2d', 'features.4:ReLU', 'features.5:MaxPool2d',
-      'features.6:Conv2d', 'features.7:ReLU', 'features.8:MaxPool2d', 'features.9:Conv2d', 'features.10:ReLU', 'features.11:MaxPool2d',
+      'features.0:Conv2d', 'features.1:ReLU', 'features.2:Conv2d', 'features.3:ReLU', 'features.4:MaxPool2d',
+      'features.5:Conv2d', 'features.6:ReLU', 'features.7:Conv2d', 'features.8:ReLU', 'features.9:MaxPool2d',
+      'features.10:Conv2d', 'features.11:ReLU', 'features.12:Conv2d', 'features.13:ReLU', 'features.14:MaxPool2d',
       'classifier.0:Linear', 'classifier.1:ReLU', 'classifier.2:Dropout', 'classifier.3:Linear',
     ]);
-    expect(bundledModels.smallvgg.targetLayer).toBe('features.10');
+    expect(bundledModels.smallvgg.targetLayer).toBe('features.13');
     noGrad(() => tidy(() => expect(m.call(randn([1, 3, 64, 64])).shape).toEqual([1, 10])));
     expect(() => noGrad(() => tidy(() => m.call(randn([1, 3, 32, 32]))))).toThrow(/64×64 input/);
   });
@@ -54,10 +59,12 @@ describe('bundled architectures', () => {
     for (const build of [gapnet, smallvgg]) {
       const m = build({ generator: new Generator(1), batchNorm: true });
       const bns = m.namedModules().filter(([, l]) => l instanceof BatchNorm2d);
-      expect(bns.map(([n]) => n)).toEqual(build === gapnet ? ['features.1', 'features.5', 'features.9', 'features.12'] : ['features.1', 'features.5', 'features.9', 'features.13']);
+      expect(bns.map(([n]) => n)).toEqual(['features.1', 'features.4', 'features.8', 'features.11', 'features.15', 'features.18']);
       // The training variant pools before ReLU (same function, fewer values) with unchanged conv/BatchNorm names.
-      const kinds = m.features.namedModules().map(([, l]) => l.constructor.name).slice(1, 9);
-      expect(kinds).toEqual(['Conv2d', 'BatchNorm2d', 'MaxPool2d', 'ReLU', 'Conv2d', 'BatchNorm2d', 'MaxPool2d', 'ReLU']);
+      const kinds = m.features.namedModules().slice(1).map(([, l]) => l.constructor.name);
+      const pools = kinds.flatMap((k, i) => (k === 'MaxPool2d' ? [i] : []));
+      expect(pools.length).toBeGreaterThan(0);
+      for (const i of pools) expect([kinds[i - 1], kinds[i + 1]]).toEqual(['BatchNorm2d', 'ReLU']);
       // The BatchNorm cancels a conv bias, so the training variant's convs have none.
       expect(m.namedModules().filter(([, l]) => l instanceof Conv2d).every(([, l]) => (l as Conv2d).bias === null)).toBe(true);
       // Statistics and affine parameters a trained model could have.
@@ -89,8 +96,8 @@ describe('bundled architectures', () => {
       expect(info.inputSize).toEqual([3, 64, 64]);
       expect(info.classes).toEqual(FASHION_MNIST_CLASSES);
     }
-    const a = gapnet({ generator: new Generator(3) }).stateDict()['features.3.weight']!.values();
-    const b = gapnet({ generator: new Generator(3) }).stateDict()['features.3.weight']!.values();
+    const a = gapnet({ generator: new Generator(3) }).stateDict()['features.2.weight']!.values();
+    const b = gapnet({ generator: new Generator(3) }).stateDict()['features.2.weight']!.values();
     expect(a).toEqual(b);
     expect(() => loadBundledModel('resnet')).toThrow(/unknown bundled model 'resnet'; bundled models: gapnet, smallvgg/);
     expect(bundledWeightsDir()).toBe(process.env.GRADLENS_WEIGHTS ?? weightsDir);

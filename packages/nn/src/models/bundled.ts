@@ -19,10 +19,10 @@ import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthSca
  *
  * - `gapnet`, the CAM architecture (Zhou et al. 2016): convs → global average pooling → one
  *   linear layer, so the class activation map is exactly Σ_k w_ck·A_k over the last conv block
- *   (`features.9`, 8×8, 128 channels).
+ *   (`features.13`, 8×8, 128 channels).
  * - `smallvgg`, VGG-style (Simonyan & Zisserman 2015): `features` of 3×3 conv/ReLU/max-pool blocks,
  *   `classifier` of Linear/ReLU/Dropout/Linear, no BatchNorm — for Grad-CAM, guided backprop and LRP
- *   as on AlexNet/VGG. Its last conv block's ReLU is `features.10` (8×8, 128 channels; `features.11` pools it to 4×4).
+ *   as on AlexNet/VGG. Its last conv block's ReLU is `features.13` (8×8, 128 channels; `features.14` pools it to 4×4).
  */
 
 /** Options of the bundled builders. */
@@ -65,19 +65,20 @@ function buildFeatures(spec: readonly LayerSpec[], w: (c: number) => number, bat
 }
 
 const GAPNET_FEATURES: readonly LayerSpec[] = [
-  { conv: [3, 32, 5, 2, 2] }, 'relu', 'pool', { conv: [32, 64, 3, 1, 1] }, 'relu', 'pool',
+  { conv: [3, 32, 3, 2, 1] }, 'relu', { conv: [32, 32, 3, 1, 1] }, 'relu', 'pool',
+  { conv: [32, 64, 3, 1, 1] }, 'relu', { conv: [64, 64, 3, 1, 1] }, 'relu', 'pool',
   { conv: [64, 128, 3, 1, 1] }, 'relu', { conv: [128, 128, 3, 1, 1] }, 'relu',
 ];
-const SMALLVGG_FEATURES: readonly LayerSpec[] = [
-  { conv: [3, 16, 3, 1, 1] }, 'relu', 'pool', { conv: [16, 32, 3, 1, 1] }, 'relu', 'pool',
-  { conv: [32, 64, 3, 1, 1] }, 'relu', 'pool', { conv: [64, 128, 3, 1, 1] }, 'relu', 'pool',
-];
+// gapnet's features and one more max-pool (8×8 → 4×4) before the fully connected classifier.
+const SMALLVGG_FEATURES: readonly LayerSpec[] = [...GAPNET_FEATURES, 'pool'];
 
 /**
- * GAP network for CAM: `features` = conv 5×5/2 (3→32) → ReLU → max-pool → conv 3×3 (32→64) → ReLU →
- * max-pool → conv 3×3 (64→128) → ReLU → conv 3×3 (128→128) → ReLU (8×8 for a 64×64 input; the second
- * 8×8 conv brings the receptive field to 51 px, over the largest item's 46), `avgpool` (global),
- * `classifier.0` Linear(128 → numClasses). Input [N, 3, H, W] → logits [N, numClasses].
+ * GAP network for CAM: `features` = three blocks of two 3×3 convs, each followed by ReLU — (3→32,
+ * the first with stride 2; 32→32) at 32×32, max-pool, (32→64, 64→64) at 16×16, max-pool, (64→128,
+ * 128→128) at 8×8 for a 64×64 input — then `avgpool` (global) and `classifier.0` Linear(128 →
+ * numClasses). Two convs per resolution, VGG's pattern, learned far more per picture than one
+ * (see weights/README.md); the receptive field is 61 px, over the largest item's 46.
+ * Input [N, 3, H, W] → logits [N, numClasses].
  */
 export class GapNet extends Module {
   readonly features: Sequential;
@@ -105,8 +106,10 @@ export class GapNet extends Module {
 }
 
 /**
- * Small VGG: `features` = four blocks of conv 3×3 (3→16→32→64→128, padding 1) → ReLU → max-pool 2×2
- * (64 → 4 pixels), `classifier` = Linear(128·4·4 → 256) → ReLU → Dropout → Linear(256 → numClasses).
+ * Small VGG: `features` = gapnet's three blocks of two 3×3 convs with ReLU (3→32/stride 2, 32→32 ·
+ * max-pool · 32→64, 64→64 · max-pool · 64→128, 128→128) and a last max-pool (8×8 → 4×4),
+ * `classifier` = Linear(128·4·4 → 256) → ReLU → Dropout → Linear(256 → numClasses): the same
+ * features as gapnet under a VGG head instead of global average pooling, as the CAM paper compares.
  * No BatchNorm, so LRP's rules apply layer by layer. Input [N, 3, 64, 64] → logits [N, numClasses].
  */
 export class SmallVGG extends Module {
@@ -204,8 +207,8 @@ export interface BundledModelInfo {
 
 /** The bundled models by name. */
 export const bundledModels = {
-  gapnet: { build: gapnet, inputSize: [3, 64, 64], classes: FASHION_MNIST_CLASSES, targetLayer: 'features.9', weights: 'gapnet.safetensors', card: 'gapnet.json' },
-  smallvgg: { build: smallvgg, inputSize: [3, 64, 64], classes: FASHION_MNIST_CLASSES, targetLayer: 'features.10', weights: 'smallvgg.safetensors', card: 'smallvgg.json' },
+  gapnet: { build: gapnet, inputSize: [3, 64, 64], classes: FASHION_MNIST_CLASSES, targetLayer: 'features.13', weights: 'gapnet.safetensors', card: 'gapnet.json' },
+  smallvgg: { build: smallvgg, inputSize: [3, 64, 64], classes: FASHION_MNIST_CLASSES, targetLayer: 'features.13', weights: 'smallvgg.safetensors', card: 'smallvgg.json' },
 } as const satisfies Record<string, BundledModelInfo>;
 
 /** A bundled model name. */
