@@ -76,7 +76,7 @@ const SMALLVGG_FEATURES: readonly LayerSpec[] = [...GAPNET_FEATURES, 'pool'];
  * GAP network for CAM: `features` = three blocks of two 3×3 convs, each followed by ReLU — (3→32,
  * the first with stride 2; 32→32) at 32×32, max-pool, (32→64, 64→64) at 16×16, max-pool, (64→128,
  * 128→128) at 8×8 for a 64×64 input — then `avgpool` (global) and `classifier.0` Linear(128 →
- * numClasses). Two convs per resolution, VGG's pattern, learned far more per picture than one
+ * numClasses). Two convs per resolution, VGG's pattern, learned more per second of training than one
  * (see weights/README.md); the receptive field is 61 px, over the largest item's 46.
  * Input [N, 3, H, W] → logits [N, numClasses].
  */
