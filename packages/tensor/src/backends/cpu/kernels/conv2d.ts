@@ -178,6 +178,23 @@ function paddedInput(x: FloatArray, g: Conv2dGeometry, out: FloatArray): [Padded
   return [padInto(x, g, plan.st.reserve(2 * plan.t + plan.size), 2 * plan.t), stagedLoops(plan)];
 }
 
+/**
+ * The zeroed padded gradient col2imStore scatters into, and the loops that scatter: staged in the wasm
+ * memory when the GEMMs producing dx run on an engine with staging (stagePlan), else a JavaScript
+ * buffer. Taps that fall in the padding land in its border, unchecked. `readBack` returns it for
+ * unpadGradient after the GEMMs (a staged view is fetched again: memory growth detaches the old one).
+ */
+function paddedGradientFor(dx: FloatArray, g: Conv2dGeometry): { dxp: PaddedPlanes; loops: PackLoops; readBack(): PaddedPlanes } {
+  const plan = stagePlan(dx, g);
+  if (plan === null) {
+    const dxp = paddedGradient(dx, g);
+    return { dxp, loops: scriptLoops(dxp.data), readBack: () => dxp };
+  }
+  const { st, t, size } = plan;
+  const dxp = paddedPlanes(st.reserve(2 * t + size).fill(0, 2 * t, 2 * t + size), g);
+  return { dxp, loops: stagedLoops(plan), readBack: () => ({ ...dxp, data: st.floats().subarray(2 * t) }) };
+}
+
 /** Forward store: out[n, group*CoutG + co, pix] = C(co, q) + bias. */
 function outStore(out: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, group: number): GemmStore {
   const P = g.outHeight * g.outWidth;
@@ -266,26 +283,11 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const plan = stagePlan(dx, g);
-  const float32 = dx instanceof Float32Array;
-  if (plan !== null) {
-    // Scatter in wasm into a zeroed padded gradient staged in the engine's memory, then copy it out.
-    const { st, t, size } = plan;
-    const dxs = paddedPlanes(st.reserve(2 * t + size).fill(0, 2 * t, 2 * t + size), g);
-    const loops = stagedLoops(plan);
-    for (let group = 0; group < g.groups; group++) {
-      gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxs, g, group, loops), { float32 });
-    }
-    unpadGradient({ ...dxs, data: st.floats().subarray(2 * t) }, g, dx);
-    return;
-  }
-  // Scatter into a zero-bordered buffer: taps that fall in the padding land in the border, unchecked.
-  const dxp = paddedGradient(dx, g);
-  const loops = scriptLoops(dxp.data);
+  const { dxp, loops, readBack } = paddedGradientFor(dx, g);
   for (let group = 0; group < g.groups; group++) {
-    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxp, g, group, loops), { float32 });
+    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxp, g, group, loops), { float32: dx instanceof Float32Array });
   }
-  unpadGradient(dxp, g, dx);
+  unpadGradient(readBack(), g, dx);
 }
 
 /** Writes the gradient of conv2d with respect to its weight into dw [Cout, Cin/groups, kh, kw] (overwritten). */
