@@ -150,7 +150,7 @@ try {
 }
 const trainSeconds = (Date.now() - trainStart) / 1000;
 
-// The published model: the trained one with its BatchNorms folded into the convs (checked equal).
+// The published model: the trained one with its BatchNorms folded into the layers before them (checked equal).
 const model = bn ? nn.foldBatchNorm(/** @type {import("../packages/nn/dist").GapNet} */ (trained)) : trained;
 if (bn) {
   trained.eval();
@@ -159,7 +159,7 @@ if (bn) {
   if (!first) throw new Error('no validation batch');
   const diff = T.noGrad(() => T.tidy(() => T.max(T.abs(T.sub(trained.call(first.x), model.call(first.x)))).item()));
   first.dispose();
-  log(`folded BatchNorm into the convs: largest logit difference ${diff.toExponential(2)}`);
+  log(`folded BatchNorm into the layers before them: largest logit difference ${diff.toExponential(2)}`);
   if (!(diff < 1e-3)) throw new Error(`folding changed the outputs by ${diff}`);
 }
 
@@ -208,7 +208,9 @@ if (!trial) {
     optimizer: { name: 'AdamW', lr, weightDecay: wd, betas: [0.9, 0.999] },
     schedule: { name: 'warmupCosine (per step)', warmupSteps: warmup, startFactor: 0.05, totalSteps, etaMin: 0 },
     ...(name === 'smallvgg' ? { dropout: `${dropout} while training (classifier.2)` } : {}),
-    batchNorm: bn ? 'trained with BatchNorm2d after every conv (momentum 0.1), then folded into the convs (nn.foldBatchNorm): the published weights have none' : 'none',
+    batchNorm: bn
+      ? `trained with BatchNorm2d after every conv${name === 'smallvgg' ? ' and BatchNorm1d after classifier.0' : ''} (momentum 0.1), then folded into the layers before them (nn.foldBatchNorm): the published weights have none`
+      : 'none',
     augmentation: 'none beyond the generator: every epoch composes fresh pictures (new items, backgrounds, tints, places, clutter)',
     curriculum: `first ${rampEpochs} of ${epochs} epochs ramp linearly (level e/${rampEpochs}) from random tints on a flat background, no clutter, no noise, items 40–50 px to the default composition; see weights/train-task.js`,
     epochsRun: history.epochs.length,

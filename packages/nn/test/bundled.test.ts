@@ -3,7 +3,7 @@ import * as path from 'path';
 import { readImage } from '@gradlens/io';
 import { Generator, noGrad, numTensors, randn, tensor, tidy } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../src/datasets';
-import { BatchNorm2d, Conv2d } from '../src/layers';
+import { BatchNorm, Conv2d, Linear } from '../src/layers';
 import { bundledModels, bundledWeightsDir, foldBatchNorm, gapnet, loadBundledModel, smallvgg } from '../src/models';
 
 const weightsDir = path.resolve(__dirname, '..', '..', '..', 'weights');
@@ -55,11 +55,16 @@ describe('bundled architectures', () => {
     expect(() => noGrad(() => tidy(() => m.call(randn([1, 3, 32, 32]))))).toThrow(/64×64 input/);
   });
 
-  test('batchNorm: true adds a BatchNorm after every conv; foldBatchNorm removes them, outputs unchanged', () => {
+  test('batchNorm: true adds a BatchNorm after every conv (and smallvgg\'s hidden linear); foldBatchNorm removes them, outputs unchanged', () => {
     for (const build of [gapnet, smallvgg]) {
       const m = build({ generator: new Generator(1), batchNorm: true });
-      const bns = m.namedModules().filter(([, l]) => l instanceof BatchNorm2d);
-      expect(bns.map(([n]) => n)).toEqual(['features.1', 'features.4', 'features.8', 'features.11', 'features.15', 'features.18']);
+      const bns = m.namedModules().filter(([, l]) => l instanceof BatchNorm);
+      const convBns = ['features.1', 'features.4', 'features.8', 'features.11', 'features.15', 'features.18'];
+      expect(bns.map(([n]) => n)).toEqual(build === smallvgg ? [...convBns, 'classifier.1'] : convBns);
+      if (build === smallvgg) {
+        expect(m.classifier.namedModules().slice(1).map(([, l]) => l.constructor.name)).toEqual(['Linear', 'BatchNorm1d', 'ReLU', 'Dropout', 'Linear']);
+        expect((m.classifier.at(0) as Linear).bias).toBeNull();
+      }
       // The training variant pools before ReLU (same function, fewer values) with unchanged conv/BatchNorm names.
       const kinds = m.features.namedModules().slice(1).map(([, l]) => l.constructor.name);
       const pools = kinds.flatMap((k, i) => (k === 'MaxPool2d' ? [i] : []));
@@ -70,7 +75,7 @@ describe('bundled architectures', () => {
       // Statistics and affine parameters a trained model could have.
       const g = new Generator(2);
       for (const [, l] of bns) {
-        const b = l as BatchNorm2d;
+        const b = l as BatchNorm;
         for (const t of [b.runningMean!, b.runningVar!, b.weight!, b.bias!]) {
           const v = t.values();
           for (let i = 0; i < v.length; i++) v[i] = t === b.runningVar ? 0.2 + g.uniform() : g.normal() * 0.5 + (t === b.weight ? 1 : 0);
@@ -79,7 +84,7 @@ describe('bundled architectures', () => {
       m.eval();
       const folded = foldBatchNorm(m);
       folded.eval();
-      expect(folded.namedModules().some(([, l]) => l instanceof BatchNorm2d)).toBe(false);
+      expect(folded.namedModules().some(([, l]) => l instanceof BatchNorm)).toBe(false);
       expect(Object.keys(folded.stateDict())).toEqual(Object.keys(build({ init: false }).stateDict()));
       noGrad(() => tidy(() => {
         const x = randn([2, 3, 64, 64], { generator: new Generator(3) });

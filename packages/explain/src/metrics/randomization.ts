@@ -1,6 +1,6 @@
 import { Generator, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import { BatchNorm2d, constant_, Conv2d, defaultLayerInit, Linear, Module, normal_ } from '@gradlens/nn';
+import { BatchNorm, constant_, Conv2d, defaultLayerInit, Linear, Module, normal_ } from '@gradlens/nn';
 import { Explainer, SaliencyOptions, toSaliencyMap } from './saliency';
 import { spearman, ssim } from './stats';
 
@@ -42,7 +42,7 @@ export interface RandomizationResult {
 
 /**
  * PyTorch's default re-initialisation: Conv2d and Linear get `reset_parameters` (weight and bias
- * U(±1/√fan_in)), BatchNorm2d weight 1 and bias 0 (torchvision's init); any other module's own
+ * U(±1/√fan_in)), BatchNorm1d/2d weight 1 and bias 0 (torchvision's init); any other module's own
  * parameters are redrawn from a normal with the mean and standard deviation the trained values have.
  */
 export function defaultReinit(module: Module, _path: string, generator: Generator): void {
@@ -50,7 +50,7 @@ export function defaultReinit(module: Module, _path: string, generator: Generato
     defaultLayerInit(module.weight, module.bias, generator);
     return;
   }
-  if (module instanceof BatchNorm2d) {
+  if (module instanceof BatchNorm) {
     if (module.weight) constant_(module.weight, 1);
     if (module.bias) constant_(module.bias, 0);
     return;

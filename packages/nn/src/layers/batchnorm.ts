@@ -12,12 +12,13 @@ export interface BatchNorm2dOptions {
 }
 
 /**
- * Batch normalisation over channels as torch.nn.BatchNorm2d, input [N, C, H, W]. Parameters weight (1)
- * and bias (0); buffers running_mean (0), running_var (1) and num_batches_tracked (0), so state dicts
+ * Batch normalisation over channels (dim 1), the state and the forward pass that torch.nn.BatchNorm1d
+ * and BatchNorm2d share; they differ only in the input ranks they accept. Parameters weight (1) and
+ * bias (0); buffers running_mean (0), running_var (1) and num_batches_tracked (0), so state dicts
  * match PyTorch's. Training mode normalises with the batch statistics and updates the running ones
  * (unbiased variance) in place; eval mode uses the running statistics.
  */
-export class BatchNorm2d extends Module {
+export abstract class BatchNorm extends Module {
   readonly numFeatures: number;
   readonly eps: number;
   readonly momentum: number | null;
@@ -27,6 +28,9 @@ export class BatchNorm2d extends Module {
   readonly runningVar: Tensor | null;
   /** Batches seen in training (int32 here; int64 in PyTorch, loaded by value). */
   readonly numBatchesTracked: Tensor | null;
+
+  /** The class name and the input layouts it accepts, for errors. */
+  protected abstract readonly layout: { name: string; ranks: readonly number[]; shape: string };
 
   constructor(numFeatures: number, options: BatchNorm2dOptions = {}) {
     super();
@@ -43,9 +47,10 @@ export class BatchNorm2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    if (x.rank !== 4) throw new Error(`BatchNorm2d: expected 4-D input [N, C, H, W], got [${x.shape.join(', ')}]`);
+    const { name, ranks, shape } = this.layout;
+    if (!ranks.includes(x.rank)) throw new Error(`${name}: expected input ${shape}, got [${x.shape.join(', ')}]`);
     if (x.shape[1] !== this.numFeatures) {
-      throw new Error(`BatchNorm2d: expected ${this.numFeatures} channels, got input [${x.shape.join(', ')}]`);
+      throw new Error(`${name}: expected ${this.numFeatures} channels, got input [${x.shape.join(', ')}]`);
     }
     let momentum = this.momentum ?? 0;
     if (this.training && this.numBatchesTracked) {
@@ -62,4 +67,17 @@ export class BatchNorm2d extends Module {
       eps: this.eps,
     });
   }
+}
+
+/** Batch normalisation as torch.nn.BatchNorm2d, input [N, C, H, W]; see BatchNorm. */
+export class BatchNorm2d extends BatchNorm {
+  protected readonly layout = { name: 'BatchNorm2d', ranks: [4], shape: '4-D [N, C, H, W]' };
+}
+
+/**
+ * Batch normalisation as torch.nn.BatchNorm1d, input [N, C] (features, e.g. after a Linear) or
+ * [N, C, L]; statistics over N (and L) per channel C. See BatchNorm.
+ */
+export class BatchNorm1d extends BatchNorm {
+  protected readonly layout = { name: 'BatchNorm1d', ranks: [2, 3], shape: '[N, C] or [N, C, L]' };
 }

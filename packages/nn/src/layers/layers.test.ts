@@ -1,8 +1,8 @@
 import * as path from 'path';
 import { readNpz, type NdArray } from '@gradlens/io';
-import { Generator, numTensors, ones, record, sum, Tensor, tensor, tidy, zeros } from '@gradlens/tensor';
+import { Generator, numTensors, ones, record, reshape, sum, Tensor, tensor, tidy, zeros } from '@gradlens/tensor';
 import {
-  AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU, ReLU6, Sequential,
+  AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU, ReLU6, Sequential,
 } from './index';
 
 function close(got: Tensor, want: NdArray, tol = 1e-5): void {
@@ -117,6 +117,41 @@ describe('BatchNorm2d', () => {
     // Σ of a normalised channel is 0 whatever the input: zero gradient w.r.t. x and weight.
     for (const v of [...gx!.dataSync(), ...gw!.dataSync()]) expect(Math.abs(v)).toBeLessThan(1e-5);
     tape.dispose();
+  });
+});
+
+describe('BatchNorm1d', () => {
+  test('[N, C] in training mode: per-feature batch statistics (biased in the output, unbiased in running_var), then eval', () => {
+    const bn = new BatchNorm1d(2);
+    bn.weight!.values().set([2, -0.5]);
+    bn.bias!.values().set([0.25, 1]);
+    const rows = [[1, 10], [2, -4], [4, 0], [9, 6]];
+    const y = [...bn.call(tensor(rows)).dataSync()];
+    for (let c = 0; c < 2; c++) {
+      const col = rows.map((r) => r[c]!);
+      const mean = col.reduce((a, v) => a + v, 0) / 4;
+      const ss = col.reduce((a, v) => a + (v - mean) ** 2, 0);
+      const [w, b] = [[2, 0.25], [-0.5, 1]][c]!;
+      col.forEach((v, n) => expect(y[n * 2 + c]).toBeCloseTo(((v - mean) / Math.sqrt(ss / 4 + 1e-5)) * w! + b!, 5));
+      expect(bn.runningMean!.dataSync()[c]).toBeCloseTo(0.1 * mean, 6);
+      expect(bn.runningVar!.dataSync()[c]).toBeCloseTo(0.9 + 0.1 * (ss / 3), 5);
+    }
+    expect(bn.numBatchesTracked!.item()).toBe(1);
+    bn.eval();
+    const e = [...bn.call(tensor([[1, 10]])).dataSync()];
+    const rm = bn.runningMean!.dataSync(), rv = bn.runningVar!.dataSync();
+    expect(e[0]).toBeCloseTo(((1 - rm[0]!) / Math.sqrt(rv[0]! + 1e-5)) * 2 + 0.25, 5);
+    expect(e[1]).toBeCloseTo(((10 - rm[1]!) / Math.sqrt(rv[1]! + 1e-5)) * -0.5 + 1, 5);
+  });
+
+  test('[N, C, L] equals BatchNorm2d on [N, C, L, 1]; other ranks and channel counts name the layer', () => {
+    const x = tensor(Float32Array.from({ length: 3 * 2 * 5 }, (_, i) => Math.sin(i * 1.7) * 3), [3, 2, 5]);
+    const a = [...new BatchNorm1d(2).call(x).dataSync()];
+    const b = [...new BatchNorm2d(2).call(reshape(x, [3, 2, 5, 1])).dataSync()];
+    a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 6));
+    expect(() => new BatchNorm1d(2).call(ones([2, 2, 2, 2]))).toThrow(/BatchNorm1d: expected input \[N, C\] or \[N, C, L\], got \[2, 2, 2, 2\]/);
+    expect(() => new BatchNorm1d(3).call(ones([4, 2]))).toThrow(/BatchNorm1d: expected 3 channels, got input \[4, 2\]/);
+    expect(() => new BatchNorm2d(2).call(ones([4, 2]))).toThrow(/BatchNorm2d: expected input 4-D \[N, C, H, W\], got \[4, 2\]/);
   });
 });
 
