@@ -29,11 +29,12 @@ import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthSca
 /** Options of the bundled builders. */
 export interface BundledOptions extends ModelOptions {
   /**
-   * Training variant: a BatchNorm2d after every conv (indices shift, as in torchvision's
-   * `_bn` VGGs). The bundled weights were trained this way and then folded into the plain convs with
-   * `foldBatchNorm`, so the published models have no BatchNorm. Being for training, it is built
-   * for speed: convs without bias (the BatchNorm cancels it) and max-pool before ReLU where one follows
-   * the other (the same function, on a quarter of the values).
+   * Training variant: a BatchNorm2d after every conv (indices shift, as in torchvision's `_bn`
+   * VGGs), and for smallvgg a BatchNorm1d after its hidden linear layer `classifier.0`. The bundled
+   * weights were trained this way and then folded into the plain layers with `foldBatchNorm`, so the
+   * published models have no BatchNorm. Being for training, it is built for speed: convs and linears
+   * before a BatchNorm have no bias (it cancels them) and max-pool runs before ReLU where one
+   * follows the other (the same function, on a quarter of the values).
    */
   batchNorm?: boolean;
 }
@@ -129,8 +130,9 @@ export class SmallVGG extends Module {
     const p = options.dropout ?? 0.3;
     this.features = this.registerModule('features', buildFeatures(SMALLVGG_FEATURES, w, options.batchNorm ?? false));
     // As torchvision's VGG: an adaptive average pool between features and classifier (here to 2×2,
-    // from the 4×4 of features.14): the head over four quadrants learned more per picture than over
-    // the 16 positions of the flattened 4×4 map (weights/README.md, round 8).
+    // from the 4×4 of features.14). In short trials the head over four quadrants learned a little more
+    // per picture than over the 16 positions of the flattened map, with a quarter of the weights
+    // (within the trials' noise; weights/README.md, round 8).
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([2, 2]));
     const c = w(128);
     const i = { generator: options.generator, init: options.init };
@@ -138,9 +140,9 @@ export class SmallVGG extends Module {
     const batchNorm = options.batchNorm ?? false;
     this.classifier = this.registerModule('classifier', new Sequential(
       new Linear(c * 2 * 2, hidden, { ...i, bias: !batchNorm }),
-      // The training variant normalises the hidden layer too (folded into classifier.0 afterwards):
-      // without it the two-layer head learned about 5 points less per picture than gapnet's GAP +
-      // linear one over the same features (weights/README.md, round 8).
+      // The training variant normalises the hidden layer too (folded into classifier.0 afterwards): a
+      // hidden layer cost about 5 points per picture against gapnet's single linear one over the same
+      // features in short trials, and the normalisation won back about 2 (weights/README.md, round 8).
       ...(batchNorm ? [new BatchNorm1d(hidden)] : []),
       new ReLU(), new Dropout(p),
       new Linear(hidden, nc, i),
