@@ -177,7 +177,7 @@ if (!trial) {
     name,
     architecture: name === 'gapnet'
       ? 'GapNet: conv3x3/2(3→32)-ReLU · conv3x3(32→32)-ReLU-maxpool2 · conv3x3(32→64)-ReLU · conv3x3(64→64)-ReLU-maxpool2 · conv3x3(64→128)-ReLU · conv3x3(128→128)-ReLU (8×8) · global average pool · Linear(128→10)'
-      : 'SmallVGG: conv3x3/2(3→32)-ReLU · conv3x3(32→32)-ReLU-maxpool2 · conv3x3(32→64)-ReLU · conv3x3(64→64)-ReLU-maxpool2 · conv3x3(64→128)-ReLU · conv3x3(128→128)-ReLU-maxpool2 (4×4) · adaptive avgpool (2×2) · Linear(512→256)-ReLU-Dropout · Linear(256→10)',
+      : 'SmallVGG: conv3x3/2(3→32)-ReLU · conv3x3(32→32)-ReLU-maxpool2 · conv3x3(32→64)-ReLU · conv3x3(64→64)-ReLU-maxpool2 · conv3x3(64→128)-ReLU · conv3x3(128→128)-ReLU-maxpool2 (4×4) · Linear(2048→256)-ReLU-Dropout · Linear(256→10)',
     builder: `@gradlens/nn ${name}()`,
     parameters: paramCount,
     targetLayer: info.targetLayer,

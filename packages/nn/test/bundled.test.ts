@@ -40,7 +40,7 @@ describe('bundled architectures', () => {
     const shapes = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, t.shape]));
     expect(shapes).toEqual({
       ...FEATURE_SHAPES,
-      'classifier.0.weight': [256, 512], 'classifier.0.bias': [256],
+      'classifier.0.weight': [256, 2048], 'classifier.0.bias': [256],
       'classifier.3.weight': [10, 256], 'classifier.3.bias': [10],
     });
     const kinds = m.namedModules().filter(([n]) => /^(features|classifier)\.\d+$/.test(n)).map(([n, l]) => `${n}:${l.constructor.name}`);

@@ -21,9 +21,9 @@ import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthSca
  *   linear layer, so the class activation map is exactly Σ_k w_ck·A_k over the last conv block
  *   (`features.13`, 8×8, 128 channels).
  * - `smallvgg`, VGG-style (Simonyan & Zisserman 2015): `features` of 3×3 conv/ReLU/max-pool blocks,
- *   an adaptive `avgpool` (to 2×2), `classifier` of Linear/ReLU/Dropout/Linear, no BatchNorm — for
- *   Grad-CAM, guided backprop and LRP as on AlexNet/VGG. Its last conv block's ReLU is `features.13`
- *   (8×8, 128 channels; `features.14` pools it to 4×4).
+ *   `classifier` of Linear/ReLU/Dropout/Linear, no BatchNorm — for Grad-CAM, guided backprop and LRP
+ *   as on AlexNet/VGG. Its last conv block's ReLU is `features.13` (8×8, 128 channels; `features.14`
+ *   pools it to 4×4).
  */
 
 /** Options of the bundled builders. */
@@ -110,14 +110,14 @@ export class GapNet extends Module {
 /**
  * Small VGG: `features` = gapnet's three blocks of two 3×3 convs with ReLU (3→32/stride 2, 32→32 ·
  * max-pool · 32→64, 64→64 · max-pool · 64→128, 128→128) and a last max-pool (8×8 → 4×4),
- * `avgpool` (adaptive, to 2×2) and `classifier` = Linear(128·2·2 → 256) → ReLU → Dropout →
- * Linear(256 → numClasses): the same features as gapnet under a VGG head instead of global average
- * pooling and one linear layer, as the CAM paper compares.
+ * `classifier` = Linear(128·4·4 → 256) → ReLU → Dropout → Linear(256 → numClasses): the same
+ * features as gapnet under a VGG head instead of global average pooling and one linear layer, as the
+ * CAM paper compares. (An average pool to 2×2 before the classifier, as torchvision's VGG has, trained
+ * as well but halved Grad-CAM's localisation accuracy: weights/README.md, round 8.)
  * No BatchNorm, so LRP's rules apply layer by layer. Input [N, 3, 64, 64] → logits [N, numClasses].
  */
 export class SmallVGG extends Module {
   readonly features: Sequential;
-  readonly avgpool: AdaptiveAvgPool2d;
   readonly classifier: Sequential;
 
   readonly options: BundledOptions;
@@ -129,17 +129,12 @@ export class SmallVGG extends Module {
     const nc = numClassesOf({ numClasses: 10, ...options }, 'SmallVGG');
     const p = options.dropout ?? 0.3;
     this.features = this.registerModule('features', buildFeatures(SMALLVGG_FEATURES, w, options.batchNorm ?? false));
-    // As torchvision's VGG: an adaptive average pool between features and classifier (here to 2×2,
-    // from the 4×4 of features.14). In short trials the head over four quadrants learned a little more
-    // per picture than over the 16 positions of the flattened map, with a quarter of the weights
-    // (within the trials' noise; weights/README.md, round 8).
-    this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([2, 2]));
     const c = w(128);
     const i = { generator: options.generator, init: options.init };
     const hidden = w(256);
     const batchNorm = options.batchNorm ?? false;
     this.classifier = this.registerModule('classifier', new Sequential(
-      new Linear(c * 2 * 2, hidden, { ...i, bias: !batchNorm }),
+      new Linear(c * 4 * 4, hidden, { ...i, bias: !batchNorm }),
       // The training variant normalises the hidden layer too (folded into classifier.0 afterwards): a
       // hidden layer cost about 5 points per picture against gapnet's single linear one over the same
       // features in short trials, and the normalisation won back about 2 (weights/README.md, round 8).
@@ -155,7 +150,7 @@ export class SmallVGG extends Module {
     if (f.shape[2] !== 4 || f.shape[3] !== 4) {
       throw new Error(`SmallVGG: expected a 64×64 input (4×4 features before the classifier), got input giving features [${f.shape.join(', ')}]`);
     }
-    return this.classifier.call(flatten(this.avgpool.call(f), 1));
+    return this.classifier.call(flatten(f, 1));
   }
 }
 
