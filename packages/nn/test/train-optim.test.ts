@@ -95,7 +95,7 @@ describe('optimisers match torch 1.13 step for step', () => {
   });
 });
 
-/** AdamW as op-by-op rounded passes (the generic path every dtype had before the fused float32 loop). */
+/** AdamW with its decay and the gradient's sign as separate rounded passes before Adam's update (how it was written before they were fused into one loop). */
 class OpByOpAdamW extends AdamW {
   protected override update(i: number, p: Float32Array | Float64Array, g: ArrayLike<number>, r: (x: number) => number): void {
     const decay = r(1 - this.lr * this.weightDecay);
@@ -109,7 +109,7 @@ class OpByOpAdamW extends AdamW {
 describe('AdamW on float32 parameters', () => {
   test.each([
     ['default', {}], ['amsgrad', { amsgrad: true }], ['maximize', { maximize: true }], ['large weight decay', { weightDecay: 0.3, lr: 0.05 }],
-  ] as const)('the fused loop equals the op-by-op passes bit for bit (%s)', (_name, options) => {
+  ] as const)('the one-pass update equals separate passes bit for bit (%s)', (_name, options) => {
     let seed = 7;
     const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
     const shape = [37, 11];

@@ -217,8 +217,13 @@ abstract class AdamBase extends Optimizer {
     return { beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, amsgrad: this.amsgrad, maximize: this.maximize };
   }
 
-  /** Adam's update from the (possibly weight-decayed) gradient `grad`; `p` is updated in place. */
-  protected adamUpdate(i: number, p: FloatArray, grad: ArrayLike<number>, r: Round): void {
+  /**
+   * Adam's update from gradient `g`, `p` updated in place. AdamW's decoupled decay (p·decay) and the
+   * gradient's sign (maximize) are folded into the same pass: each element sees the same rounded ops as
+   * torch's sequence of whole-tensor ops, in one loop over every parameter (this runs every step while
+   * the data-parallel worker waits).
+   */
+  protected adamUpdate(i: number, p: FloatArray, g: ArrayLike<number>, r: Round, decay = 1, sign = 1): void {
     const n = p.length;
     const { buf: m } = this.buffer(i, 'exp_avg', p);
     const { buf: v } = this.buffer(i, 'exp_avg_sq', p);
@@ -234,48 +239,16 @@ abstract class AdamBase extends Optimizer {
     const eps = r(this.eps);
     const vmax = this.amsgrad ? this.buffer(i, 'max_exp_avg_sq', p).buf : null;
     for (let j = 0; j < n; j++) {
-      const gj = grad[j]!;
-      m[j] = r(r(m[j]! * b1) + oneMinusB1 * gj); // exp_avg.mul_(β1).add_(g, alpha=1-β1)
-      v[j] = r(r(v[j]! * b2) + r(r(oneMinusB2 * gj) * gj)); // exp_avg_sq.mul_(β2).addcmul_(g, g, value=1-β2)
-      let second = v[j]!;
-      if (vmax) second = vmax[j] = Math.max(vmax[j]!, second);
-      const denom = r(r(r(Math.sqrt(second)) / bc2Sqrt) + eps); // (v.sqrt() / √bc2).add_(eps)
-      p[j] = r(p[j]! + r(r(negStep * m[j]!) / denom)); // p.addcdiv_(m, denom, value=-step_size)
-    }
-  }
-
-  /**
-   * adamUpdate for float32 parameters, with AdamW's decay (p·decay first) and the gradient's sign folded
-   * in: the same ops rounded the same way, written with Math.fround inline and without the double
-   * gradient copy, because this loop runs over every parameter every step while the data-parallel
-   * worker waits (711 000 parameters: 8.5 ms instead of 11–13 ms; the divide, the square root and a
-   * dozen roundings per element are what is left).
-   */
-  protected adamUpdateFloat32(i: number, p: Float32Array, g: ArrayLike<number>, decay: number): void {
-    const fr = Math.fround;
-    const n = p.length;
-    const m = this.buffer(i, 'exp_avg', p).buf;
-    const v = this.buffer(i, 'exp_avg_sq', p).buf;
-    const vmax = this.amsgrad ? this.buffer(i, 'max_exp_avg_sq', p).buf : null;
-    const b1 = fr(this.beta1), b2 = fr(this.beta2);
-    const oneMinusB1 = fr(1 - this.beta1), oneMinusB2 = fr(1 - this.beta2);
-    const t = this.steps;
-    const stepSize = this.lr / (1 - this.beta1 ** t);
-    const bc2Sqrt = fr(Math.sqrt(1 - this.beta2 ** t));
-    const negStep = fr(-stepSize);
-    const eps = fr(this.eps);
-    const sign = this.maximize ? -1 : 1;
-    for (let j = 0; j < n; j++) {
-      const pj = fr(p[j]! * decay);
-      const gj = fr(sign * g[j]!);
-      const mj = fr(fr(m[j]! * b1) + oneMinusB1 * gj);
-      const vj = fr(fr(v[j]! * b2) + fr(fr(oneMinusB2 * gj) * gj));
+      const pj = r(p[j]! * decay); // p.mul_(1 - lr·wd) (AdamW)
+      const gj = r(sign * g[j]!);
+      const mj = r(r(m[j]! * b1) + oneMinusB1 * gj); // exp_avg.mul_(β1).add_(g, alpha=1-β1)
+      const vj = r(r(v[j]! * b2) + r(r(oneMinusB2 * gj) * gj)); // exp_avg_sq.mul_(β2).addcmul_(g, g, value=1-β2)
       m[j] = mj;
       v[j] = vj;
       let second = vj;
       if (vmax) second = vmax[j] = Math.max(vmax[j]!, second);
-      const denom = fr(fr(fr(Math.sqrt(second)) / bc2Sqrt) + eps);
-      p[j] = fr(pj + fr(fr(negStep * mj) / denom));
+      const denom = r(r(r(Math.sqrt(second)) / bc2Sqrt) + eps); // (v.sqrt() / √bc2).add_(eps)
+      p[j] = r(pj + r(r(negStep * mj) / denom)); // p.addcdiv_(m, denom, value=-step_size)
     }
   }
 }
@@ -305,16 +278,6 @@ export class AdamW extends AdamBase {
   }
 
   protected update(i: number, p: FloatArray, g: ArrayLike<number>, r: Round): void {
-    const n = p.length;
-    const decay = r(1 - this.lr * this.weightDecay);
-    if (p instanceof Float32Array && r === Math.fround) {
-      // The decay is an elementwise op before Adam's; fused into one pass, each element sees the same ops.
-      this.adamUpdateFloat32(i, p, g, decay);
-      return;
-    }
-    for (let j = 0; j < n; j++) p[j] = r(p[j]! * decay);
-    const grad = new Float64Array(n);
-    for (let j = 0; j < n; j++) grad[j] = r(this.maximize ? -g[j]! : g[j]!);
-    this.adamUpdate(i, p, grad, r);
+    this.adamUpdate(i, p, g, r, r(1 - this.lr * this.weightDecay), this.maximize ? -1 : 1);
   }
 }
