@@ -167,9 +167,9 @@ export const smallvgg = (o: BundledOptions = {}): SmallVGG => new SmallVGG(o);
 export function foldBatchNorm<M extends GapNet | SmallVGG>(model: M): M {
   const plain = (model instanceof GapNet ? new GapNet({ ...model.options, batchNorm: false, init: false }) : new SmallVGG({ ...model.options, batchNorm: false, init: false })) as M;
   for (const part of ['features', 'classifier'] as const) {
-    const src = layersOf(model[part]);
+    const src = model[part].children().map(([, m]) => m);
     const weighted = src.filter((m): m is Conv2d | Linear => m instanceof Conv2d || m instanceof Linear);
-    const targets = layersOf(plain[part]).filter((m): m is Conv2d | Linear => m instanceof Conv2d || m instanceof Linear);
+    const targets = plain[part].children().map(([, m]) => m).filter((m): m is Conv2d | Linear => m instanceof Conv2d || m instanceof Linear);
     if (weighted.length !== targets.length) throw new Error(`foldBatchNorm: ${part} has ${weighted.length} conv/linear layers, the plain model ${targets.length}`);
     weighted.forEach((layer, k) => {
       const next = src[src.indexOf(layer) + 1];
@@ -177,12 +177,6 @@ export function foldBatchNorm<M extends GapNet | SmallVGG>(model: M): M {
     });
   }
   return plain;
-}
-
-function layersOf(seq: Sequential): Module[] {
-  const out: Module[] = [];
-  for (let i = 0; i < seq.length; i++) out.push(seq.at(i));
-  return out;
 }
 
 /** Writes `layer` followed by `bn` (or alone) into `target`, a layer of the same kind and size with a bias. */
