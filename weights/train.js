@@ -9,7 +9,7 @@
  *
  *   node weights/train.js --model gapnet [--epochs 10] [--images 4096] [--batch 32] [--lr 0.002]
  *        [--wd 0.0005] [--seed 1] [--val 1000] [--test 10000] [--out weights] [--trial] [--workers N]
- *        [--dropout 0.3 (smallvgg)]
+ *        [--dropout 0.3 (smallvgg)] [--auxiliary 0 (smallvgg)]
  *
  * An "epoch" here is --images freshly composed training pictures: epoch e draws items
  * (e·images … (e+1)·images − 1) mod 60000 of the training split with new backgrounds, tints, places
@@ -61,6 +61,10 @@ const bn = arg('bn', 'false') === 'true';
 // smallvgg's classifier dropout while training (the published model is the same either way: dropout is off in eval).
 const dropout = Number(arg('dropout', '0.3'));
 if (!(dropout >= 0 && dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${dropout}`);
+// smallvgg's deep supervision while training: the weight of an auxiliary head's loss (nn.auxiliaryLoss; 0: none). The published model has no such head.
+const auxiliary = Number(arg('auxiliary', '0'));
+if (!(auxiliary >= 0 && Number.isFinite(auxiliary))) throw new Error(`--auxiliary must be a number ≥ 0, got ${auxiliary}`);
+if (auxiliary > 0 && name !== 'smallvgg') throw new Error('--auxiliary is for smallvgg only (gapnet\'s head already is one linear layer over pooled features)');
 const workers = Number(arg('workers', String(typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length)));
 if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, got ${workers}`);
 const { level } = require('./train-task');
@@ -103,7 +107,7 @@ const rampEpochs = Math.round(curriculum * epochs);
 // Every thread builds the model and the training pictures from train-task.js; the main thread's model is the one trained.
 const dp = new nn.DataParallel({
   module: path.join(__dirname, 'train-task.js'),
-  config: { name, seed, bn, images, normalization, rampEpochs, dropout },
+  config: { name, seed, bn, images, normalization, rampEpochs, dropout, auxiliary },
   threads: workers,
   batchSize: batch,
   shuffle: true,
@@ -121,7 +125,7 @@ const totalSteps = epochs * batchesPerEpoch;
 const scheduler = nn.warmupCosine(optimizer, { warmupEpochs: warmup, epochs: totalSteps, startFactor: 0.05 });
 
 log(`gradlens ${commit} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})${shared ? ' · machine shared with other jobs' : ''}`);
-log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd}${name === 'smallvgg' ? ` · dropout ${dropout}` : ''} · warmup ${warmup} steps then cosine (per step) · seed ${seed}`);
+log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd}${name === 'smallvgg' ? ` · dropout ${dropout}` : ''}${auxiliary > 0 ? ` · auxiliary head, loss weight ${auxiliary}` : ''} · warmup ${warmup} steps then cosine (per step) · seed ${seed}`);
 log(`data-parallel over ${workers} thread${workers === 1 ? '' : 's'} (the main one${workers > 1 ? ` and ${workers - 1} worker${workers > 2 ? 's' : ''}` : ' only'}): ${batch} pictures per batch in shards of ${nn.shardBounds(batch, workers).map(([a, b]) => b - a).join(' + ')}${bn && workers > 1 ? '; BatchNorm statistics per shard, running statistics from the main thread\'s' : ''}`);
 log(`normalisation (2000 train compositions): mean [${normalization.mean.join(', ')}] std [${normalization.std.join(', ')}]`);
 
@@ -150,16 +154,17 @@ try {
 }
 const trainSeconds = (Date.now() - trainStart) / 1000;
 
-// The published model: the trained one with its BatchNorms folded into the layers before them (checked equal).
-const model = bn ? nn.foldBatchNorm(/** @type {import("../packages/nn/dist").GapNet} */ (trained)) : trained;
-if (bn) {
+// The published model: the trained one with its BatchNorms folded into the layers before them and
+// without the auxiliary head (checked equal).
+const model = bn || auxiliary > 0 ? nn.foldBatchNorm(/** @type {import("../packages/nn/dist").GapNet} */ (trained)) : trained;
+if (bn || auxiliary > 0) {
   trained.eval();
   model.eval();
   const first = [...new nn.DataLoader(val, { batchSize: 50 })][0];
   if (!first) throw new Error('no validation batch');
   const diff = T.noGrad(() => T.tidy(() => T.max(T.abs(T.sub(trained.call(first.x), model.call(first.x)))).item()));
   first.dispose();
-  log(`folded BatchNorm into the layers before them: largest logit difference ${diff.toExponential(2)}`);
+  log(`${bn ? 'folded BatchNorm into the layers before them' : 'copied'}${auxiliary > 0 ? ', without the auxiliary head' : ''}: largest logit difference ${diff.toExponential(2)}`);
   if (!(diff < 1e-3)) throw new Error(`folding changed the outputs by ${diff}`);
 }
 
@@ -208,6 +213,7 @@ if (!trial) {
     optimizer: { name: 'AdamW', lr, weightDecay: wd, betas: [0.9, 0.999] },
     schedule: { name: 'warmupCosine (per step)', warmupSteps: warmup, startFactor: 0.05, totalSteps, etaMin: 0 },
     ...(name === 'smallvgg' ? { dropout: `${dropout} while training (classifier.2)` } : {}),
+    ...(auxiliary > 0 ? { auxiliaryHead: `while training: Linear(128→10) \`auxiliary\` over the global average of the 4×4 features, loss = classifier's cross-entropy + ${auxiliary} × its cross-entropy (nn.auxiliaryLoss); dropped at the end` } : {}),
     batchNorm: bn
       ? `trained with BatchNorm2d after every conv${name === 'smallvgg' ? ' and BatchNorm1d after classifier.0' : ''} (momentum 0.1), then folded into the layers before them (nn.foldBatchNorm): the published weights have none`
       : 'none',

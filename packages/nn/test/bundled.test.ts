@@ -4,7 +4,8 @@ import { readImage } from '@gradlens/io';
 import { Generator, noGrad, numTensors, randn, tensor, tidy } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../src/datasets';
 import { BatchNorm, Conv2d, Linear } from '../src/layers';
-import { bundledModels, bundledWeightsDir, foldBatchNorm, gapnet, loadBundledModel, smallvgg } from '../src/models';
+import { auxiliaryLoss, bundledModels, bundledWeightsDir, foldBatchNorm, gapnet, loadBundledModel, smallvgg } from '../src/models';
+import { batchGradients } from '../src/train';
 
 const weightsDir = path.resolve(__dirname, '..', '..', '..', 'weights');
 
@@ -94,6 +95,68 @@ describe('bundled architectures', () => {
         expect(diff).toBeLessThan(1e-4);
       }));
     }
+  });
+
+  test('smallvgg auxiliary: a training-only head over the pooled features, its loss added by auxiliaryLoss, dropped by foldBatchNorm', () => {
+    const m = smallvgg({ generator: new Generator(4), batchNorm: true, auxiliary: true });
+    expect(m.stateDict()['auxiliary.weight']!.shape).toEqual([10, 128]);
+    const x = randn([3, 3, 64, 64], { generator: new Generator(5) });
+    const y = tensor([7, 0, 3], [3], 'int32');
+    const params = m.parameters();
+    const aw = m.auxiliary!.weight, ab = m.auxiliary!.bias!;
+    const logits: number[][] = [];
+    const auxLogits: number[][] = [];
+    // The loss by hand, in float64, from the two heads' logits.
+    const crossEntropyOf = (rows: number[][]): number => rows.reduce((sum, r, i) => {
+      const top = Math.max(...r);
+      return sum + Math.log(r.reduce((a, v) => a + Math.exp(v - top), 0)) + top - r[[7, 0, 3][i]!]!;
+    }, 0) / rows.length;
+    const weight = 0.7;
+    const lossFn = auxiliaryLoss(m, weight);
+    m.train();
+    const step = batchGradients(m, { x, y, indices: [0, 1, 2], dispose: () => undefined }, params, (out, target) => {
+      const aux = m.auxiliaryLogits!;
+      // The head reads the global average of the same forward's 4×4 features.
+      expect(aux.shape).toEqual([3, 10]);
+      for (let i = 0; i < 3; i++) {
+        logits.push(Array.from(out.values(), Number).slice(10 * i, 10 * i + 10));
+        auxLogits.push(Array.from(aux.values(), Number).slice(10 * i, 10 * i + 10));
+      }
+      return lossFn(out, target);
+    });
+    expect(step.loss).toBeCloseTo(crossEntropyOf(logits) + weight * crossEntropyOf(auxLogits), 4);
+    // d loss / d auxiliary bias = weight · (softmax(aux) − onehot) / N, by hand.
+    const gb = step.grads[params.indexOf(ab)]!.values();
+    for (let j = 0; j < 10; j++) {
+      let expected = 0;
+      auxLogits.forEach((r, i) => {
+        const z = r.reduce((a, v) => a + Math.exp(v), 0);
+        expected += (Math.exp(r[j]!) / z - (j === [7, 0, 3][i] ? 1 : 0)) / 3;
+      });
+      expect(Number(gb[j])).toBeCloseTo(weight * expected, 5);
+    }
+    expect(step.grads[params.indexOf(aw)]!.values().some((v) => Number(v) !== 0)).toBe(true);
+    for (const g of step.grads) g.dispose();
+
+    // Evaluation: no auxiliary logits, the plain cross-entropy.
+    m.eval();
+    noGrad(() => tidy(() => {
+      const out = m.call(x);
+      expect(m.auxiliaryLogits).toBeNull();
+      expect(lossFn(out, y).item()).toBeCloseTo(crossEntropyOf([0, 1, 2].map((i) => Array.from(out.values(), Number).slice(10 * i, 10 * i + 10))), 5);
+    }));
+    const folded = foldBatchNorm(m);
+    expect(folded.auxiliary).toBeNull();
+    expect(Object.keys(folded.stateDict())).toEqual(Object.keys(smallvgg({ init: false }).stateDict()));
+
+    expect(() => gapnet({ auxiliary: true })).toThrow(/auxiliary is a smallvgg option/);
+    expect(() => auxiliaryLoss(smallvgg({ init: false }))).toThrow(/no auxiliary head; build it with smallvgg\(\{ auxiliary: true \}\)/);
+    expect(() => auxiliaryLoss(m, -1)).toThrow(/weight must be a finite number ≥ 0, got -1/);
+    m.train();
+    noGrad(() => tidy(() => {
+      m.call(x);
+      expect(() => lossFn(randn([2, 10]), tensor([1, 2], [2], 'int32'))).toThrow(/auxiliary logits are from a batch of 3, the output from 2/);
+    }));
   });
 
   test('the registry and the same seed gives the same weights', () => {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { flatten, Tensor } from '@gradlens/tensor';
+import { add, crossEntropy, flatten, mean, mul, Tensor } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../datasets/fashion-mnist';
 import { ReLU } from '../layers/activation';
 import { Sequential } from '../layers/container';
@@ -11,6 +11,7 @@ import { Linear } from '../layers/linear';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling';
 import { Module } from '../module';
 import { loadCheckpoint } from '../train/checkpoint';
+import type { LossFn } from '../train/fit';
 import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthScaler } from './common';
 
 /**
@@ -37,6 +38,16 @@ export interface BundledOptions extends ModelOptions {
    * follows the other (the same function, on a quarter of the values).
    */
   batchNorm?: boolean;
+  /**
+   * smallvgg only, for training: deep supervision, as GoogLeNet's auxiliary classifiers. Adds
+   * `auxiliary`, a Linear(128 → numClasses) over the global average of the last features (gapnet's
+   * head on smallvgg's 4×4 map); while training, each forward leaves its logits in
+   * `auxiliaryLogits` and `auxiliaryLoss` adds their cross-entropy to the classifier's. It hands
+   * every position of the features a gradient straight from the labels, as gapnet's pooling does,
+   * where the fully connected head alone learned slower (weights/README.md, round 9). `foldBatchNorm`
+   * drops it: the published model has none.
+   */
+  auxiliary?: boolean;
 }
 
 type LayerSpec = { conv: [number, number, number, number, number] } | 'relu' | 'pool';
@@ -92,6 +103,7 @@ export class GapNet extends Module {
   constructor(options: BundledOptions = {}) {
     super();
     this.options = { ...options };
+    if (options.auxiliary) throw new Error('GapNet: auxiliary is a smallvgg option (gapnet\'s classifier already is one linear layer over the pooled features)');
     const w = widthScaler(options, 'GapNet');
     const nc = numClassesOf({ numClasses: 10, ...options }, 'GapNet');
     this.features = this.registerModule('features', buildFeatures(GAPNET_FEATURES, w, options.batchNorm ?? false));
@@ -119,6 +131,10 @@ export class GapNet extends Module {
 export class SmallVGG extends Module {
   readonly features: Sequential;
   readonly classifier: Sequential;
+  /** With `auxiliary: true` (training only): Linear(128 → numClasses) over the globally averaged last features. */
+  readonly auxiliary: Linear | null;
+  /** The auxiliary head's logits from the last forward in training mode; null in eval mode or without the head. Read by auxiliaryLoss. */
+  auxiliaryLogits: Tensor | null = null;
 
   readonly options: BundledOptions;
 
@@ -142,6 +158,7 @@ export class SmallVGG extends Module {
       new ReLU(), new Dropout(p),
       new Linear(hidden, nc, i),
     ));
+    this.auxiliary = options.auxiliary ? this.registerModule('auxiliary', new Linear(c, nc, i)) : null;
     applyInit(this, options, { conv: convKaimingFanOut });
   }
 
@@ -150,8 +167,26 @@ export class SmallVGG extends Module {
     if (f.shape[2] !== 4 || f.shape[3] !== 4) {
       throw new Error(`SmallVGG: expected a 64×64 input (4×4 features before the classifier), got input giving features [${f.shape.join(', ')}]`);
     }
+    this.auxiliaryLogits = this.auxiliary && this.training ? this.auxiliary.call(mean(f, { dim: [2, 3] })) : null;
     return this.classifier.call(flatten(f, 1));
   }
+}
+
+/**
+ * The training loss of a SmallVGG built with `auxiliary: true`: crossEntropy(logits, target) +
+ * weight · crossEntropy(auxiliary logits, target) after a forward in training mode, and the plain
+ * crossEntropy otherwise (evaluation). Pass it as fit's (or a DataParallel task's) lossFn; the
+ * accuracy fit reports stays the classifier's.
+ */
+export function auxiliaryLoss(model: SmallVGG, weight = 1): LossFn {
+  if (!model.auxiliary) throw new Error('auxiliaryLoss: the model has no auxiliary head; build it with smallvgg({ auxiliary: true })');
+  if (!(weight >= 0 && Number.isFinite(weight))) throw new Error(`auxiliaryLoss: weight must be a finite number ≥ 0, got ${weight}`);
+  return (output, target) => {
+    const aux = model.auxiliaryLogits;
+    if (aux === null) return crossEntropy(output, target);
+    if (aux.shape[0] !== output.shape[0]) throw new Error(`auxiliaryLoss: the auxiliary logits are from a batch of ${aux.shape[0]}, the output from ${output.shape[0]}; call the loss right after the model's forward`);
+    return add(crossEntropy(output, target), mul(crossEntropy(aux, target), weight));
+  };
 }
 
 /** The CAM architecture for 3×64×64 inputs, 10 classes by default; see GapNet. */
@@ -162,10 +197,11 @@ export const smallvgg = (o: BundledOptions = {}): SmallVGG => new SmallVGG(o);
 /**
  * Returns a copy of a bundled model trained with `batchNorm: true` with every BatchNorm folded into
  * the conv or linear layer before it (eval-mode statistics: W' = W·γ/√(var+ε), b' = (b − mean)·γ/√(var+ε) + β),
- * as a plain model of the same class whose outputs equal the original's in eval mode.
+ * as a plain model of the same class whose outputs equal the original's in eval mode. A smallvgg's
+ * training-only auxiliary head is left out.
  */
 export function foldBatchNorm<M extends GapNet | SmallVGG>(model: M): M {
-  const plain = (model instanceof GapNet ? new GapNet({ ...model.options, batchNorm: false, init: false }) : new SmallVGG({ ...model.options, batchNorm: false, init: false })) as M;
+  const plain = (model instanceof GapNet ? new GapNet({ ...model.options, batchNorm: false, init: false }) : new SmallVGG({ ...model.options, batchNorm: false, auxiliary: false, init: false })) as M;
   for (const part of ['features', 'classifier'] as const) {
     const src = model[part].children().map(([, m]) => m);
     const weighted = src.filter((m): m is Conv2d | Linear => m instanceof Conv2d || m instanceof Linear);
