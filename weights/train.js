@@ -9,7 +9,7 @@
  *
  *   node weights/train.js --model gapnet [--epochs 10] [--images 4096] [--batch 32] [--lr 0.002]
  *        [--wd 0.0005] [--seed 1] [--val 1000] [--test 10000] [--out weights] [--trial] [--workers N]
- *        [--dropout 0.3 (smallvgg)] [--auxiliary 0 (smallvgg)]
+ *        [--dropout 0.3 (smallvgg)] [--auxiliary 0 (smallvgg)] [--budget-minutes M]
  *
  * An "epoch" here is --images freshly composed training pictures: epoch e draws items
  * (e·images … (e+1)·images − 1) mod 60000 of the training split with new backgrounds, tints, places
@@ -23,6 +23,12 @@
  * optimiser. Every thread builds the model and the pictures from weights/train-task.js. --workers 1
  * computes everything on the main thread, as before. The same flags and the same N give the same run;
  * with BatchNorm (--bn), N changes the run (each shard is normalised with its own statistics).
+ *
+ * --budget-minutes M fits the run to M minutes of training instead of a fixed number of epochs: --epochs
+ * is the first plan, and after every epoch the plan becomes the epochs done plus as many more as the
+ * time left holds at the last epoch's pace (+8%), so the cosine ends at the last planned step however fast
+ * the machine runs that day (epoch times here vary by up to 40% between runs). Such a run depends on the
+ * machine's speed, so it is not repeatable from its flags; the log prints every plan.
  */
 const fs = require('fs');
 const os = require('os');
@@ -57,6 +63,8 @@ const trial = arg('trial', 'false') === 'true';
 const shared = arg('shared', 'true') === 'true';
 const curriculum = Number(arg('curriculum', '0.5'));
 const maxMinutes = Number(arg('max-minutes', '28'));
+const budgetMinutes = Number(arg('budget-minutes', '0'));
+if (!(budgetMinutes >= 0 && Number.isFinite(budgetMinutes))) throw new Error(`--budget-minutes must be a number ≥ 0 (0: a fixed number of epochs), got ${budgetMinutes}`);
 const bn = arg('bn', 'false') === 'true';
 // smallvgg's classifier dropout while training (the published model is the same either way: dropout is off in eval).
 const dropout = Number(arg('dropout', '0.3'));
@@ -121,11 +129,33 @@ const val = new nn.ClutteredFashionMnist({ split: 'test', seed: testSeed, length
 const valLoader = new nn.DataLoader(val, { batchSize: 100 });
 
 const optimizer = new nn.AdamW(trained.parameters(), { lr, weightDecay: wd });
-const totalSteps = epochs * batchesPerEpoch;
-const scheduler = nn.warmupCosine(optimizer, { warmupEpochs: warmup, epochs: totalSteps, startFactor: 0.05 });
+let totalSteps = epochs * batchesPerEpoch;
+const startFactor = 0.05;
+/**
+ * The time-budgeted schedule (--budget-minutes): warmupCosine's shape in closed form — linear warm-up
+ * from startFactor·lr over `warmup` steps, then a half cosine to 0 at step `totalSteps` — whose end
+ * moves whenever the plan changes.
+ */
+const budgetSchedule = {
+  done: 0,
+  step() {
+    this.done++;
+    this.apply();
+  },
+  apply() {
+    const s = this.done;
+    optimizer.lr = s < warmup
+      ? lr * (startFactor + ((1 - startFactor) * s) / warmup)
+      : (lr * (1 + Math.cos((Math.PI * Math.min(1, (s - warmup) / Math.max(1, totalSteps - warmup))))) / 2);
+  },
+};
+if (budgetMinutes > 0) budgetSchedule.apply();
+const scheduler = budgetMinutes > 0 ? budgetSchedule : nn.warmupCosine(optimizer, { warmupEpochs: warmup, epochs: totalSteps, startFactor });
+/** @type {string[]} */
+const plans = [];
 
 log(`gradlens ${commit} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})${shared ? ' · machine shared with other jobs' : ''}`);
-log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd}${name === 'smallvgg' ? ` · dropout ${dropout}` : ''}${auxiliary > 0 ? ` · auxiliary head, loss weight ${auxiliary}` : ''} · warmup ${warmup} steps then cosine (per step) · seed ${seed}`);
+log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd}${name === 'smallvgg' ? ` · dropout ${dropout}` : ''}${auxiliary > 0 ? ` · auxiliary head, loss weight ${auxiliary}` : ''} · warmup ${warmup} steps then cosine (per step${budgetMinutes > 0 ? `, its end re-planned after every epoch to fit ${budgetMinutes} minutes` : ''}) · seed ${seed}`);
 log(`data-parallel over ${workers} thread${workers === 1 ? '' : 's'} (the main one${workers > 1 ? ` and ${workers - 1} worker${workers > 2 ? 's' : ''}` : ' only'}): ${batch} pictures per batch in shards of ${nn.shardBounds(batch, workers).map(([a, b]) => b - a).join(' + ')}${bn && workers > 1 ? '; BatchNorm statistics per shard, running statistics from the main thread\'s' : ''}`);
 log(`normalisation (2000 train compositions): mean [${normalization.mean.join(', ')}] std [${normalization.std.join(', ')}]`);
 
@@ -134,14 +164,26 @@ let history;
 try {
   history = dp.fit({
     val: valLoader,
-    epochs,
+    // A budgeted run may plan more epochs than --epochs; the budget stops it.
+    epochs: budgetMinutes > 0 ? 4 * epochs : epochs,
     optimizer,
     scheduler,
     schedulerInterval: 'batch',
     log: { tty: false },
     onEpoch: (s) => {
       const elapsed = (Date.now() - trainStart) / 1000;
-      log(`epoch ${s.epoch}/${epochs} · level ${level(s.epoch - 1, rampEpochs).toFixed(2)} · train loss ${s.loss.toFixed(4)} acc ${(100 * s.accuracy).toFixed(1)}% · val (test[0:${valCount}]) loss ${s.valLoss?.toFixed(4)} acc ${(100 * (s.valAccuracy ?? NaN)).toFixed(1)}% · lr ${s.lr.toExponential(2)} · ${s.seconds.toFixed(0)} s (total ${elapsed.toFixed(0)} s)`);
+      log(`epoch ${s.epoch}/${totalSteps / batchesPerEpoch} · level ${level(s.epoch - 1, rampEpochs).toFixed(2)} · train loss ${s.loss.toFixed(4)} acc ${(100 * s.accuracy).toFixed(1)}% · val (test[0:${valCount}]) loss ${s.valLoss?.toFixed(4)} acc ${(100 * (s.valAccuracy ?? NaN)).toFixed(1)}% · lr ${s.lr.toExponential(2)} · ${s.seconds.toFixed(0)} s (total ${elapsed.toFixed(0)} s)`);
+      if (budgetMinutes > 0) {
+        // Re-plan: the epochs done, plus as many as the time left holds at this epoch's pace with 8% to spare.
+        const more = Math.max(0, Math.floor((budgetMinutes * 60 - elapsed) / (1.08 * s.seconds)));
+        const planned = Math.max(s.epoch, Math.min(4 * epochs, s.epoch + more));
+        if (planned * batchesPerEpoch !== totalSteps) {
+          totalSteps = planned * batchesPerEpoch;
+          plans.push(`after epoch ${s.epoch}: ${planned}`);
+          log(`plan: ${planned} epochs (${totalSteps} steps; ${(elapsed / 60).toFixed(1)} of ${budgetMinutes} min spent, the last epoch took ${s.seconds.toFixed(0)} s)`);
+        }
+        return s.epoch < planned;
+      }
       if (elapsed > maxMinutes * 60 && s.epoch < epochs) {
         log(`stopping after epoch ${s.epoch}: ${(elapsed / 60).toFixed(1)} min exceeds --max-minutes ${maxMinutes}`);
         return false;
@@ -153,6 +195,7 @@ try {
   void dp.close();
 }
 const trainSeconds = (Date.now() - trainStart) / 1000;
+const plannedEpochs = totalSteps / batchesPerEpoch;
 
 // The published model: the trained one with its BatchNorms folded into the layers before them and
 // without the auxiliary head (checked equal).
@@ -177,7 +220,7 @@ log(`training ${trainSeconds.toFixed(0)} s (${(trainSeconds / 60).toFixed(1)} mi
 
 if (!trial) {
   const weights = path.join(outDir, info.weights);
-  nn.saveCheckpoint(weights, model, { metadata: { model: name, test_accuracy: result.accuracy, epochs, seed } });
+  nn.saveCheckpoint(weights, model, { metadata: { model: name, test_accuracy: result.accuracy, epochs: plannedEpochs, seed } });
   const card = {
     name,
     architecture: name === 'gapnet'
@@ -195,14 +238,15 @@ if (!trial) {
       source: "Debian dataset-fashion-mnist (train: 60 000 images, test: 10 000)",
       trainSeed: seed,
       testSeed,
-      trainingPictures: epochs * samplesPerEpoch,
+      trainingPictures: history.epochs.length * samplesPerEpoch,
     },
     testAccuracy: Math.round(result.accuracy * 1e4) / 1e4,
     testLoss: Math.round(result.loss * 1e4) / 1e4,
     testPictures: result.count,
     valAccuracyPerEpoch: history.valAccuracy.map((a) => Math.round(a * 1e4) / 1e4),
     trainAccuracyPerEpoch: history.accuracy.map((a) => Math.round(a * 1e4) / 1e4),
-    epochs,
+    epochs: plannedEpochs,
+    ...(budgetMinutes > 0 ? { budget: `${budgetMinutes} minutes of training: --epochs ${epochs} as the first plan, re-planned after each epoch (${plans.join('; ') || 'never changed'})` } : {}),
     imagesPerEpoch: images,
     batchSize: batch,
     workers,
@@ -211,7 +255,7 @@ if (!trial) {
       : 'none (one thread)',
     seed,
     optimizer: { name: 'AdamW', lr, weightDecay: wd, betas: [0.9, 0.999] },
-    schedule: { name: 'warmupCosine (per step)', warmupSteps: warmup, startFactor: 0.05, totalSteps, etaMin: 0 },
+    schedule: { name: budgetMinutes > 0 ? 'warm-up then cosine (per step), its end re-planned to the time budget' : 'warmupCosine (per step)', warmupSteps: warmup, startFactor, totalSteps, etaMin: 0 },
     ...(name === 'smallvgg' ? { dropout: `${dropout} while training (classifier.2)` } : {}),
     ...(auxiliary > 0 ? { auxiliaryHead: `while training: Linear(128→10) \`auxiliary\` over the global average of the 4×4 features, loss = classifier's cross-entropy + ${auxiliary} × its cross-entropy (nn.auxiliaryLoss); dropped at the end` } : {}),
     batchNorm: bn
