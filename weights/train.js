@@ -65,6 +65,8 @@ const curriculum = Number(arg('curriculum', '0.5'));
 const maxMinutes = Number(arg('max-minutes', '28'));
 const budgetMinutes = Number(arg('budget-minutes', '0'));
 if (!(budgetMinutes >= 0 && Number.isFinite(budgetMinutes))) throw new Error(`--budget-minutes must be a number ≥ 0 (0: a fixed number of epochs), got ${budgetMinutes}`);
+// A budgeted run may plan more epochs than --epochs, up to four times as many; the budget stops it.
+const maxEpochs = budgetMinutes > 0 ? 4 * epochs : epochs;
 const bn = arg('bn', 'false') === 'true';
 // smallvgg's classifier dropout while training (the published model is the same either way: dropout is off in eval).
 const dropout = Number(arg('dropout', '0.3'));
@@ -164,8 +166,7 @@ let history;
 try {
   history = dp.fit({
     val: valLoader,
-    // A budgeted run may plan more epochs than --epochs; the budget stops it.
-    epochs: budgetMinutes > 0 ? 4 * epochs : epochs,
+    epochs: maxEpochs,
     optimizer,
     scheduler,
     schedulerInterval: 'batch',
@@ -176,7 +177,7 @@ try {
       if (budgetMinutes > 0) {
         // Re-plan: the epochs done, plus as many as the time left holds at this epoch's pace with 8% to spare.
         const more = Math.max(0, Math.floor((budgetMinutes * 60 - elapsed) / (1.08 * s.seconds)));
-        const planned = Math.max(s.epoch, Math.min(4 * epochs, s.epoch + more));
+        const planned = Math.max(s.epoch, Math.min(maxEpochs, s.epoch + more));
         if (planned * batchesPerEpoch !== totalSteps) {
           totalSteps = planned * batchesPerEpoch;
           plans.push(`after epoch ${s.epoch}: ${planned}`);
