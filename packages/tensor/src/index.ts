@@ -3,7 +3,7 @@ export type { NestedArray, DeviceStorage } from './tensor';
 export type { DType, FloatDType, TypedArray } from './dtype';
 export * from './creation';
 export * from './ops';
-export type { OpAttrs, OpName, BatchNormAttrs } from './ops/op-attrs';
+export type { OpAttrs, OpName, BatchNormAttrs, LayerNormAttrs } from './ops/op-attrs';
 export { batchNormSlots } from './ops/op-attrs';
 export { Generator, manualSeed, defaultGenerator } from './random';
 export { record, grad, noGrad, tidy, keep, withScope, numTensors, Tape } from './autodiff/tape';

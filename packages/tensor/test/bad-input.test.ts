@@ -4,7 +4,7 @@
  */
 import {
   adaptiveAvgPool2d, adaptiveMaxPool2d, add, arange, argmax, avgPool2d, batchNorm, cast, cat, clamp, conv2d, crossEntropy,
-  dropout, exp, expand, flatten, grad, indexSelect, interpolate, linear, logSoftmax, matmul, max, maxPool2d,
+  dropout, erf, exp, expand, flatten, gelu, grad, layerNorm, scaledDotProductAttention, indexSelect, interpolate, linear, logSoftmax, matmul, max, maxPool2d,
   maxPool2dWithIndices, mean, mseLoss, mul, narrow, nllLoss, numTensors, ones, pad, permute, record, reluBackward, reshape, scalar, slice,
   softmax, squeeze, stack, sum, Tape, Tensor, tensor, tidy, transpose, unsqueeze, variance, where, zeros,
 } from '../src';
@@ -253,10 +253,31 @@ const autodiff: Row[] = [
     /^tape\.activation: no op ran inside module 'features\.3'/],
 ];
 
+const transformer: Row[] = [
+  ['gelu of int32', () => gelu(zeros([3], 'int32')), /^gelu: input must be float32 or float64, got int32/],
+  ['gelu with an unknown approximation', () => gelu(zeros([3]), { approximate: untyped('fast') }), /^gelu: approximate must be 'none' or 'tanh', got "fast"/],
+  ['erf of a non-tensor', () => erf(untyped(3)), /^erf: expected a Tensor, got number/],
+  ['layerNorm shape that is not the input\'s end', () => layerNorm(zeros([2, 5, 8]), [5]), /^layerNorm: input \[2, 5, 8\] must end in normalizedShape \[5\]/],
+  ['layerNorm shape longer than the input', () => layerNorm(zeros([8]), [2, 8]), /^layerNorm: input \[8\] must end in normalizedShape \[2, 8\]/],
+  ['layerNorm empty shape', () => layerNorm(zeros([2, 8]), []), /^layerNorm: normalizedShape must be one or more positive integers, got \[\]/],
+  ['layerNorm weight of the wrong shape', () => layerNorm(zeros([2, 8]), [8], zeros([4])), /^layerNorm: weight must be \[8\], got \[4\]/],
+  ['layerNorm float64 bias for float32 input', () => layerNorm(zeros([2, 8]), [8], null, zeros([8], 'float64')), /^layerNorm: bias must be float32 like the input, got float64/],
+  ['layerNorm negative eps', () => layerNorm(zeros([2, 8]), 8, null, null, { eps: -1 }), /^layerNorm: eps must be a non-negative number, got -1/],
+  ['layerNorm of int32', () => layerNorm(zeros([2, 8], 'int32'), 8), /^layerNorm: input must be float32 or float64, got int32/],
+  ['attention q of rank 1', () => scaledDotProductAttention(zeros([4]), zeros([3, 4]), zeros([3, 4])), /^scaledDotProductAttention: q must be \[\.\.\., tokens, features\], got \[4\]/],
+  ['attention q and k feature sizes differ', () => scaledDotProductAttention(zeros([2, 4]), zeros([3, 5]), zeros([3, 4])), /^scaledDotProductAttention: q \[2, 4\] and k \[3, 5\] must have the same feature size/],
+  ['attention k and v token counts differ', () => scaledDotProductAttention(zeros([2, 4]), zeros([3, 4]), zeros([5, 4])), /^scaledDotProductAttention: k \[3, 4\] and v \[5, 4\] must have the same number of tokens/],
+  ['attention batch dims that do not broadcast', () => scaledDotProductAttention(zeros([2, 2, 4]), zeros([3, 3, 4]), zeros([3, 3, 4])), /^scaledDotProductAttention: .*cannot be broadcast/],
+  ['attention mixed dtypes', () => scaledDotProductAttention(zeros([2, 4]), zeros([3, 4], 'float64'), zeros([3, 4])), /^scaledDotProductAttention: q, k and v must share a dtype, got float32, float64 and float32/],
+  ['attention mask of the wrong shape', () => scaledDotProductAttention(zeros([2, 4]), zeros([3, 4]), zeros([3, 4]), { mask: zeros([2, 2]) }), /^scaledDotProductAttention: mask \[2, 2\] does not broadcast to the scores \[2, 3\]/],
+  ['attention int32 mask', () => scaledDotProductAttention(zeros([2, 4]), zeros([3, 4]), zeros([3, 4]), { mask: zeros([2, 3], 'int32') }), /^scaledDotProductAttention: mask must be bool or float32 like q, got int32/],
+  ['attention infinite scale', () => scaledDotProductAttention(zeros([2, 4]), zeros([3, 4]), zeros([3, 4]), { scale: Infinity }), /^scaledDotProductAttention: scale must be a finite number, got Infinity/],
+];
+
 const groups: [string, Row[]][] = [
   ['conv2d', conv], ['pooling', pooling], ['interpolate', resize], ['batchNorm and dropout', norm],
   ['softmax and losses', losses], ['linear and matmul', linalg], ['elementwise', elementwise],
-  ['reductions', reductions], ['shape ops', shapes], ['creation and tensors', creation], ['autodiff', autodiff],
+  ['reductions', reductions], ['transformer ops', transformer], ['shape ops', shapes], ['creation and tensors', creation], ['autodiff', autodiff],
 ];
 
 describe.each(groups)('bad input: %s', (_group, rows) => {

@@ -1,5 +1,6 @@
 /**
- * Golden values from PyTorch 1.13 (scripts/make-tensor-fixtures.py writes test/fixtures/*.json).
+ * Golden values from PyTorch 1.13 (scripts/make-tensor-fixtures.py writes test/fixtures/*.json;
+ * scripts/make-transformer-op-fixtures.py writes transformer.json).
  *
  * Every case runs twice: with float32 inputs (the values PyTorch drew) and with the same values in
  * float64. The reference was computed by PyTorch in float64 from those float32 values, so the float32
@@ -14,7 +15,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import {
   abs, adaptiveAvgPool2d, adaptiveMaxPool2d, add, argmax, argmin, avgPool2d, batchNorm, cat, clamp, conv2d, crossEntropy,
-  div, exp, flatten, grad, indexSelect, interpolate, linear, log, logSoftmax, matmul, max, maximum, maxPool2d, mean, min, minimum, mseLoss, mul,
+  div, erf, exp, flatten, gelu, layerNorm, scaledDotProductAttention, grad, indexSelect, interpolate, linear, log, logSoftmax, matmul, max, maximum, maxPool2d, mean, min, minimum, mseLoss, mul,
   narrow, neg, nllLoss, numTensors, pad, permute, pow, relu, reshape, sigmoid, slice, softmax, sqrt, stack, std, sub, sum,
   tanh, Tensor, tensor, tidy, transpose, variance, where,
 } from '../src';
@@ -38,7 +39,7 @@ interface GoldenCase {
 }
 interface Fixture { torch: string; cases: GoldenCase[] }
 
-const FAMILIES = ['conv', 'pool', 'resize', 'norm', 'activation', 'loss', 'linalg', 'elementwise', 'reduce', 'shape', 'net'] as const;
+const FAMILIES = ['conv', 'pool', 'resize', 'norm', 'activation', 'loss', 'linalg', 'elementwise', 'reduce', 'shape', 'net', 'transformer'] as const;
 const TOL = { float32: { fwd: 1e-5, grad: 1e-4 }, float64: { fwd: 1e-9, grad: 1e-9 } } as const;
 
 function load(family: string): Fixture {
@@ -129,6 +130,10 @@ const OPS: Record<string, OpFn> = {
   cat: (t, a) => cat(listed(t), n(a, 'dim')),
   stack: (t, a) => stack(listed(t), n(a, 'dim')),
   pad: (t, a) => pad(need(t, 'x'), a.pads as number[], opt(a, 'value')),
+  erf: (t) => erf(need(t, 'x')),
+  gelu: (t, a) => gelu(need(t, 'x'), { approximate: a.approximate as 'none' | 'tanh' | undefined }),
+  layerNorm: (t, a) => layerNorm(need(t, 'x'), a.normalizedShape as number[], t.weight, t.bias, { eps: opt(a, 'eps') }),
+  scaledDotProductAttention: (t, a) => scaledDotProductAttention(need(t, 'q'), need(t, 'k'), need(t, 'v'), { mask: t.mask, scale: opt(a, 'scale') }),
   smallCnn: (t) => {
     let h = relu(batchNorm(conv2d(need(t, 'x'), need(t, 'w1'), null, { padding: 1 }),
       need(t, 'runningMean'), need(t, 'runningVar'), need(t, 'g1'), need(t, 'beta1'), { training: true, momentum: 0.1, eps: 1e-5 }));

@@ -65,9 +65,19 @@ const cases: { [K in OpName]: Entry } = {
   reluBackward: [{ inputs: () => [rn(3, 4), away(3, 4)], f: T.reluBackward }],
   sigmoid: [{ inputs: () => [rn(5)], f: T.sigmoid }],
   tanh: [{ inputs: () => [rn(5)], f: T.tanh }],
+  erf: [{ inputs: () => [T.mul(rn(3, 4), 1.5)], f: T.erf }],
+  gelu: [
+    { inputs: () => [T.mul(rn(3, 4), 2)], f: (x) => T.gelu(x!) },
+    { inputs: () => [T.mul(rn(3, 4), 2)], f: (x) => T.gelu(x!, { approximate: 'tanh' }) },
+  ],
   clamp: [{ inputs: () => [away(8)], f: (x) => T.clamp(x!, { min: -0.5, max: 0.6 }) }],
   cast: [{ inputs: () => [rn(4)], f: (x) => T.cast(T.cast(x!, 'float32'), 'float64'), h: 1e-2, tol: 1e-5 }],
-  softmax: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.softmax(x!, 1) }],
+  softmax: [
+    { inputs: () => [rn(2, 3, 4)], f: (x) => T.softmax(x!, 1) },
+    // Attention is composed of matmul and softmax: q, k, v and an additive mask all get gradients.
+    { inputs: () => [rn(2, 3, 4), rn(2, 5, 4), rn(1, 5, 3), rn(3, 5)], f: (q, k, v, m) => T.scaledDotProductAttention(q!, k!, v!, { mask: m }) },
+    { inputs: () => [rn(2, 2, 3, 4), rn(2, 2, 3, 4), rn(2, 2, 3, 2)], f: (q, k, v) => T.scaledDotProductAttention(q!, k!, v!, { scale: 0.7, mask: T.tensor([1, 0, 1, 1, 1, 0], [2, 1, 3], 'bool') }) },
+  ],
   logSoftmax: [{ inputs: () => [rn(3, 5)], f: (x) => T.logSoftmax(x!, -1) }],
   sum: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.sum(x!, { dim: [0, 2], keepdim: true }) }],
   mean: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.mean(x!, { dim: 1 }) }],
@@ -131,6 +141,12 @@ const cases: { [K in OpName]: Entry } = {
     // Standalone, so mean and var are free inputs (not the batch's statistics).
     { inputs: () => [rn(3, 2, 2, 3), rn(3, 2, 2, 3), rn(2), positive(2), rn(2)], f: (dy, x, m, v, w) => runOp('batchNormBackward', [dy!, x!, m!, v!, w!], { eps: 1e-5 }) },
     { inputs: () => [rn(5, 3), rn(5, 3), rn(3), positive(3)], f: (dy, x, m, v) => runOp('batchNormBackward', [dy!, x!, m!, v!], { eps: 1e-3 }) },
+  ],
+  layerNorm: [
+    { inputs: () => [rn(2, 3, 4), rn(4), rn(4)], f: (x, w, b) => T.layerNorm(x!, [4], w, b) },
+    { inputs: () => [rn(2, 3, 4), rn(3, 4)], f: (x, w) => T.layerNorm(x!, [3, 4], w, null, { eps: 1e-3 }) },
+    { inputs: () => [rn(5, 3), rn(3)], f: (x, b) => T.layerNorm(x!, 3, null, b) },
+    { inputs: () => [rn(6)], f: (x) => T.layerNorm(x!, 6) },
   ],
   upsampleNearest2d: [{ inputs: () => [rn(1, 2, 4, 3)], f: (x) => T.interpolate(x!, { size: [7, 5] }) }],
   upsampleNearest2dBackward: [{ inputs: () => [rn(1, 2, 7, 5)], f: (dy) => runOp('upsampleNearest2dBackward', [dy!], { ...resize, inputShape: [1, 2, 4, 3] }) }],

@@ -40,7 +40,8 @@ function treatments(layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 
   const share = shareSum(stabilise, eps, false);
   return {
     conv2d: layerRule('conv2d'), linear: layerRule('linear'),
-    relu: passThrough(), clamp: passThrough(), cast: passThrough(),
+    // GELU passes relevance through like ReLU (AttnLRP's identity rule for elementwise activations).
+    relu: passThrough(), clamp: passThrough(), cast: passThrough(), gelu: passThrough(),
     add: share, sub: shareSum(stabilise, eps, true), mul: scaleByConstant('mul'), div: scaleByConstant('div'),
     batchNorm: batchNormRelevance(stabilise, eps),
     avgPool2d: proportional(stabilise, eps), adaptiveAvgPool2d: proportional(stabilise, eps),
@@ -53,7 +54,7 @@ function treatments(layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 
     pow: unsupported, maximum: unsupported, minimum: unsupported, where: unsupported,
     eq: unsupported, ne: unsupported, lt: unsupported, le: unsupported, gt: unsupported, ge: unsupported,
     neg: unsupported, exp: unsupported, log: unsupported, sqrt: unsupported, abs: unsupported, sign: unsupported,
-    sigmoid: unsupported, tanh: unsupported, softmax: unsupported, logSoftmax: unsupported,
+    sigmoid: unsupported, tanh: unsupported, erf: unsupported, layerNorm: unsupported, softmax: unsupported, logSoftmax: unsupported,
     max: unsupported, min: unsupported, argmax: unsupported, argmin: unsupported, var: unsupported,
     matmul: unsupported, conv2dBackwardInput: unsupported, conv2dBackwardWeight: unsupported,
     avgPool2dBackward: unsupported, adaptiveAvgPool2dBackward: unsupported, batchNormBackward: unsupported,

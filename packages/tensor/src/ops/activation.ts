@@ -35,3 +35,18 @@ export function reluBackward(dy: Tensor, x: Tensor): Tensor {
   }
   return runOp('reluBackward', [dy, x], {});
 }
+
+export interface GeluOptions {
+  /** 'none' (default): x·Φ(x) with the exact normal CDF; 'tanh': PyTorch's tanh approximation. */
+  approximate?: 'none' | 'tanh';
+}
+
+/** x·Φ(x), as F.gelu: Φ exact by default, or 0.5·(1 + tanh(√(2/π)·(x + 0.044715x³))) with approximate 'tanh'. */
+export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
+  requireFloat('gelu', x);
+  const approximate = options.approximate ?? 'none';
+  if (approximate !== 'none' && approximate !== 'tanh') {
+    throw opError('gelu', `approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
+  }
+  return runOp('gelu', [x], { approximate });
+}

@@ -74,6 +74,8 @@ export const sign = (x: Tensor) => unary('sign', x);
 export const relu = (x: Tensor) => unary('relu', x);
 export const sigmoid = (x: Tensor) => unary('sigmoid', x);
 export const tanh = (x: Tensor) => unary('tanh', x);
+/** The error function (2/√π)∫₀ˣ e^(−t²) dt, elementwise (integers give float32). */
+export const erf = (x: Tensor) => unary('erf', x);
 /** x², as mul(x, x). */
 export const square = (x: Tensor) => mul(x, x);
 

@@ -8,4 +8,5 @@ export * from './resize';
 export * from './activation';
 export * from './norm';
 export * from './loss';
+export * from './attention';
 export { zerosLike, onesLike } from '../creation';

@@ -82,3 +82,35 @@ export function dropout(x: Tensor, options: DropoutOptions = {}): Tensor {
   const keepMask = cast(lt(rand(x.shape, { dtype: x.dtype as 'float32' | 'float64', generator: options.generator }), 1 - p), x.dtype);
   return mul(x, mul(keepMask, 1 / (1 - p)));
 }
+
+export interface LayerNormOptions {
+  eps?: number;
+}
+
+/**
+ * Layer normalisation as F.layer_norm: each slice over the last dims (`normalizedShape`) is
+ * normalised by its own mean and biased variance, then scaled by `weight` and shifted by `bias`
+ * (both of shape normalizedShape). One fused op, so that relevance rules (LRP's LN-rule) can
+ * replace its backward pass as a whole.
+ */
+export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], weight?: Tensor | null, bias?: Tensor | null, options: LayerNormOptions = {}): Tensor {
+  const op = 'layerNorm';
+  if (!(x instanceof Tensor)) throw opError(op, `expected a Tensor input, got ${typeof x}`);
+  requireFloat(op, x);
+  const shape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+  if (shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw opError(op, `normalizedShape must be one or more positive integers, got ${fmt(shape)}`);
+  }
+  if (shape.length > x.rank || shape.some((d, i) => x.shape[x.rank - shape.length + i] !== d)) {
+    throw opError(op, `input ${fmt(x.shape)} must end in normalizedShape ${fmt(shape)}`);
+  }
+  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (!t) continue;
+    if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw opError(op, `${name} must be ${fmt(shape)}, got ${fmt(t.shape)}`);
+    if (t.dtype !== x.dtype) throw opError(op, `${name} must be ${x.dtype} like the input, got ${t.dtype}`);
+  }
+  const eps = options.eps ?? 1e-5;
+  if (!(eps >= 0)) throw opError(op, `eps must be a non-negative number, got ${eps}`);
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  return runOp(op, inputs, { dims: shape.length, eps, weight: !!weight, bias: !!bias });
+}

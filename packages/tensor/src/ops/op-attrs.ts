@@ -45,6 +45,17 @@ export function batchNormSlots(a: BatchNormAttrs): { mean: number; var: number; 
   return { mean: a.training ? -1 : 1, var: a.training ? -1 : 2, weight, bias };
 }
 
+/**
+ * Layer normalisation over the last `dims` dims of x, as F.layer_norm. Inputs: [x, weight?, bias?],
+ * `weight` and `bias` saying which are there (each has x's last `dims` dims as its shape).
+ */
+export interface LayerNormAttrs {
+  dims: number;
+  eps: number;
+  weight: boolean;
+  bias: boolean;
+}
+
 export interface SliceAttrs {
   begin: number[];
   end: number[];
@@ -62,7 +73,9 @@ export interface OpAttrs {
   where: None;
   // elementwise, unary
   neg: None; exp: None; log: None; sqrt: None; abs: None; sign: None;
-  relu: None; sigmoid: None; tanh: None;
+  relu: None; sigmoid: None; tanh: None; erf: None;
+  /** x·Φ(x) exactly (erf), or with PyTorch's tanh approximation of Φ. */
+  gelu: { approximate: 'none' | 'tanh' };
   /** The vanilla gradient of relu from inputs [dy, x] (same shape and float dtype): dy where x > 0, else +0. */
   reluBackward: None;
   clamp: { min: number | null; max: number | null };
@@ -106,6 +119,7 @@ export interface OpAttrs {
    * its extra outputs Σdy and Σdy·x̂ ([C] each, non-differentiable) are the bias and weight gradients.
    */
   batchNormBackward: { eps: number };
+  layerNorm: LayerNormAttrs;
   // pooling and resizing
   maxPool2d: PoolAttrs;
   avgPool2d: PoolAttrs & { countIncludePad: boolean; divisorOverride: number | null };

@@ -1,4 +1,4 @@
-import { add, cast, div, eq, exp, ge, gt, le, log, lt, mul, neg, pow, reluBackward, sign, sub, where, zerosLike } from '../../ops';
+import { add, cast, div, eq, erf, exp, ge, gt, le, log, lt, mul, neg, pow, reluBackward, sign, sub, tanh, where, zerosLike } from '../../ops';
 import { sum } from '../../ops/reduce';
 import type { Tensor } from '../../tensor';
 import type { GradRuleTable } from './types';
@@ -6,9 +6,25 @@ import type { GradRuleTable } from './types';
 const mask = (b: Tensor, like: Tensor) => cast(b, like.dtype);
 const none = () => [null, null];
 
+/** d/dx x·Φ(x) = Φ(x) + x·φ(x), with Φ(x) = (1 + erf(x/√2))/2 and φ(x) = e^(−x²/2)/√(2π). */
+function geluSlope(x: Tensor): Tensor {
+  const cdf = mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5);
+  const pdf = mul(exp(mul(mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return add(cdf, mul(x, pdf));
+}
+
+/** d/dx of 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715x³): 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715x²). */
+function geluTanhSlope(x: Tensor): Tensor {
+  const k = Math.sqrt(2 / Math.PI);
+  const x2 = mul(x, x);
+  const t = tanh(mul(add(x, mul(mul(x2, x), 0.044715)), k));
+  const du = mul(add(mul(x2, 3 * 0.044715), 1), k);
+  return add(mul(add(t, 1), 0.5), mul(mul(mul(x, 0.5), sub(1, mul(t, t))), du));
+}
+
 export const elementwiseRules: Pick<GradRuleTable,
   'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'where' |
-  'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'reluBackward' | 'sigmoid' | 'tanh' | 'clamp' | 'cast' | 'softmax' | 'logSoftmax'> = {
+  'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'reluBackward' | 'sigmoid' | 'tanh' | 'erf' | 'gelu' | 'clamp' | 'cast' | 'softmax' | 'logSoftmax'> = {
   add: (dy) => [dy, dy],
   sub: (dy) => [dy, neg(dy)],
   mul: (dy, { inputs: [a, b] }) => [mul(dy, b!), mul(dy, a!)],
@@ -43,6 +59,8 @@ export const elementwiseRules: Pick<GradRuleTable,
   reluBackward: (g, { inputs: [, x], needsGrad }) => [needsGrad[0] ? reluBackward(g, x!) : null, null],
   sigmoid: (dy, { output }) => [mul(dy, mul(output, sub(1, output)))],
   tanh: (dy, { output }) => [mul(dy, sub(1, mul(output, output)))],
+  erf: (dy, { inputs: [x] }) => [mul(dy, mul(exp(neg(mul(x!, x!))), 2 / Math.sqrt(Math.PI)))],
+  gelu: (dy, { inputs: [x], attrs: { approximate } }) => [mul(dy, approximate === 'tanh' ? geluTanhSlope(x!) : geluSlope(x!))],
   clamp: (dy, { inputs: [x], attrs: { min, max } }) => {
     let m: Tensor = dy;
     if (min !== null) m = mul(m, mask(ge(x!, min), dy));

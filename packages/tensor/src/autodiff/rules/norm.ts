@@ -1,5 +1,5 @@
 import { zeros } from '../../creation';
-import { add, mul, neg, pow, reshape, sub, sum } from '../../ops';
+import { add, mean, mul, neg, pow, reshape, sub, sum } from '../../ops';
 import { batchNormSlots } from '../../ops/op-attrs';
 import { runOp, runOpFull } from '../../ops/run';
 import type { Tensor } from '../../tensor';
@@ -34,7 +34,35 @@ function scaleChannels(dy: Tensor, variance: Tensor, weight: Tensor | null, eps:
  * is the second derivative, written with ordinary ops, so that every entry of the table can be
  * checked by finite differences.
  */
-export const normRules: Pick<GradRuleTable, 'batchNorm' | 'batchNormBackward'> = {
+/**
+ * x̂ = (x − mean)/√(var + eps) over the last `dims` dims of x, and the 1/√(var + eps) it divided by,
+ * recomputed with ordinary ops so that the layer-norm rule has a rule of its own (double backward).
+ */
+export function layerNormParts(x: Tensor, dims: number, eps: number): { xhat: Tensor; inv: Tensor; axes: number[] } {
+  const axes = x.shape.map((_, i) => i).slice(x.rank - dims);
+  const centred = sub(x, mean(x, { dim: axes, keepdim: true }));
+  const inv = pow(add(mean(mul(centred, centred), { dim: axes, keepdim: true }), eps), -0.5);
+  return { xhat: mul(centred, inv), inv, axes };
+}
+
+export const normRules: Pick<GradRuleTable, 'batchNorm' | 'batchNormBackward' | 'layerNorm'> = {
+  // y = x̂·weight + bias per row: dx = inv·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·weight; the
+  // parameters' gradients keep x's shape and are summed over the rows by the central unbroadcast.
+  layerNorm: (dy, { inputs, attrs, needsGrad }) => {
+    const x = inputs[0]!;
+    const weight = attrs.weight ? inputs[1]! : null;
+    const biasSlot = attrs.bias ? (attrs.weight ? 2 : 1) : -1;
+    const { xhat, inv, axes } = layerNormParts(x, attrs.dims, attrs.eps);
+    const grads: (Tensor | null)[] = inputs.map(() => null);
+    if (needsGrad[0]) {
+      const g = weight ? mul(dy, weight) : dy;
+      const rowMean = (t: Tensor) => mean(t, { dim: axes, keepdim: true });
+      grads[0] = mul(inv, sub(sub(g, rowMean(g)), mul(xhat, rowMean(mul(g, xhat)))));
+    }
+    if (weight && needsGrad[1]) grads[1] = mul(dy, xhat);
+    if (biasSlot >= 0 && needsGrad[biasSlot]) grads[biasSlot] = dy;
+    return grads;
+  },
   batchNorm: (dy, { inputs, extras, attrs, needsGrad }) => {
     const slots = batchNormSlots(attrs);
     const x = inputs[0]!;

@@ -2,6 +2,7 @@ import { DType, floatOf, promote, TypedArray } from '../../dtype';
 import type { KernelTable } from '../backend';
 import { broadcastShapes, broadcastStrides, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
+import { erf } from './kernels/erf';
 import { broadcastIndex, forEachRun, output } from './util';
 
 type Binary = (x: number, y: number) => number;
@@ -93,13 +94,19 @@ function reluBackwardFloat32Bits(dy: Float32Array, x: Float32Array, out: Float32
   }
 }
 
+/** x·Φ(x) with the exact normal CDF Φ(x) = (1 + erf(x/√2))/2. */
+const geluExact: Unary = (x) => 0.5 * x * (1 + erf(x * Math.SQRT1_2));
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+/** PyTorch's approximate='tanh': 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+const geluTanh: Unary = (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+
 /** NaN-propagating maximum/minimum, as torch.maximum/minimum. */
 const nanMax: Binary = (x, y) => (x !== x || y !== y ? NaN : x > y ? x : y);
 const nanMin: Binary = (x, y) => (x !== x || y !== y ? NaN : x < y ? x : y);
 
 export const elementwiseKernels: Pick<KernelTable,
   'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'where' |
-  'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'reluBackward' | 'sigmoid' | 'tanh' | 'clamp' | 'cast'> = {
+  'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'reluBackward' | 'sigmoid' | 'tanh' | 'erf' | 'gelu' | 'clamp' | 'cast'> = {
   add: arith('add', addRun),
   sub: arith('sub', subRun),
   mul: arith('mul', mulRun),
@@ -159,6 +166,8 @@ export const elementwiseKernels: Pick<KernelTable,
   },
   sigmoid: floatUnary((x) => 1 / (1 + Math.exp(-x))),
   tanh: floatUnary(Math.tanh),
+  erf: floatUnary(erf),
+  gelu: (inputs, { approximate }) => ({ out: unary(inputs[0]!, inputs[0]!.dtype, approximate === 'tanh' ? geluTanh : geluExact) }),
   clamp: (inputs, { min, max }) => {
     const lo = min ?? -Infinity;
     const hi = max ?? Infinity;

@@ -6,6 +6,7 @@ import { broadcastShapes, sizeOf, windowOutSize } from '../../shape';
 import type { Tensor } from '../../tensor';
 import * as k from './kernels';
 import { BatchNormGeometry, batchNormBackward, batchNormForward, batchNormTrainForward } from './kernels/batchnorm';
+import { layerNormForward } from './kernels/layernorm';
 import { floats, output } from './util';
 
 function convGeometry(xShape: readonly number[], wShape: readonly number[], outShape: readonly number[], a: ConvAttrs): k.Conv2dGeometry {
@@ -49,7 +50,7 @@ export const nnKernels: Pick<KernelTable,
   'matmul' | 'linear' | 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'maxPool2d' | 'avgPool2d' |
   'avgPool2dBackward' | 'adaptiveAvgPool2d' | 'adaptiveAvgPool2dBackward' | 'adaptiveMaxPool2d' |
   'upsampleNearest2d' | 'upsampleNearest2dBackward' | 'upsampleBilinear2d' | 'upsampleBilinear2dBackward' |
-  'batchNorm' | 'batchNormBackward'> = {
+  'batchNorm' | 'batchNormBackward' | 'layerNorm'> = {
   matmul: ([a, b], { transA, transB }) => {
     const ra = a!.rank, rb = b!.rank;
     const m = transA ? a!.shape[ra - 1]! : a!.shape[ra - 2]!;
@@ -172,5 +173,14 @@ export const nnKernels: Pick<KernelTable,
     batchNormBackward(floats(dy!), floats(x!), floats(mean!), floats(variance!), weight ? floats(weight) : null, eps,
       batchNormGeometry(x!.shape), v, sumDy.v, sumDyXhat.v);
     return { out: t, extras: [sumDy.t, sumDyXhat.t] };
+  },
+  layerNorm: (inputs, a) => {
+    const x = inputs[0]!;
+    const cols = sizeOf(x.shape.slice(x.rank - a.dims));
+    const weight = a.weight ? floats(inputs[1]!) : null;
+    const bias = a.bias ? floats(inputs[a.weight ? 2 : 1]!) : null;
+    const { t, v } = output(x.shape, dtypeOf(x));
+    layerNormForward(floats(x), weight, bias, a.eps, cols === 0 ? 0 : x.size / cols, cols, v);
+    return { out: t };
   },
 };

@@ -12,3 +12,5 @@ export {
   upsampleNearest2dForward, upsampleNearest2dBackward, upsampleBilinear2dForward, upsampleBilinear2dBackward,
 } from './upsample2d';
 export { releaseScratch } from './scratch';
+export { layerNormForward } from './layernorm';
+export { erf } from './erf';
