@@ -146,7 +146,8 @@ MODELS = {
 }
 
 FULL_SIZE = ['alexnet', 'vgg11', 'vgg11_bn', 'vgg13', 'vgg13_bn', 'vgg16', 'vgg16_bn', 'vgg19', 'vgg19_bn',
-             'resnet18', 'resnet34', 'resnet50', 'squeezenet1_0', 'squeezenet1_1', 'mobilenet_v2']
+             'resnet18', 'resnet34', 'resnet50', 'squeezenet1_0', 'squeezenet1_1', 'mobilenet_v2',
+             'vit_b_16', 'vit_b_32', 'vit_l_16']  # the ViTs' reduced fixture: scripts/make-vit-fixtures.py
 
 
 def randomize_bn(model, g):

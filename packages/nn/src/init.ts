@@ -94,3 +94,22 @@ export function defaultLayerInit(weight: Tensor, bias: Tensor | null, generator?
     uniform_(bias, -bound, bound, generator);
   }
 }
+
+/** Glorot uniform init as torch.nn.init.xavier_uniform_: U(±gain·√(6/(fan_in + fan_out))); returns t. */
+export function xavierUniform_(t: Tensor, gain = 1, generator: Generator = defaultGenerator): Tensor {
+  const { fanIn, fanOut } = fans(t.shape);
+  const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
+  return uniform_(t, -bound, bound, generator);
+}
+
+/** N(mean, std²) truncated to [a, b] (redrawn until inside), as torch.nn.init.trunc_normal_; returns t. */
+export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2, generator: Generator = defaultGenerator): Tensor {
+  if (!(a < b) || !(a <= mean + 5 * std && b >= mean - 5 * std)) throw new Error(`truncNormal_: [${a}, ${b}] is empty or too far from N(${mean}, ${std}²)`);
+  const v = t.values();
+  for (let i = 0; i < v.length; i++) {
+    let s = mean + std * generator.normal();
+    while (s < a || s > b) s = mean + std * generator.normal();
+    v[i] = s;
+  }
+  return t;
+}

@@ -85,7 +85,7 @@ export function loadWeights(model: Module, file: string | Uint8Array, options: L
   let keys = Object.keys(raw);
   const prefixed = keys.length > 0 && keys.every((k) => k.startsWith('module.')) && !Object.keys(own).some((k) => k.startsWith('module.'));
   const dict: Record<string, ArrayLikeEntry> = {};
-  for (const k of keys) dict[prefixed ? k.slice('module.'.length) : k] = entryOf(raw[k]!);
+  for (const k of keys) dict[model.checkpointKey(prefixed ? k.slice('module.'.length) : k)] = entryOf(raw[k]!);
   keys = Object.keys(dict);
   const missingKeys = Object.keys(own).filter((k) => !(k in dict));
   const unexpectedKeys = keys.filter((k) => !(k in own));

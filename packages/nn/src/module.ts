@@ -134,12 +134,19 @@ export abstract class Module {
     return out;
   }
 
+  /** This module's name for a checkpoint key (a model overrides it to read a legacy layout); the key itself by default. */
+  checkpointKey(key: string): string {
+    return key;
+  }
+
   /**
    * Copies values into this module's parameters and buffers (in place, so references stay valid).
    * Refuses, with one error listing them all, missing keys, unexpected keys and shape mismatches.
    */
-  loadStateDict(dict: Record<string, Tensor | ArrayLikeEntry>, options: LoadOptions = {}): void {
+  loadStateDict(original: Record<string, Tensor | ArrayLikeEntry>, options: LoadOptions = {}): void {
     const strict = options.strict ?? true;
+    const dict: Record<string, Tensor | ArrayLikeEntry> = {};
+    for (const [k, v] of Object.entries(original)) dict[this.checkpointKey(k)] = v;
     const own = this.stateDict();
     const missing = Object.keys(own).filter((k) => !(k in dict));
     const unexpected = Object.keys(dict).filter((k) => !(k in own));

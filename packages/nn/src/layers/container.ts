@@ -1,7 +1,7 @@
 import type { Tensor } from '@gradlens/tensor';
 import { Module } from '../module';
 
-/** Runs its children in order, as torch.nn.Sequential; children are named '0', '1', … */
+/** Runs its children in order, as torch.nn.Sequential; children are named '0', '1', … unless named (an OrderedDict). */
 export class Sequential extends Module {
   private readonly items: Module[] = [];
 
@@ -10,9 +10,11 @@ export class Sequential extends Module {
     for (const m of modules) this.append(m);
   }
 
-  /** Adds a module at the end, named by its index; returns this. */
-  append(module: Module): this {
-    this.registerModule(String(this.items.length), module);
+  /** Adds a module at the end, named `name` or by its index; returns this. */
+  append(module: Module, name?: string): this {
+    const key = name ?? String(this.items.length);
+    if (this.children().some(([n]) => n === key)) throw new Error(`Sequential.append: a child is already named '${key}'`);
+    this.registerModule(key, module);
     this.items.push(module);
     return this;
   }

@@ -6,3 +6,4 @@ export * from './pooling';
 export * from './batchnorm';
 export * from './dropout';
 export * from './misc';
+export * from './transformer';

@@ -5,6 +5,7 @@ import { mobilenetV2 } from './mobilenet';
 import { resnet18, resnet34, resnet50 } from './resnet';
 import { squeezenet1_0, squeezenet1_1 } from './squeezenet';
 import { vgg11, vgg11Bn, vgg13, vgg13Bn, vgg16, vgg16Bn, vgg19, vgg19Bn } from './vgg';
+import { vitB16, vitB32, vitL16 } from './vit';
 
 export * from './common';
 export * from './alexnet';
@@ -12,6 +13,7 @@ export * from './vgg';
 export * from './resnet';
 export * from './squeezenet';
 export * from './mobilenet';
+export * from './vit';
 
 /** Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …). */
 export const modelBuilders = {
@@ -20,6 +22,7 @@ export const modelBuilders = {
   resnet18, resnet34, resnet50,
   squeezenet1_0, squeezenet1_1,
   mobilenet_v2: mobilenetV2,
+  vit_b_16: vitB16, vit_b_32: vitB32, vit_l_16: vitL16,
 } as const satisfies Record<string, (o?: ModelOptions) => Module>;
 
 /** A torchvision model name this package can build. */
