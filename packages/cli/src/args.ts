@@ -3,7 +3,13 @@
  * `--no-name` forms, `-h`. Unknown options and missing values are errors a user can act on.
  */
 
-/** An error the command reports as one line (exit code 2 for usage errors, 1 otherwise). */
+import { didYouMean } from '@gradlens/nn';
+
+/**
+ * An error the command reports as one line. Exit code 2: the command line is wrong (unknown command,
+ * option, method, model, layer, colormap; a missing or unreadable --image or --weights; a bad value);
+ * all of these are found before any weights load. Exit code 1: a failure while running.
+ */
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 1) {
     super(message);
@@ -62,8 +68,8 @@ export function parseArgs(command: string, argv: readonly string[], specs: Reado
       continue;
     }
     if (!spec) {
-      const known = Object.keys(specs).map((k) => `--${k}`).join(', ');
-      throw new CliError(`${command}: unknown option '--${name}'; options: ${known}, --help`, 2);
+      const known = Object.keys(specs).map((k) => `--${k}`);
+      throw new CliError(`${command}: unknown option '--${name}'${didYouMean(`--${name}`, known)}; options: ${known.join(', ')}, --help`, 2);
     }
     if (spec.type === 'boolean') {
       if (eq >= 0) {

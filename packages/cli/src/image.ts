@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { normalize, preprocessImageNet, readImage } from '@gradlens/io';
-import type { NdArray, RgbImage } from '@gradlens/io';
+import type { NdArray, RasterImage, RgbImage } from '@gradlens/io';
+import { imageToInput } from '@gradlens/nn';
 import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError } from './args';
@@ -11,8 +12,6 @@ export interface PreparedImage {
   input: Tensor;
   /** The same pixels before normalisation, as the picture the maps are drawn on (size × size RGB). */
   picture: RgbImage;
-  /** The input as a plain array [3, size, size] (what `.npy` maps are compared with). */
-  values: NdArray<'float32'>;
 }
 
 /** How to bring a picture to the model. */
@@ -23,9 +22,9 @@ export interface PrepareOptions {
   /** Apply the mean/std normalisation (default true). */
   normalize?: boolean;
   /**
-   * The reference scripts' preprocessing: stretch to size × size with Lanczos. Otherwise torchvision's
-   * evaluation transform (Resize(round(size · 256 / 224)) of the shorter side, CenterCrop(size)),
-   * skipped when the picture already has the size.
+   * The reference scripts' preprocessing: stretch to size × size with Lanczos. Otherwise imageToInput's
+   * (torchvision's evaluation transform, Resize(round(size · 256 / 224)) of the shorter side and
+   * CenterCrop(size), skipped when the picture already has the size).
    */
   reference?: boolean;
 }
@@ -40,29 +39,33 @@ export function chwToPicture(values: Float32Array, size: number): RgbImage {
   return { width: size, height: size, channels: 3, bitDepth: 8, data };
 }
 
-/** Reads `file` and returns the model input and the picture to draw on; errors name the file. */
-export function prepareImage(file: string, options: PrepareOptions): PreparedImage {
-  if (!fs.existsSync(file)) throw new CliError(`image not found: ${file}`);
-  let raw;
+/** Reads `file` as a picture; a missing or undecodable file is a CliError naming it. */
+export function readPicture(file: string): RasterImage {
+  if (!fs.existsSync(file)) throw new CliError(`image not found: ${file}`, 2);
+  if (!fs.statSync(file).isFile()) throw new CliError(`image is not a file: ${file}`, 2);
   try {
-    raw = readImage(file);
+    return readImage(file);
   } catch (e) {
-    throw new CliError((e as Error).message);
+    throw new CliError(`cannot read the image ${file}: ${(e as Error).message}`, 2);
   }
+}
+
+/**
+ * Returns the model input and the picture to draw on for a picture: the library's imageToInput
+ * transform (one implementation: a picture already size × size is fed as is, any other resized and
+ * centre-cropped), or with `reference` the reference scripts' stretch.
+ */
+export function prepareImage(raw: RasterImage, options: PrepareOptions): PreparedImage {
   const s = options.size;
-  const resize = options.reference ? 'stretch' : raw.width === s && raw.height === s ? false : undefined;
+  const resize = options.reference ? 'stretch' : undefined;
+  const input = imageToInput(raw, { size: s, resize, mean: options.mean, std: options.std, normalize: options.normalize !== false });
   const plain = preprocessImageNet(raw, { size: s, resize, normalize: false });
-  const values = options.normalize === false ? plain : normalize(plain, options.mean, options.std);
-  return {
-    input: tensor(values.data, [1, 3, s, s]),
-    picture: chwToPicture(plain.data, s),
-    values,
-  };
+  return { input, picture: chwToPicture(plain.data, s) };
 }
 
 /** Prepares an already decoded [0, 1] CHW picture (a bundled sample or a generated one). */
 export function prepareValues(plain: Float32Array, size: number, options: { mean: readonly number[]; std: readonly number[]; normalize?: boolean }): PreparedImage {
   const arr: NdArray<'float32'> = { dtype: 'float32', shape: [3, size, size], data: plain };
   const values = options.normalize === false ? arr : normalize(arr, options.mean, options.std);
-  return { input: tensor(values.data, [1, 3, size, size]), picture: chwToPicture(plain, size), values };
+  return { input: tensor(values.data, [1, 3, size, size]), picture: chwToPicture(plain, size) };
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { didYouMean } from '@gradlens/nn';
 import { CliError } from './args';
 import { demoCommand } from './commands/demo';
 import { evaluateCommand } from './commands/evaluate';
@@ -31,7 +32,8 @@ commands:
 ${rows.join('\n')}
 
 gradlens <command> --help shows the options of a command. Start with: gradlens demo
-Errors are one line; set GRADLENS_DEBUG=1 for the stack trace.
+Errors are one line (exit code 2: a wrong command line, found before any weights load; 1: a failure
+while running); set GRADLENS_DEBUG=1 for the stack trace.
 `;
 }
 
@@ -43,7 +45,7 @@ export function oneLine(e: unknown): string {
 
 /**
  * Runs the command line `argv` (the words after `gradlens`) and returns the exit code: 0 on success,
- * 2 for a usage error, 1 for any other error. Errors are written to stderr as one line.
+ * 2 for a wrong command line (found before any weights load), 1 for a failure while running. Errors are written to stderr as one line.
  */
 export async function main(argv: readonly string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   try {
@@ -58,7 +60,7 @@ export async function main(argv: readonly string[], streams: Streams = { stdout:
       return 0;
     }
     const command = Object.prototype.hasOwnProperty.call(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
-    if (!command) throw new CliError(`unknown command '${cmd}'; commands: ${Object.keys(COMMANDS).join(', ')} (gradlens --help)`, 2);
+    if (!command) throw new CliError(`unknown command '${cmd}'${didYouMean(cmd, Object.keys(COMMANDS))}; commands: ${Object.keys(COMMANDS).join(', ')} (gradlens --help)`, 2);
     return await command.run(rest, streams);
   } catch (e) {
     if (process.env.GRADLENS_DEBUG === '1' && e instanceof Error && e.stack) streams.stderr.write(`${e.stack}\n`);

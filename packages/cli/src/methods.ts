@@ -4,6 +4,7 @@ import {
 } from '@gradlens/explain';
 import type { CamResult, ProgressCallback } from '@gradlens/explain';
 import type { NdArray } from '@gradlens/io';
+import { didYouMean } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError } from './args';
@@ -48,6 +49,22 @@ export interface Budget {
 /** The default budget (the papers' numbers). */
 export const DEFAULT_BUDGET: Budget = { samples: 50, steps: 50, batchSize: 16, seed: 0, lrpComposite: 'epsilon' };
 
+/** What is known before a run, to say how much work a many-pass method is. */
+export interface WorkFacts {
+  /** Input height and width. */
+  height: number;
+  width: number;
+  /** Channels of the CAM layer's output, when known. */
+  layerChannels: number | null;
+  budget: Budget;
+}
+
+/** The occlusion window and stride for an input of height `h` (the budget's, or h / 8 and half of that). */
+export function occlusionGeometry(h: number, budget: Budget): { window: number; stride: number } {
+  const window = budget.window ?? Math.max(2, Math.round(h / 8));
+  return { window, stride: budget.stride ?? Math.max(1, Math.floor(window / 2)) };
+}
+
 /** The float maps a method produced for one image, as plain arrays. */
 export interface MethodMaps {
   kind: MethodKind;
@@ -79,6 +96,10 @@ export interface MethodSpec {
   usesLayer: boolean;
   /** Whether the method can run in this build (false while an export of @gradlens/explain is missing). */
   available: () => boolean;
+  /** For many-pass methods: how many inputs the method will score, known before it starts. */
+  work?: (f: WorkFacts) => number;
+  /** Why the method cannot run on this model (null when it can); checked before any method runs. */
+  applies?: (c: MethodContext) => string | null;
   run: (ctx: MethodContext) => MethodMaps;
 }
 
@@ -146,6 +167,7 @@ export const METHODS: readonly MethodSpec[] = [
   {
     name: 'smoothgrad', title: 'SmoothGrad', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
     summary: 'SmoothGrad: mean gradient over noisy copies, σ = 15% of the input range (Smilkov et al. 2017; --samples)',
+    work: (f) => f.budget.samples,
     run: (c) => {
       const r = smoothGrad(c.model, c.input, {
         target: tgt(c), onWarning: c.onWarning, samples: c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize,
@@ -157,6 +179,7 @@ export const METHODS: readonly MethodSpec[] = [
   {
     name: 'ig', title: 'Integrated gradients', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
     summary: 'integrated gradients from a zero baseline, × (x − x′), completeness delta reported (Sundararajan et al. 2017; --steps)',
+    work: (f) => f.budget.steps,
     run: (c) => {
       const r = integratedGradients(c.model, c.input, {
         target: tgt(c), onWarning: c.onWarning, steps: c.budget.steps, batchSize: c.budget.batchSize, reference: c.reference, onProgress: c.onProgress,
@@ -203,6 +226,7 @@ export const METHODS: readonly MethodSpec[] = [
   {
     name: 'scorecam', title: 'Score-CAM', kind: 'cam', manyPasses: true, usesLayer: true, available: always,
     summary: 'Score-CAM: each channel as a mask on the input, weighted by the class probability it keeps (Wang et al. 2020)',
+    work: (f) => f.layerChannels ?? 0,
     run: (c) => camMaps(scoreCam(c.model, c.input, {
       target: tgt(c), layer: c.layer, reference: c.reference, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning,
     })),
@@ -210,6 +234,7 @@ export const METHODS: readonly MethodSpec[] = [
   {
     name: 'ablationcam', title: 'Ablation-CAM', kind: 'cam', manyPasses: true, usesLayer: true, available: always,
     summary: 'Ablation-CAM: each channel weighted by the score drop when it is zeroed (Desai & Ramaswamy 2020)',
+    work: (f) => f.layerChannels ?? 0,
     run: (c) => camMaps(ablationCam(c.model, c.input, { target: tgt(c), layer: c.layer, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning })),
   },
   {
@@ -220,6 +245,16 @@ export const METHODS: readonly MethodSpec[] = [
   {
     name: 'cam', title: 'CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
     summary: 'CAM: activations weighted by the linear head, for GAP + linear models (Zhou et al. 2016)',
+    // one forward pass tells whether the layer is followed by global average pooling and a linear head
+    applies: (c) => {
+      try {
+        disposeResult(cam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: () => undefined }));
+        return null;
+      } catch (e) {
+        const msg = (e as Error).message;
+        return /needs global average pooling/.test(msg) ? msg.replace(/^cam: /, '') : null;
+      }
+    },
     run: (c) => camMaps(cam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
   },
   {
@@ -227,7 +262,7 @@ export const METHODS: readonly MethodSpec[] = [
     summary: 'layer-wise relevance propagation to the pixels, ε rule by default, conservation reported (Bach et al. 2015; --lrp-rule)',
     run: (c) => {
       const rule = c.budget.lrpComposite;
-      if (!isLrpRule(rule)) throw new CliError(`unknown LRP rule '${rule}'; LRP rules: ${LRP_RULES.join(', ')}`, 2);
+      if (!isLrpRule(rule)) throw new CliError(`unknown LRP rule '${rule}'${didYouMean(rule, LRP_RULES)}; LRP rules: ${LRP_RULES.join(', ')}`, 2);
       const r = lrp(c.model, c.input, { target: tgt(c), composite: rule, reference: c.reference });
       try {
         if (r.relevance.rank !== 4) throw new CliError(`lrp returned relevance of shape [${r.relevance.shape.join(', ')}], expected [1, 3, H, W]`);
@@ -240,10 +275,13 @@ export const METHODS: readonly MethodSpec[] = [
   {
     name: 'occlusion', title: 'Occlusion', kind: 'occlusion', manyPasses: true, usesLayer: false, available: always,
     summary: 'occlusion sensitivity: probability drop as a grey window slides over the image (Zeiler & Fergus 2014; --window, --stride)',
+    work: (f) => {
+      const { window, stride } = occlusionGeometry(f.height, f.budget);
+      const along = (n: number): number => (n >= window ? Math.floor((n - window) / stride) + 1 : 0);
+      return along(f.height) * along(f.width);
+    },
     run: (c) => {
-      const h = c.input.shape[2] ?? 1;
-      const window = c.budget.window ?? Math.max(2, Math.round(h / 8));
-      const stride = c.budget.stride ?? Math.max(1, Math.floor(window / 2));
+      const { window, stride } = occlusionGeometry(c.input.shape[2] ?? 1, c.budget);
       const r = occlusion(c.model, c.input, { target: tgt(c), window, stride, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
       try {
         return { kind: 'occlusion', raw: item0(r.grid), upsampled: item0(r.map), target: r.classes?.[0] ?? null, notes: [`window ${window}, stride ${stride}, ${r.positions.ys.length * r.positions.xs.length} positions`] };
@@ -255,10 +293,10 @@ export const METHODS: readonly MethodSpec[] = [
 /** The method names, in order. */
 export const METHOD_NAMES: readonly string[] = METHODS.map((m) => m.name);
 
-/** Looks a method up by name; throws a CliError listing the valid names. */
+/** Looks a method up by name; throws a CliError naming the nearest and listing the valid names. */
 export function methodByName(name: string): MethodSpec {
   const m = METHODS.find((s) => s.name === name);
-  if (!m) throw new CliError(`unknown method '${name}'; methods: ${METHOD_NAMES.join(', ')}`, 2);
+  if (!m) throw new CliError(`unknown method '${name}'${didYouMean(name, METHOD_NAMES)}; methods: ${METHOD_NAMES.join(', ')}`, 2);
   return m;
 }
 

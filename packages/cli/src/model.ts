@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
 import {
-  bundledModels, bundledWeightsDir, createModel, layers, loadBundledModel, loadCheckpoint, loadWeights, modelBuilders, readStateDict,
+  bundledModels, bundledWeightsDir, createModel, defaultCamLayer, didYouMean, isBundledModelName, isModelName, loadCheckpoint, loadWeights,
+  modelBuilders, readStateDict,
 } from '@gradlens/nn';
 import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
 import { CliError, ParsedOptions, str } from './args';
@@ -32,29 +33,40 @@ export const BUNDLED_NAMES: readonly string[] = Object.keys(bundledModels);
 /** torchvision architecture names `--arch` accepts. */
 export const ARCH_NAMES: readonly string[] = Object.keys(modelBuilders);
 
-const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+/** How a model is loaded. */
+export interface LoadOptions {
+  /** Input side (default 224, or the bundled model's). */
+  size?: number;
+  /** Refuse weights files with missing or unexpected keys (default true; the CLI's --no-strict sets false). */
+  strict?: boolean;
+  numClasses?: number;
+  /**
+   * Called with the built model and its default CAM layer before any weights are read, so that
+   * argument checks that need the model's structure (layer names) fail before a large file loads.
+   */
+  beforeWeights?: (model: Module, defaultLayer: string) => void;
+}
 
 /**
- * The default target layer of a model: the bundled model's `targetLayer`; `layer4` for ResNets;
- * `features` for SqueezeNet and MobileNetV2 (their last block's output); the last ReLU of `features`
- * for AlexNet and VGG (the last conv block's activation, before its max-pool, as the reference scripts
- * use: `features.11` for AlexNet, `features.29` for VGG16); otherwise the last module whose output is
- * 4-D, found by running the model once.
+ * The default target layer of a model: nn's defaultCamLayer (the bundled model's `targetLayer`,
+ * `layer4` for ResNets, `features` for SqueezeNet and MobileNetV2, the last ReLU of `features` for
+ * AlexNet and VGG, else the last top-level module with a 4-D output), the same rule the library uses.
  */
 export function defaultLayer(name: string, model: Module, size: number): string {
-  if (has(bundledModels, name)) return (bundledModels as Record<string, BundledModelInfo>)[name]!.targetLayer;
-  if (name.startsWith('resnet')) return 'layer4';
-  if (name.startsWith('squeezenet') || name.startsWith('mobilenet')) return 'features';
-  const mods = model.namedModules();
-  if (name.startsWith('vgg') || name === 'alexnet') {
-    const relus = mods.filter(([p, m]) => /^features\.\d+$/.test(p) && /^ReLU/.test(m.constructor.name));
-    const last = relus[relus.length - 1];
-    if (last) return last[0];
+  try {
+    return defaultCamLayer(model, [1, 3, size, size]);
+  } catch (e) {
+    throw new CliError(`${name}: ${(e as Error).message.replace(/^defaultCamLayer: /, '')}; give --layer`, 2);
   }
-  const rows = layers(model, [1, 3, size, size]).filter((r) => r.outputShape?.length === 4 && r.depth === 0);
-  const last = rows[rows.length - 1];
-  if (!last) throw new CliError(`${name}: found no module with a 4-D output to use as the CAM layer; give --layer`);
-  return last.path;
+}
+
+/** A loader's error as one line: `…does not fit ResNet: missing keys…; shape mismatches…`, with the CLI's flag in its hint. */
+export function weightsError(e: unknown): CliError {
+  const msg = (e as Error).message
+    .replace(/pass \{ strict: false \} to load the matching keys only/, 'give --no-strict to load the matching keys only')
+    .replace(/:\s*\n\s*/g, ': ')
+    .replace(/\s*\n\s*/g, '; ');
+  return new CliError(msg);
 }
 
 function weightFormat(file: string): WeightFormat | undefined {
@@ -66,8 +78,8 @@ function weightFormat(file: string): WeightFormat | undefined {
 }
 
 function checkFile(file: string, what: string): void {
-  if (!fs.existsSync(file)) throw new CliError(`${what} not found: ${file}`);
-  if (!fs.statSync(file).isFile()) throw new CliError(`${what} is not a file: ${file}`);
+  if (!fs.existsSync(file)) throw new CliError(`${what} not found: ${file}`, 2);
+  if (!fs.statSync(file).isFile()) throw new CliError(`${what} is not a file: ${file}`, 2);
 }
 
 /** The number of outputs a state dict's last weight gives (the classifier size), when it can tell. */
@@ -79,16 +91,25 @@ function classesInFile(model: Module, dict: Record<string, { shape: number[] }>)
   return entry?.shape[0];
 }
 
-/** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */
-export function loadArch(arch: string, weights: string | undefined, options: { size?: number; numClasses?: number } = {}): LoadedModel {
-  if (!has(modelBuilders, arch)) {
-    const hint = has(bundledModels, arch) ? ` ('${arch}' is a bundled model: use --model ${arch})` : '';
-    throw new CliError(`unknown architecture '${arch}'${hint}; architectures: ${ARCH_NAMES.join(', ')}`);
+/** An unknown model name's error: the other family's flag when it names one, else the nearest names and the list. */
+function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
+  if (flagName === '--arch') {
+    const hint = isBundledModelName(name) ? ` ('${name}' is a bundled model: use --model ${name})` : didYouMean(name, ARCH_NAMES);
+    return new CliError(`unknown architecture '${name}'${hint}; architectures: ${ARCH_NAMES.join(', ')}`, 2);
   }
+  const hint = isModelName(name) ? ` ('${name}' is a torchvision architecture: use --arch ${name} --weights <file>)` : didYouMean(name, BUNDLED_NAMES);
+  return new CliError(`unknown bundled model '${name}'${hint}; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
+}
+
+/** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */
+export function loadArch(arch: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
+  if (!isModelName(arch)) throw unknownModel(arch, '--arch');
   const size = options.size ?? 224;
-  if (weights === undefined) throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`);
+  if (weights === undefined) throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
   checkFile(weights, 'weights file');
   let model = createModel(arch, { init: false, numClasses: options.numClasses });
+  const layer = defaultLayer(arch, model, size);
+  options.beforeWeights?.(model, layer);
   const format = weightFormat(weights);
   let dict: ReturnType<typeof readStateDict>;
   try {
@@ -99,58 +120,40 @@ export function loadArch(arch: string, weights: string | undefined, options: { s
   const n = classesInFile(model, dict);
   if (options.numClasses === undefined && n !== undefined && n !== 1000) model = createModel(arch, { init: false, numClasses: n });
   try {
-    loadWeights(model, weights, { format });
+    loadWeights(model, weights, { format, strict: options.strict });
   } catch (e) {
-    throw new CliError((e as Error).message.replace(/\n\s*/g, '; '));
+    throw weightsError(e);
   }
   model.eval();
-  return {
-    model, name: arch, bundled: false, card: null, size, mean: IMAGENET_MEAN, std: IMAGENET_STD, classes: null,
-    defaultLayer: defaultLayer(arch, model, size), weights,
-  };
+  return { model, name: arch, bundled: false, card: null, size, mean: IMAGENET_MEAN, std: IMAGENET_STD, classes: null, defaultLayer: layer, weights };
 }
 
 /** Loads a bundled model: its trained weights and card from the weights folder, or the given weights file. */
-export function loadBundled(name: string, weights?: string): LoadedModel {
-  if (!has(bundledModels, name)) {
-    const hint = has(modelBuilders, name) ? ` ('${name}' is a torchvision architecture: use --arch ${name} --weights <file>)` : '';
-    throw new CliError(`unknown bundled model '${name}'${hint}; bundled models: ${BUNDLED_NAMES.join(', ')}`);
+export function loadBundled(name: string, weights?: string, options: LoadOptions = {}): LoadedModel {
+  if (!isBundledModelName(name)) throw unknownModel(name, '--model');
+  const info: BundledModelInfo = bundledModels[name];
+  if (weights !== undefined) checkFile(weights, 'weights file');
+  const dir = bundledWeightsDir();
+  const file = weights ?? path.join(dir, info.weights);
+  if (weights === undefined && !fs.existsSync(file)) {
+    throw new CliError(`the bundled weights of ${name} are missing (${file}); train them with \`node weights/train.js --model ${name}\`, set GRADLENS_WEIGHTS to their folder, or give --weights <file>`);
   }
-  const info = (bundledModels as Record<string, BundledModelInfo>)[name]!;
-  let model: Module;
-  let card: BundledModelCard | null = null;
-  let from: string;
-  if (weights === undefined) {
-    const dir = bundledWeightsDir();
-    const file = path.join(dir, info.weights);
-    if (!fs.existsSync(file)) {
-      throw new CliError(`the bundled weights of ${name} are missing (${file}); train them with \`node weights/train.js --model ${name}\`, set GRADLENS_WEIGHTS to their folder, or give --weights <file>`);
-    }
-    try {
-      ({ model, card } = loadBundledModel(name));
-    } catch (e) {
-      throw new CliError((e as Error).message.replace(/\n\s*/g, '; '));
-    }
-    from = file;
-  } else {
-    checkFile(weights, 'weights file');
-    model = info.build({ init: false });
-    try {
-      if (weightFormat(weights) === 'safetensors') loadCheckpoint(weights, model);
-      else loadWeights(model, weights);
-    } catch (e) {
-      throw new CliError((e as Error).message.replace(/\n\s*/g, '; '));
-    }
-    model.eval();
-    const cardFile = path.join(path.dirname(weights), info.card);
-    if (fs.existsSync(cardFile)) card = readCard(cardFile);
-    from = weights;
+  const model = info.build({ init: false });
+  options.beforeWeights?.(model, info.targetLayer);
+  try {
+    if (weightFormat(file) === 'safetensors') loadCheckpoint(file, model, { strict: options.strict });
+    else loadWeights(model, file, { strict: options.strict });
+  } catch (e) {
+    throw weightsError(e);
   }
+  model.eval();
+  const cardFile = path.join(path.dirname(file), info.card);
+  const card = fs.existsSync(cardFile) ? readCard(cardFile) : null;
   const size = card?.inputSize[1] ?? info.inputSize[1];
   return {
     model, name, bundled: true, card, size,
     mean: card?.normalization.mean ?? IMAGENET_MEAN, std: card?.normalization.std ?? IMAGENET_STD,
-    classes: card?.classes ?? info.classes, defaultLayer: info.targetLayer, weights: from,
+    classes: card?.classes ?? info.classes, defaultLayer: info.targetLayer, weights: file,
   };
 }
 
@@ -163,13 +166,14 @@ function readCard(file: string): BundledModelCard {
 }
 
 /** Loads the model the options name: `--model <bundled>` [`--weights`], or `--arch <name> --weights <file>`. */
-export function loadModelFromOptions(command: string, o: ParsedOptions, size?: number): LoadedModel {
+export function loadModelFromOptions(command: string, o: ParsedOptions, options: LoadOptions = {}): LoadedModel {
   const model = str(o, 'model');
   const arch = str(o, 'arch');
   const weights = str(o, 'weights');
+  const opts: LoadOptions = { ...options, strict: o.strict !== false };
   if (model !== undefined && arch !== undefined) throw new CliError(`${command}: give either --model <bundled name> or --arch <torchvision name>, not both`, 2);
-  if (model !== undefined) return loadBundled(model, weights);
-  if (arch !== undefined) return loadArch(arch, weights, { size });
+  if (model !== undefined) return loadBundled(model, weights, opts);
+  if (arch !== undefined) return loadArch(arch, weights, opts);
   throw new CliError(`${command}: which model? give --model <${BUNDLED_NAMES.join('|')}> or --arch <torchvision name> --weights <file>`, 2);
 }
 
@@ -181,23 +185,20 @@ export function buildUntrained(command: string, o: ParsedOptions): { model: Modu
   const name = model ?? arch;
   if (name === undefined) throw new CliError(`${command}: give --arch <torchvision name> or --model <${BUNDLED_NAMES.join('|')}>`, 2);
   if (model !== undefined) {
-    if (!has(bundledModels, model)) throw new CliError(`unknown bundled model '${model}'; bundled models: ${BUNDLED_NAMES.join(', ')}`);
-    const info = (bundledModels as Record<string, BundledModelInfo>)[model]!;
+    if (!isBundledModelName(model)) throw unknownModel(model, '--model');
+    const info: BundledModelInfo = bundledModels[model];
     const m = info.build({ init: false });
     m.eval();
     return { model: m, name: model, size: info.inputSize[1], defaultLayer: info.targetLayer };
   }
-  if (!has(modelBuilders, name)) {
-    const hint = has(bundledModels, name) ? ` ('${name}' is a bundled model: use --model ${name})` : '';
-    throw new CliError(`unknown architecture '${name}'${hint}; architectures: ${ARCH_NAMES.join(', ')}`);
-  }
+  if (!isModelName(name)) throw unknownModel(name, '--arch');
   const m = createModel(name, { init: false });
   m.eval();
   return { model: m, name, size: 224, defaultLayer: defaultLayer(name, m, 224) };
 }
 
-/** Throws a CliError listing the valid module paths unless `layer` is one of the model's modules. */
+/** Throws a CliError (exit 2) naming the nearest and the valid module paths unless `layer` is one of the model's modules. */
 export function checkLayer(model: Module, layer: string, modelName: string): void {
   const paths = model.namedModules().map(([p]) => p).filter((p) => p !== '');
-  if (!paths.includes(layer)) throw new CliError(`no layer named '${layer}' in ${modelName}; valid layers: ${paths.join(', ')}`);
+  if (!paths.includes(layer)) throw new CliError(`no layer named '${layer}' in ${modelName}${didYouMean(layer, paths)}; valid layers: ${paths.join(', ')}`, 2);
 }

@@ -1,8 +1,9 @@
 import * as path from 'path';
 import {
-  applyColormap, convertToGrayscale, gradientToImage, positiveNegativeSaliency, saveClassActivationImages, writeImage, writeNpy,
+  applyColormap, classActivationImages, convertToGrayscale, gradientToImage, positiveNegativeSaliency, saveClassActivationImages, writeImage, writeNpy,
 } from '@gradlens/io';
-import type { NdArray, RgbImage } from '@gradlens/io';
+import { withLegend } from '@gradlens/io';
+import type { ColormapName, NdArray, RgbImage } from '@gradlens/io';
 import type { MethodMaps, MethodSpec } from './methods';
 
 /**
@@ -62,11 +63,23 @@ export function signedHeatmap(map: NdArray<'float32'>): RgbImage {
   return applyColormap(unit, h, w, 'seismic');
 }
 
+/** How CAM-style maps are drawn: the colormap (jet unless the reference's hsv is asked for) and an optional colour-bar strip. */
+export interface DrawOptions {
+  colormap: ColormapName;
+  /** Write the heatmap and the map on the picture with a colour bar under them (low left, high right). */
+  legend: boolean;
+}
+
+/** jet: low values blue, high red (hsv, the reference scripts' choice, is red at both ends). */
+export const DEFAULT_DRAW: DrawOptions = { colormap: 'jet', legend: false };
+
 /**
  * Writes the pictures of one method's maps for `picture` (the input as the model saw it, before
  * normalisation) into `dir`, named after the image stem; returns their paths.
  */
-export function writePictures(spec: MethodSpec, maps: MethodMaps, picture: RgbImage, dir: string, stem: string, onWarning: (m: string) => void): WrittenPictures {
+export function writePictures(
+  spec: MethodSpec, maps: MethodMaps, picture: RgbImage, dir: string, stem: string, onWarning: (m: string) => void, draw: DrawOptions = DEFAULT_DRAW,
+): WrittenPictures {
   const base = path.join(dir, pictureStem(spec.name, stem));
   const opts = { onWarning };
   const files: string[] = [];
@@ -97,8 +110,14 @@ export function writePictures(spec: MethodSpec, maps: MethodMaps, picture: RgbIm
   // CAM methods draw the layer-resolution map as the reference does (normalise, uint8, Lanczos to
   // the picture's size); occlusion draws its per-pixel map, already at the picture's size.
   const map = maps.kind === 'cam' ? maps.raw : maps.upsampled ?? maps.raw;
-  const written = saveClassActivationImages(picture, map, base, { onWarning, label: path.basename(base) });
+  const written = saveClassActivationImages(picture, map, base, { onWarning, label: path.basename(base), colormap: draw.colormap });
   files.push(written.heatmap, written.onImage, written.grayscale);
+  if (draw.legend) {
+    // the same pictures with a colour bar under them, as extra files: the reference-named ones stay as they are
+    const pics = classActivationImages(picture, map, { onWarning: (): void => undefined, colormap: draw.colormap });
+    put(`${base}_Cam_On_Image_legend.png`, withLegend(pics.onImage, draw.colormap));
+    put(`${base}_Cam_Heatmap_legend.png`, withLegend(pics.heatmap, draw.colormap));
+  }
   return { files, main: written.onImage };
 }
 

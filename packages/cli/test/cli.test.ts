@@ -1,13 +1,13 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { decodeImage, readNpy, toFloat32 } from '@gradlens/io';
-import { bundledModels, loadBundledModel } from '@gradlens/nn';
+import { colormapLut, decodeImage, readImage, readNpy, resizeImage, toFloat32 } from '@gradlens/io';
+import { bundledModels, imageToInput, loadBundledModel } from '@gradlens/nn';
 import { deconvnet, gradCam, guidedBackprop, lrp, occlusion, scoreCam, vanillaGradient } from '@gradlens/explain';
 import { numTensors, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import { main } from '../src/main';
 import { prepareImage } from '../src/image';
+import { main } from '../src/main';
 import { captureStreams, FIXTURE_NORM, makeWeightsDir } from './fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -57,7 +57,7 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>): vo
 
 /** The library's input for the same picture, as the CLI prepares it. */
 function libraryInput(): Tensor {
-  return prepareImage(image, { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std }).input;
+  return imageToInput(readImage(image), { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std });
 }
 
 describe('gradlens explain', () => {
@@ -111,16 +111,16 @@ describe('gradlens explain', () => {
     x.dispose();
   });
 
-  test('every method runs on smallvgg with --layer, and CAM refuses its non-GAP head in one line', async () => {
+  test('--method all on smallvgg (no GAP head) runs every method that applies and says it skipped CAM, before running any', async () => {
     const o2 = path.join(dir, 'out-vgg');
     const r = await run('explain', '--method', 'all', '--model', 'smallvgg', '--image', image, '--out', o2, '--layer', 'features.7',
       '--samples', '3', '--steps', '3', '--window', '32', '--stride', '32');
-    // cam fails (no GAP + linear head); the others are written and the exit code says one failed
-    expect(r.code).toBe(1);
-    const errors = r.err.split('\n').filter((l) => l.startsWith('gradlens:'));
-    expect(errors).toHaveLength(2);
-    expect(errors[0]).toMatch(/^gradlens: cam: CAM needs global average pooling/);
-    expect(errors[1]).toMatch(/1 of 18 methods failed/);
+    expect(r.err).not.toMatch(/gradlens:/);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    const skip = lines.findIndex((l) => /^skipping cam: CAM needs global average pooling/.test(l));
+    expect(skip).toBeGreaterThan(0);
+    expect(skip).toBeLessThan(lines.findIndex((l) => l.startsWith('vanilla (')));
     expect(r.out).toMatch(/^smoothgrad .*sample-0_SmoothGrad_color\.png/m);
     expect(r.out).toMatch(/^ig .*completeness delta/m);
     expectPng(path.join(o2, 'sample-0_Integrated_G_gray.png'), 64);
@@ -133,6 +133,64 @@ describe('gradlens explain', () => {
     const r = await run('explain', '--method', 'scorecam', '--model', 'gapnet', '--image', image, '--out', path.join(dir, 'out-p'));
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/scorecam {2}128\/128 {2}100%/);
+    // announced before it starts, then an estimate from the first pass
+    expect(r.err).toMatch(/many-pass methods: scorecam 128 inputs \(8 passes\), in batches of 16/);
+    expect(r.err).toMatch(/scorecam: 128 inputs in 8 passes of up to 16; the first 16 took [\d.]+s, so about [\d.]+s in all/);
+  });
+
+  test('a named method that does not apply to the model is a usage error before anything runs', async () => {
+    const r = await run('explain', '--method', 'vanilla,cam', '--model', 'smallvgg', '--image', image, '--out', path.join(dir, 'out-na'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^gradlens: method 'cam' does not apply to smallvgg: CAM needs global average pooling/);
+    expect(r.out).not.toMatch(/^vanilla \(/m);
+  });
+
+  test('a bad --layer fails before a large weights file is read', async () => {
+    // 300 MB of zeros (a sparse file: no disk used): reading it would take seconds and fail differently
+    const big = path.join(dir, 'big.pth');
+    const fd = fs.openSync(big, 'w');
+    fs.ftruncateSync(fd, 300 * 1024 * 1024);
+    fs.closeSync(fd);
+    const t0 = Date.now();
+    const r = await run('explain', '--method', 'gradcam', '--arch', 'resnet18', '--weights', big, '--image', image, '--layer', 'layer5');
+    const ms = Date.now() - t0;
+    fs.rmSync(big);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^gradlens: no layer named 'layer5' in resnet18 \(did you mean 'layer1' or 'layer2' or 'layer3'\?\)/);
+    expect(ms).toBeLessThan(3000);
+  });
+
+  test('--colormap picks the CAM colormap (jet by default, hsv under --reference) and --legend adds pictures with a colour bar', async () => {
+    const dirs = ['jet', 'viridis', 'ref'].map((k) => path.join(dir, `out-cm-${k}`));
+    expect((await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', dirs[0]!, '--legend')).code).toBe(0);
+    expect((await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', dirs[1]!, '--colormap', 'viridis')).code).toBe(0);
+    expect((await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', dirs[2]!, '--reference')).code).toBe(0);
+    const heat = (d: string): Uint8Array => decodeImage(fs.readFileSync(path.join(d, 'sample-0_Cam_Heatmap.png'))).data as Uint8Array;
+    const lut = (name: 'jet' | 'viridis' | 'hsv'): Set<string> => {
+      const l = colormapLut(name);
+      return new Set(Array.from({ length: 256 }, (_, i) => `${l[3 * i]},${l[3 * i + 1]},${l[3 * i + 2]}`));
+    };
+    // every heatmap pixel (RGBA) is a colour of the named colormap
+    const colours = (d: string): string[] => { const h = heat(d); return Array.from({ length: h.length / 4 }, (_, i) => `${h[4 * i]},${h[4 * i + 1]},${h[4 * i + 2]}`); };
+    for (const [d, name] of [[dirs[0]!, 'jet'], [dirs[1]!, 'viridis'], [dirs[2]!, 'hsv']] as const) {
+      const set = lut(name);
+      expect(colours(d).every((c) => set.has(c))).toBe(true);
+    }
+    const legend = decodeImage(fs.readFileSync(path.join(dirs[0]!, 'sample-0_Cam_On_Image_legend.png')));
+    expect([legend.width, legend.height]).toEqual([64, 64 + 2 + 6]);
+    const bad = await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--colormap', 'jett');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/unknown colormap 'jett' \(did you mean 'jet'\?\)/);
+  });
+
+  test('the CLI and the library prepare a picture alike, at the input size or not', () => {
+    const img = readImage(image);
+    const opts = { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std };
+    expect(Array.from(prepareImage(img, opts).input.dataSync())).toEqual(Array.from(imageToInput(img, opts).dataSync()));
+    const big = resizeImage(img, 100, 80, 'bilinear');
+    const a = prepareImage(big, opts).input;
+    expect(a.shape).toEqual([1, 3, 64, 64]);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(imageToInput(big, opts).dataSync()));
   });
 
   test('--arch with a torchvision state dict, --size and --no-normalize', async () => {
@@ -154,23 +212,27 @@ describe('gradlens explain', () => {
 });
 
 describe('errors are one line with a non-zero exit code', () => {
-  const cases: [string, string[], RegExp][] = [
-    ['unknown method', ['explain', '--method', 'gradcamm', '--model', 'gapnet', '--image', 'x.png'], /unknown method 'gradcamm'; methods: vanilla, guided, .*occlusion/],
-    ['unknown layer', ['explain', '--method', 'gradcam', '--model', 'gapnet', '--image', '@IMAGE', '--layer', 'features.99'], /no layer named 'features\.99' in gapnet; valid layers: features, features\.0, .*classifier\.0/],
-    ['missing image', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '/nonexistent/cat.png'], /image not found: \/nonexistent\/cat\.png/],
-    ['missing weights', ['explain', '--method', 'vanilla', '--arch', 'vgg16', '--weights', '/nonexistent/vgg16.pth', '--image', '@IMAGE'], /weights file not found: \/nonexistent\/vgg16\.pth/],
-    ['unknown arch', ['layers', '--arch', 'vgg17'], /unknown architecture 'vgg17'; architectures: alexnet, vgg11/],
-    ['unknown bundled model', ['explain', '--method', 'vanilla', '--model', 'resnet18', '--image', '@IMAGE'], /unknown bundled model 'resnet18' \('resnet18' is a torchvision architecture/],
-    ['target out of range', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@IMAGE', '--target', '10'], /--target 10 is out of range: the model has 10 classes \(0…9\)/],
-    ['unknown option', ['explain', '--metod', 'vanilla'], /unknown option '--metod'/],
-    ['missing value', ['explain', '--method'], /--method needs a value/],
-    ['unknown command', ['explian'], /unknown command 'explian'; commands: explain, methods, layers, evaluate, demo/],
-    ['not an image', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@JSON'], /not a PNG or JPEG image/],
+  // exit code 2: the command line is wrong (checked before any weights load); 1: a failure while running
+  const cases: [string, string[], RegExp, number][] = [
+    ['unknown method', ['explain', '--method', 'gradcamm', '--model', 'gapnet', '--image', 'x.png'], /unknown method 'gradcamm' \(did you mean 'gradcam'\?\); methods: vanilla, guided, .*occlusion/, 2],
+    ['unknown layer', ['explain', '--method', 'gradcam', '--model', 'gapnet', '--image', '@IMAGE', '--layer', 'features.99'], /no layer named 'features\.99' in gapnet \(did you mean 'features\.9'.*\); valid layers: features, features\.0, .*classifier\.0/, 2],
+    ['missing image', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '/nonexistent/cat.png'], /image not found: \/nonexistent\/cat\.png/, 2],
+    ['missing weights', ['explain', '--method', 'vanilla', '--arch', 'vgg16', '--weights', '/nonexistent/vgg16.pth', '--image', '@IMAGE'], /weights file not found: \/nonexistent\/vgg16\.pth/, 2],
+    ['unknown arch', ['layers', '--arch', 'vgg17'], /unknown architecture 'vgg17' \(did you mean 'vgg11' or 'vgg13' or 'vgg16'\?\); architectures: alexnet, vgg11/, 2],
+    ['unknown bundled model', ['explain', '--method', 'vanilla', '--model', 'resnet18', '--image', '@IMAGE'], /unknown bundled model 'resnet18' \('resnet18' is a torchvision architecture/, 2],
+    ['mistyped bundled model', ['explain', '--method', 'vanilla', '--model', 'gapnte', '--image', '@IMAGE'], /unknown bundled model 'gapnte' \(did you mean 'gapnet'\?\)/, 2],
+    ['target out of range', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@IMAGE', '--target', '10'], /--target 10 is out of range: the model has 10 classes \(0…9\)/, 2],
+    ['mistyped target', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@IMAGE', '--target', 'sandle'], /--target 'sandle' is not a class \(did you mean 'Sandal'\?\)/, 2],
+    ['unknown option', ['explain', '--metod', 'vanilla'], /unknown option '--metod' \(did you mean '--method'\?\)/, 2],
+    ['missing value', ['explain', '--method'], /--method needs a value/, 2],
+    ['unknown command', ['explian'], /unknown command 'explian' \(did you mean 'explain'\?\); commands: explain, methods, layers, evaluate, demo/, 2],
+    ['not an image', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@JSON'], /not a PNG or JPEG image/, 2],
+    ['unknown LRP rule', ['explain', '--method', 'lrp', '--model', 'gapnet', '--image', '@IMAGE', '--lrp-rule', 'epsilom'], /unknown LRP rule 'epsilom' \(did you mean 'epsilon'\?\)/, 2],
   ];
-  test.each(cases)('%s', async (_name, argv, message) => {
+  test.each(cases)('%s', async (_name, argv, message, code) => {
     const args = argv.map((a) => (a === '@IMAGE' ? image : a === '@JSON' ? path.join(dir, 'samples', 'samples.json') : a));
     const r = await run(...args);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(code);
     const lines = r.err.split('\n').filter((l) => l !== '');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^gradlens: /);
@@ -182,7 +244,7 @@ describe('errors are one line with a non-zero exit code', () => {
     if (!fs.existsSync(DIST)) throw new Error(`${DIST} is missing: build first (npx tsc -b)`);
     const env = { ...process.env, GRADLENS_WEIGHTS: dir };
     const r = spawnSync(process.execPath, [DIST, 'explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--layer', 'nope'], { encoding: 'utf8', env });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^gradlens: no layer named 'nope' in gapnet; valid layers: /);

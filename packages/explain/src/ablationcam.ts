@@ -1,7 +1,7 @@
 import { mul, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamOptions, CamResult, checkActivation, weightedSum } from './cam-core';
+import { buildCam, CamOptions, CamResult, checkActivation, weightedSum, withLayer } from './cam-core';
 import { checkEval, checkInput, disposePass, layerActivation, ProgressCallback, recordPass, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
 
 export interface AblationCamOptions extends CamOptions {
@@ -34,9 +34,10 @@ export function withScaledOutput<T>(model: Module, path: string, scale: Tensor, 
  * again on the ablated activation); the map is ReLU(Σₖ wₖ Aₖ), [N, h, w] and [N, H, W]. Ablated
  * copies are scored in batches. Where y = 0, the weights are y − yₖ (with a warning).
  */
-export function ablationCam(model: Module, x: Tensor, options: AblationCamOptions): CamResult {
+export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions = {}): CamResult {
   const method = 'ablationCam';
   checkInput(method, x);
+  const options = withLayer(model, x, given);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const n = x.shape[0]!;

@@ -1,5 +1,6 @@
 import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
+import { defaultCamLayer } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import {
   BaseOptions, checkConstant, checkEval, checkInput, disposePass, layerActivation, passGrad, recordPass, ResolvedTarget, upsampleMaps,
@@ -8,8 +9,11 @@ import {
 
 /** Options of every CAM-family method. */
 export interface CamOptions extends BaseOptions {
-  /** Module path of the target layer (`features.29`, `layer4`); its output must be [N, K, h, w]. */
-  layer: string;
+  /**
+   * Module path of the target layer (`features.29`, `layer4`); its output must be [N, K, h, w].
+   * Default: `defaultCamLayer(model)` of @gradlens/nn (the last conv block; the rule the CLI uses).
+   */
+  layer?: string;
   /** Apply ReLU to the weighted sum (default: true, except CAM and Eigen-CAM whose papers have none). */
   relu?: boolean;
 }
@@ -29,6 +33,11 @@ export interface CamResult {
 
 /** Per item: activations a [K·hw] and gradients g [K·hw] (null for gradient-free methods) → map [hw] and weights [K]. */
 export type CamCombine = (a: Float64Array, g: Float64Array | null, k: number, hw: number, item: number) => { map: Float64Array; weights: Float64Array | null };
+
+/** The options with `layer` filled in: the given one, or the model's default CAM layer for input `x`. */
+export function withLayer<O extends { layer?: string }>(model: Module, x: Tensor, options: O): O & { layer: string } {
+  return { ...options, layer: options.layer ?? defaultCamLayer(model, x.shape) };
+}
 
 /** Throws unless the target layer's activation is [N, K, h, w]. */
 export function checkActivation(method: string, a: Tensor, layer: string): void {
@@ -83,8 +92,9 @@ export function buildCam(
  * A gradient-weighted CAM: records the forward pass once, takes ∂score/∂A of the target layer's
  * activation A from the same tape, and combines A and ∂score/∂A item by item.
  */
-export function gradientCam(method: string, model: Module, x: Tensor, options: CamOptions, combine: CamCombine, reluDefault = true): CamResult {
+export function gradientCam(method: string, model: Module, x: Tensor, given: CamOptions, combine: CamCombine, reluDefault = true): CamResult {
   checkInput(method, x);
+  const options = withLayer(model, x, given);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const pass = recordPass(method, model, x, options.target);

@@ -1,6 +1,6 @@
 import type { Tape, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamOptions, CamResult, checkActivation, weightedSum } from './cam-core';
+import { buildCam, CamOptions, CamResult, checkActivation, weightedSum, withLayer } from './cam-core';
 import { checkEval, checkInput, disposePass, layerActivation, recordPass, valuesOf, Warnings } from './common';
 
 /**
@@ -56,9 +56,10 @@ export function findGapLinearWeights(method: string, tape: Tape, a: Tensor, outp
  * average pooling of the target layer (found on the tape), [N, h, w] and [N, H, W]. No ReLU by default
  * (the paper has none; `relu: true` adds it). Class targets only.
  */
-export function cam(model: Module, x: Tensor, options: CamOptions): CamResult {
+export function cam(model: Module, x: Tensor, given: CamOptions = {}): CamResult {
   const method = 'cam';
   checkInput(method, x);
+  const options = withLayer(model, x, given);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   if (typeof options.target === 'function') throw new Error(`${method}: CAM needs class targets (a class index, per-item indices or 'top1'), not a function`);

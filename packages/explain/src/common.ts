@@ -1,5 +1,6 @@
 import { indexSelect, interpolate, noGrad, ones, record, reshape, softmax, Tensor, tensor, tidy } from '@gradlens/tensor';
 import type { RuleOverrides, Tape } from '@gradlens/tensor';
+import { didYouMean, isNdArray } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 
 /**
@@ -51,8 +52,12 @@ export class Warnings {
  * batch of vectors [N, F], for the gradient methods).
  */
 export function checkInput(method: string, x: Tensor, anyBatch = false): void {
+  if (!((x as unknown) instanceof Tensor)) {
+    const got = isNdArray(x) ? `a plain ${x.dtype} array of shape [${x.shape.join(', ')}] (what @gradlens/io returns)` : typeof x === 'object' ? 'an object that is not a Tensor' : `a ${typeof x}`;
+    throw new Error(`${method}: input must be a Tensor batch [N, C, H, W], got ${got}; make one with imageToInput(readImage(file)) or toTensor(array) from @gradlens/nn`);
+  }
   if (x.rank !== 4 && !(anyBatch && x.rank === 2)) {
-    const hint = x.rank === 3 ? ' (add a batch dim: unsqueeze(x, 0))' : '';
+    const hint = x.rank === 3 ? `; add the batch dimension: unsqueeze(x, 0) gives [1, ${x.shape.join(', ')}] (imageToInput of @gradlens/nn returns a batch)` : x.rank === 2 && !anyBatch ? '; a [H, W] picture needs channels and a batch: [1, 1, H, W]' : '';
     throw new Error(`${method}: input must be a batch [N, C, H, W], got shape [${x.shape.join(', ')}]${hint}`);
   }
   if (x.shape[0]! < 1) throw new Error(`${method}: input batch is empty (shape [${x.shape.join(', ')}])`);
@@ -237,7 +242,7 @@ export function scoresOf(method: string, out: Tensor, target: ResolvedTarget, pr
 export function layerActivation(method: string, model: Module, tape: Tape, layer: string): Tensor {
   const paths = model.namedModules().map(([p]) => p).filter((p) => p !== '');
   if (!paths.includes(layer)) {
-    throw new Error(`${method}: no layer named '${layer}' in ${model.constructor.name}; valid layer paths: ${paths.join(', ')}`);
+    throw new Error(`${method}: no layer named '${layer}' in ${model.constructor.name}${didYouMean(layer, paths)}; valid layer paths: ${paths.join(', ')}`);
   }
   for (let i = tape.nodes.length - 1; i >= 0; i--) {
     const node = tape.nodes[i]!;

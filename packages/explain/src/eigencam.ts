@@ -1,7 +1,7 @@
 import { record } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamOptions, CamResult, checkActivation } from './cam-core';
+import { buildCam, CamOptions, CamResult, checkActivation, withLayer } from './cam-core';
 import { checkEval, checkInput, layerActivation, Warnings } from './common';
 
 export interface EigenCamOptions extends Omit<CamOptions, 'target'> {
@@ -128,9 +128,10 @@ export function principalProjection(a: Float64Array, k: number, hw: number, cent
  * [N, H, W]. The singular vector's sign is fixed so its channel loadings sum to ≥ 0. No ReLU by
  * default (`relu: true` adds it). `weights` holds the principal direction [N, K].
  */
-export function eigenCam(model: Module, x: Tensor, options: EigenCamOptions): CamResult {
+export function eigenCam(model: Module, x: Tensor, given: EigenCamOptions = {}): CamResult {
   const method = 'eigenCam';
   checkInput(method, x);
+  const options = withLayer(model, x, given);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const { output, tape } = record(() => model.call(x));

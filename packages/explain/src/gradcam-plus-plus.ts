@@ -26,6 +26,6 @@ export const gradCamPlusPlusCombine: CamCombine = (a, g, k, hw) => {
 };
 
 /** Grad-CAM++ (Chattopadhay et al. 2018): ReLU(Σₖ wₖ Aₖ) with pixel-weighted positive gradients; [N, h, w] and [N, H, W]. */
-export function gradCamPlusPlus(model: Module, x: Tensor, options: CamOptions): CamResult {
+export function gradCamPlusPlus(model: Module, x: Tensor, options: CamOptions = {}): CamResult {
   return gradientCam('gradCamPlusPlus', model, x, options, gradCamPlusPlusCombine);
 }

@@ -27,6 +27,6 @@ export function gradCamCombine(reference: boolean): CamCombine {
  * score is the pre-softmax logit; [N, h, w] at the layer plus [N, H, W] upsampled.
  * `reference: true` starts the sum from ones, as the reference script does.
  */
-export function gradCam(model: Module, x: Tensor, options: GradCamOptions): CamResult {
+export function gradCam(model: Module, x: Tensor, options: GradCamOptions = {}): CamResult {
   return gradientCam('gradCam', model, x, options, gradCamCombine(options.reference ?? false));
 }

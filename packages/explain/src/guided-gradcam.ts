@@ -1,7 +1,7 @@
 import { mul, reshape, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamResult, checkActivation } from './cam-core';
+import { buildCam, CamResult, checkActivation, withLayer } from './cam-core';
 import { checkConstant, checkEval, checkInput, disposePass, layerActivation, normalizeMaps, passGrad, recordPass, Warnings } from './common';
 import { GradCamOptions, gradCamCombine } from './gradcam';
 import { guidedRules } from './rules';
@@ -25,9 +25,10 @@ export interface GuidedGradCamResult {
  * for ∂score/∂A, guided rules for the input gradient). With `reference: true`, the Grad-CAM is the
  * reference script's (ones start) min–max normalised to [0, 1] before the product, as it does.
  */
-export function guidedGradCam(model: Module, x: Tensor, options: GradCamOptions): GuidedGradCamResult {
+export function guidedGradCam(model: Module, x: Tensor, given: GradCamOptions = {}): GuidedGradCamResult {
   const method = 'guidedGradCam';
   checkInput(method, x);
+  const options = withLayer(model, x, given);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const reference = options.reference ?? false;

@@ -13,6 +13,6 @@ export const hiResCamCombine: CamCombine = (a, g, k, hw) => {
  * HiResCAM (Draelos & Carin 2020): ReLU(Σₖ ∂score/∂Aₖ ⊙ Aₖ) (`relu: false` keeps the signed map,
  * whose sum over positions is the first-order Taylor term of the score); [N, h, w] and [N, H, W].
  */
-export function hiResCam(model: Module, x: Tensor, options: CamOptions): CamResult {
+export function hiResCam(model: Module, x: Tensor, options: CamOptions = {}): CamResult {
   return gradientCam('hiResCam', model, x, options, hiResCamCombine);
 }

@@ -23,3 +23,4 @@ export * from './occlusion';
 export * from './lrp';
 export * from './metrics';
 export * from './features';
+export * from './save';

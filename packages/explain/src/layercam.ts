@@ -10,6 +10,6 @@ export const layerCamCombine: CamCombine = (a, g, k, hw) => {
 };
 
 /** Layer-CAM (Jiang et al. 2021): ReLU(Σₖ ReLU(∂score/∂Aₖ) ⊙ Aₖ); [N, h, w] and [N, H, W]. */
-export function layerCam(model: Module, x: Tensor, options: CamOptions): CamResult {
+export function layerCam(model: Module, x: Tensor, options: CamOptions = {}): CamResult {
   return gradientCam('layerCam', model, x, options, layerCamCombine);
 }

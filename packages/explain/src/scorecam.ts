@@ -1,7 +1,7 @@
 import { indexSelect, interpolate, mul, noGrad, record, reshape, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamOptions, CamResult, checkActivation, weightedSum } from './cam-core';
+import { buildCam, CamOptions, CamResult, checkActivation, weightedSum, withLayer } from './cam-core';
 import {
   checkEval, checkInput, layerActivation, ProgressCallback, repeatItem, repeatTarget, resolveTarget, ResolvedTarget, scoreRows, scoresOf, valuesOf, Warnings,
 } from './common';
@@ -23,9 +23,10 @@ export interface ScoreCamOptions extends CamOptions {
  * (the authors' code: no baseline subtraction; constant channels get weight 0); the map is
  * ReLU(Σₖ sₖ Aₖ), [N, h, w] and [N, H, W]. Masked inputs are scored in batches, without recording.
  */
-export function scoreCam(model: Module, x: Tensor, options: ScoreCamOptions): CamResult {
+export function scoreCam(model: Module, x: Tensor, given: ScoreCamOptions = {}): CamResult {
   const method = 'scoreCam';
   checkInput(method, x);
+  const options = withLayer(model, x, given);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const [n, , hh, ww] = x.shape as [number, number, number, number];

@@ -18,6 +18,6 @@ export const xGradCamCombine: CamCombine = (a, g, k, hw) => {
 };
 
 /** XGrad-CAM (Fu et al. 2020): ReLU(Σₖ wₖ Aₖ) with activation-normalised gradient weights; [N, h, w] and [N, H, W]. */
-export function xGradCam(model: Module, x: Tensor, options: CamOptions): CamResult {
+export function xGradCam(model: Module, x: Tensor, options: CamOptions = {}): CamResult {
   return gradientCam('xGradCam', model, x, options, xGradCamCombine);
 }

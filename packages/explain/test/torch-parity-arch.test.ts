@@ -3,7 +3,7 @@ import * as path from 'path';
 import { readNpz } from '@gradlens/io';
 import type { NdArray } from '@gradlens/io';
 import { createModel, loadWeights } from '@gradlens/nn';
-import type { Module, ModelOptions } from '@gradlens/nn';
+import type { Module, ModelName, ModelOptions } from '@gradlens/nn';
 import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import {
@@ -57,7 +57,7 @@ describe.each(Object.entries(manifest.models))('%s', (name, info) => {
   const target = Array.from(arr(`${name}.target`).data as ArrayLike<number>, Number);
   const layer = info.layer;
   const err = (errors[name] = {} as Record<string, number>);
-  const model: Module = createModel(name, { ...info.options, numClasses: 10, init: false });
+  const model: Module = createModel(name as ModelName, { ...info.options, numClasses: 10, init: false });
   const loaded = loadWeights(model, path.join(ROOT, info.weights));
   model.eval();
   const same = (method: string, actual: Tensor, key = method) => {

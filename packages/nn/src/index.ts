@@ -6,3 +6,6 @@ export * from './models';
 export * from './load';
 export * from './summary';
 export * from './datasets';
+export * from './convert';
+export * from './input';
+export * from './names';

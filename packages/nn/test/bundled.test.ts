@@ -4,7 +4,7 @@ import { readImage } from '@gradlens/io';
 import { Generator, noGrad, numTensors, randn, tensor, tidy } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../src/datasets';
 import { BatchNorm, Conv2d, Linear } from '../src/layers';
-import { auxiliaryLoss, bundledModels, bundledWeightsDir, foldBatchNorm, gapnet, loadBundledModel, smallvgg } from '../src/models';
+import { auxiliaryLoss, bundledModels, bundledWeightsDir, foldBatchNorm, gapnet, loadBundledModel, smallvgg, type BundledModelName } from '../src/models';
 import { batchGradients } from '../src/train';
 
 const weightsDir = path.resolve(__dirname, '..', '..', '..', 'weights');
@@ -167,7 +167,7 @@ describe('bundled architectures', () => {
     const a = gapnet({ generator: new Generator(3) }).stateDict()['features.2.weight']!.values();
     const b = gapnet({ generator: new Generator(3) }).stateDict()['features.2.weight']!.values();
     expect(a).toEqual(b);
-    expect(() => loadBundledModel('resnet')).toThrow(/unknown bundled model 'resnet'; bundled models: gapnet, smallvgg/);
+    expect(() => loadBundledModel('resnet' as BundledModelName)).toThrow(/unknown bundled model 'resnet'; bundled models: gapnet, smallvgg/);
     expect(bundledWeightsDir()).toBe(process.env.GRADLENS_WEIGHTS ?? weightsDir);
   });
 });
@@ -192,7 +192,7 @@ describe('bundled weights on the bundled samples', () => {
   for (const name of Object.keys(bundledModels)) {
     test(`${name}: card fields, and the weights classify the samples`, () => {
       const before = numTensors();
-      const { model, card } = loadBundledModel(name, { dir: weightsDir });
+      const { model, card } = loadBundledModel(name as BundledModelName, { dir: weightsDir });
       for (const key of ['name', 'architecture', 'classes', 'inputSize', 'normalization', 'testAccuracy', 'epochs', 'seed', 'optimizer', 'schedule', 'trainSeconds', 'machine', 'gradlensCommit']) {
         expect(card).toHaveProperty(key);
       }

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readNpz, type NdArray } from '@gradlens/io';
 import { numTensors, record, Tensor, tensor } from '@gradlens/tensor';
-import { createModel, loadWeights, type ModelOptions } from '@gradlens/nn';
+import { createModel, loadWeights, type ModelName, type ModelOptions } from '@gradlens/nn';
 
 /**
  * Width-reduced torchvision models with random weights (scripts/make-nn-fixtures.py): loading their
@@ -48,7 +48,7 @@ afterAll(() => {
 
 describe.each(Object.entries(manifest.models))('%s', (name, info) => {
   test('loads the torchvision .pth and matches PyTorch logits and the activation by path (rel. error ≤ 1e-4)', () => {
-    const model = createModel(name, { ...info.options, numClasses: manifest.numClasses, init: false });
+    const model = createModel(name as ModelName, { ...info.options, numClasses: manifest.numClasses, init: false });
     const result = loadWeights(model, path.join(FIX, `${name}.pth`));
     expect(result).toEqual({ missingKeys: [], unexpectedKeys: [] });
     expect(model.parameters().reduce((n, t) => n + t.size, 0)).toBe(info.params);

@@ -2,11 +2,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { noGrad, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
+import { bundledModels, didYouMean, isBundledModelName, layers } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
+import { COLORMAP_NAMES } from '@gradlens/io';
+import type { ColormapName } from '@gradlens/io';
 import { CliError, flag, formatHelp, intOption, OptionSpec, parseArgs, ParsedOptions, str } from '../args';
-import { prepareImage } from '../image';
+import { prepareImage, readPicture } from '../image';
 import { BUNDLED_NAMES, checkLayer, LoadedModel, loadModelFromOptions } from '../model';
-import { Budget, DEFAULT_BUDGET, MethodMaps, MethodSpec, METHOD_NAMES, parseMethods } from '../methods';
+import { Budget, DEFAULT_BUDGET, LRP_RULES, MethodContext, MethodMaps, MethodSpec, METHOD_NAMES, parseMethods, WorkFacts } from '../methods';
 import { writePictures, writeRaw } from '../pictures';
 import { progressReporter, seconds, Streams } from '../progress';
 
@@ -38,7 +41,10 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   raw: { type: 'boolean', help: 'also write <method>.npy (the float map) and <method>_upsampled.npy' },
   size: { type: 'string', value: 'N', help: 'input side in pixels', default: '224, or the bundled model\'s size' },
   'no-normalize': { type: 'boolean', help: 'feed pixels in [0, 1] without the mean/std normalisation' },
-  reference: { type: 'boolean', help: 'the reference scripts\' variants (Grad-CAM from ones, SmoothGrad σ², IG without × (x − x′), stretched resize)' },
+  reference: { type: 'boolean', help: 'the reference scripts\' variants (Grad-CAM from ones, SmoothGrad σ², IG without × (x − x′), stretched resize, hsv maps)' },
+  colormap: { type: 'string', value: 'NAME', help: `colormap of CAM-style maps: ${COLORMAP_NAMES.join(', ')}`, default: 'jet (hsv with --reference)' },
+  legend: { type: 'boolean', help: 'also write the CAM pictures with a colour bar under them (<…>_legend.png; low left, high right)' },
+  'no-strict': { type: 'boolean', help: 'load a weights file whose keys do not all match the model (the matching ones only)' },
   ...BUDGET_OPTIONS,
 };
 
@@ -50,7 +56,7 @@ export function explainHelp(): string {
   return formatHelp(
     'gradlens explain --method <m>[,<m>…] (--model <bundled> | --arch <name> --weights <file>) --image <file> [options]',
     DESCRIPTION, SPECS,
-    'examples:\n  gradlens explain --method gradcam,guided --model gapnet --image weights/samples/0.png --out out\n  gradlens explain --method all --arch vgg16 --weights vgg16.pth --image cat.jpg --raw',
+    'examples:\n  gradlens explain --method gradcam,guided --model gapnet --image weights/samples/00-ankle-boot.png --out out\n  gradlens explain --method all --arch vgg16 --weights vgg16.pth --image cat.jpg --raw',
   );
 }
 
@@ -65,8 +71,35 @@ export function budgetFrom(command: string, o: ParsedOptions, base: Budget = DEF
     stride: stride === undefined ? base.stride : intOption(command, o, 'stride', 1),
     batchSize: intOption(command, o, 'batch-size', base.batchSize),
     seed: intOption(command, o, 'seed', base.seed, 0),
-    lrpComposite: str(o, 'lrp-rule') ?? base.lrpComposite,
+    lrpComposite: lrpRule(str(o, 'lrp-rule') ?? base.lrpComposite),
   };
+}
+
+function lrpRule(rule: string): string {
+  if (!LRP_RULES.includes(rule)) throw new CliError(`unknown LRP rule '${rule}'${didYouMean(rule, LRP_RULES)}; LRP rules: ${LRP_RULES.join(', ')}`, 2);
+  return rule;
+}
+
+/** The colormap the options name (jet, or hsv under --reference); throws a usage error for unknown names. */
+export function colormapFrom(command: string, o: ParsedOptions): ColormapName {
+  const name = str(o, 'colormap');
+  if (name === undefined) return flag(o, 'reference') ? 'hsv' : 'jet';
+  const known: readonly string[] = COLORMAP_NAMES;
+  if (!known.includes(name)) throw new CliError(`${command}: unknown colormap '${name}'${didYouMean(name, known)}; colormaps: ${COLORMAP_NAMES.join(', ')}`, 2);
+  return name as ColormapName;
+}
+
+/** A --target that is neither an index nor a word: a usage error before anything loads. */
+export function checkTargetSyntax(spec: string | undefined, classes: readonly string[] | null): void {
+  if (spec === undefined) return;
+  if (/^\d+$/.test(spec)) {
+    if (classes && Number(spec) >= classes.length) throw new CliError(`--target ${spec} is out of range: the model has ${classes.length} classes (0…${classes.length - 1})`, 2);
+    return;
+  }
+  if (!classes) throw new CliError(`--target '${spec}' is not a class index; this model's classes have no names, give 0, 1, 2, …`, 2);
+  if (!classes.some((n) => n.toLowerCase() === spec.toLowerCase())) {
+    throw new CliError(`--target '${spec}' is not a class${didYouMean(spec, classes)}; give a class index 0…${classes.length - 1} or one of: ${classes.join(', ')}`, 2);
+  }
 }
 
 /** The class the target option names (index or class name), checked against the model's output size. */
@@ -83,7 +116,7 @@ export function resolveClass(spec: string | undefined, scores: Float32Array, cla
     c = classes ? classes.findIndex((n) => n.toLowerCase() === spec.toLowerCase()) : -1;
     if (c < 0) {
       const names = classes ? `a class index 0…${k - 1} or one of: ${classes.join(', ')}` : `a class index 0…${k - 1}`;
-      throw new CliError(`--target '${spec}' is not a class; give ${names}`, 2);
+      throw new CliError(`--target '${spec}' is not a class${classes ? didYouMean(spec, classes) : ''}; give ${names}`, 2);
     }
   }
   if (c >= k) throw new CliError(`--target ${c} is out of range: the model has ${k} classes (0…${k - 1})`, 2);
@@ -114,7 +147,7 @@ export function className(c: number | null, classes: readonly string[] | null): 
 export function runMethod(
   spec: MethodSpec, loaded: LoadedModel, input: Tensor, target: number, layer: string, reference: boolean, budget: Budget, streams: Streams, label = spec.name,
 ): MethodMaps {
-  const progress = spec.manyPasses ? progressReporter(streams, label) : null;
+  const progress = spec.manyPasses ? progressReporter(streams, label, { batchSize: budget.batchSize }) : null;
   const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
   try {
     return spec.run({
@@ -131,26 +164,61 @@ export function runMethod(
   }
 }
 
+/** Channels of `layer`'s output for an input of `shape` (one forward pass), or null when it has none. */
+function layerChannels(model: Module, layer: string, shape: readonly number[]): number | null {
+  const row = layers(model, shape).find((r) => r.path === layer);
+  return row?.outputShape?.length === 4 ? row.outputShape[1]! : null;
+}
+
+/**
+ * Decides which methods run: every one that applies to the model (a method's `applies` check, e.g.
+ * CAM's GAP + linear head), reporting the others; a method named explicitly that does not apply is an error.
+ */
+function applicableMethods(methods: readonly MethodSpec[], all: boolean, ctx: MethodContext, streams: Streams, model: string): MethodSpec[] {
+  const keep: MethodSpec[] = [];
+  for (const m of methods) {
+    const why = m.applies?.(ctx) ?? null;
+    if (why === null) { keep.push(m); continue; }
+    if (!all) throw new CliError(`method '${m.name}' does not apply to ${model}: ${why}`, 2);
+    streams.stdout.write(`skipping ${m.name}: ${why}\n`);
+  }
+  return keep;
+}
+
 /** `gradlens explain`: returns the exit code. */
 export function explainCommand(argv: readonly string[], streams: Streams): number {
   const { options: o, positionals, help } = parseArgs('explain', argv, SPECS);
   if (help) { streams.stdout.write(explainHelp()); return 0; }
+  // every argument is checked before the weights load (a VGG16 .pth is half a gigabyte)
   if (positionals.length > 0) throw new CliError(`explain: unexpected argument '${positionals[0]}' (options are spelled --name value)`, 2);
   const methodList = str(o, 'method');
   if (methodList === undefined) throw new CliError(`explain: give --method <m>[,<m>…]; methods: ${METHOD_NAMES.join(', ')}`, 2);
-  const methods = parseMethods(methodList);
+  const all = methodList.trim() === 'all';
+  let methods = parseMethods(methodList);
   for (const m of methods) if (!m.available()) throw new CliError(`method '${m.name}' is not available in this build of @gradlens/explain`);
   const imageFile = str(o, 'image');
   if (imageFile === undefined) throw new CliError('explain: give --image <file> (PNG or JPEG)', 2);
-  if (!fs.existsSync(imageFile)) throw new CliError(`image not found: ${imageFile}`);
+  const raw = readPicture(imageFile);
   const sizeOpt = str(o, 'size') === undefined ? undefined : intOption('explain', o, 'size', 224);
   const budget = budgetFrom('explain', o);
-  const loaded = loadModelFromOptions('explain', o, sizeOpt);
-  const size = sizeOpt ?? loaded.size;
-  const layer = str(o, 'layer') ?? loaded.defaultLayer;
-  if (str(o, 'layer') !== undefined || methods.some((m) => m.usesLayer)) checkLayer(loaded.model, layer, loaded.name);
+  const colormap = colormapFrom('explain', o);
   const reference = flag(o, 'reference');
-  const image = prepareImage(imageFile, { size, mean: loaded.mean, std: loaded.std, normalize: o['no-normalize'] !== true, reference });
+  if (reference && flag(o, 'legend')) throw new CliError('explain: --legend adds pictures the reference project does not make; leave it out with --reference', 2);
+  const draw = { colormap, legend: flag(o, 'legend') };
+  const layerOpt = str(o, 'layer');
+  const targetOpt = str(o, 'target');
+  let layer = '';
+  const loaded = loadModelFromOptions('explain', o, {
+    size: sizeOpt,
+    beforeWeights: (model, defaultLayer) => {
+      layer = layerOpt ?? defaultLayer;
+      if (layerOpt !== undefined || methods.some((m) => m.usesLayer)) checkLayer(model, layer, str(o, 'model') ?? str(o, 'arch') ?? 'the model');
+      const bundled = str(o, 'model');
+      checkTargetSyntax(targetOpt, bundled !== undefined && isBundledModelName(bundled) ? bundledModels[bundled].classes : null);
+    },
+  });
+  const size = sizeOpt ?? loaded.size;
+  const image = prepareImage(raw, { size, mean: loaded.mean, std: loaded.std, normalize: o['no-normalize'] !== true, reference });
   const out = str(o, 'out') ?? 'gradlens-out';
   try {
     fs.mkdirSync(out, { recursive: true });
@@ -160,8 +228,20 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   const stem = path.basename(imageFile, path.extname(imageFile));
   try {
     const logits = logitsOf(loaded.model, image.input);
-    const target = resolveClass(str(o, 'target'), logits, loaded.classes);
+    const target = resolveClass(targetOpt, logits, loaded.classes);
     streams.stdout.write(`${loaded.name}: explaining class ${className(target, loaded.classes)} of ${imageFile} (logit ${logits[target]!.toFixed(3)}; top class ${className(resolveClass(undefined, logits, null), loaded.classes)}); CAM layer ${layer}\n`);
+    const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
+    const ctx: MethodContext = { model: loaded.model, input: image.input, target, layer, reference, budget, onWarning };
+    methods = applicableMethods(methods, all, ctx, streams, loaded.name);
+    const facts: WorkFacts = {
+      height: image.input.shape[2]!, width: image.input.shape[3]!, budget,
+      layerChannels: methods.some((m) => m.manyPasses && m.usesLayer) ? layerChannels(loaded.model, layer, image.input.shape) : null,
+    };
+    const heavy = methods.filter((m) => m.manyPasses && m.work);
+    if (heavy.length > 0) {
+      const list = heavy.map((m) => `${m.name} ${m.work!(facts)} inputs (${Math.ceil(m.work!(facts) / budget.batchSize)} passes)`).join(', ');
+      streams.stderr.write(`many-pass methods: ${list}, in batches of ${budget.batchSize}; each says its time left after its first pass\n`);
+    }
     let failed = 0;
     for (const spec of methods) {
       const t0 = Date.now();
@@ -174,11 +254,10 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
         failed++;
         continue;
       }
-      const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
-      const pics = writePictures(spec, maps, image.picture, out, stem, onWarning);
-      const raw = flag(o, 'raw') ? writeRaw(spec, maps, out) : [];
+      const pics = writePictures(spec, maps, image.picture, out, stem, onWarning, draw);
+      const rawFiles = flag(o, 'raw') ? writeRaw(spec, maps, out) : [];
       const notes = maps.notes.length ? `; ${maps.notes.join('; ')}` : '';
-      streams.stdout.write(`${spec.name} (${seconds(t0)}${notes}): ${[...pics.files, ...raw].map((f) => path.basename(f)).join(', ')}\n`);
+      streams.stdout.write(`${spec.name} (${seconds(t0)}${notes}): ${[...pics.files, ...rawFiles].map((f) => path.basename(f)).join(', ')}\n`);
     }
     streams.stdout.write(`wrote ${path.resolve(out)}\n`);
     if (failed > 0) throw new CliError(`${failed} of ${methods.length} methods failed (see above)`);

@@ -12,6 +12,7 @@ export * from './rounding';
 export * from './crop';
 export * from './preprocess';
 export * from './colormaps';
+export * from './colorbar';
 export * from './overlay';
 export * from './maps';
 export * from './pictures';

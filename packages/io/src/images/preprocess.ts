@@ -104,8 +104,11 @@ export interface PreprocessOptions {
   size?: number;
   /**
    * How to get there:
-   * - a number (default round(size * 256 / 224), i.e. 256 for 224): torchvision's Resize(n) of the
-   *   shorter side, then CenterCrop(size) — the ImageNet evaluation transform;
+   * - default: a picture that already is size x size is taken as it is (torchvision's transform would
+   *   enlarge a 224 x 224 picture to 256 and crop 16 pixels off every side, which a picture already
+   *   made for the model does not want); any other gets Resize(round(size * 256 / 224)) + CenterCrop;
+   * - a number n: torchvision's Resize(n) of the shorter side, then CenterCrop(size) — the ImageNet
+   *   evaluation transform, always;
    * - 'stretch': straight to size x size with Lanczos, as pytorch-cnn-visualizations' preprocess_image;
    * - false: no resize, only CenterCrop(size).
    */
@@ -121,12 +124,13 @@ export interface PreprocessOptions {
 }
 
 /**
- * Returns the network input for a picture: RGB, resized and centre-cropped, scaled to [0, 1] and
- * ImageNet-normalised, as a float32 NdArray [3, size, size] (or [1, 3, size, size] with `batch`).
+ * Returns the network input for a picture: RGB, resized and centre-cropped (unless it already has
+ * the input size), scaled to [0, 1] and ImageNet-normalised, as a float32 NdArray [3, size, size] (or [1, 3, size, size] with `batch`).
  */
 export function preprocessImageNet(image: RasterImage, options: PreprocessOptions = {}): NdArray<'float32'> {
   const size = options.size ?? 224;
-  const resize = options.resize ?? Math.round((size * 256) / 224);
+  const ready = image.width === size && image.height === size;
+  const resize = options.resize ?? (ready ? false : Math.round((size * 256) / 224));
   let rgb: RasterImage8 = toRgb(image);
   if (resize === 'stretch') {
     rgb = resizeImage(rgb, size, size, options.filter ?? 'lanczos');

@@ -10,6 +10,7 @@ import { Dropout } from '../layers/dropout';
 import { Linear } from '../layers/linear';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling';
 import { Module } from '../module';
+import type { InputOptions } from '../input';
 import { loadCheckpoint } from '../train/checkpoint';
 import type { LossFn } from '../train/fit';
 import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthScaler } from './common';
@@ -257,6 +258,11 @@ export const bundledModels = {
 /** A bundled model name. */
 export type BundledModelName = keyof typeof bundledModels;
 
+/** Whether `name` names a bundled model (narrows a string to BundledModelName). */
+export function isBundledModelName(name: string): name is BundledModelName {
+  return Object.prototype.hasOwnProperty.call(bundledModels, name);
+}
+
 /** The repository's `weights/` folder (or $GRADLENS_WEIGHTS), where bundled weights and cards live. */
 export function bundledWeightsDir(): string {
   return process.env.GRADLENS_WEIGHTS ?? path.resolve(__dirname, '..', '..', '..', '..', 'weights');
@@ -273,15 +279,25 @@ export interface BundledModelCard {
   [key: string]: unknown;
 }
 
+/** What loadBundledModel returns. */
+export interface LoadedBundledModel {
+  /** The model, in eval mode. */
+  model: Module;
+  card: BundledModelCard;
+  info: BundledModelInfo;
+  /** How pictures become its input (size and normalisation from the card), for imageToInput. */
+  input: InputOptions;
+}
+
 /**
  * Builds bundled model `name`, loads its trained weights and card from `dir` (default the weights
- * folder), and returns them with the model in eval mode.
+ * folder), and returns them with the model in eval mode and the input options for imageToInput.
  */
-export function loadBundledModel(name: string, options: { dir?: string } = {}): { model: Module; card: BundledModelCard; info: BundledModelInfo } {
-  if (!Object.prototype.hasOwnProperty.call(bundledModels, name)) {
-    throw new Error(`loadBundledModel: unknown bundled model '${name}'; bundled models: ${Object.keys(bundledModels).join(', ')}`);
+export function loadBundledModel(name: BundledModelName, options: { dir?: string } = {}): LoadedBundledModel {
+  if (!isBundledModelName(name)) {
+    throw new Error(`loadBundledModel: unknown bundled model '${String(name)}'; bundled models: ${Object.keys(bundledModels).join(', ')}`);
   }
-  const info: BundledModelInfo = bundledModels[name as BundledModelName];
+  const info: BundledModelInfo = bundledModels[name];
   const dir = options.dir ?? bundledWeightsDir();
   const weights = path.join(dir, info.weights);
   const cardFile = path.join(dir, info.card);
@@ -290,5 +306,6 @@ export function loadBundledModel(name: string, options: { dir?: string } = {}): 
   loadCheckpoint(weights, model);
   model.eval();
   const card = JSON.parse(fs.readFileSync(cardFile, 'utf8')) as BundledModelCard;
-  return { model, card, info };
+  const input: InputOptions = { size: card.inputSize[1], mean: card.normalization.mean, std: card.normalization.std };
+  return { model, card, info, input };
 }

@@ -1,6 +1,7 @@
 import type { Module } from '../module';
 import { alexnet } from './alexnet';
 import type { ModelOptions } from './common';
+import { didYouMean } from '../names';
 import { mobilenetV2 } from './mobilenet';
 import { resnet18, resnet34, resnet50 } from './resnet';
 import { squeezenet1_0, squeezenet1_1 } from './squeezenet';
@@ -14,6 +15,7 @@ export * from './resnet';
 export * from './squeezenet';
 export * from './mobilenet';
 export * from './vit';
+export * from './default-layer';
 
 /** Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …). */
 export const modelBuilders = {
@@ -28,11 +30,16 @@ export const modelBuilders = {
 /** A torchvision model name this package can build. */
 export type ModelName = keyof typeof modelBuilders;
 
-/** Builds a model by its torchvision name, or throws listing the names it knows. */
-export function createModel(name: string, options: ModelOptions = {}): Module {
-  if (!Object.prototype.hasOwnProperty.call(modelBuilders, name)) {
-    throw new Error(`createModel: unknown model '${name}'; known models: ${Object.keys(modelBuilders).join(', ')}`);
+/** Whether `name` is a torchvision model name createModel builds (narrows a string to ModelName). */
+export function isModelName(name: string): name is ModelName {
+  return Object.prototype.hasOwnProperty.call(modelBuilders, name);
+}
+
+/** Builds a model by its torchvision name; from JavaScript an unknown name throws, listing the names it knows. */
+export function createModel(name: ModelName, options: ModelOptions = {}): Module {
+  if (!isModelName(name)) {
+    throw new Error(`createModel: unknown model '${String(name)}'${didYouMean(String(name), Object.keys(modelBuilders))}; known models: ${Object.keys(modelBuilders).join(', ')}`);
   }
-  return modelBuilders[name as ModelName](options);
+  return modelBuilders[name](options);
 }
 export * from './bundled';

@@ -1,0 +1,39 @@
+import type { Module } from '../module';
+import { layers } from '../summary';
+import { AlexNet } from './alexnet';
+import { bundledModels, GapNet, SmallVGG } from './bundled';
+import { MobileNetV2 } from './mobilenet';
+import { ResNet } from './resnet';
+import { SqueezeNet } from './squeezenet';
+import { VGG } from './vgg';
+
+/** The last ReLU that is a direct child of `features` (`features.29` in VGG16), or undefined. */
+function lastFeatureRelu(model: Module): string | undefined {
+  const relus = model.namedModules().filter(([p, m]) => /^features\.\d+$/.test(p) && /^ReLU/.test(m.constructor.name));
+  return relus[relus.length - 1]?.[0];
+}
+
+/**
+ * The layer CAM methods read when none is named (the rule the CLI uses too): the bundled model's
+ * `targetLayer`; `layer4` for ResNets; `features` for SqueezeNet and MobileNetV2 (their last block's
+ * output); the last ReLU of `features` for AlexNet and VGG (the last conv block's activation before
+ * its max-pool, as the reference scripts use: `features.11`, `features.29`); otherwise the last
+ * top-level module whose output is [N, K, h, w], found by running the model once on zeros of
+ * `inputShape` (default [1, 3, 224, 224]).
+ */
+export function defaultCamLayer(model: Module, inputShape: readonly number[] = [1, 3, 224, 224]): string {
+  if (model instanceof GapNet) return bundledModels.gapnet.targetLayer;
+  if (model instanceof SmallVGG) return bundledModels.smallvgg.targetLayer;
+  if (model instanceof ResNet) return 'layer4';
+  if (model instanceof SqueezeNet || model instanceof MobileNetV2) return 'features';
+  if (model instanceof VGG || model instanceof AlexNet) {
+    const relu = lastFeatureRelu(model);
+    if (relu) return relu;
+  }
+  const rows = layers(model, [1, ...inputShape.slice(1)]).filter((r) => r.outputShape?.length === 4 && r.depth === 0);
+  const last = rows[rows.length - 1];
+  if (!last) {
+    throw new Error(`defaultCamLayer: ${model.constructor.name} has no top-level module with a 4-D output [N, K, h, w] to read; name the layer (see layers(model, shape))`);
+  }
+  return last.path;
+}
