@@ -13,7 +13,7 @@ describe('inputs, targets and layers get clear messages', () => {
 
   test('an unknown layer lists the valid module paths', () => {
     expect(() => gradCam(model, x, { layer: 'features.9', ...quiet })).toThrow(
-      /gradCam: no layer named 'features.9' in SmallVGG; valid layer paths: features, features.0, features.1, features.2, features.3, features.3.conv, features.4, classifier, classifier.0/,
+      /gradCam: no layer named 'features.9' in SmallVGG \(did you mean 'features.0' or 'features.1' or 'features.2'\?\); valid layer paths: features, features.0, features.1, features.2, features.3, features.3.conv, features.4, classifier, classifier.0/,
     );
   });
 
@@ -35,7 +35,7 @@ describe('inputs, targets and layers get clear messages', () => {
 
   test('inputs that are not a batch [N, C, H, W]', () => {
     expect(() => gradCam(model, tensor(new Float32Array(3 * 16 * 16), [3, 16, 16]), { layer: 'features.3' })).toThrow(
-      /gradCam: input must be a batch \[N, C, H, W\], got shape \[3, 16, 16\] \(add a batch dim: unsqueeze\(x, 0\)\)/,
+      /gradCam: input must be a batch \[N, C, H, W\], got shape \[3, 16, 16\]; add the batch dimension: unsqueeze\(x, 0\) gives \[1, 3, 16, 16\]/,
     );
     expect(() => vanillaGradient(model, tensor([1, 2], [2], 'int32'))).toThrow(/input must be a batch/);
     expect(() => occlusion(model, x, { window: 20, ...quiet })).toThrow(/window 20×20 is larger than the input 16×16/);
