@@ -1,8 +1,8 @@
 import { mul, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamOptions, CamResult, checkActivation, weightedSum, withLayer } from './cam-core';
-import { checkEval, checkInput, disposePass, layerActivation, ProgressCallback, recordPass, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
+import { buildCam, camLayer, CamLayer, CamOptions, CamResult, weightedSum, withLayer } from './cam-core';
+import { checkEval, checkInput, disposePass, ProgressCallback, recordPass, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
 
 export interface AblationCamOptions extends CamOptions {
   /** Ablated copies per forward pass (default 16). */
@@ -43,10 +43,19 @@ export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions 
   const n = x.shape[0]!;
   const batch = Math.max(1, Math.floor(options.batchSize ?? 16));
   const pass = recordPass(method, model, x, options.target);
+  let layer: CamLayer | null = null;
   try {
-    const a = layerActivation(method, model, pass.tape, options.layer);
-    checkActivation(method, a, options.layer);
+    layer = camLayer(method, model, pass.tape, options);
+    const a = layer.a;
     const k = a.shape[1]!;
+    // Channel k is zeroed in the layer's own layout: dim 1 of [N, K, h, w], the last dim of [N, tokens, K].
+    const raw = layer.raw;
+    const scaleShape = (count: number): number[] => {
+      if (raw.rank === 4 && raw.shape[1] === k) return [count, k, 1, 1];
+      if (raw.rank === 3 && raw.shape[2] === k) return [count, 1, k];
+      throw new Error(`${method}: cannot ablate the ${k} channels of the reshaped map in layer '${options.layer}' of shape [${raw.shape.join(', ')}]; ablation needs channels on dim 1 of [N, K, h, w] or last in [N, tokens, K]`);
+    };
+    scaleShape(1);
     const allWeights: Float64Array[] = [];
     let done = 0;
     for (let i = 0; i < n; i++) {
@@ -58,7 +67,7 @@ export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions 
         const scale = new Float32Array(count * k).fill(1);
         for (let r = 0; r < count; r++) scale[r * k + c0 + r] = 0;
         const xs = tidy(() => repeatItem(x, i, count));
-        const sc = tensor(scale, [count, k, 1, 1], x.dtype);
+        const sc = tensor(scale, scaleShape(count), x.dtype);
         try {
           const s = withScaledOutput(model, options.layer, sc, () => scoreRows(method, model, xs, repeatTarget(pass.target, new Array<number>(count).fill(i)), false));
           for (let r = 0; r < count; r++) weights[c0 + r] = y === 0 ? y - s[r]! : (y - s[r]!) / y;
@@ -76,6 +85,7 @@ export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions 
       return { map: weightedSum(av, weights, kk, hw), weights };
     }, options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
   } finally {
+    layer?.dispose();
     disposePass(pass);
   }
 }

@@ -1,11 +1,12 @@
-import { tensor } from '@gradlens/tensor';
-import type { Tensor } from '@gradlens/tensor';
+import { tensor, tidy } from '@gradlens/tensor';
+import type { Tape, Tensor } from '@gradlens/tensor';
 import { defaultCamLayer } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import {
   BaseOptions, checkConstant, checkEval, checkInput, disposePass, layerActivation, passGrad, recordPass, ResolvedTarget, upsampleMaps,
   valuesOf, Warnings,
 } from './common';
+import { defaultReshape, ReshapeTransform } from './token-maps';
 
 /** Options of every CAM-family method. */
 export interface CamOptions extends BaseOptions {
@@ -14,6 +15,12 @@ export interface CamOptions extends BaseOptions {
    * Default: `defaultCamLayer(model)` of @gradlens/nn (the last conv block; the rule the CLI uses).
    */
   layer?: string;
+  /**
+   * Maps the layer's output and its gradient to [N, K, h, w] (`tokenReshape(grid)` for transformer
+   * tokens). Default: the token grid's reshape for a model with `tokenGrid` (VisionTransformer) at a
+   * [N, tokens, C] layer; none otherwise (the layer must then give [N, K, h, w]).
+   */
+  reshape?: ReshapeTransform;
   /** Apply ReLU to the weighted sum (default: true, except CAM and Eigen-CAM whose papers have none). */
   relu?: boolean;
 }
@@ -41,8 +48,54 @@ export function withLayer<O extends { layer?: string }>(model: Module, x: Tensor
 
 /** Throws unless the target layer's activation is [N, K, h, w]. */
 export function checkActivation(method: string, a: Tensor, layer: string): void {
+  if (a.rank === 3) {
+    throw new Error(`${method}: layer '${layer}' gives tokens [${a.shape.join(', ')}] and the model has no token grid; pass { reshape: (a) => … } returning [N, K, h, w] (e.g. tokenReshape([h, w]))`);
+  }
   if (a.rank !== 4) {
-    throw new Error(`${method}: layer '${layer}' gives an output of shape [${a.shape.join(', ')}]; CAM methods need a convolutional layer with output [N, K, h, w]`);
+    throw new Error(`${method}: layer '${layer}' gives an output of shape [${a.shape.join(', ')}]; CAM methods need a convolutional layer with output [N, K, h, w] (or a token layer [N, tokens, C] with a reshape)`);
+  }
+}
+
+/** The target layer of a CAM method: its output on the tape, that output as [N, K, h, w], and the same map for its gradient. */
+export interface CamLayer {
+  /** The layer's output as recorded (owned by the tape). */
+  raw: Tensor;
+  /** `raw` as [N, K, h, w]. */
+  a: Tensor;
+  /** Applies the layer's reshape to a tensor of raw's shape (its gradient); the result is freed by `dispose`. */
+  grid(t: Tensor): Tensor;
+  /** Frees every tensor the reshape made. */
+  dispose(): void;
+}
+
+/** Finds the CAM target layer on `tape` and lays it out as [N, K, h, w] (options.reshape, or the model's token grid). */
+export function camLayer(method: string, model: Module, tape: Tape, options: CamOptions & { layer: string }): CamLayer {
+  const raw = layerActivation(method, model, tape, options.layer);
+  const transform = options.reshape ?? defaultReshape(model, raw.rank);
+  if (!transform) {
+    checkActivation(method, raw, options.layer);
+    return { raw, a: raw, grid: (t) => t, dispose: () => undefined };
+  }
+  const made: Tensor[] = [];
+  const grid = (t: Tensor): Tensor => {
+    let out: Tensor;
+    try {
+      out = tidy(() => transform(t));
+    } catch (e) {
+      throw new Error(`${method}: the reshape of layer '${options.layer}' failed: ${(e as Error).message}`);
+    }
+    if (out.rank !== 4 || out.shape[0] !== t.shape[0]) {
+      throw new Error(`${method}: the reshape of layer '${options.layer}' gave [${out.shape.join(', ')}] for [${t.shape.join(', ')}]; it must return [N, K, h, w]`);
+    }
+    if (out !== t) made.push(out);
+    return out;
+  };
+  const dispose = () => made.forEach((t) => t.dispose());
+  try {
+    return { raw, a: grid(raw), grid, dispose };
+  } catch (e) {
+    dispose();
+    throw e;
   }
 }
 
@@ -98,16 +151,17 @@ export function gradientCam(method: string, model: Module, x: Tensor, given: Cam
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const pass = recordPass(method, model, x, options.target);
+  let layer: CamLayer | null = null;
   try {
-    const a = layerActivation(method, model, pass.tape, options.layer);
-    checkActivation(method, a, options.layer);
-    const [g] = passGrad(pass, [a]);
+    layer = camLayer(method, model, pass.tape, options);
+    const [g] = passGrad(pass, [layer.raw]);
     try {
-      return buildCam(method, a, g!, combine, options.relu ?? reluDefault, x.shape, pass.target, pass.scores, warnings);
+      return buildCam(method, layer.a, layer.grid(g!), combine, options.relu ?? reluDefault, x.shape, pass.target, pass.scores, warnings);
     } finally {
       g!.dispose();
     }
   } finally {
+    layer?.dispose();
     disposePass(pass);
   }
 }

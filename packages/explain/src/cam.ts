@@ -1,7 +1,7 @@
 import type { Tape, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamOptions, CamResult, checkActivation, weightedSum, withLayer } from './cam-core';
-import { checkEval, checkInput, disposePass, layerActivation, recordPass, valuesOf, Warnings } from './common';
+import { buildCam, camLayer, CamLayer, CamOptions, CamResult, weightedSum, withLayer } from './cam-core';
+import { checkEval, checkInput, disposePass, recordPass, valuesOf, Warnings } from './common';
 
 /**
  * Finds the classifier weights [classes, K] of a global-average-pool + linear head that follows
@@ -64,10 +64,11 @@ export function cam(model: Module, x: Tensor, given: CamOptions = {}): CamResult
   checkEval(model, warnings);
   if (typeof options.target === 'function') throw new Error(`${method}: CAM needs class targets (a class index, per-item indices or 'top1'), not a function`);
   const pass = recordPass(method, model, x, options.target);
+  let layer: CamLayer | null = null;
   try {
-    const a = layerActivation(method, model, pass.tape, options.layer);
-    checkActivation(method, a, options.layer);
-    const w = valuesOf(findGapLinearWeights(method, pass.tape, a, pass.output, options.layer));
+    layer = camLayer(method, model, pass.tape, options);
+    const a = layer.a;
+    const w = valuesOf(findGapLinearWeights(method, pass.tape, layer.raw, pass.output, options.layer));
     const k = a.shape[1]!;
     const classes = pass.target.classes!;
     return buildCam(method, a, null, (av, _g, kk, hw, i) => {
@@ -75,6 +76,7 @@ export function cam(model: Module, x: Tensor, given: CamOptions = {}): CamResult
       return { map: weightedSum(av, weights, kk, hw), weights };
     }, options.relu ?? false, x.shape, pass.target, pass.scores, warnings);
   } finally {
+    layer?.dispose();
     disposePass(pass);
   }
 }

@@ -1,8 +1,8 @@
 import { record } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamOptions, CamResult, checkActivation, withLayer } from './cam-core';
-import { checkEval, checkInput, layerActivation, Warnings } from './common';
+import { buildCam, camLayer, CamLayer, CamOptions, CamResult, withLayer } from './cam-core';
+import { checkEval, checkInput, Warnings } from './common';
 
 export interface EigenCamOptions extends Omit<CamOptions, 'target'> {
   /** Subtract each channel's spatial mean before the decomposition (default true: principal components). */
@@ -135,9 +135,10 @@ export function eigenCam(model: Module, x: Tensor, given: EigenCamOptions = {}):
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const { output, tape } = record(() => model.call(x));
+  let layer: CamLayer | null = null;
   try {
-    const a = layerActivation(method, model, tape, options.layer);
-    checkActivation(method, a, options.layer);
+    layer = camLayer(method, model, tape, options);
+    const a = layer.a;
     const center = options.center ?? true;
     const result = buildCam(method, a, null, (av, _g, k, hw) => {
       const { map, direction } = principalProjection(av, k, hw, center);
@@ -145,6 +146,7 @@ export function eigenCam(model: Module, x: Tensor, given: EigenCamOptions = {}):
     }, options.relu ?? false, x.shape, { classes: null, fn: null }, [], warnings);
     return result;
   } finally {
+    layer?.dispose();
     tape.dispose();
     output.dispose();
   }

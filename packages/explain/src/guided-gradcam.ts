@@ -1,8 +1,8 @@
 import { mul, reshape, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamResult, checkActivation, withLayer } from './cam-core';
-import { checkConstant, checkEval, checkInput, disposePass, layerActivation, normalizeMaps, passGrad, recordPass, Warnings } from './common';
+import { buildCam, camLayer, CamLayer, CamResult, withLayer } from './cam-core';
+import { checkConstant, checkEval, checkInput, disposePass, normalizeMaps, passGrad, recordPass, Warnings } from './common';
 import { GradCamOptions, gradCamCombine } from './gradcam';
 import { guidedRules } from './rules';
 
@@ -33,15 +33,16 @@ export function guidedGradCam(model: Module, x: Tensor, given: GradCamOptions = 
   checkEval(model, warnings);
   const reference = options.reference ?? false;
   const pass = recordPass(method, model, x, options.target);
+  let layer: CamLayer | null = null;
   try {
-    const a = layerActivation(method, model, pass.tape, options.layer);
-    checkActivation(method, a, options.layer);
-    const [ga] = passGrad(pass, [a]);
+    layer = camLayer(method, model, pass.tape, options);
+    const a = layer.a;
+    const [ga] = passGrad(pass, [layer.raw]);
     const [guided] = passGrad(pass, [x], guidedRules);
     let cam: CamResult;
     let attribution: Tensor;
     try {
-      cam = buildCam(method, a, ga!, gradCamCombine(reference), options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
+      cam = buildCam(method, a, layer.grid(ga!), gradCamCombine(reference), options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
       attribution = tidy(() => {
         const [n, , hh, ww] = x.shape as [number, number, number, number];
         const weight = reference ? normalizeMaps(cam.upsampled) : cam.upsampled;
@@ -56,6 +57,7 @@ export function guidedGradCam(model: Module, x: Tensor, given: GradCamOptions = 
     checkConstant(attribution, pass.target, warnings, 'the Grad-CAM or the guided gradient is zero everywhere');
     return { attribution, guided: guided!, cam, classes: cam.classes, scores: cam.scores, warnings: warnings.list };
   } finally {
+    layer?.dispose();
     disposePass(pass);
   }
 }

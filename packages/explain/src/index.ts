@@ -24,3 +24,4 @@ export * from './lrp';
 export * from './metrics';
 export * from './features';
 export * from './save';
+export * from './token-maps';

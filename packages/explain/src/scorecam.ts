@@ -1,9 +1,9 @@
 import { indexSelect, interpolate, mul, noGrad, record, reshape, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamOptions, CamResult, checkActivation, weightedSum, withLayer } from './cam-core';
+import { buildCam, camLayer, CamLayer, CamOptions, CamResult, weightedSum, withLayer } from './cam-core';
 import {
-  checkEval, checkInput, layerActivation, ProgressCallback, repeatItem, repeatTarget, resolveTarget, ResolvedTarget, scoreRows, scoresOf, valuesOf, Warnings,
+  checkEval, checkInput, ProgressCallback, repeatItem, repeatTarget, resolveTarget, ResolvedTarget, scoreRows, scoresOf, valuesOf, Warnings,
 } from './common';
 
 export interface ScoreCamOptions extends CamOptions {
@@ -32,10 +32,11 @@ export function scoreCam(model: Module, x: Tensor, given: ScoreCamOptions = {}):
   const [n, , hh, ww] = x.shape as [number, number, number, number];
   const batch = Math.max(1, Math.floor(options.batchSize ?? 16));
   const { output, tape } = record(() => model.call(x));
+  let layer: CamLayer | null = null;
   try {
     const target: ResolvedTarget = typeof options.target === 'function' ? { classes: null, fn: options.target } : resolveTarget(method, options.target, output);
-    const a = layerActivation(method, model, tape, options.layer);
-    checkActivation(method, a, options.layer);
+    layer = camLayer(method, model, tape, options);
+    const a = layer.a;
     const k = a.shape[1]!;
     const h = a.shape[2]!;
     const w = a.shape[3]!;
@@ -92,6 +93,7 @@ export function scoreCam(model: Module, x: Tensor, given: ScoreCamOptions = {}):
       return { map, weights };
     }, options.relu ?? true, x.shape, target, scores, warnings);
   } finally {
+    layer?.dispose();
     tape.dispose();
     output.dispose();
   }

@@ -6,6 +6,7 @@ import { MobileNetV2 } from './mobilenet';
 import { ResNet } from './resnet';
 import { SqueezeNet } from './squeezenet';
 import { VGG } from './vgg';
+import { VisionTransformer } from './vit';
 
 /** The last ReLU that is a direct child of `features` (`features.29` in VGG16), or undefined. */
 function lastFeatureRelu(model: Module): string | undefined {
@@ -17,7 +18,8 @@ function lastFeatureRelu(model: Module): string | undefined {
  * The layer CAM methods read when none is named (the rule the CLI uses too): the bundled model's
  * `targetLayer`; `layer4` for ResNets; `features` for SqueezeNet and MobileNetV2 (their last block's
  * output); the last ReLU of `features` for AlexNet and VGG (the last conv block's activation before
- * its max-pool, as the reference scripts use: `features.11`, `features.29`); otherwise the last
+ * its max-pool, as the reference scripts use: `features.11`, `features.29`); the last encoder layer's
+ * `ln_1` for vision transformers (pytorch-grad-cam's choice; its tokens are reshaped); otherwise the last
  * top-level module whose output is [N, K, h, w], found by running the model once on zeros of
  * `inputShape` (default [1, 3, 224, 224]).
  */
@@ -25,6 +27,7 @@ export function defaultCamLayer(model: Module, inputShape: readonly number[] = [
   if (model instanceof GapNet) return bundledModels.gapnet.targetLayer;
   if (model instanceof SmallVGG) return bundledModels.smallvgg.targetLayer;
   if (model instanceof ResNet) return 'layer4';
+  if (model instanceof VisionTransformer) return `encoder.layers.encoder_layer_${model.config.numLayers - 1}.ln_1`;
   if (model instanceof SqueezeNet || model instanceof MobileNetV2) return 'features';
   if (model instanceof VGG || model instanceof AlexNet) {
     const relu = lastFeatureRelu(model);
