@@ -81,7 +81,7 @@ test('bad input: a reshape that does not fit, a layer without tokens, a reshape 
   expect(() => gradCam(model, x, { target, layer: LAYER, reshape: tokenReshape([5, 5]), ...quiet }))
     .toThrow(/^gradCam: the reshape of layer 'encoder.layers.encoder_layer_2.ln_1' failed: tokenReshape: 17 tokens do not fit 1 class token \+ a 5×5 grid \(26 tokens\)/);
   expect(() => gradCam(model, x, { target, layer: 'heads.head', ...quiet }))
-    .toThrow(/^gradCam: layer 'heads.head' gives an output of shape \[2, 10\], which has no spatial or token layout/);
+    .toThrow(/^gradCam: layer 'heads.head' gives an output of shape \[2, 10\]; CAM methods need a convolutional layer with output \[N, K, h, w\] \(or a token layer/);
   expect(() => gradCam(model, x, { target, layer: LAYER, reshape: (a) => a, ...quiet }))
     .toThrow(/^gradCam: the reshape of layer 'encoder.layers.encoder_layer_2.ln_1' gave \[2, 17, 32\] for \[2, 17, 32\]; it must return \[N, K, h, w\]/);
   expect(() => tokenReshape([0, 4])).toThrow(/^tokenReshape: grid must be two positive integers/);
