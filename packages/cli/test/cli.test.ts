@@ -1,8 +1,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { colormapLut, decodeImage, readImage, readNpy, resizeImage, toFloat32 } from '@gradlens/io';
-import { bundledModels, imageToInput, loadBundledModel } from '@gradlens/nn';
+import { colormapLut, decodeImage, readImage, readNpy, resizeImage, saveClassActivationImages, toFloat32 } from '@gradlens/io';
+import { bundledModels, createModel, imageToInput, loadBundledModel, saveCheckpoint } from '@gradlens/nn';
 import { deconvnet, gradCam, guidedBackprop, lrp, occlusion, scoreCam, vanillaGradient } from '@gradlens/explain';
 import { numTensors, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
@@ -176,11 +176,36 @@ describe('gradlens explain', () => {
       const set = lut(name);
       expect(colours(d).every((c) => set.has(c))).toBe(true);
     }
+    // --reference: the very files io's saveClassActivationImages writes with its reference defaults (hsv)
+    const refRaw = path.join(dir, 'out-cm-ref-raw');
+    expect((await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', refRaw, '--reference', '--raw')).code).toBe(0);
+    const picture = prepareImage(readImage(image), { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std, reference: true }).picture;
+    const again = saveClassActivationImages(picture, readNpy(path.join(refRaw, 'gradcam.npy')), path.join(dir, 'again'), { onWarning: () => undefined });
+    expect(fs.readFileSync(path.join(refRaw, 'sample-0_Cam_Heatmap.png')).equals(fs.readFileSync(again.heatmap))).toBe(true);
+    expect(fs.readFileSync(path.join(refRaw, 'sample-0_Cam_On_Image.png')).equals(fs.readFileSync(again.onImage))).toBe(true);
     const legend = decodeImage(fs.readFileSync(path.join(dirs[0]!, 'sample-0_Cam_On_Image_legend.png')));
     expect([legend.width, legend.height]).toEqual([64, 64 + 2 + 6]);
     const bad = await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--colormap', 'jett');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/unknown colormap 'jett' \(did you mean 'jet'\?\)/);
+  });
+
+  test('explain --help names a sample that exists', async () => {
+    const r = await run('explain', '--help');
+    const m = /--image (weights\/samples\/\S+)/.exec(r.out);
+    expect(m).not.toBeNull();
+    expect(fs.existsSync(path.join(ROOT, m![1]!))).toBe(true);
+  });
+
+  test('a weights file that does not fit says so in one readable line and names --no-strict', async () => {
+    const m = createModel('squeezenet1_1', { numClasses: 4 });
+    const w = path.join(dir, 'sq-misfit.safetensors');
+    saveCheckpoint(w, m);
+    const r = await run('explain', '--method', 'vanilla', '--arch', 'resnet18', '--weights', w, '--image', image);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^gradlens: loadWeights: .* does not fit ResNet: missing keys/);
+    expect(r.err).not.toMatch(/:;|strict: false/);
+    expect(r.err).toMatch(/give --no-strict to load the matching keys only/);
   });
 
   test('the CLI and the library prepare a picture alike, at the input size or not', () => {

@@ -87,6 +87,44 @@ maybe('demo --quick writes a self-contained gallery whose pictures all load and 
       expect(m.cells.every((c) => c !== '')).toBe(true);
       expect(m.cells.filter((c) => /^-?\d+\.\d{3}$/.test(c)).length).toBeGreaterThan(m.cells.length / 2);
     }
+    // a laptop screen: the page itself does not scroll sideways, the gallery scrolls inside its box
+    // under a sticky picture column and says so; misclassified rows are marked; the colour bar loads
+    await page.setViewportSize({ width: 1366, height: 768 });
+    const laptop = await page.evaluate(`(() => {
+      const box = document.querySelector('.scroll');
+      const first = box.querySelector('tbody th.input');
+      const before = first.getBoundingClientRect().left;
+      box.scrollLeft = box.scrollWidth;
+      const after = first.getBoundingClientRect().left;
+      const rows = Array.from(document.querySelectorAll('table.gallery tbody tr')).map((tr) => {
+        const t = tr.querySelector('th.input small').textContent;
+        const m = /true (.*)predicted (.*)/.exec(t);
+        return { wrong: tr.classList.contains('wrong'), marked: /misclassified/.test(tr.textContent), differ: m !== null && m[1].trim() !== m[2].trim() };
+      });
+      const bar = document.querySelector('.cbar img');
+      return {
+        pageWidth: document.documentElement.scrollWidth, boxScrolls: box.scrollWidth > box.clientWidth, moved: box.scrollLeft > 0,
+        before, after, boxLeft: box.getBoundingClientRect().left,
+        note: (document.querySelector('.scroll-note') || { textContent: '' }).textContent,
+        groups: Array.from(document.querySelectorAll('table.gallery th.group')).map((g) => g.textContent),
+        rows, bar: bar !== null && bar.complete && bar.naturalWidth === 256,
+      };
+    })()`) as {
+      pageWidth: number; boxScrolls: boolean; moved: boolean; before: number; after: number; boxLeft: number; note: string; groups: string[];
+      rows: { wrong: boolean; marked: boolean; differ: boolean }[]; bar: boolean;
+    };
+    expect(laptop.pageWidth).toBeLessThanOrEqual(1366);
+    expect(laptop.boxScrolls).toBe(true);
+    expect(laptop.moved).toBe(true);
+    expect(laptop.after).toBeCloseTo(laptop.boxLeft, 0); // the picture column stayed at the box's left edge
+    expect(laptop.note).toMatch(/scrolls sideways .* picture column stays/);
+    expect(laptop.groups.length).toBeGreaterThanOrEqual(3);
+    expect(laptop.rows.length).toBe(4);
+    for (const r of laptop.rows) {
+      expect(r.wrong).toBe(r.differ);
+      expect(r.marked).toBe(r.differ);
+    }
+    expect(laptop.bar).toBe(true);
     const shot = path.join(os.tmpdir(), 'gradlens-gallery.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(fs.statSync(shot).size).toBeGreaterThan(10000);

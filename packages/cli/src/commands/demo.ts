@@ -1,12 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { applyColormap, writeFileAtomic, writeImage } from '@gradlens/io';
+import { applyColormap, colorBar, writeFileAtomic, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError, flag, formatHelp, OptionSpec, parseArgs, str } from '../args';
 import { chwToPicture } from '../image';
 import { BUNDLED_NAMES, LoadedModel, loadBundled } from '../model';
 import { Budget, DEFAULT_BUDGET, MethodMaps, METHODS, MethodSpec } from '../methods';
+import { colorBarHtml, esc, GALLERY_CSS, galleryTable } from '../gallery';
+import type { GalleryRow } from '../gallery';
 import { writePictures } from '../pictures';
 import {
   EvaluationTable, generateRegularizedClassSample, invertRepresentation, METRIC_INFO, MetricName, modelRandomization, tableToJSON, visualizationToPicture,
@@ -55,7 +57,6 @@ const QUICK: DemoBudget = {
   sanityMethods: ['gradcam'],
 };
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The relative URL of `file` from the page in `out` (forward slashes, each segment escaped). */
 function rel(out: string, file: string): string {
@@ -72,7 +73,6 @@ function mapPicture(m: Tensor): RgbImage {
   return applyColormap(unit, m.shape[0]!, m.shape[1]!, 'jet');
 }
 
-interface GalleryRow { picture: LabelledPicture; input: string; label: string; predicted: string; cells: Map<string, string> }
 interface Section { title: string; html: string }
 
 /** Up to `n` pictures in file order, preferring classes not shown yet (a more varied gallery). */
@@ -120,6 +120,8 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
   for (const n of names) if (!BUNDLED_NAMES.includes(n)) throw new CliError(`unknown bundled model '${n}'; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
   const models = names.map((n) => loadBundled(n));
   fs.mkdirSync(out, { recursive: true });
+  const colorBarFile = path.join(out, 'colorbar-jet.png');
+  writeImage(colorBarFile, colorBar('jet', 256, 12));
   const log = (s: string): void => { streams.stderr.write(`${s}\n`); };
   const warnings: string[] = [];
   const onWarning = (m: string): void => { warnings.push(m); };
@@ -154,7 +156,9 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
         writeImage(inputFile, picture);
         const logits = logitsOf(loaded.model, input);
         const top = resolveClass(undefined, logits, null);
-        const row: GalleryRow = { picture: pic, input: inputFile, label: className(pic.label, classes), predicted: className(top, classes), cells: new Map() };
+        const row: GalleryRow = {
+          name: pic.name, input: rel(out, inputFile), label: className(pic.label, classes), predicted: className(top, classes), wrong: top !== pic.label, cells: new Map(),
+        };
         const cached = new Map<string, { target: number; weights: number; maps: MethodMaps }>();
         cache.set(input, cached);
         for (const spec of [...methods]) {
@@ -172,22 +176,15 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
           }
           cached.set(spec.name, { target: pic.label, weights: fingerprint, maps });
           const written = writePictures(spec, maps, picture, sdir, pic.name, onWarning);
-          row.cells.set(spec.name, written.main);
+          row.cells.set(spec.name, rel(out, written.main));
           methodTime.set(spec.name, (methodTime.get(spec.name) ?? 0) + Date.now() - ts);
         }
         rows.push(row);
         log(`  picture ${i + 1}/${pics.length} ${pic.name} done (${seconds(tm)})`);
       });
-      const head = methods.map((m) => `<th title="${esc(m.summary)}">${esc(m.title)}<br><small>${((methodTime.get(m.name) ?? 0) / 1000 / Math.max(1, rows.length)).toFixed(2)} s</small></th>`).join('');
-      const body = rows.map((r) => {
-        const cells = methods.map((m) => {
-          const f = r.cells.get(m.name);
-          return f ? `<td><img src="${rel(out, f)}" alt="${esc(`${m.title} of ${r.picture.name}`)}" loading="eager"></td>` : '<td>—</td>';
-        }).join('');
-        return `<tr><th class="input"><img src="${rel(out, r.input)}" alt="${esc(r.picture.name)}"><br>${esc(r.picture.name)}<br><small>true ${esc(r.label)}<br>predicted ${esc(r.predicted)}</small></th>${cells}</tr>`;
-      }).join('\n');
-      html += `<h3>Gallery</h3><p>Each map explains the picture's true class; CAM-style maps are drawn over the picture (hsv colormap, as the reference scripts), gradients as the reference's colour or grayscale gradient images. CAM layer <code>${esc(layer)}</code>. Times are per picture.${skipped.map((k) => ` Not shown: <b>${esc(k.name)}</b> (${esc(k.reason)}).`).join('')}</p>
-<div class="scroll"><table class="gallery"><thead><tr><th>picture</th>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+      const perPicture = (m: MethodSpec): number => (methodTime.get(m.name) ?? 0) / 1000 / Math.max(1, rows.length);
+      html += `<h3>Gallery</h3><p>Each map explains the picture's true class; CAM-style maps are drawn over the picture with the jet colormap (${colorBarHtml(rel(out, colorBarFile), 'jet')}), gradients as the reference's colour or grayscale gradient images. CAM layer <code>${esc(layer)}</code>. Times are per picture.${skipped.map((k) => ` Not shown: <b>${esc(k.name)}</b> (${esc(k.reason)}).`).join('')}</p>
+${galleryTable(rows, methods, perPicture)}`;
       timings.push(`${loaded.name} gallery ${seconds(tm)}`);
 
       // --- metrics -------------------------------------------------------------------------------
@@ -309,6 +306,7 @@ th, td { border: 1px solid #ddd; padding: 4px; text-align: center; vertical-alig
 .gallery th.input { text-align: left; white-space: nowrap; }
 .metrics td { font-variant-numeric: tabular-nums; padding: 4px 10px; text-align: right; } .metrics th { padding: 4px 10px; }
 .legend { color: #555; font-size: 12px; }
+${GALLERY_CSS}
 .figs { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
 figure { margin: 0; text-align: center; font-size: 11px; color: #444; } figcaption { max-width: 110px; }
 .missing { color: #a00; }

@@ -1,12 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tensor } from '@gradlens/tensor';
+import { didYouMean } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { writeFileAtomic } from '@gradlens/io';
 import { CliError, formatHelp, intOption, OptionSpec, parseArgs, str } from '../args';
 import { prepareValues } from '../image';
-import { LoadedModel, loadModelFromOptions } from '../model';
+import { checkLayer, LoadedModel, loadModelFromOptions } from '../model';
 import { Budget, DEFAULT_BUDGET, METHOD_NAMES, MethodMaps, MethodSpec, parseMethods } from '../methods';
 import { evaluateMethods, EvaluationSample, EvaluationTable, Explainer, METRIC_NAMES, MetricName, tableToJSON, toMarkdown } from '../plugins';
 import { progressReporter, seconds, Streams } from '../progress';
@@ -153,14 +154,18 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
   const methods = parseMethods(str(o, 'methods') ?? DEFAULT_METHODS);
   const metrics = str(o, 'metrics')?.split(',').map((s) => s.trim()).filter((s) => s !== '').map((m) => {
     const known = METRIC_NAMES.find((k) => k === m);
-    if (!known) throw new CliError(`unknown metric '${m}'; metrics: ${METRIC_NAMES.join(', ')}`, 2);
+    if (!known) throw new CliError(`unknown metric '${m}'${didYouMean(m, METRIC_NAMES)}; metrics: ${METRIC_NAMES.join(', ')}`, 2);
     return known;
   });
   const budget = budgetFrom('evaluate', o, EVALUATE_BUDGET);
   const target = str(o, 'target') ?? 'label';
   if (target !== 'label' && target !== 'top1') throw new CliError(`evaluate: --target must be label or top1, got '${target}'`, 2);
-  const loaded = loadModelFromOptions('evaluate', o);
-  const layer = str(o, 'layer') ?? loaded.defaultLayer;
+  // the layer is checked on the built model, before its weights load
+  const layerOpt = str(o, 'layer');
+  const loaded = loadModelFromOptions('evaluate', o, {
+    beforeWeights: (model, defaultLayer) => checkLayer(model, layerOpt ?? defaultLayer, str(o, 'model') ?? str(o, 'arch') ?? 'the model'),
+  });
+  const layer = layerOpt ?? loaded.defaultLayer;
   const out = str(o, 'out') ?? 'gradlens-eval';
   const t0 = Date.now();
   let pics: LabelledPicture[];
