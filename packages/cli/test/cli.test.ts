@@ -63,7 +63,7 @@ function libraryInput(): Tensor {
 describe('gradlens explain', () => {
   test('writes the reference-named pictures and .npy maps equal to the library\'s', async () => {
     const r = await run('explain', '--method', 'vanilla,guided,deconvnet,gradcam,guided-gradcam,scorecam,occlusion,lrp', '--model', 'gapnet',
-      '--image', image, '--out', out, '--raw', '--target', '3');
+      '--image', image, '--out', out, '--raw', '--target', '3', '--batch-size', '16');
     expect(r.err).not.toMatch(/gradlens:/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/explaining class 3 \(Dress\)/);
@@ -130,7 +130,7 @@ describe('gradlens explain', () => {
   });
 
   test('progress of many-pass methods goes to stderr', async () => {
-    const r = await run('explain', '--method', 'scorecam', '--model', 'gapnet', '--image', image, '--out', path.join(dir, 'out-p'));
+    const r = await run('explain', '--method', 'scorecam', '--model', 'gapnet', '--image', image, '--out', path.join(dir, 'out-p'), '--batch-size', '16');
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/scorecam {2}128\/128 {2}100%/);
     // announced before it starts, then an estimate from the first pass

@@ -11,7 +11,7 @@ import { prepareImage, readPicture } from '../image';
 import { BUNDLED_NAMES, checkLayer, LoadedModel, loadModelFromOptions } from '../model';
 import { Budget, DEFAULT_BUDGET, LRP_RULES, MethodContext, MethodMaps, MethodSpec, METHOD_NAMES, parseMethods, WorkFacts } from '../methods';
 import { writePictures, writeRaw } from '../pictures';
-import { progressReporter, seconds, Streams } from '../progress';
+import { duration, progressReporter, seconds, Streams } from '../progress';
 
 /** Options shared by the commands that load a model. */
 export const MODEL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
@@ -164,6 +164,14 @@ export function runMethod(
   }
 }
 
+/**
+ * The batch size that keeps a batched pass (forward and backward, about three forward passes per
+ * input) near two seconds, so progress shows every few seconds even on a large model: at most `max`.
+ */
+export function progressBatch(forwardMs: number, max: number): number {
+  return Math.max(1, Math.min(max, Math.floor(2000 / Math.max(1, 3 * forwardMs))));
+}
+
 /** Channels of `layer`'s output for an input of `shape` (one forward pass), or null when it has none. */
 function layerChannels(model: Module, layer: string, shape: readonly number[]): number | null {
   const row = layers(model, shape).find((r) => r.path === layer);
@@ -200,7 +208,7 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   if (imageFile === undefined) throw new CliError('explain: give --image <file> (PNG or JPEG)', 2);
   const raw = readPicture(imageFile);
   const sizeOpt = str(o, 'size') === undefined ? undefined : intOption('explain', o, 'size', 224);
-  const budget = budgetFrom('explain', o);
+  let budget = budgetFrom('explain', o);
   const colormap = colormapFrom('explain', o);
   const reference = flag(o, 'reference');
   if (reference && flag(o, 'legend')) throw new CliError('explain: --legend adds pictures the reference project does not make; leave it out with --reference', 2);
@@ -227,7 +235,9 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   }
   const stem = path.basename(imageFile, path.extname(imageFile));
   try {
+    const tf = Date.now();
     const logits = logitsOf(loaded.model, image.input);
+    const forwardMs = Date.now() - tf;
     const target = resolveClass(targetOpt, logits, loaded.classes);
     streams.stdout.write(`${loaded.name}: explaining class ${className(target, loaded.classes)} of ${imageFile} (logit ${logits[target]!.toFixed(3)}; top class ${className(resolveClass(undefined, logits, null), loaded.classes)}); CAM layer ${layer}\n`);
     const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
@@ -238,6 +248,13 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
       layerChannels: methods.some((m) => m.manyPasses && m.usesLayer) ? layerChannels(loaded.model, layer, image.input.shape) : null,
     };
     const heavy = methods.filter((m) => m.manyPasses && m.work);
+    if (heavy.length > 0 && str(o, 'batch-size') === undefined) {
+      const b = progressBatch(forwardMs, budget.batchSize);
+      if (b < budget.batchSize) {
+        streams.stderr.write(`one forward pass took ${duration(forwardMs / 1000)}: batches of ${b} instead of ${budget.batchSize}, so progress shows every few seconds (--batch-size sets it)\n`);
+        budget = { ...budget, batchSize: b };
+      }
+    }
     if (heavy.length > 0) {
       const list = heavy.map((m) => `${m.name} ${m.work!(facts)} inputs (${Math.ceil(m.work!(facts) / budget.batchSize)} passes)`).join(', ');
       streams.stderr.write(`many-pass methods: ${list}, in batches of ${budget.batchSize}; each says its time left after its first pass\n`);

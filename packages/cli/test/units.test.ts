@@ -1,5 +1,6 @@
 import { galleryTable, groupMethods } from '../src/gallery';
 import { METHODS } from '../src/methods';
+import { progressBatch } from '../src/commands/explain';
 import { duration, progressReporter } from '../src/progress';
 
 describe('the gallery table', () => {
@@ -54,4 +55,10 @@ describe('progress of many-pass methods', () => {
   test('durations read as people read them', () => {
     expect([duration(4.25), duration(45), duration(200), duration(3 * 3600 + 120)]).toEqual(['4.3s', '45s', '3m 20s', '3h 02m']);
   });
+});
+
+test('explain picks batches that keep a batched pass near two seconds (progress every few seconds on VGG16)', () => {
+  expect(progressBatch(2, 16)).toBe(16); // gapnet: a couple of milliseconds a pass
+  expect(progressBatch(300, 16)).toBe(2);
+  expect(progressBatch(1200, 16)).toBe(1); // VGG16 at 224 on one core
 });
