@@ -25,3 +25,4 @@ export * from './metrics';
 export * from './features';
 export * from './save';
 export * from './token-maps';
+export * from './attention';

@@ -3,7 +3,8 @@ import { readNpz, type NdArray } from '@gradlens/io';
 import { loadWeights, VisionTransformer } from '@gradlens/nn';
 import { numTensors, tensor, tidy, type Tensor } from '@gradlens/tensor';
 import {
-  ablationCam, disposeResult, eigenCam, gradCam, gradCamPlusPlus, hiResCam, layerCam, scoreCam, tokenReshape, vanillaGradient, xGradCam,
+  ablationCam, attentionRollout, disposeResult, eigenCam, genericAttention, gradCam, gradCamPlusPlus, hiResCam, layerCam, lrp, scoreCam,
+  tokenReshape, transformerAttribution, vanillaGradient, xGradCam,
 } from '../src';
 import { relError } from './helpers';
 
@@ -94,4 +95,81 @@ test('without a layer, the CAM family reads the last encoder layer\'s ln_1', () 
   expect(Array.from(auto.map.dataSync())).toEqual(Array.from(named.map.dataSync()));
   disposeResult(auto);
   disposeResult(named);
+});
+
+describe('attention methods against PyTorch implementations written from the papers', () => {
+  const errors: Record<string, number> = {};
+  afterAll(() => console.log(Object.entries(errors).map(([k, e]) => `${k.padEnd(28)} ${e.toExponential(2)}`).join('\n')));
+
+  test.each([
+    ['mean', 0], ['max', 0], ['min', 0], ['mean', 0.3], ['max', 0.3], ['min', 0.3],
+  ] as const)('attention rollout, head fusion %s, discard ratio %s', (headFusion, discardRatio) => {
+    const before = numTensors();
+    const r = attentionRollout(model, x, { headFusion, discardRatio, ...quiet });
+    const key = `rollout_${headFusion}${discardRatio ? '_discard' : ''}`;
+    errors[key] = close(r.map, key);
+    expect(r.layers).toEqual([0, 1, 2].map((i) => `encoder.layers.encoder_layer_${i}.self_attention`));
+    expect(r.upsampled.shape).toEqual([2, 32, 32]);
+    disposeResult(r);
+    expect(numTensors()).toBe(before);
+  });
+
+  test('generic attention explainability (Chefer et al. 2021, ICCV)', () => {
+    const before = numTensors();
+    const r = genericAttention(model, x, { target, ...quiet });
+    errors.generic = close(r.map, 'generic');
+    disposeResult(r);
+    expect(numTensors()).toBe(before);
+  });
+
+  test('transformer attribution (Chefer et al. 2021, CVPR)', () => {
+    const before = numTensors();
+    const r = transformerAttribution(model, x, { target, ...quiet });
+    // Its ratios (α1β0 over positive contributions, eq. 8's division by each operand's relevance sum)
+    // amplify rounding: PyTorch's own float32 run is 1.4e-3 from its float64 one on this net, so the
+    // float32 map is held to 5e-3 of PyTorch's float64 map.
+    errors.transformerAttribution = close(r.map, 'tattr', 5e-3);
+    disposeResult(r);
+    expect(numTensors()).toBe(before);
+  });
+
+  test.each(['conservative', 'attnlrp'] as const)('LRP for transformers, %s rules', (composite) => {
+    const before = numTensors();
+    const r = lrp(model, x, { target, composite });
+    errors[`lrp ${composite}`] = close(r.relevance, `lrp_${composite}`);
+    const out = want(`lrp_${composite}_out`);
+    r.outputRelevance.forEach((v, i) => expect(Math.abs(v - out[i]!)).toBeLessThanOrEqual(1e-4 * Math.abs(out[i]!)));
+    disposeResult(r);
+    expect(numTensors()).toBe(before);
+  });
+});
+
+test('conservative LRP conserves relevance on a bias-free ViT (within 1e-4)', () => {
+  const m = smallVit();
+  for (const [name, t] of m.namedParameters()) {
+    if (name.endsWith('bias') || name === 'class_token' || name === 'encoder.pos_embedding') t.values().fill(0);
+  }
+  const r = lrp(m, x, { target, composite: 'conservative' });
+  for (const c of r.conservation) expect(Math.abs(c - 1)).toBeLessThanOrEqual(1e-4);
+  console.log(`bias-free ViT, conservative LRP: conservation ${r.conservation.map((c) => c.toFixed(7)).join(', ')}`);
+  disposeResult(r);
+  // AttnLRP's softmax rule drops the bias term of its Taylor expansion: not conservative.
+  const a = lrp(m, x, { target, composite: 'attnlrp' });
+  expect(a.conservation.every(Number.isFinite)).toBe(true);
+  disposeResult(a);
+});
+
+test('bad input: attention methods on a model without attention, a grid that does not fit', async () => {
+  const { SmallVGG } = await import('./models');
+  const cnn = new SmallVGG().eval();
+  const img = tensor(new Float32Array(2 * 3 * 16 * 16), [2, 3, 16, 16]);
+  for (const run of [attentionRollout, genericAttention, transformerAttribution]) {
+    expect(() => run(cnn, img, quiet)).toThrow(/recorded no attention probabilities .* needs a transformer with self-attention/);
+  }
+  expect(() => attentionRollout(model, x, { grid: [3, 3], ...quiet })).toThrow(/^attentionRollout: 17 tokens do not fit 1 class token \+ a 3×3 grid \(10 tokens\)/);
+  expect(() => attentionRollout(model, x, { headFusion: 'median' as never, ...quiet })).toThrow(/^attentionRollout: headFusion must be 'mean', 'max' or 'min', got "median"/);
+  expect(() => attentionRollout(model, x, { discardRatio: 1, ...quiet })).toThrow(/^attentionRollout: discardRatio must be in \[0, 1\), got 1/);
+  expect(() => transformerAttribution(model, x, { startLayer: 3, ...quiet })).toThrow(/^transformerAttribution: startLayer must be an integer in \[0, 2\]/);
+  expect(() => lrp(model, x, { target, composite: { linear: { rule: 'epsilon' }, attention: 'ah' } })).not.toThrow();
+  img.dispose();
 });

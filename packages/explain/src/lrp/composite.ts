@@ -1,4 +1,5 @@
 import { GradRule, OpName, RuleOverrides, Tensor, gradRules } from '@gradlens/tensor';
+import { AttentionRule, layerNormRelevance, matmulRelevance, softmaxRelevance } from './transformer';
 import {
   LrpLayerRule, Stabiliser, batchNormRelevance, layerRelevance, passThrough, proportional, scaleByConstant, shareSum,
 } from './rules';
@@ -16,6 +17,12 @@ export interface LrpComposite {
   layers?: Record<string, LrpLayerRule>;
   /** ε for parameter-free ops (pooling, sums, residual additions); default 1e-9. */
   epsilon?: number;
+  /**
+   * Attention in transformers (layer norm always takes the LN-rule): 'ah' (default), Ali et al.'s
+   * (2022) conservative AH-rule, attention probabilities held constant; 'attnlrp', AttnLRP's softmax
+   * and uniform matrix-product rules (Achtibat et al. 2024).
+   */
+  attention?: AttentionRule;
 }
 
 /** Named composites: LRP-0, LRP-ε, LRP-γ, LRP-αβ, and the mix recommended by Montavon et al. (2019). */
@@ -25,6 +32,10 @@ export const lrpPresets = {
   gamma: { conv2d: { rule: 'gamma', gamma: 0.25 }, linear: { rule: 'gamma', gamma: 0.25 } },
   alphaBeta: { conv2d: { rule: 'alphaBeta', alpha: 2, beta: 1 }, linear: { rule: 'alphaBeta', alpha: 2, beta: 1 } },
   montavon: { conv2d: { rule: 'gamma', gamma: 0.25 }, linear: { rule: 'epsilon', epsilon: 0.25 } },
+  /** Transformers, conservative (Ali et al. 2022): LRP-0 on linear layers, the LN-rule and the AH-rule. */
+  conservative: { conv2d: { rule: 'epsilon', epsilon: 0 }, linear: { rule: 'epsilon', epsilon: 0 }, attention: 'ah' },
+  /** Transformers, AttnLRP (Achtibat et al. 2024): LRP-ε on linear layers, its softmax and matrix-product rules. */
+  attnlrp: { conv2d: { rule: 'epsilon', epsilon: 1e-6 }, linear: { rule: 'epsilon', epsilon: 1e-6 }, attention: 'attnlrp' },
 } satisfies Record<string, LrpComposite>;
 
 type Treatment<K extends OpName> = GradRule<K> | 'moves data' | 'unsupported';
@@ -36,7 +47,9 @@ const moves = 'moves data' as const;
  * How every op of the table treats relevance. A mapped type over the op names, so an op added to
  * the tensor package must be classified here before LRP compiles.
  */
-function treatments(layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 'linear'>, stabilise: Stabiliser, eps: number): { [K in OpName]: Treatment<K> } {
+function treatments(
+  layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 'linear'>, stabilise: Stabiliser, eps: number, attention: AttentionRule, probabilities: ReadonlySet<Tensor>,
+): { [K in OpName]: Treatment<K> } {
   const share = shareSum(stabilise, eps, false);
   return {
     conv2d: layerRule('conv2d'), linear: layerRule('linear'),
@@ -54,9 +67,11 @@ function treatments(layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 
     pow: unsupported, maximum: unsupported, minimum: unsupported, where: unsupported,
     eq: unsupported, ne: unsupported, lt: unsupported, le: unsupported, gt: unsupported, ge: unsupported,
     neg: unsupported, exp: unsupported, log: unsupported, sqrt: unsupported, abs: unsupported, sign: unsupported,
-    sigmoid: unsupported, tanh: unsupported, erf: unsupported, layerNorm: unsupported, softmax: unsupported, logSoftmax: unsupported,
+    layerNorm: layerNormRelevance(stabilise, eps), matmul: matmulRelevance(attention, stabilise, eps, probabilities),
+    softmax: softmaxRelevance(attention),
+    sigmoid: unsupported, tanh: unsupported, erf: unsupported, logSoftmax: unsupported,
     max: unsupported, min: unsupported, argmax: unsupported, argmin: unsupported, var: unsupported,
-    matmul: unsupported, conv2dBackwardInput: unsupported, conv2dBackwardWeight: unsupported,
+    conv2dBackwardInput: unsupported, conv2dBackwardWeight: unsupported,
     avgPool2dBackward: unsupported, adaptiveAvgPool2dBackward: unsupported, batchNormBackward: unsupported,
     upsampleNearest2dBackward: unsupported, upsampleBilinear2dBackward: unsupported, reluBackward: unsupported,
   };
@@ -66,7 +81,7 @@ function treatments(layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 
  * The rule overrides that turn `tape.grad` into relevance propagation for `composite`; `input` is
  * the tensor of pixels, so the layer reading it can use the input rule.
  */
-export function lrpRules(composite: LrpComposite, input: Tensor, stabilise: Stabiliser): RuleOverrides {
+export function lrpRules(composite: LrpComposite, input: Tensor, stabilise: Stabiliser, probabilities: ReadonlySet<Tensor> = new Set()): RuleOverrides {
   const eps = composite.epsilon ?? 1e-9;
   const pick = (op: 'conv2d' | 'linear', scope: string, reads: Tensor): LrpLayerRule => {
     const layers = composite.layers ?? {};
@@ -79,13 +94,13 @@ export function lrpRules(composite: LrpComposite, input: Tensor, stabilise: Stab
     const relevance = layerRelevance(R, ctx, pick(op, ctx.scope, ctx.inputs[0]!), stabilise);
     return ctx.inputs.map((_, i) => (i === 0 ? relevance : null));
   };
-  const table = treatments(layerRule, stabilise, eps);
+  const table = treatments(layerRule, stabilise, eps, composite.attention ?? 'ah', probabilities);
   const overrides: Record<string, GradRule<OpName>> = {};
   for (const [op, t] of Object.entries(table) as [OpName, Treatment<OpName>][]) {
     if (t === moves) overrides[op] = gradRules[op] as GradRule<OpName>;
     else if (t === unsupported) {
       overrides[op] = (_R, ctx) => {
-        throw new Error(`LRP has no relevance rule for op '${op}'${ctx.scope ? ` (module '${ctx.scope}')` : ''}; supported layers: conv2d, linear, ReLU, pooling, batch norm, residual additions`);
+        throw new Error(`LRP has no relevance rule for op '${op}'${ctx.scope ? ` (module '${ctx.scope}')` : ''}; supported layers: conv2d, linear, ReLU, GELU, pooling, batch norm, layer norm, attention, residual additions`);
       };
     } else overrides[op] = t;
   }

@@ -55,7 +55,9 @@ export function lrp(model: Module, input: Tensor, options: LrpOptions): LrpResul
         const layer = options.layer ?? (reference && firstLayer ? firstLayer.scope : undefined);
         const wrt = layer ? layerActivation('lrp', model, pass.tape, layer) : input;
         const stabilise = reference ? additiveEpsilon : signedEpsilon;
-        const [relevance] = pass.tape.grad(pass.seedOutputs, [wrt], { rules: lrpRules(composite, input, stabilise), gradOutputs: seeds });
+        // Attention probabilities (softmax outputs) are what the AH-rule holds constant.
+        const probabilities = new Set(pass.tape.nodes.filter((n) => n.op === 'softmax').map((n) => n.output));
+        const [relevance] = pass.tape.grad(pass.seedOutputs, [wrt], { rules: lrpRules(composite, input, stabilise, probabilities), gradOutputs: seeds });
         const outputRelevance = seeds.map(relevancePerItem).reduce((a, b) => a.map((v, i) => v + b[i]!));
         const inputRelevance = relevancePerItem(relevance!);
         return {

@@ -25,14 +25,14 @@ const negative = (t: Tensor) => minimum(t, 0);
  * Wᵀs for the layer of `ctx` with its weight replaced by `weight`: the vanilla gradient rule of the
  * same op is that transpose, so LRP reuses the rule table instead of new kernels.
  */
-function transpose<K extends 'conv2d' | 'linear'>(ctx: GradContext<K>, s: Tensor, weight: Tensor): Tensor {
+export function transpose<K extends 'conv2d' | 'linear'>(ctx: GradContext<K>, s: Tensor, weight: Tensor): Tensor {
   const rule = gradRules[ctx.op] as GradRule<K>;
   const inputs = [ctx.inputs[0]!, weight, ...ctx.inputs.slice(2)];
   return rule(s, { ...ctx, inputs, needsGrad: inputs.map((_, i) => i === 0) })[0]!;
 }
 
 /** The layer's forward pass again with other weights and bias (for γ, αβ and zᴮ). */
-function forward<K extends 'conv2d' | 'linear'>(ctx: GradContext<K>, x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+export function forward<K extends 'conv2d' | 'linear'>(ctx: GradContext<K>, x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   if (ctx.op === 'linear') return linear(x, weight, bias);
   const a = (ctx as GradContext<'conv2d'>).attrs;
   return conv2d(x, weight, bias, { stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups });
