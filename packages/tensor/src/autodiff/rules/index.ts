@@ -2,7 +2,7 @@ import { elementwiseRules } from './elementwise';
 import { nnRules } from './nn';
 import { normRules } from './norm';
 import { reduceRules } from './reduce';
-import { shapeRules } from './shape';
+import { shapeRules } from './shape-ops';
 import type { GradRuleTable } from './types';
 
 export type { GradContext, GradRule, GradRuleTable, RuleOverrides } from './types';

@@ -11,10 +11,7 @@ const plane = (shape: readonly number[]): [number, number] => [shape[2]!, shape[
  * Rules of the layer ops. Each backward kernel is an op of its own whose rule is the forward op
  * (they are adjoint linear maps), so every entry can be checked by finite differences.
  */
-export const nnRules: Pick<GradRuleTable,
-  'matmul' | 'linear' | 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'maxPool2d' | 'avgPool2d' |
-  'avgPool2dBackward' | 'adaptiveAvgPool2d' | 'adaptiveAvgPool2dBackward' | 'adaptiveMaxPool2d' | 'gatherPlanes' |
-  'scatterPlanes' | 'upsampleNearest2d' | 'upsampleNearest2dBackward' | 'upsampleBilinear2d' | 'upsampleBilinear2dBackward'> = {
+export const nnRules = {
   // C = op(A)·op(B): each operand's gradient is another product with flipped transposes.
   matmul: (dy, { inputs: [a, b], attrs: { transA, transB }, needsGrad }) => [
     needsGrad[0] ? (transA ? runOp('matmul', [b!, dy], { transA: transB, transB: true }) : runOp('matmul', [dy, b!], { transA: false, transB: !transB })) : null,
@@ -44,8 +41,6 @@ export const nnRules: Pick<GradRuleTable,
   ],
   maxPool2d: (dy, { inputs: [x], extras: [indices] }) => [runOp('scatterPlanes', [dy, indices!], { planeShape: plane(x!.shape) })],
   adaptiveMaxPool2d: (dy, { inputs: [x], extras: [indices] }) => [runOp('scatterPlanes', [dy, indices!], { planeShape: plane(x!.shape) })],
-  gatherPlanes: (dy, { inputs: [x, indices] }) => [runOp('scatterPlanes', [dy, indices!], { planeShape: plane(x!.shape) }), null],
-  scatterPlanes: (g, { inputs: [, indices] }) => [runOp('gatherPlanes', [g, indices!], {}), null],
   avgPool2d: (dy, { inputs: [x], attrs }) => [runOp('avgPool2dBackward', [dy], { ...attrs, inputShape: [...x!.shape] })],
   avgPool2dBackward: (g, { attrs }) => [runOp('avgPool2d', [g], { ...poolOnly(attrs), countIncludePad: attrs.countIncludePad, divisorOverride: attrs.divisorOverride })],
   adaptiveAvgPool2d: (dy, { inputs: [x] }) => [runOp('adaptiveAvgPool2dBackward', [dy], { inputShape: [...x!.shape] })],
@@ -54,4 +49,4 @@ export const nnRules: Pick<GradRuleTable,
   upsampleNearest2dBackward: (g, { attrs: { outSize, scale, alignCorners } }) => [runOp('upsampleNearest2d', [g], { outSize, scale, alignCorners })],
   upsampleBilinear2d: (dy, { inputs: [x], attrs }) => [runOp('upsampleBilinear2dBackward', [dy], { ...attrs, inputShape: [...x!.shape] })],
   upsampleBilinear2dBackward: (g, { attrs: { outSize, scale, alignCorners } }) => [runOp('upsampleBilinear2d', [g], { outSize, scale, alignCorners })],
-};
+} satisfies Partial<GradRuleTable>;

@@ -45,7 +45,7 @@ export function layerNormParts(x: Tensor, dims: number, eps: number): { xhat: Te
   return { xhat: mul(centred, inv), inv, axes };
 }
 
-export const normRules: Pick<GradRuleTable, 'batchNorm' | 'batchNormBackward' | 'layerNorm'> = {
+export const normRules = {
   // y = x̂·weight + bias per row: dx = inv·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·weight; the
   // parameters' gradients keep x's shape and are summed over the rows by the central unbroadcast.
   layerNorm: (dy, { inputs, attrs, needsGrad }) => {
@@ -122,4 +122,4 @@ export const normRules: Pick<GradRuleTable, 'batchNorm' | 'batchNormBackward' | 
       weight && needsGrad[4] ? mul(inv, partial(1)) : null,
     ];
   },
-};
+} satisfies Partial<GradRuleTable>;

@@ -1,4 +1,4 @@
-import { cast, div, eq, expand, mul, reshape, sub, sum } from '../../ops';
+import { cast, div, eq, exp, expand, mul, reshape, sub, sum } from '../../ops';
 import type { Tensor } from '../../tensor';
 import type { GradRuleTable } from './types';
 
@@ -17,7 +17,7 @@ function extremum(dy: Tensor, x: Tensor, output: Tensor, dims: readonly number[]
   return div(mul(hit, spread(dy, x, dims)), ties);
 }
 
-export const reduceRules: Pick<GradRuleTable, 'sum' | 'mean' | 'max' | 'min' | 'argmax' | 'argmin' | 'var'> = {
+export const reduceRules = {
   sum: (dy, { inputs: [x], attrs: { dims } }) => [spread(dy, x!, dims)],
   mean: (dy, { inputs: [x], attrs: { dims } }) => [div(spread(dy, x!, dims), count(x!, dims))],
   max: (dy, { inputs: [x], output, attrs: { dims } }) => [extremum(dy, x!, output, dims)],
@@ -28,4 +28,6 @@ export const reduceRules: Pick<GradRuleTable, 'sum' | 'mean' | 'max' | 'min' | '
     const centred = sub(x!, mul(sum(x!, { dim: dims, keepdim: true }), 1 / count(x!, dims)));
     return [mul(spread(dy, x!, dims), mul(centred, 2 / Math.max(0, count(x!, dims) - correction)))];
   },
-};
+  softmax: (dy, { output, attrs: { dim } }) => [mul(output, sub(dy, sum(mul(dy, output), { dim, keepdim: true })))],
+  logSoftmax: (dy, { output, attrs: { dim } }) => [sub(dy, mul(exp(output), sum(dy, { dim, keepdim: true })))],
+} satisfies Partial<GradRuleTable>;

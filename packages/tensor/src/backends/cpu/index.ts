@@ -1,11 +1,12 @@
 import type { Backend, KernelTable } from '../backend';
 import { elementwiseKernels } from './elementwise';
-import { nnKernels } from './nn-ops';
+import { nnKernels } from './nn';
+import { normKernels } from './norm';
 import { reduceKernels } from './reduce';
 import { shapeKernels } from './shape-ops';
 import { float32GemmInfo } from './kernels/gemm';
 
-const kernels: KernelTable = { ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...nnKernels };
+const kernels: KernelTable = { ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...nnKernels, ...normKernels };
 
 /**
  * The reference backend: every op, in plain TypeScript, with cache-blocked kernels where the time goes

@@ -18,8 +18,7 @@ function sliceGeometry(inShape: readonly number[], begin: readonly number[], end
   return { outShape, base, strides };
 }
 
-export const shapeKernels: Pick<KernelTable,
-  'reshape' | 'permute' | 'expand' | 'slice' | 'unslice' | 'pad' | 'cat' | 'indexSelect' | 'indexAdd' | 'gatherPlanes' | 'scatterPlanes'> = {
+export const shapeKernels = {
   // Values are never mutated once a tensor exists, so a reshape can share them.
   reshape: ([x], { shape }) => ({ out: make(x!.values(), shape, x!.dtype) }),
   permute: ([x], { dims }) => {
@@ -140,4 +139,4 @@ export const shapeKernels: Pick<KernelTable,
     }
     return { out: t };
   },
-};
+} satisfies Partial<KernelTable>;

@@ -3,8 +3,9 @@ import { runOp } from '../../ops/run';
 import { reshape } from '../../ops';
 import type { GradRuleTable } from './types';
 
-export const shapeRules: Pick<GradRuleTable,
-  'reshape' | 'permute' | 'expand' | 'slice' | 'unslice' | 'pad' | 'cat' | 'indexSelect' | 'indexAdd'> = {
+const plane = (shape: readonly number[]): [number, number] => [shape[2]!, shape[3]!];
+
+export const shapeRules = {
   reshape: (dy, { inputs: [x] }) => [reshape(dy, x!.shape)],
   permute: (dy, { attrs: { dims } }) => {
     const inverse = new Array<number>(dims.length);
@@ -29,4 +30,6 @@ export const shapeRules: Pick<GradRuleTable,
   },
   indexSelect: (dy, { inputs: [x, index], attrs: { dim } }) => [runOp('indexAdd', [dy, index!], { dim, size: x!.shape[dim]! }), null],
   indexAdd: (dy, { inputs: [, index], attrs: { dim } }) => [runOp('indexSelect', [dy, index!], { dim }), null],
-};
+  gatherPlanes: (dy, { inputs: [x, indices] }) => [runOp('scatterPlanes', [dy, indices!], { planeShape: plane(x!.shape) }), null],
+  scatterPlanes: (g, { inputs: [, indices] }) => [runOp('gatherPlanes', [g, indices!], {}), null],
+} satisfies Partial<GradRuleTable>;

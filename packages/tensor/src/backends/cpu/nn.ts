@@ -1,12 +1,9 @@
 import { FloatDType } from '../../dtype';
-import { batchNormSlots } from '../../ops/op-attrs';
 import type { ConvAttrs, PoolAttrs, ResizeAttrs } from '../../ops/op-attrs';
 import type { KernelTable } from '../backend';
 import { broadcastShapes, sizeOf, windowOutSize } from '../../shape';
 import type { Tensor } from '../../tensor';
 import * as k from './kernels';
-import { BatchNormGeometry, batchNormBackward, batchNormForward, batchNormTrainForward } from './kernels/batchnorm';
-import { layerNormForward } from './kernels/layernorm';
 import { floats, output } from './util';
 
 function convGeometry(xShape: readonly number[], wShape: readonly number[], outShape: readonly number[], a: ConvAttrs): k.Conv2dGeometry {
@@ -39,18 +36,10 @@ function resizeGeometry(x: readonly number[], a: ResizeAttrs): k.ResizeGeometry 
   return { batch, channels, inHeight, inWidth, outHeight: a.outSize[0], outWidth: a.outSize[1], scaleH: a.scale[0], scaleW: a.scale[1], alignCorners: a.alignCorners };
 }
 
-function batchNormGeometry(x: readonly number[]): BatchNormGeometry {
-  return { batch: x[0]!, channels: x[1]!, spatial: sizeOf(x.slice(2)) };
-}
-
 const nchw = (x: Tensor, outSize: readonly number[]) => [x.shape[0]!, x.shape[1]!, outSize[0]!, outSize[1]!];
 const dtypeOf = (x: Tensor) => x.dtype as FloatDType;
 
-export const nnKernels: Pick<KernelTable,
-  'matmul' | 'linear' | 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'maxPool2d' | 'avgPool2d' |
-  'avgPool2dBackward' | 'adaptiveAvgPool2d' | 'adaptiveAvgPool2dBackward' | 'adaptiveMaxPool2d' |
-  'upsampleNearest2d' | 'upsampleNearest2dBackward' | 'upsampleBilinear2d' | 'upsampleBilinear2dBackward' |
-  'batchNorm' | 'batchNormBackward' | 'layerNorm'> = {
+export const nnKernels = {
   matmul: ([a, b], { transA, transB }) => {
     const ra = a!.rank, rb = b!.rank;
     const m = transA ? a!.shape[ra - 1]! : a!.shape[ra - 2]!;
@@ -149,38 +138,4 @@ export const nnKernels: Pick<KernelTable,
     k.upsampleBilinear2dBackward(floats(dy!), resizeGeometry(a.inputShape, a), v);
     return { out: t };
   },
-  batchNorm: (inputs, a) => {
-    const x = inputs[0]!;
-    const slots = batchNormSlots(a);
-    const dtype = dtypeOf(x);
-    const weight = slots.weight >= 0 ? floats(inputs[slots.weight]!) : null;
-    const bias = slots.bias >= 0 ? floats(inputs[slots.bias]!) : null;
-    const { t, v } = output(x.shape, dtype);
-    if (!a.training) {
-      batchNormForward(floats(x), floats(inputs[slots.mean]!), floats(inputs[slots.var]!), weight, bias, a.eps, batchNormGeometry(x.shape), v);
-      return { out: t };
-    }
-    const mean = output([x.shape[1]!], dtype);
-    const variance = output([x.shape[1]!], dtype);
-    batchNormTrainForward(floats(x), weight, bias, a.eps, batchNormGeometry(x.shape), v, mean.v, variance.v);
-    return { out: t, extras: [mean.t, variance.t] };
-  },
-  batchNormBackward: ([dy, x, mean, variance, weight], { eps }) => {
-    const dtype = dtypeOf(x!);
-    const { t, v } = output(x!.shape, dtype);
-    const sumDy = output([x!.shape[1]!], dtype);
-    const sumDyXhat = output([x!.shape[1]!], dtype);
-    batchNormBackward(floats(dy!), floats(x!), floats(mean!), floats(variance!), weight ? floats(weight) : null, eps,
-      batchNormGeometry(x!.shape), v, sumDy.v, sumDyXhat.v);
-    return { out: t, extras: [sumDy.t, sumDyXhat.t] };
-  },
-  layerNorm: (inputs, a) => {
-    const x = inputs[0]!;
-    const cols = sizeOf(x.shape.slice(x.rank - a.dims));
-    const weight = a.weight ? floats(inputs[1]!) : null;
-    const bias = a.bias ? floats(inputs[a.weight ? 2 : 1]!) : null;
-    const { t, v } = output(x.shape, dtypeOf(x));
-    layerNormForward(floats(x), weight, bias, a.eps, cols === 0 ? 0 : x.size / cols, cols, v);
-    return { out: t };
-  },
-};
+} satisfies Partial<KernelTable>;
