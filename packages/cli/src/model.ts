@@ -170,7 +170,7 @@ export function loadModelFromOptions(command: string, o: ParsedOptions, options:
   const model = str(o, 'model');
   const arch = str(o, 'arch');
   const weights = str(o, 'weights');
-  const opts: LoadOptions = { ...options, strict: o.strict !== false };
+  const opts: LoadOptions = { ...options, strict: o['no-strict'] !== true };
   if (model !== undefined && arch !== undefined) throw new CliError(`${command}: give either --model <bundled name> or --arch <torchvision name>, not both`, 2);
   if (model !== undefined) return loadBundled(model, weights, opts);
   if (arch !== undefined) return loadArch(arch, weights, opts);

@@ -1,8 +1,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { colormapLut, decodeImage, readImage, readNpy, resizeImage, saveClassActivationImages, toFloat32 } from '@gradlens/io';
-import { bundledModels, createModel, imageToInput, loadBundledModel, saveCheckpoint } from '@gradlens/nn';
+import { colormapLut, decodeImage, readImage, readNpy, resizeImage, saveClassActivationImages, toFloat32, writeSafetensors } from '@gradlens/io';
+import { bundledModels, createModel, imageToInput, loadBundledModel, saveCheckpoint, toNdArray } from '@gradlens/nn';
 import { deconvnet, gradCam, guidedBackprop, lrp, occlusion, scoreCam, vanillaGradient } from '@gradlens/explain';
 import { numTensors, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
@@ -206,6 +206,20 @@ describe('gradlens explain', () => {
     expect(r.err).toMatch(/^gradlens: loadWeights: .* does not fit ResNet: missing keys/);
     expect(r.err).not.toMatch(/:;|strict: false/);
     expect(r.err).toMatch(/give --no-strict to load the matching keys only/);
+  });
+
+  test('--no-strict loads a weights file with a key the model does not have', async () => {
+    const m = createModel('squeezenet1_1', { numClasses: 4 });
+    const dict = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, toNdArray(t)]));
+    const w = path.join(dir, 'sq-extra.safetensors');
+    writeSafetensors(w, { ...dict, 'extra.weight': { dtype: 'float32', shape: [2], data: Float32Array.of(1, 2) } });
+    const args = ['explain', '--method', 'vanilla', '--arch', 'squeezenet1_1', '--weights', w, '--image', image, '--size', '64', '--out', path.join(dir, 'out-ns')];
+    const strict = await run(...args);
+    expect(strict.code).toBe(1);
+    expect(strict.err).toMatch(/unexpected keys \(1\): extra\.weight.*give --no-strict/);
+    const loose = await run(...args, '--no-strict');
+    expect(loose.err).not.toMatch(/gradlens:/);
+    expect(loose.code).toBe(0);
   });
 
   test('the CLI and the library prepare a picture alike, at the input size or not', () => {

@@ -213,6 +213,7 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   const reference = flag(o, 'reference');
   if (reference && flag(o, 'legend')) throw new CliError('explain: --legend adds pictures the reference project does not make; leave it out with --reference', 2);
   const draw = { colormap, legend: flag(o, 'legend') };
+  const out = str(o, 'out') ?? 'gradlens-out';
   const layerOpt = str(o, 'layer');
   const targetOpt = str(o, 'target');
   let layer = '';
@@ -223,16 +224,16 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
       if (layerOpt !== undefined || methods.some((m) => m.usesLayer)) checkLayer(model, layer, str(o, 'model') ?? str(o, 'arch') ?? 'the model');
       const bundled = str(o, 'model');
       checkTargetSyntax(targetOpt, bundled !== undefined && isBundledModelName(bundled) ? bundledModels[bundled].classes : null);
+      // last of the checks: the folder (made now, so a bad --out fails before the weights load too)
+      try {
+        fs.mkdirSync(out, { recursive: true });
+      } catch (e) {
+        throw new CliError(`cannot create the output folder ${out}: ${(e as Error).message}`, 2);
+      }
     },
   });
   const size = sizeOpt ?? loaded.size;
   const image = prepareImage(raw, { size, mean: loaded.mean, std: loaded.std, normalize: o['no-normalize'] !== true, reference });
-  const out = str(o, 'out') ?? 'gradlens-out';
-  try {
-    fs.mkdirSync(out, { recursive: true });
-  } catch (e) {
-    throw new CliError(`cannot create the output folder ${out}: ${(e as Error).message}`);
-  }
   const stem = path.basename(imageFile, path.extname(imageFile));
   try {
     const tf = Date.now();
