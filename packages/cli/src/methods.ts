@@ -109,11 +109,17 @@ export function item0(t: Tensor): NdArray<'float32'> {
   return { dtype: 'float32', shape: [...shape], data: Float32Array.from(t.dataSync(), Number) };
 }
 
-function gradientMaps(attribution: Tensor, classes: number[] | null, notes: string[] = []): MethodMaps {
-  return { kind: 'gradient', raw: item0(attribution), upsampled: null, target: classes?.[0] ?? null, notes };
+/** The maps of a gradient method's result, which it then frees. */
+export function gradientMaps(r: { attribution: Tensor; classes: number[] | null }, notes: string[] = []): MethodMaps {
+  try {
+    return { kind: 'gradient', raw: item0(r.attribution), upsampled: null, target: r.classes?.[0] ?? null, notes };
+  } finally {
+    disposeResult(r);
+  }
 }
 
-function camMaps(r: CamResult): MethodMaps {
+/** The maps of a CAM method's result, which it then frees. */
+export function camMaps(r: CamResult): MethodMaps {
   try {
     return { kind: 'cam', raw: item0(r.map), upsampled: item0(r.upsampled), target: r.classes?.[0] ?? null, notes: [] };
   } finally {
@@ -137,7 +143,7 @@ export const METHODS: readonly MethodSpec[] = [
     summary: 'gradient of the class score w.r.t. the input pixels (Simonyan et al. 2014)',
     run: (c) => {
       const r = vanillaGradient(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
-      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+      return gradientMaps(r);
     },
   },
   {
@@ -145,7 +151,7 @@ export const METHODS: readonly MethodSpec[] = [
     summary: 'guided backpropagation: ReLUs pass positive gradient where the input was positive (Springenberg et al. 2015)',
     run: (c) => {
       const r = guidedBackprop(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
-      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+      return gradientMaps(r);
     },
   },
   {
@@ -153,7 +159,7 @@ export const METHODS: readonly MethodSpec[] = [
     summary: 'deconvnet: ReLUs pass only positive gradient (Zeiler & Fergus 2014)',
     run: (c) => {
       const r = deconvnet(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
-      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+      return gradientMaps(r);
     },
   },
   {
@@ -161,7 +167,7 @@ export const METHODS: readonly MethodSpec[] = [
     summary: 'vanilla gradient multiplied by the input (Shrikumar et al. 2016)',
     run: (c) => {
       const r = gradientXInput(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
-      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+      return gradientMaps(r);
     },
   },
   {
@@ -173,7 +179,7 @@ export const METHODS: readonly MethodSpec[] = [
         target: tgt(c), onWarning: c.onWarning, samples: c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize,
         reference: c.reference, onProgress: c.onProgress,
       });
-      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+      return gradientMaps(r);
     },
   },
   {
@@ -184,10 +190,8 @@ export const METHODS: readonly MethodSpec[] = [
       const r = integratedGradients(c.model, c.input, {
         target: tgt(c), onWarning: c.onWarning, steps: c.budget.steps, batchSize: c.budget.batchSize, reference: c.reference, onProgress: c.onProgress,
       });
-      try {
-        const d = r.delta[0];
-        return gradientMaps(r.attribution, r.classes, d === undefined || c.reference ? [] : [`completeness delta ${d.toPrecision(3)} (Σ attribution − (F(x) − F(x′)))`]);
-      } finally { disposeResult(r); }
+      const d = r.delta[0];
+      return gradientMaps(r, d === undefined || c.reference ? [] : [`completeness delta ${d.toPrecision(3)} (Σ attribution − (F(x) − F(x′)))`]);
     },
   },
   {
@@ -200,7 +204,7 @@ export const METHODS: readonly MethodSpec[] = [
     summary: 'guided backprop ⊙ upsampled Grad-CAM, from one recorded forward pass (Selvaraju et al. 2017)',
     run: (c) => {
       const r = guidedGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning });
-      try { return gradientMaps(r.attribution, r.classes); } finally { disposeResult(r); }
+      return gradientMaps(r);
     },
   },
   {
@@ -268,7 +272,7 @@ export const METHODS: readonly MethodSpec[] = [
         if (r.relevance.rank !== 4) throw new CliError(`lrp returned relevance of shape [${r.relevance.shape.join(', ')}], expected [1, 3, H, W]`);
         const cons = r.conservation[0];
         // LRP resolves 'top1' itself: its target is the class whose logit was put in as relevance
-        return { ...gradientMaps(r.relevance, null), target: c.target ?? null, notes: cons === undefined ? [] : [`relevance conservation ${cons.toFixed(4)} (input / output)`] };
+        return { kind: 'gradient', raw: item0(r.relevance), upsampled: null, target: c.target ?? null, notes: cons === undefined ? [] : [`relevance conservation ${cons.toFixed(4)} (input / output)`] };
       } finally { disposeResult(r); }
     },
   },

@@ -3,7 +3,7 @@ import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { buildCam, camLayer, CamLayer, CamOptions, CamResult, weightedSum, withLayer } from './cam-core';
 import {
-  checkEval, checkInput, ProgressCallback, repeatItem, repeatTarget, resolveTarget, ResolvedTarget, scoreRows, scoresOf, valuesOf, Warnings,
+  checkEval, checkInput, ProgressCallback, repeatItem, repeatTarget, resolveTarget, ResolvedTarget, scoreRows, scoresOf, valueRange, valuesOf, Warnings,
 } from './common';
 
 export interface ScoreCamOptions extends CamOptions {
@@ -51,12 +51,7 @@ export function scoreCam(model: Module, x: Tensor, given: ScoreCamOptions = {}):
       const active: number[] = [];
       const masks: Float32Array[] = [];
       for (let c = 0; c < k; c++) {
-        let lo = Infinity;
-        let hi = -Infinity;
-        for (let j = 0; j < plane; j++) {
-          lo = Math.min(lo, uv[c * plane + j]!);
-          hi = Math.max(hi, uv[c * plane + j]!);
-        }
+        const { lo, hi } = valueRange(uv, c * plane, plane);
         if (hi === lo) continue;
         const m = new Float32Array(plane);
         for (let j = 0; j < plane; j++) m[j] = (uv[c * plane + j]! - lo) / (hi - lo);

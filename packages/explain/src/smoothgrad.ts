@@ -1,7 +1,7 @@
 import { add, cat, defaultGenerator, Generator, mul, tensor, tidy } from '@gradlens/tensor';
 import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, repeatTarget, valuesOf, Warnings } from './common';
+import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, repeatTarget, valueRange, valuesOf, Warnings } from './common';
 import { batchGradient, cleanTarget } from './gradient-core';
 
 export interface SmoothGradOptions extends BaseOptions {
@@ -73,12 +73,7 @@ export function smoothGrad(model: Module, x: Tensor, options: SmoothGradOptions 
   const xv = valuesOf(x);
   const sigma: number[] = [];
   for (let i = 0; i < n; i++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let j = 0; j < per; j++) {
-      lo = Math.min(lo, xv[i * per + j]!);
-      hi = Math.max(hi, xv[i * per + j]!);
-    }
+    const { lo, hi } = valueRange(xv, i * per, per);
     const range = hi - lo;
     if (options.reference) {
       if (range === 0) throw new Error(`${method}: item ${i} is constant, the reference noise (level / range)² is undefined`);

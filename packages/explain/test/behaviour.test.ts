@@ -33,6 +33,16 @@ describe('inputs, targets and layers get clear messages', () => {
     expect(() => cam(gapNet(), x, { layer: 'features.4', target: (o: Tensor) => o })).toThrow(/CAM needs class targets/);
   });
 
+  test('a target function may return a tensor of its caller (a seed): the method leaves it alive and frees its own', () => {
+    const seed = tensor(new Float32Array(2 * 10).fill(0.5), [2, 10]);
+    const before = numTensors();
+    const r = vanillaGradient(model, x, { target: () => seed, ...quiet });
+    expect(seed.isDisposed).toBe(false);
+    disposeResult(r);
+    expect(numTensors()).toBe(before);
+    seed.dispose();
+  });
+
   test('inputs that are not a batch [N, C, H, W]', () => {
     expect(() => gradCam(model, tensor(new Float32Array(3 * 16 * 16), [3, 16, 16]), { layer: 'features.3' })).toThrow(
       /gradCam: input must be a batch \[N, C, H, W\], got shape \[3, 16, 16\]; add the batch dimension: unsqueeze\(x, 0\) gives \[1, 3, 16, 16\]/,

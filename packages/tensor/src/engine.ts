@@ -37,15 +37,22 @@ class Engine {
     this.scopes.push(new Set());
   }
 
-  /** Ends the innermost scope, freeing what it made except `survivors`, which move to the outer scope. */
-  endScope(survivors: ReadonlySet<Tensor>): void {
+  /**
+   * Ends the innermost scope, freeing what it made except `survivors`, which move to the outer scope;
+   * returns the survivors the scope made (the others existed before it began).
+   */
+  endScope(survivors: ReadonlySet<Tensor>): Set<Tensor> {
     const scope = this.scopes.pop();
     if (!scope) throw new Error('endScope without beginScope');
     const outer = this.scopes[this.scopes.length - 1];
+    const made = new Set<Tensor>();
     for (const t of scope) {
-      if (survivors.has(t)) outer?.add(t);
-      else this.release(t);
+      if (survivors.has(t)) {
+        outer?.add(t);
+        made.add(t);
+      } else this.release(t);
     }
+    return made;
   }
 
   get scopePath(): string {

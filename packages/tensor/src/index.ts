@@ -6,7 +6,7 @@ export * from './ops';
 export type { OpAttrs, OpName, BatchNormAttrs, LayerNormAttrs } from './ops/op-attrs';
 export { batchNormSlots } from './ops/op-attrs';
 export { Generator, manualSeed, defaultGenerator } from './random';
-export { record, grad, noGrad, tidy, keep, withScope, numTensors, Tape } from './autodiff/tape';
+export { record, grad, noGrad, tidy, tidyOwned, keep, withScope, numTensors, Tape } from './autodiff/tape';
 export type { TapeNode, Recording, TensorContainer } from './autodiff/tape';
 export type { GradOptions } from './autodiff/backward';
 export { gradRules } from './autodiff/rules';

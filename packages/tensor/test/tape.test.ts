@@ -119,6 +119,22 @@ describe('no leaks', () => {
     expect(numTensors()).toBe(before);
   });
 
+  test('tidyOwned says which tensors of its result it made; it frees the rest it made, and no caller tensor', () => {
+    const x = tensor([1, -2, 3]);
+    const captured = tensor([5]);
+    const before = numTensors();
+    const { result, made } = T.tidyOwned(() => {
+      T.neg(x); // made, not returned: freed
+      return { y: T.relu(x), x, captured };
+    });
+    expect([made.has(result.y), made.has(result.x), made.has(result.captured)]).toEqual([true, false, false]);
+    expect(numTensors()).toBe(before + 1);
+    expect(x.isDisposed || captured.isDisposed).toBe(false);
+    result.y.dispose();
+    x.dispose();
+    captured.dispose();
+  });
+
   test('record + tape.grad + dispose leave nothing behind, even with tidy inside the pass', () => {
     const x = T.randn([1, 2, 6, 6]);
     const w = T.randn([3, 2, 3, 3]);

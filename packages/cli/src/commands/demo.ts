@@ -3,6 +3,7 @@ import * as path from 'path';
 import { applyColormap, colorBar, writeFileAtomic, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 import type { Tensor } from '@gradlens/tensor';
+import { minMax } from '@gradlens/explain';
 import { CliError, flag, formatHelp, OptionSpec, parseArgs, str } from '../args';
 import { chwToPicture } from '../image';
 import { BUNDLED_NAMES, LoadedModel, loadBundled } from '../model';
@@ -65,11 +66,7 @@ function rel(out: string, file: string): string {
 
 /** A map [H, W] min–max normalised and colour-mapped (a sanity-strip cell). */
 function mapPicture(m: Tensor): RgbImage {
-  const v = Float32Array.from(m.dataSync(), Number);
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const x of v) { if (x < lo) lo = x; if (x > hi) hi = x; }
-  const unit = Float32Array.from(v, (x) => (hi > lo ? (x - lo) / (hi - lo) : 0));
+  const unit = Float32Array.from(minMax(Float32Array.from(m.dataSync(), Number)));
   return applyColormap(unit, m.shape[0]!, m.shape[1]!, 'jet');
 }
 

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { noGrad, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
+import { indexOfMax } from '@gradlens/explain';
 import { bundledModels, didYouMean, isBundledModelName, layers } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import { COLORMAP_NAMES } from '@gradlens/io';
@@ -105,11 +106,7 @@ export function checkTargetSyntax(spec: string | undefined, classes: readonly st
 /** The class the target option names (index or class name), checked against the model's output size. */
 export function resolveClass(spec: string | undefined, scores: Float32Array, classes: readonly string[] | null): number {
   const k = scores.length;
-  if (spec === undefined) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (scores[j]! > scores[best]!) best = j;
-    return best;
-  }
+  if (spec === undefined) return indexOfMax(scores);
   let c: number;
   if (/^\d+$/.test(spec)) c = Number(spec);
   else {

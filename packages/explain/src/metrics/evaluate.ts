@@ -1,6 +1,7 @@
 import { full, noGrad, reshape, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
+import { indexOfMax } from '../maps';
 import { completenessGap, targetLogit } from './completeness';
 import { deletionAUC, DeletionOptions, insertionAUC } from './deletion';
 import { localizationIoU, LocalizationOptions } from './localization';
@@ -88,10 +89,7 @@ function asBatch(image: Tensor): { x: Tensor; owned: boolean } {
 
 function top1(model: Module, x: Tensor): number {
   return noGrad(() => tidy(() => {
-    const v = model.call(x).dataSync();
-    let best = 0;
-    for (let i = 1; i < v.length; i++) if (Number(v[i]) > Number(v[best])) best = i;
-    return best;
+    return indexOfMax(model.call(x).dataSync());
   }));
 }
 

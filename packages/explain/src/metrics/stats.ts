@@ -1,3 +1,5 @@
+import { minMax } from '../maps';
+
 /** Ranks 1…n of `v` with ties given their average rank (as scipy.stats.rankdata 'average'). */
 export function averageRanks(v: ArrayLike<number>): Float64Array {
   const n = v.length;
@@ -46,19 +48,6 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`spearman: maps of ${a.length} and ${b.length} values`);
   return pearson(averageRanks(a), averageRanks(b));
-}
-
-/** Min–max normalisation to [0, 1]; a constant map becomes zeros. */
-export function minMax(v: ArrayLike<number>): Float64Array {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < v.length; i++) {
-    lo = Math.min(lo, v[i]!);
-    hi = Math.max(hi, v[i]!);
-  }
-  const out = new Float64Array(v.length);
-  if (hi > lo) for (let i = 0; i < v.length; i++) out[i] = (v[i]! - lo) / (hi - lo);
-  return out;
 }
 
 /**

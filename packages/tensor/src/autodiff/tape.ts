@@ -163,6 +163,22 @@ export function tidy<T extends TensorContainer>(fn: () => T): T {
   }
 }
 
+/**
+ * Runs `fn` like `tidy` and also says which tensors of its result `fn` made; the others existed
+ * before (an input passed through, a tensor a closure captured) and belong to their caller.
+ */
+export function tidyOwned<T extends TensorContainer>(fn: () => T): { result: T; made: ReadonlySet<Tensor> } {
+  engine.beginScope();
+  let result: T | undefined;
+  let made: ReadonlySet<Tensor> = new Set();
+  try {
+    result = fn();
+  } finally {
+    made = engine.endScope(tensorsIn(result));
+  }
+  return { result, made };
+}
+
 /** Keeps `t` alive past the enclosing `tidy`/`record` scopes. */
 export function keep<T extends Tensor>(t: T): T {
   return engine.keep(t);

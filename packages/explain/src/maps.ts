@@ -1,0 +1,85 @@
+import { indexSelect, interpolate, reshape, Tensor, tensor, tidy } from '@gradlens/tensor';
+import type { ResolvedTarget } from './targets';
+import type { Warnings } from './options';
+
+/** The least and greatest of `count` values from `from` (NaNs skipped; lo > hi when there are none). */
+export function valueRange(v: ArrayLike<number | bigint>, from = 0, count = v.length - from): { lo: number; hi: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let j = from; j < from + count; j++) {
+    const x = Number(v[j]);
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  return { lo, hi };
+}
+
+/** Min–max normalisation to [0, 1]; a constant map becomes zeros. */
+export function minMax(v: ArrayLike<number>): Float64Array {
+  const { lo, hi } = valueRange(v);
+  const out = new Float64Array(v.length);
+  if (hi > lo) for (let i = 0; i < v.length; i++) out[i] = (v[i]! - lo) / (hi - lo);
+  return out;
+}
+
+/** The offset (from `from`) of the first greatest of `count` values (0 when all are NaN). */
+export function indexOfMax(v: ArrayLike<number | bigint>, from = 0, count = v.length - from): number {
+  let best = 0;
+  for (let j = 1; j < count; j++) if (Number(v[from + j]) > Number(v[from + best])) best = j;
+  return best;
+}
+
+/** Bilinear upsampling (align_corners = false, as F.interpolate and cv2.resize) of maps [N, h, w] to [N, H, W]. */
+export function upsampleMaps(maps: Tensor, height: number, width: number): Tensor {
+  return tidy(() => {
+    const [n, h, w] = maps.shape as [number, number, number];
+    const up = interpolate(reshape(maps, [n, 1, h, w]), { size: [height, width], mode: 'bilinear' });
+    return reshape(up, [n, height, width]);
+  });
+}
+
+/** Warns for every item whose map (`maps` [N, …]) is constant: it carries no information. */
+export function checkConstant(maps: Tensor, target: ResolvedTarget, warnings: Warnings, hint: string): void {
+  const n = maps.shape[0]!;
+  const per = maps.size / n;
+  const v = maps.dataSync();
+  for (let i = 0; i < n; i++) {
+    const { lo, hi } = valueRange(v, i * per, per);
+    if (lo === hi) {
+      const what = target.classes ? ` (class ${target.classes[i]})` : '';
+      warnings.warn(`the map of item ${i}${what} is constant (every value is ${lo}); ${hint}`);
+    }
+  }
+}
+
+/** Min–max normalises each item of `maps` [N, …] to [0, 1]; a constant item becomes zeros. */
+export function normalizeMaps(maps: Tensor): Tensor {
+  const n = maps.shape[0]!;
+  const per = maps.size / n;
+  const v = maps.dataSync();
+  const out = new Float32Array(maps.size);
+  for (let i = 0; i < n; i++) {
+    const { lo, hi } = valueRange(v, i * per, per);
+    const range = hi - lo;
+    for (let j = 0; j < per; j++) out[i * per + j] = range > 0 ? (Number(v[i * per + j]) - lo) / range : 0;
+  }
+  return tensor(out, maps.shape);
+}
+
+/** Copies of item i of `x` [N, …] stacked `count` times: [count, …]. */
+export function repeatItem(x: Tensor, item: number, count: number): Tensor {
+  return indexSelect(x, 0, Array.from({ length: count }, () => item));
+}
+
+/** The values of tensor `t` as float64 (a copy). */
+export function valuesOf(t: Tensor): Float64Array {
+  return Float64Array.from(t.dataSync(), Number);
+}
+
+/** Disposes every tensor in a method's result (nested objects included); returns nothing. */
+export function disposeResult(result: object): void {
+  for (const v of Object.values(result)) {
+    if (v instanceof Tensor) v.dispose();
+    else if (v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)) disposeResult(v as object);
+  }
+}
