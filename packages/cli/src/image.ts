@@ -1,8 +1,7 @@
 import * as fs from 'fs';
 import { normalize, preprocessImageNet, readImage } from '@gradlens/io';
 import type { NdArray, RasterImage, RgbImage } from '@gradlens/io';
-import { imageToInput } from '@gradlens/nn';
-import { tensor } from '@gradlens/tensor';
+import { imageToInput, toTensor } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError } from './args';
 
@@ -67,5 +66,5 @@ export function prepareImage(raw: RasterImage, options: PrepareOptions): Prepare
 export function prepareValues(plain: Float32Array, size: number, options: { mean: readonly number[]; std: readonly number[]; normalize?: boolean }): PreparedImage {
   const arr: NdArray<'float32'> = { dtype: 'float32', shape: [3, size, size], data: plain };
   const values = options.normalize === false ? arr : normalize(arr, options.mean, options.std);
-  return { input: tensor(values.data, [1, 3, size, size]), picture: chwToPicture(plain, size) };
+  return { input: toTensor({ ...values, shape: [1, 3, size, size] }), picture: chwToPicture(plain, size) };
 }

@@ -4,7 +4,7 @@ import {
 } from '@gradlens/explain';
 import type { CamResult, ProgressCallback } from '@gradlens/explain';
 import type { NdArray } from '@gradlens/io';
-import { didYouMean } from '@gradlens/nn';
+import { didYouMean, toNdArray } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError } from './args';
@@ -105,8 +105,8 @@ export interface MethodSpec {
 
 /** Item 0 of a [1, …] tensor as a float32 NdArray without the batch dimension. */
 export function item0(t: Tensor): NdArray<'float32'> {
-  const shape = t.shape.slice(1);
-  return { dtype: 'float32', shape: [...shape], data: Float32Array.from(t.dataSync(), Number) };
+  const a = toNdArray(t);
+  return { dtype: 'float32', shape: a.shape.slice(1), data: Float32Array.from(a.data as ArrayLike<number>) };
 }
 
 /** The maps of a gradient method's result, which it then frees. */

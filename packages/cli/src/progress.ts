@@ -17,6 +17,8 @@ export function duration(s: number): string {
 export interface ProgressOptions {
   /** Inputs per forward pass (the methods' batch size), to say how many passes the work is. */
   batchSize?: number;
+  /** What `total` counts (default 'inputs'). */
+  unit?: string;
   /** Time source (ms), for tests. */
   now?: () => number;
   /** On a pipe or file: write a line at least this often (ms; default 5000), besides each quarter. */
@@ -55,7 +57,7 @@ export function progressReporter(streams: Streams, label: string, options: Progr
         const first = (t - start) / 1000;
         const b = options.batchSize;
         const passes = b ? ` in ${Math.ceil(total / b)} passes of up to ${b}` : '';
-        streams.stderr.write(`${tty && shown ? '\n' : ''}${label}: ${total} inputs${passes}; the first ${done} took ${duration(first)}, so about ${duration((first * total) / done)} in all\n`);
+        streams.stderr.write(`${tty && shown ? '\n' : ''}${label}: ${total} ${options.unit ?? 'inputs'}${passes}; the first ${done} took ${duration(first)}, so about ${duration((first * total) / done)} in all\n`);
         lastDraw = t;
         shown = false;
         if (!tty) return;

@@ -50,6 +50,9 @@ describe('io arrays and tensors', () => {
       expect(back.shape).toEqual(a.shape);
       expect(Array.from(back.data as ArrayLike<number>)).toEqual(Array.from(a.data as ArrayLike<number>));
     }
+    const t = tensor([1, 2, 3]);
+    expect(toNdArray(t, { copy: false }).data).toBe(t.values()); // a view, for checkpoints
+    expect(toNdArray(t).data).not.toBe(t.values());
     const u8 = toTensor({ dtype: 'uint8', shape: [2], data: Uint8Array.of(200, 3) });
     expect([u8.dtype, ...Array.from(u8.dataSync())]).toEqual(['int32', 200, 3]);
     expect(() => toTensor({ dtype: 'int64', shape: [1], data: BigInt64Array.of(1n << 40n) })).toThrow(/does not fit the int32/);

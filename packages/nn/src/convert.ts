@@ -41,9 +41,13 @@ export function toTensor(array: NdArray): Tensor {
   }
 }
 
-/** Returns an io array (a copy of the values) of a Tensor, same dtype and shape, ready for writeNpy and the picture functions. */
-export function toNdArray(t: Tensor): NdArray<'float32' | 'float64' | 'int32' | 'bool'> {
-  const data = t.dataSync();
+/**
+ * Returns an io array of a Tensor, same dtype and shape, ready for writeNpy and the picture functions:
+ * a copy of the values, or with `copy: false` a view of the tensor's own storage (no memory for large
+ * state dicts; valid while the tensor lives, and not to be written to).
+ */
+export function toNdArray(t: Tensor, options: { copy?: boolean } = {}): NdArray<'float32' | 'float64' | 'int32' | 'bool'> {
+  const data = options.copy === false ? t.values() : t.dataSync();
   switch (t.dtype) {
     case 'float32': return { dtype: 'float32', shape: [...t.shape], data: data as Float32Array };
     case 'float64': return { dtype: 'float64', shape: [...t.shape], data: data as Float64Array };

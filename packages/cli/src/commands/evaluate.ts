@@ -119,7 +119,7 @@ export function evaluateWith(
   const onWarning = (m: string): void => { warnings.push(m); };
   const explainers: Record<string, Explainer> = {};
   for (const m of methods) explainers[m.name] = explainerOf(m, layer, budget, onWarning, options.cache);
-  const progress = progressReporter(streams, 'evaluate');
+  const progress = progressReporter(streams, 'evaluate', { unit: '(method, picture) pairs' });
   try {
     const steps = options.curveSteps;
     const table = evaluateMethods(loaded.model, samples, explainers, {

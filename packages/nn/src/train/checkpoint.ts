@@ -1,5 +1,5 @@
 import { readSafetensors, writeSafetensors, type NdArray } from '@gradlens/io';
-import type { Tensor } from '@gradlens/tensor';
+import { toNdArray } from '../convert';
 import type { Module } from '../module';
 import type { Optimizer, OptimizerState } from './optim';
 
@@ -20,20 +20,11 @@ export interface SaveCheckpointOptions {
   optimizer?: Optimizer;
 }
 
-function toNdArray(t: Tensor): NdArray {
-  const data = t.values();
-  switch (t.dtype) {
-    case 'float32': return { dtype: 'float32', shape: [...t.shape], data: data as Float32Array };
-    case 'float64': return { dtype: 'float64', shape: [...t.shape], data: data as Float64Array };
-    case 'int32': return { dtype: 'int32', shape: [...t.shape], data: data as Int32Array };
-    case 'bool': return { dtype: 'bool', shape: [...t.shape], data: data as Uint8Array };
-  }
-}
 
 /** Writes the model's parameters and buffers (and optionally the optimiser's state) to a safetensors file, atomically. */
 export function saveCheckpoint(file: string, model: Module, options: SaveCheckpointOptions = {}): void {
   const tensors: Record<string, NdArray> = {};
-  for (const [name, t] of Object.entries(model.stateDict())) tensors[name] = toNdArray(t);
+  for (const [name, t] of Object.entries(model.stateDict())) tensors[name] = toNdArray(t, { copy: false });
   const metadata: Record<string, string> = { format: 'gradlens-checkpoint' };
   for (const [k, v] of Object.entries(options.metadata ?? {})) metadata[k] = String(v);
   if (options.optimizer) {
