@@ -1,4 +1,5 @@
 export * from './array';
 export * from './fs';
+export * from './read-policy';
 export * from './images';
 export * from './formats';

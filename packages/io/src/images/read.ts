@@ -19,7 +19,7 @@ export function decodeImage(bytes: Uint8Array, name = 'image data', options: Rea
     throw new Error(`${name}: the extension says ${claimed.toUpperCase()} but the content is ${format.toUpperCase()}; rename the file or convert it`);
   }
   switch (format) {
-    case 'png': return decodePng(bytes, name);
+    case 'png': return decodePng(bytes, name, options.limits);
     case 'jpeg': return decodeJpeg(bytes, name, options);
     case undefined: {
       const what = bytes.length === 0 ? 'the file is empty' : 'its first bytes match no known image format';
@@ -30,9 +30,12 @@ export function decodeImage(bytes: Uint8Array, name = 'image data', options: Rea
   }
 }
 
-/** Reads a PNG or JPEG file to a RasterImage (HWC); errors name the file. */
+/**
+ * Reads a PNG or JPEG file to a RasterImage (HWC); errors name the file. Only regular files are
+ * read, and the picture must fit the reading limits (see `setReadLimits`).
+ */
 export function readImage(file: string, options: ReadImageOptions = {}): RasterImage {
-  return decodeImage(readFileNamed(file), file, options);
+  return decodeImage(readFileNamed(file, options.limits), file, options);
 }
 
 /** Writes a RasterImage as a PNG file, atomically; the file name must end in .png. */
