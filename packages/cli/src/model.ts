@@ -3,7 +3,7 @@ import * as path from 'path';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
 import {
   bundledModels, bundledWeightsDir, createModel, defaultCamLayer, didYouMean, isBundledModelName, isModelName, loadCheckpoint, loadWeights,
-  modelBuilders, readStateDict,
+  modelBuilders, readModelCard, readStateDict,
 } from '@gradlens/nn';
 import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
 import { CliError, ParsedOptions, str } from './args';
@@ -159,9 +159,9 @@ export function loadBundled(name: string, weights?: string, options: LoadOptions
 
 function readCard(file: string): BundledModelCard {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as BundledModelCard;
+    return readModelCard(file);
   } catch (e) {
-    throw new CliError(`cannot read the model card ${file}: ${(e as Error).message}`);
+    throw new CliError((e as Error).message);
   }
 }
 

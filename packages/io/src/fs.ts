@@ -4,6 +4,8 @@ import * as path from 'path';
 import { ReadLimits, readRegularFile } from './read-policy';
 
 const TEMP_SUFFIX = '.gradlens-tmp';
+/** stat's codes for "not there": ENOTDIR when a file stands where a folder of the path should be. */
+const MISSING = new Set(['ENOENT', 'ENOTDIR']);
 
 /**
  * Creates `dir` and its missing parents, one level at a time. (Node's `mkdirSync(…, { recursive })`
@@ -16,7 +18,7 @@ export function ensureDir(dir: string): void {
     try {
       stat = fs.statSync(d);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot create folder ${dir}: ${(err as Error).message}`);
+      if (!MISSING.has((err as NodeJS.ErrnoException).code ?? '')) throw new Error(`cannot create folder ${dir}: ${(err as Error).message}`);
     }
     if (stat) {
       if (!stat.isDirectory()) throw new Error(`cannot create folder ${dir}: ${d} exists and is not a folder`);
@@ -112,4 +114,42 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
  */
 export function readFileNamed(file: string, limits?: Partial<ReadLimits>): Uint8Array {
   return readRegularFile(file, limits);
+}
+
+/**
+ * Checks, without leaving anything behind, that files can later be written into folder `dir`:
+ * an existing `dir` must be a writable folder; a missing one must be creatable (its first missing
+ * level is made and removed again). Commands call this before long work, then write lazily.
+ */
+export function checkOutputFolder(dir: string): void {
+  const fail = (why: string): Error => new Error(`cannot write into the output folder ${dir}: ${why}`);
+  let d = path.resolve(dir);
+  let firstMissing: string | undefined;
+  for (;;) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(d);
+    } catch (err) {
+      if (!MISSING.has((err as NodeJS.ErrnoException).code ?? '')) throw fail((err as Error).message);
+    }
+    if (stat) {
+      if (!stat.isDirectory()) throw fail(`${d} is not a folder`);
+      try {
+        fs.accessSync(d, fs.constants.W_OK);
+      } catch {
+        throw fail(`${d} is not writable`);
+      }
+      break;
+    }
+    firstMissing = d;
+    if (path.dirname(d) === d) break;
+    d = path.dirname(d);
+  }
+  if (firstMissing === undefined) return;
+  try {
+    fs.mkdirSync(firstMissing);
+  } catch (err) {
+    throw fail((err as Error).message);
+  }
+  fs.rmdirSync(firstMissing);
 }

@@ -1,6 +1,5 @@
-import * as fs from 'fs';
 import * as path from 'path';
-import { applyColormap, colorBar, writeFileAtomic, writeImage } from '@gradlens/io';
+import { applyColormap, colorBar, ensureDir, writeFileAtomic, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 import type { Tensor } from '@gradlens/tensor';
 import { minMax } from '@gradlens/explain';
@@ -116,7 +115,7 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
   const names = (str(o, 'model') ?? BUNDLED_NAMES.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const n of names) if (!BUNDLED_NAMES.includes(n)) throw new CliError(`unknown bundled model '${n}'; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
   const models = names.map((n) => loadBundled(n));
-  fs.mkdirSync(out, { recursive: true });
+  ensureDir(out);
   const colorBarFile = path.join(out, 'colorbar-jet.png');
   writeImage(colorBarFile, colorBar('jet', 256, 12));
   const log = (s: string): void => { streams.stderr.write(`${s}\n`); };
@@ -128,7 +127,7 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
   for (const loaded of models) {
     const tm = Date.now();
     const dir = path.join(out, loaded.name);
-    fs.mkdirSync(dir, { recursive: true });
+    ensureDir(dir);
     const pics = pickDiverse(readSamples(samplesDir(), loaded.size, loaded.classes ?? []), budget.pictures);
     const samples = evaluationSamples(pics, loaded);
     const layer = loaded.defaultLayer;
@@ -146,7 +145,7 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
       const fingerprint = weightsFingerprint(loaded.model);
       pics.forEach((pic, i) => {
         const sdir = path.join(dir, pic.name);
-        fs.mkdirSync(sdir, { recursive: true });
+        ensureDir(sdir);
         const input = samples[i]!.image;
         const picture = chwToPicture(pic.pixels, pic.size);
         const inputFile = path.join(sdir, `${pic.name}.png`);
@@ -225,7 +224,7 @@ ${galleryTable(rows, methods, perPicture)}`;
 function featureSection(loaded: LoadedModel, dir: string, out: string, layer: string, image: Tensor, budget: DemoBudget, log: (s: string) => void): string {
   log(`${loaded.name}: feature visualisations`);
   const fdir = path.join(dir, 'features');
-  fs.mkdirSync(fdir, { recursive: true });
+  ensureDir(fdir);
   const norm = { mean: loaded.mean, std: loaded.std };
   const save = (name: string, t: Tensor): string => {
     const file = path.join(fdir, `${name}.png`);
@@ -259,7 +258,7 @@ function sanitySection(
 ): string {
   log(`${loaded.name}: sanity checks`);
   const sdir = path.join(dir, 'sanity');
-  fs.mkdirSync(sdir, { recursive: true });
+  ensureDir(sdir);
   const strips: string[] = [];
   for (const name of budget.sanityMethods) {
     const spec = methods.find((m) => m.name === name);

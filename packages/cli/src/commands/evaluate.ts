@@ -1,10 +1,9 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { tensor } from '@gradlens/tensor';
 import { didYouMean } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
-import { writeFileAtomic } from '@gradlens/io';
+import { checkOutputFolder, writeFileAtomic } from '@gradlens/io';
 import { CliError, formatHelp, intOption, OptionSpec, parseArgs, str } from '../args';
 import { prepareValues } from '../image';
 import { checkLayer, LoadedModel, loadModelFromOptions } from '../model';
@@ -162,11 +161,17 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
   if (target !== 'label' && target !== 'top1') throw new CliError(`evaluate: --target must be label or top1, got '${target}'`, 2);
   // the layer is checked on the built model, before its weights load
   const layerOpt = str(o, 'layer');
+  // --out is checked before anything is computed, and made only when the tables are written
+  const out = str(o, 'out') ?? 'gradlens-eval';
+  try {
+    checkOutputFolder(out);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
   const loaded = loadModelFromOptions('evaluate', o, {
     beforeWeights: (model, defaultLayer) => checkLayer(model, layerOpt ?? defaultLayer, str(o, 'model') ?? str(o, 'arch') ?? 'the model'),
   });
   const layer = layerOpt ?? loaded.defaultLayer;
-  const out = str(o, 'out') ?? 'gradlens-eval';
   const t0 = Date.now();
   let pics: LabelledPicture[];
   let source: string;
@@ -190,7 +195,6 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
       metrics, curveSteps, randomizationSamples: intOption('evaluate', o, 'randomization-samples', 4), target,
     });
     const md = toMarkdown(table);
-    fs.mkdirSync(out, { recursive: true });
     const header = `# ${loaded.name}: attribution metrics\n\nOn ${source}; maps of the ${target === 'label' ? 'true class' : 'top-1 class'}; CAM layer \`${layer}\`; weights ${loaded.weights}.\n\n`;
     writeFileAtomic(path.join(out, 'evaluation.md'), header + md);
     const json = JSON.parse(tableToJSON(table)) as Record<string, unknown>;

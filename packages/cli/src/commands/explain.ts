@@ -1,11 +1,10 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { noGrad, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { indexOfMax } from '@gradlens/explain';
 import { bundledModels, didYouMean, isBundledModelName, layers } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
-import { COLORMAP_NAMES } from '@gradlens/io';
+import { checkOutputFolder, COLORMAP_NAMES } from '@gradlens/io';
 import type { ColormapName } from '@gradlens/io';
 import { CliError, flag, formatHelp, intOption, OptionSpec, parseArgs, ParsedOptions, str } from '../args';
 import { prepareImage, readPicture } from '../image';
@@ -213,6 +212,13 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   const out = str(o, 'out') ?? 'gradlens-out';
   const layerOpt = str(o, 'layer');
   const targetOpt = str(o, 'target');
+  // the folder is checked now (before weights load) but made only when the first picture is written
+  const out = str(o, 'out') ?? 'gradlens-out';
+  try {
+    checkOutputFolder(out);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
   let layer = '';
   const loaded = loadModelFromOptions('explain', o, {
     size: sizeOpt,

@@ -1,10 +1,9 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { Generator, noGrad, record, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { Adam, Module, observeModuleCalls, SGD } from '@gradlens/nn';
 import type { Optimizer } from '@gradlens/nn';
-import { IMAGENET_MEAN, IMAGENET_STD, recreateImage, writeImage } from '@gradlens/io';
+import { ensureDir, IMAGENET_MEAN, IMAGENET_STD, recreateImage, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 
 /**
@@ -250,7 +249,7 @@ export function optimizeImage(
   const n = h * w;
   const prefix = options.framePrefix ?? method;
   const frames: string[] = [];
-  if (options.framesDir) fs.mkdirSync(options.framesDir, { recursive: true });
+  if (options.framesDir) ensureDir(options.framesDir);
 
   const x = tensor(init, [1, 3, h, w], 'float32');
   const pixels = x.values() as Float32Array;

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { add, crossEntropy, flatten, mean, mul, Tensor } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../datasets/fashion-mnist';
+import { readModelCard } from './card';
 import { ReLU } from '../layers/activation';
 import { Sequential } from '../layers/container';
 import { Conv2d } from '../layers/conv';
@@ -305,7 +306,7 @@ export function loadBundledModel(name: BundledModelName, options: { dir?: string
   const model = info.build({ init: false });
   loadCheckpoint(weights, model);
   model.eval();
-  const card = JSON.parse(fs.readFileSync(cardFile, 'utf8')) as BundledModelCard;
+  const card = readModelCard(cardFile);
   const input: InputOptions = { size: card.inputSize[1], mean: card.normalization.mean, std: card.normalization.std };
   return { model, card, info, input };
 }

@@ -43,3 +43,4 @@ export function createModel(name: ModelName, options: ModelOptions = {}): Module
   return modelBuilders[name](options);
 }
 export * from './bundled';
+export * from './card';
