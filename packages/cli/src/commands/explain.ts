@@ -212,13 +212,6 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   const out = str(o, 'out') ?? 'gradlens-out';
   const layerOpt = str(o, 'layer');
   const targetOpt = str(o, 'target');
-  // the folder is checked now (before weights load) but made only when the first picture is written
-  const out = str(o, 'out') ?? 'gradlens-out';
-  try {
-    checkOutputFolder(out);
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
   let layer = '';
   const loaded = loadModelFromOptions('explain', o, {
     size: sizeOpt,
@@ -227,11 +220,12 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
       if (layerOpt !== undefined || methods.some((m) => m.usesLayer)) checkLayer(model, layer, str(o, 'model') ?? str(o, 'arch') ?? 'the model');
       const bundled = str(o, 'model');
       checkTargetSyntax(targetOpt, bundled !== undefined && isBundledModelName(bundled) ? bundledModels[bundled].classes : null);
-      // last of the checks: the folder (made now, so a bad --out fails before the weights load too)
+      // last of the checks: the folder, checked before the weights load but made only when the
+      // first picture is written, so a failed run leaves no empty folder
       try {
-        fs.mkdirSync(out, { recursive: true });
+        checkOutputFolder(out);
       } catch (e) {
-        throw new CliError(`cannot create the output folder ${out}: ${(e as Error).message}`, 2);
+        throw new CliError((e as Error).message, 2);
       }
     },
   });
