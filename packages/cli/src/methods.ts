@@ -8,6 +8,7 @@ import { didYouMean, toNdArray } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError } from './args';
+import { BREADTH_METHODS } from './methods-breadth';
 
 /** What a method's float maps are, which decides how they are drawn and saved. */
 export type MethodKind = 'gradient' | 'cam' | 'occlusion';
@@ -292,6 +293,7 @@ export const METHODS: readonly MethodSpec[] = [
       } finally { disposeResult(r); }
     },
   },
+  ...BREADTH_METHODS,
 ];
 
 /** The method names, in order. */

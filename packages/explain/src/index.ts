@@ -26,3 +26,7 @@ export * from './features';
 export * from './save';
 export * from './token-maps';
 export * from './attention';
+export * from './deeplift';
+export * from './deeplift-shap';
+export * from './gradient-shap';
+export * from './noise-tunnel';

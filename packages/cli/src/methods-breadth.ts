@@ -1,0 +1,101 @@
+import { deepLift, deepLiftShap, disposeResult, gradientShap, guidedBackprop, noiseTunnel, vanillaGradient } from '@gradlens/explain';
+import type { NoiseTunnelType, TargetSpec } from '@gradlens/explain';
+import type { Module } from '@gradlens/nn';
+import type { NdArray } from '@gradlens/io';
+import { Generator, tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import type { MethodContext, MethodMaps, MethodSpec } from './methods';
+
+/** Baselines in the CLI's baseline distribution (DeepLIFT-SHAP, GradientSHAP). */
+export const SHAP_BASELINES = 8;
+
+/** Item 0 of a [1, …] tensor as a float32 array without the batch dimension. */
+function first(t: Tensor): NdArray<'float32'> {
+  return { dtype: 'float32', shape: [...t.shape.slice(1)], data: Float32Array.from(t.dataSync(), Number) };
+}
+
+const gradient = (attribution: Tensor, classes: number[] | null, notes: string[] = []): MethodMaps => ({ kind: 'gradient', raw: first(attribution), upsampled: null, target: classes?.[0] ?? null, notes });
+const tgt = (c: MethodContext): number | 'top1' => c.target ?? 'top1';
+const always = (): boolean => true;
+const deltaNote = (d: number | undefined, what: string): string[] => (d === undefined ? [] : [`summation-to-delta gap ${d.toPrecision(3)} (Σ attribution − (F(x) − ${what}))`]);
+
+/**
+ * The CLI's baseline distribution for an input [1, C, H, W]: the zero image (the dataset mean after
+ * normalisation) and SHAP_BASELINES − 1 Gaussian-noise images with the input's standard deviation, seeded.
+ */
+export function shapBaselines(input: Tensor, seed: number): Tensor {
+  const v = input.dataSync();
+  let mean = 0;
+  for (let i = 0; i < v.length; i++) mean += Number(v[i]);
+  mean /= v.length;
+  let sq = 0;
+  for (let i = 0; i < v.length; i++) sq += (Number(v[i]) - mean) ** 2;
+  const std = Math.sqrt(sq / v.length);
+  const g = new Generator(seed);
+  const out = new Float32Array(SHAP_BASELINES * v.length);
+  for (let i = v.length; i < out.length; i++) out[i] = std * g.normal();
+  return tensor(out, [SHAP_BASELINES, ...input.shape.slice(1)], input.dtype);
+}
+
+function tunnel(c: MethodContext, type: NoiseTunnelType, guided: boolean): MethodMaps {
+  const explain = (m: Module, xs: Tensor, t: TargetSpec): Tensor =>
+    (guided ? guidedBackprop : vanillaGradient)(m, xs, { target: t, onWarning: () => undefined }).attribution;
+  const r = noiseTunnel(explain, c.model, c.input, {
+    target: tgt(c), type, samples: c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning,
+  });
+  try { return gradient(r.attribution, r.classes); } finally { disposeResult(r); }
+}
+
+/** The methods of issue 21: DeepLIFT, DeepLIFT-SHAP, GradientSHAP and noise-tunnel variants. */
+export const BREADTH_METHODS: readonly MethodSpec[] = [
+  {
+    name: 'deeplift', title: 'DeepLIFT', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    summary: 'DeepLIFT-Rescale from a zero reference: ReLU/sigmoid/tanh rules swapped for Δy/Δz on one tape, summation-to-delta reported (Shrikumar et al. 2017)',
+    run: (c) => {
+      const r = deepLift(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      try { return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'F(x′)')); } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'deeplift-shap', title: 'DeepLIFT-SHAP', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: `DeepLIFT-SHAP: DeepLIFT averaged over ${SHAP_BASELINES} references (zero and noise images), summation-to-delta reported (Lundberg & Lee 2017)`,
+    work: () => 2 * SHAP_BASELINES,
+    run: (c) => {
+      const baselines = shapBaselines(c.input, c.budget.seed);
+      try {
+        const r = deepLiftShap(c.model, c.input, { target: tgt(c), baselines, batchSize: Math.max(1, Math.floor(c.budget.batchSize / 2)), onProgress: c.onProgress, onWarning: c.onWarning });
+        try { return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'mean F(b)')); } finally { disposeResult(r); }
+      } finally { baselines.dispose(); }
+    },
+  },
+  {
+    name: 'gradientshap', title: 'GradientSHAP', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: `GradientSHAP: expected gradients over ${SHAP_BASELINES} references and random path points (Lundberg & Lee 2017, Captum's GradientShap; --samples)`,
+    work: (f) => f.budget.samples,
+    run: (c) => {
+      const baselines = shapBaselines(c.input, c.budget.seed);
+      try {
+        const r = gradientShap(c.model, c.input, { target: tgt(c), baselines, samples: c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
+        try { return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'mean F(b)')); } finally { disposeResult(r); }
+      } finally { baselines.dispose(); }
+    },
+  },
+  {
+    name: 'smoothgrad-sq', title: 'SmoothGrad²', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: 'SmoothGrad²: mean squared gradient over noisy copies (noise tunnel; Hooker et al. 2019; --samples)',
+    work: (f) => f.budget.samples,
+    run: (c) => tunnel(c, 'smoothgrad_sq', false),
+  },
+  {
+    name: 'vargrad', title: 'VarGrad', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: 'VarGrad: variance of the gradient over noisy copies (noise tunnel; Adebayo et al. 2018; --samples)',
+    work: (f) => f.budget.samples,
+    run: (c) => tunnel(c, 'vargrad', false),
+  },
+  {
+    name: 'guided-smoothgrad', title: 'Guided SmoothGrad', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: 'guided backprop in a noise tunnel: mean over noisy copies (Smilkov et al. 2017; --samples)',
+    work: (f) => f.budget.samples,
+    run: (c) => tunnel(c, 'smoothgrad', true),
+  },
+];

@@ -1,0 +1,46 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { readImage, readNpy, toFloat32 } from '@gradlens/io';
+import { imageToInput, loadBundledModel } from '@gradlens/nn';
+import { deepLift, noiseTunnel, vanillaGradient } from '@gradlens/explain';
+import { main } from '../src/main';
+import { captureStreams, FIXTURE_NORM, makeWeightsDir } from './fixtures';
+
+let dir: string;
+const savedEnv = process.env.GRADLENS_WEIGHTS;
+beforeAll(() => {
+  dir = makeWeightsDir(1);
+  process.env.GRADLENS_WEIGHTS = dir;
+});
+afterAll(() => {
+  if (savedEnv === undefined) delete process.env.GRADLENS_WEIGHTS;
+  else process.env.GRADLENS_WEIGHTS = savedEnv;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('explain runs DeepLIFT and VarGrad, reports summation-to-delta, and saves the library\'s maps', async () => {
+  const image = path.join(dir, 'samples', 'sample-0.png');
+  const out = path.join(dir, 'out');
+  const s = captureStreams();
+  const code = await main(['explain', '--method', 'deeplift,vargrad', '--model', 'gapnet', '--image', image, '--out', out, '--raw', '--target', '3', '--samples', '4'], s);
+  expect(s.err()).not.toMatch(/gradlens:/);
+  expect(code).toBe(0);
+  expect(s.out()).toMatch(/^deeplift .*summation-to-delta gap/m);
+  const { model } = loadBundledModel('gapnet');
+  const x = imageToInput(readImage(image), { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std });
+  const quiet = { target: 3, onWarning: (): void => undefined };
+  const close = (file: string, want: ArrayLike<number>) => {
+    const got = toFloat32(readNpy(path.join(out, file)));
+    expect(got.length).toBe(want.length);
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < want.length; i++) {
+      worst = Math.max(worst, Math.abs(got[i]! - Number(want[i])));
+      scale = Math.max(scale, Math.abs(Number(want[i])));
+    }
+    expect(worst).toBeLessThanOrEqual(1e-6 * Math.max(1, scale));
+  };
+  close('deeplift.npy', deepLift(model, x, quiet).attribution.dataSync());
+  const nt = noiseTunnel((m, xs, t) => vanillaGradient(m, xs, { target: t, onWarning: () => undefined }).attribution, model, x, { ...quiet, type: 'vargrad', samples: 4, seed: 0, batchSize: 16 });
+  close('vargrad.npy', nt.attribution.dataSync());
+});
