@@ -76,6 +76,112 @@ def logits(model, x, classes):
     return torch.stack([out[i, c] for i, c in enumerate(classes)])
 
 
+def impute(img, removed):
+    """ROAD's linear imputation (Rong et al. 2022) without noise, as a dense solve: each removed pixel
+    equals the weighted mean of its in-picture neighbours (1/6 edges, 1/12 corners)."""
+    c, h, w = img.shape
+    nb = [(-1, -1, 1 / 12), (-1, 0, 1 / 6), (-1, 1, 1 / 12), (0, -1, 1 / 6), (0, 1, 1 / 6), (1, -1, 1 / 12), (1, 0, 1 / 6), (1, 1, 1 / 12)]
+    unk = [p for p in range(h * w) if removed[p]]
+    slot = {p: i for i, p in enumerate(unk)}
+    out = img.reshape(c, -1).astype(np.float64).copy()
+    a = np.zeros((len(unk), len(unk)))
+    b = np.zeros((c, len(unk)))
+    for i, p in enumerate(unk):
+        y, x = divmod(p, w)
+        for dy, dx, wt in nb:
+            yy, xx = y + dy, x + dx
+            if 0 <= yy < h and 0 <= xx < w:
+                q = yy * w + xx
+                a[i, i] += wt
+                if q in slot:
+                    a[i, slot[q]] -= wt
+                else:
+                    b[:, i] += wt * out[:, q]
+    for k in range(c):
+        out[k, unk] = np.linalg.solve(a, b[k])
+    return out.reshape(c, h, w)
+
+
+def metrics(e, model, x0, g):
+    """Quantus/Captum metrics written from their papers, in NumPy, on item 0 with class 3 and its vanilla gradient."""
+    t = 3
+    grad = base.input_grad(model, x0, [t])  # [1, 3, 16, 16]
+    amap = grad[0].abs().max(0)[0].double().numpy()  # abs-max over channels
+    e['m_grad'] = grad
+    a = np.abs(amap).ravel() / np.abs(amap).max() + 1e-7
+    a = np.sort(a)
+    n = a.size
+    e['m_sparseness'] = torch.tensor([np.sum((2 * np.arange(1, n + 1) - n - 1) * a) / (n * np.sum(a))])
+    p = np.abs(amap).ravel() / np.abs(amap).sum()
+    e['m_complexity'] = torch.tensor([-np.sum(p[p > 0] * np.log(p[p > 0]))])
+
+    def score(xs, prob=False):
+        with torch.no_grad():
+            out = model(xs.float())
+        return (torch.softmax(out, 1) if prob else out)[:, t].double().numpy()
+
+    # Faithfulness correlation: 12 subsets of 20 pixels set to the image's minimum.
+    subsets = torch.stack([torch.randperm(256, generator=g)[:20] for _ in range(12)])
+    e['m_fc_subsets'] = subsets.to(torch.float32)
+    fill = x0.min()
+    xs = x0.repeat(12, 1, 1, 1).clone()
+    for r in range(12):
+        for q in subsets[r].tolist():
+            xs[r, :, q // 16, q % 16] = fill
+    drops = score(x0)[0] - score(xs)
+    sums = np.array([amap.ravel()[subsets[r].numpy()].sum() for r in range(12)])
+    e['m_faithfulness_corr'] = torch.tensor([np.corrcoef(sums, drops)[0, 1]])
+
+    # Infidelity: I ~ N(0, 0.1^2), perturbed = x - I; raw attribution, and the per-pixel map on every channel.
+    pert = 0.1 * torch.randn(8, 3, 16, 16, generator=g)
+    e['m_inf_pert'] = pert
+    diffs = score(x0)[0] - score(x0 - pert)
+    for name, attr in (('raw', grad[0].double().numpy()), ('map', np.broadcast_to(amap, (3, 16, 16)))):
+        dots = (pert.double().numpy() * attr[None]).reshape(8, -1).sum(1)
+        e[f'm_infidelity_{name}'] = torch.tensor([np.mean((dots - diffs) ** 2)])
+        beta = np.sum(dots * diffs) / np.sum(dots ** 2)
+        e[f'm_infidelity_{name}_norm'] = torch.tensor([np.mean((beta * dots - diffs) ** 2)])
+
+    # Max-sensitivity: delta ~ U(-0.02, 0.02); explanation = the vanilla gradient.
+    unif = (torch.rand(5, 3, 16, 16, generator=g) * 2 - 1) * 0.02
+    e['m_sens_pert'] = unif
+    g0 = grad.double().numpy().ravel()
+    sens = [np.linalg.norm(base.input_grad(model, x0 + unif[k:k + 1], [t]).double().numpy().ravel() - g0) / np.linalg.norm(g0) for k in range(5)]
+    e['m_max_sensitivity'] = torch.tensor([max(sens)])
+
+    # Local Lipschitz: x' = x + N(0, 0.1^2); |explanation| / max.
+    gp = 0.1 * torch.randn(5, 3, 16, 16, generator=g)
+    e['m_lip_pert'] = gp
+    nrm = lambda v: np.abs(v) / np.abs(v).max()
+    b0 = nrm(g0)
+    lips = []
+    for k in range(5):
+        xp = x0 + gp[k:k + 1]
+        ek = nrm(base.input_grad(model, xp, [t]).double().numpy().ravel())
+        lips.append(np.linalg.norm(ek - b0) / np.linalg.norm((xp - x0).double().numpy().ravel()))
+    e['m_local_lipschitz'] = torch.tensor([max(lips)])
+
+    # ROAD without noise: MoRF and LeRF at 10, 30, 50, 70, 90 %, softmax probability.
+    order = sorted(range(256), key=lambda q: (-amap.ravel()[q], q))
+    curves = []
+    for most in (True, False):
+        rows = []
+        for pc in (10, 30, 50, 70, 90):
+            k = (pc * 256) // 100
+            removed = np.zeros(256, dtype=bool)
+            for i in range(k):
+                removed[order[i] if most else order[255 - i]] = True
+            rows.append(impute(x0[0].double().numpy(), removed))
+        curves.append(score(torch.tensor(np.stack(rows)), prob=True))
+    e['m_road_morf'] = torch.tensor(curves[0])
+    e['m_road_lerf'] = torch.tensor(curves[1])
+    # one imputation on its own, a fixed mask
+    mask = np.zeros(256, dtype=bool)
+    mask[[17, 18, 33, 34, 35, 100, 101, 200, 255]] = True
+    e['m_impute_mask'] = torch.tensor(mask.astype(np.float32))
+    e['m_impute'] = torch.tensor(impute(x0[0].double().numpy(), mask))
+
+
 def main():
     e0 = np.load(os.path.join(FIX, 'expected.npz'))
     x = torch.from_numpy(e0['x'])
@@ -120,6 +226,8 @@ def main():
     e['nt_guided_mean'] = maps.mean(0)
     e['nt_guided_sq'] = (maps ** 2).mean(0)
     e['nt_guided_var'] = maps.var(0, unbiased=False)
+
+    metrics(e, model, x[:1], g)
 
     np.savez(os.path.join(FIX, 'breadth.npz'), **{k: v.detach().numpy().astype(np.float32) for k, v in e.items()})
     print('wrote breadth.npz', sorted(e))

@@ -257,6 +257,7 @@ describe('evaluateMethods', () => {
     const seen: string[] = [];
     const table = evaluateMethods(model, samples, { oracle, opposite, gradcam, vanilla }, {
       deletion: { steps: 8 }, insertion: { steps: 8 }, randomization: { samples: 2 },
+      metrics: ['localization', 'iou', 'pointing', 'deletion', 'insertion', 'randomization', 'completeness'],
       onProgress: (p) => seen.push(`${p.method}:${p.sample}`),
     });
     expect(seen).toHaveLength(12);

@@ -26,7 +26,9 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
 };
 
 /** The metrics of the demo's table: all but the randomisation test, which the sanity strips show (it costs one map per layer). */
-const DEMO_METRICS: MetricName[] = ['localization', 'iou', 'pointing', 'deletion', 'insertion', 'completeness'];
+const DEMO_METRICS: MetricName[] = [
+  'localization', 'iou', 'pointing', 'deletion', 'insertion', 'completeness', 'road-morf', 'road-lerf', 'faithfulness', 'infidelity', 'sparseness', 'complexity',
+];
 
 /** The work budget of the demo: small enough for a 2-core machine, said on the page. */
 interface DemoBudget {
@@ -189,9 +191,11 @@ ${galleryTable(rows, methods, perPicture)}`;
       {
         const { table } = evaluateWith(loaded, samples, methods, layer, budget.method, streams, {
           metrics: DEMO_METRICS, curveSteps: budget.curveSteps, cache,
+          // fewer ROAD levels and correlation subsets than the defaults keep the demo quick
+          metricOptions: { road: { percentages: [20, 50, 80] }, faithfulness: { runs: 20 } },
         });
         writeFileAtomic(path.join(dir, 'evaluation.json'), tableToJSON(table));
-        html += `<h3>Metrics</h3><p>On the ${samples.length} bundled pictures only, with the maps of the gallery (a quick look; <code>gradlens evaluate --model ${esc(loaded.name)}</code> scores 500 held-out pictures and adds the randomisation test, shown here as the sanity strips below). Deletion/insertion curves with ${budget.curveSteps} steps.</p>${metricsTable(table)}`;
+        html += `<h3>Metrics</h3><p>On the ${samples.length} bundled pictures only, with the maps of the gallery (a quick look; <code>gradlens evaluate --model ${esc(loaded.name)}</code> scores 500 held-out pictures and adds the randomisation test, shown here as the sanity strips below). Deletion/insertion curves with ${budget.curveSteps} steps; ROAD at 20, 50 and 80 % removed; faithfulness correlation over 20 subsets; max-sensitivity and local Lipschitz are left to <code>gradlens evaluate</code> (they re-run each method per perturbation).</p>${metricsTable(table)}`;
       }
       timings.push(`${loaded.name} metrics ${seconds(te)}`);
 

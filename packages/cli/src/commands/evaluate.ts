@@ -3,6 +3,7 @@ import { tensor } from '@gradlens/tensor';
 import { didYouMean } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
+import type { EvaluateOptions } from '@gradlens/explain';
 import { checkOutputFolder, writeFileAtomic } from '@gradlens/io';
 import { CliError, formatHelp, intOption, OptionSpec, parseArgs, str } from '../args';
 import { prepareValues } from '../image';
@@ -26,7 +27,7 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   n: { type: 'string', value: 'N', help: 'held-out pictures to evaluate on', default: '500' },
   out: { type: 'string', value: 'DIR', help: 'folder for evaluation.md and evaluation.json', default: 'gradlens-eval' },
   methods: { type: 'string', value: 'M[,M…]', help: `methods to score (or all): ${METHOD_NAMES.join(', ')}`, default: 'all that run on the model' },
-  metrics: { type: 'string', value: 'LIST', help: 'metrics: localization, iou, pointing, deletion, insertion, randomization, completeness', default: 'all' },
+  metrics: { type: 'string', value: 'LIST', help: `metrics: ${METRIC_NAMES.join(', ')}`, default: 'all' },
   layer: { type: 'string', value: 'PATH', help: 'module path of the CAM layer', default: 'the model\'s default' },
   target: { type: 'string', value: 'label|top1', help: 'explain the true label, or the top-1 class (the CAM paper\'s protocol)', default: 'label' },
   'curve-steps': { type: 'string', value: 'N', help: 'steps of the deletion/insertion curves', default: String(EVALUATE_CURVE_STEPS) },
@@ -109,10 +110,13 @@ export function formatTable(markdown: string): string {
   return rows.map((r, ri) => (ri === 1 ? widths.map((w) => '-'.repeat(w)) : r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))).join('  ')).join('\n');
 }
 
+/** Options of the issue-21 metrics that `evaluateWith` passes through to evaluateMethods. */
+export type MetricOptions = Pick<EvaluateOptions, 'road' | 'faithfulness' | 'infidelity' | 'robustness' | 'seed' | 'firstIndex'>;
+
 /** Runs evaluateMethods with progress on stderr; returns the table. */
 export function evaluateWith(
   loaded: LoadedModel, samples: EvaluationSample[], methods: MethodSpec[], layer: string, budget: Budget, streams: Streams,
-  options: { metrics?: MetricName[]; curveSteps?: number; randomizationSamples?: number; cache?: MapCache; target?: 'label' | 'top1' },
+  options: { metrics?: MetricName[]; curveSteps?: number; randomizationSamples?: number; cache?: MapCache; target?: 'label' | 'top1'; metricOptions?: MetricOptions },
 ): { table: EvaluationTable; warnings: string[] } {
   const warnings: string[] = [];
   const onWarning = (m: string): void => { warnings.push(m); };
@@ -122,6 +126,7 @@ export function evaluateWith(
   try {
     const steps = options.curveSteps;
     const table = evaluateMethods(loaded.model, samples, explainers, {
+      ...options.metricOptions,
       metrics: options.metrics,
       target: options.target,
       deletion: steps ? { steps, batchSize: budget.batchSize } : undefined,

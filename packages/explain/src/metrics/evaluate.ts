@@ -8,12 +8,24 @@ import { localizationIoU, LocalizationOptions } from './localization';
 import { pointingGame, PointingOptions } from './pointing';
 import { modelRandomization, RandomizationOptions } from './randomization';
 import { BoundingBox, ChannelReduction, Explainer, toSaliencyMap } from './saliency';
+import { complexity } from './complexity';
+import { faithfulnessCorrelation, FaithfulnessCorrelationOptions } from './faithfulness-correlation';
+import { infidelity, InfidelityOptions } from './infidelity';
+import { localLipschitz, LocalLipschitzOptions } from './local-lipschitz';
+import { maxSensitivity, MaxSensitivityOptions } from './max-sensitivity';
+import { road, RoadOptions } from './road';
+import { sparseness } from './sparseness';
 
 /** The metrics `evaluateMethods` can compute. */
-export type MetricName = 'localization' | 'iou' | 'pointing' | 'deletion' | 'insertion' | 'randomization' | 'completeness';
+export type MetricName =
+  | 'localization' | 'iou' | 'pointing' | 'deletion' | 'insertion' | 'randomization' | 'completeness'
+  | 'road-morf' | 'road-lerf' | 'faithfulness' | 'infidelity' | 'sensitivity' | 'lipschitz' | 'sparseness' | 'complexity';
 
 /** Every metric, in table order. */
-export const METRIC_NAMES: readonly MetricName[] = ['localization', 'iou', 'pointing', 'deletion', 'insertion', 'randomization', 'completeness'];
+export const METRIC_NAMES: readonly MetricName[] = [
+  'localization', 'iou', 'pointing', 'deletion', 'insertion', 'randomization', 'completeness',
+  'road-morf', 'road-lerf', 'faithfulness', 'infidelity', 'sensitivity', 'lipschitz', 'sparseness', 'complexity',
+];
 
 /** Column titles and directions of the metrics. */
 export const METRIC_INFO: Readonly<Record<MetricName, { title: string; higherIsBetter: boolean; description: string }>> = {
@@ -24,6 +36,14 @@ export const METRIC_INFO: Readonly<Record<MetricName, { title: string; higherIsB
   insertion: { title: 'Insertion AUC', higherIsBetter: true, description: 'RISE insertion AUC of the target probability (blurred baseline)' },
   randomization: { title: 'Randomisation ρ', higherIsBetter: false, description: 'Spearman correlation of the map with the map of the fully randomised model (cascading, Adebayo et al.)' },
   completeness: { title: 'Completeness gap', higherIsBetter: false, description: '|Σ attribution − (f(x) − f(0))| / |f(x) − f(0)| on the target logit, for methods whose map has the input\'s shape' },
+  'road-morf': { title: 'ROAD MoRF', higherIsBetter: false, description: 'ROAD (Rong et al. 2022): mean target probability with the 10…90% most relevant pixels removed by noisy linear imputation' },
+  'road-lerf': { title: 'ROAD LeRF', higherIsBetter: true, description: 'ROAD: mean target probability with the 10…90% least relevant pixels removed by noisy linear imputation' },
+  faithfulness: { title: 'Faithf. corr.', higherIsBetter: true, description: 'faithfulness correlation (Bhatt et al. 2020, Quantus): Pearson correlation of the map\'s sum over random pixel subsets with the logit drop when they are set to the image minimum' },
+  infidelity: { title: 'Infidelity', higherIsBetter: false, description: 'infidelity (Yeh et al. 2019, Captum): E[(Iᵀa − (f(x) − f(x − I)))²], I ~ N(0, 0.1²), attribution scaled by the least-squares β (Captum normalize); the signed attribution, or the map on every channel' },
+  sensitivity: { title: 'Max-sensitivity', higherIsBetter: false, description: 'max-sensitivity (Yeh et al. 2019, Captum sensitivity_max): max ‖Φ(x+δ) − Φ(x)‖ / ‖Φ(x)‖ over 10 δ ~ U(±0.02), on the first pictures only' },
+  lipschitz: { title: 'Local Lipschitz', higherIsBetter: false, description: 'local Lipschitz estimate (Alvarez-Melis & Jaakkola 2018, Quantus): max ‖Φ(x) − Φ(x′)‖ / ‖x − x′‖ over 10 x′ = x + N(0, 0.1²), |Φ| / max, on the first pictures only' },
+  sparseness: { title: 'Sparseness', higherIsBetter: true, description: 'sparseness (Chalasani et al. 2020, Quantus): Gini index of the map\'s absolute values' },
+  complexity: { title: 'Complexity', higherIsBetter: false, description: 'complexity (Bhatt et al. 2020, Quantus): entropy of the map\'s absolute values as a distribution' },
 };
 
 /** One evaluation sample: an image [C, H, W] or [1, C, H, W] in the model's input space, its class, and the object's box. */
@@ -48,6 +68,18 @@ export interface EvaluateOptions {
   randomization?: RandomizationOptions & { samples?: number };
   /** Constant baseline x′ of the completeness metric (default 0). */
   completeness?: { baseline?: number };
+  /** Options of ROAD (the noise is seeded per sample: `seed` + sample index). */
+  road?: RoadOptions;
+  /** Options of the faithfulness correlation (subsets seeded per sample). */
+  faithfulness?: FaithfulnessCorrelationOptions;
+  /** Options of infidelity (default normalize: true, so methods of different scales compare). */
+  infidelity?: InfidelityOptions;
+  /** Max-sensitivity and the local Lipschitz estimate re-run the explainer per perturbation: on the first `samples` samples only (default 4), 10 perturbations each by default. */
+  robustness?: { samples?: number; sensitivity?: MaxSensitivityOptions; lipschitz?: LocalLipschitzOptions };
+  /** Base seed of the metrics with randomness (default 0); sample i uses seed + i, so any slice of the samples gives the same values. */
+  seed?: number;
+  /** Index of the first sample in the whole set (default 0), for seeds when scoring a slice (`--shard`). */
+  firstIndex?: number;
   /** Called after each (method, sample) pair. */
   onProgress?: (p: { method: string; sample: number; done: number; total: number }) => void;
 }
@@ -127,9 +159,11 @@ export function evaluateMethods(model: Module, samples: readonly EvaluationSampl
         let rawSum = 0;
         const signed = raw.size === x.size;
         let map;
+        let rawValues: Float64Array | null = null;
         try {
           const v = raw.dataSync();
           for (let i = 0; i < v.length; i++) rawSum += Number(v[i]);
+          if (signed) rawValues = Float64Array.from(v, Number);
           map = toSaliencyMap(raw, { reduce: options.reduce, size: [h, w] });
         } finally {
           raw.dispose();
@@ -155,6 +189,19 @@ export function evaluateMethods(model: Module, samples: readonly EvaluationSampl
             per.randomization!.push(null);
           }
         }
+        const seed = (options.seed ?? 0) + (options.firstIndex ?? 0) + si;
+        if (has('road-morf') || has('road-lerf')) {
+          const r = road(model, x, map, target, { seed, ...options.road });
+          per['road-morf']?.push(r.morf);
+          per['road-lerf']?.push(r.lerf);
+        }
+        if (has('faithfulness')) per.faithfulness!.push(finite(faithfulnessCorrelation(model, x, map, target, { seed, ...options.faithfulness })));
+        if (has('infidelity')) per.infidelity!.push(infidelity(model, x, rawValues ?? map.data, target, { seed, normalize: true, ...options.infidelity }));
+        if (has('sparseness')) per.sparseness!.push(sparseness(map));
+        if (has('complexity')) per.complexity!.push(finite(complexity(map)));
+        const robust = (options.firstIndex ?? 0) + si < (options.robustness?.samples ?? 4);
+        if (has('sensitivity')) per.sensitivity!.push(robust ? maxSensitivity(model, x, explainer, target, { seed, samples: 10, ...options.robustness?.sensitivity }) : null);
+        if (has('lipschitz')) per.lipschitz!.push(robust ? localLipschitz(model, x, explainer, target, { seed, samples: 10, ...options.robustness?.lipschitz }) : null);
         if (has('completeness') && !signed) per.completeness!.push(null);
         if (has('completeness') && signed) {
           const baseline = options.completeness?.baseline ?? 0;
@@ -187,6 +234,11 @@ export function evaluateMethods(model: Module, samples: readonly EvaluationSampl
   return { methods: names, metrics, samples: samples.length, results, values, randomizationCurves };
 }
 
+
+/** The value, or null when it is NaN or infinite (a constant map has no correlation or entropy). */
+function finite(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
 
 function fullLike(x: Tensor, v: number): Tensor {
   return full(x.shape, v, x.dtype);
