@@ -1,7 +1,6 @@
-import { noGrad, softmax, tensor, tidy } from '@gradlens/tensor';
+import { Generator, noGrad, softmax, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { Generator } from '@gradlens/tensor';
 
 /** One image [1, C, H, W] or [C, H, W] as float64 values with its geometry. */
 export function imageValues(where: string, image: Tensor): { values: Float64Array; c: number; h: number; w: number } {
