@@ -182,6 +182,75 @@ def metrics(e, model, x0, g):
     e['m_impute'] = torch.tensor(impute(x0[0].double().numpy(), mask))
 
 
+def minmax_relu(m):
+    """pytorch-grad-cam's max(., 0) then scale_cam_image per item (without its 1e-7)."""
+    m = m.clamp(min=0)
+    lo = m.flatten(1).min(1)[0].view(-1, 1, 1)
+    hi = m.flatten(1).max(1)[0].view(-1, 1, 1)
+    return torch.where(hi > lo, (m - lo) / torch.where(hi > lo, hi - lo, torch.ones_like(hi)), torch.zeros_like(m))
+
+
+def grad_cam_up(model, layer, x, classes):
+    a, g, _ = base.layer_and_grad(model, layer, x, classes)
+    cam, _ = base.grad_cam(a, g)
+    return base.upsample(cam, x.shape[2:])
+
+
+def full_grad(model, x, classes):
+    """FullGrad (Srinivas & Fleuret 2019): psi(|dS/dx * x|) + sum over conv layers and channels of psi(|dS/dz * b|),
+    psi = bilinear upsampling then min-max per map; the total min-max per item."""
+    store = []
+    hooks = []
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d) and m.bias is not None:
+            def hook(mod, _i, o):
+                o.retain_grad()
+                store.append((mod, o))
+            hooks.append(m.register_forward_hook(hook))
+    xg = x.clone().requires_grad_(True)
+    out = model(xg)
+    for h in hooks:
+        h.remove()
+    out.backward(base.one_hot(out, classes))
+    n, _, hh, ww = x.shape
+
+    def psi(t):
+        c = t.shape[1]
+        up = base.upsample(t.reshape(n * c, *t.shape[2:]), (hh, ww))
+        lo = up.flatten(1).min(1)[0].view(-1, 1, 1)
+        hi = up.flatten(1).max(1)[0].view(-1, 1, 1)
+        up = torch.where(hi > lo, (up - lo) / torch.where(hi > lo, hi - lo, torch.ones_like(hi)), torch.zeros_like(up))
+        return up.reshape(n, c, hh, ww).sum(1)
+
+    total = psi((xg.grad * x).abs())
+    for mod, o in store:
+        total = total + psi((o.grad * mod.bias.view(1, -1, 1, 1)).abs())
+    return minmax_relu(total)
+
+
+def cams(e, model, x, classes):
+    layer = 'features.3'
+    a, g, _ = base.layer_and_grad(model, layer, x, classes)
+    e['eigen_gradcam'], _ = base.eigen_cam(g * a)
+    e['gradcam_elementwise'] = torch.relu(torch.relu(g * a).sum(1))
+    e['fullgrad'] = full_grad(model, x, classes)
+    # Grad-CAM on two layers, averaged
+    per = [minmax_relu(grad_cam_up(model, l, x, classes)) for l in ('features.0', 'features.3')]
+    e['multi_layer_gradcam'] = minmax_relu(sum(per) / 2)
+    # aug_smooth: flip or not, times 0.9 / 1 / 1.1
+    acc = torch.zeros(x.shape[0], *x.shape[2:])
+    for flip in (False, True):
+        for m in (0.9, 1.0, 1.1):
+            xa = (torch.flip(x, dims=[3]) if flip else x) * m
+            c = minmax_relu(grad_cam_up(model, layer, xa, classes))
+            acc += (torch.flip(c, dims=[2]) if flip else c) / 6
+    e['aug_smooth_gradcam'] = minmax_relu(acc)
+    # eigen_smooth: first principal component of the weighted activations, then ReLU
+    w = g.mean(dim=(2, 3))
+    e['eigen_smooth_gradcam'] = torch.relu(base.eigen_cam(w[:, :, None, None] * a)[0])
+    e['eigen_smooth_layercam'] = torch.relu(base.eigen_cam(torch.relu(g) * a)[0])
+
+
 def main():
     e0 = np.load(os.path.join(FIX, 'expected.npz'))
     x = torch.from_numpy(e0['x'])
@@ -228,6 +297,7 @@ def main():
     e['nt_guided_var'] = maps.var(0, unbiased=False)
 
     metrics(e, model, x[:1], g)
+    cams(e, model, x, classes)
 
     np.savez(os.path.join(FIX, 'breadth.npz'), **{k: v.detach().numpy().astype(np.float32) for k, v in e.items()})
     print('wrote breadth.npz', sorted(e))

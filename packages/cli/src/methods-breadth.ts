@@ -1,5 +1,7 @@
-import { deepLift, deepLiftShap, disposeResult, gradientShap, guidedBackprop, noiseTunnel, vanillaGradient } from '@gradlens/explain';
-import type { NoiseTunnelType, TargetSpec } from '@gradlens/explain';
+import {
+  deepLift, deepLiftShap, disposeResult, eigenGradCam, fullGrad, gradCamElementWise, gradientShap, guidedBackprop, noiseTunnel, vanillaGradient,
+} from '@gradlens/explain';
+import type { CamResult, NoiseTunnelType, TargetSpec } from '@gradlens/explain';
 import type { Module } from '@gradlens/nn';
 import type { NdArray } from '@gradlens/io';
 import { Generator, tensor } from '@gradlens/tensor';
@@ -44,6 +46,12 @@ function tunnel(c: MethodContext, type: NoiseTunnelType, guided: boolean): Metho
     target: tgt(c), type, samples: c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning,
   });
   try { return gradient(r.attribution, r.classes); } finally { disposeResult(r); }
+}
+
+function cam(r: CamResult): MethodMaps {
+  try {
+    return { kind: 'cam', raw: first(r.map), upsampled: first(r.upsampled), target: r.classes?.[0] ?? null, notes: [] };
+  } finally { disposeResult(r); }
 }
 
 /** The methods of issue 21: DeepLIFT, DeepLIFT-SHAP, GradientSHAP and noise-tunnel variants. */
@@ -97,5 +105,26 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     summary: 'guided backprop in a noise tunnel: mean over noisy copies (Smilkov et al. 2017; --samples)',
     work: (f) => f.budget.samples,
     run: (c) => tunnel(c, 'smoothgrad', true),
+  },
+  {
+    name: 'eigengradcam', title: 'Eigen-Grad-CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    summary: 'Eigen-Grad-CAM: first principal component of gradient ⊙ activation, class-specific (pytorch-grad-cam)',
+    run: (c) => cam(eigenGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
+  },
+  {
+    name: 'gradcam-elementwise', title: 'Grad-CAM element-wise', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    summary: 'Grad-CAM element-wise: Σₖ ReLU(gradient ⊙ activation), ReLU (pytorch-grad-cam)',
+    run: (c) => cam(gradCamElementWise(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
+  },
+  {
+    name: 'fullgrad', title: 'FullGrad', kind: 'cam', manyPasses: false, usesLayer: false, available: always,
+    summary: 'FullGrad: |input-gradient ⊙ x| plus |bias-gradients| of every conv and batch norm, upsampled and summed (Srinivas & Fleuret 2019)',
+    run: (c) => {
+      const r = fullGrad(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      try {
+        const m = first(r.map);
+        return { kind: 'cam', raw: m, upsampled: m, target: r.classes?.[0] ?? null, notes: [`${r.layers} biased layers`] };
+      } finally { disposeResult(r); }
+    },
   },
 ];

@@ -1,0 +1,67 @@
+import type { Tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
+import { buildCam, CamOptions, CamResult, checkActivation, withLayer } from './cam-core';
+import { checkEval, checkInput, disposePass, disposeResult, layerActivation, passGrad, recordPass, valuesOf, Warnings } from './common';
+import { principalProjection } from './eigencam';
+
+/** How a CAM method weighs its activations A with the gradient g, element by element (for eigen_smooth). */
+export type WeightedActivations =
+  /** wₖ Aₖ with the method's channel weights (Grad-CAM, Grad-CAM++, XGrad-CAM, Score-CAM, Ablation-CAM). */
+  | { kind: 'channel'; camFn: (model: Module, x: Tensor, options: CamOptions) => CamResult }
+  /** g ⊙ A (HiResCAM). */
+  | { kind: 'product' }
+  /** ReLU(g) ⊙ A (Layer-CAM). */
+  | { kind: 'positive-gradient' }
+  /** ReLU(g ⊙ A) (Grad-CAM element-wise). */
+  | { kind: 'positive-product' };
+
+/**
+ * eigen_smooth (pytorch-grad-cam) for any CAM method: instead of summing the method's weighted
+ * activations over channels, project them (centred) on their first principal component (Eigen-CAM's
+ * sign rule: loadings sum ≥ 0), then ReLU (default, as pytorch-grad-cam). Removes noise that is not
+ * on the dominant direction. `weights` of the result is the principal direction [N, K].
+ */
+export function eigenSmoothCam(model: Module, x: Tensor, how: WeightedActivations, given: CamOptions = {}): CamResult {
+  const method = 'eigenSmoothCam';
+  checkInput(method, x);
+  const options = withLayer(model, x, given);
+  const warnings = new Warnings(method, options.onWarning);
+  checkEval(model, warnings);
+  let channelWeights: Float64Array | null = null;
+  if (how.kind === 'channel') {
+    const r = how.camFn(model, x, { ...options, onWarning: () => undefined });
+    try {
+      if (!r.weights) throw new Error(`${method}: the method returned no channel weights; use kind 'product', 'positive-gradient' or 'positive-product'`);
+      channelWeights = valuesOf(r.weights);
+    } finally {
+      disposeResult(r);
+    }
+  }
+  const pass = recordPass(method, model, x, options.target);
+  try {
+    const a = layerActivation(method, model, pass.tape, options.layer);
+    checkActivation(method, a, options.layer);
+    const [g] = passGrad(pass, [a]);
+    try {
+      return buildCam(method, a, g!, (av, gv, k, hw, item) => {
+        const wa = new Float64Array(k * hw);
+        for (let c = 0; c < k; c++) {
+          for (let j = 0; j < hw; j++) {
+            const i = c * hw + j;
+            const gi = gv![i]!;
+            wa[i] = how.kind === 'channel' ? channelWeights![item * k + c]! * av[i]!
+              : how.kind === 'product' ? gi * av[i]!
+                : how.kind === 'positive-gradient' ? Math.max(0, gi) * av[i]!
+                  : Math.max(0, gi * av[i]!);
+          }
+        }
+        const { map, direction } = principalProjection(wa, k, hw, true);
+        return { map, weights: direction };
+      }, options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
+    } finally {
+      g!.dispose();
+    }
+  } finally {
+    disposePass(pass);
+  }
+}
