@@ -1,4 +1,4 @@
-import { cat, full, mul, numTensors, sum, tensor, Tensor, softmax, indexSelect } from '@gradlens/tensor';
+import { assign, cat, full, mul, numTensors, sum, tensor, Tensor, softmax, indexSelect } from '@gradlens/tensor';
 import {
   ablationCam, cam, eigenCam, gaussLegendre, gradCam, integratedGradients, layerActivationGradient, occlusion, quadrature, scoreCam,
   smoothGrad, topEigenvector, vanillaGradient, normalizeMaps, disposeResult, guidedGradCam,
@@ -54,9 +54,8 @@ describe('inputs, targets and layers get clear messages', () => {
 
   test('a constant map gives a warning (onWarning and result.warnings), not an error', () => {
     const gap = gapNet();
-    const w = gap.fc.weight.values();
-    const saved = Float32Array.from(w);
-    w.fill(0);
+    const saved = Float32Array.from(gap.fc.weight.values());
+    assign(gap.fc.weight, (w) => w.fill(0));
     try {
       const seen: string[] = [];
       const r = gradCam(gap, x, { layer: 'features.4', target: 1, onWarning: (m) => seen.push(m) });
@@ -66,7 +65,7 @@ describe('inputs, targets and layers get clear messages', () => {
       const v = vanillaGradient(gap, x, { target: 1, onWarning: (m) => seen.push(m) });
       expect(v.warnings[0]).toMatch(/vanillaGradient: the map of item 0 \(class 1\) is constant/);
     } finally {
-      w.set(saved);
+      assign(gap.fc.weight, saved);
     }
   });
 

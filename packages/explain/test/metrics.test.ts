@@ -1,5 +1,5 @@
 import { Flatten, Linear, Module } from '@gradlens/nn';
-import { Generator, numTensors, Tensor, tensor } from '@gradlens/tensor';
+import { assign, Generator, numTensors, Tensor, tensor } from '@gradlens/tensor';
 import { Tiny } from './models';
 import { gradCam } from '../src/gradcam';
 import { gradientXInput } from '../src/grad-x-input';
@@ -25,7 +25,7 @@ class LinearLogit extends Module {
   constructor(weights: readonly number[]) {
     super();
     this.fc = this.registerModule('fc', new Linear(weights.length, 2, { bias: false, init: false }));
-    this.fc.weight.values().set([...weights.map(() => 0), ...weights]);
+    assign(this.fc.weight, [...weights.map(() => 0), ...weights]);
   }
   forward(x: Tensor): Tensor {
     return this.fc.call(this.flat.call(x));

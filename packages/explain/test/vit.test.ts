@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { readNpz, type NdArray } from '@gradlens/io';
 import { loadWeights, VisionTransformer } from '@gradlens/nn';
-import { numTensors, tensor, tidy, type Tensor } from '@gradlens/tensor';
+import { assign, numTensors, tensor, tidy, type Tensor } from '@gradlens/tensor';
 import {
   ablationCam, attentionRollout, disposeResult, eigenCam, genericAttention, gradCam, gradCamPlusPlus, hiResCam, layerCam, lrp, scoreCam,
   tokenReshape, transformerAttribution, vanillaGradient, xGradCam,
@@ -147,7 +147,7 @@ describe('attention methods against PyTorch implementations written from the pap
 test('conservative LRP conserves relevance on a bias-free ViT (within 1e-4)', () => {
   const m = smallVit();
   for (const [name, t] of m.namedParameters()) {
-    if (name.endsWith('bias') || name === 'class_token' || name === 'encoder.pos_embedding') t.values().fill(0);
+    if (name.endsWith('bias') || name === 'class_token' || name === 'encoder.pos_embedding') assign(t, (v) => v.fill(0));
   }
   const r = lrp(m, x, { target, composite: 'conservative' });
   for (const c of r.conservation) expect(Math.abs(c - 1)).toBeLessThanOrEqual(1e-4);

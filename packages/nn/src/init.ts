@@ -1,4 +1,4 @@
-import { defaultGenerator, Generator, Tensor } from '@gradlens/tensor';
+import { assign, defaultGenerator, Generator, Tensor } from '@gradlens/tensor';
 
 /**
  * In-place initialisers with torch.nn.init's names and formulas, drawing from a seedable Generator
@@ -39,22 +39,21 @@ export function calculateGain(nonlinearity: 'linear' | 'conv2d' | 'sigmoid' | 't
 
 /** Fills `t` with U(low, high) in place; returns t. */
 export function uniform_(t: Tensor, low: number, high: number, generator: Generator = defaultGenerator): Tensor {
-  const v = t.values();
-  for (let i = 0; i < v.length; i++) v[i] = low + (high - low) * generator.uniform();
-  return t;
+  return assign(t, (v) => {
+    for (let i = 0; i < v.length; i++) v[i] = low + (high - low) * generator.uniform();
+  });
 }
 
 /** Fills `t` with N(mean, std²) in place; returns t. */
 export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
-  const v = t.values();
-  for (let i = 0; i < v.length; i++) v[i] = mean + std * generator.normal();
-  return t;
+  return assign(t, (v) => {
+    for (let i = 0; i < v.length; i++) v[i] = mean + std * generator.normal();
+  });
 }
 
 /** Fills `t` with `value` in place; returns t. */
 export function constant_(t: Tensor, value: number): Tensor {
-  t.values().fill(value);
-  return t;
+  return assign(t, (v) => v.fill(value));
 }
 
 export interface KaimingOptions {
@@ -105,11 +104,11 @@ export function xavierUniform_(t: Tensor, gain = 1, generator: Generator = defau
 /** N(mean, std²) truncated to [a, b] (redrawn until inside), as torch.nn.init.trunc_normal_; returns t. */
 export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2, generator: Generator = defaultGenerator): Tensor {
   if (!(a < b) || !(a <= mean + 5 * std && b >= mean - 5 * std)) throw new Error(`truncNormal_: [${a}, ${b}] is empty or too far from N(${mean}, ${std}²)`);
-  const v = t.values();
-  for (let i = 0; i < v.length; i++) {
-    let s = mean + std * generator.normal();
-    while (s < a || s > b) s = mean + std * generator.normal();
-    v[i] = s;
-  }
-  return t;
+  return assign(t, (v) => {
+    for (let i = 0; i < v.length; i++) {
+      let s = mean + std * generator.normal();
+      while (s < a || s > b) s = mean + std * generator.normal();
+      v[i] = s;
+    }
+  });
 }

@@ -1,4 +1,4 @@
-import { keep, Tensor, withScope } from '@gradlens/tensor';
+import { assign, keep, Tensor, withScope } from '@gradlens/tensor';
 
 /** Called after each module call with the module, its input and its output (see `observeModuleCalls`). */
 export type ModuleCallObserver = (module: Module, input: Tensor, output: Tensor) => void;
@@ -164,8 +164,9 @@ export abstract class Module {
       const src = dict[k];
       if (!src) continue;
       const from = src instanceof Tensor ? src.values() : src.data;
-      const to = t.values();
-      for (let i = 0; i < to.length; i++) to[i] = Number(from[i]);
+      assign(t, (to) => {
+        for (let i = 0; i < to.length; i++) to[i] = Number(from[i]);
+      });
     }
   }
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readImage } from '@gradlens/io';
-import { Generator, noGrad, numTensors, randn, tensor, tidy } from '@gradlens/tensor';
+import { assign, Generator, noGrad, numTensors, randn, tensor, tidy } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../src/datasets';
 import { BatchNorm, Conv2d, Linear } from '../src/layers';
 import { auxiliaryLoss, bundledModels, bundledWeightsDir, foldBatchNorm, gapnet, loadBundledModel, smallvgg, type BundledModelName } from '../src/models';
@@ -78,8 +78,9 @@ describe('bundled architectures', () => {
       for (const [, l] of bns) {
         const b = l as BatchNorm;
         for (const t of [b.runningMean!, b.runningVar!, b.weight!, b.bias!]) {
-          const v = t.values();
-          for (let i = 0; i < v.length; i++) v[i] = t === b.runningVar ? 0.2 + g.uniform() : g.normal() * 0.5 + (t === b.weight ? 1 : 0);
+          assign(t, (v) => {
+            for (let i = 0; i < v.length; i++) v[i] = t === b.runningVar ? 0.2 + g.uniform() : g.normal() * 0.5 + (t === b.weight ? 1 : 0);
+          });
         }
       }
       m.eval();

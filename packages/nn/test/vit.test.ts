@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readNpz, type NdArray } from '@gradlens/io';
-import { numTensors, record, Tensor, tensor, zeros } from '@gradlens/tensor';
+import { assign, numTensors, record, Tensor, tensor, zeros } from '@gradlens/tensor';
 import { createModel, layers, loadWeights, VisionTransformer, vitB16 } from '@gradlens/nn';
 
 /**
@@ -71,7 +71,7 @@ test('layers() lists torchvision module paths with token-shaped outputs', () => 
 test('random initialisation gives a working model whose output depends on the input', () => {
   const m = new VisionTransformer({ ...SMALL, numLayers: 1 }, { numClasses: 3 }).eval();
   // torchvision zero-initialises the head; give it values so the output shows the input's effect.
-  m.heads.at(0).parameters()[0]!.values().fill(0.1);
+  assign(m.heads.at(0).parameters()[0]!, (v) => v.fill(0.1));
   const a = m.call(zeros([1, 3, 32, 32]));
   const b = m.call(tensor(new Float32Array(3 * 32 * 32).map((_, i) => Math.sin(i)), [1, 3, 32, 32]));
   expect(a.shape).toEqual([1, 3]);

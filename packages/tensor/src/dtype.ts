@@ -9,6 +9,13 @@ export interface DTypeArray {
   bool: Uint8Array;
 }
 export type TypedArray = DTypeArray[DType];
+
+/** The methods of a typed array that write into it. */
+type Writers = 'set' | 'fill' | 'copyWithin' | 'reverse' | 'sort';
+/** A typed array that can be read but not written through (index writes and writers are type errors). */
+export type ReadonlyOf<A> = Readonly<Omit<A, Writers>>;
+/** A tensor's values as `Tensor.values()` shares them: read-only (change a tensor with `assign`). */
+export type ReadonlyTypedArray = { [D in DType]: ReadonlyOf<DTypeArray[D]> }[DType];
 export type FloatArray = Float32Array | Float64Array;
 export type FloatDType = 'float32' | 'float64';
 

@@ -1,7 +1,9 @@
 export { Tensor } from './tensor';
 export type { NestedArray, DeviceStorage } from './tensor';
-export type { DType, FloatDType, TypedArray } from './dtype';
+export type { DType, FloatDType, ReadonlyTypedArray, TypedArray } from './dtype';
 export * from './creation';
+export { assign } from './assign';
+export type { AssignSource } from './assign';
 export * from './ops';
 export type { OpAttrs, OpName, BatchNormAttrs, LayerNormAttrs } from './ops/op-attrs';
 export { batchNormSlots } from './ops/op-attrs';

@@ -1,4 +1,4 @@
-import { DType, TypedArray } from './dtype';
+import { DType, ReadonlyTypedArray, TypedArray } from './dtype';
 import { engine } from './engine';
 import { fmt } from './errors';
 import { Shape, sizeOf, stridesOf } from './shape';
@@ -23,7 +23,8 @@ export interface DeviceStorage {
 }
 
 /**
- * An n-dimensional array, row-major, immutable once made. Ops are functions (`add(a, b)`), so that the
+ * An n-dimensional array, row-major, immutable once made except through `assign` (parameters,
+ * optimiser state). Ops are functions (`add(a, b)`), so that the
  * tape and the backends see every one of them; a tensor only holds its values and knows how to free them.
  */
 export class Tensor {
@@ -71,11 +72,27 @@ export class Tensor {
     return this.freed;
   }
 
-  /** @internal the backing array, shared, for kernels; a device tensor is downloaded once. */
-  values(): TypedArray {
+  /**
+   * The backing array, shared and read-only (kernels read it; `assign` is the one way to change a
+   * tensor); a device tensor is downloaded once.
+   */
+  values(): ReadonlyTypedArray {
     if (this.freed) throw new Error(`Tensor #${this.id} ${fmt(this.shape)} was disposed and cannot be read`);
     if (this.storage === null) this.storage = this.device!.read();
     return this.storage;
+  }
+
+  /**
+   * @internal lets `write` change the values in place (use `assign`); a device copy, now stale, is
+   * dropped, so the next kernel uploads the new values.
+   */
+  writeValues(write: (values: TypedArray) => void): void {
+    this.values();
+    write(this.storage!);
+    if (this.device) {
+      this.device.dispose();
+      this.device = null;
+    }
   }
 
   /** @internal the device copy, or null for a tensor that lives on the CPU only. */

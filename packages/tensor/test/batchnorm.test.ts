@@ -22,11 +22,13 @@ function composite(x: Tensor, rm: Tensor | null, rv: Tensor | null, w: Tensor | 
     if (rm && rv) {
       T.noGrad(() => {
         const unbiased = T.variance(x, { dim: dims, correction: 1 }).values();
-        const bm = m.values(), rmv = rm.values(), rvv = rv.values();
-        for (let i = 0; i < rmv.length; i++) {
-          rmv[i] = (1 - momentum) * rmv[i]! + momentum * bm[i]!;
-          rvv[i] = (1 - momentum) * rvv[i]! + momentum * unbiased[i]!;
-        }
+        const bm = m.values();
+        T.assign(rm, (rmv) => {
+          for (let i = 0; i < rmv.length; i++) rmv[i] = (1 - momentum) * rmv[i]! + momentum * bm[i]!;
+        });
+        T.assign(rv, (rvv) => {
+          for (let i = 0; i < rvv.length; i++) rvv[i] = (1 - momentum) * rvv[i]! + momentum * unbiased[i]!;
+        });
       });
     }
   } else {

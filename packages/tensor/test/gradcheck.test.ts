@@ -26,9 +26,9 @@ const rn = (...shape: number[]) => randn(shape, { dtype: 'float64', generator: g
 /** Values bounded away from zero, for rules with a kink at 0 (relu, abs, sign). */
 const away = (...shape: number[]) => {
   const t = rand(shape, { dtype: 'float64', generator: g });
-  const v = t.values();
-  for (let i = 0; i < v.length; i++) v[i] = (i % 2 ? -1 : 1) * (0.2 + v[i]!);
-  return t;
+  return T.assign(t, (v) => {
+    for (let i = 0; i < v.length; i++) v[i] = (i % 2 ? -1 : 1) * (0.2 + v[i]!);
+  });
 };
 /** Distinct values (no ties), for max-like rules. */
 const distinct = (...shape: number[]) => {
@@ -160,16 +160,17 @@ const cases: { [K in OpName]: Entry } = {
 /** Central differences of sum(f(xs) · r) with respect to every element of input `which`. */
 function numericGrad(f: Fn, xs: Tensor[], which: number, r: Tensor, h = 1e-6): Float64Array {
   const x = xs[which]!;
-  const v = x.values() as Float64Array;
+  const v = x.values();
   const out = new Float64Array(v.length);
   const objective = () => T.tidy(() => sum(mul(f(...xs), r)).item());
+  const put = (i: number, value: number) => T.assign(x, (w) => (w[i] = value));
   for (let i = 0; i < v.length; i++) {
     const keep = v[i]!;
-    v[i] = keep + h;
+    put(i, keep + h);
     const up = objective();
-    v[i] = keep - h;
+    put(i, keep - h);
     const down = objective();
-    v[i] = keep;
+    put(i, keep);
     out[i] = (up - down) / (2 * h);
   }
   return out;

@@ -252,6 +252,8 @@ export function optimizeImage(
   if (options.framesDir) ensureDir(options.framesDir);
 
   const x = tensor(init, [1, 3, h, w], 'float32');
+  // The one writer outside `assign`: this loop made x on the host (no device copy to go stale) and
+  // owns it, and its hooks and update rules work on the pixel array in place.
   const pixels = x.values() as Float32Array;
   const weightDecay = options.weightDecay ?? defaults.weightDecay ?? 0;
   const momentum = options.momentum ?? defaults.momentum ?? 0;

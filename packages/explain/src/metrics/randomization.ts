@@ -1,4 +1,4 @@
-import { Generator, tensor } from '@gradlens/tensor';
+import { assign, Generator, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { BatchNorm, constant_, Conv2d, defaultLayerInit, Linear, Module, normal_ } from '@gradlens/nn';
 import { Explainer, SaliencyOptions, toSaliencyMap } from './saliency';
@@ -82,7 +82,7 @@ export function withRestoredWeights<T>(model: Module, fn: () => T): T {
   try {
     return fn();
   } finally {
-    for (const [t, v] of saved) (t.values() as { set(a: ArrayLike<number>): void }).set(v as ArrayLike<number>);
+    for (const [t, v] of saved) assign(t, v as ArrayLike<number>);
   }
 }
 
@@ -129,7 +129,7 @@ export function modelRandomization(model: Module, input: Tensor, target: number,
       const g = new Generator(options.seed ?? 0);
       const restore = mode === 'independent' ? Object.values(model.stateDict()).map((t) => [t, t.values().slice()] as const) : [];
       modules.forEach((m, i) => {
-        if (mode === 'independent') for (const [t, v] of restore) (t.values() as { set(a: ArrayLike<number>): void }).set(v as ArrayLike<number>);
+        if (mode === 'independent') for (const [t, v] of restore) assign(t, v as ArrayLike<number>);
         reinit(m, layers[i]!, g);
         const r = explain();
         if (r.height !== base.height || r.width !== base.width) throw new Error(`${method}: the map changed size after randomising '${layers[i]}'`);

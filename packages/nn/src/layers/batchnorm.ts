@@ -1,4 +1,4 @@
-import { batchNorm, ones, scalar, Tensor, zeros } from '@gradlens/tensor';
+import { assign, batchNorm, ones, scalar, Tensor, zeros } from '@gradlens/tensor';
 import { Module } from '../module';
 
 export interface BatchNorm2dOptions {
@@ -54,8 +54,7 @@ export abstract class BatchNorm extends Module {
     }
     let momentum = this.momentum ?? 0;
     if (this.training && this.numBatchesTracked) {
-      const n = this.numBatchesTracked.values();
-      n[0] = (n[0] ?? 0) + 1;
+      const n = assign(this.numBatchesTracked, (v) => (v[0] = (v[0] ?? 0) + 1)).values();
       if (this.momentum === null) momentum = 1 / (n[0] ?? 1);
     }
     // Batch statistics in training, or whenever there are no running statistics (as PyTorch); the op

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { readNpz, type NdArray } from '@gradlens/io';
-import { Generator, numTensors, ones, record, reshape, sum, Tensor, tensor, tidy, zeros } from '@gradlens/tensor';
+import { assign, Generator, numTensors, ones, record, reshape, sum, Tensor, tensor, tidy, zeros } from '@gradlens/tensor';
 import {
   AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU, ReLU6, Sequential,
 } from './index';
@@ -79,8 +79,8 @@ describe('BatchNorm2d', () => {
 
   test.each([['m01', 0.1], ['cum', null]] as const)('training mode (momentum %s) matches PyTorch: outputs, running stats, counter; then eval', (tag, momentum) => {
     const bn = new BatchNorm2d(3, { momentum });
-    bn.weight!.values().set([1.5, 0.5, -1.0]);
-    bn.bias!.values().set([0.1, -0.2, 0.3]);
+    assign(bn.weight!, [1.5, 0.5, -1.0]);
+    assign(bn.bias!, [0.1, -0.2, 0.3]);
     bn.train();
     for (const step of [0, 1]) close(bn.call(asTensor(get(`${tag}.x${step}`))), get(`${tag}.y${step}`));
     close(bn.runningMean!, get(`${tag}.running_mean`));
@@ -93,10 +93,10 @@ describe('BatchNorm2d', () => {
 
   test('eval mode uses the running statistics; d y / d x is weight / √(running_var + eps) per channel', () => {
     const bn = new BatchNorm2d(2).eval();
-    bn.weight!.values().set([2, -1]);
-    bn.bias!.values().set([0.5, 1]);
-    bn.runningMean!.values().set([1, -1]);
-    bn.runningVar!.values().set([4, 0.25]);
+    assign(bn.weight!, [2, -1]);
+    assign(bn.bias!, [0.5, 1]);
+    assign(bn.runningMean!, [1, -1]);
+    assign(bn.runningVar!, [4, 0.25]);
     const x = tensor([[[[1, 3]], [[0, 2]]]]);
     const { output, tape } = record(() => sum(bn.call(x)));
     const s0 = 2 / Math.sqrt(4 + 1e-5);
@@ -123,8 +123,8 @@ describe('BatchNorm2d', () => {
 describe('BatchNorm1d', () => {
   test('[N, C] in training mode: per-feature batch statistics (biased in the output, unbiased in running_var), then eval', () => {
     const bn = new BatchNorm1d(2);
-    bn.weight!.values().set([2, -0.5]);
-    bn.bias!.values().set([0.25, 1]);
+    assign(bn.weight!, [2, -0.5]);
+    assign(bn.bias!, [0.25, 1]);
     const rows = [[1, 10], [2, -4], [4, 0], [9, 6]];
     const y = [...bn.call(tensor(rows)).dataSync()];
     for (let c = 0; c < 2; c++) {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { add, crossEntropy, flatten, mean, mul, Tensor } from '@gradlens/tensor';
+import { add, assign, crossEntropy, flatten, mean, mul, Tensor } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../datasets/fashion-mnist';
 import { readModelCard } from './card';
 import { ReLU } from '../layers/activation';
@@ -220,10 +220,10 @@ export function foldBatchNorm<M extends GapNet | SmallVGG>(model: M): M {
 /** Writes `layer` followed by `bn` (or alone) into `target`, a layer of the same kind and size with a bias. */
 function foldInto(layer: Conv2d | Linear, bn: BatchNorm | null, target: Conv2d | Linear): void {
   const w = layer.weight.values(), b = layer.bias?.values();
-  const tw = target.weight.values(), tb = target.bias!.values();
-  if (tw.length !== w.length || target.constructor !== layer.constructor) throw new Error(`foldBatchNorm: ${layer.constructor.name} [${layer.weight.shape.join(', ')}] does not match the plain model's ${target.constructor.name} [${target.weight.shape.join(', ')}]`);
+  if (target.weight.size !== w.length || target.constructor !== layer.constructor) throw new Error(`foldBatchNorm: ${layer.constructor.name} [${layer.weight.shape.join(', ')}] does not match the plain model's ${target.constructor.name} [${target.weight.shape.join(', ')}]`);
   const outputs = layer.weight.shape[0]!;
   const per = w.length / outputs;
+  const tw = new Float64Array(w.length), tb = new Float64Array(outputs);
   for (let o = 0; o < outputs; o++) {
     let scale = 1, shift = 0;
     if (bn) {
@@ -235,6 +235,8 @@ function foldInto(layer: Conv2d | Linear, bn: BatchNorm | null, target: Conv2d |
     for (let j = 0; j < per; j++) tw[o * per + j] = Number(w[o * per + j]) * scale;
     tb[o] = (b ? Number(b[o]) : 0) * scale + shift;
   }
+  assign(target.weight, tw);
+  assign(target.bias!, tb);
 }
 
 /** What a bundled model is: how to build it, what it takes and which layers the explain methods want. */

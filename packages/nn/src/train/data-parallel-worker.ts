@@ -3,6 +3,7 @@
  * task from its module, then loops: wait for a command, copy the parameters in, compute this rank's
  * shard of the batch, write its gradients and statistics out, report done.
  */
+import { assign } from '@gradlens/tensor';
 import { isMainThread, workerData } from 'worker_threads';
 import type { Dataset } from './data';
 import { DataLoader } from './data';
@@ -71,7 +72,7 @@ function run(setup: WorkerSetup): void {
       let loss = 0;
       let correct = 0;
       if (end > start) {
-        params.forEach((p, i) => (p.values() as Float32Array).set(paramBuf.subarray(offsets[i]!, offsets[i]! + p.size)));
+        params.forEach((p, i) => assign(p, paramBuf.subarray(offsets[i]!, offsets[i]! + p.size)));
         const step = shardGradients(task, current.dataset, current.sampleShape, Array.from(indexBuf.subarray(start, end)), params);
         try {
           loss = step.loss;

@@ -1,4 +1,4 @@
-import { Tensor } from '@gradlens/tensor';
+import { assign, Tensor } from '@gradlens/tensor';
 
 /**
  * Optimisers with PyTorch's update formulas (torch 1.13, the single-tensor CPU path). Each update
@@ -63,8 +63,7 @@ export abstract class Optimizer {
       if (g.shape.join() !== p.shape.join()) {
         throw new Error(`${this.kind}.step: gradient ${i} has shape [${g.shape.join(', ')}], its parameter [${p.shape.join(', ')}]`);
       }
-      const values = p.values() as FloatArray;
-      this.update(i, values, g.values() as ArrayLike<number>, p.dtype === 'float32' ? Math.fround : identity);
+      assign(p, (values) => this.update(i, values as FloatArray, g.values() as ArrayLike<number>, p.dtype === 'float32' ? Math.fround : identity));
     });
   }
 

@@ -1,3 +1,4 @@
+import { assign } from '../assign';
 import { rand } from '../creation';
 import { fmt, opError } from '../errors';
 import type { Generator } from '../random';
@@ -57,13 +58,13 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
 function updateRunningStats(batchMean: Tensor, batchVar: Tensor, count: number, runningMean: Tensor, runningVar: Tensor, momentum: number): void {
   const bm = batchMean.values();
   const bv = batchVar.values();
-  const rm = runningMean.values();
-  const rv = runningVar.values();
   const unbias = count > 1 ? count / (count - 1) : 1;
-  for (let i = 0; i < rm.length; i++) {
-    rm[i] = (1 - momentum) * rm[i]! + momentum * bm[i]!;
-    rv[i] = (1 - momentum) * rv[i]! + momentum * bv[i]! * unbias;
-  }
+  assign(runningMean, (rm) => {
+    for (let i = 0; i < rm.length; i++) rm[i] = (1 - momentum) * rm[i]! + momentum * bm[i]!;
+  });
+  assign(runningVar, (rv) => {
+    for (let i = 0; i < rv.length; i++) rv[i] = (1 - momentum) * rv[i]! + momentum * bv[i]! * unbias;
+  });
 }
 
 export interface DropoutOptions {

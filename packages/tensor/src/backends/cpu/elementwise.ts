@@ -33,8 +33,9 @@ const generic = (f: Binary): Run => (v, av, bv, o, ia, ib, n, sa, sb) => {
 function binary(op: string, a: Tensor, b: Tensor, dtype: DType, run: Run): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   const { t, v } = output(shape, dtype);
-  const av = a.values();
-  const bv = b.values();
+  // Read-only inputs; the run functions only read them.
+  const av = a.values() as TypedArray;
+  const bv = b.values() as TypedArray;
   forEachRun(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], ([o, ia, ib], n, [, sa, sb]) =>
     run(v, av, bv, o!, ia!, ib!, n, sa!, sb!),
   );

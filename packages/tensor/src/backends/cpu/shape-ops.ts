@@ -1,3 +1,4 @@
+import type { TypedArray } from '../../dtype';
 import type { KernelTable } from '../backend';
 import { broadcastStrides, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
@@ -19,8 +20,8 @@ function sliceGeometry(inShape: readonly number[], begin: readonly number[], end
 }
 
 export const shapeKernels = {
-  // Values are never mutated once a tensor exists, so a reshape can share them.
-  reshape: ([x], { shape }) => ({ out: make(x!.values(), shape, x!.dtype) }),
+  // A reshape shares its input's values (`assign` writes both, as a view in PyTorch).
+  reshape: ([x], { shape }) => ({ out: make(x!.values() as TypedArray, shape, x!.dtype) }),
   permute: ([x], { dims }) => {
     const shape = dims.map((d) => x!.shape[d]!);
     const inStrides = stridesOf(x!.shape);
