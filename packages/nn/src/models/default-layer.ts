@@ -14,16 +14,27 @@ function lastFeatureRelu(model: Module): string | undefined {
   return relus[relus.length - 1]?.[0];
 }
 
+/** A model that knows its own default CAM layer (an imported ONNX graph, whose class says nothing of its architecture). */
+interface OwnDefaultCamLayer {
+  defaultCamLayer(inputShape?: readonly number[]): string;
+}
+
+function hasOwnDefault(model: Module): model is Module & OwnDefaultCamLayer {
+  return typeof (model as Partial<OwnDefaultCamLayer>).defaultCamLayer === 'function';
+}
+
 /**
  * The layer CAM methods read when none is named (the rule the CLI uses too): the bundled model's
  * `targetLayer`; `layer4` for ResNets; `features` for SqueezeNet and MobileNetV2 (their last block's
  * output); the last ReLU of `features` for AlexNet and VGG (the last conv block's activation before
  * its max-pool, as the reference scripts use: `features.11`, `features.29`); the last encoder layer's
  * `ln_1` for vision transformers (pytorch-grad-cam's choice; its tokens are reshaped); otherwise the last
- * top-level module whose output is [N, K, h, w], found by running the model once on zeros of
+ * top-level module whose output is [N, K, h, w] (a model with its own `defaultCamLayer` method, such as an
+ * imported ONNX graph, answers for itself), found by running the model once on zeros of
  * `inputShape` (default [1, 3, 224, 224]).
  */
 export function defaultCamLayer(model: Module, inputShape: readonly number[] = [1, 3, 224, 224]): string {
+  if (hasOwnDefault(model)) return model.defaultCamLayer(inputShape);
   if (model instanceof GapNet) return bundledModels.gapnet.targetLayer;
   if (model instanceof SmallVGG) return bundledModels.smallvgg.targetLayer;
   if (model instanceof ResNet) return 'layer4';

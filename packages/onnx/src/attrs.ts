@@ -1,0 +1,46 @@
+import { AttributeMessage, NodeMessage, toNumber } from './proto';
+import { TensorSource, readTensorProto } from './initializers';
+import { Value } from './values';
+
+/** Typed access to a node's attributes, with ONNX's defaults given by the caller. */
+export class Attrs {
+  private readonly map = new Map<string, AttributeMessage>();
+
+  constructor(private readonly node: NodeMessage, private readonly source: TensorSource) {
+    for (const a of node.attribute) this.map.set(a.name, a);
+  }
+
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+
+  int(name: string, fallback: number): number {
+    const a = this.map.get(name);
+    return a ? toNumber(a.i) : fallback;
+  }
+
+  float(name: string, fallback: number): number {
+    const a = this.map.get(name);
+    return a ? (a.f ?? 0) : fallback;
+  }
+
+  ints(name: string): number[] | null {
+    const a = this.map.get(name);
+    return a ? a.ints.map((v) => toNumber(v)) : null;
+  }
+
+  floats(name: string): number[] | null {
+    const a = this.map.get(name);
+    return a ? [...a.floats] : null;
+  }
+
+  string(name: string, fallback: string): string {
+    const a = this.map.get(name);
+    return a?.s ? Buffer.from(a.s).toString('utf8') : fallback;
+  }
+
+  tensor(name: string): Value | null {
+    const a = this.map.get(name);
+    return a?.t ? readTensorProto(a.t, this.source) : null;
+  }
+}

@@ -1,0 +1,8 @@
+export { loadOnnx, OnnxModel } from './model';
+export type { LoadOnnxOptions } from './model';
+export { onnxOps, supportedOps, OPSET_RANGE } from './op-table';
+export { modulePath, OnnxScope } from './scopes';
+export { decodeModel, decodeTensor } from './proto';
+export { readTensorProto } from './initializers';
+export { Const } from './values';
+export type { Value } from './values';

@@ -1,0 +1,240 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
+import { layers, Module } from '@gradlens/nn';
+import { Attrs } from './attrs';
+import { readTensorProto, TensorSource } from './initializers';
+import { OPSET_RANGE, onnxOps } from './op-table';
+import { decodeModel, GraphMessage, ModelMessage, NodeMessage, toNumber } from './proto';
+import { modulePath, OnnxScope } from './scopes';
+import { Const, Value, constToTensor } from './values';
+
+export interface LoadOnnxOptions {
+  /** The input shape [N, C, H, W …] to resolve dynamic dims with (default: the model's own, batch 1 for a symbolic batch dim). */
+  inputShape?: readonly number[];
+  /** Run one forward pass on zeros at load time, so shape errors show at load (default true). */
+  check?: boolean;
+  /** Load a graph with several inputs or outputs to run with `runGraph` (no input shape resolved, no check). */
+  graphOnly?: boolean;
+}
+
+interface PlannedNode {
+  node: NodeMessage;
+  /** Module path ('' for the model itself). */
+  path: string;
+  attrs: Attrs;
+  /** Scopes whose last node this is, innermost first: called after it so observers see their outputs. */
+  closes: OnnxScope[];
+}
+
+/** A node label for messages: its name or first output, and its op type. */
+function label(node: NodeMessage): string {
+  return `'${node.name || node.output[0] || '?'}' (${node.opType})`;
+}
+
+/**
+ * An ONNX graph replayed on gradlens ops: a Module whose forward interprets the nodes in order, each
+ * under its torch module path, so tapes, rule overrides, `tape.activation('layer4')` and `layers()`
+ * work as on the built-in models. Shape arithmetic is folded on constants as the graph runs.
+ */
+export class OnnxModel extends Module {
+  /** The graph input's name. */
+  readonly inputName: string;
+  /** The resolved input shape (dynamic dims filled in). */
+  readonly inputShape: readonly number[];
+  /** The (first) graph output's name. */
+  readonly outputName: string;
+  /** All graph inputs that are not initializers. */
+  readonly inputNames: readonly string[];
+  /** All graph outputs. */
+  readonly outputNames: readonly string[];
+  /** The default-domain opset. */
+  readonly opset: number;
+  /** metadata_props of the model. */
+  readonly metadata: Readonly<Record<string, string>>;
+  private readonly plan: PlannedNode[];
+  private readonly constants = new Map<string, Value>();
+
+  constructor(model: ModelMessage, graph: GraphMessage, source: TensorSource, options: LoadOnnxOptions, opset: number) {
+    super();
+    this.opset = opset;
+    this.metadata = Object.fromEntries(model.metadataProps.map((e) => [e.key, e.value]));
+    const initNames = new Set(graph.initializer.map((t) => t.name));
+    const inputs = graph.input.filter((i) => !initNames.has(i.name));
+    const input = inputs[0];
+    if (!input) throw new Error('the graph has no input');
+    this.inputNames = inputs.map((i) => i.name);
+    this.outputNames = graph.output.map((o) => o.name);
+    this.inputName = input.name;
+    this.outputName = this.outputNames[0] ?? '';
+    this.inputShape = options.graphOnly ? [] : resolveInputShape(input, options.inputShape);
+    for (const t of graph.initializer) {
+      const v = readTensorProto(t, source);
+      this.constants.set(t.name, v);
+      if (v instanceof Tensor) this.registerParameter(t.name, v);
+    }
+    this.plan = graph.node.map((node) => ({ node, path: modulePath(node.name ?? '', node.output[0] ?? ''), attrs: new Attrs(node, source), closes: [] }));
+    const lastIndex = new Map<string, number>();
+    this.plan.forEach((p, i) => {
+      if (!p.path) return;
+      const parts = p.path.split('.');
+      for (let k = 1; k <= parts.length; k++) lastIndex.set(parts.slice(0, k).join('.'), i);
+    });
+    // Scopes register in graph order, so layers() lists them as the model runs them.
+    for (const p of this.plan) if (p.path) this.scopeAt(p.path);
+    // Deeper scopes first, so a block's output is seen after its last layer's.
+    const byDepth = [...lastIndex].sort((a, b) => b[0].split('.').length - a[0].split('.').length);
+    for (const [scope, i] of byDepth) this.plan[i]!.closes.push(this.scopeAt(scope));
+  }
+
+  /** The scope module at a dotted path, creating the levels it needs. */
+  private scopeAt(pathName: string): OnnxScope {
+    const [first, ...rest] = pathName.split('.');
+    const top = this.children().find(([n]) => n === first)?.[1] as OnnxScope | undefined;
+    let scope = top ?? this.registerModule(first!, new OnnxScope());
+    for (const part of rest) scope = scope.child(part);
+    return scope;
+  }
+
+  /** Runs the graph on `x` (the one graph input) and returns its first output. */
+  forward(x: Tensor): Tensor {
+    if (this.inputNames.length !== 1) throw new Error(`the ONNX graph has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}); use runGraph`);
+    const y = this.runGraph(new Map([[this.inputName, x]]))[0]!;
+    return y instanceof Const ? constToTensor(y) : y;
+  }
+
+  /** Runs the graph on named inputs and returns every graph output (constants stay constants). */
+  runGraph(feeds: ReadonlyMap<string, Value>): Value[] {
+    const env = new Map<string, Value>(this.constants);
+    for (const [k, v] of feeds) env.set(k, v);
+    const x = feeds.get(this.inputName) ?? { shape: [] as readonly number[] };
+    for (const p of this.plan) {
+      const { node } = p;
+      const values = node.input.map((name) => {
+        if (name === '') return null;
+        const v = env.get(name);
+        if (v === undefined) throw new Error(`ONNX node ${label(node)}: input '${name}' is not computed by any earlier node`);
+        return v;
+      });
+      const impl = onnxOps[node.opType]!;
+      const run = () => impl.run({ values, attrs: p.attrs, opset: this.opset, outputs: node.output.length });
+      let outs: Value[];
+      try {
+        outs = p.path ? withScope(p.path, run) : run();
+      } catch (e) {
+        throw new Error(`ONNX node ${label(node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`);
+      }
+      node.output.forEach((name, i) => {
+        const v = outs[i];
+        if (name && v) env.set(name, v);
+      });
+      const last = outs[0];
+      if (last instanceof Tensor) for (const scope of p.closes) scope.call(last);
+    }
+    return this.outputNames.map((name) => {
+      const y = env.get(name);
+      if (y === undefined) throw new Error(`the graph output '${name}' is not computed by any node`);
+      return y;
+    });
+  }
+
+  /** Class names from the model's metadata (`class_names`, `classes` or `labels`: a JSON array or one name per line), or null. */
+  classNames(): string[] | null {
+    for (const key of ['class_names', 'classes', 'labels']) {
+      const raw = this.metadata[key];
+      if (raw === undefined) continue;
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        if (Array.isArray(parsed) && parsed.every((s) => typeof s === 'string')) return parsed as string[];
+      } catch {
+        // not JSON: one name per line, or comma-separated
+      }
+      return raw.includes('\n') ? raw.split('\n').map((s) => s.trim()).filter(Boolean) : raw.split(',').map((s) => s.trim());
+    }
+    return null;
+  }
+
+  /** The default CAM layer: the last top-level module whose output is 4-D with a spatial map larger than 1×1. */
+  defaultCamLayer(inputShape: readonly number[] = this.inputShape): string {
+    const rows = layers(this, [1, ...inputShape.slice(1)]).filter((r) => r.depth === 0 && r.outputShape?.length === 4 && r.outputShape[2]! * r.outputShape[3]! > 1);
+    const last = rows[rows.length - 1];
+    if (!last) throw new Error('defaultCamLayer: the ONNX model has no top-level module with a 4-D output larger than 1×1; name the layer (see layers(model, shape))');
+    return last.path;
+  }
+}
+
+function fmtShape(s: readonly number[]): string {
+  return `[${s.join(', ')}]`;
+}
+
+/** The graph input's shape with dynamic dims resolved from `given`, or a message naming the dims that are not. */
+function resolveInputShape(input: GraphMessage['input'][number], given: readonly number[] | undefined): number[] {
+  const dims = input.type?.tensorType?.shape?.dim ?? [];
+  const declared = dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : (d.dimParam || '?')));
+  if (given) {
+    if (given.length !== declared.length && declared.length > 0) {
+      throw new Error(`inputShape [${given.join(', ')}] has rank ${given.length}, the model's input '${input.name}' is [${declared.join(', ')}]`);
+    }
+    declared.forEach((d, i) => {
+      if (typeof d === 'number' && d !== given[i]) throw new Error(`inputShape [${given.join(', ')}] differs from the model's fixed input '${input.name}' [${declared.join(', ')}] at dim ${i}`);
+    });
+    if (given.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`inputShape must be positive integers, got [${given.join(', ')}]`);
+    return [...given];
+  }
+  const resolved = declared.map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : d));
+  const open = resolved.filter((d) => typeof d !== 'number');
+  if (open.length || declared.length === 0) {
+    throw new Error(`the model's input '${input.name}' [${declared.join(', ') || 'no shape'}] has dynamic dims (${open.join(', ') || 'all'}) that cannot be resolved; pass inputShape (--size for the CLI)`);
+  }
+  return resolved as number[];
+}
+
+/** Loads an ONNX model (a file path or its bytes) as a gradlens Module in eval mode. */
+export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOptions = {}): OnnxModel {
+  const file = typeof pathOrBytes === 'string' ? path.resolve(pathOrBytes) : null;
+  const where = file ?? 'ONNX bytes';
+  try {
+    let bytes: Uint8Array;
+    if (file) {
+      const st = fs.statSync(file, { throwIfNoEntry: false });
+      if (!st) throw new Error('no such file');
+      if (!st.isFile()) throw new Error('not a regular file');
+      if (st.size > 2 ** 31 - 1) throw new Error(`${st.size} bytes is over protobuf's 2 GiB limit for one message; large models keep their weights in external data files`);
+      bytes = fs.readFileSync(file);
+    } else {
+      bytes = pathOrBytes as Uint8Array;
+    }
+    let model: ModelMessage;
+    try {
+      model = decodeModel(bytes);
+    } catch (e) {
+      throw new Error(`not an ONNX model, or truncated (protobuf decoding failed: ${(e as Error).message})`);
+    }
+    const graph = model.graph;
+    if (!graph || toNumber(model.irVersion) < 1 || graph.node.length === 0) throw new Error('not an ONNX model (no ir_version or no graph nodes)');
+    const opsetEntry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+    const opset = toNumber(opsetEntry?.version);
+    if (!opsetEntry || opset < OPSET_RANGE.min || opset > OPSET_RANGE.max) {
+      throw new Error(`opset ${opsetEntry ? opset : '(none)'} is outside the supported range ${OPSET_RANGE.min}–${OPSET_RANGE.max}`);
+    }
+    const unsupported = graph.node.filter((n) => {
+      const impl = onnxOps[n.opType];
+      return (n.domain && n.domain !== 'ai.onnx') || !impl || (impl.since !== undefined && opset < impl.since);
+    });
+    if (unsupported.length) {
+      const list = unsupported.map((n) => `${n.domain ? `${n.domain}.` : ''}${n.opType} at ${JSON.stringify(n.name || n.output[0] || '?')}`);
+      throw new Error(`${unsupported.length} unsupported op${unsupported.length > 1 ? 's' : ''} at opset ${opset}: ${list.join(', ')}`);
+    }
+    if (!options.graphOnly) {
+      const real = graph.input.filter((i) => !graph.initializer.some((t) => t.name === i.name));
+      if (real.length !== 1) throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
+      if (graph.output.length !== 1) throw new Error(`the graph has ${graph.output.length} outputs; a gradlens model gives one`);
+    }
+    const m = new OnnxModel(model, graph, { baseDir: file ? path.dirname(file) : null }, options, opset);
+    m.eval();
+    if (!options.graphOnly && (options.check ?? true)) tidy(() => void noGrad(() => m.call(zeros([...m.inputShape]))));
+    return m;
+  } catch (e) {
+    throw new Error(`loadOnnx ${where}: ${(e as Error).message}`);
+  }
+}

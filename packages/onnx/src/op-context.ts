@@ -1,0 +1,59 @@
+import { Tensor } from '@gradlens/tensor';
+import { Attrs } from './attrs';
+import { Const, ConstKind, Value, asTensor } from './values';
+
+/** What an op implementation sees: its input values (null for an omitted optional input), attributes, the opset. */
+export interface OpContext {
+  values: (Value | null)[];
+  attrs: Attrs;
+  /** The default-domain opset the model imports. */
+  opset: number;
+  /** The number of outputs the node declares. */
+  outputs: number;
+}
+
+/** One ONNX op: its forward pass on gradlens ops (or on constants), and the first opset it exists in. */
+export interface OpImpl {
+  run(ctx: OpContext): Value[];
+  /** The first default-domain opset with this op (older models report it as unsupported). */
+  since?: number;
+}
+
+export type OpTable = Record<string, OpImpl>;
+
+/** Input `i`, which the op requires. */
+export function input(values: readonly (Value | null)[], i: number): Value {
+  const v = values[i];
+  if (!v) throw new Error(`input ${i} is required`);
+  return v;
+}
+
+export function isFloatKind(k: ConstKind): boolean {
+  return k === 'float32' || k === 'float64';
+}
+
+/** A value as a float tensor (a constant becomes float32 unless it is float64). */
+export function float(v: Value): Tensor {
+  if (v instanceof Tensor) return v;
+  return asTensor(new Const(v.data, v.shape, v.kind === 'float64' ? 'float64' : 'float32'));
+}
+
+/** A load-time list of integers (axes, shapes, pads): a constant, or a small int tensor read back. */
+export function ints(v: Value | null | undefined, what: string): number[] | null {
+  if (!v) return null;
+  if (v instanceof Const) return v.values().map((x) => Math.trunc(x));
+  if (v.dtype === 'int32') return Array.from(v.values());
+  throw new Error(`${what} must be known at load time (a constant or shape arithmetic), but it is computed from the input`);
+}
+
+/** The numbers of a small value read at load time (a constant, or a runtime scalar such as a Clip bound fed as an input). */
+export function numbers(v: Value): number[] {
+  return v instanceof Const ? v.values() : Array.from(v.values(), Number);
+}
+
+/** Normalises a possibly negative axis against `rank`. */
+export function axis(a: number, rank: number, what = 'axis'): number {
+  const r = a < 0 ? a + rank : a;
+  if (!Number.isInteger(r) || r < 0 || r >= rank) throw new Error(`${what} ${a} is out of range for rank ${rank}`);
+  return r;
+}

@@ -1,0 +1,133 @@
+import * as t from '@gradlens/tensor';
+import { Tensor } from '@gradlens/tensor';
+import { OpTable, float, input, isFloatKind, numbers } from './op-context';
+import { Const, ConstKind, Value, asTensor, mapConst } from './values';
+
+type Fn = (a: Tensor, b: Tensor) => Tensor;
+
+/** A broadcasting binary op: folded in JavaScript on constants, a gradlens op on tensors. */
+function binary(tensorFn: Fn, constFn: (a: number, b: number, kind: ConstKind) => number, compare = false) {
+  return (values: (Value | null)[]): Value[] => {
+    const a = input(values, 0);
+    const b = input(values, 1);
+    if (a instanceof Const && b instanceof Const) {
+      const kind: ConstKind = isFloatKind(a.kind) ? a.kind : isFloatKind(b.kind) ? b.kind : a.kind === 'bool' && b.kind === 'bool' ? 'bool' : 'int';
+      return [mapConst([a, b], compare ? 'bool' : kind, (x, y) => constFn(x, y, kind))];
+    }
+    const like = a instanceof Tensor ? a : (b as Tensor);
+    return [tensorFn(asTensor(a, like), asTensor(b, like))];
+  };
+}
+
+/** A variadic op (Sum, Max, Min, Mean from opset 8): folds the binary op left to right. */
+function variadic(fn: Fn) {
+  return (values: (Value | null)[]): Value[] => {
+    const vs = values.filter((v): v is Value => v !== null);
+    const like = vs.find((v): v is Tensor => v instanceof Tensor);
+    let acc = asTensor(vs[0]!, like);
+    for (const v of vs.slice(1)) acc = fn(acc, asTensor(v, like));
+    return [acc];
+  };
+}
+
+/** A unary float op, folded on constants by `constFn` when one is given. */
+function unary(fn: (x: Tensor) => Tensor, constFn?: (v: number) => number) {
+  return (values: (Value | null)[]): Value[] => {
+    const x = input(values, 0);
+    if (x instanceof Const && constFn) return [mapConst([x], x.kind === 'bool' ? 'int' : x.kind, constFn)];
+    return [fn(float(x))];
+  };
+}
+
+const intDiv = (a: number, b: number) => Math.trunc(a / b);
+
+/** Elementwise ops and activations. */
+export const elementwiseOps: OpTable = {
+  Add: { run: ({ values }) => binary(t.add, (a, b) => a + b)(values) },
+  Sub: { run: ({ values }) => binary(t.sub, (a, b) => a - b)(values) },
+  Mul: { run: ({ values }) => binary(t.mul, (a, b) => a * b)(values) },
+  Div: { run: ({ values }) => binary(t.div, (a, b, k) => (k === 'int' ? intDiv(a, b) : a / b))(values) },
+  Pow: {
+    run: ({ values }) => {
+      const a = input(values, 0);
+      const b = input(values, 1);
+      // x ** 2 (common in LayerNorm decompositions) as x·x: exact, and its gradient needs no log.
+      if (a instanceof Tensor && b instanceof Const && b.size === 1 && b.data[0] === 2) return [t.mul(a, a)];
+      return binary(t.pow, (x, y) => x ** y)(values);
+    },
+  },
+  Equal: { run: ({ values }) => binary(t.eq, (a, b) => (a === b ? 1 : 0), true)(values) },
+  Less: { run: ({ values }) => binary(t.lt, (a, b) => (a < b ? 1 : 0), true)(values) },
+  Greater: { run: ({ values }) => binary(t.gt, (a, b) => (a > b ? 1 : 0), true)(values) },
+  Max: { run: ({ values }) => variadic(t.maximum)(values) },
+  Min: { run: ({ values }) => variadic(t.minimum)(values) },
+  Sum: { run: ({ values }) => variadic(t.add)(values) },
+  Not: {
+    run: ({ values }) => {
+      const x = input(values, 0);
+      return [x instanceof Const ? mapConst([x], 'bool', (v) => (v ? 0 : 1)) : t.eq(x, t.zerosLike(x))];
+    },
+  },
+  Where: {
+    run: ({ values }) => {
+      const c = input(values, 0);
+      const a = input(values, 1);
+      const b = input(values, 2);
+      if (c instanceof Const && a instanceof Const && b instanceof Const) {
+        return [mapConst([c, a, b], isFloatKind(a.kind) ? a.kind : b.kind, (cv, av, bv) => (cv ? av : bv))];
+      }
+      const like = a instanceof Tensor ? a : b instanceof Tensor ? b : undefined;
+      return [t.where(asTensor(c), asTensor(a, like), asTensor(b, like))];
+    },
+  },
+  Neg: { run: ({ values }) => unary(t.neg, (v) => -v)(values) },
+  Abs: { run: ({ values }) => unary(t.abs, Math.abs)(values) },
+  Sqrt: { run: ({ values }) => unary(t.sqrt, Math.sqrt)(values) },
+  Exp: { run: ({ values }) => unary(t.exp)(values) },
+  Log: { run: ({ values }) => unary(t.log)(values) },
+  Erf: { run: ({ values }) => unary(t.erf)(values) },
+  Relu: { run: ({ values }) => unary(t.relu)(values) },
+  Sigmoid: { run: ({ values }) => unary(t.sigmoid)(values) },
+  Tanh: { run: ({ values }) => unary(t.tanh)(values) },
+  Reciprocal: { run: ({ values }) => [t.div(1, float(input(values, 0)))] },
+  LeakyRelu: {
+    run: ({ values, attrs }) => {
+      const x = float(input(values, 0));
+      const alpha = attrs.float('alpha', 0.01);
+      return [t.where(t.gt(x, 0), x, t.mul(x, alpha))];
+    },
+  },
+  HardSigmoid: {
+    run: ({ values, attrs }) => {
+      const x = float(input(values, 0));
+      return [t.clamp(t.add(t.mul(x, attrs.float('alpha', 0.2)), attrs.float('beta', 0.5)), { min: 0, max: 1 })];
+    },
+  },
+  // PyTorch's hardswish: x · relu6(x + 3) / 6.
+  HardSwish: { run: ({ values }) => { const x = float(input(values, 0)); return [t.div(t.mul(x, t.relu6(t.add(x, 3))), 6)]; } },
+  Gelu: {
+    since: 20,
+    run: ({ values, attrs }) => {
+      const approximate = attrs.string('approximate', 'none');
+      if (approximate !== 'none' && approximate !== 'tanh') throw new Error(`approximate='${approximate}' is not 'none' or 'tanh'`);
+      return [t.gelu(float(input(values, 0)), { approximate })];
+    },
+  },
+  Clip: {
+    run: ({ values, attrs, opset }) => {
+      const x = float(input(values, 0));
+      const bound = (i: number, name: string): number | undefined => {
+        if (opset < 11) return attrs.has(name) ? attrs.float(name, 0) : undefined;
+        const v = values[i];
+        if (!v) return undefined;
+        const n = numbers(v);
+        if (n.length !== 1) throw new Error(`Clip's ${name} must be a scalar, got ${n.length} values`);
+        return n[0]!;
+      };
+      const min = bound(1, 'min');
+      const max = bound(2, 'max');
+      if (min === undefined && max === undefined) return [x];
+      return [t.clamp(x, { min, max })];
+    },
+  },
+};

@@ -1,0 +1,102 @@
+import * as path from 'path';
+import * as protobuf from 'protobufjs';
+
+/** An int64 as protobufjs gives it: a number, or a Long when long.js is present. */
+export type Int64 = number | { toNumber(): number; low: number; high: number; unsigned?: boolean };
+
+export interface TensorShapeDim {
+  dimValue?: Int64;
+  dimParam?: string;
+}
+
+export interface ValueInfo {
+  name: string;
+  type?: { tensorType?: { elemType?: number; shape?: { dim?: TensorShapeDim[] } } };
+}
+
+export interface StringEntry {
+  key: string;
+  value: string;
+}
+
+export interface TensorProtoMessage {
+  dims: Int64[];
+  dataType: number;
+  name: string;
+  floatData: number[];
+  int32Data: number[];
+  int64Data: Int64[];
+  doubleData: number[];
+  uint64Data: Int64[];
+  stringData: Uint8Array[];
+  rawData?: Uint8Array;
+  dataLocation?: number;
+  externalData: StringEntry[];
+}
+
+export interface AttributeMessage {
+  name: string;
+  type: number;
+  f?: number;
+  i?: Int64;
+  s?: Uint8Array;
+  t?: TensorProtoMessage;
+  g?: GraphMessage;
+  floats: number[];
+  ints: Int64[];
+  strings: Uint8Array[];
+}
+
+export interface NodeMessage {
+  input: string[];
+  output: string[];
+  name?: string;
+  opType: string;
+  domain?: string;
+  attribute: AttributeMessage[];
+}
+
+export interface GraphMessage {
+  node: NodeMessage[];
+  name?: string;
+  initializer: TensorProtoMessage[];
+  input: ValueInfo[];
+  output: ValueInfo[];
+  valueInfo: ValueInfo[];
+}
+
+export interface ModelMessage {
+  irVersion?: Int64;
+  opsetImport: { domain?: string; version?: Int64 }[];
+  producerName?: string;
+  producerVersion?: string;
+  graph?: GraphMessage;
+  metadataProps: StringEntry[];
+}
+
+let modelType: protobuf.Type | null = null;
+let tensorType: protobuf.Type | null = null;
+
+/** ONNX's own onnx.proto (from the onnx Python package), shipped beside dist/ and src/. */
+function root(): protobuf.Root {
+  return protobuf.loadSync(path.join(__dirname, '..', 'onnx.proto'));
+}
+
+/** Decodes an ONNX ModelProto; bytes fields (raw_data) stay views into `bytes` (protobufjs slices a Buffer). */
+export function decodeModel(bytes: Uint8Array): ModelMessage {
+  modelType ??= root().lookupType('onnx.ModelProto');
+  return modelType.decode(bytes) as unknown as ModelMessage;
+}
+
+/** Decodes a lone TensorProto (the .pb files of ONNX's node tests). */
+export function decodeTensor(bytes: Uint8Array): TensorProtoMessage {
+  tensorType ??= root().lookupType('onnx.TensorProto');
+  return tensorType.decode(bytes) as unknown as TensorProtoMessage;
+}
+
+/** An int64 as a JS number; values beyond ±2^53 (INT64_MAX as "to the end" in Slice) are clamped there. */
+export function toNumber(v: Int64 | undefined | null): number {
+  if (v === undefined || v === null) return 0;
+  const n = typeof v === 'number' ? v : v.toNumber();
+  return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, n));
+}

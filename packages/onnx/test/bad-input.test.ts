@@ -1,0 +1,110 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as protobuf from 'protobufjs';
+import { Tensor, tidy } from '@gradlens/tensor';
+import { loadOnnx } from '@gradlens/onnx';
+
+const root = protobuf.loadSync(path.join(__dirname, '..', 'onnx.proto'));
+const ModelProto = root.lookupType('onnx.ModelProto');
+
+/** A one-input model [1, 2] → Mul by a [2] initializer → nodes…; `nodes` may add ops after 'y'. */
+function model(options: { opset?: number; dims?: ({ dimValue: number } | { dimParam: string })[]; nodes?: object[]; initializer?: object } = {}): Uint8Array {
+  const msg = ModelProto.fromObject({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: options.opset ?? 17 }],
+    graph: {
+      name: 'g',
+      node: [{ name: '/scale/Mul', opType: 'Mul', input: ['x', 'w'], output: ['y'] }, ...(options.nodes ?? [])],
+      initializer: [options.initializer ?? { name: 'w', dims: [2], dataType: 1, floatData: [2, 3] }],
+      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: options.dims ?? [{ dimValue: 1 }, { dimValue: 2 }] } } } }],
+      output: [{ name: options.nodes?.length ? 'z' : 'y', type: { tensorType: { elemType: 1 } } }],
+    },
+  });
+  return ModelProto.encode(msg).finish();
+}
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-onnx-'));
+}
+
+describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () => {
+  it('loads the good model it builds on', () => {
+    tidy(() => {
+      const m = loadOnnx(model());
+      expect(Array.from(m.call(new Tensor(Float32Array.of(1, 1), [1, 2], 'float32')).values())).toEqual([2, 3]);
+      expect(m.getModule('scale')).toBeDefined();
+    });
+  });
+
+  it('lists every unsupported op at once, with node names and the opset', () => {
+    const bytes = model({ nodes: [
+      { name: '/a/Foo', opType: 'Foo', input: ['y'], output: ['u'] },
+      { name: '/b/Bar', opType: 'Bar', input: ['u'], output: ['v'] },
+      { name: '/c/Det', opType: 'Det', domain: 'com.microsoft', input: ['v'], output: ['z'] },
+    ] });
+    expect(() => loadOnnx(bytes)).toThrow(/^loadOnnx ONNX bytes: 3 unsupported ops at opset 17: Foo at "\/a\/Foo", Bar at "\/b\/Bar", com\.microsoft\.Det at "\/c\/Det"$/);
+  });
+
+  it('names the dynamic dims it cannot resolve, and resolves them from inputShape', () => {
+    const bytes = model({ dims: [{ dimParam: 'batch' }, { dimParam: 'features' }] });
+    expect(() => loadOnnx(bytes)).toThrow(/input 'x' \[batch, features\] has dynamic dims \(features\) that cannot be resolved; pass inputShape/);
+    expect(loadOnnx(bytes, { inputShape: [3, 2] }).inputShape).toEqual([3, 2]);
+    expect(() => loadOnnx(bytes, { inputShape: [3, 5] })).toThrow(/ONNX node '\/scale\/Mul' \(Mul\) at input \[3, 5\]/);
+  });
+
+  it('refuses a truncated model and a file that is not ONNX', () => {
+    const dir = tmpDir();
+    const good = fs.readFileSync(path.join(__dirname, 'fixtures', 'densenet121.onnx'));
+    const cut = path.join(dir, 'cut.onnx');
+    fs.writeFileSync(cut, good.subarray(0, Math.floor(good.length / 2)));
+    expect(() => loadOnnx(cut)).toThrow(new RegExp(`^loadOnnx ${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not an ONNX model, or truncated`));
+    const text = path.join(dir, 'notes.onnx');
+    fs.writeFileSync(text, 'this is not a model\n');
+    expect(() => loadOnnx(text)).toThrow(/not an ONNX model/);
+    expect(() => loadOnnx(path.join(dir, 'absent.onnx'))).toThrow(/absent\.onnx: no such file/);
+    expect(() => loadOnnx(dir)).toThrow(/not a regular file/);
+  });
+
+  it('refuses an opset outside the supported range', () => {
+    expect(() => loadOnnx(model({ opset: 3 }))).toThrow(/opset 3 is outside the supported range 7–21/);
+    expect(() => loadOnnx(model({ opset: 40 }))).toThrow(/opset 40 is outside the supported range/);
+  });
+
+  it('reads external data next to the model, and refuses missing files and paths outside its folder', () => {
+    const dir = tmpDir();
+    const external = (location: string, offset = 0) => model({ initializer: { name: 'w', dims: [2], dataType: 1, dataLocation: 1, externalData: [{ key: 'location', value: location }, { key: 'offset', value: String(offset) }, { key: 'length', value: '8' }] } });
+    const bin = Buffer.alloc(12);
+    bin.writeFloatLE(5, 4);
+    bin.writeFloatLE(7, 8);
+    fs.writeFileSync(path.join(dir, 'weights.bin'), bin);
+    fs.writeFileSync(path.join(dir, 'm.onnx'), external('weights.bin', 4));
+    tidy(() => {
+      const m = loadOnnx(path.join(dir, 'm.onnx'));
+      expect(Array.from(m.call(new Tensor(Float32Array.of(1, 2), [1, 2], 'float32')).values())).toEqual([5, 14]);
+    });
+    fs.writeFileSync(path.join(dir, 'missing.onnx'), external('gone.bin'));
+    expect(() => loadOnnx(path.join(dir, 'missing.onnx'))).toThrow(/tensor 'w': external data file .*gone\.bin is missing/);
+    fs.writeFileSync(path.join(dir, 'escape.onnx'), external('../weights.bin'));
+    expect(() => loadOnnx(path.join(dir, 'escape.onnx'))).toThrow(/external data location '\.\.\/weights\.bin' is outside the model's folder/);
+    fs.writeFileSync(path.join(dir, 'short.onnx'), external('weights.bin', 8));
+    expect(() => loadOnnx(path.join(dir, 'short.onnx'))).toThrow(/holds 12 bytes, the tensor needs bytes 8\.\.16/);
+    expect(() => loadOnnx(external('weights.bin'))).toThrow(/load the model from its file path/);
+  });
+
+  it('keeps float32 initializers as views of the file bytes when aligned, and copies them when not', () => {
+    const encoded = model({ initializer: { name: 'w', dims: [2], dataType: 1, rawData: Buffer.from(Float32Array.of(2, 3).buffer) } });
+    const shared: boolean[] = [];
+    for (let shift = 0; shift < 4; shift++) {
+      const backing = new ArrayBuffer(encoded.length + 4);
+      const bytes = new Uint8Array(backing, shift, encoded.length);
+      bytes.set(encoded);
+      const m = loadOnnx(Buffer.from(backing, shift, encoded.length));
+      const data = m.namedParameters().find(([n]) => n === 'w')![1].values() as Float32Array;
+      expect(Array.from(data)).toEqual([2, 3]);
+      shared.push(data.buffer === backing);
+    }
+    // Exactly one of the four byte offsets puts raw_data on a 4-byte boundary.
+    expect(shared.filter(Boolean)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,88 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Tensor, tidy } from '@gradlens/tensor';
+import { gradCam, vanillaGradient } from '@gradlens/explain';
+import { layers } from '@gradlens/nn';
+import { loadOnnx } from '@gradlens/onnx';
+
+// Small torchvision models exported by torch.onnx (scripts/make-onnx-fixtures.py, seed 0), replayed by
+// the importer and compared with PyTorch: logits, the vanilla gradient, Grad-CAM at a named layer.
+const FIXTURES = path.join(__dirname, 'fixtures');
+
+interface Golden {
+  input: number[];
+  shape: number[];
+  logits: number[];
+  class: number;
+  gradient: number[];
+  layer?: string;
+  gradcam?: number[];
+  gradcamShape?: number[];
+}
+
+/** max |a − b| / max |b|: the error relative to the reference's scale. */
+function relError(a: ArrayLike<number>, b: readonly number[]): number {
+  expect(a.length).toBe(b.length);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return err / scale;
+}
+
+describe.each(['resnet50', 'mobilenet_v3_large', 'densenet121', 'convnext_tiny', 'vit_b_16'])('%s exported by torch.onnx', (name) => {
+  const golden = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as Golden;
+  const model = loadOnnx(path.join(FIXTURES, `${name}.onnx`));
+  const x = () => new Tensor(Float32Array.from(golden.input), golden.shape, 'float32');
+
+  it('gives PyTorch’s logits (≤ 1e-4 relative)', () => {
+    tidy(() => expect(relError(model.call(x()).values(), golden.logits)).toBeLessThan(1e-4));
+  });
+
+  it('gives PyTorch’s vanilla gradient (≤ 1e-3 relative)', () => {
+    tidy(() => {
+      const r = vanillaGradient(model, x(), { target: golden.class });
+      expect(relError(r.attribution.values(), golden.gradient)).toBeLessThan(1e-3);
+    });
+  });
+
+  if (golden.layer) {
+    it(`gives PyTorch’s Grad-CAM at '${golden.layer}' (≤ 1e-3 relative)`, () => {
+      tidy(() => {
+        const r = gradCam(model, x(), { target: golden.class, layer: golden.layer });
+        expect(r.map.shape).toEqual(golden.gradcamShape);
+        expect(relError(r.map.values(), golden.gradcam!)).toBeLessThan(1e-3);
+      });
+    });
+
+    it('lists the torch module paths as layers', () => {
+      const paths = layers(model, golden.shape).map((l) => l.path);
+      expect(paths).toContain(golden.layer);
+    });
+  }
+});
+
+describe('module paths and the default CAM layer', () => {
+  it('turns torch export node names into module paths', () => {
+    const { modulePath } = jest.requireActual('@gradlens/onnx') as typeof import('@gradlens/onnx');
+    expect(modulePath('/layer4/layer4.1/relu_1/Relu', 'x')).toBe('layer4.1.relu_1');
+    expect(modulePath('/features/features.0/features.0.0/Conv', 'x')).toBe('features.0.0');
+    expect(modulePath('/encoder/layers/encoder_layer_0/ln_1/LayerNormalization', 'x')).toBe('encoder.layers.encoder_layer_0.ln_1');
+    expect(modulePath('/Flatten', 'x')).toBe('');
+    expect(modulePath('Conv_12', 'x')).toBe('Conv_12');
+    expect(modulePath('', 'out.3')).toBe('out.3');
+  });
+
+  it('reads the last 4-D activation before the head, and Grad-CAM uses it when no layer is named', () => {
+    const model = loadOnnx(path.join(FIXTURES, 'resnet50.onnx'));
+    expect(model.defaultCamLayer()).toBe('layer4');
+    const golden = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'resnet50.json'), 'utf8')) as Golden;
+    tidy(() => {
+      const r = gradCam(model, new Tensor(Float32Array.from(golden.input), golden.shape, 'float32'), { target: golden.class });
+      expect(relError(r.map.values(), golden.gradcam!)).toBeLessThan(1e-3);
+    });
+    expect(loadOnnx(path.join(FIXTURES, 'convnext_tiny.onnx')).defaultCamLayer()).toBe('features');
+  });
+});

@@ -1,0 +1,109 @@
+"""Writes packages/onnx/test/fixtures/: small torchvision models exported by torch.onnx with random
+weights (seed 0), and PyTorch's logits, vanilla gradient and Grad-CAM map for one random input.
+
+The architectures are torchvision's own classes at reduced width/depth/input size so each fixture stays
+well under 1 MB (full-size models belong in benchmarks/): ResNet with Bottleneck blocks (resnet50's
+block), MobileNetV3-Large at width 0.1, DenseNet (densenet121's structure, tiny growth), ConvNeXt
+(convnext_tiny's blocks, narrow), and a VisionTransformer (vit_b_16's structure, 2 layers, 32 px).
+
+Run with Debian's python3-torch / python3-torchvision / python3-onnx:
+    /usr/bin/python3 scripts/make-onnx-fixtures.py
+"""
+import json
+import os
+import sys
+from functools import partial
+
+import torch
+import torchvision
+from torchvision.models import resnet, densenet, convnext, vision_transformer, mobilenetv3
+
+OUT = os.path.join(os.path.dirname(__file__), '..', 'packages', 'onnx', 'test', 'fixtures')
+
+
+class SmallBottleneckResNet(resnet.ResNet):
+    """resnet50's Bottleneck blocks at 1/8 width: torchvision's ResNet with its stage widths divided."""
+
+    def __init__(self):
+        torch.nn.Module.__init__(self)
+        block = resnet.Bottleneck
+        self._norm_layer = torch.nn.BatchNorm2d
+        self.inplanes = 8
+        self.dilation = 1
+        self.groups = 1
+        self.base_width = 64
+        self.conv1 = torch.nn.Conv2d(3, 8, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(8)
+        self.relu = torch.nn.ReLU(inplace=True)
+        self.maxpool = torch.nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(block, 8, 2)
+        self.layer2 = self._make_layer(block, 16, 2, stride=2)
+        self.layer3 = self._make_layer(block, 32, 2, stride=2)
+        self.layer4 = self._make_layer(block, 64, 2, stride=2)
+        self.avgpool = torch.nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = torch.nn.Linear(64 * block.expansion, 10)
+
+
+def models():
+    return {
+        # name: (constructor, input size, Grad-CAM layer as a module path)
+        'resnet50': (SmallBottleneckResNet, 64, 'layer4'),
+        'mobilenet_v3_large': (lambda: torchvision.models.mobilenet_v3_large(width_mult=0.1, num_classes=10), 64, 'features'),
+        'densenet121': (lambda: densenet.DenseNet(growth_rate=4, block_config=(2, 2, 2, 2), num_init_features=8, bn_size=2, num_classes=10), 64, 'features.denseblock4'),
+        'convnext_tiny': (lambda: convnext.ConvNeXt([convnext.CNBlockConfig(8, 16, 1), convnext.CNBlockConfig(16, 32, 1), convnext.CNBlockConfig(32, 64, 1), convnext.CNBlockConfig(64, None, 1)], num_classes=10), 64, 'features'),
+        'vit_b_16': (lambda: vision_transformer.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=10), 32, None),
+    }
+
+
+def randomize_norm_stats(model, gen):
+    for m in model.modules():
+        # torchvision zero-initialises some heads (ViT's), which would make every logit 0.
+        if isinstance(m, torch.nn.Linear) and not m.weight.abs().sum():
+            m.weight.data.copy_(torch.randn(m.weight.shape, generator=gen) * 0.1)
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+            m.weight.data.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
+            m.bias.data.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    only = sys.argv[1:]
+    for name, (ctor, size, layer) in models().items():
+        if only and name not in only:
+            continue
+        torch.manual_seed(0)
+        gen = torch.Generator().manual_seed(0)
+        model = ctor()
+        with torch.no_grad():
+            randomize_norm_stats(model, gen)
+        model.eval()
+        x = torch.randn(1, 3, size, size, generator=gen)
+        path = os.path.join(OUT, f'{name}.onnx')
+        torch.onnx.export(model, x, path, opset_version=17, input_names=['input'], output_names=['logits'], do_constant_folding=True)
+        # Goldens: logits, vanilla gradient of the top class's logit, Grad-CAM (paper form) at `layer`.
+        acts = {}
+        if layer:
+            mod = dict(model.named_modules())[layer]
+            mod.register_forward_hook(lambda m, i, o: acts.__setitem__('a', o))
+        xg = x.clone().requires_grad_(True)
+        logits = model(xg)
+        cls = int(logits.argmax())
+        golden = {'input': x.flatten().tolist(), 'shape': list(x.shape), 'logits': logits.detach().flatten().tolist(), 'class': cls}
+        if layer:
+            a = acts['a']
+            g_a, g_x = torch.autograd.grad(logits[0, cls], [a, xg])
+            w = g_a.mean(dim=(2, 3), keepdim=True)
+            cam = torch.relu((w * a).sum(dim=1))
+            golden.update({'layer': layer, 'gradcam': cam.detach().flatten().tolist(), 'gradcamShape': list(cam.shape)})
+        else:
+            (g_x,) = torch.autograd.grad(logits[0, cls], [xg])
+        golden['gradient'] = g_x.flatten().tolist()
+        with open(os.path.join(OUT, f'{name}.json'), 'w') as f:
+            json.dump(golden, f)
+        print(name, os.path.getsize(path), 'bytes, class', cls)
+
+
+if __name__ == '__main__':
+    main()
