@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
+import { readRegularFile } from '@gradlens/io';
 import { layers, Module } from '@gradlens/nn';
 import { Attrs } from './attrs';
 import { readTensorProto, TensorSource } from './initializers';
@@ -197,10 +198,9 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
     let bytes: Uint8Array;
     if (file) {
       const st = fs.statSync(file, { throwIfNoEntry: false });
-      if (!st) throw new Error('no such file');
-      if (!st.isFile()) throw new Error('not a regular file');
-      if (st.size > 2 ** 31 - 1) throw new Error(`${st.size} bytes is over protobuf's 2 GiB limit for one message; large models keep their weights in external data files`);
-      bytes = fs.readFileSync(file);
+      if (st?.isFile() && st.size > 2 ** 31 - 1) throw new Error(`${st.size} bytes is over protobuf's 2 GiB limit for one message; large models keep their weights in external data files`);
+      // io's reading policy: regular files only, the byte budget checked before allocating.
+      bytes = readRegularFile(file);
     } else {
       bytes = pathOrBytes as Uint8Array;
     }
