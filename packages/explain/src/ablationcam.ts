@@ -1,5 +1,6 @@
 import { mul, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
+import { withOutputTransform } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import { buildCam, camLayer, CamLayer, CamOptions, CamResult, weightedSum, withLayer } from './cam-core';
 import { checkEval, checkInput, disposePass, ProgressCallback, recordPass, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
@@ -11,21 +12,9 @@ export interface AblationCamOptions extends CamOptions {
   onProgress?: ProgressCallback;
 }
 
-/**
- * Runs `fn` while module `path` of `model` multiplies its output by `scale` (a tensor broadcasting
- * against it); the module's forward is restored afterwards, whatever happens.
- */
+/** Runs `fn` while module `path` of `model` multiplies its output by `scale` (a tensor broadcasting against it). */
 export function withScaledOutput<T>(model: Module, path: string, scale: Tensor, fn: () => T): T {
-  const m = model.getModule(path);
-  const own = Object.prototype.hasOwnProperty.call(m, 'forward');
-  const saved = m.forward;
-  m.forward = (input: Tensor): Tensor => mul(saved.call(m, input), scale);
-  try {
-    return fn();
-  } finally {
-    if (own) m.forward = saved;
-    else delete (m as { forward?: unknown }).forward;
-  }
+  return withOutputTransform(model.getModule(path), (y) => mul(y, scale), fn);
 }
 
 /**

@@ -34,7 +34,7 @@ const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected.json')
 function model(file = 'small_vgg.pth', bias = true): SmallVgg {
   const m = new SmallVgg(bias);
   loadWeights(m, path.join(FIXTURES, file));
-  return m;
+  return m.eval(); // lrp runs it in eval mode anyway (and warns when it was not)
 }
 
 function maxRelError(got: ArrayLike<number>, want: readonly number[]): number {
@@ -85,6 +85,19 @@ describe('LRP against a PyTorch implementation written from Montavon et al. (201
     const base = lrp(m, x, { target: [1, 3], composite: 'epsilon' }).relevance.dataSync();
     const mixed = lrp(m, x, { target: [1, 3], composite: { conv2d: { rule: 'epsilon', epsilon: 0.25 }, linear: { rule: 'epsilon', epsilon: 0.25 }, layers: { 'features.3': { rule: 'gamma', gamma: 0.25 } } } }).relevance.dataSync();
     expect(maxRelError(mixed, Array.from(base))).toBeGreaterThan(1e-3);
+  });
+
+  test('a model in training mode: lrp says so, runs it in eval mode and puts every module\'s mode back', () => {
+    const m = model().train();
+    const seen: string[] = [];
+    const a = lrp(m, x, { target: [1, 3], onWarning: (w) => seen.push(w) });
+    expect(seen).toEqual(['lrp: the model is in training mode; LRP runs it in eval mode and puts the modes back afterwards']);
+    expect(m.namedModules().every(([, mod]) => mod.training)).toBe(true);
+    const b = lrp(m.eval(), x, { target: [1, 3], onWarning: (w) => seen.push(w) });
+    expect(seen).toHaveLength(1);
+    expect(Array.from(a.relevance.dataSync())).toEqual(Array.from(b.relevance.dataSync()));
+    a.relevance.dispose();
+    b.relevance.dispose();
   });
 
   test('relevance at a named layer', () => {

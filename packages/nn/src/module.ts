@@ -18,6 +18,38 @@ export function observeModuleCalls<T>(observer: ModuleCallObserver, fn: () => T)
   }
 }
 
+const outputTransforms = new Map<Module, (output: Tensor) => Tensor>();
+
+/**
+ * Runs `fn` while every call of `module` passes its output through `transform` (inside the module's
+ * scope, so the tape records it under the module's path); returns fn's result. The way to change one
+ * layer's output for one computation (ablation, scaling) without touching its forward.
+ */
+export function withOutputTransform<T>(module: Module, transform: (output: Tensor) => Tensor, fn: () => T): T {
+  const outer = outputTransforms.get(module);
+  outputTransforms.set(module, outer ? (y) => transform(outer(y)) : transform);
+  try {
+    return fn();
+  } finally {
+    if (outer) outputTransforms.set(module, outer);
+    else outputTransforms.delete(module);
+  }
+}
+
+/**
+ * Runs `fn` with every module of `model` in training (`'train'`) or evaluation (`'eval'`) mode, then
+ * puts back each module's own mode, whatever happens; returns fn's result.
+ */
+export function withMode<T>(model: Module, mode: 'train' | 'eval', fn: () => T): T {
+  const saved = model.namedModules().map(([, m]) => [m, m.training] as const);
+  model.train(mode === 'train');
+  try {
+    return fn();
+  } finally {
+    for (const [m, training] of saved) m.training = training;
+  }
+}
+
 /** Anything a state dict entry can be loaded from: a tensor, or a plain { dtype, shape, data } array. */
 export interface ArrayLikeEntry {
   shape: readonly number[];
@@ -48,7 +80,12 @@ export abstract class Module {
 
   /** Runs `forward` inside this module's path scope. */
   call(x: Tensor): Tensor {
-    const y = this.scopeName ? withScope(this.scopeName, () => this.forward(x)) : this.forward(x);
+    const run = (): Tensor => {
+      const out = this.forward(x);
+      const transform = outputTransforms.get(this);
+      return transform ? transform(out) : out;
+    };
+    const y = this.scopeName ? withScope(this.scopeName, run) : run();
     for (const observe of callObservers) observe(this, x, y);
     return y;
   }

@@ -1,5 +1,5 @@
 import { noGrad, Tensor, tidy, zeros } from '@gradlens/tensor';
-import { Module, observeModuleCalls } from './module';
+import { Module, observeModuleCalls, withMode } from './module';
 
 /** One row of a model listing: a module path, its type, its output shape and its own parameter count. */
 export interface LayerInfo {
@@ -22,17 +22,11 @@ export interface LayerInfo {
  */
 export function layers(model: Module, inputShape: readonly number[]): LayerInfo[] {
   const shapes = new Map<Module, number[]>();
-  const wasTraining = model.training;
-  const modes = model.namedModules().map(([, m]) => [m, m.training] as const);
-  model.eval();
-  try {
+  withMode(model, 'eval', () =>
     tidy(() => {
       noGrad(() => observeModuleCalls((m, _x, y) => shapes.set(m, [...y.shape]), () => model.call(zeros([...inputShape]))));
-    });
-  } finally {
-    for (const [m, t] of modes) m.training = t;
-    model.training = wasTraining;
-  }
+    }),
+  );
   return model.namedModules().filter(([p]) => p !== '').map(([path, m]) => ({
     path,
     type: m.constructor.name,

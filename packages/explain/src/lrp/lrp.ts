@@ -1,12 +1,11 @@
-import { Module } from '@gradlens/nn';
+import { withMode } from '@gradlens/nn';
+import type { Module } from '@gradlens/nn';
 import { Tensor, keep, mul, tidy } from '@gradlens/tensor';
-import { TargetSpec, checkInput, disposePass, layerActivation, recordPass } from '../common';
+import { BaseOptions, checkInput, disposePass, layerActivation, recordPass, Warnings } from '../common';
 import { LrpComposite, lrpPresets, lrpRules } from './composite';
 import { additiveEpsilon, relevancePerItem, signedEpsilon } from './rules';
 
-export interface LrpOptions {
-  /** What to explain: a class for every item, one per item, each item's top class, or a function of the output. */
-  target?: TargetSpec;
+export interface LrpOptions extends BaseOptions {
   /** Rules per layer, or a preset name (default 'epsilon'). */
   composite?: LrpComposite | keyof typeof lrpPresets;
   /** Stop at this module's output instead of the pixels (relevance of that layer's activations). */
@@ -42,10 +41,10 @@ export function lrp(model: Module, input: Tensor, options: LrpOptions): LrpResul
     : typeof options.composite === 'string' || options.composite === undefined
       ? lrpPresets[options.composite ?? 'epsilon']
       : options.composite;
-  const wasTraining = model.namedModules().map(([, m]) => [m, m.training] as const);
-  if (reference) model.train();
-  else model.eval();
-  try {
+  if (!reference && model.namedModules().some(([, m]) => m.training)) {
+    new Warnings('lrp', options.onWarning).warn('the model is in training mode; LRP runs it in eval mode and puts the modes back afterwards');
+  }
+  return withMode(model, reference ? 'train' : 'eval', () => {
     const pass = recordPass('lrp', model, input, options.target);
     try {
       return tidy(() => {
@@ -70,7 +69,5 @@ export function lrp(model: Module, input: Tensor, options: LrpOptions): LrpResul
     } finally {
       disposePass(pass);
     }
-  } finally {
-    for (const [m, mode] of wasTraining) m.training = mode;
-  }
+  });
 }

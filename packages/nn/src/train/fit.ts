@@ -1,5 +1,5 @@
 import { crossEntropy, noGrad, record, tidy, type Tensor } from '@gradlens/tensor';
-import type { Module } from '../module';
+import { type Module, withMode } from '../module';
 import { saveCheckpoint } from './checkpoint';
 import type { Batch } from './data';
 import type { Optimizer } from './optim';
@@ -140,10 +140,8 @@ class Meter {
 /** Loss and accuracy of `model` over every batch, in eval mode and without recording (the mode is restored after). */
 export function evaluate(model: Module, data: BatchSource, options: { lossFn?: LossFn } = {}): Evaluation {
   const lossFn = options.lossFn ?? ((o: Tensor, t: Tensor) => crossEntropy(o, t));
-  const modes = model.namedModules().map(([, m]) => [m, m.training] as const);
-  model.eval();
   const meter = new Meter();
-  try {
+  withMode(model, 'eval', () =>
     noGrad(() => {
       for (const batch of data) {
         try {
@@ -155,10 +153,8 @@ export function evaluate(model: Module, data: BatchSource, options: { lossFn?: L
           batch.dispose();
         }
       }
-    });
-  } finally {
-    for (const [m, mode] of modes) m.training = mode;
-  }
+    }),
+  );
   return { loss: meter.loss, accuracy: meter.accuracy, count: meter.count };
 }
 
