@@ -18,7 +18,6 @@ function first(t: Tensor): NdArray<'float32'> {
 
 const gradient = (attribution: Tensor, classes: number[] | null, notes: string[] = []): MethodMaps => ({ kind: 'gradient', raw: first(attribution), upsampled: null, target: classes?.[0] ?? null, notes });
 const tgt = (c: MethodContext): number | 'top1' => c.target ?? 'top1';
-const always = (): boolean => true;
 const deltaNote = (d: number | undefined, what: string): string[] => (d === undefined ? [] : [`summation-to-delta gap ${d.toPrecision(3)} (Σ attribution − (F(x) − ${what}))`]);
 
 /**
@@ -57,7 +56,7 @@ function cam(r: CamResult): MethodMaps {
 /** The methods of issue 21: DeepLIFT, DeepLIFT-SHAP, GradientSHAP and noise-tunnel variants. */
 export const BREADTH_METHODS: readonly MethodSpec[] = [
   {
-    name: 'deeplift', title: 'DeepLIFT', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    name: 'deeplift', title: 'DeepLIFT', kind: 'gradient', manyPasses: false, usesLayer: false,
     summary: 'DeepLIFT-Rescale from a zero reference: ReLU/sigmoid/tanh rules swapped for Δy/Δz on one tape, summation-to-delta reported (Shrikumar et al. 2017)',
     run: (c) => {
       const r = deepLift(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
@@ -65,7 +64,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'deeplift-shap', title: 'DeepLIFT-SHAP', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'deeplift-shap', title: 'DeepLIFT-SHAP', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: `DeepLIFT-SHAP: DeepLIFT averaged over ${SHAP_BASELINES} references (zero and noise images), summation-to-delta reported (Lundberg & Lee 2017)`,
     work: () => 2 * SHAP_BASELINES,
     run: (c) => {
@@ -77,7 +76,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'gradientshap', title: 'GradientSHAP', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'gradientshap', title: 'GradientSHAP', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: `GradientSHAP: expected gradients over ${SHAP_BASELINES} references and random path points (Lundberg & Lee 2017, Captum's GradientShap; --samples)`,
     work: (f) => f.budget.samples,
     run: (c) => {
@@ -89,35 +88,35 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'smoothgrad-sq', title: 'SmoothGrad²', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'smoothgrad-sq', title: 'SmoothGrad²', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: 'SmoothGrad²: mean squared gradient over noisy copies (noise tunnel; Hooker et al. 2019; --samples)',
     work: (f) => f.budget.samples,
     run: (c) => tunnel(c, 'smoothgrad_sq', false),
   },
   {
-    name: 'vargrad', title: 'VarGrad', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'vargrad', title: 'VarGrad', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: 'VarGrad: variance of the gradient over noisy copies (noise tunnel; Adebayo et al. 2018; --samples)',
     work: (f) => f.budget.samples,
     run: (c) => tunnel(c, 'vargrad', false),
   },
   {
-    name: 'guided-smoothgrad', title: 'Guided SmoothGrad', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'guided-smoothgrad', title: 'Guided SmoothGrad', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: 'guided backprop in a noise tunnel: mean over noisy copies (Smilkov et al. 2017; --samples)',
     work: (f) => f.budget.samples,
     run: (c) => tunnel(c, 'smoothgrad', true),
   },
   {
-    name: 'eigengradcam', title: 'Eigen-Grad-CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    name: 'eigengradcam', title: 'Eigen-Grad-CAM', kind: 'cam', manyPasses: false, usesLayer: true,
     summary: 'Eigen-Grad-CAM: first principal component of gradient ⊙ activation, class-specific (pytorch-grad-cam)',
     run: (c) => cam(eigenGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
   },
   {
-    name: 'gradcam-elementwise', title: 'Grad-CAM element-wise', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    name: 'gradcam-elementwise', title: 'Grad-CAM element-wise', kind: 'cam', manyPasses: false, usesLayer: true,
     summary: 'Grad-CAM element-wise: Σₖ ReLU(gradient ⊙ activation), ReLU (pytorch-grad-cam)',
     run: (c) => cam(gradCamElementWise(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
   },
   {
-    name: 'fullgrad', title: 'FullGrad', kind: 'cam', manyPasses: false, usesLayer: false, available: always,
+    name: 'fullgrad', title: 'FullGrad', kind: 'cam', manyPasses: false, usesLayer: false,
     summary: 'FullGrad: |input-gradient ⊙ x| plus |bias-gradients| of every conv and batch norm, upsampled and summed (Srinivas & Fleuret 2019)',
     run: (c) => {
       const r = fullGrad(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });

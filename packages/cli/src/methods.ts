@@ -95,8 +95,6 @@ export interface MethodSpec {
   manyPasses: boolean;
   /** True for methods that read the target layer (`--layer`). */
   usesLayer: boolean;
-  /** Whether the method can run in this build (false while an export of @gradlens/explain is missing). */
-  available: () => boolean;
   /** For many-pass methods: how many inputs the method will score, known before it starts. */
   work?: (f: WorkFacts) => number;
   /** Why the method cannot run on this model (null when it can); checked before any method runs. */
@@ -128,8 +126,6 @@ export function camMaps(r: CamResult): MethodMaps {
   }
 }
 
-const always = (): boolean => true;
-
 /** The LRP composite presets by name. */
 export const LRP_RULES: readonly string[] = Object.keys(lrpPresets);
 const isLrpRule = (r: string): r is keyof typeof lrpPresets => LRP_RULES.includes(r);
@@ -140,7 +136,7 @@ const tgt = (c: MethodContext): number | 'top1' => c.target ?? 'top1';
 /** Every method, in the order `gradlens methods` lists them and the gallery shows them. */
 export const METHODS: readonly MethodSpec[] = [
   {
-    name: 'vanilla', title: 'Vanilla gradient', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    name: 'vanilla', title: 'Vanilla gradient', kind: 'gradient', manyPasses: false, usesLayer: false,
     summary: 'gradient of the class score w.r.t. the input pixels (Simonyan et al. 2014)',
     run: (c) => {
       const r = vanillaGradient(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
@@ -148,7 +144,7 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'guided', title: 'Guided backprop', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    name: 'guided', title: 'Guided backprop', kind: 'gradient', manyPasses: false, usesLayer: false,
     summary: 'guided backpropagation: ReLUs pass positive gradient where the input was positive (Springenberg et al. 2015)',
     run: (c) => {
       const r = guidedBackprop(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
@@ -156,7 +152,7 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'deconvnet', title: 'Deconvnet', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    name: 'deconvnet', title: 'Deconvnet', kind: 'gradient', manyPasses: false, usesLayer: false,
     summary: 'deconvnet: ReLUs pass only positive gradient (Zeiler & Fergus 2014)',
     run: (c) => {
       const r = deconvnet(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
@@ -164,7 +160,7 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'grad-x-input', title: 'Gradient × input', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    name: 'grad-x-input', title: 'Gradient × input', kind: 'gradient', manyPasses: false, usesLayer: false,
     summary: 'vanilla gradient multiplied by the input (Shrikumar et al. 2016)',
     run: (c) => {
       const r = gradientXInput(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
@@ -172,7 +168,7 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'smoothgrad', title: 'SmoothGrad', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'smoothgrad', title: 'SmoothGrad', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: 'SmoothGrad: mean gradient over noisy copies, σ = 15% of the input range (Smilkov et al. 2017; --samples)',
     work: (f) => f.budget.samples,
     run: (c) => {
@@ -184,7 +180,7 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'ig', title: 'Integrated gradients', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'ig', title: 'Integrated gradients', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: 'integrated gradients from a zero baseline, × (x − x′), completeness delta reported (Sundararajan et al. 2017; --steps)',
     work: (f) => f.budget.steps,
     run: (c) => {
@@ -196,12 +192,12 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'gradcam', title: 'Grad-CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    name: 'gradcam', title: 'Grad-CAM', kind: 'cam', manyPasses: false, usesLayer: true,
     summary: 'Grad-CAM: layer activations weighted by their mean gradient, ReLU (Selvaraju et al. 2017)',
     run: (c) => camMaps(gradCam(c.model, c.input, { target: tgt(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning })),
   },
   {
-    name: 'guided-gradcam', title: 'Guided Grad-CAM', kind: 'gradient', manyPasses: false, usesLayer: true, available: always,
+    name: 'guided-gradcam', title: 'Guided Grad-CAM', kind: 'gradient', manyPasses: false, usesLayer: true,
     summary: 'guided backprop ⊙ upsampled Grad-CAM, from one recorded forward pass (Selvaraju et al. 2017)',
     run: (c) => {
       const r = guidedGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning });
@@ -209,27 +205,27 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'gradcam++', title: 'Grad-CAM++', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    name: 'gradcam++', title: 'Grad-CAM++', kind: 'cam', manyPasses: false, usesLayer: true,
     summary: 'Grad-CAM++: pixel-wise weighted positive gradients (Chattopadhay et al. 2018)',
     run: (c) => camMaps(gradCamPlusPlus(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
   },
   {
-    name: 'xgradcam', title: 'XGrad-CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    name: 'xgradcam', title: 'XGrad-CAM', kind: 'cam', manyPasses: false, usesLayer: true,
     summary: 'XGrad-CAM: gradients weighted by normalised activations (Fu et al. 2020)',
     run: (c) => camMaps(xGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
   },
   {
-    name: 'hirescam', title: 'HiResCAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    name: 'hirescam', title: 'HiResCAM', kind: 'cam', manyPasses: false, usesLayer: true,
     summary: 'HiResCAM: element-wise gradient × activation summed over channels (Draelos & Carin 2020)',
     run: (c) => camMaps(hiResCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
   },
   {
-    name: 'layercam', title: 'Layer-CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    name: 'layercam', title: 'Layer-CAM', kind: 'cam', manyPasses: false, usesLayer: true,
     summary: 'Layer-CAM: activations weighted by their positive gradients, per location (Jiang et al. 2021)',
     run: (c) => camMaps(layerCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
   },
   {
-    name: 'scorecam', title: 'Score-CAM', kind: 'cam', manyPasses: true, usesLayer: true, available: always,
+    name: 'scorecam', title: 'Score-CAM', kind: 'cam', manyPasses: true, usesLayer: true,
     summary: 'Score-CAM: each channel as a mask on the input, weighted by the class probability it keeps (Wang et al. 2020)',
     work: (f) => f.layerChannels ?? 0,
     run: (c) => camMaps(scoreCam(c.model, c.input, {
@@ -237,18 +233,18 @@ export const METHODS: readonly MethodSpec[] = [
     })),
   },
   {
-    name: 'ablationcam', title: 'Ablation-CAM', kind: 'cam', manyPasses: true, usesLayer: true, available: always,
+    name: 'ablationcam', title: 'Ablation-CAM', kind: 'cam', manyPasses: true, usesLayer: true,
     summary: 'Ablation-CAM: each channel weighted by the score drop when it is zeroed (Desai & Ramaswamy 2020)',
     work: (f) => f.layerChannels ?? 0,
     run: (c) => camMaps(ablationCam(c.model, c.input, { target: tgt(c), layer: c.layer, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning })),
   },
   {
-    name: 'eigencam', title: 'Eigen-CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    name: 'eigencam', title: 'Eigen-CAM', kind: 'cam', manyPasses: false, usesLayer: true,
     summary: 'Eigen-CAM: projection of the activations on their first principal component, class-agnostic (Muhammad & Yeasin 2020)',
     run: (c) => camMaps(eigenCam(c.model, c.input, { layer: c.layer, onWarning: c.onWarning })),
   },
   {
-    name: 'cam', title: 'CAM', kind: 'cam', manyPasses: false, usesLayer: true, available: always,
+    name: 'cam', title: 'CAM', kind: 'cam', manyPasses: false, usesLayer: true,
     summary: 'CAM: activations weighted by the linear head, for GAP + linear models (Zhou et al. 2016)',
     // one forward pass tells whether the layer is followed by global average pooling and a linear head
     applies: (c) => {
@@ -263,7 +259,7 @@ export const METHODS: readonly MethodSpec[] = [
     run: (c) => camMaps(cam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
   },
   {
-    name: 'lrp', title: 'LRP', kind: 'gradient', manyPasses: false, usesLayer: false, available: always,
+    name: 'lrp', title: 'LRP', kind: 'gradient', manyPasses: false, usesLayer: false,
     summary: 'layer-wise relevance propagation to the pixels, ε rule by default, conservation reported (Bach et al. 2015; --lrp-rule)',
     run: (c) => {
       const rule = c.budget.lrpComposite;
@@ -278,7 +274,7 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'occlusion', title: 'Occlusion', kind: 'occlusion', manyPasses: true, usesLayer: false, available: always,
+    name: 'occlusion', title: 'Occlusion', kind: 'occlusion', manyPasses: true, usesLayer: false,
     summary: 'occlusion sensitivity: probability drop as a grey window slides over the image (Zeiler & Fergus 2014; --window, --stride)',
     work: (f) => {
       const { window, stride } = occlusionGeometry(f.height, f.budget);
@@ -306,11 +302,11 @@ export function methodByName(name: string): MethodSpec {
   return m;
 }
 
-/** Parses a comma-separated method list (`all` for every available method); throws on unknown names and duplicates. */
+/** Parses a comma-separated method list (`all` for every method); throws on unknown names and duplicates. */
 export function parseMethods(list: string): MethodSpec[] {
   const names = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (names.length === 0) throw new CliError(`--method is empty; methods: ${METHOD_NAMES.join(', ')}`, 2);
-  if (names.length === 1 && names[0] === 'all') return METHODS.filter((m) => m.available());
+  if (names.length === 1 && names[0] === 'all') return [...METHODS];
   const out: MethodSpec[] = [];
   for (const n of names) {
     const m = methodByName(n);

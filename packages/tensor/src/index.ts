@@ -16,4 +16,3 @@ export type { GradContext, GradRule, GradRuleTable, RuleOverrides } from './auto
 export { setBackend, getBackendInfo, registerBackend } from './backends/registry';
 export { cpuBackend } from './backends/cpu';
 export type { Backend, Kernel, KernelTable, KernelResult } from './backends/backend';
-export * as cpuKernels from './backends/cpu/kernels';

@@ -137,7 +137,7 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
     let html = '';
     try {
       // every method, except those that do not apply to this model (found on the first picture: CAM needs a GAP + linear head)
-      const methods: MethodSpec[] = METHODS.filter((m) => m.available());
+      const methods: MethodSpec[] = [...METHODS];
       const skipped: { name: string; reason: string }[] = [];
       // --- gallery -------------------------------------------------------------------------------
       log(`${loaded.name}: ${methods.length} methods × ${pics.length} pictures`);

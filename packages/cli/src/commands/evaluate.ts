@@ -77,10 +77,6 @@ export function runnableMethods(list: MethodSpec[], loaded: LoadedModel, probe: 
   const quick: Budget = { ...budget, samples: 2, steps: 2, window: Math.max(2, Math.floor((probe.shape[2] ?? 8) / 2)) };
   const ok: MethodSpec[] = [];
   for (const spec of list) {
-    if (!spec.available()) {
-      streams.stderr.write(`note: ${spec.name} left out: not available in this build\n`);
-      continue;
-    }
     try {
       spec.run({ model: loaded.model, input: probe, target: 0, layer, reference: false, budget: quick, onWarning: () => undefined });
       ok.push(spec);

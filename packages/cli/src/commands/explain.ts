@@ -199,7 +199,6 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   if (methodList === undefined) throw new CliError(`explain: give --method <m>[,<m>…]; methods: ${METHOD_NAMES.join(', ')}`, 2);
   const all = methodList.trim() === 'all';
   let methods = parseMethods(methodList);
-  for (const m of methods) if (!m.available()) throw new CliError(`method '${m.name}' is not available in this build of @gradlens/explain`);
   const imageFile = str(o, 'image');
   if (imageFile === undefined) throw new CliError('explain: give --image <file> (PNG or JPEG)', 2);
   const raw = readPicture(imageFile);

@@ -16,7 +16,7 @@ export function methodsCommand(argv: readonly string[], streams: Streams): numbe
   if (positionals.length > 0) throw new CliError(`methods: unexpected argument '${positionals[0]}'`, 2);
   const width = Math.max(...METHODS.map((m) => m.name.length));
   for (const m of METHODS) {
-    const tags = [m.usesLayer ? 'layer' : '', m.manyPasses ? 'many passes' : '', m.available() ? '' : 'not available in this build'].filter((t) => t !== '');
+    const tags = [m.usesLayer ? 'layer' : '', m.manyPasses ? 'many passes' : ''].filter((t) => t !== '');
     streams.stdout.write(`${m.name.padEnd(width)}  ${m.summary}${tags.length ? ` [${tags.join(', ')}]` : ''}\n`);
   }
   return 0;

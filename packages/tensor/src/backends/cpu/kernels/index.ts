@@ -11,6 +11,5 @@ export {
 export {
   upsampleNearest2dForward, upsampleNearest2dBackward, upsampleBilinear2dForward, upsampleBilinear2dBackward,
 } from './upsample2d';
-export { releaseScratch } from './scratch';
 export { layerNormForward } from './layernorm';
 export { erf } from './erf';

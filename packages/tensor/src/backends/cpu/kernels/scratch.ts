@@ -20,8 +20,3 @@ export function scratch(slot: number, size: number): Float64Array {
   pool[slot] = next;
   return next;
 }
-
-/** Drops every scratch buffer (for memory-sensitive callers and tests); they regrow on demand. */
-export function releaseScratch(): void {
-  pool.length = 0;
-}
