@@ -101,6 +101,22 @@ export function decodeElements<D extends ArrayDType>(
   return { dtype, shape, data: fromBytes(dtype, copy) };
 }
 
+/**
+ * Returns an NdArray over raw element bytes stored in the given byte order: a view of `bytes` (no
+ * copy: it shares their memory) when they are in host byte order, aligned for the dtype and, for
+ * bool, all 0 or 1; otherwise a converted copy, whose size `charge` is told first (a read budget).
+ */
+export function elementsInPlace<D extends ArrayDType>(
+  dtype: D, shape: number[], bytes: Uint8Array, littleEndian: boolean, charge: (bytes: number) => void,
+): NdArray<D> {
+  const size = DTYPE_SIZE[dtype];
+  const inPlace = (littleEndian === HOST_LITTLE_ENDIAN || size === 1) && bytes.byteOffset % size === 0 &&
+    (dtype !== 'bool' || bytes.every((b) => b <= 1));
+  if (inPlace) return { dtype, shape, data: fromBytes(dtype, bytes) };
+  charge(bytes.length);
+  return decodeElements(dtype, shape, bytes, littleEndian);
+}
+
 /** Returns an array's element bytes in little-endian order (a view where the host is little-endian). */
 export function littleEndianBytes(arr: NdArray): Uint8Array {
   const bytes = bytesOf(arr);
@@ -129,6 +145,11 @@ export function checkNdArray(arr: NdArray, where: string): void {
   }
 }
 
+/** Returns true when a strided view of `shape` reads consecutive elements in row-major order. */
+export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
+  return rowMajorStrides(shape).every((s, k) => s === strides[k] || (shape[k] ?? 0) === 1);
+}
+
 /**
  * Copies a strided view of `src` (elements of `size` bytes) into a new row-major byte array:
  * element (i0, i1, ...) comes from element offset + Σ ik·strides[k]. Callers check bounds.
@@ -139,8 +160,7 @@ export function gatherStrided(
   const n = numel(shape);
   const out = new Uint8Array(n * size);
   if (n === 0) return out;
-  const contiguous = rowMajorStrides(shape).every((s, k) => s === strides[k] || (shape[k] ?? 0) === 1);
-  if (contiguous) {
+  if (isContiguous(shape, strides)) {
     out.set(src.subarray(offset * size, (offset + n) * size));
     return out;
   }
