@@ -164,13 +164,31 @@ export function gatherStrided(
     out.set(src.subarray(offset * size, (offset + n) * size));
     return out;
   }
-  // Walk the output in row-major order with an odometer over the index, tracking the source offset.
+  // Walk the output in row-major order: an odometer over the outer indices, a tight loop over the
+  // last one (a 2^27-element expand takes a second, not minutes of per-element subarray calls).
   const rank = shape.length;
+  const inner = shape[rank - 1] ?? 1;
+  const innerStep = (strides[rank - 1] ?? 0) * size;
   const index = new Array<number>(rank).fill(0);
   let srcElem = offset;
-  for (let i = 0; i < n; i++) {
-    out.set(src.subarray(srcElem * size, srcElem * size + size), i * size);
-    for (let k = rank - 1; k >= 0; k--) {
+  let o = 0;
+  for (let row = 0; row < n / inner; row++) {
+    let from = srcElem * size;
+    if (innerStep === size) {
+      out.set(src.subarray(from, from + inner * size), o); // a contiguous row
+      o += inner * size;
+    } else if (innerStep === 0 && inner > 0) {
+      // an expanded row: one element, then doubling copies
+      const start = o;
+      for (let b = 0; b < size; b++) out[o++] = src[from + b] ?? 0;
+      for (let have = size; have < inner * size; have *= 2) out.copyWithin(start + have, start, start + Math.min(have, inner * size - have));
+      o = start + inner * size;
+    } else {
+      for (let j = 0; j < inner; j++, from += innerStep) {
+        for (let b = 0; b < size; b++) out[o++] = src[from + b] ?? 0;
+      }
+    }
+    for (let k = rank - 2; k >= 0; k--) {
       const stride = strides[k] ?? 0;
       const next = (index[k] ?? 0) + 1;
       if (next < (shape[k] ?? 0)) {
