@@ -148,6 +148,10 @@ export function readZip(bytes: Uint8Array, file = '<bytes>', budget: ReadBudget 
     const lh = localHeaderOffset;
     if (lh + 30 > cdOffset || u32(lh) !== SIG_LOCAL) fail(`local header of ${nameShown} expected at byte ${lh}`);
     const dataOffset = lh + 30 + u16(lh + 26) + u16(lh + 28);
+    // The name is the only field the reader uses from both headers: they must agree (no checksum covers names).
+    if (u16(lh + 26) !== nameLen || bytes.subarray(lh + 30, lh + 30 + nameLen).some((b, k) => b !== bytes[p + 46 + k])) {
+      fail(`local header of ${nameShown} at byte ${lh} names a different entry (corrupted archive)`);
+    }
     if (dataOffset + compressedSize > cdOffset) {
       fail(`data of ${nameShown} (bytes ${dataOffset}..${dataOffset + compressedSize}) runs into the central directory at ${cdOffset}`);
     }
@@ -156,6 +160,7 @@ export function readZip(bytes: Uint8Array, file = '<bytes>', budget: ReadBudget 
     byName.set(name, entry);
     p = next;
   }
+  if (p !== cdOffset + cdSize) fail(`the central directory holds ${count} entries in ${p - cdOffset} bytes, its end record says ${cdSize} bytes`);
 
   // Entries (local header to end of data) must not share bytes: sorted by start, each begins after the last ended.
   let prev: ZipEntry | undefined;
