@@ -158,11 +158,11 @@ describe('tensors are views of the file bytes where aligned', () => {
 
   it('tensors sharing one storage get independent memory (views only for the first)', () => {
     const d = readPth(path.join(HOSTILE, 'shared-storage.pth'));
-    expect(Array.from(d.a!.data)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    expect(Array.from(d.b!.data)).toEqual([1, 2, 5, 6, 9, 10]);
-    expect(Array.from(d.c!.data)).toEqual([4, 5, 6, 7]);
+    expect(Array.from(d.a!.data as Float32Array)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(Array.from(d.b!.data as Float32Array)).toEqual([1, 2, 5, 6, 9, 10]);
+    expect(Array.from(d.c!.data as Float32Array)).toEqual([4, 5, 6, 7]);
     (d.a!.data as Float32Array)[5] = 99;
-    expect(Array.from(d.c!.data)).toEqual([4, 5, 6, 7]);
+    expect(Array.from(d.c!.data as Float32Array)).toEqual([4, 5, 6, 7]);
   });
 
   it('safetensors and .npy: views when aligned, copies (counted) when not', () => {
