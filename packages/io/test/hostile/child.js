@@ -2,6 +2,8 @@
 // so the hostile-input suite can bound memory (maxRSS) and time and survive an abort.
 // Usage: node child.js <reader> <file> [limits as JSON]
 //   (reader: readImage | readNpy | readNpz | readSafetensors | readPth | readTorchFile)
+// maxRSS is a high-water mark that, on Linux, a spawned child starts with from its parent: report it too
+const startRssMiB = process.resourceUsage().maxRSS / 1024;
 const io = require('../../dist');
 const [reader, file, limits] = process.argv.slice(2);
 const t0 = Date.now();
@@ -16,4 +18,5 @@ try {
 }
 outcome.ms = Date.now() - t0;
 outcome.maxRssMiB = process.resourceUsage().maxRSS / 1024;
+outcome.startRssMiB = startRssMiB;
 process.stdout.write(JSON.stringify(outcome));
