@@ -101,7 +101,8 @@ export function readRegularFile(file: string, limits?: Partial<ReadLimits>): Uin
     if (stat.size > maxFileBytes) {
       throw new Error(`cannot read ${file}: it has ${formatBytes(stat.size)}, over the limit of ${formatBytes(maxFileBytes)} (raise it with setReadLimits({ maxFileBytes }))`);
     }
-    const bytes = Buffer.allocUnsafe(stat.size);
+    // never from Node's shared 8 KiB pool: readers return views of these bytes, which callers may change
+    const bytes = Buffer.allocUnsafeSlow(stat.size);
     let at = 0;
     while (at < bytes.length) {
       const n = fs.readSync(fd, bytes, at, bytes.length - at, at);

@@ -75,3 +75,25 @@ test('keys saved from DataParallel (module. prefix) load; unreadable files are n
   expect(() => loadWeights(m, path.join(tmp, 'junk.pth'))).toThrow(/junk\.pth/);
   expect(() => loadWeights(m, path.join(tmp, 'absent.safetensors'))).toThrow(/absent\.safetensors/);
 });
+
+describe('keys named like Object.prototype members are plain keys', () => {
+  const small = () => new Sequential(new Conv2d(1, 2, 1, { bias: false }));
+  const weight = (): NdArray => ({ dtype: 'float32', shape: [2, 1, 1, 1], data: new Float32Array([3, 4]) });
+  it.each(['toString', '__proto__', 'constructor', 'hasOwnProperty'])('strict loadWeights refuses an extra key %s', (extra) => {
+    const file = path.join(tmp, `extra-${extra}.safetensors`);
+    const tensors: Record<string, NdArray> = {};
+    Object.defineProperty(tensors, '0.weight', { value: weight(), enumerable: true });
+    Object.defineProperty(tensors, extra, { value: weight(), enumerable: true });
+    writeSafetensors(file, tensors);
+    expect(Object.keys(readStateDict(file)).sort()).toEqual(['0.weight', extra].sort());
+    expect(() => loadWeights(small(), file)).toThrow(new RegExp(`extra-${extra}\\.safetensors does not fit Sequential:[\\s\\S]*unexpected keys \\(1\\): ${extra}`));
+    // non-strict: reported, ignored, and the real weight loads
+    const m = small();
+    expect(loadWeights(m, file, { strict: false })).toEqual({ missingKeys: [], unexpectedKeys: [extra] });
+    expect(Array.from(m.stateDict()['0.weight']!.dataSync())).toEqual([3, 4]);
+  });
+  it('a file missing a key named toString does not count it as present', () => {
+    const m = small();
+    expect(() => m.loadStateDict({ toString: { shape: [2, 1, 1, 1], data: new Float32Array(2) } })).toThrow(/missing keys: 0\.weight\n  unexpected keys: toString/);
+  });
+});

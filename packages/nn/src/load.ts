@@ -81,17 +81,17 @@ export function loadWeights(model: Module, file: string | Uint8Array, options: L
     const msg = (e as Error).message;
     throw new Error(msg.includes(name) ? msg : `loadWeights: ${name}: ${msg}`);
   }
-  const own = model.stateDict();
-  let keys = Object.keys(raw);
-  const prefixed = keys.length > 0 && keys.every((k) => k.startsWith('module.')) && !Object.keys(own).some((k) => k.startsWith('module.'));
-  const dict: Record<string, ArrayLikeEntry> = {};
-  for (const k of keys) dict[model.checkpointKey(prefixed ? k.slice('module.'.length) : k)] = entryOf(raw[k]!);
-  keys = Object.keys(dict);
-  const missingKeys = Object.keys(own).filter((k) => !(k in dict));
-  const unexpectedKeys = keys.filter((k) => !(k in own));
-  const mismatched = Object.entries(own)
-    .filter(([k, t]) => k in dict && dict[k]!.shape.join() !== t.shape.join())
-    .map(([k, t]) => `${k}: file [${dict[k]!.shape.join(', ')}] vs model [${t.shape.join(', ')}]`);
+  // Maps, not objects: a file's key named like an Object.prototype member (toString, __proto__) stays a plain key.
+  const own = new Map(Object.entries(model.stateDict()));
+  const keys = Object.keys(raw);
+  const prefixed = keys.length > 0 && keys.every((k) => k.startsWith('module.')) && ![...own.keys()].some((k) => k.startsWith('module.'));
+  const dict = new Map<string, ArrayLikeEntry>();
+  for (const k of keys) dict.set(model.checkpointKey(prefixed ? k.slice('module.'.length) : k), entryOf(raw[k]!));
+  const missingKeys = [...own.keys()].filter((k) => !dict.has(k));
+  const unexpectedKeys = [...dict.keys()].filter((k) => !own.has(k));
+  const mismatched = [...own]
+    .filter(([k, t]) => dict.has(k) && dict.get(k)!.shape.join() !== t.shape.join())
+    .map(([k, t]) => `${k}: file [${dict.get(k)!.shape.join(', ')}] vs model [${t.shape.join(', ')}]`);
   const problems: string[] = [];
   if (strict && missingKeys.length) problems.push(`missing keys (${missingKeys.length}): ${list(missingKeys)}`);
   if (strict && unexpectedKeys.length) problems.push(`unexpected keys (${unexpectedKeys.length}): ${list(unexpectedKeys)}`);
@@ -100,6 +100,8 @@ export function loadWeights(model: Module, file: string | Uint8Array, options: L
     const hint = strict && (missingKeys.length || unexpectedKeys.length) ? '\n  (pass { strict: false } to load the matching keys only)' : '';
     throw new Error(`loadWeights: ${name} does not fit ${model.constructor.name}:\n  ${problems.join('\n  ')}${hint}`);
   }
-  model.loadStateDict(dict, { strict: false });
+  const entries: Record<string, ArrayLikeEntry> = {};
+  for (const [k, v] of dict) if (own.has(k)) entries[k] = v; // only the model's own names, never __proto__
+  model.loadStateDict(entries, { strict: false });
   return { missingKeys, unexpectedKeys };
 }

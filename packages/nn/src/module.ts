@@ -182,14 +182,15 @@ export abstract class Module {
    */
   loadStateDict(original: Record<string, Tensor | ArrayLikeEntry>, options: LoadOptions = {}): void {
     const strict = options.strict ?? true;
-    const dict: Record<string, Tensor | ArrayLikeEntry> = {};
-    for (const [k, v] of Object.entries(original)) dict[this.checkpointKey(k)] = v;
-    const own = this.stateDict();
-    const missing = Object.keys(own).filter((k) => !(k in dict));
-    const unexpected = Object.keys(dict).filter((k) => !(k in own));
+    // Maps, so keys named like Object.prototype members (toString, __proto__) are plain keys.
+    const dict = new Map<string, Tensor | ArrayLikeEntry>();
+    for (const [k, v] of Object.entries(original)) dict.set(this.checkpointKey(k), v);
+    const own = new Map(Object.entries(this.stateDict()));
+    const missing = [...own.keys()].filter((k) => !dict.has(k));
+    const unexpected = [...dict.keys()].filter((k) => !own.has(k));
     const mismatched: string[] = [];
-    for (const [k, t] of Object.entries(own)) {
-      const src = dict[k];
+    for (const [k, t] of own) {
+      const src = dict.get(k);
       if (src && src.shape.join() !== t.shape.join()) mismatched.push(`${k}: checkpoint [${src.shape.join(', ')}] vs model [${t.shape.join(', ')}]`);
     }
     const problems: string[] = [];
@@ -197,8 +198,8 @@ export abstract class Module {
     if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
     if (mismatched.length) problems.push(`shape mismatches: ${mismatched.join('; ')}`);
     if (problems.length) throw new Error(`loadStateDict: ${problems.join('\n  ')}`);
-    for (const [k, t] of Object.entries(own)) {
-      const src = dict[k];
+    for (const [k, t] of own) {
+      const src = dict.get(k);
       if (!src) continue;
       const from = src instanceof Tensor ? src.values() : src.data;
       assign(t, (to) => {

@@ -101,6 +101,22 @@ export function decodeElements<D extends ArrayDType>(
   return { dtype, shape, data: fromBytes(dtype, copy) };
 }
 
+/**
+ * Returns an NdArray over raw element bytes stored in the given byte order: a view of `bytes` (no
+ * copy: it shares their memory) when they are in host byte order, aligned for the dtype and, for
+ * bool, all 0 or 1; otherwise a converted copy, whose size `charge` is told first (a read budget).
+ */
+export function elementsInPlace<D extends ArrayDType>(
+  dtype: D, shape: number[], bytes: Uint8Array, littleEndian: boolean, charge: (bytes: number) => void,
+): NdArray<D> {
+  const size = DTYPE_SIZE[dtype];
+  const inPlace = (littleEndian === HOST_LITTLE_ENDIAN || size === 1) && bytes.byteOffset % size === 0 &&
+    (dtype !== 'bool' || bytes.every((b) => b <= 1));
+  if (inPlace) return { dtype, shape, data: fromBytes(dtype, bytes) };
+  charge(bytes.length);
+  return decodeElements(dtype, shape, bytes, littleEndian);
+}
+
 /** Returns an array's element bytes in little-endian order (a view where the host is little-endian). */
 export function littleEndianBytes(arr: NdArray): Uint8Array {
   const bytes = bytesOf(arr);
@@ -129,6 +145,11 @@ export function checkNdArray(arr: NdArray, where: string): void {
   }
 }
 
+/** Returns true when a strided view of `shape` reads consecutive elements in row-major order. */
+export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
+  return rowMajorStrides(shape).every((s, k) => s === strides[k] || (shape[k] ?? 0) === 1);
+}
+
 /**
  * Copies a strided view of `src` (elements of `size` bytes) into a new row-major byte array:
  * element (i0, i1, ...) comes from element offset + Σ ik·strides[k]. Callers check bounds.
@@ -139,18 +160,35 @@ export function gatherStrided(
   const n = numel(shape);
   const out = new Uint8Array(n * size);
   if (n === 0) return out;
-  const contiguous = rowMajorStrides(shape).every((s, k) => s === strides[k] || (shape[k] ?? 0) === 1);
-  if (contiguous) {
+  if (isContiguous(shape, strides)) {
     out.set(src.subarray(offset * size, (offset + n) * size));
     return out;
   }
-  // Walk the output in row-major order with an odometer over the index, tracking the source offset.
+  // Walk the output in row-major order: an odometer over the outer indices, a tight loop over the
+  // last one (a 2^27-element expand takes a second, not minutes of per-element subarray calls).
   const rank = shape.length;
+  const inner = shape[rank - 1] ?? 1;
+  const innerStep = (strides[rank - 1] ?? 0) * size;
   const index = new Array<number>(rank).fill(0);
   let srcElem = offset;
-  for (let i = 0; i < n; i++) {
-    out.set(src.subarray(srcElem * size, srcElem * size + size), i * size);
-    for (let k = rank - 1; k >= 0; k--) {
+  let o = 0;
+  for (let row = 0; row < n / inner; row++) {
+    let from = srcElem * size;
+    if (innerStep === size) {
+      out.set(src.subarray(from, from + inner * size), o); // a contiguous row
+      o += inner * size;
+    } else if (innerStep === 0 && inner > 0) {
+      // an expanded row: one element, then doubling copies
+      const start = o;
+      for (let b = 0; b < size; b++) out[o++] = src[from + b] ?? 0;
+      for (let have = size; have < inner * size; have *= 2) out.copyWithin(start + have, start, start + Math.min(have, inner * size - have));
+      o = start + inner * size;
+    } else {
+      for (let j = 0; j < inner; j++, from += innerStep) {
+        for (let b = 0; b < size; b++) out[o++] = src[from + b] ?? 0;
+      }
+    }
+    for (let k = rank - 2; k >= 0; k--) {
       const stride = strides[k] ?? 0;
       const next = (index[k] ?? 0) + 1;
       if (next < (shape[k] ?? 0)) {

@@ -4,6 +4,7 @@ export * from './zip';
 export * from './npy';
 export * from './npz';
 export * from './safetensors';
-export type { Source } from './source';
+export type { ReadOptions, Source } from './source';
+export * from './budget';
 export * from './pickle';
 export * from './pth';

@@ -1,12 +1,17 @@
 import type { ArrayDType, NdArray } from '../array';
 import { writeFileAtomic } from '../fs';
-import { DTYPE_SIZE, checkNdArray, decodeElements, gatherStrided, isValidShape, littleEndianBytes, numel } from './convert';
+import type { ReadLimits } from '../read-policy';
+import { ReadBudget } from './budget';
+import { DTYPE_SIZE, checkNdArray, elementsInPlace, gatherStrided, isValidShape, littleEndianBytes, numel } from './convert';
 import { parsePyLiteral, type PyLiteral } from './pyliteral';
-import { loadSource, type Source } from './source';
+import { loadSource, type ReadOptions, type Source } from './source';
+import { shown, shownJson } from './record';
 
 /** NumPy's .npy format (versions 1.0, 2.0, 3.0): magic, a Python-dict header, then the raw elements. */
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
+/** numpy itself refuses headers over 10 000 bytes unless told otherwise; ours are far below this cap. */
+const MAX_HEADER = 1 << 20;
 
 // numpy type letter + byte size -> our dtype. bfloat16 has no numpy descr.
 const FROM_DESCR: Record<string, ArrayDType> = {
@@ -23,8 +28,13 @@ export function isNpy(bytes: Uint8Array): boolean {
   return MAGIC.every((b, i) => bytes[i] === b);
 }
 
-/** Parses .npy bytes into a row-major NdArray (Fortran order and big-endian data are converted). */
-export function decodeNpy(bytes: Uint8Array, file = '<bytes>'): NdArray {
+/**
+ * Parses .npy bytes into a row-major NdArray (Fortran order and big-endian data are converted). The
+ * result is a view of `bytes` (sharing their memory) when the data is aligned, in host byte order and
+ * C order; conversions count against the read budget.
+ */
+export function decodeNpy(bytes: Uint8Array, file = '<bytes>', limits?: Partial<ReadLimits> | ReadBudget): NdArray {
+  const budget = limits instanceof ReadBudget ? limits : new ReadBudget(file, limits);
   const fail = (what: string): never => {
     throw new Error(`${file}: not a valid .npy file: ${what}`);
   };
@@ -43,6 +53,7 @@ export function decodeNpy(bytes: Uint8Array, file = '<bytes>'): NdArray {
   } else {
     return fail(`format version ${major}.${bytes[7] ?? 0} is not supported (1.0, 2.0 and 3.0 are)`);
   }
+  if (headerLen > MAX_HEADER) fail(`header length ${headerLen} is over the ${MAX_HEADER}-byte limit`);
   const dataStart = headerStart + headerLen;
   if (dataStart > bytes.length) fail(`header says it is ${headerLen} bytes, only ${bytes.length - headerStart} follow`);
   const headerBytes = bytes.subarray(headerStart, dataStart);
@@ -52,27 +63,31 @@ export function decodeNpy(bytes: Uint8Array, file = '<bytes>'): NdArray {
   try {
     header = parsePyLiteral(headerText);
   } catch (err) {
-    return fail(`cannot parse header ${JSON.stringify(headerText.trim())}: ${(err as Error).message}`);
+    return fail(`cannot parse header ${shown(headerText.trim())}: ${(err as Error).message}`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) return fail('header is not a dict');
-  const { descr, fortran_order: fortran, shape } = header;
-  if (typeof descr !== 'string') return fail(`descr ${JSON.stringify(descr)} is not a simple dtype string (structured arrays are not supported)`);
+  const own = (key: string): PyLiteral | undefined => (Object.prototype.hasOwnProperty.call(header, key) ? (header as Record<string, PyLiteral>)[key] : undefined);
+  const [descr, fortran, shape] = [own('descr'), own('fortran_order'), own('shape')];
+  if (typeof descr !== 'string') return fail(`descr ${shownJson(descr ?? null)} is not a simple dtype string (structured arrays are not supported)`);
   if (typeof fortran !== 'boolean') return fail('fortran_order is missing or not True/False');
-  if (!isValidShape(shape)) return fail(`shape ${JSON.stringify(shape)} is not a tuple of non-negative integers`);
+  if (!isValidShape(shape)) return fail(`shape ${shownJson(shape ?? null)} is not a tuple of non-negative integers`);
 
   const m = /^([<>|=]?)([a-z])(\d+)$/.exec(descr);
-  const dtype = m ? FROM_DESCR[`${m[2] ?? ''}${m[3] ?? ''}`] : undefined;
+  const code = m ? `${m[2] ?? ''}${m[3] ?? ''}` : '';
+  const dtype = m && Object.prototype.hasOwnProperty.call(FROM_DESCR, code) ? FROM_DESCR[code] : undefined;
   if (!m || !dtype) {
-    return fail(`dtype ${descr} has no NdArray equivalent (supported: ${Object.keys(FROM_DESCR).join(', ')})`);
+    return fail(`dtype ${shown(descr)} has no NdArray equivalent (supported: ${Object.keys(FROM_DESCR).join(', ')})`);
   }
   const size = DTYPE_SIZE[dtype];
   const n = numel(shape);
   const dataBytes = bytes.length - dataStart;
   if (dataBytes !== n * size) {
-    fail(`shape (${shape.join(', ')}) of ${dtype} needs ${n * size} data bytes, the file has ${dataBytes}`);
+    fail(`shape (${shown(shape.join(', '))}) of ${dtype} needs ${n * size} data bytes, the file has ${dataBytes}`);
   }
   let raw = bytes.subarray(dataStart);
+  const littleEndian = m[1] !== '>';
   if (fortran && shape.length > 1) {
+    budget.take(raw.length, `reordering the Fortran-order array of shape (${shape.join(', ')})`);
     // Column-major: the first index varies fastest.
     const strides: number[] = [];
     let s = 1;
@@ -82,7 +97,7 @@ export function decodeNpy(bytes: Uint8Array, file = '<bytes>'): NdArray {
     }
     raw = gatherStrided(raw, size, shape, strides, 0);
   }
-  return decodeElements(dtype, shape, raw, m[1] !== '>');
+  return elementsInPlace(dtype, shape, raw, littleEndian, (b) => budget.take(b, `converting ${n} ${dtype} elements`));
 }
 
 /** Returns the .npy bytes (version 1.0, or 2.0 for huge headers) of an NdArray, little-endian, C order. */
@@ -109,10 +124,10 @@ export function encodeNpy(arr: NdArray, where = 'encodeNpy'): Uint8Array {
   return out;
 }
 
-/** Reads a .npy file (or its bytes) into a row-major NdArray. */
-export function readNpy(src: Source): NdArray {
-  const { bytes, file } = loadSource(src);
-  return decodeNpy(bytes, file);
+/** Reads a .npy file (or its bytes) into a row-major NdArray (see decodeNpy). */
+export function readNpy(src: Source, options: ReadOptions = {}): NdArray {
+  const { bytes, file, budget } = loadSource(src, options);
+  return decodeNpy(bytes, file, budget);
 }
 
 /** Writes an NdArray to a .npy file, atomically. */

@@ -1,9 +1,11 @@
 import type { NdArray } from '../array';
 import { writeFileAtomic } from '../fs';
+import type { ReadLimits } from '../read-policy';
+import { ReadBudget } from './budget';
 import { decodeNpy, encodeNpy } from './npy';
-import { setOwn } from './record';
-import { loadSource, type Source } from './source';
+import { loadSource, type ReadOptions, type Source } from './source';
 import { encodeZip, readZip } from './zip';
+import { shown, setOwn } from './record';
 
 /** NumPy's .npz format: a zip archive of `<name>.npy` entries, stored (np.savez) or deflated (np.savez_compressed). */
 
@@ -13,16 +15,20 @@ export interface NpzWriteOptions {
   compress?: boolean;
 }
 
-/** Parses .npz bytes into arrays keyed by name (the entry name without ".npy"), in archive order. */
-export function decodeNpz(bytes: Uint8Array, file = '<bytes>'): Record<string, NdArray> {
-  const zip = readZip(bytes, file);
+/**
+ * Parses .npz bytes into arrays keyed by name (the entry name without ".npy"), in archive order;
+ * arrays of stored entries are views of `bytes` where aligned (see decodeNpy).
+ */
+export function decodeNpz(bytes: Uint8Array, file = '<bytes>', limits?: Partial<ReadLimits> | ReadBudget): Record<string, NdArray> {
+  const budget = limits instanceof ReadBudget ? limits : new ReadBudget(file, limits);
+  const zip = readZip(bytes, file, budget);
   const out: Record<string, NdArray> = {};
   for (const entry of zip.entries) {
     if (!entry.name.endsWith('.npy')) {
-      throw new Error(`${file}: entry ${entry.name} of the .npz is not a .npy file`);
+      throw new Error(`${file}: entry ${shown(entry.name)} of the .npz is not a .npy file`);
     }
     const key = entry.name.slice(0, -4);
-    setOwn(out, key, decodeNpy(zip.read(entry), `${file}:${entry.name}`));
+    setOwn(out, key, decodeNpy(zip.read(entry), `${file}:${shown(entry.name)}`, budget));
   }
   return out;
 }
@@ -37,9 +43,9 @@ export function encodeNpz(arrays: Record<string, NdArray>, options: NpzWriteOpti
 }
 
 /** Reads a .npz file (or its bytes) into arrays keyed by name. */
-export function readNpz(src: Source): Record<string, NdArray> {
-  const { bytes, file } = loadSource(src);
-  return decodeNpz(bytes, file);
+export function readNpz(src: Source, options: ReadOptions = {}): Record<string, NdArray> {
+  const { bytes, file, budget } = loadSource(src, options);
+  return decodeNpz(bytes, file, budget);
 }
 
 /** Writes named arrays to a .npz file, atomically. */

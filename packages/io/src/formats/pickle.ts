@@ -1,6 +1,7 @@
 import type { ArrayDType, NdArray } from '../array';
-import { DTYPE_SIZE, HOST_LITTLE_ENDIAN, copyBytes, fromBytes, gatherStrided, isValidShape, numel, swapBytes } from './convert';
-import { setOwn } from './record';
+import { ReadBudget } from './budget';
+import { DTYPE_SIZE, HOST_LITTLE_ENDIAN, fromBytes, gatherStrided, isContiguous, isValidShape, numel, swapBytes } from './convert';
+import { shown, setOwn } from './record';
 
 /**
  * A pickle reader for the files torch.save writes. It is a data decoder, not a Python VM: the only
@@ -36,6 +37,11 @@ export interface TorchPickleOptions {
   loadStorage?: (request: StorageRequest) => Uint8Array;
   /** Byte order of the storages' bytes (default little-endian, as torch writes on every common machine). */
   storageLittleEndian?: boolean;
+  /**
+   * What the reader may allocate (pickle values, tensors materialised from views, byte-swapped
+   * storages); default: a fresh budget of the limits in force.
+   */
+  budget?: ReadBudget;
 }
 
 /** The storage classes torch names in persistent ids, and the dtype each holds. */
@@ -54,6 +60,8 @@ class PyDict {
   readonly items = new Map<string, Val>();
 }
 class Storage {
+  /** The tensors viewing `bytes` in place (not copies); when more than one does, all but the first get copies. */
+  readonly views: NdArray[] = [];
   constructor(readonly key: string, readonly dtype: ArrayDType, readonly numel: number, readonly bytes: Uint8Array) {}
 }
 /** Everything that can sit on the pickle stack. Plain objects are always NdArrays. */
@@ -96,6 +104,7 @@ const CALLABLES: Record<string, Callable> = {
   '_codecs.encode': (args, r) => {
     const [text, enc] = args;
     if (typeof text !== 'string' || (enc !== 'latin1' && enc !== 'latin-1')) r.fail('_codecs.encode other than (str, "latin1")');
+    r.charge((text as string).length, '_codecs.encode bytes');
     return Uint8Array.from(text as string, (c) => c.charCodeAt(0) & 0xff);
   },
 };
@@ -107,8 +116,10 @@ export function readTorchPickle(bytes: Uint8Array, options: TorchPickleOptions =
   return new Reader(bytes, options).run();
 }
 
+/** Deepest nesting of MARKs, nested values and nested calls; torch.save's pickles nest a few levels. */
 const MAX_DEPTH = 1000;
-const MAX_TENSOR_BYTES = 2 ** 32;
+/** Bytes charged to the budget for each container or reference the reader creates (a generous estimate). */
+const VALUE_COST = 64;
 
 class Reader {
   private pos = 0;
@@ -118,10 +129,18 @@ class Reader {
   private readonly storages = new Map<string, Storage>();
   private readonly view: DataView;
   private readonly file: string;
+  private readonly budget: ReadBudget;
+  private callDepth = 0;
 
   constructor(private readonly bytes: Uint8Array, private readonly options: TorchPickleOptions) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.file = options.file ?? '<bytes>';
+    this.budget = options.budget ?? new ReadBudget(this.file);
+  }
+
+  /** Counts `bytes` about to be allocated against the read's budget. */
+  charge(bytes: number, what: string): void {
+    this.budget.take(bytes, `pickle byte ${this.pos}: ${what}`);
   }
 
   fail(what: string): never {
@@ -142,9 +161,16 @@ class Reader {
         case 0x95: this.take(8); break; // FRAME: a length hint only
         case 0x2e: { // STOP
           if (this.stack.length !== 1 || this.marks.length !== 0) this.fail('STOP with a malformed stack');
-          return toTorchValue(this.pop(), this, new Map(), 0);
+          const result = toTorchValue(this.pop(), this, new Map(), 0);
+          this.unshareViews();
+          return result;
         }
-        case 0x28: this.marks.push(this.stack); this.stack = []; break; // MARK
+        case 0x28: { // MARK
+          if (this.marks.length >= MAX_DEPTH) this.fail(`MARKs nest deeper than ${MAX_DEPTH} levels`);
+          this.marks.push(this.stack);
+          this.stack = [];
+          break;
+        }
         case 0x31: this.popMark(); break; // POP_MARK
         case 0x30: this.pop(); break; // POP
         case 0x32: this.push(this.top()); break; // DUP
@@ -180,10 +206,11 @@ class Reader {
           this.push(d);
           break;
         }
-        case 0x61: { const v = this.pop(); this.listTop('APPEND').push(v); break; } // APPEND
+        case 0x61: { const v = this.pop(); this.charge(8, 'list item'); this.listTop('APPEND').push(v); break; } // APPEND
         case 0x65: case 0x90: { // APPENDS, ADDITEMS
           const items = this.popMark();
           const list = this.listTop('APPENDS');
+          this.charge(8 * items.length, 'list items');
           for (const v of items) list.push(v);
           break;
         }
@@ -194,9 +221,9 @@ class Reader {
           break;
         }
         case 0x75: { const items = this.popMark(); this.setItems(this.dictTop('SETITEMS'), items); break; } // SETITEMS
-        case 0x71: this.memo.set(this.u8(), this.top()); break; // BINPUT
-        case 0x72: this.memo.set(this.view.getUint32(this.take(4), true), this.top()); break; // LONG_BINPUT
-        case 0x94: this.memo.set(this.memo.size, this.top()); break; // MEMOIZE
+        case 0x71: this.memoize(this.u8()); break; // BINPUT
+        case 0x72: this.memoize(this.view.getUint32(this.take(4), true)); break; // LONG_BINPUT
+        case 0x94: this.memoize(this.memo.size); break; // MEMOIZE
         case 0x68: this.push(this.get(this.u8())); break; // BINGET
         case 0x6a: this.push(this.get(this.view.getUint32(this.take(4), true))); break; // LONG_BINGET
         case 0x63: { // GLOBAL "module\nname\n"
@@ -207,7 +234,7 @@ class Reader {
         case 0x93: { // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();
-          if (typeof module !== 'string' || typeof name !== 'string') this.fail('STACK_GLOBAL of non-strings');
+          if (typeof module !== 'string' || typeof name !== 'string') this.fail(`STACK_GLOBAL of ${describe(module)} and ${describe(name)}, expected two strings`);
           this.push(this.global(module as string, name as string));
           break;
         }
@@ -263,14 +290,17 @@ class Reader {
   }
   private raw(n: number): Uint8Array {
     const at = this.take(n);
-    return copyBytes(this.bytes.subarray(at, at + n));
+    this.charge(n, 'bytes value');
+    return this.bytes.slice(at, at + n);
   }
   private utf8(n: number): string {
     const at = this.take(n);
+    this.charge(2 * n, 'string value'); // UTF-16 in memory
     return new TextDecoder('utf-8').decode(this.bytes.subarray(at, at + n));
   }
   private latin1(n: number): string {
     const at = this.take(n);
+    this.charge(2 * n, 'string value');
     return new TextDecoder('latin1').decode(this.bytes.subarray(at, at + n));
   }
   private line(): string {
@@ -278,19 +308,30 @@ class Reader {
     if (end < 0 || end - this.pos > 1000) this.fail('GLOBAL name is not terminated by a newline');
     return this.latin1(end - this.pos + 1).slice(0, -1);
   }
-  /** Little-endian two's complement integer of n bytes: a number when it is safe, else a bigint. */
+  /**
+   * Little-endian two's complement integer of n bytes: a number when it is safe, else a bigint. Built
+   * from one hex string in linear time (shifting in a byte at a time is quadratic: minutes for 1 MiB).
+   */
   private long(n: number): number | bigint {
     const at = this.take(n);
-    let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.bytes[at + i] ?? 0);
-    if (n > 0 && (this.bytes[at + n - 1] ?? 0) & 0x80) v -= 1n << BigInt(8 * n);
+    if (n === 0) return 0;
+    this.charge(3 * n, 'long integer');
+    const hex = Buffer.from(this.bytes.subarray(at, at + n)).reverse().toString('hex');
+    let v = BigInt(`0x${hex}`);
+    if ((this.bytes[at + n - 1] ?? 0) & 0x80) v -= 1n << BigInt(8 * n);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   }
 
   // --- the stack -----------------------------------------------------------------------------
 
   private push(v: Val): void {
+    if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array)) this.charge(VALUE_COST, 'value');
+    else this.charge(8, 'value');
     this.stack.push(v);
+  }
+  private memoize(i: number): void {
+    this.charge(VALUE_COST, 'memo entry');
+    this.memo.set(i, this.top());
   }
   private pop(): Val {
     if (this.stack.length === 0) this.fail('pops an empty stack (corrupted pickle)');
@@ -322,6 +363,7 @@ class Reader {
     return d;
   }
   setItem(d: PyDict, k: Val, v: Val): void {
+    this.charge(VALUE_COST, 'dict item');
     if (typeof k === 'string') d.items.set(k, v);
     else if ((typeof k === 'number' && Number.isFinite(k)) || typeof k === 'bigint') d.items.set(String(k), v);
     else this.fail(`dict key ${describe(k)} is not supported (only str and int keys are)`);
@@ -336,26 +378,33 @@ class Reader {
   private global(module: string, name: string): PyGlobal {
     const qualname = `${module}.${name}`;
     if (!ALLOWED.includes(qualname)) {
-      this.fail(`refusing to load global ${qualname}: it is not on the allow-list (${ALLOWED.join(', ')}). ` +
+      this.fail(`refusing to load global ${shown(qualname)}: it is not on the allow-list (${ALLOWED.join(', ')}). ` +
         'Nothing in the file was executed; a plain state dict saved with torch.save(model.state_dict(), f) needs nothing else');
     }
     return new PyGlobal(qualname);
   }
 
   call(fn: Val, args: Val[]): Val {
-    const impl = fn instanceof PyGlobal ? CALLABLES[fn.qualname] : undefined;
+    const impl = fn instanceof PyGlobal && Object.prototype.hasOwnProperty.call(CALLABLES, fn.qualname) ? CALLABLES[fn.qualname] : undefined;
     if (!impl) return this.fail(`${describe(fn)} cannot be called`);
-    return impl(args, this);
+    // _rebuild_from_type_v2 calls its first argument: a file can nest such calls arbitrarily deep.
+    if (this.callDepth >= MAX_DEPTH) this.fail(`calls nest deeper than ${MAX_DEPTH} levels`);
+    this.callDepth++;
+    try {
+      return impl(args, this);
+    } finally {
+      this.callDepth--;
+    }
   }
 
   private persistentLoad(pid: Val): Storage {
     // torch.save: ('storage', StorageType, key, location, numel)
     if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) return this.fail(`persistent id ${describe(pid)} is not a ('storage', ...) tuple`);
     const [, type, key, location, count] = pid;
-    const dtype = type instanceof PyGlobal ? STORAGE_TYPES[type.qualname] : undefined;
+    const dtype = type instanceof PyGlobal && Object.prototype.hasOwnProperty.call(STORAGE_TYPES, type.qualname) ? STORAGE_TYPES[type.qualname] : undefined;
     if (!dtype) return this.fail(`persistent id names ${describe(type ?? null)}, not a known storage type`);
     if (typeof key !== 'string' || typeof location !== 'string' || typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
-      return this.fail(`persistent id for storage ${String(key)} is malformed`);
+      return this.fail(`persistent id for storage ${describe(key ?? null)} is malformed`);
     }
     const cached = this.storages.get(key);
     if (cached) {
@@ -365,19 +414,27 @@ class Reader {
     if (!this.options.loadStorage) this.fail(`the pickle refers to storage ${key} but no tensor data was given (use readTorchFile on the .pth file)`);
     const raw = (this.options.loadStorage as (r: StorageRequest) => Uint8Array)({ key, dtype, numel: count, location });
     const size = DTYPE_SIZE[dtype];
-    if (raw.length !== count * size) this.fail(`storage ${key} should hold ${count} ${dtype} elements (${count * size} bytes), its record has ${raw.length} bytes`);
-    const bytes = copyBytes(raw);
-    if ((this.options.storageLittleEndian ?? true) !== HOST_LITTLE_ENDIAN) swapBytes(bytes, size);
+    if (raw.length !== count * size) this.fail(`storage ${shown(key)} should hold ${count} ${dtype} elements (${count * size} bytes), its record has ${raw.length} bytes`);
+    let bytes = raw;
+    if ((this.options.storageLittleEndian ?? true) !== HOST_LITTLE_ENDIAN && size > 1) {
+      this.charge(raw.length, `byte-swapped copy of storage ${shown(key)}`);
+      bytes = raw.slice();
+      swapBytes(bytes, size);
+    }
     const storage = new Storage(key, dtype, count, bytes);
     this.storages.set(key, storage);
     return storage;
   }
 
-  /** _rebuild_tensor_v2(storage, storage_offset, size, stride, ...): a strided view, materialised row-major. */
+  /**
+   * _rebuild_tensor_v2(storage, storage_offset, size, stride, ...): a strided view. A contiguous
+   * view of aligned storage bytes is returned in place (no copy: the tensor shares the file's
+   * memory); any other view is materialised row-major, its bytes counted against the budget first.
+   */
   rebuildTensor(args: Val[]): NdArray {
     const [storage, offset, size, stride] = args;
     if (!(storage instanceof Storage)) return this.fail(`tensor rebuilt from ${describe(storage ?? null)}, expected a storage`);
-    const where = `tensor on storage ${storage.key}`;
+    const where = `tensor on storage ${shown(storage.key)}`;
     if (!isValidShape(size) || !isValidShape(stride) || size.length !== stride.length) {
       return this.fail(`${where}: size ${describe(size ?? null)} and stride ${describe(stride ?? null)} are not matching tuples of non-negative ints`);
     }
@@ -390,15 +447,36 @@ class Reader {
         this.fail(`${where}: view (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) reaches element ${last}, the storage has ${storage.numel}`);
       }
     }
-    // Only a zero stride (expand) makes a view bigger than its storage; refuse absurd ones before allocating.
-    if (n * DTYPE_SIZE[storage.dtype] > MAX_TENSOR_BYTES) {
-      this.fail(`${where}: size [${size.join(', ')}] is ${n} elements, too large to materialise`);
+    const itemSize = DTYPE_SIZE[storage.dtype];
+    const start = storage.bytes.byteOffset + offset * itemSize;
+    const inPlace = isContiguous(size, stride) && start % itemSize === 0 && (storage.dtype !== 'bool' || isZeroOne(storage.bytes));
+    let data: NdArray['data'];
+    if (inPlace) {
+      data = fromBytes(storage.dtype, storage.bytes.subarray(offset * itemSize, (offset + n) * itemSize));
+    } else {
+      // A zero stride (expand) makes a view far bigger than its storage: counted before allocating.
+      this.charge(n * itemSize, `${where}: materialising the view of size [${size.join(', ')}] (${n} ${storage.dtype} elements)`);
+      const out = gatherStrided(storage.bytes, itemSize, size, stride, offset);
+      if (storage.dtype === 'bool') for (let i = 0; i < out.length; i++) out[i] = out[i] ? 1 : 0;
+      data = fromBytes(storage.dtype, out);
     }
-    const out = gatherStrided(storage.bytes, DTYPE_SIZE[storage.dtype], size, stride, offset);
-    if (storage.dtype === 'bool') for (let i = 0; i < out.length; i++) out[i] = out[i] ? 1 : 0;
-    const tensor: NdArray = { dtype: storage.dtype, shape: [...size], data: fromBytes(storage.dtype, out) };
+    const tensor: NdArray = { dtype: storage.dtype, shape: [...size], data };
+    if (inPlace) storage.views.push(tensor);
     TENSORS.add(tensor);
     return tensor;
+  }
+
+  /**
+   * Tensors that share a storage get independent memory, as before views: the first keeps the view,
+   * the others get copies (counted against the budget). Tied weights are rare; most storages have one tensor.
+   */
+  private unshareViews(): void {
+    for (const storage of this.storages.values()) {
+      for (const tensor of storage.views.slice(1)) {
+        this.charge(tensor.data.byteLength, `copy of a tensor sharing storage ${shown(storage.key)}`);
+        tensor.data = tensor.data.slice() as typeof tensor.data;
+      }
+    }
   }
 
   tensorArg(v: Val | undefined, fn: string): NdArray {
@@ -427,7 +505,13 @@ function describe(v: Val): string {
   if (Array.isArray(v)) return `a tuple/list of ${v.length}`;
   if (v instanceof Uint8Array) return 'bytes';
   if (isNdArrayVal(v)) return 'a tensor';
-  return typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : String(v);
+  if (typeof v === 'bigint') return `an integer of ${v.toString(16).length * 4} bits`;
+  return typeof v === 'string' ? shown(v) : String(v);
+}
+
+function isZeroOne(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if ((bytes[i] ?? 0) > 1) return false;
+  return true;
 }
 
 /** Converts the internal stack values to public ones, keeping shared references (and cycles) shared. */

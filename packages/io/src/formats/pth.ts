@@ -1,7 +1,10 @@
 import type { NdArray } from '../array';
+import type { ReadLimits } from '../read-policy';
+import { ReadBudget } from './budget';
 import { isNdArray, readTorchPickle, type TorchDict, type TorchValue } from './pickle';
-import { loadSource, type Source } from './source';
+import { loadSource, type ReadOptions, type Source } from './source';
 import { isZip, readZip } from './zip';
+import { shown, shownJson } from './record';
 
 /**
  * PyTorch .pth/.pt files as torch.save has written them since 1.6: a zip archive whose entries
@@ -14,8 +17,13 @@ import { isZip, readZip } from './zip';
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
 const RESAVE = 'load it in Python and re-save it with a newer torch (torch.save(obj, f, _use_new_zipfile_serialization=True), the default since 1.6)';
 
-/** Decodes the bytes of a torch.save zip archive into the saved object tree (tensors as row-major NdArrays). */
-export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>'): TorchValue {
+/**
+ * Decodes the bytes of a torch.save zip archive into the saved object tree (tensors as row-major
+ * NdArrays). Contiguous tensors on aligned storage (torch aligns its records to 64 bytes) are views
+ * of `bytes`, sharing their memory; everything else allocated counts against the read budget.
+ */
+export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>', limits?: Partial<ReadLimits> | ReadBudget): TorchValue {
+  const budget = limits instanceof ReadBudget ? limits : new ReadBudget(file, limits);
   if (!isZip(bytes)) {
     if (LEGACY_MAGIC.every((b, i) => bytes[i] === b)) {
       throw new Error(`${file}: this is PyTorch's legacy (pre-1.6) serialization format, which is not supported; ${RESAVE}`);
@@ -25,11 +33,11 @@ export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>'): TorchValue
     }
     throw new Error(`${file}: not a PyTorch zip archive (it does not start with "PK")`);
   }
-  const zip = readZip(bytes, file);
+  const zip = readZip(bytes, file, budget);
   const pickles = zip.entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
   if (pickles.length !== 1) {
     throw new Error(`${file}: expected one <folder>/data.pkl entry in the archive, found ${pickles.length}` +
-      ` (entries: ${zip.entries.slice(0, 8).map((e) => e.name).join(', ')}${zip.entries.length > 8 ? ', ...' : ''})`);
+      ` (entries: ${zip.entries.slice(0, 8).map((e) => shown(e.name)).join(', ')}${zip.entries.length > 8 ? ', ...' : ''})`);
   }
   const entry = pickles[0] as (typeof pickles)[number];
   const prefix = entry.name.slice(0, -'data.pkl'.length);
@@ -37,24 +45,25 @@ export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>'): TorchValue
     throw new Error(`${file}: this is a TorchScript archive (torch.jit.save), not a torch.save file; in Python, save model.state_dict() with torch.save`);
   }
   const order = zip.get(`${prefix}byteorder`);
-  const byteorder = order ? new TextDecoder().decode(zip.read(order)).trim() : 'little';
-  if (byteorder !== 'little' && byteorder !== 'big') throw new Error(`${file}: byteorder record says ${JSON.stringify(byteorder)}, expected little or big`);
+  const byteorder = order ? new TextDecoder().decode(zip.read(order).subarray(0, 64)).trim() : 'little';
+  if (byteorder !== 'little' && byteorder !== 'big') throw new Error(`${file}: byteorder record says ${shown(byteorder)}, expected little or big`);
 
   return readTorchPickle(zip.read(entry), {
     file: `${file}:${entry.name}`,
     storageLittleEndian: byteorder === 'little',
+    budget,
     loadStorage: ({ key }) => {
       const record = zip.get(`${prefix}data/${key}`);
-      if (!record) throw new Error(`${file}: storage ${key} has no record ${prefix}data/${key} in the archive`);
+      if (!record) throw new Error(`${file}: storage ${shown(key)} has no record ${shown(`${prefix}data/${key}`)} in the archive`);
       return zip.read(record);
     },
   });
 }
 
 /** Reads a torch.save file (or its bytes) and returns the whole saved object tree: checkpoints, nested dicts, numbers. */
-export function readTorchFile(src: Source): TorchValue {
-  const { bytes, file } = loadSource(src);
-  return decodeTorchFile(bytes, file);
+export function readTorchFile(src: Source, options: ReadOptions = {}): TorchValue {
+  const { bytes, file, budget } = loadSource(src, options);
+  return decodeTorchFile(bytes, file, budget);
 }
 
 /** Keys under which training scripts commonly nest the model's state dict in a checkpoint. */
@@ -65,18 +74,18 @@ const STATE_DICT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'modu
  * checkpoint dict holding the state dict under `state_dict`, `model_state_dict`, `model`, ... is
  * accepted too; use readTorchFile to get the rest of a checkpoint.
  */
-export function readPth(src: Source): Record<string, NdArray> {
-  const { bytes, file } = loadSource(src);
-  const root = decodeTorchFile(bytes, file);
+export function readPth(src: Source, options: ReadOptions = {}): Record<string, NdArray> {
+  const { bytes, file, budget } = loadSource(src, options);
+  const root = decodeTorchFile(bytes, file, budget);
   if (!isDict(root)) throw new Error(`${file}: holds ${kind(root)}, expected a state dict (a dict of tensors)`);
   if (nonTensorKey(root) === undefined) return root as Record<string, NdArray>;
   for (const key of STATE_DICT_KEYS) {
-    const inner = root[key];
+    const inner = Object.prototype.hasOwnProperty.call(root, key) ? root[key] : undefined;
     if (isDict(inner) && nonTensorKey(inner) === undefined) return inner as Record<string, NdArray>;
   }
   const bad = nonTensorKey(root) ?? '';
-  throw new Error(`${file}: is not a state dict: entry ${JSON.stringify(bad)} is ${kind(root[bad])}, not a tensor, and none of ` +
-    `${STATE_DICT_KEYS.join(', ')} holds a dict of tensors (top-level keys: ${Object.keys(root).slice(0, 10).join(', ')}); ` +
+  throw new Error(`${file}: is not a state dict: entry ${shownJson(bad)} is ${kind(root[bad])}, not a tensor, and none of ` +
+    `${STATE_DICT_KEYS.join(', ')} holds a dict of tensors (top-level keys: ${Object.keys(root).slice(0, 10).map((k) => shown(k)).join(', ')}); ` +
     'use readTorchFile to read the whole object');
 }
 

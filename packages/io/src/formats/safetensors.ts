@@ -1,8 +1,10 @@
 import type { ArrayDType, NdArray } from '../array';
 import { writeFileAtomic } from '../fs';
-import { DTYPE_SIZE, checkNdArray, decodeElements, isValidShape, littleEndianBytes, numel } from './convert';
-import { setOwn } from './record';
-import { loadSource, type Source } from './source';
+import type { ReadLimits } from '../read-policy';
+import { ReadBudget } from './budget';
+import { DTYPE_SIZE, checkNdArray, elementsInPlace, isValidShape, littleEndianBytes, numel } from './convert';
+import { loadSource, type ReadOptions, type Source } from './source';
+import { shown, shownJson, setOwn } from './record';
 
 /**
  * The safetensors format: an 8-byte little-endian header length N, N bytes of JSON
@@ -18,10 +20,10 @@ export interface SafetensorsContent {
   metadata: Record<string, string>;
 }
 
-const FROM_CODE: Record<string, ArrayDType> = {
-  F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32',
-  I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
-};
+const FROM_CODE = new Map<string, ArrayDType>([
+  ['F64', 'float64'], ['F32', 'float32'], ['F16', 'float16'], ['BF16', 'bfloat16'], ['I64', 'int64'], ['I32', 'int32'],
+  ['I16', 'int16'], ['I8', 'int8'], ['U8', 'uint8'], ['BOOL', 'bool'],
+]);
 const TO_CODE: Record<ArrayDType, string> = {
   float64: 'F64', float32: 'F32', float16: 'F16', bfloat16: 'BF16', int64: 'I64', int32: 'I32',
   int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
@@ -29,8 +31,13 @@ const TO_CODE: Record<ArrayDType, string> = {
 /** The reference implementation refuses headers over 100 MB; so do we, before parsing. */
 const MAX_HEADER = 100_000_000;
 
-/** Parses safetensors bytes, validating the header and every tensor's byte range. */
-export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>'): SafetensorsContent {
+/**
+ * Parses safetensors bytes, validating the header and every tensor's byte range. Tensors are views
+ * of `bytes` (sharing their memory) where aligned; copies (unaligned data, a big-endian host, bool
+ * bytes other than 0/1) count against the read budget.
+ */
+export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>', limits?: Partial<ReadLimits> | ReadBudget): SafetensorsContent {
+  const budget = limits instanceof ReadBudget ? limits : new ReadBudget(file, limits);
   const fail = (what: string): never => {
     throw new Error(`${file}: not a valid safetensors file: ${what}`);
   };
@@ -42,6 +49,7 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetens
   }
   const n = Number(n64);
   const dataStart = 8 + n;
+  budget.take(4 * n, 'parsing the JSON header'); // its strings and objects take a few times its size
   if (bytes[8] !== 0x7b) fail('the JSON header does not start with "{"');
   let header: unknown;
   try {
@@ -57,24 +65,24 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetens
     if (name === '__metadata__') {
       if (info === null || typeof info !== 'object' || Array.isArray(info)) fail('__metadata__ is not an object');
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__ value ${k} is ${JSON.stringify(v)}, expected a string`);
+        if (typeof v !== 'string') fail(`__metadata__ value ${shown(k)} is ${shownJson(v)}, expected a string`);
         setOwn(metadata, k, v as string);
       }
       continue;
     }
-    const where = `tensor ${JSON.stringify(name)}`;
+    const where = `tensor ${shownJson(name)}`;
     if (info === null || typeof info !== 'object') return fail(`${where}: entry is not an object`);
     const { dtype: code, shape, data_offsets: offsets } = info as Record<string, unknown>;
-    const dtype = typeof code === 'string' ? FROM_CODE[code] : undefined;
-    if (!dtype) return fail(`${where}: dtype ${JSON.stringify(code)} is not supported (expected one of ${Object.keys(FROM_CODE).join(', ')})`);
-    if (!isValidShape(shape)) return fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    const dtype = typeof code === 'string' ? FROM_CODE.get(code) : undefined;
+    if (!dtype) return fail(`${where}: dtype ${shownJson(code)} is not supported (expected one of ${[...FROM_CODE.keys()].join(', ')})`);
+    if (!isValidShape(shape)) return fail(`${where}: shape ${shownJson(shape)} is not a list of non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)) {
-      return fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not [begin, end]`);
+      return fail(`${where}: data_offsets ${shownJson(offsets)} is not [begin, end]`);
     }
     const [begin, end] = offsets as [number, number];
     const expected = numel(shape) * DTYPE_SIZE[dtype];
     if (end - begin !== expected) {
-      fail(`${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, shape [${shape.join(', ')}] of ${dtype} needs ${expected}`);
+      fail(`${where}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, shape ${shownJson(shape)} of ${dtype} needs ${expected}`);
     }
     spans.push({ name, dtype, shape, begin, end });
   }
@@ -84,16 +92,17 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetens
   let at = 0;
   for (const s of [...spans].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
     if (s.begin !== at) {
-      fail(`tensor ${JSON.stringify(s.name)}: data_offsets start at ${s.begin}, expected ${at} (tensors must be contiguous, without gaps or overlaps)`);
+      fail(`tensor ${shownJson(s.name)}: data_offsets start at ${s.begin}, expected ${at} (tensors must be contiguous, without gaps or overlaps)`);
     }
-    if (s.end > dataLen) fail(`tensor ${JSON.stringify(s.name)}: data_offsets end at ${s.end}, past the ${dataLen} data bytes (truncated file?)`);
+    if (s.end > dataLen) fail(`tensor ${shownJson(s.name)}: data_offsets end at ${s.end}, past the ${dataLen} data bytes (truncated file?)`);
     at = s.end;
   }
   if (at !== dataLen) fail(`tensors cover ${at} data bytes, the file has ${dataLen}`);
 
   const tensors: Record<string, NdArray> = {};
   for (const s of spans) {
-    setOwn(tensors, s.name, decodeElements(s.dtype, s.shape, bytes.subarray(dataStart + s.begin, dataStart + s.end), true));
+    const raw = bytes.subarray(dataStart + s.begin, dataStart + s.end);
+    setOwn(tensors, s.name, elementsInPlace(s.dtype, s.shape, raw, true, (b) => budget.take(b, `copying tensor ${shownJson(s.name)}`)));
   }
   return { tensors, metadata };
 }
@@ -143,9 +152,9 @@ export function encodeSafetensors(
 }
 
 /** Reads a safetensors file (or its bytes): row-major tensors by name, and the metadata map. */
-export function readSafetensors(src: Source): SafetensorsContent {
-  const { bytes, file } = loadSource(src);
-  return decodeSafetensors(bytes, file);
+export function readSafetensors(src: Source, options: ReadOptions = {}): SafetensorsContent {
+  const { bytes, file, budget } = loadSource(src, options);
+  return decodeSafetensors(bytes, file, budget);
 }
 
 /** Writes named tensors (and optional string metadata) to a safetensors file, atomically. */

@@ -1,11 +1,28 @@
-import { readFileNamed } from '../fs';
+import type { ReadLimits } from '../read-policy';
+import { readRegularFile } from '../read-policy';
+import { ReadBudget } from './budget';
 
 /** Where a reader gets its bytes: a file path, or bytes already in memory. */
 export type Source = string | Uint8Array;
 
-/** Returns the bytes of a source and the name to use for it in error messages. */
-export function loadSource(src: Source, name?: string): { bytes: Uint8Array; file: string } {
-  if (typeof src === 'string') return { bytes: readFileNamed(src), file: name ?? src };
+/** Options every weights/array reader takes. */
+export interface ReadOptions {
+  /** Limits for this call, over those in force (`setReadLimits`); see packages/io/README.md. */
+  limits?: Partial<ReadLimits>;
+  /** The name used in error messages (default: the path, or "<bytes>"). */
+  name?: string;
+}
+
+/**
+ * Returns the bytes of a source (a regular file within the size limit), the name to use for it in
+ * error messages, and the decoding budget of this read.
+ */
+export function loadSource(src: Source, options: ReadOptions = {}): { bytes: Uint8Array; file: string; budget: ReadBudget } {
+  if (typeof src === 'string') {
+    const file = options.name ?? src;
+    return { bytes: readRegularFile(src, options.limits), file, budget: new ReadBudget(file, options.limits) };
+  }
   if (!(src instanceof Uint8Array)) throw new Error(`expected a file path or a Uint8Array, got ${typeof src}`);
-  return { bytes: src, file: name ?? '<bytes>' };
+  const file = options.name ?? '<bytes>';
+  return { bytes: src, file, budget: new ReadBudget(file, options.limits) };
 }

@@ -1,5 +1,7 @@
 import * as zlib from 'zlib';
+import { ReadBudget } from './budget';
 import { crc32 } from './crc32';
+import { shown } from './record';
 
 /**
  * A small zip reader and writer: just what .npz and PyTorch .pth files need (stored and deflated
@@ -16,6 +18,8 @@ export interface ZipEntry {
   compressedSize: number;
   size: number;
   localHeaderOffset: number;
+  /** Where the entry's (compressed) bytes start in the archive. */
+  dataOffset: number;
 }
 
 /** A zip archive held in memory: its entries and a way to read each. */
@@ -25,7 +29,10 @@ export interface ZipArchive {
   entries: ZipEntry[];
   /** Returns the entry called `name`, or undefined. */
   get(name: string): ZipEntry | undefined;
-  /** Returns the uncompressed, CRC-checked bytes of an entry (a view into the archive when stored). */
+  /**
+   * Returns the uncompressed, CRC-checked bytes of an entry: a view into the archive when stored;
+   * when deflated, inflated with an output cap, its declared size counted against the budget first.
+   */
   read(entry: ZipEntry | string): Uint8Array;
 }
 
@@ -57,8 +64,12 @@ export function isZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
 }
 
-/** Parses a zip archive's central directory; entries are read lazily with `archive.read(name)`. */
-export function readZip(bytes: Uint8Array, file = '<bytes>'): ZipArchive {
+/**
+ * Parses a zip archive's central directory and checks that no two entries share bytes (a zip bomb
+ * points many entries at one deflated blob); entries are read lazily with `archive.read(name)`,
+ * inflation counted against `budget` (default: a fresh one of the limits in force).
+ */
+export function readZip(bytes: Uint8Array, file = '<bytes>', budget: ReadBudget = new ReadBudget(file)): ZipArchive {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fail = (what: string): never => {
     throw new Error(`${file}: not a valid zip archive: ${what}`);
@@ -108,6 +119,7 @@ export function readZip(bytes: Uint8Array, file = '<bytes>'): ZipArchive {
     const next = p + 46 + nameLen + extraLen + commentLen;
     if (next > cdOffset + cdSize) fail(`central directory entry ${i} runs past the directory`);
     const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLen));
+    const nameShown = shown(name);
     let size = u32(p + 24);
     let compressedSize = u32(p + 20);
     let localHeaderOffset = u32(p + 42);
@@ -118,7 +130,7 @@ export function readZip(bytes: Uint8Array, file = '<bytes>'): ZipArchive {
       if (id === 0x0001) {
         let q = e + 4;
         const take = (): number => {
-          if (q + 8 > e + 4 + len) fail(`zip64 extra field of ${name} is too short`);
+          if (q + 8 > e + 4 + len) fail(`zip64 extra field of ${nameShown} is too short`);
           const v = u64(q);
           q += 8;
           return v;
@@ -129,36 +141,55 @@ export function readZip(bytes: Uint8Array, file = '<bytes>'): ZipArchive {
       }
       e += 4 + len;
     }
-    if (flags & 1) fail(`${name} is encrypted`);
-    if (method !== 0 && method !== 8) fail(`${name} uses compression method ${method} (only stored (0) and deflate (8) are supported)`);
-    if (method === 0 && size !== compressedSize) fail(`stored entry ${name} has size ${size} but compressed size ${compressedSize}`);
-    if (byName.has(name)) fail(`entry ${name} appears twice`);
-    const entry: ZipEntry = { name, method, crc32: u32(p + 16), compressedSize, size, localHeaderOffset };
+    if (flags & 1) fail(`${nameShown} is encrypted`);
+    if (method !== 0 && method !== 8) fail(`${nameShown} uses compression method ${method} (only stored (0) and deflate (8) are supported)`);
+    if (method === 0 && size !== compressedSize) fail(`stored entry ${nameShown} has size ${size} but compressed size ${compressedSize}`);
+    if (byName.has(name)) fail(`entry ${nameShown} appears twice`);
+    const lh = localHeaderOffset;
+    if (lh + 30 > cdOffset || u32(lh) !== SIG_LOCAL) fail(`local header of ${nameShown} expected at byte ${lh}`);
+    const dataOffset = lh + 30 + u16(lh + 26) + u16(lh + 28);
+    // The name is the only field the reader uses from both headers: they must agree (no checksum covers names).
+    if (u16(lh + 26) !== nameLen || bytes.subarray(lh + 30, lh + 30 + nameLen).some((b, k) => b !== bytes[p + 46 + k])) {
+      fail(`local header of ${nameShown} at byte ${lh} names a different entry (corrupted archive)`);
+    }
+    if (dataOffset + compressedSize > cdOffset) {
+      fail(`data of ${nameShown} (bytes ${dataOffset}..${dataOffset + compressedSize}) runs into the central directory at ${cdOffset}`);
+    }
+    const entry: ZipEntry = { name, method, crc32: u32(p + 16), compressedSize, size, localHeaderOffset, dataOffset };
     entries.push(entry);
     byName.set(name, entry);
     p = next;
   }
+  if (p !== cdOffset + cdSize) fail(`the central directory holds ${count} entries in ${p - cdOffset} bytes, its end record says ${cdSize} bytes`);
+
+  // Entries (local header to end of data) must not share bytes: sorted by start, each begins after the last ended.
+  let prev: ZipEntry | undefined;
+  for (const e of [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset)) {
+    if (prev && e.localHeaderOffset < prev.dataOffset + prev.compressedSize) {
+      fail(`entries ${shown(prev.name)} and ${shown(e.name)} overlap (bytes ${e.localHeaderOffset}..${prev.dataOffset + prev.compressedSize}); ` +
+        'an archive whose entries share data is a zip bomb or corrupted');
+    }
+    prev = e;
+  }
 
   const read = (which: ZipEntry | string): Uint8Array => {
     const entry = typeof which === 'string' ? byName.get(which) : which;
-    if (!entry) return fail(`no entry named ${String(which)}`);
-    const lh = entry.localHeaderOffset;
-    if (u32(lh) !== SIG_LOCAL) fail(`local header of ${entry.name} expected at byte ${lh}`);
-    const start = lh + 30 + u16(lh + 26) + u16(lh + 28);
-    const end = start + entry.compressedSize;
-    if (end > cdOffset) fail(`data of ${entry.name} (bytes ${start}..${end}) runs into the central directory at ${cdOffset}`);
-    const raw = bytes.subarray(start, end);
+    if (!entry || byName.get(entry.name) !== entry) return fail(`no entry named ${shown(typeof which === 'string' ? which : which.name)}`);
+    const entryShown = shown(entry.name);
+    const raw = bytes.subarray(entry.dataOffset, entry.dataOffset + entry.compressedSize);
     let data = raw;
     if (entry.method === 8) {
+      budget.take(entry.size, `inflating zip entry ${entryShown}`);
       try {
+        // The cap makes a stream that inflates past the declared size fail instead of growing.
         data = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
       } catch (err) {
-        fail(`cannot inflate ${entry.name}: ${(err as Error).message}`);
+        fail(`cannot inflate ${entryShown}: ${(err as Error).message}`);
       }
     }
-    if (data.length !== entry.size) fail(`${entry.name} should hold ${entry.size} bytes, holds ${data.length}`);
+    if (data.length !== entry.size) fail(`${entryShown} should hold ${entry.size} bytes, holds ${data.length}`);
     const crc = crc32(data);
-    if (crc !== entry.crc32) fail(`CRC-32 of ${entry.name} is ${hex(crc)}, the directory says ${hex(entry.crc32)} (corrupted data)`);
+    if (crc !== entry.crc32) fail(`CRC-32 of ${entryShown} is ${hex(crc)}, the directory says ${hex(entry.crc32)} (corrupted data)`);
     return data;
   };
   return { file, entries, get: (name) => byName.get(name), read };

@@ -59,4 +59,32 @@ describe('gatherStrided', () => {
     expect(Array.from(gatherStrided(src, 2, [2], [2], 0))).toEqual([0, 1, 4, 5]);
     expect(gatherStrided(src, 1, [0, 3], [3, 1], 0).length).toBe(0);
   });
+
+  it('matches an element-by-element gather on random shapes, strides (zero included) and sizes', () => {
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const rank = 1 + rand(4);
+      const shape = Array.from({ length: rank }, () => rand(5));
+      const strides = Array.from({ length: rank }, () => rand(4));
+      const size = [1, 2, 4, 8][rand(4)]!;
+      const offset = rand(3);
+      const src = Uint8Array.from({ length: 200 * size }, (_, i) => (i * 31 + trial) & 0xff);
+      const n = shape.reduce((a, d) => a * d, 1);
+      const expected: number[] = [];
+      for (let i = 0; i < n; i++) {
+        let rest = i;
+        let at = offset;
+        for (let k = rank - 1; k >= 0; k--) {
+          at += (rest % shape[k]!) * strides[k]!;
+          rest = Math.floor(rest / shape[k]!);
+        }
+        for (let b = 0; b < size; b++) expected.push(src[at * size + b]!);
+      }
+      expect([shape, strides, size, Array.from(gatherStrided(src, size, shape, strides, offset))]).toEqual([shape, strides, size, expected]);
+    }
+  });
 });

@@ -51,8 +51,13 @@ export function loadCheckpoint(file: string, model: Module, options: LoadCheckpo
   const modelDict: Record<string, NdArray> = {};
   const buffers: OptimizerState['buffers'] = {};
   for (const [name, arr] of Object.entries(tensors)) {
-    if (!name.startsWith(OPT_PREFIX)) modelDict[name] = arr;
-    else if (arr.dtype === 'float32' || arr.dtype === 'float64') buffers[name.slice(OPT_PREFIX.length)] = { shape: arr.shape, data: arr.data as Float32Array | Float64Array };
+    // defineProperty: a key named __proto__ from the file stays a key (and a strict load refuses it)
+    if (!name.startsWith(OPT_PREFIX)) Object.defineProperty(modelDict, name, { value: arr, enumerable: true, writable: true, configurable: true });
+    else if (arr.dtype === 'float32' || arr.dtype === 'float64') {
+      // the optimiser keeps and updates its buffers: a copy, never a view of the file's bytes
+      const value = { shape: arr.shape, data: (arr.data as Float32Array | Float64Array).slice() };
+      Object.defineProperty(buffers, name.slice(OPT_PREFIX.length), { value, enumerable: true, writable: true, configurable: true });
+    }
     else throw new Error(`${file}: optimiser buffer ${name} is ${arr.dtype}, expected float32 or float64`);
   }
   try {
