@@ -1,8 +1,8 @@
 import {
-  ablationCam, cam, deconvnet, disposeResult, eigenCam, gradCam, gradCamPlusPlus, gradientXInput, guidedBackprop, guidedGradCam, hiResCam,
+  ablationCam, attentionRollout, cam, deconvnet, disposeResult, genericAttention, hasTokenGrid, transformerAttribution, eigenCam, gradCam, gradCamPlusPlus, gradientXInput, guidedBackprop, guidedGradCam, hiResCam,
   integratedGradients, layerCam, lrp, lrpPresets, occlusion, scoreCam, smoothGrad, vanillaGradient, xGradCam,
 } from '@gradlens/explain';
-import type { CamResult, ProgressCallback } from '@gradlens/explain';
+import type { AttentionMapResult, CamResult, ProgressCallback } from '@gradlens/explain';
 import type { NdArray } from '@gradlens/io';
 import { didYouMean, toNdArray } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
@@ -117,14 +117,18 @@ export function gradientMaps(r: { attribution: Tensor; classes: number[] | null 
   }
 }
 
-/** The maps of a CAM method's result, which it then frees. */
-export function camMaps(r: CamResult): MethodMaps {
+/** The maps of a CAM method's (or an attention method's) result, which it then frees. */
+export function camMaps(r: CamResult | AttentionMapResult): MethodMaps {
   try {
     return { kind: 'cam', raw: item0(r.map), upsampled: item0(r.upsampled), target: r.classes?.[0] ?? null, notes: [] };
   } finally {
     disposeResult(r);
   }
 }
+
+/** Why an attention method cannot run on a model without a token grid (a CNN), or null. */
+const needsAttention = (c: MethodContext): string | null =>
+  hasTokenGrid(c.model) ? null : 'it reads attention probabilities; it needs a vision transformer (--arch vit_b_16, vit_b_32, vit_l_16)';
 
 /** The LRP composite presets by name. */
 export const LRP_RULES: readonly string[] = Object.keys(lrpPresets);
@@ -259,8 +263,26 @@ export const METHODS: readonly MethodSpec[] = [
     run: (c) => camMaps(cam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
   },
   {
+    name: 'rollout', title: 'Attention rollout', kind: 'cam', manyPasses: false, usesLayer: false,
+    summary: 'attention rollout: head-averaged attention plus identity, multiplied through the layers, class-agnostic (Abnar & Zuidema 2020)',
+    applies: needsAttention,
+    run: (c) => camMaps(attentionRollout(c.model, c.input, { onWarning: c.onWarning })),
+  },
+  {
+    name: 'generic-attention', title: 'Generic attention', kind: 'cam', manyPasses: false, usesLayer: false,
+    summary: 'generic attention explainability: gradient-weighted attention rolled out through the layers (Chefer et al. 2021, ICCV)',
+    applies: needsAttention,
+    run: (c) => camMaps(genericAttention(c.model, c.input, { target: tgt(c), onWarning: c.onWarning })),
+  },
+  {
+    name: 'transformer-attribution', title: 'Transformer attribution', kind: 'cam', manyPasses: false, usesLayer: false,
+    summary: 'transformer attribution: relevance at each attention map weighted by its gradient, rolled out (Chefer et al. 2021, CVPR)',
+    applies: needsAttention,
+    run: (c) => camMaps(transformerAttribution(c.model, c.input, { target: tgt(c), onWarning: c.onWarning })),
+  },
+  {
     name: 'lrp', title: 'LRP', kind: 'gradient', manyPasses: false, usesLayer: false,
-    summary: 'layer-wise relevance propagation to the pixels, ε rule by default, conservation reported (Bach et al. 2015; --lrp-rule)',
+    summary: 'layer-wise relevance propagation to the pixels, ε rule by default, conservation reported (Bach et al. 2015; --lrp-rule; conservative/attnlrp for transformers)',
     run: (c) => {
       const rule = c.budget.lrpComposite;
       if (!isLrpRule(rule)) throw new CliError(`unknown LRP rule '${rule}'${didYouMean(rule, LRP_RULES)}; LRP rules: ${LRP_RULES.join(', ')}`, 2);

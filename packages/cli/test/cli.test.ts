@@ -301,13 +301,14 @@ describe('errors are one line with a non-zero exit code', () => {
 });
 
 describe('listings and help', () => {
-  test('methods: one line per method, all 27 names', async () => {
+  test('methods: one line per method, all 30 names', async () => {
     const r = await run('methods');
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
     const names = lines.map((l) => l.split(/\s+/)[0]);
     expect(names).toEqual(['vanilla', 'guided', 'deconvnet', 'grad-x-input', 'smoothgrad', 'ig', 'gradcam', 'guided-gradcam', 'gradcam++',
-      'xgradcam', 'hirescam', 'layercam', 'scorecam', 'ablationcam', 'eigencam', 'cam', 'lrp', 'occlusion',
+      'xgradcam', 'hirescam', 'layercam', 'scorecam', 'ablationcam', 'eigencam', 'cam', 'rollout', 'generic-attention', 'transformer-attribution',
+      'lrp', 'occlusion',
       'deeplift', 'deeplift-shap', 'gradientshap', 'smoothgrad-sq', 'vargrad', 'guided-smoothgrad', 'eigengradcam', 'gradcam-elementwise', 'fullgrad']);
     for (const l of lines) expect(l.length).toBeGreaterThan(30);
   });
