@@ -40,10 +40,13 @@ export function progressReporter(streams: Streams, label: string, options: Progr
   let shown = false;
   let lastDraw = start;
   let announced = false;
+  // the rate after the first pass leaves out the set-up the first pass carries (a clean forward pass, warm-up)
+  let first: { t: number; done: number } | null = null;
   const left = (done: number, total: number): string => {
     if (done <= 0 || done >= total) return '';
-    const elapsed = (now() - start) / 1000;
-    return `, about ${duration((elapsed * (total - done)) / done)} left`;
+    const t = now();
+    const perUnit = first && done > first.done ? (t - first.t) / (done - first.done) : (t - start) / done;
+    return `, about ${duration((perUnit * (total - done)) / 1000)} left`;
   };
   const line = (done: number, total: number): string => {
     const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
@@ -54,10 +57,11 @@ export function progressReporter(streams: Streams, label: string, options: Progr
       const t = now();
       if (!announced && done > 0 && done < total) {
         announced = true;
-        const first = (t - start) / 1000;
+        first = { t, done };
+        const took = (t - start) / 1000;
         const b = options.batchSize;
         const passes = b ? ` in ${Math.ceil(total / b)} passes of up to ${b}` : '';
-        streams.stderr.write(`${tty && shown ? '\n' : ''}${label}: ${total} ${options.unit ?? 'inputs'}${passes}; the first ${done} took ${duration(first)}, so about ${duration((first * total) / done)} in all\n`);
+        streams.stderr.write(`${tty && shown ? '\n' : ''}${label}: ${total} ${options.unit ?? 'inputs'}${passes}; the first ${done} took ${duration(took)}, so about ${duration((took * total) / done)} in all (the first carries the set-up; later lines refine it)\n`);
         lastDraw = t;
         shown = false;
         if (!tty) return;
