@@ -301,14 +301,15 @@ describe('errors are one line with a non-zero exit code', () => {
 });
 
 describe('listings and help', () => {
-  test('methods: one line per method, all 27 names', async () => {
+  test('methods: one line per method, all 31 names', async () => {
     const r = await run('methods');
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
     const names = lines.map((l) => l.split(/\s+/)[0]);
     expect(names).toEqual(['vanilla', 'guided', 'deconvnet', 'grad-x-input', 'smoothgrad', 'ig', 'gradcam', 'guided-gradcam', 'gradcam++',
       'xgradcam', 'hirescam', 'layercam', 'scorecam', 'ablationcam', 'eigencam', 'cam', 'lrp', 'occlusion',
-      'deeplift', 'deeplift-shap', 'gradientshap', 'smoothgrad-sq', 'vargrad', 'guided-smoothgrad', 'eigengradcam', 'gradcam-elementwise', 'fullgrad']);
+      'deeplift', 'deeplift-shap', 'gradientshap', 'smoothgrad-sq', 'vargrad', 'guided-smoothgrad', 'eigengradcam', 'gradcam-elementwise', 'fullgrad',
+      'ablation', 'shapley', 'lime', 'kernelshap']);
     for (const l of lines) expect(l.length).toBeGreaterThan(30);
   });
 
