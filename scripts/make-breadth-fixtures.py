@@ -251,6 +251,98 @@ def cams(e, model, x, classes):
     e['eigen_smooth_layercam'] = torch.relu(base.eigen_cam(torch.relu(g) * a)[0])
 
 
+def perturbation(e, model, x, classes):
+    """Feature ablation and Shapley value sampling (Castro et al. 2009) over a feature mask, baseline 0."""
+    n = x.shape[0]
+    mask = np.array([[(r // 4) * 10 + (c // 8) for c in range(16)] for r in range(16)])  # 8 features, ids not 0..G-1
+    ids = []
+    for v in mask.ravel():
+        if v not in ids:
+            ids.append(v)
+    groups = [np.flatnonzero(mask.ravel() == v) for v in ids]
+    e['pf_mask'] = torch.tensor(mask.astype(np.float32))
+
+    def with_features(i, on):
+        xi = torch.zeros(1, 3, 16, 16)
+        flat = x[i].reshape(3, -1).clone()
+        out = torch.zeros_like(flat)
+        for gi, px in enumerate(groups):
+            if on[gi]:
+                out[:, px] = flat[:, px]
+        return out.reshape(1, 3, 16, 16) + xi
+
+    def score(xs, i):
+        with torch.no_grad():
+            return model(xs)[:, classes[i]].double()
+
+    abl = torch.zeros(n, 3, 16, 16)
+    for i in range(n):
+        clean = score(x[i:i + 1], i)[0]
+        for gi, px in enumerate(groups):
+            xa = x[i:i + 1].clone().reshape(1, 3, -1)
+            xa[:, :, px] = 0
+            d = clean - score(xa.reshape(1, 3, 16, 16), i)[0]
+            abl[i].reshape(3, -1)[:, px] = d.float()
+    e['pf_ablation'] = abl
+
+    gen = torch.Generator().manual_seed(7)
+    perms = [torch.randperm(len(groups), generator=gen).tolist() for _ in range(6)]
+    e['pf_perms'] = torch.tensor(perms, dtype=torch.float32)
+    shap = torch.zeros(n, 3, 16, 16)
+    for i in range(n):
+        phi = np.zeros(len(groups))
+        for p in perms:
+            on = [False] * len(groups)
+            prev = score(with_features(i, on), i)[0].item()
+            for f in p:
+                on[f] = True
+                cur = score(with_features(i, on), i)[0].item()
+                phi[f] += (cur - prev) / len(perms)
+                prev = cur
+        for gi, px in enumerate(groups):
+            shap[i].reshape(3, -1)[:, px] = float(phi[gi])
+    e['pf_shapley'] = shap
+
+    # LIME and KernelSHAP on the same 8 features, item 0, with stored patterns
+    i = 0
+    rng = np.random.RandomState(3)
+    zl = (rng.rand(40, len(groups)) < 0.5).astype(np.float64)
+    zl[0] = 1
+    e['pf_lime_patterns'] = torch.tensor(zl, dtype=torch.float32)
+    yl = np.array([score(with_features(i, [bool(v) for v in z]), i)[0].item() for z in zl])
+    on = zl.sum(1)
+    d = 1 - on / (np.sqrt(np.maximum(on, 1)) * np.sqrt(len(groups)))
+    d[on == 0] = 1
+    wl = np.sqrt(np.exp(-d ** 2 / 0.25 ** 2))
+    mx = (wl[:, None] * zl).sum(0) / wl.sum()
+    my = (wl * yl).sum() / wl.sum()
+    xc = zl - mx
+    coef = np.linalg.solve(xc.T @ (wl[:, None] * xc) + np.eye(len(groups)), xc.T @ (wl * (yl - my)))
+    e['pf_lime_coef'] = torch.tensor(coef)
+    e['pf_lime_intercept'] = torch.tensor([my - mx @ coef])
+
+    m = len(groups)
+    zk = []
+    while len(zk) < 30:
+        z = (rng.rand(m) < rng.rand()).astype(np.float64)
+        if 0 < z.sum() < m:
+            zk.append(z)
+    zk = np.array(zk)
+    e['pf_kshap_patterns'] = torch.tensor(zk, dtype=torch.float32)
+    from math import comb
+    wk = np.array([(m - 1) / (comb(m, int(s)) * s * (m - s)) for s in zk.sum(1)])
+    yk = np.array([score(with_features(i, [bool(v) for v in z]), i)[0].item() for z in zk])
+    f0 = score(with_features(i, [False] * m), i)[0].item()
+    fx = score(x[i:i + 1], i)[0].item()
+    # KKT system of min Σ w (f0 + z·φ − y)² subject to Σφ = f(x) − f0
+    kkt = np.zeros((m + 1, m + 1))
+    kkt[:m, :m] = 2 * zk.T @ (wk[:, None] * zk)
+    kkt[:m, m] = 1
+    kkt[m, :m] = 1
+    rhs = np.concatenate([2 * zk.T @ (wk * (yk - f0)), [fx - f0]])
+    e['pf_kshap'] = torch.tensor(np.linalg.solve(kkt, rhs)[:m])
+
+
 def main():
     e0 = np.load(os.path.join(FIX, 'expected.npz'))
     x = torch.from_numpy(e0['x'])
@@ -298,6 +390,7 @@ def main():
 
     metrics(e, model, x[:1], g)
     cams(e, model, x, classes)
+    perturbation(e, model, x, classes)
 
     np.savez(os.path.join(FIX, 'breadth.npz'), **{k: v.detach().numpy().astype(np.float32) for k, v in e.items()})
     print('wrote breadth.npz', sorted(e))

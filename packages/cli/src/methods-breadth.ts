@@ -1,5 +1,6 @@
 import {
-  deepLift, deepLiftShap, disposeResult, eigenGradCam, fullGrad, gradCamElementWise, gradientShap, guidedBackprop, noiseTunnel, vanillaGradient,
+  deepLift, deepLiftShap, disposeResult, eigenGradCam, featureAblation, fullGrad, gradCamElementWise, gradientShap, guidedBackprop, kernelShap, lime,
+  noiseTunnel, shapleyValueSampling, slic, vanillaGradient,
 } from '@gradlens/explain';
 import type { CamResult, NoiseTunnelType, TargetSpec } from '@gradlens/explain';
 import type { Module } from '@gradlens/nn';
@@ -52,6 +53,17 @@ function cam(r: CamResult): MethodMaps {
     return { kind: 'cam', raw: first(r.map), upsampled: first(r.upsampled), target: r.classes?.[0] ?? null, notes: [] };
   } finally { disposeResult(r); }
 }
+
+/** SLIC superpixels wanted for the perturbation methods. */
+export const SUPERPIXELS = 25;
+/** Shapley permutations for a --samples budget. */
+const permutations = (samples: number): number => Math.max(2, Math.round(samples / 10));
+/** SLIC superpixels of the input's first item (the CLI explains one picture at a time). */
+function superpixels(input: Tensor): Int32Array {
+  return slic(input, { segments: SUPERPIXELS });
+}
+/** KernelSHAP coalitions for a --samples budget: enough for a fit over the superpixels. */
+const kernelShapSamples = (samples: number): number => Math.max(4 * samples, 3 * SUPERPIXELS);
 
 /** The methods of issue 21: DeepLIFT, DeepLIFT-SHAP, GradientSHAP and noise-tunnel variants. */
 export const BREADTH_METHODS: readonly MethodSpec[] = [
@@ -124,6 +136,44 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
         const m = first(r.map);
         return { kind: 'cam', raw: m, upsampled: m, target: r.classes?.[0] ?? null, notes: [`${r.layers} biased layers`] };
       } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'ablation', title: 'Feature ablation', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: 'feature ablation: score drop when each SLIC superpixel is set to 0 (Captum FeatureAblation)',
+    work: () => SUPERPIXELS,
+    run: (c) => {
+      const r = featureAblation(c.model, c.input, { target: tgt(c), featureMask: superpixels(c.input), batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
+      try { return gradient(r.attribution, r.classes, [`${r.features[0]?.length ?? 0} superpixels`]); } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'shapley', title: 'Shapley sampling', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: 'Shapley value sampling over SLIC superpixels, --samples / 10 permutations (Castro et al. 2009; Captum ShapleyValueSampling)',
+    work: (f) => permutations(f.budget.samples) * (SUPERPIXELS + 1),
+    run: (c) => {
+      const r = shapleyValueSampling(c.model, c.input, {
+        target: tgt(c), featureMask: superpixels(c.input), samples: permutations(c.budget.samples), seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning,
+      });
+      try { return gradient(r.attribution, r.classes); } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'lime', title: 'LIME', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: 'LIME: weighted ridge surrogate over SLIC superpixels switched off at random, 4 × --samples patterns (Ribeiro et al. 2016)',
+    work: (f) => 4 * f.budget.samples,
+    run: (c) => {
+      const r = lime(c.model, c.input, { target: tgt(c), featureMask: superpixels(c.input), samples: 4 * c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
+      try { return gradient(r.attribution, r.classes); } finally { disposeResult(r); }
+    },
+  },
+  {
+    name: 'kernelshap', title: 'KernelSHAP', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    summary: 'KernelSHAP: Shapley-kernel weighted fit over SLIC superpixels with efficiency exact, max(4 × --samples, 3 × superpixels) coalitions (Lundberg & Lee 2017)',
+    work: (f) => kernelShapSamples(f.budget.samples) + 1,
+    run: (c) => {
+      const r = kernelShap(c.model, c.input, { target: tgt(c), featureMask: superpixels(c.input), samples: kernelShapSamples(c.budget.samples), seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
+      try { return gradient(r.attribution, r.classes); } finally { disposeResult(r); }
     },
   },
 ];

@@ -301,7 +301,7 @@ describe('errors are one line with a non-zero exit code', () => {
 });
 
 describe('listings and help', () => {
-  test('methods: one line per method, all 30 names', async () => {
+  test('methods: one line per method, all 34 names', async () => {
     const r = await run('methods');
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
@@ -309,7 +309,8 @@ describe('listings and help', () => {
     expect(names).toEqual(['vanilla', 'guided', 'deconvnet', 'grad-x-input', 'smoothgrad', 'ig', 'gradcam', 'guided-gradcam', 'gradcam++',
       'xgradcam', 'hirescam', 'layercam', 'scorecam', 'ablationcam', 'eigencam', 'cam', 'rollout', 'generic-attention', 'transformer-attribution',
       'lrp', 'occlusion',
-      'deeplift', 'deeplift-shap', 'gradientshap', 'smoothgrad-sq', 'vargrad', 'guided-smoothgrad', 'eigengradcam', 'gradcam-elementwise', 'fullgrad']);
+      'deeplift', 'deeplift-shap', 'gradientshap', 'smoothgrad-sq', 'vargrad', 'guided-smoothgrad', 'eigengradcam', 'gradcam-elementwise', 'fullgrad',
+      'ablation', 'shapley', 'lime', 'kernelshap']);
     for (const l of lines) expect(l.length).toBeGreaterThan(30);
   });
 

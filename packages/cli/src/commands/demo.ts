@@ -30,6 +30,9 @@ const DEMO_METRICS: MetricName[] = [
   'localization', 'iou', 'pointing', 'deletion', 'insertion', 'completeness', 'road-morf', 'road-lerf', 'faithfulness', 'infidelity', 'sparseness', 'complexity',
 ];
 
+/** Perturbation methods left out of the demo to keep it quick (each scores hundreds of perturbed pictures). */
+const DEMO_SKIPPED: readonly string[] = ['ablation', 'shapley', 'lime', 'kernelshap'];
+
 /** The work budget of the demo: small enough for a 2-core machine, said on the page. */
 interface DemoBudget {
   pictures: number;
@@ -137,8 +140,8 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
     let html = '';
     try {
       // every method, except those that do not apply to this model (found on the first picture: CAM needs a GAP + linear head)
-      const methods: MethodSpec[] = [...METHODS];
-      const skipped: { name: string; reason: string }[] = [];
+      const methods: MethodSpec[] = METHODS.filter((m) => !DEMO_SKIPPED.includes(m.name));
+      const skipped: { name: string; reason: string }[] = DEMO_SKIPPED.map((name) => ({ name, reason: `hundreds of forward passes per picture; run gradlens explain --method ${name}` }));
       // --- gallery -------------------------------------------------------------------------------
       log(`${loaded.name}: ${methods.length} methods × ${pics.length} pictures`);
       const rows: GalleryRow[] = [];
