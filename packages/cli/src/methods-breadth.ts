@@ -139,7 +139,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'ablation', title: 'Feature ablation', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'ablation', title: 'Feature ablation', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: 'feature ablation: score drop when each SLIC superpixel is set to 0 (Captum FeatureAblation)',
     work: () => SUPERPIXELS,
     run: (c) => {
@@ -148,7 +148,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'shapley', title: 'Shapley sampling', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'shapley', title: 'Shapley sampling', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: 'Shapley value sampling over SLIC superpixels, --samples / 10 permutations (Castro et al. 2009; Captum ShapleyValueSampling)',
     work: (f) => permutations(f.budget.samples) * (SUPERPIXELS + 1),
     run: (c) => {
@@ -159,7 +159,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'lime', title: 'LIME', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'lime', title: 'LIME', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: 'LIME: weighted ridge surrogate over SLIC superpixels switched off at random, 4 × --samples patterns (Ribeiro et al. 2016)',
     work: (f) => 4 * f.budget.samples,
     run: (c) => {
@@ -168,7 +168,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'kernelshap', title: 'KernelSHAP', kind: 'gradient', manyPasses: true, usesLayer: false, available: always,
+    name: 'kernelshap', title: 'KernelSHAP', kind: 'gradient', manyPasses: true, usesLayer: false,
     summary: 'KernelSHAP: Shapley-kernel weighted fit over SLIC superpixels with efficiency exact, max(4 × --samples, 3 × superpixels) coalitions (Lundberg & Lee 2017)',
     work: (f) => kernelShapSamples(f.budget.samples) + 1,
     run: (c) => {
