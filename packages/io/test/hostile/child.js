@@ -17,6 +17,18 @@ try {
   outcome = { ok: false, name: err.constructor.name, message: String(err.message) };
 }
 outcome.ms = Date.now() - t0;
-outcome.maxRssMiB = process.resourceUsage().maxRSS / 1024;
+outcome.maxRssMiB = peakRssMiB();
 outcome.startRssMiB = startRssMiB;
 process.stdout.write(JSON.stringify(outcome));
+
+// VmHWM is this process's own peak (its memory map is new since exec); getrusage's maxRSS can carry
+// the peak of the process that spawned it (seen under jest), so it is only the fallback
+function peakRssMiB() {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
