@@ -4,6 +4,6 @@ module.exports = {
   roots: ['<rootDir>/packages'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
-  moduleNameMapper: { '^@gradlens/([a-z]+)$': '<rootDir>/packages/$1/src' },
+  moduleNameMapper: { '^@gradlens/((?!weights$)[a-z]+)$': '<rootDir>/packages/$1/src' },
   testTimeout: 60000,
 };

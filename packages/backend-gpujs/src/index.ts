@@ -22,4 +22,5 @@ registerBackend('gpujs', (options) => gpujsBackend((options.mode ?? 'gpu') as Gp
 export { GpujsBackend, MAX_DEVICE_ELEMENTS, MODES, resolveMode } from './backend';
 export type { GpujsMode } from './backend';
 export { liveDeviceBuffers, GpujsStorage } from './storage';
+export type { DeviceValue } from './storage';
 export * as gpujsKernels from './kernels';

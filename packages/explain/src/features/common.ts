@@ -167,16 +167,17 @@ function roll(pixels: Float32Array, h: number, w: number, dy: number, dx: number
 /**
  * The activation (output) of module `layer` of `model` for `x`: runs the model only as far as it
  * must — up to the last call of that module — so visualising an early layer of a large network does
- * not pay for the rest. Call it inside `record` to differentiate through it.
+ * not pay for the rest. Call it inside `record` to differentiate through it. With `side` 'input' it
+ * returns what the module was given instead (a ReLU's pre-activation).
  */
-export function layerOutput(method: string, model: Module, layer: string, x: Tensor, calls: number): Tensor {
+export function layerOutput(method: string, model: Module, layer: string, x: Tensor, calls: number, side: 'output' | 'input' = 'output'): Tensor {
   const target = findModule(method, model, layer);
   let seen = 0;
   const found: { t: Tensor | null } = { t: null };
   try {
-    observeModuleCalls((m, _input, y) => {
+    observeModuleCalls((m, input, y) => {
       if (m !== target) return;
-      found.t = y;
+      found.t = side === 'input' ? input : y;
       seen++;
       if (seen === calls) throw STOP;
     }, () => model.call(x));

@@ -1,7 +1,8 @@
 import { Generator, mean, neg, slice } from '@gradlens/tensor';
+import { ReLU, ReLU6 } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
-import { countCallsOn, FeatureVisOptions, FeatureVisResult, layerOutput, optimizeImage, randomImage, sizeOf } from './common';
+import { countCallsOn, FeatureVisOptions, FeatureVisResult, findModule, layerOutput, optimizeImage, randomImage, sizeOf } from './common';
 
 export interface FilterVisualizationOptions extends FeatureVisOptions {
   /** Module path of the layer (`features.10`); its output must be [1, C, h, w] (or [1, C]). */
@@ -12,13 +13,21 @@ export interface FilterVisualizationOptions extends FeatureVisOptions {
   size?: number | readonly [number, number];
   /** Range of the random initial pixels in the 0…1 picture scale (default [150/255, 180/255], as the reference script). */
   initRange?: readonly [number, number];
+  /**
+   * When the layer is a ReLU, maximise the mean of its input (the pre-activation) rather than of its
+   * output (default true). A filter that is silent on the grey starting image has a zero output and
+   * so a zero gradient: maximising the output leaves the start unchanged, as the reference script
+   * does on small trained models. `false` keeps the reference's objective.
+   */
+  preActivation?: boolean;
 }
 
 /**
  * Filter visualisation by activation maximisation (Erhan et al. 2009; the reference project's
  * cnn_layer_visualization.py): from a seeded random image, minimises −mean(A[0, filter]) of the
  * layer's activation A over the pixels. Defaults as the reference: Adam, lr 0.1, weight decay 1e-6,
- * 30 steps. Returns the image [3, H, W] in the normalised space; `objective` is the mean activation.
+ * 30 steps. Returns the image [3, H, W] in the normalised space; `objective` is the mean activation
+ * that is maximised (of a ReLU's input, unless `preActivation` is false).
  */
 export function visualizeFilter(model: Module, options: FilterVisualizationOptions): FeatureVisResult {
   const method = 'visualizeFilter';
@@ -27,8 +36,10 @@ export function visualizeFilter(model: Module, options: FilterVisualizationOptio
   const init = randomImage(h, w, low, high, options.mean ?? IMAGENET_MEAN, options.std ?? IMAGENET_STD, new Generator(options.seed ?? 0));
   const calls = countCallsOn(method, model, options.layer, init, h, w);
   const f = options.filter;
+  const module = findModule(method, model, options.layer);
+  const side = (options.preActivation ?? true) && (module instanceof ReLU || module instanceof ReLU6) ? 'input' : 'output';
   return optimizeImage(method, init, h, w, (x) => {
-    const act = layerOutput(method, model, options.layer, x, calls);
+    const act = layerOutput(method, model, options.layer, x, calls, side);
     const channels = act.shape[1];
     if (act.rank < 2 || act.shape[0] !== 1 || channels === undefined) {
       throw new Error(`${method}: layer '${options.layer}' gave shape [${act.shape.join(', ')}]; expected [1, C, …]`);

@@ -1,4 +1,4 @@
 export * from './lrp';
 export * from './composite';
-export type { LrpLayerRule } from './rules';
+export type { LrpLayerRule, Stabiliser } from './rules';
 export type { AttentionRule } from './transformer';

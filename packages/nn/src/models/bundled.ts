@@ -266,9 +266,23 @@ export function isBundledModelName(name: string): name is BundledModelName {
   return Object.prototype.hasOwnProperty.call(bundledModels, name);
 }
 
-/** The repository's `weights/` folder (or $GRADLENS_WEIGHTS), where bundled weights and cards live. */
+/**
+ * Where bundled weights and cards live: $GRADLENS_WEIGHTS (when set and not empty), else the installed `@gradlens/weights`
+ * package's folder, else (a checkout without it linked) the repository's `weights/` folder.
+ */
 export function bundledWeightsDir(): string {
-  return process.env.GRADLENS_WEIGHTS ?? path.resolve(__dirname, '..', '..', '..', '..', 'weights');
+  return (process.env.GRADLENS_WEIGHTS || undefined) ?? weightsPackageDir() ?? path.resolve(__dirname, '..', '..', '..', '..', 'weights');
+}
+
+/** The `weightsDir` of the optional peer `@gradlens/weights`, or undefined when it is not installed. */
+function weightsPackageDir(): string | undefined {
+  try {
+    // a plain require: the package is an optional peer, loaded only if installed
+    const pkg = require('@gradlens/weights') as { weightsDir?: unknown };
+    return typeof pkg.weightsDir === 'string' ? pkg.weightsDir : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A bundled model's card (the JSON written beside its weights by weights/train.js). */

@@ -1,0 +1,20 @@
+// The packages as a user gets them: scripts/pack-install-check.js packs every package, installs the
+// tarballs into a fresh folder, runs a strict TypeScript, an ES module and a CommonJS program there,
+// and `npx gradlens demo --quick` (about 1–3 minutes on 2 shared cores).
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..', '..', '..');
+
+test('npm pack → fresh install → TypeScript, ESM, CommonJS programs and gradlens demo --quick', () => {
+  let out = '';
+  try {
+    out = execFileSync(process.execPath, [path.join(root, 'scripts', 'pack-install-check.js')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string };
+    throw new Error(`pack-install-check failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+  }
+  for (const step of ['packed 7 packages', 'strict TypeScript program compiled and ran', 'ES module program ran', 'CommonJS program ran', 'demo --quick wrote']) {
+    expect(out).toContain(step);
+  }
+}, 420_000);
