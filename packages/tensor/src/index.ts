@@ -17,3 +17,6 @@ export { setBackend, getBackendInfo, registerBackend } from './backends/registry
 export { cpuBackend } from './backends/cpu';
 export type { Backend, Kernel, KernelTable, KernelResult } from './backends/backend';
 export * as cpuKernels from './backends/cpu/kernels';
+export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/threads/settings';
+export { setThreadHost } from './backends/cpu/threads/host';
+export type { ThreadHost, ThreadHandle } from './backends/cpu/threads/host';
