@@ -2,7 +2,7 @@
 /**
  * Models suite: whole torchvision models at 1x3x224x224, eval mode, random weights — forward, and
  * forward + backward to the input (the saliency workload: d logit[0] / d x, parameters frozen) — for
- * gradlens (CPU, one thread, the built packages/*\/dist), PyTorch (spawned /usr/bin/python3 running
+ * gradlens (CPU on 1 and 2 threads — `--threads 1,2` — the built packages/*\/dist), PyTorch (spawned /usr/bin/python3 running
  * ../models_torch.py, 1 and 2 threads, NCHW and channels-last) and tfjs-backend-wasm (the same
  * architectures rebuilt from the gradlens model's weights with tfjs ops, NHWC).
  *
@@ -11,7 +11,7 @@
  * not computed by any system). tfjs logits are checked against gradlens on the same weights.
  *
  * Use through the runner (`node benchmarks/run.js --suite models`) or on its own:
- * `node benchmarks/suites/models.js [--json] [--models vgg16,resnet18] [--systems gradlens-cpu,pytorch,tfjs-wasm]`.
+ * `node benchmarks/suites/models.js [--json] [--models vgg16,resnet18] [--threads 1,2] [--systems gradlens-cpu,pytorch,tfjs-wasm]`.
  */
 'use strict';
 const path = require('path');
@@ -312,12 +312,13 @@ function maxRelDiff(a, b) {
 /**
  * Runs the suite. With the runner, ctx gives { systems, measure, report }; alone, { json } prints
  * JSON lines. Returns every row.
- * @param {{ json?: boolean, systems?: string[] | null, models?: string[], measure?: (fn: () => unknown) => Timing, report?: (row: Row) => void }} [ctx]
+ * @param {{ json?: boolean, systems?: string[] | null, models?: string[], threads?: number[], measure?: (fn: () => unknown) => Timing, report?: (row: Row) => void }} [ctx]
  * @returns {Promise<Row[]>}
  */
 async function run(ctx = {}) {
   const systems = ctx.systems ?? ['gradlens-cpu', 'pytorch', 'tfjs-wasm'];
   const models = ctx.models ?? MODELS;
+  const threadCounts = ctx.threads ?? [1, 2];
   const measure = ctx.measure ?? makeMeasure();
   /** @type {Row[]} */
   const rows = [];
@@ -340,10 +341,15 @@ async function run(ctx = {}) {
       const g = gradlensCases(T, model);
       reference = g.logits();
       if (systems.includes('gradlens-cpu')) {
-        for (const w of WORKLOADS) {
-          const t = measure(g[w]);
-          report({ suite: name, name: `${m} ${w}`, system: 'gradlens-cpu', threads: 1, ms: t.ms, gflops: gfl(w, t.ms), cpuMs: t.cpuMs, reps: t.reps });
+        for (const n of threadCounts) {
+          T.setNumThreads(n);
+          const threads = Number(T.getBackendInfo().threads); // the count the kernels really use
+          for (const w of WORKLOADS) {
+            const t = measure(g[w]);
+            report({ suite: name, name: `${m} ${w}`, system: 'gradlens-cpu', threads, ms: t.ms, gflops: gfl(w, t.ms), cpuMs: t.cpuMs, reps: t.reps });
+          }
         }
+        T.setNumThreads(1); // tfjs-wasm below runs its own threads
       }
       g.dispose();
     }
@@ -378,7 +384,7 @@ if (require.main === module) {
     return i >= 0 ? argv[i + 1]?.split(',') : undefined;
   };
   const json = argv.includes('--json');
-  run({ json, models: opt('--models'), systems: opt('--systems') })
+  run({ json, models: opt('--models'), systems: opt('--systems'), threads: opt('--threads')?.map(Number) })
     .then((rows) => {
       if (json) return;
       const w = Math.max(...rows.map((r) => r.name.length));

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { didYouMean } from '@gradlens/nn';
+import { parseThreadCount, setNumThreads } from '@gradlens/tensor';
 import { CliError } from './args';
 import { demoCommand } from './commands/demo';
 import { evaluateCommand } from './commands/evaluate';
@@ -61,6 +62,15 @@ export async function main(argv: readonly string[], streams: Streams = { stdout:
     }
     const command = Object.prototype.hasOwnProperty.call(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
     if (!command) throw new CliError(`unknown command '${cmd}'${didYouMean(cmd, Object.keys(COMMANDS))}; commands: ${Object.keys(COMMANDS).join(', ')} (gradlens --help)`, 2);
+    // The core reads no environment: the entry point turns GRADLENS_THREADS into the kernels' thread count.
+    const threads = process.env.GRADLENS_THREADS;
+    if (threads !== undefined && threads !== '') {
+      try {
+        setNumThreads(parseThreadCount(threads));
+      } catch (e) {
+        throw new CliError((e as Error).message, 2);
+      }
+    }
     return await command.run(rest, streams);
   } catch (e) {
     if (process.env.GRADLENS_DEBUG === '1' && e instanceof Error && e.stack) streams.stderr.write(`${e.stack}\n`);

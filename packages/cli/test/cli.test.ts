@@ -4,7 +4,7 @@ import * as path from 'path';
 import { colormapLut, decodeImage, readImage, readNpy, resizeImage, saveClassActivationImages, toFloat32, writeSafetensors } from '@gradlens/io';
 import { bundledModels, createModel, imageToInput, loadBundledModel, saveCheckpoint, toNdArray } from '@gradlens/nn';
 import { deconvnet, gradCam, guidedBackprop, lrp, occlusion, scoreCam, vanillaGradient } from '@gradlens/explain';
-import { numTensors, tensor } from '@gradlens/tensor';
+import { getNumThreads, numTensors, setNumThreads, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { prepareImage } from '../src/image';
 import { main } from '../src/main';
@@ -277,6 +277,24 @@ describe('errors are one line with a non-zero exit code', () => {
     expect(lines[0]).toMatch(/^gradlens: /);
     expect(lines[0]).toMatch(message);
     expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  test('GRADLENS_THREADS sets the kernels\' thread count; a bad value is a command-line error', async () => {
+    const saved = process.env.GRADLENS_THREADS;
+    const threads = getNumThreads();
+    try {
+      process.env.GRADLENS_THREADS = 'many';
+      const bad = await run('methods');
+      expect(bad.code).toBe(2);
+      expect(bad.err).toBe("gradlens: GRADLENS_THREADS must be an integer from 1 to 256, got 'many'\n");
+      process.env.GRADLENS_THREADS = '3';
+      expect((await run('methods')).code).toBe(0);
+      expect(getNumThreads()).toBe(3);
+    } finally {
+      if (saved === undefined) delete process.env.GRADLENS_THREADS;
+      else process.env.GRADLENS_THREADS = saved;
+      setNumThreads(threads);
+    }
   });
 
   test('the built command exits non-zero with one line and no stack trace (GRADLENS_DEBUG=1 adds it)', () => {

@@ -18,3 +18,6 @@ export { setBackend, getBackendInfo, registerBackend } from './backends/registry
 export type { BackendFactory } from './backends/registry';
 export { cpuBackend } from './backends/cpu';
 export type { Backend, Kernel, KernelTable, KernelResult } from './backends/backend';
+export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/threads/settings';
+export { setThreadHost } from './backends/cpu/threads/host';
+export type { ThreadHost, ThreadHandle } from './backends/cpu/threads/host';

@@ -1,14 +1,16 @@
 #!/bin/sh
 # Rebuilds the WebAssembly SIMD GEMM kernel from gemm_f32.c and writes it, base64-encoded, into
 # src/backends/cpu/kernels/wasm-binary.ts (committed, so neither CI nor users need clang).
+# The memory is shared (WebAssembly threads): worker threads instantiate the same module on it.
+# The kernels take no addresses of locals, so they never touch the shadow stack that instances would share.
 # Needs Debian's clang and lld (apt-get install -y clang lld).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/../src/backends/cpu/kernels/wasm-binary.ts"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-clang --target=wasm32 -O3 -msimd128 -nostdlib \
-  -Wl,--no-entry -Wl,--import-memory -Wl,--export=gemm_block -Wl,--export=gemm_mr -Wl,--export=gemm_nr \
+clang --target=wasm32 -O3 -msimd128 -matomics -mbulk-memory -nostdlib \
+  -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 -Wl,--export=gemm_depth -Wl,--export=gemm_block -Wl,--export=gemm_mr -Wl,--export=gemm_nr \
   -Wl,--export=pack_panels -Wl,--export=scatter_add \
   -o "$tmp/gemm.wasm" "$here/gemm_f32.c"
 {

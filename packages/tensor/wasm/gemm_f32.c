@@ -61,6 +61,25 @@ void gemm_block(int kc, int rPanels, int sPanels, const float *ap, const float *
 }
 
 /*
+ * One row block of the GEMM driver over every depth block, for B panels [sBegin, sEnd): the loops of
+ * gemm.ts's driver (p0 outer, then s, then r), so each element of C sees the same operations in the same
+ * order whatever range a thread takes. Worker threads run disjoint ranges of s on the shared memory.
+ *   A block p0 at ap + p0*mPad (row block i0 at + i0*kc), B block p0 at bp + p0*ldc; ldc = padded columns.
+ */
+void gemm_depth(int K, int KC, int mPad, int i0, int rPanels, int sBegin, int sEnd, const float *ap, const float *bp, float *c, int ldc) {
+  for (int p0 = 0; p0 < K; p0 += KC) {
+    int kc = K - p0 < KC ? K - p0 : KC;
+    const float *a = ap + p0 * mPad + i0 * kc;
+    const float *b = bp + p0 * ldc;
+    for (int s = sBegin; s < sEnd; s++) {
+      for (int r = 0; r < rPanels; r++) {
+        micro(kc, a + r * kc * MR, b + s * kc * NR, c + r * MR * ldc + s * NR, ldc, p0 > 0);
+      }
+    }
+  }
+}
+
+/*
  * Convolution packers (see ../src/backends/cpu/kernels/im2col.ts, packPanels and scatterAdd): the
  * same loops as the JavaScript ones, on data the caller staged in this memory. They only move numbers
  * (pack_panels) or add each term once, in the JavaScript order (scatter_add), so results are identical.

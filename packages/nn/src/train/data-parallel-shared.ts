@@ -42,6 +42,8 @@ export interface WorkerSetup {
   config: unknown;
   rank: number;
   threads: number;
+  /** Intra-op threads of this rank's kernels (cores / ranks, at least 1), so ranks × intra-op ≤ cores. */
+  kernelThreads: number;
   shapes: number[][];
   sampleShape: readonly number[] | null;
   control: SharedArrayBuffer;

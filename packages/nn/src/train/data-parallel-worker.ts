@@ -5,6 +5,7 @@
  */
 import { assign } from '@gradlens/tensor';
 import { isMainThread, workerData } from 'worker_threads';
+import { setNumThreads } from '@gradlens/tensor';
 import type { Dataset } from './data';
 import { DataLoader } from './data';
 import {
@@ -40,6 +41,7 @@ function run(setup: WorkerSetup): void {
   });
 
   try {
+    setNumThreads(setup.kernelThreads);
     const task: ParallelTask = buildTask(setup.module, setup.config, { rank, threads });
     const params = task.model.parameters();
     const shapes = params.map((p) => [...p.shape]);

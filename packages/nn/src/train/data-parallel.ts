@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { Generator, tensor, type Tensor } from '@gradlens/tensor';
+import { Generator, getNumThreads, setNumThreads, tensor, type Tensor } from '@gradlens/tensor';
 import type { Module } from '../module';
 import { DataLoader } from './data';
 import {
@@ -141,11 +141,16 @@ export class DataParallel {
   private nextEpoch = 0;
   private seq = 0;
   private closed = false;
+  private readonly previousKernelThreads: number;
 
   constructor(options: DataParallelOptions) {
     const threads = options.threads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`DataParallel: threads must be a positive integer, got ${threads}`);
     this.threads = threads;
+    // Ranks × intra-op threads stay within the cores: each rank's GEMMs get cores / ranks threads (at
+    // least 1), the main thread's until close() restores its previous count.
+    const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    const kernelThreads = Math.max(1, Math.floor(cores / threads));
     this.batchSize = options.batchSize ?? 1;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`DataParallel: batchSize must be a positive integer, got ${this.batchSize}`);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -189,12 +194,14 @@ export class DataParallel {
       [Symbol.iterator]: () => this.batches(),
     };
 
+    this.previousKernelThreads = getNumThreads();
+    setNumThreads(kernelThreads);
     if (threads > 1) {
       const script = options.workerScript ?? defaultWorkerScript();
       try {
         for (let rank = 1; rank < threads; rank++) {
           const setup: WorkerSetup = {
-            module: modulePath, config, rank, threads, shapes: this.params.map((p) => [...p.shape]),
+            module: modulePath, config, rank, threads, kernelThreads, shapes: this.params.map((p) => [...p.shape]),
             sampleShape: options.sampleShape ? [...options.sampleShape] : null,
             control: this.control.buffer as SharedArrayBuffer, indices: this.indexBuf.buffer as SharedArrayBuffer,
             params: this.paramBuf.buffer as SharedArrayBuffer, grads: this.gradBuf.buffer as SharedArrayBuffer,
@@ -324,6 +331,7 @@ export class DataParallel {
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
+      setNumThreads(this.previousKernelThreads);
       Atomics.store(this.control, Ctl.CMD, Cmd.EXIT);
       Atomics.add(this.control, Ctl.SEQ, 1);
       Atomics.notify(this.control, Ctl.SEQ);

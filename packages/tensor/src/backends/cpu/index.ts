@@ -17,6 +17,6 @@ export const cpuBackend: Backend = {
   kernels,
   info: () => {
     const gemm = float32GemmInfo();
-    return { mode: 'typescript', threads: '1', float32Gemm: gemm.engine, ...(gemm.fallback ? { float32GemmFallback: gemm.fallback } : {}) };
+    return { mode: 'typescript', threads: String(gemm.threads), float32Gemm: gemm.engine, ...(gemm.fallback ? { float32GemmFallback: gemm.fallback } : {}) };
   },
 };

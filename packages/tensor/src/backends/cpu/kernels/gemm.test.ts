@@ -94,7 +94,7 @@ describe.each([
 
 describe('float32 GEMM engine choice', () => {
   test('WebAssembly SIMD is the default on this Node, reported with its panel shape', () => {
-    expect(float32GemmInfo()).toEqual({ engine: 'wasm-simd-float32 (6×8)', fallback: '' });
+    expect(float32GemmInfo()).toMatchObject({ engine: 'wasm-simd-float32 (6×8)', fallback: '' });
   });
 
   test('GRADLENS_CPU_GEMM=js selects the float64 engine and says why; another value is an error', () => {
@@ -103,7 +103,7 @@ describe('float32 GEMM engine choice', () => {
       process.env.GRADLENS_CPU_GEMM = 'js';
       jest.isolateModules(() => {
         const g = jest.requireActual<typeof import('./gemm')>('./gemm');
-        expect(g.float32GemmInfo()).toEqual({ engine: 'js-float64', fallback: 'GRADLENS_CPU_GEMM=js' });
+        expect(g.float32GemmInfo()).toMatchObject({ engine: 'js-float64', fallback: 'GRADLENS_CPU_GEMM=js' });
       });
       process.env.GRADLENS_CPU_GEMM = 'avx';
       jest.isolateModules(() => {

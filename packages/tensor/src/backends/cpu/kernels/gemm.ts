@@ -18,8 +18,9 @@
  *  - float32 panels in WebAssembly memory with a SIMD macro-kernel (wasm-gemm.ts), installed by default
  *    for float32 data where WebAssembly SIMD is available (`setFloat32Engine`).
  *
- * Parallel split: column blocks [j0, j0+nc) are independent (each packs its own B block and writes
- * disjoint columns of C), so a future worker pool can hand `gemm(..., { jBegin, jEnd })` ranges to threads.
+ * Parallel split: an engine with `depth` (the WebAssembly one) runs each row block over all of depth at
+ * once and splits its B panels across worker threads sharing its memory (threads/gemm-pool.ts); packing
+ * and stores stay on the calling thread.
  */
 import { THIN, thinMatmul } from './thin';
 import type { FloatArray, MatmulOptions } from './types';
@@ -135,6 +136,14 @@ export interface PanelEngine {
   block(kc: number, rPanels: number, sPanels: number, aOff: number, bOff: number, ldc: number, accumulate: boolean): void;
   /** Engines in WebAssembly memory: a staging region for packers that run in the module. */
   readonly staging?: Staging;
+  /**
+   * Optional: the workspace for A row block i0 (rPanels panels) times every B panel, over all of depth
+   * K in blocks of KC — `block` for p0 = 0, KC, … with the same offsets as the driver, so results are
+   * the same — possibly on several threads. ldc is the padded column count.
+   */
+  depth?(K: number, KC: number, mPad: number, i0: number, rPanels: number, sPanels: number, ldc: number): void;
+  /** Optional: how many threads `depth` uses. */
+  threads?(): number;
 }
 
 /** The float64 engine: JavaScript panels in scratch buffers, driven through the micro-kernel. */
@@ -201,10 +210,10 @@ export function setFloat32Engine(e: PanelEngine | null): PanelEngine | null {
   return prev;
 }
 
-/** The engine float32 GEMMs use, and why it is the float64 one when it is. */
-export function float32GemmInfo(): { engine: string; fallback: string } {
+/** The engine float32 GEMMs use, why it is the float64 one when it is, and how many threads it runs on. */
+export function float32GemmInfo(): { engine: string; fallback: string; threads: number } {
   const e = currentFloat32Engine();
-  return { engine: (e ?? float64Engine).name, fallback: e === null ? float32Fallback : '' };
+  return { engine: (e ?? float64Engine).name, fallback: e === null ? float32Fallback : '', threads: e?.threads?.() ?? 1 };
 }
 
 /** Options of `gemm`. */
@@ -275,7 +284,8 @@ export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: G
       const rows = Math.min(mc, M - i0);
       const rPanels = Math.ceil(rows / mr);
       if (K === 0) cw.fill(0, 0, rPanels * mr * ncPad);
-      for (let p0 = 0; p0 < K; p0 += KC) {
+      else if (engine.depth !== undefined) engine.depth(K, KC, mPad, i0, rPanels, ncPad / nr, ncPad);
+      else for (let p0 = 0; p0 < K; p0 += KC) {
         const kc = Math.min(KC, K - p0);
         engine.block(kc, rPanels, ncPad / nr, p0 * mPad + i0 * kc, p0 * ncPad, ncPad, p0 > 0);
       }

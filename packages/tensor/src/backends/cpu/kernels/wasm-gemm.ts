@@ -7,6 +7,9 @@
  */
 import type { PanelBuffers, PanelEngine, Staging } from './gemm';
 import { GEMM_F32_WASM } from './wasm-binary';
+import { GemmPool, type GemmDepth } from '../threads/gemm-pool';
+import { threadHost } from '../threads/host';
+import { getNumThreads } from '../threads/settings';
 
 interface GemmExports {
   gemm_block(kc: number, rPanels: number, sPanels: number, ap: number, bp: number, c: number, ldc: number, accumulate: number): void;
@@ -14,9 +17,14 @@ interface GemmExports {
   gemm_nr(): number;
   pack_panels(src: number, depth: number, kc: number, across: number, width: number, dst: number, nr: number): void;
   scatter_add(dst: number, down: number, rows: number, runs: number, nRuns: number, colStep: number, c: number, ldc: number): void;
+  gemm_depth: GemmDepth;
 }
 
 const PAGE = 65536;
+/** The module's memory is shared (WebAssembly threads) and may grow to 4 GiB, as declared by build.sh. */
+const MAX_PAGES = 65536;
+/** A row block is split across threads only when it has at least this many multiply-adds (a dispatch costs tens of µs). */
+const PARALLEL_MIN_MACS = 1 << 18;
 /** Bytes below this address are left to the module (its stack sits under 64 KiB + 1 KiB). */
 const HEAP_BASE = 2 * PAGE;
 /** Each region starts on a 64-byte boundary (a cache line), so vector loads never split lines. */
@@ -43,6 +51,7 @@ function wasmBytes(): Uint8Array {
 export function wasmSimdUnavailableReason(): string | null {
   if (unavailable !== undefined) return unavailable;
   if (typeof WebAssembly === 'undefined') unavailable = 'this runtime has no WebAssembly';
+  else if (typeof SharedArrayBuffer === 'undefined') unavailable = 'this runtime has no SharedArrayBuffer (WebAssembly threads; in browsers, cross-origin isolation)';
   else {
     try {
       unavailable = WebAssembly.validate(wasmBytes()) ? null : 'this runtime does not support WebAssembly SIMD';
@@ -57,8 +66,9 @@ export function wasmSimdUnavailableReason(): string | null {
 export function createWasmFloat32Engine(): PanelEngine {
   const reason = wasmSimdUnavailableReason();
   if (reason !== null) throw new Error(`wasm-simd GEMM engine: ${reason}`);
-  const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE + 16 });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes()), { env: { memory } });
+  const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE + 16, maximum: MAX_PAGES, shared: true });
+  const module = new WebAssembly.Module(wasmBytes());
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
   const k = instance.exports as unknown as GemmExports;
   const mr = k.gemm_mr();
   const nr = k.gemm_nr();
@@ -99,6 +109,17 @@ export function createWasmFloat32Engine(): PanelEngine {
     },
   };
 
+  let pool: GemmPool | null = null;
+  /** The pool for the current thread count (remade when it changes), or null for one thread. */
+  const poolFor = (threads: number): GemmPool | null => {
+    if (pool !== null && pool.threads === threads) return pool;
+    pool?.close();
+    pool = null;
+    const host = threadHost();
+    if (threads > 1 && host !== null) pool = new GemmPool(host, module, memory, threads, k.gemm_depth);
+    return pool;
+  };
+
   return {
     name: `wasm-simd-float32 (${mr}×${nr})`,
     mr,
@@ -115,5 +136,12 @@ export function createWasmFloat32Engine(): PanelEngine {
     block(kc, rPanels, sPanels, aOff, bOff, ldc, accumulate) {
       k.gemm_block(kc, rPanels, sPanels, (aAt + aOff) * 4, (bAt + bOff) * 4, cAt * 4, ldc, accumulate ? 1 : 0);
     },
+    depth(K, KC, mPad, i0, rPanels, sPanels, ldc) {
+      const threads = Math.min(getNumThreads(), sPanels);
+      const p = rPanels * mr * sPanels * nr * K >= PARALLEL_MIN_MACS ? poolFor(threads) : null;
+      if (p === null) k.gemm_depth(K, KC, mPad, i0, rPanels, 0, sPanels, aAt * 4, bAt * 4, cAt * 4, ldc);
+      else p.run(K, KC, mPad, i0, rPanels, sPanels, aAt * 4, bAt * 4, cAt * 4, ldc);
+    },
+    threads: () => (threadHost() === null ? 1 : getNumThreads()),
   };
 }

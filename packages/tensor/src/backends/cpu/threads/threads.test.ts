@@ -1,0 +1,96 @@
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../kernels/conv2d';
+import { matmul, setFloat32Engine } from '../kernels/gemm';
+import { createWasmFloat32Engine } from '../kernels/wasm-gemm';
+import { randomFloats, refConv2dForward, seededRandom } from '../kernels/reference';
+import { expectClose } from '../kernels/test_util';
+import type { Conv2dGeometry } from '../kernels/types';
+import { setThreadHost, threadHost, type ThreadHost } from './host';
+import { getNumThreads, parseThreadCount, setNumThreads } from './settings';
+import { getBackendInfo } from '../../registry';
+
+const nodeHost = threadHost();
+if (nodeHost === null) throw new Error('these tests need worker_threads');
+
+/** A host that counts the threads it starts (and can break them), around Node's. */
+function countingHost(breakModule = false): ThreadHost & { started: number } {
+  const h = {
+    started: 0,
+    cores: () => nodeHost!.cores(),
+    start(source: string, data: Record<string, unknown>) {
+      h.started++;
+      return nodeHost!.start(source, breakModule ? { ...data, module: null } : data);
+    },
+  };
+  return h;
+}
+
+/** A geometry whose three GEMMs are each big enough to be split across threads. */
+const G: Conv2dGeometry = {
+  batch: 2, inChannels: 32, inHeight: 20, inWidth: 20, outChannels: 40, kernelHeight: 3, kernelWidth: 3,
+  strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1, outHeight: 20, outWidth: 20,
+};
+
+/** Forward, backward-input and backward-weight of G, and a matmul, on the current thread count. */
+function runAll(seed: number): Float32Array[] {
+  const rand = seededRandom(seed);
+  const x = randomFloats(Float32Array, 2 * 32 * 400, rand);
+  const w = randomFloats(Float32Array, 40 * 32 * 9, rand);
+  const b = randomFloats(Float32Array, 40, rand);
+  const dy = randomFloats(Float32Array, 2 * 40 * 400, rand);
+  const out = new Float32Array(dy.length);
+  conv2dForward(x, w, b, G, out);
+  const dx = new Float32Array(x.length);
+  conv2dBackwardInput(dy, w, G, dx);
+  const dw = new Float32Array(w.length);
+  conv2dBackwardWeight(x, dy, G, dw);
+  const m = 150, n = 700, k = 300;
+  const a = randomFloats(Float32Array, m * k, rand), bb = randomFloats(Float32Array, k * n, rand);
+  const mm = new Float32Array(m * n);
+  matmul(a, bb, mm, { batch: 1, m, n, k, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 });
+  return [out, dx, dw, mm];
+}
+
+describe('intra-op threads (wasm GEMM on shared memory)', () => {
+  let prevEngine: ReturnType<typeof setFloat32Engine>;
+  beforeAll(() => { prevEngine = setFloat32Engine(createWasmFloat32Engine()); });
+  afterAll(() => { setFloat32Engine(prevEngine); setThreadHost(nodeHost); });
+
+  test('2 and 3 threads give bitwise the results of 1 thread, and the workers really start', () => {
+    const host = countingHost();
+    setThreadHost(host);
+    setFloat32Engine(createWasmFloat32Engine());
+    setNumThreads(1);
+    const one = runAll(7);
+    expect(host.started).toBe(0);
+    for (const n of [2, 3]) {
+      setNumThreads(n);
+      const many = runAll(7);
+      many.forEach((arr, i) => expect(Buffer.from(arr.buffer).equals(Buffer.from(one[i]!.buffer))).toBe(true));
+    }
+    expect(host.started).toBe(1 + 2); // 1 worker for 2 threads, then 2 for 3
+    expect(getBackendInfo().threads).toBe('3');
+    // And the threaded forward is right, not only self-consistent.
+    const rand = seededRandom(7);
+    const x = randomFloats(Float32Array, 2 * 32 * 400, rand), w = randomFloats(Float32Array, 40 * 32 * 9, rand), b = randomFloats(Float32Array, 40, rand);
+    expectClose(runAll(7)[0]!, refConv2dForward(x, w, b, G), 1e-4, 'threaded forward');
+  });
+
+  test('a worker that cannot start is a one-line error, not a hang', () => {
+    setThreadHost(countingHost(true));
+    setFloat32Engine(createWasmFloat32Engine());
+    setNumThreads(2);
+    // The caller may finish a small GEMM before the broken worker wakes; within a few it claims a chunk.
+    expect(() => { for (let i = 0; i < 50; i++) runAll(i); }).toThrow(/GEMM worker thread failed/);
+    setThreadHost(nodeHost);
+    setFloat32Engine(createWasmFloat32Engine());
+  });
+
+  test('thread counts are checked', () => {
+    expect(() => setNumThreads(0)).toThrow('setNumThreads: expected an integer from 1 to 256, got 0');
+    expect(() => setNumThreads(1.5)).toThrow(/got 1.5/);
+    expect(parseThreadCount('4')).toBe(4);
+    expect(() => parseThreadCount('four')).toThrow("GRADLENS_THREADS must be an integer from 1 to 256, got 'four'");
+    setNumThreads(2);
+    expect(getNumThreads()).toBe(2);
+  });
+});
