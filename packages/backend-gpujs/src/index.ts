@@ -3,7 +3,8 @@
  * registers the `gpujs` backend: `setBackend('gpujs', { mode: 'webasm' })` or GRADLENS_BACKEND=gpujs:webasm.
  */
 import { registerBackend } from '@gradlens/tensor';
-import { GpujsBackend, GpujsMode, MODES } from './backend';
+import { GpujsBackend } from './backend';
+import type { GpujsMode } from './modes';
 
 const instances = new Map<string, GpujsBackend>();
 
@@ -19,8 +20,10 @@ export function gpujsBackend(mode: GpujsMode = 'gpu'): GpujsBackend {
 
 registerBackend('gpujs', (options) => gpujsBackend((options.mode ?? 'gpu') as GpujsMode));
 
-export { GpujsBackend, MAX_DEVICE_ELEMENTS, MODES, resolveMode } from './backend';
-export type { GpujsMode } from './backend';
+export { GpujsBackend } from './backend';
+export { MODES, resolveMode } from './modes';
+export type { GpujsMode } from './modes';
+export { MAX_DEVICE_ELEMENTS } from './size-guard';
 export { liveDeviceBuffers, GpujsStorage } from './storage';
 export type { DeviceValue } from './storage';
 export * as gpujsKernels from './kernels';

@@ -179,7 +179,7 @@ describe('gpujs backend in headlessgl mode', () => {
       tape.dispose();
     });
     step(); // compiles the kernels (each keeps its own output texture)
-    const gl = (gpujsBackend('headlessgl') as unknown as { gpu: { context: GLTextures } }).gpu.context;
+    const gl = (gpujsBackend('headlessgl') as unknown as { launcher: { gpu: { context: GLTextures } } }).launcher.gpu.context;
     let textures = 0;
     const create = gl.createTexture.bind(gl);
     const remove = gl.deleteTexture.bind(gl);

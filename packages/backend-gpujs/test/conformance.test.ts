@@ -79,6 +79,9 @@ const cases: Case[] = [
   { name: 'mul, gt, cast (mask)', inputs: [{ shape: [4, 9] }, { shape: [4, 9] }], fn: (a, b) => mul(a!, cast(gt(b!, 0), 'float32')) },
   { name: 'matmul [5, 7]·[7, 9]', inputs: [{ shape: [5, 7] }, { shape: [7, 9] }], fn: (a, b) => matmul(a!, b!) },
   { name: 'matmul batched [3, 5, 6]·[6, 4]', inputs: [{ shape: [3, 5, 6] }, { shape: [6, 4] }], fn: (a, b) => matmul(a!, b!) },
+  // One matrix on the left broadcast over the right's batch: the batch shape is the broadcast of both
+  // (a's gradient sums over the batch, on the CPU).
+  { name: 'matmul batch broadcast [1, 5, 6]·[3, 6, 4]', inputs: [{ shape: [1, 5, 6] }, { shape: [3, 6, 4] }], fn: (a, b) => matmul(a!, b!), gradOnCpu: true },
   { name: 'linear [4, 10]·[6, 10]ᵀ + b', inputs: [{ shape: [4, 10] }, { shape: [6, 10] }, { shape: [6] }], fn: (x, w, b) => linear(x!, w!, b!) },
   // gpujs has no batch-norm kernel: the op runs on the CPU backend between device ops, with a transfer each way.
   {

@@ -1,7 +1,8 @@
 export { Tensor } from './tensor';
 export type { NestedArray, DeviceStorage } from './tensor';
 export type { DType, DTypeArray, FloatDType, ReadonlyTypedArray, TypedArray } from './dtype';
-export type { Shape } from './shape';
+export type { Shape, MatmulDims } from './shape';
+export { sizeOf, sameShape, broadcastShapes, windowOutSize, matmulDims } from './shape';
 export * from './creation';
 export { assign } from './assign';
 export type { AssignSource } from './assign';

@@ -20,6 +20,7 @@ export function stridesOf(shape: Shape): number[] {
   return strides;
 }
 
+/** Whether two shapes are equal dimension by dimension. */
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
@@ -98,4 +99,36 @@ export function windowOutSize(size: number, kernel: number, stride: number, pad:
   let out = Math.floor((ceilMode ? span + stride - 1 : span) / stride) + 1;
   if (ceilMode && (out - 1) * stride >= size + pad) out--;
   return out;
+}
+
+/** The sizes of one batched matmul kernel call (see `matmulDims`). */
+export interface MatmulDims {
+  /** the output's batch dimensions: the operands' batch dimensions broadcast */
+  batchShape: number[];
+  /** matrices in the batch (the size of batchShape) */
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  /** elements from one batch's matrix to the next: 0 when the operand is one matrix for the whole batch */
+  aBatchStride: number;
+  bBatchStride: number;
+}
+
+/**
+ * The sizes of matmul's kernel for operands [..., m, k] ([..., k, m] with transA) and [..., k, n]
+ * ([..., n, k] with transB). The op layer hands each operand's batch over whole or as all ones.
+ */
+export function matmulDims(a: Shape, b: Shape, transA: boolean, transB: boolean): MatmulDims {
+  const ra = a.length, rb = b.length;
+  const m = transA ? a[ra - 1]! : a[ra - 2]!;
+  const k = transA ? a[ra - 2]! : a[ra - 1]!;
+  const n = transB ? b[rb - 2]! : b[rb - 1]!;
+  const aBatch = a.slice(0, -2), bBatch = b.slice(0, -2);
+  const batchShape = broadcastShapes('matmul', aBatch, bBatch);
+  return {
+    batchShape, batch: sizeOf(batchShape), m, k, n,
+    aBatchStride: sizeOf(aBatch) === 1 ? 0 : m * k,
+    bBatchStride: sizeOf(bBatch) === 1 ? 0 : k * n,
+  };
 }

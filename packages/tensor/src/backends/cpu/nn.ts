@@ -1,7 +1,7 @@
 import { FloatDType } from '../../dtype';
 import type { ConvAttrs, PoolAttrs, ResizeAttrs } from '../../ops/op-attrs';
 import type { KernelTable } from '../backend';
-import { broadcastShapes, sizeOf, windowOutSize } from '../../shape';
+import { matmulDims, windowOutSize } from '../../shape';
 import type { Tensor } from '../../tensor';
 import * as k from './kernels';
 import { floats, output } from './util';
@@ -41,19 +41,9 @@ const dtypeOf = (x: Tensor) => x.dtype as FloatDType;
 
 export const nnKernels = {
   matmul: ([a, b], { transA, transB }) => {
-    const ra = a!.rank, rb = b!.rank;
-    const m = transA ? a!.shape[ra - 1]! : a!.shape[ra - 2]!;
-    const kk = transA ? a!.shape[ra - 2]! : a!.shape[ra - 1]!;
-    const n = transB ? b!.shape[rb - 2]! : b!.shape[rb - 1]!;
-    const aBatch = a!.shape.slice(0, -2), bBatch = b!.shape.slice(0, -2);
-    // The op layer hands over each batch either whole or as all ones ([1, 3, 4] @ [2, 4, 2]): broadcast them.
-    const batchShape = broadcastShapes('matmul', aBatch, bBatch);
-    const batch = sizeOf(batchShape);
+    const { batchShape, m, n, ...dims } = matmulDims(a!.shape, b!.shape, transA, transB);
     const { t, v } = output([...batchShape, m, n], dtypeOf(a!));
-    k.matmul(floats(a!), floats(b!), v, {
-      batch, m, n, k: kk, transA, transB,
-      aBatchStride: sizeOf(aBatch) === 1 ? 0 : m * kk, bBatchStride: sizeOf(bBatch) === 1 ? 0 : kk * n,
-    });
+    k.matmul(floats(a!), floats(b!), v, { m, n, ...dims, transA, transB });
     return { out: t };
   },
   linear: ([x, w, b]) => {

@@ -1,0 +1,170 @@
+/** Compiling, caching and running gpu.js kernels, and bringing their results back as row-major values. */
+import { GPU } from 'gpu.js';
+import { sizeOf, Tensor } from '@gradlens/tensor';
+import type { DType } from './types';
+import { unpackBlocks, unpackBlocksHost } from './kernels/pack';
+import { isGlMode, keepsResultsOnDevice, type ResolvedMode } from './modes';
+import { MAX_DEVICE_ELEMENTS, TooLarge } from './size-guard';
+import { DeviceValue, flatten, GpujsStorage, Handle, TextureLike } from './storage';
+
+/** A compiled gpu.js kernel as this backend uses it. */
+interface RunShortcut {
+  (...args: unknown[]): unknown;
+  kernel?: { constructor: { mode?: string }; fallbackReason?: string | null };
+  destroy(removeCanvasReferences?: boolean): void;
+}
+
+/** A kernel function in gpu.js's dialect (its source is what gpu.js compiles). */
+export type KernelSource = { name: string; toString(): string };
+/** A kernel argument: a tensor (its device handle or host values), host floats, or a number. */
+export type Arg = Tensor | Float32Array | number;
+
+/**
+ * How a kernel's Array(4) result is laid out (see kernels/pack.ts): a [Z, ySize, xSize] grid whose z
+ * runs over (outer, group, block of 4 channels), to be unpacked to [outer, groups·channelsPerGroup, ySize, xSize].
+ */
+export interface ChannelBlocks {
+  outer: number;
+  groups: number;
+  channelsPerGroup: number;
+  ySize: number;
+  xSize: number;
+  /** the result's x and y are the grid's y and x (the weight gradient's [CIG, KH·KW] → [KH·KW, CIG]) */
+  swapXY: boolean;
+}
+
+/** Compiled kernels kept at once; the least recently used one is destroyed beyond this. */
+const MAX_CACHED = 256;
+
+/** Compiles gpu.js kernels once per specialisation, runs them, and records kernels gpu.js ran in another mode. */
+export class KernelLauncher {
+  private readonly gpu: GPU;
+  private readonly cache = new Map<string, RunShortcut>();
+  /** Whether results stay in device memory (GL textures, WebGPU buffers) between kernels. */
+  readonly onDevice: boolean;
+  /** Kernels gpu.js ran in a mode other than the one asked, with its reason. */
+  readonly modeFallbacks = new Map<string, string>();
+
+  constructor(readonly mode: ResolvedMode) {
+    this.onDevice = keepsResultsOnDevice(mode);
+    this.gpu = new GPU({ mode });
+  }
+
+  /** How many compiled kernels are cached. */
+  get compiledKernels(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Runs `fn` over `output` ([x, y, z]) and returns the row-major result of `size` values, unpacking
+   * Array(4) `blocks`; throws TooLarge beyond MAX_DEVICE_ELEMENTS.
+   */
+  launch(fn: KernelSource, output: number[], constants: Record<string, number>, args: Arg[], size: number, blocks?: ChannelBlocks): DeviceValue {
+    const cells = sizeOf(output) * (blocks ? 4 : 1);
+    if (cells > MAX_DEVICE_ELEMENTS) throw new TooLarge(cells);
+    const values = args.map((a) => (typeof a === 'number' || a instanceof Float32Array ? a : this.input(a)));
+    if (values.some((v) => v instanceof Promise)) {
+      return Promise.all(values).then((vs) => this.launchNow(fn, output, constants, vs, size, blocks));
+    }
+    return this.launchNow(fn, output, constants, values as (Handle | number)[], size, blocks);
+  }
+
+  /** Frees every compiled kernel and the gpu.js instance. */
+  destroy(): void {
+    for (const k of this.cache.values()) k.destroy();
+    this.cache.clear();
+    void this.gpu.destroy();
+  }
+
+  /** Wraps a kernel's result as a tensor held in this launcher's device memory. */
+  tensor(value: DeviceValue, shape: readonly number[], dtype: DType): Tensor {
+    return new Tensor(new GpujsStorage(value, sizeOf(shape), dtype, this), shape, dtype);
+  }
+
+  /** The value a kernel takes for a tensor: its handle when this launcher made it, or the host values as float32. */
+  private input(t: Tensor): DeviceValue {
+    const s = t.deviceStorage();
+    if (s instanceof GpujsStorage && s.owner === this) return s.handle;
+    const v = t.values();
+    return v instanceof Float32Array ? v : Float32Array.from(v);
+  }
+
+  private compiled(fn: KernelSource, output: number[], constants: Record<string, number>, argKey: string): RunShortcut {
+    const key = `${fn.name}|${output.join(',')}|${JSON.stringify(constants)}|${argKey}`;
+    let k = this.cache.get(key);
+    if (k) {
+      this.cache.delete(key);
+      this.cache.set(key, k);
+      return k;
+    }
+    if (this.cache.size >= MAX_CACHED) {
+      const [oldKey, old] = this.cache.entries().next().value as [string, RunShortcut];
+      this.cache.delete(oldKey);
+      old.destroy();
+    }
+    const settings = {
+      output, constants, pipeline: this.onDevice, immutable: true, precision: 'single', tactic: 'precision',
+      loopMaxIterations: 1 << 24, dynamicOutput: false, dynamicArguments: false,
+    };
+    k = (this.gpu.createKernel as unknown as (src: string, s: object) => RunShortcut)(fn.toString(), settings);
+    this.cache.set(key, k);
+    return k;
+  }
+
+  private noteModeFallback(fn: KernelSource, k: RunShortcut): void {
+    const inner = k.kernel;
+    const ran = inner?.constructor.mode;
+    const same = ran === this.mode || (ran === 'gpu' && isGlMode(this.mode));
+    if (ran && !same && !this.modeFallbacks.has(fn.name)) {
+      this.modeFallbacks.set(fn.name, `ran in ${ran} mode${inner?.fallbackReason ? ` (${inner.fallbackReason})` : ''}`);
+    }
+  }
+
+  private launchNow(fn: KernelSource, output: number[], constants: Record<string, number>, args: (Handle | number)[], size: number, blocks?: ChannelBlocks): DeviceValue {
+    const argKey = args.map(argSignature).join(',');
+    const k = this.compiled(fn, output, constants, argKey);
+    const result = k(...args);
+    this.noteModeFallback(fn, k);
+    const finish = (r: unknown): DeviceValue => {
+      if (!this.onDevice || r instanceof Float32Array || Array.isArray(r)) {
+        const flat = flatten(r, blocks ? output[0]! * output[1]! * output[2]! * 4 : size);
+        return blocks ? unpackBlocksHost(flat, blocks.outer, blocks.groups, blocks.channelsPerGroup, blocks.ySize, blocks.xSize, blocks.swapXY) : flat;
+      }
+      if (!blocks) return r as Handle;
+      return this.unpackOnDevice(r as Handle, blocks);
+    };
+    return result instanceof Promise ? result.then(finish) : finish(result);
+  }
+
+  /** Unpacks a texture of channel blocks with a second kernel, then frees the packed texture. */
+  private unpackOnDevice(packed: Handle, blocks: ChannelBlocks): DeviceValue {
+    const channels = blocks.outer * blocks.groups * blocks.channelsPerGroup;
+    const unpackOut = blocks.swapXY ? [blocks.ySize, blocks.xSize, channels] : [blocks.xSize, blocks.ySize, channels];
+    const consts = { CPG: blocks.channelsPerGroup, G: blocks.groups, B: Math.ceil(blocks.channelsPerGroup / 4), SWAP: blocks.swapXY ? 1 : 0 };
+    const unpacked = this.compiled(unpackBlocks, unpackOut, consts, 't')(packed);
+    const release = (): void => {
+      if (!(packed instanceof Float32Array)) packed.delete();
+    };
+    if (unpacked instanceof Promise) {
+      return unpacked.then((h: Handle) => {
+        release();
+        return h;
+      });
+    }
+    release();
+    return unpacked as Handle;
+  }
+}
+
+/**
+ * What a compiled kernel is specialised for, per argument. gpu.js bakes an input texture's size and
+ * dimensions into the GL shader as constants and does not check them on later calls (only the texture
+ * class), so textures of one class but another layout (e.g. a [w, h, 1] output, stored w × h, against
+ * a [w, h, c] one of the same length, stored near-square) must not share a compiled kernel.
+ */
+function argSignature(a: Handle | number): string {
+  if (typeof a === 'number') return 'n';
+  if (a instanceof Float32Array) return `a${a.length}`;
+  const t = a as TextureLike & { size?: ArrayLike<number>; dimensions?: ArrayLike<number>; type?: string };
+  return `t${t.type ?? ''}:${Array.from(t.size ?? []).join('x')}:${Array.from(t.dimensions ?? []).join('x')}`;
+}
