@@ -6,6 +6,7 @@ import { demoCommand } from './commands/demo';
 import { evaluateCommand } from './commands/evaluate';
 import { explainCommand } from './commands/explain';
 import { layersCommand, methodsCommand } from './commands/info';
+import { serveCommand } from './commands/serve';
 import type { Streams } from './progress';
 
 export { CliError } from './args';
@@ -19,6 +20,7 @@ const COMMANDS: Readonly<Record<string, { run: (argv: readonly string[], s: Stre
   layers: { run: layersCommand, summary: 'list a model\'s module paths and output shapes (what --layer takes)' },
   evaluate: { run: evaluateCommand, summary: 'score the methods (localisation, pointing game, deletion/insertion, …) on held-out images' },
   demo: { run: demoCommand, summary: 'run everything on the bundled samples and write a self-contained HTML gallery' },
+  serve: { run: serveCommand, summary: 'serve the interactive page (every method in the browser, the tape and its rules) on 127.0.0.1' },
 };
 
 /** The `gradlens --help` text. */

@@ -1,0 +1,89 @@
+/** Messages between the page and its worker (structured-cloned; typed arrays are transferred where noted). */
+
+/** A plain float array with its shape. */
+export interface FloatArray {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Where a model comes from. */
+export type ModelSource =
+  /** A bundled model: its safetensors bytes and card (from data.js). */
+  | { kind: 'bundled'; name: string; weights: Uint8Array; card: BundledCard }
+  /** A user's file: safetensors or .pth for `arch`, or an ONNX graph (arch ignored). */
+  | { kind: 'file'; fileName: string; bytes: Uint8Array; arch: string; size: number; numClasses: number };
+
+/** The bundled model card fields the page uses. */
+export interface BundledCard {
+  name: string;
+  architecture: string;
+  classes: string[];
+  inputSize: [number, number, number];
+  normalization: { mean: [number, number, number]; std: [number, number, number] };
+  testAccuracy?: number;
+}
+
+/** The tape's rule choices per op type: the project's swappable backward rules. */
+export const RULE_CHOICES = ['vanilla', 'guided', 'deconvnet', 'lrp-epsilon', 'lrp-gamma', 'zero'] as const;
+export type RuleChoice = (typeof RULE_CHOICES)[number];
+
+/** Page → worker. */
+export type Request =
+  | { type: 'backend'; id: number; backend: string; mode?: string }
+  | { type: 'load-model'; id: number; source: ModelSource }
+  | { type: 'image'; id: number; width: number; height: number; rgb: Uint8Array }
+  | { type: 'run'; id: number; method: string; target: number | null; layer: string; budget: { samples: number; steps: number } }
+  | { type: 'tape'; id: number; target: number | null }
+  | { type: 'rules'; id: number; rules: Record<string, RuleChoice> };
+
+/** One recorded op of the tape, for display. */
+export interface TapeRow {
+  index: number;
+  op: string;
+  scope: string;
+  inputs: number[][];
+  output: number[];
+}
+
+/** How long one step took, and where. */
+export interface Timing {
+  step: string;
+  ms: number;
+  backend: string;
+}
+
+/** Worker → page. */
+export type Reply =
+  | { type: 'ready'; backends: BackendChoice[]; info: Record<string, string>; isolated: boolean }
+  | { type: 'done'; id: number; timings: Timing[]; info?: Record<string, string> }
+  | { type: 'model'; id: number; name: string; classes: string[]; size: number; layers: LayerRow[]; defaultLayer: string; methods: MethodRow[]; timings: Timing[] }
+  | { type: 'predictions'; id: number; top: { index: number; name: string; probability: number; logit: number }[]; picture: { width: number; height: number; rgb: Uint8Array }; timings: Timing[] }
+  | { type: 'progress'; id: number; done: number; total: number }
+  | { type: 'result'; id: number; method: string; kind: 'gradient' | 'cam' | 'occlusion'; raw: FloatArray; upsampled: FloatArray | null; target: number | null; notes: string[]; timings: Timing[] }
+  | { type: 'tape'; id: number; rows: TapeRow[]; opTypes: { op: string; choices: RuleChoice[] }[]; timings: Timing[] }
+  | { type: 'error'; id: number; message: string };
+
+/** A backend the page can offer, and why not when it cannot. */
+export interface BackendChoice {
+  name: string;
+  mode?: string;
+  label: string;
+  unavailable: string | null;
+}
+
+/** A layer of the loaded model (what the layer picker lists). */
+export interface LayerRow {
+  path: string;
+  type: string;
+  shape: number[] | null;
+}
+
+/** A method the loaded model can run. */
+export interface MethodRow {
+  name: string;
+  title: string;
+  kind: 'gradient' | 'cam' | 'occlusion';
+  manyPasses: boolean;
+  usesLayer: boolean;
+  summary: string;
+}

@@ -1,0 +1,76 @@
+import { readPth, readSafetensors } from '@gradlens/io';
+import type { NdArray } from '@gradlens/io';
+import { bundledModels, createModel, defaultCamLayer, isBundledModelName, isModelName, layers } from '@gradlens/nn';
+import type { InputOptions, Module } from '@gradlens/nn';
+import { loadOnnx } from '@gradlens/onnx';
+import { noGrad, tidy, zeros } from '@gradlens/tensor';
+import type { BundledCard, LayerRow, ModelSource } from '../protocol';
+
+/** A model ready to explain, with what the page shows about it. */
+export interface PageModel {
+  name: string;
+  model: Module;
+  classes: string[];
+  input: InputOptions & { size: number };
+  layers: LayerRow[];
+  defaultLayer: string;
+}
+
+const IMAGENET_NORM = { mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] };
+
+/** Builds the model a source names, loads its weights (eval mode) and lists its layers. */
+export function loadPageModel(source: ModelSource): PageModel {
+  if (source.kind === 'bundled') return loadBundledBytes(source.name, source.weights, source.card);
+  const lower = source.fileName.toLowerCase();
+  if (lower.endsWith('.onnx')) {
+    const model = loadOnnx(source.bytes, { inputShape: [1, 3, source.size, source.size] });
+    model.eval();
+    const classes = numbered(outputClasses(model, source.size));
+    return describe(source.fileName, model, classes, { size: source.size, ...IMAGENET_NORM });
+  }
+  if (!isModelName(source.arch)) throw new Error(`${source.fileName}: unknown architecture '${source.arch}'`);
+  const model = createModel(source.arch, { numClasses: source.numClasses });
+  let dict: Record<string, NdArray>;
+  if (lower.endsWith('.safetensors')) dict = readSafetensors(source.bytes, { name: source.fileName }).tensors;
+  else if (lower.endsWith('.pth') || lower.endsWith('.pt')) dict = readPth(source.bytes, { name: source.fileName });
+  else throw new Error(`${source.fileName}: not a weights file this page reads (.safetensors, .pth, .pt, .onnx)`);
+  try {
+    model.loadStateDict(dict);
+  } catch (e) {
+    throw new Error(`${source.fileName} does not fit ${source.arch}: ${(e as Error).message}`);
+  }
+  model.eval();
+  return describe(source.fileName, model, numbered(source.numClasses), { size: source.size, ...IMAGENET_NORM });
+}
+
+/** A bundled model from its safetensors bytes and card, as nn's loadBundledModel builds it from files. */
+function loadBundledBytes(name: string, weights: Uint8Array, card: BundledCard): PageModel {
+  if (!isBundledModelName(name)) throw new Error(`unknown bundled model '${name}'; bundled models: ${Object.keys(bundledModels).join(', ')}`);
+  const model = bundledModels[name].build({ init: false });
+  model.loadStateDict(readSafetensors(weights, { name: `${name}.safetensors` }).tensors);
+  model.eval();
+  return describe(name, model, card.classes, { size: card.inputSize[1], mean: card.normalization.mean, std: card.normalization.std });
+}
+
+function describe(name: string, model: Module, classes: string[], input: InputOptions & { size: number }): PageModel {
+  const shape = [1, 3, input.size, input.size];
+  const rows = layers(model, shape).map((l) => ({ path: l.path, type: l.type, shape: l.outputShape }));
+  let defaultLayer: string;
+  try {
+    defaultLayer = defaultCamLayer(model, shape);
+  } catch {
+    defaultLayer = rows.filter((r) => r.shape?.length === 4).pop()?.path ?? '';
+  }
+  return { name, model, classes, input, layers: rows, defaultLayer };
+}
+
+/** Class names "class 0" … "class n−1" for a model without a card. */
+const numbered = (n: number): string[] => Array.from({ length: n }, (_, i) => `class ${i}`);
+
+/** The number of classes an ONNX model outputs (its output's last dimension). */
+function outputClasses(model: Module, size: number): number {
+  return tidy(() => noGrad(() => {
+    const out = model.call(zeros([1, 3, size, size]));
+    return out.shape[out.shape.length - 1] ?? 1;
+  }));
+}

@@ -1,0 +1,178 @@
+/**
+ * The page's Web Worker: holds the model, the input and a recorded tape, and runs every method, so the
+ * page stays responsive. Cancelling a many-pass method terminates this worker (the page starts a new one).
+ */
+import { preprocessImageNet } from '@gradlens/io';
+import type { RgbImage } from '@gradlens/io';
+import { imageToInput } from '@gradlens/nn';
+import { getBackendInfo, keep, mul, noGrad, record, setBackend, setNumThreads, softmax, tensor, tidy, zeros } from '@gradlens/tensor';
+import type { Tape, Tensor } from '@gradlens/tensor';
+import { DEFAULT_BUDGET, METHODS } from '../../../cli/src/methods';
+import type { MethodMaps } from '../../../cli/src/methods';
+import type { BackendChoice, FloatArray, Reply, Request, RuleChoice, Timing } from '../protocol';
+import { loadPageModel } from './model';
+import type { PageModel } from './model';
+import { describeTape, ruleOverrides, usesLrp } from './tape-rules';
+
+interface Recorded {
+  tape: Tape;
+  output: Tensor;
+  target: number;
+}
+
+let current: PageModel | null = null;
+let input: Tensor | null = null;
+let recorded: Recorded | null = null;
+
+const post = (r: Reply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(r, transfer);
+
+/** The active backend as the page names it (backend, mode, GEMM engine). */
+function backendLabel(): string {
+  const info = getBackendInfo();
+  return [info.backend, info.mode, info.float32Gemm ? `gemm ${info.float32Gemm}` : undefined].filter((s) => s !== undefined && s !== '').join(' · ');
+}
+
+/** Runs `fn`, appending how long it took (and on which backend) to `timings`. */
+function timed<T>(timings: Timing[], step: string, fn: () => T): T {
+  const t0 = performance.now();
+  const out = fn();
+  timings.push({ step, ms: performance.now() - t0, backend: backendLabel() });
+  return out;
+}
+
+const floatArray = (shape: readonly number[], data: ArrayLike<number>): FloatArray => ({ shape: [...shape], data: Float32Array.from(data) });
+
+function dropTape(): void {
+  if (recorded) {
+    recorded.tape.dispose();
+    recorded.output.dispose();
+    recorded = null;
+  }
+}
+
+function need<T>(v: T | null, what: string): T {
+  if (v === null) throw new Error(`no ${what} yet: ${what === 'model' ? 'choose a model' : 'choose a picture'} first`);
+  return v;
+}
+
+/** The backends offered: the CPU (WebAssembly engine where cross-origin isolation gives shared memory) and gpu.js's modes. */
+function backends(): BackendChoice[] {
+  return [
+    { name: 'cpu', label: 'CPU (WebAssembly GEMM)', unavailable: null },
+    { name: 'gpujs', mode: 'webgl2', label: 'gpu.js WebGL2', unavailable: 'the browser build of @gradlens/backend-gpujs has not landed yet' },
+    { name: 'gpujs', mode: 'webgpu', label: 'gpu.js WebGPU', unavailable: 'the browser build of @gradlens/backend-gpujs has not landed yet' },
+  ];
+}
+
+function handle(req: Request): void {
+  const timings: Timing[] = [];
+  switch (req.type) {
+    case 'backend': {
+      timed(timings, `backend ${req.backend}${req.mode ? ` ${req.mode}` : ''}`, () => setBackend(req.backend, req.mode ? { mode: req.mode } : {}));
+      dropTape();
+      post({ type: 'done', id: req.id, timings, info: getBackendInfo() });
+      return;
+    }
+    case 'load-model': {
+      dropTape();
+      input?.dispose();
+      input = null;
+      current = timed(timings, 'load model', () => loadPageModel(req.source));
+      const applicable = METHODS.filter((m) => m.name !== 'rollout' && m.name !== 'generic-attention' && m.name !== 'transformer-attribution');
+      post({
+        type: 'model', id: req.id, name: current.name, classes: current.classes, size: current.input.size, layers: current.layers, defaultLayer: current.defaultLayer,
+        methods: applicable.map((m) => ({ name: m.name, title: m.title, kind: m.kind, manyPasses: m.manyPasses, usesLayer: m.usesLayer, summary: m.summary })), timings,
+      });
+      return;
+    }
+    case 'image': {
+      const m = need(current, 'model');
+      dropTape();
+      input?.dispose();
+      const image: RgbImage = { width: req.width, height: req.height, channels: 3, bitDepth: 8, data: req.rgb };
+      input = timed(timings, 'preprocess', () => keep(imageToInput(image, m.input)));
+      const x = input;
+      const [logits, probs] = timed(timings, 'forward', () => {
+        const out = noGrad(() => m.model.call(x));
+        const p = softmax(out, 1);
+        const both = [Float32Array.from(out.dataSync()), Float32Array.from(p.dataSync())] as const;
+        out.dispose();
+        p.dispose();
+        return both;
+      });
+      const top = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, 5)
+        .map((index) => ({ index, name: m.classes[index] ?? `class ${index}`, probability: probs[index]!, logit: logits[index]! }));
+      // the picture as the model sees it (resized and cropped, not normalised), for the overlays
+      const size = m.input.size;
+      const seen = preprocessImageNet(image, { ...m.input, normalize: false });
+      const rgb = new Uint8Array(size * size * 3);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < size * size; i++) rgb[i * 3 + c] = Math.round(seen.data[c * size * size + i]! * 255);
+      post({ type: 'predictions', id: req.id, top, picture: { width: size, height: size, rgb }, timings }, [rgb.buffer]);
+      return;
+    }
+    case 'run': {
+      const m = need(current, 'model');
+      const x = need(input, 'picture');
+      const spec = METHODS.find((s) => s.name === req.method);
+      if (!spec) throw new Error(`unknown method '${req.method}'`);
+      const warnings: string[] = [];
+      const maps: MethodMaps = timed(timings, spec.name, () => spec.run({
+        model: m.model, input: x, target: req.target ?? undefined, layer: req.layer, reference: false,
+        budget: { ...DEFAULT_BUDGET, samples: req.budget.samples, steps: req.budget.steps },
+        onProgress: (done, total) => post({ type: 'progress', id: req.id, done, total }),
+        onWarning: (w) => warnings.push(w),
+      }));
+      const raw = floatArray(maps.raw.shape, maps.raw.data);
+      const up = maps.upsampled ? floatArray(maps.upsampled.shape, maps.upsampled.data) : null;
+      post({ type: 'result', id: req.id, method: spec.name, kind: maps.kind, raw, upsampled: up, target: maps.target, notes: [...maps.notes, ...warnings], timings },
+        [raw.data.buffer, ...(up ? [up.data.buffer] : [])]);
+      return;
+    }
+    case 'tape': {
+      const m = need(current, 'model');
+      const x = need(input, 'picture');
+      dropTape();
+      const { output, tape } = timed(timings, 'record forward pass', () => record(() => m.model.call(x)));
+      const logits = output.dataSync();
+      const target = req.target ?? [...logits.keys()].reduce((a, b) => (logits[b]! > logits[a]! ? b : a), 0);
+      recorded = { tape, output, target };
+      post({ type: 'tape', id: req.id, ...describeTape(tape), timings });
+      return;
+    }
+    case 'rules': {
+      const x = need(input, 'picture');
+      const rec = recorded;
+      if (!rec) throw new Error('no recorded tape: record the forward pass first');
+      const choices: Record<string, RuleChoice> = req.rules;
+      const grad = timed(timings, `backward walk (${usesLrp(choices) ? 'relevance' : 'gradient'})`, () => tidy(() => {
+        const k = rec.output.shape[1]!;
+        const onehot = tensor(Float32Array.from({ length: k }, (_, i) => (i === rec.target ? 1 : 0)), [1, k], rec.output.dtype);
+        // LRP puts the target's logit in as relevance (as `lrp` does); gradients start from 1.
+        const seed = usesLrp(choices) ? mul(rec.output, onehot) : onehot;
+        const [g] = rec.tape.grad(rec.output, [x], { rules: ruleOverrides(choices, x), gradOutputs: [seed] });
+        return g ?? zeros(x.shape, x.dtype);
+      }));
+      const raw = floatArray(grad.shape.slice(1), grad.dataSync());
+      grad.dispose();
+      post({ type: 'result', id: req.id, method: 'tape', kind: 'gradient', raw, upsampled: null, target: rec.target, notes: [], timings }, [raw.data.buffer]);
+      return;
+    }
+  }
+}
+
+/** Starts the worker: one thread for the kernels until a Web Worker thread host is installed. */
+export function startWorker(): void {
+  setNumThreads(1);
+  self.onmessage = (e: MessageEvent<Request>) => {
+    const req = e.data;
+    try {
+      handle(req);
+    } catch (err) {
+      post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  post({ type: 'ready', backends: backends(), info: getBackendInfo(), isolated: typeof crossOriginIsolated === 'boolean' && crossOriginIsolated });
+}
+
+startWorker();
+
