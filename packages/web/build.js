@@ -44,6 +44,8 @@ const common = {
   platform: 'browser',
   target: ['chrome110', 'firefox115', 'safari16'],
   minify: true,
+  // layers() names module types by their class names, which plain minification would rename
+  keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
   // the core reads no environment in the browser: every process.env.X is undefined

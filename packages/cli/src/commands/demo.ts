@@ -17,6 +17,7 @@ import {
 import { seconds, Streams } from '../progress';
 import { LabelledPicture, readSamples, samplesDir } from '../samples';
 import { className, logitsOf, resolveClass, runMethod } from './explain';
+import { copyPage } from './serve';
 import { evaluateWith, evaluationSamples, explainerOf, MapCache, weightsFingerprint } from './evaluate';
 
 const SPECS: Readonly<Record<string, OptionSpec>> = {
@@ -225,6 +226,8 @@ ${galleryTable(rows, methods, perPicture)}`;
   writeFileAtomic(index, page);
   if (warnings.length > 0) log(`note: ${warnings.length} warnings while drawing maps (first: ${warnings[0]})`);
   streams.stdout.write(`demo written in ${total}: open ${index}\n`);
+  const interactive = copyPage(out);
+  if (interactive) streams.stdout.write(`the interactive page (every method, the tape and its rules; works from the folder, faster with \`gradlens serve\`): ${interactive}\n`);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
+import { ensureDir, writeFileAtomic } from '@gradlens/io';
 import { CliError, formatHelp, OptionSpec, parseArgs, str } from '../args';
 import type { Streams } from '../progress';
 
@@ -35,6 +36,22 @@ export function pageDir(): string {
     dir = path.resolve(__dirname, '..', '..', '..', 'web', 'dist');
   }
   return dir;
+}
+
+/** The files the built page is made of. */
+const PAGE_FILES = ['index.html', 'style.css', 'page.js', 'data.js'] as const;
+
+/**
+ * Copies the built page into `<out>/page/` (each file written whole), where it works opened from the disk;
+ * returns its index.html, or null when the page is not built (then nothing is written).
+ */
+export function copyPage(out: string): string | null {
+  const from = pageDir();
+  if (!PAGE_FILES.every((f) => fs.existsSync(path.join(from, f)))) return null;
+  const to = path.join(out, 'page');
+  ensureDir(to);
+  for (const f of PAGE_FILES) writeFileAtomic(path.join(to, f), fs.readFileSync(path.join(from, f)));
+  return path.join(to, 'index.html');
 }
 
 /** Parses --port: an integer from 0 to 65535, else a CliError (exit code 2) naming the value. */

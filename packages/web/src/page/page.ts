@@ -314,8 +314,12 @@ async function applyRules(): Promise<void> {
   await busy(async () => {
     const r = expect(await client.request({ type: 'rules', rules }), 'result');
     addTimings(r.timings);
-    const title = Object.entries(rules).filter(([, c]) => c !== 'vanilla').map(([op, c]) => `${op}: ${c}`).join(', ') || 'vanilla gradient';
-    showResult($('tape-result'), `tape, ${title}`, { ...r, method: 'tape' });
+    const swapped = Object.entries(rules).filter(([, c]) => c !== 'vanilla');
+    const kinds = new Set(swapped.map(([, c]) => c));
+    const title = swapped.length === 0 ? 'vanilla gradient'
+      : swapped.length === Object.keys(rules).length && kinds.size === 1 ? `${[...kinds][0]} on every op`
+        : swapped.map(([op, c]) => `${op} ${c}`).join(', ');
+    showResult($('tape-result'), `tape: ${title}`, { ...r, method: 'tape' });
   });
 }
 

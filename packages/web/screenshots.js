@@ -1,0 +1,48 @@
+'use strict';
+// Writes the README's screenshots of the page (packages/web/docs/*.png): serves dist/ with the same
+// server as `gradlens serve`, drives Debian's chromium with playwright-core, and runs Grad-CAM, guided
+// backprop, LRP, Score-CAM and occlusion on a sample, then the tape with the LRP-ε preset.
+// Usage: node packages/web/screenshots.js  (after npm ci; needs /usr/bin/chromium or GRADLENS_CHROMIUM).
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { chromium } = require('playwright-core');
+const { startStaticServer } = require(path.resolve(__dirname, '../cli/dist/commands/serve'));
+
+const docs = path.join(__dirname, 'docs');
+
+async function main() {
+  fs.mkdirSync(docs, { recursive: true });
+  const server = await startStaticServer(path.join(__dirname, 'dist'), 0);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-shots-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.GRADLENS_CHROMIUM || '/usr/bin/chromium', headless: true, viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('#samples img:nth-child(8)');
+    await page.waitForFunction('document.body.dataset.busy === "0"');
+    for (const m of ['scorecam', 'occlusion', 'ig']) await page.check(`#methods input[value="${m}"]`);
+    await page.click('#run');
+    await page.waitForFunction('window.gradlensPage.results.ig !== undefined && document.body.dataset.busy === "0"', undefined, { timeout: 120000 });
+    await page.screenshot({ path: path.join(docs, 'page.png') });
+    await page.click('#record');
+    await page.waitForSelector('#rule-pickers select');
+    await page.click('#presets button[data-preset="lrp-epsilon"]');
+    await page.waitForFunction('window.gradlensPage.results.tape !== undefined && document.body.dataset.busy === "0"');
+    const tape = await page.$('#explain');
+    const box = await tape.boundingBox();
+    const top = await page.$eval('#record', (b) => b.getBoundingClientRect().top + window.scrollY - 30);
+    await page.screenshot({ path: path.join(docs, 'tape.png'), clip: { x: box.x, y: top, width: box.width, height: 760 }, fullPage: true });
+    console.log(`wrote ${path.join(docs, 'page.png')} and tape.png`);
+  } finally {
+    await context.close();
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => { console.error(e.message); process.exit(1); });

@@ -1,0 +1,224 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { pathToFileURL } from 'url';
+import { chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { gradCam, guidedBackprop, lrp } from '@gradlens/explain';
+import { applyColormap, readImage } from '@gradlens/io';
+import { imageToInput, loadBundledModel } from '@gradlens/nn';
+import type { Tensor } from '@gradlens/tensor';
+import { copyPage, startStaticServer } from '../../cli/src/commands/serve';
+import type { StaticServer } from '../../cli/src/commands/serve';
+
+/**
+ * Drives the built page in Debian's chromium (playwright-core, never a downloaded browser): a sample,
+ * Grad-CAM, guided backprop, LRP, and rule swaps on one recorded tape, each compared with the Node
+ * library on the same model and picture, and the canvas read back. .ci/run installs chromium; without
+ * it the test is skipped with a message.
+ */
+const CHROMIUM = process.env.GRADLENS_CHROMIUM ?? '/usr/bin/chromium';
+const haveChromium = fs.existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`page test skipped: ${CHROMIUM} not found (apt-get install -y chromium, or set GRADLENS_CHROMIUM)`);
+const maybe = haveChromium ? describe : describe.skip;
+
+const WEB = path.resolve(__dirname, '..');
+const DIST = path.join(WEB, 'dist');
+const SAMPLE = path.resolve(__dirname, '../../../weights/samples/00-ankle-boot.png');
+
+interface PageArray { shape: number[]; data: number[] }
+interface PageResult { kind: string; raw: PageArray; upsampled: PageArray | null; target: number | null; timings: { step: string; backend: string }[] }
+
+/** max |a − b| ≤ 1e-4 · max |b|: the maps agree to 1e-4 relative. */
+function expectClose(page: PageArray, node: Float32Array | number[], shape: readonly number[]): void {
+  expect(page.shape).toEqual([...shape]);
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < node.length; i++) {
+    scale = Math.max(scale, Math.abs(node[i]!));
+    diff = Math.max(diff, Math.abs(page.data[i]! - node[i]!));
+  }
+  expect(scale).toBeGreaterThan(0);
+  expect(diff).toBeLessThanOrEqual(1e-4 * scale);
+}
+
+/** Item 0 of a [1, …] tensor as plain numbers. */
+const item0 = (t: Tensor): Float32Array => Float32Array.from(t.dataSync());
+
+/** Evaluates a JavaScript expression in the page (a string: this file is compiled without the DOM types). */
+const run = <T>(page: Page, expression: string): Promise<T> => page.evaluate(expression) as Promise<T>;
+
+/** The page's float maps of one method, once its card is done. */
+async function resultOf(page: Page, method: string): Promise<PageResult> {
+  const m = JSON.stringify(method);
+  await page.waitForFunction(`window.gradlensPage.results[${m}] !== undefined && document.body.dataset.busy === '0'`, undefined, { timeout: 60000 });
+  return run<PageResult>(page, `(() => {
+    const r = window.gradlensPage.results[${m}];
+    const arr = (a) => (a ? { shape: a.shape, data: Array.from(a.data) } : null);
+    return { kind: r.kind, raw: arr(r.raw), upsampled: arr(r.upsampled), target: r.target, timings: r.timings };
+  })()`);
+}
+
+/** Clicks a rule preset (or sets a picker) and returns the map recomputed from the tape. */
+async function tapeAfter(page: Page, act: () => Promise<unknown>): Promise<PageResult> {
+  await run(page, 'delete window.gradlensPage.results.tape');
+  await act();
+  return resultOf(page, 'tape');
+}
+
+/** A canvas's RGBA pixels (the first `n` of them, or all). */
+const canvasPixels = (page: Page, selector: string): Promise<{ w: number; h: number; data: number[] }> => run(page, `(() => {
+  const c = document.querySelector(${JSON.stringify(selector)});
+  return { w: c.width, h: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };
+})()`);
+
+async function launch(): Promise<{ context: BrowserContext; dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-chromium-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 1100 },
+    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  return { context, dir };
+}
+
+async function openPage(context: BrowserContext, url: string, errors: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60000 });
+  return page;
+}
+
+maybe('the page in chromium', () => {
+  let server: StaticServer;
+  let context: BrowserContext;
+  let dir: string;
+  const errors: string[] = [];
+  // the Node library on the same model and picture
+  const { model, input: inputOptions, info } = loadBundledModel('gapnet');
+  const x = imageToInput(readImage(SAMPLE), inputOptions);
+
+  beforeAll(async () => {
+    // npm ci builds the page (root `prepare`); build it here when this checkout has not
+    if (!fs.existsSync(path.join(DIST, 'page.js'))) execFileSync(process.execPath, [path.join(WEB, 'build.js')], { stdio: 'pipe' });
+    server = await startStaticServer(DIST, 0);
+    ({ context, dir } = await launch());
+  }, 120000);
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('served: Grad-CAM, guided backprop and LRP equal the Node library, rule swaps on one tape, the canvas shows the map', async () => {
+    const page = await openPage(context, server.url, errors);
+    // served with COOP/COEP: cross-origin isolated, so the WebAssembly GEMM runs
+    expect(await run(page, 'crossOriginIsolated')).toBe(true);
+    expect(await page.isHidden('#degraded')).toBe(true);
+    expect(await page.textContent('#top5 tbody tr:first-child td:first-child')).toBe('Ankle boot');
+    expect(await page.inputValue('#layer-select')).toBe(info.targetLayer);
+
+    await page.click('#run');
+    const cam = await resultOf(page, 'gradcam');
+    const guided = await resultOf(page, 'guided');
+    const relevance = await resultOf(page, 'lrp');
+    expect(cam.timings[0]!.backend).toMatch(/^cpu · .*gemm wasm/);
+
+    const nodeCam = gradCam(model, x, { target: 'top1', layer: info.targetLayer });
+    expectClose(cam.raw, item0(nodeCam.map), nodeCam.map.shape.slice(1));
+    expectClose(cam.upsampled!, item0(nodeCam.upsampled), nodeCam.upsampled.shape.slice(1));
+    const nodeGuided = guidedBackprop(model, x, { target: 'top1' });
+    expectClose(guided.raw, item0(nodeGuided.attribution), nodeGuided.attribution.shape.slice(1));
+    const nodeLrp = lrp(model, x, { target: 'top1', composite: 'epsilon' });
+    expectClose(relevance.raw, item0(nodeLrp.relevance), nodeLrp.relevance.shape.slice(1));
+
+    // the canvas: (1 − α)·picture + α·jet(min–max normalised Grad-CAM), α = 0.5, at the input's size
+    const pixels = await canvasPixels(page, 'figure[data-method="gradcam"] canvas');
+    const up = item0(nodeCam.upsampled);
+    const [h, w] = nodeCam.upsampled.shape.slice(1) as [number, number];
+    expect([pixels.h, pixels.w]).toEqual([h, w]);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of up) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    const jet = applyColormap(up.map((v) => (v - lo) / (hi - lo)), h, w, 'jet').data;
+    const picture = readImage(SAMPLE).data;
+    let worst = 0;
+    for (let i = 0; i < h * w; i++) {
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(pixels.data[i * 4 + c]! - (0.5 * picture[i * 3 + c]! + 0.5 * jet[i * 3 + c]!)));
+    }
+    expect(worst).toBeLessThanOrEqual(1);
+    // opacity 1 shows the colormap alone
+    await page.fill('#opacity', '1');
+    await page.dispatchEvent('#opacity', 'input');
+    const solid = await canvasPixels(page, 'figure[data-method="gradcam"] canvas');
+    expect(solid.data.filter((_, i) => i % 4 !== 3)).toEqual(Array.from(jet));
+
+    // the tape: one recorded pass, its ops with module paths, and rules swapped per op type
+    await page.click('#record');
+    await page.waitForSelector('#rule-pickers select[data-op="relu"]');
+    const rows = await page.$$eval('#tape-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.textContent)));
+    expect(rows.some((r) => r[1] === 'conv2d' && r[2] === 'features.0')).toBe(true);
+    expect(rows.some((r) => r[1] === 'linear' && r[2] === 'classifier.0')).toBe(true);
+    const guidedTape = await tapeAfter(page, () => page.click('#presets button[data-preset="guided"]'));
+    expectClose(guidedTape.raw, item0(nodeGuided.attribution), nodeGuided.attribution.shape.slice(1));
+    const lrpTape = await tapeAfter(page, () => page.click('#presets button[data-preset="lrp-epsilon"]'));
+    expectClose(lrpTape.raw, item0(nodeLrp.relevance), nodeLrp.relevance.shape.slice(1));
+    expect(await page.textContent('#tape-table tbody tr[data-op="conv2d"] td:last-child')).toBe('lrp-epsilon');
+    // one picker back to vanilla: the convolutions pass their ordinary gradient, the head stays LRP
+    const mixed = await tapeAfter(page, () => page.selectOption('#rule-pickers select[data-op="conv2d"]', 'vanilla'));
+    expect(mixed.raw.data).not.toEqual(lrpTape.raw.data);
+    // a zero rule on the linear head stops everything
+    const stopped = await tapeAfter(page, () => page.selectOption('#rule-pickers select[data-op="linear"]', 'zero'));
+    expect(stopped.raw.data.every((v) => v === 0)).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120000);
+
+  test('a many-pass method shows progress and is cancelled; the page stays responsive and works after', async () => {
+    const page = await openPage(context, server.url, errors);
+    await page.uncheck('#methods input[value="gradcam"]');
+    await page.uncheck('#methods input[value="guided"]');
+    await page.uncheck('#methods input[value="lrp"]');
+    await page.check('#methods input[value="smoothgrad"]');
+    await page.fill('#samples-n', '100000');
+    await page.click('#run');
+    await page.waitForFunction(`/\\d+ \\/ 100000/.test(document.getElementById('progress-text').textContent)`, undefined, { timeout: 60000 });
+    // the worker computes; the page answers at once
+    const t0 = Date.now();
+    await run(page, 'document.title');
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await page.click('#cancel');
+    await page.waitForFunction(`/cancelled/.test(document.getElementById('status').textContent)`, undefined, { timeout: 60000 });
+    expect(await run(page, 'window.gradlensPage.results.smoothgrad === undefined')).toBe(true);
+    // the restarted worker has the model and picture again
+    await page.uncheck('#methods input[value="smoothgrad"]');
+    await page.check('#methods input[value="gradcam"]');
+    await page.click('#run');
+    const cam = await resultOf(page, 'gradcam');
+    expect(cam.upsampled!.data.some((v) => v > 0)).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120000);
+
+  test('copied into a demo folder and opened from file:// it works without a server, says what degrades, and Grad-CAM still equals the library', async () => {
+    const demo = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-demo-page-'));
+    const copied = copyPage(demo);
+    expect(copied).toBe(path.join(demo, 'page', 'index.html'));
+    const page = await openPage(context, pathToFileURL(copied!).href, errors);
+    expect(await page.isVisible('#degraded')).toBe(true);
+    expect(await page.textContent('#degraded')).toMatch(/no SharedArrayBuffer/);
+    await page.uncheck('#methods input[value="guided"]');
+    await page.uncheck('#methods input[value="lrp"]');
+    await page.click('#run');
+    const cam = await resultOf(page, 'gradcam');
+    expect(cam.timings[0]!.backend).toMatch(/gemm js/);
+    const nodeCam = gradCam(model, x, { target: 'top1', layer: info.targetLayer });
+    expectClose(cam.upsampled!, item0(nodeCam.upsampled), nodeCam.upsampled.shape.slice(1));
+    expect(errors).toEqual([]);
+    await page.close();
+    fs.rmSync(demo, { recursive: true, force: true });
+  }, 120000);
+});
