@@ -159,7 +159,7 @@ maybe('the page in chromium', () => {
     // the tape: one recorded pass, its ops with module paths, and rules swapped per op type
     await page.click('#record');
     await page.waitForSelector('#rule-pickers select[data-op="relu"]');
-    const rows = await page.$$eval('#tape-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.textContent)));
+    const rows = await run<string[][]>(page, `Array.from(document.querySelectorAll('#tape-table tbody tr')).map((tr) => Array.from(tr.children).map((td) => td.textContent))`);
     expect(rows.some((r) => r[1] === 'conv2d' && r[2] === 'features.0')).toBe(true);
     expect(rows.some((r) => r[1] === 'linear' && r[2] === 'classifier.0')).toBe(true);
     const guidedTape = await tapeAfter(page, () => page.click('#presets button[data-preset="guided"]'));
