@@ -16,6 +16,8 @@ const out = path.join(here, 'dist');
  * The page decodes pictures with the browser and hands the libraries bytes, never paths.
  */
 const NODE_ONLY = ['fs', 'path', 'zlib', 'os', 'worker_threads', 'crypto', 'child_process', 'url', 'util', 'module', 'stream', 'assert', 'pngjs', 'gl', 'webgpu'];
+/** Functions a library probes for and does without when absent (io's CRC-32 uses zlib.crc32 only where Node has it). */
+const PROBED = { zlib: ['crc32'] };
 const nodeStubs = {
   name: 'node-stubs',
   setup(build) {
@@ -23,9 +25,28 @@ const nodeStubs = {
     build.onResolve({ filter }, (a) => ({ path: a.path.replace(/^node:/, ''), namespace: 'node-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
       contents: `const fail = (k) => () => { throw new Error(${JSON.stringify(`${a.path} is not available in the browser`)} + ' (' + String(k) + ')'); };
-module.exports = new Proxy({}, { get: (_t, k) => (k === '__esModule' ? false : k === 'sep' ? '/' : fail(k)) });`,
+const optional = new Set(${JSON.stringify(PROBED[a.path] ?? [])});
+module.exports = new Proxy({}, { get: (_t, k) => (k === '__esModule' || optional.has(k) ? undefined : k === 'sep' ? '/' : fail(k)) });`,
       loader: 'js',
     }));
+  },
+};
+
+/**
+ * @gradlens/onnx reads its onnx.proto from the disk (protobufjs's loadSync); in the page the schema is
+ * inlined and parsed with protobuf.parse (the same camelCase names as loadSync). The build fails if the
+ * call it replaces is gone, so a change in @gradlens/onnx cannot ship a broken page.
+ */
+const onnxSchema = {
+  name: 'onnx-schema',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]onnx[\\/]dist[\\/]proto\.js$/ }, (a) => {
+      const text = fs.readFileSync(a.path, 'utf8');
+      const call = "protobuf.loadSync(path.join(__dirname, '..', 'onnx.proto'))";
+      if (!text.includes(call)) throw new Error(`${a.path} no longer calls ${call}; update packages/web/build.js`);
+      const schema = fs.readFileSync(path.join(path.dirname(a.path), '..', 'onnx.proto'), 'utf8');
+      return { contents: text.replace(call, `protobuf.parse(${JSON.stringify(schema)}).root`), loader: 'js' };
+    });
   },
 };
 
@@ -50,7 +71,7 @@ const common = {
   logLevel: 'warning',
   // the core reads no environment in the browser: every process.env.X is undefined
   define: { 'process.env': '{}' },
-  plugins: [nodeStubs],
+  plugins: [nodeStubs, onnxSchema],
 };
 
 /** data.js: the bundled models (weights and card) and the sample pictures, from @gradlens/weights. */
@@ -78,7 +99,7 @@ async function main() {
   fs.mkdirSync(out, { recursive: true });
   const worker = await esbuild.build({ ...common, entryPoints: [path.join(here, 'src/worker/worker.ts')], write: false });
   const workerText = worker.outputFiles[0].text;
-  const page = await esbuild.build({ ...common, entryPoints: [path.join(here, 'src/page/page.ts')], write: false, plugins: [nodeStubs, workerSource(workerText)] });
+  const page = await esbuild.build({ ...common, entryPoints: [path.join(here, 'src/page/page.ts')], write: false, plugins: [nodeStubs, onnxSchema, workerSource(workerText)] });
   write(path.join(out, 'page.js'), page.outputFiles[0].contents);
   write(path.join(out, 'data.js'), dataScript());
   for (const f of ['index.html', 'style.css']) write(path.join(out, f), fs.readFileSync(path.join(here, 'src', f)));

@@ -7,7 +7,8 @@ import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { gradCam, guidedBackprop, lrp } from '@gradlens/explain';
 import { applyColormap, readImage } from '@gradlens/io';
-import { imageToInput, loadBundledModel } from '@gradlens/nn';
+import { createModel, imageToInput, loadBundledModel, saveCheckpoint } from '@gradlens/nn';
+import { loadOnnx } from '@gradlens/onnx';
 import type { Tensor } from '@gradlens/tensor';
 import { copyPage, startStaticServer } from '../../cli/src/commands/serve';
 import type { StaticServer } from '../../cli/src/commands/serve';
@@ -175,6 +176,58 @@ maybe('the page in chromium', () => {
     expect(stopped.raw.data.every((v) => v === 0)).toBe(true);
     expect(errors).toEqual([]);
     await page.close();
+  }, 120000);
+
+  test('loads a safetensors file for a torchvision architecture and an ONNX graph (logits equal the library\'s), refuses a .pth that does not fit in one line', async () => {
+    const page = await openPage(context, server.url, errors);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-page-files-'));
+    try {
+      const imagenet = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+      const picture = readImage(SAMPLE);
+      await page.click('#setup details summary');
+      /** Loads a file through the page's picker and returns the page's top-5 afterwards. */
+      const load = async (file: string, arch: string, size: number, classes: number): Promise<{ index: number; logit: number }[]> => {
+        await run(page, 'window.gradlensPage.top = []');
+        await page.selectOption('#arch-select', arch);
+        await page.fill('#file-size', String(size));
+        await page.fill('#file-classes', String(classes));
+        await page.setInputFiles('#model-file', file);
+        await page.waitForFunction(`window.gradlensPage.top.length > 0 || /error/.test(document.getElementById('status').textContent)`, undefined, { timeout: 60000 });
+        return run(page, 'window.gradlensPage.top');
+      };
+      /** The page's top-5 logits against the model's logits in Node. */
+      const expectLogits = (top: { index: number; logit: number }[], logits: Float32Array): void => {
+        expect(top).toHaveLength(5);
+        const scale = Math.max(...Array.from(logits, Math.abs));
+        for (const t of top) expect(Math.abs(t.logit - logits[t.index]!)).toBeLessThanOrEqual(1e-4 * scale);
+        expect(top[0]!.index).toBe(logits.indexOf(Math.max(...logits)));
+      };
+
+      const squeeze = createModel('squeezenet1_1', { numClasses: 10 }).eval();
+      const weights = path.join(tmp, 'squeeze.safetensors');
+      saveCheckpoint(weights, squeeze);
+      const top = await load(weights, 'squeezenet1_1', 64, 10);
+      expect(await page.textContent('#status')).toMatch(/squeeze\.safetensors: 10 classes, input 64×64/);
+      expectLogits(top, Float32Array.from(squeeze.call(imageToInput(picture, { size: 64, ...imagenet })).dataSync()));
+
+      const onnxFile = path.resolve(__dirname, '../../onnx/test/fixtures/resnet50.onnx');
+      const onnx = loadOnnx(onnxFile);
+      const size = onnx.inputShape[2]!;
+      const onnxTop = await load(onnxFile, 'resnet18', 224, 1000);
+      expect(await page.textContent('#status')).toMatch(new RegExp(`resnet50\\.onnx: \\d+ classes, input ${size}×${size}`));
+      expectLogits(onnxTop, Float32Array.from(onnx.call(imageToInput(picture, { size, ...imagenet })).dataSync()));
+      expect(await page.inputValue('#layer-select')).toBe(onnx.defaultCamLayer());
+
+      // a torch.save file of another width: read in the browser (zip, pickle, CRC), refused in one line
+      const pth = path.resolve(__dirname, '../../nn/test/fixtures/alexnet.pth');
+      await load(pth, 'alexnet', 224, 1000);
+      const status = (await page.textContent('#status'))!;
+      expect(status).toMatch(/^error: alexnet\.pth does not fit alexnet: .*shape mismatches: features\.0\.weight: checkpoint \[2, 3, 11, 11\] vs model \[64, 3, 11, 11\]/);
+      expect(status).not.toContain('\n');
+      await page.close();
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   }, 120000);
 
   test('a many-pass method shows progress and is cancelled; the page stays responsive and works after', async () => {

@@ -35,6 +35,8 @@ declare global {
     gradlensPage: {
       results: Record<string, ShownResult>;
       picture: { width: number; height: number; rgb: Uint8Array } | null;
+      /** The top-5 classes of the current picture. */
+      top: { index: number; name: string; probability: number; logit: number }[];
       busy: number;
       errors: string[];
     };
@@ -47,7 +49,7 @@ const $ = <T extends HTMLElement>(id: string): T => {
   return el as T;
 };
 
-const state = window.gradlensPage = { results: {}, picture: null, busy: 0, errors: [] } as Window['gradlensPage'];
+const state = window.gradlensPage = { results: {}, picture: null, top: [], busy: 0, errors: [] } as Window['gradlensPage'];
 let source: ModelSource | null = null;
 let image: { width: number; height: number; rgb: Uint8Array } | null = null;
 let backend: { backend: string; mode?: string } = { backend: 'cpu' };
@@ -181,6 +183,7 @@ async function setPicture(next: { width: number; height: number; rgb: Uint8Array
     const r = expect(await client.request({ type: 'image', ...next }), 'predictions');
     image = next;
     state.picture = r.picture;
+    state.top = r.top;
     addTimings(r.timings);
     clearResults();
     const body = $('top5').querySelector('tbody')!;

@@ -3,6 +3,7 @@ import type { NdArray } from '@gradlens/io';
 import { bundledModels, createModel, defaultCamLayer, isBundledModelName, isModelName, layers } from '@gradlens/nn';
 import type { InputOptions, Module } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
+import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
 import type { BundledCard, LayerRow, ModelSource } from '../protocol';
 
@@ -23,10 +24,16 @@ export function loadPageModel(source: ModelSource): PageModel {
   if (source.kind === 'bundled') return loadBundledBytes(source.name, source.weights, source.card);
   const lower = source.fileName.toLowerCase();
   if (lower.endsWith('.onnx')) {
-    const model = loadOnnx(source.bytes, { inputShape: [1, 3, source.size, source.size] });
+    // the graph's own input size where it has one; the size field where its spatial dims are symbolic
+    let model: OnnxModel;
+    try {
+      model = loadOnnx(source.bytes);
+    } catch {
+      model = loadOnnx(source.bytes, { inputShape: [1, 3, source.size, source.size] });
+    }
     model.eval();
-    const classes = numbered(outputClasses(model, source.size));
-    return describe(source.fileName, model, classes, { size: source.size, ...IMAGENET_NORM });
+    const size = model.inputShape[2] ?? source.size;
+    return describe(source.fileName, model, numbered(outputClasses(model, size)), { size, ...IMAGENET_NORM });
   }
   if (!isModelName(source.arch)) throw new Error(`${source.fileName}: unknown architecture '${source.arch}'`);
   const model = createModel(source.arch, { numClasses: source.numClasses });
