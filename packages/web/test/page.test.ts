@@ -29,7 +29,10 @@ const DIST = path.join(WEB, 'dist');
 const SAMPLE = path.resolve(__dirname, '../../../weights/samples/00-ankle-boot.png');
 
 interface PageArray { shape: number[]; data: number[] }
-interface PageResult { kind: string; raw: PageArray; upsampled: PageArray | null; target: number | null; timings: { step: string; backend: string }[] }
+interface PageResult {
+  kind: string; raw: PageArray; upsampled: PageArray | null; target: number | null; timings: { step: string; backend: string }[];
+  perNode?: { sum: number; abs: number }[];
+}
 
 /** max |a − b| ≤ 1e-4 · max |b|: the maps agree to 1e-4 relative. */
 function expectClose(page: PageArray, node: Float32Array | number[], shape: readonly number[]): void {
@@ -57,7 +60,7 @@ async function resultOf(page: Page, method: string): Promise<PageResult> {
   return run<PageResult>(page, `(() => {
     const r = window.gradlensPage.results[${m}];
     const arr = (a) => (a ? { shape: a.shape, data: Array.from(a.data) } : null);
-    return { kind: r.kind, raw: arr(r.raw), upsampled: arr(r.upsampled), target: r.target, timings: r.timings };
+    return { kind: r.kind, raw: arr(r.raw), upsampled: arr(r.upsampled), target: r.target, timings: r.timings, perNode: r.perNode };
   })()`);
 }
 
@@ -167,7 +170,15 @@ maybe('the page in chromium', () => {
     expectClose(guidedTape.raw, item0(nodeGuided.attribution), nodeGuided.attribution.shape.slice(1));
     const lrpTape = await tapeAfter(page, () => page.click('#presets button[data-preset="lrp-epsilon"]'));
     expectClose(lrpTape.raw, item0(nodeLrp.relevance), nodeLrp.relevance.shape.slice(1));
-    expect(await page.textContent('#tape-table tbody tr[data-op="conv2d"] td:last-child')).toBe('lrp-epsilon');
+    expect(await page.textContent('#tape-table tbody tr[data-op="conv2d"] td:nth-child(6)')).toBe('lrp-epsilon');
+    // op by op: the walk starts from the target's logit under LRP, from 1 for a gradient
+    const logits = Float32Array.from(model.call(x).dataSync());
+    const top1 = logits.indexOf(Math.max(...logits));
+    const last = lrpTape.perNode![lrpTape.perNode!.length - 1]!;
+    expect(Math.abs(last.sum - logits[top1]!)).toBeLessThanOrEqual(1e-5 * Math.abs(logits[top1]!));
+    expect(guidedTape.perNode![guidedTape.perNode!.length - 1]!.sum).toBe(1);
+    expect(lrpTape.perNode).toHaveLength(rows.length);
+    expect(await page.textContent('#tape-table tbody tr:last-child td:nth-child(7)')).not.toBe('');
     // one picker back to vanilla: the convolutions pass their ordinary gradient, the head stays LRP
     const mixed = await tapeAfter(page, () => page.selectOption('#rule-pickers select[data-op="conv2d"]', 'vanilla'));
     expect(mixed.raw.data).not.toEqual(lrpTape.raw.data);

@@ -26,6 +26,8 @@ interface ShownResult {
   target: number | null;
   notes: string[];
   timings: Timing[];
+  /** Tape results: the sum and the sum of |·| of what reached each recorded op's output. */
+  perNode?: { sum: number; abs: number }[];
 }
 
 declare global {
@@ -303,7 +305,7 @@ async function recordTape(): Promise<void> {
     body.replaceChildren(...r.rows.map((row) => {
       const tr = document.createElement('tr');
       tr.dataset.op = row.op;
-      tr.append(cell(String(row.index)), cell(row.op), cell(row.scope || '—'), cell(row.inputs.map((s) => `[${s.join(', ')}]`).join(' ')), cell(`[${row.output.join(', ')}]`), cell('vanilla'));
+      tr.append(cell(String(row.index)), cell(row.op), cell(row.scope || '—'), cell(row.inputs.map((s) => `[${s.join(', ')}]`).join(' ')), cell(`[${row.output.join(', ')}]`), cell('vanilla'), cell(''), cell(''));
       return tr;
     }));
     await applyRules();
@@ -313,7 +315,8 @@ async function recordTape(): Promise<void> {
 async function applyRules(): Promise<void> {
   if (!tapeRecorded) return;
   const rules = chosenRules();
-  $('tape-table').querySelectorAll<HTMLTableRowElement>('tbody tr').forEach((tr) => { tr.lastElementChild!.textContent = rules[tr.dataset.op!] ?? 'vanilla'; });
+  const rows = [...$('tape-table').querySelectorAll<HTMLTableRowElement>('tbody tr')];
+  rows.forEach((tr) => { tr.children[5]!.textContent = rules[tr.dataset.op!] ?? 'vanilla'; });
   await busy(async () => {
     const r = expect(await client.request({ type: 'rules', rules }), 'result');
     addTimings(r.timings);
@@ -323,6 +326,12 @@ async function applyRules(): Promise<void> {
       : swapped.length === Object.keys(rules).length && kinds.size === 1 ? `${[...kinds][0]} on every op`
         : swapped.map(([op, c]) => `${op} ${c}`).join(', ');
     showResult($('tape-result'), `tape: ${title}`, { ...r, method: 'tape' });
+    // op by op: what the walk brought to each output (relevance is conserved where the LRP rules are)
+    rows.forEach((tr, i) => {
+      const at = r.perNode?.[i];
+      tr.children[6]!.textContent = at ? fmt(at.sum) : '';
+      tr.children[7]!.textContent = at ? fmt(at.abs) : '';
+    });
   });
 }
 

@@ -5,7 +5,7 @@
 import { preprocessImageNet } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 import { imageToInput } from '@gradlens/nn';
-import { getBackendInfo, keep, mul, noGrad, record, setBackend, setNumThreads, softmax, tensor, tidy, zeros } from '@gradlens/tensor';
+import { abs, getBackendInfo, keep, mul, noGrad, record, sum, setBackend, setNumThreads, softmax, tensor, tidy, zeros } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import { DEFAULT_BUDGET, METHODS } from '../../../cli/src/methods';
 import type { MethodMaps } from '../../../cli/src/methods';
@@ -144,17 +144,21 @@ function handle(req: Request): void {
       const rec = recorded;
       if (!rec) throw new Error('no recorded tape: record the forward pass first');
       const choices: Record<string, RuleChoice> = req.rules;
+      let perNode: { sum: number; abs: number }[] = [];
       const grad = timed(timings, `backward walk (${usesLrp(choices) ? 'relevance' : 'gradient'})`, () => tidy(() => {
         const k = rec.output.shape[1]!;
         const onehot = tensor(Float32Array.from({ length: k }, (_, i) => (i === rec.target ? 1 : 0)), [1, k], rec.output.dtype);
         // LRP puts the target's logit in as relevance (as `lrp` does); gradients start from 1.
         const seed = usesLrp(choices) ? mul(rec.output, onehot) : onehot;
-        const [g] = rec.tape.grad(rec.output, [x], { rules: ruleOverrides(choices, x), gradOutputs: [seed] });
+        // the same walk also returns what reached every recorded op's output, so the page can show it op by op
+        const outputs = rec.tape.nodes.map((n) => n.output);
+        const [g, ...atNodes] = rec.tape.grad(rec.output, [x, ...outputs], { rules: ruleOverrides(choices, x), gradOutputs: [seed] });
+        perNode = atNodes.map((t) => (t ? { sum: sum(t).dataSync()[0]!, abs: sum(abs(t)).dataSync()[0]! } : { sum: 0, abs: 0 }));
         return g ?? zeros(x.shape, x.dtype);
       }));
       const raw = floatArray(grad.shape.slice(1), grad.dataSync());
       grad.dispose();
-      post({ type: 'result', id: req.id, method: 'tape', kind: 'gradient', raw, upsampled: null, target: rec.target, notes: [], timings }, [raw.data.buffer]);
+      post({ type: 'result', id: req.id, method: 'tape', kind: 'gradient', raw, upsampled: null, target: rec.target, notes: [], timings, perNode }, [raw.data.buffer]);
       return;
     }
   }
