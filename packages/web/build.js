@@ -16,6 +16,8 @@ const out = path.join(here, 'dist');
  * The page decodes pictures with the browser and hands the libraries bytes, never paths.
  */
 const NODE_ONLY = ['fs', 'path', 'zlib', 'os', 'worker_threads', 'crypto', 'child_process', 'url', 'util', 'module', 'stream', 'assert', 'pngjs', 'gl', 'webgpu'];
+/** Optional native packages the gpujs backend tries to load in Node; in the page they fail to load. */
+const OPTIONAL_PACKAGES = ['gl', 'webgpu'];
 /** Functions a library probes for and does without when absent (io's CRC-32 uses zlib.crc32 only where Node has it). */
 const PROBED = { zlib: ['crc32'] };
 const nodeStubs = {
@@ -24,7 +26,8 @@ const nodeStubs = {
     const filter = new RegExp(`^(node:)?(${NODE_ONLY.join('|')})$`);
     build.onResolve({ filter }, (a) => ({ path: a.path.replace(/^node:/, ''), namespace: 'node-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
-      contents: `const fail = (k) => () => { throw new Error(${JSON.stringify(`${a.path} is not available in the browser`)} + ' (' + String(k) + ')'); };
+      // an optional native package (headless-gl, Dawn) fails to load, as it does where it is not installed
+      contents: OPTIONAL_PACKAGES.includes(a.path) ? `throw new Error(${JSON.stringify(`${a.path} is not available in the browser`)});` : `const fail = (k) => () => { throw new Error(${JSON.stringify(`${a.path} is not available in the browser`)} + ' (' + String(k) + ')'); };
 const optional = new Set(${JSON.stringify(PROBED[a.path] ?? [])});
 module.exports = new Proxy({}, { get: (_t, k) => (k === '__esModule' || optional.has(k) ? undefined : k === 'sep' ? '/' : fail(k)) });`,
       loader: 'js',

@@ -241,6 +241,32 @@ maybe('the page in chromium', () => {
     }
   }, 120000);
 
+  test('gpu.js modes: offered where a kernel result reads back in the worker, else disabled with the reason; on webgl2 the maps equal the library\'s', async () => {
+    const page = await openPage(context, server.url, errors);
+    const options = await run<{ value: string; text: string; disabled: boolean }[]>(page,
+      `Array.from(document.querySelectorAll('#backend-select option')).map((o) => ({ value: o.value, text: o.textContent, disabled: o.disabled }))`);
+    expect(options.map((o) => o.value)).toEqual(['cpu', 'gpujs:webgl2', 'gpujs:webgpu']);
+    expect(options[0]!.disabled).toBe(false);
+    for (const o of options.slice(1)) if (o.disabled) expect(o.text).toMatch(/\(unavailable: .{10,}\)$/);
+    const webgl2 = options[1]!;
+    if (webgl2.disabled) {
+      console.warn(`page test: webgl2 not compared (${webgl2.text})`);
+    } else {
+      await page.selectOption('#backend-select', 'gpujs:webgl2');
+      await page.waitForFunction(`/backend gpujs/.test(document.getElementById('status').textContent)`);
+      await page.click('#run');
+      const cam = await resultOf(page, 'gradcam');
+      expect(cam.timings[0]!.backend).toMatch(/^gpujs · webgl2/);
+      const nodeCam = gradCam(model, x, { target: 'top1', layer: info.targetLayer });
+      expectClose(cam.upsampled!, item0(nodeCam.upsampled), nodeCam.upsampled.shape.slice(1));
+      const guided = await resultOf(page, 'guided');
+      const nodeGuided = guidedBackprop(model, x, { target: 'top1' });
+      expectClose(guided.raw, item0(nodeGuided.attribution), nodeGuided.attribution.shape.slice(1));
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120000);
+
   test('a many-pass method shows progress and is cancelled; the page stays responsive and works after', async () => {
     const page = await openPage(context, server.url, errors);
     await page.uncheck('#methods input[value="gradcam"]');

@@ -4,8 +4,9 @@
  */
 import { preprocessImageNet } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
+import '@gradlens/backend-gpujs';
 import { imageToInput } from '@gradlens/nn';
-import { abs, getBackendInfo, keep, mul, noGrad, record, sum, setBackend, setNumThreads, softmax, tensor, tidy, zeros } from '@gradlens/tensor';
+import { abs, getBackendInfo, keep, mul, noGrad, record, relu, sum, setBackend, setNumThreads, softmax, tensor, tidy, zeros } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import { DEFAULT_BUDGET, METHODS } from '../../../cli/src/methods';
 import type { MethodMaps } from '../../../cli/src/methods';
@@ -55,12 +56,39 @@ function need<T>(v: T | null, what: string): T {
   return v;
 }
 
-/** The backends offered: the CPU (WebAssembly engine where cross-origin isolation gives shared memory) and gpu.js's modes. */
+/**
+ * Whether gpu.js really runs `mode` here: selects it, checks the mode it resolved to and that a kernel's
+ * result reads back synchronously, and goes back to the CPU. Returns null when it runs, else why not.
+ */
+function probeGpujs(mode: string): string | null {
+  try {
+    setBackend('gpujs', { mode });
+    const info = getBackendInfo();
+    if (info.mode !== mode) return `in this worker gpu.js would run ${info.mode ?? '?'} instead${info.fallback ? ` (${info.fallback})` : ''}`;
+    // the methods read results synchronously: a kernel's result must come back that way
+    const x = tensor([-1, 2], [2]);
+    const y = relu(x);
+    try {
+      y.dataSync();
+    } finally {
+      x.dispose();
+      y.dispose();
+    }
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    setBackend('cpu');
+  }
+}
+
+/** The backends offered: the CPU (WebAssembly engine where cross-origin isolation gives shared memory) and gpu.js's browser modes, each probed. */
 function backends(): BackendChoice[] {
+  const gemm = getBackendInfo().float32Gemm ?? '';
   return [
-    { name: 'cpu', label: 'CPU (WebAssembly GEMM)', unavailable: null },
-    { name: 'gpujs', mode: 'webgl2', label: 'gpu.js WebGL2', unavailable: 'the browser build of @gradlens/backend-gpujs has not landed yet' },
-    { name: 'gpujs', mode: 'webgpu', label: 'gpu.js WebGPU', unavailable: 'the browser build of @gradlens/backend-gpujs has not landed yet' },
+    { name: 'cpu', label: `CPU (${/wasm/.test(gemm) ? 'WebAssembly' : 'TypeScript'} GEMM)`, unavailable: null },
+    { name: 'gpujs', mode: 'webgl2', label: 'gpu.js WebGL2', unavailable: probeGpujs('webgl2') },
+    { name: 'gpujs', mode: 'webgpu', label: 'gpu.js WebGPU', unavailable: probeGpujs('webgpu') },
   ];
 }
 
