@@ -189,7 +189,7 @@ maybe('the page in chromium', () => {
     await page.close();
   }, 120000);
 
-  test('loads a safetensors file for a torchvision architecture and an ONNX graph (logits equal the library\'s), refuses a .pth that does not fit in one line', async () => {
+  test('a picture and model files through the pickers: a PNG, a safetensors file for a torchvision architecture, an ONNX graph (logits equal the library\'s), a .pth that does not fit refused in one line', async () => {
     const page = await openPage(context, server.url, errors);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-page-files-'));
     try {
@@ -213,6 +213,17 @@ maybe('the page in chromium', () => {
         for (const t of top) expect(Math.abs(t.logit - logits[t.index]!)).toBeLessThanOrEqual(1e-4 * scale);
         expect(top[0]!.index).toBe(logits.indexOf(Math.max(...logits)));
       };
+
+      // a picture through the picker: decoded by the browser, the same top class and logits as the library's
+      await run(page, 'window.gradlensPage.top = []');
+      const sandal = path.resolve(__dirname, '../../../weights/samples/07-sandal.png');
+      await page.setInputFiles('#image-file', sandal);
+      await page.waitForFunction('window.gradlensPage.top.length > 0');
+      const sandalTop = await run<{ index: number; logit: number; name: string }[]>(page, 'window.gradlensPage.top');
+      expect(sandalTop[0]!.name).toBe('Sandal');
+      expectLogits(sandalTop, Float32Array.from(model.call(imageToInput(readImage(sandal), inputOptions)).dataSync()));
+      await page.setInputFiles('#image-file', SAMPLE);
+      await page.waitForFunction('window.gradlensPage.top.length > 0 && window.gradlensPage.top[0].name === "Ankle boot"');
 
       const squeeze = createModel('squeezenet1_1', { numClasses: 10 }).eval();
       const weights = path.join(tmp, 'squeeze.safetensors');
