@@ -6,7 +6,7 @@ import { preprocessImageNet } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 import '@gradlens/backend-gpujs';
 import { imageToInput } from '@gradlens/nn';
-import { abs, getBackendInfo, keep, mul, noGrad, record, relu, sum, setBackend, setNumThreads, softmax, tensor, tidy, zeros } from '@gradlens/tensor';
+import { abs, getBackendInfo, keep, mul, noGrad, record, relu, sum, setBackend, softmax, tensor, tidy, zeros } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import { DEFAULT_BUDGET, METHODS } from '../../../cli/src/methods';
 import type { MethodMaps } from '../../../cli/src/methods';
@@ -30,7 +30,7 @@ const post = (r: Reply, transfer: Transferable[] = []): void => (self as unknown
 /** The active backend as the page names it (backend, mode, GEMM engine). */
 function backendLabel(): string {
   const info = getBackendInfo();
-  return [info.backend, info.mode, info.float32Gemm ? `gemm ${info.float32Gemm}` : undefined].filter((s) => s !== undefined && s !== '').join(' · ');
+  return [info.backend, info.mode, info.float32Gemm ? `gemm ${info.float32Gemm}` : undefined, info.threads ? `${info.threads} thread${info.threads === '1' ? '' : 's'}` : undefined].filter((s) => s !== undefined && s !== '').join(' · ');
 }
 
 /** Runs `fn`, appending how long it took (and on which backend) to `timings`. */
@@ -192,9 +192,11 @@ function handle(req: Request): void {
   }
 }
 
-/** Starts the worker: one thread for the kernels until a Web Worker thread host is installed. */
+/**
+ * Starts the worker. The kernels use as many threads as the thread host gives (tensor's browser entry
+ * installs a Web Worker host; without one, or without cross-origin isolation, they run on this thread).
+ */
 export function startWorker(): void {
-  setNumThreads(1);
   self.onmessage = (e: MessageEvent<Request>) => {
     const req = e.data;
     try {
