@@ -1,5 +1,7 @@
 """Writes packages/onnx/test/fixtures/: small torchvision models exported by torch.onnx with random
-weights (seed 0), and PyTorch's logits, vanilla gradient and Grad-CAM map for one random input.
+weights (seed 0), and PyTorch's logits, vanilla gradient and Grad-CAM map for one random input:
+<name>.onnx, <name>.json (shapes, class, logits, Grad-CAM map) and float32 .npy files of the input and
+the gradient (<name>.input.npy, <name>.gradient.npy), which as JSON text were five times larger.
 
 The architectures are torchvision's own classes at reduced width/depth/input size so each fixture stays
 well under 1 MB (full-size models belong in benchmarks/): ResNet with Bottleneck blocks (resnet50's
@@ -12,7 +14,8 @@ Run with Debian's python3-torch / python3-torchvision / python3-onnx:
 import json
 import os
 import sys
-from functools import partial
+
+import numpy as np
 
 import torch
 import torchvision
@@ -51,7 +54,8 @@ def models():
         'mobilenet_v3_large': (lambda: torchvision.models.mobilenet_v3_large(width_mult=0.1, num_classes=10), 64, 'features'),
         'densenet121': (lambda: densenet.DenseNet(growth_rate=4, block_config=(2, 2, 2, 2), num_init_features=8, bn_size=2, num_classes=10), 64, 'features.denseblock4'),
         'convnext_tiny': (lambda: convnext.ConvNeXt([convnext.CNBlockConfig(8, 16, 1), convnext.CNBlockConfig(16, 32, 1), convnext.CNBlockConfig(32, 64, 1), convnext.CNBlockConfig(64, None, 1)], num_classes=10), 64, 'features'),
-        'vit_b_16': (lambda: vision_transformer.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=10), 32, None),
+        # a token layer: Grad-CAM on its patch tokens laid out on the 4×4 grid (pytorch-grad-cam's reshape_transform)
+        'vit_b_16': (lambda: vision_transformer.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=10), 32, 'encoder.layers.encoder_layer_1.ln_1'),
     }
 
 
@@ -90,16 +94,23 @@ def main():
         xg = x.clone().requires_grad_(True)
         logits = model(xg)
         cls = int(logits.argmax())
-        golden = {'input': x.flatten().tolist(), 'shape': list(x.shape), 'logits': logits.detach().flatten().tolist(), 'class': cls}
+        golden = {'shape': list(x.shape), 'logits': logits.detach().flatten().tolist(), 'class': cls}
+        np.save(os.path.join(OUT, f'{name}.input.npy'), x.numpy().astype(np.float32))
         if layer:
             a = acts['a']
+            if a.dim() == 3:  # tokens [1, 1 + h·w, C] → drop the class token → [1, C, h, w]
+                side = int(round((a.shape[1] - 1) ** 0.5))
+                a_grid = lambda t: t[:, 1:, :].reshape(t.shape[0], side, side, t.shape[2]).permute(0, 3, 1, 2)
+            else:
+                a_grid = lambda t: t
             g_a, g_x = torch.autograd.grad(logits[0, cls], [a, xg])
+            g_a, a = a_grid(g_a), a_grid(a)
             w = g_a.mean(dim=(2, 3), keepdim=True)
             cam = torch.relu((w * a).sum(dim=1))
             golden.update({'layer': layer, 'gradcam': cam.detach().flatten().tolist(), 'gradcamShape': list(cam.shape)})
         else:
             (g_x,) = torch.autograd.grad(logits[0, cls], [xg])
-        golden['gradient'] = g_x.flatten().tolist()
+        np.save(os.path.join(OUT, f'{name}.gradient.npy'), g_x.detach().numpy().astype(np.float32))
         with open(os.path.join(OUT, f'{name}.json'), 'w') as f:
             json.dump(golden, f)
         print(name, os.path.getsize(path), 'bytes, class', cls)

@@ -13,7 +13,7 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 /** Every publishable package; backend-gpujs is packed and checked but not installed (gpu.js builds the native `gl` module). */
-const PACKAGES = ['tensor', 'io', 'nn', 'explain', 'cli', 'weights', 'backend-gpujs'];
+const PACKAGES = ['tensor', 'io', 'nn', 'explain', 'onnx', 'cli', 'weights', 'backend-gpujs'];
 const INSTALL = PACKAGES.filter((p) => p !== 'backend-gpujs');
 
 function run(cmd, args, cwd, env = {}) {

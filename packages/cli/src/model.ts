@@ -6,7 +6,8 @@ import {
   modelBuilders, readModelCard, readStateDict,
 } from '@gradlens/nn';
 import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
-import { CliError, ParsedOptions, str } from './args';
+import { CliError, intOption, ParsedOptions, str } from './args';
+import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
 
 /** A model ready to explain, with what the command needs to feed it. */
 export interface LoadedModel {
@@ -41,10 +42,11 @@ export interface LoadOptions {
   strict?: boolean;
   numClasses?: number;
   /**
-   * Called with the built model and its default CAM layer before any weights are read, so that
-   * argument checks that need the model's structure (layer names) fail before a large file loads.
+   * Called with the built model, its default CAM layer and class names (null when unnamed) before any
+   * weights are read, so that argument checks that need the model's structure (layer names) fail before
+   * a large file loads. For an ONNX model (its weights are in the graph file) it runs once the file is read.
    */
-  beforeWeights?: (model: Module, defaultLayer: string) => void;
+  beforeWeights?: (model: Module, defaultLayer: string, classes: readonly string[] | null) => void;
 }
 
 /**
@@ -94,7 +96,7 @@ function classesInFile(model: Module, dict: Record<string, { shape: number[] }>)
 /** An unknown model name's error: the other family's flag when it names one, else the nearest names and the list. */
 function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
   if (flagName === '--arch') {
-    const hint = isBundledModelName(name) ? ` ('${name}' is a bundled model: use --model ${name})` : didYouMean(name, ARCH_NAMES);
+    const hint = isBundledModelName(name) || isOnnxFile(name) ? ` ('${name}' is ${isOnnxFile(name) ? 'an ONNX file' : 'a bundled model'}: use --model ${name})` : didYouMean(name, ARCH_NAMES);
     return new CliError(`unknown architecture '${name}'${hint}; architectures: ${ARCH_NAMES.join(', ')}`, 2);
   }
   const hint = isModelName(name) ? ` ('${name}' is a torchvision architecture: use --arch ${name} --weights <file>)` : didYouMean(name, BUNDLED_NAMES);
@@ -109,7 +111,7 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   checkFile(weights, 'weights file');
   let model = createModel(arch, { init: false, numClasses: options.numClasses });
   const layer = defaultLayer(arch, model, size);
-  options.beforeWeights?.(model, layer);
+  options.beforeWeights?.(model, layer, null);
   const format = weightFormat(weights);
   let dict: ReturnType<typeof readStateDict>;
   try {
@@ -139,7 +141,7 @@ export function loadBundled(name: string, weights?: string, options: LoadOptions
     throw new CliError(`the bundled weights of ${name} are missing (${file}); train them with \`node weights/train.js --model ${name}\`, set GRADLENS_WEIGHTS to their folder, or give --weights <file>`);
   }
   const model = info.build({ init: false });
-  options.beforeWeights?.(model, info.targetLayer);
+  options.beforeWeights?.(model, info.targetLayer, info.classes);
   try {
     if (weightFormat(file) === 'safetensors') loadCheckpoint(file, model, { strict: options.strict });
     else loadWeights(model, file, { strict: options.strict });
@@ -165,13 +167,14 @@ function readCard(file: string): BundledModelCard {
   }
 }
 
-/** Loads the model the options name: `--model <bundled>` [`--weights`], or `--arch <name> --weights <file>`. */
+/** Loads the model the options name: `--model <bundled>` [`--weights`], `--model <file.onnx>`, or `--arch <name> --weights <file>`. */
 export function loadModelFromOptions(command: string, o: ParsedOptions, options: LoadOptions = {}): LoadedModel {
   const model = str(o, 'model');
   const arch = str(o, 'arch');
   const weights = str(o, 'weights');
   const opts: LoadOptions = { ...options, strict: o['no-strict'] !== true };
   if (model !== undefined && arch !== undefined) throw new CliError(`${command}: give either --model <bundled name> or --arch <torchvision name>, not both`, 2);
+  if (model !== undefined && isOnnxFile(model)) return loadOnnxModel(model, weights, opts);
   if (model !== undefined) return loadBundled(model, weights, opts);
   if (arch !== undefined) return loadArch(arch, weights, opts);
   throw new CliError(`${command}: which model? give --model <${BUNDLED_NAMES.join('|')}> or --arch <torchvision name> --weights <file>`, 2);
@@ -184,6 +187,7 @@ export function buildUntrained(command: string, o: ParsedOptions): { model: Modu
   if (model !== undefined && arch !== undefined) throw new CliError(`${command}: give either --model or --arch, not both`, 2);
   const name = model ?? arch;
   if (name === undefined) throw new CliError(`${command}: give --arch <torchvision name> or --model <${BUNDLED_NAMES.join('|')}>`, 2);
+  if (model !== undefined && isOnnxFile(model)) return onnxForLayers(model, str(o, 'size') === undefined ? undefined : intOption(command, o, 'size', 1));
   if (model !== undefined) {
     if (!isBundledModelName(model)) throw unknownModel(model, '--model');
     const info: BundledModelInfo = bundledModels[model];

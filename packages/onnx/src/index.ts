@@ -1,8 +1,9 @@
 export { loadOnnx, OnnxModel } from './model';
 export type { LoadOnnxOptions } from './model';
 export { onnxOps, supportedOps, OPSET_RANGE } from './op-table';
-export { modulePath, OnnxScope } from './scopes';
+export { modulePath, modulePaths, OnnxScope } from './scopes';
 export { decodeModel, decodeTensor } from './proto';
 export { readTensorProto } from './initializers';
 export { Const } from './values';
 export type { Value } from './values';
+export { classNamesFromMetadata, CLASS_NAME_KEYS } from './class-names';

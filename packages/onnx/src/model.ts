@@ -4,15 +4,19 @@ import { noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
 import { readRegularFile } from '@gradlens/io';
 import { layers, Module } from '@gradlens/nn';
 import { Attrs } from './attrs';
+import { classNamesFromMetadata } from './class-names';
 import { readTensorProto, TensorSource } from './initializers';
 import { OPSET_RANGE, onnxOps } from './op-table';
 import { decodeModel, GraphMessage, ModelMessage, NodeMessage, toNumber } from './proto';
-import { modulePath, OnnxScope } from './scopes';
+import { modulePaths, OnnxScope } from './scopes';
 import { Const, Value, constToTensor } from './values';
 
 export interface LoadOnnxOptions {
-  /** The input shape [N, C, H, W …] to resolve dynamic dims with (default: the model's own, batch 1 for a symbolic batch dim). */
-  inputShape?: readonly number[];
+  /**
+   * The input shape [N, C, H, W …] to resolve dynamic dims with (default: the model's own, batch 1 for a
+   * symbolic batch dim), or a function from the declared dims (numbers, or the names of dynamic dims) to it.
+   */
+  inputShape?: readonly number[] | ((declared: readonly (number | string)[]) => readonly number[]);
   /** Run one forward pass on zeros at load time, so shape errors show at load (default true). */
   check?: boolean;
   /** Load a graph with several inputs or outputs to run with `runGraph` (no input shape resolved, no check). */
@@ -43,6 +47,8 @@ export class OnnxModel extends Module {
   readonly inputName: string;
   /** The resolved input shape (dynamic dims filled in). */
   readonly inputShape: readonly number[];
+  /** The input shape the model declares: numbers, or the names of dynamic dims ('?' when unnamed). */
+  readonly declaredInputShape: readonly (number | string)[];
   /** The (first) graph output's name. */
   readonly outputName: string;
   /** All graph inputs that are not initializers. */
@@ -68,13 +74,15 @@ export class OnnxModel extends Module {
     this.outputNames = graph.output.map((o) => o.name);
     this.inputName = input.name;
     this.outputName = this.outputNames[0] ?? '';
+    this.declaredInputShape = declaredDims(input);
     this.inputShape = options.graphOnly ? [] : resolveInputShape(input, options.inputShape);
     for (const t of graph.initializer) {
       const v = readTensorProto(t, source);
       this.constants.set(t.name, v);
       if (v instanceof Tensor) this.registerParameter(t.name, v);
     }
-    this.plan = graph.node.map((node) => ({ node, path: modulePath(node.name ?? '', node.output[0] ?? ''), attrs: new Attrs(node, source), closes: [] }));
+    const paths = modulePaths(graph.node.map((node) => ({ name: node.name ?? '', firstOutput: node.output[0] ?? '' })));
+    this.plan = graph.node.map((node, i) => ({ node, path: paths[i]!, attrs: new Attrs(node, source), closes: [] }));
     const lastIndex = new Map<string, number>();
     this.plan.forEach((p, i) => {
       if (!p.path) return;
@@ -139,20 +147,9 @@ export class OnnxModel extends Module {
     });
   }
 
-  /** Class names from the model's metadata (`class_names`, `classes` or `labels`: a JSON array or one name per line), or null. */
+  /** Class names from the model's metadata_props (see classNamesFromMetadata for the keys and forms read), or null. */
   classNames(): string[] | null {
-    for (const key of ['class_names', 'classes', 'labels']) {
-      const raw = this.metadata[key];
-      if (raw === undefined) continue;
-      try {
-        const parsed: unknown = JSON.parse(raw);
-        if (Array.isArray(parsed) && parsed.every((s) => typeof s === 'string')) return parsed as string[];
-      } catch {
-        // not JSON: one name per line, or comma-separated
-      }
-      return raw.includes('\n') ? raw.split('\n').map((s) => s.trim()).filter(Boolean) : raw.split(',').map((s) => s.trim());
-    }
-    return null;
+    return classNamesFromMetadata(this.metadata)?.names ?? null;
   }
 
   /** The default CAM layer: the last top-level module whose output is 4-D with a spatial map larger than 1×1. */
@@ -168,10 +165,16 @@ function fmtShape(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
 }
 
-/** The graph input's shape with dynamic dims resolved from `given`, or a message naming the dims that are not. */
-function resolveInputShape(input: GraphMessage['input'][number], given: readonly number[] | undefined): number[] {
+/** A graph input's declared dims: numbers, or the dim_param names of dynamic dims ('?' when unnamed). */
+function declaredDims(input: GraphMessage['input'][number]): (number | string)[] {
   const dims = input.type?.tensorType?.shape?.dim ?? [];
-  const declared = dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : (d.dimParam || '?')));
+  return dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : (d.dimParam || '?')));
+}
+
+/** The graph input's shape with dynamic dims resolved from `option`, or a message naming the dims that are not. */
+function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnnxOptions['inputShape']): number[] {
+  const declared = declaredDims(input);
+  const given = typeof option === 'function' ? option(declared) : option;
   if (given) {
     if (given.length !== declared.length && declared.length > 0) {
       throw new Error(`inputShape [${given.join(', ')}] has rank ${given.length}, the model's input '${input.name}' is [${declared.join(', ')}]`);

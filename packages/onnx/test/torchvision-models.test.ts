@@ -1,27 +1,36 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor, tidy } from '@gradlens/tensor';
-import { gradCam, vanillaGradient } from '@gradlens/explain';
+import { gradCam, tokenReshape, vanillaGradient } from '@gradlens/explain';
+import { readNpy } from '@gradlens/io';
 import { layers } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
 
 // Small torchvision models exported by torch.onnx (scripts/make-onnx-fixtures.py, seed 0), replayed by
-// the importer and compared with PyTorch: logits, the vanilla gradient, Grad-CAM at a named layer.
+// the importer and compared with PyTorch: logits, the vanilla gradient, Grad-CAM at a named layer
+// (for the ViT, at a token layer laid out on its patch grid).
 const FIXTURES = path.join(__dirname, 'fixtures');
 
 interface Golden {
-  input: number[];
   shape: number[];
   logits: number[];
   class: number;
-  gradient: number[];
-  layer?: string;
-  gradcam?: number[];
-  gradcamShape?: number[];
+  layer: string;
+  gradcam: number[];
+  gradcamShape: number[];
+  /** From <name>.input.npy and <name>.gradient.npy (float32). */
+  input: Float32Array;
+  gradient: Float32Array;
+}
+
+function readGolden(name: string): Golden {
+  const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as Omit<Golden, 'input' | 'gradient'>;
+  const npy = (what: string): Float32Array => readNpy(path.join(FIXTURES, `${name}.${what}.npy`)).data as Float32Array;
+  return { ...meta, input: npy('input'), gradient: npy('gradient') };
 }
 
 /** max |a − b| / max |b|: the error relative to the reference's scale. */
-function relError(a: ArrayLike<number>, b: readonly number[]): number {
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let err = 0;
   let scale = 0;
@@ -33,9 +42,12 @@ function relError(a: ArrayLike<number>, b: readonly number[]): number {
 }
 
 describe.each(['resnet50', 'mobilenet_v3_large', 'densenet121', 'convnext_tiny', 'vit_b_16'])('%s exported by torch.onnx', (name) => {
-  const golden = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as Golden;
+  const golden = readGolden(name);
   const model = loadOnnx(path.join(FIXTURES, `${name}.onnx`));
   const x = () => new Tensor(Float32Array.from(golden.input), golden.shape, 'float32');
+  // the ViT's layer gives tokens [1, 1 + h·w, C]: the class token dropped, the patches on their grid
+  const side = golden.shape[2]! / 8;
+  const reshape = name === 'vit_b_16' ? tokenReshape([side, side]) : undefined;
 
   it('gives PyTorch’s logits (≤ 1e-4 relative)', () => {
     tidy(() => expect(relError(model.call(x()).values(), golden.logits)).toBeLessThan(1e-4));
@@ -48,20 +60,18 @@ describe.each(['resnet50', 'mobilenet_v3_large', 'densenet121', 'convnext_tiny',
     });
   });
 
-  if (golden.layer) {
-    it(`gives PyTorch’s Grad-CAM at '${golden.layer}' (≤ 1e-3 relative)`, () => {
-      tidy(() => {
-        const r = gradCam(model, x(), { target: golden.class, layer: golden.layer });
-        expect(r.map.shape).toEqual(golden.gradcamShape);
-        expect(relError(r.map.values(), golden.gradcam!)).toBeLessThan(1e-3);
-      });
+  it(`gives PyTorch’s Grad-CAM at '${golden.layer}' (≤ 1e-3 relative)`, () => {
+    tidy(() => {
+      const r = gradCam(model, x(), { target: golden.class, layer: golden.layer, reshape });
+      expect(r.map.shape).toEqual(golden.gradcamShape);
+      expect(relError(r.map.values(), golden.gradcam)).toBeLessThan(1e-3);
     });
+  });
 
-    it('lists the torch module paths as layers', () => {
-      const paths = layers(model, golden.shape).map((l) => l.path);
-      expect(paths).toContain(golden.layer);
-    });
-  }
+  it('lists the torch module paths as layers', () => {
+    const paths = layers(model, golden.shape).map((l) => l.path);
+    expect(paths).toContain(golden.layer);
+  });
 });
 
 describe('module paths and the default CAM layer', () => {
@@ -78,10 +88,10 @@ describe('module paths and the default CAM layer', () => {
   it('reads the last 4-D activation before the head, and Grad-CAM uses it when no layer is named', () => {
     const model = loadOnnx(path.join(FIXTURES, 'resnet50.onnx'));
     expect(model.defaultCamLayer()).toBe('layer4');
-    const golden = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'resnet50.json'), 'utf8')) as Golden;
+    const golden = readGolden('resnet50');
     tidy(() => {
       const r = gradCam(model, new Tensor(Float32Array.from(golden.input), golden.shape, 'float32'), { target: golden.class });
-      expect(relError(r.map.values(), golden.gradcam!)).toBeLessThan(1e-3);
+      expect(relError(r.map.values(), golden.gradcam)).toBeLessThan(1e-3);
     });
     expect(loadOnnx(path.join(FIXTURES, 'convnext_tiny.onnx')).defaultCamLayer()).toBe('features');
   });

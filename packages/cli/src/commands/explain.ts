@@ -2,7 +2,7 @@ import * as path from 'path';
 import { noGrad, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { indexOfMax } from '@gradlens/explain';
-import { bundledModels, didYouMean, isBundledModelName, layers } from '@gradlens/nn';
+import { didYouMean, layers } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import { checkOutputFolder, COLORMAP_NAMES } from '@gradlens/io';
 import type { ColormapName } from '@gradlens/io';
@@ -15,7 +15,7 @@ import { duration, progressReporter, seconds, Streams } from '../progress';
 
 /** Options shared by the commands that load a model. */
 export const MODEL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  model: { type: 'string', value: 'NAME', help: `a bundled model (${BUNDLED_NAMES.join(', ')}), with its trained weights` },
+  model: { type: 'string', value: 'NAME', help: `a bundled model (${BUNDLED_NAMES.join(', ')}), with its trained weights, or an ONNX file (<file>.onnx)` },
   arch: { type: 'string', value: 'NAME', help: 'a torchvision architecture (vgg16, resnet18, alexnet, …); needs --weights' },
   weights: { type: 'string', value: 'FILE', help: 'state dict for --arch (.pth, .safetensors, .npz), or other weights for --model' },
 };
@@ -214,11 +214,10 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   let layer = '';
   const loaded = loadModelFromOptions('explain', o, {
     size: sizeOpt,
-    beforeWeights: (model, defaultLayer) => {
+    beforeWeights: (model, defaultLayer, classes) => {
       layer = layerOpt ?? defaultLayer;
       if (layerOpt !== undefined || methods.some((m) => m.usesLayer)) checkLayer(model, layer, str(o, 'model') ?? str(o, 'arch') ?? 'the model');
-      const bundled = str(o, 'model');
-      checkTargetSyntax(targetOpt, bundled !== undefined && isBundledModelName(bundled) ? bundledModels[bundled].classes : null);
+      checkTargetSyntax(targetOpt, classes);
       // last of the checks: the folder, checked before the weights load but made only when the
       // first picture is written, so a failed run leaves no empty folder
       try {

@@ -1,0 +1,120 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
+import { classNamesFromMetadata, loadOnnx } from '@gradlens/onnx';
+import type { OnnxModel } from '@gradlens/onnx';
+import { noGrad, tidy, zeros } from '@gradlens/tensor';
+import { CliError } from './args';
+import type { LoadedModel, LoadOptions } from './model';
+
+/** Whether a `--model` value names an ONNX file (it ends in .onnx) rather than a bundled model. */
+export function isOnnxFile(name: string): boolean {
+  return /\.onnx$/i.test(name);
+}
+
+/** The input side the CLI feeds when the model's height and width are dynamic and no --size is given (as for --arch). */
+const DYNAMIC_SIDE = 224;
+
+/**
+ * The input shape [1, 3, S, S] the CLI feeds the model, from its declared input and `--size`: the model's
+ * own side when fixed, else `size` or 224. Refused in one line: inputs that are not a 3-channel NCHW
+ * picture (grayscale, NHWC), non-square fixed sizes, a `--size` other than a fixed side.
+ */
+export function cliInputShape(file: string, declared: readonly (number | string)[], size: number | undefined): number[] {
+  const shown = `[${declared.join(', ')}]`;
+  const fixed = (d: number | string | undefined): number | undefined => (typeof d === 'number' ? d : undefined);
+  if (declared.length !== 4) throw new CliError(`${file}: the model's input is ${shown}; the CLI feeds pictures as [1, 3, H, W] (use loadOnnx from @gradlens/onnx for other inputs)`, 2);
+  const [n, c, h, w] = declared.map(fixed);
+  if (c !== undefined && c !== 3) {
+    const nhwc = fixed(declared[3]) === 3 ? ' (channels last: export with channels first, e.g. tf2onnx --inputs-as-nchw)' : '';
+    throw new CliError(`${file}: the model's input ${shown} has ${c} channels${nhwc}; the CLI feeds RGB pictures as [1, 3, H, W]`, 2);
+  }
+  if (n !== undefined && n !== 1) throw new CliError(`${file}: the model's input ${shown} has a fixed batch of ${n}; the CLI feeds one picture at a time`, 2);
+  if (h !== undefined && w !== undefined && h !== w) throw new CliError(`${file}: the model's input ${shown} is not square (${h}×${w}); the CLI feeds square pictures`, 2);
+  const side = h ?? w;
+  if (side !== undefined && size !== undefined && size !== side) throw new CliError(`${file}: --size ${size} differs from the model's fixed input side ${side} (${shown})`, 2);
+  return [1, 3, side ?? size ?? DYNAMIC_SIDE, side ?? size ?? DYNAMIC_SIDE];
+}
+
+/** Loads the ONNX model at `file` for the CLI's input shape; a missing file or a load error is one line. */
+export function openOnnx(file: string, size: number | undefined): OnnxModel {
+  if (!fs.existsSync(file)) throw new CliError(`ONNX model not found: ${file}`, 2);
+  if (!fs.statSync(file).isFile()) throw new CliError(`ONNX model is not a file: ${file}`, 2);
+  let refused: CliError | null = null;
+  const inputShape = (declared: readonly (number | string)[]): number[] => {
+    try {
+      return cliInputShape(file, declared, size);
+    } catch (e) {
+      refused = e as CliError;
+      throw e;
+    }
+  };
+  try {
+    // check: false, as the forward pass on zeros runs in outputClasses, where its error names the CLI's input
+    return loadOnnx(file, { inputShape, check: false });
+  } catch (e) {
+    if (refused) throw refused;
+    throw new CliError((e as Error).message.replace(/^loadOnnx /, 'cannot load the ONNX model '), 2);
+  }
+}
+
+/** The class count of the model's output on one picture (one forward pass on zeros, which also checks every node's shapes). */
+function outputClasses(model: OnnxModel, file: string): number {
+  const shape = [...model.inputShape];
+  try {
+    return tidy(() => noGrad(() => {
+      const y = model.call(zeros(shape));
+      return y.size / (y.shape[0] ?? 1);
+    }));
+  } catch (e) {
+    throw new CliError(`${file} does not run on a [${shape.join(', ')}] input: ${(e as Error).message.replace(/\n\s*/g, '; ')}`);
+  }
+}
+
+/** Class names from the model's metadata_props (keys in CLASS_NAME_KEYS), checked against the output size. */
+function classesOf(model: OnnxModel, file: string, k: number): readonly string[] | null {
+  let found: ReturnType<typeof classNamesFromMetadata>;
+  try {
+    found = classNamesFromMetadata(model.metadata);
+  } catch (e) {
+    throw new CliError(`${file}: ${(e as Error).message}`, 2);
+  }
+  if (!found) return null;
+  if (found.names.length !== k) throw new CliError(`${file}: metadata '${found.key}' names ${found.names.length} classes, the model gives ${k} outputs`, 2);
+  return found.names;
+}
+
+/** The default CAM layer of an ONNX model, or a usage error asking for --layer. */
+function defaultLayerOf(model: OnnxModel, file: string): string {
+  try {
+    return model.defaultCamLayer();
+  } catch (e) {
+    throw new CliError(`${file}: ${(e as Error).message.replace(/^defaultCamLayer: /, '')}; give --layer`, 2);
+  }
+}
+
+/**
+ * `--model <file.onnx>`: the graph replayed on gradlens ops, fed as the torchvision architectures are
+ * (ImageNet mean and std, the evaluation transform at the model's input side), with class names from
+ * its metadata. `--weights` does not apply (the weights are in the file); `beforeWeights` runs once the
+ * graph is known, before any picture is read or method runs.
+ */
+export function loadOnnxModel(file: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
+  if (weights !== undefined) throw new CliError(`--weights does not apply to an ONNX model: its weights are in ${file}`, 2);
+  const model = openOnnx(file, options.size);
+  const k = outputClasses(model, file);
+  const classes = classesOf(model, file, k);
+  const layer = defaultLayerOf(model, file);
+  options.beforeWeights?.(model, layer, classes);
+  return {
+    model, name: path.basename(file), bundled: false, card: null, size: model.inputShape[2]!,
+    mean: IMAGENET_MEAN, std: IMAGENET_STD, classes, defaultLayer: layer, weights: file,
+  };
+}
+
+/** `gradlens layers --model <file.onnx>`: the model (with its weights: they are one file) and its input side and default layer. */
+export function onnxForLayers(file: string, size: number | undefined): { model: OnnxModel; name: string; size: number; defaultLayer: string } {
+  const model = openOnnx(file, size);
+  outputClasses(model, file);
+  return { model, name: path.basename(file), size: model.inputShape[2]!, defaultLayer: defaultLayerOf(model, file) };
+}

@@ -1,0 +1,139 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { IMAGENET_MEAN, IMAGENET_STD, readImage, readNpy } from '@gradlens/io';
+import { gradCam } from '@gradlens/explain';
+import { loadOnnx } from '@gradlens/onnx';
+import { tidy } from '@gradlens/tensor';
+import { prepareImage } from '../src/image';
+import { main } from '../src/main';
+import { cliInputShape, isOnnxFile } from '../src/onnx-model';
+import { captureStreams, makeWeightsDir } from './fixtures';
+
+// `--model <file.onnx>` end to end: tiny_classes.onnx (scripts/make-onnx-cli-fixtures.py) is a small
+// CNN exported by torch.onnx with dynamic batch and spatial dims and class names in its metadata.
+const FIXTURES = path.resolve(__dirname, '..', '..', 'onnx', 'test', 'fixtures');
+const TINY = path.join(FIXTURES, 'tiny_classes.onnx');
+
+let dir: string;
+let image: string;
+const savedEnv = process.env.GRADLENS_WEIGHTS;
+
+beforeAll(() => {
+  dir = makeWeightsDir(2);
+  image = path.join(dir, 'samples', 'sample-0.png');
+  process.env.GRADLENS_WEIGHTS = dir;
+});
+afterAll(() => {
+  if (savedEnv === undefined) delete process.env.GRADLENS_WEIGHTS;
+  else process.env.GRADLENS_WEIGHTS = savedEnv;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const s = captureStreams();
+  const code = await main(argv, s);
+  return { code, out: s.out(), err: s.err() };
+}
+
+/** The command fails with a usage error (exit 2) whose one line matches `message`. */
+async function refused(message: RegExp, ...argv: string[]): Promise<void> {
+  const r = await run(...argv);
+  expect(r.code).toBe(2);
+  expect(r.err.trim().split('\n')).toHaveLength(1);
+  expect(r.err).toMatch(message);
+}
+
+function tmpOut(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-onnx-cli-')), 'out');
+}
+
+describe('gradlens explain --model <file.onnx>', () => {
+  it('explains with the ImageNet transform at --size and names classes from the metadata; the map is the library’s', async () => {
+    const out = tmpOut();
+    const r = await run('explain', '--method', 'gradcam', '--model', TINY, '--image', image, '--size', '40', '--out', out, '--raw');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/tiny_classes\.onnx: explaining class \d+ \((cat|dog|bird)\)/);
+    expect(r.out).toContain('CAM layer features');
+    const cli = readNpy(path.join(out, 'gradcam.npy'));
+    const model = loadOnnx(TINY, { inputShape: [1, 3, 40, 40] });
+    const prepared = prepareImage(readImage(image), { size: 40, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    const target = Number(/explaining class (\d+)/.exec(r.out)![1]);
+    const lib = Array.from(tidy(() => Array.from(gradCam(model, prepared.input, { target, layer: 'features' }).map.values())));
+    prepared.input.dispose();
+    expect(cli.shape).toEqual([20, 20]);
+    expect(Array.from(cli.data as Float32Array)).toEqual(lib);
+  });
+
+  it('takes a class name from the metadata as --target, with --no-normalize and --reference', async () => {
+    const out = tmpOut();
+    const r = await run('explain', '--method', 'vanilla', '--model', TINY, '--image', image, '--target', 'dog', '--no-normalize', '--reference', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('explaining class 1 (dog)');
+  });
+
+  it('checks the arguments before anything is written: an unknown class name, an unknown layer', async () => {
+    const out = tmpOut();
+    await refused(/'fish' is not a class.*cat, dog, bird/, 'explain', '--method', 'gradcam', '--model', TINY, '--image', image, '--target', 'fish', '--out', out);
+    await refused(/no layer named 'layer4' in .*tiny_classes\.onnx.*features\.0/, 'explain', '--method', 'gradcam', '--model', TINY, '--image', image, '--layer', 'layer4', '--out', out);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('feeds a fixed-size model at its own size and runs many-pass methods in batches on it', async () => {
+    const out = tmpOut();
+    const r = await run('explain', '--method', 'gradcam,smoothgrad', '--model', path.join(FIXTURES, 'resnet50.onnx'), '--image', image, '--samples', '3', '--batch-size', '2', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('CAM layer layer4');
+    expect(r.out).toMatch(/smoothgrad/i);
+  });
+
+  it('refuses, in one line: --weights, a missing file, --size against a fixed side, channels-last input, --arch with a file', async () => {
+    const out = tmpOut();
+    const base = ['explain', '--method', 'gradcam', '--image', image, '--out', out];
+    await refused(/--weights does not apply to an ONNX model/, ...base, '--model', TINY, '--weights', 'w.pth');
+    await refused(/ONNX model not found: .*none\.onnx/, ...base, '--model', path.join(dir, 'none.onnx'));
+    await refused(/--size 32 differs from the model's fixed input side 64/, ...base, '--model', path.join(FIXTURES, 'resnet50.onnx'), '--size', '32');
+    await refused(/has 16 channels \(channels last/, ...base, '--model', path.join(FIXTURES, 'tf2onnx_names.onnx'));
+    await refused(/is an ONNX file: use --model/, ...base, '--arch', TINY);
+    const bad = path.join(dir, 'bad.onnx');
+    fs.writeFileSync(bad, 'not a model');
+    await refused(/cannot load the ONNX model .*bad\.onnx: not an ONNX model/, ...base, '--model', bad);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
+
+describe('gradlens layers / evaluate --model <file.onnx>', () => {
+  it('lists the torch module paths at --size, with the default CAM layer', async () => {
+    const r = await run('layers', '--model', TINY, '--size', '48');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('tiny_classes.onnx, input [1, 3, 48, 48]; default CAM layer: features');
+    expect(r.out).toMatch(/features\.2\s.*\[1, 6, 24, 24\]/);
+    expect(r.out).toMatch(/\bfc\b/);
+  });
+
+  it('scores a method on the samples', async () => {
+    const out = tmpOut();
+    const r = await run('evaluate', '--model', TINY, '--methods', 'gradcam', '--metrics', 'deletion', '--target', 'top1', '--n', '2', '--out', out);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8')) as { model: string; layer: string };
+    expect(json.model).toBe('tiny_classes.onnx');
+    expect(json.layer).toBe('features');
+  });
+});
+
+describe('the CLI’s input shape for an ONNX model', () => {
+  it('resolves dynamic dims with --size or 224 and refuses inputs that are not square RGB pictures', () => {
+    expect(isOnnxFile('m.ONNX')).toBe(true);
+    expect(isOnnxFile('gapnet')).toBe(false);
+    expect(cliInputShape('m', ['batch', 3, 'h', 'w'], undefined)).toEqual([1, 3, 224, 224]);
+    expect(cliInputShape('m', ['batch', 3, 'h', 'w'], 96)).toEqual([1, 3, 96, 96]);
+    expect(cliInputShape('m', [1, 3, 299, 299], undefined)).toEqual([1, 3, 299, 299]);
+    expect(cliInputShape('m', ['n', '?', 'h', 'w'], 32)).toEqual([1, 3, 32, 32]);
+    expect(() => cliInputShape('m', [1, 1, 28, 28], undefined)).toThrow(/has 1 channels; the CLI feeds RGB/);
+    expect(() => cliInputShape('m', [1, 224, 224, 3], undefined)).toThrow(/channels last/);
+    expect(() => cliInputShape('m', [1, 3, 224, 160], undefined)).toThrow(/not square \(224×160\)/);
+    expect(() => cliInputShape('m', [8, 3, 224, 224], undefined)).toThrow(/fixed batch of 8/);
+    expect(() => cliInputShape('m', ['n', 3], undefined)).toThrow(/the CLI feeds pictures as \[1, 3, H, W\]/);
+  });
+});

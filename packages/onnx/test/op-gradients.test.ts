@@ -1,0 +1,202 @@
+/**
+ * Float64 finite differences through every importer op, as it composes gradlens ops (HardSwish as
+ * x·relu6(x+3)/6, InstanceNormalization from mean and variance, Gemm's transposes and scales, AveragePool
+ * with explicit padding, Resize onto interpolate, …): the tensor package checks each primitive rule
+ * (packages/tensor/test/gradcheck.test.ts); this checks that the compositions differentiate as the ONNX
+ * op does. Every supported op has an entry, or says why it has no gradient.
+ */
+import * as T from '@gradlens/tensor';
+import { Generator, grad, mul, rand, randn, sum, Tensor, tensor } from '@gradlens/tensor';
+import { Const, onnxOps, supportedOps } from '@gradlens/onnx';
+import type { Value } from '@gradlens/onnx';
+import { Attrs } from '../src/attrs';
+import type { NodeMessage } from '../src/proto';
+
+type AttrValue = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };
+interface Case {
+  /** Differentiated float64 inputs. */
+  xs: () => Tensor[];
+  /** The op's inputs from the differentiated tensors (constants and omitted inputs in between). */
+  values: (xs: Tensor[]) => (Value | null)[];
+  attrs?: Record<string, AttrValue>;
+  opset?: number;
+  outputs?: number;
+  label?: string;
+}
+
+const g = new Generator(99);
+const rn = (...shape: number[]) => randn(shape, { dtype: 'float64', generator: g });
+const positive = (...shape: number[]) => T.add(rand(shape, { dtype: 'float64', generator: g }), 0.5);
+/** Values at least 0.2 from zero, for kinks at 0. */
+const away = (...shape: number[]) => T.assign(rand(shape, { dtype: 'float64', generator: g }), (v) => {
+  for (let k = 0; k < v.length; k++) v[k] = (k % 2 ? -1 : 1) * (0.2 + v[k]!);
+});
+/** Distinct values (no ties), for max-like ops. */
+const distinct = (...shape: number[]) => {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const perm = [...Array(n).keys()].sort(() => g.uniform() - 0.5);
+  return tensor(perm.map((p) => p * 0.37 - n * 0.1), shape, 'float64');
+};
+/** Inside and outside [-0.1, 0.15], away from both bounds. */
+const clipInput = () => tensor([-0.3, -0.05, 0, 0.1, 0.4, -0.02, 0.05, 0.3], [2, 4], 'float64');
+const ints = (...v: number[]) => new Const(v, [v.length], 'int');
+const scalar = (v: number) => new Const([v], [], 'float64');
+const i = (v: number): AttrValue => ({ i: v });
+const f = (v: number): AttrValue => ({ f: v });
+const is = (...v: number[]): AttrValue => ({ ints: v });
+const s = (v: string): AttrValue => ({ s: v });
+
+const one = (x: () => Tensor): Pick<Case, 'xs' | 'values'> => ({ xs: () => [x()], values: ([a]) => [a!] });
+const two = (x: () => Tensor, y: () => Tensor): Pick<Case, 'xs' | 'values'> => ({ xs: () => [x(), y()], values: ([a, b]) => [a!, b!] });
+
+const NOT_DIFFERENTIABLE = 'not differentiable';
+const cases: Record<string, Case[] | string> = {
+  Add: [two(() => rn(2, 3), () => rn(3))],
+  Sub: [two(() => rn(2, 1), () => rn(1, 3))],
+  Mul: [two(() => rn(2, 3), () => rn(2, 1))],
+  Div: [two(() => rn(2, 3), () => positive(3))],
+  Pow: [two(() => positive(2, 3), () => rn(2, 3)), { label: 'x^2 as x·x', ...one(() => rn(2, 3)), values: ([a]) => [a!, scalar(2)] }],
+  Max: [two(() => distinct(2, 3), () => T.add(distinct(3), 0.05))],
+  Min: [two(() => distinct(2, 3), () => T.add(distinct(2, 1), 0.05))],
+  Sum: [{ xs: () => [rn(2, 3), rn(3), rn(2, 1)], values: (x) => x }],
+  Where: [{ xs: () => [rn(2, 3), rn(3)], values: ([a, b]) => [new Const([1, 0, 1, 0, 0, 1], [2, 3], 'bool'), a!, b!] }],
+  Neg: [one(() => rn(4))],
+  Abs: [one(() => away(4))],
+  Sqrt: [one(() => positive(4))],
+  Exp: [one(() => rn(4))],
+  Log: [one(() => positive(4))],
+  Erf: [one(() => rn(4))],
+  Relu: [one(() => away(2, 3))],
+  Sigmoid: [one(() => rn(2, 3))],
+  Tanh: [one(() => rn(2, 3))],
+  Reciprocal: [one(() => positive(5))],
+  LeakyRelu: [{ ...one(() => away(2, 3)), attrs: { alpha: f(0.1) } }],
+  HardSigmoid: [{ ...one(() => T.mul(away(2, 4), 2)), attrs: { alpha: f(0.2), beta: f(0.5) } }],
+  HardSwish: [{ ...one(() => T.assign(rand([2, 4], { dtype: 'float64', generator: g }), (v) => { for (let k = 0; k < v.length; k++) v[k] = (k % 2 ? -1 : 1) * (0.3 + 4 * v[k]!); })), opset: 14 }],
+  Gelu: [{ ...one(() => rn(2, 3)), opset: 20 }, { ...one(() => rn(2, 3)), opset: 20, attrs: { approximate: s('tanh') }, label: 'tanh' }],
+  Clip: [{ label: 'min/max inputs', ...one(clipInput), values: ([a]) => [a!, scalar(-0.1), scalar(0.15)], opset: 13 },
+    { label: 'min/max attributes', ...one(clipInput), attrs: { min: f(-0.1), max: f(0.15) }, opset: 9 }],
+  Equal: NOT_DIFFERENTIABLE, Less: NOT_DIFFERENTIABLE, Greater: NOT_DIFFERENTIABLE, Not: NOT_DIFFERENTIABLE,
+  Shape: NOT_DIFFERENTIABLE, Size: NOT_DIFFERENTIABLE, Constant: NOT_DIFFERENTIABLE, ConstantOfShape: NOT_DIFFERENTIABLE, Range: NOT_DIFFERENTIABLE,
+
+  Conv: [
+    { label: 'groups, dilation, strides, asymmetric pads', xs: () => [rn(1, 4, 6, 7), rn(4, 2, 2, 3), rn(4)], values: (x) => x,
+      attrs: { group: i(2), dilations: is(2, 1), strides: is(1, 2), pads: is(1, 0, 2, 1) } },
+    { label: 'auto_pad SAME_UPPER', xs: () => [rn(1, 2, 5, 5), rn(3, 2, 2, 2)], values: (x) => x, attrs: { auto_pad: s('SAME_UPPER'), strides: is(2, 2) } },
+  ],
+  MatMul: [two(() => rn(2, 1, 3, 4), () => rn(3, 4, 2)), two(() => rn(5), () => rn(5, 2))],
+  Gemm: [
+    { label: 'transA, transB, alpha, beta, broadcast C', xs: () => [rn(4, 2), rn(3, 4), rn(1, 3)], values: (x) => x, attrs: { transA: i(1), transB: i(1), alpha: f(0.5), beta: f(2) } },
+    { label: 'linear form', xs: () => [rn(2, 4), rn(3, 4), rn(3)], values: (x) => x, attrs: { transB: i(1) } },
+  ],
+  BatchNormalization: [{ xs: () => [rn(2, 3, 2, 2), rn(3), rn(3)], values: ([x, w, b]) => [x!, w!, b!, new Const([0.1, -0.2, 0.3], [3], 'float64'), new Const([0.5, 1.5, 2], [3], 'float64')], attrs: { epsilon: f(1e-3) } }],
+  LayerNormalization: [
+    { xs: () => [rn(2, 3, 4), rn(4), rn(4)], values: (x) => x, opset: 17 },
+    { label: 'over the last two axes', xs: () => [rn(2, 3, 4), rn(3, 4), rn(3, 4)], values: (x) => x, attrs: { axis: i(-2) }, opset: 17 },
+  ],
+  InstanceNormalization: [{ xs: () => [rn(2, 3, 3, 2), rn(3), rn(3)], values: (x) => x, attrs: { epsilon: f(1e-5) } }],
+  GlobalAveragePool: [one(() => rn(2, 3, 3, 2))],
+  GlobalMaxPool: [one(() => distinct(2, 3, 3, 2))],
+  MaxPool: [{ label: 'ceil_mode, pads', ...one(() => distinct(1, 2, 5, 6)), attrs: { kernel_shape: is(3, 2), strides: is(2, 2), pads: is(1, 0, 1, 0), ceil_mode: i(1) } }],
+  AveragePool: [
+    { label: 'count_include_pad', ...one(() => rn(1, 2, 5, 5)), attrs: { kernel_shape: is(3, 3), strides: is(2, 2), pads: is(1, 1, 1, 1), count_include_pad: i(1) } },
+    { label: 'asymmetric pads', ...one(() => rn(1, 2, 5, 5)), attrs: { kernel_shape: is(2, 2), pads: is(0, 0, 1, 1), count_include_pad: i(1) } },
+    { label: 'ceil_mode', ...one(() => rn(1, 1, 5, 6)), attrs: { kernel_shape: is(2, 2), strides: is(2, 2), ceil_mode: i(1) } },
+  ],
+  Softmax: [{ ...one(() => rn(2, 3, 4)), attrs: { axis: i(1) }, opset: 13 }, { label: 'opset 11: flattened', ...one(() => rn(2, 3, 4)), attrs: { axis: i(1) }, opset: 11 }],
+  LogSoftmax: [{ ...one(() => rn(2, 3, 4)), attrs: { axis: i(0) }, opset: 13 }],
+  ReduceMean: [{ ...one(() => rn(2, 3, 4)), attrs: { axes: is(1, 2), keepdims: i(1) }, opset: 13 }],
+  ReduceSum: [{ ...one(() => rn(2, 3, 4)), values: ([a]) => [a!, ints(-1)], attrs: { keepdims: i(0) }, opset: 13 }],
+  ReduceMax: [{ ...one(() => distinct(2, 3, 4)), values: ([a]) => [a!, ints(1)], opset: 18 }],
+  Resize: [
+    { label: 'linear, half_pixel', ...one(() => rn(1, 2, 3, 4)), values: ([a]) => [a!, null, new Const([1, 1, 2, 1.5], [4], 'float32')], attrs: { mode: s('linear') }, opset: 13 },
+    { label: 'nearest, sizes', ...one(() => rn(1, 2, 3, 4)), values: ([a]) => [a!, null, null, ints(1, 2, 6, 8)], attrs: { mode: s('nearest'), coordinate_transformation_mode: s('asymmetric'), nearest_mode: s('floor') }, opset: 13 },
+  ],
+  Upsample: [{ ...one(() => rn(1, 2, 3, 3)), values: ([a]) => [a!, new Const([1, 1, 2, 2], [4], 'float32')], attrs: { mode: s('nearest') }, opset: 9 }],
+
+  Identity: [one(() => rn(2, 3))],
+  Dropout: [{ ...one(() => rn(2, 3)), opset: 13 }],
+  Cast: [{ ...one(() => rn(2, 3)), attrs: { to: i(11) } }],
+  Reshape: [{ ...one(() => rn(2, 3, 4)), values: ([a]) => [a!, ints(0, -1, 2)] }],
+  Flatten: [{ ...one(() => rn(2, 3, 4)), attrs: { axis: i(2) } }],
+  Transpose: [{ ...one(() => rn(2, 3, 4)), attrs: { perm: is(2, 0, 1) } }],
+  Squeeze: [{ ...one(() => rn(2, 1, 3)), values: ([a]) => [a!, ints(1)], opset: 13 }],
+  Unsqueeze: [{ ...one(() => rn(2, 3)), values: ([a]) => [a!, ints(0, -1)], opset: 13 }],
+  Concat: [{ xs: () => [rn(2, 3), rn(2, 1)], values: (x) => x, attrs: { axis: i(-1) } }],
+  Split: [{ ...one(() => rn(2, 5)), values: ([a]) => [a!, ints(2, 3)], attrs: { axis: i(1) }, opset: 13, outputs: 2 }],
+  Slice: [{ ...one(() => rn(3, 6)), values: ([a]) => [a!, ints(1, 0), ints(3, 100), ints(0, 1), ints(1, 2)], opset: 13 }],
+  Gather: [{ ...one(() => rn(4, 3)), values: ([a]) => [a!, new Const([3, -4, 1], [3], 'int')], attrs: { axis: i(0) } }],
+  Expand: [{ ...one(() => rn(3, 1)), values: ([a]) => [a!, ints(2, 3, 4)] }],
+  Pad: [
+    { label: 'constant', ...one(() => rn(1, 2, 3, 3)), values: ([a]) => [a!, ints(0, 0, 1, 2, 0, 0, 2, 0)], opset: 13 },
+    { label: 'negative pads crop', ...one(() => rn(1, 1, 4, 4)), values: ([a]) => [a!, ints(0, 0, -1, 1, 0, 0, 0, -2)], opset: 13 },
+  ],
+};
+
+/** A node carrying `attrs`, as the decoder would give it. */
+function attrsOf(op: string, attrs: Record<string, AttrValue> = {}): Attrs {
+  const attribute = Object.entries(attrs).map(([name, v]) => ({
+    name, ints: 'ints' in v ? v.ints : [], floats: 'floats' in v ? v.floats : [],
+    ...('i' in v ? { i: v.i } : {}), ...('f' in v ? { f: v.f } : {}), ...('s' in v ? { s: Buffer.from(v.s) } : {}),
+  }));
+  return new Attrs({ opType: op, input: [], output: [], attribute } as unknown as NodeMessage, { baseDir: null });
+}
+
+/** The op's outputs, flattened and joined, as one tensor. */
+function runCase(op: string, c: Case, xs: Tensor[]): Tensor {
+  const outs = onnxOps[op]!.run({ values: c.values(xs), attrs: attrsOf(op, c.attrs), opset: c.opset ?? 17, outputs: c.outputs ?? 1 });
+  const ts = outs.map((o) => {
+    if (!(o instanceof Tensor)) throw new Error(`${op} gave a constant`);
+    return T.reshape(o, [-1]);
+  });
+  return ts.length === 1 ? ts[0]! : T.cat(ts, 0);
+}
+
+function numericGrad(fn: (xs: Tensor[]) => Tensor, xs: Tensor[], which: number, r: Tensor, h = 1e-6): Float64Array {
+  const x = xs[which]!;
+  const v = x.values();
+  const out = new Float64Array(v.length);
+  const objective = () => T.tidy(() => sum(mul(fn(xs), r)).item());
+  for (let k = 0; k < v.length; k++) {
+    const keep = v[k]!;
+    T.assign(x, (w) => (w[k] = keep + h));
+    const up = objective();
+    T.assign(x, (w) => (w[k] = keep - h));
+    const down = objective();
+    T.assign(x, (w) => (w[k] = keep));
+    out[k] = (up - down) / (2 * h);
+  }
+  return out;
+}
+
+describe('every importer op differentiates as float64 finite differences say', () => {
+  it('has an entry for every supported op', () => {
+    expect(supportedOps().filter((op) => !(op in cases))).toEqual([]);
+    expect(Object.keys(cases).filter((op) => !supportedOps().includes(op))).toEqual([]);
+  });
+
+  for (const [op, entry] of Object.entries(cases)) {
+    if (typeof entry === 'string') continue;
+    entry.forEach((c, k) => {
+      it(`${op}${c.label ? ` (${c.label})` : ''} #${k}`, () => {
+        const xs = c.xs();
+        const fn = (ys: Tensor[]) => runCase(op, c, ys);
+        const y = T.tidy(() => fn(xs));
+        expect(y.dtype).toBe('float64');
+        const r = randn(y.shape, { dtype: 'float64', generator: g });
+        const analytic = grad((...ys) => sum(mul(fn(ys), r)), xs);
+        xs.forEach((x, n) => {
+          const numeric = numericGrad(fn, xs, n, r);
+          const a = analytic[n]!.values();
+          expect(analytic[n]!.shape).toEqual(x.shape);
+          const scale = Math.max(1, ...Array.from(numeric, Math.abs));
+          let worst = 0;
+          for (let j = 0; j < numeric.length; j++) worst = Math.max(worst, Math.abs(a[j]! - numeric[j]!) / scale);
+          expect(worst).toBeLessThan(1e-6);
+          // the gradient is not trivially zero
+          expect(Math.max(...Array.from(numeric, Math.abs))).toBeGreaterThan(1e-3);
+        });
+      });
+    });
+  }
+});
