@@ -14,7 +14,7 @@ test('npm pack → fresh install → TypeScript, ESM, CommonJS programs and grad
     const err = e as { stdout?: string; stderr?: string };
     throw new Error(`pack-install-check failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
   }
-  for (const step of ['packed 7 packages', 'strict TypeScript program compiled and ran', 'ES module program ran', 'CommonJS program ran', 'demo --quick wrote']) {
+  for (const step of ['packed 8 packages', 'strict TypeScript program compiled and ran', 'ES module program ran', 'CommonJS program ran', 'demo --quick wrote']) {
     expect(out).toContain(step);
   }
 }, 420_000);
