@@ -19,6 +19,28 @@ export function dataTypeName(code: number): string {
 /** Where external_data files may be read from: the model's folder (null when the model came as bytes). */
 export interface TensorSource {
   baseDir: string | null;
+  /**
+   * The model's bytes were read by loadOnnx (not lent by the caller), so a misaligned float32 raw_data
+   * may be moved back onto a 4-byte boundary in place, over its own field tag and length, instead of copied.
+   */
+  ownsBytes?: boolean;
+}
+
+/**
+ * A float32 view of `raw` without a copy where possible: as is when aligned; else, when the bytes are
+ * ours and the field's tag and length before the data (1 + 2 or more bytes when the data is ≥ 128 bytes)
+ * cover the shift, the data is moved back onto the boundary, over them (decoded already, and read by no
+ * one else), and `t.rawData` is pointed at the moved bytes so a later read sees them; else one copy.
+ */
+function float32View(t: TensorProtoMessage, raw: Uint8Array, n: number, source: TensorSource): Float32Array {
+  const k = raw.byteOffset % 4;
+  if (k === 0) return new Float32Array(raw.buffer, raw.byteOffset, n);
+  if (source.ownsBytes && t.dataLocation !== 1 && raw === t.rawData && raw.length >= 128) {
+    new Uint8Array(raw.buffer).copyWithin(raw.byteOffset - k, raw.byteOffset, raw.byteOffset + raw.length);
+    t.rawData = new Uint8Array(raw.buffer, raw.byteOffset - k, raw.length);
+    return new Float32Array(raw.buffer, raw.byteOffset - k, n);
+  }
+  return new Float32Array(new Uint8Array(raw).buffer, 0, n);
 }
 
 function halfToFloat(h: number): number {
@@ -89,7 +111,8 @@ export function tensorDims(dims: readonly Int64[], what: string): number[] {
 
 /**
  * A TensorProto as a graph value: float tensors as gradlens Tensors (float32 data as a view into the
- * file's bytes when aligned, so weights are not copied), integer and bool tensors as constants.
+ * file's bytes, aligned in place when loadOnnx read them, so weights are not copied), integer and bool
+ * tensors as constants.
  */
 export function readTensorProto(t: TensorProtoMessage, source: TensorSource): Tensor | Const {
   const what = `tensor '${t.name}'`;
@@ -106,7 +129,7 @@ export function readTensorProto(t: TensorProtoMessage, source: TensorSource): Te
       raw!.byteOffset % Ctor.BYTES_PER_ELEMENT === 0 ? new Ctor(raw!.buffer, raw!.byteOffset, n) : new Ctor(new Uint8Array(raw!).buffer, 0, n) /* unaligned: one copy (Buffer#slice would be a view) */;
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     switch (t.dataType) {
-      case 1: return new Tensor(view(Float32Array), shape, 'float32');
+      case 1: return new Tensor(float32View(t, raw, n, source), shape, 'float32');
       case 11: return new Tensor(view(Float64Array), shape, 'float64');
       case 10: return new Tensor(Float32Array.from({ length: n }, (_, i) => halfToFloat(dv.getUint16(2 * i, true))), shape, 'float32');
       case 16: return new Tensor(Float32Array.from({ length: n }, (_, i) => bfloatToFloat(dv.getUint16(2 * i, true))), shape, 'float32');

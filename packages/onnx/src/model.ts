@@ -233,7 +233,7 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       if (real.length !== 1) throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
       if (graph.output.length !== 1) throw new Error(`the graph has ${graph.output.length} outputs; a gradlens model gives one`);
     }
-    const m = new OnnxModel(model, graph, { baseDir: file ? path.dirname(file) : null }, options, opset);
+    const m = new OnnxModel(model, graph, { baseDir: file ? path.dirname(file) : null, ownsBytes: file !== null }, options, opset);
     m.eval();
     if (!options.graphOnly && (options.check ?? true)) tidy(() => void noGrad(() => m.call(zeros([...m.inputShape]))));
     return m;

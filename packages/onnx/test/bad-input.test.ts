@@ -108,3 +108,53 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
     expect(shared.filter(Boolean)).toHaveLength(1);
   });
 });
+
+describe('weights read from a file are views of its bytes, misaligned ones moved into alignment in place', () => {
+  it('gives every float32 initializer (and a Constant read on each run) the right values without a copy', () => {
+    const dir = tmpDir();
+    const w = Float32Array.from({ length: 64 }, (_, k) => k / 8 - 3);
+    const c = Float32Array.from({ length: 64 }, (_, k) => 100 + k);
+    const raw = (a: Float32Array) => Buffer.from(a.buffer.slice(0));
+    const offsets = new Set<number>();
+    try {
+      // four graph-name lengths put the raw_data at four different byte offsets mod 4
+      for (let pad = 0; pad < 4; pad++) {
+        const name = 'w';
+        const bytes = ModelProto.encode(ModelProto.fromObject({
+          irVersion: 8,
+          opsetImport: [{ domain: '', version: 13 }],
+          graph: {
+            name: `g${'_'.repeat(pad)}`,
+            node: [
+              { name: '/c/Constant', opType: 'Constant', output: ['c'], attribute: [{ name: 'value', type: 4, t: { dims: [64], dataType: 1, rawData: raw(c) } }] },
+              { name: '/scale/Mul', opType: 'Mul', input: ['x', name], output: ['y'] },
+              { name: '/shift/Add', opType: 'Add', input: ['y', 'c'], output: ['z'] },
+            ],
+            initializer: [{ name, dims: [64], dataType: 1, rawData: raw(w) }, { name: 'v', dims: [64], dataType: 1, rawData: raw(c) }],
+            input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 64 }] } } } }],
+            output: [{ name: 'z', type: { tensorType: { elemType: 1 } } }],
+          },
+        })).finish();
+        offsets.add(Buffer.from(bytes).indexOf(raw(w)) % 4);
+        const file = path.join(dir, `m${pad}.onnx`);
+        fs.writeFileSync(file, bytes);
+        const m = loadOnnx(file);
+        const params = new Map(m.namedParameters().map(([n, p]) => [n, p.values() as Float32Array]));
+        expect(Array.from(params.get(name)!)).toEqual(Array.from(w));
+        expect(Array.from(params.get('v')!)).toEqual(Array.from(c));
+        // both views of the one buffer the file was read into (a copy would own a 256-byte buffer)
+        expect(params.get(name)!.buffer).toBe(params.get('v')!.buffer);
+        expect(params.get(name)!.buffer.byteLength).toBeGreaterThanOrEqual(bytes.length);
+        for (let run = 0; run < 2; run++) {
+          tidy(() => {
+            const z = m.call(new Tensor(new Float32Array(64).fill(2), [1, 64], 'float32')).values();
+            expect(Array.from(z)).toEqual(Array.from(w, (v, k) => 2 * v + c[k]!));
+          });
+        }
+      }
+      expect(offsets.size).toBe(4);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
