@@ -12,7 +12,7 @@
  *
  *   /usr/bin/python3 benchmarks/onnx-export.py            # once: writes $TMPDIR/gradlens-onnx-bench
  *   ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save onnxruntime-node@1.31.1   # once (see benchmarks/README.md)
- *   npx tsc -b && node benchmarks/onnx-bench.js [--models resnet50,resnet50_bn,vit_b_16] [--reps 3] [--dir DIR] [--json]
+ *   npx tsc -b && node benchmarks/onnx-bench.js [--models resnet50,resnet50_bn,vit_b_16] [--reps 3] [--only load|run] [--dir DIR] [--json]
  */
 'use strict';
 const fs = require('fs');
@@ -93,7 +93,7 @@ function workloads(T, model, x) {
 }
 
 function parseArgs(argv) {
-  const o = { models: ['resnet50', 'resnet50_bn', 'vit_b_16'], reps: 3, dir: path.join(os.tmpdir(), 'gradlens-onnx-bench'), json: false };
+  const o = { models: ['resnet50', 'resnet50_bn', 'vit_b_16'], reps: 3, dir: path.join(os.tmpdir(), 'gradlens-onnx-bench'), json: false, only: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i] ?? '';
@@ -101,6 +101,7 @@ function parseArgs(argv) {
     else if (a === '--reps') o.reps = Math.max(1, Number(next()));
     else if (a === '--dir') o.dir = next();
     else if (a === '--json') o.json = true;
+    else if (a === '--only') o.only = next();
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -129,9 +130,12 @@ async function main() {
     const pth = path.join(o.dir, `${arch}.pth`);
     if (!fs.existsSync(file) || !fs.existsSync(pth)) throw new Error(`${file} or ${pth} is missing: run /usr/bin/python3 benchmarks/onnx-export.py ${o.dir}`);
     const mib = fs.statSync(file).size / 2 ** 20;
-    out({ model: name, what: 'load', system: 'gradlens loadOnnx', fileMiB: mib, ...measureLoad('gradlens', file, o.reps) });
-    out({ model: name, what: 'load', system: 'gradlens loadOnnx check:false', fileMiB: mib, ...measureLoad('gradlens-decode', file, o.reps) });
-    out({ model: name, what: 'load', system: 'onnxruntime-node session', fileMiB: mib, ...(ortNote ? { note: ortNote } : measureLoad('onnxruntime-node', file, o.reps)) });
+    if (o.only !== 'run') {
+      out({ model: name, what: 'load', system: 'gradlens loadOnnx', fileMiB: mib, ...measureLoad('gradlens', file, o.reps) });
+      out({ model: name, what: 'load', system: 'gradlens loadOnnx check:false', fileMiB: mib, ...measureLoad('gradlens-decode', file, o.reps) });
+      out({ model: name, what: 'load', system: 'onnxruntime-node session', fileMiB: mib, ...(ortNote ? { note: ortNote } : measureLoad('onnxruntime-node', file, o.reps)) });
+    }
+    if (o.only === 'load') continue;
 
     const imported = loadOnnx(file);
     const built = nn.createModel(arch, { init: false });
