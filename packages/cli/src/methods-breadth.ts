@@ -2,23 +2,22 @@ import {
   deepLift, deepLiftShap, disposeResult, eigenGradCam, featureAblation, fullGrad, gradCamElementWise, gradientShap, guidedBackprop, kernelShap, lime,
   noiseTunnel, shapleyValueSampling, slic, vanillaGradient,
 } from '@gradlens/explain';
-import type { CamResult, NoiseTunnelType, TargetSpec } from '@gradlens/explain';
+import type { NoiseTunnelType, TargetSpec } from '@gradlens/explain';
 import type { Module } from '@gradlens/nn';
 import type { NdArray } from '@gradlens/io';
 import { Generator, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { MethodContext, MethodMaps, MethodSpec } from './methods';
+import { camMethod } from './cam-options';
+import { targetOf } from './targets';
+import { item0 } from './method-maps';
 
 /** Baselines in the CLI's baseline distribution (DeepLIFT-SHAP, GradientSHAP). */
 export const SHAP_BASELINES = 8;
 
-/** Item 0 of a [1, …] tensor as a float32 array without the batch dimension. */
-function first(t: Tensor): NdArray<'float32'> {
-  return { dtype: 'float32', shape: [...t.shape.slice(1)], data: Float32Array.from(t.dataSync(), Number) };
-}
 
-const gradient = (attribution: Tensor, classes: number[] | null, notes: string[] = []): MethodMaps => ({ kind: 'gradient', raw: first(attribution), upsampled: null, target: classes?.[0] ?? null, notes });
-const tgt = (c: MethodContext): number | 'top1' => c.target ?? 'top1';
+const gradient = (attribution: Tensor, classes: number[] | null, notes: string[] = []): MethodMaps => ({ kind: 'gradient', raw: item0(attribution), upsampled: null, target: classes?.[0] ?? null, notes });
+const tgt = targetOf;
 const deltaNote = (d: number | undefined, what: string): string[] => (d === undefined ? [] : [`summation-to-delta gap ${d.toPrecision(3)} (Σ attribution − (F(x) − ${what}))`]);
 
 /**
@@ -48,11 +47,6 @@ function tunnel(c: MethodContext, type: NoiseTunnelType, guided: boolean): Metho
   try { return gradient(r.attribution, r.classes); } finally { disposeResult(r); }
 }
 
-function cam(r: CamResult): MethodMaps {
-  try {
-    return { kind: 'cam', raw: first(r.map), upsampled: first(r.upsampled), target: r.classes?.[0] ?? null, notes: [] };
-  } finally { disposeResult(r); }
-}
 
 /** SLIC superpixels wanted for the perturbation methods. */
 export const SUPERPIXELS = 25;
@@ -117,23 +111,23 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     work: (f) => f.budget.samples,
     run: (c) => tunnel(c, 'smoothgrad', true),
   },
-  {
-    name: 'eigengradcam', title: 'Eigen-Grad-CAM', kind: 'cam', manyPasses: false, usesLayer: true,
+  camMethod({
+    name: 'eigengradcam', title: 'Eigen-Grad-CAM', manyPasses: false,
     summary: 'Eigen-Grad-CAM: first principal component of gradient ⊙ activation, class-specific (pytorch-grad-cam)',
-    run: (c) => cam(eigenGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
-  },
-  {
-    name: 'gradcam-elementwise', title: 'Grad-CAM element-wise', kind: 'cam', manyPasses: false, usesLayer: true,
+    cam: { eigen: 'principal', fn: () => eigenGradCam },
+  }),
+  camMethod({
+    name: 'gradcam-elementwise', title: 'Grad-CAM element-wise', manyPasses: false,
     summary: 'Grad-CAM element-wise: Σₖ ReLU(gradient ⊙ activation), ReLU (pytorch-grad-cam)',
-    run: (c) => cam(gradCamElementWise(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
-  },
+    cam: { eigen: 'positive-product', fn: () => gradCamElementWise },
+  }),
   {
     name: 'fullgrad', title: 'FullGrad', kind: 'cam', manyPasses: false, usesLayer: false,
     summary: 'FullGrad: |input-gradient ⊙ x| plus |bias-gradients| of every conv and batch norm, upsampled and summed (Srinivas & Fleuret 2019)',
     run: (c) => {
       const r = fullGrad(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
       try {
-        const m = first(r.map);
+        const m = item0(r.map);
         return { kind: 'cam', raw: m, upsampled: m, target: r.classes?.[0] ?? null, notes: [`${r.layers} biased layers`] };
       } finally { disposeResult(r); }
     },

@@ -2,13 +2,19 @@ import {
   ablationCam, attentionRollout, cam, deconvnet, disposeResult, genericAttention, hasTokenGrid, transformerAttribution, eigenCam, gradCam, gradCamPlusPlus, gradientXInput, guidedBackprop, guidedGradCam, hiResCam,
   integratedGradients, layerCam, lrp, lrpPresets, occlusion, scoreCam, smoothGrad, vanillaGradient, xGradCam,
 } from '@gradlens/explain';
-import type { AttentionMapResult, CamResult, ProgressCallback } from '@gradlens/explain';
+import type { AttentionMapResult, CamResult, ProgressCallback, TargetFn } from '@gradlens/explain';
 import type { NdArray } from '@gradlens/io';
 import { didYouMean, toNdArray } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError } from './args';
+import { camMethod, runCam } from './cam-options';
+import { targetOf } from './targets';
+import type { CamChoices, CamRecipe } from './cam-options';
 import { BREADTH_METHODS } from './methods-breadth';
+import { camMaps, gradientMaps, item0 } from './method-maps';
+
+export { camMaps, gradientMaps, item0 } from './method-maps';
 
 /** What a method's float maps are, which decides how they are drawn and saved. */
 export type MethodKind = 'gradient' | 'cam' | 'occlusion';
@@ -18,8 +24,12 @@ export interface MethodContext {
   model: Module;
   /** The input [1, 3, H, W] (normalised as the model expects). */
   input: Tensor;
-  /** Class index, or undefined for the top class. */
+  /** Class index, or undefined for the top class (or for `targetFn`). */
   target: number | undefined;
+  /** A target function of the model's output (several classes summed, a segmentation mask); wins over `target`. */
+  targetFn?: TargetFn;
+  /** CAM options: several layers averaged, aug_smooth, eigen_smooth (the CAM methods with a `cam` recipe). */
+  camOptions?: CamChoices;
   /** Module path of the CAM layer. */
   layer: string;
   /** The reference scripts' behaviour instead of the papers' (Grad-CAM from ones, SmoothGrad σ², IG without × (x − x′), LRP ε = 1e-9). */
@@ -99,32 +109,11 @@ export interface MethodSpec {
   work?: (f: WorkFacts) => number;
   /** Why the method cannot run on this model (null when it can); checked before any method runs. */
   applies?: (c: MethodContext) => string | null;
+  /** For layer CAM methods: the recipe `--layer a,b`, `--aug-smooth` and `--eigen-smooth` compose (cam-options.ts). */
+  cam?: CamRecipe;
   run: (ctx: MethodContext) => MethodMaps;
 }
 
-/** Item 0 of a [1, …] tensor as a float32 NdArray without the batch dimension. */
-export function item0(t: Tensor): NdArray<'float32'> {
-  const a = toNdArray(t);
-  return { dtype: 'float32', shape: a.shape.slice(1), data: Float32Array.from(a.data as ArrayLike<number>) };
-}
-
-/** The maps of a gradient method's result, which it then frees. */
-export function gradientMaps(r: { attribution: Tensor; classes: number[] | null }, notes: string[] = []): MethodMaps {
-  try {
-    return { kind: 'gradient', raw: item0(r.attribution), upsampled: null, target: r.classes?.[0] ?? null, notes };
-  } finally {
-    disposeResult(r);
-  }
-}
-
-/** The maps of a CAM method's (or an attention method's) result, which it then frees. */
-export function camMaps(r: CamResult | AttentionMapResult): MethodMaps {
-  try {
-    return { kind: 'cam', raw: item0(r.map), upsampled: item0(r.upsampled), target: r.classes?.[0] ?? null, notes: [] };
-  } finally {
-    disposeResult(r);
-  }
-}
 
 /** Why an attention method cannot run on a model without a token grid (a CNN), or null. */
 const needsAttention = (c: MethodContext): string | null =>
@@ -134,8 +123,7 @@ const needsAttention = (c: MethodContext): string | null =>
 export const LRP_RULES: readonly string[] = Object.keys(lrpPresets);
 const isLrpRule = (r: string): r is keyof typeof lrpPresets => LRP_RULES.includes(r);
 
-/** The target's class or 'top1'. */
-const tgt = (c: MethodContext): number | 'top1' => c.target ?? 'top1';
+const tgt = targetOf;
 
 /** Every method, in the order `gradlens methods` lists them and the gallery shows them. */
 export const METHODS: readonly MethodSpec[] = [
@@ -195,11 +183,11 @@ export const METHODS: readonly MethodSpec[] = [
       return gradientMaps(r, d === undefined || c.reference ? [] : [`completeness delta ${d.toPrecision(3)} (Σ attribution − (F(x) − F(x′)))`]);
     },
   },
-  {
-    name: 'gradcam', title: 'Grad-CAM', kind: 'cam', manyPasses: false, usesLayer: true,
+  camMethod({
+    name: 'gradcam', title: 'Grad-CAM', manyPasses: false,
     summary: 'Grad-CAM: layer activations weighted by their mean gradient, ReLU (Selvaraju et al. 2017)',
-    run: (c) => camMaps(gradCam(c.model, c.input, { target: tgt(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning })),
-  },
+    cam: { eigen: 'channel', fn: (c) => (m, x, o) => gradCam(m, x, { ...o, reference: c.reference }) },
+  }),
   {
     name: 'guided-gradcam', title: 'Guided Grad-CAM', kind: 'gradient', manyPasses: false, usesLayer: true,
     summary: 'guided backprop ⊙ upsampled Grad-CAM, from one recorded forward pass (Selvaraju et al. 2017)',
@@ -208,45 +196,44 @@ export const METHODS: readonly MethodSpec[] = [
       return gradientMaps(r);
     },
   },
-  {
-    name: 'gradcam++', title: 'Grad-CAM++', kind: 'cam', manyPasses: false, usesLayer: true,
+  camMethod({
+    name: 'gradcam++', title: 'Grad-CAM++', manyPasses: false,
     summary: 'Grad-CAM++: pixel-wise weighted positive gradients (Chattopadhay et al. 2018)',
-    run: (c) => camMaps(gradCamPlusPlus(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
-  },
-  {
-    name: 'xgradcam', title: 'XGrad-CAM', kind: 'cam', manyPasses: false, usesLayer: true,
+    cam: { eigen: 'channel', fn: () => gradCamPlusPlus },
+  }),
+  camMethod({
+    name: 'xgradcam', title: 'XGrad-CAM', manyPasses: false,
     summary: 'XGrad-CAM: gradients weighted by normalised activations (Fu et al. 2020)',
-    run: (c) => camMaps(xGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
-  },
-  {
-    name: 'hirescam', title: 'HiResCAM', kind: 'cam', manyPasses: false, usesLayer: true,
+    cam: { eigen: 'channel', fn: () => xGradCam },
+  }),
+  camMethod({
+    name: 'hirescam', title: 'HiResCAM', manyPasses: false,
     summary: 'HiResCAM: element-wise gradient × activation summed over channels (Draelos & Carin 2020)',
-    run: (c) => camMaps(hiResCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
-  },
-  {
-    name: 'layercam', title: 'Layer-CAM', kind: 'cam', manyPasses: false, usesLayer: true,
+    cam: { eigen: 'product', fn: () => hiResCam },
+  }),
+  camMethod({
+    name: 'layercam', title: 'Layer-CAM', manyPasses: false,
     summary: 'Layer-CAM: activations weighted by their positive gradients, per location (Jiang et al. 2021)',
-    run: (c) => camMaps(layerCam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
-  },
-  {
-    name: 'scorecam', title: 'Score-CAM', kind: 'cam', manyPasses: true, usesLayer: true,
+    cam: { eigen: 'positive-gradient', fn: () => layerCam },
+  }),
+  camMethod({
+    name: 'scorecam', title: 'Score-CAM', manyPasses: true,
     summary: 'Score-CAM: each channel as a mask on the input, weighted by the class probability it keeps (Wang et al. 2020)',
     work: (f) => f.layerChannels ?? 0,
-    run: (c) => camMaps(scoreCam(c.model, c.input, {
-      target: tgt(c), layer: c.layer, reference: c.reference, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning,
-    })),
-  },
-  {
-    name: 'ablationcam', title: 'Ablation-CAM', kind: 'cam', manyPasses: true, usesLayer: true,
+    cam: { eigen: 'channel', fn: (c) => (m, x, o) => scoreCam(m, x, { ...o, reference: c.reference, batchSize: c.budget.batchSize, onProgress: c.onProgress }) },
+  }),
+  camMethod({
+    name: 'ablationcam', title: 'Ablation-CAM', manyPasses: true,
     summary: 'Ablation-CAM: each channel weighted by the score drop when it is zeroed (Desai & Ramaswamy 2020)',
     work: (f) => f.layerChannels ?? 0,
-    run: (c) => camMaps(ablationCam(c.model, c.input, { target: tgt(c), layer: c.layer, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning })),
-  },
-  {
-    name: 'eigencam', title: 'Eigen-CAM', kind: 'cam', manyPasses: false, usesLayer: true,
+    cam: { eigen: 'channel', fn: (c) => (m, x, o) => ablationCam(m, x, { ...o, batchSize: c.budget.batchSize, onProgress: c.onProgress }) },
+  }),
+  camMethod({
+    name: 'eigencam', title: 'Eigen-CAM', manyPasses: false,
     summary: 'Eigen-CAM: projection of the activations on their first principal component, class-agnostic (Muhammad & Yeasin 2020)',
-    run: (c) => camMaps(eigenCam(c.model, c.input, { layer: c.layer, onWarning: c.onWarning })),
-  },
+    // class-agnostic: the target is not passed on
+    cam: { eigen: 'principal', fn: () => (m, x, o) => eigenCam(m, x, { layer: o.layer, onWarning: o.onWarning }) },
+  }),
   {
     name: 'cam', title: 'CAM', kind: 'cam', manyPasses: false, usesLayer: true,
     summary: 'CAM: activations weighted by the linear head, for GAP + linear models (Zhou et al. 2016)',
@@ -260,7 +247,8 @@ export const METHODS: readonly MethodSpec[] = [
         return /needs global average pooling/.test(msg) ? msg.replace(/^cam: /, '') : null;
       }
     },
-    run: (c) => camMaps(cam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: c.onWarning })),
+    cam: { eigen: 'channel', fn: () => cam },
+    run: (c) => runCam(c, { eigen: 'channel', fn: () => cam }),
   },
   {
     name: 'rollout', title: 'Attention rollout', kind: 'cam', manyPasses: false, usesLayer: false,

@@ -121,12 +121,12 @@ export function writePictures(
   return { files, main: written.onImage };
 }
 
-/** Writes `<method>.npy` (and `<method>_upsampled.npy` when the method has one) into `dir`; returns the paths. */
-export function writeRaw(spec: MethodSpec, maps: MethodMaps, dir: string): string[] {
-  const files = [path.join(dir, `${spec.name}.npy`)];
+/** Writes `<prefix><method>.npy` (and `<prefix><method>_upsampled.npy` when the method has one) into `dir`; returns the paths. */
+export function writeRaw(spec: MethodSpec, maps: MethodMaps, dir: string, prefix = ''): string[] {
+  const files = [path.join(dir, `${prefix}${spec.name}.npy`)];
   writeNpy(files[0]!, maps.raw);
   if (maps.upsampled) {
-    const up = path.join(dir, `${spec.name}_upsampled.npy`);
+    const up = path.join(dir, `${prefix}${spec.name}_upsampled.npy`);
     writeNpy(up, maps.upsampled);
     files.push(up);
   }

@@ -2,15 +2,23 @@ import * as path from 'path';
 import { noGrad, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { indexOfMax } from '@gradlens/explain';
+import type { TargetFn } from '@gradlens/explain';
 import { didYouMean, layers } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
-import { checkOutputFolder, COLORMAP_NAMES } from '@gradlens/io';
-import type { ColormapName } from '@gradlens/io';
+import { checkOutputFolder, COLORMAP_NAMES, writeFileAtomic, writeImage } from '@gradlens/io';
+import type { ColormapName, RasterImage } from '@gradlens/io';
 import { CliError, flag, formatHelp, intOption, OptionSpec, parseArgs, ParsedOptions, str } from '../args';
 import { prepareImage, readPicture } from '../image';
 import { BUNDLED_NAMES, checkLayer, LoadedModel, loadModelFromOptions } from '../model';
 import { Budget, DEFAULT_BUDGET, LRP_RULES, MethodContext, MethodMaps, MethodSpec, METHOD_NAMES, parseMethods, WorkFacts } from '../methods';
 import { writePictures, writeRaw } from '../pictures';
+import { camCalls, camChoicesActive } from '../cam-options';
+import type { CamChoices } from '../cam-options';
+import type { GalleryRow } from '../gallery';
+import { pictureEntries } from '../picture-list';
+import { runGalleryHtml } from '../run-gallery';
+import { classLabel, modelOutput, parseTargetOptions, resolveTargets } from '../targets';
+import type { TargetRequest } from '../targets';
 import { duration, progressReporter, seconds, Streams } from '../progress';
 
 /** Options shared by the commands that load a model. */
@@ -34,11 +42,19 @@ export const BUDGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 const SPECS: Readonly<Record<string, OptionSpec>> = {
   method: { type: 'string', value: 'M[,M…]', help: `attribution method(s), or all: ${METHOD_NAMES.join(', ')}` },
   ...MODEL_OPTIONS,
-  image: { type: 'string', value: 'FILE', help: 'the picture to explain (PNG or JPEG)' },
-  target: { type: 'string', value: 'CLASS', help: 'class index (or a class name of a bundled model) to explain', default: 'the top class' },
-  layer: { type: 'string', value: 'PATH', help: 'module path of the CAM layer (see gradlens layers)', default: 'the last conv block' },
-  out: { type: 'string', value: 'DIR', help: 'folder for the pictures', default: 'gradlens-out' },
-  raw: { type: 'boolean', help: 'also write <method>.npy (the float map) and <method>_upsampled.npy' },
+  image: { type: 'string', value: 'FILE…', help: 'the picture(s) to explain (PNG or JPEG); more files may follow: --image a.png b.jpg' },
+  images: { type: 'string', value: 'DIR', help: 'explain every picture of a folder (not its subfolders; other files are skipped with a warning)' },
+  targets: { type: 'string', value: 'CSV', help: 'per-picture targets, lines file,class (class as --target takes it); other pictures use --target' },
+  target: { type: 'string', value: 'CLASS', help: 'class index or name, several summed (3,17), top1, or topk:K (one explanation per class)', default: 'top1' },
+  'target-mask': { type: 'string', value: 'PNG', help: 'for a model whose output is a map [N, K, H, W]: sum --target-class\'s logits over this mask\'s non-black pixels (H × W)' },
+  'target-class': { type: 'string', value: 'CLASS', help: 'the class of --target-mask' },
+  layer: { type: 'string', value: 'PATH[,PATH…]', help: 'module path(s) of the CAM layer (see gradlens layers); several are averaged', default: 'the last conv block' },
+  'aug-smooth': { type: 'boolean', help: 'CAM methods: average over 6 augmentations (flips × 0.9/1/1.1), as pytorch-grad-cam\'s aug_smooth' },
+  'eigen-smooth': { type: 'boolean', help: 'CAM methods: first principal component of the weighted activations, as pytorch-grad-cam\'s eigen_smooth' },
+  out: { type: 'string', value: 'DIR', help: 'folder for the pictures (several pictures: one subfolder each and index.html)', default: 'gradlens-out' },
+  flat: { type: 'boolean', help: 'several pictures: write every file into --out itself (names start with the picture\'s name)' },
+  format: { type: 'string', value: 'png|npy|both', help: 'pictures, float maps (<method>.npy, <method>_upsampled.npy), or both', default: 'png' },
+  raw: { type: 'boolean', help: 'the same as --format both' },
   size: { type: 'string', value: 'N', help: 'input side in pixels', default: '224, or the bundled model\'s size' },
   'no-normalize': { type: 'boolean', help: 'feed pixels in [0, 1] without the mean/std normalisation' },
   reference: { type: 'boolean', help: 'the reference scripts\' variants (Grad-CAM from ones, SmoothGrad σ², IG without × (x − x′), stretched resize, hsv maps)' },
@@ -48,15 +64,18 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   ...BUDGET_OPTIONS,
 };
 
-const DESCRIPTION = `Explains one picture with one or more attribution methods and writes the pictures, named as
-pytorch-cnn-visualizations names them (<image>_Vanilla_BP_color.png, <image>_Cam_On_Image.png, …).`;
+const DESCRIPTION = `Explains pictures with one or more attribution methods and writes the pictures, named as
+pytorch-cnn-visualizations names them (<image>_Vanilla_BP_color.png, <image>_Cam_On_Image.png, …).
+Several pictures (--image a b …, --images DIR) get one folder each under --out (or --flat) and an
+index.html gallery of the run; a picture that cannot be decoded is reported and the others go on
+(exit code 1 at the end).`;
 
 /** The `--help` text of `gradlens explain`. */
 export function explainHelp(): string {
   return formatHelp(
-    'gradlens explain --method <m>[,<m>…] (--model <bundled> | --arch <name> --weights <file>) --image <file> [options]',
+    'gradlens explain --method <m>[,<m>…] (--model <bundled> | --arch <name> --weights <file>) (--image <file>… | --images <dir>) [options]',
     DESCRIPTION, SPECS,
-    'examples:\n  gradlens explain --method gradcam,guided --model gapnet --image weights/samples/00-ankle-boot.png --out out\n  gradlens explain --method all --arch vgg16 --weights vgg16.pth --image cat.jpg --raw',
+    'examples:\n  gradlens explain --method gradcam,guided --model gapnet --image weights/samples/00-ankle-boot.png --out out\n  gradlens explain --method all --arch vgg16 --weights vgg16.pth --image cat.jpg --raw\n  gradlens explain --method gradcam,ig --model gapnet --images weights/samples --targets targets.csv --target topk:2 --out run\n  gradlens explain --method gradcam --model smallvgg --image a.png --layer features.4,features.7 --aug-smooth --eigen-smooth',
   );
 }
 
@@ -141,13 +160,14 @@ export function className(c: number | null, classes: readonly string[] | null): 
 
 /** Runs one method with progress on stderr and warnings prefixed, returning its maps. */
 export function runMethod(
-  spec: MethodSpec, loaded: LoadedModel, input: Tensor, target: number, layer: string, reference: boolean, budget: Budget, streams: Streams, label = spec.name,
+  spec: MethodSpec, loaded: LoadedModel, input: Tensor, target: number | undefined, layer: string, reference: boolean, budget: Budget, streams: Streams, label = spec.name,
+  extra: { targetFn?: TargetFn; camOptions?: CamChoices; quiet?: boolean } = {},
 ): MethodMaps {
-  const progress = spec.manyPasses ? progressReporter(streams, label, { batchSize: budget.batchSize }) : null;
+  const progress = spec.manyPasses && !extra.quiet ? progressReporter(streams, label, { batchSize: budget.batchSize }) : null;
   const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
   try {
     return spec.run({
-      model: loaded.model, input, target, layer, reference, budget, onWarning,
+      model: loaded.model, input, target, targetFn: extra.targetFn, camOptions: extra.camOptions, layer, reference, budget, onWarning,
       onProgress: progress ? (d, t) => progress.update(d, t) : undefined,
     });
   } catch (e) {
@@ -189,19 +209,44 @@ function applicableMethods(methods: readonly MethodSpec[], all: boolean, ctx: Me
   return keep;
 }
 
+/** What `--format` asks to write. */
+export type OutputFormat = 'png' | 'npy' | 'both';
+
+function formatFrom(o: ParsedOptions): OutputFormat {
+  const f = str(o, 'format');
+  if (f !== undefined && f !== 'png' && f !== 'npy' && f !== 'both') throw new CliError(`explain: --format must be png, npy or both, got '${f}'`, 2);
+  if (flag(o, 'raw')) {
+    if (f === 'png' || f === 'npy') throw new CliError(`explain: --raw means --format both; leave one of them out`, 2);
+    return 'both';
+  }
+  return f ?? 'png';
+}
+
+/** The CAM options of the command line, checked against the model's modules. */
+function camChoicesFrom(o: ParsedOptions, layers: readonly string[]): CamChoices {
+  return { layers, augSmooth: flag(o, 'aug-smooth'), eigenSmooth: flag(o, 'eigen-smooth') };
+}
+
 /** `gradlens explain`: returns the exit code. */
 export function explainCommand(argv: readonly string[], streams: Streams): number {
   const { options: o, positionals, help } = parseArgs('explain', argv, SPECS);
   if (help) { streams.stdout.write(explainHelp()); return 0; }
   // every argument is checked before the weights load (a VGG16 .pth is half a gigabyte)
-  if (positionals.length > 0) throw new CliError(`explain: unexpected argument '${positionals[0]}' (options are spelled --name value)`, 2);
+  const imageOpt = str(o, 'image');
+  const folder = str(o, 'images');
+  if (positionals.length > 0 && imageOpt === undefined) throw new CliError(`explain: unexpected argument '${positionals[0]}' (options are spelled --name value; several pictures follow --image)`, 2);
   const methodList = str(o, 'method');
   if (methodList === undefined) throw new CliError(`explain: give --method <m>[,<m>…]; methods: ${METHOD_NAMES.join(', ')}`, 2);
   const all = methodList.trim() === 'all';
-  let methods = parseMethods(methodList);
-  const imageFile = str(o, 'image');
-  if (imageFile === undefined) throw new CliError('explain: give --image <file> (PNG or JPEG)', 2);
-  const raw = readPicture(imageFile);
+  const requested = parseMethods(methodList);
+  if (imageOpt === undefined && folder === undefined) throw new CliError('explain: give --image <file>… (PNG or JPEG) or --images <folder>', 2);
+  const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
+  const entries = pictureEntries(imageOpt === undefined ? [] : [imageOpt, ...positionals], folder, str(o, 'targets'), onWarning);
+  // one picture given with --image keeps the one-folder layout of the reference scripts
+  const many = entries.length > 1 || folder !== undefined;
+  if (flag(o, 'flat') && !many) throw new CliError('explain: --flat is for several pictures (--image a b …, --images DIR)', 2);
+  const flat = flag(o, 'flat');
+  const format = formatFrom(o);
   const sizeOpt = str(o, 'size') === undefined ? undefined : intOption('explain', o, 'size', 224);
   let budget = budgetFrom('explain', o);
   const colormap = colormapFrom('explain', o);
@@ -209,15 +254,18 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   if (reference && flag(o, 'legend')) throw new CliError('explain: --legend adds pictures the reference project does not make; leave it out with --reference', 2);
   const draw = { colormap, legend: flag(o, 'legend') };
   const out = str(o, 'out') ?? 'gradlens-out';
-  const layerOpt = str(o, 'layer');
-  const targetOpt = str(o, 'target');
-  let layer = '';
+  const layerList = str(o, 'layer')?.split(',').map((s) => s.trim());
+  if (layerList?.some((l) => l === '')) throw new CliError(`explain: --layer has an empty module path in '${str(o, 'layer')}'`, 2);
+  if (layerList && new Set(layerList).size !== layerList.length) throw new CliError(`explain: --layer names a layer twice: ${str(o, 'layer')}`, 2);
+  let layers: string[] = [];
+  let requests: TargetRequest[] = [];
   const loaded = loadModelFromOptions('explain', o, {
     size: sizeOpt,
-    beforeWeights: (model, defaultLayer, classes) => {
-      layer = layerOpt ?? defaultLayer;
-      if (layerOpt !== undefined || methods.some((m) => m.usesLayer)) checkLayer(model, layer, str(o, 'model') ?? str(o, 'arch') ?? 'the model');
-      checkTargetSyntax(targetOpt, classes);
+    beforeWeights: (model, defaultLayer, names) => {
+      layers = layerList ?? [defaultLayer];
+      if (layerList !== undefined || requested.some((m) => m.usesLayer)) for (const l of layers) checkLayer(model, l, str(o, 'model') ?? str(o, 'arch') ?? 'the model');
+      const base = parseTargetOptions(str(o, 'target'), str(o, 'target-mask'), str(o, 'target-class'), names);
+      requests = entries.map((e) => (e.target === undefined ? base : parseTargetOptions(e.target, undefined, undefined, names)));
       // last of the checks: the folder, checked before the weights load but made only when the
       // first picture is written, so a failed run leaves no empty folder
       try {
@@ -227,59 +275,150 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
       }
     },
   });
+  const layer = layers[0]!;
+  const camOptions = camChoicesFrom(o, layers);
+  if (camChoicesActive(camOptions)) {
+    for (const m of requested.filter((r) => !r.cam)) {
+      if (!all) streams.stderr.write(`note: ${m.name} is not a layer CAM method: --layer lists, --aug-smooth and --eigen-smooth do not change it${m.usesLayer ? ` (it reads ${layer})` : ''}\n`);
+    }
+  }
   const size = sizeOpt ?? loaded.size;
-  const image = prepareImage(raw, { size, mean: loaded.mean, std: loaded.std, normalize: o['no-normalize'] !== true, reference });
-  const stem = path.basename(imageFile, path.extname(imageFile));
+  let methods: MethodSpec[] | null = null;
+  const rows: GalleryRow[] = [];
+  const times = new Map<string, number[]>();
+  const progress = many ? progressReporter(streams, 'explain', { unit: 'pictures' }) : null;
+  let failedPictures = 0;
+  let failed = 0;
+  let runs = 0;
+  const t0 = Date.now();
   try {
-    const tf = Date.now();
-    const logits = logitsOf(loaded.model, image.input);
-    const forwardMs = Date.now() - tf;
-    const target = resolveClass(targetOpt, logits, loaded.classes);
-    streams.stdout.write(`${loaded.name}: explaining class ${className(target, loaded.classes)} of ${imageFile} (logit ${logits[target]!.toFixed(3)}; top class ${className(resolveClass(undefined, logits, null), loaded.classes)}); CAM layer ${layer}\n`);
-    const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
-    const ctx: MethodContext = { model: loaded.model, input: image.input, target, layer, reference, budget, onWarning };
-    methods = applicableMethods(methods, all, ctx, streams, loaded.name);
-    const facts: WorkFacts = {
-      height: image.input.shape[2]!, width: image.input.shape[3]!, budget,
-      layerChannels: methods.some((m) => m.manyPasses && m.usesLayer) ? layerChannels(loaded.model, layer, image.input.shape) : null,
-    };
-    const heavy = methods.filter((m) => m.manyPasses && m.work);
-    if (heavy.length > 0 && str(o, 'batch-size') === undefined) {
-      // the first pass carries warm-up: time a second one
-      const t2 = Date.now();
-      logitsOf(loaded.model, image.input);
-      const warmMs = Math.min(forwardMs, Date.now() - t2);
-      const b = progressBatch(warmMs, budget.batchSize);
-      if (b < budget.batchSize) {
-        streams.stderr.write(`one forward pass took ${duration(warmMs / 1000)}: batches of ${b} instead of ${budget.batchSize}, so progress shows every few seconds (--batch-size sets it)\n`);
-        budget = { ...budget, batchSize: b };
-      }
-    }
-    if (heavy.length > 0) {
-      const list = heavy.map((m) => `${m.name} ${m.work!(facts)} inputs (${Math.ceil(m.work!(facts) / budget.batchSize)} passes)`).join(', ');
-      streams.stderr.write(`many-pass methods: ${list}, in batches of ${budget.batchSize}; each says its time left after its first pass\n`);
-    }
-    let failed = 0;
-    for (const spec of methods) {
-      const t0 = Date.now();
-      let maps: MethodMaps;
+    for (const [index, entry] of entries.entries()) {
+      let rawPicture: RasterImage;
       try {
-        maps = runMethod(spec, loaded, image.input, target, layer, reference, budget, streams);
+        rawPicture = readPicture(entry.file);
       } catch (e) {
-        if (methods.length === 1) throw e;
-        streams.stderr.write(`gradlens: ${(e as Error).message}\n`);
-        failed++;
+        if (!many) throw e;
+        streams.stderr.write(`gradlens: ${(e as Error).message} (skipped)\n`);
+        failedPictures++;
+        progress?.update(index + 1, entries.length);
         continue;
       }
-      const pics = writePictures(spec, maps, image.picture, out, stem, onWarning, draw);
-      const rawFiles = flag(o, 'raw') ? writeRaw(spec, maps, out) : [];
-      const notes = maps.notes.length ? `; ${maps.notes.join('; ')}` : '';
-      streams.stdout.write(`${spec.name} (${seconds(t0)}${notes}): ${[...pics.files, ...rawFiles].map((f) => path.basename(f)).join(', ')}\n`);
+      const image = prepareImage(rawPicture, { size, mean: loaded.mean, std: loaded.std, normalize: o['no-normalize'] !== true, reference });
+      const dir = many && !flat ? path.join(out, entry.stem) : out;
+      try {
+        const tf = Date.now();
+        const output = modelOutput(loaded.model, image.input);
+        const forwardMs = Date.now() - tf;
+        const targets = resolveTargets(requests[index]!, output, loaded.classes);
+        const top = output.shape.length === 2 ? ` (top class ${classLabel(indexOfMax(output.values), loaded.classes)})` : '';
+        if (!many) streams.stdout.write(`${loaded.name}: explaining ${targets.map((t) => t.describe).join(', ')} of ${entry.file}${top}; CAM layer ${layers.join(', ')}\n`);
+        if (methods === null) {
+          const first = targets[0]!;
+          const ctx: MethodContext = { model: loaded.model, input: image.input, target: first.target, targetFn: first.fn, layer, reference, budget, onWarning, camOptions };
+          methods = applicableMethods(requested, all, ctx, streams, loaded.name);
+          budget = tuneBatch(methods, loaded, image, layer, budget, forwardMs, str(o, 'batch-size') !== undefined, streams, many, camOptions);
+        }
+        const row: GalleryRow = { name: entry.stem, input: '', label: targets.map((t) => t.describe).join('; '), predicted: top.replace(/^ \(top class (.*)\)$/, '$1') || '—', wrong: false, cells: new Map() };
+        if (many && format !== 'npy') {
+          const inputFile = path.join(dir, `${entry.stem}_input.png`);
+          writeImage(inputFile, image.picture);
+          row.input = relUrl(out, inputFile);
+        }
+        const written: string[] = [];
+        for (const t of targets) {
+          for (const spec of methods) {
+            const tm = Date.now();
+            let maps: MethodMaps;
+            try {
+              maps = runMethod(spec, loaded, image.input, t.target, layer, reference, budget, streams, spec.name, { targetFn: t.fn, camOptions, quiet: many });
+            } catch (e) {
+              if (methods.length === 1 && !many) throw e;
+              streams.stderr.write(`gradlens: ${many ? `${entry.file}: ` : ''}${(e as Error).message}\n`);
+              failed++;
+              continue;
+            } finally {
+              runs++;
+            }
+            const stem = `${entry.stem}${t.suffix}`;
+            const files: string[] = [];
+            if (format !== 'npy') {
+              const pics = writePictures(spec, maps, image.picture, dir, stem, onWarning, draw);
+              files.push(...pics.files);
+              if (t === targets[0]) row.cells.set(spec.name, relUrl(out, pics.main));
+            }
+            if (format !== 'png') files.push(...writeRaw(spec, maps, dir, `${many && flat ? `${entry.stem}_` : ''}${t.suffix ? `${t.suffix.slice(1)}_` : ''}`));
+            const list = times.get(spec.name) ?? [];
+            list.push((Date.now() - tm) / 1000);
+            times.set(spec.name, list);
+            written.push(...files);
+            const notes = maps.notes.length ? `; ${maps.notes.join('; ')}` : '';
+            if (!many) streams.stdout.write(`${spec.name}${t.suffix ? ` ${t.describe}` : ''} (${seconds(tm)}${notes}): ${files.map((f) => path.basename(f)).join(', ')}\n`);
+          }
+        }
+        rows.push(row);
+        if (many) streams.stdout.write(`${entry.file}: ${row.label}${top}: ${written.length} files in ${dir}\n`);
+      } catch (e) {
+        if (!many) throw e;
+        streams.stderr.write(`gradlens: ${entry.file}: ${(e as Error).message.replace(/\n\s*/g, '; ')} (skipped)\n`);
+        failedPictures++;
+      } finally {
+        image.input.dispose();
+        progress?.update(index + 1, entries.length);
+      }
     }
-    streams.stdout.write(`wrote ${path.resolve(out)}\n`);
-    if (failed > 0) throw new CliError(`${failed} of ${methods.length} methods failed (see above)`);
-    return 0;
   } finally {
-    image.input.dispose();
+    progress?.end();
   }
+  if (many && rows.length > 0 && format !== 'npy') {
+    const page = path.join(out, 'index.html');
+    writeFileAtomic(page, runGalleryHtml(loaded.name, rows, methods ?? [], (m) => mean(times.get(m.name) ?? [])));
+    streams.stdout.write(`wrote ${rows.length} pictures × ${methods?.length ?? 0} methods in ${seconds(t0)}; gallery ${path.resolve(page)}\n`);
+  } else if (rows.length > 0) {
+    streams.stdout.write(`wrote ${path.resolve(out)}\n`);
+  }
+  const problems = [
+    failedPictures > 0 ? `${failedPictures} of ${entries.length} pictures could not be explained` : '',
+    failed > 0 ? `${failed} of ${runs} method runs failed` : '',
+  ].filter((x) => x !== '');
+  if (problems.length > 0) throw new CliError(`${problems.join('; ')} (see above)`);
+  return 0;
+}
+
+function mean(v: readonly number[]): number {
+  return v.length === 0 ? 0 : v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+/** The relative URL of `file` from a page in `dir` (forward slashes, each segment escaped). */
+function relUrl(dir: string, file: string): string {
+  return path.relative(dir, file).split(path.sep).map(encodeURIComponent).join('/');
+}
+
+/**
+ * The batch size of the many-pass methods: the budget's, or smaller when one forward pass is slow,
+ * so progress shows every few seconds; says what the many-pass methods will do.
+ */
+function tuneBatch(
+  methods: readonly MethodSpec[], loaded: LoadedModel, image: { input: Tensor }, layer: string, budget: Budget, forwardMs: number, fixed: boolean, streams: Streams, quiet: boolean,
+  camOptions: CamChoices,
+): Budget {
+  const facts: WorkFacts = {
+    height: image.input.shape[2]!, width: image.input.shape[3]!, budget,
+    layerChannels: methods.some((m) => m.manyPasses && m.usesLayer) ? layerChannels(loaded.model, layer, image.input.shape) : null,
+  };
+  const heavy = methods.filter((m) => m.manyPasses && m.work);
+  let b = budget.batchSize;
+  if (heavy.length > 0 && !fixed) {
+    // the first pass carries warm-up: time a second one
+    const t2 = Date.now();
+    modelOutput(loaded.model, image.input);
+    const warmMs = Math.min(forwardMs, Date.now() - t2);
+    b = progressBatch(warmMs, budget.batchSize);
+    if (b < budget.batchSize) streams.stderr.write(`one forward pass took ${duration(warmMs / 1000)}: batches of ${b} instead of ${budget.batchSize}, so progress shows every few seconds (--batch-size sets it)\n`);
+  }
+  if (heavy.length > 0 && !quiet) {
+    const work = (m: MethodSpec): number => m.work!(facts) * (m.cam ? camCalls(camOptions) : 1);
+    const list = heavy.map((m) => `${m.name} ${work(m)} inputs (${Math.ceil(work(m) / b)} passes)`).join(', ');
+    streams.stderr.write(`many-pass methods: ${list}, in batches of ${b}; each says its time left after its first pass\n`);
+  }
+  return { ...budget, batchSize: b };
 }

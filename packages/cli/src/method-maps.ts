@@ -1,0 +1,32 @@
+/** Method results as the plain float maps the CLI draws and saves (no command logic, so every method file can use them). */
+
+import { disposeResult } from '@gradlens/explain';
+import type { AttentionMapResult, CamResult } from '@gradlens/explain';
+import type { NdArray } from '@gradlens/io';
+import { toNdArray } from '@gradlens/nn';
+import type { Tensor } from '@gradlens/tensor';
+import type { MethodMaps } from './methods';
+
+/** Item 0 of a [1, …] tensor as a float32 NdArray without the batch dimension. */
+export function item0(t: Tensor): NdArray<'float32'> {
+  const a = toNdArray(t);
+  return { dtype: 'float32', shape: a.shape.slice(1), data: Float32Array.from(a.data as ArrayLike<number>) };
+}
+
+/** The maps of a gradient method's result, which it then frees. */
+export function gradientMaps(r: { attribution: Tensor; classes: number[] | null }, notes: string[] = []): MethodMaps {
+  try {
+    return { kind: 'gradient', raw: item0(r.attribution), upsampled: null, target: r.classes?.[0] ?? null, notes };
+  } finally {
+    disposeResult(r);
+  }
+}
+
+/** The maps of a CAM method's (or an attention method's) result, which it then frees. */
+export function camMaps(r: CamResult | AttentionMapResult): MethodMaps {
+  try {
+    return { kind: 'cam', raw: item0(r.map), upsampled: item0(r.upsampled), target: r.classes?.[0] ?? null, notes: [] };
+  } finally {
+    disposeResult(r);
+  }
+}
