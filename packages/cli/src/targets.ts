@@ -171,14 +171,14 @@ export function resolveTargets(req: TargetRequest, out: ModelOutput, names: read
   const scores = out.values;
   if (req.kind === 'top1') {
     const c = indexOfMax(scores);
-    return [{ target: c, describe: `${classLabel(c, names)} (the top class)`, suffix: '' }];
+    return [{ target: c, describe: `class ${classLabel(c, names)} (the top class)`, suffix: '' }];
   }
   if (req.kind === 'topk') {
     if (req.k > k) throw new CliError(`--target topk:${req.k}: the model has only ${k} classes`, 2);
     const order = Array.from({ length: k }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, req.k);
-    return order.map((c, i) => ({ target: c, describe: `${classLabel(c, names)} (top ${i + 1} of ${req.k})`, suffix: `_class${c}` }));
+    return order.map((c, i) => ({ target: c, describe: `class ${classLabel(c, names)} (top ${i + 1} of ${req.k})`, suffix: `_class${c}` }));
   }
   const classes = req.classes.map((r) => classIndex(r, k, '--target'));
-  if (classes.length === 1) return [{ target: classes[0]!, describe: classLabel(classes[0]!, names), suffix: '' }];
+  if (classes.length === 1) return [{ target: classes[0]!, describe: `class ${classLabel(classes[0]!, names)}`, suffix: '' }];
   return [{ target: undefined, fn: classSumTarget(classes), describe: `the sum of classes ${classes.map((c) => classLabel(c, names)).join(' + ')}`, suffix: '' }];
 }

@@ -34,7 +34,7 @@ test('explain --images DIR --targets CSV: one folder per picture, the CSV\'s cla
   expect(code).toBe(0);
   expect(s.err()).toMatch(/warning: --images .*: skipping 1 file that is not a picture .*README.txt/);
   expect(s.err()).toMatch(/^explain {2}3\/3 {2}100%/m);
-  expect(s.out()).toMatch(/sample-1.png: 3 \(Dress\)/);
+  expect(s.out()).toMatch(/sample-1.png: class 3 \(Dress\)/);
   expect(s.out()).toMatch(/sample-2.png: the sum of classes 1 \(Trouser\) \+ 3 \(Dress\)/);
   for (const stem of ['sample-0', 'sample-1', 'sample-2']) {
     const files = fs.readdirSync(path.join(out, stem));

@@ -11,6 +11,7 @@ import { checkLayer, LoadedModel, loadModelFromOptions } from '../model';
 import { Budget, DEFAULT_BUDGET, METHOD_NAMES, MethodMaps, MethodSpec, parseMethods } from '../methods';
 import { evaluateMethods, EvaluationSample, EvaluationTable, Explainer, METRIC_NAMES, MetricName, tableToJSON, toMarkdown } from '../plugins';
 import { progressReporter, seconds, Streams } from '../progress';
+import { readUserData, userSamples } from '../user-samples';
 import { datasetInstalled, heldOutPictures, LabelledPicture, readSamples, resizePicture, samplesDir } from '../samples';
 import { BUDGET_OPTIONS, budgetFrom, MODEL_OPTIONS } from './explain';
 
@@ -25,6 +26,8 @@ const EVALUATE_CURVE_STEPS = 20;
 const SPECS: Readonly<Record<string, OptionSpec>> = {
   ...MODEL_OPTIONS,
   n: { type: 'string', value: 'N', help: 'held-out pictures to evaluate on', default: '500' },
+  images: { type: 'string', value: 'DIR', help: 'score on your own pictures (a folder; needs --boxes) instead of the held-out set' },
+  boxes: { type: 'string', value: 'FILE', help: 'boxes of --images: COCO-style JSON, or CSV lines file,x0,y0,x1,y1,class (pixels; class index or name)' },
   out: { type: 'string', value: 'DIR', help: 'folder for evaluation.md and evaluation.json', default: 'gradlens-eval' },
   methods: { type: 'string', value: 'M[,M…]', help: `methods to score (or all): ${METHOD_NAMES.join(', ')}`, default: 'all that run on the model' },
   metrics: { type: 'string', value: 'LIST', help: `metrics: ${METRIC_NAMES.join(', ')}`, default: 'all' },
@@ -169,24 +172,26 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
   } catch (e) {
     throw new CliError((e as Error).message);
   }
+  const imagesDir = str(o, 'images');
+  const boxesFile = str(o, 'boxes');
+  if (boxesFile !== undefined && imagesDir === undefined) throw new CliError('evaluate: --boxes goes with --images <folder> (the pictures the boxes are on)', 2);
+  if (imagesDir !== undefined && boxesFile === undefined) throw new CliError('evaluate: --images needs --boxes <file> (COCO-style JSON, or CSV file,x0,y0,x1,y1,class): the metrics score maps against boxes', 2);
+  if (imagesDir !== undefined && str(o, 'n') !== undefined) throw new CliError('evaluate: --n picks held-out pictures; with --images every picture of the folder is scored', 2);
+  const user = imagesDir !== undefined ? readUserData(imagesDir, boxesFile!, (m) => { streams.stderr.write(`warning: ${m}\n`); }) : null;
   const loaded = loadModelFromOptions('evaluate', o, {
     beforeWeights: (model, defaultLayer) => checkLayer(model, layerOpt ?? defaultLayer, str(o, 'model') ?? str(o, 'arch') ?? 'the model'),
   });
   const layer = layerOpt ?? loaded.defaultLayer;
   const t0 = Date.now();
-  let pics: LabelledPicture[];
   let source: string;
-  if (datasetInstalled()) {
-    const dataset = loaded.card?.['dataset'];
-    const seed = dataset !== null && typeof dataset === 'object' && typeof (dataset as { testSeed?: unknown }).testSeed === 'number' ? (dataset as { testSeed: number }).testSeed : 0;
-    pics = heldOutPictures(n, seed);
-    source = `${n} held-out cluttered Fashion-MNIST pictures (test split, seed ${seed})`;
+  let samples: EvaluationSample[];
+  let dispose: () => void;
+  if (user) {
+    const u = userSamples(user, loaded);
+    ({ samples, source, dispose } = u);
   } else {
-    pics = readSamples(samplesDir(), loaded.size, loaded.classes ?? []).slice(0, n);
-    source = `the ${pics.length} bundled sample pictures (Debian's dataset-fashion-mnist is not installed, so the test split cannot be generated)`;
-    streams.stderr.write(`note: evaluating on ${source}\n`);
+    ({ samples, source, dispose } = heldOut(loaded, n, streams));
   }
-  const samples = evaluationSamples(pics, loaded);
   try {
     const runnable = runnableMethods(methods, loaded, samples[0]!.image, layer, budget, streams, str(o, 'methods') !== undefined);
     if (runnable.length === 0) throw new CliError(`evaluate: none of the methods runs on ${loaded.name}`);
@@ -204,6 +209,24 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
     streams.stdout.write(`${formatTable(md)}\n\n${loaded.name}, ${source}, ${seconds(t0)}\nwrote ${path.join(out, 'evaluation.md')} and ${path.join(out, 'evaluation.json')}\n`);
     return 0;
   } finally {
-    for (const s of samples) s.image.dispose();
+    dispose();
   }
+}
+
+/** The held-out samples: the cluttered Fashion-MNIST test split when installed, else the bundled samples. */
+function heldOut(loaded: LoadedModel, n: number, streams: Streams): { samples: EvaluationSample[]; source: string; dispose: () => void } {
+  let pics: LabelledPicture[];
+  let source: string;
+  if (datasetInstalled()) {
+    const dataset = loaded.card?.['dataset'];
+    const seed = dataset !== null && typeof dataset === 'object' && typeof (dataset as { testSeed?: unknown }).testSeed === 'number' ? (dataset as { testSeed: number }).testSeed : 0;
+    pics = heldOutPictures(n, seed);
+    source = `${n} held-out cluttered Fashion-MNIST pictures (test split, seed ${seed})`;
+  } else {
+    pics = readSamples(samplesDir(), loaded.size, loaded.classes ?? []).slice(0, n);
+    source = `the ${pics.length} bundled sample pictures (Debian's dataset-fashion-mnist is not installed, so the test split cannot be generated)`;
+    streams.stderr.write(`note: evaluating on ${source}\n`);
+  }
+  const samples = evaluationSamples(pics, loaded);
+  return { samples, source, dispose: () => { for (const s of samples) s.image.dispose(); } };
 }
