@@ -25,7 +25,8 @@ export interface LabelledBox {
 /** A class as written in the boxes file: an index, or a name to match against the model's classes. */
 type ClassText = string;
 
-interface RawBox { file: string; x0: number; y0: number; x1: number; y1: number; cls: ClassText; where: string }
+/** A box as read from the file, before it is matched to a picture and a class. */
+export interface RawBox { file: string; x0: number; y0: number; x1: number; y1: number; cls: ClassText; where: string }
 
 function num(v: string | undefined, what: string, where: string): number {
   const n = Number(v);
@@ -106,11 +107,11 @@ function classOf(cls: ClassText, names: readonly string[] | null, classCount: nu
 
 /**
  * The boxes of each picture (by index in `files`), checked: each names one of the pictures (by path,
- * path relative to the boxes file, or name), lies inside it (`sizes`: width and height), is not empty,
+ * path relative to the boxes file, or name), lies inside it (`sizes`: width and height, null when not decoded), is not empty,
  * and has a class the model has; a picture without any box is an error.
  */
 export function boxesPerPicture(
-  raw: readonly RawBox[], boxesFile: string, files: readonly string[], sizes: readonly { width: number; height: number }[], names: readonly string[] | null, classCount: number,
+  raw: readonly RawBox[], boxesFile: string, files: readonly string[], sizes: (i: number) => { width: number; height: number } | null, names: readonly string[] | null, classCount: number,
 ): LabelledBox[][] {
   const resolved = files.map((f) => path.resolve(f));
   const base = files.map((f) => path.basename(f));
@@ -120,7 +121,8 @@ export function boxesPerPicture(
     if (k < 0) k = resolved.indexOf(path.resolve(path.dirname(boxesFile), b.file));
     if (k < 0) k = base.indexOf(path.basename(b.file));
     if (k < 0) throw new CliError(`${b.where}: picture '${b.file}' is not among the pictures (${files.length} in the run)`, 2);
-    const { width, height } = sizes[k]!;
+    // a picture outside this shard is not decoded: its boxes are checked by the shard that scores it
+    const { width, height } = sizes(k) ?? { width: Infinity, height: Infinity };
     if (b.x0 < 0 || b.y0 < 0 || b.x1 > width || b.y1 > height) {
       throw new CliError(`${b.where}: box [${b.x0}, ${b.y0}, ${b.x1}, ${b.y1}] is outside ${base[k]} (${width}×${height}); boxes are x0,y0,x1,y1 in pixels within the picture`, 2);
     }

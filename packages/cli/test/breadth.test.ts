@@ -5,19 +5,11 @@ import { imageToInput, loadBundledModel } from '@gradlens/nn';
 import { deepLift, featureAblation, noiseTunnel, slic, vanillaGradient } from '@gradlens/explain';
 import { SUPERPIXELS } from '../src/methods-breadth';
 import { main } from '../src/main';
-import { captureStreams, FIXTURE_NORM, makeWeightsDir } from './fixtures';
+import { captureStreams, FIXTURE_NORM, useWeightsDir } from './fixtures';
 
+const weights = useWeightsDir(1);
 let dir: string;
-const savedEnv = process.env.GRADLENS_WEIGHTS;
-beforeAll(() => {
-  dir = makeWeightsDir(1);
-  process.env.GRADLENS_WEIGHTS = dir;
-});
-afterAll(() => {
-  if (savedEnv === undefined) delete process.env.GRADLENS_WEIGHTS;
-  else process.env.GRADLENS_WEIGHTS = savedEnv;
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+beforeAll(() => { dir = weights(); });
 
 test('explain runs DeepLIFT and VarGrad, reports summation-to-delta, and saves the library\'s maps', async () => {
   const image = path.join(dir, 'samples', 'sample-0.png');

@@ -8,7 +8,7 @@ import { getNumThreads, numTensors, setNumThreads, tensor } from '@gradlens/tens
 import type { Tensor } from '@gradlens/tensor';
 import { prepareImage } from '../src/image';
 import { main } from '../src/main';
-import { captureStreams, FIXTURE_NORM, makeWeightsDir } from './fixtures';
+import { captureStreams, FIXTURE_NORM, makeWeightsDir, runCli } from './fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const DIST = path.join(ROOT, 'packages', 'cli', 'dist', 'main.js');
@@ -30,11 +30,7 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const s = captureStreams();
-  const code = await main(argv, s);
-  return { code, out: s.out(), err: s.err() };
-}
+const run = runCli;
 
 /** The PNG decodes and has the expected size. */
 function expectPng(file: string, size: number): void {

@@ -5,16 +5,15 @@ import type { EvaluationSample } from '@gradlens/explain';
 import { readImage, writeImage } from '@gradlens/io';
 import { imageToInput, loadBundledModel } from '@gradlens/nn';
 import { main } from '../src/main';
-import { captureStreams, FIXTURE_NORM, makeWeightsDir } from './fixtures';
+import { captureStreams, FIXTURE_NORM, useWeightsDir } from './fixtures';
 
 let dir: string;
 let pics: string;
-const savedEnv = process.env.GRADLENS_WEIGHTS;
+const weights = useWeightsDir(1);
 /** Two pictures of other sizes than the model's 64×64, so the boxes must be scaled. */
 const PICS = [{ file: 'a.png', w: 80, h: 96 }, { file: 'b.png', w: 128, h: 64 }];
 beforeAll(() => {
-  dir = makeWeightsDir(1);
-  process.env.GRADLENS_WEIGHTS = dir;
+  dir = weights();
   pics = path.join(dir, 'pics');
   fs.mkdirSync(pics);
   PICS.forEach(({ file, w, h }, k) => {
@@ -23,11 +22,6 @@ beforeAll(() => {
     for (let y = 10; y < 40; y++) for (let x = 20; x < 60; x++) data.fill(230, (y * w + x) * 3, (y * w + x) * 3 + 3);
     writeImage(path.join(pics, file), { width: w, height: h, channels: 3, bitDepth: 8, data });
   });
-});
-afterAll(() => {
-  if (savedEnv === undefined) delete process.env.GRADLENS_WEIGHTS;
-  else process.env.GRADLENS_WEIGHTS = savedEnv;
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 const ARGS = ['--model', 'gapnet', '--methods', 'gradcam', '--metrics', 'localization,pointing,deletion,sparseness', '--curve-steps', '4'];

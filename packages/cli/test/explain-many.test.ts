@@ -5,23 +5,17 @@ import { readImage, readNpy, toFloat32 } from '@gradlens/io';
 import { imageToInput, loadBundledModel } from '@gradlens/nn';
 import { main } from '../src/main';
 import { uniqueStems } from '../src/picture-list';
-import { captureStreams, FIXTURE_NORM, makeWeightsDir } from './fixtures';
+import { captureStreams, FIXTURE_NORM, useWeightsDir } from './fixtures';
 
 let dir: string;
 let pics: string;
-const savedEnv = process.env.GRADLENS_WEIGHTS;
+const weights = useWeightsDir(3);
 beforeAll(() => {
-  dir = makeWeightsDir(3);
-  process.env.GRADLENS_WEIGHTS = dir;
+  dir = weights();
   pics = path.join(dir, 'pics');
   fs.mkdirSync(pics);
   for (const f of ['sample-0.png', 'sample-1.png', 'sample-2.png']) fs.copyFileSync(path.join(dir, 'samples', f), path.join(pics, f));
   fs.writeFileSync(path.join(pics, 'README.txt'), 'not a picture');
-});
-afterAll(() => {
-  if (savedEnv === undefined) delete process.env.GRADLENS_WEIGHTS;
-  else process.env.GRADLENS_WEIGHTS = savedEnv;
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('explain --images DIR --targets CSV: one folder per picture, the CSV\'s classes, an index.html gallery, one progress line', async () => {

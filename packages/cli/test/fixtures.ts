@@ -5,6 +5,7 @@ import { writeImage } from '@gradlens/io';
 import { bundledModels, saveCheckpoint } from '@gradlens/nn';
 import type { BundledModelInfo } from '@gradlens/nn';
 import { Generator, manualSeed } from '@gradlens/tensor';
+import { main } from '../src/main';
 
 /** Normalisation of the fixture cards (roughly the cluttered pictures' statistics). */
 export const FIXTURE_NORM = { mean: [0.45, 0.45, 0.45] as [number, number, number], std: [0.25, 0.25, 0.25] as [number, number, number] };
@@ -45,6 +46,32 @@ export function makeWeightsDir(count = 3): string {
   }
   fs.writeFileSync(path.join(samples, 'samples.json'), JSON.stringify(index));
   return dir;
+}
+
+/**
+ * Points GRADLENS_WEIGHTS at a fresh `makeWeightsDir(count)` for the suite (beforeAll) and restores
+ * it and removes the folder after (afterAll); returns the folder's path getter.
+ */
+export function useWeightsDir(count = 3): () => string {
+  let dir = '';
+  const saved = process.env.GRADLENS_WEIGHTS;
+  beforeAll(() => {
+    dir = makeWeightsDir(count);
+    process.env.GRADLENS_WEIGHTS = dir;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.GRADLENS_WEIGHTS;
+    else process.env.GRADLENS_WEIGHTS = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return () => dir;
+}
+
+/** Runs the command line in-process; returns its exit code and what it wrote to stdout and stderr. */
+export async function runCli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const s = captureStreams();
+  const code = await main(argv, s);
+  return { code, out: s.out(), err: s.err() };
 }
 
 /** Collects what a command writes. */

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { tensor } from '@gradlens/tensor';
 import { didYouMean } from '@gradlens/nn';
@@ -5,12 +6,15 @@ import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import type { EvaluateOptions } from '@gradlens/explain';
 import { checkOutputFolder, writeFileAtomic } from '@gradlens/io';
-import { CliError, formatHelp, intOption, OptionSpec, parseArgs, str } from '../args';
+import { CliError, formatHelp, intOption, OptionSpec, parseArgs, ParsedOptions, str } from '../args';
 import { prepareValues } from '../image';
 import { checkLayer, LoadedModel, loadModelFromOptions } from '../model';
 import { Budget, DEFAULT_BUDGET, METHOD_NAMES, MethodMaps, MethodSpec, parseMethods } from '../methods';
 import { evaluateMethods, EvaluationSample, EvaluationTable, Explainer, METRIC_NAMES, MetricName, tableToJSON, toMarkdown } from '../plugins';
 import { progressReporter, seconds, Streams } from '../progress';
+import { mergeParts, PART_FORMAT, partText, parseShard, runHash, sha256, sha256File, shardRange } from '../shards';
+import type { PartLine, RunConfig, Shard } from '../shards';
+import type { SampleSet } from '../user-samples';
 import { readUserData, userSamples } from '../user-samples';
 import { datasetInstalled, heldOutPictures, LabelledPicture, readSamples, resizePicture, samplesDir } from '../samples';
 import { BUDGET_OPTIONS, budgetFrom, MODEL_OPTIONS } from './explain';
@@ -28,6 +32,8 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   n: { type: 'string', value: 'N', help: 'held-out pictures to evaluate on', default: '500' },
   images: { type: 'string', value: 'DIR', help: 'score on your own pictures (a folder; needs --boxes) instead of the held-out set' },
   boxes: { type: 'string', value: 'FILE', help: 'boxes of --images: COCO-style JSON, or CSV lines file,x0,y0,x1,y1,class (pixels; class index or name)' },
+  shard: { type: 'string', value: 'i/n', help: 'score slice i of n (0 ≤ i < n) and write its partial results to --out as JSON lines, for --merge' },
+  merge: { type: 'string', value: 'PART…', help: 'combine part files of a --shard run (parts/*.jsonl) into the table of one run' },
   out: { type: 'string', value: 'DIR', help: 'folder for evaluation.md and evaluation.json', default: 'gradlens-eval' },
   methods: { type: 'string', value: 'M[,M…]', help: `methods to score (or all): ${METHOD_NAMES.join(', ')}`, default: 'all that run on the model' },
   metrics: { type: 'string', value: 'LIST', help: `metrics: ${METRIC_NAMES.join(', ')}`, default: 'all' },
@@ -115,13 +121,17 @@ export type MetricOptions = Pick<EvaluateOptions, 'road' | 'faithfulness' | 'inf
 /** Runs evaluateMethods with progress on stderr; returns the table. */
 export function evaluateWith(
   loaded: LoadedModel, samples: EvaluationSample[], methods: MethodSpec[], layer: string, budget: Budget, streams: Streams,
-  options: { metrics?: MetricName[]; curveSteps?: number; randomizationSamples?: number; cache?: MapCache; target?: 'label' | 'top1'; metricOptions?: MetricOptions },
+  options: {
+    metrics?: MetricName[]; curveSteps?: number; randomizationSamples?: number; cache?: MapCache; target?: 'label' | 'top1'; metricOptions?: MetricOptions;
+    /** Progress of this call, instead of a progress line of its own (a sharded run reports over its samples). */
+    onProgress?: (done: number, total: number) => void;
+  },
 ): { table: EvaluationTable; warnings: string[] } {
   const warnings: string[] = [];
   const onWarning = (m: string): void => { warnings.push(m); };
   const explainers: Record<string, Explainer> = {};
   for (const m of methods) explainers[m.name] = explainerOf(m, layer, budget, onWarning, options.cache);
-  const progress = progressReporter(streams, 'evaluate', { unit: '(method, picture) pairs' });
+  const progress = options.onProgress ? { update: options.onProgress, end: (): void => undefined } : progressReporter(streams, 'evaluate', { unit: '(method, picture) pairs' });
   try {
     const steps = options.curveSteps;
     const table = evaluateMethods(loaded.model, samples, explainers, {
@@ -152,7 +162,11 @@ Fashion-MNIST test split when Debian's dataset-fashion-mnist is installed, else 
 Prints a methods × metrics table and writes it as evaluation.md and evaluation.json.`, SPECS));
     return 0;
   }
+  const mergeFirst = str(o, 'merge');
+  if (mergeFirst !== undefined) return mergeCommand([mergeFirst, ...positionals], o, streams);
   if (positionals.length > 0) throw new CliError(`evaluate: unexpected argument '${positionals[0]}'`, 2);
+  const shardOpt = str(o, 'shard');
+  const shard = shardOpt === undefined ? undefined : parseShard(shardOpt);
   const n = intOption('evaluate', o, 'n', 500);
   const methods = parseMethods(str(o, 'methods') ?? DEFAULT_METHODS);
   const metrics = str(o, 'metrics')?.split(',').map((s) => s.trim()).filter((s) => s !== '').map((m) => {
@@ -183,38 +197,116 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
   });
   const layer = layerOpt ?? loaded.defaultLayer;
   const t0 = Date.now();
-  let source: string;
-  let samples: EvaluationSample[];
-  let dispose: () => void;
-  if (user) {
-    const u = userSamples(user, loaded);
-    ({ samples, source, dispose } = u);
-  } else {
-    ({ samples, source, dispose } = heldOut(loaded, n, streams));
-  }
+  const set = user ? userSamples(user, loaded, shard) : heldOut(loaded, n, streams, shard);
+  const { samples, source } = set;
   try {
-    const runnable = runnableMethods(methods, loaded, samples[0]!.image, layer, budget, streams, str(o, 'methods') !== undefined);
+    // a shard without samples (more shards than pictures) probes the methods on a blank picture
+    const probe = samples[0]?.image ?? tensor(new Float32Array(3 * loaded.size * loaded.size), [1, 3, loaded.size, loaded.size]);
+    const runnable = runnableMethods(methods, loaded, probe, layer, budget, streams, str(o, 'methods') !== undefined);
+    if (samples.length === 0) probe.dispose();
     if (runnable.length === 0) throw new CliError(`evaluate: none of the methods runs on ${loaded.name}`);
-    streams.stderr.write(`evaluating ${runnable.length} methods on ${source}\n`);
     const curveSteps = intOption('evaluate', o, 'curve-steps', EVALUATE_CURVE_STEPS);
-    const { table, warnings } = evaluateWith(loaded, samples, runnable, layer, budget, streams, {
-      metrics, curveSteps, randomizationSamples: intOption('evaluate', o, 'randomization-samples', 4), target,
-    });
-    const md = toMarkdown(table);
-    const header = `# ${loaded.name}: attribution metrics\n\nOn ${source}; maps of the ${target === 'label' ? 'true class' : 'top-1 class'}; CAM layer \`${layer}\`; weights ${loaded.weights}.\n\n`;
-    writeFileAtomic(path.join(out, 'evaluation.md'), header + md);
-    const json = JSON.parse(tableToJSON(table)) as Record<string, unknown>;
-    writeFileAtomic(path.join(out, 'evaluation.json'), `${JSON.stringify({ model: loaded.name, weights: loaded.weights, layer, source, target, budget, curveSteps, ...json }, null, 2)}\n`);
+    const randomizationSamples = intOption('evaluate', o, 'randomization-samples', 4, 0);
+    const info: RunInfo = { model: loaded.name, weights: loaded.weights, layer, source, target, budget, curveSteps };
+    if (shard) {
+      const config: RunConfig = {
+        ...info, weightsHash: fs.existsSync(loaded.weights) ? sha256File(loaded.weights) : loaded.weights,
+        methods: runnable.map((m) => m.name), metrics: metrics ?? [...METRIC_NAMES], total: set.total, randomizationSamples, inputs: set.inputsHash,
+      };
+      streams.stderr.write(`evaluating ${runnable.length} methods on samples ${set.range[0]}…${set.range[1] - 1} of ${source} (shard ${shard.index}/${shard.count})\n`);
+      const file = scoreShard(loaded, set, runnable, layer, budget, streams, config, shard, out, { metrics, curveSteps, randomizationSamples, target });
+      streams.stdout.write(`${loaded.name}: shard ${shard.index}/${shard.count}, ${samples.length} samples × ${runnable.length} methods, ${seconds(t0)}\nwrote ${file}\n`);
+      return 0;
+    }
+    streams.stderr.write(`evaluating ${runnable.length} methods on ${source}\n`);
+    const { table, warnings } = evaluateWith(loaded, samples, runnable, layer, budget, streams, { metrics, curveSteps, randomizationSamples, target });
+    const md = writeTables(out, info, table);
     if (warnings.length > 0) streams.stderr.write(`note: ${warnings.length} warnings while computing maps (first: ${warnings[0]})\n`);
     streams.stdout.write(`${formatTable(md)}\n\n${loaded.name}, ${source}, ${seconds(t0)}\nwrote ${path.join(out, 'evaluation.md')} and ${path.join(out, 'evaluation.json')}\n`);
     return 0;
   } finally {
-    dispose();
+    set.dispose();
   }
 }
 
-/** The held-out samples: the cluttered Fashion-MNIST test split when installed, else the bundled samples. */
-function heldOut(loaded: LoadedModel, n: number, streams: Streams): { samples: EvaluationSample[]; source: string; dispose: () => void } {
+/** What the tables' header and JSON say about a run. */
+export interface RunInfo extends Record<string, unknown> {
+  model: string;
+  weights: string;
+  layer: string;
+  source: string;
+  target: string;
+  budget: Budget;
+  curveSteps: number;
+}
+
+/** Writes evaluation.md and evaluation.json for a table (one run's, or merged parts'); returns the markdown table. */
+function writeTables(out: string, info: RunInfo, table: EvaluationTable): string {
+  const md = toMarkdown(table);
+  const header = `# ${info.model}: attribution metrics\n\nOn ${info.source}; maps of the ${info.target === 'label' ? 'true class' : 'top-1 class'}; CAM layer \`${info.layer}\`; weights ${info.weights}.\n\n`;
+  writeFileAtomic(path.join(out, 'evaluation.md'), header + md);
+  const json = JSON.parse(tableToJSON(table)) as Record<string, unknown>;
+  const { model, weights, layer, source, target, budget, curveSteps } = info;
+  writeFileAtomic(path.join(out, 'evaluation.json'), `${JSON.stringify({ model, weights, layer, source, target, budget, curveSteps, ...json }, null, 2)}\n`);
+  return md;
+}
+
+/**
+ * Scores a shard's samples one at a time (each with its index in the whole run, so seeded metrics and
+ * the randomisation test's first samples are those of one run) and writes the part file; returns its path.
+ */
+function scoreShard(
+  loaded: LoadedModel, set: SampleSet, methods: MethodSpec[], layer: string, budget: Budget, streams: Streams, config: RunConfig, shard: Shard, out: string,
+  options: { metrics?: MetricName[]; curveSteps: number; randomizationSamples: number; target: 'label' | 'top1' },
+): string {
+  const run = runHash(config);
+  const name = `${shard.index}/${shard.count}`;
+  const lines: PartLine[] = [];
+  const progress = progressReporter(streams, 'evaluate', { unit: '(method, picture) pairs' });
+  try {
+    set.samples.forEach((sample, k) => {
+      const meta = set.meta[k]!;
+      const { table } = evaluateWith(loaded, [sample], methods, layer, budget, streams, {
+        ...options, randomizationSamples: meta.index < options.randomizationSamples ? 1 : 0, metricOptions: { firstIndex: meta.index },
+        onProgress: (done) => progress.update(k * methods.length + done, set.samples.length * methods.length),
+      });
+      for (const method of table.methods) {
+        const values: PartLine['values'] = {};
+        for (const m of table.metrics) values[m] = table.values[method]?.[m]?.[0] ?? null;
+        const { x0, y0, x1, y1 } = sample.box;
+        lines.push({
+          kind: 'result', run, shard: name, sample: meta.index, picture: meta.picture, pictureHash: meta.hash, label: sample.label, box: [x0, y0, x1, y1], method, values,
+          randomization: table.randomizationCurves[method] ?? null,
+        });
+      }
+    });
+  } finally {
+    progress.end();
+  }
+  const file = path.join(out, `evaluate-part-${shard.index}-of-${shard.count}.jsonl`);
+  writeFileAtomic(file, partText({ format: PART_FORMAT, kind: 'header', run, shard: name, samples: set.range, config }, lines));
+  return file;
+}
+
+/** `gradlens evaluate --merge PART…`: the table of one run from its part files. */
+function mergeCommand(files: readonly string[], o: ParsedOptions, streams: Streams): number {
+  const extra = Object.keys(o).filter((k) => k !== 'merge' && k !== 'out' && o[k] !== undefined);
+  if (extra.length > 0) throw new CliError(`evaluate --merge: the parts carry their run's options; leave out --${extra.join(', --')}`, 2);
+  const out = str(o, 'out') ?? 'gradlens-eval';
+  try {
+    checkOutputFolder(out);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const { table, config } = mergeParts(files);
+  const info = config as unknown as RunInfo;
+  const md = writeTables(out, info, table);
+  streams.stdout.write(`${formatTable(md)}\n\n${info.model}, ${info.source}, merged from ${files.length} parts\nwrote ${path.join(out, 'evaluation.md')} and ${path.join(out, 'evaluation.json')}\n`);
+  return 0;
+}
+
+/** The held-out samples (the shard's, when given): the cluttered Fashion-MNIST test split when installed, else the bundled samples. */
+function heldOut(loaded: LoadedModel, n: number, streams: Streams, shard?: Shard): SampleSet {
   let pics: LabelledPicture[];
   let source: string;
   if (datasetInstalled()) {
@@ -227,6 +319,12 @@ function heldOut(loaded: LoadedModel, n: number, streams: Streams): { samples: E
     source = `the ${pics.length} bundled sample pictures (Debian's dataset-fashion-mnist is not installed, so the test split cannot be generated)`;
     streams.stderr.write(`note: evaluating on ${source}\n`);
   }
-  const samples = evaluationSamples(pics, loaded);
-  return { samples, source, dispose: () => { for (const s of samples) s.image.dispose(); } };
+  const [a, b] = shard ? shardRange(pics.length, shard) : [0, pics.length];
+  const mine = pics.slice(a, b);
+  const samples = evaluationSamples(mine, loaded);
+  const meta = mine.map((p, i) => ({ index: a + i, picture: p.name, hash: sha256(new Uint8Array(p.pixels.buffer, p.pixels.byteOffset, p.pixels.byteLength)) }));
+  return {
+    samples, meta, total: pics.length, range: [a, b], source, inputsHash: sha256(JSON.stringify([source, pics.map((p) => p.name)])),
+    dispose: () => { for (const s of samples) s.image.dispose(); },
+  };
 }
