@@ -10,8 +10,7 @@ import { augSmoothCam, disposeResult, eigenSmoothCam, multiLayerCam } from '@gra
 import type { CamMethod, CamResult, CombinedCamResult, WeightedActivations } from '@gradlens/explain';
 import { tensor } from '@gradlens/tensor';
 import type { MethodContext, MethodMaps, MethodSpec } from './methods';
-import { camMaps, item0 } from './method-maps';
-import { targetOf } from './targets';
+import { camMaps, item0, targetOf } from './method-maps';
 
 /** The CAM options of one run. */
 export interface CamChoices {

@@ -1,11 +1,17 @@
-/** Method results as the plain float maps the CLI draws and saves (no command logic, so every method file can use them). */
+/**
+ * Method results as the plain float maps the CLI draws and saves, and the target a method gets: no
+ * command logic and nothing of Node, so every method file (and the web page's worker) can use them.
+ */
 
 import { disposeResult } from '@gradlens/explain';
-import type { AttentionMapResult, CamResult } from '@gradlens/explain';
+import type { AttentionMapResult, CamResult, TargetSpec } from '@gradlens/explain';
 import type { NdArray } from '@gradlens/io';
 import { toNdArray } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
-import type { MethodMaps } from './methods';
+import type { MethodContext, MethodMaps } from './methods';
+
+/** What the methods get as their target: the context's target function, its class, or 'top1'. */
+export const targetOf = (c: MethodContext): TargetSpec => c.targetFn ?? c.target ?? 'top1';
 
 /** Item 0 of a [1, …] tensor as a float32 NdArray without the batch dimension. */
 export function item0(t: Tensor): NdArray<'float32'> {

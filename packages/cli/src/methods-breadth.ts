@@ -9,8 +9,7 @@ import { Generator, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { MethodContext, MethodMaps, MethodSpec } from './methods';
 import { camMethod } from './cam-options';
-import { targetOf } from './targets';
-import { item0 } from './method-maps';
+import { item0, targetOf } from './method-maps';
 
 /** Baselines in the CLI's baseline distribution (DeepLIFT-SHAP, GradientSHAP). */
 export const SHAP_BASELINES = 8;

@@ -9,10 +9,9 @@ import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError } from './args';
 import { camMethod, runCam } from './cam-options';
-import { targetOf } from './targets';
 import type { CamChoices, CamRecipe } from './cam-options';
 import { BREADTH_METHODS } from './methods-breadth';
-import { camMaps, gradientMaps, item0 } from './method-maps';
+import { camMaps, gradientMaps, item0, targetOf } from './method-maps';
 
 export { camMaps, gradientMaps, item0 } from './method-maps';
 

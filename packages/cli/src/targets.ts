@@ -6,7 +6,7 @@
  */
 
 import { classSumTarget, indexOfMax, segmentationTarget } from '@gradlens/explain';
-import type { TargetFn, TargetSpec } from '@gradlens/explain';
+import type { TargetFn } from '@gradlens/explain';
 import { readImage } from '@gradlens/io';
 import type { RasterImage } from '@gradlens/io';
 import { didYouMean } from '@gradlens/nn';
@@ -15,10 +15,6 @@ import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import * as fs from 'fs';
 import { CliError } from './args';
-import type { MethodContext } from './methods';
-
-/** What the methods get as their target: the context's target function, its class, or 'top1'. */
-export const targetOf = (c: MethodContext): TargetSpec => c.targetFn ?? c.target ?? 'top1';
 
 /** A class given on the command line: an index, or a name to look up in the model's class names. */
 export type ClassRef = number | string;
