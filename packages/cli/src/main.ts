@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { didYouMean } from '@gradlens/nn';
-import { parseThreadCount, setNumThreads } from '@gradlens/tensor';
+import { parseBackendSpec, parseThreadCount, setBackendFromSpec, setNumThreads } from '@gradlens/tensor';
 import { CliError } from './args';
 import { demoCommand } from './commands/demo';
 import { evaluateCommand } from './commands/evaluate';
@@ -40,6 +40,32 @@ while running); set GRADLENS_DEBUG=1 for the stack trace.
 `;
 }
 
+/** Backends that live in their own package: the package registers the backend when imported. */
+const BACKEND_PACKAGES: Readonly<Record<string, string>> = { gpujs: '@gradlens/backend-gpujs' };
+
+/** Selects the backend GRADLENS_BACKEND names, importing its package first; a wrong value is a usage error. */
+async function useBackend(spec: string): Promise<void> {
+  let name: string;
+  try {
+    name = parseBackendSpec(spec).name;
+  } catch (e) {
+    throw new CliError(`GRADLENS_BACKEND: ${(e as Error).message}`, 2);
+  }
+  const pkg = BACKEND_PACKAGES[name];
+  if (pkg !== undefined) {
+    try {
+      await import(pkg);
+    } catch (e) {
+      throw new CliError(`GRADLENS_BACKEND=${spec} needs the package ${pkg} (npm install ${pkg}): ${oneLine(e)}`, 2);
+    }
+  }
+  try {
+    setBackendFromSpec(spec);
+  } catch (e) {
+    throw new CliError(`GRADLENS_BACKEND: ${(e as Error).message}`, 2);
+  }
+}
+
 /** One line for an error: its message's lines joined, without the stack. */
 export function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
@@ -73,6 +99,9 @@ export async function main(argv: readonly string[], streams: Streams = { stdout:
         throw new CliError((e as Error).message, 2);
       }
     }
+    // …and GRADLENS_BACKEND=name[:mode] into the backend (a backend package registers itself when imported).
+    const backend = process.env.GRADLENS_BACKEND;
+    if (backend !== undefined && backend !== '') await useBackend(backend);
     return await command.run(rest, streams);
   } catch (e) {
     if (process.env.GRADLENS_DEBUG === '1' && e instanceof Error && e.stack) streams.stderr.write(`${e.stack}\n`);

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { colormapLut, decodeImage, readImage, readNpy, resizeImage, saveClassActivationImages, toFloat32, writeSafetensors } from '@gradlens/io';
 import { bundledModels, createModel, imageToInput, loadBundledModel, saveCheckpoint, toNdArray } from '@gradlens/nn';
 import { deconvnet, gradCam, guidedBackprop, lrp, occlusion, scoreCam, vanillaGradient } from '@gradlens/explain';
-import { getNumThreads, numTensors, setNumThreads, tensor } from '@gradlens/tensor';
+import { getBackendInfo, getNumThreads, numTensors, setBackend, setNumThreads, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { prepareImage } from '../src/image';
 import { main } from '../src/main';
@@ -290,6 +290,25 @@ describe('errors are one line with a non-zero exit code', () => {
       if (saved === undefined) delete process.env.GRADLENS_THREADS;
       else process.env.GRADLENS_THREADS = saved;
       setNumThreads(threads);
+    }
+  });
+
+  test('GRADLENS_BACKEND selects the backend, importing its package; a bad value is a command-line error', async () => {
+    const saved = process.env.GRADLENS_BACKEND;
+    try {
+      process.env.GRADLENS_BACKEND = 'nope';
+      const unknown = await run('methods');
+      expect(unknown.code).toBe(2);
+      expect(unknown.err).toMatch(/^gradlens: GRADLENS_BACKEND: setBackend: unknown backend 'nope'; registered: cpu/);
+      process.env.GRADLENS_BACKEND = 'gpujs:webasm:x';
+      expect((await run('methods')).err).toMatch(/^gradlens: GRADLENS_BACKEND: backend spec must be 'name' or 'name:mode'/);
+      process.env.GRADLENS_BACKEND = 'gpujs:webasm';
+      expect((await run('methods')).code).toBe(0);
+      expect(getBackendInfo()).toMatchObject({ backend: 'gpujs', mode: 'webasm' });
+    } finally {
+      if (saved === undefined) delete process.env.GRADLENS_BACKEND;
+      else process.env.GRADLENS_BACKEND = saved;
+      setBackend('cpu');
     }
   });
 

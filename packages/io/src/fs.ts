@@ -1,7 +1,8 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ReadLimits, readRegularFile } from './read-policy';
+import type { ReadLimits } from './read-policy';
+import { readRegularFile } from './read-file';
 
 const TEMP_SUFFIX = '.gradlens-tmp';
 /** stat's codes for "not there": ENOTDIR when a file stands where a folder of the path should be. */

@@ -1,11 +1,8 @@
-export * from './module';
-export * from './train';
-export * from './init';
-export * from './layers';
-export * from './models';
-export * from './load';
-export * from './summary';
+/**
+ * @gradlens/nn for Node (the `node` and `require` export conditions): the core, plus what needs files
+ * or threads: the bundled weights folder, datasets, data-parallel training.
+ */
+export * from './core';
+export * from './models/bundled-files';
 export * from './datasets';
-export * from './convert';
-export * from './input';
-export * from './names';
+export * from './train/data-parallel';

@@ -1,24 +1,11 @@
-export { Tensor } from './tensor';
-export type { NestedArray, DeviceStorage } from './tensor';
-export type { DType, DTypeArray, FloatDType, ReadonlyTypedArray, TypedArray } from './dtype';
-export type { Shape, MatmulDims } from './shape';
-export { sizeOf, sameShape, broadcastShapes, windowOutSize, matmulDims } from './shape';
-export * from './creation';
-export { assign } from './assign';
-export type { AssignSource } from './assign';
-export * from './ops';
-export type { OpAttrs, OpName, BatchNormAttrs, LayerNormAttrs, ConvAttrs, PoolAttrs, ResizeAttrs, SliceAttrs } from './ops/op-attrs';
-export { batchNormSlots } from './ops/op-attrs';
-export { Generator, manualSeed, defaultGenerator } from './random';
-export { record, grad, noGrad, tidy, tidyOwned, keep, withScope, numTensors, Tape } from './autodiff/tape';
-export type { TapeNode, Recording, TensorContainer } from './autodiff/tape';
-export type { GradOptions } from './autodiff/backward';
-export { gradRules } from './autodiff/rules';
-export type { GradContext, GradRule, GradRuleTable, RuleOverrides } from './autodiff/rules';
-export { setBackend, getBackendInfo, registerBackend } from './backends/registry';
-export type { BackendFactory } from './backends/registry';
-export { cpuBackend } from './backends/cpu';
-export type { Backend, Kernel, KernelTable, KernelResult } from './backends/backend';
-export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/threads/settings';
-export { setThreadHost } from './backends/cpu/threads/host';
-export type { ThreadHost, ThreadHandle } from './backends/cpu/threads/host';
+/**
+ * @gradlens/tensor for Node (the `node` and `require` export conditions): the core, with Node's
+ * worker_threads as the default thread host, so the WebAssembly GEMM uses every core.
+ */
+import { setDefaultThreadHost } from './backends/cpu/threads/host';
+import { nodeThreadHost } from './backends/cpu/threads/node-host';
+
+export * from './core';
+export { nodeThreadHost } from './backends/cpu/threads/node-host';
+
+setDefaultThreadHost(nodeThreadHost);

@@ -1,9 +1,8 @@
-import * as path from 'path';
 import { Generator, noGrad, record, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { Adam, Module, observeModuleCalls, SGD } from '@gradlens/nn';
 import type { Optimizer } from '@gradlens/nn';
-import { ensureDir, IMAGENET_MEAN, IMAGENET_STD, recreateImage, writeImage } from '@gradlens/io';
+import { IMAGENET_MEAN, IMAGENET_STD, recreateImage, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 
 /**
@@ -250,7 +249,6 @@ export function optimizeImage(
   const n = h * w;
   const prefix = options.framePrefix ?? method;
   const frames: string[] = [];
-  if (options.framesDir) ensureDir(options.framesDir);
 
   const x = tensor(init, [1, 3, h, w], 'float32');
   // The one writer outside `assign`: this loop made x on the host (no device copy to go stale) and
@@ -308,7 +306,8 @@ export function optimizeImage(
     try {
       options.onFrame?.(step, image);
       if (options.framesDir) {
-        const file = path.join(options.framesDir, `${prefix}-${String(step).padStart(4, '0')}.png`);
+        // writeImage creates the folder; a plain join keeps this file free of Node's path (browsers).
+        const file = `${options.framesDir.replace(/\/+$/, '')}/${prefix}-${String(step).padStart(4, '0')}.png`;
         writeImage(file, recreateImage({ dtype: 'float32', shape: [3, h, w], data: pixels }, mean, std));
         frames.push(file);
       }

@@ -1,5 +1,5 @@
 import type { ArrayDType, NdArray } from '../array';
-import { writeFileAtomic } from '../fs';
+import { fileAccess } from '../platform/files';
 import type { ReadLimits } from '../read-policy';
 import { ReadBudget } from './budget';
 import { DTYPE_SIZE, checkNdArray, elementsInPlace, gatherStrided, isValidShape, littleEndianBytes, numel } from './convert';
@@ -132,5 +132,5 @@ export function readNpy(src: Source, options: ReadOptions = {}): NdArray {
 
 /** Writes an NdArray to a .npy file, atomically. */
 export function writeNpy(file: string, arr: NdArray): void {
-  writeFileAtomic(file, encodeNpy(arr, file));
+  fileAccess(`writing ${file}`).writeFileAtomic(file, encodeNpy(arr, file));
 }

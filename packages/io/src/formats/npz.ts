@@ -1,5 +1,5 @@
 import type { NdArray } from '../array';
-import { writeFileAtomic } from '../fs';
+import { fileAccess } from '../platform/files';
 import type { ReadLimits } from '../read-policy';
 import { ReadBudget } from './budget';
 import { decodeNpy, encodeNpy } from './npy';
@@ -50,5 +50,5 @@ export function readNpz(src: Source, options: ReadOptions = {}): Record<string, 
 
 /** Writes named arrays to a .npz file, atomically. */
 export function writeNpz(file: string, arrays: Record<string, NdArray>, options: NpzWriteOptions = {}): void {
-  writeFileAtomic(file, encodeNpz(arrays, options, file));
+  fileAccess(`writing ${file}`).writeFileAtomic(file, encodeNpz(arrays, options, file));
 }

@@ -10,6 +10,9 @@ import { shown, setOwn } from './record';
  * before anything is built, so nothing named in a file is ever executed.
  */
 
+/** Two hex digits per byte value. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** A value read from a PyTorch pickle: tensors become NdArrays; dicts plain objects; lists and tuples arrays. */
 export type TorchValue = null | boolean | number | bigint | string | Uint8Array | NdArray | TorchValue[] | TorchDict;
 
@@ -316,7 +319,8 @@ class Reader {
     const at = this.take(n);
     if (n === 0) return 0;
     this.charge(3 * n, 'long integer');
-    const hex = Buffer.from(this.bytes.subarray(at, at + n)).reverse().toString('hex');
+    let hex = '';
+    for (let i = at + n - 1; i >= at; i--) hex += HEX[this.bytes[i] ?? 0];
     let v = BigInt(`0x${hex}`);
     if ((this.bytes[at + n - 1] ?? 0) & 0x80) v -= 1n << BigInt(8 * n);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;

@@ -1,5 +1,5 @@
 import type { ArrayDType, NdArray } from '../array';
-import { writeFileAtomic } from '../fs';
+import { fileAccess } from '../platform/files';
 import type { ReadLimits } from '../read-policy';
 import { ReadBudget } from './budget';
 import { DTYPE_SIZE, checkNdArray, elementsInPlace, isValidShape, littleEndianBytes, numel } from './convert';
@@ -159,5 +159,5 @@ export function readSafetensors(src: Source, options: ReadOptions = {}): Safeten
 
 /** Writes named tensors (and optional string metadata) to a safetensors file, atomically. */
 export function writeSafetensors(file: string, tensors: Record<string, NdArray>, metadata?: Record<string, string>): void {
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata, file));
+  fileAccess(`writing ${file}`).writeFileAtomic(file, encodeSafetensors(tensors, metadata, file));
 }

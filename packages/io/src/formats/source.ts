@@ -1,5 +1,5 @@
 import type { ReadLimits } from '../read-policy';
-import { readRegularFile } from '../read-policy';
+import { fileAccess } from '../platform/files';
 import { ReadBudget } from './budget';
 
 /** Where a reader gets its bytes: a file path, or bytes already in memory. */
@@ -20,7 +20,7 @@ export interface ReadOptions {
 export function loadSource(src: Source, options: ReadOptions = {}): { bytes: Uint8Array; file: string; budget: ReadBudget } {
   if (typeof src === 'string') {
     const file = options.name ?? src;
-    return { bytes: readRegularFile(src, options.limits), file, budget: new ReadBudget(file, options.limits) };
+    return { bytes: fileAccess(`reading ${src}`).readRegularFile(src, options.limits), file, budget: new ReadBudget(file, options.limits) };
   }
   if (!(src instanceof Uint8Array)) throw new Error(`expected a file path or a Uint8Array, got ${typeof src}`);
   const file = options.name ?? '<bytes>';

@@ -1,4 +1,4 @@
-import * as zlib from 'zlib';
+import { zlib } from '../platform/zlib';
 import { ReadBudget } from './budget';
 import { crc32 } from './crc32';
 import { shown } from './record';
@@ -182,7 +182,7 @@ export function readZip(bytes: Uint8Array, file = '<bytes>', budget: ReadBudget 
       budget.take(entry.size, `inflating zip entry ${entryShown}`);
       try {
         // The cap makes a stream that inflates past the declared size fail instead of growing.
-        data = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
+        data = zlib().inflateRaw(raw, Math.max(1, entry.size));
       } catch (err) {
         fail(`cannot inflate ${entryShown}: ${(err as Error).message}`);
       }
@@ -212,7 +212,7 @@ export function encodeZip(files: readonly ZipInput[], options: ZipWriteOptions =
     const name = encoder.encode(f.name);
     if (name.length > U16_MAX) throw new Error(`zip: entry name ${f.name.slice(0, 40)}... is longer than 65535 bytes`);
     const method = f.compress ? 8 : 0;
-    const body = f.compress ? new Uint8Array(zlib.deflateRawSync(f.data)) : f.data;
+    const body = f.compress ? zlib().deflateRaw(f.data) : f.data;
     const crc = crc32(f.data);
     const zip64 = options.zip64 === true || body.length >= U32_MAX || f.data.length >= U32_MAX || offset >= U32_MAX;
     const flags = /[^\x20-\x7e]/.test(f.name) ? 0x800 : 0; // bit 11: the name is UTF-8

@@ -1,4 +1,4 @@
-import * as path from 'path';
+import { extName } from '../paths';
 
 /** Image formats recognised by their first bytes; only 'png' and 'jpeg' can be decoded. */
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'tiff';
@@ -29,5 +29,5 @@ export function detectImageFormat(bytes: Uint8Array): ImageFormat | undefined {
 
 /** Returns the format a file name's extension promises, or undefined for an unknown extension. */
 export function formatFromExtension(file: string): ImageFormat | undefined {
-  return EXTENSIONS[path.extname(file).toLowerCase()];
+  return EXTENSIONS[extName(file).toLowerCase()];
 }

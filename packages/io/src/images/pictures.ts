@@ -1,4 +1,4 @@
-import * as path from 'path';
+import { baseName } from '../paths';
 import { NdArray } from '../array';
 import { ColormapName, applyColormap } from './colormaps';
 import { toRgba } from './convert';
@@ -125,7 +125,7 @@ export function saveClassActivationImages(
     onImage: `${prefix}_Cam_On_Image.png`,
     grayscale: `${prefix}_Cam_Grayscale.png`,
   };
-  const pics = classActivationImages(image, cam, { ...options, label: options.label ?? path.basename(prefix) });
+  const pics = classActivationImages(image, cam, { ...options, label: options.label ?? baseName(prefix) });
   writeImage(files.heatmap, pics.heatmap);
   writeImage(files.onImage, pics.onImage);
   writeImage(files.grayscale, pics.grayscale);

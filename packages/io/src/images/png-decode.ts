@@ -1,4 +1,4 @@
-import * as zlib from 'zlib';
+import { zlib } from '../platform/zlib';
 import { crc32 } from '../formats/crc32';
 import { ReadLimits, checkDecodedBytes, resolveLimits } from '../read-policy';
 import { Channels, RasterImage } from './types';
@@ -184,7 +184,7 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data', limits?: Partial
   checkDecodedBytes(name, `the inflated image data of a ${h.width} x ${h.height} picture`, expected, limits);
   let raw: Uint8Array;
   try {
-    raw = zlib.inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat), { maxOutputLength: expected });
+    raw = zlib().inflate(idat.length === 1 ? idat[0]! : concatBytes(idat), expected);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ERR_BUFFER_TOO_LARGE' ? `it inflates to more than the ${expected} bytes the header implies` : e.message;
@@ -260,4 +260,15 @@ function readKey(trns: Uint8Array | undefined, colorType: number, name: string):
   const need = colorType === 0 ? 2 : 6;
   if (!trns || trns.length < need) throw new Error(`${name}: corrupt PNG (tRNS has ${trns?.length ?? 0} bytes; colour type ${colorType} needs ${need})`);
   return colorType === 0 ? [u16(trns, 0)] : [u16(trns, 0), u16(trns, 2), u16(trns, 4)];
+}
+
+/** The chunks joined into one array. */
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
-import * as path from 'path';
-import { readFileNamed, writeFileAtomic } from '../fs';
+import { extName } from '../paths';
+import { fileAccess } from '../platform/files';
 import { detectImageFormat, formatFromExtension } from './detect';
 import { JpegDecodeOptions, decodeJpeg } from './jpeg';
 import { decodePng, encodePng } from './png';
@@ -35,12 +35,12 @@ export function decodeImage(bytes: Uint8Array, name = 'image data', options: Rea
  * read, and the picture must fit the reading limits (see `setReadLimits`).
  */
 export function readImage(file: string, options: ReadImageOptions = {}): RasterImage {
-  return decodeImage(readFileNamed(file, options.limits), file, options);
+  return decodeImage(fileAccess(`readImage ${file}`).readRegularFile(file, options.limits), file, options);
 }
 
 /** Writes a RasterImage as a PNG file, atomically; the file name must end in .png. */
 export function writeImage(file: string, image: RasterImage): void {
-  const ext = path.extname(file).toLowerCase();
+  const ext = extName(file).toLowerCase();
   if (ext !== '.png') {
     throw new Error(`${file}: only PNG can be written, so the file name must end in .png (got "${ext || 'no extension'}")`);
   }
@@ -50,5 +50,5 @@ export function writeImage(file: string, image: RasterImage): void {
   } catch (err) {
     throw new Error(`${file}: ${(err as Error).message}`);
   }
-  writeFileAtomic(file, bytes);
+  fileAccess(`writeImage ${file}`).writeFileAtomic(file, bytes);
 }

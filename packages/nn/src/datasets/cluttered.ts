@@ -1,6 +1,7 @@
 import { Generator } from '@gradlens/tensor';
 import type { Dataset, Sample } from '../train/data';
-import { FASHION_MNIST_CLASSES, loadFashionMnist, type FashionMnist, type FashionMnistOptions } from './fashion-mnist';
+import { FASHION_MNIST_CLASSES } from './classes';
+import { loadFashionMnist, type FashionMnist, type FashionMnistOptions } from './fashion-mnist';
 
 /**
  * "Cluttered Fashion-MNIST": one Fashion-MNIST item, tinted a random colour and placed at a random

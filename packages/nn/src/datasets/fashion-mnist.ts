@@ -1,11 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readIdx } from './idx';
+import { FASHION_MNIST_CLASSES } from './classes';
 
-/** Fashion-MNIST's ten classes, by label index. */
-export const FASHION_MNIST_CLASSES: readonly string[] = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
-];
 
 /** Where Debian's `dataset-fashion-mnist` package puts the idx files. */
 export const FASHION_MNIST_DEFAULT_DIR = '/usr/share/datasets/fashion-mnist';

@@ -1,8 +1,6 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { add, assign, crossEntropy, flatten, mean, mul, Tensor } from '@gradlens/tensor';
-import { FASHION_MNIST_CLASSES } from '../datasets/fashion-mnist';
-import { readModelCard } from './card';
+import { FASHION_MNIST_CLASSES } from '../datasets/classes';
+import { parseModelCard } from './card';
 import { ReLU } from '../layers/activation';
 import { Sequential } from '../layers/container';
 import { Conv2d } from '../layers/conv';
@@ -266,25 +264,6 @@ export function isBundledModelName(name: string): name is BundledModelName {
   return Object.prototype.hasOwnProperty.call(bundledModels, name);
 }
 
-/**
- * Where bundled weights and cards live: $GRADLENS_WEIGHTS (when set and not empty), else the installed `@gradlens/weights`
- * package's folder, else (a checkout without it linked) the repository's `weights/` folder.
- */
-export function bundledWeightsDir(): string {
-  return (process.env.GRADLENS_WEIGHTS || undefined) ?? weightsPackageDir() ?? path.resolve(__dirname, '..', '..', '..', '..', 'weights');
-}
-
-/** The `weightsDir` of the optional peer `@gradlens/weights`, or undefined when it is not installed. */
-function weightsPackageDir(): string | undefined {
-  try {
-    // a plain require: the package is an optional peer, loaded only if installed
-    const pkg = require('@gradlens/weights') as { weightsDir?: unknown };
-    return typeof pkg.weightsDir === 'string' ? pkg.weightsDir : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** A bundled model's card (the JSON written beside its weights by weights/train.js). */
 export interface BundledModelCard {
   name: string;
@@ -307,22 +286,19 @@ export interface LoadedBundledModel {
 }
 
 /**
- * Builds bundled model `name`, loads its trained weights and card from `dir` (default the weights
- * folder), and returns them with the model in eval mode and the input options for imageToInput.
+ * Builds bundled model `name` from its weights' bytes (safetensors) and its card (the JSON text, or a
+ * parsed card), in eval mode, with the input options for imageToInput: what a browser calls, having
+ * fetched the two files (under Node, `loadBundledModel` reads them from the weights folder).
  */
-export function loadBundledModel(name: BundledModelName, options: { dir?: string } = {}): LoadedBundledModel {
+export function bundledModelFromBytes(name: BundledModelName, weights: Uint8Array, card: string | BundledModelCard): LoadedBundledModel {
   if (!isBundledModelName(name)) {
-    throw new Error(`loadBundledModel: unknown bundled model '${String(name)}'; bundled models: ${Object.keys(bundledModels).join(', ')}`);
+    throw new Error(`bundledModelFromBytes: unknown bundled model '${String(name)}'; bundled models: ${Object.keys(bundledModels).join(', ')}`);
   }
   const info: BundledModelInfo = bundledModels[name];
-  const dir = options.dir ?? bundledWeightsDir();
-  const weights = path.join(dir, info.weights);
-  const cardFile = path.join(dir, info.card);
-  if (!fs.existsSync(weights)) throw new Error(`loadBundledModel: ${weights} not found; train it with \`node weights/train.js --model ${name}\` or set GRADLENS_WEIGHTS`);
+  const parsed = typeof card === 'string' ? parseModelCard(card, info.card) : card;
   const model = info.build({ init: false });
-  loadCheckpoint(weights, model);
+  loadCheckpoint(weights, model, { name: info.weights });
   model.eval();
-  const card = readModelCard(cardFile);
-  const input: InputOptions = { size: card.inputSize[1], mean: card.normalization.mean, std: card.normalization.std };
-  return { model, card, info, input };
+  const input: InputOptions = { size: parsed.inputSize[1], mean: parsed.normalization.mean, std: parsed.normalization.std };
+  return { model, card: parsed, info, input };
 }

@@ -1,9 +1,4 @@
-import * as fs from 'fs';
-import { readRegularFile } from '@gradlens/io';
 import type { BundledModelCard } from './bundled';
-
-/** Cards are small JSON files; anything larger is not a card. */
-const MAX_CARD_BYTES = 1024 * 1024;
 
 type Check = (value: unknown) => string | null;
 
@@ -57,11 +52,4 @@ export function parseModelCard(text: string, file: string): BundledModelCard {
   }
   if (problems.length > 0) throw new Error(`${file}: not a valid model card: ${problems.join('; ')}`);
   return card as BundledModelCard;
-}
-
-/** Reads and validates a model card file (a regular file of at most 1 MiB). */
-export function readModelCard(file: string): BundledModelCard {
-  if (!fs.existsSync(file)) throw new Error(`cannot read the model card ${file}: no such file`);
-  const bytes = readRegularFile(file, { maxFileBytes: MAX_CARD_BYTES });
-  return parseModelCard(Buffer.from(bytes).toString('utf8'), file);
 }

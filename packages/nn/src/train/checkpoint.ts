@@ -43,11 +43,17 @@ export interface LoadCheckpointOptions {
   optimizer?: Optimizer;
   /** Refuse missing or unexpected model keys (default true). */
   strict?: boolean;
+  /** The name errors use for a checkpoint given as bytes (default "<checkpoint bytes>"). */
+  name?: string;
 }
 
-/** Loads a checkpoint into `model` (in place) and, if given, `optimizer`; returns the file's metadata. */
-export function loadCheckpoint(file: string, model: Module, options: LoadCheckpointOptions = {}): Record<string, string> {
-  const { tensors, metadata } = readSafetensors(file);
+/**
+ * Loads a checkpoint (a safetensors file, or its bytes) into `model` (in place) and, if given,
+ * `optimizer`; returns the file's metadata.
+ */
+export function loadCheckpoint(source: string | Uint8Array, model: Module, options: LoadCheckpointOptions = {}): Record<string, string> {
+  const file = typeof source === 'string' ? source : options.name ?? '<checkpoint bytes>';
+  const { tensors, metadata } = readSafetensors(source, { name: file });
   const modelDict: Record<string, NdArray> = {};
   const buffers: OptimizerState['buffers'] = {};
   for (const [name, arr] of Object.entries(tensors)) {

@@ -4,4 +4,3 @@ export * from './data';
 export * from './progress';
 export * from './checkpoint';
 export * from './fit';
-export * from './data-parallel';

@@ -14,12 +14,27 @@ export type Kernel<K extends OpName> = (inputs: readonly Tensor[], attrs: OpAttr
 export type KernelTable = { [K in OpName]: Kernel<K> };
 
 /**
+ * What a backend kernel returns for a call it cannot run (float64 inputs, a tensor over its size limit):
+ * the reason. The registry then runs the CPU kernel and reports the fallback in `getBackendInfo()`.
+ */
+export interface Declined {
+  readonly declined: string;
+}
+
+/** A backend's kernel: like `Kernel`, but it may decline a call (the registry runs the CPU kernel instead). */
+export type BackendKernel<K extends OpName> = (inputs: readonly Tensor[], attrs: OpAttrs[K]) => KernelResult | Declined;
+
+/** The kernels a backend brings: any subset of the ops, each of which may decline a call. */
+export type BackendKernelTable = { [K in OpName]?: BackendKernel<K> };
+
+/**
  * A backend: a name and kernels. A backend that lacks an op (`gpujs` runs conv, pooling and ReLU)
- * leaves it out, and the CPU kernel runs instead.
+ * leaves it out, and the CPU kernel runs instead; a kernel that cannot run one call returns `Declined`.
+ * The registry is the one place that falls back, and `getBackendInfo()` lists every op that did.
  */
 export interface Backend {
   readonly name: string;
-  readonly kernels: Partial<KernelTable>;
+  readonly kernels: BackendKernelTable;
   /** Human-readable facts about where the kernels really run (mode, fallbacks). */
   info(): Record<string, string>;
 }

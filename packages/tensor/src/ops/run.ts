@@ -1,5 +1,5 @@
 import type { KernelResult } from '../backends/backend';
-import { kernelFor } from '../backends/registry';
+import { runKernel } from '../backends/registry';
 import { recordNode } from '../autodiff/tape';
 import { opError } from '../errors';
 import type { Tensor } from '../tensor';
@@ -10,7 +10,7 @@ export function runOpFull<K extends OpName>(op: K, inputs: readonly Tensor[], at
   inputs.forEach((t, i) => {
     if (t.isDisposed) throw opError(op, `input ${i} (${t}) was disposed`);
   });
-  const result = kernelFor(op)(inputs, attrs);
+  const result = runKernel(op, inputs, attrs);
   recordNode(op, inputs, attrs, result);
   return result;
 }

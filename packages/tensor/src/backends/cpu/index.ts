@@ -5,6 +5,8 @@ import { normKernels } from './norm';
 import { reduceKernels } from './reduce';
 import { shapeKernels } from './shape-ops';
 import { float32GemmInfo } from './kernels/gemm';
+import { wasmThreadsUnavailableReason } from './kernels/wasm-gemm';
+import { threadHostUnavailableReason } from './threads/host';
 
 const kernels: KernelTable = { ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...nnKernels, ...normKernels };
 
@@ -17,6 +19,12 @@ export const cpuBackend: Backend = {
   kernels,
   info: () => {
     const gemm = float32GemmInfo();
-    return { mode: 'typescript', threads: String(gemm.threads), float32Gemm: gemm.engine, ...(gemm.fallback ? { float32GemmFallback: gemm.fallback } : {}) };
+    // Why the kernels run on one thread, when they must: no shared memory, or no thread host here.
+    const oneThread = wasmThreadsUnavailableReason() || threadHostUnavailableReason();
+    return {
+      mode: 'typescript', threads: String(gemm.threads), float32Gemm: gemm.engine,
+      ...(gemm.fallback ? { float32GemmFallback: gemm.fallback } : {}),
+      ...(oneThread ? { threadsFallback: oneThread } : {}),
+    };
   },
 };

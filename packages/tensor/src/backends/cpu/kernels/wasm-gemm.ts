@@ -51,7 +51,6 @@ function wasmBytes(): Uint8Array {
 export function wasmSimdUnavailableReason(): string | null {
   if (unavailable !== undefined) return unavailable;
   if (typeof WebAssembly === 'undefined') unavailable = 'this runtime has no WebAssembly';
-  else if (typeof SharedArrayBuffer === 'undefined') unavailable = 'this runtime has no SharedArrayBuffer (WebAssembly threads; in browsers, cross-origin isolation)';
   else {
     try {
       unavailable = WebAssembly.validate(wasmBytes()) ? null : 'this runtime does not support WebAssembly SIMD';
@@ -62,12 +61,40 @@ export function wasmSimdUnavailableReason(): string | null {
   return unavailable;
 }
 
-/** Instantiates the engine (synchronously: the module is 4 KB). Throws if WebAssembly SIMD is unavailable. */
+/** The memory import's limits as build.sh declares them: flags 3 (maximum, shared), 2 pages, 65536 pages. */
+const SHARED_MEMORY_IMPORT = [0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x03, 0x02, 0x80, 0x80, 0x04];
+
+/**
+ * The same module importing an unshared memory (limits flag 3 → 1), for runtimes without SharedArrayBuffer
+ * (browser pages that are not cross-origin isolated): the code is unchanged, it just runs on one thread.
+ */
+function unsharedBytes(bytes: Uint8Array): Uint8Array {
+  const pat = SHARED_MEMORY_IMPORT;
+  for (let i = 0; i + pat.length <= bytes.length; i++) {
+    if (pat.every((b, j) => bytes[i + j] === b)) {
+      const copy = bytes.slice();
+      copy[i + 8] = 0x01;
+      return copy;
+    }
+  }
+  throw new Error('wasm-simd GEMM engine: the module does not import a shared memory as packages/tensor/wasm/build.sh declares it');
+}
+
+/** Why the engine runs on one thread whatever setNumThreads says, or '' when its memory is shared. */
+export function wasmThreadsUnavailableReason(): string {
+  return typeof SharedArrayBuffer === 'undefined' ? 'no SharedArrayBuffer (in browsers: the page is not cross-origin isolated; serve it with COOP/COEP headers)' : '';
+}
+
+/**
+ * Instantiates the engine (synchronously: the module is 5 KB). Throws if WebAssembly SIMD is unavailable.
+ * Its memory is shared where SharedArrayBuffer exists (threads can join), else unshared (one thread).
+ */
 export function createWasmFloat32Engine(): PanelEngine {
   const reason = wasmSimdUnavailableReason();
   if (reason !== null) throw new Error(`wasm-simd GEMM engine: ${reason}`);
-  const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE + 16, maximum: MAX_PAGES, shared: true });
-  const module = new WebAssembly.Module(wasmBytes());
+  const shared = wasmThreadsUnavailableReason() === '';
+  const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE + 16, maximum: MAX_PAGES, shared });
+  const module = new WebAssembly.Module(shared ? wasmBytes() : unsharedBytes(wasmBytes()));
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const k = instance.exports as unknown as GemmExports;
   const mr = k.gemm_mr();
@@ -115,7 +142,7 @@ export function createWasmFloat32Engine(): PanelEngine {
     if (pool !== null && pool.threads === threads) return pool;
     pool?.close();
     pool = null;
-    const host = threadHost();
+    const host = shared ? threadHost() : null;
     if (threads > 1 && host !== null) pool = new GemmPool(host, module, memory, threads, k.gemm_depth);
     return pool;
   };
@@ -142,6 +169,6 @@ export function createWasmFloat32Engine(): PanelEngine {
       if (p === null) k.gemm_depth(K, KC, mPad, i0, rPanels, 0, sPanels, aAt * 4, bAt * 4, cAt * 4, ldc);
       else p.run(K, KC, mPad, i0, rPanels, sPanels, aAt * 4, bAt * 4, cAt * 4, ldc);
     },
-    threads: () => (threadHost() === null ? 1 : getNumThreads()),
+    threads: () => (!shared || threadHost() === null ? 1 : getNumThreads()),
   };
 }

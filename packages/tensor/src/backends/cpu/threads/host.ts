@@ -1,7 +1,7 @@
 /**
- * Where worker threads come from. The core only needs this small interface, so a browser build can
- * implement it with Web Workers (post `data` to a Worker made from `source`, then call `start(data)` in it);
- * Node's worker_threads implementation is the default where Node runs.
+ * Where worker threads come from. The core only needs this small interface and never imports a
+ * platform module: the Node entry (`node-host.ts`, worker_threads) and the browser entry (`web-host.ts`,
+ * Web Workers) each install their host as the default, and `setThreadHost` replaces it.
  */
 
 /** A started worker thread. */
@@ -23,32 +23,40 @@ export interface ThreadHost {
   start(source: string, data: Record<string, unknown>): ThreadHandle;
 }
 
-/** Node's worker_threads, or null outside Node. */
-function nodeThreadHost(): ThreadHost | null {
-  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return null;
-  const wt = require('worker_threads') as typeof import('worker_threads');
-  const os = require('os') as typeof import('os');
-  return {
-    cores: () => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length),
-    start(source, data) {
-      const w = new wt.Worker(`const { workerData } = require('worker_threads');\n${source}\nstart(workerData);`, { eval: true, workerData: data });
-      w.unref();
-      return { terminate: () => void w.terminate() };
-    },
-  };
-}
+/** What an entry point installs: a host, or the reason this platform runs everything on one thread. */
+export type DefaultThreadHost = () => ThreadHost | { unavailable: string };
 
+let makeDefault: DefaultThreadHost = () => ({ unavailable: 'no thread host installed (import @gradlens/tensor through its node or browser entry, or call setThreadHost)' });
 let host: ThreadHost | null | undefined;
+let unavailable = '';
 
 /** The host worker threads come from (null: none here, everything runs on the calling thread). */
 export function threadHost(): ThreadHost | null {
-  if (host === undefined) host = nodeThreadHost();
+  if (host === undefined) {
+    const made = makeDefault();
+    if ('unavailable' in made) {
+      host = null;
+      unavailable = made.unavailable;
+    } else host = made;
+  }
   return host;
+}
+
+/** Why there is no thread host ('' when there is one, or when `setThreadHost(null)` asked for none). */
+export function threadHostUnavailableReason(): string {
+  return threadHost() === null ? unavailable : '';
 }
 
 /** Installs the host worker threads come from (a browser build passes a Web Worker one); returns the previous one. */
 export function setThreadHost(h: ThreadHost | null): ThreadHost | null {
   const prev = threadHost();
   host = h;
+  unavailable = h === null ? 'set by setThreadHost(null)' : '';
   return prev;
+}
+
+/** Sets the platform's default host, made on first use (called once by the package's node or browser entry). */
+export function setDefaultThreadHost(make: DefaultThreadHost): void {
+  makeDefault = make;
+  host = undefined;
 }

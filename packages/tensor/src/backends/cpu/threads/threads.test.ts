@@ -4,10 +4,13 @@ import { createWasmFloat32Engine } from '../kernels/wasm-gemm';
 import { randomFloats, refConv2dForward, seededRandom } from '../kernels/reference';
 import { expectClose } from '../kernels/test_util';
 import type { Conv2dGeometry } from '../kernels/types';
-import { setThreadHost, threadHost, type ThreadHost } from './host';
+import { setDefaultThreadHost, setThreadHost, threadHost, type ThreadHost } from './host';
+import { nodeThreadHost } from './node-host';
+import { webThreadHost, webThreadsUnavailableReason } from './web-host';
 import { getNumThreads, parseThreadCount, setNumThreads } from './settings';
 import { getBackendInfo } from '../../registry';
 
+setDefaultThreadHost(nodeThreadHost);
 const nodeHost = threadHost();
 if (nodeHost === null) throw new Error('these tests need worker_threads');
 
@@ -92,5 +95,72 @@ describe('intra-op threads (wasm GEMM on shared memory)', () => {
     expect(() => parseThreadCount('four')).toThrow("GRADLENS_THREADS must be an integer from 1 to 256, got 'four'");
     setNumThreads(2);
     expect(getNumThreads()).toBe(2);
+  });
+});
+
+describe('thread hosts outside Node', () => {
+  /** A fake Web Worker global scope that records what the host does. */
+  function webGlobals(extra: Record<string, unknown>) {
+    const made: { url: string; posted: unknown[]; terminated: boolean }[] = [];
+    class FakeWorker {
+      readonly rec: { url: string; posted: unknown[]; terminated: boolean };
+      constructor(url: string) { this.rec = { url, posted: [], terminated: false }; made.push(this.rec); }
+      postMessage(d: unknown) { this.rec.posted.push(d); }
+      terminate() { this.rec.terminated = true; }
+    }
+    const revoked: string[] = [];
+    const g = {
+      Worker: FakeWorker, Blob: class { constructor(readonly parts: string[]) {} },
+      URL: { createObjectURL: () => `blob:${made.length}`, revokeObjectURL: (u: string) => void revoked.push(u) },
+      navigator: { hardwareConcurrency: 6 }, SharedArrayBuffer, crossOriginIsolated: true, ...extra,
+    };
+    return { g, made, revoked };
+  }
+
+  test('Web Workers: none without shared memory, on a page main thread or without Worker, each with its reason', () => {
+    expect(webThreadsUnavailableReason(webGlobals({ crossOriginIsolated: false }).g)).toMatch(/not cross-origin isolated.*Cross-Origin-Embedder-Policy: require-corp/);
+    expect(webThreadsUnavailableReason(webGlobals({ SharedArrayBuffer: undefined }).g)).toMatch(/no SharedArrayBuffer/);
+    expect(webThreadsUnavailableReason(webGlobals({ document: {} }).g)).toMatch(/main thread may not block on Atomics.wait/);
+    expect(webThreadsUnavailableReason(webGlobals({ Worker: undefined }).g)).toBe('this runtime has no Web Workers');
+    expect(webThreadHost(webGlobals({ document: {} }).g)).toEqual({ unavailable: expect.stringMatching(/Web Worker/) });
+    // Node itself has no global Worker: the browser entry's default gives no host, with the reason.
+    expect(webThreadsUnavailableReason()).toBe('this runtime has no Web Workers');
+  });
+
+  test('Web Workers: a worker per thread, started from the source, handed the data, revoked on terminate', () => {
+    const { g, made, revoked } = webGlobals({});
+    const host = webThreadHost(g);
+    if ('unavailable' in host) throw new Error(host.unavailable);
+    expect(host.cores()).toBe(6);
+    const data = { rank: 1 };
+    const h = host.start('function start(d) {}', data);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.posted).toEqual([data]);
+    h.terminate();
+    expect(made[0]!.terminated).toBe(true);
+    expect(revoked).toEqual([made[0]!.url]);
+  });
+
+  test('without SharedArrayBuffer the wasm engine runs on unshared memory, on one thread, bitwise as before, and says why', () => {
+    const prevEngine = setFloat32Engine(createWasmFloat32Engine());
+    setThreadHost(nodeHost);
+    setNumThreads(1);
+    const shared = runAll(11);
+    const g = globalThis as { SharedArrayBuffer?: unknown };
+    const saved = g.SharedArrayBuffer;
+    g.SharedArrayBuffer = undefined;
+    try {
+      setFloat32Engine(createWasmFloat32Engine());
+      setNumThreads(3);
+      const single = runAll(11);
+      single.forEach((arr, i) => expect(Buffer.from(arr.buffer).equals(Buffer.from(shared[i]!.buffer))).toBe(true));
+      const info = getBackendInfo();
+      expect(info.float32Gemm).toMatch(/wasm-simd/);
+      expect(info.threads).toBe('1');
+      expect(info.threadsFallback).toMatch(/no SharedArrayBuffer/);
+    } finally {
+      g.SharedArrayBuffer = saved;
+      setFloat32Engine(prevEngine);
+    }
   });
 });

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+'use strict';
+// Builds the ES module outputs with esbuild (run by `npm run build` and the root `prepare`, so `npm ci`
+// on a clean clone makes them; tsc -b must have run first for the CommonJS it wraps):
+//  - packages/<p>/dist/esm/browser.mjs: the package's browser entry (src/browser.ts) as one ES module,
+//    its dependencies left as imports (the `browser` export condition);
+//  - packages/<p>/dist/esm/index.mjs: an ES module face on the CommonJS Node build (the `node`+`import`
+//    condition), so ESM and CommonJS importers in Node share one module instance (one backend registry).
+// Usage: node scripts/build-browser.js
+const esbuild = require('esbuild');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+/** Packages that have (or will have) a browser entry, src/browser.ts. */
+const BROWSER_PACKAGES = { tensor: 'tensor', gpujs: 'backend-gpujs', io: 'io', nn: 'nn', explain: 'explain' };
+
+
+async function main() {
+  for (const p of Object.values(BROWSER_PACKAGES)) {
+    const dir = path.join(root, 'packages', p);
+    if (!fs.existsSync(path.join(dir, 'src', 'browser.ts'))) continue;
+    await esbuild.build({
+      entryPoints: [path.join(dir, 'src', 'browser.ts')],
+      outfile: path.join(dir, 'dist', 'esm', 'browser.mjs'),
+      bundle: true, packages: 'external', format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'error',
+    });
+  }
+  for (const p of ['tensor', 'backend-gpujs', 'io', 'nn', 'explain', 'cli']) {
+    const dir = path.join(root, 'packages', p);
+    const main = path.basename(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).main, '.js');
+    fs.mkdirSync(path.join(dir, 'dist', 'esm'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'dist', 'esm', `${main}.mjs`), `// ES module face of the CommonJS build (one module instance for both).\nexport * from '../${main}.js';\n`);
+  }
+}
+
+main().catch((e) => {
+  console.error(`build-browser: ${e.message}`);
+  process.exit(1);
+});
