@@ -1,25 +1,24 @@
 /** The gpujs backend: a resolved mode, a kernel launcher, and the op table over it. */
-import type { Backend, KernelTable, OpName } from './types';
+import type { Backend, BackendKernelTable } from './types';
 import { KernelLauncher } from './launcher';
 import { GpujsMode, MODES, resolveMode, type ResolvedMode } from './modes';
 import { deviceKernels } from './ops';
 
 /**
  * The gpujs backend: conv, pooling, ReLU (and the ops of its backward rules) and matmul as gpu.js
- * kernels; every other op, and every float64 op, runs on the CPU reference with the transfer made
- * by `Tensor.values()`.
+ * kernels; every other op, and every call a kernel declines (float64, over 2^24 elements), runs on the
+ * CPU reference (the registry's one fallback, listed in getBackendInfo()) with the transfer made by
+ * `Tensor.values()`.
  */
 export class GpujsBackend implements Backend {
   readonly name = 'gpujs';
-  readonly kernels: Partial<KernelTable>;
+  readonly kernels: BackendKernelTable;
   readonly requested: GpujsMode;
   readonly mode: ResolvedMode;
   readonly fallbackReason: string | null;
   /** Whether results stay in device memory (GL textures, WebGPU buffers) between kernels. */
   readonly onDevice: boolean;
   private readonly launcher: KernelLauncher;
-  /** Ops run on the CPU backend because a tensor was too large for gpu.js, with the reason. */
-  private readonly tooLarge = new Map<string, string>();
 
   constructor(requested: GpujsMode = 'gpu') {
     if (!MODES.includes(requested)) throw new Error(`gpujs: unknown mode '${requested}'; expected one of ${MODES.join(', ')}`);
@@ -29,13 +28,14 @@ export class GpujsBackend implements Backend {
     this.fallbackReason = reason;
     this.launcher = new KernelLauncher(mode);
     this.onDevice = this.launcher.onDevice;
-    this.kernels = deviceKernels(this.launcher, (op, elements) => this.noteTooLarge(op, elements));
+    this.kernels = deviceKernels(this.launcher);
   }
 
   info(): Record<string, string> {
     const info: Record<string, string> = { mode: this.mode, requested: this.requested, precision: 'float32', threads: '1' };
     if (this.fallbackReason) info.fallback = this.fallbackReason;
-    const reasons = [...this.launcher.modeFallbacks, ...this.tooLarge].map(([k, r]) => `${k}: ${r}`);
+    // gpu.js's own fallback: a kernel it compiled for another mode than the one asked for.
+    const reasons = [...this.launcher.modeFallbacks].map(([k, r]) => `${k}: ${r}`);
     if (reasons.length) info.kernelFallbacks = reasons.join('; ');
     info.compiledKernels = String(this.launcher.compiledKernels);
     return info;
@@ -44,12 +44,5 @@ export class GpujsBackend implements Backend {
   /** Frees every compiled kernel and the gpu.js instance. */
   destroy(): void {
     this.launcher.destroy();
-  }
-
-  private noteTooLarge(op: OpName, elements: number): void {
-    const key = `${op} (CPU backend)`;
-    if (!this.tooLarge.has(key)) {
-      this.tooLarge.set(key, `a tensor of ${elements} elements is over 2^24, beyond gpu.js's exact float32 indexing`);
-    }
   }
 }

@@ -1,29 +1,11 @@
 /**
- * @gradlens/backend-gpujs: conv, pooling, ReLU and matmul as gpu.js kernels. Importing the package
- * registers the `gpujs` backend: `setBackend('gpujs', { mode: 'webasm' })` or GRADLENS_BACKEND=gpujs:webasm.
+ * @gradlens/backend-gpujs for Node (the `node` and `require` export conditions): GL through the optional
+ * headless-gl package, WebGPU through Dawn (the `webgpu` package).
  */
-import { registerBackend } from '@gradlens/tensor';
-import { GpujsBackend } from './backend';
-import type { GpujsMode } from './modes';
+import { setModeProbe } from './modes';
+import { nodeModeProbe } from './modes-node';
 
-const instances = new Map<string, GpujsBackend>();
+export * from './core';
+export { nodeModeProbe } from './modes-node';
 
-/** The backend for a mode, made once per mode (compiled kernels are cached inside it). */
-export function gpujsBackend(mode: GpujsMode = 'gpu'): GpujsBackend {
-  let b = instances.get(mode);
-  if (!b) {
-    b = new GpujsBackend(mode);
-    instances.set(mode, b);
-  }
-  return b;
-}
-
-registerBackend('gpujs', (options) => gpujsBackend((options.mode ?? 'gpu') as GpujsMode));
-
-export { GpujsBackend } from './backend';
-export { MODES, resolveMode } from './modes';
-export type { GpujsMode } from './modes';
-export { MAX_DEVICE_ELEMENTS } from './size-guard';
-export { liveDeviceBuffers, GpujsStorage } from './storage';
-export type { DeviceValue } from './storage';
-export * as gpujsKernels from './kernels';
+setModeProbe(nodeModeProbe);

@@ -19,16 +19,41 @@ export function keepsResultsOnDevice(mode: ResolvedMode): boolean {
   return isGlMode(mode) || mode === 'webgpu';
 }
 
+/**
+ * What a platform says about its GPU access: why GL is missing, and how to reach WebGPU. The Node entry
+ * installs one that loads the optional `gl` and `webgpu` (Dawn) packages; the default (browsers) loads nothing.
+ */
+export interface ModeProbe {
+  /** Why no GL context could be made here. */
+  glUnavailableReason(): string;
+  /** Makes navigator.gpu available if it can; returns why not, or null. */
+  installWebGPU(): string | null;
+}
+
+/** Browsers: WebGL comes from a canvas, WebGPU from navigator.gpu; no package is loaded. */
+export const browserModeProbe: ModeProbe = {
+  glUnavailableReason: () => 'this runtime gives no WebGL context',
+  installWebGPU: () => ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu
+    ? null
+    : 'this browser has no WebGPU (navigator.gpu is missing; Chromium on Linux needs --enable-unsafe-webgpu)'),
+};
+
+let probe: ModeProbe = browserModeProbe;
+
+/** Installs the platform's probe (the Node entry installs the one that loads `gl` and `webgpu`). */
+export function setModeProbe(p: ModeProbe): void {
+  probe = p;
+}
+
+/** Whether this is a browser page or worker (a canvas or OffscreenCanvas can give WebGL there). */
+function inBrowser(): boolean {
+  const g = globalThis as { document?: unknown; OffscreenCanvas?: unknown };
+  return g.document !== undefined || g.OffscreenCanvas !== undefined;
+}
+
 /** Picks the mode gpu.js will really run for a requested one, and why it differs. */
 export function resolveMode(requested: GpujsMode): { mode: ResolvedMode; reason: string | null } {
-  const glReason = (): string => {
-    try {
-      require('gl');
-    } catch (err) {
-      return `the optional 'gl' package (headless-gl) did not load: ${(err as Error).message.split('\n')[0]}`;
-    }
-    return "the 'gl' package loaded but made no WebGL context (on Linux it needs an X display: run under xvfb-run, with Mesa's libgl1-mesa-dri)";
-  };
+  const glReason = (): string => probe.glUnavailableReason();
   const wasmOr = (reason: string) => ({ mode: GPU.isWebAssemblySupported ? ('webasm' as const) : ('cpu' as const), reason });
   switch (requested) {
     case 'cpu':
@@ -37,32 +62,20 @@ export function resolveMode(requested: GpujsMode): { mode: ResolvedMode; reason:
       return GPU.isWebAssemblySupported ? { mode: 'webasm', reason: null } : { mode: 'cpu', reason: 'WebAssembly is not available in this runtime' };
     case 'webgl':
     case 'webgl2':
-      if ((globalThis as { document?: unknown }).document !== undefined) return { mode: requested, reason: null };
+      if (inBrowser()) {
+        const ok = requested === 'webgl2' ? GPU.isWebGL2Supported : GPU.isWebGLSupported;
+        return ok ? { mode: requested, reason: null } : wasmOr(`this browser gives no ${requested === 'webgl2' ? 'WebGL2' : 'WebGL'} context`);
+      }
       return GPU.isHeadlessGLSupported ? { mode: 'headlessgl', reason: `${requested} needs a browser; Node runs GL through headless-gl` } : wasmOr(`${requested} needs a browser, and ${glReason()}`);
     case 'headlessgl':
       return GPU.isHeadlessGLSupported ? { mode: 'headlessgl', reason: null } : wasmOr(glReason());
     case 'webgpu': {
-      const why = installWebGPU();
+      const why = probe.installWebGPU();
       return why === null ? { mode: 'webgpu', reason: null } : wasmOr(why);
     }
     case 'gpu':
+      if (inBrowser() && GPU.isWebGL2Supported) return { mode: 'webgl2', reason: null };
       if (GPU.isHeadlessGLSupported) return { mode: 'headlessgl', reason: null };
       return wasmOr(`auto mode found no GPU backend: ${glReason()}; webgpu is never auto-selected (its results are asynchronous)`);
-  }
-}
-
-/** Makes navigator.gpu from the `webgpu` (Dawn) package in Node; returns why it could not, or null. */
-function installWebGPU(): string | null {
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  if (g.navigator?.gpu) return null;
-  try {
-    const dawn = require('webgpu') as { create(flags: string[]): unknown; globals?: object };
-    if (dawn.globals) Object.assign(globalThis, dawn.globals);
-    const gpu = dawn.create([]);
-    if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-    else g.navigator.gpu = gpu;
-    return null;
-  } catch (err) {
-    return `the 'webgpu' (Dawn) package did not load: ${(err as Error).message.split('\n')[0]}`;
   }
 }

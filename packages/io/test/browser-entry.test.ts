@@ -16,10 +16,18 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 const filesIn = (dir: string, ext: RegExp): string[] =>
   fs.readdirSync(path.join(FIXTURES, dir)).filter((f) => ext.test(f)).map((f) => path.join(FIXTURES, dir, f));
 
-/** What a decoder gives, or the fact that it threw (messages may word zlib's complaint differently). */
+/** A value with every typed array replaced by its type, length and CRC-32 (hostile files decode to hundreds of MB). */
+function digest(v: unknown): unknown {
+  if (ArrayBuffer.isView(v)) return { type: v.constructor.name, length: (v as Uint8Array).length, crc: browserIo.crc32(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
+  if (Array.isArray(v)) return v.map(digest);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, digest(x)]));
+  return v;
+}
+
+/** What a decoder gives (digested), or the fact that it threw (messages may word zlib's complaint differently). */
 function outcome(fn: () => unknown): { ok: true; value: unknown } | { ok: false } {
   try {
-    return { ok: true, value: fn() };
+    return { ok: true, value: digest(fn()) };
   } catch {
     return { ok: false };
   }
@@ -37,7 +45,9 @@ const DECODERS: [RegExp, (io: Io, bytes: Uint8Array, name: string) => unknown][]
 describe('@gradlens/io browser entry', () => {
   const files = [
     ...filesIn('images/png', /\.png$/), ...filesIn('images/jpeg', /\.jpe?g$/),
-    ...filesIn('formats', /\.(npy|npz|pth|safetensors)$/), ...filesIn('hostile', /\.(npy|npz|pth|safetensors)$/),
+    ...filesIn('formats', /\.(npy|npz|pth|safetensors)$/),
+    // expand-* materialise hundreds of MB by design (hostile/formats.test.ts measures them in a child process)
+    ...filesIn('hostile', /\.(npy|npz|pth|safetensors)$/).filter((f) => !path.basename(f).startsWith('expand-')),
   ];
 
   test.each(files.map((f) => [path.relative(FIXTURES, f), f]))('%s decodes from bytes as under Node', (_, file) => {
