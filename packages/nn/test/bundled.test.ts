@@ -4,7 +4,8 @@ import { readImage } from '@gradlens/io';
 import { assign, Generator, noGrad, numTensors, randn, tensor, tidy } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../src/datasets';
 import { BatchNorm, Conv2d, Linear } from '../src/layers';
-import { auxiliaryLoss, bundledModels, bundledWeightsDir, foldBatchNorm, gapnet, loadBundledModel, smallvgg, type BundledModelName } from '../src/models';
+import { auxiliaryLoss, bundledModelFromBytes, bundledModels, foldBatchNorm, gapnet, smallvgg, type BundledModelName } from '../src/models';
+import { bundledWeightsDir, loadBundledModel } from '../src/models/bundled-files';
 import { batchGradients } from '../src/train';
 
 const weightsDir = path.resolve(__dirname, '..', '..', '..', 'weights');
@@ -188,6 +189,22 @@ describe('bundled weights on the bundled samples', () => {
       const [x0, y0, x1, y1] = s.box;
       expect(0 <= x0 && x0 < x1 && x1 <= 64 && 0 <= y0 && y0 < y1 && y1 <= 64).toBe(true);
     }
+  });
+
+  test('bundledModelFromBytes (what a browser calls) loads the same weights, card and input options as loadBundledModel', () => {
+    for (const name of Object.keys(bundledModels) as BundledModelName[]) {
+      const info = bundledModels[name];
+      const files = loadBundledModel(name, { dir: weightsDir });
+      const fromBytes = bundledModelFromBytes(name, new Uint8Array(fs.readFileSync(path.join(weightsDir, info.weights))), fs.readFileSync(path.join(weightsDir, info.card), 'utf8'));
+      expect(fromBytes.card).toEqual(files.card);
+      expect(fromBytes.input).toEqual(files.input);
+      expect(fromBytes.model.training).toBe(false);
+      const a = files.model.stateDict(), b = fromBytes.model.stateDict();
+      expect(Object.keys(b)).toEqual(Object.keys(a));
+      for (const k of Object.keys(a)) expect(b[k]!.dataSync()).toEqual(a[k]!.dataSync());
+      for (const t of [...Object.values(a), ...Object.values(b)]) t.dispose();
+    }
+    expect(() => bundledModelFromBytes('gapnet', new Uint8Array(8), '{}')).toThrow(/^gapnet.json: not a valid model card: name is missing/);
   });
 
   for (const name of Object.keys(bundledModels)) {

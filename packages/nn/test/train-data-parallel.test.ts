@@ -2,9 +2,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { noGrad, numTensors, type Tensor } from '@gradlens/tensor';
-import {
-  Adam, batchGradients, collate, DataLoader, DataParallel, fit, shardBounds, SGD, type ParallelTask, type ParallelTaskModule,
-} from '../src/train';
+import { Adam, batchGradients, collate, DataLoader, fit, SGD } from '../src/train';
+import { DataParallel, shardBounds, type ParallelTask, type ParallelTaskModule } from '../src/train/data-parallel';
 
 // The workers run the compiled dist (worker threads cannot run TypeScript): `npx tsc -b` first, as `npm test` does.
 const ROOT = path.resolve(__dirname, '..', '..', '..');
