@@ -10,6 +10,6 @@ module.exports = {
     '^@gradlens/((?!weights$)[a-z]+)$': '<rootDir>/packages/$1/src',
   },
   // The test entry point reads GRADLENS_BACKEND / GRADLENS_THREADS (the core reads no environment).
-  setupFiles: ['<rootDir>/scripts/jest-environment.ts'],
+  setupFilesAfterEnv: ['<rootDir>/scripts/jest-environment.ts'],
   testTimeout: 60000,
 };

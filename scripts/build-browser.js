@@ -5,7 +5,10 @@
 //  - packages/<p>/dist/esm/browser.mjs: the package's browser entry (src/browser.ts) as one ES module,
 //    its dependencies left as imports (the `browser` export condition);
 //  - packages/<p>/dist/esm/index.mjs: an ES module face on the CommonJS Node build (the `node`+`import`
-//    condition), so ESM and CommonJS importers in Node share one module instance (one backend registry).
+//    condition), so ESM and CommonJS importers in Node share one module instance (one backend registry);
+//  - dist/browser/gradlens.mjs: tensor, backend-gpujs, io, nn and explain for browsers in one minified ES
+//    module with its dependencies inside (`import { tensor, nn, explain, io, gpujs } from '…'`), and
+//    dist/browser/meta.json, esbuild's list of what went in (the bundle test reads it).
 // Usage: node scripts/build-browser.js
 const esbuild = require('esbuild');
 const fs = require('fs');
@@ -32,6 +35,17 @@ async function main() {
     fs.mkdirSync(path.join(dir, 'dist', 'esm'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'dist', 'esm', `${main}.mjs`), `// ES module face of the CommonJS build (one module instance for both).\nexport * from '../${main}.js';\n`);
   }
+  // The whole library for a <script type="module">, built from source: '@gradlens/<p>' → src/browser.ts.
+  const alias = Object.fromEntries(Object.values(BROWSER_PACKAGES).map((p) => [`@gradlens/${p}`, path.join(root, 'packages', p, 'src', 'browser.ts')]));
+  const out = path.join(root, 'dist', 'browser');
+  fs.mkdirSync(out, { recursive: true });
+  const contents = Object.entries(BROWSER_PACKAGES).map(([name, p]) => `export * as ${name} from '@gradlens/${p}';`).join('\n');
+  const result = await esbuild.build({
+    stdin: { contents, resolveDir: root, sourcefile: 'gradlens-browser.js', loader: 'js' },
+    outfile: path.join(out, 'gradlens.mjs'),
+    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, metafile: true, alias, logLevel: 'error',
+  });
+  fs.writeFileSync(path.join(out, 'meta.json'), JSON.stringify(result.metafile));
 }
 
 main().catch((e) => {

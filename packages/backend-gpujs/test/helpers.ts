@@ -3,6 +3,10 @@ import { GPU } from 'gpu.js';
 import { Generator, record, setBackend, tensor, Tensor, tidy } from '@gradlens/tensor';
 import type { RuleOverrides } from '@gradlens/tensor';
 import { GpujsStorage } from '../src';
+import type { CaseResult, InputSpec } from './run-case';
+
+export { makeInputs, relError } from './run-case';
+export type { CaseResult, InputSpec } from './run-case';
 
 export interface BackendConfig {
   label: string;
@@ -25,27 +29,8 @@ export function backendConfigs(): BackendConfig[] {
   });
 }
 
-export interface InputSpec {
-  shape: number[];
-  /** values other than standard normal (e.g. distinct values for max pooling) */
-  values?: Float32Array;
-  /** whether the case takes its gradient */
-  grad?: boolean;
-}
 
-export interface CaseResult {
-  out: Float32Array;
-  grads: Float32Array[];
-  /** whether the output and the first gradient were made by a gpujs kernel (no silent CPU run) */
-  outOnDevice: boolean;
-  gradOnDevice: boolean;
-}
 
-/** Deterministic inputs for a case: standard normals from a seeded generator. */
-export function makeInputs(specs: readonly InputSpec[], seed: number): Float32Array[] {
-  const g = new Generator(seed);
-  return specs.map((s) => s.values ?? Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => g.normal()));
-}
 
 /**
  * Runs `fn` on the configured backend: the output's values, and the gradients of ⟨output, seed⟩
@@ -81,15 +66,3 @@ export function runCase(cfg: BackendConfig, specs: readonly InputSpec[], values:
   return res!;
 }
 
-/** max |a − b| / (max |b| + 1): float32 kernels with different summation orders stay well under 1e-4. */
-export function relError(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Infinity;
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= diff)) diff = d; // NaN propagates
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / (scale + 1);
-}

@@ -6,6 +6,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as browserIo from '../src/browser';
+import { setPngEncoder } from '../src/images/png';
+
+// The test set-up installed io's Node platform in this registry (io's tests import its modules directly):
+// take it out again, so that these calls see what a browser sees.
+browserIo.setFileAccess(null);
+browserIo.setZlib(browserIo.portableZlib);
+setPngEncoder(null);
 
 let nodeIo!: typeof import('../src/index');
 jest.isolateModules(() => {
