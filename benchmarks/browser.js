@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// @ts-check
+'use strict';
+/**
+ * The kernel benchmark inside a browser, per backend mode: conv2d forward and backward (input and weight
+ * gradients from one recorded pass; 3x3, pad 1, batch 1), a matmul, max pooling, each timed with its result read back
+ * (`await data()`), on gpujs `webgl2`, gpujs `webgpu` and the CPU backend (WebAssembly SIMD GEMM), in a
+ * page built from the packages' browser entries with esbuild and driven by playwright-core. The page
+ * prints the GL renderer, so figures say what ran them: here (headless Debian chromium) it is SwiftShader,
+ * a CPU rasteriser, not a GPU.
+ *
+ *   node benchmarks/browser.js [--modes cpu,webgl2,webgpu] [--reps N] [--small]
+ *                              [--chromium /path/to/chrome] [--headed]
+ *
+ * On a machine with a real GPU: pass your Chrome or Chromium with --chromium and add --headed (a visible
+ * window, so the browser uses the GPU driver instead of SwiftShader); the renderer line then names the GPU.
+ */
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+
+function parseArgs(argv) {
+  const o = { modes: ['cpu', 'webgl2', 'webgpu'], reps: 5, small: false, chromium: '/usr/bin/chromium', headed: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} expects a value`);
+      return v;
+    };
+    if (a === '--modes') o.modes = next().split(',');
+    else if (a === '--reps') o.reps = Math.max(1, parseInt(next(), 10));
+    else if (a === '--small') o.small = true;
+    else if (a === '--chromium') o.chromium = next();
+    else if (a === '--headed') o.headed = true;
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node benchmarks/browser.js [--modes cpu,webgl2,webgpu] [--reps N] [--small] [--chromium PATH] [--headed]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a} (try --help)`);
+  }
+  return o;
+}
+
+/** The page: runs every kernel on one mode, returns rows { op, ms (median), gflops }. */
+const PAGE = `
+import * as T from '@gradlens/tensor';
+import '@gradlens/backend-gpujs';
+
+function renderer() {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (!gl) return 'no WebGL2';
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+}
+
+async function bench(mode, reps, small) {
+  if (mode === 'cpu') T.setBackend('cpu'); else T.setBackend('gpujs', { mode });
+  const g = new T.Generator(1);
+  const rand = (shape) => T.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => g.normal()), shape, 'float32');
+  const c = small ? { cin: 16, cout: 16, hw: 28 } : { cin: 64, cout: 64, hw: 56 };
+  const n = small ? 256 : 512;
+  const convFlops = 2 * c.cin * c.cout * 9 * c.hw * c.hw;
+  const x = rand([1, c.cin, c.hw, c.hw]), w = rand([c.cout, c.cin, 3, 3]), dy = rand([1, c.cout, c.hw, c.hw]);
+  const a = rand([n, n]), b = rand([n, n]);
+  const cases = [
+    ['conv2d forward', convFlops, () => T.conv2d(x, w, null, { padding: 1 })],
+    // both backward passes (input and weight) from one recorded forward pass, read back together
+    ['conv2d backward (input + weight)', 2 * convFlops, () => {
+      const { output, tape } = T.record(() => T.conv2d(x, w, null, { padding: 1 }));
+      const [dx, dw] = tape.grad(output, [x, w], { gradOutputs: [dy] });
+      tape.dispose();
+      output.dispose();
+      return { data: async () => { await dx.data(); await dw.data(); }, dispose: () => { dx.dispose(); dw.dispose(); } };
+    }],
+    [\`matmul \${n}^3\`, 2 * n * n * n, () => T.matmul(a, b)],
+    ['maxPool2d 2x2', 0, () => T.maxPool2d(x, { kernelSize: 2 })],
+  ];
+  const rows = [];
+  for (const [op, flops, f] of cases) {
+    const times = [];
+    try {
+      for (let r = 0; r <= reps; r++) {
+        const t0 = performance.now();
+        const out = f();
+        await out.data();
+        const dt = performance.now() - t0;
+        out.dispose();
+        if (r > 0) times.push(dt); // the first run compiles the kernel
+      }
+    } catch (e) {
+      rows.push({ op: \`\${op}: failed (\${String(e.message).split('\\n')[0].slice(0, 80)})\`, ms: null, gflops: null });
+      continue;
+    }
+    times.sort((p, q) => p - q);
+    const ms = times[times.length >> 1];
+    rows.push({ op, ms, gflops: flops ? flops / ms / 1e6 : null });
+  }
+  const info = T.getBackendInfo();
+  T.setBackend('cpu');
+  return { rows, info };
+}
+Object.assign(window, { bench, renderer });
+`;
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(o.chromium)) throw new Error(`no browser at ${o.chromium} (pass --chromium PATH)`);
+  const esbuild = require('esbuild');
+  const alias = Object.fromEntries(['tensor', 'backend-gpujs', 'io', 'nn', 'explain'].map((p) => [`@gradlens/${p}`, path.join(root, 'packages', p, 'src', 'browser.ts')]));
+  const built = await esbuild.build({ stdin: { contents: PAGE, resolveDir: root, loader: 'js' }, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, alias, logLevel: 'error' });
+  const script = built.outputFiles[0].text;
+  const { chromium } = require('playwright-core');
+  const rows = [];
+  let rendererName = '';
+  for (const mode of o.modes) {
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-bench-'));
+    const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-webgpu'];
+    if (!o.headed) args.unshift('--headless');
+    const ctx = await chromium.launchPersistentContext(profile, { executablePath: o.chromium, args, headless: !o.headed });
+    try {
+      const page = await ctx.newPage();
+      const files = { '/index.html': '<!doctype html><script type="module" src="/page.js"></script>', '/page.js': script };
+      await page.route('http://localhost:8124/**', (route) => {
+        const p = new URL(route.request().url()).pathname;
+        return route.fulfill({ status: files[p] ? 200 : 404, body: files[p] ?? '', headers: { 'Content-Type': p.endsWith('.html') ? 'text/html' : 'text/javascript' } });
+      });
+      await page.goto('http://localhost:8124/index.html');
+      await page.waitForFunction(() => typeof (/** @type {any} */ (window)).bench === 'function');
+      rendererName = await page.evaluate(() => (/** @type {any} */ (window)).renderer());
+      const r = await page.evaluate(([m, reps, small]) => (/** @type {any} */ (window)).bench(m, reps, small), [mode, o.reps, o.small]);
+      const ran = r.info.backend === 'cpu' ? `cpu (${r.info.float32Gemm}, ${r.info.threads} thread)` : `gpujs ${r.info.mode}${r.info.mode !== mode ? ` (asked ${mode}: ${r.info.fallback})` : ''}`;
+      for (const row of r.rows) rows.push({ mode: ran, ...row });
+    } catch (e) {
+      rows.push({ mode, op: `failed: ${String(e.message).split('\n')[0].slice(0, 120)}`, ms: null, gflops: null });
+    } finally {
+      await ctx.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  }
+  console.log(`renderer: ${rendererName}${/SwiftShader/i.test(rendererName) ? ' (a CPU rasteriser: these are not GPU figures)' : ''}`);
+  console.log('| mode | op | ms | GFLOP/s |');
+  console.log('| --- | --- | ---: | ---: |');
+  for (const r of rows) console.log(`| ${r.mode} | ${r.op} | ${r.ms === null ? '—' : r.ms.toFixed(2)} | ${r.gflops === null ? '—' : r.gflops.toFixed(2)} |`);
+}
+
+main().catch((e) => {
+  console.error(`benchmarks/browser.js: ${e.message}`);
+  process.exit(1);
+});
