@@ -72,15 +72,15 @@ describe('browser bundle', () => {
         '/index.html': '<!doctype html><script type="module" src="/page.js"></script>',
         '/page.js': page, '/worker.js': worker, '/gradlens.mjs': fs.readFileSync(BUNDLE, 'utf8'),
       });
-      await p.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined);
-      const r = await p.evaluate(() => (window as unknown as { result: { program: { y: number[]; dx: number[] }; info: Record<string, string>; names: string[] } }).result);
+      await p.waitForFunction(() => (globalThis as unknown as { result?: unknown }).result !== undefined);
+      const r = await p.evaluate(() => (globalThis as unknown as { result: { program: { y: number[]; dx: number[] }; info: Record<string, string>; names: string[] } }).result);
       expect(r.names.sort()).toEqual(['explain', 'gpujs', 'io', 'nn', 'tensor']);
       const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= 1e-5 * (1 + Math.abs(b[i]!)));
       expect(close(r.program.y, inNode.y)).toBe(true);
       expect(close(r.program.dx, inNode.dx)).toBe(true);
       expect(r.info).toMatchObject({ backend: 'cpu', float32Gemm: expect.stringMatching(/wasm-simd/), threads: '1' });
       expect(r.info.threadsFallback).toMatch(/main thread may not block on Atomics.wait/);
-      const w = await p.evaluate(() => (window as unknown as { workerResult: Promise<{ info: Record<string, string>; same: boolean; isolated: boolean }> }).workerResult);
+      const w = await p.evaluate(() => (globalThis as unknown as { workerResult: Promise<{ info: Record<string, string>; same: boolean; isolated: boolean }> }).workerResult);
       expect(w.isolated).toBe(true);
       expect(w.info.threads).toBe('3');
       expect(w.info.threadsFallback).toBeUndefined();
