@@ -419,8 +419,8 @@ async function start(): Promise<void> {
     const d = $('degraded');
     d.hidden = false;
     d.textContent = location.protocol === 'file:'
-      ? 'Opened from a file: no cross-origin isolation, so no SharedArrayBuffer: the CPU backend runs its plain TypeScript GEMM instead of the WebAssembly one (4–7× slower). `gradlens serve` gives the full speed.'
-      : 'This page is not cross-origin isolated (COOP/COEP headers missing): no SharedArrayBuffer, so the CPU backend runs its plain TypeScript GEMM (4–7× slower).';
+      ? 'Opened from a file: no cross-origin isolation, so no SharedArrayBuffer: the CPU backend runs its WebAssembly GEMM on one thread only. `gradlens serve` gives the full speed.'
+      : 'This page is not cross-origin isolated (COOP/COEP headers missing): no SharedArrayBuffer, so the CPU backend runs its WebAssembly GEMM on one thread only.';
   }
   setStatus(`worker ready: ${Object.entries(hello.info).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const first = data.models[0];
