@@ -45,12 +45,12 @@ export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions 
       throw new Error(`${method}: cannot ablate the ${k} channels of the reshaped map in layer '${options.layer}' of shape [${raw.shape.join(', ')}]; ablation needs channels on dim 1 of [N, K, h, w] or last in [N, tokens, K]`);
     };
     scaleShape(1);
-    const allWeights: Float64Array[] = [];
+    const allWeights = new Float64Array(n * k);
     let done = 0;
     for (let i = 0; i < n; i++) {
       const y = pass.scores[i]!;
       if (y === 0) warnings.warn(`the target's score of item ${i} is 0; the weights are y − yₖ, not divided by y`);
-      const weights = new Float64Array(k);
+      const weights = allWeights.subarray(i * k, (i + 1) * k);
       for (let c0 = 0; c0 < k; c0 += batch) {
         const count = Math.min(batch, k - c0);
         const scale = new Float32Array(count * k).fill(1);
@@ -67,11 +67,10 @@ export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions 
         done += count;
         options.onProgress?.(done, n * k);
       }
-      allWeights.push(weights);
     }
-    return buildCam(method, a, null, (av, _g, kk, hw, i) => {
-      const weights = allWeights[i]!;
-      return { map: weightedSum(av, weights, kk, hw), weights };
+    return buildCam(method, a, null, (acts) => {
+      const weights = tensor(allWeights, [n, k], acts.dtype);
+      return { map: weightedSum(acts, weights), weights };
     }, options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
   } finally {
     layer?.dispose();

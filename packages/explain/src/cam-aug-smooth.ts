@@ -1,9 +1,10 @@
-import { indexSelect, mul, tensor, tidy } from '@gradlens/tensor';
+import { indexSelect, mul, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { CamOptions } from './cam-core';
-import { CamMethod, CombinedCamResult, fixedTarget, reluScalePlanes } from './cam-multi-layer';
+import { CamMethod, CombinedCamResult, fixedTarget, meanScaled } from './cam-multi-layer';
 import { checkInput, disposeResult, Warnings } from './common';
+import { reluScale } from './maps';
 
 /** The test-time augmentations of pytorch-grad-cam's aug_smooth: horizontal flip or not, times a multiplier. */
 export const AUG_SMOOTH_MULTIPLIERS: readonly number[] = [0.9, 1, 1.1];
@@ -25,26 +26,24 @@ export function augSmoothCam<O extends CamOptions>(camFn: CamMethod<O>, model: M
   checkInput(method, x);
   const warnings = new Warnings(method, options.onWarning);
   const { target, classes, scores } = fixedTarget(method, model, x, options.target);
-  const [n, , h, w] = x.shape as [number, number, number, number];
-  const total = new Float64Array(n * h * w);
   const augs = [false, true].flatMap((flip) => AUG_SMOOTH_MULTIPLIERS.map((m) => ({ flip, m })));
-  for (const { flip, m } of augs) {
-    const xa = tidy(() => mul(flip ? flipWidth(x) : x, m));
-    try {
-      const r = camFn(model, xa, { ...options, target, onWarning: (msg: string) => warnings.warn(msg) });
+  const scaled: Tensor[] = [];
+  try {
+    for (const { flip, m } of augs) {
+      const xa = tidy(() => mul(flip ? flipWidth(x) : x, m));
       try {
-        const back = tidy(() => (flip ? flipWidth(r.upsampled) : mul(r.upsampled, 1)));
-        const v = Float64Array.from(back.dataSync(), Number);
-        back.dispose();
-        reluScalePlanes(v, n, h * w);
-        for (let j = 0; j < v.length; j++) total[j] = total[j]! + v[j]! / augs.length;
+        const r = camFn(model, xa, { ...options, target, onWarning: (msg: string) => warnings.warn(msg) });
+        try {
+          scaled.push(tidy(() => reluScale(flip ? flipWidth(r.upsampled) : r.upsampled)));
+        } finally {
+          disposeResult(r);
+        }
       } finally {
-        disposeResult(r);
+        xa.dispose();
       }
-    } finally {
-      xa.dispose();
     }
+    return { map: meanScaled(scaled), classes, scores, warnings: warnings.list };
+  } finally {
+    scaled.forEach((t) => t.dispose());
   }
-  reluScalePlanes(total, n, h * w);
-  return { map: tensor(Float32Array.from(total), [n, h, w], x.dtype), classes, scores, warnings: warnings.list };
 }

@@ -1,4 +1,4 @@
-import { tensor, tidy } from '@gradlens/tensor';
+import { mul, relu as reluOp, reshape, sum, tensor, tidy } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import { defaultCamLayer } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
@@ -38,8 +38,15 @@ export interface CamResult {
   warnings: string[];
 }
 
-/** Per item: activations a [K·hw] and gradients g [K·hw] (null for gradient-free methods) → map [hw] and weights [K]. */
-export type CamCombine = (a: Float64Array, g: Float64Array | null, k: number, hw: number, item: number) => { map: Float64Array; weights: Float64Array | null };
+/**
+ * How a CAM method combines the target layer's activations A [N, K, h, w] and their gradient
+ * ∂score/∂A [N, K, h, w] (null for gradient-free methods), as tensor ops: the map [N, h, w] before
+ * any ReLU, and the channel weights [N, K] where the method has them. Runs inside a `tidy`.
+ */
+export type CamCombine = (a: Tensor, g: Tensor | null) => { map: Tensor; weights: Tensor | null };
+
+/** One item's combine on host values: a [K·hw] and g [K·hw] → map [hw] and weights [K] (for methods with no tensor form, like Eigen-CAM's SVD). */
+export type ItemCombine = (a: Float64Array, g: Float64Array | null, k: number, hw: number, item: number) => { map: Float64Array; weights: Float64Array | null };
 
 /** The options with `layer` filled in: the given one, or the model's default CAM layer for input `x`. */
 export function withLayer<O extends { layer?: string }>(model: Module, x: Tensor, options: O): O & { layer: string } {
@@ -99,42 +106,48 @@ export function camLayer(method: string, model: Module, tape: Tape, options: Cam
   }
 }
 
-/** Σₖ wₖ aₖ over channels for one item. */
-export function weightedSum(a: Float64Array, w: Float64Array, k: number, hw: number): Float64Array {
-  const map = new Float64Array(hw);
-  for (let c = 0; c < k; c++) {
-    const wc = w[c]!;
-    if (wc === 0) continue;
-    for (let j = 0; j < hw; j++) map[j] = map[j]! + wc * a[c * hw + j]!;
-  }
-  return map;
+/** Σₖ wₖ Aₖ: activations [N, K, h, w] weighted by channel weights [N, K], summed over channels → [N, h, w]. */
+export function weightedSum(a: Tensor, weights: Tensor): Tensor {
+  const [n, k] = a.shape as [number, number];
+  return sum(mul(a, reshape(weights, [n, k, 1, 1])), { dim: 1 });
 }
 
-/** Applies `combine` item by item, then the ReLU, and upsamples to the input's H×W. */
+/** An item-by-item host combine as a CamCombine: reads A and ∂score/∂A once, runs `combine` per item. */
+export function perItem(combine: ItemCombine): CamCombine {
+  return (a, g) => {
+    const [n, k, h, w] = a.shape as [number, number, number, number];
+    const hw = h * w;
+    const av = valuesOf(a);
+    const gv = g ? valuesOf(g) : null;
+    const maps = new Float64Array(n * hw);
+    let weights: Float64Array | null = null;
+    for (let i = 0; i < n; i++) {
+      const r = combine(av.subarray(i * k * hw, (i + 1) * k * hw), gv ? gv.subarray(i * k * hw, (i + 1) * k * hw) : null, k, hw, i);
+      maps.set(r.map, i * hw);
+      if (r.weights) {
+        weights ??= new Float64Array(n * k);
+        weights.set(r.weights, i * k);
+      }
+    }
+    return { map: tensor(maps, [n, h, w], a.dtype), weights: weights ? tensor(weights, [n, k], a.dtype) : null };
+  };
+}
+
+/** Combines A and ∂score/∂A with `combine`, applies the ReLU, and upsamples to the input's H×W. */
 export function buildCam(
   method: string, a: Tensor, g: Tensor | null, combine: CamCombine, relu: boolean, inputShape: readonly number[],
   target: ResolvedTarget, scores: readonly number[], warnings: Warnings,
 ): CamResult {
-  const [n, k, h, w] = a.shape as [number, number, number, number];
-  const hw = h * w;
-  const av = valuesOf(a);
-  const gv = g ? valuesOf(g) : null;
-  const maps = new Float32Array(n * hw);
-  let weights: Float32Array | null = null;
-  for (let i = 0; i < n; i++) {
-    const r = combine(av.subarray(i * k * hw, (i + 1) * k * hw), gv ? gv.subarray(i * k * hw, (i + 1) * k * hw) : null, k, hw, i);
-    for (let j = 0; j < hw; j++) maps[i * hw + j] = relu ? Math.max(0, r.map[j]!) : r.map[j]!;
-    if (r.weights) {
-      weights ??= new Float32Array(n * k);
-      weights.set(r.weights, i * k);
-    }
-  }
-  const map = tensor(maps, [n, h, w], a.dtype);
+  const { map, weights } = tidy(() => {
+    const r = combine(a, g);
+    if (r.map.rank !== 3 || r.map.shape[0] !== a.shape[0]) throw new Error(`${method}: the combine gave a map of shape [${r.map.shape.join(', ')}], not [N, h, w]`);
+    return { map: relu ? reluOp(r.map) : r.map, weights: r.weights };
+  });
   checkConstant(map, target, warnings, relu ? 'the weighted sum was ≤ 0 everywhere and the ReLU removed it all (try another layer or class, or relu: false)' : 'try another layer or class');
   return {
     map,
     upsampled: upsampleMaps(map, inputShape[2]!, inputShape[3]!),
-    weights: weights ? tensor(weights, [n, k], a.dtype) : null,
+    weights,
     classes: target.classes ? [...target.classes] : null,
     scores: [...scores],
     warnings: warnings.list,

@@ -1,6 +1,6 @@
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamOptions, CamResult, checkActivation, withLayer } from './cam-core';
+import { buildCam, CamOptions, CamResult, checkActivation, perItem, withLayer } from './cam-core';
 import { checkEval, checkInput, disposePass, disposeResult, layerActivation, passGrad, recordPass, valuesOf, Warnings } from './common';
 import { principalProjection } from './eigencam';
 
@@ -43,7 +43,7 @@ export function eigenSmoothCam(model: Module, x: Tensor, how: WeightedActivation
     checkActivation(method, a, options.layer);
     const [g] = passGrad(pass, [a]);
     try {
-      return buildCam(method, a, g!, (av, gv, k, hw, item) => {
+      return buildCam(method, a, g!, perItem((av, gv, k, hw, item) => {
         const wa = new Float64Array(k * hw);
         for (let c = 0; c < k; c++) {
           for (let j = 0; j < hw; j++) {
@@ -57,7 +57,7 @@ export function eigenSmoothCam(model: Module, x: Tensor, how: WeightedActivation
         }
         const { map, direction } = principalProjection(wa, k, hw, true);
         return { map, weights: direction };
-      }, options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
+      }), options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
     } finally {
       g!.dispose();
     }

@@ -1,9 +1,10 @@
-import { tensor } from '@gradlens/tensor';
+import { mean, stack, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { CamOptions, CamResult } from './cam-core';
 import { checkInput, disposeResult, TargetSpec, Warnings } from './common';
 import { cleanTarget } from './gradient-core';
+import { reluScale } from './maps';
 
 /** Any CAM-family function (gradCam, scoreCam, eigenGradCam…) as the combinators call it. */
 export type CamMethod<O extends CamOptions = CamOptions> = (model: Module, x: Tensor, options: O) => CamResult;
@@ -17,18 +18,9 @@ export interface CombinedCamResult {
   warnings: string[];
 }
 
-/** ReLU then min–max of each of `count` planes of `size` values, in place (pytorch-grad-cam's max(·, 0) and scale_cam_image). */
-export function reluScalePlanes(v: Float64Array, count: number, size: number): void {
-  for (let p = 0; p < count; p++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let j = p * size; j < (p + 1) * size; j++) {
-      v[j] = Math.max(0, v[j]!);
-      lo = Math.min(lo, v[j]!);
-      hi = Math.max(hi, v[j]!);
-    }
-    for (let j = p * size; j < (p + 1) * size; j++) v[j] = hi > lo ? (v[j]! - lo) / (hi - lo) : 0;
-  }
+/** The mean of maps already scaled to [0, 1], scaled again (the combinators' last step). */
+export function meanScaled(maps: readonly Tensor[]): Tensor {
+  return tidy(() => reluScale(mean(stack(maps), { dim: 0 })));
 }
 
 /** The target as class indices resolved once on the clean input (a function target is kept). */
@@ -49,18 +41,18 @@ export function multiLayerCam<O extends CamOptions>(camFn: CamMethod<O>, model: 
   if (!Array.isArray(layers) || layers.length === 0) throw new Error(`${method}: layers must be a non-empty list of module paths, got ${JSON.stringify(layers)}`);
   const warnings = new Warnings(method, options.onWarning);
   const { target, classes, scores } = fixedTarget(method, model, x, options.target);
-  const [n, , h, w] = x.shape as [number, number, number, number];
-  const total = new Float64Array(n * h * w);
-  for (const layer of layers) {
-    const r = camFn(model, x, { ...options, layer, target, onWarning: (m: string) => warnings.warn(`${layer}: ${m}`) });
-    try {
-      const v = Float64Array.from(r.upsampled.dataSync(), Number);
-      reluScalePlanes(v, n, h * w);
-      for (let j = 0; j < v.length; j++) total[j] = total[j]! + v[j]! / layers.length;
-    } finally {
-      disposeResult(r);
+  const scaled: Tensor[] = [];
+  try {
+    for (const layer of layers) {
+      const r = camFn(model, x, { ...options, layer, target, onWarning: (m: string) => warnings.warn(`${layer}: ${m}`) });
+      try {
+        scaled.push(reluScale(r.upsampled));
+      } finally {
+        disposeResult(r);
+      }
     }
+    return { map: meanScaled(scaled), classes, scores, warnings: warnings.list };
+  } finally {
+    scaled.forEach((t) => t.dispose());
   }
-  reluScalePlanes(total, n, h * w);
-  return { map: tensor(Float32Array.from(total), [n, h, w], x.dtype), classes, scores, warnings: warnings.list };
 }

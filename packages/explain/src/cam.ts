@@ -1,7 +1,8 @@
+import { indexSelect } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { buildCam, camLayer, CamLayer, CamOptions, CamResult, weightedSum, withLayer } from './cam-core';
-import { checkEval, checkInput, disposePass, recordPass, valuesOf, Warnings } from './common';
+import { checkEval, checkInput, disposePass, recordPass, Warnings } from './common';
 
 /**
  * Finds the classifier weights [classes, K] of a global-average-pool + linear head that follows
@@ -67,13 +68,11 @@ export function cam(model: Module, x: Tensor, given: CamOptions = {}): CamResult
   let layer: CamLayer | null = null;
   try {
     layer = camLayer(method, model, pass.tape, options);
-    const a = layer.a;
-    const w = valuesOf(findGapLinearWeights(method, pass.tape, layer.raw, pass.output, options.layer));
-    const k = a.shape[1]!;
+    const w = findGapLinearWeights(method, pass.tape, layer.raw, pass.output, options.layer);
     const classes = pass.target.classes!;
-    return buildCam(method, a, null, (av, _g, kk, hw, i) => {
-      const weights = w.slice(classes[i]! * k, (classes[i]! + 1) * k);
-      return { map: weightedSum(av, weights, kk, hw), weights };
+    return buildCam(method, layer.a, null, (a) => {
+      const weights = indexSelect(w, 0, classes);
+      return { map: weightedSum(a, weights), weights };
     }, options.relu ?? false, x.shape, pass.target, pass.scores, warnings);
   } finally {
     layer?.dispose();

@@ -1,15 +1,15 @@
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { CamCombine, CamOptions, CamResult, gradientCam } from './cam-core';
+import { CamCombine, CamOptions, CamResult, gradientCam, perItem } from './cam-core';
 import { principalProjection } from './eigencam';
 
 /** Eigen-Grad-CAM per item: the first principal component of ∂score/∂A ⊙ A (centred), with Eigen-CAM's sign rule. */
-export const eigenGradCamCombine: CamCombine = (a, g, k, hw) => {
+export const eigenGradCamCombine: CamCombine = perItem((a, g, k, hw) => {
   const ga = new Float64Array(k * hw);
   for (let j = 0; j < ga.length; j++) ga[j] = g![j]! * a[j]!;
   const { map, direction } = principalProjection(ga, k, hw, true);
   return { map, weights: direction };
-};
+});
 
 /**
  * Eigen-Grad-CAM (pytorch-grad-cam's EigenGradCAM): Eigen-CAM on the class-specific product

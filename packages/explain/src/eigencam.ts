@@ -1,7 +1,7 @@
 import { record } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, camLayer, CamLayer, CamOptions, CamResult, withLayer } from './cam-core';
+import { buildCam, camLayer, CamLayer, CamOptions, CamResult, perItem, withLayer } from './cam-core';
 import { checkEval, checkInput, Warnings } from './common';
 
 export interface EigenCamOptions extends Omit<CamOptions, 'target'> {
@@ -140,10 +140,10 @@ export function eigenCam(model: Module, x: Tensor, given: EigenCamOptions = {}):
     layer = camLayer(method, model, tape, options);
     const a = layer.a;
     const center = options.center ?? true;
-    const result = buildCam(method, a, null, (av, _g, k, hw) => {
+    const result = buildCam(method, a, null, perItem((av, _g, k, hw) => {
       const { map, direction } = principalProjection(av, k, hw, center);
       return { map, weights: direction };
-    }, options.relu ?? false, x.shape, { classes: null, fn: null }, [], warnings);
+    }), options.relu ?? false, x.shape, { classes: null, fn: null }, [], warnings);
     return result;
   } finally {
     layer?.dispose();

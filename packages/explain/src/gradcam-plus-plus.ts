@@ -1,3 +1,4 @@
+import { add, div, mul, ne, relu, reshape, sum, where } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { CamCombine, CamOptions, CamResult, gradientCam, weightedSum } from './cam-core';
@@ -7,22 +8,14 @@ import { CamCombine, CamOptions, CamResult, gradientCam, weightedSum } from './c
  * exponential output): α = g² / (2g² + Σₐᵦ A · g³), set to 0 where the denominator is 0;
  * wₖ = Σᵢⱼ α · ReLU(g).
  */
-export const gradCamPlusPlusCombine: CamCombine = (a, g, k, hw) => {
-  const weights = new Float64Array(k);
-  for (let c = 0; c < k; c++) {
-    let sumA = 0;
-    for (let j = 0; j < hw; j++) sumA += a[c * hw + j]!;
-    let w = 0;
-    for (let j = 0; j < hw; j++) {
-      const gi = g![c * hw + j]!;
-      const g2 = gi * gi;
-      const denom = 2 * g2 + sumA * g2 * gi;
-      const alpha = denom !== 0 ? g2 / denom : 0;
-      w += alpha * Math.max(0, gi);
-    }
-    weights[c] = w;
-  }
-  return { map: weightedSum(a, weights, k, hw), weights };
+export const gradCamPlusPlusCombine: CamCombine = (a, g) => {
+  const [n, k] = a.shape as [number, number];
+  const g2 = mul(g!, g!);
+  const sumA = reshape(sum(a, { dim: [2, 3] }), [n, k, 1, 1]);
+  const denom = add(mul(g2, 2), mul(sumA, mul(g2, g!)));
+  const alpha = where(ne(denom, 0), div(g2, denom), 0);
+  const weights = sum(mul(alpha, relu(g!)), { dim: [2, 3] });
+  return { map: weightedSum(a, weights), weights };
 };
 
 /** Grad-CAM++ (Chattopadhay et al. 2018): ReLU(Σₖ wₖ Aₖ) with pixel-weighted positive gradients; [N, h, w] and [N, H, W]. */

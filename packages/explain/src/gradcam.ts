@@ -1,3 +1,4 @@
+import { add, mean } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { CamCombine, CamOptions, CamResult, gradientCam, weightedSum } from './cam-core';
@@ -9,16 +10,10 @@ export interface GradCamOptions extends CamOptions {
 
 /** Grad-CAM channel weights αₖ = mean over positions of ∂score/∂Aₖ, then Σₖ αₖ Aₖ (+1 with `reference`). */
 export function gradCamCombine(reference: boolean): CamCombine {
-  return (a, g, k, hw) => {
-    const weights = new Float64Array(k);
-    for (let c = 0; c < k; c++) {
-      let s = 0;
-      for (let j = 0; j < hw; j++) s += g![c * hw + j]!;
-      weights[c] = s / hw;
-    }
-    const map = weightedSum(a, weights, k, hw);
-    if (reference) for (let j = 0; j < hw; j++) map[j] = map[j]! + 1;
-    return { map, weights };
+  return (a, g) => {
+    const weights = mean(g!, { dim: [2, 3] });
+    const map = weightedSum(a, weights);
+    return { map: reference ? add(map, 1) : map, weights };
   };
 }
 

@@ -1,4 +1,4 @@
-import { indexSelect, interpolate, reshape, Tensor, tensor, tidy } from '@gradlens/tensor';
+import { div, gt, indexSelect, interpolate, max, min, relu, reshape, sub, Tensor, tidy, where, zerosLike } from '@gradlens/tensor';
 import type { ResolvedTarget } from './targets';
 import type { Warnings } from './options';
 
@@ -14,7 +14,7 @@ export function valueRange(v: ArrayLike<number | bigint>, from = 0, count = v.le
   return { lo, hi };
 }
 
-/** Min–max normalisation to [0, 1]; a constant map becomes zeros. */
+/** Min–max normalisation of host values to [0, 1]; a constant map becomes zeros (`normalizeMaps` for tensors). */
 export function minMax(v: ArrayLike<number>): Float64Array {
   const { lo, hi } = valueRange(v);
   const out = new Float64Array(v.length);
@@ -52,18 +52,20 @@ export function checkConstant(maps: Tensor, target: ResolvedTarget, warnings: Wa
   }
 }
 
-/** Min–max normalises each item of `maps` [N, …] to [0, 1]; a constant item becomes zeros. */
+/** Min–max normalises each item of `maps` [N, …] to [0, 1], as tensor ops; a constant item becomes zeros. */
 export function normalizeMaps(maps: Tensor): Tensor {
-  const n = maps.shape[0]!;
-  const per = maps.size / n;
-  const v = maps.dataSync();
-  const out = new Float32Array(maps.size);
-  for (let i = 0; i < n; i++) {
-    const { lo, hi } = valueRange(v, i * per, per);
-    const range = hi - lo;
-    for (let j = 0; j < per; j++) out[i * per + j] = range > 0 ? (Number(v[i * per + j]) - lo) / range : 0;
-  }
-  return tensor(out, maps.shape);
+  return tidy(() => {
+    if (maps.rank < 2) return zerosLike(maps); // one value per item: constant
+    const perItem = { dim: [...Array(maps.rank).keys()].slice(1), keepdim: true };
+    const lo = min(maps, perItem);
+    const range = sub(max(maps, perItem), lo);
+    return where(gt(range, 0), div(sub(maps, lo), range), 0);
+  });
+}
+
+/** ReLU, then min–max per item (pytorch-grad-cam's max(·, 0) and scale_cam_image): [N, …] → [0, 1]. */
+export function reluScale(maps: Tensor): Tensor {
+  return tidy(() => normalizeMaps(relu(maps)));
 }
 
 /** Copies of item i of `x` [N, …] stacked `count` times: [count, …]. */

@@ -1,9 +1,9 @@
-import { indexSelect, interpolate, mul, noGrad, record, reshape, tensor, tidy } from '@gradlens/tensor';
+import { add, cast, indexSelect, interpolate, max, mul, noGrad, record, reshape, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { buildCam, camLayer, CamLayer, CamOptions, CamResult, weightedSum, withLayer } from './cam-core';
 import {
-  checkEval, checkInput, ProgressCallback, repeatItem, repeatTarget, resolveTarget, ResolvedTarget, scoreRows, scoresOf, valueRange, valuesOf, Warnings,
+  checkEval, checkInput, normalizeMaps, ProgressCallback, repeatItem, repeatTarget, resolveTarget, ResolvedTarget, scoreRows, scoresOf, Warnings,
 } from './common';
 
 export interface ScoreCamOptions extends CamOptions {
@@ -40,52 +40,47 @@ export function scoreCam(model: Module, x: Tensor, given: ScoreCamOptions = {}):
     const k = a.shape[1]!;
     const h = a.shape[2]!;
     const w = a.shape[3]!;
-    const allWeights: Float64Array[] = [];
+    const allWeights = new Float64Array(n * k);
     let done = 0;
     for (let i = 0; i < n; i++) {
-      const up = noGrad(() => tidy(() => interpolate(reshape(indexSelect(a, 0, [i]), [k, 1, h, w]), { size: [hh, ww], mode: 'bilinear' })));
-      const uv = valuesOf(up);
-      up.dispose();
-      const plane = hh * ww;
-      const weights = new Float64Array(k);
-      const active: number[] = [];
-      const masks: Float32Array[] = [];
-      for (let c = 0; c < k; c++) {
-        const { lo, hi } = valueRange(uv, c * plane, plane);
-        if (hi === lo) continue;
-        const m = new Float32Array(plane);
-        for (let j = 0; j < plane; j++) m[j] = (uv[c * plane + j]! - lo) / (hi - lo);
-        active.push(c);
-        masks.push(m);
-      }
-      for (let b0 = 0; b0 < active.length; b0 += batch) {
-        const chunk = active.slice(b0, b0 + batch);
-        const mv = new Float32Array(chunk.length * plane);
-        chunk.forEach((_, r) => mv.set(masks[b0 + r]!, r * plane));
-        const xs = tidy(() => mul(repeatItem(x, i, chunk.length), tensor(mv, [chunk.length, 1, hh, ww], x.dtype)));
-        let s: Float64Array;
-        try {
-          s = scoreRows(method, model, xs, repeatTarget(target, chunk.map(() => i)), options.probability ?? true);
-        } finally {
-          xs.dispose();
+      // Each channel upsampled and min–max scaled to a mask [K, 1, H, W]; a constant channel (an all-zero mask) is not scored.
+      const masks = noGrad(() => tidy(() => {
+        const up = interpolate(reshape(indexSelect(a, 0, [i]), [k, 1, h, w]), { size: [hh, ww], mode: 'bilinear' });
+        return cast(normalizeMaps(up), x.dtype);
+      }));
+      const weights = allWeights.subarray(i * k, (i + 1) * k);
+      try {
+        const peak = max(masks, { dim: [1, 2, 3] });
+        const peaks = peak.dataSync();
+        peak.dispose();
+        const active = Array.from({ length: k }, (_, c) => c).filter((c) => Number(peaks[c]) > 0);
+        for (let b0 = 0; b0 < active.length; b0 += batch) {
+          const chunk = active.slice(b0, b0 + batch);
+          const xs = tidy(() => mul(repeatItem(x, i, chunk.length), indexSelect(masks, 0, chunk)));
+          let s: Float64Array;
+          try {
+            s = scoreRows(method, model, xs, repeatTarget(target, chunk.map(() => i)), options.probability ?? true);
+          } finally {
+            xs.dispose();
+          }
+          chunk.forEach((c, r) => (weights[c] = s[r]!));
+          done += chunk.length;
+          options.onProgress?.(done, n * k);
         }
-        chunk.forEach((c, r) => (weights[c] = s[r]!));
-        done += chunk.length;
-        options.onProgress?.(done, n * k);
+        if (active.length < k) {
+          done += k - active.length; // constant channels: weight 0, nothing to score
+          options.onProgress?.(done, n * k);
+        }
+      } finally {
+        masks.dispose();
       }
-      if (active.length < k) {
-        done += k - active.length; // constant channels: weight 0, nothing to score
-        options.onProgress?.(done, n * k);
-      }
-      allWeights.push(weights);
     }
     const scores = Array.from(scoresOf(method, output, target));
     const reference = options.reference ?? false;
-    return buildCam(method, a, null, (av, _g, kk, hw, i) => {
-      const weights = allWeights[i]!;
-      const map = weightedSum(av, weights, kk, hw);
-      if (reference) for (let j = 0; j < hw; j++) map[j] = map[j]! + 1;
-      return { map, weights };
+    return buildCam(method, a, null, (acts) => {
+      const weights = tensor(allWeights, [n, k], acts.dtype);
+      const map = weightedSum(acts, weights);
+      return { map: reference ? add(map, 1) : map, weights };
     }, options.relu ?? true, x.shape, target, scores, warnings);
   } finally {
     layer?.dispose();
