@@ -24,13 +24,13 @@ export function findGapLinearWeights(method: string, tape: Tape, a: Tensor, outp
         pooled = true;
         break;
       case 'avgPool2d':
-        if (node.output.shape[2] !== 1 || node.output.shape[3] !== 1 || (node.attrs as { padding: number[] }).padding.some((p) => p !== 0)) {
+        if (node.output.shape[2] !== 1 || node.output.shape[3] !== 1 || node.attrs.padding.some((p) => p !== 0)) {
           fail(`found ${where} that is not a global average`);
         }
         pooled = true;
         break;
       case 'mean': {
-        const dims = (node.attrs as { dims: number[] }).dims;
+        const dims = node.attrs.dims;
         if (!(dims.length === 2 && dims.includes(2) && dims.includes(3))) fail(`found ${where} over dims [${dims.join(', ')}], not over H and W`);
         pooled = true;
         break;

@@ -1,5 +1,5 @@
 import { abs, add, batchNormSlots, div, keep, mul, reshape, sqrt, sub, tensor, tidy } from '@gradlens/tensor';
-import type { Tensor, TapeNode } from '@gradlens/tensor';
+import type { AnyTapeNode, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { BaseOptions, checkConstant, checkEval, checkInput, disposePass, passGrad, recordPass, upsampleMaps, valuesOf, Warnings } from './common';
 
@@ -28,10 +28,10 @@ function scalePlanes(v: Float64Array, count: number, size: number): void {
 }
 
 /** The effective bias of a biased node per channel [C] (conv2d: b; eval-mode batch norm: β − μ γ / √(σ² + ε)), or null. */
-function nodeBias(node: TapeNode): Tensor | null {
+function nodeBias(node: AnyTapeNode): Tensor | null {
   if (node.op === 'conv2d') return node.inputs[2] ?? null;
   if (node.op === 'batchNorm') {
-    const a = node.attrs as { training: boolean; eps: number; weight: boolean; bias: boolean };
+    const a = node.attrs;
     if (a.training) return null;
     const s = batchNormSlots(a);
     const mean = node.inputs[s.mean]!;

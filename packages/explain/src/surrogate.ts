@@ -1,5 +1,4 @@
 import { tensor } from '@gradlens/tensor';
-import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { ProgressCallback, repeatTarget, ResolvedTarget, scoreRows } from './common';
 

@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { readNpz, type NdArray } from '@gradlens/io';
 import { assign, numTensors, record, Tensor, tensor, zeros } from '@gradlens/tensor';

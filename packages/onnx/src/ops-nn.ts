@@ -2,7 +2,7 @@ import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
 import { Attrs } from './attrs';
 import { OpTable, axis, float, input, ints, numbers } from './op-context';
-import { Const, Value, asTensor } from './values';
+import { Value, asTensor } from './values';
 
 /** Per-side paddings [top, left, bottom, right] for a 2-D window op, with auto_pad resolved. */
 function windowPads(attrs: Attrs, x: Tensor, kernel: number[], stride: number[], dilation: number[]): number[] {

@@ -15,7 +15,7 @@ export type { OpAttrs, OpName, BatchNormAttrs, LayerNormAttrs, ConvAttrs, PoolAt
 export { batchNormSlots } from './ops/op-attrs';
 export { Generator, manualSeed, defaultGenerator } from './random';
 export { record, grad, noGrad, tidy, tidyOwned, keep, withScope, numTensors, Tape } from './autodiff/tape';
-export type { TapeNode, Recording, TensorContainer } from './autodiff/tape';
+export type { AnyTapeNode, TapeNode, Recording, TensorContainer } from './autodiff/tape';
 export type { GradOptions } from './autodiff/backward';
 export { gradRules } from './autodiff/rules';
 export type { GradContext, GradRule, GradRuleTable, RuleOverrides } from './autodiff/rules';

@@ -66,7 +66,8 @@ export function conv2dBackwardInput(this: KernelThis<ConvConstants>, dy: Values,
   const r = z - n * gb;
   const g = Math.floor(r / this.constants.B);
   const ci = (r - g * this.constants.B) * 4;
-  const kk = this.constants.KH * this.constants.KW;
+  // the weights of input channels ci … ci+3 for one tap are one kernel area apart
+  const kernelArea = this.constants.KH * this.constants.KW;
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
@@ -87,9 +88,9 @@ export function conv2dBackwardInput(this: KernelThis<ConvConstants>, dy: Values,
           if (tw >= 0 && ow * this.constants.SW === tw && ow < this.constants.OW) v = dy[row + ow]!;
           const wi = wrow + kw;
           s0 += v * w[wi]!;
-          s1 += v * w[wi + kk]!;
-          s2 += v * w[wi + 2 * kk]!;
-          s3 += v * w[wi + 3 * kk]!;
+          s1 += v * w[wi + kernelArea]!;
+          s2 += v * w[wi + 2 * kernelArea]!;
+          s3 += v * w[wi + 3 * kernelArea]!;
         }
       }
     }

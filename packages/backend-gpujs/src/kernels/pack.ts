@@ -16,12 +16,12 @@ export interface UnpackConstants {
  */
 export function unpackBlocks(this: KernelThis<UnpackConstants>, t: number[][][][]): number {
   const z = this.thread.z;
-  const cpg = this.constants.CPG;
-  const cAll = this.constants.G * cpg;
+  const channelsPerGroup = this.constants.CPG;
+  const cAll = this.constants.G * channelsPerGroup;
   const outer = Math.floor(z / cAll);
   const c = z - outer * cAll;
-  const g = Math.floor(c / cpg);
-  const cl = c - g * cpg;
+  const g = Math.floor(c / channelsPerGroup);
+  const cl = c - g * channelsPerGroup;
   const b = Math.floor(cl / 4);
   const j = cl - b * 4;
   const zb = (outer * this.constants.G + g) * this.constants.B + b;
@@ -37,14 +37,14 @@ export function unpackBlocks(this: KernelThis<UnpackConstants>, t: number[][][][
  * Host-side unpack: `data` holds [OUTER·G·B, Y, X, 4] floats; returns [OUTER, G·CPG, Y, X] row-major
  * ([OUTER, G·CPG, X, Y] with `swap`), dropping the padding channels of each group's last block.
  */
-export function unpackBlocksHost(data: Values, outer: number, groups: number, cpg: number, ySize: number, xSize: number, swap = false): Float32Array {
-  const blocks = Math.ceil(cpg / 4);
+export function unpackBlocksHost(data: Values, outer: number, groups: number, channelsPerGroup: number, ySize: number, xSize: number, swap = false): Float32Array {
+  const blocks = Math.ceil(channelsPerGroup / 4);
   const plane = ySize * xSize;
-  const out = new Float32Array(outer * groups * cpg * plane);
+  const out = new Float32Array(outer * groups * channelsPerGroup * plane);
   let o = 0;
   for (let n = 0; n < outer; n++) {
     for (let g = 0; g < groups; g++) {
-      for (let c = 0; c < cpg; c++) {
+      for (let c = 0; c < channelsPerGroup; c++) {
         const base = ((n * groups + g) * blocks + (c >> 2)) * plane * 4 + (c & 3);
         if (!swap) {
           for (let p = 0; p < plane; p++) out[o++] = data[base + p * 4]!;

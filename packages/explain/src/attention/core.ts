@@ -1,5 +1,5 @@
 import { tensor } from '@gradlens/tensor';
-import type { Tape, Tensor } from '@gradlens/tensor';
+import type { Tape, TapeNode, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { BaseOptions, checkConstant, ResolvedTarget, upsampleMaps, valuesOf, Warnings } from '../common';
 import { hasTokenGrid } from '../token-maps';
@@ -37,8 +37,8 @@ export interface AttentionLayer {
  */
 export function attentionLayers(method: string, model: Module, tape: Tape): AttentionLayer[] {
   const found = tape.nodes
-    .filter((n) => n.op === 'softmax' && n.scope !== '' && n.output.rank >= 3 && n.output.rank <= 4)
-    .filter((n) => n.output.shape[n.output.rank - 1] === n.output.shape[n.output.rank - 2] && (n.attrs as { dim: number }).dim === n.output.rank - 1)
+    .filter((n): n is TapeNode<'softmax'> => n.op === 'softmax' && n.scope !== '' && n.output.rank >= 3 && n.output.rank <= 4)
+    .filter((n) => n.output.shape[n.output.rank - 1] === n.output.shape[n.output.rank - 2] && n.attrs.dim === n.output.rank - 1)
     .map((n) => ({ scope: n.scope, probs: n.output }));
   if (found.length === 0) {
     throw new Error(`${method}: ${model.constructor.name} recorded no attention probabilities (a softmax over [N, heads, tokens, tokens] inside a module); this method needs a transformer with self-attention, such as vit_b_16`);

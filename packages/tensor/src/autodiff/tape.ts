@@ -18,12 +18,16 @@ export interface TapeNode<K extends OpName = OpName> {
   readonly scope: string;
 }
 
+/** A recorded node of any op: a union over op names, so `switch (node.op)` narrows `attrs`. */
+export type AnyTapeNode = { [K in OpName]: TapeNode<K> }[OpName];
+
 const recording: Tape[] = [];
 
 /** @internal called for every op run; appends a node to each tape being recorded. */
 export function recordNode<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K], result: KernelResult): void {
   if (recording.length === 0 || engine.noGradDepth > 0) return;
-  const node: TapeNode<K> = { op, inputs, output: result.out, extras: result.extras ?? [], attrs, scope: engine.scopePath };
+  // TypeScript cannot see that a TapeNode<K> for a generic K is a member of the union.
+  const node = { op, inputs, output: result.out, extras: result.extras ?? [], attrs, scope: engine.scopePath } as TapeNode<K> as AnyTapeNode;
   for (const tape of recording) tape.push(node);
 }
 
@@ -32,12 +36,12 @@ export function recordNode<K extends OpName>(op: K, inputs: readonly Tensor[], a
  * sets, the forward pass never runs again; `dispose` frees every tensor the pass made and did not return.
  */
 export class Tape {
-  private readonly list: TapeNode[] = [];
+  private readonly list: AnyTapeNode[] = [];
   private readonly held = new Set<Tensor>();
   private disposed = false;
 
   /** @internal */
-  push(node: TapeNode): void {
+  push(node: AnyTapeNode): void {
     this.list.push(node);
     for (const t of [...node.inputs, node.output, ...node.extras]) {
       if (!this.held.has(t)) {
@@ -47,8 +51,8 @@ export class Tape {
     }
   }
 
-  /** The recorded nodes, in execution order. */
-  get nodes(): readonly TapeNode[] {
+  /** The recorded nodes, in execution order; `node.op` narrows `node.attrs`. */
+  get nodes(): readonly AnyTapeNode[] {
     return this.list;
   }
 

@@ -3,8 +3,9 @@ import type { ConvAttrs, PoolAttrs } from '../../ops/op-attrs';
 import { runOp } from '../../ops/run';
 import type { GradRuleTable } from './types';
 
-const convOnly = ({ stride, padding, dilation, groups }: ConvAttrs): ConvAttrs => ({ stride, padding, dilation, groups });
-const poolOnly = ({ kernel, stride, padding, dilation, outSize }: PoolAttrs): PoolAttrs => ({ kernel, stride, padding, dilation, outSize });
+/** The attributes of a conv or pool op without a backward op's extra shape fields. */
+const baseConvAttrs = ({ stride, padding, dilation, groups }: ConvAttrs): ConvAttrs => ({ stride, padding, dilation, groups });
+const basePoolAttrs = ({ kernel, stride, padding, dilation, outSize }: PoolAttrs): PoolAttrs => ({ kernel, stride, padding, dilation, outSize });
 const plane = (shape: readonly number[]): [number, number] => [shape[2]!, shape[3]!];
 
 /**
@@ -32,17 +33,17 @@ export const nnRules = {
     b && needsGrad[2] ? sum(dy, { dim: [0, 2, 3] }) : null,
   ],
   conv2dBackwardInput: (g, { inputs: [dy, w], attrs, needsGrad }) => [
-    needsGrad[0] ? runOp('conv2d', [g, w!], convOnly(attrs)) : null,
-    needsGrad[1] ? runOp('conv2dBackwardWeight', [g, dy!], { ...convOnly(attrs), weightShape: [...w!.shape] }) : null,
+    needsGrad[0] ? runOp('conv2d', [g, w!], baseConvAttrs(attrs)) : null,
+    needsGrad[1] ? runOp('conv2dBackwardWeight', [g, dy!], { ...baseConvAttrs(attrs), weightShape: [...w!.shape] }) : null,
   ],
   conv2dBackwardWeight: (g, { inputs: [x, dy], attrs, needsGrad }) => [
-    needsGrad[0] ? runOp('conv2dBackwardInput', [dy!, g], { ...convOnly(attrs), inputShape: [...x!.shape] }) : null,
-    needsGrad[1] ? runOp('conv2d', [x!, g], convOnly(attrs)) : null,
+    needsGrad[0] ? runOp('conv2dBackwardInput', [dy!, g], { ...baseConvAttrs(attrs), inputShape: [...x!.shape] }) : null,
+    needsGrad[1] ? runOp('conv2d', [x!, g], baseConvAttrs(attrs)) : null,
   ],
   maxPool2d: (dy, { inputs: [x], extras: [indices] }) => [runOp('scatterPlanes', [dy, indices!], { planeShape: plane(x!.shape) })],
   adaptiveMaxPool2d: (dy, { inputs: [x], extras: [indices] }) => [runOp('scatterPlanes', [dy, indices!], { planeShape: plane(x!.shape) })],
   avgPool2d: (dy, { inputs: [x], attrs }) => [runOp('avgPool2dBackward', [dy], { ...attrs, inputShape: [...x!.shape] })],
-  avgPool2dBackward: (g, { attrs }) => [runOp('avgPool2d', [g], { ...poolOnly(attrs), countIncludePad: attrs.countIncludePad, divisorOverride: attrs.divisorOverride })],
+  avgPool2dBackward: (g, { attrs }) => [runOp('avgPool2d', [g], { ...basePoolAttrs(attrs), countIncludePad: attrs.countIncludePad, divisorOverride: attrs.divisorOverride })],
   adaptiveAvgPool2d: (dy, { inputs: [x] }) => [runOp('adaptiveAvgPool2dBackward', [dy], { inputShape: [...x!.shape] })],
   adaptiveAvgPool2dBackward: (g, { inputs: [dy] }) => [runOp('adaptiveAvgPool2d', [g], { outSize: plane(dy!.shape) })],
   upsampleNearest2d: (dy, { inputs: [x], attrs }) => [runOp('upsampleNearest2dBackward', [dy], { ...attrs, inputShape: [...x!.shape] })],

@@ -1,8 +1,9 @@
 import type { TypedArray } from '../../dtype';
 import type { KernelTable } from '../backend';
 import { broadcastStrides, stridesOf } from '../../shape';
-import type { Tensor } from '../../tensor';
-import { around, forEachRun, make, output } from './util';
+import type { FloatArray } from '../../dtype';
+import { scatterByIndices } from './kernels';
+import { around, floats, forEachRun, make, output } from './util';
 
 /** Calls `visit(o, i)` for every output element o (row-major) with its strided input offset i. */
 function stridedWalk(shape: readonly number[], strides: readonly number[], base: number, visit: (o: number, i: number) => void): void {
@@ -127,17 +128,8 @@ export const shapeKernels = {
   },
   scatterPlanes: ([dy, indices], { planeShape }) => {
     const [n, c, oh, ow] = dy!.shape as [number, number, number, number];
-    const plane = planeShape[0] * planeShape[1];
     const { t, v } = output([n, c, ...planeShape], dy!.dtype);
-    const dv = dy!.values();
-    const iv = indices!.values();
-    const outPlane = oh * ow;
-    for (let p = 0; p < n * c; p++) {
-      for (let k = 0; k < outPlane; k++) {
-        const dst = p * plane + iv[p * outPlane + k]!;
-        v[dst] = v[dst]! + dv[p * outPlane + k]!;
-      }
-    }
+    scatterByIndices(floats(dy!), indices!.values() as Int32Array, n * c, oh * ow, planeShape[0] * planeShape[1], v as FloatArray);
     return { out: t };
   },
 } satisfies Partial<KernelTable>;

@@ -1,6 +1,6 @@
 /** adaptive_avg_pool2d and adaptive_max_pool2d with PyTorch bins: start=floor(o*in/out), end=ceil((o+1)*in/out). */
 import type { AdaptivePoolGeometry, FloatArray } from './types';
-import { adaptiveWindows, scatterByIndices, windowAdd, windowMax, windowSum } from './pool_windows';
+import { adaptiveWindows, windowAdd, windowMax, windowSum } from './pool_windows';
 
 /** Writes adaptive_avg_pool2d of x [N, C, H, W] into out [N, C, OH, OW]. */
 export function adaptiveAvgPool2dForward(x: FloatArray, g: AdaptivePoolGeometry, out: FloatArray): void {
@@ -54,7 +54,3 @@ export function adaptiveMaxPool2dForward(x: FloatArray, g: AdaptivePoolGeometry,
   }
 }
 
-/** Writes dx [N, C, H, W] (zeroed, then dy scatter-added at the saved argmax of each bin). */
-export function adaptiveMaxPool2dBackward(dy: FloatArray, indices: Int32Array, g: AdaptivePoolGeometry, dx: FloatArray): void {
-  scatterByIndices(dy, indices, g.batch * g.channels, g.outHeight * g.outWidth, g.inHeight * g.inWidth, dx);
-}

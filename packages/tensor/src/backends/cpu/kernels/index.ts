@@ -4,9 +4,10 @@ export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight } from './conv
 export { matmul, gemm, setGemmBlocking, setMicroKernel, jsMicroKernel4x4, stridedA, stridedB, denseStore, setFloat32Engine, float32GemmInfo } from './gemm';
 export type { GemmBlocking, GemmOptions, MicroKernel, PackA, PackB, GemmStore, PanelEngine, PanelBuffers } from './gemm';
 export { createWasmFloat32Engine, wasmSimdUnavailableReason } from './wasm-gemm';
-export { maxPool2dForward, maxPool2dBackward, avgPool2dForward, avgPool2dBackward } from './pool2d';
+export { maxPool2dForward, avgPool2dForward, avgPool2dBackward } from './pool2d';
+export { scatterByIndices } from './pool_windows';
 export {
-  adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward, adaptiveMaxPool2dForward, adaptiveMaxPool2dBackward,
+  adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward, adaptiveMaxPool2dForward,
 } from './adaptive_pool2d';
 export {
   upsampleNearest2dForward, upsampleNearest2dBackward, upsampleBilinear2dForward, upsampleBilinear2dBackward,

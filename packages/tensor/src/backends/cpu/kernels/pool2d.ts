@@ -1,6 +1,6 @@
 /** max_pool2d and avg_pool2d (forward and backward) with PyTorch's window, ceil-mode and divisor semantics. */
 import type { FloatArray, Pool2dGeometry } from './types';
-import { paddedLengths, scatterByIndices, strideWindows, windowAdd, windowMax, windowSum } from './pool_windows';
+import { paddedLengths, strideWindows, windowAdd, windowMax, windowSum } from './pool_windows';
 
 /**
  * Writes max_pool2d of x [N, C, H, W] into out [N, C, OH, OW] and the argmax (flat h*W+w within each
@@ -65,11 +65,6 @@ function maxPool2x2(x: FloatArray, g: Pool2dGeometry, out: FloatArray, indices: 
       }
     }
   }
-}
-
-/** Writes dx [N, C, H, W] (zeroed, then dy scatter-added at the saved argmax of each window). */
-export function maxPool2dBackward(dy: FloatArray, indices: Int32Array, g: Pool2dGeometry, dx: FloatArray): void {
-  scatterByIndices(dy, indices, g.batch * g.channels, g.outHeight * g.outWidth, g.inHeight * g.inWidth, dx);
 }
 
 function avgDivisor(padArea: number, clippedArea: number, countIncludePad: boolean, divisorOverride: number | null): number {
