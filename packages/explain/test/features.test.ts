@@ -200,6 +200,36 @@ describe('feature visualisation', () => {
     expect(() => visualizeFilter(model, { layer: 'features.4', filter: 8, size: 8, steps: 1 })).toThrow(/filter 8 is out of range: layer 'features.4' has 8 channels/);
     expect(() => generateClassSample(model, 3, { size: 8, steps: 1 })).toThrow(/target class 3 is out of range/);
     expect(() => deepDream(model, tensor([1, 2, 3]), { layer: 'features.1' })).toThrow(/expected an image \[3, H, W\]/);
+    const x = randomInput(1, 8);
+    const bad = 'fft' as unknown as 'fourier';
+    expect(() => invertRepresentation(model, x, { layer: 'features.1', steps: 1, parametrization: bad })).toThrow(/invertRepresentation: parametrization must be 'pixel' or 'fourier', got "fft"/);
+    expect(() => visualizeFilter(model, { layer: 'features.1', filter: 0, size: 8, steps: 1, parametrization: 'fourier', spectrumDecay: -1 })).toThrow(/spectrumDecay must be in \[0, 4\], got -1/);
+    expect(() => deepDream(model, x, { layer: 'features.1', octaves: 0 })).toThrow(/deepDream: octaves must be a positive integer, got 0/);
+    expect(() => deepDream(model, x, { layer: 'features.1', octaveScale: 1 })).toThrow(/deepDream: octaveScale must be a number above 1, got 1/);
+    x.dispose();
+  });
+
+  test('the fourier parametrisation: deterministic per seed, no tensor left behind, hooks that change pixels are kept', () => {
+    const before = numTensors();
+    const opts = { layer: 'features.4', filter: 2, size: 12, steps: 10, lr: 0.2, mean: MEAN, std: STD, seed: 3, parametrization: 'fourier' as const };
+    const a = visualizeFilter(model, opts);
+    const b = visualizeFilter(model, opts);
+    expect(Array.from(a.image.dataSync())).toEqual(Array.from(b.image.dataSync()));
+    expect(a.finalObjective).toBeGreaterThan(a.objective[0]! + 0.05);
+    // The regularised class sample blurs the pixels in a hook: with 'fourier' the parameters follow
+    // the blurred pixels, so blurring every step leaves a smoother picture than never blurring.
+    const roughness = (t: Tensor): number => {
+      const v = t.dataSync();
+      let s = 0;
+      for (let i = 1; i < v.length; i++) if (i % 12 !== 0) s += (v[i]! - v[i - 1]!) ** 2;
+      return s;
+    };
+    const common = { size: 12, steps: 6, mean: MEAN, std: STD, parametrization: 'fourier' as const, spectrumDecay: 0 };
+    const blurred = generateRegularizedClassSample(model, 1, { ...common, blurEvery: 1, blurSigma: 1.5 });
+    const sharp = generateRegularizedClassSample(model, 1, { ...common, blurEvery: 0 });
+    expect(roughness(blurred.image)).toBeLessThan(0.5 * roughness(sharp.image));
+    for (const r of [a, b, blurred, sharp]) r.image.dispose();
+    expect(numTensors()).toBe(before);
   });
 
   test('inside tidy nothing is left behind; inside noGrad a clear error, and nothing left either', () => {

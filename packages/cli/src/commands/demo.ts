@@ -11,7 +11,7 @@ import { colorBarHtml, esc, GALLERY_CSS, galleryTable } from '../gallery';
 import type { GalleryRow } from '../gallery';
 import { writePictures } from '../pictures';
 import {
-  EvaluationTable, generateRegularizedClassSample, invertRepresentation, METRIC_INFO, MetricName, modelRandomization, tableToJSON, visualizationToPicture,
+  deepDream, EvaluationTable, generateRegularizedClassSample, invertRepresentation, METRIC_INFO, MetricName, modelRandomization, tableToJSON, visualizationToPicture,
   visualizeFilter,
 } from '../plugins';
 import { seconds, Streams } from '../progress';
@@ -44,6 +44,8 @@ interface DemoBudget {
   classes: number;
   classSteps: number;
   inversionSteps: number;
+  /** Deep-dream steps per octave (3 octaves). */
+  dreamSteps: number;
   sanityMethods: string[];
 }
 
@@ -51,7 +53,7 @@ const FULL: DemoBudget = {
   pictures: 5,
   method: { ...DEFAULT_BUDGET, samples: 16, steps: 16, window: 16, stride: 8, batchSize: 32 },
   curveSteps: 6,
-  filters: 3, filterSteps: 20, classes: 3, classSteps: 40, inversionSteps: 40,
+  filters: 3, filterSteps: 20, classes: 3, classSteps: 40, inversionSteps: 40, dreamSteps: 20,
   sanityMethods: ['gradcam', 'guided', 'ig'],
 };
 
@@ -59,7 +61,7 @@ const QUICK: DemoBudget = {
   pictures: 2,
   method: { ...DEFAULT_BUDGET, samples: 4, steps: 4, window: 32, stride: 32, batchSize: 32 },
   curveSteps: 4,
-  filters: 1, filterSteps: 5, classes: 1, classSteps: 5, inversionSteps: 5,
+  filters: 1, filterSteps: 5, classes: 1, classSteps: 5, inversionSteps: 5, dreamSteps: 3,
   sanityMethods: ['gradcam'],
 };
 
@@ -231,6 +233,20 @@ ${galleryTable(rows, methods, perPicture)}`;
   return 0;
 }
 
+/**
+ * Up to three layers to invert, shallow to deep: the second ReLU beside the CAM layer, one halfway,
+ * and the CAM layer itself (Mahendran & Vedaldi show how the picture fades with depth).
+ */
+function inversionLayers(loaded: LoadedModel, layer: string): string[] {
+  const parent = layer.includes('.') ? layer.slice(0, layer.lastIndexOf('.') + 1) : '';
+  const relus = loaded.model.namedModules()
+    .filter(([p, m]) => p.startsWith(parent) && !p.slice(parent.length).includes('.') && m.constructor.name === 'ReLU')
+    .map(([p]) => p);
+  const upTo = relus.slice(0, relus.indexOf(layer) + 1);
+  if (upTo.length < 3) return [layer];
+  return [...new Set([upTo[1]!, upTo[Math.ceil((upTo.length - 1) / 2)]!, layer])];
+}
+
 function featureSection(loaded: LoadedModel, dir: string, out: string, layer: string, image: Tensor, budget: DemoBudget, log: (s: string) => void): string {
   log(`${loaded.name}: feature visualisations`);
   const fdir = path.join(dir, 'features');
@@ -244,7 +260,8 @@ function featureSection(loaded: LoadedModel, dir: string, out: string, layer: st
   const fig = (file: string, caption: string): string => `<figure><img src="${rel(out, file)}" alt="${esc(caption)}"><figcaption>${esc(caption)}</figcaption></figure>`;
   const figures: string[] = [];
   for (let f = 0; f < budget.filters; f++) {
-    const r = visualizeFilter(loaded.model, { layer, filter: f, size: loaded.size, steps: budget.filterSteps, ...norm, seed: f });
+    // Olah et al.'s decorrelated parametrisation: on raw pixels the same ascent gives high-frequency noise.
+    const r = visualizeFilter(loaded.model, { layer, filter: f, size: loaded.size, steps: budget.filterSteps, ...norm, seed: f, parametrization: 'fourier', lr: 0.2 });
     try { figures.push(fig(save(`filter-${f}`, r.image), `${layer} filter ${f}`)); } finally { r.image.dispose(); }
   }
   const classRow: string[] = [];
@@ -253,13 +270,25 @@ function featureSection(loaded: LoadedModel, dir: string, out: string, layer: st
     const r = generateRegularizedClassSample(loaded.model, c, { size: loaded.size, steps: budget.classSteps, ...norm, seed: c });
     try { classRow.push(fig(save(`class-${c}`, r.image), `class ${className(c, loaded.classes)}`)); } finally { r.image.dispose(); }
   }
-  const inv = invertRepresentation(loaded.model, image, { layer, steps: budget.inversionSteps, ...norm, seed: 0 });
-  let invFig: string;
-  try { invFig = fig(save('inversion', inv.image), `inverted ${layer} of the first picture`); } finally { inv.image.dispose(); }
   const orig = fig(save('inversion-target', image), 'the first picture');
+  const dreams: string[] = [orig];
+  for (const filter of [undefined, 0]) {
+    const r = deepDream(loaded.model, image, { layer, filter, steps: budget.dreamSteps, ...norm });
+    const what = filter === undefined ? `all of ${layer}` : `${layer} filter ${filter}`;
+    try { dreams.push(fig(save(`dream-${filter ?? 'layer'}`, r.image), `${what} amplified`)); } finally { r.image.dispose(); }
+  }
+  const invLayers = inversionLayers(loaded, layer);
+  const inversions: string[] = [orig];
+  for (const l of invLayers) {
+    const inv = invertRepresentation(loaded.model, image, { layer: l, steps: budget.inversionSteps, ...norm, seed: 0 });
+    const dist = inv.finalObjective;
+    try { inversions.push(fig(save(`inversion-${l}`, inv.image), `from ${l} (feature distance ${(100 * dist).toFixed(0)} %)`)); } finally { inv.image.dispose(); }
+  }
   return `<h3>Feature visualisation</h3>
-<p>Filters of <code>${esc(layer)}</code> by activation maximisation (${budget.filterSteps} steps), class models (regularised: blur, decay; ${budget.classSteps} steps) and the inverted representation of <code>${esc(layer)}</code> (${budget.inversionSteps} steps).</p>
-<h4>Filters</h4><div class="figs">${figures.join('')}</div><h4>Class models</h4><div class="figs">${classRow.join('')}</div><h4>Inverted representation</h4><div class="figs">${orig}${invFig}</div>`;
+<p>Filters of <code>${esc(layer)}</code> by activation maximisation (${budget.filterSteps} steps) and the inverted representations use the decorrelated Fourier parametrisation of Olah et al. (2017); class models are regularised (blur, decay; ${budget.classSteps} steps); deep dream runs 3 octaves of ${budget.dreamSteps} steps on the first picture.</p>
+<h4>Filters</h4><div class="figs">${figures.join('')}</div><h4>Class models</h4><div class="figs">${classRow.join('')}</div>
+<h4>Deep dream</h4><div class="figs">${dreams.join('')}</div>
+<h4>Inverted representation</h4><p>Pictures whose activation at a layer matches the first picture's (${budget.inversionSteps} steps; the feature distance is ‖Φ(x) − Φ(x₀)‖² / ‖Φ(x₀)‖² at the end): the deeper the layer, the less of the picture it keeps.</p><div class="figs">${inversions.join('')}</div>`;
 }
 
 function sanitySection(
@@ -321,7 +350,7 @@ code { background: #eee; padding: 0 3px; }
 </style></head><body>
 <h1>gradlens demo</h1>
 <p>Every attribution method of gradlens on the bundled sample pictures (cluttered Fashion-MNIST, 64×64) with the two bundled models, trained by gradlens itself. ${nav}</p>
-<p class="note">Budgeted to run in a few minutes on 2 CPU cores${quick ? ' (<b>--quick</b>: fewer pictures, far fewer steps)' : ''}: ${budget.pictures} of the bundled pictures per model (one per class), SmoothGrad ${b.samples} samples (paper: 50), integrated gradients ${b.steps} steps (paper: 50), occlusion window ${b.window ?? '-'} px stride ${b.stride ?? '-'} px, Score-CAM with every channel of the layer, ${budget.filterSteps}/${budget.classSteps}/${budget.inversionSteps} steps for filters/class models/inversion. Total ${esc(total)} (${esc(timings.join(', '))}).${warnings ? ` ${warnings} warnings about degenerate maps (constant maps are drawn black).` : ''}</p>
+<p class="note">Budgeted to run in a few minutes on 2 CPU cores${quick ? ' (<b>--quick</b>: fewer pictures, far fewer steps)' : ''}: ${budget.pictures} of the bundled pictures per model (one per class), SmoothGrad ${b.samples} samples (paper: 50), integrated gradients ${b.steps} steps (paper: 50), occlusion window ${b.window ?? '-'} px stride ${b.stride ?? '-'} px, Score-CAM with every channel of the layer, ${budget.filterSteps}/${budget.classSteps}/${budget.inversionSteps}/3×${budget.dreamSteps} steps for filters/class models/inversions/deep dream. Total ${esc(total)} (${esc(timings.join(', '))}).${warnings ? ` ${warnings} warnings about degenerate maps (constant maps are drawn black).` : ''}</p>
 ${sections.map((s) => s.html).join('\n')}
 <p><small>Made by <code>gradlens demo${quick ? ' --quick' : ''}</code>. Pictures are relative to this page; it loads nothing from the network.</small></p>
 </body></html>

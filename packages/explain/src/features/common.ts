@@ -4,6 +4,8 @@ import { Adam, Module, observeModuleCalls, SGD } from '@gradlens/nn';
 import type { Optimizer } from '@gradlens/nn';
 import { IMAGENET_MEAN, IMAGENET_STD, recreateImage, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
+import { fourierParam } from './parametrization';
+import type { ImageParam, ImageParametrization } from './parametrization';
 
 /**
  * The machinery every feature-visualisation method shares: an image [1, 3, H, W] in the model's
@@ -35,6 +37,14 @@ export interface FeatureVisOptions {
   clampPixels?: boolean;
   /** Random shift of up to this many pixels (both axes, wrap-around) before each forward pass (default 0). */
   jitter?: number;
+  /**
+   * What the optimiser updates: the pixels, or Olah et al.'s decorrelated frequency basis ('fourier':
+   * 1/f-scaled spatial frequencies, decorrelated colours, a sigmoid into the picture range). Each
+   * method says its default.
+   */
+  parametrization?: ImageParametrization;
+  /** Exponent of the 1/f scaling of the 'fourier' parametrisation (default 1; 0 gives a plain orthonormal basis). */
+  spectrumDecay?: number;
   /** Channel means of the model's normalisation (default ImageNet's). */
   mean?: readonly number[];
   /** Channel standard deviations of the model's normalisation (default ImageNet's). */
@@ -228,7 +238,8 @@ function checkPositiveInt(method: string, name: string, v: number): number {
  */
 export function optimizeImage(
   method: string, init: Float32Array, h: number, w: number, objective: ImageObjective,
-  options: FeatureVisOptions, defaults: { steps: number; lr: number; optimizer: PixelOptimizer; weightDecay?: number; momentum?: number },
+  options: FeatureVisOptions,
+  defaults: { steps: number; lr: number; optimizer: PixelOptimizer; weightDecay?: number; momentum?: number; parametrization?: ImageParametrization },
   hooks: StepHooks = {},
 ): FeatureVisResult {
   const steps = checkPositiveInt(method, 'steps', options.steps ?? defaults.steps);
@@ -254,12 +265,22 @@ export function optimizeImage(
   // The one writer outside `assign`: this loop made x on the host (no device copy to go stale) and
   // owns it, and its hooks and update rules work on the pixel array in place.
   const pixels = x.values() as Float32Array;
+  // With a parametrisation the optimiser updates p and the pixels follow (p is x itself for 'pixel').
+  const param = parametrizationOf(method, options, defaults.parametrization, h, w, mean, std);
+  const p = param ? tensor(param.fromPixels(pixels), [1, param.size], 'float32') : x;
+  const pv = param ? (p.values() as Float32Array) : pixels;
+  const gradP = param ? new Float32Array(param.size) : null;
+  /** After a hook changed the pixels: the parameters that give them. */
+  const resync = () => {
+    if (param) pv.set(param.fromPixels(pixels));
+  };
   const weightDecay = options.weightDecay ?? defaults.weightDecay ?? 0;
   const momentum = options.momentum ?? defaults.momentum ?? 0;
   const opt: Optimizer | null =
-    kind === 'adam' ? new Adam([x], { lr: lr0, weightDecay }) : kind === 'sgd' ? new SGD([x], { lr: lr0, weightDecay, momentum }) : null;
+    kind === 'adam' ? new Adam([p], { lr: lr0, weightDecay }) : kind === 'sgd' ? new SGD([p], { lr: lr0, weightDecay, momentum }) : null;
   const clamp = () => {
-    if (!clampPixels) return;
+    // A parametrisation's sigmoid keeps the picture in range already.
+    if (!clampPixels || param) return;
     for (let c = 0; c < 3; c++) {
       for (let p = c * n; p < (c + 1) * n; p++) pixels[p] = Math.min(hi[c]!, Math.max(lo[c]!, pixels[p]!));
     }
@@ -319,6 +340,7 @@ export function optimizeImage(
   const losses: number[] = [];
   const values: number[] = [];
   try {
+    param?.toPixels(pv, pixels);
     clamp();
     emitFrame(0);
     for (let step = 1; step <= steps; step++) {
@@ -326,13 +348,17 @@ export function optimizeImage(
         if (opt) opt.lr *= options.lrDecay.factor;
       }
       const lr = options.lrDecay ? lr0 * options.lrDecay.factor ** Math.floor((step - 1) / options.lrDecay.every) : lr0;
-      hooks.before?.(pixels, step);
+      if (hooks.before) {
+        hooks.before(pixels, step);
+        resync();
+      }
       const { loss, value, grad } = evaluate(true, step);
       losses.push(loss);
       values.push(value);
       hooks.gradient?.(grad!, pixels, step);
+      const g = param ? (param.backward(pv, grad!, gradP!), gradP!) : grad!;
       if (opt) {
-        const gt = tensor(grad!, [1, 3, h, w], 'float32');
+        const gt = tensor(g, p.shape, 'float32');
         try {
           opt.step([gt]);
         } finally {
@@ -340,11 +366,15 @@ export function optimizeImage(
         }
       } else {
         let s = 0;
-        for (let i = 0; i < grad!.length; i++) s += Math.abs(grad![i]!);
-        const scale = lr / (s / grad!.length + 1e-12);
-        for (let i = 0; i < pixels.length; i++) pixels[i] = pixels[i]! - scale * grad![i]!;
+        for (let i = 0; i < g.length; i++) s += Math.abs(g[i]!);
+        const scale = lr / (s / g.length + 1e-12);
+        for (let i = 0; i < pv.length; i++) pv[i] = pv[i]! - scale * g[i]!;
       }
-      hooks.after?.(pixels, grad!, step);
+      param?.toPixels(pv, pixels);
+      if (hooks.after) {
+        hooks.after(pixels, grad!, step);
+        resync();
+      }
       clamp();
       options.onProgress?.(step, loss);
       if (step % frameEvery === 0 || step === steps) emitFrame(step);
@@ -360,7 +390,20 @@ export function optimizeImage(
     };
   } finally {
     x.dispose();
+    if (param) p.dispose();
   }
+}
+
+/** The parametrisation the options ask for (null: the pixels themselves), checked. */
+function parametrizationOf(
+  method: string, options: FeatureVisOptions, fallback: ImageParametrization | undefined, h: number, w: number, mean: readonly number[], std: readonly number[],
+): ImageParam | null {
+  const kind = options.parametrization ?? fallback ?? 'pixel';
+  if (kind === 'pixel') return null;
+  if (kind !== 'fourier') throw new Error(`${method}: parametrization must be 'pixel' or 'fourier', got ${JSON.stringify(kind)}`);
+  const decay = options.spectrumDecay ?? 1;
+  if (!(decay >= 0 && decay <= 4)) throw new Error(`${method}: spectrumDecay must be in [0, 4], got ${decay}`);
+  return fourierParam(h, w, mean, std, decay);
 }
 
 /** Runs `fn` on a temporary [1, 3, H, W] tensor of `values`, freed afterwards. */

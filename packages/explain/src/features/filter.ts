@@ -2,6 +2,7 @@ import { Generator, mean, neg, slice } from '@gradlens/tensor';
 import { ReLU, ReLU6 } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
+import { parametrizedStart } from './parametrization';
 import { countCallsOn, FeatureVisOptions, FeatureVisResult, findModule, layerOutput, optimizeImage, randomImage, sizeOf } from './common';
 
 export interface FilterVisualizationOptions extends FeatureVisOptions {
@@ -33,7 +34,10 @@ export function visualizeFilter(model: Module, options: FilterVisualizationOptio
   const method = 'visualizeFilter';
   const [h, w] = sizeOf(method, options.size, 224);
   const [low, high] = options.initRange ?? [150 / 255, 180 / 255];
-  const init = randomImage(h, w, low, high, options.mean ?? IMAGENET_MEAN, options.std ?? IMAGENET_STD, new Generator(options.seed ?? 0));
+  const g = new Generator(options.seed ?? 0);
+  const kind = options.parametrization ?? 'pixel';
+  const [mu, sd] = [options.mean ?? IMAGENET_MEAN, options.std ?? IMAGENET_STD];
+  const init = parametrizedStart(kind, h, w, mu, sd, options.spectrumDecay ?? 1, 0.01, () => g.normal()) ?? randomImage(h, w, low, high, mu, sd, g);
   const calls = countCallsOn(method, model, options.layer, init, h, w);
   const f = options.filter;
   const module = findModule(method, model, options.layer);

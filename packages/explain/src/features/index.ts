@@ -1,4 +1,5 @@
 export type { FeatureVisOptions, FeatureVisResult, PixelOptimizer, ImageObjective, StepHooks } from './common';
+export type { ImageParametrization } from './parametrization';
 export { visualizationToPicture, optimizeImage, layerOutput, gaussianBlur } from './common';
 export type { FilterVisualizationOptions } from './filter';
 export { visualizeFilter } from './filter';
