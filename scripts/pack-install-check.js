@@ -2,7 +2,8 @@
 'use strict';
 // Packs every package under packages/ with `npm pack`, checks each tarball's contents (LICENSE,
 // README, no tests, every source map's sources shipped), installs the tarballs offline into a fresh
-// folder and runs a strict TypeScript program, an ES module and a CommonJS program against them,
+// folder and runs a strict TypeScript program, an ES module and a CommonJS program against them and
+// loads an ONNX model with @gradlens/onnx,
 // then `npx gradlens demo --quick` there. Needs a built checkout (`npx tsc -b`) and npm's cache
 // (after `npm ci`). Usage: node scripts/pack-install-check.js [--keep]   (exit 0 when all pass)
 const { execFileSync } = require('child_process');
@@ -51,6 +52,7 @@ import { readImage, type RasterImage } from '@gradlens/io';
 import { imageToInput, loadBundledModel, type BundledModelName } from '@gradlens/nn';
 import { gradCam, saveMap } from '@gradlens/explain';
 import { samplesDir } from '@gradlens/weights';
+import { loadOnnx, type OnnxModel } from '@gradlens/onnx';
 import * as path from 'path';
 
 const a: Tensor = tensor([[1, 2], [3, 4]]);
@@ -60,7 +62,8 @@ const image: RasterImage = readImage(path.join(samplesDir, '00-ankle-boot.png'))
 const { model, input } = loadBundledModel(name);
 const cam = gradCam(model, imageToInput(image, input));
 saveMap('ts-gradcam.png', cam, { image });
-console.log(JSON.stringify({ s, shape: cam.map.shape }));
+const load: (file: string) => OnnxModel = loadOnnx;
+console.log(JSON.stringify({ s, shape: cam.map.shape, onnx: typeof load }));
 `;
 
 const ESM_PROGRAM = `import { tensor, matmul, sum } from '@gradlens/tensor';
@@ -74,6 +77,21 @@ const a = tensor([[1, 2], [3, 4]]);
 const { model, input } = loadBundledModel('smallvgg');
 const cam = gradCam(model, imageToInput(readImage(path.join(weights.samplesDir, '01-pullover.png')), input));
 console.log(JSON.stringify({ s: sum(matmul(a, a)).item(), shape: cam.map.shape }));
+`;
+
+/** A small torch.onnx export (a reduced DenseNet, 44 kB) from the onnx package's test fixtures, not shipped. */
+const ONNX_FIXTURE = path.join(root, 'packages', 'onnx', 'test', 'fixtures', 'densenet121.onnx');
+
+// loadOnnx reads onnx.proto from beside dist/: this fails if the tarball leaves it out.
+const ONNX_PROGRAM = `const { loadOnnx } = require('@gradlens/onnx');
+const { gradCam } = require('@gradlens/explain');
+const { randn } = require('@gradlens/tensor');
+
+const model = loadOnnx(process.argv[2]);
+const x = randn([1, ...model.inputShape.slice(1)]);
+const cam = gradCam(model, x, { layer: model.defaultCamLayer() });
+const v = Array.from(cam.map.dataSync());
+console.log(JSON.stringify({ shape: cam.map.shape, finite: v.every(Number.isFinite), max: Math.max(...v) }));
 `;
 
 const CJS_PROGRAM = `const { tensor, matmul, sum } = require('@gradlens/tensor');
@@ -136,6 +154,10 @@ function main() {
     fs.writeFileSync(path.join(app, 'main.cjs'), CJS_PROGRAM);
     expectResult(run(process.execPath, ['main.cjs'], app), 'CommonJS program');
     log('CommonJS program ran');
+    fs.writeFileSync(path.join(app, 'onnx.cjs'), ONNX_PROGRAM);
+    const onnx = JSON.parse(run(process.execPath, ['onnx.cjs', ONNX_FIXTURE], app).trim().split('\n').pop() ?? '');
+    if (onnx.shape.length !== 3 || !onnx.finite || !(onnx.max > 0)) throw new Error(`ONNX program: unexpected result ${JSON.stringify(onnx)}`);
+    log('ONNX program loaded a torch.onnx export and ran Grad-CAM on it');
 
     // The installed command finds the bundled weights through @gradlens/weights (no GRADLENS_WEIGHTS, no checkout).
     delete process.env.GRADLENS_WEIGHTS;
