@@ -46,6 +46,9 @@ interface DemoBudget {
   inversionSteps: number;
   /** Deep-dream steps per octave (3 octaves). */
   dreamSteps: number;
+  /** Deep dreams (the whole layer, then filter 0) and inverted layers (deepest first) shown. */
+  dreams: number;
+  inversions: number;
   sanityMethods: string[];
 }
 
@@ -53,7 +56,7 @@ const FULL: DemoBudget = {
   pictures: 5,
   method: { ...DEFAULT_BUDGET, samples: 16, steps: 16, window: 16, stride: 8, batchSize: 32 },
   curveSteps: 6,
-  filters: 3, filterSteps: 20, classes: 3, classSteps: 40, inversionSteps: 40, dreamSteps: 20,
+  filters: 3, filterSteps: 20, classes: 3, classSteps: 40, inversionSteps: 40, dreamSteps: 20, dreams: 2, inversions: 3,
   sanityMethods: ['gradcam', 'guided', 'ig'],
 };
 
@@ -61,7 +64,7 @@ const QUICK: DemoBudget = {
   pictures: 2,
   method: { ...DEFAULT_BUDGET, samples: 4, steps: 4, window: 32, stride: 32, batchSize: 32 },
   curveSteps: 4,
-  filters: 1, filterSteps: 5, classes: 1, classSteps: 5, inversionSteps: 5, dreamSteps: 3,
+  filters: 1, filterSteps: 5, classes: 1, classSteps: 5, inversionSteps: 5, dreamSteps: 3, dreams: 1, inversions: 1,
   sanityMethods: ['gradcam'],
 };
 
@@ -272,12 +275,12 @@ function featureSection(loaded: LoadedModel, dir: string, out: string, layer: st
   }
   const orig = fig(save('inversion-target', image), 'the first picture');
   const dreams: string[] = [orig];
-  for (const filter of [undefined, 0]) {
+  for (const filter of [undefined, 0].slice(0, budget.dreams)) {
     const r = deepDream(loaded.model, image, { layer, filter, steps: budget.dreamSteps, ...norm });
     const what = filter === undefined ? `all of ${layer}` : `${layer} filter ${filter}`;
     try { dreams.push(fig(save(`dream-${filter ?? 'layer'}`, r.image), `${what} amplified`)); } finally { r.image.dispose(); }
   }
-  const invLayers = inversionLayers(loaded, layer);
+  const invLayers = inversionLayers(loaded, layer).slice(-budget.inversions);
   const inversions: string[] = [orig];
   for (const l of invLayers) {
     const inv = invertRepresentation(loaded.model, image, { layer: l, steps: budget.inversionSteps, ...norm, seed: 0 });
