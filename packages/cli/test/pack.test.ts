@@ -1,6 +1,6 @@
 // The packages as a user gets them: scripts/pack-install-check.js packs every package, installs the
 // tarballs into a fresh folder, runs a strict TypeScript, an ES module and a CommonJS program there,
-// and `npx gradlens demo --quick` (about 1–3 minutes on 2 shared cores).
+// loads an ONNX export with @gradlens/onnx, and `npx gradlens demo --quick` (about 1–3 minutes on 2 shared cores).
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 
@@ -14,7 +14,8 @@ test('npm pack → fresh install → TypeScript, ESM, CommonJS programs and grad
     const err = e as { stdout?: string; stderr?: string };
     throw new Error(`pack-install-check failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
   }
-  for (const step of ['packed 8 packages', 'strict TypeScript program compiled and ran', 'ES module program ran', 'CommonJS program ran', 'demo --quick wrote']) {
+  const steps = ['packed 8 packages', 'strict TypeScript program compiled and ran', 'ES module program ran', 'CommonJS program ran', 'ONNX program loaded', 'demo --quick wrote'];
+  for (const step of steps) {
     expect(out).toContain(step);
   }
 }, 420_000);
