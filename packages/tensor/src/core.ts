@@ -24,6 +24,7 @@ export type { BackendFactory } from './backends/registry';
 export { cpuBackend } from './backends/cpu';
 export type { Backend, BackendKernel, BackendKernelTable, Declined, Kernel, KernelTable, KernelResult } from './backends/backend';
 export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/threads/settings';
+export { setWinograd } from './backends/cpu/kernels/winograd';
 export { setThreadHost } from './backends/cpu/threads/host';
 export { webThreadHost } from './backends/cpu/threads/web-host';
 export type { ThreadHost, ThreadHandle } from './backends/cpu/threads/host';

@@ -8,6 +8,8 @@
  *  - backward-weight:  dW[co, kk]  = Σ_q dy[co, q] · col[kk, q]          (M=Cout/g, N=Cin/g·kh·kw, K=batch·OH·OW)
  * where q = n·OH·OW + oh·OW + ow runs over the whole batch, so small late-layer images still make big GEMMs.
  * Convolutions with one input channel per group (depthwise, channel multiplier allowed) use direct loops.
+ * Dense 3×3 stride-1 float32 convolutions wide enough to pay take Winograd F(2×2, 3×3) forward and
+ * backward-to-input (winograd.ts; setWinograd(false) or GRADLENS_WINOGRAD=0 turns it off).
  */
 import type { Conv2dGeometry, FloatArray } from './types';
 import { currentFloat32Engine, gemm, stridedA, type GemmStore, type PackA, type PackB, type Staging } from './gemm';
@@ -16,6 +18,7 @@ import {
   type PaddedPlanes,
 } from './im2col';
 import { scratch, SLOT_PLANE } from './scratch';
+import { backwardInputAsForward, useWinograd, winogradConv } from './winograd';
 
 function isDirect(g: Conv2dGeometry): boolean {
   return g.groups > 1 && g.inChannels === g.groups;
@@ -263,6 +266,10 @@ export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArra
     depthwiseForward(x, weight, bias, g, out);
     return;
   }
+  if (useWinograd(g, out)) {
+    winogradConv(x, weight, bias, g, out);
+    return;
+  }
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
@@ -277,6 +284,11 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   if (isDirect(g)) {
     dx.fill(0, 0, g.batch * g.inChannels * g.inHeight * g.inWidth);
     depthwiseBackwardInput(dy, weight, g, dx);
+    return;
+  }
+  const asForward = backwardInputAsForward(g);
+  if (asForward !== null && useWinograd(asForward, dx)) {
+    winogradConv(dy, weight, null, asForward, dx, true);
     return;
   }
   const P = g.outHeight * g.outWidth;

@@ -4,6 +4,7 @@ export { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight } from './conv
 export { matmul, gemm, setGemmBlocking, setMicroKernel, jsMicroKernel4x4, stridedA, stridedB, denseStore, setFloat32Engine, float32GemmInfo } from './gemm';
 export type { GemmBlocking, GemmOptions, MicroKernel, PackA, PackB, GemmStore, PanelEngine, PanelBuffers } from './gemm';
 export { createWasmFloat32Engine, wasmSimdUnavailableReason } from './wasm-gemm';
+export { setWinograd, winogradEnabled } from './winograd';
 export { maxPool2dForward, avgPool2dForward, avgPool2dBackward } from './pool2d';
 export { scatterByIndices } from './pool_windows';
 export {

@@ -1,0 +1,76 @@
+import { conv2dBackwardInput, conv2dForward } from './conv2d';
+import { maxRelError, randomFloats, refConv2dBackwardInput, refConv2dForward, seededRandom } from './reference';
+import type { Conv2dGeometry } from './types';
+import { setWinograd, setWinogradChunkFloats, useWinograd } from './winograd';
+
+function geometry(batch: number, cin: number, cout: number, h: number, w: number, padH: number, padW: number): Conv2dGeometry {
+  return {
+    batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout, kernelHeight: 3, kernelWidth: 3,
+    strideH: 1, strideW: 1, padH, padW, dilationH: 1, dilationW: 1, groups: 1, outHeight: h + 2 * padH - 2, outWidth: w + 2 * padW - 2,
+  };
+}
+
+/** Odd and even sizes (partial tiles), every padding backward-input can take, batches, 1-pixel outputs. */
+const CASES: Conv2dGeometry[] = [
+  geometry(1, 64, 64, 16, 16, 1, 1),
+  geometry(2, 65, 70, 9, 11, 1, 1),
+  geometry(3, 64, 67, 10, 7, 0, 2),
+  geometry(40, 66, 64, 3, 3, 0, 0),
+  geometry(40, 64, 72, 1, 2, 1, 1),
+  geometry(1, 64, 128, 14, 14, 2, 1),
+];
+
+/** Winograd's and im2col's result for one direction, with their errors against the float64 reference. */
+function both(run: (on: boolean) => Float32Array, ref: Float64Array): { wino: number; direct: number } {
+  return { wino: maxRelError(run(true), ref), direct: maxRelError(run(false), ref) };
+}
+
+describe('Winograd F(2×2, 3×3)', () => {
+  const defaultChunk = setWinogradChunkFloats(1 << 23);
+  afterEach(() => {
+    setWinograd(true);
+    setWinogradChunkFloats(defaultChunk);
+  });
+
+  const chunked = [false, true];
+  test.each(CASES.flatMap((g) => chunked.map((c) => [`${g.batch}×${g.inChannels}→${g.outChannels} ${g.inHeight}×${g.inWidth} pad ${g.padH},${g.padW}${c ? ', 24 tiles a chunk' : ''}`, g, c] as const)))(
+    '%s: forward and backward-input match float64 as closely as im2col does', (_label, g, small) => {
+      // small chunks: tiles split across passes over V and M, the last one partial
+      if (small) setWinogradChunkFloats(24 * 16 * (g.inChannels + g.outChannels));
+      const rand = seededRandom(g.inHeight * 131 + g.inChannels);
+      const x = randomFloats(Float32Array, g.batch * g.inChannels * g.inHeight * g.inWidth, rand) as Float32Array;
+      const w = randomFloats(Float32Array, g.outChannels * g.inChannels * 9, rand) as Float32Array;
+      const b = randomFloats(Float32Array, g.outChannels, rand) as Float32Array;
+      const dy = randomFloats(Float32Array, g.batch * g.outChannels * g.outHeight * g.outWidth, rand) as Float32Array;
+      expect(useWinograd(g, new Float32Array(0))).toBe(true);
+
+      const fwd = both((on) => {
+        setWinograd(on);
+        const out = new Float32Array(dy.length).fill(NaN);
+        conv2dForward(x, w, b, g, out);
+        return out;
+      }, refConv2dForward(x, w, b, g));
+      const bwd = both((on) => {
+        setWinograd(on);
+        const dx = new Float32Array(x.length).fill(NaN);
+        conv2dBackwardInput(dy, w, g, dx);
+        return dx;
+      }, refConv2dBackwardInput(dy, w, g));
+      // float32 sums of Cin·9 products; Winograd's transforms add a few roundings per term
+      for (const e of [fwd, bwd]) {
+        expect(e.wino).toBeLessThan(Math.max(8 * e.direct, 2e-6));
+        expect(e.wino).toBeLessThan(3e-5);
+      }
+    });
+
+  test('the switch and the cases it leaves to im2col', () => {
+    const g = geometry(1, 64, 64, 16, 16, 1, 1);
+    expect(useWinograd(g, new Float64Array(0))).toBe(false); // float64 data
+    expect(useWinograd({ ...g, strideH: 2 }, new Float32Array(0))).toBe(false);
+    expect(useWinograd({ ...g, dilationW: 2 }, new Float32Array(0))).toBe(false);
+    expect(useWinograd({ ...g, inChannels: 3 }, new Float32Array(0))).toBe(false); // too thin to pay
+    expect(useWinograd({ ...g, outHeight: 7, outWidth: 7 }, new Float32Array(0))).toBe(false); // too few tiles
+    expect(setWinograd(false)).toBe(true);
+    expect(useWinograd(g, new Float32Array(0))).toBe(false);
+  });
+});
