@@ -11,7 +11,8 @@
  * not computed by any system). tfjs logits are checked against gradlens on the same weights.
  *
  * Use through the runner (`node benchmarks/run.js --suite models`) or on its own:
- * `node benchmarks/suites/models.js [--json] [--models vgg16,resnet18] [--threads 1,2] [--systems gradlens-cpu,pytorch,tfjs-wasm]`.
+ * `node benchmarks/suites/models.js [--json] [--models vgg16,resnet18] [--threads 1,2] [--systems gradlens-cpu,pytorch,tfjs-wasm] [--no-winograd]`
+ * (`--no-winograd`: gradlens's 3×3 convolutions on im2col only, system `gradlens-cpu-im2col`).
  */
 'use strict';
 const path = require('path');
@@ -312,13 +313,15 @@ function maxRelDiff(a, b) {
 /**
  * Runs the suite. With the runner, ctx gives { systems, measure, report }; alone, { json } prints
  * JSON lines. Returns every row.
- * @param {{ json?: boolean, systems?: string[] | null, models?: string[], threads?: number[], measure?: (fn: () => unknown) => Timing, report?: (row: Row) => void }} [ctx]
+ * @param {{ json?: boolean, systems?: string[] | null, models?: string[], threads?: number[], winograd?: boolean, measure?: (fn: () => unknown) => Timing, report?: (row: Row) => void }} [ctx]
  * @returns {Promise<Row[]>}
  */
 async function run(ctx = {}) {
   const systems = ctx.systems ?? ['gradlens-cpu', 'pytorch', 'tfjs-wasm'];
   const models = ctx.models ?? MODELS;
   const threadCounts = ctx.threads ?? [1, 2];
+  const winograd = ctx.winograd ?? true;
+  const gSystem = winograd ? 'gradlens-cpu' : 'gradlens-cpu-im2col';
   const measure = ctx.measure ?? makeMeasure();
   /** @type {Row[]} */
   const rows = [];
@@ -329,6 +332,7 @@ async function run(ctx = {}) {
   };
   const T = load('tensor');
   const nn = load('nn');
+  T.setWinograd(winograd);
   const flops = new Map();
   const wasm = systems.includes('tfjs-wasm') ? await tfjsWasm() : null;
   for (const m of models) {
@@ -346,7 +350,7 @@ async function run(ctx = {}) {
           const threads = Number(T.getBackendInfo().threads); // the count the kernels really use
           for (const w of WORKLOADS) {
             const t = measure(g[w]);
-            report({ suite: name, name: `${m} ${w}`, system: 'gradlens-cpu', threads, ms: t.ms, gflops: gfl(w, t.ms), cpuMs: t.cpuMs, reps: t.reps });
+            report({ suite: name, name: `${m} ${w}`, system: gSystem, threads, ms: t.ms, gflops: gfl(w, t.ms), cpuMs: t.cpuMs, reps: t.reps });
           }
         }
         T.setNumThreads(1); // tfjs-wasm below runs its own threads
@@ -384,7 +388,7 @@ if (require.main === module) {
     return i >= 0 ? argv[i + 1]?.split(',') : undefined;
   };
   const json = argv.includes('--json');
-  run({ json, models: opt('--models'), systems: opt('--systems'), threads: opt('--threads')?.map(Number) })
+  run({ json, models: opt('--models'), systems: opt('--systems'), threads: opt('--threads')?.map(Number), winograd: !argv.includes('--no-winograd') })
     .then((rows) => {
       if (json) return;
       const w = Math.max(...rows.map((r) => r.name.length));
