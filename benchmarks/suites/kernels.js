@@ -3,12 +3,17 @@
  * Kernel suite: conv2d forward / backward-input / backward-weight on three ResNet/VGG-like layers and a
  * 1024³ matmul, float32, batch 1, for gradlens' CPU kernels and the tfjs CPU and WASM backends.
  * tfjs runs in its native NHWC layout; gradlens in NCHW. FLOPs are 2·MACs of the direct convolution.
+ * gradlens runs on 1 thread (`gradlens-cpu`), 2 threads (`gradlens-cpu-2t`) and 1 thread with Winograd
+ * off (`gradlens-cpu-im2col`). A WebAssembly SIMD probe (../simd_probe.c: independent f32x4 mul+add
+ * chains) measures one core's ceiling first; gradlens rows note the share of it their CPU time reached
+ * (FLOPs ÷ CPU time of all threads ÷ the probe's FLOPs per CPU second; Winograd rows can pass 100%,
+ * since their FLOPs are the direct convolution's).
  */
 'use strict';
 const path = require('path');
 
 const name = 'kernels';
-const description = 'conv2d fwd/bwd-input/bwd-weight (3x3, pad 1, N=1) and matmul 1024^3, float32, one thread';
+const description = 'conv2d fwd/bwd-input/bwd-weight (3x3, pad 1, N=1) and matmul 1024^3, float32, 1 and 2 threads, beside a SIMD ceiling probe';
 
 const CONVS = [
   { label: 'conv3x3 64->64 56x56', cin: 64, cout: 64, hw: 56 },
@@ -43,12 +48,15 @@ function loadGradlens() {
  * same packers and driver with the JavaScript float64 micro-kernel (GRADLENS_CPU_GEMM=js).
  * @param {'wasm' | 'js'} engine
  */
-function gradlensSystem(engine) {
+function gradlensSystem(engine, threads = 1, winograd = true) {
   const k = loadGradlens();
+  const T = require(path.join(__dirname, '..', '..', 'packages', 'tensor', 'dist', 'index.js'));
+  T.setNumThreads(threads);
+  k.setWinograd(winograd);
   const previous = k.setFloat32Engine(engine === 'js' ? null : k.createWasmFloat32Engine());
   return {
-    system: engine === 'js' ? 'gradlens-cpu-js' : 'gradlens-cpu',
-    threads: 1,
+    system: engine === 'js' ? 'gradlens-cpu-js' : `gradlens-cpu${threads > 1 ? `-${threads}t` : ''}${winograd ? '' : '-im2col'}`,
+    threads: Number(T.getBackendInfo().threads),
     conv(c, direction) {
       const g = {
         batch: 1, inChannels: c.cin, inHeight: c.hw, inWidth: c.hw, outChannels: c.cout, kernelHeight: 3, kernelWidth: 3,
@@ -70,6 +78,7 @@ function gradlensSystem(engine) {
     },
     dispose() {
       k.setFloat32Engine(previous);
+      k.setWinograd(true);
     },
   };
 }
@@ -130,8 +139,20 @@ async function tfjsSystem(backend) {
 }
 
 /** @param {{ systems: string[] | null, measure: (fn: () => unknown) => { ms: number, cpuMs: number, reps: number }, report: (row: any) => void }} ctx */
+/** GFLOP per CPU second of one core on WebAssembly SIMD mul+add (../simd_probe.c), reported as a row. */
+function simdCeiling(ctx) {
+  const bytes = Buffer.from(require('../simd-probe-wasm.js'), 'base64');
+  const probe = /** @type {(iters: number, seed: number) => number} */ (new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports.probe);
+  const iters = 4e6;
+  const { ms, cpuMs, reps } = ctx.measure(() => probe(iters, 1));
+  const flops = iters * 112;
+  ctx.report({ suite: name, name: 'simd mul+add probe (ceiling)', system: 'wasm-simd-probe', threads: 1, ms, gflops: flops / ms / 1e6, cpuMs, reps, note: `${(flops / cpuMs / 1e6).toFixed(2)} GFLOP per CPU second` });
+  return flops / cpuMs / 1e6;
+}
+
 async function run(ctx) {
-  const wanted = ctx.systems ?? ['gradlens-cpu', 'gradlens-cpu-js', 'tfjs-cpu', 'tfjs-wasm'];
+  const wanted = ctx.systems ?? ['gradlens-cpu', 'gradlens-cpu-2t', 'gradlens-cpu-im2col', 'gradlens-cpu-js', 'tfjs-cpu', 'tfjs-wasm'];
+  const ceiling = simdCeiling(ctx);
   const workloads = [];
   for (const c of CONVS) for (const d of DIRECTIONS) workloads.push({ name: `${c.label} ${d}`, flops: 2 * c.cout * c.cin * 9 * c.hw * c.hw, make: (s) => s.conv(c, d) });
   workloads.push({ name: `matmul ${MATMUL_N}^3`, flops: 2 * MATMUL_N ** 3, make: (s) => s.matmul(MATMUL_N) });
@@ -139,10 +160,12 @@ async function run(ctx) {
   for (const sysName of wanted) {
     let sys;
     if (sysName === 'gradlens-cpu') sys = gradlensSystem('wasm');
+    else if (sysName === 'gradlens-cpu-2t') sys = gradlensSystem('wasm', 2);
+    else if (sysName === 'gradlens-cpu-im2col') sys = gradlensSystem('wasm', 1, false);
     else if (sysName === 'gradlens-cpu-js') sys = gradlensSystem('js');
     else if (sysName === 'tfjs-cpu') sys = await tfjsSystem('cpu');
     else if (sysName === 'tfjs-wasm') sys = await tfjsSystem('wasm');
-    else throw new Error(`unknown system ${sysName} (gradlens-cpu, gradlens-cpu-js, tfjs-cpu, tfjs-wasm)`);
+    else throw new Error(`unknown system ${sysName} (gradlens-cpu, gradlens-cpu-2t, gradlens-cpu-im2col, gradlens-cpu-js, tfjs-cpu, tfjs-wasm)`);
     for (const w of workloads) {
       const fn = w.make(sys);
       if (fn === null) {
@@ -150,7 +173,8 @@ async function run(ctx) {
         continue;
       }
       const { ms, cpuMs, reps } = ctx.measure(fn);
-      ctx.report({ suite: name, name: w.name, system: sys.system, threads: sys.threads, ms, gflops: w.flops / ms / 1e6, cpuMs, reps });
+      const note = sys.system.startsWith('gradlens-cpu') ? `${((w.flops / cpuMs / 1e6 / ceiling) * 100).toFixed(0)}% of the SIMD ceiling (CPU time)` : undefined;
+      ctx.report({ suite: name, name: w.name, system: sys.system, threads: sys.threads, ms, gflops: w.flops / ms / 1e6, cpuMs, reps, note });
     }
     sys.dispose();
   }
