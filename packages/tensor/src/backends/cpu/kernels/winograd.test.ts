@@ -12,12 +12,12 @@ function geometry(batch: number, cin: number, cout: number, h: number, w: number
 
 /** Odd and even sizes (partial tiles), every padding backward-input can take, batches, 1-pixel outputs. */
 const CASES: Conv2dGeometry[] = [
-  geometry(1, 64, 64, 16, 16, 1, 1),
-  geometry(2, 65, 70, 9, 11, 1, 1),
-  geometry(3, 64, 67, 10, 7, 0, 2),
-  geometry(40, 66, 64, 3, 3, 0, 0),
-  geometry(40, 64, 72, 1, 2, 1, 1),
-  geometry(1, 64, 128, 14, 14, 2, 1),
+  geometry(1, 64, 64, 32, 32, 1, 1),
+  geometry(2, 65, 70, 23, 25, 1, 1),
+  geometry(6, 64, 67, 16, 13, 0, 2),
+  geometry(300, 66, 64, 3, 3, 0, 0),
+  geometry(300, 64, 72, 1, 2, 1, 1),
+  geometry(1, 256, 128, 14, 14, 2, 1),
 ];
 
 /** Winograd's and im2col's result for one direction, with their errors against the float64 reference. */
@@ -64,12 +64,13 @@ describe('Winograd F(2×2, 3×3)', () => {
     });
 
   test('the switch and the cases it leaves to im2col', () => {
-    const g = geometry(1, 64, 64, 16, 16, 1, 1);
+    const g = geometry(1, 64, 64, 32, 32, 1, 1);
     expect(useWinograd(g, new Float64Array(0))).toBe(false); // float64 data
     expect(useWinograd({ ...g, strideH: 2 }, new Float32Array(0))).toBe(false);
     expect(useWinograd({ ...g, dilationW: 2 }, new Float32Array(0))).toBe(false);
     expect(useWinograd({ ...g, inChannels: 3 }, new Float32Array(0))).toBe(false); // too thin to pay
     expect(useWinograd({ ...g, outHeight: 7, outWidth: 7 }, new Float32Array(0))).toBe(false); // too few tiles
+    expect(useWinograd({ ...g, outHeight: 16, outWidth: 16 }, new Float32Array(0))).toBe(false); // 64 tiles of 64→64: too little work
     expect(setWinograd(false)).toBe(true);
     expect(useWinograd(g, new Float32Array(0))).toBe(false);
   });

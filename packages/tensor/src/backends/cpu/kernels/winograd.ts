@@ -24,11 +24,13 @@ export function setWinogradChunkFloats(n: number): number {
 }
 /**
  * Below these sizes the transforms cost more than the multiplications saved (one thread, CPU time,
- * 2026-12-04: 32→32 at 56×56 and 512→512 at 7×7 batch 1 lost 10–25%; 64→64 at 56×56 and 512→512 at
- * 14×14 gained 1.3–1.5×, batch 32 2.1×; see benchmarks/README.md).
+ * 2026-12-04: 32→32 at 56×56, 64→64 at 16×16 and 512→512 at 7×7, batch 1, lost 10–60%; 64→64 at
+ * 56×56 and 512→512 at 14×14 gained 1.3–1.5×, batch 32 2.1×; see benchmarks/README.md): at least 64
+ * channels each side, 40 output tiles, and Cin · Cout · tiles ≥ 2²⁰ multiply-adds per transformed GEMM.
  */
 const MIN_CHANNELS = 64;
 const MIN_TILES = 40;
+const MIN_GEMM_MACS = 1 << 20;
 
 /** V, M and U buffers, grown and reused across calls (float32, unlike scratch.ts's float64 slots). */
 const buffers: Float32Array[] = [new Float32Array(0), new Float32Array(0), new Float32Array(0)];
@@ -62,7 +64,12 @@ export function useWinograd(g: Conv2dGeometry, out: FloatArray): boolean {
     && g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideH === 1 && g.strideW === 1
     && g.dilationH === 1 && g.dilationW === 1 && g.groups === 1
     && g.inChannels >= MIN_CHANNELS && g.outChannels >= MIN_CHANNELS
-    && g.batch * Math.ceil(g.outHeight / 2) * Math.ceil(g.outWidth / 2) >= MIN_TILES;
+    && tilesOf(g) >= MIN_TILES && g.inChannels * g.outChannels * tilesOf(g) >= MIN_GEMM_MACS;
+}
+
+/** Output tiles of 2×2 over the whole batch. */
+function tilesOf(g: Conv2dGeometry): number {
+  return g.batch * Math.ceil(g.outHeight / 2) * Math.ceil(g.outWidth / 2);
 }
 
 /** The geometry of backward-to-input as a forward convolution of dy (stride 1, pad 2 − p), or null when a padding above 2 makes it no convolution. */
