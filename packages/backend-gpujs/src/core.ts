@@ -24,7 +24,7 @@ registerBackend('gpujs', (options) => gpujsBackend((options.mode ?? 'gpu') as Gp
 export { GpujsBackend } from './backend';
 export { MODES, resolveMode, setModeProbe, browserModeProbe } from './modes';
 export type { ModeProbe } from './modes';
-export type { GpujsMode } from './modes';
+export type { GpujsMode, ResolvedMode } from './modes';
 export { MAX_DEVICE_ELEMENTS } from './size-guard';
 export { liveDeviceBuffers, GpujsStorage } from './storage';
 export type { DeviceValue } from './storage';

@@ -27,4 +27,5 @@ export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/t
 export { setWinograd } from './backends/cpu/kernels/winograd';
 export { setThreadHost } from './backends/cpu/threads/host';
 export { webThreadHost } from './backends/cpu/threads/web-host';
+export type { WebGlobals } from './backends/cpu/threads/web-host';
 export type { ThreadHost, ThreadHandle } from './backends/cpu/threads/host';

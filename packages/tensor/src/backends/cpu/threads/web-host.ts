@@ -8,7 +8,7 @@
 import type { ThreadHost } from './host';
 
 /** The globals this host reads, typed here so the core needs no DOM library. */
-interface WebGlobals {
+export interface WebGlobals {
   Worker?: new (url: string) => { postMessage(data: unknown): void; terminate(): void };
   Blob?: new (parts: string[], options: { type: string }) => unknown;
   URL?: { createObjectURL(blob: unknown): string; revokeObjectURL(url: string): void };
