@@ -45,12 +45,12 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
     };
 
   const table: BackendKernelTable = {
-    relu: (inputs, attrs) => {
+    relu: (inputs) => {
       const x = inputs[0]!;
       if (x.dtype !== 'float32' || x.size === 0) return decline(inputs);
       return { out: launcher.tensor(run(ew.relu, x.size, [x]), x.shape, 'float32') };
     },
-    reluBackward: (inputs, attrs) => {
+    reluBackward: (inputs) => {
       const [dy, x] = inputs as [Tensor, Tensor];
       if (!allF32(inputs) || x.size === 0) return decline(inputs);
       return { out: launcher.tensor(run(ew.reluBackward, x.size, [dy, x]), x.shape, 'float32') };
@@ -58,7 +58,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
     mul: binary('mul', ew.mul, ew.mulScalar, 1),
     add: binary('add', ew.add, ew.addScalar, 1),
     sub: binary('sub', ew.sub, ew.addScalar, -1),
-    gt: (inputs, attrs) => {
+    gt: (inputs) => {
       const [a, b] = inputs as [Tensor, Tensor];
       const which = elementwiseCase(a.shape, b.shape);
       if (!allF32(inputs) || !which) return decline(inputs);
@@ -83,7 +83,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       const out = matmul(a, b, null, matmulConstants(dims, attrs.transA, attrs.transB), dims.batch);
       return { out: launcher.tensor(out, [...batchShape, dims.m, dims.n], 'float32') };
     },
-    linear: (inputs, attrs) => {
+    linear: (inputs) => {
       const [x, w, b] = inputs as [Tensor, Tensor, Tensor | undefined];
       if (!allF32(inputs)) return decline(inputs);
       const inF = w.shape[1]!, outF = w.shape[0]!;

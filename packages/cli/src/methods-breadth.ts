@@ -4,7 +4,6 @@ import {
 } from '@gradlens/explain';
 import type { NoiseTunnelType, TargetSpec } from '@gradlens/explain';
 import type { Module } from '@gradlens/nn';
-import type { NdArray } from '@gradlens/io';
 import { Generator, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { MethodContext, MethodMaps, MethodSpec } from './methods';

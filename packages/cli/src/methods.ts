@@ -2,9 +2,9 @@ import {
   ablationCam, attentionRollout, cam, deconvnet, disposeResult, genericAttention, hasTokenGrid, transformerAttribution, eigenCam, gradCam, gradCamPlusPlus, gradientXInput, guidedBackprop, guidedGradCam, hiResCam,
   integratedGradients, layerCam, lrp, lrpPresets, occlusion, scoreCam, smoothGrad, vanillaGradient, xGradCam,
 } from '@gradlens/explain';
-import type { AttentionMapResult, CamResult, ProgressCallback, TargetFn } from '@gradlens/explain';
+import type { ProgressCallback, TargetFn } from '@gradlens/explain';
 import type { NdArray } from '@gradlens/io';
-import { didYouMean, toNdArray } from '@gradlens/nn';
+import { didYouMean } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError } from './args';

@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { readImage, readNpy, toFloat32 } from '@gradlens/io';
 import { imageToInput, loadBundledModel } from '@gradlens/nn';

@@ -7,8 +7,7 @@ import { deconvnet, gradCam, guidedBackprop, lrp, occlusion, scoreCam, vanillaGr
 import { getBackendInfo, getNumThreads, numTensors, setBackend, setNumThreads, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { prepareImage } from '../src/image';
-import { main } from '../src/main';
-import { captureStreams, FIXTURE_NORM, makeWeightsDir, runCli } from './fixtures';
+import { FIXTURE_NORM, makeWeightsDir, runCli } from './fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const DIST = path.join(ROOT, 'packages', 'cli', 'dist', 'main.js');

@@ -73,7 +73,9 @@ describe('a model over 2 GiB', () => {
       // zero-copy: each weight's array is the whole buffer it was read into, and the weights took their
       // own size in memory once, not twice
       for (const w of weights) expect([w.length, w.byteOffset, w.buffer.byteLength]).toEqual([N, 0, BYTES]);
-      expect(grown).toBeGreaterThan(3 * BYTES - 2 ** 25);
+      expect(new Set(weights.map((w) => w.buffer)).size).toBe(3);
+      // Only an upper bound on the process-wide counter: a collection during the load may free earlier
+      // suites' buffers in the same jest worker, so a lower bound on it is not the weights' own size.
       expect(grown).toBeLessThan(3 * BYTES + 2 ** 28);
       expect(Array.from(weights[2]!.subarray(N - 4))).toEqual(PATTERNS[2]);
       tidy(() => {
