@@ -108,15 +108,33 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(o.chromium)) throw new Error(`no browser at ${o.chromium} (pass --chromium PATH)`);
   const esbuild = require('esbuild');
-  const alias = Object.fromEntries(['tensor', 'backend-gpujs', 'io', 'nn', 'explain'].map((p) => [`@gradlens/${p}`, path.join(root, 'packages', p, 'src', 'browser.ts')]));
-  const built = await esbuild.build({ stdin: { contents: PAGE, resolveDir: root, loader: 'js' }, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, alias, logLevel: 'error' });
+  const alias = Object.fromEntries(
+    ['tensor', 'backend-gpujs', 'io', 'nn', 'explain'].map((p) => [`@gradlens/${p}`, path.join(root, 'packages', p, 'src', 'browser.ts')]),
+  );
+  const built = await esbuild.build({
+    stdin: { contents: PAGE, resolveDir: root, loader: 'js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    alias,
+    logLevel: 'error',
+  });
   const script = built.outputFiles[0].text;
   const { chromium } = require('playwright-core');
   const rows = [];
   let rendererName = '';
   for (const mode of o.modes) {
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-bench-'));
-    const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-unsafe-webgpu'];
+    const args = [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--enable-unsafe-webgpu',
+    ];
     if (!o.headed) args.unshift('--headless');
     const ctx = await chromium.launchPersistentContext(profile, { executablePath: o.chromium, args, headless: !o.headed });
     try {
@@ -124,13 +142,20 @@ async function main() {
       const files = { '/index.html': '<!doctype html><script type="module" src="/page.js"></script>', '/page.js': script };
       await page.route('http://localhost:8124/**', (route) => {
         const p = new URL(route.request().url()).pathname;
-        return route.fulfill({ status: files[p] ? 200 : 404, body: files[p] ?? '', headers: { 'Content-Type': p.endsWith('.html') ? 'text/html' : 'text/javascript' } });
+        return route.fulfill({
+          status: files[p] ? 200 : 404,
+          body: files[p] ?? '',
+          headers: { 'Content-Type': p.endsWith('.html') ? 'text/html' : 'text/javascript' },
+        });
       });
       await page.goto('http://localhost:8124/index.html');
-      await page.waitForFunction(() => typeof (/** @type {any} */ (window)).bench === 'function');
-      rendererName = await page.evaluate(() => (/** @type {any} */ (window)).renderer());
-      const r = await page.evaluate(([m, reps, small]) => (/** @type {any} */ (window)).bench(m, reps, small), [mode, o.reps, o.small]);
-      const ran = r.info.backend === 'cpu' ? `cpu (${r.info.float32Gemm}, ${r.info.threads} thread)` : `gpujs ${r.info.mode}${r.info.mode !== mode ? ` (asked ${mode}: ${r.info.fallback})` : ''}`;
+      await page.waitForFunction(() => typeof (/** @type {any} */ (window).bench) === 'function');
+      rendererName = await page.evaluate(() => /** @type {any} */ (window).renderer());
+      const r = await page.evaluate(([m, reps, small]) => /** @type {any} */ (window).bench(m, reps, small), [mode, o.reps, o.small]);
+      const ran =
+        r.info.backend === 'cpu'
+          ? `cpu (${r.info.float32Gemm}, ${r.info.threads} thread)`
+          : `gpujs ${r.info.mode}${r.info.mode !== mode ? ` (asked ${mode}: ${r.info.fallback})` : ''}`;
       for (const row of r.rows) rows.push({ mode: ran, ...row });
     } catch (e) {
       rows.push({ mode, op: `failed: ${String(e.message).split('\n')[0].slice(0, 120)}`, ms: null, gflops: null });
@@ -142,7 +167,8 @@ async function main() {
   console.log(`renderer: ${rendererName}${/SwiftShader/i.test(rendererName) ? ' (a CPU rasteriser: these are not GPU figures)' : ''}`);
   console.log('| mode | op | ms | GFLOP/s |');
   console.log('| --- | --- | ---: | ---: |');
-  for (const r of rows) console.log(`| ${r.mode} | ${r.op} | ${r.ms === null ? '—' : r.ms.toFixed(2)} | ${r.gflops === null ? '—' : r.gflops.toFixed(2)} |`);
+  for (const r of rows)
+    console.log(`| ${r.mode} | ${r.op} | ${r.ms === null ? '—' : r.ms.toFixed(2)} | ${r.gflops === null ? '—' : r.gflops.toFixed(2)} |`);
 }
 
 main().catch((e) => {

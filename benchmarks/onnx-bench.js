@@ -80,20 +80,30 @@ function time(fn, reps) {
 /** Forward and forward + backward-to-input closures (as benchmarks/suites/models.js times them). */
 function workloads(T, model, x) {
   return {
-    forward: () => T.tidy(() => { model.call(x).dataSync(); }),
-    'forward+backward-input': () => T.tidy(() => {
-      const { output, tape } = T.record(() => model.call(x));
-      const seed = T.zeros(output.shape);
-      seed.values()[0] = 1;
-      const [g] = tape.grad(output, [x], { gradOutputs: [seed] });
-      g.dataSync();
-      tape.dispose();
-    }),
+    forward: () =>
+      T.tidy(() => {
+        model.call(x).dataSync();
+      }),
+    'forward+backward-input': () =>
+      T.tidy(() => {
+        const { output, tape } = T.record(() => model.call(x));
+        const seed = T.zeros(output.shape);
+        seed.values()[0] = 1;
+        const [g] = tape.grad(output, [x], { gradOutputs: [seed] });
+        g.dataSync();
+        tape.dispose();
+      }),
   };
 }
 
 function parseArgs(argv) {
-  const o = { models: ['resnet50', 'resnet50_bn', 'vit_b_16'], reps: 3, dir: path.join(os.tmpdir(), 'gradlens-onnx-bench'), json: false, only: '' };
+  const o = {
+    models: ['resnet50', 'resnet50_bn', 'vit_b_16'],
+    reps: 3,
+    dir: path.join(os.tmpdir(), 'gradlens-onnx-bench'),
+    json: false,
+    only: '',
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i] ?? '';
@@ -121,19 +131,44 @@ async function main() {
     ortNote = 'onnxruntime-node is not installed (npm install in benchmarks/)';
   }
   const fmt = (v) => (typeof v !== 'number' ? v : v !== 0 && Math.abs(v) < 0.1 ? v.toExponential(1) : v.toFixed(2));
-  const out = (row) => (o.json ? console.log(JSON.stringify(row)) : console.log(Object.entries(row).map(([k, v]) => `${k}=${fmt(v)}`).join('  ')));
-  console.error(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, threads ${T.getNumThreads ? T.getNumThreads() : '?'}`);
+  const out = (row) =>
+    o.json
+      ? console.log(JSON.stringify(row))
+      : console.log(
+          Object.entries(row)
+            .map(([k, v]) => `${k}=${fmt(v)}`)
+            .join('  '),
+        );
+  console.error(
+    `node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, threads ${T.getNumThreads ? T.getNumThreads() : '?'}`,
+  );
   for (const name of o.models) {
     const file = path.join(o.dir, `${name}.onnx`);
     // resnet50_bn.onnx: resnet50 exported without folding BatchNorm into the convolutions (onnx-export.py)
     const arch = name.replace(/_bn$/, '');
     const pth = path.join(o.dir, `${arch}.pth`);
-    if (!fs.existsSync(file) || !fs.existsSync(pth)) throw new Error(`${file} or ${pth} is missing: run /usr/bin/python3 benchmarks/onnx-export.py ${o.dir}`);
+    if (!fs.existsSync(file) || !fs.existsSync(pth))
+      throw new Error(`${file} or ${pth} is missing: run /usr/bin/python3 benchmarks/onnx-export.py ${o.dir}`);
     const mib = fs.statSync(file).size / 2 ** 20;
     if (o.only !== 'run') {
       out({ model: name, what: 'load', system: 'gradlens loadOnnx', fileMiB: mib, ...measureLoad('gradlens', file, o.reps) });
-      out({ model: name, what: 'load', system: 'gradlens loadOnnx check:false', fileMiB: mib, ...measureLoad('gradlens-decode', file, o.reps) });
-      out({ model: name, what: 'load', system: 'onnxruntime-node session', fileMiB: mib, ...(ortNote ? { note: ortNote } : measureLoad('onnxruntime-node', file, o.reps)) });
+      out({
+        model: name,
+        what: 'load',
+        system: 'gradlens loadOnnx check:false',
+        fileMiB: mib,
+        ...measureLoad('gradlens-decode', file, o.reps),
+      });
+      out({
+        model: name,
+        what: 'load',
+        system: 'onnxruntime-node session',
+        fileMiB: mib,
+        ...(ortNote ? { note: ortNote } : measureLoad('onnxruntime-node', file, o.reps)),
+      });
     }
     if (o.only === 'load') continue;
 

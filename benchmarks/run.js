@@ -65,7 +65,10 @@ function measure(fn, opts) {
   for (let r = 0; r < reps; r++) times.push(once());
   times.sort((a, b) => a - b);
   const mid = times.length >> 1;
-  const ms = times.length % 2 === 1 ? /** @type {number} */ (times[mid]) : (/** @type {number} */ (times[mid - 1]) + /** @type {number} */ (times[mid])) / 2;
+  const ms =
+    times.length % 2 === 1
+      ? /** @type {number} */ (times[mid])
+      : /** @type {number} */ (times[mid - 1] + /** @type {number} */ (times[mid])) / 2;
   cpu.sort((a, b) => a - b);
   return { ms, cpuMs: /** @type {number} */ (cpu[cpu.length >> 1]), reps };
 }
@@ -83,7 +86,9 @@ function printTable(rows) {
     byName.get(r.name).push(r);
   }
   const w = Math.max(8, ...rows.map((r) => r.name.length));
-  console.log(`${pad('workload', w)}  ${pad('system', 13)} ${pad('thr', 3, true)} ${pad('ms', 10, true)} ${pad('GFLOP/s', 8, true)} ${pad('vs gradlens', 11, true)} ${pad('cpu ms', 10, true)}`);
+  console.log(
+    `${pad('workload', w)}  ${pad('system', 13)} ${pad('thr', 3, true)} ${pad('ms', 10, true)} ${pad('GFLOP/s', 8, true)} ${pad('vs gradlens', 11, true)} ${pad('cpu ms', 10, true)}`,
+  );
   for (const [name, group] of byName) {
     const base = group.find((r) => r.system === 'gradlens-cpu');
     for (const r of group) {
@@ -99,12 +104,21 @@ function printTable(rows) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const dir = path.join(__dirname, 'suites');
-  const available = fs.readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)).sort();
+  const available = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(0, -3))
+    .sort();
   const suites = opts.suites ?? available;
   for (const s of suites) if (!available.includes(s)) throw new Error(`unknown suite "${s}"; available: ${available.join(', ')}`);
   if (!opts.json) {
     const cpu = os.cpus()[0];
-    console.log(`node ${process.version}, ${os.cpus().length} logical CPUs (${cpu ? cpu.model : '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `node ${process.version}, ${os.cpus().length} logical CPUs (${cpu ? cpu.model : '?'}), load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
     console.log(`median of up to ${opts.reps} runs after 2 warm-ups (cases over ${opts.maxSeconds}s: one run)\n`);
   }
   for (const s of suites) {

@@ -5,6 +5,6 @@ import { imageToInput, loadBundledModel } from '@gradlens/nn';
 import { gradCam, saveMap } from '@gradlens/explain';
 
 const image = readImage('weights/samples/00-ankle-boot.png');
-const { model, input } = loadBundledModel('gapnet');              // trained weights, eval mode
-const cam = gradCam(model, imageToInput(image, input));           // layer: the last conv block
-saveMap('gradcam.png', cam, { image, legend: true });             // jet over the picture, colour bar
+const { model, input } = loadBundledModel('gapnet'); // trained weights, eval mode
+const cam = gradCam(model, imageToInput(image, input)); // layer: the last conv block
+saveMap('gradcam.png', cam, { image, legend: true }); // jet over the picture, colour bar

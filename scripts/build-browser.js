@@ -18,7 +18,6 @@ const root = path.resolve(__dirname, '..');
 /** Packages that have (or will have) a browser entry, src/browser.ts. */
 const BROWSER_PACKAGES = { tensor: 'tensor', gpujs: 'backend-gpujs', io: 'io', nn: 'nn', explain: 'explain' };
 
-
 async function main() {
   for (const p of Object.values(BROWSER_PACKAGES)) {
     const dir = path.join(root, 'packages', p);
@@ -26,24 +25,43 @@ async function main() {
     await esbuild.build({
       entryPoints: [path.join(dir, 'src', 'browser.ts')],
       outfile: path.join(dir, 'dist', 'esm', 'browser.mjs'),
-      bundle: true, packages: 'external', format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'error',
+      bundle: true,
+      packages: 'external',
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      logLevel: 'error',
     });
   }
   for (const p of ['tensor', 'backend-gpujs', 'io', 'nn', 'explain', 'cli']) {
     const dir = path.join(root, 'packages', p);
     const main = path.basename(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).main, '.js');
     fs.mkdirSync(path.join(dir, 'dist', 'esm'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'dist', 'esm', `${main}.mjs`), `// ES module face of the CommonJS build (one module instance for both).\nexport * from '../${main}.js';\n`);
+    fs.writeFileSync(
+      path.join(dir, 'dist', 'esm', `${main}.mjs`),
+      `// ES module face of the CommonJS build (one module instance for both).\nexport * from '../${main}.js';\n`,
+    );
   }
   // The whole library for a <script type="module">, built from source: '@gradlens/<p>' → src/browser.ts.
-  const alias = Object.fromEntries(Object.values(BROWSER_PACKAGES).map((p) => [`@gradlens/${p}`, path.join(root, 'packages', p, 'src', 'browser.ts')]));
+  const alias = Object.fromEntries(
+    Object.values(BROWSER_PACKAGES).map((p) => [`@gradlens/${p}`, path.join(root, 'packages', p, 'src', 'browser.ts')]),
+  );
   const out = path.join(root, 'dist', 'browser');
   fs.mkdirSync(out, { recursive: true });
-  const contents = Object.entries(BROWSER_PACKAGES).map(([name, p]) => `export * as ${name} from '@gradlens/${p}';`).join('\n');
+  const contents = Object.entries(BROWSER_PACKAGES)
+    .map(([name, p]) => `export * as ${name} from '@gradlens/${p}';`)
+    .join('\n');
   const result = await esbuild.build({
     stdin: { contents, resolveDir: root, sourcefile: 'gradlens-browser.js', loader: 'js' },
     outfile: path.join(out, 'gradlens.mjs'),
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, metafile: true, alias, logLevel: 'error',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    metafile: true,
+    alias,
+    logLevel: 'error',
   });
   fs.writeFileSync(path.join(out, 'meta.json'), JSON.stringify(result.metafile));
 }

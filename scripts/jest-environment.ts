@@ -4,7 +4,8 @@
  * GRADLENS_THREADS sets the CPU kernels' thread count, as the CLI does. io's own tests import its modules
  * directly, not through an entry, so they get io's Node platform (files, zlib, pngjs) installed here.
  */
-if (expect.getState().testPath?.includes(`${require('path').sep}packages${require('path').sep}io${require('path').sep}`)) require('@gradlens/io');
+if (expect.getState().testPath?.includes(`${require('path').sep}packages${require('path').sep}io${require('path').sep}`))
+  require('@gradlens/io');
 const spec = process.env.GRADLENS_BACKEND;
 const threads = process.env.GRADLENS_THREADS;
 if (spec || threads) {

@@ -20,7 +20,11 @@ const END = '<!-- op-map:end -->';
 
 const parse = (file) => ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
 const tsFiles = (dir) =>
-  fs.readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts')).map((f) => path.join(dir, f)).sort();
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
+    .map((f) => path.join(dir, f))
+    .sort();
 const rel = (file) => path.relative(TENSOR, file).split(path.sep).join('/');
 const link = (file) => `[${path.basename(file, '.ts')}](${rel(file)})`;
 
@@ -49,7 +53,8 @@ function exportedFunctions(sf) {
     if (ts.isFunctionDeclaration(node) && node.name && node.body && exported(node)) out.push({ name: node.name.text, body: node.body });
     if (ts.isVariableStatement(node) && exported(node)) {
       for (const d of node.declarationList.declarations) {
-        if (d.initializer && (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer))) out.push({ name: d.name.getText(sf), body: d.initializer });
+        if (d.initializer && (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer)))
+          out.push({ name: d.name.getText(sf), body: d.initializer });
       }
     }
   });
@@ -84,7 +89,10 @@ function publicFunctions(opNames) {
   }
   for (const [op, fns] of byOp) {
     const own = fns.filter((f) => f.name === op);
-    byOp.set(op, (own.length ? own : fns).map((f) => f.text));
+    byOp.set(
+      op,
+      (own.length ? own : fns).map((f) => f.text),
+    );
   }
   return byOp;
 }
@@ -150,7 +158,12 @@ function tableEntries(files, opNames) {
             if (ts.isPropertyAccessExpression(n) && ts.isIdentifier(n.expression) && imports.has(n.expression.text)) {
               const helper = helperFile(imports.get(n.expression.text), n.name.text);
               if (helper) helpers.add(helper);
-            } else if (ts.isIdentifier(n) && imports.has(n.text) && imports.get(n.text).includes(`${path.sep}kernels${path.sep}`) && !imports.get(n.text).endsWith('index.ts')) {
+            } else if (
+              ts.isIdentifier(n) &&
+              imports.has(n.text) &&
+              imports.get(n.text).includes(`${path.sep}kernels${path.sep}`) &&
+              !imports.get(n.text).endsWith('index.ts')
+            ) {
               helpers.add(imports.get(n.text));
             }
             n.forEachChild(scan);
@@ -183,11 +196,7 @@ function renderOpMap() {
     const pub = fns.get(o.name)?.join(', ') ?? '— (run by a rule)';
     return `| \`${o.name}\` | ${pub} | ${attrs} | ${cell(rules.get(o.name))} | ${cell(cpu.get(o.name))} | ${cell(gpujs.get(o.name))} |`;
   });
-  return [
-    '| op | public function | attributes | rule | CPU kernel | gpujs kernel |',
-    '|---|---|---|---|---|---|',
-    ...rows,
-  ].join('\n');
+  return ['| op | public function | attributes | rule | CPU kernel | gpujs kernel |', '|---|---|---|---|---|---|', ...rows].join('\n');
 }
 
 /** The README with its op map replaced by a fresh one. */

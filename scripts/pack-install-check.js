@@ -19,7 +19,13 @@ const INSTALL = PACKAGES.filter((p) => p !== 'backend-gpujs');
 
 function run(cmd, args, cwd, env = {}) {
   try {
-    return execFileSync(cmd, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+    return execFileSync(cmd, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 << 20,
+    });
   } catch (e) {
     throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${e.stderr || e.message}`.slice(0, 4000));
   }
@@ -42,8 +48,10 @@ function pack(dir, dest) {
     }
   }
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'packages', dir, 'package.json'), 'utf8'));
-  for (const k of ['description', 'repository', 'keywords', 'engines', 'exports', 'files', 'license']) if (pkg[k] === undefined) problems.push(`package.json has no "${k}"`);
-  if (problems.length) throw new Error(`${info.name}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`);
+  for (const k of ['description', 'repository', 'keywords', 'engines', 'exports', 'files', 'license'])
+    if (pkg[k] === undefined) problems.push(`package.json has no "${k}"`);
+  if (problems.length)
+    throw new Error(`${info.name}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`);
   return { name: info.name, tarball: path.join(dest, info.filename), files };
 }
 
@@ -119,30 +127,55 @@ function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-pack-'));
   const log = (m) => process.stdout.write(`pack-install-check: ${m}\n`);
   try {
-    for (const p of PACKAGES) if (p !== 'weights' && !fs.existsSync(path.join(root, 'packages', p, 'dist'))) throw new Error(`packages/${p}/dist missing: build first (npx tsc -b)`);
+    for (const p of PACKAGES)
+      if (p !== 'weights' && !fs.existsSync(path.join(root, 'packages', p, 'dist')))
+        throw new Error(`packages/${p}/dist missing: build first (npx tsc -b)`);
     const tarballs = path.join(tmp, 'tarballs');
     fs.mkdirSync(tarballs);
     const packed = Object.fromEntries(PACKAGES.map((p) => [p, pack(p, tarballs)]));
-    log(`packed ${PACKAGES.length} packages (${Object.values(packed).map((x) => path.basename(x.tarball)).join(', ')})`);
+    log(
+      `packed ${PACKAGES.length} packages (${Object.values(packed)
+        .map((x) => path.basename(x.tarball))
+        .join(', ')})`,
+    );
 
     const app = path.join(tmp, 'app');
     fs.mkdirSync(app);
     const deps = Object.fromEntries(INSTALL.map((p) => [packed[p].name, `file:${packed[p].tarball}`]));
-    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'pack-check-app', private: true, version: '0.0.0', dependencies: deps }, null, 2));
+    fs.writeFileSync(
+      path.join(app, 'package.json'),
+      JSON.stringify({ name: 'pack-check-app', private: true, version: '0.0.0', dependencies: deps }, null, 2),
+    );
     run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--no-package-lock'], app);
     log('installed the tarballs into a fresh folder (--prefer-offline: third-party packages from the npm cache when there)');
 
     // Strict TypeScript, resolving through the packages' `exports` (node16), with the workspace's compiler.
     const typesRoot = path.join(root, 'node_modules', '@types');
     fs.writeFileSync(path.join(app, 'main.ts'), TS_PROGRAM);
-    fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'node16', moduleResolution: 'node16', strict: true, noUncheckedIndexedAccess: true,
-        exactOptionalPropertyTypes: true, noImplicitOverride: true, skipLibCheck: false, esModuleInterop: true,
-        typeRoots: [typesRoot], types: ['node'], outDir: 'out',
-      },
-      files: ['main.ts'],
-    }, null, 2));
+    fs.writeFileSync(
+      path.join(app, 'tsconfig.json'),
+      JSON.stringify(
+        {
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'node16',
+            moduleResolution: 'node16',
+            strict: true,
+            noUncheckedIndexedAccess: true,
+            exactOptionalPropertyTypes: true,
+            noImplicitOverride: true,
+            skipLibCheck: false,
+            esModuleInterop: true,
+            typeRoots: [typesRoot],
+            types: ['node'],
+            outDir: 'out',
+          },
+          files: ['main.ts'],
+        },
+        null,
+        2,
+      ),
+    );
     run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], app);
     expectResult(run(process.execPath, ['out/main.js'], app), 'TypeScript program');
     if (!fs.existsSync(path.join(app, 'ts-gradcam.png'))) throw new Error('TypeScript program: ts-gradcam.png not written');
@@ -156,14 +189,16 @@ function main() {
     log('CommonJS program ran');
     fs.writeFileSync(path.join(app, 'onnx.cjs'), ONNX_PROGRAM);
     const onnx = JSON.parse(run(process.execPath, ['onnx.cjs', ONNX_FIXTURE], app).trim().split('\n').pop() ?? '');
-    if (onnx.shape.length !== 3 || !onnx.finite || !(onnx.max > 0)) throw new Error(`ONNX program: unexpected result ${JSON.stringify(onnx)}`);
+    if (onnx.shape.length !== 3 || !onnx.finite || !(onnx.max > 0))
+      throw new Error(`ONNX program: unexpected result ${JSON.stringify(onnx)}`);
     log('ONNX program loaded a torch.onnx export and ran Grad-CAM on it');
 
     // The installed command finds the bundled weights through @gradlens/weights (no GRADLENS_WEIGHTS, no checkout).
     delete process.env.GRADLENS_WEIGHTS;
     run(npm, ['exec', '--offline', '--no', '--', 'gradlens', 'demo', '--quick', '--out', 'demo'], app);
     const page = fs.readFileSync(path.join(app, 'demo', 'index.html'), 'utf8');
-    if (!page.includes('gapnet') || !page.includes('smallvgg')) throw new Error('gradlens demo --quick: the page names neither bundled model');
+    if (!page.includes('gapnet') || !page.includes('smallvgg'))
+      throw new Error('gradlens demo --quick: the page names neither bundled model');
     log('npx gradlens demo --quick wrote demo/index.html');
   } finally {
     if (keep) log(`kept ${tmp}`);

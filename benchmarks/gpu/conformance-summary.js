@@ -20,8 +20,11 @@ for (const f of report.testResults) {
       e.failed.push(t.title);
     }
   }
-  if (f.status === 'failed' && f.assertionResults.length === 0) console.log(`${f.name}: ${String(f.message).split('\n').slice(0, 3).join(' ')}`);
+  if (f.status === 'failed' && f.assertionResults.length === 0)
+    console.log(`${f.name}: ${String(f.message).split('\n').slice(0, 3).join(' ')}`);
 }
 for (const [k, v] of Object.entries(by)) {
-  console.log(`${k.padEnd(20)} ${v.pass} passed, ${v.fail} failed${v.skip ? `, ${v.skip} skipped` : ''}${v.fail ? `: ${v.failed.slice(0, 5).join('; ')}` : ''}`);
+  console.log(
+    `${k.padEnd(20)} ${v.pass} passed, ${v.fail} failed${v.skip ? `, ${v.skip} skipped` : ''}${v.fail ? `: ${v.failed.slice(0, 5).join('; ')}` : ''}`,
+  );
 }

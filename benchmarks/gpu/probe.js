@@ -17,7 +17,9 @@ async function main() {
     let note = r.reason || '';
     if (m === 'webgpu' && r.mode === 'webgpu') {
       const ok = await GPU.isWebGPUAvailable();
-      note = ok ? 'adapter available (kernel-level runs only: webgpu results are promises)' : 'navigator.gpu present but requestAdapter() gave no adapter';
+      note = ok
+        ? 'adapter available (kernel-level runs only: webgpu results are promises)'
+        : 'navigator.gpu present but requestAdapter() gave no adapter';
     }
     if (m === 'headlessgl' && r.mode === 'headlessgl') labels.push('gpujs:headlessgl');
     lines.push(`${m.padEnd(11)} -> ${r.mode.padEnd(10)} ${note}`);

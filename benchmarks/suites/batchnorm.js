@@ -88,6 +88,8 @@ if (require.main === module) {
       times.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     times.sort((a, b) => a - b);
-    console.log(`${w.name.padEnd(36)} ${(times[0] ?? 0).toFixed(2).padStart(9)} ${(times[times.length >> 1] ?? 0).toFixed(2).padStart(10)}`);
+    console.log(
+      `${w.name.padEnd(36)} ${(times[0] ?? 0).toFixed(2).padStart(9)} ${(times[times.length >> 1] ?? 0).toFixed(2).padStart(10)}`,
+    );
   }
 }

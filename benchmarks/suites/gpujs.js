@@ -24,7 +24,12 @@ const WORKLOADS = [
   { name: 'conv3x3 256→256 14×14', n: 1, c: 256, h: 14, co: 256 },
   { name: 'conv3x3 3→64 224×224', n: 1, c: 3, h: 224, co: 64 },
 ];
-const ATTRS = { stride: /** @type {[number, number]} */ ([1, 1]), padding: /** @type {[number, number]} */ ([1, 1]), dilation: /** @type {[number, number]} */ ([1, 1]), groups: 1 };
+const ATTRS = {
+  stride: /** @type {[number, number]} */ ([1, 1]),
+  padding: /** @type {[number, number]} */ ([1, 1]),
+  dilation: /** @type {[number, number]} */ ([1, 1]),
+  groups: 1,
+};
 
 /** Median milliseconds of fn() after `warm` untimed calls, over at least `reps` calls or ~minMs. */
 async function time(fn, { warm = 2, reps = 3, minMs = 1500 } = {}) {
@@ -43,7 +48,11 @@ async function time(fn, { warm = 2, reps = 3, minMs = 1500 } = {}) {
 /** Modes to measure: the env list, else every gpu.js mode that really runs here (cpu mode only on request). */
 let webgpuAdapter = false;
 function modes() {
-  const asked = process.env.GPUJS_BENCH_MODES ? process.env.GPUJS_BENCH_MODES.split(',').map((s) => s.trim()).filter(Boolean) : ['webasm', 'headlessgl', 'webgpu'];
+  const asked = process.env.GPUJS_BENCH_MODES
+    ? process.env.GPUJS_BENCH_MODES.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : ['webasm', 'headlessgl', 'webgpu'];
   // webgpu only where an adapter answered (checked once in run(); the mode itself resolves optimistically)
   return asked.filter((m) => m !== 'webgpu' || webgpuAdapter);
 }
@@ -52,7 +61,10 @@ function modes() {
 function op(backend, name, inputs, attrs) {
   const r = backend.kernels[name](inputs, attrs);
   const out = r.out;
-  return Promise.resolve(out.data()).then(() => { out.dispose(); (r.extras || []).forEach((e) => e.dispose()); });
+  return Promise.resolve(out.data()).then(() => {
+    out.dispose();
+    (r.extras || []).forEach((e) => e.dispose());
+  });
 }
 
 /** One kernel call's result, read back; and max |a − b| / (max |b| + 1) against a reference. */
@@ -64,8 +76,12 @@ async function values(backend, name, inputs, attrs) {
   return v;
 }
 function relErr(a, b) {
-  let d = 0, m = 0;
-  for (let i = 0; i < b.length; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); m = Math.max(m, Math.abs(b[i])); }
+  let d = 0,
+    m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
   return a.length === b.length ? d / (m + 1) : Infinity;
 }
 
@@ -78,10 +94,21 @@ async function run(ctx = {}) {
   const rows = [];
   if (G.resolveMode('webgpu').mode === 'webgpu') webgpuAdapter = await GPU.isWebGPUAvailable();
   const push = (system, threads, name, ms, flops, note) => {
-    const row = { suite: 'gpujs', name, system, threads, ms: +ms.toFixed(2), gflops: +(flops / ms / 1e6).toFixed(2), ...(note ? { note } : {}) };
+    const row = {
+      suite: 'gpujs',
+      name,
+      system,
+      threads,
+      ms: +ms.toFixed(2),
+      gflops: +(flops / ms / 1e6).toFixed(2),
+      ...(note ? { note } : {}),
+    };
     rows.push(row);
     if (ctx.report) ctx.report(row);
-    else if (!json) console.log(`${name.padEnd(34)} ${system.padEnd(24)} ${String(threads).padStart(2)}  ${row.ms.toFixed(1).padStart(9)} ms  ${row.gflops.toFixed(2).padStart(7)} GFLOP/s${note ? `  ${note}` : ''}`);
+    else if (!json)
+      console.log(
+        `${name.padEnd(34)} ${system.padEnd(24)} ${String(threads).padStart(2)}  ${row.ms.toFixed(1).padStart(9)} ms  ${row.gflops.toFixed(2).padStart(7)} GFLOP/s${note ? `  ${note}` : ''}`,
+      );
   };
   const systems = [{ label: 'gradlens cpu', backend: T.cpuBackend, mode: 'cpu-backend' }];
   const seen = new Set();
@@ -149,9 +176,31 @@ async function rawConv(mode, x, w, wl, ref) {
   if (mode === 'webgpu') G.resolveMode('webgpu'); // installs navigator.gpu from the webgpu package
   const gpu = new GPU({ mode });
   const B = Math.ceil(wl.co / 4);
-  const constants = { N: wl.n, C: wl.c, H: wl.h, W: wl.h, CO: wl.co, OH: wl.h, OW: wl.h, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1, DH: 1, DW: 1, G: 1, CIG: wl.c, COG: wl.co, B };
+  const constants = {
+    N: wl.n,
+    C: wl.c,
+    H: wl.h,
+    W: wl.h,
+    CO: wl.co,
+    OH: wl.h,
+    OW: wl.h,
+    KH: 3,
+    KW: 3,
+    SH: 1,
+    SW: 1,
+    PH: 1,
+    PW: 1,
+    DH: 1,
+    DW: 1,
+    G: 1,
+    CIG: wl.c,
+    COG: wl.co,
+    B,
+  };
   const k = gpu.createKernel(G.gpujsKernels.conv2dForward.toString(), { output: [wl.h, wl.h, wl.n * B], constants, asyncMode: true });
-  const xv = x.dataSync(), wv = w.dataSync(), bias = new Float32Array(wl.co);
+  const xv = x.dataSync(),
+    wv = w.dataSync(),
+    bias = new Float32Array(wl.co);
   const ms = await time(() => k(xv, wv, bias));
   let note = '';
   if (ref) {
@@ -160,12 +209,22 @@ async function rawConv(mode, x, w, wl, ref) {
     while (Array.isArray(leaf)) leaf = leaf[0];
     const flat = new Float32Array(wl.n * B * wl.h * wl.h * 4);
     let o = 0;
-    const walk = (v) => { if (Array.isArray(v)) v.forEach(walk); else { flat.set(v, o); o += v.length; } };
+    const walk = (v) => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else {
+        flat.set(v, o);
+        o += v.length;
+      }
+    };
     walk(r);
     const got = G.gpujsKernels.unpackBlocksHost(flat, wl.n, 1, wl.co, wl.h, wl.h);
     const want = ref.dataSync();
-    let d = 0, m = 0;
-    for (let i = 0; i < want.length; i++) { d = Math.max(d, Math.abs(got[i] - want[i])); m = Math.max(m, Math.abs(want[i])); }
+    let d = 0,
+      m = 0;
+    for (let i = 0; i < want.length; i++) {
+      d = Math.max(d, Math.abs(got[i] - want[i]));
+      m = Math.max(m, Math.abs(want[i]));
+    }
     note = `max err vs cpu ${(d / (m + 1)).toExponential(1)}`;
   }
   k.destroy();
@@ -179,11 +238,14 @@ module.exports = { name, description, run };
 
 if (require.main === module) {
   const json = process.argv.includes('--json');
-  run({ json }).then((rows) => {
-    if (json) console.log(JSON.stringify(rows, null, 1));
-    process.exit(0);
-  }, (err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  run({ json }).then(
+    (rows) => {
+      if (json) console.log(JSON.stringify(rows, null, 1));
+      process.exit(0);
+    },
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

@@ -13,7 +13,8 @@
 const path = require('path');
 
 const name = 'kernels';
-const description = 'conv2d fwd/bwd-input/bwd-weight (3x3, pad 1, N=1) and matmul 1024^3, float32, 1 and 2 threads, beside a SIMD ceiling probe';
+const description =
+  'conv2d fwd/bwd-input/bwd-weight (3x3, pad 1, N=1) and matmul 1024^3, float32, 1 and 2 threads, beside a SIMD ceiling probe';
 
 const CONVS = [
   { label: 'conv3x3 64->64 56x56', cin: 64, cout: 64, hw: 56 },
@@ -59,20 +60,38 @@ function gradlensSystem(engine, threads = 1, winograd = true) {
     threads: Number(T.getBackendInfo().threads),
     conv(c, direction) {
       const g = {
-        batch: 1, inChannels: c.cin, inHeight: c.hw, inWidth: c.hw, outChannels: c.cout, kernelHeight: 3, kernelWidth: 3,
-        strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1, outHeight: c.hw, outWidth: c.hw,
+        batch: 1,
+        inChannels: c.cin,
+        inHeight: c.hw,
+        inWidth: c.hw,
+        outChannels: c.cout,
+        kernelHeight: 3,
+        kernelWidth: 3,
+        strideH: 1,
+        strideW: 1,
+        padH: 1,
+        padW: 1,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 1,
+        outHeight: c.hw,
+        outWidth: c.hw,
       };
       const x = randomArray(c.cin * c.hw * c.hw, 1);
       const w = randomArray(c.cout * c.cin * 9, 2);
       const b = randomArray(c.cout, 3);
       const dy = randomArray(c.cout * c.hw * c.hw, 4);
-      const out = new Float32Array(dy.length), dx = new Float32Array(x.length), dw = new Float32Array(w.length);
+      const out = new Float32Array(dy.length),
+        dx = new Float32Array(x.length),
+        dw = new Float32Array(w.length);
       if (direction === 'forward') return () => k.conv2dForward(x, w, b, g, out);
       if (direction === 'backward-input') return () => k.conv2dBackwardInput(dy, w, g, dx);
       return () => k.conv2dBackwardWeight(x, dy, g, dw);
     },
     matmul(n) {
-      const a = randomArray(n * n, 5), b = randomArray(n * n, 6), out = new Float32Array(n * n);
+      const a = randomArray(n * n, 5),
+        b = randomArray(n * n, 6),
+        out = new Float32Array(n * n);
       const o = { batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
       return () => k.matmul(a, b, out, o);
     },
@@ -128,7 +147,8 @@ async function tfjsSystem(backend) {
       return run(() => /** @type {any} */ (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, /** @type {any} */ (attrs))));
     },
     matmul(n) {
-      const a = t(randomArray(n * n, 5), [n, n]), b = t(randomArray(n * n, 6), [n, n]);
+      const a = t(randomArray(n * n, 5), [n, n]),
+        b = t(randomArray(n * n, 6), [n, n]);
       return run(() => tf.matMul(a, b));
     },
     dispose() {
@@ -142,11 +162,23 @@ async function tfjsSystem(backend) {
 /** GFLOP per CPU second of one core on WebAssembly SIMD mul+add (../simd_probe.c), reported as a row. */
 function simdCeiling(ctx) {
   const bytes = Buffer.from(require('../simd-probe-wasm.js'), 'base64');
-  const probe = /** @type {(iters: number, seed: number) => number} */ (new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports.probe);
+  const probe = /** @type {(iters: number, seed: number) => number} */ (
+    new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports.probe
+  );
   const iters = 4e6;
   const { ms, cpuMs, reps } = ctx.measure(() => probe(iters, 1));
   const flops = iters * 112;
-  ctx.report({ suite: name, name: 'simd mul+add probe (ceiling)', system: 'wasm-simd-probe', threads: 1, ms, gflops: flops / ms / 1e6, cpuMs, reps, note: `${(flops / cpuMs / 1e6).toFixed(2)} GFLOP per CPU second` });
+  ctx.report({
+    suite: name,
+    name: 'simd mul+add probe (ceiling)',
+    system: 'wasm-simd-probe',
+    threads: 1,
+    ms,
+    gflops: flops / ms / 1e6,
+    cpuMs,
+    reps,
+    note: `${(flops / cpuMs / 1e6).toFixed(2)} GFLOP per CPU second`,
+  });
   return flops / cpuMs / 1e6;
 }
 
@@ -154,7 +186,9 @@ async function run(ctx) {
   const wanted = ctx.systems ?? ['gradlens-cpu', 'gradlens-cpu-2t', 'gradlens-cpu-im2col', 'gradlens-cpu-js', 'tfjs-cpu', 'tfjs-wasm'];
   const ceiling = simdCeiling(ctx);
   const workloads = [];
-  for (const c of CONVS) for (const d of DIRECTIONS) workloads.push({ name: `${c.label} ${d}`, flops: 2 * c.cout * c.cin * 9 * c.hw * c.hw, make: (s) => s.conv(c, d) });
+  for (const c of CONVS)
+    for (const d of DIRECTIONS)
+      workloads.push({ name: `${c.label} ${d}`, flops: 2 * c.cout * c.cin * 9 * c.hw * c.hw, make: (s) => s.conv(c, d) });
   workloads.push({ name: `matmul ${MATMUL_N}^3`, flops: 2 * MATMUL_N ** 3, make: (s) => s.matmul(MATMUL_N) });
 
   for (const sysName of wanted) {
@@ -165,7 +199,10 @@ async function run(ctx) {
     else if (sysName === 'gradlens-cpu-js') sys = gradlensSystem('js');
     else if (sysName === 'tfjs-cpu') sys = await tfjsSystem('cpu');
     else if (sysName === 'tfjs-wasm') sys = await tfjsSystem('wasm');
-    else throw new Error(`unknown system ${sysName} (gradlens-cpu, gradlens-cpu-2t, gradlens-cpu-im2col, gradlens-cpu-js, tfjs-cpu, tfjs-wasm)`);
+    else
+      throw new Error(
+        `unknown system ${sysName} (gradlens-cpu, gradlens-cpu-2t, gradlens-cpu-im2col, gradlens-cpu-js, tfjs-cpu, tfjs-wasm)`,
+      );
     for (const w of workloads) {
       const fn = w.make(sys);
       if (fn === null) {
@@ -173,8 +210,20 @@ async function run(ctx) {
         continue;
       }
       const { ms, cpuMs, reps } = ctx.measure(fn);
-      const note = sys.system.startsWith('gradlens-cpu') ? `${((w.flops / cpuMs / 1e6 / ceiling) * 100).toFixed(0)}% of the SIMD ceiling (CPU time)` : undefined;
-      ctx.report({ suite: name, name: w.name, system: sys.system, threads: sys.threads, ms, gflops: w.flops / ms / 1e6, cpuMs, reps, note });
+      const note = sys.system.startsWith('gradlens-cpu')
+        ? `${((w.flops / cpuMs / 1e6 / ceiling) * 100).toFixed(0)}% of the SIMD ceiling (CPU time)`
+        : undefined;
+      ctx.report({
+        suite: name,
+        name: w.name,
+        system: sys.system,
+        threads: sys.threads,
+        ms,
+        gflops: w.flops / ms / 1e6,
+        cpuMs,
+        reps,
+        note,
+      });
     }
     sys.dispose();
   }

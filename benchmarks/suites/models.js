@@ -87,18 +87,20 @@ function inputValues() {
 function gradlensCases(T, model) {
   const x = T.keep(T.tensor(inputValues(), SHAPE));
   return {
-    forward: () => T.tidy(() => {
-      model.call(x).dataSync();
-    }),
-    'forward+backward-input': () => T.tidy(() => {
-      const { output, tape } = T.record(() => model.call(x));
-      const seed = T.zeros(output.shape);
-      seed.values()[0] = 1;
-      const [g] = tape.grad(output, [x], { gradOutputs: [seed] });
-      g.dataSync();
-      g.dispose();
-      tape.dispose();
-    }),
+    forward: () =>
+      T.tidy(() => {
+        model.call(x).dataSync();
+      }),
+    'forward+backward-input': () =>
+      T.tidy(() => {
+        const { output, tape } = T.record(() => model.call(x));
+        const seed = T.zeros(output.shape);
+        seed.values()[0] = 1;
+        const [g] = tape.grad(output, [x], { gradOutputs: [seed] });
+        g.dataSync();
+        g.dispose();
+        tape.dispose();
+      }),
     logits: () => T.tidy(() => model.call(x).dataSync()),
     dispose: () => x.dispose(),
   };
@@ -137,13 +139,25 @@ function tfjsModel(tf, model) {
       case 'Conv2d': {
         if (m.groups !== 1) throw new Error('tfjs model: grouped convs are not used by this suite');
         const [ph, pw] = m.padding;
-        const pad = ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+        const pad =
+          ph === pw
+            ? ph
+            : [
+                [0, 0],
+                [ph, ph],
+                [pw, pw],
+                [0, 0],
+              ];
         const y = tf.conv2d(x, weight(m.weight, [2, 3, 1, 0]), m.stride, /** @type {any} */ (pad), 'NHWC', m.dilation);
         return m.bias ? tf.add(y, weight(m.bias)) : y;
       }
-      case 'ReLU': return tf.relu(x);
-      case 'Dropout': case 'Identity': return x;
-      case 'BatchNorm2d': return tf.batchNorm(x, weight(m.runningMean), weight(m.runningVar), weight(m.bias), weight(m.weight), m.eps);
+      case 'ReLU':
+        return tf.relu(x);
+      case 'Dropout':
+      case 'Identity':
+        return x;
+      case 'BatchNorm2d':
+        return tf.batchNorm(x, weight(m.runningMean), weight(m.runningVar), weight(m.bias), weight(m.weight), m.eps);
       case 'MaxPool2d': {
         const o = m.options;
         const k = typeof o.kernelSize === 'number' ? o.kernelSize : o.kernelSize[0];
@@ -153,7 +167,15 @@ function tfjsModel(tf, model) {
         let out = (o.ceilMode ? Math.ceil : Math.floor)((size + 2 * p - k) / s) + 1;
         if (o.ceilMode && (out - 1) * s >= size + p) out--;
         const extra = Math.max(0, (out - 1) * s + k - (size + 2 * p));
-        const padded = p || extra ? tf.pad(x, [[0, 0], [p, p + extra], [p, p + extra], [0, 0]]) : x;
+        const padded =
+          p || extra
+            ? tf.pad(x, [
+                [0, 0],
+                [p, p + extra],
+                [p, p + extra],
+                [0, 0],
+              ])
+            : x;
         return tf.maxPool(padded, k, s, 'valid');
       }
       case 'AdaptiveAvgPool2d': {
@@ -219,41 +241,111 @@ function registerInputGradients(tf) {
     const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + x.rank : a));
     return x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   };
-  reg({ kernelName: 'Conv2D', inputsToSave: ['x', 'filter'], gradFunc: (dy, [x, filter], a) => ({
-    x: () => tf.conv2dTranspose(dy, filter, x.shape, a.strides, a.pad, a.dimRoundingMode),
-  }) });
-  reg({ kernelName: 'Add', inputsToSave: ['a', 'b'], gradFunc: (dy, [a, b]) => ({ a: () => unbroadcast(dy, a.shape), b: () => unbroadcast(dy, b.shape) }) });
+  reg({
+    kernelName: 'Conv2D',
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, [x, filter], a) => ({
+      x: () => tf.conv2dTranspose(dy, filter, x.shape, a.strides, a.pad, a.dimRoundingMode),
+    }),
+  });
+  reg({
+    kernelName: 'Add',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, [a, b]) => ({ a: () => unbroadcast(dy, a.shape), b: () => unbroadcast(dy, b.shape) }),
+  });
   reg({ kernelName: 'Relu', inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy, tf.cast(tf.step(x), 'float32')) }) });
-  reg({ kernelName: 'MaxPool', inputsToSave: ['x'], outputsToSave: [true], gradFunc: (dy, [x, y], a) => ({
-    x: () => tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: a.filterSize, strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode }),
-  }) });
-  reg({ kernelName: 'PadV2', inputsToSave: ['x'], gradFunc: (dy, [x], a) => ({ x: () => tf.slice(dy, a.paddings.map((p) => p[0]), x.shape) }) });
-  reg({ kernelName: 'Mean', inputsToSave: ['x'], gradFunc: (dy, [x], a) => {
-    const kd = keepDimsShape(x, a.axis);
-    const n = x.size / kd.reduce((p, q) => p * q, 1);
-    return { x: () => tf.div(tf.mul(tf.reshape(dy, kd), tf.ones(x.shape)), n) };
-  } });
-  reg({ kernelName: 'Sum', inputsToSave: ['x'], gradFunc: (dy, [x], a) => ({ x: () => tf.mul(tf.reshape(dy, keepDimsShape(x, a.axis)), tf.ones(x.shape)) }) });
-  reg({ kernelName: 'FusedBatchNorm', inputsToSave: ['x', 'mean', 'variance', 'scale'], gradFunc: (dy, [, , variance, scale], a) => ({
-    x: () => tf.mul(dy, tf.mul(scale, tf.rsqrt(tf.add(variance, a.varianceEpsilon)))),
-  }) });
-  reg({ kernelName: 'Transpose', gradFunc: (dy, _s, a) => {
-    const inv = new Array(a.perm.length);
-    a.perm.forEach((p, i) => { inv[p] = i; });
-    return { x: () => tf.transpose(dy, inv) };
-  } });
+  reg({
+    kernelName: 'MaxPool',
+    inputsToSave: ['x'],
+    outputsToSave: [true],
+    gradFunc: (dy, [x, y], a) => ({
+      x: () =>
+        tf
+          .engine()
+          .runKernel(
+            'MaxPoolGrad',
+            { dy, input: x, output: y },
+            { filterSize: a.filterSize, strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode },
+          ),
+    }),
+  });
+  reg({
+    kernelName: 'PadV2',
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], a) => ({
+      x: () =>
+        tf.slice(
+          dy,
+          a.paddings.map((p) => p[0]),
+          x.shape,
+        ),
+    }),
+  });
+  reg({
+    kernelName: 'Mean',
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], a) => {
+      const kd = keepDimsShape(x, a.axis);
+      const n = x.size / kd.reduce((p, q) => p * q, 1);
+      return { x: () => tf.div(tf.mul(tf.reshape(dy, kd), tf.ones(x.shape)), n) };
+    },
+  });
+  reg({
+    kernelName: 'Sum',
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], a) => ({ x: () => tf.mul(tf.reshape(dy, keepDimsShape(x, a.axis)), tf.ones(x.shape)) }),
+  });
+  reg({
+    kernelName: 'FusedBatchNorm',
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    gradFunc: (dy, [, , variance, scale], a) => ({
+      x: () => tf.mul(dy, tf.mul(scale, tf.rsqrt(tf.add(variance, a.varianceEpsilon)))),
+    }),
+  });
+  reg({
+    kernelName: 'Transpose',
+    gradFunc: (dy, _s, a) => {
+      const inv = new Array(a.perm.length);
+      a.perm.forEach((p, i) => {
+        inv[p] = i;
+      });
+      return { x: () => tf.transpose(dy, inv) };
+    },
+  });
   reg({ kernelName: 'Reshape', inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.reshape(dy, x.shape) }) });
-  reg({ kernelName: 'BatchMatMul', inputsToSave: ['a', 'b'], gradFunc: (dy, [a, b], o) => ({
-    a: () => (o.transposeA ? tf.matMul(b, dy, o.transposeB, true) : tf.matMul(dy, b, false, !o.transposeB)),
-    b: () => (o.transposeB ? tf.matMul(dy, a, true, o.transposeA) : tf.matMul(a, dy, !o.transposeA, false)),
-  }) });
-  reg({ kernelName: 'Slice', inputsToSave: ['x'], gradFunc: (dy, [x], a) => ({
-    x: () => tf.pad(dy, x.shape.map((d, i) => [a.begin[i], d - a.begin[i] - dy.shape[i]])),
-  }) });
-  reg({ kernelName: 'Concat', saveAllInputs: true, gradFunc: (dy, saved, a) => {
-    const axis = a.axis < 0 ? a.axis + saved[0].rank : a.axis;
-    return tf.split(dy, saved.map((t) => t.shape[axis]), axis).map((t) => () => t);
-  } });
+  reg({
+    kernelName: 'BatchMatMul',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy, [a, b], o) => ({
+      a: () => (o.transposeA ? tf.matMul(b, dy, o.transposeB, true) : tf.matMul(dy, b, false, !o.transposeB)),
+      b: () => (o.transposeB ? tf.matMul(dy, a, true, o.transposeA) : tf.matMul(a, dy, !o.transposeA, false)),
+    }),
+  });
+  reg({
+    kernelName: 'Slice',
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x], a) => ({
+      x: () =>
+        tf.pad(
+          dy,
+          x.shape.map((d, i) => [a.begin[i], d - a.begin[i] - dy.shape[i]]),
+        ),
+    }),
+  });
+  reg({
+    kernelName: 'Concat',
+    saveAllInputs: true,
+    gradFunc: (dy, saved, a) => {
+      const axis = a.axis < 0 ? a.axis + saved[0].rank : a.axis;
+      return tf
+        .split(
+          dy,
+          saved.map((t) => t.shape[axis]),
+          axis,
+        )
+        .map((t) => () => t);
+    },
+  });
 }
 
 async function tfjsWasm() {
@@ -274,12 +366,14 @@ function tfjsCases(tf, model) {
   nchw.dispose();
   const saliency = tf.grad((xi) => tf.sum(tf.slice(net.forward(xi), [0, 0], [1, 1])));
   return {
-    forward: () => tf.tidy(() => {
-      net.forward(x).dataSync();
-    }),
-    'forward+backward-input': () => tf.tidy(() => {
-      saliency(x).dataSync();
-    }),
+    forward: () =>
+      tf.tidy(() => {
+        net.forward(x).dataSync();
+      }),
+    'forward+backward-input': () =>
+      tf.tidy(() => {
+        saliency(x).dataSync();
+      }),
     logits: () => tf.tidy(() => net.forward(x).dataSync()),
     dispose: () => {
       x.dispose();
@@ -297,7 +391,11 @@ function pytorchRuns(models, channelsLast) {
   if (channelsLast) args.push('--channels-last');
   const r = spawnSync('/usr/bin/python3', args, { env, encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`models_torch.py failed (${r.status}): ${(r.stderr || String(r.error)).slice(-2000)}`);
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 function maxRelDiff(a, b) {
@@ -350,7 +448,16 @@ async function run(ctx = {}) {
           const threads = Number(T.getBackendInfo().threads); // the count the kernels really use
           for (const w of WORKLOADS) {
             const t = measure(g[w]);
-            report({ suite: name, name: `${m} ${w}`, system: gSystem, threads, ms: t.ms, gflops: gfl(w, t.ms), cpuMs: t.cpuMs, reps: t.reps });
+            report({
+              suite: name,
+              name: `${m} ${w}`,
+              system: gSystem,
+              threads,
+              ms: t.ms,
+              gflops: gfl(w, t.ms),
+              cpuMs: t.cpuMs,
+              reps: t.reps,
+            });
           }
         }
         T.setNumThreads(1); // tfjs-wasm below runs its own threads
@@ -362,7 +469,17 @@ async function run(ctx = {}) {
       const note = reference ? `logits vs gradlens: rel. diff ${maxRelDiff(c.logits(), reference).toExponential(1)}` : undefined;
       for (const w of WORKLOADS) {
         const t = measure(c[w]);
-        report({ suite: name, name: `${m} ${w}`, system: 'tfjs-wasm', threads: wasm.threads, ms: t.ms, gflops: gfl(w, t.ms), cpuMs: t.cpuMs, reps: t.reps, note });
+        report({
+          suite: name,
+          name: `${m} ${w}`,
+          system: 'tfjs-wasm',
+          threads: wasm.threads,
+          ms: t.ms,
+          gflops: gfl(w, t.ms),
+          cpuMs: t.cpuMs,
+          reps: t.reps,
+          note,
+        });
       }
       c.dispose();
     }
@@ -372,7 +489,16 @@ async function run(ctx = {}) {
     for (const cl of [false, true]) {
       for (const r of pytorchRuns(models, cl)) {
         const f = (r.workload === 'forward' ? 1 : 2) * (flops.get(r.model) ?? 0);
-        report({ suite: name, name: `${r.model} ${r.workload}`, system: cl ? 'pytorch-cl' : 'pytorch', threads: r.threads, ms: r.ms, gflops: f / r.ms / 1e6, cpuMs: r.cpuMs, reps: r.reps });
+        report({
+          suite: name,
+          name: `${r.model} ${r.workload}`,
+          system: cl ? 'pytorch-cl' : 'pytorch',
+          threads: r.threads,
+          ms: r.ms,
+          gflops: f / r.ms / 1e6,
+          cpuMs: r.cpuMs,
+          reps: r.reps,
+        });
       }
     }
   }
@@ -388,13 +514,21 @@ if (require.main === module) {
     return i >= 0 ? argv[i + 1]?.split(',') : undefined;
   };
   const json = argv.includes('--json');
-  run({ json, models: opt('--models'), systems: opt('--systems'), threads: opt('--threads')?.map(Number), winograd: !argv.includes('--no-winograd') })
+  run({
+    json,
+    models: opt('--models'),
+    systems: opt('--systems'),
+    threads: opt('--threads')?.map(Number),
+    winograd: !argv.includes('--no-winograd'),
+  })
     .then((rows) => {
       if (json) return;
       const w = Math.max(...rows.map((r) => r.name.length));
       console.log(`${'workload'.padEnd(w)}  ${'system'.padEnd(12)} thr ${'ms'.padStart(9)} ${'GFLOP/s'.padStart(8)}`);
       for (const r of rows.sort((a, b) => a.name.localeCompare(b.name))) {
-        console.log(`${r.name.padEnd(w)}  ${r.system.padEnd(12)} ${String(r.threads).padStart(3)} ${(r.ms ?? NaN).toFixed(1).padStart(9)} ${(r.gflops ?? NaN).toFixed(2).padStart(8)}${r.note ? `  ${r.note}` : ''}`);
+        console.log(
+          `${r.name.padEnd(w)}  ${r.system.padEnd(12)} ${String(r.threads).padStart(3)} ${(r.ms ?? NaN).toFixed(1).padStart(9)} ${(r.gflops ?? NaN).toFixed(2).padStart(8)}${r.note ? `  ${r.note}` : ''}`,
+        );
       }
     })
     .catch((e) => {

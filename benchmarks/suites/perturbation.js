@@ -73,25 +73,61 @@ async function run(ctx = {}) {
         let passes = 0;
         const t = process.hrtime.bigint();
         const c = process.cpuUsage();
-        const r = method === 'scorecam'
-          ? ex.scoreCam(model, x, { ...quiet, layer: 'features.29' })
-          : ex.occlusion(model, x, { ...quiet, window: 16, stride: 8, onProgress: (d) => { passes = d; } });
+        const r =
+          method === 'scorecam'
+            ? ex.scoreCam(model, x, { ...quiet, layer: 'features.29' })
+            : ex.occlusion(model, x, {
+                ...quiet,
+                window: 16,
+                stride: 8,
+                onProgress: (d) => {
+                  passes = d;
+                },
+              });
         const ms = Number(process.hrtime.bigint() - t) / 1e6;
         const u = process.cpuUsage(c);
         const checksum = Array.from((method === 'scorecam' ? r.map : r.grid).dataSync()).reduce((s, v) => s + v, 0);
         if (method === 'scorecam') passes = Number(r.weights ? r.weights.dataSync().filter((w) => w !== 0).length : NaN);
         ex.disposeResult(r);
-        report({ suite: name, name: `vgg16 ${method} ${size}px`, system: 'gradlens-cpu', threads, ms, gflops: null, cpuMs: (u.user + u.system) / 1e3, reps: 1, note: `${passes} passes, checksum ${checksum.toPrecision(6)}` });
+        report({
+          suite: name,
+          name: `vgg16 ${method} ${size}px`,
+          system: 'gradlens-cpu',
+          threads,
+          ms,
+          gflops: null,
+          cpuMs: (u.user + u.system) / 1e3,
+          reps: 1,
+          note: `${passes} passes, checksum ${checksum.toPrecision(6)}`,
+        });
       }
     }
   }
   if (systems.includes('pytorch')) {
-    const args = [path.join(__dirname, '..', 'perturbation_torch.py'), '--weights', weights, '--size', String(size), '--threads', threadCounts.join(',')];
+    const args = [
+      path.join(__dirname, '..', 'perturbation_torch.py'),
+      '--weights',
+      weights,
+      '--size',
+      String(size),
+      '--threads',
+      threadCounts.join(','),
+    ];
     const r = spawnSync(PYTHON, args, { encoding: 'utf8', env: torchEnv(), maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`perturbation_torch.py failed: ${r.stderr}`);
     for (const line of r.stdout.trim().split('\n')) {
       const o = JSON.parse(line);
-      report({ suite: name, name: `vgg16 ${o.method} ${size}px`, system: 'pytorch', threads: o.threads, ms: o.ms, gflops: null, cpuMs: o.cpuMs, reps: 1, note: `${o.passes} passes, checksum ${Number(o.checksum).toPrecision(6)}` });
+      report({
+        suite: name,
+        name: `vgg16 ${o.method} ${size}px`,
+        system: 'pytorch',
+        threads: o.threads,
+        ms: o.ms,
+        gflops: null,
+        cpuMs: o.cpuMs,
+        reps: 1,
+        note: `${o.passes} passes, checksum ${Number(o.checksum).toPrecision(6)}`,
+      });
     }
   }
   return rows;
@@ -106,10 +142,19 @@ if (require.main === module) {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const json = argv.includes('--json');
-  run({ json, size: opt('--size') ? Number(opt('--size')) : undefined, threads: opt('--threads')?.split(',').map(Number), systems: opt('--systems')?.split(','), weights: opt('--weights') })
+  run({
+    json,
+    size: opt('--size') ? Number(opt('--size')) : undefined,
+    threads: opt('--threads')?.split(',').map(Number),
+    systems: opt('--systems')?.split(','),
+    weights: opt('--weights'),
+  })
     .then((rows) => {
       if (json) return;
-      for (const r of rows) console.log(`${r.name.padEnd(24)} ${r.system.padEnd(13)} ${String(r.threads).padStart(2)} ${r.ms.toFixed(0).padStart(8)} ms  cpu ${(r.cpuMs ?? NaN).toFixed(0).padStart(8)} ms  ${r.note ?? ''}`);
+      for (const r of rows)
+        console.log(
+          `${r.name.padEnd(24)} ${r.system.padEnd(13)} ${String(r.threads).padStart(2)} ${r.ms.toFixed(0).padStart(8)} ms  cpu ${(r.cpuMs ?? NaN).toFixed(0).padStart(8)} ms  ${r.note ?? ''}`,
+        );
     })
     .catch((e) => {
       console.error(e instanceof Error ? e.stack : e);

@@ -15,7 +15,23 @@ const out = path.join(here, 'dist');
  * worker threads, the Node PNG codec): each becomes a module whose every export throws, naming itself.
  * The page decodes pictures with the browser and hands the libraries bytes, never paths.
  */
-const NODE_ONLY = ['fs', 'path', 'zlib', 'os', 'worker_threads', 'crypto', 'child_process', 'url', 'util', 'module', 'stream', 'assert', 'pngjs', 'gl', 'webgpu'];
+const NODE_ONLY = [
+  'fs',
+  'path',
+  'zlib',
+  'os',
+  'worker_threads',
+  'crypto',
+  'child_process',
+  'url',
+  'util',
+  'module',
+  'stream',
+  'assert',
+  'pngjs',
+  'gl',
+  'webgpu',
+];
 /** Optional native packages the gpujs backend tries to load in Node; in the page they fail to load. */
 const OPTIONAL_PACKAGES = ['gl', 'webgpu'];
 /** Functions a library probes for and does without when absent (io's CRC-32 uses zlib.crc32 only where Node has it). */
@@ -27,7 +43,9 @@ const nodeStubs = {
     build.onResolve({ filter }, (a) => ({ path: a.path.replace(/^node:/, ''), namespace: 'node-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
       // an optional native package (headless-gl, Dawn) fails to load, as it does where it is not installed
-      contents: OPTIONAL_PACKAGES.includes(a.path) ? `throw new Error(${JSON.stringify(`${a.path} is not available in the browser`)});` : `const fail = (k) => () => { throw new Error(${JSON.stringify(`${a.path} is not available in the browser`)} + ' (' + String(k) + ')'); };
+      contents: OPTIONAL_PACKAGES.includes(a.path)
+        ? `throw new Error(${JSON.stringify(`${a.path} is not available in the browser`)});`
+        : `const fail = (k) => () => { throw new Error(${JSON.stringify(`${a.path} is not available in the browser`)} + ' (' + String(k) + ')'); };
 const optional = new Set(${JSON.stringify(PROBED[a.path] ?? [])});
 module.exports = new Proxy({}, { get: (_t, k) => (k === '__esModule' || optional.has(k) ? undefined : k === 'sep' ? '/' : fail(k)) });`,
       loader: 'js',
@@ -86,7 +104,11 @@ function dataScript() {
     weights: fs.readFileSync(path.join(weightsDir, `${name}.safetensors`)).toString('base64'),
   }));
   const listing = JSON.parse(fs.readFileSync(path.join(samplesDir, 'samples.json'), 'utf8'));
-  const samples = listing.samples.map((s) => ({ file: s.file, className: s.class, png: fs.readFileSync(path.join(samplesDir, s.file)).toString('base64') }));
+  const samples = listing.samples.map((s) => ({
+    file: s.file,
+    className: s.class,
+    png: fs.readFileSync(path.join(samplesDir, s.file)).toString('base64'),
+  }));
   const archs = Object.keys(require('@gradlens/nn').modelBuilders);
   return `window.GRADLENS_DATA = ${JSON.stringify({ models, samples, archs })};\n`;
 }
@@ -102,14 +124,21 @@ async function main() {
   fs.mkdirSync(out, { recursive: true });
   const worker = await esbuild.build({ ...common, entryPoints: [path.join(here, 'src/worker/worker.ts')], write: false });
   const workerText = worker.outputFiles[0].text;
-  const page = await esbuild.build({ ...common, entryPoints: [path.join(here, 'src/page/page.ts')], write: false, plugins: [nodeStubs, onnxSchema, workerSource(workerText)] });
+  const page = await esbuild.build({
+    ...common,
+    entryPoints: [path.join(here, 'src/page/page.ts')],
+    write: false,
+    plugins: [nodeStubs, onnxSchema, workerSource(workerText)],
+  });
   write(path.join(out, 'page.js'), page.outputFiles[0].contents);
   write(path.join(out, 'data.js'), dataScript());
   for (const f of ['index.html', 'style.css']) write(path.join(out, f), fs.readFileSync(path.join(here, 'src', f)));
   const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
   const sizes = ['index.html', 'style.css', 'page.js', 'data.js'].map((f) => [f, fs.statSync(path.join(out, f)).size]);
   const report = sizes.map(([f, n]) => `${f} ${kb(n)}`).join(', ');
-  console.log(`@gradlens/web: built ${path.relative(process.cwd(), out) || '.'}/ (${report}; the worker is ${kb(workerText.length)} of page.js)`);
+  console.log(
+    `@gradlens/web: built ${path.relative(process.cwd(), out) || '.'}/ (${report}; the worker is ${kb(workerText.length)} of page.js)`,
+  );
 }
 
 main().catch((e) => {

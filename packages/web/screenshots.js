@@ -16,8 +16,17 @@ async function main() {
   const server = await startStaticServer(path.join(__dirname, 'dist'), 0);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-shots-'));
   const context = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.GRADLENS_CHROMIUM || '/usr/bin/chromium', headless: true, viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    executablePath: process.env.GRADLENS_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   try {
     const page = await context.newPage();
@@ -27,7 +36,9 @@ async function main() {
     await page.waitForFunction('document.body.dataset.busy === "0"');
     for (const m of ['scorecam', 'occlusion', 'ig']) await page.check(`#methods input[value="${m}"]`);
     await page.click('#run');
-    await page.waitForFunction('window.gradlensPage.results.ig !== undefined && document.body.dataset.busy === "0"', undefined, { timeout: 120000 });
+    await page.waitForFunction('window.gradlensPage.results.ig !== undefined && document.body.dataset.busy === "0"', undefined, {
+      timeout: 120000,
+    });
     await page.screenshot({ path: path.join(docs, 'page.png') });
     await page.click('#record');
     await page.waitForSelector('#rule-pickers select');
@@ -45,4 +56,7 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(e.message); process.exit(1); });
+main().catch((e) => {
+  console.error(e.message);
+  process.exit(1);
+});

@@ -1,7 +1,8 @@
 /** The gpujs backend: a resolved mode, a kernel launcher, and the op table over it. */
 import type { Backend, BackendKernelTable } from './types';
 import { KernelLauncher } from './launcher';
-import { GpujsMode, MODES, resolveMode, type ResolvedMode } from './modes';
+import type { GpujsMode } from './modes';
+import { MODES, resolveMode, type ResolvedMode } from './modes';
 import { deviceKernels } from './ops';
 
 /**

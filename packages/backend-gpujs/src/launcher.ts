@@ -5,7 +5,8 @@ import type { DType } from './types';
 import { unpackBlocks, unpackBlocksHost } from './kernels/pack';
 import { isGlMode, keepsResultsOnDevice, type ResolvedMode } from './modes';
 import { MAX_DEVICE_ELEMENTS, TooLarge } from './size-guard';
-import { DeviceValue, flatten, GpujsStorage, Handle, TextureLike } from './storage';
+import type { DeviceValue, Handle, TextureLike } from './storage';
+import { flatten, GpujsStorage } from './storage';
 
 /** A compiled gpu.js kernel as this backend uses it. */
 interface RunShortcut {
@@ -59,7 +60,14 @@ export class KernelLauncher {
    * Runs `fn` over `output` ([x, y, z]) and returns the row-major result of `size` values, unpacking
    * Array(4) `blocks`; throws TooLarge beyond MAX_DEVICE_ELEMENTS.
    */
-  launch(fn: KernelSource, output: number[], constants: Record<string, number>, args: Arg[], size: number, blocks?: ChannelBlocks): DeviceValue {
+  launch(
+    fn: KernelSource,
+    output: number[],
+    constants: Record<string, number>,
+    args: Arg[],
+    size: number,
+    blocks?: ChannelBlocks,
+  ): DeviceValue {
     const cells = sizeOf(output) * (blocks ? 4 : 1);
     if (cells > MAX_DEVICE_ELEMENTS) throw new TooLarge(cells);
     const values = args.map((a) => (typeof a === 'number' || a instanceof Float32Array ? a : this.input(a)));
@@ -103,8 +111,15 @@ export class KernelLauncher {
       old.destroy();
     }
     const settings = {
-      output, constants, pipeline: this.onDevice, immutable: true, precision: 'single', tactic: 'precision',
-      loopMaxIterations: 1 << 24, dynamicOutput: false, dynamicArguments: false,
+      output,
+      constants,
+      pipeline: this.onDevice,
+      immutable: true,
+      precision: 'single',
+      tactic: 'precision',
+      loopMaxIterations: 1 << 24,
+      dynamicOutput: false,
+      dynamicArguments: false,
     };
     k = (this.gpu.createKernel as unknown as (src: string, s: object) => RunShortcut)(fn.toString(), settings);
     this.cache.set(key, k);
@@ -120,7 +135,14 @@ export class KernelLauncher {
     }
   }
 
-  private launchNow(fn: KernelSource, output: number[], constants: Record<string, number>, args: (Handle | number)[], size: number, blocks?: ChannelBlocks): DeviceValue {
+  private launchNow(
+    fn: KernelSource,
+    output: number[],
+    constants: Record<string, number>,
+    args: (Handle | number)[],
+    size: number,
+    blocks?: ChannelBlocks,
+  ): DeviceValue {
     const argKey = args.map(argSignature).join(',');
     const k = this.compiled(fn, output, constants, argKey);
     const result = k(...args);
@@ -128,7 +150,9 @@ export class KernelLauncher {
     const finish = (r: unknown): DeviceValue => {
       if (!this.onDevice || r instanceof Float32Array || Array.isArray(r)) {
         const flat = flatten(r, blocks ? output[0]! * output[1]! * output[2]! * 4 : size);
-        return blocks ? unpackBlocksHost(flat, blocks.outer, blocks.groups, blocks.channelsPerGroup, blocks.ySize, blocks.xSize, blocks.swapXY) : flat;
+        return blocks
+          ? unpackBlocksHost(flat, blocks.outer, blocks.groups, blocks.channelsPerGroup, blocks.ySize, blocks.xSize, blocks.swapXY)
+          : flat;
       }
       if (!blocks) return r as Handle;
       return this.unpackOnDevice(r as Handle, blocks);
@@ -140,7 +164,12 @@ export class KernelLauncher {
   private unpackOnDevice(packed: Handle, blocks: ChannelBlocks): DeviceValue {
     const channels = blocks.outer * blocks.groups * blocks.channelsPerGroup;
     const unpackOut = blocks.swapXY ? [blocks.ySize, blocks.xSize, channels] : [blocks.xSize, blocks.ySize, channels];
-    const consts = { CPG: blocks.channelsPerGroup, G: blocks.groups, B: Math.ceil(blocks.channelsPerGroup / 4), SWAP: blocks.swapXY ? 1 : 0 };
+    const consts = {
+      CPG: blocks.channelsPerGroup,
+      G: blocks.groups,
+      B: Math.ceil(blocks.channelsPerGroup / 4),
+      SWAP: blocks.swapXY ? 1 : 0,
+    };
     const unpacked = this.compiled(unpackBlocks, unpackOut, consts, 't')(packed);
     const release = (): void => {
       if (!(packed instanceof Float32Array)) packed.delete();

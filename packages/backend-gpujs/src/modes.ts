@@ -33,9 +33,10 @@ export interface ModeProbe {
 /** Browsers: WebGL comes from a canvas, WebGPU from navigator.gpu; no package is loaded. */
 export const browserModeProbe: ModeProbe = {
   glUnavailableReason: () => 'this runtime gives no WebGL context',
-  installWebGPU: () => ((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu
-    ? null
-    : 'this browser has no WebGPU (navigator.gpu is missing; Chromium on Linux needs --enable-unsafe-webgpu)'),
+  installWebGPU: () =>
+    (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu
+      ? null
+      : 'this browser has no WebGPU (navigator.gpu is missing; Chromium on Linux needs --enable-unsafe-webgpu)',
 };
 
 let probe: ModeProbe = browserModeProbe;
@@ -59,14 +60,20 @@ export function resolveMode(requested: GpujsMode): { mode: ResolvedMode; reason:
     case 'cpu':
       return { mode: 'cpu', reason: null };
     case 'webasm':
-      return GPU.isWebAssemblySupported ? { mode: 'webasm', reason: null } : { mode: 'cpu', reason: 'WebAssembly is not available in this runtime' };
+      return GPU.isWebAssemblySupported
+        ? { mode: 'webasm', reason: null }
+        : { mode: 'cpu', reason: 'WebAssembly is not available in this runtime' };
     case 'webgl':
     case 'webgl2':
       if (inBrowser()) {
         const ok = requested === 'webgl2' ? GPU.isWebGL2Supported : GPU.isWebGLSupported;
-        return ok ? { mode: requested, reason: null } : wasmOr(`this browser gives no ${requested === 'webgl2' ? 'WebGL2' : 'WebGL'} context`);
+        return ok
+          ? { mode: requested, reason: null }
+          : wasmOr(`this browser gives no ${requested === 'webgl2' ? 'WebGL2' : 'WebGL'} context`);
       }
-      return GPU.isHeadlessGLSupported ? { mode: 'headlessgl', reason: `${requested} needs a browser; Node runs GL through headless-gl` } : wasmOr(`${requested} needs a browser, and ${glReason()}`);
+      return GPU.isHeadlessGLSupported
+        ? { mode: 'headlessgl', reason: `${requested} needs a browser; Node runs GL through headless-gl` }
+        : wasmOr(`${requested} needs a browser, and ${glReason()}`);
     case 'headlessgl':
       return GPU.isHeadlessGLSupported ? { mode: 'headlessgl', reason: null } : wasmOr(glReason());
     case 'webgpu': {

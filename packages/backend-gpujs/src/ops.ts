@@ -31,7 +31,8 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
   /** Pool geometry of the index tensors max-pool made here, so that its backward runs on the device. */
   const poolOf = new WeakMap<Tensor, PoolConstants>();
 
-  const binary = (op: 'add' | 'sub' | 'mul', fn: KernelSource, scalarFn: KernelSource | null, sign: number) =>
+  const binary =
+    (op: 'add' | 'sub' | 'mul', fn: KernelSource, scalarFn: KernelSource | null, sign: number) =>
     (inputs: readonly Tensor[], _attrs: OpAttrs[typeof op]): KernelResult | Declined => {
       const [a, b] = inputs as [Tensor, Tensor];
       const which = elementwiseCase(a.shape, b.shape);
@@ -40,7 +41,8 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       const n = sizeOf(shape);
       if (which === 'same') return { out: launcher.tensor(run(fn, n, [a, b]), shape, 'float32') };
       if (scalarFn && which === 'scalarB') return { out: launcher.tensor(run(scalarFn, n, [a, sign * b.values()[0]!]), shape, 'float32') };
-      if (scalarFn && which === 'scalarA' && sign === 1) return { out: launcher.tensor(run(scalarFn, n, [b, a.values()[0]!]), shape, 'float32') };
+      if (scalarFn && which === 'scalarA' && sign === 1)
+        return { out: launcher.tensor(run(scalarFn, n, [b, a.values()[0]!]), shape, 'float32') };
       return decline(inputs);
     };
 
@@ -86,7 +88,8 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
     linear: (inputs) => {
       const [x, w, b] = inputs as [Tensor, Tensor, Tensor | undefined];
       if (!allF32(inputs)) return decline(inputs);
-      const inF = w.shape[1]!, outF = w.shape[0]!;
+      const inF = w.shape[1]!,
+        outF = w.shape[0]!;
       const rows = x.size / inF;
       if (rows === 0 || inF === 0) return decline(inputs);
       const consts = matmulConstants({ batch: 1, m: rows, n: outF, k: inF, aBatchStride: 0, bBatchStride: 0 }, false, true);
@@ -101,16 +104,28 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       if (shape.includes(0) || x.size === 0) return decline(inputs);
       const c = convConstants(x.shape, w.shape, shape, attrs, 'out');
       const bias: Arg = b ?? new Float32Array(c.CO);
-      const out = launcher.launch(conv.conv2dForward, [ow, oh, c.N * c.G * c.B], c, [x, w, bias], 0,
-        { outer: c.N, groups: c.G, channelsPerGroup: c.COG, ySize: oh, xSize: ow, swapXY: false });
+      const out = launcher.launch(conv.conv2dForward, [ow, oh, c.N * c.G * c.B], c, [x, w, bias], 0, {
+        outer: c.N,
+        groups: c.G,
+        channelsPerGroup: c.COG,
+        ySize: oh,
+        xSize: ow,
+        swapXY: false,
+      });
       return { out: launcher.tensor(out, shape, 'float32') };
     },
     conv2dBackwardInput: (inputs, attrs) => {
       const [dy, w] = inputs as [Tensor, Tensor];
       if (!allF32(inputs) || dy.size === 0) return decline(inputs);
       const c = convConstants(attrs.inputShape, w.shape, dy.shape, attrs, 'in');
-      const out = launcher.launch(conv.conv2dBackwardInput, [c.W, c.H, c.N * c.G * c.B], c, [dy, w], 0,
-        { outer: c.N, groups: c.G, channelsPerGroup: c.CIG, ySize: c.H, xSize: c.W, swapXY: false });
+      const out = launcher.launch(conv.conv2dBackwardInput, [c.W, c.H, c.N * c.G * c.B], c, [dy, w], 0, {
+        outer: c.N,
+        groups: c.G,
+        channelsPerGroup: c.CIG,
+        ySize: c.H,
+        xSize: c.W,
+        swapXY: false,
+      });
       return { out: launcher.tensor(out, attrs.inputShape, 'float32') };
     },
     conv2dBackwardWeight: (inputs, attrs) => {
@@ -118,8 +133,14 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       if (!allF32(inputs) || dy.size === 0) return decline(inputs);
       const c = convConstants(x.shape, attrs.weightShape, dy.shape, attrs, 'out');
       const kernelArea = c.KH * c.KW;
-      const out = launcher.launch(conv.conv2dBackwardWeight, [c.CIG, kernelArea, c.G * c.B], c, [x, dy], 0,
-        { outer: 1, groups: c.G, channelsPerGroup: c.COG, ySize: kernelArea, xSize: c.CIG, swapXY: true });
+      const out = launcher.launch(conv.conv2dBackwardWeight, [c.CIG, kernelArea, c.G * c.B], c, [x, dy], 0, {
+        outer: 1,
+        groups: c.G,
+        channelsPerGroup: c.COG,
+        ySize: kernelArea,
+        xSize: c.CIG,
+        swapXY: true,
+      });
       return { out: launcher.tensor(out, attrs.weightShape, 'float32') };
     },
     maxPool2d: (inputs, attrs) => {
@@ -161,8 +182,14 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
 
   /** Batched matmul (and linear, with a bias) on the device: four rows of the result per thread. */
   function matmul(a: Tensor, b: Tensor, bias: Tensor | null, c: mm.MatmulConstants, batch: number): DeviceValue {
-    return launcher.launch(mm.matmul, [c.N, 1, batch * c.MB], c, [a, b, bias ?? new Float32Array(c.N)], 0,
-      { outer: batch, groups: 1, channelsPerGroup: c.M, ySize: 1, xSize: c.N, swapXY: false });
+    return launcher.launch(mm.matmul, [c.N, 1, batch * c.MB], c, [a, b, bias ?? new Float32Array(c.N)], 0, {
+      outer: batch,
+      groups: 1,
+      channelsPerGroup: c.M,
+      ySize: 1,
+      xSize: c.N,
+      swapXY: false,
+    });
   }
 
   // Ops whose tensors are beyond exact float32 indexing decline (the registry runs them on the CPU and says so).

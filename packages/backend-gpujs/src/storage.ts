@@ -43,10 +43,14 @@ export function flatten(result: unknown, size: number): Float32Array {
 /** Converts device floats to the tensor's dtype (masks and indices travel as floats). */
 export function toDType(values: Float32Array, dtype: DType): TypedArray {
   switch (dtype) {
-    case 'float32': return values;
-    case 'float64': return Float64Array.from(values);
-    case 'int32': return Int32Array.from(values);
-    case 'bool': return Uint8Array.from(values);
+    case 'float32':
+      return values;
+    case 'float64':
+      return Float64Array.from(values);
+    case 'int32':
+      return Int32Array.from(values);
+    case 'bool':
+      return Uint8Array.from(values);
   }
 }
 
@@ -55,7 +59,12 @@ export class GpujsStorage implements DeviceStorage {
   readonly backend = 'gpujs';
   private freed = false;
 
-  constructor(readonly value: DeviceValue, readonly size: number, readonly dtype: DType, readonly owner: object) {
+  constructor(
+    readonly value: DeviceValue,
+    readonly size: number,
+    readonly dtype: DType,
+    readonly owner: object,
+  ) {
     live++;
   }
 
@@ -89,7 +98,11 @@ export class GpujsStorage implements DeviceStorage {
     this.freed = true;
     live--;
     const v = this.value;
-    if (v instanceof Promise) void v.then((h) => (h instanceof Float32Array ? undefined : h.delete()), () => undefined);
+    if (v instanceof Promise)
+      void v.then(
+        (h) => (h instanceof Float32Array ? undefined : h.delete()),
+        () => undefined,
+      );
     else if (!(v instanceof Float32Array)) v.delete();
   }
 }

@@ -1,6 +1,21 @@
 /** The gpujs backend's contract: registration, mode reporting, device residency, and no leaks. */
 import { GPU } from 'gpu.js';
-import { conv2d, Generator, getBackendInfo, linear, maxPool2d, numTensors, randn, record, relu, reluBackward, reshape, setBackend, tensor, tidy } from '@gradlens/tensor';
+import {
+  conv2d,
+  Generator,
+  getBackendInfo,
+  linear,
+  maxPool2d,
+  numTensors,
+  randn,
+  record,
+  relu,
+  reluBackward,
+  reshape,
+  setBackend,
+  tensor,
+  tidy,
+} from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { GpujsStorage, gpujsBackend, gpujsKernels, liveDeviceBuffers, MAX_DEVICE_ELEMENTS, resolveMode } from '../src';
 
@@ -75,14 +90,23 @@ describe('gpujs backend', () => {
   test.each(['cpu', 'webasm'])('reluBackward in %s mode equals the CPU backend, NaN, ±Infinity and ±0 included', (mode) => {
     const specials = [NaN, -NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 2.5, -2.5, 3.4028234e38, -3.4028234e38];
     const g = new Generator(5);
-    const dyv: number[] = [], xv: number[] = [];
-    for (const d of specials) for (const x of specials) { dyv.push(d); xv.push(x); }
-    for (let i = 0; i < 301; i++) { dyv.push(g.normal()); xv.push(g.normal()); }
-    const run = (): number[] => tidy(() => {
-      const out = reluBackward(tensor(dyv, undefined, 'float32'), tensor(xv, undefined, 'float32'));
-      if (getBackendInfo().backend === 'gpujs') expect(out.deviceStorage()).toBeInstanceOf(GpujsStorage);
-      return Array.from(out.dataSync());
-    });
+    const dyv: number[] = [],
+      xv: number[] = [];
+    for (const d of specials)
+      for (const x of specials) {
+        dyv.push(d);
+        xv.push(x);
+      }
+    for (let i = 0; i < 301; i++) {
+      dyv.push(g.normal());
+      xv.push(g.normal());
+    }
+    const run = (): number[] =>
+      tidy(() => {
+        const out = reluBackward(tensor(dyv, undefined, 'float32'), tensor(xv, undefined, 'float32'));
+        if (getBackendInfo().backend === 'gpujs') expect(out.deviceStorage()).toBeInstanceOf(GpujsStorage);
+        return Array.from(out.dataSync());
+      });
     const want = run();
     setBackend('gpujs', { mode });
     const before = numTensors();
@@ -112,19 +136,29 @@ describe('gpujs backend', () => {
 /** A seeded tensor, so that a run on gpujs and one on the CPU see the same values. */
 function seeded(shape: number[], seed: number): Tensor {
   const g = new Generator(seed);
-  return tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => g.normal()), shape, 'float32');
+  return tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => g.normal()),
+    shape,
+    'float32',
+  );
 }
 
 describe('gpujs backend: limits', () => {
   test('an op with a tensor over 2^24 elements runs on the CPU backend and says so', () => {
     setBackend('gpujs', { mode: 'webasm' });
     const n = MAX_DEVICE_ELEMENTS + 5;
-    const x = tensor(Float32Array.from({ length: n }, (_, i) => (i % 7) - 3), [n], 'float32');
+    const x = tensor(
+      Float32Array.from({ length: n }, (_, i) => (i % 7) - 3),
+      [n],
+      'float32',
+    );
     const y = relu(x);
     expect(y.deviceStorage()).not.toBeInstanceOf(GpujsStorage);
     const v = y.dataSync();
     expect([v[n - 1], v[n - 4]]).toEqual([Math.max(((n - 1) % 7) - 3, 0), Math.max(((n - 4) % 7) - 3, 0)]);
-    expect(getBackendInfo().cpuFallbacks).toMatch(/relu: a tensor of 16777221 elements is over 2\^24, beyond gpu.js's exact float32 indexing \(1 call\)/);
+    expect(getBackendInfo().cpuFallbacks).toMatch(
+      /relu: a tensor of 16777221 elements is over 2\^24, beyond gpu.js's exact float32 indexing \(1 call\)/,
+    );
     x.dispose();
     y.dispose();
   });
@@ -175,18 +209,27 @@ describe('gpujs backend in headlessgl mode', () => {
     const x = randn([2, 6, 9, 7]);
     const w = randn([8, 3, 3, 3]);
     const wl = randn([5, 96]);
-    const step = (): void => tidy(() => {
-      const { output, tape } = record(() => linear(reshape(maxPool2d(relu(conv2d(x, w, null, { padding: 1, groups: 2 })), { kernelSize: 2 }), [2, 96]), wl));
-      tape.grad(output, [x, w], { gradOutputs: [randn([...output.shape])] }).forEach((g) => g.dataSync());
-      tape.dispose();
-    });
+    const step = (): void =>
+      tidy(() => {
+        const { output, tape } = record(() =>
+          linear(reshape(maxPool2d(relu(conv2d(x, w, null, { padding: 1, groups: 2 })), { kernelSize: 2 }), [2, 96]), wl),
+        );
+        tape.grad(output, [x, w], { gradOutputs: [randn([...output.shape])] }).forEach((g) => g.dataSync());
+        tape.dispose();
+      });
     step(); // compiles the kernels (each keeps its own output texture)
     const gl = (gpujsBackend('headlessgl') as unknown as { launcher: { gpu: { context: GLTextures } } }).launcher.gpu.context;
     let textures = 0;
     const create = gl.createTexture.bind(gl);
     const remove = gl.deleteTexture.bind(gl);
-    gl.createTexture = () => { textures++; return create(); };
-    gl.deleteTexture = (t) => { textures--; remove(t); };
+    gl.createTexture = () => {
+      textures++;
+      return create();
+    };
+    gl.deleteTexture = (t) => {
+      textures--;
+      remove(t);
+    };
     const buffers = liveDeviceBuffers();
     try {
       for (let i = 0; i < 3; i++) step();
@@ -202,10 +245,11 @@ describe('gpujs backend in headlessgl mode', () => {
   glTest('does not reuse a compiled kernel for an input texture of another layout', () => {
     // conv outputs of 30 elements: [1, 1, 5, 6] is stored as a 6 × 5 texture, [1, 2, 5, 3] near-square
     // (5 × 6); relu over both must read each with its own layout.
-    const run = (): number[][] => tidy(() => [
-      Array.from(relu(conv2d(seeded([1, 1, 5, 6], 1), seeded([1, 1, 1, 1], 2), null, {})).dataSync()),
-      Array.from(relu(conv2d(seeded([1, 2, 5, 3], 3), seeded([2, 2, 1, 1], 4), null, {})).dataSync()),
-    ]);
+    const run = (): number[][] =>
+      tidy(() => [
+        Array.from(relu(conv2d(seeded([1, 1, 5, 6], 1), seeded([1, 1, 1, 1], 2), null, {})).dataSync()),
+        Array.from(relu(conv2d(seeded([1, 2, 5, 3], 3), seeded([2, 2, 1, 1], 4), null, {})).dataSync()),
+      ]);
     const want = run();
     setBackend('gpujs', { mode: 'headlessgl' });
     const got = run();

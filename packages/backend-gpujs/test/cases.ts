@@ -52,40 +52,58 @@ export const cases: Case[] = [
     inputs: c.bias ? [{ shape: c.x }, { shape: c.w }, { shape: [c.w[0]!] }] : [{ shape: c.x }, { shape: c.w }],
     fn: (x, w, b) => conv2d(x!, w!, b ?? null, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups }),
   })),
-  ...([
-    { x: [2, 3, 8, 9], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false },
-    { x: [1, 4, 9, 7], k: [3, 3], s: [2, 2], p: [1, 1], d: [1, 1], ceil: false },
-    { x: [1, 2, 9, 8], k: [3, 3], s: [2, 2], p: [0, 0], d: [1, 1], ceil: true },
-    { x: [2, 2, 11, 10], k: [3, 2], s: [2, 1], p: [1, 1], d: [2, 1], ceil: false },
-    { x: [1, 3, 7, 11], k: [2, 3], s: [1, 2], p: [1, 1], d: [1, 2], ceil: true },
-  ] as { x: number[]; k: P; s: P; p: P; d: P; ceil: boolean }[]).map((c, i): Case => ({
+  ...(
+    [
+      { x: [2, 3, 8, 9], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false },
+      { x: [1, 4, 9, 7], k: [3, 3], s: [2, 2], p: [1, 1], d: [1, 1], ceil: false },
+      { x: [1, 2, 9, 8], k: [3, 3], s: [2, 2], p: [0, 0], d: [1, 1], ceil: true },
+      { x: [2, 2, 11, 10], k: [3, 2], s: [2, 1], p: [1, 1], d: [2, 1], ceil: false },
+      { x: [1, 3, 7, 11], k: [2, 3], s: [1, 2], p: [1, 1], d: [1, 2], ceil: true },
+    ] as { x: number[]; k: P; s: P; p: P; d: P; ceil: boolean }[]
+  ).map((c, i): Case => ({
     name: `maxPool2d x${c.x.join('x')} k${c.k} s${c.s} p${c.p} d${c.d}${c.ceil ? ' ceil' : ''}`,
     inputs: [{ shape: c.x, values: distinct(c.x, 11 + i) }],
     fn: (x) => maxPool2d(x!, { kernelSize: c.k, stride: c.s, padding: c.p, dilation: c.d, ceilMode: c.ceil }),
   })),
-  ...([
-    { x: [2, 3, 8, 9], k: [2, 2], s: [2, 2], p: [0, 0], ceil: false, inc: true },
-    { x: [1, 4, 9, 7], k: [3, 3], s: [2, 2], p: [1, 1], ceil: false, inc: true },
-    { x: [1, 4, 9, 7], k: [3, 3], s: [2, 2], p: [1, 1], ceil: false, inc: false },
-    { x: [1, 2, 10, 9], k: [3, 2], s: [2, 2], p: [1, 1], ceil: true, inc: false },
-    { x: [2, 2, 7, 8], k: [3, 3], s: [2, 3], p: [1, 0], ceil: true, inc: true, div: 5 },
-  ] as { x: number[]; k: P; s: P; p: P; ceil: boolean; inc: boolean; div?: number }[]).map((c): Case => ({
+  ...(
+    [
+      { x: [2, 3, 8, 9], k: [2, 2], s: [2, 2], p: [0, 0], ceil: false, inc: true },
+      { x: [1, 4, 9, 7], k: [3, 3], s: [2, 2], p: [1, 1], ceil: false, inc: true },
+      { x: [1, 4, 9, 7], k: [3, 3], s: [2, 2], p: [1, 1], ceil: false, inc: false },
+      { x: [1, 2, 10, 9], k: [3, 2], s: [2, 2], p: [1, 1], ceil: true, inc: false },
+      { x: [2, 2, 7, 8], k: [3, 3], s: [2, 3], p: [1, 0], ceil: true, inc: true, div: 5 },
+    ] as { x: number[]; k: P; s: P; p: P; ceil: boolean; inc: boolean; div?: number }[]
+  ).map((c): Case => ({
     name: `avgPool2d x${c.x.join('x')} k${c.k} s${c.s} p${c.p}${c.ceil ? ' ceil' : ''} countIncludePad=${c.inc}${c.div ? ` divisor=${c.div}` : ''}`,
     inputs: [{ shape: c.x }],
-    fn: (x) => avgPool2d(x!, { kernelSize: c.k, stride: c.s, padding: c.p, ceilMode: c.ceil, countIncludePad: c.inc, divisorOverride: c.div }),
+    fn: (x) =>
+      avgPool2d(x!, { kernelSize: c.k, stride: c.s, padding: c.p, ceilMode: c.ceil, countIncludePad: c.inc, divisorOverride: c.div }),
   })),
   { name: 'relu [3, 5, 7]', inputs: [{ shape: [3, 5, 7] }], fn: (x) => relu(x!) },
   { name: 'relu, guided rule', inputs: [{ shape: [2, 3, 5, 5] }], fn: (x) => relu(x!), rules: { relu: guided } },
   { name: 'relu, deconvnet rule', inputs: [{ shape: [2, 3, 5, 5] }], fn: (x) => relu(x!), rules: { relu: deconvnet } },
   // Standalone, so that its own rule (reluBackward of the seed) runs on the device too.
-  { name: 'reluBackward [2, 3, 5, 5]', inputs: [{ shape: [2, 3, 5, 5] }, { shape: [2, 3, 5, 5], grad: false }], fn: (dy, x) => reluBackward(dy!, x!) },
+  {
+    name: 'reluBackward [2, 3, 5, 5]',
+    inputs: [{ shape: [2, 3, 5, 5] }, { shape: [2, 3, 5, 5], grad: false }],
+    fn: (dy, x) => reluBackward(dy!, x!),
+  },
   { name: 'mul, gt, cast (mask)', inputs: [{ shape: [4, 9] }, { shape: [4, 9] }], fn: (a, b) => mul(a!, cast(gt(b!, 0), 'float32')) },
   { name: 'matmul [5, 7]·[7, 9]', inputs: [{ shape: [5, 7] }, { shape: [7, 9] }], fn: (a, b) => matmul(a!, b!) },
   { name: 'matmul batched [3, 5, 6]·[6, 4]', inputs: [{ shape: [3, 5, 6] }, { shape: [6, 4] }], fn: (a, b) => matmul(a!, b!) },
   // One matrix on the left broadcast over the right's batch: the batch shape is the broadcast of both
   // (a's gradient sums over the batch, on the CPU).
-  { name: 'matmul batch broadcast [1, 5, 6]·[3, 6, 4]', inputs: [{ shape: [1, 5, 6] }, { shape: [3, 6, 4] }], fn: (a, b) => matmul(a!, b!), gradOnCpu: true },
-  { name: 'linear [4, 10]·[6, 10]ᵀ + b', inputs: [{ shape: [4, 10] }, { shape: [6, 10] }, { shape: [6] }], fn: (x, w, b) => linear(x!, w!, b!) },
+  {
+    name: 'matmul batch broadcast [1, 5, 6]·[3, 6, 4]',
+    inputs: [{ shape: [1, 5, 6] }, { shape: [3, 6, 4] }],
+    fn: (a, b) => matmul(a!, b!),
+    gradOnCpu: true,
+  },
+  {
+    name: 'linear [4, 10]·[6, 10]ᵀ + b',
+    inputs: [{ shape: [4, 10] }, { shape: [6, 10] }, { shape: [6] }],
+    fn: (x, w, b) => linear(x!, w!, b!),
+  },
   // gpujs has no batch-norm kernel: the op runs on the CPU backend between device ops, with a transfer each way.
   {
     name: 'conv, batchNorm (training, on the CPU), relu',
@@ -95,8 +113,12 @@ export const cases: Case[] = [
   {
     name: 'conv, batchNorm (eval, on the CPU), relu',
     inputs: [
-      { shape: [2, 3, 8, 7] }, { shape: [6, 3, 3, 3] }, { shape: [6], grad: false },
-      { shape: [6], grad: false, values: Float32Array.from([0.5, 1, 1.5, 2, 0.8, 1.2]) }, { shape: [6] }, { shape: [6] },
+      { shape: [2, 3, 8, 7] },
+      { shape: [6, 3, 3, 3] },
+      { shape: [6], grad: false },
+      { shape: [6], grad: false, values: Float32Array.from([0.5, 1, 1.5, 2, 0.8, 1.2]) },
+      { shape: [6] },
+      { shape: [6] },
     ],
     fn: (x, w, rm, rv, g, b) => relu(batchNorm(conv2d(x!, w!, null, { padding: 1 }), rm!, rv!, g!, b!)),
   },
@@ -114,10 +136,14 @@ export const cases: Case[] = [
 ];
 
 function guided(...args: Parameters<GradRule<'relu'>>): ReturnType<GradRule<'relu'>> {
-  const [dy, { inputs: [x] }] = args;
+  const [
+    dy,
+    {
+      inputs: [x],
+    },
+  ] = args;
   return [mul(relu(dy), cast(gt(x!, 0), dy.dtype))];
 }
 function deconvnet(...args: Parameters<GradRule<'relu'>>): ReturnType<GradRule<'relu'>> {
   return [relu(args[0])];
 }
-

@@ -4,7 +4,8 @@
  * tolerance. gpujs runs must also have made their results with gpu.js kernels (no silent CPU run).
  */
 import { cases, TOL } from './cases';
-import { backendConfigs, CaseResult, makeInputs, relError, runCase } from './helpers';
+import type { CaseResult } from './helpers';
+import { backendConfigs, makeInputs, relError, runCase } from './helpers';
 
 const configs = backendConfigs();
 const reference = new Map<string, CaseResult>();

@@ -1,7 +1,7 @@
 /** Shared machinery of the conformance suite: which backends run, one case run on one backend, comparison. */
 import { GPU } from 'gpu.js';
-import { Generator, record, setBackend, tensor, Tensor, tidy } from '@gradlens/tensor';
-import type { RuleOverrides } from '@gradlens/tensor';
+import { Generator, record, setBackend, tensor, tidy } from '@gradlens/tensor';
+import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import { GpujsStorage } from '../src';
 import type { CaseResult, InputSpec } from './run-case';
 
@@ -21,7 +21,12 @@ export interface BackendConfig {
  */
 export function backendConfigs(): BackendConfig[] {
   const spec = process.env.GRADLENS_CONFORMANCE;
-  const labels = spec ? spec.split(',').map((s) => s.trim()).filter(Boolean) : ['cpu', 'gpujs:cpu', 'gpujs:webasm', ...(GPU.isHeadlessGLSupported ? ['gpujs:headlessgl'] : [])];
+  const labels = spec
+    ? spec
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : ['cpu', 'gpujs:cpu', 'gpujs:webasm', ...(GPU.isHeadlessGLSupported ? ['gpujs:headlessgl'] : [])];
   return labels.map((label): BackendConfig => {
     const [name, mode] = label.split(':');
     const options: Record<string, string> = mode ? { mode } : {};
@@ -29,15 +34,18 @@ export function backendConfigs(): BackendConfig[] {
   });
 }
 
-
-
-
 /**
  * Runs `fn` on the configured backend: the output's values, and the gradients of ⟨output, seed⟩
  * with respect to the inputs marked `grad` (under `rules` when given). Frees everything it made.
  */
-export function runCase(cfg: BackendConfig, specs: readonly InputSpec[], values: readonly Float32Array[], seed: number,
-  fn: (...xs: Tensor[]) => Tensor, rules?: RuleOverrides): CaseResult {
+export function runCase(
+  cfg: BackendConfig,
+  specs: readonly InputSpec[],
+  values: readonly Float32Array[],
+  seed: number,
+  fn: (...xs: Tensor[]) => Tensor,
+  rules?: RuleOverrides,
+): CaseResult {
   setBackend(cfg.name, cfg.options);
   let res: CaseResult | null = null;
   try {
@@ -46,7 +54,11 @@ export function runCase(cfg: BackendConfig, specs: readonly InputSpec[], values:
       const { output, tape } = record(() => fn(...xs));
       try {
         const g = new Generator(seed + 1);
-        const r = tensor(Float32Array.from({ length: output.size }, () => g.normal()), [...output.shape], 'float32');
+        const r = tensor(
+          Float32Array.from({ length: output.size }, () => g.normal()),
+          [...output.shape],
+          'float32',
+        );
         const wrt = xs.filter((_, i) => specs[i]!.grad !== false);
         const grads = wrt.length ? tape.grad(output, wrt, { gradOutputs: [r], rules }) : [];
         const onDevice = (t: Tensor | undefined) => t?.deviceStorage() instanceof GpujsStorage;
@@ -65,4 +77,3 @@ export function runCase(cfg: BackendConfig, specs: readonly InputSpec[], values:
   }
   return res!;
 }
-

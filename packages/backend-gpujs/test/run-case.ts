@@ -45,8 +45,16 @@ export function relError(a: Float32Array, b: Float32Array): number {
  * gradients of ⟨output, seed⟩ with respect to the inputs marked `grad`, read asynchronously; `isDevice`
  * says whether a tensor's storage is the backend's device storage. Frees everything it made.
  */
-export async function runCaseAsync(name: string, options: Record<string, string>, specs: readonly InputSpec[], values: readonly Float32Array[],
-  seed: number, fn: (...xs: Tensor[]) => Tensor, rules: RuleOverrides | undefined, isDevice: (t: Tensor | undefined) => boolean): Promise<CaseResult> {
+export async function runCaseAsync(
+  name: string,
+  options: Record<string, string>,
+  specs: readonly InputSpec[],
+  values: readonly Float32Array[],
+  seed: number,
+  fn: (...xs: Tensor[]) => Tensor,
+  rules: RuleOverrides | undefined,
+  isDevice: (t: Tensor | undefined) => boolean,
+): Promise<CaseResult> {
   setBackend(name, options);
   const made: Tensor[] = [];
   try {
@@ -56,7 +64,11 @@ export async function runCaseAsync(name: string, options: Record<string, string>
     made.push(output);
     try {
       const g = new Generator(seed + 1);
-      const r = tensor(Float32Array.from({ length: output.size }, () => g.normal()), [...output.shape], 'float32');
+      const r = tensor(
+        Float32Array.from({ length: output.size }, () => g.normal()),
+        [...output.shape],
+        'float32',
+      );
       made.push(r);
       const wrt = xs.filter((_, i) => specs[i]!.grad !== false);
       const grads = wrt.length ? tape.grad(output, wrt, { gradOutputs: [r], rules }) : [];

@@ -11,7 +11,10 @@ import { didYouMean } from '@gradlens/nn';
  * all of these are found before any weights load. Exit code 1: a failure while running.
  */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -46,10 +49,17 @@ export function parseArgs(command: string, argv: readonly string[], specs: Reado
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '-h' || arg === '--help') { help = true; continue; }
-    if (arg === '--') { positionals.push(...argv.slice(i + 1)); break; }
+    if (arg === '-h' || arg === '--help') {
+      help = true;
+      continue;
+    }
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
     if (!arg.startsWith('--')) {
-      if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg)) throw new CliError(`${command}: unknown option '${arg}' (options are spelled --name; see gradlens ${command} --help)`, 2);
+      if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg))
+        throw new CliError(`${command}: unknown option '${arg}' (options are spelled --name; see gradlens ${command} --help)`, 2);
       positionals.push(arg);
       continue;
     }
@@ -69,12 +79,16 @@ export function parseArgs(command: string, argv: readonly string[], specs: Reado
     }
     if (!spec) {
       const known = Object.keys(specs).map((k) => `--${k}`);
-      throw new CliError(`${command}: unknown option '--${name}'${didYouMean(`--${name}`, known)}; options: ${known.join(', ')}, --help`, 2);
+      throw new CliError(
+        `${command}: unknown option '--${name}'${didYouMean(`--${name}`, known)}; options: ${known.join(', ')}, --help`,
+        2,
+      );
     }
     if (spec.type === 'boolean') {
       if (eq >= 0) {
         const v = arg.slice(eq + 1);
-        if (v !== 'true' && v !== 'false') throw new CliError(`${command}: --${name} is a flag (give it alone, or =true/=false), got '${v}'`, 2);
+        if (v !== 'true' && v !== 'false')
+          throw new CliError(`${command}: --${name} is a flag (give it alone, or =true/=false), got '${v}'`, 2);
         options[name] = v === 'true';
       } else {
         options[name] = true;

@@ -26,11 +26,20 @@ export interface LabelledBox {
 type ClassText = string;
 
 /** A box as read from the file, before it is matched to a picture and a class. */
-export interface RawBox { file: string; x0: number; y0: number; x1: number; y1: number; cls: ClassText; where: string }
+export interface RawBox {
+  file: string;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  cls: ClassText;
+  where: string;
+}
 
 function num(v: string | undefined, what: string, where: string): number {
   const n = Number(v);
-  if (v === undefined || v.trim() === '' || !Number.isFinite(n)) throw new CliError(`${where}: ${what} must be a number, got '${v ?? ''}'`, 2);
+  if (v === undefined || v.trim() === '' || !Number.isFinite(n))
+    throw new CliError(`${where}: ${what} must be a number, got '${v ?? ''}'`, 2);
   return n;
 }
 
@@ -42,7 +51,15 @@ function readCsvBoxes(file: string): RawBox[] {
     if (i === 0 && f[0]?.toLowerCase() === 'file' && f[1]?.toLowerCase() === 'x0') return;
     const where = `${path.basename(file)} line ${r.line}`;
     if (f.length !== 6) throw new CliError(`${where}: expected file,x0,y0,x1,y1,class, got ${f.length} fields`, 2);
-    out.push({ file: f[0]!, x0: num(f[1], 'x0', where), y0: num(f[2], 'y0', where), x1: num(f[3], 'x1', where), y1: num(f[4], 'y1', where), cls: f[5]!, where });
+    out.push({
+      file: f[0]!,
+      x0: num(f[1], 'x0', where),
+      y0: num(f[2], 'y0', where),
+      x1: num(f[3], 'x1', where),
+      y1: num(f[4], 'y1', where),
+      cls: f[5]!,
+      where,
+    });
   });
   return out;
 }
@@ -58,11 +75,15 @@ function readCocoBoxes(file: string): RawBox[] {
   }
   const name = path.basename(file);
   if (!isRecord(doc) || !Array.isArray(doc.images) || !Array.isArray(doc.annotations)) {
-    throw new CliError(`--boxes ${file}: expected COCO-style JSON with "images" and "annotations" arrays (or a CSV file,x0,y0,x1,y1,class)`, 2);
+    throw new CliError(
+      `--boxes ${file}: expected COCO-style JSON with "images" and "annotations" arrays (or a CSV file,x0,y0,x1,y1,class)`,
+      2,
+    );
   }
   const images = new Map<unknown, string>();
   doc.images.forEach((im: unknown, i: number) => {
-    if (!isRecord(im) || typeof im.file_name !== 'string' || im.id === undefined) throw new CliError(`${name} images[${i}]: needs "id" and "file_name"`, 2);
+    if (!isRecord(im) || typeof im.file_name !== 'string' || im.id === undefined)
+      throw new CliError(`${name} images[${i}]: needs "id" and "file_name"`, 2);
     images.set(im.id, im.file_name);
   });
   const categories = new Map<unknown, string>();
@@ -78,7 +99,8 @@ function readCocoBoxes(file: string): RawBox[] {
     const fileName = images.get(a.image_id);
     if (fileName === undefined) throw new CliError(`${where}: image_id ${JSON.stringify(a.image_id)} is not in "images"`, 2);
     const b = a.bbox;
-    if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new CliError(`${where}: bbox must be [x, y, width, height], got ${JSON.stringify(b)}`, 2);
+    if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => typeof v === 'number' && Number.isFinite(v)))
+      throw new CliError(`${where}: bbox must be [x, y, width, height], got ${JSON.stringify(b)}`, 2);
     const [x, y, w, h] = b as number[];
     if (a.category_id === undefined) throw new CliError(`${where}: needs "category_id"`, 2);
     // a category with a name is matched by name; without one, its id is the class index
@@ -97,11 +119,16 @@ export function readBoxesFile(file: string): RawBox[] {
 function classOf(cls: ClassText, names: readonly string[] | null, classCount: number, where: string): number {
   if (/^\d+$/.test(cls)) {
     const c = Number(cls);
-    if (c >= classCount) throw new CliError(`${where}: class ${c} is out of range: the model has ${classCount} classes (0…${classCount - 1})`, 2);
+    if (c >= classCount)
+      throw new CliError(`${where}: class ${c} is out of range: the model has ${classCount} classes (0…${classCount - 1})`, 2);
     return c;
   }
   const c = names ? names.findIndex((n) => n.toLowerCase() === cls.toLowerCase()) : -1;
-  if (c < 0) throw new CliError(`${where}: class '${cls}' is not a class of the model${names ? `${didYouMean(cls, names)}; classes: ${names.join(', ')}` : ' (its classes have no names: give indices)'}`, 2);
+  if (c < 0)
+    throw new CliError(
+      `${where}: class '${cls}' is not a class of the model${names ? `${didYouMean(cls, names)}; classes: ${names.join(', ')}` : ' (its classes have no names: give indices)'}`,
+      2,
+    );
   return c;
 }
 
@@ -111,7 +138,12 @@ function classOf(cls: ClassText, names: readonly string[] | null, classCount: nu
  * and has a class the model has; a picture without any box is an error.
  */
 export function boxesPerPicture(
-  raw: readonly RawBox[], boxesFile: string, files: readonly string[], sizes: (i: number) => { width: number; height: number } | null, names: readonly string[] | null, classCount: number,
+  raw: readonly RawBox[],
+  boxesFile: string,
+  files: readonly string[],
+  sizes: (i: number) => { width: number; height: number } | null,
+  names: readonly string[] | null,
+  classCount: number,
 ): LabelledBox[][] {
   const resolved = files.map((f) => path.resolve(f));
   const base = files.map((f) => path.basename(f));
@@ -124,15 +156,26 @@ export function boxesPerPicture(
     // a picture outside this shard is not decoded: its boxes are checked by the shard that scores it
     const { width, height } = sizes(k) ?? { width: Infinity, height: Infinity };
     if (b.x0 < 0 || b.y0 < 0 || b.x1 > width || b.y1 > height) {
-      throw new CliError(`${b.where}: box [${b.x0}, ${b.y0}, ${b.x1}, ${b.y1}] is outside ${base[k]} (${width}×${height}); boxes are x0,y0,x1,y1 in pixels within the picture`, 2);
+      throw new CliError(
+        `${b.where}: box [${b.x0}, ${b.y0}, ${b.x1}, ${b.y1}] is outside ${base[k]} (${width}×${height}); boxes are x0,y0,x1,y1 in pixels within the picture`,
+        2,
+      );
     }
-    if (b.x1 <= b.x0 || b.y1 <= b.y0) throw new CliError(`${b.where}: box [${b.x0}, ${b.y0}, ${b.x1}, ${b.y1}] is empty (needs x1 > x0 and y1 > y0)`, 2);
+    if (b.x1 <= b.x0 || b.y1 <= b.y0)
+      throw new CliError(`${b.where}: box [${b.x0}, ${b.y0}, ${b.x1}, ${b.y1}] is empty (needs x1 > x0 and y1 > y0)`, 2);
     out[k]!.push({ x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y1, label: classOf(b.cls, names, classCount, b.where), where: b.where });
   }
   const bare = files.filter((_, i) => out[i]!.length === 0);
   if (bare.length > 0) {
-    const shown = bare.slice(0, 5).map((f) => path.basename(f)).join(', ') + (bare.length > 5 ? `, … (${bare.length - 5} more)` : '');
-    throw new CliError(`${bare.length} picture${bare.length === 1 ? ' has' : 's have'} no box in ${path.basename(boxesFile)}: ${shown}; give each picture a box or leave it out of the folder`, 2);
+    const shown =
+      bare
+        .slice(0, 5)
+        .map((f) => path.basename(f))
+        .join(', ') + (bare.length > 5 ? `, … (${bare.length - 5} more)` : '');
+    throw new CliError(
+      `${bare.length} picture${bare.length === 1 ? ' has' : 's have'} no box in ${path.basename(boxesFile)}: ${shown}; give each picture a box or leave it out of the folder`,
+      2,
+    );
   }
   return out;
 }

@@ -93,7 +93,8 @@ export function runCam(context: MethodContext, recipe: CamRecipe): MethodMaps {
     }
   }
   const layers = choices && choices.layers.length > 0 ? choices.layers : [c.layer];
-  if (layers.length === 1 && !choices?.augSmooth) return { ...camMaps(fn(c.model, c.input, { target, layer: layers[0], onWarning: c.onWarning })), notes };
+  if (layers.length === 1 && !choices?.augSmooth)
+    return { ...camMaps(fn(c.model, c.input, { target, layer: layers[0], onWarning: c.onWarning })), notes };
   let combined: (o: { target: typeof target; onWarning: (m: string) => void }) => CombinedCamResult;
   if (layers.length > 1) {
     notes.push(`mean of ${layers.length} layers (${layers.join(', ')})`);

@@ -29,17 +29,33 @@ export function parseCsv(text: string, file: string): CsvRow[] {
     const ch = s[i]!;
     if (quoted) {
       if (ch === '"') {
-        if (s[i + 1] === '"') { field += '"'; i++; } else quoted = false;
+        if (s[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
       } else {
         if (ch === '\n') line++;
         field += ch;
       }
       continue;
     }
-    if (ch === '"' && field.trim() === '') { field = ''; quoted = true; continue; }
-    if (ch === ',') { fields.push(field); field = ''; continue; }
+    if (ch === '"' && field.trim() === '') {
+      field = '';
+      quoted = true;
+      continue;
+    }
+    if (ch === ',') {
+      fields.push(field);
+      field = '';
+      continue;
+    }
     if (ch === '\r' && s[i + 1] === '\n') continue;
-    if (ch === '\n') { endRow(); line++; rowLine = line; continue; }
+    if (ch === '\n') {
+      endRow();
+      line++;
+      rowLine = line;
+      continue;
+    }
     field += ch;
   }
   if (quoted) throw new CliError(`${file}: line ${rowLine}: a quoted field is not closed`, 2);

@@ -46,15 +46,21 @@ export function groupMethods(methods: readonly MethodSpec[]): { ordered: MethodS
 export function galleryTable(rows: readonly GalleryRow[], methods: readonly MethodSpec[], seconds: (m: MethodSpec) => number): string {
   const { ordered, groups } = groupMethods(methods);
   const groupRow = groups.map((g) => `<th colspan="${g.count}" class="group">${esc(g.title)}</th>`).join('');
-  const head = ordered.map((m) => `<th title="${esc(m.summary)}">${esc(m.title)}<br><small>${seconds(m).toFixed(2)} s</small></th>`).join('');
-  const body = rows.map((r) => {
-    const cells = ordered.map((m) => {
-      const f = r.cells.get(m.name);
-      return f ? `<td><img src="${f}" alt="${esc(`${m.title} of ${r.name}`)}" loading="eager"></td>` : '<td>—</td>';
-    }).join('');
-    const mark = r.wrong ? '<br><b class="wrong-mark">✗ misclassified</b>' : '';
-    return `<tr class="${r.wrong ? 'wrong' : 'right'}"><th class="input"><img src="${r.input}" alt="${esc(r.name)}"><br>${esc(r.name)}<br><small>true ${esc(r.label)}<br>predicted ${esc(r.predicted)}</small>${mark}</th>${cells}</tr>`;
-  }).join('\n');
+  const head = ordered
+    .map((m) => `<th title="${esc(m.summary)}">${esc(m.title)}<br><small>${seconds(m).toFixed(2)} s</small></th>`)
+    .join('');
+  const body = rows
+    .map((r) => {
+      const cells = ordered
+        .map((m) => {
+          const f = r.cells.get(m.name);
+          return f ? `<td><img src="${f}" alt="${esc(`${m.title} of ${r.name}`)}" loading="eager"></td>` : '<td>—</td>';
+        })
+        .join('');
+      const mark = r.wrong ? '<br><b class="wrong-mark">✗ misclassified</b>' : '';
+      return `<tr class="${r.wrong ? 'wrong' : 'right'}"><th class="input"><img src="${r.input}" alt="${esc(r.name)}"><br>${esc(r.name)}<br><small>true ${esc(r.label)}<br>predicted ${esc(r.predicted)}</small>${mark}</th>${cells}</tr>`;
+    })
+    .join('\n');
   const wrong = rows.filter((r) => r.wrong).length;
   const note = `<p class="scroll-note">${ordered.length} methods in ${groups.length} groups; on a narrow screen the table scrolls sideways (shift + wheel, or drag) while the picture column stays.${wrong ? ` ${wrong} of ${rows.length} pictures are misclassified (marked ✗, red): their maps explain the true class, not the one predicted.` : ''}</p>`;
   return `${note}\n<div class="scroll"><table class="gallery"><thead><tr><th rowspan="2" class="input">picture</th>${groupRow}</tr><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;

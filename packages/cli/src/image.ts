@@ -63,7 +63,11 @@ export function prepareImage(raw: RasterImage, options: PrepareOptions): Prepare
 }
 
 /** Prepares an already decoded [0, 1] CHW picture (a bundled sample or a generated one). */
-export function prepareValues(plain: Float32Array, size: number, options: { mean: readonly number[]; std: readonly number[]; normalize?: boolean }): PreparedImage {
+export function prepareValues(
+  plain: Float32Array,
+  size: number,
+  options: { mean: readonly number[]; std: readonly number[]; normalize?: boolean },
+): PreparedImage {
   const arr: NdArray<'float32'> = { dtype: 'float32', shape: [3, size, size], data: plain };
   const values = options.normalize === false ? arr : normalize(arr, options.mean, options.std);
   return { input: toTensor({ ...values, shape: [1, 3, size, size] }), picture: chwToPicture(plain, size) };

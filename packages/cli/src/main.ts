@@ -17,7 +17,7 @@ export { pictureStem } from './pictures';
 const COMMANDS: Readonly<Record<string, { run: (argv: readonly string[], s: Streams) => number | Promise<number>; summary: string }>> = {
   explain: { run: explainCommand, summary: 'attribution maps of one picture, saved as the reference scripts name them' },
   methods: { run: methodsCommand, summary: 'list the attribution methods, one line each' },
-  layers: { run: layersCommand, summary: 'list a model\'s module paths and output shapes (what --layer takes)' },
+  layers: { run: layersCommand, summary: "list a model's module paths and output shapes (what --layer takes)" },
   evaluate: { run: evaluateCommand, summary: 'score the methods (localisation, pointing game, deletion/insertion, …) on held-out images' },
   demo: { run: demoCommand, summary: 'run everything on the bundled samples and write a self-contained HTML gallery' },
   serve: { run: serveCommand, summary: 'serve the interactive page (every method in the browser, the tape and its rules) on 127.0.0.1' },
@@ -69,14 +69,21 @@ async function useBackend(spec: string): Promise<void> {
 /** One line for an error: its message's lines joined, without the stack. */
 export function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n').map((s) => s.trim()).filter((s) => s !== '').join('; ');
+  return msg
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .join('; ');
 }
 
 /**
  * Runs the command line `argv` (the words after `gradlens`) and returns the exit code: 0 on success,
  * 2 for a wrong command line (found before any weights load), 1 for a failure while running. Errors are written to stderr as one line.
  */
-export async function main(argv: readonly string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  streams: Streams = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   try {
     const [cmd, ...rest] = argv;
     if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
@@ -89,7 +96,11 @@ export async function main(argv: readonly string[], streams: Streams = { stdout:
       return 0;
     }
     const command = Object.prototype.hasOwnProperty.call(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
-    if (!command) throw new CliError(`unknown command '${cmd}'${didYouMean(cmd, Object.keys(COMMANDS))}; commands: ${Object.keys(COMMANDS).join(', ')} (gradlens --help)`, 2);
+    if (!command)
+      throw new CliError(
+        `unknown command '${cmd}'${didYouMean(cmd, Object.keys(COMMANDS))}; commands: ${Object.keys(COMMANDS).join(', ')} (gradlens --help)`,
+        2,
+      );
     // The core reads no environment: the entry point turns GRADLENS_THREADS into the kernels' thread count.
     const threads = process.env.GRADLENS_THREADS;
     if (threads !== undefined && threads !== '') {
@@ -120,8 +131,13 @@ export function run(): void {
     });
   }
   main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
-    (e: unknown) => { process.stderr.write(`gradlens: ${oneLine(e)}\n`); process.exitCode = 1; },
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`gradlens: ${oneLine(e)}\n`);
+      process.exitCode = 1;
+    },
   );
 }
 

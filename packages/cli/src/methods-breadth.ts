@@ -1,6 +1,19 @@
 import {
-  deepLift, deepLiftShap, disposeResult, eigenGradCam, featureAblation, fullGrad, gradCamElementWise, gradientShap, guidedBackprop, kernelShap, lime,
-  noiseTunnel, shapleyValueSampling, slic, vanillaGradient,
+  deepLift,
+  deepLiftShap,
+  disposeResult,
+  eigenGradCam,
+  featureAblation,
+  fullGrad,
+  gradCamElementWise,
+  gradientShap,
+  guidedBackprop,
+  kernelShap,
+  lime,
+  noiseTunnel,
+  shapleyValueSampling,
+  slic,
+  vanillaGradient,
 } from '@gradlens/explain';
 import type { NoiseTunnelType, TargetSpec } from '@gradlens/explain';
 import type { Module } from '@gradlens/nn';
@@ -13,10 +26,16 @@ import { item0, targetOf } from './method-maps';
 /** Baselines in the CLI's baseline distribution (DeepLIFT-SHAP, GradientSHAP). */
 export const SHAP_BASELINES = 8;
 
-
-const gradient = (attribution: Tensor, classes: number[] | null, notes: string[] = []): MethodMaps => ({ kind: 'gradient', raw: item0(attribution), upsampled: null, target: classes?.[0] ?? null, notes });
+const gradient = (attribution: Tensor, classes: number[] | null, notes: string[] = []): MethodMaps => ({
+  kind: 'gradient',
+  raw: item0(attribution),
+  upsampled: null,
+  target: classes?.[0] ?? null,
+  notes,
+});
 const tgt = targetOf;
-const deltaNote = (d: number | undefined, what: string): string[] => (d === undefined ? [] : [`summation-to-delta gap ${d.toPrecision(3)} (Σ attribution − (F(x) − ${what}))`]);
+const deltaNote = (d: number | undefined, what: string): string[] =>
+  d === undefined ? [] : [`summation-to-delta gap ${d.toPrecision(3)} (Σ attribution − (F(x) − ${what}))`];
 
 /**
  * The CLI's baseline distribution for an input [1, C, H, W]: the zero image (the dataset mean after
@@ -40,11 +59,20 @@ function tunnel(c: MethodContext, type: NoiseTunnelType, guided: boolean): Metho
   const explain = (m: Module, xs: Tensor, t: TargetSpec): Tensor =>
     (guided ? guidedBackprop : vanillaGradient)(m, xs, { target: t, onWarning: () => undefined }).attribution;
   const r = noiseTunnel(explain, c.model, c.input, {
-    target: tgt(c), type, samples: c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning,
+    target: tgt(c),
+    type,
+    samples: c.budget.samples,
+    seed: c.budget.seed,
+    batchSize: c.budget.batchSize,
+    onProgress: c.onProgress,
+    onWarning: c.onWarning,
   });
-  try { return gradient(r.attribution, r.classes); } finally { disposeResult(r); }
+  try {
+    return gradient(r.attribution, r.classes);
+  } finally {
+    disposeResult(r);
+  }
 }
-
 
 /** SLIC superpixels wanted for the perturbation methods. */
 export const SUPERPIXELS = 25;
@@ -60,112 +88,239 @@ const kernelShapSamples = (samples: number): number => Math.max(4 * samples, 3 *
 /** The methods of issue 21: DeepLIFT, DeepLIFT-SHAP, GradientSHAP and noise-tunnel variants. */
 export const BREADTH_METHODS: readonly MethodSpec[] = [
   {
-    name: 'deeplift', title: 'DeepLIFT', kind: 'gradient', manyPasses: false, usesLayer: false,
-    summary: 'DeepLIFT-Rescale from a zero reference: ReLU/sigmoid/tanh rules swapped for Δy/Δz on one tape, summation-to-delta reported (Shrikumar et al. 2017)',
+    name: 'deeplift',
+    title: 'DeepLIFT',
+    kind: 'gradient',
+    manyPasses: false,
+    usesLayer: false,
+    summary:
+      'DeepLIFT-Rescale from a zero reference: ReLU/sigmoid/tanh rules swapped for Δy/Δz on one tape, summation-to-delta reported (Shrikumar et al. 2017)',
     run: (c) => {
       const r = deepLift(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
-      try { return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'F(x′)')); } finally { disposeResult(r); }
+      try {
+        return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'F(x′)'));
+      } finally {
+        disposeResult(r);
+      }
     },
   },
   {
-    name: 'deeplift-shap', title: 'DeepLIFT-SHAP', kind: 'gradient', manyPasses: true, usesLayer: false,
+    name: 'deeplift-shap',
+    title: 'DeepLIFT-SHAP',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
     summary: `DeepLIFT-SHAP: DeepLIFT averaged over ${SHAP_BASELINES} references (zero and noise images), summation-to-delta reported (Lundberg & Lee 2017)`,
     work: () => 2 * SHAP_BASELINES,
     run: (c) => {
       const baselines = shapBaselines(c.input, c.budget.seed);
       try {
-        const r = deepLiftShap(c.model, c.input, { target: tgt(c), baselines, batchSize: Math.max(1, Math.floor(c.budget.batchSize / 2)), onProgress: c.onProgress, onWarning: c.onWarning });
-        try { return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'mean F(b)')); } finally { disposeResult(r); }
-      } finally { baselines.dispose(); }
+        const r = deepLiftShap(c.model, c.input, {
+          target: tgt(c),
+          baselines,
+          batchSize: Math.max(1, Math.floor(c.budget.batchSize / 2)),
+          onProgress: c.onProgress,
+          onWarning: c.onWarning,
+        });
+        try {
+          return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'mean F(b)'));
+        } finally {
+          disposeResult(r);
+        }
+      } finally {
+        baselines.dispose();
+      }
     },
   },
   {
-    name: 'gradientshap', title: 'GradientSHAP', kind: 'gradient', manyPasses: true, usesLayer: false,
+    name: 'gradientshap',
+    title: 'GradientSHAP',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
     summary: `GradientSHAP: expected gradients over ${SHAP_BASELINES} references and random path points (Lundberg & Lee 2017, Captum's GradientShap; --samples)`,
     work: (f) => f.budget.samples,
     run: (c) => {
       const baselines = shapBaselines(c.input, c.budget.seed);
       try {
-        const r = gradientShap(c.model, c.input, { target: tgt(c), baselines, samples: c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
-        try { return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'mean F(b)')); } finally { disposeResult(r); }
-      } finally { baselines.dispose(); }
+        const r = gradientShap(c.model, c.input, {
+          target: tgt(c),
+          baselines,
+          samples: c.budget.samples,
+          seed: c.budget.seed,
+          batchSize: c.budget.batchSize,
+          onProgress: c.onProgress,
+          onWarning: c.onWarning,
+        });
+        try {
+          return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'mean F(b)'));
+        } finally {
+          disposeResult(r);
+        }
+      } finally {
+        baselines.dispose();
+      }
     },
   },
   {
-    name: 'smoothgrad-sq', title: 'SmoothGrad²', kind: 'gradient', manyPasses: true, usesLayer: false,
+    name: 'smoothgrad-sq',
+    title: 'SmoothGrad²',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
     summary: 'SmoothGrad²: mean squared gradient over noisy copies (noise tunnel; Hooker et al. 2019; --samples)',
     work: (f) => f.budget.samples,
     run: (c) => tunnel(c, 'smoothgrad_sq', false),
   },
   {
-    name: 'vargrad', title: 'VarGrad', kind: 'gradient', manyPasses: true, usesLayer: false,
+    name: 'vargrad',
+    title: 'VarGrad',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
     summary: 'VarGrad: variance of the gradient over noisy copies (noise tunnel; Adebayo et al. 2018; --samples)',
     work: (f) => f.budget.samples,
     run: (c) => tunnel(c, 'vargrad', false),
   },
   {
-    name: 'guided-smoothgrad', title: 'Guided SmoothGrad', kind: 'gradient', manyPasses: true, usesLayer: false,
+    name: 'guided-smoothgrad',
+    title: 'Guided SmoothGrad',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
     summary: 'guided backprop in a noise tunnel: mean over noisy copies (Smilkov et al. 2017; --samples)',
     work: (f) => f.budget.samples,
     run: (c) => tunnel(c, 'smoothgrad', true),
   },
   camMethod({
-    name: 'eigengradcam', title: 'Eigen-Grad-CAM', manyPasses: false,
+    name: 'eigengradcam',
+    title: 'Eigen-Grad-CAM',
+    manyPasses: false,
     summary: 'Eigen-Grad-CAM: first principal component of gradient ⊙ activation, class-specific (pytorch-grad-cam)',
     cam: { eigen: 'principal', fn: () => eigenGradCam },
   }),
   camMethod({
-    name: 'gradcam-elementwise', title: 'Grad-CAM element-wise', manyPasses: false,
+    name: 'gradcam-elementwise',
+    title: 'Grad-CAM element-wise',
+    manyPasses: false,
     summary: 'Grad-CAM element-wise: Σₖ ReLU(gradient ⊙ activation), ReLU (pytorch-grad-cam)',
     cam: { eigen: 'positive-product', fn: () => gradCamElementWise },
   }),
   {
-    name: 'fullgrad', title: 'FullGrad', kind: 'cam', manyPasses: false, usesLayer: false,
-    summary: 'FullGrad: |input-gradient ⊙ x| plus |bias-gradients| of every conv and batch norm, upsampled and summed (Srinivas & Fleuret 2019)',
+    name: 'fullgrad',
+    title: 'FullGrad',
+    kind: 'cam',
+    manyPasses: false,
+    usesLayer: false,
+    summary:
+      'FullGrad: |input-gradient ⊙ x| plus |bias-gradients| of every conv and batch norm, upsampled and summed (Srinivas & Fleuret 2019)',
     run: (c) => {
       const r = fullGrad(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
       try {
         const m = item0(r.map);
         return { kind: 'cam', raw: m, upsampled: m, target: r.classes?.[0] ?? null, notes: [`${r.layers} biased layers`] };
-      } finally { disposeResult(r); }
+      } finally {
+        disposeResult(r);
+      }
     },
   },
   {
-    name: 'ablation', title: 'Feature ablation', kind: 'gradient', manyPasses: true, usesLayer: false,
+    name: 'ablation',
+    title: 'Feature ablation',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
     summary: 'feature ablation: score drop when each SLIC superpixel is set to 0 (Captum FeatureAblation)',
     work: () => SUPERPIXELS,
     run: (c) => {
-      const r = featureAblation(c.model, c.input, { target: tgt(c), featureMask: superpixels(c.input), batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
-      try { return gradient(r.attribution, r.classes, [`${r.features[0]?.length ?? 0} superpixels`]); } finally { disposeResult(r); }
+      const r = featureAblation(c.model, c.input, {
+        target: tgt(c),
+        featureMask: superpixels(c.input),
+        batchSize: c.budget.batchSize,
+        onProgress: c.onProgress,
+        onWarning: c.onWarning,
+      });
+      try {
+        return gradient(r.attribution, r.classes, [`${r.features[0]?.length ?? 0} superpixels`]);
+      } finally {
+        disposeResult(r);
+      }
     },
   },
   {
-    name: 'shapley', title: 'Shapley sampling', kind: 'gradient', manyPasses: true, usesLayer: false,
+    name: 'shapley',
+    title: 'Shapley sampling',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
     summary: 'Shapley value sampling over SLIC superpixels, --samples / 10 permutations (Castro et al. 2009; Captum ShapleyValueSampling)',
     work: (f) => permutations(f.budget.samples) * (SUPERPIXELS + 1),
     run: (c) => {
       const r = shapleyValueSampling(c.model, c.input, {
-        target: tgt(c), featureMask: superpixels(c.input), samples: permutations(c.budget.samples), seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning,
+        target: tgt(c),
+        featureMask: superpixels(c.input),
+        samples: permutations(c.budget.samples),
+        seed: c.budget.seed,
+        batchSize: c.budget.batchSize,
+        onProgress: c.onProgress,
+        onWarning: c.onWarning,
       });
-      try { return gradient(r.attribution, r.classes); } finally { disposeResult(r); }
+      try {
+        return gradient(r.attribution, r.classes);
+      } finally {
+        disposeResult(r);
+      }
     },
   },
   {
-    name: 'lime', title: 'LIME', kind: 'gradient', manyPasses: true, usesLayer: false,
+    name: 'lime',
+    title: 'LIME',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
     summary: 'LIME: weighted ridge surrogate over SLIC superpixels switched off at random, 4 × --samples patterns (Ribeiro et al. 2016)',
     work: (f) => 4 * f.budget.samples,
     run: (c) => {
-      const r = lime(c.model, c.input, { target: tgt(c), featureMask: superpixels(c.input), samples: 4 * c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
-      try { return gradient(r.attribution, r.classes); } finally { disposeResult(r); }
+      const r = lime(c.model, c.input, {
+        target: tgt(c),
+        featureMask: superpixels(c.input),
+        samples: 4 * c.budget.samples,
+        seed: c.budget.seed,
+        batchSize: c.budget.batchSize,
+        onProgress: c.onProgress,
+        onWarning: c.onWarning,
+      });
+      try {
+        return gradient(r.attribution, r.classes);
+      } finally {
+        disposeResult(r);
+      }
     },
   },
   {
-    name: 'kernelshap', title: 'KernelSHAP', kind: 'gradient', manyPasses: true, usesLayer: false,
-    summary: 'KernelSHAP: Shapley-kernel weighted fit over SLIC superpixels with efficiency exact, max(4 × --samples, 3 × superpixels) coalitions (Lundberg & Lee 2017)',
+    name: 'kernelshap',
+    title: 'KernelSHAP',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
+    summary:
+      'KernelSHAP: Shapley-kernel weighted fit over SLIC superpixels with efficiency exact, max(4 × --samples, 3 × superpixels) coalitions (Lundberg & Lee 2017)',
     work: (f) => kernelShapSamples(f.budget.samples) + 1,
     run: (c) => {
-      const r = kernelShap(c.model, c.input, { target: tgt(c), featureMask: superpixels(c.input), samples: kernelShapSamples(c.budget.samples), seed: c.budget.seed, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
-      try { return gradient(r.attribution, r.classes); } finally { disposeResult(r); }
+      const r = kernelShap(c.model, c.input, {
+        target: tgt(c),
+        featureMask: superpixels(c.input),
+        samples: kernelShapSamples(c.budget.samples),
+        seed: c.budget.seed,
+        batchSize: c.budget.batchSize,
+        onProgress: c.onProgress,
+        onWarning: c.onWarning,
+      });
+      try {
+        return gradient(r.attribution, r.classes);
+      } finally {
+        disposeResult(r);
+      }
     },
   },
 ];

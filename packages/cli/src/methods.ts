@@ -1,6 +1,28 @@
 import {
-  ablationCam, attentionRollout, cam, deconvnet, disposeResult, genericAttention, hasTokenGrid, transformerAttribution, eigenCam, gradCam, gradCamPlusPlus, gradientXInput, guidedBackprop, guidedGradCam, hiResCam,
-  integratedGradients, layerCam, lrp, lrpPresets, occlusion, scoreCam, smoothGrad, vanillaGradient, xGradCam,
+  ablationCam,
+  attentionRollout,
+  cam,
+  deconvnet,
+  disposeResult,
+  genericAttention,
+  hasTokenGrid,
+  transformerAttribution,
+  eigenCam,
+  gradCam,
+  gradCamPlusPlus,
+  gradientXInput,
+  guidedBackprop,
+  guidedGradCam,
+  hiResCam,
+  integratedGradients,
+  layerCam,
+  lrp,
+  lrpPresets,
+  occlusion,
+  scoreCam,
+  smoothGrad,
+  vanillaGradient,
+  xGradCam,
 } from '@gradlens/explain';
 import type { ProgressCallback, TargetFn } from '@gradlens/explain';
 import type { NdArray } from '@gradlens/io';
@@ -113,7 +135,6 @@ export interface MethodSpec {
   run: (ctx: MethodContext) => MethodMaps;
 }
 
-
 /** Why an attention method cannot run on a model without a token grid (a CNN), or null. */
 const needsAttention = (c: MethodContext): string | null =>
   hasTokenGrid(c.model) ? null : 'it reads attention probabilities; it needs a vision transformer (--arch vit_b_16, vit_b_32, vit_l_16)';
@@ -127,7 +148,11 @@ const tgt = targetOf;
 /** Every method, in the order `gradlens methods` lists them and the gallery shows them. */
 export const METHODS: readonly MethodSpec[] = [
   {
-    name: 'vanilla', title: 'Vanilla gradient', kind: 'gradient', manyPasses: false, usesLayer: false,
+    name: 'vanilla',
+    title: 'Vanilla gradient',
+    kind: 'gradient',
+    manyPasses: false,
+    usesLayer: false,
     summary: 'gradient of the class score w.r.t. the input pixels (Simonyan et al. 2014)',
     run: (c) => {
       const r = vanillaGradient(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
@@ -135,7 +160,11 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'guided', title: 'Guided backprop', kind: 'gradient', manyPasses: false, usesLayer: false,
+    name: 'guided',
+    title: 'Guided backprop',
+    kind: 'gradient',
+    manyPasses: false,
+    usesLayer: false,
     summary: 'guided backpropagation: ReLUs pass positive gradient where the input was positive (Springenberg et al. 2015)',
     run: (c) => {
       const r = guidedBackprop(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
@@ -143,7 +172,11 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'deconvnet', title: 'Deconvnet', kind: 'gradient', manyPasses: false, usesLayer: false,
+    name: 'deconvnet',
+    title: 'Deconvnet',
+    kind: 'gradient',
+    manyPasses: false,
+    usesLayer: false,
     summary: 'deconvnet: ReLUs pass only positive gradient (Zeiler & Fergus 2014)',
     run: (c) => {
       const r = deconvnet(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
@@ -151,7 +184,11 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'grad-x-input', title: 'Gradient × input', kind: 'gradient', manyPasses: false, usesLayer: false,
+    name: 'grad-x-input',
+    title: 'Gradient × input',
+    kind: 'gradient',
+    manyPasses: false,
+    usesLayer: false,
     summary: 'vanilla gradient multiplied by the input (Shrikumar et al. 2016)',
     run: (c) => {
       const r = gradientXInput(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
@@ -159,36 +196,63 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   {
-    name: 'smoothgrad', title: 'SmoothGrad', kind: 'gradient', manyPasses: true, usesLayer: false,
+    name: 'smoothgrad',
+    title: 'SmoothGrad',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
     summary: 'SmoothGrad: mean gradient over noisy copies, σ = 15% of the input range (Smilkov et al. 2017; --samples)',
     work: (f) => f.budget.samples,
     run: (c) => {
       const r = smoothGrad(c.model, c.input, {
-        target: tgt(c), onWarning: c.onWarning, samples: c.budget.samples, seed: c.budget.seed, batchSize: c.budget.batchSize,
-        reference: c.reference, onProgress: c.onProgress,
+        target: tgt(c),
+        onWarning: c.onWarning,
+        samples: c.budget.samples,
+        seed: c.budget.seed,
+        batchSize: c.budget.batchSize,
+        reference: c.reference,
+        onProgress: c.onProgress,
       });
       return gradientMaps(r);
     },
   },
   {
-    name: 'ig', title: 'Integrated gradients', kind: 'gradient', manyPasses: true, usesLayer: false,
+    name: 'ig',
+    title: 'Integrated gradients',
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
     summary: 'integrated gradients from a zero baseline, × (x − x′), completeness delta reported (Sundararajan et al. 2017; --steps)',
     work: (f) => f.budget.steps,
     run: (c) => {
       const r = integratedGradients(c.model, c.input, {
-        target: tgt(c), onWarning: c.onWarning, steps: c.budget.steps, batchSize: c.budget.batchSize, reference: c.reference, onProgress: c.onProgress,
+        target: tgt(c),
+        onWarning: c.onWarning,
+        steps: c.budget.steps,
+        batchSize: c.budget.batchSize,
+        reference: c.reference,
+        onProgress: c.onProgress,
       });
       const d = r.delta[0];
-      return gradientMaps(r, d === undefined || c.reference ? [] : [`completeness delta ${d.toPrecision(3)} (Σ attribution − (F(x) − F(x′)))`]);
+      return gradientMaps(
+        r,
+        d === undefined || c.reference ? [] : [`completeness delta ${d.toPrecision(3)} (Σ attribution − (F(x) − F(x′)))`],
+      );
     },
   },
   camMethod({
-    name: 'gradcam', title: 'Grad-CAM', manyPasses: false,
+    name: 'gradcam',
+    title: 'Grad-CAM',
+    manyPasses: false,
     summary: 'Grad-CAM: layer activations weighted by their mean gradient, ReLU (Selvaraju et al. 2017)',
     cam: { eigen: 'channel', fn: (c) => (m, x, o) => gradCam(m, x, { ...o, reference: c.reference }) },
   }),
   {
-    name: 'guided-gradcam', title: 'Guided Grad-CAM', kind: 'gradient', manyPasses: false, usesLayer: true,
+    name: 'guided-gradcam',
+    title: 'Guided Grad-CAM',
+    kind: 'gradient',
+    manyPasses: false,
+    usesLayer: true,
     summary: 'guided backprop ⊙ upsampled Grad-CAM, from one recorded forward pass (Selvaraju et al. 2017)',
     run: (c) => {
       const r = guidedGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning });
@@ -196,45 +260,66 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   camMethod({
-    name: 'gradcam++', title: 'Grad-CAM++', manyPasses: false,
+    name: 'gradcam++',
+    title: 'Grad-CAM++',
+    manyPasses: false,
     summary: 'Grad-CAM++: pixel-wise weighted positive gradients (Chattopadhay et al. 2018)',
     cam: { eigen: 'channel', fn: () => gradCamPlusPlus },
   }),
   camMethod({
-    name: 'xgradcam', title: 'XGrad-CAM', manyPasses: false,
+    name: 'xgradcam',
+    title: 'XGrad-CAM',
+    manyPasses: false,
     summary: 'XGrad-CAM: gradients weighted by normalised activations (Fu et al. 2020)',
     cam: { eigen: 'channel', fn: () => xGradCam },
   }),
   camMethod({
-    name: 'hirescam', title: 'HiResCAM', manyPasses: false,
+    name: 'hirescam',
+    title: 'HiResCAM',
+    manyPasses: false,
     summary: 'HiResCAM: element-wise gradient × activation summed over channels (Draelos & Carin 2020)',
     cam: { eigen: 'product', fn: () => hiResCam },
   }),
   camMethod({
-    name: 'layercam', title: 'Layer-CAM', manyPasses: false,
+    name: 'layercam',
+    title: 'Layer-CAM',
+    manyPasses: false,
     summary: 'Layer-CAM: activations weighted by their positive gradients, per location (Jiang et al. 2021)',
     cam: { eigen: 'positive-gradient', fn: () => layerCam },
   }),
   camMethod({
-    name: 'scorecam', title: 'Score-CAM', manyPasses: true,
+    name: 'scorecam',
+    title: 'Score-CAM',
+    manyPasses: true,
     summary: 'Score-CAM: each channel as a mask on the input, weighted by the class probability it keeps (Wang et al. 2020)',
     work: (f) => f.layerChannels ?? 0,
-    cam: { eigen: 'channel', fn: (c) => (m, x, o) => scoreCam(m, x, { ...o, reference: c.reference, batchSize: c.budget.batchSize, onProgress: c.onProgress }) },
+    cam: {
+      eigen: 'channel',
+      fn: (c) => (m, x, o) => scoreCam(m, x, { ...o, reference: c.reference, batchSize: c.budget.batchSize, onProgress: c.onProgress }),
+    },
   }),
   camMethod({
-    name: 'ablationcam', title: 'Ablation-CAM', manyPasses: true,
+    name: 'ablationcam',
+    title: 'Ablation-CAM',
+    manyPasses: true,
     summary: 'Ablation-CAM: each channel weighted by the score drop when it is zeroed (Desai & Ramaswamy 2020)',
     work: (f) => f.layerChannels ?? 0,
     cam: { eigen: 'channel', fn: (c) => (m, x, o) => ablationCam(m, x, { ...o, batchSize: c.budget.batchSize, onProgress: c.onProgress }) },
   }),
   camMethod({
-    name: 'eigencam', title: 'Eigen-CAM', manyPasses: false,
+    name: 'eigencam',
+    title: 'Eigen-CAM',
+    manyPasses: false,
     summary: 'Eigen-CAM: projection of the activations on their first principal component, class-agnostic (Muhammad & Yeasin 2020)',
     // class-agnostic: the target is not passed on
     cam: { eigen: 'principal', fn: () => (m, x, o) => eigenCam(m, x, { layer: o.layer, onWarning: o.onWarning }) },
   }),
   {
-    name: 'cam', title: 'CAM', kind: 'cam', manyPasses: false, usesLayer: true,
+    name: 'cam',
+    title: 'CAM',
+    kind: 'cam',
+    manyPasses: false,
+    usesLayer: true,
     summary: 'CAM: activations weighted by the linear head, for GAP + linear models (Zhou et al. 2016)',
     // one forward pass tells whether the layer is followed by global average pooling and a linear head
     applies: (c) => {
@@ -250,40 +335,72 @@ export const METHODS: readonly MethodSpec[] = [
     run: (c) => runCam(c, { eigen: 'channel', fn: () => cam }),
   },
   {
-    name: 'rollout', title: 'Attention rollout', kind: 'cam', manyPasses: false, usesLayer: false,
-    summary: 'attention rollout: head-averaged attention plus identity, multiplied through the layers, class-agnostic (Abnar & Zuidema 2020)',
+    name: 'rollout',
+    title: 'Attention rollout',
+    kind: 'cam',
+    manyPasses: false,
+    usesLayer: false,
+    summary:
+      'attention rollout: head-averaged attention plus identity, multiplied through the layers, class-agnostic (Abnar & Zuidema 2020)',
     applies: needsAttention,
     run: (c) => camMaps(attentionRollout(c.model, c.input, { onWarning: c.onWarning })),
   },
   {
-    name: 'generic-attention', title: 'Generic attention', kind: 'cam', manyPasses: false, usesLayer: false,
+    name: 'generic-attention',
+    title: 'Generic attention',
+    kind: 'cam',
+    manyPasses: false,
+    usesLayer: false,
     summary: 'generic attention explainability: gradient-weighted attention rolled out through the layers (Chefer et al. 2021, ICCV)',
     applies: needsAttention,
     run: (c) => camMaps(genericAttention(c.model, c.input, { target: tgt(c), onWarning: c.onWarning })),
   },
   {
-    name: 'transformer-attribution', title: 'Transformer attribution', kind: 'cam', manyPasses: false, usesLayer: false,
+    name: 'transformer-attribution',
+    title: 'Transformer attribution',
+    kind: 'cam',
+    manyPasses: false,
+    usesLayer: false,
     summary: 'transformer attribution: relevance at each attention map weighted by its gradient, rolled out (Chefer et al. 2021, CVPR)',
     applies: needsAttention,
     run: (c) => camMaps(transformerAttribution(c.model, c.input, { target: tgt(c), onWarning: c.onWarning })),
   },
   {
-    name: 'lrp', title: 'LRP', kind: 'gradient', manyPasses: false, usesLayer: false,
-    summary: 'layer-wise relevance propagation to the pixels, ε rule by default, conservation reported (Bach et al. 2015; --lrp-rule; conservative/attnlrp for transformers)',
+    name: 'lrp',
+    title: 'LRP',
+    kind: 'gradient',
+    manyPasses: false,
+    usesLayer: false,
+    summary:
+      'layer-wise relevance propagation to the pixels, ε rule by default, conservation reported (Bach et al. 2015; --lrp-rule; conservative/attnlrp for transformers)',
     run: (c) => {
       const rule = c.budget.lrpComposite;
-      if (!isLrpRule(rule)) throw new CliError(`unknown LRP rule '${rule}'${didYouMean(rule, LRP_RULES)}; LRP rules: ${LRP_RULES.join(', ')}`, 2);
+      if (!isLrpRule(rule))
+        throw new CliError(`unknown LRP rule '${rule}'${didYouMean(rule, LRP_RULES)}; LRP rules: ${LRP_RULES.join(', ')}`, 2);
       const r = lrp(c.model, c.input, { target: tgt(c), composite: rule, reference: c.reference });
       try {
-        if (r.relevance.rank !== 4) throw new CliError(`lrp returned relevance of shape [${r.relevance.shape.join(', ')}], expected [1, 3, H, W]`);
+        if (r.relevance.rank !== 4)
+          throw new CliError(`lrp returned relevance of shape [${r.relevance.shape.join(', ')}], expected [1, 3, H, W]`);
         const cons = r.conservation[0];
         // LRP resolves 'top1' itself: its target is the class whose logit was put in as relevance
-        return { kind: 'gradient', raw: item0(r.relevance), upsampled: null, target: c.target ?? null, notes: cons === undefined ? [] : [`relevance conservation ${cons.toFixed(4)} (input / output)`] };
-      } finally { disposeResult(r); }
+        return {
+          kind: 'gradient',
+          raw: item0(r.relevance),
+          upsampled: null,
+          target: c.target ?? null,
+          notes: cons === undefined ? [] : [`relevance conservation ${cons.toFixed(4)} (input / output)`],
+        };
+      } finally {
+        disposeResult(r);
+      }
     },
   },
   {
-    name: 'occlusion', title: 'Occlusion', kind: 'occlusion', manyPasses: true, usesLayer: false,
+    name: 'occlusion',
+    title: 'Occlusion',
+    kind: 'occlusion',
+    manyPasses: true,
+    usesLayer: false,
     summary: 'occlusion sensitivity: probability drop as a grey window slides over the image (Zeiler & Fergus 2014; --window, --stride)',
     work: (f) => {
       const { window, stride } = occlusionGeometry(f.height, f.budget);
@@ -292,10 +409,25 @@ export const METHODS: readonly MethodSpec[] = [
     },
     run: (c) => {
       const { window, stride } = occlusionGeometry(c.input.shape[2] ?? 1, c.budget);
-      const r = occlusion(c.model, c.input, { target: tgt(c), window, stride, batchSize: c.budget.batchSize, onProgress: c.onProgress, onWarning: c.onWarning });
+      const r = occlusion(c.model, c.input, {
+        target: tgt(c),
+        window,
+        stride,
+        batchSize: c.budget.batchSize,
+        onProgress: c.onProgress,
+        onWarning: c.onWarning,
+      });
       try {
-        return { kind: 'occlusion', raw: item0(r.grid), upsampled: item0(r.map), target: r.classes?.[0] ?? null, notes: [`window ${window}, stride ${stride}, ${r.positions.ys.length * r.positions.xs.length} positions`] };
-      } finally { disposeResult(r); }
+        return {
+          kind: 'occlusion',
+          raw: item0(r.grid),
+          upsampled: item0(r.map),
+          target: r.classes?.[0] ?? null,
+          notes: [`window ${window}, stride ${stride}, ${r.positions.ys.length * r.positions.xs.length} positions`],
+        };
+      } finally {
+        disposeResult(r);
+      }
     },
   },
   ...BREADTH_METHODS,
@@ -313,7 +445,10 @@ export function methodByName(name: string): MethodSpec {
 
 /** Parses a comma-separated method list (`all` for every method); throws on unknown names and duplicates. */
 export function parseMethods(list: string): MethodSpec[] {
-  const names = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (names.length === 0) throw new CliError(`--method is empty; methods: ${METHOD_NAMES.join(', ')}`, 2);
   if (names.length === 1 && names[0] === 'all') return [...METHODS];
   const out: MethodSpec[] = [];

@@ -2,11 +2,22 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
 import {
-  bundledModels, bundledWeightsDir, createModel, defaultCamLayer, didYouMean, isBundledModelName, isModelName, loadCheckpoint, loadWeights,
-  modelBuilders, readModelCard, readStateDict,
+  bundledModels,
+  bundledWeightsDir,
+  createModel,
+  defaultCamLayer,
+  didYouMean,
+  isBundledModelName,
+  isModelName,
+  loadCheckpoint,
+  loadWeights,
+  modelBuilders,
+  readModelCard,
+  readStateDict,
 } from '@gradlens/nn';
 import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
-import { CliError, intOption, ParsedOptions, str } from './args';
+import type { ParsedOptions } from './args';
+import { CliError, intOption, str } from './args';
 import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
 
 /** A model ready to explain, with what the command needs to feed it. */
@@ -96,10 +107,15 @@ function classesInFile(model: Module, dict: Record<string, { shape: number[] }>)
 /** An unknown model name's error: the other family's flag when it names one, else the nearest names and the list. */
 function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
   if (flagName === '--arch') {
-    const hint = isBundledModelName(name) || isOnnxFile(name) ? ` ('${name}' is ${isOnnxFile(name) ? 'an ONNX file' : 'a bundled model'}: use --model ${name})` : didYouMean(name, ARCH_NAMES);
+    const hint =
+      isBundledModelName(name) || isOnnxFile(name)
+        ? ` ('${name}' is ${isOnnxFile(name) ? 'an ONNX file' : 'a bundled model'}: use --model ${name})`
+        : didYouMean(name, ARCH_NAMES);
     return new CliError(`unknown architecture '${name}'${hint}; architectures: ${ARCH_NAMES.join(', ')}`, 2);
   }
-  const hint = isModelName(name) ? ` ('${name}' is a torchvision architecture: use --arch ${name} --weights <file>)` : didYouMean(name, BUNDLED_NAMES);
+  const hint = isModelName(name)
+    ? ` ('${name}' is a torchvision architecture: use --arch ${name} --weights <file>)`
+    : didYouMean(name, BUNDLED_NAMES);
   return new CliError(`unknown bundled model '${name}'${hint}; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
 }
 
@@ -107,7 +123,8 @@ function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
 export function loadArch(arch: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
   if (!isModelName(arch)) throw unknownModel(arch, '--arch');
   const size = options.size ?? 224;
-  if (weights === undefined) throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
+  if (weights === undefined)
+    throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
   checkFile(weights, 'weights file');
   let model = createModel(arch, { init: false, numClasses: options.numClasses });
   const layer = defaultLayer(arch, model, size);
@@ -127,7 +144,18 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
     throw weightsError(e);
   }
   model.eval();
-  return { model, name: arch, bundled: false, card: null, size, mean: IMAGENET_MEAN, std: IMAGENET_STD, classes: null, defaultLayer: layer, weights };
+  return {
+    model,
+    name: arch,
+    bundled: false,
+    card: null,
+    size,
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+    classes: null,
+    defaultLayer: layer,
+    weights,
+  };
 }
 
 /** Loads a bundled model: its trained weights and card from the weights folder, or the given weights file. */
@@ -138,7 +166,9 @@ export function loadBundled(name: string, weights?: string, options: LoadOptions
   const dir = bundledWeightsDir();
   const file = weights ?? path.join(dir, info.weights);
   if (weights === undefined && !fs.existsSync(file)) {
-    throw new CliError(`the bundled weights of ${name} are missing (${file}); train them with \`node weights/train.js --model ${name}\`, set GRADLENS_WEIGHTS to their folder, or give --weights <file>`);
+    throw new CliError(
+      `the bundled weights of ${name} are missing (${file}); train them with \`node weights/train.js --model ${name}\`, set GRADLENS_WEIGHTS to their folder, or give --weights <file>`,
+    );
   }
   const model = info.build({ init: false });
   options.beforeWeights?.(model, info.targetLayer, info.classes);
@@ -153,9 +183,16 @@ export function loadBundled(name: string, weights?: string, options: LoadOptions
   const card = fs.existsSync(cardFile) ? readCard(cardFile) : null;
   const size = card?.inputSize[1] ?? info.inputSize[1];
   return {
-    model, name, bundled: true, card, size,
-    mean: card?.normalization.mean ?? IMAGENET_MEAN, std: card?.normalization.std ?? IMAGENET_STD,
-    classes: card?.classes ?? info.classes, defaultLayer: info.targetLayer, weights: file,
+    model,
+    name,
+    bundled: true,
+    card,
+    size,
+    mean: card?.normalization.mean ?? IMAGENET_MEAN,
+    std: card?.normalization.std ?? IMAGENET_STD,
+    classes: card?.classes ?? info.classes,
+    defaultLayer: info.targetLayer,
+    weights: file,
   };
 }
 
@@ -173,7 +210,8 @@ export function loadModelFromOptions(command: string, o: ParsedOptions, options:
   const arch = str(o, 'arch');
   const weights = str(o, 'weights');
   const opts: LoadOptions = { ...options, strict: o['no-strict'] !== true };
-  if (model !== undefined && arch !== undefined) throw new CliError(`${command}: give either --model <bundled name> or --arch <torchvision name>, not both`, 2);
+  if (model !== undefined && arch !== undefined)
+    throw new CliError(`${command}: give either --model <bundled name> or --arch <torchvision name>, not both`, 2);
   if (model !== undefined && isOnnxFile(model)) return loadOnnxModel(model, weights, opts);
   if (model !== undefined) return loadBundled(model, weights, opts);
   if (arch !== undefined) return loadArch(arch, weights, opts);
@@ -187,7 +225,8 @@ export function buildUntrained(command: string, o: ParsedOptions): { model: Modu
   if (model !== undefined && arch !== undefined) throw new CliError(`${command}: give either --model or --arch, not both`, 2);
   const name = model ?? arch;
   if (name === undefined) throw new CliError(`${command}: give --arch <torchvision name> or --model <${BUNDLED_NAMES.join('|')}>`, 2);
-  if (model !== undefined && isOnnxFile(model)) return onnxForLayers(model, str(o, 'size') === undefined ? undefined : intOption(command, o, 'size', 1));
+  if (model !== undefined && isOnnxFile(model))
+    return onnxForLayers(model, str(o, 'size') === undefined ? undefined : intOption(command, o, 'size', 1));
   if (model !== undefined) {
     if (!isBundledModelName(model)) throw unknownModel(model, '--model');
     const info: BundledModelInfo = bundledModels[model];
@@ -203,6 +242,10 @@ export function buildUntrained(command: string, o: ParsedOptions): { model: Modu
 
 /** Throws a CliError (exit 2) naming the nearest and the valid module paths unless `layer` is one of the model's modules. */
 export function checkLayer(model: Module, layer: string, modelName: string): void {
-  const paths = model.namedModules().map(([p]) => p).filter((p) => p !== '');
-  if (!paths.includes(layer)) throw new CliError(`no layer named '${layer}' in ${modelName}${didYouMean(layer, paths)}; valid layers: ${paths.join(', ')}`, 2);
+  const paths = model
+    .namedModules()
+    .map(([p]) => p)
+    .filter((p) => p !== '');
+  if (!paths.includes(layer))
+    throw new CliError(`no layer named '${layer}' in ${modelName}${didYouMean(layer, paths)}; valid layers: ${paths.join(', ')}`, 2);
 }

@@ -23,16 +23,23 @@ const DYNAMIC_SIDE = 224;
 export function cliInputShape(file: string, declared: readonly (number | string)[], size: number | undefined): number[] {
   const shown = `[${declared.join(', ')}]`;
   const fixed = (d: number | string | undefined): number | undefined => (typeof d === 'number' ? d : undefined);
-  if (declared.length !== 4) throw new CliError(`${file}: the model's input is ${shown}; the CLI feeds pictures as [1, 3, H, W] (use loadOnnx from @gradlens/onnx for other inputs)`, 2);
+  if (declared.length !== 4)
+    throw new CliError(
+      `${file}: the model's input is ${shown}; the CLI feeds pictures as [1, 3, H, W] (use loadOnnx from @gradlens/onnx for other inputs)`,
+      2,
+    );
   const [n, c, h, w] = declared.map(fixed);
   if (c !== undefined && c !== 3) {
     const nhwc = fixed(declared[3]) === 3 ? ' (channels last: export with channels first, e.g. tf2onnx --inputs-as-nchw)' : '';
     throw new CliError(`${file}: the model's input ${shown} has ${c} channels${nhwc}; the CLI feeds RGB pictures as [1, 3, H, W]`, 2);
   }
-  if (n !== undefined && n !== 1) throw new CliError(`${file}: the model's input ${shown} has a fixed batch of ${n}; the CLI feeds one picture at a time`, 2);
-  if (h !== undefined && w !== undefined && h !== w) throw new CliError(`${file}: the model's input ${shown} is not square (${h}×${w}); the CLI feeds square pictures`, 2);
+  if (n !== undefined && n !== 1)
+    throw new CliError(`${file}: the model's input ${shown} has a fixed batch of ${n}; the CLI feeds one picture at a time`, 2);
+  if (h !== undefined && w !== undefined && h !== w)
+    throw new CliError(`${file}: the model's input ${shown} is not square (${h}×${w}); the CLI feeds square pictures`, 2);
   const side = h ?? w;
-  if (side !== undefined && size !== undefined && size !== side) throw new CliError(`${file}: --size ${size} differs from the model's fixed input side ${side} (${shown})`, 2);
+  if (side !== undefined && size !== undefined && size !== side)
+    throw new CliError(`${file}: --size ${size} differs from the model's fixed input side ${side} (${shown})`, 2);
   return [1, 3, side ?? size ?? DYNAMIC_SIDE, side ?? size ?? DYNAMIC_SIDE];
 }
 
@@ -62,10 +69,12 @@ export function openOnnx(file: string, size: number | undefined): OnnxModel {
 function outputClasses(model: OnnxModel, file: string): number {
   const shape = [...model.inputShape];
   try {
-    return tidy(() => noGrad(() => {
-      const y = model.call(zeros(shape));
-      return y.size / (y.shape[0] ?? 1);
-    }));
+    return tidy(() =>
+      noGrad(() => {
+        const y = model.call(zeros(shape));
+        return y.size / (y.shape[0] ?? 1);
+      }),
+    );
   } catch (e) {
     throw new CliError(`${file} does not run on a [${shape.join(', ')}] input: ${(e as Error).message.replace(/\n\s*/g, '; ')}`);
   }
@@ -80,7 +89,8 @@ function classesOf(model: OnnxModel, file: string, k: number): readonly string[]
     throw new CliError(`${file}: ${(e as Error).message}`, 2);
   }
   if (!found) return null;
-  if (found.names.length !== k) throw new CliError(`${file}: metadata '${found.key}' names ${found.names.length} classes, the model gives ${k} outputs`, 2);
+  if (found.names.length !== k)
+    throw new CliError(`${file}: metadata '${found.key}' names ${found.names.length} classes, the model gives ${k} outputs`, 2);
   return found.names;
 }
 
@@ -107,13 +117,24 @@ export function loadOnnxModel(file: string, weights: string | undefined, options
   const layer = defaultLayerOf(model, file);
   options.beforeWeights?.(model, layer, classes);
   return {
-    model, name: path.basename(file), bundled: false, card: null, size: model.inputShape[2]!,
-    mean: IMAGENET_MEAN, std: IMAGENET_STD, classes, defaultLayer: layer, weights: file,
+    model,
+    name: path.basename(file),
+    bundled: false,
+    card: null,
+    size: model.inputShape[2]!,
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+    classes,
+    defaultLayer: layer,
+    weights: file,
   };
 }
 
 /** `gradlens layers --model <file.onnx>`: the model (with its weights: they are one file) and its input side and default layer. */
-export function onnxForLayers(file: string, size: number | undefined): { model: OnnxModel; name: string; size: number; defaultLayer: string } {
+export function onnxForLayers(
+  file: string,
+  size: number | undefined,
+): { model: OnnxModel; name: string; size: number; defaultLayer: string } {
   const model = openOnnx(file, size);
   outputClasses(model, file);
   return { model, name: path.basename(file), size: model.inputShape[2]!, defaultLayer: defaultLayerOf(model, file) };

@@ -34,15 +34,21 @@ export function isPictureName(file: string): boolean {
 export function listFolder(dir: string, onWarning: (m: string) => void): string[] {
   if (!fs.existsSync(dir)) throw new CliError(`--images: folder not found: ${dir}`, 2);
   if (!fs.statSync(dir).isDirectory()) throw new CliError(`--images: not a folder: ${dir} (for one picture use --image)`, 2);
-  const names = fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+  const names = fs
+    .readdirSync(dir)
+    .filter((n) => !n.startsWith('.'))
+    .sort();
   const files = names.filter((n) => fs.statSync(path.join(dir, n)).isFile());
   const pictures = files.filter(isPictureName);
   const others = files.filter((n) => !isPictureName(n));
   if (others.length > 0) {
     const shown = others.slice(0, 5).join(', ') + (others.length > 5 ? `, … (${others.length - 5} more)` : '');
-    onWarning(`--images ${dir}: skipping ${others.length} file${others.length === 1 ? '' : 's'} that ${others.length === 1 ? 'is' : 'are'} not a picture (${PICTURE_EXTENSIONS.join(', ')}): ${shown}`);
+    onWarning(
+      `--images ${dir}: skipping ${others.length} file${others.length === 1 ? '' : 's'} that ${others.length === 1 ? 'is' : 'are'} not a picture (${PICTURE_EXTENSIONS.join(', ')}): ${shown}`,
+    );
   }
-  if (pictures.length === 0) throw new CliError(`--images ${dir}: no pictures in the folder (${PICTURE_EXTENSIONS.join(', ')}; subfolders are not searched)`, 2);
+  if (pictures.length === 0)
+    throw new CliError(`--images ${dir}: no pictures in the folder (${PICTURE_EXTENSIONS.join(', ')}; subfolders are not searched)`, 2);
   return pictures.map((n) => path.join(dir, n));
 }
 
@@ -76,17 +82,24 @@ export function readTargetsCsv(csv: string, files: readonly string[]): Map<numbe
     const [file, cls, ...rest] = r.fields;
     if (i === 0 && file?.toLowerCase() === 'file' && cls?.toLowerCase() === 'class') return;
     if (file === undefined || file === '' || cls === undefined || cls === '' || rest.some((x) => x !== '')) {
-      throw new CliError(`${csv}: line ${r.line}: expected two fields file,class (quote a list of classes: "3,17"), got '${r.fields.join(',')}'`, 2);
+      throw new CliError(
+        `${csv}: line ${r.line}: expected two fields file,class (quote a list of classes: "3,17"), got '${r.fields.join(',')}'`,
+        2,
+      );
     }
     let k = resolved.indexOf(path.resolve(file));
     if (k < 0) k = resolved.indexOf(path.resolve(path.dirname(csv), file));
     if (k < 0) {
       const byName = names.flatMap((n, j) => (n === path.basename(file) ? [j] : []));
-      if (byName.length > 1) throw new CliError(`${csv}: line ${r.line}: '${file}' matches ${byName.length} pictures by name; give its path`, 2);
+      if (byName.length > 1)
+        throw new CliError(`${csv}: line ${r.line}: '${file}' matches ${byName.length} pictures by name; give its path`, 2);
       k = byName[0] ?? -1;
     }
     if (k < 0) {
-      const why = fs.existsSync(file) || fs.existsSync(path.resolve(path.dirname(csv), file)) ? 'is not among the pictures of this run' : 'does not exist';
+      const why =
+        fs.existsSync(file) || fs.existsSync(path.resolve(path.dirname(csv), file))
+          ? 'is not among the pictures of this run'
+          : 'does not exist';
       throw new CliError(`${csv}: line ${r.line}: picture '${file}' ${why}`, 2);
     }
     if (out.has(k)) throw new CliError(`${csv}: line ${r.line}: picture '${file}' is named twice`, 2);
@@ -96,10 +109,16 @@ export function readTargetsCsv(csv: string, files: readonly string[]): Map<numbe
 }
 
 /** The pictures of the command line: --image files (each must exist), then --images folder's; --targets attached. */
-export function pictureEntries(images: readonly string[], folder: string | undefined, targetsCsv: string | undefined, onWarning: (m: string) => void): PictureEntry[] {
+export function pictureEntries(
+  images: readonly string[],
+  folder: string | undefined,
+  targetsCsv: string | undefined,
+  onWarning: (m: string) => void,
+): PictureEntry[] {
   for (const f of images) {
     if (!fs.existsSync(f)) throw new CliError(`image not found: ${f}`, 2);
-    if (!fs.statSync(f).isFile()) throw new CliError(`image is not a file: ${f}${fs.statSync(f).isDirectory() ? ' (for a folder use --images)' : ''}`, 2);
+    if (!fs.statSync(f).isFile())
+      throw new CliError(`image is not a file: ${f}${fs.statSync(f).isDirectory() ? ' (for a folder use --images)' : ''}`, 2);
   }
   const files = [...images, ...(folder === undefined ? [] : listFolder(folder, onWarning))];
   const seen = new Set<string>();

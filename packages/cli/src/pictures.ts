@@ -1,6 +1,13 @@
 import * as path from 'path';
 import {
-  applyColormap, classActivationImages, convertToGrayscale, gradientToImage, positiveNegativeSaliency, saveClassActivationImages, writeImage, writeNpy,
+  applyColormap,
+  classActivationImages,
+  convertToGrayscale,
+  gradientToImage,
+  positiveNegativeSaliency,
+  saveClassActivationImages,
+  writeImage,
+  writeNpy,
 } from '@gradlens/io';
 import { withLegend } from '@gradlens/io';
 import type { ColormapName, NdArray, RgbImage } from '@gradlens/io';
@@ -78,7 +85,13 @@ export const DEFAULT_DRAW: DrawOptions = { colormap: 'jet', legend: false };
  * normalisation) into `dir`, named after the image stem; returns their paths.
  */
 export function writePictures(
-  spec: MethodSpec, maps: MethodMaps, picture: RgbImage, dir: string, stem: string, onWarning: (m: string) => void, draw: DrawOptions = DEFAULT_DRAW,
+  spec: MethodSpec,
+  maps: MethodMaps,
+  picture: RgbImage,
+  dir: string,
+  stem: string,
+  onWarning: (m: string) => void,
+  draw: DrawOptions = DEFAULT_DRAW,
 ): WrittenPictures {
   const base = path.join(dir, pictureStem(spec.name, stem));
   const opts = { onWarning };
@@ -109,7 +122,7 @@ export function writePictures(
   }
   // CAM methods draw the layer-resolution map as the reference does (normalise, uint8, Lanczos to
   // the picture's size); occlusion draws its per-pixel map, already at the picture's size.
-  const map = maps.kind === 'cam' ? maps.raw : maps.upsampled ?? maps.raw;
+  const map = maps.kind === 'cam' ? maps.raw : (maps.upsampled ?? maps.raw);
   const written = saveClassActivationImages(picture, map, base, { onWarning, label: path.basename(base), colormap: draw.colormap });
   files.push(written.heatmap, written.onImage, written.grayscale);
   if (draw.legend) {

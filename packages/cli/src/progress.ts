@@ -31,7 +31,11 @@ export interface ProgressOptions {
  * place (`label  45/128  35%  2.1s, about 4.0s left`), otherwise a line at each quarter and at least
  * every five seconds, so logs stay short and a long run never goes quiet.
  */
-export function progressReporter(streams: Streams, label: string, options: ProgressOptions = {}): { update: (done: number, total: number) => void; end: () => void } {
+export function progressReporter(
+  streams: Streams,
+  label: string,
+  options: ProgressOptions = {},
+): { update: (done: number, total: number) => void; end: () => void } {
   const now = options.now ?? Date.now;
   const every = options.every ?? 5000;
   const start = now();
@@ -61,7 +65,9 @@ export function progressReporter(streams: Streams, label: string, options: Progr
         const took = (t - start) / 1000;
         const b = options.batchSize;
         const passes = b ? ` in ${Math.ceil(total / b)} passes of up to ${b}` : '';
-        streams.stderr.write(`${tty && shown ? '\n' : ''}${label}: ${total} ${options.unit ?? 'inputs'}${passes}; the first ${done} took ${duration(took)}, so about ${duration((took * total) / done)} in all (the first carries the set-up; later lines refine it)\n`);
+        streams.stderr.write(
+          `${tty && shown ? '\n' : ''}${label}: ${total} ${options.unit ?? 'inputs'}${passes}; the first ${done} took ${duration(took)}, so about ${duration((took * total) / done)} in all (the first carries the set-up; later lines refine it)\n`,
+        );
         lastDraw = t;
         shown = false;
         if (!tty) return;

@@ -5,7 +5,12 @@ import type { GalleryRow } from './gallery';
 import type { MethodSpec } from './methods';
 
 /** The page: a title, the model, and the pictures × methods table (each cell links the method's main picture). */
-export function runGalleryHtml(model: string, rows: readonly GalleryRow[], methods: readonly MethodSpec[], seconds: (m: MethodSpec) => number): string {
+export function runGalleryHtml(
+  model: string,
+  rows: readonly GalleryRow[],
+  methods: readonly MethodSpec[],
+  seconds: (m: MethodSpec) => number,
+): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>gradlens explain: ${esc(model)}, ${rows.length} pictures</title>
 <style>body { font-family: sans-serif; margin: 16px; } .scroll { overflow-x: auto; } table { border-collapse: collapse; }

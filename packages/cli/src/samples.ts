@@ -22,7 +22,8 @@ function toBox(b: unknown, where: string): BoundingBox {
   }
   if (b !== null && typeof b === 'object') {
     const o = b as Record<string, unknown>;
-    if (['x0', 'y0', 'x1', 'y1'].every((k) => typeof o[k] === 'number')) return { x0: o.x0 as number, y0: o.y0 as number, x1: o.x1 as number, y1: o.y1 as number };
+    if (['x0', 'y0', 'x1', 'y1'].every((k) => typeof o[k] === 'number'))
+      return { x0: o.x0 as number, y0: o.y0 as number, x1: o.x1 as number, y1: o.y1 as number };
   }
   throw new CliError(`${where}: the box must be [x0, y0, x1, y1] or {x0, y0, x1, y1}, got ${JSON.stringify(b)}`);
 }
@@ -32,7 +33,8 @@ function factsOf(v: unknown, where: string, classes: readonly string[]): { file?
   const o = v as Record<string, unknown>;
   let label = o.label ?? o.y ?? o.class;
   if (typeof label === 'string') label = classes.indexOf(label);
-  if (typeof label !== 'number' || !Number.isInteger(label) || label < 0) throw new CliError(`${where}: no valid label (got ${JSON.stringify(o.label)})`);
+  if (typeof label !== 'number' || !Number.isInteger(label) || label < 0)
+    throw new CliError(`${where}: no valid label (got ${JSON.stringify(o.label)})`);
   const file = typeof o.file === 'string' ? o.file : typeof o.image === 'string' ? o.image : undefined;
   return { file, label, box: toBox(o.box ?? o.bbox, where) };
 }
@@ -59,7 +61,11 @@ export function readSamples(dir: string, size: number, classes: readonly string[
     } catch (e) {
       throw new CliError(`cannot read ${file}: ${(e as Error).message}`);
     }
-    const list = Array.isArray(v) ? v : v !== null && typeof v === 'object' && Array.isArray((v as { samples?: unknown }).samples) ? (v as { samples: unknown[] }).samples : null;
+    const list = Array.isArray(v)
+      ? v
+      : v !== null && typeof v === 'object' && Array.isArray((v as { samples?: unknown }).samples)
+        ? (v as { samples: unknown[] }).samples
+        : null;
     if (list) {
       list.forEach((s, i) => {
         const fx = factsOf(s, `${file} entry ${i}`, classes);
@@ -80,8 +86,16 @@ export function readSamples(dir: string, size: number, classes: readonly string[
     const sx = size / img.width;
     const sy = size / img.height;
     out.push({
-      name: f.replace(/\.png$/i, ''), pixels: plain.data, size, label: fx.label,
-      box: { x0: Math.round(fx.box.x0 * sx), y0: Math.round(fx.box.y0 * sy), x1: Math.round(fx.box.x1 * sx), y1: Math.round(fx.box.y1 * sy) },
+      name: f.replace(/\.png$/i, ''),
+      pixels: plain.data,
+      size,
+      label: fx.label,
+      box: {
+        x0: Math.round(fx.box.x0 * sx),
+        y0: Math.round(fx.box.y0 * sy),
+        x1: Math.round(fx.box.x1 * sx),
+        y1: Math.round(fx.box.y1 * sy),
+      },
     });
   }
   if (out.length === 0) throw new CliError(`no labelled sample pictures in ${dir} (expected PNGs with a JSON of label and box)`);
@@ -120,12 +134,18 @@ export function resizePicture(p: LabelledPicture, size: number): LabelledPicture
   if (p.size === size) return p;
   const n = p.size * p.size;
   const data = new Uint8Array(3 * n);
-  for (let k = 0; k < n; k++) for (let c = 0; c < 3; c++) data[3 * k + c] = Math.round(Math.min(1, Math.max(0, p.pixels[c * n + k]!)) * 255);
+  for (let k = 0; k < n; k++)
+    for (let c = 0; c < 3; c++) data[3 * k + c] = Math.round(Math.min(1, Math.max(0, p.pixels[c * n + k]!)) * 255);
   const big = resizeImage({ width: p.size, height: p.size, channels: 3, bitDepth: 8, data }, size, size, 'bilinear');
   const m = size * size;
   const pixels = new Float32Array(3 * m);
   for (let k = 0; k < m; k++) for (let c = 0; c < 3; c++) pixels[c * m + k] = big.data[3 * k + c]! / 255;
   const s = size / p.size;
   const b = p.box;
-  return { ...p, pixels, size, box: { x0: Math.round(b.x0 * s), y0: Math.round(b.y0 * s), x1: Math.round(b.x1 * s), y1: Math.round(b.y1 * s) } };
+  return {
+    ...p,
+    pixels,
+    size,
+    box: { x0: Math.round(b.x0 * s), y0: Math.round(b.y0 * s), x1: Math.round(b.x1 * s), y1: Math.round(b.y1 * s) },
+  };
 }

@@ -25,7 +25,11 @@ export function parseShard(spec: string): Shard {
   if (!m) throw new CliError(`evaluate: --shard must be i/n (0 ≤ i < n, e.g. 0/4 … 3/4), got '${spec}'`, 2);
   const index = Number(m[1]);
   const count = Number(m[2]);
-  if (count < 1 || index >= count) throw new CliError(`evaluate: --shard ${spec}: needs 0 ≤ i < n (shards are numbered from 0, as Kubernetes indexed Jobs and $SLURM_ARRAY_TASK_ID from 0)`, 2);
+  if (count < 1 || index >= count)
+    throw new CliError(
+      `evaluate: --shard ${spec}: needs 0 ≤ i < n (shards are numbered from 0, as Kubernetes indexed Jobs and $SLURM_ARRAY_TASK_ID from 0)`,
+      2,
+    );
   return { index, count };
 }
 
@@ -88,8 +92,16 @@ export interface PartLine {
 
 /** The hash of a run's configuration (key order fixed). */
 export function runHash(config: RunConfig): string {
-  const sorted = (v: unknown): unknown => (Array.isArray(v) ? v.map(sorted) : v !== null && typeof v === 'object'
-    ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v);
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v as object)
+              .sort()
+              .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return sha256(JSON.stringify(sorted(config))).slice(0, 16);
 }
 
@@ -115,10 +127,17 @@ function parseLine(text: string, where: string): PartHeader | PartLine {
     throw new CliError(`${where}: not JSON (${(e as Error).message}); is it a part file of gradlens evaluate --shard?`, 2);
   }
   const r = v as Record<string, unknown>;
-  if (r === null || typeof r !== 'object' || (r.kind !== 'header' && r.kind !== 'result') || typeof r.run !== 'string' || typeof r.shard !== 'string') {
+  if (
+    r === null ||
+    typeof r !== 'object' ||
+    (r.kind !== 'header' && r.kind !== 'result') ||
+    typeof r.run !== 'string' ||
+    typeof r.shard !== 'string'
+  ) {
     throw new CliError(`${where}: not a line of a gradlens evaluate part file`, 2);
   }
-  if (r.kind === 'header' && r.format !== PART_FORMAT) throw new CliError(`${where}: part format '${String(r.format)}', this gradlens reads ${PART_FORMAT}`, 2);
+  if (r.kind === 'header' && r.format !== PART_FORMAT)
+    throw new CliError(`${where}: part format '${String(r.format)}', this gradlens reads ${PART_FORMAT}`, 2);
   return v as PartHeader | PartLine;
 }
 
@@ -140,7 +159,11 @@ export function mergeParts(files: readonly string[]): { table: EvaluationTable; 
         headers.push({ header: l, file });
       } else {
         if (!header) throw new CliError(`${file}:${i + 1}: a result before the header line`, 2);
-        if (l.run !== (header as PartHeader).run || l.shard !== (header as PartHeader).shard) throw new CliError(`${file}:${i + 1}: a line of run ${l.run} shard ${l.shard} in the part of run ${(header as PartHeader).run} shard ${(header as PartHeader).shard}`, 2);
+        if (l.run !== (header as PartHeader).run || l.shard !== (header as PartHeader).shard)
+          throw new CliError(
+            `${file}:${i + 1}: a line of run ${l.run} shard ${l.shard} in the part of run ${(header as PartHeader).run} shard ${(header as PartHeader).shard}`,
+            2,
+          );
         lines.push({ line: l, file });
       }
     });
@@ -149,24 +172,35 @@ export function mergeParts(files: readonly string[]): { table: EvaluationTable; 
   const first = headers[0]!.header;
   for (const { header, file } of headers) {
     if (header.run !== first.run) {
-      const diff = Object.keys({ ...first.config, ...header.config }).filter((k) => JSON.stringify(first.config[k]) !== JSON.stringify(header.config[k]));
-      throw new CliError(`evaluate --merge: ${file} is from another run than ${headers[0]!.file} (run ${header.run} vs ${first.run}; differs in ${diff.join(', ') || 'its hash'})`, 2);
+      const diff = Object.keys({ ...first.config, ...header.config }).filter(
+        (k) => JSON.stringify(first.config[k]) !== JSON.stringify(header.config[k]),
+      );
+      throw new CliError(
+        `evaluate --merge: ${file} is from another run than ${headers[0]!.file} (run ${header.run} vs ${first.run}; differs in ${diff.join(', ') || 'its hash'})`,
+        2,
+      );
     }
   }
   const count = Number(first.shard.split('/')[1]);
   const byShard = new Map<string, string>();
   for (const { header, file } of headers) {
     const other = byShard.get(header.shard);
-    if (other !== undefined) throw new CliError(`evaluate --merge: overlapping parts: shard ${header.shard} is in ${other} and in ${file}`, 2);
+    if (other !== undefined)
+      throw new CliError(`evaluate --merge: overlapping parts: shard ${header.shard} is in ${other} and in ${file}`, 2);
     byShard.set(header.shard, file);
   }
   const missing = Array.from({ length: count }, (_, i) => `${i}/${count}`).filter((s) => !byShard.has(s));
-  if (missing.length > 0) throw new CliError(`evaluate --merge: missing shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${count} (give every part; ${headers.length} given)`, 2);
+  if (missing.length > 0)
+    throw new CliError(
+      `evaluate --merge: missing shard${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${count} (give every part; ${headers.length} given)`,
+      2,
+    );
   const { methods, metrics, total } = first.config;
   const seen = new Map<string, PartLine>();
   for (const { line, file } of lines) {
     const key = `${line.sample}|${line.method}`;
-    if (seen.has(key)) throw new CliError(`evaluate --merge: overlapping parts: sample ${line.sample} × ${line.method} appears twice (again in ${file})`, 2);
+    if (seen.has(key))
+      throw new CliError(`evaluate --merge: overlapping parts: sample ${line.sample} × ${line.method} appears twice (again in ${file})`, 2);
     seen.set(key, line);
   }
   const values: EvaluationTable['values'] = {};
@@ -178,7 +212,11 @@ export function mergeParts(files: readonly string[]): { table: EvaluationTable; 
     let curve: { layers: string[]; sums: number[][] } | null = null;
     for (let s = 0; s < total; s++) {
       const line = seen.get(`${s}|${method}`);
-      if (!line) throw new CliError(`evaluate --merge: sample ${s} × ${method} is missing (its part, shard ${headers.find((h) => s >= h.header.samples[0] && s < h.header.samples[1])?.header.shard ?? '?'}, is incomplete)`, 2);
+      if (!line)
+        throw new CliError(
+          `evaluate --merge: sample ${s} × ${method} is missing (its part, shard ${headers.find((h) => s >= h.header.samples[0] && s < h.header.samples[1])?.header.shard ?? '?'}, is incomplete)`,
+          2,
+        );
       for (const m of metrics) per[m]!.push(line.values[m] ?? null);
       if (line.randomization) {
         curve ??= { layers: line.randomization.layers, sums: line.randomization.layers.map(() => []) };
@@ -192,5 +230,8 @@ export function mergeParts(files: readonly string[]): { table: EvaluationTable; 
     results[method] = r;
     if (curve) randomizationCurves[method] = { layers: curve.layers, spearman: curve.sums.map((v) => summarize(v).mean) };
   }
-  return { table: { methods: [...methods], metrics: [...metrics], samples: total, results, values, randomizationCurves }, config: first.config };
+  return {
+    table: { methods: [...methods], metrics: [...metrics], samples: total, results, values, randomizationCurves },
+    config: first.config,
+  };
 }

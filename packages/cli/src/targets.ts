@@ -44,13 +44,18 @@ function parseClassRef(word: string, option: string, names: readonly string[] | 
   const w = word.trim();
   if (/^\d+$/.test(w)) {
     const c = Number(w);
-    if (names && c >= names.length) throw new CliError(`${option} ${c} is out of range: the model has ${names.length} classes (0…${names.length - 1})`, 2);
+    if (names && c >= names.length)
+      throw new CliError(`${option} ${c} is out of range: the model has ${names.length} classes (0…${names.length - 1})`, 2);
     return c;
   }
   if (w === '') throw new CliError(`${option} has an empty class in its list`, 2);
   if (!names) throw new CliError(`${option} '${w}' is not a class index; this model's classes have no names, give 0, 1, 2, …`, 2);
   const c = names.findIndex((n) => n.toLowerCase() === w.toLowerCase());
-  if (c < 0) throw new CliError(`${option} '${w}' is not a class${didYouMean(w, names)}; give a class index 0…${names.length - 1} or one of: ${names.join(', ')}`, 2);
+  if (c < 0)
+    throw new CliError(
+      `${option} '${w}' is not a class${didYouMean(w, names)}; give a class index 0…${names.length - 1} or one of: ${names.join(', ')}`,
+      2,
+    );
   return c;
 }
 
@@ -69,10 +74,17 @@ function readMask(file: string): RasterImage {
  * Parses `--target`, `--target-mask`, `--target-class` (class names checked against `names` when
  * the model has them); throws CliError(…, 2) naming the problem.
  */
-export function parseTargetOptions(target: string | undefined, mask: string | undefined, maskClass: string | undefined, names: readonly string[] | null): TargetRequest {
+export function parseTargetOptions(
+  target: string | undefined,
+  mask: string | undefined,
+  maskClass: string | undefined,
+  names: readonly string[] | null,
+): TargetRequest {
   if (mask !== undefined || maskClass !== undefined) {
-    if (mask === undefined) throw new CliError('--target-class goes with --target-mask mask.png (the pixels whose class logits are summed)', 2);
-    if (maskClass === undefined) throw new CliError('--target-mask needs --target-class C (the class whose logits are summed over the mask)', 2);
+    if (mask === undefined)
+      throw new CliError('--target-class goes with --target-mask mask.png (the pixels whose class logits are summed)', 2);
+    if (maskClass === undefined)
+      throw new CliError('--target-mask needs --target-class C (the class whose logits are summed over the mask)', 2);
     if (target !== undefined) throw new CliError('give either --target or --target-mask with --target-class, not both', 2);
     return { kind: 'segmentation', cls: parseClassRef(maskClass, '--target-class', names), mask: readMask(mask), maskFile: mask };
   }
@@ -122,7 +134,10 @@ export function maskValues(mask: RasterImage): Float32Array {
       // an alpha channel says nothing about class membership
       if (mask.channels === 4 && c === 3) continue;
       if (mask.channels === 2 && c === 1) continue;
-      if (Number(mask.data[p * mask.channels + c]) !== 0) { out[p] = 1; break; }
+      if (Number(mask.data[p * mask.channels + c]) !== 0) {
+        out[p] = 1;
+        break;
+      }
     }
   }
   return out;
@@ -149,19 +164,40 @@ export function classLabel(c: number, names: readonly string[] | null): string {
 export function resolveTargets(req: TargetRequest, out: ModelOutput, names: readonly string[] | null): ResolvedTarget[] {
   const shape = out.shape;
   if (req.kind === 'segmentation') {
-    if (shape.length !== 4) throw new CliError(`--target-mask needs a model whose output is a map [N, K, H, W]; this model gives [${shape.join(', ')}] (use --target for class scores)`, 2);
+    if (shape.length !== 4)
+      throw new CliError(
+        `--target-mask needs a model whose output is a map [N, K, H, W]; this model gives [${shape.join(', ')}] (use --target for class scores)`,
+        2,
+      );
     const [, k, h, w] = shape as [number, number, number, number];
     const cls = classIndex(req.cls, k, '--target-class');
     if (req.mask.width !== w || req.mask.height !== h) {
-      throw new CliError(`--target-mask ${req.maskFile} is ${req.mask.width}×${req.mask.height} but the model's output map is ${w}×${h}; give a mask of the output's size`, 2);
+      throw new CliError(
+        `--target-mask ${req.maskFile} is ${req.mask.width}×${req.mask.height} but the model's output map is ${w}×${h}; give a mask of the output's size`,
+        2,
+      );
     }
     const values = maskValues(req.mask);
     const inside = values.reduce((a, b) => a + b, 0);
-    if (inside === 0) throw new CliError(`--target-mask ${req.maskFile} has no pixel inside (every pixel is black); mark the region to explain with non-black pixels`, 2);
-    return [{ target: undefined, fn: segmentationTarget(values, cls, [h, w]), describe: `class ${classLabel(cls, names)} summed over ${req.maskFile} (${inside} pixels)`, suffix: '' }];
+    if (inside === 0)
+      throw new CliError(
+        `--target-mask ${req.maskFile} has no pixel inside (every pixel is black); mark the region to explain with non-black pixels`,
+        2,
+      );
+    return [
+      {
+        target: undefined,
+        fn: segmentationTarget(values, cls, [h, w]),
+        describe: `class ${classLabel(cls, names)} summed over ${req.maskFile} (${inside} pixels)`,
+        suffix: '',
+      },
+    ];
   }
   if (shape.length !== 2) {
-    throw new CliError(`the model's output has shape [${shape.join(', ')}], not class scores [N, K]; for a map output give --target-mask mask.png --target-class C`, 2);
+    throw new CliError(
+      `the model's output has shape [${shape.join(', ')}], not class scores [N, K]; for a map output give --target-mask mask.png --target-class C`,
+      2,
+    );
   }
   const k = shape[1]!;
   const scores = out.values;
@@ -171,10 +207,19 @@ export function resolveTargets(req: TargetRequest, out: ModelOutput, names: read
   }
   if (req.kind === 'topk') {
     if (req.k > k) throw new CliError(`--target topk:${req.k}: the model has only ${k} classes`, 2);
-    const order = Array.from({ length: k }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, req.k);
+    const order = Array.from({ length: k }, (_, i) => i)
+      .sort((a, b) => scores[b]! - scores[a]! || a - b)
+      .slice(0, req.k);
     return order.map((c, i) => ({ target: c, describe: `class ${classLabel(c, names)} (top ${i + 1} of ${req.k})`, suffix: `_class${c}` }));
   }
   const classes = req.classes.map((r) => classIndex(r, k, '--target'));
   if (classes.length === 1) return [{ target: classes[0]!, describe: `class ${classLabel(classes[0]!, names)}`, suffix: '' }];
-  return [{ target: undefined, fn: classSumTarget(classes), describe: `the sum of classes ${classes.map((c) => classLabel(c, names)).join(' + ')}`, suffix: '' }];
+  return [
+    {
+      target: undefined,
+      fn: classSumTarget(classes),
+      describe: `the sum of classes ${classes.map((c) => classLabel(c, names)).join(' + ')}`,
+      suffix: '',
+    },
+  ];
 }

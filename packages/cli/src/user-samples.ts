@@ -54,7 +54,12 @@ export function userSamples(data: UserData, loaded: LoadedModel, shard?: Shard):
   const [a, b] = shard ? shardRange(data.files.length, shard) : [0, data.files.length];
   const pictures = new Map(data.files.slice(a, b).map((f, i) => [a + i, readPicture(f)]));
   // the class count from one forward pass (an --arch model's comes from its weights file)
-  const probe = prepareImage(pictures.get(a) ?? readPicture(data.files[0]!), { size: loaded.size, mean: loaded.mean, std: loaded.std, reference: true });
+  const probe = prepareImage(pictures.get(a) ?? readPicture(data.files[0]!), {
+    size: loaded.size,
+    mean: loaded.mean,
+    std: loaded.std,
+    reference: true,
+  });
   const classCount = modelOutput(loaded.model, probe.input).shape[1] ?? 0;
   probe.input.dispose();
   const boxes = boxesPerPicture(data.raw, data.boxesFile, data.files, (i) => pictures.get(i) ?? null, loaded.classes, classCount);
@@ -77,5 +82,15 @@ export function userSamples(data: UserData, loaded: LoadedModel, shard?: Shard):
   }
   const source = `${total} boxes on ${data.files.length} pictures of ${data.folder} (boxes from ${path.basename(data.boxesFile)}; pictures stretched to ${loaded.size}×${loaded.size})`;
   const inputsHash = sha256(JSON.stringify([data.files.map((f) => path.basename(f)), sha256File(data.boxesFile)]));
-  return { samples, meta, total, range: [start, index], inputsHash, source, dispose: () => { for (const t of tensors) t.dispose(); } };
+  return {
+    samples,
+    meta,
+    total,
+    range: [start, index],
+    inputsHash,
+    source,
+    dispose: () => {
+      for (const t of tensors) t.dispose();
+    },
+  };
 }

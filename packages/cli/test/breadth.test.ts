@@ -8,13 +8,33 @@ import { captureStreams, FIXTURE_NORM, useWeightsDir } from './fixtures';
 
 const weights = useWeightsDir(1);
 let dir: string;
-beforeAll(() => { dir = weights(); });
+beforeAll(() => {
+  dir = weights();
+});
 
-test('explain runs DeepLIFT and VarGrad, reports summation-to-delta, and saves the library\'s maps', async () => {
+test("explain runs DeepLIFT and VarGrad, reports summation-to-delta, and saves the library's maps", async () => {
   const image = path.join(dir, 'samples', 'sample-0.png');
   const out = path.join(dir, 'out');
   const s = captureStreams();
-  const code = await main(['explain', '--method', 'deeplift,vargrad', '--model', 'gapnet', '--image', image, '--out', out, '--raw', '--target', '3', '--samples', '4'], s);
+  const code = await main(
+    [
+      'explain',
+      '--method',
+      'deeplift,vargrad',
+      '--model',
+      'gapnet',
+      '--image',
+      image,
+      '--out',
+      out,
+      '--raw',
+      '--target',
+      '3',
+      '--samples',
+      '4',
+    ],
+    s,
+  );
   expect(s.err()).not.toMatch(/gradlens:/);
   expect(code).toBe(0);
   expect(s.out()).toMatch(/^deeplift .*summation-to-delta gap/m);
@@ -33,20 +53,48 @@ test('explain runs DeepLIFT and VarGrad, reports summation-to-delta, and saves t
     expect(worst).toBeLessThanOrEqual(1e-6 * Math.max(1, scale));
   };
   close('deeplift.npy', deepLift(model, x, quiet).attribution.dataSync());
-  const nt = noiseTunnel((m, xs, t) => vanillaGradient(m, xs, { target: t, onWarning: () => undefined }).attribution, model, x, { ...quiet, type: 'vargrad', samples: 4, seed: 0, batchSize: 16 });
+  const nt = noiseTunnel((m, xs, t) => vanillaGradient(m, xs, { target: t, onWarning: () => undefined }).attribution, model, x, {
+    ...quiet,
+    type: 'vargrad',
+    samples: 4,
+    seed: 0,
+    batchSize: 16,
+  });
   close('vargrad.npy', nt.attribution.dataSync());
 });
 
-test('explain runs the perturbation family over SLIC superpixels and saves the library\'s maps', async () => {
+test("explain runs the perturbation family over SLIC superpixels and saves the library's maps", async () => {
   const image = path.join(dir, 'samples', 'sample-0.png');
   const out = path.join(dir, 'out-p');
   const s = captureStreams();
-  const code = await main(['explain', '--method', 'ablation,shapley,lime,kernelshap', '--model', 'gapnet', '--image', image, '--out', out, '--raw', '--target', '3', '--samples', '4'], s);
+  const code = await main(
+    [
+      'explain',
+      '--method',
+      'ablation,shapley,lime,kernelshap',
+      '--model',
+      'gapnet',
+      '--image',
+      image,
+      '--out',
+      out,
+      '--raw',
+      '--target',
+      '3',
+      '--samples',
+      '4',
+    ],
+    s,
+  );
   expect(s.err()).not.toMatch(/gradlens:/);
   expect(code).toBe(0);
   const { model } = loadBundledModel('gapnet');
   const x = imageToInput(readImage(image), { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std });
-  const want = featureAblation(model, x, { target: 3, featureMask: slic(x, { segments: SUPERPIXELS }), onWarning: () => undefined }).attribution.dataSync();
+  const want = featureAblation(model, x, {
+    target: 3,
+    featureMask: slic(x, { segments: SUPERPIXELS }),
+    onWarning: () => undefined,
+  }).attribution.dataSync();
   const got = toFloat32(readNpy(path.join(out, 'ablation.npy')));
   expect(got.length).toBe(want.length);
   got.forEach((v, i) => expect(Math.abs(v - Number(want[i]))).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(Number(want[i])))));

@@ -1,7 +1,16 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { colormapLut, decodeImage, readImage, readNpy, resizeImage, saveClassActivationImages, toFloat32, writeSafetensors } from '@gradlens/io';
+import {
+  colormapLut,
+  decodeImage,
+  readImage,
+  readNpy,
+  resizeImage,
+  saveClassActivationImages,
+  toFloat32,
+  writeSafetensors,
+} from '@gradlens/io';
 import { bundledModels, createModel, imageToInput, loadBundledModel, saveCheckpoint, toNdArray } from '@gradlens/nn';
 import { deconvnet, gradCam, guidedBackprop, lrp, occlusion, scoreCam, vanillaGradient } from '@gradlens/explain';
 import { getBackendInfo, getNumThreads, numTensors, setBackend, setNumThreads, tensor } from '@gradlens/tensor';
@@ -56,18 +65,45 @@ function libraryInput(): Tensor {
 }
 
 describe('gradlens explain', () => {
-  test('writes the reference-named pictures and .npy maps equal to the library\'s', async () => {
-    const r = await run('explain', '--method', 'vanilla,guided,deconvnet,gradcam,guided-gradcam,scorecam,occlusion,lrp', '--model', 'gapnet',
-      '--image', image, '--out', out, '--raw', '--target', '3', '--batch-size', '16');
+  test("writes the reference-named pictures and .npy maps equal to the library's", async () => {
+    const r = await run(
+      'explain',
+      '--method',
+      'vanilla,guided,deconvnet,gradcam,guided-gradcam,scorecam,occlusion,lrp',
+      '--model',
+      'gapnet',
+      '--image',
+      image,
+      '--out',
+      out,
+      '--raw',
+      '--target',
+      '3',
+      '--batch-size',
+      '16',
+    );
     expect(r.err).not.toMatch(/gradlens:/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/explaining class 3 \(Dress\)/);
     for (const f of [
-      'sample-0_Vanilla_BP_color.png', 'sample-0_Vanilla_BP_gray.png', 'sample-0_Guided_BP_color.png', 'sample-0_Guided_BP_gray.png',
-      'sample-0_pos_sal.png', 'sample-0_neg_sal.png', 'sample-0_Deconvnet_color.png', 'sample-0_GGrad_Cam.png', 'sample-0_GGrad_Cam_gray.png',
-      'sample-0_Cam_Heatmap.png', 'sample-0_Cam_On_Image.png', 'sample-0_Cam_Grayscale.png',
-      'sample-0_ScoreCAM_Cam_On_Image.png', 'sample-0_Occlusion_Cam_Heatmap.png', 'sample-0_LRP_color.png', 'sample-0_LRP_Heatmap.png',
-    ]) expectPng(path.join(out, f), 64);
+      'sample-0_Vanilla_BP_color.png',
+      'sample-0_Vanilla_BP_gray.png',
+      'sample-0_Guided_BP_color.png',
+      'sample-0_Guided_BP_gray.png',
+      'sample-0_pos_sal.png',
+      'sample-0_neg_sal.png',
+      'sample-0_Deconvnet_color.png',
+      'sample-0_GGrad_Cam.png',
+      'sample-0_GGrad_Cam_gray.png',
+      'sample-0_Cam_Heatmap.png',
+      'sample-0_Cam_On_Image.png',
+      'sample-0_Cam_Grayscale.png',
+      'sample-0_ScoreCAM_Cam_On_Image.png',
+      'sample-0_Occlusion_Cam_Heatmap.png',
+      'sample-0_LRP_color.png',
+      'sample-0_LRP_Heatmap.png',
+    ])
+      expectPng(path.join(out, f), 64);
 
     const { model } = loadBundledModel('gapnet');
     const x = libraryInput();
@@ -108,8 +144,27 @@ describe('gradlens explain', () => {
 
   test('--method all on smallvgg (no GAP head) runs every method that applies and says it skipped CAM, before running any', async () => {
     const o2 = path.join(dir, 'out-vgg');
-    const r = await run('explain', '--method', 'all', '--model', 'smallvgg', '--image', image, '--out', o2, '--layer', 'features.7',
-      '--samples', '3', '--steps', '3', '--window', '32', '--stride', '32');
+    const r = await run(
+      'explain',
+      '--method',
+      'all',
+      '--model',
+      'smallvgg',
+      '--image',
+      image,
+      '--out',
+      o2,
+      '--layer',
+      'features.7',
+      '--samples',
+      '3',
+      '--steps',
+      '3',
+      '--window',
+      '32',
+      '--stride',
+      '32',
+    );
     expect(r.err).not.toMatch(/gradlens:/);
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
@@ -125,7 +180,19 @@ describe('gradlens explain', () => {
   });
 
   test('progress of many-pass methods goes to stderr', async () => {
-    const r = await run('explain', '--method', 'scorecam', '--model', 'gapnet', '--image', image, '--out', path.join(dir, 'out-p'), '--batch-size', '16');
+    const r = await run(
+      'explain',
+      '--method',
+      'scorecam',
+      '--model',
+      'gapnet',
+      '--image',
+      image,
+      '--out',
+      path.join(dir, 'out-p'),
+      '--batch-size',
+      '16',
+    );
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/scorecam {2}128\/128 {2}100%/);
     // announced before it starts, then an estimate from the first pass
@@ -157,25 +224,42 @@ describe('gradlens explain', () => {
 
   test('--colormap picks the CAM colormap (jet by default, hsv under --reference) and --legend adds pictures with a colour bar', async () => {
     const dirs = ['jet', 'viridis', 'ref'].map((k) => path.join(dir, `out-cm-${k}`));
-    expect((await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', dirs[0]!, '--legend')).code).toBe(0);
-    expect((await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', dirs[1]!, '--colormap', 'viridis')).code).toBe(0);
-    expect((await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', dirs[2]!, '--reference')).code).toBe(0);
+    expect((await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', dirs[0]!, '--legend')).code).toBe(
+      0,
+    );
+    expect(
+      (await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', dirs[1]!, '--colormap', 'viridis')).code,
+    ).toBe(0);
+    expect(
+      (await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', dirs[2]!, '--reference')).code,
+    ).toBe(0);
     const heat = (d: string): Uint8Array => decodeImage(fs.readFileSync(path.join(d, 'sample-0_Cam_Heatmap.png'))).data as Uint8Array;
     const lut = (name: 'jet' | 'viridis' | 'hsv'): Set<string> => {
       const l = colormapLut(name);
       return new Set(Array.from({ length: 256 }, (_, i) => `${l[3 * i]},${l[3 * i + 1]},${l[3 * i + 2]}`));
     };
     // every heatmap pixel (RGBA) is a colour of the named colormap
-    const colours = (d: string): string[] => { const h = heat(d); return Array.from({ length: h.length / 4 }, (_, i) => `${h[4 * i]},${h[4 * i + 1]},${h[4 * i + 2]}`); };
-    for (const [d, name] of [[dirs[0]!, 'jet'], [dirs[1]!, 'viridis'], [dirs[2]!, 'hsv']] as const) {
+    const colours = (d: string): string[] => {
+      const h = heat(d);
+      return Array.from({ length: h.length / 4 }, (_, i) => `${h[4 * i]},${h[4 * i + 1]},${h[4 * i + 2]}`);
+    };
+    for (const [d, name] of [
+      [dirs[0]!, 'jet'],
+      [dirs[1]!, 'viridis'],
+      [dirs[2]!, 'hsv'],
+    ] as const) {
       const set = lut(name);
       expect(colours(d).every((c) => set.has(c))).toBe(true);
     }
     // --reference: the very files io's saveClassActivationImages writes with its reference defaults (hsv)
     const refRaw = path.join(dir, 'out-cm-ref-raw');
-    expect((await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', refRaw, '--reference', '--raw')).code).toBe(0);
+    expect(
+      (await run('explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', refRaw, '--reference', '--raw')).code,
+    ).toBe(0);
     const picture = prepareImage(readImage(image), { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std, reference: true }).picture;
-    const again = saveClassActivationImages(picture, readNpy(path.join(refRaw, 'gradcam.npy')), path.join(dir, 'again'), { onWarning: () => undefined });
+    const again = saveClassActivationImages(picture, readNpy(path.join(refRaw, 'gradcam.npy')), path.join(dir, 'again'), {
+      onWarning: () => undefined,
+    });
     expect(fs.readFileSync(path.join(refRaw, 'sample-0_Cam_Heatmap.png')).equals(fs.readFileSync(again.heatmap))).toBe(true);
     expect(fs.readFileSync(path.join(refRaw, 'sample-0_Cam_On_Image.png')).equals(fs.readFileSync(again.onImage))).toBe(true);
     const legend = decodeImage(fs.readFileSync(path.join(dirs[0]!, 'sample-0_Cam_On_Image_legend.png')));
@@ -208,7 +292,21 @@ describe('gradlens explain', () => {
     const dict = Object.fromEntries(Object.entries(m.stateDict()).map(([k, t]) => [k, toNdArray(t)]));
     const w = path.join(dir, 'sq-extra.safetensors');
     writeSafetensors(w, { ...dict, 'extra.weight': { dtype: 'float32', shape: [2], data: Float32Array.of(1, 2) } });
-    const args = ['explain', '--method', 'vanilla', '--arch', 'squeezenet1_1', '--weights', w, '--image', image, '--size', '64', '--out', path.join(dir, 'out-ns')];
+    const args = [
+      'explain',
+      '--method',
+      'vanilla',
+      '--arch',
+      'squeezenet1_1',
+      '--weights',
+      w,
+      '--image',
+      image,
+      '--size',
+      '64',
+      '--out',
+      path.join(dir, 'out-ns'),
+    ];
     const strict = await run(...args);
     expect(strict.code).toBe(1);
     expect(strict.err).toMatch(/unexpected keys \(1\): extra\.weight.*give --no-strict/);
@@ -234,8 +332,25 @@ describe('gradlens explain', () => {
     const w = path.join(dir, 'sq.safetensors');
     saveCheckpoint(w, m);
     const o3 = path.join(dir, 'out-sq');
-    const r = await run('explain', '--method', 'gradcam,vanilla', '--arch', 'squeezenet1_1', '--weights', w, '--image', image,
-      '--size', '96', '--no-normalize', '--out', o3, '--raw', '--target', '2');
+    const r = await run(
+      'explain',
+      '--method',
+      'gradcam,vanilla',
+      '--arch',
+      'squeezenet1_1',
+      '--weights',
+      w,
+      '--image',
+      image,
+      '--size',
+      '96',
+      '--no-normalize',
+      '--out',
+      o3,
+      '--raw',
+      '--target',
+      '2',
+    );
     expect(r.err).not.toMatch(/gradlens:/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/CAM layer features/);
@@ -248,20 +363,75 @@ describe('gradlens explain', () => {
 describe('errors are one line with a non-zero exit code', () => {
   // exit code 2: the command line is wrong (checked before any weights load); 1: a failure while running
   const cases: [string, string[], RegExp, number][] = [
-    ['unknown method', ['explain', '--method', 'gradcamm', '--model', 'gapnet', '--image', 'x.png'], /unknown method 'gradcamm' \(did you mean 'gradcam'\?\); methods: vanilla, guided, .*occlusion/, 2],
-    ['unknown layer', ['explain', '--method', 'gradcam', '--model', 'gapnet', '--image', '@IMAGE', '--layer', 'features.99'], /no layer named 'features\.99' in gapnet \(did you mean 'features\.9'.*\); valid layers: features, features\.0, .*classifier\.0/, 2],
-    ['missing image', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '/nonexistent/cat.png'], /image not found: \/nonexistent\/cat\.png/, 2],
-    ['missing weights', ['explain', '--method', 'vanilla', '--arch', 'vgg16', '--weights', '/nonexistent/vgg16.pth', '--image', '@IMAGE'], /weights file not found: \/nonexistent\/vgg16\.pth/, 2],
-    ['unknown arch', ['layers', '--arch', 'vgg17'], /unknown architecture 'vgg17' \(did you mean 'vgg11' or 'vgg13' or 'vgg16'\?\); architectures: alexnet, vgg11/, 2],
-    ['unknown bundled model', ['explain', '--method', 'vanilla', '--model', 'resnet18', '--image', '@IMAGE'], /unknown bundled model 'resnet18' \('resnet18' is a torchvision architecture/, 2],
-    ['mistyped bundled model', ['explain', '--method', 'vanilla', '--model', 'gapnte', '--image', '@IMAGE'], /unknown bundled model 'gapnte' \(did you mean 'gapnet'\?\)/, 2],
-    ['target out of range', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@IMAGE', '--target', '10'], /--target 10 is out of range: the model has 10 classes \(0…9\)/, 2],
-    ['mistyped target', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@IMAGE', '--target', 'sandle'], /--target 'sandle' is not a class \(did you mean 'Sandal'\?\)/, 2],
+    [
+      'unknown method',
+      ['explain', '--method', 'gradcamm', '--model', 'gapnet', '--image', 'x.png'],
+      /unknown method 'gradcamm' \(did you mean 'gradcam'\?\); methods: vanilla, guided, .*occlusion/,
+      2,
+    ],
+    [
+      'unknown layer',
+      ['explain', '--method', 'gradcam', '--model', 'gapnet', '--image', '@IMAGE', '--layer', 'features.99'],
+      /no layer named 'features\.99' in gapnet \(did you mean 'features\.9'.*\); valid layers: features, features\.0, .*classifier\.0/,
+      2,
+    ],
+    [
+      'missing image',
+      ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '/nonexistent/cat.png'],
+      /image not found: \/nonexistent\/cat\.png/,
+      2,
+    ],
+    [
+      'missing weights',
+      ['explain', '--method', 'vanilla', '--arch', 'vgg16', '--weights', '/nonexistent/vgg16.pth', '--image', '@IMAGE'],
+      /weights file not found: \/nonexistent\/vgg16\.pth/,
+      2,
+    ],
+    [
+      'unknown arch',
+      ['layers', '--arch', 'vgg17'],
+      /unknown architecture 'vgg17' \(did you mean 'vgg11' or 'vgg13' or 'vgg16'\?\); architectures: alexnet, vgg11/,
+      2,
+    ],
+    [
+      'unknown bundled model',
+      ['explain', '--method', 'vanilla', '--model', 'resnet18', '--image', '@IMAGE'],
+      /unknown bundled model 'resnet18' \('resnet18' is a torchvision architecture/,
+      2,
+    ],
+    [
+      'mistyped bundled model',
+      ['explain', '--method', 'vanilla', '--model', 'gapnte', '--image', '@IMAGE'],
+      /unknown bundled model 'gapnte' \(did you mean 'gapnet'\?\)/,
+      2,
+    ],
+    [
+      'target out of range',
+      ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@IMAGE', '--target', '10'],
+      /--target 10 is out of range: the model has 10 classes \(0…9\)/,
+      2,
+    ],
+    [
+      'mistyped target',
+      ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@IMAGE', '--target', 'sandle'],
+      /--target 'sandle' is not a class \(did you mean 'Sandal'\?\)/,
+      2,
+    ],
     ['unknown option', ['explain', '--metod', 'vanilla'], /unknown option '--metod' \(did you mean '--method'\?\)/, 2],
     ['missing value', ['explain', '--method'], /--method needs a value/, 2],
-    ['unknown command', ['explian'], /unknown command 'explian' \(did you mean 'explain'\?\); commands: explain, methods, layers, evaluate, demo/, 2],
+    [
+      'unknown command',
+      ['explian'],
+      /unknown command 'explian' \(did you mean 'explain'\?\); commands: explain, methods, layers, evaluate, demo/,
+      2,
+    ],
     ['not an image', ['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', '@JSON'], /not a PNG or JPEG image/, 2],
-    ['unknown LRP rule', ['explain', '--method', 'lrp', '--model', 'gapnet', '--image', '@IMAGE', '--lrp-rule', 'epsilom'], /unknown LRP rule 'epsilom' \(did you mean 'epsilon'\?\)/, 2],
+    [
+      'unknown LRP rule',
+      ['explain', '--method', 'lrp', '--model', 'gapnet', '--image', '@IMAGE', '--lrp-rule', 'epsilom'],
+      /unknown LRP rule 'epsilom' \(did you mean 'epsilon'\?\)/,
+      2,
+    ],
   ];
   test.each(cases)('%s', async (_name, argv, message, code) => {
     const args = argv.map((a) => (a === '@IMAGE' ? image : a === '@JSON' ? path.join(dir, 'samples', 'samples.json') : a));
@@ -274,7 +444,7 @@ describe('errors are one line with a non-zero exit code', () => {
     expect(r.err).not.toMatch(/\n\s+at /);
   });
 
-  test('GRADLENS_THREADS sets the kernels\' thread count; a bad value is a command-line error', async () => {
+  test("GRADLENS_THREADS sets the kernels' thread count; a bad value is a command-line error", async () => {
     const saved = process.env.GRADLENS_THREADS;
     const threads = getNumThreads();
     try {
@@ -314,12 +484,19 @@ describe('errors are one line with a non-zero exit code', () => {
   test('the built command exits non-zero with one line and no stack trace (GRADLENS_DEBUG=1 adds it)', () => {
     if (!fs.existsSync(DIST)) throw new Error(`${DIST} is missing: build first (npx tsc -b)`);
     const env = { ...process.env, GRADLENS_WEIGHTS: dir };
-    const r = spawnSync(process.execPath, [DIST, 'explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--layer', 'nope'], { encoding: 'utf8', env });
+    const r = spawnSync(
+      process.execPath,
+      [DIST, 'explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--layer', 'nope'],
+      { encoding: 'utf8', env },
+    );
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^gradlens: no layer named 'nope' in gapnet; valid layers: /);
-    const d = spawnSync(process.execPath, [DIST, 'explain', '--method', 'nope'], { encoding: 'utf8', env: { ...env, GRADLENS_DEBUG: '1' } });
+    const d = spawnSync(process.execPath, [DIST, 'explain', '--method', 'nope'], {
+      encoding: 'utf8',
+      env: { ...env, GRADLENS_DEBUG: '1' },
+    });
     expect(d.status).toBe(2);
     expect(d.stderr).toMatch(/\n\s+at /);
     expect(fs.readFileSync(DIST, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
@@ -338,11 +515,42 @@ describe('listings and help', () => {
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
     const names = lines.map((l) => l.split(/\s+/)[0]);
-    expect(names).toEqual(['vanilla', 'guided', 'deconvnet', 'grad-x-input', 'smoothgrad', 'ig', 'gradcam', 'guided-gradcam', 'gradcam++',
-      'xgradcam', 'hirescam', 'layercam', 'scorecam', 'ablationcam', 'eigencam', 'cam', 'rollout', 'generic-attention', 'transformer-attribution',
-      'lrp', 'occlusion',
-      'deeplift', 'deeplift-shap', 'gradientshap', 'smoothgrad-sq', 'vargrad', 'guided-smoothgrad', 'eigengradcam', 'gradcam-elementwise', 'fullgrad',
-      'ablation', 'shapley', 'lime', 'kernelshap']);
+    expect(names).toEqual([
+      'vanilla',
+      'guided',
+      'deconvnet',
+      'grad-x-input',
+      'smoothgrad',
+      'ig',
+      'gradcam',
+      'guided-gradcam',
+      'gradcam++',
+      'xgradcam',
+      'hirescam',
+      'layercam',
+      'scorecam',
+      'ablationcam',
+      'eigencam',
+      'cam',
+      'rollout',
+      'generic-attention',
+      'transformer-attribution',
+      'lrp',
+      'occlusion',
+      'deeplift',
+      'deeplift-shap',
+      'gradientshap',
+      'smoothgrad-sq',
+      'vargrad',
+      'guided-smoothgrad',
+      'eigengradcam',
+      'gradcam-elementwise',
+      'fullgrad',
+      'ablation',
+      'shapley',
+      'lime',
+      'kernelshap',
+    ]);
     for (const l of lines) expect(l.length).toBeGreaterThan(30);
   });
 
@@ -381,8 +589,21 @@ describe('gradlens evaluate', () => {
     const saved = process.env.GRADLENS_FASHION_MNIST;
     process.env.GRADLENS_FASHION_MNIST = path.join(dir, 'no-dataset'); // force the bundled samples
     try {
-      const r = await run('evaluate', '--model', 'gapnet', '--n', '2', '--out', o4, '--methods', 'gradcam,vanilla',
-        '--metrics', 'localization,pointing,deletion', '--curve-steps', '4');
+      const r = await run(
+        'evaluate',
+        '--model',
+        'gapnet',
+        '--n',
+        '2',
+        '--out',
+        o4,
+        '--methods',
+        'gradcam,vanilla',
+        '--metrics',
+        'localization,pointing,deletion',
+        '--curve-steps',
+        '4',
+      );
       expect(r.err).not.toMatch(/gradlens:/);
       expect(r.code).toBe(0);
       expect(r.err).toMatch(/evaluating on the 2 bundled sample pictures/);

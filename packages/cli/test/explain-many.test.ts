@@ -18,12 +18,15 @@ beforeAll(() => {
   fs.writeFileSync(path.join(pics, 'README.txt'), 'not a picture');
 });
 
-test('explain --images DIR --targets CSV: one folder per picture, the CSV\'s classes, an index.html gallery, one progress line', async () => {
+test("explain --images DIR --targets CSV: one folder per picture, the CSV's classes, an index.html gallery, one progress line", async () => {
   const csv = path.join(dir, 'targets.csv');
   fs.writeFileSync(csv, 'file,class\nsample-1.png,Dress\npics/sample-2.png,"1,3"\n');
   const out = path.join(dir, 'run');
   const s = captureStreams();
-  const code = await main(['explain', '--method', 'gradcam,vanilla', '--model', 'gapnet', '--images', pics, '--targets', csv, '--out', out, '--format', 'both'], s);
+  const code = await main(
+    ['explain', '--method', 'gradcam,vanilla', '--model', 'gapnet', '--images', pics, '--targets', csv, '--out', out, '--format', 'both'],
+    s,
+  );
   expect(s.err()).not.toMatch(/gradlens:/);
   expect(code).toBe(0);
   expect(s.err()).toMatch(/warning: --images .*: skipping 1 file that is not a picture .*README.txt/);
@@ -32,7 +35,15 @@ test('explain --images DIR --targets CSV: one folder per picture, the CSV\'s cla
   expect(s.out()).toMatch(/sample-2.png: the sum of classes 1 \(Trouser\) \+ 3 \(Dress\)/);
   for (const stem of ['sample-0', 'sample-1', 'sample-2']) {
     const files = fs.readdirSync(path.join(out, stem));
-    for (const f of [`${stem}_input.png`, `${stem}_Cam_On_Image.png`, `${stem}_Vanilla_BP_color.png`, 'gradcam.npy', 'gradcam_upsampled.npy', 'vanilla.npy']) expect(files).toContain(f);
+    for (const f of [
+      `${stem}_input.png`,
+      `${stem}_Cam_On_Image.png`,
+      `${stem}_Vanilla_BP_color.png`,
+      'gradcam.npy',
+      'gradcam_upsampled.npy',
+      'vanilla.npy',
+    ])
+      expect(files).toContain(f);
   }
   // the CSV's class is the one explained
   const { model } = loadBundledModel('gapnet');
@@ -53,7 +64,9 @@ test('--image a b --flat --format npy: every file in one folder, named after its
   const s = captureStreams();
   const a = path.join(pics, 'sample-0.png');
   const b = path.join(pics, 'sample-1.png');
-  expect(await main(['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', a, b, '--flat', '--format', 'npy', '--out', out], s)).toBe(0);
+  expect(
+    await main(['explain', '--method', 'vanilla', '--model', 'gapnet', '--image', a, b, '--flat', '--format', 'npy', '--out', out], s),
+  ).toBe(0);
   expect(fs.readdirSync(out).sort()).toEqual(['sample-0_vanilla.npy', 'sample-1_vanilla.npy']);
 });
 
@@ -72,13 +85,56 @@ test('a picture that cannot be decoded is reported and skipped, the others are e
 });
 
 test.each([
-  ['an empty folder', (d: string) => { fs.mkdirSync(path.join(d, 'empty')); return ['--images', path.join(d, 'empty')]; }, /--images .*empty: no pictures in the folder/],
-  ['a folder of non-pictures', (d: string) => { fs.mkdirSync(path.join(d, 'txt')); fs.writeFileSync(path.join(d, 'txt', 'a.txt'), 'x'); return ['--images', path.join(d, 'txt')]; }, /no pictures in the folder/],
+  [
+    'an empty folder',
+    (d: string) => {
+      fs.mkdirSync(path.join(d, 'empty'));
+      return ['--images', path.join(d, 'empty')];
+    },
+    /--images .*empty: no pictures in the folder/,
+  ],
+  [
+    'a folder of non-pictures',
+    (d: string) => {
+      fs.mkdirSync(path.join(d, 'txt'));
+      fs.writeFileSync(path.join(d, 'txt', 'a.txt'), 'x');
+      return ['--images', path.join(d, 'txt')];
+    },
+    /no pictures in the folder/,
+  ],
   ['a missing folder', (d: string) => ['--images', path.join(d, 'nope')], /--images: folder not found/],
-  ['a CSV naming a missing file', (d: string) => { fs.writeFileSync(path.join(d, 'm.csv'), 'ghost.png,3\n'); return ['--images', pics, '--targets', path.join(d, 'm.csv')]; }, /m.csv: line 1: picture 'ghost.png' does not exist/],
-  ['a CSV naming a file outside the run', (d: string) => { fs.writeFileSync(path.join(d, 'o.csv'), `${path.join(d, 'samples', 'sample-0.png')},3\n`); return ['--image', path.join(pics, 'sample-1.png'), '--targets', path.join(d, 'o.csv')]; }, /is not among the pictures of this run/],
-  ['a CSV with a bad class', (d: string) => { fs.writeFileSync(path.join(d, 'c.csv'), 'sample-0.png,Dres\n'); return ['--images', pics, '--targets', path.join(d, 'c.csv')]; }, /--target 'Dres' is not a class \(did you mean 'Dress'\?\)/],
-  ['a CSV row with three fields', (d: string) => { fs.writeFileSync(path.join(d, 't.csv'), 'sample-0.png,3,4\n'); return ['--images', pics, '--targets', path.join(d, 't.csv')]; }, /line 1: expected two fields file,class/],
+  [
+    'a CSV naming a missing file',
+    (d: string) => {
+      fs.writeFileSync(path.join(d, 'm.csv'), 'ghost.png,3\n');
+      return ['--images', pics, '--targets', path.join(d, 'm.csv')];
+    },
+    /m.csv: line 1: picture 'ghost.png' does not exist/,
+  ],
+  [
+    'a CSV naming a file outside the run',
+    (d: string) => {
+      fs.writeFileSync(path.join(d, 'o.csv'), `${path.join(d, 'samples', 'sample-0.png')},3\n`);
+      return ['--image', path.join(pics, 'sample-1.png'), '--targets', path.join(d, 'o.csv')];
+    },
+    /is not among the pictures of this run/,
+  ],
+  [
+    'a CSV with a bad class',
+    (d: string) => {
+      fs.writeFileSync(path.join(d, 'c.csv'), 'sample-0.png,Dres\n');
+      return ['--images', pics, '--targets', path.join(d, 'c.csv')];
+    },
+    /--target 'Dres' is not a class \(did you mean 'Dress'\?\)/,
+  ],
+  [
+    'a CSV row with three fields',
+    (d: string) => {
+      fs.writeFileSync(path.join(d, 't.csv'), 'sample-0.png,3,4\n');
+      return ['--images', pics, '--targets', path.join(d, 't.csv')];
+    },
+    /line 1: expected two fields file,class/,
+  ],
   ['a missing CSV', (d: string) => ['--images', pics, '--targets', path.join(d, 'none.csv')], /--targets: file not found/],
   ['a picture given twice', () => ['--image', path.join(pics, 'sample-0.png'), path.join(pics, 'sample-0.png')], /given twice/],
   ['--flat with one picture', () => ['--image', path.join(pics, 'sample-0.png'), '--flat'], /--flat is for several pictures/],

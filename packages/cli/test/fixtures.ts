@@ -23,8 +23,14 @@ export function makeWeightsDir(count = 3): string {
     const model = info.build({ generator: new Generator(11) });
     saveCheckpoint(path.join(dir, info.weights), model);
     const card = {
-      name, architecture: `${name} (random weights for tests)`, classes: [...info.classes], inputSize: [...info.inputSize],
-      normalization: FIXTURE_NORM, testAccuracy: 0.1, targetLayer: info.targetLayer, dataset: { testSeed: 3 },
+      name,
+      architecture: `${name} (random weights for tests)`,
+      classes: [...info.classes],
+      inputSize: [...info.inputSize],
+      normalization: FIXTURE_NORM,
+      testAccuracy: 0.1,
+      targetLayer: info.targetLayer,
+      dataset: { testSeed: 3 },
     };
     fs.writeFileSync(path.join(dir, info.card), JSON.stringify(card));
   }
@@ -36,10 +42,16 @@ export function makeWeightsDir(count = 3): string {
     const s = 64;
     const data = new Uint8Array(s * s * 3);
     for (let k = 0; k < data.length; k++) data[k] = Math.floor(60 + 40 * g.uniform());
-    const x0 = 8 + 6 * i, y0 = 10 + 4 * i, w = 24, h = 20;
-    for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) {
-      data[(y * s + x) * 3] = 230; data[(y * s + x) * 3 + 1] = 180 - 40 * i; data[(y * s + x) * 3 + 2] = 40 + 60 * i;
-    }
+    const x0 = 8 + 6 * i,
+      y0 = 10 + 4 * i,
+      w = 24,
+      h = 20;
+    for (let y = y0; y < y0 + h; y++)
+      for (let x = x0; x < x0 + w; x++) {
+        data[(y * s + x) * 3] = 230;
+        data[(y * s + x) * 3 + 1] = 180 - 40 * i;
+        data[(y * s + x) * 3 + 2] = 40 + 60 * i;
+      }
     const file = `sample-${i}.png`;
     writeImage(path.join(samples, file), { width: s, height: s, channels: 3, bitDepth: 8, data });
     index.push({ file, label: (i * 3) % 10, box: [x0, y0, x0 + w, y0 + h] });
@@ -75,12 +87,27 @@ export async function runCli(...argv: string[]): Promise<{ code: number; out: st
 }
 
 /** Collects what a command writes. */
-export function captureStreams(): { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean }; out: () => string; err: () => string } {
+export function captureStreams(): {
+  stdout: { write(s: string): boolean };
+  stderr: { write(s: string): boolean };
+  out: () => string;
+  err: () => string;
+} {
   let o = '';
   let e = '';
   return {
-    stdout: { write: (s: string) => { o += s; return true; } },
-    stderr: { write: (s: string) => { e += s; return true; } },
+    stdout: {
+      write: (s: string) => {
+        o += s;
+        return true;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        e += s;
+        return true;
+      },
+    },
     out: () => o,
     err: () => e,
   };

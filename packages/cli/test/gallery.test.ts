@@ -35,31 +35,44 @@ interface PageFacts {
   title: string;
 }
 
-maybe('demo --quick writes a self-contained gallery whose pictures all load and whose tables are filled', async () => {
-  const out = path.join(dir, 'demo');
-  const s = captureStreams();
-  const code = await main(['demo', '--quick', '--out', out], s);
-  expect(s.err()).not.toMatch(/gradlens:/);
-  expect(code).toBe(0);
-  const index = path.join(out, 'index.html');
-  expect(s.out()).toContain(index);
-  const html = fs.readFileSync(index, 'utf8');
-  expect(html).not.toMatch(/(src|href)="(https?:)?\/\//); // nothing from the network
-  expect(html).not.toMatch(/src="\//); // relative paths only
-  // no temporary files left by the atomic writes
-  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [e.name]));
-  expect(walk(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+maybe(
+  'demo --quick writes a self-contained gallery whose pictures all load and whose tables are filled',
+  async () => {
+    const out = path.join(dir, 'demo');
+    const s = captureStreams();
+    const code = await main(['demo', '--quick', '--out', out], s);
+    expect(s.err()).not.toMatch(/gradlens:/);
+    expect(code).toBe(0);
+    const index = path.join(out, 'index.html');
+    expect(s.out()).toContain(index);
+    const html = fs.readFileSync(index, 'utf8');
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//); // nothing from the network
+    expect(html).not.toMatch(/src="\//); // relative paths only
+    // no temporary files left by the atomic writes
+    const walk = (d: string): string[] =>
+      fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [e.name]));
+    expect(walk(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    const requests: string[] = [];
-    page.on('request', (r) => { requests.push(r.url()); });
-    await page.goto(pathToFileURL(index).href, { waitUntil: 'load' });
-    const facts = await page.evaluate(`(() => ({
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+      const requests: string[] = [];
+      page.on('request', (r) => {
+        requests.push(r.url());
+      });
+      await page.goto(pathToFileURL(index).href, { waitUntil: 'load' });
+      const facts = (await page.evaluate(`(() => ({
       title: document.title,
       images: Array.from(document.images).map((i) => ({ src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0 })),
       tables: Array.from(document.querySelectorAll('table')).map((t) => ({
@@ -67,30 +80,30 @@ maybe('demo --quick writes a self-contained gallery whose pictures all load and 
         rows: t.querySelectorAll('tbody tr').length,
         cells: Array.from(t.querySelectorAll('tbody td')).map((c) => c.textContent.trim() || (c.querySelector('img') ? 'img' : '')),
       })),
-    }))()`) as PageFacts;
-    expect(facts.title).toBe('gradlens demo');
-    expect(requests.every((u) => u.startsWith('file://'))).toBe(true);
-    const broken = facts.images.filter((i) => !i.ok).map((i) => i.src);
-    expect(broken).toEqual([]);
-    // 2 models × 2 pictures × (input + 17 or 18 methods) + features + sanity strips
-    expect(facts.images.length).toBeGreaterThan(2 * 2 * 18);
-    const galleries = facts.tables.filter((t) => t.cls === 'gallery');
-    const metrics = facts.tables.filter((t) => t.cls === 'metrics');
-    expect(galleries).toHaveLength(2);
-    expect(metrics).toHaveLength(2);
-    for (const g of galleries) {
-      expect(g.rows).toBe(2);
-      expect(g.cells.every((c) => c === 'img')).toBe(true);
-    }
-    for (const m of metrics) {
-      expect(m.rows).toBeGreaterThanOrEqual(17);
-      expect(m.cells.every((c) => c !== '')).toBe(true);
-      expect(m.cells.filter((c) => /^-?\d+\.\d{3}$/.test(c)).length).toBeGreaterThan(m.cells.length / 2);
-    }
-    // a laptop screen: the page itself does not scroll sideways, the gallery scrolls inside its box
-    // under a sticky picture column and says so; misclassified rows are marked; the colour bar loads
-    await page.setViewportSize({ width: 1366, height: 768 });
-    const laptop = await page.evaluate(`(() => {
+    }))()`)) as PageFacts;
+      expect(facts.title).toBe('gradlens demo');
+      expect(requests.every((u) => u.startsWith('file://'))).toBe(true);
+      const broken = facts.images.filter((i) => !i.ok).map((i) => i.src);
+      expect(broken).toEqual([]);
+      // 2 models × 2 pictures × (input + 17 or 18 methods) + features + sanity strips
+      expect(facts.images.length).toBeGreaterThan(2 * 2 * 18);
+      const galleries = facts.tables.filter((t) => t.cls === 'gallery');
+      const metrics = facts.tables.filter((t) => t.cls === 'metrics');
+      expect(galleries).toHaveLength(2);
+      expect(metrics).toHaveLength(2);
+      for (const g of galleries) {
+        expect(g.rows).toBe(2);
+        expect(g.cells.every((c) => c === 'img')).toBe(true);
+      }
+      for (const m of metrics) {
+        expect(m.rows).toBeGreaterThanOrEqual(17);
+        expect(m.cells.every((c) => c !== '')).toBe(true);
+        expect(m.cells.filter((c) => /^-?\d+\.\d{3}$/.test(c)).length).toBeGreaterThan(m.cells.length / 2);
+      }
+      // a laptop screen: the page itself does not scroll sideways, the gallery scrolls inside its box
+      // under a sticky picture column and says so; misclassified rows are marked; the colour bar loads
+      await page.setViewportSize({ width: 1366, height: 768 });
+      const laptop = (await page.evaluate(`(() => {
       const box = document.querySelector('.scroll');
       const first = box.querySelector('tbody th.input');
       const before = first.getBoundingClientRect().left;
@@ -109,26 +122,36 @@ maybe('demo --quick writes a self-contained gallery whose pictures all load and 
         groups: Array.from(document.querySelectorAll('table.gallery th.group')).map((g) => g.textContent),
         rows, bar: bar !== null && bar.complete && bar.naturalWidth === 256,
       };
-    })()`) as {
-      pageWidth: number; boxScrolls: boolean; moved: boolean; before: number; after: number; boxLeft: number; note: string; groups: string[];
-      rows: { wrong: boolean; marked: boolean; differ: boolean }[]; bar: boolean;
-    };
-    expect(laptop.pageWidth).toBeLessThanOrEqual(1366);
-    expect(laptop.boxScrolls).toBe(true);
-    expect(laptop.moved).toBe(true);
-    expect(laptop.after).toBeCloseTo(laptop.boxLeft, 0); // the picture column stayed at the box's left edge
-    expect(laptop.note).toMatch(/scrolls sideways .* picture column stays/);
-    expect(laptop.groups.length).toBeGreaterThanOrEqual(3);
-    expect(laptop.rows.length).toBe(4);
-    for (const r of laptop.rows) {
-      expect(r.wrong).toBe(r.differ);
-      expect(r.marked).toBe(r.differ);
+    })()`)) as {
+        pageWidth: number;
+        boxScrolls: boolean;
+        moved: boolean;
+        before: number;
+        after: number;
+        boxLeft: number;
+        note: string;
+        groups: string[];
+        rows: { wrong: boolean; marked: boolean; differ: boolean }[];
+        bar: boolean;
+      };
+      expect(laptop.pageWidth).toBeLessThanOrEqual(1366);
+      expect(laptop.boxScrolls).toBe(true);
+      expect(laptop.moved).toBe(true);
+      expect(laptop.after).toBeCloseTo(laptop.boxLeft, 0); // the picture column stayed at the box's left edge
+      expect(laptop.note).toMatch(/scrolls sideways .* picture column stays/);
+      expect(laptop.groups.length).toBeGreaterThanOrEqual(3);
+      expect(laptop.rows.length).toBe(4);
+      for (const r of laptop.rows) {
+        expect(r.wrong).toBe(r.differ);
+        expect(r.marked).toBe(r.differ);
+      }
+      expect(laptop.bar).toBe(true);
+      const shot = path.join(os.tmpdir(), 'gradlens-gallery.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      expect(fs.statSync(shot).size).toBeGreaterThan(10000);
+    } finally {
+      await browser.close();
     }
-    expect(laptop.bar).toBe(true);
-    const shot = path.join(os.tmpdir(), 'gradlens-gallery.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    expect(fs.statSync(shot).size).toBeGreaterThan(10000);
-  } finally {
-    await browser.close();
-  }
-}, 600000);
+  },
+  600000,
+);

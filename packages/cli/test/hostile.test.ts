@@ -67,14 +67,40 @@ describe('output folders', () => {
 describe('model cards are checked against their schema', () => {
   const card = (): string => path.join(dir, bundledModels.gapnet.card);
   let saved = '';
-  beforeEach(() => { saved = fs.readFileSync(card(), 'utf8'); });
+  beforeEach(() => {
+    saved = fs.readFileSync(card(), 'utf8');
+  });
   afterEach(() => fs.writeFileSync(card(), saved));
 
   const broken: Array<[string, (c: Record<string, unknown>) => void, RegExp]> = [
-    ['no normalization', (c) => { delete c['normalization']; }, /normalization\.mean is missing \(an array of 3 finite numbers\); normalization\.std is missing/],
-    ['std of zero', (c) => { c['normalization'] = { mean: [0, 0, 0], std: [1, 0, 1] }; }, /normalization\.std must be an array of 3 positive numbers/],
-    ['classes not strings', (c) => { c['classes'] = [1, 2]; }, /classes must be a non-empty array of class names/],
-    ['inputSize of two numbers', (c) => { c['inputSize'] = [64, 64]; }, /inputSize must be an array of 3 positive integers/],
+    [
+      'no normalization',
+      (c) => {
+        delete c['normalization'];
+      },
+      /normalization\.mean is missing \(an array of 3 finite numbers\); normalization\.std is missing/,
+    ],
+    [
+      'std of zero',
+      (c) => {
+        c['normalization'] = { mean: [0, 0, 0], std: [1, 0, 1] };
+      },
+      /normalization\.std must be an array of 3 positive numbers/,
+    ],
+    [
+      'classes not strings',
+      (c) => {
+        c['classes'] = [1, 2];
+      },
+      /classes must be a non-empty array of class names/,
+    ],
+    [
+      'inputSize of two numbers',
+      (c) => {
+        c['inputSize'] = [64, 64];
+      },
+      /inputSize must be an array of 3 positive integers/,
+    ],
   ];
   it.each(broken)('%s', async (what, edit, message) => {
     const c = JSON.parse(saved) as Record<string, unknown>;

@@ -68,21 +68,75 @@ describe('gradlens explain --model <file.onnx>', () => {
 
   it('takes a class name from the metadata as --target, with --no-normalize and --reference', async () => {
     const out = tmpOut();
-    const r = await run('explain', '--method', 'vanilla', '--model', TINY, '--image', image, '--target', 'dog', '--no-normalize', '--reference', '--out', out);
+    const r = await run(
+      'explain',
+      '--method',
+      'vanilla',
+      '--model',
+      TINY,
+      '--image',
+      image,
+      '--target',
+      'dog',
+      '--no-normalize',
+      '--reference',
+      '--out',
+      out,
+    );
     expect(r.code).toBe(0);
     expect(r.out).toContain('explaining class 1 (dog)');
   });
 
   it('checks the arguments before anything is written: an unknown class name, an unknown layer', async () => {
     const out = tmpOut();
-    await refused(/'fish' is not a class.*cat, dog, bird/, 'explain', '--method', 'gradcam', '--model', TINY, '--image', image, '--target', 'fish', '--out', out);
-    await refused(/no layer named 'layer4' in .*tiny_classes\.onnx.*features\.0/, 'explain', '--method', 'gradcam', '--model', TINY, '--image', image, '--layer', 'layer4', '--out', out);
+    await refused(
+      /'fish' is not a class.*cat, dog, bird/,
+      'explain',
+      '--method',
+      'gradcam',
+      '--model',
+      TINY,
+      '--image',
+      image,
+      '--target',
+      'fish',
+      '--out',
+      out,
+    );
+    await refused(
+      /no layer named 'layer4' in .*tiny_classes\.onnx.*features\.0/,
+      'explain',
+      '--method',
+      'gradcam',
+      '--model',
+      TINY,
+      '--image',
+      image,
+      '--layer',
+      'layer4',
+      '--out',
+      out,
+    );
     expect(fs.existsSync(out)).toBe(false);
   });
 
   it('feeds a fixed-size model at its own size and runs many-pass methods in batches on it', async () => {
     const out = tmpOut();
-    const r = await run('explain', '--method', 'gradcam,smoothgrad', '--model', path.join(FIXTURES, 'resnet50.onnx'), '--image', image, '--samples', '3', '--batch-size', '2', '--out', out);
+    const r = await run(
+      'explain',
+      '--method',
+      'gradcam,smoothgrad',
+      '--model',
+      path.join(FIXTURES, 'resnet50.onnx'),
+      '--image',
+      image,
+      '--samples',
+      '3',
+      '--batch-size',
+      '2',
+      '--out',
+      out,
+    );
     expect(r.code).toBe(0);
     expect(r.out).toContain('CAM layer layer4');
     expect(r.out).toMatch(/smoothgrad/i);
@@ -93,7 +147,14 @@ describe('gradlens explain --model <file.onnx>', () => {
     const base = ['explain', '--method', 'gradcam', '--image', image, '--out', out];
     await refused(/--weights does not apply to an ONNX model/, ...base, '--model', TINY, '--weights', 'w.pth');
     await refused(/ONNX model not found: .*none\.onnx/, ...base, '--model', path.join(dir, 'none.onnx'));
-    await refused(/--size 32 differs from the model's fixed input side 64/, ...base, '--model', path.join(FIXTURES, 'resnet50.onnx'), '--size', '32');
+    await refused(
+      /--size 32 differs from the model's fixed input side 64/,
+      ...base,
+      '--model',
+      path.join(FIXTURES, 'resnet50.onnx'),
+      '--size',
+      '32',
+    );
     await refused(/has 16 channels \(channels last/, ...base, '--model', path.join(FIXTURES, 'tf2onnx_names.onnx'));
     await refused(/is an ONNX file: use --model/, ...base, '--arch', TINY);
     const bad = path.join(dir, 'bad.onnx');
@@ -114,7 +175,21 @@ describe('gradlens layers / evaluate --model <file.onnx>', () => {
 
   it('scores a method on the samples', async () => {
     const out = tmpOut();
-    const r = await run('evaluate', '--model', TINY, '--methods', 'gradcam', '--metrics', 'deletion', '--target', 'top1', '--n', '2', '--out', out);
+    const r = await run(
+      'evaluate',
+      '--model',
+      TINY,
+      '--methods',
+      'gradcam',
+      '--metrics',
+      'deletion',
+      '--target',
+      'top1',
+      '--n',
+      '2',
+      '--out',
+      out,
+    );
     expect(r.code).toBe(0);
     const json = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8')) as { model: string; layer: string };
     expect(json.model).toBe('tiny_classes.onnx');

@@ -9,12 +9,23 @@ const root = path.resolve(__dirname, '..', '..', '..');
 test('npm pack → fresh install → TypeScript, ESM, CommonJS programs and gradlens demo --quick', () => {
   let out = '';
   try {
-    out = execFileSync(process.execPath, [path.join(root, 'scripts', 'pack-install-check.js')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync(process.execPath, [path.join(root, 'scripts', 'pack-install-check.js')], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string };
     throw new Error(`pack-install-check failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
   }
-  const steps = ['packed 8 packages', 'strict TypeScript program compiled and ran', 'ES module program ran', 'CommonJS program ran', 'ONNX program loaded', 'demo --quick wrote'];
+  const steps = [
+    'packed 8 packages',
+    'strict TypeScript program compiled and ran',
+    'ES module program ran',
+    'CommonJS program ran',
+    'ONNX program loaded',
+    'demo --quick wrote',
+  ];
   for (const step of steps) {
     expect(out).toContain(step);
   }

@@ -17,7 +17,10 @@ import { decodeImage } from '@gradlens/io';
  */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-interface Adapt { prelude?: string; replace?: [string, string][] }
+interface Adapt {
+  prelude?: string;
+  replace?: [string, string][];
+}
 const SMALL_VGG = "__nn.createModel('vgg16', { widthDivisor: 16 }).eval()";
 const ADAPT: Record<string, Adapt> = {
   // the tape block continues from a model and an input
@@ -27,7 +30,11 @@ const ADAPT: Record<string, Adapt> = {
   // VGG16's ImageNet weights cannot be downloaded here: a width-reduced VGG16 and its own checkpoint
   "loadWeights(vgg, 'vgg16.pth');": {
     prelude: `import * as __nn from '@gradlens/nn';\n__nn.saveCheckpoint('vgg16-small.safetensors', ${SMALL_VGG});`,
-    replace: [["createModel('vgg16').eval()", "createModel('vgg16', { widthDivisor: 16 }).eval()"], ["'vgg16.pth'", "'vgg16-small.safetensors'"], ['[1, 3, 224, 224]', '[1, 3, 32, 32]']],
+    replace: [
+      ["createModel('vgg16').eval()", "createModel('vgg16', { widthDivisor: 16 }).eval()"],
+      ["'vgg16.pth'", "'vgg16-small.safetensors'"],
+      ['[1, 3, 224, 224]', '[1, 3, 32, 32]'],
+    ],
   },
   // the explain block continues from the VGG16 above and an input
   "const cam = gradCam(vgg, x, { target: 'top1', layer: 'features.29' });": {
@@ -71,7 +78,11 @@ test('the README has TypeScript blocks, every ADAPT entry matches one, and the f
   expect(first).toMatch(/saveMap\(/);
   expect(first.trim().split('\n').length).toBeLessThanOrEqual(8);
   // examples/ holds the same program
-  const example = fs.readFileSync(path.join(ROOT, 'examples', 'explain-a-picture.ts'), 'utf8').split('\n').filter((l) => !l.startsWith('//')).join('\n');
+  const example = fs
+    .readFileSync(path.join(ROOT, 'examples', 'explain-a-picture.ts'), 'utf8')
+    .split('\n')
+    .filter((l) => !l.startsWith('//'))
+    .join('\n');
   expect(example.trim()).toBe(first.trim());
 });
 
@@ -83,19 +94,28 @@ test('every README TypeScript block compiles under strict settings and runs', ()
     return file;
   });
   const options: ts.CompilerOptions = {
-    strict: true, noUncheckedIndexedAccess: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS,
-    moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, skipLibCheck: true, types: ['node'], outDir: work,
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.CommonJS,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+    esModuleInterop: true,
+    skipLibCheck: true,
+    types: ['node'],
+    outDir: work,
   };
   const prog = ts.createProgram(files, options);
   const emitted = prog.emit();
   const diagnostics = [...ts.getPreEmitDiagnostics(prog), ...emitted.diagnostics].map((d) => {
-    const where = d.file && d.start !== undefined ? `${path.basename(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1} ` : '';
+    const where =
+      d.file && d.start !== undefined ? `${path.basename(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1} ` : '';
     return `${where}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
   });
   expect(diagnostics).toEqual([]);
   files.forEach((f, i) => {
     const r = spawnSync(process.execPath, [f.replace(/\.ts$/, '.js')], { cwd: work, encoding: 'utf8', timeout: 120000 });
-    if (r.status !== 0) throw new Error(`README block ${i} failed (exit ${r.status}):\n${r.stderr}\n--- program ---\n${fs.readFileSync(f, 'utf8')}`);
+    if (r.status !== 0)
+      throw new Error(`README block ${i} failed (exit ${r.status}):\n${r.stderr}\n--- program ---\n${fs.readFileSync(f, 'utf8')}`);
   });
   // the first block wrote the Grad-CAM over the 64 × 64 sample, with its colour bar under it
   const png = decodeImage(fs.readFileSync(path.join(work, 'gradcam.png')));

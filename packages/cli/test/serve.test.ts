@@ -10,7 +10,20 @@ function streams() {
   let out = '';
   let err = '';
   return {
-    s: { stdout: { write: (t: string) => { out += t; return true; } }, stderr: { write: (t: string) => { err += t; return true; } } },
+    s: {
+      stdout: {
+        write: (t: string) => {
+          out += t;
+          return true;
+        },
+      },
+      stderr: {
+        write: (t: string) => {
+          err += t;
+          return true;
+        },
+      },
+    },
     out: () => out,
     err: () => err,
   };
@@ -22,7 +35,9 @@ function get(url: string, method = 'GET'): Promise<{ status: number; headers: ht
     const req = http.request(url, { method }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
@@ -33,9 +48,13 @@ function get(url: string, method = 'GET'): Promise<{ status: number; headers: ht
 /** A raw request line, so `..` reaches the server unnormalised. */
 function rawGet(port: number, target: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const sock = require('net').connect(port, '127.0.0.1', () => sock.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    const sock = require('net').connect(port, '127.0.0.1', () =>
+      sock.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+    );
     let text = '';
-    sock.on('data', (c: Buffer) => { text += c.toString('utf8'); });
+    sock.on('data', (c: Buffer) => {
+      text += c.toString('utf8');
+    });
     sock.on('end', () => resolve(text));
     sock.on('error', reject);
   });
@@ -57,7 +76,9 @@ describe('gradlens serve', () => {
   test('starts on 127.0.0.1, prints the URL, serves files with the cross-origin isolation headers, stops', async () => {
     const s = streams();
     let stop!: () => void;
-    const stopped = new Promise<void>((r) => { stop = r; });
+    const stopped = new Promise<void>((r) => {
+      stop = r;
+    });
     const running = serveCommand(['--port', '0', '--dir', root], s.s, stopped);
     for (let i = 0; i < 200 && !s.out().includes('http://'); i++) await new Promise((r) => setTimeout(r, 10));
     const url = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(s.out());
@@ -74,7 +95,11 @@ describe('gradlens serve', () => {
     expect((await get(`${url![0]}missing.js`)).status).toBe(404);
     expect((await get(`${url![0]}page.js`, 'POST')).status).toBe(405);
     // nothing outside the folder, however the path is spelled
-    for (const target of [`/../${path.basename(root)}-secret.txt`, `/%2e%2e/${path.basename(root)}-secret.txt`, '/..%2f..%2fetc%2fpasswd']) {
+    for (const target of [
+      `/../${path.basename(root)}-secret.txt`,
+      `/%2e%2e/${path.basename(root)}-secret.txt`,
+      '/..%2f..%2fetc%2fpasswd',
+    ]) {
       const text = await rawGet(Number(url![1]), target);
       expect(text).not.toContain('secret');
       expect(text).toMatch(/^HTTP\/1\.1 404/);

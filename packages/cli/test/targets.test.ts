@@ -1,7 +1,16 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { augSmoothCam, classSumTarget, eigenSmoothCam, gradCam, hiResCam, multiLayerCam, segmentationTarget, vanillaGradient } from '@gradlens/explain';
+import {
+  augSmoothCam,
+  classSumTarget,
+  eigenSmoothCam,
+  gradCam,
+  hiResCam,
+  multiLayerCam,
+  segmentationTarget,
+  vanillaGradient,
+} from '@gradlens/explain';
 import { readImage, readNpy, toFloat32, writeImage } from '@gradlens/io';
 import { Conv2d, imageToInput, loadBundledModel, Module, ReLU, Sequential } from '@gradlens/nn';
 import { Generator, randn } from '@gradlens/tensor';
@@ -21,7 +30,10 @@ class Seg extends Module {
   constructor() {
     super();
     const generator = new Generator(2);
-    this.body = this.registerModule('body', new Sequential(new Conv2d(3, 5, 3, { padding: 1, generator }), new ReLU(), new Conv2d(5, 4, 1, { generator })));
+    this.body = this.registerModule(
+      'body',
+      new Sequential(new Conv2d(3, 5, 3, { padding: 1, generator }), new ReLU(), new Conv2d(5, 4, 1, { generator })),
+    );
   }
   override forward(x: Tensor): Tensor {
     return this.body.call(x);
@@ -64,22 +76,33 @@ describe('--target parsing', () => {
     expect(() => parseTargetOptions(undefined, 'm.png', undefined, null)).toThrow(/--target-mask needs --target-class/);
     expect(() => parseTargetOptions(undefined, undefined, '3', null)).toThrow(/--target-class goes with --target-mask/);
     expect(() => parseTargetOptions('3', 'm.png', '3', null)).toThrow(/either --target or --target-mask/);
-    expect(() => parseTargetOptions(undefined, '/nonexistent/m.png', '3', null)).toThrow(/--target-mask: file not found: \/nonexistent\/m.png/);
+    expect(() => parseTargetOptions(undefined, '/nonexistent/m.png', '3', null)).toThrow(
+      /--target-mask: file not found: \/nonexistent\/m.png/,
+    );
     expect(() => parseTargetOptions('cat', undefined, undefined, null)).toThrow(/this model's classes have no names/);
   });
   test('resolution against the output: topk order, a sum of classes, a class target on a map output', () => {
     const out = { shape: [1, 4], values: Float32Array.from([0.1, 3, -1, 2]) };
-    expect(resolveTargets({ kind: 'topk', k: 2 }, out, null).map((t) => [t.target, t.suffix])).toEqual([[1, '_class1'], [3, '_class3']]);
+    expect(resolveTargets({ kind: 'topk', k: 2 }, out, null).map((t) => [t.target, t.suffix])).toEqual([
+      [1, '_class1'],
+      [3, '_class3'],
+    ]);
     expect(resolveTargets({ kind: 'top1' }, out, null)[0]!.target).toBe(1);
     const sum = resolveTargets({ kind: 'classes', classes: [0, 2] }, out, null)[0]!;
     expect(sum.target).toBeUndefined();
     expect(sum.fn).toBeDefined();
-    expect(() => resolveTargets({ kind: 'classes', classes: [4] }, out, null)).toThrow(/--target 4 is out of range: the model has 4 classes/);
-    expect(() => resolveTargets({ kind: 'top1' }, { shape: [1, 4, 6, 6], values: new Float32Array(144) }, null)).toThrow(/not class scores \[N, K\]; for a map output give --target-mask/);
+    expect(() => resolveTargets({ kind: 'classes', classes: [4] }, out, null)).toThrow(
+      /--target 4 is out of range: the model has 4 classes/,
+    );
+    expect(() => resolveTargets({ kind: 'top1' }, { shape: [1, 4, 6, 6], values: new Float32Array(144) }, null)).toThrow(
+      /not class scores \[N, K\]; for a map output give --target-mask/,
+    );
   });
   test('CSV fields: quotes, doubled quotes, CRLF, comments', () => {
     expect(parseCsv('file,class\r\n"a, b.png","3,17"\r\n# note\n\n"say ""hi""",2\n', 'x.csv').map((r) => [r.line, r.fields])).toEqual([
-      [1, ['file', 'class']], [2, ['a, b.png', '3,17']], [5, ['say "hi"', '2']],
+      [1, ['file', 'class']],
+      [2, ['a, b.png', '3,17']],
+      [5, ['say "hi"', '2']],
     ]);
     expect(() => parseCsv('a,"b\n', 'x.csv')).toThrow(/x.csv: line 1: a quoted field is not closed/);
   });
@@ -87,10 +110,12 @@ describe('--target parsing', () => {
 
 describe('segmentation target (SemanticSegmentationTarget)', () => {
   let dir: string;
-  beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-seg-')); });
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-seg-'));
+  });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  test('a mask of the output\'s size gives the library\'s segmentationTarget maps; a wrong size or an empty mask is a clear error', () => {
+  test("a mask of the output's size gives the library's segmentationTarget maps; a wrong size or an empty mask is a clear error", () => {
     const model = new Seg().eval();
     const x = randn([1, 3, 8, 8], { generator: new Generator(3) });
     const inside = (px: number, py: number): boolean => px >= 2 && px < 6 && py < 4;
@@ -99,21 +124,39 @@ describe('segmentation target (SemanticSegmentationTarget)', () => {
     const [t] = resolveTargets(req, modelOutput(model, x), null);
     expect(t!.describe).toMatch(/class 2 summed over .*mask.png \(16 pixels\)/);
     const mask = Array.from({ length: 64 }, (_, p) => (inside(p % 8, Math.floor(p / 8)) ? 1 : 0));
-    const ctx = { model, input: x, target: t!.target, targetFn: t!.fn, layer: 'body.1', reference: false, budget: DEFAULT_BUDGET, ...quiet };
+    const ctx = {
+      model,
+      input: x,
+      target: t!.target,
+      targetFn: t!.fn,
+      layer: 'body.1',
+      reference: false,
+      budget: DEFAULT_BUDGET,
+      ...quiet,
+    };
     const got = methodByName('vanilla').run(ctx).raw.data;
     const want = vanillaGradient(model, x, { target: segmentationTarget(mask, 2, [8, 8]), ...quiet }).attribution.dataSync();
     expect(maxDiff(got, want)).toBe(0);
     const cam = methodByName('gradcam').run(ctx).raw.data;
-    expect(maxDiff(cam, gradCam(model, x, { target: segmentationTarget(mask, 2, [8, 8]), layer: 'body.1', ...quiet }).map.dataSync())).toBe(0);
+    expect(maxDiff(cam, gradCam(model, x, { target: segmentationTarget(mask, 2, [8, 8]), layer: 'body.1', ...quiet }).map.dataSync())).toBe(
+      0,
+    );
 
     writeMask(path.join(dir, 'small.png'), 4, 4, () => true);
-    expect(() => resolveTargets(parseTargetOptions(undefined, path.join(dir, 'small.png'), '2', null), modelOutput(model, x), null))
-      .toThrow(/--target-mask .*small.png is 4×4 but the model's output map is 8×8; give a mask of the output's size/);
+    expect(() =>
+      resolveTargets(parseTargetOptions(undefined, path.join(dir, 'small.png'), '2', null), modelOutput(model, x), null),
+    ).toThrow(/--target-mask .*small.png is 4×4 but the model's output map is 8×8; give a mask of the output's size/);
     writeMask(path.join(dir, 'black.png'), 8, 8, () => false);
-    expect(() => resolveTargets(parseTargetOptions(undefined, path.join(dir, 'black.png'), '2', null), modelOutput(model, x), null)).toThrow(/has no pixel inside/);
-    expect(() => resolveTargets(parseTargetOptions(undefined, path.join(dir, 'mask.png'), '7', null), modelOutput(model, x), null)).toThrow(/--target-class 7 is out of range: the model has 4 classes/);
+    expect(() =>
+      resolveTargets(parseTargetOptions(undefined, path.join(dir, 'black.png'), '2', null), modelOutput(model, x), null),
+    ).toThrow(/has no pixel inside/);
+    expect(() => resolveTargets(parseTargetOptions(undefined, path.join(dir, 'mask.png'), '7', null), modelOutput(model, x), null)).toThrow(
+      /--target-class 7 is out of range: the model has 4 classes/,
+    );
     fs.writeFileSync(path.join(dir, 'bad.png'), 'not a picture');
-    expect(() => parseTargetOptions(undefined, path.join(dir, 'bad.png'), '2', null)).toThrow(/--target-mask: cannot read .*bad.png as a picture/);
+    expect(() => parseTargetOptions(undefined, path.join(dir, 'bad.png'), '2', null)).toThrow(
+      /--target-mask: cannot read .*bad.png as a picture/,
+    );
   });
 });
 
@@ -130,12 +173,32 @@ describe('explain: targets and CAM options end to end (bundled smallvgg, random 
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('--target 3,Coat, --layer a,b, --aug-smooth, --eigen-smooth: the library\'s combinators on the sum of the classes', async () => {
+  test("--target 3,Coat, --layer a,b, --aug-smooth, --eigen-smooth: the library's combinators on the sum of the classes", async () => {
     const image = path.join(dir, 'samples', 'sample-0.png');
     const out = path.join(dir, 'combo');
     const s = captureStreams();
-    const code = await main(['explain', '--method', 'gradcam,hirescam,vanilla', '--model', 'smallvgg', '--image', image, '--out', out, '--format', 'both',
-      '--target', '3,Coat', '--layer', 'features.8,features.13', '--aug-smooth', '--eigen-smooth'], s);
+    const code = await main(
+      [
+        'explain',
+        '--method',
+        'gradcam,hirescam,vanilla',
+        '--model',
+        'smallvgg',
+        '--image',
+        image,
+        '--out',
+        out,
+        '--format',
+        'both',
+        '--target',
+        '3,Coat',
+        '--layer',
+        'features.8,features.13',
+        '--aug-smooth',
+        '--eigen-smooth',
+      ],
+      s,
+    );
     expect(s.err()).not.toMatch(/gradlens:/);
     expect(code).toBe(0);
     expect(s.out()).toMatch(/explaining the sum of classes 3 \(Dress\) \+ 4 \(Coat\)/);
@@ -144,29 +207,69 @@ describe('explain: targets and CAM options end to end (bundled smallvgg, random 
     const x = imageToInput(readImage(image), { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std });
     const target = classSumTarget([3, 4]);
     const layers = ['features.8', 'features.13'];
-    const eigenGradCam = (m: Module, xs: Tensor, o: Parameters<typeof gradCam>[2]) => eigenSmoothCam(m, xs, { kind: 'channel', camFn: gradCam }, o);
-    const want = augSmoothCam((m, xs, o) => {
-      const r = multiLayerCam(eigenGradCam, m, xs, { ...o, layers });
-      return { map: r.map, upsampled: r.map, weights: null, classes: r.classes, scores: r.scores, warnings: r.warnings };
-    }, model, x, { target, ...quiet });
+    const eigenGradCam = (m: Module, xs: Tensor, o: Parameters<typeof gradCam>[2]) =>
+      eigenSmoothCam(m, xs, { kind: 'channel', camFn: gradCam }, o);
+    const want = augSmoothCam(
+      (m, xs, o) => {
+        const r = multiLayerCam(eigenGradCam, m, xs, { ...o, layers });
+        return { map: r.map, upsampled: r.map, weights: null, classes: r.classes, scores: r.scores, warnings: r.warnings };
+      },
+      model,
+      x,
+      { target, ...quiet },
+    );
     expect(maxDiff(toFloat32(readNpy(path.join(out, 'gradcam.npy'))), want.map.dataSync())).toBeLessThanOrEqual(1e-6);
-    const hires = augSmoothCam((m, xs, o) => {
-      const r = multiLayerCam((mm, xx, oo) => eigenSmoothCam(mm, xx, { kind: 'product' }, oo), m, xs, { ...o, layers });
-      return { map: r.map, upsampled: r.map, weights: null, classes: r.classes, scores: r.scores, warnings: r.warnings };
-    }, model, x, { target, ...quiet });
+    const hires = augSmoothCam(
+      (m, xs, o) => {
+        const r = multiLayerCam((mm, xx, oo) => eigenSmoothCam(mm, xx, { kind: 'product' }, oo), m, xs, { ...o, layers });
+        return { map: r.map, upsampled: r.map, weights: null, classes: r.classes, scores: r.scores, warnings: r.warnings };
+      },
+      model,
+      x,
+      { target, ...quiet },
+    );
     expect(maxDiff(toFloat32(readNpy(path.join(out, 'hirescam.npy'))), hires.map.dataSync())).toBeLessThanOrEqual(1e-6);
-    expect(maxDiff(toFloat32(readNpy(path.join(out, 'vanilla.npy'))), vanillaGradient(model, x, { target, ...quiet }).attribution.dataSync())).toBeLessThanOrEqual(1e-6);
+    expect(
+      maxDiff(toFloat32(readNpy(path.join(out, 'vanilla.npy'))), vanillaGradient(model, x, { target, ...quiet }).attribution.dataSync()),
+    ).toBeLessThanOrEqual(1e-6);
     // one layer, no options: the plain method's map (not scaled)
     const s2 = captureStreams();
-    expect(await main(['explain', '--method', 'hirescam', '--model', 'smallvgg', '--image', image, '--out', path.join(dir, 'plain'), '--raw', '--target', '3', '--layer', 'features.8'], s2)).toBe(0);
-    expect(maxDiff(toFloat32(readNpy(path.join(dir, 'plain', 'hirescam.npy'))), hiResCam(model, x, { target: 3, layer: 'features.8', ...quiet }).map.dataSync())).toBeLessThanOrEqual(1e-6);
+    expect(
+      await main(
+        [
+          'explain',
+          '--method',
+          'hirescam',
+          '--model',
+          'smallvgg',
+          '--image',
+          image,
+          '--out',
+          path.join(dir, 'plain'),
+          '--raw',
+          '--target',
+          '3',
+          '--layer',
+          'features.8',
+        ],
+        s2,
+      ),
+    ).toBe(0);
+    expect(
+      maxDiff(
+        toFloat32(readNpy(path.join(dir, 'plain', 'hirescam.npy'))),
+        hiResCam(model, x, { target: 3, layer: 'features.8', ...quiet }).map.dataSync(),
+      ),
+    ).toBeLessThanOrEqual(1e-6);
   });
 
   test('--target topk:2 writes one set of files per class; bad --layer lists and targets fail before anything is written', async () => {
     const image = path.join(dir, 'samples', 'sample-0.png');
     const out = path.join(dir, 'topk');
     const s = captureStreams();
-    expect(await main(['explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', out, '--raw', '--target', 'topk:2'], s)).toBe(0);
+    expect(
+      await main(['explain', '--method', 'gradcam', '--model', 'gapnet', '--image', image, '--out', out, '--raw', '--target', 'topk:2'], s),
+    ).toBe(0);
     const files = fs.readdirSync(out);
     const classes = [...new Set(files.map((f) => /class(\d+)_gradcam\.npy$/.exec(f)?.[1]).filter((c) => c !== undefined))];
     expect(classes).toHaveLength(2);

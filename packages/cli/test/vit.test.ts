@@ -1,7 +1,8 @@
 import * as path from 'path';
 import { createModel, loadWeights, VisionTransformer } from '@gradlens/nn';
 import { tensor } from '@gradlens/tensor';
-import { DEFAULT_BUDGET, MethodContext, methodByName } from '../src/methods';
+import type { MethodContext } from '../src/methods';
+import { DEFAULT_BUDGET, methodByName } from '../src/methods';
 import { main } from '../src/main';
 import { captureStreams } from './fixtures';
 
@@ -27,23 +28,38 @@ test('layers --arch vit_b_32: encoder paths, token shapes, the default CAM layer
 }, 120_000);
 
 describe('the attention methods and Grad-CAM as the CLI runs them', () => {
-  const model = new VisionTransformer({ imageSize: 32, patchSize: 8, numLayers: 3, numHeads: 4, hiddenDim: 32, mlpDim: 64 }, { numClasses: 10, init: false });
+  const model = new VisionTransformer(
+    { imageSize: 32, patchSize: 8, numLayers: 3, numHeads: 4, hiddenDim: 32, mlpDim: 64 },
+    { numClasses: 10, init: false },
+  );
   loadWeights(model, path.join(__dirname, '..', '..', 'nn', 'test', 'fixtures', 'vit_small.pth'));
   model.eval();
-  const input = tensor(new Float32Array(3 * 32 * 32).map((_, i) => Math.sin(i * 0.37)), [1, 3, 32, 32]);
+  const input = tensor(
+    new Float32Array(3 * 32 * 32).map((_, i) => Math.sin(i * 0.37)),
+    [1, 3, 32, 32],
+  );
   const ctx: MethodContext = {
-    model, input, target: 3, layer: 'encoder.layers.encoder_layer_2.ln_1', reference: false, budget: DEFAULT_BUDGET, onWarning: () => undefined,
+    model,
+    input,
+    target: 3,
+    layer: 'encoder.layers.encoder_layer_2.ln_1',
+    reference: false,
+    budget: DEFAULT_BUDGET,
+    onWarning: () => undefined,
   };
 
-  test.each(['rollout', 'generic-attention', 'transformer-attribution', 'gradcam'])('%s gives a 4×4 map and its 32×32 upsampling', (name) => {
-    const spec = methodByName(name);
-    expect(spec.applies?.(ctx) ?? null).toBeNull();
-    const maps = spec.run(ctx);
-    expect(maps.kind).toBe('cam');
-    expect(maps.raw.shape).toEqual([4, 4]);
-    expect(maps.upsampled?.shape).toEqual([32, 32]);
-    expect(Array.from(maps.raw.data).every(Number.isFinite)).toBe(true);
-  });
+  test.each(['rollout', 'generic-attention', 'transformer-attribution', 'gradcam'])(
+    '%s gives a 4×4 map and its 32×32 upsampling',
+    (name) => {
+      const spec = methodByName(name);
+      expect(spec.applies?.(ctx) ?? null).toBeNull();
+      const maps = spec.run(ctx);
+      expect(maps.kind).toBe('cam');
+      expect(maps.raw.shape).toEqual([4, 4]);
+      expect(maps.upsampled?.shape).toEqual([32, 32]);
+      expect(Array.from(maps.raw.data).every(Number.isFinite)).toBe(true);
+    },
+  );
 
   test('an attention method does not apply to a CNN, and says why', () => {
     const cnn = createModel('resnet18', { widthDivisor: 16, numClasses: 10, init: false }).eval();

@@ -2,8 +2,10 @@ import { mul, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { withOutputTransform } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
-import { buildCam, camLayer, CamLayer, CamOptions, CamResult, weightedSum, withLayer } from './cam-core';
-import { checkEval, checkInput, disposePass, ProgressCallback, recordPass, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
+import type { CamLayer, CamOptions, CamResult } from './cam-core';
+import { buildCam, camLayer, weightedSum, withLayer } from './cam-core';
+import type { ProgressCallback } from './common';
+import { checkEval, checkInput, disposePass, recordPass, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
 
 export interface AblationCamOptions extends CamOptions {
   /** Ablated copies per forward pass (default 16). */
@@ -42,7 +44,9 @@ export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions 
     const scaleShape = (count: number): number[] => {
       if (raw.rank === 4 && raw.shape[1] === k) return [count, k, 1, 1];
       if (raw.rank === 3 && raw.shape[2] === k) return [count, 1, k];
-      throw new Error(`${method}: cannot ablate the ${k} channels of the reshaped map in layer '${options.layer}' of shape [${raw.shape.join(', ')}]; ablation needs channels on dim 1 of [N, K, h, w] or last in [N, tokens, K]`);
+      throw new Error(
+        `${method}: cannot ablate the ${k} channels of the reshaped map in layer '${options.layer}' of shape [${raw.shape.join(', ')}]; ablation needs channels on dim 1 of [N, K, h, w] or last in [N, tokens, K]`,
+      );
     };
     scaleShape(1);
     const allWeights = new Float64Array(n * k);
@@ -58,7 +62,9 @@ export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions 
         const xs = tidy(() => repeatItem(x, i, count));
         const sc = tensor(scale, scaleShape(count), x.dtype);
         try {
-          const s = withScaledOutput(model, options.layer, sc, () => scoreRows(method, model, xs, repeatTarget(pass.target, new Array<number>(count).fill(i)), false));
+          const s = withScaledOutput(model, options.layer, sc, () =>
+            scoreRows(method, model, xs, repeatTarget(pass.target, new Array<number>(count).fill(i)), false),
+          );
           for (let r = 0; r < count; r++) weights[c0 + r] = y === 0 ? y - s[r]! : (y - s[r]!) / y;
         } finally {
           xs.dispose();
@@ -68,10 +74,20 @@ export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions 
         options.onProgress?.(done, n * k);
       }
     }
-    return buildCam(method, a, null, (acts) => {
-      const weights = tensor(allWeights, [n, k], acts.dtype);
-      return { map: weightedSum(acts, weights), weights };
-    }, options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
+    return buildCam(
+      method,
+      a,
+      null,
+      (acts) => {
+        const weights = tensor(allWeights, [n, k], acts.dtype);
+        return { map: weightedSum(acts, weights), weights };
+      },
+      options.relu ?? true,
+      x.shape,
+      pass.target,
+      pass.scores,
+      warnings,
+    );
   } finally {
     layer?.dispose();
     disposePass(pass);

@@ -2,7 +2,8 @@ import { indexSelect, mul, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { CamOptions } from './cam-core';
-import { CamMethod, CombinedCamResult, fixedTarget, meanScaled } from './cam-multi-layer';
+import type { CamMethod, CombinedCamResult } from './cam-multi-layer';
+import { fixedTarget, meanScaled } from './cam-multi-layer';
 import { checkInput, disposeResult, Warnings } from './common';
 import { reluScale } from './maps';
 
@@ -13,7 +14,11 @@ export const AUG_SMOOTH_MULTIPLIERS: readonly number[] = [0.9, 1, 1.1];
 function flipWidth(t: Tensor): Tensor {
   const d = t.rank - 1;
   const w = t.shape[d]!;
-  return indexSelect(t, d, Array.from({ length: w }, (_, i) => w - 1 - i));
+  return indexSelect(
+    t,
+    d,
+    Array.from({ length: w }, (_, i) => w - 1 - i),
+  );
 }
 
 /**

@@ -2,11 +2,21 @@ import { mul, relu as reluOp, reshape, sum, tensor, tidy } from '@gradlens/tenso
 import type { Tape, Tensor } from '@gradlens/tensor';
 import { defaultCamLayer } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
+import type { BaseOptions, ResolvedTarget } from './common';
 import {
-  BaseOptions, checkConstant, checkEval, checkInput, disposePass, layerActivation, passGrad, recordPass, ResolvedTarget, upsampleMaps,
-  valuesOf, Warnings,
+  checkConstant,
+  checkEval,
+  checkInput,
+  disposePass,
+  layerActivation,
+  passGrad,
+  recordPass,
+  upsampleMaps,
+  valuesOf,
+  Warnings,
 } from './common';
-import { defaultReshape, ReshapeTransform } from './token-maps';
+import type { ReshapeTransform } from './token-maps';
+import { defaultReshape } from './token-maps';
 
 /** Options of every CAM-family method. */
 export interface CamOptions extends BaseOptions {
@@ -46,7 +56,13 @@ export interface CamResult {
 export type CamCombine = (a: Tensor, g: Tensor | null) => { map: Tensor; weights: Tensor | null };
 
 /** One item's combine on host values: a [K·hw] and g [K·hw] → map [hw] and weights [K] (for methods with no tensor form, like Eigen-CAM's SVD). */
-export type ItemCombine = (a: Float64Array, g: Float64Array | null, k: number, hw: number, item: number) => { map: Float64Array; weights: Float64Array | null };
+export type ItemCombine = (
+  a: Float64Array,
+  g: Float64Array | null,
+  k: number,
+  hw: number,
+  item: number,
+) => { map: Float64Array; weights: Float64Array | null };
 
 /** The options with `layer` filled in: the given one, or the model's default CAM layer for input `x`. */
 export function withLayer<O extends { layer?: string }>(model: Module, x: Tensor, options: O): O & { layer: string } {
@@ -56,10 +72,14 @@ export function withLayer<O extends { layer?: string }>(model: Module, x: Tensor
 /** Throws unless the target layer's activation is [N, K, h, w]. */
 export function checkActivation(method: string, a: Tensor, layer: string): void {
   if (a.rank === 3) {
-    throw new Error(`${method}: layer '${layer}' gives tokens [${a.shape.join(', ')}] and the model has no token grid; pass { reshape: (a) => … } returning [N, K, h, w] (e.g. tokenReshape([h, w]))`);
+    throw new Error(
+      `${method}: layer '${layer}' gives tokens [${a.shape.join(', ')}] and the model has no token grid; pass { reshape: (a) => … } returning [N, K, h, w] (e.g. tokenReshape([h, w]))`,
+    );
   }
   if (a.rank !== 4) {
-    throw new Error(`${method}: layer '${layer}' gives an output of shape [${a.shape.join(', ')}]; CAM methods need a convolutional layer with output [N, K, h, w] (or a token layer [N, tokens, C] with a reshape)`);
+    throw new Error(
+      `${method}: layer '${layer}' gives an output of shape [${a.shape.join(', ')}]; CAM methods need a convolutional layer with output [N, K, h, w] (or a token layer [N, tokens, C] with a reshape)`,
+    );
   }
 }
 
@@ -92,7 +112,9 @@ export function camLayer(method: string, model: Module, tape: Tape, options: Cam
       throw new Error(`${method}: the reshape of layer '${options.layer}' failed: ${(e as Error).message}`);
     }
     if (out.rank !== 4 || out.shape[0] !== t.shape[0]) {
-      throw new Error(`${method}: the reshape of layer '${options.layer}' gave [${out.shape.join(', ')}] for [${t.shape.join(', ')}]; it must return [N, K, h, w]`);
+      throw new Error(
+        `${method}: the reshape of layer '${options.layer}' gave [${out.shape.join(', ')}] for [${t.shape.join(', ')}]; it must return [N, K, h, w]`,
+      );
     }
     if (out !== t) made.push(out);
     return out;
@@ -135,15 +157,30 @@ export function perItem(combine: ItemCombine): CamCombine {
 
 /** Combines A and ∂score/∂A with `combine`, applies the ReLU, and upsamples to the input's H×W. */
 export function buildCam(
-  method: string, a: Tensor, g: Tensor | null, combine: CamCombine, relu: boolean, inputShape: readonly number[],
-  target: ResolvedTarget, scores: readonly number[], warnings: Warnings,
+  method: string,
+  a: Tensor,
+  g: Tensor | null,
+  combine: CamCombine,
+  relu: boolean,
+  inputShape: readonly number[],
+  target: ResolvedTarget,
+  scores: readonly number[],
+  warnings: Warnings,
 ): CamResult {
   const { map, weights } = tidy(() => {
     const r = combine(a, g);
-    if (r.map.rank !== 3 || r.map.shape[0] !== a.shape[0]) throw new Error(`${method}: the combine gave a map of shape [${r.map.shape.join(', ')}], not [N, h, w]`);
+    if (r.map.rank !== 3 || r.map.shape[0] !== a.shape[0])
+      throw new Error(`${method}: the combine gave a map of shape [${r.map.shape.join(', ')}], not [N, h, w]`);
     return { map: relu ? reluOp(r.map) : r.map, weights: r.weights };
   });
-  checkConstant(map, target, warnings, relu ? 'the weighted sum was ≤ 0 everywhere and the ReLU removed it all (try another layer or class, or relu: false)' : 'try another layer or class');
+  checkConstant(
+    map,
+    target,
+    warnings,
+    relu
+      ? 'the weighted sum was ≤ 0 everywhere and the ReLU removed it all (try another layer or class, or relu: false)'
+      : 'try another layer or class',
+  );
   return {
     map,
     upsampled: upsampleMaps(map, inputShape[2]!, inputShape[3]!),
@@ -158,7 +195,14 @@ export function buildCam(
  * A gradient-weighted CAM: records the forward pass once, takes ∂score/∂A of the target layer's
  * activation A from the same tape, and combines A and ∂score/∂A item by item.
  */
-export function gradientCam(method: string, model: Module, x: Tensor, given: CamOptions, combine: CamCombine, reluDefault = true): CamResult {
+export function gradientCam(
+  method: string,
+  model: Module,
+  x: Tensor,
+  given: CamOptions,
+  combine: CamCombine,
+  reluDefault = true,
+): CamResult {
   checkInput(method, x);
   const options = withLayer(model, x, given);
   const warnings = new Warnings(method, options.onWarning);

@@ -1,6 +1,7 @@
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, CamOptions, CamResult, checkActivation, perItem, withLayer } from './cam-core';
+import type { CamOptions, CamResult } from './cam-core';
+import { buildCam, checkActivation, perItem, withLayer } from './cam-core';
 import { checkEval, checkInput, disposePass, disposeResult, layerActivation, passGrad, recordPass, valuesOf, Warnings } from './common';
 import { principalProjection } from './eigencam';
 
@@ -31,7 +32,8 @@ export function eigenSmoothCam(model: Module, x: Tensor, how: WeightedActivation
   if (how.kind === 'channel') {
     const r = how.camFn(model, x, { ...options, onWarning: () => undefined });
     try {
-      if (!r.weights) throw new Error(`${method}: the method returned no channel weights; use kind 'product', 'positive-gradient' or 'positive-product'`);
+      if (!r.weights)
+        throw new Error(`${method}: the method returned no channel weights; use kind 'product', 'positive-gradient' or 'positive-product'`);
       channelWeights = valuesOf(r.weights);
     } finally {
       disposeResult(r);
@@ -43,21 +45,35 @@ export function eigenSmoothCam(model: Module, x: Tensor, how: WeightedActivation
     checkActivation(method, a, options.layer);
     const [g] = passGrad(pass, [a]);
     try {
-      return buildCam(method, a, g!, perItem((av, gv, k, hw, item) => {
-        const wa = new Float64Array(k * hw);
-        for (let c = 0; c < k; c++) {
-          for (let j = 0; j < hw; j++) {
-            const i = c * hw + j;
-            const gi = gv![i]!;
-            wa[i] = how.kind === 'channel' ? channelWeights![item * k + c]! * av[i]!
-              : how.kind === 'product' ? gi * av[i]!
-                : how.kind === 'positive-gradient' ? Math.max(0, gi) * av[i]!
-                  : Math.max(0, gi * av[i]!);
+      return buildCam(
+        method,
+        a,
+        g!,
+        perItem((av, gv, k, hw, item) => {
+          const wa = new Float64Array(k * hw);
+          for (let c = 0; c < k; c++) {
+            for (let j = 0; j < hw; j++) {
+              const i = c * hw + j;
+              const gi = gv![i]!;
+              wa[i] =
+                how.kind === 'channel'
+                  ? channelWeights![item * k + c]! * av[i]!
+                  : how.kind === 'product'
+                    ? gi * av[i]!
+                    : how.kind === 'positive-gradient'
+                      ? Math.max(0, gi) * av[i]!
+                      : Math.max(0, gi * av[i]!);
+            }
           }
-        }
-        const { map, direction } = principalProjection(wa, k, hw, true);
-        return { map, weights: direction };
-      }), options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
+          const { map, direction } = principalProjection(wa, k, hw, true);
+          return { map, weights: direction };
+        }),
+        options.relu ?? true,
+        x.shape,
+        pass.target,
+        pass.scores,
+        warnings,
+      );
     } finally {
       g!.dispose();
     }

@@ -2,7 +2,8 @@ import { mean, stack, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { CamOptions, CamResult } from './cam-core';
-import { checkInput, disposeResult, TargetSpec, Warnings } from './common';
+import type { TargetSpec } from './common';
+import { checkInput, disposeResult, Warnings } from './common';
 import { cleanTarget } from './gradient-core';
 import { reluScale } from './maps';
 
@@ -24,9 +25,18 @@ export function meanScaled(maps: readonly Tensor[]): Tensor {
 }
 
 /** The target as class indices resolved once on the clean input (a function target is kept). */
-export function fixedTarget(method: string, model: Module, x: Tensor, spec: TargetSpec | undefined): { target: TargetSpec; classes: number[] | null; scores: number[] } {
+export function fixedTarget(
+  method: string,
+  model: Module,
+  x: Tensor,
+  spec: TargetSpec | undefined,
+): { target: TargetSpec; classes: number[] | null; scores: number[] } {
   const { target, scores } = cleanTarget(method, model, x, spec);
-  return { target: target.classes ? [...target.classes] : target.fn!, classes: target.classes ? [...target.classes] : null, scores: Array.from(scores) };
+  return {
+    target: target.classes ? [...target.classes] : target.fn!,
+    classes: target.classes ? [...target.classes] : null,
+    scores: Array.from(scores),
+  };
 }
 
 /**
@@ -34,11 +44,17 @@ export function fixedTarget(method: string, model: Module, x: Tensor, spec: Targ
  * layer's map upsampled to the input, ReLU'd and min–max scaled per item, then the mean over the
  * layers scaled again. The target is resolved once on the clean input, so every layer explains the same class.
  */
-export function multiLayerCam<O extends CamOptions>(camFn: CamMethod<O>, model: Module, x: Tensor, options: O & { layers: readonly string[] }): CombinedCamResult {
+export function multiLayerCam<O extends CamOptions>(
+  camFn: CamMethod<O>,
+  model: Module,
+  x: Tensor,
+  options: O & { layers: readonly string[] },
+): CombinedCamResult {
   const method = 'multiLayerCam';
   checkInput(method, x);
   const layers = options.layers;
-  if (!Array.isArray(layers) || layers.length === 0) throw new Error(`${method}: layers must be a non-empty list of module paths, got ${JSON.stringify(layers)}`);
+  if (!Array.isArray(layers) || layers.length === 0)
+    throw new Error(`${method}: layers must be a non-empty list of module paths, got ${JSON.stringify(layers)}`);
   const warnings = new Warnings(method, options.onWarning);
   const { target, classes, scores } = fixedTarget(method, model, x, options.target);
   const scaled: Tensor[] = [];

@@ -1,7 +1,8 @@
 import { indexSelect } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, camLayer, CamLayer, CamOptions, CamResult, weightedSum, withLayer } from './cam-core';
+import type { CamLayer, CamOptions, CamResult } from './cam-core';
+import { buildCam, camLayer, weightedSum, withLayer } from './cam-core';
 import { checkEval, checkInput, disposePass, recordPass, Warnings } from './common';
 
 /**
@@ -13,14 +14,17 @@ export function findGapLinearWeights(method: string, tape: Tape, a: Tensor, outp
   let cur = a;
   let pooled = false;
   const fail = (why: string): never => {
-    throw new Error(`${method}: CAM needs global average pooling and then one linear layer right after layer '${layer}'; ${why}. Grad-CAM works on any head (and equals CAM up to a positive factor on a GAP + linear one)`);
+    throw new Error(
+      `${method}: CAM needs global average pooling and then one linear layer right after layer '${layer}'; ${why}. Grad-CAM works on any head (and equals CAM up to a positive factor on a GAP + linear one)`,
+    );
   };
   for (const node of tape.nodes) {
     if (!node.inputs.includes(cur)) continue;
     const where = `'${node.op}' in '${node.scope || '(top level)'}'`;
     switch (node.op) {
       case 'adaptiveAvgPool2d':
-        if (node.output.shape[2] !== 1 || node.output.shape[3] !== 1) fail(`found ${where} pooling to [${node.output.shape.slice(2).join(', ')}], not to 1×1`);
+        if (node.output.shape[2] !== 1 || node.output.shape[3] !== 1)
+          fail(`found ${where} pooling to [${node.output.shape.slice(2).join(', ')}], not to 1×1`);
         pooled = true;
         break;
       case 'avgPool2d':
@@ -31,7 +35,8 @@ export function findGapLinearWeights(method: string, tape: Tape, a: Tensor, outp
         break;
       case 'mean': {
         const dims = node.attrs.dims;
-        if (!(dims.length === 2 && dims.includes(2) && dims.includes(3))) fail(`found ${where} over dims [${dims.join(', ')}], not over H and W`);
+        if (!(dims.length === 2 && dims.includes(2) && dims.includes(3)))
+          fail(`found ${where} over dims [${dims.join(', ')}], not over H and W`);
         pooled = true;
         break;
       }
@@ -63,17 +68,28 @@ export function cam(model: Module, x: Tensor, given: CamOptions = {}): CamResult
   const options = withLayer(model, x, given);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
-  if (typeof options.target === 'function') throw new Error(`${method}: CAM needs class targets (a class index, per-item indices or 'top1'), not a function`);
+  if (typeof options.target === 'function')
+    throw new Error(`${method}: CAM needs class targets (a class index, per-item indices or 'top1'), not a function`);
   const pass = recordPass(method, model, x, options.target);
   let layer: CamLayer | null = null;
   try {
     layer = camLayer(method, model, pass.tape, options);
     const w = findGapLinearWeights(method, pass.tape, layer.raw, pass.output, options.layer);
     const classes = pass.target.classes!;
-    return buildCam(method, layer.a, null, (a) => {
-      const weights = indexSelect(w, 0, classes);
-      return { map: weightedSum(a, weights), weights };
-    }, options.relu ?? false, x.shape, pass.target, pass.scores, warnings);
+    return buildCam(
+      method,
+      layer.a,
+      null,
+      (a) => {
+        const weights = indexSelect(w, 0, classes);
+        return { map: weightedSum(a, weights), weights };
+      },
+      options.relu ?? false,
+      x.shape,
+      pass.target,
+      pass.scores,
+      warnings,
+    );
   } finally {
     layer?.dispose();
     disposePass(pass);

@@ -1,7 +1,8 @@
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions } from './common';
-import { AttributionResult, inputGradient } from './gradient-core';
+import type { AttributionResult } from './gradient-core';
+import { inputGradient } from './gradient-core';
 import { deconvnetRules } from './rules';
 
 /**

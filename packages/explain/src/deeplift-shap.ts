@@ -1,8 +1,10 @@
 import { mul, sub, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
-import { DeepLiftResult, itemSums, rescaleMultipliers } from './deeplift';
+import type { BaseOptions, ProgressCallback } from './common';
+import { checkConstant, checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import type { DeepLiftResult } from './deeplift';
+import { itemSums, rescaleMultipliers } from './deeplift';
 import { cleanTarget } from './gradient-core';
 
 export interface DeepLiftShapOptions extends BaseOptions {
@@ -26,7 +28,9 @@ export function deepLiftShap(model: Module, x: Tensor, options: DeepLiftShapOpti
   checkEval(model, warnings);
   const b = options.baselines;
   if (!b || b.rank !== x.rank || b.shape.slice(1).join() !== x.shape.slice(1).join() || b.shape[0]! < 1) {
-    throw new Error(`${method}: baselines must be [B, ${x.shape.slice(1).join(', ')}] with B ≥ 1 (the input's item shape), got ${b ? `[${b.shape.join(', ')}]` : String(b)}`);
+    throw new Error(
+      `${method}: baselines must be [B, ${x.shape.slice(1).join(', ')}] with B ≥ 1 (the input's item shape), got ${b ? `[${b.shape.join(', ')}]` : String(b)}`,
+    );
   }
   const [n] = x.shape as [number];
   const nb = b.shape[0]!;

@@ -1,9 +1,8 @@
 import { abs, cat, div, expand, full, gradRules, gt, mul, narrow, onesLike, sub, tensor, tidy, where } from '@gradlens/tensor';
 import type { GradRule, OpName, RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import {
-  BaseOptions, checkConstant, checkEval, checkInput, disposePass, recordPass, ResolvedTarget, scoreRows, valuesOf, Warnings,
-} from './common';
+import type { BaseOptions, ResolvedTarget } from './common';
+import { checkConstant, checkEval, checkInput, disposePass, recordPass, scoreRows, valuesOf, Warnings } from './common';
 import { cleanTarget } from './gradient-core';
 
 /** The element-wise non-linearities DeepLIFT's Rescale rule replaces; every other op keeps its gradient. */
@@ -19,7 +18,10 @@ export function rescaleRule<K extends OpName>(op: K, eps: number): GradRule<K> {
   return (dy, ctx) => {
     const z = ctx.inputs[0]!;
     const rows = z.shape[0] ?? 0;
-    if (rows % 2 !== 0) throw new Error(`deepLift: op '${op}' at '${ctx.scope}' saw ${rows} rows; every op must keep the batch on dim 0 (input rows, then reference rows)`);
+    if (rows % 2 !== 0)
+      throw new Error(
+        `deepLift: op '${op}' at '${ctx.scope}' saw ${rows} rows; every op must keep the batch on dim 0 (input rows, then reference rows)`,
+      );
     const h = rows / 2;
     const dz = sub(narrow(z, 0, 0, h), narrow(z, 0, h, h));
     const dout = sub(narrow(ctx.output, 0, 0, h), narrow(ctx.output, 0, h, h));
@@ -87,7 +89,11 @@ export function rescaleMultipliers(method: string, model: Module, xs: Tensor, re
     try {
       // Seed only the input rows: the reference rows exist to give each non-linearity its Δz.
       const g = pass.gradOutputs[0]!;
-      const rowMask = tensor(Float32Array.from({ length: 2 * r }, (_, i) => (i < r ? 1 : 0)), [2 * r, ...g.shape.slice(1).map(() => 1)], g.dtype);
+      const rowMask = tensor(
+        Float32Array.from({ length: 2 * r }, (_, i) => (i < r ? 1 : 0)),
+        [2 * r, ...g.shape.slice(1).map(() => 1)],
+        g.dtype,
+      );
       const seeds = [mul(g, rowMask)];
       try {
         const [grad] = pass.tape.grad(pass.seedOutputs, [both], { rules: deepLiftRules(eps), gradOutputs: seeds });

@@ -1,6 +1,7 @@
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { CamCombine, CamOptions, CamResult, gradientCam, perItem } from './cam-core';
+import type { CamCombine, CamOptions, CamResult } from './cam-core';
+import { gradientCam, perItem } from './cam-core';
 import { principalProjection } from './eigencam';
 
 /** Eigen-Grad-CAM per item: the first principal component of ∂score/∂A ⊙ A (centred), with Eigen-CAM's sign rule. */

@@ -1,7 +1,8 @@
 import { record } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, camLayer, CamLayer, CamOptions, CamResult, perItem, withLayer } from './cam-core';
+import type { CamLayer, CamOptions, CamResult } from './cam-core';
+import { buildCam, camLayer, perItem, withLayer } from './cam-core';
 import { checkEval, checkInput, Warnings } from './common';
 
 export interface EigenCamOptions extends Omit<CamOptions, 'target'> {
@@ -68,7 +69,12 @@ export function topEigenvector(m: Float64Array, d: number): { vector: Float64Arr
  * v (the top right singular vector), M v, with v's sign chosen so that Σₖ vₖ ≥ 0 (the direction in
  * which the channels grow together). Uses the smaller of the two Gram matrices.
  */
-export function principalProjection(a: Float64Array, k: number, hw: number, center: boolean): { map: Float64Array; direction: Float64Array } {
+export function principalProjection(
+  a: Float64Array,
+  k: number,
+  hw: number,
+  center: boolean,
+): { map: Float64Array; direction: Float64Array } {
   const m = new Float64Array(hw * k); // row j = position, column c = channel
   for (let c = 0; c < k; c++) {
     let mean = 0;
@@ -140,10 +146,20 @@ export function eigenCam(model: Module, x: Tensor, given: EigenCamOptions = {}):
     layer = camLayer(method, model, tape, options);
     const a = layer.a;
     const center = options.center ?? true;
-    const result = buildCam(method, a, null, perItem((av, _g, k, hw) => {
-      const { map, direction } = principalProjection(av, k, hw, center);
-      return { map, weights: direction };
-    }), options.relu ?? false, x.shape, { classes: null, fn: null }, [], warnings);
+    const result = buildCam(
+      method,
+      a,
+      null,
+      perItem((av, _g, k, hw) => {
+        const { map, direction } = principalProjection(av, k, hw, center);
+        return { map, weights: direction };
+      }),
+      options.relu ?? false,
+      x.shape,
+      { classes: null, fn: null },
+      [],
+      warnings,
+    );
     return result;
   } finally {
     layer?.dispose();

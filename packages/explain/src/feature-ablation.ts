@@ -1,8 +1,10 @@
 import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
-import { FeatureMask, patchMask, resolveMask } from './feature-mask';
+import type { BaseOptions, ProgressCallback } from './common';
+import { checkConstant, checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import type { FeatureMask } from './feature-mask';
+import { patchMask, resolveMask } from './feature-mask';
 import { cleanTarget } from './gradient-core';
 
 export interface FeatureAblationOptions extends BaseOptions {
@@ -29,7 +31,15 @@ export interface FeatureAttributionResult {
 }
 
 /** Copies of item `i` of x (values `xv`, item size `per`) with the pixels of each feature set in `sets` filled from `fill`. */
-export function maskedCopies(xv: Float64Array, i: number, per: number, hw: number, channels: number, sets: readonly (readonly number[])[], fill: (k: number, p: number) => number): Float32Array {
+export function maskedCopies(
+  xv: Float64Array,
+  i: number,
+  per: number,
+  hw: number,
+  channels: number,
+  sets: readonly (readonly number[])[],
+  fill: (k: number, p: number) => number,
+): Float32Array {
   const out = new Float32Array(sets.length * per);
   sets.forEach((pixels, r) => {
     out.set(xv.subarray(i * per, (i + 1) * per), r * per);
@@ -63,7 +73,11 @@ export function featureAblation(model: Module, x: Tensor, options: FeatureAblati
     const vals: number[] = [];
     for (let g0 = 0; g0 < members.length; g0 += batch) {
       const sets = members.slice(g0, g0 + batch);
-      const xs = tensor(maskedCopies(xv, i, per, hw, c, sets, () => fill), [sets.length, c, h, w], x.dtype);
+      const xs = tensor(
+        maskedCopies(xv, i, per, hw, c, sets, () => fill),
+        [sets.length, c, h, w],
+        x.dtype,
+      );
       try {
         const s = scoreRows(method, model, xs, repeatTarget(target, new Array<number>(sets.length).fill(i)), false);
         s.forEach((v) => vals.push(scores[i]! - v));
@@ -78,5 +92,11 @@ export function featureAblation(model: Module, x: Tensor, options: FeatureAblati
   }
   const attribution = tensor(attr, x.shape, x.dtype);
   checkConstant(attribution, target, warnings, 'no feature changed the score when ablated');
-  return { attribution, features, classes: target.classes ? [...target.classes] : null, scores: Array.from(scores), warnings: warnings.list };
+  return {
+    attribution,
+    features,
+    classes: target.classes ? [...target.classes] : null,
+    scores: Array.from(scores),
+    warnings: warnings.list,
+  };
 }

@@ -13,7 +13,10 @@ export interface ResolvedMask {
 export function patchMask(height: number, width: number, size: number): Int32Array {
   if (!Number.isInteger(size) || size < 1) throw new Error(`patchMask: patch size must be a positive integer, got ${size}`);
   const cols = Math.ceil(width / size);
-  return Int32Array.from({ length: height * width }, (_, p) => Math.floor(Math.floor(p / width) / size) * cols + Math.floor((p % width) / size));
+  return Int32Array.from(
+    { length: height * width },
+    (_, p) => Math.floor(Math.floor(p / width) / size) * cols + Math.floor((p % width) / size),
+  );
 }
 
 /** Checks a mask against an H×W input (size, integer ids) and groups its pixels. */
@@ -22,11 +25,17 @@ export function resolveMask(method: string, mask: FeatureMask, height: number, w
   if ('dataSync' in mask && typeof mask.dataSync === 'function') {
     const t = mask as Tensor;
     const spatial = t.shape.filter((d, i) => !(d === 1 && i < t.rank - 2));
-    if (spatial.join() !== [height, width].join()) throw new Error(`${method}: feature mask of shape [${t.shape.join(', ')}] does not match the input's ${height}×${width} pixels; give [${height}, ${width}]`);
+    if (spatial.join() !== [height, width].join())
+      throw new Error(
+        `${method}: feature mask of shape [${t.shape.join(', ')}] does not match the input's ${height}×${width} pixels; give [${height}, ${width}]`,
+      );
     values = t.dataSync();
   } else {
     values = mask as ArrayLike<number>;
-    if (values.length !== height * width) throw new Error(`${method}: feature mask has ${values.length} values but the input has ${height}×${width} = ${height * width} pixels`);
+    if (values.length !== height * width)
+      throw new Error(
+        `${method}: feature mask has ${values.length} values but the input has ${height}×${width} = ${height * width} pixels`,
+      );
   }
   const ids = new Map<number, number>();
   const group = new Int32Array(height * width);

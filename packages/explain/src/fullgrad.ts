@@ -1,7 +1,8 @@
 import { abs, add, batchNormSlots, div, keep, mul, reshape, sqrt, sub, tensor, tidy } from '@gradlens/tensor';
 import type { AnyTapeNode, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, disposePass, passGrad, recordPass, upsampleMaps, valuesOf, Warnings } from './common';
+import type { BaseOptions } from './common';
+import { checkConstant, checkEval, checkInput, disposePass, passGrad, recordPass, upsampleMaps, valuesOf, Warnings } from './common';
 
 /** What `fullGrad` returns; the caller owns the tensors. */
 export interface FullGradResult {
@@ -70,7 +71,9 @@ export function fullGrad(model: Module, x: Tensor, options: BaseOptions = {}): F
         const u = valuesOf(up);
         up.dispose();
         scalePlanes(u, n * c, hh * ww); // the paper's ψ: |·|, bilinear upsampling, then rescaling to [0, 1]
-        for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let j = 0; j < hh * ww; j++) total[i * hh * ww + j] = total[i * hh * ww + j]! + u[(i * c + ch) * hh * ww + j]!;
+        for (let i = 0; i < n; i++)
+          for (let ch = 0; ch < c; ch++)
+            for (let j = 0; j < hh * ww; j++) total[i * hh * ww + j] = total[i * hh * ww + j]! + u[(i * c + ch) * hh * ww + j]!;
       };
       const inputTerm = tidy(() => abs(mul(grads[0]!, x)));
       addTerm(inputTerm);
@@ -86,7 +89,13 @@ export function fullGrad(model: Module, x: Tensor, options: BaseOptions = {}): F
       scalePlanes(total, n, hh * ww);
       const map = tensorOf(total, x, [n, hh, ww]);
       checkConstant(map, pass.target, warnings, 'no gradient reached the input or any bias');
-      return { map, layers: biased.length, classes: pass.target.classes ? [...pass.target.classes] : null, scores: pass.scores, warnings: warnings.list };
+      return {
+        map,
+        layers: biased.length,
+        classes: pass.target.classes ? [...pass.target.classes] : null,
+        scores: pass.scores,
+        warnings: warnings.list,
+      };
     } finally {
       for (const g of grads) g.dispose();
     }

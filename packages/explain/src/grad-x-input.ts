@@ -1,7 +1,8 @@
 import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions } from './common';
-import { AttributionResult, inputGradient } from './gradient-core';
+import type { AttributionResult } from './gradient-core';
+import { inputGradient } from './gradient-core';
 
 export interface GradientXInputOptions extends BaseOptions {
   /** Backward rules for the gradient (default: vanilla; `guidedRules` gives guided × input). */

@@ -1,7 +1,8 @@
 import { add, div, mul, ne, relu, reshape, sum, where } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { CamCombine, CamOptions, CamResult, gradientCam, weightedSum } from './cam-core';
+import type { CamCombine, CamOptions, CamResult } from './cam-core';
+import { gradientCam, weightedSum } from './cam-core';
 
 /**
  * Grad-CAM++ weights from first-order gradients g = ∂score/∂A (the usual closed form for an

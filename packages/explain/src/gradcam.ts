@@ -1,7 +1,8 @@
 import { add, mean } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { CamCombine, CamOptions, CamResult, gradientCam, weightedSum } from './cam-core';
+import type { CamCombine, CamOptions, CamResult } from './cam-core';
+import { gradientCam, weightedSum } from './cam-core';
 
 export interface GradCamOptions extends CamOptions {
   /** The reference script's map: 1 + Σₖ αₖ Aₖ (its `cam = np.ones(...)` start) instead of the paper's Σₖ αₖ Aₖ. */

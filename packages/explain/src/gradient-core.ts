@@ -1,10 +1,8 @@
 import { mul, noGrad, tidy } from '@gradlens/tensor';
 import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import {
-  BaseOptions, checkConstant, checkEval, checkInput, disposePass, passGrad, recordPass, resolveTarget, ResolvedTarget, scoreRows,
-  TargetSpec, Warnings,
-} from './common';
+import type { BaseOptions, ResolvedTarget, TargetSpec } from './common';
+import { checkConstant, checkEval, checkInput, disposePass, passGrad, recordPass, resolveTarget, scoreRows, Warnings } from './common';
 
 /** What a gradient-family method returns; the caller owns (and disposes) the tensors. */
 export interface AttributionResult {
@@ -21,7 +19,14 @@ export interface AttributionResult {
  * The gradient of the target score with respect to the input batch, from one recorded pass whose
  * backward walk uses `rules` (undefined: the vanilla gradient); with `timesInput`, multiplied by x.
  */
-export function inputGradient(method: string, model: Module, x: Tensor, options: BaseOptions, rules: RuleOverrides | undefined, timesInput = false): AttributionResult {
+export function inputGradient(
+  method: string,
+  model: Module,
+  x: Tensor,
+  options: BaseOptions,
+  rules: RuleOverrides | undefined,
+  timesInput = false,
+): AttributionResult {
   checkInput(method, x, true);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
@@ -31,7 +36,12 @@ export function inputGradient(method: string, model: Module, x: Tensor, options:
       const [g] = passGrad(pass, [x], rules);
       return timesInput ? mul(g!, x) : g!;
     });
-    checkConstant(attribution, pass.target, warnings, 'the gradient is the same everywhere (no path from the input to the target, or every ReLU on it was off)');
+    checkConstant(
+      attribution,
+      pass.target,
+      warnings,
+      'the gradient is the same everywhere (no path from the input to the target, or every ReLU on it was off)',
+    );
     return { attribution, classes: pass.target.classes ? [...pass.target.classes] : null, scores: pass.scores, warnings: warnings.list };
   } finally {
     disposePass(pass);
@@ -39,7 +49,12 @@ export function inputGradient(method: string, model: Module, x: Tensor, options:
 }
 
 /** Resolves the target on the clean input with one forward pass that records nothing; returns it with the clean scores. */
-export function cleanTarget(method: string, model: Module, x: Tensor, spec: TargetSpec | undefined): { target: ResolvedTarget; scores: Float64Array } {
+export function cleanTarget(
+  method: string,
+  model: Module,
+  x: Tensor,
+  spec: TargetSpec | undefined,
+): { target: ResolvedTarget; scores: Float64Array } {
   const target: ResolvedTarget =
     typeof spec === 'function'
       ? { classes: null, fn: spec }

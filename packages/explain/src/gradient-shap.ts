@@ -1,8 +1,10 @@
 import { defaultGenerator, Generator, tensor, tidy } from '@gradlens/tensor';
 import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
-import { DeepLiftResult, itemSums } from './deeplift';
+import type { BaseOptions, ProgressCallback } from './common';
+import { checkConstant, checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import type { DeepLiftResult } from './deeplift';
+import { itemSums } from './deeplift';
 import { batchGradient, cleanTarget } from './gradient-core';
 
 export interface GradientShapOptions extends BaseOptions {
@@ -39,16 +41,25 @@ export function gradientShap(model: Module, x: Tensor, options: GradientShapOpti
   checkEval(model, warnings);
   const b = options.baselines;
   if (!b || b.rank !== x.rank || b.shape.slice(1).join() !== x.shape.slice(1).join() || b.shape[0]! < 1) {
-    throw new Error(`${method}: baselines must be [B, ${x.shape.slice(1).join(', ')}] with B ≥ 1 (the input's item shape), got ${b ? `[${b.shape.join(', ')}]` : String(b)}`);
+    throw new Error(
+      `${method}: baselines must be [B, ${x.shape.slice(1).join(', ')}] with B ≥ 1 (the input's item shape), got ${b ? `[${b.shape.join(', ')}]` : String(b)}`,
+    );
   }
   const [n] = x.shape as [number];
   const nb = b.shape[0]!;
   const per = x.size / n;
   const draws = options.draws;
-  const samples = draws ? draws.alpha.length / n : options.samples ?? 20;
-  if (!Number.isInteger(samples) || samples < 1) throw new Error(`${method}: samples must be a positive integer, got ${samples}${draws ? ' (draws.alpha must hold samples · N values)' : ''}`);
-  if (draws && draws.baselineIndex.length !== draws.alpha.length) throw new Error(`${method}: draws.baselineIndex has ${draws.baselineIndex.length} values, draws.alpha ${draws.alpha.length}; give one of each per sample and item`);
-  if (draws?.noise && draws.noise.shape.join() !== [samples, ...x.shape].join()) throw new Error(`${method}: draws.noise must be [${[samples, ...x.shape].join(', ')}], got [${draws.noise.shape.join(', ')}]`);
+  const samples = draws ? draws.alpha.length / n : (options.samples ?? 20);
+  if (!Number.isInteger(samples) || samples < 1)
+    throw new Error(
+      `${method}: samples must be a positive integer, got ${samples}${draws ? ' (draws.alpha must hold samples · N values)' : ''}`,
+    );
+  if (draws && draws.baselineIndex.length !== draws.alpha.length)
+    throw new Error(
+      `${method}: draws.baselineIndex has ${draws.baselineIndex.length} values, draws.alpha ${draws.alpha.length}; give one of each per sample and item`,
+    );
+  if (draws?.noise && draws.noise.shape.join() !== [samples, ...x.shape].join())
+    throw new Error(`${method}: draws.noise must be [${[samples, ...x.shape].join(', ')}], got [${draws.noise.shape.join(', ')}]`);
   const stdev = options.stdev ?? 0;
   if (!(stdev >= 0)) throw new Error(`${method}: stdev must be ≥ 0, got ${stdev}`);
   const gen = options.generator ?? (options.seed !== undefined ? new Generator(options.seed) : defaultGenerator);
@@ -61,7 +72,8 @@ export function gradientShap(model: Module, x: Tensor, options: GradientShapOpti
   const alpha: number[] = [];
   for (let r = 0; r < samples * n; r++) {
     const k = draws ? draws.baselineIndex[r]! : gen.int(nb);
-    if (!Number.isInteger(k) || k < 0 || k >= nb) throw new Error(`${method}: draws.baselineIndex[${r}] = ${k} is not a row of the ${nb} baselines`);
+    if (!Number.isInteger(k) || k < 0 || k >= nb)
+      throw new Error(`${method}: draws.baselineIndex[${r}] = ${k} is not a row of the ${nb} baselines`);
     index.push(k);
     alpha.push(draws ? draws.alpha[r]! : gen.uniform());
   }

@@ -1,9 +1,11 @@
 import { mul, reshape, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, camLayer, CamLayer, CamResult, withLayer } from './cam-core';
+import type { CamLayer, CamResult } from './cam-core';
+import { buildCam, camLayer, withLayer } from './cam-core';
 import { checkConstant, checkEval, checkInput, disposePass, normalizeMaps, passGrad, recordPass, Warnings } from './common';
-import { GradCamOptions, gradCamCombine } from './gradcam';
+import type { GradCamOptions } from './gradcam';
+import { gradCamCombine } from './gradcam';
 import { guidedRules } from './rules';
 
 /** What `guidedGradCam` returns; the caller owns the tensors. */
@@ -42,7 +44,17 @@ export function guidedGradCam(model: Module, x: Tensor, given: GradCamOptions = 
     let cam: CamResult;
     let attribution: Tensor;
     try {
-      cam = buildCam(method, a, layer.grid(ga!), gradCamCombine(reference), options.relu ?? true, x.shape, pass.target, pass.scores, warnings);
+      cam = buildCam(
+        method,
+        a,
+        layer.grid(ga!),
+        gradCamCombine(reference),
+        options.relu ?? true,
+        x.shape,
+        pass.target,
+        pass.scores,
+        warnings,
+      );
       attribution = tidy(() => {
         const [n, , hh, ww] = x.shape as [number, number, number, number];
         const weight = reference ? normalizeMaps(cam.upsampled) : cam.upsampled;

@@ -1,7 +1,8 @@
 import { mul, sum } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { CamCombine, CamOptions, CamResult, gradientCam } from './cam-core';
+import type { CamCombine, CamOptions, CamResult } from './cam-core';
+import { gradientCam } from './cam-core';
 
 /** HiResCAM: Σₖ ∂score/∂Aₖ ⊙ Aₖ, element by element (no spatial averaging of the gradient). */
 export const hiResCamCombine: CamCombine = (a, g) => ({ map: sum(mul(g!, a), { dim: 1 }), weights: null });

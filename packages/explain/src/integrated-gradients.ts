@@ -1,7 +1,8 @@
 import { add, cat, expand, full, mul, sub, tensor, tidy } from '@gradlens/tensor';
 import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkEval, checkInput, checkConstant, ProgressCallback, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import type { BaseOptions, ProgressCallback } from './common';
+import { checkEval, checkInput, checkConstant, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
 import { batchGradient, cleanTarget } from './gradient-core';
 
 /** Quadrature along the straight path from the baseline to the input. */
@@ -47,9 +48,12 @@ export function quadrature(method: IntegrationMethod, steps: number): { alphas: 
   const m = steps;
   const range = (f: (k: number) => number) => Array.from({ length: m }, (_, k) => f(k));
   switch (method) {
-    case 'riemann-left': return { alphas: range((k) => k / m), weights: range(() => 1 / m) };
-    case 'riemann-right': return { alphas: range((k) => (k + 1) / m), weights: range(() => 1 / m) };
-    case 'riemann-middle': return { alphas: range((k) => (k + 0.5) / m), weights: range(() => 1 / m) };
+    case 'riemann-left':
+      return { alphas: range((k) => k / m), weights: range(() => 1 / m) };
+    case 'riemann-right':
+      return { alphas: range((k) => (k + 1) / m), weights: range(() => 1 / m) };
+    case 'riemann-middle':
+      return { alphas: range((k) => (k + 0.5) / m), weights: range(() => 1 / m) };
     case 'riemann-trapezoid': {
       if (m < 2) throw new Error(`integratedGradients: the trapezoid rule needs steps ≥ 2, got ${m}`);
       return { alphas: range((k) => k / (m - 1)), weights: range((k) => (k === 0 || k === m - 1 ? 0.5 : 1) / (m - 1)) };
@@ -58,7 +62,10 @@ export function quadrature(method: IntegrationMethod, steps: number): { alphas: 
       const { nodes, weights } = gaussLegendre(m);
       return { alphas: nodes.map((t) => (t + 1) / 2), weights: weights.map((w) => w / 2) };
     }
-    default: throw new Error(`integratedGradients: unknown method '${String(method)}'; use riemann-left, riemann-right, riemann-middle, riemann-trapezoid or gauss-legendre`);
+    default:
+      throw new Error(
+        `integratedGradients: unknown method '${String(method)}'; use riemann-left, riemann-right, riemann-middle, riemann-trapezoid or gauss-legendre`,
+      );
   }
 }
 
@@ -137,7 +144,10 @@ export function integratedGradients(model: Module, x: Tensor, options: Integrate
       for (let s0 = 0; s0 < alphas.length; s0 += batch) {
         const chunk = alphas.slice(s0, s0 + batch);
         const g = tidy(() => {
-          const xs = cat(chunk.map((a) => add(baseline, mul(diff, a))), 0);
+          const xs = cat(
+            chunk.map((a) => add(baseline, mul(diff, a))),
+            0,
+          );
           const items = Array.from({ length: chunk.length * n }, (_, r) => r % n);
           return batchGradient(method, model, xs, repeatTarget(target, items), options.rules);
         });

@@ -1,12 +1,15 @@
 import { tensor } from '@gradlens/tensor';
 import type { Generator, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, valuesOf, Warnings } from './common';
+import type { BaseOptions, ProgressCallback } from './common';
+import { checkConstant, checkEval, checkInput, valuesOf, Warnings } from './common';
 import type { FeatureAttributionResult } from './feature-ablation';
-import { FeatureMask, resolveMask } from './feature-mask';
+import type { FeatureMask } from './feature-mask';
+import { resolveMask } from './feature-mask';
 import { cleanTarget } from './gradient-core';
 import { metricGenerator } from './metrics/batch-scores';
-import { slic, SlicOptions } from './slic';
+import type { SlicOptions } from './slic';
+import { slic } from './slic';
 import { scorePatterns, solve } from './surrogate';
 
 export interface KernelShapOptions extends BaseOptions {
@@ -51,7 +54,7 @@ export function kernelShap(model: Module, x: Tensor, options: KernelShapOptions 
   const gen = metricGenerator(options);
   const { target, scores } = cleanTarget(method, model, x, options.target);
   const xv = valuesOf(x);
-  const count = options.patterns ? options.patterns.length : options.samples ?? 500;
+  const count = options.patterns ? options.patterns.length : (options.samples ?? 500);
   if (!Number.isInteger(count) || count < 1) throw new Error(`${method}: samples must be a positive integer, got ${count}`);
   const progress = { done: 0, total: n * (count + 1), onProgress: options.onProgress };
   const features: number[][] = [];
@@ -61,7 +64,11 @@ export function kernelShap(model: Module, x: Tensor, options: KernelShapOptions 
     if (options.featureMask) itemMask = options.featureMask;
     else {
       const item = tensor(Float32Array.from(xv.subarray(i * per, (i + 1) * per)), [c, h, w]);
-      try { itemMask = slic(item, options.slic); } finally { item.dispose(); }
+      try {
+        itemMask = slic(item, options.slic);
+      } finally {
+        item.dispose();
+      }
     }
     const { group, members } = resolveMask(method, itemMask, h, w);
     const m = members.length;
@@ -71,7 +78,8 @@ export function kernelShap(model: Module, x: Tensor, options: KernelShapOptions 
     if (options.patterns) {
       options.patterns.forEach((p, r) => {
         const on = p.reduce((a, b) => a + b, 0);
-        if (p.length !== m || p.some((v) => v !== 0 && v !== 1) || on === 0 || on === m) throw new Error(`${method}: pattern ${r} must hold ${m} values of 0 or 1, neither all 0 nor all 1`);
+        if (p.length !== m || p.some((v) => v !== 0 && v !== 1) || on === 0 || on === m)
+          throw new Error(`${method}: pattern ${r} must hold ${m} values of 0 or 1, neither all 0 nor all 1`);
         zs.push(Uint8Array.from(p));
         weights.push(shapleyKernel(m, on));
       });
@@ -97,7 +105,19 @@ export function kernelShap(model: Module, x: Tensor, options: KernelShapOptions 
     const ends = scorePatterns(method, model, xv, x.shape, i, group, [new Uint8Array(m)], options.baseline ?? 0, target, 1, progress);
     const f0 = ends[0]!;
     const delta = scores[i]! - f0;
-    const y = scorePatterns(method, model, xv, x.shape, i, group, zs, options.baseline ?? 0, target, Math.max(1, Math.floor(options.batchSize ?? 32)), progress);
+    const y = scorePatterns(
+      method,
+      model,
+      xv,
+      x.shape,
+      i,
+      group,
+      zs,
+      options.baseline ?? 0,
+      target,
+      Math.max(1, Math.floor(options.batchSize ?? 32)),
+      progress,
+    );
     // eliminate φ_m = Δ − Σ_{j<m} φ_j:  y − f0 − z_m Δ = Σ_{j<m} (z_j − z_m) φ_j
     const d = m - 1;
     const a = new Float64Array(d * d);
@@ -119,5 +139,11 @@ export function kernelShap(model: Module, x: Tensor, options: KernelShapOptions 
   }
   const attribution = tensor(attr, x.shape, x.dtype);
   checkConstant(attribution, target, warnings, 'no coalition changed the score');
-  return { attribution, features, classes: target.classes ? [...target.classes] : null, scores: Array.from(scores), warnings: warnings.list };
+  return {
+    attribution,
+    features,
+    classes: target.classes ? [...target.classes] : null,
+    scores: Array.from(scores),
+    warnings: warnings.list,
+  };
 }

@@ -1,7 +1,8 @@
 import { record, tensor, tidy } from '@gradlens/tensor';
 import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, layerActivation, valuesOf, Warnings } from './common';
+import type { BaseOptions } from './common';
+import { checkConstant, checkEval, checkInput, layerActivation, valuesOf, Warnings } from './common';
 import { guidedRules } from './rules';
 
 export interface LayerActivationOptions extends Omit<BaseOptions, 'target'> {
@@ -39,14 +40,17 @@ export function layerActivationGradient(model: Module, x: Tensor, options: Layer
   const { output, tape } = record(() => model.call(x));
   try {
     const a = layerActivation(method, model, tape, options.layer);
-    if (a.rank !== 4 && a.rank !== 2) throw new Error(`${method}: layer '${options.layer}' gives [${a.shape.join(', ')}]; expected [N, K, h, w] or [N, K]`);
+    if (a.rank !== 4 && a.rank !== 2)
+      throw new Error(`${method}: layer '${options.layer}' gives [${a.shape.join(', ')}]; expected [N, K, h, w] or [N, K]`);
     const [n, k] = a.shape as [number, number];
     const f = options.filter;
-    if (!Number.isInteger(f) || f < 0 || f >= k) throw new Error(`${method}: filter ${f} is out of range: layer '${options.layer}' has ${k} channels (0…${k - 1})`);
+    if (!Number.isInteger(f) || f < 0 || f >= k)
+      throw new Error(`${method}: filter ${f} is out of range: layer '${options.layer}' has ${k} channels (0…${k - 1})`);
     const plane = a.rank === 4 ? a.shape[2]! * a.shape[3]! : 1;
     const positions: number[] = [];
     if (options.unit) {
-      if (a.rank !== 4) throw new Error(`${method}: unit [row, col] needs a [N, K, h, w] layer; '${options.layer}' gives [${a.shape.join(', ')}]`);
+      if (a.rank !== 4)
+        throw new Error(`${method}: unit [row, col] needs a [N, K, h, w] layer; '${options.layer}' gives [${a.shape.join(', ')}]`);
       const [r, c] = options.unit;
       const [h, w] = [a.shape[2]!, a.shape[3]!];
       if (!Number.isInteger(r) || !Number.isInteger(c) || r < 0 || r >= h || c < 0 || c >= w) {
@@ -71,7 +75,12 @@ export function layerActivationGradient(model: Module, x: Tensor, options: Layer
       const g = tensor(seed, a.shape, a.dtype);
       return tape.grad([a], [x], { rules: options.rules ?? guidedRules, gradOutputs: [g] })[0]!;
     });
-    checkConstant(attribution, { classes: null, fn: null }, warnings, `filter ${f} of '${options.layer}' passes no gradient to the input (inactive, or switched off by the rules)`);
+    checkConstant(
+      attribution,
+      { classes: null, fn: null },
+      warnings,
+      `filter ${f} of '${options.layer}' passes no gradient to the input (inactive, or switched off by the rules)`,
+    );
     return { attribution, scores, warnings: warnings.list };
   } finally {
     tape.dispose();

@@ -1,7 +1,8 @@
 import { mul, relu, sum } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { CamCombine, CamOptions, CamResult, gradientCam } from './cam-core';
+import type { CamCombine, CamOptions, CamResult } from './cam-core';
+import { gradientCam } from './cam-core';
 
 /** Layer-CAM: Σₖ ReLU(∂score/∂Aₖ) ⊙ Aₖ, element by element. */
 export const layerCamCombine: CamCombine = (a, g) => ({ map: sum(mul(relu(g!), a), { dim: 1 }), weights: null });

@@ -1,12 +1,15 @@
 import { tensor } from '@gradlens/tensor';
 import type { Generator, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, valuesOf, Warnings } from './common';
+import type { BaseOptions, ProgressCallback } from './common';
+import { checkConstant, checkEval, checkInput, valuesOf, Warnings } from './common';
 import type { FeatureAttributionResult } from './feature-ablation';
-import { FeatureMask, resolveMask } from './feature-mask';
+import type { FeatureMask } from './feature-mask';
+import { resolveMask } from './feature-mask';
 import { cleanTarget } from './gradient-core';
 import { metricGenerator } from './metrics/batch-scores';
-import { slic, SlicOptions } from './slic';
+import type { SlicOptions } from './slic';
+import { slic } from './slic';
 import { scorePatterns, weightedRidge } from './surrogate';
 
 export interface LimeOptions extends BaseOptions {
@@ -55,7 +58,7 @@ export function lime(model: Module, x: Tensor, options: LimeOptions = {}): Featu
   const width = options.kernelWidth ?? 0.25;
   const { target, scores } = cleanTarget(method, model, x, options.target);
   const xv = valuesOf(x);
-  const count = options.patterns ? options.patterns.length : options.samples ?? 1000;
+  const count = options.patterns ? options.patterns.length : (options.samples ?? 1000);
   if (!Number.isInteger(count) || count < 2) throw new Error(`${method}: samples must be an integer ≥ 2, got ${count}`);
   const progress = { done: 0, total: n * count, onProgress: options.onProgress };
   const features: number[][] = [];
@@ -66,7 +69,11 @@ export function lime(model: Module, x: Tensor, options: LimeOptions = {}): Featu
     if (options.featureMask) itemMask = options.featureMask;
     else {
       const item = tensor(Float32Array.from(xv.subarray(i * per, (i + 1) * per)), [c, h, w]);
-      try { itemMask = slic(item, options.slic); } finally { item.dispose(); }
+      try {
+        itemMask = slic(item, options.slic);
+      } finally {
+        item.dispose();
+      }
     }
     const { group, members } = resolveMask(method, itemMask, h, w);
     const nf = members.length;
@@ -74,11 +81,24 @@ export function lime(model: Module, x: Tensor, options: LimeOptions = {}): Featu
     for (let r = 0; r < count; r++) {
       if (options.patterns) {
         const p = options.patterns[r]!;
-        if (p.length !== nf || p.some((v) => v !== 0 && v !== 1)) throw new Error(`${method}: pattern ${r} must hold ${nf} values of 0 or 1`);
+        if (p.length !== nf || p.some((v) => v !== 0 && v !== 1))
+          throw new Error(`${method}: pattern ${r} must hold ${nf} values of 0 or 1`);
         zs.push(Uint8Array.from(p));
       } else zs.push(r === 0 ? new Uint8Array(nf).fill(1) : Uint8Array.from({ length: nf }, () => (gen.uniform() < 0.5 ? 1 : 0)));
     }
-    const y = scorePatterns(method, model, xv, x.shape, i, group, zs, options.baseline ?? 0, target, Math.max(1, Math.floor(options.batchSize ?? 32)), progress);
+    const y = scorePatterns(
+      method,
+      model,
+      xv,
+      x.shape,
+      i,
+      group,
+      zs,
+      options.baseline ?? 0,
+      target,
+      Math.max(1, Math.floor(options.batchSize ?? 32)),
+      progress,
+    );
     const weights = zs.map((z) => Math.sqrt(Math.exp(-(cosineFromAllOn(z) ** 2) / width ** 2)));
     const { coef, intercept } = weightedRidge(method, zs, y, weights, options.alpha ?? 1);
     features.push(Array.from(coef));
@@ -87,5 +107,12 @@ export function lime(model: Module, x: Tensor, options: LimeOptions = {}): Featu
   }
   const attribution = tensor(attr, x.shape, x.dtype);
   checkConstant(attribution, target, warnings, 'the surrogate found no feature that changes the score');
-  return { attribution, features, intercepts, classes: target.classes ? [...target.classes] : null, scores: Array.from(scores), warnings: warnings.list };
+  return {
+    attribution,
+    features,
+    intercepts,
+    classes: target.classes ? [...target.classes] : null,
+    scores: Array.from(scores),
+    warnings: warnings.list,
+  };
 }

@@ -70,7 +70,11 @@ export function reluScale(maps: Tensor): Tensor {
 
 /** Copies of item i of `x` [N, …] stacked `count` times: [count, …]. */
 export function repeatItem(x: Tensor, item: number, count: number): Tensor {
-  return indexSelect(x, 0, Array.from({ length: count }, () => item));
+  return indexSelect(
+    x,
+    0,
+    Array.from({ length: count }, () => item),
+  );
 }
 
 /** The values of tensor `t` as float64 (a copy). */

@@ -1,7 +1,8 @@
 import { add, cat, defaultGenerator, Generator, mul, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, repeatTarget, TargetSpec, valuesOf, Warnings } from './common';
+import type { BaseOptions, ProgressCallback, TargetSpec } from './common';
+import { checkConstant, checkEval, checkInput, repeatTarget, valuesOf, Warnings } from './common';
 import { cleanTarget } from './gradient-core';
 
 /**
@@ -57,14 +58,16 @@ export interface NoiseTunnelResult {
 export function noiseTunnel(explain: BatchAttribution, model: Module, x: Tensor, options: NoiseTunnelOptions = {}): NoiseTunnelResult {
   const method = 'noiseTunnel';
   checkInput(method, x, true);
-  if (typeof explain !== 'function') throw new Error(`${method}: the first argument must be an attribution function (model, xs, target) => Tensor, got ${typeof explain}`);
+  if (typeof explain !== 'function')
+    throw new Error(`${method}: the first argument must be an attribution function (model, xs, target) => Tensor, got ${typeof explain}`);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const type = options.type ?? 'smoothgrad';
-  if (!['smoothgrad', 'smoothgrad_sq', 'vargrad'].includes(type)) throw new Error(`${method}: type must be 'smoothgrad', 'smoothgrad_sq' or 'vargrad', got '${String(type)}'`);
+  if (!['smoothgrad', 'smoothgrad_sq', 'vargrad'].includes(type))
+    throw new Error(`${method}: type must be 'smoothgrad', 'smoothgrad_sq' or 'vargrad', got '${String(type)}'`);
   const [n] = x.shape as [number];
   const per = x.size / n;
-  const samples = options.noise ? options.noise.shape[0]! : options.samples ?? 50;
+  const samples = options.noise ? options.noise.shape[0]! : (options.samples ?? 50);
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`${method}: samples must be a positive integer, got ${samples}`);
   if (options.noise && options.noise.shape.join() !== [samples, ...x.shape].join()) {
     throw new Error(`${method}: noise must have shape [samples, ${x.shape.join(', ')}], got [${options.noise.shape.join(', ')}]`);
@@ -91,18 +94,32 @@ export function noiseTunnel(explain: BatchAttribution, model: Module, x: Tensor,
   for (let s0 = 0; s0 < samples; s0 += batch) {
     const count = Math.min(batch, samples - s0);
     const eps = new Float32Array(count * x.size);
-    for (let j = 0; j < eps.length; j++) eps[j] = sigma[Math.floor(j / per) % n]! * (noiseValues ? noiseValues[s0 * x.size + j]! : gen.normal());
-    const xs = tidy(() => add(cat(Array.from({ length: count }, () => x), 0), tensor(eps, [count * n, ...x.shape.slice(1)], x.dtype)));
+    for (let j = 0; j < eps.length; j++)
+      eps[j] = sigma[Math.floor(j / per) % n]! * (noiseValues ? noiseValues[s0 * x.size + j]! : gen.normal());
+    const xs = tidy(() =>
+      add(
+        cat(
+          Array.from({ length: count }, () => x),
+          0,
+        ),
+        tensor(eps, [count * n, ...x.shape.slice(1)], x.dtype),
+      ),
+    );
     let maps: Tensor;
     try {
-      const t = repeatTarget(target, Array.from({ length: count * n }, (_, r) => r % n));
+      const t = repeatTarget(
+        target,
+        Array.from({ length: count * n }, (_, r) => r % n),
+      );
       maps = explain(model, xs, t.classes ? t.classes : t.fn!);
     } finally {
       xs.dispose();
     }
     if (maps.shape[0] !== count * n) {
       maps.dispose();
-      throw new Error(`${method}: the method returned a map of shape [${maps.shape.join(', ')}] for ${count * n} noisy inputs; it must return one map per input row`);
+      throw new Error(
+        `${method}: the method returned a map of shape [${maps.shape.join(', ')}] for ${count * n} noisy inputs; it must return one map per input row`,
+      );
     }
     const mv = maps.dataSync();
     const m = maps.size / (count * n);

@@ -1,7 +1,8 @@
 import { add, mul, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
+import type { BaseOptions, ProgressCallback } from './common';
+import { checkConstant, checkEval, checkInput, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
 import { cleanTarget } from './gradient-core';
 
 export interface OcclusionOptions extends BaseOptions {
@@ -48,7 +49,12 @@ export function occlusion(model: Module, x: Tensor, options: OcclusionOptions = 
   const [n, , hh, ww] = x.shape as [number, number, number, number];
   const [wh, wwid] = pair(options.window ?? 8);
   const [sh, sw] = pair(options.stride ?? [Math.max(1, Math.floor(wh / 2)), Math.max(1, Math.floor(wwid / 2))]);
-  for (const [name, v] of [['window', wh], ['window', wwid], ['stride', sh], ['stride', sw]] as const) {
+  for (const [name, v] of [
+    ['window', wh],
+    ['window', wwid],
+    ['stride', sh],
+    ['stride', sw],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${method}: ${name} must be positive integers, got ${v}`);
   }
   if (wh > hh || wwid > ww) throw new Error(`${method}: window ${wh}×${wwid} is larger than the input ${hh}×${ww}`);

@@ -20,7 +20,10 @@ export interface BaseOptions {
 /** Collects the warnings of one method call and passes each to `onWarning`. */
 export class Warnings {
   readonly list: string[] = [];
-  constructor(private readonly method: string, private readonly sink: ((message: string) => void) | undefined) {}
+  constructor(
+    private readonly method: string,
+    private readonly sink: ((message: string) => void) | undefined,
+  ) {}
 
   warn(message: string): void {
     const full = `${this.method}: ${message}`;
@@ -35,21 +38,35 @@ export class Warnings {
  */
 export function checkInput(method: string, x: Tensor, anyBatch = false): void {
   if (!((x as unknown) instanceof Tensor)) {
-    const got = isNdArray(x) ? `a plain ${x.dtype} array of shape [${x.shape.join(', ')}] (what @gradlens/io returns)` : typeof x === 'object' ? 'an object that is not a Tensor' : `a ${typeof x}`;
-    throw new Error(`${method}: input must be a Tensor batch [N, C, H, W], got ${got}; make one with imageToInput(readImage(file)) or toTensor(array) from @gradlens/nn`);
+    const got = isNdArray(x)
+      ? `a plain ${x.dtype} array of shape [${x.shape.join(', ')}] (what @gradlens/io returns)`
+      : typeof x === 'object'
+        ? 'an object that is not a Tensor'
+        : `a ${typeof x}`;
+    throw new Error(
+      `${method}: input must be a Tensor batch [N, C, H, W], got ${got}; make one with imageToInput(readImage(file)) or toTensor(array) from @gradlens/nn`,
+    );
   }
   if (x.rank !== 4 && !(anyBatch && x.rank === 2)) {
-    const hint = x.rank === 3 ? `; add the batch dimension: unsqueeze(x, 0) gives [1, ${x.shape.join(', ')}] (imageToInput of @gradlens/nn returns a batch)` : x.rank === 2 && !anyBatch ? '; a [H, W] picture needs channels and a batch: [1, 1, H, W]' : '';
+    const hint =
+      x.rank === 3
+        ? `; add the batch dimension: unsqueeze(x, 0) gives [1, ${x.shape.join(', ')}] (imageToInput of @gradlens/nn returns a batch)`
+        : x.rank === 2 && !anyBatch
+          ? '; a [H, W] picture needs channels and a batch: [1, 1, H, W]'
+          : '';
     throw new Error(`${method}: input must be a batch [N, C, H, W], got shape [${x.shape.join(', ')}]${hint}`);
   }
   if (x.shape[0]! < 1) throw new Error(`${method}: input batch is empty (shape [${x.shape.join(', ')}])`);
-  if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new Error(`${method}: input must hold floats (float32 or float64), got ${x.dtype}`);
+  if (x.dtype !== 'float32' && x.dtype !== 'float64')
+    throw new Error(`${method}: input must hold floats (float32 or float64), got ${x.dtype}`);
 }
 
 /** Warns when any module of `model` is in training mode (dropout and batch norm make maps random). */
 export function checkEval(model: Module, warnings: Warnings): void {
   const training = model.namedModules().filter(([, m]) => m.training);
   if (training.length > 0) {
-    warnings.warn('the model is in training mode (dropout and batch statistics make the maps random and couple batch items); call model.eval() first');
+    warnings.warn(
+      'the model is in training mode (dropout and batch statistics make the maps random and couple batch items); call model.eval() first',
+    );
   }
 }

@@ -40,7 +40,10 @@ export function recordPass(method: string, model: Module, x: Tensor, target: Tar
   });
   const owned = [rec.output, rec.score].filter((t): t is Tensor => t !== null && made.has(t));
   try {
-    const resolved = spec !== undefined && typeof spec === 'object' && 'fn' in spec ? spec : resolveTarget(method, spec as TargetSpec | undefined, rec.output);
+    const resolved =
+      spec !== undefined && typeof spec === 'object' && 'fn' in spec
+        ? spec
+        : resolveTarget(method, spec as TargetSpec | undefined, rec.output);
     const rows = rec.output.shape[0] ?? 0;
     if (resolved.classes) {
       const k = rec.output.shape[1]!;
@@ -56,7 +59,15 @@ export function recordPass(method: string, model: Module, x: Tensor, target: Tar
     const score = rec.score!;
     const { kind, values } = fnScores(method, rec.output, score);
     const g = kind === 'score' ? ones(score.shape, score.dtype) : score;
-    return { output: rec.output, tape, target: resolved, seedOutputs: [kind === 'score' ? score : rec.output], gradOutputs: [g], scores: values, owned: g === score ? owned : [...owned, g] };
+    return {
+      output: rec.output,
+      tape,
+      target: resolved,
+      seedOutputs: [kind === 'score' ? score : rec.output],
+      gradOutputs: [g],
+      scores: values,
+      owned: g === score ? owned : [...owned, g],
+    };
   } catch (e) {
     tape.dispose();
     for (const t of owned) t.dispose();

@@ -15,7 +15,10 @@ export const deconvnetRelu: GradRule<'relu'> = (dy) => [relu(dy)];
  * its ordinary gradient.
  */
 export const guidedClamp: GradRule<'clamp'> = (dy, ctx) => {
-  const { inputs: [x], attrs: { min, max } } = ctx;
+  const {
+    inputs: [x],
+    attrs: { min, max },
+  } = ctx;
   if (min !== 0) return gradRules.clamp(dy, ctx);
   let g = mul(relu(dy), mask(gt(x!, 0), dy));
   if (max !== null) g = mul(g, mask(lt(x!, max), dy));

@@ -1,5 +1,13 @@
 import {
-  applyColormap, camToImageSize, classActivationImages, convertToGrayscale, gradientToImage, preprocessImageNet, withLegend, writeImage, writeNpy,
+  applyColormap,
+  camToImageSize,
+  classActivationImages,
+  convertToGrayscale,
+  gradientToImage,
+  preprocessImageNet,
+  withLegend,
+  writeImage,
+  writeNpy,
 } from '@gradlens/io';
 import type { ColormapName, NdArray, RasterImage, RgbImage } from '@gradlens/io';
 import { toNdArray } from '@gradlens/nn';
@@ -13,11 +21,7 @@ import { reshape, Tensor } from '@gradlens/tensor';
 
 /** What saveMap and saveNpy take: any method's result, or a Tensor. */
 export type SavableMap =
-  | Tensor
-  | { upsampled: Tensor; map: Tensor }
-  | { attribution: Tensor }
-  | { relevance: Tensor }
-  | { grid: Tensor; map: Tensor };
+  Tensor | { upsampled: Tensor; map: Tensor } | { attribution: Tensor } | { relevance: Tensor } | { grid: Tensor; map: Tensor };
 
 /** Options of saveMap. */
 export interface SaveMapOptions {
@@ -44,14 +48,19 @@ function mapOf(result: SavableMap, where: string): { kind: 'heat' | 'gradient'; 
     if (result.rank === 4) return { kind: 'gradient', t: result };
     if (result.rank === 3) return { kind: 'heat', t: result };
     if (result.rank === 2) return { kind: 'heat', t: reshape(result, [1, ...result.shape]) };
-    throw new Error(`${where}: a Tensor map must be [N, C, H, W] (an attribution), [N, h, w] or [h, w] (a heat map), got shape [${result.shape.join(', ')}]; pass the method's result itself`);
+    throw new Error(
+      `${where}: a Tensor map must be [N, C, H, W] (an attribution), [N, h, w] or [h, w] (a heat map), got shape [${result.shape.join(', ')}]; pass the method's result itself`,
+    );
   }
-  if (result === null || typeof result !== 'object') throw new Error(`${where}: expected a method's result or a Tensor, got ${String(result)}`);
+  if (result === null || typeof result !== 'object')
+    throw new Error(`${where}: expected a method's result or a Tensor, got ${String(result)}`);
   if ('upsampled' in result && result.map instanceof Tensor) return { kind: 'heat', t: result.map };
   if ('grid' in result && result.map instanceof Tensor) return { kind: 'heat', t: result.map };
   if ('attribution' in result && result.attribution instanceof Tensor) return { kind: 'gradient', t: result.attribution };
   if ('relevance' in result && result.relevance instanceof Tensor) return { kind: 'gradient', t: result.relevance };
-  throw new Error(`${where}: expected a method's result (with map, attribution or relevance) or a Tensor, got an object with keys ${Object.keys(result).join(', ')}`);
+  throw new Error(
+    `${where}: expected a method's result (with map, attribution or relevance) or a Tensor, got an object with keys ${Object.keys(result).join(', ')}`,
+  );
 }
 
 /** Item `i` of a [N, …] tensor as a float32 array without the batch dimension. */
@@ -60,17 +69,25 @@ function itemOf(t: Tensor, i: number, where: string): NdArray<'float32'> {
   if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`${where}: item ${i} is out of range: the batch has ${n} item(s)`);
   const size = t.size / n;
   const all = toNdArray(t);
-  return { dtype: 'float32', shape: t.shape.slice(1), data: Float32Array.from((all.data as ArrayLike<number>)).subarray(i * size, (i + 1) * size) };
+  return {
+    dtype: 'float32',
+    shape: t.shape.slice(1),
+    data: Float32Array.from(all.data as ArrayLike<number>).subarray(i * size, (i + 1) * size),
+  };
 }
 
 /** The picture brought to outW × outH: as it is when it has that size, else imageToInput's resize and centre crop (square only). */
 function pictureAt(image: RasterImage, outW: number, outH: number, where: string): RasterImage {
   if (image.width === outW && image.height === outH) return image;
-  if (outW !== outH) throw new Error(`${where}: the picture is ${image.width}×${image.height} but the map is ${outW}×${outH}; give the picture at the map's size`);
+  if (outW !== outH)
+    throw new Error(
+      `${where}: the picture is ${image.width}×${image.height} but the map is ${outW}×${outH}; give the picture at the map's size`,
+    );
   const chw = preprocessImageNet(image, { size: outW, normalize: false });
   const n = outW * outH;
   const data = new Uint8Array(3 * n);
-  for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.round(Math.min(1, Math.max(0, chw.data[c * n + p]!)) * 255);
+  for (let p = 0; p < n; p++)
+    for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.round(Math.min(1, Math.max(0, chw.data[c * n + p]!)) * 255);
   return { width: outW, height: outH, channels: 3, bitDepth: 8, data };
 }
 

@@ -1,10 +1,10 @@
 import { add, cast, indexSelect, interpolate, max, mul, noGrad, record, reshape, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { buildCam, camLayer, CamLayer, CamOptions, CamResult, weightedSum, withLayer } from './cam-core';
-import {
-  checkEval, checkInput, normalizeMaps, ProgressCallback, repeatItem, repeatTarget, resolveTarget, ResolvedTarget, scoreRows, scoresOf, Warnings,
-} from './common';
+import type { CamLayer, CamOptions, CamResult } from './cam-core';
+import { buildCam, camLayer, weightedSum, withLayer } from './cam-core';
+import type { ProgressCallback, ResolvedTarget } from './common';
+import { checkEval, checkInput, normalizeMaps, repeatItem, repeatTarget, resolveTarget, scoreRows, scoresOf, Warnings } from './common';
 
 export interface ScoreCamOptions extends CamOptions {
   /** Masked inputs per forward pass (default 16). */
@@ -34,7 +34,8 @@ export function scoreCam(model: Module, x: Tensor, given: ScoreCamOptions = {}):
   const { output, tape } = record(() => model.call(x));
   let layer: CamLayer | null = null;
   try {
-    const target: ResolvedTarget = typeof options.target === 'function' ? { classes: null, fn: options.target } : resolveTarget(method, options.target, output);
+    const target: ResolvedTarget =
+      typeof options.target === 'function' ? { classes: null, fn: options.target } : resolveTarget(method, options.target, output);
     layer = camLayer(method, model, tape, options);
     const a = layer.a;
     const k = a.shape[1]!;
@@ -44,10 +45,12 @@ export function scoreCam(model: Module, x: Tensor, given: ScoreCamOptions = {}):
     let done = 0;
     for (let i = 0; i < n; i++) {
       // Each channel upsampled and min–max scaled to a mask [K, 1, H, W]; a constant channel (an all-zero mask) is not scored.
-      const masks = noGrad(() => tidy(() => {
-        const up = interpolate(reshape(indexSelect(a, 0, [i]), [k, 1, h, w]), { size: [hh, ww], mode: 'bilinear' });
-        return cast(normalizeMaps(up), x.dtype);
-      }));
+      const masks = noGrad(() =>
+        tidy(() => {
+          const up = interpolate(reshape(indexSelect(a, 0, [i]), [k, 1, h, w]), { size: [hh, ww], mode: 'bilinear' });
+          return cast(normalizeMaps(up), x.dtype);
+        }),
+      );
       const weights = allWeights.subarray(i * k, (i + 1) * k);
       try {
         const peak = max(masks, { dim: [1, 2, 3] });
@@ -59,7 +62,16 @@ export function scoreCam(model: Module, x: Tensor, given: ScoreCamOptions = {}):
           const xs = tidy(() => mul(repeatItem(x, i, chunk.length), indexSelect(masks, 0, chunk)));
           let s: Float64Array;
           try {
-            s = scoreRows(method, model, xs, repeatTarget(target, chunk.map(() => i)), options.probability ?? true);
+            s = scoreRows(
+              method,
+              model,
+              xs,
+              repeatTarget(
+                target,
+                chunk.map(() => i),
+              ),
+              options.probability ?? true,
+            );
           } finally {
             xs.dispose();
           }
@@ -77,11 +89,21 @@ export function scoreCam(model: Module, x: Tensor, given: ScoreCamOptions = {}):
     }
     const scores = Array.from(scoresOf(method, output, target));
     const reference = options.reference ?? false;
-    return buildCam(method, a, null, (acts) => {
-      const weights = tensor(allWeights, [n, k], acts.dtype);
-      const map = weightedSum(acts, weights);
-      return { map: reference ? add(map, 1) : map, weights };
-    }, options.relu ?? true, x.shape, target, scores, warnings);
+    return buildCam(
+      method,
+      a,
+      null,
+      (acts) => {
+        const weights = tensor(allWeights, [n, k], acts.dtype);
+        const map = weightedSum(acts, weights);
+        return { map: reference ? add(map, 1) : map, weights };
+      },
+      options.relu ?? true,
+      x.shape,
+      target,
+      scores,
+      warnings,
+    );
   } finally {
     layer?.dispose();
     tape.dispose();

@@ -21,7 +21,9 @@ export function fnScores(method: string, output: Tensor, score: Tensor): { kind:
     }
     return { kind: 'seed', values };
   }
-  throw new Error(`${method}: the target function returned shape [${score.shape.join(', ')}]; expected one score per item ([${n}]) or a seed of the output's shape [${output.shape.join(', ')}]`);
+  throw new Error(
+    `${method}: the target function returned shape [${score.shape.join(', ')}]; expected one score per item ([${n}]) or a seed of the output's shape [${output.shape.join(', ')}]`,
+  );
 }
 
 /**

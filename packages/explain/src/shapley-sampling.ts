@@ -1,9 +1,11 @@
 import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
-import { FeatureAttributionResult } from './feature-ablation';
-import { FeatureMask, patchMask, resolveMask } from './feature-mask';
+import type { BaseOptions, ProgressCallback } from './common';
+import { checkConstant, checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import type { FeatureAttributionResult } from './feature-ablation';
+import type { FeatureMask } from './feature-mask';
+import { patchMask, resolveMask } from './feature-mask';
 import { cleanTarget } from './gradient-core';
 import { metricGenerator } from './metrics/batch-scores';
 import type { Generator } from '@gradlens/tensor';
@@ -45,12 +47,13 @@ export function shapleyValueSampling(model: Module, x: Tensor, options: ShapleyS
   const nf = members.length;
   const gen = metricGenerator(options);
   const perms: number[][] = [];
-  const count = options.permutations ? options.permutations.length : options.samples ?? 25;
+  const count = options.permutations ? options.permutations.length : (options.samples ?? 25);
   if (!Number.isInteger(count) || count < 1) throw new Error(`${method}: samples must be a positive integer, got ${count}`);
   for (let s = 0; s < count; s++) {
     if (options.permutations) {
       const p = [...options.permutations[s]!];
-      if (p.length !== nf || [...p].sort((a, b) => a - b).some((v, j) => v !== j)) throw new Error(`${method}: permutation ${s} is not a permutation of the ${nf} features 0…${nf - 1}`);
+      if (p.length !== nf || [...p].sort((a, b) => a - b).some((v, j) => v !== j))
+        throw new Error(`${method}: permutation ${s} is not a permutation of the ${nf} features 0…${nf - 1}`);
       perms.push(p);
     } else {
       const p = Array.from({ length: nf }, (_, j) => j);
@@ -81,11 +84,14 @@ export function shapleyValueSampling(model: Module, x: Tensor, options: ShapleyS
       chunk.forEach(({ perm, present }, r) => {
         const on = new Uint8Array(nf);
         for (let j = 0; j < present; j++) on[perms[perm]![j]!] = 1;
-        for (let k = 0; k < c; k++) for (let p = 0; p < hw; p++) data[r * per + k * hw + p] = on[group[p]!] ? xv[i * per + k * hw + p]! : fill;
+        for (let k = 0; k < c; k++)
+          for (let p = 0; p < hw; p++) data[r * per + k * hw + p] = on[group[p]!] ? xv[i * per + k * hw + p]! : fill;
       });
       const xs = tensor(data, [chunk.length, c, h, w], x.dtype);
       try {
-        scoreRows(method, model, xs, repeatTarget(target, new Array<number>(chunk.length).fill(i)), false).forEach((v, r) => (values[r0 + r] = v));
+        scoreRows(method, model, xs, repeatTarget(target, new Array<number>(chunk.length).fill(i)), false).forEach(
+          (v, r) => (values[r0 + r] = v),
+        );
       } finally {
         xs.dispose();
       }
@@ -103,5 +109,11 @@ export function shapleyValueSampling(model: Module, x: Tensor, options: ShapleyS
   }
   const attribution = tensor(attr, x.shape, x.dtype);
   checkConstant(attribution, target, warnings, 'no feature changed the score');
-  return { attribution, features, classes: target.classes ? [...target.classes] : null, scores: Array.from(scores), warnings: warnings.list };
+  return {
+    attribution,
+    features,
+    classes: target.classes ? [...target.classes] : null,
+    scores: Array.from(scores),
+    warnings: warnings.list,
+  };
 }

@@ -42,13 +42,14 @@ export function slic(image: Tensor, options: SlicOptions = {}): Int32Array {
       let by = Math.floor(y);
       let bx = Math.floor(x);
       let best = grad(by, bx);
-      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-        const yy = Math.floor(y) + dy;
-        const xx = Math.floor(x) + dx;
-        if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
-        const g = grad(yy, xx);
-        if (g < best) [best, by, bx] = [g, yy, xx];
-      }
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) {
+          const yy = Math.floor(y) + dy;
+          const xx = Math.floor(x) + dx;
+          if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
+          const g = grad(yy, xx);
+          if (g < best) [best, by, bx] = [g, yy, xx];
+        }
       centres.push([by, bx, ...Array.from({ length: c }, (_, ch) => at(ch, by, bx))]);
     }
   }
@@ -112,7 +113,12 @@ function enforceConnectivity(label: Int32Array, h: number, w: number, minSize: n
       comp.push(p);
       const y = Math.floor(p / w);
       const x = p % w;
-      for (const [yy, xx] of [[y - 1, x], [y + 1, x], [y, x - 1], [y, x + 1]] as const) {
+      for (const [yy, xx] of [
+        [y - 1, x],
+        [y + 1, x],
+        [y, x - 1],
+        [y, x + 1],
+      ] as const) {
         if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
         const q = yy * w + xx;
         if (out[q]! < 0 && label[q] === label[p0]) {

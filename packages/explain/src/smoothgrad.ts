@@ -1,7 +1,8 @@
 import { add, cat, defaultGenerator, Generator, mul, tensor, tidy } from '@gradlens/tensor';
 import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, checkEval, checkInput, ProgressCallback, repeatTarget, valueRange, valuesOf, Warnings } from './common';
+import type { BaseOptions, ProgressCallback } from './common';
+import { checkConstant, checkEval, checkInput, repeatTarget, valueRange, valuesOf, Warnings } from './common';
 import { batchGradient, cleanTarget } from './gradient-core';
 
 export interface SmoothGradOptions extends BaseOptions {
@@ -60,7 +61,7 @@ export function smoothGrad(model: Module, x: Tensor, options: SmoothGradOptions 
   checkEval(model, warnings);
   const [n] = x.shape as [number];
   const per = x.size / n;
-  const samples = options.noise ? options.noise.shape[0]! : options.samples ?? 50;
+  const samples = options.noise ? options.noise.shape[0]! : (options.samples ?? 50);
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`${method}: samples must be a positive integer, got ${samples}`);
   if (options.noise && options.noise.shape.join() !== [samples, ...x.shape].join()) {
     throw new Error(`${method}: noise must have shape [samples, ${x.shape.join(', ')}], got [${options.noise.shape.join(', ')}]`);
@@ -85,13 +86,24 @@ export function smoothGrad(model: Module, x: Tensor, options: SmoothGradOptions 
   const noiseValues = options.noise ? valuesOf(options.noise) : null;
   const sum = new Float64Array(x.size);
   const sumSq = new Float64Array(x.size);
-  const sigmaPerRow = (rows: number): Tensor => tensor(Float32Array.from({ length: rows * n }, (_, r) => sigma[r % n]!), [rows * n, ...x.shape.slice(1).map(() => 1)], x.dtype);
+  const sigmaPerRow = (rows: number): Tensor =>
+    tensor(
+      Float32Array.from({ length: rows * n }, (_, r) => sigma[r % n]!),
+      [rows * n, ...x.shape.slice(1).map(() => 1)],
+      x.dtype,
+    );
   for (let s0 = 0; s0 < samples; s0 += batch) {
     const count = Math.min(batch, samples - s0);
     const eps = new Float32Array(count * x.size);
     for (let j = 0; j < eps.length; j++) eps[j] = noiseValues ? noiseValues[s0 * x.size + j]! : gen.normal();
     const g = tidy(() => {
-      const xs = add(cat(Array.from({ length: count }, () => x), 0), mul(tensor(eps, [count * n, ...x.shape.slice(1)], x.dtype), sigmaPerRow(count)));
+      const xs = add(
+        cat(
+          Array.from({ length: count }, () => x),
+          0,
+        ),
+        mul(tensor(eps, [count * n, ...x.shape.slice(1)], x.dtype), sigmaPerRow(count)),
+      );
       const items = Array.from({ length: count * n }, (_, r) => r % n);
       const grad = batchGradient(method, model, xs, repeatTarget(target, items), options.rules);
       return options.timesInput ? mul(grad, xs) : grad;

@@ -1,14 +1,24 @@
 import { tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { ProgressCallback, repeatTarget, ResolvedTarget, scoreRows } from './common';
+import type { ProgressCallback, ResolvedTarget } from './common';
+import { repeatTarget, scoreRows } from './common';
 
 /**
  * The target's score of item `i` of x for each on/off pattern z (rows of `zs`, one 0/1 per
  * feature): features that are off take `fill` in every channel. Batched, without recording.
  */
 export function scorePatterns(
-  method: string, model: Module, xv: Float64Array, shape: readonly number[], i: number, group: Int32Array, zs: readonly Uint8Array[],
-  fill: number, target: ResolvedTarget, batchSize: number, progress?: { done: number; total: number; onProgress?: ProgressCallback },
+  method: string,
+  model: Module,
+  xv: Float64Array,
+  shape: readonly number[],
+  i: number,
+  group: Int32Array,
+  zs: readonly Uint8Array[],
+  fill: number,
+  target: ResolvedTarget,
+  batchSize: number,
+  progress?: { done: number; total: number; onProgress?: ProgressCallback },
 ): Float64Array {
   const [, c, h, w] = shape as [number, number, number, number];
   const hw = h * w;
@@ -22,7 +32,9 @@ export function scorePatterns(
     });
     const xs = tensor(data, [chunk.length, c, h, w]);
     try {
-      scoreRows(method, model, xs, repeatTarget(target, new Array<number>(chunk.length).fill(i)), false).forEach((v, r) => (out[r0 + r] = v));
+      scoreRows(method, model, xs, repeatTarget(target, new Array<number>(chunk.length).fill(i)), false).forEach(
+        (v, r) => (out[r0 + r] = v),
+      );
     } finally {
       xs.dispose();
     }
@@ -41,7 +53,10 @@ export function solve(method: string, a: Float64Array, b: Float64Array, d: numbe
   for (let col = 0; col < d; col++) {
     let piv = col;
     for (let r = col + 1; r < d; r++) if (Math.abs(m[r * d + col]!) > Math.abs(m[piv * d + col]!)) piv = r;
-    if (Math.abs(m[piv * d + col]!) < 1e-12) throw new Error(`${method}: the regression is singular (too few samples for the number of features?); draw more samples or use fewer features`);
+    if (Math.abs(m[piv * d + col]!) < 1e-12)
+      throw new Error(
+        `${method}: the regression is singular (too few samples for the number of features?); draw more samples or use fewer features`,
+      );
     if (piv !== col) {
       for (let j = 0; j < d; j++) [m[col * d + j], m[piv * d + j]] = [m[piv * d + j]!, m[col * d + j]!];
       [x[col], x[piv]] = [x[piv]!, x[col]!];
@@ -65,7 +80,13 @@ export function solve(method: string, a: Float64Array, b: Float64Array, d: numbe
  * Weighted ridge regression with an intercept, as scikit-learn's Ridge(alpha) with sample weights:
  * X and y are centred by their weighted means, β = (XcᵀWXc + αI)⁻¹ XcᵀW yc, intercept ȳ − x̄ᵀβ.
  */
-export function weightedRidge(method: string, xs: readonly ArrayLike<number>[], y: ArrayLike<number>, weights: ArrayLike<number>, alpha: number): { coef: Float64Array; intercept: number } {
+export function weightedRidge(
+  method: string,
+  xs: readonly ArrayLike<number>[],
+  y: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  alpha: number,
+): { coef: Float64Array; intercept: number } {
   const n = xs.length;
   const d = n > 0 ? xs[0]!.length : 0;
   let sw = 0;

@@ -24,7 +24,9 @@ export function resolveTarget(method: string, spec: TargetSpec | undefined, outp
   const s = spec ?? 'top1';
   if (typeof s === 'function') return { classes: null, fn: s };
   if (output.rank !== 2) {
-    throw new Error(`${method}: a class target needs a model output [N, K], got [${output.shape.join(', ')}]; give a target function instead`);
+    throw new Error(
+      `${method}: a class target needs a model output [N, K], got [${output.shape.join(', ')}]; give a target function instead`,
+    );
   }
   const [n, k] = output.shape as [number, number];
   const check = (c: number, where: string): number => {
@@ -40,7 +42,8 @@ export function resolveTarget(method: string, spec: TargetSpec | undefined, outp
   if (typeof s === 'number') return { classes: Array.from({ length: n }, () => check(s, '')), fn: null };
   if (Array.isArray(s)) {
     const list = s as readonly number[];
-    if (list.length !== n) throw new Error(`${method}: ${list.length} target classes given for a batch of ${n} items; give one per item or a single class`);
+    if (list.length !== n)
+      throw new Error(`${method}: ${list.length} target classes given for a batch of ${n} items; give one per item or a single class`);
     return { classes: list.map((c, i) => check(c, ` (item ${i})`)), fn: null };
   }
   throw new Error(`${method}: target must be a class index, an array of class indices, 'top1' or a function; got ${String(s)}`);

@@ -1,4 +1,5 @@
-import { permute, reshape, slice, Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { permute, reshape, slice } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 
 /**
@@ -28,13 +29,17 @@ export function tokenReshape(grid: readonly [number, number], options: { prefixT
   const [h, w] = grid;
   const prefix = options.prefixTokens ?? 1;
   if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1 || !Number.isInteger(prefix) || prefix < 0) {
-    throw new Error(`tokenReshape: grid must be two positive integers and prefixTokens a non-negative integer, got [${grid.join(', ')}] and ${prefix}`);
+    throw new Error(
+      `tokenReshape: grid must be two positive integers and prefixTokens a non-negative integer, got [${grid.join(', ')}] and ${prefix}`,
+    );
   }
   return (a) => {
     if (a.rank !== 3) throw new Error(`tokenReshape: expected tokens [N, tokens, C], got [${a.shape.join(', ')}]`);
     const [n, t, c] = a.shape as [number, number, number];
     if (t !== prefix + h * w) {
-      throw new Error(`tokenReshape: ${t} tokens do not fit ${prefix ? `${prefix} class token${prefix > 1 ? 's' : ''} + ` : ''}a ${h}×${w} grid (${prefix + h * w} tokens)`);
+      throw new Error(
+        `tokenReshape: ${t} tokens do not fit ${prefix ? `${prefix} class token${prefix > 1 ? 's' : ''} + ` : ''}a ${h}×${w} grid (${prefix + h * w} tokens)`,
+      );
     }
     return permute(reshape(slice(a, 1, prefix, t), [n, h, w, c]), [0, 3, 1, 2]);
   };

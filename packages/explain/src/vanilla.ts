@@ -1,7 +1,8 @@
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions } from './common';
-import { AttributionResult, inputGradient } from './gradient-core';
+import type { AttributionResult } from './gradient-core';
+import { inputGradient } from './gradient-core';
 
 /**
  * Vanilla gradient (Simonyan et al. 2014): ∂score/∂x, [N, C, H, W], with respect to the

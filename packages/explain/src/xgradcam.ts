@@ -1,7 +1,8 @@
 import { div, mul, ne, sum, where } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { CamCombine, CamOptions, CamResult, gradientCam, weightedSum } from './cam-core';
+import type { CamCombine, CamOptions, CamResult } from './cam-core';
+import { gradientCam, weightedSum } from './cam-core';
 
 /** XGrad-CAM weights wₖ = Σᵢⱼ (Aₖᵢⱼ / Σₐᵦ Aₖₐᵦ) ∂score/∂Aₖᵢⱼ (0 for a channel whose activations sum to 0). */
 export const xGradCamCombine: CamCombine = (a, g) => {

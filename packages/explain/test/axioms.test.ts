@@ -1,10 +1,29 @@
 import * as path from 'path';
-import { clamp, Generator, linear, numTensors, randn, relu6, tensor, Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { clamp, Generator, linear, numTensors, randn, relu6, tensor } from '@gradlens/tensor';
 import { loadWeights, Module } from '@gradlens/nn';
 import {
-  ablationCam, cam, deconvnet, deconvnetRules, disposeResult, eigenCam, gradCam, gradCamPlusPlus, gradientXInput, guidedBackprop,
-  guidedGradCam, guidedRules, hiResCam, integratedGradients, layerActivationGradient, layerCam, occlusion, scoreCam, smoothGrad,
-  vanillaGradient, xGradCam,
+  ablationCam,
+  cam,
+  deconvnet,
+  deconvnetRules,
+  disposeResult,
+  eigenCam,
+  gradCam,
+  gradCamPlusPlus,
+  gradientXInput,
+  guidedBackprop,
+  guidedGradCam,
+  guidedRules,
+  hiResCam,
+  integratedGradients,
+  layerActivationGradient,
+  layerCam,
+  occlusion,
+  scoreCam,
+  smoothGrad,
+  vanillaGradient,
+  xGradCam,
 } from '../src';
 import { fixture, gapNet, relError, smallVgg } from './helpers';
 import { GapNet, SmallVGG } from './models';
@@ -56,13 +75,18 @@ describe('axioms', () => {
     expect(Array.from(deconvnet(model, x, { target: 2 }).attribution.dataSync())).toEqual(Array.from(v));
     // … and with ReLUs they differ
     const withRelu = gapNet();
-    expect(relError(guidedBackprop(withRelu, x, { target: 2 }).attribution, vanillaGradient(withRelu, x, { target: 2 }).attribution.dataSync())).toBeGreaterThan(1e-2);
+    expect(
+      relError(guidedBackprop(withRelu, x, { target: 2 }).attribution, vanillaGradient(withRelu, x, { target: 2 }).attribution.dataSync()),
+    ).toBeGreaterThan(1e-2);
   });
 });
 
 describe('rules at the op', () => {
   class Relu6Net extends Module {
-    constructor(readonly w1: Tensor, readonly w2: Tensor) {
+    constructor(
+      readonly w1: Tensor,
+      readonly w2: Tensor,
+    ) {
       super();
     }
     override forward(x: Tensor): Tensor {
@@ -72,7 +96,12 @@ describe('rules at the op', () => {
 
   test('ReLU6 (clamp with min 0) follows the guided and deconvnet rules; h = [4.5, 1, −2, 7]', () => {
     const x = tensor([[1, -2, 3]]);
-    const w1 = tensor([[1, -1, 0.5], [1, 0, 0], [0, 1, 0], [2, -1, 1]]);
+    const w1 = tensor([
+      [1, -1, 0.5],
+      [1, 0, 0],
+      [0, 1, 0],
+      [2, -1, 1],
+    ]);
     const w2 = tensor([[1, -2, 3, 5]]);
     const net = new Relu6Net(w1, w2).eval();
     // vanilla: dh = [1, −2, 0, 0]; guided: [1, 0, 0, 0]; deconvnet: [1, 0, 3, 5]
@@ -86,7 +115,20 @@ describe('rules at the op', () => {
   test('a clamp that is not ReLU-like keeps its ordinary gradient under guided and deconvnet rules', () => {
     class ClampNet extends Module {
       override forward(x: Tensor): Tensor {
-        return linear(clamp(linear(x, tensor([[1, -1, 0.5], [1, 0, 0], [0, 1, 0]])), { min: -1, max: 2 }), tensor([[1, -2, 3]]));
+        return linear(
+          clamp(
+            linear(
+              x,
+              tensor([
+                [1, -1, 0.5],
+                [1, 0, 0],
+                [0, 1, 0],
+              ]),
+            ),
+            { min: -1, max: 2 },
+          ),
+          tensor([[1, -2, 3]]),
+        );
       }
     }
     const net = new ClampNet().eval();

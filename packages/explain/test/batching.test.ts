@@ -1,7 +1,6 @@
-import { numTensors, tensor, Tensor } from '@gradlens/tensor';
-import {
-  ablationCam, deletionAUC, disposeResult, insertionAUC, integratedGradients, occlusion, scoreCam, smoothGrad,
-} from '../src';
+import type { Tensor } from '@gradlens/tensor';
+import { numTensors, tensor } from '@gradlens/tensor';
+import { ablationCam, deletionAUC, disposeResult, insertionAUC, integratedGradients, occlusion, scoreCam, smoothGrad } from '../src';
 import { fixture, relError, smallVgg } from './helpers';
 
 // Every multi-pass method runs its passes in batches of `batchSize` through the same kernels; the
@@ -23,13 +22,49 @@ describe('multi-pass methods: any batch size gives the one-at-a-time result', ()
   const map = tensor(x.dataSync().slice(0, h * w), [h, w]); // the first channel as a saliency map
 
   const rows: [string, Run][] = [
-    ['scoreCam', (b) => { const r = scoreCam(model, x, { layer: 'features.3', batchSize: b, ...quiet }); return take(r, r.map); }],
-    ['ablationCam', (b) => { const r = ablationCam(model, x, { layer: 'features.3', batchSize: b, ...quiet }); return take(r, r.map); }],
-    ['occlusion', (b) => { const r = occlusion(model, x, { window: 4, stride: 3, batchSize: b, ...quiet }); return take(r, r.grid); }],
-    ['smoothGrad', (b) => { const r = smoothGrad(model, x, { samples: 5, seed: 3, batchSize: b, ...quiet }); return take(r, r.attribution); }],
-    ['integratedGradients', (b) => { const r = integratedGradients(model, x, { steps: 7, batchSize: b, ...quiet }); return take(r, r.attribution); }],
-    ['deletionAUC', (b) => ({ values: deletionAUC(model, image, map, 3, { steps: 9, score: 'logit', batchSize: b }).curve, dispose: () => undefined })],
-    ['insertionAUC', (b) => ({ values: insertionAUC(model, image, map, 3, { steps: 9, score: 'logit', batchSize: b }).curve, dispose: () => undefined })],
+    [
+      'scoreCam',
+      (b) => {
+        const r = scoreCam(model, x, { layer: 'features.3', batchSize: b, ...quiet });
+        return take(r, r.map);
+      },
+    ],
+    [
+      'ablationCam',
+      (b) => {
+        const r = ablationCam(model, x, { layer: 'features.3', batchSize: b, ...quiet });
+        return take(r, r.map);
+      },
+    ],
+    [
+      'occlusion',
+      (b) => {
+        const r = occlusion(model, x, { window: 4, stride: 3, batchSize: b, ...quiet });
+        return take(r, r.grid);
+      },
+    ],
+    [
+      'smoothGrad',
+      (b) => {
+        const r = smoothGrad(model, x, { samples: 5, seed: 3, batchSize: b, ...quiet });
+        return take(r, r.attribution);
+      },
+    ],
+    [
+      'integratedGradients',
+      (b) => {
+        const r = integratedGradients(model, x, { steps: 7, batchSize: b, ...quiet });
+        return take(r, r.attribution);
+      },
+    ],
+    [
+      'deletionAUC',
+      (b) => ({ values: deletionAUC(model, image, map, 3, { steps: 9, score: 'logit', batchSize: b }).curve, dispose: () => undefined }),
+    ],
+    [
+      'insertionAUC',
+      (b) => ({ values: insertionAUC(model, image, map, 3, { steps: 9, score: 'logit', batchSize: b }).curve, dispose: () => undefined }),
+    ],
   ];
 
   test.each(rows)('%s: batch sizes 2, 5 and 64 match batch size 1, and free what they make', (_name, run) => {

@@ -1,7 +1,22 @@
-import { assign, cat, full, mul, numTensors, sum, tensor, Tensor, softmax, indexSelect } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { assign, cat, full, mul, numTensors, sum, tensor, softmax, indexSelect } from '@gradlens/tensor';
 import {
-  ablationCam, cam, eigenCam, gaussLegendre, gradCam, integratedGradients, layerActivationGradient, occlusion, quadrature, scoreCam,
-  smoothGrad, topEigenvector, vanillaGradient, normalizeMaps, disposeResult, guidedGradCam,
+  ablationCam,
+  cam,
+  eigenCam,
+  gaussLegendre,
+  gradCam,
+  integratedGradients,
+  layerActivationGradient,
+  occlusion,
+  quadrature,
+  scoreCam,
+  smoothGrad,
+  topEigenvector,
+  vanillaGradient,
+  normalizeMaps,
+  disposeResult,
+  guidedGradCam,
 } from '../src';
 import { fixture, gapNet, relError, smallVgg } from './helpers';
 
@@ -18,18 +33,28 @@ describe('inputs, targets and layers get clear messages', () => {
   });
 
   test('a module that ran no op, a non-convolutional layer, a head CAM cannot use', () => {
-    expect(() => gradCam(model, x, { layer: 'classifier.2', ...quiet })).toThrow(/layer 'classifier.2' ran no op in the forward pass \(an Identity, or Dropout in eval mode\?\); layers that did: features.0/);
-    expect(() => gradCam(model, x, { layer: 'classifier.0', ...quiet })).toThrow(/layer 'classifier.0' gives an output of shape \[2, 32\]; CAM methods need a convolutional layer/);
-    expect(() => cam(model, x, { layer: 'features.3', ...quiet })).toThrow(/cam: CAM needs global average pooling and then one linear layer right after layer 'features.3'; found 'maxPool2d' in 'features.4'/);
+    expect(() => gradCam(model, x, { layer: 'classifier.2', ...quiet })).toThrow(
+      /layer 'classifier.2' ran no op in the forward pass \(an Identity, or Dropout in eval mode\?\); layers that did: features.0/,
+    );
+    expect(() => gradCam(model, x, { layer: 'classifier.0', ...quiet })).toThrow(
+      /layer 'classifier.0' gives an output of shape \[2, 32\]; CAM methods need a convolutional layer/,
+    );
+    expect(() => cam(model, x, { layer: 'features.3', ...quiet })).toThrow(
+      /cam: CAM needs global average pooling and then one linear layer right after layer 'features.3'; found 'maxPool2d' in 'features.4'/,
+    );
     expect(() => cam(gapNet(), x, { layer: 'features.3', ...quiet })).toThrow(/found 'relu' in 'features.4'/);
   });
 
   test('targets out of range, of the wrong length, or of the wrong kind', () => {
-    expect(() => vanillaGradient(model, x, { target: 10 })).toThrow(/vanillaGradient: target class 10 is out of range: the model has 10 outputs \(0…9\)/);
+    expect(() => vanillaGradient(model, x, { target: 10 })).toThrow(
+      /vanillaGradient: target class 10 is out of range: the model has 10 outputs \(0…9\)/,
+    );
     expect(() => vanillaGradient(model, x, { target: [1, -1] })).toThrow(/target class -1 \(item 1\) is out of range/);
     expect(() => vanillaGradient(model, x, { target: [1, 2, 3] })).toThrow(/3 target classes given for a batch of 2 items/);
     expect(() => vanillaGradient(model, x, { target: 1.5 })).toThrow(/target class 1.5 is out of range/);
-    expect(() => vanillaGradient(model, x, { target: (o: Tensor) => indexSelect(o, 1, [0, 1]) })).toThrow(/the target function returned shape \[2, 2\]; expected one score per item \(\[2\]\) or a seed of the output's shape \[2, 10\]/);
+    expect(() => vanillaGradient(model, x, { target: (o: Tensor) => indexSelect(o, 1, [0, 1]) })).toThrow(
+      /the target function returned shape \[2, 2\]; expected one score per item \(\[2\]\) or a seed of the output's shape \[2, 10\]/,
+    );
     expect(() => cam(gapNet(), x, { layer: 'features.4', target: (o: Tensor) => o })).toThrow(/CAM needs class targets/);
   });
 
@@ -49,7 +74,9 @@ describe('inputs, targets and layers get clear messages', () => {
     );
     expect(() => vanillaGradient(model, tensor([1, 2], [2], 'int32'))).toThrow(/input must be a batch/);
     expect(() => occlusion(model, x, { window: 20, ...quiet })).toThrow(/window 20×20 is larger than the input 16×16/);
-    expect(() => layerActivationGradient(model, x, { layer: 'features.3', filter: 16, ...quiet })).toThrow(/filter 16 is out of range: layer 'features.3' has 16 channels \(0…15\)/);
+    expect(() => layerActivationGradient(model, x, { layer: 'features.3', filter: 16, ...quiet })).toThrow(
+      /filter 16 is out of range: layer 'features.3' has 16 channels \(0…15\)/,
+    );
   });
 
   test('a constant map gives a warning (onWarning and result.warnings), not an error', () => {
@@ -89,7 +116,10 @@ describe('targets', () => {
   });
 
   test('a function target: per-item scores or a seed, equal to the class target', () => {
-    const onehot = tensor([[0, 0, 0, 1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 1, 0, 0]]);
+    const onehot = tensor([
+      [0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 1, 0, 0],
+    ]);
     const want = vanillaGradient(model, x, { target: [3, 7] });
     const scores = vanillaGradient(model, x, { target: (o) => sum(mul(o, onehot), { dim: 1 }) });
     const seed = vanillaGradient(model, x, { target: () => onehot });
@@ -101,7 +131,11 @@ describe('targets', () => {
     const prob = vanillaGradient(model, x, { target: (o) => sum(mul(softmax(o, 1), onehot), { dim: 1 }) });
     expect(relError(prob.attribution, want.attribution.dataSync())).toBeGreaterThan(1e-3);
     // function targets work in batched methods too (rows are copies of items)
-    const ig = integratedGradients(model, x, { target: (o) => sum(mul(o, cat(new Array<Tensor>(o.shape[0]! / 2).fill(onehot), 0)), { dim: 1 }), steps: 4, batchSize: 3 });
+    const ig = integratedGradients(model, x, {
+      target: (o) => sum(mul(o, cat(new Array<Tensor>(o.shape[0]! / 2).fill(onehot), 0)), { dim: 1 }),
+      steps: 4,
+      batchSize: 3,
+    });
     const igc = integratedGradients(model, x, { target: [3, 7], steps: 4, batchSize: 3 });
     expect(relError(ig.attribution, igc.attribution.dataSync())).toBeLessThan(1e-6);
   });
@@ -117,10 +151,12 @@ describe('SmoothGrad and integrated gradients options', () => {
     const c = smoothGrad(model, x, { samples: 4, seed: 8 });
     expect(relError(a.attribution, b.attribution.dataSync())).toBeLessThan(1e-6);
     expect(relError(a.attribution, c.attribution.dataSync())).toBeGreaterThan(1e-3);
-    expect(() => smoothGrad(model, x, { noise: full([3, 2, 3, 16, 8], 0) })).toThrow(/noise must have shape \[samples, 2, 3, 16, 16\], got \[3, 2, 3, 16, 8\]/);
+    expect(() => smoothGrad(model, x, { noise: full([3, 2, 3, 16, 8], 0) })).toThrow(
+      /noise must have shape \[samples, 2, 3, 16, 16\], got \[3, 2, 3, 16, 8\]/,
+    );
   });
 
-  test('σ is a fraction of each item\'s range; the reference squares level / range', () => {
+  test("σ is a fraction of each item's range; the reference squares level / range", () => {
     const v = x.dataSync();
     const per = v.length / 2;
     const range = (i: number) => Math.max(...v.subarray(i * per, (i + 1) * per)) - Math.min(...v.subarray(i * per, (i + 1) * per));
@@ -217,8 +253,26 @@ describe('helpers', () => {
   });
 
   test('normalizeMaps and disposeResult', () => {
-    const t = tensor([[[1, 3], [2, 5]], [[4, 4], [4, 4]]]);
-    expect(normalizeMaps(t).toArray()).toEqual([[[0, 0.5], [0.25, 1]], [[0, 0], [0, 0]]]);
+    const t = tensor([
+      [
+        [1, 3],
+        [2, 5],
+      ],
+      [
+        [4, 4],
+        [4, 4],
+      ],
+    ]);
+    expect(normalizeMaps(t).toArray()).toEqual([
+      [
+        [0, 0.5],
+        [0.25, 1],
+      ],
+      [
+        [0, 0],
+        [0, 0],
+      ],
+    ]);
     const model = smallVgg();
     const before = numTensors();
     disposeResult(gradCam(model, fixture('x'), { layer: 'features.3', ...quiet }));

@@ -35,7 +35,10 @@ class SmoothNet extends Module {
   constructor(seed: number) {
     super();
     const generator = new Generator(seed);
-    this.features = this.registerModule('features', new Sequential(new Conv2d(3, 5, 3, { padding: 1, generator }), new ReLU(), new AvgPool2d(2)));
+    this.features = this.registerModule(
+      'features',
+      new Sequential(new Conv2d(3, 5, 3, { padding: 1, generator }), new ReLU(), new AvgPool2d(2)),
+    );
     this.fc1 = this.registerModule('fc1', new Linear(5 * 4 * 4, 12, { generator }));
     this.fc2 = this.registerModule('fc2', new Linear(12, 4, { generator }));
   }
@@ -62,7 +65,13 @@ describe('DeepLIFT, DeepLIFT-SHAP, GradientSHAP against PyTorch (scripts/make-br
     const r = deepLiftShap(model, x, { target, baselines, batchSize: 2, ...quiet });
     matches(r.attribution, 'deeplift_shap');
     // consistency: the mean of deepLift against each baseline
-    const rows = [0, 1, 2].map((b) => deepLift(model, x, { target, baseline: tensor(Float32Array.from(baselines.dataSync().subarray(b * 768, (b + 1) * 768)), [1, 3, 16, 16]), ...quiet }));
+    const rows = [0, 1, 2].map((b) =>
+      deepLift(model, x, {
+        target,
+        baseline: tensor(Float32Array.from(baselines.dataSync().subarray(b * 768, (b + 1) * 768)), [1, 3, 16, 16]),
+        ...quiet,
+      }),
+    );
     const mean = new Float64Array(x.size);
     for (const d of rows) d.attribution.dataSync().forEach((v, j) => (mean[j] = mean[j]! + Number(v) / 3));
     expect(relError(r.attribution, mean)).toBeLessThan(1e-5);
@@ -71,14 +80,29 @@ describe('DeepLIFT, DeepLIFT-SHAP, GradientSHAP against PyTorch (scripts/make-br
 
   test('GradientSHAP with the same draws', () => {
     const r = gradientShap(model, x, {
-      target, baselines: fx('shap_baselines'), stdev: 0.1, batchSize: 2, ...quiet,
-      draws: { baselineIndex: Array.from(fx('gs_index').dataSync(), Number), alpha: Array.from(fx('gs_alpha').dataSync(), Number), noise: fx('gs_noise') },
+      target,
+      baselines: fx('shap_baselines'),
+      stdev: 0.1,
+      batchSize: 2,
+      ...quiet,
+      draws: {
+        baselineIndex: Array.from(fx('gs_index').dataSync(), Number),
+        alpha: Array.from(fx('gs_alpha').dataSync(), Number),
+        noise: fx('gs_noise'),
+      },
     });
     matches(r.attribution, 'gradient_shap');
   });
 
   test('noise tunnel around guided backprop: SmoothGrad, SmoothGrad², VarGrad', () => {
-    const r = noiseTunnel((m, xs, t) => guidedBackprop(m, xs, { target: t, ...quiet }).attribution, model, x, { target, stdev: 0.2, noise: fx('nt_noise'), batchSize: 3, type: 'vargrad', ...quiet });
+    const r = noiseTunnel((m, xs, t) => guidedBackprop(m, xs, { target: t, ...quiet }).attribution, model, x, {
+      target,
+      stdev: 0.2,
+      noise: fx('nt_noise'),
+      batchSize: 3,
+      type: 'vargrad',
+      ...quiet,
+    });
     matches(r.mean, 'nt_guided_mean');
     matches(r.squared, 'nt_guided_sq');
     matches(r.variance, 'nt_guided_var', 1e-4); // E[g²] − E[g]² loses digits to cancellation
@@ -116,16 +140,27 @@ describe('axioms', () => {
     const m = 64;
     const baselineIndex: number[] = [];
     const alpha: number[] = [];
-    for (let b = 0; b < 4; b++) for (let k = 0; k < m; k++) for (let i = 0; i < 2; i++) { baselineIndex.push(b); alpha.push((k + 0.5) / m); }
+    for (let b = 0; b < 4; b++)
+      for (let k = 0; k < m; k++)
+        for (let i = 0; i < 2; i++) {
+          baselineIndex.push(b);
+          alpha.push((k + 0.5) / m);
+        }
     const r = gradientShap(vgg, xv, { target: 1, baselines, draws: { baselineIndex, alpha }, batchSize: 128, ...quiet });
     r.delta.forEach((d, i) => expect(Math.abs(d)).toBeLessThan(2e-3 * Math.abs(r.scores[i]! - r.baselineScores[i]!) + 1e-5));
-    const gap = (samples: number) => Math.max(...gradientShap(vgg, xv, { target: 1, baselines, samples, seed: 4, batchSize: 256, ...quiet }).delta.map(Math.abs));
+    const gap = (samples: number) =>
+      Math.max(...gradientShap(vgg, xv, { target: 1, baselines, samples, seed: 4, batchSize: 256, ...quiet }).delta.map(Math.abs));
     expect(gap(1024)).toBeLessThan(gap(8) / 4);
   });
 
   test('a noise tunnel around the vanilla gradient is SmoothGrad with the same noise', () => {
     const noise = randn([5, 3, 3, 8, 8], { generator: new Generator(6) });
-    const nt = noiseTunnel((m, xs, t) => vanillaGradient(m, xs, { target: t, ...quiet }).attribution, model, x, { target: 2, noiseLevel: 0.2, noise, ...quiet });
+    const nt = noiseTunnel((m, xs, t) => vanillaGradient(m, xs, { target: t, ...quiet }).attribution, model, x, {
+      target: 2,
+      noiseLevel: 0.2,
+      noise,
+      ...quiet,
+    });
     const sg = smoothGrad(model, x, { target: 2, noiseLevel: 0.2, noise, ...quiet });
     expect(relError(nt.mean, sg.attribution.dataSync())).toBeLessThan(1e-6);
     expect(relError(nt.squared, sg.squared.dataSync())).toBeLessThan(1e-6);
@@ -138,9 +173,13 @@ describe('bad input', () => {
   const x = randn([2, 3, 8, 8], { generator: new Generator(1) });
   test('baselines of the wrong item shape, a tunnelled method returning the wrong rows, bad noise', () => {
     expect(() => deepLiftShap(model, x, { baselines: randn([2, 3, 4, 4]), ...quiet })).toThrow(/baselines must be \[B, 3, 8, 8\]/);
-    expect(() => gradientShap(model, x, { baselines: randn([2, 3, 8, 8]), draws: { baselineIndex: [0, 5], alpha: [0.1, 0.2] }, ...quiet })).toThrow(/not a row of the 2 baselines/);
+    expect(() =>
+      gradientShap(model, x, { baselines: randn([2, 3, 8, 8]), draws: { baselineIndex: [0, 5], alpha: [0.1, 0.2] }, ...quiet }),
+    ).toThrow(/not a row of the 2 baselines/);
     expect(() => deepLift(model, x, { baseline: randn([4, 3, 8, 8]), ...quiet })).toThrow(/does not broadcast/);
-    expect(() => noiseTunnel((m, xs) => xs.shape[0] === 0 ? xs : randn([1, 3]), model, x, { samples: 2, ...quiet })).toThrow(/one map per input row/);
+    expect(() => noiseTunnel((m, xs) => (xs.shape[0] === 0 ? xs : randn([1, 3])), model, x, { samples: 2, ...quiet })).toThrow(
+      /one map per input row/,
+    );
     expect(() => noiseTunnel((m, xs) => xs, model, x, { noise: randn([2, 1, 3, 8, 8]), ...quiet })).toThrow(/noise must have shape/);
   });
 });

@@ -4,8 +4,18 @@ import type { NdArray } from '@gradlens/io';
 import { narrow, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import {
-  complexity, evaluateMethods, faithfulnessCorrelation, infidelity, localLipschitz, maxSensitivity, noisyLinearImpute, road, sparseness, toMarkdown,
-  toSaliencyMap, vanillaGradient,
+  complexity,
+  evaluateMethods,
+  faithfulnessCorrelation,
+  infidelity,
+  localLipschitz,
+  maxSensitivity,
+  noisyLinearImpute,
+  road,
+  sparseness,
+  toMarkdown,
+  toSaliencyMap,
+  vanillaGradient,
 } from '../src';
 import type { Explainer } from '../src';
 import { FIXTURES, smallVgg } from './helpers';
@@ -21,7 +31,8 @@ const fx = (name: string): Tensor => {
   cache ??= readNpz(path.join(FIXTURES, 'breadth.npz'));
   return tensor(Float32Array.from(arr(name)), cache[name]!.shape);
 };
-const close = (got: number, want: number, tol = 1e-5) => expect(Math.abs(got - want)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want)));
+const close = (got: number, want: number, tol = 1e-5) =>
+  expect(Math.abs(got - want)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want)));
 
 describe('metrics against NumPy written from their papers (scripts/make-breadth-fixtures.py), ≤ 1e-5', () => {
   const model = smallVgg();
@@ -31,7 +42,7 @@ describe('metrics against NumPy written from their papers (scripts/make-breadth-
   const map = toSaliencyMap(grad);
   const explainer: Explainer = (m, input, t) => vanillaGradient(m, input, { target: t, onWarning: () => undefined }).attribution;
 
-  test('our vanilla gradient is the fixture\'s', () => {
+  test("our vanilla gradient is the fixture's", () => {
     const g = vanillaGradient(model, x, { target: 3 }).attribution.dataSync();
     const want = arr('m_grad');
     g.forEach((v, i) => close(Number(v), want[i]!, 1e-4));
@@ -79,7 +90,9 @@ describe('metrics against NumPy written from their papers (scripts/make-breadth-
     expect(sparseness(hot)).toBeGreaterThan(0.98);
     close(complexity(flat), Math.log(64), 1e-12);
     expect(complexity(hot)).toBe(0);
-    expect(faithfulnessCorrelation(model, x, map, 3, { runs: 6, subsetSize: 10, seed: 4 })).toBe(faithfulnessCorrelation(model, x, map, 3, { runs: 6, subsetSize: 10, seed: 4 }));
+    expect(faithfulnessCorrelation(model, x, map, 3, { runs: 6, subsetSize: 10, seed: 4 })).toBe(
+      faithfulnessCorrelation(model, x, map, 3, { runs: 6, subsetSize: 10, seed: 4 }),
+    );
     expect(infidelity(model, x, grad, 3, { seed: 2 })).toBe(infidelity(model, x, grad, 3, { seed: 2 }));
     // ROAD's noise is seeded too, and a map that equals the image's own ordering for both ends gives MoRF ≠ LeRF
     const a = road(model, x, map, 3, { seed: 1 });
@@ -91,20 +104,41 @@ describe('metrics against NumPy written from their papers (scripts/make-breadth-
     const small = { data: new Float64Array(16), height: 4, width: 4 };
     expect(() => road(model, x, small, 3)).toThrow(/the map is 4×4 but the image 16×16/);
     expect(() => faithfulnessCorrelation(model, x, small, 3)).toThrow(/the map is 4×4/);
-    expect(() => faithfulnessCorrelation(model, x, map, 3, { subsets: [[0, 300], [1, 2]] })).toThrow(/pixel 300, outside 0…255/);
+    expect(() =>
+      faithfulnessCorrelation(model, x, map, 3, {
+        subsets: [
+          [0, 300],
+          [1, 2],
+        ],
+      }),
+    ).toThrow(/pixel 300, outside 0…255/);
     expect(() => infidelity(model, x, new Float64Array(10), 3)).toThrow(/the attribution has 10 values/);
     expect(() => noisyLinearImpute(new Float64Array(4), 1, 2, 2, new Uint8Array(4).fill(1), 0, null)).toThrow(/every pixel is removed/);
   });
 });
 
 describe('evaluateMethods with the issue-21 metrics', () => {
-  test('each value is the metric function\'s with seed + sample index; robustness on the first samples only; a slice gives the same values', () => {
+  test("each value is the metric function's with seed + sample index; robustness on the first samples only; a slice gives the same values", () => {
     const model = smallVgg();
     const xAll = tensor(Float32Array.from(readNpz(path.join(FIXTURES, 'expected.npz'))['x']!.data as ArrayLike<number>), [2, 3, 16, 16]);
     const samples = [0, 1].map((i) => ({ image: narrow(xAll, 0, i, 1), label: [3, 7][i]!, box: { x0: 2, y0: 2, x1: 10, y1: 12 } }));
     const vanilla: Explainer = (m, input, t) => vanillaGradient(m, input, { target: t, onWarning: () => undefined }).attribution;
-    const metrics = ['road-morf', 'road-lerf', 'faithfulness', 'infidelity', 'sensitivity', 'lipschitz', 'sparseness', 'complexity'] as const;
-    const opts = { metrics: [...metrics], seed: 5, robustness: { samples: 1, sensitivity: { samples: 3 }, lipschitz: { samples: 3 } }, faithfulness: { runs: 8 } };
+    const metrics = [
+      'road-morf',
+      'road-lerf',
+      'faithfulness',
+      'infidelity',
+      'sensitivity',
+      'lipschitz',
+      'sparseness',
+      'complexity',
+    ] as const;
+    const opts = {
+      metrics: [...metrics],
+      seed: 5,
+      robustness: { samples: 1, sensitivity: { samples: 3 }, lipschitz: { samples: 3 } },
+      faithfulness: { runs: 8 },
+    };
     const table = evaluateMethods(model, samples, { vanilla }, opts);
     const v = table.values.vanilla!;
     samples.forEach((s, i) => {
@@ -126,6 +160,8 @@ describe('evaluateMethods with the issue-21 metrics', () => {
     // the second sample alone, told its index, gives its values
     const part = evaluateMethods(model, [samples[1]!], { vanilla }, { ...opts, firstIndex: 1 });
     for (const m of metrics) expect(part.values.vanilla![m]![0]).toEqual(v[m]![1]);
-    expect(toMarkdown(table).split('\n')[0]).toBe('| Method | ROAD MoRF ↓ | ROAD LeRF ↑ | Faithf. corr. ↑ | Infidelity ↓ | Max-sensitivity ↓ | Local Lipschitz ↓ | Sparseness ↑ | Complexity ↓ |');
+    expect(toMarkdown(table).split('\n')[0]).toBe(
+      '| Method | ROAD MoRF ↓ | ROAD LeRF ↑ | Faithf. corr. ↑ | Infidelity ↓ | Max-sensitivity ↓ | Local Lipschitz ↓ | Sparseness ↑ | Complexity ↓ |',
+    );
   });
 });

@@ -79,7 +79,7 @@ describe('perturbation family over a feature mask, against PyTorch (scripts/make
       while (stack.length) {
         const p = stack.pop()!;
         for (const q of [p - 1, p + 1, p - 32, p + 32]) {
-          if (q < 0 || q >= 1024 || (Math.abs((q % 32) - (p % 32)) > 1) || labels[q] !== l || seen.has(q)) continue;
+          if (q < 0 || q >= 1024 || Math.abs((q % 32) - (p % 32)) > 1 || labels[q] !== l || seen.has(q)) continue;
           seen.add(q);
           stack.push(q);
         }
@@ -87,7 +87,10 @@ describe('perturbation family over a feature mask, against PyTorch (scripts/make
       expect(seen.size).toBe(pix.length);
     }
     // left half dark, right half bright: no superpixel straddles the edge
-    const two = tensor(Float32Array.from({ length: 3 * 256 }, (_, i) => ((i % 16) < 8 ? -2 : 2)), [3, 16, 16]);
+    const two = tensor(
+      Float32Array.from({ length: 3 * 256 }, (_, i) => (i % 16 < 8 ? -2 : 2)),
+      [3, 16, 16],
+    );
     const lab = slic(two, { segments: 8, compactness: 1 });
     for (let l = 0; l <= Math.max(...lab); l++) {
       const cols = [...lab.keys()].filter((p) => lab[p] === l).map((p) => p % 16 < 8);
@@ -96,8 +99,12 @@ describe('perturbation family over a feature mask, against PyTorch (scripts/make
   });
 
   test('bad masks: wrong size, non-integer ids, a permutation that is not one', () => {
-    expect(() => featureAblation(model, x, { featureMask: new Array<number>(10).fill(0) })).toThrow(/feature mask has 10 values but the input has 16×16 = 256 pixels/);
-    expect(() => featureAblation(model, x, { featureMask: tensor(new Float32Array(64), [8, 8]) })).toThrow(/does not match the input's 16×16 pixels/);
+    expect(() => featureAblation(model, x, { featureMask: new Array<number>(10).fill(0) })).toThrow(
+      /feature mask has 10 values but the input has 16×16 = 256 pixels/,
+    );
+    expect(() => featureAblation(model, x, { featureMask: tensor(new Float32Array(64), [8, 8]) })).toThrow(
+      /does not match the input's 16×16 pixels/,
+    );
     expect(() => featureAblation(model, x, { featureMask: new Array<number>(256).fill(0.5) })).toThrow(/not an integer ≥ 0/);
     expect(() => shapleyValueSampling(model, x, { featureMask, permutations: [[0, 1, 2]] })).toThrow(/not a permutation of the 8 features/);
     expect(Array.from(patchMask(4, 6, 4))).toEqual([0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1]);

@@ -25,7 +25,9 @@ describe('target functions', () => {
     const a = vanillaGradient(model, x, { target: 3, ...quiet }).attribution.dataSync();
     const b = vanillaGradient(model, x, { target: 7, ...quiet }).attribution.dataSync();
     both.forEach((v, i) => expect(Math.abs(Number(v) - Number(a[i]) - Number(b[i]))).toBeLessThan(1e-6));
-    expect(() => vanillaGradient(model, x, { target: classSumTarget([3, 12]), ...quiet })).toThrow(/class 12 is out of range: the model has 10 outputs/);
+    expect(() => vanillaGradient(model, x, { target: classSumTarget([3, 12]), ...quiet })).toThrow(
+      /class 12 is out of range: the model has 10 outputs/,
+    );
   });
 
   test('segmentation: a masked class sum; its input gradient lives on the mask (1×1 convs), and a CAM runs on it', () => {
@@ -36,8 +38,12 @@ describe('target functions', () => {
     for (let c = 0; c < 3; c++) for (let p = 0; p < 36; p++) if (!mask[p]) expect(Number(g[c * 36 + p])).toBe(0);
     expect(Math.max(...Array.from(g, (v) => Math.abs(Number(v))))).toBeGreaterThan(0);
     expect(gradCam(model, x, { target: segmentationTarget(mask, 2, [6, 6]), layer: 'head', ...quiet }).map.shape).toEqual([1, 6, 6]);
-    expect(() => vanillaGradient(model, x, { target: segmentationTarget(new Array<number>(16).fill(1), 2, [4, 4]), ...quiet })).toThrow(/the mask is 4×4 but the model's output map is 6×6/);
-    expect(() => vanillaGradient(model, x, { target: segmentationTarget(tensor(new Float32Array(16), [4, 4]), 2), ...quiet })).toThrow(/the mask is 4×4/);
+    expect(() => vanillaGradient(model, x, { target: segmentationTarget(new Array<number>(16).fill(1), 2, [4, 4]), ...quiet })).toThrow(
+      /the mask is 4×4 but the model's output map is 6×6/,
+    );
+    expect(() => vanillaGradient(model, x, { target: segmentationTarget(tensor(new Float32Array(16), [4, 4]), 2), ...quiet })).toThrow(
+      /the mask is 4×4/,
+    );
     expect(() => vanillaGradient(model, x, { target: segmentationTarget(mask, 9, [6, 6]), ...quiet })).toThrow(/class 9 is out of range/);
   });
 

@@ -14,10 +14,12 @@ const LAYER = 'features.13';
 
 /** Mean post-ReLU activation of `filter` at LAYER for a normalised image [3, 64, 64]. */
 function filterMean(model: Module, image: Tensor | Float32Array, filter: number): number {
-  return noGrad(() => tidy(() => {
-    const x = image instanceof Float32Array ? tensor(image, [1, 3, 64, 64], 'float32') : reshape(image, [1, 3, 64, 64]);
-    return mean(slice(layerOutput('test', model, LAYER, x, 1), 1, filter, filter + 1)).item();
-  }));
+  return noGrad(() =>
+    tidy(() => {
+      const x = image instanceof Float32Array ? tensor(image, [1, 3, 64, 64], 'float32') : reshape(image, [1, 3, 64, 64]);
+      return mean(slice(layerOutput('test', model, LAYER, x, 1), 1, filter, filter + 1)).item();
+    }),
+  );
 }
 
 test('gapnet features.13: filters silent on the start image rise by a large factor (pre-activation objective)', () => {

@@ -2,13 +2,18 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Adam, Conv2d, Module, ReLU } from '@gradlens/nn';
-import { crossEntropy, Generator, noGrad, numTensors, record, Tensor, tensor, tidy } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { crossEntropy, Generator, noGrad, numTensors, record, tensor, tidy } from '@gradlens/tensor';
 import { Tiny } from './models';
 import { decodePng } from '@gradlens/io';
 import {
-  deepDream, generateClassSample, generateRegularizedClassSample, invertRepresentation, visualizationToPicture, visualizeFilter,
+  deepDream,
+  generateClassSample,
+  generateRegularizedClassSample,
+  invertRepresentation,
+  visualizationToPicture,
+  visualizeFilter,
 } from '../src/features';
-
 
 const MEAN = [0.5, 0.5, 0.5];
 const STD = [0.25, 0.25, 0.25];
@@ -123,7 +128,14 @@ describe('feature visualisation', () => {
     for (const c of [0, 1, 2]) {
       const plain = generateClassSample(trained, c, { size: S, steps: 40, mean: MEAN, std: STD, seed: c });
       const reg = generateRegularizedClassSample(trained, c, {
-        size: S, steps: 40, mean: MEAN, std: STD, seed: c, normClipPercentile: 20, contributionClipPercentile: 20, decay: 0.01,
+        size: S,
+        steps: 40,
+        mean: MEAN,
+        std: STD,
+        seed: c,
+        normClipPercentile: 20,
+        contributionClipPercentile: 20,
+        decay: 0.01,
       });
       for (const r of [plain, reg]) {
         expect(r.finalObjective).toBeGreaterThan(r.objective[0]! + 10);
@@ -156,7 +168,14 @@ describe('feature visualisation', () => {
     const seen: number[] = [];
     const progress: number[] = [];
     const r = visualizeFilter(model, {
-      layer: 'features.1', filter: 0, size: 12, steps: 7, frameEvery: 3, framesDir: dir, mean: MEAN, std: STD,
+      layer: 'features.1',
+      filter: 0,
+      size: 12,
+      steps: 7,
+      frameEvery: 3,
+      framesDir: dir,
+      mean: MEAN,
+      std: STD,
       onFrame: (step, image) => {
         expect(image.shape).toEqual([3, 12, 12]);
         seen.push(step);
@@ -168,7 +187,12 @@ describe('feature visualisation', () => {
     });
     expect(seen).toEqual([0, 3, 6, 7]);
     expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(r.frames.map((f) => path.basename(f))).toEqual(['visualizeFilter-0000.png', 'visualizeFilter-0003.png', 'visualizeFilter-0006.png', 'visualizeFilter-0007.png']);
+    expect(r.frames.map((f) => path.basename(f))).toEqual([
+      'visualizeFilter-0000.png',
+      'visualizeFilter-0003.png',
+      'visualizeFilter-0006.png',
+      'visualizeFilter-0007.png',
+    ]);
     for (const f of r.frames) {
       const png = decodePng(fs.readFileSync(f));
       expect([png.width, png.height, png.channels]).toEqual([12, 12, 3]);
@@ -196,22 +220,42 @@ describe('feature visualisation', () => {
   });
 
   test('errors name the method and what is valid', () => {
-    expect(() => visualizeFilter(model, { layer: 'features.9', filter: 0, size: 8, steps: 1 })).toThrow(/visualizeFilter: no module named 'features.9'; valid module paths/);
-    expect(() => visualizeFilter(model, { layer: 'features.4', filter: 8, size: 8, steps: 1 })).toThrow(/filter 8 is out of range: layer 'features.4' has 8 channels/);
+    expect(() => visualizeFilter(model, { layer: 'features.9', filter: 0, size: 8, steps: 1 })).toThrow(
+      /visualizeFilter: no module named 'features.9'; valid module paths/,
+    );
+    expect(() => visualizeFilter(model, { layer: 'features.4', filter: 8, size: 8, steps: 1 })).toThrow(
+      /filter 8 is out of range: layer 'features.4' has 8 channels/,
+    );
     expect(() => generateClassSample(model, 3, { size: 8, steps: 1 })).toThrow(/target class 3 is out of range/);
     expect(() => deepDream(model, tensor([1, 2, 3]), { layer: 'features.1' })).toThrow(/expected an image \[3, H, W\]/);
     const x = randomInput(1, 8);
     const bad = 'fft' as unknown as 'fourier';
-    expect(() => invertRepresentation(model, x, { layer: 'features.1', steps: 1, parametrization: bad })).toThrow(/invertRepresentation: parametrization must be 'pixel' or 'fourier', got "fft"/);
-    expect(() => visualizeFilter(model, { layer: 'features.1', filter: 0, size: 8, steps: 1, parametrization: 'fourier', spectrumDecay: -1 })).toThrow(/spectrumDecay must be in \[0, 4\], got -1/);
+    expect(() => invertRepresentation(model, x, { layer: 'features.1', steps: 1, parametrization: bad })).toThrow(
+      /invertRepresentation: parametrization must be 'pixel' or 'fourier', got "fft"/,
+    );
+    expect(() =>
+      visualizeFilter(model, { layer: 'features.1', filter: 0, size: 8, steps: 1, parametrization: 'fourier', spectrumDecay: -1 }),
+    ).toThrow(/spectrumDecay must be in \[0, 4\], got -1/);
     expect(() => deepDream(model, x, { layer: 'features.1', octaves: 0 })).toThrow(/deepDream: octaves must be a positive integer, got 0/);
-    expect(() => deepDream(model, x, { layer: 'features.1', octaveScale: 1 })).toThrow(/deepDream: octaveScale must be a number above 1, got 1/);
+    expect(() => deepDream(model, x, { layer: 'features.1', octaveScale: 1 })).toThrow(
+      /deepDream: octaveScale must be a number above 1, got 1/,
+    );
     x.dispose();
   });
 
   test('the fourier parametrisation: deterministic per seed, no tensor left behind, hooks that change pixels are kept', () => {
     const before = numTensors();
-    const opts = { layer: 'features.4', filter: 2, size: 12, steps: 10, lr: 0.2, mean: MEAN, std: STD, seed: 3, parametrization: 'fourier' as const };
+    const opts = {
+      layer: 'features.4',
+      filter: 2,
+      size: 12,
+      steps: 10,
+      lr: 0.2,
+      mean: MEAN,
+      std: STD,
+      seed: 3,
+      parametrization: 'fourier' as const,
+    };
     const a = visualizeFilter(model, opts);
     const b = visualizeFilter(model, opts);
     expect(Array.from(a.image.dataSync())).toEqual(Array.from(b.image.dataSync()));
@@ -239,7 +283,9 @@ describe('feature visualisation', () => {
       expect(r.finalObjective).toBeGreaterThan(r.objective[0]!);
     });
     expect(numTensors()).toBe(before);
-    expect(() => noGrad(() => visualizeFilter(model, { layer: 'features.0', filter: 0, size: 8, steps: 3 }))).toThrow(/cannot run inside noGrad/);
+    expect(() => noGrad(() => visualizeFilter(model, { layer: 'features.0', filter: 0, size: 8, steps: 3 }))).toThrow(
+      /cannot run inside noGrad/,
+    );
     expect(numTensors()).toBe(before);
   });
 });

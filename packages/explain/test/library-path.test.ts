@@ -4,12 +4,15 @@ import * as path from 'path';
 import { decodeImage, readNpy } from '@gradlens/io';
 import type { NdArray } from '@gradlens/io';
 import { createModel, defaultCamLayer, gapnet, imageToInput, isModelName, nearestNames, smallvgg, toNdArray, toTensor } from '@gradlens/nn';
-import { randn, Tensor, tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { randn, tensor } from '@gradlens/tensor';
 import { cam, gradCam, saveMap, saveNpy, scoreCam, vanillaGradient } from '../src';
 
 const quiet = { onWarning: (): void => undefined };
 let dir: string;
-beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-lib-')); });
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-lib-'));
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('default CAM layer: the CLI rule, in the library', () => {
@@ -62,9 +65,11 @@ describe('io arrays and tensors', () => {
     const model = gapnet().eval();
     const plain = { dtype: 'float32', shape: [3, 64, 64], data: new Float32Array(3 * 64 * 64) };
     expect(() => gradCam(model, plain as unknown as Tensor, quiet)).toThrow(
-      "gradCam: input must be a Tensor batch [N, C, H, W], got a plain float32 array of shape [3, 64, 64] (what @gradlens/io returns); make one with imageToInput(readImage(file)) or toTensor(array) from @gradlens/nn",
+      'gradCam: input must be a Tensor batch [N, C, H, W], got a plain float32 array of shape [3, 64, 64] (what @gradlens/io returns); make one with imageToInput(readImage(file)) or toTensor(array) from @gradlens/nn',
     );
-    expect(() => vanillaGradient(model, tensor(new Float32Array(3 * 64 * 64), [3, 64, 64]), quiet)).toThrow(/got shape \[3, 64, 64\]; add the batch dimension: unsqueeze\(x, 0\) gives \[1, 3, 64, 64\]/);
+    expect(() => vanillaGradient(model, tensor(new Float32Array(3 * 64 * 64), [3, 64, 64]), quiet)).toThrow(
+      /got shape \[3, 64, 64\]; add the batch dimension: unsqueeze\(x, 0\) gives \[1, 3, 64, 64\]/,
+    );
   });
 
   test('imageToInput feeds a picture of the input size as is, and resizes and crops any other', () => {
@@ -88,9 +93,13 @@ describe('saving a result', () => {
     expect(png(saveMap(path.join(dir, 'c.png'), vanillaGradient(model, x, quiet)))).toMatchObject({ width: 64, height: 64 });
     expect(png(saveMap(path.join(dir, 'd.png'), g.upsampled))).toMatchObject({ width: 64, height: 64 });
     // a larger picture is brought to the map with imageToInput's crop
-    expect(png(saveMap(path.join(dir, 'e.png'), g, { image: { ...image, width: 80, height: 96, data: new Uint8Array(80 * 96 * 3) } }))).toMatchObject({ width: 64, height: 64 });
+    expect(
+      png(saveMap(path.join(dir, 'e.png'), g, { image: { ...image, width: 80, height: 96, data: new Uint8Array(80 * 96 * 3) } })),
+    ).toMatchObject({ width: 64, height: 64 });
     expect(readNpy(saveNpy(path.join(dir, 'g.npy'), g)).shape).toEqual([1, 8, 8]);
-    expect(() => saveMap(path.join(dir, 'f.png'), randn([2, 2, 2, 2, 2]))).toThrow(/a Tensor map must be \[N, C, H, W\] .* got shape \[2, 2, 2, 2, 2\]; pass the method's result itself/);
+    expect(() => saveMap(path.join(dir, 'f.png'), randn([2, 2, 2, 2, 2]))).toThrow(
+      /a Tensor map must be \[N, C, H, W\] .* got shape \[2, 2, 2, 2, 2\]; pass the method's result itself/,
+    );
   });
 });
 

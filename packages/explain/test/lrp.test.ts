@@ -1,7 +1,8 @@
 import * as path from 'path';
 import * as fs from 'fs';
 import { AvgPool2d, Conv2d, Dropout, Linear, loadWeights, MaxPool2d, Module, ReLU, Sequential } from '@gradlens/nn';
-import { Tensor, batchNorm, flatten, numTensors, sigmoid, tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { batchNorm, flatten, numTensors, sigmoid, tensor } from '@gradlens/tensor';
 import { lrp } from '../src/lrp';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'lrp');
@@ -12,11 +13,21 @@ class SmallVgg extends Module {
   readonly classifier: Sequential;
   constructor(bias = true) {
     super();
-    this.features = this.registerModule('features', new Sequential(
-      new Conv2d(3, 4, 3, { padding: 1, bias }), new ReLU(), new MaxPool2d(2),
-      new Conv2d(4, 6, 3, { padding: 1, bias }), new ReLU(), new AvgPool2d(2)));
-    this.classifier = this.registerModule('classifier', new Sequential(
-      new Linear(24, 10, { bias }), new ReLU(), new Dropout(0.5), new Linear(10, 5, { bias })));
+    this.features = this.registerModule(
+      'features',
+      new Sequential(
+        new Conv2d(3, 4, 3, { padding: 1, bias }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(4, 6, 3, { padding: 1, bias }),
+        new ReLU(),
+        new AvgPool2d(2),
+      ),
+    );
+    this.classifier = this.registerModule(
+      'classifier',
+      new Sequential(new Linear(24, 10, { bias }), new ReLU(), new Dropout(0.5), new Linear(10, 5, { bias })),
+    );
   }
   forward(x: Tensor): Tensor {
     return this.classifier.call(flatten(this.features.call(x), 1));
@@ -51,7 +62,8 @@ describe('LRP against a PyTorch implementation written from Montavon et al. (201
     gamma: { composite: { conv2d: { rule: 'gamma' as const, gamma: 0.25 }, linear: { rule: 'epsilon' as const, epsilon: 0.25 } } },
     zB: {
       composite: {
-        conv2d: { rule: 'gamma' as const, gamma: 0.25 }, linear: { rule: 'epsilon' as const, epsilon: 0.25 },
+        conv2d: { rule: 'gamma' as const, gamma: 0.25 },
+        linear: { rule: 'epsilon' as const, epsilon: 0.25 },
         input: { rule: 'zB' as const, low: -1, high: 1 },
       },
     },
@@ -83,11 +95,18 @@ describe('LRP against a PyTorch implementation written from Montavon et al. (201
   test('per-layer rules by module path override the per-type rule', () => {
     const m = model();
     const base = lrp(m, x, { target: [1, 3], composite: 'epsilon' }).relevance.dataSync();
-    const mixed = lrp(m, x, { target: [1, 3], composite: { conv2d: { rule: 'epsilon', epsilon: 0.25 }, linear: { rule: 'epsilon', epsilon: 0.25 }, layers: { 'features.3': { rule: 'gamma', gamma: 0.25 } } } }).relevance.dataSync();
+    const mixed = lrp(m, x, {
+      target: [1, 3],
+      composite: {
+        conv2d: { rule: 'epsilon', epsilon: 0.25 },
+        linear: { rule: 'epsilon', epsilon: 0.25 },
+        layers: { 'features.3': { rule: 'gamma', gamma: 0.25 } },
+      },
+    }).relevance.dataSync();
     expect(maxRelError(mixed, Array.from(base))).toBeGreaterThan(1e-3);
   });
 
-  test('a model in training mode: lrp says so, runs it in eval mode and puts every module\'s mode back', () => {
+  test("a model in training mode: lrp says so, runs it in eval mode and puts every module's mode back", () => {
     const m = model().train();
     const seen: string[] = [];
     const a = lrp(m, x, { target: [1, 3], onWarning: (w) => seen.push(w) });
@@ -132,7 +151,9 @@ describe('LRP against a PyTorch implementation written from Montavon et al. (201
         return this.inner.call(batchNorm(t, null, null, null, null, { training: true }));
       }
     }
-    expect(() => lrp(new Normed(), x, { target: 0 })).toThrow(/LRP: batch norm in training mode \(batch statistics\) has no relevance rule; put the model in eval mode/);
+    expect(() => lrp(new Normed(), x, { target: 0 })).toThrow(
+      /LRP: batch norm in training mode \(batch statistics\) has no relevance rule; put the model in eval mode/,
+    );
   });
 
   test('bad targets get clear errors', () => {

@@ -1,13 +1,29 @@
 import { Flatten, Linear, Module } from '@gradlens/nn';
-import { assign, Generator, numTensors, Tensor, tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { assign, Generator, numTensors, tensor } from '@gradlens/tensor';
 import { Tiny } from './models';
 import { gradCam } from '../src/gradcam';
 import { gradientXInput } from '../src/grad-x-input';
 import { vanillaGradient } from '../src/vanilla';
+import type { Explainer } from '../src/metrics';
 import {
-  attributionCompleteness, boxIoU, deletionAUC, evaluateMethods, Explainer, insertionAUC, integratedGradientsCompleteness,
-  largestComponentBox, localizationIoU, modelRandomization, parameterLayers, pointingGame, spearman, ssim, tableToJSON, toMarkdown,
-  toSaliencyMap, trapezoidAUC,
+  attributionCompleteness,
+  boxIoU,
+  deletionAUC,
+  evaluateMethods,
+  insertionAUC,
+  integratedGradientsCompleteness,
+  largestComponentBox,
+  localizationIoU,
+  modelRandomization,
+  parameterLayers,
+  pointingGame,
+  spearman,
+  ssim,
+  tableToJSON,
+  toMarkdown,
+  toSaliencyMap,
+  trapezoidAUC,
 } from '../src/metrics';
 
 /** A map [H, W] that is `inside` in the box and `outside` elsewhere. */
@@ -16,7 +32,6 @@ function boxMap(h: number, w: number, box: { x0: number; y0: number; x1: number;
   for (let y = box.y0; y < box.y1; y++) for (let x = box.x0; x < box.x1; x++) v[y * w + x] = inside;
   return tensor(v, [h, w]);
 }
-
 
 /** logits [0, Σ w·x]: class 1's logit is a known linear function of the pixels. */
 class LinearLogit extends Module {
@@ -34,7 +49,10 @@ class LinearLogit extends Module {
 
 function randomImage(seed: number, c: number, h: number, w: number): Tensor {
   const g = new Generator(seed);
-  return tensor(Float32Array.from({ length: c * h * w }, () => g.normal()), [1, c, h, w]);
+  return tensor(
+    Float32Array.from({ length: c * h * w }, () => g.normal()),
+    [1, c, h, w],
+  );
 }
 
 const quiet = { onWarning: () => undefined };
@@ -76,7 +94,12 @@ describe('localisation (CAM paper)', () => {
   });
 
   test('coarse maps are upsampled to the image; multi-channel maps reduced by max |·|', () => {
-    const coarse = tensor([[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]);
+    const coarse = tensor([
+      [0, 0, 0, 0],
+      [0, 1, 1, 0],
+      [0, 1, 1, 0],
+      [0, 0, 0, 0],
+    ]);
     const m = toSaliencyMap(coarse, { size: [8, 8] });
     expect([m.height, m.width]).toEqual([8, 8]);
     const chw = tensor([[[1, -5]], [[-2, 3]]]);
@@ -133,7 +156,9 @@ describe('deletion and insertion (RISE)', () => {
     // The reversed map is worse on both.
     const reversed = tensor([1, 4, 2, 3], [2, 2]);
     expect(deletionAUC(model, image, reversed, 1, { steps: 4 }).auc).toBeGreaterThan(dp.auc);
-    expect(insertionAUC(model, image, reversed, 1, { steps: 4, baseline: 'zeros' }).auc).toBeLessThan(insertionAUC(model, image, perfect, 1, { steps: 4, baseline: 'zeros' }).auc);
+    expect(insertionAUC(model, image, reversed, 1, { steps: 4, baseline: 'zeros' }).auc).toBeLessThan(
+      insertionAUC(model, image, perfect, 1, { steps: 4, baseline: 'zeros' }).auc,
+    );
     reversed.dispose();
     expect(numTensors()).toBe(before);
   });
@@ -152,7 +177,12 @@ describe('rank statistics', () => {
   test('Spearman: identical 1, reversed −1, ties averaged, constant NaN; SSIM of identical maps 1', () => {
     const a = [0.1, 0.5, 0.2, 0.9, 0.3];
     expect(spearman(a, a)).toBeCloseTo(1, 12);
-    expect(spearman(a, a.map((v) => -v))).toBeCloseTo(-1, 12);
+    expect(
+      spearman(
+        a,
+        a.map((v) => -v),
+      ),
+    ).toBeCloseTo(-1, 12);
     expect(spearman([1, 1, 2, 3], [1, 1, 2, 3])).toBeCloseTo(1, 12);
     // scipy.stats.spearmanr([1, 2, 2, 3], [1, 3, 2, 4]) = 0.9486832980505138
     expect(spearman([1, 2, 2, 3], [1, 3, 2, 4])).toBeCloseTo(0.9486832980505138, 12);
@@ -160,7 +190,14 @@ describe('rank statistics', () => {
     const g = new Generator(3);
     const m = Array.from({ length: 100 }, () => g.uniform());
     expect(ssim(m, m, 10, 10)).toBeCloseTo(1, 12);
-    expect(ssim(m, m.map((v) => 1 - v), 10, 10)).toBeLessThan(0);
+    expect(
+      ssim(
+        m,
+        m.map((v) => 1 - v),
+        10,
+        10,
+      ),
+    ).toBeLessThan(0);
   });
 });
 
@@ -175,7 +212,11 @@ describe('cascading model-parameter randomisation (Adebayo et al.)', () => {
     const r = modelRandomization(model, x, 1, gradcam, { seed: 1, ssim: true, onProgress: (d) => progress.push(d) });
     expect(r.layers).toEqual(['classifier', 'features.3', 'features.0']);
     expect(progress).toEqual([1, 2, 3]);
-    expect(r.maps.map((m) => m.shape)).toEqual([[16, 16], [16, 16], [16, 16]]);
+    expect(r.maps.map((m) => m.shape)).toEqual([
+      [16, 16],
+      [16, 16],
+      [16, 16],
+    ]);
     expect(r.original.shape).toEqual([16, 16]);
     expect(r.ssim).toHaveLength(3);
     const last = r.spearman[2]!;
@@ -246,20 +287,29 @@ describe('completeness', () => {
 describe('evaluateMethods', () => {
   test('an oracle beats its opposite; the table is plain, markdown and JSON; no leaks', () => {
     const model = new Tiny(11).eval();
-    const samples = [0, 1, 2].map((i) => ({
-      image: randomImage(20 + i, 3, 16, 16).dataSync(),
-      label: i,
-      box: { x0: 2 + i, y0: 3, x1: 9 + i, y1: 11 },
-    })).map((s) => ({ ...s, image: tensor(s.image, [3, 16, 16]) }));
+    const samples = [0, 1, 2]
+      .map((i) => ({
+        image: randomImage(20 + i, 3, 16, 16).dataSync(),
+        label: i,
+        box: { x0: 2 + i, y0: 3, x1: 9 + i, y1: 11 },
+      }))
+      .map((s) => ({ ...s, image: tensor(s.image, [3, 16, 16]) }));
     const before = numTensors();
     const oracle: Explainer = (_m, _x, t) => boxMap(16, 16, samples[t]!.box, 1, 0.05);
     const opposite: Explainer = (_m, _x, t) => boxMap(16, 16, samples[t]!.box, 0.05, 1);
     const seen: string[] = [];
-    const table = evaluateMethods(model, samples, { oracle, opposite, gradcam, vanilla }, {
-      deletion: { steps: 8 }, insertion: { steps: 8 }, randomization: { samples: 2 },
-      metrics: ['localization', 'iou', 'pointing', 'deletion', 'insertion', 'randomization', 'completeness'],
-      onProgress: (p) => seen.push(`${p.method}:${p.sample}`),
-    });
+    const table = evaluateMethods(
+      model,
+      samples,
+      { oracle, opposite, gradcam, vanilla },
+      {
+        deletion: { steps: 8 },
+        insertion: { steps: 8 },
+        randomization: { samples: 2 },
+        metrics: ['localization', 'iou', 'pointing', 'deletion', 'insertion', 'randomization', 'completeness'],
+        onProgress: (p) => seen.push(`${p.method}:${p.sample}`),
+      },
+    );
     expect(seen).toHaveLength(12);
     expect(table.methods).toEqual(['oracle', 'opposite', 'gradcam', 'vanilla']);
     expect(table.results.gradcam!.completeness).toEqual({ mean: null, std: null, n: 0 });
@@ -277,7 +327,9 @@ describe('evaluateMethods', () => {
       expect(v).toBeLessThanOrEqual(1);
     }
     const md = toMarkdown(table);
-    expect(md.split('\n')[0]).toBe('| Method | Loc. acc. ↑ | IoU ↑ | Pointing ↑ | Deletion AUC ↓ | Insertion AUC ↑ | Randomisation ρ ↓ | Completeness gap ↓ |');
+    expect(md.split('\n')[0]).toBe(
+      '| Method | Loc. acc. ↑ | IoU ↑ | Pointing ↑ | Deletion AUC ↓ | Insertion AUC ↑ | Randomisation ρ ↓ | Completeness gap ↓ |',
+    );
     expect(toMarkdown(table, { std: false })).toMatch(/\| oracle \| 1\.000 \| 1\.000 \| 1\.000 \| 0\.\d{3} \|/);
     // A constant-in-the-model explainer fails the sanity check: its map never changes.
     expect(table.results.oracle!.randomization!.mean).toBeCloseTo(1, 12);

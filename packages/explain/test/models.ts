@@ -1,4 +1,5 @@
-import { flatten, Generator, relu, Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { flatten, Generator, relu } from '@gradlens/tensor';
 import { AdaptiveAvgPool2d, Conv2d, Dropout, Linear, MaxPool2d, Module, ReLU, Sequential } from '@gradlens/nn';
 
 /** Conv + functional ReLU in one module (so a functional ReLU sits inside `features`). */
@@ -24,8 +25,14 @@ export class SmallVGG extends Module {
   forwardRuns = 0;
   constructor() {
     super();
-    this.features = this.registerModule('features', new Sequential(new Conv2d(3, 8, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2), new ConvRelu(8, 16), new MaxPool2d(2)));
-    this.classifier = this.registerModule('classifier', new Sequential(new Linear(256, 32), new ReLU(), new Dropout(0.5), new Linear(32, 10)));
+    this.features = this.registerModule(
+      'features',
+      new Sequential(new Conv2d(3, 8, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2), new ConvRelu(8, 16), new MaxPool2d(2)),
+    );
+    this.classifier = this.registerModule(
+      'classifier',
+      new Sequential(new Linear(256, 32), new ReLU(), new Dropout(0.5), new Linear(32, 10)),
+    );
   }
   override forward(x: Tensor): Tensor {
     this.forwardRuns++;
@@ -44,7 +51,10 @@ export class GapNet extends Module {
   constructor(options: { relu?: boolean } = {}) {
     super();
     const act = () => (options.relu === false ? new Sequential() : new ReLU());
-    this.features = this.registerModule('features', new Sequential(new Conv2d(3, 8, 3, { padding: 1 }), act(), new MaxPool2d(2), new Conv2d(8, 16, 3, { padding: 1 }), act()));
+    this.features = this.registerModule(
+      'features',
+      new Sequential(new Conv2d(3, 8, 3, { padding: 1 }), act(), new MaxPool2d(2), new Conv2d(8, 16, 3, { padding: 1 }), act()),
+    );
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d(1));
     this.fc = this.registerModule('fc', new Linear(16, 10));
   }
@@ -61,9 +71,16 @@ export class Tiny extends Module {
   constructor(seed = 1) {
     super();
     const generator = new Generator(seed);
-    this.features = this.registerModule('features', new Sequential(
-      new Conv2d(3, 6, 3, { padding: 1, generator }), new ReLU(), new MaxPool2d(2),
-      new Conv2d(6, 8, 3, { padding: 1, generator }), new ReLU()));
+    this.features = this.registerModule(
+      'features',
+      new Sequential(
+        new Conv2d(3, 6, 3, { padding: 1, generator }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(6, 8, 3, { padding: 1, generator }),
+        new ReLU(),
+      ),
+    );
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([1, 1]));
     this.classifier = this.registerModule('classifier', new Linear(8, 3, { generator }));
   }

@@ -7,7 +7,15 @@ import type { Module, ModelName, ModelOptions } from '@gradlens/nn';
 import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import {
-  disposeResult, gradCam, gradCamPlusPlus, guidedBackprop, guidedGradCam, integratedGradients, layerCam, lrp, vanillaGradient,
+  disposeResult,
+  gradCam,
+  gradCamPlusPlus,
+  guidedBackprop,
+  guidedGradCam,
+  integratedGradients,
+  layerCam,
+  lrp,
+  vanillaGradient,
 } from '../src';
 import { relError } from './helpers';
 
@@ -47,7 +55,9 @@ const METHODS = ['logits', 'vanilla', 'guided', 'gradcam', 'gradcam_up', 'guided
 
 afterAll(() => {
   const head = `${'model'.padEnd(14)}${METHODS.map((m) => m.padStart(15)).join('')}`;
-  const rows = Object.entries(errors).map(([name, e]) => `${name.padEnd(14)}${METHODS.map((m) => (e[m]?.toExponential(2) ?? '-').padStart(15)).join('')}`);
+  const rows = Object.entries(errors).map(
+    ([name, e]) => `${name.padEnd(14)}${METHODS.map((m) => (e[m]?.toExponential(2) ?? '-').padStart(15)).join('')}`,
+  );
   // eslint-disable-next-line no-console
   console.log([head, ...rows].join('\n'));
 });
@@ -65,7 +75,7 @@ describe.each(Object.entries(manifest.models))('%s', (name, info) => {
     err[method] = check(actual, want.data as ArrayLike<number>, want.shape, `${name} ${method}`);
   };
 
-  test('the weights load and the logits equal PyTorch\'s', () => {
+  test("the weights load and the logits equal PyTorch's", () => {
     expect(loaded).toEqual({ missingKeys: [], unexpectedKeys: [] });
     const y = model.call(x);
     same('logits', y);

@@ -1,6 +1,22 @@
 import {
-  ablationCam, cam, deconvnet, eigenCam, gradCam, gradCamPlusPlus, gradientXInput, guidedBackprop, guidedGradCam, hiResCam,
-  integratedGradients, layerActivationGradient, layerCam, occlusion, scoreCam, smoothGrad, vanillaGradient, xGradCam,
+  ablationCam,
+  cam,
+  deconvnet,
+  eigenCam,
+  gradCam,
+  gradCamPlusPlus,
+  gradientXInput,
+  guidedBackprop,
+  guidedGradCam,
+  hiResCam,
+  integratedGradients,
+  layerActivationGradient,
+  layerCam,
+  occlusion,
+  scoreCam,
+  smoothGrad,
+  vanillaGradient,
+  xGradCam,
 } from '../src';
 import { expected, expectMatches, fixture, gapNet, smallVgg } from './helpers';
 
@@ -18,7 +34,11 @@ describe('explain methods equal their PyTorch references', () => {
 
   afterAll(() => {
     // eslint-disable-next-line no-console
-    console.log(Object.entries(errors).map(([k, v]) => `${k.padEnd(18)} ${v.toExponential(2)}`).join('\n'));
+    console.log(
+      Object.entries(errors)
+        .map(([k, v]) => `${k.padEnd(18)} ${v.toExponential(2)}`)
+        .join('\n'),
+    );
   });
 
   test('the models give the same logits', () => {
@@ -43,7 +63,11 @@ describe('explain methods equal their PyTorch references', () => {
 
   test('integrated gradients: right Riemann, trapezoid, Gauss–Legendre; completeness deltas', () => {
     const baseline = fixture('ig_baseline');
-    for (const [method, name, steps] of [['riemann-right', 'ig_right', 20], ['riemann-trapezoid', 'ig_trap', 20], ['gauss-legendre', 'ig_gl', 16]] as const) {
+    for (const [method, name, steps] of [
+      ['riemann-right', 'ig_right', 20],
+      ['riemann-trapezoid', 'ig_trap', 20],
+      ['gauss-legendre', 'ig_gl', 16],
+    ] as const) {
       const r = integratedGradients(model, x, { target, baseline, steps, method, batchSize: 7 });
       record(name, expectMatches(r.attribution, name));
       const wantDelta = expected()[`${name}_delta`]!.data as Float32Array;
@@ -53,7 +77,13 @@ describe('explain methods equal their PyTorch references', () => {
 
   test('layer activation with guided backprop', () => {
     record('layer act', expectMatches(layerActivationGradient(model, x, { layer, filter: 5, ...quiet }).attribution, 'layer_act'));
-    record('layer act (ref)', expectMatches(layerActivationGradient(model, x, { layer: 'features.3.conv', filter: 5, reference: true, ...quiet }).attribution, 'layer_act_ref'));
+    record(
+      'layer act (ref)',
+      expectMatches(
+        layerActivationGradient(model, x, { layer: 'features.3.conv', filter: 5, reference: true, ...quiet }).attribution,
+        'layer_act_ref',
+      ),
+    );
   });
 
   test('Grad-CAM (raw, upsampled, weights, reference), Grad-CAM++, XGrad-CAM, HiResCAM, Layer-CAM', () => {

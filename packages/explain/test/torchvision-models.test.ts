@@ -18,7 +18,12 @@ describe('torchvision architectures', () => {
     const c = cam(model, x, { layer: 'layer4', target: [1, 4], ...quiet });
     expect(c.map.shape).toEqual([2, 2, 2]);
     expect(gc.upsampled.shape).toEqual([2, 64, 64]);
-    expect(relError(Array.from(gc.map.dataSync(), (v) => v * 4), c.map.dataSync())).toBeLessThan(1e-5);
+    expect(
+      relError(
+        Array.from(gc.map.dataSync(), (v) => v * 4),
+        c.map.dataSync(),
+      ),
+    ).toBeLessThan(1e-5);
     disposeResult(gc);
     disposeResult(c);
   });

@@ -3,8 +3,21 @@ import { readNpz, type NdArray } from '@gradlens/io';
 import { loadWeights, VisionTransformer } from '@gradlens/nn';
 import { assign, numTensors, tensor, tidy, type Tensor } from '@gradlens/tensor';
 import {
-  ablationCam, attentionRollout, disposeResult, eigenCam, genericAttention, gradCam, gradCamPlusPlus, hiResCam, layerCam, lrp, scoreCam,
-  tokenReshape, transformerAttribution, vanillaGradient, xGradCam,
+  ablationCam,
+  attentionRollout,
+  disposeResult,
+  eigenCam,
+  genericAttention,
+  gradCam,
+  gradCamPlusPlus,
+  hiResCam,
+  layerCam,
+  lrp,
+  scoreCam,
+  tokenReshape,
+  transformerAttribution,
+  vanillaGradient,
+  xGradCam,
 } from '../src';
 import { relError } from './helpers';
 
@@ -25,7 +38,10 @@ function arr(key: string): NdArray {
 const want = (key: string) => Float32Array.from(arr(key).data as ArrayLike<number>);
 
 export function smallVit(): VisionTransformer {
-  const m = new VisionTransformer({ imageSize: 32, patchSize: 8, numLayers: 3, numHeads: 4, hiddenDim: 32, mlpDim: 64 }, { numClasses: 10, init: false });
+  const m = new VisionTransformer(
+    { imageSize: 32, patchSize: 8, numLayers: 3, numHeads: 4, hiddenDim: 32, mlpDim: 64 },
+    { numClasses: 10, init: false },
+  );
   loadWeights(m, path.join(__dirname, '..', '..', 'nn', 'test', 'fixtures', 'vit_small.pth'));
   return m.eval();
 }
@@ -79,17 +95,20 @@ test('every CAM method takes the token layers of a ViT', () => {
 
 test('bad input: a reshape that does not fit, a layer without tokens, a reshape that returns the wrong rank', () => {
   const before = numTensors();
-  expect(() => gradCam(model, x, { target, layer: LAYER, reshape: tokenReshape([5, 5]), ...quiet }))
-    .toThrow(/^gradCam: the reshape of layer 'encoder.layers.encoder_layer_2.ln_1' failed: tokenReshape: 17 tokens do not fit 1 class token \+ a 5×5 grid \(26 tokens\)/);
-  expect(() => gradCam(model, x, { target, layer: 'heads.head', ...quiet }))
-    .toThrow(/^gradCam: layer 'heads.head' gives an output of shape \[2, 10\]; CAM methods need a convolutional layer with output \[N, K, h, w\] \(or a token layer/);
-  expect(() => gradCam(model, x, { target, layer: LAYER, reshape: (a) => a, ...quiet }))
-    .toThrow(/^gradCam: the reshape of layer 'encoder.layers.encoder_layer_2.ln_1' gave \[2, 17, 32\] for \[2, 17, 32\]; it must return \[N, K, h, w\]/);
+  expect(() => gradCam(model, x, { target, layer: LAYER, reshape: tokenReshape([5, 5]), ...quiet })).toThrow(
+    /^gradCam: the reshape of layer 'encoder.layers.encoder_layer_2.ln_1' failed: tokenReshape: 17 tokens do not fit 1 class token \+ a 5×5 grid \(26 tokens\)/,
+  );
+  expect(() => gradCam(model, x, { target, layer: 'heads.head', ...quiet })).toThrow(
+    /^gradCam: layer 'heads.head' gives an output of shape \[2, 10\]; CAM methods need a convolutional layer with output \[N, K, h, w\] \(or a token layer/,
+  );
+  expect(() => gradCam(model, x, { target, layer: LAYER, reshape: (a) => a, ...quiet })).toThrow(
+    /^gradCam: the reshape of layer 'encoder.layers.encoder_layer_2.ln_1' gave \[2, 17, 32\] for \[2, 17, 32\]; it must return \[N, K, h, w\]/,
+  );
   expect(() => tokenReshape([0, 4])).toThrow(/^tokenReshape: grid must be two positive integers/);
   expect(numTensors()).toBe(before);
 });
 
-test('without a layer, the CAM family reads the last encoder layer\'s ln_1', () => {
+test("without a layer, the CAM family reads the last encoder layer's ln_1", () => {
   const auto = gradCam(model, x, { target, ...quiet });
   const named = gradCam(model, x, { target, layer: LAYER, ...quiet });
   expect(Array.from(auto.map.dataSync())).toEqual(Array.from(named.map.dataSync()));
@@ -99,10 +118,21 @@ test('without a layer, the CAM family reads the last encoder layer\'s ln_1', () 
 
 describe('attention methods against PyTorch implementations written from the papers', () => {
   const errors: Record<string, number> = {};
-  afterAll(() => console.log(Object.entries(errors).map(([k, e]) => `${k.padEnd(28)} ${e.toExponential(2)}`).join('\n')));
+  afterAll(() =>
+    console.log(
+      Object.entries(errors)
+        .map(([k, e]) => `${k.padEnd(28)} ${e.toExponential(2)}`)
+        .join('\n'),
+    ),
+  );
 
   test.each([
-    ['mean', 0], ['max', 0], ['min', 0], ['mean', 0.3], ['max', 0.3], ['min', 0.3],
+    ['mean', 0],
+    ['max', 0],
+    ['min', 0],
+    ['mean', 0.3],
+    ['max', 0.3],
+    ['min', 0.3],
   ] as const)('attention rollout, head fusion %s, discard ratio %s', (headFusion, discardRatio) => {
     const before = numTensors();
     const r = attentionRollout(model, x, { headFusion, discardRatio, ...quiet });
@@ -166,10 +196,18 @@ test('bad input: attention methods on a model without attention, a grid that doe
   for (const run of [attentionRollout, genericAttention, transformerAttribution]) {
     expect(() => run(cnn, img, quiet)).toThrow(/recorded no attention probabilities .* needs a transformer with self-attention/);
   }
-  expect(() => attentionRollout(model, x, { grid: [3, 3], ...quiet })).toThrow(/^attentionRollout: 17 tokens do not fit 1 class token \+ a 3×3 grid \(10 tokens\)/);
-  expect(() => attentionRollout(model, x, { headFusion: 'median' as never, ...quiet })).toThrow(/^attentionRollout: headFusion must be 'mean', 'max' or 'min', got "median"/);
-  expect(() => attentionRollout(model, x, { discardRatio: 1, ...quiet })).toThrow(/^attentionRollout: discardRatio must be in \[0, 1\), got 1/);
-  expect(() => transformerAttribution(model, x, { startLayer: 3, ...quiet })).toThrow(/^transformerAttribution: startLayer must be an integer in \[0, 2\]/);
+  expect(() => attentionRollout(model, x, { grid: [3, 3], ...quiet })).toThrow(
+    /^attentionRollout: 17 tokens do not fit 1 class token \+ a 3×3 grid \(10 tokens\)/,
+  );
+  expect(() => attentionRollout(model, x, { headFusion: 'median' as never, ...quiet })).toThrow(
+    /^attentionRollout: headFusion must be 'mean', 'max' or 'min', got "median"/,
+  );
+  expect(() => attentionRollout(model, x, { discardRatio: 1, ...quiet })).toThrow(
+    /^attentionRollout: discardRatio must be in \[0, 1\), got 1/,
+  );
+  expect(() => transformerAttribution(model, x, { startLayer: 3, ...quiet })).toThrow(
+    /^transformerAttribution: startLayer must be an integer in \[0, 2\]/,
+  );
   expect(() => lrp(model, x, { target, composite: { linear: { rule: 'epsilon' }, attention: 'ah' } })).not.toThrow();
   img.dispose();
 });

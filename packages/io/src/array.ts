@@ -1,8 +1,5 @@
 /** Element types a weight or array file can hold. */
-export type ArrayDType =
-  | 'float64' | 'float32' | 'float16' | 'bfloat16'
-  | 'int64' | 'int32' | 'int16' | 'int8'
-  | 'uint8' | 'bool';
+export type ArrayDType = 'float64' | 'float32' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 /** The typed array that holds each dtype's elements in memory. float16/bfloat16 keep their raw bits. */
 export interface ArrayStorage {

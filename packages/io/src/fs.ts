@@ -19,7 +19,8 @@ export function ensureDir(dir: string): void {
     try {
       stat = fs.statSync(d);
     } catch (err) {
-      if (!MISSING.has((err as NodeJS.ErrnoException).code ?? '')) throw new Error(`cannot create folder ${dir}: ${(err as Error).message}`);
+      if (!MISSING.has((err as NodeJS.ErrnoException).code ?? ''))
+        throw new Error(`cannot create folder ${dir}: ${(err as Error).message}`);
     }
     if (stat) {
       if (!stat.isDirectory()) throw new Error(`cannot create folder ${dir}: ${d} exists and is not a folder`);

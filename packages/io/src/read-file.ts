@@ -27,7 +27,9 @@ export function readRegularFile(file: string, limits?: Partial<ReadLimits>): Uin
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) throw new Error(`cannot read ${file}: it is ${kindOf(stat)}, not a regular file`);
     if (stat.size > maxFileBytes) {
-      throw new Error(`cannot read ${file}: it has ${formatBytes(stat.size)}, over the limit of ${formatBytes(maxFileBytes)} (raise it with setReadLimits({ maxFileBytes }))`);
+      throw new Error(
+        `cannot read ${file}: it has ${formatBytes(stat.size)}, over the limit of ${formatBytes(maxFileBytes)} (raise it with setReadLimits({ maxFileBytes }))`,
+      );
     }
     // never from Node's shared 8 KiB pool: readers return views of these bytes, which callers may change
     const bytes = Buffer.allocUnsafeSlow(stat.size);

@@ -62,7 +62,9 @@ export function formatBytes(n: number): string {
 export function checkDecodedBytes(file: string, what: string, bytes: number, limits?: Partial<ReadLimits>): void {
   const { maxDecodedBytes } = resolveLimits(limits);
   if (!(bytes <= maxDecodedBytes)) {
-    throw new Error(`${file}: ${what} would need ${formatBytes(bytes)}, over the reading budget of ${formatBytes(maxDecodedBytes)} (raise it with setReadLimits({ maxDecodedBytes }) if the file is trusted)`);
+    throw new Error(
+      `${file}: ${what} would need ${formatBytes(bytes)}, over the reading budget of ${formatBytes(maxDecodedBytes)} (raise it with setReadLimits({ maxDecodedBytes }) if the file is trusted)`,
+    );
   }
 }
 

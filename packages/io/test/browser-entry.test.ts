@@ -21,11 +21,19 @@ jest.isolateModules(() => {
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const filesIn = (dir: string, ext: RegExp): string[] =>
-  fs.readdirSync(path.join(FIXTURES, dir)).filter((f) => ext.test(f)).map((f) => path.join(FIXTURES, dir, f));
+  fs
+    .readdirSync(path.join(FIXTURES, dir))
+    .filter((f) => ext.test(f))
+    .map((f) => path.join(FIXTURES, dir, f));
 
 /** A value with every typed array replaced by its type, length and CRC-32 (hostile files decode to hundreds of MB). */
 function digest(v: unknown): unknown {
-  if (ArrayBuffer.isView(v)) return { type: v.constructor.name, length: (v as Uint8Array).length, crc: browserIo.crc32(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) };
+  if (ArrayBuffer.isView(v))
+    return {
+      type: v.constructor.name,
+      length: (v as Uint8Array).length,
+      crc: browserIo.crc32(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)),
+    };
   if (Array.isArray(v)) return v.map(digest);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, digest(x)]));
   return v;
@@ -51,7 +59,8 @@ const DECODERS: [RegExp, (io: Io, bytes: Uint8Array, name: string) => unknown][]
 
 describe('@gradlens/io browser entry', () => {
   const files = [
-    ...filesIn('images/png', /\.png$/), ...filesIn('images/jpeg', /\.jpe?g$/),
+    ...filesIn('images/png', /\.png$/),
+    ...filesIn('images/jpeg', /\.jpe?g$/),
     ...filesIn('formats', /\.(npy|npz|pth|safetensors)$/),
     // expand-* materialise hundreds of MB by design (hostile/formats.test.ts measures them in a child process)
     ...filesIn('hostile', /\.(npy|npz|pth|safetensors)$/).filter((f) => !path.basename(f).startsWith('expand-')),
@@ -66,22 +75,35 @@ describe('@gradlens/io browser entry', () => {
   });
 
   test('the fixtures include both kinds: files that decode and hostile ones that must fail', () => {
-    const results = files.map((f) => outcome(() => DECODERS.find(([re]) => re.test(f))![1](browserIo, new Uint8Array(fs.readFileSync(f)), f)).ok);
+    const results = files.map(
+      (f) => outcome(() => DECODERS.find(([re]) => re.test(f))![1](browserIo, new Uint8Array(fs.readFileSync(f)), f)).ok,
+    );
     expect(results.filter(Boolean).length).toBeGreaterThan(40);
     expect(results.filter((ok) => !ok).length).toBeGreaterThan(5);
   });
 
   test('a path is a one-line error that says to pass bytes', () => {
-    expect(() => browserIo.readImage('cat.png')).toThrow("readImage cat.png: files can be read and written only under Node (@gradlens/io's node entry); in a browser, pass the file's bytes (a Uint8Array) instead of a path");
-    expect(() => browserIo.readSafetensors('model.safetensors')).toThrow(/^reading model.safetensors: files can be read .* only under Node/);
-    expect(() => browserIo.writeNpy('out.npy', { dtype: 'float32', shape: [1], data: new Float32Array(1) })).toThrow(/^writing out.npy: files can be read and written only under Node/);
+    expect(() => browserIo.readImage('cat.png')).toThrow(
+      "readImage cat.png: files can be read and written only under Node (@gradlens/io's node entry); in a browser, pass the file's bytes (a Uint8Array) instead of a path",
+    );
+    expect(() => browserIo.readSafetensors('model.safetensors')).toThrow(
+      /^reading model.safetensors: files can be read .* only under Node/,
+    );
+    expect(() => browserIo.writeNpy('out.npy', { dtype: 'float32', shape: [1], data: new Float32Array(1) })).toThrow(
+      /^writing out.npy: files can be read and written only under Node/,
+    );
   });
 
   test('the portable PNG encoder writes what both entries decode back to the same samples (8 and 16 bits, every channel count)', () => {
     for (const channels of [1, 2, 3, 4] as const) {
       for (const bitDepth of [8, 16] as const) {
-        const width = 7, height = 5, n = width * height * channels;
-        const data = bitDepth === 8 ? Uint8Array.from({ length: n }, (_, i) => (i * 37) & 255) : Uint16Array.from({ length: n }, (_, i) => (i * 7919) & 65535);
+        const width = 7,
+          height = 5,
+          n = width * height * channels;
+        const data =
+          bitDepth === 8
+            ? Uint8Array.from({ length: n }, (_, i) => (i * 37) & 255)
+            : Uint16Array.from({ length: n }, (_, i) => (i * 7919) & 65535);
         const image = { width, height, channels, bitDepth, data } as browserIo.RasterImage;
         const png = browserIo.encodePng(image);
         expect(browserIo.decodePng(png)).toEqual(image);

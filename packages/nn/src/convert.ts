@@ -22,18 +22,30 @@ export function isNdArray(value: unknown): value is NdArray {
  */
 export function toTensor(array: NdArray): Tensor {
   if (!isNdArray(array)) {
-    throw new Error(`toTensor: expected an io array { dtype, shape, data }, got ${(array as unknown) instanceof Tensor ? 'a Tensor (it needs no conversion)' : typeof array}`);
+    throw new Error(
+      `toTensor: expected an io array { dtype, shape, data }, got ${(array as unknown) instanceof Tensor ? 'a Tensor (it needs no conversion)' : typeof array}`,
+    );
   }
   const { dtype, shape, data } = array;
   switch (dtype) {
-    case 'float32': case 'float64': case 'int32': return tensor(data as Float32Array | Float64Array | Int32Array, [...shape]);
-    case 'bool': return tensor(data as Uint8Array, [...shape], 'bool');
-    case 'float16': case 'bfloat16': return tensor(toFloat32(array), [...shape]);
-    case 'uint8': case 'int8': case 'int16': return tensor(Int32Array.from(data as ArrayLike<number>), [...shape]);
+    case 'float32':
+    case 'float64':
+    case 'int32':
+      return tensor(data as Float32Array | Float64Array | Int32Array, [...shape]);
+    case 'bool':
+      return tensor(data as Uint8Array, [...shape], 'bool');
+    case 'float16':
+    case 'bfloat16':
+      return tensor(toFloat32(array), [...shape]);
+    case 'uint8':
+    case 'int8':
+    case 'int16':
+      return tensor(Int32Array.from(data as ArrayLike<number>), [...shape]);
     case 'int64': {
       const out = new Int32Array(data.length);
       (data as BigInt64Array).forEach((v, i) => {
-        if (v > 2147483647n || v < -2147483648n) throw new Error(`toTensor: int64 value ${v} at index ${i} does not fit the int32 a Tensor holds`);
+        if (v > 2147483647n || v < -2147483648n)
+          throw new Error(`toTensor: int64 value ${v} at index ${i} does not fit the int32 a Tensor holds`);
         out[i] = Number(v);
       });
       return tensor(out, [...shape]);
@@ -49,9 +61,13 @@ export function toTensor(array: NdArray): Tensor {
 export function toNdArray(t: Tensor, options: { copy?: boolean } = {}): NdArray<'float32' | 'float64' | 'int32' | 'bool'> {
   const data = options.copy === false ? t.values() : t.dataSync();
   switch (t.dtype) {
-    case 'float32': return { dtype: 'float32', shape: [...t.shape], data: data as Float32Array };
-    case 'float64': return { dtype: 'float64', shape: [...t.shape], data: data as Float64Array };
-    case 'int32': return { dtype: 'int32', shape: [...t.shape], data: data as Int32Array };
-    case 'bool': return { dtype: 'bool', shape: [...t.shape], data: data as Uint8Array };
+    case 'float32':
+      return { dtype: 'float32', shape: [...t.shape], data: data as Float32Array };
+    case 'float64':
+      return { dtype: 'float64', shape: [...t.shape], data: data as Float64Array };
+    case 'int32':
+      return { dtype: 'int32', shape: [...t.shape], data: data as Int32Array };
+    case 'bool':
+      return { dtype: 'bool', shape: [...t.shape], data: data as Uint8Array };
   }
 }

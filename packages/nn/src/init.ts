@@ -1,4 +1,5 @@
-import { assign, defaultGenerator, Generator, Tensor } from '@gradlens/tensor';
+import type { Generator, Tensor } from '@gradlens/tensor';
+import { assign, defaultGenerator } from '@gradlens/tensor';
 
 /**
  * In-place initialisers with torch.nn.init's names and formulas, drawing from a seedable Generator
@@ -27,9 +28,14 @@ export function fans(shape: readonly number[]): { fanIn: number; fanOut: number 
 /** Gain of torch.nn.init.calculate_gain for the nonlinearities the models use. */
 export function calculateGain(nonlinearity: 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu', param?: number): number {
   switch (nonlinearity) {
-    case 'linear': case 'conv2d': case 'sigmoid': return 1;
-    case 'tanh': return 5 / 3;
-    case 'relu': return Math.SQRT2;
+    case 'linear':
+    case 'conv2d':
+    case 'sigmoid':
+      return 1;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
     case 'leaky_relu': {
       const slope = param ?? 0.01;
       return Math.sqrt(2 / (1 + slope * slope));
@@ -103,7 +109,8 @@ export function xavierUniform_(t: Tensor, gain = 1, generator: Generator = defau
 
 /** N(mean, std²) truncated to [a, b] (redrawn until inside), as torch.nn.init.trunc_normal_; returns t. */
 export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2, generator: Generator = defaultGenerator): Tensor {
-  if (!(a < b) || !(a <= mean + 5 * std && b >= mean - 5 * std)) throw new Error(`truncNormal_: [${a}, ${b}] is empty or too far from N(${mean}, ${std}²)`);
+  if (!(a < b) || !(a <= mean + 5 * std && b >= mean - 5 * std))
+    throw new Error(`truncNormal_: [${a}, ${b}] is empty or too far from N(${mean}, ${std}²)`);
   return assign(t, (v) => {
     for (let i = 0; i < v.length; i++) {
       let s = mean + std * generator.normal();

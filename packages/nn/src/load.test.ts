@@ -39,7 +39,9 @@ test('int64 num_batches_tracked loads by value', () => {
 test('a mismatched file fails naming the file, listing missing and unexpected keys and shape mismatches', () => {
   const file = path.join(FIX, 'resnet18.pth');
   const wrongWidth = createModel('resnet18', { widthDivisor: 8, numClasses: 10, init: false });
-  expect(() => loadWeights(wrongWidth, file)).toThrow(/resnet18\.pth does not fit ResNet:[\s\S]*shape mismatches \(\d+\): conv1\.weight: file \[4, 3, 7, 7\] vs model \[8, 3, 7, 7\]/);
+  expect(() => loadWeights(wrongWidth, file)).toThrow(
+    /resnet18\.pth does not fit ResNet:[\s\S]*shape mismatches \(\d+\): conv1\.weight: file \[4, 3, 7, 7\] vs model \[8, 3, 7, 7\]/,
+  );
   const other = createModel('resnet34', { widthDivisor: 16, numClasses: 10, init: false });
   let message = '';
   try {
@@ -86,7 +88,9 @@ describe('keys named like Object.prototype members are plain keys', () => {
     Object.defineProperty(tensors, extra, { value: weight(), enumerable: true });
     writeSafetensors(file, tensors);
     expect(Object.keys(readStateDict(file)).sort()).toEqual(['0.weight', extra].sort());
-    expect(() => loadWeights(small(), file)).toThrow(new RegExp(`extra-${extra}\\.safetensors does not fit Sequential:[\\s\\S]*unexpected keys \\(1\\): ${extra}`));
+    expect(() => loadWeights(small(), file)).toThrow(
+      new RegExp(`extra-${extra}\\.safetensors does not fit Sequential:[\\s\\S]*unexpected keys \\(1\\): ${extra}`),
+    );
     // non-strict: reported, ignored, and the real weight loads
     const m = small();
     expect(loadWeights(m, file, { strict: false })).toEqual({ missingKeys: [], unexpectedKeys: [extra] });
@@ -94,6 +98,8 @@ describe('keys named like Object.prototype members are plain keys', () => {
   });
   it('a file missing a key named toString does not count it as present', () => {
     const m = small();
-    expect(() => m.loadStateDict({ toString: { shape: [2, 1, 1, 1], data: new Float32Array(2) } })).toThrow(/missing keys: 0\.weight\n  unexpected keys: toString/);
+    expect(() => m.loadStateDict({ toString: { shape: [2, 1, 1, 1], data: new Float32Array(2) } })).toThrow(
+      /missing keys: 0\.weight\n  unexpected keys: toString/,
+    );
   });
 });

@@ -36,9 +36,12 @@ export function readStateDict(file: string | Uint8Array, format?: WeightFormat):
   const name = typeof file === 'string' ? file : '<bytes>';
   const fmt = format ?? formatOf(file, typeof file === 'string' ? undefined : file);
   switch (fmt) {
-    case 'pth': return readPth(file);
-    case 'safetensors': return readSafetensors(file).tensors;
-    case 'npz': return readNpz(file);
+    case 'pth':
+      return readPth(file);
+    case 'safetensors':
+      return readSafetensors(file).tensors;
+    case 'npz':
+      return readNpz(file);
     case null: {
       // Both .pth (zip) and .npz are zip files: try the PyTorch reader, then NumPy's.
       try {
@@ -97,7 +100,8 @@ export function loadWeights(model: Module, file: string | Uint8Array, options: L
   if (strict && unexpectedKeys.length) problems.push(`unexpected keys (${unexpectedKeys.length}): ${list(unexpectedKeys)}`);
   if (mismatched.length) problems.push(`shape mismatches (${mismatched.length}): ${list(mismatched)}`);
   if (problems.length) {
-    const hint = strict && (missingKeys.length || unexpectedKeys.length) ? '\n  (pass { strict: false } to load the matching keys only)' : '';
+    const hint =
+      strict && (missingKeys.length || unexpectedKeys.length) ? '\n  (pass { strict: false } to load the matching keys only)' : '';
     throw new Error(`loadWeights: ${name} does not fit ${model.constructor.name}:\n  ${problems.join('\n  ')}${hint}`);
   }
   const entries: Record<string, ArrayLikeEntry> = {};

@@ -132,7 +132,9 @@ export abstract class Module {
   getModule(path: string): Module {
     const found = this.namedModules().find(([p]) => p === path);
     if (!found) {
-      const valid = this.namedModules().map(([p]) => p).filter((p) => p !== '');
+      const valid = this.namedModules()
+        .map(([p]) => p)
+        .filter((p) => p !== '');
       throw new Error(`no module named '${path}'; valid module paths: ${valid.join(', ')}`);
     }
     return found[1];
@@ -191,7 +193,8 @@ export abstract class Module {
     const mismatched: string[] = [];
     for (const [k, t] of own) {
       const src = dict.get(k);
-      if (src && src.shape.join() !== t.shape.join()) mismatched.push(`${k}: checkpoint [${src.shape.join(', ')}] vs model [${t.shape.join(', ')}]`);
+      if (src && src.shape.join() !== t.shape.join())
+        mismatched.push(`${k}: checkpoint [${src.shape.join(', ')}] vs model [${t.shape.join(', ')}]`);
     }
     const problems: string[] = [];
     if (strict && missing.length) problems.push(`missing keys: ${missing.join(', ')}`);

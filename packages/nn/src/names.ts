@@ -20,7 +20,10 @@ export function nearestNames(name: string, known: readonly string[], max = 3): s
   const limit = Math.max(1, Math.floor(name.length / 3));
   const near = known.map((k) => ({ k, d: editDistance(lower, k.toLowerCase()) })).filter((e) => e.d <= limit);
   const best = Math.min(...near.map((e) => e.d));
-  return near.filter((e) => e.d === best).slice(0, max).map((e) => e.k);
+  return near
+    .filter((e) => e.d === best)
+    .slice(0, max)
+    .map((e) => e.k);
 }
 
 /** ` (did you mean 'x'?)` for the nearest known names, or '' when none is near. */

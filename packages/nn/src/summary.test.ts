@@ -11,7 +11,12 @@ test('layers() lists every module path with its output shape, leaves no tensors 
   expect(model.training).toBe(true);
   expect(model.getModule('layer4.1.bn2').training).toBe(true);
   const byPath = new Map(rows.map((r) => [r.path, r]));
-  expect(rows.map((r) => r.path)).toEqual(model.namedModules().map(([p]) => p).filter((p) => p !== ''));
+  expect(rows.map((r) => r.path)).toEqual(
+    model
+      .namedModules()
+      .map(([p]) => p)
+      .filter((p) => p !== ''),
+  );
   expect(byPath.get('conv1')).toMatchObject({ type: 'Conv2d', outputShape: [1, 4, 32, 32], params: 4 * 3 * 49, depth: 0 });
   expect(byPath.get('layer4')!.outputShape).toEqual([1, 32, 2, 2]);
   expect(byPath.get('layer4.1')).toMatchObject({ type: 'BasicBlock', outputShape: [1, 32, 2, 2], depth: 1 });

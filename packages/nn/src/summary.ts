@@ -1,5 +1,7 @@
-import { noGrad, Tensor, tidy, zeros } from '@gradlens/tensor';
-import { Module, observeModuleCalls, withMode } from './module';
+import type { Tensor } from '@gradlens/tensor';
+import { noGrad, tidy, zeros } from '@gradlens/tensor';
+import type { Module } from './module';
+import { observeModuleCalls, withMode } from './module';
 
 /** One row of a model listing: a module path, its type, its output shape and its own parameter count. */
 export interface LayerInfo {
@@ -24,16 +26,24 @@ export function layers(model: Module, inputShape: readonly number[]): LayerInfo[
   const shapes = new Map<Module, number[]>();
   withMode(model, 'eval', () =>
     tidy(() => {
-      noGrad(() => observeModuleCalls((m, _x, y) => shapes.set(m, [...y.shape]), () => model.call(zeros([...inputShape]))));
+      noGrad(() =>
+        observeModuleCalls(
+          (m, _x, y) => shapes.set(m, [...y.shape]),
+          () => model.call(zeros([...inputShape])),
+        ),
+      );
     }),
   );
-  return model.namedModules().filter(([p]) => p !== '').map(([path, m]) => ({
-    path,
-    type: m.constructor.name,
-    outputShape: shapes.get(m) ?? null,
-    params: m.parameters().reduce((n: number, t: Tensor) => n + t.size, 0),
-    depth: path.split('.').length - 1,
-  }));
+  return model
+    .namedModules()
+    .filter(([p]) => p !== '')
+    .map(([path, m]) => ({
+      path,
+      type: m.constructor.name,
+      outputShape: shapes.get(m) ?? null,
+      params: m.parameters().reduce((n: number, t: Tensor) => n + t.size, 0),
+      depth: path.split('.').length - 1,
+    }));
 }
 
 /** A plain-text table of `layers()` rows (path indented by depth, type, output shape, parameters). */
@@ -46,6 +56,10 @@ export function formatLayers(rows: readonly LayerInfo[]): string {
   ]);
   const header = ['path', 'type', 'output shape', 'params'];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: readonly string[]) => c.map((v, i) => (i === 3 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (c: readonly string[]) =>
+    c
+      .map((v, i) => (i === 3 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }

@@ -4,8 +4,16 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { Generator } from '@gradlens/tensor';
 import {
-  channelStats, ClutteredFashionMnist, composeCluttered, decodeIdx, FASHION_MNIST_CLASSES, FASHION_MNIST_DEFAULT_DIR,
-  loadFashionMnist, readIdx, toRgb8, type FashionMnist,
+  channelStats,
+  ClutteredFashionMnist,
+  composeCluttered,
+  decodeIdx,
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DEFAULT_DIR,
+  loadFashionMnist,
+  readIdx,
+  toRgb8,
+  type FashionMnist,
 } from '../src/datasets';
 import { DataLoader } from '../src/train';
 
@@ -13,7 +21,10 @@ import { DataLoader } from '../src/train';
 function synthetic(count = 6): FashionMnist {
   const images = new Uint8Array(count * 28 * 28);
   for (let i = 0; i < count; i++) {
-    const x0 = 2 + i, y0 = 3 + (i % 3), x1 = 26 - (i % 4), y1 = 25 - i;
+    const x0 = 2 + i,
+      y0 = 3 + (i % 3),
+      x1 = 26 - (i % 4),
+      y1 = 25 - i;
     for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) images[i * 784 + y * 28 + x] = 80 + 30 * i;
   }
   return { split: 'test', count, height: 28, width: 28, images, labels: Uint8Array.from({ length: count }, (_, i) => i % 10) };
@@ -69,7 +80,9 @@ describe('missing dataset', () => {
   test('says which package to install', () => {
     const dir = path.join(os.tmpdir(), 'gradlens-no-such-dir');
     expect(() => loadFashionMnist('train', { dir })).toThrow(/apt-get install dataset-fashion-mnist/);
-    expect(() => new ClutteredFashionMnist({ split: 'test', dir })).toThrow(/gradlens-no-such-dir.*not found.*apt-get install dataset-fashion-mnist/);
+    expect(() => new ClutteredFashionMnist({ split: 'test', dir })).toThrow(
+      /gradlens-no-such-dir.*not found.*apt-get install dataset-fashion-mnist/,
+    );
   });
 });
 
@@ -107,21 +120,30 @@ describe('cluttered generator (synthetic items)', () => {
       const s = ds.generate(i);
       const [x0, y0, x1, y1] = s.box;
       expect(x1 - x0).toBeGreaterThan(10);
-      let minX = 64, minY = 64, maxX = -1, maxY = -1;
+      let minX = 64,
+        minY = 64,
+        maxX = -1,
+        maxY = -1;
       s.mask.forEach((m, k) => {
         if (!m) return;
-        const x = k % 64, y = Math.floor(k / 64);
-        minX = Math.min(minX, x); minY = Math.min(minY, y); maxX = Math.max(maxX, x); maxY = Math.max(maxY, y);
+        const x = k % 64,
+          y = Math.floor(k / 64);
+        minX = Math.min(minX, x);
+        minY = Math.min(minY, y);
+        maxX = Math.max(maxX, x);
+        maxY = Math.max(maxY, y);
       });
       expect([minX, minY, maxX + 1, maxY + 1]).toEqual(s.box);
       // Same randomness, item blanked: every pixel that differs belongs to the item, inside the box.
       const blank = new ClutteredFashionMnist({ data: withoutItem(data, s.source), length: 30, seed: 3 }).generate(i);
-      let changed = 0, outside = 0;
+      let changed = 0,
+        outside = 0;
       for (let c = 0; c < 3; c++) {
         for (let k = 0; k < 64 * 64; k++) {
           if (s.image[c * 4096 + k] === blank.image[c * 4096 + k]) continue;
           changed++;
-          const x = k % 64, y = Math.floor(k / 64);
+          const x = k % 64,
+            y = Math.floor(k / 64);
           if (!(x >= x0 && x < x1 && y >= y0 && y < y1)) outside++;
         }
       }
@@ -134,14 +156,19 @@ describe('cluttered generator (synthetic items)', () => {
     const ds = new ClutteredFashionMnist({ data, config: { itemSize: [56, 56] }, length: 6 });
     for (let i = 0; i < 6; i++) {
       const s = ds.generate(i);
-      const w = 26 - (i % 4) - (2 + i), h = 25 - i - (3 + (i % 3));
+      const w = 26 - (i % 4) - (2 + i),
+        h = 25 - i - (3 + (i % 3));
       expect(Math.abs(s.box[2] - s.box[0] - 2 * w)).toBeLessThanOrEqual(2);
       expect(Math.abs(s.box[3] - s.box[1] - 2 * h)).toBeLessThanOrEqual(2);
     }
   });
 
   test('colorfulness 0 without clutter or texture: gray items on black, as the original dataset', () => {
-    const ds = new ClutteredFashionMnist({ data, length: 6, config: { colorfulness: 0, fragments: [0, 0], noise: 0, backgroundContrast: 0 } });
+    const ds = new ClutteredFashionMnist({
+      data,
+      length: 6,
+      config: { colorfulness: 0, fragments: [0, 0], noise: 0, backgroundContrast: 0 },
+    });
     for (let i = 0; i < 6; i++) {
       const s = ds.generate(i);
       let bad = 0;
@@ -160,14 +187,18 @@ describe('cluttered generator (synthetic items)', () => {
     const stats = channelStats(raw, 8);
     expect(stats.mean.every((m) => m > 0 && m < 1)).toBe(true);
     const norm = new ClutteredFashionMnist({ data, length: 8, normalize: stats });
-    const a = raw.generate(5).image, b = norm.get(5).x;
+    const a = raw.generate(5).image,
+      b = norm.get(5).x;
     for (const k of [0, 4096 + 100, 8191 + 2000]) {
       const c = Math.floor(k / 4096);
       expect(b[k]).toBeCloseTo((a[k]! - stats.mean[c]!) / stats.std[c]!, 5);
     }
     const loader = new DataLoader(norm, { batchSize: 4 });
     const batches = [...loader];
-    expect(batches.map((t) => t.x.shape)).toEqual([[4, 3, 64, 64], [4, 3, 64, 64]]);
+    expect(batches.map((t) => t.x.shape)).toEqual([
+      [4, 3, 64, 64],
+      [4, 3, 64, 64],
+    ]);
     expect(Array.from(batches[1]!.y.values())).toEqual([4, 5, 0, 1]);
     batches.forEach((t) => t.dispose());
   });
@@ -212,11 +243,14 @@ withData('cluttered Fashion-MNIST (Debian dataset-fashion-mnist)', () => {
       const s = ds.generate(i);
       const blank = new ClutteredFashionMnist({ data: withoutItem(src, i), split: 'test', seed: 5, length: 10 }).generate(i);
       const [x0, y0, x1, y1] = s.box;
-      let changed = 0, outside = 0;
+      let changed = 0,
+        outside = 0;
       for (let k = 0; k < 3 * 4096; k++) {
         if (s.image[k] === blank.image[k]) continue;
         changed++;
-        const p = k % 4096, x = p % 64, y = Math.floor(p / 64);
+        const p = k % 4096,
+          x = p % 64,
+          y = Math.floor(p / 64);
         if (!(x >= x0 && x < x1 && y >= y0 && y < y1)) outside++;
       }
       expect(changed).toBeGreaterThan(100);

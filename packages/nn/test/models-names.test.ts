@@ -7,7 +7,10 @@ import { createModel, type ModelName, modelBuilders } from '@gradlens/nn';
  * torchvision's published weights load with no renaming. The list comes from torchvision itself
  * (scripts/make-nn-fixtures.py); models are built with init: false (no need for random weights here).
  */
-const lists = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'torchvision-state-dicts.json'), 'utf8')) as Record<string, [string, number[]][]>;
+const lists = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'torchvision-state-dicts.json'), 'utf8')) as Record<
+  string,
+  [string, number[]][]
+>;
 
 test('the fixture covers every model this package builds', () => {
   expect(Object.keys(lists).sort()).toEqual(Object.keys(modelBuilders).sort());

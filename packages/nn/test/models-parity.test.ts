@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readNpz, type NdArray } from '@gradlens/io';
-import { numTensors, record, Tensor, tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { numTensors, record, tensor } from '@gradlens/tensor';
 import { createModel, loadWeights, type ModelName, type ModelOptions } from '@gradlens/nn';
 
 /**
@@ -43,7 +44,11 @@ const errors: Record<string, { logits: number; activation: number }> = {};
 
 afterAll(() => {
   // Shown in the test log so the parity margin is visible, not only pass/fail.
-  console.log(Object.entries(errors).map(([n, e]) => `${n.padEnd(15)} logits ${e.logits.toExponential(2)}  activation ${e.activation.toExponential(2)}`).join('\n'));
+  console.log(
+    Object.entries(errors)
+      .map(([n, e]) => `${n.padEnd(15)} logits ${e.logits.toExponential(2)}  activation ${e.activation.toExponential(2)}`)
+      .join('\n'),
+  );
 });
 
 describe.each(Object.entries(manifest.models))('%s', (name, info) => {

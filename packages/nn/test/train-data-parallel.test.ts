@@ -30,10 +30,12 @@ function values(ts: readonly Tensor[]): number[][] {
 function worstDiff(a: number[][], b: number[][]): number {
   expect(a.map((x) => x.length)).toEqual(b.map((x) => x.length));
   let worst = 0;
-  a.forEach((xs, i) => xs.forEach((x, j) => {
-    const y = b[i]![j]!;
-    worst = Math.max(worst, Math.abs(x - y) / Math.max(1, Math.abs(y)));
-  }));
+  a.forEach((xs, i) =>
+    xs.forEach((x, j) => {
+      const y = b[i]![j]!;
+      worst = Math.max(worst, Math.abs(x - y) / Math.max(1, Math.abs(y)));
+    }),
+  );
   return worst;
 }
 
@@ -45,8 +47,16 @@ beforeAll(() => {
 
 describe('DataParallel', () => {
   test('shards are contiguous and cover the batch, the first ones one larger', () => {
-    expect(shardBounds(11, 3)).toEqual([[0, 4], [4, 8], [8, 11]]);
-    expect(shardBounds(2, 3)).toEqual([[0, 1], [1, 2], [2, 2]]);
+    expect(shardBounds(11, 3)).toEqual([
+      [0, 4],
+      [4, 8],
+      [8, 11],
+    ]);
+    expect(shardBounds(2, 3)).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 2],
+    ]);
     expect(shardBounds(8, 1)).toEqual([[0, 8]]);
   });
 
@@ -93,7 +103,13 @@ describe('DataParallel', () => {
     let epoch = 0;
     const data = { length: config.length, sampleShape: [1, 8, 8], get: (i: number) => ref.trainSet(epoch).get(i) };
     const loader = new DataLoader(data, { batchSize: 16, shuffle: true, seed: 9 });
-    fit(ref.model, { train: loader, epochs: 2, optimizer: new Adam(ref.model.parameters(), { lr: 0.01 }), log: false, onEpoch: () => void epoch++ });
+    fit(ref.model, {
+      train: loader,
+      epochs: 2,
+      optimizer: new Adam(ref.model.parameters(), { lr: 0.01 }),
+      log: false,
+      onEpoch: () => void epoch++,
+    });
     const want = values(ref.model.parameters());
 
     expect(run(1)).toEqual(want);
@@ -103,16 +119,26 @@ describe('DataParallel', () => {
     expect(run(2)).toEqual(two); // deterministic
   });
 
-  test('BatchNorm running statistics are the main thread\'s shard\'s', async () => {
+  test("BatchNorm running statistics are the main thread's shard's", async () => {
     const config: TaskConfig = { seed: 6, length: 16, batchNorm: true };
     const dp = new DataParallel({ ...options, config, threads: 2, batchSize: 16 });
     try {
       dp.fit({ epochs: 1, optimizer: new SGD(dp.model.parameters(), { lr: 0 }), log: false });
       const ref = localTask(config);
-      const shard = collate(ref.trainSet(0), Array.from({ length: 8 }, (_, i) => i), [1, 8, 8]);
+      const shard = collate(
+        ref.trainSet(0),
+        Array.from({ length: 8 }, (_, i) => i),
+        [1, 8, 8],
+      );
       noGrad(() => ref.model.call(shard.x).dispose());
       shard.dispose();
-      const stats = (m: ParallelTask['model']): number[][] => values(m.namedBuffers().filter(([n]) => n.includes('running')).map(([, t]) => t));
+      const stats = (m: ParallelTask['model']): number[][] =>
+        values(
+          m
+            .namedBuffers()
+            .filter(([n]) => n.includes('running'))
+            .map(([, t]) => t),
+        );
       expect(worstDiff(stats(dp.model), stats(ref.model))).toBeLessThan(1e-6);
     } finally {
       await dp.close();
@@ -121,14 +147,17 @@ describe('DataParallel', () => {
 
   test('a worker that throws while building, while stepping, or exits, is reported in the main thread', async () => {
     const config = (when: 'build' | 'step' | 'exit'): TaskConfig => ({ seed: 1, length: 16, fail: { rank: 1, when } });
-    expect(() => new DataParallel({ ...options, config: config('build'), threads: 2, batchSize: 8 }))
-      .toThrow(/worker 1 of 1 failed while starting: Error: task build failed on purpose in rank 1/);
-    expect(() => new DataParallel({ ...options, config: config('exit'), threads: 2, batchSize: 8 }))
-      .toThrow(/worker 1 of 1 exited unexpectedly while starting/);
+    expect(() => new DataParallel({ ...options, config: config('build'), threads: 2, batchSize: 8 })).toThrow(
+      /worker 1 of 1 failed while starting: Error: task build failed on purpose in rank 1/,
+    );
+    expect(() => new DataParallel({ ...options, config: config('exit'), threads: 2, batchSize: 8 })).toThrow(
+      /worker 1 of 1 exited unexpectedly while starting/,
+    );
     const dp = new DataParallel({ ...options, config: config('step'), threads: 2, batchSize: 8 });
     try {
-      expect(() => dp.fit({ epochs: 1, optimizer: new SGD(dp.model.parameters(), { lr: 0.1 }), log: false }))
-        .toThrow(/worker 1 of 1 failed while computing epoch 1, step 1: Error: sample \d+ failed on purpose in rank 1/);
+      expect(() => dp.fit({ epochs: 1, optimizer: new SGD(dp.model.parameters(), { lr: 0.1 }), log: false })).toThrow(
+        /worker 1 of 1 failed while computing epoch 1, step 1: Error: sample \d+ failed on purpose in rank 1/,
+      );
     } finally {
       await dp.close();
     }

@@ -10,7 +10,11 @@ describe('DataLoader', () => {
     const loader = new DataLoader(samples(10), { batchSize: 4, sampleShape: [2, 2] });
     expect(loader.length).toBe(3);
     const batches = [...loader];
-    expect(batches.map((b) => b.x.shape)).toEqual([[4, 2, 2], [4, 2, 2], [2, 2, 2]]);
+    expect(batches.map((b) => b.x.shape)).toEqual([
+      [4, 2, 2],
+      [4, 2, 2],
+      [2, 2, 2],
+    ]);
     expect(batches[0]!.y.dtype).toBe('int32');
     expect(Array.from(batches[2]!.y.values())).toEqual([2, 0]);
     expect(Array.from(batches[2]!.x.values())).toEqual([8, 80, 800, 8000, 9, 90, 900, 9000]);
@@ -29,7 +33,11 @@ describe('DataLoader', () => {
   });
 
   test('shuffle: a permutation per epoch, new each epoch, the same for the same seed', () => {
-    const epoch = (l: DataLoader): number[] => [...l].flatMap((b) => { b.dispose(); return b.indices; });
+    const epoch = (l: DataLoader): number[] =>
+      [...l].flatMap((b) => {
+        b.dispose();
+        return b.indices;
+      });
     const a = new DataLoader(samples(20), { batchSize: 6, shuffle: true, seed: 7 });
     const b = new DataLoader(samples(20), { batchSize: 6, shuffle: true, seed: 7 });
     const c = new DataLoader(samples(20), { batchSize: 6, shuffle: true, generator: new Generator(8) });
@@ -49,7 +57,10 @@ describe('DataLoader', () => {
 
   test('tensorDataset copies [N, ...] arrays; batches own no leaked tensors once disposed', () => {
     const before = numTensors();
-    const x = tensor(Float32Array.from({ length: 5 * 6 }, (_, i) => i), [5, 1, 2, 3]);
+    const x = tensor(
+      Float32Array.from({ length: 5 * 6 }, (_, i) => i),
+      [5, 1, 2, 3],
+    );
     const ds = tensorDataset(x, [0, 1, 0, 1, 1]);
     x.dispose();
     const loader = new DataLoader(ds, { batchSize: 2 });
@@ -64,7 +75,13 @@ describe('DataLoader', () => {
   test('errors say what was expected', () => {
     expect(() => new DataLoader(samples(3), { batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
     expect(() => tensorDataset({ data: new Float32Array(6), shape: [3, 2] }, [0, 1])).toThrow(/3 samples but y holds 2 labels/);
-    const bad = new DataLoader([{ x: [1, 2], y: 0 }, { x: [1], y: 1 }], { batchSize: 2 });
+    const bad = new DataLoader(
+      [
+        { x: [1, 2], y: 0 },
+        { x: [1], y: 1 },
+      ],
+      { batchSize: 2 },
+    );
     expect(() => [...bad]).toThrow(/sample 1 has 1 values, expected 2/);
   });
 });

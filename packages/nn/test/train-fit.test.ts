@@ -4,9 +4,7 @@ import * as path from 'path';
 import { Generator, numTensors } from '@gradlens/tensor';
 import { readSafetensors } from '@gradlens/io';
 import { BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../src/layers';
-import {
-  Adam, DataLoader, evaluate, fit, loadCheckpoint, ProgressBar, saveCheckpoint, SGD, StepLR, type Dataset,
-} from '../src/train';
+import { Adam, DataLoader, evaluate, fit, loadCheckpoint, ProgressBar, saveCheckpoint, SGD, StepLR, type Dataset } from '../src/train';
 
 /** 8×8 images holding a bright bar, horizontal (class 0) or vertical (class 1), partial and noisy. */
 function bars(n: number, seed: number): Dataset {
@@ -83,8 +81,12 @@ describe('fit', () => {
     const optimizer = new SGD(model.parameters(), { lr: 0.1 });
     const scheduler = new StepLR(optimizer, { stepSize: 1, gamma: 0.5 });
     const history = fit(model, {
-      train: new DataLoader(bars(32, 5), { batchSize: 16 }), epochs: 10, optimizer, scheduler,
-      onEpoch: (s) => s.epoch < 3, ...quiet,
+      train: new DataLoader(bars(32, 5), { batchSize: 16 }),
+      epochs: 10,
+      optimizer,
+      scheduler,
+      onEpoch: (s) => s.epoch < 3,
+      ...quiet,
     });
     expect(history.stopped).toBe(true);
     expect(history.epochs.map((e) => e.lr)).toEqual([0.1, 0.05, 0.025]);
@@ -95,8 +97,12 @@ describe('fit', () => {
     const model = cnn(3);
     const optimizer = new SGD(model.parameters(), { lr: 0.1 });
     fit(model, {
-      train: new DataLoader(bars(48, 5), { batchSize: 16 }), epochs: 2, optimizer,
-      scheduler: new StepLR(optimizer, { stepSize: 2, gamma: 0.5 }), schedulerInterval: 'batch', ...quiet,
+      train: new DataLoader(bars(48, 5), { batchSize: 16 }),
+      epochs: 2,
+      optimizer,
+      scheduler: new StepLR(optimizer, { stepSize: 2, gamma: 0.5 }),
+      schedulerInterval: 'batch',
+      ...quiet,
     });
     expect(optimizer.lr).toBe(0.1 * 0.5 ** 3); // 6 steps
   });
@@ -105,9 +111,15 @@ describe('fit', () => {
     const model = cnn(4);
     const optimizer = new SGD(model.parameters(), { lr: 0.1 });
     const before = numTensors();
-    expect(() => fit(model, {
-      train: new DataLoader(bars(16, 6), { batchSize: 8 }), epochs: 1, optimizer, lossFn: (o) => o, ...quiet,
-    })).toThrow(/lossFn must return a scalar, got shape \[8, 2\]/);
+    expect(() =>
+      fit(model, {
+        train: new DataLoader(bars(16, 6), { batchSize: 8 }),
+        epochs: 1,
+        optimizer,
+        lossFn: (o) => o,
+        ...quiet,
+      }),
+    ).toThrow(/lossFn must return a scalar, got shape \[8, 2\]/);
     expect(numTensors()).toBe(before);
   });
 });
@@ -142,7 +154,12 @@ describe('checkpoints', () => {
     const optimizer = new SGD(model.parameters(), { lr: 0.05 });
     const val = new DataLoader(bars(64, 9), { batchSize: 32 });
     const history = fit(model, {
-      train: new DataLoader(bars(64, 8), { batchSize: 16 }), val, epochs: 4, optimizer, checkpoint: { path: file, best: true }, ...quiet,
+      train: new DataLoader(bars(64, 8), { batchSize: 16 }),
+      val,
+      epochs: 4,
+      optimizer,
+      checkpoint: { path: file, best: true },
+      ...quiet,
     });
     const best = Math.max(...history.valAccuracy);
     const meta = readSafetensors(file).metadata;
@@ -166,14 +183,21 @@ describe('progress output', () => {
     const out = capture(false);
     const model = cnn(7);
     fit(model, {
-      train: new DataLoader(bars(48, 10), { batchSize: 16 }), val: new DataLoader(bars(16, 11), { batchSize: 16 }),
-      epochs: 2, optimizer: new SGD(model.parameters(), { lr: 0.05 }), log: { stream: out.stream },
+      train: new DataLoader(bars(48, 10), { batchSize: 16 }),
+      val: new DataLoader(bars(16, 11), { batchSize: 16 }),
+      epochs: 2,
+      optimizer: new SGD(model.parameters(), { lr: 0.05 }),
+      log: { stream: out.stream },
     });
     const lines = out.text().split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[2]).toBe('');
     for (const [i, line] of lines.slice(0, 2).entries()) {
-      expect(line).toMatch(new RegExp(`^epoch ${i + 1}/2 3/3 \\d+\\.\\ds loss \\d+\\.\\d{4} acc \\d+\\.\\d% val_loss \\d+\\.\\d{4} val_acc \\d+\\.\\d% lr 0\\.0500$`));
+      expect(line).toMatch(
+        new RegExp(
+          `^epoch ${i + 1}/2 3/3 \\d+\\.\\ds loss \\d+\\.\\d{4} acc \\d+\\.\\d% val_loss \\d+\\.\\d{4} val_acc \\d+\\.\\d% lr 0\\.0500$`,
+        ),
+      );
     }
     expect(out.text()).not.toContain('\r');
   });
@@ -206,14 +230,25 @@ describe('progress output', () => {
       clock += 10;
       bar.update(1, 1, i, 10, 1, 0.5);
     }
-    expect(out.text().split('\r').filter(Boolean).map((d) => d.match(/ (\d+)\/10 /)![1])).toEqual(['1', '10']);
+    expect(
+      out
+        .text()
+        .split('\r')
+        .filter(Boolean)
+        .map((d) => d.match(/ (\d+)\/10 /)![1]),
+    ).toEqual(['1', '10']);
   });
 
   test('log: false writes nothing', () => {
     const spy = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       const model = cnn(8);
-      fit(model, { train: new DataLoader(bars(16, 12), { batchSize: 8 }), epochs: 1, optimizer: new SGD(model.parameters(), { lr: 0.01 }), log: false });
+      fit(model, {
+        train: new DataLoader(bars(16, 12), { batchSize: 8 }),
+        epochs: 1,
+        optimizer: new SGD(model.parameters(), { lr: 0.01 }),
+        log: false,
+      });
       expect(spy).not.toHaveBeenCalled();
     } finally {
       spy.mockRestore();

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { tensor, Tensor } from '@gradlens/tensor';
-import {
-  Adam, AdamW, CosineAnnealingLR, LinearLR, Optimizer, SequentialLR, SGD, StepLR, warmupCosine,
-} from '../src/train';
+import type { Tensor } from '@gradlens/tensor';
+import { tensor } from '@gradlens/tensor';
+import type { Optimizer } from '../src/train';
+import { Adam, AdamW, CosineAnnealingLR, LinearLR, SequentialLR, SGD, StepLR, warmupCosine } from '../src/train';
 
 /** Fixtures written by scripts/make-optim-fixtures.py with torch 1.13 (CPU, foreach=False). */
 interface OptimCase {
@@ -32,8 +32,12 @@ function makeOptimizer(c: OptimCase, params: Tensor[]): Optimizer {
   const betas = Array.isArray(o.betas) ? ([o.betas[0], o.betas[1]] as [number, number]) : undefined;
   if (c.optimizer === 'SGD') {
     return new SGD(params, {
-      lr: num('lr')!, momentum: num('momentum'), dampening: num('dampening'), weightDecay: num('weight_decay'),
-      nesterov: bool('nesterov'), maximize: bool('maximize'),
+      lr: num('lr')!,
+      momentum: num('momentum'),
+      dampening: num('dampening'),
+      weightDecay: num('weight_decay'),
+      nesterov: bool('nesterov'),
+      maximize: bool('maximize'),
     });
   }
   const opts = { lr: num('lr'), betas, eps: num('eps'), weightDecay: num('weight_decay'), amsgrad: bool('amsgrad') };
@@ -108,17 +112,25 @@ class OpByOpAdamW extends AdamW {
 
 describe('AdamW on float32 parameters', () => {
   test.each([
-    ['default', {}], ['amsgrad', { amsgrad: true }], ['maximize', { maximize: true }], ['large weight decay', { weightDecay: 0.3, lr: 0.05 }],
+    ['default', {}],
+    ['amsgrad', { amsgrad: true }],
+    ['maximize', { maximize: true }],
+    ['large weight decay', { weightDecay: 0.3, lr: 0.05 }],
   ] as const)('the one-pass update equals separate passes bit for bit (%s)', (_name, options) => {
     let seed = 7;
     const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
     const shape = [37, 11];
     const init = Float32Array.from({ length: 37 * 11 }, () => rand() * 3);
-    const fused = tensor(init.slice(), shape), reference = tensor(init.slice(), shape);
-    const a = new AdamW([fused], { lr: 0.01, ...options }), b = new OpByOpAdamW([reference], { lr: 0.01, ...options });
+    const fused = tensor(init.slice(), shape),
+      reference = tensor(init.slice(), shape);
+    const a = new AdamW([fused], { lr: 0.01, ...options }),
+      b = new OpByOpAdamW([reference], { lr: 0.01, ...options });
     for (let step = 0; step < 6; step++) {
       // Gradients across magnitudes, with exact zeros and a sign flip between steps.
-      const g = tensor(Float32Array.from({ length: init.length }, (_, j) => (j % 13 === 0 ? 0 : rand() * 10 ** ((j % 7) - 3))), shape);
+      const g = tensor(
+        Float32Array.from({ length: init.length }, (_, j) => (j % 13 === 0 ? 0 : rand() * 10 ** ((j % 7) - 3))),
+        shape,
+      );
       a.step([g]);
       b.step([g]);
       g.dispose();

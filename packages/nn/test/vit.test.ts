@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { readNpz, type NdArray } from '@gradlens/io';
-import { assign, numTensors, record, Tensor, tensor, zeros } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { assign, numTensors, record, tensor, zeros } from '@gradlens/tensor';
 import { createModel, layers, loadWeights, VisionTransformer, vitB16 } from '@gradlens/nn';
 
 /**
@@ -23,7 +24,8 @@ function relError(got: Tensor, want: NdArray): number {
   expect([...got.shape]).toEqual(want.shape);
   const g = got.dataSync();
   const w = want.data as Float32Array;
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < w.length; i++) {
     num = Math.max(num, Math.abs(g[i]! - w[i]!));
     den = Math.max(den, Math.abs(w[i]!));
@@ -61,7 +63,10 @@ test('layers() lists torchvision module paths with token-shaped outputs', () => 
   const rows = layers(m, [1, 3, 32, 32]);
   const byPath = new Map(rows.map((r) => [r.path, r]));
   expect(byPath.get('encoder.layers.encoder_layer_11.ln_1')).toMatchObject({ type: 'LayerNorm', outputShape: [1, 17, 32] });
-  expect(byPath.get('encoder.layers.encoder_layer_11.self_attention')).toMatchObject({ type: 'MultiheadAttention', outputShape: [1, 17, 32] });
+  expect(byPath.get('encoder.layers.encoder_layer_11.self_attention')).toMatchObject({
+    type: 'MultiheadAttention',
+    outputShape: [1, 17, 32],
+  });
   expect(byPath.get('encoder.layers.encoder_layer_0.mlp.1')).toMatchObject({ type: 'GELU', outputShape: [1, 17, 64] });
   expect(byPath.get('conv_proj')).toMatchObject({ outputShape: [1, 32, 4, 4] });
   expect(byPath.get('heads.head')).toMatchObject({ outputShape: [1, 10] });
@@ -72,7 +77,12 @@ test('random initialisation gives a working model whose output depends on the in
   // torchvision zero-initialises the head; give it values so the output shows the input's effect.
   assign(m.heads.at(0).parameters()[0]!, (v) => v.fill(0.1));
   const a = m.call(zeros([1, 3, 32, 32]));
-  const b = m.call(tensor(new Float32Array(3 * 32 * 32).map((_, i) => Math.sin(i)), [1, 3, 32, 32]));
+  const b = m.call(
+    tensor(
+      new Float32Array(3 * 32 * 32).map((_, i) => Math.sin(i)),
+      [1, 3, 32, 32],
+    ),
+  );
   expect(a.shape).toEqual([1, 3]);
   expect(Math.abs(a.dataSync()[0]! - b.dataSync()[0]!)).toBeGreaterThan(0);
 });

@@ -1,12 +1,17 @@
-import { AttributeMessage, NodeMessage, toNumber } from './proto';
-import { TensorSource, readTensorProto } from './initializers';
-import { Value } from './values';
+import type { AttributeMessage, NodeMessage } from './proto';
+import { toNumber } from './proto';
+import type { TensorSource } from './initializers';
+import { readTensorProto } from './initializers';
+import type { Value } from './values';
 
 /** Typed access to a node's attributes, with ONNX's defaults given by the caller. */
 export class Attrs {
   private readonly map = new Map<string, AttributeMessage>();
 
-  constructor(private readonly node: NodeMessage, private readonly source: TensorSource) {
+  constructor(
+    private readonly node: NodeMessage,
+    private readonly source: TensorSource,
+  ) {
     for (const a of node.attribute) this.map.set(a.name, a);
   }
 

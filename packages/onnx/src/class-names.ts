@@ -45,17 +45,24 @@ export function classNamesFromMetadata(metadata: Readonly<Record<string, string>
       parsed = undefined;
     }
     if (Array.isArray(parsed)) {
-      if (!parsed.every((s) => typeof s === 'string')) throw new Error(`metadata '${key}' is a JSON array with entries that are not strings`);
+      if (!parsed.every((s) => typeof s === 'string'))
+        throw new Error(`metadata '${key}' is a JSON array with entries that are not strings`);
       return { key, names: parsed as string[] };
     }
     if (parsed !== null && typeof parsed === 'object') {
       const entries = Object.entries(parsed as Record<string, unknown>);
-      if (!entries.every((e): e is [string, string] => typeof e[1] === 'string')) throw new Error(`metadata '${key}' is a JSON object with values that are not strings`);
+      if (!entries.every((e): e is [string, string] => typeof e[1] === 'string'))
+        throw new Error(`metadata '${key}' is a JSON object with values that are not strings`);
       return { key, names: fromIndexMap(entries, key) };
     }
     const dict = pythonDict(raw);
     if (dict) return { key, names: fromIndexMap(dict, key) };
-    const names = raw.includes('\n') ? raw.split('\n').map((s) => s.trim()).filter(Boolean) : raw.split(',').map((s) => s.trim());
+    const names = raw.includes('\n')
+      ? raw
+          .split('\n')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : raw.split(',').map((s) => s.trim());
     return { key, names };
   }
   return null;

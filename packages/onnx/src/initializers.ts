@@ -1,14 +1,25 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor } from '@gradlens/tensor';
-import { Int64, TensorProtoMessage, toNumber } from './proto';
+import type { Int64, TensorProtoMessage } from './proto';
+import { toNumber } from './proto';
 import { Const } from './values';
 
 /** ONNX TensorProto.DataType codes the importer reads, with their byte sizes. */
 const elemInfo: Record<number, { name: string; bytes: number }> = {
-  1: { name: 'FLOAT', bytes: 4 }, 2: { name: 'UINT8', bytes: 1 }, 3: { name: 'INT8', bytes: 1 }, 4: { name: 'UINT16', bytes: 2 },
-  5: { name: 'INT16', bytes: 2 }, 6: { name: 'INT32', bytes: 4 }, 7: { name: 'INT64', bytes: 8 }, 9: { name: 'BOOL', bytes: 1 },
-  10: { name: 'FLOAT16', bytes: 2 }, 16: { name: 'BFLOAT16', bytes: 2 }, 11: { name: 'DOUBLE', bytes: 8 }, 12: { name: 'UINT32', bytes: 4 }, 13: { name: 'UINT64', bytes: 8 },
+  1: { name: 'FLOAT', bytes: 4 },
+  2: { name: 'UINT8', bytes: 1 },
+  3: { name: 'INT8', bytes: 1 },
+  4: { name: 'UINT16', bytes: 2 },
+  5: { name: 'INT16', bytes: 2 },
+  6: { name: 'INT32', bytes: 4 },
+  7: { name: 'INT64', bytes: 8 },
+  9: { name: 'BOOL', bytes: 1 },
+  10: { name: 'FLOAT16', bytes: 2 },
+  16: { name: 'BFLOAT16', bytes: 2 },
+  11: { name: 'DOUBLE', bytes: 8 },
+  12: { name: 'UINT32', bytes: 4 },
+  13: { name: 'UINT64', bytes: 8 },
 };
 
 /** The ONNX name of a data type code ('FLOAT', 'INT64', …, or 'type 8'). */
@@ -65,7 +76,10 @@ function readExternal(t: TensorProtoMessage, source: TensorSource, expected: num
   const location = entry('location');
   const what = `tensor '${t.name}'`;
   if (!location) throw new Error(`${what} has external data with no location`);
-  if (!source.baseDir) throw new Error(`${what} keeps its data in the external file '${location}'; load the model from its file path so the file can be found`);
+  if (!source.baseDir)
+    throw new Error(
+      `${what} keeps its data in the external file '${location}'; load the model from its file path so the file can be found`,
+    );
   const base = fs.realpathSync(source.baseDir);
   const file = path.resolve(base, location);
   const rel = path.relative(base, file);
@@ -74,7 +88,8 @@ function readExternal(t: TensorProtoMessage, source: TensorSource, expected: num
   }
   if (!fs.existsSync(file)) throw new Error(`${what}: external data file ${file} is missing`);
   const real = fs.realpathSync(file);
-  if (path.relative(base, real).startsWith('..')) throw new Error(`${what}: external data file ${file} links outside the model's folder; refused`);
+  if (path.relative(base, real).startsWith('..'))
+    throw new Error(`${what}: external data file ${file} links outside the model's folder; refused`);
   const fd = fs.openSync(real, 'r');
   try {
     const st = fs.fstatSync(fd);
@@ -84,8 +99,10 @@ function readExternal(t: TensorProtoMessage, source: TensorSource, expected: num
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new Error(`${what}: external data offset '${entry('offset')}' or length '${entry('length')}' is not a non-negative integer`);
     }
-    if (length !== expected) throw new Error(`${what}: external data length ${length} does not match its shape and type (${expected} bytes)`);
-    if (offset + length > st.size) throw new Error(`${what}: external data ${file} holds ${st.size} bytes, the tensor needs bytes ${offset}..${offset + length}`);
+    if (length !== expected)
+      throw new Error(`${what}: external data length ${length} does not match its shape and type (${expected} bytes)`);
+    if (offset + length > st.size)
+      throw new Error(`${what}: external data ${file} holds ${st.size} bytes, the tensor needs bytes ${offset}..${offset + length}`);
     // Allocated from the declared size, checked against the file's size above; read in chunks (readSync caps one call at 2 GiB).
     const out = new Uint8Array(length);
     let done = 0;
@@ -124,47 +141,95 @@ export function readTensorProto(t: TensorProtoMessage, source: TensorSource): Te
   if (t.dataLocation === 1) raw = readExternal(t, source, n * info.bytes);
   else if (t.rawData && t.rawData.length > 0) raw = t.rawData;
   if (raw) {
-    if (raw.length !== n * info.bytes) throw new Error(`${what} holds ${raw.length} bytes of data, its shape [${shape.join(', ')}] of ${info.name} needs ${n * info.bytes}`);
+    if (raw.length !== n * info.bytes)
+      throw new Error(`${what} holds ${raw.length} bytes of data, its shape [${shape.join(', ')}] of ${info.name} needs ${n * info.bytes}`);
     const view = <T>(Ctor: { new (b: ArrayBufferLike, o: number, n: number): T; BYTES_PER_ELEMENT: number }): T =>
-      raw!.byteOffset % Ctor.BYTES_PER_ELEMENT === 0 ? new Ctor(raw!.buffer, raw!.byteOffset, n) : new Ctor(new Uint8Array(raw!).buffer, 0, n) /* unaligned: one copy (Buffer#slice would be a view) */;
+      raw!.byteOffset % Ctor.BYTES_PER_ELEMENT === 0
+        ? new Ctor(raw!.buffer, raw!.byteOffset, n)
+        : new Ctor(new Uint8Array(raw!).buffer, 0, n); /* unaligned: one copy (Buffer#slice would be a view) */
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     switch (t.dataType) {
-      case 1: return new Tensor(float32View(t, raw, n, source), shape, 'float32');
-      case 11: return new Tensor(view(Float64Array), shape, 'float64');
-      case 10: return new Tensor(Float32Array.from({ length: n }, (_, i) => halfToFloat(dv.getUint16(2 * i, true))), shape, 'float32');
-      case 16: return new Tensor(Float32Array.from({ length: n }, (_, i) => bfloatToFloat(dv.getUint16(2 * i, true))), shape, 'float32');
-      case 9: return new Const(Array.from(raw, (v) => (v ? 1 : 0)), shape, 'bool');
+      case 1:
+        return new Tensor(float32View(t, raw, n, source), shape, 'float32');
+      case 11:
+        return new Tensor(view(Float64Array), shape, 'float64');
+      case 10:
+        return new Tensor(
+          Float32Array.from({ length: n }, (_, i) => halfToFloat(dv.getUint16(2 * i, true))),
+          shape,
+          'float32',
+        );
+      case 16:
+        return new Tensor(
+          Float32Array.from({ length: n }, (_, i) => bfloatToFloat(dv.getUint16(2 * i, true))),
+          shape,
+          'float32',
+        );
+      case 9:
+        return new Const(
+          Array.from(raw, (v) => (v ? 1 : 0)),
+          shape,
+          'bool',
+        );
       default: {
         const get = (i: number): number => {
           switch (t.dataType) {
-            case 2: return dv.getUint8(i);
-            case 3: return dv.getInt8(i);
-            case 4: return dv.getUint16(2 * i, true);
-            case 5: return dv.getInt16(2 * i, true);
-            case 6: return dv.getInt32(4 * i, true);
-            case 12: return dv.getUint32(4 * i, true);
-            case 7: return toNumber(Number(dv.getBigInt64(8 * i, true)));
-            default: return toNumber(Number(dv.getBigUint64(8 * i, true)));
+            case 2:
+              return dv.getUint8(i);
+            case 3:
+              return dv.getInt8(i);
+            case 4:
+              return dv.getUint16(2 * i, true);
+            case 5:
+              return dv.getInt16(2 * i, true);
+            case 6:
+              return dv.getInt32(4 * i, true);
+            case 12:
+              return dv.getUint32(4 * i, true);
+            case 7:
+              return toNumber(Number(dv.getBigInt64(8 * i, true)));
+            default:
+              return toNumber(Number(dv.getBigUint64(8 * i, true)));
           }
         };
-        return new Const(Array.from({ length: n }, (_, i) => get(i)), shape, 'int');
+        return new Const(
+          Array.from({ length: n }, (_, i) => get(i)),
+          shape,
+          'int',
+        );
       }
     }
   }
   const field: ArrayLike<number | Int64> =
-    t.dataType === 1 ? t.floatData
-      : t.dataType === 11 ? t.doubleData
-        : t.dataType === 7 ? t.int64Data
-          : t.dataType === 13 || t.dataType === 12 ? (t.uint64Data.length ? t.uint64Data : t.int32Data)
+    t.dataType === 1
+      ? t.floatData
+      : t.dataType === 11
+        ? t.doubleData
+        : t.dataType === 7
+          ? t.int64Data
+          : t.dataType === 13 || t.dataType === 12
+            ? t.uint64Data.length
+              ? t.uint64Data
+              : t.int32Data
             : t.int32Data;
   if (field.length !== n) throw new Error(`${what} holds ${field.length} values, its shape [${shape.join(', ')}] needs ${n}`);
   const nums = Array.from(field, (v) => (typeof v === 'number' ? v : toNumber(v)));
   switch (t.dataType) {
-    case 1: return new Tensor(Float32Array.from(nums), shape, 'float32');
-    case 10: return new Tensor(Float32Array.from(nums, halfToFloat), shape, 'float32');
-    case 16: return new Tensor(Float32Array.from(nums, bfloatToFloat), shape, 'float32');
-    case 11: return new Tensor(Float64Array.from(nums), shape, 'float64');
-    case 9: return new Const(nums.map((v) => (v ? 1 : 0)), shape, 'bool');
-    default: return new Const(nums, shape, 'int');
+    case 1:
+      return new Tensor(Float32Array.from(nums), shape, 'float32');
+    case 10:
+      return new Tensor(Float32Array.from(nums, halfToFloat), shape, 'float32');
+    case 16:
+      return new Tensor(Float32Array.from(nums, bfloatToFloat), shape, 'float32');
+    case 11:
+      return new Tensor(Float64Array.from(nums), shape, 'float64');
+    case 9:
+      return new Const(
+        nums.map((v) => (v ? 1 : 0)),
+        shape,
+        'bool',
+      );
+    default:
+      return new Const(nums, shape, 'int');
   }
 }

@@ -5,11 +5,14 @@ import { readRegularFile } from '@gradlens/io';
 import { layers, Module } from '@gradlens/nn';
 import { Attrs } from './attrs';
 import { classNamesFromMetadata } from './class-names';
-import { readTensorProto, TensorSource } from './initializers';
+import type { TensorSource } from './initializers';
+import { readTensorProto } from './initializers';
 import { OPSET_RANGE, onnxOps } from './op-table';
-import { decodeModel, GraphMessage, ModelMessage, NodeMessage, toNumber } from './proto';
+import type { GraphMessage, ModelMessage, NodeMessage } from './proto';
+import { decodeModel, toNumber } from './proto';
 import { modulePaths, OnnxScope } from './scopes';
-import { Const, Value, constToTensor } from './values';
+import type { Value } from './values';
+import { Const, constToTensor } from './values';
 
 export interface LoadOnnxOptions {
   /**
@@ -107,7 +110,8 @@ export class OnnxModel extends Module {
 
   /** Runs the graph on `x` (the one graph input) and returns its first output. */
   forward(x: Tensor): Tensor {
-    if (this.inputNames.length !== 1) throw new Error(`the ONNX graph has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}); use runGraph`);
+    if (this.inputNames.length !== 1)
+      throw new Error(`the ONNX graph has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}); use runGraph`);
     const y = this.runGraph(new Map([[this.inputName, x]]))[0]!;
     return y instanceof Const ? constToTensor(y) : y;
   }
@@ -154,9 +158,14 @@ export class OnnxModel extends Module {
 
   /** The default CAM layer: the last top-level module whose output is 4-D with a spatial map larger than 1×1. */
   defaultCamLayer(inputShape: readonly number[] = this.inputShape): string {
-    const rows = layers(this, [1, ...inputShape.slice(1)]).filter((r) => r.depth === 0 && r.outputShape?.length === 4 && r.outputShape[2]! * r.outputShape[3]! > 1);
+    const rows = layers(this, [1, ...inputShape.slice(1)]).filter(
+      (r) => r.depth === 0 && r.outputShape?.length === 4 && r.outputShape[2]! * r.outputShape[3]! > 1,
+    );
     const last = rows[rows.length - 1];
-    if (!last) throw new Error('defaultCamLayer: the ONNX model has no top-level module with a 4-D output larger than 1×1; name the layer (see layers(model, shape))');
+    if (!last)
+      throw new Error(
+        'defaultCamLayer: the ONNX model has no top-level module with a 4-D output larger than 1×1; name the layer (see layers(model, shape))',
+      );
     return last.path;
   }
 }
@@ -168,7 +177,9 @@ function fmtShape(s: readonly number[]): string {
 /** A graph input's declared dims: numbers, or the dim_param names of dynamic dims ('?' when unnamed). */
 function declaredDims(input: GraphMessage['input'][number]): (number | string)[] {
   const dims = input.type?.tensorType?.shape?.dim ?? [];
-  return dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : (d.dimParam || '?')));
+  return dims.map((d) =>
+    d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : d.dimParam || '?',
+  );
 }
 
 /** The graph input's shape with dynamic dims resolved from `option`, or a message naming the dims that are not. */
@@ -177,18 +188,26 @@ function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnn
   const given = typeof option === 'function' ? option(declared) : option;
   if (given) {
     if (given.length !== declared.length && declared.length > 0) {
-      throw new Error(`inputShape [${given.join(', ')}] has rank ${given.length}, the model's input '${input.name}' is [${declared.join(', ')}]`);
+      throw new Error(
+        `inputShape [${given.join(', ')}] has rank ${given.length}, the model's input '${input.name}' is [${declared.join(', ')}]`,
+      );
     }
     declared.forEach((d, i) => {
-      if (typeof d === 'number' && d !== given[i]) throw new Error(`inputShape [${given.join(', ')}] differs from the model's fixed input '${input.name}' [${declared.join(', ')}] at dim ${i}`);
+      if (typeof d === 'number' && d !== given[i])
+        throw new Error(
+          `inputShape [${given.join(', ')}] differs from the model's fixed input '${input.name}' [${declared.join(', ')}] at dim ${i}`,
+        );
     });
-    if (given.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`inputShape must be positive integers, got [${given.join(', ')}]`);
+    if (given.some((d) => !Number.isInteger(d) || d < 1))
+      throw new Error(`inputShape must be positive integers, got [${given.join(', ')}]`);
     return [...given];
   }
   const resolved = declared.map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : d));
   const open = resolved.filter((d) => typeof d !== 'number');
   if (open.length || declared.length === 0) {
-    throw new Error(`the model's input '${input.name}' [${declared.join(', ') || 'no shape'}] has dynamic dims (${open.join(', ') || 'all'}) that cannot be resolved; pass inputShape (--size for the CLI)`);
+    throw new Error(
+      `the model's input '${input.name}' [${declared.join(', ') || 'no shape'}] has dynamic dims (${open.join(', ') || 'all'}) that cannot be resolved; pass inputShape (--size for the CLI)`,
+    );
   }
   return resolved as number[];
 }
@@ -201,7 +220,10 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
     let bytes: Uint8Array;
     if (file) {
       const st = fs.statSync(file, { throwIfNoEntry: false });
-      if (st?.isFile() && st.size > 2 ** 31 - 1) throw new Error(`${st.size} bytes is over protobuf's 2 GiB limit for one message; large models keep their weights in external data files`);
+      if (st?.isFile() && st.size > 2 ** 31 - 1)
+        throw new Error(
+          `${st.size} bytes is over protobuf's 2 GiB limit for one message; large models keep their weights in external data files`,
+        );
       // io's reading policy: regular files only, the byte budget checked before allocating.
       bytes = readRegularFile(file);
     } else {
@@ -214,7 +236,8 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       throw new Error(`not an ONNX model, or truncated (protobuf decoding failed: ${(e as Error).message})`);
     }
     const graph = model.graph;
-    if (!graph || toNumber(model.irVersion) < 1 || graph.node.length === 0) throw new Error('not an ONNX model (no ir_version or no graph nodes)');
+    if (!graph || toNumber(model.irVersion) < 1 || graph.node.length === 0)
+      throw new Error('not an ONNX model (no ir_version or no graph nodes)');
     const opsetEntry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
     const opset = toNumber(opsetEntry?.version);
     if (!opsetEntry || opset < OPSET_RANGE.min || opset > OPSET_RANGE.max) {
@@ -225,12 +248,15 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       return (n.domain && n.domain !== 'ai.onnx') || !impl || (impl.since !== undefined && opset < impl.since);
     });
     if (unsupported.length) {
-      const list = unsupported.map((n) => `${n.domain ? `${n.domain}.` : ''}${n.opType} at ${JSON.stringify(n.name || n.output[0] || '?')}`);
+      const list = unsupported.map(
+        (n) => `${n.domain ? `${n.domain}.` : ''}${n.opType} at ${JSON.stringify(n.name || n.output[0] || '?')}`,
+      );
       throw new Error(`${unsupported.length} unsupported op${unsupported.length > 1 ? 's' : ''} at opset ${opset}: ${list.join(', ')}`);
     }
     if (!options.graphOnly) {
       const real = graph.input.filter((i) => !graph.initializer.some((t) => t.name === i.name));
-      if (real.length !== 1) throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
+      if (real.length !== 1)
+        throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
       if (graph.output.length !== 1) throw new Error(`the graph has ${graph.output.length} outputs; a gradlens model gives one`);
     }
     const m = new OnnxModel(model, graph, { baseDir: file ? path.dirname(file) : null, ownsBytes: file !== null }, options, opset);

@@ -1,6 +1,7 @@
 import { Tensor } from '@gradlens/tensor';
-import { Attrs } from './attrs';
-import { Const, ConstKind, Value, asTensor } from './values';
+import type { Attrs } from './attrs';
+import type { ConstKind, Value } from './values';
+import { Const, asTensor } from './values';
 
 /** What an op implementation sees: its input values (null for an omitted optional input), attributes, the opset. */
 export interface OpContext {

@@ -1,4 +1,4 @@
-import { OpTable } from './op-context';
+import type { OpTable } from './op-context';
 import { elementwiseOps } from './ops-elementwise';
 import { nnOps } from './ops-nn';
 import { shapeOps } from './ops-shape';

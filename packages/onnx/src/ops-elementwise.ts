@@ -1,7 +1,9 @@
 import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
-import { OpTable, float, input, isFloatKind, numbers } from './op-context';
-import { Const, ConstKind, Value, asTensor, mapConst } from './values';
+import type { OpTable } from './op-context';
+import { float, input, isFloatKind, numbers } from './op-context';
+import type { ConstKind, Value } from './values';
+import { Const, asTensor, mapConst } from './values';
 
 type Fn = (a: Tensor, b: Tensor) => Tensor;
 
@@ -11,7 +13,13 @@ function binary(tensorFn: Fn, constFn: (a: number, b: number, kind: ConstKind) =
     const a = input(values, 0);
     const b = input(values, 1);
     if (a instanceof Const && b instanceof Const) {
-      const kind: ConstKind = isFloatKind(a.kind) ? a.kind : isFloatKind(b.kind) ? b.kind : a.kind === 'bool' && b.kind === 'bool' ? 'bool' : 'int';
+      const kind: ConstKind = isFloatKind(a.kind)
+        ? a.kind
+        : isFloatKind(b.kind)
+          ? b.kind
+          : a.kind === 'bool' && b.kind === 'bool'
+            ? 'bool'
+            : 'int';
       return [mapConst([a, b], compare ? 'bool' : kind, (x, y) => constFn(x, y, kind))];
     }
     const like = a instanceof Tensor ? a : (b as Tensor);
@@ -104,7 +112,12 @@ export const elementwiseOps: OpTable = {
     },
   },
   // PyTorch's hardswish: x · relu6(x + 3) / 6.
-  HardSwish: { run: ({ values }) => { const x = float(input(values, 0)); return [t.div(t.mul(x, t.relu6(t.add(x, 3))), 6)]; } },
+  HardSwish: {
+    run: ({ values }) => {
+      const x = float(input(values, 0));
+      return [t.div(t.mul(x, t.relu6(t.add(x, 3))), 6)];
+    },
+  },
   Gelu: {
     since: 20,
     run: ({ values, attrs }) => {

@@ -1,15 +1,18 @@
 import * as t from '@gradlens/tensor';
-import { Tensor } from '@gradlens/tensor';
-import { Attrs } from './attrs';
-import { OpTable, axis, float, input, ints, numbers } from './op-context';
-import { Value, asTensor } from './values';
+import type { Tensor } from '@gradlens/tensor';
+import type { Attrs } from './attrs';
+import type { OpTable } from './op-context';
+import { axis, float, input, ints, numbers } from './op-context';
+import type { Value } from './values';
+import { asTensor } from './values';
 
 /** Per-side paddings [top, left, bottom, right] for a 2-D window op, with auto_pad resolved. */
 function windowPads(attrs: Attrs, x: Tensor, kernel: number[], stride: number[], dilation: number[]): number[] {
   const autoPad = attrs.string('auto_pad', 'NOTSET');
   if (autoPad === 'NOTSET') return attrs.ints('pads') ?? [0, 0, 0, 0];
   if (autoPad === 'VALID') return [0, 0, 0, 0];
-  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') throw new Error(`auto_pad '${autoPad}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER`);
+  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER')
+    throw new Error(`auto_pad '${autoPad}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER`);
   const pads = [0, 0, 0, 0];
   for (let i = 0; i < 2; i++) {
     const size = x.shape[2 + i]!;
@@ -69,10 +72,22 @@ export const nnOps: OpTable = {
       const stride = attrs.ints('strides') ?? [1, 1];
       const dilation = attrs.ints('dilations') ?? [1, 1];
       const p = padIfNeeded(x, windowPads(attrs, x, kernel, stride, dilation), null, 0);
-      return [t.conv2d(p.x, w, b, { stride: stride as [number, number], dilation: dilation as [number, number], padding: p.padding, groups: attrs.int('group', 1) })];
+      return [
+        t.conv2d(p.x, w, b, {
+          stride: stride as [number, number],
+          dilation: dilation as [number, number],
+          padding: p.padding,
+          groups: attrs.int('group', 1),
+        }),
+      ];
     },
   },
-  MatMul: { run: ({ values }) => { const a = float(input(values, 0)); return [t.matmul(a, asTensor(input(values, 1), a))]; } },
+  MatMul: {
+    run: ({ values }) => {
+      const a = float(input(values, 0));
+      return [t.matmul(a, asTensor(input(values, 1), a))];
+    },
+  },
   Gemm: {
     run: ({ values, attrs }) => {
       let a = float(input(values, 0));
@@ -94,7 +109,8 @@ export const nnOps: OpTable = {
   },
   BatchNormalization: {
     run: ({ values, attrs, outputs }) => {
-      if (outputs > 1 || attrs.int('training_mode', 0) === 1) throw new Error('BatchNormalization in training mode is not supported (export the model in eval mode)');
+      if (outputs > 1 || attrs.int('training_mode', 0) === 1)
+        throw new Error('BatchNormalization in training mode is not supported (export the model in eval mode)');
       const x = float(input(values, 0));
       const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => asTensor(input(values, i), x));
       return [t.batchNorm(x, mean!, variance!, scale, bias, { eps: attrs.float('epsilon', 1e-5) })];
@@ -110,7 +126,9 @@ export const nnOps: OpTable = {
       const fit = (v: Value | null) => (v ? t.reshape(asTensor(v, x), shape) : null);
       // layerNorm takes weight and bias of the normalised shape; ONNX lets them broadcast to it.
       const expandTo = (v: Tensor | null) => (v && v.size !== shape.reduce((p, q) => p * q, 1) ? t.expand(v, shape) : v);
-      return [t.layerNorm(x, shape, expandTo(fit(values[1] ?? null)), expandTo(fit(values[2] ?? null)), { eps: attrs.float('epsilon', 1e-5) })];
+      return [
+        t.layerNorm(x, shape, expandTo(fit(values[1] ?? null)), expandTo(fit(values[2] ?? null)), { eps: attrs.float('epsilon', 1e-5) }),
+      ];
     },
   },
   InstanceNormalization: {
@@ -146,7 +164,15 @@ export const nnOps: OpTable = {
       const stride = attrs.ints('strides') ?? [1, 1];
       const dilation = attrs.ints('dilations') ?? [1, 1];
       const p = padIfNeeded(x, windowPads(attrs, x, kernel, stride, dilation), kernel, -Infinity);
-      return [t.maxPool2d(p.x, { kernelSize: kernel as [number, number], stride: stride as [number, number], padding: p.padding, dilation: dilation as [number, number], ceilMode: attrs.int('ceil_mode', 0) === 1 })];
+      return [
+        t.maxPool2d(p.x, {
+          kernelSize: kernel as [number, number],
+          stride: stride as [number, number],
+          padding: p.padding,
+          dilation: dilation as [number, number],
+          ceilMode: attrs.int('ceil_mode', 0) === 1,
+        }),
+      ];
     },
   },
   AveragePool: {
@@ -157,12 +183,21 @@ export const nnOps: OpTable = {
       const stride = attrs.ints('strides') ?? [1, 1];
       const pads = windowPads(attrs, x, kernel, stride, [1, 1]);
       const countIncludePad = attrs.int('count_include_pad', 0) === 1;
-      const symmetric = pads[0] === pads[2] && pads[1] === pads[3] && pads[0]! <= Math.floor(kernel[0]! / 2) && pads[1]! <= Math.floor(kernel[1]! / 2);
+      const symmetric =
+        pads[0] === pads[2] && pads[1] === pads[3] && pads[0]! <= Math.floor(kernel[0]! / 2) && pads[1]! <= Math.floor(kernel[1]! / 2);
       if (!symmetric && !countIncludePad && pads.some((v) => v > 0)) {
         throw new Error(`AveragePool with asymmetric pads [${pads.join(', ')}] and count_include_pad=0 is not supported`);
       }
       const p = padIfNeeded(x, pads, kernel, 0);
-      return [t.avgPool2d(p.x, { kernelSize: kernel as [number, number], stride: stride as [number, number], padding: p.padding, ceilMode: attrs.int('ceil_mode', 0) === 1, countIncludePad })];
+      return [
+        t.avgPool2d(p.x, {
+          kernelSize: kernel as [number, number],
+          stride: stride as [number, number],
+          padding: p.padding,
+          ceilMode: attrs.int('ceil_mode', 0) === 1,
+          countIncludePad,
+        }),
+      ];
     },
   },
   Softmax: { run: (ctx) => softmaxLike(t.softmax)(ctx) },
@@ -192,19 +227,29 @@ function resize(x: Tensor, attrs: Attrs, opset: number, values: (Value | null)[]
     scales = s && s.shape.reduce((a, b) => a * b, 1) > 0 ? numbers(s) : null;
     sizes = ints(values[3], 'sizes');
   }
-  if (scales && (scales[0] !== 1 || scales[1] !== 1)) throw new Error(`Resize scales [${scales.join(', ')}] change the batch or channel dims`);
+  if (scales && (scales[0] !== 1 || scales[1] !== 1))
+    throw new Error(`Resize scales [${scales.join(', ')}] change the batch or channel dims`);
   const outSize = sizes ? [sizes[2]!, sizes[3]!] : [Math.floor(x.shape[2]! * scales![2]!), Math.floor(x.shape[3]! * scales![3]!)];
   const ctm = opset >= 11 ? attrs.string('coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
   if (mode === 'nearest') {
     const nearest = opset >= 11 ? attrs.string('nearest_mode', 'round_prefer_floor') : 'floor';
-    if (ctm !== 'asymmetric' || nearest !== 'floor') throw new Error(`Resize nearest with coordinate_transformation_mode '${ctm}' and nearest_mode '${nearest}' is not supported (PyTorch's is 'asymmetric' with 'floor')`);
-    const y = scales && !sizes ? t.interpolate(x, { scaleFactor: [scales[2]!, scales[3]!] }) : t.interpolate(x, { size: outSize as [number, number] });
+    if (ctm !== 'asymmetric' || nearest !== 'floor')
+      throw new Error(
+        `Resize nearest with coordinate_transformation_mode '${ctm}' and nearest_mode '${nearest}' is not supported (PyTorch's is 'asymmetric' with 'floor')`,
+      );
+    const y =
+      scales && !sizes
+        ? t.interpolate(x, { scaleFactor: [scales[2]!, scales[3]!] })
+        : t.interpolate(x, { size: outSize as [number, number] });
     return [y];
   }
   if (mode === 'linear' || mode === 'bilinear') {
     if (ctm === 'align_corners') return [t.interpolate(x, { size: outSize as [number, number], mode: 'bilinear', alignCorners: true })];
     if (ctm === 'half_pixel' || ctm === 'pytorch_half_pixel') {
-      const y = scales && !sizes ? t.interpolate(x, { scaleFactor: [scales[2]!, scales[3]!], mode: 'bilinear' }) : t.interpolate(x, { size: outSize as [number, number], mode: 'bilinear' });
+      const y =
+        scales && !sizes
+          ? t.interpolate(x, { scaleFactor: [scales[2]!, scales[3]!], mode: 'bilinear' })
+          : t.interpolate(x, { size: outSize as [number, number], mode: 'bilinear' });
       return [y];
     }
     throw new Error(`Resize linear with coordinate_transformation_mode '${ctm}' is not supported`);

@@ -1,8 +1,10 @@
 import * as t from '@gradlens/tensor';
 import { noGrad, Tensor } from '@gradlens/tensor';
 import { dataTypeName } from './initializers';
-import { OpTable, axis, input, ints, numbers } from './op-context';
-import { Const, ConstKind, Value, asTensor, broadcastPair } from './values';
+import type { OpTable } from './op-context';
+import { axis, input, ints, numbers } from './op-context';
+import type { ConstKind, Value } from './values';
+import { Const, asTensor, broadcastPair } from './values';
 
 /** Runs a shape op on a constant through the same tensor op (under noGrad) and returns a constant again. */
 function keepConst(v: Value, fn: (x: Tensor) => Tensor): Value {
@@ -39,15 +41,34 @@ function splitSizes(len: number, given: number[] | null, parts: number): number[
   return Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(size, len - i * size)));
 }
 
-const castKind: Record<number, ConstKind | undefined> = { 1: 'float32', 10: 'float32', 11: 'float64', 9: 'bool', 2: 'int', 3: 'int', 4: 'int', 5: 'int', 6: 'int', 7: 'int', 12: 'int', 13: 'int' };
+const castKind: Record<number, ConstKind | undefined> = {
+  1: 'float32',
+  10: 'float32',
+  11: 'float64',
+  9: 'bool',
+  2: 'int',
+  3: 'int',
+  4: 'int',
+  5: 'int',
+  6: 'int',
+  7: 'int',
+  12: 'int',
+  13: 'int',
+};
 
 /** Shape ops, layout ops and the load-time shape arithmetic (Shape, ConstantOfShape, Range, Constant). */
 export const shapeOps: OpTable = {
   Identity: { run: ({ values }) => [input(values, 0)] },
   Dropout: {
     run: ({ values, outputs }) => {
-      if (values[2] && numbers(values[2])[0]) throw new Error('Dropout with training_mode true is not supported (gradlens imports models for inference)');
-      return outputs > 1 ? [input(values, 0), new Const(new Array<number>(input(values, 0).shape.reduce((a, b) => a * b, 1)).fill(1), input(values, 0).shape, 'bool')] : [input(values, 0)];
+      if (values[2] && numbers(values[2])[0])
+        throw new Error('Dropout with training_mode true is not supported (gradlens imports models for inference)');
+      return outputs > 1
+        ? [
+            input(values, 0),
+            new Const(new Array<number>(input(values, 0).shape.reduce((a, b) => a * b, 1)).fill(1), input(values, 0).shape, 'bool'),
+          ]
+        : [input(values, 0)];
     },
   },
   Shape: {
@@ -64,9 +85,15 @@ export const shapeOps: OpTable = {
       const v = attrs.tensor('value');
       if (v) return [v];
       if (attrs.has('value_float')) return [new Const(Float32Array.of(attrs.float('value_float', 0)), [], 'float32')];
-      if (attrs.has('value_floats')) { const f = attrs.floats('value_floats')!; return [new Const(Float32Array.from(f), [f.length], 'float32')]; }
+      if (attrs.has('value_floats')) {
+        const f = attrs.floats('value_floats')!;
+        return [new Const(Float32Array.from(f), [f.length], 'float32')];
+      }
       if (attrs.has('value_int')) return [new Const([attrs.int('value_int', 0)], [], 'int')];
-      if (attrs.has('value_ints')) { const f = attrs.ints('value_ints')!; return [new Const(f, [f.length], 'int')]; }
+      if (attrs.has('value_ints')) {
+        const f = attrs.ints('value_ints')!;
+        return [new Const(f, [f.length], 'int')];
+      }
       throw new Error('Constant has no value attribute gradlens reads (value, value_float(s), value_int(s))');
     },
   },
@@ -74,7 +101,7 @@ export const shapeOps: OpTable = {
     run: ({ values, attrs }) => {
       const shape = ints(values[0], 'shape') ?? [];
       const v = attrs.tensor('value');
-      const fill = v ? (v instanceof Const ? v.values()[0] ?? 0 : v.values()[0] ?? 0) : 0;
+      const fill = v ? (v instanceof Const ? (v.values()[0] ?? 0) : (v.values()[0] ?? 0)) : 0;
       const kind: ConstKind = v instanceof Const ? v.kind : v ? (v.dtype === 'float64' ? 'float64' : 'float32') : 'float32';
       const n = shape.reduce((a, b) => a * b, 1);
       if (!Number.isSafeInteger(n) || n > 2 ** 28) throw new Error(`ConstantOfShape of [${shape.join(', ')}] is too large to fold`);
@@ -85,7 +112,8 @@ export const shapeOps: OpTable = {
     run: ({ values }) => {
       const [start, limit, delta] = [0, 1, 2].map((i) => numbers(input(values, i))[0] ?? 0) as [number, number, number];
       const first = input(values, 0);
-      const kind: ConstKind = first instanceof Const ? first.kind : first.dtype === 'int32' ? 'int' : first.dtype === 'float64' ? 'float64' : 'float32';
+      const kind: ConstKind =
+        first instanceof Const ? first.kind : first.dtype === 'int32' ? 'int' : first.dtype === 'float64' ? 'float64' : 'float32';
       const n = Math.max(Math.ceil((limit - start) / delta), 0);
       if (!Number.isSafeInteger(n) || n > 2 ** 28) throw new Error(`Range of ${n} elements is too large to fold`);
       const out = Array.from({ length: n }, (_, i) => start + i * delta);
@@ -132,9 +160,19 @@ export const shapeOps: OpTable = {
   Squeeze: {
     run: ({ values, attrs }) => {
       const x = input(values, 0);
-      const axes = (axesOf(values, attrs, 1) ?? x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((a) => axis(a, x.shape.length));
-      for (const a of axes) if (x.shape[a] !== 1) throw new Error(`cannot squeeze axis ${a} of size ${x.shape[a]} in [${x.shape.join(', ')}]`);
-      return [keepConst(x, (v) => t.reshape(v, v.shape.filter((_, i) => !axes.includes(i))))];
+      const axes = (axesOf(values, attrs, 1) ?? x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((a) =>
+        axis(a, x.shape.length),
+      );
+      for (const a of axes)
+        if (x.shape[a] !== 1) throw new Error(`cannot squeeze axis ${a} of size ${x.shape[a]} in [${x.shape.join(', ')}]`);
+      return [
+        keepConst(x, (v) =>
+          t.reshape(
+            v,
+            v.shape.filter((_, i) => !axes.includes(i)),
+          ),
+        ),
+      ];
     },
   },
   Unsqueeze: {
@@ -166,7 +204,12 @@ export const shapeOps: OpTable = {
         return [out];
       }
       const like = vs.find((v): v is Tensor => v instanceof Tensor);
-      return [t.cat(vs.map((v) => asTensor(v, like)), ax)];
+      return [
+        t.cat(
+          vs.map((v) => asTensor(v, like)),
+          ax,
+        ),
+      ];
     },
   },
   Split: {
@@ -231,14 +274,18 @@ export const shapeOps: OpTable = {
       const mode = attrs.string('mode', 'constant');
       if (mode !== 'constant') throw new Error(`Pad mode '${mode}' is not supported (only 'constant')`);
       const rank = x.shape.length;
-      const given = opset >= 11 ? ints(values[1], 'pads')! : attrs.ints('pads') ?? attrs.ints('paddings')!;
+      const given = opset >= 11 ? ints(values[1], 'pads')! : (attrs.ints('pads') ?? attrs.ints('paddings')!);
       const cv = opset >= 11 ? values[2] : null;
-      const value = cv ? (cv instanceof Const ? cv.data[0] ?? 0 : Number(cv.values()[0] ?? 0)) : attrs.float('value', 0);
+      const value = cv ? (cv instanceof Const ? (cv.data[0] ?? 0) : Number(cv.values()[0] ?? 0)) : attrs.float('value', 0);
       const axes = (opset >= 18 ? ints(values[3], 'axes') : null)?.map((a) => axis(a, rank)) ?? x.shape.map((_, i) => i);
-      if (given.length !== 2 * axes.length) throw new Error(`pads [${given.join(', ')}] must hold a begin and an end for each of ${axes.length} axes`);
+      if (given.length !== 2 * axes.length)
+        throw new Error(`pads [${given.join(', ')}] must hold a begin and an end for each of ${axes.length} axes`);
       const begin = new Array<number>(rank).fill(0);
       const end = new Array<number>(rank).fill(0);
-      axes.forEach((a, i) => { begin[a] = given[i]!; end[a] = given[i + axes.length]!; });
+      axes.forEach((a, i) => {
+        begin[a] = given[i]!;
+        end[a] = given[i + axes.length]!;
+      });
       let y = x;
       // Negative pads crop.
       for (let d = 0; d < rank; d++) {

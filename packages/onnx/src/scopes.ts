@@ -1,4 +1,4 @@
-import { Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
 import { Module } from '@gradlens/nn';
 
 /** Segments tf2onnx puts before a Keras model's layers: the function-call wrappers of a saved model. */
@@ -55,7 +55,10 @@ export function modulePaths(nodes: readonly { name: string; firstOutput: string 
 
 /** Dots separate module levels; empty levels (`a..b`) are dropped. */
 function sanitize(s: string): string {
-  return s.split('.').filter((p) => p.length > 0).join('.');
+  return s
+    .split('.')
+    .filter((p) => p.length > 0)
+    .join('.');
 }
 
 /**

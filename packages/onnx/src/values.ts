@@ -35,13 +35,21 @@ export type Value = Tensor | Const;
 export function constToTensor(c: Const, like?: Tensor): Tensor {
   const kind = c.kind === 'int' && like && (like.dtype === 'float32' || like.dtype === 'float64') ? like.dtype : c.kind;
   switch (kind) {
-    case 'float32': return new Tensor(c.data instanceof Float32Array ? c.data : Float32Array.from(c.data), c.shape, 'float32');
-    case 'float64': return new Tensor(Float64Array.from(c.data), c.shape, 'float64');
-    case 'bool': return new Tensor(Uint8Array.from(c.data, (v) => (v ? 1 : 0)), c.shape, 'bool');
+    case 'float32':
+      return new Tensor(c.data instanceof Float32Array ? c.data : Float32Array.from(c.data), c.shape, 'float32');
+    case 'float64':
+      return new Tensor(Float64Array.from(c.data), c.shape, 'float64');
+    case 'bool':
+      return new Tensor(
+        Uint8Array.from(c.data, (v) => (v ? 1 : 0)),
+        c.shape,
+        'bool',
+      );
     case 'int': {
       for (let i = 0; i < c.data.length; i++) {
         const v = c.data[i]!;
-        if (v < -2147483648 || v > 2147483647) throw new Error(`integer constant value ${v} does not fit int32, the integer dtype of gradlens tensors`);
+        if (v < -2147483648 || v > 2147483647)
+          throw new Error(`integer constant value ${v} does not fit int32, the integer dtype of gradlens tensors`);
       }
       return new Tensor(Int32Array.from(c.data), c.shape, 'int32');
     }

@@ -9,7 +9,9 @@ const root = protobuf.loadSync(path.join(__dirname, '..', 'onnx.proto'));
 const ModelProto = root.lookupType('onnx.ModelProto');
 
 /** A one-input model [1, 2] → Mul by a [2] initializer → nodes…; `nodes` may add ops after 'y'. */
-function model(options: { opset?: number; dims?: ({ dimValue: number } | { dimParam: string })[]; nodes?: object[]; initializer?: object } = {}): Uint8Array {
+function model(
+  options: { opset?: number; dims?: ({ dimValue: number } | { dimParam: string })[]; nodes?: object[]; initializer?: object } = {},
+): Uint8Array {
   const msg = ModelProto.fromObject({
     irVersion: 8,
     opsetImport: [{ domain: '', version: options.opset ?? 17 }],
@@ -38,17 +40,23 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
   });
 
   it('lists every unsupported op at once, with node names and the opset', () => {
-    const bytes = model({ nodes: [
-      { name: '/a/Foo', opType: 'Foo', input: ['y'], output: ['u'] },
-      { name: '/b/Bar', opType: 'Bar', input: ['u'], output: ['v'] },
-      { name: '/c/Det', opType: 'Det', domain: 'com.microsoft', input: ['v'], output: ['z'] },
-    ] });
-    expect(() => loadOnnx(bytes)).toThrow(/^loadOnnx ONNX bytes: 3 unsupported ops at opset 17: Foo at "\/a\/Foo", Bar at "\/b\/Bar", com\.microsoft\.Det at "\/c\/Det"$/);
+    const bytes = model({
+      nodes: [
+        { name: '/a/Foo', opType: 'Foo', input: ['y'], output: ['u'] },
+        { name: '/b/Bar', opType: 'Bar', input: ['u'], output: ['v'] },
+        { name: '/c/Det', opType: 'Det', domain: 'com.microsoft', input: ['v'], output: ['z'] },
+      ],
+    });
+    expect(() => loadOnnx(bytes)).toThrow(
+      /^loadOnnx ONNX bytes: 3 unsupported ops at opset 17: Foo at "\/a\/Foo", Bar at "\/b\/Bar", com\.microsoft\.Det at "\/c\/Det"$/,
+    );
   });
 
   it('names the dynamic dims it cannot resolve, and resolves them from inputShape', () => {
     const bytes = model({ dims: [{ dimParam: 'batch' }, { dimParam: 'features' }] });
-    expect(() => loadOnnx(bytes)).toThrow(/input 'x' \[batch, features\] has dynamic dims \(features\) that cannot be resolved; pass inputShape/);
+    expect(() => loadOnnx(bytes)).toThrow(
+      /input 'x' \[batch, features\] has dynamic dims \(features\) that cannot be resolved; pass inputShape/,
+    );
     expect(loadOnnx(bytes, { inputShape: [3, 2] }).inputShape).toEqual([3, 2]);
     expect(() => loadOnnx(bytes, { inputShape: [3, 5] })).toThrow(/ONNX node '\/scale\/Mul' \(Mul\) at input \[3, 5\]/);
   });
@@ -58,7 +66,9 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
     const good = fs.readFileSync(path.join(__dirname, 'fixtures', 'densenet121.onnx'));
     const cut = path.join(dir, 'cut.onnx');
     fs.writeFileSync(cut, good.subarray(0, Math.floor(good.length / 2)));
-    expect(() => loadOnnx(cut)).toThrow(new RegExp(`^loadOnnx ${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not an ONNX model, or truncated`));
+    expect(() => loadOnnx(cut)).toThrow(
+      new RegExp(`^loadOnnx ${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not an ONNX model, or truncated`),
+    );
     const text = path.join(dir, 'notes.onnx');
     fs.writeFileSync(text, 'this is not a model\n');
     expect(() => loadOnnx(text)).toThrow(/not an ONNX model/);
@@ -73,7 +83,20 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
 
   it('reads external data next to the model, and refuses missing files and paths outside its folder', () => {
     const dir = tmpDir();
-    const external = (location: string, offset = 0) => model({ initializer: { name: 'w', dims: [2], dataType: 1, dataLocation: 1, externalData: [{ key: 'location', value: location }, { key: 'offset', value: String(offset) }, { key: 'length', value: '8' }] } });
+    const external = (location: string, offset = 0) =>
+      model({
+        initializer: {
+          name: 'w',
+          dims: [2],
+          dataType: 1,
+          dataLocation: 1,
+          externalData: [
+            { key: 'location', value: location },
+            { key: 'offset', value: String(offset) },
+            { key: 'length', value: '8' },
+          ],
+        },
+      });
     const bin = Buffer.alloc(12);
     bin.writeFloatLE(5, 4);
     bin.writeFloatLE(7, 8);
@@ -86,7 +109,9 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
     fs.writeFileSync(path.join(dir, 'missing.onnx'), external('gone.bin'));
     expect(() => loadOnnx(path.join(dir, 'missing.onnx'))).toThrow(/tensor 'w': external data file .*gone\.bin is missing/);
     fs.writeFileSync(path.join(dir, 'escape.onnx'), external('../weights.bin'));
-    expect(() => loadOnnx(path.join(dir, 'escape.onnx'))).toThrow(/external data location '\.\.\/weights\.bin' is outside the model's folder/);
+    expect(() => loadOnnx(path.join(dir, 'escape.onnx'))).toThrow(
+      /external data location '\.\.\/weights\.bin' is outside the model's folder/,
+    );
     fs.writeFileSync(path.join(dir, 'short.onnx'), external('weights.bin', 8));
     expect(() => loadOnnx(path.join(dir, 'short.onnx'))).toThrow(/holds 12 bytes, the tensor needs bytes 8\.\.16/);
     expect(() => loadOnnx(external('weights.bin'))).toThrow(/load the model from its file path/);
@@ -100,7 +125,10 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
       const bytes = new Uint8Array(backing, shift, encoded.length);
       bytes.set(encoded);
       const m = loadOnnx(Buffer.from(backing, shift, encoded.length));
-      const data = m.namedParameters().find(([n]) => n === 'w')![1].values() as Float32Array;
+      const data = m
+        .namedParameters()
+        .find(([n]) => n === 'w')![1]
+        .values() as Float32Array;
       expect(Array.from(data)).toEqual([2, 3]);
       shared.push(data.buffer === backing);
     }
@@ -120,21 +148,31 @@ describe('weights read from a file are views of its bytes, misaligned ones moved
       // four graph-name lengths put the raw_data at four different byte offsets mod 4
       for (let pad = 0; pad < 4; pad++) {
         const name = 'w';
-        const bytes = ModelProto.encode(ModelProto.fromObject({
-          irVersion: 8,
-          opsetImport: [{ domain: '', version: 13 }],
-          graph: {
-            name: `g${'_'.repeat(pad)}`,
-            node: [
-              { name: '/c/Constant', opType: 'Constant', output: ['c'], attribute: [{ name: 'value', type: 4, t: { dims: [64], dataType: 1, rawData: raw(c) } }] },
-              { name: '/scale/Mul', opType: 'Mul', input: ['x', name], output: ['y'] },
-              { name: '/shift/Add', opType: 'Add', input: ['y', 'c'], output: ['z'] },
-            ],
-            initializer: [{ name, dims: [64], dataType: 1, rawData: raw(w) }, { name: 'v', dims: [64], dataType: 1, rawData: raw(c) }],
-            input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 64 }] } } } }],
-            output: [{ name: 'z', type: { tensorType: { elemType: 1 } } }],
-          },
-        })).finish();
+        const bytes = ModelProto.encode(
+          ModelProto.fromObject({
+            irVersion: 8,
+            opsetImport: [{ domain: '', version: 13 }],
+            graph: {
+              name: `g${'_'.repeat(pad)}`,
+              node: [
+                {
+                  name: '/c/Constant',
+                  opType: 'Constant',
+                  output: ['c'],
+                  attribute: [{ name: 'value', type: 4, t: { dims: [64], dataType: 1, rawData: raw(c) } }],
+                },
+                { name: '/scale/Mul', opType: 'Mul', input: ['x', name], output: ['y'] },
+                { name: '/shift/Add', opType: 'Add', input: ['y', 'c'], output: ['z'] },
+              ],
+              initializer: [
+                { name, dims: [64], dataType: 1, rawData: raw(w) },
+                { name: 'v', dims: [64], dataType: 1, rawData: raw(c) },
+              ],
+              input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 64 }] } } } }],
+              output: [{ name: 'z', type: { tensorType: { elemType: 1 } } }],
+            },
+          }),
+        ).finish();
         offsets.add(Buffer.from(bytes).indexOf(raw(w)) % 4);
         const file = path.join(dir, `m${pad}.onnx`);
         fs.writeFileSync(file, bytes);

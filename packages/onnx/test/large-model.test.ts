@@ -16,7 +16,11 @@ const ModelProto = root.lookupType('onnx.ModelProto');
 const N = 192 * 2 ** 20; // elements per initializer: 768 MiB of float32
 const BYTES = 4 * N;
 const int64 = (name: string, values: number[]) => ({ name, dims: [values.length], dataType: 7, int64Data: values });
-const PATTERNS = [[1, 2, 3, 4], [10, 20, 30, 40], [100, 200, 300, 400]];
+const PATTERNS = [
+  [1, 2, 3, 4],
+  [10, 20, 30, 40],
+  [100, 200, 300, 400],
+];
 
 function largeModel(dir: string): string {
   const data = path.join(dir, 'weights.bin');
@@ -29,8 +33,15 @@ function largeModel(dir: string): string {
   fs.writeSync(fd, new Uint8Array(Float32Array.from(PATTERNS[2]!).buffer), 0, 16, 3 * BYTES - 16);
   fs.closeSync(fd);
   const external = (k: number) => ({
-    name: `big${k}`, dims: [N], dataType: 1, dataLocation: 1,
-    externalData: [{ key: 'location', value: 'weights.bin' }, { key: 'offset', value: String(k * BYTES) }, { key: 'length', value: String(BYTES) }],
+    name: `big${k}`,
+    dims: [N],
+    dataType: 1,
+    dataLocation: 1,
+    externalData: [
+      { key: 'location', value: 'weights.bin' },
+      { key: 'offset', value: String(k * BYTES) },
+      { key: 'length', value: String(BYTES) },
+    ],
   });
   const msg = ModelProto.fromObject({
     irVersion: 8,
@@ -45,7 +56,16 @@ function largeModel(dir: string): string {
         { name: '/Add_1', opType: 'Add', input: ['s1', 'b'], output: ['s2'] },
         { name: '/Add_2', opType: 'Add', input: ['s2', 'c'], output: ['y'] },
       ],
-      initializer: [external(0), external(1), external(2), int64('first', [0]), int64('four', [4]), int64('last', [N - 4]), int64('end', [N]), int64('axis0', [0])],
+      initializer: [
+        external(0),
+        external(1),
+        external(2),
+        int64('first', [0]),
+        int64('four', [4]),
+        int64('last', [N - 4]),
+        int64('end', [N]),
+        int64('axis0', [0]),
+      ],
       input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 4 }] } } } }],
       output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }],
     },
@@ -60,33 +80,36 @@ const ENOUGH_MEMORY = os.totalmem() >= 8 * 2 ** 30;
 const itWithMemory = ENOUGH_MEMORY ? it : it.skip;
 
 describe('a model over 2 GiB', () => {
-  itWithMemory(`loads from external data past the 2 GiB offset, each weight a view of the one buffer read for it${ENOUGH_MEMORY ? '' : ' (skipped: under 8 GiB of memory)'}`, () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-onnx-large-'));
-    try {
-      const file = largeModel(dir);
-      expect(fs.statSync(path.join(dir, 'weights.bin')).size).toBeGreaterThan(2 ** 31);
-      const before = process.memoryUsage().arrayBuffers;
-      const model = loadOnnx(file);
-      const grown = process.memoryUsage().arrayBuffers - before;
-      const weights = model.namedParameters().map(([, p]) => p.values() as Float32Array);
-      expect(weights).toHaveLength(3);
-      // zero-copy: each weight's array is the whole buffer it was read into, and the weights took their
-      // own size in memory once, not twice
-      for (const w of weights) expect([w.length, w.byteOffset, w.buffer.byteLength]).toEqual([N, 0, BYTES]);
-      expect(new Set(weights.map((w) => w.buffer)).size).toBe(3);
-      // Only an upper bound on the process-wide counter: a collection during the load may free earlier
-      // suites' buffers in the same jest worker, so a lower bound on it is not the weights' own size.
-      expect(grown).toBeLessThan(3 * BYTES + 2 ** 28);
-      expect(Array.from(weights[2]!.subarray(N - 4))).toEqual(PATTERNS[2]);
-      tidy(() => {
-        const y = model.call(new Tensor(Float32Array.of(0.5, 0.5, 0.5, 0.5), [1, 4], 'float32'));
-        expect(Array.from(y.values())).toEqual([111.5, 222.5, 333.5, 444.5]);
-      });
-      for (const p of model.parameters()) p.dispose();
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  itWithMemory(
+    `loads from external data past the 2 GiB offset, each weight a view of the one buffer read for it${ENOUGH_MEMORY ? '' : ' (skipped: under 8 GiB of memory)'}`,
+    () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-onnx-large-'));
+      try {
+        const file = largeModel(dir);
+        expect(fs.statSync(path.join(dir, 'weights.bin')).size).toBeGreaterThan(2 ** 31);
+        const before = process.memoryUsage().arrayBuffers;
+        const model = loadOnnx(file);
+        const grown = process.memoryUsage().arrayBuffers - before;
+        const weights = model.namedParameters().map(([, p]) => p.values() as Float32Array);
+        expect(weights).toHaveLength(3);
+        // zero-copy: each weight's array is the whole buffer it was read into, and the weights took their
+        // own size in memory once, not twice
+        for (const w of weights) expect([w.length, w.byteOffset, w.buffer.byteLength]).toEqual([N, 0, BYTES]);
+        expect(new Set(weights.map((w) => w.buffer)).size).toBe(3);
+        // Only an upper bound on the process-wide counter: a collection during the load may free earlier
+        // suites' buffers in the same jest worker, so a lower bound on it is not the weights' own size.
+        expect(grown).toBeLessThan(3 * BYTES + 2 ** 28);
+        expect(Array.from(weights[2]!.subarray(N - 4))).toEqual(PATTERNS[2]);
+        tidy(() => {
+          const y = model.call(new Tensor(Float32Array.of(0.5, 0.5, 0.5, 0.5), [1, 4], 'float32'));
+          expect(Array.from(y.values())).toEqual([111.5, 222.5, 333.5, 444.5]);
+        });
+        for (const p of model.parameters()) p.dispose();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses a single .onnx file over 2 GiB in one line (protobuf cannot hold it; weights belong in external data)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-onnx-large-'));
@@ -94,7 +117,9 @@ describe('a model over 2 GiB', () => {
       const file = path.join(dir, 'huge.onnx');
       fs.writeFileSync(file, '');
       fs.truncateSync(file, 2 ** 31 + 16);
-      expect(() => loadOnnx(file)).toThrow(/loadOnnx .*huge\.onnx: 2147483664 bytes is over protobuf's 2 GiB limit for one message; large models keep their weights in external data files/);
+      expect(() => loadOnnx(file)).toThrow(
+        /loadOnnx .*huge\.onnx: 2147483664 bytes is over protobuf's 2 GiB limit for one message; large models keep their weights in external data files/,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

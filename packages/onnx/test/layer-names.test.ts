@@ -14,24 +14,40 @@ function paths(names: string[]): string[] {
 
 describe('tf2onnx’s Keras names give Keras layer names', () => {
   it('drops the call wrappers and the Keras model’s name; op names and inserted ops are handled', () => {
-    expect(paths([
-      'StatefulPartitionedCall/model/conv2d/BiasAdd', 'StatefulPartitionedCall/model/conv2d/Relu',
-      'StatefulPartitionedCall/model/conv2d_1/BiasAdd__6', 'model/dense/MatMul', 'StatefulPartitionedCall/model/Relu', 'Transpose__21',
-      'StatefulPartitionedCall/model/resnet50/conv1_conv/Conv2D',
-    ])).toEqual(['conv2d', 'conv2d', 'conv2d_1', 'dense', '', 'Transpose__21', 'resnet50.conv1_conv']);
+    expect(
+      paths([
+        'StatefulPartitionedCall/model/conv2d/BiasAdd',
+        'StatefulPartitionedCall/model/conv2d/Relu',
+        'StatefulPartitionedCall/model/conv2d_1/BiasAdd__6',
+        'model/dense/MatMul',
+        'StatefulPartitionedCall/model/Relu',
+        'Transpose__21',
+        'StatefulPartitionedCall/model/resnet50/conv1_conv/Conv2D',
+      ]),
+    ).toEqual(['conv2d', 'conv2d', 'conv2d_1', 'dense', '', 'Transpose__21', 'resnet50.conv1_conv']);
     // a first segment that is a layer (not shared by every op) stays
     expect(paths(['conv2d/BiasAdd', 'dense/MatMul'])).toEqual(['conv2d', 'dense']);
     // torch names are left as torch's (a leading '/'), whatever else is in the graph
     expect(paths(['/layer4/layer4.1/relu_1/Relu', 'model/x/Relu'])).toEqual(['layer4.1.relu_1', 'model.x']);
     // a node without a name takes its first output's (tf2onnx writes ':0' tensor names)
-    expect(modulePaths([{ name: '', firstOutput: 'StatefulPartitionedCall/model/conv2d/Relu:0' }, { name: 'model/dense/MatMul', firstOutput: 'y' }]))
-      .toEqual(['conv2d', 'dense']);
+    expect(
+      modulePaths([
+        { name: '', firstOutput: 'StatefulPartitionedCall/model/conv2d/Relu:0' },
+        { name: 'model/dense/MatMul', firstOutput: 'y' },
+      ]),
+    ).toEqual(['conv2d', 'dense']);
   });
 
   it('runs a graph named as tf2onnx names a Keras model: layers, logits, the default CAM layer, Grad-CAM and tape.activation by Keras name', () => {
-    const golden = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'tf2onnx_names.json'), 'utf8')) as { input: number[]; shape: number[]; logits: number[] };
+    const golden = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'tf2onnx_names.json'), 'utf8')) as {
+      input: number[];
+      shape: number[];
+      logits: number[];
+    };
     const model = loadOnnx(path.join(FIXTURES, 'tf2onnx_names.onnx'));
-    const rows = layers(model, golden.shape).filter((r) => r.depth === 0).map((r) => r.path);
+    const rows = layers(model, golden.shape)
+      .filter((r) => r.depth === 0)
+      .map((r) => r.path);
     expect(rows).toEqual(['conv2d', 'conv2d_1', 'global_average_pooling2d', 'dense']);
     expect(model.defaultCamLayer()).toBe('conv2d_1');
     tidy(() => {

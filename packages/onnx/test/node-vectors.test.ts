@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { NODE_TEST_DIR, Outcome, runNodeTest } from './node-vectors';
+import type { Outcome } from './node-vectors';
+import { NODE_TEST_DIR, runNodeTest } from './node-vectors';
 
 // ONNX's backend node tests (Debian's libonnx-testdata, installed by .ci/run): every test whose ops the
 // importer supports runs through it, and the report counts passed, failed and skipped (with why) per op.
@@ -18,21 +19,28 @@ describeIf('ONNX backend node tests through the importer', () => {
       rows.push({ test, ...r });
     }
     const perOp = new Map<string, { passed: number; failed: number; skipped: number }>();
-    for (const r of rows) for (const op of r.ops) {
-      const c = perOp.get(op) ?? { passed: 0, failed: 0, skipped: 0 };
-      c[r.outcome.status]++;
-      perOp.set(op, c);
-    }
+    for (const r of rows)
+      for (const op of r.ops) {
+        const c = perOp.get(op) ?? { passed: 0, failed: 0, skipped: 0 };
+        c[r.outcome.status]++;
+        perOp.set(op, c);
+      }
     const lines = [...perOp].sort().map(([op, c]) => `${op.padEnd(24)} passed ${c.passed}, failed ${c.failed}, skipped ${c.skipped}`);
-    const notPassed = rows.filter((r) => r.outcome.status !== 'passed').map((r) => `${r.test}: ${r.outcome.status} — ${'why' in r.outcome ? r.outcome.why : ''}`);
+    const notPassed = rows
+      .filter((r) => r.outcome.status !== 'passed')
+      .map((r) => `${r.test}: ${r.outcome.status} — ${'why' in r.outcome ? r.outcome.why : ''}`);
     console.log(`ONNX node tests through the importer\n${lines.join('\n')}\n\nnot passed:\n${notPassed.join('\n')}`);
     const failed = rows.filter((r) => r.outcome.status === 'failed').map((r) => r.test);
     // Known gaps, each a mismatch with the spec on an edge case PyTorch's exporter does not write:
     // Resize to a 1-pixel axis (ONNX maps it to source 0 for pytorch_half_pixel; align_corners with
     // scales divides by out − 1 = 0), where gradlens follows F.interpolate.
     // bfloat16 casts: the vectors store bfloat16 as its raw 16-bit pattern, which gradlens does not model.
-    const knownGaps = ['test_cast_BFLOAT16_to_FLOAT', 'test_castlike_BFLOAT16_to_FLOAT_expanded',
-      'test_resize_downsample_scales_linear_align_corners', 'test_resize_downsample_sizes_linear_pytorch_half_pixel'];
+    const knownGaps = [
+      'test_cast_BFLOAT16_to_FLOAT',
+      'test_castlike_BFLOAT16_to_FLOAT_expanded',
+      'test_resize_downsample_scales_linear_align_corners',
+      'test_resize_downsample_sizes_linear_pytorch_half_pixel',
+    ];
     expect(failed).toEqual(knownGaps.sort());
     expect(rows.filter((r) => r.outcome.status === 'passed').length).toBeGreaterThan(200);
   });

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Tensor, tidy } from '@gradlens/tensor';
-import { decodeModel, decodeTensor, loadOnnx, onnxOps, readTensorProto, Value } from '@gradlens/onnx';
+import type { Value } from '@gradlens/onnx';
+import { decodeModel, decodeTensor, loadOnnx, onnxOps, readTensorProto } from '@gradlens/onnx';
 
 /** Where Debian's libonnx-testdata puts ONNX's backend node tests. */
 export const NODE_TEST_DIR = '/usr/share/libonnx-testdata/data/node';
@@ -20,7 +21,8 @@ export function runNodeTest(dir: string): { ops: string[]; outcome: Outcome } {
   const missing = ops.filter((op) => !onnxOps[op]);
   if (missing.length) return { ops, outcome: { status: 'skipped', why: `needs ${missing.join(', ')}` } };
   const nonTensor = (model.graph?.input ?? []).filter((i) => !i.type?.tensorType);
-  if (nonTensor.length) return { ops, outcome: { status: 'skipped', why: `input ${nonTensor[0]!.name} is a sequence or optional, not a tensor` } };
+  if (nonTensor.length)
+    return { ops, outcome: { status: 'skipped', why: `input ${nonTensor[0]!.name} is a sequence or optional, not a tensor` } };
   const data = path.join(dir, 'test_data_set_0');
   const read = (f: string) => readTensorProto(decodeTensor(fs.readFileSync(path.join(data, f))), { baseDir: null });
   const files = fs.readdirSync(data).sort();
@@ -47,8 +49,14 @@ export function runNodeTest(dir: string): { ops: string[]; outcome: Outcome } {
     for (let i = 0; i < expected.length; i++) {
       const want = expected[i]!;
       const got = outs[i];
-      if (!got) { outcome = { status: 'failed', why: `output ${i} missing` }; return; }
-      if (got.shape.join(',') !== want.shape.join(',')) { outcome = { status: 'failed', why: `output ${i} shape [${got.shape}] vs [${want.shape}]` }; return; }
+      if (!got) {
+        outcome = { status: 'failed', why: `output ${i} missing` };
+        return;
+      }
+      if (got.shape.join(',') !== want.shape.join(',')) {
+        outcome = { status: 'failed', why: `output ${i} shape [${got.shape}] vs [${want.shape}]` };
+        return;
+      }
       const g = valuesOf(got);
       const w = valuesOf(want);
       for (let k = 0; k < w.length; k++) {

@@ -28,14 +28,19 @@ const g = new Generator(99);
 const rn = (...shape: number[]) => randn(shape, { dtype: 'float64', generator: g });
 const positive = (...shape: number[]) => T.add(rand(shape, { dtype: 'float64', generator: g }), 0.5);
 /** Values at least 0.2 from zero, for kinks at 0. */
-const away = (...shape: number[]) => T.assign(rand(shape, { dtype: 'float64', generator: g }), (v) => {
-  for (let k = 0; k < v.length; k++) v[k] = (k % 2 ? -1 : 1) * (0.2 + v[k]!);
-});
+const away = (...shape: number[]) =>
+  T.assign(rand(shape, { dtype: 'float64', generator: g }), (v) => {
+    for (let k = 0; k < v.length; k++) v[k] = (k % 2 ? -1 : 1) * (0.2 + v[k]!);
+  });
 /** Distinct values (no ties), for max-like ops. */
 const distinct = (...shape: number[]) => {
   const n = shape.reduce((a, b) => a * b, 1);
   const perm = [...Array(n).keys()].sort(() => g.uniform() - 0.5);
-  return tensor(perm.map((p) => p * 0.37 - n * 0.1), shape, 'float64');
+  return tensor(
+    perm.map((p) => p * 0.37 - n * 0.1),
+    shape,
+    'float64',
+  );
 };
 /** Inside and outside [-0.1, 0.15], away from both bounds. */
 const clipInput = () => tensor([-0.3, -0.05, 0, 0.1, 0.4, -0.02, 0.05, 0.3], [2, 4], 'float64');
@@ -51,13 +56,49 @@ const two = (x: () => Tensor, y: () => Tensor): Pick<Case, 'xs' | 'values'> => (
 
 const NOT_DIFFERENTIABLE = 'not differentiable';
 const cases: Record<string, Case[] | string> = {
-  Add: [two(() => rn(2, 3), () => rn(3))],
-  Sub: [two(() => rn(2, 1), () => rn(1, 3))],
-  Mul: [two(() => rn(2, 3), () => rn(2, 1))],
-  Div: [two(() => rn(2, 3), () => positive(3))],
-  Pow: [two(() => positive(2, 3), () => rn(2, 3)), { label: 'x^2 as x·x', ...one(() => rn(2, 3)), values: ([a]) => [a!, scalar(2)] }],
-  Max: [two(() => distinct(2, 3), () => T.add(distinct(3), 0.05))],
-  Min: [two(() => distinct(2, 3), () => T.add(distinct(2, 1), 0.05))],
+  Add: [
+    two(
+      () => rn(2, 3),
+      () => rn(3),
+    ),
+  ],
+  Sub: [
+    two(
+      () => rn(2, 1),
+      () => rn(1, 3),
+    ),
+  ],
+  Mul: [
+    two(
+      () => rn(2, 3),
+      () => rn(2, 1),
+    ),
+  ],
+  Div: [
+    two(
+      () => rn(2, 3),
+      () => positive(3),
+    ),
+  ],
+  Pow: [
+    two(
+      () => positive(2, 3),
+      () => rn(2, 3),
+    ),
+    { label: 'x^2 as x·x', ...one(() => rn(2, 3)), values: ([a]) => [a!, scalar(2)] },
+  ],
+  Max: [
+    two(
+      () => distinct(2, 3),
+      () => T.add(distinct(3), 0.05),
+    ),
+  ],
+  Min: [
+    two(
+      () => distinct(2, 3),
+      () => T.add(distinct(2, 1), 0.05),
+    ),
+  ],
   Sum: [{ xs: () => [rn(2, 3), rn(3), rn(2, 1)], values: (x) => x }],
   Where: [{ xs: () => [rn(2, 3), rn(3)], values: ([a, b]) => [new Const([1, 0, 1, 0, 0, 1], [2, 3], 'bool'), a!, b!] }],
   Neg: [one(() => rn(4))],
@@ -72,24 +113,74 @@ const cases: Record<string, Case[] | string> = {
   Reciprocal: [one(() => positive(5))],
   LeakyRelu: [{ ...one(() => away(2, 3)), attrs: { alpha: f(0.1) } }],
   HardSigmoid: [{ ...one(() => T.mul(away(2, 4), 2)), attrs: { alpha: f(0.2), beta: f(0.5) } }],
-  HardSwish: [{ ...one(() => T.assign(rand([2, 4], { dtype: 'float64', generator: g }), (v) => { for (let k = 0; k < v.length; k++) v[k] = (k % 2 ? -1 : 1) * (0.3 + 4 * v[k]!); })), opset: 14 }],
-  Gelu: [{ ...one(() => rn(2, 3)), opset: 20 }, { ...one(() => rn(2, 3)), opset: 20, attrs: { approximate: s('tanh') }, label: 'tanh' }],
-  Clip: [{ label: 'min/max inputs', ...one(clipInput), values: ([a]) => [a!, scalar(-0.1), scalar(0.15)], opset: 13 },
-    { label: 'min/max attributes', ...one(clipInput), attrs: { min: f(-0.1), max: f(0.15) }, opset: 9 }],
-  Equal: NOT_DIFFERENTIABLE, Less: NOT_DIFFERENTIABLE, Greater: NOT_DIFFERENTIABLE, Not: NOT_DIFFERENTIABLE,
-  Shape: NOT_DIFFERENTIABLE, Size: NOT_DIFFERENTIABLE, Constant: NOT_DIFFERENTIABLE, ConstantOfShape: NOT_DIFFERENTIABLE, Range: NOT_DIFFERENTIABLE,
+  HardSwish: [
+    {
+      ...one(() =>
+        T.assign(rand([2, 4], { dtype: 'float64', generator: g }), (v) => {
+          for (let k = 0; k < v.length; k++) v[k] = (k % 2 ? -1 : 1) * (0.3 + 4 * v[k]!);
+        }),
+      ),
+      opset: 14,
+    },
+  ],
+  Gelu: [
+    { ...one(() => rn(2, 3)), opset: 20 },
+    { ...one(() => rn(2, 3)), opset: 20, attrs: { approximate: s('tanh') }, label: 'tanh' },
+  ],
+  Clip: [
+    { label: 'min/max inputs', ...one(clipInput), values: ([a]) => [a!, scalar(-0.1), scalar(0.15)], opset: 13 },
+    { label: 'min/max attributes', ...one(clipInput), attrs: { min: f(-0.1), max: f(0.15) }, opset: 9 },
+  ],
+  Equal: NOT_DIFFERENTIABLE,
+  Less: NOT_DIFFERENTIABLE,
+  Greater: NOT_DIFFERENTIABLE,
+  Not: NOT_DIFFERENTIABLE,
+  Shape: NOT_DIFFERENTIABLE,
+  Size: NOT_DIFFERENTIABLE,
+  Constant: NOT_DIFFERENTIABLE,
+  ConstantOfShape: NOT_DIFFERENTIABLE,
+  Range: NOT_DIFFERENTIABLE,
 
   Conv: [
-    { label: 'groups, dilation, strides, asymmetric pads', xs: () => [rn(1, 4, 6, 7), rn(4, 2, 2, 3), rn(4)], values: (x) => x,
-      attrs: { group: i(2), dilations: is(2, 1), strides: is(1, 2), pads: is(1, 0, 2, 1) } },
-    { label: 'auto_pad SAME_UPPER', xs: () => [rn(1, 2, 5, 5), rn(3, 2, 2, 2)], values: (x) => x, attrs: { auto_pad: s('SAME_UPPER'), strides: is(2, 2) } },
+    {
+      label: 'groups, dilation, strides, asymmetric pads',
+      xs: () => [rn(1, 4, 6, 7), rn(4, 2, 2, 3), rn(4)],
+      values: (x) => x,
+      attrs: { group: i(2), dilations: is(2, 1), strides: is(1, 2), pads: is(1, 0, 2, 1) },
+    },
+    {
+      label: 'auto_pad SAME_UPPER',
+      xs: () => [rn(1, 2, 5, 5), rn(3, 2, 2, 2)],
+      values: (x) => x,
+      attrs: { auto_pad: s('SAME_UPPER'), strides: is(2, 2) },
+    },
   ],
-  MatMul: [two(() => rn(2, 1, 3, 4), () => rn(3, 4, 2)), two(() => rn(5), () => rn(5, 2))],
+  MatMul: [
+    two(
+      () => rn(2, 1, 3, 4),
+      () => rn(3, 4, 2),
+    ),
+    two(
+      () => rn(5),
+      () => rn(5, 2),
+    ),
+  ],
   Gemm: [
-    { label: 'transA, transB, alpha, beta, broadcast C', xs: () => [rn(4, 2), rn(3, 4), rn(1, 3)], values: (x) => x, attrs: { transA: i(1), transB: i(1), alpha: f(0.5), beta: f(2) } },
+    {
+      label: 'transA, transB, alpha, beta, broadcast C',
+      xs: () => [rn(4, 2), rn(3, 4), rn(1, 3)],
+      values: (x) => x,
+      attrs: { transA: i(1), transB: i(1), alpha: f(0.5), beta: f(2) },
+    },
     { label: 'linear form', xs: () => [rn(2, 4), rn(3, 4), rn(3)], values: (x) => x, attrs: { transB: i(1) } },
   ],
-  BatchNormalization: [{ xs: () => [rn(2, 3, 2, 2), rn(3), rn(3)], values: ([x, w, b]) => [x!, w!, b!, new Const([0.1, -0.2, 0.3], [3], 'float64'), new Const([0.5, 1.5, 2], [3], 'float64')], attrs: { epsilon: f(1e-3) } }],
+  BatchNormalization: [
+    {
+      xs: () => [rn(2, 3, 2, 2), rn(3), rn(3)],
+      values: ([x, w, b]) => [x!, w!, b!, new Const([0.1, -0.2, 0.3], [3], 'float64'), new Const([0.5, 1.5, 2], [3], 'float64')],
+      attrs: { epsilon: f(1e-3) },
+    },
+  ],
   LayerNormalization: [
     { xs: () => [rn(2, 3, 4), rn(4), rn(4)], values: (x) => x, opset: 17 },
     { label: 'over the last two axes', xs: () => [rn(2, 3, 4), rn(3, 4), rn(3, 4)], values: (x) => x, attrs: { axis: i(-2) }, opset: 17 },
@@ -97,22 +188,58 @@ const cases: Record<string, Case[] | string> = {
   InstanceNormalization: [{ xs: () => [rn(2, 3, 3, 2), rn(3), rn(3)], values: (x) => x, attrs: { epsilon: f(1e-5) } }],
   GlobalAveragePool: [one(() => rn(2, 3, 3, 2))],
   GlobalMaxPool: [one(() => distinct(2, 3, 3, 2))],
-  MaxPool: [{ label: 'ceil_mode, pads', ...one(() => distinct(1, 2, 5, 6)), attrs: { kernel_shape: is(3, 2), strides: is(2, 2), pads: is(1, 0, 1, 0), ceil_mode: i(1) } }],
+  MaxPool: [
+    {
+      label: 'ceil_mode, pads',
+      ...one(() => distinct(1, 2, 5, 6)),
+      attrs: { kernel_shape: is(3, 2), strides: is(2, 2), pads: is(1, 0, 1, 0), ceil_mode: i(1) },
+    },
+  ],
   AveragePool: [
-    { label: 'count_include_pad', ...one(() => rn(1, 2, 5, 5)), attrs: { kernel_shape: is(3, 3), strides: is(2, 2), pads: is(1, 1, 1, 1), count_include_pad: i(1) } },
-    { label: 'asymmetric pads', ...one(() => rn(1, 2, 5, 5)), attrs: { kernel_shape: is(2, 2), pads: is(0, 0, 1, 1), count_include_pad: i(1) } },
+    {
+      label: 'count_include_pad',
+      ...one(() => rn(1, 2, 5, 5)),
+      attrs: { kernel_shape: is(3, 3), strides: is(2, 2), pads: is(1, 1, 1, 1), count_include_pad: i(1) },
+    },
+    {
+      label: 'asymmetric pads',
+      ...one(() => rn(1, 2, 5, 5)),
+      attrs: { kernel_shape: is(2, 2), pads: is(0, 0, 1, 1), count_include_pad: i(1) },
+    },
     { label: 'ceil_mode', ...one(() => rn(1, 1, 5, 6)), attrs: { kernel_shape: is(2, 2), strides: is(2, 2), ceil_mode: i(1) } },
   ],
-  Softmax: [{ ...one(() => rn(2, 3, 4)), attrs: { axis: i(1) }, opset: 13 }, { label: 'opset 11: flattened', ...one(() => rn(2, 3, 4)), attrs: { axis: i(1) }, opset: 11 }],
+  Softmax: [
+    { ...one(() => rn(2, 3, 4)), attrs: { axis: i(1) }, opset: 13 },
+    { label: 'opset 11: flattened', ...one(() => rn(2, 3, 4)), attrs: { axis: i(1) }, opset: 11 },
+  ],
   LogSoftmax: [{ ...one(() => rn(2, 3, 4)), attrs: { axis: i(0) }, opset: 13 }],
   ReduceMean: [{ ...one(() => rn(2, 3, 4)), attrs: { axes: is(1, 2), keepdims: i(1) }, opset: 13 }],
   ReduceSum: [{ ...one(() => rn(2, 3, 4)), values: ([a]) => [a!, ints(-1)], attrs: { keepdims: i(0) }, opset: 13 }],
   ReduceMax: [{ ...one(() => distinct(2, 3, 4)), values: ([a]) => [a!, ints(1)], opset: 18 }],
   Resize: [
-    { label: 'linear, half_pixel', ...one(() => rn(1, 2, 3, 4)), values: ([a]) => [a!, null, new Const([1, 1, 2, 1.5], [4], 'float32')], attrs: { mode: s('linear') }, opset: 13 },
-    { label: 'nearest, sizes', ...one(() => rn(1, 2, 3, 4)), values: ([a]) => [a!, null, null, ints(1, 2, 6, 8)], attrs: { mode: s('nearest'), coordinate_transformation_mode: s('asymmetric'), nearest_mode: s('floor') }, opset: 13 },
+    {
+      label: 'linear, half_pixel',
+      ...one(() => rn(1, 2, 3, 4)),
+      values: ([a]) => [a!, null, new Const([1, 1, 2, 1.5], [4], 'float32')],
+      attrs: { mode: s('linear') },
+      opset: 13,
+    },
+    {
+      label: 'nearest, sizes',
+      ...one(() => rn(1, 2, 3, 4)),
+      values: ([a]) => [a!, null, null, ints(1, 2, 6, 8)],
+      attrs: { mode: s('nearest'), coordinate_transformation_mode: s('asymmetric'), nearest_mode: s('floor') },
+      opset: 13,
+    },
   ],
-  Upsample: [{ ...one(() => rn(1, 2, 3, 3)), values: ([a]) => [a!, new Const([1, 1, 2, 2], [4], 'float32')], attrs: { mode: s('nearest') }, opset: 9 }],
+  Upsample: [
+    {
+      ...one(() => rn(1, 2, 3, 3)),
+      values: ([a]) => [a!, new Const([1, 1, 2, 2], [4], 'float32')],
+      attrs: { mode: s('nearest') },
+      opset: 9,
+    },
+  ],
 
   Identity: [one(() => rn(2, 3))],
   Dropout: [{ ...one(() => rn(2, 3)), opset: 13 }],
@@ -136,8 +263,12 @@ const cases: Record<string, Case[] | string> = {
 /** A node carrying `attrs`, as the decoder would give it. */
 function attrsOf(op: string, attrs: Record<string, AttrValue> = {}): Attrs {
   const attribute = Object.entries(attrs).map(([name, v]) => ({
-    name, ints: 'ints' in v ? v.ints : [], floats: 'floats' in v ? v.floats : [],
-    ...('i' in v ? { i: v.i } : {}), ...('f' in v ? { f: v.f } : {}), ...('s' in v ? { s: Buffer.from(v.s) } : {}),
+    name,
+    ints: 'ints' in v ? v.ints : [],
+    floats: 'floats' in v ? v.floats : [],
+    ...('i' in v ? { i: v.i } : {}),
+    ...('f' in v ? { f: v.f } : {}),
+    ...('s' in v ? { s: Buffer.from(v.s) } : {}),
   }));
   return new Attrs({ opType: op, input: [], output: [], attribute } as unknown as NodeMessage, { baseDir: null });
 }

@@ -1,8 +1,12 @@
-import { allocate, DType, dtypeOfArray, TypedArray } from './dtype';
+import type { DType, TypedArray } from './dtype';
+import { allocate, dtypeOfArray } from './dtype';
 import { fmt } from './errors';
-import { defaultGenerator, Generator } from './random';
-import { checkShape, Shape, sizeOf } from './shape';
-import { NestedArray, Tensor } from './tensor';
+import type { Generator } from './random';
+import { defaultGenerator } from './random';
+import type { Shape } from './shape';
+import { checkShape, sizeOf } from './shape';
+import type { NestedArray } from './tensor';
+import { Tensor } from './tensor';
 
 type NestedInput = number | boolean | readonly NestedInput[];
 
@@ -25,7 +29,8 @@ export function tensor(data: NestedInput | TypedArray, shape?: Shape, dtype?: DT
   const walk = (x: NestedInput, depth: number): void => {
     if (Array.isArray(x)) {
       if (inferred[depth] === undefined) inferred[depth] = x.length;
-      else if (inferred[depth] !== x.length) throw new Error(`tensor: ragged nested array at depth ${depth} (${x.length} vs ${inferred[depth]} elements)`);
+      else if (inferred[depth] !== x.length)
+        throw new Error(`tensor: ragged nested array at depth ${depth} (${x.length} vs ${inferred[depth]} elements)`);
       for (const e of x) walk(e, depth + 1);
     } else {
       if (depth !== inferred.length && inferred.length > 0) throw new Error('tensor: nested arrays mix numbers and arrays at one depth');

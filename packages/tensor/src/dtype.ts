@@ -25,10 +25,14 @@ const rank: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 
 export function allocate<D extends DType>(dtype: D, size: number): DTypeArray[D];
 export function allocate(dtype: DType, size: number): TypedArray {
   switch (dtype) {
-    case 'float32': return new Float32Array(size);
-    case 'float64': return new Float64Array(size);
-    case 'int32': return new Int32Array(size);
-    case 'bool': return new Uint8Array(size);
+    case 'float32':
+      return new Float32Array(size);
+    case 'float64':
+      return new Float64Array(size);
+    case 'int32':
+      return new Int32Array(size);
+    case 'bool':
+      return new Uint8Array(size);
   }
 }
 

@@ -120,14 +120,20 @@ export interface MatmulDims {
  * ([..., n, k] with transB). The op layer hands each operand's batch over whole or as all ones.
  */
 export function matmulDims(a: Shape, b: Shape, transA: boolean, transB: boolean): MatmulDims {
-  const ra = a.length, rb = b.length;
+  const ra = a.length,
+    rb = b.length;
   const m = transA ? a[ra - 1]! : a[ra - 2]!;
   const k = transA ? a[ra - 2]! : a[ra - 1]!;
   const n = transB ? b[rb - 2]! : b[rb - 1]!;
-  const aBatch = a.slice(0, -2), bBatch = b.slice(0, -2);
+  const aBatch = a.slice(0, -2),
+    bBatch = b.slice(0, -2);
   const batchShape = broadcastShapes('matmul', aBatch, bBatch);
   return {
-    batchShape, batch: sizeOf(batchShape), m, k, n,
+    batchShape,
+    batch: sizeOf(batchShape),
+    m,
+    k,
+    n,
     aBatchStride: sizeOf(aBatch) === 1 ? 0 : m * k,
     bBatchStride: sizeOf(bBatch) === 1 ? 0 : k * n,
   };

@@ -1,7 +1,8 @@
-import { DType, ReadonlyTypedArray, TypedArray } from './dtype';
+import type { DType, ReadonlyTypedArray, TypedArray } from './dtype';
 import { engine } from './engine';
 import { fmt } from './errors';
-import { Shape, sizeOf, stridesOf } from './shape';
+import type { Shape } from './shape';
+import { sizeOf, stridesOf } from './shape';
 
 /** Nested arrays of numbers, as `toArray()` returns them. */
 export type NestedArray = number | NestedArray[];

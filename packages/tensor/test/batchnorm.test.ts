@@ -4,14 +4,24 @@
  * subset of inputs; plus what the tape records and that nothing leaks.
  */
 import * as T from '../src';
-import { Generator, Tensor, numTensors, record, tidy } from '../src';
+import type { Tensor } from '../src';
+import { Generator, numTensors, record, tidy } from '../src';
 
 const gen = new Generator(99);
 const rn = (shape: number[], dtype: 'float32' | 'float64' = 'float64') => T.randn(shape, { dtype, generator: gen });
 const positive = (shape: number[], dtype: 'float32' | 'float64' = 'float64') => T.add(T.rand(shape, { dtype, generator: gen }), 0.5);
 
 /** The old composite: F.batch_norm written with separate ops, running statistics updated as before. */
-function composite(x: Tensor, rm: Tensor | null, rv: Tensor | null, w: Tensor | null, b: Tensor | null, training: boolean, momentum = 0.1, eps = 1e-5): Tensor {
+function composite(
+  x: Tensor,
+  rm: Tensor | null,
+  rv: Tensor | null,
+  w: Tensor | null,
+  b: Tensor | null,
+  training: boolean,
+  momentum = 0.1,
+  eps = 1e-5,
+): Tensor {
   const dims = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const pshape = x.shape.map((d, i) => (i === 1 ? d : 1));
   let m: Tensor;
@@ -43,18 +53,35 @@ function composite(x: Tensor, rm: Tensor | null, rv: Tensor | null, w: Tensor | 
 
 function maxRelDiff(a: Tensor, b: Tensor): number {
   expect([...a.shape]).toEqual([...b.shape]);
-  const av = a.values(), bv = b.values();
-  let scale = 1e-30, err = 0;
+  const av = a.values(),
+    bv = b.values();
+  let scale = 1e-30,
+    err = 0;
   for (let i = 0; i < bv.length; i++) scale = Math.max(scale, Math.abs(bv[i]!));
   for (let i = 0; i < bv.length; i++) err = Math.max(err, Math.abs(av[i]! - bv[i]!));
   return err / scale;
 }
 
-interface Setup { shape: number[]; training: boolean; weight: boolean; bias: boolean; running: boolean }
+interface Setup {
+  shape: number[];
+  training: boolean;
+  weight: boolean;
+  bias: boolean;
+  running: boolean;
+}
 const setups: Setup[] = [];
-for (const shape of [[4, 3], [3, 2, 5], [2, 3, 4, 5]]) {
+for (const shape of [
+  [4, 3],
+  [3, 2, 5],
+  [2, 3, 4, 5],
+]) {
   for (const training of [true, false]) {
-    for (const [weight, bias] of [[true, true], [false, false], [true, false], [false, true]] as const) {
+    for (const [weight, bias] of [
+      [true, true],
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const) {
       setups.push({ shape, training, weight, bias, running: !training || shape.length !== 3 });
     }
   }
@@ -62,7 +89,15 @@ for (const shape of [[4, 3], [3, 2, 5], [2, 3, 4, 5]]) {
 
 describe.each(['float64', 'float32'] as const)('fused batchNorm equals the composite (%s)', (dtype) => {
   const tol = dtype === 'float64' ? { fwd: 1e-12, grad: 1e-11 } : { fwd: 2e-6, grad: 2e-5 };
-  test.each(setups.map((s) => [`${s.shape.join('x')} ${s.training ? 'training' : 'eval'}${s.weight ? ' weight' : ''}${s.bias ? ' bias' : ''}${s.running ? ' running' : ''}`, s] as const))('%s', (_name, s) => {
+  test.each(
+    setups.map(
+      (s) =>
+        [
+          `${s.shape.join('x')} ${s.training ? 'training' : 'eval'}${s.weight ? ' weight' : ''}${s.bias ? ' bias' : ''}${s.running ? ' running' : ''}`,
+          s,
+        ] as const,
+    ),
+  )('%s', (_name, s) => {
     const before = numTensors();
     tidy(() => {
       const c = s.shape[1]!;
@@ -71,7 +106,8 @@ describe.each(['float64', 'float32'] as const)('fused batchNorm equals the compo
       const b = s.bias ? rn([c], dtype) : null;
       const rm = s.running ? rn([c], dtype) : null;
       const rv = s.running ? positive([c], dtype) : null;
-      const rm2 = rm && T.add(rm, 0), rv2 = rv && T.add(rv, 0);
+      const rm2 = rm && T.add(rm, 0),
+        rv2 = rv && T.add(rv, 0);
       const options = { training: s.training, momentum: 0.2, eps: 1e-4 };
       const dy = rn(s.shape, dtype);
 
@@ -94,7 +130,8 @@ describe.each(['float64', 'float32'] as const)('fused batchNorm equals the compo
       };
       const want = grads(() => composite(x, rm && T.add(rm, 0), rv && T.add(rv, 0), w, b, s.training, 0.2, 1e-4), all);
       // Eval mode: the running statistics themselves are inputs, so pass them (not copies).
-      const fused = (wrt: Tensor[]) => grads(() => T.batchNorm(x, s.training && rm ? T.add(rm, 0) : rm, s.training && rv ? T.add(rv, 0) : rv, w, b, options), wrt);
+      const fused = (wrt: Tensor[]) =>
+        grads(() => T.batchNorm(x, s.training && rm ? T.add(rm, 0) : rm, s.training && rv ? T.add(rv, 0) : rv, w, b, options), wrt);
       const got = fused(all);
       all.forEach((_, i) => expect(maxRelDiff(got[i]!, want[i]!)).toBeLessThan(tol.grad));
       all.forEach((t, i) => expect(maxRelDiff(fused([t])[0]!, want[i]!)).toBeLessThan(tol.grad));
@@ -106,7 +143,15 @@ describe.each(['float64', 'float32'] as const)('fused batchNorm equals the compo
 
 describe('what the fused op records', () => {
   test('training: one batchNorm node whose extras are the batch mean and biased variance', () => {
-    const x = T.tensor([[1, 10], [3, 20], [8, 60]], undefined, 'float64');
+    const x = T.tensor(
+      [
+        [1, 10],
+        [3, 20],
+        [8, 60],
+      ],
+      undefined,
+      'float64',
+    );
     const { output, tape } = record(() => T.batchNorm(x, null, null, null, null, { training: true }));
     expect(tape.nodes.map((n) => n.op)).toEqual(['batchNorm']);
     const [mean, variance] = tape.nodes[0]!.extras;

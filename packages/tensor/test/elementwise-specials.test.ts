@@ -28,10 +28,23 @@ describe.each(['float32', 'float64'] as const)('%s', (dtype) => {
     const a = dtype === 'float32' ? Array.from(Float32Array.from(specials)) : specials;
     const pairs: [number, number][] = [];
     for (const x of a) for (const y of a) pairs.push([x, y]);
-    const ta = tensor(pairs.map(([x]) => x), undefined, dtype), tb = tensor(pairs.map(([, y]) => y), undefined, dtype);
+    const ta = tensor(
+        pairs.map(([x]) => x),
+        undefined,
+        dtype,
+      ),
+      tb = tensor(
+        pairs.map(([, y]) => y),
+        undefined,
+        dtype,
+      );
     const cases: [string, (p: typeof ta, q: typeof ta) => typeof ta, (x: number, y: number) => boolean][] = [
-      ['eq', eq, (x, y) => x === y], ['ne', ne, (x, y) => x !== y], ['lt', lt, (x, y) => x < y],
-      ['le', le, (x, y) => x <= y], ['gt', gt, (x, y) => x > y], ['ge', ge, (x, y) => x >= y],
+      ['eq', eq, (x, y) => x === y],
+      ['ne', ne, (x, y) => x !== y],
+      ['lt', lt, (x, y) => x < y],
+      ['le', le, (x, y) => x <= y],
+      ['gt', gt, (x, y) => x > y],
+      ['ge', ge, (x, y) => x >= y],
     ];
     for (const [name, op, plain] of cases) {
       const out = op(ta, tb);
@@ -47,8 +60,8 @@ describe('reluBackward', () => {
   // Bit patterns where a sign-and-exponent test could go wrong: quiet NaN of both signs, NaN with
   // other payloads, ±Infinity, ±0, the smallest and largest subnormals, the largest finite numbers, ±1.
   const specialBits = [
-    0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0xffffffff, 0x7f800000, 0xff800000, 0, 0x80000000,
-    1, 0x80000001, 0x007fffff, 0x807fffff, 0x7f7fffff, 0xff7fffff, 0x3f800000, 0xbf800000,
+    0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0xffffffff, 0x7f800000, 0xff800000, 0, 0x80000000, 1, 0x80000001,
+    0x007fffff, 0x807fffff, 0x7f7fffff, 0xff7fffff, 0x3f800000, 0xbf800000,
   ].map((b) => b | 0);
 
   /** Every (dy, x) pair of the special bit patterns, then random bit patterns, then random normals. */
@@ -56,12 +69,16 @@ describe('reluBackward', () => {
     const g = new Generator(31);
     const pairs = specialBits.length ** 2;
     const n = pairs + 4000 + 1003; // an odd length, past any unrolled tail
-    const dy = new Float32Array(n), x = new Float32Array(n);
-    const dyBits = new Int32Array(dy.buffer), xBits = new Int32Array(x.buffer);
-    specialBits.forEach((d, i) => specialBits.forEach((b, j) => {
-      dyBits[i * specialBits.length + j] = d;
-      xBits[i * specialBits.length + j] = b;
-    }));
+    const dy = new Float32Array(n),
+      x = new Float32Array(n);
+    const dyBits = new Int32Array(dy.buffer),
+      xBits = new Int32Array(x.buffer);
+    specialBits.forEach((d, i) =>
+      specialBits.forEach((b, j) => {
+        dyBits[i * specialBits.length + j] = d;
+        xBits[i * specialBits.length + j] = b;
+      }),
+    );
     for (let i = pairs; i < pairs + 4000; i++) {
       dyBits[i] = g.nextUint32() | 0;
       xBits[i] = g.nextUint32() | 0;
@@ -84,7 +101,9 @@ describe('reluBackward', () => {
     for (let i = 0; i < x.length; i++) {
       const want = x[i]! > 0 ? dyBits[i]! : 0;
       if (got[i] !== want) {
-        throw new Error(`reluBackward(dy bits 0x${(dyBits[i]! >>> 0).toString(16)}, x ${x[i]}) gave bits 0x${(got[i]! >>> 0).toString(16)}, want 0x${(want >>> 0).toString(16)} (index ${i})`);
+        throw new Error(
+          `reluBackward(dy bits 0x${(dyBits[i]! >>> 0).toString(16)}, x ${x[i]}) gave bits 0x${(got[i]! >>> 0).toString(16)}, want 0x${(want >>> 0).toString(16)} (index ${i})`,
+        );
       }
     }
     out.dispose();
@@ -92,12 +111,35 @@ describe('reluBackward', () => {
 
   test('float64 equals `x > 0 ? dy : 0`: NaN x gives +0, NaN dy passes only where x > 0', () => {
     const nan64 = (hi: number) => new Float64Array(new Int32Array([1, hi]).buffer)[0]!;
-    const specials64 = [NaN, nan64(0xfff80000 | 0), Infinity, -Infinity, 0, -0, 5e-324, -5e-324, 2.2250738585072009e-308,
-      Number.MAX_VALUE, -Number.MAX_VALUE, 1, -1, 3.5, -3.5];
+    const specials64 = [
+      NaN,
+      nan64(0xfff80000 | 0),
+      Infinity,
+      -Infinity,
+      0,
+      -0,
+      5e-324,
+      -5e-324,
+      2.2250738585072009e-308,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      1,
+      -1,
+      3.5,
+      -3.5,
+    ];
     const g = new Generator(32);
-    const dy: number[] = [], x: number[] = [];
-    for (const d of specials64) for (const b of specials64) { dy.push(d); x.push(b); }
-    for (let i = 0; i < 1001; i++) { dy.push(g.normal()); x.push(g.normal()); }
+    const dy: number[] = [],
+      x: number[] = [];
+    for (const d of specials64)
+      for (const b of specials64) {
+        dy.push(d);
+        x.push(b);
+      }
+    for (let i = 0; i < 1001; i++) {
+      dy.push(g.normal());
+      x.push(g.normal());
+    }
     const out = Array.from(reluBackward(tensor(dy, undefined, 'float64'), tensor(x, undefined, 'float64')).values());
     out.forEach((v, i) => {
       const want = x[i]! > 0 ? dy[i]! : 0;
@@ -105,12 +147,15 @@ describe('reluBackward', () => {
     });
   });
 
-  test.each(['float32', 'float64'] as const)('the %s relu gradient is 0 where x ≤ 0 or NaN even for a NaN or infinite dy (threshold_backward)', (dtype) => {
-    const x = tensor([2, -1, 0, NaN, 3, -0], undefined, dtype);
-    const { output, tape } = record(() => relu(x));
-    const [dx] = tape.grad(output, [x], { gradOutputs: [tensor([NaN, NaN, Infinity, -Infinity, -Infinity, NaN], undefined, dtype)] });
-    const got = Array.from(dx!.values());
-    [NaN, 0, 0, 0, -Infinity, 0].forEach((want, i) => expect(same(got[i]!, want)).toBe(true));
-    tape.dispose();
-  });
+  test.each(['float32', 'float64'] as const)(
+    'the %s relu gradient is 0 where x ≤ 0 or NaN even for a NaN or infinite dy (threshold_backward)',
+    (dtype) => {
+      const x = tensor([2, -1, 0, NaN, 3, -0], undefined, dtype);
+      const { output, tape } = record(() => relu(x));
+      const [dx] = tape.grad(output, [x], { gradOutputs: [tensor([NaN, NaN, Infinity, -Infinity, -Infinity, NaN], undefined, dtype)] });
+      const got = Array.from(dx!.values());
+      [NaN, 0, 0, 0, -Infinity, 0].forEach((want, i) => expect(same(got[i]!, want)).toBe(true));
+      tape.dispose();
+    },
+  );
 });

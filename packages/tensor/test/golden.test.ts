@@ -14,19 +14,88 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import {
-  abs, adaptiveAvgPool2d, adaptiveMaxPool2d, add, argmax, argmin, avgPool2d, batchNorm, cat, clamp, conv2d, crossEntropy,
-  div, erf, exp, flatten, gelu, layerNorm, scaledDotProductAttention, grad, indexSelect, interpolate, linear, log, logSoftmax, matmul, max, maximum, maxPool2d, mean, min, minimum, mseLoss, mul,
-  narrow, neg, nllLoss, numTensors, pad, permute, pow, relu, reshape, sigmoid, slice, softmax, sqrt, stack, std, sub, sum,
-  tanh, Tensor, tensor, tidy, transpose, variance, where,
+  abs,
+  adaptiveAvgPool2d,
+  adaptiveMaxPool2d,
+  add,
+  argmax,
+  argmin,
+  avgPool2d,
+  batchNorm,
+  cat,
+  clamp,
+  conv2d,
+  crossEntropy,
+  div,
+  erf,
+  exp,
+  flatten,
+  gelu,
+  layerNorm,
+  scaledDotProductAttention,
+  grad,
+  indexSelect,
+  interpolate,
+  linear,
+  log,
+  logSoftmax,
+  matmul,
+  max,
+  maximum,
+  maxPool2d,
+  mean,
+  min,
+  minimum,
+  mseLoss,
+  mul,
+  narrow,
+  neg,
+  nllLoss,
+  numTensors,
+  pad,
+  permute,
+  pow,
+  relu,
+  reshape,
+  sigmoid,
+  slice,
+  softmax,
+  sqrt,
+  stack,
+  std,
+  sub,
+  sum,
+  tanh,
+  tensor,
+  tidy,
+  transpose,
+  variance,
+  where,
 } from '../src';
 import type {
-  AvgPool2dOptions, Conv2dOptions, InterpolateOptions, MaxPool2dOptions, Reduction, ReduceOptions, VarOptions,
+  AvgPool2dOptions,
+  Conv2dOptions,
+  InterpolateOptions,
+  MaxPool2dOptions,
+  Reduction,
+  ReduceOptions,
+  VarOptions,
+  Tensor,
 } from '../src';
 
 type DT = 'float32' | 'float64' | 'int32' | 'bool';
-interface Encoded { dtype: DT; shape: number[]; data: number[] }
-interface InputSpec extends Encoded { name: string; grad: boolean }
-interface Attrs { [key: string]: unknown }
+interface Encoded {
+  dtype: DT;
+  shape: number[];
+  data: number[];
+}
+interface InputSpec extends Encoded {
+  name: string;
+  grad: boolean;
+}
+interface Attrs {
+  [key: string]: unknown;
+}
 interface GoldenCase {
   name: string;
   op: string;
@@ -37,9 +106,25 @@ interface GoldenCase {
   grads?: Record<string, Encoded>;
   extras?: Record<string, Encoded>;
 }
-interface Fixture { torch: string; cases: GoldenCase[] }
+interface Fixture {
+  torch: string;
+  cases: GoldenCase[];
+}
 
-const FAMILIES = ['conv', 'pool', 'resize', 'norm', 'activation', 'loss', 'linalg', 'elementwise', 'reduce', 'shape', 'net', 'transformer'] as const;
+const FAMILIES = [
+  'conv',
+  'pool',
+  'resize',
+  'norm',
+  'activation',
+  'loss',
+  'linalg',
+  'elementwise',
+  'reduce',
+  'shape',
+  'net',
+  'transformer',
+] as const;
 const TOL = { float32: { fwd: 1e-5, grad: 1e-4 }, float64: { fwd: 1e-9, grad: 1e-9 } } as const;
 
 function load(family: string): Fixture {
@@ -49,8 +134,10 @@ function load(family: string): Fixture {
 /** An encoded tensor as a gradlens tensor; float data goes through float32 first (the fixture's values), then `floatType`. */
 function decode(e: Encoded, floatType: 'float32' | 'float64'): Tensor {
   switch (e.dtype) {
-    case 'int32': return tensor(Int32Array.from(e.data), e.shape, 'int32');
-    case 'bool': return tensor(Uint8Array.from(e.data), e.shape, 'bool');
+    case 'int32':
+      return tensor(Int32Array.from(e.data), e.shape, 'int32');
+    case 'bool':
+      return tensor(Uint8Array.from(e.data), e.shape, 'bool');
     default: {
       const f32 = Float32Array.from(e.data);
       return floatType === 'float32' ? tensor(f32, e.shape) : tensor(Float64Array.from(f32), e.shape);
@@ -86,7 +173,11 @@ const lossOptions = (t: Named, a: Attrs) => ({
   ...(t.weight ? { weight: t.weight } : {}),
 });
 
-const listed = (t: Named) => Object.keys(t).filter((k) => /^t\d+$/.test(k)).sort().map((k) => need(t, k));
+const listed = (t: Named) =>
+  Object.keys(t)
+    .filter((k) => /^t\d+$/.test(k))
+    .sort()
+    .map((k) => need(t, k));
 
 /** The gradlens call for each fixture op name. */
 const OPS: Record<string, OpFn> = {
@@ -96,9 +187,12 @@ const OPS: Record<string, OpFn> = {
   adaptiveAvgPool2d: (t, a) => adaptiveAvgPool2d(need(t, 'x'), a.outputSize as number | (number | null)[]),
   adaptiveMaxPool2d: (t, a) => adaptiveMaxPool2d(need(t, 'x'), a.outputSize as number | (number | null)[]),
   interpolate: (t, a) => interpolate(need(t, 'x'), as<InterpolateOptions>(a)),
-  batchNorm: (t, a) => batchNorm(need(t, 'x'), t.runningMean ?? null, t.runningVar ?? null, t.weight, t.bias, {
-    training: a.training as boolean, momentum: n(a, 'momentum'), eps: n(a, 'eps'),
-  }),
+  batchNorm: (t, a) =>
+    batchNorm(need(t, 'x'), t.runningMean ?? null, t.runningVar ?? null, t.weight, t.bias, {
+      training: a.training as boolean,
+      momentum: n(a, 'momentum'),
+      eps: n(a, 'eps'),
+    }),
   softmax: (t, a) => softmax(need(t, 'x'), n(a, 'dim')),
   logSoftmax: (t, a) => logSoftmax(need(t, 'x'), n(a, 'dim')),
   crossEntropy: (t, a) => crossEntropy(need(t, 'input'), need(t, 'target'), lossOptions(t, a)),
@@ -106,13 +200,23 @@ const OPS: Record<string, OpFn> = {
   mseLoss: (t, a) => mseLoss(need(t, 'input'), need(t, 'target'), { reduction: a.reduction as Reduction | undefined }),
   linear: (t) => linear(need(t, 'x'), need(t, 'weight'), t.bias),
   matmul: (t) => matmul(need(t, 'a'), need(t, 'b')),
-  add: binary(add), sub: binary(sub), mul: binary(mul), div: binary(div), pow: binary(pow),
-  maximum: binary(maximum), minimum: binary(minimum),
+  add: binary(add),
+  sub: binary(sub),
+  mul: binary(mul),
+  div: binary(div),
+  pow: binary(pow),
+  maximum: binary(maximum),
+  minimum: binary(minimum),
   where: (t) => where(need(t, 'cond'), need(t, 'a'), need(t, 'b')),
   clamp: (t, a) => clamp(need(t, 'x'), { min: opt(a, 'min'), max: opt(a, 'max') }),
-  neg: (t) => neg(need(t, 'x')), sigmoid: (t) => sigmoid(need(t, 'x')), tanh: (t) => tanh(need(t, 'x')),
-  exp: (t) => exp(need(t, 'x')), log: (t) => log(need(t, 'x')), sqrt: (t) => sqrt(need(t, 'x')),
-  abs: (t) => abs(need(t, 'x')), relu: (t) => relu(need(t, 'x')),
+  neg: (t) => neg(need(t, 'x')),
+  sigmoid: (t) => sigmoid(need(t, 'x')),
+  tanh: (t) => tanh(need(t, 'x')),
+  exp: (t) => exp(need(t, 'x')),
+  log: (t) => log(need(t, 'x')),
+  sqrt: (t) => sqrt(need(t, 'x')),
+  abs: (t) => abs(need(t, 'x')),
+  relu: (t) => relu(need(t, 'x')),
   sum: (t, a) => sum(need(t, 'x'), as<ReduceOptions>(a)),
   mean: (t, a) => mean(need(t, 'x'), as<ReduceOptions>(a)),
   max: (t, a) => max(need(t, 'x'), as<ReduceOptions>(a)),
@@ -133,10 +237,19 @@ const OPS: Record<string, OpFn> = {
   erf: (t) => erf(need(t, 'x')),
   gelu: (t, a) => gelu(need(t, 'x'), { approximate: a.approximate as 'none' | 'tanh' | undefined }),
   layerNorm: (t, a) => layerNorm(need(t, 'x'), a.normalizedShape as number[], t.weight, t.bias, { eps: opt(a, 'eps') }),
-  scaledDotProductAttention: (t, a) => scaledDotProductAttention(need(t, 'q'), need(t, 'k'), need(t, 'v'), { mask: t.mask, scale: opt(a, 'scale') }),
+  scaledDotProductAttention: (t, a) =>
+    scaledDotProductAttention(need(t, 'q'), need(t, 'k'), need(t, 'v'), { mask: t.mask, scale: opt(a, 'scale') }),
   smallCnn: (t) => {
-    let h = relu(batchNorm(conv2d(need(t, 'x'), need(t, 'w1'), null, { padding: 1 }),
-      need(t, 'runningMean'), need(t, 'runningVar'), need(t, 'g1'), need(t, 'beta1'), { training: true, momentum: 0.1, eps: 1e-5 }));
+    let h = relu(
+      batchNorm(
+        conv2d(need(t, 'x'), need(t, 'w1'), null, { padding: 1 }),
+        need(t, 'runningMean'),
+        need(t, 'runningVar'),
+        need(t, 'g1'),
+        need(t, 'beta1'),
+        { training: true, momentum: 0.1, eps: 1e-5 },
+      ),
+    );
     h = maxPool2d(h, { kernelSize: 2, ceilMode: true });
     h = relu(conv2d(pad(h, [1, 1, 0, 1]), need(t, 'w2'), null, { stride: [1, 2] }));
     h = interpolate(h, { scaleFactor: 1.5, mode: 'bilinear', alignCorners: false });
@@ -202,11 +315,16 @@ function runCase(family: string, c: GoldenCase, floatType: 'float32' | 'float64'
     for (const spec of c.inputs) fresh[spec.name] = decode(spec, floatType);
     const names = Object.keys(c.grads);
     const R = decode(c.R, floatType);
-    const grads = grad((...xs) => {
-      const named: Named = { ...fresh };
-      names.forEach((nm, i) => { named[nm] = xs[i]!; });
-      return sum(mul(fn(named, c.attrs), R));
-    }, names.map((nm) => need(fresh, nm)));
+    const grads = grad(
+      (...xs) => {
+        const named: Named = { ...fresh };
+        names.forEach((nm, i) => {
+          named[nm] = xs[i]!;
+        });
+        return sum(mul(fn(named, c.attrs), R));
+      },
+      names.map((nm) => need(fresh, nm)),
+    );
     names.forEach((nm, i) => {
       const g = grads[i]!;
       expect(g.dtype).toBe(floatType);

@@ -3,9 +3,8 @@
  * mapped type over the op names, so a new op without a case does not compile, and each case is
  * checked to really run its op.
  */
-import {
-  Generator, Tensor, gradRules, grad, record, tensor, randn, rand, sum, mul,
-} from '../src';
+import type { Tensor } from '../src';
+import { Generator, gradRules, grad, record, tensor, randn, rand, sum, mul } from '../src';
 import * as T from '../src';
 import type { OpName } from '../src/ops/op-attrs';
 import { runOp, runOpFull } from '../src/ops/run';
@@ -34,13 +33,23 @@ const away = (...shape: number[]) => {
 const distinct = (...shape: number[]) => {
   const n = shape.reduce((a, b) => a * b, 1);
   const perm = [...Array(n).keys()].sort(() => g.uniform() - 0.5);
-  return tensor(perm.map((p) => p * 0.37 - n * 0.1), shape, 'float64');
+  return tensor(
+    perm.map((p) => p * 0.37 - n * 0.1),
+    shape,
+    'float64',
+  );
 };
 const positive = (...shape: number[]) => T.add(rand(shape, { dtype: 'float64', generator: g }), 0.5);
 const idx = (values: number[], shape = [values.length]) => tensor(values, shape, 'int32');
 
 const conv = { stride: [2, 1] as [number, number], padding: [1, 2] as [number, number], dilation: [1, 2] as [number, number], groups: 2 };
-const pool = { kernel: [3, 2] as [number, number], stride: [2, 1] as [number, number], padding: [1, 1] as [number, number], dilation: [1, 1] as [number, number], outSize: [3, 6] as [number, number] };
+const pool = {
+  kernel: [3, 2] as [number, number],
+  stride: [2, 1] as [number, number],
+  padding: [1, 1] as [number, number],
+  dilation: [1, 1] as [number, number],
+  outSize: [3, 6] as [number, number],
+};
 const resize = { outSize: [7, 5] as [number, number], scale: [4 / 7, 3 / 5] as [number, number], alignCorners: false };
 
 const cases: { [K in OpName]: Entry } = {
@@ -51,8 +60,12 @@ const cases: { [K in OpName]: Entry } = {
   pow: [{ inputs: () => [positive(2, 3), rn(2, 3)], f: T.pow }],
   maximum: [{ inputs: () => [rn(3, 4), rn(4)], f: T.maximum }],
   minimum: [{ inputs: () => [rn(3, 4), rn(3, 1)], f: T.minimum }],
-  eq: 'not differentiable', ne: 'not differentiable', lt: 'not differentiable',
-  le: 'not differentiable', gt: 'not differentiable', ge: 'not differentiable',
+  eq: 'not differentiable',
+  ne: 'not differentiable',
+  lt: 'not differentiable',
+  le: 'not differentiable',
+  gt: 'not differentiable',
+  ge: 'not differentiable',
   where: [{ inputs: () => [rn(2, 3), rn(2, 3), rn(3)], f: (c, a, b) => T.where(T.gt(c!, 0), a!, b!) }],
   neg: [{ inputs: () => [rn(4)], f: T.neg }],
   exp: [{ inputs: () => [rn(2, 2)], f: T.exp }],
@@ -75,8 +88,14 @@ const cases: { [K in OpName]: Entry } = {
   softmax: [
     { inputs: () => [rn(2, 3, 4)], f: (x) => T.softmax(x!, 1) },
     // Attention is composed of matmul and softmax: q, k, v and an additive mask all get gradients.
-    { inputs: () => [rn(2, 3, 4), rn(2, 5, 4), rn(1, 5, 3), rn(3, 5)], f: (q, k, v, m) => T.scaledDotProductAttention(q!, k!, v!, { mask: m }) },
-    { inputs: () => [rn(2, 2, 3, 4), rn(2, 2, 3, 4), rn(2, 2, 3, 2)], f: (q, k, v) => T.scaledDotProductAttention(q!, k!, v!, { scale: 0.7, mask: T.tensor([1, 0, 1, 1, 1, 0], [2, 1, 3], 'bool') }) },
+    {
+      inputs: () => [rn(2, 3, 4), rn(2, 5, 4), rn(1, 5, 3), rn(3, 5)],
+      f: (q, k, v, m) => T.scaledDotProductAttention(q!, k!, v!, { mask: m }),
+    },
+    {
+      inputs: () => [rn(2, 2, 3, 4), rn(2, 2, 3, 4), rn(2, 2, 3, 2)],
+      f: (q, k, v) => T.scaledDotProductAttention(q!, k!, v!, { scale: 0.7, mask: T.tensor([1, 0, 1, 1, 1, 0], [2, 1, 3], 'bool') }),
+    },
   ],
   logSoftmax: [{ inputs: () => [rn(3, 5)], f: (x) => T.logSoftmax(x!, -1) }],
   sum: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.sum(x!, { dim: [0, 2], keepdim: true }) }],
@@ -107,29 +126,54 @@ const cases: { [K in OpName]: Entry } = {
     { inputs: () => [rn(2, 4, 5, 6), rn(6, 2, 3, 2), rn(6)], f: (x, w, b) => T.conv2d(x!, w!, b, conv) },
     { inputs: () => [rn(1, 3, 4, 4), rn(3, 1, 2, 2)], f: (x, w) => T.conv2d(x!, w!, null, { groups: 3, padding: 1 }) },
   ],
-  conv2dBackwardInput: [{
-    inputs: () => [rn(2, 6, 3, 8), rn(6, 2, 3, 2)],
-    f: (dy, w) => runOp('conv2dBackwardInput', [dy!, w!], { ...conv, inputShape: [2, 4, 5, 6] }),
-  }],
-  conv2dBackwardWeight: [{
-    inputs: () => [rn(2, 4, 5, 6), rn(2, 6, 3, 8)],
-    f: (x, dy) => runOp('conv2dBackwardWeight', [x!, dy!], { ...conv, weightShape: [6, 2, 3, 2] }),
-  }],
-  maxPool2d: [{ inputs: () => [distinct(2, 2, 5, 6)], f: (x) => T.maxPool2d(x!, { kernelSize: [3, 2], stride: [2, 1], padding: 1, ceilMode: true }) }],
-  avgPool2d: [{ inputs: () => [rn(1, 2, 5, 6)], f: (x) => T.avgPool2d(x!, { kernelSize: [3, 2], stride: [2, 1], padding: 1, ceilMode: true, countIncludePad: false }) }],
-  avgPool2dBackward: [{
-    inputs: () => [rn(1, 2, 3, 6)],
-    f: (dy) => runOp('avgPool2dBackward', [dy!], { ...pool, countIncludePad: true, divisorOverride: null, inputShape: [1, 2, 5, 6] }),
-  }],
+  conv2dBackwardInput: [
+    {
+      inputs: () => [rn(2, 6, 3, 8), rn(6, 2, 3, 2)],
+      f: (dy, w) => runOp('conv2dBackwardInput', [dy!, w!], { ...conv, inputShape: [2, 4, 5, 6] }),
+    },
+  ],
+  conv2dBackwardWeight: [
+    {
+      inputs: () => [rn(2, 4, 5, 6), rn(2, 6, 3, 8)],
+      f: (x, dy) => runOp('conv2dBackwardWeight', [x!, dy!], { ...conv, weightShape: [6, 2, 3, 2] }),
+    },
+  ],
+  maxPool2d: [
+    { inputs: () => [distinct(2, 2, 5, 6)], f: (x) => T.maxPool2d(x!, { kernelSize: [3, 2], stride: [2, 1], padding: 1, ceilMode: true }) },
+  ],
+  avgPool2d: [
+    {
+      inputs: () => [rn(1, 2, 5, 6)],
+      f: (x) => T.avgPool2d(x!, { kernelSize: [3, 2], stride: [2, 1], padding: 1, ceilMode: true, countIncludePad: false }),
+    },
+  ],
+  avgPool2dBackward: [
+    {
+      inputs: () => [rn(1, 2, 3, 6)],
+      f: (dy) => runOp('avgPool2dBackward', [dy!], { ...pool, countIncludePad: true, divisorOverride: null, inputShape: [1, 2, 5, 6] }),
+    },
+  ],
   adaptiveAvgPool2d: [{ inputs: () => [rn(1, 2, 5, 7)], f: (x) => T.adaptiveAvgPool2d(x!, [3, 4]) }],
-  adaptiveAvgPool2dBackward: [{ inputs: () => [rn(1, 2, 3, 4)], f: (dy) => runOp('adaptiveAvgPool2dBackward', [dy!], { inputShape: [1, 2, 5, 7] }) }],
+  adaptiveAvgPool2dBackward: [
+    { inputs: () => [rn(1, 2, 3, 4)], f: (dy) => runOp('adaptiveAvgPool2dBackward', [dy!], { inputShape: [1, 2, 5, 7] }) },
+  ],
   adaptiveMaxPool2d: [{ inputs: () => [distinct(1, 2, 5, 7)], f: (x) => T.adaptiveMaxPool2d(x!, [2, 3]) }],
-  gatherPlanes: [{ inputs: () => [rn(1, 2, 3, 3), idx([0, 4, 8, 2, 1, 1], [1, 2, 1, 3])], f: (x, i) => runOp('gatherPlanes', [x!, i!], {}) }],
-  scatterPlanes: [{ inputs: () => [rn(1, 2, 1, 3), idx([0, 4, 4, 2, 1, 8], [1, 2, 1, 3])], f: (x, i) => runOp('scatterPlanes', [x!, i!], { planeShape: [3, 3] }) }],
+  gatherPlanes: [
+    { inputs: () => [rn(1, 2, 3, 3), idx([0, 4, 8, 2, 1, 1], [1, 2, 1, 3])], f: (x, i) => runOp('gatherPlanes', [x!, i!], {}) },
+  ],
+  scatterPlanes: [
+    {
+      inputs: () => [rn(1, 2, 1, 3), idx([0, 4, 4, 2, 1, 8], [1, 2, 1, 3])],
+      f: (x, i) => runOp('scatterPlanes', [x!, i!], { planeShape: [3, 3] }),
+    },
+  ],
   batchNorm: [
     // Training: the batch statistics depend on x; running statistics (closure constants) do not change the output.
     { inputs: () => [rn(3, 2, 2, 3), rn(2), rn(2)], f: (x, w, b) => T.batchNorm(x!, null, null, w, b, { training: true }) },
-    { inputs: () => [rn(5, 3)], f: (x) => T.batchNorm(x!, T.zeros([3], 'float64'), T.ones([3], 'float64'), null, null, { training: true, momentum: 0.3, eps: 1e-3 }) },
+    {
+      inputs: () => [rn(5, 3)],
+      f: (x) => T.batchNorm(x!, T.zeros([3], 'float64'), T.ones([3], 'float64'), null, null, { training: true, momentum: 0.3, eps: 1e-3 }),
+    },
     { inputs: () => [rn(2, 3, 4), rn(3)], f: (x, w) => T.batchNorm(x!, null, null, w, null, { training: true }) },
     { inputs: () => [rn(4, 2), rn(2)], f: (x, b) => T.batchNorm(x!, null, null, null, b, { training: true }) },
     // Eval: gradients for x, the running statistics, weight and bias.
@@ -139,8 +183,14 @@ const cases: { [K in OpName]: Entry } = {
   ],
   batchNormBackward: [
     // Standalone, so mean and var are free inputs (not the batch's statistics).
-    { inputs: () => [rn(3, 2, 2, 3), rn(3, 2, 2, 3), rn(2), positive(2), rn(2)], f: (dy, x, m, v, w) => runOp('batchNormBackward', [dy!, x!, m!, v!, w!], { eps: 1e-5 }) },
-    { inputs: () => [rn(5, 3), rn(5, 3), rn(3), positive(3)], f: (dy, x, m, v) => runOp('batchNormBackward', [dy!, x!, m!, v!], { eps: 1e-3 }) },
+    {
+      inputs: () => [rn(3, 2, 2, 3), rn(3, 2, 2, 3), rn(2), positive(2), rn(2)],
+      f: (dy, x, m, v, w) => runOp('batchNormBackward', [dy!, x!, m!, v!, w!], { eps: 1e-5 }),
+    },
+    {
+      inputs: () => [rn(5, 3), rn(5, 3), rn(3), positive(3)],
+      f: (dy, x, m, v) => runOp('batchNormBackward', [dy!, x!, m!, v!], { eps: 1e-3 }),
+    },
   ],
   layerNorm: [
     { inputs: () => [rn(2, 3, 4), rn(4), rn(4)], f: (x, w, b) => T.layerNorm(x!, [4], w, b) },
@@ -149,12 +199,16 @@ const cases: { [K in OpName]: Entry } = {
     { inputs: () => [rn(6)], f: (x) => T.layerNorm(x!, 6) },
   ],
   upsampleNearest2d: [{ inputs: () => [rn(1, 2, 4, 3)], f: (x) => T.interpolate(x!, { size: [7, 5] }) }],
-  upsampleNearest2dBackward: [{ inputs: () => [rn(1, 2, 7, 5)], f: (dy) => runOp('upsampleNearest2dBackward', [dy!], { ...resize, inputShape: [1, 2, 4, 3] }) }],
+  upsampleNearest2dBackward: [
+    { inputs: () => [rn(1, 2, 7, 5)], f: (dy) => runOp('upsampleNearest2dBackward', [dy!], { ...resize, inputShape: [1, 2, 4, 3] }) },
+  ],
   upsampleBilinear2d: [
     { inputs: () => [rn(1, 2, 4, 3)], f: (x) => T.interpolate(x!, { size: [7, 5], mode: 'bilinear' }) },
     { inputs: () => [rn(1, 1, 4, 5)], f: (x) => T.interpolate(x!, { scaleFactor: 0.6, mode: 'bilinear', alignCorners: true }) },
   ],
-  upsampleBilinear2dBackward: [{ inputs: () => [rn(1, 2, 7, 5)], f: (dy) => runOp('upsampleBilinear2dBackward', [dy!], { ...resize, inputShape: [1, 2, 4, 3] }) }],
+  upsampleBilinear2dBackward: [
+    { inputs: () => [rn(1, 2, 7, 5)], f: (dy) => runOp('upsampleBilinear2dBackward', [dy!], { ...resize, inputShape: [1, 2, 4, 3] }) },
+  ],
 };
 
 /** Central differences of sum(f(xs) · r) with respect to every element of input `which`. */
@@ -231,7 +285,9 @@ describe('double backward through relu', () => {
     // The rule is one fused op, not dy · cast(x > 0).
     expect(tape.nodes.map((n) => n.op)).toEqual(['relu', 'mul', 'reluBackward', 'mul', 'sum']);
     const [h] = tape.grad(output, [x]);
-    const xv = x.values(), vv = v.values(), hv = h!.values();
+    const xv = x.values(),
+      vv = v.values(),
+      hv = h!.values();
     for (let i = 0; i < xv.length; i++) expect(hv[i]).toBe(xv[i]! > 0 ? 2 * vv[i]! : 0);
     // The first derivative, for completeness: 2·relu(x).
     const [d1] = grad((y) => sum(mul(T.relu(y!), T.relu(y!))), [x]);

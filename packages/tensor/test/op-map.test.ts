@@ -17,13 +17,18 @@ describe('op map (packages/tensor/README.md)', () => {
   });
 
   it('reads the same op names as the rule table and the CPU kernel table hold', () => {
-    const names = script.readOps().map((o) => o.name).sort();
+    const names = script
+      .readOps()
+      .map((o) => o.name)
+      .sort();
     expect(names).toEqual(Object.keys(gradRules).sort());
     expect(names).toEqual(Object.keys(cpuBackend.kernels).sort());
   });
 
   it('has one row per op, each naming a rule file and a CPU kernel file', () => {
-    const rows = readFileSync(script.README, 'utf8').split('\n').filter((l) => /^\| `\w+` \|/.test(l));
+    const rows = readFileSync(script.README, 'utf8')
+      .split('\n')
+      .filter((l) => /^\| `\w+` \|/.test(l));
     expect(rows.map((r) => /^\| `(\w+)`/.exec(r)![1]).sort()).toEqual(Object.keys(gradRules).sort());
     for (const row of rows) {
       const cells = row.split(' | ');

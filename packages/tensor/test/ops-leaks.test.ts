@@ -4,9 +4,39 @@
  * the results disposed — including max-pool indices, swapped rules, intermediate gradients and throws.
  */
 import {
-  adaptiveAvgPool2d, avgPool2d, batchNorm, cast, cat, conv2d, crossEntropy, flatten, Generator, grad, gt, interpolate, keep,
-  linear, logSoftmax, matmul, maxPool2d, maxPool2dWithIndices, mean, mseLoss, mul, numTensors, ones, pad, randn, record, relu,
-  softmax, std, sum, tidy, withScope, zeros,
+  adaptiveAvgPool2d,
+  avgPool2d,
+  batchNorm,
+  cast,
+  cat,
+  conv2d,
+  crossEntropy,
+  flatten,
+  Generator,
+  grad,
+  gt,
+  interpolate,
+  keep,
+  linear,
+  logSoftmax,
+  matmul,
+  maxPool2d,
+  maxPool2dWithIndices,
+  mean,
+  mseLoss,
+  mul,
+  numTensors,
+  ones,
+  pad,
+  randn,
+  record,
+  relu,
+  softmax,
+  std,
+  sum,
+  tidy,
+  withScope,
+  zeros,
 } from '../src';
 import type { RuleOverrides, Tensor } from '../src';
 
@@ -16,8 +46,15 @@ const r = (shape: number[]) => randn(shape, { generator: gen });
 /** The parameters of a small CNN: conv → BN → ReLU → max-pool → conv → avg-pool → adaptive → linear. */
 function makeParams(): Record<string, Tensor> {
   return {
-    w1: r([4, 3, 3, 3]), b1: r([4]), g1: ones([4]), beta1: zeros([4]), rm: zeros([4]), rv: ones([4]),
-    w2: r([6, 4, 3, 3]), fc: r([5, 6]), fcb: r([5]),
+    w1: r([4, 3, 3, 3]),
+    b1: r([4]),
+    g1: ones([4]),
+    beta1: zeros([4]),
+    rm: zeros([4]),
+    rv: ones([4]),
+    w2: r([6, 4, 3, 3]),
+    fc: r([5, 6]),
+    fcb: r([5]),
   };
 }
 
@@ -95,8 +132,10 @@ describe('no leaks', () => {
     const input = x();
     const before = numTensors();
     const params = [input, p.w1!, p.b1!, p.g1!, p.w2!, p.fc!];
-    const grads = grad((xx, w1, b1, g1, w2, fc) =>
-      crossEntropy(forward(xx!, { ...p, w1: w1!, b1: b1!, g1: g1!, w2: w2!, fc: fc! }), [0, 4]), params);
+    const grads = grad(
+      (xx, w1, b1, g1, w2, fc) => crossEntropy(forward(xx!, { ...p, w1: w1!, b1: b1!, g1: g1!, w2: w2!, fc: fc! }), [0, 4]),
+      params,
+    );
     expect(grads.map((g) => g.shape)).toEqual(params.map((t) => t.shape));
     expect(numTensors()).toBe(before + grads.length);
     grads.forEach((g) => g.dispose());

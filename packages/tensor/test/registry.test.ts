@@ -1,5 +1,15 @@
 /** The backend registry: backends register themselves, and it is the one place that falls back to the CPU, visibly. */
-import { add, cpuBackend, getBackendInfo, parseBackendSpec, registerBackend, relu, setBackend, setBackendFromSpec, tensor } from '@gradlens/tensor';
+import {
+  add,
+  cpuBackend,
+  getBackendInfo,
+  parseBackendSpec,
+  registerBackend,
+  relu,
+  setBackend,
+  setBackendFromSpec,
+  tensor,
+} from '@gradlens/tensor';
 import type { Backend, KernelTable } from '@gradlens/tensor';
 
 /** A backend whose relu declines float64 calls and counts the float32 calls it runs; it has no other kernel. */
@@ -23,14 +33,17 @@ afterEach(() => setBackend('cpu'));
 
 describe('backend registry', () => {
   test('the core knows no backend package: an unregistered name says what to import', () => {
-    expect(() => setBackend('gpujs')).toThrow(/^setBackend: unknown backend 'gpujs' \(import '@gradlens\/backend-gpujs' first: it registers itself\); registered: cpu/);
+    expect(() => setBackend('gpujs')).toThrow(
+      /^setBackend: unknown backend 'gpujs' \(import '@gradlens\/backend-gpujs' first: it registers itself\); registered: cpu/,
+    );
     expect(() => setBackend('tpu')).toThrow(/^setBackend: unknown backend 'tpu'; registered: cpu/);
   });
 
   test('specs are name or name:mode', () => {
     expect(parseBackendSpec('gpujs:webgl2')).toEqual({ name: 'gpujs', options: { mode: 'webgl2' } });
     expect(parseBackendSpec(' cpu ')).toEqual({ name: 'cpu', options: {} });
-    for (const bad of ['', ':webgl2', 'gpujs:', 'a:b:c']) expect(() => parseBackendSpec(bad)).toThrow(`backend spec must be 'name' or 'name:mode' (e.g. gpujs:webgl2), got '${bad}'`);
+    for (const bad of ['', ':webgl2', 'gpujs:', 'a:b:c'])
+      expect(() => parseBackendSpec(bad)).toThrow(`backend spec must be 'name' or 'name:mode' (e.g. gpujs:webgl2), got '${bad}'`);
   });
 
   test('ops the backend lacks and calls its kernels decline run on the CPU, and getBackendInfo lists both', () => {

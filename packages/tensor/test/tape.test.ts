@@ -1,5 +1,6 @@
 import * as T from '../src';
-import { GradRule, Tensor, tensor, record, numTensors, tidy, withScope } from '../src';
+import type { GradRule, Tensor } from '../src';
+import { tensor, record, numTensors, tidy, withScope } from '../src';
 
 /** Guided backprop's ReLU: pass positive gradient where the input was positive. */
 const guidedRelu: GradRule<'relu'> = (dy, { inputs: [x] }) => [T.mul(T.relu(dy), T.cast(T.gt(x!, 0), dy.dtype))];
@@ -9,7 +10,11 @@ const deconvRelu: GradRule<'relu'> = (dy) => [T.relu(dy)];
 describe('one recorded pass, three rule sets', () => {
   // h = x·W1ᵀ = [4.5, 1, -2]; a = relu(h); y = a·w2 = 2.5, so dy/da = w2 = [1, -2, 3].
   const x = tensor([[1, -2, 3]]);
-  const w1 = tensor([[1, -1, 0.5], [1, 0, 0], [0, 1, 0]]);
+  const w1 = tensor([
+    [1, -1, 0.5],
+    [1, 0, 0],
+    [0, 1, 0],
+  ]);
   const w2 = tensor([[1, -2, 3]]);
   let forwardRuns = 0;
   const net = (input: Tensor) => {
@@ -73,7 +78,9 @@ describe('tape mechanics', () => {
     const x = tensor([1, 2, 3]);
     const { output, tape } = record(() => T.sum(T.exp(x)));
     const bad: GradRule<'exp'> = () => [tensor([1, 2])];
-    expect(() => tape.grad(output, [x], { rules: { exp: bad } })).toThrow(/gradient rule of exp: gradient \[2\] for input 0 does not fit its shape \[3\]/);
+    expect(() => tape.grad(output, [x], { rules: { exp: bad } })).toThrow(
+      /gradient rule of exp: gradient \[2\] for input 0 does not fit its shape \[3\]/,
+    );
     tape.dispose();
   });
 
@@ -161,10 +168,32 @@ describe('no leaks', () => {
 
 describe('maxPool2d with returnIndices', () => {
   test('returns PyTorch-style flat per-plane indices beside the output', () => {
-    const x = tensor([[[[1, 5, 2], [7, 3, 0], [4, 8, 6]]]]);
+    const x = tensor([
+      [
+        [
+          [1, 5, 2],
+          [7, 3, 0],
+          [4, 8, 6],
+        ],
+      ],
+    ]);
     const { output, indices } = T.maxPool2d(x, { kernelSize: 2, stride: 1, returnIndices: true });
-    expect(output.toArray()).toEqual([[[[7, 5], [8, 8]]]]);
+    expect(output.toArray()).toEqual([
+      [
+        [
+          [7, 5],
+          [8, 8],
+        ],
+      ],
+    ]);
     expect(indices.dtype).toBe('int32');
-    expect(indices.toArray()).toEqual([[[[3, 1], [7, 7]]]]);
+    expect(indices.toArray()).toEqual([
+      [
+        [
+          [3, 1],
+          [7, 7],
+        ],
+      ],
+    ]);
   });
 });

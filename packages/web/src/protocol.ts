@@ -56,10 +56,37 @@ export interface Timing {
 export type Reply =
   | { type: 'ready'; backends: BackendChoice[]; info: Record<string, string>; isolated: boolean }
   | { type: 'done'; id: number; timings: Timing[]; info?: Record<string, string> }
-  | { type: 'model'; id: number; name: string; classes: string[]; size: number; layers: LayerRow[]; defaultLayer: string; methods: MethodRow[]; timings: Timing[] }
-  | { type: 'predictions'; id: number; top: { index: number; name: string; probability: number; logit: number }[]; picture: { width: number; height: number; rgb: Uint8Array }; timings: Timing[] }
+  | {
+      type: 'model';
+      id: number;
+      name: string;
+      classes: string[];
+      size: number;
+      layers: LayerRow[];
+      defaultLayer: string;
+      methods: MethodRow[];
+      timings: Timing[];
+    }
+  | {
+      type: 'predictions';
+      id: number;
+      top: { index: number; name: string; probability: number; logit: number }[];
+      picture: { width: number; height: number; rgb: Uint8Array };
+      timings: Timing[];
+    }
   | { type: 'progress'; id: number; done: number; total: number }
-  | { type: 'result'; id: number; method: string; kind: 'gradient' | 'cam' | 'occlusion'; raw: FloatArray; upsampled: FloatArray | null; target: number | null; notes: string[]; timings: Timing[]; perNode?: { sum: number; abs: number }[] }
+  | {
+      type: 'result';
+      id: number;
+      method: string;
+      kind: 'gradient' | 'cam' | 'occlusion';
+      raw: FloatArray;
+      upsampled: FloatArray | null;
+      target: number | null;
+      notes: string[];
+      timings: Timing[];
+      perNode?: { sum: number; abs: number }[];
+    }
   | { type: 'tape'; id: number; rows: TapeRow[]; opTypes: { op: string; choices: RuleChoice[] }[]; timings: Timing[] }
   | { type: 'error'; id: number; message: string };
 

@@ -28,9 +28,16 @@ const WEB = path.resolve(__dirname, '..');
 const DIST = path.join(WEB, 'dist');
 const SAMPLE = path.resolve(__dirname, '../../../weights/samples/00-ankle-boot.png');
 
-interface PageArray { shape: number[]; data: number[] }
+interface PageArray {
+  shape: number[];
+  data: number[];
+}
 interface PageResult {
-  kind: string; raw: PageArray; upsampled: PageArray | null; target: number | null; timings: { step: string; backend: string }[];
+  kind: string;
+  raw: PageArray;
+  upsampled: PageArray | null;
+  target: number | null;
+  timings: { step: string; backend: string }[];
   perNode?: { sum: number; abs: number }[];
 }
 
@@ -56,12 +63,17 @@ const run = <T>(page: Page, expression: string): Promise<T> => page.evaluate(exp
 /** The page's float maps of one method, once its card is done. */
 async function resultOf(page: Page, method: string): Promise<PageResult> {
   const m = JSON.stringify(method);
-  await page.waitForFunction(`window.gradlensPage.results[${m}] !== undefined && document.body.dataset.busy === '0'`, undefined, { timeout: 60000 });
-  return run<PageResult>(page, `(() => {
+  await page.waitForFunction(`window.gradlensPage.results[${m}] !== undefined && document.body.dataset.busy === '0'`, undefined, {
+    timeout: 60000,
+  });
+  return run<PageResult>(
+    page,
+    `(() => {
     const r = window.gradlensPage.results[${m}];
     const arr = (a) => (a ? { shape: a.shape, data: Array.from(a.data) } : null);
     return { kind: r.kind, raw: arr(r.raw), upsampled: arr(r.upsampled), target: r.target, timings: r.timings, perNode: r.perNode };
-  })()`);
+  })()`,
+  );
 }
 
 /** Clicks a rule preset (or sets a picker) and returns the map recomputed from the tape. */
@@ -72,10 +84,14 @@ async function tapeAfter(page: Page, act: () => Promise<unknown>): Promise<PageR
 }
 
 /** A canvas's RGBA pixels (the first `n` of them, or all). */
-const canvasPixels = (page: Page, selector: string): Promise<{ w: number; h: number; data: number[] }> => run(page, `(() => {
+const canvasPixels = (page: Page, selector: string): Promise<{ w: number; h: number; data: number[] }> =>
+  run(
+    page,
+    `(() => {
   const c = document.querySelector(${JSON.stringify(selector)});
   return { w: c.width, h: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };
-})()`);
+})()`,
+  );
 
 async function launch(): Promise<{ context: BrowserContext; dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-chromium-'));
@@ -83,7 +99,14 @@ async function launch(): Promise<{ context: BrowserContext; dir: string }> {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 1100 },
-    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   return { context, dir };
 }
@@ -146,12 +169,21 @@ maybe('the page in chromium', () => {
     expect([pixels.h, pixels.w]).toEqual([h, w]);
     let lo = Infinity;
     let hi = -Infinity;
-    for (const v of up) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-    const jet = applyColormap(up.map((v) => (v - lo) / (hi - lo)), h, w, 'jet').data;
+    for (const v of up) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    const jet = applyColormap(
+      up.map((v) => (v - lo) / (hi - lo)),
+      h,
+      w,
+      'jet',
+    ).data;
     const picture = readImage(SAMPLE).data;
     let worst = 0;
     for (let i = 0; i < h * w; i++) {
-      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(pixels.data[i * 4 + c]! - (0.5 * picture[i * 3 + c]! + 0.5 * jet[i * 3 + c]!)));
+      for (let c = 0; c < 3; c++)
+        worst = Math.max(worst, Math.abs(pixels.data[i * 4 + c]! - (0.5 * picture[i * 3 + c]! + 0.5 * jet[i * 3 + c]!)));
     }
     expect(worst).toBeLessThanOrEqual(1);
     // opacity 1 shows the colormap alone
@@ -163,7 +195,10 @@ maybe('the page in chromium', () => {
     // the tape: one recorded pass, its ops with module paths, and rules swapped per op type
     await page.click('#record');
     await page.waitForSelector('#rule-pickers select[data-op="relu"]');
-    const rows = await run<string[][]>(page, `Array.from(document.querySelectorAll('#tape-table tbody tr')).map((tr) => Array.from(tr.children).map((td) => td.textContent))`);
+    const rows = await run<string[][]>(
+      page,
+      `Array.from(document.querySelectorAll('#tape-table tbody tr')).map((tr) => Array.from(tr.children).map((td) => td.textContent))`,
+    );
     expect(rows.some((r) => r[1] === 'conv2d' && r[2] === 'features.0')).toBe(true);
     expect(rows.some((r) => r[1] === 'linear' && r[2] === 'classifier.0')).toBe(true);
     const guidedTape = await tapeAfter(page, () => page.click('#presets button[data-preset="guided"]'));
@@ -189,7 +224,7 @@ maybe('the page in chromium', () => {
     await page.close();
   }, 120000);
 
-  test('a picture and model files through the pickers: a PNG, a safetensors file for a torchvision architecture, an ONNX graph (logits equal the library\'s), a .pth that does not fit refused in one line', async () => {
+  test("a picture and model files through the pickers: a PNG, a safetensors file for a torchvision architecture, an ONNX graph (logits equal the library's), a .pth that does not fit refused in one line", async () => {
     const page = await openPage(context, server.url, errors);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-page-files-'));
     try {
@@ -203,7 +238,11 @@ maybe('the page in chromium', () => {
         await page.fill('#file-size', String(size));
         await page.fill('#file-classes', String(classes));
         await page.setInputFiles('#model-file', file);
-        await page.waitForFunction(`window.gradlensPage.top.length > 0 || /error/.test(document.getElementById('status').textContent)`, undefined, { timeout: 60000 });
+        await page.waitForFunction(
+          `window.gradlensPage.top.length > 0 || /error/.test(document.getElementById('status').textContent)`,
+          undefined,
+          { timeout: 60000 },
+        );
         return run(page, 'window.gradlensPage.top');
       };
       /** The page's top-5 logits against the model's logits in Node. */
@@ -244,7 +283,9 @@ maybe('the page in chromium', () => {
       const pth = path.resolve(__dirname, '../../nn/test/fixtures/alexnet.pth');
       await load(pth, 'alexnet', 224, 1000);
       const status = (await page.textContent('#status'))!;
-      expect(status).toMatch(/^error: alexnet\.pth does not fit alexnet: .*shape mismatches: features\.0\.weight: checkpoint \[2, 3, 11, 11\] vs model \[64, 3, 11, 11\]/);
+      expect(status).toMatch(
+        /^error: alexnet\.pth does not fit alexnet: .*shape mismatches: features\.0\.weight: checkpoint \[2, 3, 11, 11\] vs model \[64, 3, 11, 11\]/,
+      );
       expect(status).not.toContain('\n');
       await page.close();
     } finally {
@@ -252,10 +293,12 @@ maybe('the page in chromium', () => {
     }
   }, 120000);
 
-  test('gpu.js modes: offered where a kernel result reads back in the worker, else disabled with the reason; on webgl2 the maps equal the library\'s', async () => {
+  test("gpu.js modes: offered where a kernel result reads back in the worker, else disabled with the reason; on webgl2 the maps equal the library's", async () => {
     const page = await openPage(context, server.url, errors);
-    const options = await run<{ value: string; text: string; disabled: boolean }[]>(page,
-      `Array.from(document.querySelectorAll('#backend-select option')).map((o) => ({ value: o.value, text: o.textContent, disabled: o.disabled }))`);
+    const options = await run<{ value: string; text: string; disabled: boolean }[]>(
+      page,
+      `Array.from(document.querySelectorAll('#backend-select option')).map((o) => ({ value: o.value, text: o.textContent, disabled: o.disabled }))`,
+    );
     expect(options.map((o) => o.value)).toEqual(['cpu', 'gpujs:webgl2', 'gpujs:webgpu']);
     expect(options[0]!.disabled).toBe(false);
     for (const o of options.slice(1)) if (o.disabled) expect(o.text).toMatch(/\(unavailable: .{10,}\)$/);
@@ -286,7 +329,9 @@ maybe('the page in chromium', () => {
     await page.check('#methods input[value="smoothgrad"]');
     await page.fill('#samples-n', '100000');
     await page.click('#run');
-    await page.waitForFunction(`/\\d+ \\/ 100000/.test(document.getElementById('progress-text').textContent)`, undefined, { timeout: 60000 });
+    await page.waitForFunction(`/\\d+ \\/ 100000/.test(document.getElementById('progress-text').textContent)`, undefined, {
+      timeout: 60000,
+    });
     // the worker computes; the page answers at once
     const t0 = Date.now();
     await run(page, 'document.title');

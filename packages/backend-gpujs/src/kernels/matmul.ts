@@ -4,12 +4,16 @@ import type { KernelThis, Values } from './types';
 /** Constants of `matmul`: C[b] = op(A[b])·op(B[b]) + bias, row-major; a batch stride of 0 broadcasts. */
 export interface MatmulConstants {
   [k: string]: number;
-  M: number; N: number; K: number;
+  M: number;
+  N: number;
+  K: number;
   /** blocks of 4 rows: ceil(M/4) */
   MB: number;
   /** 1 when A[b] is stored [K, M] / B[b] is stored [N, K] */
-  TA: number; TB: number;
-  ASTRIDE: number; BSTRIDE: number;
+  TA: number;
+  TB: number;
+  ASTRIDE: number;
+  BSTRIDE: number;
 }
 
 /**

@@ -5,7 +5,9 @@ import type { KernelThis, Values } from './types';
 export interface UnpackConstants {
   [k: string]: number;
   /** channels per group, groups, blocks per group (ceil(CPG/4)) */
-  CPG: number; G: number; B: number;
+  CPG: number;
+  G: number;
+  B: number;
   /** 1 when the output's x and y are the source's y and x (the weight gradient's [CIG, KH·KW] → [KH·KW, CIG]) */
   SWAP: number;
 }
@@ -37,7 +39,15 @@ export function unpackBlocks(this: KernelThis<UnpackConstants>, t: number[][][][
  * Host-side unpack: `data` holds [OUTER·G·B, Y, X, 4] floats; returns [OUTER, G·CPG, Y, X] row-major
  * ([OUTER, G·CPG, X, Y] with `swap`), dropping the padding channels of each group's last block.
  */
-export function unpackBlocksHost(data: Values, outer: number, groups: number, channelsPerGroup: number, ySize: number, xSize: number, swap = false): Float32Array {
+export function unpackBlocksHost(
+  data: Values,
+  outer: number,
+  groups: number,
+  channelsPerGroup: number,
+  ySize: number,
+  xSize: number,
+  swap = false,
+): Float32Array {
   const blocks = Math.ceil(channelsPerGroup / 4);
   const plane = ySize * xSize;
   const out = new Float32Array(outer * groups * channelsPerGroup * plane);

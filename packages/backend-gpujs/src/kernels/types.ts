@@ -16,12 +16,26 @@ export type Values = Float32Array;
 export interface ConvConstants {
   [k: string]: number;
   /** batch; input channels (all groups), height, width */
-  N: number; C: number; H: number; W: number;
+  N: number;
+  C: number;
+  H: number;
+  W: number;
   /** output channels (all groups), output height, width */
-  CO: number; OH: number; OW: number;
-  KH: number; KW: number; SH: number; SW: number; PH: number; PW: number; DH: number; DW: number;
+  CO: number;
+  OH: number;
+  OW: number;
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  PH: number;
+  PW: number;
+  DH: number;
+  DW: number;
   /** groups, input and output channels per group */
-  G: number; CIG: number; COG: number;
+  G: number;
+  CIG: number;
+  COG: number;
   /** blocks of 4 channels per group that a thread computes: ceil(COG/4) (forward, weight) or ceil(CIG/4) (input) */
   B: number;
 }
@@ -29,8 +43,18 @@ export interface ConvConstants {
 /** Constants of the pooling kernels (NCHW; output size already includes ceil mode). */
 export interface PoolConstants {
   [k: string]: number;
-  H: number; W: number; OH: number; OW: number;
-  KH: number; KW: number; SH: number; SW: number; PH: number; PW: number; DH: number; DW: number;
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  PH: number;
+  PW: number;
+  DH: number;
+  DW: number;
   /** avg pooling: 1 to divide by the padded window area */
   INCLUDEPAD: number;
   /** avg pooling: the divisor override, 0 for none */

@@ -12,7 +12,24 @@ import { haveChromium, launch, openPage } from './chromium';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const BUNDLE = path.join(ROOT, 'dist', 'browser', 'gradlens.mjs');
-const NODE_ONLY = ['fs', 'path', 'os', 'worker_threads', 'child_process', 'zlib', 'crypto', 'module', 'url', 'util', 'stream', 'buffer', 'http', 'net', 'gl', 'webgpu'];
+const NODE_ONLY = [
+  'fs',
+  'path',
+  'os',
+  'worker_threads',
+  'child_process',
+  'zlib',
+  'crypto',
+  'module',
+  'url',
+  'util',
+  'stream',
+  'buffer',
+  'http',
+  'net',
+  'gl',
+  'webgpu',
+];
 jest.setTimeout(180_000);
 
 beforeAll(() => {
@@ -37,19 +54,23 @@ describe('browser bundle', () => {
     const inputs = Object.keys(meta.inputs);
     expect(inputs.length).toBeGreaterThan(100);
     // (esbuild lists erased type-only imports as external relative paths; a package left outside would be a bare name)
-    const bad = Object.entries(meta.inputs).flatMap(([file, v]) => v.imports
-      .filter((i) => (i.external && !i.path.startsWith('.')) || NODE_ONLY.includes(i.path.replace(/^node:/, '')))
-      .map((i) => `${file} → ${i.path}`));
+    const bad = Object.entries(meta.inputs).flatMap(([file, v]) =>
+      v.imports
+        .filter((i) => (i.external && !i.path.startsWith('.')) || NODE_ONLY.includes(i.path.replace(/^node:/, '')))
+        .map((i) => `${file} → ${i.path}`),
+    );
     expect(bad).toEqual([]);
     // Every input is a source file (ours or a dependency's browser build), none a Node builtin.
     expect(inputs.filter((f) => !/^(packages\/|node_modules\/|gradlens-browser\.js$)/.test(f))).toEqual([]);
   });
 
   const run = haveChromium() ? test : test.skip;
-  run('loads in Chromium and computes what Node computes; threads in a cross-origin isolated worker, one thread on the main thread', async () => {
-    const T = { conv2d, Generator, record, relu, sum, tensor };
-    const inNode = (eval(PROGRAM) as (t: typeof T) => { y: number[]; dx: number[] })(T);
-    const worker = `
+  run(
+    'loads in Chromium and computes what Node computes; threads in a cross-origin isolated worker, one thread on the main thread',
+    async () => {
+      const T = { conv2d, Generator, record, relu, sum, tensor };
+      const inNode = (eval(PROGRAM) as (t: typeof T) => { y: number[]; dx: number[] })(T);
+      const worker = `
       import { tensor as T } from '/gradlens.mjs';
       const g = new T.Generator(9);
       const a = T.tensor(Float32Array.from({ length: 300 * 400 }, () => g.normal()), [300, 400], 'float32');
@@ -60,33 +81,45 @@ describe('browser bundle', () => {
       const three = T.matmul(a, b).dataSync();
       postMessage({ info: T.getBackendInfo(), same: one.every((v, i) => Object.is(v, three[i])), isolated: self.crossOriginIsolated });
     `;
-    const page = `
+      const page = `
       import * as G from '/gradlens.mjs';
       window.result = { program: (${PROGRAM})(G.tensor), info: G.tensor.getBackendInfo(), names: Object.keys(G) };
       const w = new Worker('/worker.js', { type: 'module' });
       window.workerResult = new Promise((resolve, reject) => { w.onmessage = (e) => resolve(e.data); w.onerror = (e) => reject(new Error(e.message)); });
     `;
-    const chrome = await launch();
-    try {
-      const p = await openPage(chrome.browser, {
-        '/index.html': '<!doctype html><script type="module" src="/page.js"></script>',
-        '/page.js': page, '/worker.js': worker, '/gradlens.mjs': fs.readFileSync(BUNDLE, 'utf8'),
-      });
-      await p.waitForFunction(() => (globalThis as unknown as { result?: unknown }).result !== undefined);
-      const r = await p.evaluate(() => (globalThis as unknown as { result: { program: { y: number[]; dx: number[] }; info: Record<string, string>; names: string[] } }).result);
-      expect(r.names.sort()).toEqual(['explain', 'gpujs', 'io', 'nn', 'tensor']);
-      const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= 1e-5 * (1 + Math.abs(b[i]!)));
-      expect(close(r.program.y, inNode.y)).toBe(true);
-      expect(close(r.program.dx, inNode.dx)).toBe(true);
-      expect(r.info).toMatchObject({ backend: 'cpu', float32Gemm: expect.stringMatching(/wasm-simd/), threads: '1' });
-      expect(r.info.threadsFallback).toMatch(/main thread may not block on Atomics.wait/);
-      const w = await p.evaluate(() => (globalThis as unknown as { workerResult: Promise<{ info: Record<string, string>; same: boolean; isolated: boolean }> }).workerResult);
-      expect(w.isolated).toBe(true);
-      expect(w.info.threads).toBe('3');
-      expect(w.info.threadsFallback).toBeUndefined();
-      expect(w.same).toBe(true);
-    } finally {
-      await chrome.close();
-    }
-  });
+      const chrome = await launch();
+      try {
+        const p = await openPage(chrome.browser, {
+          '/index.html': '<!doctype html><script type="module" src="/page.js"></script>',
+          '/page.js': page,
+          '/worker.js': worker,
+          '/gradlens.mjs': fs.readFileSync(BUNDLE, 'utf8'),
+        });
+        await p.waitForFunction(() => (globalThis as unknown as { result?: unknown }).result !== undefined);
+        const r = await p.evaluate(
+          () =>
+            (globalThis as unknown as { result: { program: { y: number[]; dx: number[] }; info: Record<string, string>; names: string[] } })
+              .result,
+        );
+        expect(r.names.sort()).toEqual(['explain', 'gpujs', 'io', 'nn', 'tensor']);
+        const close = (a: number[], b: number[]) =>
+          a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= 1e-5 * (1 + Math.abs(b[i]!)));
+        expect(close(r.program.y, inNode.y)).toBe(true);
+        expect(close(r.program.dx, inNode.dx)).toBe(true);
+        expect(r.info).toMatchObject({ backend: 'cpu', float32Gemm: expect.stringMatching(/wasm-simd/), threads: '1' });
+        expect(r.info.threadsFallback).toMatch(/main thread may not block on Atomics.wait/);
+        const w = await p.evaluate(
+          () =>
+            (globalThis as unknown as { workerResult: Promise<{ info: Record<string, string>; same: boolean; isolated: boolean }> })
+              .workerResult,
+        );
+        expect(w.isolated).toBe(true);
+        expect(w.info.threads).toBe('3');
+        expect(w.info.threadsFallback).toBeUndefined();
+        expect(w.same).toBe(true);
+      } finally {
+        await chrome.close();
+      }
+    },
+  );
 });

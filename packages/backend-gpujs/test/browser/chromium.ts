@@ -22,7 +22,8 @@ export function haveChromium(): boolean {
 /** '@gradlens/<p>' resolved to each package's browser entry, so the page is built from source. */
 function browserAliases(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const p of ['tensor', 'backend-gpujs', 'io', 'nn', 'explain']) out[`@gradlens/${p}`] = path.join(ROOT, 'packages', p, 'src', 'browser.ts');
+  for (const p of ['tensor', 'backend-gpujs', 'io', 'nn', 'explain'])
+    out[`@gradlens/${p}`] = path.join(ROOT, 'packages', p, 'src', 'browser.ts');
   return out;
 }
 
@@ -30,8 +31,14 @@ function browserAliases(): Record<string, string> {
 export async function bundle(entry: string): Promise<string> {
   const esbuild = (await import('esbuild')) as typeof import('esbuild');
   const r = await esbuild.build({
-    entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false,
-    alias: browserAliases(), logLevel: 'silent',
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    alias: browserAliases(),
+    logLevel: 'silent',
   });
   return r.outputFiles[0]!.text;
 }
@@ -40,7 +47,14 @@ export async function bundle(entry: string): Promise<string> {
 export async function launch(options: { webgpu?: boolean } = {}): Promise<{ browser: BrowserContext; close(): Promise<void> }> {
   const { chromium } = (await import('playwright-core')) as typeof import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-chromium-'));
-  const args = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ];
   if (options.webgpu) args.push('--enable-unsafe-webgpu');
   const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args, headless: true });
   return {
@@ -55,7 +69,9 @@ export async function launch(options: { webgpu?: boolean } = {}): Promise<{ brow
 /** Opens a page at ORIGIN whose files (path → content) are served from memory, cross-origin isolated unless `isolated` is false. */
 export async function openPage(browser: BrowserContext, files: Record<string, string>, isolated = true): Promise<Page> {
   const page = await browser.newPage();
-  const headers: Record<string, string> = isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
+  const headers: Record<string, string> = isolated
+    ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
+    : {};
   await page.route(`${ORIGIN}/**`, async (route) => {
     const p = new URL(route.request().url()).pathname;
     const body = files[p];

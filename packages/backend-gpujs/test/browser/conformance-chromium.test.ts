@@ -36,10 +36,16 @@ run.each(MODES)('gpujs conformance in Chromium, %s mode', (mode) => {
     const script = await bundle(path.join(__dirname, 'page-entry.ts'));
     const chrome = await launch({ webgpu: mode === 'webgpu' });
     try {
-      const page = await openPage(chrome.browser, { '/index.html': '<!doctype html><script type="module" src="/page.js"></script>', '/page.js': script });
+      const page = await openPage(chrome.browser, {
+        '/index.html': '<!doctype html><script type="module" src="/page.js"></script>',
+        '/page.js': script,
+      });
       await page.waitForFunction(() => typeof (globalThis as { runConformance?: unknown }).runConformance === 'function');
       modeInfo = await page.evaluate((m) => (globalThis as unknown as { modeInfo(m: string): Record<string, string> }).modeInfo(m), mode);
-      results = await page.evaluate((m) => (globalThis as unknown as { runConformance(m: string): Promise<typeof results> }).runConformance(m), mode);
+      results = await page.evaluate(
+        (m) => (globalThis as unknown as { runConformance(m: string): Promise<typeof results> }).runConformance(m),
+        mode,
+      );
     } finally {
       await chrome.close();
     }
@@ -72,7 +78,8 @@ run.each(MODES)('gpujs conformance in Chromium, %s mode', (mode) => {
         const e = relError(Float32Array.from(g), Float32Array.from(c.ref.grads[j]!));
         if (!(e < TOL)) problems.push(`${c.name}: gradient ${j} differs by ${e}`);
       });
-      if (c.got.grads.length !== c.ref.grads.length) problems.push(`${c.name}: ${c.got.grads.length} gradients, expected ${c.ref.grads.length}`);
+      if (c.got.grads.length !== c.ref.grads.length)
+        problems.push(`${c.name}: ${c.got.grads.length} gradients, expected ${c.ref.grads.length}`);
       if (!c.got.outOnDevice) problems.push(`${c.name}: output not made on the device`);
       if (!c.gradOnCpu && c.got.grads.length > 0 && !c.got.gradOnDevice) problems.push(`${c.name}: gradient not made on the device`);
     }

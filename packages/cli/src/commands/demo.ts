@@ -3,22 +3,35 @@ import { applyColormap, colorBar, ensureDir, writeFileAtomic, writeImage } from 
 import type { RgbImage } from '@gradlens/io';
 import type { Tensor } from '@gradlens/tensor';
 import { minMax } from '@gradlens/explain';
-import { CliError, flag, formatHelp, OptionSpec, parseArgs, str } from '../args';
+import type { OptionSpec } from '../args';
+import { CliError, flag, formatHelp, parseArgs, str } from '../args';
 import { chwToPicture } from '../image';
-import { BUNDLED_NAMES, LoadedModel, loadBundled } from '../model';
-import { Budget, DEFAULT_BUDGET, MethodMaps, METHODS, MethodSpec } from '../methods';
+import type { LoadedModel } from '../model';
+import { BUNDLED_NAMES, loadBundled } from '../model';
+import type { Budget, MethodMaps, MethodSpec } from '../methods';
+import { DEFAULT_BUDGET, METHODS } from '../methods';
 import { colorBarHtml, esc, GALLERY_CSS, galleryTable } from '../gallery';
 import type { GalleryRow } from '../gallery';
 import { writePictures } from '../pictures';
+import type { EvaluationTable, MetricName } from '../plugins';
 import {
-  deepDream, EvaluationTable, generateRegularizedClassSample, invertRepresentation, METRIC_INFO, MetricName, modelRandomization, tableToJSON, visualizationToPicture,
+  deepDream,
+  generateRegularizedClassSample,
+  invertRepresentation,
+  METRIC_INFO,
+  modelRandomization,
+  tableToJSON,
+  visualizationToPicture,
   visualizeFilter,
 } from '../plugins';
-import { seconds, Streams } from '../progress';
-import { LabelledPicture, readSamples, samplesDir } from '../samples';
+import type { Streams } from '../progress';
+import { seconds } from '../progress';
+import type { LabelledPicture } from '../samples';
+import { readSamples, samplesDir } from '../samples';
 import { className, logitsOf, resolveClass, runMethod } from './explain';
 import { copyPage } from './serve';
-import { evaluateWith, evaluationSamples, explainerOf, MapCache, weightsFingerprint } from './evaluate';
+import type { MapCache } from './evaluate';
+import { evaluateWith, evaluationSamples, explainerOf, weightsFingerprint } from './evaluate';
 
 const SPECS: Readonly<Record<string, OptionSpec>> = {
   out: { type: 'string', value: 'DIR', help: 'folder for index.html and its pictures', default: 'gradlens-demo' },
@@ -28,7 +41,18 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
 
 /** The metrics of the demo's table: all but the randomisation test, which the sanity strips show (it costs one map per layer). */
 const DEMO_METRICS: MetricName[] = [
-  'localization', 'iou', 'pointing', 'deletion', 'insertion', 'completeness', 'road-morf', 'road-lerf', 'faithfulness', 'infidelity', 'sparseness', 'complexity',
+  'localization',
+  'iou',
+  'pointing',
+  'deletion',
+  'insertion',
+  'completeness',
+  'road-morf',
+  'road-lerf',
+  'faithfulness',
+  'infidelity',
+  'sparseness',
+  'complexity',
 ];
 
 /** Perturbation methods left out of the demo to keep it quick (each scores hundreds of perturbed pictures). */
@@ -56,7 +80,14 @@ const FULL: DemoBudget = {
   pictures: 5,
   method: { ...DEFAULT_BUDGET, samples: 16, steps: 16, window: 16, stride: 8, batchSize: 32 },
   curveSteps: 6,
-  filters: 3, filterSteps: 20, classes: 3, classSteps: 40, inversionSteps: 40, dreamSteps: 20, dreams: 2, inversions: 3,
+  filters: 3,
+  filterSteps: 20,
+  classes: 3,
+  classSteps: 40,
+  inversionSteps: 40,
+  dreamSteps: 20,
+  dreams: 2,
+  inversions: 3,
   sanityMethods: ['gradcam', 'guided', 'ig'],
 };
 
@@ -64,10 +95,16 @@ const QUICK: DemoBudget = {
   pictures: 2,
   method: { ...DEFAULT_BUDGET, samples: 4, steps: 4, window: 32, stride: 32, batchSize: 32 },
   curveSteps: 4,
-  filters: 1, filterSteps: 5, classes: 1, classSteps: 5, inversionSteps: 5, dreamSteps: 3, dreams: 1, inversions: 1,
+  filters: 1,
+  filterSteps: 5,
+  classes: 1,
+  classSteps: 5,
+  inversionSteps: 5,
+  dreamSteps: 3,
+  dreams: 1,
+  inversions: 1,
   sanityMethods: ['gradcam'],
 };
-
 
 /** The relative URL of `file` from the page in `out` (forward slashes, each segment escaped). */
 function rel(out: string, file: string): string {
@@ -80,7 +117,10 @@ function mapPicture(m: Tensor): RgbImage {
   return applyColormap(unit, m.shape[0]!, m.shape[1]!, 'jet');
 }
 
-interface Section { title: string; html: string }
+interface Section {
+  title: string;
+  html: string;
+}
 
 /** Up to `n` pictures in file order, preferring classes not shown yet (a more varied gallery). */
 export function pickDiverse(pics: readonly LabelledPicture[], n: number): LabelledPicture[] {
@@ -94,17 +134,23 @@ export function pickDiverse(pics: readonly LabelledPicture[], n: number): Labell
 /** Renders the metrics table as HTML. */
 function metricsTable(table: EvaluationTable): string {
   const info = METRIC_INFO;
-  const head = table.metrics.map((m) => {
-    const i = info[m];
-    return `<th title="${esc(i?.description ?? m)}">${esc(i?.title ?? m)} ${i?.higherIsBetter ? '↑' : '↓'}</th>`;
-  }).join('');
-  const rows = table.methods.map((name) => {
-    const cells = table.metrics.map((m) => {
-      const s = table.results[name]?.[m];
-      return `<td>${s && s.mean !== null ? s.mean.toFixed(3) : '—'}</td>`;
-    }).join('');
-    return `<tr><th>${esc(name)}</th>${cells}</tr>`;
-  }).join('\n');
+  const head = table.metrics
+    .map((m) => {
+      const i = info[m];
+      return `<th title="${esc(i?.description ?? m)}">${esc(i?.title ?? m)} ${i?.higherIsBetter ? '↑' : '↓'}</th>`;
+    })
+    .join('');
+  const rows = table.methods
+    .map((name) => {
+      const cells = table.metrics
+        .map((m) => {
+          const s = table.results[name]?.[m];
+          return `<td>${s && s.mean !== null ? s.mean.toFixed(3) : '—'}</td>`;
+        })
+        .join('');
+      return `<tr><th>${esc(name)}</th>${cells}</tr>`;
+    })
+    .join('\n');
   const legend = table.metrics.map((m) => `<li><b>${esc(info[m]?.title ?? m)}</b>: ${esc(info[m]?.description ?? '')}</li>`).join('');
   return `<table class="metrics"><thead><tr><th>method</th>${head}</tr></thead><tbody>\n${rows}\n</tbody></table><ul class="legend">${legend}</ul>`;
 }
@@ -113,9 +159,14 @@ function metricsTable(table: EvaluationTable): string {
 export function demoCommand(argv: readonly string[], streams: Streams): number {
   const { options: o, help, positionals } = parseArgs('demo', argv, SPECS);
   if (help) {
-    streams.stdout.write(formatHelp('gradlens demo [--out gradlens-demo] [--quick]',
-      `Runs every attribution method on the bundled sample pictures with the bundled models, then the
-metrics, feature visualisations and sanity checks, and writes a self-contained gallery (index.html).`, SPECS));
+    streams.stdout.write(
+      formatHelp(
+        'gradlens demo [--out gradlens-demo] [--quick]',
+        `Runs every attribution method on the bundled sample pictures with the bundled models, then the
+metrics, feature visualisations and sanity checks, and writes a self-contained gallery (index.html).`,
+        SPECS,
+      ),
+    );
     return 0;
   }
   if (positionals.length > 0) throw new CliError(`demo: unexpected argument '${positionals[0]}'`, 2);
@@ -123,15 +174,23 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
   const quick = flag(o, 'quick');
   const budget = quick ? QUICK : FULL;
   const out = path.resolve(str(o, 'out') ?? 'gradlens-demo');
-  const names = (str(o, 'model') ?? BUNDLED_NAMES.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const n of names) if (!BUNDLED_NAMES.includes(n)) throw new CliError(`unknown bundled model '${n}'; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
+  const names = (str(o, 'model') ?? BUNDLED_NAMES.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const n of names)
+    if (!BUNDLED_NAMES.includes(n)) throw new CliError(`unknown bundled model '${n}'; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
   const models = names.map((n) => loadBundled(n));
   ensureDir(out);
   const colorBarFile = path.join(out, 'colorbar-jet.png');
   writeImage(colorBarFile, colorBar('jet', 256, 12));
-  const log = (s: string): void => { streams.stderr.write(`${s}\n`); };
+  const log = (s: string): void => {
+    streams.stderr.write(`${s}\n`);
+  };
   const warnings: string[] = [];
-  const onWarning = (m: string): void => { warnings.push(m); };
+  const onWarning = (m: string): void => {
+    warnings.push(m);
+  };
   const sections: Section[] = [];
   const timings: string[] = [];
 
@@ -147,7 +206,10 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
     try {
       // every method, except those that do not apply to this model (found on the first picture: CAM needs a GAP + linear head)
       const methods: MethodSpec[] = METHODS.filter((m) => !DEMO_SKIPPED.includes(m.name));
-      const skipped: { name: string; reason: string }[] = DEMO_SKIPPED.map((name) => ({ name, reason: `hundreds of forward passes per picture; run gradlens explain --method ${name}` }));
+      const skipped: { name: string; reason: string }[] = DEMO_SKIPPED.map((name) => ({
+        name,
+        reason: `hundreds of forward passes per picture; run gradlens explain --method ${name}`,
+      }));
       // --- gallery -------------------------------------------------------------------------------
       log(`${loaded.name}: ${methods.length} methods × ${pics.length} pictures`);
       const rows: GalleryRow[] = [];
@@ -164,7 +226,12 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
         const logits = logitsOf(loaded.model, input);
         const top = resolveClass(undefined, logits, null);
         const row: GalleryRow = {
-          name: pic.name, input: rel(out, inputFile), label: className(pic.label, classes), predicted: className(top, classes), wrong: top !== pic.label, cells: new Map(),
+          name: pic.name,
+          input: rel(out, inputFile),
+          label: className(pic.label, classes),
+          predicted: className(top, classes),
+          wrong: top !== pic.label,
+          cells: new Map(),
         };
         const cached = new Map<string, { target: number; weights: number; maps: MethodMaps }>();
         cache.set(input, cached);
@@ -172,7 +239,17 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
           const ts = Date.now();
           let maps: MethodMaps;
           try {
-            maps = runMethod(spec, loaded, input, pic.label, layer, false, budget.method, streams, `${loaded.name} ${pic.name} ${spec.name}`);
+            maps = runMethod(
+              spec,
+              loaded,
+              input,
+              pic.label,
+              layer,
+              false,
+              budget.method,
+              streams,
+              `${loaded.name} ${pic.name} ${spec.name}`,
+            );
           } catch (e) {
             if (i > 0) throw e;
             const reason = (e as Error).message;
@@ -199,7 +276,9 @@ ${galleryTable(rows, methods, perPicture)}`;
       log(`${loaded.name}: metrics on ${samples.length} pictures`);
       {
         const { table } = evaluateWith(loaded, samples, methods, layer, budget.method, streams, {
-          metrics: DEMO_METRICS, curveSteps: budget.curveSteps, cache,
+          metrics: DEMO_METRICS,
+          curveSteps: budget.curveSteps,
+          cache,
           // fewer ROAD levels and correlation subsets than the defaults keep the demo quick
           metricOptions: { road: { percentages: [20, 50, 80] }, faithfulness: { runs: 20 } },
         });
@@ -222,7 +301,10 @@ ${galleryTable(rows, methods, perPicture)}`;
     }
     const acc = loaded.card ? ` · test accuracy ${(100 * loaded.card.testAccuracy).toFixed(1)}%` : '';
     const arch = loaded.card && typeof loaded.card.architecture === 'string' ? `<p class="arch">${esc(loaded.card.architecture)}</p>` : '';
-    sections.push({ title: loaded.name, html: `<h2 id="${esc(loaded.name)}">${esc(loaded.name)}<small>${esc(acc)}</small></h2>${arch}${html}` });
+    sections.push({
+      title: loaded.name,
+      html: `<h2 id="${esc(loaded.name)}">${esc(loaded.name)}<small>${esc(acc)}</small></h2>${arch}${html}`,
+    });
   }
 
   const total = seconds(t0);
@@ -232,7 +314,10 @@ ${galleryTable(rows, methods, perPicture)}`;
   if (warnings.length > 0) log(`note: ${warnings.length} warnings while drawing maps (first: ${warnings[0]})`);
   streams.stdout.write(`demo written in ${total}: open ${index}\n`);
   const interactive = copyPage(out);
-  if (interactive) streams.stdout.write(`the interactive page (every method, the tape and its rules; works from the folder, faster with \`gradlens serve\`): ${interactive}\n`);
+  if (interactive)
+    streams.stdout.write(
+      `the interactive page (every method, the tape and its rules; works from the folder, faster with \`gradlens serve\`): ${interactive}\n`,
+    );
   return 0;
 }
 
@@ -242,7 +327,8 @@ ${galleryTable(rows, methods, perPicture)}`;
  */
 function inversionLayers(loaded: LoadedModel, layer: string): string[] {
   const parent = layer.includes('.') ? layer.slice(0, layer.lastIndexOf('.') + 1) : '';
-  const relus = loaded.model.namedModules()
+  const relus = loaded.model
+    .namedModules()
     .filter(([p, m]) => p.startsWith(parent) && !p.slice(parent.length).includes('.') && m.constructor.name === 'ReLU')
     .map(([p]) => p);
   const upTo = relus.slice(0, relus.indexOf(layer) + 1);
@@ -250,7 +336,15 @@ function inversionLayers(loaded: LoadedModel, layer: string): string[] {
   return [...new Set([upTo[1]!, upTo[Math.ceil((upTo.length - 1) / 2)]!, layer])];
 }
 
-function featureSection(loaded: LoadedModel, dir: string, out: string, layer: string, image: Tensor, budget: DemoBudget, log: (s: string) => void): string {
+function featureSection(
+  loaded: LoadedModel,
+  dir: string,
+  out: string,
+  layer: string,
+  image: Tensor,
+  budget: DemoBudget,
+  log: (s: string) => void,
+): string {
   log(`${loaded.name}: feature visualisations`);
   const fdir = path.join(dir, 'features');
   ensureDir(fdir);
@@ -260,32 +354,58 @@ function featureSection(loaded: LoadedModel, dir: string, out: string, layer: st
     writeImage(file, visualizationToPicture(t, norm));
     return file;
   };
-  const fig = (file: string, caption: string): string => `<figure><img src="${rel(out, file)}" alt="${esc(caption)}"><figcaption>${esc(caption)}</figcaption></figure>`;
+  const fig = (file: string, caption: string): string =>
+    `<figure><img src="${rel(out, file)}" alt="${esc(caption)}"><figcaption>${esc(caption)}</figcaption></figure>`;
   const figures: string[] = [];
   for (let f = 0; f < budget.filters; f++) {
     // Olah et al.'s decorrelated parametrisation: on raw pixels the same ascent gives high-frequency noise.
-    const r = visualizeFilter(loaded.model, { layer, filter: f, size: loaded.size, steps: budget.filterSteps, ...norm, seed: f, parametrization: 'fourier', lr: 0.2 });
-    try { figures.push(fig(save(`filter-${f}`, r.image), `${layer} filter ${f}`)); } finally { r.image.dispose(); }
+    const r = visualizeFilter(loaded.model, {
+      layer,
+      filter: f,
+      size: loaded.size,
+      steps: budget.filterSteps,
+      ...norm,
+      seed: f,
+      parametrization: 'fourier',
+      lr: 0.2,
+    });
+    try {
+      figures.push(fig(save(`filter-${f}`, r.image), `${layer} filter ${f}`));
+    } finally {
+      r.image.dispose();
+    }
   }
   const classRow: string[] = [];
   const nClasses = Math.min(budget.classes, loaded.classes?.length ?? budget.classes);
   for (let c = 0; c < nClasses; c++) {
     const r = generateRegularizedClassSample(loaded.model, c, { size: loaded.size, steps: budget.classSteps, ...norm, seed: c });
-    try { classRow.push(fig(save(`class-${c}`, r.image), `class ${className(c, loaded.classes)}`)); } finally { r.image.dispose(); }
+    try {
+      classRow.push(fig(save(`class-${c}`, r.image), `class ${className(c, loaded.classes)}`));
+    } finally {
+      r.image.dispose();
+    }
   }
   const orig = fig(save('inversion-target', image), 'the first picture');
   const dreams: string[] = [orig];
   for (const filter of [undefined, 0].slice(0, budget.dreams)) {
     const r = deepDream(loaded.model, image, { layer, filter, steps: budget.dreamSteps, ...norm });
     const what = filter === undefined ? `all of ${layer}` : `${layer} filter ${filter}`;
-    try { dreams.push(fig(save(`dream-${filter ?? 'layer'}`, r.image), `${what} amplified`)); } finally { r.image.dispose(); }
+    try {
+      dreams.push(fig(save(`dream-${filter ?? 'layer'}`, r.image), `${what} amplified`));
+    } finally {
+      r.image.dispose();
+    }
   }
   const invLayers = inversionLayers(loaded, layer).slice(-budget.inversions);
   const inversions: string[] = [orig];
   for (const l of invLayers) {
     const inv = invertRepresentation(loaded.model, image, { layer: l, steps: budget.inversionSteps, ...norm, seed: 0 });
     const dist = inv.finalObjective;
-    try { inversions.push(fig(save(`inversion-${l}`, inv.image), `from ${l} (feature distance ${(100 * dist).toFixed(0)} %)`)); } finally { inv.image.dispose(); }
+    try {
+      inversions.push(fig(save(`inversion-${l}`, inv.image), `from ${l} (feature distance ${(100 * dist).toFixed(0)} %)`));
+    } finally {
+      inv.image.dispose();
+    }
   }
   return `<h3>Feature visualisation</h3>
 <p>Filters of <code>${esc(layer)}</code> by activation maximisation (${budget.filterSteps} steps) and the inverted representations use the decorrelated Fourier parametrisation of Olah et al. (2017); class models are regularised (blur, decay; ${budget.classSteps} steps); deep dream runs 3 octaves of ${budget.dreamSteps} steps on the first picture.</p>
@@ -295,8 +415,16 @@ function featureSection(loaded: LoadedModel, dir: string, out: string, layer: st
 }
 
 function sanitySection(
-  loaded: LoadedModel, dir: string, out: string, layer: string, image: Tensor, pic: LabelledPicture, methods: MethodSpec[], budget: DemoBudget,
-  onWarning: (m: string) => void, log: (s: string) => void,
+  loaded: LoadedModel,
+  dir: string,
+  out: string,
+  layer: string,
+  image: Tensor,
+  pic: LabelledPicture,
+  methods: MethodSpec[],
+  budget: DemoBudget,
+  onWarning: (m: string) => void,
+  log: (s: string) => void,
 ): string {
   log(`${loaded.name}: sanity checks`);
   const sdir = path.join(dir, 'sanity');
@@ -305,7 +433,10 @@ function sanitySection(
   for (const name of budget.sanityMethods) {
     const spec = methods.find((m) => m.name === name);
     if (!spec) continue;
-    const r = modelRandomization(loaded.model, image, pic.label, explainerOf(spec, layer, budget.method, onWarning), { seed: 0, size: [loaded.size, loaded.size] });
+    const r = modelRandomization(loaded.model, image, pic.label, explainerOf(spec, layer, budget.method, onWarning), {
+      seed: 0,
+      size: [loaded.size, loaded.size],
+    });
     try {
       const cells: string[] = [];
       const file0 = path.join(sdir, `${name}-original.png`);
@@ -315,7 +446,9 @@ function sanitySection(
         const file = path.join(sdir, `${name}-${i + 1}.png`);
         writeImage(file, mapPicture(m));
         const rho = r.spearman[i];
-        cells.push(`<figure><img src="${rel(out, file)}" alt="${esc(`${name} after randomising ${r.layers[i]}`)}"><figcaption>+ ${esc(r.layers[i] ?? '')}<br>ρ ${rho === undefined || Number.isNaN(rho) ? '—' : rho.toFixed(2)}</figcaption></figure>`);
+        cells.push(
+          `<figure><img src="${rel(out, file)}" alt="${esc(`${name} after randomising ${r.layers[i]}`)}"><figcaption>+ ${esc(r.layers[i] ?? '')}<br>ρ ${rho === undefined || Number.isNaN(rho) ? '—' : rho.toFixed(2)}</figcaption></figure>`,
+        );
       });
       strips.push(`<h4>${esc(spec.title)}</h4><div class="figs strip">${cells.join('')}</div>`);
     } finally {

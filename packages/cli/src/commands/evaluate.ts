@@ -6,17 +6,23 @@ import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import type { EvaluateOptions } from '@gradlens/explain';
 import { checkOutputFolder, writeFileAtomic } from '@gradlens/io';
-import { CliError, formatHelp, intOption, OptionSpec, parseArgs, ParsedOptions, str } from '../args';
+import type { OptionSpec, ParsedOptions } from '../args';
+import { CliError, formatHelp, intOption, parseArgs, str } from '../args';
 import { prepareValues } from '../image';
-import { checkLayer, LoadedModel, loadModelFromOptions } from '../model';
-import { Budget, DEFAULT_BUDGET, METHOD_NAMES, MethodMaps, MethodSpec, parseMethods } from '../methods';
-import { evaluateMethods, EvaluationSample, EvaluationTable, Explainer, METRIC_NAMES, MetricName, tableToJSON, toMarkdown } from '../plugins';
-import { progressReporter, seconds, Streams } from '../progress';
+import type { LoadedModel } from '../model';
+import { checkLayer, loadModelFromOptions } from '../model';
+import type { Budget, MethodMaps, MethodSpec } from '../methods';
+import { DEFAULT_BUDGET, METHOD_NAMES, parseMethods } from '../methods';
+import type { EvaluationSample, EvaluationTable, Explainer, MetricName } from '../plugins';
+import { evaluateMethods, METRIC_NAMES, tableToJSON, toMarkdown } from '../plugins';
+import type { Streams } from '../progress';
+import { progressReporter, seconds } from '../progress';
 import { mergeParts, PART_FORMAT, partText, parseShard, runHash, sha256, sha256File, shardRange } from '../shards';
 import type { PartLine, RunConfig, Shard } from '../shards';
 import type { SampleSet } from '../user-samples';
 import { readUserData, userSamples } from '../user-samples';
-import { datasetInstalled, heldOutPictures, LabelledPicture, readSamples, resizePicture, samplesDir } from '../samples';
+import type { LabelledPicture } from '../samples';
+import { datasetInstalled, heldOutPictures, readSamples, resizePicture, samplesDir } from '../samples';
 import { BUDGET_OPTIONS, budgetFrom, MODEL_OPTIONS } from './explain';
 
 /** The methods `evaluate` runs by default: every method that can run on the model. */
@@ -31,14 +37,32 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   ...MODEL_OPTIONS,
   n: { type: 'string', value: 'N', help: 'held-out pictures to evaluate on', default: '500' },
   images: { type: 'string', value: 'DIR', help: 'score on your own pictures (a folder; needs --boxes) instead of the held-out set' },
-  boxes: { type: 'string', value: 'FILE', help: 'boxes of --images: COCO-style JSON, or CSV lines file,x0,y0,x1,y1,class (pixels; class index or name)' },
-  shard: { type: 'string', value: 'i/n', help: 'score slice i of n (0 ≤ i < n) and write its partial results to --out as JSON lines, for --merge' },
+  boxes: {
+    type: 'string',
+    value: 'FILE',
+    help: 'boxes of --images: COCO-style JSON, or CSV lines file,x0,y0,x1,y1,class (pixels; class index or name)',
+  },
+  shard: {
+    type: 'string',
+    value: 'i/n',
+    help: 'score slice i of n (0 ≤ i < n) and write its partial results to --out as JSON lines, for --merge',
+  },
   merge: { type: 'string', value: 'PART…', help: 'combine part files of a --shard run (parts/*.jsonl) into the table of one run' },
   out: { type: 'string', value: 'DIR', help: 'folder for evaluation.md and evaluation.json', default: 'gradlens-eval' },
-  methods: { type: 'string', value: 'M[,M…]', help: `methods to score (or all): ${METHOD_NAMES.join(', ')}`, default: 'all that run on the model' },
+  methods: {
+    type: 'string',
+    value: 'M[,M…]',
+    help: `methods to score (or all): ${METHOD_NAMES.join(', ')}`,
+    default: 'all that run on the model',
+  },
   metrics: { type: 'string', value: 'LIST', help: `metrics: ${METRIC_NAMES.join(', ')}`, default: 'all' },
-  layer: { type: 'string', value: 'PATH', help: 'module path of the CAM layer', default: 'the model\'s default' },
-  target: { type: 'string', value: 'label|top1', help: 'explain the true label, or the top-1 class (the CAM paper\'s protocol)', default: 'label' },
+  layer: { type: 'string', value: 'PATH', help: 'module path of the CAM layer', default: "the model's default" },
+  target: {
+    type: 'string',
+    value: 'label|top1',
+    help: "explain the true label, or the top-1 class (the CAM paper's protocol)",
+    default: 'label',
+  },
   'curve-steps': { type: 'string', value: 'N', help: 'steps of the deletion/insertion curves', default: String(EVALUATE_CURVE_STEPS) },
   'randomization-samples': { type: 'string', value: 'N', help: 'pictures the (costly) randomisation test runs on', default: '4' },
   samples: { ...BUDGET_OPTIONS.samples!, default: String(EVALUATE_BUDGET.samples) },
@@ -82,7 +106,15 @@ export function explainerOf(spec: MethodSpec, layer: string, budget: Budget, onW
 }
 
 /** The methods of `list` that run on `model` (tried once on `probe`); the others are reported and left out. */
-export function runnableMethods(list: MethodSpec[], loaded: LoadedModel, probe: Tensor, layer: string, budget: Budget, streams: Streams, explicit: boolean): MethodSpec[] {
+export function runnableMethods(
+  list: MethodSpec[],
+  loaded: LoadedModel,
+  probe: Tensor,
+  layer: string,
+  budget: Budget,
+  streams: Streams,
+  explicit: boolean,
+): MethodSpec[] {
   const quick: Budget = { ...budget, samples: 2, steps: 2, window: Math.max(2, Math.floor((probe.shape[2] ?? 8) / 2)) };
   const ok: MethodSpec[] = [];
   for (const spec of list) {
@@ -109,10 +141,22 @@ export function evaluationSamples(pics: readonly LabelledPicture[], loaded: Load
 
 /** The table as aligned plain text (what the terminal shows). */
 export function formatTable(markdown: string): string {
-  const rows = markdown.split('\n').filter((l) => l.startsWith('|')).map((l) => l.slice(1, -1).split('|').map((c) => c.trim()));
+  const rows = markdown
+    .split('\n')
+    .filter((l) => l.startsWith('|'))
+    .map((l) =>
+      l
+        .slice(1, -1)
+        .split('|')
+        .map((c) => c.trim()),
+    );
   if (rows.length === 0) return markdown;
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r, ri) => (ri === 1 ? widths.map((w) => '-'.repeat(w)) : r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))).join('  ')).join('\n');
+  return rows
+    .map((r, ri) =>
+      (ri === 1 ? widths.map((w) => '-'.repeat(w)) : r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))).join('  '),
+    )
+    .join('\n');
 }
 
 /** Options of the issue-21 metrics that `evaluateWith` passes through to evaluateMethods. */
@@ -120,18 +164,32 @@ export type MetricOptions = Pick<EvaluateOptions, 'road' | 'faithfulness' | 'inf
 
 /** Runs evaluateMethods with progress on stderr; returns the table. */
 export function evaluateWith(
-  loaded: LoadedModel, samples: EvaluationSample[], methods: MethodSpec[], layer: string, budget: Budget, streams: Streams,
+  loaded: LoadedModel,
+  samples: EvaluationSample[],
+  methods: MethodSpec[],
+  layer: string,
+  budget: Budget,
+  streams: Streams,
   options: {
-    metrics?: MetricName[]; curveSteps?: number; randomizationSamples?: number; cache?: MapCache; target?: 'label' | 'top1'; metricOptions?: MetricOptions;
+    metrics?: MetricName[];
+    curveSteps?: number;
+    randomizationSamples?: number;
+    cache?: MapCache;
+    target?: 'label' | 'top1';
+    metricOptions?: MetricOptions;
     /** Progress of this call, instead of a progress line of its own (a sharded run reports over its samples). */
     onProgress?: (done: number, total: number) => void;
   },
 ): { table: EvaluationTable; warnings: string[] } {
   const warnings: string[] = [];
-  const onWarning = (m: string): void => { warnings.push(m); };
+  const onWarning = (m: string): void => {
+    warnings.push(m);
+  };
   const explainers: Record<string, Explainer> = {};
   for (const m of methods) explainers[m.name] = explainerOf(m, layer, budget, onWarning, options.cache);
-  const progress = options.onProgress ? { update: options.onProgress, end: (): void => undefined } : progressReporter(streams, 'evaluate', { unit: '(method, picture) pairs' });
+  const progress = options.onProgress
+    ? { update: options.onProgress, end: (): void => undefined }
+    : progressReporter(streams, 'evaluate', { unit: '(method, picture) pairs' });
   try {
     const steps = options.curveSteps;
     const table = evaluateMethods(loaded.model, samples, explainers, {
@@ -156,10 +214,15 @@ export function evaluateWith(
 export function evaluateCommand(argv: readonly string[], streams: Streams): number {
   const { options: o, help, positionals } = parseArgs('evaluate', argv, SPECS);
   if (help) {
-    streams.stdout.write(formatHelp('gradlens evaluate (--model <bundled> | --arch <name> --weights <file>) [--n 500] [--out DIR]',
-      `Scores attribution methods with the metrics of @gradlens/explain on held-out pictures: the cluttered
+    streams.stdout.write(
+      formatHelp(
+        'gradlens evaluate (--model <bundled> | --arch <name> --weights <file>) [--n 500] [--out DIR]',
+        `Scores attribution methods with the metrics of @gradlens/explain on held-out pictures: the cluttered
 Fashion-MNIST test split when Debian's dataset-fashion-mnist is installed, else the bundled samples.
-Prints a methods × metrics table and writes it as evaluation.md and evaluation.json.`, SPECS));
+Prints a methods × metrics table and writes it as evaluation.md and evaluation.json.`,
+        SPECS,
+      ),
+    );
     return 0;
   }
   const mergeFirst = str(o, 'merge');
@@ -169,11 +232,15 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
   const shard = shardOpt === undefined ? undefined : parseShard(shardOpt);
   const n = intOption('evaluate', o, 'n', 500);
   const methods = parseMethods(str(o, 'methods') ?? DEFAULT_METHODS);
-  const metrics = str(o, 'metrics')?.split(',').map((s) => s.trim()).filter((s) => s !== '').map((m) => {
-    const known = METRIC_NAMES.find((k) => k === m);
-    if (!known) throw new CliError(`unknown metric '${m}'${didYouMean(m, METRIC_NAMES)}; metrics: ${METRIC_NAMES.join(', ')}`, 2);
-    return known;
-  });
+  const metrics = str(o, 'metrics')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((m) => {
+      const known = METRIC_NAMES.find((k) => k === m);
+      if (!known) throw new CliError(`unknown metric '${m}'${didYouMean(m, METRIC_NAMES)}; metrics: ${METRIC_NAMES.join(', ')}`, 2);
+      return known;
+    });
   const budget = budgetFrom('evaluate', o, EVALUATE_BUDGET);
   const target = str(o, 'target') ?? 'label';
   if (target !== 'label' && target !== 'top1') throw new CliError(`evaluate: --target must be label or top1, got '${target}'`, 2);
@@ -188,10 +255,21 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
   }
   const imagesDir = str(o, 'images');
   const boxesFile = str(o, 'boxes');
-  if (boxesFile !== undefined && imagesDir === undefined) throw new CliError('evaluate: --boxes goes with --images <folder> (the pictures the boxes are on)', 2);
-  if (imagesDir !== undefined && boxesFile === undefined) throw new CliError('evaluate: --images needs --boxes <file> (COCO-style JSON, or CSV file,x0,y0,x1,y1,class): the metrics score maps against boxes', 2);
-  if (imagesDir !== undefined && str(o, 'n') !== undefined) throw new CliError('evaluate: --n picks held-out pictures; with --images every picture of the folder is scored', 2);
-  const user = imagesDir !== undefined ? readUserData(imagesDir, boxesFile!, (m) => { streams.stderr.write(`warning: ${m}\n`); }) : null;
+  if (boxesFile !== undefined && imagesDir === undefined)
+    throw new CliError('evaluate: --boxes goes with --images <folder> (the pictures the boxes are on)', 2);
+  if (imagesDir !== undefined && boxesFile === undefined)
+    throw new CliError(
+      'evaluate: --images needs --boxes <file> (COCO-style JSON, or CSV file,x0,y0,x1,y1,class): the metrics score maps against boxes',
+      2,
+    );
+  if (imagesDir !== undefined && str(o, 'n') !== undefined)
+    throw new CliError('evaluate: --n picks held-out pictures; with --images every picture of the folder is scored', 2);
+  const user =
+    imagesDir !== undefined
+      ? readUserData(imagesDir, boxesFile!, (m) => {
+          streams.stderr.write(`warning: ${m}\n`);
+        })
+      : null;
   const loaded = loadModelFromOptions('evaluate', o, {
     beforeWeights: (model, defaultLayer) => checkLayer(model, layerOpt ?? defaultLayer, str(o, 'model') ?? str(o, 'arch') ?? 'the model'),
   });
@@ -210,19 +288,40 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
     const info: RunInfo = { model: loaded.name, weights: loaded.weights, layer, source, target, budget, curveSteps };
     if (shard) {
       const config: RunConfig = {
-        ...info, weightsHash: fs.existsSync(loaded.weights) ? sha256File(loaded.weights) : loaded.weights,
-        methods: runnable.map((m) => m.name), metrics: metrics ?? [...METRIC_NAMES], total: set.total, randomizationSamples, inputs: set.inputsHash,
+        ...info,
+        weightsHash: fs.existsSync(loaded.weights) ? sha256File(loaded.weights) : loaded.weights,
+        methods: runnable.map((m) => m.name),
+        metrics: metrics ?? [...METRIC_NAMES],
+        total: set.total,
+        randomizationSamples,
+        inputs: set.inputsHash,
       };
-      streams.stderr.write(`evaluating ${runnable.length} methods on samples ${set.range[0]}…${set.range[1] - 1} of ${source} (shard ${shard.index}/${shard.count})\n`);
-      const file = scoreShard(loaded, set, runnable, layer, budget, streams, config, shard, out, { metrics, curveSteps, randomizationSamples, target });
-      streams.stdout.write(`${loaded.name}: shard ${shard.index}/${shard.count}, ${samples.length} samples × ${runnable.length} methods, ${seconds(t0)}\nwrote ${file}\n`);
+      streams.stderr.write(
+        `evaluating ${runnable.length} methods on samples ${set.range[0]}…${set.range[1] - 1} of ${source} (shard ${shard.index}/${shard.count})\n`,
+      );
+      const file = scoreShard(loaded, set, runnable, layer, budget, streams, config, shard, out, {
+        metrics,
+        curveSteps,
+        randomizationSamples,
+        target,
+      });
+      streams.stdout.write(
+        `${loaded.name}: shard ${shard.index}/${shard.count}, ${samples.length} samples × ${runnable.length} methods, ${seconds(t0)}\nwrote ${file}\n`,
+      );
       return 0;
     }
     streams.stderr.write(`evaluating ${runnable.length} methods on ${source}\n`);
-    const { table, warnings } = evaluateWith(loaded, samples, runnable, layer, budget, streams, { metrics, curveSteps, randomizationSamples, target });
+    const { table, warnings } = evaluateWith(loaded, samples, runnable, layer, budget, streams, {
+      metrics,
+      curveSteps,
+      randomizationSamples,
+      target,
+    });
     const md = writeTables(out, info, table);
     if (warnings.length > 0) streams.stderr.write(`note: ${warnings.length} warnings while computing maps (first: ${warnings[0]})\n`);
-    streams.stdout.write(`${formatTable(md)}\n\n${loaded.name}, ${source}, ${seconds(t0)}\nwrote ${path.join(out, 'evaluation.md')} and ${path.join(out, 'evaluation.json')}\n`);
+    streams.stdout.write(
+      `${formatTable(md)}\n\n${loaded.name}, ${source}, ${seconds(t0)}\nwrote ${path.join(out, 'evaluation.md')} and ${path.join(out, 'evaluation.json')}\n`,
+    );
     return 0;
   } finally {
     set.dispose();
@@ -247,7 +346,10 @@ function writeTables(out: string, info: RunInfo, table: EvaluationTable): string
   writeFileAtomic(path.join(out, 'evaluation.md'), header + md);
   const json = JSON.parse(tableToJSON(table)) as Record<string, unknown>;
   const { model, weights, layer, source, target, budget, curveSteps } = info;
-  writeFileAtomic(path.join(out, 'evaluation.json'), `${JSON.stringify({ model, weights, layer, source, target, budget, curveSteps, ...json }, null, 2)}\n`);
+  writeFileAtomic(
+    path.join(out, 'evaluation.json'),
+    `${JSON.stringify({ model, weights, layer, source, target, budget, curveSteps, ...json }, null, 2)}\n`,
+  );
   return md;
 }
 
@@ -256,7 +358,15 @@ function writeTables(out: string, info: RunInfo, table: EvaluationTable): string
  * the randomisation test's first samples are those of one run) and writes the part file; returns its path.
  */
 function scoreShard(
-  loaded: LoadedModel, set: SampleSet, methods: MethodSpec[], layer: string, budget: Budget, streams: Streams, config: RunConfig, shard: Shard, out: string,
+  loaded: LoadedModel,
+  set: SampleSet,
+  methods: MethodSpec[],
+  layer: string,
+  budget: Budget,
+  streams: Streams,
+  config: RunConfig,
+  shard: Shard,
+  out: string,
   options: { metrics?: MetricName[]; curveSteps: number; randomizationSamples: number; target: 'label' | 'top1' },
 ): string {
   const run = runHash(config);
@@ -267,7 +377,9 @@ function scoreShard(
     set.samples.forEach((sample, k) => {
       const meta = set.meta[k]!;
       const { table } = evaluateWith(loaded, [sample], methods, layer, budget, streams, {
-        ...options, randomizationSamples: meta.index < options.randomizationSamples ? 1 : 0, metricOptions: { firstIndex: meta.index },
+        ...options,
+        randomizationSamples: meta.index < options.randomizationSamples ? 1 : 0,
+        metricOptions: { firstIndex: meta.index },
         onProgress: (done) => progress.update(k * methods.length + done, set.samples.length * methods.length),
       });
       for (const method of table.methods) {
@@ -275,7 +387,16 @@ function scoreShard(
         for (const m of table.metrics) values[m] = table.values[method]?.[m]?.[0] ?? null;
         const { x0, y0, x1, y1 } = sample.box;
         lines.push({
-          kind: 'result', run, shard: name, sample: meta.index, picture: meta.picture, pictureHash: meta.hash, label: sample.label, box: [x0, y0, x1, y1], method, values,
+          kind: 'result',
+          run,
+          shard: name,
+          sample: meta.index,
+          picture: meta.picture,
+          pictureHash: meta.hash,
+          label: sample.label,
+          box: [x0, y0, x1, y1],
+          method,
+          values,
           randomization: table.randomizationCurves[method] ?? null,
         });
       }
@@ -301,7 +422,9 @@ function mergeCommand(files: readonly string[], o: ParsedOptions, streams: Strea
   const { table, config } = mergeParts(files);
   const info = config as unknown as RunInfo;
   const md = writeTables(out, info, table);
-  streams.stdout.write(`${formatTable(md)}\n\n${info.model}, ${info.source}, merged from ${files.length} parts\nwrote ${path.join(out, 'evaluation.md')} and ${path.join(out, 'evaluation.json')}\n`);
+  streams.stdout.write(
+    `${formatTable(md)}\n\n${info.model}, ${info.source}, merged from ${files.length} parts\nwrote ${path.join(out, 'evaluation.md')} and ${path.join(out, 'evaluation.json')}\n`,
+  );
   return 0;
 }
 
@@ -311,7 +434,10 @@ function heldOut(loaded: LoadedModel, n: number, streams: Streams, shard?: Shard
   let source: string;
   if (datasetInstalled()) {
     const dataset = loaded.card?.['dataset'];
-    const seed = dataset !== null && typeof dataset === 'object' && typeof (dataset as { testSeed?: unknown }).testSeed === 'number' ? (dataset as { testSeed: number }).testSeed : 0;
+    const seed =
+      dataset !== null && typeof dataset === 'object' && typeof (dataset as { testSeed?: unknown }).testSeed === 'number'
+        ? (dataset as { testSeed: number }).testSeed
+        : 0;
     pics = heldOutPictures(n, seed);
     source = `${n} held-out cluttered Fashion-MNIST pictures (test split, seed ${seed})`;
   } else {
@@ -322,9 +448,20 @@ function heldOut(loaded: LoadedModel, n: number, streams: Streams, shard?: Shard
   const [a, b] = shard ? shardRange(pics.length, shard) : [0, pics.length];
   const mine = pics.slice(a, b);
   const samples = evaluationSamples(mine, loaded);
-  const meta = mine.map((p, i) => ({ index: a + i, picture: p.name, hash: sha256(new Uint8Array(p.pixels.buffer, p.pixels.byteOffset, p.pixels.byteLength)) }));
+  const meta = mine.map((p, i) => ({
+    index: a + i,
+    picture: p.name,
+    hash: sha256(new Uint8Array(p.pixels.buffer, p.pixels.byteOffset, p.pixels.byteLength)),
+  }));
   return {
-    samples, meta, total: pics.length, range: [a, b], source, inputsHash: sha256(JSON.stringify([source, pics.map((p) => p.name)])),
-    dispose: () => { for (const s of samples) s.image.dispose(); },
+    samples,
+    meta,
+    total: pics.length,
+    range: [a, b],
+    source,
+    inputsHash: sha256(JSON.stringify([source, pics.map((p) => p.name)])),
+    dispose: () => {
+      for (const s of samples) s.image.dispose();
+    },
   };
 }

@@ -7,10 +7,13 @@ import { didYouMean, layers } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import { checkOutputFolder, COLORMAP_NAMES, writeFileAtomic, writeImage } from '@gradlens/io';
 import type { ColormapName, RasterImage } from '@gradlens/io';
-import { CliError, flag, formatHelp, intOption, OptionSpec, parseArgs, ParsedOptions, str } from '../args';
+import type { OptionSpec, ParsedOptions } from '../args';
+import { CliError, flag, formatHelp, intOption, parseArgs, str } from '../args';
 import { prepareImage, readPicture } from '../image';
-import { BUNDLED_NAMES, checkLayer, LoadedModel, loadModelFromOptions } from '../model';
-import { Budget, DEFAULT_BUDGET, LRP_RULES, MethodContext, MethodMaps, MethodSpec, METHOD_NAMES, parseMethods, WorkFacts } from '../methods';
+import type { LoadedModel } from '../model';
+import { BUNDLED_NAMES, checkLayer, loadModelFromOptions } from '../model';
+import type { Budget, MethodContext, MethodMaps, MethodSpec, WorkFacts } from '../methods';
+import { DEFAULT_BUDGET, LRP_RULES, METHOD_NAMES, parseMethods } from '../methods';
 import { writePictures, writeRaw } from '../pictures';
 import { camCalls, camChoicesActive } from '../cam-options';
 import type { CamChoices } from '../cam-options';
@@ -19,11 +22,16 @@ import { pictureEntries } from '../picture-list';
 import { runGalleryHtml } from '../run-gallery';
 import { classLabel, modelOutput, parseTargetOptions, resolveTargets } from '../targets';
 import type { TargetRequest } from '../targets';
-import { duration, progressReporter, seconds, Streams } from '../progress';
+import type { Streams } from '../progress';
+import { duration, progressReporter, seconds } from '../progress';
 
 /** Options shared by the commands that load a model. */
 export const MODEL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  model: { type: 'string', value: 'NAME', help: `a bundled model (${BUNDLED_NAMES.join(', ')}), with its trained weights, or an ONNX file (<file>.onnx)` },
+  model: {
+    type: 'string',
+    value: 'NAME',
+    help: `a bundled model (${BUNDLED_NAMES.join(', ')}), with its trained weights, or an ONNX file (<file>.onnx)`,
+  },
   arch: { type: 'string', value: 'NAME', help: 'a torchvision architecture (vgg16, resnet18, alexnet, …); needs --weights' },
   weights: { type: 'string', value: 'FILE', help: 'state dict for --arch (.pth, .safetensors, .npz), or other weights for --model' },
 };
@@ -34,7 +42,12 @@ export const BUDGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   steps: { type: 'string', value: 'N', help: 'integrated-gradients path points', default: String(DEFAULT_BUDGET.steps) },
   window: { type: 'string', value: 'PX', help: 'occlusion window side', default: 'input size / 8' },
   stride: { type: 'string', value: 'PX', help: 'occlusion stride', default: 'window / 2' },
-  'batch-size': { type: 'string', value: 'N', help: 'inputs per forward pass for the batched methods', default: String(DEFAULT_BUDGET.batchSize) },
+  'batch-size': {
+    type: 'string',
+    value: 'N',
+    help: 'inputs per forward pass for the batched methods',
+    default: String(DEFAULT_BUDGET.batchSize),
+  },
   seed: { type: 'string', value: 'N', help: 'seed of the SmoothGrad noise', default: '0' },
   'lrp-rule': { type: 'string', value: 'NAME', help: 'LRP composite: zero, epsilon, gamma, alphaBeta, montavon', default: 'epsilon' },
 };
@@ -43,22 +56,68 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   method: { type: 'string', value: 'M[,M…]', help: `attribution method(s), or all: ${METHOD_NAMES.join(', ')}` },
   ...MODEL_OPTIONS,
   image: { type: 'string', value: 'FILE…', help: 'the picture(s) to explain (PNG or JPEG); more files may follow: --image a.png b.jpg' },
-  images: { type: 'string', value: 'DIR', help: 'explain every picture of a folder (not its subfolders; other files are skipped with a warning)' },
-  targets: { type: 'string', value: 'CSV', help: 'per-picture targets, lines file,class (class as --target takes it); other pictures use --target' },
-  target: { type: 'string', value: 'CLASS', help: 'class index or name, several summed (3,17), top1, or topk:K (one explanation per class)', default: 'top1' },
-  'target-mask': { type: 'string', value: 'PNG', help: 'for a model whose output is a map [N, K, H, W]: sum --target-class\'s logits over this mask\'s non-black pixels (H × W)' },
+  images: {
+    type: 'string',
+    value: 'DIR',
+    help: 'explain every picture of a folder (not its subfolders; other files are skipped with a warning)',
+  },
+  targets: {
+    type: 'string',
+    value: 'CSV',
+    help: 'per-picture targets, lines file,class (class as --target takes it); other pictures use --target',
+  },
+  target: {
+    type: 'string',
+    value: 'CLASS',
+    help: 'class index or name, several summed (3,17), top1, or topk:K (one explanation per class)',
+    default: 'top1',
+  },
+  'target-mask': {
+    type: 'string',
+    value: 'PNG',
+    help: "for a model whose output is a map [N, K, H, W]: sum --target-class's logits over this mask's non-black pixels (H × W)",
+  },
   'target-class': { type: 'string', value: 'CLASS', help: 'the class of --target-mask' },
-  layer: { type: 'string', value: 'PATH[,PATH…]', help: 'module path(s) of the CAM layer (see gradlens layers); several are averaged', default: 'the last conv block' },
-  'aug-smooth': { type: 'boolean', help: 'CAM methods: average over 6 augmentations (flips × 0.9/1/1.1), as pytorch-grad-cam\'s aug_smooth' },
-  'eigen-smooth': { type: 'boolean', help: 'CAM methods: first principal component of the weighted activations, as pytorch-grad-cam\'s eigen_smooth' },
-  out: { type: 'string', value: 'DIR', help: 'folder for the pictures (several pictures: one subfolder each and index.html)', default: 'gradlens-out' },
-  flat: { type: 'boolean', help: 'several pictures: write every file into --out itself (names start with the picture\'s name)' },
-  format: { type: 'string', value: 'png|npy|both', help: 'pictures, float maps (<method>.npy, <method>_upsampled.npy), or both', default: 'png' },
+  layer: {
+    type: 'string',
+    value: 'PATH[,PATH…]',
+    help: 'module path(s) of the CAM layer (see gradlens layers); several are averaged',
+    default: 'the last conv block',
+  },
+  'aug-smooth': {
+    type: 'boolean',
+    help: "CAM methods: average over 6 augmentations (flips × 0.9/1/1.1), as pytorch-grad-cam's aug_smooth",
+  },
+  'eigen-smooth': {
+    type: 'boolean',
+    help: "CAM methods: first principal component of the weighted activations, as pytorch-grad-cam's eigen_smooth",
+  },
+  out: {
+    type: 'string',
+    value: 'DIR',
+    help: 'folder for the pictures (several pictures: one subfolder each and index.html)',
+    default: 'gradlens-out',
+  },
+  flat: { type: 'boolean', help: "several pictures: write every file into --out itself (names start with the picture's name)" },
+  format: {
+    type: 'string',
+    value: 'png|npy|both',
+    help: 'pictures, float maps (<method>.npy, <method>_upsampled.npy), or both',
+    default: 'png',
+  },
   raw: { type: 'boolean', help: 'the same as --format both' },
-  size: { type: 'string', value: 'N', help: 'input side in pixels', default: '224, or the bundled model\'s size' },
+  size: { type: 'string', value: 'N', help: 'input side in pixels', default: "224, or the bundled model's size" },
   'no-normalize': { type: 'boolean', help: 'feed pixels in [0, 1] without the mean/std normalisation' },
-  reference: { type: 'boolean', help: 'the reference scripts\' variants (Grad-CAM from ones, SmoothGrad σ², IG without × (x − x′), stretched resize, hsv maps)' },
-  colormap: { type: 'string', value: 'NAME', help: `colormap of CAM-style maps: ${COLORMAP_NAMES.join(', ')}`, default: 'jet (hsv with --reference)' },
+  reference: {
+    type: 'boolean',
+    help: "the reference scripts' variants (Grad-CAM from ones, SmoothGrad σ², IG without × (x − x′), stretched resize, hsv maps)",
+  },
+  colormap: {
+    type: 'string',
+    value: 'NAME',
+    help: `colormap of CAM-style maps: ${COLORMAP_NAMES.join(', ')}`,
+    default: 'jet (hsv with --reference)',
+  },
   legend: { type: 'boolean', help: 'also write the CAM pictures with a colour bar under them (<…>_legend.png; low left, high right)' },
   'no-strict': { type: 'boolean', help: 'load a weights file whose keys do not all match the model (the matching ones only)' },
   ...BUDGET_OPTIONS,
@@ -74,7 +133,8 @@ index.html gallery of the run; a picture that cannot be decoded is reported and 
 export function explainHelp(): string {
   return formatHelp(
     'gradlens explain --method <m>[,<m>…] (--model <bundled> | --arch <name> --weights <file>) (--image <file>… | --images <dir>) [options]',
-    DESCRIPTION, SPECS,
+    DESCRIPTION,
+    SPECS,
     'examples:\n  gradlens explain --method gradcam,guided --model gapnet --image weights/samples/00-ankle-boot.png --out out\n  gradlens explain --method all --arch vgg16 --weights vgg16.pth --image cat.jpg --raw\n  gradlens explain --method gradcam,ig --model gapnet --images weights/samples --targets targets.csv --target topk:2 --out run\n  gradlens explain --method gradcam --model smallvgg --image a.png --layer features.4,features.7 --aug-smooth --eigen-smooth',
   );
 }
@@ -95,7 +155,8 @@ export function budgetFrom(command: string, o: ParsedOptions, base: Budget = DEF
 }
 
 function lrpRule(rule: string): string {
-  if (!LRP_RULES.includes(rule)) throw new CliError(`unknown LRP rule '${rule}'${didYouMean(rule, LRP_RULES)}; LRP rules: ${LRP_RULES.join(', ')}`, 2);
+  if (!LRP_RULES.includes(rule))
+    throw new CliError(`unknown LRP rule '${rule}'${didYouMean(rule, LRP_RULES)}; LRP rules: ${LRP_RULES.join(', ')}`, 2);
   return rule;
 }
 
@@ -104,7 +165,8 @@ export function colormapFrom(command: string, o: ParsedOptions): ColormapName {
   const name = str(o, 'colormap');
   if (name === undefined) return flag(o, 'reference') ? 'hsv' : 'jet';
   const known: readonly string[] = COLORMAP_NAMES;
-  if (!known.includes(name)) throw new CliError(`${command}: unknown colormap '${name}'${didYouMean(name, known)}; colormaps: ${COLORMAP_NAMES.join(', ')}`, 2);
+  if (!known.includes(name))
+    throw new CliError(`${command}: unknown colormap '${name}'${didYouMean(name, known)}; colormaps: ${COLORMAP_NAMES.join(', ')}`, 2);
   return name as ColormapName;
 }
 
@@ -112,12 +174,16 @@ export function colormapFrom(command: string, o: ParsedOptions): ColormapName {
 export function checkTargetSyntax(spec: string | undefined, classes: readonly string[] | null): void {
   if (spec === undefined) return;
   if (/^\d+$/.test(spec)) {
-    if (classes && Number(spec) >= classes.length) throw new CliError(`--target ${spec} is out of range: the model has ${classes.length} classes (0…${classes.length - 1})`, 2);
+    if (classes && Number(spec) >= classes.length)
+      throw new CliError(`--target ${spec} is out of range: the model has ${classes.length} classes (0…${classes.length - 1})`, 2);
     return;
   }
   if (!classes) throw new CliError(`--target '${spec}' is not a class index; this model's classes have no names, give 0, 1, 2, …`, 2);
   if (!classes.some((n) => n.toLowerCase() === spec.toLowerCase())) {
-    throw new CliError(`--target '${spec}' is not a class${didYouMean(spec, classes)}; give a class index 0…${classes.length - 1} or one of: ${classes.join(', ')}`, 2);
+    throw new CliError(
+      `--target '${spec}' is not a class${didYouMean(spec, classes)}; give a class index 0…${classes.length - 1} or one of: ${classes.join(', ')}`,
+      2,
+    );
   }
 }
 
@@ -160,14 +226,32 @@ export function className(c: number | null, classes: readonly string[] | null): 
 
 /** Runs one method with progress on stderr and warnings prefixed, returning its maps. */
 export function runMethod(
-  spec: MethodSpec, loaded: LoadedModel, input: Tensor, target: number | undefined, layer: string, reference: boolean, budget: Budget, streams: Streams, label = spec.name,
+  spec: MethodSpec,
+  loaded: LoadedModel,
+  input: Tensor,
+  target: number | undefined,
+  layer: string,
+  reference: boolean,
+  budget: Budget,
+  streams: Streams,
+  label = spec.name,
   extra: { targetFn?: TargetFn; camOptions?: CamChoices; quiet?: boolean } = {},
 ): MethodMaps {
   const progress = spec.manyPasses && !extra.quiet ? progressReporter(streams, label, { batchSize: budget.batchSize }) : null;
-  const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
+  const onWarning = (m: string): void => {
+    streams.stderr.write(`warning: ${m}\n`);
+  };
   try {
     return spec.run({
-      model: loaded.model, input, target, targetFn: extra.targetFn, camOptions: extra.camOptions, layer, reference, budget, onWarning,
+      model: loaded.model,
+      input,
+      target,
+      targetFn: extra.targetFn,
+      camOptions: extra.camOptions,
+      layer,
+      reference,
+      budget,
+      onWarning,
       onProgress: progress ? (d, t) => progress.update(d, t) : undefined,
     });
   } catch (e) {
@@ -198,11 +282,20 @@ function layerChannels(model: Module, layer: string, shape: readonly number[]): 
  * Decides which methods run: every one that applies to the model (a method's `applies` check, e.g.
  * CAM's GAP + linear head), reporting the others; a method named explicitly that does not apply is an error.
  */
-function applicableMethods(methods: readonly MethodSpec[], all: boolean, ctx: MethodContext, streams: Streams, model: string): MethodSpec[] {
+function applicableMethods(
+  methods: readonly MethodSpec[],
+  all: boolean,
+  ctx: MethodContext,
+  streams: Streams,
+  model: string,
+): MethodSpec[] {
   const keep: MethodSpec[] = [];
   for (const m of methods) {
     const why = m.applies?.(ctx) ?? null;
-    if (why === null) { keep.push(m); continue; }
+    if (why === null) {
+      keep.push(m);
+      continue;
+    }
     if (!all) throw new CliError(`method '${m.name}' does not apply to ${model}: ${why}`, 2);
     streams.stdout.write(`skipping ${m.name}: ${why}\n`);
   }
@@ -214,7 +307,8 @@ export type OutputFormat = 'png' | 'npy' | 'both';
 
 function formatFrom(o: ParsedOptions): OutputFormat {
   const f = str(o, 'format');
-  if (f !== undefined && f !== 'png' && f !== 'npy' && f !== 'both') throw new CliError(`explain: --format must be png, npy or both, got '${f}'`, 2);
+  if (f !== undefined && f !== 'png' && f !== 'npy' && f !== 'both')
+    throw new CliError(`explain: --format must be png, npy or both, got '${f}'`, 2);
   if (flag(o, 'raw')) {
     if (f === 'png' || f === 'npy') throw new CliError(`explain: --raw means --format both; leave one of them out`, 2);
     return 'both';
@@ -230,17 +324,27 @@ function camChoicesFrom(o: ParsedOptions, layers: readonly string[]): CamChoices
 /** `gradlens explain`: returns the exit code. */
 export function explainCommand(argv: readonly string[], streams: Streams): number {
   const { options: o, positionals, help } = parseArgs('explain', argv, SPECS);
-  if (help) { streams.stdout.write(explainHelp()); return 0; }
+  if (help) {
+    streams.stdout.write(explainHelp());
+    return 0;
+  }
   // every argument is checked before the weights load (a VGG16 .pth is half a gigabyte)
   const imageOpt = str(o, 'image');
   const folder = str(o, 'images');
-  if (positionals.length > 0 && imageOpt === undefined) throw new CliError(`explain: unexpected argument '${positionals[0]}' (options are spelled --name value; several pictures follow --image)`, 2);
+  if (positionals.length > 0 && imageOpt === undefined)
+    throw new CliError(
+      `explain: unexpected argument '${positionals[0]}' (options are spelled --name value; several pictures follow --image)`,
+      2,
+    );
   const methodList = str(o, 'method');
   if (methodList === undefined) throw new CliError(`explain: give --method <m>[,<m>…]; methods: ${METHOD_NAMES.join(', ')}`, 2);
   const all = methodList.trim() === 'all';
   const requested = parseMethods(methodList);
-  if (imageOpt === undefined && folder === undefined) throw new CliError('explain: give --image <file>… (PNG or JPEG) or --images <folder>', 2);
-  const onWarning = (m: string): void => { streams.stderr.write(`warning: ${m}\n`); };
+  if (imageOpt === undefined && folder === undefined)
+    throw new CliError('explain: give --image <file>… (PNG or JPEG) or --images <folder>', 2);
+  const onWarning = (m: string): void => {
+    streams.stderr.write(`warning: ${m}\n`);
+  };
   const entries = pictureEntries(imageOpt === undefined ? [] : [imageOpt, ...positionals], folder, str(o, 'targets'), onWarning);
   // one picture given with --image keeps the one-folder layout of the reference scripts
   const many = entries.length > 1 || folder !== undefined;
@@ -251,19 +355,24 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   let budget = budgetFrom('explain', o);
   const colormap = colormapFrom('explain', o);
   const reference = flag(o, 'reference');
-  if (reference && flag(o, 'legend')) throw new CliError('explain: --legend adds pictures the reference project does not make; leave it out with --reference', 2);
+  if (reference && flag(o, 'legend'))
+    throw new CliError('explain: --legend adds pictures the reference project does not make; leave it out with --reference', 2);
   const draw = { colormap, legend: flag(o, 'legend') };
   const out = str(o, 'out') ?? 'gradlens-out';
-  const layerList = str(o, 'layer')?.split(',').map((s) => s.trim());
+  const layerList = str(o, 'layer')
+    ?.split(',')
+    .map((s) => s.trim());
   if (layerList?.some((l) => l === '')) throw new CliError(`explain: --layer has an empty module path in '${str(o, 'layer')}'`, 2);
-  if (layerList && new Set(layerList).size !== layerList.length) throw new CliError(`explain: --layer names a layer twice: ${str(o, 'layer')}`, 2);
+  if (layerList && new Set(layerList).size !== layerList.length)
+    throw new CliError(`explain: --layer names a layer twice: ${str(o, 'layer')}`, 2);
   let layers: string[] = [];
   let requests: TargetRequest[] = [];
   const loaded = loadModelFromOptions('explain', o, {
     size: sizeOpt,
     beforeWeights: (model, defaultLayer, names) => {
       layers = layerList ?? [defaultLayer];
-      if (layerList !== undefined || requested.some((m) => m.usesLayer)) for (const l of layers) checkLayer(model, l, str(o, 'model') ?? str(o, 'arch') ?? 'the model');
+      if (layerList !== undefined || requested.some((m) => m.usesLayer))
+        for (const l of layers) checkLayer(model, l, str(o, 'model') ?? str(o, 'arch') ?? 'the model');
       const base = parseTargetOptions(str(o, 'target'), str(o, 'target-mask'), str(o, 'target-class'), names);
       requests = entries.map((e) => (e.target === undefined ? base : parseTargetOptions(e.target, undefined, undefined, names)));
       // last of the checks: the folder, checked before the weights load but made only when the
@@ -279,7 +388,10 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   const camOptions = camChoicesFrom(o, layers);
   if (camChoicesActive(camOptions)) {
     for (const m of requested.filter((r) => !r.cam)) {
-      if (!all) streams.stderr.write(`note: ${m.name} is not a layer CAM method: --layer lists, --aug-smooth and --eigen-smooth do not change it${m.usesLayer ? ` (it reads ${layer})` : ''}\n`);
+      if (!all)
+        streams.stderr.write(
+          `note: ${m.name} is not a layer CAM method: --layer lists, --aug-smooth and --eigen-smooth do not change it${m.usesLayer ? ` (it reads ${layer})` : ''}\n`,
+        );
     }
   }
   const size = sizeOpt ?? loaded.size;
@@ -303,7 +415,13 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
         progress?.update(index + 1, entries.length);
         continue;
       }
-      const image = prepareImage(rawPicture, { size, mean: loaded.mean, std: loaded.std, normalize: o['no-normalize'] !== true, reference });
+      const image = prepareImage(rawPicture, {
+        size,
+        mean: loaded.mean,
+        std: loaded.std,
+        normalize: o['no-normalize'] !== true,
+        reference,
+      });
       const dir = many && !flat ? path.join(out, entry.stem) : out;
       try {
         const tf = Date.now();
@@ -311,14 +429,45 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
         const forwardMs = Date.now() - tf;
         const targets = resolveTargets(requests[index]!, output, loaded.classes);
         const top = output.shape.length === 2 ? ` (top class ${classLabel(indexOfMax(output.values), loaded.classes)})` : '';
-        if (!many) streams.stdout.write(`${loaded.name}: explaining ${targets.map((t) => t.describe).join(', ')} of ${entry.file}${top}; CAM layer ${layers.join(', ')}\n`);
+        if (!many)
+          streams.stdout.write(
+            `${loaded.name}: explaining ${targets.map((t) => t.describe).join(', ')} of ${entry.file}${top}; CAM layer ${layers.join(', ')}\n`,
+          );
         if (methods === null) {
           const first = targets[0]!;
-          const ctx: MethodContext = { model: loaded.model, input: image.input, target: first.target, targetFn: first.fn, layer, reference, budget, onWarning, camOptions };
+          const ctx: MethodContext = {
+            model: loaded.model,
+            input: image.input,
+            target: first.target,
+            targetFn: first.fn,
+            layer,
+            reference,
+            budget,
+            onWarning,
+            camOptions,
+          };
           methods = applicableMethods(requested, all, ctx, streams, loaded.name);
-          budget = tuneBatch(methods, loaded, image, layer, budget, forwardMs, str(o, 'batch-size') !== undefined, streams, many, camOptions);
+          budget = tuneBatch(
+            methods,
+            loaded,
+            image,
+            layer,
+            budget,
+            forwardMs,
+            str(o, 'batch-size') !== undefined,
+            streams,
+            many,
+            camOptions,
+          );
         }
-        const row: GalleryRow = { name: entry.stem, input: '', label: targets.map((t) => t.describe).join('; '), predicted: top.replace(/^ \(top class (.*)\)$/, '$1') || '—', wrong: false, cells: new Map() };
+        const row: GalleryRow = {
+          name: entry.stem,
+          input: '',
+          label: targets.map((t) => t.describe).join('; '),
+          predicted: top.replace(/^ \(top class (.*)\)$/, '$1') || '—',
+          wrong: false,
+          cells: new Map(),
+        };
         if (many && format !== 'npy') {
           const inputFile = path.join(dir, `${entry.stem}_input.png`);
           writeImage(inputFile, image.picture);
@@ -330,7 +479,11 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
             const tm = Date.now();
             let maps: MethodMaps;
             try {
-              maps = runMethod(spec, loaded, image.input, t.target, layer, reference, budget, streams, spec.name, { targetFn: t.fn, camOptions, quiet: many });
+              maps = runMethod(spec, loaded, image.input, t.target, layer, reference, budget, streams, spec.name, {
+                targetFn: t.fn,
+                camOptions,
+                quiet: many,
+              });
             } catch (e) {
               if (methods.length === 1 && !many) throw e;
               streams.stderr.write(`gradlens: ${many ? `${entry.file}: ` : ''}${(e as Error).message}\n`);
@@ -346,13 +499,17 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
               files.push(...pics.files);
               if (t === targets[0]) row.cells.set(spec.name, relUrl(out, pics.main));
             }
-            if (format !== 'png') files.push(...writeRaw(spec, maps, dir, `${many && flat ? `${entry.stem}_` : ''}${t.suffix ? `${t.suffix.slice(1)}_` : ''}`));
+            if (format !== 'png')
+              files.push(...writeRaw(spec, maps, dir, `${many && flat ? `${entry.stem}_` : ''}${t.suffix ? `${t.suffix.slice(1)}_` : ''}`));
             const list = times.get(spec.name) ?? [];
             list.push((Date.now() - tm) / 1000);
             times.set(spec.name, list);
             written.push(...files);
             const notes = maps.notes.length ? `; ${maps.notes.join('; ')}` : '';
-            if (!many) streams.stdout.write(`${spec.name}${t.suffix ? ` ${t.describe}` : ''} (${seconds(tm)}${notes}): ${files.map((f) => path.basename(f)).join(', ')}\n`);
+            if (!many)
+              streams.stdout.write(
+                `${spec.name}${t.suffix ? ` ${t.describe}` : ''} (${seconds(tm)}${notes}): ${files.map((f) => path.basename(f)).join(', ')}\n`,
+              );
           }
         }
         rows.push(row);
@@ -371,8 +528,13 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   }
   if (many && rows.length > 0 && format !== 'npy') {
     const page = path.join(out, 'index.html');
-    writeFileAtomic(page, runGalleryHtml(loaded.name, rows, methods ?? [], (m) => mean(times.get(m.name) ?? [])));
-    streams.stdout.write(`wrote ${rows.length} pictures × ${methods?.length ?? 0} methods in ${seconds(t0)}; gallery ${path.resolve(page)}\n`);
+    writeFileAtomic(
+      page,
+      runGalleryHtml(loaded.name, rows, methods ?? [], (m) => mean(times.get(m.name) ?? [])),
+    );
+    streams.stdout.write(
+      `wrote ${rows.length} pictures × ${methods?.length ?? 0} methods in ${seconds(t0)}; gallery ${path.resolve(page)}\n`,
+    );
   } else if (rows.length > 0) {
     streams.stdout.write(`wrote ${path.resolve(out)}\n`);
   }
@@ -398,11 +560,21 @@ function relUrl(dir: string, file: string): string {
  * so progress shows every few seconds; says what the many-pass methods will do.
  */
 function tuneBatch(
-  methods: readonly MethodSpec[], loaded: LoadedModel, image: { input: Tensor }, layer: string, budget: Budget, forwardMs: number, fixed: boolean, streams: Streams, quiet: boolean,
+  methods: readonly MethodSpec[],
+  loaded: LoadedModel,
+  image: { input: Tensor },
+  layer: string,
+  budget: Budget,
+  forwardMs: number,
+  fixed: boolean,
+  streams: Streams,
+  quiet: boolean,
   camOptions: CamChoices,
 ): Budget {
   const facts: WorkFacts = {
-    height: image.input.shape[2]!, width: image.input.shape[3]!, budget,
+    height: image.input.shape[2]!,
+    width: image.input.shape[3]!,
+    budget,
     layerChannels: methods.some((m) => m.manyPasses && m.usesLayer) ? layerChannels(loaded.model, layer, image.input.shape) : null,
   };
   const heavy = methods.filter((m) => m.manyPasses && m.work);
@@ -413,7 +585,10 @@ function tuneBatch(
     modelOutput(loaded.model, image.input);
     const warmMs = Math.min(forwardMs, Date.now() - t2);
     b = progressBatch(warmMs, budget.batchSize);
-    if (b < budget.batchSize) streams.stderr.write(`one forward pass took ${duration(warmMs / 1000)}: batches of ${b} instead of ${budget.batchSize}, so progress shows every few seconds (--batch-size sets it)\n`);
+    if (b < budget.batchSize)
+      streams.stderr.write(
+        `one forward pass took ${duration(warmMs / 1000)}: batches of ${b} instead of ${budget.batchSize}, so progress shows every few seconds (--batch-size sets it)\n`,
+      );
   }
   if (heavy.length > 0 && !quiet) {
     const work = (m: MethodSpec): number => m.work!(facts) * (m.cam ? camCalls(camOptions) : 1);

@@ -1,5 +1,6 @@
 import { formatLayers, layers } from '@gradlens/nn';
-import { CliError, formatHelp, intOption, OptionSpec, parseArgs, str } from '../args';
+import type { OptionSpec } from '../args';
+import { CliError, formatHelp, intOption, parseArgs, str } from '../args';
 import { buildUntrained, BUNDLED_NAMES } from '../model';
 import { METHODS } from '../methods';
 import type { Streams } from '../progress';
@@ -10,7 +11,9 @@ const METHODS_SPECS: Readonly<Record<string, OptionSpec>> = {};
 export function methodsCommand(argv: readonly string[], streams: Streams): number {
   const { help, positionals } = parseArgs('methods', argv, METHODS_SPECS);
   if (help) {
-    streams.stdout.write(formatHelp('gradlens methods', 'Lists the attribution methods `gradlens explain --method` takes, one line each.', METHODS_SPECS));
+    streams.stdout.write(
+      formatHelp('gradlens methods', 'Lists the attribution methods `gradlens explain --method` takes, one line each.', METHODS_SPECS),
+    );
     return 0;
   }
   if (positionals.length > 0) throw new CliError(`methods: unexpected argument '${positionals[0]}'`, 2);
@@ -25,15 +28,20 @@ export function methodsCommand(argv: readonly string[], streams: Streams): numbe
 const LAYERS_SPECS: Readonly<Record<string, OptionSpec>> = {
   arch: { type: 'string', value: 'NAME', help: 'a torchvision architecture (vgg16, resnet18, …)' },
   model: { type: 'string', value: 'NAME', help: `a bundled model (${BUNDLED_NAMES.join(', ')}), or an ONNX file (<file>.onnx)` },
-  size: { type: 'string', value: 'N', help: 'input side used to compute the output shapes', default: '224, or the bundled model\'s size' },
+  size: { type: 'string', value: 'N', help: 'input side used to compute the output shapes', default: "224, or the bundled model's size" },
 };
 
 /** `gradlens layers`: module paths, types, output shapes and parameter counts; returns the exit code. */
 export function layersCommand(argv: readonly string[], streams: Streams): number {
   const { options: o, help, positionals } = parseArgs('layers', argv, LAYERS_SPECS);
   if (help) {
-    streams.stdout.write(formatHelp('gradlens layers (--arch <name> | --model <bundled>) [--size N]',
-      'Lists every module path of a model with its output shape for one input: the names --layer takes.', LAYERS_SPECS));
+    streams.stdout.write(
+      formatHelp(
+        'gradlens layers (--arch <name> | --model <bundled>) [--size N]',
+        'Lists every module path of a model with its output shape for one input: the names --layer takes.',
+        LAYERS_SPECS,
+      ),
+    );
     return 0;
   }
   if (positionals.length > 0) throw new CliError(`layers: unexpected argument '${positionals[0]}'`, 2);

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import { ensureDir, writeFileAtomic } from '@gradlens/io';
-import { CliError, formatHelp, OptionSpec, parseArgs, str } from '../args';
+import type { OptionSpec } from '../args';
+import { CliError, formatHelp, parseArgs, str } from '../args';
 import type { Streams } from '../progress';
 
 const SPECS: Readonly<Record<string, OptionSpec>> = {
@@ -12,9 +13,18 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
 
 /** MIME types of what the page is made of; anything else goes out as bytes. */
 const MIME: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg',
-  '.svg': 'image/svg+xml', '.wasm': 'application/wasm', '.map': 'application/json', '.txt': 'text/plain; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.svg': 'image/svg+xml',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
 };
 
 /**
@@ -107,13 +117,25 @@ export function startStaticServer(root: string, port: number): Promise<StaticSer
     const file = resolveFile(base, req.url ?? '/');
     if (!file) return send(404, 'not found\n');
     const type = MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-    res.writeHead(200, { 'Content-Type': type, 'Content-Length': fs.statSync(file).size, 'Cache-Control': 'no-cache', ...ISOLATION_HEADERS });
+    res.writeHead(200, {
+      'Content-Type': type,
+      'Content-Length': fs.statSync(file).size,
+      'Cache-Control': 'no-cache',
+      ...ISOLATION_HEADERS,
+    });
     if (req.method === 'HEAD') return void res.end();
-    fs.createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    fs.createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   });
   return new Promise((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'EADDRINUSE' ? 'is in use' : e.code === 'EACCES' ? 'needs privileges this process does not have' : `cannot be used (${e.message})`;
+      const why =
+        e.code === 'EADDRINUSE'
+          ? 'is in use'
+          : e.code === 'EACCES'
+            ? 'needs privileges this process does not have'
+            : `cannot be used (${e.message})`;
       reject(new Error(`serve: port ${port} on 127.0.0.1 ${why}; pick another with --port (0 picks a free one)`));
     });
     server.listen(port, '127.0.0.1', () => {
@@ -122,7 +144,11 @@ export function startStaticServer(root: string, port: number): Promise<StaticSer
       resolve({
         url: `http://127.0.0.1:${actual}/`,
         port: actual,
-        close: () => new Promise((done) => { server.close(() => done()); server.closeAllConnections(); }),
+        close: () =>
+          new Promise((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
       });
     });
   });
@@ -132,9 +158,14 @@ export function startStaticServer(root: string, port: number): Promise<StaticSer
 export async function serveCommand(argv: readonly string[], streams: Streams, stop?: Promise<void>): Promise<number> {
   const { options: o, help, positionals } = parseArgs('serve', argv, SPECS);
   if (help) {
-    streams.stdout.write(formatHelp('gradlens serve [--port N] [--dir DIR]',
-      'Serves the interactive page (every method in the browser, the tape and its rules) on 127.0.0.1 with the\n'
-      + 'cross-origin isolation headers that WebAssembly threads need, and prints the URL. Ctrl-C stops it.', SPECS));
+    streams.stdout.write(
+      formatHelp(
+        'gradlens serve [--port N] [--dir DIR]',
+        'Serves the interactive page (every method in the browser, the tape and its rules) on 127.0.0.1 with the\n' +
+          'cross-origin isolation headers that WebAssembly threads need, and prints the URL. Ctrl-C stops it.',
+        SPECS,
+      ),
+    );
     return 0;
   }
   if (positionals.length > 0) throw new CliError(`serve: unexpected argument '${positionals[0]}'`, 2);
@@ -142,9 +173,12 @@ export async function serveCommand(argv: readonly string[], streams: Streams, st
   const dirOption = str(o, 'dir');
   const root = dirOption ?? pageDir();
   if (!fs.existsSync(path.join(root, 'index.html'))) {
-    throw new CliError(dirOption !== undefined
-      ? `serve: ${root} has no index.html`
-      : `serve: the page is not built (${path.join(root, 'index.html')} is missing); build it with \`npm run build -w @gradlens/web\``, 2);
+    throw new CliError(
+      dirOption !== undefined
+        ? `serve: ${root} has no index.html`
+        : `serve: the page is not built (${path.join(root, 'index.html')} is missing); build it with \`npm run build -w @gradlens/web\``,
+      2,
+    );
   }
   const server = await startStaticServer(root, port);
   streams.stdout.write(`gradlens page at ${server.url}  (serving ${root}; Ctrl-C stops)\n`);
@@ -156,7 +190,11 @@ export async function serveCommand(argv: readonly string[], streams: Streams, st
 /** Resolves on the first SIGINT or SIGTERM. */
 function interrupted(): Promise<void> {
   return new Promise((resolve) => {
-    const done = (): void => { process.off('SIGINT', done); process.off('SIGTERM', done); resolve(); };
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
     process.on('SIGINT', done);
     process.on('SIGTERM', done);
   });

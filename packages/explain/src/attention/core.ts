@@ -1,7 +1,8 @@
 import { tensor } from '@gradlens/tensor';
 import type { Tape, TapeNode, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { BaseOptions, checkConstant, ResolvedTarget, upsampleMaps, valuesOf, Warnings } from '../common';
+import type { BaseOptions, ResolvedTarget, Warnings } from '../common';
+import { checkConstant, upsampleMaps, valuesOf } from '../common';
 import { hasTokenGrid } from '../token-maps';
 
 /** Options of the methods that read attention probabilities. */
@@ -41,19 +42,32 @@ export function attentionLayers(method: string, model: Module, tape: Tape): Atte
     .filter((n) => n.output.shape[n.output.rank - 1] === n.output.shape[n.output.rank - 2] && n.attrs.dim === n.output.rank - 1)
     .map((n) => ({ scope: n.scope, probs: n.output }));
   if (found.length === 0) {
-    throw new Error(`${method}: ${model.constructor.name} recorded no attention probabilities (a softmax over [N, heads, tokens, tokens] inside a module); this method needs a transformer with self-attention, such as vit_b_16`);
+    throw new Error(
+      `${method}: ${model.constructor.name} recorded no attention probabilities (a softmax over [N, heads, tokens, tokens] inside a module); this method needs a transformer with self-attention, such as vit_b_16`,
+    );
   }
   return found;
 }
 
 /** The patch grid and the number of leading tokens, checked against the token count T. */
-export function tokenLayout(method: string, model: Module, tokens: number, options: AttentionMethodOptions): { grid: [number, number]; prefix: number } {
-  const grid = options.grid ?? (hasTokenGrid(model) ? [model.tokenGrid[0], model.tokenGrid[1]] as [number, number] : null);
-  if (!grid) throw new Error(`${method}: ${model.constructor.name} has no tokenGrid; pass { grid: [h, w] } saying how the patch tokens lie on the image`);
+export function tokenLayout(
+  method: string,
+  model: Module,
+  tokens: number,
+  options: AttentionMethodOptions,
+): { grid: [number, number]; prefix: number } {
+  const grid = options.grid ?? (hasTokenGrid(model) ? ([model.tokenGrid[0], model.tokenGrid[1]] as [number, number]) : null);
+  if (!grid)
+    throw new Error(
+      `${method}: ${model.constructor.name} has no tokenGrid; pass { grid: [h, w] } saying how the patch tokens lie on the image`,
+    );
   const prefix = options.prefixTokens ?? 1;
-  if (!Number.isInteger(prefix) || prefix < 1) throw new Error(`${method}: prefixTokens must be a positive integer (the map is the first token's row), got ${prefix}`);
+  if (!Number.isInteger(prefix) || prefix < 1)
+    throw new Error(`${method}: prefixTokens must be a positive integer (the map is the first token's row), got ${prefix}`);
   if (tokens !== prefix + grid[0] * grid[1]) {
-    throw new Error(`${method}: ${tokens} tokens do not fit ${prefix} class token${prefix > 1 ? 's' : ''} + a ${grid[0]}×${grid[1]} grid (${prefix + grid[0] * grid[1]} tokens)`);
+    throw new Error(
+      `${method}: ${tokens} tokens do not fit ${prefix} class token${prefix > 1 ? 's' : ''} + a ${grid[0]}×${grid[1]} grid (${prefix + grid[0] * grid[1]} tokens)`,
+    );
   }
   return { grid, prefix };
 }
@@ -97,7 +111,8 @@ export function matmulSquare(a: Float64Array, b: Float64Array, t: number): Float
 export function positiveProductMean(a: Float64Array[], b: Float64Array[]): Float64Array {
   const out = new Float64Array(a[0]!.length);
   for (let h = 0; h < a.length; h++) {
-    const ah = a[h]!, bh = b[h]!;
+    const ah = a[h]!,
+      bh = b[h]!;
     for (let j = 0; j < out.length; j++) out[j] = out[j]! + Math.max(0, ah[j]! * bh[j]!);
   }
   for (let j = 0; j < out.length; j++) out[j] = out[j]! / a.length;
@@ -106,8 +121,16 @@ export function positiveProductMean(a: Float64Array[], b: Float64Array[]): Float
 
 /** The maps from each item's final T×T matrix: row 0 over the patch tokens, on the grid, plus the upsampled maps. */
 export function attentionResult(
-  method: string, finals: Float64Array[], tokens: number, layout: { grid: [number, number]; prefix: number }, inputShape: readonly number[],
-  layers: AttentionLayer[], target: ResolvedTarget, scores: readonly number[], warnings: Warnings, dtype: 'float32' | 'float64',
+  method: string,
+  finals: Float64Array[],
+  tokens: number,
+  layout: { grid: [number, number]; prefix: number },
+  inputShape: readonly number[],
+  layers: AttentionLayer[],
+  target: ResolvedTarget,
+  scores: readonly number[],
+  warnings: Warnings,
+  dtype: 'float32' | 'float64',
 ): AttentionMapResult {
   const [h, w] = layout.grid;
   const hw = h * w;

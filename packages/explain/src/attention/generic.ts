@@ -1,9 +1,8 @@
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { checkEval, checkInput, disposePass, passGrad, recordPass, Warnings } from '../common';
-import {
-  AttentionMapResult, AttentionMethodOptions, attentionLayers, attentionResult, headMatrices, identity, matmulSquare, positiveProductMean, tokenLayout,
-} from './core';
+import type { AttentionMapResult, AttentionMethodOptions } from './core';
+import { attentionLayers, attentionResult, headMatrices, identity, matmulSquare, positiveProductMean, tokenLayout } from './core';
 
 /**
  * Generic attention explainability (Chefer, Gur & Wolf 2021, ICCV) for self-attention: starting from
@@ -21,7 +20,10 @@ export function genericAttention(model: Module, x: Tensor, options: AttentionMet
     const layers = attentionLayers(method, model, pass.tape);
     const t = layers[0]!.probs.shape[layers[0]!.probs.rank - 1]!;
     const layout = tokenLayout(method, model, t, options);
-    const grads = passGrad(pass, layers.map((l) => l.probs));
+    const grads = passGrad(
+      pass,
+      layers.map((l) => l.probs),
+    );
     try {
       const probs = layers.map((l) => headMatrices(l.probs));
       const gs = grads.map(headMatrices);
@@ -34,7 +36,18 @@ export function genericAttention(model: Module, x: Tensor, options: AttentionMet
         });
         return r;
       });
-      return attentionResult(method, finals, t, layout, x.shape, layers, pass.target, pass.scores, warnings, x.dtype === 'float64' ? 'float64' : 'float32');
+      return attentionResult(
+        method,
+        finals,
+        t,
+        layout,
+        x.shape,
+        layers,
+        pass.target,
+        pass.scores,
+        warnings,
+        x.dtype === 'float64' ? 'float64' : 'float32',
+      );
     } finally {
       grads.forEach((g) => g.dispose());
     }

@@ -2,9 +2,8 @@ import { record } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { checkEval, checkInput, Warnings } from '../common';
-import {
-  AttentionMapResult, AttentionMethodOptions, attentionLayers, attentionResult, headMatrices, identity, matmulSquare, tokenLayout,
-} from './core';
+import type { AttentionMapResult, AttentionMethodOptions } from './core';
+import { attentionLayers, attentionResult, headMatrices, identity, matmulSquare, tokenLayout } from './core';
 
 export interface AttentionRolloutOptions extends Omit<AttentionMethodOptions, 'target'> {
   /** How the heads of a layer become one matrix (default 'mean', the paper's). */
@@ -21,7 +20,8 @@ function fuse(heads: Float64Array[], how: 'mean' | 'max' | 'min'): Float64Array 
   const out = Float64Array.from(heads[0]!);
   for (let h = 1; h < heads.length; h++) {
     const m = heads[h]!;
-    for (let j = 0; j < out.length; j++) out[j] = how === 'max' ? Math.max(out[j]!, m[j]!) : how === 'min' ? Math.min(out[j]!, m[j]!) : out[j]! + m[j]!;
+    for (let j = 0; j < out.length; j++)
+      out[j] = how === 'max' ? Math.max(out[j]!, m[j]!) : how === 'min' ? Math.min(out[j]!, m[j]!) : out[j]! + m[j]!;
   }
   if (how === 'mean') for (let j = 0; j < out.length; j++) out[j] = out[j]! / heads.length;
   return out;
@@ -45,7 +45,8 @@ export function attentionRollout(model: Module, x: Tensor, options: AttentionRol
   const method = 'attentionRollout';
   checkInput(method, x);
   const how = options.headFusion ?? 'mean';
-  if (how !== 'mean' && how !== 'max' && how !== 'min') throw new Error(`${method}: headFusion must be 'mean', 'max' or 'min', got ${JSON.stringify(how)}`);
+  if (how !== 'mean' && how !== 'max' && how !== 'min')
+    throw new Error(`${method}: headFusion must be 'mean', 'max' or 'min', got ${JSON.stringify(how)}`);
   const ratio = options.discardRatio ?? 0;
   if (!(ratio >= 0 && ratio < 1)) throw new Error(`${method}: discardRatio must be in [0, 1), got ${ratio}`);
   const warnings = new Warnings(method, options.onWarning);
@@ -74,7 +75,18 @@ export function attentionRollout(model: Module, x: Tensor, options: AttentionRol
       }
       return joint;
     });
-    return attentionResult(method, finals, t, layout, x.shape, layers, { classes: null, fn: null }, [], warnings, x.dtype === 'float64' ? 'float64' : 'float32');
+    return attentionResult(
+      method,
+      finals,
+      t,
+      layout,
+      x.shape,
+      layers,
+      { classes: null, fn: null },
+      [],
+      warnings,
+      x.dtype === 'float64' ? 'float64' : 'float32',
+    );
   } finally {
     tape.dispose();
     output.dispose();

@@ -1,12 +1,10 @@
-import {
-  abs, add, div, eq, GradRule, gradRules, minimum, mul, OpName, relu, RuleOverrides, sum, Tensor, where,
-} from '@gradlens/tensor';
+import type { GradRule, OpName, RuleOverrides, Tensor } from '@gradlens/tensor';
+import { abs, add, div, eq, gradRules, minimum, mul, relu, sum, where } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { checkEval, checkInput, disposePass, passGrad, recordPass, Warnings } from '../common';
 import { forward, transpose } from '../lrp/rules';
-import {
-  AttentionMapResult, AttentionMethodOptions, attentionLayers, attentionResult, headMatrices, identity, matmulSquare, positiveProductMean, tokenLayout,
-} from './core';
+import type { AttentionMapResult, AttentionMethodOptions } from './core';
+import { attentionLayers, attentionResult, headMatrices, identity, matmulSquare, positiveProductMean, tokenLayout } from './core';
 
 export interface TransformerAttributionOptions extends AttentionMethodOptions {
   /** The first attention layer of the product (default 0). */
@@ -28,7 +26,10 @@ const itemSum = (t: Tensor) => sum(t, { dim: t.shape.map((_, i) => i).slice(1), 
 const alphaOneBetaZero: GradRule<'conv2d' | 'linear'> = (R, ctx) => {
   const x = ctx.inputs[0]!;
   const w = ctx.inputs[1]!;
-  const px = relu(x), nx = minimum(x, 0), pw = relu(w), nw = minimum(w, 0);
+  const px = relu(x),
+    nx = minimum(x, 0),
+    pw = relu(w),
+    nw = minimum(w, 0);
   const z = add(forward(ctx, px, pw, null), forward(ctx, nx, nw, null));
   const s = safeDivide(R, z);
   const relevance = add(mul(px, transpose(ctx, s, pw)), mul(nx, transpose(ctx, s, nw)));
@@ -40,25 +41,36 @@ const alphaOneBetaZero: GradRule<'conv2d' | 'linear'> = (R, ctx) => {
  * (eq. 5, x ⊙ ∂L/∂x ⊙ R/L), then rescaled per item so that the two share Σ R in proportion to their
  * absolute sums (eq. 8).
  */
-const binaryNormalised = <K extends 'add' | 'matmul'>(): GradRule<K> => (R, ctx) => {
-  const s = safeDivide(R, ctx.output);
-  const rule = gradRules[ctx.op] as GradRule<K>;
-  const [ga, gb] = rule(s, { ...ctx, needsGrad: [true, true] });
-  const [a, b] = ctx.inputs as [Tensor, Tensor];
-  const ra = mul(a, ga!), rb = mul(b, gb!);
-  const sa = itemSum(ra), sb = itemSum(rb), total = itemSum(R);
-  const aa = abs(sa), ab = abs(sb);
-  const share = (r: Tensor, own: Tensor, ownAbs: Tensor) => mul(r, safeDivide(mul(safeDivide(ownAbs, add(aa, ab)), total), own));
-  return [ctx.needsGrad[0] ? share(ra, sa, aa) : null, ctx.needsGrad[1] ? share(rb, sb, ab) : null];
-};
+const binaryNormalised =
+  <K extends 'add' | 'matmul'>(): GradRule<K> =>
+  (R, ctx) => {
+    const s = safeDivide(R, ctx.output);
+    const rule = gradRules[ctx.op] as GradRule<K>;
+    const [ga, gb] = rule(s, { ...ctx, needsGrad: [true, true] });
+    const [a, b] = ctx.inputs as [Tensor, Tensor];
+    const ra = mul(a, ga!),
+      rb = mul(b, gb!);
+    const sa = itemSum(ra),
+      sb = itemSum(rb),
+      total = itemSum(R);
+    const aa = abs(sa),
+      ab = abs(sb);
+    const share = (r: Tensor, own: Tensor, ownAbs: Tensor) => mul(r, safeDivide(mul(safeDivide(ownAbs, add(aa, ab)), total), own));
+    return [ctx.needsGrad[0] ? share(ra, sa, aa) : null, ctx.needsGrad[1] ? share(rb, sb, ab) : null];
+  };
 
-const identityRule = <K extends OpName>(): GradRule<K> => (R, ctx) => ctx.inputs.map((_, i) => (i === 0 ? R : null));
+const identityRule =
+  <K extends OpName>(): GradRule<K> =>
+  (R, ctx) =>
+    ctx.inputs.map((_, i) => (i === 0 ? R : null));
 
 /** The relevance rules of Chefer et al. (2021, CVPR) as overrides of the backward rules. */
 export function transformerAttributionRules(): RuleOverrides {
-  const fail = (op: OpName): GradRule<OpName> => (_R, ctx) => {
-    throw new Error(`transformerAttribution: no relevance rule for op '${op}'${ctx.scope ? ` (module '${ctx.scope}')` : ''}`);
-  };
+  const fail =
+    (op: OpName): GradRule<OpName> =>
+    (_R, ctx) => {
+      throw new Error(`transformerAttribution: no relevance rule for op '${op}'${ctx.scope ? ` (module '${ctx.scope}')` : ''}`);
+    };
   const rules: Partial<Record<OpName, GradRule<OpName>>> = {};
   for (const op of Object.keys(gradRules) as OpName[]) rules[op] = fail(op);
   const moves: OpName[] = ['reshape', 'permute', 'expand', 'slice', 'unslice', 'pad', 'cat', 'indexSelect', 'indexAdd'];
@@ -66,7 +78,12 @@ export function transformerAttributionRules(): RuleOverrides {
   // Non-parametric layers pass relevance on unchanged, as in the authors' implementation.
   for (const op of ['softmax', 'gelu', 'layerNorm', 'relu', 'cast', 'clamp'] as OpName[]) rules[op] = identityRule();
   // A product with a constant (the attention scale, dropout masks) keeps the relevance with the tensor.
-  rules.mul = ((R, ctx) => (ctx.needsGrad[0] && ctx.needsGrad[1] ? binaryNormalised<'add'>()(R, ctx as never) : ctx.needsGrad[0] ? [R, null] : [null, R])) as GradRule<OpName>;
+  rules.mul = ((R, ctx) =>
+    ctx.needsGrad[0] && ctx.needsGrad[1]
+      ? binaryNormalised<'add'>()(R, ctx as never)
+      : ctx.needsGrad[0]
+        ? [R, null]
+        : [null, R]) as GradRule<OpName>;
   rules.linear = alphaOneBetaZero as GradRule<OpName>;
   rules.conv2d = alphaOneBetaZero as GradRule<OpName>;
   rules.add = binaryNormalised<'add'>() as GradRule<OpName>;
@@ -91,7 +108,9 @@ export function transformerAttribution(model: Module, x: Tensor, options: Transf
     const layers = attentionLayers(method, model, pass.tape);
     const start = options.startLayer ?? 0;
     if (!Number.isInteger(start) || start < 0 || start >= layers.length) {
-      throw new Error(`${method}: startLayer must be an integer in [0, ${layers.length - 1}] (the model has ${layers.length} attention layers), got ${start}`);
+      throw new Error(
+        `${method}: startLayer must be an integer in [0, ${layers.length - 1}] (the model has ${layers.length} attention layers), got ${start}`,
+      );
     }
     const t = layers[0]!.probs.shape[layers[0]!.probs.rank - 1]!;
     const layout = tokenLayout(method, model, t, options);
@@ -110,7 +129,18 @@ export function transformerAttribution(model: Module, x: Tensor, options: Transf
         }
         return joint ?? identity(t);
       });
-      return attentionResult(method, finals, t, layout, x.shape, layers, pass.target, pass.scores, warnings, x.dtype === 'float64' ? 'float64' : 'float32');
+      return attentionResult(
+        method,
+        finals,
+        t,
+        layout,
+        x.shape,
+        layers,
+        pass.target,
+        pass.scores,
+        warnings,
+        x.dtype === 'float64' ? 'float64' : 'float32',
+      );
     } finally {
       [...grads, ...relevance].forEach((g) => g.dispose());
     }

@@ -2,7 +2,8 @@ import { Generator, mean, mul, neg, slice, square, sub } from '@gradlens/tensor'
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
-import { FeatureVisOptions, FeatureVisResult, gaussianBlur, optimizeImage, randomImage, sizeOf } from './common';
+import type { FeatureVisOptions, FeatureVisResult } from './common';
+import { gaussianBlur, optimizeImage, randomImage, sizeOf } from './common';
 
 export interface ClassSampleOptions extends FeatureVisOptions {
   /** Input size, H×W (default 224). */
@@ -37,10 +38,18 @@ export function generateClassSample(model: Module, target: number, options: Clas
   const [low, high] = options.initRange ?? [0, 1];
   const init = randomImage(h, w, low, high, options.mean ?? IMAGENET_MEAN, options.std ?? IMAGENET_STD, new Generator(options.seed ?? 0));
   const l2 = options.l2 ?? 0;
-  return optimizeImage(method, init, h, w, (x) => {
-    const value = classLogit(method, model, x, target);
-    return { loss: l2 ? sub(mul(mean(square(x)), l2), value) : neg(value), value };
-  }, options, { steps: 150, lr: 6, optimizer: 'sgd' });
+  return optimizeImage(
+    method,
+    init,
+    h,
+    w,
+    (x) => {
+      const value = classLogit(method, model, x, target);
+      return { loss: l2 ? sub(mul(mean(square(x)), l2), value) : neg(value), value };
+    },
+    options,
+    { steps: 150, lr: 6, optimizer: 'sgd' },
+  );
 }
 
 export interface RegularizedClassSampleOptions extends ClassSampleOptions {
@@ -81,7 +90,11 @@ function percentileOf(v: Float64Array, p: number): number {
  * value (0.1) and lr the image would barely move. Defaults: SGD, lr 6, weight decay 1e-4, 150 steps,
  * blur σ 1 every 4 steps. Returns the image [3, H, W] in the normalised space; `objective` is the logit.
  */
-export function generateRegularizedClassSample(model: Module, target: number, options: RegularizedClassSampleOptions = {}): FeatureVisResult {
+export function generateRegularizedClassSample(
+  model: Module,
+  target: number,
+  options: RegularizedClassSampleOptions = {},
+): FeatureVisResult {
   const method = 'generateRegularizedClassSample';
   const [h, w] = sizeOf(method, options.size, 224);
   const [low, high] = options.initRange ?? [0, 1];
@@ -92,7 +105,10 @@ export function generateRegularizedClassSample(model: Module, target: number, op
   const decay = options.decay ?? 0;
   const normPct = options.normClipPercentile ?? 0;
   const contribPct = options.contributionClipPercentile ?? 0;
-  for (const [name, v] of [['normClipPercentile', normPct], ['contributionClipPercentile', contribPct]] as const) {
+  for (const [name, v] of [
+    ['normClipPercentile', normPct],
+    ['contributionClipPercentile', contribPct],
+  ] as const) {
     if (!(v >= 0 && v <= 100)) throw new Error(`${method}: ${name} must be in [0, 100], got ${v}`);
   }
   if (!(decay >= 0 && decay < 1)) throw new Error(`${method}: decay must be in [0, 1), got ${decay}`);
@@ -101,38 +117,47 @@ export function generateRegularizedClassSample(model: Module, target: number, op
     const cut = percentileOf(score, pct);
     for (let p = 0; p < n; p++) if (score[p]! < cut) for (let c = 0; c < 3; c++) pixels[c * n + p] = 0;
   };
-  return optimizeImage(method, init, h, w, (x) => {
-    const value = classLogit(method, model, x, target);
-    return { loss: l2 ? sub(mul(mean(square(x)), l2), value) : neg(value), value };
-  }, options, { steps: 150, lr: 6, optimizer: 'sgd', weightDecay: 1e-4 }, {
-    before: (pixels, step) => {
-      if (blurEvery > 0 && step % blurEvery === 0) gaussianBlur(pixels, 3, h, w, sigma);
+  return optimizeImage(
+    method,
+    init,
+    h,
+    w,
+    (x) => {
+      const value = classLogit(method, model, x, target);
+      return { loss: l2 ? sub(mul(mean(square(x)), l2), value) : neg(value), value };
     },
-    gradient: (grad) => {
-      const clip = options.gradientClip;
-      if (clip === undefined) return;
-      let s = 0;
-      for (let i = 0; i < grad.length; i++) s += grad[i]! * grad[i]!;
-      const norm = Math.sqrt(s);
-      if (norm > clip) for (let i = 0; i < grad.length; i++) grad[i] = (grad[i]! * clip) / norm;
-    },
-    after: (pixels, grad) => {
-      if (decay > 0) for (let i = 0; i < pixels.length; i++) pixels[i] = pixels[i]! * (1 - decay);
-      if (normPct > 0) {
-        const norms = new Float64Array(n);
-        for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) norms[p] = norms[p]! + pixels[c * n + p]! ** 2;
-        zeroBelow(pixels, norms, normPct);
-      }
-      if (contribPct > 0) {
-        // The loss gradient is −∂S/∂x; contribution of pixel p: |Σ_c x · ∂S/∂x|.
-        const contrib = new Float64Array(n);
-        for (let p = 0; p < n; p++) {
-          let s = 0;
-          for (let c = 0; c < 3; c++) s -= pixels[c * n + p]! * grad[c * n + p]!;
-          contrib[p] = Math.abs(s);
+    options,
+    { steps: 150, lr: 6, optimizer: 'sgd', weightDecay: 1e-4 },
+    {
+      before: (pixels, step) => {
+        if (blurEvery > 0 && step % blurEvery === 0) gaussianBlur(pixels, 3, h, w, sigma);
+      },
+      gradient: (grad) => {
+        const clip = options.gradientClip;
+        if (clip === undefined) return;
+        let s = 0;
+        for (let i = 0; i < grad.length; i++) s += grad[i]! * grad[i]!;
+        const norm = Math.sqrt(s);
+        if (norm > clip) for (let i = 0; i < grad.length; i++) grad[i] = (grad[i]! * clip) / norm;
+      },
+      after: (pixels, grad) => {
+        if (decay > 0) for (let i = 0; i < pixels.length; i++) pixels[i] = pixels[i]! * (1 - decay);
+        if (normPct > 0) {
+          const norms = new Float64Array(n);
+          for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) norms[p] = norms[p]! + pixels[c * n + p]! ** 2;
+          zeroBelow(pixels, norms, normPct);
         }
-        zeroBelow(pixels, contrib, contribPct);
-      }
+        if (contribPct > 0) {
+          // The loss gradient is −∂S/∂x; contribution of pixel p: |Σ_c x · ∂S/∂x|.
+          const contrib = new Float64Array(n);
+          for (let p = 0; p < n; p++) {
+            let s = 0;
+            for (let c = 0; c < 3; c++) s -= pixels[c * n + p]! * grad[c * n + p]!;
+            contrib[p] = Math.abs(s);
+          }
+          zeroBelow(pixels, contrib, contribPct);
+        }
+      },
     },
-  });
+  );
 }

@@ -1,7 +1,7 @@
 import { Generator, noGrad, record, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import { Adam, Module, observeModuleCalls, SGD } from '@gradlens/nn';
-import type { Optimizer } from '@gradlens/nn';
+import { Adam, observeModuleCalls, SGD } from '@gradlens/nn';
+import type { Optimizer, Module } from '@gradlens/nn';
 import { IMAGENET_MEAN, IMAGENET_STD, recreateImage, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 import { fourierParam } from './parametrization';
@@ -112,7 +112,15 @@ export function sizeOf(method: string, size: number | readonly [number, number] 
  * A random image [3·H·W] (CHW) in the normalised space: pixel values uniform in [low, high] (0…1
  * picture range) from a seeded generator, normalised with mean and std.
  */
-export function randomImage(h: number, w: number, low: number, high: number, mean: readonly number[], std: readonly number[], g: Generator): Float32Array {
+export function randomImage(
+  h: number,
+  w: number,
+  low: number,
+  high: number,
+  mean: readonly number[],
+  std: readonly number[],
+  g: Generator,
+): Float32Array {
   const n = h * w;
   const out = new Float32Array(3 * n);
   for (let c = 0; c < 3; c++) {
@@ -179,17 +187,27 @@ function roll(pixels: Float32Array, h: number, w: number, dy: number, dx: number
  * not pay for the rest. Call it inside `record` to differentiate through it. With `side` 'input' it
  * returns what the module was given instead (a ReLU's pre-activation).
  */
-export function layerOutput(method: string, model: Module, layer: string, x: Tensor, calls: number, side: 'output' | 'input' = 'output'): Tensor {
+export function layerOutput(
+  method: string,
+  model: Module,
+  layer: string,
+  x: Tensor,
+  calls: number,
+  side: 'output' | 'input' = 'output',
+): Tensor {
   const target = findModule(method, model, layer);
   let seen = 0;
   const found: { t: Tensor | null } = { t: null };
   try {
-    observeModuleCalls((m, input, y) => {
-      if (m !== target) return;
-      found.t = side === 'input' ? input : y;
-      seen++;
-      if (seen === calls) throw STOP;
-    }, () => model.call(x));
+    observeModuleCalls(
+      (m, input, y) => {
+        if (m !== target) return;
+        found.t = side === 'input' ? input : y;
+        seen++;
+        if (seen === calls) throw STOP;
+      },
+      () => model.call(x),
+    );
   } catch (e) {
     if (e !== STOP) throw e;
   }
@@ -212,11 +230,16 @@ export function findModule(method: string, model: Module, layer: string): Module
 export function countCalls(method: string, model: Module, layer: string, x: Tensor): number {
   const target = findModule(method, model, layer);
   let calls = 0;
-  noGrad(() => tidy(() => {
-    observeModuleCalls((m) => {
-      if (m === target) calls++;
-    }, () => model.call(x));
-  }));
+  noGrad(() =>
+    tidy(() => {
+      observeModuleCalls(
+        (m) => {
+          if (m === target) calls++;
+        },
+        () => model.call(x),
+      );
+    }),
+  );
   if (calls === 0) throw new Error(`${method}: module '${layer}' did not run in the forward pass of ${model.constructor.name}`);
   return calls;
 }
@@ -237,9 +260,20 @@ function checkPositiveInt(method: string, name: string, v: number): number {
  * returns the result; `defaults` are the method's own defaults for the shared options.
  */
 export function optimizeImage(
-  method: string, init: Float32Array, h: number, w: number, objective: ImageObjective,
+  method: string,
+  init: Float32Array,
+  h: number,
+  w: number,
+  objective: ImageObjective,
   options: FeatureVisOptions,
-  defaults: { steps: number; lr: number; optimizer: PixelOptimizer; weightDecay?: number; momentum?: number; parametrization?: ImageParametrization },
+  defaults: {
+    steps: number;
+    lr: number;
+    optimizer: PixelOptimizer;
+    weightDecay?: number;
+    momentum?: number;
+    parametrization?: ImageParametrization;
+  },
   hooks: StepHooks = {},
 ): FeatureVisResult {
   const steps = checkPositiveInt(method, 'steps', options.steps ?? defaults.steps);
@@ -252,7 +286,8 @@ export function optimizeImage(
   const frameEvery = checkPositiveInt(method, 'frameEvery', options.frameEvery ?? 10);
   const mean = options.mean ?? IMAGENET_MEAN;
   const std = options.std ?? IMAGENET_STD;
-  if (mean.length !== 3 || std.length !== 3) throw new Error(`${method}: mean and std need 3 values (RGB), got ${mean.length} and ${std.length}`);
+  if (mean.length !== 3 || std.length !== 3)
+    throw new Error(`${method}: mean and std need 3 values (RGB), got ${mean.length} and ${std.length}`);
   const { lo, hi } = channelBounds(mean, std);
   const clampPixels = options.clampPixels ?? true;
   const jitter = Math.max(0, Math.floor(options.jitter ?? 0));
@@ -396,7 +431,13 @@ export function optimizeImage(
 
 /** The parametrisation the options ask for (null: the pixels themselves), checked. */
 function parametrizationOf(
-  method: string, options: FeatureVisOptions, fallback: ImageParametrization | undefined, h: number, w: number, mean: readonly number[], std: readonly number[],
+  method: string,
+  options: FeatureVisOptions,
+  fallback: ImageParametrization | undefined,
+  h: number,
+  w: number,
+  mean: readonly number[],
+  std: readonly number[],
 ): ImageParam | null {
   const kind = options.parametrization ?? fallback ?? 'pixel';
   if (kind === 'pixel') return null;

@@ -3,7 +3,8 @@ import type { Tensor } from '@gradlens/tensor';
 import { ReLU, ReLU6 } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import { resizeFloat } from '@gradlens/io';
-import { countCallsOn, FeatureVisOptions, FeatureVisResult, findModule, imageValues, layerOutput, optimizeImage } from './common';
+import type { FeatureVisOptions, FeatureVisResult } from './common';
+import { countCallsOn, findModule, imageValues, layerOutput, optimizeImage } from './common';
 
 export interface DeepDreamOptions extends FeatureVisOptions {
   /** Module path of the layer whose activation is amplified. */
@@ -55,7 +56,8 @@ export function deepDream(model: Module, image: Tensor, options: DeepDreamOption
   if (!Number.isInteger(octaves) || octaves < 1) throw new Error(`${method}: octaves must be a positive integer, got ${octaves}`);
   if (!(ratio > 1) || !Number.isFinite(ratio)) throw new Error(`${method}: octaveScale must be a number above 1, got ${ratio}`);
   const module = findModule(method, model, options.layer);
-  const side = f !== undefined && (options.preActivation ?? true) && (module instanceof ReLU || module instanceof ReLU6) ? 'input' : 'output';
+  const side =
+    f !== undefined && (options.preActivation ?? true) && (module instanceof ReLU || module instanceof ReLU6) ? 'input' : 'output';
   const objective = (x: Tensor) => {
     const act = layerOutput(method, model, options.layer, x, calls, side);
     let value: Tensor;

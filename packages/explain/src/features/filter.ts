@@ -3,7 +3,8 @@ import { ReLU, ReLU6 } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
 import { parametrizedStart } from './parametrization';
-import { countCallsOn, FeatureVisOptions, FeatureVisResult, findModule, layerOutput, optimizeImage, randomImage, sizeOf } from './common';
+import type { FeatureVisOptions, FeatureVisResult } from './common';
+import { countCallsOn, findModule, layerOutput, optimizeImage, randomImage, sizeOf } from './common';
 
 export interface FilterVisualizationOptions extends FeatureVisOptions {
   /** Module path of the layer (`features.10`); its output must be [1, C, h, w] (or [1, C]). */
@@ -37,21 +38,30 @@ export function visualizeFilter(model: Module, options: FilterVisualizationOptio
   const g = new Generator(options.seed ?? 0);
   const kind = options.parametrization ?? 'pixel';
   const [mu, sd] = [options.mean ?? IMAGENET_MEAN, options.std ?? IMAGENET_STD];
-  const init = parametrizedStart(kind, h, w, mu, sd, options.spectrumDecay ?? 1, 0.01, () => g.normal()) ?? randomImage(h, w, low, high, mu, sd, g);
+  const init =
+    parametrizedStart(kind, h, w, mu, sd, options.spectrumDecay ?? 1, 0.01, () => g.normal()) ?? randomImage(h, w, low, high, mu, sd, g);
   const calls = countCallsOn(method, model, options.layer, init, h, w);
   const f = options.filter;
   const module = findModule(method, model, options.layer);
   const side = (options.preActivation ?? true) && (module instanceof ReLU || module instanceof ReLU6) ? 'input' : 'output';
-  return optimizeImage(method, init, h, w, (x) => {
-    const act = layerOutput(method, model, options.layer, x, calls, side);
-    const channels = act.shape[1];
-    if (act.rank < 2 || act.shape[0] !== 1 || channels === undefined) {
-      throw new Error(`${method}: layer '${options.layer}' gave shape [${act.shape.join(', ')}]; expected [1, C, …]`);
-    }
-    if (!Number.isInteger(f) || f < 0 || f >= channels) {
-      throw new Error(`${method}: filter ${f} is out of range: layer '${options.layer}' has ${channels} channels (0…${channels - 1})`);
-    }
-    const value = mean(slice(act, 1, f, f + 1));
-    return { loss: neg(value), value };
-  }, options, { steps: 30, lr: 0.1, optimizer: 'adam', weightDecay: 1e-6 });
+  return optimizeImage(
+    method,
+    init,
+    h,
+    w,
+    (x) => {
+      const act = layerOutput(method, model, options.layer, x, calls, side);
+      const channels = act.shape[1];
+      if (act.rank < 2 || act.shape[0] !== 1 || channels === undefined) {
+        throw new Error(`${method}: layer '${options.layer}' gave shape [${act.shape.join(', ')}]; expected [1, C, …]`);
+      }
+      if (!Number.isInteger(f) || f < 0 || f >= channels) {
+        throw new Error(`${method}: filter ${f} is out of range: layer '${options.layer}' has ${channels} channels (0…${channels - 1})`);
+      }
+      const value = mean(slice(act, 1, f, f + 1));
+      return { loss: neg(value), value };
+    },
+    options,
+    { steps: 30, lr: 0.1, optimizer: 'adam', weightDecay: 1e-6 },
+  );
 }

@@ -3,7 +3,8 @@ import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
 import { parametrizedStart } from './parametrization';
-import { countCallsOn, FeatureVisOptions, FeatureVisResult, imageValues, layerOutput, optimizeImage, withImage } from './common';
+import type { FeatureVisOptions, FeatureVisResult } from './common';
+import { countCallsOn, imageValues, layerOutput, optimizeImage, withImage } from './common';
 
 export interface InversionOptions extends FeatureVisOptions {
   /** Module path of the layer whose representation is inverted. */
@@ -59,23 +60,40 @@ export function invertRepresentation(model: Module, image: Tensor, options: Inve
   );
   try {
     const norm = tidy(() => sum(square(target)).item());
-    if (!(norm > 0)) throw new Error(`${method}: the target image's activation at '${options.layer}' is all zeros; pick another layer or image`);
+    if (!(norm > 0))
+      throw new Error(`${method}: the target image's activation at '${options.layer}' is all zeros; pick another layer or image`);
     const g = new Generator(options.seed ?? 0);
     const std = options.initStd ?? 0.1;
     const kind = options.parametrization ?? 'fourier';
-    const start = parametrizedStart(kind, h, w, options.mean ?? IMAGENET_MEAN, options.std ?? IMAGENET_STD, options.spectrumDecay ?? 1, 0.01, () => g.normal());
+    const start = parametrizedStart(
+      kind,
+      h,
+      w,
+      options.mean ?? IMAGENET_MEAN,
+      options.std ?? IMAGENET_STD,
+      options.spectrumDecay ?? 1,
+      0.01,
+      () => g.normal(),
+    );
     const init = start ?? new Float32Array(3 * h * w);
     if (!start) for (let i = 0; i < init.length; i++) init[i] = std * g.normal();
-    return optimizeImage(method, init, h, w, (x) => {
-      const act = layerOutput(method, model, options.layer, x, calls);
-      const value = div(sum(square(sub(act, target))), norm);
-      let loss = value;
-      if (alphaWeight) loss = add(loss, mul(mean(pow(abs(x), alpha)), alphaWeight));
-      if (tvWeight) loss = add(loss, mul(totalVariation(x, beta), tvWeight));
-      return { loss, value };
-    }, options, { steps: 200, lr: 0.05, optimizer: 'adam', parametrization: 'fourier' });
+    return optimizeImage(
+      method,
+      init,
+      h,
+      w,
+      (x) => {
+        const act = layerOutput(method, model, options.layer, x, calls);
+        const value = div(sum(square(sub(act, target))), norm);
+        let loss = value;
+        if (alphaWeight) loss = add(loss, mul(mean(pow(abs(x), alpha)), alphaWeight));
+        if (tvWeight) loss = add(loss, mul(totalVariation(x, beta), tvWeight));
+        return { loss, value };
+      },
+      options,
+      { steps: 200, lr: 0.05, optimizer: 'adam', parametrization: 'fourier' },
+    );
   } finally {
     target.dispose();
   }
 }
-

@@ -186,7 +186,14 @@ export function fourierParam(h: number, w: number, mean: readonly number[], std:
  * method keeps its own start).
  */
 export function parametrizedStart(
-  kind: ImageParametrization, h: number, w: number, mean: readonly number[], std: readonly number[], decay: number, sd: number, normal: () => number,
+  kind: ImageParametrization,
+  h: number,
+  w: number,
+  mean: readonly number[],
+  std: readonly number[],
+  decay: number,
+  sd: number,
+  normal: () => number,
 ): Float32Array | null {
   if (kind !== 'fourier') return null;
   const param = fourierParam(h, w, mean, std, decay);

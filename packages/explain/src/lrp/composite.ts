@@ -1,8 +1,9 @@
-import { GradRule, OpName, RuleOverrides, Tensor, gradRules } from '@gradlens/tensor';
-import { AttentionRule, layerNormRelevance, matmulRelevance, softmaxRelevance } from './transformer';
-import {
-  LrpLayerRule, Stabiliser, batchNormRelevance, layerRelevance, passThrough, proportional, scaleByConstant, shareSum,
-} from './rules';
+import type { GradRule, OpName, RuleOverrides, Tensor } from '@gradlens/tensor';
+import { gradRules } from '@gradlens/tensor';
+import type { AttentionRule } from './transformer';
+import { layerNormRelevance, matmulRelevance, softmaxRelevance } from './transformer';
+import type { LrpLayerRule, Stabiliser } from './rules';
+import { batchNormRelevance, layerRelevance, passThrough, proportional, scaleByConstant, shareSum } from './rules';
 
 /**
  * Which LRP rule each layer uses: by layer type, for the pixel layer, and by module path
@@ -48,32 +49,82 @@ const moves = 'moves data' as const;
  * the tensor package must be classified here before LRP compiles.
  */
 function treatments(
-  layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 'linear'>, stabilise: Stabiliser, eps: number, attention: AttentionRule, probabilities: ReadonlySet<Tensor>,
+  layerRule: (op: 'conv2d' | 'linear') => GradRule<'conv2d' | 'linear'>,
+  stabilise: Stabiliser,
+  eps: number,
+  attention: AttentionRule,
+  probabilities: ReadonlySet<Tensor>,
 ): { [K in OpName]: Treatment<K> } {
   const share = shareSum(stabilise, eps, false);
   return {
-    conv2d: layerRule('conv2d'), linear: layerRule('linear'),
+    conv2d: layerRule('conv2d'),
+    linear: layerRule('linear'),
     // GELU passes relevance through like ReLU (AttnLRP's identity rule for elementwise activations).
-    relu: passThrough(), clamp: passThrough(), cast: passThrough(), gelu: passThrough(),
-    add: share, sub: shareSum(stabilise, eps, true), mul: scaleByConstant('mul'), div: scaleByConstant('div'),
+    relu: passThrough(),
+    clamp: passThrough(),
+    cast: passThrough(),
+    gelu: passThrough(),
+    add: share,
+    sub: shareSum(stabilise, eps, true),
+    mul: scaleByConstant('mul'),
+    div: scaleByConstant('div'),
     batchNorm: batchNormRelevance(stabilise, eps),
-    avgPool2d: proportional(stabilise, eps), adaptiveAvgPool2d: proportional(stabilise, eps),
-    sum: proportional(stabilise, eps), mean: proportional(stabilise, eps),
-    upsampleNearest2d: proportional(stabilise, eps), upsampleBilinear2d: proportional(stabilise, eps),
+    avgPool2d: proportional(stabilise, eps),
+    adaptiveAvgPool2d: proportional(stabilise, eps),
+    sum: proportional(stabilise, eps),
+    mean: proportional(stabilise, eps),
+    upsampleNearest2d: proportional(stabilise, eps),
+    upsampleBilinear2d: proportional(stabilise, eps),
     // Winner-take-all pooling and pure data movement route relevance as they route gradients.
-    maxPool2d: moves, adaptiveMaxPool2d: moves, gatherPlanes: moves, scatterPlanes: moves,
-    reshape: moves, permute: moves, expand: moves, slice: moves, unslice: moves, pad: moves, cat: moves,
-    indexSelect: moves, indexAdd: moves,
-    pow: unsupported, maximum: unsupported, minimum: unsupported, where: unsupported,
-    eq: unsupported, ne: unsupported, lt: unsupported, le: unsupported, gt: unsupported, ge: unsupported,
-    neg: unsupported, exp: unsupported, log: unsupported, sqrt: unsupported, abs: unsupported, sign: unsupported,
-    layerNorm: layerNormRelevance(stabilise, eps), matmul: matmulRelevance(attention, stabilise, eps, probabilities),
+    maxPool2d: moves,
+    adaptiveMaxPool2d: moves,
+    gatherPlanes: moves,
+    scatterPlanes: moves,
+    reshape: moves,
+    permute: moves,
+    expand: moves,
+    slice: moves,
+    unslice: moves,
+    pad: moves,
+    cat: moves,
+    indexSelect: moves,
+    indexAdd: moves,
+    pow: unsupported,
+    maximum: unsupported,
+    minimum: unsupported,
+    where: unsupported,
+    eq: unsupported,
+    ne: unsupported,
+    lt: unsupported,
+    le: unsupported,
+    gt: unsupported,
+    ge: unsupported,
+    neg: unsupported,
+    exp: unsupported,
+    log: unsupported,
+    sqrt: unsupported,
+    abs: unsupported,
+    sign: unsupported,
+    layerNorm: layerNormRelevance(stabilise, eps),
+    matmul: matmulRelevance(attention, stabilise, eps, probabilities),
     softmax: softmaxRelevance(attention),
-    sigmoid: unsupported, tanh: unsupported, erf: unsupported, logSoftmax: unsupported,
-    max: unsupported, min: unsupported, argmax: unsupported, argmin: unsupported, var: unsupported,
-    conv2dBackwardInput: unsupported, conv2dBackwardWeight: unsupported,
-    avgPool2dBackward: unsupported, adaptiveAvgPool2dBackward: unsupported, batchNormBackward: unsupported,
-    upsampleNearest2dBackward: unsupported, upsampleBilinear2dBackward: unsupported, reluBackward: unsupported,
+    sigmoid: unsupported,
+    tanh: unsupported,
+    erf: unsupported,
+    logSoftmax: unsupported,
+    max: unsupported,
+    min: unsupported,
+    argmax: unsupported,
+    argmin: unsupported,
+    var: unsupported,
+    conv2dBackwardInput: unsupported,
+    conv2dBackwardWeight: unsupported,
+    avgPool2dBackward: unsupported,
+    adaptiveAvgPool2dBackward: unsupported,
+    batchNormBackward: unsupported,
+    upsampleNearest2dBackward: unsupported,
+    upsampleBilinear2dBackward: unsupported,
+    reluBackward: unsupported,
   };
 }
 
@@ -81,26 +132,37 @@ function treatments(
  * The rule overrides that turn `tape.grad` into relevance propagation for `composite`; `input` is
  * the tensor of pixels, so the layer reading it can use the input rule.
  */
-export function lrpRules(composite: LrpComposite, input: Tensor, stabilise: Stabiliser, probabilities: ReadonlySet<Tensor> = new Set()): RuleOverrides {
+export function lrpRules(
+  composite: LrpComposite,
+  input: Tensor,
+  stabilise: Stabiliser,
+  probabilities: ReadonlySet<Tensor> = new Set(),
+): RuleOverrides {
   const eps = composite.epsilon ?? 1e-9;
   const pick = (op: 'conv2d' | 'linear', scope: string, reads: Tensor): LrpLayerRule => {
     const layers = composite.layers ?? {};
-    const byPath = Object.entries(layers).filter(([p]) => scope === p || scope.startsWith(p + '.')).sort((a, b) => b[0].length - a[0].length)[0];
+    const byPath = Object.entries(layers)
+      .filter(([p]) => scope === p || scope.startsWith(p + '.'))
+      .sort((a, b) => b[0].length - a[0].length)[0];
     if (byPath) return byPath[1];
     if (reads === input && composite.input) return composite.input;
     return composite[op] ?? { rule: 'epsilon', epsilon: 0 };
   };
-  const layerRule = (op: 'conv2d' | 'linear'): GradRule<'conv2d' | 'linear'> => (R, ctx) => {
-    const relevance = layerRelevance(R, ctx, pick(op, ctx.scope, ctx.inputs[0]!), stabilise);
-    return ctx.inputs.map((_, i) => (i === 0 ? relevance : null));
-  };
+  const layerRule =
+    (op: 'conv2d' | 'linear'): GradRule<'conv2d' | 'linear'> =>
+    (R, ctx) => {
+      const relevance = layerRelevance(R, ctx, pick(op, ctx.scope, ctx.inputs[0]!), stabilise);
+      return ctx.inputs.map((_, i) => (i === 0 ? relevance : null));
+    };
   const table = treatments(layerRule, stabilise, eps, composite.attention ?? 'ah', probabilities);
   const overrides: Record<string, GradRule<OpName>> = {};
   for (const [op, t] of Object.entries(table) as [OpName, Treatment<OpName>][]) {
     if (t === moves) overrides[op] = gradRules[op] as GradRule<OpName>;
     else if (t === unsupported) {
       overrides[op] = (_R, ctx) => {
-        throw new Error(`LRP has no relevance rule for op '${op}'${ctx.scope ? ` (module '${ctx.scope}')` : ''}; supported layers: conv2d, linear, ReLU, GELU, pooling, batch norm, layer norm, attention, residual additions`);
+        throw new Error(
+          `LRP has no relevance rule for op '${op}'${ctx.scope ? ` (module '${ctx.scope}')` : ''}; supported layers: conv2d, linear, ReLU, GELU, pooling, batch norm, layer norm, attention, residual additions`,
+        );
       };
     } else overrides[op] = t;
   }

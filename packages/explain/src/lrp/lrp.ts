@@ -1,8 +1,11 @@
 import { withMode } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
-import { Tensor, keep, mul, tidy } from '@gradlens/tensor';
-import { BaseOptions, checkInput, disposePass, layerActivation, recordPass, Warnings } from '../common';
-import { LrpComposite, lrpPresets, lrpRules } from './composite';
+import type { Tensor } from '@gradlens/tensor';
+import { keep, mul, tidy } from '@gradlens/tensor';
+import type { BaseOptions } from '../common';
+import { checkInput, disposePass, layerActivation, recordPass, Warnings } from '../common';
+import type { LrpComposite } from './composite';
+import { lrpPresets, lrpRules } from './composite';
 import { additiveEpsilon, relevancePerItem, signedEpsilon } from './rules';
 
 export interface LrpOptions extends BaseOptions {
@@ -42,7 +45,9 @@ export function lrp(model: Module, input: Tensor, options: LrpOptions): LrpResul
       ? lrpPresets[options.composite ?? 'epsilon']
       : options.composite;
   if (!reference && model.namedModules().some(([, m]) => m.training)) {
-    new Warnings('lrp', options.onWarning).warn('the model is in training mode; LRP runs it in eval mode and puts the modes back afterwards');
+    new Warnings('lrp', options.onWarning).warn(
+      'the model is in training mode; LRP runs it in eval mode and puts the modes back afterwards',
+    );
   }
   return withMode(model, reference ? 'train' : 'eval', () => {
     const pass = recordPass('lrp', model, input, options.target);
@@ -56,7 +61,10 @@ export function lrp(model: Module, input: Tensor, options: LrpOptions): LrpResul
         const stabilise = reference ? additiveEpsilon : signedEpsilon;
         // Attention probabilities (softmax outputs) are what the AH-rule holds constant.
         const probabilities = new Set(pass.tape.nodes.filter((n) => n.op === 'softmax').map((n) => n.output));
-        const [relevance] = pass.tape.grad(pass.seedOutputs, [wrt], { rules: lrpRules(composite, input, stabilise, probabilities), gradOutputs: seeds });
+        const [relevance] = pass.tape.grad(pass.seedOutputs, [wrt], {
+          rules: lrpRules(composite, input, stabilise, probabilities),
+          gradOutputs: seeds,
+        });
         const outputRelevance = seeds.map(relevancePerItem).reduce((a, b) => a.map((v, i) => v + b[i]!));
         const inputRelevance = relevancePerItem(relevance!);
         return {

@@ -1,5 +1,21 @@
+import type { GradContext, GradRule, OpName, Tensor } from '@gradlens/tensor';
 import {
-  GradContext, GradRule, OpName, Tensor, add, batchNormSlots, conv2d, div, full, gradRules, linear, mul, neg, pow, relu, reshape, sum, where, ge, minimum,
+  add,
+  batchNormSlots,
+  conv2d,
+  div,
+  full,
+  gradRules,
+  linear,
+  mul,
+  neg,
+  pow,
+  relu,
+  reshape,
+  sum,
+  where,
+  ge,
+  minimum,
 } from '@gradlens/tensor';
 
 /** How one layer (conv2d or linear) passes relevance to its input. */
@@ -39,7 +55,12 @@ export function forward<K extends 'conv2d' | 'linear'>(ctx: GradContext<K>, x: T
 }
 
 /** Relevance of a conv2d or linear node's input, for one layer rule. */
-export function layerRelevance<K extends 'conv2d' | 'linear'>(R: Tensor, ctx: GradContext<K>, spec: LrpLayerRule, stabilise: Stabiliser): Tensor {
+export function layerRelevance<K extends 'conv2d' | 'linear'>(
+  R: Tensor,
+  ctx: GradContext<K>,
+  spec: LrpLayerRule,
+  stabilise: Stabiliser,
+): Tensor {
   const x = ctx.inputs[0]!;
   const w = ctx.inputs[1]!;
   const b = ctx.inputs[2] ?? null;
@@ -79,31 +100,42 @@ export function layerRelevance<K extends 'conv2d' | 'linear'>(R: Tensor, ctx: Gr
 }
 
 /** Ops whose relevance passes through unchanged (ReLU, clipping, casts). */
-export const passThrough = <K extends OpName>(): GradRule<K> => (R, ctx) => ctx.inputs.map((_, i) => (i === 0 ? R : null));
+export const passThrough =
+  <K extends OpName>(): GradRule<K> =>
+  (R, ctx) =>
+    ctx.inputs.map((_, i) => (i === 0 ? R : null));
 
 /** Parameter-free linear ops (average pooling, sums, means): the ε-rule with the op's own transpose. */
-export const proportional = <K extends OpName>(stabilise: Stabiliser, epsilon: number): GradRule<K> => (R, ctx) => {
-  const s = div(R, stabilise(ctx.output, epsilon));
-  const rule = gradRules[ctx.op] as GradRule<K>;
-  const grads = rule(s, ctx);
-  return ctx.inputs.map((x, i) => (i === 0 && grads[0] ? mul(x, grads[0]) : null));
-};
+export const proportional =
+  <K extends OpName>(stabilise: Stabiliser, epsilon: number): GradRule<K> =>
+  (R, ctx) => {
+    const s = div(R, stabilise(ctx.output, epsilon));
+    const rule = gradRules[ctx.op] as GradRule<K>;
+    const grads = rule(s, ctx);
+    return ctx.inputs.map((x, i) => (i === 0 && grads[0] ? mul(x, grads[0]) : null));
+  };
 
 /** a ± b (residual additions, bias additions of batch norm): each operand takes its share of the sum. */
-export const shareSum = (stabilise: Stabiliser, epsilon: number, subtract: boolean): GradRule<'add' | 'sub'> => (R, ctx) => {
-  const s = div(R, stabilise(ctx.output, epsilon));
-  const [a, b] = ctx.inputs as [Tensor, Tensor];
-  return [ctx.needsGrad[0] ? mul(a, s) : null, ctx.needsGrad[1] ? mul(subtract ? neg(b) : b, s) : null];
-};
+export const shareSum =
+  (stabilise: Stabiliser, epsilon: number, subtract: boolean): GradRule<'add' | 'sub'> =>
+  (R, ctx) => {
+    const s = div(R, stabilise(ctx.output, epsilon));
+    const [a, b] = ctx.inputs as [Tensor, Tensor];
+    return [ctx.needsGrad[0] ? mul(a, s) : null, ctx.needsGrad[1] ? mul(subtract ? neg(b) : b, s) : null];
+  };
 
 /** a·c or a/c with c constant (batch-norm scaling, dropout masks): the relevance stays with a. */
-export const scaleByConstant = (op: 'mul' | 'div'): GradRule<'mul' | 'div'> => (R, ctx) => {
-  const both = ctx.needsGrad[0] && ctx.needsGrad[1];
-  if (both || (op === 'div' && ctx.needsGrad[1])) {
-    throw new Error(`LRP: ${op} with an input-dependent ${both ? 'pair of operands' : 'divisor'}${ctx.scope ? ` in module '${ctx.scope}'` : ''} has no relevance rule`);
-  }
-  return ctx.needsGrad[0] ? [R, null] : [null, R];
-};
+export const scaleByConstant =
+  (op: 'mul' | 'div'): GradRule<'mul' | 'div'> =>
+  (R, ctx) => {
+    const both = ctx.needsGrad[0] && ctx.needsGrad[1];
+    if (both || (op === 'div' && ctx.needsGrad[1])) {
+      throw new Error(
+        `LRP: ${op} with an input-dependent ${both ? 'pair of operands' : 'divisor'}${ctx.scope ? ` in module '${ctx.scope}'` : ''} has no relevance rule`,
+      );
+    }
+    return ctx.needsGrad[0] ? [R, null] : [null, R];
+  };
 
 /**
  * Batch norm in eval mode, y = x·scale + shift per channel with scale = weight/√(running var + eps):
@@ -111,17 +143,27 @@ export const scaleByConstant = (op: 'mul' | 'div'): GradRule<'mul' | 'div'> => (
  * for the bias of conv2d and linear (zennit's and the reference scripts' treatment). Training mode
  * normalises with statistics of the batch itself and has no rule.
  */
-export const batchNormRelevance = (stabilise: Stabiliser, epsilon: number): GradRule<'batchNorm'> => (R, ctx) => {
-  if (ctx.attrs.training) {
-    throw new Error(`LRP: batch norm in training mode (batch statistics)${ctx.scope ? ` in module '${ctx.scope}'` : ''} has no relevance rule; put the model in eval mode`);
-  }
-  const slots = batchNormSlots(ctx.attrs);
-  const x = ctx.inputs[0]!;
-  const inv = pow(add(ctx.inputs[slots.var]!, ctx.attrs.eps), -0.5);
-  const scale = slots.weight >= 0 ? mul(ctx.inputs[slots.weight]!, inv) : inv;
-  const scaled = mul(x, reshape(scale, x.shape.map((d, i) => (i === 1 ? d : 1))));
-  return ctx.inputs.map((_, i) => (i === 0 && ctx.needsGrad[0] ? mul(scaled, div(R, stabilise(ctx.output, epsilon))) : null));
-};
+export const batchNormRelevance =
+  (stabilise: Stabiliser, epsilon: number): GradRule<'batchNorm'> =>
+  (R, ctx) => {
+    if (ctx.attrs.training) {
+      throw new Error(
+        `LRP: batch norm in training mode (batch statistics)${ctx.scope ? ` in module '${ctx.scope}'` : ''} has no relevance rule; put the model in eval mode`,
+      );
+    }
+    const slots = batchNormSlots(ctx.attrs);
+    const x = ctx.inputs[0]!;
+    const inv = pow(add(ctx.inputs[slots.var]!, ctx.attrs.eps), -0.5);
+    const scale = slots.weight >= 0 ? mul(ctx.inputs[slots.weight]!, inv) : inv;
+    const scaled = mul(
+      x,
+      reshape(
+        scale,
+        x.shape.map((d, i) => (i === 1 ? d : 1)),
+      ),
+    );
+    return ctx.inputs.map((_, i) => (i === 0 && ctx.needsGrad[0] ? mul(scaled, div(R, stabilise(ctx.output, epsilon))) : null));
+  };
 
 /** The sum of relevance per batch item. */
 export function relevancePerItem(r: Tensor): number[] {

@@ -14,20 +14,30 @@ export function imageValues(where: string, image: Tensor): { values: Float64Arra
  * The target's score (logit, or softmax probability with `probability`) for each of `rows` images
  * stored back to back in `data` (each of `shape` [C, H, W]), in batches of `batchSize`, without recording.
  */
-export function scoreImages(model: Module, data: Float64Array | Float32Array, shape: readonly number[], target: number, probability: boolean, batchSize = 16): Float64Array {
+export function scoreImages(
+  model: Module,
+  data: Float64Array | Float32Array,
+  shape: readonly number[],
+  target: number,
+  probability: boolean,
+  batchSize = 16,
+): Float64Array {
   const per = shape.reduce((a, b) => a * b, 1);
   const rows = data.length / per;
   const out = new Float64Array(rows);
   for (let r0 = 0; r0 < rows; r0 += batchSize) {
     const count = Math.min(batchSize, rows - r0);
-    noGrad(() => tidy(() => {
-      const xs = tensor(Float32Array.from(data.subarray(r0 * per, (r0 + count) * per)), [count, ...shape]);
-      const y = model.call(xs);
-      if (y.rank !== 2 || target < 0 || target >= y.shape[1]!) throw new Error(`metric: target class ${target} does not index the model's output [${y.shape.join(', ')}]`);
-      const v = (probability ? softmax(y, 1) : y).dataSync();
-      const k = y.shape[1]!;
-      for (let r = 0; r < count; r++) out[r0 + r] = Number(v[r * k + target]);
-    }));
+    noGrad(() =>
+      tidy(() => {
+        const xs = tensor(Float32Array.from(data.subarray(r0 * per, (r0 + count) * per)), [count, ...shape]);
+        const y = model.call(xs);
+        if (y.rank !== 2 || target < 0 || target >= y.shape[1]!)
+          throw new Error(`metric: target class ${target} does not index the model's output [${y.shape.join(', ')}]`);
+        const v = (probability ? softmax(y, 1) : y).dataSync();
+        const k = y.shape[1]!;
+        for (let r = 0; r < count; r++) out[r0 + r] = Number(v[r * k + target]);
+      }),
+    );
   }
   return out;
 }

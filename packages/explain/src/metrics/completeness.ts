@@ -1,7 +1,8 @@
 import { full, noGrad, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { integratedGradients, IntegratedGradientsOptions } from '../integrated-gradients';
+import type { IntegratedGradientsOptions } from '../integrated-gradients';
+import { integratedGradients } from '../integrated-gradients';
 import type { Explainer } from './saliency';
 
 export interface CompletenessResult {
@@ -31,7 +32,10 @@ export function completenessGap(sum: number, fx: number, fBaseline: number): Com
  * the quadrature error; it shrinks as `steps` grows.
  */
 export function integratedGradientsCompleteness(
-  model: Module, input: Tensor, target: number, options: Omit<IntegratedGradientsOptions, 'target' | 'reference'> = {},
+  model: Module,
+  input: Tensor,
+  target: number,
+  options: Omit<IntegratedGradientsOptions, 'target' | 'reference'> = {},
 ): CompletenessResult {
   const r = integratedGradients(model, input, { onWarning: () => undefined, ...options, target });
   try {
@@ -46,14 +50,16 @@ export function integratedGradientsCompleteness(
 
 /** The target's logit for one image [1, C, H, W] (no gradient recorded). */
 export function targetLogit(model: Module, input: Tensor, target: number): number {
-  return noGrad(() => tidy(() => {
-    const out = model.call(input);
-    const k = out.shape[1] ?? 0;
-    if (out.rank !== 2 || !Number.isInteger(target) || target < 0 || target >= k) {
-      throw new Error(`targetLogit: target class ${target} does not fit the model output [${out.shape.join(', ')}]`);
-    }
-    return Number(out.dataSync()[target]);
-  }));
+  return noGrad(() =>
+    tidy(() => {
+      const out = model.call(input);
+      const k = out.shape[1] ?? 0;
+      if (out.rank !== 2 || !Number.isInteger(target) || target < 0 || target >= k) {
+        throw new Error(`targetLogit: target class ${target} does not fit the model output [${out.shape.join(', ')}]`);
+      }
+      return Number(out.dataSync()[target]);
+    }),
+  );
 }
 
 /**
@@ -62,7 +68,13 @@ export function targetLogit(model: Module, input: Tensor, target: number): numbe
  * x′ a constant baseline (default 0). Meaningful for methods that claim completeness (integrated
  * gradients, LRP with conservation, DeepLIFT); gradient × input of a ReLU network without biases too.
  */
-export function attributionCompleteness(model: Module, input: Tensor, target: number, explainer: Explainer, options: { baseline?: number } = {}): CompletenessResult {
+export function attributionCompleteness(
+  model: Module,
+  input: Tensor,
+  target: number,
+  explainer: Explainer,
+  options: { baseline?: number } = {},
+): CompletenessResult {
   const a = explainer(model, input, target);
   let s = 0;
   try {

@@ -2,7 +2,8 @@ import { noGrad, softmax, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { gaussianBlur } from '../features/common';
-import { SaliencyMap, SaliencyOptions, toSaliencyMap } from './saliency';
+import type { SaliencyMap, SaliencyOptions } from './saliency';
+import { toSaliencyMap } from './saliency';
 
 /** What replaces deleted pixels, or what inserted pixels start from. */
 export type CurveBaseline = 'zeros' | 'blur' | number | Tensor;
@@ -57,7 +58,12 @@ function imageOf(where: string, image: Tensor): { values: Float32Array; c: numbe
   return { values: Float32Array.from(image.dataSync(), Number), c: chw[0]!, h: chw[1]!, w: chw[2]! };
 }
 
-function baselineOf(where: string, spec: CurveBaseline, img: { values: Float32Array; c: number; h: number; w: number }, sigma: number | undefined): Float32Array {
+function baselineOf(
+  where: string,
+  spec: CurveBaseline,
+  img: { values: Float32Array; c: number; h: number; w: number },
+  sigma: number | undefined,
+): Float32Array {
   if (spec === 'zeros') return new Float32Array(img.values.length);
   if (typeof spec === 'number') return new Float32Array(img.values.length).fill(spec);
   if (spec === 'blur') {
@@ -65,7 +71,8 @@ function baselineOf(where: string, spec: CurveBaseline, img: { values: Float32Ar
     gaussianBlur(out, img.c, img.h, img.w, sigma ?? Math.max(1, (5 * Math.min(img.h, img.w)) / 224));
     return out;
   }
-  if (typeof spec === 'string') throw new Error(`${where}: baseline must be 'zeros', 'blur', a number or an image tensor, got '${String(spec)}'`);
+  if (typeof spec === 'string')
+    throw new Error(`${where}: baseline must be 'zeros', 'blur', a number or an image tensor, got '${String(spec)}'`);
   const b = imageOf(where, spec);
   if (b.values.length !== img.values.length) {
     throw new Error(`${where}: the baseline image [${spec.shape.join(', ')}] does not match the image [${img.c}, ${img.h}, ${img.w}]`);
@@ -78,7 +85,15 @@ function baselineOf(where: string, spec: CurveBaseline, img: { values: Float32Ar
  * order of decreasing saliency, `steps` equal shares at a time, and the target's score is read
  * after each share with batched forward passes.
  */
-function game(where: string, model: Module, image: Tensor, map: Tensor | SaliencyMap, target: number, options: DeletionOptions, insertion: boolean): CurveResult {
+function game(
+  where: string,
+  model: Module,
+  image: Tensor,
+  map: Tensor | SaliencyMap,
+  target: number,
+  options: DeletionOptions,
+  insertion: boolean,
+): CurveResult {
   const img = imageOf(where, image);
   const { c, h, w } = img;
   const m = toSaliencyMap(map, { ...options, size: options.size ?? [h, w] });
@@ -105,14 +120,17 @@ function game(where: string, model: Module, image: Tensor, map: Tensor | Salienc
       }
       buf.set(current, b * c * n);
     });
-    const scores = noGrad(() => tidy(() => {
-      const out = model.call(tensor(buf, [ks.length, c, h, w], 'float32'));
-      if (out.rank !== 2) throw new Error(`${where}: the model must output logits [N, K], got [${out.shape.join(', ')}]`);
-      const k = out.shape[1]!;
-      if (!Number.isInteger(target) || target < 0 || target >= k) throw new Error(`${where}: target class ${target} is out of range for ${k} outputs`);
-      const v = (useSoftmax ? softmax(out, 1) : out).dataSync();
-      return Array.from({ length: ks.length }, (_, b) => Number(v[b * k + target]));
-    }));
+    const scores = noGrad(() =>
+      tidy(() => {
+        const out = model.call(tensor(buf, [ks.length, c, h, w], 'float32'));
+        if (out.rank !== 2) throw new Error(`${where}: the model must output logits [N, K], got [${out.shape.join(', ')}]`);
+        const k = out.shape[1]!;
+        if (!Number.isInteger(target) || target < 0 || target >= k)
+          throw new Error(`${where}: target class ${target} is out of range for ${k} outputs`);
+        const v = (useSoftmax ? softmax(out, 1) : out).dataSync();
+        return Array.from({ length: ks.length }, (_, b) => Number(v[b * k + target]));
+      }),
+    );
     curve.push(...scores);
     options.onProgress?.(curve.length, steps + 1);
   }
@@ -127,7 +145,13 @@ function game(where: string, model: Module, image: Tensor, map: Tensor | Salienc
  * probability after each share, and returns the trapezoidal area under probability vs. fraction
  * deleted (in [0, 1]; lower is better). Ties in the map are broken by pixel index.
  */
-export function deletionAUC(model: Module, image: Tensor, map: Tensor | SaliencyMap, target: number, options: DeletionOptions = {}): CurveResult {
+export function deletionAUC(
+  model: Module,
+  image: Tensor,
+  map: Tensor | SaliencyMap,
+  target: number,
+  options: DeletionOptions = {},
+): CurveResult {
   return game('deletionAUC', model, image, map, target, options, false);
 }
 
@@ -137,6 +161,12 @@ export function deletionAUC(model: Module, image: Tensor, map: Tensor | Saliency
  * probability after each share, and returns the trapezoidal area under the curve (in [0, 1]; higher
  * is better).
  */
-export function insertionAUC(model: Module, image: Tensor, map: Tensor | SaliencyMap, target: number, options: DeletionOptions = {}): CurveResult {
+export function insertionAUC(
+  model: Module,
+  image: Tensor,
+  map: Tensor | SaliencyMap,
+  target: number,
+  options: DeletionOptions = {},
+): CurveResult {
   return game('insertionAUC', model, image, map, target, options, true);
 }

@@ -3,47 +3,139 @@ import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { indexOfMax } from '../maps';
 import { completenessGap, targetLogit } from './completeness';
-import { deletionAUC, DeletionOptions, insertionAUC } from './deletion';
-import { localizationIoU, LocalizationOptions } from './localization';
-import { pointingGame, PointingOptions } from './pointing';
-import { modelRandomization, RandomizationOptions } from './randomization';
-import { BoundingBox, ChannelReduction, Explainer, toSaliencyMap } from './saliency';
+import type { DeletionOptions } from './deletion';
+import { deletionAUC, insertionAUC } from './deletion';
+import type { LocalizationOptions } from './localization';
+import { localizationIoU } from './localization';
+import type { PointingOptions } from './pointing';
+import { pointingGame } from './pointing';
+import type { RandomizationOptions } from './randomization';
+import { modelRandomization } from './randomization';
+import type { BoundingBox, ChannelReduction, Explainer } from './saliency';
+import { toSaliencyMap } from './saliency';
 import { complexity } from './complexity';
-import { faithfulnessCorrelation, FaithfulnessCorrelationOptions } from './faithfulness-correlation';
-import { infidelity, InfidelityOptions } from './infidelity';
-import { localLipschitz, LocalLipschitzOptions } from './local-lipschitz';
-import { maxSensitivity, MaxSensitivityOptions } from './max-sensitivity';
-import { road, RoadOptions } from './road';
+import type { FaithfulnessCorrelationOptions } from './faithfulness-correlation';
+import { faithfulnessCorrelation } from './faithfulness-correlation';
+import type { InfidelityOptions } from './infidelity';
+import { infidelity } from './infidelity';
+import type { LocalLipschitzOptions } from './local-lipschitz';
+import { localLipschitz } from './local-lipschitz';
+import type { MaxSensitivityOptions } from './max-sensitivity';
+import { maxSensitivity } from './max-sensitivity';
+import type { RoadOptions } from './road';
+import { road } from './road';
 import { sparseness } from './sparseness';
 
 /** The metrics `evaluateMethods` can compute. */
 export type MetricName =
-  | 'localization' | 'iou' | 'pointing' | 'deletion' | 'insertion' | 'randomization' | 'completeness'
-  | 'road-morf' | 'road-lerf' | 'faithfulness' | 'infidelity' | 'sensitivity' | 'lipschitz' | 'sparseness' | 'complexity';
+  | 'localization'
+  | 'iou'
+  | 'pointing'
+  | 'deletion'
+  | 'insertion'
+  | 'randomization'
+  | 'completeness'
+  | 'road-morf'
+  | 'road-lerf'
+  | 'faithfulness'
+  | 'infidelity'
+  | 'sensitivity'
+  | 'lipschitz'
+  | 'sparseness'
+  | 'complexity';
 
 /** Every metric, in table order. */
 export const METRIC_NAMES: readonly MetricName[] = [
-  'localization', 'iou', 'pointing', 'deletion', 'insertion', 'randomization', 'completeness',
-  'road-morf', 'road-lerf', 'faithfulness', 'infidelity', 'sensitivity', 'lipschitz', 'sparseness', 'complexity',
+  'localization',
+  'iou',
+  'pointing',
+  'deletion',
+  'insertion',
+  'randomization',
+  'completeness',
+  'road-morf',
+  'road-lerf',
+  'faithfulness',
+  'infidelity',
+  'sensitivity',
+  'lipschitz',
+  'sparseness',
+  'complexity',
 ];
 
 /** Column titles and directions of the metrics. */
 export const METRIC_INFO: Readonly<Record<MetricName, { title: string; higherIsBetter: boolean; description: string }>> = {
-  localization: { title: 'Loc. acc.', higherIsBetter: true, description: 'CAM localisation: fraction of samples with IoU ≥ 0.5 (box of the largest component above 20% of the max)' },
+  localization: {
+    title: 'Loc. acc.',
+    higherIsBetter: true,
+    description: 'CAM localisation: fraction of samples with IoU ≥ 0.5 (box of the largest component above 20% of the max)',
+  },
   iou: { title: 'IoU', higherIsBetter: true, description: 'mean IoU of that box with the true box' },
-  pointing: { title: 'Pointing', higherIsBetter: true, description: 'pointing game: fraction of samples whose map maximum lies in the true box (with tolerance)' },
+  pointing: {
+    title: 'Pointing',
+    higherIsBetter: true,
+    description: 'pointing game: fraction of samples whose map maximum lies in the true box (with tolerance)',
+  },
   deletion: { title: 'Deletion AUC', higherIsBetter: false, description: 'RISE deletion AUC of the target probability (zeros baseline)' },
-  insertion: { title: 'Insertion AUC', higherIsBetter: true, description: 'RISE insertion AUC of the target probability (blurred baseline)' },
-  randomization: { title: 'Randomisation ρ', higherIsBetter: false, description: 'Spearman correlation of the map with the map of the fully randomised model (cascading, Adebayo et al.)' },
-  completeness: { title: 'Completeness gap', higherIsBetter: false, description: '|Σ attribution − (f(x) − f(0))| / |f(x) − f(0)| on the target logit, for methods whose map has the input\'s shape' },
-  'road-morf': { title: 'ROAD MoRF', higherIsBetter: false, description: 'ROAD (Rong et al. 2022): mean target probability with the 10…90% most relevant pixels removed by noisy linear imputation' },
-  'road-lerf': { title: 'ROAD LeRF', higherIsBetter: true, description: 'ROAD: mean target probability with the 10…90% least relevant pixels removed by noisy linear imputation' },
-  faithfulness: { title: 'Faithf. corr.', higherIsBetter: true, description: 'faithfulness correlation (Bhatt et al. 2020, Quantus): Pearson correlation of the map\'s sum over random pixel subsets with the logit drop when they are set to the image minimum' },
-  infidelity: { title: 'Infidelity', higherIsBetter: false, description: 'infidelity (Yeh et al. 2019, Captum): E[(Iᵀa − (f(x) − f(x − I)))²], I ~ N(0, 0.1²), attribution scaled by the least-squares β (Captum normalize); the signed attribution, or the map on every channel' },
-  sensitivity: { title: 'Max-sensitivity', higherIsBetter: false, description: 'max-sensitivity (Yeh et al. 2019, Captum sensitivity_max): max ‖Φ(x+δ) − Φ(x)‖ / ‖Φ(x)‖ over 10 δ ~ U(±0.02), on the first pictures only' },
-  lipschitz: { title: 'Local Lipschitz', higherIsBetter: false, description: 'local Lipschitz estimate (Alvarez-Melis & Jaakkola 2018, Quantus): max ‖Φ(x) − Φ(x′)‖ / ‖x − x′‖ over 10 x′ = x + N(0, 0.1²), |Φ| / max, on the first pictures only' },
-  sparseness: { title: 'Sparseness', higherIsBetter: true, description: 'sparseness (Chalasani et al. 2020, Quantus): Gini index of the map\'s absolute values' },
-  complexity: { title: 'Complexity', higherIsBetter: false, description: 'complexity (Bhatt et al. 2020, Quantus): entropy of the map\'s absolute values as a distribution' },
+  insertion: {
+    title: 'Insertion AUC',
+    higherIsBetter: true,
+    description: 'RISE insertion AUC of the target probability (blurred baseline)',
+  },
+  randomization: {
+    title: 'Randomisation ρ',
+    higherIsBetter: false,
+    description: 'Spearman correlation of the map with the map of the fully randomised model (cascading, Adebayo et al.)',
+  },
+  completeness: {
+    title: 'Completeness gap',
+    higherIsBetter: false,
+    description: "|Σ attribution − (f(x) − f(0))| / |f(x) − f(0)| on the target logit, for methods whose map has the input's shape",
+  },
+  'road-morf': {
+    title: 'ROAD MoRF',
+    higherIsBetter: false,
+    description: 'ROAD (Rong et al. 2022): mean target probability with the 10…90% most relevant pixels removed by noisy linear imputation',
+  },
+  'road-lerf': {
+    title: 'ROAD LeRF',
+    higherIsBetter: true,
+    description: 'ROAD: mean target probability with the 10…90% least relevant pixels removed by noisy linear imputation',
+  },
+  faithfulness: {
+    title: 'Faithf. corr.',
+    higherIsBetter: true,
+    description:
+      "faithfulness correlation (Bhatt et al. 2020, Quantus): Pearson correlation of the map's sum over random pixel subsets with the logit drop when they are set to the image minimum",
+  },
+  infidelity: {
+    title: 'Infidelity',
+    higherIsBetter: false,
+    description:
+      'infidelity (Yeh et al. 2019, Captum): E[(Iᵀa − (f(x) − f(x − I)))²], I ~ N(0, 0.1²), attribution scaled by the least-squares β (Captum normalize); the signed attribution, or the map on every channel',
+  },
+  sensitivity: {
+    title: 'Max-sensitivity',
+    higherIsBetter: false,
+    description:
+      'max-sensitivity (Yeh et al. 2019, Captum sensitivity_max): max ‖Φ(x+δ) − Φ(x)‖ / ‖Φ(x)‖ over 10 δ ~ U(±0.02), on the first pictures only',
+  },
+  lipschitz: {
+    title: 'Local Lipschitz',
+    higherIsBetter: false,
+    description:
+      'local Lipschitz estimate (Alvarez-Melis & Jaakkola 2018, Quantus): max ‖Φ(x) − Φ(x′)‖ / ‖x − x′‖ over 10 x′ = x + N(0, 0.1²), |Φ| / max, on the first pictures only',
+  },
+  sparseness: {
+    title: 'Sparseness',
+    higherIsBetter: true,
+    description: "sparseness (Chalasani et al. 2020, Quantus): Gini index of the map's absolute values",
+  },
+  complexity: {
+    title: 'Complexity',
+    higherIsBetter: false,
+    description: "complexity (Bhatt et al. 2020, Quantus): entropy of the map's absolute values as a distribution",
+  },
 };
 
 /** One evaluation sample: an image [C, H, W] or [1, C, H, W] in the model's input space, its class, and the object's box. */
@@ -115,14 +207,17 @@ function summarize(v: readonly (number | null)[]): MetricSummary {
 /** A batch of one: `image` as [1, C, H, W] (a new tensor when it was [C, H, W]). */
 function asBatch(image: Tensor): { x: Tensor; owned: boolean } {
   if (image.rank === 4 && image.shape[0] === 1) return { x: image, owned: false };
-  if (image.rank !== 3) throw new Error(`evaluateMethods: sample images must be [C, H, W] or [1, C, H, W], got [${image.shape.join(', ')}]`);
+  if (image.rank !== 3)
+    throw new Error(`evaluateMethods: sample images must be [C, H, W] or [1, C, H, W], got [${image.shape.join(', ')}]`);
   return { x: reshape(image, [1, ...image.shape]), owned: true };
 }
 
 function top1(model: Module, x: Tensor): number {
-  return noGrad(() => tidy(() => {
-    return indexOfMax(model.call(x).dataSync());
-  }));
+  return noGrad(() =>
+    tidy(() => {
+      return indexOfMax(model.call(x).dataSync());
+    }),
+  );
 }
 
 /**
@@ -135,9 +230,16 @@ function top1(model: Module, x: Tensor): number {
  * signed attribution, summed as returned); for others (a Grad-CAM map) it is null. Randomisation is
  * the Spearman correlation after the last cascading step, on the first `randomization.samples`.
  */
-export function evaluateMethods(model: Module, samples: readonly EvaluationSample[], methods: Record<string, Explainer>, options: EvaluateOptions = {}): EvaluationTable {
+export function evaluateMethods(
+  model: Module,
+  samples: readonly EvaluationSample[],
+  methods: Record<string, Explainer>,
+  options: EvaluateOptions = {},
+): EvaluationTable {
   const metrics = [...(options.metrics ?? METRIC_NAMES)];
-  for (const m of metrics) if (!METRIC_NAMES.includes(m)) throw new Error(`evaluateMethods: unknown metric '${String(m)}'; known metrics: ${METRIC_NAMES.join(', ')}`);
+  for (const m of metrics)
+    if (!METRIC_NAMES.includes(m))
+      throw new Error(`evaluateMethods: unknown metric '${String(m)}'; known metrics: ${METRIC_NAMES.join(', ')}`);
   const names = Object.keys(methods);
   const has = (m: MetricName) => metrics.includes(m);
   const values: EvaluationTable['values'] = {};
@@ -195,13 +297,21 @@ export function evaluateMethods(model: Module, samples: readonly EvaluationSampl
           per['road-morf']?.push(r.morf);
           per['road-lerf']?.push(r.lerf);
         }
-        if (has('faithfulness')) per.faithfulness!.push(finite(faithfulnessCorrelation(model, x, map, target, { seed, ...options.faithfulness })));
-        if (has('infidelity')) per.infidelity!.push(infidelity(model, x, rawValues ?? map.data, target, { seed, normalize: true, ...options.infidelity }));
+        if (has('faithfulness'))
+          per.faithfulness!.push(finite(faithfulnessCorrelation(model, x, map, target, { seed, ...options.faithfulness })));
+        if (has('infidelity'))
+          per.infidelity!.push(infidelity(model, x, rawValues ?? map.data, target, { seed, normalize: true, ...options.infidelity }));
         if (has('sparseness')) per.sparseness!.push(sparseness(map));
         if (has('complexity')) per.complexity!.push(finite(complexity(map)));
         const robust = (options.firstIndex ?? 0) + si < (options.robustness?.samples ?? 4);
-        if (has('sensitivity')) per.sensitivity!.push(robust ? maxSensitivity(model, x, explainer, target, { seed, samples: 10, ...options.robustness?.sensitivity }) : null);
-        if (has('lipschitz')) per.lipschitz!.push(robust ? localLipschitz(model, x, explainer, target, { seed, samples: 10, ...options.robustness?.lipschitz }) : null);
+        if (has('sensitivity'))
+          per.sensitivity!.push(
+            robust ? maxSensitivity(model, x, explainer, target, { seed, samples: 10, ...options.robustness?.sensitivity }) : null,
+          );
+        if (has('lipschitz'))
+          per.lipschitz!.push(
+            robust ? localLipschitz(model, x, explainer, target, { seed, samples: 10, ...options.robustness?.lipschitz }) : null,
+          );
         if (has('completeness') && !signed) per.completeness!.push(null);
         if (has('completeness') && signed) {
           const baseline = options.completeness?.baseline ?? 0;
@@ -234,7 +344,6 @@ export function evaluateMethods(model: Module, samples: readonly EvaluationSampl
   return { methods: names, metrics, samples: samples.length, results, values, randomizationCurves };
 }
 
-
 /** The value, or null when it is NaN or infinite (a constant map has no correlation or entropy). */
 function finite(v: number): number | null {
   return Number.isFinite(v) ? v : null;
@@ -261,7 +370,9 @@ export function toMarkdown(table: EvaluationTable, options: { digits?: number; s
     }),
   ]);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line), '', `${table.samples} samples.`].join('\n') + '\n';
+  return (
+    [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line), '', `${table.samples} samples.`].join('\n') + '\n'
+  );
 }
 
 /** The table as pretty-printed JSON (means, stds, counts, per-sample values, metric descriptions). */

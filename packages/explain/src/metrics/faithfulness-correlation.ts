@@ -26,14 +26,22 @@ export interface FaithfulnessCorrelationOptions {
  * S set to `fill` in every channel). In [−1, 1]; higher (↑) means the map's mass predicts what
  * removing pixels costs. Assumes a per-pixel map of the image's size and a class target.
  */
-export function faithfulnessCorrelation(model: Module, image: Tensor, map: SaliencyMap, target: number, options: FaithfulnessCorrelationOptions = {}): number {
+export function faithfulnessCorrelation(
+  model: Module,
+  image: Tensor,
+  map: SaliencyMap,
+  target: number,
+  options: FaithfulnessCorrelationOptions = {},
+): number {
   const where = 'faithfulnessCorrelation';
   const { values, c, h, w } = imageValues(where, image);
-  if (map.height !== h || map.width !== w) throw new Error(`${where}: the map is ${map.height}×${map.width} but the image ${h}×${w}; resize the map first`);
+  if (map.height !== h || map.width !== w)
+    throw new Error(`${where}: the map is ${map.height}×${map.width} but the image ${h}×${w}; resize the map first`);
   const hw = h * w;
-  const runs = options.subsets ? options.subsets.length : options.runs ?? 100;
+  const runs = options.subsets ? options.subsets.length : (options.runs ?? 100);
   const size = options.subsetSize ?? Math.max(1, Math.min(224, Math.floor(hw / 4)));
-  if (!Number.isInteger(runs) || runs < 2) throw new Error(`${where}: runs must be an integer ≥ 2 (a correlation needs two points), got ${runs}`);
+  if (!Number.isInteger(runs) || runs < 2)
+    throw new Error(`${where}: runs must be an integer ≥ 2 (a correlation needs two points), got ${runs}`);
   if (!Number.isInteger(size) || size < 1 || size > hw) throw new Error(`${where}: subsetSize must be an integer in 1…${hw}, got ${size}`);
   let fill = options.fill;
   if (fill === undefined) {
@@ -45,7 +53,8 @@ export function faithfulnessCorrelation(model: Module, image: Tensor, map: Salie
   for (let r = 0; r < runs; r++) {
     if (options.subsets) {
       const s = options.subsets[r]!;
-      for (const p of s) if (!Number.isInteger(p) || p < 0 || p >= hw) throw new Error(`${where}: subset ${r} names pixel ${p}, outside 0…${hw - 1}`);
+      for (const p of s)
+        if (!Number.isInteger(p) || p < 0 || p >= hw) throw new Error(`${where}: subset ${r} names pixel ${p}, outside 0…${hw - 1}`);
       subsets.push(s);
     } else {
       // partial Fisher–Yates: the first `size` of a random permutation

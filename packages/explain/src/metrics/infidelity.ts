@@ -25,15 +25,23 @@ export interface InfidelityOptions {
  * first. Lower (↓) is better. `attribution` has the image's [C, H, W] size, or is a per-pixel map
  * [H, W] applied to every channel (a CAM map upsampled).
  */
-export function infidelity(model: Module, image: Tensor, attribution: Tensor | Float64Array, target: number, options: InfidelityOptions = {}): number {
+export function infidelity(
+  model: Module,
+  image: Tensor,
+  attribution: Tensor | Float64Array,
+  target: number,
+  options: InfidelityOptions = {},
+): number {
   const where = 'infidelity';
   const { values, c, h, w } = imageValues(where, image);
   const hw = h * w;
   const a = attribution instanceof Float64Array ? attribution : Float64Array.from(attribution.dataSync(), Number);
-  if (a.length !== values.length && a.length !== hw) throw new Error(`${where}: the attribution has ${a.length} values; expected the image's ${c}×${h}×${w} or a ${h}×${w} map`);
+  if (a.length !== values.length && a.length !== hw)
+    throw new Error(`${where}: the attribution has ${a.length} values; expected the image's ${c}×${h}×${w} or a ${h}×${w} map`);
   const perPixel = a.length === hw && c > 1;
-  const samples = options.perturbations ? options.perturbations.shape[0]! : options.samples ?? 10;
-  if (options.perturbations && options.perturbations.size !== samples * values.length) throw new Error(`${where}: perturbations must be [samples, ${c}, ${h}, ${w}], got [${options.perturbations.shape.join(', ')}]`);
+  const samples = options.perturbations ? options.perturbations.shape[0]! : (options.samples ?? 10);
+  if (options.perturbations && options.perturbations.size !== samples * values.length)
+    throw new Error(`${where}: perturbations must be [samples, ${c}, ${h}, ${w}], got [${options.perturbations.shape.join(', ')}]`);
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`${where}: samples must be a positive integer, got ${samples}`);
   const stdev = options.stdev ?? 0.1;
   const gen = metricGenerator(options);

@@ -30,12 +30,19 @@ function absNormalised(a: Float64Array): Float64Array {
  * explanation, absolute and divided by its maximum (Quantus's defaults abs and normalise). Lower (↓)
  * is more stable. Runs the explainer `samples` + 1 times on the explained class.
  */
-export function localLipschitz(model: Module, image: Tensor, explainer: Explainer, target: number, options: LocalLipschitzOptions = {}): number {
+export function localLipschitz(
+  model: Module,
+  image: Tensor,
+  explainer: Explainer,
+  target: number,
+  options: LocalLipschitzOptions = {},
+): number {
   const where = 'localLipschitz';
   const { values, c, h, w } = imageValues(where, image);
-  const samples = options.perturbations ? options.perturbations.shape[0]! : options.samples ?? 20;
+  const samples = options.perturbations ? options.perturbations.shape[0]! : (options.samples ?? 20);
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`${where}: samples must be a positive integer, got ${samples}`);
-  if (options.perturbations && options.perturbations.size !== samples * values.length) throw new Error(`${where}: perturbations must be [samples, ${c}, ${h}, ${w}], got [${options.perturbations.shape.join(', ')}]`);
+  if (options.perturbations && options.perturbations.size !== samples * values.length)
+    throw new Error(`${where}: perturbations must be [samples, ${c}, ${h}, ${w}], got [${options.perturbations.shape.join(', ')}]`);
   const stdev = options.stdev ?? 0.1;
   const gen = metricGenerator(options);
   const given = options.perturbations ? Float64Array.from(options.perturbations.dataSync(), Number) : null;
@@ -52,7 +59,8 @@ export function localLipschitz(model: Module, image: Tensor, explainer: Explaine
     const xp = tensor(p, [1, c, h, w]);
     try {
       const e = absNormalised(explainValues(explainer, model, xp, target));
-      if (e.length !== base.length) throw new Error(`${where}: the explainer returned ${e.length} values for a perturbed input, ${base.length} for the input`);
+      if (e.length !== base.length)
+        throw new Error(`${where}: the explainer returned ${e.length} values for a perturbed input, ${base.length} for the input`);
       const dx = l2(p, values);
       if (dx > 0) worst = Math.max(worst, l2(e, base) / dx);
     } finally {

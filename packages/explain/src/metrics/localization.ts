@@ -1,5 +1,6 @@
 import type { Tensor } from '@gradlens/tensor';
-import { BoundingBox, checkBox, SaliencyMap, SaliencyOptions, toSaliencyMap } from './saliency';
+import type { BoundingBox, SaliencyMap, SaliencyOptions } from './saliency';
+import { checkBox, toSaliencyMap } from './saliency';
 
 export interface LocalizationOptions extends SaliencyOptions {
   /** Keep the pixels whose value is at least this fraction of the map's maximum (default 0.2, as the CAM paper). */
@@ -36,9 +37,24 @@ export function largestComponentBox(map: SaliencyMap, options: { threshold?: num
   const cut = threshold * max;
   const label = new Int32Array(h * w).fill(-1);
   const stack: number[] = [];
-  const offsets = conn === 8
-    ? [[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]]
-    : [[-1, 0], [0, -1], [0, 1], [1, 0]];
+  const offsets =
+    conn === 8
+      ? [
+          [-1, -1],
+          [-1, 0],
+          [-1, 1],
+          [0, -1],
+          [0, 1],
+          [1, -1],
+          [1, 0],
+          [1, 1],
+        ]
+      : [
+          [-1, 0],
+          [0, -1],
+          [0, 1],
+          [1, 0],
+        ];
   let best: { count: number; box: BoundingBox } | null = null;
   let next = 0;
   for (let start = 0; start < h * w; start++) {

@@ -32,12 +32,19 @@ export function explainValues(explainer: Explainer, model: Module, x: Tensor, ta
  * of Φ(x) taken as 1 when it is 0), δ ~ U(−r, r)ⁿ. Lower (↓) is more robust. Runs the explainer
  * `samples` + 1 times on the explained class.
  */
-export function maxSensitivity(model: Module, image: Tensor, explainer: Explainer, target: number, options: MaxSensitivityOptions = {}): number {
+export function maxSensitivity(
+  model: Module,
+  image: Tensor,
+  explainer: Explainer,
+  target: number,
+  options: MaxSensitivityOptions = {},
+): number {
   const where = 'maxSensitivity';
   const { values, c, h, w } = imageValues(where, image);
-  const samples = options.perturbations ? options.perturbations.shape[0]! : options.samples ?? 10;
+  const samples = options.perturbations ? options.perturbations.shape[0]! : (options.samples ?? 10);
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`${where}: samples must be a positive integer, got ${samples}`);
-  if (options.perturbations && options.perturbations.size !== samples * values.length) throw new Error(`${where}: perturbations must be [samples, ${c}, ${h}, ${w}], got [${options.perturbations.shape.join(', ')}]`);
+  if (options.perturbations && options.perturbations.size !== samples * values.length)
+    throw new Error(`${where}: perturbations must be [samples, ${c}, ${h}, ${w}], got [${options.perturbations.shape.join(', ')}]`);
   const radius = options.radius ?? 0.02;
   const gen = metricGenerator(options);
   const given = options.perturbations ? Float64Array.from(options.perturbations.dataSync(), Number) : null;
@@ -55,7 +62,8 @@ export function maxSensitivity(model: Module, image: Tensor, explainer: Explaine
     const xp = tensor(p, [1, c, h, w]);
     try {
       const e = explainValues(explainer, model, xp, target);
-      if (e.length !== base.length) throw new Error(`${where}: the explainer returned ${e.length} values for a perturbed input, ${base.length} for the input`);
+      if (e.length !== base.length)
+        throw new Error(`${where}: the explainer returned ${e.length} values for a perturbed input, ${base.length} for the input`);
       worst = Math.max(worst, l2(e, base) / norm);
     } finally {
       xp.dispose();

@@ -1,5 +1,6 @@
 import type { Tensor } from '@gradlens/tensor';
-import { BoundingBox, checkBox, SaliencyMap, SaliencyOptions, toSaliencyMap } from './saliency';
+import type { BoundingBox, SaliencyMap, SaliencyOptions } from './saliency';
+import { checkBox, toSaliencyMap } from './saliency';
 
 export interface PointingOptions extends SaliencyOptions {
   /**

@@ -1,7 +1,9 @@
 import { assign, Generator, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import { BatchNorm, constant_, Conv2d, defaultLayerInit, Linear, Module, normal_ } from '@gradlens/nn';
-import { Explainer, SaliencyOptions, toSaliencyMap } from './saliency';
+import type { Module } from '@gradlens/nn';
+import { BatchNorm, constant_, Conv2d, defaultLayerInit, Linear, normal_ } from '@gradlens/nn';
+import type { Explainer, SaliencyOptions } from './saliency';
+import { toSaliencyMap } from './saliency';
 import { spearman, ssim } from './stats';
 
 /** Re-initialises the parameters a module owns directly (not its children's), drawing from `generator`. */
@@ -73,7 +75,11 @@ function ownParameters(module: Module): [string, Tensor][] {
 
 /** Paths of the modules that own parameters, from the output back to the input (reverse registration order). */
 export function parameterLayers(model: Module): string[] {
-  return model.namedModules().filter(([, m]) => ownParameters(m).length > 0).map(([p]) => p).reverse();
+  return model
+    .namedModules()
+    .filter(([, m]) => ownParameters(m).length > 0)
+    .map(([p]) => p)
+    .reverse();
 }
 
 /** Runs `fn` and then puts back, bit for bit, every parameter and buffer `model` had before. */
@@ -95,7 +101,13 @@ export function withRestoredWeights<T>(model: Module, fn: () => T): T {
  * reduced to one channel (see `toSaliencyMap`). The original weights and buffers are restored bit for
  * bit afterwards, also on error.
  */
-export function modelRandomization(model: Module, input: Tensor, target: number, explainer: Explainer, options: RandomizationOptions = {}): RandomizationResult {
+export function modelRandomization(
+  model: Module,
+  input: Tensor,
+  target: number,
+  explainer: Explainer,
+  options: RandomizationOptions = {},
+): RandomizationResult {
   const method = 'modelRandomization';
   const layers = options.layers ? [...options.layers] : parameterLayers(model);
   const modules = layers.map((p) => {
@@ -107,7 +119,8 @@ export function modelRandomization(model: Module, input: Tensor, target: number,
   });
   const reinit = options.reinit ?? defaultReinit;
   const mode = options.mode ?? 'cascading';
-  if (mode !== 'cascading' && mode !== 'independent') throw new Error(`${method}: mode must be 'cascading' or 'independent', got ${String(mode)}`);
+  if (mode !== 'cascading' && mode !== 'independent')
+    throw new Error(`${method}: mode must be 'cascading' or 'independent', got ${String(mode)}`);
   const explain = () => {
     const raw = explainer(model, input, target);
     try {
@@ -132,7 +145,8 @@ export function modelRandomization(model: Module, input: Tensor, target: number,
         if (mode === 'independent') for (const [t, v] of restore) assign(t, v as ArrayLike<number>);
         reinit(m, layers[i]!, g);
         const r = explain();
-        if (r.height !== base.height || r.width !== base.width) throw new Error(`${method}: the map changed size after randomising '${layers[i]}'`);
+        if (r.height !== base.height || r.width !== base.width)
+          throw new Error(`${method}: the map changed size after randomising '${layers[i]}'`);
         maps.push(tensor(Float32Array.from(r.data), [r.height, r.width]));
         rho.push(spearman(base.data, r.data));
         rhoAbs.push(spearman(absBase, r.data.map(Math.abs)));

@@ -6,7 +6,14 @@ import type { SaliencyMap } from './saliency';
 
 /** Neighbour offsets [dy, dx] and weights of ROAD's linear imputation (Rong et al. 2022): 1/6 for edges, 1/12 for corners. */
 const NEIGHBOURS: readonly [number, number, number][] = [
-  [-1, -1, 1 / 12], [-1, 0, 1 / 6], [-1, 1, 1 / 12], [0, -1, 1 / 6], [0, 1, 1 / 6], [1, -1, 1 / 12], [1, 0, 1 / 6], [1, 1, 1 / 12],
+  [-1, -1, 1 / 12],
+  [-1, 0, 1 / 6],
+  [-1, 1, 1 / 12],
+  [0, -1, 1 / 6],
+  [0, 1, 1 / 6],
+  [1, -1, 1 / 12],
+  [1, 0, 1 / 6],
+  [1, 1, 1 / 12],
 ];
 
 /**
@@ -16,7 +23,15 @@ const NEIGHBOURS: readonly [number, number, number][] = [
  * gradients to a relative residual of 1e-12); then `noise`·N(0, 1) is added to the imputed values.
  * A removed region with no kept pixel around it has no solution: an error.
  */
-export function noisyLinearImpute(values: Float64Array, c: number, h: number, w: number, removed: Uint8Array, noise: number, gen: Generator | null): Float64Array {
+export function noisyLinearImpute(
+  values: Float64Array,
+  c: number,
+  h: number,
+  w: number,
+  removed: Uint8Array,
+  noise: number,
+  gen: Generator | null,
+): Float64Array {
   const hw = h * w;
   const unknown: number[] = [];
   const slot = new Int32Array(hw).fill(-1);
@@ -112,7 +127,8 @@ export interface RoadResult {
 export function road(model: Module, image: Tensor, map: SaliencyMap, target: number, options: RoadOptions = {}): RoadResult {
   const where = 'road';
   const { values, c, h, w } = imageValues(where, image);
-  if (map.height !== h || map.width !== w) throw new Error(`${where}: the map is ${map.height}×${map.width} but the image ${h}×${w}; resize the map first`);
+  if (map.height !== h || map.width !== w)
+    throw new Error(`${where}: the map is ${map.height}×${map.width} but the image ${h}×${w}; resize the map first`);
   const hw = h * w;
   const percentages = [...(options.percentages ?? [10, 20, 30, 40, 50, 60, 70, 80, 90])];
   for (const p of percentages) if (!(p >= 0 && p < 100)) throw new Error(`${where}: percentages must lie in [0, 100), got ${p}`);

@@ -93,7 +93,6 @@ export function resizeMap(m: SaliencyMap, height: number, width: number): Salien
   return { data, height, width };
 }
 
-
 /** A float64 tensor [H, W] of a map. */
 export function tensorOf(m: SaliencyMap): Tensor {
   return tensor(m.data, [m.height, m.width], 'float64');

@@ -11,7 +11,10 @@ export class ReadBudget {
   /** The budget in bytes (`maxDecodedBytes` of the limits in force). */
   readonly max: number;
 
-  constructor(readonly file: string, limits?: Partial<ReadLimits>) {
+  constructor(
+    readonly file: string,
+    limits?: Partial<ReadLimits>,
+  ) {
     this.max = resolveLimits(limits).maxDecodedBytes;
   }
 
@@ -24,8 +27,10 @@ export class ReadBudget {
   take(bytes: number, what: string): void {
     if (!(bytes >= 0 && this.used + bytes <= this.max)) {
       const before = this.used > 0 ? ` (after ${formatBytes(this.used)} already decoded)` : '';
-      throw new Error(`${this.file}: ${what} would need ${formatBytes(bytes)}${before}, over the reading budget of ` +
-        `${formatBytes(this.max)} (if the file is trusted, raise it with setReadLimits({ maxDecodedBytes }) or the reader's { limits } option)`);
+      throw new Error(
+        `${this.file}: ${what} would need ${formatBytes(bytes)}${before}, over the reading budget of ` +
+          `${formatBytes(this.max)} (if the file is trusted, raise it with setReadLimits({ maxDecodedBytes }) or the reader's { limits } option)`,
+      );
     }
     this.used += bytes;
   }

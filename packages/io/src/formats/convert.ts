@@ -2,8 +2,16 @@ import type { ArrayDType, ArrayStorage, NdArray } from '../array';
 
 /** Bytes per element of each dtype. */
 export const DTYPE_SIZE: Readonly<Record<ArrayDType, number>> = {
-  float64: 8, float32: 4, float16: 2, bfloat16: 2,
-  int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float64: 8,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 
 /** Every dtype an NdArray can hold, for validation. */
@@ -92,9 +100,7 @@ export function swapBytes(bytes: Uint8Array, size: number): void {
  * Decodes raw element bytes stored in the given byte order into a fresh NdArray (always a copy,
  * so the result never aliases a file buffer). bool bytes are normalised to 0/1.
  */
-export function decodeElements<D extends ArrayDType>(
-  dtype: D, shape: number[], bytes: Uint8Array, littleEndian: boolean,
-): NdArray<D> {
+export function decodeElements<D extends ArrayDType>(dtype: D, shape: number[], bytes: Uint8Array, littleEndian: boolean): NdArray<D> {
   const copy = copyBytes(bytes);
   if (littleEndian !== HOST_LITTLE_ENDIAN) swapBytes(copy, DTYPE_SIZE[dtype]);
   if (dtype === 'bool') for (let i = 0; i < copy.length; i++) copy[i] = copy[i] ? 1 : 0;
@@ -107,10 +113,16 @@ export function decodeElements<D extends ArrayDType>(
  * bool, all 0 or 1; otherwise a converted copy, whose size `charge` is told first (a read budget).
  */
 export function elementsInPlace<D extends ArrayDType>(
-  dtype: D, shape: number[], bytes: Uint8Array, littleEndian: boolean, charge: (bytes: number) => void,
+  dtype: D,
+  shape: number[],
+  bytes: Uint8Array,
+  littleEndian: boolean,
+  charge: (bytes: number) => void,
 ): NdArray<D> {
   const size = DTYPE_SIZE[dtype];
-  const inPlace = (littleEndian === HOST_LITTLE_ENDIAN || size === 1) && bytes.byteOffset % size === 0 &&
+  const inPlace =
+    (littleEndian === HOST_LITTLE_ENDIAN || size === 1) &&
+    bytes.byteOffset % size === 0 &&
     (dtype !== 'bool' || bytes.every((b) => b <= 1));
   if (inPlace) return { dtype, shape, data: fromBytes(dtype, bytes) };
   charge(bytes.length);
@@ -127,8 +139,16 @@ export function littleEndianBytes(arr: NdArray): Uint8Array {
 }
 
 const TYPED_ARRAY_OF: { [K in ArrayDType]: new (n: number) => ArrayStorage[K] } = {
-  float64: Float64Array, float32: Float32Array, float16: Uint16Array, bfloat16: Uint16Array,
-  int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+  float64: Float64Array,
+  float32: Float32Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  int16: Int16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
 };
 
 /** Throws unless `arr` is a well-formed NdArray: known dtype, valid shape, matching typed array and length. */
@@ -155,7 +175,11 @@ export function isContiguous(shape: readonly number[], strides: readonly number[
  * element (i0, i1, ...) comes from element offset + Σ ik·strides[k]. Callers check bounds.
  */
 export function gatherStrided(
-  src: Uint8Array, size: number, shape: readonly number[], strides: readonly number[], offset: number,
+  src: Uint8Array,
+  size: number,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
 ): Uint8Array {
   const n = numel(shape);
   const out = new Uint8Array(n * size);
@@ -181,7 +205,8 @@ export function gatherStrided(
       // an expanded row: one element, then doubling copies
       const start = o;
       for (let b = 0; b < size; b++) out[o++] = src[from + b] ?? 0;
-      for (let have = size; have < inner * size; have *= 2) out.copyWithin(start + have, start, start + Math.min(have, inner * size - have));
+      for (let have = size; have < inner * size; have *= 2)
+        out.copyWithin(start + have, start, start + Math.min(have, inner * size - have));
       o = start + inner * size;
     } else {
       for (let j = 0; j < inner; j++, from += innerStep) {

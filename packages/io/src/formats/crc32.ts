@@ -11,7 +11,6 @@ const TABLE = (() => {
   return t;
 })();
 
-
 /** Returns the CRC-32 of `bytes` as an unsigned 32-bit number; pass a previous result as `crc` to continue it. */
 export function crc32(bytes: Uint8Array, crc = 0): number {
   // The platform's native CRC (Node >= 20.15's zlib.crc32) is many times faster on large weight files.

@@ -15,12 +15,27 @@ const MAX_HEADER = 1 << 20;
 
 // numpy type letter + byte size -> our dtype. bfloat16 has no numpy descr.
 const FROM_DESCR: Record<string, ArrayDType> = {
-  f8: 'float64', f4: 'float32', f2: 'float16', i8: 'int64', i4: 'int32', i2: 'int16',
-  i1: 'int8', u1: 'uint8', b1: 'bool',
+  f8: 'float64',
+  f4: 'float32',
+  f2: 'float16',
+  i8: 'int64',
+  i4: 'int32',
+  i2: 'int16',
+  i1: 'int8',
+  u1: 'uint8',
+  b1: 'bool',
 };
 const TO_DESCR: Record<ArrayDType, string | undefined> = {
-  float64: '<f8', float32: '<f4', float16: '<f2', bfloat16: undefined, int64: '<i8', int32: '<i4',
-  int16: '<i2', int8: '|i1', uint8: '|u1', bool: '|b1',
+  float64: '<f8',
+  float32: '<f4',
+  float16: '<f2',
+  bfloat16: undefined,
+  int64: '<i8',
+  int32: '<i4',
+  int16: '<i2',
+  int8: '|i1',
+  uint8: '|u1',
+  bool: '|b1',
 };
 
 /** Returns true when `bytes` start with the .npy magic string. */
@@ -66,9 +81,11 @@ export function decodeNpy(bytes: Uint8Array, file = '<bytes>', limits?: Partial<
     return fail(`cannot parse header ${shown(headerText.trim())}: ${(err as Error).message}`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) return fail('header is not a dict');
-  const own = (key: string): PyLiteral | undefined => (Object.prototype.hasOwnProperty.call(header, key) ? (header as Record<string, PyLiteral>)[key] : undefined);
+  const own = (key: string): PyLiteral | undefined =>
+    Object.prototype.hasOwnProperty.call(header, key) ? (header as Record<string, PyLiteral>)[key] : undefined;
   const [descr, fortran, shape] = [own('descr'), own('fortran_order'), own('shape')];
-  if (typeof descr !== 'string') return fail(`descr ${shownJson(descr ?? null)} is not a simple dtype string (structured arrays are not supported)`);
+  if (typeof descr !== 'string')
+    return fail(`descr ${shownJson(descr ?? null)} is not a simple dtype string (structured arrays are not supported)`);
   if (typeof fortran !== 'boolean') return fail('fortran_order is missing or not True/False');
   if (!isValidShape(shape)) return fail(`shape ${shownJson(shape ?? null)} is not a tuple of non-negative integers`);
 

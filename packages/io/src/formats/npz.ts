@@ -35,11 +35,13 @@ export function decodeNpz(bytes: Uint8Array, file = '<bytes>', limits?: Partial<
 
 /** Returns the .npz bytes of named arrays (each stored as `<name>.npy`). */
 export function encodeNpz(arrays: Record<string, NdArray>, options: NpzWriteOptions = {}, where = 'encodeNpz'): Uint8Array {
-  return encodeZip(Object.entries(arrays).map(([name, arr]) => ({
-    name: `${name}.npy`,
-    data: encodeNpy(arr, `${where}: array ${name}`),
-    compress: options.compress === true,
-  })));
+  return encodeZip(
+    Object.entries(arrays).map(([name, arr]) => ({
+      name: `${name}.npy`,
+      data: encodeNpy(arr, `${where}: array ${name}`),
+      compress: options.compress === true,
+    })),
+  );
 }
 
 /** Reads a .npz file (or its bytes) into arrays keyed by name. */

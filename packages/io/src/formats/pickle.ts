@@ -49,9 +49,16 @@ export interface TorchPickleOptions {
 
 /** The storage classes torch names in persistent ids, and the dtype each holds. */
 const STORAGE_TYPES: Record<string, ArrayDType> = {
-  'torch.FloatStorage': 'float32', 'torch.DoubleStorage': 'float64', 'torch.HalfStorage': 'float16',
-  'torch.BFloat16Storage': 'bfloat16', 'torch.LongStorage': 'int64', 'torch.IntStorage': 'int32',
-  'torch.ShortStorage': 'int16', 'torch.CharStorage': 'int8', 'torch.ByteStorage': 'uint8', 'torch.BoolStorage': 'bool',
+  'torch.FloatStorage': 'float32',
+  'torch.DoubleStorage': 'float64',
+  'torch.HalfStorage': 'float16',
+  'torch.BFloat16Storage': 'bfloat16',
+  'torch.LongStorage': 'int64',
+  'torch.IntStorage': 'int32',
+  'torch.ShortStorage': 'int16',
+  'torch.CharStorage': 'int8',
+  'torch.ByteStorage': 'uint8',
+  'torch.BoolStorage': 'bool',
 };
 /** Classes that may only appear as the type argument of _rebuild_from_type_v2. */
 const TENSOR_TYPES = new Set(['torch.Tensor', 'torch.nn.parameter.Parameter']);
@@ -65,7 +72,12 @@ class PyDict {
 class Storage {
   /** The tensors viewing `bytes` in place (not copies); when more than one does, all but the first get copies. */
   readonly views: NdArray[] = [];
-  constructor(readonly key: string, readonly dtype: ArrayDType, readonly numel: number, readonly bytes: Uint8Array) {}
+  constructor(
+    readonly key: string,
+    readonly dtype: ArrayDType,
+    readonly numel: number,
+    readonly bytes: Uint8Array,
+  ) {}
 }
 /** Everything that can sit on the pickle stack. Plain objects are always NdArrays. */
 type Val = null | boolean | number | bigint | string | Uint8Array | NdArray | Val[] | PyDict | PyGlobal | Storage;
@@ -90,7 +102,8 @@ const CALLABLES: Record<string, Callable> = {
   'torch._utils._rebuild_parameter_with_state': (args, r) => r.tensorArg(args[0], '_rebuild_parameter_with_state'),
   'torch._tensor._rebuild_from_type_v2': (args, r) => {
     const [fn, type, fnArgs] = args;
-    if (!(type instanceof PyGlobal) || !TENSOR_TYPES.has(type.qualname)) r.fail('_rebuild_from_type_v2 of a type other than Tensor or Parameter');
+    if (!(type instanceof PyGlobal) || !TENSOR_TYPES.has(type.qualname))
+      r.fail('_rebuild_from_type_v2 of a type other than Tensor or Parameter');
     if (!Array.isArray(fnArgs)) return r.fail('_rebuild_from_type_v2 arguments are not a tuple');
     return r.tensorArg(r.call(fn ?? null, fnArgs), '_rebuild_from_type_v2');
   },
@@ -135,7 +148,10 @@ class Reader {
   private readonly budget: ReadBudget;
   private callDepth = 0;
 
-  constructor(private readonly bytes: Uint8Array, private readonly options: TorchPickleOptions) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly options: TorchPickleOptions,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.file = options.file ?? '<bytes>';
     this.budget = options.budget ?? new ReadBudget(this.file);
@@ -156,100 +172,200 @@ class Reader {
       const at = this.pos;
       const op = this.u8();
       switch (op) {
-        case 0x80: { // PROTO
+        case 0x80: {
+          // PROTO
           const proto = this.u8();
           if (proto > 5) this.fail(`pickle protocol ${proto} is not supported (2 to 5 are)`);
           break;
         }
-        case 0x95: this.take(8); break; // FRAME: a length hint only
-        case 0x2e: { // STOP
+        case 0x95:
+          this.take(8);
+          break; // FRAME: a length hint only
+        case 0x2e: {
+          // STOP
           if (this.stack.length !== 1 || this.marks.length !== 0) this.fail('STOP with a malformed stack');
           const result = toTorchValue(this.pop(), this, new Map(), 0);
           this.unshareViews();
           return result;
         }
-        case 0x28: { // MARK
+        case 0x28: {
+          // MARK
           if (this.marks.length >= MAX_DEPTH) this.fail(`MARKs nest deeper than ${MAX_DEPTH} levels`);
           this.marks.push(this.stack);
           this.stack = [];
           break;
         }
-        case 0x31: this.popMark(); break; // POP_MARK
-        case 0x30: this.pop(); break; // POP
-        case 0x32: this.push(this.top()); break; // DUP
-        case 0x4e: this.push(null); break; // NONE
-        case 0x88: this.push(true); break; // NEWTRUE
-        case 0x89: this.push(false); break; // NEWFALSE
-        case 0x4a: this.push(this.view.getInt32(this.take(4), true)); break; // BININT
-        case 0x4b: this.push(this.u8()); break; // BININT1
-        case 0x4d: this.push(this.view.getUint16(this.take(2), true)); break; // BININT2
-        case 0x8a: this.push(this.long(this.u8())); break; // LONG1
-        case 0x8b: this.push(this.long(this.len(this.view.getInt32(this.take(4), true)))); break; // LONG4
-        case 0x47: this.push(this.view.getFloat64(this.take(8), false)); break; // BINFLOAT (big-endian)
-        case 0x58: this.push(this.utf8(this.len(this.view.getUint32(this.take(4), true)))); break; // BINUNICODE
-        case 0x8c: this.push(this.utf8(this.u8())); break; // SHORT_BINUNICODE
-        case 0x8d: this.push(this.utf8(this.u64())); break; // BINUNICODE8
-        case 0x54: this.push(this.latin1(this.len(this.view.getInt32(this.take(4), true)))); break; // BINSTRING
-        case 0x55: this.push(this.latin1(this.u8())); break; // SHORT_BINSTRING
-        case 0x42: this.push(this.raw(this.view.getUint32(this.take(4), true))); break; // BINBYTES
-        case 0x43: this.push(this.raw(this.u8())); break; // SHORT_BINBYTES
-        case 0x8e: case 0x96: this.push(this.raw(this.u64())); break; // BINBYTES8, BYTEARRAY8
-        case 0x29: this.push([]); break; // EMPTY_TUPLE
-        case 0x5d: this.push([]); break; // EMPTY_LIST
-        case 0x7d: this.push(new PyDict()); break; // EMPTY_DICT
-        case 0x8f: this.push([]); break; // EMPTY_SET: a set becomes an array
-        case 0x74: case 0x6c: case 0x91: this.push(this.popMark()); break; // TUPLE, LIST, FROZENSET
-        case 0x85: this.push([this.pop()]); break; // TUPLE1
-        case 0x86: { const b = this.pop(); this.push([this.pop(), b]); break; } // TUPLE2
-        case 0x87: { const c = this.pop(); const b = this.pop(); this.push([this.pop(), b, c]); break; } // TUPLE3
-        case 0x64: { // DICT
+        case 0x31:
+          this.popMark();
+          break; // POP_MARK
+        case 0x30:
+          this.pop();
+          break; // POP
+        case 0x32:
+          this.push(this.top());
+          break; // DUP
+        case 0x4e:
+          this.push(null);
+          break; // NONE
+        case 0x88:
+          this.push(true);
+          break; // NEWTRUE
+        case 0x89:
+          this.push(false);
+          break; // NEWFALSE
+        case 0x4a:
+          this.push(this.view.getInt32(this.take(4), true));
+          break; // BININT
+        case 0x4b:
+          this.push(this.u8());
+          break; // BININT1
+        case 0x4d:
+          this.push(this.view.getUint16(this.take(2), true));
+          break; // BININT2
+        case 0x8a:
+          this.push(this.long(this.u8()));
+          break; // LONG1
+        case 0x8b:
+          this.push(this.long(this.len(this.view.getInt32(this.take(4), true))));
+          break; // LONG4
+        case 0x47:
+          this.push(this.view.getFloat64(this.take(8), false));
+          break; // BINFLOAT (big-endian)
+        case 0x58:
+          this.push(this.utf8(this.len(this.view.getUint32(this.take(4), true))));
+          break; // BINUNICODE
+        case 0x8c:
+          this.push(this.utf8(this.u8()));
+          break; // SHORT_BINUNICODE
+        case 0x8d:
+          this.push(this.utf8(this.u64()));
+          break; // BINUNICODE8
+        case 0x54:
+          this.push(this.latin1(this.len(this.view.getInt32(this.take(4), true))));
+          break; // BINSTRING
+        case 0x55:
+          this.push(this.latin1(this.u8()));
+          break; // SHORT_BINSTRING
+        case 0x42:
+          this.push(this.raw(this.view.getUint32(this.take(4), true)));
+          break; // BINBYTES
+        case 0x43:
+          this.push(this.raw(this.u8()));
+          break; // SHORT_BINBYTES
+        case 0x8e:
+        case 0x96:
+          this.push(this.raw(this.u64()));
+          break; // BINBYTES8, BYTEARRAY8
+        case 0x29:
+          this.push([]);
+          break; // EMPTY_TUPLE
+        case 0x5d:
+          this.push([]);
+          break; // EMPTY_LIST
+        case 0x7d:
+          this.push(new PyDict());
+          break; // EMPTY_DICT
+        case 0x8f:
+          this.push([]);
+          break; // EMPTY_SET: a set becomes an array
+        case 0x74:
+        case 0x6c:
+        case 0x91:
+          this.push(this.popMark());
+          break; // TUPLE, LIST, FROZENSET
+        case 0x85:
+          this.push([this.pop()]);
+          break; // TUPLE1
+        case 0x86: {
+          const b = this.pop();
+          this.push([this.pop(), b]);
+          break;
+        } // TUPLE2
+        case 0x87: {
+          const c = this.pop();
+          const b = this.pop();
+          this.push([this.pop(), b, c]);
+          break;
+        } // TUPLE3
+        case 0x64: {
+          // DICT
           const items = this.popMark();
           const d = new PyDict();
           this.setItems(d, items);
           this.push(d);
           break;
         }
-        case 0x61: { const v = this.pop(); this.charge(8, 'list item'); this.listTop('APPEND').push(v); break; } // APPEND
-        case 0x65: case 0x90: { // APPENDS, ADDITEMS
+        case 0x61: {
+          const v = this.pop();
+          this.charge(8, 'list item');
+          this.listTop('APPEND').push(v);
+          break;
+        } // APPEND
+        case 0x65:
+        case 0x90: {
+          // APPENDS, ADDITEMS
           const items = this.popMark();
           const list = this.listTop('APPENDS');
           this.charge(8 * items.length, 'list items');
           for (const v of items) list.push(v);
           break;
         }
-        case 0x73: { // SETITEM
+        case 0x73: {
+          // SETITEM
           const v = this.pop();
           const k = this.pop();
           this.setItem(this.dictTop('SETITEM'), k, v);
           break;
         }
-        case 0x75: { const items = this.popMark(); this.setItems(this.dictTop('SETITEMS'), items); break; } // SETITEMS
-        case 0x71: this.memoize(this.u8()); break; // BINPUT
-        case 0x72: this.memoize(this.view.getUint32(this.take(4), true)); break; // LONG_BINPUT
-        case 0x94: this.memoize(this.memo.size); break; // MEMOIZE
-        case 0x68: this.push(this.get(this.u8())); break; // BINGET
-        case 0x6a: this.push(this.get(this.view.getUint32(this.take(4), true))); break; // LONG_BINGET
-        case 0x63: { // GLOBAL "module\nname\n"
+        case 0x75: {
+          const items = this.popMark();
+          this.setItems(this.dictTop('SETITEMS'), items);
+          break;
+        } // SETITEMS
+        case 0x71:
+          this.memoize(this.u8());
+          break; // BINPUT
+        case 0x72:
+          this.memoize(this.view.getUint32(this.take(4), true));
+          break; // LONG_BINPUT
+        case 0x94:
+          this.memoize(this.memo.size);
+          break; // MEMOIZE
+        case 0x68:
+          this.push(this.get(this.u8()));
+          break; // BINGET
+        case 0x6a:
+          this.push(this.get(this.view.getUint32(this.take(4), true)));
+          break; // LONG_BINGET
+        case 0x63: {
+          // GLOBAL "module\nname\n"
           const module = this.line();
           this.push(this.global(module, this.line()));
           break;
         }
-        case 0x93: { // STACK_GLOBAL
+        case 0x93: {
+          // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();
-          if (typeof module !== 'string' || typeof name !== 'string') this.fail(`STACK_GLOBAL of ${describe(module)} and ${describe(name)}, expected two strings`);
+          if (typeof module !== 'string' || typeof name !== 'string')
+            this.fail(`STACK_GLOBAL of ${describe(module)} and ${describe(name)}, expected two strings`);
           this.push(this.global(module as string, name as string));
           break;
         }
-        case 0x51: this.push(this.persistentLoad(this.pop())); break; // BINPERSID
-        case 0x52: case 0x81: { // REDUCE, NEWOBJ: callable(*args)
+        case 0x51:
+          this.push(this.persistentLoad(this.pop()));
+          break; // BINPERSID
+        case 0x52:
+        case 0x81: {
+          // REDUCE, NEWOBJ: callable(*args)
           const args = this.pop();
           const fn = this.pop();
           if (!Array.isArray(args)) this.fail('call arguments are not a tuple');
           this.push(this.call(fn, args as Val[]));
           break;
         }
-        case 0x92: { // NEWOBJ_EX: cls(*args, **kwargs)
+        case 0x92: {
+          // NEWOBJ_EX: cls(*args, **kwargs)
           const kwargs = this.pop();
           const args = this.pop();
           const cls = this.pop();
@@ -257,7 +373,8 @@ class Reader {
           this.push(this.call(cls, args as Val[]));
           break;
         }
-        case 0x62: { // BUILD: set an object's state
+        case 0x62: {
+          // BUILD: set an object's state
           const state = this.pop();
           const obj = this.top();
           // OrderedDict state is its attributes (a state dict's _metadata), not items: drop it.
@@ -267,7 +384,9 @@ class Reader {
         }
         default:
           this.pos = at;
-          this.fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')} (${JSON.stringify(String.fromCharCode(op))}); only the binary opcodes of protocols 2-5 that torch.save uses are read`);
+          this.fail(
+            `unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')} (${JSON.stringify(String.fromCharCode(op))}); only the binary opcodes of protocols 2-5 that torch.save uses are read`,
+          );
       }
     }
   }
@@ -382,14 +501,17 @@ class Reader {
   private global(module: string, name: string): PyGlobal {
     const qualname = `${module}.${name}`;
     if (!ALLOWED.includes(qualname)) {
-      this.fail(`refusing to load global ${shown(qualname)}: it is not on the allow-list (${ALLOWED.join(', ')}). ` +
-        'Nothing in the file was executed; a plain state dict saved with torch.save(model.state_dict(), f) needs nothing else');
+      this.fail(
+        `refusing to load global ${shown(qualname)}: it is not on the allow-list (${ALLOWED.join(', ')}). ` +
+          'Nothing in the file was executed; a plain state dict saved with torch.save(model.state_dict(), f) needs nothing else',
+      );
     }
     return new PyGlobal(qualname);
   }
 
   call(fn: Val, args: Val[]): Val {
-    const impl = fn instanceof PyGlobal && Object.prototype.hasOwnProperty.call(CALLABLES, fn.qualname) ? CALLABLES[fn.qualname] : undefined;
+    const impl =
+      fn instanceof PyGlobal && Object.prototype.hasOwnProperty.call(CALLABLES, fn.qualname) ? CALLABLES[fn.qualname] : undefined;
     if (!impl) return this.fail(`${describe(fn)} cannot be called`);
     // _rebuild_from_type_v2 calls its first argument: a file can nest such calls arbitrarily deep.
     if (this.callDepth >= MAX_DEPTH) this.fail(`calls nest deeper than ${MAX_DEPTH} levels`);
@@ -403,9 +525,13 @@ class Reader {
 
   private persistentLoad(pid: Val): Storage {
     // torch.save: ('storage', StorageType, key, location, numel)
-    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) return this.fail(`persistent id ${describe(pid)} is not a ('storage', ...) tuple`);
+    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5)
+      return this.fail(`persistent id ${describe(pid)} is not a ('storage', ...) tuple`);
     const [, type, key, location, count] = pid;
-    const dtype = type instanceof PyGlobal && Object.prototype.hasOwnProperty.call(STORAGE_TYPES, type.qualname) ? STORAGE_TYPES[type.qualname] : undefined;
+    const dtype =
+      type instanceof PyGlobal && Object.prototype.hasOwnProperty.call(STORAGE_TYPES, type.qualname)
+        ? STORAGE_TYPES[type.qualname]
+        : undefined;
     if (!dtype) return this.fail(`persistent id names ${describe(type ?? null)}, not a known storage type`);
     if (typeof key !== 'string' || typeof location !== 'string' || typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
       return this.fail(`persistent id for storage ${describe(key ?? null)} is malformed`);
@@ -415,10 +541,12 @@ class Reader {
       if (cached.dtype !== dtype) this.fail(`storage ${key} is used as both ${cached.dtype} and ${dtype}`);
       return cached;
     }
-    if (!this.options.loadStorage) this.fail(`the pickle refers to storage ${key} but no tensor data was given (use readTorchFile on the .pth file)`);
+    if (!this.options.loadStorage)
+      this.fail(`the pickle refers to storage ${key} but no tensor data was given (use readTorchFile on the .pth file)`);
     const raw = (this.options.loadStorage as (r: StorageRequest) => Uint8Array)({ key, dtype, numel: count, location });
     const size = DTYPE_SIZE[dtype];
-    if (raw.length !== count * size) this.fail(`storage ${shown(key)} should hold ${count} ${dtype} elements (${count * size} bytes), its record has ${raw.length} bytes`);
+    if (raw.length !== count * size)
+      this.fail(`storage ${shown(key)} should hold ${count} ${dtype} elements (${count * size} bytes), its record has ${raw.length} bytes`);
     let bytes = raw;
     if ((this.options.storageLittleEndian ?? true) !== HOST_LITTLE_ENDIAN && size > 1) {
       this.charge(raw.length, `byte-swapped copy of storage ${shown(key)}`);
@@ -440,15 +568,22 @@ class Reader {
     if (!(storage instanceof Storage)) return this.fail(`tensor rebuilt from ${describe(storage ?? null)}, expected a storage`);
     const where = `tensor on storage ${shown(storage.key)}`;
     if (!isValidShape(size) || !isValidShape(stride) || size.length !== stride.length) {
-      return this.fail(`${where}: size ${describe(size ?? null)} and stride ${describe(stride ?? null)} are not matching tuples of non-negative ints`);
+      return this.fail(
+        `${where}: size ${describe(size ?? null)} and stride ${describe(stride ?? null)} are not matching tuples of non-negative ints`,
+      );
     }
-    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) return this.fail(`${where}: storage offset ${describe(offset ?? null)} is invalid`);
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0)
+      return this.fail(`${where}: storage offset ${describe(offset ?? null)} is invalid`);
     const n = numel(size);
     if (n > 0) {
       let last = offset;
-      size.forEach((d, k) => { last += (d - 1) * (stride[k] ?? 0); });
+      size.forEach((d, k) => {
+        last += (d - 1) * (stride[k] ?? 0);
+      });
       if (last >= storage.numel) {
-        this.fail(`${where}: view (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) reaches element ${last}, the storage has ${storage.numel}`);
+        this.fail(
+          `${where}: view (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) reaches element ${last}, the storage has ${storage.numel}`,
+        );
       }
     }
     const itemSize = DTYPE_SIZE[storage.dtype];
@@ -490,8 +625,15 @@ class Reader {
 }
 
 function isNdArrayVal(v: Val): v is NdArray {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) &&
-    !(v instanceof PyDict) && !(v instanceof PyGlobal) && !(v instanceof Storage);
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    !(v instanceof Uint8Array) &&
+    !(v instanceof PyDict) &&
+    !(v instanceof PyGlobal) &&
+    !(v instanceof Storage)
+  );
 }
 
 /** Every tensor the reader made, so isNdArray never mistakes a dict with 'dtype'/'shape'/'data' keys for one. */

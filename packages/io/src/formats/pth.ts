@@ -15,7 +15,8 @@ import { shown, shownJson } from './record';
 
 // torch's legacy format starts with a pickled magic number: PROTO 2, LONG1 of 10 bytes, 0x1950a86a20f9469cfc6c.
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
-const RESAVE = 'load it in Python and re-save it with a newer torch (torch.save(obj, f, _use_new_zipfile_serialization=True), the default since 1.6)';
+const RESAVE =
+  'load it in Python and re-save it with a newer torch (torch.save(obj, f, _use_new_zipfile_serialization=True), the default since 1.6)';
 
 /**
  * Decodes the bytes of a torch.save zip archive into the saved object tree (tensors as row-major
@@ -36,17 +37,25 @@ export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>', limits?: Pa
   const zip = readZip(bytes, file, budget);
   const pickles = zip.entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
   if (pickles.length !== 1) {
-    throw new Error(`${file}: expected one <folder>/data.pkl entry in the archive, found ${pickles.length}` +
-      ` (entries: ${zip.entries.slice(0, 8).map((e) => shown(e.name)).join(', ')}${zip.entries.length > 8 ? ', ...' : ''})`);
+    throw new Error(
+      `${file}: expected one <folder>/data.pkl entry in the archive, found ${pickles.length}` +
+        ` (entries: ${zip.entries
+          .slice(0, 8)
+          .map((e) => shown(e.name))
+          .join(', ')}${zip.entries.length > 8 ? ', ...' : ''})`,
+    );
   }
   const entry = pickles[0] as (typeof pickles)[number];
   const prefix = entry.name.slice(0, -'data.pkl'.length);
   if (zip.get(`${prefix}constants.pkl`)) {
-    throw new Error(`${file}: this is a TorchScript archive (torch.jit.save), not a torch.save file; in Python, save model.state_dict() with torch.save`);
+    throw new Error(
+      `${file}: this is a TorchScript archive (torch.jit.save), not a torch.save file; in Python, save model.state_dict() with torch.save`,
+    );
   }
   const order = zip.get(`${prefix}byteorder`);
   const byteorder = order ? new TextDecoder().decode(zip.read(order).subarray(0, 64)).trim() : 'little';
-  if (byteorder !== 'little' && byteorder !== 'big') throw new Error(`${file}: byteorder record says ${shown(byteorder)}, expected little or big`);
+  if (byteorder !== 'little' && byteorder !== 'big')
+    throw new Error(`${file}: byteorder record says ${shown(byteorder)}, expected little or big`);
 
   return readTorchPickle(zip.read(entry), {
     file: `${file}:${entry.name}`,
@@ -84,9 +93,14 @@ export function readPth(src: Source, options: ReadOptions = {}): Record<string, 
     if (isDict(inner) && nonTensorKey(inner) === undefined) return inner as Record<string, NdArray>;
   }
   const bad = nonTensorKey(root) ?? '';
-  throw new Error(`${file}: is not a state dict: entry ${shownJson(bad)} is ${kind(root[bad])}, not a tensor, and none of ` +
-    `${STATE_DICT_KEYS.join(', ')} holds a dict of tensors (top-level keys: ${Object.keys(root).slice(0, 10).map((k) => shown(k)).join(', ')}); ` +
-    'use readTorchFile to read the whole object');
+  throw new Error(
+    `${file}: is not a state dict: entry ${shownJson(bad)} is ${kind(root[bad])}, not a tensor, and none of ` +
+      `${STATE_DICT_KEYS.join(', ')} holds a dict of tensors (top-level keys: ${Object.keys(root)
+        .slice(0, 10)
+        .map((k) => shown(k))
+        .join(', ')}); ` +
+      'use readTorchFile to read the whole object',
+  );
 }
 
 function isDict(v: TorchValue | undefined): v is TorchDict {

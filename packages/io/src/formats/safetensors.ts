@@ -21,12 +21,28 @@ export interface SafetensorsContent {
 }
 
 const FROM_CODE = new Map<string, ArrayDType>([
-  ['F64', 'float64'], ['F32', 'float32'], ['F16', 'float16'], ['BF16', 'bfloat16'], ['I64', 'int64'], ['I32', 'int32'],
-  ['I16', 'int16'], ['I8', 'int8'], ['U8', 'uint8'], ['BOOL', 'bool'],
+  ['F64', 'float64'],
+  ['F32', 'float32'],
+  ['F16', 'float16'],
+  ['BF16', 'bfloat16'],
+  ['I64', 'int64'],
+  ['I32', 'int32'],
+  ['I16', 'int16'],
+  ['I8', 'int8'],
+  ['U8', 'uint8'],
+  ['BOOL', 'bool'],
 ]);
 const TO_CODE: Record<ArrayDType, string> = {
-  float64: 'F64', float32: 'F32', float16: 'F16', bfloat16: 'BF16', int64: 'I64', int32: 'I32',
-  int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
+  float64: 'F64',
+  float32: 'F32',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  int64: 'I64',
+  int32: 'I32',
+  int16: 'I16',
+  int8: 'I8',
+  uint8: 'U8',
+  bool: 'BOOL',
 };
 /** The reference implementation refuses headers over 100 MB; so do we, before parsing. */
 const MAX_HEADER = 100_000_000;
@@ -92,9 +108,12 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>', limits?: 
   let at = 0;
   for (const s of [...spans].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
     if (s.begin !== at) {
-      fail(`tensor ${shownJson(s.name)}: data_offsets start at ${s.begin}, expected ${at} (tensors must be contiguous, without gaps or overlaps)`);
+      fail(
+        `tensor ${shownJson(s.name)}: data_offsets start at ${s.begin}, expected ${at} (tensors must be contiguous, without gaps or overlaps)`,
+      );
     }
-    if (s.end > dataLen) fail(`tensor ${shownJson(s.name)}: data_offsets end at ${s.end}, past the ${dataLen} data bytes (truncated file?)`);
+    if (s.end > dataLen)
+      fail(`tensor ${shownJson(s.name)}: data_offsets end at ${s.end}, past the ${dataLen} data bytes (truncated file?)`);
     at = s.end;
   }
   if (at !== dataLen) fail(`tensors cover ${at} data bytes, the file has ${dataLen}`);
@@ -102,14 +121,20 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>', limits?: 
   const tensors: Record<string, NdArray> = {};
   for (const s of spans) {
     const raw = bytes.subarray(dataStart + s.begin, dataStart + s.end);
-    setOwn(tensors, s.name, elementsInPlace(s.dtype, s.shape, raw, true, (b) => budget.take(b, `copying tensor ${shownJson(s.name)}`)));
+    setOwn(
+      tensors,
+      s.name,
+      elementsInPlace(s.dtype, s.shape, raw, true, (b) => budget.take(b, `copying tensor ${shownJson(s.name)}`)),
+    );
   }
   return { tensors, metadata };
 }
 
 /** Returns the safetensors bytes of named tensors and an optional string metadata map. */
 export function encodeSafetensors(
-  tensors: Record<string, NdArray>, metadata?: Record<string, string>, where = 'encodeSafetensors',
+  tensors: Record<string, NdArray>,
+  metadata?: Record<string, string>,
+  where = 'encodeSafetensors',
 ): Uint8Array {
   const names = Object.keys(tensors);
   for (const name of names) {

@@ -142,7 +142,8 @@ export function readZip(bytes: Uint8Array, file = '<bytes>', budget: ReadBudget 
       e += 4 + len;
     }
     if (flags & 1) fail(`${nameShown} is encrypted`);
-    if (method !== 0 && method !== 8) fail(`${nameShown} uses compression method ${method} (only stored (0) and deflate (8) are supported)`);
+    if (method !== 0 && method !== 8)
+      fail(`${nameShown} uses compression method ${method} (only stored (0) and deflate (8) are supported)`);
     if (method === 0 && size !== compressedSize) fail(`stored entry ${nameShown} has size ${size} but compressed size ${compressedSize}`);
     if (byName.has(name)) fail(`entry ${nameShown} appears twice`);
     const lh = localHeaderOffset;
@@ -160,14 +161,17 @@ export function readZip(bytes: Uint8Array, file = '<bytes>', budget: ReadBudget 
     byName.set(name, entry);
     p = next;
   }
-  if (p !== cdOffset + cdSize) fail(`the central directory holds ${count} entries in ${p - cdOffset} bytes, its end record says ${cdSize} bytes`);
+  if (p !== cdOffset + cdSize)
+    fail(`the central directory holds ${count} entries in ${p - cdOffset} bytes, its end record says ${cdSize} bytes`);
 
   // Entries (local header to end of data) must not share bytes: sorted by start, each begins after the last ended.
   let prev: ZipEntry | undefined;
   for (const e of [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset)) {
     if (prev && e.localHeaderOffset < prev.dataOffset + prev.compressedSize) {
-      fail(`entries ${shown(prev.name)} and ${shown(e.name)} overlap (bytes ${e.localHeaderOffset}..${prev.dataOffset + prev.compressedSize}); ` +
-        'an archive whose entries share data is a zip bomb or corrupted');
+      fail(
+        `entries ${shown(prev.name)} and ${shown(e.name)} overlap (bytes ${e.localHeaderOffset}..${prev.dataOffset + prev.compressedSize}); ` +
+          'an archive whose entries share data is a zip bomb or corrupted',
+      );
     }
     prev = e;
   }

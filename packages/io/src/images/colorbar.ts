@@ -1,6 +1,8 @@
-import { ColormapName, applyColormap } from './colormaps';
+import type { ColormapName } from './colormaps';
+import { applyColormap } from './colormaps';
 import { toRgb } from './convert';
-import { RasterImage, RgbImage, checkImage, checkSize } from './types';
+import type { RasterImage, RgbImage } from './types';
+import { checkImage, checkSize } from './types';
 
 /**
  * Returns a colour bar of a colormap as an RGB picture (HWC, 8-bit): width × height, the lowest value

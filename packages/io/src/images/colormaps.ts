@@ -1,5 +1,7 @@
-import { GRAY_SEGMENTS, HSV_SEGMENTS, SEISMIC_SEGMENTS, Segments, VIRIDIS } from './colormap-data';
-import { RgbImage, checkSize } from './types';
+import type { Segments } from './colormap-data';
+import { GRAY_SEGMENTS, HSV_SEGMENTS, SEISMIC_SEGMENTS, VIRIDIS } from './colormap-data';
+import type { RgbImage } from './types';
+import { checkSize } from './types';
 
 /** Colormaps: 'jet' is OpenCV's COLORMAP_JET; the others are matplotlib's maps of the same name. */
 export type ColormapName = 'jet' | 'hsv' | 'viridis' | 'seismic' | 'gray';
@@ -29,7 +31,11 @@ function segmentLut(seg: Segments): Float64Array {
 
 function fromSegments(segs: readonly [Segments, Segments, Segments]): Uint8Array {
   const out = new Uint8Array(256 * 3);
-  segs.forEach((seg, c) => segmentLut(seg).forEach((v, i) => { out[i * 3 + c] = Math.trunc(v * 255); }));
+  segs.forEach((seg, c) =>
+    segmentLut(seg).forEach((v, i) => {
+      out[i * 3 + c] = Math.trunc(v * 255);
+    }),
+  );
   return out;
 }
 
@@ -54,12 +60,23 @@ export function colormapLut(name: ColormapName): Uint8Array {
   let lut = cache.get(name);
   if (lut) return lut;
   switch (name) {
-    case 'jet': lut = jetLut(); break;
-    case 'hsv': lut = fromSegments(HSV_SEGMENTS); break;
-    case 'seismic': lut = fromSegments(SEISMIC_SEGMENTS); break;
-    case 'gray': lut = fromSegments(GRAY_SEGMENTS); break;
-    case 'viridis': lut = Uint8Array.from(VIRIDIS, (v) => Math.trunc(v * 255)); break;
-    default: throw new Error(`unknown colormap "${String(name)}"; use one of ${COLORMAP_NAMES.join(', ')}`);
+    case 'jet':
+      lut = jetLut();
+      break;
+    case 'hsv':
+      lut = fromSegments(HSV_SEGMENTS);
+      break;
+    case 'seismic':
+      lut = fromSegments(SEISMIC_SEGMENTS);
+      break;
+    case 'gray':
+      lut = fromSegments(GRAY_SEGMENTS);
+      break;
+    case 'viridis':
+      lut = Uint8Array.from(VIRIDIS, (v) => Math.trunc(v * 255));
+      break;
+    default:
+      throw new Error(`unknown colormap "${String(name)}"; use one of ${COLORMAP_NAMES.join(', ')}`);
   }
   cache.set(name, lut);
   return lut;

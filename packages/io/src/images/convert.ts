@@ -1,4 +1,5 @@
-import { RasterImage, RasterImage8, RgbImage, checkImage } from './types';
+import type { RasterImage, RasterImage8, RgbImage } from './types';
+import { checkImage } from './types';
 
 /**
  * Returns the image at 8 bits per sample (HWC, same channels). 16-bit samples keep their high byte

@@ -1,4 +1,5 @@
-import { RasterImage8, checkImage, checkSize } from './types';
+import type { RasterImage8 } from './types';
+import { checkImage, checkSize } from './types';
 import { roundHalfEven } from './rounding';
 
 /**

@@ -5,8 +5,15 @@ export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'tiff';
 
 const EXTENSIONS: Record<string, ImageFormat> = {
   '.png': 'png',
-  '.jpg': 'jpeg', '.jpeg': 'jpeg', '.jpe': 'jpeg', '.jfif': 'jpeg',
-  '.gif': 'gif', '.bmp': 'bmp', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff',
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.jpe': 'jpeg',
+  '.jfif': 'jpeg',
+  '.gif': 'gif',
+  '.bmp': 'bmp',
+  '.webp': 'webp',
+  '.tif': 'tiff',
+  '.tiff': 'tiff',
 };
 
 function startsWith(bytes: Uint8Array, magic: readonly number[], at = 0): boolean {

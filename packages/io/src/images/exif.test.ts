@@ -22,7 +22,14 @@ function tiff(order: 'II' | 'MM', entries: [number, number, number, number][]): 
 
 describe('parseExifOrientation', () => {
   it('reads the tag in both byte orders, after other tags', () => {
-    expect(parseExifOrientation(tiff('II', [[0x010f, 2, 4, 0], [0x0112, 3, 1, 6]]))).toBe(6);
+    expect(
+      parseExifOrientation(
+        tiff('II', [
+          [0x010f, 2, 4, 0],
+          [0x0112, 3, 1, 6],
+        ]),
+      ),
+    ).toBe(6);
     expect(parseExifOrientation(tiff('MM', [[0x0112, 3, 1, 8]]))).toBe(8);
   });
 

@@ -25,7 +25,8 @@ export function readJpegStructure(bytes: Uint8Array, name: string): JpegStructur
   let exif: Uint8Array | undefined;
   for (;;) {
     if (at >= bytes.length) throw truncated('between segments');
-    if (bytes[at] !== 0xff) throw new Error(`${name}: corrupt JPEG (expected a marker at byte ${at}, found 0x${(bytes[at] ?? 0).toString(16)})`);
+    if (bytes[at] !== 0xff)
+      throw new Error(`${name}: corrupt JPEG (expected a marker at byte ${at}, found 0x${(bytes[at] ?? 0).toString(16)})`);
     while (bytes[at] === 0xff) at++; // fill bytes
     if (at >= bytes.length) throw truncated('in a marker');
     const marker = bytes[at++] ?? 0;

@@ -1,9 +1,11 @@
 import * as jpeg from 'jpeg-js';
-import { ExifOrientation, parseExifOrientation } from './exif';
+import type { ExifOrientation } from './exif';
+import { parseExifOrientation } from './exif';
 import { readJpegStructure } from './jpeg-markers';
 import { applyExifOrientation } from './orient';
-import { ReadLimits, checkDecodedBytes, resolveLimits } from '../read-policy';
-import { RasterImage8 } from './types';
+import type { ReadLimits } from '../read-policy';
+import { checkDecodedBytes, resolveLimits } from '../read-policy';
+import type { RasterImage8 } from './types';
 
 /** Options of decodeJpeg and readImage for JPEG files. */
 export interface JpegDecodeOptions {
@@ -31,7 +33,9 @@ export function readJpegOrientation(bytes: Uint8Array, name = 'JPEG data'): Exif
 export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data', options: JpegDecodeOptions = {}): RasterImage8 {
   const info = readJpegStructure(bytes, name);
   if (!(info.sof in SUPPORTED_SOF)) {
-    throw new Error(`${name}: unsupported JPEG coding (SOF marker 0x${info.sof.toString(16)}); only baseline and progressive Huffman JPEGs can be read`);
+    throw new Error(
+      `${name}: unsupported JPEG coding (SOF marker 0x${info.sof.toString(16)}); only baseline and progressive Huffman JPEGs can be read`,
+    );
   }
   checkJpegSize(info.width, info.height, info.components, bytes.length, name, options.limits);
   const { maxDecodedBytes } = resolveLimits(options.limits);
@@ -39,7 +43,9 @@ export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data', options: JpegD
   try {
     // tolerantDecoding off: a damaged scan must fail, not come back as a partly gray picture
     decoded = jpeg.decode(bytes, {
-      useTArray: true, formatAsRGBA: false, tolerantDecoding: false,
+      useTArray: true,
+      formatAsRGBA: false,
+      tolerantDecoding: false,
       maxResolutionInMP: Math.ceil((info.width * info.height) / 1e6) + 1,
       maxMemoryUsageInMB: Math.max(1, Math.floor(maxDecodedBytes / 1024 ** 2)),
     });
@@ -65,17 +71,29 @@ export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data', options: JpegD
  * whether the file can hold that many blocks at all (every 8×8 block of the most subsampled
  * component costs at least one bit of DC code in the first scan).
  */
-function checkJpegSize(width: number, height: number, components: number, fileBytes: number, name: string, limits?: Partial<ReadLimits>): void {
+function checkJpegSize(
+  width: number,
+  height: number,
+  components: number,
+  fileBytes: number,
+  name: string,
+  limits?: Partial<ReadLimits>,
+): void {
   if (width < 1 || height < 1) throw new Error(`${name}: corrupt JPEG (frame size ${width} x ${height})`);
-  if (components !== 1 && components !== 3 && components !== 4) throw new Error(`${name}: corrupt JPEG (${components} colour components; 1, 3 or 4 are readable)`);
+  if (components !== 1 && components !== 3 && components !== 4)
+    throw new Error(`${name}: corrupt JPEG (${components} colour components; 1, 3 or 4 are readable)`);
   const pixels = width * height;
   const { maxImagePixels } = resolveLimits(limits);
   if (pixels > maxImagePixels) {
-    throw new Error(`${name}: the JPEG declares ${width} x ${height} = ${pixels} pixels, over the limit of ${maxImagePixels} (raise it with setReadLimits({ maxImagePixels }) if the file is trusted)`);
+    throw new Error(
+      `${name}: the JPEG declares ${width} x ${height} = ${pixels} pixels, over the limit of ${maxImagePixels} (raise it with setReadLimits({ maxImagePixels }) if the file is trusted)`,
+    );
   }
   const minimumBlocks = Math.ceil(width / 32) * Math.ceil(height / 32); // sampling factors are at most 4
   if (fileBytes * 8 < minimumBlocks) {
-    throw new Error(`${name}: truncated JPEG (${fileBytes} bytes cannot hold the ${minimumBlocks} blocks a ${width} x ${height} picture needs)`);
+    throw new Error(
+      `${name}: truncated JPEG (${fileBytes} bytes cannot hold the ${minimumBlocks} blocks a ${width} x ${height} picture needs)`,
+    );
   }
   checkDecodedBytes(name, `decoding a ${width} x ${height} JPEG`, pixels * (components + 3), limits);
 }

@@ -1,4 +1,4 @@
-import { NdArray } from '../array';
+import type { NdArray } from '../array';
 import { convertToGrayscale, normalizeMap, percentile, positiveNegativeSaliency } from './maps';
 import { gradientToImage, camToImageSize } from './pictures';
 
@@ -39,7 +39,13 @@ describe('degenerate maps are reported, never drawn silently', () => {
   });
 
   it('an onWarning that throws turns warnings into errors', () => {
-    expect(() => normalizeMap(new Float32Array([1, 1]), { onWarning: (m) => { throw new Error(m); } })).toThrow(/constant/);
+    expect(() =>
+      normalizeMap(new Float32Array([1, 1]), {
+        onWarning: (m) => {
+          throw new Error(m);
+        },
+      }),
+    ).toThrow(/constant/);
   });
 
   it('a gradient with no negative part warns about its negative saliency only', () => {

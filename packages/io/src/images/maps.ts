@@ -1,4 +1,4 @@
-import { NdArray } from '../array';
+import type { NdArray } from '../array';
 
 /** Receives the warnings about degenerate maps (constant, all zero, NaN). */
 export type WarningHandler = (message: string) => void;
@@ -33,7 +33,10 @@ export function mapStats(data: ArrayLike<number>): MapStats {
   let nanCount = 0;
   for (let i = 0; i < data.length; i++) {
     const v = data[i] ?? NaN;
-    if (Number.isNaN(v)) { nanCount++; continue; }
+    if (Number.isNaN(v)) {
+      nanCount++;
+      continue;
+    }
     if (v < min) min = v;
     if (v > max) max = v;
   }
@@ -44,7 +47,10 @@ export function mapStats(data: ArrayLike<number>): MapStats {
 function checkedStats(data: ArrayLike<number>, o: MapOptions): MapStats {
   const s = mapStats(data);
   if (s.nanCount > 0) {
-    warn(o, `the map has ${s.nanCount} NaN value(s) of ${data.length}; they are drawn as 0 (check the attribution for a division by zero or an overflow)`);
+    warn(
+      o,
+      `the map has ${s.nanCount} NaN value(s) of ${data.length}; they are drawn as 0 (check the attribution for a division by zero or an overflow)`,
+    );
   }
   return s;
 }
@@ -72,7 +78,10 @@ export function normalizeMap(data: ArrayLike<number>, options: MapOptions = {}):
   const range = f32(s.max - s.min);
   if (!(range > 0)) {
     const what = s.min === 0 ? 'all zero' : `constant (every value is ${s.min})`;
-    warn(options, `the map is ${what}, so it has no contrast to show: the picture is uniformly black (was a gradient lost, e.g. a dead ReLU or the wrong target?)`);
+    warn(
+      options,
+      `the map is ${what}, so it has no contrast to show: the picture is uniformly black (was a gradient lost, e.g. a dead ReLU or the wrong target?)`,
+    );
     return out;
   }
   const min = f32(s.min);
@@ -132,7 +141,10 @@ export function convertToGrayscale(gradient: NdArray, options: MapOptions = {}):
   const min = f32(s.min);
   const range = f32(p99 - min);
   if (!(range > 0)) {
-    warn(options, `the gradient's 99th percentile equals its minimum (${s.min}): more than 99% of the map is flat, so the grayscale picture is black`);
+    warn(
+      options,
+      `the gradient's 99th percentile equals its minimum (${s.min}): more than 99% of the map is flat, so the grayscale picture is black`,
+    );
     return { dtype: 'float32', shape: [1, H, W], data: out };
   }
   for (let p = 0; p < n; p++) {
@@ -148,7 +160,10 @@ export function convertToGrayscale(gradient: NdArray, options: MapOptions = {}):
  * A side with no values of its sign comes back all zero, with a warning. With `scale`, the sides
  * are divided by scale.max and -scale.min instead (clipped to 1), the same for every map.
  */
-export function positiveNegativeSaliency(gradient: NdArray, options: MapOptions = {}): { positive: NdArray<'float32'>; negative: NdArray<'float32'> } {
+export function positiveNegativeSaliency(
+  gradient: NdArray,
+  options: MapOptions = {},
+): { positive: NdArray<'float32'>; negative: NdArray<'float32'> } {
   mapShape(gradient, 'positiveNegativeSaliency');
   const g = mapValues(gradient, 'positiveNegativeSaliency');
   const s = checkedStats(g, options);
@@ -157,7 +172,10 @@ export function positiveNegativeSaliency(gradient: NdArray, options: MapOptions 
     const top = f32(sc ? (sign === 1 ? sc.max : -sc.min) : sign === 1 ? s.max : -s.min);
     const out = new Float32Array(g.length);
     if (!(top > 0)) {
-      warn(options, `the gradient has no ${sign === 1 ? 'positive' : 'negative'} values, so its ${sign === 1 ? 'positive' : 'negative'} saliency is all zero`);
+      warn(
+        options,
+        `the gradient has no ${sign === 1 ? 'positive' : 'negative'} values, so its ${sign === 1 ? 'positive' : 'negative'} saliency is all zero`,
+      );
     } else {
       for (let i = 0; i < out.length; i++) {
         const v = f32(Math.max(0, sign * (g[i] ?? NaN)) / top);
@@ -168,4 +186,3 @@ export function positiveNegativeSaliency(gradient: NdArray, options: MapOptions 
   };
   return { positive: side(1), negative: side(-1) };
 }
-

@@ -1,5 +1,6 @@
-import { ExifOrientation } from './exif';
-import { RasterImage, checkImage } from './types';
+import type { ExifOrientation } from './exif';
+import type { RasterImage } from './types';
+import { checkImage } from './types';
 
 /**
  * Returns the image turned upright for an EXIF orientation (what PIL's ImageOps.exif_transpose
@@ -14,15 +15,55 @@ export function applyExifOrientation<T extends RasterImage>(image: T, orientatio
   const ow = swap ? H : W;
   const oh = swap ? W : H;
   // source pixel = x0 + x * dxx + y * dxy (in pixels), per output (x, y)
-  let sx0 = 0, sxx = 1, sxy = 0, sy0 = 0, syx = 0, syy = 1;
+  let sx0 = 0,
+    sxx = 1,
+    sxy = 0,
+    sy0 = 0,
+    syx = 0,
+    syy = 1;
   switch (orientation) {
-    case 2: sx0 = W - 1; sxx = -1; break;
-    case 3: sx0 = W - 1; sxx = -1; sy0 = H - 1; syy = -1; break;
-    case 4: sy0 = H - 1; syy = -1; break;
-    case 5: sxx = 0; sxy = 1; syx = 1; syy = 0; break;
-    case 6: sxx = 0; sxy = 1; sy0 = H - 1; syx = -1; syy = 0; break;
-    case 7: sx0 = W - 1; sxx = 0; sxy = -1; sy0 = H - 1; syx = -1; syy = 0; break;
-    case 8: sx0 = W - 1; sxx = 0; sxy = -1; syx = 1; syy = 0; break;
+    case 2:
+      sx0 = W - 1;
+      sxx = -1;
+      break;
+    case 3:
+      sx0 = W - 1;
+      sxx = -1;
+      sy0 = H - 1;
+      syy = -1;
+      break;
+    case 4:
+      sy0 = H - 1;
+      syy = -1;
+      break;
+    case 5:
+      sxx = 0;
+      sxy = 1;
+      syx = 1;
+      syy = 0;
+      break;
+    case 6:
+      sxx = 0;
+      sxy = 1;
+      sy0 = H - 1;
+      syx = -1;
+      syy = 0;
+      break;
+    case 7:
+      sx0 = W - 1;
+      sxx = 0;
+      sxy = -1;
+      sy0 = H - 1;
+      syx = -1;
+      syy = 0;
+      break;
+    case 8:
+      sx0 = W - 1;
+      sxx = 0;
+      sxy = -1;
+      syx = 1;
+      syy = 0;
+      break;
   }
   const src = image.data;
   const out = new (src.constructor as Uint8ArrayConstructor | Uint16ArrayConstructor)(src.length);

@@ -1,6 +1,8 @@
-import { ColormapName, applyColormap } from './colormaps';
+import type { ColormapName } from './colormaps';
+import { applyColormap } from './colormaps';
 import { toRgba } from './convert';
-import { RasterImage, RasterImage8, checkImage } from './types';
+import type { RasterImage, RasterImage8 } from './types';
+import { checkImage } from './types';
 
 /** An 8-bit RGBA image. */
 export type RgbaImage = RasterImage8 & { channels: 4 };
@@ -22,7 +24,10 @@ export function alphaComposite(dst: RasterImage, src: RasterImage): RgbaImage {
   for (let i = 0; i < d.length; i += 4) {
     const sa = s[i + 3] ?? 0;
     if (sa === 0) {
-      out[i] = d[i] ?? 0; out[i + 1] = d[i + 1] ?? 0; out[i + 2] = d[i + 2] ?? 0; out[i + 3] = d[i + 3] ?? 0;
+      out[i] = d[i] ?? 0;
+      out[i + 1] = d[i + 1] ?? 0;
+      out[i + 2] = d[i + 2] ?? 0;
+      out[i + 3] = d[i + 3] ?? 0;
       continue;
     }
     const blend = (d[i + 3] ?? 0) * (255 - sa);
@@ -52,12 +57,16 @@ export function withAlpha(image: RasterImage, alpha: number): RgbaImage {
  * as RGBA HWC. The heatmap's alpha byte is trunc(alpha * 255), e.g. 102 for 0.4.
  */
 export function overlayHeatmap(
-  image: RasterImage, map: Float32Array | Float64Array, options: { colormap?: ColormapName; alpha?: number } = {},
+  image: RasterImage,
+  map: Float32Array | Float64Array,
+  options: { colormap?: ColormapName; alpha?: number } = {},
 ): RgbaImage {
   const alpha = options.alpha ?? 0.4;
   if (!(alpha >= 0 && alpha <= 1)) throw new Error(`overlayHeatmap: alpha must be in [0, 1], got ${alpha}`);
   if (map.length !== image.width * image.height) {
-    throw new Error(`overlayHeatmap: the map has ${map.length} values but the image is ${image.width}x${image.height}; resize the map to the image first (camToImageSize)`);
+    throw new Error(
+      `overlayHeatmap: the map has ${map.length} values but the image is ${image.width}x${image.height}; resize the map to the image first (camToImageSize)`,
+    );
   }
   const heat = withAlpha(applyColormap(map, image.height, image.width, options.colormap ?? 'hsv'), Math.trunc(alpha * 255));
   return alphaComposite(image, heat);

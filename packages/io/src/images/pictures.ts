@@ -1,13 +1,16 @@
 import { baseName } from '../paths';
-import { NdArray } from '../array';
-import { ColormapName, applyColormap } from './colormaps';
+import type { NdArray } from '../array';
+import type { ColormapName } from './colormaps';
+import { applyColormap } from './colormaps';
 import { toRgba } from './convert';
-import { ResizeFilter } from './filters';
-import { MapOptions, convertToGrayscale, mapShape, mapValues, normalizeMap, positiveNegativeSaliency } from './maps';
-import { RgbaImage, alphaComposite, withAlpha } from './overlay';
+import type { ResizeFilter } from './filters';
+import type { MapOptions } from './maps';
+import { convertToGrayscale, mapShape, mapValues, normalizeMap, positiveNegativeSaliency } from './maps';
+import type { RgbaImage } from './overlay';
+import { alphaComposite, withAlpha } from './overlay';
 import { writeImage } from './read';
 import { resizeImage } from './resize';
-import { RasterImage, RgbImage } from './types';
+import type { RasterImage, RgbImage } from './types';
 
 /*
  * The picture conventions of pytorch-cnn-visualizations (misc_functions.py), so that its users get
@@ -103,7 +106,9 @@ export function classActivationImages(image: RasterImage, cam: NdArray, options:
   const gray = new Uint8Array(W * H * 3);
   for (let p = 0; p < map.length; p++) {
     const g = Math.trunc((map[p] ?? 0) * 255); // float64, as the reference's (cam * 255).astype(uint8)
-    gray[p * 3] = g; gray[p * 3 + 1] = g; gray[p * 3 + 2] = g;
+    gray[p * 3] = g;
+    gray[p * 3 + 1] = g;
+    gray[p * 3 + 2] = g;
   }
   return {
     heatmap: withAlpha(colored, 255),
@@ -118,7 +123,10 @@ export function classActivationImages(image: RasterImage, cam: NdArray, options:
  * (see classActivationImages); returns the three paths.
  */
 export function saveClassActivationImages(
-  image: RasterImage, cam: NdArray, prefix: string, options: CamOptions = {},
+  image: RasterImage,
+  cam: NdArray,
+  prefix: string,
+  options: CamOptions = {},
 ): { heatmap: string; onImage: string; grayscale: string } {
   const files = {
     heatmap: `${prefix}_Cam_Heatmap.png`,

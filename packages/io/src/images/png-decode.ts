@@ -1,7 +1,8 @@
 import { zlib } from '../platform/zlib';
 import { crc32 } from '../formats/crc32';
-import { ReadLimits, checkDecodedBytes, resolveLimits } from '../read-policy';
-import { Channels, RasterImage } from './types';
+import type { ReadLimits } from '../read-policy';
+import { checkDecodedBytes, resolveLimits } from '../read-policy';
+import type { Channels, RasterImage } from './types';
 
 /**
  * PNG decoding written out here rather than taken from pngjs: pngjs's synchronous inflate, on
@@ -15,7 +16,13 @@ const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const MAX_DEFLATE_RATIO = 1032;
 /** Adam7's passes: x start, y start, x step, y step. */
 const ADAM7: ReadonlyArray<readonly [number, number, number, number]> = [
-  [0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2],
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
 ];
 const DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
 const SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
@@ -36,7 +43,7 @@ interface Chunks {
 }
 
 const u32 = (b: Uint8Array, at: number): number =>
-  ((b[at] ?? 0) * 0x1000000) + (((b[at + 1] ?? 0) << 16) | ((b[at + 2] ?? 0) << 8) | (b[at + 3] ?? 0));
+  (b[at] ?? 0) * 0x1000000 + (((b[at + 1] ?? 0) << 16) | ((b[at + 2] ?? 0) << 8) | (b[at + 3] ?? 0));
 const u16 = (b: Uint8Array, at: number): number => ((b[at] ?? 0) << 8) | (b[at + 1] ?? 0);
 
 function parseHeader(body: Uint8Array, name: string): Header {
@@ -70,7 +77,9 @@ function readChunks(bytes: Uint8Array, name: string): Chunks {
     const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
     const body = at + 8;
     if (body + len + 4 > bytes.length) {
-      throw new Error(`${name}: truncated PNG (chunk ${JSON.stringify(type)} needs ${len} bytes at offset ${body}, file has ${bytes.length})`);
+      throw new Error(
+        `${name}: truncated PNG (chunk ${JSON.stringify(type)} needs ${len} bytes at offset ${body}, file has ${bytes.length})`,
+      );
     }
     const data = bytes.subarray(body, body + len);
     if (crc32(data, crc32(bytes.subarray(at + 4, at + 8))) !== u32(bytes, body + len)) {
@@ -81,7 +90,8 @@ function readChunks(bytes: Uint8Array, name: string): Chunks {
       if (header) throw new Error(`${name}: corrupt PNG (two IHDR chunks)`);
       header = parseHeader(data, name);
     } else if (type === 'PLTE') {
-      if (len === 0 || len % 3 !== 0 || len > 768) throw new Error(`${name}: corrupt PNG (PLTE has ${len} bytes; it needs 3 per entry, 1 to 256 entries)`);
+      if (len === 0 || len % 3 !== 0 || len > 768)
+        throw new Error(`${name}: corrupt PNG (PLTE has ${len} bytes; it needs 3 per entry, 1 to 256 entries)`);
       palette = data;
     } else if (type === 'tRNS') {
       trns = data;
@@ -102,7 +112,10 @@ function readChunks(bytes: Uint8Array, name: string): Chunks {
 function passesOf(h: Header): Array<{ x0: number; y0: number; dx: number; dy: number; w: number; h: number }> {
   const all = h.interlaced ? ADAM7 : [[0, 0, 1, 1] as const];
   return all.map(([x0, y0, dx, dy]) => ({
-    x0, y0, dx, dy,
+    x0,
+    y0,
+    dx,
+    dy,
     w: h.width > x0 ? Math.ceil((h.width - x0) / dx) : 0,
     h: h.height > y0 ? Math.ceil((h.height - y0) / dy) : 0,
   }));
@@ -115,15 +128,23 @@ function unfilter(raw: Uint8Array, at: number, rows: number, rowBytes: number, b
     const row = at + 1;
     const prev = y > 0 ? row - rowBytes - 1 : -1;
     for (let i = 0; i < rowBytes; i++) {
-      const a = i >= bpp ? raw[row + i - bpp] ?? 0 : 0;
-      const b = prev >= 0 ? raw[prev + i] ?? 0 : 0;
-      const c = prev >= 0 && i >= bpp ? raw[prev + i - bpp] ?? 0 : 0;
+      const a = i >= bpp ? (raw[row + i - bpp] ?? 0) : 0;
+      const b = prev >= 0 ? (raw[prev + i] ?? 0) : 0;
+      const c = prev >= 0 && i >= bpp ? (raw[prev + i - bpp] ?? 0) : 0;
       let add: number;
       switch (filter) {
-        case 0: add = 0; break;
-        case 1: add = a; break;
-        case 2: add = b; break;
-        case 3: add = (a + b) >> 1; break;
+        case 0:
+          add = 0;
+          break;
+        case 1:
+          add = a;
+          break;
+        case 2:
+          add = b;
+          break;
+        case 3:
+          add = (a + b) >> 1;
+          break;
         case 4: {
           const p = a + b - c;
           const pa = Math.abs(p - a);
@@ -132,7 +153,8 @@ function unfilter(raw: Uint8Array, at: number, rows: number, rowBytes: number, b
           add = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
           break;
         }
-        default: throw new Error(`${name}: corrupt PNG (row filter type ${filter}; valid ones are 0 to 4)`);
+        default:
+          throw new Error(`${name}: corrupt PNG (row filter type ${filter}; valid ones are 0 to 4)`);
       }
       raw[row + i] = ((raw[row + i] ?? 0) + add) & 0xff;
     }
@@ -144,11 +166,16 @@ function unfilter(raw: Uint8Array, at: number, rows: number, rowBytes: number, b
 /** Returns the output channel count: palette and colour keys become RGB(A) and gray + alpha. */
 function channelsOf(colorType: number, hasTrns: boolean): Channels {
   switch (colorType) {
-    case 0: return hasTrns ? 2 : 1;
-    case 4: return 2;
-    case 2: return hasTrns ? 4 : 3;
-    case 3: return hasTrns ? 4 : 3;
-    default: return 4;
+    case 0:
+      return hasTrns ? 2 : 1;
+    case 4:
+      return 2;
+    case 2:
+      return hasTrns ? 4 : 3;
+    case 3:
+      return hasTrns ? 4 : 3;
+    default:
+      return 4;
   }
 }
 
@@ -163,7 +190,9 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data', limits?: Partial
   const { maxImagePixels } = resolveLimits(limits);
   const pixels = h.width * h.height;
   if (pixels > maxImagePixels) {
-    throw new Error(`${name}: the PNG declares ${h.width} x ${h.height} = ${pixels} pixels, over the limit of ${maxImagePixels} (a decompression bomb? raise it with setReadLimits({ maxImagePixels }) if the file is trusted)`);
+    throw new Error(
+      `${name}: the PNG declares ${h.width} x ${h.height} = ${pixels} pixels, over the limit of ${maxImagePixels} (a decompression bomb? raise it with setReadLimits({ maxImagePixels }) if the file is trusted)`,
+    );
   }
   if (h.colorType === 3 && !palette) throw new Error(`${name}: corrupt PNG (palette colour type without a PLTE chunk)`);
   const hasTrns = trns !== undefined && h.colorType !== 4 && h.colorType !== 6;
@@ -179,7 +208,9 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data', limits?: Partial
   const compressed = idat.reduce((n, c) => n + c.length, 0);
   if (compressed === 0) throw new Error(`${name}: corrupt PNG (no image data: no IDAT chunk)`);
   if (expected > compressed * MAX_DEFLATE_RATIO + 1024) {
-    throw new Error(`${name}: truncated PNG (${compressed} bytes of image data cannot hold the ${expected} bytes a ${h.width} x ${h.height} picture needs)`);
+    throw new Error(
+      `${name}: truncated PNG (${compressed} bytes of image data cannot hold the ${expected} bytes a ${h.width} x ${h.height} picture needs)`,
+    );
   }
   checkDecodedBytes(name, `the inflated image data of a ${h.width} x ${h.height} picture`, expected, limits);
   let raw: Uint8Array;
@@ -191,7 +222,9 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data', limits?: Partial
     throw new Error(`${name}: corrupt PNG (image data: ${why})`);
   }
   if (raw.length !== expected) {
-    throw new Error(`${name}: corrupt PNG (image data inflates to ${raw.length} bytes; a ${h.width} x ${h.height} picture needs ${expected})`);
+    throw new Error(
+      `${name}: corrupt PNG (image data inflates to ${raw.length} bytes; a ${h.width} x ${h.height} picture needs ${expected})`,
+    );
   }
 
   const out = h.depth === 16 ? new Uint16Array(pixels * channels) : new Uint8Array(pixels * channels);
@@ -218,7 +251,7 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data', limits?: Partial
       const row = start + j * (rowBytes + 1) + 1;
       const y = p.y0 + j * p.dy;
       for (let i = 0; i < p.w; i++) {
-        let o = ((y * h.width) + p.x0 + i * p.dx) * channels;
+        let o = (y * h.width + p.x0 + i * p.dx) * channels;
         switch (h.colorType) {
           case 0: {
             const v = sample(row, i, 0);
@@ -238,11 +271,12 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data', limits?: Partial
           }
           case 3: {
             const index = sample(row, i, 0);
-            if (index >= paletteSize) throw new Error(`${name}: corrupt PNG (palette index ${index} beyond the ${paletteSize}-entry palette)`);
+            if (index >= paletteSize)
+              throw new Error(`${name}: corrupt PNG (palette index ${index} beyond the ${paletteSize}-entry palette)`);
             out[o++] = palette![index * 3] ?? 0;
             out[o++] = palette![index * 3 + 1] ?? 0;
             out[o++] = palette![index * 3 + 2] ?? 0;
-            if (hasTrns) out[o] = index < trns!.length ? trns![index] ?? 255 : 255;
+            if (hasTrns) out[o] = index < trns!.length ? (trns![index] ?? 255) : 255;
             break;
           }
           default:
@@ -258,7 +292,8 @@ export function decodePng(bytes: Uint8Array, name = 'PNG data', limits?: Partial
 
 function readKey(trns: Uint8Array | undefined, colorType: number, name: string): number[] {
   const need = colorType === 0 ? 2 : 6;
-  if (!trns || trns.length < need) throw new Error(`${name}: corrupt PNG (tRNS has ${trns?.length ?? 0} bytes; colour type ${colorType} needs ${need})`);
+  if (!trns || trns.length < need)
+    throw new Error(`${name}: corrupt PNG (tRNS has ${trns?.length ?? 0} bytes; colour type ${colorType} needs ${need})`);
   return colorType === 0 ? [u16(trns, 0)] : [u16(trns, 0), u16(trns, 2), u16(trns, 4)];
 }
 

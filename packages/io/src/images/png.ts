@@ -1,6 +1,7 @@
 import { crc32 } from '../formats/crc32';
 import { zlib } from '../platform/zlib';
-import { Channels, RasterImage, checkImage } from './types';
+import type { Channels, RasterImage } from './types';
+import { checkImage } from './types';
 
 export { decodePng } from './png-decode';
 

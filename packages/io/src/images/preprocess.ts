@@ -1,10 +1,11 @@
-import { NdArray } from '../array';
+import type { NdArray } from '../array';
 import { toRgb } from './convert';
 import { centerCrop } from './crop';
-import { ResizeFilter } from './filters';
+import type { ResizeFilter } from './filters';
 import { resizeImage } from './resize';
 import { roundHalfEven } from './rounding';
-import { RasterImage, RasterImage8, RgbImage, checkImage } from './types';
+import type { RasterImage, RasterImage8, RgbImage } from './types';
+import { checkImage } from './types';
 
 /** ImageNet channel means (RGB), as torchvision's reference scripts use. */
 export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
@@ -45,7 +46,9 @@ function channelInfo(t: NdArray<'float32'>, k: number, where: string): { C: numb
 
 /** Returns (x - mean[c]) / std[c] per channel, float32 arithmetic as torchvision's Normalize; shape unchanged (CHW or NCHW). */
 export function normalize(
-  t: NdArray<'float32'>, mean: readonly number[] = IMAGENET_MEAN, std: readonly number[] = IMAGENET_STD,
+  t: NdArray<'float32'>,
+  mean: readonly number[] = IMAGENET_MEAN,
+  std: readonly number[] = IMAGENET_STD,
 ): NdArray<'float32'> {
   const { C, n } = channelInfo(t, mean.length, 'normalize');
   const out = new Float32Array(t.data.length);
@@ -58,7 +61,9 @@ export function normalize(
 
 /** Returns x * std[c] + mean[c] per channel (the inverse of normalize), float32; shape unchanged. */
 export function denormalize(
-  t: NdArray<'float32'>, mean: readonly number[] = IMAGENET_MEAN, std: readonly number[] = IMAGENET_STD,
+  t: NdArray<'float32'>,
+  mean: readonly number[] = IMAGENET_MEAN,
+  std: readonly number[] = IMAGENET_STD,
 ): NdArray<'float32'> {
   const { C, n } = channelInfo(t, mean.length, 'denormalize');
   const out = new Float32Array(t.data.length);
@@ -75,7 +80,9 @@ export function denormalize(
  * round half to even. A leading batch dimension of 1 is accepted.
  */
 export function recreateImage(
-  t: NdArray<'float32'>, mean: readonly number[] = IMAGENET_MEAN, std: readonly number[] = IMAGENET_STD,
+  t: NdArray<'float32'>,
+  mean: readonly number[] = IMAGENET_MEAN,
+  std: readonly number[] = IMAGENET_STD,
 ): RgbImage {
   const shape = t.shape.length === 4 && t.shape[0] === 1 ? t.shape.slice(1) : t.shape;
   if (shape.length !== 3 || shape[0] !== 3) {

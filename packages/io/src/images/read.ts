@@ -1,9 +1,10 @@
 import { extName } from '../paths';
 import { fileAccess } from '../platform/files';
 import { detectImageFormat, formatFromExtension } from './detect';
-import { JpegDecodeOptions, decodeJpeg } from './jpeg';
+import type { JpegDecodeOptions } from './jpeg';
+import { decodeJpeg } from './jpeg';
 import { decodePng, encodePng } from './png';
-import { RasterImage } from './types';
+import type { RasterImage } from './types';
 
 /** Options of readImage / decodeImage. */
 export type ReadImageOptions = JpegDecodeOptions;
@@ -16,11 +17,15 @@ export function decodeImage(bytes: Uint8Array, name = 'image data', options: Rea
   const format = detectImageFormat(bytes);
   const claimed = formatFromExtension(name);
   if (format && claimed && format !== claimed) {
-    throw new Error(`${name}: the extension says ${claimed.toUpperCase()} but the content is ${format.toUpperCase()}; rename the file or convert it`);
+    throw new Error(
+      `${name}: the extension says ${claimed.toUpperCase()} but the content is ${format.toUpperCase()}; rename the file or convert it`,
+    );
   }
   switch (format) {
-    case 'png': return decodePng(bytes, name, options.limits);
-    case 'jpeg': return decodeJpeg(bytes, name, options);
+    case 'png':
+      return decodePng(bytes, name, options.limits);
+    case 'jpeg':
+      return decodeJpeg(bytes, name, options);
     case undefined: {
       const what = bytes.length === 0 ? 'the file is empty' : 'its first bytes match no known image format';
       throw new Error(`${name}: not a PNG or JPEG image (${what})`);

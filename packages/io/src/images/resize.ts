@@ -1,5 +1,7 @@
-import { AxisWeights, KERNELS, PRECISION_BITS, ResizeFilter, axisWeights } from './filters';
-import { RasterImage, RasterImage8, checkImage, checkSize } from './types';
+import type { AxisWeights, ResizeFilter } from './filters';
+import { KERNELS, PRECISION_BITS, axisWeights } from './filters';
+import type { RasterImage, RasterImage8 } from './types';
+import { checkImage, checkSize } from './types';
 
 const HALF = 1 << (PRECISION_BITS - 1);
 const MAX = 1 << (PRECISION_BITS + 8);
@@ -28,7 +30,9 @@ function horizontal8(src: Uint8Array, width: number, C: number, y0: number, y1: 
       let p = rowIn + start[x]! * C;
       if (C === 3) {
         // the common case: three sums in one pass over the weights
-        let s0 = HALF, s1 = HALF, s2 = HALF;
+        let s0 = HALF,
+          s1 = HALF,
+          s2 = HALF;
         for (let k = 0; k < n; k++, p += 3) {
           const wk = fixed[kb + k]!;
           s0 += src[p]! * wk;
@@ -133,7 +137,8 @@ export function resizeImage(image: RasterImage, width: number, height: number, f
   if (W === width && H === height) return result(new Uint8Array(image.data));
   if (filter === 'nearest') return result(resizeNearest(image.data, W, H, C, width, height));
   const kernel = KERNELS[filter];
-  if (!kernel) throw new Error(`resizeImage: unknown filter "${String(filter)}"; use one of nearest, box, bilinear, hamming, bicubic, lanczos`);
+  if (!kernel)
+    throw new Error(`resizeImage: unknown filter "${String(filter)}"; use one of nearest, box, bilinear, hamming, bicubic, lanczos`);
   const alpha = C === 2 || C === 4;
   let data = alpha ? premultiply(image.data, C) : image.data;
   const wv = axisWeights(H, height, kernel);
@@ -155,7 +160,12 @@ export function resizeImage(image: RasterImage, width: number, height: number, f
  * double weights and sums, float32 storage, no clipping (Lanczos may overshoot the input range).
  */
 export function resizeFloat(
-  map: Float32Array, w: number, h: number, outW: number, outH: number, filter: ResizeFilter = 'bilinear',
+  map: Float32Array,
+  w: number,
+  h: number,
+  outW: number,
+  outH: number,
+  filter: ResizeFilter = 'bilinear',
 ): Float32Array {
   checkSize(w, h, 'resizeFloat');
   checkSize(outW, outH, 'resizeFloat');

@@ -61,9 +61,7 @@ export function checkImage(image: RasterImage, where: string): void {
   }
   const want = image.width * image.height * image.channels;
   if (image.data.length !== want) {
-    throw new Error(
-      `${where}: a ${image.width}x${image.height}x${image.channels} image needs ${want} samples, got ${image.data.length}`,
-    );
+    throw new Error(`${where}: a ${image.width}x${image.height}x${image.channels} image needs ${want} samples, got ${image.data.length}`);
   }
   const is16 = image.data instanceof Uint16Array;
   if ((image.bitDepth === 16) !== is16) {

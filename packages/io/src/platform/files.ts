@@ -23,7 +23,9 @@ export function setFileAccess(a: FileAccess | null): void {
 /** The installed file system, or a one-line error naming `what` (the function and the path) when there is none. */
 export function fileAccess(what: string): FileAccess {
   if (access === null) {
-    throw new Error(`${what}: files can be read and written only under Node (@gradlens/io's node entry); in a browser, pass the file's bytes (a Uint8Array) instead of a path`);
+    throw new Error(
+      `${what}: files can be read and written only under Node (@gradlens/io's node entry); in a browser, pass the file's bytes (a Uint8Array) instead of a path`,
+    );
   }
   return access;
 }

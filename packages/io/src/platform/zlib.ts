@@ -28,7 +28,11 @@ function tooLarge(maxOutput: number): Error {
 }
 
 /** Streams `data` through an fflate inflater, refusing to produce more than `maxOutput` bytes. */
-function bounded(make: (ondata: (chunk: Uint8Array, final: boolean) => void) => { push(d: Uint8Array, final?: boolean): void }, data: Uint8Array, maxOutput: number): Uint8Array {
+function bounded(
+  make: (ondata: (chunk: Uint8Array, final: boolean) => void) => { push(d: Uint8Array, final?: boolean): void },
+  data: Uint8Array,
+  maxOutput: number,
+): Uint8Array {
   const chunks: Uint8Array[] = [];
   let total = 0;
   let ended = false;
@@ -55,8 +59,26 @@ function bounded(make: (ondata: (chunk: Uint8Array, final: boolean) => void) => 
 
 /** fflate's DEFLATE: pure JavaScript, the default on every platform. */
 export const portableZlib: Zlib = {
-  inflate: (data, maxOutput) => bounded((ondata) => { const s = new Unzlib(); s.ondata = ondata; return s; }, data, maxOutput),
-  inflateRaw: (data, maxOutput) => bounded((ondata) => { const s = new Inflate(); s.ondata = ondata; return s; }, data, maxOutput),
+  inflate: (data, maxOutput) =>
+    bounded(
+      (ondata) => {
+        const s = new Unzlib();
+        s.ondata = ondata;
+        return s;
+      },
+      data,
+      maxOutput,
+    ),
+  inflateRaw: (data, maxOutput) =>
+    bounded(
+      (ondata) => {
+        const s = new Inflate();
+        s.ondata = ondata;
+        return s;
+      },
+      data,
+      maxOutput,
+    ),
   deflateRaw: (data) => deflateSync(data),
   deflate: (data, level) => zlibSync(data, { level: Math.max(0, Math.min(9, Math.round(level))) as 0 }),
 };

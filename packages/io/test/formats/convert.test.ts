@@ -1,5 +1,12 @@
 import {
-  bfloat16BitsToNumber, float16BitsToNumber, fromNumbers, gatherStrided, numberToBFloat16Bits, numberToFloat16Bits, toFloat32, toFloat64,
+  bfloat16BitsToNumber,
+  float16BitsToNumber,
+  fromNumbers,
+  gatherStrided,
+  numberToBFloat16Bits,
+  numberToFloat16Bits,
+  toFloat32,
+  toFloat64,
 } from '../../src/formats';
 
 describe('float16', () => {
@@ -84,7 +91,12 @@ describe('gatherStrided', () => {
         }
         for (let b = 0; b < size; b++) expected.push(src[at * size + b]!);
       }
-      expect([shape, strides, size, Array.from(gatherStrided(src, size, shape, strides, offset))]).toEqual([shape, strides, size, expected]);
+      expect([shape, strides, size, Array.from(gatherStrided(src, size, shape, strides, offset))]).toEqual([
+        shape,
+        strides,
+        size,
+        expected,
+      ]);
     }
   });
 });

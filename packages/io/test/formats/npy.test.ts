@@ -3,7 +3,13 @@ import * as path from 'path';
 import type { NdArray } from '../../src/array';
 import { decodeNpy, encodeNpy, fromNumbers, readNpy, writeNpy } from '../../src/formats';
 import {
-  type Expected, expectByteFlipsAreSafe, expectEveryTruncationThrows, expectMatches, expectedJson, fixture, tempDir,
+  type Expected,
+  expectByteFlipsAreSafe,
+  expectEveryTruncationThrows,
+  expectMatches,
+  expectedJson,
+  fixture,
+  tempDir,
 } from './helpers';
 
 const expected = expectedJson<Record<string, Expected>>('npy.expected.json');
@@ -70,8 +76,12 @@ describe('writeNpy / encodeNpy', () => {
 
   it('refuses bfloat16 and malformed arrays with a message naming the file', () => {
     expect(() => encodeNpy(fromNumbers('bfloat16', [1], [1]), 'x.npy')).toThrow(/x\.npy: \.npy has no bfloat16/);
-    expect(() => encodeNpy({ dtype: 'float32', shape: [3], data: new Float32Array(2) }, 'x.npy')).toThrow(/x\.npy.*needs 3 elements, data has 2/);
-    expect(() => encodeNpy({ dtype: 'float32', shape: [2], data: new Float64Array(2) } as unknown as NdArray, 'x.npy')).toThrow(/Float32Array/);
+    expect(() => encodeNpy({ dtype: 'float32', shape: [3], data: new Float32Array(2) }, 'x.npy')).toThrow(
+      /x\.npy.*needs 3 elements, data has 2/,
+    );
+    expect(() => encodeNpy({ dtype: 'float32', shape: [2], data: new Float64Array(2) } as unknown as NdArray, 'x.npy')).toThrow(
+      /Float32Array/,
+    );
   });
 });
 
@@ -99,7 +109,11 @@ describe('damaged .npy files', () => {
     ['structured dtype', withHeader("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (6,), }"), /structured/],
     ['missing fortran_order', withHeader("{'descr': '<f4', 'shape': (3, 2), }"), /fortran_order/],
     ['bad shape', withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (3, -2), }"), /shape/],
-    ['shape/data mismatch', withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3), }"), /needs 36 data bytes, the file has 24/],
+    [
+      'shape/data mismatch',
+      withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3), }"),
+      /needs 36 data bytes, the file has 24/,
+    ],
     ['trailing bytes', new Uint8Array([...good, 0, 0, 0, 0]), /needs 24 data bytes, the file has 28/],
   ])('%s', (_label, bytes, message) => {
     expect(() => decodeNpy(bytes, 'bad.npy')).toThrow(message);

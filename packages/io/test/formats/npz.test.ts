@@ -1,7 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { decodeNpz, encodeNpz, encodeZip, fromNumbers, readNpz, writeNpz } from '../../src/formats';
-import { type Expected, expectByteFlipsAreSafe, expectEveryTruncationThrows, expectMatches, expectedJson, fixture, tempDir } from './helpers';
+import {
+  type Expected,
+  expectByteFlipsAreSafe,
+  expectEveryTruncationThrows,
+  expectMatches,
+  expectedJson,
+  fixture,
+  tempDir,
+} from './helpers';
 
 const expected = expectedJson<Record<string, Expected>>('npz.expected.json');
 
@@ -66,4 +74,3 @@ describe('damaged .npz files', () => {
     expect(() => decodeNpz(zip, 'r.npz')).toThrow(/r\.npz: entry README of the \.npz is not a \.npy file/);
   });
 });
-

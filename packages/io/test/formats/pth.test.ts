@@ -1,7 +1,15 @@
 import * as fs from 'fs';
 import type { NdArray } from '../../src/array';
 import {
-  type TorchDict, decodeTorchFile, encodeZip, fromNumbers, isNdArray, readPth, readTorchFile, readTorchPickle, toFloat32,
+  type TorchDict,
+  decodeTorchFile,
+  encodeZip,
+  fromNumbers,
+  isNdArray,
+  readPth,
+  readTorchFile,
+  readTorchPickle,
+  toFloat32,
 } from '../../src/formats';
 import { type Expected, expectByteFlipsAreSafe, expectEveryTruncationThrows, expectMatches, expectedJson, fixture } from './helpers';
 import { PickleBuilder } from './pickle-builder';
@@ -37,7 +45,9 @@ describe('readPth on a state dict torch.save wrote', () => {
 });
 
 describe('checkpoints', () => {
-  const expected = expectedJson<{ state_dict: Record<string, Expected>; 'nested.deep.t': Expected; param: Expected }>('checkpoint.expected.json');
+  const expected = expectedJson<{ state_dict: Record<string, Expected>; 'nested.deep.t': Expected; param: Expected }>(
+    'checkpoint.expected.json',
+  );
 
   it('readTorchFile returns the whole tree with plain JS values', () => {
     const ckpt = readTorchFile(fixture('checkpoint.pth')) as TorchDict;
@@ -68,8 +78,18 @@ describe('checkpoints', () => {
   });
 
   it('a dict that merely looks like an NdArray is not taken for a tensor', () => {
-    const p = new PickleBuilder().emptyDict().str('dtype').str('float32').setitem().str('shape').emptyList().setitem()
-      .str('data').op(0x43, 1, 7).setitem().stop();
+    const p = new PickleBuilder()
+      .emptyDict()
+      .str('dtype')
+      .str('float32')
+      .setitem()
+      .str('shape')
+      .emptyList()
+      .setitem()
+      .str('data')
+      .op(0x43, 1, 7)
+      .setitem()
+      .stop();
     const v = readTorchPickle(p);
     expect(v).toEqual({ dtype: 'float32', shape: [], data: new Uint8Array([7]) });
     expect(isNdArray(v)).toBe(false);
@@ -83,8 +103,9 @@ describe('checkpoints', () => {
 
 describe('refusals', () => {
   it('refuses a disallowed global, naming it, in a bare pickle and in a .pth', () => {
-    expect(() => readTorchPickle(fs.readFileSync(fixture('evil.pkl')), { file: 'evil.pkl' }))
-      .toThrow(/evil\.pkl: pickle byte \d+: refusing to load global os\.system: it is not on the allow-list.*Nothing in the file was executed/);
+    expect(() => readTorchPickle(fs.readFileSync(fixture('evil.pkl')), { file: 'evil.pkl' })).toThrow(
+      /evil\.pkl: pickle byte \d+: refusing to load global os\.system: it is not on the allow-list.*Nothing in the file was executed/,
+    );
     expect(() => readPth(fixture('evil.pth'))).toThrow(/evil\.pth:archive\/data\.pkl: .*refusing to load global os\.system/);
   });
 
@@ -100,13 +121,21 @@ describe('refusals', () => {
   it('explains other non-zip input and TorchScript archives', () => {
     expect(() => readPth(fixture('evil.pkl'))).toThrow(/bare pickle stream/);
     expect(() => readPth(fixture('f4.npy'))).toThrow(/not a PyTorch zip archive/);
-    const ts = encodeZip([{ name: 'm/data.pkl', data: new PickleBuilder().none().stop() }, { name: 'm/constants.pkl', data: new Uint8Array(1) }]);
+    const ts = encodeZip([
+      { name: 'm/data.pkl', data: new PickleBuilder().none().stop() },
+      { name: 'm/constants.pkl', data: new Uint8Array(1) },
+    ]);
     expect(() => decodeTorchFile(ts, 'm.pt')).toThrow(/m\.pt: this is a TorchScript archive/);
   });
 });
 
 /** Wraps a pickle and storages into a torch.save-style zip under `prefix/`. */
-function torchZip(pkl: Uint8Array, storages: Record<string, Uint8Array> = {}, extra: Record<string, string> = {}, prefix = 'archive'): Uint8Array {
+function torchZip(
+  pkl: Uint8Array,
+  storages: Record<string, Uint8Array> = {},
+  extra: Record<string, string> = {},
+  prefix = 'archive',
+): Uint8Array {
   return encodeZip([
     { name: `${prefix}/data.pkl`, data: pkl },
     ...Object.entries(storages).map(([k, data]) => ({ name: `${prefix}/data/${k}`, data })),
@@ -118,7 +147,12 @@ const f32bytes = (values: number[]): Uint8Array => new Uint8Array(new Float32Arr
 
 describe('hand-built archives', () => {
   const oneTensor = (size: number[], stride: number[], offset = 0, numel = 6): Uint8Array =>
-    new PickleBuilder().emptyDict().str('w').tensor((b) => b.storage('FloatStorage', '0', numel), offset, size, stride).setitem().stop();
+    new PickleBuilder()
+      .emptyDict()
+      .str('w')
+      .tensor((b) => b.storage('FloatStorage', '0', numel), offset, size, stride)
+      .setitem()
+      .stop();
 
   it('any prefix folder name works, and strides/offsets are honoured', () => {
     const zip = torchZip(oneTensor([2, 2], [1, 3], 1), { 0: f32bytes([0, 1, 2, 3, 4, 5]) }, {}, 'my_model');
@@ -132,10 +166,22 @@ describe('hand-built archives', () => {
   });
 
   it.each([
-    ['a view past the end of its storage', oneTensor([2, 3], [3, 1], 1), /view \(offset 1, size \[2, 3\], stride \[3, 1\]\) reaches element 6, the storage has 6/],
+    [
+      'a view past the end of its storage',
+      oneTensor([2, 3], [3, 1], 1),
+      /view \(offset 1, size \[2, 3\], stride \[3, 1\]\) reaches element 6, the storage has 6/,
+    ],
     ['size and stride of different rank', oneTensor([6], [1, 1]), /size .* and stride .* are not matching/],
-    ['an expanded view too large to materialise', oneTensor([100000, 100000], [0, 0]), /materialising the view of size \[100000, 100000\] \(10000000000 float32 elements\) would need 37.3 GiB.*over the reading budget of 2.0 GiB/],
-    ['a storage whose record is the wrong size', oneTensor([6], [1], 0, 7), /storage 0 should hold 7 float32 elements \(28 bytes\), its record has 24/],
+    [
+      'an expanded view too large to materialise',
+      oneTensor([100000, 100000], [0, 0]),
+      /materialising the view of size \[100000, 100000\] \(10000000000 float32 elements\) would need 37.3 GiB.*over the reading budget of 2.0 GiB/,
+    ],
+    [
+      'a storage whose record is the wrong size',
+      oneTensor([6], [1], 0, 7),
+      /storage 0 should hold 7 float32 elements \(28 bytes\), its record has 24/,
+    ],
   ])('refuses %s', (_label, pkl, message) => {
     expect(() => readPth(torchZip(pkl, { 0: f32bytes([0, 1, 2, 3, 4, 5]) }))).toThrow(message);
   });
@@ -154,14 +200,26 @@ describe('hand-built archives', () => {
     expect(() => readTorchPickle(new PickleBuilder().op(0x73).stop())).toThrow(/pops an empty stack/);
     expect(() => readTorchPickle(new PickleBuilder().none().none().stop())).toThrow(/STOP with a malformed stack/);
     expect(() => readTorchPickle(new PickleBuilder().emptyList().none().op(0x62).stop())).toThrow(/BUILD on a tuple\/list/);
-    expect(() => readTorchPickle(new PickleBuilder().global('collections', 'OrderedDict').stop())).toThrow(/holds collections\.OrderedDict as a value/);
+    expect(() => readTorchPickle(new PickleBuilder().global('collections', 'OrderedDict').stop())).toThrow(
+      /holds collections\.OrderedDict as a value/,
+    );
     expect(() => readTorchPickle(Uint8Array.from([0x80, 9, 0x2e]))).toThrow(/protocol 9/);
   });
 
   it('keeps shared references shared and survives self-reference', () => {
     // l = []; l.append(l); {'a': l, 'b': l}
-    const p = new PickleBuilder().emptyDict().str('a').emptyList().op(0x71, 0).op(0x68, 0).op(0x61).setitem()
-      .str('b').op(0x68, 0).setitem().stop();
+    const p = new PickleBuilder()
+      .emptyDict()
+      .str('a')
+      .emptyList()
+      .op(0x71, 0)
+      .op(0x68, 0)
+      .op(0x61)
+      .setitem()
+      .str('b')
+      .op(0x68, 0)
+      .setitem()
+      .stop();
     const v = readTorchPickle(p) as TorchDict;
     expect(v.a).toBe(v.b);
     expect((v.a as unknown[])[0]).toBe(v.a);
@@ -176,8 +234,18 @@ describe('damaged .pth files', () => {
   });
 
   it('every truncation of the pickle stream throws', () => {
-    const pkl = new PickleBuilder().emptyDict().str('w').tensor((b) => b.storage('FloatStorage', '0', 1), 0, [1], [1]).setitem()
-      .str('n').op(0x8a, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9).setitem().str('f').op(0x47, 1, 2, 3, 4, 5, 6, 7, 8).setitem().stop();
+    const pkl = new PickleBuilder()
+      .emptyDict()
+      .str('w')
+      .tensor((b) => b.storage('FloatStorage', '0', 1), 0, [1], [1])
+      .setitem()
+      .str('n')
+      .op(0x8a, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+      .setitem()
+      .str('f')
+      .op(0x47, 1, 2, 3, 4, 5, 6, 7, 8)
+      .setitem()
+      .stop();
     const loadStorage = (): Uint8Array => f32bytes([1]);
     expect(readTorchPickle(pkl, { loadStorage })).toBeDefined();
     expectEveryTruncationThrows(pkl, (b) => readTorchPickle(b, { loadStorage }));
@@ -188,7 +256,12 @@ describe('damaged .pth files', () => {
   });
 
   it('byte flips inside the pickle stream either parse or throw an Error', () => {
-    const pkl = new PickleBuilder().emptyDict().str('w').tensor((b) => b.storage('FloatStorage', '0', 6), 1, [2, 2], [1, 3]).setitem().stop();
+    const pkl = new PickleBuilder()
+      .emptyDict()
+      .str('w')
+      .tensor((b) => b.storage('FloatStorage', '0', 6), 1, [2, 2], [1, 3])
+      .setitem()
+      .stop();
     expectByteFlipsAreSafe(pkl, (b) => readTorchPickle(b, { loadStorage: () => f32bytes([0, 1, 2, 3, 4, 5]) }));
   });
 });

@@ -2,7 +2,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { NdArray } from '../../src/array';
 import { decodeSafetensors, encodeSafetensors, fromNumbers, readSafetensors, toFloat32, writeSafetensors } from '../../src/formats';
-import { type Expected, expectByteFlipsAreSafe, expectEveryTruncationThrows, expectMatches, expectedJson, fixture, tempDir } from './helpers';
+import {
+  type Expected,
+  expectByteFlipsAreSafe,
+  expectEveryTruncationThrows,
+  expectMatches,
+  expectedJson,
+  fixture,
+  tempDir,
+} from './helpers';
 
 const expected = expectedJson<{ tensors: Record<string, Expected>; metadata: Record<string, string> }>('safetensors.expected.json');
 
@@ -46,7 +54,11 @@ describe('writeSafetensors', () => {
       expect(back.metadata).toEqual({ format: 'pt' });
       expect(Object.keys(back.tensors).sort()).toEqual(Object.keys(tensors).sort());
       for (const [name, t] of Object.entries(tensors)) {
-        expect({ name, dtype: back.tensors[name]?.dtype, shape: back.tensors[name]?.shape }).toEqual({ name, dtype: t.dtype, shape: t.shape });
+        expect({ name, dtype: back.tensors[name]?.dtype, shape: back.tensors[name]?.shape }).toEqual({
+          name,
+          dtype: t.dtype,
+          shape: t.shape,
+        });
         expect(back.tensors[name]?.data).toEqual(t.data);
       }
     } finally {
@@ -58,7 +70,10 @@ describe('writeSafetensors', () => {
     const bytes = encodeSafetensors(tensors);
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     expect(n % 8).toBe(0);
-    const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8')) as Record<string, { dtype: string; data_offsets: number[] }>;
+    const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8')) as Record<
+      string,
+      { dtype: string; data_offsets: number[] }
+    >;
     const size: Record<string, number> = { F64: 8, I64: 8, F32: 4, I32: 4, F16: 2, BF16: 2, I16: 2, I8: 1, U8: 1, BOOL: 1 };
     for (const info of Object.values(header)) expect((info.data_offsets[0] ?? 0) % (size[info.dtype] ?? 1)).toBe(0);
   });
@@ -70,8 +85,9 @@ describe('writeSafetensors', () => {
   });
 
   it('refuses bad input naming the tensor', () => {
-    expect(() => encodeSafetensors({ w: { dtype: 'float32', shape: [2], data: new Float32Array(3) } }, undefined, 'o.safetensors'))
-      .toThrow(/o\.safetensors: tensor w: shape \[2\] needs 2 elements, data has 3/);
+    expect(() => encodeSafetensors({ w: { dtype: 'float32', shape: [2], data: new Float32Array(3) } }, undefined, 'o.safetensors')).toThrow(
+      /o\.safetensors: tensor w: shape \[2\] needs 2 elements, data has 3/,
+    );
     expect(() => encodeSafetensors({ __metadata__: fromNumbers('uint8', [1], [1]) })).toThrow(/__metadata__/);
   });
 });
@@ -98,12 +114,24 @@ describe('damaged safetensors files', () => {
   it.each([
     ['header length past the end', raw({}, 0, 1000), /header length 1000 exceeds/],
     ['huge header length', raw({}, 0, 2 ** 40), /header length/],
-    ['header not JSON', (() => { const b = raw({}, 0); b[9] = 0x7b; return b; })(), /does not parse/],
+    [
+      'header not JSON',
+      (() => {
+        const b = raw({}, 0);
+        b[9] = 0x7b;
+        return b;
+      })(),
+      /does not parse/,
+    ],
     ['header not an object', raw([1], 0), /does not start with "\{"/],
     ['unknown dtype', raw({ w: t('F8_E4M3', [1], [0, 1]) }, 1), /tensor "w": dtype "F8_E4M3" is not supported/],
     ['bad shape', raw({ w: t('F32', [-1], [0, 4]) }, 4), /tensor "w": shape \[-1\]/],
     ['bad offsets', raw({ w: t('F32', [1], [0]) }, 4), /tensor "w": data_offsets \[0\] is not/],
-    ['offsets/shape mismatch', raw({ w: t('F32', [2], [0, 4]) }, 4), /tensor "w": data_offsets \[0, 4\] span 4 bytes, shape \[2\] of float32 needs 8/],
+    [
+      'offsets/shape mismatch',
+      raw({ w: t('F32', [2], [0, 4]) }, 4),
+      /tensor "w": data_offsets \[0, 4\] span 4 bytes, shape \[2\] of float32 needs 8/,
+    ],
     ['gap', raw({ a: t('U8', [1], [0, 1]), b: t('U8', [1], [2, 3]) }, 3), /tensor "b": data_offsets start at 2, expected 1/],
     ['overlap', raw({ a: t('U8', [2], [0, 2]), b: t('U8', [2], [1, 3]) }, 3), /tensor "b": data_offsets start at 1, expected 2/],
     ['past the end', raw({ a: t('U8', [4], [0, 4]) }, 3), /tensor "a": data_offsets end at 4, past the 3 data bytes/],

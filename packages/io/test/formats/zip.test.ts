@@ -25,7 +25,12 @@ describe('zip', () => {
     const bytes = encodeZip(files, { zip64 });
     expect(isZip(bytes)).toBe(true);
     const zip = readZip(bytes, 't.zip');
-    expect(zip.entries.map((e) => [e.name, e.method])).toEqual([['a.txt', 8], ['dir/b.bin', 0], ['empty', 8], ['ünïcode', 0]]);
+    expect(zip.entries.map((e) => [e.name, e.method])).toEqual([
+      ['a.txt', 8],
+      ['dir/b.bin', 0],
+      ['empty', 8],
+      ['ünïcode', 0],
+    ]);
     for (const f of files) expect(Array.from(zip.read(f.name))).toEqual(Array.from(f.data));
   });
 

@@ -10,8 +10,12 @@ const t0 = Date.now();
 let outcome;
 try {
   const result = io[reader](file, limits ? { limits: JSON.parse(limits) } : undefined);
-  const summary = result && result.width ? `${result.width}x${result.height}`
-    : result && typeof result === 'object' ? `keys: ${Object.keys(result).join(', ')}` : typeof result;
+  const summary =
+    result && result.width
+      ? `${result.width}x${result.height}`
+      : result && typeof result === 'object'
+        ? `keys: ${Object.keys(result).join(', ')}`
+        : typeof result;
   outcome = { ok: true, summary };
 } catch (err) {
   outcome = { ok: false, name: err.constructor.name, message: String(err.message) };

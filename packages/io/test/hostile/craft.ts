@@ -31,7 +31,13 @@ const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** A PNG made of a header and the given IDAT payloads (and any extra chunks before IEND). */
 export function png(header: Buffer, idat: Uint8Array[], extra: Buffer[] = []): Buffer {
-  return Buffer.concat([SIGNATURE, chunk('IHDR', header), ...extra, ...idat.map((d) => chunk('IDAT', d)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    SIGNATURE,
+    chunk('IHDR', header),
+    ...extra,
+    ...idat.map((d) => chunk('IDAT', d)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** The raw (filtered) scanlines of a non-interlaced 8-bit RGB picture, each row with filter byte 0. */

@@ -10,8 +10,17 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  checkNdArray, decodeNpy, decodeNpz, decodeSafetensors, decodeTorchFile, isNdArray, readPth, readSafetensors,
-  type NdArray, type ReadLimits, type TorchValue,
+  checkNdArray,
+  decodeNpy,
+  decodeNpz,
+  decodeSafetensors,
+  decodeTorchFile,
+  isNdArray,
+  readPth,
+  readSafetensors,
+  type NdArray,
+  type ReadLimits,
+  type TorchValue,
 } from '../../src';
 
 const HOSTILE = path.resolve(__dirname, '..', 'fixtures', 'hostile');
@@ -25,14 +34,23 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-interface ChildOutcome { ok: boolean; summary?: string; name?: string; message?: string; ms: number; maxRssMiB: number; startRssMiB: number }
+interface ChildOutcome {
+  ok: boolean;
+  summary?: string;
+  name?: string;
+  message?: string;
+  ms: number;
+  maxRssMiB: number;
+  startRssMiB: number;
+}
 
 /** Runs `reader(file, { limits })` in a child process with a 256 MiB V8 heap and 60 s at most. */
 function inChild(reader: string, file: string, limits?: Partial<ReadLimits>): ChildOutcome {
   const args = ['--max-old-space-size=256', CHILD, reader, file, ...(limits ? [JSON.stringify(limits)] : [])];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`child for ${reader}(${file}) died: status ${String(r.status)} signal ${String(r.signal)}: ${r.stderr.slice(0, 500)}`);
+  if (r.status !== 0)
+    throw new Error(`child for ${reader}(${file}) died: status ${String(r.status)} signal ${String(r.signal)}: ${r.stderr.slice(0, 500)}`);
   return JSON.parse(r.stdout) as ChildOutcome;
 }
 
@@ -54,22 +72,46 @@ function expectClearError(r: ChildOutcome, file: string, message: RegExp, growth
 describe('crafted weights and arrays end in one clear line, within bounded memory and time', () => {
   // [fixture, reader, limits, expected message]
   const cases: Array<[string, string, Partial<ReadLimits> | undefined, RegExp]> = [
-    ['expand-2gib.pth', 'readPth', undefined,
-      /materialising the view of size \[536870912\] \(536870912 float32 elements\) would need 2\.0 GiB.*over the reading budget of 2\.0 GiB.*setReadLimits/],
-    ['expand-2d.pth', 'readPth', { maxDecodedBytes: 256 * MiB }, /size \[16384, 16384\].*would need 1\.0 GiB.*over the reading budget of 256\.0 MiB/],
+    [
+      'expand-2gib.pth',
+      'readPth',
+      undefined,
+      /materialising the view of size \[536870912\] \(536870912 float32 elements\) would need 2\.0 GiB.*over the reading budget of 2\.0 GiB.*setReadLimits/,
+    ],
+    [
+      'expand-2d.pth',
+      'readPth',
+      { maxDecodedBytes: 256 * MiB },
+      /size \[16384, 16384\].*would need 1\.0 GiB.*over the reading budget of 256\.0 MiB/,
+    ],
     // six 64 MiB views: three fit in 200 MiB, the fourth does not (the budget counts them all)
-    ['expand-six.pth', 'readPth', { maxDecodedBytes: 200 * MiB }, /would need 64\.0 MiB \(after 192\.0 MiB already decoded\), over the reading budget of 200\.0 MiB/],
+    [
+      'expand-six.pth',
+      'readPth',
+      { maxDecodedBytes: 200 * MiB },
+      /would need 64\.0 MiB \(after 192\.0 MiB already decoded\), over the reading budget of 200\.0 MiB/,
+    ],
     ['deep-marks.pth', 'readPth', undefined, /data\.pkl: pickle byte \d+: MARKs nest deeper than 1000 levels/],
     ['deep-memo.pth', 'readPth', undefined, /data\.pkl: pickle byte \d+: values nest deeper than 1000 levels/],
     ['deep-calls.pth', 'readPth', undefined, /data\.pkl: pickle byte \d+: calls nest deeper than 1000 levels/],
-    ['stack-global.pth', 'readPth', undefined, /refusing to load global os\.system: it is not on the allow-list.*Nothing in the file was executed/],
+    [
+      'stack-global.pth',
+      'readPth',
+      undefined,
+      /refusing to load global os\.system: it is not on the allow-list.*Nothing in the file was executed/,
+    ],
     ['long4-1mib.pth', 'readPth', undefined, /is not a state dict: entry "n" is a bigint, not a tensor/],
     // 300 directory entries pointing at one deflated 8 MiB blob: their names cannot all match its local header
     ['overlap.npz', 'readNpz', undefined, /not a valid zip archive: local header of a00000\.npy at byte 0 names a different entry/],
     // an entry whose local header and data lie inside another entry's stored data
     ['overlap-nested.npz', 'readNpz', undefined, /not a valid zip archive: entries outer\.npy and inner\.npy overlap .*zip bomb/],
     ['inflate-longer.npz', 'readNpz', undefined, /cannot inflate a\.npy: Cannot create a Buffer larger than 1000 bytes/],
-    ['inflate-declares-4gib.npz', 'readNpz', undefined, /inflating zip entry a\.npy would need 4\.0 GiB, over the reading budget of 2\.0 GiB/],
+    [
+      'inflate-declares-4gib.npz',
+      'readNpz',
+      undefined,
+      /inflating zip entry a\.npy would need 4\.0 GiB, over the reading budget of 2\.0 GiB/,
+    ],
     ['header-4gib.npy', 'readNpy', undefined, /header length 4294967295 is over the 1048576-byte limit/],
     ['shape-2pow40.npy', 'readNpy', undefined, /shape \(1099511627776\) of float32 needs 4398046511104 data bytes, the file has 16/],
     ['dtype-proto.safetensors', 'readSafetensors', undefined, /tensor "w": dtype "__proto__" is not supported \(expected one of F64/],
@@ -105,27 +147,42 @@ describe('crafted weights and arrays end in one clear line, within bounded memor
 describe('huge untrusted values are quoted as short excerpts', () => {
   const huge = 'Q'.repeat(16 * MiB);
   const cases: Array<[string, string, () => Buffer, RegExp]> = [
-    ['16 MiB dtype string', 'readSafetensors', () => {
-      const header = Buffer.from(JSON.stringify({ w: { dtype: huge, shape: [1], data_offsets: [0, 4] } }));
-      const len = Buffer.alloc(8);
-      len.writeBigUInt64LE(BigInt(header.length));
-      return Buffer.concat([len, header, Buffer.alloc(4)]);
-    }, /dtype "\\"Q{30,80}… \(16777218 characters\)" is not supported/],
-    ['16 MiB tensor name', 'readSafetensors', () => {
-      const header = Buffer.from(JSON.stringify({ [huge]: { dtype: 'F32', shape: [1], data_offsets: [0, 8] } }));
-      const len = Buffer.alloc(8);
-      len.writeBigUInt64LE(BigInt(header.length));
-      return Buffer.concat([len, header, Buffer.alloc(8)]);
-    }, /tensor "\\"Q{30,80}… \(16777218 characters\)": data_offsets \[0, 8\] span 8 bytes/],
-    ['npy header of 1 MiB of garbage', 'readNpy', () => {
-      const text = `{'descr': '${'Q'.repeat(MiB - 100)}'`;
-      const out = Buffer.alloc(12 + text.length);
-      out.write('\x93NUMPY', 'latin1');
-      out[6] = 2;
-      out.writeUInt32LE(text.length, 8);
-      out.write(text, 12, 'latin1');
-      return out;
-    }, /cannot parse header "\{'descr': 'Q{20,80}… \(\d+ characters\)"/],
+    [
+      '16 MiB dtype string',
+      'readSafetensors',
+      () => {
+        const header = Buffer.from(JSON.stringify({ w: { dtype: huge, shape: [1], data_offsets: [0, 4] } }));
+        const len = Buffer.alloc(8);
+        len.writeBigUInt64LE(BigInt(header.length));
+        return Buffer.concat([len, header, Buffer.alloc(4)]);
+      },
+      /dtype "\\"Q{30,80}… \(16777218 characters\)" is not supported/,
+    ],
+    [
+      '16 MiB tensor name',
+      'readSafetensors',
+      () => {
+        const header = Buffer.from(JSON.stringify({ [huge]: { dtype: 'F32', shape: [1], data_offsets: [0, 8] } }));
+        const len = Buffer.alloc(8);
+        len.writeBigUInt64LE(BigInt(header.length));
+        return Buffer.concat([len, header, Buffer.alloc(8)]);
+      },
+      /tensor "\\"Q{30,80}… \(16777218 characters\)": data_offsets \[0, 8\] span 8 bytes/,
+    ],
+    [
+      'npy header of 1 MiB of garbage',
+      'readNpy',
+      () => {
+        const text = `{'descr': '${'Q'.repeat(MiB - 100)}'`;
+        const out = Buffer.alloc(12 + text.length);
+        out.write('\x93NUMPY', 'latin1');
+        out[6] = 2;
+        out.writeUInt32LE(text.length, 8);
+        out.write(text, 12, 'latin1');
+        return out;
+      },
+      /cannot parse header "\{'descr': 'Q{20,80}… \(\d+ characters\)"/,
+    ],
   ];
   it.each(cases)('%s', (what, reader, make, message) => {
     const file = path.join(dir, `${what.replace(/[^a-z0-9]+/gi, '_')}.${reader === 'readNpy' ? 'npy' : 'safetensors'}`);
@@ -141,7 +198,8 @@ describe('readers refuse what is not a regular file, without reading it', () => 
     expectClearError(inChild(reader, dir), `cannot read ${dir}`, /it is a directory, not a regular file/);
     const fifo = path.join(dir, `${reader}.fifo`);
     if (!fs.existsSync(fifo)) spawnSync('mkfifo', [fifo]);
-    if (fs.existsSync(fifo)) expectClearError(inChild(reader, fifo), `cannot read ${fifo}`, /it is a FIFO \(named pipe\), not a regular file/);
+    if (fs.existsSync(fifo))
+      expectClearError(inChild(reader, fifo), `cannot read ${fifo}`, /it is a FIFO \(named pipe\), not a regular file/);
   });
 });
 
@@ -180,7 +238,9 @@ describe('tensors are views of the file bytes where aligned', () => {
     const odd = new Uint8Array(st.length + 1).subarray(1);
     odd.set(st);
     const headerCost = 4 * Number(new DataView(st.buffer, st.byteOffset).getBigUint64(0, true));
-    expect(() => decodeSafetensors(odd, 'odd.safetensors', { maxDecodedBytes: headerCost + 16 })).toThrow(/^odd\.safetensors: copying tensor "f64" would need 24 bytes \(after 3\.2 KiB already decoded\), over the reading budget/);
+    expect(() => decodeSafetensors(odd, 'odd.safetensors', { maxDecodedBytes: headerCost + 16 })).toThrow(
+      /^odd\.safetensors: copying tensor "f64" would need 24 bytes \(after 3\.2 KiB already decoded\), over the reading budget/,
+    );
     const npy = new Uint8Array(fs.readFileSync(path.join(FORMATS, 'f4.npy')));
     const ownNpy = new Uint8Array(npy.length).fill(0);
     ownNpy.set(npy);
@@ -224,7 +284,12 @@ function canonical(v: unknown, depth = 0): unknown {
   const o = v as Record<string, unknown>;
   if ('dtype' in o && 'shape' in o && 'data' in o && ArrayBuffer.isView(o.data)) {
     checkNdArray(o as unknown as NdArray, 'fuzz');
-    return ['array', o.dtype, o.shape, Array.from(new Uint8Array((o.data as Uint8Array).buffer, (o.data as Uint8Array).byteOffset, (o.data as Uint8Array).byteLength))];
+    return [
+      'array',
+      o.dtype,
+      o.shape,
+      Array.from(new Uint8Array((o.data as Uint8Array).buffer, (o.data as Uint8Array).byteOffset, (o.data as Uint8Array).byteLength)),
+    ];
   }
   return Object.keys(o).map((k) => [k, canonical(o[k], depth + 1)]);
 }
@@ -236,7 +301,10 @@ function wellFormed(v: unknown, depth = 0): void {
 
 describe('seeded fuzz: truncations and byte mutations of every valid fixture', () => {
   const files = [
-    ...fs.readdirSync(FORMATS).filter((f) => Object.keys(decoders).some((e) => f.endsWith(e)) && !/legacy|evil|u2\.npy/.test(f)).map((f) => path.join(FORMATS, f)),
+    ...fs
+      .readdirSync(FORMATS)
+      .filter((f) => Object.keys(decoders).some((e) => f.endsWith(e)) && !/legacy|evil|u2\.npy/.test(f))
+      .map((f) => path.join(FORMATS, f)),
     path.join(HOSTILE, 'shared-storage.pth'),
     path.join(HOSTILE, 'name-proto.safetensors'),
   ];
@@ -272,14 +340,17 @@ describe('seeded fuzz: truncations and byte mutations of every valid fixture', (
       } catch (err) {
         errors++;
         if (!(err instanceof Error) || err.constructor !== Error || !err.message.startsWith('fuzz') || err.message.length > 1000) {
-          throw new Error(`${file}, ${what}: not one clear Error naming the file: ${String((err as Error)?.constructor?.name)}: ${String((err as Error)?.message).slice(0, 300)}`);
+          throw new Error(
+            `${file}, ${what}: not one clear Error naming the file: ${String((err as Error)?.constructor?.name)}: ${String((err as Error)?.message).slice(0, 300)}`,
+          );
         }
         continue;
       }
       if (trial < 30) throw new Error(`${file}, ${what}: a truncated file decoded without an error`);
       if (CHECKED.has(ext)) {
         // checksummed formats: a change either does not matter (a date, an ignored field) or is an error
-        if (JSON.stringify(canonical(result)) !== reference) throw new Error(`${file}, ${what}: decoded to something else without an error`);
+        if (JSON.stringify(canonical(result)) !== reference)
+          throw new Error(`${file}, ${what}: decoded to something else without an error`);
       } else {
         wellFormed(result); // .npy and safetensors carry no checksum: changed data bytes are changed values
       }

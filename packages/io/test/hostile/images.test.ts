@@ -26,31 +26,56 @@ function put(name: string, bytes: Uint8Array): string {
   return file;
 }
 
-interface ChildOutcome { ok: boolean; name?: string; message?: string; ms: number; maxRssMiB: number }
+interface ChildOutcome {
+  ok: boolean;
+  name?: string;
+  message?: string;
+  ms: number;
+  maxRssMiB: number;
+}
 
 /** Runs `reader(file)` in a child process (60 s at most) and returns what happened there. */
 function inChild(reader: string, file: string): ChildOutcome {
   const r = spawnSync(process.execPath, ['--max-old-space-size=256', CHILD, reader, file], { encoding: 'utf8', timeout: 60_000 });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`child for ${reader}(${file}) died: status ${String(r.status)} signal ${String(r.signal)}: ${r.stderr.slice(0, 500)}`);
+  if (r.status !== 0)
+    throw new Error(`child for ${reader}(${file}) died: status ${String(r.status)} signal ${String(r.signal)}: ${r.stderr.slice(0, 500)}`);
   return JSON.parse(r.stdout) as ChildOutcome;
 }
 
 describe('picture bombs end in one clear line, within bounded memory and time', () => {
   // [case, bytes, expected message]: each a failure seen by the attacker-style review, or its neighbour
   const cases: Array<[string, () => Buffer, RegExp]> = [
-    ['93-byte PNG declaring 32 x 2 097 176 pixels', () => png(ihdr(32, 2_097_176), [zlib.deflateSync(Buffer.alloc(10))]),
-      /truncated PNG \(\d+ bytes of image data cannot hold/],
-    ['valid-looking 16000 x 16000 PNG (over the pixel limit)', () => png(ihdr(16000, 16000), [zlib.deflateSync(rgbRows(16, 16))]),
-      /declares 16000 x 16000 = 256000000 pixels, over the limit of 178956970/],
-    ['interlaced 1 x 1 PNG whose IDAT inflates to 64 MiB', () => png(ihdr(1, 1, 8, 2, 1), [zerosDeflated(64 << 20)]),
-      /corrupt PNG \(image data: it inflates to more than the 4 bytes the header implies\)/],
-    ['PNG of the largest size a header can declare', () => png(ihdr(0x7fffffff, 0x7fffffff), [Buffer.alloc(1)]),
-      /over the limit of 178956970/],
-    ['646-byte-style JPEG declaring 9999 x 9999 pixels', () => jpegWithSize(fs.readFileSync(path.join(FIXTURES, 'jpeg', 'baseline.jpg')), 9999, 9999),
-      /truncated JPEG \(\d+ bytes cannot hold the 97969 blocks a 9999 x 9999 picture needs\)/],
-    ['JPEG declaring 65535 x 65535 pixels', () => jpegWithSize(fs.readFileSync(path.join(FIXTURES, 'jpeg', 'baseline.jpg')), 65535, 65535),
-      /declares 65535 x 65535 = 4294836225 pixels, over the limit/],
+    [
+      '93-byte PNG declaring 32 x 2 097 176 pixels',
+      () => png(ihdr(32, 2_097_176), [zlib.deflateSync(Buffer.alloc(10))]),
+      /truncated PNG \(\d+ bytes of image data cannot hold/,
+    ],
+    [
+      'valid-looking 16000 x 16000 PNG (over the pixel limit)',
+      () => png(ihdr(16000, 16000), [zlib.deflateSync(rgbRows(16, 16))]),
+      /declares 16000 x 16000 = 256000000 pixels, over the limit of 178956970/,
+    ],
+    [
+      'interlaced 1 x 1 PNG whose IDAT inflates to 64 MiB',
+      () => png(ihdr(1, 1, 8, 2, 1), [zerosDeflated(64 << 20)]),
+      /corrupt PNG \(image data: it inflates to more than the 4 bytes the header implies\)/,
+    ],
+    [
+      'PNG of the largest size a header can declare',
+      () => png(ihdr(0x7fffffff, 0x7fffffff), [Buffer.alloc(1)]),
+      /over the limit of 178956970/,
+    ],
+    [
+      '646-byte-style JPEG declaring 9999 x 9999 pixels',
+      () => jpegWithSize(fs.readFileSync(path.join(FIXTURES, 'jpeg', 'baseline.jpg')), 9999, 9999),
+      /truncated JPEG \(\d+ bytes cannot hold the 97969 blocks a 9999 x 9999 picture needs\)/,
+    ],
+    [
+      'JPEG declaring 65535 x 65535 pixels',
+      () => jpegWithSize(fs.readFileSync(path.join(FIXTURES, 'jpeg', 'baseline.jpg')), 65535, 65535),
+      /declares 65535 x 65535 = 4294836225 pixels, over the limit/,
+    ],
   ];
   it.each(cases)('%s', (what, make, message) => {
     const file = put(`${what.replace(/[^a-z0-9]+/gi, '_')}.${what.includes('JPEG') ? 'jpg' : 'png'}`, make());
@@ -119,8 +144,16 @@ describe('PNG headers and chunks that lie', () => {
     ['bit depth 3', png(ihdr(2, 2, 3, 0), [ok]), /bit depth 3 is not allowed with colour type 0/],
     ['16-bit palette', png(ihdr(2, 2, 16, 3), [ok]), /bit depth 16 is not allowed with colour type 3/],
     ['palette picture without PLTE', png(ihdr(2, 2, 8, 3), [zlib.deflateSync(Buffer.alloc(6))]), /without a PLTE chunk/],
-    ['palette index beyond the palette', png(ihdr(1, 1, 8, 3), [zlib.deflateSync(Buffer.from([0, 5]))], [chunk('PLTE', Buffer.alloc(6))]), /palette index 5 beyond the 2-entry palette/],
-    ['short IHDR', Buffer.concat([png(ihdr(2, 2), [ok]).subarray(0, 8), chunk('IHDR', Buffer.alloc(5)), chunk('IEND', Buffer.alloc(0))]), /IHDR has 5 bytes/],
+    [
+      'palette index beyond the palette',
+      png(ihdr(1, 1, 8, 3), [zlib.deflateSync(Buffer.from([0, 5]))], [chunk('PLTE', Buffer.alloc(6))]),
+      /palette index 5 beyond the 2-entry palette/,
+    ],
+    [
+      'short IHDR',
+      Buffer.concat([png(ihdr(2, 2), [ok]).subarray(0, 8), chunk('IHDR', Buffer.alloc(5)), chunk('IEND', Buffer.alloc(0))]),
+      /IHDR has 5 bytes/,
+    ],
     ['unknown critical chunk', png(ihdr(2, 2), [ok], [chunk('ABCD', Buffer.alloc(1))]), /critical chunk "ABCD" is unknown/],
     ['interlace method 2', png(ihdr(2, 2, 8, 2, 2), [ok]), /unknown interlace method 2/],
   ];
@@ -171,8 +204,14 @@ describe('only regular files are read', () => {
 
 describe('fuzz: truncated and mutated pictures give the valid result or a clear Error', () => {
   const sources = [
-    ...fs.readdirSync(path.join(FIXTURES, 'png')).filter((f) => f.endsWith('.png')).map((f) => path.join(FIXTURES, 'png', f)),
-    ...fs.readdirSync(path.join(FIXTURES, 'jpeg')).filter((f) => f.endsWith('.jpg')).map((f) => path.join(FIXTURES, 'jpeg', f)),
+    ...fs
+      .readdirSync(path.join(FIXTURES, 'png'))
+      .filter((f) => f.endsWith('.png'))
+      .map((f) => path.join(FIXTURES, 'png', f)),
+    ...fs
+      .readdirSync(path.join(FIXTURES, 'jpeg'))
+      .filter((f) => f.endsWith('.jpg'))
+      .map((f) => path.join(FIXTURES, 'jpeg', f)),
   ];
   it.each(sources.map((f) => [path.basename(f), f]))('%s', (name, file) => {
     const original = fs.readFileSync(file);

@@ -5,7 +5,8 @@ describe('colour bars', () => {
     const lut = colormapLut('jet');
     const bar = colorBar('jet', 256, 3);
     for (const x of [0, 100, 255]) {
-      for (let y = 0; y < 3; y++) expect(Array.from(bar.data.subarray((y * 256 + x) * 3, (y * 256 + x) * 3 + 3))).toEqual(Array.from(lut.subarray(3 * x, 3 * x + 3)));
+      for (let y = 0; y < 3; y++)
+        expect(Array.from(bar.data.subarray((y * 256 + x) * 3, (y * 256 + x) * 3 + 3))).toEqual(Array.from(lut.subarray(3 * x, 3 * x + 3)));
     }
     const v = colorBar('viridis', 2, 256, { vertical: true });
     const vl = colormapLut('viridis');
@@ -22,7 +23,9 @@ describe('colour bars', () => {
     expect(Array.from(out.data.subarray(30 * 40 * 3, 32 * 40 * 3)).every((v) => v === 255)).toBe(true);
     const row = 32 + 3; // inside the frame
     const lut = colormapLut('jet');
-    expect(Array.from(out.data.subarray((row * 40 + 1) * 3, (row * 40 + 1) * 3 + 3))).toEqual(Array.from(colorBar('jet', 40, 1).data.subarray(3, 6)));
+    expect(Array.from(out.data.subarray((row * 40 + 1) * 3, (row * 40 + 1) * 3 + 3))).toEqual(
+      Array.from(colorBar('jet', 40, 1).data.subarray(3, 6)),
+    );
     expect(Array.from(out.data.subarray((row * 40 + 38) * 3, (row * 40 + 38) * 3 + 3))).not.toEqual(Array.from(lut.subarray(0, 3)));
     expect(withLegend(pic, 'gray', { barHeight: 12 }).height).toBe(44);
   });

@@ -1,5 +1,7 @@
-import { COLORMAP_NAMES, ColormapName, applyColormap, colormapLut } from '../../src/images';
-import { FixtureArray, f32, loadJson, maxAbsDiff, u8 } from './helpers';
+import type { ColormapName } from '../../src/images';
+import { COLORMAP_NAMES, applyColormap, colormapLut } from '../../src/images';
+import type { FixtureArray } from './helpers';
+import { f32, loadJson, maxAbsDiff, u8 } from './helpers';
 
 const fx = loadJson<Record<string, FixtureArray> & { matplotlib: string; opencv: string }>('colormaps', 'expected.json');
 

@@ -27,7 +27,10 @@ describe('bad files give errors that name the file', () => {
   });
 
   it('truncated JPEGs, baseline and progressive, at every length', () => {
-    for (const [data, name] of [[jpg, 'cut.jpg'], [prog, 'cutp.jpg']] as const) {
+    for (const [data, name] of [
+      [jpg, 'cut.jpg'],
+      [prog, 'cutp.jpg'],
+    ] as const) {
       for (let n = 0; n < data.length; n += 11) {
         expect(() => decodeImage(data.subarray(0, n), name)).toThrow(new RegExp(`^${name.replace('.', '\\.')}: `));
       }
@@ -84,7 +87,10 @@ describe('bad files give errors that name the file', () => {
     const lossless = Uint8Array.from(jpg);
     // turn the SOF0 marker into SOF3 (lossless)
     for (let i = 2; i + 1 < lossless.length; i++) {
-      if (lossless[i] === 0xff && lossless[i + 1] === 0xc0) { lossless[i + 1] = 0xc3; break; }
+      if (lossless[i] === 0xff && lossless[i + 1] === 0xc0) {
+        lossless[i + 1] = 0xc3;
+        break;
+      }
     }
     expect(() => decodeImage(lossless, 'l.jpg')).toThrow(/l\.jpg: unsupported JPEG coding \(SOF marker 0xc3\)/);
   });

@@ -1,6 +1,8 @@
 import * as path from 'path';
-import { applyExifOrientation, decodeJpeg, readImage, readJpegOrientation, RasterImage8 } from '../../src/images';
-import { FIXTURES, FixtureArray, loadJson, maxAbsDiff, u8 } from './helpers';
+import type { RasterImage8 } from '../../src/images';
+import { applyExifOrientation, decodeJpeg, readImage, readJpegOrientation } from '../../src/images';
+import type { FixtureArray } from './helpers';
+import { FIXTURES, loadJson, maxAbsDiff, u8 } from './helpers';
 import { readFileSync } from 'fs';
 
 interface JpegCase {
@@ -96,7 +98,13 @@ describe('EXIF orientation', () => {
   });
 
   it('applyExifOrientation and its inverse give back the image, for 16-bit data too', () => {
-    const img = { width: 3, height: 2, channels: 2 as const, bitDepth: 16 as const, data: Uint16Array.from({ length: 12 }, (_, i) => i * 1000) };
+    const img = {
+      width: 3,
+      height: 2,
+      channels: 2 as const,
+      bitDepth: 16 as const,
+      data: Uint16Array.from({ length: 12 }, (_, i) => i * 1000),
+    };
     const inverse: Record<number, 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6 };
     for (let o = 1 as 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8; o <= 8; o++) {
       const t = applyExifOrientation(img, o);

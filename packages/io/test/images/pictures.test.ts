@@ -1,13 +1,27 @@
 import * as path from 'path';
+import type { RasterImage8 } from '../../src/images';
 import {
-  alphaComposite, classActivationImages, convertToGrayscale, overlayHeatmap, readImage, saveClassActivationImages,
-  saveGradientImages, saveSaliencyImages, percentile, RasterImage8,
+  alphaComposite,
+  classActivationImages,
+  convertToGrayscale,
+  overlayHeatmap,
+  readImage,
+  saveClassActivationImages,
+  saveGradientImages,
+  saveSaliencyImages,
+  percentile,
 } from '../../src/images';
-import { FIXTURES, FixtureArray, f32, loadJson, maxAbsDiff, tempDir, u8, f64 } from './helpers';
+import type { FixtureArray } from './helpers';
+import { FIXTURES, f32, loadJson, maxAbsDiff, tempDir, u8, f64 } from './helpers';
 
 const fx = loadJson<{
-  grad: FixtureArray; camSmall: FixtureArray; cam: FixtureArray; p99: number;
-  compositeDst: FixtureArray; compositeSrc: FixtureArray; composite: FixtureArray;
+  grad: FixtureArray;
+  camSmall: FixtureArray;
+  cam: FixtureArray;
+  p99: number;
+  compositeDst: FixtureArray;
+  compositeSrc: FixtureArray;
+  composite: FixtureArray;
 }>('pictures', 'expected.json');
 const grad = { dtype: 'float32' as const, shape: fx.grad.shape, data: f32(fx.grad) };
 const ref = (name: string): RasterImage8 => readImage(path.join(FIXTURES, 'pictures', `${name}.png`)) as RasterImage8;
@@ -15,12 +29,19 @@ const ref = (name: string): RasterImage8 => readImage(path.join(FIXTURES, 'pictu
 describe('pictures as pytorch-cnn-visualizations writes them', () => {
   const { dir, cleanup } = tempDir();
   afterAll(cleanup);
-  const quiet = { onWarning: (m: string): void => { throw new Error(`unexpected warning: ${m}`); } };
+  const quiet = {
+    onWarning: (m: string): void => {
+      throw new Error(`unexpected warning: ${m}`);
+    },
+  };
 
   it('saveGradientImages writes <name>_color.png and <name>_gray.png equal to the reference files', () => {
     const files = saveGradientImages(grad, path.join(dir, 'vanilla'), quiet);
     expect(files).toEqual({ color: path.join(dir, 'vanilla_color.png'), gray: path.join(dir, 'vanilla_gray.png') });
-    for (const [mine, theirs] of [[files.color, 'grad_color'], [files.gray, 'grad_gray']] as const) {
+    for (const [mine, theirs] of [
+      [files.color, 'grad_color'],
+      [files.gray, 'grad_gray'],
+    ] as const) {
       const a = readImage(mine);
       const b = ref(theirs);
       expect([a.width, a.height, a.channels]).toEqual([b.width, b.height, 3]);
@@ -55,7 +76,11 @@ describe('pictures as pytorch-cnn-visualizations writes them', () => {
     expect(path.basename(files.heatmap)).toBe('gradcam_Cam_Heatmap.png');
     expect(path.basename(files.onImage)).toBe('gradcam_Cam_On_Image.png');
     expect(path.basename(files.grayscale)).toBe('gradcam_Cam_Grayscale.png');
-    for (const [mine, theirs, channels] of [[files.heatmap, 'cam_Cam_Heatmap', 4], [files.onImage, 'cam_Cam_On_Image', 4], [files.grayscale, 'cam_Cam_Grayscale', 3]] as const) {
+    for (const [mine, theirs, channels] of [
+      [files.heatmap, 'cam_Cam_Heatmap', 4],
+      [files.onImage, 'cam_Cam_On_Image', 4],
+      [files.grayscale, 'cam_Cam_Grayscale', 3],
+    ] as const) {
       const a = readImage(mine);
       const b = ref(theirs);
       expect([a.width, a.height, a.channels]).toEqual([b.width, b.height, channels]);

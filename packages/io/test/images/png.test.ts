@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { decodePng, encodePng, readImage, toRgb, writeImage, RasterImage, createImage } from '../../src/images';
-import { FIXTURES, FixtureArray, loadJson, tempDir, u16, u8 } from './helpers';
+import type { RasterImage } from '../../src/images';
+import { decodePng, encodePng, readImage, toRgb, writeImage, createImage } from '../../src/images';
+import type { FixtureArray } from './helpers';
+import { FIXTURES, loadJson, tempDir, u16, u8 } from './helpers';
 
 interface PngCase {
   expected: FixtureArray;
@@ -15,9 +17,31 @@ const names = Object.keys(cases);
 
 describe('PNG decoding against the generated files', () => {
   it('covers every colour type, bit depth and interlace', () => {
-    for (const n of ['gray1', 'gray2', 'gray4', 'gray8', 'gray16', 'graya8', 'graya16', 'rgb8', 'rgb16', 'rgba8', 'rgba16',
-      'pal1', 'pal2', 'pal4', 'pal8', 'pal8_trns', 'gray8_trns', 'rgb8_trns', 'rgb8_interlaced', 'rgb16_interlaced',
-      'rgba16_interlaced', 'pal4_interlaced', 'gray16_interlaced']) {
+    for (const n of [
+      'gray1',
+      'gray2',
+      'gray4',
+      'gray8',
+      'gray16',
+      'graya8',
+      'graya16',
+      'rgb8',
+      'rgb16',
+      'rgba8',
+      'rgba16',
+      'pal1',
+      'pal2',
+      'pal4',
+      'pal8',
+      'pal8_trns',
+      'gray8_trns',
+      'rgb8_trns',
+      'rgb8_interlaced',
+      'rgb16_interlaced',
+      'rgba16_interlaced',
+      'pal4_interlaced',
+      'gray16_interlaced',
+    ]) {
       expect(names).toContain(n);
     }
   });

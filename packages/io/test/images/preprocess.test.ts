@@ -1,12 +1,30 @@
 import * as path from 'path';
 import {
-  IMAGENET_MEAN, IMAGENET_STD, centerCrop, denormalize, imageToTensor, normalize, preprocessImageNet, readImage,
-  recreateImage, resizeShorterSide, toRgb,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  centerCrop,
+  denormalize,
+  imageToTensor,
+  normalize,
+  preprocessImageNet,
+  readImage,
+  recreateImage,
+  resizeShorterSide,
+  toRgb,
 } from '../../src/images';
-import { FIXTURES, FixtureArray, f32, loadJson, maxAbsDiff, u8 } from './helpers';
+import type { FixtureArray } from './helpers';
+import { FIXTURES, f32, loadJson, maxAbsDiff, u8 } from './helpers';
 
-interface TvCase { resize: number; size: number; normalized: FixtureArray; unit?: FixtureArray }
-const fx = loadJson<{ torchvision: TvCase[]; stretch24: FixtureArray; recreateIn: FixtureArray; recreateOut: FixtureArray }>('preprocess', 'expected.json');
+interface TvCase {
+  resize: number;
+  size: number;
+  normalized: FixtureArray;
+  unit?: FixtureArray;
+}
+const fx = loadJson<{ torchvision: TvCase[]; stretch24: FixtureArray; recreateIn: FixtureArray; recreateOut: FixtureArray }>(
+  'preprocess',
+  'expected.json',
+);
 const source = readImage(path.join(FIXTURES, 'resize', 'source.png')); // 41 x 31 RGB
 
 describe('preprocessImageNet against torchvision (Resize, CenterCrop, ToTensor, Normalize)', () => {
@@ -89,7 +107,9 @@ describe('normalisation and its inverse', () => {
   it('checks shapes and the number of mean/std values', () => {
     const t = imageToTensor(toRgb(source));
     expect(() => normalize(t, [0.5], [0.5])).toThrow(/3 channels but 1 mean\/std values/);
-    expect(() => recreateImage({ dtype: 'float32', shape: [2, 3], data: new Float32Array(6) })).toThrow(/expected a \[3, H, W\].*got \[2, 3\]/);
+    expect(() => recreateImage({ dtype: 'float32', shape: [2, 3], data: new Float32Array(6) })).toThrow(
+      /expected a \[3, H, W\].*got \[2, 3\]/,
+    );
     expect(IMAGENET_MEAN).toEqual([0.485, 0.456, 0.406]);
     expect(IMAGENET_STD).toEqual([0.229, 0.224, 0.225]);
   });

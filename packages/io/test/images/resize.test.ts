@@ -1,10 +1,26 @@
 import * as path from 'path';
-import { RasterImage8, ResizeFilter, readImage, resizeFloat, resizeImage, toRgb } from '../../src/images';
-import { FIXTURES, FixtureArray, f32, loadJson, maxAbsDiff, u8 } from './helpers';
+import type { RasterImage8, ResizeFilter } from '../../src/images';
+import { readImage, resizeFloat, resizeImage, toRgb } from '../../src/images';
+import type { FixtureArray } from './helpers';
+import { FIXTURES, f32, loadJson, maxAbsDiff, u8 } from './helpers';
 
-interface U8Case { filter: ResizeFilter; mode: 'RGB' | 'L' | 'RGBA' | 'LA'; width: number; height: number; expected: FixtureArray }
-interface F32Case { filter: ResizeFilter; width: number; height: number; expected: FixtureArray }
-const fx = loadJson<{ u8: U8Case[]; f32: { source: FixtureArray; cases: F32Case[] }; L: FixtureArray; LA: FixtureArray }>('resize', 'expected.json');
+interface U8Case {
+  filter: ResizeFilter;
+  mode: 'RGB' | 'L' | 'RGBA' | 'LA';
+  width: number;
+  height: number;
+  expected: FixtureArray;
+}
+interface F32Case {
+  filter: ResizeFilter;
+  width: number;
+  height: number;
+  expected: FixtureArray;
+}
+const fx = loadJson<{ u8: U8Case[]; f32: { source: FixtureArray; cases: F32Case[] }; L: FixtureArray; LA: FixtureArray }>(
+  'resize',
+  'expected.json',
+);
 
 const rgb = toRgb(readImage(path.join(FIXTURES, 'resize', 'source.png')));
 const rgba = readImage(path.join(FIXTURES, 'resize', 'source_rgba.png')) as RasterImage8;
@@ -62,7 +78,11 @@ describe('resize details', () => {
   it('a constant image stays constant with every filter (weights sum to one)', () => {
     const flat: RasterImage8 = { width: 37, height: 23, channels: 3, bitDepth: 8, data: new Uint8Array(37 * 23 * 3).fill(201) };
     for (const f of ['nearest', 'box', 'bilinear', 'hamming', 'bicubic', 'lanczos'] as const) {
-      for (const [w, h] of [[11, 7], [80, 51], [37, 5]] as const) {
+      for (const [w, h] of [
+        [11, 7],
+        [80, 51],
+        [37, 5],
+      ] as const) {
         expect(resizeImage(flat, w, h, f).data.every((v) => v === 201)).toBe(true);
       }
     }
@@ -73,7 +93,11 @@ describe('resize details', () => {
     for (let i = 0; i < big.data.length; i++) big.data[i] = (i * 7919) & 255;
     resizeImage(big, 224, 224, 'bilinear'); // warm-up (JIT)
     const times: Record<string, number> = {};
-    for (const [f, w, h] of [['bilinear', 224, 224], ['lanczos', 224, 224], ['bilinear', 1500, 1500]] as const) {
+    for (const [f, w, h] of [
+      ['bilinear', 224, 224],
+      ['lanczos', 224, 224],
+      ['bilinear', 1500, 1500],
+    ] as const) {
       const t0 = performance.now();
       resizeImage(big, w, h, f);
       times[`${f} ${w}`] = performance.now() - t0;

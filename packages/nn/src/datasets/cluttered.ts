@@ -117,21 +117,41 @@ function randomTint(g: Generator): [number, number, number] {
   const v = uniform(g, 0.55, 1);
   const i = Math.floor(h);
   const f = h - i;
-  const p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
+  const p = v * (1 - s),
+    q = v * (1 - s * f),
+    t = v * (1 - s * (1 - f));
   switch (i % 6) {
-    case 0: return [v, t, p];
-    case 1: return [q, v, p];
-    case 2: return [p, v, t];
-    case 3: return [p, q, v];
-    case 4: return [t, p, v];
-    default: return [v, p, q];
+    case 0:
+      return [v, t, p];
+    case 1:
+      return [q, v, p];
+    case 2:
+      return [p, v, t];
+    case 3:
+      return [p, q, v];
+    case 4:
+      return [t, p, v];
+    default:
+      return [v, p, q];
   }
 }
 
 /** Bilinear sample of a [h, w] uint8 image (values /255) at (x, y) in pixel-centre coordinates, zero outside the rectangle [x0, x1) × [y0, y1). */
-function sampleGray(img: Uint8Array, offset: number, w: number, x: number, y: number, x0: number, y0: number, x1: number, y1: number): number {
-  const fx = Math.floor(x), fy = Math.floor(y);
-  const ax = x - fx, ay = y - fy;
+function sampleGray(
+  img: Uint8Array,
+  offset: number,
+  w: number,
+  x: number,
+  y: number,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+): number {
+  const fx = Math.floor(x),
+    fy = Math.floor(y);
+  const ax = x - fx,
+    ay = y - fy;
   let acc = 0;
   for (let dy = 0; dy < 2; dy++) {
     const yy = fy + dy;
@@ -147,7 +167,14 @@ function sampleGray(img: Uint8Array, offset: number, w: number, x: number, y: nu
 }
 
 /** Paints a textured background into `out` (CHW) and returns its mean colour. */
-function paintBackground(out: Float32Array, size: number, g: Generator, noise: number, contrast: number, colorfulness: number): [number, number, number] {
+function paintBackground(
+  out: Float32Array,
+  size: number,
+  g: Generator,
+  noise: number,
+  contrast: number,
+  colorfulness: number,
+): [number, number, number] {
   const n = size * size;
   const kind = g.int(3);
   const c0: number[] = [uniform(g, 0.1, 0.9), uniform(g, 0.1, 0.9), uniform(g, 0.1, 0.9)];
@@ -156,16 +183,26 @@ function paintBackground(out: Float32Array, size: number, g: Generator, noise: n
     // Smooth value noise: a coarse grid of colours around a base colour, interpolated with smoothstep.
     const cells = intIn(g, 2, 6);
     const grid = new Float32Array(3 * (cells + 1) * (cells + 1));
-    for (let c = 0; c < 3; c++) for (let k = 0; k < (cells + 1) * (cells + 1); k++) grid[c * (cells + 1) * (cells + 1) + k] = Math.min(1, Math.max(0, c0[c]! + contrast * uniform(g, -1.5, 1.5)));
+    for (let c = 0; c < 3; c++)
+      for (let k = 0; k < (cells + 1) * (cells + 1); k++)
+        grid[c * (cells + 1) * (cells + 1) + k] = Math.min(1, Math.max(0, c0[c]! + contrast * uniform(g, -1.5, 1.5)));
     const step = (size - 1) / cells;
     for (let y = 0; y < size; y++) {
-      const gy = y / step, iy = Math.min(cells - 1, Math.floor(gy)), ty = gy - iy, sy = ty * ty * (3 - 2 * ty);
+      const gy = y / step,
+        iy = Math.min(cells - 1, Math.floor(gy)),
+        ty = gy - iy,
+        sy = ty * ty * (3 - 2 * ty);
       for (let x = 0; x < size; x++) {
-        const gx = x / step, ix = Math.min(cells - 1, Math.floor(gx)), tx = gx - ix, sx = tx * tx * (3 - 2 * tx);
+        const gx = x / step,
+          ix = Math.min(cells - 1, Math.floor(gx)),
+          tx = gx - ix,
+          sx = tx * tx * (3 - 2 * tx);
         for (let c = 0; c < 3; c++) {
           const base = c * (cells + 1) * (cells + 1);
-          const a = grid[base + iy * (cells + 1) + ix]!, b = grid[base + iy * (cells + 1) + ix + 1]!;
-          const d = grid[base + (iy + 1) * (cells + 1) + ix]!, e = grid[base + (iy + 1) * (cells + 1) + ix + 1]!;
+          const a = grid[base + iy * (cells + 1) + ix]!,
+            b = grid[base + iy * (cells + 1) + ix + 1]!;
+          const d = grid[base + (iy + 1) * (cells + 1) + ix]!,
+            e = grid[base + (iy + 1) * (cells + 1) + ix + 1]!;
           out[c * n + y * size + x] = (a + (b - a) * sx) * (1 - sy) + (d + (e - d) * sx) * sy;
         }
       }
@@ -173,7 +210,8 @@ function paintBackground(out: Float32Array, size: number, g: Generator, noise: n
   } else {
     // A linear gradient (kind 1) or soft stripes (kind 2) between two colours at a random angle.
     const angle = g.uniform() * Math.PI;
-    const ux = Math.cos(angle), uy = Math.sin(angle);
+    const ux = Math.cos(angle),
+      uy = Math.sin(angle);
     const period = uniform(g, 6, 18);
     const phase = g.uniform() * 2 * Math.PI;
     const span = size * (Math.abs(ux) + Math.abs(uy));
@@ -201,14 +239,21 @@ function paintBackground(out: Float32Array, size: number, g: Generator, noise: n
 
 /** Composites a (scaled, possibly cropped) gray source over `out` in a tint; alpha = opacity · min(1, 3v). Writes coverage to `mask` if given. */
 function drawGray(
-  out: Float32Array, size: number, src: FashionMnist, index: number,
+  out: Float32Array,
+  size: number,
+  src: FashionMnist,
+  index: number,
   crop: { x0: number; y0: number; x1: number; y1: number },
-  dest: { x: number; y: number; scale: number }, tint: readonly number[], opacity: number, mask?: Uint8Array,
+  dest: { x: number; y: number; scale: number },
+  tint: readonly number[],
+  opacity: number,
+  mask?: Uint8Array,
 ): void {
   const n = size * size;
   const w = src.width;
   const offset = index * src.width * src.height;
-  const dw = Math.round((crop.x1 - crop.x0) * dest.scale), dh = Math.round((crop.y1 - crop.y0) * dest.scale);
+  const dw = Math.round((crop.x1 - crop.x0) * dest.scale),
+    dh = Math.round((crop.y1 - crop.y0) * dest.scale);
   for (let y = Math.max(0, dest.y); y < Math.min(size, dest.y + dh); y++) {
     const sy = crop.y0 + (y - dest.y + 0.5) / dest.scale - 0.5;
     for (let x = Math.max(0, dest.x); x < Math.min(size, dest.x + dw); x++) {
@@ -225,19 +270,26 @@ function drawGray(
 }
 
 /** Composes picture `index` of a split's items with the given randomness; see ClutteredFashionMnist. */
-export function composeCluttered(src: FashionMnist, source: number, g: Generator, config: ClutterConfig = CLUTTER_DEFAULTS): ClutteredSample {
+export function composeCluttered(
+  src: FashionMnist,
+  source: number,
+  g: Generator,
+  config: ClutterConfig = CLUTTER_DEFAULTS,
+): ClutteredSample {
   const size = config.size;
   const n = size * size;
   if (source < 0 || source >= src.count) throw new Error(`composeCluttered: source ${source} is outside 0..${src.count - 1}`);
   const image = new Float32Array(3 * n);
   const mask = new Uint8Array(n);
   const bgMean = paintBackground(image, size, g, config.noise, config.backgroundContrast, config.colorfulness);
-  const pale = (t: [number, number, number]): [number, number, number] => (config.colorfulness === 1 ? t : t.map((v) => 1 - config.colorfulness * (1 - v)) as [number, number, number]);
+  const pale = (t: [number, number, number]): [number, number, number] =>
+    config.colorfulness === 1 ? t : (t.map((v) => 1 - config.colorfulness * (1 - v)) as [number, number, number]);
 
   // The item: its scale and place first, so the fragments' randomness does not move it.
   const side = intIn(g, Math.min(config.itemSize[0], size), Math.min(config.itemSize[1], size));
   const scale = side / src.width;
-  const itemX = g.int(size - side + 1), itemY = g.int(size - side + 1);
+  const itemX = g.int(size - side + 1),
+    itemY = g.int(size - side + 1);
   let tint = pale(randomTint(g));
   for (let tries = 0; tries < 20; tries++) {
     const d = Math.hypot(tint[0] - bgMean[0], tint[1] - bgMean[1], tint[2] - bgMean[2]);
@@ -253,7 +305,8 @@ export function composeCluttered(src: FashionMnist, source: number, g: Generator
     if (other >= source) other++;
     const cw = intIn(g, config.fragmentCrop[0], config.fragmentCrop[1]);
     const ch = intIn(g, config.fragmentCrop[0], config.fragmentCrop[1]);
-    let cx = 0, cy = 0;
+    let cx = 0,
+      cy = 0;
     for (let tries = 0; tries < 6; tries++) {
       cx = g.int(src.width - cw + 1);
       cy = g.int(src.height - ch + 1);
@@ -263,12 +316,14 @@ export function composeCluttered(src: FashionMnist, source: number, g: Generator
       if (ink / (cw * ch * 255) > 0.2) break;
     }
     const fs = uniform(g, config.fragmentScale[0], config.fragmentScale[1]);
-    const dw = Math.round(cw * fs), dh = Math.round(ch * fs);
+    const dw = Math.round(cw * fs),
+      dh = Math.round(ch * fs);
     const dx = intIn(g, -Math.floor(dw / 3), size - Math.ceil((2 * dw) / 3));
     const dy = intIn(g, -Math.floor(dh / 3), size - Math.ceil((2 * dh) / 3));
     const ftint = pale(randomTint(g));
     const alpha = uniform(g, config.fragmentAlpha[0], config.fragmentAlpha[1]);
-    const draw = () => drawGray(image, size, src, other, { x0: cx, y0: cy, x1: cx + cw, y1: cy + ch }, { x: dx, y: dy, scale: fs }, ftint, alpha);
+    const draw = () =>
+      drawGray(image, size, src, other, { x0: cx, y0: cy, x1: cx + cw, y1: cy + ch }, { x: dx, y: dy, scale: fs }, ftint, alpha);
     if (g.uniform() < config.fragmentOnTop) over.push(draw);
     else draw();
   }
@@ -276,7 +331,10 @@ export function composeCluttered(src: FashionMnist, source: number, g: Generator
   for (const draw of over) draw();
   for (let k = 0; k < 3 * n; k++) image[k] = Math.min(1, Math.max(0, image[k]!));
 
-  let x0 = size, y0 = size, x1 = 0, y1 = 0;
+  let x0 = size,
+    y0 = size,
+    x1 = 0,
+    y1 = 0;
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       if (!mask[y * size + x]) continue;
@@ -321,13 +379,19 @@ export class ClutteredFashionMnist implements Dataset {
     this.config = { ...CLUTTER_DEFAULTS, ...options.config };
     const size = this.config.size;
     if (!Number.isInteger(size) || size < 8) throw new Error(`ClutteredFashionMnist: config.size must be an integer ≥ 8, got ${size}`);
-    if (this.source.count < 2) throw new Error(`ClutteredFashionMnist: need at least 2 source images (the clutter comes from other items), got ${this.source.count}`);
+    if (this.source.count < 2)
+      throw new Error(
+        `ClutteredFashionMnist: need at least 2 source images (the clutter comes from other items), got ${this.source.count}`,
+      );
     this.length = options.length ?? this.source.count;
-    if (!Number.isInteger(this.length) || this.length < 0) throw new Error(`ClutteredFashionMnist: length must be a non-negative integer, got ${this.length}`);
+    if (!Number.isInteger(this.length) || this.length < 0)
+      throw new Error(`ClutteredFashionMnist: length must be a non-negative integer, got ${this.length}`);
     this.sampleShape = [3, size, size];
     const norm = options.normalize;
     if (norm && (norm.mean.length !== 3 || norm.std.length !== 3 || norm.std.some((s) => !(s > 0)))) {
-      throw new Error(`ClutteredFashionMnist: normalize needs 3 means and 3 positive stds, got mean [${norm.mean.join(', ')}], std [${norm.std.join(', ')}]`);
+      throw new Error(
+        `ClutteredFashionMnist: normalize needs 3 means and 3 positive stds, got mean [${norm.mean.join(', ')}], std [${norm.std.join(', ')}]`,
+      );
     }
     this.normalize = norm;
   }
@@ -340,7 +404,8 @@ export class ClutteredFashionMnist implements Dataset {
 
   /** Sample i of the current epoch: CHW image in [0, 1], label, box and mask. */
   generate(i: number): ClutteredSample {
-    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new Error(`ClutteredFashionMnist: index ${i} is outside 0..${this.length - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.length)
+      throw new Error(`ClutteredFashionMnist: index ${i} is outside 0..${this.length - 1}`);
     const global = this.epoch * this.length + i;
     const source = global % this.source.count;
     const g = new Generator(hash32(this.seed, this.split === 'train' ? 1 : 2, global, Math.floor(global / 0x100000000)));
@@ -354,7 +419,8 @@ export class ClutteredFashionMnist implements Dataset {
     if (this.normalize) {
       const n = x.length / 3;
       for (let c = 0; c < 3; c++) {
-        const m = this.normalize.mean[c]!, sd = this.normalize.std[c]!;
+        const m = this.normalize.mean[c]!,
+          sd = this.normalize.std[c]!;
         for (let k = c * n; k < (c + 1) * n; k++) x[k] = (x[k]! - m) / sd;
       }
     }
@@ -363,10 +429,14 @@ export class ClutteredFashionMnist implements Dataset {
 }
 
 /** Per-channel mean and standard deviation of the first `count` generated images (unnormalised), to normalise inputs with. */
-export function channelStats(dataset: ClutteredFashionMnist, count = 1000): { mean: [number, number, number]; std: [number, number, number] } {
+export function channelStats(
+  dataset: ClutteredFashionMnist,
+  count = 1000,
+): { mean: [number, number, number]; std: [number, number, number] } {
   const n = Math.min(count, dataset.length);
   if (n < 1) throw new Error('channelStats: the dataset is empty');
-  const sum = [0, 0, 0], sq = [0, 0, 0];
+  const sum = [0, 0, 0],
+    sq = [0, 0, 0];
   let per = 0;
   for (let i = 0; i < n; i++) {
     const { image } = dataset.generate(i);

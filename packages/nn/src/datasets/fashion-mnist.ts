@@ -3,7 +3,6 @@ import * as path from 'path';
 import { readIdx } from './idx';
 import { FASHION_MNIST_CLASSES } from './classes';
 
-
 /** Where Debian's `dataset-fashion-mnist` package puts the idx files. */
 export const FASHION_MNIST_DEFAULT_DIR = '/usr/share/datasets/fashion-mnist';
 
@@ -39,9 +38,9 @@ function findFile(dir: string, base: string): string {
   }
   throw new Error(
     `Fashion-MNIST: ${path.join(dir, base)}.gz not found. Install the dataset with ` +
-    '`apt-get install dataset-fashion-mnist` (Debian/Ubuntu; it puts the idx files in ' +
-    `${FASHION_MNIST_DEFAULT_DIR}), or point GRADLENS_FASHION_MNIST (or the dir option) at a folder holding ` +
-    `${[...FILES.train, ...FILES.test].map((f) => `${f}.gz`).join(', ')}.`,
+      '`apt-get install dataset-fashion-mnist` (Debian/Ubuntu; it puts the idx files in ' +
+      `${FASHION_MNIST_DEFAULT_DIR}), or point GRADLENS_FASHION_MNIST (or the dir option) at a folder holding ` +
+      `${[...FILES.train, ...FILES.test].map((f) => `${f}.gz`).join(', ')}.`,
   );
 }
 
@@ -59,14 +58,21 @@ export function loadFashionMnist(split: 'train' | 'test', options: FashionMnistO
   const images = readIdx(imagesFile);
   const labels = readIdx(labelsFile);
   const [count, height, width] = images.shape;
-  if (images.shape.length !== 3 || !(images.data instanceof Uint8Array) || count === undefined || height === undefined || width === undefined) {
+  if (
+    images.shape.length !== 3 ||
+    !(images.data instanceof Uint8Array) ||
+    count === undefined ||
+    height === undefined ||
+    width === undefined
+  ) {
     throw new Error(`${imagesFile}: expected uint8 images [N, H, W], got ${images.data.constructor.name} [${images.shape.join(', ')}]`);
   }
   if (labels.shape.length !== 1 || !(labels.data instanceof Uint8Array) || labels.shape[0] !== count) {
     throw new Error(`${labelsFile}: expected ${count} uint8 labels, got ${labels.data.constructor.name} [${labels.shape.join(', ')}]`);
   }
   for (let i = 0; i < count; i++) {
-    if (labels.data[i]! >= FASHION_MNIST_CLASSES.length) throw new Error(`${labelsFile}: label ${labels.data[i]} at ${i} is not a class index 0..9`);
+    if (labels.data[i]! >= FASHION_MNIST_CLASSES.length)
+      throw new Error(`${labelsFile}: label ${labels.data[i]} at ${i} is not a class index 0..9`);
   }
   const out: FashionMnist = { split, count, height, width, images: images.data, labels: labels.data };
   cache.set(key, out);

@@ -29,7 +29,10 @@ export function decodeIdx(bytes: Uint8Array, name = 'idx data'): IdxArray {
       throw new Error(`${name}: not a valid gzip stream (${(err as Error).message})`);
     }
   }
-  if (b.length < 4 || b[0] !== 0 || b[1] !== 0) throw new Error(`${name}: not an idx file (expected magic 00 00 <type> <rank>, got ${Array.from(b.subarray(0, 4), (v) => v.toString(16).padStart(2, '0')).join(' ')})`);
+  if (b.length < 4 || b[0] !== 0 || b[1] !== 0)
+    throw new Error(
+      `${name}: not an idx file (expected magic 00 00 <type> <rank>, got ${Array.from(b.subarray(0, 4), (v) => v.toString(16).padStart(2, '0')).join(' ')})`,
+    );
   const type = IDX_TYPES[b[2]!];
   if (!type) throw new Error(`${name}: unknown idx element type 0x${b[2]!.toString(16)}`);
   const rank = b[3]!;
@@ -40,16 +43,34 @@ export function decodeIdx(bytes: Uint8Array, name = 'idx data'): IdxArray {
   for (let i = 0; i < rank; i++) shape.push(view.getUint32(4 + 4 * i, false));
   const count = shape.reduce((a, c) => a * c, 1);
   if (b.length < header + count * type.bytes) {
-    throw new Error(`${name}: truncated idx data: shape [${shape.join(', ')}] of ${type.name} needs ${header + count * type.bytes} bytes, the file has ${b.length}`);
+    throw new Error(
+      `${name}: truncated idx data: shape [${shape.join(', ')}] of ${type.name} needs ${header + count * type.bytes} bytes, the file has ${b.length}`,
+    );
   }
   let data: IdxArray['data'];
   switch (type.name) {
-    case 'uint8': data = b.slice(header, header + count); break;
-    case 'int8': data = new Int8Array(b.slice(header, header + count).buffer); break;
-    case 'int16': data = new Int16Array(count); for (let i = 0; i < count; i++) data[i] = view.getInt16(header + 2 * i, false); break;
-    case 'int32': data = new Int32Array(count); for (let i = 0; i < count; i++) data[i] = view.getInt32(header + 4 * i, false); break;
-    case 'float32': data = new Float32Array(count); for (let i = 0; i < count; i++) data[i] = view.getFloat32(header + 4 * i, false); break;
-    default: data = new Float64Array(count); for (let i = 0; i < count; i++) data[i] = view.getFloat64(header + 8 * i, false); break;
+    case 'uint8':
+      data = b.slice(header, header + count);
+      break;
+    case 'int8':
+      data = new Int8Array(b.slice(header, header + count).buffer);
+      break;
+    case 'int16':
+      data = new Int16Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getInt16(header + 2 * i, false);
+      break;
+    case 'int32':
+      data = new Int32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getInt32(header + 4 * i, false);
+      break;
+    case 'float32':
+      data = new Float32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getFloat32(header + 4 * i, false);
+      break;
+    default:
+      data = new Float64Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getFloat64(header + 8 * i, false);
+      break;
   }
   return { shape, data };
 }

@@ -1,4 +1,5 @@
-import { relu, relu6, Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { relu, relu6 } from '@gradlens/tensor';
 import { Module } from '../module';
 
 /** max(x, 0) as torch.nn.ReLU; the op whose backward rule guided backprop and deconvnet swap. */

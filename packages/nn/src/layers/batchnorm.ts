@@ -1,4 +1,5 @@
-import { assign, batchNorm, ones, scalar, Tensor, zeros } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { assign, batchNorm, ones, scalar, zeros } from '@gradlens/tensor';
 import { Module } from '../module';
 
 export interface BatchNorm2dOptions {

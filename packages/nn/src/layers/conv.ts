@@ -1,4 +1,5 @@
-import { conv2d, Tensor, zeros } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { conv2d, zeros } from '@gradlens/tensor';
 import { defaultLayerInit, type InitOptions } from '../init';
 import { Module } from '../module';
 
@@ -34,7 +35,9 @@ export class Conv2d extends Module {
     super();
     const groups = options.groups ?? 1;
     if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new Error(`Conv2d: groups=${groups} must be a positive integer dividing in_channels=${inChannels} and out_channels=${outChannels}`);
+      throw new Error(
+        `Conv2d: groups=${groups} must be a positive integer dividing in_channels=${inChannels} and out_channels=${outChannels}`,
+      );
     }
     this.inChannels = inChannels;
     this.outChannels = outChannels;
@@ -44,7 +47,7 @@ export class Conv2d extends Module {
     this.dilation = asPair(options.dilation ?? 1);
     this.groups = groups;
     this.weight = this.registerParameter('weight', zeros([outChannels, inChannels / groups, ...this.kernelSize]));
-    this.bias = this.registerParameter('bias', options.bias ?? true ? zeros([outChannels]) : null);
+    this.bias = this.registerParameter('bias', (options.bias ?? true) ? zeros([outChannels]) : null);
     if (options.init ?? true) defaultLayerInit(this.weight, this.bias, options.generator);
   }
 

@@ -1,4 +1,5 @@
-import { dropout, Generator, Tensor } from '@gradlens/tensor';
+import type { Generator, Tensor } from '@gradlens/tensor';
+import { dropout } from '@gradlens/tensor';
 import { Module } from '../module';
 
 /** Zeroes elements with probability p in training (scaling the rest by 1/(1−p)), identity in eval; torch.nn.Dropout. */

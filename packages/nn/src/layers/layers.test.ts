@@ -1,8 +1,21 @@
 import * as path from 'path';
 import { readNpz, type NdArray } from '@gradlens/io';
-import { assign, Generator, numTensors, ones, record, reshape, sum, Tensor, tensor, tidy, zeros } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { assign, Generator, numTensors, ones, record, reshape, sum, tensor, tidy, zeros } from '@gradlens/tensor';
 import {
-  AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Identity, Linear, MaxPool2d, ReLU, ReLU6, Sequential,
+  AdaptiveAvgPool2d,
+  AvgPool2d,
+  BatchNorm1d,
+  BatchNorm2d,
+  Conv2d,
+  Dropout,
+  Flatten,
+  Identity,
+  Linear,
+  MaxPool2d,
+  ReLU,
+  ReLU6,
+  Sequential,
 } from './index';
 
 function close(got: Tensor, want: NdArray, tol = 1e-5): void {
@@ -17,7 +30,10 @@ function close(got: Tensor, want: NdArray, tol = 1e-5): void {
 describe('Conv2d and Linear', () => {
   test('PyTorch names and shapes; default init is U(±1/√fan_in) for weight and bias', () => {
     const conv = new Conv2d(6, 8, 3, { groups: 2, generator: new Generator(1) });
-    expect(Object.entries(conv.stateDict()).map(([k, t]) => [k, t.shape])).toEqual([['weight', [8, 3, 3, 3]], ['bias', [8]]]);
+    expect(Object.entries(conv.stateDict()).map(([k, t]) => [k, t.shape])).toEqual([
+      ['weight', [8, 3, 3, 3]],
+      ['bias', [8]],
+    ]);
     const bound = 1 / Math.sqrt(3 * 9);
     for (const t of [conv.weight, conv.bias!]) {
       const v = [...t.dataSync()];
@@ -71,13 +87,19 @@ describe('BatchNorm2d', () => {
   test('state dict names as PyTorch, with num_batches_tracked', () => {
     const bn = new BatchNorm2d(4);
     expect(Object.entries(bn.stateDict()).map(([k, t]) => [k, t.shape, [...t.dataSync()]])).toEqual([
-      ['weight', [4], [1, 1, 1, 1]], ['bias', [4], [0, 0, 0, 0]],
-      ['running_mean', [4], [0, 0, 0, 0]], ['running_var', [4], [1, 1, 1, 1]], ['num_batches_tracked', [], [0]],
+      ['weight', [4], [1, 1, 1, 1]],
+      ['bias', [4], [0, 0, 0, 0]],
+      ['running_mean', [4], [0, 0, 0, 0]],
+      ['running_var', [4], [1, 1, 1, 1]],
+      ['num_batches_tracked', [], [0]],
     ]);
     expect(Object.keys(new BatchNorm2d(4, { affine: false, trackRunningStats: false }).stateDict())).toEqual([]);
   });
 
-  test.each([['m01', 0.1], ['cum', null]] as const)('training mode (momentum %s) matches PyTorch: outputs, running stats, counter; then eval', (tag, momentum) => {
+  test.each([
+    ['m01', 0.1],
+    ['cum', null],
+  ] as const)('training mode (momentum %s) matches PyTorch: outputs, running stats, counter; then eval', (tag, momentum) => {
     const bn = new BatchNorm2d(3, { momentum });
     assign(bn.weight!, [1.5, 0.5, -1.0]);
     assign(bn.bias!, [0.1, -0.2, 0.3]);
@@ -104,14 +126,27 @@ describe('BatchNorm2d', () => {
     expect(output.item()).toBeCloseTo((0 + 2) * s0 + 1 + (1 + 3) * s1 + 2, 4);
     const [gx, gw, gb] = tape.grad(output, [x, bn.weight!, bn.bias!]);
     expect([...gx!.dataSync()].map((v) => +v.toFixed(4))).toEqual([s0, s0, s1, s1].map((v) => +v.toFixed(4)));
-    expect([...gw!.dataSync()].map((v) => +v.toFixed(4))).toEqual([(2 / Math.sqrt(4 + 1e-5)), 4 / Math.sqrt(0.25 + 1e-5)].map((v) => +v.toFixed(4)));
+    expect([...gw!.dataSync()].map((v) => +v.toFixed(4))).toEqual(
+      [2 / Math.sqrt(4 + 1e-5), 4 / Math.sqrt(0.25 + 1e-5)].map((v) => +v.toFixed(4)),
+    );
     expect([...gb!.dataSync()]).toEqual([2, 2]);
     tape.dispose();
   });
 
   test('gradients flow through batch statistics in training mode', () => {
     const bn = new BatchNorm2d(2);
-    const x = tensor([[[[1, 2], [3, 4]], [[0, 1], [1, 5]]]]);
+    const x = tensor([
+      [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [0, 1],
+          [1, 5],
+        ],
+      ],
+    ]);
     const { output, tape } = record(() => sum(bn.call(x)));
     const [gx, gw] = tape.grad(output, [x, bn.weight!]);
     // Σ of a normalised channel is 0 whatever the input: zero gradient w.r.t. x and weight.
@@ -125,13 +160,21 @@ describe('BatchNorm1d', () => {
     const bn = new BatchNorm1d(2);
     assign(bn.weight!, [2, -0.5]);
     assign(bn.bias!, [0.25, 1]);
-    const rows = [[1, 10], [2, -4], [4, 0], [9, 6]];
+    const rows = [
+      [1, 10],
+      [2, -4],
+      [4, 0],
+      [9, 6],
+    ];
     const y = [...bn.call(tensor(rows)).dataSync()];
     for (let c = 0; c < 2; c++) {
       const col = rows.map((r) => r[c]!);
       const mean = col.reduce((a, v) => a + v, 0) / 4;
       const ss = col.reduce((a, v) => a + (v - mean) ** 2, 0);
-      const [w, b] = [[2, 0.25], [-0.5, 1]][c]!;
+      const [w, b] = [
+        [2, 0.25],
+        [-0.5, 1],
+      ][c]!;
       col.forEach((v, n) => expect(y[n * 2 + c]).toBeCloseTo(((v - mean) / Math.sqrt(ss / 4 + 1e-5)) * w! + b!, 5));
       expect(bn.runningMean!.dataSync()[c]).toBeCloseTo(0.1 * mean, 6);
       expect(bn.runningVar!.dataSync()[c]).toBeCloseTo(0.9 + 0.1 * (ss / 3), 5);
@@ -139,17 +182,23 @@ describe('BatchNorm1d', () => {
     expect(bn.numBatchesTracked!.item()).toBe(1);
     bn.eval();
     const e = [...bn.call(tensor([[1, 10]])).dataSync()];
-    const rm = bn.runningMean!.dataSync(), rv = bn.runningVar!.dataSync();
+    const rm = bn.runningMean!.dataSync(),
+      rv = bn.runningVar!.dataSync();
     expect(e[0]).toBeCloseTo(((1 - rm[0]!) / Math.sqrt(rv[0]! + 1e-5)) * 2 + 0.25, 5);
     expect(e[1]).toBeCloseTo(((10 - rm[1]!) / Math.sqrt(rv[1]! + 1e-5)) * -0.5 + 1, 5);
   });
 
   test('[N, C, L] equals BatchNorm2d on [N, C, L, 1]; other ranks and channel counts name the layer', () => {
-    const x = tensor(Float32Array.from({ length: 3 * 2 * 5 }, (_, i) => Math.sin(i * 1.7) * 3), [3, 2, 5]);
+    const x = tensor(
+      Float32Array.from({ length: 3 * 2 * 5 }, (_, i) => Math.sin(i * 1.7) * 3),
+      [3, 2, 5],
+    );
     const a = [...new BatchNorm1d(2).call(x).dataSync()];
     const b = [...new BatchNorm2d(2).call(reshape(x, [3, 2, 5, 1])).dataSync()];
     a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 6));
-    expect(() => new BatchNorm1d(2).call(ones([2, 2, 2, 2]))).toThrow(/BatchNorm1d: expected input \[N, C\] or \[N, C, L\], got \[2, 2, 2, 2\]/);
+    expect(() => new BatchNorm1d(2).call(ones([2, 2, 2, 2]))).toThrow(
+      /BatchNorm1d: expected input \[N, C\] or \[N, C, L\], got \[2, 2, 2, 2\]/,
+    );
     expect(() => new BatchNorm1d(3).call(ones([4, 2]))).toThrow(/BatchNorm1d: expected 3 channels, got input \[4, 2\]/);
     expect(() => new BatchNorm2d(2).call(ones([4, 2]))).toThrow(/BatchNorm2d: expected input 4-D \[N, C, H, W\], got \[4, 2\]/);
   });
@@ -157,7 +206,10 @@ describe('BatchNorm1d', () => {
 
 describe('other layers', () => {
   test('pools, activations, flatten, identity, dropout', () => {
-    const x = tensor(Float32Array.from({ length: 2 * 3 * 7 * 7 }, (_, i) => Math.sin(i) * 8), [2, 3, 7, 7]);
+    const x = tensor(
+      Float32Array.from({ length: 2 * 3 * 7 * 7 }, (_, i) => Math.sin(i) * 8),
+      [2, 3, 7, 7],
+    );
     expect(new MaxPool2d(3, { stride: 2, ceilMode: true }).call(x).shape).toEqual([2, 3, 3, 3]);
     expect(new MaxPool2d(2).call(x).shape).toEqual([2, 3, 3, 3]);
     expect(new AvgPool2d(3, { stride: 2, padding: 1 }).call(x).shape).toEqual([2, 3, 4, 4]);

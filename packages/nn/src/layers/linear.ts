@@ -1,4 +1,5 @@
-import { linear, Tensor, zeros } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { linear, zeros } from '@gradlens/tensor';
 import { defaultLayerInit, type InitOptions } from '../init';
 import { Module } from '../module';
 
@@ -19,7 +20,7 @@ export class Linear extends Module {
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.weight = this.registerParameter('weight', zeros([outFeatures, inFeatures]));
-    this.bias = this.registerParameter('bias', options.bias ?? true ? zeros([outFeatures]) : null);
+    this.bias = this.registerParameter('bias', (options.bias ?? true) ? zeros([outFeatures]) : null);
     if (options.init ?? true) defaultLayerInit(this.weight, this.bias, options.generator);
   }
 

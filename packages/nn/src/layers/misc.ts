@@ -1,9 +1,13 @@
-import { flatten, Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { flatten } from '@gradlens/tensor';
 import { Module } from '../module';
 
 /** Flattens dims startDim..endDim (default 1..−1: keeps the batch dim), as torch.nn.Flatten. */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super();
   }
 

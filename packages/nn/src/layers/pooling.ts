@@ -1,5 +1,5 @@
-import { adaptiveAvgPool2d, avgPool2d, maxPool2d, Tensor } from '@gradlens/tensor';
-import type { AvgPool2dOptions, MaxPool2dOptions } from '@gradlens/tensor';
+import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from '@gradlens/tensor';
+import type { AvgPool2dOptions, MaxPool2dOptions, Tensor } from '@gradlens/tensor';
 import { Module } from '../module';
 
 type Pair = number | [number, number];

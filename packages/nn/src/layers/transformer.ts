@@ -1,4 +1,5 @@
-import { gelu, layerNorm, linear, ones, permute, reshape, scaledDotProductAttention, slice, Tensor, zeros } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { gelu, layerNorm, linear, ones, permute, reshape, scaledDotProductAttention, slice, zeros } from '@gradlens/tensor';
 import { type InitOptions, constant_, xavierUniform_ } from '../init';
 import { Module } from '../module';
 import { Linear } from './linear';
@@ -82,7 +83,8 @@ export class MultiheadAttention extends Module {
       throw new Error(`MultiheadAttention: input must be [N, L, ${this.embedDim}], got [${x.shape.join(', ')}]`);
     }
     const [n, l] = x.shape as [number, number, number];
-    const e = this.embedDim, h = this.numHeads;
+    const e = this.embedDim,
+      h = this.numHeads;
     const qkv = linear(x, this.in_proj_weight, this.in_proj_bias);
     // [N, L, 3E] → three [N, H, L, E/H]
     const heads = (i: number) => permute(reshape(slice(qkv, 2, i * e, (i + 1) * e), [n, l, h, e / h]), [0, 2, 1, 3]);

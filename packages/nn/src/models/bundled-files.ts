@@ -7,7 +7,14 @@ import * as path from 'path';
 import { readRegularFile } from '@gradlens/io';
 import { loadCheckpoint } from '../train/checkpoint';
 import type { InputOptions } from '../input';
-import { bundledModels, isBundledModelName, type BundledModelCard, type BundledModelInfo, type BundledModelName, type LoadedBundledModel } from './bundled';
+import {
+  bundledModels,
+  isBundledModelName,
+  type BundledModelCard,
+  type BundledModelInfo,
+  type BundledModelName,
+  type LoadedBundledModel,
+} from './bundled';
 import { parseModelCard } from './card';
 
 /** Cards are small JSON files; anything larger is not a card. */
@@ -51,7 +58,10 @@ export function loadBundledModel(name: BundledModelName, options: { dir?: string
   const dir = options.dir ?? bundledWeightsDir();
   const weights = path.join(dir, info.weights);
   const cardFile = path.join(dir, info.card);
-  if (!fs.existsSync(weights)) throw new Error(`loadBundledModel: ${weights} not found; train it with \`node weights/train.js --model ${name}\` or set GRADLENS_WEIGHTS`);
+  if (!fs.existsSync(weights))
+    throw new Error(
+      `loadBundledModel: ${weights} not found; train it with \`node weights/train.js --model ${name}\` or set GRADLENS_WEIGHTS`,
+    );
   const model = info.build({ init: false });
   loadCheckpoint(weights, model);
   model.eval();

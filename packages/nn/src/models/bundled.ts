@@ -1,4 +1,5 @@
-import { add, assign, crossEntropy, flatten, mean, mul, Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { add, assign, crossEntropy, flatten, mean, mul } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../datasets/classes';
 import { parseModelCard } from './card';
 import { ReLU } from '../layers/activation';
@@ -78,9 +79,20 @@ function buildFeatures(spec: readonly LayerSpec[], w: (c: number) => number, bat
 }
 
 const GAPNET_FEATURES: readonly LayerSpec[] = [
-  { conv: [3, 32, 3, 2, 1] }, 'relu', { conv: [32, 32, 3, 1, 1] }, 'relu', 'pool',
-  { conv: [32, 64, 3, 1, 1] }, 'relu', { conv: [64, 64, 3, 1, 1] }, 'relu', 'pool',
-  { conv: [64, 128, 3, 1, 1] }, 'relu', { conv: [128, 128, 3, 1, 1] }, 'relu',
+  { conv: [3, 32, 3, 2, 1] },
+  'relu',
+  { conv: [32, 32, 3, 1, 1] },
+  'relu',
+  'pool',
+  { conv: [32, 64, 3, 1, 1] },
+  'relu',
+  { conv: [64, 64, 3, 1, 1] },
+  'relu',
+  'pool',
+  { conv: [64, 128, 3, 1, 1] },
+  'relu',
+  { conv: [128, 128, 3, 1, 1] },
+  'relu',
 ];
 // gapnet's features and one more max-pool (8×8 → 4×4) before the fully connected classifier.
 const SMALLVGG_FEATURES: readonly LayerSpec[] = [...GAPNET_FEATURES, 'pool'];
@@ -103,14 +115,16 @@ export class GapNet extends Module {
   constructor(options: BundledOptions = {}) {
     super();
     this.options = { ...options };
-    if (options.auxiliary) throw new Error('GapNet: auxiliary is a smallvgg option (gapnet\'s classifier already is one linear layer over the pooled features)');
+    if (options.auxiliary)
+      throw new Error("GapNet: auxiliary is a smallvgg option (gapnet's classifier already is one linear layer over the pooled features)");
     const w = widthScaler(options, 'GapNet');
     const nc = numClassesOf({ numClasses: 10, ...options }, 'GapNet');
     this.features = this.registerModule('features', buildFeatures(GAPNET_FEATURES, w, options.batchNorm ?? false));
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([1, 1]));
-    this.classifier = this.registerModule('classifier', new Sequential(
-      new Linear(w(128), nc, { generator: options.generator, init: options.init }),
-    ));
+    this.classifier = this.registerModule(
+      'classifier',
+      new Sequential(new Linear(w(128), nc, { generator: options.generator, init: options.init })),
+    );
     applyInit(this, options, { conv: convKaimingFanOut });
   }
 
@@ -149,15 +163,19 @@ export class SmallVGG extends Module {
     const i = { generator: options.generator, init: options.init };
     const hidden = w(256);
     const batchNorm = options.batchNorm ?? false;
-    this.classifier = this.registerModule('classifier', new Sequential(
-      new Linear(c * 4 * 4, hidden, { ...i, bias: !batchNorm }),
-      // The training variant normalises the hidden layer too (folded into classifier.0 afterwards): a
-      // hidden layer cost about 5 points per picture against gapnet's single linear one over the same
-      // features in short trials, and the normalisation won back about 2 (weights/README.md, round 8).
-      ...(batchNorm ? [new BatchNorm1d(hidden)] : []),
-      new ReLU(), new Dropout(p),
-      new Linear(hidden, nc, i),
-    ));
+    this.classifier = this.registerModule(
+      'classifier',
+      new Sequential(
+        new Linear(c * 4 * 4, hidden, { ...i, bias: !batchNorm }),
+        // The training variant normalises the hidden layer too (folded into classifier.0 afterwards): a
+        // hidden layer cost about 5 points per picture against gapnet's single linear one over the same
+        // features in short trials, and the normalisation won back about 2 (weights/README.md, round 8).
+        ...(batchNorm ? [new BatchNorm1d(hidden)] : []),
+        new ReLU(),
+        new Dropout(p),
+        new Linear(hidden, nc, i),
+      ),
+    );
     this.auxiliary = options.auxiliary ? this.registerModule('auxiliary', new Linear(c, nc, i)) : null;
     applyInit(this, options, { conv: convKaimingFanOut });
   }
@@ -165,7 +183,9 @@ export class SmallVGG extends Module {
   override forward(x: Tensor): Tensor {
     const f = this.features.call(x);
     if (f.shape[2] !== 4 || f.shape[3] !== 4) {
-      throw new Error(`SmallVGG: expected a 64×64 input (4×4 features before the classifier), got input giving features [${f.shape.join(', ')}]`);
+      throw new Error(
+        `SmallVGG: expected a 64×64 input (4×4 features before the classifier), got input giving features [${f.shape.join(', ')}]`,
+      );
     }
     this.auxiliaryLogits = this.auxiliary && this.training ? this.auxiliary.call(mean(f, { dim: [2, 3] })) : null;
     return this.classifier.call(flatten(f, 1));
@@ -184,7 +204,10 @@ export function auxiliaryLoss(model: SmallVGG, weight = 1): LossFn {
   return (output, target) => {
     const aux = model.auxiliaryLogits;
     if (aux === null) return crossEntropy(output, target);
-    if (aux.shape[0] !== output.shape[0]) throw new Error(`auxiliaryLoss: the auxiliary logits are from a batch of ${aux.shape[0]}, the output from ${output.shape[0]}; call the loss right after the model's forward`);
+    if (aux.shape[0] !== output.shape[0])
+      throw new Error(
+        `auxiliaryLoss: the auxiliary logits are from a batch of ${aux.shape[0]}, the output from ${output.shape[0]}; call the loss right after the model's forward`,
+      );
     return add(crossEntropy(output, target), mul(crossEntropy(aux, target), weight));
   };
 }
@@ -201,12 +224,20 @@ export const smallvgg = (o: BundledOptions = {}): SmallVGG => new SmallVGG(o);
  * training-only auxiliary head is left out.
  */
 export function foldBatchNorm<M extends GapNet | SmallVGG>(model: M): M {
-  const plain = (model instanceof GapNet ? new GapNet({ ...model.options, batchNorm: false, init: false }) : new SmallVGG({ ...model.options, batchNorm: false, auxiliary: false, init: false })) as M;
+  const plain = (
+    model instanceof GapNet
+      ? new GapNet({ ...model.options, batchNorm: false, init: false })
+      : new SmallVGG({ ...model.options, batchNorm: false, auxiliary: false, init: false })
+  ) as M;
   for (const part of ['features', 'classifier'] as const) {
     const src = model[part].children().map(([, m]) => m);
     const weighted = src.filter((m): m is Conv2d | Linear => m instanceof Conv2d || m instanceof Linear);
-    const targets = plain[part].children().map(([, m]) => m).filter((m): m is Conv2d | Linear => m instanceof Conv2d || m instanceof Linear);
-    if (weighted.length !== targets.length) throw new Error(`foldBatchNorm: ${part} has ${weighted.length} conv/linear layers, the plain model ${targets.length}`);
+    const targets = plain[part]
+      .children()
+      .map(([, m]) => m)
+      .filter((m): m is Conv2d | Linear => m instanceof Conv2d || m instanceof Linear);
+    if (weighted.length !== targets.length)
+      throw new Error(`foldBatchNorm: ${part} has ${weighted.length} conv/linear layers, the plain model ${targets.length}`);
     weighted.forEach((layer, k) => {
       const next = src[src.indexOf(layer) + 1];
       foldInto(layer, next instanceof BatchNorm ? next : null, targets[k]!);
@@ -217,16 +248,24 @@ export function foldBatchNorm<M extends GapNet | SmallVGG>(model: M): M {
 
 /** Writes `layer` followed by `bn` (or alone) into `target`, a layer of the same kind and size with a bias. */
 function foldInto(layer: Conv2d | Linear, bn: BatchNorm | null, target: Conv2d | Linear): void {
-  const w = layer.weight.values(), b = layer.bias?.values();
-  if (target.weight.size !== w.length || target.constructor !== layer.constructor) throw new Error(`foldBatchNorm: ${layer.constructor.name} [${layer.weight.shape.join(', ')}] does not match the plain model's ${target.constructor.name} [${target.weight.shape.join(', ')}]`);
+  const w = layer.weight.values(),
+    b = layer.bias?.values();
+  if (target.weight.size !== w.length || target.constructor !== layer.constructor)
+    throw new Error(
+      `foldBatchNorm: ${layer.constructor.name} [${layer.weight.shape.join(', ')}] does not match the plain model's ${target.constructor.name} [${target.weight.shape.join(', ')}]`,
+    );
   const outputs = layer.weight.shape[0]!;
   const per = w.length / outputs;
-  const tw = new Float64Array(w.length), tb = new Float64Array(outputs);
+  const tw = new Float64Array(w.length),
+    tb = new Float64Array(outputs);
   for (let o = 0; o < outputs; o++) {
-    let scale = 1, shift = 0;
+    let scale = 1,
+      shift = 0;
     if (bn) {
-      const mean = Number(bn.runningMean!.values()[o]), v = Number(bn.runningVar!.values()[o]);
-      const gamma = bn.weight ? Number(bn.weight.values()[o]) : 1, beta = bn.bias ? Number(bn.bias.values()[o]) : 0;
+      const mean = Number(bn.runningMean!.values()[o]),
+        v = Number(bn.runningVar!.values()[o]);
+      const gamma = bn.weight ? Number(bn.weight.values()[o]) : 1,
+        beta = bn.bias ? Number(bn.bias.values()[o]) : 0;
       scale = gamma / Math.sqrt(v + bn.eps);
       shift = beta - mean * scale;
     }
@@ -252,8 +291,22 @@ export interface BundledModelInfo {
 
 /** The bundled models by name. */
 export const bundledModels = {
-  gapnet: { build: gapnet, inputSize: [3, 64, 64], classes: FASHION_MNIST_CLASSES, targetLayer: 'features.13', weights: 'gapnet.safetensors', card: 'gapnet.json' },
-  smallvgg: { build: smallvgg, inputSize: [3, 64, 64], classes: FASHION_MNIST_CLASSES, targetLayer: 'features.13', weights: 'smallvgg.safetensors', card: 'smallvgg.json' },
+  gapnet: {
+    build: gapnet,
+    inputSize: [3, 64, 64],
+    classes: FASHION_MNIST_CLASSES,
+    targetLayer: 'features.13',
+    weights: 'gapnet.safetensors',
+    card: 'gapnet.json',
+  },
+  smallvgg: {
+    build: smallvgg,
+    inputSize: [3, 64, 64],
+    classes: FASHION_MNIST_CLASSES,
+    targetLayer: 'features.13',
+    weights: 'smallvgg.safetensors',
+    card: 'smallvgg.json',
+  },
 } as const satisfies Record<string, BundledModelInfo>;
 
 /** A bundled model name. */
@@ -292,7 +345,9 @@ export interface LoadedBundledModel {
  */
 export function bundledModelFromBytes(name: BundledModelName, weights: Uint8Array, card: string | BundledModelCard): LoadedBundledModel {
   if (!isBundledModelName(name)) {
-    throw new Error(`bundledModelFromBytes: unknown bundled model '${String(name)}'; bundled models: ${Object.keys(bundledModels).join(', ')}`);
+    throw new Error(
+      `bundledModelFromBytes: unknown bundled model '${String(name)}'; bundled models: ${Object.keys(bundledModels).join(', ')}`,
+    );
   }
   const info: BundledModelInfo = bundledModels[name];
   const parsed = typeof card === 'string' ? parseModelCard(card, info.card) : card;

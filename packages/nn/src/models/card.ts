@@ -4,8 +4,10 @@ type Check = (value: unknown) => string | null;
 
 const str: Check = (v) => (typeof v === 'string' && v.length > 0 ? null : 'a non-empty string');
 const num: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? null : 'a finite number');
-const triple = (each: Check, what: string): Check => (v) =>
-  Array.isArray(v) && v.length === 3 && v.every((x) => each(x) === null) ? null : `an array of 3 ${what}`;
+const triple =
+  (each: Check, what: string): Check =>
+  (v) =>
+    Array.isArray(v) && v.length === 3 && v.every((x) => each(x) === null) ? null : `an array of 3 ${what}`;
 const positive: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? null : 'a positive number');
 const size: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65536 ? null : 'an integer from 1 to 65536');
 const classes: Check = (v) =>
@@ -42,7 +44,8 @@ export function parseModelCard(text: string, file: string): BundledModelCard {
   } catch (err) {
     throw new Error(`${file}: not a valid model card (not JSON: ${(err as Error).message})`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${file}: not a valid model card (a JSON object is expected)`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`${file}: not a valid model card (a JSON object is expected)`);
   const card = parsed as Record<string, unknown>;
   const problems: string[] = [];
   for (const [name, check] of SCHEMA) {

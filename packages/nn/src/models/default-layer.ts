@@ -47,7 +47,9 @@ export function defaultCamLayer(model: Module, inputShape: readonly number[] = [
   const rows = layers(model, [1, ...inputShape.slice(1)]).filter((r) => r.outputShape?.length === 4 && r.depth === 0);
   const last = rows[rows.length - 1];
   if (!last) {
-    throw new Error(`defaultCamLayer: ${model.constructor.name} has no top-level module with a 4-D output [N, K, h, w] to read; name the layer (see layers(model, shape))`);
+    throw new Error(
+      `defaultCamLayer: ${model.constructor.name} has no top-level module with a 4-D output [N, K, h, w] to read; name the layer (see layers(model, shape))`,
+    );
   }
   return last.path;
 }

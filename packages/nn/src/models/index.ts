@@ -20,11 +20,23 @@ export * from './default-layer';
 /** Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …). */
 export const modelBuilders = {
   alexnet,
-  vgg11, vgg11_bn: vgg11Bn, vgg13, vgg13_bn: vgg13Bn, vgg16, vgg16_bn: vgg16Bn, vgg19, vgg19_bn: vgg19Bn,
-  resnet18, resnet34, resnet50,
-  squeezenet1_0, squeezenet1_1,
+  vgg11,
+  vgg11_bn: vgg11Bn,
+  vgg13,
+  vgg13_bn: vgg13Bn,
+  vgg16,
+  vgg16_bn: vgg16Bn,
+  vgg19,
+  vgg19_bn: vgg19Bn,
+  resnet18,
+  resnet34,
+  resnet50,
+  squeezenet1_0,
+  squeezenet1_1,
   mobilenet_v2: mobilenetV2,
-  vit_b_16: vitB16, vit_b_32: vitB32, vit_l_16: vitL16,
+  vit_b_16: vitB16,
+  vit_b_32: vitB32,
+  vit_l_16: vitL16,
 } as const satisfies Record<string, (o?: ModelOptions) => Module>;
 
 /** A torchvision model name this package can build. */
@@ -38,7 +50,9 @@ export function isModelName(name: string): name is ModelName {
 /** Builds a model by its torchvision name; from JavaScript an unknown name throws, listing the names it knows. */
 export function createModel(name: ModelName, options: ModelOptions = {}): Module {
   if (!isModelName(name)) {
-    throw new Error(`createModel: unknown model '${String(name)}'${didYouMean(String(name), Object.keys(modelBuilders))}; known models: ${Object.keys(modelBuilders).join(', ')}`);
+    throw new Error(
+      `createModel: unknown model '${String(name)}'${didYouMean(String(name), Object.keys(modelBuilders))}; known models: ${Object.keys(modelBuilders).join(', ')}`,
+    );
   }
   return modelBuilders[name](options);
 }

@@ -1,4 +1,5 @@
-import { adaptiveAvgPool2d, add, flatten, Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { adaptiveAvgPool2d, add, flatten } from '@gradlens/tensor';
 import { ReLU6 } from '../layers/activation';
 import { BatchNorm2d } from '../layers/batchnorm';
 import { Sequential } from '../layers/container';
@@ -6,7 +7,8 @@ import { Conv2d } from '../layers/conv';
 import { Dropout } from '../layers/dropout';
 import { Linear } from '../layers/linear';
 import { Module } from '../module';
-import { applyInit, convKaimingFanOut, linearNormal, ModelOptions, numClassesOf } from './common';
+import type { ModelOptions } from './common';
+import { applyInit, convKaimingFanOut, linearNormal, numClassesOf } from './common';
 
 /** torchvision's _make_divisible: v rounded to a multiple of `divisor`, never down by more than 10%. */
 export function makeDivisible(v: number, divisor: number, minValue?: number): number {
@@ -68,7 +70,13 @@ export interface MobileNetV2Options extends ModelOptions {
 }
 
 const DEFAULT_SETTING = [
-  [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
+  [1, 16, 1, 1],
+  [6, 24, 2, 2],
+  [6, 32, 3, 2],
+  [6, 64, 4, 2],
+  [6, 96, 3, 1],
+  [6, 160, 3, 2],
+  [6, 320, 1, 1],
 ] as const;
 
 /**
@@ -85,7 +93,7 @@ export class MobileNetV2 extends Module {
   constructor(options: MobileNetV2Options = {}) {
     super();
     if (options.widthDivisor !== undefined && options.widthDivisor !== 1) {
-      throw new Error('MobileNetV2: use widthMult (torchvision\'s width_mult) to reduce width, not widthDivisor');
+      throw new Error("MobileNetV2: use widthMult (torchvision's width_mult) to reduce width, not widthDivisor");
     }
     const nc = numClassesOf(options, 'MobileNetV2');
     const wm = options.widthMult ?? 1;
@@ -103,9 +111,13 @@ export class MobileNetV2 extends Module {
     }
     this.features.append(new Conv2dNormActivation(input, this.lastChannel, 1));
     this.registerModule('features', this.features);
-    this.classifier = this.registerModule('classifier', new Sequential(
-      new Dropout(options.dropout ?? 0.2, { generator: options.generator }), new Linear(this.lastChannel, nc, { init: false }),
-    ));
+    this.classifier = this.registerModule(
+      'classifier',
+      new Sequential(
+        new Dropout(options.dropout ?? 0.2, { generator: options.generator }),
+        new Linear(this.lastChannel, nc, { init: false }),
+      ),
+    );
     applyInit(this, options, {
       conv: (m, g) => convKaimingFanOut(m, g),
       linear: linearNormal,

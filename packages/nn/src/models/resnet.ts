@@ -1,4 +1,5 @@
-import { add, flatten, Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { add, flatten } from '@gradlens/tensor';
 import { ReLU } from '../layers/activation';
 import { BatchNorm2d } from '../layers/batchnorm';
 import { Sequential } from '../layers/container';
@@ -7,7 +8,8 @@ import { Linear } from '../layers/linear';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling';
 import { Module } from '../module';
 import type { InitOptions } from '../init';
-import { applyInit, convKaimingFanOut, ModelOptions, numClassesOf, widthScaler } from './common';
+import type { ModelOptions } from './common';
+import { applyInit, convKaimingFanOut, numClassesOf, widthScaler } from './common';
 
 /** The residual blocks' shared shape: built from (inplanes, planes, stride, downsample). */
 export interface ResidualBlockClass {

@@ -1,4 +1,5 @@
-import { cat, flatten, Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { cat, flatten } from '@gradlens/tensor';
 import { ReLU } from '../layers/activation';
 import { Sequential } from '../layers/container';
 import { Conv2d } from '../layers/conv';
@@ -6,7 +7,8 @@ import { Dropout } from '../layers/dropout';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling';
 import { normal_, constant_, type InitOptions } from '../init';
 import { Module } from '../module';
-import { applyInit, convKaimingUniform, ModelOptions, numClassesOf, widthScaler } from './common';
+import type { ModelOptions } from './common';
+import { applyInit, convKaimingUniform, numClassesOf, widthScaler } from './common';
 
 const noInit: InitOptions = { init: false };
 
@@ -56,26 +58,50 @@ export class SqueezeNet extends Module {
     const fire = (i: number, s: number, e1: number, e3: number) => new Fire(w(i), w(s), w(e1), w(e3));
     if (version === '1_0') {
       this.features = new Sequential(
-        new Conv2d(3, w(96), 7, { stride: 2, ...noInit }), new ReLU(), pool(),
-        fire(96, 16, 64, 64), fire(128, 16, 64, 64), fire(128, 32, 128, 128), pool(),
-        fire(256, 32, 128, 128), fire(256, 48, 192, 192), fire(384, 48, 192, 192), fire(384, 64, 256, 256), pool(),
+        new Conv2d(3, w(96), 7, { stride: 2, ...noInit }),
+        new ReLU(),
+        pool(),
+        fire(96, 16, 64, 64),
+        fire(128, 16, 64, 64),
+        fire(128, 32, 128, 128),
+        pool(),
+        fire(256, 32, 128, 128),
+        fire(256, 48, 192, 192),
+        fire(384, 48, 192, 192),
+        fire(384, 64, 256, 256),
+        pool(),
         fire(512, 64, 256, 256),
       );
     } else if (version === '1_1') {
       this.features = new Sequential(
-        new Conv2d(3, w(64), 3, { stride: 2, ...noInit }), new ReLU(), pool(),
-        fire(64, 16, 64, 64), fire(128, 16, 64, 64), pool(),
-        fire(128, 32, 128, 128), fire(256, 32, 128, 128), pool(),
-        fire(256, 48, 192, 192), fire(384, 48, 192, 192), fire(384, 64, 256, 256), fire(512, 64, 256, 256),
+        new Conv2d(3, w(64), 3, { stride: 2, ...noInit }),
+        new ReLU(),
+        pool(),
+        fire(64, 16, 64, 64),
+        fire(128, 16, 64, 64),
+        pool(),
+        fire(128, 32, 128, 128),
+        fire(256, 32, 128, 128),
+        pool(),
+        fire(256, 48, 192, 192),
+        fire(384, 48, 192, 192),
+        fire(384, 64, 256, 256),
+        fire(512, 64, 256, 256),
       );
     } else {
       throw new Error(`SqueezeNet: unsupported version ${String(version)}: '1_0' or '1_1' expected`);
     }
     this.registerModule('features', this.features);
     const finalConv = new Conv2d(w(512), nc, 1, noInit);
-    this.classifier = this.registerModule('classifier', new Sequential(
-      new Dropout(options.dropout ?? 0.5, { generator: options.generator }), finalConv, new ReLU(), new AdaptiveAvgPool2d([1, 1]),
-    ));
+    this.classifier = this.registerModule(
+      'classifier',
+      new Sequential(
+        new Dropout(options.dropout ?? 0.5, { generator: options.generator }),
+        finalConv,
+        new ReLU(),
+        new AdaptiveAvgPool2d([1, 1]),
+      ),
+    );
     applyInit(this, options, {
       conv: (m, g) => {
         if (m !== finalConv) return convKaimingUniform(m, g);

@@ -1,4 +1,5 @@
-import { flatten, Tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { flatten } from '@gradlens/tensor';
 import { ReLU } from '../layers/activation';
 import { Sequential } from '../layers/container';
 import { Conv2d } from '../layers/conv';
@@ -7,7 +8,8 @@ import { Dropout } from '../layers/dropout';
 import { Linear } from '../layers/linear';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling';
 import { Module } from '../module';
-import { applyInit, convKaimingFanOut, linearNormal, ModelOptions, numClassesOf, widthScaler } from './common';
+import type { ModelOptions } from './common';
+import { applyInit, convKaimingFanOut, linearNormal, numClassesOf, widthScaler } from './common';
 
 /** torchvision's VGG configurations: channel counts of 3×3 convs, 'M' for a 2×2 max pool. */
 export const vggConfigs = {
@@ -52,11 +54,18 @@ export class VGG extends Module {
     }
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([7, 7]));
     const hidden = w(4096);
-    this.classifier = this.registerModule('classifier', new Sequential(
-      new Linear(w(512) * 7 * 7, hidden, noInit), new ReLU(), new Dropout(p, { generator: options.generator }),
-      new Linear(hidden, hidden, noInit), new ReLU(), new Dropout(p, { generator: options.generator }),
-      new Linear(hidden, nc, noInit),
-    ));
+    this.classifier = this.registerModule(
+      'classifier',
+      new Sequential(
+        new Linear(w(512) * 7 * 7, hidden, noInit),
+        new ReLU(),
+        new Dropout(p, { generator: options.generator }),
+        new Linear(hidden, hidden, noInit),
+        new ReLU(),
+        new Dropout(p, { generator: options.generator }),
+        new Linear(hidden, nc, noInit),
+      ),
+    );
     applyInit(this, options, { conv: convKaimingFanOut, linear: linearNormal });
   }
 

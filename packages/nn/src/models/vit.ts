@@ -1,4 +1,5 @@
-import { add, cat, expand, flatten, permute, reshape, slice, Tensor, zeros } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import { add, cat, expand, flatten, permute, reshape, slice, zeros } from '@gradlens/tensor';
 import { Sequential } from '../layers/container';
 import { Conv2d } from '../layers/conv';
 import { Dropout } from '../layers/dropout';
@@ -6,7 +7,8 @@ import { Linear } from '../layers/linear';
 import { GELU, LayerNorm, MultiheadAttention } from '../layers/transformer';
 import { constant_, normal_, truncNormal_, xavierUniform_ } from '../init';
 import { Module } from '../module';
-import { ModelOptions, numClassesOf } from './common';
+import type { ModelOptions } from './common';
+import { numClassesOf } from './common';
 
 /** The shape of a vision transformer, as torchvision.models.VisionTransformer's arguments. */
 export interface VitConfig {
@@ -51,9 +53,13 @@ export class EncoderBlock extends Module {
 
   constructor(numHeads: number, hiddenDim: number, mlpDim: number, dropout: number, attentionDropout: number, options: ModelOptions) {
     super();
-    if (attentionDropout !== 0) throw new Error(`EncoderBlock: attentionDropout ${attentionDropout} is not supported (torchvision's ViTs use 0)`);
+    if (attentionDropout !== 0)
+      throw new Error(`EncoderBlock: attentionDropout ${attentionDropout} is not supported (torchvision's ViTs use 0)`);
     this.ln_1 = this.registerModule('ln_1', new LayerNorm(hiddenDim, { eps: LN_EPS }));
-    this.self_attention = this.registerModule('self_attention', new MultiheadAttention(hiddenDim, numHeads, { generator: options.generator, init: options.init }));
+    this.self_attention = this.registerModule(
+      'self_attention',
+      new MultiheadAttention(hiddenDim, numHeads, { generator: options.generator, init: options.init }),
+    );
     this.dropout = this.registerModule('dropout', new Dropout(dropout, { generator: options.generator }));
     this.ln_2 = this.registerModule('ln_2', new LayerNorm(hiddenDim, { eps: LN_EPS }));
     this.mlp = this.registerModule('mlp', new MLPBlock(hiddenDim, mlpDim, dropout, options));
@@ -110,8 +116,10 @@ export class VisionTransformer extends Module {
     for (const [k, v] of Object.entries(c)) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`VisionTransformer: ${k} must be a positive integer, got ${v}`);
     }
-    if (c.imageSize % c.patchSize !== 0) throw new Error(`VisionTransformer: imageSize ${c.imageSize} must be divisible by patchSize ${c.patchSize}`);
-    if (c.hiddenDim % c.numHeads !== 0) throw new Error(`VisionTransformer: hiddenDim ${c.hiddenDim} must be divisible by numHeads ${c.numHeads}`);
+    if (c.imageSize % c.patchSize !== 0)
+      throw new Error(`VisionTransformer: imageSize ${c.imageSize} must be divisible by patchSize ${c.patchSize}`);
+    if (c.hiddenDim % c.numHeads !== 0)
+      throw new Error(`VisionTransformer: hiddenDim ${c.hiddenDim} must be divisible by numHeads ${c.numHeads}`);
     this.config = { ...c };
     const numClasses = numClassesOf(options, 'VisionTransformer');
     const dropout = options.dropout ?? 0;
@@ -158,23 +166,25 @@ export class VisionTransformer extends Module {
   }
 }
 
-const builder = (name: string, defaults: VitConfig) => (options: VitOptions = {}): VisionTransformer => {
-  const config: VitConfig = { ...defaults };
-  // widthDivisor narrows the hidden and MLP widths (same structure and names), as for the CNNs.
-  const d = options.widthDivisor ?? 1;
-  if (!Number.isInteger(d) || d < 1) throw new Error(`${name}: widthDivisor must be a positive integer, got ${d}`);
-  config.hiddenDim = Math.max(defaults.numHeads, Math.floor(defaults.hiddenDim / d / defaults.numHeads) * defaults.numHeads);
-  config.mlpDim = Math.max(1, Math.floor(defaults.mlpDim / d));
-  for (const key of Object.keys(defaults) as (keyof VitConfig)[]) {
-    const v = options[key];
-    if (v !== undefined) config[key] = v;
-  }
-  try {
-    return new VisionTransformer(config, options);
-  } catch (e) {
-    throw new Error(`${name}: ${(e as Error).message}`);
-  }
-};
+const builder =
+  (name: string, defaults: VitConfig) =>
+  (options: VitOptions = {}): VisionTransformer => {
+    const config: VitConfig = { ...defaults };
+    // widthDivisor narrows the hidden and MLP widths (same structure and names), as for the CNNs.
+    const d = options.widthDivisor ?? 1;
+    if (!Number.isInteger(d) || d < 1) throw new Error(`${name}: widthDivisor must be a positive integer, got ${d}`);
+    config.hiddenDim = Math.max(defaults.numHeads, Math.floor(defaults.hiddenDim / d / defaults.numHeads) * defaults.numHeads);
+    config.mlpDim = Math.max(1, Math.floor(defaults.mlpDim / d));
+    for (const key of Object.keys(defaults) as (keyof VitConfig)[]) {
+      const v = options[key];
+      if (v !== undefined) config[key] = v;
+    }
+    try {
+      return new VisionTransformer(config, options);
+    } catch (e) {
+      throw new Error(`${name}: ${(e as Error).message}`);
+    }
+  };
 
 /** ViT-B/16 (86M parameters, 224×224, 197 tokens of 768), as torchvision.models.vit_b_16. */
 export const vitB16 = builder('vit_b_16', { imageSize: 224, patchSize: 16, numLayers: 12, numHeads: 12, hiddenDim: 768, mlpDim: 3072 });

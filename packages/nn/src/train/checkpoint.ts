@@ -20,7 +20,6 @@ export interface SaveCheckpointOptions {
   optimizer?: Optimizer;
 }
 
-
 /** Writes the model's parameters and buffers (and optionally the optimiser's state) to a safetensors file, atomically. */
 export function saveCheckpoint(file: string, model: Module, options: SaveCheckpointOptions = {}): void {
   const tensors: Record<string, NdArray> = {};
@@ -52,19 +51,19 @@ export interface LoadCheckpointOptions {
  * `optimizer`; returns the file's metadata.
  */
 export function loadCheckpoint(source: string | Uint8Array, model: Module, options: LoadCheckpointOptions = {}): Record<string, string> {
-  const file = typeof source === 'string' ? source : options.name ?? '<checkpoint bytes>';
+  const file = typeof source === 'string' ? source : (options.name ?? '<checkpoint bytes>');
   const { tensors, metadata } = readSafetensors(source, { name: file });
   const modelDict: Record<string, NdArray> = {};
   const buffers: OptimizerState['buffers'] = {};
   for (const [name, arr] of Object.entries(tensors)) {
     // defineProperty: a key named __proto__ from the file stays a key (and a strict load refuses it)
-    if (!name.startsWith(OPT_PREFIX)) Object.defineProperty(modelDict, name, { value: arr, enumerable: true, writable: true, configurable: true });
+    if (!name.startsWith(OPT_PREFIX))
+      Object.defineProperty(modelDict, name, { value: arr, enumerable: true, writable: true, configurable: true });
     else if (arr.dtype === 'float32' || arr.dtype === 'float64') {
       // the optimiser keeps and updates its buffers: a copy, never a view of the file's bytes
       const value = { shape: arr.shape, data: (arr.data as Float32Array | Float64Array).slice() };
       Object.defineProperty(buffers, name.slice(OPT_PREFIX.length), { value, enumerable: true, writable: true, configurable: true });
-    }
-    else throw new Error(`${file}: optimiser buffer ${name} is ${arr.dtype}, expected float32 or float64`);
+    } else throw new Error(`${file}: optimiser buffer ${name} is ${arr.dtype}, expected float32 or float64`);
   }
   try {
     model.loadStateDict(modelDict, { strict: options.strict ?? true });
@@ -73,7 +72,8 @@ export function loadCheckpoint(source: string | Uint8Array, model: Module, optio
   }
   if (options.optimizer) {
     const scalars = metadata[OPT_META];
-    if (scalars === undefined) throw new Error(`${file}: the checkpoint holds no optimiser state (save it with saveCheckpoint(file, model, { optimizer }))`);
+    if (scalars === undefined)
+      throw new Error(`${file}: the checkpoint holds no optimiser state (save it with saveCheckpoint(file, model, { optimizer }))`);
     const parsed = JSON.parse(scalars) as Omit<OptimizerState, 'buffers'>;
     options.optimizer.loadStateDict({ ...parsed, buffers });
   }

@@ -98,7 +98,10 @@ export function shardBounds(size: number, threads: number): [number, number][] {
 /** Loads a task module and builds its task for one thread. */
 export function buildTask(modulePath: string, config: unknown, context: ParallelContext): ParallelTask {
   const mod = require(modulePath) as Partial<ParallelTaskModule>;
-  if (typeof mod.build !== 'function') throw new Error(`DataParallel: the task module ${modulePath} must export a function build(config, { rank, threads }); it exports ${Object.keys(mod).join(', ') || 'nothing'}`);
+  if (typeof mod.build !== 'function')
+    throw new Error(
+      `DataParallel: the task module ${modulePath} must export a function build(config, { rank, threads }); it exports ${Object.keys(mod).join(', ') || 'nothing'}`,
+    );
   const task = mod.build(config, context);
   if (!task || typeof task.trainSet !== 'function' || !task.model || typeof task.model.parameters !== 'function') {
     throw new Error(`DataParallel: build() of ${modulePath} must return { model, trainSet(epoch), lossFn? }`);
@@ -110,7 +113,13 @@ export function buildTask(modulePath: string, config: unknown, context: Parallel
  * One thread's shard: composes the samples at `indices` of `dataset`, runs the forward
  * and backward pass and returns the gradients of the shard's mean loss for `params`.
  */
-export function shardGradients(task: ParallelTask, dataset: Dataset, sampleShape: readonly number[], indices: readonly number[], params: readonly Tensor[]): BatchGradients {
+export function shardGradients(
+  task: ParallelTask,
+  dataset: Dataset,
+  sampleShape: readonly number[],
+  indices: readonly number[],
+  params: readonly Tensor[],
+): BatchGradients {
   const batch = collate(dataset, indices, sampleShape);
   try {
     return batchGradients(task.model, batch, params, task.lossFn);

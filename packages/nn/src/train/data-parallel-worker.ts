@@ -9,7 +9,17 @@ import { setNumThreads } from '@gradlens/tensor';
 import type { Dataset } from './data';
 import { DataLoader } from './data';
 import {
-  buildTask, Cmd, Ctl, doneWord, ERROR_BYTES, errorLengthWord, shardBounds, shardGradients, State, type ParallelTask, type WorkerSetup,
+  buildTask,
+  Cmd,
+  Ctl,
+  doneWord,
+  ERROR_BYTES,
+  errorLengthWord,
+  shardBounds,
+  shardGradients,
+  State,
+  type ParallelTask,
+  type WorkerSetup,
 } from './data-parallel-shared';
 
 function run(setup: WorkerSetup): void {
@@ -45,8 +55,14 @@ function run(setup: WorkerSetup): void {
     const task: ParallelTask = buildTask(setup.module, setup.config, { rank, threads });
     const params = task.model.parameters();
     const shapes = params.map((p) => [...p.shape]);
-    if (shapes.length !== setup.shapes.length || shapes.some((s, i) => s.join() !== setup.shapes[i]!.join()) || params.some((p) => p.dtype !== 'float32')) {
-      throw new Error(`the model built in worker ${rank} has parameters ${JSON.stringify(shapes)}, the main thread's ${JSON.stringify(setup.shapes)} (build must give every thread the same float32 architecture)`);
+    if (
+      shapes.length !== setup.shapes.length ||
+      shapes.some((s, i) => s.join() !== setup.shapes[i]!.join()) ||
+      params.some((p) => p.dtype !== 'float32')
+    ) {
+      throw new Error(
+        `the model built in worker ${rank} has parameters ${JSON.stringify(shapes)}, the main thread's ${JSON.stringify(setup.shapes)} (build must give every thread the same float32 architecture)`,
+      );
     }
     const offsets: number[] = [];
     let total = 0;

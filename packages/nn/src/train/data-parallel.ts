@@ -6,8 +6,18 @@ import { Generator, getNumThreads, setNumThreads, tensor, type Tensor } from '@g
 import type { Module } from '../module';
 import { DataLoader } from './data';
 import {
-  buildTask, Cmd, controlWords, Ctl, doneWord, ERROR_BYTES, errorLengthWord, shardBounds, shardGradients, State,
-  type ParallelTask, type WorkerSetup,
+  buildTask,
+  Cmd,
+  controlWords,
+  Ctl,
+  doneWord,
+  ERROR_BYTES,
+  errorLengthWord,
+  shardBounds,
+  shardGradients,
+  State,
+  type ParallelTask,
+  type WorkerSetup,
 } from './data-parallel-shared';
 import { fit, type BatchGradients, type BatchSource, type FitOptions, type History } from './fit';
 
@@ -79,9 +89,13 @@ export interface ShardedBatch {
 
 /** The compiled worker entry: beside this file (dist), or in the package's dist when this file runs from sources (ts-jest). */
 function defaultWorkerScript(): string {
-  const candidates = [path.join(__dirname, 'data-parallel-worker.js'), path.join(__dirname, '..', '..', 'dist', 'train', 'data-parallel-worker.js')];
+  const candidates = [
+    path.join(__dirname, 'data-parallel-worker.js'),
+    path.join(__dirname, '..', '..', 'dist', 'train', 'data-parallel-worker.js'),
+  ];
   const found = candidates.find((f) => fs.existsSync(f));
-  if (!found) throw new Error(`DataParallel: no compiled worker entry at ${candidates.join(' or ')}; build the packages first (npx tsc -b)`);
+  if (!found)
+    throw new Error(`DataParallel: no compiled worker entry at ${candidates.join(' or ')}; build the packages first (npx tsc -b)`);
   return found;
 }
 
@@ -152,7 +166,8 @@ export class DataParallel {
     const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
     const kernelThreads = Math.max(1, Math.floor(cores / threads));
     this.batchSize = options.batchSize ?? 1;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`DataParallel: batchSize must be a positive integer, got ${this.batchSize}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
+      throw new Error(`DataParallel: batchSize must be a positive integer, got ${this.batchSize}`);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
@@ -165,7 +180,8 @@ export class DataParallel {
     this.task = buildTask(modulePath, config, { rank: 0, threads });
     this.params = this.task.model.parameters();
     this.params.forEach((p, i) => {
-      if (p.dtype !== 'float32') throw new Error(`DataParallel: parameter ${i} [${p.shape.join(', ')}] is ${p.dtype}; only float32 models are supported`);
+      if (p.dtype !== 'float32')
+        throw new Error(`DataParallel: parameter ${i} [${p.shape.join(', ')}] is ${p.dtype}; only float32 models are supported`);
       this.positions.set(p, i);
     });
     this.sizes = this.params.map((p) => p.size);
@@ -201,23 +217,34 @@ export class DataParallel {
       try {
         for (let rank = 1; rank < threads; rank++) {
           const setup: WorkerSetup = {
-            module: modulePath, config, rank, threads, kernelThreads, shapes: this.params.map((p) => [...p.shape]),
+            module: modulePath,
+            config,
+            rank,
+            threads,
+            kernelThreads,
+            shapes: this.params.map((p) => [...p.shape]),
             sampleShape: options.sampleShape ? [...options.sampleShape] : null,
-            control: this.control.buffer as SharedArrayBuffer, indices: this.indexBuf.buffer as SharedArrayBuffer,
-            params: this.paramBuf.buffer as SharedArrayBuffer, grads: this.gradBuf.buffer as SharedArrayBuffer,
-            stats: this.statBuf.buffer as SharedArrayBuffer, errors: this.errorBuf.buffer as SharedArrayBuffer,
+            control: this.control.buffer as SharedArrayBuffer,
+            indices: this.indexBuf.buffer as SharedArrayBuffer,
+            params: this.paramBuf.buffer as SharedArrayBuffer,
+            grads: this.gradBuf.buffer as SharedArrayBuffer,
+            stats: this.statBuf.buffer as SharedArrayBuffer,
+            errors: this.errorBuf.buffer as SharedArrayBuffer,
           };
           const worker = new Worker(script, { workerData: setup });
           worker.unref();
           // The outcome is read from the shared state words; the listeners keep an error event from
           // becoming an uncaught exception of the main thread.
-          this.exited.push(new Promise((resolve) => {
-            worker.on('error', () => undefined);
-            worker.on('exit', () => resolve());
-          }));
+          this.exited.push(
+            new Promise((resolve) => {
+              worker.on('error', () => undefined);
+              worker.on('exit', () => resolve());
+            }),
+          );
           this.workers.push(worker);
         }
-        for (let rank = 1; rank < threads; rank++) this.await(rank, () => Atomics.load(this.control, Ctl.STATE + rank) === State.READY, 'starting');
+        for (let rank = 1; rank < threads; rank++)
+          this.await(rank, () => Atomics.load(this.control, Ctl.STATE + rank) === State.READY, 'starting');
       } catch (e) {
         void this.close();
         throw e;
@@ -244,7 +271,11 @@ export class DataParallel {
   private loader(epoch: number): DataLoader {
     if (this.current?.epoch !== epoch) {
       const loader = new DataLoader(this.task.trainSet(epoch), {
-        batchSize: this.batchSize, shuffle: this.shuffle, dropLast: this.dropLast, generator: this.generator, sampleShape: this.sampleShapeOption,
+        batchSize: this.batchSize,
+        shuffle: this.shuffle,
+        dropLast: this.dropLast,
+        generator: this.generator,
+        sampleShape: this.sampleShapeOption,
       });
       this.current = { epoch, loader };
     }
@@ -268,7 +299,10 @@ export class DataParallel {
     if (size > this.batchSize) throw new Error(`DataParallel: a batch of ${size} samples exceeds batchSize ${this.batchSize}`);
     const picks = params.map((p, i) => {
       const at = this.positions.get(p);
-      if (at === undefined) throw new Error(`DataParallel: optimiser parameter ${i} [${p.shape.join(', ')}] is not one of the model's; build the optimiser from dp.model.parameters()`);
+      if (at === undefined)
+        throw new Error(
+          `DataParallel: optimiser parameter ${i} [${p.shape.join(', ')}] is not one of the model's; build the optimiser from dp.model.parameters()`,
+        );
       return at;
     });
     const bounds = shardBounds(size, this.threads);
@@ -302,7 +336,11 @@ export class DataParallel {
         });
       }
       for (let rank = 1; rank < this.threads; rank++) {
-        this.await(rank, () => Atomics.load(this.control, doneWord(this.threads, rank)) === this.seq, `computing epoch ${batch.epoch + 1}, step ${this.seq}`);
+        this.await(
+          rank,
+          () => Atomics.load(this.control, doneWord(this.threads, rank)) === this.seq,
+          `computing epoch ${batch.epoch + 1}, step ${this.seq}`,
+        );
         const count = this.statBuf[3 * rank + 1]!;
         if (count === 0) continue;
         loss += this.statBuf[3 * rank]! * count;
@@ -310,12 +348,14 @@ export class DataParallel {
         if (!Number.isFinite(this.statBuf[3 * rank]!)) finite = false;
         if (finite) addScaled(acc, this.gradBuf.subarray((rank - 1) * this.total, rank * this.total), count);
       }
-      const grads = finite ? picks.map((i) => {
-        const off = this.offsets[i]!;
-        const out = new Float32Array(this.sizes[i]!);
-        for (let j = 0; j < out.length; j++) out[j] = acc[off + j]! / size;
-        return tensor(out, this.params[i]!.shape, 'float32');
-      }) : [];
+      const grads = finite
+        ? picks.map((i) => {
+            const off = this.offsets[i]!;
+            const out = new Float32Array(this.sizes[i]!);
+            for (let j = 0; j < out.length; j++) out[j] = acc[off + j]! / size;
+            return tensor(out, this.params[i]!.shape, 'float32');
+          })
+        : [];
       return { grads, loss: loss / size, count: size, correct };
     } finally {
       for (const g of own.grads) g.dispose();
@@ -354,7 +394,10 @@ export class DataParallel {
       if (state === State.EXITED) throw new Error(`DataParallel: worker ${rank} of ${this.threads - 1} exited unexpectedly while ${what}`);
       if (ready()) return;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`DataParallel: worker ${rank} of ${this.threads - 1} gave no answer in ${this.timeoutMs} ms while ${what} (timeoutMs)`);
+      if (left <= 0)
+        throw new Error(
+          `DataParallel: worker ${rank} of ${this.threads - 1} gave no answer in ${this.timeoutMs} ms while ${what} (timeoutMs)`,
+        );
       Atomics.wait(this.control, Ctl.GEN, gen, left);
     }
   }

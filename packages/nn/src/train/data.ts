@@ -74,8 +74,10 @@ export class DataLoader implements Iterable<Batch> {
   constructor(dataset: Dataset | readonly Sample[], options: DataLoaderOptions = {}) {
     this.dataset = Array.isArray(dataset) ? arrayDataset(dataset as readonly Sample[]) : (dataset as Dataset);
     this.batchSize = options.batchSize ?? 1;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${this.batchSize}`);
-    if (!Number.isInteger(this.dataset.length) || this.dataset.length < 0) throw new Error(`DataLoader: dataset.length must be a non-negative integer, got ${this.dataset.length}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
+      throw new Error(`DataLoader: batchSize must be a positive integer, got ${this.batchSize}`);
+    if (!Number.isInteger(this.dataset.length) || this.dataset.length < 0)
+      throw new Error(`DataLoader: dataset.length must be a non-negative integer, got ${this.dataset.length}`);
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
     this.generator = options.generator ?? new Generator(options.seed ?? 0);
@@ -139,7 +141,15 @@ export function collate(dataset: Dataset, indices: readonly number[], sampleShap
   });
   const x = tensor(xs, [indices.length, ...sampleShape], 'float32');
   const y = tensor(ys, [indices.length], 'int32');
-  return { x, y, indices: [...indices], dispose: () => { x.dispose(); y.dispose(); } };
+  return {
+    x,
+    y,
+    indices: [...indices],
+    dispose: () => {
+      x.dispose();
+      y.dispose();
+    },
+  };
 }
 
 function arrayDataset(samples: readonly Sample[]): Dataset {

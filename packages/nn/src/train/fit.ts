@@ -163,7 +163,12 @@ export function evaluate(model: Module, data: BatchSource, options: { lossFn?: L
  * with respect to `params`, the loss, and the right answers. Every other tensor the pass made is
  * freed before it returns; the caller disposes the gradients.
  */
-export function batchGradients(model: Module, batch: Batch, params: readonly Tensor[], lossFn: LossFn = (o, t) => crossEntropy(o, t)): BatchGradients {
+export function batchGradients(
+  model: Module,
+  batch: Batch,
+  params: readonly Tensor[],
+  lossFn: LossFn = (o, t) => crossEntropy(o, t),
+): BatchGradients {
   let tape: { dispose(): void } | null = null;
   let output: { out: Tensor; loss: Tensor } | null = null;
   try {
@@ -221,7 +226,10 @@ export function fit<B extends { dispose(): void }>(model: Module, options: FitOp
       let step: BatchGradients | null = null;
       try {
         step = gradients(batch, params);
-        if (!Number.isFinite(step.loss)) throw new Error(`fit: the loss became ${step.loss} at epoch ${epoch}, batch ${done + 1}; lower the learning rate or check the data`);
+        if (!Number.isFinite(step.loss))
+          throw new Error(
+            `fit: the loss became ${step.loss} at epoch ${epoch}, batch ${done + 1}; lower the learning rate or check the data`,
+          );
         optimizer.step(step.grads);
         if (perBatch) scheduler?.step();
         meter.add(step.loss, step.count, step.correct);

@@ -39,12 +39,17 @@ export abstract class Optimizer {
   readonly params: readonly Tensor[];
   protected readonly state: OptimizerBuffers;
 
-  constructor(params: readonly Tensor[], lr: number, private readonly kind: string) {
+  constructor(
+    params: readonly Tensor[],
+    lr: number,
+    private readonly kind: string,
+  ) {
     if (!Array.isArray(params) || params.length === 0) throw new Error(`${kind}: expected a non-empty array of parameter tensors`);
     if (!Number.isFinite(lr) || lr < 0) throw new Error(`${kind}: lr must be a finite number ≥ 0, got ${lr}`);
     params.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw new Error(`${kind}: params[${i}] is not a Tensor`);
-      if (p.dtype !== 'float32' && p.dtype !== 'float64') throw new Error(`${kind}: params[${i}] is ${p.dtype}; only float32 and float64 parameters can be optimised`);
+      if (p.dtype !== 'float32' && p.dtype !== 'float64')
+        throw new Error(`${kind}: params[${i}] is ${p.dtype}; only float32 and float64 parameters can be optimised`);
       if (params.indexOf(p) !== i) throw new Error(`${kind}: params[${i}] repeats params[${params.indexOf(p)}]; pass each parameter once`);
     });
     this.params = [...params];
@@ -55,7 +60,9 @@ export abstract class Optimizer {
   /** Updates every parameter in place from its gradient (`grads[i]` belongs to `params[i]`). */
   step(grads: readonly Tensor[]): void {
     if (grads.length !== this.params.length) {
-      throw new Error(`${this.kind}.step: got ${grads.length} gradients for ${this.params.length} parameters (one per parameter, in order)`);
+      throw new Error(
+        `${this.kind}.step: got ${grads.length} gradients for ${this.params.length} parameters (one per parameter, in order)`,
+      );
     }
     this.steps++;
     this.params.forEach((p, i) => {
@@ -63,7 +70,9 @@ export abstract class Optimizer {
       if (g.shape.join() !== p.shape.join()) {
         throw new Error(`${this.kind}.step: gradient ${i} has shape [${g.shape.join(', ')}], its parameter [${p.shape.join(', ')}]`);
       }
-      assign(p, (values) => this.update(i, values as FloatArray, g.values() as ArrayLike<number>, p.dtype === 'float32' ? Math.fround : identity));
+      assign(p, (values) =>
+        this.update(i, values as FloatArray, g.values() as ArrayLike<number>, p.dtype === 'float32' ? Math.fround : identity),
+      );
     });
   }
 
@@ -103,7 +112,8 @@ export abstract class Optimizer {
       const dot = key.indexOf('.');
       const i = Number(key.slice(0, dot));
       const p = this.params[i];
-      if (dot < 1 || !Number.isInteger(i) || !p) throw new Error(`${this.kind}.loadStateDict: buffer ${key} names no parameter (this optimiser has ${this.params.length})`);
+      if (dot < 1 || !Number.isInteger(i) || !p)
+        throw new Error(`${this.kind}.loadStateDict: buffer ${key} names no parameter (this optimiser has ${this.params.length})`);
       if (shape.join() !== p.shape.join() || data.length !== p.size) {
         throw new Error(`${this.kind}.loadStateDict: buffer ${key} is [${shape.join(', ')}], parameter ${i} is [${p.shape.join(', ')}]`);
       }
@@ -151,12 +161,20 @@ export class SGD extends Optimizer {
     check('SGD', 'weightDecay', this.weightDecay, this.weightDecay >= 0, '≥ 0');
     check('SGD', 'dampening', this.dampening, true, 'a finite number');
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
-      throw new Error(`SGD: Nesterov momentum needs momentum > 0 and dampening = 0, got momentum ${this.momentum}, dampening ${this.dampening}`);
+      throw new Error(
+        `SGD: Nesterov momentum needs momentum > 0 and dampening = 0, got momentum ${this.momentum}, dampening ${this.dampening}`,
+      );
     }
   }
 
   protected options(): Record<string, number | boolean> {
-    return { momentum: this.momentum, dampening: this.dampening, weightDecay: this.weightDecay, nesterov: this.nesterov, maximize: this.maximize };
+    return {
+      momentum: this.momentum,
+      dampening: this.dampening,
+      weightDecay: this.weightDecay,
+      nesterov: this.nesterov,
+      maximize: this.maximize,
+    };
   }
 
   protected update(i: number, p: FloatArray, g: ArrayLike<number>, r: Round): void {
@@ -213,7 +231,14 @@ abstract class AdamBase extends Optimizer {
   }
 
   protected options(): Record<string, number | boolean> {
-    return { beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, amsgrad: this.amsgrad, maximize: this.maximize };
+    return {
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+      amsgrad: this.amsgrad,
+      maximize: this.maximize,
+    };
   }
 
   /**

@@ -139,7 +139,8 @@ export class LinearLR extends LRScheduler {
     this.startFactor = options.startFactor ?? 1 / 3;
     this.endFactor = options.endFactor ?? 1;
     this.totalIters = options.totalIters ?? 5;
-    if (!(this.startFactor > 0 && this.startFactor <= 1)) throw new Error(`LinearLR: startFactor must be in (0, 1], got ${this.startFactor}`);
+    if (!(this.startFactor > 0 && this.startFactor <= 1))
+      throw new Error(`LinearLR: startFactor must be in (0, 1], got ${this.startFactor}`);
     if (!(this.endFactor >= 0 && this.endFactor <= 1)) throw new Error(`LinearLR: endFactor must be in [0, 1], got ${this.endFactor}`);
     positiveInt('LinearLR', 'totalIters', this.totalIters);
     this.start();
@@ -166,7 +167,11 @@ export class LinearLR extends LRScheduler {
 export class SequentialLR {
   lastEpoch: number;
 
-  constructor(readonly optimizer: HasLearningRate, readonly schedulers: readonly LRScheduler[], readonly milestones: readonly number[]) {
+  constructor(
+    readonly optimizer: HasLearningRate,
+    readonly schedulers: readonly LRScheduler[],
+    readonly milestones: readonly number[],
+  ) {
     if (schedulers.length === 0) throw new Error('SequentialLR: expected at least one schedule');
     if (milestones.length !== schedulers.length - 1) {
       throw new Error(`SequentialLR: ${schedulers.length} schedules need ${schedulers.length - 1} milestones, got ${milestones.length}`);
@@ -212,7 +217,8 @@ export interface WarmupCosineOptions {
 export function warmupCosine(optimizer: HasLearningRate, options: WarmupCosineOptions): SequentialLR {
   const { warmupEpochs: w, epochs } = options;
   positiveInt('warmupCosine', 'warmupEpochs', w);
-  if (!Number.isInteger(epochs) || epochs <= w) throw new Error(`warmupCosine: epochs (${epochs}) must be an integer larger than warmupEpochs (${w})`);
+  if (!Number.isInteger(epochs) || epochs <= w)
+    throw new Error(`warmupCosine: epochs (${epochs}) must be an integer larger than warmupEpochs (${w})`);
   const warm = new LinearLR(optimizer, { startFactor: options.startFactor ?? 0.1, endFactor: 1, totalIters: w });
   const cos = new CosineAnnealingLR(optimizer, { tMax: epochs - w, etaMin: options.etaMin ?? 0 });
   return new SequentialLR(optimizer, [warm, cos], [w]);

@@ -3,10 +3,11 @@ import { engine } from '../engine';
 import { fmt } from '../errors';
 import type { OpName } from '../ops/op-attrs';
 import { sameShape } from '../shape';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { add, cast, onesLike, zerosLike } from '../ops';
 import { sumTo } from '../ops/reduce';
-import { GradContext, GradRule, gradRules, RuleOverrides } from './rules';
+import type { GradContext, GradRule, RuleOverrides } from './rules';
+import { gradRules } from './rules';
 import type { TapeNode } from './tape';
 
 export interface GradOptions {

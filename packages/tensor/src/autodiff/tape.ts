@@ -4,7 +4,8 @@ import { engine } from '../engine';
 import { fmt } from '../errors';
 import type { OpAttrs, OpName } from '../ops/op-attrs';
 import { Tensor } from '../tensor';
-import { backward, GradOptions } from './backward';
+import type { GradOptions } from './backward';
+import { backward } from './backward';
 
 /** One recorded op: what ran, on what, with which attributes, inside which module path. */
 export interface TapeNode<K extends OpName = OpName> {
@@ -27,7 +28,14 @@ const recording: Tape[] = [];
 export function recordNode<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K], result: KernelResult): void {
   if (recording.length === 0 || engine.noGradDepth > 0) return;
   // TypeScript cannot see that a TapeNode<K> for a generic K is a member of the union.
-  const node = { op, inputs, output: result.out, extras: result.extras ?? [], attrs, scope: engine.scopePath } as TapeNode<K> as AnyTapeNode;
+  const node = {
+    op,
+    inputs,
+    output: result.out,
+    extras: result.extras ?? [],
+    attrs,
+    scope: engine.scopePath,
+  } as TapeNode<K> as AnyTapeNode;
   for (const tape of recording) tape.push(node);
 }
 
@@ -146,7 +154,8 @@ export function noGrad<T>(fn: () => T): T {
 }
 
 /** Tensors nested in a result: a tensor, an array or a plain object of them. */
-export type TensorContainer = Tensor | void | number | string | boolean | null | undefined | readonly TensorContainer[] | { [key: string]: TensorContainer };
+export type TensorContainer =
+  Tensor | void | number | string | boolean | null | undefined | readonly TensorContainer[] | { [key: string]: TensorContainer };
 
 function tensorsIn(value: unknown, into = new Set<Tensor>()): Set<Tensor> {
   if (value instanceof Tensor) into.add(value);

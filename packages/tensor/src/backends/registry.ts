@@ -45,7 +45,8 @@ export function setBackend(name: string, options: Record<string, string> = {}): 
 /** Splits a backend spec such as GRADLENS_BACKEND's `gpujs:webgl2` into a name and options. */
 export function parseBackendSpec(spec: string): { name: string; options: Record<string, string> } {
   const [name, mode, ...rest] = spec.trim().split(':');
-  if (!name || rest.length > 0 || mode === '') throw new Error(`backend spec must be 'name' or 'name:mode' (e.g. gpujs:webgl2), got '${spec}'`);
+  if (!name || rest.length > 0 || mode === '')
+    throw new Error(`backend spec must be 'name' or 'name:mode' (e.g. gpujs:webgl2), got '${spec}'`);
   return { name, options: mode ? { mode } : {} };
 }
 
@@ -62,7 +63,8 @@ export function setBackendFromSpec(spec: string): void {
 export function getBackendInfo(): Record<string, string> {
   const info: Record<string, string> = { backend: active.name, ...active.info() };
   if (cpuOps.size > 0) info.cpuOps = [...cpuOps].sort().join(', ');
-  if (declined.size > 0) info.cpuFallbacks = [...declined].map(([op, d]) => `${op}: ${d.reason} (${d.calls} call${d.calls === 1 ? '' : 's'})`).join('; ');
+  if (declined.size > 0)
+    info.cpuFallbacks = [...declined].map(([op, d]) => `${op}: ${d.reason} (${d.calls} call${d.calls === 1 ? '' : 's'})`).join('; ');
   return info;
 }
 

@@ -23,15 +23,21 @@ export interface AttentionOptions {
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const op = 'scaledDotProductAttention';
-  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+  for (const [name, t] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const) {
     if (!(t instanceof Tensor)) throw opError(op, `${name} must be a Tensor, got ${typeof t}`);
     requireFloat(op, t, name);
     if (t.rank < 2) throw opError(op, `${name} must be [..., tokens, features], got ${fmt(t.shape)}`);
   }
-  if (k.dtype !== q.dtype || v.dtype !== q.dtype) throw opError(op, `q, k and v must share a dtype, got ${q.dtype}, ${k.dtype} and ${v.dtype}`);
+  if (k.dtype !== q.dtype || v.dtype !== q.dtype)
+    throw opError(op, `q, k and v must share a dtype, got ${q.dtype}, ${k.dtype} and ${v.dtype}`);
   const e = q.shape[q.rank - 1]!;
   if (k.shape[k.rank - 1] !== e) throw opError(op, `q ${fmt(q.shape)} and k ${fmt(k.shape)} must have the same feature size`);
-  if (v.shape[v.rank - 2] !== k.shape[k.rank - 2]) throw opError(op, `k ${fmt(k.shape)} and v ${fmt(v.shape)} must have the same number of tokens`);
+  if (v.shape[v.rank - 2] !== k.shape[k.rank - 2])
+    throw opError(op, `k ${fmt(k.shape)} and v ${fmt(v.shape)} must have the same number of tokens`);
   const batch = broadcastShapes(op, broadcastShapes(op, q.shape.slice(0, -2), k.shape.slice(0, -2)), v.shape.slice(0, -2));
   const scoreShape = [...batch, q.shape[q.rank - 2]!, k.shape[k.rank - 2]!];
   const scale = options.scale ?? 1 / Math.sqrt(e);
@@ -42,7 +48,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     if (!(mask instanceof Tensor)) throw opError(op, `mask must be a Tensor, got ${typeof mask}`);
     let fits = true;
     try {
-      fits = broadcastShapes(op, mask.shape, scoreShape).length === scoreShape.length && broadcastShapes(op, mask.shape, scoreShape).every((d, i) => d === scoreShape[i]);
+      fits =
+        broadcastShapes(op, mask.shape, scoreShape).length === scoreShape.length &&
+        broadcastShapes(op, mask.shape, scoreShape).every((d, i) => d === scoreShape[i]);
     } catch {
       fits = false;
     }

@@ -1,6 +1,6 @@
 import { fmt, opError } from '../errors';
 import { pair } from '../shape';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { requireFloat } from './elementwise';
 import type { ConvAttrs } from './op-attrs';
 import { runOp } from './run';
@@ -28,12 +28,18 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     throw opError(op, `groups=${groups} must divide both in_channels=${cin} and out_channels=${cout}`);
   }
   if (cinPerGroup * groups !== cin) {
-    throw opError(op, `weight ${fmt(weight.shape)} expects ${cinPerGroup * groups} input channels (groups=${groups}), input ${fmt(x.shape)} has ${cin}`);
+    throw opError(
+      op,
+      `weight ${fmt(weight.shape)} expects ${cinPerGroup * groups} input channels (groups=${groups}), input ${fmt(x.shape)} has ${cin}`,
+    );
   }
   for (const name of ['stride', 'padding', 'dilation'] as const) {
     const v: unknown = options[name];
     if (v !== undefined && typeof v !== 'number' && !Array.isArray(v)) {
-      throw opError(op, `${name} must be a number or [h, w], got ${JSON.stringify(v)}${name === 'padding' ? " (string paddings such as 'same' are not supported)" : ''}`);
+      throw opError(
+        op,
+        `${name} must be a number or [h, w], got ${JSON.stringify(v)}${name === 'padding' ? " (string paddings such as 'same' are not supported)" : ''}`,
+      );
     }
   }
   const attrs: ConvAttrs = {
@@ -46,7 +52,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     const padded = x.shape[2 + i]! + 2 * attrs.padding[i]!;
     const span = attrs.dilation[i]! * (k - 1) + 1;
     if (span > padded) {
-      throw opError(op, `kernel ${fmt([kh, kw])} (dilated extent ${span}) is larger than the padded input ${padded} along ${i === 0 ? 'height' : 'width'} (input ${fmt(x.shape)})`);
+      throw opError(
+        op,
+        `kernel ${fmt([kh, kw])} (dilated extent ${span}) is larger than the padded input ${padded} along ${i === 0 ? 'height' : 'width'} (input ${fmt(x.shape)})`,
+      );
     }
   });
   if (bias) {

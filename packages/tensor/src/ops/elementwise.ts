@@ -1,5 +1,6 @@
 import { scalar } from '../creation';
-import { DType, FloatDType, isFloat } from '../dtype';
+import type { DType, FloatDType } from '../dtype';
+import { isFloat } from '../dtype';
 import { opError } from '../errors';
 import { broadcastShapes } from '../shape';
 import { Tensor } from '../tensor';

@@ -1,6 +1,6 @@
 import { fmt, opError } from '../errors';
 import { broadcastShapes, sameShape } from '../shape';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { requireFloat } from './elementwise';
 import { runOp } from './run';
 import { expand, reshape, squeeze } from './shape-ops';
@@ -23,7 +23,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   try {
     batch = broadcastShapes('matmul', aBatch, bBatch);
   } catch {
-    throw opError('matmul', `batch dimensions ${fmt(aBatch)} of ${fmt(a.shape)} and ${fmt(bBatch)} of ${fmt(b.shape)} cannot be broadcast together`);
+    throw opError(
+      'matmul',
+      `batch dimensions ${fmt(aBatch)} of ${fmt(a.shape)} and ${fmt(bBatch)} of ${fmt(b.shape)} cannot be broadcast together`,
+    );
   }
   // The kernel reads a batch either whole or as one broadcast matrix; other broadcasts are expanded first.
   const fit = (t: Tensor): Tensor => {

@@ -69,9 +69,12 @@ function nll(op: string, logProbs: Tensor, target: Tensor | readonly number[], o
   }
   const losses = neg(sum(mul(logProbs, w), { dim: 1 }));
   switch (reduction) {
-    case 'none': return losses;
-    case 'sum': return sum(losses);
-    case 'mean': return div(sum(losses), sum(w));
+    case 'none':
+      return losses;
+    case 'sum':
+      return sum(losses);
+    case 'mean':
+      return div(sum(losses), sum(w));
   }
 }
 
@@ -85,9 +88,16 @@ export function crossEntropy(logits: Tensor, target: Tensor | readonly number[],
   const r = reductionOf('crossEntropy', options.reduction);
   if (target instanceof Tensor && (target.dtype === 'float32' || target.dtype === 'float64')) {
     if (target.shape.join() !== logits.shape.join()) {
-      throw opError('crossEntropy', `probability targets must be ${fmt(logits.shape)}, got ${target.dtype} ${fmt(target.shape)} (class-index targets must be int32 [${logits.shape[0]}])`);
+      throw opError(
+        'crossEntropy',
+        `probability targets must be ${fmt(logits.shape)}, got ${target.dtype} ${fmt(target.shape)} (class-index targets must be int32 [${logits.shape[0]}])`,
+      );
     }
-    if (options.ignoreIndex !== undefined) throw opError('crossEntropy', `ignoreIndex (${options.ignoreIndex}) applies to class-index targets, not to probability targets ${fmt(target.shape)}`);
+    if (options.ignoreIndex !== undefined)
+      throw opError(
+        'crossEntropy',
+        `ignoreIndex (${options.ignoreIndex}) applies to class-index targets, not to probability targets ${fmt(target.shape)}`,
+      );
     let terms = mul(logSoftmax(logits, 1), target);
     if (options.weight) {
       const c = logits.shape[1]!;
@@ -106,7 +116,8 @@ export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Re
   requireFloat('mseLoss', input);
   requireFloat('mseLoss', target, 'target');
   const r = reductionOf('mseLoss', options.reduction);
-  if (input.shape.join() !== target.shape.join()) throw opError('mseLoss', `input ${fmt(input.shape)} and target ${fmt(target.shape)} differ in shape`);
+  if (input.shape.join() !== target.shape.join())
+    throw opError('mseLoss', `input ${fmt(input.shape)} and target ${fmt(target.shape)} differ in shape`);
   const e = square(sub(input, target));
   return r === 'none' ? e : r === 'sum' ? sum(e) : mean(e);
 }

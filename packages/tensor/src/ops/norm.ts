@@ -18,18 +18,33 @@ export interface BatchNormOptions {
  * and the affine map in one kernel, and one kernel for its backward pass). In training mode the
  * running statistics are updated in place, as PyTorch does (with the unbiased batch variance).
  */
-export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight?: Tensor | null, bias?: Tensor | null, options: BatchNormOptions = {}): Tensor {
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  options: BatchNormOptions = {},
+): Tensor {
   const op = 'batchNorm';
   requireFloat(op, x);
   if (x.rank < 2) throw opError(op, `input must be [N, C, …], got ${fmt(x.shape)}`);
   const c = x.shape[1]!;
-  for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
+  for (const [name, t] of [
+    ['runningMean', runningMean],
+    ['runningVar', runningVar],
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
     if (t && (t.rank !== 1 || t.shape[0] !== c)) throw opError(op, `${name} must be [${c}] for input ${fmt(x.shape)}, got ${fmt(t.shape)}`);
     if (t && t.dtype !== x.dtype) throw opError(op, `${name} must be ${x.dtype} like the input, got ${t.dtype}`);
     if (t?.isDisposed) throw opError(op, `${name} (${t}) was disposed`);
   }
   if (!runningMean !== !runningVar) {
-    throw opError(op, `runningMean and runningVar must both be given or both be null, got ${runningMean ? 'only runningMean' : 'only runningVar'}`);
+    throw opError(
+      op,
+      `runningMean and runningVar must both be given or both be null, got ${runningMean ? 'only runningMean' : 'only runningVar'}`,
+    );
   }
   const training = options.training ?? false;
   const eps = options.eps ?? 1e-5;
@@ -55,7 +70,14 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
 }
 
 /** running ← (1 − momentum)·running + momentum·batch, with the batch variance made unbiased (count values per channel). */
-function updateRunningStats(batchMean: Tensor, batchVar: Tensor, count: number, runningMean: Tensor, runningVar: Tensor, momentum: number): void {
+function updateRunningStats(
+  batchMean: Tensor,
+  batchVar: Tensor,
+  count: number,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  momentum: number,
+): void {
   const bm = batchMean.values();
   const bv = batchVar.values();
   const unbias = count > 1 ? count / (count - 1) : 1;
@@ -94,7 +116,13 @@ export interface LayerNormOptions {
  * (both of shape normalizedShape). One fused op, so that relevance rules (LRP's LN-rule) can
  * replace its backward pass as a whole.
  */
-export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], weight?: Tensor | null, bias?: Tensor | null, options: LayerNormOptions = {}): Tensor {
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: number | readonly number[],
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  options: LayerNormOptions = {},
+): Tensor {
   const op = 'layerNorm';
   if (!(x instanceof Tensor)) throw opError(op, `expected a Tensor input, got ${typeof x}`);
   requireFloat(op, x);
@@ -105,9 +133,13 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
   if (shape.length > x.rank || shape.some((d, i) => x.shape[x.rank - shape.length + i] !== d)) {
     throw opError(op, `input ${fmt(x.shape)} must end in normalizedShape ${fmt(shape)}`);
   }
-  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+  for (const [name, t] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
     if (!t) continue;
-    if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw opError(op, `${name} must be ${fmt(shape)}, got ${fmt(t.shape)}`);
+    if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i]))
+      throw opError(op, `${name} must be ${fmt(shape)}, got ${fmt(t.shape)}`);
     if (t.dtype !== x.dtype) throw opError(op, `${name} must be ${x.dtype} like the input, got ${t.dtype}`);
   }
   const eps = options.eps ?? 1e-5;

@@ -68,19 +68,39 @@ export interface SliceAttrs {
  */
 export interface OpAttrs {
   // elementwise, broadcasting
-  add: None; sub: None; mul: None; div: None; pow: None; maximum: None; minimum: None;
-  eq: None; ne: None; lt: None; le: None; gt: None; ge: None;
+  add: None;
+  sub: None;
+  mul: None;
+  div: None;
+  pow: None;
+  maximum: None;
+  minimum: None;
+  eq: None;
+  ne: None;
+  lt: None;
+  le: None;
+  gt: None;
+  ge: None;
   where: None;
   // elementwise, unary
-  neg: None; exp: None; log: None; sqrt: None; abs: None; sign: None;
-  relu: None; sigmoid: None; tanh: None; erf: None;
+  neg: None;
+  exp: None;
+  log: None;
+  sqrt: None;
+  abs: None;
+  sign: None;
+  relu: None;
+  sigmoid: None;
+  tanh: None;
+  erf: None;
   /** x·Φ(x) exactly (erf), or with PyTorch's tanh approximation of Φ. */
   gelu: { approximate: 'none' | 'tanh' };
   /** The vanilla gradient of relu from inputs [dy, x] (same shape and float dtype): dy where x > 0, else +0. */
   reluBackward: None;
   clamp: { min: number | null; max: number | null };
   cast: { dtype: DType };
-  softmax: { dim: number }; logSoftmax: { dim: number };
+  softmax: { dim: number };
+  logSoftmax: { dim: number };
   // reductions
   sum: { dims: number[]; keepdim: boolean };
   mean: { dims: number[]; keepdim: boolean };

@@ -1,6 +1,6 @@
 import { fmt, opError } from '../errors';
 import { pair, windowOutSize } from '../shape';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { requireFloat } from './elementwise';
 import type { PoolAttrs } from './op-attrs';
 import { runOp, runOpFull } from './run';
@@ -47,7 +47,10 @@ function poolAttrs(op: string, x: Tensor, o: MaxPool2dOptions): PoolAttrs {
     }
     const out = windowOutSize(size[i]!, kernel[i]!, stride[i]!, padding[i]!, dilation[i]!, o.ceilMode ?? false);
     if (out < 1) {
-      throw opError(op, `kernel ${fmt(kernel)} is larger than the padded input ${fmt(size.map((s, j) => s + 2 * padding[j]!))} of ${fmt(x.shape)}`);
+      throw opError(
+        op,
+        `kernel ${fmt(kernel)} is larger than the padded input ${fmt(size.map((s, j) => s + 2 * padding[j]!))} of ${fmt(x.shape)}`,
+      );
     }
     return out;
   }) as [number, number];
@@ -60,7 +63,10 @@ function poolAttrs(op: string, x: Tensor, o: MaxPool2dOptions): PoolAttrs {
  */
 export function maxPool2d(x: Tensor, options: MaxPool2dOptions & { returnIndices: true }): { output: Tensor; indices: Tensor };
 export function maxPool2d(x: Tensor, options: MaxPool2dOptions & { returnIndices?: false }): Tensor;
-export function maxPool2d(x: Tensor, options: MaxPool2dOptions & { returnIndices?: boolean }): Tensor | { output: Tensor; indices: Tensor } {
+export function maxPool2d(
+  x: Tensor,
+  options: MaxPool2dOptions & { returnIndices?: boolean },
+): Tensor | { output: Tensor; indices: Tensor } {
   // returnIndices mirrors PyTorch's return_indices=True.
   if (options.returnIndices) return maxPool2dWithIndices(x, options);
   return batched('maxPool2d', x, (x4) => runOp('maxPool2d', [x4], poolAttrs('maxPool2d', x4, options)));
@@ -77,7 +83,8 @@ export function maxPool2dWithIndices(x: Tensor, options: MaxPool2dOptions): { ou
 /** Average pooling as F.avg_pool2d (countIncludePad defaults to true, as in PyTorch). */
 export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   const d = options.divisorOverride;
-  if (d !== undefined && (!Number.isInteger(d) || d === 0)) throw opError('avgPool2d', `divisorOverride must be a non-zero integer, got ${d}`);
+  if (d !== undefined && (!Number.isInteger(d) || d === 0))
+    throw opError('avgPool2d', `divisorOverride must be a non-zero integer, got ${d}`);
   return batched('avgPool2d', x, (x4) =>
     runOp('avgPool2d', [x4], {
       ...poolAttrs('avgPool2d', x4, { ...options, dilation: 1 }),
@@ -100,10 +107,14 @@ function adaptiveSize(op: string, x: Tensor, outputSize: number | readonly (numb
 
 /** Adaptive average pooling to `outputSize` ([h, w], null keeps a size), as F.adaptive_avg_pool2d. */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly (number | null)[]): Tensor {
-  return batched('adaptiveAvgPool2d', x, (x4) => runOp('adaptiveAvgPool2d', [x4], { outSize: adaptiveSize('adaptiveAvgPool2d', x4, outputSize) }));
+  return batched('adaptiveAvgPool2d', x, (x4) =>
+    runOp('adaptiveAvgPool2d', [x4], { outSize: adaptiveSize('adaptiveAvgPool2d', x4, outputSize) }),
+  );
 }
 
 /** Adaptive max pooling to `outputSize`, as F.adaptive_max_pool2d. */
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly (number | null)[]): Tensor {
-  return batched('adaptiveMaxPool2d', x, (x4) => runOp('adaptiveMaxPool2d', [x4], { outSize: adaptiveSize('adaptiveMaxPool2d', x4, outputSize) }));
+  return batched('adaptiveMaxPool2d', x, (x4) =>
+    runOp('adaptiveMaxPool2d', [x4], { outSize: adaptiveSize('adaptiveMaxPool2d', x4, outputSize) }),
+  );
 }

@@ -1,6 +1,7 @@
 import { fmt, opError } from '../errors';
-import { normalizeDim, normalizeDims, Shape } from '../shape';
-import { Tensor } from '../tensor';
+import type { Shape } from '../shape';
+import { normalizeDim, normalizeDims } from '../shape';
+import type { Tensor } from '../tensor';
 import { requireFloat, sqrt } from './elementwise';
 import { runOp } from './run';
 import { reshape } from './shape-ops';

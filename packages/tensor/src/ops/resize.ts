@@ -1,5 +1,5 @@
 import { fmt, opError } from '../errors';
-import { Tensor } from '../tensor';
+import type { Tensor } from '../tensor';
 import { requireFloat } from './elementwise';
 import { runOp } from './run';
 

@@ -1,5 +1,6 @@
 import { fmt, opError } from '../errors';
-import { broadcastShapes, checkShape, normalizeDim, sameShape, Shape, sizeOf } from '../shape';
+import type { Shape } from '../shape';
+import { broadcastShapes, checkShape, normalizeDim, sameShape, sizeOf } from '../shape';
 import { Tensor } from '../tensor';
 import type { SliceAttrs } from './op-attrs';
 import { runOp } from './run';
@@ -35,7 +36,11 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 
 /** Removes size-1 dims (only `dim` when given). */
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (dim === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const d = normalizeDim('squeeze', dim, x.rank);
   return x.shape[d] === 1 ? reshape(x, [...x.shape.slice(0, d), ...x.shape.slice(d + 1)]) : x;
 }
@@ -135,7 +140,10 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
     if (!sameShape(t.shape, first.shape)) throw opError('stack', `tensor ${i} has shape ${fmt(t.shape)}, tensor 0 has ${fmt(first.shape)}`);
   });
   const d = normalizeDim('stack', dim, first.rank + 1);
-  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+  return cat(
+    tensors.map((t) => unsqueeze(t, d)),
+    d,
+  );
 }
 
 /** The slices of `x` at `index` (a 1-D int32 tensor or numbers) along `dim`. */

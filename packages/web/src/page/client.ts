@@ -23,7 +23,10 @@ export class WorkerClient {
   private readonly pending = new Map<number, Pending>();
   private ready!: Promise<Extract<Reply, { type: 'ready' }>>;
 
-  constructor(private readonly source: string, private readonly onRestart: (client: WorkerClient) => Promise<void>) {
+  constructor(
+    private readonly source: string,
+    private readonly onRestart: (client: WorkerClient) => Promise<void>,
+  ) {
     this.start();
   }
 
@@ -57,7 +60,11 @@ export class WorkerClient {
   }
 
   /** Sends a request; resolves with its reply. */
-  async request(req: WithoutId<Request>, onProgress?: (done: number, total: number) => void, transfer: Transferable[] = []): Promise<Settled> {
+  async request(
+    req: WithoutId<Request>,
+    onProgress?: (done: number, total: number) => void,
+    transfer: Transferable[] = [],
+  ): Promise<Settled> {
     await this.ready;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -51,7 +51,7 @@ const $ = <T extends HTMLElement>(id: string): T => {
   return el as T;
 };
 
-const state = window.gradlensPage = { results: {}, picture: null, top: [], busy: 0, errors: [] } as Window['gradlensPage'];
+const state = (window.gradlensPage = { results: {}, picture: null, top: [], busy: 0, errors: [] } as Window['gradlensPage']);
 let source: ModelSource | null = null;
 let image: { width: number; height: number; rgb: Uint8Array } | null = null;
 let backend: { backend: string; mode?: string } = { backend: 'cpu' };
@@ -129,7 +129,11 @@ async function decodePicture(blob: Blob): Promise<{ width: number; height: numbe
   ctx.drawImage(bitmap, 0, 0);
   const rgba = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
   const rgb = new Uint8Array(bitmap.width * bitmap.height * 3);
-  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { rgb[j] = rgba[i]!; rgb[j + 1] = rgba[i + 1]!; rgb[j + 2] = rgba[i + 2]!; }
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+    rgb[j] = rgba[i]!;
+    rgb[j + 1] = rgba[i + 1]!;
+    rgb[j + 2] = rgba[i + 2]!;
+  }
   return { width: bitmap.width, height: bitmap.height, rgb };
 }
 
@@ -141,7 +145,10 @@ async function loadModel(next: ModelSource): Promise<void> {
     classes = r.classes;
     methods = r.methods;
     addTimings(r.timings);
-    fillLayers(r.layers.filter((l) => l.shape?.length === 4).map((l) => [l.path, `${l.path}  ${l.type} [${l.shape!.join(', ')}]`]), r.defaultLayer);
+    fillLayers(
+      r.layers.filter((l) => l.shape?.length === 4).map((l) => [l.path, `${l.path}  ${l.type} [${l.shape!.join(', ')}]`]),
+      r.defaultLayer,
+    );
     fillMethods();
     clearResults();
     setStatus(`${r.name}: ${r.classes.length} classes, input ${r.size}×${r.size}`);
@@ -158,16 +165,18 @@ const DEFAULT_METHODS = new Set(['gradcam', 'guided', 'lrp']);
 
 function fillMethods(): void {
   const box = $('methods');
-  box.replaceChildren(...methods.map((m) => {
-    const label = document.createElement('label');
-    label.title = m.summary;
-    const cb = document.createElement('input');
-    cb.type = 'checkbox';
-    cb.value = m.name;
-    cb.checked = DEFAULT_METHODS.has(m.name);
-    label.append(cb, ` ${m.title}${m.manyPasses ? ' ⟳' : ''}`);
-    return label;
-  }));
+  box.replaceChildren(
+    ...methods.map((m) => {
+      const label = document.createElement('label');
+      label.title = m.summary;
+      const cb = document.createElement('input');
+      cb.type = 'checkbox';
+      cb.value = m.name;
+      cb.checked = DEFAULT_METHODS.has(m.name);
+      label.append(cb, ` ${m.title}${m.manyPasses ? ' ⟳' : ''}`);
+      return label;
+    }),
+  );
 }
 
 function clearResults(): void {
@@ -189,14 +198,21 @@ async function setPicture(next: { width: number; height: number; rgb: Uint8Array
     addTimings(r.timings);
     clearResults();
     const body = $('top5').querySelector('tbody')!;
-    body.replaceChildren(...r.top.map((t) => {
-      const tr = document.createElement('tr');
-      tr.append(cell(t.name), cell(`${(t.probability * 100).toFixed(1)}%`), cell(t.logit.toFixed(3)));
-      tr.addEventListener('click', () => { $<HTMLSelectElement>('target-select').value = String(t.index); });
-      return tr;
-    }));
+    body.replaceChildren(
+      ...r.top.map((t) => {
+        const tr = document.createElement('tr');
+        tr.append(cell(t.name), cell(`${(t.probability * 100).toFixed(1)}%`), cell(t.logit.toFixed(3)));
+        tr.addEventListener('click', () => {
+          $<HTMLSelectElement>('target-select').value = String(t.index);
+        });
+        return tr;
+      }),
+    );
     const sel = $<HTMLSelectElement>('target-select');
-    sel.replaceChildren(option('', `top class (${r.top[0]?.name ?? '?'})`, true), ...classes.map((c, i) => option(String(i), `${i}: ${c}`)));
+    sel.replaceChildren(
+      option('', `top class (${r.top[0]?.name ?? '?'})`, true),
+      ...classes.map((c, i) => option(String(i), `${i}: ${c}`)),
+    );
   });
 }
 
@@ -227,8 +243,16 @@ function showResult(into: HTMLElement, title: string, r: ShownResult): void {
   drawCard(card);
   const b = r.timings.map((t) => `${t.ms.toFixed(0)} ms on ${t.backend}`).join(', ');
   const range = card.dataset.range ?? '';
-  caption.append(cell(title, 'th'), document.createElement('br'), `raw range ${range}`, document.createElement('br'), b,
-    ...r.notes.flatMap((n) => [document.createElement('br'), n]), document.createElement('br'), r.target === null ? '' : `class ${r.target}: ${classes[r.target] ?? ''}`);
+  caption.append(
+    cell(title, 'th'),
+    document.createElement('br'),
+    `raw range ${range}`,
+    document.createElement('br'),
+    b,
+    ...r.notes.flatMap((n) => [document.createElement('br'), n]),
+    document.createElement('br'),
+    r.target === null ? '' : `class ${r.target}: ${classes[r.target] ?? ''}`,
+  );
 }
 
 /** (Re)draws one card's canvas with the current colormap, opacity and gradient view. */
@@ -265,11 +289,21 @@ async function runSelected(): Promise<void> {
     progress(true, `${spec.title}…`, 0);
     const t0 = performance.now();
     const done = await busy(async () => {
-      const r = expect(await client.request({ type: 'run', method: name, target: target(), layer: $<HTMLSelectElement>('layer-select').value, budget }, (d, total) => {
-        const s = (performance.now() - t0) / 1000;
-        const left = d > 0 ? (s / d) * (total - d) : NaN;
-        progress(true, `${spec.title}: ${d} / ${total}${Number.isFinite(left) ? `, about ${left.toFixed(0)} s left` : ''}`, total > 0 ? d / total : 0);
-      }), 'result');
+      const r = expect(
+        await client.request(
+          { type: 'run', method: name, target: target(), layer: $<HTMLSelectElement>('layer-select').value, budget },
+          (d, total) => {
+            const s = (performance.now() - t0) / 1000;
+            const left = d > 0 ? (s / d) * (total - d) : NaN;
+            progress(
+              true,
+              `${spec.title}: ${d} / ${total}${Number.isFinite(left) ? `, about ${left.toFixed(0)} s left` : ''}`,
+              total > 0 ? d / total : 0,
+            );
+          },
+        ),
+        'result',
+      );
       addTimings(r.timings);
       showResult($('results'), spec.title, r);
       return true;
@@ -282,7 +316,11 @@ async function runSelected(): Promise<void> {
 /** The rule chosen per op type in the pickers. */
 function chosenRules(): Record<string, RuleChoice> {
   const out: Record<string, RuleChoice> = {};
-  $('rule-pickers').querySelectorAll<HTMLSelectElement>('select').forEach((s) => { out[s.dataset.op!] = s.value as RuleChoice; });
+  $('rule-pickers')
+    .querySelectorAll<HTMLSelectElement>('select')
+    .forEach((s) => {
+      out[s.dataset.op!] = s.value as RuleChoice;
+    });
   return out;
 }
 
@@ -292,22 +330,35 @@ async function recordTape(): Promise<void> {
     addTimings(r.timings);
     tapeRecorded = true;
     const pickers = $('rule-pickers');
-    pickers.replaceChildren(...r.opTypes.map(({ op, choices }) => {
-      const label = document.createElement('label');
-      const sel = document.createElement('select');
-      sel.dataset.op = op;
-      sel.append(...choices.map((c) => option(c, c)));
-      sel.addEventListener('change', () => void applyRules());
-      label.append(`${op} `, sel);
-      return label;
-    }));
+    pickers.replaceChildren(
+      ...r.opTypes.map(({ op, choices }) => {
+        const label = document.createElement('label');
+        const sel = document.createElement('select');
+        sel.dataset.op = op;
+        sel.append(...choices.map((c) => option(c, c)));
+        sel.addEventListener('change', () => void applyRules());
+        label.append(`${op} `, sel);
+        return label;
+      }),
+    );
     const body = $('tape-table').querySelector('tbody')!;
-    body.replaceChildren(...r.rows.map((row) => {
-      const tr = document.createElement('tr');
-      tr.dataset.op = row.op;
-      tr.append(cell(String(row.index)), cell(row.op), cell(row.scope || '—'), cell(row.inputs.map((s) => `[${s.join(', ')}]`).join(' ')), cell(`[${row.output.join(', ')}]`), cell('vanilla'), cell(''), cell(''));
-      return tr;
-    }));
+    body.replaceChildren(
+      ...r.rows.map((row) => {
+        const tr = document.createElement('tr');
+        tr.dataset.op = row.op;
+        tr.append(
+          cell(String(row.index)),
+          cell(row.op),
+          cell(row.scope || '—'),
+          cell(row.inputs.map((s) => `[${s.join(', ')}]`).join(' ')),
+          cell(`[${row.output.join(', ')}]`),
+          cell('vanilla'),
+          cell(''),
+          cell(''),
+        );
+        return tr;
+      }),
+    );
     await applyRules();
   });
 }
@@ -316,15 +367,20 @@ async function applyRules(): Promise<void> {
   if (!tapeRecorded) return;
   const rules = chosenRules();
   const rows = [...$('tape-table').querySelectorAll<HTMLTableRowElement>('tbody tr')];
-  rows.forEach((tr) => { tr.children[5]!.textContent = rules[tr.dataset.op!] ?? 'vanilla'; });
+  rows.forEach((tr) => {
+    tr.children[5]!.textContent = rules[tr.dataset.op!] ?? 'vanilla';
+  });
   await busy(async () => {
     const r = expect(await client.request({ type: 'rules', rules }), 'result');
     addTimings(r.timings);
     const swapped = Object.entries(rules).filter(([, c]) => c !== 'vanilla');
     const kinds = new Set(swapped.map(([, c]) => c));
-    const title = swapped.length === 0 ? 'vanilla gradient'
-      : swapped.length === Object.keys(rules).length && kinds.size === 1 ? `${[...kinds][0]} on every op`
-        : swapped.map(([op, c]) => `${op} ${c}`).join(', ');
+    const title =
+      swapped.length === 0
+        ? 'vanilla gradient'
+        : swapped.length === Object.keys(rules).length && kinds.size === 1
+          ? `${[...kinds][0]} on every op`
+          : swapped.map(([op, c]) => `${op} ${c}`).join(', ');
     showResult($('tape-result'), `tape: ${title}`, { ...r, method: 'tape' });
     // op by op: what the walk brought to each output (relevance is conserved where the LRP rules are)
     rows.forEach((tr, i) => {
@@ -337,40 +393,57 @@ async function applyRules(): Promise<void> {
 
 /** Sets every picker to the preset's rule where the op takes it, vanilla elsewhere; then recomputes once. */
 async function preset(choice: RuleChoice): Promise<void> {
-  $('rule-pickers').querySelectorAll<HTMLSelectElement>('select').forEach((s) => {
-    s.value = [...s.options].some((o) => o.value === choice) ? choice : 'vanilla';
-  });
+  $('rule-pickers')
+    .querySelectorAll<HTMLSelectElement>('select')
+    .forEach((s) => {
+      s.value = [...s.options].some((o) => o.value === choice) ? choice : 'vanilla';
+    });
   await applyRules();
 }
 
 function wire(): void {
   const modelSel = $<HTMLSelectElement>('model-select');
-  modelSel.replaceChildren(...data.models.map((m) => option(m.name, `${m.name} (${m.card.architecture}, ${((m.card.testAccuracy ?? 0) * 100).toFixed(1)}% test accuracy)`)));
+  modelSel.replaceChildren(
+    ...data.models.map((m) =>
+      option(m.name, `${m.name} (${m.card.architecture}, ${((m.card.testAccuracy ?? 0) * 100).toFixed(1)}% test accuracy)`),
+    ),
+  );
   modelSel.addEventListener('change', () => void loadBundled(modelSel.value));
   $<HTMLSelectElement>('arch-select').replaceChildren(...data.archs.map((a) => option(a, a)));
   $<HTMLInputElement>('model-file').addEventListener('change', (e) => {
     const f = (e.target as HTMLInputElement).files?.[0];
     if (!f) return;
-    void f.arrayBuffer().then((buf) => loadModel({
-      kind: 'file', fileName: f.name, bytes: new Uint8Array(buf), arch: $<HTMLSelectElement>('arch-select').value,
-      size: Number($<HTMLInputElement>('file-size').value), numClasses: Number($<HTMLInputElement>('file-classes').value),
-    }));
+    void f.arrayBuffer().then((buf) =>
+      loadModel({
+        kind: 'file',
+        fileName: f.name,
+        bytes: new Uint8Array(buf),
+        arch: $<HTMLSelectElement>('arch-select').value,
+        size: Number($<HTMLInputElement>('file-size').value),
+        numClasses: Number($<HTMLInputElement>('file-classes').value),
+      }),
+    );
   });
   const samples = $('samples');
-  samples.replaceChildren(...data.samples.map((s) => {
-    const img = document.createElement('img');
-    img.src = `data:image/png;base64,${s.png}`;
-    img.alt = img.title = s.className;
-    img.dataset.file = s.file;
-    img.addEventListener('click', () => void pickSample(s.png));
-    return img;
-  }));
+  samples.replaceChildren(
+    ...data.samples.map((s) => {
+      const img = document.createElement('img');
+      img.src = `data:image/png;base64,${s.png}`;
+      img.alt = img.title = s.className;
+      img.dataset.file = s.file;
+      img.addEventListener('click', () => void pickSample(s.png));
+      return img;
+    }),
+  );
   $<HTMLInputElement>('image-file').addEventListener('change', (e) => {
     const f = (e.target as HTMLInputElement).files?.[0];
     if (f) void busy(async () => setPicture(await decodePicture(f)));
   });
   const drop = $('drop');
-  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
@@ -380,10 +453,20 @@ function wire(): void {
   });
   for (const id of ['colormap-select', 'opacity', 'gradient-view']) $(id).addEventListener('input', redrawAll);
   $('run').addEventListener('click', () => void runSelected());
-  $('cancel').addEventListener('click', () => { progress(true, 'cancelling…'); void client.cancel().then(() => { progress(false); setStatus('cancelled; the worker was restarted'); }); });
+  $('cancel').addEventListener('click', () => {
+    progress(true, 'cancelling…');
+    void client.cancel().then(() => {
+      progress(false);
+      setStatus('cancelled; the worker was restarted');
+    });
+  });
   $('record').addEventListener('click', () => void recordTape());
-  $('presets').querySelectorAll<HTMLButtonElement>('button').forEach((b) => b.addEventListener('click', () => void preset(b.dataset.preset as RuleChoice)));
-  $('target-select').addEventListener('change', () => { if (tapeRecorded) void recordTape(); });
+  $('presets')
+    .querySelectorAll<HTMLButtonElement>('button')
+    .forEach((b) => b.addEventListener('click', () => void preset(b.dataset.preset as RuleChoice)));
+  $('target-select').addEventListener('change', () => {
+    if (tapeRecorded) void recordTape();
+  });
   $<HTMLSelectElement>('backend-select').addEventListener('change', (e) => {
     const [name, mode] = (e.target as HTMLSelectElement).value.split(':');
     void busy(async () => {
@@ -391,7 +474,11 @@ function wire(): void {
       backend = { backend: name!, mode };
       addTimings(r.timings);
       tapeRecorded = false;
-      setStatus(`backend: ${Object.entries(r.info ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      setStatus(
+        `backend: ${Object.entries(r.info ?? {})
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
     });
   });
 }
@@ -410,19 +497,26 @@ async function start(): Promise<void> {
   wire();
   const hello = await client.whenReady();
   const sel = $<HTMLSelectElement>('backend-select');
-  sel.replaceChildren(...hello.backends.map((b) => {
-    const o = option(b.mode ? `${b.name}:${b.mode}` : b.name, b.unavailable ? `${b.label} (unavailable: ${b.unavailable})` : b.label);
-    o.disabled = b.unavailable !== null;
-    return o;
-  }));
+  sel.replaceChildren(
+    ...hello.backends.map((b) => {
+      const o = option(b.mode ? `${b.name}:${b.mode}` : b.name, b.unavailable ? `${b.label} (unavailable: ${b.unavailable})` : b.label);
+      o.disabled = b.unavailable !== null;
+      return o;
+    }),
+  );
   if (!hello.isolated) {
     const d = $('degraded');
     d.hidden = false;
-    d.textContent = location.protocol === 'file:'
-      ? 'Opened from a file: no cross-origin isolation, so no SharedArrayBuffer: the CPU backend runs its WebAssembly GEMM on one thread only. `gradlens serve` gives the full speed.'
-      : 'This page is not cross-origin isolated (COOP/COEP headers missing): no SharedArrayBuffer, so the CPU backend runs its WebAssembly GEMM on one thread only.';
+    d.textContent =
+      location.protocol === 'file:'
+        ? 'Opened from a file: no cross-origin isolation, so no SharedArrayBuffer: the CPU backend runs its WebAssembly GEMM on one thread only. `gradlens serve` gives the full speed.'
+        : 'This page is not cross-origin isolated (COOP/COEP headers missing): no SharedArrayBuffer, so the CPU backend runs its WebAssembly GEMM on one thread only.';
   }
-  setStatus(`worker ready: ${Object.entries(hello.info).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  setStatus(
+    `worker ready: ${Object.entries(hello.info)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   const first = data.models[0];
   if (first) await loadBundled(first.name);
   const sample = data.samples[0];
@@ -431,4 +525,3 @@ async function start(): Promise<void> {
 }
 
 void start().catch((e: unknown) => setStatus(`error: ${e instanceof Error ? e.message : String(e)}`, true));
-

@@ -19,7 +19,12 @@ export interface DisplayMap {
  * input-resolution `upsampled`) by min–max; gradient maps [3, H, W] summed over channels, then either
  * |Σ| over its maximum ('abs') or Σ mapped symmetrically around 0.5 ('signed', for LRP's signs).
  */
-export function displayMap(kind: 'gradient' | 'cam' | 'occlusion', raw: FloatArray, upsampled: FloatArray | null, view: GradientView): DisplayMap {
+export function displayMap(
+  kind: 'gradient' | 'cam' | 'occlusion',
+  raw: FloatArray,
+  upsampled: FloatArray | null,
+  view: GradientView,
+): DisplayMap {
   const src = kind === 'gradient' ? raw : (upsampled ?? raw);
   const [h, w] = src.shape.slice(-2) as [number, number];
   const n = h * w;
@@ -30,16 +35,23 @@ export function displayMap(kind: 'gradient' | 'cam' | 'occlusion', raw: FloatArr
   } else v = Float32Array.from(src.data.subarray(0, n));
   let min = Infinity;
   let max = -Infinity;
-  for (const x of src.data) { if (x < min) min = x; if (x > max) max = x; }
+  for (const x of src.data) {
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
   const out = new Float32Array(n);
   if (kind === 'gradient') {
     let m = 0;
     for (const x of v) m = Math.max(m, Math.abs(x));
-    for (let i = 0; i < n; i++) out[i] = m === 0 ? (view === 'signed' ? 0.5 : 0) : view === 'signed' ? 0.5 + v[i]! / (2 * m) : Math.abs(v[i]!) / m;
+    for (let i = 0; i < n; i++)
+      out[i] = m === 0 ? (view === 'signed' ? 0.5 : 0) : view === 'signed' ? 0.5 + v[i]! / (2 * m) : Math.abs(v[i]!) / m;
   } else {
     let lo = Infinity;
     let hi = -Infinity;
-    for (const x of v) { if (x < lo) lo = x; if (x > hi) hi = x; }
+    for (const x of v) {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
     for (let i = 0; i < n; i++) out[i] = hi > lo ? (v[i]! - lo) / (hi - lo) : 0;
   }
   return { height: h, width: w, values: out, min, max };

@@ -52,7 +52,8 @@ export function loadPageModel(source: ModelSource): PageModel {
 
 /** A bundled model from its safetensors bytes and card, as nn's loadBundledModel builds it from files. */
 function loadBundledBytes(name: string, weights: Uint8Array, card: BundledCard): PageModel {
-  if (!isBundledModelName(name)) throw new Error(`unknown bundled model '${name}'; bundled models: ${Object.keys(bundledModels).join(', ')}`);
+  if (!isBundledModelName(name))
+    throw new Error(`unknown bundled model '${name}'; bundled models: ${Object.keys(bundledModels).join(', ')}`);
   const model = bundledModels[name].build({ init: false });
   model.loadStateDict(readSafetensors(weights, { name: `${name}.safetensors` }).tensors);
   model.eval();
@@ -76,8 +77,10 @@ const numbered = (n: number): string[] => Array.from({ length: n }, (_, i) => `c
 
 /** The number of classes an ONNX model outputs (its output's last dimension). */
 function outputClasses(model: Module, size: number): number {
-  return tidy(() => noGrad(() => {
-    const out = model.call(zeros([1, 3, size, size]));
-    return out.shape[out.shape.length - 1] ?? 1;
-  }));
+  return tidy(() =>
+    noGrad(() => {
+      const out = model.call(zeros([1, 3, size, size]));
+      return out.shape[out.shape.length - 1] ?? 1;
+    }),
+  );
 }

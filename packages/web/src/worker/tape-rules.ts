@@ -11,7 +11,13 @@ const zeroRule: GradRule<OpName> = (_dy, ctx) => ctx.inputs.map(() => null);
 
 /** The recorded ops as rows for the page, and the op types present with the rules each can take. */
 export function describeTape(tape: Tape): { rows: TapeRow[]; opTypes: { op: string; choices: RuleChoice[] }[] } {
-  const rows = tape.nodes.map((n, index) => ({ index, op: n.op, scope: n.scope, inputs: n.inputs.map((t) => [...t.shape]), output: [...n.output.shape] }));
+  const rows = tape.nodes.map((n, index) => ({
+    index,
+    op: n.op,
+    scope: n.scope,
+    inputs: n.inputs.map((t) => [...t.shape]),
+    output: [...n.output.shape],
+  }));
   const ops = [...new Set(tape.nodes.map((n) => n.op))];
   const opTypes = ops.map((op) => ({ op, choices: choicesFor(op) }));
   return { rows, opTypes };
@@ -20,7 +26,9 @@ export function describeTape(tape: Tape): { rows: TapeRow[]; opTypes: { op: stri
 /** Which rules an op type can take: guided and deconvnet only change ReLU-like ops, so only those offer them. */
 export function choicesFor(op: OpName): RuleChoice[] {
   const reluLike = op in guidedRules;
-  return reluLike ? ['vanilla', 'guided', 'deconvnet', 'lrp-epsilon', 'lrp-gamma', 'zero'] : ['vanilla', 'lrp-epsilon', 'lrp-gamma', 'zero'];
+  return reluLike
+    ? ['vanilla', 'guided', 'deconvnet', 'lrp-epsilon', 'lrp-gamma', 'zero']
+    : ['vanilla', 'lrp-epsilon', 'lrp-gamma', 'zero'];
 }
 
 /**
@@ -35,8 +43,18 @@ export function ruleOverrides(choices: Readonly<Record<string, RuleChoice>>, inp
   const deconv = deconvnetRules as Record<string, GradRule<OpName>>;
   const out: Record<string, GradRule<OpName>> = {};
   for (const [op, choice] of Object.entries(choices)) {
-    const rule = choice === 'guided' ? guided[op] : choice === 'deconvnet' ? deconv[op]
-      : choice === 'lrp-epsilon' ? lrpEpsilon[op] : choice === 'lrp-gamma' ? lrpGamma[op] : choice === 'zero' ? zeroRule : undefined;
+    const rule =
+      choice === 'guided'
+        ? guided[op]
+        : choice === 'deconvnet'
+          ? deconv[op]
+          : choice === 'lrp-epsilon'
+            ? lrpEpsilon[op]
+            : choice === 'lrp-gamma'
+              ? lrpGamma[op]
+              : choice === 'zero'
+                ? zeroRule
+                : undefined;
     if (choice !== 'vanilla' && rule === undefined) throw new Error(`rule '${choice}' does not apply to op '${op}'`);
     if (rule) out[op] = rule;
   }

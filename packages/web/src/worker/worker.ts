@@ -30,7 +30,14 @@ const post = (r: Reply, transfer: Transferable[] = []): void => (self as unknown
 /** The active backend as the page names it (backend, mode, GEMM engine). */
 function backendLabel(): string {
   const info = getBackendInfo();
-  return [info.backend, info.mode, info.float32Gemm ? `gemm ${info.float32Gemm}` : undefined, info.threads ? `${info.threads} thread${info.threads === '1' ? '' : 's'}` : undefined].filter((s) => s !== undefined && s !== '').join(' · ');
+  return [
+    info.backend,
+    info.mode,
+    info.float32Gemm ? `gemm ${info.float32Gemm}` : undefined,
+    info.threads ? `${info.threads} thread${info.threads === '1' ? '' : 's'}` : undefined,
+  ]
+    .filter((s) => s !== undefined && s !== '')
+    .join(' · ');
 }
 
 /** Runs `fn`, appending how long it took (and on which backend) to `timings`. */
@@ -41,7 +48,10 @@ function timed<T>(timings: Timing[], step: string, fn: () => T): T {
   return out;
 }
 
-const floatArray = (shape: readonly number[], data: ArrayLike<number>): FloatArray => ({ shape: [...shape], data: Float32Array.from(data) });
+const floatArray = (shape: readonly number[], data: ArrayLike<number>): FloatArray => ({
+  shape: [...shape],
+  data: Float32Array.from(data),
+});
 
 function dropTape(): void {
   if (recorded) {
@@ -64,7 +74,8 @@ function probeGpujs(mode: string): string | null {
   try {
     setBackend('gpujs', { mode });
     const info = getBackendInfo();
-    if (info.mode !== mode) return `in this worker gpu.js would run ${info.mode ?? '?'} instead${info.fallback ? ` (${info.fallback})` : ''}`;
+    if (info.mode !== mode)
+      return `in this worker gpu.js would run ${info.mode ?? '?'} instead${info.fallback ? ` (${info.fallback})` : ''}`;
     // the methods read results synchronously: a kernel's result must come back that way
     const x = tensor([-1, 2], [2]);
     const y = relu(x);
@@ -96,7 +107,9 @@ function handle(req: Request): void {
   const timings: Timing[] = [];
   switch (req.type) {
     case 'backend': {
-      timed(timings, `backend ${req.backend}${req.mode ? ` ${req.mode}` : ''}`, () => setBackend(req.backend, req.mode ? { mode: req.mode } : {}));
+      timed(timings, `backend ${req.backend}${req.mode ? ` ${req.mode}` : ''}`, () =>
+        setBackend(req.backend, req.mode ? { mode: req.mode } : {}),
+      );
       dropTape();
       post({ type: 'done', id: req.id, timings, info: getBackendInfo() });
       return;
@@ -106,10 +119,26 @@ function handle(req: Request): void {
       input?.dispose();
       input = null;
       current = timed(timings, 'load model', () => loadPageModel(req.source));
-      const applicable = METHODS.filter((m) => m.name !== 'rollout' && m.name !== 'generic-attention' && m.name !== 'transformer-attribution');
+      const applicable = METHODS.filter(
+        (m) => m.name !== 'rollout' && m.name !== 'generic-attention' && m.name !== 'transformer-attribution',
+      );
       post({
-        type: 'model', id: req.id, name: current.name, classes: current.classes, size: current.input.size, layers: current.layers, defaultLayer: current.defaultLayer,
-        methods: applicable.map((m) => ({ name: m.name, title: m.title, kind: m.kind, manyPasses: m.manyPasses, usesLayer: m.usesLayer, summary: m.summary })), timings,
+        type: 'model',
+        id: req.id,
+        name: current.name,
+        classes: current.classes,
+        size: current.input.size,
+        layers: current.layers,
+        defaultLayer: current.defaultLayer,
+        methods: applicable.map((m) => ({
+          name: m.name,
+          title: m.title,
+          kind: m.kind,
+          manyPasses: m.manyPasses,
+          usesLayer: m.usesLayer,
+          summary: m.summary,
+        })),
+        timings,
       });
       return;
     }
@@ -128,7 +157,9 @@ function handle(req: Request): void {
         p.dispose();
         return both;
       });
-      const top = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, 5)
+      const top = [...probs.keys()]
+        .sort((a, b) => probs[b]! - probs[a]!)
+        .slice(0, 5)
         .map((index) => ({ index, name: m.classes[index] ?? `class ${index}`, probability: probs[index]!, logit: logits[index]! }));
       // the picture as the model sees it (resized and cropped, not normalised), for the overlays
       const size = m.input.size;
@@ -144,16 +175,34 @@ function handle(req: Request): void {
       const spec = METHODS.find((s) => s.name === req.method);
       if (!spec) throw new Error(`unknown method '${req.method}'`);
       const warnings: string[] = [];
-      const maps: MethodMaps = timed(timings, spec.name, () => spec.run({
-        model: m.model, input: x, target: req.target ?? undefined, layer: req.layer, reference: false,
-        budget: { ...DEFAULT_BUDGET, samples: req.budget.samples, steps: req.budget.steps },
-        onProgress: (done, total) => post({ type: 'progress', id: req.id, done, total }),
-        onWarning: (w) => warnings.push(w),
-      }));
+      const maps: MethodMaps = timed(timings, spec.name, () =>
+        spec.run({
+          model: m.model,
+          input: x,
+          target: req.target ?? undefined,
+          layer: req.layer,
+          reference: false,
+          budget: { ...DEFAULT_BUDGET, samples: req.budget.samples, steps: req.budget.steps },
+          onProgress: (done, total) => post({ type: 'progress', id: req.id, done, total }),
+          onWarning: (w) => warnings.push(w),
+        }),
+      );
       const raw = floatArray(maps.raw.shape, maps.raw.data);
       const up = maps.upsampled ? floatArray(maps.upsampled.shape, maps.upsampled.data) : null;
-      post({ type: 'result', id: req.id, method: spec.name, kind: maps.kind, raw, upsampled: up, target: maps.target, notes: [...maps.notes, ...warnings], timings },
-        [raw.data.buffer, ...(up ? [up.data.buffer] : [])]);
+      post(
+        {
+          type: 'result',
+          id: req.id,
+          method: spec.name,
+          kind: maps.kind,
+          raw,
+          upsampled: up,
+          target: maps.target,
+          notes: [...maps.notes, ...warnings],
+          timings,
+        },
+        [raw.data.buffer, ...(up ? [up.data.buffer] : [])],
+      );
       return;
     }
     case 'tape': {
@@ -173,20 +222,40 @@ function handle(req: Request): void {
       if (!rec) throw new Error('no recorded tape: record the forward pass first');
       const choices: Record<string, RuleChoice> = req.rules;
       let perNode: { sum: number; abs: number }[] = [];
-      const grad = timed(timings, `backward walk (${usesLrp(choices) ? 'relevance' : 'gradient'})`, () => tidy(() => {
-        const k = rec.output.shape[1]!;
-        const onehot = tensor(Float32Array.from({ length: k }, (_, i) => (i === rec.target ? 1 : 0)), [1, k], rec.output.dtype);
-        // LRP puts the target's logit in as relevance (as `lrp` does); gradients start from 1.
-        const seed = usesLrp(choices) ? mul(rec.output, onehot) : onehot;
-        // the same walk also returns what reached every recorded op's output, so the page can show it op by op
-        const outputs = rec.tape.nodes.map((n) => n.output);
-        const [g, ...atNodes] = rec.tape.grad(rec.output, [x, ...outputs], { rules: ruleOverrides(choices, x), gradOutputs: [seed] });
-        perNode = atNodes.map((t) => (t ? { sum: sum(t).dataSync()[0]!, abs: sum(abs(t)).dataSync()[0]! } : { sum: 0, abs: 0 }));
-        return g ?? zeros(x.shape, x.dtype);
-      }));
+      const grad = timed(timings, `backward walk (${usesLrp(choices) ? 'relevance' : 'gradient'})`, () =>
+        tidy(() => {
+          const k = rec.output.shape[1]!;
+          const onehot = tensor(
+            Float32Array.from({ length: k }, (_, i) => (i === rec.target ? 1 : 0)),
+            [1, k],
+            rec.output.dtype,
+          );
+          // LRP puts the target's logit in as relevance (as `lrp` does); gradients start from 1.
+          const seed = usesLrp(choices) ? mul(rec.output, onehot) : onehot;
+          // the same walk also returns what reached every recorded op's output, so the page can show it op by op
+          const outputs = rec.tape.nodes.map((n) => n.output);
+          const [g, ...atNodes] = rec.tape.grad(rec.output, [x, ...outputs], { rules: ruleOverrides(choices, x), gradOutputs: [seed] });
+          perNode = atNodes.map((t) => (t ? { sum: sum(t).dataSync()[0]!, abs: sum(abs(t)).dataSync()[0]! } : { sum: 0, abs: 0 }));
+          return g ?? zeros(x.shape, x.dtype);
+        }),
+      );
       const raw = floatArray(grad.shape.slice(1), grad.dataSync());
       grad.dispose();
-      post({ type: 'result', id: req.id, method: 'tape', kind: 'gradient', raw, upsampled: null, target: rec.target, notes: [], timings, perNode }, [raw.data.buffer]);
+      post(
+        {
+          type: 'result',
+          id: req.id,
+          method: 'tape',
+          kind: 'gradient',
+          raw,
+          upsampled: null,
+          target: rec.target,
+          notes: [],
+          timings,
+          perNode,
+        },
+        [raw.data.buffer],
+      );
       return;
     }
   }
@@ -205,8 +274,12 @@ export function startWorker(): void {
       post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) });
     }
   };
-  post({ type: 'ready', backends: backends(), info: getBackendInfo(), isolated: typeof crossOriginIsolated === 'boolean' && crossOriginIsolated });
+  post({
+    type: 'ready',
+    backends: backends(),
+    info: getBackendInfo(),
+    isolated: typeof crossOriginIsolated === 'boolean' && crossOriginIsolated,
+  });
 }
 
 startWorker();
-

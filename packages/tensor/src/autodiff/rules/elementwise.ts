@@ -1,4 +1,25 @@
-import { add, cast, div, eq, erf, exp, ge, gt, le, log, lt, mul, neg, pow, reluBackward, sign, sub, tanh, where, zerosLike } from '../../ops';
+import {
+  add,
+  cast,
+  div,
+  eq,
+  erf,
+  exp,
+  ge,
+  gt,
+  le,
+  log,
+  lt,
+  mul,
+  neg,
+  pow,
+  reluBackward,
+  sign,
+  sub,
+  tanh,
+  where,
+  zerosLike,
+} from '../../ops';
 import type { Tensor } from '../../tensor';
 import type { GradRuleTable } from './types';
 
@@ -41,7 +62,12 @@ export const elementwiseRules = {
     const tie = mul(mask(eq(a!, b!), dy), 0.5);
     return [mul(dy, add(mask(lt(a!, b!), dy), tie)), mul(dy, add(mask(gt(a!, b!), dy), tie))];
   },
-  eq: none, ne: none, lt: none, le: none, gt: none, ge: none,
+  eq: none,
+  ne: none,
+  lt: none,
+  le: none,
+  gt: none,
+  ge: none,
   where: (dy, { inputs: [cond] }) => [null, where(cond!, dy, 0), where(cond!, 0, dy)],
   neg: (dy) => [neg(dy)],
   exp: (dy, { output }) => [mul(dy, output)],

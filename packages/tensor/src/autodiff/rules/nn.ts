@@ -5,7 +5,13 @@ import type { GradRuleTable } from './types';
 
 /** The attributes of a conv or pool op without a backward op's extra shape fields. */
 const baseConvAttrs = ({ stride, padding, dilation, groups }: ConvAttrs): ConvAttrs => ({ stride, padding, dilation, groups });
-const basePoolAttrs = ({ kernel, stride, padding, dilation, outSize }: PoolAttrs): PoolAttrs => ({ kernel, stride, padding, dilation, outSize });
+const basePoolAttrs = ({ kernel, stride, padding, dilation, outSize }: PoolAttrs): PoolAttrs => ({
+  kernel,
+  stride,
+  padding,
+  dilation,
+  outSize,
+});
 const plane = (shape: readonly number[]): [number, number] => [shape[2]!, shape[3]!];
 
 /**
@@ -15,8 +21,16 @@ const plane = (shape: readonly number[]): [number, number] => [shape[2]!, shape[
 export const nnRules = {
   // C = op(A)·op(B): each operand's gradient is another product with flipped transposes.
   matmul: (dy, { inputs: [a, b], attrs: { transA, transB }, needsGrad }) => [
-    needsGrad[0] ? (transA ? runOp('matmul', [b!, dy], { transA: transB, transB: true }) : runOp('matmul', [dy, b!], { transA: false, transB: !transB })) : null,
-    needsGrad[1] ? (transB ? runOp('matmul', [dy, a!], { transA: true, transB: transA }) : runOp('matmul', [a!, dy], { transA: !transA, transB: false })) : null,
+    needsGrad[0]
+      ? transA
+        ? runOp('matmul', [b!, dy], { transA: transB, transB: true })
+        : runOp('matmul', [dy, b!], { transA: false, transB: !transB })
+      : null,
+    needsGrad[1]
+      ? transB
+        ? runOp('matmul', [dy, a!], { transA: true, transB: transA })
+        : runOp('matmul', [a!, dy], { transA: !transA, transB: false })
+      : null,
   ],
   linear: (dy, { inputs: [x, w, b], needsGrad }) => {
     const rows = x!.size / x!.shape[x!.rank - 1]!;
@@ -43,11 +57,17 @@ export const nnRules = {
   maxPool2d: (dy, { inputs: [x], extras: [indices] }) => [runOp('scatterPlanes', [dy, indices!], { planeShape: plane(x!.shape) })],
   adaptiveMaxPool2d: (dy, { inputs: [x], extras: [indices] }) => [runOp('scatterPlanes', [dy, indices!], { planeShape: plane(x!.shape) })],
   avgPool2d: (dy, { inputs: [x], attrs }) => [runOp('avgPool2dBackward', [dy], { ...attrs, inputShape: [...x!.shape] })],
-  avgPool2dBackward: (g, { attrs }) => [runOp('avgPool2d', [g], { ...basePoolAttrs(attrs), countIncludePad: attrs.countIncludePad, divisorOverride: attrs.divisorOverride })],
+  avgPool2dBackward: (g, { attrs }) => [
+    runOp('avgPool2d', [g], { ...basePoolAttrs(attrs), countIncludePad: attrs.countIncludePad, divisorOverride: attrs.divisorOverride }),
+  ],
   adaptiveAvgPool2d: (dy, { inputs: [x] }) => [runOp('adaptiveAvgPool2dBackward', [dy], { inputShape: [...x!.shape] })],
   adaptiveAvgPool2dBackward: (g, { inputs: [dy] }) => [runOp('adaptiveAvgPool2d', [g], { outSize: plane(dy!.shape) })],
   upsampleNearest2d: (dy, { inputs: [x], attrs }) => [runOp('upsampleNearest2dBackward', [dy], { ...attrs, inputShape: [...x!.shape] })],
-  upsampleNearest2dBackward: (g, { attrs: { outSize, scale, alignCorners } }) => [runOp('upsampleNearest2d', [g], { outSize, scale, alignCorners })],
+  upsampleNearest2dBackward: (g, { attrs: { outSize, scale, alignCorners } }) => [
+    runOp('upsampleNearest2d', [g], { outSize, scale, alignCorners }),
+  ],
   upsampleBilinear2d: (dy, { inputs: [x], attrs }) => [runOp('upsampleBilinear2dBackward', [dy], { ...attrs, inputShape: [...x!.shape] })],
-  upsampleBilinear2dBackward: (g, { attrs: { outSize, scale, alignCorners } }) => [runOp('upsampleBilinear2d', [g], { outSize, scale, alignCorners })],
+  upsampleBilinear2dBackward: (g, { attrs: { outSize, scale, alignCorners } }) => [
+    runOp('upsampleBilinear2d', [g], { outSize, scale, alignCorners }),
+  ],
 } satisfies Partial<GradRuleTable>;

@@ -6,7 +6,11 @@ import type { Tensor } from '../../tensor';
 import type { GradRuleTable } from './types';
 
 /** A per-channel [C] tensor as [1, C, 1, …], to broadcast over x. */
-const spread = (t: Tensor, x: Tensor) => reshape(t, x.shape.map((d, i) => (i === 1 ? d : 1)));
+const spread = (t: Tensor, x: Tensor) =>
+  reshape(
+    t,
+    x.shape.map((d, i) => (i === 1 ? d : 1)),
+  );
 /** Σ over every dim but the channel: [N, C, …] → [C]. */
 const channelSum = (t: Tensor) => sum(t, { dim: t.shape.map((_, i) => i).filter((i) => i !== 1) });
 const invStd = (variance: Tensor, eps: number) => pow(add(variance, eps), -0.5);

@@ -1,4 +1,5 @@
-import { DType, floatOf, promote, TypedArray } from '../../dtype';
+import type { DType, TypedArray } from '../../dtype';
+import { floatOf, promote } from '../../dtype';
 import type { KernelTable } from '../backend';
 import { broadcastShapes, broadcastStrides, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
@@ -12,23 +13,45 @@ type Unary = (x: number) => number;
 type Run = (v: TypedArray, av: TypedArray, bv: TypedArray, o: number, ia: number, ib: number, n: number, sa: number, sb: number) => void;
 
 // The hot arithmetic ops get a loop each, so no per-element call remains; the rest share `generic`.
-const addRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! + bv[ib + i * sb]!; };
-const subRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! - bv[ib + i * sb]!; };
-const mulRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! * bv[ib + i * sb]!; };
-const divRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! / bv[ib + i * sb]!; };
+const addRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! + bv[ib + i * sb]!;
+};
+const subRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! - bv[ib + i * sb]!;
+};
+const mulRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! * bv[ib + i * sb]!;
+};
+const divRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = av[ia + i * sa]! / bv[ib + i * sb]!;
+};
 // Comparisons build the masks of the guided ReLU and clamp rules, so they get their own loops too,
 // written as `+(a > b)` rather than `a > b ? 1 : 0`: V8 compiles the ternary to a branch, which
 // mispredicts on about half of the elements of real activations (≈5 ns each); the number conversion
 // has no branch.
-const eqRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! === bv[ib + i * sb]!); };
-const neRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! !== bv[ib + i * sb]!); };
-const ltRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! < bv[ib + i * sb]!); };
-const leRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! <= bv[ib + i * sb]!); };
-const gtRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! > bv[ib + i * sb]!); };
-const geRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => { for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! >= bv[ib + i * sb]!); };
-const generic = (f: Binary): Run => (v, av, bv, o, ia, ib, n, sa, sb) => {
-  for (let i = 0; i < n; i++) v[o + i] = f(av[ia + i * sa]!, bv[ib + i * sb]!);
+const eqRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! === bv[ib + i * sb]!);
 };
+const neRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! !== bv[ib + i * sb]!);
+};
+const ltRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! < bv[ib + i * sb]!);
+};
+const leRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! <= bv[ib + i * sb]!);
+};
+const gtRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! > bv[ib + i * sb]!);
+};
+const geRun: Run = (v, av, bv, o, ia, ib, n, sa, sb) => {
+  for (let i = 0; i < n; i++) v[o + i] = +(av[ia + i * sa]! >= bv[ib + i * sb]!);
+};
+const generic =
+  (f: Binary): Run =>
+  (v, av, bv, o, ia, ib, n, sa, sb) => {
+    for (let i = 0; i < n; i++) v[o + i] = f(av[ia + i * sa]!, bv[ib + i * sb]!);
+  };
 
 function binary(op: string, a: Tensor, b: Tensor, dtype: DType, run: Run): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
@@ -129,8 +152,12 @@ export const elementwiseKernels = {
     const [cond, a, b] = inputs as [Tensor, Tensor, Tensor];
     const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
     const { t, v } = output(shape, promote(a.dtype, b.dtype));
-    const cv = cond.values(), av = a.values(), bv = b.values();
-    const ic = broadcastIndex(cond.shape, shape), ia = broadcastIndex(a.shape, shape), ib = broadcastIndex(b.shape, shape);
+    const cv = cond.values(),
+      av = a.values(),
+      bv = b.values();
+    const ic = broadcastIndex(cond.shape, shape),
+      ia = broadcastIndex(a.shape, shape),
+      ib = broadcastIndex(b.shape, shape);
     for (let i = 0; i < v.length; i++) {
       v[i] = cv[ic ? ic[i]! : i] ? av[ia ? ia[i]! : i]! : bv[ib ? ib[i]! : i]!;
     }
@@ -158,7 +185,8 @@ export const elementwiseKernels = {
   reluBackward: (inputs) => {
     const [dy, x] = inputs as [Tensor, Tensor];
     const { t, v } = output(x.shape, x.dtype);
-    const dv = dy.values(), xv = x.values();
+    const dv = dy.values(),
+      xv = x.values();
     if (dv instanceof Float32Array && xv instanceof Float32Array && v instanceof Float32Array) reluBackwardFloat32Bits(dv, xv, v);
     else for (let i = 0; i < v.length; i++) v[i] = xv[i]! > 0 ? dv[i]! : 0;
     return { out: t };
@@ -181,5 +209,4 @@ export const elementwiseKernels = {
     v.set(x.values());
     return { out: t };
   },
-
 } satisfies Partial<KernelTable>;

@@ -22,7 +22,9 @@ export const cpuBackend: Backend = {
     // Why the kernels run on one thread, when they must: no shared memory, or no thread host here.
     const oneThread = wasmThreadsUnavailableReason() || threadHostUnavailableReason();
     return {
-      mode: 'typescript', threads: String(gemm.threads), float32Gemm: gemm.engine,
+      mode: 'typescript',
+      threads: String(gemm.threads),
+      float32Gemm: gemm.engine,
       ...(gemm.fallback ? { float32GemmFallback: gemm.fallback } : {}),
       ...(oneThread ? { threadsFallback: oneThread } : {}),
     };

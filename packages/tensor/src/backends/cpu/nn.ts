@@ -1,4 +1,4 @@
-import { FloatDType } from '../../dtype';
+import type { FloatDType } from '../../dtype';
 import type { ConvAttrs, PoolAttrs, ResizeAttrs } from '../../ops/op-attrs';
 import type { KernelTable } from '../backend';
 import { matmulDims, windowOutSize } from '../../shape';
@@ -10,19 +10,42 @@ function convGeometry(xShape: readonly number[], wShape: readonly number[], outS
   const [batch, inChannels, inHeight, inWidth] = xShape as [number, number, number, number];
   const [outChannels, , kernelHeight, kernelWidth] = wShape as [number, number, number, number];
   return {
-    batch, inChannels, inHeight, inWidth, outChannels, kernelHeight, kernelWidth,
-    strideH: a.stride[0], strideW: a.stride[1], padH: a.padding[0], padW: a.padding[1],
-    dilationH: a.dilation[0], dilationW: a.dilation[1], groups: a.groups,
-    outHeight: outShape[2]!, outWidth: outShape[3]!,
+    batch,
+    inChannels,
+    inHeight,
+    inWidth,
+    outChannels,
+    kernelHeight,
+    kernelWidth,
+    strideH: a.stride[0],
+    strideW: a.stride[1],
+    padH: a.padding[0],
+    padW: a.padding[1],
+    dilationH: a.dilation[0],
+    dilationW: a.dilation[1],
+    groups: a.groups,
+    outHeight: outShape[2]!,
+    outWidth: outShape[3]!,
   };
 }
 
 function poolGeometry(x: readonly number[], a: PoolAttrs): k.Pool2dGeometry {
   const [batch, channels, inHeight, inWidth] = x as [number, number, number, number];
   return {
-    batch, channels, inHeight, inWidth, kernelH: a.kernel[0], kernelW: a.kernel[1],
-    strideH: a.stride[0], strideW: a.stride[1], padH: a.padding[0], padW: a.padding[1],
-    dilationH: a.dilation[0], dilationW: a.dilation[1], outHeight: a.outSize[0], outWidth: a.outSize[1],
+    batch,
+    channels,
+    inHeight,
+    inWidth,
+    kernelH: a.kernel[0],
+    kernelW: a.kernel[1],
+    strideH: a.stride[0],
+    strideW: a.stride[1],
+    padH: a.padding[0],
+    padW: a.padding[1],
+    dilationH: a.dilation[0],
+    dilationW: a.dilation[1],
+    outHeight: a.outSize[0],
+    outWidth: a.outSize[1],
   };
 }
 
@@ -33,7 +56,17 @@ function adaptiveGeometry(x: readonly number[], outSize: readonly number[]): k.A
 
 function resizeGeometry(x: readonly number[], a: ResizeAttrs): k.ResizeGeometry {
   const [batch, channels, inHeight, inWidth] = x as [number, number, number, number];
-  return { batch, channels, inHeight, inWidth, outHeight: a.outSize[0], outWidth: a.outSize[1], scaleH: a.scale[0], scaleW: a.scale[1], alignCorners: a.alignCorners };
+  return {
+    batch,
+    channels,
+    inHeight,
+    inWidth,
+    outHeight: a.outSize[0],
+    outWidth: a.outSize[1],
+    scaleH: a.scale[0],
+    scaleW: a.scale[1],
+    alignCorners: a.alignCorners,
+  };
 }
 
 const nchw = (x: Tensor, outSize: readonly number[]) => [x.shape[0]!, x.shape[1]!, outSize[0]!, outSize[1]!];
@@ -47,10 +80,20 @@ export const nnKernels = {
     return { out: t };
   },
   linear: ([x, w, b]) => {
-    const inF = w!.shape[1]!, outF = w!.shape[0]!;
+    const inF = w!.shape[1]!,
+      outF = w!.shape[0]!;
     const rows = x!.size / inF;
     const { t, v } = output([...x!.shape.slice(0, -1), outF], dtypeOf(x!));
-    k.matmul(floats(x!), floats(w!), v, { batch: 1, m: rows, n: outF, k: inF, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0 });
+    k.matmul(floats(x!), floats(w!), v, {
+      batch: 1,
+      m: rows,
+      n: outF,
+      k: inF,
+      transA: false,
+      transB: true,
+      aBatchStride: 0,
+      bBatchStride: 0,
+    });
     if (b) {
       const bv = floats(b);
       for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) v[r * outF + j] = v[r * outF + j]! + bv[j]!;

@@ -3,7 +3,8 @@ import { batchNormSlots } from '../../ops/op-attrs';
 import { sizeOf } from '../../shape';
 import type { Tensor } from '../../tensor';
 import type { KernelTable } from '../backend';
-import { BatchNormGeometry, batchNormBackward, batchNormForward, batchNormTrainForward } from './kernels/batchnorm';
+import type { BatchNormGeometry } from './kernels/batchnorm';
+import { batchNormBackward, batchNormForward, batchNormTrainForward } from './kernels/batchnorm';
 import { layerNormForward } from './kernels/layernorm';
 import { floats, output } from './util';
 
@@ -23,7 +24,16 @@ export const normKernels = {
     const bias = slots.bias >= 0 ? floats(inputs[slots.bias]!) : null;
     const { t, v } = output(x.shape, dtype);
     if (!a.training) {
-      batchNormForward(floats(x), floats(inputs[slots.mean]!), floats(inputs[slots.var]!), weight, bias, a.eps, batchNormGeometry(x.shape), v);
+      batchNormForward(
+        floats(x),
+        floats(inputs[slots.mean]!),
+        floats(inputs[slots.var]!),
+        weight,
+        bias,
+        a.eps,
+        batchNormGeometry(x.shape),
+        v,
+      );
       return { out: t };
     }
     const mean = output([x.shape[1]!], dtype);
@@ -36,8 +46,18 @@ export const normKernels = {
     const { t, v } = output(x!.shape, dtype);
     const sumDy = output([x!.shape[1]!], dtype);
     const sumDyXhat = output([x!.shape[1]!], dtype);
-    batchNormBackward(floats(dy!), floats(x!), floats(mean!), floats(variance!), weight ? floats(weight) : null, eps,
-      batchNormGeometry(x!.shape), v, sumDy.v, sumDyXhat.v);
+    batchNormBackward(
+      floats(dy!),
+      floats(x!),
+      floats(mean!),
+      floats(variance!),
+      weight ? floats(weight) : null,
+      eps,
+      batchNormGeometry(x!.shape),
+      v,
+      sumDy.v,
+      sumDyXhat.v,
+    );
     return { out: t, extras: [sumDy.t, sumDyXhat.t] };
   },
   layerNorm: (inputs, a) => {

@@ -1,6 +1,8 @@
-import { DType, floatOf } from '../../dtype';
+import type { DType } from '../../dtype';
+import { floatOf } from '../../dtype';
 import type { KernelTable } from '../backend';
-import { Shape, sizeOf, stridesOf } from '../../shape';
+import type { Shape } from '../../shape';
+import { sizeOf, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
 import { around, forEachRun, output } from './util';
 
@@ -40,7 +42,14 @@ function fold(x: Tensor, dims: readonly number[], init: number, step: ((acc: num
   return acc;
 }
 
-function reduce(x: Tensor, dims: readonly number[], keepdim: boolean, dtype: DType, init: number, step: ((acc: number, v: number) => number) | 'sum'): { t: Tensor; v: Float64Array | Float32Array | Int32Array | Uint8Array } {
+function reduce(
+  x: Tensor,
+  dims: readonly number[],
+  keepdim: boolean,
+  dtype: DType,
+  init: number,
+  step: ((acc: number, v: number) => number) | 'sum',
+): { t: Tensor; v: Float64Array | Float32Array | Int32Array | Uint8Array } {
   const acc = fold(x, dims, init, step);
   const { t, v } = output(reducedShape(x.shape, dims, keepdim), dtype);
   for (let i = 0; i < acc.length; i++) v[i] = acc[i]!;

@@ -28,7 +28,14 @@ export const shapeKernels = {
     const inStrides = stridesOf(x!.shape);
     const { t, v } = output(shape, x!.dtype);
     const xv = x!.values();
-    stridedWalk(shape, dims.map((d) => inStrides[d]!), 0, (o, i) => { v[o] = xv[i]!; });
+    stridedWalk(
+      shape,
+      dims.map((d) => inStrides[d]!),
+      0,
+      (o, i) => {
+        v[o] = xv[i]!;
+      },
+    );
     return { out: t };
   },
   expand: ([x], { shape }) => {
@@ -44,14 +51,18 @@ export const shapeKernels = {
     const g = sliceGeometry(x!.shape, begin, end, step);
     const { t, v } = output(g.outShape, x!.dtype);
     const xv = x!.values();
-    stridedWalk(g.outShape, g.strides, g.base, (o, i) => { v[o] = xv[i]!; });
+    stridedWalk(g.outShape, g.strides, g.base, (o, i) => {
+      v[o] = xv[i]!;
+    });
     return { out: t };
   },
   unslice: ([x], { begin, end, step, shape }) => {
     const g = sliceGeometry(shape, begin, end, step);
     const { t, v } = output(shape, x!.dtype);
     const xv = x!.values();
-    stridedWalk(g.outShape, g.strides, g.base, (o, i) => { v[i] = xv[o]!; });
+    stridedWalk(g.outShape, g.strides, g.base, (o, i) => {
+      v[i] = xv[o]!;
+    });
     return { out: t };
   },
   pad: ([x], { pads, value }) => {
@@ -61,7 +72,9 @@ export const shapeKernels = {
     const outStrides = stridesOf(shape);
     const base = pads.reduce((s, [before], d) => s + before * outStrides[d]!, 0);
     const xv = x!.values();
-    stridedWalk(x!.shape, outStrides, base, (o, i) => { v[i] = xv[o]!; });
+    stridedWalk(x!.shape, outStrides, base, (o, i) => {
+      v[i] = xv[o]!;
+    });
     return { out: t };
   },
   cat: (inputs, { dim }) => {

@@ -1,5 +1,7 @@
-import { allocate, DType, FloatArray, TypedArray } from '../../dtype';
-import { Shape, broadcastStrides, sizeOf } from '../../shape';
+import type { DType, FloatArray, TypedArray } from '../../dtype';
+import { allocate } from '../../dtype';
+import type { Shape } from '../../shape';
+import { broadcastStrides, sizeOf } from '../../shape';
 import { Tensor } from '../../tensor';
 
 /** A new tensor over freshly computed values. */
@@ -78,7 +80,11 @@ export function collapseDims(shape: Shape, stridesList: readonly (readonly numbe
  * called once per run with each stride list's starting offset, so kernels loop tightly inside a run
  * instead of looking up an index per element.
  */
-export function forEachRun(shape: Shape, stridesList: readonly (readonly number[])[], visit: (bases: number[], length: number, inner: number[]) => void): void {
+export function forEachRun(
+  shape: Shape,
+  stridesList: readonly (readonly number[])[],
+  visit: (bases: number[], length: number, inner: number[]) => void,
+): void {
   const plan = collapseDims(shape, stridesList);
   const k = stridesList.length;
   const rank = plan.shape.length;

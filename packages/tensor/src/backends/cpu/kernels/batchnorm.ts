@@ -18,14 +18,23 @@ export interface BatchNormGeometry {
  * pass reading them back sees exactly the statistics the forward pass used.
  */
 export function batchNormTrainForward(
-  x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, eps: number, g: BatchNormGeometry,
-  y: FloatArray, mean: FloatArray, variance: FloatArray,
+  x: FloatArray,
+  weight: FloatArray | null,
+  bias: FloatArray | null,
+  eps: number,
+  g: BatchNormGeometry,
+  y: FloatArray,
+  mean: FloatArray,
+  variance: FloatArray,
 ): void {
   const { batch, channels, spatial } = g;
   const count = batch * spatial;
   for (let c = 0; c < channels; c++) {
     // Four partial sums per pass: one running sum is a chain of dependent adds, four run in parallel.
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     for (let n = 0; n < batch; n++) {
       const base = (n * channels + c) * spatial;
       const end = base + spatial;
@@ -40,13 +49,19 @@ export function batchNormTrainForward(
     }
     mean[c] = (s0 + s1 + (s2 + s3)) / count;
     const m = mean[c]!;
-    let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+    let q0 = 0,
+      q1 = 0,
+      q2 = 0,
+      q3 = 0;
     for (let n = 0; n < batch; n++) {
       const base = (n * channels + c) * spatial;
       const end = base + spatial;
       let i = base;
       for (; i + 3 < end; i += 4) {
-        const d0 = x[i]! - m, d1 = x[i + 1]! - m, d2 = x[i + 2]! - m, d3 = x[i + 3]! - m;
+        const d0 = x[i]! - m,
+          d1 = x[i + 1]! - m,
+          d2 = x[i + 2]! - m,
+          d3 = x[i + 3]! - m;
         q0 += d0 * d0;
         q1 += d1 * d1;
         q2 += d2 * d2;
@@ -65,8 +80,14 @@ export function batchNormTrainForward(
 
 /** Eval-mode forward: y = (x − mean)·weight/√(var + eps) + bias with the given per-channel statistics. */
 export function batchNormForward(
-  x: FloatArray, mean: FloatArray, variance: FloatArray, weight: FloatArray | null, bias: FloatArray | null, eps: number,
-  g: BatchNormGeometry, y: FloatArray,
+  x: FloatArray,
+  mean: FloatArray,
+  variance: FloatArray,
+  weight: FloatArray | null,
+  bias: FloatArray | null,
+  eps: number,
+  g: BatchNormGeometry,
+  y: FloatArray,
 ): void {
   for (let c = 0; c < g.channels; c++) {
     const k = (weight ? weight[c]! : 1) / Math.sqrt(variance[c]! + eps);
@@ -91,8 +112,16 @@ function affineChannel(x: FloatArray, y: FloatArray, g: BatchNormGeometry, c: nu
  * `sumDy` and `sumDyXhat` [C]).
  */
 export function batchNormBackward(
-  dy: FloatArray, x: FloatArray, mean: FloatArray, variance: FloatArray, weight: FloatArray | null, eps: number,
-  g: BatchNormGeometry, dx: FloatArray, sumDy: FloatArray, sumDyXhat: FloatArray,
+  dy: FloatArray,
+  x: FloatArray,
+  mean: FloatArray,
+  variance: FloatArray,
+  weight: FloatArray | null,
+  eps: number,
+  g: BatchNormGeometry,
+  dx: FloatArray,
+  sumDy: FloatArray,
+  sumDyXhat: FloatArray,
 ): void {
   const { batch, channels, spatial } = g;
   const count = batch * spatial;
@@ -100,13 +129,17 @@ export function batchNormBackward(
     const m = mean[c]!;
     const invstd = 1 / Math.sqrt(variance[c]! + eps);
     // Two partial sums each, as in the forward pass.
-    let a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    let a0 = 0,
+      a1 = 0,
+      b0 = 0,
+      b1 = 0;
     for (let n = 0; n < batch; n++) {
       const base = (n * channels + c) * spatial;
       const end = base + spatial;
       let i = base;
       for (; i + 1 < end; i += 2) {
-        const d0 = dy[i]!, d1 = dy[i + 1]!;
+        const d0 = dy[i]!,
+          d1 = dy[i + 1]!;
         a0 += d0;
         a1 += d1;
         b0 += d0 * (x[i]! - m);

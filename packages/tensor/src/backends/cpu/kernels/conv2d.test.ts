@@ -22,9 +22,20 @@ function randomGeometry(rand: () => number): Conv2dGeometry {
     const inChannels = depthwise ? groups : groups * int(1, 4);
     const outChannels = groups * int(1, depthwise ? 3 : 5);
     const g = geometry({
-      batch: int(1, 3), inChannels, inHeight: int(1, 11), inWidth: int(1, 11), outChannels,
-      kernelHeight: int(1, 4), kernelWidth: int(1, 4), strideH: int(1, 3), strideW: int(1, 3),
-      padH: int(0, 2), padW: int(0, 2), dilationH: int(1, 2), dilationW: int(1, 2), groups,
+      batch: int(1, 3),
+      inChannels,
+      inHeight: int(1, 11),
+      inWidth: int(1, 11),
+      outChannels,
+      kernelHeight: int(1, 4),
+      kernelWidth: int(1, 4),
+      strideH: int(1, 3),
+      strideW: int(1, 3),
+      padH: int(0, 2),
+      padW: int(0, 2),
+      dilationH: int(1, 2),
+      dilationW: int(1, 2),
+      groups,
     });
     if (g.outHeight >= 1 && g.outWidth >= 1) return g;
   }
@@ -32,10 +43,70 @@ function randomGeometry(rand: () => number): Conv2dGeometry {
 
 /** Geometries that cross the GEMM's blocking (K > 256, rows > 128, columns > one block). */
 const BIG: Conv2dGeometry[] = [
-  geometry({ batch: 2, inChannels: 33, inHeight: 17, inWidth: 15, outChannels: 7, kernelHeight: 3, kernelWidth: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1 }),
-  geometry({ batch: 1, inChannels: 3, inHeight: 40, inWidth: 37, outChannels: 9, kernelHeight: 3, kernelWidth: 3, strideH: 2, strideW: 1, padH: 1, padW: 0, dilationH: 1, dilationW: 1, groups: 1 }),
-  geometry({ batch: 3, inChannels: 6, inHeight: 13, inWidth: 13, outChannels: 6, kernelHeight: 3, kernelWidth: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 6 }),
-  geometry({ batch: 2, inChannels: 4, inHeight: 9, inWidth: 9, outChannels: 4, kernelHeight: 1, kernelWidth: 1, strideH: 3, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, groups: 1 }),
+  geometry({
+    batch: 2,
+    inChannels: 33,
+    inHeight: 17,
+    inWidth: 15,
+    outChannels: 7,
+    kernelHeight: 3,
+    kernelWidth: 3,
+    strideH: 1,
+    strideW: 1,
+    padH: 1,
+    padW: 1,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  }),
+  geometry({
+    batch: 1,
+    inChannels: 3,
+    inHeight: 40,
+    inWidth: 37,
+    outChannels: 9,
+    kernelHeight: 3,
+    kernelWidth: 3,
+    strideH: 2,
+    strideW: 1,
+    padH: 1,
+    padW: 0,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  }),
+  geometry({
+    batch: 3,
+    inChannels: 6,
+    inHeight: 13,
+    inWidth: 13,
+    outChannels: 6,
+    kernelHeight: 3,
+    kernelWidth: 3,
+    strideH: 1,
+    strideW: 1,
+    padH: 1,
+    padW: 1,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 6,
+  }),
+  geometry({
+    batch: 2,
+    inChannels: 4,
+    inHeight: 9,
+    inWidth: 9,
+    outChannels: 4,
+    kernelHeight: 1,
+    kernelWidth: 1,
+    strideH: 3,
+    strideW: 2,
+    padH: 0,
+    padW: 0,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  }),
 ];
 
 function check(ctor: Ctor, g: Conv2dGeometry, rand: () => number, tol: number, withBias: boolean): void {
@@ -88,20 +159,111 @@ describe.each([
 /** Edge cases of the offset-table packers: strides, paddings, dilations, odd widths, groups. */
 const EDGES: Conv2dGeometry[] = [
   // stride 1 and 2 with padding 0, 1 and 2
-  ...[1, 2].flatMap((stride) => [0, 1, 2].map((pad) => geometry({
-    batch: 3, inChannels: 5, inHeight: 9, inWidth: 7, outChannels: 13, kernelHeight: 3, kernelWidth: 3,
-    strideH: stride, strideW: stride, padH: pad, padW: pad, dilationH: 1, dilationW: 1, groups: 1,
-  }))),
+  ...[1, 2].flatMap((stride) =>
+    [0, 1, 2].map((pad) =>
+      geometry({
+        batch: 3,
+        inChannels: 5,
+        inHeight: 9,
+        inWidth: 7,
+        outChannels: 13,
+        kernelHeight: 3,
+        kernelWidth: 3,
+        strideH: stride,
+        strideW: stride,
+        padH: pad,
+        padW: pad,
+        dilationH: 1,
+        dilationW: 1,
+        groups: 1,
+      }),
+    ),
+  ),
   // 5×5 stride 2 pad 2 (the first layer of the profiled CNN), odd sizes
-  geometry({ batch: 2, inChannels: 3, inHeight: 13, inWidth: 11, outChannels: 9, kernelHeight: 5, kernelWidth: 5, strideH: 2, strideW: 2, padH: 2, padW: 2, dilationH: 1, dilationW: 1, groups: 1 }),
+  geometry({
+    batch: 2,
+    inChannels: 3,
+    inHeight: 13,
+    inWidth: 11,
+    outChannels: 9,
+    kernelHeight: 5,
+    kernelWidth: 5,
+    strideH: 2,
+    strideW: 2,
+    padH: 2,
+    padW: 2,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  }),
   // dilation with unequal padding per axis and a wide kernel
-  geometry({ batch: 2, inChannels: 4, inHeight: 10, inWidth: 12, outChannels: 5, kernelHeight: 2, kernelWidth: 4, strideH: 1, strideW: 3, padH: 2, padW: 1, dilationH: 3, dilationW: 2, groups: 1 }),
+  geometry({
+    batch: 2,
+    inChannels: 4,
+    inHeight: 10,
+    inWidth: 12,
+    outChannels: 5,
+    kernelHeight: 2,
+    kernelWidth: 4,
+    strideH: 1,
+    strideW: 3,
+    padH: 2,
+    padW: 1,
+    dilationH: 3,
+    dilationW: 2,
+    groups: 1,
+  }),
   // padding wider than the kernel reaches: whole output rows read only the zero border
-  geometry({ batch: 2, inChannels: 2, inHeight: 3, inWidth: 5, outChannels: 3, kernelHeight: 1, kernelWidth: 1, strideH: 1, strideW: 1, padH: 2, padW: 2, dilationH: 1, dilationW: 1, groups: 1 }),
+  geometry({
+    batch: 2,
+    inChannels: 2,
+    inHeight: 3,
+    inWidth: 5,
+    outChannels: 3,
+    kernelHeight: 1,
+    kernelWidth: 1,
+    strideH: 1,
+    strideW: 1,
+    padH: 2,
+    padW: 2,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  }),
   // more output channels than taps or batch pixels (the longest offset table is the channel one)
-  geometry({ batch: 1, inChannels: 2, inHeight: 1, inWidth: 1, outChannels: 40, kernelHeight: 1, kernelWidth: 1, strideH: 1, strideW: 1, padH: 0, padW: 0, dilationH: 1, dilationW: 1, groups: 1 }),
+  geometry({
+    batch: 1,
+    inChannels: 2,
+    inHeight: 1,
+    inWidth: 1,
+    outChannels: 40,
+    kernelHeight: 1,
+    kernelWidth: 1,
+    strideH: 1,
+    strideW: 1,
+    padH: 0,
+    padW: 0,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  }),
   // groups with several channels each, padding
-  geometry({ batch: 2, inChannels: 6, inHeight: 7, inWidth: 9, outChannels: 9, kernelHeight: 3, kernelWidth: 3, strideH: 1, strideW: 2, padH: 1, padW: 2, dilationH: 1, dilationW: 1, groups: 3 }),
+  geometry({
+    batch: 2,
+    inChannels: 6,
+    inHeight: 7,
+    inWidth: 9,
+    outChannels: 9,
+    kernelHeight: 3,
+    kernelWidth: 3,
+    strideH: 1,
+    strideW: 2,
+    padH: 1,
+    padW: 2,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 3,
+  }),
 ];
 
 describe.each([
@@ -132,43 +294,67 @@ describe.each([
   });
 });
 
-test.each([Float32Array as Ctor, Float64Array as Ctor])('a large padded input (%p: staged in a grown wasm memory / allocated per call, not reused)', (ctor) => {
-  // (2049 + 2)² > 2^22 elements: above the reused JavaScript buffers' limit. A 1×1 kernel of 1.5 with
-  // stride 2 and padding 1 reads x[2·oh − 1, 2·ow − 1], so exact results are cheap to write down
-  // (the naive reference and random data take seconds at this size).
-  const g = geometry({ batch: 1, inChannels: 1, inHeight: 2049, inWidth: 2049, outChannels: 1, kernelHeight: 1, kernelWidth: 1, strideH: 2, strideW: 2, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1 });
-  const H = g.inHeight, OH = g.outHeight;
-  const x = new ctor(H * H);
-  for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1013) / 512 - 1;
-  const dy = new ctor(OH * OH);
-  for (let i = 0; i < dy.length; i++) dy[i] = ((i * 104729) % 997) / 256 - 2;
-  const w = new ctor([1.5]);
-  const round = ctor === Float32Array ? Math.fround : (v: number): number => v;
-  const out = new ctor(dy.length).fill(NaN);
-  conv2dForward(x, w, null, g, out);
-  let bad = 0;
-  for (let oh = 0; oh < OH; oh++) {
-    for (let ow = 0; ow < OH; ow++) {
-      const ih = 2 * oh - 1, iw = 2 * ow - 1;
-      const want = ih < 0 || iw < 0 || ih >= H || iw >= H ? 0 : round(1.5 * x[ih * H + iw]!);
-      if (out[oh * OH + ow] !== want) bad++;
+test.each([Float32Array as Ctor, Float64Array as Ctor])(
+  'a large padded input (%p: staged in a grown wasm memory / allocated per call, not reused)',
+  (ctor) => {
+    // (2049 + 2)² > 2^22 elements: above the reused JavaScript buffers' limit. A 1×1 kernel of 1.5 with
+    // stride 2 and padding 1 reads x[2·oh − 1, 2·ow − 1], so exact results are cheap to write down
+    // (the naive reference and random data take seconds at this size).
+    const g = geometry({
+      batch: 1,
+      inChannels: 1,
+      inHeight: 2049,
+      inWidth: 2049,
+      outChannels: 1,
+      kernelHeight: 1,
+      kernelWidth: 1,
+      strideH: 2,
+      strideW: 2,
+      padH: 1,
+      padW: 1,
+      dilationH: 1,
+      dilationW: 1,
+      groups: 1,
+    });
+    const H = g.inHeight,
+      OH = g.outHeight;
+    const x = new ctor(H * H);
+    for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1013) / 512 - 1;
+    const dy = new ctor(OH * OH);
+    for (let i = 0; i < dy.length; i++) dy[i] = ((i * 104729) % 997) / 256 - 2;
+    const w = new ctor([1.5]);
+    const round = ctor === Float32Array ? Math.fround : (v: number): number => v;
+    const out = new ctor(dy.length).fill(NaN);
+    conv2dForward(x, w, null, g, out);
+    let bad = 0;
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OH; ow++) {
+        const ih = 2 * oh - 1,
+          iw = 2 * ow - 1;
+        const want = ih < 0 || iw < 0 || ih >= H || iw >= H ? 0 : round(1.5 * x[ih * H + iw]!);
+        if (out[oh * OH + ow] !== want) bad++;
+      }
     }
-  }
-  const dx = new ctor(x.length).fill(NaN);
-  conv2dBackwardInput(dy, w, g, dx);
-  for (let ih = 0; ih < H; ih++) {
-    for (let iw = 0; iw < H; iw++) {
-      const want = ih % 2 === 0 || iw % 2 === 0 ? 0 : round(1.5 * dy[((ih + 1) / 2) * OH + (iw + 1) / 2]!);
-      if (dx[ih * H + iw] !== want) bad++;
+    const dx = new ctor(x.length).fill(NaN);
+    conv2dBackwardInput(dy, w, g, dx);
+    for (let ih = 0; ih < H; ih++) {
+      for (let iw = 0; iw < H; iw++) {
+        const want = ih % 2 === 0 || iw % 2 === 0 ? 0 : round(1.5 * dy[((ih + 1) / 2) * OH + (iw + 1) / 2]!);
+        if (dx[ih * H + iw] !== want) bad++;
+      }
     }
-  }
-  expect(bad).toBe(0);
-});
+    expect(bad).toBe(0);
+  },
+);
 
 describe('float32 conv2d on the JavaScript engine (GRADLENS_CPU_GEMM=js: packers in JavaScript, not staged in wasm)', () => {
   let prev: PanelEngine | null = null;
-  beforeAll(() => { prev = setFloat32Engine(null); });
-  afterAll(() => { setFloat32Engine(prev); });
+  beforeAll(() => {
+    prev = setFloat32Engine(null);
+  });
+  afterAll(() => {
+    setFloat32Engine(prev);
+  });
 
   test('edge cases, tiny GEMM blocks and random geometries match the naive loops', () => {
     const rand = seededRandom(15);
@@ -195,7 +381,9 @@ test('float32 results are bit-identical on the wasm engine with staged packers a
     const run = (e: PanelEngine): Float32Array[] => {
       const prev = setFloat32Engine(e);
       try {
-        const out = new Float32Array(dy.length), dx = new Float32Array(x.length), dw = new Float32Array(w.length);
+        const out = new Float32Array(dy.length),
+          dx = new Float32Array(x.length),
+          dw = new Float32Array(w.length);
         conv2dForward(x, w, b, g, out);
         conv2dBackwardInput(dy, w, g, dx);
         conv2dBackwardWeight(x, dy, g, dw);
@@ -204,7 +392,8 @@ test('float32 results are bit-identical on the wasm engine with staged packers a
         setFloat32Engine(prev);
       }
     };
-    const staged = run(engine), plain = run(jsPackers);
+    const staged = run(engine),
+      plain = run(jsPackers);
     for (let k = 0; k < 3; k++) expect(Array.from(staged[k]!)).toEqual(Array.from(plain[k]!));
   }
 });

@@ -14,7 +14,18 @@
 import type { Conv2dGeometry, FloatArray } from './types';
 import { currentFloat32Engine, gemm, stridedA, type GemmStore, type PackA, type PackB, type Staging } from './gemm';
 import {
-  offsetTable, packPanels, padInput, padInto, paddedGradient, paddedPlanes, paddedSize, pixelOffsets, pixelRuns, scatterAdd, tapOffsets, unpadGradient,
+  offsetTable,
+  packPanels,
+  padInput,
+  padInto,
+  paddedGradient,
+  paddedPlanes,
+  paddedSize,
+  pixelOffsets,
+  pixelRuns,
+  scatterAdd,
+  tapOffsets,
+  unpadGradient,
   type PaddedPlanes,
 } from './im2col';
 import { scratch, SLOT_PLANE } from './scratch';
@@ -38,15 +49,20 @@ interface PackLoops {
 
 /** The loops in JavaScript over `data`, with reused tables. */
 function scriptLoops(data: FloatArray): PackLoops {
-  let t0 = offsetTable(0, 0), t1 = offsetTable(1, 0);
+  let t0 = offsetTable(0, 0),
+    t1 = offsetTable(1, 0);
   return {
     tables(n0, n1) {
       t0 = offsetTable(0, n0);
       t1 = offsetTable(1, n1);
       return [t0, t1];
     },
-    gather(kc, width, dst, dstOff, nr) { packPanels(data, t0, kc, t1, width, dst, dstOff, nr); },
-    scatter(rows, nRuns, colStep, c, ldc) { scatterAdd(data, t0, rows, t1, nRuns, colStep, c, ldc); },
+    gather(kc, width, dst, dstOff, nr) {
+      packPanels(data, t0, kc, t1, width, dst, dstOff, nr);
+    },
+    scatter(rows, nRuns, colStep, c, ldc) {
+      scatterAdd(data, t0, rows, t1, nRuns, colStep, c, ldc);
+    },
   };
 }
 
@@ -145,7 +161,8 @@ function stagePlan(arr: FloatArray, g: Conv2dGeometry): StagePlan | null {
   if (!(arr instanceof Float32Array)) return null;
   const st = currentFloat32Engine()?.staging;
   if (st === undefined) return null;
-  const t = tableLength(g), size = paddedSize(g);
+  const t = tableLength(g),
+    size = paddedSize(g);
   return 2 * t + size > MAX_STAGED_FLOATS ? null : { st, t, size };
 }
 
@@ -163,8 +180,12 @@ function stagedLoops({ st, t }: StagePlan): PackLoops {
       const ints = st.ints();
       return [ints.subarray(0, n0), ints.subarray(t, t + n1)];
     },
-    gather(kc, width, dst, dstOff, nr) { st.packPanels(2 * t, 0, kc, t, width, dst, dstOff, nr); },
-    scatter(rows, nRuns, colStep, c, ldc) { st.scatterAdd(2 * t, 0, rows, t, nRuns, colStep, c, ldc); },
+    gather(kc, width, dst, dstOff, nr) {
+      st.packPanels(2 * t, 0, kc, t, width, dst, dstOff, nr);
+    },
+    scatter(rows, nRuns, colStep, c, ldc) {
+      st.scatterAdd(2 * t, 0, rows, t, nRuns, colStep, c, ldc);
+    },
   };
 }
 
@@ -231,7 +252,16 @@ function col2imStore(dxp: PaddedPlanes, g: Conv2dGeometry, group: number, loops:
       // Contiguous runs along output rows: the inner loop then steps by strideW with no table reads.
       const [taps, runs] = loops.tables(rows, 3 * (Math.ceil(cols / g.outWidth) + 2));
       tapOffsets(taps, g, dxp, i0, rows);
-      const nRuns = pixelRuns(runs, g, j0, cols, group * cinG * dxp.planeLen, g.inChannels * dxp.planeLen, g.strideH * dxp.rowLen, g.strideW);
+      const nRuns = pixelRuns(
+        runs,
+        g,
+        j0,
+        cols,
+        group * cinG * dxp.planeLen,
+        g.inChannels * dxp.planeLen,
+        g.strideH * dxp.rowLen,
+        g.strideW,
+      );
       loops.scatter(rows, nRuns, g.strideW, c, ldc);
     },
   };
@@ -275,7 +305,15 @@ export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArra
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
   const [xp, loops] = paddedInput(x, g, out);
   for (let group = 0; group < g.groups; group++) {
-    gemm(coutG, g.batch * P, kdim, stridedA(weight, group * coutG * kdim, kdim, 1), im2colB(xp, g, group, loops), outStore(out, bias, g, group), { float32: out instanceof Float32Array });
+    gemm(
+      coutG,
+      g.batch * P,
+      kdim,
+      stridedA(weight, group * coutG * kdim, kdim, 1),
+      im2colB(xp, g, group, loops),
+      outStore(out, bias, g, group),
+      { float32: out instanceof Float32Array },
+    );
   }
 }
 
@@ -297,7 +335,9 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
   const { dxp, loops, readBack } = paddedGradientFor(dx, g);
   for (let group = 0; group < g.groups; group++) {
-    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxp, g, group, loops), { float32: dx instanceof Float32Array });
+    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxp, g, group, loops), {
+      float32: dx instanceof Float32Array,
+    });
   }
   unpadGradient(readBack(), g, dx);
 }
@@ -314,7 +354,9 @@ export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeo
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
   const [xp, loops] = paddedInput(x, g, dw);
   for (let group = 0; group < g.groups; group++) {
-    gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(xp, g, group, loops), dwStore(dw, g, group), { float32: dw instanceof Float32Array });
+    gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(xp, g, group, loops), dwStore(dw, g, group), {
+      float32: dw instanceof Float32Array,
+    });
   }
 }
 
@@ -322,7 +364,9 @@ export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeo
 
 function depthwiseForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, out: FloatArray): void {
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, kernelHeight: kh, kernelWidth: kw, strideH: sH, strideW: sW } = g;
-  const P = OH * OW, HW = H * W, mult = g.outChannels / g.groups;
+  const P = OH * OW,
+    HW = H * W,
+    mult = g.outChannels / g.groups;
   const acc = scratch(SLOT_PLANE, P);
   for (let n = 0; n < g.batch; n++) {
     for (let co = 0; co < g.outChannels; co++) {
@@ -350,7 +394,9 @@ function depthwiseForward(x: FloatArray, w: FloatArray, bias: FloatArray | null,
 
 function depthwiseBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray): void {
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, kernelHeight: kh, kernelWidth: kw, strideH: sH, strideW: sW } = g;
-  const P = OH * OW, HW = H * W, mult = g.outChannels / g.groups;
+  const P = OH * OW,
+    HW = H * W,
+    mult = g.outChannels / g.groups;
   const acc = scratch(SLOT_PLANE, HW);
   for (let n = 0; n < g.batch; n++) {
     for (let ci = 0; ci < g.inChannels; ci++) {
@@ -381,7 +427,9 @@ function depthwiseBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeometry
 
 function depthwiseBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray): void {
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, kernelHeight: kh, kernelWidth: kw, strideH: sH, strideW: sW } = g;
-  const P = OH * OW, HW = H * W, mult = g.outChannels / g.groups;
+  const P = OH * OW,
+    HW = H * W,
+    mult = g.outChannels / g.groups;
   for (let co = 0; co < g.outChannels; co++) {
     const ci = (co / mult) | 0;
     for (let ky = 0; ky < kh; ky++) {

@@ -64,4 +64,3 @@ export function erf(x: number): number {
   s = Math.min(s, 1); // rounding near 6 must not step past the bound
   return x < 0 ? -s : s;
 }
-

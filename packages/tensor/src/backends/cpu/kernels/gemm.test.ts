@@ -7,8 +7,8 @@ import type { MatmulOptions } from './types';
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 function run(ctor: Ctor, o: MatmulOptions, rand: () => number, tol: number): void {
-  const aLen = Math.max(1, (o.aBatchStride === 0 ? 1 : o.batch)) * o.m * o.k;
-  const bLen = Math.max(1, (o.bBatchStride === 0 ? 1 : o.batch)) * o.k * o.n;
+  const aLen = Math.max(1, o.aBatchStride === 0 ? 1 : o.batch) * o.m * o.k;
+  const bLen = Math.max(1, o.bBatchStride === 0 ? 1 : o.batch) * o.k * o.n;
   const a = randomFloats(ctor, aLen, rand);
   const b = randomFloats(ctor, bLen, rand);
   const out = new ctor(o.batch * o.m * o.n).fill(NaN);
@@ -18,11 +18,21 @@ function run(ctor: Ctor, o: MatmulOptions, rand: () => number, tol: number): voi
 
 function randomOptions(rand: () => number, maxDim: number): MatmulOptions {
   const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
-  const batch = int(1, 3), m = int(1, maxDim), n = int(1, maxDim), k = int(1, maxDim);
-  const aBroadcast = rand() < 0.25, bBroadcast = rand() < 0.3;
+  const batch = int(1, 3),
+    m = int(1, maxDim),
+    n = int(1, maxDim),
+    k = int(1, maxDim);
+  const aBroadcast = rand() < 0.25,
+    bBroadcast = rand() < 0.3;
   return {
-    batch, m, n, k, transA: rand() < 0.5, transB: rand() < 0.5,
-    aBatchStride: aBroadcast ? 0 : m * k, bBatchStride: bBroadcast ? 0 : k * n,
+    batch,
+    m,
+    n,
+    k,
+    transA: rand() < 0.5,
+    transB: rand() < 0.5,
+    aBatchStride: aBroadcast ? 0 : m * k,
+    bBatchStride: bBroadcast ? 0 : k * n,
   };
 }
 
@@ -51,8 +61,12 @@ describe.each([
   ['float64', Float64Array as Ctor, null, 1e-12],
 ] as [string, Ctor, PanelEngine | null, number][])('matmul (%s)', (_label, ctor, engine, tol) => {
   let prevEngine: PanelEngine | null = null;
-  beforeAll(() => { prevEngine = setFloat32Engine(engine); });
-  afterAll(() => { setFloat32Engine(prevEngine); });
+  beforeAll(() => {
+    prevEngine = setFloat32Engine(engine);
+  });
+  afterAll(() => {
+    setFloat32Engine(prevEngine);
+  });
 
   test('small random shapes, transposes and broadcasts match the naive loop', () => {
     const rand = seededRandom(11);
@@ -69,7 +83,8 @@ describe.each([
   test('every row and column remainder of the panels (m, n = 1 … 17 around MR=6, NR=8)', () => {
     const rand = seededRandom(14);
     for (let m = 1; m <= 17; m++)
-      for (let n = 1; n <= 17; n++) run(ctor, { batch: 1, m, n, k: 7, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 }, rand, tol);
+      for (let n = 1; n <= 17; n++)
+        run(ctor, { batch: 1, m, n, k: 7, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 }, rand, tol);
   });
 
   test('k = 0 gives zeros', () => {

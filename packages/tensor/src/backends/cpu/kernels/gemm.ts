@@ -35,7 +35,17 @@ export interface MicroKernel {
    * c[cOff + i*ldc + j] (=|+=) Σ_p ap[aOff + p*mr + i] * bp[bOff + p*nr + j] for i < mr, j < nr;
    * assigns when `accumulate` is false, adds otherwise.
    */
-  run(kc: number, ap: Float64Array, aOff: number, bp: Float64Array, bOff: number, c: Float64Array, cOff: number, ldc: number, accumulate: boolean): void;
+  run(
+    kc: number,
+    ap: Float64Array,
+    aOff: number,
+    bp: Float64Array,
+    bOff: number,
+    c: Float64Array,
+    cOff: number,
+    ldc: number,
+    accumulate: boolean,
+  ): void;
 }
 
 /** Packs a block of the left operand into MR-row panels (see the layout above). */
@@ -58,33 +68,90 @@ export const jsMicroKernel4x4: MicroKernel = {
   mr: 4,
   nr: 4,
   run(kc, ap, aOff, bp, bOff, c, cOff, ldc, accumulate) {
-    let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-    let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-    let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-    let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+    let c00 = 0,
+      c01 = 0,
+      c02 = 0,
+      c03 = 0;
+    let c10 = 0,
+      c11 = 0,
+      c12 = 0,
+      c13 = 0;
+    let c20 = 0,
+      c21 = 0,
+      c22 = 0,
+      c23 = 0;
+    let c30 = 0,
+      c31 = 0,
+      c32 = 0,
+      c33 = 0;
     let ai = aOff;
     let bi = bOff;
     for (let p = 0; p < kc; p++) {
-      const a0 = ap[ai]!, a1 = ap[ai + 1]!, a2 = ap[ai + 2]!, a3 = ap[ai + 3]!;
-      const b0 = bp[bi]!, b1 = bp[bi + 1]!, b2 = bp[bi + 2]!, b3 = bp[bi + 3]!;
-      c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-      c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-      c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-      c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+      const a0 = ap[ai]!,
+        a1 = ap[ai + 1]!,
+        a2 = ap[ai + 2]!,
+        a3 = ap[ai + 3]!;
+      const b0 = bp[bi]!,
+        b1 = bp[bi + 1]!,
+        b2 = bp[bi + 2]!,
+        b3 = bp[bi + 3]!;
+      c00 += a0 * b0;
+      c01 += a0 * b1;
+      c02 += a0 * b2;
+      c03 += a0 * b3;
+      c10 += a1 * b0;
+      c11 += a1 * b1;
+      c12 += a1 * b2;
+      c13 += a1 * b3;
+      c20 += a2 * b0;
+      c21 += a2 * b1;
+      c22 += a2 * b2;
+      c23 += a2 * b3;
+      c30 += a3 * b0;
+      c31 += a3 * b1;
+      c32 += a3 * b2;
+      c33 += a3 * b3;
       ai += 4;
       bi += 4;
     }
-    const r0 = cOff, r1 = cOff + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
+    const r0 = cOff,
+      r1 = cOff + ldc,
+      r2 = r1 + ldc,
+      r3 = r2 + ldc;
     if (accumulate) {
-      c[r0] = c[r0]! + c00; c[r0 + 1] = c[r0 + 1]! + c01; c[r0 + 2] = c[r0 + 2]! + c02; c[r0 + 3] = c[r0 + 3]! + c03;
-      c[r1] = c[r1]! + c10; c[r1 + 1] = c[r1 + 1]! + c11; c[r1 + 2] = c[r1 + 2]! + c12; c[r1 + 3] = c[r1 + 3]! + c13;
-      c[r2] = c[r2]! + c20; c[r2 + 1] = c[r2 + 1]! + c21; c[r2 + 2] = c[r2 + 2]! + c22; c[r2 + 3] = c[r2 + 3]! + c23;
-      c[r3] = c[r3]! + c30; c[r3 + 1] = c[r3 + 1]! + c31; c[r3 + 2] = c[r3 + 2]! + c32; c[r3 + 3] = c[r3 + 3]! + c33;
+      c[r0] = c[r0]! + c00;
+      c[r0 + 1] = c[r0 + 1]! + c01;
+      c[r0 + 2] = c[r0 + 2]! + c02;
+      c[r0 + 3] = c[r0 + 3]! + c03;
+      c[r1] = c[r1]! + c10;
+      c[r1 + 1] = c[r1 + 1]! + c11;
+      c[r1 + 2] = c[r1 + 2]! + c12;
+      c[r1 + 3] = c[r1 + 3]! + c13;
+      c[r2] = c[r2]! + c20;
+      c[r2 + 1] = c[r2 + 1]! + c21;
+      c[r2 + 2] = c[r2 + 2]! + c22;
+      c[r2 + 3] = c[r2 + 3]! + c23;
+      c[r3] = c[r3]! + c30;
+      c[r3 + 1] = c[r3 + 1]! + c31;
+      c[r3 + 2] = c[r3 + 2]! + c32;
+      c[r3 + 3] = c[r3 + 3]! + c33;
     } else {
-      c[r0] = c00; c[r0 + 1] = c01; c[r0 + 2] = c02; c[r0 + 3] = c03;
-      c[r1] = c10; c[r1 + 1] = c11; c[r1 + 2] = c12; c[r1 + 3] = c13;
-      c[r2] = c20; c[r2 + 1] = c21; c[r2 + 2] = c22; c[r2 + 3] = c23;
-      c[r3] = c30; c[r3 + 1] = c31; c[r3 + 2] = c32; c[r3 + 3] = c33;
+      c[r0] = c00;
+      c[r0 + 1] = c01;
+      c[r0 + 2] = c02;
+      c[r0 + 3] = c03;
+      c[r1] = c10;
+      c[r1 + 1] = c11;
+      c[r1 + 2] = c12;
+      c[r1 + 3] = c13;
+      c[r2] = c20;
+      c[r2 + 1] = c21;
+      c[r2 + 2] = c22;
+      c[r2 + 3] = c23;
+      c[r3] = c30;
+      c[r3 + 1] = c31;
+      c[r3 + 2] = c32;
+      c[r3 + 3] = c33;
     }
   },
 };
@@ -118,7 +185,16 @@ export interface Staging {
   floats(): Float32Array;
   ints(): Int32Array;
   /** im2col.ts's packPanels on staged src and tables, into dst (a view of the engine's panels). */
-  packPanels(srcAt: number, depthAt: number, kc: number, acrossAt: number, width: number, dst: FloatArray, dstOff: number, nr: number): void;
+  packPanels(
+    srcAt: number,
+    depthAt: number,
+    kc: number,
+    acrossAt: number,
+    width: number,
+    dst: FloatArray,
+    dstOff: number,
+    nr: number,
+  ): void;
   /** im2col.ts's scatterAdd into staged dst, from c (the engine's workspace). */
   scatterAdd(dstAt: number, downAt: number, rows: number, runsAt: number, nRuns: number, colStep: number, c: FloatArray, ldc: number): void;
 }
@@ -151,8 +227,12 @@ const float64Engine: PanelEngine = (() => {
   let bufs: PanelBuffers = { a: new Float64Array(0), b: new Float64Array(0), c: new Float64Array(0) };
   return {
     name: 'js-float64',
-    get mr() { return micro.mr; },
-    get nr() { return micro.nr; },
+    get mr() {
+      return micro.mr;
+    },
+    get nr() {
+      return micro.nr;
+    },
     buffers(aSize, bSize, cSize) {
       bufs = { a: scratch(SLOT_PACK_A, aSize), b: scratch(SLOT_PACK_B, bSize), c: scratch(SLOT_TILE, cSize) };
       return bufs;
@@ -160,7 +240,9 @@ const float64Engine: PanelEngine = (() => {
     block(kc, rPanels, sPanels, aOff, bOff, ldc, accumulate) {
       const mk = micro;
       const { mr, nr } = mk;
-      const ap = bufs.a as Float64Array, bp = bufs.b as Float64Array, cw = bufs.c as Float64Array;
+      const ap = bufs.a as Float64Array,
+        bp = bufs.b as Float64Array,
+        cw = bufs.c as Float64Array;
       for (let s = 0, bo = bOff; s < sPanels; s++, bo += kc * nr) {
         for (let r = 0, ao = aOff, co = s * nr; r < rPanels; r++, ao += kc * mr, co += mr * ldc) {
           mk.run(kc, ap, ao, bp, bo, cw, co, ldc, accumulate);
@@ -260,7 +342,9 @@ export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: G
   const mPad = Math.ceil(M / mr) * mr;
   // Split K into equal blocks of at most blocking.kc (576 -> 3×192, not 256+256+64).
   const KC = Math.ceil(K / Math.max(1, Math.ceil(K / blocking.kc)));
-  const MC = blocking.mc, B_BLOCK = blocking.bBlock, NC_MAX = blocking.ncMax;
+  const MC = blocking.mc,
+    B_BLOCK = blocking.bBlock,
+    NC_MAX = blocking.ncMax;
   let nc = Math.floor(B_BLOCK / Math.max(K, 1) / nr) * nr;
   nc = Math.min(NC_MAX, Math.max(nr * 4, nc));
   const ncPadMax = Math.ceil(Math.min(nc, jEnd - jBegin) / nr) * nr;
@@ -285,10 +369,11 @@ export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: G
       const rPanels = Math.ceil(rows / mr);
       if (K === 0) cw.fill(0, 0, rPanels * mr * ncPad);
       else if (engine.depth !== undefined) engine.depth(K, KC, mPad, i0, rPanels, ncPad / nr, ncPad);
-      else for (let p0 = 0; p0 < K; p0 += KC) {
-        const kc = Math.min(KC, K - p0);
-        engine.block(kc, rPanels, ncPad / nr, p0 * mPad + i0 * kc, p0 * ncPad, ncPad, p0 > 0);
-      }
+      else
+        for (let p0 = 0; p0 < K; p0 += KC) {
+          const kc = Math.min(KC, K - p0);
+          engine.block(kc, rPanels, ncPad / nr, p0 * mPad + i0 * kc, p0 * ncPad, ncPad, p0 > 0);
+        }
       out.store(cw, ncPad, i0, rows, j0, cols);
     }
   }
@@ -305,7 +390,8 @@ export function stridedA(data: FloatArray, off: number, rs: number, cs: number):
         const rowStart = off + (i0 + r * mr) * rs + p0 * cs;
         if (valid === 4 && mr === 4) {
           // Four source rows read in step, packed panel written sequentially.
-          let s0 = rowStart, d = base;
+          let s0 = rowStart,
+            d = base;
           for (let p = 0; p < kc; p++, s0 += cs, d += 4) {
             dst[d] = data[s0]!;
             dst[d + 1] = data[s0 + rs]!;
@@ -384,12 +470,8 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
       thinMatmul(a, bi * aBatchStride, aRs, aCs, b, bi * bBatchStride, bRs, bCs, out, bi * m * n, m, n, k);
       continue;
     }
-    gemm(
-      m, n, k,
-      stridedA(a, bi * aBatchStride, aRs, aCs),
-      stridedB(b, bi * bBatchStride, bRs, bCs),
-      denseStore(out, bi * m * n, n),
-      { float32 },
-    );
+    gemm(m, n, k, stridedA(a, bi * aBatchStride, aRs, aCs), stridedB(b, bi * bBatchStride, bRs, bCs), denseStore(out, bi * m * n, n), {
+      float32,
+    });
   }
 }

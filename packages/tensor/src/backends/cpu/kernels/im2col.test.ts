@@ -3,8 +3,22 @@ import { createWasmFloat32Engine } from './wasm-gemm';
 import type { Conv2dGeometry } from './types';
 
 const G: Conv2dGeometry = {
-  batch: 2, inChannels: 3, inHeight: 5, inWidth: 4, outChannels: 2, kernelHeight: 3, kernelWidth: 2,
-  strideH: 2, strideW: 1, padH: 1, padW: 2, dilationH: 2, dilationW: 1, groups: 1, outHeight: 2, outWidth: 7,
+  batch: 2,
+  inChannels: 3,
+  inHeight: 5,
+  inWidth: 4,
+  outChannels: 2,
+  kernelHeight: 3,
+  kernelWidth: 2,
+  strideH: 2,
+  strideW: 1,
+  padH: 1,
+  padW: 2,
+  dilationH: 2,
+  dilationW: 1,
+  groups: 1,
+  outHeight: 2,
+  outWidth: 7,
 };
 
 describe('im2col offset tables', () => {

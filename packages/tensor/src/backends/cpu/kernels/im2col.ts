@@ -63,7 +63,9 @@ export function paddedSize(g: Conv2dGeometry): number {
 /** Writes x into the interior of padInput's layout at data[at..] and zeros its border. */
 export function padInto(x: FloatArray, g: Conv2dGeometry, data: FloatArray, at: number): PaddedPlanes {
   const [rowLen, planeLen] = paddedDims(g);
-  const H = g.inHeight, W = g.inWidth, planes = g.batch * g.inChannels;
+  const H = g.inHeight,
+    W = g.inWidth,
+    planes = g.batch * g.inChannels;
   if (g.padH !== 0 || g.padW !== 0) data.fill(0, at, at + planes * planeLen);
   for (let pl = 0; pl < planes; pl++) {
     for (let ih = 0; ih < H; ih++) {
@@ -85,7 +87,9 @@ export function paddedGradient(dx: FloatArray, g: Conv2dGeometry): PaddedPlanes 
 /** Copies the interior of a paddedGradient buffer into dx [N, Cin, H, W] (nothing to do without padding). */
 export function unpadGradient(p: PaddedPlanes, g: Conv2dGeometry, dx: FloatArray): void {
   if (p.data === dx) return;
-  const H = g.inHeight, W = g.inWidth, planes = g.batch * g.inChannels;
+  const H = g.inHeight,
+    W = g.inWidth,
+    planes = g.batch * g.inChannels;
   for (let pl = 0; pl < planes; pl++) {
     for (let ih = 0; ih < H; ih++) {
       let d = (pl * H + ih) * W;
@@ -114,7 +118,8 @@ export function offsetTable(slot: 0 | 1, n: number): Int32Array {
  * (cinG·kh·kw) taps: ci·planeLen + ky·dilationH·rowLen + kx·dilationW.
  */
 export function tapOffsets(t: Int32Array, g: Conv2dGeometry, p: PaddedPlanes, kk0: number, count: number): Int32Array {
-  const kw = g.kernelWidth, khw = g.kernelHeight * kw;
+  const kw = g.kernelWidth,
+    khw = g.kernelHeight * kw;
   let ci = (kk0 / khw) | 0;
   let ky = ((kk0 - ci * khw) / kw) | 0;
   let kx = kk0 - ci * khw - ky * kw;
@@ -122,7 +127,10 @@ export function tapOffsets(t: Int32Array, g: Conv2dGeometry, p: PaddedPlanes, kk
     t[i] = ci * p.planeLen + ky * g.dilationH * p.rowLen + kx * g.dilationW;
     if (++kx === kw) {
       kx = 0;
-      if (++ky === g.kernelHeight) { ky = 0; ci++; }
+      if (++ky === g.kernelHeight) {
+        ky = 0;
+        ci++;
+      }
     }
   }
   return t;
@@ -134,9 +142,17 @@ export function tapOffsets(t: Int32Array, g: Conv2dGeometry, p: PaddedPlanes, kk
  * rowStep = strideH·rowLen, colStep = strideW; for dy: imageLen = Cout·OH·OW, rowStep = OW, colStep = 1.
  */
 export function pixelOffsets(
-  t: Int32Array, g: Conv2dGeometry, q0: number, count: number, base: number, imageLen: number, rowStep: number, colStep: number,
+  t: Int32Array,
+  g: Conv2dGeometry,
+  q0: number,
+  count: number,
+  base: number,
+  imageLen: number,
+  rowStep: number,
+  colStep: number,
 ): Int32Array {
-  const OW = g.outWidth, P = g.outHeight * OW;
+  const OW = g.outWidth,
+    P = g.outHeight * OW;
   let n = (q0 / P) | 0;
   let oh = ((q0 - n * P) / OW) | 0;
   let ow = q0 - n * P - oh * OW;
@@ -145,7 +161,10 @@ export function pixelOffsets(
     t[i] = rowBase + ow * colStep;
     if (++ow === OW) {
       ow = 0;
-      if (++oh === g.outHeight) { oh = 0; n++; }
+      if (++oh === g.outHeight) {
+        oh = 0;
+        n++;
+      }
       rowBase = base + n * imageLen + oh * rowStep;
     }
   }
@@ -159,7 +178,14 @@ export function pixelOffsets(
  * Writes are sequential; each value is only moved, never computed.
  */
 export function packPanels(
-  src: FloatArray, depth: Int32Array, kc: number, across: Int32Array, width: number, dst: FloatArray, d: number, nr: number,
+  src: FloatArray,
+  depth: Int32Array,
+  kc: number,
+  across: Int32Array,
+  width: number,
+  dst: FloatArray,
+  d: number,
+  nr: number,
 ): void {
   const full = Math.floor(width / nr);
   let s = 0;
@@ -167,33 +193,60 @@ export function packPanels(
     // The wasm engine's B panels: eight column offsets held in locals.
     for (; s < full; s++) {
       const j = s * 8;
-      const a0 = across[j]!, a1 = across[j + 1]!, a2 = across[j + 2]!, a3 = across[j + 3]!;
-      const a4 = across[j + 4]!, a5 = across[j + 5]!, a6 = across[j + 6]!, a7 = across[j + 7]!;
+      const a0 = across[j]!,
+        a1 = across[j + 1]!,
+        a2 = across[j + 2]!,
+        a3 = across[j + 3]!;
+      const a4 = across[j + 4]!,
+        a5 = across[j + 5]!,
+        a6 = across[j + 6]!,
+        a7 = across[j + 7]!;
       for (let p = 0; p < kc; p++, d += 8) {
         const b = depth[p]!;
-        dst[d] = src[b + a0]!; dst[d + 1] = src[b + a1]!; dst[d + 2] = src[b + a2]!; dst[d + 3] = src[b + a3]!;
-        dst[d + 4] = src[b + a4]!; dst[d + 5] = src[b + a5]!; dst[d + 6] = src[b + a6]!; dst[d + 7] = src[b + a7]!;
+        dst[d] = src[b + a0]!;
+        dst[d + 1] = src[b + a1]!;
+        dst[d + 2] = src[b + a2]!;
+        dst[d + 3] = src[b + a3]!;
+        dst[d + 4] = src[b + a4]!;
+        dst[d + 5] = src[b + a5]!;
+        dst[d + 6] = src[b + a6]!;
+        dst[d + 7] = src[b + a7]!;
       }
     }
   } else if (nr === 6) {
     // The wasm engine's A panels (dy rows in backward-weight).
     for (; s < full; s++) {
       const j = s * 6;
-      const a0 = across[j]!, a1 = across[j + 1]!, a2 = across[j + 2]!, a3 = across[j + 3]!, a4 = across[j + 4]!, a5 = across[j + 5]!;
+      const a0 = across[j]!,
+        a1 = across[j + 1]!,
+        a2 = across[j + 2]!,
+        a3 = across[j + 3]!,
+        a4 = across[j + 4]!,
+        a5 = across[j + 5]!;
       for (let p = 0; p < kc; p++, d += 6) {
         const b = depth[p]!;
-        dst[d] = src[b + a0]!; dst[d + 1] = src[b + a1]!; dst[d + 2] = src[b + a2]!;
-        dst[d + 3] = src[b + a3]!; dst[d + 4] = src[b + a4]!; dst[d + 5] = src[b + a5]!;
+        dst[d] = src[b + a0]!;
+        dst[d + 1] = src[b + a1]!;
+        dst[d + 2] = src[b + a2]!;
+        dst[d + 3] = src[b + a3]!;
+        dst[d + 4] = src[b + a4]!;
+        dst[d + 5] = src[b + a5]!;
       }
     }
   } else if (nr === 4) {
     // The JavaScript engine's 4×4 panels (float64 data, or GRADLENS_CPU_GEMM=js).
     for (; s < full; s++) {
       const j = s * 4;
-      const a0 = across[j]!, a1 = across[j + 1]!, a2 = across[j + 2]!, a3 = across[j + 3]!;
+      const a0 = across[j]!,
+        a1 = across[j + 1]!,
+        a2 = across[j + 2]!,
+        a3 = across[j + 3]!;
       for (let p = 0; p < kc; p++, d += 4) {
         const b = depth[p]!;
-        dst[d] = src[b + a0]!; dst[d + 1] = src[b + a1]!; dst[d + 2] = src[b + a2]!; dst[d + 3] = src[b + a3]!;
+        dst[d] = src[b + a0]!;
+        dst[d + 1] = src[b + a1]!;
+        dst[d + 2] = src[b + a2]!;
+        dst[d + 3] = src[b + a3]!;
       }
     }
   } else {
@@ -221,9 +274,17 @@ export function packPanels(
  * t needs room for 3·(count/OW + 2) entries.
  */
 export function pixelRuns(
-  t: Int32Array, g: Conv2dGeometry, q0: number, count: number, base: number, imageLen: number, rowStep: number, colStep: number,
+  t: Int32Array,
+  g: Conv2dGeometry,
+  q0: number,
+  count: number,
+  base: number,
+  imageLen: number,
+  rowStep: number,
+  colStep: number,
 ): number {
-  const OW = g.outWidth, P = g.outHeight * OW;
+  const OW = g.outWidth,
+    P = g.outHeight * OW;
   let runs = 0;
   for (let c = 0; c < count; runs++) {
     const q = q0 + c;
@@ -245,7 +306,14 @@ export function pixelRuns(
  * each dst element receives its terms is fixed by that loop).
  */
 export function scatterAdd(
-  dst: FloatArray, down: Int32Array, rows: number, runs: Int32Array, nRuns: number, colStep: number, c: FloatArray, ldc: number,
+  dst: FloatArray,
+  down: Int32Array,
+  rows: number,
+  runs: Int32Array,
+  nRuns: number,
+  colStep: number,
+  c: FloatArray,
+  ldc: number,
 ): void {
   for (let i = 0; i < rows; i++) {
     const b = down[i]!;

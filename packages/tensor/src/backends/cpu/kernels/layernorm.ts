@@ -6,11 +6,18 @@ import type { FloatArray } from './types';
  * float64), then y = (x − mean)/√(var + eps)·weight + bias with per-column weight and bias.
  */
 export function layerNormForward(
-  x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, eps: number, rows: number, cols: number, y: FloatArray,
+  x: FloatArray,
+  weight: FloatArray | null,
+  bias: FloatArray | null,
+  eps: number,
+  rows: number,
+  cols: number,
+  y: FloatArray,
 ): void {
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    let s0 = 0, s1 = 0;
+    let s0 = 0,
+      s1 = 0;
     let i = 0;
     for (; i + 1 < cols; i += 2) {
       s0 += x[base + i]!;
@@ -18,7 +25,8 @@ export function layerNormForward(
     }
     if (i < cols) s0 += x[base + i]!;
     const mean = (s0 + s1) / cols;
-    let q0 = 0, q1 = 0;
+    let q0 = 0,
+      q1 = 0;
     for (i = 0; i + 1 < cols; i += 2) {
       const d0 = x[base + i]! - mean;
       const d1 = x[base + i + 1]! - mean;

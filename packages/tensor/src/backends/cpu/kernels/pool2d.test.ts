@@ -17,19 +17,43 @@ function outSize(inSize: number, k: number, pad: number, stride: number, dilatio
 function randomGeometry(rand: () => number, withDilation: boolean): Pool2dGeometry {
   const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
   for (;;) {
-    const kernelH = int(1, 4), kernelW = int(1, 4);
-    const padH = int(0, Math.floor(kernelH / 2)), padW = int(0, Math.floor(kernelW / 2));
-    const strideH = int(1, 3), strideW = int(1, 3);
-    const dilationH = withDilation ? int(1, 2) : 1, dilationW = withDilation ? int(1, 2) : 1;
-    const inHeight = int(1, 10), inWidth = int(1, 10), ceil = rand() < 0.5;
+    const kernelH = int(1, 4),
+      kernelW = int(1, 4);
+    const padH = int(0, Math.floor(kernelH / 2)),
+      padW = int(0, Math.floor(kernelW / 2));
+    const strideH = int(1, 3),
+      strideW = int(1, 3);
+    const dilationH = withDilation ? int(1, 2) : 1,
+      dilationW = withDilation ? int(1, 2) : 1;
+    const inHeight = int(1, 10),
+      inWidth = int(1, 10),
+      ceil = rand() < 0.5;
     const outHeight = outSize(inHeight, kernelH, padH, strideH, dilationH, ceil);
     const outWidth = outSize(inWidth, kernelW, padW, strideW, dilationW, ceil);
     if (outHeight < 1 || outWidth < 1) continue;
-    return { batch: int(1, 2), channels: int(1, 3), inHeight, inWidth, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, outHeight, outWidth };
+    return {
+      batch: int(1, 2),
+      channels: int(1, 3),
+      inHeight,
+      inWidth,
+      kernelH,
+      kernelW,
+      strideH,
+      strideW,
+      padH,
+      padW,
+      dilationH,
+      dilationW,
+      outHeight,
+      outWidth,
+    };
   }
 }
 
-const sizes = (g: Pool2dGeometry): [number, number] => [g.batch * g.channels * g.inHeight * g.inWidth, g.batch * g.channels * g.outHeight * g.outWidth];
+const sizes = (g: Pool2dGeometry): [number, number] => [
+  g.batch * g.channels * g.inHeight * g.inWidth,
+  g.batch * g.channels * g.outHeight * g.outWidth,
+];
 
 describe.each([
   [Float32Array as Ctor, 1e-6],
@@ -42,7 +66,8 @@ describe.each([
       const [inSize, outSz] = sizes(g);
       const x = randomFloats(ctor, inSize, rand);
       if (t % 3 === 0) for (let i = 0; i < inSize; i += 5) x[i] = x[(i + 1) % inSize]!; // ties: first wins
-      const out = new ctor(outSz).fill(NaN), idx = new Int32Array(outSz).fill(-7);
+      const out = new ctor(outSz).fill(NaN),
+        idx = new Int32Array(outSz).fill(-7);
       maxPool2dForward(x, g, out, idx);
       const ref = refMaxPool2d(x, g);
       expectClose(out, ref.out, tol, `max fwd ${JSON.stringify(g)}`);
@@ -56,8 +81,24 @@ describe.each([
   });
 
   test('max pool propagates NaN (last NaN wins) and handles all -Infinity', () => {
-    const g: Pool2dGeometry = { batch: 1, channels: 1, inHeight: 2, inWidth: 3, kernelH: 2, kernelW: 3, strideH: 1, strideW: 1, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outHeight: 1, outWidth: 1 };
-    const out = new ctor(1), idx = new Int32Array(1);
+    const g: Pool2dGeometry = {
+      batch: 1,
+      channels: 1,
+      inHeight: 2,
+      inWidth: 3,
+      kernelH: 2,
+      kernelW: 3,
+      strideH: 1,
+      strideW: 1,
+      padH: 0,
+      padW: 0,
+      dilationH: 1,
+      dilationW: 1,
+      outHeight: 1,
+      outWidth: 1,
+    };
+    const out = new ctor(1),
+      idx = new Int32Array(1);
     maxPool2dForward(ctor.from([1, NaN, 5, 2, NaN, 0]), g, out, idx);
     expect(out[0]).toBeNaN();
     expect(idx[0]).toBe(4);
@@ -70,25 +111,41 @@ describe.each([
     const rand = seededRandom(23);
     const specials = [NaN, Infinity, -Infinity, 0, -0];
     for (let t = 0; t < 60; t++) {
-      const inHeight = 2 + Math.floor(rand() * 9), inWidth = 2 + Math.floor(rand() * 9);
+      const inHeight = 2 + Math.floor(rand() * 9),
+        inWidth = 2 + Math.floor(rand() * 9);
       const g: Pool2dGeometry = {
-        batch: 1 + (t % 2), channels: 1 + (t % 3), inHeight, inWidth, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2,
-        padH: 0, padW: 0, dilationH: 1, dilationW: 1, outHeight: Math.floor(inHeight / 2), outWidth: Math.floor(inWidth / 2),
+        batch: 1 + (t % 2),
+        channels: 1 + (t % 3),
+        inHeight,
+        inWidth,
+        kernelH: 2,
+        kernelW: 2,
+        strideH: 2,
+        strideW: 2,
+        padH: 0,
+        padW: 0,
+        dilationH: 1,
+        dilationW: 1,
+        outHeight: Math.floor(inHeight / 2),
+        outWidth: Math.floor(inWidth / 2),
       };
       const [inSize, outSz] = sizes(g);
       const x = randomFloats(ctor, inSize, rand);
       for (let i = 0; i < inSize; i++) {
         const r = rand();
         if (r < 0.1) x[i] = specials[Math.floor(rand() * specials.length)]!;
-        else if (r < 0.3) x[i] = x[Math.max(0, i - 1)]!; // ties with the left neighbour: the first wins
+        else if (r < 0.3)
+          x[i] = x[Math.max(0, i - 1)]!; // ties with the left neighbour: the first wins
         else if (r < 0.4) x[i] = x[Math.max(0, i - inWidth)]!; // ties with the row above
       }
-      const out = new ctor(outSz).fill(7), idx = new Int32Array(outSz).fill(-7);
+      const out = new ctor(outSz).fill(7),
+        idx = new Int32Array(outSz).fill(-7);
       maxPool2dForward(x, g, out, idx);
       const ref = refMaxPool2d(x, g);
       expect(Array.from(idx)).toEqual(Array.from(ref.indices));
       // Same values bit for bit (NaN at the same places, -0 kept as -0).
-      for (let o = 0; o < outSz; o++) expect(Object.is(out[o], ref.out[o]) || (Number.isNaN(out[o]) && Number.isNaN(ref.out[o]))).toBe(true);
+      for (let o = 0; o < outSz; o++)
+        expect(Object.is(out[o], ref.out[o]) || (Number.isNaN(out[o]) && Number.isNaN(ref.out[o]))).toBe(true);
     }
   });
 
@@ -106,7 +163,12 @@ describe.each([
       const dy = randomFloats(ctor, outSz, rand);
       const dx = new ctor(inSize).fill(NaN);
       avgPool2dBackward(dy, g, include, divisor, dx);
-      expectClose(dx, refLinearAdjoint((e) => refAvgPool2d(e, g, include, divisor), inSize, dy), tol, `avg bwd ${JSON.stringify(g)}`);
+      expectClose(
+        dx,
+        refLinearAdjoint((e) => refAvgPool2d(e, g, include, divisor), inSize, dy),
+        tol,
+        `avg bwd ${JSON.stringify(g)}`,
+      );
     }
   });
 });

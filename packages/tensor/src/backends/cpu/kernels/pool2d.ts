@@ -19,7 +19,8 @@ export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArr
   for (let pl = 0; pl < planes; pl++) {
     const base = pl * H * W;
     for (let oh = 0; oh < OH; oh++) {
-      const h0 = rows.start[oh]!, h1 = rows.end[oh]!;
+      const h0 = rows.start[oh]!,
+        h1 = rows.end[oh]!;
       for (let ow = 0; ow < OW; ow++, o++) windowMax(x, base, W, h0, h1, dH, cols.start[ow]!, cols.end[ow]!, dW, out, indices, o);
     }
   }
@@ -27,8 +28,18 @@ export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArr
 
 /** The VGG/ResNet pooling: 2×2 windows, stride 2, no padding or dilation, every window inside the image. */
 function isPlain2x2(g: Pool2dGeometry): boolean {
-  return g.kernelH === 2 && g.kernelW === 2 && g.strideH === 2 && g.strideW === 2 && g.padH === 0 && g.padW === 0 &&
-    g.dilationH === 1 && g.dilationW === 1 && 2 * g.outHeight <= g.inHeight && 2 * g.outWidth <= g.inWidth;
+  return (
+    g.kernelH === 2 &&
+    g.kernelW === 2 &&
+    g.strideH === 2 &&
+    g.strideW === 2 &&
+    g.padH === 0 &&
+    g.padW === 0 &&
+    g.dilationH === 1 &&
+    g.dilationW === 1 &&
+    2 * g.outHeight <= g.inHeight &&
+    2 * g.outWidth <= g.inWidth
+  );
 }
 
 /**
@@ -51,7 +62,7 @@ function maxPool2x2(x: FloatArray, g: Pool2dGeometry, out: FloatArray, indices: 
         let idx = i0;
         let best = x[base + i0]!;
         let v = x[base + i0 + 1]!;
-        idx += (+(v > best) | +(v !== v));
+        idx += +(v > best) | +(v !== v);
         best = x[base + idx]!;
         v = x[base + i0 + W]!;
         let take = +(v > best) | +(v !== v);
@@ -76,44 +87,75 @@ function avgDivisor(padArea: number, clippedArea: number, countIncludePad: boole
  * the divisor is divisorOverride, else the padded window area (countIncludePad) or the in-image area.
  * A window entirely outside the image gives 0.
  */
-export function avgPool2dForward(x: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number | null, out: FloatArray): void {
+export function avgPool2dForward(
+  x: FloatArray,
+  g: Pool2dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number | null,
+  out: FloatArray,
+): void {
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
-  const rows = strideWindows(OH, H, g.kernelH, g.strideH, g.padH, 1), rowLen = paddedLengths(OH, H, g.kernelH, g.strideH, g.padH);
-  const cols = strideWindows(OW, W, g.kernelW, g.strideW, g.padW, 1), colLen = paddedLengths(OW, W, g.kernelW, g.strideW, g.padW);
+  const rows = strideWindows(OH, H, g.kernelH, g.strideH, g.padH, 1),
+    rowLen = paddedLengths(OH, H, g.kernelH, g.strideH, g.padH);
+  const cols = strideWindows(OW, W, g.kernelW, g.strideW, g.padW, 1),
+    colLen = paddedLengths(OW, W, g.kernelW, g.strideW, g.padW);
   const planes = g.batch * g.channels;
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
     const base = pl * H * W;
     for (let oh = 0; oh < OH; oh++) {
-      const h0 = rows.start[oh]!, h1 = rows.end[oh]!;
+      const h0 = rows.start[oh]!,
+        h1 = rows.end[oh]!;
       for (let ow = 0; ow < OW; ow++, o++) {
-        const w0 = cols.start[ow]!, w1 = cols.end[ow]!;
+        const w0 = cols.start[ow]!,
+          w1 = cols.end[ow]!;
         if (h0 >= h1 || w0 >= w1) {
           out[o] = 0;
           continue;
         }
-        out[o] = windowSum(x, base, W, h0, h1, w0, w1) / avgDivisor(rowLen[oh]! * colLen[ow]!, (h1 - h0) * (w1 - w0), countIncludePad, divisorOverride);
+        out[o] =
+          windowSum(x, base, W, h0, h1, w0, w1) /
+          avgDivisor(rowLen[oh]! * colLen[ow]!, (h1 - h0) * (w1 - w0), countIncludePad, divisorOverride);
       }
     }
   }
 }
 
 /** Writes the gradient of avg_pool2d into dx [N, C, H, W] (overwritten). */
-export function avgPool2dBackward(dy: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number | null, dx: FloatArray): void {
+export function avgPool2dBackward(
+  dy: FloatArray,
+  g: Pool2dGeometry,
+  countIncludePad: boolean,
+  divisorOverride: number | null,
+  dx: FloatArray,
+): void {
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
-  const rows = strideWindows(OH, H, g.kernelH, g.strideH, g.padH, 1), rowLen = paddedLengths(OH, H, g.kernelH, g.strideH, g.padH);
-  const cols = strideWindows(OW, W, g.kernelW, g.strideW, g.padW, 1), colLen = paddedLengths(OW, W, g.kernelW, g.strideW, g.padW);
+  const rows = strideWindows(OH, H, g.kernelH, g.strideH, g.padH, 1),
+    rowLen = paddedLengths(OH, H, g.kernelH, g.strideH, g.padH);
+  const cols = strideWindows(OW, W, g.kernelW, g.strideW, g.padW, 1),
+    colLen = paddedLengths(OW, W, g.kernelW, g.strideW, g.padW);
   const planes = g.batch * g.channels;
   dx.fill(0, 0, planes * H * W);
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
     const base = pl * H * W;
     for (let oh = 0; oh < OH; oh++) {
-      const h0 = rows.start[oh]!, h1 = rows.end[oh]!;
+      const h0 = rows.start[oh]!,
+        h1 = rows.end[oh]!;
       for (let ow = 0; ow < OW; ow++, o++) {
-        const w0 = cols.start[ow]!, w1 = cols.end[ow]!;
+        const w0 = cols.start[ow]!,
+          w1 = cols.end[ow]!;
         if (h0 >= h1 || w0 >= w1) continue;
-        windowAdd(dx, base, W, h0, h1, w0, w1, dy[o]! / avgDivisor(rowLen[oh]! * colLen[ow]!, (h1 - h0) * (w1 - w0), countIncludePad, divisorOverride));
+        windowAdd(
+          dx,
+          base,
+          W,
+          h0,
+          h1,
+          w0,
+          w1,
+          dy[o]! / avgDivisor(rowLen[oh]! * colLen[ow]!, (h1 - h0) * (w1 - w0), countIncludePad, divisorOverride),
+        );
       }
     }
   }

@@ -17,7 +17,8 @@ export interface AxisWindows {
  * entirely in the padding.
  */
 export function strideWindows(outSize: number, inSize: number, k: number, stride: number, pad: number, dilation: number): AxisWindows {
-  const start = new Int32Array(outSize), end = new Int32Array(outSize);
+  const start = new Int32Array(outSize),
+    end = new Int32Array(outSize);
   for (let o = 0; o < outSize; o++) {
     let s = o * stride - pad;
     end[o] = Math.min(s + (k - 1) * dilation + 1, inSize);
@@ -39,7 +40,8 @@ export function paddedLengths(outSize: number, inSize: number, k: number, stride
 
 /** Adaptive pooling bins along one axis, as PyTorch's start_index/end_index: floor(o*in/out), ceil((o+1)*in/out). */
 export function adaptiveWindows(outSize: number, inSize: number): AxisWindows {
-  const start = new Int32Array(outSize), end = new Int32Array(outSize);
+  const start = new Int32Array(outSize),
+    end = new Int32Array(outSize);
   for (let o = 0; o < outSize; o++) {
     start[o] = Math.floor((o * inSize) / outSize);
     end[o] = Math.ceil(((o + 1) * inSize) / outSize);
@@ -70,8 +72,20 @@ export function windowAdd(dx: FloatArray, base: number, W: number, h0: number, h
  * into out[o], and its flat in-plane index h*W+w into indices[o]. NaN wins (the last NaN), as in PyTorch;
  * an empty window gives -Infinity and the index h0*W+w0.
  */
-export function windowMax(x: FloatArray, base: number, W: number, h0: number, h1: number, dH: number, w0: number, w1: number, dW: number,
-  out: FloatArray, indices: Int32Array, o: number): void {
+export function windowMax(
+  x: FloatArray,
+  base: number,
+  W: number,
+  h0: number,
+  h1: number,
+  dH: number,
+  w0: number,
+  w1: number,
+  dW: number,
+  out: FloatArray,
+  indices: Int32Array,
+  o: number,
+): void {
   let maxIdx = h0 * W + w0;
   let maxVal = -Infinity;
   for (let h = h0; h < h1; h += dH) {
@@ -89,7 +103,14 @@ export function windowMax(x: FloatArray, base: number, W: number, h0: number, h1
 }
 
 /** dx[plane*inSize + indices[o]] += dy[o] over all planes, after zeroing dx; out-of-plane indices get nothing. */
-export function scatterByIndices(dy: FloatArray, indices: Int32Array, planes: number, outSize: number, inSize: number, dx: FloatArray): void {
+export function scatterByIndices(
+  dy: FloatArray,
+  indices: Int32Array,
+  planes: number,
+  outSize: number,
+  inSize: number,
+  dx: FloatArray,
+): void {
   dx.fill(0, 0, planes * inSize);
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {

@@ -7,7 +7,8 @@ import type { AdaptivePoolGeometry, Conv2dGeometry, FloatArray, MatmulOptions, P
 
 /** Returns conv2d(x, w, b) as float64 [N, Cout, OH, OW]. */
 export function refConv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | null, g: Conv2dGeometry): Float64Array {
-  const cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups;
+  const cinG = g.inChannels / g.groups,
+    coutG = g.outChannels / g.groups;
   const out = new Float64Array(g.batch * g.outChannels * g.outHeight * g.outWidth);
   for (let n = 0; n < g.batch; n++)
     for (let co = 0; co < g.outChannels; co++)
@@ -22,7 +23,8 @@ export function refConv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | n
                 const iw = ow * g.strideW - g.padW + kx * g.dilationW;
                 if (ih < 0 || ih >= g.inHeight || iw < 0 || iw >= g.inWidth) continue;
                 const ci = grp * cinG + c;
-                s += x[((n * g.inChannels + ci) * g.inHeight + ih) * g.inWidth + iw]! *
+                s +=
+                  x[((n * g.inChannels + ci) * g.inHeight + ih) * g.inWidth + iw]! *
                   w[((co * cinG + c) * g.kernelHeight + ky) * g.kernelWidth + kx]!;
               }
           out[((n * g.outChannels + co) * g.outHeight + oh) * g.outWidth + ow] = s;
@@ -32,22 +34,27 @@ export function refConv2dForward(x: FloatArray, w: FloatArray, b: FloatArray | n
 
 /** Returns d conv2d / d x as float64 [N, Cin, H, W], gathering for each input position the outputs that read it. */
 export function refConv2dBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeometry): Float64Array {
-  const cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups;
+  const cinG = g.inChannels / g.groups,
+    coutG = g.outChannels / g.groups;
   const dx = new Float64Array(g.batch * g.inChannels * g.inHeight * g.inWidth);
   for (let n = 0; n < g.batch; n++)
     for (let ci = 0; ci < g.inChannels; ci++)
       for (let ih = 0; ih < g.inHeight; ih++)
         for (let iw = 0; iw < g.inWidth; iw++) {
-          const grp = Math.floor(ci / cinG), c = ci - grp * cinG;
+          const grp = Math.floor(ci / cinG),
+            c = ci - grp * cinG;
           let s = 0;
           for (let co = grp * coutG; co < (grp + 1) * coutG; co++)
             for (let ky = 0; ky < g.kernelHeight; ky++)
               for (let kx = 0; kx < g.kernelWidth; kx++) {
-                const th = ih + g.padH - ky * g.dilationH, tw = iw + g.padW - kx * g.dilationW;
+                const th = ih + g.padH - ky * g.dilationH,
+                  tw = iw + g.padW - kx * g.dilationW;
                 if (th < 0 || tw < 0 || th % g.strideH !== 0 || tw % g.strideW !== 0) continue;
-                const oh = th / g.strideH, ow = tw / g.strideW;
+                const oh = th / g.strideH,
+                  ow = tw / g.strideW;
                 if (oh >= g.outHeight || ow >= g.outWidth) continue;
-                s += dy[((n * g.outChannels + co) * g.outHeight + oh) * g.outWidth + ow]! *
+                s +=
+                  dy[((n * g.outChannels + co) * g.outHeight + oh) * g.outWidth + ow]! *
                   w[((co * cinG + c) * g.kernelHeight + ky) * g.kernelWidth + kx]!;
               }
           dx[((n * g.inChannels + ci) * g.inHeight + ih) * g.inWidth + iw] = s;
@@ -57,7 +64,8 @@ export function refConv2dBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dG
 
 /** Returns d conv2d / d weight as float64 [Cout, Cin/groups, kh, kw]. */
 export function refConv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeometry): Float64Array {
-  const cinG = g.inChannels / g.groups, coutG = g.outChannels / g.groups;
+  const cinG = g.inChannels / g.groups,
+    coutG = g.outChannels / g.groups;
   const dw = new Float64Array(g.outChannels * cinG * g.kernelHeight * g.kernelWidth);
   for (let co = 0; co < g.outChannels; co++)
     for (let c = 0; c < cinG; c++)
@@ -71,7 +79,8 @@ export function refConv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2d
                 const ih = oh * g.strideH - g.padH + ky * g.dilationH;
                 const iw = ow * g.strideW - g.padW + kx * g.dilationW;
                 if (ih < 0 || ih >= g.inHeight || iw < 0 || iw >= g.inWidth) continue;
-                s += x[((n * g.inChannels + ci) * g.inHeight + ih) * g.inWidth + iw]! *
+                s +=
+                  x[((n * g.inChannels + ci) * g.inHeight + ih) * g.inWidth + iw]! *
                   dy[((n * g.outChannels + co) * g.outHeight + oh) * g.outWidth + ow]!;
               }
           dw[((co * cinG + c) * g.kernelHeight + ky) * g.kernelWidth + kx] = s;
@@ -99,19 +108,23 @@ export function refMatmul(a: FloatArray, b: FloatArray, o: MatmulOptions): Float
 /** Returns max_pool2d values and flat in-plane argmax indices (NaN wins, later NaN over earlier). */
 export function refMaxPool2d(x: FloatArray, g: Pool2dGeometry): { out: Float64Array; indices: Int32Array } {
   const size = g.batch * g.channels * g.outHeight * g.outWidth;
-  const out = new Float64Array(size), indices = new Int32Array(size);
+  const out = new Float64Array(size),
+    indices = new Int32Array(size);
   for (let pl = 0; pl < g.batch * g.channels; pl++)
     for (let oh = 0; oh < g.outHeight; oh++)
       for (let ow = 0; ow < g.outWidth; ow++) {
         // PyTorch's default index: the first non-negative tap row/column, even when the window has
         // no tap inside the image (then the value is -Infinity and the index points past it).
-        let h0 = oh * g.strideH - g.padH, w0 = ow * g.strideW - g.padW;
+        let h0 = oh * g.strideH - g.padH,
+          w0 = ow * g.strideW - g.padW;
         while (h0 < 0) h0 += g.dilationH;
         while (w0 < 0) w0 += g.dilationW;
-        let best = -Infinity, bestIdx = h0 * g.inWidth + w0;
+        let best = -Infinity,
+          bestIdx = h0 * g.inWidth + w0;
         for (let ky = 0; ky < g.kernelH; ky++)
           for (let kx = 0; kx < g.kernelW; kx++) {
-            const ih = oh * g.strideH - g.padH + ky * g.dilationH, iw = ow * g.strideW - g.padW + kx * g.dilationW;
+            const ih = oh * g.strideH - g.padH + ky * g.dilationH,
+              iw = ow * g.strideW - g.padW + kx * g.dilationW;
             if (ih < 0 || ih >= g.inHeight || iw < 0 || iw >= g.inWidth) continue;
             const v = x[(pl * g.inHeight + ih) * g.inWidth + iw]!;
             if (v > best || Number.isNaN(v)) {
@@ -144,10 +157,13 @@ export function refAvgPool2d(x: FloatArray, g: Pool2dGeometry, countIncludePad: 
   for (let pl = 0; pl < g.batch * g.channels; pl++)
     for (let oh = 0; oh < g.outHeight; oh++)
       for (let ow = 0; ow < g.outWidth; ow++) {
-        let sum = 0, inside = 0, padded = 0;
+        let sum = 0,
+          inside = 0,
+          padded = 0;
         for (let ky = 0; ky < g.kernelH; ky++)
           for (let kx = 0; kx < g.kernelW; kx++) {
-            const ih = oh * g.strideH - g.padH + ky, iw = ow * g.strideW - g.padW + kx;
+            const ih = oh * g.strideH - g.padH + ky,
+              iw = ow * g.strideW - g.padW + kx;
             // Taps in the padded image count for count_include_pad; taps beyond the padding never count.
             if (ih < g.inHeight + g.padH && iw < g.inWidth + g.padW) padded++;
             if (ih < 0 || ih >= g.inHeight || iw < 0 || iw >= g.inWidth) continue;
@@ -166,9 +182,12 @@ export function refAdaptiveAvgPool2d(x: FloatArray, g: AdaptivePoolGeometry): Fl
   for (let pl = 0; pl < g.batch * g.channels; pl++)
     for (let oh = 0; oh < g.outHeight; oh++)
       for (let ow = 0; ow < g.outWidth; ow++) {
-        const h0 = Math.floor((oh * g.inHeight) / g.outHeight), h1 = Math.ceil(((oh + 1) * g.inHeight) / g.outHeight);
-        const w0 = Math.floor((ow * g.inWidth) / g.outWidth), w1 = Math.ceil(((ow + 1) * g.inWidth) / g.outWidth);
-        let s = 0, cnt = 0;
+        const h0 = Math.floor((oh * g.inHeight) / g.outHeight),
+          h1 = Math.ceil(((oh + 1) * g.inHeight) / g.outHeight);
+        const w0 = Math.floor((ow * g.inWidth) / g.outWidth),
+          w1 = Math.ceil(((ow + 1) * g.inWidth) / g.outWidth);
+        let s = 0,
+          cnt = 0;
         for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++, cnt++) s += x[(pl * g.inHeight + h) * g.inWidth + w]!;
         out[(pl * g.outHeight + oh) * g.outWidth + ow] = s / cnt;
       }
@@ -178,13 +197,17 @@ export function refAdaptiveAvgPool2d(x: FloatArray, g: AdaptivePoolGeometry): Fl
 /** Returns adaptive_max_pool2d values and flat in-plane argmax indices. */
 export function refAdaptiveMaxPool2d(x: FloatArray, g: AdaptivePoolGeometry): { out: Float64Array; indices: Int32Array } {
   const size = g.batch * g.channels * g.outHeight * g.outWidth;
-  const out = new Float64Array(size), indices = new Int32Array(size);
+  const out = new Float64Array(size),
+    indices = new Int32Array(size);
   for (let pl = 0; pl < g.batch * g.channels; pl++)
     for (let oh = 0; oh < g.outHeight; oh++)
       for (let ow = 0; ow < g.outWidth; ow++) {
-        const h0 = Math.floor((oh * g.inHeight) / g.outHeight), h1 = Math.ceil(((oh + 1) * g.inHeight) / g.outHeight);
-        const w0 = Math.floor((ow * g.inWidth) / g.outWidth), w1 = Math.ceil(((ow + 1) * g.inWidth) / g.outWidth);
-        let best = -Infinity, bestIdx = h0 * g.inWidth + w0;
+        const h0 = Math.floor((oh * g.inHeight) / g.outHeight),
+          h1 = Math.ceil(((oh + 1) * g.inHeight) / g.outHeight);
+        const w0 = Math.floor((ow * g.inWidth) / g.outWidth),
+          w1 = Math.ceil(((ow + 1) * g.inWidth) / g.outWidth);
+        let best = -Infinity,
+          bestIdx = h0 * g.inWidth + w0;
         for (let h = h0; h < h1; h++)
           for (let w = w0; w < w1; w++) {
             const v = x[(pl * g.inHeight + h) * g.inWidth + w]!;
@@ -212,7 +235,8 @@ export function refUpsampleNearest2d(x: FloatArray, g: ResizeGeometry): Float64A
   for (let pl = 0; pl < g.batch * g.channels; pl++)
     for (let oh = 0; oh < g.outHeight; oh++)
       for (let ow = 0; ow < g.outWidth; ow++) {
-        const ih = refNearestSrc(oh, g.outHeight, g.inHeight, g.scaleH), iw = refNearestSrc(ow, g.outWidth, g.inWidth, g.scaleW);
+        const ih = refNearestSrc(oh, g.outHeight, g.inHeight, g.scaleH),
+          iw = refNearestSrc(ow, g.outWidth, g.inWidth, g.scaleW);
         out[(pl * g.outHeight + oh) * g.outWidth + ow] = x[(pl * g.inHeight + ih) * g.inWidth + iw]!;
       }
   return out;
@@ -283,7 +307,8 @@ export function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number 
   if (a.length !== b.length) return Infinity;
   let m = 0;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i]!, y = b[i]!;
+    const x = a[i]!,
+      y = b[i]!;
     if (Number.isNaN(x) || Number.isNaN(y)) {
       if (Number.isNaN(x) !== Number.isNaN(y)) return Infinity;
       continue;

@@ -7,7 +7,12 @@ describe('thin products (m or k ≤ THIN) take the unpacked path and stay exact'
   const rand = seededRandom(11);
   const shapes: [number, number, number, number][] = [
     // batch, m, n, k
-    [1, 1, 37, 300], [1, THIN, 5, 129], [2, 3, 64, 70], [1, 40, 33, 1], [3, 9, 17, THIN], [1, 1, 1, 1],
+    [1, 1, 37, 300],
+    [1, THIN, 5, 129],
+    [2, 3, 64, 70],
+    [1, 40, 33, 1],
+    [3, 9, 17, THIN],
+    [1, 1, 1, 1],
   ];
   for (const [batch, m, n, k] of shapes) {
     for (const transA of [false, true]) {

@@ -9,9 +9,19 @@ export const THIN = 4;
  * dense [m, n] at outOff. Each shape streams the operand that is contiguous.
  */
 export function thinMatmul(
-  a: FloatArray, aOff: number, aRs: number, aCs: number,
-  b: FloatArray, bOff: number, bRs: number, bCs: number,
-  out: FloatArray, outOff: number, m: number, n: number, k: number,
+  a: FloatArray,
+  aOff: number,
+  aRs: number,
+  aCs: number,
+  b: FloatArray,
+  bOff: number,
+  bRs: number,
+  bCs: number,
+  out: FloatArray,
+  outOff: number,
+  m: number,
+  n: number,
+  k: number,
 ): void {
   if (bRs === 1 && k > THIN) {
     // Bᵀ is row-major [n, k] (a linear layer's weight): one dot product per output.
@@ -47,7 +57,10 @@ export function thinMatmul(
 
 /** Σ x[i]·y[off + i] with four accumulators, so the loop is not one long dependency chain. */
 function dot(x: Float64Array, y: FloatArray, off: number, k: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   let i = 0;
   for (; i + 3 < k; i += 4) {
     s0 += x[i]! * y[off + i]!;

@@ -18,9 +18,16 @@ export function nearestIndices(outSize: number, inSize: number, scale: number): 
 }
 
 /** Linear interpolation taps along one axis: out[o] = w0*in[i0] + w1*in[i1], as PyTorch's compute_source_index_and_lambda. */
-export function linearTaps(outSize: number, inSize: number, scale: number, alignCorners: boolean): { i0: Int32Array; i1: Int32Array; w0: Float64Array; w1: Float64Array } {
-  const i0 = new Int32Array(outSize), i1 = new Int32Array(outSize);
-  const w0 = new Float64Array(outSize), w1 = new Float64Array(outSize);
+export function linearTaps(
+  outSize: number,
+  inSize: number,
+  scale: number,
+  alignCorners: boolean,
+): { i0: Int32Array; i1: Int32Array; w0: Float64Array; w1: Float64Array } {
+  const i0 = new Int32Array(outSize),
+    i1 = new Int32Array(outSize);
+  const w0 = new Float64Array(outSize),
+    w1 = new Float64Array(outSize);
   for (let o = 0; o < outSize; o++) {
     if (outSize === inSize && !alignCorners) {
       i0[o] = o;
@@ -44,7 +51,8 @@ export function linearTaps(outSize: number, inSize: number, scale: number, align
 /** Writes nearest upsampling of x [N, C, H, W] into out [N, C, OH, OW]. */
 export function upsampleNearest2dForward(x: FloatArray, g: ResizeGeometry, out: FloatArray): void {
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
-  const hi = nearestIndices(OH, H, g.scaleH), wi = nearestIndices(OW, W, g.scaleW);
+  const hi = nearestIndices(OH, H, g.scaleH),
+    wi = nearestIndices(OW, W, g.scaleW);
   const planes = g.batch * g.channels;
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
@@ -59,7 +67,8 @@ export function upsampleNearest2dForward(x: FloatArray, g: ResizeGeometry, out: 
 /** Writes the gradient of nearest upsampling into dx [N, C, H, W] (overwritten). */
 export function upsampleNearest2dBackward(dy: FloatArray, g: ResizeGeometry, dx: FloatArray): void {
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
-  const hi = nearestIndices(OH, H, g.scaleH), wi = nearestIndices(OW, W, g.scaleW);
+  const hi = nearestIndices(OH, H, g.scaleH),
+    wi = nearestIndices(OW, W, g.scaleW);
   const planes = g.batch * g.channels;
   dx.fill(0, 0, planes * H * W);
   let o = 0;
@@ -78,17 +87,22 @@ export function upsampleNearest2dBackward(dy: FloatArray, g: ResizeGeometry, dx:
 /** Writes bilinear upsampling of x [N, C, H, W] into out [N, C, OH, OW]. */
 export function upsampleBilinear2dForward(x: FloatArray, g: ResizeGeometry, out: FloatArray): void {
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
-  const th = linearTaps(OH, H, g.scaleH, g.alignCorners), tw = linearTaps(OW, W, g.scaleW, g.alignCorners);
+  const th = linearTaps(OH, H, g.scaleH, g.alignCorners),
+    tw = linearTaps(OW, W, g.scaleW, g.alignCorners);
   const planes = g.batch * g.channels;
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
     const base = pl * H * W;
     for (let oh = 0; oh < OH; oh++) {
-      const r0 = base + th.i0[oh]! * W, r1 = base + th.i1[oh]! * W;
-      const h0 = th.w0[oh]!, h1 = th.w1[oh]!;
+      const r0 = base + th.i0[oh]! * W,
+        r1 = base + th.i1[oh]! * W;
+      const h0 = th.w0[oh]!,
+        h1 = th.w1[oh]!;
       for (let ow = 0; ow < OW; ow++) {
-        const c0 = tw.i0[ow]!, c1 = tw.i1[ow]!;
-        const v0 = tw.w0[ow]!, v1 = tw.w1[ow]!;
+        const c0 = tw.i0[ow]!,
+          c1 = tw.i1[ow]!;
+        const v0 = tw.w0[ow]!,
+          v1 = tw.w1[ow]!;
         out[o++] = h0 * (v0 * x[r0 + c0]! + v1 * x[r0 + c1]!) + h1 * (v0 * x[r1 + c0]! + v1 * x[r1 + c1]!);
       }
     }
@@ -98,18 +112,23 @@ export function upsampleBilinear2dForward(x: FloatArray, g: ResizeGeometry, out:
 /** Writes the gradient of bilinear upsampling into dx [N, C, H, W] (overwritten). */
 export function upsampleBilinear2dBackward(dy: FloatArray, g: ResizeGeometry, dx: FloatArray): void {
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
-  const th = linearTaps(OH, H, g.scaleH, g.alignCorners), tw = linearTaps(OW, W, g.scaleW, g.alignCorners);
+  const th = linearTaps(OH, H, g.scaleH, g.alignCorners),
+    tw = linearTaps(OW, W, g.scaleW, g.alignCorners);
   const planes = g.batch * g.channels;
   dx.fill(0, 0, planes * H * W);
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {
     const base = pl * H * W;
     for (let oh = 0; oh < OH; oh++) {
-      const r0 = base + th.i0[oh]! * W, r1 = base + th.i1[oh]! * W;
-      const h0 = th.w0[oh]!, h1 = th.w1[oh]!;
+      const r0 = base + th.i0[oh]! * W,
+        r1 = base + th.i1[oh]! * W;
+      const h0 = th.w0[oh]!,
+        h1 = th.w1[oh]!;
       for (let ow = 0; ow < OW; ow++) {
-        const c0 = tw.i0[ow]!, c1 = tw.i1[ow]!;
-        const v0 = tw.w0[ow]!, v1 = tw.w1[ow]!;
+        const c0 = tw.i0[ow]!,
+          c1 = tw.i1[ow]!;
+        const v0 = tw.w0[ow]!,
+          v1 = tw.w1[ow]!;
         const d = dy[o++]!;
         dx[r0 + c0] = dx[r0 + c0]! + h0 * v0 * d;
         dx[r0 + c1] = dx[r0 + c1]! + h0 * v1 * d;

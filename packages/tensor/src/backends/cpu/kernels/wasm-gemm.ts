@@ -82,7 +82,9 @@ function unsharedBytes(bytes: Uint8Array): Uint8Array {
 
 /** Why the engine runs on one thread whatever setNumThreads says, or '' when its memory is shared. */
 export function wasmThreadsUnavailableReason(): string {
-  return typeof SharedArrayBuffer === 'undefined' ? 'no SharedArrayBuffer (in browsers: the page is not cross-origin isolated; serve it with COOP/COEP headers)' : '';
+  return typeof SharedArrayBuffer === 'undefined'
+    ? 'no SharedArrayBuffer (in browsers: the page is not cross-origin isolated; serve it with COOP/COEP headers)'
+    : '';
 }
 
 /**
@@ -99,7 +101,9 @@ export function createWasmFloat32Engine(): PanelEngine {
   const k = instance.exports as unknown as GemmExports;
   const mr = k.gemm_mr();
   const nr = k.gemm_nr();
-  let aAt = 0, bAt = 0, cAt = 0; // element offsets of the regions in the float32 view
+  let aAt = 0,
+    bAt = 0,
+    cAt = 0; // element offsets of the regions in the float32 view
   let stageLen = 0; // elements of the staging region at HEAP_BASE, below the panels
   let view = new Float32Array(memory.buffer);
   let bufs: PanelBuffers = { a: view.subarray(0, 0), b: view.subarray(0, 0), c: view.subarray(0, 0) };

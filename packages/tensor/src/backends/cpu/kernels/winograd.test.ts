@@ -5,8 +5,22 @@ import { setWinograd, setWinogradChunkFloats, useWinograd } from './winograd';
 
 function geometry(batch: number, cin: number, cout: number, h: number, w: number, padH: number, padW: number): Conv2dGeometry {
   return {
-    batch, inChannels: cin, inHeight: h, inWidth: w, outChannels: cout, kernelHeight: 3, kernelWidth: 3,
-    strideH: 1, strideW: 1, padH, padW, dilationH: 1, dilationW: 1, groups: 1, outHeight: h + 2 * padH - 2, outWidth: w + 2 * padW - 2,
+    batch,
+    inChannels: cin,
+    inHeight: h,
+    inWidth: w,
+    outChannels: cout,
+    kernelHeight: 3,
+    kernelWidth: 3,
+    strideH: 1,
+    strideW: 1,
+    padH,
+    padW,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+    outHeight: h + 2 * padH - 2,
+    outWidth: w + 2 * padW - 2,
   };
 }
 
@@ -33,35 +47,51 @@ describe('Winograd F(2×2, 3×3)', () => {
   });
 
   const chunked = [false, true];
-  test.each(CASES.flatMap((g) => chunked.map((c) => [`${g.batch}×${g.inChannels}→${g.outChannels} ${g.inHeight}×${g.inWidth} pad ${g.padH},${g.padW}${c ? ', 24 tiles a chunk' : ''}`, g, c] as const)))(
-    '%s: forward and backward-input match float64 as closely as im2col does', (_label, g, small) => {
-      // small chunks: tiles split across passes over V and M, the last one partial
-      if (small) setWinogradChunkFloats(24 * 16 * (g.inChannels + g.outChannels));
-      const rand = seededRandom(g.inHeight * 131 + g.inChannels);
-      const x = randomFloats(Float32Array, g.batch * g.inChannels * g.inHeight * g.inWidth, rand) as Float32Array;
-      const w = randomFloats(Float32Array, g.outChannels * g.inChannels * 9, rand) as Float32Array;
-      const b = randomFloats(Float32Array, g.outChannels, rand) as Float32Array;
-      const dy = randomFloats(Float32Array, g.batch * g.outChannels * g.outHeight * g.outWidth, rand) as Float32Array;
-      expect(useWinograd(g, new Float32Array(0))).toBe(true);
+  test.each(
+    CASES.flatMap((g) =>
+      chunked.map(
+        (c) =>
+          [
+            `${g.batch}×${g.inChannels}→${g.outChannels} ${g.inHeight}×${g.inWidth} pad ${g.padH},${g.padW}${c ? ', 24 tiles a chunk' : ''}`,
+            g,
+            c,
+          ] as const,
+      ),
+    ),
+  )('%s: forward and backward-input match float64 as closely as im2col does', (_label, g, small) => {
+    // small chunks: tiles split across passes over V and M, the last one partial
+    if (small) setWinogradChunkFloats(24 * 16 * (g.inChannels + g.outChannels));
+    const rand = seededRandom(g.inHeight * 131 + g.inChannels);
+    const x = randomFloats(Float32Array, g.batch * g.inChannels * g.inHeight * g.inWidth, rand) as Float32Array;
+    const w = randomFloats(Float32Array, g.outChannels * g.inChannels * 9, rand) as Float32Array;
+    const b = randomFloats(Float32Array, g.outChannels, rand) as Float32Array;
+    const dy = randomFloats(Float32Array, g.batch * g.outChannels * g.outHeight * g.outWidth, rand) as Float32Array;
+    expect(useWinograd(g, new Float32Array(0))).toBe(true);
 
-      const fwd = both((on) => {
+    const fwd = both(
+      (on) => {
         setWinograd(on);
         const out = new Float32Array(dy.length).fill(NaN);
         conv2dForward(x, w, b, g, out);
         return out;
-      }, refConv2dForward(x, w, b, g));
-      const bwd = both((on) => {
+      },
+      refConv2dForward(x, w, b, g),
+    );
+    const bwd = both(
+      (on) => {
         setWinograd(on);
         const dx = new Float32Array(x.length).fill(NaN);
         conv2dBackwardInput(dy, w, g, dx);
         return dx;
-      }, refConv2dBackwardInput(dy, w, g));
-      // float32 sums of Cin·9 products; Winograd's transforms add a few roundings per term
-      for (const e of [fwd, bwd]) {
-        expect(e.wino).toBeLessThan(Math.max(8 * e.direct, 2e-6));
-        expect(e.wino).toBeLessThan(3e-5);
-      }
-    });
+      },
+      refConv2dBackwardInput(dy, w, g),
+    );
+    // float32 sums of Cin·9 products; Winograd's transforms add a few roundings per term
+    for (const e of [fwd, bwd]) {
+      expect(e.wino).toBeLessThan(Math.max(8 * e.direct, 2e-6));
+      expect(e.wino).toBeLessThan(3e-5);
+    }
+  });
 
   test('the switch and the cases it leaves to im2col', () => {
     const g = geometry(1, 64, 64, 32, 32, 1, 1);

@@ -60,11 +60,22 @@ export function setWinograd(on: boolean): boolean {
 
 /** Whether conv g (as a forward convolution writing `out`) runs on Winograd: enabled, 3×3, stride 1, undilated, dense, float32 on the float32 GEMM engine, wide enough. */
 export function useWinograd(g: Conv2dGeometry, out: FloatArray): boolean {
-  return out instanceof Float32Array && winogradEnabled() && currentFloat32Engine() !== null
-    && g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideH === 1 && g.strideW === 1
-    && g.dilationH === 1 && g.dilationW === 1 && g.groups === 1
-    && g.inChannels >= MIN_CHANNELS && g.outChannels >= MIN_CHANNELS
-    && tilesOf(g) >= MIN_TILES && g.inChannels * g.outChannels * tilesOf(g) >= MIN_GEMM_MACS;
+  return (
+    out instanceof Float32Array &&
+    winogradEnabled() &&
+    currentFloat32Engine() !== null &&
+    g.kernelHeight === 3 &&
+    g.kernelWidth === 3 &&
+    g.strideH === 1 &&
+    g.strideW === 1 &&
+    g.dilationH === 1 &&
+    g.dilationW === 1 &&
+    g.groups === 1 &&
+    g.inChannels >= MIN_CHANNELS &&
+    g.outChannels >= MIN_CHANNELS &&
+    tilesOf(g) >= MIN_TILES &&
+    g.inChannels * g.outChannels * tilesOf(g) >= MIN_GEMM_MACS
+  );
 }
 
 /** Output tiles of 2×2 over the whole batch. */
@@ -77,8 +88,14 @@ export function backwardInputAsForward(g: Conv2dGeometry): Conv2dGeometry | null
   if (g.padH > 2 || g.padW > 2) return null;
   return {
     ...g,
-    inChannels: g.outChannels, outChannels: g.inChannels, inHeight: g.outHeight, inWidth: g.outWidth,
-    padH: 2 - g.padH, padW: 2 - g.padW, outHeight: g.inHeight, outWidth: g.inWidth,
+    inChannels: g.outChannels,
+    outChannels: g.inChannels,
+    inHeight: g.outHeight,
+    inWidth: g.outWidth,
+    padH: 2 - g.padH,
+    padW: 2 - g.padW,
+    outHeight: g.inHeight,
+    outWidth: g.inWidth,
   };
 }
 
@@ -96,10 +113,22 @@ function filterTransform(w: FloatArray, cout: number, cin: number, mr: number, f
     for (let ci = 0; ci < cin; ci++) {
       // this filter's 9 taps, row-major, in the direction the convolution needs
       let s: number, st: number;
-      if (flip) { s = (ci * cout + co) * 9 + 8; st = -1; } else { s = (co * cin + ci) * 9; st = 1; }
-      const g00 = w[s]!, g01 = w[s + st]!, g02 = w[s + 2 * st]!;
-      const g10 = w[s + 3 * st]!, g11 = w[s + 4 * st]!, g12 = w[s + 5 * st]!;
-      const g20 = w[s + 6 * st]!, g21 = w[s + 7 * st]!, g22 = w[s + 8 * st]!;
+      if (flip) {
+        s = (ci * cout + co) * 9 + 8;
+        st = -1;
+      } else {
+        s = (co * cin + ci) * 9;
+        st = 1;
+      }
+      const g00 = w[s]!,
+        g01 = w[s + st]!,
+        g02 = w[s + 2 * st]!;
+      const g10 = w[s + 3 * st]!,
+        g11 = w[s + 4 * st]!,
+        g12 = w[s + 5 * st]!;
+      const g20 = w[s + 6 * st]!,
+        g21 = w[s + 7 * st]!,
+        g22 = w[s + 8 * st]!;
       // t = G g (4×3): rows g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2; then U = t Gᵀ: per row a, (a+b+c)/2, (a−b+c)/2, c
       const o = lane + ci * mr;
       row(u, o, xi, g00, g01, g02);
@@ -145,7 +174,8 @@ interface Tiling {
 function tiling(g: Conv2dGeometry): Tiling {
   const engine = currentFloat32Engine()!; // useWinograd checked there is one
   const { nr, mr } = engine;
-  const tilesH = Math.ceil(g.outHeight / 2), tilesW = Math.ceil(g.outWidth / 2);
+  const tilesH = Math.ceil(g.outHeight / 2),
+    tilesW = Math.ceil(g.outWidth / 2);
   const tiles = g.batch * tilesH * tilesW;
   const perTile = 16 * (g.inChannels + g.outChannels);
   const chunk = Math.max(nr, Math.floor(chunkFloats / perTile / nr) * nr);
@@ -167,15 +197,20 @@ function inputTransform(x: FloatArray, g: Conv2dGeometry, tl: Tiling, t0: number
     const t = t0 + k;
     const n = (t / perImage) | 0;
     const r = t - n * perImage;
-    const ty = (r / tilesW) | 0, tx = r - ty * tilesW;
-    const y0 = 2 * ty - g.padH, x0 = 2 * tx - g.padW;
+    const ty = (r / tilesW) | 0,
+      tx = r - ty * tilesW;
+    const y0 = 2 * ty - g.padH,
+      x0 = 2 * tx - g.padW;
     const inside = y0 >= 0 && x0 >= 0 && y0 + 4 <= H && x0 + 4 <= W;
     const lane = (k % nr) + ((k / nr) | 0) * C * nr;
     for (let c = 0; c < C; c++) {
       const plane = (n * C + c) * H * W;
       if (inside) {
         for (let i = 0, s = plane + y0 * W + x0; i < 4; i++, s += W) {
-          d[4 * i] = x[s]!; d[4 * i + 1] = x[s + 1]!; d[4 * i + 2] = x[s + 2]!; d[4 * i + 3] = x[s + 3]!;
+          d[4 * i] = x[s]!;
+          d[4 * i + 1] = x[s + 1]!;
+          d[4 * i + 2] = x[s + 2]!;
+          d[4 * i + 3] = x[s + 3]!;
         }
       } else {
         for (let i = 0; i < 4; i++) {
@@ -188,12 +223,21 @@ function inputTransform(x: FloatArray, g: Conv2dGeometry, tl: Tiling, t0: number
       }
       // columns: Bᵀ d (rows d0 − d2, d1 + d2, d2 − d1, d1 − d3), then rows: (·) B likewise
       for (let j = 0; j < 4; j++) {
-        const a0 = d[j]!, a1 = d[4 + j]!, a2 = d[8 + j]!, a3 = d[12 + j]!;
-        d[j] = a0 - a2; d[4 + j] = a1 + a2; d[8 + j] = a2 - a1; d[12 + j] = a1 - a3;
+        const a0 = d[j]!,
+          a1 = d[4 + j]!,
+          a2 = d[8 + j]!,
+          a3 = d[12 + j]!;
+        d[j] = a0 - a2;
+        d[4 + j] = a1 + a2;
+        d[8 + j] = a2 - a1;
+        d[12 + j] = a1 - a3;
       }
       const o = lane + c * nr;
       for (let i = 0; i < 4; i++) {
-        const a0 = d[4 * i]!, a1 = d[4 * i + 1]!, a2 = d[4 * i + 2]!, a3 = d[4 * i + 3]!;
+        const a0 = d[4 * i]!,
+          a1 = d[4 * i + 1]!,
+          a2 = d[4 * i + 2]!,
+          a3 = d[4 * i + 3]!;
         const base = 4 * i * xi + o;
         v[base] = a0 - a2;
         v[base + xi] = a1 + a2;
@@ -231,7 +275,16 @@ function mStore(m: Float32Array, mOff: number, tp: number): GemmStore {
 }
 
 /** y = Aᵀ M A + bias for tiles t0 .. t0+count−1, written where they fall inside the output. */
-function outputTransform(m: Float32Array, bias: FloatArray | null, g: Conv2dGeometry, tl: Tiling, t0: number, count: number, tp: number, out: FloatArray): void {
+function outputTransform(
+  m: Float32Array,
+  bias: FloatArray | null,
+  g: Conv2dGeometry,
+  tl: Tiling,
+  t0: number,
+  count: number,
+  tp: number,
+  out: FloatArray,
+): void {
   const { outChannels: CO, outHeight: OH, outWidth: OW } = g;
   const { tilesH, tilesW } = tl;
   const perImage = tilesH * tilesW;
@@ -242,29 +295,55 @@ function outputTransform(m: Float32Array, bias: FloatArray | null, g: Conv2dGeom
       const t = t0 + k;
       const n = (t / perImage) | 0;
       const r = t - n * perImage;
-      const ty = (r / tilesW) | 0, tx = r - ty * tilesW;
+      const ty = (r / tilesW) | 0,
+        tx = r - ty * tilesW;
       const s = co * tp + k;
       // rows: Aᵀ M (m0 + m1 + m2, m1 − m2 − m3) per column
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s00 = 0,
+        s01 = 0,
+        s02 = 0,
+        s03 = 0,
+        s10 = 0,
+        s11 = 0,
+        s12 = 0,
+        s13 = 0;
       {
-        const m0 = m[s]!, m1 = m[s + 4 * xi]!, m2 = m[s + 8 * xi]!, m3 = m[s + 12 * xi]!;
-        s00 = m0 + m1 + m2; s10 = m1 - m2 - m3;
+        const m0 = m[s]!,
+          m1 = m[s + 4 * xi]!,
+          m2 = m[s + 8 * xi]!,
+          m3 = m[s + 12 * xi]!;
+        s00 = m0 + m1 + m2;
+        s10 = m1 - m2 - m3;
       }
       {
-        const m0 = m[s + xi]!, m1 = m[s + 5 * xi]!, m2 = m[s + 9 * xi]!, m3 = m[s + 13 * xi]!;
-        s01 = m0 + m1 + m2; s11 = m1 - m2 - m3;
+        const m0 = m[s + xi]!,
+          m1 = m[s + 5 * xi]!,
+          m2 = m[s + 9 * xi]!,
+          m3 = m[s + 13 * xi]!;
+        s01 = m0 + m1 + m2;
+        s11 = m1 - m2 - m3;
       }
       {
-        const m0 = m[s + 2 * xi]!, m1 = m[s + 6 * xi]!, m2 = m[s + 10 * xi]!, m3 = m[s + 14 * xi]!;
-        s02 = m0 + m1 + m2; s12 = m1 - m2 - m3;
+        const m0 = m[s + 2 * xi]!,
+          m1 = m[s + 6 * xi]!,
+          m2 = m[s + 10 * xi]!,
+          m3 = m[s + 14 * xi]!;
+        s02 = m0 + m1 + m2;
+        s12 = m1 - m2 - m3;
       }
       {
-        const m0 = m[s + 3 * xi]!, m1 = m[s + 7 * xi]!, m2 = m[s + 11 * xi]!, m3 = m[s + 15 * xi]!;
-        s03 = m0 + m1 + m2; s13 = m1 - m2 - m3;
+        const m0 = m[s + 3 * xi]!,
+          m1 = m[s + 7 * xi]!,
+          m2 = m[s + 11 * xi]!,
+          m3 = m[s + 15 * xi]!;
+        s03 = m0 + m1 + m2;
+        s13 = m1 - m2 - m3;
       }
-      const oy = 2 * ty, ox = 2 * tx;
+      const oy = 2 * ty,
+        ox = 2 * tx;
       const o = ((n * CO + co) * OH + oy) * OW + ox;
-      const right = ox + 1 < OW, down = oy + 1 < OH;
+      const right = ox + 1 < OW,
+        down = oy + 1 < OH;
       out[o] = s00 + s01 + s02 + b;
       if (right) out[o + 1] = s01 - s02 - s03 + b;
       if (down) {
@@ -280,7 +359,14 @@ function outputTransform(m: Float32Array, bias: FloatArray | null, g: Conv2dGeom
  * useWinograd. With `flip`, weight is the forward convolution's [Cin′ = Cout, Cout′ = Cin, 3, 3]
  * (backward-to-input: see backwardInputAsForward) and is read flipped and transposed.
  */
-export function winogradConv(x: FloatArray, weight: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, out: FloatArray, flip = false): void {
+export function winogradConv(
+  x: FloatArray,
+  weight: FloatArray,
+  bias: FloatArray | null,
+  g: Conv2dGeometry,
+  out: FloatArray,
+  flip = false,
+): void {
   const { inChannels: CI, outChannels: CO } = g;
   const tl = tiling(g);
   const mPad = Math.ceil(CO / tl.mr) * tl.mr;
@@ -293,7 +379,9 @@ export function winogradConv(x: FloatArray, weight: FloatArray, bias: FloatArray
     const tp = Math.ceil(count / tl.nr) * tl.nr;
     inputTransform(x, g, tl, t0, count, v, tp);
     for (let xi = 0; xi < 16; xi++) {
-      gemm(CO, tp, CI, panelA(u, xi * mPad * CI, CI, tl.mr), panelB(v, xi * CI * tp, CI, tl.nr), mStore(m, xi * CO * tp, tp), { float32: true });
+      gemm(CO, tp, CI, panelA(u, xi * mPad * CI, CI, tl.mr), panelB(v, xi * CI * tp, CI, tl.nr), mStore(m, xi * CO * tp, tp), {
+        float32: true,
+      });
     }
     outputTransform(m, bias, g, tl, t0, count, tp, out);
   }

@@ -9,12 +9,20 @@
 import type { ThreadHandle, ThreadHost } from './host';
 
 /** Control block slots (Int32). */
-const GEN = 0, DONE = 1, ERR = 2, THREADS = 3, STOP = 4, NEXT = 5, ARGS = 6;
+const GEN = 0,
+  DONE = 1,
+  ERR = 2,
+  THREADS = 3,
+  STOP = 4,
+  NEXT = 5,
+  ARGS = 6;
 /**
  * NEXT packs the generation's tag (12 bits), its chunk count (10) and the next chunk (10) into one word,
  * so a claim (compare-exchange) can only succeed for the generation whose arguments the control block holds.
  */
-const TAG_SHIFT = 20, COUNT_SHIFT = 10, FIELD = 1023;
+const TAG_SHIFT = 20,
+  COUNT_SHIFT = 10,
+  FIELD = 1023;
 /** Chunks per thread: enough for balance, few enough that claiming stays cheap. */
 const CHUNKS_PER_THREAD = 4;
 const N_ARGS = 10; // K, KC, mPad, i0, rPanels, sPanels, ap, bp, c, ldc
@@ -54,7 +62,19 @@ function start(d) {
 `;
 
 /** The signature of the module's gemm_depth export. */
-export type GemmDepth = (K: number, KC: number, mPad: number, i0: number, rPanels: number, sBegin: number, sEnd: number, ap: number, bp: number, c: number, ldc: number) => void;
+export type GemmDepth = (
+  K: number,
+  KC: number,
+  mPad: number,
+  i0: number,
+  rPanels: number,
+  sBegin: number,
+  sEnd: number,
+  ap: number,
+  bp: number,
+  c: number,
+  ldc: number,
+) => void;
 
 /** A worker thread answering no generation for this long is reported as an error instead of waited on forever. */
 const STALL_MS = 60_000;
@@ -66,7 +86,13 @@ export class GemmPool {
   private readonly workers: ThreadHandle[] = [];
 
   /** Starts `threads − 1` workers on `memory` (shared) with `module` (the GEMM module). */
-  constructor(host: ThreadHost, module: unknown, memory: unknown, threads: number, private readonly local: GemmDepth) {
+  constructor(
+    host: ThreadHost,
+    module: unknown,
+    memory: unknown,
+    threads: number,
+    private readonly local: GemmDepth,
+  ) {
     this.threads = threads;
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * (ARGS + N_ARGS)));
     this.ctl[THREADS] = threads;
@@ -76,7 +102,18 @@ export class GemmPool {
   }
 
   /** gemm_depth over B panels [0, sPanels), split across the threads; returns when every share is done. */
-  run(K: number, KC: number, mPad: number, i0: number, rPanels: number, sPanels: number, ap: number, bp: number, c: number, ldc: number): void {
+  run(
+    K: number,
+    KC: number,
+    mPad: number,
+    i0: number,
+    rPanels: number,
+    sPanels: number,
+    ap: number,
+    bp: number,
+    c: number,
+    ldc: number,
+  ): void {
     const ctl = this.ctl;
     const args = [K, KC, mPad, i0, rPanels, sPanels, ap, bp, c, ldc];
     for (let i = 0; i < N_ARGS; i++) ctl[ARGS + i] = args[i]!;
@@ -93,7 +130,8 @@ export class GemmPool {
       const i = w & FIELD;
       if (i >= count) break;
       if (Atomics.compareExchange(ctl, NEXT, w, w + 1) !== w) continue;
-      const b = Math.floor((sPanels * i) / count), e = Math.floor((sPanels * (i + 1)) / count);
+      const b = Math.floor((sPanels * i) / count),
+        e = Math.floor((sPanels * (i + 1)) / count);
       if (e > b) this.local(K, KC, mPad, i0, rPanels, b, e, ap, bp, c, ldc);
       Atomics.add(ctl, DONE, 1);
     }

@@ -26,7 +26,9 @@ export interface ThreadHost {
 /** What an entry point installs: a host, or the reason this platform runs everything on one thread. */
 export type DefaultThreadHost = () => ThreadHost | { unavailable: string };
 
-let makeDefault: DefaultThreadHost = () => ({ unavailable: 'no thread host installed (import @gradlens/tensor through its node or browser entry, or call setThreadHost)' });
+let makeDefault: DefaultThreadHost = () => ({
+  unavailable: 'no thread host installed (import @gradlens/tensor through its node or browser entry, or call setThreadHost)',
+});
 let host: ThreadHost | null | undefined;
 let unavailable = '';
 

@@ -8,7 +8,10 @@ export function nodeThreadHost(): ThreadHost {
   return {
     cores: () => (typeof availableParallelism === 'function' ? availableParallelism() : cpus().length),
     start(source, data) {
-      const w = new Worker(`const { workerData } = require('worker_threads');\n${source}\nstart(workerData);`, { eval: true, workerData: data });
+      const w = new Worker(`const { workerData } = require('worker_threads');\n${source}\nstart(workerData);`, {
+        eval: true,
+        workerData: data,
+      });
       w.unref();
       return { terminate: () => void w.terminate() };
     },

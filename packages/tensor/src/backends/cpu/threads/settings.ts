@@ -21,6 +21,7 @@ export function getNumThreads(): number {
 /** Parses a GRADLENS_THREADS value for an entry point: a positive integer, or a one-line error naming it. */
 export function parseThreadCount(value: string, name = 'GRADLENS_THREADS'): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1 || n > 256) throw new Error(`${name} must be an integer from 1 to 256, got '${value}'`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1 || n > 256)
+    throw new Error(`${name} must be an integer from 1 to 256, got '${value}'`);
   return n;
 }

@@ -29,8 +29,22 @@ function countingHost(breakModule = false): ThreadHost & { started: number } {
 
 /** A geometry whose three GEMMs are each big enough to be split across threads. */
 const G: Conv2dGeometry = {
-  batch: 2, inChannels: 32, inHeight: 20, inWidth: 20, outChannels: 40, kernelHeight: 3, kernelWidth: 3,
-  strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1, outHeight: 20, outWidth: 20,
+  batch: 2,
+  inChannels: 32,
+  inHeight: 20,
+  inWidth: 20,
+  outChannels: 40,
+  kernelHeight: 3,
+  kernelWidth: 3,
+  strideH: 1,
+  strideW: 1,
+  padH: 1,
+  padW: 1,
+  dilationH: 1,
+  dilationW: 1,
+  groups: 1,
+  outHeight: 20,
+  outWidth: 20,
 };
 
 /** Forward, backward-input and backward-weight of G, and a matmul, on the current thread count. */
@@ -46,8 +60,11 @@ function runAll(seed: number): Float32Array[] {
   conv2dBackwardInput(dy, w, G, dx);
   const dw = new Float32Array(w.length);
   conv2dBackwardWeight(x, dy, G, dw);
-  const m = 150, n = 700, k = 300;
-  const a = randomFloats(Float32Array, m * k, rand), bb = randomFloats(Float32Array, k * n, rand);
+  const m = 150,
+    n = 700,
+    k = 300;
+  const a = randomFloats(Float32Array, m * k, rand),
+    bb = randomFloats(Float32Array, k * n, rand);
   const mm = new Float32Array(m * n);
   matmul(a, bb, mm, { batch: 1, m, n, k, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 });
   return [out, dx, dw, mm];
@@ -55,8 +72,13 @@ function runAll(seed: number): Float32Array[] {
 
 describe('intra-op threads (wasm GEMM on shared memory)', () => {
   let prevEngine: ReturnType<typeof setFloat32Engine>;
-  beforeAll(() => { prevEngine = setFloat32Engine(createWasmFloat32Engine()); });
-  afterAll(() => { setFloat32Engine(prevEngine); setThreadHost(nodeHost); });
+  beforeAll(() => {
+    prevEngine = setFloat32Engine(createWasmFloat32Engine());
+  });
+  afterAll(() => {
+    setFloat32Engine(prevEngine);
+    setThreadHost(nodeHost);
+  });
 
   test('2 and 3 threads give bitwise the results of 1 thread, and the workers really start', () => {
     const host = countingHost();
@@ -74,7 +96,9 @@ describe('intra-op threads (wasm GEMM on shared memory)', () => {
     expect(getBackendInfo().threads).toBe('3');
     // And the threaded forward is right, not only self-consistent.
     const rand = seededRandom(7);
-    const x = randomFloats(Float32Array, 2 * 32 * 400, rand), w = randomFloats(Float32Array, 40 * 32 * 9, rand), b = randomFloats(Float32Array, 40, rand);
+    const x = randomFloats(Float32Array, 2 * 32 * 400, rand),
+      w = randomFloats(Float32Array, 40 * 32 * 9, rand),
+      b = randomFloats(Float32Array, 40, rand);
     expectClose(runAll(7)[0]!, refConv2dForward(x, w, b, G), 1e-4, 'threaded forward');
   });
 
@@ -83,7 +107,9 @@ describe('intra-op threads (wasm GEMM on shared memory)', () => {
     setFloat32Engine(createWasmFloat32Engine());
     setNumThreads(2);
     // The caller may finish a small GEMM before the broken worker wakes; within a few it claims a chunk.
-    expect(() => { for (let i = 0; i < 50; i++) runAll(i); }).toThrow(/GEMM worker thread failed/);
+    expect(() => {
+      for (let i = 0; i < 50; i++) runAll(i);
+    }).toThrow(/GEMM worker thread failed/);
     setThreadHost(nodeHost);
     setFloat32Engine(createWasmFloat32Engine());
   });
@@ -104,21 +130,36 @@ describe('thread hosts outside Node', () => {
     const made: { url: string; posted: unknown[]; terminated: boolean }[] = [];
     class FakeWorker {
       readonly rec: { url: string; posted: unknown[]; terminated: boolean };
-      constructor(url: string) { this.rec = { url, posted: [], terminated: false }; made.push(this.rec); }
-      postMessage(d: unknown) { this.rec.posted.push(d); }
-      terminate() { this.rec.terminated = true; }
+      constructor(url: string) {
+        this.rec = { url, posted: [], terminated: false };
+        made.push(this.rec);
+      }
+      postMessage(d: unknown) {
+        this.rec.posted.push(d);
+      }
+      terminate() {
+        this.rec.terminated = true;
+      }
     }
     const revoked: string[] = [];
     const g = {
-      Worker: FakeWorker, Blob: class { constructor(readonly parts: string[]) {} },
+      Worker: FakeWorker,
+      Blob: class {
+        constructor(readonly parts: string[]) {}
+      },
       URL: { createObjectURL: () => `blob:${made.length}`, revokeObjectURL: (u: string) => void revoked.push(u) },
-      navigator: { hardwareConcurrency: 6 }, SharedArrayBuffer, crossOriginIsolated: true, ...extra,
+      navigator: { hardwareConcurrency: 6 },
+      SharedArrayBuffer,
+      crossOriginIsolated: true,
+      ...extra,
     };
     return { g, made, revoked };
   }
 
   test('Web Workers: none without shared memory, on a page main thread or without Worker, each with its reason', () => {
-    expect(webThreadsUnavailableReason(webGlobals({ crossOriginIsolated: false }).g)).toMatch(/not cross-origin isolated.*Cross-Origin-Embedder-Policy: require-corp/);
+    expect(webThreadsUnavailableReason(webGlobals({ crossOriginIsolated: false }).g)).toMatch(
+      /not cross-origin isolated.*Cross-Origin-Embedder-Policy: require-corp/,
+    );
     expect(webThreadsUnavailableReason(webGlobals({ SharedArrayBuffer: undefined }).g)).toMatch(/no SharedArrayBuffer/);
     expect(webThreadsUnavailableReason(webGlobals({ document: {} }).g)).toMatch(/main thread may not block on Atomics.wait/);
     expect(webThreadsUnavailableReason(webGlobals({ Worker: undefined }).g)).toBe('this runtime has no Web Workers');

@@ -32,14 +32,21 @@ export function webThreadsUnavailableReason(g: WebGlobals = globalThis as WebGlo
 export function webThreadHost(g: WebGlobals = globalThis as WebGlobals): ThreadHost | { unavailable: string } {
   const reason = webThreadsUnavailableReason(g);
   if (reason !== null) return { unavailable: reason };
-  const WorkerCtor = g.Worker!, BlobCtor = g.Blob!, urls = g.URL!;
+  const WorkerCtor = g.Worker!,
+    BlobCtor = g.Blob!,
+    urls = g.URL!;
   return {
     cores: () => Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
     start(source, data) {
       const url = urls.createObjectURL(new BlobCtor([`${source}\nonmessage = (e) => start(e.data);`], { type: 'text/javascript' }));
       const w = new WorkerCtor(url);
       w.postMessage(data); // a WebAssembly.Module, a shared Memory and SharedArrayBuffers: shared, not copied
-      return { terminate: () => { w.terminate(); urls.revokeObjectURL(url); } };
+      return {
+        terminate: () => {
+          w.terminate();
+          urls.revokeObjectURL(url);
+        },
+      };
     },
   };
 }
