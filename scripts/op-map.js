@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The op map of packages/tensor/README.md: one row per op of `OpAttrs` with its public function(s),
- * attributes, gradient rule, CPU kernel and gpujs kernel, read from the sources with the TypeScript
+ * named inputs, attributes, gradient rule, CPU kernel and gpujs kernel, read from the sources with the TypeScript
  * parser (no build needed). `node scripts/op-map.js` rewrites the table between the README's markers;
  * `--check` exits 1 when it differs. packages/tensor/test/op-map.test.ts runs the same check.
  */
@@ -43,6 +43,26 @@ function readOps() {
   });
   if (ops.length === 0) throw new Error(`op-map: found no OpAttrs members in ${file}`);
   return ops;
+}
+
+/** op → its input names as `opInputNames` in ops/op-inputs.ts lists them (`x, weight, bias?`). */
+function readInputs() {
+  const file = path.join(SRC, 'ops/op-inputs.ts');
+  const sf = parse(file);
+  const byOp = new Map();
+  sf.forEachChild((node) => {
+    if (!ts.isVariableStatement(node)) return;
+    for (const d of node.declarationList.declarations) {
+      if (d.name.getText(sf) !== 'opInputNames') continue;
+      for (const p of objectLiteral(d.initializer)?.properties ?? []) {
+        let list = p.initializer;
+        while (list && ts.isAsExpression(list)) list = list.expression;
+        if (list && ts.isArrayLiteralExpression(list)) byOp.set(p.name.getText(sf), list.elements.map((e) => e.text).join(', '));
+      }
+    }
+  });
+  if (byOp.size === 0) throw new Error(`op-map: found no opInputNames entries in ${file}`);
+  return byOp;
 }
 
 /** Top-level exported functions (declarations and arrow consts) of a file with their body nodes. */
@@ -188,15 +208,21 @@ function renderOpMap() {
   const ops = readOps();
   const names = new Set(ops.map((o) => o.name));
   const fns = publicFunctions(names);
+  const inputs = readInputs();
   const rules = tableEntries(tsFiles(path.join(SRC, 'autodiff/rules')), names);
   const cpu = tableEntries(tsFiles(path.join(SRC, 'backends/cpu')), names);
   const gpujs = tableEntries(tsFiles(GPUJS), names);
   const rows = ops.map((o) => {
     const attrs = o.attrs === '—' ? '—' : `\`${o.attrs.replace(/\|/g, '\\|')}\``;
     const pub = fns.get(o.name)?.join(', ') ?? '— (run by a rule)';
-    return `| \`${o.name}\` | ${pub} | ${attrs} | ${cell(rules.get(o.name))} | ${cell(cpu.get(o.name))} | ${cell(gpujs.get(o.name))} |`;
+    const named = inputs.has(o.name) ? `\`${inputs.get(o.name)}\`` : '—';
+    return `| \`${o.name}\` | ${pub} | ${named} | ${attrs} | ${cell(rules.get(o.name))} | ${cell(cpu.get(o.name))} | ${cell(gpujs.get(o.name))} |`;
   });
-  return ['| op | public function | attributes | rule | CPU kernel | gpujs kernel |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    '| op | public function | inputs | attributes | rule | CPU kernel | gpujs kernel |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 /** The README with its op map replaced by a fresh one. */

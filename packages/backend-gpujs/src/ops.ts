@@ -3,8 +3,8 @@
  * A kernel declines a call it cannot run (float64, empty, a broadcast other than a scalar, too large):
  * the registry then runs the CPU kernel and lists the op and the reason in getBackendInfo().cpuFallbacks.
  */
-import { broadcastShapes, matmulDims, sizeOf, windowOutSize } from '@gradlens/tensor';
-import type { Tensor } from '@gradlens/tensor';
+import { broadcastShapes, matmulDims, namedKernels, sizeOf, windowOutSize } from '@gradlens/tensor';
+import type { NamedBackendKernelTable, Tensor } from '@gradlens/tensor';
 import { convConstants, elementwiseCase, matmulConstants, poolConstants } from './geometry';
 import * as conv from './kernels/conv2d';
 import * as ew from './kernels/elementwise';
@@ -16,25 +16,29 @@ import { guardSize } from './size-guard';
 import type { DeviceValue } from './storage';
 import type { BackendKernelTable, Declined, KernelResult, OpAttrs } from './types';
 
+/** The tensors of a call's named inputs. */
+const tensorsOf = (inputs: Readonly<Record<string, Tensor | undefined>>): Tensor[] => Object.values(inputs).filter((t) => t !== undefined);
+
 /** Why a kernel declines a call: its dtypes, an empty tensor, or a case the kernel does not cover. */
-function decline(inputs: readonly (Tensor | undefined)[]): Declined {
-  const other = inputs.find((t) => t !== undefined && t.dtype !== 'float32');
+function decline(named: Readonly<Record<string, Tensor | undefined>>): Declined {
+  const inputs = tensorsOf(named);
+  const other = inputs.find((t) => t.dtype !== 'float32');
   if (other) return { declined: `${other.dtype} input (gpujs kernels are float32)` };
-  if (inputs.some((t) => t !== undefined && t.size === 0)) return { declined: 'an empty tensor' };
+  if (inputs.some((t) => t.size === 0)) return { declined: 'an empty tensor' };
   return { declined: 'a case its kernel does not cover (a broadcast beyond a scalar, or pooling indices not made here)' };
 }
 
 /** The device kernels over `launcher`, each wrapped by `guardSize` (a tensor over 2^24 elements declines). */
 export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
-  const allF32 = (ts: readonly (Tensor | undefined)[]) => ts.every((t) => t === undefined || t.dtype === 'float32');
+  const allF32 = (named: Readonly<Record<string, Tensor | undefined>>) => tensorsOf(named).every((t) => t.dtype === 'float32');
   const run = (fn: KernelSource, n: number, args: Arg[]): DeviceValue => launcher.launch(fn, [n], {}, args, n);
   /** Pool geometry of the index tensors max-pool made here, so that its backward runs on the device. */
   const poolOf = new WeakMap<Tensor, PoolConstants>();
 
   const binary =
     (op: 'add' | 'sub' | 'mul', fn: KernelSource, scalarFn: KernelSource | null, sign: number) =>
-    (inputs: readonly Tensor[], _attrs: OpAttrs[typeof op]): KernelResult | Declined => {
-      const [a, b] = inputs as [Tensor, Tensor];
+    (inputs: { a: Tensor; b: Tensor }, _attrs: OpAttrs[typeof op]): KernelResult | Declined => {
+      const { a, b } = inputs;
       const which = elementwiseCase(a.shape, b.shape);
       if (!allF32(inputs) || !which) return decline(inputs);
       const shape = broadcastShapes(op, a.shape, b.shape);
@@ -46,14 +50,14 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return decline(inputs);
     };
 
-  const table: BackendKernelTable = {
+  const table: NamedBackendKernelTable = {
     relu: (inputs) => {
-      const x = inputs[0]!;
+      const { x } = inputs;
       if (x.dtype !== 'float32' || x.size === 0) return decline(inputs);
       return { out: launcher.tensor(run(ew.relu, x.size, [x]), x.shape, 'float32') };
     },
     reluBackward: (inputs) => {
-      const [dy, x] = inputs as [Tensor, Tensor];
+      const { dy, x } = inputs;
       if (!allF32(inputs) || x.size === 0) return decline(inputs);
       return { out: launcher.tensor(run(ew.reluBackward, x.size, [dy, x]), x.shape, 'float32') };
     },
@@ -61,7 +65,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
     add: binary('add', ew.add, ew.addScalar, 1),
     sub: binary('sub', ew.sub, ew.addScalar, -1),
     gt: (inputs) => {
-      const [a, b] = inputs as [Tensor, Tensor];
+      const { a, b } = inputs;
       const which = elementwiseCase(a.shape, b.shape);
       if (!allF32(inputs) || !which) return decline(inputs);
       const shape = broadcastShapes('gt', a.shape, b.shape);
@@ -71,14 +75,14 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return { out: launcher.tensor(run(ew.ltScalar, n, [b, a.values()[0]!]), shape, 'bool') };
     },
     cast: (inputs, attrs) => {
-      const x = inputs[0]!;
+      const { x } = inputs;
       const { dtype } = attrs;
       if (x.dtype === 'float64' || dtype === 'float64' || x.size === 0) return decline(inputs);
       const fn = dtype === 'bool' ? ew.nonZero : dtype === 'int32' && x.dtype === 'float32' ? ew.trunc : ew.copy;
       return { out: launcher.tensor(run(fn, x.size, [x]), x.shape, dtype) };
     },
     matmul: (inputs, attrs) => {
-      const [a, b] = inputs as [Tensor, Tensor];
+      const { a, b } = inputs;
       if (!allF32(inputs)) return decline(inputs);
       const { batchShape, ...dims } = matmulDims(a.shape, b.shape, attrs.transA, attrs.transB);
       if (dims.m * dims.n * dims.batch === 0 || dims.k === 0) return decline(inputs);
@@ -86,25 +90,25 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return { out: launcher.tensor(out, [...batchShape, dims.m, dims.n], 'float32') };
     },
     linear: (inputs) => {
-      const [x, w, b] = inputs as [Tensor, Tensor, Tensor | undefined];
+      const { x, weight, bias } = inputs;
       if (!allF32(inputs)) return decline(inputs);
-      const inF = w.shape[1]!,
-        outF = w.shape[0]!;
+      const inF = weight.shape[1]!,
+        outF = weight.shape[0]!;
       const rows = x.size / inF;
       if (rows === 0 || inF === 0) return decline(inputs);
       const consts = matmulConstants({ batch: 1, m: rows, n: outF, k: inF, aBatchStride: 0, bBatchStride: 0 }, false, true);
-      return { out: launcher.tensor(matmul(x, w, b ?? null, consts, 1), [...x.shape.slice(0, -1), outF], 'float32') };
+      return { out: launcher.tensor(matmul(x, weight, bias ?? null, consts, 1), [...x.shape.slice(0, -1), outF], 'float32') };
     },
     conv2d: (inputs, attrs) => {
-      const [x, w, b] = inputs as [Tensor, Tensor, Tensor | undefined];
+      const { x, weight, bias } = inputs;
       if (!allF32(inputs)) return decline(inputs);
-      const oh = windowOutSize(x.shape[2]!, w.shape[2]!, attrs.stride[0], attrs.padding[0], attrs.dilation[0]);
-      const ow = windowOutSize(x.shape[3]!, w.shape[3]!, attrs.stride[1], attrs.padding[1], attrs.dilation[1]);
-      const shape = [x.shape[0]!, w.shape[0]!, oh, ow];
+      const oh = windowOutSize(x.shape[2]!, weight.shape[2]!, attrs.stride[0], attrs.padding[0], attrs.dilation[0]);
+      const ow = windowOutSize(x.shape[3]!, weight.shape[3]!, attrs.stride[1], attrs.padding[1], attrs.dilation[1]);
+      const shape = [x.shape[0]!, weight.shape[0]!, oh, ow];
       if (shape.includes(0) || x.size === 0) return decline(inputs);
-      const c = convConstants(x.shape, w.shape, shape, attrs, 'out');
-      const bias: Arg = b ?? new Float32Array(c.CO);
-      const out = launcher.launch(conv.conv2dForward, [ow, oh, c.N * c.G * c.B], c, [x, w, bias], 0, {
+      const c = convConstants(x.shape, weight.shape, shape, attrs, 'out');
+      const biasArg: Arg = bias ?? new Float32Array(c.CO);
+      const out = launcher.launch(conv.conv2dForward, [ow, oh, c.N * c.G * c.B], c, [x, weight, biasArg], 0, {
         outer: c.N,
         groups: c.G,
         channelsPerGroup: c.COG,
@@ -115,10 +119,10 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return { out: launcher.tensor(out, shape, 'float32') };
     },
     conv2dBackwardInput: (inputs, attrs) => {
-      const [dy, w] = inputs as [Tensor, Tensor];
+      const { dy, weight } = inputs;
       if (!allF32(inputs) || dy.size === 0) return decline(inputs);
-      const c = convConstants(attrs.inputShape, w.shape, dy.shape, attrs, 'in');
-      const out = launcher.launch(conv.conv2dBackwardInput, [c.W, c.H, c.N * c.G * c.B], c, [dy, w], 0, {
+      const c = convConstants(attrs.inputShape, weight.shape, dy.shape, attrs, 'in');
+      const out = launcher.launch(conv.conv2dBackwardInput, [c.W, c.H, c.N * c.G * c.B], c, [dy, weight], 0, {
         outer: c.N,
         groups: c.G,
         channelsPerGroup: c.CIG,
@@ -129,7 +133,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return { out: launcher.tensor(out, attrs.inputShape, 'float32') };
     },
     conv2dBackwardWeight: (inputs, attrs) => {
-      const [x, dy] = inputs as [Tensor, Tensor];
+      const { x, dy } = inputs;
       if (!allF32(inputs) || dy.size === 0) return decline(inputs);
       const c = convConstants(x.shape, attrs.weightShape, dy.shape, attrs, 'out');
       const kernelArea = c.KH * c.KW;
@@ -144,7 +148,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return { out: launcher.tensor(out, attrs.weightShape, 'float32') };
     },
     maxPool2d: (inputs, attrs) => {
-      const x = inputs[0]!;
+      const { x } = inputs;
       if (x.dtype !== 'float32' || x.size === 0) return decline(inputs);
       const c = poolConstants(x.shape, attrs, false, null);
       const grid = [c.OW, c.OH, x.shape[0]! * x.shape[1]!];
@@ -155,7 +159,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return { out, extras: [idx] };
     },
     scatterPlanes: (inputs, attrs) => {
-      const [dy, indices] = inputs as [Tensor, Tensor];
+      const { dy, indices } = inputs;
       const c = poolOf.get(indices);
       if (!c || dy.dtype !== 'float32' || c.H !== attrs.planeShape[0] || c.W !== attrs.planeShape[1]) return decline(inputs);
       const planes = dy.shape[0]! * dy.shape[1]!;
@@ -163,7 +167,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return { out: launcher.tensor(out, [dy.shape[0]!, dy.shape[1]!, c.H, c.W], 'float32') };
     },
     avgPool2d: (inputs, attrs) => {
-      const x = inputs[0]!;
+      const { x } = inputs;
       if (x.dtype !== 'float32' || x.size === 0) return decline(inputs);
       const c = poolConstants(x.shape, attrs, attrs.countIncludePad, attrs.divisorOverride);
       const grid = [c.OW, c.OH, x.shape[0]! * x.shape[1]!];
@@ -171,7 +175,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return { out: launcher.tensor(out, [x.shape[0]!, x.shape[1]!, c.OH, c.OW], 'float32') };
     },
     avgPool2dBackward: (inputs, attrs) => {
-      const dy = inputs[0]!;
+      const { dy } = inputs;
       if (dy.dtype !== 'float32' || dy.size === 0) return decline(inputs);
       const c = poolConstants(attrs.inputShape, attrs, attrs.countIncludePad, attrs.divisorOverride);
       const planes = attrs.inputShape[0]! * attrs.inputShape[1]!;
@@ -194,7 +198,10 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
 
   // Ops whose tensors are beyond exact float32 indexing decline (the registry runs them on the CPU and says so).
   const guarded: Record<string, unknown> = {};
-  for (const [op, kernel] of Object.entries(table) as [string, (i: readonly Tensor[], a: never) => KernelResult | Declined][]) {
+  for (const [op, kernel] of Object.entries(namedKernels(table)) as [
+    string,
+    (i: readonly Tensor[], a: never) => KernelResult | Declined,
+  ][]) {
     guarded[op] = guardSize(kernel);
   }
   return guarded as BackendKernelTable;

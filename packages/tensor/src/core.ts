@@ -13,16 +13,30 @@ export type { AssignSource } from './assign';
 export * from './ops';
 export type { OpAttrs, OpName, BatchNormAttrs, LayerNormAttrs, ConvAttrs, PoolAttrs, ResizeAttrs, SliceAttrs } from './ops/op-attrs';
 export { batchNormSlots } from './ops/op-attrs';
+export { opInputNames, inputsOf, nameInputs } from './ops/op-inputs';
+export type { OpInputs, InputName } from './ops/op-inputs';
 export { Generator, manualSeed, defaultGenerator } from './random';
 export { record, grad, noGrad, tidy, tidyOwned, keep, withScope, numTensors, Tape } from './autodiff/tape';
 export type { AnyTapeNode, TapeNode, Recording, TensorContainer } from './autodiff/tape';
 export type { GradOptions } from './autodiff/backward';
-export { gradRules } from './autodiff/rules';
+export { gradRules, gradsByName, needsGradOf } from './autodiff/rules';
 export type { GradContext, GradRule, GradRuleTable, RuleOverrides } from './autodiff/rules';
 export { setBackend, setBackendFromSpec, parseBackendSpec, getBackendInfo, registerBackend } from './backends/registry';
 export type { BackendFactory } from './backends/registry';
 export { cpuBackend } from './backends/cpu';
-export type { Backend, BackendKernel, BackendKernelTable, Declined, Kernel, KernelTable, KernelResult } from './backends/backend';
+export { namedKernels } from './backends/backend';
+export type {
+  Backend,
+  BackendKernel,
+  BackendKernelTable,
+  Declined,
+  Kernel,
+  KernelTable,
+  KernelResult,
+  NamedKernel,
+  NamedKernelTable,
+  NamedBackendKernelTable,
+} from './backends/backend';
 export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/threads/settings';
 export { setWinograd } from './backends/cpu/kernels/winograd';
 export { setThreadHost } from './backends/cpu/threads/host';

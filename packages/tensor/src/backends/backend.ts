@@ -1,4 +1,6 @@
 import type { OpAttrs, OpName } from '../ops/op-attrs';
+import type { OpInputs } from '../ops/op-inputs';
+import { nameInputs } from '../ops/op-inputs';
 import type { Tensor } from '../tensor';
 
 /** What a kernel returns: the differentiable output, and extra outputs such as pooling indices. */
@@ -37,4 +39,24 @@ export interface Backend {
   readonly kernels: BackendKernelTable;
   /** Human-readable facts about where the kernels really run (mode, fallbacks). */
   info(): Record<string, string>;
+}
+
+/** A kernel that reads its inputs by name (`{ x, weight, bias }` for conv2d), as the built-in tables do. */
+export type NamedKernel<K extends OpName, R = KernelResult> = (inputs: OpInputs<K>, attrs: OpAttrs[K]) => R;
+
+/** Every op's kernel, reading named inputs (the CPU backend's tables). */
+export type NamedKernelTable = { [K in OpName]: NamedKernel<K> };
+
+/** Some ops' kernels, reading named inputs, each of which may decline a call (a device backend's table). */
+export type NamedBackendKernelTable = { [K in OpName]?: NamedKernel<K, KernelResult | Declined> };
+
+/** The positional table a `Backend` carries, from kernels that read their inputs by name. */
+export function namedKernels(table: NamedKernelTable): KernelTable;
+export function namedKernels(table: NamedBackendKernelTable): BackendKernelTable;
+export function namedKernels(table: NamedBackendKernelTable): BackendKernelTable {
+  const out: Record<string, unknown> = {};
+  for (const [op, kernel] of Object.entries(table) as [OpName, NamedKernel<OpName, KernelResult | Declined>][]) {
+    out[op] = (inputs: readonly Tensor[], attrs: OpAttrs[OpName]) => kernel(nameInputs(op, inputs, attrs), attrs);
+  }
+  return out as BackendKernelTable;
 }

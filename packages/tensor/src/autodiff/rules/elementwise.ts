@@ -20,6 +20,7 @@ import {
   where,
   zerosLike,
 } from '../../ops';
+import { inputsOf } from '../../ops/op-inputs';
 import type { Tensor } from '../../tensor';
 import type { GradRuleTable } from './types';
 
@@ -45,22 +46,33 @@ function geluTanhSlope(x: Tensor): Tensor {
 export const elementwiseRules = {
   add: (dy) => [dy, dy],
   sub: (dy) => [dy, neg(dy)],
-  mul: (dy, { inputs: [a, b] }) => [mul(dy, b!), mul(dy, a!)],
-  div: (dy, { inputs: [, b], output }) => [div(dy, b!), neg(div(mul(dy, output), b!))],
-  pow: (dy, { inputs: [a, b], output, needsGrad }) => [
-    // b · a^(b−1) directly (not b · out / a), so that a = 0 stays finite.
-    needsGrad[0] ? mul(dy, mul(b!, pow(a!, sub(b!, 1)))) : null,
-    // d/db a^b = a^b log a; PyTorch defines it as 0 where a = 0.
-    needsGrad[1] ? where(eq(a!, 0), 0, mul(dy, mul(output, log(a!)))) : null,
-  ],
-  // Ties split the gradient evenly, as torch.maximum/minimum do.
-  maximum: (dy, { inputs: [a, b] }) => {
-    const tie = mul(mask(eq(a!, b!), dy), 0.5);
-    return [mul(dy, add(mask(gt(a!, b!), dy), tie)), mul(dy, add(mask(lt(a!, b!), dy), tie))];
+  mul: (dy, ctx) => {
+    const { a, b } = inputsOf(ctx);
+    return [mul(dy, b), mul(dy, a)];
   },
-  minimum: (dy, { inputs: [a, b] }) => {
-    const tie = mul(mask(eq(a!, b!), dy), 0.5);
-    return [mul(dy, add(mask(lt(a!, b!), dy), tie)), mul(dy, add(mask(gt(a!, b!), dy), tie))];
+  div: (dy, ctx) => {
+    const { b } = inputsOf(ctx);
+    return [div(dy, b), neg(div(mul(dy, ctx.output), b))];
+  },
+  pow: (dy, ctx) => {
+    const { a, b } = inputsOf(ctx);
+    return [
+      // b · a^(b−1) directly (not b · out / a), so that a = 0 stays finite.
+      ctx.needsGrad[0] ? mul(dy, mul(b, pow(a, sub(b, 1)))) : null,
+      // d/db a^b = a^b log a; PyTorch defines it as 0 where a = 0.
+      ctx.needsGrad[1] ? where(eq(a, 0), 0, mul(dy, mul(ctx.output, log(a)))) : null,
+    ];
+  },
+  // Ties split the gradient evenly, as torch.maximum/minimum do.
+  maximum: (dy, ctx) => {
+    const { a, b } = inputsOf(ctx);
+    const tie = mul(mask(eq(a, b), dy), 0.5);
+    return [mul(dy, add(mask(gt(a, b), dy), tie)), mul(dy, add(mask(lt(a, b), dy), tie))];
+  },
+  minimum: (dy, ctx) => {
+    const { a, b } = inputsOf(ctx);
+    const tie = mul(mask(eq(a, b), dy), 0.5);
+    return [mul(dy, add(mask(lt(a, b), dy), tie)), mul(dy, add(mask(gt(a, b), dy), tie))];
   },
   eq: none,
   ne: none,
@@ -68,27 +80,38 @@ export const elementwiseRules = {
   le: none,
   gt: none,
   ge: none,
-  where: (dy, { inputs: [cond] }) => [null, where(cond!, dy, 0), where(cond!, 0, dy)],
+  where: (dy, ctx) => {
+    const { cond } = inputsOf(ctx);
+    return [null, where(cond, dy, 0), where(cond, 0, dy)];
+  },
   neg: (dy) => [neg(dy)],
   exp: (dy, { output }) => [mul(dy, output)],
-  log: (dy, { inputs: [x] }) => [div(dy, x!)],
+  log: (dy, ctx) => [div(dy, inputsOf(ctx).x)],
   sqrt: (dy, { output }) => [div(mul(dy, 0.5), output)],
-  abs: (dy, { inputs: [x] }) => [mul(dy, sign(x!))],
+  abs: (dy, ctx) => [mul(dy, sign(inputsOf(ctx).x))],
   sign: (dy) => [zerosLike(dy)],
   // The rule guided backprop and deconvnet replace: pass the gradient where the input was positive
   // (one fused op; an integer relu's input needs no gradient, and reluBackward takes floats only).
-  relu: (dy, { inputs: [x], needsGrad }) => [needsGrad[0] ? reluBackward(dy, x!) : null],
+  relu: (dy, ctx) => [ctx.needsGrad[0] ? reluBackward(dy, inputsOf(ctx).x) : null],
   // Linear in dy with the same mask, so the mask passes g back to dy; the mask is flat in x almost everywhere.
-  reluBackward: (g, { inputs: [, x], needsGrad }) => [needsGrad[0] ? reluBackward(g, x!) : null, null],
+  reluBackward: (g, ctx) => [ctx.needsGrad[0] ? reluBackward(g, inputsOf(ctx).x) : null, null],
   sigmoid: (dy, { output }) => [mul(dy, mul(output, sub(1, output)))],
   tanh: (dy, { output }) => [mul(dy, sub(1, mul(output, output)))],
-  erf: (dy, { inputs: [x] }) => [mul(dy, mul(exp(neg(mul(x!, x!))), 2 / Math.sqrt(Math.PI)))],
-  gelu: (dy, { inputs: [x], attrs: { approximate } }) => [mul(dy, approximate === 'tanh' ? geluTanhSlope(x!) : geluSlope(x!))],
-  clamp: (dy, { inputs: [x], attrs: { min, max } }) => {
+  erf: (dy, ctx) => {
+    const { x } = inputsOf(ctx);
+    return [mul(dy, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)))];
+  },
+  gelu: (dy, ctx) => {
+    const { x } = inputsOf(ctx);
+    return [mul(dy, ctx.attrs.approximate === 'tanh' ? geluTanhSlope(x) : geluSlope(x))];
+  },
+  clamp: (dy, ctx) => {
+    const { x } = inputsOf(ctx);
+    const { min, max } = ctx.attrs;
     let m: Tensor = dy;
-    if (min !== null) m = mul(m, mask(ge(x!, min), dy));
-    if (max !== null) m = mul(m, mask(le(x!, max), dy));
+    if (min !== null) m = mul(m, mask(ge(x, min), dy));
+    if (max !== null) m = mul(m, mask(le(x, max), dy));
     return [m];
   },
-  cast: (dy, { inputs: [x] }) => [cast(dy, x!.dtype)],
+  cast: (dy, ctx) => [cast(dy, inputsOf(ctx).x.dtype)],
 } satisfies Partial<GradRuleTable>;

@@ -1,8 +1,9 @@
 import { zeros } from '../../creation';
 import { add, mean, mul, neg, pow, reshape, sub, sum } from '../../ops';
-import { batchNormSlots } from '../../ops/op-attrs';
+import { inputsOf } from '../../ops/op-inputs';
 import { runOp, runOpFull } from '../../ops/run';
 import type { Tensor } from '../../tensor';
+import { gradsByName, needsGradOf } from './named';
 import type { GradRuleTable } from './types';
 
 /** A per-channel [C] tensor as [1, C, 1, …], to broadcast over x. */
@@ -52,78 +53,75 @@ export function layerNormParts(x: Tensor, dims: number, eps: number): { xhat: Te
 export const normRules = {
   // y = x̂·weight + bias per row: dx = inv·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·weight; the
   // parameters' gradients keep x's shape and are summed over the rows by the central unbroadcast.
-  layerNorm: (dy, { inputs, attrs, needsGrad }) => {
-    const x = inputs[0]!;
-    const weight = attrs.weight ? inputs[1]! : null;
-    const biasSlot = attrs.bias ? (attrs.weight ? 2 : 1) : -1;
-    const { xhat, inv, axes } = layerNormParts(x, attrs.dims, attrs.eps);
-    const grads: (Tensor | null)[] = inputs.map(() => null);
-    if (needsGrad[0]) {
+  layerNorm: (dy, ctx) => {
+    const { x, weight, bias } = inputsOf(ctx);
+    const needs = needsGradOf(ctx);
+    const { xhat, inv, axes } = layerNormParts(x, ctx.attrs.dims, ctx.attrs.eps);
+    let dx: Tensor | null = null;
+    if (needs.x) {
       const g = weight ? mul(dy, weight) : dy;
       const rowMean = (t: Tensor) => mean(t, { dim: axes, keepdim: true });
-      grads[0] = mul(inv, sub(sub(g, rowMean(g)), mul(xhat, rowMean(mul(g, xhat)))));
+      dx = mul(inv, sub(sub(g, rowMean(g)), mul(xhat, rowMean(mul(g, xhat)))));
     }
-    if (weight && needsGrad[1]) grads[1] = mul(dy, xhat);
-    if (biasSlot >= 0 && needsGrad[biasSlot]) grads[biasSlot] = dy;
-    return grads;
+    return gradsByName(ctx, { x: dx, weight: weight && needs.weight ? mul(dy, xhat) : null, bias: bias && needs.bias ? dy : null });
   },
-  batchNorm: (dy, { inputs, extras, attrs, needsGrad }) => {
-    const slots = batchNormSlots(attrs);
-    const x = inputs[0]!;
-    const weight = slots.weight >= 0 ? inputs[slots.weight]! : null;
-    const wants = (slot: number) => slot >= 0 && needsGrad[slot] === true;
-    const grads: (Tensor | null)[] = inputs.map(() => null);
-    if (attrs.training) {
-      const [mean, variance] = extras as [Tensor, Tensor];
+  batchNorm: (dy, ctx) => {
+    const { x, weight, mean, var: variance } = inputsOf(ctx);
+    const { eps } = ctx.attrs;
+    const needs = needsGradOf(ctx);
+    if (!mean || !variance) {
+      // Training mode: the batch statistics are the node's extra outputs.
+      const [batchMean, batchVar] = ctx.extras as [Tensor, Tensor];
+      let dx: Tensor | null = null;
       let sums: [Tensor, Tensor] | null = null;
-      if (needsGrad[0]) {
-        const r = runOpFull('batchNormBackward', weight ? [dy, x, mean, variance, weight] : [dy, x, mean, variance], { eps: attrs.eps });
-        grads[0] = r.out;
+      if (needs.x) {
+        const r = runOpFull('batchNormBackward', weight ? [dy, x, batchMean, batchVar, weight] : [dy, x, batchMean, batchVar], { eps });
+        dx = r.out;
         sums = r.extras as [Tensor, Tensor];
-      } else if (wants(slots.weight) || wants(slots.bias)) sums = channelSums(dy, x, mean, variance, attrs.eps);
-      if (wants(slots.bias)) grads[slots.bias] = sums![0];
-      if (wants(slots.weight)) grads[slots.weight] = sums![1];
-      return grads;
+      } else if (needs.weight || needs.bias) sums = channelSums(dy, x, batchMean, batchVar, eps);
+      return gradsByName(ctx, { x: dx, bias: needs.bias ? sums![0] : null, weight: needs.weight ? sums![1] : null });
     }
     // y = (x − mean)·k + bias with k = weight/√(var + eps).
-    const mean = inputs[slots.mean]!;
-    const variance = inputs[slots.var]!;
-    if (needsGrad[0]) grads[0] = scaleChannels(dy, variance, weight, attrs.eps);
-    if (![slots.weight, slots.bias, slots.mean, slots.var].some(wants)) return grads;
-    const [sumDy, sumDyXhat] = channelSums(dy, x, mean, variance, attrs.eps);
-    const inv = invStd(variance, attrs.eps);
+    const dx = needs.x ? scaleChannels(dy, variance, weight ?? null, eps) : null;
+    if (!needs.weight && !needs.bias && !needs.mean && !needs.var) return gradsByName(ctx, { x: dx });
+    const [sumDy, sumDyXhat] = channelSums(dy, x, mean, variance, eps);
+    const inv = invStd(variance, eps);
     const k = weight ? mul(weight, inv) : inv;
-    if (wants(slots.bias)) grads[slots.bias] = sumDy;
-    if (wants(slots.weight)) grads[slots.weight] = sumDyXhat;
-    if (wants(slots.mean)) grads[slots.mean] = neg(mul(k, sumDy));
-    if (wants(slots.var)) grads[slots.var] = mul(mul(k, inv), mul(sumDyXhat, -0.5));
-    return grads;
+    return gradsByName(ctx, {
+      x: dx,
+      bias: needs.bias ? sumDy : null,
+      weight: needs.weight ? sumDyXhat : null,
+      mean: needs.mean ? neg(mul(k, sumDy)) : null,
+      var: needs.var ? mul(mul(k, inv), mul(sumDyXhat, -0.5)) : null,
+    });
   },
   // dx = k·(dy − D − x̂·A) with k = weight·invstd, x̂ = (x − mean)·invstd, D = mean(dy), A = mean(dy·x̂)
   // per channel; mean and var are inputs of their own here. For an upstream gradient G, with
   // B = mean(G·x̂): d/ddy = k·(G − mean(G) − x̂·B) (the same kernel: the map is symmetric),
   // d/dx̂ = −k·(G·A + dy·B), d/dinvstd = weight·Σ G·(dy − D − 3x̂·A), d/dweight = invstd·Σ G·(dy − D − x̂·A).
-  batchNormBackward: (G, { inputs, extras, attrs: { eps }, needsGrad }) => {
-    const [dy, x, mean, variance, weight] = inputs as [Tensor, Tensor, Tensor, Tensor, Tensor | undefined];
+  batchNormBackward: (G, ctx) => {
+    const { dy, x, mean, var: variance, weight } = inputsOf(ctx);
+    const { eps } = ctx.attrs;
+    const needs = needsGradOf(ctx);
     const count = x.size / x.shape[1]!;
     const inv = invStd(variance, eps);
     const k = weight ? mul(weight, inv) : inv;
     const r = runOpFull('batchNormBackward', weight ? [G, x, mean, variance, weight] : [G, x, mean, variance], { eps });
     const [sumG, sumGXhat] = r.extras as [Tensor, Tensor];
-    const [sumDy, sumDyXhat] = extras as [Tensor, Tensor];
+    const [sumDy, sumDyXhat] = ctx.extras as [Tensor, Tensor];
     const A = mul(sumDyXhat, 1 / count);
     const B = mul(sumGXhat, 1 / count);
     const D = mul(sumDy, 1 / count);
     // Σ G·dy − D·ΣG − c·A·ΣG·x̂, for c = 1 (weight) and c = 3 (invstd).
-    const sumGDy = needsGrad[3] || needsGrad[4] ? channelSum(mul(G, dy)) : null;
+    const sumGDy = needs.var || needs.weight ? channelSum(mul(G, dy)) : null;
     const partial = (c: number) => sub(sub(sumGDy!, mul(D, sumG)), mul(mul(A, sumGXhat), c));
     const kInv = mul(k, inv);
-    return [
-      needsGrad[0] ? r.out : null,
-      needsGrad[1] ? neg(mul(spread(kInv, x), add(mul(G, spread(A, x)), mul(dy, spread(B, x))))) : null,
-      needsGrad[2] ? mul(kInv, add(mul(A, sumG), mul(B, sumDy))) : null,
-      needsGrad[3] ? mul(mul(kInv, mul(inv, -0.5)), partial(3)) : null,
-      weight && needsGrad[4] ? mul(inv, partial(1)) : null,
-    ];
+    return gradsByName(ctx, {
+      dy: needs.dy ? r.out : null,
+      x: needs.x ? neg(mul(spread(kInv, x), add(mul(G, spread(A, x)), mul(dy, spread(B, x))))) : null,
+      mean: needs.mean ? mul(kInv, add(mul(A, sumG), mul(B, sumDy))) : null,
+      var: needs.var ? mul(mul(kInv, mul(inv, -0.5)), partial(3)) : null,
+      weight: weight && needs.weight ? mul(inv, partial(1)) : null,
+    });
   },
 } satisfies Partial<GradRuleTable>;

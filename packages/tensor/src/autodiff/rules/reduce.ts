@@ -1,4 +1,5 @@
 import { cast, div, eq, exp, expand, mul, reshape, sub, sum } from '../../ops';
+import { inputsOf } from '../../ops/op-inputs';
 import type { Tensor } from '../../tensor';
 import type { GradRuleTable } from './types';
 
@@ -18,15 +19,20 @@ function extremum(dy: Tensor, x: Tensor, output: Tensor, dims: readonly number[]
 }
 
 export const reduceRules = {
-  sum: (dy, { inputs: [x], attrs: { dims } }) => [spread(dy, x!, dims)],
-  mean: (dy, { inputs: [x], attrs: { dims } }) => [div(spread(dy, x!, dims), count(x!, dims))],
-  max: (dy, { inputs: [x], output, attrs: { dims } }) => [extremum(dy, x!, output, dims)],
-  min: (dy, { inputs: [x], output, attrs: { dims } }) => [extremum(dy, x!, output, dims)],
+  sum: (dy, ctx) => [spread(dy, inputsOf(ctx).x, ctx.attrs.dims)],
+  mean: (dy, ctx) => {
+    const { x } = inputsOf(ctx);
+    return [div(spread(dy, x, ctx.attrs.dims), count(x, ctx.attrs.dims))];
+  },
+  max: (dy, ctx) => [extremum(dy, inputsOf(ctx).x, ctx.output, ctx.attrs.dims)],
+  min: (dy, ctx) => [extremum(dy, inputsOf(ctx).x, ctx.output, ctx.attrs.dims)],
   argmax: () => [null],
   argmin: () => [null],
-  var: (dy, { inputs: [x], attrs: { dims, correction } }) => {
-    const centred = sub(x!, mul(sum(x!, { dim: dims, keepdim: true }), 1 / count(x!, dims)));
-    return [mul(spread(dy, x!, dims), mul(centred, 2 / Math.max(0, count(x!, dims) - correction)))];
+  var: (dy, ctx) => {
+    const { x } = inputsOf(ctx);
+    const { dims, correction } = ctx.attrs;
+    const centred = sub(x, mul(sum(x, { dim: dims, keepdim: true }), 1 / count(x, dims)));
+    return [mul(spread(dy, x, dims), mul(centred, 2 / Math.max(0, count(x, dims) - correction)))];
   },
   softmax: (dy, { output, attrs: { dim } }) => [mul(output, sub(dy, sum(mul(dy, output), { dim, keepdim: true })))],
   logSoftmax: (dy, { output, attrs: { dim } }) => [sub(dy, mul(exp(output), sum(dy, { dim, keepdim: true })))],

@@ -1,6 +1,6 @@
 import type { DType, TypedArray } from '../../dtype';
 import { floatOf, promote } from '../../dtype';
-import type { KernelTable } from '../backend';
+import type { NamedKernelTable } from '../backend';
 import { broadcastShapes, broadcastStrides, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
 import { erf } from './kernels/erf';
@@ -72,18 +72,15 @@ function unary(x: Tensor, dtype: DType, f: Unary): Tensor {
   return t;
 }
 
-const arith = (op: string, run: Run) => (inputs: readonly Tensor[]) => {
-  const [a, b] = inputs as [Tensor, Tensor];
-  return { out: binary(op, a, b, promote(a.dtype, b.dtype), run) };
-};
-const compare = (op: string, run: Run) => (inputs: readonly Tensor[]) => {
-  const [a, b] = inputs as [Tensor, Tensor];
-  return { out: binary(op, a, b, 'bool', run) };
-};
-const floatUnary = (f: Unary) => (inputs: readonly Tensor[]) => {
-  const x = inputs[0]!;
-  return { out: unary(x, floatOf(x.dtype), f) };
-};
+const arith =
+  (op: string, run: Run) =>
+  ({ a, b }: { a: Tensor; b: Tensor }) => ({ out: binary(op, a, b, promote(a.dtype, b.dtype), run) });
+const compare =
+  (op: string, run: Run) =>
+  ({ a, b }: { a: Tensor; b: Tensor }) => ({ out: binary(op, a, b, 'bool', run) });
+const floatUnary =
+  (f: Unary) =>
+  ({ x }: { x: Tensor }) => ({ out: unary(x, floatOf(x.dtype), f) });
 
 /**
  * ReLU of float32 values on their bits: a negative number (sign bit set, -0 and -Infinity included)
@@ -132,14 +129,8 @@ export const elementwiseKernels = {
   add: arith('add', addRun),
   sub: arith('sub', subRun),
   mul: arith('mul', mulRun),
-  div: (inputs) => {
-    const [a, b] = inputs as [Tensor, Tensor];
-    return { out: binary('div', a, b, floatOf(promote(a.dtype, b.dtype)), divRun) };
-  },
-  pow: (inputs) => {
-    const [a, b] = inputs as [Tensor, Tensor];
-    return { out: binary('pow', a, b, floatOf(promote(a.dtype, b.dtype)), generic(Math.pow)) };
-  },
+  div: ({ a, b }) => ({ out: binary('div', a, b, floatOf(promote(a.dtype, b.dtype)), divRun) }),
+  pow: ({ a, b }) => ({ out: binary('pow', a, b, floatOf(promote(a.dtype, b.dtype)), generic(Math.pow)) }),
   maximum: arith('maximum', generic(nanMax)),
   minimum: arith('minimum', generic(nanMin)),
   eq: compare('eq', eqRun),
@@ -148,8 +139,7 @@ export const elementwiseKernels = {
   le: compare('le', leRun),
   gt: compare('gt', gtRun),
   ge: compare('ge', geRun),
-  where: (inputs) => {
-    const [cond, a, b] = inputs as [Tensor, Tensor, Tensor];
+  where: ({ cond, a, b }) => {
     const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
     const { t, v } = output(shape, promote(a.dtype, b.dtype));
     const cv = cond.values(),
@@ -163,14 +153,13 @@ export const elementwiseKernels = {
     }
     return { out: t };
   },
-  neg: (inputs) => ({ out: unary(inputs[0]!, inputs[0]!.dtype === 'bool' ? 'int32' : inputs[0]!.dtype, (x) => -x) }),
+  neg: ({ x }) => ({ out: unary(x, x.dtype === 'bool' ? 'int32' : x.dtype, (e) => -e) }),
   exp: floatUnary(Math.exp),
   log: floatUnary(Math.log),
   sqrt: floatUnary(Math.sqrt),
-  abs: (inputs) => ({ out: unary(inputs[0]!, inputs[0]!.dtype, Math.abs) }),
-  sign: (inputs) => ({ out: unary(inputs[0]!, inputs[0]!.dtype, (x) => (x > 0 ? 1 : x < 0 ? -1 : x)) }),
-  relu: (inputs) => {
-    const x = inputs[0]!;
+  abs: ({ x }) => ({ out: unary(x, x.dtype, Math.abs) }),
+  sign: ({ x }) => ({ out: unary(x, x.dtype, (e) => (e > 0 ? 1 : e < 0 ? -1 : e)) }),
+  relu: ({ x }) => {
     const { t, v } = output(x.shape, x.dtype);
     const xv = x.values();
     if (xv instanceof Float32Array && v instanceof Float32Array) reluFloat32Bits(xv, v);
@@ -182,8 +171,7 @@ export const elementwiseKernels = {
     }
     return { out: t };
   },
-  reluBackward: (inputs) => {
-    const [dy, x] = inputs as [Tensor, Tensor];
+  reluBackward: ({ dy, x }) => {
     const { t, v } = output(x.shape, x.dtype);
     const dv = dy.values(),
       xv = x.values();
@@ -194,14 +182,13 @@ export const elementwiseKernels = {
   sigmoid: floatUnary((x) => 1 / (1 + Math.exp(-x))),
   tanh: floatUnary(Math.tanh),
   erf: floatUnary(erf),
-  gelu: (inputs, { approximate }) => ({ out: unary(inputs[0]!, inputs[0]!.dtype, approximate === 'tanh' ? geluTanh : geluExact) }),
-  clamp: (inputs, { min, max }) => {
+  gelu: ({ x }, { approximate }) => ({ out: unary(x, x.dtype, approximate === 'tanh' ? geluTanh : geluExact) }),
+  clamp: ({ x }, { min, max }) => {
     const lo = min ?? -Infinity;
     const hi = max ?? Infinity;
-    return { out: unary(inputs[0]!, inputs[0]!.dtype, (x) => (x !== x ? x : x < lo ? lo : x > hi ? hi : x)) };
+    return { out: unary(x, x.dtype, (e) => (e !== e ? e : e < lo ? lo : e > hi ? hi : e)) };
   },
-  cast: (inputs, { dtype }) => {
-    const x = inputs[0]!;
+  cast: ({ x }, { dtype }) => {
     if (dtype === 'bool') return { out: unary(x, 'bool', (e) => (e !== 0 ? 1 : 0)) };
     if (dtype === 'int32') return { out: unary(x, 'int32', Math.trunc) };
     // To a float type, TypedArray.set converts every element natively.
@@ -209,4 +196,4 @@ export const elementwiseKernels = {
     v.set(x.values());
     return { out: t };
   },
-} satisfies Partial<KernelTable>;
+} satisfies Partial<NamedKernelTable>;

@@ -1,4 +1,5 @@
 import type { Backend, KernelTable } from '../backend';
+import { namedKernels } from '../backend';
 import { elementwiseKernels } from './elementwise';
 import { nnKernels } from './nn';
 import { normKernels } from './norm';
@@ -8,7 +9,7 @@ import { float32GemmInfo } from './kernels/gemm';
 import { wasmThreadsUnavailableReason } from './kernels/wasm-gemm';
 import { threadHostUnavailableReason } from './threads/host';
 
-const kernels: KernelTable = { ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...nnKernels, ...normKernels };
+const kernels: KernelTable = namedKernels({ ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...nnKernels, ...normKernels });
 
 /**
  * The reference backend: every op, in plain TypeScript, with cache-blocked kernels where the time goes

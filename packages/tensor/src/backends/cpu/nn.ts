@@ -1,6 +1,6 @@
 import type { FloatDType } from '../../dtype';
 import type { ConvAttrs, PoolAttrs, ResizeAttrs } from '../../ops/op-attrs';
-import type { KernelTable } from '../backend';
+import type { NamedKernelTable } from '../backend';
 import { matmulDims, windowOutSize } from '../../shape';
 import type { Tensor } from '../../tensor';
 import * as k from './kernels';
@@ -73,18 +73,18 @@ const nchw = (x: Tensor, outSize: readonly number[]) => [x.shape[0]!, x.shape[1]
 const dtypeOf = (x: Tensor) => x.dtype as FloatDType;
 
 export const nnKernels = {
-  matmul: ([a, b], { transA, transB }) => {
-    const { batchShape, m, n, ...dims } = matmulDims(a!.shape, b!.shape, transA, transB);
-    const { t, v } = output([...batchShape, m, n], dtypeOf(a!));
-    k.matmul(floats(a!), floats(b!), v, { m, n, ...dims, transA, transB });
+  matmul: ({ a, b }, { transA, transB }) => {
+    const { batchShape, m, n, ...dims } = matmulDims(a.shape, b.shape, transA, transB);
+    const { t, v } = output([...batchShape, m, n], dtypeOf(a));
+    k.matmul(floats(a), floats(b), v, { m, n, ...dims, transA, transB });
     return { out: t };
   },
-  linear: ([x, w, b]) => {
-    const inF = w!.shape[1]!,
-      outF = w!.shape[0]!;
-    const rows = x!.size / inF;
-    const { t, v } = output([...x!.shape.slice(0, -1), outF], dtypeOf(x!));
-    k.matmul(floats(x!), floats(w!), v, {
+  linear: ({ x, weight, bias }) => {
+    const inF = weight.shape[1]!,
+      outF = weight.shape[0]!;
+    const rows = x.size / inF;
+    const { t, v } = output([...x.shape.slice(0, -1), outF], dtypeOf(x));
+    k.matmul(floats(x), floats(weight), v, {
       batch: 1,
       m: rows,
       n: outF,
@@ -94,81 +94,81 @@ export const nnKernels = {
       aBatchStride: 0,
       bBatchStride: 0,
     });
-    if (b) {
-      const bv = floats(b);
+    if (bias) {
+      const bv = floats(bias);
       for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) v[r * outF + j] = v[r * outF + j]! + bv[j]!;
     }
     return { out: t };
   },
-  conv2d: ([x, w, b], a) => {
-    const [oh, ow] = [0, 1].map((i) => windowOutSize(x!.shape[2 + i]!, w!.shape[2 + i]!, a.stride[i]!, a.padding[i]!, a.dilation[i]!));
-    const shape = [x!.shape[0]!, w!.shape[0]!, oh!, ow!];
-    const { t, v } = output(shape, dtypeOf(x!));
-    k.conv2dForward(floats(x!), floats(w!), b ? floats(b) : null, convGeometry(x!.shape, w!.shape, shape, a), v);
+  conv2d: ({ x, weight, bias }, a) => {
+    const [oh, ow] = [0, 1].map((i) => windowOutSize(x.shape[2 + i]!, weight.shape[2 + i]!, a.stride[i]!, a.padding[i]!, a.dilation[i]!));
+    const shape = [x.shape[0]!, weight.shape[0]!, oh!, ow!];
+    const { t, v } = output(shape, dtypeOf(x));
+    k.conv2dForward(floats(x), floats(weight), bias ? floats(bias) : null, convGeometry(x.shape, weight.shape, shape, a), v);
     return { out: t };
   },
-  conv2dBackwardInput: ([dy, w], a) => {
-    const { t, v } = output(a.inputShape, dtypeOf(dy!));
-    k.conv2dBackwardInput(floats(dy!), floats(w!), convGeometry(a.inputShape, w!.shape, dy!.shape, a), v);
+  conv2dBackwardInput: ({ dy, weight }, a) => {
+    const { t, v } = output(a.inputShape, dtypeOf(dy));
+    k.conv2dBackwardInput(floats(dy), floats(weight), convGeometry(a.inputShape, weight.shape, dy.shape, a), v);
     return { out: t };
   },
-  conv2dBackwardWeight: ([x, dy], a) => {
-    const { t, v } = output(a.weightShape, dtypeOf(x!));
-    k.conv2dBackwardWeight(floats(x!), floats(dy!), convGeometry(x!.shape, a.weightShape, dy!.shape, a), v);
+  conv2dBackwardWeight: ({ x, dy }, a) => {
+    const { t, v } = output(a.weightShape, dtypeOf(x));
+    k.conv2dBackwardWeight(floats(x), floats(dy), convGeometry(x.shape, a.weightShape, dy.shape, a), v);
     return { out: t };
   },
-  maxPool2d: ([x], a) => {
-    const shape = nchw(x!, a.outSize);
-    const { t, v } = output(shape, dtypeOf(x!));
+  maxPool2d: ({ x }, a) => {
+    const shape = nchw(x, a.outSize);
+    const { t, v } = output(shape, dtypeOf(x));
     const idx = output(shape, 'int32');
-    k.maxPool2dForward(floats(x!), poolGeometry(x!.shape, a), v, idx.v);
+    k.maxPool2dForward(floats(x), poolGeometry(x.shape, a), v, idx.v);
     return { out: t, extras: [idx.t] };
   },
-  avgPool2d: ([x], a) => {
-    const { t, v } = output(nchw(x!, a.outSize), dtypeOf(x!));
-    k.avgPool2dForward(floats(x!), poolGeometry(x!.shape, a), a.countIncludePad, a.divisorOverride, v);
+  avgPool2d: ({ x }, a) => {
+    const { t, v } = output(nchw(x, a.outSize), dtypeOf(x));
+    k.avgPool2dForward(floats(x), poolGeometry(x.shape, a), a.countIncludePad, a.divisorOverride, v);
     return { out: t };
   },
-  avgPool2dBackward: ([dy], a) => {
-    const { t, v } = output(a.inputShape, dtypeOf(dy!));
-    k.avgPool2dBackward(floats(dy!), poolGeometry(a.inputShape, a), a.countIncludePad, a.divisorOverride, v);
+  avgPool2dBackward: ({ dy }, a) => {
+    const { t, v } = output(a.inputShape, dtypeOf(dy));
+    k.avgPool2dBackward(floats(dy), poolGeometry(a.inputShape, a), a.countIncludePad, a.divisorOverride, v);
     return { out: t };
   },
-  adaptiveAvgPool2d: ([x], { outSize }) => {
-    const { t, v } = output(nchw(x!, outSize), dtypeOf(x!));
-    k.adaptiveAvgPool2dForward(floats(x!), adaptiveGeometry(x!.shape, outSize), v);
+  adaptiveAvgPool2d: ({ x }, { outSize }) => {
+    const { t, v } = output(nchw(x, outSize), dtypeOf(x));
+    k.adaptiveAvgPool2dForward(floats(x), adaptiveGeometry(x.shape, outSize), v);
     return { out: t };
   },
-  adaptiveAvgPool2dBackward: ([dy], { inputShape }) => {
-    const { t, v } = output(inputShape, dtypeOf(dy!));
-    k.adaptiveAvgPool2dBackward(floats(dy!), adaptiveGeometry(inputShape, dy!.shape.slice(2)), v);
+  adaptiveAvgPool2dBackward: ({ dy }, { inputShape }) => {
+    const { t, v } = output(inputShape, dtypeOf(dy));
+    k.adaptiveAvgPool2dBackward(floats(dy), adaptiveGeometry(inputShape, dy.shape.slice(2)), v);
     return { out: t };
   },
-  adaptiveMaxPool2d: ([x], { outSize }) => {
-    const shape = nchw(x!, outSize);
-    const { t, v } = output(shape, dtypeOf(x!));
+  adaptiveMaxPool2d: ({ x }, { outSize }) => {
+    const shape = nchw(x, outSize);
+    const { t, v } = output(shape, dtypeOf(x));
     const idx = output(shape, 'int32');
-    k.adaptiveMaxPool2dForward(floats(x!), adaptiveGeometry(x!.shape, outSize), v, idx.v);
+    k.adaptiveMaxPool2dForward(floats(x), adaptiveGeometry(x.shape, outSize), v, idx.v);
     return { out: t, extras: [idx.t] };
   },
-  upsampleNearest2d: ([x], a) => {
-    const { t, v } = output(nchw(x!, a.outSize), dtypeOf(x!));
-    k.upsampleNearest2dForward(floats(x!), resizeGeometry(x!.shape, a), v);
+  upsampleNearest2d: ({ x }, a) => {
+    const { t, v } = output(nchw(x, a.outSize), dtypeOf(x));
+    k.upsampleNearest2dForward(floats(x), resizeGeometry(x.shape, a), v);
     return { out: t };
   },
-  upsampleNearest2dBackward: ([dy], a) => {
-    const { t, v } = output(a.inputShape, dtypeOf(dy!));
-    k.upsampleNearest2dBackward(floats(dy!), resizeGeometry(a.inputShape, a), v);
+  upsampleNearest2dBackward: ({ dy }, a) => {
+    const { t, v } = output(a.inputShape, dtypeOf(dy));
+    k.upsampleNearest2dBackward(floats(dy), resizeGeometry(a.inputShape, a), v);
     return { out: t };
   },
-  upsampleBilinear2d: ([x], a) => {
-    const { t, v } = output(nchw(x!, a.outSize), dtypeOf(x!));
-    k.upsampleBilinear2dForward(floats(x!), resizeGeometry(x!.shape, a), v);
+  upsampleBilinear2d: ({ x }, a) => {
+    const { t, v } = output(nchw(x, a.outSize), dtypeOf(x));
+    k.upsampleBilinear2dForward(floats(x), resizeGeometry(x.shape, a), v);
     return { out: t };
   },
-  upsampleBilinear2dBackward: ([dy], a) => {
-    const { t, v } = output(a.inputShape, dtypeOf(dy!));
-    k.upsampleBilinear2dBackward(floats(dy!), resizeGeometry(a.inputShape, a), v);
+  upsampleBilinear2dBackward: ({ dy }, a) => {
+    const { t, v } = output(a.inputShape, dtypeOf(dy));
+    k.upsampleBilinear2dBackward(floats(dy), resizeGeometry(a.inputShape, a), v);
     return { out: t };
   },
-} satisfies Partial<KernelTable>;
+} satisfies Partial<NamedKernelTable>;

@@ -1,6 +1,6 @@
 import type { DType } from '../../dtype';
 import { floatOf } from '../../dtype';
-import type { KernelTable } from '../backend';
+import type { NamedKernelTable } from '../backend';
 import type { Shape } from '../../shape';
 import { sizeOf, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
@@ -105,35 +105,35 @@ function softmaxAlong(x: Tensor, dim: number, log: boolean): Tensor {
 }
 
 export const reduceKernels = {
-  sum: ([x], { dims, keepdim }) => ({ out: reduce(x!, dims, keepdim, sumDtype(x!.dtype), 0, 'sum').t }),
-  mean: ([x], { dims, keepdim }) => {
-    const n = count(x!, dims);
-    const { t, v } = reduce(x!, dims, keepdim, floatOf(x!.dtype), 0, 'sum');
+  sum: ({ x }, { dims, keepdim }) => ({ out: reduce(x, dims, keepdim, sumDtype(x.dtype), 0, 'sum').t }),
+  mean: ({ x }, { dims, keepdim }) => {
+    const n = count(x, dims);
+    const { t, v } = reduce(x, dims, keepdim, floatOf(x.dtype), 0, 'sum');
     for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
     return { out: t };
   },
-  max: ([x], { dims, keepdim }) => ({ out: reduce(x!, dims, keepdim, x!.dtype, -Infinity, (a, v) => (v > a || v !== v ? v : a)).t }),
-  min: ([x], { dims, keepdim }) => ({ out: reduce(x!, dims, keepdim, x!.dtype, Infinity, (a, v) => (v < a || v !== v ? v : a)).t }),
-  argmax: ([x], { dim, keepdim }) => ({ out: argReduce(x!, dim, keepdim, (v, b) => v > b) }),
-  argmin: ([x], { dim, keepdim }) => ({ out: argReduce(x!, dim, keepdim, (v, b) => v < b) }),
-  var: ([x], { dims, keepdim, correction }) => {
-    const n = count(x!, dims);
-    const mean = fold(x!, dims, 0, 'sum');
+  max: ({ x }, { dims, keepdim }) => ({ out: reduce(x, dims, keepdim, x.dtype, -Infinity, (a, v) => (v > a || v !== v ? v : a)).t }),
+  min: ({ x }, { dims, keepdim }) => ({ out: reduce(x, dims, keepdim, x.dtype, Infinity, (a, v) => (v < a || v !== v ? v : a)).t }),
+  argmax: ({ x }, { dim, keepdim }) => ({ out: argReduce(x, dim, keepdim, (v, b) => v > b) }),
+  argmin: ({ x }, { dim, keepdim }) => ({ out: argReduce(x, dim, keepdim, (v, b) => v < b) }),
+  var: ({ x }, { dims, keepdim, correction }) => {
+    const n = count(x, dims);
+    const mean = fold(x, dims, 0, 'sum');
     for (let i = 0; i < mean.length; i++) mean[i] = mean[i]! / n;
     // Second pass over the centred values, for accuracy (as two-pass variance is).
-    const { strides } = reductionStrides(x!.shape, dims);
+    const { strides } = reductionStrides(x.shape, dims);
     const ss = new Float64Array(mean.length);
-    const xv = x!.values();
-    forEachRun(x!.shape, [stridesOf(x!.shape), strides], ([ix, o], len, [sx, so]) => {
+    const xv = x.values();
+    forEachRun(x.shape, [stridesOf(x.shape), strides], ([ix, o], len, [sx, so]) => {
       for (let i = 0; i < len; i++) {
         const d = xv[ix! + i * sx!]! - mean[o! + i * so!]!;
         ss[o! + i * so!] = ss[o! + i * so!]! + d * d;
       }
     });
-    const { t, v } = output(reducedShape(x!.shape, dims, keepdim), floatOf(x!.dtype));
+    const { t, v } = output(reducedShape(x.shape, dims, keepdim), floatOf(x.dtype));
     for (let i = 0; i < ss.length; i++) v[i] = ss[i]! / Math.max(0, n - correction);
     return { out: t };
   },
-  softmax: ([x], { dim }) => ({ out: softmaxAlong(x!, dim, false) }),
-  logSoftmax: ([x], { dim }) => ({ out: softmaxAlong(x!, dim, true) }),
-} satisfies Partial<KernelTable>;
+  softmax: ({ x }, { dim }) => ({ out: softmaxAlong(x, dim, false) }),
+  logSoftmax: ({ x }, { dim }) => ({ out: softmaxAlong(x, dim, true) }),
+} satisfies Partial<NamedKernelTable>;

@@ -1,5 +1,5 @@
 import type { TypedArray } from '../../dtype';
-import type { KernelTable } from '../backend';
+import type { NamedKernelTable } from '../backend';
 import { broadcastStrides, stridesOf } from '../../shape';
 import type { FloatArray } from '../../dtype';
 import { scatterByIndices } from './kernels';
@@ -22,12 +22,12 @@ function sliceGeometry(inShape: readonly number[], begin: readonly number[], end
 
 export const shapeKernels = {
   // A reshape shares its input's values (`assign` writes both, as a view in PyTorch).
-  reshape: ([x], { shape }) => ({ out: make(x!.values() as TypedArray, shape, x!.dtype) }),
-  permute: ([x], { dims }) => {
-    const shape = dims.map((d) => x!.shape[d]!);
-    const inStrides = stridesOf(x!.shape);
-    const { t, v } = output(shape, x!.dtype);
-    const xv = x!.values();
+  reshape: ({ x }, { shape }) => ({ out: make(x.values() as TypedArray, shape, x.dtype) }),
+  permute: ({ x }, { dims }) => {
+    const shape = dims.map((d) => x.shape[d]!);
+    const inStrides = stridesOf(x.shape);
+    const { t, v } = output(shape, x.dtype);
+    const xv = x.values();
     stridedWalk(
       shape,
       dims.map((d) => inStrides[d]!),
@@ -38,53 +38,53 @@ export const shapeKernels = {
     );
     return { out: t };
   },
-  expand: ([x], { shape }) => {
-    const { t, v } = output(shape, x!.dtype);
-    const xv = x!.values();
-    forEachRun(shape, [stridesOf(shape), broadcastStrides(x!.shape, shape)], ([o, i], n, [, s]) => {
+  expand: ({ x }, { shape }) => {
+    const { t, v } = output(shape, x.dtype);
+    const xv = x.values();
+    forEachRun(shape, [stridesOf(shape), broadcastStrides(x.shape, shape)], ([o, i], n, [, s]) => {
       if (s === 0) v.fill(xv[i!]!, o!, o! + n);
       else for (let k = 0; k < n; k++) v[o! + k] = xv[i! + k * s!]!;
     });
     return { out: t };
   },
-  slice: ([x], { begin, end, step }) => {
-    const g = sliceGeometry(x!.shape, begin, end, step);
-    const { t, v } = output(g.outShape, x!.dtype);
-    const xv = x!.values();
+  slice: ({ x }, { begin, end, step }) => {
+    const g = sliceGeometry(x.shape, begin, end, step);
+    const { t, v } = output(g.outShape, x.dtype);
+    const xv = x.values();
     stridedWalk(g.outShape, g.strides, g.base, (o, i) => {
       v[o] = xv[i]!;
     });
     return { out: t };
   },
-  unslice: ([x], { begin, end, step, shape }) => {
+  unslice: ({ x }, { begin, end, step, shape }) => {
     const g = sliceGeometry(shape, begin, end, step);
-    const { t, v } = output(shape, x!.dtype);
-    const xv = x!.values();
+    const { t, v } = output(shape, x.dtype);
+    const xv = x.values();
     stridedWalk(g.outShape, g.strides, g.base, (o, i) => {
       v[i] = xv[o]!;
     });
     return { out: t };
   },
-  pad: ([x], { pads, value }) => {
-    const shape = x!.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]);
-    const { t, v } = output(shape, x!.dtype);
+  pad: ({ x }, { pads, value }) => {
+    const shape = x.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]);
+    const { t, v } = output(shape, x.dtype);
     v.fill(value);
     const outStrides = stridesOf(shape);
     const base = pads.reduce((s, [before], d) => s + before * outStrides[d]!, 0);
-    const xv = x!.values();
-    stridedWalk(x!.shape, outStrides, base, (o, i) => {
+    const xv = x.values();
+    stridedWalk(x.shape, outStrides, base, (o, i) => {
       v[i] = xv[o]!;
     });
     return { out: t };
   },
-  cat: (inputs, { dim }) => {
-    const first = inputs[0]!;
+  cat: ({ xs }, { dim }) => {
+    const first = xs[0]!;
     const shape = [...first.shape];
-    shape[dim] = inputs.reduce((s, x) => s + x.shape[dim]!, 0);
+    shape[dim] = xs.reduce((s, x) => s + x.shape[dim]!, 0);
     const { t, v } = output(shape, first.dtype);
     const { outer, inner } = around(shape, dim);
     let offset = 0;
-    for (const x of inputs) {
+    for (const x of xs) {
       const chunk = x.shape[dim]! * inner;
       const xv = x.values();
       for (let o = 0; o < outer; o++) {
@@ -94,13 +94,13 @@ export const shapeKernels = {
     }
     return { out: t };
   },
-  indexSelect: ([x, index], { dim }) => {
-    const idx = index!.values();
-    const { outer, size, inner } = around(x!.shape, dim);
-    const shape = [...x!.shape];
+  indexSelect: ({ x, index }, { dim }) => {
+    const idx = index.values();
+    const { outer, size, inner } = around(x.shape, dim);
+    const shape = [...x.shape];
     shape[dim] = idx.length;
-    const { t, v } = output(shape, x!.dtype);
-    const xv = x!.values();
+    const { t, v } = output(shape, x.dtype);
+    const xv = x.values();
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < idx.length; j++) {
         const src = (o * size + idx[j]!) * inner;
@@ -110,13 +110,13 @@ export const shapeKernels = {
     }
     return { out: t };
   },
-  indexAdd: ([x, index], { dim, size }) => {
-    const idx = index!.values();
-    const { outer, inner } = around(x!.shape, dim);
-    const shape = [...x!.shape];
+  indexAdd: ({ x, index }, { dim, size }) => {
+    const idx = index.values();
+    const { outer, inner } = around(x.shape, dim);
+    const shape = [...x.shape];
     shape[dim] = size;
-    const { t, v } = output(shape, x!.dtype);
-    const xv = x!.values();
+    const { t, v } = output(shape, x.dtype);
+    const xv = x.values();
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < idx.length; j++) {
         const dst = (o * size + idx[j]!) * inner;
@@ -126,12 +126,12 @@ export const shapeKernels = {
     }
     return { out: t };
   },
-  gatherPlanes: ([x, indices]) => {
-    const [n, c, h, w] = x!.shape as [number, number, number, number];
-    const [oh, ow] = indices!.shape.slice(2) as [number, number];
-    const { t, v } = output([n, c, oh, ow], x!.dtype);
-    const xv = x!.values();
-    const iv = indices!.values();
+  gatherPlanes: ({ x, indices }) => {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const [oh, ow] = indices.shape.slice(2) as [number, number];
+    const { t, v } = output([n, c, oh, ow], x.dtype);
+    const xv = x.values();
+    const iv = indices.values();
     const plane = h * w;
     const outPlane = oh * ow;
     for (let p = 0; p < n * c; p++) {
@@ -139,10 +139,10 @@ export const shapeKernels = {
     }
     return { out: t };
   },
-  scatterPlanes: ([dy, indices], { planeShape }) => {
-    const [n, c, oh, ow] = dy!.shape as [number, number, number, number];
-    const { t, v } = output([n, c, ...planeShape], dy!.dtype);
-    scatterByIndices(floats(dy!), indices!.values() as Int32Array, n * c, oh * ow, planeShape[0] * planeShape[1], v as FloatArray);
+  scatterPlanes: ({ dy, indices }, { planeShape }) => {
+    const [n, c, oh, ow] = dy.shape as [number, number, number, number];
+    const { t, v } = output([n, c, ...planeShape], dy.dtype);
+    scatterByIndices(floats(dy), indices.values() as Int32Array, n * c, oh * ow, planeShape[0] * planeShape[1], v as FloatArray);
     return { out: t };
   },
-} satisfies Partial<KernelTable>;
+} satisfies Partial<NamedKernelTable>;
