@@ -1,7 +1,7 @@
 /** The constants gpu.js kernels are compiled with, derived from op shapes and attributes. */
 import { sameShape, sizeOf } from '@gradlens/tensor';
 import type { MatmulDims } from '@gradlens/tensor';
-import type { ConvConstants, MatmulConstants, PoolConstants } from './kernels';
+import type { BroadcastConstants, ConvConstants, MatmulConstants, PoolConstants } from './kernels';
 import type { ConvAttrsLike, PoolAttrsLike } from './types';
 
 /**
@@ -13,6 +13,35 @@ export function elementwiseCase(a: readonly number[], b: readonly number[]): 'sa
   if (sizeOf(b) === 1) return 'scalarB';
   if (sizeOf(a) === 1) return 'scalarA';
   return null;
+}
+
+/** The broadcast kernels' rank limit (output dimensions). */
+export const MAX_BROADCAST_RANK = 6;
+
+/**
+ * Constants of `binaryBroadcast` for operands `a`, `b` broadcast to `out` (rank ≤ MAX_BROADCAST_RANK):
+ * sizes and strides left-padded to six dimensions, stride 0 where an operand's size is 1.
+ */
+export function broadcastConstants(a: readonly number[], b: readonly number[], out: readonly number[], op: 0 | 1 | 2): BroadcastConstants {
+  const pad = (s: readonly number[]): number[] => [...Array<number>(MAX_BROADCAST_RANK - s.length).fill(1), ...s];
+  const strides = (s: readonly number[]): number[] => {
+    const p = pad(s);
+    const st = new Array<number>(MAX_BROADCAST_RANK).fill(0);
+    let acc = 1;
+    for (let i = MAX_BROADCAST_RANK - 1; i >= 0; i--) {
+      st[i] = p[i] === 1 ? 0 : acc;
+      acc *= p[i]!;
+    }
+    return st;
+  };
+  const [d, sa, sb] = [pad(out), strides(a), strides(b)];
+  const c: BroadcastConstants = { OP: op } as BroadcastConstants;
+  for (let i = 0; i < MAX_BROADCAST_RANK; i++) {
+    c[`D${i}`] = d[i]!;
+    c[`A${i}`] = sa[i]!;
+    c[`B${i}`] = sb[i]!;
+  }
+  return c;
 }
 
 /** Conv constants; `blocksOf` says whether the 4-channel blocks run over output or input channels. */

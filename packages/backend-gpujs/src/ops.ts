@@ -1,11 +1,12 @@
 /**
  * The op table of the gpujs backend: which ops run as gpu.js kernels, with which constants and grid.
- * A kernel declines a call it cannot run (float64, empty, a broadcast other than a scalar, too large):
+ * A kernel declines a call it cannot run (float64, empty, a broadcast over more than six dimensions, too large):
  * the registry then runs the CPU kernel and lists the op and the reason in getBackendInfo().cpuFallbacks.
  */
 import { broadcastShapes, matmulDims, namedKernels, sizeOf, windowOutSize } from '@gradlens/tensor';
 import type { NamedBackendKernelTable, Tensor } from '@gradlens/tensor';
-import { convConstants, elementwiseCase, matmulConstants, poolConstants } from './geometry';
+import { broadcastConstants, convConstants, elementwiseCase, matmulConstants, MAX_BROADCAST_RANK, poolConstants } from './geometry';
+import * as bc from './kernels/broadcast';
 import * as conv from './kernels/conv2d';
 import * as ew from './kernels/elementwise';
 import * as mm from './kernels/matmul';
@@ -13,7 +14,7 @@ import * as pool from './kernels/pool2d';
 import type { PoolConstants } from './kernels/types';
 import type { Arg, KernelLauncher, KernelSource } from './launcher';
 import { guardSize } from './size-guard';
-import type { DeviceValue } from './storage';
+import { GpujsStorage, type DeviceValue } from './storage';
 import type { BackendKernelTable, Declined, KernelResult, OpAttrs } from './types';
 
 /** The tensors of a call's named inputs. */
@@ -25,7 +26,7 @@ function decline(named: Readonly<Record<string, Tensor | undefined>>): Declined 
   const other = inputs.find((t) => t.dtype !== 'float32');
   if (other) return { declined: `${other.dtype} input (gpujs kernels are float32)` };
   if (inputs.some((t) => t.size === 0)) return { declined: 'an empty tensor' };
-  return { declined: 'a case its kernel does not cover (a broadcast beyond a scalar, or pooling indices not made here)' };
+  return { declined: 'a case its kernel does not cover (a broadcast over more than six dimensions, or pooling indices not made here)' };
 }
 
 /** The device kernels over `launcher`, each wrapped by `guardSize` (a tensor over 2^24 elements declines). */
@@ -40,9 +41,18 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
     (inputs: { a: Tensor; b: Tensor }, _attrs: OpAttrs[typeof op]): KernelResult | Declined => {
       const { a, b } = inputs;
       const which = elementwiseCase(a.shape, b.shape);
-      if (!allF32(inputs) || !which) return decline(inputs);
+      if (!allF32(inputs)) return decline(inputs);
       const shape = broadcastShapes(op, a.shape, b.shape);
       const n = sizeOf(shape);
+      if (n === 0) return decline(inputs);
+      // a scalar held on the device would have to be read back to the host: broadcast it in a kernel instead
+      const hostScalar = (t: Tensor) => !(t.deviceStorage() instanceof GpujsStorage);
+      const scalarOk = (which === 'scalarB' && hostScalar(b)) || (which === 'scalarA' && sign === 1 && hostScalar(a));
+      if (which !== 'same' && (!scalarFn || !scalarOk)) {
+        if (shape.length > MAX_BROADCAST_RANK) return decline(inputs);
+        const c = broadcastConstants(a.shape, b.shape, shape, op === 'add' ? 0 : op === 'sub' ? 1 : 2);
+        return { out: launcher.tensor(launcher.launch(bc.binaryBroadcast, [n], c, [a, b], n), shape, 'float32') };
+      }
       if (which === 'same') return { out: launcher.tensor(run(fn, n, [a, b]), shape, 'float32') };
       if (scalarFn && which === 'scalarB') return { out: launcher.tensor(run(scalarFn, n, [a, sign * b.values()[0]!]), shape, 'float32') };
       if (scalarFn && which === 'scalarA' && sign === 1)

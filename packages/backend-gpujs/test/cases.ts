@@ -3,7 +3,22 @@
  * Chromium (browser/conformance-chromium.test.ts): ops and small networks, with gradients, run on a
  * backend and compared with the CPU reference to float32 tolerance.
  */
-import { avgPool2d, batchNorm, cast, conv2d, gt, linear, matmul, maxPool2d, mul, relu, reluBackward, reshape } from '@gradlens/tensor';
+import {
+  add,
+  avgPool2d,
+  batchNorm,
+  cast,
+  conv2d,
+  gt,
+  linear,
+  matmul,
+  maxPool2d,
+  mul,
+  relu,
+  reluBackward,
+  reshape,
+  sub,
+} from '@gradlens/tensor';
 import type { GradRule, RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { InputSpec } from './run-case';
 
@@ -89,6 +104,18 @@ export const cases: Case[] = [
     fn: (dy, x) => reluBackward(dy!, x!),
   },
   { name: 'mul, gt, cast (mask)', inputs: [{ shape: [4, 9] }, { shape: [4, 9] }], fn: (a, b) => mul(a!, cast(gt(b!, 0), 'float32')) },
+  // Broadcasts (Grad-CAM's channel weights times the activations): the broadcast operand's gradient sums on the CPU.
+  {
+    name: 'mul, broadcast [2, 3, 4, 5]·[2, 3, 1, 1]',
+    inputs: [{ shape: [2, 3, 4, 5] }, { shape: [2, 3, 1, 1] }],
+    fn: (a, b) => mul(a!, b!),
+  },
+  {
+    name: 'sub, broadcast [5, 1] − [4, 5, 6], add [6]',
+    inputs: [{ shape: [5, 1] }, { shape: [4, 5, 6] }, { shape: [6] }],
+    fn: (a, b, c) => add(sub(a!, b!), c!),
+    gradOnCpu: true,
+  },
   { name: 'matmul [5, 7]·[7, 9]', inputs: [{ shape: [5, 7] }, { shape: [7, 9] }], fn: (a, b) => matmul(a!, b!) },
   { name: 'matmul batched [3, 5, 6]·[6, 4]', inputs: [{ shape: [3, 5, 6] }, { shape: [6, 4] }], fn: (a, b) => matmul(a!, b!) },
   // One matrix on the left broadcast over the right's batch: the batch shape is the broadcast of both

@@ -45,11 +45,15 @@ export interface TapeRow {
   output: number[];
 }
 
-/** How long one step took, and where. */
+/** How long one step took, and where; on a GPU backend, which ops of the step ran on the CPU instead. */
 export interface Timing {
   step: string;
   ms: number;
   backend: string;
+  /** ops the backend has no kernel for (getBackendInfo().cpuOps of this step alone) */
+  cpuOps?: string;
+  /** calls a device kernel declined, with why (getBackendInfo().cpuFallbacks of this step alone) */
+  cpuFallbacks?: string;
 }
 
 /** Worker → page. */

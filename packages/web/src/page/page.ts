@@ -98,9 +98,14 @@ function addTimings(timings: readonly Timing[]): void {
   const body = $('timings').querySelector('tbody')!;
   for (const t of timings) {
     const tr = document.createElement('tr');
-    for (const v of [t.step, t.ms.toFixed(1), t.backend]) tr.appendChild(cell(v));
+    for (const v of [t.step, t.ms.toFixed(1), t.backend, onCpu(t)]) tr.appendChild(cell(v));
     body.prepend(tr);
   }
+}
+
+/** What of a step ran on the CPU instead of the selected GPU backend ('' when nothing did, or on the CPU backend). */
+function onCpu(t: Timing): string {
+  return [t.cpuOps ? `no kernel: ${t.cpuOps}` : '', t.cpuFallbacks ? `declined: ${t.cpuFallbacks}` : ''].filter((s) => s !== '').join('; ');
 }
 
 function cell(text: string, tag: 'td' | 'th' = 'td'): HTMLElement {
@@ -242,6 +247,7 @@ function showResult(into: HTMLElement, title: string, r: ShownResult): void {
   card.dataset.state = 'done';
   drawCard(card);
   const b = r.timings.map((t) => `${t.ms.toFixed(0)} ms on ${t.backend}`).join(', ');
+  const cpu = r.timings.map(onCpu).filter((s) => s !== '');
   const range = card.dataset.range ?? '';
   caption.append(
     cell(title, 'th'),
@@ -249,6 +255,7 @@ function showResult(into: HTMLElement, title: string, r: ShownResult): void {
     `raw range ${range}`,
     document.createElement('br'),
     b,
+    ...cpu.flatMap((c) => [document.createElement('br'), `on the CPU (${c})`]),
     ...r.notes.flatMap((n) => [document.createElement('br'), n]),
     document.createElement('br'),
     r.target === null ? '' : `class ${r.target}: ${classes[r.target] ?? ''}`,

@@ -24,12 +24,13 @@ interface Recorded {
 let current: PageModel | null = null;
 let input: Tensor | null = null;
 let recorded: Recorded | null = null;
+/** The backend selected by the page (the probes switch backends and come back to this one). */
+let selected: { backend: string; options: Record<string, string> } = { backend: 'cpu', options: {} };
 
 const post = (r: Reply, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(r, transfer);
 
 /** The active backend as the page names it (backend, mode, GEMM engine). */
-function backendLabel(): string {
-  const info = getBackendInfo();
+function backendLabel(info: Record<string, string>): string {
   return [
     info.backend,
     info.mode,
@@ -40,11 +41,31 @@ function backendLabel(): string {
     .join(' · ');
 }
 
-/** Runs `fn`, appending how long it took (and on which backend) to `timings`. */
+/**
+ * Starts a fresh record of the ops that run on the CPU instead of the selected backend: the registry
+ * keeps it from one backend selection to the next, so selecting the CPU and then the backend again
+ * (both cached instances: nothing is rebuilt) makes getBackendInfo() speak of the next step alone.
+ */
+function freshCpuRecord(): void {
+  if (selected.backend === 'cpu') return;
+  setBackend('cpu');
+  setBackend(selected.backend, selected.options);
+}
+
+/**
+ * Runs `fn`, appending how long it took, on which backend, and which of its ops ran on the CPU instead
+ * (ops without a device kernel, calls a kernel declined) to `timings`.
+ */
 function timed<T>(timings: Timing[], step: string, fn: () => T): T {
+  freshCpuRecord();
   const t0 = performance.now();
   const out = fn();
-  timings.push({ step, ms: performance.now() - t0, backend: backendLabel() });
+  const ms = performance.now() - t0;
+  const info = getBackendInfo();
+  const t: Timing = { step, ms, backend: backendLabel(info) };
+  if (info.cpuOps) t.cpuOps = info.cpuOps;
+  if (info.cpuFallbacks) t.cpuFallbacks = info.cpuFallbacks;
+  timings.push(t);
   return out;
 }
 
@@ -89,7 +110,7 @@ function probeGpujs(mode: string): string | null {
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   } finally {
-    setBackend('cpu');
+    setBackend(selected.backend, selected.options);
   }
 }
 
@@ -107,9 +128,9 @@ function handle(req: Request): void {
   const timings: Timing[] = [];
   switch (req.type) {
     case 'backend': {
-      timed(timings, `backend ${req.backend}${req.mode ? ` ${req.mode}` : ''}`, () =>
-        setBackend(req.backend, req.mode ? { mode: req.mode } : {}),
-      );
+      const options: Record<string, string> = req.mode ? { mode: req.mode } : {};
+      timed(timings, `backend ${req.backend}${req.mode ? ` ${req.mode}` : ''}`, () => setBackend(req.backend, options));
+      selected = { backend: req.backend, options };
       dropTape();
       post({ type: 'done', id: req.id, timings, info: getBackendInfo() });
       return;
