@@ -22,6 +22,7 @@ const WEBGPU_GAPS: readonly [string, string][] = [
   ['linear ', 'the same Array(4) kernels'],
   ['relu, guided rule', 'an immutable WebGPU result buffer is deleted while the rule still reads it'],
   ['conv, batchNorm', 'a CPU op between device ops needs synchronous reads, which WebGPU does not give'],
+  ['mul, broadcast', "the same synchronous reads: the broadcast operand's gradient sums on the CPU"],
   ['small network', 'the same synchronous reads, and the Array(4) kernels'],
 ];
 const webgpuGap = (name: string): string | undefined => WEBGPU_GAPS.find(([prefix]) => name.startsWith(prefix))?.[1];
