@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { didYouMean } from '@gradlens/nn';
-import { parseBackendSpec, parseThreadCount, setBackendFromSpec, setNumThreads } from '@gradlens/tensor';
+import { applyCpuEnvironment, parseBackendSpec, setBackendFromSpec } from '@gradlens/tensor';
 import { CliError } from './args';
 import { demoCommand } from './commands/demo';
 import { evaluateCommand } from './commands/evaluate';
@@ -101,14 +101,12 @@ export async function main(
         `unknown command '${cmd}'${didYouMean(cmd, Object.keys(COMMANDS))}; commands: ${Object.keys(COMMANDS).join(', ')} (gradlens --help)`,
         2,
       );
-    // The core reads no environment: the entry point turns GRADLENS_THREADS into the kernels' thread count.
-    const threads = process.env.GRADLENS_THREADS;
-    if (threads !== undefined && threads !== '') {
-      try {
-        setNumThreads(parseThreadCount(threads));
-      } catch (e) {
-        throw new CliError((e as Error).message, 2);
-      }
+    // The core reads no environment: the entry point turns GRADLENS_THREADS, GRADLENS_CPU_GEMM and
+    // GRADLENS_WINOGRAD into the CPU backend's settings.
+    try {
+      applyCpuEnvironment(process.env);
+    } catch (e) {
+      throw new CliError((e as Error).message, 2);
     }
     // …and GRADLENS_BACKEND=name[:mode] into the backend (a backend package registers itself when imported).
     const backend = process.env.GRADLENS_BACKEND;

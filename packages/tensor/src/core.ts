@@ -38,7 +38,9 @@ export type {
   NamedBackendKernelTable,
 } from './backends/backend';
 export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/threads/settings';
-export { setWinograd } from './backends/cpu/kernels/winograd';
+export { setWinograd, parseWinograd } from './backends/cpu/kernels/winograd';
+export { setCpuGemmEngine, parseCpuGemmEngine, type CpuGemmEngine } from './backends/cpu/kernels/gemm';
+export { applyCpuEnvironment } from './backends/cpu/environment';
 export { setThreadHost } from './backends/cpu/threads/host';
 export { webThreadHost } from './backends/cpu/threads/web-host';
 export type { WebGlobals } from './backends/cpu/threads/web-host';

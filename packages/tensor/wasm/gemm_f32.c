@@ -129,3 +129,263 @@ void scatter_add(float *dst, const int *down, int rows, const int *runs, int nRu
     }
   }
 }
+
+/*
+ * Jobs for worker threads: run_job(job, i, count) does part i of `count` of a job whose arguments the
+ * caller wrote at JOB_ARGS (ints; addresses are byte offsets). Each job splits its items (B panels,
+ * channels, ...) into `count` contiguous ranges; every output element is computed by one part with the
+ * same operations whatever the split, so results are bitwise the same for every thread count.
+ * JOB_ARGS lies above the stack (under 64 KiB + 1 KiB) and below the JavaScript side's heap (128 KiB).
+ */
+#define JOB_ARGS ((const int *)69632)
+
+static inline int part(int n, int i, int count) { return (int)((long long)n * i / count); }
+
+/* Winograd F(2×2, 3×3) (see ../src/backends/cpu/kernels/winograd.ts for the layouts). */
+
+/* U[ξ][panel r][ci][lane] = (G g Gᵀ)[ξ] of filter (co = r·MR + lane, ci), zero for co ≥ cout; co in [co0, co1). */
+static void wino_filter(const float *w, int cout, int cin, int flip, float *u, int mPad, int co0, int co1) {
+  int xi = mPad * cin;
+  for (int co = co0; co < co1; co++) {
+    float *lane = u + (co / MR) * cin * MR + (co % MR);
+    for (int ci = 0; ci < cin; ci++) {
+      float *o = lane + ci * MR;
+      if (co >= cout) {
+        for (int k = 0; k < 16; k++) o[k * xi] = 0.0f;
+        continue;
+      }
+      const float *s;
+      int st;
+      if (flip) { /* backward-to-input: g[co' = ci][ci' = co] = W[ci, co] turned by 180° */
+        s = w + (ci * cout + co) * 9 + 8;
+        st = -1;
+      } else {
+        s = w + (co * cin + ci) * 9;
+        st = 1;
+      }
+      double g[9];
+      for (int k = 0; k < 9; k++) g[k] = s[k * st];
+      /* t = G g: rows g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2; then U = t Gᵀ row by row, in double as one rounding */
+      for (int r = 0; r < 4; r++) {
+        double a, b, c;
+        if (r == 0) { a = g[0]; b = g[1]; c = g[2]; }
+        else if (r == 3) { a = g[6]; b = g[7]; c = g[8]; }
+        else {
+          double sg = r == 1 ? 1.0 : -1.0;
+          a = 0.5 * (g[0] + sg * g[3] + g[6]);
+          b = 0.5 * (g[1] + sg * g[4] + g[7]);
+          c = 0.5 * (g[2] + sg * g[5] + g[8]);
+        }
+        float *q = o + 4 * r * xi;
+        q[0] = (float)a;
+        q[xi] = (float)(0.5 * (a + b + c));
+        q[2 * xi] = (float)(0.5 * (a - b + c));
+        q[3 * xi] = (float)c;
+      }
+    }
+  }
+}
+
+/*
+ * V[ξ][panel][c][lane] = (Bᵀ d B)[ξ] for tiles t0 + panel·NR + lane < t0 + count (zero for lanes past
+ * count, up to tp), channels c in [c0, c1); input tile (ty, tx) starts at row 2ty − padH, column 2tx − padW.
+ */
+static void wino_input(const float *x, int C, int H, int W, int padH, int padW, int tilesH, int tilesW, int t0, int count,
+                       float *v, int tp, int c0, int c1) {
+  int perImage = tilesH * tilesW;
+  int xi = tp * C;
+  for (int c = c0; c < c1; c++) {
+    int n = t0 / perImage, rr = t0 - n * perImage;
+    int ty = rr / tilesW, tx = rr - ty * tilesW;
+    for (int k = 0; k < tp; k++) {
+      float *o = v + (k / NR) * C * NR + c * NR + (k % NR);
+      if (k >= count) {
+        for (int q = 0; q < 16; q++) o[q * xi] = 0.0f;
+        continue;
+      }
+      const float *plane = x + (n * C + c) * H * W;
+      int y0 = 2 * ty - padH, x0 = 2 * tx - padW;
+      float d[16];
+      if (y0 >= 0 && x0 >= 0 && y0 + 4 <= H && x0 + 4 <= W) {
+        const float *s = plane + y0 * W + x0;
+        for (int i = 0; i < 4; i++, s += W) {
+          d[4 * i] = s[0];
+          d[4 * i + 1] = s[1];
+          d[4 * i + 2] = s[2];
+          d[4 * i + 3] = s[3];
+        }
+      } else {
+        for (int i = 0; i < 4; i++) {
+          int yy = y0 + i;
+          for (int j = 0; j < 4; j++) {
+            int xx = x0 + j;
+            d[4 * i + j] = yy >= 0 && yy < H && xx >= 0 && xx < W ? plane[yy * W + xx] : 0.0f;
+          }
+        }
+      }
+      /* columns: Bᵀ d (rows d0 − d2, d1 + d2, d2 − d1, d1 − d3), then rows likewise */
+      for (int j = 0; j < 4; j++) {
+        float a0 = d[j], a1 = d[4 + j], a2 = d[8 + j], a3 = d[12 + j];
+        d[j] = a0 - a2;
+        d[4 + j] = a1 + a2;
+        d[8 + j] = a2 - a1;
+        d[12 + j] = a1 - a3;
+      }
+      for (int i = 0; i < 4; i++) {
+        float a0 = d[4 * i], a1 = d[4 * i + 1], a2 = d[4 * i + 2], a3 = d[4 * i + 3];
+        float *q = o + 4 * i * xi;
+        q[0] = a0 - a2;
+        q[xi] = a1 + a2;
+        q[2 * xi] = a2 - a1;
+        q[3 * xi] = a1 - a3;
+      }
+      if (++tx == tilesW) {
+        tx = 0;
+        if (++ty == tilesH) {
+          ty = 0;
+          n++;
+        }
+      }
+    }
+  }
+}
+
+/* Row blocks of A panels per pass over the B panels: 16 panels of 6 rows × Cin ≤ 512 stay in L2. */
+#define WINO_RB 16
+
+/* M[ξ] = U[ξ] · V[ξ] ([mPad][tp]) over the whole depth Cin, for flattened items f = ξ·sPanels + s in [f0, f1). */
+static void wino_gemm(const float *u, const float *v, float *m, int mPad, int cin, int tp, int f0, int f1) {
+  int sP = tp / NR, rP = mPad / MR;
+  for (int f = f0; f < f1;) {
+    int xi = f / sP, s0 = f - xi * sP;
+    int s1 = s0 + (f1 - f) < sP ? s0 + (f1 - f) : sP;
+    const float *ux = u + xi * mPad * cin, *vx = v + xi * tp * cin;
+    float *mx = m + xi * mPad * tp;
+    for (int r0 = 0; r0 < rP; r0 += WINO_RB) {
+      int r1 = r0 + WINO_RB < rP ? r0 + WINO_RB : rP;
+      for (int s = s0; s < s1; s++)
+        for (int r = r0; r < r1; r++) micro(cin, ux + r * cin * MR, vx + s * cin * NR, mx + r * MR * tp + s * NR, tp, 0);
+    }
+    f += s1 - s0;
+  }
+}
+
+/* y = Aᵀ M A + bias for tiles t0 .. t0+count−1 and channels co in [co0, co1), where they fall inside the output. */
+static void wino_output(const float *m, const float *bias, float *out, int CO, int OH, int OW, int tilesH, int tilesW, int t0,
+                        int count, int tp, int mPad, int co0, int co1) {
+  int perImage = tilesH * tilesW;
+  int xi = mPad * tp;
+  for (int co = co0; co < co1; co++) {
+    float b = bias ? bias[co] : 0.0f;
+    int n = t0 / perImage, rr = t0 - n * perImage;
+    int ty = rr / tilesW, tx = rr - ty * tilesW;
+    const float *s = m + co * tp;
+    for (int k = 0; k < count; k++, s++) {
+      /* rows: Aᵀ M (m0 + m1 + m2, m1 − m2 − m3) per column */
+      float r0[4], r1[4];
+      for (int j = 0; j < 4; j++) {
+        float m0 = s[j * xi], m1 = s[(4 + j) * xi], m2 = s[(8 + j) * xi], m3 = s[(12 + j) * xi];
+        r0[j] = m0 + m1 + m2;
+        r1[j] = m1 - m2 - m3;
+      }
+      int oy = 2 * ty, ox = 2 * tx;
+      float *o = out + ((n * CO + co) * OH + oy) * OW + ox;
+      int right = ox + 1 < OW, down = oy + 1 < OH;
+      o[0] = r0[0] + r0[1] + r0[2] + b;
+      if (right) o[1] = r0[1] - r0[2] - r0[3] + b;
+      if (down) {
+        o[OW] = r1[0] + r1[1] + r1[2] + b;
+        if (right) o[OW + 1] = r1[1] - r1[2] - r1[3] + b;
+      }
+      if (++tx == tilesW) {
+        tx = 0;
+        if (++ty == tilesH) {
+          ty = 0;
+          n++;
+        }
+      }
+    }
+  }
+}
+
+
+/*
+ * Thin products (../src/backends/cpu/kernels/thin.ts), the same operations in the same order as its
+ * JavaScript loops, so results are bitwise those of the JavaScript path: sums in double with four
+ * accumulators, products of float32 values in double, one rounding to float32 per stored value.
+ */
+
+/* out[i·ldo + j] = Σ_p x[i·k + p] · w[j·k + p] for i < m, rows j in [j0, j1) of w. */
+static void thin_dot(const float *x, int m, int k, const float *w, float *out, int ldo, int j0, int j1) {
+  for (int i = 0; i < m; i++) {
+    const float *xi = x + i * k;
+    for (int j = j0; j < j1; j++) {
+      const float *y = w + j * k;
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      int p = 0;
+      for (; p + 3 < k; p += 4) {
+        s0 += (double)xi[p] * y[p];
+        s1 += (double)xi[p + 1] * y[p + 1];
+        s2 += (double)xi[p + 2] * y[p + 2];
+        s3 += (double)xi[p + 3] * y[p + 3];
+      }
+      for (; p < k; p++) s0 += (double)xi[p] * y[p];
+      out[i * ldo + j] = (float)(s0 + s1 + s2 + s3);
+    }
+  }
+}
+
+/* out[j] = out[j] + s[p] · w[p·n + j] (rounded to float32 each time) for p < rows with s[p] ≠ 0, columns j in [j0, j1). */
+static void thin_axpy(const float *s, int rows, const float *w, int n, float *out, int j0, int j1) {
+  for (int p = 0; p < rows; p++) {
+    double sp = s[p];
+    if (sp == 0) continue;
+    const float *r = w + p * n;
+    for (int j = j0; j < j1; j++) out[j] = (float)((double)out[j] + sp * r[j]);
+  }
+}
+
+#define F(i) ((float *)a[i])
+#define CF(i) ((const float *)a[i])
+
+/* Jobs: 0 gemm_depth by B panels; 1 wino_filter, 2 wino_input, 3 wino_gemm, 4 wino_output; 5 pack_panels by panels; 6 thin_dot by rows of w; 7 thin_axpy by columns. */
+void run_job(int job, int i, int count) {
+  const int *a = JOB_ARGS;
+  switch (job) {
+  case 0: { /* K, KC, mPad, i0, rPanels, sPanels, ap, bp, c, ldc */
+    int s = a[5];
+    gemm_depth(a[0], a[1], a[2], a[3], a[4], part(s, i, count), part(s, i + 1, count), CF(6), CF(7), F(8), a[9]);
+    break;
+  }
+  case 1: /* w, cout, cin, flip, u, mPad */
+    wino_filter(CF(0), a[1], a[2], a[3], F(4), a[5], part(a[5], i, count), part(a[5], i + 1, count));
+    break;
+  case 2: /* x, C, H, W, padH, padW, tilesH, tilesW, t0, count, v, tp */
+    wino_input(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], F(10), a[11], part(a[1], i, count), part(a[1], i + 1, count));
+    break;
+  case 3: { /* u, v, m, mPad, cin, tp */
+    int items = 16 * (a[5] / NR);
+    wino_gemm(CF(0), CF(1), F(2), a[3], a[4], a[5], part(items, i, count), part(items, i + 1, count));
+    break;
+  }
+  case 4: /* m, bias (0: none), out, CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad */
+    wino_output(CF(0), CF(1), F(2), a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], part(a[3], i, count), part(a[3], i + 1, count));
+    break;
+  case 5: { /* src, depth, kc, across, width, dst, nr: panels [p0, p1) */
+    int nr = a[6], kc = a[2], width = a[4];
+    int panels = (width + nr - 1) / nr;
+    int p0 = part(panels, i, count), p1 = part(panels, i + 1, count);
+    if (p1 > p0) {
+      int w1 = p1 * nr < width ? p1 * nr : width;
+      pack_panels(CF(0), (const int *)a[1], kc, (const int *)a[3] + p0 * nr, w1 - p0 * nr, F(5) + p0 * kc * nr, nr);
+    }
+    break;
+  }
+  case 6: /* x, m, k, w, out, ldo, rows */
+    thin_dot(CF(0), a[1], a[2], CF(3), F(4), a[5], part(a[6], i, count), part(a[6], i + 1, count));
+    break;
+  case 7: /* s, rows, w, n, out */
+    thin_axpy(CF(0), a[1], CF(2), a[3], F(4), part(a[3], i, count), part(a[3], i + 1, count));
+    break;
+  }
+}

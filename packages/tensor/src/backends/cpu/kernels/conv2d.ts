@@ -29,6 +29,7 @@ import {
   type PaddedPlanes,
 } from './im2col';
 import { scratch, SLOT_PLANE } from './scratch';
+import { MAX_STAGED_FLOATS } from './limits';
 import { backwardInputAsForward, useWinograd, winogradConv } from './winograd';
 
 function isDirect(g: Conv2dGeometry): boolean {
@@ -141,13 +142,6 @@ function dyB(dy: FloatArray, g: Conv2dGeometry, group: number): PackB {
 // ---- Staging in the WebAssembly engine's memory (float32 data on the wasm engine) ----
 // The staging region holds the two offset tables, of `t` ints each, at 0 and t, then the padded input
 // or gradient at 2t; the loops are packPanels / scatterAdd compiled to wasm (packages/tensor/wasm/gemm_f32.c).
-
-/**
- * Largest staged input (offset tables included, in floats) a conv puts in the wasm memory: 256 Mi
- * floats = 1 GiB. wasm32 memory cannot pass 4 GiB and cannot shrink, so a bigger input takes the
- * JavaScript packers (same results) instead of failing in memory.grow.
- */
-export const MAX_STAGED_FLOATS = 1 << 28;
 
 /** A staging region, the length t of each offset table in it, and the padded image's size after them. */
 interface StagePlan {

@@ -112,23 +112,45 @@ describe('float32 GEMM engine choice', () => {
     expect(float32GemmInfo()).toMatchObject({ engine: 'wasm-simd-float32 (6×8)', fallback: '' });
   });
 
-  test('GRADLENS_CPU_GEMM=js selects the float64 engine and says why; another value is an error', () => {
+  test('setCpuGemmEngine: js selects the float64 engine and says why, wasm goes back; the core reads no GRADLENS_CPU_GEMM', () => {
     const saved = process.env.GRADLENS_CPU_GEMM;
     try {
       process.env.GRADLENS_CPU_GEMM = 'js';
       jest.isolateModules(() => {
         const g = jest.requireActual<typeof import('./gemm')>('./gemm');
-        expect(g.float32GemmInfo()).toMatchObject({ engine: 'js-float64', fallback: 'GRADLENS_CPU_GEMM=js' });
-      });
-      process.env.GRADLENS_CPU_GEMM = 'avx';
-      jest.isolateModules(() => {
-        const g = jest.requireActual<typeof import('./gemm')>('./gemm');
-        expect(() => g.float32GemmInfo()).toThrow("GRADLENS_CPU_GEMM must be 'wasm' or 'js', got 'avx'");
+        expect(g.float32GemmInfo()).toMatchObject({ engine: 'wasm-simd-float32 (6×8)', fallback: '' }); // the variable alone does nothing
+        expect(g.setCpuGemmEngine('js')).toBe('wasm');
+        expect(g.float32GemmInfo()).toMatchObject({ engine: 'js-float64', fallback: "set by setCpuGemmEngine('js')" });
+        expect(g.setCpuGemmEngine('wasm')).toBe('js');
+        expect(g.float32GemmInfo()).toMatchObject({ engine: 'wasm-simd-float32 (6×8)', fallback: '' });
+        expect(() => g.setCpuGemmEngine('avx' as 'js')).toThrow("setCpuGemmEngine: expected 'wasm' or 'js', got 'avx'");
       });
     } finally {
       if (saved === undefined) delete process.env.GRADLENS_CPU_GEMM;
       else process.env.GRADLENS_CPU_GEMM = saved;
     }
+  });
+
+  test('applyCpuEnvironment turns GRADLENS_CPU_GEMM, GRADLENS_WINOGRAD and GRADLENS_THREADS into calls, refusing bad values whole', () => {
+    jest.isolateModules(() => {
+      const env = jest.requireActual<typeof import('../environment')>('../environment');
+      const g = jest.requireActual<typeof import('./gemm')>('./gemm');
+      const w = jest.requireActual<typeof import('./winograd')>('./winograd');
+      const s = jest.requireActual<typeof import('../threads/settings')>('../threads/settings');
+      env.applyCpuEnvironment({ GRADLENS_CPU_GEMM: 'js', GRADLENS_WINOGRAD: '0', GRADLENS_THREADS: '3' });
+      expect(g.float32GemmInfo().engine).toBe('js-float64');
+      expect(w.winogradEnabled()).toBe(false);
+      expect(s.getNumThreads()).toBe(3);
+      expect(() => env.applyCpuEnvironment({ GRADLENS_CPU_GEMM: 'wasm', GRADLENS_WINOGRAD: 'yes' })).toThrow(
+        "GRADLENS_WINOGRAD must be '0' or '1', got 'yes'",
+      );
+      expect(g.float32GemmInfo().engine).toBe('js-float64'); // nothing applied from a refused environment
+      expect(() => env.applyCpuEnvironment({ GRADLENS_CPU_GEMM: 'avx' })).toThrow("GRADLENS_CPU_GEMM must be 'wasm' or 'js', got 'avx'");
+      env.applyCpuEnvironment({ GRADLENS_CPU_GEMM: 'wasm', GRADLENS_WINOGRAD: '1', GRADLENS_THREADS: '' });
+      expect(g.float32GemmInfo().engine).toMatch(/wasm-simd/);
+      expect(w.winogradEnabled()).toBe(true);
+      expect(s.getNumThreads()).toBe(3);
+    });
   });
 
   test('the wasm engine grows its memory for big operands and keeps giving right results', () => {

@@ -19,10 +19,11 @@
  *    for float32 data where WebAssembly SIMD is available (`setFloat32Engine`).
  *
  * Parallel split: an engine with `depth` (the WebAssembly one) runs each row block over all of depth at
- * once and splits its B panels across worker threads sharing its memory (threads/gemm-pool.ts); packing
+ * once and splits its B panels across worker threads sharing its memory (threads/job-pool.ts); packing
  * and stores stay on the calling thread.
  */
 import { THIN, thinMatmul } from './thin';
+import { thinMatmulStaged } from './thin-staged';
 import type { FloatArray, MatmulOptions } from './types';
 import { scratch, SLOT_PACK_A, SLOT_PACK_B, SLOT_TILE } from './scratch';
 import { createWasmFloat32Engine, wasmSimdUnavailableReason } from './wasm-gemm';
@@ -197,6 +198,13 @@ export interface Staging {
   ): void;
   /** im2col.ts's scatterAdd into staged dst, from c (the engine's workspace). */
   scatterAdd(dstAt: number, downAt: number, rows: number, runsAt: number, nRuns: number, colStep: number, c: FloatArray, ldc: number): void;
+  /** The byte address in the module's memory of staged element `at` (for job arguments). */
+  address(at: number): number;
+  /**
+   * Runs one of the module's jobs (wasm-gemm.ts's WasmJob) on staged data with `args` (ints, addresses
+   * from `address`), split by its `items` across the threads when `work` is large enough.
+   */
+  job(id: number, args: readonly number[], items: number, work: number): void;
 }
 
 /**
@@ -255,24 +263,46 @@ const float64Engine: PanelEngine = (() => {
 /** undefined until the first float32 GEMM (or a call below) chooses the default. */
 let float32Engine: PanelEngine | null | undefined;
 let float32Fallback = '';
+/** The WebAssembly engine, made once (its memory and worker threads are kept for the process). */
+let wasmEngine: PanelEngine | undefined;
+/** What setCpuGemmEngine last chose. */
+let chosen: CpuGemmEngine = 'wasm';
 
-/**
- * The default float32 engine: WebAssembly SIMD where the runtime has it, unless the environment says
- * GRADLENS_CPU_GEMM=js (then, and where SIMD is missing, float32 data uses the float64 engine).
- */
+/** The default float32 engine: WebAssembly SIMD where the runtime has it (else float32 data uses the float64 engine, and why is kept). */
 function defaultFloat32Engine(): PanelEngine | null {
-  const env = typeof process !== 'undefined' ? process.env.GRADLENS_CPU_GEMM : undefined;
-  if (env === 'js') {
-    float32Fallback = 'GRADLENS_CPU_GEMM=js';
-    return null;
-  }
-  if (env !== undefined && env !== 'wasm') throw new Error(`GRADLENS_CPU_GEMM must be 'wasm' or 'js', got '${env}'`);
   const reason = wasmSimdUnavailableReason();
   if (reason !== null) {
     float32Fallback = reason;
     return null;
   }
-  return createWasmFloat32Engine();
+  wasmEngine ??= createWasmFloat32Engine();
+  return wasmEngine;
+}
+
+/** The float32 GEMM engines by name: 'wasm' (WebAssembly SIMD, the default where the runtime has it) and 'js' (the float64 TypeScript kernel). */
+export type CpuGemmEngine = 'wasm' | 'js';
+
+/**
+ * Selects the engine of float32 GEMMs (what the CLI and the tests do with GRADLENS_CPU_GEMM; the core
+ * reads no environment): 'js' runs them on the float64 TypeScript kernel, 'wasm' on WebAssembly SIMD
+ * (still the float64 kernel, with the reason in getBackendInfo(), where the runtime lacks it). Returns
+ * the previous choice.
+ */
+export function setCpuGemmEngine(name: CpuGemmEngine): CpuGemmEngine {
+  const prev = chosen;
+  if (name === 'js') {
+    float32Engine = null;
+    float32Fallback = "set by setCpuGemmEngine('js')";
+  } else if (name === 'wasm') float32Engine = defaultFloat32Engine();
+  else throw new Error(`setCpuGemmEngine: expected 'wasm' or 'js', got '${String(name)}'`);
+  chosen = name;
+  return prev;
+}
+
+/** Parses a GRADLENS_CPU_GEMM value for an entry point: 'wasm' or 'js', or a one-line error naming it. */
+export function parseCpuGemmEngine(value: string, name = 'GRADLENS_CPU_GEMM'): CpuGemmEngine {
+  if (value !== 'wasm' && value !== 'js') throw new Error(`${name} must be 'wasm' or 'js', got '${value}'`);
+  return value;
 }
 
 /** The engine float32 GEMMs run on now (null: the float64 engine). */
@@ -467,7 +497,12 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
   }
   for (let bi = 0; bi < batch; bi++) {
     if (m <= THIN || k <= THIN) {
-      thinMatmul(a, bi * aBatchStride, aRs, aCs, b, bi * bBatchStride, bRs, bCs, out, bi * m * n, m, n, k);
+      const st = float32 ? currentFloat32Engine()?.staging : undefined;
+      if (
+        st === undefined ||
+        !thinMatmulStaged(st, a, bi * aBatchStride, aRs, aCs, b, bi * bBatchStride, bRs, bCs, out, bi * m * n, m, n, k)
+      )
+        thinMatmul(a, bi * aBatchStride, aRs, aCs, b, bi * bBatchStride, bRs, bCs, out, bi * m * n, m, n, k);
       continue;
     }
     gemm(m, n, k, stridedA(a, bi * aBatchStride, aRs, aCs), stridedB(b, bi * bBatchStride, bRs, bCs), denseStore(out, bi * m * n, n), {

@@ -1,7 +1,12 @@
 import { matmul } from './gemm';
 import { randomFloats, refMatmul, seededRandom } from './reference';
 import { expectClose } from './test_util';
-import { THIN } from './thin';
+import { THIN, thinMatmul } from './thin';
+import { setThinChunkFloats, thinMatmulStaged } from './thin-staged';
+import { currentFloat32Engine } from './gemm';
+import { setNumThreads } from '../threads/settings';
+import { setDefaultThreadHost } from '../threads/host';
+import { nodeThreadHost } from '../threads/node-host';
 
 describe('thin products (m or k ≤ THIN) take the unpacked path and stay exact', () => {
   const rand = seededRandom(11);
@@ -30,4 +35,40 @@ describe('thin products (m or k ≤ THIN) take the unpacked path and stay exact'
       }
     }
   }
+});
+
+describe('big thin float32 products run staged in the wasm module, bitwise as the JavaScript loops, on any thread count', () => {
+  setDefaultThreadHost(nodeThreadHost);
+  const rand = seededRandom(12);
+  // [m, n, k, transB]: transB = a linear layer's forward (dot products), else its backward-to-input (scaled rows)
+  const cases: [number, number, number, boolean][] = [
+    [1, 300, 517, true],
+    [3, 257, 300, true],
+    [1, 411, 300, false],
+  ];
+  test.each(cases)('m %i, n %i, k %i, transB %s: chunked, 1 and 2 threads', (m, n, k, transB) => {
+    const a = randomFloats(Float32Array, m * k, rand) as Float32Array;
+    for (let i = 0; i < a.length; i += 3) a[i] = 0; // zero scales are skipped
+    const b = randomFloats(Float32Array, k * n, rand) as Float32Array;
+    const o = { batch: 1, m, n, k, transA: false, transB, aBatchStride: 0, bBatchStride: 0 };
+    const js = new Float32Array(m * n).fill(NaN);
+    thinMatmul(a, 0, k, 1, b, 0, transB ? 1 : n, transB ? k : 1, js, 0, m, n, k);
+    expectClose(js, refMatmul(a, b, o), 1e-5, 'thin matmul');
+    const prev = setThinChunkFloats(7 * Math.max(n, k) + 5); // several chunks, the last partial
+    try {
+      for (const threads of [1, 2]) {
+        setNumThreads(threads);
+        const out = new Float32Array(m * n).fill(NaN);
+        const st = currentFloat32Engine()!.staging!;
+        expect(thinMatmulStaged(st, a, 0, k, 1, b, 0, transB ? 1 : n, transB ? k : 1, out, 0, m, n, k)).toBe(true);
+        expect(Buffer.from(out.buffer).equals(Buffer.from(js.buffer))).toBe(true);
+        const viaMatmul = new Float32Array(m * n).fill(NaN);
+        matmul(a, b, viaMatmul, o);
+        expect(Buffer.from(viaMatmul.buffer).equals(Buffer.from(js.buffer))).toBe(true);
+      }
+    } finally {
+      setThinChunkFloats(prev);
+      setNumThreads(1);
+    }
+  });
 });

@@ -7,7 +7,7 @@
  */
 import type { PanelBuffers, PanelEngine, Staging } from './gemm';
 import { GEMM_F32_WASM } from './wasm-binary';
-import { GemmPool, type GemmDepth } from '../threads/gemm-pool';
+import { JobPool, type RunJob } from '../threads/job-pool';
 import { threadHost } from '../threads/host';
 import { getNumThreads } from '../threads/settings';
 
@@ -17,14 +17,42 @@ interface GemmExports {
   gemm_nr(): number;
   pack_panels(src: number, depth: number, kc: number, across: number, width: number, dst: number, nr: number): void;
   scatter_add(dst: number, down: number, rows: number, runs: number, nRuns: number, colStep: number, c: number, ldc: number): void;
-  gemm_depth: GemmDepth;
+  gemm_depth(
+    K: number,
+    KC: number,
+    mPad: number,
+    i0: number,
+    rPanels: number,
+    sBegin: number,
+    sEnd: number,
+    ap: number,
+    bp: number,
+    c: number,
+    ldc: number,
+  ): void;
+  run_job: RunJob;
 }
+
+/** The module's jobs (run_job in packages/tensor/wasm/gemm_f32.c), each split across threads by its items. */
+export const WasmJob = {
+  GemmDepth: 0,
+  WinogradFilter: 1,
+  WinogradInput: 2,
+  WinogradGemm: 3,
+  WinogradOutput: 4,
+  PackPanels: 5,
+  ThinDot: 6,
+  ThinAxpy: 7,
+} as const;
 
 const PAGE = 65536;
 /** The module's memory is shared (WebAssembly threads) and may grow to 4 GiB, as declared by build.sh. */
 const MAX_PAGES = 65536;
-/** A row block is split across threads only when it has at least this many multiply-adds (a dispatch costs tens of µs). */
-const PARALLEL_MIN_MACS = 1 << 18;
+/** A job is split across threads only when it has at least this much work (multiply-adds or values moved; a dispatch costs tens of µs). */
+const PARALLEL_MIN_WORK = 1 << 18;
+/** Byte address of run_job's arguments (ints), between the module's stack and HEAP_BASE (as gemm_f32.c's JOB_ARGS). */
+const JOB_ARGS = 69632;
+const MAX_JOB_ARGS = 16;
 /** Bytes below this address are left to the module (its stack sits under 64 KiB + 1 KiB). */
 const HEAP_BASE = 2 * PAGE;
 /** Each region starts on a 64-byte boundary (a cache line), so vector loads never split lines. */
@@ -133,23 +161,35 @@ export function createWasmFloat32Engine(): PanelEngine {
       return new Int32Array(memory.buffer, HEAP_BASE, stageLen);
     },
     packPanels(srcAt, depthAt, kc, acrossAt, width, dst, dstOff, nr) {
-      k.pack_panels(HEAP_BASE + srcAt * 4, HEAP_BASE + depthAt * 4, kc, HEAP_BASE + acrossAt * 4, width, address(dst, dstOff), nr);
+      const args = [HEAP_BASE + srcAt * 4, HEAP_BASE + depthAt * 4, kc, HEAP_BASE + acrossAt * 4, width, address(dst, dstOff), nr];
+      job(WasmJob.PackPanels, args, Math.ceil(width / nr), 4 * kc * width); // a move costs about 4 multiply-adds
     },
+    address: (at) => HEAP_BASE + at * 4,
+    job: (id, args, items, work) => job(id, args, items, work),
     scatterAdd(dstAt, downAt, rows, runsAt, nRuns, colStep, c, ldc) {
       k.scatter_add(HEAP_BASE + dstAt * 4, HEAP_BASE + downAt * 4, rows, HEAP_BASE + runsAt * 4, nRuns, colStep, address(c, 0), ldc);
     },
   };
 
-  let pool: GemmPool | null = null;
+  let pool: JobPool | null = null;
   /** The pool for the current thread count (remade when it changes), or null for one thread. */
-  const poolFor = (threads: number): GemmPool | null => {
+  const poolFor = (threads: number): JobPool | null => {
     if (pool !== null && pool.threads === threads) return pool;
     pool?.close();
     pool = null;
     const host = shared ? threadHost() : null;
-    if (threads > 1 && host !== null) pool = new GemmPool(host, module, memory, threads, k.gemm_depth);
+    if (threads > 1 && host !== null) pool = new JobPool(host, module, memory, threads, k.run_job);
     return pool;
   };
+  /** Writes a job's arguments and runs it: split across the threads when it has `items` to split and enough `work`, else whole here. */
+  function job(id: number, args: readonly number[], items: number, work: number): void {
+    if (args.length > MAX_JOB_ARGS) throw new Error(`wasm-simd engine: job ${id} has ${args.length} arguments, room for ${MAX_JOB_ARGS}`);
+    new Int32Array(memory.buffer, JOB_ARGS, args.length).set(args);
+    const threads = Math.min(getNumThreads(), items);
+    const p = threads > 1 && work >= PARALLEL_MIN_WORK ? poolFor(threads) : null;
+    if (p === null) k.run_job(id, 0, 1);
+    else p.run(id, items);
+  }
 
   return {
     name: `wasm-simd-float32 (${mr}×${nr})`,
@@ -168,10 +208,7 @@ export function createWasmFloat32Engine(): PanelEngine {
       k.gemm_block(kc, rPanels, sPanels, (aAt + aOff) * 4, (bAt + bOff) * 4, cAt * 4, ldc, accumulate ? 1 : 0);
     },
     depth(K, KC, mPad, i0, rPanels, sPanels, ldc) {
-      const threads = Math.min(getNumThreads(), sPanels);
-      const p = rPanels * mr * sPanels * nr * K >= PARALLEL_MIN_MACS ? poolFor(threads) : null;
-      if (p === null) k.gemm_depth(K, KC, mPad, i0, rPanels, 0, sPanels, aAt * 4, bAt * 4, cAt * 4, ldc);
-      else p.run(K, KC, mPad, i0, rPanels, sPanels, aAt * 4, bAt * 4, cAt * 4, ldc);
+      job(WasmJob.GemmDepth, [K, KC, mPad, i0, rPanels, sPanels, aAt * 4, bAt * 4, cAt * 4, ldc], sPanels, rPanels * mr * sPanels * nr * K);
     },
     threads: () => (!shared || threadHost() === null ? 1 : getNumThreads()),
   };

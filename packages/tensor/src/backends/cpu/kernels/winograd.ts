@@ -4,14 +4,21 @@
  *
  *   U[ξ, co, ci] = (G g Gᵀ)[ξ]       the 3×3 filter g = W[co, ci] as a 4×4 tile (ξ = 4·row + column)
  *   V[ξ, ci, t]  = (Bᵀ d Bᵀᵀ)[ξ]     the 4×4 input tile d under output tile t, zero outside the image
- *   M[ξ]         = U[ξ] · V[ξ]        16 GEMMs through the packed GEMM (M=Cout, N=tiles, K=Cin), so threads compose
+ *   M[ξ]         = U[ξ] · V[ξ]        16 GEMMs over the whole depth Cin (M=Cout, N=tiles, K=Cin)
  *   y tile       = Aᵀ M A + bias      the 2×2 outputs of tile t
+ * All four steps run in the WebAssembly module (packages/tensor/wasm/gemm_f32.c, jobs 1–4) on data staged
+ * in its memory, each split across the worker threads (filters and output channels, input channels, ξ ×
+ * tile panels), so nothing but the staging copies stays on the calling thread.
+ * Layouts (float offsets in the staging region): U[ξ][co panel of MR][ci][lane] (the GEMM's packed A),
+ * V[ξ][tile panel of NR][ci][lane] (its packed B), M[ξ][mPad][tp].
  * Tiles run over the whole batch (t = n·tilesH·tilesW + …), in chunks that bound the V and M buffers.
  * Backward-to-input is the same kernel: for stride 1, dx = conv(dy, W flipped and transposed, pad 2 − p).
  * The transforms add and halve only, so the float32 error stays near the direct sum's (tested against float64).
  */
 import type { Conv2dGeometry, FloatArray } from './types';
-import { currentFloat32Engine, gemm, type GemmStore, type PackA, type PackB } from './gemm';
+import { currentFloat32Engine, type Staging } from './gemm';
+import { WasmJob } from './wasm-gemm';
+import { MAX_STAGED_FLOATS } from './limits';
 
 /** Floats of V plus M per chunk of tiles (32 MiB): bounds the extra memory whatever the image size. */
 let chunkFloats = 1 << 23;
@@ -32,30 +39,24 @@ const MIN_CHANNELS = 64;
 const MIN_TILES = 40;
 const MIN_GEMM_MACS = 1 << 20;
 
-/** V, M and U buffers, grown and reused across calls (float32, unlike scratch.ts's float64 slots). */
-const buffers: Float32Array[] = [new Float32Array(0), new Float32Array(0), new Float32Array(0)];
-function buffer(i: 0 | 1 | 2, size: number): Float32Array {
-  if (buffers[i]!.length < size) buffers[i] = new Float32Array(size);
-  return buffers[i]!;
-}
+let enabled = true;
 
-let enabled: boolean | undefined; // undefined until first asked: GRADLENS_WINOGRAD decides
-
-/** Whether 3×3 stride-1 float32 convolutions may use Winograd (default on; GRADLENS_WINOGRAD=0 or setWinograd(false) turns it off). */
+/** Whether 3×3 stride-1 float32 convolutions may use Winograd (default on; setWinograd(false) turns it off, as GRADLENS_WINOGRAD=0 does through the entry points). */
 export function winogradEnabled(): boolean {
-  if (enabled === undefined) {
-    const env = typeof process !== 'undefined' ? process.env.GRADLENS_WINOGRAD : undefined;
-    if (env !== undefined && env !== '0' && env !== '1') throw new Error(`GRADLENS_WINOGRAD must be '0' or '1', got '${env}'`);
-    enabled = env !== '0';
-  }
   return enabled;
 }
 
 /** Turns Winograd F(2×2, 3×3) for 3×3 stride-1 float32 convolutions on or off (results differ by float rounding only); returns the previous setting. */
 export function setWinograd(on: boolean): boolean {
-  const prev = winogradEnabled();
+  const prev = enabled;
   enabled = on;
   return prev;
+}
+
+/** Parses a GRADLENS_WINOGRAD value for an entry point: '1' on, '0' off, or a one-line error naming it. */
+export function parseWinograd(value: string, name = 'GRADLENS_WINOGRAD'): boolean {
+  if (value !== '0' && value !== '1') throw new Error(`${name} must be '0' or '1', got '${value}'`);
+  return value === '1';
 }
 
 /** Whether conv g (as a forward convolution writing `out`) runs on Winograd: enabled, 3×3, stride 1, undilated, dense, float32 on the float32 GEMM engine, wide enough. */
@@ -63,7 +64,7 @@ export function useWinograd(g: Conv2dGeometry, out: FloatArray): boolean {
   return (
     out instanceof Float32Array &&
     winogradEnabled() &&
-    currentFloat32Engine() !== null &&
+    currentFloat32Engine()?.staging !== undefined &&
     g.kernelHeight === 3 &&
     g.kernelWidth === 3 &&
     g.strideH === 1 &&
@@ -74,7 +75,8 @@ export function useWinograd(g: Conv2dGeometry, out: FloatArray): boolean {
     g.inChannels >= MIN_CHANNELS &&
     g.outChannels >= MIN_CHANNELS &&
     tilesOf(g) >= MIN_TILES &&
-    g.inChannels * g.outChannels * tilesOf(g) >= MIN_GEMM_MACS
+    g.inChannels * g.outChannels * tilesOf(g) >= MIN_GEMM_MACS &&
+    stagingPlan(g).total <= MAX_STAGED_FLOATS
   );
 }
 
@@ -99,260 +101,56 @@ export function backwardInputAsForward(g: Conv2dGeometry): Conv2dGeometry | null
   };
 }
 
-/**
- * U = G g Gᵀ for every filter, written straight in the GEMM's packed-A order so packing is a copy:
- * U[ξ][panel r][ci][lane] = U of filter (co = r·mr + lane, ci), zero for rows past Cout. `flip` reads
- * the filters of backward-to-input: g[co′ = ci][ci′ = co] = W[ci, co] turned by 180°.
- */
-function filterTransform(w: FloatArray, cout: number, cin: number, mr: number, flip: boolean, u: Float32Array): void {
-  const mPad = Math.ceil(cout / mr) * mr;
-  const xi = mPad * cin;
-  if (mPad > cout) u.fill(0, 0, 16 * xi);
-  for (let co = 0; co < cout; co++) {
-    const lane = ((co / mr) | 0) * cin * mr + (co % mr);
-    for (let ci = 0; ci < cin; ci++) {
-      // this filter's 9 taps, row-major, in the direction the convolution needs
-      let s: number, st: number;
-      if (flip) {
-        s = (ci * cout + co) * 9 + 8;
-        st = -1;
-      } else {
-        s = (co * cin + ci) * 9;
-        st = 1;
-      }
-      const g00 = w[s]!,
-        g01 = w[s + st]!,
-        g02 = w[s + 2 * st]!;
-      const g10 = w[s + 3 * st]!,
-        g11 = w[s + 4 * st]!,
-        g12 = w[s + 5 * st]!;
-      const g20 = w[s + 6 * st]!,
-        g21 = w[s + 7 * st]!,
-        g22 = w[s + 8 * st]!;
-      // t = G g (4×3): rows g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2; then U = t Gᵀ: per row a, (a+b+c)/2, (a−b+c)/2, c
-      const o = lane + ci * mr;
-      row(u, o, xi, g00, g01, g02);
-      row(u, o + 4 * xi, xi, 0.5 * (g00 + g10 + g20), 0.5 * (g01 + g11 + g21), 0.5 * (g02 + g12 + g22));
-      row(u, o + 8 * xi, xi, 0.5 * (g00 - g10 + g20), 0.5 * (g01 - g11 + g21), 0.5 * (g02 - g12 + g22));
-      row(u, o + 12 * xi, xi, g20, g21, g22);
-    }
-  }
-}
-
-/** One row of U = t Gᵀ: a, (a+b+c)/2, (a−b+c)/2, c at o, o + xi, o + 2xi, o + 3xi. */
-function row(u: Float32Array, o: number, xi: number, a: number, b: number, c: number): void {
-  u[o] = a;
-  u[o + xi] = 0.5 * (a + b + c);
-  u[o + 2 * xi] = 0.5 * (a - b + c);
-  u[o + 3 * xi] = c;
-}
-
-/** A(co, ci) = U[ξ] in packed order: each packed panel is one contiguous copy. */
-function panelA(u: Float32Array, xiOff: number, cin: number, mrU: number): PackA {
-  return {
-    pack(dst, dstOff, i0, rows, p0, kc, mr) {
-      if (mr !== mrU || i0 % mr !== 0) throw new Error(`winograd: GEMM panels of ${mr} rows at ${i0}, U laid out for ${mrU}`);
-      const panels = Math.ceil(rows / mr);
-      for (let r = 0; r < panels; r++) {
-        const src = xiOff + ((i0 / mr + r) * cin + p0) * mr;
-        dst.set(u.subarray(src, src + kc * mr), dstOff + r * kc * mr);
-      }
-    },
-  };
-}
-
-/** Tile counts and the chunk of tiles per pass (a multiple of the GEMM's panel width). */
-interface Tiling {
+/** Tile counts, the chunk of tiles per pass (a multiple of the GEMM's panel width) and where each buffer is staged. */
+interface Plan {
   tilesH: number;
   tilesW: number;
   tiles: number;
   chunk: number;
   nr: number;
   mr: number;
+  mPad: number;
+  /** Float offsets in the staging region of x, the weights, the bias, y, U, V and M; total floats. */
+  x: number;
+  w: number;
+  bias: number;
+  y: number;
+  u: number;
+  v: number;
+  m: number;
+  total: number;
 }
 
-function tiling(g: Conv2dGeometry): Tiling {
-  const engine = currentFloat32Engine()!; // useWinograd checked there is one
-  const { nr, mr } = engine;
+function stagingPlan(g: Conv2dGeometry): Plan {
+  const { mr, nr } = currentFloat32Engine()!; // useWinograd checks there is one
+  const { inChannels: CI, outChannels: CO } = g;
   const tilesH = Math.ceil(g.outHeight / 2),
     tilesW = Math.ceil(g.outWidth / 2);
   const tiles = g.batch * tilesH * tilesW;
-  const perTile = 16 * (g.inChannels + g.outChannels);
-  const chunk = Math.max(nr, Math.floor(chunkFloats / perTile / nr) * nr);
-  return { tilesH, tilesW, tiles, chunk: Math.min(chunk, Math.ceil(tiles / nr) * nr), nr, mr };
-}
-
-/**
- * V for tiles t0 .. t0+count−1 in GEMM panel order: V[ξ][panel][ci][lane] with tile t0 + panel·nr + lane,
- * zero past count, so the B packer copies whole panels. Input tile (ty, tx) starts at row 2ty − padH, column 2tx − padW.
- */
-function inputTransform(x: FloatArray, g: Conv2dGeometry, tl: Tiling, t0: number, count: number, v: Float32Array, tp: number): void {
-  const { inChannels: C, inHeight: H, inWidth: W } = g;
-  const { tilesH, tilesW, nr } = tl;
-  const perImage = tilesH * tilesW;
-  const xi = tp * C; // floats per ξ
-  const d = new Float64Array(16);
-  if (count < tp) v.fill(0, 0, 16 * xi); // lanes past count stay zero
-  for (let k = 0; k < count; k++) {
-    const t = t0 + k;
-    const n = (t / perImage) | 0;
-    const r = t - n * perImage;
-    const ty = (r / tilesW) | 0,
-      tx = r - ty * tilesW;
-    const y0 = 2 * ty - g.padH,
-      x0 = 2 * tx - g.padW;
-    const inside = y0 >= 0 && x0 >= 0 && y0 + 4 <= H && x0 + 4 <= W;
-    const lane = (k % nr) + ((k / nr) | 0) * C * nr;
-    for (let c = 0; c < C; c++) {
-      const plane = (n * C + c) * H * W;
-      if (inside) {
-        for (let i = 0, s = plane + y0 * W + x0; i < 4; i++, s += W) {
-          d[4 * i] = x[s]!;
-          d[4 * i + 1] = x[s + 1]!;
-          d[4 * i + 2] = x[s + 2]!;
-          d[4 * i + 3] = x[s + 3]!;
-        }
-      } else {
-        for (let i = 0; i < 4; i++) {
-          const yy = y0 + i;
-          for (let j = 0; j < 4; j++) {
-            const xx = x0 + j;
-            d[4 * i + j] = yy >= 0 && yy < H && xx >= 0 && xx < W ? x[plane + yy * W + xx]! : 0;
-          }
-        }
-      }
-      // columns: Bᵀ d (rows d0 − d2, d1 + d2, d2 − d1, d1 − d3), then rows: (·) B likewise
-      for (let j = 0; j < 4; j++) {
-        const a0 = d[j]!,
-          a1 = d[4 + j]!,
-          a2 = d[8 + j]!,
-          a3 = d[12 + j]!;
-        d[j] = a0 - a2;
-        d[4 + j] = a1 + a2;
-        d[8 + j] = a2 - a1;
-        d[12 + j] = a1 - a3;
-      }
-      const o = lane + c * nr;
-      for (let i = 0; i < 4; i++) {
-        const a0 = d[4 * i]!,
-          a1 = d[4 * i + 1]!,
-          a2 = d[4 * i + 2]!,
-          a3 = d[4 * i + 3]!;
-        const base = 4 * i * xi + o;
-        v[base] = a0 - a2;
-        v[base + xi] = a1 + a2;
-        v[base + 2 * xi] = a2 - a1;
-        v[base + 3 * xi] = a1 - a3;
-      }
-    }
+  const mPad = Math.ceil(CO / mr) * mr;
+  const perTile = 16 * (CI + mPad);
+  const chunk = Math.min(Math.max(nr, Math.floor(chunkFloats / perTile / nr) * nr), Math.ceil(tiles / nr) * nr);
+  const sizes = [
+    g.batch * CI * g.inHeight * g.inWidth,
+    CO * CI * 9,
+    CO,
+    g.batch * CO * g.outHeight * g.outWidth,
+    16 * mPad * CI,
+    16 * CI * chunk,
+    16 * mPad * chunk,
+  ];
+  const at: number[] = [];
+  let total = 0;
+  for (const n of sizes) {
+    at.push(total);
+    total += Math.ceil(n / 16) * 16; // 64-byte aligned regions
   }
+  const [x, w, bias, y, u, v, m] = at as [number, number, number, number, number, number, number];
+  return { tilesH, tilesW, tiles, chunk, nr, mr, mPad, x, w, bias, y, u, v, m, total };
 }
 
-/** B(ci, j) = V[ξ] in panel order: each packed panel is one contiguous copy. */
-function panelB(v: Float32Array, xiOff: number, cin: number, nrV: number): PackB {
-  return {
-    pack(dst, dstOff, p0, kc, j0, cols, nr) {
-      if (nr !== nrV || j0 % nr !== 0) throw new Error(`winograd: GEMM panels of ${nr} columns at ${j0}, V laid out for ${nrV}`);
-      const panels = Math.ceil(cols / nr);
-      for (let s = 0; s < panels; s++) {
-        const src = xiOff + ((j0 / nr + s) * cin + p0) * nr;
-        dst.set(v.subarray(src, src + kc * nr), dstOff + s * kc * nr);
-      }
-    },
-  };
-}
-
-/** M[ξ] stored [Cout][tp] at mOff. */
-function mStore(m: Float32Array, mOff: number, tp: number): GemmStore {
-  return {
-    store(c, ldc, i0, rows, j0, cols) {
-      for (let i = 0; i < rows; i++) {
-        const d = mOff + (i0 + i) * tp + j0;
-        m.set(c.subarray(i * ldc, i * ldc + cols), d);
-      }
-    },
-  };
-}
-
-/** y = Aᵀ M A + bias for tiles t0 .. t0+count−1, written where they fall inside the output. */
-function outputTransform(
-  m: Float32Array,
-  bias: FloatArray | null,
-  g: Conv2dGeometry,
-  tl: Tiling,
-  t0: number,
-  count: number,
-  tp: number,
-  out: FloatArray,
-): void {
-  const { outChannels: CO, outHeight: OH, outWidth: OW } = g;
-  const { tilesH, tilesW } = tl;
-  const perImage = tilesH * tilesW;
-  const xi = CO * tp;
-  for (let co = 0; co < CO; co++) {
-    const b = bias === null ? 0 : bias[co]!;
-    for (let k = 0; k < count; k++) {
-      const t = t0 + k;
-      const n = (t / perImage) | 0;
-      const r = t - n * perImage;
-      const ty = (r / tilesW) | 0,
-        tx = r - ty * tilesW;
-      const s = co * tp + k;
-      // rows: Aᵀ M (m0 + m1 + m2, m1 − m2 − m3) per column
-      let s00 = 0,
-        s01 = 0,
-        s02 = 0,
-        s03 = 0,
-        s10 = 0,
-        s11 = 0,
-        s12 = 0,
-        s13 = 0;
-      {
-        const m0 = m[s]!,
-          m1 = m[s + 4 * xi]!,
-          m2 = m[s + 8 * xi]!,
-          m3 = m[s + 12 * xi]!;
-        s00 = m0 + m1 + m2;
-        s10 = m1 - m2 - m3;
-      }
-      {
-        const m0 = m[s + xi]!,
-          m1 = m[s + 5 * xi]!,
-          m2 = m[s + 9 * xi]!,
-          m3 = m[s + 13 * xi]!;
-        s01 = m0 + m1 + m2;
-        s11 = m1 - m2 - m3;
-      }
-      {
-        const m0 = m[s + 2 * xi]!,
-          m1 = m[s + 6 * xi]!,
-          m2 = m[s + 10 * xi]!,
-          m3 = m[s + 14 * xi]!;
-        s02 = m0 + m1 + m2;
-        s12 = m1 - m2 - m3;
-      }
-      {
-        const m0 = m[s + 3 * xi]!,
-          m1 = m[s + 7 * xi]!,
-          m2 = m[s + 11 * xi]!,
-          m3 = m[s + 15 * xi]!;
-        s03 = m0 + m1 + m2;
-        s13 = m1 - m2 - m3;
-      }
-      const oy = 2 * ty,
-        ox = 2 * tx;
-      const o = ((n * CO + co) * OH + oy) * OW + ox;
-      const right = ox + 1 < OW,
-        down = oy + 1 < OH;
-      out[o] = s00 + s01 + s02 + b;
-      if (right) out[o + 1] = s01 - s02 - s03 + b;
-      if (down) {
-        out[o + OW] = s10 + s11 + s12 + b;
-        if (right) out[o + OW + 1] = s11 - s12 - s13 + b;
-      }
-    }
-  }
-}
+/** The first `n` elements of a (n may be shorter than the array it views). */
+const head = (a: FloatArray, n: number): FloatArray => (a.length === n ? a : a.subarray(0, n));
 
 /**
  * Writes conv2d(x, weight, bias) into out [N, Cout, OH, OW] by Winograd F(2×2, 3×3); g must pass
@@ -367,22 +165,24 @@ export function winogradConv(
   out: FloatArray,
   flip = false,
 ): void {
-  const { inChannels: CI, outChannels: CO } = g;
-  const tl = tiling(g);
-  const mPad = Math.ceil(CO / tl.mr) * tl.mr;
-  const u = buffer(2, 16 * mPad * CI);
-  filterTransform(weight, CO, CI, tl.mr, flip, u);
-  const v = buffer(0, 16 * CI * tl.chunk);
-  const m = buffer(1, 16 * CO * tl.chunk);
-  for (let t0 = 0; t0 < tl.tiles; t0 += tl.chunk) {
-    const count = Math.min(tl.chunk, tl.tiles - t0);
-    const tp = Math.ceil(count / tl.nr) * tl.nr;
-    inputTransform(x, g, tl, t0, count, v, tp);
-    for (let xi = 0; xi < 16; xi++) {
-      gemm(CO, tp, CI, panelA(u, xi * mPad * CI, CI, tl.mr), panelB(v, xi * CI * tp, CI, tl.nr), mStore(m, xi * CO * tp, tp), {
-        float32: true,
-      });
-    }
-    outputTransform(m, bias, g, tl, t0, count, tp, out);
+  const { inChannels: CI, outChannels: CO, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+  const st: Staging = currentFloat32Engine()!.staging!;
+  const p = stagingPlan(g);
+  const { mPad, nr, tilesH, tilesW } = p;
+  const at = (off: number): number => st.address(off);
+  const yLen = g.batch * CO * OH * OW;
+  const staged = st.reserve(p.total);
+  staged.set(head(x, g.batch * CI * H * W), p.x);
+  staged.set(head(weight, CO * CI * 9), p.w);
+  if (bias !== null) staged.set(head(bias, CO), p.bias);
+  st.job(WasmJob.WinogradFilter, [at(p.w), CO, CI, flip ? 1 : 0, at(p.u), mPad], mPad, 16 * mPad * CI);
+  for (let t0 = 0; t0 < p.tiles; t0 += p.chunk) {
+    const count = Math.min(p.chunk, p.tiles - t0);
+    const tp = Math.ceil(count / nr) * nr;
+    st.job(WasmJob.WinogradInput, [at(p.x), CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp], CI, 16 * CI * tp);
+    st.job(WasmJob.WinogradGemm, [at(p.u), at(p.v), at(p.m), mPad, CI, tp], (16 * tp) / nr, 16 * mPad * CI * tp);
+    const args = [at(p.m), bias === null ? 0 : at(p.bias), at(p.y), CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad];
+    st.job(WasmJob.WinogradOutput, args, CO, 16 * CO * tp);
   }
+  out.set(st.floats().subarray(p.y, p.y + yLen));
 }

@@ -1,6 +1,7 @@
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../kernels/conv2d';
 import { matmul, setFloat32Engine } from '../kernels/gemm';
 import { createWasmFloat32Engine } from '../kernels/wasm-gemm';
+import { useWinograd } from '../kernels/winograd';
 import { randomFloats, refConv2dForward, seededRandom } from '../kernels/reference';
 import { expectClose } from '../kernels/test_util';
 import type { Conv2dGeometry } from '../kernels/types';
@@ -47,7 +48,10 @@ const G: Conv2dGeometry = {
   outWidth: 20,
 };
 
-/** Forward, backward-input and backward-weight of G, and a matmul, on the current thread count. */
+/** A geometry that takes Winograd (its filter, input, GEMM and output jobs split across threads). */
+const WINO: Conv2dGeometry = { ...G, batch: 1, inChannels: 64, outChannels: 64, inHeight: 32, inWidth: 32, outHeight: 32, outWidth: 32 };
+
+/** Forward, backward-input and backward-weight of G, Winograd's forward and backward-input, and a matmul, on the current thread count. */
 function runAll(seed: number): Float32Array[] {
   const rand = seededRandom(seed);
   const x = randomFloats(Float32Array, 2 * 32 * 400, rand);
@@ -67,7 +71,15 @@ function runAll(seed: number): Float32Array[] {
     bb = randomFloats(Float32Array, k * n, rand);
   const mm = new Float32Array(m * n);
   matmul(a, bb, mm, { batch: 1, m, n, k, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 });
-  return [out, dx, dw, mm];
+  const wx = randomFloats(Float32Array, 64 * 32 * 32, rand);
+  const ww = randomFloats(Float32Array, 64 * 64 * 9, rand);
+  const wb = randomFloats(Float32Array, 64, rand);
+  const wOut = new Float32Array(wx.length),
+    wDx = new Float32Array(wx.length);
+  expect(useWinograd(WINO, wOut)).toBe(true);
+  conv2dForward(wx, ww, wb, WINO, wOut);
+  conv2dBackwardInput(wx, ww, WINO, wDx);
+  return [out, dx, dw, mm, wOut, wDx];
 }
 
 describe('intra-op threads (wasm GEMM on shared memory)', () => {
@@ -109,7 +121,7 @@ describe('intra-op threads (wasm GEMM on shared memory)', () => {
     // The caller may finish a small GEMM before the broken worker wakes; within a few it claims a chunk.
     expect(() => {
       for (let i = 0; i < 50; i++) runAll(i);
-    }).toThrow(/GEMM worker thread failed/);
+    }).toThrow(/kernel worker thread failed/);
     setThreadHost(nodeHost);
     setFloat32Engine(createWasmFloat32Engine());
   });
