@@ -186,65 +186,82 @@ static void wino_filter(const float *w, int cout, int cin, int flip, float *u, i
   }
 }
 
+/* The 4×4 transform Bᵀ d B of one tile (scalar), written to o[ξ·xi]; d is read row-major. */
+#define WINO_TILE_T(T, SUB, ADD, STORE)                                                            \
+  {                                                                                               \
+    /* columns: Bᵀ d (rows d0 − d2, d1 + d2, d2 − d1, d1 − d3), then rows likewise */             \
+    T e0 = SUB(d00, d20), e1 = SUB(d01, d21), e2 = SUB(d02, d22), e3 = SUB(d03, d23);             \
+    T f0 = ADD(d10, d20), f1 = ADD(d11, d21), f2 = ADD(d12, d22), f3 = ADD(d13, d23);             \
+    T g0 = SUB(d20, d10), g1 = SUB(d21, d11), g2 = SUB(d22, d12), g3 = SUB(d23, d13);             \
+    T h0 = SUB(d10, d30), h1 = SUB(d11, d31), h2 = SUB(d12, d32), h3 = SUB(d13, d33);             \
+    STORE(0, SUB(e0, e2)) STORE(1, ADD(e1, e2)) STORE(2, SUB(e2, e1)) STORE(3, SUB(e1, e3))       \
+    STORE(4, SUB(f0, f2)) STORE(5, ADD(f1, f2)) STORE(6, SUB(f2, f1)) STORE(7, SUB(f1, f3))       \
+    STORE(8, SUB(g0, g2)) STORE(9, ADD(g1, g2)) STORE(10, SUB(g2, g1)) STORE(11, SUB(g1, g3))     \
+    STORE(12, SUB(h0, h2)) STORE(13, ADD(h1, h2)) STORE(14, SUB(h2, h1)) STORE(15, SUB(h1, h3))   \
+  }
+#define S_SUB(a, b) ((a) - (b))
+#define S_ADD(a, b) ((a) + (b))
+#define S_STORE(q, val) o[(q) * xi] = (val);
+#define V_STORE(q, val) wasm_v128_store(o + (q) * xi, (val));
+
+/* One tile (lane k of its panel) with bounds checks: zero outside the image. */
+static inline void wino_input_tile(const float *plane, int H, int W, int y0, int x0, float *o, int xi) {
+#define AT(i, j) ((y0 + (i)) >= 0 && (y0 + (i)) < H && (x0 + (j)) >= 0 && (x0 + (j)) < W ? plane[(y0 + (i)) * W + x0 + (j)] : 0.0f)
+  float d00 = AT(0, 0), d01 = AT(0, 1), d02 = AT(0, 2), d03 = AT(0, 3);
+  float d10 = AT(1, 0), d11 = AT(1, 1), d12 = AT(1, 2), d13 = AT(1, 3);
+  float d20 = AT(2, 0), d21 = AT(2, 1), d22 = AT(2, 2), d23 = AT(2, 3);
+  float d30 = AT(3, 0), d31 = AT(3, 1), d32 = AT(3, 2), d33 = AT(3, 3);
+#undef AT
+  WINO_TILE_T(float, S_SUB, S_ADD, S_STORE)
+}
+
+/* Row i of four horizontally adjacent interior tiles as four vectors (lane l = tile l, column j = x0 + 2l + j). */
+#define ROW4(i)                                                                                   \
+  v128_t d##i##0, d##i##1, d##i##2, d##i##3;                                                      \
+  {                                                                                               \
+    const float *r = s + (i) * W;                                                                 \
+    v128_t A = wasm_v128_load(r), B = wasm_v128_load(r + 4);                                      \
+    v128_t C = wasm_v128_load(r + 2), D = wasm_v128_load(r + 6);                                  \
+    d##i##0 = wasm_i32x4_shuffle(A, B, 0, 2, 4, 6);                                               \
+    d##i##1 = wasm_i32x4_shuffle(A, B, 1, 3, 5, 7);                                               \
+    d##i##2 = wasm_i32x4_shuffle(C, D, 0, 2, 4, 6);                                               \
+    d##i##3 = wasm_i32x4_shuffle(C, D, 1, 3, 5, 7);                                               \
+  }
+
 /*
  * V[ξ][panel][c][lane] = (Bᵀ d B)[ξ] for tiles t0 + panel·NR + lane < t0 + count (zero for lanes past
  * count, up to tp), channels c in [c0, c1); input tile (ty, tx) starts at row 2ty − padH, column 2tx − padW.
+ * Four tiles side by side in one tile row and inside the image go as one vector per ξ (the same float
+ * operations per lane as the scalar path, so results do not depend on which path a tile takes).
  */
 static void wino_input(const float *x, int C, int H, int W, int padH, int padW, int tilesH, int tilesW, int t0, int count,
                        float *v, int tp, int c0, int c1) {
   int perImage = tilesH * tilesW;
   int xi = tp * C;
-  for (int c = c0; c < c1; c++) {
-    int n = t0 / perImage, rr = t0 - n * perImage;
+  for (int k0 = 0; k0 < tp; k0 += 4) {
+    /* the first of these four tiles */
+    int t = t0 + k0, n = t / perImage, rr = t - n * perImage;
     int ty = rr / tilesW, tx = rr - ty * tilesW;
-    for (int k = 0; k < tp; k++) {
-      float *o = v + (k / NR) * C * NR + c * NR + (k % NR);
-      if (k >= count) {
-        for (int q = 0; q < 16; q++) o[q * xi] = 0.0f;
+    int y0 = 2 * ty - padH, x0 = 2 * tx - padW;
+    int vec = k0 + 4 <= count && tx + 3 < tilesW && y0 >= 0 && y0 + 4 <= H && x0 >= 0 && x0 + 10 <= W;
+    float *base = v + (k0 / NR) * C * NR + (k0 % NR);
+    for (int c = c0; c < c1; c++) {
+      float *o = base + c * NR;
+      if (vec) {
+        const float *s = x + ((n * C + c) * H + y0) * W + x0;
+        ROW4(0) ROW4(1) ROW4(2) ROW4(3)
+        WINO_TILE_T(v128_t, wasm_f32x4_sub, wasm_f32x4_add, V_STORE)
         continue;
       }
-      const float *plane = x + (n * C + c) * H * W;
-      int y0 = 2 * ty - padH, x0 = 2 * tx - padW;
-      float d[16];
-      if (y0 >= 0 && x0 >= 0 && y0 + 4 <= H && x0 + 4 <= W) {
-        const float *s = plane + y0 * W + x0;
-        for (int i = 0; i < 4; i++, s += W) {
-          d[4 * i] = s[0];
-          d[4 * i + 1] = s[1];
-          d[4 * i + 2] = s[2];
-          d[4 * i + 3] = s[3];
+      for (int l = 0; l < 4; l++, o++) {
+        int k = k0 + l;
+        if (k >= count) {
+          for (int q = 0; q < 16; q++) o[q * xi] = 0.0f;
+          continue;
         }
-      } else {
-        for (int i = 0; i < 4; i++) {
-          int yy = y0 + i;
-          for (int j = 0; j < 4; j++) {
-            int xx = x0 + j;
-            d[4 * i + j] = yy >= 0 && yy < H && xx >= 0 && xx < W ? plane[yy * W + xx] : 0.0f;
-          }
-        }
-      }
-      /* columns: Bᵀ d (rows d0 − d2, d1 + d2, d2 − d1, d1 − d3), then rows likewise */
-      for (int j = 0; j < 4; j++) {
-        float a0 = d[j], a1 = d[4 + j], a2 = d[8 + j], a3 = d[12 + j];
-        d[j] = a0 - a2;
-        d[4 + j] = a1 + a2;
-        d[8 + j] = a2 - a1;
-        d[12 + j] = a1 - a3;
-      }
-      for (int i = 0; i < 4; i++) {
-        float a0 = d[4 * i], a1 = d[4 * i + 1], a2 = d[4 * i + 2], a3 = d[4 * i + 3];
-        float *q = o + 4 * i * xi;
-        q[0] = a0 - a2;
-        q[xi] = a1 + a2;
-        q[2 * xi] = a2 - a1;
-        q[3 * xi] = a1 - a3;
-      }
-      if (++tx == tilesW) {
-        tx = 0;
-        if (++ty == tilesH) {
-          ty = 0;
-          n++;
-        }
+        int tl = t0 + k, nl = tl / perImage, rl = tl - nl * perImage;
+        int tyl = rl / tilesW, txl = rl - tyl * tilesW;
+        wino_input_tile(x + (nl * C + c) * H * W, H, W, 2 * tyl - padH, 2 * txl - padW, o, xi);
       }
     }
   }
@@ -345,10 +362,32 @@ static void thin_axpy(const float *s, int rows, const float *w, int n, float *ou
   }
 }
 
+/* A panels of MR rows (gemm.ts's stridedA): dst[r·kc·MR + p·MR + ii] = src[(i0 + r·MR + ii)·rs + (p0 + p)·cs], zero past `rows`; panels [r0, r1). */
+static void pack_a(const float *src, int rs, int cs, int i0, int rows, int p0, int kc, float *dst, int r0, int r1) {
+  for (int r = r0; r < r1; r++) {
+    float *d = dst + r * kc * MR;
+    int valid = rows - r * MR < MR ? rows - r * MR : MR;
+    const float *s = src + (i0 + r * MR) * rs + p0 * cs;
+    if (valid == MR) {
+      for (int p = 0; p < kc; p++, d += MR, s += cs) {
+        d[0] = s[0];
+        d[1] = s[rs];
+        d[2] = s[2 * rs];
+        d[3] = s[3 * rs];
+        d[4] = s[4 * rs];
+        d[5] = s[5 * rs];
+      }
+    } else {
+      for (int p = 0; p < kc; p++, d += MR, s += cs)
+        for (int ii = 0; ii < MR; ii++) d[ii] = ii < valid ? s[ii * rs] : 0.0f;
+    }
+  }
+}
+
 #define F(i) ((float *)a[i])
 #define CF(i) ((const float *)a[i])
 
-/* Jobs: 0 gemm_depth by B panels; 1 wino_filter, 2 wino_input, 3 wino_gemm, 4 wino_output; 5 pack_panels by panels; 6 thin_dot by rows of w; 7 thin_axpy by columns. */
+/* Jobs: 0 gemm_depth by B panels; 1 wino_filter, 2 wino_input, 3 wino_gemm, 4 wino_output; 5 pack_panels by panels; 6 thin_dot by rows of w; 7 thin_axpy by columns; 8 pack_a by panels. */
 void run_job(int job, int i, int count) {
   const int *a = JOB_ARGS;
   switch (job) {
@@ -387,5 +426,10 @@ void run_job(int job, int i, int count) {
   case 7: /* s, rows, w, n, out */
     thin_axpy(CF(0), a[1], CF(2), a[3], F(4), part(a[3], i, count), part(a[3], i + 1, count));
     break;
+  case 8: { /* src, rs, cs, i0, rows, p0, kc, dst */
+    int panels = (a[4] + MR - 1) / MR;
+    pack_a(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], F(7), part(panels, i, count), part(panels, i + 1, count));
+    break;
+  }
   }
 }

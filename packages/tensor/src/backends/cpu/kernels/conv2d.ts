@@ -150,14 +150,35 @@ interface StagePlan {
   size: number;
 }
 
-/** Where conv g stages its padded input or gradient when `arr` (the output) is float32 on an engine with staging and it fits; else null. */
-function stagePlan(arr: FloatArray, g: Conv2dGeometry): StagePlan | null {
+/**
+ * Where conv g stages its padded input or gradient (and `extra` floats after it: the weight) when `arr`
+ * (the output) is float32 on an engine with staging and it fits; else null.
+ */
+function stagePlan(arr: FloatArray, g: Conv2dGeometry, extra: number): StagePlan | null {
   if (!(arr instanceof Float32Array)) return null;
   const st = currentFloat32Engine()?.staging;
   if (st === undefined) return null;
   const t = tableLength(g),
     size = paddedSize(g);
-  return 2 * t + size > MAX_STAGED_FLOATS ? null : { st, t, size };
+  return 2 * t + size + extra > MAX_STAGED_FLOATS ? null : { st, t, size };
+}
+
+/** The weight as a GEMM's left operand, A(i, p) = weight[off + i·rs + p·cs]. */
+type WeightA = (off: number, rs: number, cs: number) => PackA;
+
+/**
+ * The weight packed by the module's threads from a copy staged at `at` (after the image) when the conv
+ * is staged, else by stridedA in JavaScript (the same values in the same panels).
+ */
+function weightPacker(weight: FloatArray, plan: StagePlan | null, at: number): WeightA {
+  if (plan === null) return (off, rs, cs) => stridedA(weight, off, rs, cs);
+  const { st } = plan;
+  st.floats().set(weight, at);
+  return (off, rs, cs) => ({
+    pack(dst, dstOff, i0, rows, p0, kc, mr) {
+      st.packA(at + off, rs, cs, i0, rows, p0, kc, dst, dstOff, mr);
+    },
+  });
 }
 
 /** Length of each offset table: the longest depth, column count or run triple list any block can have. */
@@ -187,13 +208,15 @@ function stagedLoops({ st, t }: StagePlan): PackLoops {
  * x zero-padded for the packers and the loops that gather from it: staged in the wasm memory when the
  * GEMMs producing `out` run on an engine with staging (stagePlan), else a JavaScript buffer.
  */
-function paddedInput(x: FloatArray, g: Conv2dGeometry, out: FloatArray): [PaddedPlanes, PackLoops] {
-  const plan = stagePlan(out, g);
+function paddedInput(x: FloatArray, g: Conv2dGeometry, out: FloatArray, weight?: FloatArray): [PaddedPlanes, PackLoops, WeightA | null] {
+  const plan = stagePlan(out, g, weight?.length ?? 0);
   if (plan === null) {
     const xp = padInput(x, g);
-    return [xp, scriptLoops(xp.data)];
+    return [xp, scriptLoops(xp.data), weight === undefined ? null : weightPacker(weight, null, 0)];
   }
-  return [padInto(x, g, plan.st.reserve(2 * plan.t + plan.size), 2 * plan.t), stagedLoops(plan)];
+  const at = 2 * plan.t + plan.size;
+  const xp = padInto(x, g, plan.st.reserve(at + (weight?.length ?? 0)), 2 * plan.t);
+  return [xp, stagedLoops(plan), weight === undefined ? null : weightPacker(weight, plan, at)];
 }
 
 /**
@@ -202,15 +225,20 @@ function paddedInput(x: FloatArray, g: Conv2dGeometry, out: FloatArray): [Padded
  * buffer. Taps that fall in the padding land in its border, unchecked. `readBack` returns it for
  * unpadGradient after the GEMMs (a staged view is fetched again: memory growth detaches the old one).
  */
-function paddedGradientFor(dx: FloatArray, g: Conv2dGeometry): { dxp: PaddedPlanes; loops: PackLoops; readBack(): PaddedPlanes } {
-  const plan = stagePlan(dx, g);
+function paddedGradientFor(
+  dx: FloatArray,
+  g: Conv2dGeometry,
+  weight: FloatArray,
+): { dxp: PaddedPlanes; loops: PackLoops; weightA: WeightA; readBack(): PaddedPlanes } {
+  const plan = stagePlan(dx, g, weight.length);
   if (plan === null) {
     const dxp = paddedGradient(dx, g);
-    return { dxp, loops: scriptLoops(dxp.data), readBack: () => dxp };
+    return { dxp, loops: scriptLoops(dxp.data), weightA: weightPacker(weight, null, 0), readBack: () => dxp };
   }
   const { st, t, size } = plan;
-  const dxp = paddedPlanes(st.reserve(2 * t + size).fill(0, 2 * t, 2 * t + size), g);
-  return { dxp, loops: stagedLoops(plan), readBack: () => ({ ...dxp, data: st.floats().subarray(2 * t) }) };
+  const dxp = paddedPlanes(st.reserve(2 * t + size + weight.length).fill(0, 2 * t, 2 * t + size), g);
+  const weightA = weightPacker(weight, plan, 2 * t + size);
+  return { dxp, loops: stagedLoops(plan), weightA, readBack: () => ({ ...dxp, data: st.floats().subarray(2 * t) }) };
 }
 
 /** Forward store: out[n, group*CoutG + co, pix] = C(co, q) + bias. */
@@ -297,17 +325,11 @@ export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArra
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const [xp, loops] = paddedInput(x, g, out);
+  const [xp, loops, weightA] = paddedInput(x, g, out, weight);
   for (let group = 0; group < g.groups; group++) {
-    gemm(
-      coutG,
-      g.batch * P,
-      kdim,
-      stridedA(weight, group * coutG * kdim, kdim, 1),
-      im2colB(xp, g, group, loops),
-      outStore(out, bias, g, group),
-      { float32: out instanceof Float32Array },
-    );
+    gemm(coutG, g.batch * P, kdim, weightA!(group * coutG * kdim, kdim, 1), im2colB(xp, g, group, loops), outStore(out, bias, g, group), {
+      float32: out instanceof Float32Array,
+    });
   }
 }
 
@@ -327,9 +349,9 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const { dxp, loops, readBack } = paddedGradientFor(dx, g);
+  const { dxp, loops, weightA, readBack } = paddedGradientFor(dx, g, weight);
   for (let group = 0; group < g.groups; group++) {
-    gemm(kdim, g.batch * P, coutG, stridedA(weight, group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxp, g, group, loops), {
+    gemm(kdim, g.batch * P, coutG, weightA(group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxp, g, group, loops), {
       float32: dx instanceof Float32Array,
     });
   }

@@ -198,6 +198,19 @@ export interface Staging {
   ): void;
   /** im2col.ts's scatterAdd into staged dst, from c (the engine's workspace). */
   scatterAdd(dstAt: number, downAt: number, rows: number, runsAt: number, nRuns: number, colStep: number, c: FloatArray, ldc: number): void;
+  /** gemm.ts's stridedA over data staged at srcAt: A panels of `mr` rows into dst (a view of the engine's panels). */
+  packA(
+    srcAt: number,
+    rs: number,
+    cs: number,
+    i0: number,
+    rows: number,
+    p0: number,
+    kc: number,
+    dst: FloatArray,
+    dstOff: number,
+    mr: number,
+  ): void;
   /** The byte address in the module's memory of staged element `at` (for job arguments). */
   address(at: number): number;
   /**

@@ -1,5 +1,6 @@
 import { packPanels, padInput, pixelOffsets, pixelRuns, scatterAdd, tapOffsets } from './im2col';
 import { createWasmFloat32Engine } from './wasm-gemm';
+import { stridedA } from './gemm';
 import type { Conv2dGeometry } from './types';
 
 const G: Conv2dGeometry = {
@@ -109,6 +110,28 @@ describe('the wasm engine staging region and its packers', () => {
     ws.set(c);
     st.scatterAdd(64, 0, 4, 16, nRuns, colStep, ws, 16);
     expect(Array.from(st.floats().subarray(64, 264))).toEqual(Array.from(expected));
+  });
+
+  test.each([
+    [17, 1],
+    [1, 23],
+  ])('staged packA matches stridedA (row step %i, column step %i; rows 11 = one full panel and a partial one)', (rs, cs) => {
+    const src = Float32Array.from({ length: 400 }, (_, i) => i * 0.25 - 9);
+    const mr = engine.mr;
+    const rows = 11,
+      kc = 5,
+      i0 = 2,
+      p0 = 3;
+    const panels = Math.ceil(rows / mr);
+    const expected = new Float32Array(panels * kc * mr + 3);
+    stridedA(src, 7, rs, cs).pack(expected, 3, i0, rows, p0, kc, mr);
+    st.reserve(16 + src.length).set(src, 16);
+    const { a } = engine.buffers(expected.length, 1, 1);
+    a.fill(NaN);
+    st.packA(16 + 7, rs, cs, i0, rows, p0, kc, a, 3, mr);
+    expect(Array.from(a.subarray(3, expected.length))).toEqual(Array.from(expected.subarray(3)));
+    expect(Number.isNaN(a[2]!)).toBe(true);
+    expect(() => st.packA(16, rs, cs, i0, rows, p0, kc, a, 3, 4)).toThrow(/A panels of 4 rows asked, the module packs 6/);
   });
 
   test('staged data survives the memory growing under it, and foreign arrays are refused', () => {

@@ -43,6 +43,7 @@ export const WasmJob = {
   PackPanels: 5,
   ThinDot: 6,
   ThinAxpy: 7,
+  PackA: 8,
 } as const;
 
 const PAGE = 65536;
@@ -163,6 +164,11 @@ export function createWasmFloat32Engine(): PanelEngine {
     packPanels(srcAt, depthAt, kc, acrossAt, width, dst, dstOff, nr) {
       const args = [HEAP_BASE + srcAt * 4, HEAP_BASE + depthAt * 4, kc, HEAP_BASE + acrossAt * 4, width, address(dst, dstOff), nr];
       job(WasmJob.PackPanels, args, Math.ceil(width / nr), 4 * kc * width); // a move costs about 4 multiply-adds
+    },
+    packA(srcAt, rs, cs, i0, rows, p0, kc, dst, dstOff, panelRows) {
+      if (panelRows !== mr) throw new Error(`wasm-simd engine: A panels of ${panelRows} rows asked, the module packs ${mr}`);
+      const args = [HEAP_BASE + srcAt * 4, rs, cs, i0, rows, p0, kc, address(dst, dstOff)];
+      job(WasmJob.PackA, args, Math.ceil(rows / mr), 4 * rows * kc); // a move costs about 4 multiply-adds
     },
     address: (at) => HEAP_BASE + at * 4,
     job: (id, args, items, work) => job(id, args, items, work),
