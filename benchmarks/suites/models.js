@@ -20,7 +20,7 @@ const { spawnSync } = require('child_process');
 
 const name = 'models';
 const description = 'whole models 1x3x224x224: forward and forward+backward-to-input (saliency), float32';
-const MODELS = ['vgg16', 'alexnet', 'resnet18', 'squeezenet1_1'];
+const MODELS = ['vgg16', 'alexnet', 'resnet18', 'resnet50', 'squeezenet1_1', 'mobilenet_v2'];
 const WORKLOADS = ['forward', 'forward+backward-input'];
 const SHAPE = [1, 3, 224, 224];
 

@@ -7,7 +7,7 @@
  * One timed run per case (each is many forward passes). Default input 112×112 to keep a run to minutes
  * on 2 cores; `--size 224` is the issue's full workload (4× the work).
  *
- * `node benchmarks/suites/perturbation.js [--size 112] [--threads 1,2] [--systems gradlens-cpu,pytorch] [--weights /tmp/vgg16-bench.pth] [--json]`
+ * `node benchmarks/suites/perturbation.js [--size 112] [--threads 1,2] [--systems gradlens-cpu,pytorch] [--methods scorecam,occlusion] [--weights /tmp/vgg16-bench.pth] [--json]`
  * (builds: `npx tsc -b packages/explain`; PyTorch runs with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset).
  */
 'use strict';
@@ -49,6 +49,7 @@ async function run(ctx = {}) {
   const size = ctx.size ?? 112;
   const threadCounts = ctx.threads ?? [1, 2];
   const systems = ctx.systems ?? ['gradlens-cpu', 'pytorch'];
+  const methods = ctx.methods ?? ['scorecam', 'occlusion'];
   const weights = ctx.weights ?? '/tmp/vgg16-bench.pth';
   const rows = [];
   const report = (row) => {
@@ -69,7 +70,7 @@ async function run(ctx = {}) {
     for (const n of threadCounts) {
       T.setNumThreads(n);
       const threads = Number(T.getBackendInfo().threads);
-      for (const method of ['scorecam', 'occlusion']) {
+      for (const method of methods) {
         let passes = 0;
         const t = process.hrtime.bigint();
         const c = process.cpuUsage();
@@ -112,6 +113,8 @@ async function run(ctx = {}) {
       String(size),
       '--threads',
       threadCounts.join(','),
+      '--methods',
+      methods.join(','),
     ];
     const r = spawnSync(PYTHON, args, { encoding: 'utf8', env: torchEnv(), maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`perturbation_torch.py failed: ${r.stderr}`);
@@ -148,6 +151,7 @@ if (require.main === module) {
     threads: opt('--threads')?.split(',').map(Number),
     systems: opt('--systems')?.split(','),
     weights: opt('--weights'),
+    methods: opt('--methods')?.split(','),
   })
     .then((rows) => {
       if (json) return;
