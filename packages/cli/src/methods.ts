@@ -143,8 +143,6 @@ const needsAttention = (c: MethodContext): string | null =>
 export const LRP_RULES: readonly string[] = Object.keys(lrpPresets);
 const isLrpRule = (r: string): r is keyof typeof lrpPresets => LRP_RULES.includes(r);
 
-const tgt = targetOf;
-
 /** Every method, in the order `gradlens methods` lists them and the gallery shows them. */
 export const METHODS: readonly MethodSpec[] = [
   {
@@ -155,7 +153,7 @@ export const METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary: 'gradient of the class score w.r.t. the input pixels (Simonyan et al. 2014)',
     run: (c) => {
-      const r = vanillaGradient(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      const r = vanillaGradient(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
       return gradientMaps(r);
     },
   },
@@ -167,7 +165,7 @@ export const METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary: 'guided backpropagation: ReLUs pass positive gradient where the input was positive (Springenberg et al. 2015)',
     run: (c) => {
-      const r = guidedBackprop(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      const r = guidedBackprop(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
       return gradientMaps(r);
     },
   },
@@ -179,7 +177,7 @@ export const METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary: 'deconvnet: ReLUs pass only positive gradient (Zeiler & Fergus 2014)',
     run: (c) => {
-      const r = deconvnet(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      const r = deconvnet(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
       return gradientMaps(r);
     },
   },
@@ -191,7 +189,7 @@ export const METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary: 'vanilla gradient multiplied by the input (Shrikumar et al. 2016)',
     run: (c) => {
-      const r = gradientXInput(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      const r = gradientXInput(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
       return gradientMaps(r);
     },
   },
@@ -205,7 +203,7 @@ export const METHODS: readonly MethodSpec[] = [
     work: (f) => f.budget.samples,
     run: (c) => {
       const r = smoothGrad(c.model, c.input, {
-        target: tgt(c),
+        target: targetOf(c),
         onWarning: c.onWarning,
         samples: c.budget.samples,
         seed: c.budget.seed,
@@ -226,7 +224,7 @@ export const METHODS: readonly MethodSpec[] = [
     work: (f) => f.budget.steps,
     run: (c) => {
       const r = integratedGradients(c.model, c.input, {
-        target: tgt(c),
+        target: targetOf(c),
         onWarning: c.onWarning,
         steps: c.budget.steps,
         batchSize: c.budget.batchSize,
@@ -255,7 +253,7 @@ export const METHODS: readonly MethodSpec[] = [
     usesLayer: true,
     summary: 'guided backprop ⊙ upsampled Grad-CAM, from one recorded forward pass (Selvaraju et al. 2017)',
     run: (c) => {
-      const r = guidedGradCam(c.model, c.input, { target: tgt(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning });
+      const r = guidedGradCam(c.model, c.input, { target: targetOf(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning });
       return gradientMaps(r);
     },
   },
@@ -324,7 +322,7 @@ export const METHODS: readonly MethodSpec[] = [
     // one forward pass tells whether the layer is followed by global average pooling and a linear head
     applies: (c) => {
       try {
-        disposeResult(cam(c.model, c.input, { target: tgt(c), layer: c.layer, onWarning: () => undefined }));
+        disposeResult(cam(c.model, c.input, { target: targetOf(c), layer: c.layer, onWarning: () => undefined }));
         return null;
       } catch (e) {
         const msg = (e as Error).message;
@@ -353,7 +351,7 @@ export const METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary: 'generic attention explainability: gradient-weighted attention rolled out through the layers (Chefer et al. 2021, ICCV)',
     applies: needsAttention,
-    run: (c) => camMaps(genericAttention(c.model, c.input, { target: tgt(c), onWarning: c.onWarning })),
+    run: (c) => camMaps(genericAttention(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning })),
   },
   {
     name: 'transformer-attribution',
@@ -363,7 +361,7 @@ export const METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary: 'transformer attribution: relevance at each attention map weighted by its gradient, rolled out (Chefer et al. 2021, CVPR)',
     applies: needsAttention,
-    run: (c) => camMaps(transformerAttribution(c.model, c.input, { target: tgt(c), onWarning: c.onWarning })),
+    run: (c) => camMaps(transformerAttribution(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning })),
   },
   {
     name: 'lrp',
@@ -377,7 +375,7 @@ export const METHODS: readonly MethodSpec[] = [
       const rule = c.budget.lrpComposite;
       if (!isLrpRule(rule))
         throw new CliError(`unknown LRP rule '${rule}'${didYouMean(rule, LRP_RULES)}; LRP rules: ${LRP_RULES.join(', ')}`, 2);
-      const r = lrp(c.model, c.input, { target: tgt(c), composite: rule, reference: c.reference });
+      const r = lrp(c.model, c.input, { target: targetOf(c), composite: rule, reference: c.reference });
       try {
         if (r.relevance.rank !== 4)
           throw new CliError(`lrp returned relevance of shape [${r.relevance.shape.join(', ')}], expected [1, 3, H, W]`);
@@ -410,7 +408,7 @@ export const METHODS: readonly MethodSpec[] = [
     run: (c) => {
       const { window, stride } = occlusionGeometry(c.input.shape[2] ?? 1, c.budget);
       const r = occlusion(c.model, c.input, {
-        target: tgt(c),
+        target: targetOf(c),
         window,
         stride,
         batchSize: c.budget.batchSize,

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { preprocessImageNet, readImage, resizeImage } from '@gradlens/io';
 import { bundledWeightsDir, ClutteredFashionMnist, fashionMnistDir } from '@gradlens/nn';
 import { CliError } from './args';
-import type { BoundingBox } from './plugins';
+import type { BoundingBox } from '@gradlens/explain';
 
 /** A labelled picture with the object's box, as [0, 1] CHW floats at `size` × `size`. */
 export interface LabelledPicture {

@@ -2,7 +2,6 @@ import * as path from 'path';
 import { applyColormap, colorBar, ensureDir, writeFileAtomic, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 import type { Tensor } from '@gradlens/tensor';
-import { minMax } from '@gradlens/explain';
 import type { OptionSpec } from '../args';
 import { CliError, flag, formatHelp, parseArgs, str } from '../args';
 import { chwToPicture } from '../image';
@@ -13,17 +12,18 @@ import { DEFAULT_BUDGET, METHODS } from '../methods';
 import { colorBarHtml, esc, GALLERY_CSS, galleryTable } from '../gallery';
 import type { GalleryRow } from '../gallery';
 import { writePictures } from '../pictures';
-import type { EvaluationTable, MetricName } from '../plugins';
+import type { EvaluationTable, MetricName } from '@gradlens/explain';
 import {
   deepDream,
   generateRegularizedClassSample,
   invertRepresentation,
   METRIC_INFO,
+  minMax,
   modelRandomization,
   tableToJSON,
   visualizationToPicture,
   visualizeFilter,
-} from '../plugins';
+} from '@gradlens/explain';
 import type { Streams } from '../progress';
 import { seconds } from '../progress';
 import type { LabelledPicture } from '../samples';
