@@ -15,25 +15,17 @@ import {
   slic,
   vanillaGradient,
 } from '@gradlens/explain';
-import type { NoiseTunnelType, TargetSpec } from '@gradlens/explain';
+import type { FeatureAttributionResult, FeatureMask, NoiseTunnelType, ProgressCallback, TargetSpec } from '@gradlens/explain';
 import type { Module } from '@gradlens/nn';
 import { Generator, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import type { MethodContext, MethodMaps, MethodSpec } from './methods';
+import type { MethodContext, MethodMaps, MethodSpec, WorkFacts } from './methods';
 import { camMethod } from './cam-options';
-import { item0, targetOf } from './method-maps';
+import { gradientMaps, item0, targetOf } from './method-maps';
 
 /** Baselines in the CLI's baseline distribution (DeepLIFT-SHAP, GradientSHAP). */
 export const SHAP_BASELINES = 8;
 
-const gradient = (attribution: Tensor, classes: number[] | null, notes: string[] = []): MethodMaps => ({
-  kind: 'gradient',
-  raw: item0(attribution),
-  upsampled: null,
-  target: classes?.[0] ?? null,
-  notes,
-});
-const tgt = targetOf;
 const deltaNote = (d: number | undefined, what: string): string[] =>
   d === undefined ? [] : [`summation-to-delta gap ${d.toPrecision(3)} (Σ attribution − (F(x) − ${what}))`];
 
@@ -59,7 +51,7 @@ function tunnel(c: MethodContext, type: NoiseTunnelType, guided: boolean): Metho
   const explain = (m: Module, xs: Tensor, t: TargetSpec): Tensor =>
     (guided ? guidedBackprop : vanillaGradient)(m, xs, { target: t, onWarning: () => undefined }).attribution;
   const r = noiseTunnel(explain, c.model, c.input, {
-    target: tgt(c),
+    target: targetOf(c),
     type,
     samples: c.budget.samples,
     seed: c.budget.seed,
@@ -67,11 +59,7 @@ function tunnel(c: MethodContext, type: NoiseTunnelType, guided: boolean): Metho
     onProgress: c.onProgress,
     onWarning: c.onWarning,
   });
-  try {
-    return gradient(r.attribution, r.classes);
-  } finally {
-    disposeResult(r);
-  }
+  return gradientMaps(r);
 }
 
 /** SLIC superpixels wanted for the perturbation methods. */
@@ -85,6 +73,50 @@ function superpixels(input: Tensor): Int32Array {
 /** KernelSHAP coalitions for a --samples budget: enough for a fit over the superpixels. */
 const kernelShapSamples = (samples: number): number => Math.max(4 * samples, 3 * SUPERPIXELS);
 
+/** The options every perturbation method of the CLI gets: the target, SLIC superpixels as features, the budget's seed and batch size. */
+interface PerturbationOptions {
+  target: TargetSpec;
+  featureMask: FeatureMask;
+  seed: number;
+  batchSize: number;
+  onProgress: ProgressCallback | undefined;
+  onWarning: MethodContext['onWarning'];
+}
+
+/** A perturbation method over SLIC superpixels: what it is called, how much it scores, and its call with the shared options. */
+interface Perturbation {
+  name: string;
+  title: string;
+  summary: string;
+  work: (f: WorkFacts) => number;
+  explain: (c: MethodContext, options: PerturbationOptions) => FeatureAttributionResult;
+  notes?: (r: FeatureAttributionResult) => string[];
+}
+
+/** The method spec of a perturbation method: a many-pass gradient-kind method whose result is freed once drawn. */
+function perturbationMethod(p: Perturbation): MethodSpec {
+  return {
+    name: p.name,
+    title: p.title,
+    kind: 'gradient',
+    manyPasses: true,
+    usesLayer: false,
+    summary: p.summary,
+    work: p.work,
+    run: (c) => {
+      const r = p.explain(c, {
+        target: targetOf(c),
+        featureMask: superpixels(c.input),
+        seed: c.budget.seed,
+        batchSize: c.budget.batchSize,
+        onProgress: c.onProgress,
+        onWarning: c.onWarning,
+      });
+      return gradientMaps(r, p.notes?.(r) ?? []);
+    },
+  };
+}
+
 /** The methods of issue 21: DeepLIFT, DeepLIFT-SHAP, GradientSHAP and noise-tunnel variants. */
 export const BREADTH_METHODS: readonly MethodSpec[] = [
   {
@@ -96,12 +128,8 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     summary:
       'DeepLIFT-Rescale from a zero reference: ReLU/sigmoid/tanh rules swapped for Δy/Δz on one tape, summation-to-delta reported (Shrikumar et al. 2017)',
     run: (c) => {
-      const r = deepLift(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
-      try {
-        return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'F(x′)'));
-      } finally {
-        disposeResult(r);
-      }
+      const r = deepLift(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
+      return gradientMaps(r, deltaNote(r.delta[0], 'F(x′)'));
     },
   },
   {
@@ -116,17 +144,13 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
       const baselines = shapBaselines(c.input, c.budget.seed);
       try {
         const r = deepLiftShap(c.model, c.input, {
-          target: tgt(c),
+          target: targetOf(c),
           baselines,
           batchSize: Math.max(1, Math.floor(c.budget.batchSize / 2)),
           onProgress: c.onProgress,
           onWarning: c.onWarning,
         });
-        try {
-          return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'mean F(b)'));
-        } finally {
-          disposeResult(r);
-        }
+        return gradientMaps(r, deltaNote(r.delta[0], 'mean F(b)'));
       } finally {
         baselines.dispose();
       }
@@ -144,7 +168,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
       const baselines = shapBaselines(c.input, c.budget.seed);
       try {
         const r = gradientShap(c.model, c.input, {
-          target: tgt(c),
+          target: targetOf(c),
           baselines,
           samples: c.budget.samples,
           seed: c.budget.seed,
@@ -152,11 +176,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
           onProgress: c.onProgress,
           onWarning: c.onWarning,
         });
-        try {
-          return gradient(r.attribution, r.classes, deltaNote(r.delta[0], 'mean F(b)'));
-        } finally {
-          disposeResult(r);
-        }
+        return gradientMaps(r, deltaNote(r.delta[0], 'mean F(b)'));
       } finally {
         baselines.dispose();
       }
@@ -215,7 +235,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     summary:
       'FullGrad: |input-gradient ⊙ x| plus |bias-gradients| of every conv and batch norm, upsampled and summed (Srinivas & Fleuret 2019)',
     run: (c) => {
-      const r = fullGrad(c.model, c.input, { target: tgt(c), onWarning: c.onWarning });
+      const r = fullGrad(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
       try {
         const m = item0(r.map);
         return { kind: 'cam', raw: m, upsampled: m, target: r.classes?.[0] ?? null, notes: [`${r.layers} biased layers`] };
@@ -224,103 +244,34 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
       }
     },
   },
-  {
+  perturbationMethod({
     name: 'ablation',
     title: 'Feature ablation',
-    kind: 'gradient',
-    manyPasses: true,
-    usesLayer: false,
     summary: 'feature ablation: score drop when each SLIC superpixel is set to 0 (Captum FeatureAblation)',
     work: () => SUPERPIXELS,
-    run: (c) => {
-      const r = featureAblation(c.model, c.input, {
-        target: tgt(c),
-        featureMask: superpixels(c.input),
-        batchSize: c.budget.batchSize,
-        onProgress: c.onProgress,
-        onWarning: c.onWarning,
-      });
-      try {
-        return gradient(r.attribution, r.classes, [`${r.features[0]?.length ?? 0} superpixels`]);
-      } finally {
-        disposeResult(r);
-      }
-    },
-  },
-  {
+    explain: (c, o) => featureAblation(c.model, c.input, o),
+    notes: (r) => [`${r.features[0]?.length ?? 0} superpixels`],
+  }),
+  perturbationMethod({
     name: 'shapley',
     title: 'Shapley sampling',
-    kind: 'gradient',
-    manyPasses: true,
-    usesLayer: false,
     summary: 'Shapley value sampling over SLIC superpixels, --samples / 10 permutations (Castro et al. 2009; Captum ShapleyValueSampling)',
     work: (f) => permutations(f.budget.samples) * (SUPERPIXELS + 1),
-    run: (c) => {
-      const r = shapleyValueSampling(c.model, c.input, {
-        target: tgt(c),
-        featureMask: superpixels(c.input),
-        samples: permutations(c.budget.samples),
-        seed: c.budget.seed,
-        batchSize: c.budget.batchSize,
-        onProgress: c.onProgress,
-        onWarning: c.onWarning,
-      });
-      try {
-        return gradient(r.attribution, r.classes);
-      } finally {
-        disposeResult(r);
-      }
-    },
-  },
-  {
+    explain: (c, o) => shapleyValueSampling(c.model, c.input, { ...o, samples: permutations(c.budget.samples) }),
+  }),
+  perturbationMethod({
     name: 'lime',
     title: 'LIME',
-    kind: 'gradient',
-    manyPasses: true,
-    usesLayer: false,
     summary: 'LIME: weighted ridge surrogate over SLIC superpixels switched off at random, 4 × --samples patterns (Ribeiro et al. 2016)',
     work: (f) => 4 * f.budget.samples,
-    run: (c) => {
-      const r = lime(c.model, c.input, {
-        target: tgt(c),
-        featureMask: superpixels(c.input),
-        samples: 4 * c.budget.samples,
-        seed: c.budget.seed,
-        batchSize: c.budget.batchSize,
-        onProgress: c.onProgress,
-        onWarning: c.onWarning,
-      });
-      try {
-        return gradient(r.attribution, r.classes);
-      } finally {
-        disposeResult(r);
-      }
-    },
-  },
-  {
+    explain: (c, o) => lime(c.model, c.input, { ...o, samples: 4 * c.budget.samples }),
+  }),
+  perturbationMethod({
     name: 'kernelshap',
     title: 'KernelSHAP',
-    kind: 'gradient',
-    manyPasses: true,
-    usesLayer: false,
     summary:
       'KernelSHAP: Shapley-kernel weighted fit over SLIC superpixels with efficiency exact, max(4 × --samples, 3 × superpixels) coalitions (Lundberg & Lee 2017)',
     work: (f) => kernelShapSamples(f.budget.samples) + 1,
-    run: (c) => {
-      const r = kernelShap(c.model, c.input, {
-        target: tgt(c),
-        featureMask: superpixels(c.input),
-        samples: kernelShapSamples(c.budget.samples),
-        seed: c.budget.seed,
-        batchSize: c.budget.batchSize,
-        onProgress: c.onProgress,
-        onWarning: c.onWarning,
-      });
-      try {
-        return gradient(r.attribution, r.classes);
-      } finally {
-        disposeResult(r);
-      }
-    },
-  },
+    explain: (c, o) => kernelShap(c.model, c.input, { ...o, samples: kernelShapSamples(c.budget.samples) }),
+  }),
 ];

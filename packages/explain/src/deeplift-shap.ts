@@ -2,10 +2,11 @@ import { mul, sub, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ProgressCallback } from './common';
-import { checkConstant, checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import { checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
 import type { DeepLiftResult } from './deeplift';
-import { itemSums, rescaleMultipliers } from './deeplift';
+import { rescaleMultipliers } from './deeplift';
 import { cleanTarget } from './gradient-core';
+import { checkBaselines, shapResult } from './shap-baselines';
 
 export interface DeepLiftShapOptions extends BaseOptions {
   /** The baseline distribution [B, …] (each row one reference of the input's item shape). */
@@ -27,13 +28,8 @@ export function deepLiftShap(model: Module, x: Tensor, options: DeepLiftShapOpti
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const b = options.baselines;
-  if (!b || b.rank !== x.rank || b.shape.slice(1).join() !== x.shape.slice(1).join() || b.shape[0]! < 1) {
-    throw new Error(
-      `${method}: baselines must be [B, ${x.shape.slice(1).join(', ')}] with B ≥ 1 (the input's item shape), got ${b ? `[${b.shape.join(', ')}]` : String(b)}`,
-    );
-  }
+  const nb = checkBaselines(method, x, b);
   const [n] = x.shape as [number];
-  const nb = b.shape[0]!;
   const per = x.size / n;
   const batch = Math.max(1, Math.floor(options.batchSize ?? 8));
   const { target, scores } = cleanTarget(method, model, x, options.target);
@@ -73,15 +69,5 @@ export function deepLiftShap(model: Module, x: Tensor, options: DeepLiftShapOpti
     }
     options.onProgress?.(b0 + count, nb);
   }
-  const attribution = tensor(Float32Array.from(total), x.shape, x.dtype);
-  checkConstant(attribution, target, warnings, 'the input equals every reference, or no multiplier reached the input');
-  const sums = itemSums(total, n);
-  return {
-    attribution,
-    delta: sums.map((s, i) => s - (scores[i]! - baseScores[i]!)),
-    scores: Array.from(scores),
-    baselineScores: Array.from(baseScores),
-    classes: target.classes ? [...target.classes] : null,
-    warnings: warnings.list,
-  };
+  return shapResult(x, total, scores, baseScores, target, warnings, 'the input equals every reference, or no multiplier reached the input');
 }

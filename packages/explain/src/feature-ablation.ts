@@ -2,9 +2,10 @@ import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ProgressCallback } from './common';
-import { checkConstant, checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import { checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
 import type { FeatureMask } from './feature-mask';
 import { patchMask, resolveMask } from './feature-mask';
+import { featureResult, spreadFeatures } from './feature-result';
 import { cleanTarget } from './gradient-core';
 
 export interface FeatureAblationOptions extends BaseOptions {
@@ -88,15 +89,7 @@ export function featureAblation(model: Module, x: Tensor, options: FeatureAblati
       options.onProgress?.(done, n * members.length);
     }
     features.push(vals);
-    for (let k = 0; k < c; k++) for (let p = 0; p < hw; p++) attr[i * per + k * hw + p] = vals[group[p]!]!;
+    spreadFeatures(attr, i, c, group, vals);
   }
-  const attribution = tensor(attr, x.shape, x.dtype);
-  checkConstant(attribution, target, warnings, 'no feature changed the score when ablated');
-  return {
-    attribution,
-    features,
-    classes: target.classes ? [...target.classes] : null,
-    scores: Array.from(scores),
-    warnings: warnings.list,
-  };
+  return featureResult(x, attr, features, target, scores, warnings, 'no feature changed the score when ablated');
 }

@@ -1,4 +1,7 @@
+import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
+import type { SlicOptions } from './slic';
+import { slic } from './slic';
 
 /** Which feature (group) each pixel belongs to: an array of H·W integers ≥ 0, or a tensor [H, W] / [1, H, W] / [1, 1, H, W] of them. */
 export type FeatureMask = ArrayLike<number> | Tensor;
@@ -53,4 +56,25 @@ export function resolveMask(method: string, mask: FeatureMask, height: number, w
     members[g]!.push(p);
   }
   return { group, members };
+}
+
+/**
+ * The checked feature mask of item `i` of x [N, C, H, W]: `featureMask` when given (the same for every
+ * item), else the SLIC superpixels of that item (`slic` options), as LIME and KernelSHAP default to.
+ */
+export function itemFeatureMask(
+  method: string,
+  x: Tensor,
+  i: number,
+  options: { featureMask?: FeatureMask; slic?: SlicOptions },
+): ResolvedMask {
+  const [, c, h, w] = x.shape as [number, number, number, number];
+  if (options.featureMask) return resolveMask(method, options.featureMask, h, w);
+  const per = c * h * w;
+  const item = tensor(Float32Array.from(x.dataSync().subarray(i * per, (i + 1) * per)), [c, h, w]);
+  try {
+    return resolveMask(method, slic(item, options.slic), h, w);
+  } finally {
+    item.dispose();
+  }
 }

@@ -2,10 +2,10 @@ import { defaultGenerator, Generator, tensor, tidy } from '@gradlens/tensor';
 import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ProgressCallback } from './common';
-import { checkConstant, checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import { checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
 import type { DeepLiftResult } from './deeplift';
-import { itemSums } from './deeplift';
 import { batchGradient, cleanTarget } from './gradient-core';
+import { checkBaselines, shapResult } from './shap-baselines';
 
 export interface GradientShapOptions extends BaseOptions {
   /** The baseline distribution [B, …] (each row one reference of the input's item shape). */
@@ -40,13 +40,8 @@ export function gradientShap(model: Module, x: Tensor, options: GradientShapOpti
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const b = options.baselines;
-  if (!b || b.rank !== x.rank || b.shape.slice(1).join() !== x.shape.slice(1).join() || b.shape[0]! < 1) {
-    throw new Error(
-      `${method}: baselines must be [B, ${x.shape.slice(1).join(', ')}] with B ≥ 1 (the input's item shape), got ${b ? `[${b.shape.join(', ')}]` : String(b)}`,
-    );
-  }
+  const nb = checkBaselines(method, x, b);
   const [n] = x.shape as [number];
-  const nb = b.shape[0]!;
   const per = x.size / n;
   const draws = options.draws;
   const samples = draws ? draws.alpha.length / n : (options.samples ?? 20);
@@ -114,15 +109,5 @@ export function gradientShap(model: Module, x: Tensor, options: GradientShapOpti
     }
     options.onProgress?.(s0 + count, samples);
   }
-  const attribution = tensor(Float32Array.from(total), x.shape, x.dtype);
-  checkConstant(attribution, target, warnings, 'every sampled gradient was zero, or the input equals every baseline');
-  const sums = itemSums(total, n);
-  return {
-    attribution,
-    delta: sums.map((s, i) => s - (scores[i]! - baseMean[i]!)),
-    scores: Array.from(scores),
-    baselineScores: Array.from(baseMean),
-    classes: target.classes ? [...target.classes] : null,
-    warnings: warnings.list,
-  };
+  return shapResult(x, total, scores, baseMean, target, warnings, 'every sampled gradient was zero, or the input equals every baseline');
 }

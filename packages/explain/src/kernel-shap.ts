@@ -1,15 +1,14 @@
-import { tensor } from '@gradlens/tensor';
 import type { Generator, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ProgressCallback } from './common';
-import { checkConstant, checkEval, checkInput, valuesOf, Warnings } from './common';
+import { checkEval, checkInput, valuesOf, Warnings } from './common';
 import type { FeatureAttributionResult } from './feature-ablation';
 import type { FeatureMask } from './feature-mask';
-import { resolveMask } from './feature-mask';
+import { itemFeatureMask } from './feature-mask';
+import { featureResult, spreadFeatures } from './feature-result';
 import { cleanTarget } from './gradient-core';
 import { metricGenerator } from './metrics/batch-scores';
 import type { SlicOptions } from './slic';
-import { slic } from './slic';
 import { scorePatterns, solve } from './surrogate';
 
 export interface KernelShapOptions extends BaseOptions {
@@ -48,9 +47,7 @@ export function kernelShap(model: Module, x: Tensor, options: KernelShapOptions 
   checkInput(method, x);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
-  const [n, c, h, w] = x.shape as [number, number, number, number];
-  const hw = h * w;
-  const per = c * hw;
+  const [n, c] = x.shape as [number, number, number, number];
   const gen = metricGenerator(options);
   const { target, scores } = cleanTarget(method, model, x, options.target);
   const xv = valuesOf(x);
@@ -60,17 +57,7 @@ export function kernelShap(model: Module, x: Tensor, options: KernelShapOptions 
   const features: number[][] = [];
   const attr = new Float32Array(x.size);
   for (let i = 0; i < n; i++) {
-    let itemMask: FeatureMask;
-    if (options.featureMask) itemMask = options.featureMask;
-    else {
-      const item = tensor(Float32Array.from(xv.subarray(i * per, (i + 1) * per)), [c, h, w]);
-      try {
-        itemMask = slic(item, options.slic);
-      } finally {
-        item.dispose();
-      }
-    }
-    const { group, members } = resolveMask(method, itemMask, h, w);
+    const { group, members } = itemFeatureMask(method, x, i, options);
     const m = members.length;
     if (m < 2) throw new Error(`${method}: the feature mask has ${m} feature; KernelSHAP needs at least 2`);
     const zs: Uint8Array[] = [];
@@ -135,15 +122,7 @@ export function kernelShap(model: Module, x: Tensor, options: KernelShapOptions 
     const phi = Array.from(solve(method, a, b, d));
     phi.push(delta - phi.reduce((s, v) => s + v, 0));
     features.push(phi);
-    for (let k = 0; k < c; k++) for (let p = 0; p < hw; p++) attr[i * per + k * hw + p] = phi[group[p]!]!;
+    spreadFeatures(attr, i, c, group, phi);
   }
-  const attribution = tensor(attr, x.shape, x.dtype);
-  checkConstant(attribution, target, warnings, 'no coalition changed the score');
-  return {
-    attribution,
-    features,
-    classes: target.classes ? [...target.classes] : null,
-    scores: Array.from(scores),
-    warnings: warnings.list,
-  };
+  return featureResult(x, attr, features, target, scores, warnings, 'no coalition changed the score');
 }

@@ -1,15 +1,14 @@
-import { tensor } from '@gradlens/tensor';
 import type { Generator, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ProgressCallback } from './common';
-import { checkConstant, checkEval, checkInput, valuesOf, Warnings } from './common';
+import { checkEval, checkInput, valuesOf, Warnings } from './common';
 import type { FeatureAttributionResult } from './feature-ablation';
 import type { FeatureMask } from './feature-mask';
-import { resolveMask } from './feature-mask';
+import { itemFeatureMask } from './feature-mask';
+import { featureResult, spreadFeatures } from './feature-result';
 import { cleanTarget } from './gradient-core';
 import { metricGenerator } from './metrics/batch-scores';
 import type { SlicOptions } from './slic';
-import { slic } from './slic';
 import { scorePatterns, weightedRidge } from './surrogate';
 
 export interface LimeOptions extends BaseOptions {
@@ -51,9 +50,7 @@ export function lime(model: Module, x: Tensor, options: LimeOptions = {}): Featu
   checkInput(method, x);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
-  const [n, c, h, w] = x.shape as [number, number, number, number];
-  const hw = h * w;
-  const per = c * hw;
+  const [n, c] = x.shape as [number, number, number, number];
   const gen = metricGenerator(options);
   const width = options.kernelWidth ?? 0.25;
   const { target, scores } = cleanTarget(method, model, x, options.target);
@@ -65,17 +62,7 @@ export function lime(model: Module, x: Tensor, options: LimeOptions = {}): Featu
   const intercepts: number[] = [];
   const attr = new Float32Array(x.size);
   for (let i = 0; i < n; i++) {
-    let itemMask: FeatureMask;
-    if (options.featureMask) itemMask = options.featureMask;
-    else {
-      const item = tensor(Float32Array.from(xv.subarray(i * per, (i + 1) * per)), [c, h, w]);
-      try {
-        itemMask = slic(item, options.slic);
-      } finally {
-        item.dispose();
-      }
-    }
-    const { group, members } = resolveMask(method, itemMask, h, w);
+    const { group, members } = itemFeatureMask(method, x, i, options);
     const nf = members.length;
     const zs: Uint8Array[] = [];
     for (let r = 0; r < count; r++) {
@@ -103,16 +90,10 @@ export function lime(model: Module, x: Tensor, options: LimeOptions = {}): Featu
     const { coef, intercept } = weightedRidge(method, zs, y, weights, options.alpha ?? 1);
     features.push(Array.from(coef));
     intercepts.push(intercept);
-    for (let k = 0; k < c; k++) for (let p = 0; p < hw; p++) attr[i * per + k * hw + p] = coef[group[p]!]!;
+    spreadFeatures(attr, i, c, group, coef);
   }
-  const attribution = tensor(attr, x.shape, x.dtype);
-  checkConstant(attribution, target, warnings, 'the surrogate found no feature that changes the score');
   return {
-    attribution,
-    features,
+    ...featureResult(x, attr, features, target, scores, warnings, 'the surrogate found no feature that changes the score'),
     intercepts,
-    classes: target.classes ? [...target.classes] : null,
-    scores: Array.from(scores),
-    warnings: warnings.list,
   };
 }

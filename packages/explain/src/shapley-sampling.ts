@@ -2,10 +2,11 @@ import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ProgressCallback } from './common';
-import { checkConstant, checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import { checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
 import type { FeatureAttributionResult } from './feature-ablation';
 import type { FeatureMask } from './feature-mask';
 import { patchMask, resolveMask } from './feature-mask';
+import { featureResult, spreadFeatures } from './feature-result';
 import { cleanTarget } from './gradient-core';
 import { metricGenerator } from './metrics/batch-scores';
 import type { Generator } from '@gradlens/tensor';
@@ -105,15 +106,7 @@ export function shapleyValueSampling(model: Module, x: Tensor, options: ShapleyS
       }
     }
     features.push(Array.from(phi));
-    for (let k = 0; k < c; k++) for (let p = 0; p < hw; p++) attr[i * per + k * hw + p] = phi[group[p]!]!;
+    spreadFeatures(attr, i, c, group, phi);
   }
-  const attribution = tensor(attr, x.shape, x.dtype);
-  checkConstant(attribution, target, warnings, 'no feature changed the score');
-  return {
-    attribution,
-    features,
-    classes: target.classes ? [...target.classes] : null,
-    scores: Array.from(scores),
-    warnings: warnings.list,
-  };
+  return featureResult(x, attr, features, target, scores, warnings, 'no feature changed the score');
 }

@@ -1,0 +1,43 @@
+import { tensor } from '@gradlens/tensor';
+import type { Tensor } from '@gradlens/tensor';
+import type { DeepLiftResult } from './deeplift';
+import { itemSums } from './deeplift';
+import { checkConstant } from './maps';
+import type { Warnings } from './options';
+import type { ResolvedTarget } from './targets';
+
+/** Checks a baseline distribution [B, …] against x's item shape (B ≥ 1); returns B. */
+export function checkBaselines(method: string, x: Tensor, b: Tensor | undefined): number {
+  if (!b || b.rank !== x.rank || b.shape.slice(1).join() !== x.shape.slice(1).join() || b.shape[0]! < 1) {
+    throw new Error(
+      `${method}: baselines must be [B, ${x.shape.slice(1).join(', ')}] with B ≥ 1 (the input's item shape), got ${b ? `[${b.shape.join(', ')}]` : String(b)}`,
+    );
+  }
+  return b.shape[0]!;
+}
+
+/**
+ * What DeepLIFT-SHAP and GradientSHAP return: the attribution `total` as x's shape and dtype, and per
+ * item the gap Σ attribution − (F(x) − mean F(b)); warns (with `hint`) when a map is constant.
+ */
+export function shapResult(
+  x: Tensor,
+  total: Float64Array,
+  scores: Float64Array,
+  baselineScores: Float64Array,
+  target: ResolvedTarget,
+  warnings: Warnings,
+  hint: string,
+): DeepLiftResult {
+  const attribution = tensor(Float32Array.from(total), x.shape, x.dtype);
+  checkConstant(attribution, target, warnings, hint);
+  const sums = itemSums(total, x.shape[0]!);
+  return {
+    attribution,
+    delta: sums.map((s, i) => s - (scores[i]! - baselineScores[i]!)),
+    scores: Array.from(scores),
+    baselineScores: Array.from(baselineScores),
+    classes: target.classes ? [...target.classes] : null,
+    warnings: warnings.list,
+  };
+}
