@@ -3,8 +3,7 @@ import { readImage, readNpy, toFloat32 } from '@gradlens/io';
 import { imageToInput, loadBundledModel } from '@gradlens/nn';
 import { deepLift, featureAblation, noiseTunnel, slic, vanillaGradient } from '@gradlens/explain';
 import { SUPERPIXELS } from '../src/methods-breadth';
-import { main } from '../src/main';
-import { captureStreams, FIXTURE_NORM, useWeightsDir } from './fixtures';
+import { FIXTURE_NORM, runCli, useWeightsDir } from './fixtures';
 
 const weights = useWeightsDir(1);
 let dir: string;
@@ -12,34 +11,36 @@ beforeAll(() => {
   dir = weights();
 });
 
-test("explain runs DeepLIFT and VarGrad, reports summation-to-delta, and saves the library's maps", async () => {
+/** Runs `explain --method <methods>` on sample 0 with gapnet (target 3, 4 samples, raw maps into `out`); returns its stdout, the model and the input. */
+async function explainSample(methods: string, out: string) {
   const image = path.join(dir, 'samples', 'sample-0.png');
-  const out = path.join(dir, 'out');
-  const s = captureStreams();
-  const code = await main(
-    [
-      'explain',
-      '--method',
-      'deeplift,vargrad',
-      '--model',
-      'gapnet',
-      '--image',
-      image,
-      '--out',
-      out,
-      '--raw',
-      '--target',
-      '3',
-      '--samples',
-      '4',
-    ],
-    s,
+  const r = await runCli(
+    'explain',
+    '--method',
+    methods,
+    '--model',
+    'gapnet',
+    '--image',
+    image,
+    '--out',
+    out,
+    '--raw',
+    '--target',
+    '3',
+    '--samples',
+    '4',
   );
-  expect(s.err()).not.toMatch(/gradlens:/);
-  expect(code).toBe(0);
-  expect(s.out()).toMatch(/^deeplift .*summation-to-delta gap/m);
+  expect(r.err).not.toMatch(/gradlens:/);
+  expect(r.code).toBe(0);
   const { model } = loadBundledModel('gapnet');
   const x = imageToInput(readImage(image), { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std });
+  return { stdout: r.out, model, x };
+}
+
+test("explain runs DeepLIFT and VarGrad, reports summation-to-delta, and saves the library's maps", async () => {
+  const out = path.join(dir, 'out');
+  const { stdout, model, x } = await explainSample('deeplift,vargrad', out);
+  expect(stdout).toMatch(/^deeplift .*summation-to-delta gap/m);
   const quiet = { target: 3, onWarning: (): void => undefined };
   const close = (file: string, want: ArrayLike<number>) => {
     const got = toFloat32(readNpy(path.join(out, file)));
@@ -64,32 +65,8 @@ test("explain runs DeepLIFT and VarGrad, reports summation-to-delta, and saves t
 });
 
 test("explain runs the perturbation family over SLIC superpixels and saves the library's maps", async () => {
-  const image = path.join(dir, 'samples', 'sample-0.png');
   const out = path.join(dir, 'out-p');
-  const s = captureStreams();
-  const code = await main(
-    [
-      'explain',
-      '--method',
-      'ablation,shapley,lime,kernelshap',
-      '--model',
-      'gapnet',
-      '--image',
-      image,
-      '--out',
-      out,
-      '--raw',
-      '--target',
-      '3',
-      '--samples',
-      '4',
-    ],
-    s,
-  );
-  expect(s.err()).not.toMatch(/gradlens:/);
-  expect(code).toBe(0);
-  const { model } = loadBundledModel('gapnet');
-  const x = imageToInput(readImage(image), { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std });
+  const { model, x } = await explainSample('ablation,shapley,lime,kernelshap', out);
   const want = featureAblation(model, x, {
     target: 3,
     featureMask: slic(x, { segments: SUPERPIXELS }),

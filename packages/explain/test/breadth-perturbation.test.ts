@@ -1,41 +1,23 @@
-import * as path from 'path';
-import { readNpz } from '@gradlens/io';
-import type { NdArray } from '@gradlens/io';
 import { tensor } from '@gradlens/tensor';
-import type { Tensor } from '@gradlens/tensor';
 import { featureAblation, kernelShap, lime, patchMask, shapleyKernel, shapleyValueSampling, slic } from '../src';
 import { Generator, randn } from '@gradlens/tensor';
-import { FIXTURES, relError, smallVgg } from './helpers';
-
-let cache: Record<string, NdArray> | null = null;
-const want = (name: string): NdArray => {
-  cache ??= readNpz(path.join(FIXTURES, 'breadth.npz'));
-  const a = cache[name];
-  if (!a) throw new Error(`no fixture '${name}'`);
-  return a;
-};
-const matches = (t: Tensor, name: string, tol = 1e-5): void => {
-  const w = want(name);
-  expect([...t.shape]).toEqual([...w.shape]);
-  const err = relError(t, w.data as ArrayLike<number>);
-  if (!(err <= tol)) throw new Error(`${name}: relative error ${err.toExponential(2)} > ${tol}`);
-};
+import { breadth, expectBreadth, fixture, relError, smallVgg } from './helpers';
 
 describe('perturbation family over a feature mask, against PyTorch (scripts/make-breadth-fixtures.py)', () => {
   const model = smallVgg();
-  const x = tensor(Float32Array.from(readNpz(path.join(FIXTURES, 'expected.npz'))['x']!.data as ArrayLike<number>), [2, 3, 16, 16]);
-  const featureMask = Array.from(want('pf_mask').data as ArrayLike<number>, Number);
+  const x = fixture('x');
+  const featureMask = Array.from(breadth('pf_mask').data as ArrayLike<number>, Number);
   const quiet = { target: [3, 7], onWarning: () => undefined };
 
   test('feature ablation', () => {
-    matches(featureAblation(model, x, { ...quiet, featureMask, batchSize: 3 }).attribution, 'pf_ablation');
+    expectBreadth(featureAblation(model, x, { ...quiet, featureMask, batchSize: 3 }).attribution, 'pf_ablation');
   });
 
   test('Shapley value sampling with the same permutations; efficiency per permutation', () => {
-    const p = Array.from(want('pf_perms').data as ArrayLike<number>, Number);
+    const p = Array.from(breadth('pf_perms').data as ArrayLike<number>, Number);
     const permutations = Array.from({ length: 6 }, (_, s) => p.slice(s * 8, (s + 1) * 8));
     const r = shapleyValueSampling(model, x, { ...quiet, featureMask, permutations, batchSize: 10 });
-    matches(r.attribution, 'pf_shapley');
+    expectBreadth(r.attribution, 'pf_shapley');
     // efficiency: Σ φ = f(x) − f(0) (exact for every permutation, so for their mean)
     const zero = shapleyValueSampling(model, x, { ...quiet, featureMask, samples: 3, seed: 1 });
     const base = featureAblation(model, x, { ...quiet, featureMask: new Array<number>(256).fill(0) });
@@ -47,16 +29,18 @@ describe('perturbation family over a feature mask, against PyTorch (scripts/make
 
   test('LIME (weighted ridge on the same patterns) and KernelSHAP (constrained fit, against a KKT solve)', () => {
     const rows = (name: string, m: number) => {
-      const v = Array.from(want(name).data as ArrayLike<number>, Number);
+      const v = Array.from(breadth(name).data as ArrayLike<number>, Number);
       return Array.from({ length: v.length / m }, (_, r) => v.slice(r * m, (r + 1) * m));
     };
     const x0 = tensor(x.dataSync().slice(0, 768), [1, 3, 16, 16]);
     const l = lime(model, x0, { target: 3, featureMask, patterns: rows('pf_lime_patterns', 8), onWarning: () => undefined });
-    const coef = Array.from(want('pf_lime_coef').data as ArrayLike<number>, Number);
+    const coef = Array.from(breadth('pf_lime_coef').data as ArrayLike<number>, Number);
     expect(relError(Float64Array.from(l.features[0]!), coef)).toBeLessThan(1e-5);
-    expect(Math.abs(l.intercepts[0]! - Number((want('pf_lime_intercept').data as ArrayLike<number>)[0]))).toBeLessThan(1e-5);
+    expect(Math.abs(l.intercepts[0]! - Number((breadth('pf_lime_intercept').data as ArrayLike<number>)[0]))).toBeLessThan(1e-5);
     const k = kernelShap(model, x0, { target: 3, featureMask, patterns: rows('pf_kshap_patterns', 8), onWarning: () => undefined });
-    expect(relError(Float64Array.from(k.features[0]!), Array.from(want('pf_kshap').data as ArrayLike<number>, Number))).toBeLessThan(1e-5);
+    expect(relError(Float64Array.from(k.features[0]!), Array.from(breadth('pf_kshap').data as ArrayLike<number>, Number))).toBeLessThan(
+      1e-5,
+    );
     // efficiency holds exactly, also with drawn coalitions
     const drawn = kernelShap(model, x0, { target: 3, featureMask, samples: 64, seed: 2, onWarning: () => undefined });
     const all = featureAblation(model, x0, { target: 3, featureMask: new Array<number>(256).fill(0), onWarning: () => undefined });

@@ -57,3 +57,20 @@ export function expectMatches(actual: Tensor, name: string, tol = 1e-4): number 
   if (!(err <= tol)) throw new Error(`${name}: relative error ${err.toExponential(2)} > ${tol}`);
   return err;
 }
+
+let breadthCache: Record<string, NdArray> | null = null;
+/** An array of breadth.npz, the fixtures scripts/make-breadth-fixtures.py writes. */
+export function breadth(name: string): NdArray {
+  breadthCache ??= readNpz(path.join(FIXTURES, 'breadth.npz'));
+  const a = breadthCache[name];
+  if (!a) throw new Error(`no fixture '${name}'`);
+  return a;
+}
+
+/** Asserts shape equality and relError ≤ tol against breadth.npz's `name`. */
+export function expectBreadth(actual: Tensor, name: string, tol = 1e-5): void {
+  const want = breadth(name);
+  expect([...actual.shape]).toEqual([...want.shape]);
+  const err = relError(actual, want.data as ArrayLike<number>);
+  if (!(err <= tol)) throw new Error(`${name}: relative error ${err.toExponential(2)} > ${tol}`);
+}

@@ -22,10 +22,11 @@ import {
   type ReadLimits,
   type TorchValue,
 } from '../../src';
+import type { ChildOutcome } from './in-child';
+import { inChild } from './in-child';
 
 const HOSTILE = path.resolve(__dirname, '..', 'fixtures', 'hostile');
 const FORMATS = path.resolve(__dirname, '..', 'fixtures', 'formats');
-const CHILD = path.join(__dirname, 'child.js');
 const MiB = 1024 * 1024;
 let dir: string;
 
@@ -33,26 +34,6 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-hostile-formats-'));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-interface ChildOutcome {
-  ok: boolean;
-  summary?: string;
-  name?: string;
-  message?: string;
-  ms: number;
-  maxRssMiB: number;
-  startRssMiB: number;
-}
-
-/** Runs `reader(file, { limits })` in a child process with a 256 MiB V8 heap and 60 s at most. */
-function inChild(reader: string, file: string, limits?: Partial<ReadLimits>): ChildOutcome {
-  const args = ['--max-old-space-size=256', CHILD, reader, file, ...(limits ? [JSON.stringify(limits)] : [])];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw r.error;
-  if (r.status !== 0)
-    throw new Error(`child for ${reader}(${file}) died: status ${String(r.status)} signal ${String(r.signal)}: ${r.stderr.slice(0, 500)}`);
-  return JSON.parse(r.stdout) as ChildOutcome;
-}
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

@@ -9,10 +9,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { decodeImage, readImage, setReadLimits } from '../../src';
 import { chunk, ihdr, jpegWithSize, png, rgbRows, seeded, zerosDeflated } from './craft';
+import { inChild } from './in-child';
 import * as zlib from 'zlib';
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'images');
-const CHILD = path.join(__dirname, 'child.js');
 let dir: string;
 
 beforeAll(() => {
@@ -24,23 +24,6 @@ function put(name: string, bytes: Uint8Array): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, bytes);
   return file;
-}
-
-interface ChildOutcome {
-  ok: boolean;
-  name?: string;
-  message?: string;
-  ms: number;
-  maxRssMiB: number;
-}
-
-/** Runs `reader(file)` in a child process (60 s at most) and returns what happened there. */
-function inChild(reader: string, file: string): ChildOutcome {
-  const r = spawnSync(process.execPath, ['--max-old-space-size=256', CHILD, reader, file], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw r.error;
-  if (r.status !== 0)
-    throw new Error(`child for ${reader}(${file}) died: status ${String(r.status)} signal ${String(r.signal)}: ${r.stderr.slice(0, 500)}`);
-  return JSON.parse(r.stdout) as ChildOutcome;
 }
 
 describe('picture bombs end in one clear line, within bounded memory and time', () => {

@@ -6,23 +6,34 @@ import type { Tensor } from '../../tensor';
 import * as k from './kernels';
 import { floats, output } from './util';
 
-function convGeometry(xShape: readonly number[], wShape: readonly number[], outShape: readonly number[], a: ConvAttrs): k.Conv2dGeometry {
-  const [batch, inChannels, inHeight, inWidth] = xShape as [number, number, number, number];
-  const [outChannels, , kernelHeight, kernelWidth] = wShape as [number, number, number, number];
+/** Batch, channels and plane of an [N, C, H, W] shape, as the geometry records name them. */
+function inputDims(x: readonly number[]): { batch: number; channels: number; inHeight: number; inWidth: number } {
+  const [batch, channels, inHeight, inWidth] = x as [number, number, number, number];
+  return { batch, channels, inHeight, inWidth };
+}
+
+/** The stride, padding and dilation fields of a conv or pool geometry from resolved [h, w] pairs. */
+function windowDims(a: Pick<ConvAttrs, 'stride' | 'padding' | 'dilation'>) {
   return {
-    batch,
-    inChannels,
-    inHeight,
-    inWidth,
-    outChannels,
-    kernelHeight,
-    kernelWidth,
     strideH: a.stride[0],
     strideW: a.stride[1],
     padH: a.padding[0],
     padW: a.padding[1],
     dilationH: a.dilation[0],
     dilationW: a.dilation[1],
+  };
+}
+
+function convGeometry(xShape: readonly number[], wShape: readonly number[], outShape: readonly number[], a: ConvAttrs): k.Conv2dGeometry {
+  const { channels: inChannels, ...input } = inputDims(xShape);
+  const [outChannels, , kernelHeight, kernelWidth] = wShape as [number, number, number, number];
+  return {
+    ...input,
+    inChannels,
+    outChannels,
+    kernelHeight,
+    kernelWidth,
+    ...windowDims(a),
     groups: a.groups,
     outHeight: outShape[2]!,
     outWidth: outShape[3]!,
@@ -30,37 +41,16 @@ function convGeometry(xShape: readonly number[], wShape: readonly number[], outS
 }
 
 function poolGeometry(x: readonly number[], a: PoolAttrs): k.Pool2dGeometry {
-  const [batch, channels, inHeight, inWidth] = x as [number, number, number, number];
-  return {
-    batch,
-    channels,
-    inHeight,
-    inWidth,
-    kernelH: a.kernel[0],
-    kernelW: a.kernel[1],
-    strideH: a.stride[0],
-    strideW: a.stride[1],
-    padH: a.padding[0],
-    padW: a.padding[1],
-    dilationH: a.dilation[0],
-    dilationW: a.dilation[1],
-    outHeight: a.outSize[0],
-    outWidth: a.outSize[1],
-  };
+  return { ...inputDims(x), kernelH: a.kernel[0], kernelW: a.kernel[1], ...windowDims(a), outHeight: a.outSize[0], outWidth: a.outSize[1] };
 }
 
 function adaptiveGeometry(x: readonly number[], outSize: readonly number[]): k.AdaptivePoolGeometry {
-  const [batch, channels, inHeight, inWidth] = x as [number, number, number, number];
-  return { batch, channels, inHeight, inWidth, outHeight: outSize[0]!, outWidth: outSize[1]! };
+  return { ...inputDims(x), outHeight: outSize[0]!, outWidth: outSize[1]! };
 }
 
 function resizeGeometry(x: readonly number[], a: ResizeAttrs): k.ResizeGeometry {
-  const [batch, channels, inHeight, inWidth] = x as [number, number, number, number];
   return {
-    batch,
-    channels,
-    inHeight,
-    inWidth,
+    ...inputDims(x),
     outHeight: a.outSize[0],
     outWidth: a.outSize[1],
     scaleH: a.scale[0],
