@@ -3,7 +3,7 @@ import { broadcastShapes } from '../shape';
 import { Tensor } from '../tensor';
 import { add, mul, requireFloat, where } from './elementwise';
 import { matmul } from './linalg';
-import { softmax } from './activation';
+import { softmax } from './reduce';
 import { transpose } from './shape-ops';
 
 export interface AttentionOptions {

@@ -5,7 +5,6 @@ export * from './linalg';
 export * from './conv';
 export * from './pool';
 export * from './resize';
-export * from './activation';
 export * from './norm';
 export * from './loss';
 export * from './attention';

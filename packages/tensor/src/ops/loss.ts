@@ -2,8 +2,7 @@ import { arange } from '../creation';
 import { fmt, opError } from '../errors';
 import { Tensor } from '../tensor';
 import { cast, eq, mul, ne, neg, requireFloat, square, sub, div } from './elementwise';
-import { logSoftmax } from './activation';
-import { mean, sum } from './reduce';
+import { logSoftmax, mean, sum } from './reduce';
 import { reshape } from './shape-ops';
 
 export type Reduction = 'mean' | 'sum' | 'none';
