@@ -170,23 +170,6 @@ export function colormapFrom(command: string, o: ParsedOptions): ColormapName {
   return name as ColormapName;
 }
 
-/** A --target that is neither an index nor a word: a usage error before anything loads. */
-export function checkTargetSyntax(spec: string | undefined, classes: readonly string[] | null): void {
-  if (spec === undefined) return;
-  if (/^\d+$/.test(spec)) {
-    if (classes && Number(spec) >= classes.length)
-      throw new CliError(`--target ${spec} is out of range: the model has ${classes.length} classes (0…${classes.length - 1})`, 2);
-    return;
-  }
-  if (!classes) throw new CliError(`--target '${spec}' is not a class index; this model's classes have no names, give 0, 1, 2, …`, 2);
-  if (!classes.some((n) => n.toLowerCase() === spec.toLowerCase())) {
-    throw new CliError(
-      `--target '${spec}' is not a class${didYouMean(spec, classes)}; give a class index 0…${classes.length - 1} or one of: ${classes.join(', ')}`,
-      2,
-    );
-  }
-}
-
 /** The class the target option names (index or class name), checked against the model's output size. */
 export function resolveClass(spec: string | undefined, scores: Float32Array, classes: readonly string[] | null): number {
   const k = scores.length;
