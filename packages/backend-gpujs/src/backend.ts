@@ -4,6 +4,7 @@ import { KernelLauncher } from './launcher';
 import type { GpujsMode } from './modes';
 import { MODES, resolveMode, type ResolvedMode } from './modes';
 import { deviceKernels } from './ops';
+import { withAsyncContract } from './async-contract';
 
 /**
  * The gpujs backend: conv, pooling, ReLU (and the ops of its backward rules) and matmul as gpu.js
@@ -20,6 +21,8 @@ export class GpujsBackend implements Backend {
   /** Whether results stay in device memory (GL textures, WebGPU buffers) between kernels. */
   readonly onDevice: boolean;
   private readonly launcher: KernelLauncher;
+  /** WebGPU mode: ops that ran on the CPU (the registry never sees them: every op has a kernel there). */
+  private readonly ranOnCpu = new Set<string>();
 
   constructor(requested: GpujsMode = 'gpu') {
     if (!MODES.includes(requested)) throw new Error(`gpujs: unknown mode '${requested}'; expected one of ${MODES.join(', ')}`);
@@ -29,7 +32,13 @@ export class GpujsBackend implements Backend {
     this.fallbackReason = reason;
     this.launcher = new KernelLauncher(mode);
     this.onDevice = this.launcher.onDevice;
-    this.kernels = deviceKernels(this.launcher);
+    const device = deviceKernels(this.launcher);
+    this.kernels = mode === 'webgpu' ? withAsyncContract(device, this.ranOnCpu) : device;
+  }
+
+  /** Forgets which ops ran on the CPU (selecting the backend starts a fresh record, as the registry's). */
+  resetCpuRecord(): void {
+    this.ranOnCpu.clear();
   }
 
   info(): Record<string, string> {
@@ -39,6 +48,7 @@ export class GpujsBackend implements Backend {
     const reasons = [...this.launcher.modeFallbacks].map(([k, r]) => `${k}: ${r}`);
     if (reasons.length) info.kernelFallbacks = reasons.join('; ');
     info.compiledKernels = String(this.launcher.compiledKernels);
+    if (this.ranOnCpu.size > 0) info.cpuOps = [...this.ranOnCpu].sort().join(', ');
     return info;
   }
 

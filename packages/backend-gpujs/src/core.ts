@@ -19,7 +19,11 @@ export function gpujsBackend(mode: GpujsMode = 'gpu'): GpujsBackend {
   return b;
 }
 
-registerBackend('gpujs', (options) => gpujsBackend((options.mode ?? 'gpu') as GpujsMode));
+registerBackend('gpujs', (options) => {
+  const b = gpujsBackend((options.mode ?? 'gpu') as GpujsMode);
+  b.resetCpuRecord();
+  return b;
+});
 
 export { GpujsBackend } from './backend';
 export { MODES, resolveMode, setModeProbe, browserModeProbe } from './modes';

@@ -6,7 +6,7 @@ import { unpackBlocks, unpackBlocksHost } from './kernels/pack';
 import { isGlMode, keepsResultsOnDevice, type ResolvedMode } from './modes';
 import { MAX_DEVICE_ELEMENTS, TooLarge } from './size-guard';
 import type { DeviceValue, Handle, TextureLike } from './storage';
-import { flatten, GpujsStorage } from './storage';
+import { flatten, GpujsStorage, PendingHostStorage, release, retain } from './storage';
 
 /** A compiled gpu.js kernel as this backend uses it. */
 interface RunShortcut {
@@ -72,7 +72,19 @@ export class KernelLauncher {
     if (cells > MAX_DEVICE_ELEMENTS) throw new TooLarge(cells);
     const values = args.map((a) => (typeof a === 'number' || a instanceof Float32Array ? a : this.input(a)));
     if (values.some((v) => v instanceof Promise)) {
-      return Promise.all(values).then((vs) => this.launchNow(fn, output, constants, vs, size, blocks));
+      // inputs still arriving (WebGPU) were retained by input(): released once this kernel has run
+      return Promise.allSettled(values).then(async (settled) => {
+        try {
+          const failed = settled.find((r) => r.status === 'rejected');
+          if (failed) throw failed.reason;
+          const vs = settled.map((r) => (r as PromiseFulfilledResult<Handle | number>).value);
+          return await this.launchNow(fn, output, constants, vs, size, blocks);
+        } finally {
+          settled.forEach((r, i) => {
+            if (values[i] instanceof Promise && r.status === 'fulfilled' && typeof r.value !== 'number') release(r.value);
+          });
+        }
+      });
     }
     return this.launchNow(fn, output, constants, values as (Handle | number)[], size, blocks);
   }
@@ -89,10 +101,15 @@ export class KernelLauncher {
     return new Tensor(new GpujsStorage(value, sizeOf(shape), dtype, this), shape, dtype);
   }
 
-  /** The value a kernel takes for a tensor: its handle when this launcher made it, or the host values as float32. */
+  /**
+   * The value a kernel takes for a tensor: its handle when this launcher made it (a pending one retained
+   * until the kernel has run), the promised values of a CPU op that waits for device inputs, or the host
+   * values as float32.
+   */
   private input(t: Tensor): DeviceValue {
     const s = t.deviceStorage();
-    if (s instanceof GpujsStorage && s.owner === this) return s.handle;
+    if (s instanceof GpujsStorage && s.owner === this) return retain(s.handle);
+    if (s instanceof PendingHostStorage) return s.value.then((v) => (v instanceof Float32Array ? v : Float32Array.from(v)));
     const v = t.values();
     return v instanceof Float32Array ? v : Float32Array.from(v);
   }

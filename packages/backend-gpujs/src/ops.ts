@@ -8,6 +8,7 @@ import type { NamedBackendKernelTable, Tensor } from '@gradlens/tensor';
 import { broadcastConstants, convConstants, elementwiseCase, matmulConstants, MAX_BROADCAST_RANK, poolConstants } from './geometry';
 import * as bc from './kernels/broadcast';
 import * as conv from './kernels/conv2d';
+import * as single from './kernels/conv2d-single';
 import * as ew from './kernels/elementwise';
 import * as mm from './kernels/matmul';
 import * as pool from './kernels/pool2d';
@@ -26,15 +27,25 @@ function decline(named: Readonly<Record<string, Tensor | undefined>>): Declined 
   const other = inputs.find((t) => t.dtype !== 'float32');
   if (other) return { declined: `${other.dtype} input (gpujs kernels are float32)` };
   if (inputs.some((t) => t.size === 0)) return { declined: 'an empty tensor' };
-  return { declined: 'a case its kernel does not cover (a broadcast over more than six dimensions, or pooling indices not made here)' };
+  return {
+    declined:
+      'a case its kernel does not cover (a broadcast over more than six dimensions, a scalar held on the device, or pooling indices not made here)',
+  };
 }
 
 /** The device kernels over `launcher`, each wrapped by `guardSize` (a tensor over 2^24 elements declines). */
 export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
   const allF32 = (named: Readonly<Record<string, Tensor | undefined>>) => tensorsOf(named).every((t) => t.dtype === 'float32');
   const run = (fn: KernelSource, n: number, args: Arg[]): DeviceValue => launcher.launch(fn, [n], {}, args, n);
+  /**
+   * gpu.js's WebGPU mode cannot feed an Array(4) result to another kernel (the device-side unpack), so
+   * there conv and matmul run the one-value-per-thread kernels of conv2d-single.ts.
+   */
+  const oneValuePerThread = launcher.mode === 'webgpu';
   /** Pool geometry of the index tensors max-pool made here, so that its backward runs on the device. */
   const poolOf = new WeakMap<Tensor, PoolConstants>();
+  /** Whether a scalar operand's one value is on the host (a device one is not read back to pass it as a number). */
+  const hostScalar = (t: Tensor): boolean => !(t.deviceStorage() instanceof GpujsStorage);
 
   const binary =
     (op: 'add' | 'sub' | 'mul', fn: KernelSource, scalarFn: KernelSource | null, sign: number) =>
@@ -46,7 +57,6 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       const n = sizeOf(shape);
       if (n === 0) return decline(inputs);
       // a scalar held on the device would have to be read back to the host: broadcast it in a kernel instead
-      const hostScalar = (t: Tensor) => !(t.deviceStorage() instanceof GpujsStorage);
       const scalarOk = (which === 'scalarB' && hostScalar(b)) || (which === 'scalarA' && sign === 1 && hostScalar(a));
       if (which !== 'same' && (!scalarFn || !scalarOk)) {
         if (shape.length > MAX_BROADCAST_RANK) return decline(inputs);
@@ -81,6 +91,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       const shape = broadcastShapes('gt', a.shape, b.shape);
       const n = sizeOf(shape);
       if (which === 'same') return { out: launcher.tensor(run(ew.gt, n, [a, b]), shape, 'bool') };
+      if (!hostScalar(which === 'scalarB' ? b : a)) return decline(inputs);
       if (which === 'scalarB') return { out: launcher.tensor(run(ew.gtScalar, n, [a, b.values()[0]!]), shape, 'bool') };
       return { out: launcher.tensor(run(ew.ltScalar, n, [b, a.values()[0]!]), shape, 'bool') };
     },
@@ -118,6 +129,12 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       if (shape.includes(0) || x.size === 0) return decline(inputs);
       const c = convConstants(x.shape, weight.shape, shape, attrs, 'out');
       const biasArg: Arg = bias ?? new Float32Array(c.CO);
+      if (oneValuePerThread) {
+        const grid = [ow, oh, c.N * c.CO];
+        return {
+          out: launcher.tensor(launcher.launch(single.conv2dForwardSingle, grid, c, [x, weight, biasArg], sizeOf(grid)), shape, 'float32'),
+        };
+      }
       const out = launcher.launch(conv.conv2dForward, [ow, oh, c.N * c.G * c.B], c, [x, weight, biasArg], 0, {
         outer: c.N,
         groups: c.G,
@@ -132,6 +149,16 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       const { dy, weight } = inputs;
       if (!allF32(inputs) || dy.size === 0) return decline(inputs);
       const c = convConstants(attrs.inputShape, weight.shape, dy.shape, attrs, 'in');
+      if (oneValuePerThread) {
+        const grid = [c.W, c.H, c.N * c.C];
+        return {
+          out: launcher.tensor(
+            launcher.launch(single.conv2dBackwardInputSingle, grid, c, [dy, weight], sizeOf(grid)),
+            attrs.inputShape,
+            'float32',
+          ),
+        };
+      }
       const out = launcher.launch(conv.conv2dBackwardInput, [c.W, c.H, c.N * c.G * c.B], c, [dy, weight], 0, {
         outer: c.N,
         groups: c.G,
@@ -147,6 +174,16 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       if (!allF32(inputs) || dy.size === 0) return decline(inputs);
       const c = convConstants(x.shape, attrs.weightShape, dy.shape, attrs, 'out');
       const kernelArea = c.KH * c.KW;
+      if (oneValuePerThread) {
+        const grid = [kernelArea, c.CIG, c.CO];
+        return {
+          out: launcher.tensor(
+            launcher.launch(single.conv2dBackwardWeightSingle, grid, c, [x, dy], sizeOf(grid)),
+            attrs.weightShape,
+            'float32',
+          ),
+        };
+      }
       const out = launcher.launch(conv.conv2dBackwardWeight, [c.CIG, kernelArea, c.G * c.B], c, [x, dy], 0, {
         outer: 1,
         groups: c.G,
@@ -196,6 +233,8 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
 
   /** Batched matmul (and linear, with a bias) on the device: four rows of the result per thread. */
   function matmul(a: Tensor, b: Tensor, bias: Tensor | null, c: mm.MatmulConstants, batch: number): DeviceValue {
+    if (oneValuePerThread)
+      return launcher.launch(single.matmulSingle, [c.N, c.M, batch], c, [a, b, bias ?? new Float32Array(c.N)], c.N * c.M * batch);
     return launcher.launch(mm.matmul, [c.N, 1, batch * c.MB], c, [a, b, bias ?? new Float32Array(c.N)], 0, {
       outer: batch,
       groups: 1,

@@ -7,6 +7,8 @@ import type { DeviceStorage, DType, TypedArray } from '@gradlens/tensor';
 export interface TextureLike {
   toArray(): unknown;
   delete(): void;
+  /** A second reference to the same buffer (gpu.js's WebGPU results are reference-counted). */
+  clone?(): TextureLike;
 }
 export type Handle = Float32Array | TextureLike;
 export type DeviceValue = Handle | Promise<Handle>;
@@ -38,6 +40,27 @@ export function flatten(result: unknown, size: number): Float32Array {
   };
   walk(result);
   return out;
+}
+
+/**
+ * A pending (WebGPU) value held for a later reader: the reference is taken when the value arrives, in a
+ * reaction registered now, so it runs before any `delete` a `dispose()` registers later. Without it a
+ * kernel still waiting for its input would find that input's buffer deleted by a tidy that has ended.
+ */
+export function retain(value: DeviceValue): DeviceValue {
+  if (!(value instanceof Promise)) return value;
+  return value.then((h) => (h instanceof Float32Array || !h.clone ? h : h.clone()));
+}
+
+/** Drops a reference `retain` took. */
+export function release(h: Handle): void {
+  if (!(h instanceof Float32Array) && h.clone) h.delete();
+}
+
+/** Reads a handle back as row-major floats (a WebGPU read is asynchronous). */
+export async function readHandle(h: Handle, size: number): Promise<Float32Array> {
+  if (h instanceof Float32Array) return h;
+  return flatten(await Promise.resolve(h.toArray()), size);
 }
 
 /** Converts device floats to the tensor's dtype (masks and indices travel as floats). */
@@ -82,10 +105,12 @@ export class GpujsStorage implements DeviceStorage {
   }
 
   async readAsync(): Promise<TypedArray> {
-    const h = await this.value;
-    if (h instanceof Float32Array) return toDType(h, this.dtype);
-    const arr = await Promise.resolve(h.toArray());
-    return toDType(flatten(arr, this.size), this.dtype);
+    const h = await retain(this.value);
+    try {
+      return toDType(await readHandle(h, this.size), this.dtype);
+    } finally {
+      release(h);
+    }
   }
 
   private readHandle(h: Handle): Float32Array {
@@ -104,5 +129,42 @@ export class GpujsStorage implements DeviceStorage {
         () => undefined,
       );
     else if (!(v instanceof Float32Array)) v.delete();
+  }
+}
+
+/**
+ * The result of a CPU kernel that ran once its device inputs had arrived (gpu.js's WebGPU mode: an op
+ * without a device kernel between device ops): values promised, exact in the op's dtype.
+ */
+export class PendingHostStorage implements DeviceStorage {
+  readonly backend = 'gpujs';
+  private values: TypedArray | null = null;
+
+  constructor(
+    readonly value: Promise<TypedArray>,
+    readonly size: number,
+    readonly dtype: DType,
+  ) {
+    value.then(
+      (v) => {
+        this.values = v;
+      },
+      () => undefined,
+    );
+  }
+
+  read(): TypedArray {
+    if (this.values === null) {
+      throw new Error('gpujs (webgpu mode): results arrive asynchronously; read them with `await tensor.data()`');
+    }
+    return this.values;
+  }
+
+  readAsync(): Promise<TypedArray> {
+    return this.value;
+  }
+
+  dispose(): void {
+    // host memory: the garbage collector frees it
   }
 }

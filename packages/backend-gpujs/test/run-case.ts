@@ -3,7 +3,7 @@
  * comparison, and an asynchronous runner that reads results with `await data()`, as gpu.js's WebGPU
  * mode needs (it runs in Chromium; helpers.ts has the synchronous Node one).
  */
-import { Generator, record, setBackend, tensor, type RuleOverrides, type Tensor } from '@gradlens/tensor';
+import { Generator, getBackendInfo, record, setBackend, tensor, type RuleOverrides, type Tensor } from '@gradlens/tensor';
 
 export interface InputSpec {
   shape: number[];
@@ -19,6 +19,8 @@ export interface CaseResult {
   /** whether the output and the first gradient were made by a gpujs kernel (no silent CPU run) */
   outOnDevice: boolean;
   gradOnDevice: boolean;
+  /** getBackendInfo() right after the case (the asynchronous runner): which ops ran on the CPU */
+  info?: Record<string, string>;
 }
 
 /** Deterministic inputs for a case: standard normals from a seeded generator. */
@@ -78,6 +80,7 @@ export async function runCaseAsync(
         grads: await Promise.all(grads.map(async (t) => Float32Array.from(await t.data()))),
         outOnDevice: isDevice(output),
         gradOnDevice: isDevice(grads[0]),
+        info: getBackendInfo(),
       };
     } finally {
       tape.dispose();

@@ -5,3 +5,4 @@ export * from './broadcast';
 export * from './matmul';
 export * from './pack';
 export type * from './types';
+export * from './conv2d-single';

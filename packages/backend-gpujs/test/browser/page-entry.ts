@@ -13,6 +13,7 @@ export interface PlainResult {
   grads: number[][];
   outOnDevice: boolean;
   gradOnDevice: boolean;
+  info?: Record<string, string>;
 }
 
 /** One case's results on both backends, or the error the device run threw. */
