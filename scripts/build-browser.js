@@ -18,8 +18,11 @@ const root = path.resolve(__dirname, '..');
 /** Packages that have (or will have) a browser entry, src/browser.ts. */
 const BROWSER_PACKAGES = { tensor: 'tensor', gpujs: 'backend-gpujs', io: 'io', nn: 'nn', explain: 'explain' };
 
+/** Packages with a browser entry that the one-module bundle leaves out (the page imports them itself). */
+const BROWSER_ONLY_ENTRY = ['onnx'];
+
 async function main() {
-  for (const p of Object.values(BROWSER_PACKAGES)) {
+  for (const p of [...Object.values(BROWSER_PACKAGES), ...BROWSER_ONLY_ENTRY]) {
     const dir = path.join(root, 'packages', p);
     if (!fs.existsSync(path.join(dir, 'src', 'browser.ts'))) continue;
     await esbuild.build({

@@ -4,7 +4,7 @@
 // README, no tests, every source map's sources shipped), installs the tarballs offline into a fresh
 // folder and runs a strict TypeScript program, an ES module and a CommonJS program against them and
 // loads an ONNX model with @gradlens/onnx,
-// then `npx gradlens demo --quick` there. Needs a built checkout (`npx tsc -b`) and npm's cache
+// then `npx gradlens demo --quick` and `gradlens serve` (the page from the installed @gradlens/web) there. Needs a built checkout (`npx tsc -b`) and npm's cache
 // (after `npm ci`). Usage: node scripts/pack-install-check.js [--keep]   (exit 0 when all pass)
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -14,7 +14,7 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 /** Every publishable package; backend-gpujs is packed and checked but not installed (gpu.js builds the native `gl` module). */
-const PACKAGES = ['tensor', 'io', 'nn', 'explain', 'onnx', 'cli', 'weights', 'backend-gpujs'];
+const PACKAGES = ['tensor', 'io', 'nn', 'explain', 'onnx', 'cli', 'weights', 'web', 'backend-gpujs'];
 const INSTALL = PACKAGES.filter((p) => p !== 'backend-gpujs');
 
 function run(cmd, args, cwd, env = {}) {
@@ -122,6 +122,31 @@ function expectResult(out, what) {
   if (r.s !== 54 || r.shape.length !== 3 || r.shape[0] !== 1) throw new Error(`${what}: unexpected result ${last}`);
 }
 
+/** Starts the installed `gradlens serve --port 0`, fetches the page's index.html and page.js, stops it; prints JSON. */
+const SERVE_PROGRAM = `const { spawn } = require('child_process');
+const http = require('http');
+const bin = require.resolve('@gradlens/cli/package.json').replace(/package\\.json$/, 'bin/gradlens.js');
+const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const get = (url) => new Promise((resolve, reject) =>
+  http.get(url, (res) => { let body = ''; res.on('data', (d) => (body += d)); res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers })); }).on('error', reject));
+const timer = setTimeout(() => { child.kill(); console.error('no URL in 60 s'); process.exit(1); }, 60000);
+let out = '';
+child.stdout.on('data', async (d) => {
+  out += d;
+  const m = /http:\\/\\/127\\.0\\.0\\.1:\\d+\\//.exec(out);
+  if (!m) return;
+  child.stdout.removeAllListeners('data');
+  try {
+    const index = await get(m[0]);
+    const page = await get(m[0] + 'page.js');
+    console.log(JSON.stringify({ index: index.status, page: page.status, title: /<title>gradlens/.test(index.body), coop: index.headers['cross-origin-opener-policy'] }));
+  } finally {
+    clearTimeout(timer);
+    child.kill();
+  }
+});
+`;
+
 function main() {
   const keep = process.argv.includes('--keep');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-pack-'));
@@ -200,6 +225,13 @@ function main() {
     if (!page.includes('gapnet') || !page.includes('smallvgg'))
       throw new Error('gradlens demo --quick: the page names neither bundled model');
     log('npx gradlens demo --quick wrote demo/index.html');
+    // The installed command finds the built page in @gradlens/web (a dependency of the CLI): the demo copies it, serve serves it.
+    if (!fs.existsSync(path.join(app, 'demo', 'page', 'index.html'))) throw new Error('gradlens demo --quick: no page/ copied');
+    fs.writeFileSync(path.join(app, 'serve.cjs'), SERVE_PROGRAM);
+    const served = JSON.parse(run(process.execPath, ['serve.cjs'], app).trim().split('\n').pop() ?? '');
+    if (served.index !== 200 || served.page !== 200 || !served.title || served.coop !== 'same-origin')
+      throw new Error(`gradlens serve: unexpected answers ${JSON.stringify(served)}`);
+    log('npx gradlens serve served the installed page (index.html, page.js, cross-origin isolated)');
   } finally {
     if (keep) log(`kept ${tmp}`);
     else fs.rmSync(tmp, { recursive: true, force: true });

@@ -10,67 +10,6 @@ const esbuild = require('esbuild');
 const here = __dirname;
 const out = path.join(here, 'dist');
 
-/**
- * Node built-ins that a library module imports on a path the page never takes (file reading, Node's
- * worker threads, the Node PNG codec): each becomes a module whose every export throws, naming itself.
- * The page decodes pictures with the browser and hands the libraries bytes, never paths.
- */
-const NODE_ONLY = [
-  'fs',
-  'path',
-  'zlib',
-  'os',
-  'worker_threads',
-  'crypto',
-  'child_process',
-  'url',
-  'util',
-  'module',
-  'stream',
-  'assert',
-  'pngjs',
-  'gl',
-  'webgpu',
-];
-/** Optional native packages the gpujs backend tries to load in Node; in the page they fail to load. */
-const OPTIONAL_PACKAGES = ['gl', 'webgpu'];
-/** Functions a library probes for and does without when absent (io's CRC-32 uses zlib.crc32 only where Node has it). */
-const PROBED = { zlib: ['crc32'] };
-const nodeStubs = {
-  name: 'node-stubs',
-  setup(build) {
-    const filter = new RegExp(`^(node:)?(${NODE_ONLY.join('|')})$`);
-    build.onResolve({ filter }, (a) => ({ path: a.path.replace(/^node:/, ''), namespace: 'node-stub' }));
-    build.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
-      // an optional native package (headless-gl, Dawn) fails to load, as it does where it is not installed
-      contents: OPTIONAL_PACKAGES.includes(a.path)
-        ? `throw new Error(${JSON.stringify(`${a.path} is not available in the browser`)});`
-        : `const fail = (k) => () => { throw new Error(${JSON.stringify(`${a.path} is not available in the browser`)} + ' (' + String(k) + ')'); };
-const optional = new Set(${JSON.stringify(PROBED[a.path] ?? [])});
-module.exports = new Proxy({}, { get: (_t, k) => (k === '__esModule' || optional.has(k) ? undefined : k === 'sep' ? '/' : fail(k)) });`,
-      loader: 'js',
-    }));
-  },
-};
-
-/**
- * @gradlens/onnx reads its onnx.proto from the disk (protobufjs's loadSync); in the page the schema is
- * inlined and parsed with protobuf.parse (the same camelCase names as loadSync). The build fails if the
- * call it replaces is gone, so a change in @gradlens/onnx cannot ship a broken page.
- */
-const onnxSchema = {
-  name: 'onnx-schema',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]onnx[\\/]dist[\\/]proto\.js$/ }, (a) => {
-      const text = fs.readFileSync(a.path, 'utf8');
-      const call = "protobuf.loadSync(path.join(__dirname, '..', 'onnx.proto'))";
-      if (!text.includes(call)) throw new Error(`${a.path} no longer calls ${call}; update packages/web/build.js`);
-      const schema = fs.readFileSync(path.join(path.dirname(a.path), '..', 'onnx.proto'), 'utf8');
-      return { contents: text.replace(call, `protobuf.parse(${JSON.stringify(schema)}).root`), loader: 'js' };
-    });
-  },
-};
-
 /** `import source from 'gradlens:worker-source'` gives the worker bundle's text. */
 const workerSource = (text) => ({
   name: 'worker-source',
@@ -90,9 +29,9 @@ const common = {
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
-  // the core reads no environment in the browser: every process.env.X is undefined
-  define: { 'process.env': '{}' },
-  plugins: [nodeStubs, onnxSchema],
+  // Every library comes through its browser entry (the `browser` export condition): no Node module and
+  // no stub; an import of one (fs, path, …) is a build error here, as platform 'browser' cannot resolve it.
+  plugins: [],
 };
 
 /** data.js: the bundled models (weights and card) and the sample pictures, from @gradlens/weights. */
@@ -128,7 +67,7 @@ async function main() {
     ...common,
     entryPoints: [path.join(here, 'src/page/page.ts')],
     write: false,
-    plugins: [nodeStubs, onnxSchema, workerSource(workerText)],
+    plugins: [workerSource(workerText)],
   });
   write(path.join(out, 'page.js'), page.outputFiles[0].contents);
   write(path.join(out, 'data.js'), dataScript());

@@ -1,6 +1,7 @@
 // The packages as a user gets them: scripts/pack-install-check.js packs every package, installs the
 // tarballs into a fresh folder, runs a strict TypeScript, an ES module and a CommonJS program there,
-// loads an ONNX export with @gradlens/onnx, and `npx gradlens demo --quick` (about 1–3 minutes on 2 shared cores).
+// loads an ONNX export with @gradlens/onnx, `npx gradlens demo --quick`, and `gradlens serve` serving the
+// page of the installed @gradlens/web (about 1–3 minutes on 2 shared cores).
 import { execFileSync } from 'child_process';
 import * as path from 'path';
 
@@ -19,12 +20,13 @@ test('npm pack → fresh install → TypeScript, ESM, CommonJS programs and grad
     throw new Error(`pack-install-check failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
   }
   const steps = [
-    'packed 8 packages',
+    'packed 9 packages',
     'strict TypeScript program compiled and ran',
     'ES module program ran',
     'CommonJS program ran',
     'ONNX program loaded',
     'demo --quick wrote',
+    'served the installed page',
   ];
   for (const step of steps) {
     expect(out).toContain(step);

@@ -1,9 +1,10 @@
-export { loadOnnx, OnnxModel } from './model';
-export type { LoadOnnxOptions } from './model';
-export { onnxOps, supportedOps, OPSET_RANGE } from './op-table';
-export { modulePath, modulePaths, OnnxScope } from './scopes';
-export { decodeModel, decodeTensor } from './proto';
-export { readTensorProto } from './initializers';
-export { Const } from './values';
-export type { Value } from './values';
-export { classNamesFromMetadata, CLASS_NAME_KEYS } from './class-names';
+/**
+ * @gradlens/onnx under Node: `loadOnnx` takes a file path (read through io's policy, external data beside
+ * it) or the file's bytes. The browser entry (browser.ts) takes bytes only.
+ */
+import { setOnnxFileAccess } from './files';
+import { nodeFileAccess } from './node-files';
+
+setOnnxFileAccess(nodeFileAccess);
+
+export * from './core';

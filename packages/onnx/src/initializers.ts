@@ -1,6 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { Tensor } from '@gradlens/tensor';
+import { fileAccess } from './files';
 import type { Int64, TensorProtoMessage } from './proto';
 import { toNumber } from './proto';
 import { Const } from './values';
@@ -70,7 +69,7 @@ function bfloatToFloat(h: number): number {
   return b.getFloat32(0);
 }
 
-/** Reads `length` bytes at `offset` of the external-data file `location`, refusing paths outside the model's folder. */
+/** Reads a tensor's external data (its `location`, `offset`, `length` entries) through the platform's file access. */
 function readExternal(t: TensorProtoMessage, source: TensorSource, expected: number): Uint8Array {
   const entry = (k: string) => t.externalData.find((e) => e.key === k)?.value;
   const location = entry('location');
@@ -80,41 +79,12 @@ function readExternal(t: TensorProtoMessage, source: TensorSource, expected: num
     throw new Error(
       `${what} keeps its data in the external file '${location}'; load the model from its file path so the file can be found`,
     );
-  const base = fs.realpathSync(source.baseDir);
-  const file = path.resolve(base, location);
-  const rel = path.relative(base, file);
-  if (path.isAbsolute(location) || rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new Error(`${what}: external data location '${location}' is outside the model's folder ${base}; refused`);
-  }
-  if (!fs.existsSync(file)) throw new Error(`${what}: external data file ${file} is missing`);
-  const real = fs.realpathSync(file);
-  if (path.relative(base, real).startsWith('..'))
-    throw new Error(`${what}: external data file ${file} links outside the model's folder; refused`);
-  const fd = fs.openSync(real, 'r');
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new Error(`${what}: external data ${file} is not a regular file`);
-    const offset = Number(entry('offset') ?? 0);
-    const length = entry('length') === undefined ? expected : Number(entry('length'));
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new Error(`${what}: external data offset '${entry('offset')}' or length '${entry('length')}' is not a non-negative integer`);
-    }
-    if (length !== expected)
-      throw new Error(`${what}: external data length ${length} does not match its shape and type (${expected} bytes)`);
-    if (offset + length > st.size)
-      throw new Error(`${what}: external data ${file} holds ${st.size} bytes, the tensor needs bytes ${offset}..${offset + length}`);
-    // Allocated from the declared size, checked against the file's size above; read in chunks (readSync caps one call at 2 GiB).
-    const out = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(fd, out, done, Math.min(length - done, 1 << 30), offset + done);
-      if (n <= 0) throw new Error(`${what}: external data ${file} ended early`);
-      done += n;
-    }
-    return out;
-  } finally {
-    fs.closeSync(fd);
-  }
+  return fileAccess(`${what}'s external data`).readExternal(
+    source.baseDir,
+    { location, offset: entry('offset'), length: entry('length') },
+    expected,
+    what,
+  );
 }
 
 /** The tensor's dims, checked: non-negative integers whose product is a safe size. */

@@ -1,10 +1,8 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
-import { readRegularFile } from '@gradlens/io';
 import { layers, Module } from '@gradlens/nn';
 import { Attrs } from './attrs';
 import { classNamesFromMetadata } from './class-names';
+import { fileAccess } from './files';
 import type { TensorSource } from './initializers';
 import { readTensorProto } from './initializers';
 import { OPSET_RANGE, onnxOps } from './op-table';
@@ -214,20 +212,17 @@ function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnn
 
 /** Loads an ONNX model (a file path or its bytes) as a gradlens Module in eval mode. */
 export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOptions = {}): OnnxModel {
-  const file = typeof pathOrBytes === 'string' ? path.resolve(pathOrBytes) : null;
-  const where = file ?? 'ONNX bytes';
+  let where = typeof pathOrBytes === 'string' ? pathOrBytes : 'ONNX bytes';
   try {
     let bytes: Uint8Array;
-    if (file) {
-      const st = fs.statSync(file, { throwIfNoEntry: false });
-      if (st?.isFile() && st.size > 2 ** 31 - 1)
-        throw new Error(
-          `${st.size} bytes is over protobuf's 2 GiB limit for one message; large models keep their weights in external data files`,
-        );
-      // io's reading policy: regular files only, the byte budget checked before allocating.
-      bytes = readRegularFile(file);
+    let baseDir: string | null = null;
+    if (typeof pathOrBytes === 'string') {
+      const read = fileAccess(`loading '${pathOrBytes}'`).readModel(pathOrBytes);
+      where = read.path;
+      bytes = read.bytes;
+      baseDir = read.dir;
     } else {
-      bytes = pathOrBytes as Uint8Array;
+      bytes = pathOrBytes;
     }
     let model: ModelMessage;
     try {
@@ -259,7 +254,7 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
         throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
       if (graph.output.length !== 1) throw new Error(`the graph has ${graph.output.length} outputs; a gradlens model gives one`);
     }
-    const m = new OnnxModel(model, graph, { baseDir: file ? path.dirname(file) : null, ownsBytes: file !== null }, options, opset);
+    const m = new OnnxModel(model, graph, { baseDir, ownsBytes: baseDir !== null }, options, opset);
     m.eval();
     if (!options.graphOnly && (options.check ?? true)) tidy(() => void noGrad(() => m.call(zeros([...m.inputShape]))));
     return m;

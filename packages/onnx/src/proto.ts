@@ -1,5 +1,5 @@
-import * as path from 'path';
 import * as protobuf from 'protobufjs';
+import { ONNX_PROTO } from './onnx-proto';
 
 /** An int64 as protobufjs gives it: a number, or a Long when long.js is present. */
 export type Int64 = number | { toNumber(): number; low: number; high: number; unsigned?: boolean };
@@ -77,9 +77,9 @@ export interface ModelMessage {
 let modelType: protobuf.Type | null = null;
 let tensorType: protobuf.Type | null = null;
 
-/** ONNX's own onnx.proto (from the onnx Python package), shipped beside dist/ and src/. */
+/** ONNX's own onnx.proto (from the onnx Python package, shipped beside dist/ and src/), parsed from its text. */
 function root(): protobuf.Root {
-  return protobuf.loadSync(path.join(__dirname, '..', 'onnx.proto'));
+  return protobuf.parse(ONNX_PROTO).root;
 }
 
 /** Decodes an ONNX ModelProto; bytes fields (raw_data) stay views into `bytes` (protobufjs slices a Buffer). */

@@ -1,4 +1,4 @@
-/** Where progress goes: process.stderr, or anything with `write` (tests capture it). */
+/** Where progress goes: process.stderr, the console in a browser, or anything with `write` (tests capture it). */
 export interface ProgressStream {
   write(text: string): unknown;
   /** A terminal gets one line redrawn with \r; anything else gets one line per epoch. */
@@ -8,7 +8,7 @@ export interface ProgressStream {
 }
 
 export interface ProgressOptions {
-  /** Default process.stderr. */
+  /** Default process.stderr; where there is no `process` (a browser), the console. */
   stream?: ProgressStream;
   /** Overrides stream.isTTY. */
   tty?: boolean;
@@ -29,6 +29,16 @@ export interface EpochLine {
   valLoss?: number;
   valAccuracy?: number;
   lr: number;
+}
+
+/**
+ * process.stderr under Node; in a browser (no `process`), a stream that logs each line to the console
+ * (not a terminal, so it gets the one summary line per epoch).
+ */
+export function defaultProgressStream(global: object = globalThis): ProgressStream {
+  const proc = (global as { process?: { stderr?: ProgressStream } }).process;
+  if (proc?.stderr) return proc.stderr;
+  return { write: (text: string) => console.log(text.replace(/\n$/, '')), isTTY: false };
 }
 
 /** Seconds as 12s, 3m05s or 1h02m. */
@@ -58,7 +68,7 @@ export class ProgressBar {
   private epochStart = 0;
 
   constructor(options: ProgressOptions = {}) {
-    this.stream = options.stream ?? process.stderr;
+    this.stream = options.stream ?? defaultProgressStream();
     this.tty = options.tty ?? this.stream.isTTY === true;
     this.minInterval = options.minIntervalMs ?? 100;
     this.now = options.now ?? (() => Date.now());
