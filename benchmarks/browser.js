@@ -55,6 +55,15 @@ function renderer() {
   return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
 }
 
+/** The WebGPU adapter's vendor and architecture (SwiftShader here), or why there is none. */
+async function adapter() {
+  if (!navigator.gpu) return 'no WebGPU';
+  const a = await navigator.gpu.requestAdapter();
+  if (!a) return 'no WebGPU adapter';
+  const info = a.info ?? (a.requestAdapterInfo ? await a.requestAdapterInfo() : {});
+  return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'an adapter that does not say';
+}
+
 async function bench(mode, reps, small) {
   if (mode === 'cpu') T.setBackend('cpu'); else T.setBackend('gpujs', { mode });
   const g = new T.Generator(1);
@@ -101,7 +110,7 @@ async function bench(mode, reps, small) {
   T.setBackend('cpu');
   return { rows, info };
 }
-Object.assign(window, { bench, renderer });
+Object.assign(window, { bench, renderer, adapter });
 `;
 
 async function main() {
@@ -125,6 +134,7 @@ async function main() {
   const { chromium } = require('playwright-core');
   const rows = [];
   let rendererName = '';
+  let adapterName = '';
   for (const mode of o.modes) {
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-bench-'));
     const args = [
@@ -151,6 +161,7 @@ async function main() {
       await page.goto('http://localhost:8124/index.html');
       await page.waitForFunction(() => typeof (/** @type {any} */ (window).bench) === 'function');
       rendererName = await page.evaluate(() => /** @type {any} */ (window).renderer());
+      if (mode === 'webgpu') adapterName = await page.evaluate(() => /** @type {any} */ (window).adapter());
       const r = await page.evaluate(([m, reps, small]) => /** @type {any} */ (window).bench(m, reps, small), [mode, o.reps, o.small]);
       const ran =
         r.info.backend === 'cpu'
@@ -165,6 +176,7 @@ async function main() {
     }
   }
   console.log(`renderer: ${rendererName}${/SwiftShader/i.test(rendererName) ? ' (a CPU rasteriser: these are not GPU figures)' : ''}`);
+  if (adapterName) console.log(`WebGPU adapter: ${adapterName}${/swiftshader/i.test(adapterName) ? ' (SwiftShader on the CPU)' : ''}`);
   console.log('| mode | op | ms | GFLOP/s |');
   console.log('| --- | --- | ---: | ---: |');
   for (const r of rows)
