@@ -1,8 +1,8 @@
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import type { CamOptions, CamResult } from './cam-core';
-import { buildCam, checkActivation, perItem, withLayer } from './cam-core';
-import { checkEval, checkInput, disposePass, disposeResult, layerActivation, passGrad, recordPass, valuesOf, Warnings } from './common';
+import type { CamLayer, CamOptions, CamResult } from './cam-core';
+import { buildCam, camLayer, perItem, withLayer } from './cam-core';
+import { checkEval, checkInput, disposePass, disposeResult, passGrad, recordPass, valuesOf, Warnings } from './common';
 import { principalProjection } from './eigencam';
 
 /** How a CAM method weighs its activations A with the gradient g, element by element (for eigen_smooth). */
@@ -20,7 +20,8 @@ export type WeightedActivations =
  * eigen_smooth (pytorch-grad-cam) for any CAM method: instead of summing the method's weighted
  * activations over channels, project them (centred) on their first principal component (Eigen-CAM's
  * sign rule: loadings sum ≥ 0), then ReLU (default, as pytorch-grad-cam). Removes noise that is not
- * on the dominant direction. `weights` of the result is the principal direction [N, K].
+ * on the dominant direction. `weights` of the result is the principal direction [N, K]. A token layer
+ * (ViT) goes through the same reshape as the other CAM methods (`options.reshape`, or the model's token grid).
  */
 export function eigenSmoothCam(model: Module, x: Tensor, how: WeightedActivations, given: CamOptions = {}): CamResult {
   const method = 'eigenSmoothCam';
@@ -40,15 +41,15 @@ export function eigenSmoothCam(model: Module, x: Tensor, how: WeightedActivation
     }
   }
   const pass = recordPass(method, model, x, options.target);
+  let layer: CamLayer | null = null;
   try {
-    const a = layerActivation(method, model, pass.tape, options.layer);
-    checkActivation(method, a, options.layer);
-    const [g] = passGrad(pass, [a]);
+    layer = camLayer(method, model, pass.tape, options);
+    const [g] = passGrad(pass, [layer.raw]);
     try {
       return buildCam(
         method,
-        a,
-        g!,
+        layer.a,
+        layer.grid(g!),
         perItem((av, gv, k, hw, item) => {
           const wa = new Float64Array(k * hw);
           for (let c = 0; c < k; c++) {
@@ -78,6 +79,7 @@ export function eigenSmoothCam(model: Module, x: Tensor, how: WeightedActivation
       g!.dispose();
     }
   } finally {
+    layer?.dispose();
     disposePass(pass);
   }
 }

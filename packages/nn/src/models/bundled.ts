@@ -1,5 +1,5 @@
 import type { Tensor } from '@gradlens/tensor';
-import { add, assign, crossEntropy, flatten, mean, mul } from '@gradlens/tensor';
+import { add, crossEntropy, flatten, mean, mul } from '@gradlens/tensor';
 import { FASHION_MNIST_CLASSES } from '../datasets/classes';
 import { parseModelCard } from './card';
 import { ReLU } from '../layers/activation';
@@ -13,6 +13,8 @@ import { Module } from '../module';
 import type { InputOptions } from '../input';
 import { loadCheckpoint } from '../train/checkpoint';
 import type { LossFn } from '../train/fit';
+import { foldInto } from './fold';
+import { type ConvStemConfig, foldConvStemBatchNorm, type VitConfig, VisionTransformer } from './vit';
 import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthScaler } from './common';
 
 /**
@@ -212,6 +214,50 @@ export function auxiliaryLoss(model: SmallVGG, weight = 1): LossFn {
   };
 }
 
+/** The shape of the bundled ViT: torchvision's VisionTransformer(image_size=64, patch_size=8, …) with a conv stem. */
+export const SMALLVIT_CONFIG: VitConfig = { imageSize: 64, patchSize: 8, numLayers: 2, numHeads: 4, hiddenDim: 64, mlpDim: 128 };
+/**
+ * The bundled ViT's conv stem as [outChannels, stride] of 3×3 convs: two per resolution (VGG's pattern, as
+ * gapnet's features) with stride 2 where the resolution halves (64 → 32 → 16 → 8), then torchvision's 1×1 `conv_last`.
+ */
+export const SMALLVIT_STEM: readonly (readonly [number, number])[] = [
+  [32, 2],
+  [32, 1],
+  [64, 2],
+  [64, 1],
+  [96, 2],
+  [96, 1],
+];
+
+/** Options of smallvit: the bundled options, and the transformer's shape (for trials; the bundled weights use SMALLVIT_CONFIG). */
+export interface SmallVitOptions extends BundledOptions, Partial<Pick<VitConfig, 'numLayers' | 'numHeads' | 'hiddenDim' | 'mlpDim'>> {
+  /** The stem's 3×3 convs as [outChannels, stride] (default SMALLVIT_STEM). */
+  stem?: readonly (readonly [number, number])[];
+}
+
+/**
+ * The bundled vision transformer for 3×64×64 inputs, 10 classes by default: torchvision's
+ * VisionTransformer(image_size=64, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64, mlp_dim=128)
+ * with a convolutional stem (Xiao et al. 2021; SMALLVIT_STEM: 3×3 convs with ReLU, two per resolution,
+ * stride 2 at each halving) and a 1×1 `conv_last` to 64, so 64 patch tokens on an 8×8 grid and a class token. `batchNorm: true` (training)
+ * puts a BatchNorm2d in each stem conv (torchvision's ConvStemConfig default), folded away by
+ * foldBatchNorm: the published model's stem convs have biases and no norm (ConvStemConfig(norm_layer=None)).
+ */
+export function smallvit(o: SmallVitOptions = {}): VisionTransformer {
+  if (o.auxiliary) throw new Error('smallvit: auxiliary is a smallvgg option');
+  const { stem = SMALLVIT_STEM, batchNorm = false, ...rest } = o;
+  const convStemConfigs: ConvStemConfig[] = stem.map(([outChannels, stride]) => ({
+    outChannels,
+    kernelSize: 3,
+    stride,
+    normLayer: batchNorm ? 'batchnorm' : null,
+    activationLayer: 'relu',
+  }));
+  const config: VitConfig = { ...SMALLVIT_CONFIG };
+  for (const k of ['numLayers', 'numHeads', 'hiddenDim', 'mlpDim'] as const) if (o[k] !== undefined) config[k] = o[k];
+  return new VisionTransformer(config, { numClasses: 10, ...rest, convStemConfigs });
+}
+
 /** The CAM architecture for 3×64×64 inputs, 10 classes by default; see GapNet. */
 export const gapnet = (o: BundledOptions = {}): GapNet => new GapNet(o);
 /** The VGG-style architecture for 3×64×64 inputs, 10 classes by default; see SmallVGG. */
@@ -221,9 +267,15 @@ export const smallvgg = (o: BundledOptions = {}): SmallVGG => new SmallVGG(o);
  * Returns a copy of a bundled model trained with `batchNorm: true` with every BatchNorm folded into
  * the conv or linear layer before it (eval-mode statistics: W' = W·γ/√(var+ε), b' = (b − mean)·γ/√(var+ε) + β),
  * as a plain model of the same class whose outputs equal the original's in eval mode. A smallvgg's
- * training-only auxiliary head is left out.
+ * training-only auxiliary head is left out; a ViT's conv stem is folded by foldConvStemBatchNorm.
  */
-export function foldBatchNorm<M extends GapNet | SmallVGG>(model: M): M {
+export function foldBatchNorm<M extends GapNet | SmallVGG | VisionTransformer>(model: M): M {
+  if (model instanceof VisionTransformer) return foldConvStemBatchNorm(model) as M;
+  return foldCnn(model as GapNet | SmallVGG) as M;
+}
+
+/** foldBatchNorm for gapnet and smallvgg. */
+function foldCnn<M extends GapNet | SmallVGG>(model: M): M {
   const plain = (
     model instanceof GapNet
       ? new GapNet({ ...model.options, batchNorm: false, init: false })
@@ -244,36 +296,6 @@ export function foldBatchNorm<M extends GapNet | SmallVGG>(model: M): M {
     });
   }
   return plain;
-}
-
-/** Writes `layer` followed by `bn` (or alone) into `target`, a layer of the same kind and size with a bias. */
-function foldInto(layer: Conv2d | Linear, bn: BatchNorm | null, target: Conv2d | Linear): void {
-  const w = layer.weight.values(),
-    b = layer.bias?.values();
-  if (target.weight.size !== w.length || target.constructor !== layer.constructor)
-    throw new Error(
-      `foldBatchNorm: ${layer.constructor.name} [${layer.weight.shape.join(', ')}] does not match the plain model's ${target.constructor.name} [${target.weight.shape.join(', ')}]`,
-    );
-  const outputs = layer.weight.shape[0]!;
-  const per = w.length / outputs;
-  const tw = new Float64Array(w.length),
-    tb = new Float64Array(outputs);
-  for (let o = 0; o < outputs; o++) {
-    let scale = 1,
-      shift = 0;
-    if (bn) {
-      const mean = Number(bn.runningMean!.values()[o]),
-        v = Number(bn.runningVar!.values()[o]);
-      const gamma = bn.weight ? Number(bn.weight.values()[o]) : 1,
-        beta = bn.bias ? Number(bn.bias.values()[o]) : 0;
-      scale = gamma / Math.sqrt(v + bn.eps);
-      shift = beta - mean * scale;
-    }
-    for (let j = 0; j < per; j++) tw[o * per + j] = Number(w[o * per + j]) * scale;
-    tb[o] = (b ? Number(b[o]) : 0) * scale + shift;
-  }
-  assign(target.weight, tw);
-  assign(target.bias!, tb);
 }
 
 /** What a bundled model is: how to build it, what it takes and which layers the explain methods want. */

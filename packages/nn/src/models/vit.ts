@@ -1,5 +1,7 @@
 import type { Tensor } from '@gradlens/tensor';
 import { add, cat, expand, flatten, permute, reshape, slice, zeros } from '@gradlens/tensor';
+import { ReLU } from '../layers/activation';
+import { BatchNorm2d } from '../layers/batchnorm';
 import { Sequential } from '../layers/container';
 import { Conv2d } from '../layers/conv';
 import { Dropout } from '../layers/dropout';
@@ -7,6 +9,7 @@ import { Linear } from '../layers/linear';
 import { GELU, LayerNorm, MultiheadAttention } from '../layers/transformer';
 import { constant_, normal_, truncNormal_, xavierUniform_ } from '../init';
 import { Module } from '../module';
+import { foldInto } from './fold';
 import type { ModelOptions } from './common';
 import { numClassesOf } from './common';
 
@@ -20,7 +23,28 @@ export interface VitConfig {
   mlpDim: number;
 }
 
+/**
+ * One conv of a convolutional stem, as torchvision's ConvStemConfig (Xiao et al. 2021, "Early
+ * convolutions help transformers see better"): a Conv2dNormActivation with padding (kernelSize − 1) / 2,
+ * no bias when normalised. normLayer 'batchnorm' (torchvision's default BatchNorm2d) or null;
+ * activationLayer 'relu' (torchvision's default ReLU) or null.
+ */
+export interface ConvStemConfig {
+  outChannels: number;
+  kernelSize: number;
+  stride: number;
+  normLayer?: 'batchnorm' | null;
+  activationLayer?: 'relu' | null;
+}
+
 export interface VitOptions extends ModelOptions, Partial<VitConfig> {
+  /**
+   * A convolutional stem instead of the patchify conv, as torchvision's `conv_stem_configs`:
+   * `conv_proj` becomes a Sequential of `conv_bn_relu_<i>` (each a Sequential conv · norm? · activation?,
+   * indexed as torchvision's Conv2dNormActivation) and `conv_last`, a 1×1 conv to hiddenDim. Its
+   * output must be imageSize / patchSize on a side.
+   */
+  convStemConfigs?: readonly ConvStemConfig[];
   /** Dropout after the embeddings and in the MLPs (torchvision's default 0). */
   dropout?: number;
   /** Dropout on the attention output (torchvision's default 0). */
@@ -106,7 +130,10 @@ export class Encoder extends Module {
 export class VisionTransformer extends Module {
   readonly config: VitConfig;
   readonly class_token: Tensor;
-  readonly conv_proj: Conv2d;
+  /** The patchify conv, or with `convStemConfigs` the Sequential `conv_bn_relu_<i>` … `conv_last`. */
+  readonly conv_proj: Conv2d | Sequential;
+  /** The stem's configs (with defaults filled in), or null for the patchify conv. */
+  readonly convStemConfigs: readonly Required<ConvStemConfig>[] | null;
   readonly encoder: Encoder;
   readonly heads: Sequential;
 
@@ -125,13 +152,19 @@ export class VisionTransformer extends Module {
     const dropout = options.dropout ?? 0;
     const init = options.init !== false;
     this.class_token = this.registerParameter('class_token', zeros([1, 1, c.hiddenDim]));
-    this.conv_proj = this.registerModule('conv_proj', new Conv2d(3, c.hiddenDim, c.patchSize, { stride: c.patchSize, init: false }));
     const grid = c.imageSize / c.patchSize;
+    this.convStemConfigs = options.convStemConfigs ? checkConvStem(options.convStemConfigs, c.imageSize, grid) : null;
+    this.conv_proj = this.registerModule(
+      'conv_proj',
+      this.convStemConfigs
+        ? convStem(this.convStemConfigs, c.hiddenDim, options)
+        : new Conv2d(3, c.hiddenDim, c.patchSize, { stride: c.patchSize, init: false }),
+    );
     this.encoder = this.registerModule('encoder', new Encoder(grid * grid + 1, c, dropout, options.attentionDropout ?? 0, options));
     this.heads = this.registerModule('heads', new Sequential());
     const head = new Linear(c.hiddenDim, numClasses, { init: false });
     this.heads.append(head, 'head');
-    if (init) {
+    if (init && this.conv_proj instanceof Conv2d) {
       // torchvision: conv_proj trunc_normal(std √(1/fan_in)), zero bias; zero head.
       truncNormal_(this.conv_proj.weight, 0, Math.sqrt(1 / (3 * c.patchSize * c.patchSize)), -2, 2, options.generator);
       if (this.conv_proj.bias) constant_(this.conv_proj.bias, 0);
@@ -158,12 +191,70 @@ export class VisionTransformer extends Module {
       throw new Error(`VisionTransformer: input must be [N, 3, ${s}, ${s}], got [${x.shape.join(', ')}]`);
     }
     const n = x.shape[0]!;
-    // [N, hidden, g, g] → [N, g·g, hidden], the class token in front.
+    // [N, hidden, g, g] (the stem's output size is checked at construction) → [N, g·g, hidden], the class token in front.
     const patches = permute(flatten(this.conv_proj.call(x), 2), [0, 2, 1]);
     const tokens = cat([expand(this.class_token, [n, 1, this.config.hiddenDim]), patches], 1);
     const encoded = this.encoder.call(tokens);
     return this.heads.call(reshape(slice(encoded, 1, 0, 1), [n, this.config.hiddenDim]));
   }
+}
+
+/** Fills in torchvision's defaults and checks that the stem ends at grid × grid. */
+function checkConvStem(configs: readonly ConvStemConfig[], imageSize: number, grid: number): Required<ConvStemConfig>[] {
+  if (configs.length === 0) throw new Error('VisionTransformer: convStemConfigs is empty (leave it out for the patchify conv)');
+  let side = imageSize;
+  return configs.map((cfg, i) => {
+    for (const k of ['outChannels', 'kernelSize', 'stride'] as const) {
+      const v = cfg[k];
+      if (!Number.isInteger(v) || v < 1)
+        throw new Error(`VisionTransformer: convStemConfigs[${i}].${k} must be a positive integer, got ${v}`);
+    }
+    const normLayer = cfg.normLayer === undefined ? 'batchnorm' : cfg.normLayer;
+    const activationLayer = cfg.activationLayer === undefined ? 'relu' : cfg.activationLayer;
+    if (normLayer !== 'batchnorm' && normLayer !== null)
+      throw new Error(`VisionTransformer: convStemConfigs[${i}].normLayer must be 'batchnorm' or null, got ${String(normLayer)}`);
+    if (activationLayer !== 'relu' && activationLayer !== null)
+      throw new Error(`VisionTransformer: convStemConfigs[${i}].activationLayer must be 'relu' or null, got ${String(activationLayer)}`);
+    const pad = Math.floor((cfg.kernelSize - 1) / 2);
+    side = Math.floor((side + 2 * pad - cfg.kernelSize) / cfg.stride) + 1;
+    if (i === configs.length - 1 && side !== grid)
+      throw new Error(
+        `VisionTransformer: the conv stem maps ${imageSize}×${imageSize} to ${side}×${side}, but imageSize / patchSize is ${grid}: the stem's strides must multiply to patchSize`,
+      );
+    return { outChannels: cfg.outChannels, kernelSize: cfg.kernelSize, stride: cfg.stride, normLayer, activationLayer };
+  });
+}
+
+/**
+ * torchvision's conv stem: `conv_bn_relu_<i>` = Sequential(Conv2d, BatchNorm2d?, ReLU?) with PyTorch's
+ * default conv init, then `conv_last` Conv2d 1×1 → hidden, N(0, √(2 / hidden)) with a zero bias.
+ */
+function convStem(configs: readonly Required<ConvStemConfig>[], hiddenDim: number, options: ModelOptions): Sequential {
+  const stem = new Sequential();
+  let prev = 3;
+  configs.forEach((cfg, i) => {
+    const { outChannels, kernelSize, stride, normLayer, activationLayer } = cfg;
+    const padding = Math.floor((kernelSize - 1) / 2);
+    const conv = new Conv2d(prev, outChannels, kernelSize, {
+      stride,
+      padding,
+      bias: normLayer === null,
+      generator: options.generator,
+      init: options.init,
+    });
+    stem.append(
+      new Sequential(conv, ...(normLayer ? [new BatchNorm2d(outChannels)] : []), ...(activationLayer ? [new ReLU()] : [])),
+      `conv_bn_relu_${i}`,
+    );
+    prev = outChannels;
+  });
+  const last = new Conv2d(prev, hiddenDim, 1, { init: false });
+  stem.append(last, 'conv_last');
+  if (options.init !== false) {
+    normal_(last.weight, 0, Math.sqrt(2 / hiddenDim), options.generator);
+    if (last.bias) constant_(last.bias, 0);
+  }
+  return stem;
 }
 
 const builder =
@@ -192,3 +283,32 @@ export const vitB16 = builder('vit_b_16', { imageSize: 224, patchSize: 16, numLa
 export const vitB32 = builder('vit_b_32', { imageSize: 224, patchSize: 32, numLayers: 12, numHeads: 12, hiddenDim: 768, mlpDim: 3072 });
 /** ViT-L/16 (304M parameters, 24 layers of 1024), as torchvision.models.vit_l_16. */
 export const vitL16 = builder('vit_l_16', { imageSize: 224, patchSize: 16, numLayers: 24, numHeads: 16, hiddenDim: 1024, mlpDim: 4096 });
+
+/**
+ * Returns a copy of a VisionTransformer whose conv stem was trained with BatchNorm, with every stem
+ * BatchNorm folded into the conv before it (eval-mode statistics), as a VisionTransformer with
+ * `normLayer: null` stems (convs with biases) and the same outputs in eval mode: torchvision's
+ * VisionTransformer with ConvStemConfig(norm_layer=None) loads it. A model without stem BatchNorms is copied.
+ */
+export function foldConvStemBatchNorm(model: VisionTransformer): VisionTransformer {
+  const stemConfigs = model.convStemConfigs;
+  const plain = new VisionTransformer(model.config, {
+    numClasses: (model.heads.at(0) as Linear).weight.shape[0]!,
+    ...(stemConfigs ? { convStemConfigs: stemConfigs.map((c) => ({ ...c, normLayer: null })) } : {}),
+    init: false,
+  });
+  const stemKey = /^conv_proj\.conv_bn_relu_\d+\./;
+  const state = Object.fromEntries(Object.entries(model.stateDict()).filter(([k]) => !stemKey.test(k)));
+  plain.loadStateDict(state, { strict: false });
+  if (stemConfigs && model.conv_proj instanceof Sequential && plain.conv_proj instanceof Sequential) {
+    for (let i = 0; i < stemConfigs.length; i++) {
+      const src = model.conv_proj.getModule(`conv_bn_relu_${i}`) as Sequential;
+      const dst = plain.conv_proj.getModule(`conv_bn_relu_${i}`) as Sequential;
+      const bn = src.children().find(([, m]) => m instanceof BatchNorm2d)?.[1] as BatchNorm2d | undefined;
+      foldInto(src.at(0) as Conv2d, bn ?? null, dst.at(0) as Conv2d);
+    }
+  }
+  const missing = Object.keys(plain.stateDict()).filter((k) => !(k in state) && !stemKey.test(k));
+  if (missing.length) throw new Error(`foldConvStemBatchNorm: no value for ${missing.join(', ')}`);
+  return plain;
+}
