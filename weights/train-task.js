@@ -4,7 +4,7 @@
  * The training task of weights/train.js as a DataParallel task module (@gradlens/nn): every thread —
  * the main one and each worker — calls build(config, { rank, threads }) and gets the same model and
  * the same training pictures. config (plain data, from train.js): { name, seed, bn, images,
- * normalization, rampEpochs, dropout?, auxiliary? } (smallvgg only: dropout, the classifier's training-time
+ * normalization, rampEpochs, dropout?, auxiliary?, vitShape? } (vit only: vitShape, the transformer's shape and stem; smallvgg only: dropout, the classifier's training-time
  * dropout; auxiliary, the weight of the auxiliary head's loss, 0 or absent for none).
  */
 const path = require('path');
@@ -36,8 +36,9 @@ function levelConfig(t) {
 }
 
 /**
- * @typedef {{ name: 'gapnet' | 'smallvgg', seed: number, bn: boolean, images: number,
- *   normalization: { mean: number[], std: number[] }, rampEpochs: number, dropout?: number, auxiliary?: number }} TaskConfig
+ * @typedef {{ name: 'gapnet' | 'smallvgg' | 'vit', seed: number, bn: boolean, images: number,
+ *   normalization: { mean: number[], std: number[] }, rampEpochs: number, dropout?: number, auxiliary?: number,
+ *   vitShape?: { numLayers: number, numHeads: number, hiddenDim: number, mlpDim: number, stem: number[][] } }} TaskConfig
  */
 
 /**
@@ -47,12 +48,13 @@ function levelConfig(t) {
  * @param {TaskConfig} config @param {{ rank: number, threads: number }} context
  */
 function build(config, context) {
-  const { name, seed, bn, images, normalization, rampEpochs, dropout, auxiliary = 0 } = config;
+  const { name, seed, bn, images, normalization, rampEpochs, dropout, auxiliary = 0, vitShape } = config;
   T.manualSeed(seed + context.rank);
   // With --bn the model trains with a BatchNorm after every conv (nn.bundledModels), folded away at the end.
   // With --auxiliary W smallvgg trains an auxiliary head over its pooled features too (loss: classifier's + W · head's), dropped at the end.
-  const model = nn.bundledModels[name].build({
-    generator: new T.Generator(seed), batchNorm: bn, ...(dropout === undefined ? {} : { dropout }), ...(auxiliary > 0 ? { auxiliary: true } : {}),
+  const build = name === 'vit' ? nn.smallvit : nn.bundledModels[name].build;
+  const model = build({
+    generator: new T.Generator(seed), batchNorm: bn, ...(vitShape ?? {}), ...(name === 'vit' || dropout === undefined ? {} : { dropout }), ...(auxiliary > 0 ? { auxiliary: true } : {}),
   });
   // Each thread its own dropout masks (rank 0 keeps the single-thread run's generator).
   for (const [, m] of model.namedModules()) if (m instanceof nn.Dropout) m.generator = new T.Generator(seed + 7 + 1009 * context.rank);
