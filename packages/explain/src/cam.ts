@@ -1,4 +1,4 @@
-import { indexSelect } from '@gradlens/tensor';
+import { indexSelect, inputsOf } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { CamLayer, CamOptions, CamResult } from './cam-core';
@@ -45,7 +45,7 @@ export function findGapLinearWeights(method: string, tape: Tape, a: Tensor, outp
       case 'linear': {
         if (!pooled) fail(`found ${where} before any global average pooling`);
         if (node.output !== output) fail(`the linear layer ${where} is not the model's last op`);
-        const w = node.inputs[1]!;
+        const w = inputsOf(node).weight;
         if (w.shape[1] !== a.shape[1]) fail(`the linear layer takes ${w.shape[1]} features, the layer has ${a.shape[1]} channels`);
         return w;
       }

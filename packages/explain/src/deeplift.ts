@@ -1,5 +1,5 @@
-import { abs, cat, div, expand, full, gradRules, gt, mul, narrow, onesLike, sub, tensor, tidy, where } from '@gradlens/tensor';
-import type { GradRule, OpName, RuleOverrides, Tensor } from '@gradlens/tensor';
+import { abs, cat, div, expand, full, gradRules, gt, inputsOf, mul, narrow, onesLike, sub, tensor, tidy, where } from '@gradlens/tensor';
+import type { GradContext, GradRule, RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ResolvedTarget } from './common';
 import { checkConstant, checkEval, checkInput, disposePass, recordPass, scoreRows, valuesOf, Warnings } from './common';
@@ -7,6 +7,8 @@ import { cleanTarget } from './gradient-core';
 
 /** The element-wise non-linearities DeepLIFT's Rescale rule replaces; every other op keeps its gradient. */
 export const RESCALE_OPS = ['relu', 'sigmoid', 'tanh', 'gelu', 'erf', 'clamp'] as const;
+/** One of RESCALE_OPS: each has one input, `x`. */
+type RescaleOp = (typeof RESCALE_OPS)[number];
 
 /**
  * DeepLIFT's Rescale rule (Shrikumar et al. 2017, §3.5.1) for an element-wise non-linearity y = f(z)
@@ -14,9 +16,9 @@ export const RESCALE_OPS = ['relu', 'sigmoid', 'tanh', 'gelu', 'erf', 'clamp'] a
  * reference): the multiplier m = Δy / Δz = (f(z) − f(z_ref)) / (z − z_ref), or the gradient f′(z)
  * where |Δz| ≤ eps (the paper's limit); both halves are multiplied by the same m.
  */
-export function rescaleRule<K extends OpName>(op: K, eps: number): GradRule<K> {
+export function rescaleRule<K extends RescaleOp>(op: K, eps: number): GradRule<K> {
   return (dy, ctx) => {
-    const z = ctx.inputs[0]!;
+    const { x: z } = inputsOf(ctx as GradContext<RescaleOp>);
     const rows = z.shape[0] ?? 0;
     if (rows % 2 !== 0)
       throw new Error(

@@ -1,4 +1,4 @@
-import { abs, add, batchNormSlots, div, keep, mul, reshape, sqrt, sub, tensor, tidy } from '@gradlens/tensor';
+import { abs, add, batchNormSlots, div, inputsOf, keep, mul, reshape, sqrt, sub, tensor, tidy } from '@gradlens/tensor';
 import type { AnyTapeNode, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions } from './common';
@@ -30,7 +30,7 @@ function scalePlanes(v: Float64Array, count: number, size: number): void {
 
 /** The effective bias of a biased node per channel [C] (conv2d: b; eval-mode batch norm: β − μ γ / √(σ² + ε)), or null. */
 function nodeBias(node: AnyTapeNode): Tensor | null {
-  if (node.op === 'conv2d') return node.inputs[2] ?? null;
+  if (node.op === 'conv2d') return inputsOf(node).bias ?? null;
   if (node.op === 'batchNorm') {
     const a = node.attrs;
     if (a.training) return null;

@@ -1,5 +1,5 @@
-import type { GradRule, OpName, RuleOverrides, Tensor } from '@gradlens/tensor';
-import { abs, add, div, eq, gradRules, minimum, mul, relu, sum, where } from '@gradlens/tensor';
+import type { GradContext, GradRule, OpName, RuleOverrides, Tensor } from '@gradlens/tensor';
+import { abs, add, div, eq, gradRules, inputsOf, minimum, mul, relu, sum, where } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { checkEval, checkInput, disposePass, passGrad, recordPass, Warnings } from '../common';
 import { forward, transpose } from '../lrp/rules';
@@ -24,8 +24,7 @@ const itemSum = (t: Tensor) => sum(t, { dim: t.shape.map((_, i) => i).slice(1), 
  * share the relevance, z = x⁺·w⁺ + x⁻·w⁻ without bias.
  */
 const alphaOneBetaZero: GradRule<'conv2d' | 'linear'> = (R, ctx) => {
-  const x = ctx.inputs[0]!;
-  const w = ctx.inputs[1]!;
+  const { x, weight: w } = inputsOf(ctx as GradContext<'conv2d' | 'linear'>);
   const px = relu(x),
     nx = minimum(x, 0),
     pw = relu(w),

@@ -1,5 +1,5 @@
 import type { GradRule, OpName, RuleOverrides, Tensor } from '@gradlens/tensor';
-import { gradRules } from '@gradlens/tensor';
+import { gradRules, inputsOf } from '@gradlens/tensor';
 import type { AttentionRule } from './transformer';
 import { layerNormRelevance, matmulRelevance, softmaxRelevance } from './transformer';
 import type { LrpLayerRule, Stabiliser } from './rules';
@@ -151,7 +151,7 @@ export function lrpRules(
   const layerRule =
     (op: 'conv2d' | 'linear'): GradRule<'conv2d' | 'linear'> =>
     (R, ctx) => {
-      const relevance = layerRelevance(R, ctx, pick(op, ctx.scope, ctx.inputs[0]!), stabilise);
+      const relevance = layerRelevance(R, ctx, pick(op, ctx.scope, inputsOf(ctx).x), stabilise);
       return ctx.inputs.map((_, i) => (i === 0 ? relevance : null));
     };
   const table = treatments(layerRule, stabilise, eps, composite.attention ?? 'ah', probabilities);

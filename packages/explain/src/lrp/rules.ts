@@ -1,7 +1,7 @@
 import type { GradContext, GradRule, OpName, Tensor } from '@gradlens/tensor';
 import {
   add,
-  batchNormSlots,
+  inputsOf,
   conv2d,
   div,
   full,
@@ -43,7 +43,8 @@ const negative = (t: Tensor) => minimum(t, 0);
  */
 export function transpose<K extends 'conv2d' | 'linear'>(ctx: GradContext<K>, s: Tensor, weight: Tensor): Tensor {
   const rule = gradRules[ctx.op] as GradRule<K>;
-  const inputs = [ctx.inputs[0]!, weight, ...ctx.inputs.slice(2)];
+  // The same call with only the weight swapped (slot 1 for both ops; the bias, if any, stays).
+  const inputs = ctx.inputs.map((t, i) => (i === 1 ? weight : t));
   return rule(s, { ...ctx, inputs, needsGrad: inputs.map((_, i) => i === 0) })[0]!;
 }
 
@@ -61,9 +62,8 @@ export function layerRelevance<K extends 'conv2d' | 'linear'>(
   spec: LrpLayerRule,
   stabilise: Stabiliser,
 ): Tensor {
-  const x = ctx.inputs[0]!;
-  const w = ctx.inputs[1]!;
-  const b = ctx.inputs[2] ?? null;
+  const { x, weight: w, bias } = inputsOf(ctx as GradContext<'conv2d' | 'linear'>);
+  const b = bias ?? null;
   switch (spec.rule) {
     case 'epsilon': {
       const s = div(R, stabilise(ctx.output, spec.epsilon ?? 0));
@@ -151,10 +151,10 @@ export const batchNormRelevance =
         `LRP: batch norm in training mode (batch statistics)${ctx.scope ? ` in module '${ctx.scope}'` : ''} has no relevance rule; put the model in eval mode`,
       );
     }
-    const slots = batchNormSlots(ctx.attrs);
-    const x = ctx.inputs[0]!;
-    const inv = pow(add(ctx.inputs[slots.var]!, ctx.attrs.eps), -0.5);
-    const scale = slots.weight >= 0 ? mul(ctx.inputs[slots.weight]!, inv) : inv;
+    const { x, var: variance, weight } = inputsOf(ctx);
+    if (!variance) throw new Error(`LRP: batch norm${ctx.scope ? ` in module '${ctx.scope}'` : ''} in eval mode has no running variance`);
+    const inv = pow(add(variance, ctx.attrs.eps), -0.5);
+    const scale = weight ? mul(weight, inv) : inv;
     const scaled = mul(
       x,
       reshape(

@@ -1,5 +1,5 @@
 import type { GradRule, Tensor } from '@gradlens/tensor';
-import { div, gradRules, mean, mul, pow, add, sub, sum } from '@gradlens/tensor';
+import { div, gradRules, inputsOf, mean, mul, pow, add, sub, sum } from '@gradlens/tensor';
 import type { Stabiliser } from './rules';
 
 /** How relevance crosses attention: Ali et al.'s AH-rule, or AttnLRP's softmax and matrix-product rules. */
@@ -14,8 +14,7 @@ export type AttentionRule = 'ah' | 'attnlrp';
 export const layerNormRelevance =
   (stabilise: Stabiliser, epsilon: number): GradRule<'layerNorm'> =>
   (R, ctx) => {
-    const x = ctx.inputs[0]!;
-    const weight = ctx.attrs.weight ? ctx.inputs[1]! : null;
+    const { x, weight } = inputsOf(ctx);
     const axes = x.shape.map((_, i) => i).slice(x.rank - ctx.attrs.dims);
     const centred = sub(x, mean(x, { dim: axes, keepdim: true }));
     const inv = pow(add(mean(mul(centred, centred), { dim: axes, keepdim: true }), ctx.attrs.eps), -0.5);
@@ -62,5 +61,5 @@ export const softmaxRelevance =
       );
     }
     const dim = ctx.attrs.dim;
-    return [mul(ctx.inputs[0]!, sub(R, mul(ctx.output, sum(R, { dim, keepdim: true }))))];
+    return [mul(inputsOf(ctx).x, sub(R, mul(ctx.output, sum(R, { dim, keepdim: true }))))];
   };
