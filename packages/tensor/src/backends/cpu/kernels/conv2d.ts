@@ -2,11 +2,12 @@
  * conv2d forward / backward-input / backward-weight on the CPU.
  *
  * Dense and grouped convolutions run through the packed GEMM (gemm.ts) with implicit im2col:
- *  - forward:          out[co, q]  = Σ_kk W[co, kk] · col[kk, q]        (M=Cout/g, N=batch·OH·OW, K=Cin/g·kh·kw)
- *  - backward-input:   dcol[kk, q] = Σ_co W[co, kk] · dy[co, q]          (M=Cin/g·kh·kw, N=batch·OH·OW, K=Cout/g),
+ *  - forward:          out[co, q]  = Σ_r W[co, r] · col[r, q]        (M=Cout/g, N=batch·OH·OW, K=Cin/g·kh·kw)
+ *  - backward-input:   dcol[r, q] = Σ_co W[co, r] · dy[co, q]          (M=Cin/g·kh·kw, N=batch·OH·OW, K=Cout/g),
  *                      scattered into dx by the store (fused col2im)
- *  - backward-weight:  dW[co, kk]  = Σ_q dy[co, q] · col[kk, q]          (M=Cout/g, N=Cin/g·kh·kw, K=batch·OH·OW)
- * where q = n·OH·OW + oh·OW + ow runs over the whole batch, so small late-layer images still make big GEMMs.
+ *  - backward-weight:  dW[co, r]  = Σ_q dy[co, q] · col[r, q]          (M=Cout/g, N=Cin/g·kh·kw, K=batch·OH·OW)
+ * where r = ci·kh·kw + i·kw + j is a tap (an im2col row) and q = n·OH·OW + oh·OW + ow runs over the whole
+ * batch, so small late-layer images still make big GEMMs.
  * Convolutions with one input channel per group (depthwise, channel multiplier allowed) use direct loops.
  * Dense 3×3 stride-1 float32 convolutions wide enough to pay take Winograd F(2×2, 3×3) forward and
  * backward-to-input (winograd.ts; setWinograd(false) or GRADLENS_WINOGRAD=0 turns it off).
@@ -67,7 +68,7 @@ function scriptLoops(data: FloatArray): PackLoops {
   };
 }
 
-/** Forward B: col[kk, q] = xp[tap(kk) + pixel(q)] for kk in the group's taps, q over batch pixels. */
+/** Forward B: col[r, q] = xp[tap(r) + pixel(q)] for r in the group's taps, q over batch pixels. */
 function im2colB(xp: PaddedPlanes, g: Conv2dGeometry, group: number, loops: PackLoops): PackB {
   const cinG = g.inChannels / g.groups;
   return {
@@ -80,7 +81,7 @@ function im2colB(xp: PaddedPlanes, g: Conv2dGeometry, group: number, loops: Pack
   };
 }
 
-/** Backward-weight B: B(q, kk) = col[kk, q], q (depth) over batch pixels, kk (columns) over taps. */
+/** Backward-weight B: B(q, r) = col[r, q], q (depth) over batch pixels, r (columns) over taps. */
 function im2colTransposedB(xp: PaddedPlanes, g: Conv2dGeometry, group: number, loops: PackLoops): PackB {
   const cinG = g.inChannels / g.groups;
   return {
@@ -266,7 +267,7 @@ function outStore(out: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, g
   };
 }
 
-/** Backward-input store: fused col2im, dxp[tap(kk) + pixel(q)] += dcol[kk, q] in the padded gradient. */
+/** Backward-input store: fused col2im, dxp[tap(r) + pixel(q)] += dcol[r, q] in the padded gradient. */
 function col2imStore(dxp: PaddedPlanes, g: Conv2dGeometry, group: number, loops: PackLoops): GemmStore {
   const cinG = g.inChannels / g.groups;
   return {
@@ -289,7 +290,7 @@ function col2imStore(dxp: PaddedPlanes, g: Conv2dGeometry, group: number, loops:
   };
 }
 
-/** Backward-weight store: dw[group*CoutG + co, kk] = C(co, kk). */
+/** Backward-weight store: dw[group*CoutG + co, r] = C(co, r). */
 function dwStore(dw: FloatArray, g: Conv2dGeometry, group: number): GemmStore {
   const kdim = (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth;
   const coutG = g.outChannels / g.groups;

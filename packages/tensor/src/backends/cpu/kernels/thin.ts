@@ -5,7 +5,7 @@ export const THIN = 4;
 
 /**
  * C = A·B for a thin product (m ≤ THIN or k ≤ THIN), e.g. a batch-1 linear layer whose weight is
- * streamed once. A[i, kk] is a[aOff + i·aRs + kk·aCs], B[kk, j] is b[bOff + kk·bRs + j·bCs], C is
+ * streamed once. A[i, p] is a[aOff + i·aRs + p·aCs], B[p, j] is b[bOff + p·bRs + j·bCs], C is
  * dense [m, n] at outOff. Each shape streams the operand that is contiguous.
  */
 export function thinMatmul(
@@ -27,7 +27,7 @@ export function thinMatmul(
     // Bᵀ is row-major [n, k] (a linear layer's weight): one dot product per output.
     const row = new Float64Array(k);
     for (let i = 0; i < m; i++) {
-      for (let kk = 0; kk < k; kk++) row[kk] = a[aOff + i * aRs + kk * aCs]!;
+      for (let p = 0; p < k; p++) row[p] = a[aOff + i * aRs + p * aCs]!;
       for (let j = 0; j < n; j++) out[outOff + i * n + j] = dot(row, b, bOff + j * bCs, k);
     }
     return;
@@ -37,19 +37,19 @@ export function thinMatmul(
     // Rows of B are contiguous: accumulate scaled rows into each output row.
     for (let i = 0; i < m; i++) {
       const o = outOff + i * n;
-      for (let kk = 0; kk < k; kk++) {
-        const s = a[aOff + i * aRs + kk * aCs]!;
+      for (let p = 0; p < k; p++) {
+        const s = a[aOff + i * aRs + p * aCs]!;
         if (s === 0) continue;
-        const r = bOff + kk * bRs;
+        const r = bOff + p * bRs;
         for (let j = 0; j < n; j++) out[o + j] = out[o + j]! + s * b[r + j]!;
       }
     }
     return;
   }
   for (let i = 0; i < m; i++) {
-    for (let kk = 0; kk < k; kk++) {
-      const s = a[aOff + i * aRs + kk * aCs]!;
-      const r = bOff + kk * bRs;
+    for (let p = 0; p < k; p++) {
+      const s = a[aOff + i * aRs + p * aCs]!;
+      const r = bOff + p * bRs;
       for (let j = 0; j < n; j++) out[outOff + i * n + j] = out[outOff + i * n + j]! + s * b[r + j * bCs]!;
     }
   }
