@@ -1,9 +1,9 @@
 /**
- * ReLU, its fused backward and the comparisons on the values where their branch-free float32 forms
+ * ReLU, its fused backward, clamp and the comparisons on the values where their branch-free float32 forms
  * could go wrong: NaN (either sign), ±Infinity, ±0, subnormals and the largest finite numbers, against
  * the plain definitions (and against float64, which takes the plain loops).
  */
-import { eq, Generator, ge, gt, le, lt, ne, record, relu, reluBackward, tensor } from '../src';
+import { clamp, eq, Generator, ge, gt, le, lt, ne, record, relu, reluBackward, tensor } from '../src';
 
 const negativeNaN = new Float32Array(new Int32Array([0xffc00001 | 0]).buffer)[0]!;
 const specials = [NaN, negativeNaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 3.5, -3.5, 3.4028234e38, -3.4028234e38, 1, -1];
@@ -22,6 +22,33 @@ describe.each(['float32', 'float64'] as const)('%s', (dtype) => {
       if (!same(v, want)) throw new Error(`relu(${input[i]}) gave ${v}, want ${want} (${dtype}, index ${i})`);
     });
     expect(out.filter((v) => Object.is(v, -0))).toEqual([]);
+  });
+
+  test('clamp equals the plain ternary bit for bit (NaN and -0 kept, bounds not representable in float32, one bound only)', () => {
+    const values = Array.from({ length: 3 * specials.length + 5 }, (_, i) => specials[i % specials.length]!);
+    values.push(0.1, Math.fround(0.1), -0.1, 6, 5.999999, 6.000001, 0.6, Math.fround(0.6), -0.5);
+    const input = dtype === 'float32' ? Array.from(Float32Array.from(values)) : values;
+    const bounds: [number | undefined, number | undefined][] = [
+      [0, 6],
+      [-0.5, 0.6],
+      [0.1, 0.1],
+      [-0, 0],
+      [-Infinity, 1e-45],
+      [undefined, 0.1],
+      [-3.5, undefined],
+      [-3.4028234e38, 3.4028234e38],
+    ];
+    for (const [min, max] of bounds) {
+      const out = Array.from(clamp(tensor(input, undefined, dtype), { min, max }).values());
+      const lo = min ?? -Infinity,
+        hi = max ?? Infinity;
+      const round = dtype === 'float32' ? Math.fround : (e: number) => e;
+      out.forEach((v, i) => {
+        const e = input[i]!;
+        const want = round(e !== e ? e : e < lo ? lo : e > hi ? hi : e);
+        if (!same(v, want)) throw new Error(`clamp(${e}, ${min}, ${max}) gave ${v}, want ${want} (${dtype}, index ${i})`);
+      });
+    }
   });
 
   test('comparisons give 0/1 masks equal to the plain definitions, NaN comparing false (true for ne)', () => {

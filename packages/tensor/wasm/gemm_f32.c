@@ -384,10 +384,168 @@ static void pack_a(const float *src, int rs, int cs, int i0, int rows, int p0, i
   }
 }
 
+/*
+ * Depthwise convolutions (one input channel per group, channel multiplier `mult` = Cout / Cin), on a
+ * zero-padded input staged by the caller: planes [N·Cin][Hp][Wp], so no tap needs a bounds check
+ * (../src/backends/cpu/kernels/depthwise.ts). Geometry g: kh, kw, sH, sW, dH, dW. Each plane is done by one
+ * part with the same operations whatever the split, so results are bitwise the same for every thread count.
+ */
+typedef struct { int kh, kw, sH, sW, dH, dW; } DwGeom;
+
+/* Four values x[0], x[s], x[2s], x[3s] as one vector (s = 1 and 2 by vector loads; reads at most x[7]). */
+static inline v128_t load_strided(const float *x, int s) {
+  if (s == 1) return wasm_v128_load(x);
+  if (s == 2) return wasm_i32x4_shuffle(wasm_v128_load(x), wasm_v128_load(x + 4), 0, 2, 4, 6);
+  return wasm_f32x4_make(x[0], x[s], x[2 * s], x[3 * s]);
+}
+
+/*
+ * One output row of a 3×3 depthwise kernel, eight outputs per step as two independent vector chains (taps in
+ * the generic order), then four, then one at a time. r0..r2 are the three input rows of the row's windows.
+ */
+#define DW3_ROW(S)                                                                                          \
+  for (; ow + 8 <= OW; ow += 8) {                                                                         \
+    const float *a0 = r0 + ow * (S), *a1 = r1 + ow * (S), *a2 = r2 + ow * (S);                            \
+    v128_t p = bv, q = bv;                                                                                \
+    DW3_TAP(a0, 0, w0) DW3_TAP(a0, 1, w1) DW3_TAP(a0, 2, w2)                                              \
+    DW3_TAP(a1, 0, w3) DW3_TAP(a1, 1, w4) DW3_TAP(a1, 2, w5)                                              \
+    DW3_TAP(a2, 0, w6) DW3_TAP(a2, 1, w7) DW3_TAP(a2, 2, w8)                                              \
+    wasm_v128_store(o + ow, p);                                                                           \
+    wasm_v128_store(o + ow + 4, q);                                                                       \
+  }
+#define DW3_TAP(a, k, wv)                                                                                   \
+  p = wasm_f32x4_add(p, wasm_f32x4_mul(wv, load_strided(a + (k) * dW, S_)));                              \
+  q = wasm_f32x4_add(q, wasm_f32x4_mul(wv, load_strided(a + (k) * dW + 4 * S_, S_)));
+
+/* out[n, co] = bias[co] + Σ_{ky,kx} w[co, ky, kx] · xp[n, co / mult] at (oh·sH + ky·dH, ow·sW + kx·dW), taps in order; planes n·Cout + co in [p0, p1). */
+static void dw_forward(const float *xp, const float *w, const float *bias, float *out, int cin, int cout, int Hp, int Wp, int OH,
+                       int OW, DwGeom g, int p0, int p1) {
+  int mult = cout / cin, taps = g.kh * g.kw, dW = g.dW;
+  for (int pl = p0; pl < p1; pl++) {
+    int n = pl / cout, co = pl - n * cout;
+    const float *x = xp + (n * cin + co / mult) * Hp * Wp;
+    const float *wc = w + co * taps;
+    float *o = out + pl * OH * OW;
+    float b = bias ? bias[co] : 0.0f;
+    v128_t bv = wasm_f32x4_splat(b);
+    int three = g.kh == 3 && g.kw == 3;
+    v128_t w0 = wasm_f32x4_splat(wc[0]), w1 = w0, w2 = w0, w3 = w0, w4 = w0, w5 = w0, w6 = w0, w7 = w0, w8 = w0;
+    if (three) {
+      w1 = wasm_f32x4_splat(wc[1]), w2 = wasm_f32x4_splat(wc[2]), w3 = wasm_f32x4_splat(wc[3]), w4 = wasm_f32x4_splat(wc[4]);
+      w5 = wasm_f32x4_splat(wc[5]), w6 = wasm_f32x4_splat(wc[6]), w7 = wasm_f32x4_splat(wc[7]), w8 = wasm_f32x4_splat(wc[8]);
+    }
+    for (int oh = 0; oh < OH; oh++, o += OW) {
+      const float *xr = x + oh * g.sH * Wp;
+      int ow = 0;
+      if (three) {
+        const float *r0 = xr, *r1 = xr + g.dH * Wp, *r2 = xr + 2 * g.dH * Wp;
+        if (g.sW == 1) {
+#define S_ 1
+          DW3_ROW(1)
+#undef S_
+        } else if (g.sW == 2) {
+#define S_ 2
+          DW3_ROW(2)
+#undef S_
+        }
+      }
+      for (; ow + 4 <= OW; ow += 4) {
+        v128_t acc = bv;
+        const float *xs = xr + ow * g.sW;
+        for (int ky = 0; ky < g.kh; ky++) {
+          const float *row = xs + ky * g.dH * Wp;
+          for (int kx = 0; kx < g.kw; kx++)
+            acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(wc[ky * g.kw + kx]), load_strided(row + kx * g.dW, g.sW)));
+        }
+        wasm_v128_store(o + ow, acc);
+      }
+      for (; ow < OW; ow++) {
+        float acc = b;
+        const float *xs = xr + ow * g.sW;
+        for (int ky = 0; ky < g.kh; ky++)
+          for (int kx = 0; kx < g.kw; kx++) acc = acc + wc[ky * g.kw + kx] * xs[ky * g.dH * Wp + kx * g.dW];
+        o[ow] = acc;
+      }
+    }
+  }
+}
+
+/*
+ * dxp[n, ci] at (oh·sH + ky·dH, ow·sW + kx·dW) += w[co, ky, kx] · dy[n, co, oh, ow] for the mult output
+ * channels co of input channel ci (dxp zeroed by the caller, its border discarded after); planes n·Cin + ci in [p0, p1).
+ */
+static void dw_backward_input(const float *dy, const float *w, float *dxp, int cin, int cout, int Hp, int Wp, int OH, int OW,
+                              DwGeom g, int p0, int p1) {
+  int mult = cout / cin, taps = g.kh * g.kw;
+  for (int pl = p0; pl < p1; pl++) {
+    int n = pl / cin, ci = pl - n * cin;
+    float *d = dxp + pl * Hp * Wp;
+    for (int m = 0; m < mult; m++) {
+      int co = ci * mult + m;
+      const float *wc = w + co * taps;
+      const float *s = dy + (n * cout + co) * OH * OW;
+      for (int oh = 0; oh < OH; oh++, s += OW) {
+        for (int ky = 0; ky < g.kh; ky++) {
+          float *row = d + (oh * g.sH + ky * g.dH) * Wp;
+          for (int kx = 0; kx < g.kw; kx++) {
+            float wv = wc[ky * g.kw + kx];
+            float *r = row + kx * g.dW;
+            int ow = 0;
+            if (g.sW == 1) {
+              v128_t wsp = wasm_f32x4_splat(wv);
+              for (; ow + 4 <= OW; ow += 4)
+                wasm_v128_store(r + ow, wasm_f32x4_add(wasm_v128_load(r + ow), wasm_f32x4_mul(wsp, wasm_v128_load(s + ow))));
+            }
+            for (; ow < OW; ow++) r[ow * g.sW] = r[ow * g.sW] + wv * s[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+/*
+ * dw[co, ky, kx] = Σ_n Σ_oh Σ_ow dy[n, co, oh, ow] · xp[n, co / mult] at (oh·sH + ky·dH, ow·sW + kx·dW),
+ * products and sums in double (as the JavaScript loops), two lanes per vector; output channels in [c0, c1).
+ */
+static void dw_backward_weight(const float *xp, const float *dy, float *dw, int N, int cin, int cout, int Hp, int Wp, int OH, int OW,
+                               DwGeom g, int c0, int c1) {
+  int mult = cout / cin;
+  for (int co = c0; co < c1; co++) {
+    for (int ky = 0; ky < g.kh; ky++) {
+      for (int kx = 0; kx < g.kw; kx++) {
+        v128_t lo = wasm_f64x2_splat(0.0), hi = wasm_f64x2_splat(0.0);
+        double tail = 0.0;
+        for (int n = 0; n < N; n++) {
+          const float *x = xp + (n * cin + co / mult) * Hp * Wp + ky * g.dH * Wp + kx * g.dW;
+          const float *s = dy + (n * cout + co) * OH * OW;
+          for (int oh = 0; oh < OH; oh++, s += OW) {
+            const float *xr = x + oh * g.sH * Wp;
+            int ow = 0;
+            for (; ow + 4 <= OW; ow += 4) {
+              v128_t a = wasm_v128_load(s + ow), b = load_strided(xr + ow * g.sW, g.sW);
+              lo = wasm_f64x2_add(lo, wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(a), wasm_f64x2_promote_low_f32x4(b)));
+              hi = wasm_f64x2_add(hi, wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(a, a, 2, 3, 0, 1)),
+                                                     wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(b, b, 2, 3, 0, 1))));
+            }
+            for (; ow < OW; ow++) tail += (double)s[ow] * xr[ow * g.sW];
+          }
+        }
+        v128_t t = wasm_f64x2_add(lo, hi);
+        dw[(co * g.kh + ky) * g.kw + kx] = (float)(wasm_f64x2_extract_lane(t, 0) + wasm_f64x2_extract_lane(t, 1) + tail);
+      }
+    }
+  }
+}
+
 #define F(i) ((float *)a[i])
 #define CF(i) ((const float *)a[i])
 
-/* Jobs: 0 gemm_depth by B panels; 1 wino_filter, 2 wino_input, 3 wino_gemm, 4 wino_output; 5 pack_panels by panels; 6 thin_dot by rows of w; 7 thin_axpy by columns; 8 pack_a by panels. */
+/*
+ * Jobs: 0 gemm_depth by B panels; 1 wino_filter, 2 wino_input, 3 wino_gemm, 4 wino_output; 5 pack_panels by panels;
+ * 6 thin_dot by rows of w; 7 thin_axpy by columns; 8 pack_a by panels; 9 dw_forward by output planes,
+ * 10 dw_backward_input by input planes, 11 dw_backward_weight by output channels.
+ */
 void run_job(int job, int i, int count) {
   const int *a = JOB_ARGS;
   switch (job) {
@@ -429,6 +587,20 @@ void run_job(int job, int i, int count) {
   case 8: { /* src, rs, cs, i0, rows, p0, kc, dst */
     int panels = (a[4] + MR - 1) / MR;
     pack_a(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], F(7), part(panels, i, count), part(panels, i + 1, count));
+    break;
+  }
+  case 9: case 10: case 11: { /* xp (9, 11) or dy (10), w (9, 10) or dy (11), bias (9; 0: none), out / dxp / dw, N, Cin, Cout, Hp, Wp, OH, OW, kh, kw, sH, sW, dH, dW */
+    DwGeom g = {a[11], a[12], a[13], a[14], a[15], a[16]};
+    int N = a[4], cin = a[5], cout = a[6];
+    if (job == 9) {
+      int pl = N * cout;
+      dw_forward(CF(0), CF(1), CF(2), F(3), cin, cout, a[7], a[8], a[9], a[10], g, part(pl, i, count), part(pl, i + 1, count));
+    } else if (job == 10) {
+      int pl = N * cin;
+      dw_backward_input(CF(0), CF(1), F(3), cin, cout, a[7], a[8], a[9], a[10], g, part(pl, i, count), part(pl, i + 1, count));
+    } else {
+      dw_backward_weight(CF(0), CF(1), F(3), N, cin, cout, a[7], a[8], a[9], a[10], g, part(cout, i, count), part(cout, i + 1, count));
+    }
     break;
   }
   }

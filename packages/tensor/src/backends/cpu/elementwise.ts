@@ -115,6 +115,41 @@ function reluBackwardFloat32Bits(dy: Float32Array, x: Float32Array, out: Float32
   }
 }
 
+/**
+ * The order of float32 values as Int32 keys: the magnitude bits, negated when the sign bit is set, so
+ * -0 and +0 share key 0 and every other pair of non-NaN floats compares as its keys do.
+ */
+function orderKey(bits: number): number {
+  const s = bits >> 31;
+  return ((bits & 0x7fffffff) ^ s) - s;
+}
+
+/**
+ * clamp of float32 values (min ≤ x ≤ max, NaN kept, x kept where it equals a bound: the ternary's
+ * results bit for bit) on their bits: the two comparisons become all-ones or zero masks that select
+ * x, fround(min) or fround(max), with no branch. clamp(0, 6) is MobileNetV2's ReLU6, on every
+ * activation; the ternary mispredicts on about half of them, as ReLU's does. A float32 x lies below a
+ * double bound exactly when it lies below the bound rounded to float32, so comparing keys is exact.
+ */
+function clampFloat32Bits(x: Float32Array, min: number, max: number, out: Float32Array): void {
+  const bounds = new Int32Array(new Float32Array([min, max]).buffer);
+  const loBits = bounds[0]!,
+    hiBits = bounds[1]!;
+  const lo = orderKey(loBits),
+    hi = orderKey(hiBits);
+  const xi = new Int32Array(x.buffer, x.byteOffset, x.length);
+  const oi = new Int32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < xi.length; i++) {
+    const b = xi[i]!;
+    const s = b >> 31;
+    const k = ((b & 0x7fffffff) ^ s) - s;
+    const real = -+((b & 0x7fffffff) <= 0x7f800000); // all ones unless NaN
+    const below = -+(k < lo) & real,
+      above = -+(k > hi) & real;
+    oi[i] = (b & ~(below | above)) | (loBits & below) | (hiBits & above);
+  }
+}
+
 /** x·Φ(x) with the exact normal CDF Φ(x) = (1 + erf(x/√2))/2. */
 const geluExact: Unary = (x) => 0.5 * x * (1 + erf(x * Math.SQRT1_2));
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -186,6 +221,12 @@ export const elementwiseKernels = {
   clamp: ({ x }, { min, max }) => {
     const lo = min ?? -Infinity;
     const hi = max ?? Infinity;
+    const xv = x.values();
+    if (xv instanceof Float32Array) {
+      const { t, v } = output(x.shape, 'float32');
+      clampFloat32Bits(xv, lo, hi, v);
+      return { out: t };
+    }
     return { out: unary(x, x.dtype, (e) => (e !== e ? e : e < lo ? lo : e > hi ? hi : e)) };
   },
   cast: ({ x }, { dtype }) => {

@@ -8,7 +8,7 @@
  *  - backward-weight:  dW[co, r]  = Σ_q dy[co, q] · col[r, q]          (M=Cout/g, N=Cin/g·kh·kw, K=batch·OH·OW)
  * where r = ci·kh·kw + i·kw + j is a tap (an im2col row) and q = n·OH·OW + oh·OW + ow runs over the whole
  * batch, so small late-layer images still make big GEMMs.
- * Convolutions with one input channel per group (depthwise, channel multiplier allowed) use direct loops.
+ * Convolutions with one input channel per group (depthwise, channel multiplier allowed) use direct loops (depthwise.ts).
  * Dense 3×3 stride-1 float32 convolutions wide enough to pay take Winograd F(2×2, 3×3) forward and
  * backward-to-input (winograd.ts; setWinograd(false) or GRADLENS_WINOGRAD=0 turns it off).
  */
@@ -29,13 +29,9 @@ import {
   unpadGradient,
   type PaddedPlanes,
 } from './im2col';
-import { scratch, SLOT_PLANE } from './scratch';
+import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from './depthwise';
 import { MAX_STAGED_FLOATS } from './limits';
 import { backwardInputAsForward, useWinograd, winogradConv } from './winograd';
-
-function isDirect(g: Conv2dGeometry): boolean {
-  return g.groups > 1 && g.inChannels === g.groups;
-}
 
 /**
  * Where a packer's two offset tables live and where its loop runs: in JavaScript (`scriptLoops`, over
@@ -305,17 +301,10 @@ function dwStore(dw: FloatArray, g: Conv2dGeometry, group: number): GemmStore {
   };
 }
 
-/** Valid output-column range [lo, hi) for which ow*stride + off lies in [0, size). */
-function validRange(off: number, stride: number, size: number, outSize: number): [number, number] {
-  const lo = off >= 0 ? 0 : Math.ceil(-off / stride);
-  const hi = size - 1 - off < 0 ? 0 : Math.floor((size - 1 - off) / stride) + 1;
-  return [Math.min(lo, outSize), Math.min(hi, outSize)];
-}
-
 /** Writes conv2d(x, weight, bias) into out [N, Cout, OH, OW] (overwritten); x [N, Cin, H, W], weight [Cout, Cin/groups, kh, kw]. */
 export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, out: FloatArray): void {
   const P = g.outHeight * g.outWidth;
-  if (isDirect(g)) {
+  if (isDepthwise(g)) {
     depthwiseForward(x, weight, bias, g, out);
     return;
   }
@@ -336,8 +325,7 @@ export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArra
 
 /** Writes the gradient of conv2d with respect to its input into dx [N, Cin, H, W] (overwritten) from dy [N, Cout, OH, OW]. */
 export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2dGeometry, dx: FloatArray): void {
-  if (isDirect(g)) {
-    dx.fill(0, 0, g.batch * g.inChannels * g.inHeight * g.inWidth);
+  if (isDepthwise(g)) {
     depthwiseBackwardInput(dy, weight, g, dx);
     return;
   }
@@ -361,7 +349,7 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
 
 /** Writes the gradient of conv2d with respect to its weight into dw [Cout, Cin/groups, kh, kw] (overwritten). */
 export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray): void {
-  if (isDirect(g)) {
+  if (isDepthwise(g)) {
     depthwiseBackwardWeight(x, dy, g, dw);
     return;
   }
@@ -374,99 +362,5 @@ export function conv2dBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeo
     gemm(coutG, kdim, g.batch * P, dyA(dy, g, group), im2colTransposedB(xp, g, group, loops), dwStore(dw, g, group), {
       float32: dw instanceof Float32Array,
     });
-  }
-}
-
-// ---- Direct loops for one input channel per group (depthwise, with channel multiplier) ----
-
-function depthwiseForward(x: FloatArray, w: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, out: FloatArray): void {
-  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, kernelHeight: kh, kernelWidth: kw, strideH: sH, strideW: sW } = g;
-  const P = OH * OW,
-    HW = H * W,
-    mult = g.outChannels / g.groups;
-  const acc = scratch(SLOT_PLANE, P);
-  for (let n = 0; n < g.batch; n++) {
-    for (let co = 0; co < g.outChannels; co++) {
-      const plane = (n * g.inChannels + ((co / mult) | 0)) * HW;
-      acc.fill(bias === null ? 0 : bias[co]!, 0, P);
-      for (let ky = 0; ky < kh; ky++) {
-        const offH = ky * g.dilationH - g.padH;
-        const [ohLo, ohHi] = validRange(offH, sH, H, OH);
-        for (let kx = 0; kx < kw; kx++) {
-          const wv = w[(co * kh + ky) * kw + kx]!;
-          const offW = kx * g.dilationW - g.padW;
-          const [owLo, owHi] = validRange(offW, sW, W, OW);
-          for (let oh = ohLo; oh < ohHi; oh++) {
-            let si = plane + (oh * sH + offH) * W + owLo * sW + offW;
-            const a = oh * OW;
-            for (let ow = owLo; ow < owHi; ow++, si += sW) acc[a + ow] = acc[a + ow]! + wv * x[si]!;
-          }
-        }
-      }
-      const o = (n * g.outChannels + co) * P;
-      for (let t = 0; t < P; t++) out[o + t] = acc[t]!;
-    }
-  }
-}
-
-function depthwiseBackwardInput(dy: FloatArray, w: FloatArray, g: Conv2dGeometry, dx: FloatArray): void {
-  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, kernelHeight: kh, kernelWidth: kw, strideH: sH, strideW: sW } = g;
-  const P = OH * OW,
-    HW = H * W,
-    mult = g.outChannels / g.groups;
-  const acc = scratch(SLOT_PLANE, HW);
-  for (let n = 0; n < g.batch; n++) {
-    for (let ci = 0; ci < g.inChannels; ci++) {
-      acc.fill(0, 0, HW);
-      for (let m = 0; m < mult; m++) {
-        const co = ci * mult + m;
-        const dyPlane = (n * g.outChannels + co) * P;
-        for (let ky = 0; ky < kh; ky++) {
-          const offH = ky * g.dilationH - g.padH;
-          const [ohLo, ohHi] = validRange(offH, sH, H, OH);
-          for (let kx = 0; kx < kw; kx++) {
-            const wv = w[(co * kh + ky) * kw + kx]!;
-            const offW = kx * g.dilationW - g.padW;
-            const [owLo, owHi] = validRange(offW, sW, W, OW);
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              let di = (oh * sH + offH) * W + owLo * sW + offW;
-              let si = dyPlane + oh * OW + owLo;
-              for (let ow = owLo; ow < owHi; ow++, di += sW) acc[di] = acc[di]! + wv * dy[si++]!;
-            }
-          }
-        }
-      }
-      const o = (n * g.inChannels + ci) * HW;
-      for (let t = 0; t < HW; t++) dx[o + t] = acc[t]!;
-    }
-  }
-}
-
-function depthwiseBackwardWeight(x: FloatArray, dy: FloatArray, g: Conv2dGeometry, dw: FloatArray): void {
-  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, kernelHeight: kh, kernelWidth: kw, strideH: sH, strideW: sW } = g;
-  const P = OH * OW,
-    HW = H * W,
-    mult = g.outChannels / g.groups;
-  for (let co = 0; co < g.outChannels; co++) {
-    const ci = (co / mult) | 0;
-    for (let ky = 0; ky < kh; ky++) {
-      const offH = ky * g.dilationH - g.padH;
-      const [ohLo, ohHi] = validRange(offH, sH, H, OH);
-      for (let kx = 0; kx < kw; kx++) {
-        const offW = kx * g.dilationW - g.padW;
-        const [owLo, owHi] = validRange(offW, sW, W, OW);
-        let sum = 0;
-        for (let n = 0; n < g.batch; n++) {
-          const plane = (n * g.inChannels + ci) * HW;
-          const dyPlane = (n * g.outChannels + co) * P;
-          for (let oh = ohLo; oh < ohHi; oh++) {
-            let xi = plane + (oh * sH + offH) * W + owLo * sW + offW;
-            let si = dyPlane + oh * OW + owLo;
-            for (let ow = owLo; ow < owHi; ow++, xi += sW) sum += dy[si++]! * x[xi]!;
-          }
-        }
-        dw[(co * kh + ky) * kw + kx] = sum;
-      }
-    }
   }
 }

@@ -22,7 +22,7 @@
  * once and splits its B panels across worker threads sharing its memory (threads/job-pool.ts); packing
  * and stores stay on the calling thread.
  */
-import { THIN, thinMatmul } from './thin';
+import { THIN, thinMatmul, type ThinProduct } from './thin';
 import { thinMatmulStaged } from './thin-staged';
 import type { FloatArray, MatmulOptions } from './types';
 import { scratch, SLOT_PACK_A, SLOT_PACK_B, SLOT_TILE } from './scratch';
@@ -510,12 +510,23 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
   }
   for (let bi = 0; bi < batch; bi++) {
     if (m <= THIN || k <= THIN) {
+      const t: ThinProduct = {
+        a,
+        aOff: bi * aBatchStride,
+        aRs,
+        aCs,
+        b,
+        bOff: bi * bBatchStride,
+        bRs,
+        bCs,
+        out,
+        outOff: bi * m * n,
+        m,
+        n,
+        k,
+      };
       const st = float32 ? currentFloat32Engine()?.staging : undefined;
-      if (
-        st === undefined ||
-        !thinMatmulStaged(st, a, bi * aBatchStride, aRs, aCs, b, bi * bBatchStride, bRs, bCs, out, bi * m * n, m, n, k)
-      )
-        thinMatmul(a, bi * aBatchStride, aRs, aCs, b, bi * bBatchStride, bRs, bCs, out, bi * m * n, m, n, k);
+      if (st === undefined || !thinMatmulStaged(st, t)) thinMatmul(t);
       continue;
     }
     gemm(m, n, k, stridedA(a, bi * aBatchStride, aRs, aCs), stridedB(b, bi * bBatchStride, bRs, bCs), denseStore(out, bi * m * n, n), {

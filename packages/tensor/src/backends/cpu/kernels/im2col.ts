@@ -36,6 +36,15 @@ function reusedBuffer(like: FloatArray, size: number): FloatArray {
   return cache64;
 }
 
+/** Rows at least this long are copied with TypedArray.set (a memcpy; its call costs more than a short loop). */
+const SET_MIN = 24;
+
+/** dst[d .. d+len) = src[s .. s+len). */
+function copyRow(src: FloatArray, s: number, dst: FloatArray, d: number, len: number): void {
+  if (len >= SET_MIN) dst.set(src.subarray(s, s + len), d);
+  else for (let i = 0; i < len; i++) dst[d + i] = src[s + i]!;
+}
+
 /** Padded row length and plane size for geometry g. */
 function paddedDims(g: Conv2dGeometry): [number, number] {
   const rowLen = g.inWidth + 2 * g.padW;
@@ -66,13 +75,13 @@ export function padInto(x: FloatArray, g: Conv2dGeometry, data: FloatArray, at: 
   const H = g.inHeight,
     W = g.inWidth,
     planes = g.batch * g.inChannels;
-  if (g.padH !== 0 || g.padW !== 0) data.fill(0, at, at + planes * planeLen);
+  if (g.padH === 0 && g.padW === 0) {
+    copyRow(x, 0, data, at, planes * planeLen); // no border: the planes as they are
+    return { data, rowLen, planeLen };
+  }
+  data.fill(0, at, at + planes * planeLen);
   for (let pl = 0; pl < planes; pl++) {
-    for (let ih = 0; ih < H; ih++) {
-      let s = (pl * H + ih) * W;
-      let d = at + pl * planeLen + (ih + g.padH) * rowLen + g.padW;
-      for (let iw = 0; iw < W; iw++) data[d++] = x[s++]!;
-    }
+    for (let ih = 0; ih < H; ih++) copyRow(x, (pl * H + ih) * W, data, at + pl * planeLen + (ih + g.padH) * rowLen + g.padW, W);
   }
   return { data, rowLen, planeLen };
 }
@@ -90,12 +99,12 @@ export function unpadGradient(p: PaddedPlanes, g: Conv2dGeometry, dx: FloatArray
   const H = g.inHeight,
     W = g.inWidth,
     planes = g.batch * g.inChannels;
+  if (g.padH === 0 && g.padW === 0) {
+    copyRow(p.data, 0, dx, 0, planes * H * W);
+    return;
+  }
   for (let pl = 0; pl < planes; pl++) {
-    for (let ih = 0; ih < H; ih++) {
-      let d = (pl * H + ih) * W;
-      let s = pl * p.planeLen + (ih + g.padH) * p.rowLen + g.padW;
-      for (let iw = 0; iw < W; iw++) dx[d++] = p.data[s++]!;
-    }
+    for (let ih = 0; ih < H; ih++) copyRow(p.data, pl * p.planeLen + (ih + g.padH) * p.rowLen + g.padW, dx, (pl * H + ih) * W, W);
   }
 }
 

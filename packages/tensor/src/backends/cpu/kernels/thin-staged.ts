@@ -5,10 +5,9 @@
  * The loops (thin_dot and thin_axpy in packages/tensor/wasm/gemm_f32.c) are thin.ts's, operation for
  * operation, so results are bitwise those of the JavaScript path whatever the thread count.
  */
-import type { FloatArray } from './types';
 import type { Staging } from './gemm';
 import { WasmJob } from './wasm-gemm';
-import { THIN } from './thin';
+import { THIN, type ThinProduct } from './thin';
 
 /** Floats of the streamed operand staged per chunk (16 MiB): bounds the module's memory whatever the layer. */
 let CHUNK_FLOATS = 1 << 22;
@@ -25,25 +24,11 @@ const MIN_MACS = 1 << 16;
 const roundUp = (n: number): number => Math.ceil(n / 16) * 16;
 
 /**
- * thin.ts's thinMatmul on staged chunks when it can (float32 data, B's rows or columns contiguous, big
+ * thin.ts's thinMatmul of t on staged chunks when it can (float32 data, B's rows or columns contiguous, big
  * enough); returns false, having done nothing, when it cannot.
  */
-export function thinMatmulStaged(
-  st: Staging,
-  a: FloatArray,
-  aOff: number,
-  aRs: number,
-  aCs: number,
-  b: FloatArray,
-  bOff: number,
-  bRs: number,
-  bCs: number,
-  out: FloatArray,
-  outOff: number,
-  m: number,
-  n: number,
-  k: number,
-): boolean {
+export function thinMatmulStaged(st: Staging, t: ThinProduct): boolean {
+  const { a, aOff, aRs, aCs, b, bOff, bRs, bCs, out, outOff, m, n, k } = t;
   if (!(a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array) || n * k * m < MIN_MACS) return false;
   if (bRs === 1 && k > THIN) {
     if (bCs !== k) return false;

@@ -1,7 +1,7 @@
 import { matmul } from './gemm';
 import { randomFloats, refMatmul, seededRandom } from './reference';
 import { expectClose } from './test_util';
-import { THIN, thinMatmul } from './thin';
+import { THIN, thinMatmul, type ThinProduct } from './thin';
 import { setThinChunkFloats, thinMatmulStaged } from './thin-staged';
 import { currentFloat32Engine } from './gemm';
 import { setNumThreads } from '../threads/settings';
@@ -52,7 +52,22 @@ describe('big thin float32 products run staged in the wasm module, bitwise as th
     const b = randomFloats(Float32Array, k * n, rand) as Float32Array;
     const o = { batch: 1, m, n, k, transA: false, transB, aBatchStride: 0, bBatchStride: 0 };
     const js = new Float32Array(m * n).fill(NaN);
-    thinMatmul(a, 0, k, 1, b, 0, transB ? 1 : n, transB ? k : 1, js, 0, m, n, k);
+    const product = (out: Float32Array): ThinProduct => ({
+      a,
+      aOff: 0,
+      aRs: k,
+      aCs: 1,
+      b,
+      bOff: 0,
+      bRs: transB ? 1 : n,
+      bCs: transB ? k : 1,
+      out,
+      outOff: 0,
+      m,
+      n,
+      k,
+    });
+    thinMatmul(product(js));
     expectClose(js, refMatmul(a, b, o), 1e-5, 'thin matmul');
     const prev = setThinChunkFloats(7 * Math.max(n, k) + 5); // several chunks, the last partial
     try {
@@ -60,7 +75,7 @@ describe('big thin float32 products run staged in the wasm module, bitwise as th
         setNumThreads(threads);
         const out = new Float32Array(m * n).fill(NaN);
         const st = currentFloat32Engine()!.staging!;
-        expect(thinMatmulStaged(st, a, 0, k, 1, b, 0, transB ? 1 : n, transB ? k : 1, out, 0, m, n, k)).toBe(true);
+        expect(thinMatmulStaged(st, product(out))).toBe(true);
         expect(Buffer.from(out.buffer).equals(Buffer.from(js.buffer))).toBe(true);
         const viaMatmul = new Float32Array(m * n).fill(NaN);
         matmul(a, b, viaMatmul, o);

@@ -4,25 +4,29 @@ import type { FloatArray } from './types';
 export const THIN = 4;
 
 /**
- * C = A·B for a thin product (m ≤ THIN or k ≤ THIN), e.g. a batch-1 linear layer whose weight is
- * streamed once. A[i, p] is a[aOff + i·aRs + p·aCs], B[p, j] is b[bOff + p·bRs + j·bCs], C is
- * dense [m, n] at outOff. Each shape streams the operand that is contiguous.
+ * A thin product C = A·B (m ≤ THIN or k ≤ THIN), e.g. a batch-1 linear layer whose weight is streamed
+ * once: A[i, p] is a[aOff + i·aRs + p·aCs], B[p, j] is b[bOff + p·bRs + j·bCs], C is dense [m, n] at
+ * outOff. One description for both paths (thinMatmul here, thinMatmulStaged on the module's threads).
  */
-export function thinMatmul(
-  a: FloatArray,
-  aOff: number,
-  aRs: number,
-  aCs: number,
-  b: FloatArray,
-  bOff: number,
-  bRs: number,
-  bCs: number,
-  out: FloatArray,
-  outOff: number,
-  m: number,
-  n: number,
-  k: number,
-): void {
+export interface ThinProduct {
+  a: FloatArray;
+  aOff: number;
+  aRs: number;
+  aCs: number;
+  b: FloatArray;
+  bOff: number;
+  bRs: number;
+  bCs: number;
+  out: FloatArray;
+  outOff: number;
+  m: number;
+  n: number;
+  k: number;
+}
+
+/** Computes the thin product t in JavaScript; each shape streams the operand that is contiguous. */
+export function thinMatmul(t: ThinProduct): void {
+  const { a, aOff, aRs, aCs, b, bOff, bRs, bCs, out, outOff, m, n, k } = t;
   if (bRs === 1 && k > THIN) {
     // Bᵀ is row-major [n, k] (a linear layer's weight): one dot product per output.
     const row = new Float64Array(k);

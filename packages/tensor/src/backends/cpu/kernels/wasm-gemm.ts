@@ -44,6 +44,9 @@ export const WasmJob = {
   ThinDot: 6,
   ThinAxpy: 7,
   PackA: 8,
+  DepthwiseForward: 9,
+  DepthwiseBackwardInput: 10,
+  DepthwiseBackwardWeight: 11,
 } as const;
 
 const PAGE = 65536;
@@ -53,7 +56,7 @@ const MAX_PAGES = 65536;
 const PARALLEL_MIN_WORK = 1 << 18;
 /** Byte address of run_job's arguments (ints), between the module's stack and HEAP_BASE (as gemm_f32.c's JOB_ARGS). */
 const JOB_ARGS = 69632;
-const MAX_JOB_ARGS = 16;
+const MAX_JOB_ARGS = 24;
 /** Bytes below this address are left to the module (its stack sits under 64 KiB + 1 KiB). */
 const HEAP_BASE = 2 * PAGE;
 /** Each region starts on a 64-byte boundary (a cache line), so vector loads never split lines. */

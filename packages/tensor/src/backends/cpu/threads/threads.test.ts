@@ -51,7 +51,22 @@ const G: Conv2dGeometry = {
 /** A geometry that takes Winograd (its filter, input, GEMM and output jobs split across threads). */
 const WINO: Conv2dGeometry = { ...G, batch: 1, inChannels: 64, outChannels: 64, inHeight: 32, inWidth: 32, outHeight: 32, outWidth: 32 };
 
-/** Forward, backward-input and backward-weight of G, Winograd's forward and backward-input, and a matmul, on the current thread count. */
+/** A depthwise convolution whose three jobs are each split across threads (stride 2: the module's strided loads). */
+const DEPTHWISE: Conv2dGeometry = {
+  ...G,
+  batch: 2,
+  inChannels: 64,
+  outChannels: 64,
+  groups: 64,
+  inHeight: 33,
+  inWidth: 31,
+  strideH: 2,
+  strideW: 2,
+  outHeight: 17,
+  outWidth: 16,
+};
+
+/** Forward, backward-input and backward-weight of G and DEPTHWISE, Winograd's forward and backward-input, and a matmul, on the current thread count. */
 function runAll(seed: number): Float32Array[] {
   const rand = seededRandom(seed);
   const x = randomFloats(Float32Array, 2 * 32 * 400, rand);
@@ -79,7 +94,17 @@ function runAll(seed: number): Float32Array[] {
   expect(useWinograd(WINO, wOut)).toBe(true);
   conv2dForward(wx, ww, wb, WINO, wOut);
   conv2dBackwardInput(wx, ww, WINO, wDx);
-  return [out, dx, dw, mm, wOut, wDx];
+  const D = DEPTHWISE;
+  const dwx = randomFloats(Float32Array, D.batch * 64 * 33 * 31, rand),
+    dww = randomFloats(Float32Array, 64 * 9, rand),
+    dwy = randomFloats(Float32Array, D.batch * 64 * 17 * 16, rand);
+  const dwOut = new Float32Array(dwy.length),
+    dwDx = new Float32Array(dwx.length),
+    dwDw = new Float32Array(dww.length);
+  conv2dForward(dwx, dww, null, D, dwOut);
+  conv2dBackwardInput(dwy, dww, D, dwDx);
+  conv2dBackwardWeight(dwx, dwy, D, dwDw);
+  return [out, dx, dw, mm, wOut, wDx, dwOut, dwDx, dwDw];
 }
 
 describe('intra-op threads (wasm GEMM on shared memory)', () => {
