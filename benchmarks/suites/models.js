@@ -11,7 +11,7 @@
  * not computed by any system). tfjs logits are checked against gradlens on the same weights.
  *
  * Use through the runner (`node benchmarks/run.js --suite models`) or on its own:
- * `node benchmarks/suites/models.js [--json] [--models vgg16,resnet18] [--threads 1,2] [--systems gradlens-cpu,pytorch,tfjs-wasm] [--no-winograd]`
+ * `node benchmarks/suites/models.js [--json] [--models vgg16,resnet18] [--threads 1,2] [--systems gradlens-cpu,pytorch,tfjs-wasm] [--no-winograd] [--reps 5] [--max-seconds 4]`
  * (`--no-winograd`: gradlens's 3×3 convolutions on im2col only, system `gradlens-cpu-im2col`).
  */
 'use strict';
@@ -387,12 +387,17 @@ function tfjsCases(tf, model) {
   };
 }
 
-/** Runs ../models_torch.py once per memory format; returns its JSON lines. */
-function pytorchRuns(models, channelsLast) {
-  const env = { ...process.env };
+/**
+ * Runs ../models_torch.py once per memory format and thread count; returns its JSON lines. OpenBLAS
+ * (Debian's torch calls it for linear layers and matmuls) starts its own pthreads whatever
+ * torch.set_num_threads says, so each thread count gets its own process with OPENBLAS_NUM_THREADS and
+ * OMP_NUM_THREADS set: the rows' `threads` is then the count of cores PyTorch really used.
+ */
+function pytorchRuns(models, channelsLast, threads) {
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const args = [path.join(__dirname, '..', 'models_torch.py'), '--models', models.join(','), '--threads', '1,2'];
+  const args = [path.join(__dirname, '..', 'models_torch.py'), '--models', models.join(','), '--threads', String(threads)];
   if (channelsLast) args.push('--channels-last');
   const r = spawnSync('/usr/bin/python3', args, { env, encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`models_torch.py failed (${r.status}): ${(r.stderr || String(r.error)).slice(-2000)}`);
@@ -504,7 +509,7 @@ async function run(ctx = {}) {
   }
   if (systems.includes('pytorch')) {
     for (const cl of [false, true]) {
-      for (const r of pytorchRuns(models, cl)) {
+      for (const r of threadCounts.flatMap((t) => pytorchRuns(models, cl, t))) {
         const f = (r.workload === 'forward' ? 1 : 2) * (flops.get(r.model) ?? 0);
         report({
           suite: name,
@@ -537,6 +542,7 @@ if (require.main === module) {
     systems: opt('--systems'),
     threads: opt('--threads')?.map(Number),
     winograd: !argv.includes('--no-winograd'),
+    measure: makeMeasure(Number(opt('--reps')?.[0] ?? 5), Number(opt('--max-seconds')?.[0] ?? 4)),
   })
     .then((rows) => {
       if (json) return;
