@@ -255,7 +255,10 @@ function outStore(out: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, g
           const pix = q - n * P;
           const cnt = Math.min(P - pix, qEnd - q);
           let d = (n * g.outChannels + co) * P + pix;
-          for (let t = 0; t < cnt; t++) out[d++] = c[s++]! + b;
+          if (bias === null && cnt >= 16) {
+            out.set(c.subarray(s, s + cnt), d); // no bias (convolutions before a BatchNorm): a memcpy
+            s += cnt;
+          } else for (let t = 0; t < cnt; t++) out[d++] = c[s++]! + b;
           q += cnt;
         }
       }
