@@ -54,13 +54,17 @@ function build(config, context) {
   // With --auxiliary W smallvgg trains an auxiliary head over its pooled features too (loss: classifier's + W · head's), dropped at the end.
   const build = name === 'vit' ? nn.smallvit : nn.bundledModels[name].build;
   const model = build({
-    generator: new T.Generator(seed), batchNorm: bn, ...(vitShape ?? {}), ...(name === 'vit' || dropout === undefined ? {} : { dropout }), ...(auxiliary > 0 ? { auxiliary: true } : {}),
+    generator: new T.Generator(seed), batchNorm: bn, ...(vitShape ?? {}), ...(name === 'vit' || dropout === undefined ? {} : { dropout }), ...(auxiliary > 0 && name !== 'vit' ? { auxiliary: true } : {}),
   });
   // Each thread its own dropout masks (rank 0 keeps the single-thread run's generator).
   for (const [, m] of model.namedModules()) if (m instanceof nn.Dropout) m.generator = new T.Generator(seed + 7 + 1009 * context.rank);
   return {
     model,
-    lossFn: auxiliary > 0 ? nn.auxiliaryLoss(/** @type {import("../packages/nn/dist").SmallVGG} */ (model), auxiliary) : undefined,
+    lossFn: auxiliary > 0
+      ? name === 'vit'
+        ? vitAuxiliaryLoss(/** @type {import("../packages/nn/dist").VisionTransformer} */ (model), auxiliary, new T.Generator(seed + 11))
+        : nn.auxiliaryLoss(/** @type {import("../packages/nn/dist").SmallVGG} */ (model), auxiliary)
+      : undefined,
     /** @param {number} epoch */
     trainSet: (epoch) => new nn.ClutteredFashionMnist({
       split: 'train', seed, length: images, epoch, normalize: normalization, config: levelConfig(level(epoch, rampEpochs)),
@@ -68,4 +72,36 @@ function build(config, context) {
   };
 }
 
-module.exports = { build, level, levelConfig };
+/**
+ * The vit's deep supervision while training (--auxiliary W): registers \`auxiliary\`, a Linear(hidden → 10)
+ * over the mean of the encoder's patch tokens (after its final LayerNorm), on the model, and returns the
+ * loss crossEntropy(class-token logits) + W · crossEntropy(pooled-token logits). Every patch token gets a
+ * gradient from the labels from the first step, where the class token's zero-initialised head alone left
+ * chance level only after 200–300 steps (weights/README.md). The published model drops the head
+ * (foldConvStemBatchNorm copies torchvision's keys only), so it stays torchvision's VisionTransformer.
+ * @param {import("../packages/nn/dist").VisionTransformer} model @param {number} weight @param {import("../packages/tensor/dist").Generator} generator
+ */
+function vitAuxiliaryLoss(model, weight, generator) {
+  const hidden = model.config.hiddenDim;
+  const head = new nn.Linear(hidden, 10, { generator });
+  /** @type {any} */ (model).registerModule('auxiliary', head);
+  const encoder = model.encoder;
+  const forward = encoder.forward.bind(encoder);
+  /** @type {import("../packages/tensor/dist").Tensor | null} */
+  let tokens = null;
+  // The encoder's output of the last training-mode forward (the loss runs right after it, on the same tape).
+  encoder.forward = (/** @type {import("../packages/tensor/dist").Tensor} */ x) => {
+    const y = forward(x);
+    tokens = model.training ? y : null;
+    return y;
+  };
+  return (/** @type {import("../packages/tensor/dist").Tensor} */ output, /** @type {import("../packages/tensor/dist").Tensor} */ target) => {
+    const t = tokens;
+    tokens = null;
+    if (t === null) return T.crossEntropy(output, target);
+    const pooled = T.mean(T.slice(t, 1, 1, t.shape[1] ?? 1), { dim: 1 });
+    return T.add(T.crossEntropy(output, target), T.mul(T.crossEntropy(head.call(pooled), target), weight));
+  };
+}
+
+module.exports = { build, level, levelConfig, vitAuxiliaryLoss };

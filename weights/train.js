@@ -9,7 +9,7 @@
  *
  *   node weights/train.js --model gapnet [--epochs 10] [--images 4096] [--batch 32] [--lr 0.002]
  *        [--wd 0.0005] [--seed 1] [--val 1000] [--test 10000] [--out weights] [--trial] [--workers N]
- *        [--dropout 0.3 (smallvgg)] [--auxiliary 0 (smallvgg)] [--budget-minutes M]
+ *        [--dropout 0.3 (smallvgg)] [--auxiliary 0 (smallvgg, vit)] [--budget-minutes M]
  *        [--layers 2 --heads 4 --hidden 64 --mlp 128 --stem 32:2,32:1,64:2,64:1,96:2,96:1 (vit; defaults: nn.SMALLVIT_CONFIG, nn.SMALLVIT_STEM)]
  *
  * An "epoch" here is --images freshly composed training pictures: epoch e draws items
@@ -73,10 +73,10 @@ const bn = arg('bn', 'false') === 'true';
 // smallvgg's classifier dropout while training (the published model is the same either way: dropout is off in eval).
 const dropout = Number(arg('dropout', '0.3'));
 if (!(dropout >= 0 && dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${dropout}`);
-// smallvgg's deep supervision while training: the weight of an auxiliary head's loss (nn.auxiliaryLoss; 0: none). The published model has no such head.
+// Deep supervision while training (smallvgg: nn.auxiliaryLoss; vit: train-task.js vitAuxiliaryLoss): the weight of an auxiliary head's loss (0: none). The published model has no such head.
 const auxiliary = Number(arg('auxiliary', '0'));
 if (!(auxiliary >= 0 && Number.isFinite(auxiliary))) throw new Error(`--auxiliary must be a number ≥ 0, got ${auxiliary}`);
-if (auxiliary > 0 && name !== 'smallvgg') throw new Error('--auxiliary is for smallvgg only (gapnet\'s head already is one linear layer over pooled features)');
+if (auxiliary > 0 && name === 'gapnet') throw new Error('--auxiliary is for smallvgg and vit (gapnet\'s head already is one linear layer over pooled features)');
 // The vit's shape (trials; the bundled weights use the defaults, nn.SMALLVIT_CONFIG and nn.SMALLVIT_STEM).
 const vitShape = name === 'vit'
   ? {
@@ -275,7 +275,13 @@ if (!trial) {
     optimizer: { name: 'AdamW', lr, weightDecay: wd, betas: [0.9, 0.999] },
     schedule: { name: budgetMinutes > 0 ? 'warm-up then cosine (per step), its end re-planned to the time budget' : 'warmupCosine (per step)', warmupSteps: warmup, startFactor, totalSteps, etaMin: 0 },
     ...(name === 'smallvgg' ? { dropout: `${dropout} while training (classifier.2)` } : {}),
-    ...(auxiliary > 0 ? { auxiliaryHead: `while training: Linear(128→10) \`auxiliary\` over the global average of the 4×4 features, loss = classifier's cross-entropy + ${auxiliary} × its cross-entropy (nn.auxiliaryLoss); dropped at the end` } : {}),
+    ...(auxiliary > 0
+      ? {
+        auxiliaryHead: name === 'vit'
+          ? `while training: Linear(${vitShape?.hiddenDim}→10) \`auxiliary\` over the mean of the encoder's 64 patch tokens (after encoder.ln), loss = heads.head's cross-entropy (class token) + ${auxiliary} × its cross-entropy (weights/train-task.js vitAuxiliaryLoss); dropped at the end (not a torchvision key)`
+          : `while training: Linear(128→10) \`auxiliary\` over the global average of the 4×4 features, loss = classifier's cross-entropy + ${auxiliary} × its cross-entropy (nn.auxiliaryLoss); dropped at the end`,
+      }
+      : {}),
     batchNorm: bn
       ? name === 'vit'
         ? 'trained with BatchNorm2d in every stem conv (ConvStemConfig\'s default norm_layer, momentum 0.1), then folded into the convs (nn.foldBatchNorm): the published stem has convs with biases and no norm (norm_layer=None)'
