@@ -87,18 +87,23 @@ function softmaxAlong(x: Tensor, dim: number, log: boolean): Tensor {
   const { outer, size, inner } = around(x.shape, dim);
   const { t, v } = output(x.shape, floatOf(x.dtype));
   const xv = x.values();
+  // Each row's exponentials are computed once and kept in double (the same values the sum adds), so
+  // softmax takes one exp per element, not two; the results are the same bits as exp(z) / s.
+  const e = new Float64Array(size);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * size * inner + i;
       let m = -Infinity;
       for (let k = 0; k < size; k++) m = Math.max(m, xv[base + k * inner]!);
       let s = 0;
-      for (let k = 0; k < size; k++) s += Math.exp(xv[base + k * inner]! - m);
-      const logS = Math.log(s);
       for (let k = 0; k < size; k++) {
-        const z = xv[base + k * inner]! - m;
-        v[base + k * inner] = log ? z - logS : Math.exp(z) / s;
+        e[k] = Math.exp(xv[base + k * inner]! - m);
+        s += e[k]!;
       }
+      if (log) {
+        const logS = Math.log(s);
+        for (let k = 0; k < size; k++) v[base + k * inner] = xv[base + k * inner]! - m - logS;
+      } else for (let k = 0; k < size; k++) v[base + k * inner] = e[k]! / s;
     }
   }
   return t;
