@@ -49,7 +49,11 @@ function readNpy(file) {
   const buf = fs.readFileSync(file);
   const len = buf.readUInt16LE(8);
   const header = buf.toString('latin1', 10, 10 + len);
-  const shape = (/\((.*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = (/\((.*)\)/.exec(header)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const body = buf.subarray(10 + len);
   const copy = new Uint8Array(body.length);
   copy.set(body);
@@ -63,10 +67,11 @@ function batchOf(/** @type {Uint8Array} */ u8, /** @type {Int32Array} */ labels,
   const x = new Float32Array(size * per);
   for (let i = 0; i < size; i++) {
     for (let c = 0; c < 3; c++) {
-      const m = Math.fround(NORM.mean[c] ?? 0), s = Math.fround(NORM.std[c] ?? 1);
+      const m = Math.fround(NORM.mean[c] ?? 0),
+        s = Math.fround(NORM.std[c] ?? 1);
       for (let k = 0; k < 4096; k++) {
         const o = i * per + c * 4096 + k;
-        x[o] = Math.fround(Math.fround(Math.fround(u8[(b * size) * per + o] ?? 0) / 255) - m) / s;
+        x[o] = Math.fround(Math.fround(Math.fround(u8[b * size * per + o] ?? 0) / 255) - m) / s;
       }
     }
   }
@@ -75,15 +80,26 @@ function batchOf(/** @type {Uint8Array} */ u8, /** @type {Int32Array} */ labels,
 
 function shape() {
   return {
-    numLayers: Number(arg('layers', '2')), numHeads: Number(arg('heads', '4')), hiddenDim: Number(arg('hidden', '64')), mlpDim: Number(arg('mlp', '128')),
-    stem: arg('stem', '32:2,32:1,64:2,64:1,96:2,96:1').split(',').map((p) => /** @type {[number, number]} */ (p.split(':').map(Number))),
+    numLayers: Number(arg('layers', '2')),
+    numHeads: Number(arg('heads', '4')),
+    hiddenDim: Number(arg('hidden', '64')),
+    mlpDim: Number(arg('mlp', '128')),
+    stem: arg('stem', '32:2,32:1,64:2,64:1,96:2,96:1')
+      .split(',')
+      .map((p) => /** @type {[number, number]} */ (p.split(':').map(Number))),
   };
 }
 
 if (mode === 'dump') {
   const n = Number(arg('pictures', '12288'));
   const lvl = Number(arg('level', '0'));
-  const ds = new nn.ClutteredFashionMnist({ split: 'train', seed: 1, length: n, epoch: Number(arg('epoch', '0')), config: levelConfig(lvl) });
+  const ds = new nn.ClutteredFashionMnist({
+    split: 'train',
+    seed: 1,
+    length: n,
+    epoch: Number(arg('epoch', '0')),
+    config: levelConfig(lvl),
+  });
   const u8 = new Uint8Array(n * 3 * 4096);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -108,18 +124,21 @@ if (mode === 'dump') {
   if (mode === 'init') {
     // torchvision zero-initialises heads.head, so step 1 moves only the head; --random-head makes every gradient non-zero.
     if (argv.includes('--random-head')) {
-      model.loadStateDict({ ...model.stateDict(), 'heads.head.weight': T.mul(T.randn([10, model.config.hiddenDim], { generator: new T.Generator(5) }), 0.1) });
+      model.loadStateDict({
+        ...model.stateDict(),
+        'heads.head.weight': T.mul(T.randn([10, model.config.hiddenDim], { generator: new T.Generator(5) }), 0.1),
+      });
     }
     nn.saveCheckpoint(path.join(out, 'init.safetensors'), model);
     const b = batchOf(/** @type {Uint8Array} */ (xs.data), /** @type {Int32Array} */ (ys.data), 0, batch);
     const g = nn.batchGradients(model, /** @type {any} */ (b), params);
     console.log(`step-1 loss ${g.loss}`);
-    const grads = new nn.Sequential();
-    // Gradients saved under the parameter names: a module-free safetensors via a state-dict-like Module is awkward; write .npy per parameter instead.
+    // One .npy per parameter, named by its state-dict key (read by scripts/vit_probe.py grads).
     fs.mkdirSync(path.join(out, 'grads'), { recursive: true });
-    names.forEach((k, i) => writeNpy(path.join(out, 'grads', `${k}.npy`), /** @type {Float32Array} */ (g.grads[i]?.values()), g.grads[i]?.shape ?? []));
+    names.forEach((k, i) =>
+      writeNpy(path.join(out, 'grads', `${k}.npy`), /** @type {Float32Array} */ (g.grads[i]?.values()), g.grads[i]?.shape ?? []),
+    );
     fs.writeFileSync(path.join(out, 'grads', 'loss.txt'), `${g.loss}\n`);
-    void grads;
   } else {
     const steps = Number(arg('steps', '300'));
     const lr = Number(arg('lr', '0.002'));
@@ -127,7 +146,10 @@ if (mode === 'dump') {
     const warmup = Number(arg('warmup', '100'));
     const total = Number(arg('total', String(steps)));
     const opt = new nn.AdamW(params, { lr, weightDecay: wd });
-    const lrAt = (/** @type {number} */ s) => (s < warmup ? lr * (0.05 + (0.95 * s) / warmup) : (lr * (1 + Math.cos((Math.PI * Math.min(1, (s - warmup) / Math.max(1, total - warmup)))))) / 2);
+    const lrAt = (/** @type {number} */ s) =>
+      s < warmup
+        ? lr * (0.05 + (0.95 * s) / warmup)
+        : (lr * (1 + Math.cos(Math.PI * Math.min(1, (s - warmup) / Math.max(1, total - warmup))))) / 2;
     const nb = Math.floor(ys.shape[0] / batch);
     const t0 = Date.now();
     const losses = [];
@@ -140,7 +162,10 @@ if (mode === 'dump') {
       b.x.dispose();
       b.y.dispose();
       losses.push(g.loss);
-      if (s % 10 === 9) console.log(`step ${s + 1} loss(mean of 10) ${(losses.slice(-10).reduce((a, v) => a + v, 0) / 10).toFixed(4)} · ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      if (s % 10 === 9)
+        console.log(
+          `step ${s + 1} loss(mean of 10) ${(losses.slice(-10).reduce((a, v) => a + v, 0) / 10).toFixed(4)} · ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+        );
     }
     fs.writeFileSync(path.join(out, `gradlens-losses-${arg('name', 'base')}.json`), JSON.stringify(losses));
   }
