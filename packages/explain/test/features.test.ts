@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Adam, Conv2d, Module, ReLU } from '@gradlens/nn';
+import { Adam, Conv2d, Module, ReLU, VisionTransformer } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { crossEntropy, Generator, noGrad, numTensors, record, tensor, tidy } from '@gradlens/tensor';
 import { Tiny } from './models';
@@ -107,6 +107,27 @@ describe('feature visualisation', () => {
     expect(f.finalObjective).toBeGreaterThan(f.objective[0]! + 0.05);
     r.image.dispose();
     f.image.dispose();
+    x.dispose();
+    expect(numTensors()).toBe(before);
+  });
+
+  test('deep dream on a fixed-size model (a ViT): octaves fed at full size with fixedInputSize, a clear error without', () => {
+    const vit = new VisionTransformer(
+      { imageSize: 32, patchSize: 8, numLayers: 1, numHeads: 2, hiddenDim: 16, mlpDim: 32 },
+      { numClasses: 4, generator: new Generator(2) },
+    ).eval();
+    const before = numTensors();
+    const x = tensor(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.37)), [3, 32, 32]);
+    // the block's output, the residual stream (a layer norm's output has a fixed mean square: nothing to amplify)
+    const layer = 'encoder.layers.encoder_layer_0';
+    expect(() => deepDream(vit, x, { layer, steps: 2, octaves: 2, mean: MEAN, std: STD })).toThrow(
+      /VisionTransformer: input must be \[N, 3, 32, 32\], got \[1, 3, 23, 23\]/,
+    );
+    const r = deepDream(vit, x, { layer, steps: 10, octaves: 3, fixedInputSize: true, mean: MEAN, std: STD });
+    expect(r.image.shape).toEqual([3, 32, 32]);
+    expect(r.objective).toHaveLength(30); // every step of the three octaves ran
+    expect(r.finalObjective).toBeGreaterThan(2 * r.objective[0]!); // the ascent through the coarse octaves reached the full-size picture
+    r.image.dispose();
     x.dispose();
     expect(numTensors()).toBe(before);
   });

@@ -1,4 +1,4 @@
-import { mean, mul, neg, slice, square } from '@gradlens/tensor';
+import { interpolate, mean, mul, neg, slice, square } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import { ReLU, ReLU6 } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
@@ -27,6 +27,13 @@ export interface DeepDreamOptions extends FeatureVisOptions {
   octaves?: number;
   /** Size ratio between successive octaves (default 1.4). */
   octaveScale?: number;
+  /**
+   * Feed the model every octave at the picture's own size [H, W]: the octave's smaller picture is
+   * resized to it (bilinear, on the tape) before the model sees it, so the ascent still shapes the
+   * coarse picture. For models with a fixed input size, such as a vision transformer, whose position
+   * embedding takes one number of patches (default false: each octave is fed at its own size).
+   */
+  fixedInputSize?: boolean;
 }
 
 /** Each channel of a CHW image (h×w) resized to oh×ow, bilinear. */
@@ -58,8 +65,11 @@ export function deepDream(model: Module, image: Tensor, options: DeepDreamOption
   const module = findModule(method, model, options.layer);
   const side =
     f !== undefined && (options.preActivation ?? true) && (module instanceof ReLU || module instanceof ReLU6) ? 'input' : 'output';
+  // a fixed-size model sees each octave's picture resized to the full size
+  const fed = (x: Tensor): Tensor =>
+    options.fixedInputSize && (x.shape[2] !== h || x.shape[3] !== w) ? interpolate(x, { size: [h, w], mode: 'bilinear' }) : x;
   const objective = (x: Tensor) => {
-    const act = layerOutput(method, model, options.layer, x, calls, side);
+    const act = layerOutput(method, model, options.layer, fed(x), calls, side);
     let value: Tensor;
     if (f === undefined) {
       value = mul(mean(square(act)), 0.5);
