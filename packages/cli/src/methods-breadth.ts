@@ -22,6 +22,7 @@ import type { Tensor } from '@gradlens/tensor';
 import type { MethodContext, MethodMaps, MethodSpec, WorkFacts } from './methods';
 import { camMethod } from './cam-options';
 import { gradientMaps, item0, targetOf } from './method-maps';
+import { reluRulesApply } from './relu-rules';
 
 /** Baselines in the CLI's baseline distribution (DeepLIFT-SHAP, GradientSHAP). */
 export const SHAP_BASELINES = 8;
@@ -210,6 +211,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary: 'guided backprop in a noise tunnel: mean over noisy copies (Smilkov et al. 2017; --samples)',
     work: (f) => f.budget.samples,
+    applies: reluRulesApply('guided SmoothGrad'),
     run: (c) => tunnel(c, 'smoothgrad', true),
   },
   camMethod({

@@ -34,6 +34,7 @@ import { camMethod, runCam } from './cam-options';
 import type { CamChoices, CamRecipe } from './cam-options';
 import { BREADTH_METHODS } from './methods-breadth';
 import { camMaps, gradientMaps, item0, targetOf } from './method-maps';
+import { reluRulesApply } from './relu-rules';
 
 export { camMaps, gradientMaps, item0 } from './method-maps';
 
@@ -139,6 +140,28 @@ export interface MethodSpec {
 const needsAttention = (c: MethodContext): string | null =>
   hasTokenGrid(c.model) ? null : 'it reads attention probabilities; it needs a vision transformer (--arch vit_b_16, vit_b_32, vit_l_16)';
 
+/** LRP's relevance at the pixels under composite preset `rule`, with its conservation as a note. */
+function lrpMaps(c: MethodContext, rule: string, reference: boolean): MethodMaps {
+  if (!isLrpRule(rule))
+    throw new CliError(`unknown LRP rule '${rule}'${didYouMean(rule, LRP_RULES)}; LRP rules: ${LRP_RULES.join(', ')}`, 2);
+  const r = lrp(c.model, c.input, { target: targetOf(c), composite: rule, reference });
+  try {
+    if (r.relevance.rank !== 4)
+      throw new CliError(`lrp returned relevance of shape [${r.relevance.shape.join(', ')}], expected [1, 3, H, W]`);
+    const cons = r.conservation[0];
+    // LRP resolves 'top1' itself: its target is the class whose logit was put in as relevance
+    return {
+      kind: 'gradient',
+      raw: item0(r.relevance),
+      upsampled: null,
+      target: c.target ?? null,
+      notes: cons === undefined ? [] : [`relevance conservation ${cons.toFixed(4)} (input / output)`],
+    };
+  } finally {
+    disposeResult(r);
+  }
+}
+
 /** The LRP composite presets by name. */
 export const LRP_RULES: readonly string[] = Object.keys(lrpPresets);
 const isLrpRule = (r: string): r is keyof typeof lrpPresets => LRP_RULES.includes(r);
@@ -164,6 +187,7 @@ export const METHODS: readonly MethodSpec[] = [
     manyPasses: false,
     usesLayer: false,
     summary: 'guided backpropagation: ReLUs pass positive gradient where the input was positive (Springenberg et al. 2015)',
+    applies: reluRulesApply('guided backprop'),
     run: (c) => {
       const r = guidedBackprop(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
       return gradientMaps(r);
@@ -176,6 +200,7 @@ export const METHODS: readonly MethodSpec[] = [
     manyPasses: false,
     usesLayer: false,
     summary: 'deconvnet: ReLUs pass only positive gradient (Zeiler & Fergus 2014)',
+    applies: reluRulesApply('deconvnet'),
     run: (c) => {
       const r = deconvnet(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
       return gradientMaps(r);
@@ -252,6 +277,7 @@ export const METHODS: readonly MethodSpec[] = [
     manyPasses: false,
     usesLayer: true,
     summary: 'guided backprop ⊙ upsampled Grad-CAM, from one recorded forward pass (Selvaraju et al. 2017)',
+    applies: reluRulesApply('guided Grad-CAM'),
     run: (c) => {
       const r = guidedGradCam(c.model, c.input, { target: targetOf(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning });
       return gradientMaps(r);
@@ -371,27 +397,18 @@ export const METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary:
       'layer-wise relevance propagation to the pixels, ε rule by default, conservation reported (Bach et al. 2015; --lrp-rule; conservative/attnlrp for transformers)',
-    run: (c) => {
-      const rule = c.budget.lrpComposite;
-      if (!isLrpRule(rule))
-        throw new CliError(`unknown LRP rule '${rule}'${didYouMean(rule, LRP_RULES)}; LRP rules: ${LRP_RULES.join(', ')}`, 2);
-      const r = lrp(c.model, c.input, { target: targetOf(c), composite: rule, reference: c.reference });
-      try {
-        if (r.relevance.rank !== 4)
-          throw new CliError(`lrp returned relevance of shape [${r.relevance.shape.join(', ')}], expected [1, 3, H, W]`);
-        const cons = r.conservation[0];
-        // LRP resolves 'top1' itself: its target is the class whose logit was put in as relevance
-        return {
-          kind: 'gradient',
-          raw: item0(r.relevance),
-          upsampled: null,
-          target: c.target ?? null,
-          notes: cons === undefined ? [] : [`relevance conservation ${cons.toFixed(4)} (input / output)`],
-        };
-      } finally {
-        disposeResult(r);
-      }
-    },
+    run: (c) => lrpMaps(c, c.budget.lrpComposite, c.reference),
+  },
+  {
+    name: 'transformer-lrp',
+    title: 'Transformer LRP',
+    kind: 'gradient',
+    manyPasses: false,
+    usesLayer: false,
+    summary:
+      'conservative LRP for transformers: LRP-0 on linear layers, the LN-rule and the AH-rule, conservation reported (Ali et al. 2022; AttnLRP: lrp --lrp-rule attnlrp)',
+    applies: needsAttention,
+    run: (c) => lrpMaps(c, 'conservative', false),
   },
   {
     name: 'occlusion',

@@ -28,6 +28,7 @@ const GRADIENT_TAGS: Readonly<Record<string, string>> = {
   smoothgrad: 'SmoothGrad',
   ig: 'Integrated_G',
   lrp: 'LRP',
+  'transformer-lrp': 'Transformer_LRP',
 };
 
 const CAM_TAGS: Readonly<Record<string, string>> = {
@@ -117,7 +118,7 @@ export function writePictures(
       put(path.join(dir, `${stem}_pos_sal.png`), gradientToImage(sal.positive, quiet));
       put(path.join(dir, `${stem}_neg_sal.png`), gradientToImage(sal.negative, quiet));
     }
-    if (spec.name === 'lrp') main = put(`${base}_Heatmap.png`, signedHeatmap(maps.raw));
+    if (spec.name === 'lrp' || spec.name === 'transformer-lrp') main = put(`${base}_Heatmap.png`, signedHeatmap(maps.raw));
     return { files, main };
   }
   // CAM methods draw the layer-resolution map as the reference does (normalise, uint8, Lanczos to

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { writeImage } from '@gradlens/io';
 import { bundledModels, saveCheckpoint } from '@gradlens/nn';
 import type { BundledModelInfo } from '@gradlens/nn';
-import { Generator, manualSeed } from '@gradlens/tensor';
+import { assign, Generator, manualSeed, randn } from '@gradlens/tensor';
 import { main } from '../src/main';
 
 /** Normalisation of the fixture cards (roughly the cluttered pictures' statistics). */
@@ -21,6 +21,9 @@ export function makeWeightsDir(count = 3): string {
   for (const [name, info0] of Object.entries(bundledModels)) {
     const info = info0 as BundledModelInfo;
     const model = info.build({ generator: new Generator(11) });
+    // torchvision starts a ViT's head at zero, which makes every map of an untrained ViT zero: fill it
+    const head = model.namedParameters().find(([k]) => k === 'heads.head.weight')?.[1];
+    if (head) assign(head, randn(head.shape, { generator: new Generator(12) }));
     saveCheckpoint(path.join(dir, info.weights), model);
     const card = {
       name,

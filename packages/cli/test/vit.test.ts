@@ -1,10 +1,16 @@
+import * as fs from 'fs';
 import * as path from 'path';
-import { createModel, loadWeights, VisionTransformer } from '@gradlens/nn';
-import { tensor } from '@gradlens/tensor';
+import { createModel, defaultCamLayer, loadWeights, SMALLVIT_STEM, smallvit, VisionTransformer } from '@gradlens/nn';
+import type { Module } from '@gradlens/nn';
+import { assign, Generator, randn, tensor } from '@gradlens/tensor';
 import type { MethodContext } from '../src/methods';
-import { DEFAULT_BUDGET, methodByName } from '../src/methods';
+import { DEFAULT_BUDGET, METHODS, methodByName } from '../src/methods';
 import { main } from '../src/main';
-import { captureStreams } from './fixtures';
+import { loadBundled } from '../src/model';
+import type { LoadedModel } from '../src/model';
+import { filterLayer } from '../src/commands/demo';
+import { runnableMethods } from '../src/commands/evaluate';
+import { captureStreams, useWeightsDir } from './fixtures';
 
 /**
  * The command line and vision transformers: `layers --arch vit_b_32` lists torchvision's module paths
@@ -71,5 +77,126 @@ describe('the attention methods and Grad-CAM as the CLI runs them', () => {
     const maps = methodByName('lrp').run({ ...ctx, budget: { ...DEFAULT_BUDGET, lrpComposite: 'conservative' } });
     expect(maps.raw.shape).toEqual([3, 32, 32]);
     expect(maps.notes.join(' ')).toMatch(/relevance conservation/);
+  });
+});
+
+/** A ViT of the bundled architecture with random weights (its head filled: torchvision starts it at zero), as the CLI loads a model. */
+function randomVit(): LoadedModel {
+  const model = smallvit({ generator: new Generator(11) });
+  const head = model.namedParameters().find(([k]) => k === 'heads.head.weight')![1];
+  assign(head, randn(head.shape, { generator: new Generator(12) }));
+  model.eval();
+  const layer = defaultCamLayer(model, [1, 3, 64, 64]);
+  return {
+    model,
+    name: 'vit',
+    bundled: false,
+    card: null,
+    size: 64,
+    mean: [0.45, 0.45, 0.45],
+    std: [0.25, 0.25, 0.25],
+    classes: null,
+    defaultLayer: layer,
+    weights: 'random',
+  };
+}
+
+describe('a ViT of the bundled architecture in evaluate and the demo (random weights)', () => {
+  const weightsDir = useWeightsDir(2);
+
+  test('evaluate lists the methods that do not apply, with the reason, in evaluation.md and .json', async () => {
+    const out = path.join(weightsDir(), 'eval');
+    const r = await run(
+      'evaluate',
+      '--model',
+      'gapnet',
+      '--n',
+      '2',
+      '--methods',
+      'gradcam,cam,rollout,transformer-lrp',
+      '--metrics',
+      'localization,pointing',
+      '--out',
+      out,
+    );
+    expect(r.err).not.toMatch(/gradlens:/);
+    expect(r.code).toBe(0);
+    const md = fs.readFileSync(path.join(out, 'evaluation.md'), 'utf8');
+    for (const m of ['gradcam', 'cam']) expect(md).toMatch(new RegExp(`^\\| ${m} \\| -?\\d`, 'm'));
+    expect(md).toMatch(/Not applicable to gapnet, so not scored:/);
+    expect(md).toMatch(/- \*\*rollout\*\*: it reads attention probabilities; it needs a vision transformer/);
+    expect(md).toMatch(/- \*\*transformer-lrp\*\*: it reads attention probabilities/);
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8')) as {
+      methods: string[];
+      notApplicable: { method: string; reason: string }[];
+    };
+    expect(json.methods).toEqual(['gradcam', 'cam']);
+    expect(json.notApplicable.map((n) => n.method)).toEqual(['rollout', 'transformer-lrp']);
+    expect(r.err).toMatch(/note: rollout does not run on gapnet: it reads attention probabilities/);
+  }, 300_000);
+
+  test('every method is either runnable on the ViT or not applicable with a reason; none dropped silently', () => {
+    const loaded = randomVit();
+    const probe = tensor(
+      Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.sin(i * 0.11)),
+      [1, 3, 64, 64],
+    );
+    const s = captureStreams();
+    const quick = { ...DEFAULT_BUDGET, samples: 2, steps: 2 };
+    const { runnable, notApplicable } = runnableMethods([...METHODS], loaded, probe, loaded.defaultLayer, quick, s, false);
+    expect(notApplicable.map((n) => n.method).sort()).toEqual(['cam', 'deconvnet', 'guided', 'guided-gradcam', 'guided-smoothgrad']);
+    expect(runnable.length + notApplicable.length).toBe(METHODS.length);
+    for (const m of [
+      'rollout',
+      'generic-attention',
+      'transformer-attribution',
+      'transformer-lrp',
+      'gradcam',
+      'scorecam',
+      'ig',
+      'occlusion',
+    ])
+      expect(runnable.map((r) => r.name)).toContain(m);
+    for (const n of notApplicable) expect(s.err()).toContain(`note: ${n.method} does not run on vit: ${n.reason}; left out`);
+    probe.dispose();
+  }, 300_000);
+
+  test('the demo visualises filters of the conv stem (the CAM layer holds tokens), the CAM layer itself on a CNN', () => {
+    const vit = randomVit();
+    expect(filterLayer(vit.model, vit.defaultLayer, 64)).toBe(`conv_proj.conv_bn_relu_${SMALLVIT_STEM.length - 1}.1`);
+    const cnn = loadBundled('gapnet');
+    expect(filterLayer(cnn.model, cnn.defaultLayer, 64)).toBe('features.13');
+  });
+
+  test('transformer-lrp applies to a ViT and reports conservation; the ReLU-rule methods apply to a CNN only', () => {
+    const vit = randomVit();
+    const cnn = loadBundled('gapnet');
+    const x = tensor(
+      Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.cos(i * 0.07)),
+      [1, 3, 64, 64],
+    );
+    const ctx = (model: Module): MethodContext => ({
+      model,
+      input: x,
+      target: 1,
+      layer: '',
+      reference: false,
+      budget: DEFAULT_BUDGET,
+      onWarning: () => undefined,
+    });
+    const tlrp = methodByName('transformer-lrp');
+    expect(tlrp.applies?.(ctx(vit.model))).toBeNull();
+    expect(tlrp.applies?.(ctx(cnn.model))).toMatch(/it reads attention probabilities/);
+    const maps = tlrp.run(ctx(vit.model));
+    expect(maps.raw.shape).toEqual([3, 64, 64]);
+    expect(maps.notes.join(' ')).toMatch(/relevance conservation -?\d/);
+    for (const name of ['guided', 'deconvnet', 'guided-gradcam', 'guided-smoothgrad']) {
+      const spec = methodByName(name);
+      expect(spec.applies?.(ctx(cnn.model))).toBeNull();
+      expect(spec.applies?.(ctx(vit.model))).toMatch(
+        /backward rules are defined for ReLU networks; this model's gelu, softmax, layerNorm ops/,
+      );
+    }
+    x.dispose();
   });
 });

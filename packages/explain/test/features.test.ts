@@ -117,7 +117,10 @@ describe('feature visualisation', () => {
       { numClasses: 4, generator: new Generator(2) },
     ).eval();
     const before = numTensors();
-    const x = tensor(Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.37)), [3, 32, 32]);
+    const x = tensor(
+      Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.37)),
+      [3, 32, 32],
+    );
     // the block's output, the residual stream (a layer norm's output has a fixed mean square: nothing to amplify)
     const layer = 'encoder.layers.encoder_layer_0';
     expect(() => deepDream(vit, x, { layer, steps: 2, octaves: 2, mean: MEAN, std: STD })).toThrow(

@@ -2,12 +2,14 @@ import * as path from 'path';
 import { applyColormap, colorBar, ensureDir, writeFileAtomic, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 import type { Tensor } from '@gradlens/tensor';
+import { layers } from '@gradlens/nn';
+import type { Module } from '@gradlens/nn';
 import type { OptionSpec } from '../args';
 import { CliError, flag, formatHelp, parseArgs, str } from '../args';
 import { chwToPicture } from '../image';
 import type { LoadedModel } from '../model';
 import { BUNDLED_NAMES, loadBundled } from '../model';
-import type { Budget, MethodMaps, MethodSpec } from '../methods';
+import type { Budget, MethodContext, MethodMaps, MethodSpec } from '../methods';
 import { DEFAULT_BUDGET, METHODS } from '../methods';
 import { colorBarHtml, esc, GALLERY_CSS, galleryTable } from '../gallery';
 import type { GalleryRow } from '../gallery';
@@ -16,6 +18,7 @@ import type { EvaluationTable, MetricName } from '@gradlens/explain';
 import {
   deepDream,
   generateRegularizedClassSample,
+  hasTokenGrid,
   invertRepresentation,
   METRIC_INFO,
   minMax,
@@ -131,6 +134,17 @@ export function pickDiverse(pics: readonly LabelledPicture[], n: number): Labell
   return pics.filter((p) => chosen.has(p));
 }
 
+/** A method context for `applies` checks (no progress, nothing drawn). */
+function probeContext(
+  loaded: LoadedModel,
+  input: Tensor,
+  target: number,
+  layer: string,
+  budget: DemoBudget,
+): Omit<MethodContext, 'onWarning'> {
+  return { model: loaded.model, input, target, layer, reference: false, budget: budget.method };
+}
+
 /** Renders the metrics table as HTML. */
 function metricsTable(table: EvaluationTable): string {
   const info = METRIC_INFO;
@@ -239,6 +253,8 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
           const ts = Date.now();
           let maps: MethodMaps;
           try {
+            const why = i === 0 ? (spec.applies?.({ ...probeContext(loaded, input, pic.label, layer, budget), onWarning }) ?? null) : null;
+            if (why !== null) throw new CliError(why);
             maps = runMethod(
               spec,
               loaded,
@@ -322,10 +338,30 @@ ${galleryTable(rows, methods, perPicture)}`;
 }
 
 /**
- * Up to three layers to invert, shallow to deep: the second ReLU beside the CAM layer, one halfway,
- * and the CAM layer itself (Mahendran & Vedaldi show how the picture fades with depth).
+ * The layer whose filters are visualised one at a time: the CAM layer when its output is a feature
+ * map [N, C, h, w]; else (a vision transformer's [N, tokens, C]: a channel is not a picture-shaped
+ * filter) the last ReLU with such an output, the conv stem's last.
  */
-function inversionLayers(loaded: LoadedModel, layer: string): string[] {
+export function filterLayer(model: Module, layer: string, size: number): string | null {
+  const rows = layers(model, [1, 3, size, size]);
+  if (rows.find((r) => r.path === layer)?.outputShape?.length === 4) return layer;
+  const relus = rows.filter((r) => r.outputShape?.length === 4 && r.type === 'ReLU');
+  return relus[relus.length - 1]?.path ?? null;
+}
+
+/**
+ * Up to three layers to invert, shallow to deep: the second ReLU beside the CAM layer, one halfway,
+ * and the CAM layer itself (Mahendran & Vedaldi show how the picture fades with depth). For a vision
+ * transformer: the conv stem's last ReLU, the first encoder layer's `ln_1` and the CAM layer.
+ */
+function inversionLayers(loaded: LoadedModel, layer: string, filters: string | null): string[] {
+  if (hasTokenGrid(loaded.model)) {
+    const norms = loaded.model
+      .namedModules()
+      .map(([p]) => p)
+      .filter((p) => /\.ln_1$/.test(p));
+    return [...new Set([...(filters ? [filters] : []), ...norms.slice(0, 1), layer])];
+  }
   const parent = layer.includes('.') ? layer.slice(0, layer.lastIndexOf('.') + 1) : '';
   const relus = loaded.model
     .namedModules()
@@ -357,10 +393,12 @@ function featureSection(
   const fig = (file: string, caption: string): string =>
     `<figure><img src="${rel(out, file)}" alt="${esc(caption)}"><figcaption>${esc(caption)}</figcaption></figure>`;
   const figures: string[] = [];
-  for (let f = 0; f < budget.filters; f++) {
+  const tokens = hasTokenGrid(loaded.model);
+  const filters = filterLayer(loaded.model, layer, loaded.size);
+  for (let f = 0; f < (filters === null ? 0 : budget.filters); f++) {
     // Olah et al.'s decorrelated parametrisation: on raw pixels the same ascent gives high-frequency noise.
     const r = visualizeFilter(loaded.model, {
-      layer,
+      layer: filters!,
       filter: f,
       size: loaded.size,
       steps: budget.filterSteps,
@@ -370,7 +408,7 @@ function featureSection(
       lr: 0.2,
     });
     try {
-      figures.push(fig(save(`filter-${f}`, r.image), `${layer} filter ${f}`));
+      figures.push(fig(save(`filter-${f}`, r.image), `${filters!} filter ${f}`));
     } finally {
       r.image.dispose();
     }
@@ -388,15 +426,20 @@ function featureSection(
   const orig = fig(save('inversion-target', image), 'the first picture');
   const dreams: string[] = [orig];
   for (const filter of [undefined, 0].slice(0, budget.dreams)) {
-    const r = deepDream(loaded.model, image, { layer, filter, steps: budget.dreamSteps, ...norm });
-    const what = filter === undefined ? `all of ${layer}` : `${layer} filter ${filter}`;
+    // one filter of a token layer is one channel over all tokens: the filter dream reads the filter layer;
+    // a layer norm's output has a fixed mean square, so a ViT's whole-layer dream reads its block's output
+    const dreamLayer = filter === undefined ? (tokens ? layer.replace(/\.ln_1$/, '') : layer) : filters;
+    if (dreamLayer === null) continue;
+    // a ViT's position embedding fixes its input size: coarse octaves are resized up before it sees them
+    const r = deepDream(loaded.model, image, { layer: dreamLayer, filter, steps: budget.dreamSteps, fixedInputSize: tokens, ...norm });
+    const what = filter === undefined ? `all of ${dreamLayer}` : `${dreamLayer} filter ${filter}`;
     try {
       dreams.push(fig(save(`dream-${filter ?? 'layer'}`, r.image), `${what} amplified`));
     } finally {
       r.image.dispose();
     }
   }
-  const invLayers = inversionLayers(loaded, layer).slice(-budget.inversions);
+  const invLayers = inversionLayers(loaded, layer, filters).slice(-budget.inversions);
   const inversions: string[] = [orig];
   for (const l of invLayers) {
     const inv = invertRepresentation(loaded.model, image, { layer: l, steps: budget.inversionSteps, ...norm, seed: 0 });
@@ -407,8 +450,17 @@ function featureSection(
       inv.image.dispose();
     }
   }
+  const filterText =
+    filters === null
+      ? `No filters are shown: <code>${esc(layer)}</code> has no picture-shaped output and the model no ReLU with one`
+      : filters === layer
+        ? `Filters of <code>${esc(layer)}</code> by activation maximisation (${budget.filterSteps} steps)`
+        : `Filters of <code>${esc(filters)}</code>, the conv stem's last ReLU (the CAM layer <code>${esc(layer)}</code> holds tokens: one of its channels is not a picture-shaped filter), by activation maximisation (${budget.filterSteps} steps)`;
+  const dreamText = tokens
+    ? `deep dream runs 3 octaves of ${budget.dreamSteps} steps on the first picture, amplifying the output of the CAM layer's encoder block (the residual stream: the layer norm's own output has a fixed mean square); the transformer's position embedding takes exactly ${loaded.size}×${loaded.size} pictures, so each smaller octave is resized up to ${loaded.size}×${loaded.size} (bilinearly, on the tape) before the model sees it, and the coarse picture is what the ascent shapes`
+    : `deep dream runs 3 octaves of ${budget.dreamSteps} steps on the first picture`;
   return `<h3>Feature visualisation</h3>
-<p>Filters of <code>${esc(layer)}</code> by activation maximisation (${budget.filterSteps} steps) and the inverted representations use the decorrelated Fourier parametrisation of Olah et al. (2017); class models are regularised (blur, decay; ${budget.classSteps} steps); deep dream runs 3 octaves of ${budget.dreamSteps} steps on the first picture.</p>
+<p>${filterText} and the inverted representations use the decorrelated Fourier parametrisation of Olah et al. (2017); class models are regularised (blur, decay; ${budget.classSteps} steps); ${dreamText}.</p>
 <h4>Filters</h4><div class="figs">${figures.join('')}</div><h4>Class models</h4><div class="figs">${classRow.join('')}</div>
 <h4>Deep dream</h4><div class="figs">${dreams.join('')}</div>
 <h4>Inverted representation</h4><p>Pictures whose activation at a layer matches the first picture's (${budget.inversionSteps} steps; the feature distance is ‖Φ(x) − Φ(x₀)‖² / ‖Φ(x₀)‖² at the end): the deeper the layer, the less of the picture it keeps.</p><div class="figs">${inversions.join('')}</div>`;
@@ -485,7 +537,7 @@ figure { margin: 0; text-align: center; font-size: 11px; color: #444; } figcapti
 code { background: #eee; padding: 0 3px; }
 </style></head><body>
 <h1>gradlens demo</h1>
-<p>Every attribution method of gradlens on the bundled sample pictures (cluttered Fashion-MNIST, 64×64) with the two bundled models, trained by gradlens itself. ${nav}</p>
+<p>Every attribution method of gradlens on the bundled sample pictures (cluttered Fashion-MNIST, 64×64) with the bundled models, trained by gradlens itself. ${nav}</p>
 <p class="note">Budgeted to run in a few minutes on 2 CPU cores${quick ? ' (<b>--quick</b>: fewer pictures, far fewer steps)' : ''}: ${budget.pictures} of the bundled pictures per model (one per class), SmoothGrad ${b.samples} samples (paper: 50), integrated gradients ${b.steps} steps (paper: 50), occlusion window ${b.window ?? '-'} px stride ${b.stride ?? '-'} px, Score-CAM with every channel of the layer, ${budget.filterSteps}/${budget.classSteps}/${budget.inversionSteps}/3×${budget.dreamSteps} steps for filters/class models/inversions/deep dream. Total ${esc(total)} (${esc(timings.join(', '))}).${warnings ? ` ${warnings} warnings about degenerate maps (constant maps are drawn black).` : ''}</p>
 ${sections.map((s) => s.html).join('\n')}
 <p><small>Made by <code>gradlens demo${quick ? ' --quick' : ''}</code>. Pictures are relative to this page; it loads nothing from the network.</small></p>

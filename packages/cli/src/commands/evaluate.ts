@@ -104,7 +104,16 @@ export function explainerOf(spec: MethodSpec, layer: string, budget: Budget, onW
   };
 }
 
-/** The methods of `list` that run on `model` (tried once on `probe`); the others are reported and left out. */
+/** A method left out of an evaluation because it does not apply to the model, and why. */
+export interface NotApplicable {
+  method: string;
+  reason: string;
+}
+
+/**
+ * The methods of `list` that run on `model` (each method's `applies` check, then one try on `probe`);
+ * the others are reported on stderr and returned with their reasons, for the tables to list.
+ */
 export function runnableMethods(
   list: MethodSpec[],
   loaded: LoadedModel,
@@ -113,20 +122,29 @@ export function runnableMethods(
   budget: Budget,
   streams: Streams,
   explicit: boolean,
-): MethodSpec[] {
+): { runnable: MethodSpec[]; notApplicable: NotApplicable[] } {
   const quick: Budget = { ...budget, samples: 2, steps: 2, window: Math.max(2, Math.floor((probe.shape[2] ?? 8) / 2)) };
-  const ok: MethodSpec[] = [];
+  const runnable: MethodSpec[] = [];
+  const notApplicable: NotApplicable[] = [];
   for (const spec of list) {
+    const ctx = { model: loaded.model, input: probe, target: 0, layer, reference: false, budget: quick, onWarning: () => undefined };
+    let reason: string | null;
     try {
-      spec.run({ model: loaded.model, input: probe, target: 0, layer, reference: false, budget: quick, onWarning: () => undefined });
-      ok.push(spec);
+      reason = spec.applies?.(ctx) ?? null;
+      if (reason === null) spec.run(ctx);
     } catch (e) {
-      const msg = `${spec.name} does not run on ${loaded.name}: ${(e as Error).message.split('\n')[0]}`;
-      if (explicit && list.length === 1) throw new CliError(msg);
-      streams.stderr.write(`note: ${msg}; left out\n`);
+      reason = (e as Error).message.split('\n')[0]!;
     }
+    if (reason === null) {
+      runnable.push(spec);
+      continue;
+    }
+    const msg = `${spec.name} does not run on ${loaded.name}: ${reason}`;
+    if (explicit && list.length === 1) throw new CliError(msg);
+    streams.stderr.write(`note: ${msg}; left out\n`);
+    notApplicable.push({ method: spec.name, reason });
   }
-  return ok;
+  return { runnable, notApplicable };
 }
 
 /** Evaluation samples (normalised images as the model expects) from labelled pictures. */
@@ -279,12 +297,12 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
   try {
     // a shard without samples (more shards than pictures) probes the methods on a blank picture
     const probe = samples[0]?.image ?? tensor(new Float32Array(3 * loaded.size * loaded.size), [1, 3, loaded.size, loaded.size]);
-    const runnable = runnableMethods(methods, loaded, probe, layer, budget, streams, str(o, 'methods') !== undefined);
+    const { runnable, notApplicable } = runnableMethods(methods, loaded, probe, layer, budget, streams, str(o, 'methods') !== undefined);
     if (samples.length === 0) probe.dispose();
     if (runnable.length === 0) throw new CliError(`evaluate: none of the methods runs on ${loaded.name}`);
     const curveSteps = intOption('evaluate', o, 'curve-steps', EVALUATE_CURVE_STEPS);
     const randomizationSamples = intOption('evaluate', o, 'randomization-samples', 4, 0);
-    const info: RunInfo = { model: loaded.name, weights: loaded.weights, layer, source, target, budget, curveSteps };
+    const info: RunInfo = { model: loaded.name, weights: loaded.weights, layer, source, target, budget, curveSteps, notApplicable };
     if (shard) {
       const config: RunConfig = {
         ...info,
@@ -336,18 +354,25 @@ export interface RunInfo extends Record<string, unknown> {
   target: string;
   budget: Budget;
   curveSteps: number;
+  /** The methods asked for that do not apply to the model, with the reason (absent in part files of older runs). */
+  notApplicable?: NotApplicable[];
 }
 
 /** Writes evaluation.md and evaluation.json for a table (one run's, or merged parts'); returns the markdown table. */
 function writeTables(out: string, info: RunInfo, table: EvaluationTable): string {
   const md = toMarkdown(table);
   const header = `# ${info.model}: attribution metrics\n\nOn ${info.source}; maps of the ${info.target === 'label' ? 'true class' : 'top-1 class'}; CAM layer \`${info.layer}\`; weights ${info.weights}.\n\n`;
-  writeFileAtomic(path.join(out, 'evaluation.md'), header + md);
+  const notApplicable = info.notApplicable ?? [];
+  const footer =
+    notApplicable.length === 0
+      ? ''
+      : `\nNot applicable to ${info.model}, so not scored:\n\n${notApplicable.map((n) => `- **${n.method}**: ${n.reason}`).join('\n')}\n`;
+  writeFileAtomic(path.join(out, 'evaluation.md'), header + md + footer);
   const json = JSON.parse(tableToJSON(table)) as Record<string, unknown>;
   const { model, weights, layer, source, target, budget, curveSteps } = info;
   writeFileAtomic(
     path.join(out, 'evaluation.json'),
-    `${JSON.stringify({ model, weights, layer, source, target, budget, curveSteps, ...json }, null, 2)}\n`,
+    `${JSON.stringify({ model, weights, layer, source, target, budget, curveSteps, notApplicable, ...json }, null, 2)}\n`,
   );
   return md;
 }

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { noGrad, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import { indexOfMax } from '@gradlens/explain';
+import { hasTokenGrid, indexOfMax } from '@gradlens/explain';
 import type { TargetFn } from '@gradlens/explain';
 import { didYouMean, layers } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
@@ -49,7 +49,12 @@ export const BUDGET_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     default: String(DEFAULT_BUDGET.batchSize),
   },
   seed: { type: 'string', value: 'N', help: 'seed of the SmoothGrad noise', default: '0' },
-  'lrp-rule': { type: 'string', value: 'NAME', help: 'LRP composite: zero, epsilon, gamma, alphaBeta, montavon', default: 'epsilon' },
+  'lrp-rule': {
+    type: 'string',
+    value: 'NAME',
+    help: `LRP composite: ${LRP_RULES.join(', ')} (the last two for transformers)`,
+    default: 'epsilon',
+  },
 };
 
 const SPECS: Readonly<Record<string, OptionSpec>> = {
@@ -255,10 +260,11 @@ export function progressBatch(forwardMs: number, max: number): number {
   return Math.max(1, Math.min(max, Math.floor(2000 / Math.max(1, 3 * forwardMs))));
 }
 
-/** Channels of `layer`'s output for an input of `shape` (one forward pass), or null when it has none. */
+/** Channels of `layer`'s output for an input of `shape` (one forward pass: C of [N, C, h, w], or of a transformer's [N, tokens, C]), or null when it has none. */
 function layerChannels(model: Module, layer: string, shape: readonly number[]): number | null {
-  const row = layers(model, shape).find((r) => r.path === layer);
-  return row?.outputShape?.length === 4 ? row.outputShape[1]! : null;
+  const out = layers(model, shape).find((r) => r.path === layer)?.outputShape;
+  if (out?.length === 4) return out[1]!;
+  return out?.length === 3 && hasTokenGrid(model) ? out[2]! : null;
 }
 
 /**

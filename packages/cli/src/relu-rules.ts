@@ -1,0 +1,27 @@
+import { record } from '@gradlens/tensor';
+import type { MethodContext } from './methods';
+
+/** Nonlinear ops of transformers that guided backprop's and deconvnet's ReLU rules do not cover. */
+const NOT_RELU = ['gelu', 'softmax', 'layerNorm'] as const;
+
+/**
+ * Why a method made of ReLU rules (guided backprop, deconvnet) does not apply to this model, or null:
+ * its rules are defined for ReLU networks, and a transformer's GELUs, softmax and layer norms would
+ * pass the ordinary gradient, giving a map that is neither the method nor a gradient. One recorded
+ * forward pass tells.
+ */
+export function reluRulesApply(method: string): (c: MethodContext) => string | null {
+  return (c) => {
+    const { output, tape } = record(() => c.model.call(c.input));
+    try {
+      const ops = new Set<string>(tape.nodes.map((n) => n.op));
+      const found = NOT_RELU.filter((op) => ops.has(op));
+      return found.length === 0
+        ? null
+        : `${method}'s backward rules are defined for ReLU networks; this model's ${found.join(', ')} ops would pass the plain gradient (use vanilla, grad-x-input, transformer-lrp or the attention methods)`;
+    } finally {
+      tape.dispose();
+      output.dispose();
+    }
+  };
+}
