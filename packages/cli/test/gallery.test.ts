@@ -32,6 +32,9 @@ afterAll(() => {
 interface PageFacts {
   images: { src: string; ok: boolean }[];
   tables: { cls: string; rows: number; cells: string[] }[];
+  /** Each gallery's model (the section it is in) and column titles. */
+  galleries: { model: string; heads: string[] }[];
+  text: string;
   title: string;
 }
 
@@ -80,17 +83,49 @@ maybe(
         rows: t.querySelectorAll('tbody tr').length,
         cells: Array.from(t.querySelectorAll('tbody td')).map((c) => c.textContent.trim() || (c.querySelector('img') ? 'img' : '')),
       })),
+      galleries: Array.from(document.querySelectorAll('table.gallery')).map((t) => {
+        const before = Array.from(document.querySelectorAll('h2')).filter((h) => h.compareDocumentPosition(t) & Node.DOCUMENT_POSITION_FOLLOWING);
+        return {
+          model: before[before.length - 1].id,
+          heads: Array.from(t.querySelectorAll('thead tr:last-child th')).map((th) => (th.firstChild ? th.firstChild.textContent.trim() : '')),
+        };
+      }),
+      text: document.body.textContent,
     }))()`)) as PageFacts;
       expect(facts.title).toBe('gradlens demo');
       expect(requests.every((u) => u.startsWith('file://'))).toBe(true);
       const broken = facts.images.filter((i) => !i.ok).map((i) => i.src);
       expect(broken).toEqual([]);
-      // 2 models × 2 pictures × (input + 17 or 18 methods) + features + sanity strips
-      expect(facts.images.length).toBeGreaterThan(2 * 2 * 18);
+      // 3 models × 2 pictures × (input + 17 or more methods) + features + sanity strips
+      expect(facts.images.length).toBeGreaterThan(3 * 2 * 18);
       const galleries = facts.tables.filter((t) => t.cls === 'gallery');
       const metrics = facts.tables.filter((t) => t.cls === 'metrics');
-      expect(galleries).toHaveLength(2);
-      expect(metrics).toHaveLength(2);
+      expect(galleries).toHaveLength(3);
+      expect(metrics).toHaveLength(3);
+      // the ViT's row of maps beside the CNNs': the transformer methods in its gallery only, the ReLU-rule
+      // methods and CAM in the CNNs' only, each left out with its reason
+      expect(facts.galleries.map((g) => g.model)).toEqual(['gapnet', 'smallvgg', 'vit']);
+      const transformer = ['Attention rollout', 'Generic attention', 'Transformer attribution', 'Transformer LRP'];
+      const reluRules = ['Guided backprop', 'Deconvnet', 'Guided Grad-CAM'];
+      for (const g of facts.galleries) {
+        expect(g.heads).toContain('Grad-CAM');
+        expect(g.heads).toContain('Integrated gradients');
+        for (const t of transformer) expect(g.heads.includes(t)).toBe(g.model === 'vit');
+        for (const t of reluRules) expect(g.heads.includes(t)).toBe(g.model !== 'vit');
+      }
+      expect(facts.galleries.find((g) => g.model === 'gapnet')!.heads).toContain('CAM');
+      expect(facts.galleries.find((g) => g.model === 'vit')!.heads).not.toContain('CAM');
+      expect(facts.text).toMatch(/Not shown: rollout \(it reads attention probabilities; it needs a vision transformer/);
+      expect(facts.text).toMatch(
+        /Not shown: guided \(guided backprop's backward rules are defined for ReLU networks; this model's gelu, softmax, layerNorm ops/,
+      );
+      expect(facts.text).toMatch(/Not shown: cam \(CAM needs global average pooling/);
+      // the ViT's feature visualisation: stem filters, fixed-size deep dream octaves, said on the page
+      expect(facts.text).toMatch(/Filters of conv_proj\.conv_bn_relu_\d\.1, the conv stem's last ReLU/);
+      expect(facts.text).toMatch(/position embedding takes exactly 64×64 pictures, so each smaller octave is resized up to 64×64/);
+      expect(facts.text).toMatch(
+        /Total [^(]+\(gapnet gallery [^)]*, vit gallery [^,]+, vit metrics [^,]+, vit features [^,]+, vit sanity [^)]+\)/,
+      );
       for (const g of galleries) {
         expect(g.rows).toBe(2);
         expect(g.cells.every((c) => c === 'img')).toBe(true);
@@ -140,7 +175,7 @@ maybe(
       expect(laptop.after).toBeCloseTo(laptop.boxLeft, 0); // the picture column stayed at the box's left edge
       expect(laptop.note).toMatch(/scrolls sideways .* picture column stays/);
       expect(laptop.groups.length).toBeGreaterThanOrEqual(3);
-      expect(laptop.rows.length).toBe(4);
+      expect(laptop.rows.length).toBe(6);
       for (const r of laptop.rows) {
         expect(r.wrong).toBe(r.differ);
         expect(r.marked).toBe(r.differ);

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { createModel, defaultCamLayer, loadWeights, SMALLVIT_STEM, smallvit, VisionTransformer } from '@gradlens/nn';
+import { bundledModels, createModel, defaultCamLayer, loadWeights, SMALLVIT_STEM, smallvit, VisionTransformer } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import { assign, Generator, randn, tensor } from '@gradlens/tensor';
 import type { MethodContext } from '../src/methods';
@@ -133,6 +133,30 @@ describe('a ViT of the bundled architecture in evaluate and the demo (random wei
     expect(json.methods).toEqual(['gradcam', 'cam']);
     expect(json.notApplicable.map((n) => n.method)).toEqual(['rollout', 'transformer-lrp']);
     expect(r.err).toMatch(/note: rollout does not run on gapnet: it reads attention probabilities/);
+  }, 300_000);
+
+  test('evaluate --model vit scores the transformer methods and lists the ones that do not apply, with the reason', async () => {
+    const out = path.join(weightsDir(), 'eval');
+    const methods = 'gradcam,rollout,generic-attention,transformer-attribution,transformer-lrp,cam,guided';
+    const r = await run('evaluate', '--model', 'vit', '--n', '2', '--methods', methods, '--metrics', 'localization,pointing', '--out', out);
+    expect(r.err).not.toMatch(/gradlens:/);
+    expect(r.code).toBe(0);
+    const md = fs.readFileSync(path.join(out, 'evaluation.md'), 'utf8');
+    for (const m of ['gradcam', 'rollout', 'generic-attention', 'transformer-attribution', 'transformer-lrp'])
+      expect(md).toMatch(new RegExp(`^\\| ${m} \\| -?\\d`, 'm'));
+    expect(md).toMatch(/Not applicable to vit, so not scored:/);
+    expect(md).toMatch(/- \*\*cam\*\*: CAM needs global average pooling/);
+    expect(md).toMatch(
+      /- \*\*guided\*\*: guided backprop's backward rules are defined for ReLU networks; this model's gelu, softmax, layerNorm ops/,
+    );
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'evaluation.json'), 'utf8')) as {
+      layer: string;
+      methods: string[];
+      notApplicable: { method: string; reason: string }[];
+    };
+    expect(json.layer).toBe(bundledModels.vit.targetLayer);
+    expect(json.methods).toEqual(['gradcam', 'rollout', 'generic-attention', 'transformer-attribution', 'transformer-lrp']);
+    expect(json.notApplicable.map((n) => n.method)).toEqual(['cam', 'guided']);
   }, 300_000);
 
   test('every method is either runnable on the ViT or not applicable with a reason; none dropped silently', () => {

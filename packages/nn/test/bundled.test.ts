@@ -5,7 +5,19 @@ import { assign, Generator, noGrad, numTensors, randn, tensor, tidy } from '@gra
 import { FASHION_MNIST_CLASSES } from '../src/datasets';
 import type { Linear } from '../src/layers';
 import { BatchNorm, Conv2d } from '../src/layers';
-import { auxiliaryLoss, bundledModelFromBytes, bundledModels, foldBatchNorm, gapnet, smallvgg, type BundledModelName } from '../src/models';
+import {
+  auxiliaryLoss,
+  bundledModelFromBytes,
+  bundledModels,
+  defaultCamLayer,
+  foldBatchNorm,
+  gapnet,
+  SMALLVIT_CONFIG,
+  smallvgg,
+  VisionTransformer,
+  type BundledModelName,
+} from '../src/models';
+import { layers } from '../src/summary';
 import { bundledWeightsDir, loadBundledModel } from '../src/models/bundled-files';
 import { batchGradients } from '../src/train';
 
@@ -85,6 +97,35 @@ describe('bundled architectures', () => {
     expect(bundledModels.smallvgg.targetLayer).toBe('features.13');
     noGrad(() => tidy(() => expect(m.call(randn([1, 3, 64, 64])).shape).toEqual([1, 10])));
     expect(() => noGrad(() => tidy(() => m.call(randn([1, 3, 32, 32]))))).toThrow(/64×64 input/);
+  });
+
+  test("vit: smallvit, its CAM layer the last encoder layer's ln_1 with 64 patch tokens and a class token, torchvision names", () => {
+    const info = bundledModels.vit;
+    const m = info.build({ generator: new Generator(0) });
+    expect(m).toBeInstanceOf(VisionTransformer);
+    const vit = m as VisionTransformer;
+    expect(info.targetLayer).toBe(`encoder.layers.encoder_layer_${SMALLVIT_CONFIG.numLayers - 1}.ln_1`);
+    expect(defaultCamLayer(vit, [1, 3, 64, 64])).toBe(info.targetLayer);
+    const row = layers(vit, [1, 3, 64, 64]).find((r) => r.path === info.targetLayer);
+    expect(row?.outputShape).toEqual([1, 65, SMALLVIT_CONFIG.hiddenDim]);
+    // torchvision's VisionTransformer keys, with the conv stem's
+    const keys = Object.keys(vit.stateDict());
+    for (const k of [
+      'class_token',
+      'encoder.pos_embedding',
+      'conv_proj.conv_bn_relu_0.0.weight',
+      'conv_proj.conv_last.weight',
+      'heads.head.weight',
+    ])
+      expect(keys).toContain(k);
+    noGrad(() => tidy(() => expect(vit.call(randn([2, 3, 64, 64])).shape).toEqual([2, 10])));
+    expect(() => noGrad(() => tidy(() => vit.call(randn([1, 3, 32, 32]))))).toThrow(/input must be \[N, 3, 64, 64\]/);
+  });
+
+  test("@gradlens/weights ships every bundled model's weights and card", () => {
+    const { FILES } = require('../../weights/copy-data.js') as { FILES: string[] };
+    const files = Object.values(bundledModels).flatMap((info) => [info.weights, info.card]);
+    expect([...FILES].sort()).toEqual(files.sort());
   });
 
   test("batchNorm: true adds a BatchNorm after every conv (and smallvgg's hidden linear); foldBatchNorm removes them, outputs unchanged", () => {
@@ -231,7 +272,7 @@ describe('bundled architectures', () => {
       ['features.2.weight']!.values();
     expect(a).toEqual(b);
     expect(() => loadBundledModel('resnet' as BundledModelName)).toThrow(
-      /unknown bundled model 'resnet'; bundled models: gapnet, smallvgg/,
+      /unknown bundled model 'resnet'; bundled models: gapnet, smallvgg, vit/,
     );
     expect(bundledWeightsDir()).toBe(process.env.GRADLENS_WEIGHTS ?? weightsDir);
   });

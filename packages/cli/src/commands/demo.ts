@@ -537,7 +537,7 @@ figure { margin: 0; text-align: center; font-size: 11px; color: #444; } figcapti
 code { background: #eee; padding: 0 3px; }
 </style></head><body>
 <h1>gradlens demo</h1>
-<p>Every attribution method of gradlens on the bundled sample pictures (cluttered Fashion-MNIST, 64×64) with the bundled models, trained by gradlens itself. ${nav}</p>
+<p>Every attribution method of gradlens on the bundled sample pictures (cluttered Fashion-MNIST, 64×64) with the bundled models (two CNNs and a vision transformer), trained by gradlens itself. ${nav}</p>
 <p class="note">Budgeted to run in a few minutes on 2 CPU cores${quick ? ' (<b>--quick</b>: fewer pictures, far fewer steps)' : ''}: ${budget.pictures} of the bundled pictures per model (one per class), SmoothGrad ${b.samples} samples (paper: 50), integrated gradients ${b.steps} steps (paper: 50), occlusion window ${b.window ?? '-'} px stride ${b.stride ?? '-'} px, Score-CAM with every channel of the layer, ${budget.filterSteps}/${budget.classSteps}/${budget.inversionSteps}/3×${budget.dreamSteps} steps for filters/class models/inversions/deep dream. Total ${esc(total)} (${esc(timings.join(', '))}).${warnings ? ` ${warnings} warnings about degenerate maps (constant maps are drawn black).` : ''}</p>
 ${sections.map((s) => s.html).join('\n')}
 <p><small>Made by <code>gradlens demo${quick ? ' --quick' : ''}</code>. Pictures are relative to this page; it loads nothing from the network.</small></p>

@@ -140,7 +140,7 @@ export function explainHelp(): string {
     'gradlens explain --method <m>[,<m>…] (--model <bundled> | --arch <name> --weights <file>) (--image <file>… | --images <dir>) [options]',
     DESCRIPTION,
     SPECS,
-    'examples:\n  gradlens explain --method gradcam,guided --model gapnet --image weights/samples/00-ankle-boot.png --out out\n  gradlens explain --method all --arch vgg16 --weights vgg16.pth --image cat.jpg --raw\n  gradlens explain --method gradcam,ig --model gapnet --images weights/samples --targets targets.csv --target topk:2 --out run\n  gradlens explain --method gradcam --model smallvgg --image a.png --layer features.4,features.7 --aug-smooth --eigen-smooth',
+    'examples:\n  gradlens explain --method gradcam,guided --model gapnet --image weights/samples/00-ankle-boot.png --out out\n  gradlens explain --method all --arch vgg16 --weights vgg16.pth --image cat.jpg --raw\n  gradlens explain --method gradcam,ig --model gapnet --images weights/samples --targets targets.csv --target topk:2 --out run\n  gradlens explain --method gradcam --model smallvgg --image a.png --layer features.4,features.7 --aug-smooth --eigen-smooth\n  gradlens explain --method rollout,transformer-attribution,transformer-lrp,gradcam --model vit --image weights/samples/00-ankle-boot.png --out out',
   );
 }
 

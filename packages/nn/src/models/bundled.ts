@@ -18,7 +18,7 @@ import { type ConvStemConfig, foldConvStemBatchNorm, type VitConfig, VisionTrans
 import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthScaler } from './common';
 
 /**
- * The two small models gradlens trains itself on cluttered Fashion-MNIST (3×64×64 inputs, 10
+ * The small models gradlens trains itself on cluttered Fashion-MNIST (3×64×64 inputs, 10
  * classes), sized to train on a 2-core CPU in under half an hour, with torchvision-style names:
  *
  * - `gapnet`, the CAM architecture (Zhou et al. 2016): convs → global average pooling → one
@@ -28,6 +28,8 @@ import { applyInit, convKaimingFanOut, type ModelOptions, numClassesOf, widthSca
  *   `classifier` of Linear/ReLU/Dropout/Linear, no BatchNorm — for Grad-CAM, guided backprop and LRP
  *   as on AlexNet/VGG. Its last conv block's ReLU is `features.13` (8×8, 128 channels; `features.14`
  *   pools it to 4×4).
+ * - `vit`, a vision transformer (`smallvit`, below): torchvision's VisionTransformer with a conv stem,
+ *   for the attention methods; its CAM layer is the last encoder layer's `ln_1` (tokens on an 8×8 grid).
  */
 
 /** Options of the bundled builders. */
@@ -304,7 +306,7 @@ export interface BundledModelInfo {
   /** Input [C, H, W]. */
   inputSize: readonly [number, number, number];
   classes: readonly string[];
-  /** The last conv block's output (after ReLU), where CAM and Grad-CAM read activations. */
+  /** Where CAM and Grad-CAM read activations: the last conv block's output (after ReLU), a ViT's last encoder layer's `ln_1`. */
   targetLayer: string;
   /** File names of the weights and card under the weights folder. */
   weights: string;
@@ -328,6 +330,16 @@ export const bundledModels = {
     targetLayer: 'features.13',
     weights: 'smallvgg.safetensors',
     card: 'smallvgg.json',
+  },
+  vit: {
+    build: smallvit,
+    inputSize: [3, 64, 64],
+    classes: FASHION_MNIST_CLASSES,
+    // the last encoder layer's input norm, pytorch-grad-cam's ViT choice; its [N, 65, C] tokens are laid on
+    // the 8×8 patch grid (class token dropped) by the CAM methods' automatic reshape
+    targetLayer: `encoder.layers.encoder_layer_${SMALLVIT_CONFIG.numLayers - 1}.ln_1`,
+    weights: 'vit.safetensors',
+    card: 'vit.json',
   },
 } as const satisfies Record<string, BundledModelInfo>;
 
