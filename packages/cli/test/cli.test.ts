@@ -510,7 +510,7 @@ describe('errors are one line with a non-zero exit code', () => {
 });
 
 describe('listings and help', () => {
-  test('methods: one line per method, all 34 names', async () => {
+  test('methods: one line per method, all 35 names', async () => {
     const r = await run('methods');
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
@@ -536,6 +536,7 @@ describe('listings and help', () => {
       'generic-attention',
       'transformer-attribution',
       'lrp',
+      'transformer-lrp',
       'occlusion',
       'deeplift',
       'deeplift-shap',
