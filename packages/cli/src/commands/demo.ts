@@ -531,7 +531,7 @@ th, td { border: 1px solid #ddd; padding: 4px; text-align: center; vertical-alig
 .legend { color: #555; font-size: 12px; }
 ${GALLERY_CSS}
 .figs { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
-figure { margin: 0; text-align: center; font-size: 11px; color: #444; } figcaption { max-width: 110px; }
+figure { margin: 0; text-align: center; font-size: 11px; color: #444; } figcaption { max-width: 110px; overflow-wrap: anywhere; }
 .missing { color: #a00; }
 .note { background: #fff8e0; border: 1px solid #e8d9a0; padding: 6px 10px; }
 code { background: #eee; padding: 0 3px; }
