@@ -33,3 +33,4 @@ export { MAX_DEVICE_ELEMENTS } from './size-guard';
 export { liveDeviceBuffers, GpujsStorage } from './storage';
 export type { DeviceValue } from './storage';
 export * as gpujsKernels from './kernels';
+export { awaitReads, PendingRead } from './replay';

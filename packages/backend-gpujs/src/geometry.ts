@@ -1,7 +1,15 @@
 /** The constants gpu.js kernels are compiled with, derived from op shapes and attributes. */
-import { sameShape, sizeOf } from '@gradlens/tensor';
+import { adaptiveWindows, linearTaps, sameShape, sizeOf } from '@gradlens/tensor';
 import type { MatmulDims } from '@gradlens/tensor';
-import type { BroadcastConstants, ConvConstants, MatmulConstants, PoolConstants } from './kernels';
+import type {
+  BroadcastConstants,
+  ConvConstants,
+  MatmulConstants,
+  PoolConstants,
+  ReduceConstants,
+  ResizeConstants,
+  WhereConstants,
+} from './kernels';
 import type { ConvAttrsLike, PoolAttrsLike } from './types';
 
 /**
@@ -22,19 +30,13 @@ export const MAX_BROADCAST_RANK = 6;
  * Constants of `binaryBroadcast` for operands `a`, `b` broadcast to `out` (rank ≤ MAX_BROADCAST_RANK):
  * sizes and strides left-padded to six dimensions, stride 0 where an operand's size is 1.
  */
-export function broadcastConstants(a: readonly number[], b: readonly number[], out: readonly number[], op: 0 | 1 | 2): BroadcastConstants {
-  const pad = (s: readonly number[]): number[] => [...Array<number>(MAX_BROADCAST_RANK - s.length).fill(1), ...s];
-  const strides = (s: readonly number[]): number[] => {
-    const p = pad(s);
-    const st = new Array<number>(MAX_BROADCAST_RANK).fill(0);
-    let acc = 1;
-    for (let i = MAX_BROADCAST_RANK - 1; i >= 0; i--) {
-      st[i] = p[i] === 1 ? 0 : acc;
-      acc *= p[i]!;
-    }
-    return st;
-  };
-  const [d, sa, sb] = [pad(out), strides(a), strides(b)];
+export function broadcastConstants(
+  a: readonly number[],
+  b: readonly number[],
+  out: readonly number[],
+  op: 0 | 1 | 2 | 3 | 4,
+): BroadcastConstants {
+  const [d, sa, sb] = [pad6(out), broadcastStrides(a), broadcastStrides(b)];
   const c: BroadcastConstants = { OP: op } as BroadcastConstants;
   for (let i = 0; i < MAX_BROADCAST_RANK; i++) {
     c[`D${i}`] = d[i]!;
@@ -42,6 +44,119 @@ export function broadcastConstants(a: readonly number[], b: readonly number[], o
     c[`B${i}`] = sb[i]!;
   }
   return c;
+}
+
+/** `shape` left-padded with 1s to six dimensions. */
+const pad6 = (s: readonly number[]): number[] => [...Array<number>(MAX_BROADCAST_RANK - s.length).fill(1), ...s];
+
+/** Row-major strides of `shape` left-padded to six dimensions, 0 where the size is 1 (so it broadcasts). */
+function broadcastStrides(shape: readonly number[]): number[] {
+  const p = pad6(shape);
+  const st = new Array<number>(MAX_BROADCAST_RANK).fill(0);
+  let acc = 1;
+  for (let i = MAX_BROADCAST_RANK - 1; i >= 0; i--) {
+    st[i] = p[i] === 1 ? 0 : acc;
+    acc *= p[i]!;
+  }
+  return st;
+}
+
+/** Constants of `whereBroadcast`: the condition's strides beside `a`'s and `b`'s, all broadcast to `out`. */
+export function whereConstants(
+  cond: readonly number[],
+  a: readonly number[],
+  b: readonly number[],
+  out: readonly number[],
+): WhereConstants {
+  const c = broadcastConstants(a, b, out, 0) as WhereConstants;
+  broadcastStrides(cond).forEach((s, i) => (c[`C${i}`] = s));
+  return c;
+}
+
+/**
+ * Constants of `reduceDims` for `shape` (rank ≤ 6) reduced over `dims`: the kept and the reduced dims, each
+ * as sizes and input strides left-padded to six; `op` 0 sum, 1 mean, 2 max.
+ */
+export function reduceConstants(shape: readonly number[], dims: readonly number[], op: 0 | 1 | 2): ReduceConstants {
+  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
+  const kept = shape.map((_, i) => i).filter((i) => !dims.includes(i));
+  const reduced = shape.map((_, i) => i).filter((i) => dims.includes(i));
+  const padded = (idx: number[]): { size: number[]; stride: number[] } => ({
+    size: [...Array<number>(MAX_BROADCAST_RANK - idx.length).fill(1), ...idx.map((i) => shape[i]!)],
+    stride: [...Array<number>(MAX_BROADCAST_RANK - idx.length).fill(0), ...idx.map((i) => strides[i]!)],
+  });
+  const k = padded(kept);
+  const r = padded(reduced);
+  const c = { OP: op, R: reduced.reduce((p, i) => p * shape[i]!, 1) } as ReduceConstants;
+  for (let i = 0; i < MAX_BROADCAST_RANK; i++) {
+    c[`K${i}`] = k.size[i]!;
+    c[`KS${i}`] = k.stride[i]!;
+    c[`R${i}`] = r.size[i]!;
+    c[`RS${i}`] = r.stride[i]!;
+  }
+  return c;
+}
+
+/** The shape a reduction over `dims` leaves (reduced dims kept as 1 with `keepdim`). */
+export function reducedShape(shape: readonly number[], dims: readonly number[], keepdim: boolean): number[] {
+  return shape.flatMap((d, i) => (!dims.includes(i) ? [d] : keepdim ? [1] : []));
+}
+
+/**
+ * adaptive_avg_pool2d's tables (the CPU kernel's windows): `win` = row starts, row ends, column starts,
+ * column ends; `cover` = per input row the first covering output row and one past the last, then the same
+ * per input column; the constants hold the largest window (forward) or covering count (backward).
+ */
+export function adaptiveTables(
+  H: number,
+  W: number,
+  OH: number,
+  OW: number,
+): { win: Float32Array; cover: Float32Array; forward: ResizeConstants; backward: ResizeConstants } {
+  const rows = adaptiveWindows(OH, H);
+  const cols = adaptiveWindows(OW, W);
+  const covering = (w: { start: Int32Array; end: Int32Array }, inSize: number): [number[], number[]] => {
+    const first: number[] = [];
+    const past: number[] = [];
+    for (let i = 0; i < inSize; i++) {
+      let lo = -1;
+      let hi = -1;
+      w.start.forEach((s, o) => {
+        if (s <= i && i < w.end[o]!) {
+          if (lo < 0) lo = o;
+          hi = o + 1;
+        }
+      });
+      first.push(lo);
+      past.push(hi);
+    }
+    return [first, past];
+  };
+  const [r0, r1] = covering(rows, H);
+  const [c0, c1] = covering(cols, W);
+  const widest = (w: { start: Int32Array; end: Int32Array }): number => Math.max(...w.end.map((e, o) => e - w.start[o]!));
+  const most = (first: number[], past: number[]): number => Math.max(...past.map((p, i) => p - first[i]!));
+  return {
+    win: Float32Array.from([...rows.start, ...rows.end, ...cols.start, ...cols.end]),
+    cover: Float32Array.from([...r0, ...r1, ...c0, ...c1]),
+    forward: { H, W, OH, OW, MH: widest(rows), MW: widest(cols) },
+    backward: { H, W, OH, OW, MH: most(r0, r1), MW: most(c0, c1) },
+  };
+}
+
+/** Bilinear upsampling's taps (the CPU kernel's): per output row its two source rows and weights, then per column. */
+export function bilinearTaps(
+  H: number,
+  W: number,
+  a: { outSize: [number, number]; scale: [number, number]; alignCorners: boolean },
+): { taps: Float32Array; constants: ResizeConstants } {
+  const [OH, OW] = a.outSize;
+  const th = linearTaps(OH, H, a.scale[0], a.alignCorners);
+  const tw = linearTaps(OW, W, a.scale[1], a.alignCorners);
+  return {
+    taps: Float32Array.from([...th.i0, ...th.i1, ...th.w0, ...th.w1, ...tw.i0, ...tw.i1, ...tw.w0, ...tw.w1]),
+    constants: { H, W, OH, OW, MH: 1, MW: 1 },
+  };
 }
 
 /** Conv constants; `blocksOf` says whether the 4-channel blocks run over output or input channels. */

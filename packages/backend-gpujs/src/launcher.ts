@@ -212,5 +212,21 @@ function argSignature(a: Handle | number): string {
   if (typeof a === 'number') return 'n';
   if (a instanceof Float32Array) return `a${a.length}`;
   const t = a as TextureLike & { size?: ArrayLike<number>; dimensions?: ArrayLike<number>; type?: string };
-  return `t${t.type ?? ''}:${Array.from(t.size ?? []).join('x')}:${Array.from(t.dimensions ?? []).join('x')}`;
+  return `t${t.type ?? ''}#${classId(a.constructor)}:${Array.from(t.size ?? []).join('x')}:${Array.from(t.dimensions ?? []).join('x')}`;
+}
+
+const classIds = new WeakMap<object, number>();
+let classCount = 0;
+
+/**
+ * A number for a texture's class: gpu.js checks an input texture's class on every call (a 1-D output's
+ * texture and a 3-D one's of the same size and dimensions are different classes), so they must not share a kernel.
+ */
+function classId(c: object): number {
+  let id = classIds.get(c);
+  if (id === undefined) {
+    id = ++classCount;
+    classIds.set(c, id);
+  }
+  return id;
 }

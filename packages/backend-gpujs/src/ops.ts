@@ -5,13 +5,27 @@
  */
 import { broadcastShapes, matmulDims, namedKernels, sizeOf, windowOutSize } from '@gradlens/tensor';
 import type { NamedBackendKernelTable, Tensor } from '@gradlens/tensor';
-import { broadcastConstants, convConstants, elementwiseCase, matmulConstants, MAX_BROADCAST_RANK, poolConstants } from './geometry';
+import {
+  adaptiveTables,
+  bilinearTaps,
+  broadcastConstants,
+  convConstants,
+  elementwiseCase,
+  matmulConstants,
+  MAX_BROADCAST_RANK,
+  poolConstants,
+  reduceConstants,
+  reducedShape,
+  whereConstants,
+} from './geometry';
 import * as bc from './kernels/broadcast';
 import * as conv from './kernels/conv2d';
 import * as single from './kernels/conv2d-single';
 import * as ew from './kernels/elementwise';
 import * as mm from './kernels/matmul';
 import * as pool from './kernels/pool2d';
+import * as red from './kernels/reduce';
+import * as rs from './kernels/resize';
 import type { PoolConstants } from './kernels/types';
 import type { Arg, KernelLauncher, KernelSource } from './launcher';
 import { guardSize } from './size-guard';
@@ -70,7 +84,90 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return decline(inputs);
     };
 
+  /** div and ge (a bool mask) with broadcasting, any operand shapes up to six dimensions. */
+  const broadcastOnly =
+    (op: 'div' | 'ge', code: 3 | 4) =>
+    (inputs: { a: Tensor; b: Tensor }): KernelResult | Declined => {
+      const { a, b } = inputs;
+      if (!allF32(inputs)) return decline(inputs);
+      const shape = broadcastShapes(op, a.shape, b.shape);
+      const n = sizeOf(shape);
+      if (n === 0 || shape.length > MAX_BROADCAST_RANK) return decline(inputs);
+      const c = broadcastConstants(a.shape, b.shape, shape, code);
+      return { out: launcher.tensor(launcher.launch(bc.binaryBroadcast, [n], c, [a, b], n), shape, op === 'ge' ? 'bool' : 'float32') };
+    };
+
+  /** sum, mean and max over `dims` (float32, up to six dimensions). */
+  const reduction =
+    (code: 0 | 1 | 2) =>
+    (inputs: { x: Tensor }, attrs: { dims: number[]; keepdim: boolean }): KernelResult | Declined => {
+      const { x } = inputs;
+      const shape = reducedShape(x.shape, attrs.dims, attrs.keepdim);
+      const n = sizeOf(shape);
+      if (x.dtype !== 'float32' || x.size === 0 || n === 0 || x.rank > MAX_BROADCAST_RANK) return decline(inputs);
+      const c = reduceConstants(x.shape, attrs.dims, code);
+      return { out: launcher.tensor(launcher.launch(red.reduceDims, [n], c, [x], n), shape, 'float32') };
+    };
+
   const table: NamedBackendKernelTable = {
+    abs: (inputs) => {
+      const { x } = inputs;
+      if (x.dtype !== 'float32' || x.size === 0) return decline(inputs);
+      return { out: launcher.tensor(run(ew.abs, x.size, [x]), x.shape, 'float32') };
+    },
+    div: broadcastOnly('div', 3),
+    ge: broadcastOnly('ge', 4),
+    where: (inputs) => {
+      const { cond, a, b } = inputs;
+      if (cond.dtype !== 'bool' || a.dtype !== 'float32' || b.dtype !== 'float32') return decline(inputs);
+      const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
+      const n = sizeOf(shape);
+      if (n === 0 || shape.length > MAX_BROADCAST_RANK) return decline(inputs);
+      const c = whereConstants(cond.shape, a.shape, b.shape, shape);
+      return { out: launcher.tensor(launcher.launch(bc.whereBroadcast, [n], c, [cond, a, b], n), shape, 'float32') };
+    },
+    reshape: (inputs, attrs) => {
+      const { x } = inputs;
+      // a copy on the device (masks are stored as floats there); the CPU's would read the values back
+      if ((x.dtype !== 'float32' && x.dtype !== 'bool') || x.size === 0) return decline(inputs);
+      return { out: launcher.tensor(run(ew.copy, x.size, [x]), attrs.shape, x.dtype) };
+    },
+    sum: reduction(0),
+    mean: reduction(1),
+    max: reduction(2),
+    adaptiveAvgPool2d: (inputs, attrs) => {
+      const { x } = inputs;
+      if (x.dtype !== 'float32' || x.size === 0 || x.rank !== 4) return decline(inputs);
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [OH, OW] = attrs.outSize;
+      const t = adaptiveTables(H, W, OH, OW);
+      const grid = [OW, OH, N * C];
+      return {
+        out: launcher.tensor(
+          launcher.launch(rs.adaptiveAvgPool2dForward, grid, t.forward, [x, t.win], sizeOf(grid)),
+          [N, C, OH, OW],
+          'float32',
+        ),
+      };
+    },
+    adaptiveAvgPool2dBackward: (inputs, attrs) => {
+      const { dy } = inputs;
+      if (dy.dtype !== 'float32' || dy.size === 0 || dy.rank !== 4) return decline(inputs);
+      const [N, C, H, W] = attrs.inputShape as [number, number, number, number];
+      const t = adaptiveTables(H, W, dy.shape[2]!, dy.shape[3]!);
+      const grid = [W, H, N * C];
+      const out = launcher.launch(rs.adaptiveAvgPool2dBackward, grid, t.backward, [dy, t.win, t.cover], sizeOf(grid));
+      return { out: launcher.tensor(out, attrs.inputShape, 'float32') };
+    },
+    upsampleBilinear2d: (inputs, attrs) => {
+      const { x } = inputs;
+      if (x.dtype !== 'float32' || x.size === 0 || x.rank !== 4) return decline(inputs);
+      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const { taps, constants } = bilinearTaps(H, W, attrs);
+      const grid = [constants.OW, constants.OH, N * C];
+      const out = launcher.launch(rs.upsampleBilinear2dForward, grid, constants, [x, taps], sizeOf(grid));
+      return { out: launcher.tensor(out, [N, C, constants.OH, constants.OW], 'float32') };
+    },
     relu: (inputs) => {
       const { x } = inputs;
       if (x.dtype !== 'float32' || x.size === 0) return decline(inputs);

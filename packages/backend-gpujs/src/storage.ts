@@ -1,4 +1,5 @@
 import type { DeviceStorage, DType, TypedArray } from '@gradlens/tensor';
+import { nextStorageSerial, readPending } from './replay';
 
 /**
  * What a gpu.js kernel hands back: a typed array (webasm and cpu modes, where "device" memory is the
@@ -80,6 +81,7 @@ export function toDType(values: Float32Array, dtype: DType): TypedArray {
 /** The device copy of a tensor made by the gpujs backend; freed by the tensor's dispose/tidy. */
 export class GpujsStorage implements DeviceStorage {
   readonly backend = 'gpujs';
+  readonly serial = nextStorageSerial();
   private freed = false;
 
   constructor(
@@ -98,9 +100,7 @@ export class GpujsStorage implements DeviceStorage {
   }
 
   read(): TypedArray {
-    if (this.value instanceof Promise) {
-      throw new Error('gpujs (webgpu mode): results arrive asynchronously; read them with `await tensor.data()`');
-    }
+    if (this.value instanceof Promise) return readPending(this, () => this.readAsync(), this.size, this.dtype);
     return toDType(this.readHandle(this.value), this.dtype);
   }
 
@@ -138,6 +138,7 @@ export class GpujsStorage implements DeviceStorage {
  */
 export class PendingHostStorage implements DeviceStorage {
   readonly backend = 'gpujs';
+  readonly serial = nextStorageSerial();
   private values: TypedArray | null = null;
 
   constructor(
@@ -154,10 +155,7 @@ export class PendingHostStorage implements DeviceStorage {
   }
 
   read(): TypedArray {
-    if (this.values === null) {
-      throw new Error('gpujs (webgpu mode): results arrive asynchronously; read them with `await tensor.data()`');
-    }
-    return this.values;
+    return this.values ?? readPending(this, () => this.value, this.size, this.dtype);
   }
 
   readAsync(): Promise<TypedArray> {

@@ -4,20 +4,29 @@
  * backend and compared with the CPU reference to float32 tolerance.
  */
 import {
+  abs,
+  adaptiveAvgPool2d,
   add,
   avgPool2d,
   batchNorm,
   cast,
   conv2d,
+  div,
+  ge,
   gt,
+  interpolate,
   linear,
   matmul,
+  max,
   maxPool2d,
+  mean,
   mul,
   relu,
   reluBackward,
   reshape,
   sub,
+  sum,
+  where,
 } from '@gradlens/tensor';
 import type { GradRule, RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { InputSpec } from './run-case';
@@ -116,6 +125,74 @@ export const cases: Case[] = [
     fn: (a, b, c) => add(sub(a!, b!), c!),
     gradOnCpu: true,
   },
+  // The ops of Grad-CAM's combine, LRP's rules and the CAM heads (reductions, adaptive pooling, bilinear
+  // upsampling, div/ge/where/abs): device kernels since the page runs them on webgl2 and webgpu.
+  { name: 'abs [3, 4, 5]', inputs: [{ shape: [3, 4, 5] }], fn: (x) => abs(x!), gradOnCpu: true },
+  {
+    name: 'div, broadcast [2, 3, 4] / [3, 1]',
+    inputs: [{ shape: [2, 3, 4] }, { shape: [3, 1], values: Float32Array.from([1.5, -2, 0.75]) }],
+    fn: (a, b) => div(a!, b!),
+  },
+  {
+    name: "ge, where: LRP's signed ε, z + (z ≥ 0 ? ε : −ε)",
+    inputs: [{ shape: [4, 6] }],
+    fn: (z) => add(z!, where(ge(z!, 0), 0.25, -0.25)),
+    gradOnCpu: true, // the gradient is the seed itself (ge passes none)
+  },
+  {
+    name: 'where, broadcast: where(a ≥ b, a, 2b) for [2, 3, 4], [3, 1]',
+    inputs: [{ shape: [2, 3, 4] }, { shape: [3, 1] }],
+    fn: (a, b) => where(ge(a!, b!), a!, mul(b!, 2)),
+    gradOnCpu: true,
+  },
+  { name: 'reshape [2, 3, 4] → [6, 4]', inputs: [{ shape: [2, 3, 4] }], fn: (x) => mul(reshape(x!, [6, 4]), 3) },
+  // a sum's gradient is its seed expanded (a view, on the CPU)
+  {
+    name: 'sum over dims 1, 3 keepdim [2, 3, 4, 5]',
+    inputs: [{ shape: [2, 3, 4, 5] }],
+    fn: (x) => sum(x!, { dim: [1, 3], keepdim: true }),
+    gradOnCpu: true,
+  },
+  { name: 'sum of all [3, 7]', inputs: [{ shape: [3, 7] }], fn: (x) => sum(x!), gradOnCpu: true },
+  { name: 'mean over dims 0, 2 [2, 3, 4, 5]', inputs: [{ shape: [2, 3, 4, 5] }], fn: (x) => mean(x!, { dim: [0, 2] }) },
+  {
+    name: 'max over dim -1 [2, 3, 7]',
+    inputs: [{ shape: [2, 3, 7], values: distinct([2, 3, 7], 5) }],
+    fn: (x) => max(x!, { dim: -1 }),
+    gradOnCpu: true,
+  },
+  ...(
+    [
+      [
+        [2, 3, 7, 9],
+        [3, 4],
+      ],
+      [
+        [1, 2, 5, 6],
+        [1, 1],
+      ],
+      [
+        [1, 2, 3, 4],
+        [5, 7],
+      ],
+    ] as [number[], P][]
+  ).map(([x, size]): Case => ({
+    name: `adaptiveAvgPool2d x${x.join('x')} → ${size.join('x')}`,
+    inputs: [{ shape: x }],
+    fn: (t) => adaptiveAvgPool2d(t!, size),
+  })),
+  ...(
+    [
+      [[1, 2, 5, 7], [9, 12], false],
+      [[2, 1, 4, 4], [7, 5], true],
+      [[1, 2, 8, 6], [3, 4], false],
+    ] as [number[], P, boolean][]
+  ).map(([x, size, alignCorners]): Case => ({
+    name: `upsampleBilinear2d x${x.join('x')} → ${size.join('x')}${alignCorners ? ' alignCorners' : ''}`,
+    inputs: [{ shape: x }],
+    fn: (t) => interpolate(t!, { size, mode: 'bilinear', alignCorners }),
+    gradOnCpu: true,
+  })),
   { name: 'matmul [5, 7]·[7, 9]', inputs: [{ shape: [5, 7] }, { shape: [7, 9] }], fn: (a, b) => matmul(a!, b!) },
   { name: 'matmul batched [3, 5, 6]·[6, 4]', inputs: [{ shape: [3, 5, 6] }, { shape: [6, 4] }], fn: (a, b) => matmul(a!, b!) },
   // One matrix on the left broadcast over the right's batch: the batch shape is the broadcast of both

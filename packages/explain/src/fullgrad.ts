@@ -75,17 +75,23 @@ export function fullGrad(model: Module, x: Tensor, options: BaseOptions = {}): F
           for (let ch = 0; ch < c; ch++)
             for (let j = 0; j < hh * ww; j++) total[i * hh * ww + j] = total[i * hh * ww + j]! + u[(i * c + ch) * hh * ww + j]!;
       };
-      const inputTerm = tidy(() => abs(mul(grads[0]!, x)));
-      addTerm(inputTerm);
-      inputTerm.dispose();
-      biased.forEach((node, l) => {
-        const term = tidy(() => {
-          const b = nodeBias(node)!;
-          return keep(abs(mul(grads[l + 1]!, reshape(b, [1, b.size, 1, 1]))));
-        });
-        addTerm(term);
-        term.dispose();
-      });
+      // each term is freed even when reading it throws (awaitReads stops a run at a read of a pending result)
+      const addOnce = (t: Tensor) => {
+        try {
+          addTerm(t);
+        } finally {
+          t.dispose();
+        }
+      };
+      addOnce(tidy(() => abs(mul(grads[0]!, x))));
+      biased.forEach((node, l) =>
+        addOnce(
+          tidy(() => {
+            const b = nodeBias(node)!;
+            return keep(abs(mul(grads[l + 1]!, reshape(b, [1, b.size, 1, 1]))));
+          }),
+        ),
+      );
       scalePlanes(total, n, hh * ww);
       const map = tensorOf(total, x, [n, hh, ww]);
       checkConstant(map, pass.target, warnings, 'no gradient reached the input or any bias');

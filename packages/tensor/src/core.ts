@@ -7,6 +7,9 @@ export type { NestedArray, DeviceStorage } from './tensor';
 export type { DType, DTypeArray, FloatDType, ReadonlyTypedArray, TypedArray } from './dtype';
 export type { Shape, MatmulDims } from './shape';
 export { sizeOf, sameShape, broadcastShapes, windowOutSize, matmulDims } from './shape';
+/** The CPU kernels' adaptive-pooling windows and bilinear taps, so device kernels use the same integer arithmetic. */
+export { adaptiveWindows } from './backends/cpu/kernels/pool_windows';
+export { linearTaps } from './backends/cpu/kernels/upsample2d';
 export * from './creation';
 export { assign } from './assign';
 export type { AssignSource } from './assign';
@@ -16,6 +19,7 @@ export { batchNormSlots } from './ops/op-attrs';
 export { opInputNames, inputsOf, nameInputs } from './ops/op-inputs';
 export type { OpInputs, InputName } from './ops/op-inputs';
 export { Generator, manualSeed, defaultGenerator } from './random';
+export type { GeneratorState } from './random';
 export { record, grad, noGrad, tidy, tidyOwned, keep, withScope, numTensors, Tape } from './autodiff/tape';
 export type { AnyTapeNode, TapeNode, Recording, TensorContainer } from './autodiff/tape';
 export type { GradOptions } from './autodiff/backward';

@@ -2,6 +2,12 @@
  * A small seedable generator (xoshiro128**): the same seed gives the same numbers on every platform,
  * which makes noise in SmoothGrad, dropout masks and initialisations reproducible.
  */
+/** A generator's state: its four words and the spare normal value. */
+export interface GeneratorState {
+  readonly words: readonly number[];
+  readonly spare: number | null;
+}
+
 export class Generator {
   private s = new Uint32Array(4);
   private spare: number | null = null;
@@ -21,6 +27,17 @@ export class Generator {
       this.s[i] = (z ^ (z >>> 16)) >>> 0;
     }
     this.spare = null;
+  }
+
+  /** The state, to come back to with `restoreState` (a replayed computation draws the same numbers). */
+  saveState(): GeneratorState {
+    return { words: Array.from(this.s), spare: this.spare };
+  }
+
+  /** Goes back to a state `saveState` returned. */
+  restoreState(state: GeneratorState): void {
+    this.s.set(state.words);
+    this.spare = state.spare;
   }
 
   /** A uniform 32-bit unsigned integer. */

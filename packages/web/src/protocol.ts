@@ -54,6 +54,8 @@ export interface Timing {
   cpuOps?: string;
   /** calls a device kernel declined, with why (getBackendInfo().cpuFallbacks of this step alone) */
   cpuFallbacks?: string;
+  /** how many times the step ran, where more than once: on WebGPU once more per synchronous read of a result still on its way (awaitReads) */
+  runs?: number;
 }
 
 /** Worker → page. */

@@ -37,27 +37,9 @@ interface PageResult {
   raw: PageArray;
   upsampled: PageArray | null;
   target: number | null;
-  timings: { step: string; backend: string; cpuOps?: string; cpuFallbacks?: string }[];
+  timings: { step: string; backend: string; cpuOps?: string; cpuFallbacks?: string; runs?: number }[];
   perNode?: { sum: number; abs: number }[];
 }
-
-/**
- * The ops these methods use that the gpujs backend has no kernel for: they run on the CPU (the registry's
- * one fallback), and the page says so on each card and in the timings. Every other op — convolutions,
- * ReLU, pooling, linear and their backward kernels, the elementwise ops of the rules — must run on the device.
- */
-const NO_GPUJS_KERNEL = [
-  'abs',
-  'adaptiveAvgPool2d',
-  'adaptiveAvgPool2dBackward',
-  'div',
-  'ge',
-  'mean',
-  'reshape',
-  'sum',
-  'upsampleBilinear2d',
-  'where',
-];
 
 /** max |a − b| ≤ 1e-4 · max |b|: the maps agree to 1e-4 relative. */
 function expectClose(page: PageArray, node: Float32Array | number[], shape: readonly number[]): void {
@@ -81,8 +63,9 @@ const run = <T>(page: Page, expression: string): Promise<T> => page.evaluate(exp
 /** The page's float maps of one method, once its card is done. */
 async function resultOf(page: Page, method: string): Promise<PageResult> {
   const m = JSON.stringify(method);
+  // SwiftShader's WebGPU compiles each new kernel slowly, and more so on a busy machine
   await page.waitForFunction(`window.gradlensPage.results[${m}] !== undefined && document.body.dataset.busy === '0'`, undefined, {
-    timeout: 60000,
+    timeout: 300000,
   });
   return run<PageResult>(
     page,
@@ -124,6 +107,7 @@ async function launch(): Promise<{ context: BrowserContext; dir: string }> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      '--enable-unsafe-webgpu',
     ],
   });
   return { context, dir };
@@ -161,6 +145,7 @@ maybe('the page in chromium', () => {
   test.each([
     ['cpu', /^cpu · .*gemm wasm/],
     ['gpujs:webgl2', /^gpujs · webgl2/],
+    ['gpujs:webgpu', /^gpujs · webgpu/],
   ] as const)(
     'served, on %s: Grad-CAM, guided backprop and LRP equal the Node library, rule swaps on one tape, the canvas shows the map',
     async (backend, label) => {
@@ -174,16 +159,18 @@ maybe('the page in chromium', () => {
         await page.selectOption('#backend-select', backend);
         await page.waitForFunction(`/backend gpujs/.test(document.getElementById('status').textContent)`);
       }
-      /** On a GPU backend: no device kernel declined a call, and the ops that ran on the CPU are only those it has no kernel for, said on the page. */
+      /**
+       * On a GPU backend every op of these methods runs on the device: no op without a kernel, no call a
+       * kernel declined (the registry's one fallback would list either), and the card says nothing ran on the CPU.
+       */
       const expectOnDevice = async (r: PageResult, method: string): Promise<void> => {
         if (backend === 'cpu') return;
         for (const t of r.timings) {
           expect(t.backend).toMatch(label);
           expect(t.cpuFallbacks).toBeUndefined();
-          for (const op of (t.cpuOps ?? '').split(', ').filter((o) => o !== '')) expect(NO_GPUJS_KERNEL).toContain(op);
+          expect(t.cpuOps).toBeUndefined();
         }
-        const caption = await page.textContent(`figure[data-method="${method}"] figcaption`);
-        if (r.timings.some((t) => t.cpuOps)) expect(caption).toMatch(/on the CPU \(no kernel: /);
+        expect(await page.textContent(`figure[data-method="${method}"] figcaption`)).not.toMatch(/on the CPU/);
       };
 
       await page.click('#run');
@@ -191,6 +178,9 @@ maybe('the page in chromium', () => {
       const guided = await resultOf(page, 'guided');
       const relevance = await resultOf(page, 'lrp');
       expect(cam.timings[0]!.backend).toMatch(label);
+      // WebGPU's results arrive later: the methods read them under awaitReads, which ran each again after a pending read
+      if (backend === 'gpujs:webgpu') for (const r of [cam, guided, relevance]) expect(r.timings[0]!.runs).toBeGreaterThan(1);
+      else for (const r of [cam, guided, relevance]) expect(r.timings[0]!.runs).toBeUndefined();
       await expectOnDevice(cam, 'gradcam');
       await expectOnDevice(guided, 'guided');
       await expectOnDevice(relevance, 'lrp');
@@ -266,7 +256,7 @@ maybe('the page in chromium', () => {
       expect(errors).toEqual([]);
       await page.close();
     },
-    180000,
+    900000,
   );
 
   test("a picture and model files through the pickers: a PNG, a safetensors file for a torchvision architecture, an ONNX graph (logits equal the library's), a .pth that does not fit refused in one line", async () => {
@@ -338,7 +328,7 @@ maybe('the page in chromium', () => {
     }
   }, 120000);
 
-  test('gpu.js modes: webgl2 offered (its maps are compared above), webgpu disabled with the reason (its results arrive asynchronously)', async () => {
+  test('gpu.js modes: webgl2 and webgpu offered (their maps are compared above)', async () => {
     const page = await openPage(context, server.url, errors);
     const options = await run<{ value: string; text: string; disabled: boolean }[]>(
       page,
@@ -347,9 +337,7 @@ maybe('the page in chromium', () => {
     expect(options.map((o) => o.value)).toEqual(['cpu', 'gpujs:webgl2', 'gpujs:webgpu']);
     expect(options[0]!.disabled).toBe(false);
     expect(options[1]!).toMatchObject({ disabled: false, text: 'gpu.js WebGL2' });
-    // the methods read results synchronously, WebGPU gives them asynchronously: disabled, and the reason is shown
-    expect(options[2]!.disabled).toBe(true);
-    expect(options[2]!.text).toMatch(/\(unavailable: .{10,}\)$/);
+    expect(options[2]!).toMatchObject({ disabled: false, text: 'gpu.js WebGPU' });
     expect(errors).toEqual([]);
     await page.close();
   }, 120000);

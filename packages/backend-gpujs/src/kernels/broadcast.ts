@@ -1,6 +1,6 @@
 /**
- * add, sub and mul with NumPy broadcasting (e.g. Grad-CAM's channel weights [N, C, 1, 1] times the
- * activations [N, C, h, w]), over a flat [n] output of up to six dimensions.
+ * add, sub, mul, div and ge with NumPy broadcasting (e.g. Grad-CAM's channel weights [N, C, 1, 1] times the
+ * activations [N, C, h, w]), and `where` over three operands, over a flat [n] output of up to six dimensions.
  */
 import type { KernelThis } from './types';
 import type { Values } from './types';
@@ -26,8 +26,18 @@ export interface BroadcastConstants {
   B3: number;
   B4: number;
   B5: number;
-  /** 0: a + b, 1: a − b, 2: a · b */
+  /** 0: a + b, 1: a − b, 2: a · b, 3: a / b, 4: a ≥ b (1 or 0) */
   OP: number;
+}
+
+/** `where`'s constants: the binary ones for its two value operands, and the condition's strides C0–C5. */
+export interface WhereConstants extends BroadcastConstants {
+  C0: number;
+  C1: number;
+  C2: number;
+  C3: number;
+  C4: number;
+  C5: number;
 }
 
 /** a (op) b at one output element, each operand read at its broadcast position (gpu.js wants `this.constants.X` spelled out). */
@@ -68,5 +78,56 @@ export function binaryBroadcast(this: KernelThis<BroadcastConstants>, a: Values,
     ]!;
   if (this.constants.OP === 0) return x + y;
   if (this.constants.OP === 1) return x - y;
+  if (this.constants.OP === 3) return x / y;
+  if (this.constants.OP === 4) {
+    if (x >= y) return 1;
+    return 0;
+  }
   return x * y;
+}
+
+/** where(cond, a, b) at one output element: a where the condition is non-zero, else b, each read at its broadcast position. */
+export function whereBroadcast(this: KernelThis<WhereConstants>, cond: Values, a: Values, b: Values): number {
+  let rest = this.thread.x;
+  let q = Math.floor(rest / this.constants.D5);
+  const i5 = rest - q * this.constants.D5;
+  rest = q;
+  q = Math.floor(rest / this.constants.D4);
+  const i4 = rest - q * this.constants.D4;
+  rest = q;
+  q = Math.floor(rest / this.constants.D3);
+  const i3 = rest - q * this.constants.D3;
+  rest = q;
+  q = Math.floor(rest / this.constants.D2);
+  const i2 = rest - q * this.constants.D2;
+  rest = q;
+  q = Math.floor(rest / this.constants.D1);
+  const i1 = rest - q * this.constants.D1;
+  const i0 = q;
+  const c =
+    cond[
+      i0 * this.constants.C0 +
+        i1 * this.constants.C1 +
+        i2 * this.constants.C2 +
+        i3 * this.constants.C3 +
+        i4 * this.constants.C4 +
+        i5 * this.constants.C5
+    ]!;
+  if (c !== 0)
+    return a[
+      i0 * this.constants.A0 +
+        i1 * this.constants.A1 +
+        i2 * this.constants.A2 +
+        i3 * this.constants.A3 +
+        i4 * this.constants.A4 +
+        i5 * this.constants.A5
+    ]!;
+  return b[
+    i0 * this.constants.B0 +
+      i1 * this.constants.B1 +
+      i2 * this.constants.B2 +
+      i3 * this.constants.B3 +
+      i4 * this.constants.B4 +
+      i5 * this.constants.B5
+  ]!;
 }

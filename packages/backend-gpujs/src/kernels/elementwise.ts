@@ -1,5 +1,5 @@
 /**
- * The elementwise ops of the ReLU rules (relu, reluBackward, mul, gt, cast) and add/sub, over flat [n] outputs.
+ * The elementwise ops of the ReLU rules (relu, reluBackward, mul, gt, cast), add/sub and abs, over flat [n] outputs.
  * A binary kernel reads `b` either elementwise or, with the `…Scalar` variants, as one number.
  */
 import type { KernelThis, Values } from './types';
@@ -20,6 +20,11 @@ export function relu(this: Flat, x: Values): number {
 export function reluBackward(this: Flat, dy: Values, x: Values): number {
   if (x[this.thread.x]! > 0) return dy[this.thread.x]!;
   return 0;
+}
+
+/** |x|. */
+export function abs(this: Flat, x: Values): number {
+  return Math.abs(x[this.thread.x]!);
 }
 
 /** a · b elementwise. */

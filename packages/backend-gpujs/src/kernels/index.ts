@@ -6,3 +6,5 @@ export * from './matmul';
 export * from './pack';
 export type * from './types';
 export * from './conv2d-single';
+export * from './reduce';
+export * from './resize';

@@ -98,7 +98,7 @@ function addTimings(timings: readonly Timing[]): void {
   const body = $('timings').querySelector('tbody')!;
   for (const t of timings) {
     const tr = document.createElement('tr');
-    for (const v of [t.step, t.ms.toFixed(1), t.backend, onCpu(t)]) tr.appendChild(cell(v));
+    for (const v of [t.runs ? `${t.step} (${t.runs} runs)` : t.step, t.ms.toFixed(1), t.backend, onCpu(t)]) tr.appendChild(cell(v));
     body.prepend(tr);
   }
 }
@@ -246,7 +246,7 @@ function showResult(into: HTMLElement, title: string, r: ShownResult): void {
   card.replaceChildren(canvas, caption);
   card.dataset.state = 'done';
   drawCard(card);
-  const b = r.timings.map((t) => `${t.ms.toFixed(0)} ms on ${t.backend}`).join(', ');
+  const b = r.timings.map((t) => `${t.ms.toFixed(0)} ms on ${t.backend}${t.runs ? ` (${t.runs} runs: awaited reads)` : ''}`).join(', ');
   const cpu = r.timings.map(onCpu).filter((s) => s !== '');
   const range = card.dataset.range ?? '';
   caption.append(

@@ -4,7 +4,7 @@
  */
 import { preprocessImageNet } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
-import '@gradlens/backend-gpujs';
+import { awaitReads } from '@gradlens/backend-gpujs';
 import { imageToInput } from '@gradlens/nn';
 import { abs, getBackendInfo, keep, mul, noGrad, record, relu, sum, setBackend, softmax, tensor, tidy, zeros } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
@@ -12,6 +12,7 @@ import { DEFAULT_BUDGET, METHODS } from '../../../cli/src/methods';
 import type { MethodMaps } from '../../../cli/src/methods';
 import type { BackendChoice, FloatArray, Reply, Request, RuleChoice, Timing } from '../protocol';
 import { loadPageModel } from './model';
+import { pageMethods } from './page-methods';
 import type { PageModel } from './model';
 import { describeTape, ruleOverrides, usesLrp } from './tape-rules';
 
@@ -53,20 +54,28 @@ function freshCpuRecord(): void {
 }
 
 /**
- * Runs `fn`, appending how long it took, on which backend, and which of its ops ran on the CPU instead
- * (ops without a device kernel, calls a kernel declined) to `timings`.
+ * Runs `fn`, appending how long it took (its results read back included), on which backend, and which of
+ * its ops ran on the CPU instead (ops without a device kernel, calls a kernel declined) to `timings`.
+ * `fn` may read results synchronously: it runs under `awaitReads`, so on WebGPU, whose results arrive
+ * later, it runs again after each read of a pending value (once on the CPU and webgl2); the row says how
+ * many runs that took.
  */
-function timed<T>(timings: Timing[], step: string, fn: () => T): T {
+async function timed<T>(timings: Timing[], step: string, fn: () => T): Promise<T> {
   freshCpuRecord();
   const t0 = performance.now();
-  const out = fn();
+  let runs = 0;
+  const out = await awaitReads(fn, (k) => (runs = k));
   const ms = performance.now() - t0;
   const info = getBackendInfo();
-  const t: Timing = { step, ms, backend: backendLabel(info) };
-  if (info.cpuOps) t.cpuOps = info.cpuOps;
-  if (info.cpuFallbacks) t.cpuFallbacks = info.cpuFallbacks;
+  const t: Timing = { step, ms, backend: backendLabel(info), ...cpuRecord(info) };
+  if (runs > 1) t.runs = runs;
   timings.push(t);
   return out;
+}
+
+/** The ops of a step that ran on the CPU instead of the selected backend, from getBackendInfo(). */
+function cpuRecord(info: Record<string, string>): Pick<Timing, 'cpuOps' | 'cpuFallbacks'> {
+  return { ...(info.cpuOps ? { cpuOps: info.cpuOps } : {}), ...(info.cpuFallbacks ? { cpuFallbacks: info.cpuFallbacks } : {}) };
 }
 
 const floatArray = (shape: readonly number[], data: ArrayLike<number>): FloatArray => ({
@@ -89,19 +98,19 @@ function need<T>(v: T | null, what: string): T {
 
 /**
  * Whether gpu.js really runs `mode` here: selects it, checks the mode it resolved to and that a kernel's
- * result reads back synchronously, and goes back to the CPU. Returns null when it runs, else why not.
+ * result reads back (asynchronously: WebGPU's way), and goes back to the CPU. Returns null when it runs, else why not.
  */
-function probeGpujs(mode: string): string | null {
+async function probeGpujs(mode: string): Promise<string | null> {
   try {
     setBackend('gpujs', { mode });
     const info = getBackendInfo();
     if (info.mode !== mode)
       return `in this worker gpu.js would run ${info.mode ?? '?'} instead${info.fallback ? ` (${info.fallback})` : ''}`;
-    // the methods read results synchronously: a kernel's result must come back that way
     const x = tensor([-1, 2], [2]);
     const y = relu(x);
     try {
-      y.dataSync();
+      const v = await y.data();
+      if (v[0] !== 0 || v[1] !== 2) return `a ReLU kernel gave [${Array.from(v).join(', ')}] for [-1, 2]`;
     } finally {
       x.dispose();
       y.dispose();
@@ -115,21 +124,27 @@ function probeGpujs(mode: string): string | null {
 }
 
 /** The backends offered: the CPU (WebAssembly engine where cross-origin isolation gives shared memory) and gpu.js's browser modes, each probed. */
-function backends(): BackendChoice[] {
+async function backends(): Promise<BackendChoice[]> {
   const gemm = getBackendInfo().float32Gemm ?? '';
   return [
     { name: 'cpu', label: `CPU (${/wasm/.test(gemm) ? 'WebAssembly' : 'TypeScript'} GEMM)`, unavailable: null },
-    { name: 'gpujs', mode: 'webgl2', label: 'gpu.js WebGL2', unavailable: probeGpujs('webgl2') },
-    { name: 'gpujs', mode: 'webgpu', label: 'gpu.js WebGPU', unavailable: probeGpujs('webgpu') },
+    { name: 'gpujs', mode: 'webgl2', label: 'gpu.js WebGL2', unavailable: await probeGpujs('webgl2') },
+    { name: 'gpujs', mode: 'webgpu', label: 'gpu.js WebGPU', unavailable: await probeGpujs('webgpu') },
   ];
 }
 
-function handle(req: Request): void {
+/**
+ * Inputs per pass of the many-pass methods: on WebGPU each batch's read runs the method again (awaitReads),
+ * so fewer, larger batches cost fewer runs there (the maps do not depend on the batch size).
+ */
+const batchSize = (): number => (selected.options.mode === 'webgpu' ? 64 : DEFAULT_BUDGET.batchSize);
+
+async function handle(req: Request): Promise<void> {
   const timings: Timing[] = [];
   switch (req.type) {
     case 'backend': {
       const options: Record<string, string> = req.mode ? { mode: req.mode } : {};
-      timed(timings, `backend ${req.backend}${req.mode ? ` ${req.mode}` : ''}`, () => setBackend(req.backend, options));
+      await timed(timings, `backend ${req.backend}${req.mode ? ` ${req.mode}` : ''}`, () => setBackend(req.backend, options));
       selected = { backend: req.backend, options };
       dropTape();
       post({ type: 'done', id: req.id, timings, info: getBackendInfo() });
@@ -139,10 +154,8 @@ function handle(req: Request): void {
       dropTape();
       input?.dispose();
       input = null;
-      current = timed(timings, 'load model', () => loadPageModel(req.source));
-      const applicable = METHODS.filter(
-        (m) => m.name !== 'rollout' && m.name !== 'generic-attention' && m.name !== 'transformer-attribution',
-      );
+      current = await timed(timings, 'load model', () => loadPageModel(req.source));
+      const applicable = pageMethods(METHODS);
       post({
         type: 'model',
         id: req.id,
@@ -168,9 +181,9 @@ function handle(req: Request): void {
       dropTape();
       input?.dispose();
       const image: RgbImage = { width: req.width, height: req.height, channels: 3, bitDepth: 8, data: req.rgb };
-      input = timed(timings, 'preprocess', () => keep(imageToInput(image, m.input)));
+      input = await timed(timings, 'preprocess', () => keep(imageToInput(image, m.input)));
       const x = input;
-      const [logits, probs] = timed(timings, 'forward', () => {
+      const [logits, probs] = await timed(timings, 'forward', () => {
         const out = noGrad(() => m.model.call(x));
         const p = softmax(out, 1);
         const both = [Float32Array.from(out.dataSync()), Float32Array.from(p.dataSync())] as const;
@@ -195,19 +208,20 @@ function handle(req: Request): void {
       const x = need(input, 'picture');
       const spec = METHODS.find((s) => s.name === req.method);
       if (!spec) throw new Error(`unknown method '${req.method}'`);
-      const warnings: string[] = [];
-      const maps: MethodMaps = timed(timings, spec.name, () =>
-        spec.run({
+      const { maps, warnings } = await timed(timings, spec.name, () => {
+        const warnings: string[] = []; // each run of awaitReads starts afresh
+        const maps: MethodMaps = spec.run({
           model: m.model,
           input: x,
           target: req.target ?? undefined,
           layer: req.layer,
           reference: false,
-          budget: { ...DEFAULT_BUDGET, samples: req.budget.samples, steps: req.budget.steps },
+          budget: { ...DEFAULT_BUDGET, samples: req.budget.samples, steps: req.budget.steps, batchSize: batchSize() },
           onProgress: (done, total) => post({ type: 'progress', id: req.id, done, total }),
           onWarning: (w) => warnings.push(w),
-        }),
-      );
+        });
+        return { maps, warnings };
+      });
       const raw = floatArray(maps.raw.shape, maps.raw.data);
       const up = maps.upsampled ? floatArray(maps.upsampled.shape, maps.upsampled.data) : null;
       post(
@@ -230,8 +244,13 @@ function handle(req: Request): void {
       const m = need(current, 'model');
       const x = need(input, 'picture');
       dropTape();
-      const { output, tape } = timed(timings, 'record forward pass', () => record(() => m.model.call(x)));
-      const logits = output.dataSync();
+      // recorded outside awaitReads (a replay would record again): nothing here reads a result
+      freshCpuRecord();
+      const t0 = performance.now();
+      const { output, tape } = record(() => m.model.call(x));
+      const logits = await output.data();
+      const info = getBackendInfo();
+      timings.push({ step: 'record forward pass', ms: performance.now() - t0, backend: backendLabel(info), ...cpuRecord(info) });
       const target = req.target ?? [...logits.keys()].reduce((a, b) => (logits[b]! > logits[a]! ? b : a), 0);
       recorded = { tape, output, target };
       post({ type: 'tape', id: req.id, ...describeTape(tape), timings });
@@ -242,8 +261,7 @@ function handle(req: Request): void {
       const rec = recorded;
       if (!rec) throw new Error('no recorded tape: record the forward pass first');
       const choices: Record<string, RuleChoice> = req.rules;
-      let perNode: { sum: number; abs: number }[] = [];
-      const grad = timed(timings, `backward walk (${usesLrp(choices) ? 'relevance' : 'gradient'})`, () =>
+      const walk = await timed(timings, `backward walk (${usesLrp(choices) ? 'relevance' : 'gradient'})`, () =>
         tidy(() => {
           const k = rec.output.shape[1]!;
           const onehot = tensor(
@@ -256,12 +274,20 @@ function handle(req: Request): void {
           // the same walk also returns what reached every recorded op's output, so the page can show it op by op
           const outputs = rec.tape.nodes.map((n) => n.output);
           const [g, ...atNodes] = rec.tape.grad(rec.output, [x, ...outputs], { rules: ruleOverrides(choices, x), gradOutputs: [seed] });
-          perNode = atNodes.map((t) => (t ? { sum: sum(t).dataSync()[0]!, abs: sum(abs(t)).dataSync()[0]! } : { sum: 0, abs: 0 }));
-          return g ?? zeros(x.shape, x.dtype);
+          // Σ and Σ|·| of what reached each op (read below, all at once)
+          const sums = atNodes.map((t) => (t ? [sum(t), sum(abs(t))] : null));
+          return { g: g ?? zeros(x.shape, x.dtype), sums };
         }),
       );
-      const raw = floatArray(grad.shape.slice(1), grad.dataSync());
-      grad.dispose();
+      const gv = await walk.g.data();
+      const perNode = await Promise.all(
+        walk.sums.map(async (s) =>
+          s ? { sum: Number((await s[0]!.data())[0]), abs: Number((await s[1]!.data())[0]) } : { sum: 0, abs: 0 },
+        ),
+      );
+      walk.g.dispose();
+      for (const s of walk.sums) s?.forEach((t) => t.dispose());
+      const raw = floatArray(walk.g.shape.slice(1), gv);
       post(
         {
           type: 'result',
@@ -287,20 +313,21 @@ function handle(req: Request): void {
  * installs a Web Worker host; without one, or without cross-origin isolation, they run on this thread).
  */
 export function startWorker(): void {
+  // one request at a time: a request that waits for WebGPU results must not see another change the model or picture
+  let queue: Promise<void> = backends().then((choices) =>
+    post({
+      type: 'ready',
+      backends: choices,
+      info: getBackendInfo(),
+      isolated: typeof crossOriginIsolated === 'boolean' && crossOriginIsolated,
+    }),
+  );
   self.onmessage = (e: MessageEvent<Request>) => {
     const req = e.data;
-    try {
-      handle(req);
-    } catch (err) {
-      post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) });
-    }
+    queue = queue
+      .then(() => handle(req))
+      .catch((err: unknown) => post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) }));
   };
-  post({
-    type: 'ready',
-    backends: backends(),
-    info: getBackendInfo(),
-    isolated: typeof crossOriginIsolated === 'boolean' && crossOriginIsolated,
-  });
 }
 
 startWorker();
