@@ -1,8 +1,12 @@
 import { record } from '@gradlens/tensor';
 import type { MethodContext } from './methods';
 
-/** Nonlinear ops of transformers that guided backprop's and deconvnet's ReLU rules do not cover. */
-const NOT_RELU = ['gelu', 'softmax', 'layerNorm'] as const;
+/**
+ * Nonlinear ops of transformers that guided backprop's and deconvnet's ReLU rules do not cover. Not
+ * softmax: a ReLU classifier whose graph ends in a Softmax (common in ONNX files) is still a ReLU
+ * network, and every transformer has layer norms (and GELUs) anyway.
+ */
+const NOT_RELU = ['gelu', 'layerNorm'] as const;
 
 /**
  * Why a method made of ReLU rules (guided backprop, deconvnet) does not apply to this model, or null:

@@ -117,7 +117,7 @@ maybe(
       expect(facts.galleries.find((g) => g.model === 'vit')!.heads).not.toContain('CAM');
       expect(facts.text).toMatch(/Not shown: rollout \(it reads attention probabilities; it needs a vision transformer/);
       expect(facts.text).toMatch(
-        /Not shown: guided \(guided backprop's backward rules are defined for ReLU networks; this model's gelu, softmax, layerNorm ops/,
+        /Not shown: guided \(guided backprop's backward rules are defined for ReLU networks; this model's gelu, layerNorm ops/,
       );
       expect(facts.text).toMatch(/Not shown: cam \(CAM needs global average pooling/);
       // the ViT's feature visualisation: stem filters, fixed-size deep dream octaves, said on the page
