@@ -56,7 +56,7 @@ describe('awaitReads', () => {
     y.dispose();
   });
 
-  test.each(pageMethods(METHODS).map((m) => m.name))(
+  test.each(pageMethods(METHODS, model, 64, info.targetLayer).map((m) => m.name))(
     '%s on promised results equals the synchronous CPU run, runs again per pending read, frees what it made',
     async (name) => {
       const expected = runMethod(name, x);

@@ -1,6 +1,28 @@
+import { zeros } from '@gradlens/tensor';
+import { DEFAULT_BUDGET } from '../../../cli/src/methods';
 import type { MethodSpec } from '../../../cli/src/methods';
+import type { Module } from '@gradlens/nn';
 
-/** The methods the page offers: the CLI's table without the attention methods (the page's models are CNNs). */
-export function pageMethods(all: readonly MethodSpec[]): MethodSpec[] {
-  return all.filter((m) => m.name !== 'rollout' && m.name !== 'generic-attention' && m.name !== 'transformer-attribution');
+/**
+ * The methods the page offers for a model: the CLI's table less those whose `applies` check says they
+ * cannot run on it (the attention methods and transformer LRP on a CNN, the ReLU-rule methods on a
+ * transformer, CAM without a GAP + linear head), judged on a blank picture at its default layer, as
+ * `gradlens explain --method all` judges them.
+ */
+export function pageMethods(all: readonly MethodSpec[], model: Module, size: number, layer: string): MethodSpec[] {
+  const probe = zeros([1, 3, size, size]);
+  try {
+    const ctx = {
+      model,
+      input: probe,
+      target: undefined,
+      layer,
+      reference: false,
+      budget: DEFAULT_BUDGET,
+      onWarning: () => undefined,
+    };
+    return all.filter((spec) => (spec.applies?.(ctx) ?? null) === null);
+  } finally {
+    probe.dispose();
+  }
 }

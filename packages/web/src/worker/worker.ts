@@ -154,8 +154,11 @@ async function handle(req: Request): Promise<void> {
       dropTape();
       input?.dispose();
       input = null;
-      current = await timed(timings, 'load model', () => loadPageModel(req.source));
-      const applicable = pageMethods(METHODS);
+      const loaded = await timed(timings, 'load model', () => loadPageModel(req.source));
+      current = loaded;
+      const applicable = await timed(timings, 'methods that apply', () =>
+        pageMethods(METHODS, loaded.model, loaded.input.size, loaded.defaultLayer),
+      );
       post({
         type: 'model',
         id: req.id,
