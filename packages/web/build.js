@@ -34,10 +34,10 @@ const common = {
   plugins: [],
 };
 
-/** data.js: the bundled models (weights and card) and the sample pictures, from @gradlens/weights. */
+/** data.js: every bundled model (weights and card; nn's `bundledModels`) and the sample pictures, from @gradlens/weights. */
 function dataScript() {
   const { weightsDir, samplesDir } = require('@gradlens/weights');
-  const models = ['gapnet', 'smallvgg'].map((name) => ({
+  const models = Object.keys(require('@gradlens/nn').bundledModels).map((name) => ({
     name,
     card: JSON.parse(fs.readFileSync(path.join(weightsDir, `${name}.json`), 'utf8')),
     weights: fs.readFileSync(path.join(weightsDir, `${name}.safetensors`)).toString('base64'),

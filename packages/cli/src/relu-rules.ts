@@ -18,14 +18,18 @@ export function reluRulesApply(method: string): (c: MethodContext) => string | n
   return (c) => {
     const { output, tape } = record(() => c.model.call(c.input));
     try {
-      const ops = new Set<string>(tape.nodes.map((n) => n.op));
-      const found = NOT_RELU.filter((op) => ops.has(op));
-      return found.length === 0
-        ? null
-        : `${method}'s backward rules are defined for ReLU networks; this model's ${found.join(', ')} ops would pass the plain gradient (use vanilla, grad-x-input, transformer-lrp or the attention methods)`;
+      return reluRulesReason(method, new Set<string>(tape.nodes.map((n) => n.op)));
     } finally {
       tape.dispose();
       output.dispose();
     }
   };
+}
+
+/** Why `method`'s ReLU rules do not apply to a graph made of `ops` (its transformer ops named), or null. */
+export function reluRulesReason(method: string, ops: ReadonlySet<string>): string | null {
+  const found = NOT_RELU.filter((op) => ops.has(op));
+  return found.length === 0
+    ? null
+    : `${method}'s backward rules are defined for ReLU networks; this model's ${found.join(', ')} ops would pass the plain gradient (use vanilla, grad-x-input, transformer-lrp or the attention methods)`;
 }

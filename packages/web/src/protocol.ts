@@ -93,7 +93,15 @@ export type Reply =
       timings: Timing[];
       perNode?: { sum: number; abs: number }[];
     }
-  | { type: 'tape'; id: number; rows: TapeRow[]; opTypes: { op: string; choices: RuleChoice[] }[]; timings: Timing[] }
+  | {
+      type: 'tape';
+      id: number;
+      rows: TapeRow[];
+      opTypes: { op: string; choices: RuleChoice[] }[];
+      /** why the guided and deconvnet presets do not apply to this model (a transformer), or null */
+      reluRules: string | null;
+      timings: Timing[];
+    }
   | { type: 'error'; id: number; message: string };
 
 /** A backend the page can offer, and why not when it cannot. */
@@ -109,6 +117,8 @@ export interface LayerRow {
   path: string;
   type: string;
   shape: number[] | null;
+  /** whether the CAM methods can use it: [N, C, h, w], or a ViT's [N, 1 + h·w, C] tokens */
+  cam: boolean;
 }
 
 /** A method the loaded model can run. */

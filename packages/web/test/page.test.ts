@@ -1,125 +1,37 @@
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { chromium } from 'playwright-core';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { gradCam, guidedBackprop, lrp } from '@gradlens/explain';
 import { applyColormap, readImage } from '@gradlens/io';
 import { createModel, imageToInput, loadBundledModel, saveCheckpoint } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
-import type { Tensor } from '@gradlens/tensor';
 import { copyPage, startStaticServer } from '../../cli/src/commands/serve';
 import type { StaticServer } from '../../cli/src/commands/serve';
+import {
+  canvasPixels,
+  DIST,
+  ensureBuilt,
+  expectClose,
+  haveChromium,
+  item0,
+  launch,
+  openPage,
+  resultOf,
+  run,
+  SAMPLE,
+  selectBackend,
+  tapeAfter,
+} from './chromium-page';
+import type { PageResult } from './chromium-page';
 
 /**
- * Drives the built page in Debian's chromium (playwright-core, never a downloaded browser): a sample,
- * Grad-CAM, guided backprop, LRP, and rule swaps on one recorded tape, each compared with the Node
- * library on the same model and picture, and the canvas read back. .ci/run installs chromium; without
- * it the test is skipped with a message.
+ * Drives the built page in Debian's chromium: a sample, Grad-CAM, guided backprop, LRP, and rule swaps
+ * on one recorded tape, each compared with the Node library on the same model and picture, and the
+ * canvas read back; files through the pickers; cancelling; the page from file://.
  */
-const CHROMIUM = process.env.GRADLENS_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`page test skipped: ${CHROMIUM} not found (apt-get install -y chromium, or set GRADLENS_CHROMIUM)`);
 const maybe = haveChromium ? describe : describe.skip;
-
-const WEB = path.resolve(__dirname, '..');
-const DIST = path.join(WEB, 'dist');
-const SAMPLE = path.resolve(__dirname, '../../../weights/samples/00-ankle-boot.png');
-
-interface PageArray {
-  shape: number[];
-  data: number[];
-}
-interface PageResult {
-  kind: string;
-  raw: PageArray;
-  upsampled: PageArray | null;
-  target: number | null;
-  timings: { step: string; backend: string; cpuOps?: string; cpuFallbacks?: string; runs?: number }[];
-  perNode?: { sum: number; abs: number }[];
-}
-
-/** max |a − b| ≤ 1e-4 · max |b|: the maps agree to 1e-4 relative. */
-function expectClose(page: PageArray, node: Float32Array | number[], shape: readonly number[]): void {
-  expect(page.shape).toEqual([...shape]);
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < node.length; i++) {
-    scale = Math.max(scale, Math.abs(node[i]!));
-    diff = Math.max(diff, Math.abs(page.data[i]! - node[i]!));
-  }
-  expect(scale).toBeGreaterThan(0);
-  expect(diff).toBeLessThanOrEqual(1e-4 * scale);
-}
-
-/** Item 0 of a [1, …] tensor as plain numbers. */
-const item0 = (t: Tensor): Float32Array => Float32Array.from(t.dataSync());
-
-/** Evaluates a JavaScript expression in the page (a string: this file is compiled without the DOM types). */
-const run = <T>(page: Page, expression: string): Promise<T> => page.evaluate(expression) as Promise<T>;
-
-/** The page's float maps of one method, once its card is done. */
-async function resultOf(page: Page, method: string): Promise<PageResult> {
-  const m = JSON.stringify(method);
-  // SwiftShader's WebGPU compiles each new kernel slowly, and more so on a busy machine
-  await page.waitForFunction(`window.gradlensPage.results[${m}] !== undefined && document.body.dataset.busy === '0'`, undefined, {
-    timeout: 300000,
-  });
-  return run<PageResult>(
-    page,
-    `(() => {
-    const r = window.gradlensPage.results[${m}];
-    const arr = (a) => (a ? { shape: a.shape, data: Array.from(a.data) } : null);
-    return { kind: r.kind, raw: arr(r.raw), upsampled: arr(r.upsampled), target: r.target, timings: r.timings, perNode: r.perNode };
-  })()`,
-  );
-}
-
-/** Clicks a rule preset (or sets a picker) and returns the map recomputed from the tape. */
-async function tapeAfter(page: Page, act: () => Promise<unknown>): Promise<PageResult> {
-  await run(page, 'delete window.gradlensPage.results.tape');
-  await act();
-  return resultOf(page, 'tape');
-}
-
-/** A canvas's RGBA pixels (the first `n` of them, or all). */
-const canvasPixels = (page: Page, selector: string): Promise<{ w: number; h: number; data: number[] }> =>
-  run(
-    page,
-    `(() => {
-  const c = document.querySelector(${JSON.stringify(selector)});
-  return { w: c.width, h: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };
-})()`,
-  );
-
-async function launch(): Promise<{ context: BrowserContext; dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-chromium-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 1100 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--enable-unsafe-webgpu',
-    ],
-  });
-  return { context, dir };
-}
-
-async function openPage(context: BrowserContext, url: string, errors: string[]): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 60000 });
-  return page;
-}
 
 maybe('the page in chromium', () => {
   let server: StaticServer;
@@ -131,8 +43,7 @@ maybe('the page in chromium', () => {
   const x = imageToInput(readImage(SAMPLE), inputOptions);
 
   beforeAll(async () => {
-    // npm ci builds the page (root `prepare`); build it here when this checkout has not
-    if (!fs.existsSync(path.join(DIST, 'page.js'))) execFileSync(process.execPath, [path.join(WEB, 'build.js')], { stdio: 'pipe' });
+    ensureBuilt();
     server = await startStaticServer(DIST, 0);
     ({ context, dir } = await launch());
   }, 120000);
@@ -155,10 +66,7 @@ maybe('the page in chromium', () => {
       expect(await page.isHidden('#degraded')).toBe(true);
       expect(await page.textContent('#top5 tbody tr:first-child td:first-child')).toBe('Ankle boot');
       expect(await page.inputValue('#layer-select')).toBe(info.targetLayer);
-      if (backend !== 'cpu') {
-        await page.selectOption('#backend-select', backend);
-        await page.waitForFunction(`/backend gpujs/.test(document.getElementById('status').textContent)`);
-      }
+      await selectBackend(page, backend);
       /**
        * On a GPU backend every op of these methods runs on the device: no op without a kernel, no call a
        * kernel declined (the registry's one fallback would list either), and the card says nothing ran on the CPU.

@@ -151,7 +151,7 @@ async function loadModel(next: ModelSource): Promise<void> {
     methods = r.methods;
     addTimings(r.timings);
     fillLayers(
-      r.layers.filter((l) => l.shape?.length === 4).map((l) => [l.path, `${l.path}  ${l.type} [${l.shape!.join(', ')}]`]),
+      r.layers.filter((l) => l.cam).map((l) => [l.path, `${l.path}  ${l.type} [${l.shape!.join(', ')}]`]),
       r.defaultLayer,
     );
     fillMethods();
@@ -189,6 +189,7 @@ function clearResults(): void {
   $('results').replaceChildren();
   $('tape-result').replaceChildren();
   $('rule-pickers').replaceChildren();
+  $('preset-note').hidden = true;
   $('tape-table').querySelector('tbody')!.replaceChildren();
   tapeRecorded = false;
 }
@@ -336,6 +337,15 @@ async function recordTape(): Promise<void> {
     const r = expect(await client.request({ type: 'tape', target: target() }), 'tape');
     addTimings(r.timings);
     tapeRecorded = true;
+    // on a transformer the ReLU-rule presets would change nothing and show the plain gradient under their name
+    for (const p of ['guided', 'deconvnet']) {
+      const b = $('presets').querySelector<HTMLButtonElement>(`button[data-preset="${p}"]`)!;
+      b.disabled = r.reluRules !== null;
+      b.title = r.reluRules ?? '';
+    }
+    const note = $('preset-note');
+    note.hidden = r.reluRules === null;
+    note.textContent = r.reluRules === null ? '' : `Guided backprop and deconvnet do not apply: ${r.reluRules}.`;
     const pickers = $('rule-pickers');
     pickers.replaceChildren(
       ...r.opTypes.map(({ op, choices }) => {

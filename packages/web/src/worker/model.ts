@@ -1,5 +1,6 @@
 import { readPth, readSafetensors } from '@gradlens/io';
 import type { NdArray } from '@gradlens/io';
+import { hasTokenGrid } from '@gradlens/explain';
 import { bundledModels, createModel, defaultCamLayer, isBundledModelName, isModelName, layers } from '@gradlens/nn';
 import type { InputOptions, Module } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
@@ -57,17 +58,28 @@ function loadBundledBytes(name: string, weights: Uint8Array, card: BundledCard):
   const model = bundledModels[name].build({ init: false });
   model.loadStateDict(readSafetensors(weights, { name: `${name}.safetensors` }).tensors);
   model.eval();
-  return describe(name, model, card.classes, { size: card.inputSize[1], mean: card.normalization.mean, std: card.normalization.std });
+  const input = { size: card.inputSize[1], mean: card.normalization.mean, std: card.normalization.std };
+  return describe(name, model, card.classes, input, bundledModels[name].targetLayer);
 }
 
-function describe(name: string, model: Module, classes: string[], input: InputOptions & { size: number }): PageModel {
+/**
+ * The model with its layers; `camLayer` is the bundled model's CAM layer (else the model's default).
+ * A layer is a CAM layer when its output is [N, C, h, w], or for a ViT (a model with a token grid)
+ * [N, 1 + h·w, C] tokens, which the CAM methods lay on the patch grid.
+ */
+function describe(name: string, model: Module, classes: string[], input: InputOptions & { size: number }, camLayer?: string): PageModel {
   const shape = [1, 3, input.size, input.size];
-  const rows = layers(model, shape).map((l) => ({ path: l.path, type: l.type, shape: l.outputShape }));
-  let defaultLayer: string;
-  try {
-    defaultLayer = defaultCamLayer(model, shape);
-  } catch {
-    defaultLayer = rows.filter((r) => r.shape?.length === 4).pop()?.path ?? '';
+  const grid = hasTokenGrid(model) ? model.tokenGrid : null;
+  const tokens = grid ? 1 + grid[0] * grid[1] : -1;
+  const isCam = (s: number[] | null): boolean => s?.length === 4 || (s?.length === 3 && s[1] === tokens);
+  const rows = layers(model, shape).map((l) => ({ path: l.path, type: l.type, shape: l.outputShape, cam: isCam(l.outputShape) }));
+  let defaultLayer = camLayer;
+  if (defaultLayer === undefined) {
+    try {
+      defaultLayer = defaultCamLayer(model, shape);
+    } catch {
+      defaultLayer = rows.filter((r) => r.cam).pop()?.path ?? '';
+    }
   }
   return { name, model, classes, input, layers: rows, defaultLayer };
 }

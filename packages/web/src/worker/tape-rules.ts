@@ -1,6 +1,7 @@
 import { deconvnetRules, guidedRules, lrpPresets, lrpRules } from '@gradlens/explain';
 import { add, ge, where } from '@gradlens/tensor';
 import type { GradRule, OpName, RuleOverrides, Tape, Tensor } from '@gradlens/tensor';
+import { reluRulesReason } from '../../../cli/src/relu-rules';
 import type { RuleChoice, TapeRow } from '../protocol';
 
 /** ε·sign(z) added to a denominator: the paper's stabiliser, the one `lrp` uses by default. */
@@ -9,8 +10,15 @@ const signedEpsilon = (z: Tensor, e: number): Tensor => add(z, where(ge(z, 0), e
 /** Stops the gradient at this op: no input receives anything. */
 const zeroRule: GradRule<OpName> = (_dy, ctx) => ctx.inputs.map(() => null);
 
-/** The recorded ops as rows for the page, and the op types present with the rules each can take. */
-export function describeTape(tape: Tape): { rows: TapeRow[]; opTypes: { op: string; choices: RuleChoice[] }[] } {
+/**
+ * The recorded ops as rows for the page, the op types present with the rules each can take, and why the
+ * guided and deconvnet presets do not apply (a transformer's GELUs and layer norms), or null.
+ */
+export function describeTape(tape: Tape): {
+  rows: TapeRow[];
+  opTypes: { op: string; choices: RuleChoice[] }[];
+  reluRules: string | null;
+} {
   const rows = tape.nodes.map((n, index) => ({
     index,
     op: n.op,
@@ -20,7 +28,7 @@ export function describeTape(tape: Tape): { rows: TapeRow[]; opTypes: { op: stri
   }));
   const ops = [...new Set(tape.nodes.map((n) => n.op))];
   const opTypes = ops.map((op) => ({ op, choices: choicesFor(op) }));
-  return { rows, opTypes };
+  return { rows, opTypes, reluRules: reluRulesReason('guided backprop and deconvnet', new Set<string>(ops)) };
 }
 
 /** Which rules an op type can take: guided and deconvnet only change ReLU-like ops, so only those offer them. */
@@ -34,11 +42,13 @@ export function choicesFor(op: OpName): RuleChoice[] {
 /**
  * The rule overrides for `tape.grad` from one choice per op type: guided and deconvnet from explain's
  * rule sets, LRP-ε and LRP-γ from explain's LRP table (the composites `lrp` uses), zero stops the
- * gradient; vanilla leaves the op's own rule. `input` is the pixel tensor (LRP's input layer).
+ * gradient; vanilla leaves the op's own rule. `input` is the pixel tensor (LRP's input layer); the
+ * tape's softmax outputs are the attention probabilities that LRP's AH-rule holds constant, as `lrp` takes them.
  */
-export function ruleOverrides(choices: Readonly<Record<string, RuleChoice>>, input: Tensor): RuleOverrides {
-  const lrpEpsilon = lrpRules(lrpPresets.epsilon, input, signedEpsilon) as Record<string, GradRule<OpName>>;
-  const lrpGamma = lrpRules(lrpPresets.gamma, input, signedEpsilon) as Record<string, GradRule<OpName>>;
+export function ruleOverrides(choices: Readonly<Record<string, RuleChoice>>, input: Tensor, tape: Tape): RuleOverrides {
+  const probabilities = new Set(tape.nodes.filter((n) => n.op === 'softmax').map((n) => n.output));
+  const lrpEpsilon = lrpRules(lrpPresets.epsilon, input, signedEpsilon, probabilities) as Record<string, GradRule<OpName>>;
+  const lrpGamma = lrpRules(lrpPresets.gamma, input, signedEpsilon, probabilities) as Record<string, GradRule<OpName>>;
   const guided = guidedRules as Record<string, GradRule<OpName>>;
   const deconv = deconvnetRules as Record<string, GradRule<OpName>>;
   const out: Record<string, GradRule<OpName>> = {};

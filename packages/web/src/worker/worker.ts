@@ -276,7 +276,10 @@ async function handle(req: Request): Promise<void> {
           const seed = usesLrp(choices) ? mul(rec.output, onehot) : onehot;
           // the same walk also returns what reached every recorded op's output, so the page can show it op by op
           const outputs = rec.tape.nodes.map((n) => n.output);
-          const [g, ...atNodes] = rec.tape.grad(rec.output, [x, ...outputs], { rules: ruleOverrides(choices, x), gradOutputs: [seed] });
+          const [g, ...atNodes] = rec.tape.grad(rec.output, [x, ...outputs], {
+            rules: ruleOverrides(choices, x, rec.tape),
+            gradOutputs: [seed],
+          });
           // Σ and Σ|·| of what reached each op (read below, all at once)
           const sums = atNodes.map((t) => (t ? [sum(t), sum(abs(t))] : null));
           return { g: g ?? zeros(x.shape, x.dtype), sums };
