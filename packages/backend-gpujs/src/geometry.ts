@@ -4,10 +4,12 @@ import type { MatmulDims } from '@gradlens/tensor';
 import type {
   BroadcastConstants,
   ConvConstants,
+  GatherConstants,
   MatmulConstants,
   PoolConstants,
   ReduceConstants,
   ResizeConstants,
+  UnsliceConstants,
   WhereConstants,
 } from './kernels';
 import type { ConvAttrsLike, PoolAttrsLike } from './types';
@@ -34,7 +36,7 @@ export function broadcastConstants(
   a: readonly number[],
   b: readonly number[],
   out: readonly number[],
-  op: 0 | 1 | 2 | 3 | 4,
+  op: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7,
 ): BroadcastConstants {
   const [d, sa, sb] = [pad6(out), broadcastStrides(a), broadcastStrides(b)];
   const c: BroadcastConstants = { OP: op } as BroadcastConstants;
@@ -226,4 +228,77 @@ export function matmulConstants(d: Omit<MatmulDims, 'batchShape'>, transA: boole
     ASTRIDE: d.aBatchStride,
     BSTRIDE: d.bBatchStride,
   };
+}
+
+/** Row-major strides of `shape`. */
+const rowStrides = (shape: readonly number[]): number[] => shape.map((_, i) => sizeOf(shape.slice(i + 1)));
+
+/** `v` left-padded with `fill` to six entries. */
+const padWith = (v: readonly number[], fill: number): number[] => [...Array<number>(MAX_BROADCAST_RANK - v.length).fill(fill), ...v];
+
+/** Constants of `gatherStrided` for an output of `shape` reading the input at `base` + Σ index·`strides`. */
+function gatherConstants(shape: readonly number[], strides: readonly number[], base: number): GatherConstants {
+  const [d, a] = [padWith(shape, 1), padWith(strides, 0)];
+  const c = { BASE: base } as GatherConstants;
+  for (let i = 0; i < MAX_BROADCAST_RANK; i++) {
+    c[`D${i}`] = d[i]!;
+    c[`A${i}`] = a[i]!;
+  }
+  return c;
+}
+
+/** `gatherStrided`'s constants for permute(x, dims): output dim i reads input dim dims[i]. */
+export function permuteConstants(shape: readonly number[], dims: readonly number[]): { shape: number[]; constants: GatherConstants } {
+  const st = rowStrides(shape);
+  const out = dims.map((d) => shape[d]!);
+  return {
+    shape: out,
+    constants: gatherConstants(
+      out,
+      dims.map((d) => st[d]!),
+      0,
+    ),
+  };
+}
+
+/** The shape a slice of `shape` takes (begin, end exclusive, step ≥ 1 per dimension), as the CPU kernel's. */
+export const slicedShape = (begin: readonly number[], end: readonly number[], step: readonly number[]): number[] =>
+  begin.map((b, i) => Math.max(0, Math.ceil((end[i]! - b) / step[i]!)));
+
+/** `gatherStrided`'s constants for slicing `shape`. */
+export function sliceConstants(
+  shape: readonly number[],
+  begin: readonly number[],
+  end: readonly number[],
+  step: readonly number[],
+): { shape: number[]; constants: GatherConstants } {
+  const st = rowStrides(shape);
+  const out = slicedShape(begin, end, step);
+  const base = begin.reduce((s, b, i) => s + b * st[i]!, 0);
+  return {
+    shape: out,
+    constants: gatherConstants(
+      out,
+      st.map((s, i) => s * step[i]!),
+      base,
+    ),
+  };
+}
+
+/** `unslice`'s constants: a slice (begin, end, step) of an output of `shape` filled from a contiguous input. */
+export function unsliceConstants(
+  shape: readonly number[],
+  begin: readonly number[],
+  end: readonly number[],
+  step: readonly number[],
+): UnsliceConstants {
+  const inner = slicedShape(begin, end, step);
+  const c = gatherConstants(shape, rowStrides(inner), 0) as UnsliceConstants;
+  const [g, p, l] = [padWith(begin, 0), padWith(step, 1), padWith(inner, 1)];
+  for (let i = 0; i < MAX_BROADCAST_RANK; i++) {
+    c[`G${i}`] = g[i]!;
+    c[`P${i}`] = p[i]!;
+    c[`L${i}`] = l[i]!;
+  }
+  return c;
 }

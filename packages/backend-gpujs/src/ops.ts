@@ -13,9 +13,12 @@ import {
   elementwiseCase,
   matmulConstants,
   MAX_BROADCAST_RANK,
+  permuteConstants,
   poolConstants,
   reduceConstants,
   reducedShape,
+  sliceConstants,
+  unsliceConstants,
   whereConstants,
 } from './geometry';
 import * as bc from './kernels/broadcast';
@@ -23,9 +26,11 @@ import * as conv from './kernels/conv2d';
 import * as single from './kernels/conv2d-single';
 import * as ew from './kernels/elementwise';
 import * as mm from './kernels/matmul';
+import * as mv from './kernels/movement';
 import * as pool from './kernels/pool2d';
 import * as red from './kernels/reduce';
 import * as rs from './kernels/resize';
+import * as tf from './kernels/transformer';
 import type { PoolConstants } from './kernels/types';
 import type { Arg, KernelLauncher, KernelSource } from './launcher';
 import { guardSize } from './size-guard';
@@ -84,9 +89,9 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return decline(inputs);
     };
 
-  /** div and ge (a bool mask) with broadcasting, any operand shapes up to six dimensions. */
+  /** div, minimum, maximum, and ge and eq (bool masks) with broadcasting, any operand shapes up to six dimensions. */
   const broadcastOnly =
-    (op: 'div' | 'ge', code: 3 | 4) =>
+    (op: 'div' | 'ge' | 'eq' | 'minimum' | 'maximum', code: 3 | 4 | 5 | 6 | 7) =>
     (inputs: { a: Tensor; b: Tensor }): KernelResult | Declined => {
       const { a, b } = inputs;
       if (!allF32(inputs)) return decline(inputs);
@@ -94,7 +99,8 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       const n = sizeOf(shape);
       if (n === 0 || shape.length > MAX_BROADCAST_RANK) return decline(inputs);
       const c = broadcastConstants(a.shape, b.shape, shape, code);
-      return { out: launcher.tensor(launcher.launch(bc.binaryBroadcast, [n], c, [a, b], n), shape, op === 'ge' ? 'bool' : 'float32') };
+      const dtype = op === 'ge' || op === 'eq' ? 'bool' : 'float32';
+      return { out: launcher.tensor(launcher.launch(bc.binaryBroadcast, [n], c, [a, b], n), shape, dtype) };
     };
 
   /** sum, mean and max over `dims` (float32, up to six dimensions). */
@@ -109,7 +115,82 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return { out: launcher.tensor(launcher.launch(red.reduceDims, [n], c, [x], n), shape, 'float32') };
     };
 
+  /** A float32 elementwise op of one input. */
+  const unary =
+    (fn: KernelSource) =>
+    (inputs: { x: Tensor }): KernelResult | Declined => {
+      const { x } = inputs;
+      if (x.dtype !== 'float32' || x.size === 0) return decline(inputs);
+      return { out: launcher.tensor(run(fn, x.size, [x]), x.shape, 'float32') };
+    };
+
+  /** A gather of float32 values or masks (stored as floats on the device) into `shape`. */
+  const gathered = (x: Tensor, shape: number[], c: Record<string, number>, fn: KernelSource = mv.gatherStrided): KernelResult => {
+    const n = sizeOf(shape);
+    return { out: launcher.tensor(launcher.launch(fn, [n], c, [x], n), shape, x.dtype) };
+  };
+  const movable = (x: Tensor): boolean => (x.dtype === 'float32' || x.dtype === 'bool') && x.size > 0 && x.rank <= MAX_BROADCAST_RANK;
+
   const table: NamedBackendKernelTable = {
+    exp: unary(tf.exp),
+    erf: unary(tf.erf),
+    gelu: (inputs, attrs) => (attrs.approximate === 'none' ? unary(tf.gelu)(inputs) : decline(inputs)),
+    pow: (inputs) => {
+      const { a, b } = inputs;
+      // a power by one number on the host (layer norm's rule: (var + ε)^−½); other operands on the CPU
+      if (!allF32(inputs) || a.size === 0 || b.size !== 1 || !hostScalar(b)) return decline(inputs);
+      const s = b.values()[0]!;
+      const integer = Number.isInteger(s);
+      const c = { INTEGER: integer ? 1 : 0, ODD: integer && Math.abs(s % 2) === 1 ? 1 : 0 };
+      return { out: launcher.tensor(launcher.launch(tf.powScalar, [a.size], c, [a, s], a.size), a.shape, 'float32') };
+    },
+    eq: broadcastOnly('eq', 5),
+    minimum: broadcastOnly('minimum', 6),
+    maximum: broadcastOnly('maximum', 7),
+    softmax: (inputs, attrs) => {
+      const { x } = inputs;
+      if (x.dtype !== 'float32' || x.size === 0) return decline(inputs);
+      const c = { D: x.shape[attrs.dim]!, S: sizeOf(x.shape.slice(attrs.dim + 1)) };
+      return { out: launcher.tensor(launcher.launch(tf.softmax, [x.size], c, [x], x.size), x.shape, 'float32') };
+    },
+    layerNorm: (inputs, attrs) => {
+      const { x, weight, bias } = inputs;
+      if (!allF32(inputs) || x.size === 0) return decline(inputs);
+      const R = sizeOf(x.shape.slice(x.rank - attrs.dims));
+      const w: Arg = weight ?? new Float32Array(R).fill(1);
+      const b: Arg = bias ?? new Float32Array(R);
+      const out = launcher.launch(tf.layerNorm, [x.size], { R, EPS: attrs.eps }, [x, w, b], x.size);
+      return { out: launcher.tensor(out, x.shape, 'float32') };
+    },
+    permute: (inputs, attrs) => {
+      const { x } = inputs;
+      if (!movable(x)) return decline(inputs);
+      const p = permuteConstants(x.shape, attrs.dims);
+      return gathered(x, p.shape, p.constants);
+    },
+    slice: (inputs, attrs) => {
+      const { x } = inputs;
+      if (!movable(x)) return decline(inputs);
+      const p = sliceConstants(x.shape, attrs.begin, attrs.end, attrs.step);
+      if (sizeOf(p.shape) === 0) return decline(inputs);
+      return gathered(x, p.shape, p.constants);
+    },
+    unslice: (inputs, attrs) => {
+      const { x } = inputs;
+      if (!movable(x) || attrs.shape.length > MAX_BROADCAST_RANK) return decline(inputs);
+      return gathered(x, attrs.shape, unsliceConstants(attrs.shape, attrs.begin, attrs.end, attrs.step), mv.unslice);
+    },
+    cat: (inputs, attrs) => {
+      const { xs } = inputs;
+      // two operands (a ViT's class token and patches; a slice's gradient pieces): more run on the CPU
+      const [a, b] = xs;
+      if (xs.length !== 2 || !a || !b || !xs.every(movable) || a.dtype !== b.dtype) return decline({ a: a!, b: b! });
+      const shape = [...a.shape];
+      shape[attrs.dim] = a.shape[attrs.dim]! + b.shape[attrs.dim]!;
+      const c = { DA: a.shape[attrs.dim]!, DB: b.shape[attrs.dim]!, INNER: sizeOf(a.shape.slice(attrs.dim + 1)) };
+      const n = sizeOf(shape);
+      return { out: launcher.tensor(launcher.launch(mv.cat2, [n], c, [a, b], n), shape, a.dtype) };
+    },
     abs: (inputs) => {
       const { x } = inputs;
       if (x.dtype !== 'float32' || x.size === 0) return decline(inputs);

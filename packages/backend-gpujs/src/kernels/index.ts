@@ -8,3 +8,5 @@ export type * from './types';
 export * from './conv2d-single';
 export * from './reduce';
 export * from './resize';
+export * from './transformer';
+export * from './movement';
