@@ -42,6 +42,7 @@ export type {
   NamedBackendKernelTable,
 } from './backends/backend';
 export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/threads/settings';
+export { setStoragePoolBytes, storagePoolBytes } from './backends/cpu/storage-pool';
 export { setWinograd, parseWinograd } from './backends/cpu/kernels/winograd';
 export { setCpuGemmEngine, parseCpuGemmEngine, type CpuGemmEngine } from './backends/cpu/kernels/gemm';
 export { applyCpuEnvironment } from './backends/cpu/environment';

@@ -10,6 +10,30 @@ export type NestedArray = number | NestedArray[];
 let nextId = 1;
 
 /**
+ * Arrays a backend made for its kernels' outputs that nothing outside the kernels has seen: when their
+ * tensor is freed they go back to that backend for reuse (no allocation, no zero-filled fresh pages,
+ * less garbage collection). An array leaves the set for good once `values()` hands it out or a second
+ * tensor shares it, so an array anybody may still hold is never reused.
+ */
+const recyclable = new WeakSet<TypedArray>();
+let recycler: ((values: TypedArray) => void) | null = null;
+
+/** @internal a backend marks an output array it just made as reusable once its tensor is freed. */
+export function markRecyclable(values: TypedArray): void {
+  recyclable.add(values);
+}
+
+/** @internal a backend marks an array that a second tensor shares (a reshape) as never reusable. */
+export function markShared(values: TypedArray): void {
+  recyclable.delete(values);
+}
+
+/** @internal where freed recyclable arrays go (one backend's pool); null: nowhere, the garbage collector takes them. */
+export function setStorageRecycler(fn: ((values: TypedArray) => void) | null): void {
+  recycler = fn;
+}
+
+/**
  * Values that live on a device (a GPU texture, a WebAssembly heap): the backend that made them
  * reads them back on demand and frees them when the tensor is freed.
  */
@@ -78,6 +102,13 @@ export class Tensor {
    * tensor); a device tensor is downloaded once.
    */
   values(): ReadonlyTypedArray {
+    const v = this.kernelValues();
+    recyclable.delete(this.storage!); // handed out: whoever holds it may read it after this tensor is freed
+    return v;
+  }
+
+  /** @internal the backing array for a kernel that reads it during its call and keeps no reference. */
+  kernelValues(): ReadonlyTypedArray {
     if (this.freed) throw new Error(`Tensor #${this.id} ${fmt(this.shape)} was disposed and cannot be read`);
     if (this.storage === null) this.storage = this.device!.read();
     return this.storage;
@@ -103,7 +134,7 @@ export class Tensor {
 
   /** A copy of the values, row-major. */
   dataSync(): TypedArray {
-    return this.values().slice();
+    return this.kernelValues().slice();
   }
 
   /** A copy of the values, row-major (async for device backends; immediate on the CPU). */
@@ -114,7 +145,7 @@ export class Tensor {
 
   /** The values as nested arrays of numbers, one level per dimension. */
   toArray(): NestedArray {
-    const v = this.values();
+    const v = this.kernelValues();
     const build = (dim: number, offset: number, stride: number[]): NestedArray => {
       if (dim === this.rank) return Number(v[offset]);
       const out: NestedArray[] = [];
@@ -127,7 +158,7 @@ export class Tensor {
   /** The single value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) throw new Error(`item: expected a tensor with one element, got shape ${fmt(this.shape)}`);
-    return Number(this.values()[0]);
+    return Number(this.kernelValues()[0]);
   }
 
   /** Frees the values now, or when the last tape holding this tensor is disposed. */
@@ -139,7 +170,9 @@ export class Tensor {
   free(): void {
     if (this.freed) return;
     this.freed = true;
+    const s = this.storage;
     this.storage = null;
+    if (s !== null && recyclable.delete(s)) recycler?.(s);
     this.device?.dispose();
     this.device = null;
     engine.untrack(this);

@@ -4,7 +4,7 @@ import type { NamedKernelTable } from '../backend';
 import { broadcastShapes, broadcastStrides, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
 import { erf } from './kernels/erf';
-import { broadcastIndex, forEachRun, output } from './util';
+import { broadcastIndex, forEachRun, outputToFill, read } from './util';
 
 type Binary = (x: number, y: number) => number;
 type Unary = (x: number) => number;
@@ -55,10 +55,10 @@ const generic =
 
 function binary(op: string, a: Tensor, b: Tensor, dtype: DType, run: Run): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const { t, v } = output(shape, dtype);
+  const { t, v } = outputToFill(shape, dtype);
   // Read-only inputs; the run functions only read them.
-  const av = a.values() as TypedArray;
-  const bv = b.values() as TypedArray;
+  const av = read(a) as TypedArray;
+  const bv = read(b) as TypedArray;
   forEachRun(shape, [stridesOf(shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)], ([o, ia, ib], n, [, sa, sb]) =>
     run(v, av, bv, o!, ia!, ib!, n, sa!, sb!),
   );
@@ -66,8 +66,8 @@ function binary(op: string, a: Tensor, b: Tensor, dtype: DType, run: Run): Tenso
 }
 
 function unary(x: Tensor, dtype: DType, f: Unary): Tensor {
-  const { t, v } = output(x.shape, dtype);
-  const xv = x.values();
+  const { t, v } = outputToFill(x.shape, dtype);
+  const xv = read(x);
   for (let i = 0; i < v.length; i++) v[i] = f(xv[i]!);
   return t;
 }
@@ -176,10 +176,10 @@ export const elementwiseKernels = {
   ge: compare('ge', geRun),
   where: ({ cond, a, b }) => {
     const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, a.shape), b.shape);
-    const { t, v } = output(shape, promote(a.dtype, b.dtype));
-    const cv = cond.values(),
-      av = a.values(),
-      bv = b.values();
+    const { t, v } = outputToFill(shape, promote(a.dtype, b.dtype));
+    const cv = read(cond),
+      av = read(a),
+      bv = read(b);
     const ic = broadcastIndex(cond.shape, shape),
       ia = broadcastIndex(a.shape, shape),
       ib = broadcastIndex(b.shape, shape);
@@ -195,8 +195,8 @@ export const elementwiseKernels = {
   abs: ({ x }) => ({ out: unary(x, x.dtype, Math.abs) }),
   sign: ({ x }) => ({ out: unary(x, x.dtype, (e) => (e > 0 ? 1 : e < 0 ? -1 : e)) }),
   relu: ({ x }) => {
-    const { t, v } = output(x.shape, x.dtype);
-    const xv = x.values();
+    const { t, v } = outputToFill(x.shape, x.dtype);
+    const xv = read(x);
     if (xv instanceof Float32Array && v instanceof Float32Array) reluFloat32Bits(xv, v);
     else {
       for (let i = 0; i < v.length; i++) {
@@ -207,9 +207,9 @@ export const elementwiseKernels = {
     return { out: t };
   },
   reluBackward: ({ dy, x }) => {
-    const { t, v } = output(x.shape, x.dtype);
-    const dv = dy.values(),
-      xv = x.values();
+    const { t, v } = outputToFill(x.shape, x.dtype);
+    const dv = read(dy),
+      xv = read(x);
     if (dv instanceof Float32Array && xv instanceof Float32Array && v instanceof Float32Array) reluBackwardFloat32Bits(dv, xv, v);
     else for (let i = 0; i < v.length; i++) v[i] = xv[i]! > 0 ? dv[i]! : 0;
     return { out: t };
@@ -221,9 +221,9 @@ export const elementwiseKernels = {
   clamp: ({ x }, { min, max }) => {
     const lo = min ?? -Infinity;
     const hi = max ?? Infinity;
-    const xv = x.values();
+    const xv = read(x);
     if (xv instanceof Float32Array) {
-      const { t, v } = output(x.shape, 'float32');
+      const { t, v } = outputToFill(x.shape, 'float32');
       clampFloat32Bits(xv, lo, hi, v);
       return { out: t };
     }
@@ -233,8 +233,8 @@ export const elementwiseKernels = {
     if (dtype === 'bool') return { out: unary(x, 'bool', (e) => (e !== 0 ? 1 : 0)) };
     if (dtype === 'int32') return { out: unary(x, 'int32', Math.trunc) };
     // To a float type, TypedArray.set converts every element natively.
-    const { t, v } = output(x.shape, dtype);
-    v.set(x.values());
+    const { t, v } = outputToFill(x.shape, dtype);
+    v.set(read(x));
     return { out: t };
   },
 } satisfies Partial<NamedKernelTable>;

@@ -5,7 +5,7 @@ import type { NamedKernelTable } from '../backend';
 import type { BatchNormGeometry } from './kernels/batchnorm';
 import { batchNormBackward, batchNormForward, batchNormTrainForward } from './kernels/batchnorm';
 import { layerNormForward } from './kernels/layernorm';
-import { floats, output } from './util';
+import { floats, output, outputToFill } from './util';
 
 function batchNormGeometry(x: readonly number[]): BatchNormGeometry {
   return { batch: x[0]!, channels: x[1]!, spatial: sizeOf(x.slice(2)) };
@@ -17,7 +17,7 @@ const dtypeOf = (x: Tensor) => x.dtype as FloatDType;
 export const normKernels = {
   batchNorm: ({ x, mean, var: variance, weight, bias }, a) => {
     const dtype = dtypeOf(x);
-    const { t, v } = output(x.shape, dtype);
+    const { t, v } = outputToFill(x.shape, dtype); // every element written
     const [w, b] = [weight ? floats(weight) : null, bias ? floats(bias) : null];
     // Eval mode: the running statistics are inputs (attrs.training says which form the node has).
     if (mean && variance) {
@@ -31,7 +31,7 @@ export const normKernels = {
   },
   batchNormBackward: ({ dy, x, mean, var: variance, weight }, { eps }) => {
     const dtype = dtypeOf(x);
-    const { t, v } = output(x.shape, dtype);
+    const { t, v } = outputToFill(x.shape, dtype); // every element written
     const sumDy = output([x.shape[1]!], dtype);
     const sumDyXhat = output([x.shape[1]!], dtype);
     batchNormBackward(

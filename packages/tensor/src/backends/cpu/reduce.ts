@@ -4,7 +4,7 @@ import type { NamedKernelTable } from '../backend';
 import type { Shape } from '../../shape';
 import { sizeOf, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
-import { around, forEachRun, output } from './util';
+import { around, forEachRun, output, read } from './util';
 
 /** The shape a reduction over `dims` leaves, with or without the reduced dims kept as size 1. */
 export function reducedShape(shape: Shape, dims: readonly number[], keepdim: boolean): number[] {
@@ -29,7 +29,7 @@ function reductionStrides(shape: Shape, dims: readonly number[]): { strides: num
 function fold(x: Tensor, dims: readonly number[], init: number, step: ((acc: number, v: number) => number) | 'sum'): Float64Array {
   const { strides, outSize } = reductionStrides(x.shape, dims);
   const acc = new Float64Array(outSize).fill(init);
-  const xv = x.values();
+  const xv = read(x);
   forEachRun(x.shape, [stridesOf(x.shape), strides], ([ix, o], n, [sx, so]) => {
     if (so === 0) {
       let a = acc[o!]!;
@@ -65,7 +65,7 @@ function argReduce(x: Tensor, dim: number | null, keepdim: boolean, better: (v: 
   const { outer, size, inner } = around(shape, d);
   const outShape = dim === null ? (keepdim ? x.shape.map(() => 1) : []) : reducedShape(x.shape, [d], keepdim);
   const { t, v } = output(outShape, 'int32');
-  const xv = x.values();
+  const xv = read(x);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let best = xv[o * size * inner + i]!;
@@ -86,7 +86,7 @@ function argReduce(x: Tensor, dim: number | null, keepdim: boolean, better: (v: 
 function softmaxAlong(x: Tensor, dim: number, log: boolean): Tensor {
   const { outer, size, inner } = around(x.shape, dim);
   const { t, v } = output(x.shape, floatOf(x.dtype));
-  const xv = x.values();
+  const xv = read(x);
   // Each row's exponentials are computed once and kept in double (the same values the sum adds), so
   // softmax takes one exp per element, not two; the results are the same bits as exp(z) / s.
   const e = new Float64Array(size);
@@ -128,7 +128,7 @@ export const reduceKernels = {
     // Second pass over the centred values, for accuracy (as two-pass variance is).
     const { strides } = reductionStrides(x.shape, dims);
     const ss = new Float64Array(mean.length);
-    const xv = x.values();
+    const xv = read(x);
     forEachRun(x.shape, [stridesOf(x.shape), strides], ([ix, o], len, [sx, so]) => {
       for (let i = 0; i < len; i++) {
         const d = xv[ix! + i * sx!]! - mean[o! + i * so!]!;

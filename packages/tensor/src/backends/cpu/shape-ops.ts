@@ -2,8 +2,9 @@ import type { TypedArray } from '../../dtype';
 import type { NamedKernelTable } from '../backend';
 import { broadcastStrides, stridesOf } from '../../shape';
 import type { FloatArray } from '../../dtype';
+import { markShared } from '../../tensor';
 import { scatterByIndices } from './kernels';
-import { around, floats, forEachRun, make, output } from './util';
+import { around, floats, forEachRun, make, output, read } from './util';
 
 /** Calls `visit(o, i)` for every output element o (row-major) with its strided input offset i. */
 function stridedWalk(shape: readonly number[], strides: readonly number[], base: number, visit: (o: number, i: number) => void): void {
@@ -21,13 +22,18 @@ function sliceGeometry(inShape: readonly number[], begin: readonly number[], end
 }
 
 export const shapeKernels = {
-  // A reshape shares its input's values (`assign` writes both, as a view in PyTorch).
-  reshape: ({ x }, { shape }) => ({ out: make(x.values() as TypedArray, shape, x.dtype) }),
+  // A reshape shares its input's values (`assign` writes both, as a view in PyTorch), so neither tensor's
+  // freeing may hand the array to the storage pool.
+  reshape: ({ x }, { shape }) => {
+    const v = read(x);
+    markShared(v);
+    return { out: make(v, shape, x.dtype) };
+  },
   permute: ({ x }, { dims }) => {
     const shape = dims.map((d) => x.shape[d]!);
     const inStrides = stridesOf(x.shape);
     const { t, v } = output(shape, x.dtype);
-    const xv = x.values();
+    const xv = read(x);
     stridedWalk(
       shape,
       dims.map((d) => inStrides[d]!),
@@ -40,7 +46,7 @@ export const shapeKernels = {
   },
   expand: ({ x }, { shape }) => {
     const { t, v } = output(shape, x.dtype);
-    const xv = x.values();
+    const xv = read(x);
     forEachRun(shape, [stridesOf(shape), broadcastStrides(x.shape, shape)], ([o, i], n, [, s]) => {
       if (s === 0) v.fill(xv[i!]!, o!, o! + n);
       else for (let k = 0; k < n; k++) v[o! + k] = xv[i! + k * s!]!;
@@ -50,7 +56,7 @@ export const shapeKernels = {
   slice: ({ x }, { begin, end, step }) => {
     const g = sliceGeometry(x.shape, begin, end, step);
     const { t, v } = output(g.outShape, x.dtype);
-    const xv = x.values();
+    const xv = read(x);
     stridedWalk(g.outShape, g.strides, g.base, (o, i) => {
       v[o] = xv[i]!;
     });
@@ -59,7 +65,7 @@ export const shapeKernels = {
   unslice: ({ x }, { begin, end, step, shape }) => {
     const g = sliceGeometry(shape, begin, end, step);
     const { t, v } = output(shape, x.dtype);
-    const xv = x.values();
+    const xv = read(x);
     stridedWalk(g.outShape, g.strides, g.base, (o, i) => {
       v[i] = xv[o]!;
     });
@@ -71,7 +77,7 @@ export const shapeKernels = {
     v.fill(value);
     const outStrides = stridesOf(shape);
     const base = pads.reduce((s, [before], d) => s + before * outStrides[d]!, 0);
-    const xv = x.values();
+    const xv = read(x);
     stridedWalk(x.shape, outStrides, base, (o, i) => {
       v[i] = xv[o]!;
     });
@@ -86,7 +92,7 @@ export const shapeKernels = {
     let offset = 0;
     for (const x of xs) {
       const chunk = x.shape[dim]! * inner;
-      const xv = x.values();
+      const xv = read(x);
       for (let o = 0; o < outer; o++) {
         for (let k = 0; k < chunk; k++) v[o * shape[dim]! * inner + offset + k] = xv[o * chunk + k]!;
       }
@@ -95,12 +101,12 @@ export const shapeKernels = {
     return { out: t };
   },
   indexSelect: ({ x, index }, { dim }) => {
-    const idx = index.values();
+    const idx = read(index);
     const { outer, size, inner } = around(x.shape, dim);
     const shape = [...x.shape];
     shape[dim] = idx.length;
     const { t, v } = output(shape, x.dtype);
-    const xv = x.values();
+    const xv = read(x);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < idx.length; j++) {
         const src = (o * size + idx[j]!) * inner;
@@ -111,12 +117,12 @@ export const shapeKernels = {
     return { out: t };
   },
   indexAdd: ({ x, index }, { dim, size }) => {
-    const idx = index.values();
+    const idx = read(index);
     const { outer, inner } = around(x.shape, dim);
     const shape = [...x.shape];
     shape[dim] = size;
     const { t, v } = output(shape, x.dtype);
-    const xv = x.values();
+    const xv = read(x);
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < idx.length; j++) {
         const dst = (o * size + idx[j]!) * inner;
@@ -130,8 +136,8 @@ export const shapeKernels = {
     const [n, c, h, w] = x.shape as [number, number, number, number];
     const [oh, ow] = indices.shape.slice(2) as [number, number];
     const { t, v } = output([n, c, oh, ow], x.dtype);
-    const xv = x.values();
-    const iv = indices.values();
+    const xv = read(x);
+    const iv = read(indices);
     const plane = h * w;
     const outPlane = oh * ow;
     for (let p = 0; p < n * c; p++) {
@@ -142,7 +148,7 @@ export const shapeKernels = {
   scatterPlanes: ({ dy, indices }, { planeShape }) => {
     const [n, c, oh, ow] = dy.shape as [number, number, number, number];
     const { t, v } = output([n, c, ...planeShape], dy.dtype);
-    scatterByIndices(floats(dy), indices.values() as Int32Array, n * c, oh * ow, planeShape[0] * planeShape[1], v as FloatArray);
+    scatterByIndices(floats(dy), read(indices) as Int32Array, n * c, oh * ow, planeShape[0] * planeShape[1], v as FloatArray);
     return { out: t };
   },
 } satisfies Partial<NamedKernelTable>;

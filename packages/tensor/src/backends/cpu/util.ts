@@ -1,8 +1,8 @@
-import type { DType, FloatArray, TypedArray } from '../../dtype';
-import { allocate } from '../../dtype';
+import type { DType, DTypeArray, FloatArray, TypedArray } from '../../dtype';
 import type { Shape } from '../../shape';
 import { broadcastStrides, sizeOf } from '../../shape';
 import { Tensor } from '../../tensor';
+import { takeArray } from './storage-pool';
 
 /** A new tensor over freshly computed values. */
 export function make(values: TypedArray, shape: Shape, dtype: DType): Tensor {
@@ -10,14 +10,25 @@ export function make(values: TypedArray, shape: Shape, dtype: DType): Tensor {
 }
 
 /** A zero-filled output tensor and its values, for kernels that write in place. */
-export function output<D extends DType>(shape: Shape, dtype: D): { t: Tensor; v: ReturnType<typeof allocate<D>> } {
-  const v = allocate(dtype, sizeOf(shape));
+export function output<D extends DType>(shape: Shape, dtype: D): { t: Tensor; v: DTypeArray[D] } {
+  const v = takeArray(dtype, sizeOf(shape), true);
   return { t: new Tensor(v, shape, dtype), v };
+}
+
+/** An output tensor whose values are unspecified (a reused array), for kernels that write every element. */
+export function outputToFill<D extends DType>(shape: Shape, dtype: D): { t: Tensor; v: DTypeArray[D] } {
+  const v = takeArray(dtype, sizeOf(shape), false);
+  return { t: new Tensor(v, shape, dtype), v };
+}
+
+/** The values of a tensor for a kernel that reads them during its call (they stay reusable once it is freed). */
+export function read(t: Tensor): TypedArray {
+  return t.kernelValues() as TypedArray;
 }
 
 /** The values of a float tensor (callers check the dtype first). */
 export function floats(t: Tensor): FloatArray {
-  return t.values() as FloatArray;
+  return t.kernelValues() as FloatArray;
 }
 
 /**
