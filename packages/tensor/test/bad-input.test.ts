@@ -43,6 +43,7 @@ import {
   permute,
   record,
   reluBackward,
+  clampBackward,
   reshape,
   scalar,
   slice,
@@ -519,6 +520,21 @@ const elementwise: Row[] = [
     'reluBackward mixed float dtypes',
     () => reluBackward(zeros([2]), zeros([2], 'float64')),
     /^reluBackward: dy and x must have one float dtype \(float32 or float64\), got dy float32 and x float64/,
+  ],
+  [
+    'clampBackward shapes that differ',
+    () => clampBackward(zeros([2, 3]), zeros([3]), { min: 0, max: 6 }),
+    /^clampBackward: dy \[2, 3\] and x \[3\] must have the same shape \(no broadcasting\)/,
+  ],
+  [
+    'clampBackward mixed float dtypes',
+    () => clampBackward(zeros([2]), zeros([2], 'float64'), { min: 0 }),
+    /^clampBackward: dy and x must have one float dtype \(float32 or float64\), got dy float32 and x float64/,
+  ],
+  [
+    'clampBackward min over max',
+    () => clampBackward(zeros([2]), zeros([2]), { min: 1, max: 0 }),
+    /^clampBackward: min 1 is greater than max 0/,
   ],
   ['reluBackward int32 inputs', () => reluBackward(zeros([2], 'int32'), zeros([2], 'int32')), /^reluBackward: .* got dy int32 and x int32/],
   [

@@ -3,7 +3,7 @@
  * could go wrong: NaN (either sign), ±Infinity, ±0, subnormals and the largest finite numbers, against
  * the plain definitions (and against float64, which takes the plain loops).
  */
-import { clamp, eq, Generator, ge, gt, le, lt, ne, record, relu, reluBackward, tensor } from '../src';
+import { clamp, clampBackward, eq, Generator, ge, gradRules, gt, le, lt, ne, record, relu, reluBackward, tensor } from '../src';
 
 const negativeNaN = new Float32Array(new Int32Array([0xffc00001 | 0]).buffer)[0]!;
 const specials = [NaN, negativeNaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 3.5, -3.5, 3.4028234e38, -3.4028234e38, 1, -1];
@@ -185,4 +185,65 @@ describe('reluBackward', () => {
       tape.dispose();
     },
   );
+});
+
+describe("clampBackward (clamp's and ReLU6's gradient in one pass)", () => {
+  /** Every (dy, x) pair of the specials, the bounds and their float32 neighbours, then random normals scaled past 6. */
+  function inputs(): { dy: number[]; x: number[] } {
+    const edges = [0, 6, 0.1, -0.5, Math.fround(0.1), Math.fround(6.000001), Math.fround(5.999999), -1e-45];
+    const xs = [...specials, ...edges];
+    const dys = [NaN, Infinity, -Infinity, -0, 2.5, -1e-45, 3.4028234e38];
+    const dy: number[] = [],
+      x: number[] = [];
+    for (const d of dys) for (const b of xs) (dy.push(d), x.push(b));
+    const g = new Generator(17);
+    for (let i = 0; i < 2001; i++) (dy.push(g.normal()), x.push(4 * g.normal()));
+    return { dy, x };
+  }
+  const bounds: { min?: number; max?: number }[] = [{ min: 0, max: 6 }, { min: -0.5, max: 0.1 }, { max: 0 }, { min: 0.1 }];
+
+  test.each(bounds)("float32 is bit for bit PyTorch's where(min <= x <= max, dy, 0) with float32 comparisons (%j)", (b) => {
+    const { dy, x } = inputs();
+    const dy32 = Float32Array.from(dy),
+      x32 = Float32Array.from(x);
+    const out = clampBackward(tensor(dy32, undefined, 'float32'), tensor(x32, undefined, 'float32'), b);
+    const got = new Int32Array((out.values() as Float32Array).slice().buffer);
+    const dyBits = new Int32Array(dy32.buffer);
+    const lo = b.min === undefined ? -Infinity : Math.fround(b.min),
+      hi = b.max === undefined ? Infinity : Math.fround(b.max);
+    for (let i = 0; i < x32.length; i++) {
+      const want = x32[i]! >= lo && x32[i]! <= hi ? dyBits[i]! : 0;
+      if (got[i] !== want)
+        throw new Error(`clampBackward(${dy32[i]}, ${x32[i]}, ${JSON.stringify(b)}) gave bits ${got[i]}, want ${want} (index ${i})`);
+    }
+  });
+
+  test.each(bounds)('float64 is where(min <= x <= max, dy, 0) (%j)', (b) => {
+    const { dy, x } = inputs();
+    const out = Array.from(clampBackward(tensor(dy, undefined, 'float64'), tensor(x, undefined, 'float64'), b).values());
+    const lo = b.min ?? -Infinity,
+      hi = b.max ?? Infinity;
+    out.forEach((v, i) => {
+      const want = x[i]! >= lo && x[i]! <= hi ? dy[i]! : 0;
+      if (!same(v, want)) throw new Error(`clampBackward(${dy[i]}, ${x[i]}) gave ${v}, want ${want} (float64, index ${i})`);
+    });
+  });
+
+  test('no bound passes dy everywhere, NaN x included', () => {
+    const out = clampBackward(tensor([1, 2, 3]), tensor([NaN, -5, 5]), {});
+    expect(Array.from(out.values())).toEqual([1, 2, 3]);
+  });
+
+  test("ReLU6's gradient on the tape is one clampBackward node, inclusive at 0 and 6 as torch.clamp's", () => {
+    const x = tensor([-1, 0, 3, 6, 7, NaN], undefined, 'float32');
+    const { output, tape } = record(() => clamp(x, { min: 0, max: 6 }));
+    const [g] = tape.grad(output, [x], { gradOutputs: [tensor([NaN, 2, 3, 4, Infinity, 5], undefined, 'float32')] });
+    expect(Array.from(g!.values())).toEqual([0, 2, 3, 4, 0, 0]);
+    // The rule itself, run under record: one fused op, not dy · cast(x ≥ 0) · cast(x ≤ 6).
+    const node = { op: 'clamp' as const, inputs: [x], output, extras: [], attrs: { min: 0, max: 6 }, scope: '', needsGrad: [true] };
+    const ruleRun = record(() => gradRules.clamp(tensor([1, 1, 1, 1, 1, 1], undefined, 'float32'), node)[0]!);
+    expect(ruleRun.tape.nodes.map((n) => n.op)).toEqual(['clampBackward']);
+    ruleRun.tape.dispose();
+    tape.dispose();
+  });
 });

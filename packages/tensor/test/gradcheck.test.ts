@@ -84,6 +84,12 @@ const cases: { [K in OpName]: Entry } = {
     { inputs: () => [T.mul(rn(3, 4), 2)], f: (x) => T.gelu(x!, { approximate: 'tanh' }) },
   ],
   clamp: [{ inputs: () => [away(8)], f: (x) => T.clamp(x!, { min: -0.5, max: 0.6 }) }],
+  // x from away() lies in ±[0.2, 1.2): clear of every bound below, so its (zero) gradient is checked too.
+  clampBackward: [
+    { inputs: () => [rn(3, 4), away(3, 4)], f: (dy, x) => T.clampBackward(dy!, x!, { min: -2, max: 0.1 }) },
+    { inputs: () => [rn(8), away(8)], f: (dy, x) => T.clampBackward(dy!, x!, { max: 0 }) },
+    { inputs: () => [rn(8), away(8)], f: (dy, x) => T.clampBackward(dy!, x!, { min: 0 }) },
+  ],
   cast: [{ inputs: () => [rn(4)], f: (x) => T.cast(T.cast(x!, 'float32'), 'float64'), h: 1e-2, tol: 1e-5 }],
   softmax: [
     { inputs: () => [rn(2, 3, 4)], f: (x) => T.softmax(x!, 1) },

@@ -125,6 +125,7 @@ function treatments(
     upsampleNearest2dBackward: unsupported,
     upsampleBilinear2dBackward: unsupported,
     reluBackward: unsupported,
+    clampBackward: unsupported,
   };
 }
 

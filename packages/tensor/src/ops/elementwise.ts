@@ -89,6 +89,27 @@ export function clamp(x: Tensor, options: { min?: number; max?: number }): Tenso
   return runOp('clamp', [x], { min, max });
 }
 
+/**
+ * The vanilla gradient of clamp in one pass: `dy` where min ≤ x ≤ max (an omitted bound always holds),
+ * else +0, as PyTorch's clamp_backward (`where(mask, grad, 0)`): 0 where x is NaN (when a bound is
+ * given) even when dy is NaN or ±Infinity. dy and x have one shape (no broadcasting) and one float dtype.
+ */
+export function clampBackward(dy: Tensor, x: Tensor, options: { min?: number | null; max?: number | null }): Tensor {
+  if (!(dy instanceof Tensor) || !(x instanceof Tensor)) {
+    throw opError('clampBackward', `expected two Tensors (dy, x), got ${typeof dy} and ${typeof x}`);
+  }
+  if (!sameShape(dy.shape, x.shape)) {
+    throw opError('clampBackward', `dy ${fmt(dy.shape)} and x ${fmt(x.shape)} must have the same shape (no broadcasting)`);
+  }
+  if (!isFloat(dy.dtype) || dy.dtype !== x.dtype) {
+    throw opError('clampBackward', `dy and x must have one float dtype (float32 or float64), got dy ${dy.dtype} and x ${x.dtype}`);
+  }
+  const min = options.min ?? null;
+  const max = options.max ?? null;
+  if (min !== null && max !== null && min > max) throw opError('clampBackward', `min ${min} is greater than max ${max}`);
+  return runOp('clampBackward', [dy, x], { min, max });
+}
+
 /** min(max(x, 0), 6), as torch.nn.ReLU6. */
 export const relu6 = (x: Tensor) => clamp(x, { min: 0, max: 6 });
 

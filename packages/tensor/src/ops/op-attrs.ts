@@ -98,6 +98,7 @@ export interface OpAttrs {
   /** The vanilla gradient of relu from inputs [dy, x] (same shape and float dtype): dy where x > 0, else +0. */
   reluBackward: None;
   clamp: { min: number | null; max: number | null };
+  clampBackward: { min: number | null; max: number | null };
   cast: { dtype: DType };
   softmax: { dim: number };
   logSoftmax: { dim: number };

@@ -34,6 +34,7 @@ export const opInputNames = {
   gelu: ['x'],
   reluBackward: ['dy', 'x'],
   clamp: ['x'],
+  clampBackward: ['dy', 'x'],
   cast: ['x'],
   softmax: ['x'],
   logSoftmax: ['x'],

@@ -1,13 +1,12 @@
 import {
   add,
   cast,
+  clampBackward,
   div,
   eq,
   erf,
   exp,
-  ge,
   gt,
-  le,
   log,
   lt,
   mul,
@@ -105,13 +104,9 @@ export const elementwiseRules = {
     const { x } = inputsOf(ctx);
     return [mul(dy, ctx.attrs.approximate === 'tanh' ? geluTanhSlope(x) : geluSlope(x))];
   },
-  clamp: (dy, ctx) => {
-    const { x } = inputsOf(ctx);
-    const { min, max } = ctx.attrs;
-    let m: Tensor = dy;
-    if (min !== null) m = mul(m, mask(ge(x, min), dy));
-    if (max !== null) m = mul(m, mask(le(x, max), dy));
-    return [m];
-  },
+  // dy where min ≤ x ≤ max, else 0 (one fused op, as PyTorch's clamp_backward; MobileNetV2's ReLU6).
+  clamp: (dy, ctx) => [ctx.needsGrad[0] ? clampBackward(dy, inputsOf(ctx).x, ctx.attrs) : null],
+  // Linear in dy with the same mask, as reluBackward's rule.
+  clampBackward: (g, ctx) => [ctx.needsGrad[0] ? clampBackward(g, inputsOf(ctx).x, ctx.attrs) : null, null],
   cast: (dy, ctx) => [cast(dy, inputsOf(ctx).x.dtype)],
 } satisfies Partial<GradRuleTable>;

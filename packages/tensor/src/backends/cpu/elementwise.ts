@@ -150,6 +150,27 @@ function clampFloat32Bits(x: Float32Array, min: number, max: number, out: Float3
   }
 }
 
+/**
+ * clamp's backward on float32 bits: dy where fround(min) ≤ x ≤ fround(max) (as clampFloat32Bits
+ * compares), else +0, with NaN x giving 0; no branch (ReLU6's mask is as unpredictable as ReLU's) and
+ * dy's bits kept where it passes. An omitted bound is ±Infinity, which every non-NaN x satisfies.
+ */
+function clampBackwardFloat32Bits(dy: Float32Array, x: Float32Array, min: number, max: number, out: Float32Array): void {
+  const bounds = new Int32Array(new Float32Array([min, max]).buffer);
+  const lo = orderKey(bounds[0]!),
+    hi = orderKey(bounds[1]!);
+  const di = new Int32Array(dy.buffer, dy.byteOffset, dy.length);
+  const xi = new Int32Array(x.buffer, x.byteOffset, x.length);
+  const oi = new Int32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < oi.length; i++) {
+    const b = xi[i]!;
+    const s = b >> 31;
+    const k = ((b & 0x7fffffff) ^ s) - s;
+    const keep = +((b & 0x7fffffff) <= 0x7f800000) & +(k >= lo) & +(k <= hi);
+    oi[i] = di[i]! & -keep;
+  }
+}
+
 /** x·Φ(x) with the exact normal CDF Φ(x) = (1 + erf(x/√2))/2. */
 const geluExact: Unary = (x) => 0.5 * x * (1 + erf(x * Math.SQRT1_2));
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -228,6 +249,24 @@ export const elementwiseKernels = {
       return { out: t };
     }
     return { out: unary(x, x.dtype, (e) => (e !== e ? e : e < lo ? lo : e > hi ? hi : e)) };
+  },
+  clampBackward: ({ dy, x }, { min, max }) => {
+    const { t, v } = outputToFill(x.shape, x.dtype);
+    const dv = read(dy),
+      xv = read(x);
+    if (min === null && max === null)
+      v.set(dv); // no bound: every x passes (NaN too)
+    else if (dv instanceof Float32Array && xv instanceof Float32Array && v instanceof Float32Array)
+      clampBackwardFloat32Bits(dv, xv, min ?? -Infinity, max ?? Infinity, v);
+    else {
+      const lo = min ?? -Infinity,
+        hi = max ?? Infinity;
+      for (let i = 0; i < v.length; i++) {
+        const e = xv[i]!;
+        v[i] = e >= lo && e <= hi ? dv[i]! : 0;
+      }
+    }
+    return { out: t };
   },
   cast: ({ x }, { dtype }) => {
     if (dtype === 'bool') return { out: unary(x, 'bool', (e) => (e !== 0 ? 1 : 0)) };
