@@ -1,4 +1,3 @@
-import type { TypedArray } from '../../dtype';
 import type { NamedKernelTable } from '../backend';
 import { broadcastStrides, stridesOf } from '../../shape';
 import type { FloatArray } from '../../dtype';
