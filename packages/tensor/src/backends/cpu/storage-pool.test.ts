@@ -26,22 +26,25 @@ describe('storage pool: freed kernel outputs are reused, never one anybody may h
     // Fill the pool with arrays of garbage of the exact sizes the backward kernels will ask for.
     const x = T.randn([2, 8, 32, 32], { generator: new T.Generator(3) });
     const w = T.randn([8, 8, 3, 3], { generator: new T.Generator(4) });
-    const run = () => {
-      const { output, tape } = T.record(() => T.maxPool2d(T.conv2d(T.relu(x), w, null, { padding: 1 }), { kernelSize: 2 }));
-      const [gx, gw] = tape.grad(output, [x, w], { gradOutputs: [T.onesLike(output)] });
-      const r = [gx!.dataSync(), gw!.dataSync()];
-      tape.dispose();
+    /** Input and weight gradients of one recorded pass, every tensor it made freed. */
+    const run = (): number[][] => {
+      let r: number[][] = [];
+      T.tidy(() => {
+        const { output, tape } = T.record(() => T.maxPool2d(T.conv2d(T.relu(x), w, null, { padding: 1 }), { kernelSize: 2 }));
+        const [gx, gw] = tape.grad(output, [x, w], { gradOutputs: [T.onesLike(output)] });
+        r = [Array.from(gx!.dataSync()), Array.from(gw!.dataSync())];
+        tape.dispose();
+      });
       return r;
     };
     setStoragePoolBytes(0);
-    const fresh = T.tidy(run);
+    const fresh = run();
     setStoragePoolBytes(512 * 2 ** 20);
     T.tidy(() => T.mul(T.full([2, 8, 32, 32], 7), 3)); // garbage of x's size into the pool
-    const first = T.tidy(run);
-    const again = T.tidy(run); // every output now from reused arrays
-    expect(Array.from(first[0]!)).toEqual(Array.from(fresh[0]!));
-    expect(Array.from(again[0]!)).toEqual(Array.from(fresh[0]!));
-    expect(Array.from(again[1]!)).toEqual(Array.from(fresh[1]!));
+    const first = run();
+    const again = run(); // every output now from reused arrays
+    expect(first).toEqual(fresh);
+    expect(again).toEqual(fresh);
     for (const t of [x, w]) t.dispose();
   });
 
