@@ -80,6 +80,23 @@ void gemm_depth(int K, int KC, int mPad, int i0, int rPanels, int sBegin, int sE
 }
 
 /*
+ * gemm_depth over tiles [t0, t1) of the rPanels × sPanels grid of one row block (tile t = s·rPanels + r),
+ * for row blocks with too few B panels to split by panels alone (7×7 images: 7 panels for 2+ threads).
+ * Each tile of C sees the same depth blocks in the same order as in gemm_depth, so results are identical.
+ */
+static void gemm_tiles(int K, int KC, int mPad, int i0, int rPanels, int t0, int t1, const float *ap, const float *bp, float *c, int ldc) {
+  for (int p0 = 0; p0 < K; p0 += KC) {
+    int kc = K - p0 < KC ? K - p0 : KC;
+    const float *a = ap + p0 * mPad + i0 * kc;
+    const float *b = bp + p0 * ldc;
+    for (int t = t0; t < t1; t++) {
+      int s = t / rPanels, r = t % rPanels;
+      micro(kc, a + r * kc * MR, b + s * kc * NR, c + r * MR * ldc + s * NR, ldc, p0 > 0);
+    }
+  }
+}
+
+/*
  * Convolution packers (see ../src/backends/cpu/kernels/im2col.ts, packPanels and scatterAdd): the
  * same loops as the JavaScript ones, on data the caller staged in this memory. They only move numbers
  * (pack_panels) or add each term once, in the JavaScript order (scatter_add), so results are identical.
@@ -544,7 +561,7 @@ static void dw_backward_weight(const float *xp, const float *dy, float *dw, int 
 /*
  * Jobs: 0 gemm_depth by B panels; 1 wino_filter, 2 wino_input, 3 wino_gemm, 4 wino_output; 5 pack_panels by panels;
  * 6 thin_dot by rows of w; 7 thin_axpy by columns; 8 pack_a by panels; 9 dw_forward by output planes,
- * 10 dw_backward_input by input planes, 11 dw_backward_weight by output channels.
+ * 10 dw_backward_input by input planes, 11 dw_backward_weight by output channels; 12 gemm_depth by tiles.
  */
 void run_job(int job, int i, int count) {
   const int *a = JOB_ARGS;
@@ -552,6 +569,11 @@ void run_job(int job, int i, int count) {
   case 0: { /* K, KC, mPad, i0, rPanels, sPanels, ap, bp, c, ldc */
     int s = a[5];
     gemm_depth(a[0], a[1], a[2], a[3], a[4], part(s, i, count), part(s, i + 1, count), CF(6), CF(7), F(8), a[9]);
+    break;
+  }
+  case 12: { /* as job 0, split by rPanels × sPanels tiles */
+    int tiles = a[4] * a[5];
+    gemm_tiles(a[0], a[1], a[2], a[3], a[4], part(tiles, i, count), part(tiles, i + 1, count), CF(6), CF(7), F(8), a[9]);
     break;
   }
   case 1: /* w, cout, cin, flip, u, mPad */

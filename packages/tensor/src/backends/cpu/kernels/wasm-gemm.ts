@@ -7,7 +7,7 @@
  */
 import type { PanelBuffers, PanelEngine, Staging } from './gemm';
 import { GEMM_F32_WASM } from './wasm-binary';
-import { JobPool, type RunJob } from '../threads/job-pool';
+import { JobPool, PARTS_PER_THREAD, type RunJob } from '../threads/job-pool';
 import { threadHost } from '../threads/host';
 import { getNumThreads } from '../threads/settings';
 
@@ -47,7 +47,19 @@ export const WasmJob = {
   DepthwiseForward: 9,
   DepthwiseBackwardInput: 10,
   DepthwiseBackwardWeight: 11,
+  GemmTiles: 12,
 } as const;
+
+let tileSplit = true;
+/**
+ * @internal Whether a GEMM row block with fewer B panels than the pool wants parts (7×7 images) is split by
+ * tiles (A panels × B panels) instead of by B panels; for A/B benchmarks. Returns the previous setting.
+ */
+export function setGemmTileSplit(on: boolean): boolean {
+  const prev = tileSplit;
+  tileSplit = on;
+  return prev;
+}
 
 const PAGE = 65536;
 /** The module's memory is shared (WebAssembly threads) and may grow to 4 GiB, as declared by build.sh. */
@@ -217,7 +229,11 @@ export function createWasmFloat32Engine(): PanelEngine {
       k.gemm_block(kc, rPanels, sPanels, (aAt + aOff) * 4, (bAt + bOff) * 4, cAt * 4, ldc, accumulate ? 1 : 0);
     },
     depth(K, KC, mPad, i0, rPanels, sPanels, ldc) {
-      job(WasmJob.GemmDepth, [K, KC, mPad, i0, rPanels, sPanels, aAt * 4, bAt * 4, cAt * 4, ldc], sPanels, rPanels * mr * sPanels * nr * K);
+      const args = [K, KC, mPad, i0, rPanels, sPanels, aAt * 4, bAt * 4, cAt * 4, ldc];
+      const work = rPanels * mr * sPanels * nr * K;
+      // Few B panels (a 7×7 image has 7) leave threads idle or unequal: split by tiles so every thread gets a share.
+      if (tileSplit && sPanels < PARTS_PER_THREAD * getNumThreads() && rPanels > 1) job(WasmJob.GemmTiles, args, rPanels * sPanels, work);
+      else job(WasmJob.GemmDepth, args, sPanels, work);
     },
     threads: () => (!shared || threadHost() === null ? 1 : getNumThreads()),
   };

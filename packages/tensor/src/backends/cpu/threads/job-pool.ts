@@ -25,7 +25,7 @@ const TAG_SHIFT = 20,
   COUNT_SHIFT = 10,
   FIELD = 1023;
 /** Parts per thread: enough for balance, few enough that claiming stays cheap. */
-const PARTS_PER_THREAD = 4;
+export const PARTS_PER_THREAD = 4;
 
 /** The thread body (plain JavaScript, run by a ThreadHost): wait for a generation, run parts of its job, report. */
 const WORKER_SOURCE = `

@@ -1,6 +1,6 @@
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../kernels/conv2d';
 import { matmul, setFloat32Engine } from '../kernels/gemm';
-import { createWasmFloat32Engine } from '../kernels/wasm-gemm';
+import { createWasmFloat32Engine, setGemmTileSplit } from '../kernels/wasm-gemm';
 import { useWinograd } from '../kernels/winograd';
 import { randomFloats, refConv2dForward, seededRandom } from '../kernels/reference';
 import { expectClose } from '../kernels/test_util';
@@ -66,6 +66,9 @@ const DEPTHWISE: Conv2dGeometry = {
   outWidth: 16,
 };
 
+/** A 7×7 image: its GEMMs have 7 B panels, fewer than the parts the pool wants, so they are split by tiles. */
+const SEVEN: Conv2dGeometry = { ...G, batch: 1, inChannels: 32, outChannels: 96, inHeight: 7, inWidth: 7, outHeight: 7, outWidth: 7 };
+
 /** Forward, backward-input and backward-weight of G and DEPTHWISE, Winograd's forward and backward-input, and a matmul, on the current thread count. */
 function runAll(seed: number): Float32Array[] {
   const rand = seededRandom(seed);
@@ -104,7 +107,14 @@ function runAll(seed: number): Float32Array[] {
   conv2dForward(dwx, dww, null, D, dwOut);
   conv2dBackwardInput(dwy, dww, D, dwDx);
   conv2dBackwardWeight(dwx, dwy, D, dwDw);
-  return [out, dx, dw, mm, wOut, wDx, dwOut, dwDx, dwDw];
+  const sx = randomFloats(Float32Array, 32 * 49, rand),
+    sw = randomFloats(Float32Array, 96 * 32 * 9, rand),
+    sdy = randomFloats(Float32Array, 96 * 49, rand);
+  const sOut = new Float32Array(sdy.length),
+    sDx = new Float32Array(sx.length);
+  conv2dForward(sx, sw, null, SEVEN, sOut);
+  conv2dBackwardInput(sdy, sw, SEVEN, sDx);
+  return [out, dx, dw, mm, wOut, wDx, dwOut, dwDx, dwDw, sOut, sDx];
 }
 
 describe('intra-op threads (wasm GEMM on shared memory)', () => {
@@ -137,6 +147,18 @@ describe('intra-op threads (wasm GEMM on shared memory)', () => {
       w = randomFloats(Float32Array, 40 * 32 * 9, rand),
       b = randomFloats(Float32Array, 40, rand);
     expectClose(runAll(7)[0]!, refConv2dForward(x, w, b, G), 1e-4, 'threaded forward');
+  });
+
+  test('GEMMs of 7×7 images split by tiles give bitwise the results of the split by B panels', () => {
+    setNumThreads(2);
+    const tiles = runAll(9);
+    const prev = setGemmTileSplit(false);
+    try {
+      const panels = runAll(9);
+      panels.forEach((arr, i) => expect(Buffer.from(arr.buffer).equals(Buffer.from(tiles[i]!.buffer))).toBe(true));
+    } finally {
+      setGemmTileSplit(prev);
+    }
   });
 
   test('a worker that cannot start is a one-line error, not a hang', () => {
