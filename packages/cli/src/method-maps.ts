@@ -8,7 +8,7 @@ import type { AttentionMapResult, CamResult, TargetSpec } from '@gradlens/explai
 import type { NdArray } from '@gradlens/io';
 import { toNdArray } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
-import type { MethodContext, MethodMaps } from './methods';
+import type { MethodContext, MethodMaps, MethodSpec } from './methods';
 
 /** What the methods get as their target: the context's target function, its class, or 'top1'. */
 export const targetOf = (c: MethodContext): TargetSpec => c.targetFn ?? c.target ?? 'top1';
@@ -35,4 +35,27 @@ export function camMaps(r: CamResult | AttentionMapResult): MethodMaps {
   } finally {
     disposeResult(r);
   }
+}
+
+/** The options every one-pass gradient method gets from the context: its target and warning sink. */
+export interface GradientCall {
+  target: TargetSpec;
+  onWarning: (message: string) => void;
+}
+
+/** A one-pass gradient method (one forward, one backward): its spec, with `fn` producing the attribution. */
+export function gradientMethod(
+  spec: Omit<MethodSpec, 'kind' | 'manyPasses' | 'usesLayer' | 'run'> & {
+    usesLayer?: boolean;
+    fn: (c: MethodContext, call: GradientCall) => { attribution: Tensor; classes: number[] | null };
+  },
+): MethodSpec {
+  const { fn, ...rest } = spec;
+  return {
+    ...rest,
+    kind: 'gradient',
+    manyPasses: false,
+    usesLayer: spec.usesLayer ?? false,
+    run: (c) => gradientMaps(fn(c, { target: targetOf(c), onWarning: c.onWarning })),
+  };
 }

@@ -33,7 +33,7 @@ import { CliError } from './args';
 import { camMethod, runCam } from './cam-options';
 import type { CamChoices, CamRecipe } from './cam-options';
 import { BREADTH_METHODS } from './methods-breadth';
-import { camMaps, gradientMaps, item0, targetOf } from './method-maps';
+import { camMaps, gradientMaps, gradientMethod, item0, targetOf } from './method-maps';
 import { reluRulesApply } from './relu-rules';
 
 export { camMaps, gradientMaps, item0 } from './method-maps';
@@ -168,56 +168,32 @@ const isLrpRule = (r: string): r is keyof typeof lrpPresets => LRP_RULES.include
 
 /** Every method, in the order `gradlens methods` lists them and the gallery shows them. */
 export const METHODS: readonly MethodSpec[] = [
-  {
+  gradientMethod({
     name: 'vanilla',
     title: 'Vanilla gradient',
-    kind: 'gradient',
-    manyPasses: false,
-    usesLayer: false,
     summary: 'gradient of the class score w.r.t. the input pixels (Simonyan et al. 2014)',
-    run: (c) => {
-      const r = vanillaGradient(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
-      return gradientMaps(r);
-    },
-  },
-  {
+    fn: (c, call) => vanillaGradient(c.model, c.input, call),
+  }),
+  gradientMethod({
     name: 'guided',
     title: 'Guided backprop',
-    kind: 'gradient',
-    manyPasses: false,
-    usesLayer: false,
     summary: 'guided backpropagation: ReLUs pass positive gradient where the input was positive (Springenberg et al. 2015)',
     applies: reluRulesApply('guided backprop'),
-    run: (c) => {
-      const r = guidedBackprop(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
-      return gradientMaps(r);
-    },
-  },
-  {
+    fn: (c, call) => guidedBackprop(c.model, c.input, call),
+  }),
+  gradientMethod({
     name: 'deconvnet',
     title: 'Deconvnet',
-    kind: 'gradient',
-    manyPasses: false,
-    usesLayer: false,
     summary: 'deconvnet: ReLUs pass only positive gradient (Zeiler & Fergus 2014)',
     applies: reluRulesApply('deconvnet'),
-    run: (c) => {
-      const r = deconvnet(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
-      return gradientMaps(r);
-    },
-  },
-  {
+    fn: (c, call) => deconvnet(c.model, c.input, call),
+  }),
+  gradientMethod({
     name: 'grad-x-input',
     title: 'Gradient × input',
-    kind: 'gradient',
-    manyPasses: false,
-    usesLayer: false,
     summary: 'vanilla gradient multiplied by the input (Shrikumar et al. 2016)',
-    run: (c) => {
-      const r = gradientXInput(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
-      return gradientMaps(r);
-    },
-  },
+    fn: (c, call) => gradientXInput(c.model, c.input, call),
+  }),
   {
     name: 'smoothgrad',
     title: 'SmoothGrad',
@@ -270,19 +246,14 @@ export const METHODS: readonly MethodSpec[] = [
     summary: 'Grad-CAM: layer activations weighted by their mean gradient, ReLU (Selvaraju et al. 2017)',
     cam: { eigen: 'channel', fn: (c) => (m, x, o) => gradCam(m, x, { ...o, reference: c.reference }) },
   }),
-  {
+  gradientMethod({
     name: 'guided-gradcam',
     title: 'Guided Grad-CAM',
-    kind: 'gradient',
-    manyPasses: false,
     usesLayer: true,
     summary: 'guided backprop ⊙ upsampled Grad-CAM, from one recorded forward pass (Selvaraju et al. 2017)',
     applies: reluRulesApply('guided Grad-CAM'),
-    run: (c) => {
-      const r = guidedGradCam(c.model, c.input, { target: targetOf(c), layer: c.layer, reference: c.reference, onWarning: c.onWarning });
-      return gradientMaps(r);
-    },
-  },
+    fn: (c, call) => guidedGradCam(c.model, c.input, { ...call, layer: c.layer, reference: c.reference }),
+  }),
   camMethod({
     name: 'gradcam++',
     title: 'Grad-CAM++',
