@@ -3,7 +3,7 @@ import { readImage, readNpy, toFloat32 } from '@gradlens/io';
 import { imageToInput, loadBundledModel } from '@gradlens/nn';
 import { deepLift, featureAblation, noiseTunnel, slic, vanillaGradient } from '@gradlens/explain';
 import { SUPERPIXELS } from '../src/methods-breadth';
-import { FIXTURE_NORM, runCli, useWeightsDir } from './fixtures';
+import { FIXTURE_NORM, runCliOk, useWeightsDir } from './fixtures';
 
 const weights = useWeightsDir(1);
 let dir: string;
@@ -14,7 +14,7 @@ beforeAll(() => {
 /** Runs `explain --method <methods>` on sample 0 with gapnet (target 3, 4 samples, raw maps into `out`); returns its stdout, the model and the input. */
 async function explainSample(methods: string, out: string) {
   const image = path.join(dir, 'samples', 'sample-0.png');
-  const r = await runCli(
+  const r = await runCliOk(
     'explain',
     '--method',
     methods,
@@ -30,8 +30,6 @@ async function explainSample(methods: string, out: string) {
     '--samples',
     '4',
   );
-  expect(r.err).not.toMatch(/gradlens:/);
-  expect(r.code).toBe(0);
   const { model } = loadBundledModel('gapnet');
   const x = imageToInput(readImage(image), { size: 64, mean: FIXTURE_NORM.mean, std: FIXTURE_NORM.std });
   return { stdout: r.out, model, x };

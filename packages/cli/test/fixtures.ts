@@ -89,6 +89,14 @@ export async function runCli(...argv: string[]): Promise<{ code: number; out: st
   return { code, out: s.out(), err: s.err() };
 }
 
+/** Runs the command line in-process and expects success: exit 0 and no `gradlens:` error line. */
+export async function runCliOk(...argv: string[]): Promise<{ out: string; err: string }> {
+  const r = await runCli(...argv);
+  expect(r.err).not.toMatch(/gradlens:/);
+  expect(r.code).toBe(0);
+  return r;
+}
+
 /** Collects what a command writes. */
 export function captureStreams(): {
   stdout: { write(s: string): boolean };

@@ -2,8 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { bundledModels } from '@gradlens/nn';
-import { main } from '../src/main';
-import { captureStreams, makeWeightsDir } from './fixtures';
+import { makeWeightsDir, runCli } from './fixtures';
 
 let dir: string;
 const savedEnv = process.env.GRADLENS_WEIGHTS;
@@ -18,11 +17,7 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const s = captureStreams();
-  const code = await main(argv, s);
-  return { code, out: s.out(), err: s.err() };
-}
+const run = runCli;
 
 const sample = (): string => path.join(dir, 'samples', 'sample-0.png');
 

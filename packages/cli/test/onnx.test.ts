@@ -6,9 +6,8 @@ import { gradCam } from '@gradlens/explain';
 import { loadOnnx } from '@gradlens/onnx';
 import { tidy } from '@gradlens/tensor';
 import { prepareImage } from '../src/image';
-import { main } from '../src/main';
 import { cliInputShape, isOnnxFile } from '../src/onnx-model';
-import { captureStreams, makeWeightsDir } from './fixtures';
+import { makeWeightsDir, runCli } from './fixtures';
 
 // `--model <file.onnx>` end to end: tiny_classes.onnx (scripts/make-onnx-cli-fixtures.py) is a small
 // CNN exported by torch.onnx with dynamic batch and spatial dims and class names in its metadata.
@@ -30,11 +29,7 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const s = captureStreams();
-  const code = await main(argv, s);
-  return { code, out: s.out(), err: s.err() };
-}
+const run = runCli;
 
 /** The command fails with a usage error (exit 2) whose one line matches `message`. */
 async function refused(message: RegExp, ...argv: string[]): Promise<void> {
