@@ -89,22 +89,10 @@ export function kernelShap(model: Module, x: Tensor, options: KernelShapOptions 
         weights.push(1);
       }
     }
-    const ends = scorePatterns(method, model, xv, x.shape, i, group, [new Uint8Array(m)], options.baseline ?? 0, target, 1, progress);
-    const f0 = ends[0]!;
+    const item = { method, model, xv, shape: x.shape, i, group, fill: options.baseline ?? 0, target };
+    const f0 = scorePatterns(item, [new Uint8Array(m)], 1, progress)[0]!;
     const delta = scores[i]! - f0;
-    const y = scorePatterns(
-      method,
-      model,
-      xv,
-      x.shape,
-      i,
-      group,
-      zs,
-      options.baseline ?? 0,
-      target,
-      Math.max(1, Math.floor(options.batchSize ?? 32)),
-      progress,
-    );
+    const y = scorePatterns(item, zs, Math.max(1, Math.floor(options.batchSize ?? 32)), progress);
     // eliminate φ_m = Δ − Σ_{j<m} φ_j:  y − f0 − z_m Δ = Σ_{j<m} (z_j − z_m) φ_j
     const d = m - 1;
     const a = new Float64Array(d * d);

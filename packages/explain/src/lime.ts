@@ -73,19 +73,8 @@ export function lime(model: Module, x: Tensor, options: LimeOptions = {}): Featu
         zs.push(Uint8Array.from(p));
       } else zs.push(r === 0 ? new Uint8Array(nf).fill(1) : Uint8Array.from({ length: nf }, () => (gen.uniform() < 0.5 ? 1 : 0)));
     }
-    const y = scorePatterns(
-      method,
-      model,
-      xv,
-      x.shape,
-      i,
-      group,
-      zs,
-      options.baseline ?? 0,
-      target,
-      Math.max(1, Math.floor(options.batchSize ?? 32)),
-      progress,
-    );
+    const item = { method, model, xv, shape: x.shape, i, group, fill: options.baseline ?? 0, target };
+    const y = scorePatterns(item, zs, Math.max(1, Math.floor(options.batchSize ?? 32)), progress);
     const weights = zs.map((z) => Math.sqrt(Math.exp(-(cosineFromAllOn(z) ** 2) / width ** 2)));
     const { coef, intercept } = weightedRidge(method, zs, y, weights, options.alpha ?? 1);
     features.push(Array.from(coef));

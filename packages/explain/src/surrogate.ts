@@ -3,23 +3,33 @@ import type { Module } from '@gradlens/nn';
 import type { ProgressCallback, ResolvedTarget } from './common';
 import { repeatTarget, scoreRows } from './common';
 
+/** One item of an input whose features are switched on and off: what scoring its patterns needs. */
+export interface PatternItem {
+  method: string;
+  model: Module;
+  /** The whole input's values ([N, C, H, W], float64). */
+  xv: Float64Array;
+  shape: readonly number[];
+  /** The item's index in the batch. */
+  i: number;
+  /** Each pixel's feature index. */
+  group: Int32Array;
+  /** What the pixels of an off feature take, in every channel. */
+  fill: number;
+  target: ResolvedTarget;
+}
+
 /**
- * The target's score of item `i` of x for each on/off pattern z (rows of `zs`, one 0/1 per
- * feature): features that are off take `fill` in every channel. Batched, without recording.
+ * The target's score of the item for each on/off pattern z (rows of `zs`, one 0/1 per feature):
+ * features that are off take `fill` in every channel. Batched, without recording.
  */
 export function scorePatterns(
-  method: string,
-  model: Module,
-  xv: Float64Array,
-  shape: readonly number[],
-  i: number,
-  group: Int32Array,
+  item: PatternItem,
   zs: readonly Uint8Array[],
-  fill: number,
-  target: ResolvedTarget,
   batchSize: number,
   progress?: { done: number; total: number; onProgress?: ProgressCallback },
 ): Float64Array {
+  const { method, model, xv, shape, i, group, fill, target } = item;
   const [, c, h, w] = shape as [number, number, number, number];
   const hw = h * w;
   const per = c * hw;
