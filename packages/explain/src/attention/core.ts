@@ -119,19 +119,23 @@ export function positiveProductMean(a: Float64Array[], b: Float64Array[]): Float
   return out;
 }
 
+/** What every attention method's result is made of, beside the class-token rows of its final matrices. */
+export interface AttentionResultParts {
+  method: string;
+  layout: { grid: [number, number]; prefix: number };
+  /** The explained input (its shape sizes the upsampled maps; float64 input gives float64 maps). */
+  x: Tensor;
+  layers: AttentionLayer[];
+  target: ResolvedTarget;
+  scores: readonly number[];
+  warnings: Warnings;
+}
+
 /** The maps from each item's final T×T matrix: row 0 over the patch tokens, on the grid, plus the upsampled maps. */
-export function attentionResult(
-  method: string,
-  finals: Float64Array[],
-  tokens: number,
-  layout: { grid: [number, number]; prefix: number },
-  inputShape: readonly number[],
-  layers: AttentionLayer[],
-  target: ResolvedTarget,
-  scores: readonly number[],
-  warnings: Warnings,
-  dtype: 'float32' | 'float64',
-): AttentionMapResult {
+export function attentionResult(finals: Float64Array[], parts: AttentionResultParts): AttentionMapResult {
+  const { method, layout, x, layers, target, scores, warnings } = parts;
+  const dtype = x.dtype === 'float64' ? 'float64' : 'float32';
+  const inputShape = x.shape;
   const [h, w] = layout.grid;
   const hw = h * w;
   const maps = new Float64Array(finals.length * hw);
@@ -140,7 +144,6 @@ export function attentionResult(
   });
   const map = tensor(dtype === 'float64' ? maps : Float32Array.from(maps), [finals.length, h, w], dtype);
   checkConstant(map, target, warnings, `the class token's ${method} row is constant over the patches`);
-  void tokens;
   return {
     map,
     upsampled: upsampleMaps(map, inputShape[2]!, inputShape[3]!),

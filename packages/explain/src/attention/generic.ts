@@ -36,18 +36,7 @@ export function genericAttention(model: Module, x: Tensor, options: AttentionMet
         });
         return r;
       });
-      return attentionResult(
-        method,
-        finals,
-        t,
-        layout,
-        x.shape,
-        layers,
-        pass.target,
-        pass.scores,
-        warnings,
-        x.dtype === 'float64' ? 'float64' : 'float32',
-      );
+      return attentionResult(finals, { method, layout, x, layers, target: pass.target, scores: pass.scores, warnings });
     } finally {
       grads.forEach((g) => g.dispose());
     }

@@ -75,18 +75,7 @@ export function attentionRollout(model: Module, x: Tensor, options: AttentionRol
       }
       return joint;
     });
-    return attentionResult(
-      method,
-      finals,
-      t,
-      layout,
-      x.shape,
-      layers,
-      { classes: null, fn: null },
-      [],
-      warnings,
-      x.dtype === 'float64' ? 'float64' : 'float32',
-    );
+    return attentionResult(finals, { method, layout, x, layers, target: { classes: null, fn: null }, scores: [], warnings });
   } finally {
     tape.dispose();
     output.dispose();

@@ -128,18 +128,7 @@ export function transformerAttribution(model: Module, x: Tensor, options: Transf
         }
         return joint ?? identity(t);
       });
-      return attentionResult(
-        method,
-        finals,
-        t,
-        layout,
-        x.shape,
-        layers,
-        pass.target,
-        pass.scores,
-        warnings,
-        x.dtype === 'float64' ? 'float64' : 'float32',
-      );
+      return attentionResult(finals, { method, layout, x, layers, target: pass.target, scores: pass.scores, warnings });
     } finally {
       [...grads, ...relevance].forEach((g) => g.dispose());
     }
