@@ -3,7 +3,9 @@
 'use strict';
 /**
  * The kernel benchmark inside a browser, per backend mode: conv2d forward and backward (input and weight
- * gradients from one recorded pass; 3x3, pad 1, batch 1), a matmul, max pooling, each timed with its result read back
+ * gradients from one recorded pass; 3x3, pad 1, batch 1), a matmul, max pooling, the CAM heads' and LRP rules'
+ * kernels (a sum, adaptive pooling, bilinear upsampling, where/div) and a vision transformer's (layer norm, GELU,
+ * softmax, a permute, a per-head matmul: ViT-B/16's sizes, or the bundled ViT's with --small), each timed with its result read back
  * (`await data()`), on gpujs `webgl2`, gpujs `webgpu` and the CPU backend (WebAssembly SIMD GEMM), in a
  * page built from the packages' browser entries with esbuild and driven by playwright-core. The page
  * prints the GL renderer, so figures say what ran them: here (headless Debian chromium) it is SwiftShader,
@@ -73,6 +75,10 @@ async function bench(mode, reps, small) {
   const convFlops = 2 * c.cin * c.cout * 9 * c.hw * c.hw;
   const x = rand([1, c.cin, c.hw, c.hw]), w = rand([c.cout, c.cin, 3, 3]), dy = rand([1, c.cout, c.hw, c.hw]);
   const a = rand([n, n]), b = rand([n, n]);
+  const vit = small ? { t: 65, d: 192, h: 3 } : { t: 197, d: 768, h: 12 };
+  const tok = rand([1, vit.t, vit.d]), lnW = rand([vit.d]), lnB = rand([vit.d]), mlp = rand([1, vit.t, 4 * vit.d]);
+  const att = rand([1, vit.h, vit.t, vit.t]), qkv = rand([1, vit.t, 3, vit.h, vit.d / vit.h]);
+  const q = rand([1, vit.h, vit.t, vit.d / vit.h]), k = rand([1, vit.h, vit.t, vit.d / vit.h]);
   const cases = [
     ['conv2d forward', convFlops, () => T.conv2d(x, w, null, { padding: 1 })],
     // both backward passes (input and weight) from one recorded forward pass, read back together
@@ -85,6 +91,17 @@ async function bench(mode, reps, small) {
     }],
     [\`matmul \${n}^3\`, 2 * n * n * n, () => T.matmul(a, b)],
     ['maxPool2d 2x2', 0, () => T.maxPool2d(x, { kernelSize: 2 })],
+    // the CAM heads' and LRP rules' kernels
+    ['sum over H, W', 0, () => T.sum(x, { dim: [2, 3], keepdim: true })],
+    ['adaptiveAvgPool2d to 1x1', 0, () => T.adaptiveAvgPool2d(x, [1, 1])],
+    ['bilinear upsampling x4', 0, () => T.interpolate(x, { scaleFactor: 4, mode: 'bilinear' })],
+    ['where(x >= 0, x / y, 0)', 0, () => T.where(T.ge(x, 0), T.div(x, dy), 0)],
+    // a vision transformer's kernels: tokens [1, t, d], attention [1, heads, t, t]
+    ['layerNorm tokens', 0, () => T.layerNorm(tok, vit.d, lnW, lnB)],
+    ['gelu tokens x4', 0, () => T.gelu(mlp)],
+    ['softmax attention', 0, () => T.softmax(att, -1)],
+    ['permute heads', 0, () => T.permute(qkv, [2, 0, 3, 1, 4])],
+    ['matmul q.kT per head (with the permute)', 2 * vit.h * vit.t * vit.t * (vit.d / vit.h), () => T.matmul(q, T.permute(k, [0, 1, 3, 2]))],
   ];
   const rows = [];
   for (const [op, flops, f] of cases) {

@@ -1,7 +1,8 @@
 'use strict';
 // Writes the README's screenshots of the page (packages/web/docs/*.png): serves dist/ with the same
 // server as `gradlens serve`, drives Debian's chromium with playwright-core, and runs Grad-CAM, guided
-// backprop, LRP, Score-CAM and occlusion on a sample, then the tape with the LRP-ε preset.
+// backprop, LRP, Score-CAM and occlusion on a sample, then the tape with the LRP-ε preset, then the bundled ViT's
+// transformer methods.
 // Usage: node packages/web/screenshots.js  (after npm ci; needs /usr/bin/chromium or GRADLENS_CHROMIUM).
 const fs = require('fs');
 const os = require('os');
@@ -48,7 +49,24 @@ async function main() {
     const box = await tape.boundingBox();
     const top = await page.$eval('#record', (b) => b.getBoundingClientRect().top + window.scrollY - 30);
     await page.screenshot({ path: path.join(docs, 'tape.png'), clip: { x: box.x, y: top, width: box.width, height: 760 }, fullPage: true });
-    console.log(`wrote ${path.join(docs, 'page.png')} and tape.png`);
+    // the bundled ViT with its transformer methods (and Grad-CAM on its tokens laid on the patch grid)
+    await page.selectOption('#model-select', 'vit');
+    await page.waitForFunction('/^vit: /.test(document.getElementById("status").textContent) && document.body.dataset.busy === "0"');
+    await page.click('#samples img:nth-child(8)');
+    await page.waitForFunction('document.body.dataset.busy === "0"');
+    const vitMethods = ['gradcam', 'rollout', 'generic-attention', 'transformer-attribution', 'transformer-lrp'];
+    await page.evaluate((names) => {
+      document.querySelectorAll('#methods input').forEach((i) => (i.checked = names.includes(i.value)));
+    }, vitMethods);
+    await page.click('#run');
+    await page.waitForFunction(
+      'window.gradlensPage.results["transformer-lrp"] !== undefined && document.body.dataset.busy === "0"',
+      undefined,
+      { timeout: 120000 },
+    );
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(docs, 'vit.png') });
+    console.log(`wrote ${path.join(docs, 'page.png')}, tape.png and vit.png`);
   } finally {
     await context.close();
     await server.close();

@@ -39,6 +39,8 @@ export class GpujsBackend implements Backend {
   /** Forgets which ops ran on the CPU (selecting the backend starts a fresh record, as the registry's). */
   resetCpuRecord(): void {
     this.ranOnCpu.clear();
+    this.launcher.memo.launched = 0;
+    this.launcher.memo.reused = 0;
   }
 
   info(): Record<string, string> {
@@ -48,6 +50,9 @@ export class GpujsBackend implements Backend {
     const reasons = [...this.launcher.modeFallbacks].map(([k, r]) => `${k}: ${r}`);
     if (reasons.length) info.kernelFallbacks = reasons.join('; ');
     info.compiledKernels = String(this.launcher.compiledKernels);
+    // since the backend was last selected: kernels run, and (WebGPU, awaitReads) launches a replay took from its previous run
+    info.kernelLaunches = String(this.launcher.memo.launched);
+    if (this.launcher.memo.reused > 0) info.reusedLaunches = String(this.launcher.memo.reused);
     if (this.ranOnCpu.size > 0) info.cpuOps = [...this.ranOnCpu].sort().join(', ');
     return info;
   }

@@ -7,6 +7,8 @@ import { isGlMode, keepsResultsOnDevice, type ResolvedMode } from './modes';
 import { MAX_DEVICE_ELEMENTS, TooLarge } from './size-guard';
 import type { DeviceValue, Handle, TextureLike } from './storage';
 import { flatten, GpujsStorage, PendingHostStorage, release, retain } from './storage';
+import { LaunchMemo } from './launch-memo';
+import { replayKey } from './replay';
 
 /** A compiled gpu.js kernel as this backend uses it. */
 interface RunShortcut {
@@ -45,6 +47,8 @@ export class KernelLauncher {
   readonly onDevice: boolean;
   /** Kernels gpu.js ran in a mode other than the one asked, with its reason. */
   readonly modeFallbacks = new Map<string, string>();
+  /** Under awaitReads, the previous run's results of the launches a replay repeats (and the launch counts). */
+  readonly memo = new LaunchMemo();
 
   constructor(readonly mode: ResolvedMode) {
     this.onDevice = keepsResultsOnDevice(mode);
@@ -70,6 +74,19 @@ export class KernelLauncher {
   ): DeviceValue {
     const cells = sizeOf(output) * (blocks ? 4 : 1);
     if (cells > MAX_DEVICE_ELEMENTS) throw new TooLarge(cells);
+    const key = `${fn.name}|${output.join(',')}|${JSON.stringify(constants)}|${blocks ? JSON.stringify(blocks) : ''}|${args.map(argKey).join(',')}`;
+    return this.memo.launch(key, () => this.launchArgs(fn, output, constants, args, size, blocks));
+  }
+
+  /** Runs a launch: its inputs' handles (waiting for those still arriving), then the kernel. */
+  private launchArgs(
+    fn: KernelSource,
+    output: number[],
+    constants: Record<string, number>,
+    args: Arg[],
+    size: number,
+    blocks?: ChannelBlocks,
+  ): DeviceValue {
     const values = args.map((a) => (typeof a === 'number' || a instanceof Float32Array ? a : this.input(a)));
     if (values.some((v) => v instanceof Promise)) {
       // inputs still arriving (WebGPU) were retained by input(): released once this kernel has run
@@ -91,6 +108,7 @@ export class KernelLauncher {
 
   /** Frees every compiled kernel and the gpu.js instance. */
   destroy(): void {
+    this.memo.destroy();
     for (const k of this.cache.values()) k.destroy();
     this.cache.clear();
     void this.gpu.destroy();
@@ -200,6 +218,18 @@ export class KernelLauncher {
     release();
     return unpacked as Handle;
   }
+}
+
+/**
+ * A launch argument as the launch memo tells launches apart: a number by its value, a host array by its
+ * length, a tensor by its storage's place in the replay (see replayKey), a host tensor by its size.
+ */
+function argKey(a: Arg): string {
+  if (typeof a === 'number') return `n${a}`;
+  if (a instanceof Float32Array) return `f${a.length}`;
+  const s = a.deviceStorage();
+  const serial = s && 'serial' in s ? (s as { serial: number }).serial : null;
+  return serial === null ? `h${a.size}` : (replayKey(serial) ?? 'x');
 }
 
 /**

@@ -10,7 +10,8 @@
  *
  * Replaying is sound when `fn` does the same work given the same values read: the default random
  * generator is put back to its state at the start of every run, and each answered read must have the
- * size and dtype logged for it, or the replay stops with an error.
+ * size and dtype logged for it, or the replay stops with an error. The replayed part costs little on the
+ * device: the launch memo (launch-memo.ts) hands each repeated kernel launch the previous run's result.
  */
 import { defaultGenerator, tidy } from '@gradlens/tensor';
 import type { DType, TensorContainer, TypedArray } from '@gradlens/tensor';
@@ -22,6 +23,20 @@ export class PendingRead extends Error {
   }
 }
 
+/** What a replay tells those that keep state across its runs (the launch memo): run k started (from 1), the replay ended. */
+export interface ReplayObserver {
+  runStarted(k: number): void;
+  replayEnded(): void;
+}
+
+const observers = new Set<ReplayObserver>();
+
+/** Registers an observer of every replay; returns the call that unregisters it. */
+export function observeReplays(o: ReplayObserver): () => void {
+  observers.add(o);
+  return () => observers.delete(o);
+}
+
 interface ReplayRun {
   /** The values the pending reads of results made in earlier runs got, in the order they were read. */
   log: TypedArray[];
@@ -30,6 +45,8 @@ interface ReplayRun {
   before: Map<object, TypedArray>;
   /** Storages with a serial up to this one existed before the first run. */
   firstSerial: number;
+  /** The serial counter when this run started: a storage's serial less this is its order in the run. */
+  runSerial: number;
   /** The read this run stopped at (set even where the code caught the PendingRead and threw something else). */
   stoppedAt: { value: Promise<TypedArray>; storage: object | null } | null;
 }
@@ -74,6 +91,15 @@ export function readPending(
   return logged;
 }
 
+/**
+ * How a launch memo names a storage under `awaitReads`: by its order in the current run (the same in every
+ * run of a replay), or by identity when it is older than the replay; null outside `awaitReads`.
+ */
+export function replayKey(serial: number): string | null {
+  if (!run) return null;
+  return serial > run.firstSerial ? `r${serial - run.runSerial}` : `b${serial}`;
+}
+
 function dtypeOf(a: TypedArray): DType {
   return a instanceof Float32Array ? 'float32' : a instanceof Float64Array ? 'float64' : a instanceof Int32Array ? 'int32' : 'bool';
 }
@@ -90,24 +116,29 @@ export async function awaitReads<T>(fn: () => T, onRun?: (k: number) => void): P
   const before = new Map<object, TypedArray>();
   const firstSerial = serials;
   const random = defaultGenerator.saveState();
-  for (let k = 1; ; k++) {
-    onRun?.(k);
-    defaultGenerator.restoreState(random);
-    const current: ReplayRun = { log, next: 0, before, firstSerial, stoppedAt: null };
-    run = current;
-    let result: T | undefined;
-    try {
-      result = tidy(fn as () => TensorContainer) as T;
-    } catch (e) {
-      if (!current.stoppedAt) throw e;
-    } finally {
-      run = null;
+  try {
+    for (let k = 1; ; k++) {
+      onRun?.(k);
+      for (const o of observers) o.runStarted(k);
+      defaultGenerator.restoreState(random);
+      const current: ReplayRun = { log, next: 0, before, firstSerial, runSerial: serials, stoppedAt: null };
+      run = current;
+      let result: T | undefined;
+      try {
+        result = tidy(fn as () => TensorContainer) as T;
+      } catch (e) {
+        if (!current.stoppedAt) throw e;
+      } finally {
+        run = null;
+      }
+      // a PendingRead that the code swallowed still means this run used no value there: run again
+      const stop = current.stoppedAt;
+      if (!stop) return result as T;
+      const value = await stop.value;
+      if (stop.storage) before.set(stop.storage, value);
+      else log.push(value);
     }
-    // a PendingRead that the code swallowed still means this run used no value there: run again
-    const stop = current.stoppedAt;
-    if (!stop) return result as T;
-    const value = await stop.value;
-    if (stop.storage) before.set(stop.storage, value);
-    else log.push(value);
+  } finally {
+    for (const o of observers) o.replayEnded();
   }
 }

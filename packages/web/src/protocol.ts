@@ -56,6 +56,9 @@ export interface Timing {
   cpuFallbacks?: string;
   /** how many times the step ran, where more than once: on WebGPU once more per synchronous read of a result still on its way (awaitReads) */
   runs?: number;
+  /** gpu.js kernels the step ran on the device, and launches its replays took from the previous run instead (WebGPU) */
+  launches?: number;
+  reused?: number;
 }
 
 /** Worker → page. */

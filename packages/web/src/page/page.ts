@@ -98,10 +98,13 @@ function addTimings(timings: readonly Timing[]): void {
   const body = $('timings').querySelector('tbody')!;
   for (const t of timings) {
     const tr = document.createElement('tr');
-    for (const v of [t.runs ? `${t.step} (${t.runs} runs)` : t.step, t.ms.toFixed(1), t.backend, onCpu(t)]) tr.appendChild(cell(v));
+    for (const v of [t.runs ? `${t.step} (${runsNote(t)})` : t.step, t.ms.toFixed(1), t.backend, onCpu(t)]) tr.appendChild(cell(v));
     body.prepend(tr);
   }
 }
+
+/** A replayed step's runs, and how many kernel launches the replays took from the previous run (WebGPU). */
+const runsNote = (t: Timing): string => `${t.runs} runs${t.reused ? `; ${t.launches ?? 0} kernels run, ${t.reused} launches reused` : ''}`;
 
 /** What of a step ran on the CPU instead of the selected GPU backend ('' when nothing did, or on the CPU backend). */
 function onCpu(t: Timing): string {
@@ -247,7 +250,7 @@ function showResult(into: HTMLElement, title: string, r: ShownResult): void {
   card.replaceChildren(canvas, caption);
   card.dataset.state = 'done';
   drawCard(card);
-  const b = r.timings.map((t) => `${t.ms.toFixed(0)} ms on ${t.backend}${t.runs ? ` (${t.runs} runs: awaited reads)` : ''}`).join(', ');
+  const b = r.timings.map((t) => `${t.ms.toFixed(0)} ms on ${t.backend}${t.runs ? ` (${runsNote(t)}: awaited reads)` : ''}`).join(', ');
   const cpu = r.timings.map(onCpu).filter((s) => s !== '');
   const range = card.dataset.range ?? '';
   caption.append(

@@ -58,7 +58,7 @@ function freshCpuRecord(): void {
  * its ops ran on the CPU instead (ops without a device kernel, calls a kernel declined) to `timings`.
  * `fn` may read results synchronously: it runs under `awaitReads`, so on WebGPU, whose results arrive
  * later, it runs again after each read of a pending value (once on the CPU and webgl2); the row says how
- * many runs that took.
+ * many runs that took, and how many kernel launches ran and how many a replay took from the previous run.
  */
 async function timed<T>(timings: Timing[], step: string, fn: () => T): Promise<T> {
   freshCpuRecord();
@@ -69,6 +69,8 @@ async function timed<T>(timings: Timing[], step: string, fn: () => T): Promise<T
   const info = getBackendInfo();
   const t: Timing = { step, ms, backend: backendLabel(info), ...cpuRecord(info) };
   if (runs > 1) t.runs = runs;
+  if (info.kernelLaunches !== undefined) t.launches = Number(info.kernelLaunches);
+  if (info.reusedLaunches !== undefined) t.reused = Number(info.reusedLaunches);
   timings.push(t);
   return out;
 }
