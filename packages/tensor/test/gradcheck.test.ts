@@ -83,6 +83,11 @@ const cases: { [K in OpName]: Entry } = {
     { inputs: () => [T.mul(rn(3, 4), 2)], f: (x) => T.gelu(x!) },
     { inputs: () => [T.mul(rn(3, 4), 2)], f: (x) => T.gelu(x!, { approximate: 'tanh' }) },
   ],
+  // Standalone: d/ddy is the op itself, d/dx is dy·gelu″(x).
+  geluBackward: [
+    { inputs: () => [rn(3, 4), T.mul(rn(3, 4), 2)], f: (dy, x) => runOp('geluBackward', [dy!, x!], { approximate: 'none' }) },
+    { inputs: () => [rn(3, 4), T.mul(rn(3, 4), 2)], f: (dy, x) => runOp('geluBackward', [dy!, x!], { approximate: 'tanh' }) },
+  ],
   clamp: [{ inputs: () => [away(8)], f: (x) => T.clamp(x!, { min: -0.5, max: 0.6 }) }],
   // x from away() lies in ±[0.2, 1.2): clear of every bound below, so its (zero) gradient is checked too.
   clampBackward: [
@@ -104,6 +109,11 @@ const cases: { [K in OpName]: Entry } = {
     },
   ],
   logSoftmax: [{ inputs: () => [rn(3, 5)], f: (x) => T.logSoftmax(x!, -1) }],
+  // Standalone, so y is a free input (any values, not only a softmax's); along an inner and the last dim.
+  softmaxBackward: [
+    { inputs: () => [rn(2, 3, 4), rn(2, 3, 4)], f: (dy, y) => runOp('softmaxBackward', [dy!, y!], { dim: 1 }) },
+    { inputs: () => [rn(3, 5), T.softmax(rn(3, 5), -1)], f: (dy, y) => runOp('softmaxBackward', [dy!, y!], { dim: 1 }) },
+  ],
   sum: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.sum(x!, { dim: [0, 2], keepdim: true }) }],
   mean: [{ inputs: () => [rn(2, 3, 4)], f: (x) => T.mean(x!, { dim: 1 }) }],
   max: [{ inputs: () => [distinct(3, 4)], f: (x) => T.max(x!, { dim: 1 }) }],
@@ -203,6 +213,11 @@ const cases: { [K in OpName]: Entry } = {
     { inputs: () => [rn(2, 3, 4), rn(3, 4)], f: (x, w) => T.layerNorm(x!, [3, 4], w, null, { eps: 1e-3 }) },
     { inputs: () => [rn(5, 3), rn(3)], f: (x, b) => T.layerNorm(x!, 3, null, b) },
     { inputs: () => [rn(6)], f: (x) => T.layerNorm(x!, 6) },
+  ],
+  // Standalone: dy, x and the weight are free inputs; with and without weight, over one and two dims.
+  layerNormBackward: [
+    { inputs: () => [rn(2, 3, 4), rn(2, 3, 4), rn(4)], f: (dy, x, w) => runOp('layerNormBackward', [dy!, x!, w!], { dims: 1, eps: 1e-5 }) },
+    { inputs: () => [rn(2, 3, 4), rn(2, 3, 4)], f: (dy, x) => runOp('layerNormBackward', [dy!, x!], { dims: 2, eps: 1e-3 }) },
   ],
   upsampleNearest2d: [{ inputs: () => [rn(1, 2, 4, 3)], f: (x) => T.interpolate(x!, { size: [7, 5] }) }],
   upsampleNearest2dBackward: [

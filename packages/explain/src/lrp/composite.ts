@@ -126,6 +126,9 @@ function treatments(
     upsampleBilinear2dBackward: unsupported,
     reluBackward: unsupported,
     clampBackward: unsupported,
+    geluBackward: unsupported,
+    softmaxBackward: unsupported,
+    layerNormBackward: unsupported,
   };
 }
 

@@ -85,9 +85,15 @@ export class MultiheadAttention extends Module {
     const [n, l] = x.shape as [number, number, number];
     const e = this.embedDim,
       h = this.numHeads;
-    const qkv = linear(x, this.in_proj_weight, this.in_proj_bias);
-    // [N, L, 3E] → three [N, H, L, E/H]
-    const heads = (i: number) => permute(reshape(slice(qkv, 2, i * e, (i + 1) * e), [n, l, h, e / h]), [0, 2, 1, 3]);
+    // q, k and v each from its rows of the packed projection ([E, E] slices of the weight, not [N, L, E]
+    // slices of a [N, L, 3E] activation: the same products, without copying the activations twice more
+    // forwards and backwards), then [N, L, E] → [N, H, L, E/H].
+    const bias = this.in_proj_bias;
+    const heads = (i: number) => {
+      const w = slice(this.in_proj_weight, 0, i * e, (i + 1) * e);
+      const b = bias ? slice(bias, 0, i * e, (i + 1) * e) : null;
+      return permute(reshape(linear(x, w, b), [n, l, h, e / h]), [0, 2, 1, 3]);
+    };
     const out = scaledDotProductAttention(heads(0), heads(1), heads(2));
     return this.out_proj.call(reshape(permute(out, [0, 2, 1, 3]), [n, l, e]));
   }

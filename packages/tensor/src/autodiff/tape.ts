@@ -24,6 +24,11 @@ export type AnyTapeNode = { [K in OpName]: TapeNode<K> }[OpName];
 
 const recording: Tape[] = [];
 
+/** @internal Whether ops run now are recorded on some tape (a rule run under `record` is differentiated again). */
+export function isRecording(): boolean {
+  return recording.length > 0 && engine.noGradDepth === 0;
+}
+
 /** @internal called for every op run; appends a node to each tape being recorded. */
 export function recordNode<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K], result: KernelResult): void {
   if (recording.length === 0 || engine.noGradDepth > 0) return;

@@ -97,11 +97,15 @@ export interface OpAttrs {
   gelu: { approximate: 'none' | 'tanh' };
   /** The vanilla gradient of relu from inputs [dy, x] (same shape and float dtype): dy where x > 0, else +0. */
   reluBackward: None;
+  /** The vanilla gradient of gelu from inputs [dy, x] (same shape and float dtype): dy·gelu′(x), one pass. */
+  geluBackward: { approximate: 'none' | 'tanh' };
   clamp: { min: number | null; max: number | null };
   clampBackward: { min: number | null; max: number | null };
   cast: { dtype: DType };
   softmax: { dim: number };
   logSoftmax: { dim: number };
+  /** The vanilla gradient of softmax along `dim` from inputs [dy, y] (y the softmax's output): y·(dy − Σ dy·y). */
+  softmaxBackward: { dim: number };
   // reductions
   sum: { dims: number[]; keepdim: boolean };
   mean: { dims: number[]; keepdim: boolean };
@@ -141,6 +145,11 @@ export interface OpAttrs {
    */
   batchNormBackward: { eps: number };
   layerNorm: LayerNormAttrs;
+  /**
+   * dx of layerNorm over the last `dims` dims from inputs [dy, x, weight?]; its extra output Σ dy·x̂ over the
+   * rows (the normalised shape, non-differentiable) is the weight gradient.
+   */
+  layerNormBackward: { dims: number; eps: number };
   // pooling and resizing
   maxPool2d: PoolAttrs;
   avgPool2d: PoolAttrs & { countIncludePad: boolean; divisorOverride: number | null };

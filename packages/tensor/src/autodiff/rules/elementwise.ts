@@ -20,6 +20,7 @@ import {
   zerosLike,
 } from '../../ops';
 import { inputsOf } from '../../ops/op-inputs';
+import { runOp } from '../../ops/run';
 import type { Tensor } from '../../tensor';
 import type { GradRuleTable } from './types';
 
@@ -41,6 +42,33 @@ function geluTanhSlope(x: Tensor): Tensor {
   const du = mul(add(mul(x2, 3 * 0.044715), 1), k);
   return add(mul(add(t, 1), 0.5), mul(mul(mul(x, 0.5), sub(1, mul(t, t))), du));
 }
+
+/** d²/dx² x·Φ(x) = φ(x)·(2 − x²). */
+function geluCurvature(x: Tensor): Tensor {
+  const pdf = mul(exp(mul(mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return mul(pdf, sub(2, mul(x, x)));
+}
+
+/**
+ * d²/dx² of the tanh form: with u = k·(x + c·x³), t = tanh(u), u′ = k·(1 + 3c·x²), u″ = 6kc·x, the slope
+ * 0.5·(1 + t) + 0.5·x·(1 − t²)·u′ has derivative (1 − t²)·(u′ − x·t·u′² + 0.5·x·u″).
+ */
+function geluTanhCurvature(x: Tensor): Tensor {
+  const k = Math.sqrt(2 / Math.PI),
+    c = 0.044715;
+  const x2 = mul(x, x);
+  const t = tanh(mul(add(x, mul(mul(x2, x), c)), k));
+  const du = mul(add(mul(x2, 3 * c), 1), k);
+  const inner = add(sub(du, mul(mul(x, t), mul(du, du))), mul(x2, 3 * k * c));
+  return mul(sub(1, mul(t, t)), inner);
+}
+
+/** Whether the fused backward op can take dy for x: the same shape and float dtype (no broadcasting). */
+export const fusable = (dy: Tensor, x: Tensor): boolean =>
+  dy.dtype === x.dtype &&
+  (x.dtype === 'float32' || x.dtype === 'float64') &&
+  dy.rank === x.rank &&
+  dy.shape.every((d, i) => d === x.shape[i]);
 
 export const elementwiseRules = {
   add: (dy) => [dy, dy],
@@ -100,9 +128,25 @@ export const elementwiseRules = {
     const { x } = inputsOf(ctx);
     return [mul(dy, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)))];
   },
+  // One fused op (geluBackward) where dy fits x, the composed slope otherwise.
   gelu: (dy, ctx) => {
     const { x } = inputsOf(ctx);
+    if (!ctx.needsGrad[0]) return [null];
+    if (fusable(dy, x)) return [runOp('geluBackward', [dy, x], { approximate: ctx.attrs.approximate })];
     return [mul(dy, ctx.attrs.approximate === 'tanh' ? geluTanhSlope(x) : geluSlope(x))];
+  },
+  // Linear in dy (the same op on g), and dy·gelu″(x) in x.
+  geluBackward: (g, ctx) => {
+    const { dy, x } = inputsOf(ctx);
+    const tanhForm = ctx.attrs.approximate === 'tanh';
+    return [
+      ctx.needsGrad[0]
+        ? fusable(g, x)
+          ? runOp('geluBackward', [g, x], ctx.attrs)
+          : mul(g, tanhForm ? geluTanhSlope(x) : geluSlope(x))
+        : null,
+      ctx.needsGrad[1] ? mul(mul(g, dy), tanhForm ? geluTanhCurvature(x) : geluCurvature(x)) : null,
+    ];
   },
   // dy where min ≤ x ≤ max, else 0 (one fused op, as PyTorch's clamp_backward; MobileNetV2's ReLU6).
   clamp: (dy, ctx) => [ctx.needsGrad[0] ? clampBackward(dy, inputsOf(ctx).x, ctx.attrs) : null],

@@ -3,6 +3,8 @@ import { add, mean, mul, neg, pow, reshape, sub, sum } from '../../ops';
 import { inputsOf } from '../../ops/op-inputs';
 import { runOp, runOpFull } from '../../ops/run';
 import type { Tensor } from '../../tensor';
+import { isRecording } from '../tape';
+import { fusable } from './elementwise';
 import { gradsByName, needsGradOf } from './named';
 import type { GradRuleTable } from './types';
 
@@ -50,20 +52,77 @@ export function layerNormParts(x: Tensor, dims: number, eps: number): { xhat: Te
   return { xhat: mul(centred, inv), inv, axes };
 }
 
+/** The layer-norm gradients composed of ordinary ops (for a dy that does not fit x). */
+function composedLayerNormGrads(dy: Tensor, ctx: Parameters<GradRuleTable['layerNorm']>[1]): (Tensor | null)[] {
+  const { x, weight, bias } = inputsOf(ctx);
+  const needs = needsGradOf(ctx);
+  const { xhat, inv, axes } = layerNormParts(x, ctx.attrs.dims, ctx.attrs.eps);
+  let dx: Tensor | null = null;
+  if (needs.x) {
+    const g = weight ? mul(dy, weight) : dy;
+    const rowMean = (t: Tensor) => mean(t, { dim: axes, keepdim: true });
+    dx = mul(inv, sub(sub(g, rowMean(g)), mul(xhat, rowMean(mul(g, xhat)))));
+  }
+  return gradsByName(ctx, { x: dx, weight: weight && needs.weight ? mul(dy, xhat) : null, bias: bias && needs.bias ? dy : null });
+}
+
 export const normRules = {
   // y = x̂·weight + bias per row: dx = inv·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·weight; the
   // parameters' gradients keep x's shape and are summed over the rows by the central unbroadcast.
+  // One fused op (layerNormBackward) for dx and the weight gradient where dy fits x. Its weight
+  // gradient is a non-differentiable extra output, so under a recording tape (a backward that will be
+  // differentiated again) the weight gradient is composed of ordinary ops instead.
   layerNorm: (dy, ctx) => {
     const { x, weight, bias } = inputsOf(ctx);
     const needs = needsGradOf(ctx);
-    const { xhat, inv, axes } = layerNormParts(x, ctx.attrs.dims, ctx.attrs.eps);
-    let dx: Tensor | null = null;
+    const { dims, eps } = ctx.attrs;
+    const wantWeight = !!weight && needs.weight;
+    if (!fusable(dy, x)) return composedLayerNormGrads(dy, ctx);
+    let dx: Tensor | null = null,
+      dw: Tensor | null = null;
+    if (needs.x || wantWeight) {
+      const r = runOpFull('layerNormBackward', weight ? [dy, x, weight] : [dy, x], { dims, eps });
+      const [sumDyXhat] = r.extras as [Tensor];
+      if (needs.x) dx = r.out;
+      else r.out.dispose();
+      if (wantWeight && !isRecording()) dw = sumDyXhat;
+      else {
+        sumDyXhat.dispose();
+        if (wantWeight) dw = mul(dy, layerNormParts(x, dims, eps).xhat);
+      }
+    }
+    return gradsByName(ctx, { x: dx, weight: dw, bias: bias && needs.bias ? dy : null });
+  },
+  // dx = J·g with g = dy·weight and J = inv·(I − 11ᵀ/n − x̂x̂ᵀ/n) symmetric: for an upstream G, J·G is the
+  // same op on G (no weight), so d/ddy = weight·J·G and d/dweight = Σ dy·J·G. In x, with a = mean(g·x̂),
+  // b = mean(G·x̂), ḡ, Ḡ the row means: inv²·((3ab − mean(G·g) + Ḡ·ḡ)·x̂ − b·(g − ḡ) − a·(G − Ḡ)).
+  layerNormBackward: (G, ctx) => {
+    const { dy, x, weight } = inputsOf(ctx);
+    const { dims, eps } = ctx.attrs;
+    const needs = needsGradOf(ctx);
+    const { xhat, inv, axes } = layerNormParts(x, dims, eps);
+    const rowMean = (t: Tensor) => mean(t, { dim: axes, keepdim: true });
+    let jg: Tensor | null = null;
+    if (needs.dy || (weight && needs.weight)) {
+      if (fusable(G, x)) {
+        const r = runOpFull('layerNormBackward', [G, x], { dims, eps });
+        r.extras?.forEach((e) => e.dispose());
+        jg = r.out;
+      } else jg = mul(inv, sub(sub(G, rowMean(G)), mul(xhat, rowMean(mul(G, xhat)))));
+    }
+    let gx: Tensor | null = null;
     if (needs.x) {
       const g = weight ? mul(dy, weight) : dy;
-      const rowMean = (t: Tensor) => mean(t, { dim: axes, keepdim: true });
-      dx = mul(inv, sub(sub(g, rowMean(g)), mul(xhat, rowMean(mul(g, xhat)))));
+      const [gm, Gm] = [rowMean(g), rowMean(G)];
+      const [a, b] = [rowMean(mul(g, xhat)), rowMean(mul(G, xhat))];
+      const c = add(sub(mul(mul(a, b), 3), rowMean(mul(G, g))), mul(Gm, gm));
+      gx = mul(mul(inv, inv), sub(sub(mul(c, xhat), mul(b, sub(g, gm))), mul(a, sub(G, Gm))));
     }
-    return gradsByName(ctx, { x: dx, weight: weight && needs.weight ? mul(dy, xhat) : null, bias: bias && needs.bias ? dy : null });
+    return gradsByName(ctx, {
+      dy: needs.dy ? (weight ? mul(jg!, weight) : jg) : null,
+      x: gx,
+      weight: weight && needs.weight ? mul(dy, jg!) : null,
+    });
   },
   batchNorm: (dy, ctx) => {
     const { x, weight, mean, var: variance } = inputsOf(ctx);

@@ -1,5 +1,7 @@
 import { cast, div, eq, exp, expand, mul, reshape, sub, sum } from '../../ops';
 import { inputsOf } from '../../ops/op-inputs';
+import { runOp } from '../../ops/run';
+import { fusable } from './elementwise';
 import type { Tensor } from '../../tensor';
 import type { GradRuleTable } from './types';
 
@@ -34,6 +36,20 @@ export const reduceRules = {
     const centred = sub(x, mul(sum(x, { dim: dims, keepdim: true }), 1 / count(x, dims)));
     return [mul(spread(dy, x, dims), mul(centred, 2 / Math.max(0, count(x, dims) - correction)))];
   },
-  softmax: (dy, { output, attrs: { dim } }) => [mul(output, sub(dy, sum(mul(dy, output), { dim, keepdim: true })))],
+  // One fused op (softmaxBackward) where dy fits the output, the composed y·(dy − Σ dy·y) otherwise.
+  softmax: (dy, { output, attrs: { dim } }) =>
+    fusable(dy, output)
+      ? [runOp('softmaxBackward', [dy, output], { dim })]
+      : [mul(output, sub(dy, sum(mul(dy, output), { dim, keepdim: true })))],
+  // out = y·(dy − s), s = Σ dy·y: linear in dy (the same op on g), and g·(dy − s) − dy·Σ g·y in y.
+  softmaxBackward: (g, ctx) => {
+    const { dy, y } = inputsOf(ctx);
+    const { dim } = ctx.attrs;
+    const s = (a: Tensor, b: Tensor) => sum(mul(a, b), { dim, keepdim: true });
+    return [
+      ctx.needsGrad[0] ? (fusable(g, y) ? runOp('softmaxBackward', [g, y], { dim }) : mul(y, sub(g, s(g, y)))) : null,
+      ctx.needsGrad[1] ? sub(mul(g, sub(dy, s(dy, y))), mul(dy, s(g, y))) : null,
+    ];
+  },
   logSoftmax: (dy, { output, attrs: { dim } }) => [sub(dy, mul(exp(output), sum(dy, { dim, keepdim: true })))],
 } satisfies Partial<GradRuleTable>;

@@ -1,6 +1,7 @@
 import type { Backend, KernelTable } from '../backend';
 import { namedKernels } from '../backend';
 import { elementwiseKernels } from './elementwise';
+import { fusedBackwardKernels } from './fused-backward';
 import { nnKernels } from './nn';
 import { normKernels } from './norm';
 import { reduceKernels } from './reduce';
@@ -9,7 +10,14 @@ import { float32GemmInfo } from './kernels/gemm';
 import { wasmThreadsUnavailableReason } from './kernels/wasm-gemm';
 import { threadHostUnavailableReason } from './threads/host';
 
-const kernels: KernelTable = namedKernels({ ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...nnKernels, ...normKernels });
+const kernels: KernelTable = namedKernels({
+  ...elementwiseKernels,
+  ...reduceKernels,
+  ...shapeKernels,
+  ...nnKernels,
+  ...normKernels,
+  ...fusedBackwardKernels,
+});
 
 /**
  * The reference backend: every op, in plain TypeScript, with cache-blocked kernels where the time goes
