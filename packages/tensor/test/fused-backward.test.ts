@@ -11,7 +11,7 @@ import type { OpName } from '../src/ops/op-attrs';
 import * as T from '../src';
 
 const g = new Generator(77);
-const rn = (shape: number[], dtype: 'float32' | 'float64' = 'float64') => randn(shape, { dtype, generator: g });
+const rn = (shape: readonly number[], dtype: 'float32' | 'float64' = 'float64') => randn([...shape], { dtype, generator: g });
 
 /**
  * Runs the default rule of f's last node on dy under a recording tape (tape.grad itself records
