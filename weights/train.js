@@ -174,6 +174,7 @@ const plans = [];
 log(`gradlens ${commit} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})${shared ? ' · machine shared with other jobs' : ''}`);
 log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd}${name === 'smallvgg' ? ` · dropout ${dropout}` : ''}${auxiliary > 0 ? ` · auxiliary head, loss weight ${auxiliary}` : ''} · warmup ${warmup} steps then cosine (per step${budgetMinutes > 0 ? `, its end re-planned after every epoch to fit ${budgetMinutes} minutes` : ''}) · seed ${seed}`);
 log(`data-parallel over ${workers} thread${workers === 1 ? '' : 's'} (the main one${workers > 1 ? ` and ${workers - 1} worker${workers > 2 ? 's' : ''}` : ' only'}): ${batch} pictures per batch in shards of ${nn.shardBounds(batch, workers).map(([a, b]) => b - a).join(' + ')}${bn && workers > 1 ? '; BatchNorm statistics per shard, running statistics from the main thread\'s' : ''}`);
+log(`load average (1, 5, 15 min) before training: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 log(`normalisation (2000 train compositions): mean [${normalization.mean.join(', ')}] std [${normalization.std.join(', ')}]`);
 
 const trainStart = Date.now();
@@ -232,6 +233,7 @@ const test = new nn.ClutteredFashionMnist({ split: 'test', seed: testSeed, lengt
 const result = nn.evaluate(model, new nn.DataLoader(test, { batchSize: 100 }));
 const testSeconds = (Date.now() - testStart) / 1000;
 log(`test accuracy ${(100 * result.accuracy).toFixed(2)}% on ${result.count} test-split pictures (loss ${result.loss.toFixed(4)}) · evaluation ${testSeconds.toFixed(0)} s`);
+log(`load average (1, 5, 15 min) after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 log(`training ${trainSeconds.toFixed(0)} s (${(trainSeconds / 60).toFixed(1)} min) · whole run ${((Date.now() - wallStart) / 1000).toFixed(0)} s`);
 
 if (!trial) {
