@@ -9,7 +9,7 @@
  *
  *   node weights/train.js --model gapnet [--epochs 10] [--images 4096] [--batch 32] [--lr 0.002]
  *        [--wd 0.0005] [--seed 1] [--val 1000] [--test 10000] [--out weights] [--trial] [--workers N]
- *        [--dropout 0.3 (smallvgg)] [--auxiliary 0 (smallvgg, vit)] [--budget-minutes M]
+ *        [--dropout 0.3 (smallvgg)] [--auxiliary 0 (smallvgg, vit)] [--budget-minutes M] [--no-decay-norms]
  *        [--layers 2 --heads 4 --hidden 64 --mlp 128 --stem 32:2,32:1,64:2,64:1,96:2,96:1 (vit; defaults: nn.SMALLVIT_CONFIG, nn.SMALLVIT_STEM)]
  *
  * An "epoch" here is --images freshly composed training pictures: epoch e draws items
@@ -145,7 +145,28 @@ const samplesPerEpoch = dp.samplesPerEpoch;
 const val = new nn.ClutteredFashionMnist({ split: 'test', seed: testSeed, length: valCount, normalize: normalization });
 const valLoader = new nn.DataLoader(val, { batchSize: 100 });
 
-const optimizer = new nn.AdamW(trained.parameters(), { lr, weightDecay: wd });
+/**
+ * AdamW whose decoupled weight decay skips some parameters (torch's two parameter groups, the second with
+ * weight_decay 0): with --no-decay-norms, every parameter of fewer than 2 dims (biases, norm weights) and
+ * the ViT's class token and position embedding, as the usual ViT recipes (and scripts/vit_probe.py
+ * --nodecay-norms) leave them.
+ */
+class AdamWSkippingDecay extends nn.AdamW {
+  /** @param {readonly import("../packages/tensor/dist").Tensor[]} params @param {import("../packages/nn/dist").AdamOptions} options @param {ReadonlySet<number>} skip indices into params */
+  constructor(params, options, skip) {
+    super(params, options);
+    this.skip = skip;
+  }
+
+  /** @param {number} i @param {Float32Array | Float64Array} p @param {ArrayLike<number>} g @param {(v: number) => number} r */
+  update(i, p, g, r) {
+    /** @type {any} */ (this).adamUpdate(i, p, g, r, this.skip.has(i) ? 1 : r(1 - this.lr * this.weightDecay), this.maximize ? -1 : 1);
+  }
+}
+const noDecayNorms = arg('no-decay-norms', 'false') === 'true';
+const named = trained.namedParameters();
+const skipDecay = new Set(noDecayNorms ? named.flatMap(([n, t], i) => (t.rank < 2 || n === 'class_token' || n === 'encoder.pos_embedding' ? [i] : [])) : []);
+const optimizer = noDecayNorms ? new AdamWSkippingDecay(trained.parameters(), { lr, weightDecay: wd }, skipDecay) : new nn.AdamW(trained.parameters(), { lr, weightDecay: wd });
 let totalSteps = epochs * batchesPerEpoch;
 const startFactor = 0.05;
 /**
@@ -172,7 +193,7 @@ const scheduler = budgetMinutes > 0 ? budgetSchedule : nn.warmupCosine(optimizer
 const plans = [];
 
 log(`gradlens ${commit} · node ${process.version} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})${shared ? ' · machine shared with other jobs' : ''}`);
-log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd}${name === 'smallvgg' ? ` · dropout ${dropout}` : ''}${auxiliary > 0 ? ` · auxiliary head, loss weight ${auxiliary}` : ''} · warmup ${warmup} steps then cosine (per step${budgetMinutes > 0 ? `, its end re-planned after every epoch to fit ${budgetMinutes} minutes` : ''}) · seed ${seed}`);
+log(`${name}${bn ? ' (trained with BatchNorm, folded at the end)' : ''}: ${paramCount} parameters · curriculum over ${rampEpochs} epochs · ${epochs} epochs × ${images} images (batch ${batch}, ${totalSteps} steps) · AdamW lr ${lr} wd ${wd}${noDecayNorms ? ` (not on ${skipDecay.size} of ${named.length} parameters: biases, norms, class token, position embedding)` : ''}${name === 'smallvgg' ? ` · dropout ${dropout}` : ''}${auxiliary > 0 ? ` · auxiliary head, loss weight ${auxiliary}` : ''} · warmup ${warmup} steps then cosine (per step${budgetMinutes > 0 ? `, its end re-planned after every epoch to fit ${budgetMinutes} minutes` : ''}) · seed ${seed}`);
 log(`data-parallel over ${workers} thread${workers === 1 ? '' : 's'} (the main one${workers > 1 ? ` and ${workers - 1} worker${workers > 2 ? 's' : ''}` : ' only'}): ${batch} pictures per batch in shards of ${nn.shardBounds(batch, workers).map(([a, b]) => b - a).join(' + ')}${bn && workers > 1 ? '; BatchNorm statistics per shard, running statistics from the main thread\'s' : ''}`);
 log(`load average (1, 5, 15 min) before training: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 log(`normalisation (2000 train compositions): mean [${normalization.mean.join(', ')}] std [${normalization.std.join(', ')}]`);
@@ -274,7 +295,7 @@ if (!trial) {
       ? `${workers} threads (nn.DataParallel): each batch cut into ${workers} contiguous shards, gradients averaged by shard size, optimiser on the main thread${bn ? '; BatchNorm batch statistics per shard, running statistics of the main thread\'s shard' : ''}`
       : 'none (one thread)',
     seed,
-    optimizer: { name: 'AdamW', lr, weightDecay: wd, betas: [0.9, 0.999] },
+    optimizer: { name: 'AdamW', lr, weightDecay: wd, betas: [0.9, 0.999], ...(noDecayNorms ? { noWeightDecayOn: named.filter((_, i) => skipDecay.has(i)).map(([n]) => n) } : {}) },
     schedule: { name: budgetMinutes > 0 ? 'warm-up then cosine (per step), its end re-planned to the time budget' : 'warmupCosine (per step)', warmupSteps: warmup, startFactor, totalSteps, etaMin: 0 },
     ...(name === 'smallvgg' ? { dropout: `${dropout} while training (classifier.2)` } : {}),
     ...(auxiliary > 0
