@@ -68,6 +68,15 @@ export function getBackendInfo(): Record<string, string> {
   return info;
 }
 
+/**
+ * Whether the active backend has its own kernel for `op` (the CPU reference has every one). Rules that can
+ * run one fused op or several plain ones ask this, so that a device backend without the fused kernel keeps
+ * its work on the device.
+ */
+export function activeBackendHas(op: OpName): boolean {
+  return active === cpuBackend || active.kernels[op] !== undefined;
+}
+
 /** Runs `op` on the active backend; on the CPU reference where the backend lacks it or declines the call. */
 export function runKernel<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): KernelResult {
   const cpu = (cpuBackend.kernels as KernelTable)[op] as (i: readonly Tensor[], a: OpAttrs[K]) => KernelResult;

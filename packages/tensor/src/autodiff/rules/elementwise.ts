@@ -19,6 +19,8 @@ import {
   where,
   zerosLike,
 } from '../../ops';
+import { activeBackendHas } from '../../backends/registry';
+import type { OpName } from '../../ops/op-attrs';
 import { inputsOf } from '../../ops/op-inputs';
 import { runOp } from '../../ops/run';
 import type { Tensor } from '../../tensor';
@@ -63,8 +65,12 @@ function geluTanhCurvature(x: Tensor): Tensor {
   return mul(sub(1, mul(t, t)), inner);
 }
 
-/** Whether the fused backward op can take dy for x: the same shape and float dtype (no broadcasting). */
-export const fusable = (dy: Tensor, x: Tensor): boolean =>
+/**
+ * Whether the fused backward op `op` can take dy for x: the active backend has its kernel (a device backend
+ * without it runs the composed ops on the device), and dy has x's shape and float dtype (no broadcasting).
+ */
+export const fusable = (op: OpName, dy: Tensor, x: Tensor): boolean =>
+  activeBackendHas(op) &&
   dy.dtype === x.dtype &&
   (x.dtype === 'float32' || x.dtype === 'float64') &&
   dy.rank === x.rank &&
@@ -132,7 +138,7 @@ export const elementwiseRules = {
   gelu: (dy, ctx) => {
     const { x } = inputsOf(ctx);
     if (!ctx.needsGrad[0]) return [null];
-    if (fusable(dy, x)) return [runOp('geluBackward', [dy, x], { approximate: ctx.attrs.approximate })];
+    if (fusable('geluBackward', dy, x)) return [runOp('geluBackward', [dy, x], { approximate: ctx.attrs.approximate })];
     return [mul(dy, ctx.attrs.approximate === 'tanh' ? geluTanhSlope(x) : geluSlope(x))];
   },
   // Linear in dy (the same op on g), and dy·gelu″(x) in x.
@@ -141,7 +147,7 @@ export const elementwiseRules = {
     const tanhForm = ctx.attrs.approximate === 'tanh';
     return [
       ctx.needsGrad[0]
-        ? fusable(g, x)
+        ? fusable('geluBackward', g, x)
           ? runOp('geluBackward', [g, x], ctx.attrs)
           : mul(g, tanhForm ? geluTanhSlope(x) : geluSlope(x))
         : null,

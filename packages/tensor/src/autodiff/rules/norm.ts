@@ -77,7 +77,7 @@ export const normRules = {
     const needs = needsGradOf(ctx);
     const { dims, eps } = ctx.attrs;
     const wantWeight = !!weight && needs.weight;
-    if (!fusable(dy, x)) return composedLayerNormGrads(dy, ctx);
+    if (!fusable('layerNormBackward', dy, x)) return composedLayerNormGrads(dy, ctx);
     let dx: Tensor | null = null,
       dw: Tensor | null = null;
     if (needs.x || wantWeight) {
@@ -104,7 +104,7 @@ export const normRules = {
     const rowMean = (t: Tensor) => mean(t, { dim: axes, keepdim: true });
     let jg: Tensor | null = null;
     if (needs.dy || (weight && needs.weight)) {
-      if (fusable(G, x)) {
+      if (fusable('layerNormBackward', G, x)) {
         const r = runOpFull('layerNormBackward', [G, x], { dims, eps });
         r.extras?.forEach((e) => e.dispose());
         jg = r.out;

@@ -38,7 +38,7 @@ export const reduceRules = {
   },
   // One fused op (softmaxBackward) where dy fits the output, the composed y·(dy − Σ dy·y) otherwise.
   softmax: (dy, { output, attrs: { dim } }) =>
-    fusable(dy, output)
+    fusable('softmaxBackward', dy, output)
       ? [runOp('softmaxBackward', [dy, output], { dim })]
       : [mul(output, sub(dy, sum(mul(dy, output), { dim, keepdim: true })))],
   // out = y·(dy − s), s = Σ dy·y: linear in dy (the same op on g), and g·(dy − s) − dy·Σ g·y in y.
@@ -47,7 +47,7 @@ export const reduceRules = {
     const { dim } = ctx.attrs;
     const s = (a: Tensor, b: Tensor) => sum(mul(a, b), { dim, keepdim: true });
     return [
-      ctx.needsGrad[0] ? (fusable(g, y) ? runOp('softmaxBackward', [g, y], { dim }) : mul(y, sub(g, s(g, y)))) : null,
+      ctx.needsGrad[0] ? (fusable('softmaxBackward', g, y) ? runOp('softmaxBackward', [g, y], { dim }) : mul(y, sub(g, s(g, y)))) : null,
       ctx.needsGrad[1] ? sub(mul(g, sub(dy, s(dy, y))), mul(dy, s(g, y))) : null,
     ];
   },
