@@ -1,5 +1,5 @@
 /** The gpujs backend: a resolved mode, a kernel launcher, and the op table over it. */
-import type { Backend, BackendKernelTable } from './types';
+import type { Backend, BackendKernelTable, OpName } from './types';
 import { KernelLauncher } from './launcher';
 import type { GpujsMode } from './modes';
 import { MODES, resolveMode, type ResolvedMode } from './modes';
@@ -23,6 +23,7 @@ export class GpujsBackend implements Backend {
   private readonly launcher: KernelLauncher;
   /** WebGPU mode: ops that ran on the CPU (the registry never sees them: every op has a kernel there). */
   private readonly ranOnCpu = new Set<string>();
+  private readonly device: BackendKernelTable;
 
   constructor(requested: GpujsMode = 'gpu') {
     if (!MODES.includes(requested)) throw new Error(`gpujs: unknown mode '${requested}'; expected one of ${MODES.join(', ')}`);
@@ -33,7 +34,13 @@ export class GpujsBackend implements Backend {
     this.launcher = new KernelLauncher(mode);
     this.onDevice = this.launcher.onDevice;
     const device = deviceKernels(this.launcher);
+    this.device = device;
     this.kernels = mode === 'webgpu' ? withAsyncContract(device, this.ranOnCpu) : device;
+  }
+
+  /** Whether `op` has a device kernel (WebGPU's table also wraps the CPU fallbacks in its async contract). */
+  hasOwnKernel(op: OpName): boolean {
+    return this.device[op] !== undefined;
   }
 
   /** Forgets which ops ran on the CPU (selecting the backend starts a fresh record, as the registry's). */

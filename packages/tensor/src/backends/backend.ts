@@ -39,6 +39,11 @@ export interface Backend {
   readonly kernels: BackendKernelTable;
   /** Human-readable facts about where the kernels really run (mode, fallbacks). */
   info(): Record<string, string>;
+  /**
+   * Whether `op` runs on this backend's own device (default: it has an entry in `kernels`). A backend whose
+   * table wraps every op (a CPU fallback behind an async contract) says which ones are really its own.
+   */
+  hasOwnKernel?(op: OpName): boolean;
 }
 
 /** A kernel that reads its inputs by name (`{ x, weight, bias }` for conv2d), as the built-in tables do. */

@@ -74,7 +74,8 @@ export function getBackendInfo(): Record<string, string> {
  * its work on the device.
  */
 export function activeBackendHas(op: OpName): boolean {
-  return active === cpuBackend || active.kernels[op] !== undefined;
+  if (active === cpuBackend) return true;
+  return active.hasOwnKernel ? active.hasOwnKernel(op) : active.kernels[op] !== undefined;
 }
 
 /** Runs `op` on the active backend; on the CPU reference where the backend lacks it or declines the call. */
