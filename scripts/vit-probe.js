@@ -15,17 +15,34 @@
 const fs = require('fs');
 const path = require('path');
 const root = path.resolve(__dirname, '..');
+const { declareFlags } = require(path.join(root, 'weights/args.js'));
+const { arg, command: mode } = declareFlags({
+  usage: 'node scripts/vit-probe.js dump|init|train --out DIR [flags]',
+  commands: ['dump', 'init', 'train'],
+  flags: {
+    out: { kind: 'string', value: 'DIR', help: 'folder of the dumped pictures, weights and losses (default /tmp/vitprobe)' },
+    pictures: { kind: 'number', help: 'dump: pictures (default 12288)' },
+    level: { kind: 'number', help: 'dump: curriculum level (default 0)' },
+    epoch: { kind: 'number', help: 'dump: epoch of the compositions (default 0)' },
+    tag: { kind: 'string', value: 'NAME', help: 'name of the dumped pictures (default level<level>)' },
+    batch: { kind: 'number', help: 'init, train: pictures per step (default 32)' },
+    steps: { kind: 'number', help: 'train: steps (default 300)' },
+    lr: { kind: 'number', help: 'train: AdamW learning rate (default 0.002)' },
+    wd: { kind: 'number', help: 'train: AdamW weight decay (default 0.05)' },
+    warmup: { kind: 'number', help: 'train: warm-up steps (default 100)' },
+    total: { kind: 'number', help: 'train: steps of the whole cosine (default --steps)' },
+    name: { kind: 'string', value: 'NAME', help: 'train: name of the losses file (default base)' },
+    layers: { kind: 'number', help: 'encoder layers (default 2)' },
+    heads: { kind: 'number', help: 'attention heads (default 4)' },
+    hidden: { kind: 'number', help: 'token width (default 64)' },
+    mlp: { kind: 'number', help: 'MLP width (default 128)' },
+    stem: { kind: 'string', value: 'C:S,…', help: 'conv stem, channels:stride per conv (default 32:2,32:1,64:2,64:1,96:2,96:1)' },
+  },
+});
 const T = require(path.join(root, 'packages/tensor/dist'));
 const nn = require(path.join(root, 'packages/nn/dist'));
 const { levelConfig } = require(path.join(root, 'weights/train-task.js'));
 
-const argv = process.argv.slice(2);
-const mode = argv[0];
-/** @param {string} k @param {string} d */
-const arg = (k, d) => {
-  const i = argv.indexOf(`--${k}`);
-  return i >= 0 && argv[i + 1] !== undefined ? /** @type {string} */ (argv[i + 1]) : d;
-};
 const out = path.resolve(arg('out', '/tmp/vitprobe'));
 fs.mkdirSync(out, { recursive: true });
 const NORM = { mean: [0.4678, 0.4803, 0.4757], std: [0.2588, 0.257, 0.2553] };

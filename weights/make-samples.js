@@ -12,12 +12,17 @@
  */
 const path = require('path');
 const fs = require('fs');
+const { declareFlags } = require('./args');
+const { arg } = declareFlags({
+  usage: 'node weights/make-samples.js [--count 12] (rewrites weights/samples/)',
+  flags: { count: { kind: 'number', help: 'pictures to write: one per class first, then the next ones (default 12)' } },
+});
 const root = path.resolve(__dirname, '..');
 const nn = require(path.join(root, 'packages/nn/dist'));
 const io = require(path.join(root, 'packages/io/dist'));
 
-const i = process.argv.indexOf('--count');
-const count = i >= 0 ? Number(process.argv[i + 1]) : 12;
+const count = Number(arg('count', '12'));
+if (!Number.isInteger(count) || count < 1) throw new Error(`--count must be a positive integer, got ${count}`);
 const testSeed = 20240601; // as weights/train.js
 const ds = new nn.ClutteredFashionMnist({ split: 'test', seed: testSeed });
 const picked = /** @type {number[]} */ ([]);

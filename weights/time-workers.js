@@ -11,16 +11,30 @@
 const os = require('os');
 const path = require('path');
 
+const { declareFlags } = require('./args');
+const { arg } = declareFlags({
+  usage: 'node weights/time-workers.js [flags] (prints a table, writes nothing)',
+  flags: {
+    model: { kind: 'string', value: 'NAME', help: 'gapnet (default) or smallvgg' },
+    bn: { kind: 'switch', help: 'a BatchNorm after every conv, as train.js --bn' },
+    batch: { kind: 'number', help: 'pictures per step (default 32)' },
+    steps: { kind: 'number', help: 'timed optimiser steps (default 30)' },
+    warmup: { kind: 'number', help: 'untimed steps first (default 4)' },
+    workers: { kind: 'string', value: 'N,N,…', help: 'thread counts to time (default 1 and the CPU cores)' },
+  },
+});
+
 const root = path.resolve(__dirname, '..');
 const nn = require(path.join(root, 'packages/nn/dist'));
 
-const { arg } = require('./args');
 const name = /** @type {'gapnet' | 'smallvgg'} */ (arg('model', 'gapnet'));
 const bn = arg('bn', 'false') === 'true';
 const batch = Number(arg('batch', '32'));
 const steps = Number(arg('steps', '30'));
 const warmup = Number(arg('warmup', '4'));
 const counts = arg('workers', `1,${os.cpus().length}`).split(',').map(Number);
+if (name !== 'gapnet' && name !== 'smallvgg') throw new Error(`--model must be gapnet or smallvgg, got ${name}`);
+if (!counts.every((c) => Number.isInteger(c) && c >= 1)) throw new Error(`--workers must be positive integers separated by commas (as 1,2), got '${arg('workers', '')}'`);
 const normalization = { mean: [0.4678, 0.4803, 0.4757], std: [0.2588, 0.257, 0.2553] };
 
 console.log(`${name}${bn ? ' --bn' : ''} · batch ${batch} · ${steps} steps after ${warmup} · node ${process.version} · ${os.cpus().length} cores · load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);

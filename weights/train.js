@@ -36,11 +36,44 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
+const { declareFlags } = require('./args');
+// Read before anything else: --help and a mistyped flag must not start a run that overwrites weights/.
+const { arg } = declareFlags({
+  usage: 'node weights/train.js --model gapnet|smallvgg|vit [flags] (writes <out>/<model>.safetensors, .json, .log)',
+  flags: {
+    model: { kind: 'string', value: 'NAME', help: 'gapnet (default), smallvgg or vit' },
+    epochs: { kind: 'number', help: 'epochs (default 10); with --budget-minutes the first plan' },
+    images: { kind: 'number', help: 'freshly composed training pictures per epoch (default 4096)' },
+    batch: { kind: 'number', help: 'pictures per optimiser step (default 32)' },
+    lr: { kind: 'number', help: 'AdamW learning rate after the warm-up (default: the model\'s recipe)' },
+    wd: { kind: 'number', help: 'AdamW decoupled weight decay (default: the model\'s recipe)' },
+    warmup: { kind: 'number', help: 'linear warm-up steps before the cosine (default: the model\'s recipe)' },
+    seed: { kind: 'number', help: 'seed of every random choice (default 1)' },
+    val: { kind: 'number', help: 'validation pictures after each epoch: the first N of the test split (default 1000)' },
+    test: { kind: 'number', help: 'test pictures scored once at the end (default 10000)' },
+    out: { kind: 'string', value: 'DIR', help: 'folder of the weights, card and log (default: weights/, the bundled ones)' },
+    trial: { kind: 'switch', help: 'a trial: writes <model>.trial.log only' },
+    shared: { kind: 'switch', help: 'worker threads share the weights\' memory (default true)' },
+    curriculum: { kind: 'number', help: 'fraction of the epochs that ramps up the composition (default 0.5)' },
+    'max-minutes': { kind: 'number', value: 'M', help: 'stop before an epoch that would end past M minutes (default 28)' },
+    'budget-minutes': { kind: 'number', value: 'M', help: 'fit the run to M minutes, re-planning the epochs after each (default 0: off)' },
+    bn: { kind: 'switch', help: 'a BatchNorm after every conv while training, folded at the end' },
+    dropout: { kind: 'number', help: 'smallvgg\'s classifier dropout while training (default 0.3)' },
+    auxiliary: { kind: 'number', help: 'loss weight of an auxiliary head while training (smallvgg, vit; default 0: none)' },
+    'no-decay-norms': { kind: 'switch', help: 'no weight decay on biases, norm weights, class token, position embedding' },
+    layers: { kind: 'number', help: 'vit: encoder layers (default nn.SMALLVIT_CONFIG)' },
+    heads: { kind: 'number', help: 'vit: attention heads (default nn.SMALLVIT_CONFIG)' },
+    hidden: { kind: 'number', help: 'vit: token width (default nn.SMALLVIT_CONFIG)' },
+    mlp: { kind: 'number', help: 'vit: MLP width (default nn.SMALLVIT_CONFIG)' },
+    stem: { kind: 'string', value: 'C:S,…', help: 'vit: the conv stem, channels:stride per 3×3 conv (default nn.SMALLVIT_STEM)' },
+    workers: { kind: 'number', help: 'threads of data-parallel training (default: the CPU cores)' },
+    commit: { kind: 'string', value: 'TEXT', help: 'the code version for the card (default: git rev-parse HEAD)' },
+  },
+});
+
 const root = path.resolve(__dirname, '..');
 const T = require(path.join(root, 'packages/tensor/dist'));
 const nn = require(path.join(root, 'packages/nn/dist'));
-
-const { arg } = require('./args');
 
 const RECIPES = {
   gapnet: { epochs: 10, images: 4096, batch: 32, lr: 0.002, wd: 0.0005, warmup: 60 },
@@ -77,6 +110,14 @@ if (!(dropout >= 0 && dropout < 1)) throw new Error(`--dropout must be in [0, 1)
 const auxiliary = Number(arg('auxiliary', '0'));
 if (!(auxiliary >= 0 && Number.isFinite(auxiliary))) throw new Error(`--auxiliary must be a number ≥ 0, got ${auxiliary}`);
 if (auxiliary > 0 && name === 'gapnet') throw new Error('--auxiliary is for smallvgg and vit (gapnet\'s head already is one linear layer over pooled features)');
+/** --stem's 'channels:stride,…' as [channels, stride] pairs of positive integers. @param {string} text */
+function parseStem(text) {
+  return text.split(',').map((part) => {
+    const pair = part.split(':').map(Number);
+    if (pair.length !== 2 || !pair.every((v) => Number.isInteger(v) && v > 0)) throw new Error(`--stem must be channels:stride pairs of positive integers separated by commas (as 32:2,32:1), got '${text}'`);
+    return /** @type {[number, number]} */ (pair);
+  });
+}
 // The vit's shape (trials; the bundled weights use the defaults, nn.SMALLVIT_CONFIG and nn.SMALLVIT_STEM).
 const vitShape = name === 'vit'
   ? {
@@ -84,7 +125,7 @@ const vitShape = name === 'vit'
     numHeads: Number(arg('heads', String(nn.SMALLVIT_CONFIG.numHeads))),
     hiddenDim: Number(arg('hidden', String(nn.SMALLVIT_CONFIG.hiddenDim))),
     mlpDim: Number(arg('mlp', String(nn.SMALLVIT_CONFIG.mlpDim))),
-    stem: arg('stem', nn.SMALLVIT_STEM.map(([c, st]) => `${c}:${st}`).join(',')).split(',').map((p) => p.split(':').map(Number)),
+    stem: parseStem(arg('stem', nn.SMALLVIT_STEM.map(([c, st]) => `${c}:${st}`).join(','))),
   }
   : undefined;
 const workers = Number(arg('workers', String(typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length)));
@@ -99,7 +140,7 @@ function gitCommit(dir) {
     return 'unknown';
   }
 }
-const commit = process.argv.includes('--commit') ? arg('commit', 'unknown') : gitCommit(root);
+const commit = arg('commit', '') || gitCommit(root);
 
 const logFile = path.join(outDir, `${name}${trial ? '.trial' : ''}.log`);
 const logLines = /** @type {string[]} */ ([]);
