@@ -10,7 +10,9 @@
  *   node weights/train.js --model gapnet [--epochs 10] [--images 4096] [--batch 32] [--lr 0.002]
  *        [--wd 0.0005] [--seed 1] [--val 1000] [--test 10000] [--out weights] [--trial] [--workers N]
  *        [--dropout 0.3 (smallvgg)] [--auxiliary 0 (smallvgg, vit)] [--budget-minutes M] [--no-decay-norms]
- *        [--layers 2 --heads 4 --hidden 64 --mlp 128 --stem 32:2,32:1,64:2,64:1,96:2,96:1 (vit; defaults: nn.SMALLVIT_CONFIG, nn.SMALLVIT_STEM)]
+ *        [--layers 2 --heads 4 --hidden 64 --mlp 128 --stem 32:2,32:1,64:2,64:1,128:2,128:1 (vit; defaults: nn.SMALLVIT_CONFIG, nn.SMALLVIT_STEM)]
+ *
+ * `--help` lists every flag; an unknown or mistyped flag stops the script before it writes anything.
  *
  * An "epoch" here is --images freshly composed training pictures: epoch e draws items
  * (e·images … (e+1)·images − 1) mod 60000 of the training split with new backgrounds, tints, places
@@ -154,7 +156,7 @@ function log(line) {
 
 const wallStart = Date.now();
 T.manualSeed(seed);
-// The vit is not a bundled model yet (its first 27-minute run fell far short of 80%: weights/README.md); its files are named here.
+// The vit's entry is nn.bundledModels.vit's, with the CAM layer of the --layers a trial asks for.
 const info = name === 'vit'
   ? { build: nn.smallvit, inputSize: [3, 64, 64], classes: nn.FASHION_MNIST_CLASSES, targetLayer: `encoder.layers.encoder_layer_${(vitShape?.numLayers ?? 2) - 1}.ln_1`, weights: 'vit.safetensors', card: 'vit.json' }
   : nn.bundledModels[/** @type {'gapnet' | 'smallvgg'} */ (name)];

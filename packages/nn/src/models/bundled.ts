@@ -219,16 +219,16 @@ export function auxiliaryLoss(model: SmallVGG, weight = 1): LossFn {
 /** The shape of the bundled ViT: torchvision's VisionTransformer(image_size=64, patch_size=8, …) with a conv stem. */
 export const SMALLVIT_CONFIG: VitConfig = { imageSize: 64, patchSize: 8, numLayers: 2, numHeads: 4, hiddenDim: 64, mlpDim: 128 };
 /**
- * The bundled ViT's conv stem as [outChannels, stride] of 3×3 convs: two per resolution (VGG's pattern, as
- * gapnet's features) with stride 2 where the resolution halves (64 → 32 → 16 → 8), then torchvision's 1×1 `conv_last`.
+ * The bundled ViT's conv stem as [outChannels, stride] of 3×3 convs: two per resolution with gapnet's widths
+ * (VGG's pattern) and stride 2 where the resolution halves (64 → 32 → 16 → 8), then torchvision's 1×1 `conv_last`.
  */
 export const SMALLVIT_STEM: readonly (readonly [number, number])[] = [
   [32, 2],
   [32, 1],
   [64, 2],
   [64, 1],
-  [96, 2],
-  [96, 1],
+  [128, 2],
+  [128, 1],
 ];
 
 /** Options of smallvit: the bundled options, and the transformer's shape (for trials; the bundled weights use SMALLVIT_CONFIG). */
