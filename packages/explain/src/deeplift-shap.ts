@@ -2,11 +2,11 @@ import { mul, sub, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ProgressCallback } from './common';
-import { checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import { repeatTarget, scoreRows } from './common';
 import type { DeepLiftResult } from './deeplift';
 import { rescaleMultipliers } from './deeplift';
 import { cleanTarget } from './gradient-core';
-import { checkBaselines, shapResult } from './shap-baselines';
+import { shapInputs, shapResult } from './shap-baselines';
 
 export interface DeepLiftShapOptions extends BaseOptions {
   /** The baseline distribution [B, …] (each row one reference of the input's item shape). */
@@ -24,19 +24,11 @@ export interface DeepLiftShapOptions extends BaseOptions {
  */
 export function deepLiftShap(model: Module, x: Tensor, options: DeepLiftShapOptions): DeepLiftResult {
   const method = 'deepLiftShap';
-  checkInput(method, x, true);
-  const warnings = new Warnings(method, options.onWarning);
-  checkEval(model, warnings);
-  const b = options.baselines;
-  const nb = checkBaselines(method, x, b);
-  const [n] = x.shape as [number];
-  const per = x.size / n;
+  const { warnings, nb, n, per, xv, bv } = shapInputs(method, model, x, options);
   const batch = Math.max(1, Math.floor(options.batchSize ?? 8));
   const { target, scores } = cleanTarget(method, model, x, options.target);
   const baseScores = new Float64Array(n);
   const total = new Float64Array(x.size);
-  const xv = valuesOf(x);
-  const bv = valuesOf(b);
   for (let b0 = 0; b0 < nb; b0 += batch) {
     const count = Math.min(batch, nb - b0);
     // rows: for each baseline j of the chunk, every item i (row j·n + i)

@@ -2,10 +2,10 @@ import { defaultGenerator, Generator, tensor, tidy } from '@gradlens/tensor';
 import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ProgressCallback } from './common';
-import { checkEval, checkInput, repeatTarget, scoreRows, valuesOf, Warnings } from './common';
+import { repeatTarget, scoreRows, valuesOf } from './common';
 import type { DeepLiftResult } from './deeplift';
 import { batchGradient, cleanTarget } from './gradient-core';
-import { checkBaselines, shapResult } from './shap-baselines';
+import { shapInputs, shapResult } from './shap-baselines';
 
 export interface GradientShapOptions extends BaseOptions {
   /** The baseline distribution [B, …] (each row one reference of the input's item shape). */
@@ -36,13 +36,7 @@ export interface GradientShapOptions extends BaseOptions {
  */
 export function gradientShap(model: Module, x: Tensor, options: GradientShapOptions): DeepLiftResult {
   const method = 'gradientShap';
-  checkInput(method, x, true);
-  const warnings = new Warnings(method, options.onWarning);
-  checkEval(model, warnings);
-  const b = options.baselines;
-  const nb = checkBaselines(method, x, b);
-  const [n] = x.shape as [number];
-  const per = x.size / n;
+  const { warnings, nb, n, per, xv, bv } = shapInputs(method, model, x, options);
   const draws = options.draws;
   const samples = draws ? draws.alpha.length / n : (options.samples ?? 20);
   if (!Number.isInteger(samples) || samples < 1)
@@ -60,8 +54,6 @@ export function gradientShap(model: Module, x: Tensor, options: GradientShapOpti
   const gen = options.generator ?? (options.seed !== undefined ? new Generator(options.seed) : defaultGenerator);
   const batch = Math.max(1, Math.floor(options.batchSize ?? 16));
   const { target, scores } = cleanTarget(method, model, x, options.target);
-  const xv = valuesOf(x);
-  const bv = valuesOf(b);
   const nv = draws?.noise ? valuesOf(draws.noise) : null;
   const index: number[] = [];
   const alpha: number[] = [];

@@ -1,10 +1,34 @@
 import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
+import type { Module } from '@gradlens/nn';
 import type { DeepLiftResult } from './deeplift';
 import { itemSums } from './deeplift';
-import { checkConstant } from './maps';
-import type { Warnings } from './options';
+import { checkConstant, valuesOf } from './maps';
+import type { BaseOptions } from './options';
+import { checkEval, checkInput, Warnings } from './options';
 import type { ResolvedTarget } from './targets';
+
+/** What DeepLIFT-SHAP and GradientSHAP have checked and read before their passes. */
+export interface ShapInputs {
+  warnings: Warnings;
+  /** Baselines B, items N, values per item. */
+  nb: number;
+  n: number;
+  per: number;
+  /** x's and the baselines' values, flat. */
+  xv: Float64Array;
+  bv: Float64Array;
+}
+
+/** The checks both SHAP methods start with (input, eval mode, baselines of x's item shape) and their flat values. */
+export function shapInputs(method: string, model: Module, x: Tensor, options: BaseOptions & { baselines: Tensor }): ShapInputs {
+  checkInput(method, x, true);
+  const warnings = new Warnings(method, options.onWarning);
+  checkEval(model, warnings);
+  const nb = checkBaselines(method, x, options.baselines);
+  const n = x.shape[0]!;
+  return { warnings, nb, n, per: x.size / n, xv: valuesOf(x), bv: valuesOf(options.baselines) };
+}
 
 /** Checks a baseline distribution [B, …] against x's item shape (B ≥ 1); returns B. */
 export function checkBaselines(method: string, x: Tensor, b: Tensor | undefined): number {
