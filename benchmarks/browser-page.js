@@ -13,8 +13,8 @@
  *                                   [--chromium /path/to/chrome] [--headed]
  */
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
+const { CHROMIUM, haveChromium, launchChromium, missingChromium } = require('../scripts/chromium.cjs');
 
 const root = path.resolve(__dirname, '..');
 const DEFAULT_METHODS = {
@@ -24,7 +24,7 @@ const DEFAULT_METHODS = {
 };
 
 function parseArgs(argv) {
-  const o = { backend: 'gpujs:webgpu', models: ['gapnet', 'vit'], methods: null, chromium: '/usr/bin/chromium', headed: false };
+  const o = { backend: 'gpujs:webgpu', models: ['gapnet', 'vit'], methods: null, chromium: CHROMIUM, headed: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -50,21 +50,10 @@ async function main() {
   const dist = path.join(root, 'packages/web/dist');
   if (!fs.existsSync(path.join(dist, 'page.js')))
     throw new Error('no packages/web/dist/page.js: run npm ci (or node packages/web/build.js)');
-  if (!fs.existsSync(o.chromium)) throw new Error(`no browser at ${o.chromium} (pass --chromium PATH)`);
+  if (!haveChromium(o.chromium)) throw new Error(missingChromium('pass --chromium PATH', o.chromium));
   const { startStaticServer } = require(path.join(root, 'packages/cli/dist/commands/serve'));
-  const { chromium } = require('playwright-core');
   const server = await startStaticServer(dist, 0);
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-page-bench-'));
-  const args = [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--enable-unsafe-webgpu',
-  ];
-  if (!o.headed) args.unshift('--headless');
-  const ctx = await chromium.launchPersistentContext(profile, { executablePath: o.chromium, args, headless: !o.headed });
+  const { context: ctx, close } = await launchChromium({ executablePath: o.chromium, webgpu: true, headed: o.headed });
   const rows = [];
   try {
     const page = await ctx.newPage();
@@ -99,11 +88,10 @@ async function main() {
       }
     }
   } finally {
-    await ctx.close();
+    await close();
     await server.close();
-    fs.rmSync(profile, { recursive: true, force: true });
   }
-  console.log(`backend: ${rows[0]?.backend ?? o.backend} (headless chromium: SwiftShader renders, a CPU rasteriser)`);
+  console.log(`backend: ${rows[0]?.backend ?? o.backend}${o.headed ? '' : ' (headless chromium: SwiftShader renders, a CPU rasteriser)'}`);
   console.log('| model | method | ms | runs | kernels run | launches reused |');
   console.log('| --- | --- | ---: | ---: | ---: | ---: |');
   for (const r of rows)

@@ -1,13 +1,12 @@
 'use strict';
 // Writes the README's screenshots of the page (packages/web/docs/*.png): serves dist/ with the same
-// server as `gradlens serve`, drives Debian's chromium with playwright-core, and runs Grad-CAM, guided
+// server as `gradlens serve`, drives Debian's chromium (scripts/chromium.cjs), and runs Grad-CAM, guided
 // backprop, LRP, Score-CAM and occlusion on a sample, then the tape with the LRP-ε preset, then the bundled ViT's
 // transformer methods.
 // Usage: node packages/web/screenshots.js  (after npm ci; needs /usr/bin/chromium or GRADLENS_CHROMIUM).
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { launchChromium } = require('../../scripts/chromium.cjs');
 const { startStaticServer } = require(path.resolve(__dirname, '../cli/dist/commands/serve'));
 
 const docs = path.join(__dirname, 'docs');
@@ -15,20 +14,7 @@ const docs = path.join(__dirname, 'docs');
 async function main() {
   fs.mkdirSync(docs, { recursive: true });
   const server = await startStaticServer(path.join(__dirname, 'dist'), 0);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-shots-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.GRADLENS_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const { context, close } = await launchChromium({ viewport: { width: 1280, height: 900 } });
   try {
     const page = await context.newPage();
     await page.goto(server.url);
@@ -68,9 +54,8 @@ async function main() {
     await page.screenshot({ path: path.join(docs, 'vit.png') });
     console.log(`wrote ${path.join(docs, 'page.png')}, tape.png and vit.png`);
   } finally {
-    await context.close();
+    await close();
     await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -2,19 +2,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { chromium } from 'playwright-core';
 import { main } from '../src/main';
 import { captureStreams, makeWeightsDir } from './fixtures';
+import { haveChromium as browserThere, launchChromium, missingChromium } from '../../../scripts/chromium.cjs';
 
 /**
- * Opens the demo gallery in a real headless browser: Debian's chromium driven by playwright-core.
+ * Opens the demo gallery in a real headless browser: Debian's chromium (scripts/chromium.cjs).
  * .ci/run installs chromium; on a machine without it this test is skipped with a message.
  */
-const CHROMIUM = process.env.GRADLENS_CHROMIUM ?? '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(`gallery test skipped: ${CHROMIUM} not found (apt-get install -y chromium, or set GRADLENS_CHROMIUM)`);
-}
+const haveChromium = browserThere();
+if (!haveChromium) console.warn(missingChromium('gallery test skipped'));
 const maybe = haveChromium ? test : test.skip;
 
 let dir: string;
@@ -56,20 +53,9 @@ maybe(
       fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [e.name]));
     expect(walk(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium({ gpu: false, viewport: { width: 1600, height: 1000 } });
     try {
-      const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+      const page = await browser.context.newPage();
       const requests: string[] = [];
       page.on('request', (r) => {
         requests.push(r.url());

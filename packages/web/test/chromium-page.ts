@@ -1,19 +1,17 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Tensor } from '@gradlens/tensor';
+import { haveChromium as browserThere, launchChromium, missingChromium } from '../../../scripts/chromium.cjs';
 
 /**
- * What the page tests share: Debian's chromium driven by playwright-core (never a downloaded browser),
- * the built page, and reading the page's maps back. .ci/run installs chromium; without it the page
- * tests are skipped with a message.
+ * What the page tests share: the Chromium scripts/chromium.cjs starts (Debian's, never a downloaded
+ * browser), the built page, and reading the page's maps back. .ci/run installs chromium; without it the
+ * page tests are skipped with a message.
  */
-export const CHROMIUM = process.env.GRADLENS_CHROMIUM ?? '/usr/bin/chromium';
-export const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`page test skipped: ${CHROMIUM} not found (apt-get install -y chromium, or set GRADLENS_CHROMIUM)`);
+export const haveChromium = browserThere();
+if (!haveChromium) console.warn(missingChromium('page test skipped'));
 
 export const WEB = path.resolve(__dirname, '..');
 export const DIST = path.join(WEB, 'dist');
@@ -91,25 +89,8 @@ export const canvasPixels = (page: Page, selector: string): Promise<{ w: number;
 })()`,
   );
 
-/** Starts chromium headless on a fresh profile (WebGPU enabled). */
-export async function launch(): Promise<{ context: BrowserContext; dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-chromium-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 1100 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--enable-unsafe-webgpu',
-    ],
-  });
-  return { context, dir };
-}
+/** Starts chromium headless on a fresh profile (WebGPU enabled); `close()` also deletes the profile. */
+export const launch = (): ReturnType<typeof launchChromium> => launchChromium({ webgpu: true, viewport: { width: 1400, height: 1100 } });
 
 /** Opens the page and waits until it has loaded its first model and sample. */
 export async function openPage(context: BrowserContext, url: string, errors: string[]): Promise<Page> {

@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import type { BrowserContext } from 'playwright-core';
 import { attentionRollout, genericAttention, gradCam, lrp, transformerAttribution } from '@gradlens/explain';
 import { readImage } from '@gradlens/io';
@@ -34,7 +33,7 @@ const VIT_METHODS = ['gradcam', 'rollout', 'generic-attention', 'transformer-att
 maybe('the bundled ViT on the page in chromium', () => {
   let server: StaticServer;
   let context: BrowserContext;
-  let dir: string;
+  let close: (() => Promise<void>) | undefined;
   const errors: string[] = [];
   const { model, input: inputOptions, info } = loadBundledModel('vit');
   const x = imageToInput(readImage(SAMPLE), inputOptions);
@@ -42,12 +41,11 @@ maybe('the bundled ViT on the page in chromium', () => {
   beforeAll(async () => {
     ensureBuilt();
     server = await startStaticServer(DIST, 0);
-    ({ context, dir } = await launch());
+    ({ context, close } = await launch());
   }, 120000);
   afterAll(async () => {
-    await context?.close();
+    await close?.();
     await server?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test.each([['cpu'], ['gpujs:webgl2'], ['gpujs:webgpu']] as const)(

@@ -36,7 +36,7 @@ const maybe = haveChromium ? describe : describe.skip;
 maybe('the page in chromium', () => {
   let server: StaticServer;
   let context: BrowserContext;
-  let dir: string;
+  let close: (() => Promise<void>) | undefined;
   const errors: string[] = [];
   // the Node library on the same model and picture
   const { model, input: inputOptions, info } = loadBundledModel('gapnet');
@@ -45,12 +45,11 @@ maybe('the page in chromium', () => {
   beforeAll(async () => {
     ensureBuilt();
     server = await startStaticServer(DIST, 0);
-    ({ context, dir } = await launch());
+    ({ context, close } = await launch());
   }, 120000);
   afterAll(async () => {
-    await context?.close();
+    await close?.();
     await server?.close();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test.each([

@@ -8,7 +8,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { conv2d, Generator, record, relu, sum, tensor } from '@gradlens/tensor';
-import { haveChromium, launch, openPage } from './chromium';
+import { chromiumPresent, launch, openPage } from './chromium';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const BUNDLE = path.join(ROOT, 'dist', 'browser', 'gradlens.mjs');
@@ -64,7 +64,7 @@ describe('browser bundle', () => {
     expect(inputs.filter((f) => !/^(packages\/|node_modules\/|gradlens-browser\.js$)/.test(f))).toEqual([]);
   });
 
-  const run = haveChromium() ? test : test.skip;
+  const run = chromiumPresent() ? test : test.skip;
   run(
     'loads in Chromium and computes what Node computes; threads in a cross-origin isolated worker, one thread on the main thread',
     async () => {
@@ -89,7 +89,7 @@ describe('browser bundle', () => {
     `;
       const chrome = await launch();
       try {
-        const p = await openPage(chrome.browser, {
+        const p = await openPage(chrome.context, {
           '/index.html': '<!doctype html><script type="module" src="/page.js"></script>',
           '/page.js': page,
           '/worker.js': worker,

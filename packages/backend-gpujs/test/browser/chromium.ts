@@ -1,22 +1,22 @@
 /**
- * Debian's Chromium, driven by playwright-core (never a downloaded browser), on pages served from
- * memory at http://localhost:8123/ (routed by playwright, no server) with cross-origin isolation headers (COOP/COEP), so SharedArrayBuffer
- * and WebAssembly threads exist there. `bundle` builds a page script with esbuild from the packages'
- * browser entries (src/browser.ts), as the browser build does.
+ * Pages served from memory at http://localhost:8123/ (routed by playwright, no server) with cross-origin
+ * isolation headers (COOP/COEP), so SharedArrayBuffer and WebAssembly threads exist there, in the Chromium
+ * that scripts/chromium.cjs starts (Debian's, never a downloaded browser). `bundle` builds a page script with
+ * esbuild from the packages' browser entries (src/browser.ts), as the browser build does.
  */
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { haveChromium, launchChromium, missingChromium } from '../../../../scripts/chromium.cjs';
 
-export const CHROMIUM = '/usr/bin/chromium';
 /** localhost is a secure context (WebGPU and SharedArrayBuffer need one); requests never leave playwright's router. */
 export const ORIGIN = 'http://localhost:8123';
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
-/** Whether Debian's chromium is installed (CI installs it: .ci/run). */
-export function haveChromium(): boolean {
-  return fs.existsSync(CHROMIUM);
+/** Whether Debian's chromium is installed (CI installs it: .ci/run); says why the browser tests skip when not. */
+export function chromiumPresent(): boolean {
+  if (haveChromium()) return true;
+  console.warn(missingChromium('gpujs browser tests skipped'));
+  return false;
 }
 
 /** '@gradlens/<p>' resolved to each package's browser entry, so the page is built from source. */
@@ -43,28 +43,8 @@ export async function bundle(entry: string): Promise<string> {
   return r.outputFiles[0]!.text;
 }
 
-/** A started Chromium with a fresh profile (playwright passes it as --user-data-dir); `webgpu` adds --enable-unsafe-webgpu. */
-export async function launch(options: { webgpu?: boolean } = {}): Promise<{ browser: BrowserContext; close(): Promise<void> }> {
-  const { chromium } = (await import('playwright-core')) as typeof import('playwright-core');
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-chromium-'));
-  const args = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ];
-  if (options.webgpu) args.push('--enable-unsafe-webgpu');
-  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args, headless: true });
-  return {
-    browser,
-    async close() {
-      await browser.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
+/** A started Chromium with a fresh profile; `webgpu` adds --enable-unsafe-webgpu. */
+export const launch = launchChromium;
 
 /** Opens a page at ORIGIN whose files (path → content) are served from memory, cross-origin isolated unless `isolated` is false. */
 export async function openPage(browser: BrowserContext, files: Record<string, string>, isolated = true): Promise<Page> {
