@@ -11,20 +11,23 @@
  * prints the GL renderer, so figures say what ran them: here (headless Debian chromium) it is SwiftShader,
  * a CPU rasteriser, not a GPU.
  *
- *   node benchmarks/browser.js [--modes cpu,webgl2,webgpu] [--reps N] [--small]
+ *   node benchmarks/browser.js [--modes cpu,webgl2,webgpu] [--reps N] [--small] [--ops layerNorm,softmax]
  *                              [--chromium /path/to/chrome] [--headed]
+ *
+ * --ops keeps the rows whose name contains one of the words. Each row says which ops ran on the CPU
+ * instead (getBackendInfo().cpuOps / cpuFallbacks of that row alone), so no CPU figure passes for a device one.
  *
  * On a machine with a real GPU: pass your Chrome or Chromium with --chromium and add --headed (a visible
  * window, so the browser uses the GPU driver instead of SwiftShader); the renderer line then names the GPU.
  */
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
+const { CHROMIUM, haveChromium, launchChromium, missingChromium } = require('../scripts/chromium.cjs');
 
 const root = path.resolve(__dirname, '..');
 
 function parseArgs(argv) {
-  const o = { modes: ['cpu', 'webgl2', 'webgpu'], reps: 5, small: false, chromium: '/usr/bin/chromium', headed: false };
+  const o = { modes: ['cpu', 'webgl2', 'webgpu'], reps: 5, small: false, ops: null, chromium: CHROMIUM, headed: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -35,10 +38,13 @@ function parseArgs(argv) {
     if (a === '--modes') o.modes = next().split(',');
     else if (a === '--reps') o.reps = Math.max(1, parseInt(next(), 10));
     else if (a === '--small') o.small = true;
+    else if (a === '--ops') o.ops = next().split(',');
     else if (a === '--chromium') o.chromium = next();
     else if (a === '--headed') o.headed = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node benchmarks/browser.js [--modes cpu,webgl2,webgpu] [--reps N] [--small] [--chromium PATH] [--headed]');
+      console.log(
+        'usage: node benchmarks/browser.js [--modes cpu,webgl2,webgpu] [--reps N] [--small] [--ops a,b] [--chromium PATH] [--headed]',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -66,8 +72,14 @@ async function adapter() {
   return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'an adapter that does not say';
 }
 
-async function bench(mode, reps, small) {
-  if (mode === 'cpu') T.setBackend('cpu'); else T.setBackend('gpujs', { mode });
+/** Selects the mode afresh, so that getBackendInfo() afterwards names only what one row ran on the CPU. */
+function select(mode) {
+  T.setBackend('cpu');
+  if (mode !== 'cpu') T.setBackend('gpujs', { mode });
+}
+
+async function bench(mode, reps, small, ops) {
+  select(mode);
   const g = new T.Generator(1);
   const rand = (shape) => T.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => g.normal()), shape, 'float32');
   const c = small ? { cin: 16, cout: 16, hw: 28 } : { cin: 64, cout: 64, hw: 56 };
@@ -99,12 +111,17 @@ async function bench(mode, reps, small) {
     // a vision transformer's kernels: tokens [1, t, d], attention [1, heads, t, t]
     ['layerNorm tokens', 0, () => T.layerNorm(tok, vit.d, lnW, lnB)],
     ['gelu tokens x4', 0, () => T.gelu(mlp)],
+    ['gelu (tanh) tokens x4', 0, () => T.gelu(mlp, { approximate: 'tanh' })],
+    ['pow tokens by a per-column tensor', 0, () => T.pow(T.abs(tok), lnW)],
+    ['cat of three token blocks', 0, () => T.cat([tok, tok, tok], 1)],
     ['softmax attention', 0, () => T.softmax(att, -1)],
     ['permute heads', 0, () => T.permute(qkv, [2, 0, 3, 1, 4])],
     ['matmul q.kT per head (with the permute)', 2 * vit.h * vit.t * vit.t * (vit.d / vit.h), () => T.matmul(q, T.permute(k, [0, 1, 3, 2]))],
   ];
   const rows = [];
   for (const [op, flops, f] of cases) {
+    if (ops && !ops.some((w) => op.toLowerCase().includes(w.toLowerCase()))) continue;
+    select(mode);
     const times = [];
     try {
       for (let r = 0; r <= reps; r++) {
@@ -116,13 +133,15 @@ async function bench(mode, reps, small) {
         if (r > 0) times.push(dt); // the first run compiles the kernel
       }
     } catch (e) {
-      rows.push({ op: \`\${op}: failed (\${String(e.message).split('\\n')[0].slice(0, 80)})\`, ms: null, gflops: null });
+      rows.push({ op: \`\${op}: failed (\${String(e.message).split('\\n')[0].slice(0, 80)})\`, ms: null, gflops: null, onCpu: '' });
       continue;
     }
     times.sort((p, q) => p - q);
     const ms = times[times.length >> 1];
-    rows.push({ op, ms, gflops: flops ? flops / ms / 1e6 : null });
+    const i = T.getBackendInfo();
+    rows.push({ op, ms, gflops: flops ? flops / ms / 1e6 : null, onCpu: [i.cpuOps, i.cpuFallbacks].filter(Boolean).join('; ') });
   }
+  select(mode);
   const info = T.getBackendInfo();
   T.setBackend('cpu');
   return { rows, info };
@@ -132,7 +151,7 @@ Object.assign(window, { bench, renderer, adapter });
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  if (!fs.existsSync(o.chromium)) throw new Error(`no browser at ${o.chromium} (pass --chromium PATH)`);
+  if (!haveChromium(o.chromium)) throw new Error(missingChromium('pass --chromium PATH', o.chromium));
   const esbuild = require('esbuild');
   const alias = Object.fromEntries(
     ['tensor', 'backend-gpujs', 'io', 'nn', 'explain'].map((p) => [`@gradlens/${p}`, path.join(root, 'packages', p, 'src', 'browser.ts')]),
@@ -148,22 +167,11 @@ async function main() {
     logLevel: 'error',
   });
   const script = built.outputFiles[0].text;
-  const { chromium } = require('playwright-core');
   const rows = [];
   let rendererName = '';
   let adapterName = '';
   for (const mode of o.modes) {
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-bench-'));
-    const args = [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--enable-unsafe-webgpu',
-    ];
-    if (!o.headed) args.unshift('--headless');
-    const ctx = await chromium.launchPersistentContext(profile, { executablePath: o.chromium, args, headless: !o.headed });
+    const { context: ctx, close } = await launchChromium({ executablePath: o.chromium, webgpu: true, headed: o.headed });
     try {
       const page = await ctx.newPage();
       const files = { '/index.html': '<!doctype html><script type="module" src="/page.js"></script>', '/page.js': script };
@@ -179,25 +187,31 @@ async function main() {
       await page.waitForFunction(() => typeof (/** @type {any} */ (window).bench) === 'function');
       rendererName = await page.evaluate(() => /** @type {any} */ (window).renderer());
       if (mode === 'webgpu') adapterName = await page.evaluate(() => /** @type {any} */ (window).adapter());
-      const r = await page.evaluate(([m, reps, small]) => /** @type {any} */ (window).bench(m, reps, small), [mode, o.reps, o.small]);
+      const r = await page.evaluate(
+        ([m, reps, small, ops]) => /** @type {any} */ (window).bench(m, reps, small, ops),
+        [mode, o.reps, o.small, o.ops],
+      );
       const ran =
         r.info.backend === 'cpu'
           ? `cpu (${r.info.float32Gemm}, ${r.info.threads} thread)`
           : `gpujs ${r.info.mode}${r.info.mode !== mode ? ` (asked ${mode}: ${r.info.fallback})` : ''}`;
       for (const row of r.rows) rows.push({ mode: ran, ...row });
     } catch (e) {
-      rows.push({ mode, op: `failed: ${String(e.message).split('\n')[0].slice(0, 120)}`, ms: null, gflops: null });
+      rows.push({ mode, op: `failed: ${String(e.message).split('\n')[0].slice(0, 120)}`, ms: null, gflops: null, onCpu: '' });
     } finally {
-      await ctx.close();
-      fs.rmSync(profile, { recursive: true, force: true });
+      await close();
     }
   }
   console.log(`renderer: ${rendererName}${/SwiftShader/i.test(rendererName) ? ' (a CPU rasteriser: these are not GPU figures)' : ''}`);
   if (adapterName) console.log(`WebGPU adapter: ${adapterName}${/swiftshader/i.test(adapterName) ? ' (SwiftShader on the CPU)' : ''}`);
-  console.log('| mode | op | ms | GFLOP/s |');
-  console.log('| --- | --- | ---: | ---: |');
-  for (const r of rows)
-    console.log(`| ${r.mode} | ${r.op} | ${r.ms === null ? '—' : r.ms.toFixed(2)} | ${r.gflops === null ? '—' : r.gflops.toFixed(2)} |`);
+  console.log('| mode | op | ms | GFLOP/s | ran on the CPU instead |');
+  console.log('| --- | --- | ---: | ---: | --- |');
+  for (const r of rows) {
+    const cpu = r.mode.startsWith('cpu') ? '' : r.onCpu || 'nothing';
+    console.log(
+      `| ${r.mode} | ${r.op} | ${r.ms === null ? '—' : r.ms.toFixed(2)} | ${r.gflops === null ? '—' : r.gflops.toFixed(2)} | ${cpu} |`,
+    );
+  }
 }
 
 main().catch((e) => {

@@ -13,6 +13,7 @@
 const esbuild = require('esbuild');
 const fs = require('fs');
 const path = require('path');
+const zlib = require('zlib');
 
 const root = path.resolve(__dirname, '..');
 /** Packages that have (or will have) a browser entry, src/browser.ts. */
@@ -67,6 +68,9 @@ async function main() {
     logLevel: 'error',
   });
   fs.writeFileSync(path.join(out, 'meta.json'), JSON.stringify(result.metafile));
+  const bundle = fs.readFileSync(path.join(out, 'gradlens.mjs'));
+  const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
+  console.log(`build-browser: dist/browser/gradlens.mjs ${kib(bundle.length)} (${kib(zlib.gzipSync(bundle).length)} gzipped)`);
 }
 
 main().catch((e) => {

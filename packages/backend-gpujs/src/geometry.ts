@@ -36,7 +36,7 @@ export function broadcastConstants(
   a: readonly number[],
   b: readonly number[],
   out: readonly number[],
-  op: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7,
+  op: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11,
 ): BroadcastConstants {
   const [d, sa, sb] = [pad6(out), broadcastStrides(a), broadcastStrides(b)];
   const c: BroadcastConstants = { OP: op } as BroadcastConstants;

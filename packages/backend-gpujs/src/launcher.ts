@@ -36,6 +36,15 @@ export interface ChannelBlocks {
   swapXY: boolean;
 }
 
+/** One kernel launch as `launch` was asked for it, apart from its arguments (which become handles on the way). */
+interface Launch {
+  fn: KernelSource;
+  output: number[];
+  constants: Record<string, number>;
+  size: number;
+  blocks?: ChannelBlocks;
+}
+
 /** Compiled kernels kept at once; the least recently used one is destroyed beyond this. */
 const MAX_CACHED = 256;
 
@@ -74,19 +83,13 @@ export class KernelLauncher {
   ): DeviceValue {
     const cells = sizeOf(output) * (blocks ? 4 : 1);
     if (cells > MAX_DEVICE_ELEMENTS) throw new TooLarge(cells);
+    const call: Launch = { fn, output, constants, size, blocks };
     const key = `${fn.name}|${output.join(',')}|${JSON.stringify(constants)}|${blocks ? JSON.stringify(blocks) : ''}|${args.map(argKey).join(',')}`;
-    return this.memo.launch(key, () => this.launchArgs(fn, output, constants, args, size, blocks));
+    return this.memo.launch(key, () => this.launchArgs(call, args));
   }
 
   /** Runs a launch: its inputs' handles (waiting for those still arriving), then the kernel. */
-  private launchArgs(
-    fn: KernelSource,
-    output: number[],
-    constants: Record<string, number>,
-    args: Arg[],
-    size: number,
-    blocks?: ChannelBlocks,
-  ): DeviceValue {
+  private launchArgs(call: Launch, args: Arg[]): DeviceValue {
     const values = args.map((a) => (typeof a === 'number' || a instanceof Float32Array ? a : this.input(a)));
     if (values.some((v) => v instanceof Promise)) {
       // inputs still arriving (WebGPU) were retained by input(): released once this kernel has run
@@ -95,7 +98,7 @@ export class KernelLauncher {
           const failed = settled.find((r) => r.status === 'rejected');
           if (failed) throw failed.reason;
           const vs = settled.map((r) => (r as PromiseFulfilledResult<Handle | number>).value);
-          return await this.launchNow(fn, output, constants, vs, size, blocks);
+          return await this.launchNow(call, vs);
         } finally {
           settled.forEach((r, i) => {
             if (values[i] instanceof Promise && r.status === 'fulfilled' && typeof r.value !== 'number') release(r.value);
@@ -103,7 +106,7 @@ export class KernelLauncher {
         }
       });
     }
-    return this.launchNow(fn, output, constants, values as (Handle | number)[], size, blocks);
+    return this.launchNow(call, values as (Handle | number)[]);
   }
 
   /** Frees every compiled kernel and the gpu.js instance. */
@@ -170,14 +173,7 @@ export class KernelLauncher {
     }
   }
 
-  private launchNow(
-    fn: KernelSource,
-    output: number[],
-    constants: Record<string, number>,
-    args: (Handle | number)[],
-    size: number,
-    blocks?: ChannelBlocks,
-  ): DeviceValue {
+  private launchNow({ fn, output, constants, size, blocks }: Launch, args: (Handle | number)[]): DeviceValue {
     const argKey = args.map(argSignature).join(',');
     const k = this.compiled(fn, output, constants, argKey);
     const result = k(...args);

@@ -89,9 +89,9 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return decline(inputs);
     };
 
-  /** div, minimum, maximum, and ge and eq (bool masks) with broadcasting, any operand shapes up to six dimensions. */
+  /** div, minimum, maximum, pow, and ge, gt, lt, le and eq (bool masks) with broadcasting, any operand shapes up to six dimensions. */
   const broadcastOnly =
-    (op: 'div' | 'ge' | 'eq' | 'minimum' | 'maximum', code: 3 | 4 | 5 | 6 | 7) =>
+    (op: 'div' | 'ge' | 'gt' | 'lt' | 'le' | 'eq' | 'minimum' | 'maximum' | 'pow', code: 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11) =>
     (inputs: { a: Tensor; b: Tensor }): KernelResult | Declined => {
       const { a, b } = inputs;
       if (!allF32(inputs)) return decline(inputs);
@@ -99,9 +99,12 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       const n = sizeOf(shape);
       if (n === 0 || shape.length > MAX_BROADCAST_RANK) return decline(inputs);
       const c = broadcastConstants(a.shape, b.shape, shape, code);
-      const dtype = op === 'ge' || op === 'eq' ? 'bool' : 'float32';
+      const dtype = op === 'ge' || op === 'gt' || op === 'lt' || op === 'le' || op === 'eq' ? 'bool' : 'float32';
       return { out: launcher.tensor(launcher.launch(bc.binaryBroadcast, [n], c, [a, b], n), shape, dtype) };
     };
+
+  const powBroadcast = broadcastOnly('pow', 8);
+  const gtBroadcast = broadcastOnly('gt', 9);
 
   /** sum, mean and max over `dims` (float32, up to six dimensions). */
   const reduction =
@@ -134,24 +137,35 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
   const table: NamedBackendKernelTable = {
     exp: unary(tf.exp),
     erf: unary(tf.erf),
-    gelu: (inputs, attrs) => (attrs.approximate === 'none' ? unary(tf.gelu)(inputs) : decline(inputs)),
+    gelu: (inputs, attrs) => unary(attrs.approximate === 'tanh' ? tf.geluTanh : tf.gelu)(inputs),
+    neg: unary(ew.neg),
+    log: unary(ew.log),
+    sqrt: unary(ew.sqrt),
+    tanh: unary(ew.tanh),
+    sigmoid: unary(ew.sigmoid),
     pow: (inputs) => {
       const { a, b } = inputs;
-      // a power by one number on the host (layer norm's rule: (var + ε)^−½); other operands on the CPU
-      if (!allF32(inputs) || a.size === 0 || b.size !== 1 || !hostScalar(b)) return decline(inputs);
-      const s = b.values()[0]!;
-      const integer = Number.isInteger(s);
-      const c = { INTEGER: integer ? 1 : 0, ODD: integer && Math.abs(s % 2) === 1 ? 1 : 0 };
-      return { out: launcher.tensor(launcher.launch(tf.powScalar, [a.size], c, [a, s], a.size), a.shape, 'float32') };
+      if (!allF32(inputs) || a.size === 0 || b.size === 0) return decline(inputs);
+      // a power by one number on the host that leaves a's shape (layer norm's rule: (var + ε)^−½): passed as a number
+      if (b.size === 1 && b.rank <= a.rank && hostScalar(b)) {
+        const s = b.values()[0]!;
+        const integer = Number.isInteger(s);
+        const c = { INTEGER: integer ? 1 : 0, ODD: integer && Math.abs(s % 2) === 1 ? 1 : 0 };
+        return { out: launcher.tensor(launcher.launch(tf.powScalar, [a.size], c, [a, s], a.size), a.shape, 'float32') };
+      }
+      return powBroadcast(inputs);
     },
     eq: broadcastOnly('eq', 5),
+    lt: broadcastOnly('lt', 10),
+    le: broadcastOnly('le', 11),
     minimum: broadcastOnly('minimum', 6),
     maximum: broadcastOnly('maximum', 7),
     softmax: (inputs, attrs) => {
       const { x } = inputs;
       if (x.dtype !== 'float32' || x.size === 0) return decline(inputs);
-      const c = { D: x.shape[attrs.dim]!, S: sizeOf(x.shape.slice(attrs.dim + 1)) };
-      return { out: launcher.tensor(launcher.launch(tf.softmax, [x.size], c, [x], x.size), x.shape, 'float32') };
+      const D = x.shape[attrs.dim]!;
+      const c = { D, S: sizeOf(x.shape.slice(attrs.dim + 1)), ROWS: x.size / D };
+      return { out: launcher.tensor(withRowStats(tf.softmaxStats, tf.softmaxApply, x, c, []), x.shape, 'float32') };
     },
     layerNorm: (inputs, attrs) => {
       const { x, weight, bias } = inputs;
@@ -159,7 +173,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       const R = sizeOf(x.shape.slice(x.rank - attrs.dims));
       const w: Arg = weight ?? new Float32Array(R).fill(1);
       const b: Arg = bias ?? new Float32Array(R);
-      const out = launcher.launch(tf.layerNorm, [x.size], { R, EPS: attrs.eps }, [x, w, b], x.size);
+      const out = withRowStats(tf.layerNormStats, tf.layerNormApply, x, { R, ROWS: x.size / R, EPS: attrs.eps }, [w, b]);
       return { out: launcher.tensor(out, x.shape, 'float32') };
     },
     permute: (inputs, attrs) => {
@@ -182,14 +196,32 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
     },
     cat: (inputs, attrs) => {
       const { xs } = inputs;
-      // two operands (a ViT's class token and patches; a slice's gradient pieces): more run on the CPU
-      const [a, b] = xs;
-      if (xs.length !== 2 || !a || !b || !xs.every(movable) || a.dtype !== b.dtype) return decline({ a: a!, b: b! });
-      const shape = [...a.shape];
-      shape[attrs.dim] = a.shape[attrs.dim]! + b.shape[attrs.dim]!;
-      const c = { DA: a.shape[attrs.dim]!, DB: b.shape[attrs.dim]!, INNER: sizeOf(a.shape.slice(attrs.dim + 1)) };
-      const n = sizeOf(shape);
-      return { out: launcher.tensor(launcher.launch(mv.cat2, [n], c, [a, b], n), shape, a.dtype) };
+      // empty pieces add nothing; the rest are joined two at a time, a balanced tree of cat2 launches
+      // (⌈log₂ k⌉ copies of each element for k pieces)
+      const parts = xs.filter((t) => t.size > 0);
+      const first = parts[0];
+      if (!first || !parts.every(movable) || parts.some((t) => t.dtype !== first.dtype))
+        return decline(Object.fromEntries(xs.map((t, i) => [`x${i}`, t])));
+      if (parts.length === 1) return { out: launcher.tensor(run(ew.copy, first.size, [first]), first.shape, first.dtype) };
+      const made: Tensor[] = [];
+      let level = parts;
+      while (level.length > 1) {
+        const next: Tensor[] = [];
+        for (let i = 0; i < level.length; i += 2) {
+          const a = level[i]!;
+          const b = level[i + 1];
+          if (!b) next.push(a);
+          else {
+            const joined = cat2(a, b, attrs.dim);
+            made.push(joined);
+            next.push(joined);
+          }
+        }
+        level = next;
+      }
+      const out = level[0]!;
+      for (const t of made) if (t !== out) t.dispose();
+      return { out };
     },
     abs: (inputs) => {
       const { x } = inputs;
@@ -265,11 +297,12 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
     gt: (inputs) => {
       const { a, b } = inputs;
       const which = elementwiseCase(a.shape, b.shape);
-      if (!allF32(inputs) || !which) return decline(inputs);
+      if (!allF32(inputs)) return decline(inputs);
+      if (!which) return gtBroadcast(inputs);
       const shape = broadcastShapes('gt', a.shape, b.shape);
       const n = sizeOf(shape);
       if (which === 'same') return { out: launcher.tensor(run(ew.gt, n, [a, b]), shape, 'bool') };
-      if (!hostScalar(which === 'scalarB' ? b : a)) return decline(inputs);
+      if (!hostScalar(which === 'scalarB' ? b : a)) return gtBroadcast(inputs);
       if (which === 'scalarB') return { out: launcher.tensor(run(ew.gtScalar, n, [a, b.values()[0]!]), shape, 'bool') };
       return { out: launcher.tensor(run(ew.ltScalar, n, [b, a.values()[0]!]), shape, 'bool') };
     },
@@ -408,6 +441,35 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return { out: launcher.tensor(out, attrs.inputShape, 'float32') };
     },
   };
+
+  /** a and b joined along `dim` by one launch. */
+  function cat2(a: Tensor, b: Tensor, dim: number): Tensor {
+    const shape = [...a.shape];
+    shape[dim] = a.shape[dim]! + b.shape[dim]!;
+    const c = { DA: a.shape[dim]!, DB: b.shape[dim]!, INNER: sizeOf(a.shape.slice(dim + 1)) };
+    const n = sizeOf(shape);
+    return launcher.tensor(launcher.launch(mv.cat2, [n], c, [a, b], n), shape, a.dtype);
+  }
+
+  /**
+   * A row-wise op in two launches: `stats` writes each of the ROWS rows' two statistics ([2·ROWS]: softmax's
+   * max and Σ, layer norm's mean and 1/σ), then `apply` computes each element from x and its row's pair, so
+   * no thread walks its row again (O(row) per element before: 768 reads per element at ViT-B's width).
+   */
+  function withRowStats(
+    stats: KernelSource,
+    apply: KernelSource,
+    x: Tensor,
+    c: Record<string, number> & { ROWS: number },
+    rest: Arg[],
+  ): DeviceValue {
+    const perRow = launcher.tensor(launcher.launch(stats, [2 * c.ROWS], c, [x], 2 * c.ROWS), [2 * c.ROWS], 'float32');
+    try {
+      return launcher.launch(apply, [x.size], c, [x, perRow, ...rest], x.size);
+    } finally {
+      perRow.dispose(); // a kernel still waiting for it (WebGPU) holds its own reference
+    }
+  }
 
   /** Batched matmul (and linear, with a bias) on the device: four rows of the result per thread. */
   function matmul(a: Tensor, b: Tensor, bias: Tensor | null, c: mm.MatmulConstants, batch: number): DeviceValue {

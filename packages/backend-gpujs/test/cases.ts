@@ -22,21 +22,26 @@ import {
   interpolate,
   layerNorm,
   linear,
+  log,
   matmul,
   max,
   maxPool2d,
   mean,
   minimum,
   mul,
+  neg,
   permute,
   pow,
   relu,
   reluBackward,
   reshape,
+  sigmoid,
   slice,
   softmax,
+  sqrt,
   sub,
   sum,
+  tanh,
   where,
 } from '@gradlens/tensor';
 import type { GradRule, RuleOverrides, Tensor } from '@gradlens/tensor';
@@ -231,13 +236,34 @@ export const cases: Case[] = [
     name: "pow by −0.5 (layer norm's rule), by 3 of negative values",
     inputs: [{ shape: [3, 5], values: Float32Array.from({ length: 15 }, (_, i) => 0.25 + i / 5) }, { shape: [3, 5] }],
     fn: (a, b) => add(pow(a!, -0.5), pow(b!, 3)),
-    gradOnCpu: true, // pow's rule raises to b − 1, a number made on the device
   },
   {
     name: 'eq, minimum, broadcast [2, 3, 4], [3, 1]',
     inputs: [{ shape: [2, 3, 4] }, { shape: [3, 1] }],
     fn: (a, b) => add(minimum(a!, b!), cast(eq(a!, a!), 'float32')),
     gradOnCpu: true,
+  },
+  { name: 'gelu (tanh) [2, 5, 7] (tanh in its rule)', inputs: [{ shape: [2, 5, 7] }], fn: (x) => gelu(x!, { approximate: 'tanh' }) },
+  {
+    name: 'neg, log, sqrt, tanh, sigmoid [3, 11]',
+    inputs: [{ shape: [3, 11], values: Float32Array.from({ length: 33 }, (_, i) => 0.1 + i / 8) }],
+    fn: (x) => add(add(neg(log(x!)), sqrt(x!)), mul(tanh(sub(x!, 2)), sigmoid(sub(2, x!)))),
+  },
+  {
+    name: 'pow by a tensor, broadcast [3, 4] ^ [4] (log in its rule)',
+    inputs: [
+      { shape: [3, 4], values: Float32Array.from({ length: 12 }, (_, i) => 0.3 + i / 7) },
+      { shape: [4], values: Float32Array.from([-1.5, 0.5, 2, 3.25]) },
+    ],
+    fn: (a, b) => pow(a!, b!),
+  },
+  {
+    name: 'pow of negative bases by whole numbers [2, 6] ^ [2, 6]',
+    inputs: [
+      { shape: [2, 6], values: Float32Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? -1 : 1) * (0.5 + i / 5)) },
+      { shape: [2, 6], values: Float32Array.from([0, 1, 2, 3, -1, -2, 3, 2, 1, 0, -3, 4]), grad: false },
+    ],
+    fn: (a, b) => pow(a!, b!),
   },
   { name: 'softmax over dim -1 [2, 3, 7]', inputs: [{ shape: [2, 3, 7] }], fn: (x) => softmax(x!, -1) },
   { name: 'softmax over dim 1 [2, 5, 3]', inputs: [{ shape: [2, 5, 3] }], fn: (x) => softmax(x!, 1) },
@@ -246,6 +272,19 @@ export const cases: Case[] = [
     inputs: [{ shape: [2, 5, 8] }, { shape: [8] }, { shape: [8] }],
     fn: (x, w, b) => layerNorm(x!, 8, w!, b!),
   },
+  // rows as long as ViT-B's (768 wide; 197 tokens) and odd ones: per-row statistics, then the elements
+  { name: 'softmax over dim -1 at ViT-B row length [2, 768]', inputs: [{ shape: [2, 768] }], fn: (x) => softmax(x!, -1) },
+  { name: 'softmax over dim 1 [3, 197, 5]', inputs: [{ shape: [3, 197, 5] }], fn: (x) => softmax(x!, 1) },
+  {
+    name: 'layerNorm at ViT-B width [1, 3, 768], weight and bias',
+    inputs: [{ shape: [1, 3, 768] }, { shape: [768] }, { shape: [768] }],
+    fn: (x, w, b) => layerNorm(x!, 768, w!, b!),
+  },
+  {
+    name: 'layerNorm [7, 13] over 13, weight and bias',
+    inputs: [{ shape: [7, 13] }, { shape: [13] }, { shape: [13] }],
+    fn: (x, w, b) => layerNorm(x!, 13, w!, b!),
+  },
   { name: 'layerNorm [2, 3, 4, 5] over [4, 5], no affine', inputs: [{ shape: [2, 3, 4, 5] }], fn: (x) => layerNorm(x!, [4, 5]) },
   { name: 'permute [2, 3, 4, 5] → [0, 2, 3, 1]', inputs: [{ shape: [2, 3, 4, 5] }], fn: (x) => permute(x!, [0, 2, 3, 1]) },
   { name: 'slice [2, 7, 3] dim 1, 1:6:2 (unslice in its rule)', inputs: [{ shape: [2, 7, 3] }], fn: (x) => slice(x!, 1, 1, 6, 2) },
@@ -253,6 +292,16 @@ export const cases: Case[] = [
     name: 'cat [2, 1, 4], [2, 3, 4] on dim 1 (slice in its rule)',
     inputs: [{ shape: [2, 1, 4] }, { shape: [2, 3, 4] }],
     fn: (a, b) => cat([a!, b!], 1),
+  },
+  {
+    name: 'cat of three [2, 1, 4], [2, 3, 4], [2, 2, 4] on dim 1',
+    inputs: [{ shape: [2, 1, 4] }, { shape: [2, 3, 4] }, { shape: [2, 2, 4] }],
+    fn: (a, b, c) => cat([a!, b!, c!], 1),
+  },
+  {
+    name: 'cat of six on dim 0, one tensor twice',
+    inputs: [{ shape: [1, 3] }, { shape: [2, 3] }, { shape: [3, 3] }, { shape: [1, 3] }, { shape: [2, 3] }],
+    fn: (a, b, c, d, e) => cat([a!, b!, c!, d!, b!, e!], 0),
   },
   // gpujs has no batch-norm kernel: the op runs on the CPU backend between device ops, with a transfer each way.
   {

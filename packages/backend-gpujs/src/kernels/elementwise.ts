@@ -87,3 +87,28 @@ export function trunc(this: Flat, x: Values): number {
   if (v < 0) return Math.ceil(v);
   return Math.floor(v);
 }
+
+/** −x. */
+export function neg(this: Flat, x: Values): number {
+  return -x[this.thread.x]!;
+}
+
+/** ln x (NaN below 0, −∞ at 0). */
+export function log(this: Flat, x: Values): number {
+  return Math.log(x[this.thread.x]!);
+}
+
+/** √x (NaN below 0). */
+export function sqrt(this: Flat, x: Values): number {
+  return Math.sqrt(x[this.thread.x]!);
+}
+
+/** tanh x as 1 − 2/(e^(2x) + 1): one formula for every gpu.js mode (e^(2x) overflows to ∞ for large x, giving 1). */
+export function tanh(this: Flat, x: Values): number {
+  return 1 - 2 / (Math.exp(2 * x[this.thread.x]!) + 1);
+}
+
+/** 1/(1 + e^(−x)). */
+export function sigmoid(this: Flat, x: Values): number {
+  return 1 / (1 + Math.exp(-x[this.thread.x]!));
+}

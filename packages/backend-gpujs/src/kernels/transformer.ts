@@ -1,8 +1,9 @@
 /**
- * The ops of a vision transformer's forward pass and of their gradient rules: exp, erf, exact GELU, a power
- * by a host number (layer norm's 1/√(var + ε) in its rule), softmax along one dimension and layer norm over
- * the last dimensions, over a flat [n] output, one element per thread. gpu.js has no erf: the kernels use
- * Abramowitz & Stegun's 7.1.26 (|error| ≤ 1.5e-7), spelled out in each (gpu.js transpiles each kernel alone).
+ * The ops of a vision transformer's forward pass and of their gradient rules: exp, erf, GELU (exact and tanh),
+ * a power by a host number (layer norm's 1/√(var + ε) in its rule), and softmax along one dimension and layer
+ * norm over the last dimensions, each as a per-row statistics kernel and an elementwise one; over a flat
+ * output, one element (or one row's statistic) per thread. gpu.js has no erf: the kernels use Abramowitz &
+ * Stegun's 7.1.26 (|error| ≤ 1.5e-7), spelled out in each (gpu.js transpiles each kernel alone).
  */
 import type { KernelThis, Values } from './types';
 
@@ -34,6 +35,16 @@ export function gelu(this: Flat, x: Values): number {
 }
 
 /**
+ * 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): F.gelu's approximate='tanh' form, with tanh(u) written as
+ * 1 − 2/(e^(2u) + 1) (exact at both ends: e^(2u) overflows to ∞ for large u, giving 1).
+ */
+export function geluTanh(this: Flat, x: Values): number {
+  const v = x[this.thread.x]!;
+  const u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
+  return 0.5 * v * (2 - 2 / (Math.exp(2 * u) + 1));
+}
+
+/**
  * aˢ for a number s: |a|ˢ, negated for a negative a and an odd integer s (GLSL's pow is undefined for a
  * negative base, so the sign is put back by hand); NaN for a negative a and a fractional s, as on the CPU
  * (the square root of a negative number: NaN on IEEE hardware). `INTEGER` and `ODD` describe s.
@@ -47,40 +58,68 @@ export function powScalar(this: KernelThis<{ INTEGER: number; ODD: number }>, a:
   return r;
 }
 
-/** Softmax over a dimension of size D whose elements lie S apart: e^(x − max)/Σ e^(x − max) along it. */
-export function softmax(this: KernelThis<{ D: number; S: number }>, x: Values): number {
+/**
+ * Softmax's per-row statistics, a row being the D elements S apart along the dimension (ROWS = size / D rows,
+ * numbered outer·S + inner): element r < ROWS is row r's max, element ROWS + r its Σ e^(x − max). One pass
+ * per row here, so that `softmaxApply` reads two numbers per element instead of walking the row again.
+ */
+export function softmaxStats(this: KernelThis<{ D: number; S: number; ROWS: number }>, x: Values): number {
   const i = this.thread.x;
-  const q = Math.floor(i / this.constants.S);
-  const inner = i - q * this.constants.S;
-  const outer = Math.floor(q / this.constants.D);
-  const base = outer * this.constants.D * this.constants.S + inner;
+  let r = i;
+  if (i >= this.constants.ROWS) r = i - this.constants.ROWS;
+  const outer = Math.floor(r / this.constants.S);
+  const base = outer * this.constants.D * this.constants.S + r - outer * this.constants.S;
   let m = x[base]!;
   for (let d = 1; d < this.constants.D; d++) {
     const v = x[base + d * this.constants.S]!;
     if (v > m) m = v;
   }
+  if (i < this.constants.ROWS) return m;
   let total = 0;
   for (let d = 0; d < this.constants.D; d++) total = total + Math.exp(x[base + d * this.constants.S]! - m);
-  return Math.exp(x[i]! - m) / total;
+  return total;
+}
+
+/** Softmax from its row statistics (`softmaxStats`): e^(x − max)/Σ for one element. */
+export function softmaxApply(this: KernelThis<{ D: number; S: number; ROWS: number }>, x: Values, stats: Values): number {
+  const i = this.thread.x;
+  const q = Math.floor(i / this.constants.S);
+  const inner = i - q * this.constants.S;
+  const r = Math.floor(q / this.constants.D) * this.constants.S + inner;
+  return Math.exp(x[i]! - stats[r]!) / stats[this.constants.ROWS + r]!;
 }
 
 /**
- * Layer norm over rows of R contiguous values: (x − mean)/√(var + EPS)·weight + bias, the biased
- * variance taken around the mean (two passes, as the CPU kernel); weight and bias per column.
+ * Layer norm's per-row statistics over rows of R contiguous values: element r < ROWS is row r's mean,
+ * element ROWS + r its 1/√(var + EPS), the biased variance taken around the mean (two passes, as the CPU kernel).
  */
-export function layerNorm(this: KernelThis<{ R: number; EPS: number }>, x: Values, weight: Values, bias: Values): number {
+export function layerNormStats(this: KernelThis<{ R: number; ROWS: number; EPS: number }>, x: Values): number {
   const i = this.thread.x;
-  const row = Math.floor(i / this.constants.R);
+  let row = i;
+  if (i >= this.constants.ROWS) row = i - this.constants.ROWS;
   const base = row * this.constants.R;
-  const j = i - base;
   let total = 0;
   for (let k = 0; k < this.constants.R; k++) total = total + x[base + k]!;
   const mean = total / this.constants.R;
+  if (i < this.constants.ROWS) return mean;
   let sq = 0;
   for (let k = 0; k < this.constants.R; k++) {
     const d = x[base + k]! - mean;
     sq = sq + d * d;
   }
-  const inv = 1 / Math.sqrt(sq / this.constants.R + this.constants.EPS);
-  return (x[i]! - mean) * inv * weight[j]! + bias[j]!;
+  return 1 / Math.sqrt(sq / this.constants.R + this.constants.EPS);
+}
+
+/** Layer norm from its row statistics (`layerNormStats`): (x − mean)·inv·weight + bias, weight and bias per column. */
+export function layerNormApply(
+  this: KernelThis<{ R: number; ROWS: number }>,
+  x: Values,
+  stats: Values,
+  weight: Values,
+  bias: Values,
+): number {
+  const i = this.thread.x;
+  const row = Math.floor(i / this.constants.R);
+  const j = i - row * this.constants.R;
+  return (x[i]! - stats[row]!) * stats[this.constants.ROWS + row]! * weight[j]! + bias[j]!;
 }

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { relError } from '../run-case';
 import { TOL } from '../cases';
 import type { PageCase } from './page-entry';
-import { bundle, haveChromium, launch, openPage } from './chromium';
+import { bundle, chromiumPresent, launch, openPage } from './chromium';
 
 const MODES = ['webgl2', 'webgpu'] as const;
 
@@ -19,7 +19,7 @@ const MODES = ['webgl2', 'webgpu'] as const;
  */
 const WEBGPU_GAPS: readonly [string, string][] = [];
 const webgpuGap = (name: string): string | undefined => WEBGPU_GAPS.find(([prefix]) => name.startsWith(prefix))?.[1];
-const run = haveChromium() ? describe : describe.skip;
+const run = chromiumPresent() ? describe : describe.skip;
 jest.setTimeout(180_000);
 
 run.each(MODES)('gpujs conformance in Chromium, %s mode', (mode) => {
@@ -30,7 +30,7 @@ run.each(MODES)('gpujs conformance in Chromium, %s mode', (mode) => {
     const script = await bundle(path.join(__dirname, 'page-entry.ts'));
     const chrome = await launch({ webgpu: mode === 'webgpu' });
     try {
-      const page = await openPage(chrome.browser, {
+      const page = await openPage(chrome.context, {
         '/index.html': '<!doctype html><script type="module" src="/page.js"></script>',
         '/page.js': script,
       });
@@ -80,6 +80,13 @@ run.each(MODES)('gpujs conformance in Chromium, %s mode', (mode) => {
     expect(problems).toEqual([]);
     // an op without a device kernel runs on the CPU between device ops, and says so (webgpu: after its input arrived)
     for (const c of results.cases.filter((k) => k.name.startsWith('conv, batchNorm'))) expect(c.got?.info?.cpuOps).toMatch(/batchNorm/);
+    // a vision transformer's ops and their rules run wholly on the device: no op of theirs listed as run on the CPU
+    const transformerOps = /^(exp|erf|gelu|neg, log|pow|eq, minimum|softmax|layerNorm|permute|slice|cat)/;
+    const onCpu = results.cases
+      .filter((c) => transformerOps.test(c.name))
+      .map((c) => [c.name, c.got?.info?.cpuOps, c.got?.info?.cpuFallbacks].filter((v) => v !== undefined).join(': '));
+    expect(onCpu.filter((line) => line.includes(': '))).toEqual([]);
+    expect(onCpu.length).toBeGreaterThanOrEqual(20);
     // every case but the listed gaps
     expect(checked).toBe(results.cases.length - (mode === 'webgpu' ? results.cases.filter((c) => webgpuGap(c.name)).length : 0));
   });
