@@ -36,7 +36,7 @@ export function broadcastConstants(
   a: readonly number[],
   b: readonly number[],
   out: readonly number[],
-  op: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11,
+  op: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12,
 ): BroadcastConstants {
   const [d, sa, sb] = [pad6(out), broadcastStrides(a), broadcastStrides(b)];
   const c: BroadcastConstants = { OP: op } as BroadcastConstants;
@@ -77,9 +77,9 @@ export function whereConstants(
 
 /**
  * Constants of `reduceDims` for `shape` (rank ≤ 6) reduced over `dims`: the kept and the reduced dims, each
- * as sizes and input strides left-padded to six; `op` 0 sum, 1 mean, 2 max.
+ * as sizes and input strides left-padded to six; `op` 0 sum, 1 mean, 2 max, 3 min.
  */
-export function reduceConstants(shape: readonly number[], dims: readonly number[], op: 0 | 1 | 2): ReduceConstants {
+export function reduceConstants(shape: readonly number[], dims: readonly number[], op: 0 | 1 | 2 | 3): ReduceConstants {
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, d) => p * d, 1));
   const kept = shape.map((_, i) => i).filter((i) => !dims.includes(i));
   const reduced = shape.map((_, i) => i).filter((i) => dims.includes(i));
@@ -245,6 +245,17 @@ function gatherConstants(shape: readonly number[], strides: readonly number[], b
     c[`A${i}`] = a[i]!;
   }
   return c;
+}
+
+/** `gatherStrided`'s constants for expand(x, shape): stride 0 along every dimension x broadcasts over. */
+export function expandConstants(xShape: readonly number[], shape: readonly number[]): GatherConstants {
+  const st = rowStrides(xShape);
+  const lead = shape.length - xShape.length;
+  return gatherConstants(
+    shape,
+    shape.map((_, i) => (i < lead || xShape[i - lead] === 1 ? 0 : st[i - lead]!)),
+    0,
+  );
 }
 
 /** `gatherStrided`'s constants for permute(x, dims): output dim i reads input dim dims[i]. */

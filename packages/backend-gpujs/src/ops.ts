@@ -8,6 +8,7 @@ import type { NamedBackendKernelTable, Tensor } from '@gradlens/tensor';
 import {
   adaptiveTables,
   bilinearTaps,
+  expandConstants,
   broadcastConstants,
   convConstants,
   elementwiseCase,
@@ -89,9 +90,9 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       return decline(inputs);
     };
 
-  /** div, minimum, maximum, pow, and ge, gt, lt, le and eq (bool masks) with broadcasting, any operand shapes up to six dimensions. */
+  /** div, minimum, maximum, pow, and ge, gt, lt, le, eq and ne (bool masks) with broadcasting, any operand shapes up to six dimensions. */
   const broadcastOnly =
-    (op: 'div' | 'ge' | 'gt' | 'lt' | 'le' | 'eq' | 'minimum' | 'maximum' | 'pow', code: 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11) =>
+    (op: 'div' | 'ge' | 'gt' | 'lt' | 'le' | 'eq' | 'ne' | 'minimum' | 'maximum' | 'pow', code: 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12) =>
     (inputs: { a: Tensor; b: Tensor }): KernelResult | Declined => {
       const { a, b } = inputs;
       if (!allF32(inputs)) return decline(inputs);
@@ -99,16 +100,16 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       const n = sizeOf(shape);
       if (n === 0 || shape.length > MAX_BROADCAST_RANK) return decline(inputs);
       const c = broadcastConstants(a.shape, b.shape, shape, code);
-      const dtype = op === 'ge' || op === 'gt' || op === 'lt' || op === 'le' || op === 'eq' ? 'bool' : 'float32';
+      const dtype = op === 'ge' || op === 'gt' || op === 'lt' || op === 'le' || op === 'eq' || op === 'ne' ? 'bool' : 'float32';
       return { out: launcher.tensor(launcher.launch(bc.binaryBroadcast, [n], c, [a, b], n), shape, dtype) };
     };
 
   const powBroadcast = broadcastOnly('pow', 8);
   const gtBroadcast = broadcastOnly('gt', 9);
 
-  /** sum, mean and max over `dims` (float32, up to six dimensions). */
+  /** sum, mean, max and min over `dims` (float32, up to six dimensions). */
   const reduction =
-    (code: 0 | 1 | 2) =>
+    (code: 0 | 1 | 2 | 3) =>
     (inputs: { x: Tensor }, attrs: { dims: number[]; keepdim: boolean }): KernelResult | Declined => {
       const { x } = inputs;
       const shape = reducedShape(x.shape, attrs.dims, attrs.keepdim);
@@ -157,6 +158,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
     },
     eq: broadcastOnly('eq', 5),
     lt: broadcastOnly('lt', 10),
+    ne: broadcastOnly('ne', 12),
     le: broadcastOnly('le', 11),
     minimum: broadcastOnly('minimum', 6),
     maximum: broadcastOnly('maximum', 7),
@@ -188,6 +190,30 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
       const p = sliceConstants(x.shape, attrs.begin, attrs.end, attrs.step);
       if (sizeOf(p.shape) === 0) return decline(inputs);
       return gathered(x, p.shape, p.constants);
+    },
+    expand: (inputs, attrs) => {
+      const { x } = inputs;
+      if (!movable(x) || attrs.shape.length > MAX_BROADCAST_RANK || sizeOf(attrs.shape) === 0) return decline(inputs);
+      return gathered(x, attrs.shape, expandConstants(x.shape, attrs.shape));
+    },
+    indexSelect: (inputs, attrs) => {
+      const { x, index } = inputs;
+      if (!movable(x) || index.size === 0) return decline(inputs);
+      const shape = [...x.shape];
+      shape[attrs.dim] = index.size;
+      const c = { D: x.shape[attrs.dim]!, K: index.size, INNER: sizeOf(x.shape.slice(attrs.dim + 1)) };
+      const n = sizeOf(shape);
+      return { out: launcher.tensor(launcher.launch(mv.indexSelect, [n], c, [x, index], n), shape, x.dtype) };
+    },
+    indexAdd: (inputs, attrs) => {
+      const { x, index } = inputs;
+      if (x.dtype !== 'float32' || x.size === 0 || index.size === 0) return decline(inputs);
+      const shape = [...x.shape];
+      shape[attrs.dim] = attrs.size;
+      const c = { SIZE: attrs.size, K: index.size, INNER: sizeOf(x.shape.slice(attrs.dim + 1)) };
+      const n = sizeOf(shape);
+      if (n === 0) return decline(inputs);
+      return { out: launcher.tensor(launcher.launch(mv.indexAdd, [n], c, [x, index], n), shape, 'float32') };
     },
     unslice: (inputs, attrs) => {
       const { x } = inputs;
@@ -248,6 +274,7 @@ export function deviceKernels(launcher: KernelLauncher): BackendKernelTable {
     sum: reduction(0),
     mean: reduction(1),
     max: reduction(2),
+    min: reduction(3),
     adaptiveAvgPool2d: (inputs, attrs) => {
       const { x } = inputs;
       if (x.dtype !== 'float32' || x.size === 0 || x.rank !== 4) return decline(inputs);

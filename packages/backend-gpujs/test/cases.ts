@@ -16,9 +16,11 @@ import {
   eq,
   erf,
   exp,
+  expand,
   ge,
   gelu,
   gt,
+  indexSelect,
   interpolate,
   layerNorm,
   linear,
@@ -27,8 +29,10 @@ import {
   max,
   maxPool2d,
   mean,
+  min,
   minimum,
   mul,
+  ne,
   neg,
   permute,
   pow,
@@ -302,6 +306,20 @@ export const cases: Case[] = [
     name: 'cat of six on dim 0, one tensor twice',
     inputs: [{ shape: [1, 3] }, { shape: [2, 3] }, { shape: [3, 3] }, { shape: [1, 3] }, { shape: [2, 3] }],
     fn: (a, b, c, d, e) => cat([a!, b!, c!, d!, b!, e!], 0),
+  },
+  // the CAM methods' and the many-pass methods' ops: ne (Grad-CAM++'s mask), min (Score-CAM's normalisation),
+  // indexSelect (a batch of masked pictures) and expand (a ViT's class token over a batch)
+  {
+    name: 'ne, broadcast [2, 3, 4], [3, 1], and x ≠ x',
+    inputs: [{ shape: [2, 3, 4] }, { shape: [3, 1] }],
+    fn: (a, b) => mul(a!, add(cast(ne(a!, b!), 'float32'), cast(ne(a!, a!), 'float32'))),
+  },
+  { name: 'min over dims 1 and 3 [2, 3, 4, 5]', inputs: [{ shape: [2, 3, 4, 5] }], fn: (x) => min(x!, { dim: [1, 3] }) },
+  { name: 'expand [3, 1] → [2, 3, 4]', inputs: [{ shape: [3, 1] }], fn: (x) => expand(x!, [2, 3, 4]) },
+  {
+    name: 'indexSelect [2, 5, 3] dim 1 at 4, 0, 4, 2 (indexAdd in its rule)',
+    inputs: [{ shape: [2, 5, 3] }],
+    fn: (x) => indexSelect(x!, 1, [4, 0, 4, 2]),
   },
   // gpujs has no batch-norm kernel: the op runs on the CPU backend between device ops, with a transfer each way.
   {

@@ -1,5 +1,5 @@
 /**
- * add, sub, mul, div, ge, gt, lt, le, eq, minimum, maximum and pow with NumPy broadcasting (e.g. Grad-CAM's channel weights [N, C, 1, 1] times the
+ * add, sub, mul, div, ge, gt, lt, le, eq, ne, minimum, maximum and pow with NumPy broadcasting (e.g. Grad-CAM's channel weights [N, C, 1, 1] times the
  * activations [N, C, h, w]), and `where` over three operands, over a flat [n] output of up to six dimensions.
  */
 import type { KernelThis } from './types';
@@ -26,7 +26,7 @@ export interface BroadcastConstants {
   B3: number;
   B4: number;
   B5: number;
-  /** 0: a + b, 1: a − b, 2: a · b, 3: a / b, 4: a ≥ b (1 or 0), 5: a = b (1 or 0), 6: min(a, b), 7: max(a, b) (NaN wins, as on the CPU), 8: aᵇ, 9: a > b, 10: a < b, 11: a ≤ b (1 or 0) */
+  /** 0: a + b, 1: a − b, 2: a · b, 3: a / b, 4: a ≥ b (1 or 0), 5: a = b (1 or 0), 6: min(a, b), 7: max(a, b) (NaN wins, as on the CPU), 8: aᵇ, 9: a > b, 10: a < b, 11: a ≤ b, 12: a ≠ b (1 or 0) */
   OP: number;
 }
 
@@ -101,6 +101,10 @@ export function binaryBroadcast(this: KernelThis<BroadcastConstants>, a: Values,
   }
   if (this.constants.OP === 10) {
     if (x < y) return 1;
+    return 0;
+  }
+  if (this.constants.OP === 12) {
+    if (x !== y) return 1;
     return 0;
   }
   if (this.constants.OP === 11) {

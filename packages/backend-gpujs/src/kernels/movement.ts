@@ -1,7 +1,8 @@
 /**
  * Data movement on the device: a strided gather (permute, slice: each output element reads the input at
- * BASE + Σ index·stride over up to six output dimensions), slice's adjoint `unslice` (the input placed into
- * zeros) and `cat` of two tensors along one dimension, over a flat [n] output, one element per thread.
+ * BASE + Σ index·stride over up to six output dimensions; expand reads with stride 0), slice's adjoint
+ * `unslice` (the input placed into zeros), `cat` of two tensors along one dimension, `indexSelect` and its
+ * adjoint `indexAdd`, over a flat [n] output, one element per thread.
  */
 import type { KernelThis, Values } from './types';
 
@@ -121,4 +122,28 @@ export function cat2(this: KernelThis<{ DA: number; DB: number; INNER: number }>
   const d = step - outer * D;
   if (d < this.constants.DA) return a[(outer * this.constants.DA + d) * this.constants.INNER + r]!;
   return b[(outer * this.constants.DB + d - this.constants.DA) * this.constants.INNER + r]!;
+}
+
+/** x's slices at `index` (K of them) along a dimension of size D, with INNER elements per step of it. */
+export function indexSelect(this: KernelThis<{ D: number; K: number; INNER: number }>, x: Values, index: Values): number {
+  const i = this.thread.x;
+  const step = Math.floor(i / this.constants.INNER);
+  const r = i - step * this.constants.INNER;
+  const outer = Math.floor(step / this.constants.K);
+  const k = step - outer * this.constants.K;
+  return x[(outer * this.constants.D + index[k]!) * this.constants.INNER + r]!;
+}
+
+/** indexSelect's adjoint: slice d of SIZE along the dimension sums x's slices k (of K) whose index is d, in order of k. */
+export function indexAdd(this: KernelThis<{ SIZE: number; K: number; INNER: number }>, x: Values, index: Values): number {
+  const i = this.thread.x;
+  const step = Math.floor(i / this.constants.INNER);
+  const r = i - step * this.constants.INNER;
+  const outer = Math.floor(step / this.constants.SIZE);
+  const d = step - outer * this.constants.SIZE;
+  let total = 0;
+  for (let k = 0; k < this.constants.K; k++) {
+    if (index[k]! === d) total = total + x[(outer * this.constants.K + k) * this.constants.INNER + r]!;
+  }
+  return total;
 }

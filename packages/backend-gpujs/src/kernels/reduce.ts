@@ -1,5 +1,5 @@
 /**
- * sum, mean and max over any set of dimensions of a tensor of up to six: one output element per thread,
+ * sum, mean, max and min over any set of dimensions of a tensor of up to six: one output element per thread,
  * which walks the R elements it reduces. The kept dimensions place the thread's first element, the reduced
  * ones step through the rest (both as sizes and input strides, left-padded to six with size 1).
  */
@@ -33,7 +33,7 @@ export interface ReduceConstants {
   RS4: number;
   RS5: number;
   R: number;
-  /** 0: sum, 1: mean, 2: max (a NaN wins, as on the CPU) */
+  /** 0: sum, 1: mean, 2: max, 3: min (a NaN wins, as on the CPU) */
   OP: number;
 }
 
@@ -55,9 +55,9 @@ export function reduceDims(this: KernelThis<ReduceConstants>, x: Values): number
   q = Math.floor(rest / this.constants.K1);
   base = base + (rest - q * this.constants.K1) * this.constants.KS1;
   base = base + q * this.constants.KS0;
-  // max starts from the first element (at `base`): gpu.js's WGSL cannot spell -Infinity
+  // max and min start from the first element (at `base`): gpu.js's WGSL cannot spell ±Infinity
   let acc = 0;
-  if (this.constants.OP === 2) acc = x[base]!;
+  if (this.constants.OP >= 2) acc = x[base]!;
   for (let r = 0; r < this.constants.R; r++) {
     let left = r;
     let p = Math.floor(left / this.constants.R5);
@@ -78,6 +78,8 @@ export function reduceDims(this: KernelThis<ReduceConstants>, x: Values): number
     const v = x[at]!;
     if (this.constants.OP === 2) {
       if (v > acc || v !== v) acc = v;
+    } else if (this.constants.OP === 3) {
+      if (v < acc || v !== v) acc = v;
     } else acc = acc + v;
   }
   if (this.constants.OP === 1) return acc / this.constants.R;

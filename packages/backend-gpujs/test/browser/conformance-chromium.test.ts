@@ -80,8 +80,8 @@ run.each(MODES)('gpujs conformance in Chromium, %s mode', (mode) => {
     expect(problems).toEqual([]);
     // an op without a device kernel runs on the CPU between device ops, and says so (webgpu: after its input arrived)
     for (const c of results.cases.filter((k) => k.name.startsWith('conv, batchNorm'))) expect(c.got?.info?.cpuOps).toMatch(/batchNorm/);
-    // a vision transformer's ops and their rules run wholly on the device: no op of theirs listed as run on the CPU
-    const transformerOps = /^(exp|erf|gelu|neg, log|pow|eq, minimum|softmax|layerNorm|permute|slice|cat)/;
+    // a vision transformer's ops, the CAM and many-pass methods' ones, and their rules run wholly on the device
+    const transformerOps = /^(exp|erf|gelu|neg, log|pow|eq, minimum|softmax|layerNorm|permute|slice|cat|ne, |min over|expand|indexSelect)/;
     const onCpu = results.cases
       .filter((c) => transformerOps.test(c.name))
       .map((c) => [c.name, c.got?.info?.cpuOps, c.got?.info?.cpuFallbacks].filter((v) => v !== undefined).join(': '));
