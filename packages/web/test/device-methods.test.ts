@@ -17,7 +17,7 @@ const budget = { ...DEFAULT_BUDGET, samples: 2, steps: 2, batchSize: 8, window: 
 
 afterAll(() => setBackend('cpu'));
 
-describe.each(['gapnet', 'vit'])('every page method on %s, on gpujs', (name) => {
+describe.each(['gapnet', 'vit'] as const)('every page method on %s, on gpujs', (name) => {
   const { model, input, info } = loadBundledModel(name);
   const x = imageToInput(readImage(SAMPLE), input);
   const offered = pageMethods(METHODS, model, 64, info.targetLayer);
