@@ -1,5 +1,7 @@
 // @ts-check
 'use strict';
+// "did you mean": the nearest-name rule of the CLI and the layer lookups (nn's names.ts, which imports nothing).
+const { nearestNames } = require('../packages/nn/dist/names');
 /**
  * The flag reader of the scripts in this folder (and scripts/vit-probe.js). Each script declares its
  * flags; the command line is checked against them before the script does anything, so a typo
@@ -26,25 +28,6 @@
 
 /** A command line that does not fit the script's flags (its message is the one line to print). */
 class FlagError extends Error {}
-
-/** Edit distance of two short words, for "did you mean". @param {string} a @param {string} b */
-function distance(a, b) {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row.push(Math.min(/** @type {number} */ (prev[j]) + 1, /** @type {number} */ (row[j - 1]) + 1, /** @type {number} */ (prev[j - 1]) + (a[i - 1] === b[j - 1] ? 0 : 1)));
-    }
-    prev = row;
-  }
-  return /** @type {number} */ (prev[b.length]);
-}
-
-/** The known flag nearest to an unknown one (a prefix either way, or ≤ 2 edits), if any. @param {string} name @param {string[]} known */
-function nearest(name, known) {
-  const close = known.filter((k) => k.startsWith(name) || name.startsWith(k) || distance(k, name) <= 2);
-  return close.sort((a, b) => distance(a, name) - distance(b, name))[0];
-}
 
 /**
  * Reads argv (the words after the script's path) against spec; throws a FlagError naming the first
@@ -74,7 +57,7 @@ function parseFlags(spec, argv) {
     const name = word.slice(2, eq < 0 ? undefined : eq);
     const flag = Object.prototype.hasOwnProperty.call(spec.flags, name) ? spec.flags[name] : undefined;
     if (!flag) {
-      const guess = nearest(name, known);
+      const guess = nearestNames(name, known, 1)[0];
       throw new FlagError(`unknown flag --${name}${guess ? ` (did you mean --${guess}?)` : ''}; known: ${known.map((k) => `--${k}`).join(' ')}`);
     }
     if (values.has(name)) throw new FlagError(`--${name} given twice`);
