@@ -4,7 +4,7 @@ import type { NamedKernelTable } from '../backend';
 import { matmulDims, windowOutSize } from '../../shape';
 import type { Tensor } from '../../tensor';
 import * as k from './kernels';
-import { floats, output } from './util';
+import { floats, output, outputToFill } from './util';
 
 /** Batch, channels and plane of an [N, C, H, W] shape, as the geometry records name them. */
 function inputDims(x: readonly number[]): { batch: number; channels: number; inHeight: number; inWidth: number } {
@@ -93,24 +93,24 @@ export const nnKernels = {
   conv2d: ({ x, weight, bias }, a) => {
     const [oh, ow] = [0, 1].map((i) => windowOutSize(x.shape[2 + i]!, weight.shape[2 + i]!, a.stride[i]!, a.padding[i]!, a.dilation[i]!));
     const shape = [x.shape[0]!, weight.shape[0]!, oh!, ow!];
-    const { t, v } = output(shape, dtypeOf(x));
+    const { t, v } = outputToFill(shape, dtypeOf(x)); // every path overwrites (its tests start from NaN)
     k.conv2dForward(floats(x), floats(weight), bias ? floats(bias) : null, convGeometry(x.shape, weight.shape, shape, a), v);
     return { out: t };
   },
   conv2dBackwardInput: ({ dy, weight }, a) => {
-    const { t, v } = output(a.inputShape, dtypeOf(dy));
+    const { t, v } = outputToFill(a.inputShape, dtypeOf(dy)); // overwritten, as above
     k.conv2dBackwardInput(floats(dy), floats(weight), convGeometry(a.inputShape, weight.shape, dy.shape, a), v);
     return { out: t };
   },
   conv2dBackwardWeight: ({ x, dy }, a) => {
-    const { t, v } = output(a.weightShape, dtypeOf(x));
+    const { t, v } = outputToFill(a.weightShape, dtypeOf(x)); // overwritten, as above
     k.conv2dBackwardWeight(floats(x), floats(dy), convGeometry(x.shape, a.weightShape, dy.shape, a), v);
     return { out: t };
   },
   maxPool2d: ({ x }, a) => {
     const shape = nchw(x, a.outSize);
-    const { t, v } = output(shape, dtypeOf(x));
-    const idx = output(shape, 'int32');
+    const { t, v } = outputToFill(shape, dtypeOf(x)); // values and indices overwritten (tests start from NaN, -7)
+    const idx = outputToFill(shape, 'int32');
     k.maxPool2dForward(floats(x), poolGeometry(x.shape, a), v, idx.v);
     return { out: t, extras: [idx.t] };
   },

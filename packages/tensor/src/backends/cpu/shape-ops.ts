@@ -3,7 +3,7 @@ import { broadcastStrides, stridesOf } from '../../shape';
 import type { FloatArray } from '../../dtype';
 import { markShared } from '../../tensor';
 import { scatterByIndices } from './kernels';
-import { around, floats, forEachRun, make, output, read } from './util';
+import { around, floats, forEachRun, make, output, outputToFill, read } from './util';
 
 /** Calls `visit(o, i)` for every output element o (row-major) with its strided input offset i. */
 function stridedWalk(shape: readonly number[], strides: readonly number[], base: number, visit: (o: number, i: number) => void): void {
@@ -146,7 +146,7 @@ export const shapeKernels = {
   },
   scatterPlanes: ({ dy, indices }, { planeShape }) => {
     const [n, c, oh, ow] = dy.shape as [number, number, number, number];
-    const { t, v } = output([n, c, ...planeShape], dy.dtype);
+    const { t, v } = outputToFill([n, c, ...planeShape], dy.dtype); // scatterByIndices zeroes it first
     scatterByIndices(floats(dy), read(indices) as Int32Array, n * c, oh * ow, planeShape[0] * planeShape[1], v as FloatArray);
     return { out: t };
   },

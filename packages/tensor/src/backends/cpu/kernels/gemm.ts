@@ -218,6 +218,12 @@ export interface Staging {
    * from `address`), split by its `items` across the threads when `work` is large enough.
    */
   job(id: number, args: readonly number[], items: number, work: number): void;
+  /**
+   * `job`, started on the worker threads without waiting: returns the function that finishes it (the caller
+   * claims the parts left, then waits), to call before the next job. Between the two the caller may stage
+   * data the job does not read. Without worker threads (or with too little work) the job runs whole here first.
+   */
+  startJob(id: number, args: readonly number[], items: number, work: number): () => void;
 }
 
 /**

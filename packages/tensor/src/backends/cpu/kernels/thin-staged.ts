@@ -1,7 +1,8 @@
 /**
  * Thin float32 products (a batch-1 linear layer and its backward-to-input) on the WebAssembly engine's
  * threads: the streamed operand is copied into the module's memory a chunk at a time and each chunk is
- * split across the threads (rows of the weight for dot products, output columns for the scaled-row sums).
+ * split across the threads (rows of the weight for dot products, output columns for the scaled-row sums);
+ * the next chunk is copied in while the worker threads work on the previous one.
  * The loops (thin_dot and thin_axpy in packages/tensor/wasm/gemm_f32.c) are thin.ts's, operation for
  * operation, so results are bitwise those of the JavaScript path whatever the thread count.
  */
@@ -32,32 +33,43 @@ export function thinMatmulStaged(st: Staging, t: ThinProduct): boolean {
   if (!(a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array) || n * k * m < MIN_MACS) return false;
   if (bRs === 1 && k > THIN) {
     if (bCs !== k) return false;
-    // Dot products with B's columns, which are W's contiguous rows (a linear layer's weight).
+    // Dot products with B's columns, which are W's contiguous rows (a linear layer's weight). Chunks alternate
+    // between two regions: the next one is copied in while the worker threads multiply the previous one.
     const xAt = 0,
       outAt = roundUp(m * k),
-      wAt = outAt + roundUp(m * n);
-    const rowsPerChunk = Math.max(1, Math.floor(CHUNK_FLOATS / k));
-    let staged = st.reserve(wAt + Math.min(n, rowsPerChunk) * k);
+      rowsPerChunk = Math.max(1, Math.floor(CHUNK_FLOATS / k)),
+      chunk = Math.min(n, rowsPerChunk) * k,
+      w0 = outAt + roundUp(m * n),
+      w1 = w0 + (n > rowsPerChunk ? roundUp(chunk) : 0);
+    const staged = st.reserve(w1 + chunk); // reserved once: no growth (which would move views) under a started job
     for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) staged[xAt + i * k + p] = a[aOff + i * aRs + p * aCs]!;
-    for (let j0 = 0; j0 < n; j0 += rowsPerChunk) {
+    let finish = (): void => {};
+    for (let j0 = 0, second = false; j0 < n; j0 += rowsPerChunk, second = !second) {
       const rows = Math.min(rowsPerChunk, n - j0);
-      staged = st.floats();
+      const wAt = second ? w1 : w0;
       staged.set(b.subarray(bOff + j0 * k, bOff + (j0 + rows) * k), wAt);
-      st.job(WasmJob.ThinDot, [st.address(xAt), m, k, st.address(wAt), st.address(outAt + j0), n, rows], rows, m * rows * k);
+      finish();
+      finish = st.startJob(WasmJob.ThinDot, [st.address(xAt), m, k, st.address(wAt), st.address(outAt + j0), n, rows], rows, m * rows * k);
     }
-    out.set(st.floats().subarray(outAt, outAt + m * n), outOff);
+    finish();
+    out.set(staged.subarray(outAt, outAt + m * n), outOff);
     return true;
   }
   if (bCs === 1 && bRs === n && m === 1) {
     // (thin.ts takes this branch too: bRs = 1 with k > THIN went to the dot products above)
-    // Sums of B's rows scaled by a's entries; rows whose scale is zero are skipped, as thin.ts does.
-    const sAt = 0,
-      outAt = roundUp(k),
-      wAt = outAt + roundUp(n);
-    const rowsPerChunk = Math.max(1, Math.floor(CHUNK_FLOATS / n));
-    st.reserve(wAt + Math.min(k, rowsPerChunk) * n).fill(0, outAt, outAt + n);
-    for (let p0 = 0; p0 < k;) {
-      const staged = st.floats();
+    // Sums of B's rows scaled by a's entries; rows whose scale is zero are skipped, as thin.ts does. Chunks
+    // (scales and rows) alternate between two regions, the next staged while the threads add the previous.
+    const rowsPerChunk = Math.max(1, Math.floor(CHUNK_FLOATS / n)),
+      chunkRows = Math.min(k, rowsPerChunk),
+      outAt = 0,
+      s0 = roundUp(n),
+      s1 = s0 + roundUp(chunkRows),
+      w0 = s1 + roundUp(chunkRows),
+      w1 = w0 + roundUp(chunkRows * n);
+    const staged = st.reserve(w1 + chunkRows * n).fill(0, outAt, outAt + n);
+    let finish = (): void => {};
+    for (let p0 = 0, second = false; p0 < k; second = !second) {
+      const [sAt, wAt] = second ? [s1, w1] : [s0, w0];
       let rows = 0;
       for (; p0 < k && rows < rowsPerChunk; p0++) {
         const s = a[aOff + p0 * aCs]!;
@@ -66,9 +78,11 @@ export function thinMatmulStaged(st: Staging, t: ThinProduct): boolean {
         staged.set(b.subarray(bOff + p0 * n, bOff + (p0 + 1) * n), wAt + rows * n);
         rows++;
       }
-      if (rows > 0) st.job(WasmJob.ThinAxpy, [st.address(sAt), rows, st.address(wAt), n, st.address(outAt)], n, rows * n);
+      finish(); // chunks add into the same sums: one at a time, in order
+      if (rows > 0) finish = st.startJob(WasmJob.ThinAxpy, [st.address(sAt), rows, st.address(wAt), n, st.address(outAt)], n, rows * n);
     }
-    out.set(st.floats().subarray(outAt, outAt + n), outOff);
+    finish();
+    out.set(staged.subarray(outAt, outAt + n), outOff);
     return true;
   }
   return false;

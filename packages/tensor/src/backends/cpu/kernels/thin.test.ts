@@ -7,6 +7,7 @@ import { currentFloat32Engine } from './gemm';
 import { setNumThreads } from '../threads/settings';
 import { setDefaultThreadHost } from '../threads/host';
 import { nodeThreadHost } from '../threads/node-host';
+import { WasmJob } from './wasm-gemm';
 
 describe('thin products (m or k ≤ THIN) take the unpacked path and stay exact', () => {
   const rand = seededRandom(11);
@@ -40,13 +41,18 @@ describe('thin products (m or k ≤ THIN) take the unpacked path and stay exact'
 describe('big thin float32 products run staged in the wasm module, bitwise as the JavaScript loops, on any thread count', () => {
   setDefaultThreadHost(nodeThreadHost);
   const rand = seededRandom(12);
-  // [m, n, k, transB]: transB = a linear layer's forward (dot products), else its backward-to-input (scaled rows)
-  const cases: [number, number, number, boolean][] = [
-    [1, 300, 517, true],
-    [3, 257, 300, true],
-    [1, 411, 300, false],
+  // [m, n, k, transB, chunk]: transB = a linear layer's forward (dot products), else its backward-to-input
+  // (scaled rows); chunks of about `chunk` rows: small ones run whole on the caller, big ones (≥ 2^18
+  // multiply-adds) are started on the worker threads while the next chunk is staged.
+  const cases: [number, number, number, boolean, number][] = [
+    [1, 300, 517, true, 7],
+    [3, 257, 300, true, 7],
+    [1, 411, 300, false, 7],
+    [1, 2048, 1024, true, 300],
+    [2, 1500, 1024, true, 300],
+    [1, 1024, 2048, false, 300],
   ];
-  test.each(cases)('m %i, n %i, k %i, transB %s: chunked, 1 and 2 threads', (m, n, k, transB) => {
+  test.each(cases)('m %i, n %i, k %i, transB %s: chunks of ~%i rows, 1, 2 and 3 threads', (m, n, k, transB, chunk) => {
     const a = randomFloats(Float32Array, m * k, rand) as Float32Array;
     for (let i = 0; i < a.length; i += 3) a[i] = 0; // zero scales are skipped
     const b = randomFloats(Float32Array, k * n, rand) as Float32Array;
@@ -69,9 +75,9 @@ describe('big thin float32 products run staged in the wasm module, bitwise as th
     });
     thinMatmul(product(js));
     expectClose(js, refMatmul(a, b, o), 1e-5, 'thin matmul');
-    const prev = setThinChunkFloats(7 * Math.max(n, k) + 5); // several chunks, the last partial
+    const prev = setThinChunkFloats(chunk * Math.max(n, k) + 5); // several chunks, the last partial
     try {
-      for (const threads of [1, 2]) {
+      for (const threads of [1, 2, 3]) {
         setNumThreads(threads);
         const out = new Float32Array(m * n).fill(NaN);
         const st = currentFloat32Engine()!.staging!;
@@ -83,6 +89,28 @@ describe('big thin float32 products run staged in the wasm module, bitwise as th
       }
     } finally {
       setThinChunkFloats(prev);
+      setNumThreads(1);
+    }
+  });
+});
+
+describe('a started job', () => {
+  test('another job asked before it is finished is a one-line error, and the started one still completes', () => {
+    setDefaultThreadHost(nodeThreadHost);
+    const k = 1024,
+      n = 512;
+    const st = currentFloat32Engine()!.staging!;
+    const staged = st.reserve(k + n + n * k);
+    staged.fill(1, 0, k); // x = ones
+    staged.fill(0.5, k + n, k + n + n * k); // W = halves: every dot product is k/2
+    const args = [st.address(0), 1, k, st.address(k + n), st.address(k), n, n];
+    setNumThreads(2);
+    try {
+      const finish = st.startJob(WasmJob.ThinDot, args, n, n * k);
+      expect(() => st.job(WasmJob.ThinDot, args, n, n * k)).toThrow(/job 6 asked while a started job is unfinished/);
+      finish();
+      expect(Array.from(st.floats().subarray(k, k + n)).every((v) => v === k / 2)).toBe(true);
+    } finally {
       setNumThreads(1);
     }
   });

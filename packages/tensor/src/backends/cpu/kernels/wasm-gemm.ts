@@ -61,7 +61,20 @@ export function setGemmTileSplit(on: boolean): boolean {
   return prev;
 }
 
+let overlap = true;
+/**
+ * @internal Whether `startJob` returns before the job is done (so the caller stages the next chunk meanwhile) or
+ * runs it whole first, as `job` does; for A/B benchmarks. Returns the previous setting.
+ */
+export function setStagingOverlap(on: boolean): boolean {
+  const prev = overlap;
+  overlap = on;
+  return prev;
+}
+
 const PAGE = 65536;
+/** What a job that has already run returns for its finish. */
+const done = (): void => {};
 /** The module's memory is shared (WebAssembly threads) and may grow to 4 GiB, as declared by build.sh. */
 const MAX_PAGES = 65536;
 /** A job is split across threads only when it has at least this much work (multiply-adds or values moved; a dispatch costs tens of µs). */
@@ -187,6 +200,7 @@ export function createWasmFloat32Engine(): PanelEngine {
     },
     address: (at) => HEAP_BASE + at * 4,
     job: (id, args, items, work) => job(id, args, items, work),
+    startJob: (id, args, items, work) => job(id, args, items, work, overlap),
     scatterAdd(dstAt, downAt, rows, runsAt, nRuns, colStep, c, ldc) {
       k.scatter_add(HEAP_BASE + dstAt * 4, HEAP_BASE + downAt * 4, rows, HEAP_BASE + runsAt * 4, nRuns, colStep, address(c, 0), ldc);
     },
@@ -202,14 +216,24 @@ export function createWasmFloat32Engine(): PanelEngine {
     if (threads > 1 && host !== null) pool = new JobPool(host, module, memory, threads, k.run_job);
     return pool;
   };
-  /** Writes a job's arguments and runs it: split across the threads when it has `items` to split and enough `work`, else whole here. */
-  function job(id: number, args: readonly number[], items: number, work: number): void {
+  /**
+   * Writes a job's arguments and runs it: split across the threads when it has `items` to split and enough
+   * `work`, else whole here. With `detach`, returns once the workers have it (the returned function finishes it).
+   */
+  function job(id: number, args: readonly number[], items: number, work: number, detach = false): () => void {
     if (args.length > MAX_JOB_ARGS) throw new Error(`wasm-simd engine: job ${id} has ${args.length} arguments, room for ${MAX_JOB_ARGS}`);
+    // Its parts read the arguments as they start: overwriting them under a started job would corrupt it.
+    if (pool?.busy() === true) throw new Error(`wasm-simd engine: job ${id} asked while a started job is unfinished`);
     new Int32Array(memory.buffer, JOB_ARGS, args.length).set(args);
     const threads = Math.min(getNumThreads(), items);
     const p = threads > 1 && work >= PARALLEL_MIN_WORK ? poolFor(threads) : null;
     if (p === null) k.run_job(id, 0, 1);
-    else p.run(id, items);
+    else if (!detach) p.run(id, items);
+    else {
+      p.start(id, items);
+      return () => p.finish();
+    }
+    return done;
   }
 
   return {

@@ -172,10 +172,12 @@ export function winogradConv(
   const at = (off: number): number => st.address(off);
   const yLen = g.batch * CO * OH * OW;
   const staged = st.reserve(p.total);
-  staged.set(head(x, g.batch * CI * H * W), p.x);
   staged.set(head(weight, CO * CI * 9), p.w);
+  // The worker threads transform the filter while this thread copies the input in (disjoint regions).
+  const filterDone = st.startJob(WasmJob.WinogradFilter, [at(p.w), CO, CI, flip ? 1 : 0, at(p.u), mPad], mPad, 16 * mPad * CI);
+  staged.set(head(x, g.batch * CI * H * W), p.x);
   if (bias !== null) staged.set(head(bias, CO), p.bias);
-  st.job(WasmJob.WinogradFilter, [at(p.w), CO, CI, flip ? 1 : 0, at(p.u), mPad], mPad, 16 * mPad * CI);
+  filterDone();
   for (let t0 = 0; t0 < p.tiles; t0 += p.chunk) {
     const count = Math.min(p.chunk, p.tiles - t0);
     const tp = Math.ceil(count / nr) * nr;

@@ -70,6 +70,8 @@ export class JobPool {
   readonly threads: number;
   private readonly ctl: Int32Array;
   private readonly workers: ThreadHandle[] = [];
+  /** Parts of the job in flight (0: none). */
+  private count = 0;
 
   /** Starts `threads − 1` workers on `memory` (shared) with `module` (the kernels' module). */
   constructor(
@@ -92,16 +94,41 @@ export class JobPool {
    * the threads; returns when every part is done.
    */
   run(job: number, items: number): void {
+    this.start(job, items);
+    this.finish();
+  }
+
+  /**
+   * Starts job `job` on the worker threads and returns at once, so the caller can prepare the next job's data
+   * (not its arguments: parts read them when they start) while they work; `finish` must follow before
+   * another job starts.
+   */
+  start(job: number, items: number): void {
+    if (this.count !== 0) throw new Error('kernel worker threads: a job started before the previous one finished');
     const ctl = this.ctl;
     ctl[JOB] = job;
     const count = Math.max(1, Math.min(FIELD, items, this.threads * PARTS_PER_THREAD));
+    this.count = count;
     Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, ERR, 0);
     const tag = (ctl[GEN]! + 1) & 4095;
     Atomics.store(ctl, NEXT, (tag << TAG_SHIFT) | (count << COUNT_SHIFT));
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
-    // The caller claims parts like any worker.
+  }
+
+  /** Whether a started job has not been finished yet. */
+  busy(): boolean {
+    return this.count !== 0;
+  }
+
+  /** Claims the started job's unclaimed parts like any worker, then waits until every part is done. */
+  finish(): void {
+    const ctl = this.ctl;
+    const count = this.count;
+    if (count === 0) return;
+    this.count = 0;
+    const job = ctl[JOB]!;
     for (;;) {
       const w = Atomics.load(ctl, NEXT);
       const i = w & FIELD;
@@ -110,13 +137,12 @@ export class JobPool {
       this.local(job, i, count);
       Atomics.add(ctl, DONE, 1);
     }
-    const want = count;
     let waited = 0;
-    for (let d = Atomics.load(ctl, DONE); d < want; d = Atomics.load(ctl, DONE)) {
+    for (let d = Atomics.load(ctl, DONE); d < count; d = Atomics.load(ctl, DONE)) {
       if (Atomics.wait(ctl, DONE, d, 1000) === 'timed-out' && Atomics.load(ctl, DONE) === d) {
         waited += 1000;
         if (waited >= STALL_MS)
-          throw new Error(`kernel worker threads: ${want - d} of ${want} parts unfinished after ${STALL_MS / 1000} s`);
+          throw new Error(`kernel worker threads: ${count - d} of ${count} parts unfinished after ${STALL_MS / 1000} s`);
       }
     }
     if (Atomics.load(ctl, ERR) !== 0) throw new Error('kernel worker thread failed (its WebAssembly instance could not start or trapped)');

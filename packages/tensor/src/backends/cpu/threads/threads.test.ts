@@ -48,8 +48,11 @@ const G: Conv2dGeometry = {
   outWidth: 20,
 };
 
-/** A geometry that takes Winograd (its filter, input, GEMM and output jobs split across threads). */
-const WINO: Conv2dGeometry = { ...G, batch: 1, inChannels: 64, outChannels: 64, inHeight: 32, inWidth: 32, outHeight: 32, outWidth: 32 };
+/**
+ * A geometry that takes Winograd (its filter, input, GEMM and output jobs split across threads; the filter's
+ * big enough to be started on the workers while the caller stages the input).
+ */
+const WINO: Conv2dGeometry = { ...G, batch: 1, inChannels: 128, outChannels: 128, inHeight: 16, inWidth: 16, outHeight: 16, outWidth: 16 };
 
 /** A depthwise convolution whose three jobs are each split across threads (stride 2: the module's strided loads). */
 const DEPTHWISE: Conv2dGeometry = {
@@ -89,9 +92,9 @@ function runAll(seed: number): Float32Array[] {
     bb = randomFloats(Float32Array, k * n, rand);
   const mm = new Float32Array(m * n);
   matmul(a, bb, mm, { batch: 1, m, n, k, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 });
-  const wx = randomFloats(Float32Array, 64 * 32 * 32, rand);
-  const ww = randomFloats(Float32Array, 64 * 64 * 9, rand);
-  const wb = randomFloats(Float32Array, 64, rand);
+  const wx = randomFloats(Float32Array, 128 * 16 * 16, rand);
+  const ww = randomFloats(Float32Array, 128 * 128 * 9, rand);
+  const wb = randomFloats(Float32Array, 128, rand);
   const wOut = new Float32Array(wx.length),
     wDx = new Float32Array(wx.length);
   expect(useWinograd(WINO, wOut)).toBe(true);
