@@ -7,26 +7,11 @@ usage: models_torch.py --models vgg16,alexnet --threads 1,2 [--channels-last] [-
 """
 import argparse
 import json
-import statistics
-import time
 
 import torch
 import torchvision
 
-
-def measure(fn, reps, max_seconds):
-    """Median wall ms, median process CPU ms (all threads: robust to a busy machine), runs."""
-    def once():
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        return (time.perf_counter() - t) * 1e3, (time.process_time() - c) * 1e3
-    first = once()
-    if first[0] > max_seconds * 1e3:
-        return first[0], first[1], 1
-    once()
-    n = max(1, min(reps, int(max_seconds * 1e3 / max(first[0], 1e-3))))
-    runs = [once() for _ in range(n)]
-    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), n
+from torch_measure import measure  # benchmarks/torch_measure.py, beside this script
 
 
 def main():

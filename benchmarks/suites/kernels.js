@@ -7,10 +7,13 @@
  * off (`gradlens-cpu-im2col`). A WebAssembly SIMD probe (../simd_probe.c: independent f32x4 mul+add
  * chains) measures one core's ceiling first; gradlens rows note the share of it their CPU time reached
  * (FLOPs ÷ CPU time of all threads ÷ the probe's FLOPs per CPU second; Winograd rows can pass 100%,
- * since their FLOPs are the direct convolution's).
+ * since their FLOPs are the direct convolution's). `pytorch` and `pytorch-2t` (not in the default list: they
+ * need /usr/bin/python3 with torch) run the same workloads in PyTorch on 1 and 2 threads; their share of the
+ * same WebAssembly ceiling shows what native 256-bit FMA reaches beyond it.
  */
 'use strict';
 const path = require('path');
+const { runTorchScript } = require('../torch-process');
 
 const name = 'kernels';
 const description =
@@ -158,6 +161,16 @@ async function tfjsSystem(backend) {
   };
 }
 
+/**
+ * PyTorch's rows for the same workloads (../kernels_torch.py: oneDNN convolutions, OpenBLAS matmul, on AVX2
+ * FMA), one process per thread count.
+ * @param {number} threads
+ * @returns {{ name: string, threads: number, ms: number, cpuMs: number, reps: number }[]}
+ */
+function pytorchKernelRows(threads) {
+  return runTorchScript('kernels_torch.py', ['--threads', String(threads)], threads);
+}
+
 /** @param {{ systems: string[] | null, measure: (fn: () => unknown) => { ms: number, cpuMs: number, reps: number }, report: (row: any) => void }} ctx */
 /** GFLOP per CPU second of one core on WebAssembly SIMD mul+add (../simd_probe.c), reported as a row. */
 function simdCeiling(ctx) {
@@ -191,7 +204,30 @@ async function run(ctx) {
       workloads.push({ name: `${c.label} ${d}`, flops: 2 * c.cout * c.cin * 9 * c.hw * c.hw, make: (s) => s.conv(c, d) });
   workloads.push({ name: `matmul ${MATMUL_N}^3`, flops: 2 * MATMUL_N ** 3, make: (s) => s.matmul(MATMUL_N) });
 
+  const share = (/** @type {number} */ flops, /** @type {number} */ cpuMs) =>
+    `${((flops / cpuMs / 1e6 / ceiling) * 100).toFixed(0)}% of the SIMD ceiling (CPU time)`;
   for (const sysName of wanted) {
+    const torchThreads = { pytorch: 1, 'pytorch-2t': 2 }[sysName];
+    if (torchThreads !== undefined) {
+      const rows = pytorchKernelRows(torchThreads);
+      for (const w of workloads) {
+        const r = rows.find((row) => row.name === w.name);
+        if (r === undefined) throw new Error(`kernels_torch.py printed no row for ${w.name}`);
+        const { ms, cpuMs, reps } = r;
+        ctx.report({
+          suite: name,
+          name: w.name,
+          system: sysName,
+          threads: torchThreads,
+          ms,
+          gflops: w.flops / ms / 1e6,
+          cpuMs,
+          reps,
+          note: share(w.flops, cpuMs),
+        });
+      }
+      continue;
+    }
     let sys;
     if (sysName === 'gradlens-cpu') sys = gradlensSystem('wasm');
     else if (sysName === 'gradlens-cpu-2t') sys = gradlensSystem('wasm', 2);
@@ -201,7 +237,7 @@ async function run(ctx) {
     else if (sysName === 'tfjs-wasm') sys = await tfjsSystem('wasm');
     else
       throw new Error(
-        `unknown system ${sysName} (gradlens-cpu, gradlens-cpu-2t, gradlens-cpu-im2col, gradlens-cpu-js, tfjs-cpu, tfjs-wasm)`,
+        `unknown system ${sysName} (gradlens-cpu, gradlens-cpu-2t, gradlens-cpu-im2col, gradlens-cpu-js, tfjs-cpu, tfjs-wasm, pytorch, pytorch-2t)`,
       );
     for (const w of workloads) {
       const fn = w.make(sys);
@@ -210,9 +246,7 @@ async function run(ctx) {
         continue;
       }
       const { ms, cpuMs, reps } = ctx.measure(fn);
-      const note = sys.system.startsWith('gradlens-cpu')
-        ? `${((w.flops / cpuMs / 1e6 / ceiling) * 100).toFixed(0)}% of the SIMD ceiling (CPU time)`
-        : undefined;
+      const note = sys.system.startsWith('gradlens-cpu') ? share(w.flops, cpuMs) : undefined;
       ctx.report({
         suite: name,
         name: w.name,

@@ -16,7 +16,7 @@
  */
 'use strict';
 const path = require('path');
-const { spawnSync } = require('child_process');
+const { runTorchScript } = require('../torch-process');
 
 const name = 'models';
 const description = 'whole models 1x3x224x224: forward and forward+backward-to-input (saliency), float32';
@@ -387,25 +387,11 @@ function tfjsCases(tf, model) {
   };
 }
 
-/**
- * Runs ../models_torch.py once per memory format and thread count; returns its JSON lines. OpenBLAS
- * (Debian's torch calls it for linear layers and matmuls) starts its own pthreads whatever
- * torch.set_num_threads says, so each thread count gets its own process with OPENBLAS_NUM_THREADS and
- * OMP_NUM_THREADS set: the rows' `threads` is then the count of cores PyTorch really used.
- */
+/** Runs ../models_torch.py once per memory format and thread count (../torch-process.js); returns its JSON lines. */
 function pytorchRuns(models, channelsLast, threads) {
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const args = [path.join(__dirname, '..', 'models_torch.py'), '--models', models.join(','), '--threads', String(threads)];
+  const args = ['--models', models.join(','), '--threads', String(threads)];
   if (channelsLast) args.push('--channels-last');
-  const r = spawnSync('/usr/bin/python3', args, { env, encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`models_torch.py failed (${r.status}): ${(r.stderr || String(r.error)).slice(-2000)}`);
-  return r.stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
+  return runTorchScript('models_torch.py', args, threads);
 }
 
 function maxRelDiff(a, b) {

@@ -1,0 +1,163 @@
+// @ts-check
+/**
+ * Where a saliency pass's time goes, per op: each CPU kernel is timed (wall ms) during forward +
+ * backward-to-input of a torchvision model at 1×3×224×224 (eval mode, random weights), on each thread
+ * count, with the garbage collector's pauses counted apart and the rest of the pass (tape, dispatch,
+ * scopes) as "outside kernels". An op whose time does not fall with a second thread runs on the calling
+ * thread only: that is the serial remainder that caps 2 threads ÷ 1.
+ *
+ * `node benchmarks/op-profile.js [--models vgg16,resnet50] [--threads 1,2] [--reps 3] [--top 14] [--json]`
+ * (the built packages/*\/dist: `npx tsc -b packages/nn` first). Never part of `npm test`.
+ */
+'use strict';
+const path = require('path');
+const { PerformanceObserver, performance } = require('perf_hooks');
+
+const argv = process.argv.slice(2);
+const opt = (/** @type {string} */ flag, /** @type {string} */ fallback) => {
+  const i = argv.indexOf(flag);
+  if (i < 0) return fallback;
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`op-profile: ${flag} needs a value`);
+  return v;
+};
+const known = new Set(['--models', '--threads', '--reps', '--top', '--json']);
+for (const a of argv)
+  if (a.startsWith('--') && !known.has(a)) throw new Error(`op-profile: unknown option ${a} (${[...known].join(', ')})`);
+const models = opt('--models', 'vgg16,resnet50').split(',');
+const threadCounts = opt('--threads', '1,2').split(',').map(Number);
+const reps = Number(opt('--reps', '3'));
+const top = Number(opt('--top', '14'));
+const json = argv.includes('--json');
+if (!threadCounts.every((n) => Number.isInteger(n) && n >= 1)) throw new Error('op-profile: --threads takes counts >= 1, e.g. 1,2');
+if (!Number.isInteger(reps) || reps < 1) throw new Error('op-profile: --reps takes a count >= 1');
+
+const load = (/** @type {string} */ pkg) => require(path.join(__dirname, '..', 'packages', pkg, 'dist', 'index.js'));
+const T = load('tensor');
+const nn = load('nn');
+
+/** Accumulated wall ms and calls per op while `phase` is set; null outside a measured pass. */
+let phase = /** @type {null | 'fwd' | 'bwd'} */ (null);
+/** @type {Map<string, { ms: number, calls: number }>} */
+const perOp = new Map();
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if (phase !== null) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
+
+const kernels = /** @type {Record<string, (inputs: unknown, attrs: unknown) => unknown>} */ (T.cpuBackend.kernels);
+for (const op of Object.keys(kernels)) {
+  const kernel = /** @type {(inputs: unknown, attrs: unknown) => unknown} */ (kernels[op]);
+  kernels[op] = (inputs, attrs) => {
+    if (phase === null) return kernel(inputs, attrs);
+    const key = `${op} (${phase})`;
+    const t = performance.now();
+    const out = kernel(inputs, attrs);
+    const e = perOp.get(key) ?? { ms: 0, calls: 0 };
+    e.ms += performance.now() - t;
+    e.calls++;
+    perOp.set(key, e);
+    return out;
+  };
+}
+
+/** Deterministic input in [0, 1). */
+function input() {
+  const v = new Float32Array(3 * 224 * 224);
+  let s = 12345;
+  for (let i = 0; i < v.length; i++) v[i] = (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+  return T.keep(T.tensor(v, [1, 3, 224, 224]));
+}
+
+/** One forward + backward-to-input pass (d logit[0] / d x), timed by phase when `timed`. */
+function pass(/** @type {any} */ model, /** @type {any} */ x, /** @type {boolean} */ timed) {
+  T.tidy(() => {
+    phase = timed ? 'fwd' : null;
+    const { output, tape } = T.record(() => model.call(x));
+    const seed = T.zeros(output.shape);
+    seed.values()[0] = 1;
+    phase = timed ? 'bwd' : null;
+    const [g] = tape.grad(output, [x], { gradOutputs: [seed] });
+    g.dataSync();
+    phase = null;
+    g.dispose();
+    tape.dispose();
+  });
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+async function main() {
+  /** @type {any[]} */
+  const rows = [];
+  for (const name of models) {
+    const model = nn.createModel(name).eval();
+    const x = input();
+    for (const threads of threadCounts) {
+      T.setNumThreads(threads);
+      pass(model, x, false);
+      pass(model, x, false);
+      perOp.clear();
+      gcMs = 0;
+      let wall = 0;
+      for (let r = 0; r < reps; r++) {
+        const t = performance.now();
+        pass(model, x, true);
+        wall += performance.now() - t;
+        phase = 'fwd'; // let the GC observer's entries of this pass arrive and count
+        await tick();
+        phase = null;
+      }
+      const inKernels = [...perOp.values()].reduce((s, e) => s + e.ms, 0);
+      const per = (/** @type {number} */ ms) => ms / reps;
+      for (const [op, e] of perOp) rows.push({ model: name, threads, op, ms: per(e.ms), calls: e.calls / reps });
+      rows.push({ model: name, threads, op: '(gc pauses, inside kernels or not)', ms: per(gcMs), calls: 0 });
+      rows.push({ model: name, threads, op: '(outside kernels)', ms: per(wall - inKernels), calls: 0 });
+      rows.push({ model: name, threads, op: '(pass)', ms: per(wall), calls: 0 });
+    }
+    x.dispose();
+  }
+  T.setNumThreads(1);
+  if (json) {
+    for (const r of rows) console.log(JSON.stringify(r));
+    return;
+  }
+  for (const name of models) {
+    const of = (/** @type {number} */ threads, /** @type {string} */ op) =>
+      rows.find((r) => r.model === name && r.threads === threads && r.op === op);
+    const base = threadCounts[0] ?? 1;
+    const passMs = of(base, '(pass)')?.ms ?? 1;
+    const ops = rows
+      .filter((r) => r.model === name && r.threads === base && !r.op.startsWith('('))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top)
+      .map((r) => r.op);
+    const head = [
+      'op (phase)',
+      'calls',
+      ...threadCounts.map((n) => `${n}t ms`),
+      'share',
+      ...threadCounts.slice(1).map((n) => `${base}t÷${n}t`),
+    ];
+    console.log(`\n${name}, forward + backward-input, wall ms per pass (${reps} passes)`);
+    console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
+    for (const op of [...ops, '(outside kernels)', '(gc pauses, inside kernels or not)', '(pass)']) {
+      const ms = threadCounts.map((n) => of(n, op)?.ms ?? 0);
+      const calls = of(base, op)?.calls ?? 0;
+      const speed = ms.slice(1).map((m) => (m > 0 ? `${((ms[0] ?? 0) / m).toFixed(2)}×` : '–'));
+      const cells = [
+        op,
+        calls ? String(calls) : '',
+        ...ms.map((m) => m.toFixed(1)),
+        `${((100 * (ms[0] ?? 0)) / passMs).toFixed(1)}%`,
+        ...speed,
+      ];
+      console.log(`| ${cells.join(' | ')} |`);
+    }
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
