@@ -1,7 +1,5 @@
 // @ts-check
 'use strict';
-// "did you mean": the nearest-name rule of the CLI and the layer lookups (nn's names.ts, which imports nothing).
-const { nearestNames } = require('../packages/nn/dist/names');
 /**
  * The flag reader of the scripts in this folder (and scripts/vit-probe.js). Each script declares its
  * flags; the command line is checked against them before the script does anything, so a typo
@@ -9,8 +7,10 @@ const { nearestNames } = require('../packages/nn/dist/names');
  *   - `--help` (or `-h`) prints the usage and the flags and exits 0;
  *   - an unknown flag, a flag given twice, a number flag whose value is not a number, a value flag
  *     without a value, or a stray word: one line on stderr naming it, exit code 2.
- * Forms: `--name value`, `--name=value`; a switch alone (`--bn`) is 'true', or takes `true`/`false`.
+ * Forms: `--name value`, `--name=value`; a switch alone (`--bn`) is 'true', `--no-bn` 'false', or it takes
+ * `true`/`false`. The words are read by the CLI's parser (built by `npx tsc -b`, as the scripts' packages are).
  */
+const { parseArgs, CliError } = require('../packages/cli/dist/args');
 
 /**
  * A declared flag: 'number' takes a finite number, 'string' any value, 'switch' none (or true/false).
@@ -31,53 +31,60 @@ class FlagError extends Error {}
 
 /**
  * Reads argv (the words after the script's path) against spec; throws a FlagError naming the first
- * word that does not fit. Pure: no output, no exit.
+ * word that does not fit. Pure: no output, no exit. The words are read by the CLI's parser
+ * (packages/cli/src/args.ts: unknown flags with "did you mean", missing values, `--name=value`,
+ * switches and their `--no-` forms); on top of it: number flags, a flag given twice, `--switch true|false`
+ * as older cards wrote it, and an optional sub-command first.
  * @param {Spec} spec @param {string[]} argv @returns {Parsed}
  */
 function parseFlags(spec, argv) {
-  const known = Object.keys(spec.flags);
-  const values = /** @type {Map<string, string>} */ (new Map());
-  let command = /** @type {string | undefined} */ (undefined);
-  let help = false;
+  const script = spec.usage.split(' ').slice(0, 2).join(' ');
+  const fail = (/** @type {string} */ message) => new FlagError(`${script}: ${message}`);
+  /** @type {Record<string, import('../packages/cli/dist/args').OptionSpec>} */
+  const specs = {};
+  for (const [name, f] of Object.entries(spec.flags)) {
+    specs[name] = { type: f.kind === 'switch' ? 'boolean' : 'string', help: f.help, value: f.value ?? f.kind };
+  }
+  const words = [];
+  const seen = new Set();
   for (let i = 0; i < argv.length; i++) {
     const word = /** @type {string} */ (argv[i]);
-    if (word === '--help' || word === '-h') {
-      help = true;
-      continue;
-    }
-    if (!word.startsWith('--')) {
-      if (i === 0 && spec.commands) {
-        if (!spec.commands.includes(word)) throw new FlagError(`unknown command '${word}' (known: ${spec.commands.join(', ')})`);
-        command = word;
+    const name = word.startsWith('--') ? word.slice(2).split('=')[0] : undefined;
+    if (name) {
+      if (seen.has(name)) throw fail(`--${name} given twice`);
+      seen.add(name);
+      const next = argv[i + 1];
+      if (spec.flags[name]?.kind === 'switch' && !word.includes('=') && (next === 'true' || next === 'false')) {
+        words.push(`${word}=${next}`);
+        i++;
         continue;
       }
-      throw new FlagError(`unexpected argument '${word}'${i > 0 ? ` after ${argv[i - 1]}` : ''}: flags are --name value`);
     }
-    const eq = word.indexOf('=');
-    const name = word.slice(2, eq < 0 ? undefined : eq);
-    const flag = Object.prototype.hasOwnProperty.call(spec.flags, name) ? spec.flags[name] : undefined;
-    if (!flag) {
-      const guess = nearestNames(name, known, 1)[0];
-      throw new FlagError(`unknown flag --${name}${guess ? ` (did you mean --${guess}?)` : ''}; known: ${known.map((k) => `--${k}`).join(' ')}`);
-    }
-    if (values.has(name)) throw new FlagError(`--${name} given twice`);
-    let value = eq < 0 ? undefined : word.slice(eq + 1);
-    const next = argv[i + 1];
-    if (flag.kind === 'switch') {
-      if (value === undefined && (next === 'true' || next === 'false')) value = argv[++i];
-      if (value === undefined) value = 'true';
-      if (value !== 'true' && value !== 'false') throw new FlagError(`--${name} is a switch: give it alone, or 'true' or 'false', got '${value}'`);
-    } else {
-      if (value === undefined) {
-        if (next === undefined || next.startsWith('--')) throw new FlagError(`--${name} needs a value (${flag.value ?? flag.kind})`);
-        value = next;
-        i++;
-      }
-      if (flag.kind === 'number' && (value.trim() === '' || !Number.isFinite(Number(value)))) throw new FlagError(`--${name} must be a number, got '${value}'`);
-    }
-    values.set(name, value);
+    words.push(word);
   }
-  if (!help && spec.commands && command === undefined) throw new FlagError(`a command is needed first: ${spec.commands.join(', ')}`);
+  let parsed;
+  try {
+    parsed = parseArgs(script, words, specs);
+  } catch (e) {
+    if (e instanceof CliError) throw new FlagError(e.message);
+    throw e;
+  }
+  const { options, positionals, help } = parsed;
+  let command = /** @type {string | undefined} */ (undefined);
+  const rest = [...positionals];
+  if (spec.commands && rest.length > 0) {
+    command = rest.shift();
+    if (!spec.commands.includes(/** @type {string} */ (command))) throw fail(`unknown command '${command}' (known: ${spec.commands.join(', ')})`);
+  }
+  if (rest.length > 0) throw fail(`unexpected argument '${rest[0]}': flags are --name value`);
+  if (!help && spec.commands && command === undefined) throw fail(`a command is needed first: ${spec.commands.join(', ')}`);
+  const values = /** @type {Map<string, string>} */ (new Map());
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (spec.flags[name]?.kind === 'number' && (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(Number(value))))
+      throw fail(`--${name} must be a number, got '${String(value)}'`);
+    values.set(name, String(value));
+  }
   return { values, command, help };
 }
 
@@ -102,8 +109,7 @@ function declareFlags(spec) {
     parsed = parseFlags(spec, process.argv.slice(2));
   } catch (e) {
     if (!(e instanceof FlagError)) throw e;
-    const script = spec.usage.split(' ').slice(0, 2).join(' ');
-    process.stderr.write(`${script}: ${e.message} (--help for the usage)\n`);
+    process.stderr.write(`${e.message} (--help for the usage)\n`);
     process.exit(2);
   }
   if (parsed.help) {

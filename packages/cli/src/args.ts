@@ -42,6 +42,11 @@ export interface Parsed {
   help: boolean;
 }
 
+/** The spec of option `name`, if declared: an own key only, so `--constructor` or `--__proto__` is unknown, not Object's. */
+function specOf(specs: Readonly<Record<string, OptionSpec>>, name: string): OptionSpec | undefined {
+  return Object.prototype.hasOwnProperty.call(specs, name) ? specs[name] : undefined;
+}
+
 /** Parses `argv` (the words after the command name) against `specs`; throws CliError(…, 2) on unknown or malformed options. */
 export function parseArgs(command: string, argv: readonly string[], specs: Readonly<Record<string, OptionSpec>>): Parsed {
   const options: ParsedOptions = {};
@@ -65,13 +70,13 @@ export function parseArgs(command: string, argv: readonly string[], specs: Reado
     }
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    const spec = specs[name];
-    if (!spec && name.startsWith('no-') && specs[name.slice(3)]?.type === 'boolean') {
+    const spec = specOf(specs, name);
+    if (!spec && name.startsWith('no-') && specOf(specs, name.slice(3))?.type === 'boolean') {
       if (eq >= 0) throw new CliError(`${command}: --${name} takes no value`, 2);
       options[name.slice(3)] = false;
       continue;
     }
-    if (!spec && specs[`no-${name}`]?.type === 'boolean') {
+    if (!spec && specOf(specs, `no-${name}`)?.type === 'boolean') {
       // `--normalize` as the opposite of a documented `--no-normalize`
       if (eq >= 0) throw new CliError(`${command}: --${name} takes no value`, 2);
       options[`no-${name}`] = false;

@@ -411,6 +411,7 @@ describe('errors are one line with a non-zero exit code', () => {
     ],
     ['unknown option', ['explain', '--metod', 'vanilla'], /unknown option '--metod' \(did you mean '--method'\?\)/, 2],
     ['missing value', ['explain', '--method'], /--method needs a value/, 2],
+    ["a name of Object's prototype", ['explain', '--constructor', 'x'], /unknown option '--constructor'/, 2],
     [
       'unknown command',
       ['explian'],

@@ -64,18 +64,26 @@ describe('parseFlags (weights/args.js)', () => {
     [
       'an unknown flag, with the nearest known one and all of them',
       ['--epoch', '30'],
-      /^unknown flag --epoch \(did you mean --epochs\?\); known: --epochs --out --bn --lr$/,
+      /^node x\.js: unknown option '--epoch' \(did you mean '--epochs'\?\); options: --epochs, --out, --bn, --lr, --help$/,
     ],
-    ['an unknown flag with nothing near', ['--colour', 'red'], /^unknown flag --colour; known: --epochs --out --bn --lr$/],
-    ['a number flag with a word', ['--epochs', 'ten'], /^--epochs must be a number, got 'ten'$/],
-    ['a number flag with an empty value', ['--epochs='], /^--epochs must be a number, got ''$/],
-    ['a number flag with Infinity', ['--lr', 'Infinity'], /^--lr must be a number, got 'Infinity'$/],
-    ['a value flag without its value', ['--epochs', '--bn'], /^--epochs needs a value \(number\)$/],
-    ['a value flag at the end', ['--out'], /^--out needs a value \(string\)$/],
-    ['a flag given twice', ['--lr', '1', '--lr', '2'], /^--lr given twice$/],
-    ['a stray word', ['--bn', 'maybe'], /^unexpected argument 'maybe' after --bn/],
-    ['a switch with a value that is not true/false', ['--bn=yes'], /^--bn is a switch: give it alone, or 'true' or 'false', got 'yes'$/],
-    ['a name of Object.prototype', ['--constructor', '1'], /^unknown flag --constructor/],
+    [
+      'an unknown flag with nothing near',
+      ['--colour', 'red'],
+      /^node x\.js: unknown option '--colour'; options: --epochs, --out, --bn, --lr, --help$/,
+    ],
+    ['a number flag with a word', ['--epochs', 'ten'], /^node x\.js: --epochs must be a number, got 'ten'$/],
+    ['a number flag with an empty value', ['--epochs='], /^node x\.js: --epochs must be a number, got ''$/],
+    ['a number flag with Infinity', ['--lr', 'Infinity'], /^node x\.js: --lr must be a number, got 'Infinity'$/],
+    ['a value flag without its value', ['--epochs', '--bn'], /^node x\.js: --epochs needs a value \(number\)$/],
+    ['a value flag at the end', ['--out'], /^node x\.js: --out needs a value \(string\)$/],
+    ['a flag given twice', ['--lr', '1', '--lr', '2'], /^node x\.js: --lr given twice$/],
+    ['a stray word', ['--bn', 'maybe'], /^node x\.js: unexpected argument 'maybe'/],
+    [
+      'a switch with a value that is not true/false',
+      ['--bn=yes'],
+      /^node x\.js: --bn is a flag \(give it alone, or =true\/=false\), got 'yes'$/,
+    ],
+    ['a name of Object.prototype', ['--constructor', '1'], /^node x\.js: unknown option '--constructor'/],
   ])('refuses %s', (_what, argv, message) => {
     expect(() => args.parseFlags(SPEC, argv)).toThrow(message);
   });
@@ -84,8 +92,8 @@ describe('parseFlags (weights/args.js)', () => {
     expect(args.parseFlags(SPEC, ['--epochs', '3', '--help']).help).toBe(true);
     const spec = { ...SPEC, commands: ['dump', 'train'] };
     expect(args.parseFlags(spec, ['train', '--lr', '1']).command).toBe('train');
-    expect(() => args.parseFlags(spec, ['trian'])).toThrow(/^unknown command 'trian' \(known: dump, train\)$/);
-    expect(() => args.parseFlags(spec, ['--lr', '1'])).toThrow(/^a command is needed first: dump, train$/);
+    expect(() => args.parseFlags(spec, ['trian'])).toThrow(/^node x\.js: unknown command 'trian' \(known: dump, train\)$/);
+    expect(() => args.parseFlags(spec, ['--lr', '1'])).toThrow(/^node x\.js: a command is needed first: dump, train$/);
     expect(args.parseFlags(spec, ['--help']).help).toBe(true);
   });
 });
@@ -132,13 +140,17 @@ describe('the scripts of weights/ refuse what they do not know, and write nothin
     [
       'weights/train.js',
       ['--model', 'vit', '--epoch', '30', '--out', 'OUT'],
-      /unknown flag --epoch \(did you mean --epochs\?\); known: --model --epochs /,
+      /unknown option '--epoch' \(did you mean '--epochs'\?\); options: --model, --epochs, /,
     ],
     ['weights/train.js', ['--model', 'vit', '--epochs', 'ten', '--out', 'OUT'], /--epochs must be a number, got 'ten'/],
     ['weights/train.js', ['--model', 'vit', '--out', 'OUT', '--workers'], /--workers needs a value/],
-    ['weights/time-workers.js', ['--threads', '2'], /unknown flag --threads; known: --model --bn --batch --steps --warmup --workers/],
-    ['weights/make-samples.js', ['--cout', '3'], /unknown flag --cout \(did you mean --count\?\); known: --count/],
-    ['scripts/vit-probe.js', ['dump', '--out', 'OUT', '--picture', '10'], /unknown flag --picture \(did you mean --pictures\?\)/],
+    [
+      'weights/time-workers.js',
+      ['--threads', '2'],
+      /unknown option '--threads'; options: --model, --bn, --batch, --steps, --warmup, --workers/,
+    ],
+    ['weights/make-samples.js', ['--cout', '3'], /unknown option '--cout' \(did you mean '--count'\?\); options: --count/],
+    ['scripts/vit-probe.js', ['dump', '--out', 'OUT', '--picture', '10'], /unknown option '--picture' \(did you mean '--pictures'\?\)/],
     ['scripts/vit-probe.js', ['--out', 'OUT', '--steps', '10'], /a command is needed first: dump, init, train/],
   ])('%s %j: one line naming the flag, exit 2, nothing written', (script, argv, message) => {
     // OUT: a folder the script would create (train.js, vit-probe.js); the others write into weights/ or nowhere.
