@@ -174,5 +174,6 @@ maybe(
       await browser.close();
     }
   },
-  600000,
+  // the whole demo: about 4 min on a quiet 2-core machine, 10–11 min under the load of parallel test runs
+  1_200_000,
 );
