@@ -44,6 +44,7 @@ export type {
 export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/threads/settings';
 export { setStoragePoolBytes, storagePoolBytes } from './backends/cpu/storage-pool';
 export { setWinograd, parseWinograd } from './backends/cpu/kernels/winograd';
+export { setWeightCacheBytes, weightCacheBytes } from './backends/cpu/kernels/resident';
 export { setCpuGemmEngine, parseCpuGemmEngine, type CpuGemmEngine } from './backends/cpu/kernels/gemm';
 export { applyCpuEnvironment } from './backends/cpu/environment';
 export { setThreadHost } from './backends/cpu/threads/host';

@@ -34,6 +34,23 @@ export function setStorageRecycler(fn: ((values: TypedArray) => void) | null): v
 }
 
 /**
+ * Arrays `values()` handed out: their holders may write them (the type says read-only, JavaScript does not
+ * enforce it), so a backend never keeps a copy of one that it trusts to stay equal (backends/cpu/kernels/resident.ts).
+ */
+const handedOut = new WeakSet<ReadonlyTypedArray>();
+let writeListener: ((values: TypedArray) => void) | null = null;
+
+/** @internal whether `values()` has handed this array out. */
+export function wasHandedOut(values: ReadonlyTypedArray): boolean {
+  return handedOut.has(values);
+}
+
+/** @internal told of every array `writeValues` (so `assign`) has just changed; one listener (a backend's cache), null: none. */
+export function setStorageWriteListener(fn: ((values: TypedArray) => void) | null): void {
+  writeListener = fn;
+}
+
+/**
  * Values that live on a device (a GPU texture, a WebAssembly heap): the backend that made them
  * reads them back on demand and frees them when the tensor is freed.
  */
@@ -104,6 +121,7 @@ export class Tensor {
   values(): ReadonlyTypedArray {
     const v = this.kernelValues();
     recyclable.delete(this.storage!); // handed out: whoever holds it may read it after this tensor is freed
+    handedOut.add(v);
     return v;
   }
 
@@ -119,8 +137,10 @@ export class Tensor {
    * dropped, so the next kernel uploads the new values.
    */
   writeValues(write: (values: TypedArray) => void): void {
-    this.values();
+    this.kernelValues();
+    recyclable.delete(this.storage!); // changed in place: never reused behind its holders' backs
     write(this.storage!);
+    writeListener?.(this.storage!);
     if (this.device) {
       this.device.dispose();
       this.device = null;

@@ -10,7 +10,8 @@
  */
 import type { DType, DTypeArray, TypedArray } from '../../dtype';
 import { allocate } from '../../dtype';
-import { markRecyclable, setStorageRecycler } from '../../tensor';
+import { markRecyclable, setStorageRecycler, setStorageWriteListener } from '../../tensor';
+import { forgetResident } from './kernels/resident';
 
 /** Arrays shorter than this are left to the garbage collector (cheap to allocate; V8 keeps small ones on its heap). */
 const MIN_LENGTH = 4096;
@@ -31,6 +32,7 @@ const DTYPE_OF = new Map<unknown, DType>([
 
 /** Takes a freed array back (called by tensor.ts when a recyclable array's tensor is freed). */
 function give(values: TypedArray): void {
+  forgetResident(values); // its next tensor's values will differ
   const dtype = DTYPE_OF.get(values.constructor);
   if (dtype === undefined || values.length < MIN_LENGTH || idleBytes + values.byteLength > capBytes) return;
   let bySize = idle.get(dtype);
@@ -41,6 +43,7 @@ function give(values: TypedArray): void {
   idleBytes += values.byteLength;
 }
 setStorageRecycler(give);
+setStorageWriteListener(forgetResident);
 
 /**
  * A kernel output array of `size` elements, marked reusable once its tensor is freed: zero-filled, or

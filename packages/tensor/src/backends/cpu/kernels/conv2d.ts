@@ -164,16 +164,27 @@ function stagePlan(arr: FloatArray, g: Conv2dGeometry, extra: number): StagePlan
 type WeightA = (off: number, rs: number, cs: number) => PackA;
 
 /**
- * The weight packed by the module's threads from a copy staged at `at` (after the image) when the conv
- * is staged, else by stridedA in JavaScript (the same values in the same panels).
+ * The byte address of the weight kept resident in the module's memory (resident.ts: from its second use by
+ * the same direction), or null: it is then staged per call. Asked before the staging region is reserved.
  */
-function weightPacker(weight: FloatArray, plan: StagePlan | null, at: number): WeightA {
+function keptWeight(st: Staging, weight: FloatArray, use: string): number | null {
+  if (!(weight instanceof Float32Array)) return null;
+  return st.resident(weight, 'raw', use, weight.length, (address) => st.memory().set(weight, address / 4));
+}
+
+/**
+ * The weight packed by the module's threads from its resident copy (at byte address `kept`) or a copy staged
+ * at `at` (after the image) when the conv is staged, else by stridedA in JavaScript (the same values in the
+ * same panels).
+ */
+function weightPacker(weight: FloatArray, plan: StagePlan | null, at: number, kept: number | null): WeightA {
   if (plan === null) return (off, rs, cs) => stridedA(weight, off, rs, cs);
   const { st } = plan;
-  st.floats().set(weight, at);
+  if (kept === null) st.floats().set(weight, at);
+  const base = (): number => kept ?? st.address(at);
   return (off, rs, cs) => ({
     pack(dst, dstOff, i0, rows, p0, kc, mr) {
-      st.packA(at + off, rs, cs, i0, rows, p0, kc, dst, dstOff, mr);
+      st.packA(base() + off * 4, rs, cs, i0, rows, p0, kc, dst, dstOff, mr);
     },
   });
 }
@@ -209,11 +220,12 @@ function paddedInput(x: FloatArray, g: Conv2dGeometry, out: FloatArray, weight?:
   const plan = stagePlan(out, g, weight?.length ?? 0);
   if (plan === null) {
     const xp = padInput(x, g);
-    return [xp, scriptLoops(xp.data), weight === undefined ? null : weightPacker(weight, null, 0)];
+    return [xp, scriptLoops(xp.data), weight === undefined ? null : weightPacker(weight, null, 0, null)];
   }
+  const kept = weight === undefined ? null : keptWeight(plan.st, weight, 'conv2d forward');
   const at = 2 * plan.t + plan.size;
-  const xp = padInto(x, g, plan.st.reserve(at + (weight?.length ?? 0)), 2 * plan.t);
-  return [xp, stagedLoops(plan), weight === undefined ? null : weightPacker(weight, plan, at)];
+  const xp = padInto(x, g, plan.st.reserve(at + (weight === undefined || kept !== null ? 0 : weight.length)), 2 * plan.t);
+  return [xp, stagedLoops(plan), weight === undefined ? null : weightPacker(weight, plan, at, kept)];
 }
 
 /**
@@ -230,11 +242,12 @@ function paddedGradientFor(
   const plan = stagePlan(dx, g, weight.length);
   if (plan === null) {
     const dxp = paddedGradient(dx, g);
-    return { dxp, loops: scriptLoops(dxp.data), weightA: weightPacker(weight, null, 0), readBack: () => dxp };
+    return { dxp, loops: scriptLoops(dxp.data), weightA: weightPacker(weight, null, 0, null), readBack: () => dxp };
   }
   const { st, t, size } = plan;
-  const dxp = paddedPlanes(st.reserve(2 * t + size + weight.length).fill(0, 2 * t, 2 * t + size), g);
-  const weightA = weightPacker(weight, plan, 2 * t + size);
+  const kept = keptWeight(st, weight, 'conv2d backward-input');
+  const dxp = paddedPlanes(st.reserve(2 * t + size + (kept === null ? weight.length : 0)).fill(0, 2 * t, 2 * t + size), g);
+  const weightA = weightPacker(weight, plan, 2 * t + size, kept);
   return { dxp, loops: stagedLoops(plan), weightA, readBack: () => ({ ...dxp, data: st.floats().subarray(2 * t) }) };
 }
 

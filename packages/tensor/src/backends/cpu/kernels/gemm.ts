@@ -185,6 +185,14 @@ export interface Staging {
   /** Fresh float32 and int32 views of the reserved region. */
   floats(): Float32Array;
   ints(): Int32Array;
+  /** A fresh float32 view of the whole module memory (element = byte address ÷ 4). */
+  memory(): Float32Array;
+  /**
+   * The byte address of `variant` of `key` (`floats` values) kept resident in the module's memory, made by
+   * `fill(address)` on the second call from `use` since the array last changed; null when it is not kept
+   * (resident.ts). Call it before `reserve`: keeping a new copy may move the staging region.
+   */
+  resident(key: Float32Array, variant: string, use: string, floats: number, fill: (address: number) => void): number | null;
   /** im2col.ts's packPanels on staged src and tables, into dst (a view of the engine's panels). */
   packPanels(
     srcAt: number,
@@ -198,9 +206,9 @@ export interface Staging {
   ): void;
   /** im2col.ts's scatterAdd into staged dst, from c (the engine's workspace). */
   scatterAdd(dstAt: number, downAt: number, rows: number, runsAt: number, nRuns: number, colStep: number, c: FloatArray, ldc: number): void;
-  /** gemm.ts's stridedA over data staged at srcAt: A panels of `mr` rows into dst (a view of the engine's panels). */
+  /** gemm.ts's stridedA over data at byte address srcAddress (staged or resident): A panels of `mr` rows into dst (a view of the engine's panels). */
   packA(
-    srcAt: number,
+    srcAddress: number,
     rs: number,
     cs: number,
     i0: number,

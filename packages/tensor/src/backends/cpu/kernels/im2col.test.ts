@@ -128,10 +128,10 @@ describe('the wasm engine staging region and its packers', () => {
     st.reserve(16 + src.length).set(src, 16);
     const { a } = engine.buffers(expected.length, 1, 1);
     a.fill(NaN);
-    st.packA(16 + 7, rs, cs, i0, rows, p0, kc, a, 3, mr);
+    st.packA(st.address(16 + 7), rs, cs, i0, rows, p0, kc, a, 3, mr);
     expect(Array.from(a.subarray(3, expected.length))).toEqual(Array.from(expected.subarray(3)));
     expect(Number.isNaN(a[2]!)).toBe(true);
-    expect(() => st.packA(16, rs, cs, i0, rows, p0, kc, a, 3, 4)).toThrow(/A panels of 4 rows asked, the module packs 6/);
+    expect(() => st.packA(st.address(16), rs, cs, i0, rows, p0, kc, a, 3, 4)).toThrow(/A panels of 4 rows asked, the module packs 6/);
   });
 
   test('staged data survives the memory growing under it, and foreign arrays are refused', () => {

@@ -3,6 +3,7 @@
  * threads: the streamed operand is copied into the module's memory a chunk at a time and each chunk is
  * split across the threads (rows of the weight for dot products, output columns for the scaled-row sums);
  * the next chunk is copied in while the worker threads work on the previous one.
+ * A weight the module keeps resident (resident.ts: from its second use) is read in place instead, with no copy.
  * The loops (thin_dot and thin_axpy in packages/tensor/wasm/gemm_f32.c) are thin.ts's, operation for
  * operation, so results are bitwise those of the JavaScript path whatever the thread count.
  */
@@ -24,6 +25,11 @@ const MIN_MACS = 1 << 16;
 
 const roundUp = (n: number): number => Math.ceil(n / 16) * 16;
 
+/** The byte address of b kept resident in the module's memory (from its second use here), or null: stream it. */
+function keptB(st: Staging, b: Float32Array, use: string): number | null {
+  return st.resident(b, 'raw', use, b.length, (address) => st.memory().set(b, address / 4));
+}
+
 /**
  * thin.ts's thinMatmul of t on staged chunks when it can (float32 data, B's rows or columns contiguous, big
  * enough); returns false, having done nothing, when it cannot.
@@ -33,6 +39,15 @@ export function thinMatmulStaged(st: Staging, t: ThinProduct): boolean {
   if (!(a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array) || n * k * m < MIN_MACS) return false;
   if (bRs === 1 && k > THIN) {
     if (bCs !== k) return false;
+    const kept = keptB(st, b, 'thin dot');
+    if (kept !== null) {
+      const outAt = roundUp(m * k);
+      const staged = st.reserve(outAt + m * n);
+      for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) staged[i * k + p] = a[aOff + i * aRs + p * aCs]!;
+      st.job(WasmJob.ThinDot, [st.address(0), m, k, kept + bOff * 4, st.address(outAt), n, n], n, m * n * k);
+      out.set(st.floats().subarray(outAt, outAt + m * n), outOff);
+      return true;
+    }
     // Dot products with B's columns, which are W's contiguous rows (a linear layer's weight). Chunks alternate
     // between two regions: the next one is copied in while the worker threads multiply the previous one.
     const xAt = 0,
@@ -57,6 +72,16 @@ export function thinMatmulStaged(st: Staging, t: ThinProduct): boolean {
   }
   if (bCs === 1 && bRs === n && m === 1) {
     // (thin.ts takes this branch too: bRs = 1 with k > THIN went to the dot products above)
+    const kept = keptB(st, b, 'thin axpy');
+    if (kept !== null) {
+      // All k scales at once; thin_axpy skips the zero ones, as the chunks below do.
+      const sAt = roundUp(n);
+      const staged = st.reserve(sAt + k).fill(0, 0, n);
+      for (let p = 0; p < k; p++) staged[sAt + p] = a[aOff + p * aCs]!;
+      st.job(WasmJob.ThinAxpy, [st.address(sAt), k, kept + bOff * 4, n, st.address(0)], n, k * n);
+      out.set(st.floats().subarray(0, n), outOff);
+      return true;
+    }
     // Sums of B's rows scaled by a's entries; rows whose scale is zero are skipped, as thin.ts does. Chunks
     // (scales and rows) alternate between two regions, the next staged while the threads add the previous.
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_FLOATS / n)),

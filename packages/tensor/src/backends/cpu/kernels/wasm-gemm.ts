@@ -2,14 +2,16 @@
  * The float32 GEMM engine on WebAssembly SIMD: packed panels and the workspace live in the module's
  * memory (Float32Array views onto it, so the JavaScript packers write straight into it), and one call
  * multiplies a whole packed block (the 6×8 macro-kernel of packages/tensor/wasm/gemm_f32.c).
- * Memory from HEAP_BASE: a staging region (conv2d stages its padded input and offset tables there for the
- * module's pack_panels / scatter_add), then the A panels, the B panels and the workspace.
+ * Memory from HEAP_BASE: weights kept resident (resident.ts), a staging region (conv2d stages its padded input
+ * and offset tables there for the module's pack_panels / scatter_add), then the A panels, the B panels and the
+ * workspace. Keeping a new weight may grow the resident region, which moves everything above it.
  */
 import type { PanelBuffers, PanelEngine, Staging } from './gemm';
 import { GEMM_F32_WASM } from './wasm-binary';
 import { JobPool, PARTS_PER_THREAD, type RunJob } from '../threads/job-pool';
 import { threadHost } from '../threads/host';
 import { getNumThreads } from '../threads/settings';
+import { ResidentCache } from './resident';
 
 interface GemmExports {
   gemm_block(kc: number, rPanels: number, sPanels: number, ap: number, bp: number, c: number, ldc: number, accumulate: number): void;
@@ -161,7 +163,10 @@ export function createWasmFloat32Engine(): PanelEngine {
   let aAt = 0,
     bAt = 0,
     cAt = 0; // element offsets of the regions in the float32 view
-  let stageLen = 0; // elements of the staging region at HEAP_BASE, below the panels
+  let stageLen = 0; // elements of the staging region at stageBase(), below the panels
+  let residentBytes = 0; // bytes of the resident region at HEAP_BASE, below the staging region
+  /** Byte address of the staging region (moves when the resident region grows). */
+  const stageBase = (): number => HEAP_BASE + residentBytes;
   let view = new Float32Array(memory.buffer);
   let bufs: PanelBuffers = { a: view.subarray(0, 0), b: view.subarray(0, 0), c: view.subarray(0, 0) };
   const roundUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
@@ -175,34 +180,53 @@ export function createWasmFloat32Engine(): PanelEngine {
     if (a.buffer !== memory.buffer) throw new Error('wasm-simd GEMM engine: array is not in the module memory');
     return a.byteOffset + off * 4;
   };
+  const resident = new ResidentCache({
+    base: HEAP_BASE,
+    grow(bytes) {
+      try {
+        ensure(HEAP_BASE + bytes);
+      } catch {
+        return false; // the memory cannot grow that far (a RangeError): the weight is copied per call instead
+      }
+      residentBytes = bytes;
+      return true;
+    },
+  });
   const staging: Staging = {
     reserve(floats) {
       stageLen = roundUp(floats);
-      ensure(HEAP_BASE + stageLen * 4);
-      return view.subarray(HEAP_BASE / 4, HEAP_BASE / 4 + floats);
+      ensure(stageBase() + stageLen * 4);
+      return view.subarray(stageBase() / 4, stageBase() / 4 + floats);
     },
     floats() {
       ensure(0);
-      return view.subarray(HEAP_BASE / 4, HEAP_BASE / 4 + stageLen);
+      return view.subarray(stageBase() / 4, stageBase() / 4 + stageLen);
     },
     ints() {
       ensure(0);
-      return new Int32Array(memory.buffer, HEAP_BASE, stageLen);
+      return new Int32Array(memory.buffer, stageBase(), stageLen);
     },
+    memory() {
+      ensure(0);
+      return view;
+    },
+    resident: (key, variant, use, floats, fill) => resident.lookup(key, variant, use, floats, fill),
     packPanels(srcAt, depthAt, kc, acrossAt, width, dst, dstOff, nr) {
-      const args = [HEAP_BASE + srcAt * 4, HEAP_BASE + depthAt * 4, kc, HEAP_BASE + acrossAt * 4, width, address(dst, dstOff), nr];
+      const base = stageBase();
+      const args = [base + srcAt * 4, base + depthAt * 4, kc, base + acrossAt * 4, width, address(dst, dstOff), nr];
       job(WasmJob.PackPanels, args, Math.ceil(width / nr), 4 * kc * width); // a move costs about 4 multiply-adds
     },
-    packA(srcAt, rs, cs, i0, rows, p0, kc, dst, dstOff, panelRows) {
+    packA(srcAddress, rs, cs, i0, rows, p0, kc, dst, dstOff, panelRows) {
       if (panelRows !== mr) throw new Error(`wasm-simd engine: A panels of ${panelRows} rows asked, the module packs ${mr}`);
-      const args = [HEAP_BASE + srcAt * 4, rs, cs, i0, rows, p0, kc, address(dst, dstOff)];
+      const args = [srcAddress, rs, cs, i0, rows, p0, kc, address(dst, dstOff)];
       job(WasmJob.PackA, args, Math.ceil(rows / mr), 4 * rows * kc); // a move costs about 4 multiply-adds
     },
-    address: (at) => HEAP_BASE + at * 4,
+    address: (at) => stageBase() + at * 4,
     job: (id, args, items, work) => job(id, args, items, work),
     startJob: (id, args, items, work) => job(id, args, items, work, overlap),
     scatterAdd(dstAt, downAt, rows, runsAt, nRuns, colStep, c, ldc) {
-      k.scatter_add(HEAP_BASE + dstAt * 4, HEAP_BASE + downAt * 4, rows, HEAP_BASE + runsAt * 4, nRuns, colStep, address(c, 0), ldc);
+      const base = stageBase();
+      k.scatter_add(base + dstAt * 4, base + downAt * 4, rows, base + runsAt * 4, nRuns, colStep, address(c, 0), ldc);
     },
   };
 
@@ -242,7 +266,7 @@ export function createWasmFloat32Engine(): PanelEngine {
     nr,
     staging,
     buffers(aSize, bSize, cSize) {
-      aAt = HEAP_BASE / 4 + stageLen;
+      aAt = stageBase() / 4 + stageLen;
       bAt = aAt + roundUp(aSize);
       cAt = bAt + roundUp(bSize);
       ensure((cAt + roundUp(cSize)) * 4);

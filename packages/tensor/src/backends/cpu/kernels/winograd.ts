@@ -149,6 +149,23 @@ function stagingPlan(g: Conv2dGeometry): Plan {
   return { tilesH, tilesW, tiles, chunk, nr, mr, mPad, x, w, bias, y, u, v, m, total };
 }
 
+/**
+ * The byte address of the transformed filter U kept resident in the module's memory (resident.ts: from the
+ * weight's second use in the same direction), transformed there once; null: transform it per call. Asked
+ * before the call reserves its staging region (keeping a new U may move it).
+ */
+function keptFilter(st: Staging, weight: FloatArray, g: Conv2dGeometry, flip: boolean, mPad: number): number | null {
+  if (!(weight instanceof Float32Array)) return null;
+  const { inChannels: CI, outChannels: CO } = g;
+  // The shape is part of the variant: reshapes share one array (U depends on how it splits into CO × CI).
+  const variant = `winograd U ${CO}×${CI}${flip ? ' flipped' : ''}`;
+  const use = flip ? 'winograd backward-input' : 'winograd forward';
+  return st.resident(weight, variant, use, 16 * mPad * CI, (address) => {
+    st.reserve(CO * CI * 9).set(head(weight, CO * CI * 9));
+    st.job(WasmJob.WinogradFilter, [st.address(0), CO, CI, flip ? 1 : 0, address, mPad], mPad, 16 * mPad * CI);
+  });
+}
+
 /** The first `n` elements of a (n may be shorter than the array it views). */
 const head = (a: FloatArray, n: number): FloatArray => (a.length === n ? a : a.subarray(0, n));
 
@@ -171,10 +188,15 @@ export function winogradConv(
   const { mPad, nr, tilesH, tilesW } = p;
   const at = (off: number): number => st.address(off);
   const yLen = g.batch * CO * OH * OW;
+  const kept = keptFilter(st, weight, g, flip, mPad);
   const staged = st.reserve(p.total);
-  staged.set(head(weight, CO * CI * 9), p.w);
-  // The worker threads transform the filter while this thread copies the input in (disjoint regions).
-  const filterDone = st.startJob(WasmJob.WinogradFilter, [at(p.w), CO, CI, flip ? 1 : 0, at(p.u), mPad], mPad, 16 * mPad * CI);
+  const u = kept ?? at(p.u);
+  let filterDone = (): void => {};
+  if (kept === null) {
+    staged.set(head(weight, CO * CI * 9), p.w);
+    // The worker threads transform the filter while this thread copies the input in (disjoint regions).
+    filterDone = st.startJob(WasmJob.WinogradFilter, [at(p.w), CO, CI, flip ? 1 : 0, u, mPad], mPad, 16 * mPad * CI);
+  }
   staged.set(head(x, g.batch * CI * H * W), p.x);
   if (bias !== null) staged.set(head(bias, CO), p.bias);
   filterDone();
@@ -182,7 +204,7 @@ export function winogradConv(
     const count = Math.min(p.chunk, p.tiles - t0);
     const tp = Math.ceil(count / nr) * nr;
     st.job(WasmJob.WinogradInput, [at(p.x), CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp], CI, 16 * CI * tp);
-    st.job(WasmJob.WinogradGemm, [at(p.u), at(p.v), at(p.m), mPad, CI, tp], (16 * tp) / nr, 16 * mPad * CI * tp);
+    st.job(WasmJob.WinogradGemm, [u, at(p.v), at(p.m), mPad, CI, tp], (16 * tp) / nr, 16 * mPad * CI * tp);
     const args = [at(p.m), bias === null ? 0 : at(p.bias), at(p.y), CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad];
     st.job(WasmJob.WinogradOutput, args, CO, 16 * CO * tp);
   }

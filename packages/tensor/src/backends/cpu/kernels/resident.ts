@@ -1,0 +1,218 @@
+/**
+ * Weights kept resident in the WebAssembly module's memory.
+ *
+ * A batch-1 linear layer or convolution on the WebAssembly engine copies its weight (or, for Winograd, the
+ * weight to transform) into the module's memory on every call, on the calling thread only: VGG16's fc6 is
+ * 411 MB a pass, and such copies get no faster with threads (worker threads cannot read JavaScript memory).
+ * A weight that the same kernel uses a second time (a second forward pass: multi-pass methods, benchmarks,
+ * serving) is copied in once and kept; later calls read it in place. A single pass (the CLI's one map)
+ * copies as before and keeps nothing, so its peak memory does not change.
+ *
+ * What is kept always equals the array it was made from, because a kept array is dropped when:
+ * - it is written (tensor.ts's write listener: `assign`, the one way to change a tensor),
+ * - it goes back to the storage pool for reuse by another tensor (storage-pool.ts),
+ * and an array that `values()` handed out is never kept (whoever holds it might write it).
+ * The bytes kept are capped (setWeightCacheBytes, default 1 GiB; 0 keeps nothing), least recently used out first.
+ */
+import { wasHandedOut } from '../../../tensor';
+
+/** Where the kept copies live: a region of the module's memory that can grow (moving what lies above it). */
+export interface ResidentSpace {
+  /** Byte address of the region's start. */
+  readonly base: number;
+  /** Makes the region at least `bytes` long; false when the memory cannot grow that far. */
+  grow(bytes: number): boolean;
+}
+
+/** One kept copy: `variant` (e.g. the raw weight, or its Winograd transform) of one array. */
+interface Entry {
+  /** Byte offset in the region, and length. */
+  at: number;
+  bytes: number;
+  dropped: boolean;
+}
+
+/** A free stretch of the region (byte offset, length). */
+interface Gap {
+  at: number;
+  bytes: number;
+}
+
+/** Copies are kept on 64-byte boundaries (cache lines, as the engine's other regions). */
+const ALIGN = 64;
+/** The region grows by at least this much at a time, so that the staging region above it moves rarely. */
+const GROW_STEP = 16 << 20;
+const DEFAULT_CAP = 1 << 30;
+
+let capBytes = DEFAULT_CAP;
+let active: ResidentCache | null = null;
+
+/**
+ * The kept copies of one engine's memory: a first-fit allocator over the region with gaps merged on free,
+ * a least-recently-used order for eviction, and per array the uses seen so far (kept from the second).
+ */
+export class ResidentCache {
+  private regionBytes = 0;
+  /** High-water mark: bytes from the region's start that blocks or gaps cover. */
+  private top = 0;
+  private gaps: Gap[] = [];
+  private usedBytes = 0;
+  /** Kept copies, least recently used first (a Set keeps insertion order; a use re-inserts). */
+  private readonly order = new Set<Entry>();
+  private readonly kept = new WeakMap<object, Map<string, Entry>>();
+  private readonly seen = new WeakMap<object, Set<string>>();
+
+  constructor(private readonly space: ResidentSpace) {
+    active = this;
+  }
+
+  /** Bytes of kept copies now. */
+  bytes(): number {
+    return this.usedBytes;
+  }
+
+  /**
+   * The byte address of `variant` of `key` (`floats` values), kept in the region; made by `fill(address)`
+   * when this is the second call from `use` (a kernel and direction) since the array last changed. Null
+   * when it is not kept (first use, handed out, over the cap): the caller copies it as it would without.
+   */
+  lookup(key: Float32Array, variant: string, use: string, floats: number, fill: (address: number) => void): number | null {
+    const byVariant = this.kept.get(key);
+    const hit = byVariant?.get(variant);
+    if (hit !== undefined && !hit.dropped) {
+      this.order.delete(hit);
+      this.order.add(hit);
+      return this.space.base + hit.at;
+    }
+    if (capBytes === 0 || wasHandedOut(key)) return null;
+    let uses = this.seen.get(key);
+    if (uses === undefined) this.seen.set(key, (uses = new Set()));
+    if (!uses.has(use)) {
+      uses.add(use);
+      return null;
+    }
+    const bytes = Math.ceil((floats * 4) / ALIGN) * ALIGN;
+    const at = this.allocate(bytes);
+    if (at === null) return null;
+    const entry: Entry = { at, bytes, dropped: false };
+    fill(this.space.base + at);
+    this.order.add(entry);
+    if (byVariant === undefined) this.kept.set(key, new Map([[variant, entry]]));
+    else byVariant.set(variant, entry);
+    return this.space.base + at;
+  }
+
+  /** Drops every copy made from `key` and forgets its uses (the array changed or is to be reused). */
+  forget(key: object): void {
+    this.seen.delete(key);
+    const byVariant = this.kept.get(key);
+    if (byVariant === undefined) return;
+    for (const e of byVariant.values()) this.drop(e);
+    this.kept.delete(key);
+  }
+
+  /** Drops copies, least recently used first, until at most `bytes` are kept. */
+  trim(bytes: number): void {
+    for (const e of this.order) {
+      if (this.usedBytes <= bytes) break;
+      this.drop(e);
+    }
+  }
+
+  private drop(e: Entry): void {
+    if (e.dropped) return;
+    e.dropped = true;
+    this.order.delete(e);
+    this.usedBytes -= e.bytes;
+    this.release(e.at, e.bytes);
+  }
+
+  /** A block of `bytes`: first fit in a gap, else at the top (growing the region), evicting while over the cap. */
+  private allocate(bytes: number): number | null {
+    if (bytes > capBytes) return null;
+    while (this.usedBytes + bytes > capBytes) this.evictOldest();
+    for (;;) {
+      const i = this.gaps.findIndex((g) => g.bytes >= bytes);
+      if (i >= 0) {
+        const g = this.gaps[i]!;
+        const at = g.at;
+        if (g.bytes === bytes) this.gaps.splice(i, 1);
+        else {
+          g.at += bytes;
+          g.bytes -= bytes;
+        }
+        this.usedBytes += bytes;
+        return at;
+      }
+      // The top: a gap that ends there is extended rather than left behind.
+      const last = this.gaps[this.gaps.length - 1];
+      const start = last !== undefined && last.at + last.bytes === this.top ? last.at : this.top;
+      if (start + bytes <= capBytes && this.ensure(start + bytes)) {
+        if (start !== this.top) this.gaps.pop();
+        this.top = start + bytes;
+        this.usedBytes += bytes;
+        return start;
+      }
+      // Fragmented, or the memory cannot grow: evict and retry, or give up when nothing is left to evict.
+      if (this.order.size === 0) return null;
+      this.evictOldest();
+    }
+  }
+
+  private evictOldest(): void {
+    const oldest = this.order.values().next().value;
+    if (oldest !== undefined) this.drop(oldest);
+  }
+
+  private ensure(end: number): boolean {
+    if (end <= this.regionBytes) return true;
+    const want = Math.min(Math.max(end, this.regionBytes + GROW_STEP), Math.max(end, capBytes));
+    if (!this.space.grow(want)) return false;
+    this.regionBytes = want;
+    return true;
+  }
+
+  /** Returns a block to the gaps, merged with its neighbours; a gap reaching the top lowers the top. */
+  private release(at: number, bytes: number): void {
+    const gaps = this.gaps;
+    let i = 0;
+    while (i < gaps.length && gaps[i]!.at < at) i++;
+    gaps.splice(i, 0, { at, bytes });
+    const next = gaps[i + 1];
+    if (next !== undefined && at + bytes === next.at) {
+      gaps[i]!.bytes += next.bytes;
+      gaps.splice(i + 1, 1);
+    }
+    const prev = gaps[i - 1];
+    if (prev !== undefined && prev.at + prev.bytes === at) {
+      prev.bytes += gaps[i]!.bytes;
+      gaps.splice(i, 1);
+    }
+    const last = gaps[gaps.length - 1];
+    if (last !== undefined && last.at + last.bytes === this.top) {
+      this.top = last.at;
+      gaps.pop();
+    }
+  }
+}
+
+/** Drops what is kept of `values` (called when its tensor writes it or the storage pool takes it back). */
+export function forgetResident(values: object): void {
+  active?.forget(values);
+}
+
+/**
+ * Sets how many bytes of weights the CPU backend may keep resident in its WebAssembly memory (default 1 GiB;
+ * 0 keeps none, every call copies its weight as on first use); drops the least recently used copies over the
+ * new cap. The memory itself never shrinks (WebAssembly memories cannot), but freed space is reused.
+ */
+export function setWeightCacheBytes(bytes: number): void {
+  if (!Number.isFinite(bytes) || bytes < 0) throw new Error(`setWeightCacheBytes: expected a byte count >= 0, got ${bytes}`);
+  capBytes = bytes;
+  active?.trim(bytes);
+}
+
+/** Bytes of weights kept resident now (what setWeightCacheBytes caps). */
+export function weightCacheBytes(): number {
+  return active?.bytes() ?? 0;
+}
