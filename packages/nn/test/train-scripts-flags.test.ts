@@ -6,7 +6,7 @@ import * as path from 'path';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /**
- * The training scripts' flags (weights/args.js): each script declares its flags, so `--help` prints the
+ * The training scripts' flags (scripts/flags.js): each script declares its flags, so `--help` prints the
  * usage and a mistyped flag is refused before the script writes anything. `node weights/train.js --help`
  * used to train gapnet and overwrite the bundled weights, and `--epoch 30` silently trained 10 epochs.
  */
@@ -14,7 +14,7 @@ type Flag = { kind: 'number' | 'string' | 'switch'; help: string; value?: string
 type Spec = { usage: string; flags: Record<string, Flag>; commands?: string[] };
 type Parsed = { values: Map<string, string>; command: string | undefined; help: boolean };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const args = require(path.join(ROOT, 'weights', 'args.js')) as { parseFlags: (spec: Spec, argv: string[]) => Parsed };
+const args = require(path.join(ROOT, 'scripts', 'flags.js')) as { parseFlags: (spec: Spec, argv: string[]) => Parsed };
 
 const SPEC: Spec = {
   usage: 'node x.js [flags]',
@@ -26,7 +26,7 @@ const SPEC: Spec = {
   },
 };
 
-describe('parseFlags (weights/args.js)', () => {
+describe('parseFlags (scripts/flags.js)', () => {
   test.each<[string, string[], [string, string][]]>([
     [
       'a value flag and a switch',

@@ -1,9 +1,11 @@
 // @ts-check
 'use strict';
 /**
- * The flag reader of the scripts in this folder (and scripts/vit-probe.js). Each script declares its
- * flags; the command line is checked against them before the script does anything, so a typo
- * (`--epoch 30`) or `--help` never starts a run that overwrites the bundled weights:
+ * The flag reader of the repository's scripts: weights/ (training), benchmarks/ and scripts/vit-probe.js.
+ * It lives here, beside scripts/chromium.cjs, because both weights/ and benchmarks/ use it and neither
+ * should reach into the other. Each script declares its flags; the command line is checked against them
+ * before the script does anything, so a typo (`--epoch 30`) or `--help` never starts a run that overwrites
+ * the bundled weights or spends minutes on a benchmark with a default the user meant to change:
  *   - `--help` (or `-h`) prints the usage and the flags and exits 0;
  *   - an unknown flag, a flag given twice, a number flag whose value is not a number, a value flag
  *     without a value, or a stray word: one line on stderr naming it, exit code 2.
@@ -74,7 +76,8 @@ function parseFlags(spec, argv) {
   const rest = [...positionals];
   if (spec.commands && rest.length > 0) {
     command = rest.shift();
-    if (!spec.commands.includes(/** @type {string} */ (command))) throw fail(`unknown command '${command}' (known: ${spec.commands.join(', ')})`);
+    if (!spec.commands.includes(/** @type {string} */ (command)))
+      throw fail(`unknown command '${command}' (known: ${spec.commands.join(', ')})`);
   }
   if (rest.length > 0) throw fail(`unexpected argument '${rest[0]}': flags are --name value`);
   if (!help && spec.commands && command === undefined) throw fail(`a command is needed first: ${spec.commands.join(', ')}`);
@@ -90,9 +93,18 @@ function parseFlags(spec, argv) {
 
 /** The usage text: the usage line, then one line per flag. @param {Spec} spec */
 function usageText(spec) {
-  const rows = Object.entries(spec.flags).map(([name, f]) => [`--${name}${f.kind === 'switch' ? '' : ` ${f.value ?? (f.kind === 'number' ? 'N' : 'VALUE')}`}`, f.help]);
+  const rows = Object.entries(spec.flags).map(([name, f]) => [
+    `--${name}${f.kind === 'switch' ? '' : ` ${f.value ?? (f.kind === 'number' ? 'N' : 'VALUE')}`}`,
+    f.help,
+  ]);
   const width = Math.max(...rows.map(([left]) => /** @type {string} */ (left).length));
-  return [`usage: ${spec.usage}`, '', ...rows.map(([left, help]) => `  ${/** @type {string} */ (left).padEnd(width)}  ${help}`), `  ${'--help'.padEnd(width)}  print this and exit`, ''].join('\n');
+  return [
+    `usage: ${spec.usage}`,
+    '',
+    ...rows.map(([left, help]) => `  ${/** @type {string} */ (left).padEnd(width)}  ${help}`),
+    `  ${'--help'.padEnd(width)}  print this and exit`,
+    '',
+  ].join('\n');
 }
 
 /**
@@ -119,7 +131,8 @@ function declareFlags(spec) {
   const { values, command } = parsed;
   /** @param {string} name @param {string} fallback */
   function arg(name, fallback) {
-    if (!Object.prototype.hasOwnProperty.call(spec.flags, name)) throw new Error(`args.js: the script reads --${name} but does not declare it`);
+    if (!Object.prototype.hasOwnProperty.call(spec.flags, name))
+      throw new Error(`flags.js: the script reads --${name} but does not declare it`);
     return values.get(name) ?? fallback;
   }
   return { arg, command };
