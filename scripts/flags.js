@@ -7,16 +7,18 @@
  * before the script does anything, so a typo (`--epoch 30`) or `--help` never starts a run that overwrites
  * the bundled weights or spends minutes on a benchmark with a default the user meant to change:
  *   - `--help` (or `-h`) prints the usage and the flags and exits 0;
- *   - an unknown flag, a flag given twice, a number flag whose value is not a number, a value flag
- *     without a value, or a stray word: one line on stderr naming it, exit code 2.
+ *   - an unknown flag, a flag given twice, a number flag whose value is not a number (or a list of numbers,
+ *     as `--threads 1,2`, with an item that is not), a value flag without a value, or a stray word: one line
+ *     on stderr naming it, exit code 2.
  * Forms: `--name value`, `--name=value`; a switch alone (`--bn`) is 'true', `--no-bn` 'false', or it takes
  * `true`/`false`. The words are read by the CLI's parser (built by `npx tsc -b`, as the scripts' packages are).
  */
 const { parseArgs, CliError } = require('../packages/cli/dist/args');
 
 /**
- * A declared flag: 'number' takes a finite number, 'string' any value, 'switch' none (or true/false).
- * @typedef {{ kind: 'number' | 'string' | 'switch', help: string, value?: string }} Flag
+ * A declared flag: 'number' takes a finite number, 'numbers' finite numbers separated by commas (`1,2`),
+ * 'string' any value, 'switch' none (or true/false).
+ * @typedef {{ kind: 'number' | 'numbers' | 'string' | 'switch', help: string, value?: string }} Flag
  */
 /**
  * A script's command line: its usage line, its flags, and the words it takes as its first argument
@@ -27,6 +29,11 @@ const { parseArgs, CliError } = require('../packages/cli/dist/args');
  * What parseFlags read: each given flag's value (a switch's 'true'/'false'), the sub-command, or help.
  * @typedef {{ values: Map<string, string>, command: string | undefined, help: boolean }} Parsed
  */
+
+/** How messages name the script: the usage's first two words (`node weights/train.js`). @param {Spec} spec */
+function scriptOf(spec) {
+  return spec.usage.split(' ').slice(0, 2).join(' ');
+}
 
 /** A command line that does not fit the script's flags (its message is the one line to print). */
 class FlagError extends Error {}
@@ -40,8 +47,7 @@ class FlagError extends Error {}
  * @param {Spec} spec @param {string[]} argv @returns {Parsed}
  */
 function parseFlags(spec, argv) {
-  const script = spec.usage.split(' ').slice(0, 2).join(' ');
-  const fail = (/** @type {string} */ message) => new FlagError(`${script}: ${message}`);
+  const fail = (/** @type {string} */ message) => new FlagError(`${scriptOf(spec)}: ${message}`);
   /** @type {Record<string, import('../packages/cli/dist/args').OptionSpec>} */
   const specs = {};
   for (const [name, f] of Object.entries(spec.flags)) {
@@ -66,7 +72,7 @@ function parseFlags(spec, argv) {
   }
   let parsed;
   try {
-    parsed = parseArgs(script, words, specs);
+    parsed = parseArgs(scriptOf(spec), words, specs);
   } catch (e) {
     if (e instanceof CliError) throw new FlagError(e.message);
     throw e;
@@ -84,19 +90,38 @@ function parseFlags(spec, argv) {
   const values = /** @type {Map<string, string>} */ (new Map());
   for (const [name, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    if (spec.flags[name]?.kind === 'number' && (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(Number(value))))
-      throw fail(`--${name} must be a number, got '${String(value)}'`);
+    const misfit = kindMisfit(name, spec.flags[name], value);
+    if (misfit) throw fail(misfit);
     values.set(name, String(value));
   }
   return { values, command, help };
 }
 
+/** Whether word is a finite number as written: not '', not 'Infinity'. @param {string} word */
+function isNumber(word) {
+  return word.trim() !== '' && Number.isFinite(Number(word));
+}
+
+/**
+ * Why a number flag's value is not one (or a numbers flag's not a list of them), else undefined.
+ * @param {string} name @param {Flag | undefined} flag @param {string | boolean} value
+ */
+function kindMisfit(name, flag, value) {
+  if (flag?.kind === 'number' && (typeof value !== 'string' || !isNumber(value)))
+    return `--${name} must be a number, got '${String(value)}'`;
+  if (flag?.kind === 'numbers' && (typeof value !== 'string' || !value.split(',').every(isNumber)))
+    return `--${name} must be numbers separated by commas (as 1,2), got '${String(value)}'`;
+  return undefined;
+}
+
+/** The placeholder of a flag's value in the usage. @param {Flag} f */
+function placeholder(f) {
+  return f.value ?? { number: 'N', numbers: 'N,N', string: 'VALUE', switch: '' }[f.kind];
+}
+
 /** The usage text: the usage line, then one line per flag. @param {Spec} spec */
 function usageText(spec) {
-  const rows = Object.entries(spec.flags).map(([name, f]) => [
-    `--${name}${f.kind === 'switch' ? '' : ` ${f.value ?? (f.kind === 'number' ? 'N' : 'VALUE')}`}`,
-    f.help,
-  ]);
+  const rows = Object.entries(spec.flags).map(([name, f]) => [`--${name}${f.kind === 'switch' ? '' : ` ${placeholder(f)}`}`, f.help]);
   const width = Math.max(...rows.map(([left]) => /** @type {string} */ (left).length));
   return [
     `usage: ${spec.usage}`,
@@ -110,32 +135,44 @@ function usageText(spec) {
 /**
  * Reads this process's command line against spec, before the script does anything: prints the usage
  * and exits 0 on --help, prints one line and exits 2 on a command line that does not fit. Returns
- * arg(name, fallback) (the given value as a string, a switch's 'true'/'false', or fallback; asking for
- * an undeclared flag is the script's bug and throws) and the sub-command.
+ * arg(name, fallback) (the given value as a string, a switch's 'true'/'false', or fallback), list(name)
+ * (the given value split at its commas, or undefined when not given, so the script's default applies),
+ * the sub-command, and refuse(message): the same one line and exit 2, for a value the script checks
+ * itself (a count that must be a whole number). Asking for an undeclared flag is the script's bug and throws.
  * @param {Spec} spec
  */
 function declareFlags(spec) {
+  /** @param {string} line @returns {never} */
+  const stop = (line) => {
+    process.stderr.write(`${line} (--help for the usage)\n`);
+    process.exit(2);
+  };
   /** @type {Parsed} */
   let parsed;
   try {
     parsed = parseFlags(spec, process.argv.slice(2));
   } catch (e) {
     if (!(e instanceof FlagError)) throw e;
-    process.stderr.write(`${e.message} (--help for the usage)\n`);
-    process.exit(2);
+    stop(e.message);
   }
   if (parsed.help) {
     process.stdout.write(usageText(spec));
     process.exit(0);
   }
   const { values, command } = parsed;
-  /** @param {string} name @param {string} fallback */
-  function arg(name, fallback) {
+  /** @param {string} name @returns {string | undefined} */
+  function given(name) {
     if (!Object.prototype.hasOwnProperty.call(spec.flags, name))
       throw new Error(`flags.js: the script reads --${name} but does not declare it`);
-    return values.get(name) ?? fallback;
+    return values.get(name);
   }
-  return { arg, command };
+  /** @param {string} name @param {string} fallback */
+  const arg = (name, fallback) => given(name) ?? fallback;
+  /** @param {string} name */
+  const list = (name) => given(name)?.split(',');
+  /** @param {string} message @returns {never} */
+  const refuse = (message) => stop(`${scriptOf(spec)}: ${message}`);
+  return { arg, list, command, refuse };
 }
 
 module.exports = { declareFlags, parseFlags, usageText, FlagError };
