@@ -15,6 +15,7 @@
 const fs = require('fs');
 const path = require('path');
 const { CHROMIUM, haveChromium, launchChromium, missingChromium } = require('../scripts/chromium.cjs');
+const { declareFlags } = require('../scripts/flags');
 
 const root = path.resolve(__dirname, '..');
 const DEFAULT_METHODS = {
@@ -23,30 +24,36 @@ const DEFAULT_METHODS = {
   vit: ['gradcam', 'rollout', 'generic-attention', 'transformer-attribution', 'transformer-lrp'],
 };
 
-function parseArgs(argv) {
-  const o = { backend: 'gpujs:webgpu', models: ['gapnet', 'vit'], methods: null, chromium: CHROMIUM, headed: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} expects a value`);
-      return v;
-    };
-    if (a === '--backend') o.backend = next();
-    else if (a === '--models') o.models = next().split(',');
-    else if (a === '--methods') o.methods = next().split(',');
-    else if (a === '--chromium') o.chromium = next();
-    else if (a === '--headed') o.headed = true;
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: node benchmarks/browser-page.js [--backend B] [--models m1,m2] [--methods a,b] [--chromium PATH] [--headed]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a} (try --help)`);
-  }
-  return o;
+/**
+ * The command line, read before the server or a browser starts: --help prints the flags, a mistyped or
+ * malformed one stops here with one line and exit code 2 (scripts/flags.js, shared with weights/).
+ */
+function options() {
+  const { arg, list } = declareFlags({
+    usage: 'node benchmarks/browser-page.js [flags]',
+    flags: {
+      backend: { kind: 'string', value: 'B', help: "the page's backend: gpujs:webgpu (default), gpujs:webgl2 or cpu" },
+      models: { kind: 'string', value: 'a,b', help: 'the models to load in turn (default gapnet,vit)' },
+      methods: {
+        kind: 'string',
+        value: 'a,b',
+        help: "the methods to time on each model (default: each model's few, as gapnet's gradcam,guided,lrp,smoothgrad)",
+      },
+      chromium: { kind: 'string', value: 'PATH', help: `the browser to drive (default ${CHROMIUM})` },
+      headed: { kind: 'switch', help: 'a visible window, so a real GPU renders instead of SwiftShader' },
+    },
+  });
+  return {
+    backend: arg('backend', 'gpujs:webgpu'),
+    models: list('models') ?? ['gapnet', 'vit'],
+    methods: list('methods') ?? null,
+    chromium: arg('chromium', CHROMIUM),
+    headed: arg('headed', 'false') === 'true',
+  };
 }
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const o = options();
   const dist = path.join(root, 'packages/web/dist');
   if (!fs.existsSync(path.join(dist, 'page.js')))
     throw new Error('no packages/web/dist/page.js: run npm ci (or node packages/web/build.js)');

@@ -20,35 +20,36 @@
  * On a machine with a real GPU: pass your Chrome or Chromium with --chromium and add --headed (a visible
  * window, so the browser uses the GPU driver instead of SwiftShader); the renderer line then names the GPU.
  */
-const fs = require('fs');
 const path = require('path');
 const { CHROMIUM, haveChromium, launchChromium, missingChromium } = require('../scripts/chromium.cjs');
+const { declareFlags } = require('../scripts/flags');
 
 const root = path.resolve(__dirname, '..');
 
-function parseArgs(argv) {
-  const o = { modes: ['cpu', 'webgl2', 'webgpu'], reps: 5, small: false, ops: null, chromium: CHROMIUM, headed: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} expects a value`);
-      return v;
-    };
-    if (a === '--modes') o.modes = next().split(',');
-    else if (a === '--reps') o.reps = Math.max(1, parseInt(next(), 10));
-    else if (a === '--small') o.small = true;
-    else if (a === '--ops') o.ops = next().split(',');
-    else if (a === '--chromium') o.chromium = next();
-    else if (a === '--headed') o.headed = true;
-    else if (a === '--help' || a === '-h') {
-      console.log(
-        'usage: node benchmarks/browser.js [--modes cpu,webgl2,webgpu] [--reps N] [--small] [--ops a,b] [--chromium PATH] [--headed]',
-      );
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a} (try --help)`);
-  }
-  return o;
+/**
+ * The command line, read before esbuild or a browser starts: --help prints the flags, a mistyped or
+ * malformed one stops here with one line and exit code 2 (scripts/flags.js, shared with weights/).
+ */
+function options() {
+  const { arg, list } = declareFlags({
+    usage: 'node benchmarks/browser.js [flags]',
+    flags: {
+      modes: { kind: 'string', value: 'a,b', help: 'backend modes, one browser each: cpu, webgl2, webgpu (default: all three)' },
+      reps: { kind: 'number', help: 'timed runs per op after a compiling one; the median is printed (default 5)' },
+      small: { kind: 'switch', help: "the bundled ViT's sizes and a smaller conv and matmul instead of ViT-B/16's" },
+      ops: { kind: 'string', value: 'a,b', help: 'keep the rows whose name holds one of the words (default: every row)' },
+      chromium: { kind: 'string', value: 'PATH', help: `the browser to drive (default ${CHROMIUM})` },
+      headed: { kind: 'switch', help: 'a visible window, so a real GPU renders instead of SwiftShader' },
+    },
+  });
+  return {
+    modes: list('modes') ?? ['cpu', 'webgl2', 'webgpu'],
+    reps: Math.max(1, parseInt(arg('reps', '5'), 10)),
+    small: arg('small', 'false') === 'true',
+    ops: list('ops') ?? null,
+    chromium: arg('chromium', CHROMIUM),
+    headed: arg('headed', 'false') === 'true',
+  };
 }
 
 /** The page: runs every kernel on one mode, returns rows { op, ms (median), gflops }. */
@@ -150,7 +151,7 @@ Object.assign(window, { bench, renderer, adapter });
 `;
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const o = options();
   if (!haveChromium(o.chromium)) throw new Error(missingChromium('pass --chromium PATH', o.chromium));
   const esbuild = require('esbuild');
   const alias = Object.fromEntries(

@@ -13,15 +13,18 @@
  *   /usr/bin/python3 benchmarks/onnx-export.py            # once: writes $TMPDIR/gradlens-onnx-bench
  *   ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save onnxruntime-node@1.31.1   # once (see benchmarks/README.md)
  *   npx tsc -b && node benchmarks/onnx-bench.js [--models resnet50,resnet50_bn,vit_b_16] [--reps 3] [--only load|run] [--dir DIR] [--json]
+ *   (`--help` lists the flags)
  */
 'use strict';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { declareFlags } = require('../scripts/flags');
 
 const ROOT = path.join(__dirname, '..');
 const SHAPE = [1, 3, 224, 224];
+const DEFAULT_DIR = path.join(os.tmpdir(), 'gradlens-onnx-bench');
 
 function load(pkg) {
   const file = path.join(ROOT, 'packages', pkg, 'dist', 'index.js');
@@ -96,31 +99,35 @@ function workloads(T, model, x) {
   };
 }
 
-function parseArgs(argv) {
-  const o = {
-    models: ['resnet50', 'resnet50_bn', 'vit_b_16'],
-    reps: 3,
-    dir: path.join(os.tmpdir(), 'gradlens-onnx-bench'),
-    json: false,
-    only: '',
+/**
+ * The command line, read before anything loads: --help prints the flags, a mistyped or malformed one
+ * stops here with one line and exit code 2 (scripts/flags.js, shared with weights/).
+ */
+function options() {
+  const { arg, list } = declareFlags({
+    usage: 'node benchmarks/onnx-bench.js [flags]   (after /usr/bin/python3 benchmarks/onnx-export.py and npx tsc -b)',
+    flags: {
+      models: { kind: 'string', value: 'a,b', help: 'the exported models to time (default resnet50,resnet50_bn,vit_b_16)' },
+      reps: { kind: 'number', help: 'child processes per load, runs per workload; medians are printed (default 3)' },
+      only: { kind: 'string', value: 'load|run', help: 'only the load rows or only the run rows (default: both)' },
+      dir: { kind: 'string', value: 'DIR', help: `where onnx-export.py wrote the models (default ${DEFAULT_DIR})` },
+      json: { kind: 'switch', help: 'one JSON row per line' },
+    },
+  });
+  return {
+    models: list('models') ?? ['resnet50', 'resnet50_bn', 'vit_b_16'],
+    reps: Math.max(1, Number(arg('reps', '3'))),
+    dir: arg('dir', DEFAULT_DIR),
+    json: arg('json', 'false') === 'true',
+    only: arg('only', ''),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => argv[++i] ?? '';
-    if (a === '--models') o.models = next().split(',');
-    else if (a === '--reps') o.reps = Math.max(1, Number(next()));
-    else if (a === '--dir') o.dir = next();
-    else if (a === '--json') o.json = true;
-    else if (a === '--only') o.only = next();
-    else throw new Error(`unknown argument ${a}`);
-  }
-  return o;
 }
 
 async function main() {
   const argv = process.argv.slice(2);
+  // measureLoad's re-invocation of this file (`--child SYSTEM FILE`): the parent's words, not a user's flags
   if (argv[0] === '--child') return child(argv[1] ?? '', argv[2] ?? '');
-  const o = parseArgs(argv);
+  const o = options();
   const T = load('tensor');
   const nn = load('nn');
   const { loadOnnx } = load('onnx');

@@ -7,30 +7,31 @@
  * thread only: that is the serial remainder that caps 2 threads ÷ 1.
  *
  * `node benchmarks/op-profile.js [--models vgg16,resnet50] [--threads 1,2] [--reps 3] [--top 14] [--json]`
- * (the built packages/*\/dist: `npx tsc -b packages/nn` first). Never part of `npm test`.
+ * (the built packages/*\/dist: `npx tsc -b packages/nn` first; `--help` lists the flags). Never part of `npm test`.
  */
 'use strict';
 const path = require('path');
 const { PerformanceObserver, performance } = require('perf_hooks');
 
-const argv = process.argv.slice(2);
-const opt = (/** @type {string} */ flag, /** @type {string} */ fallback) => {
-  const i = argv.indexOf(flag);
-  if (i < 0) return fallback;
-  const v = argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`op-profile: ${flag} needs a value`);
-  return v;
-};
-const known = new Set(['--models', '--threads', '--reps', '--top', '--json']);
-for (const a of argv)
-  if (a.startsWith('--') && !known.has(a)) throw new Error(`op-profile: unknown option ${a} (${[...known].join(', ')})`);
-const models = opt('--models', 'vgg16,resnet50').split(',');
-const threadCounts = opt('--threads', '1,2').split(',').map(Number);
-const reps = Number(opt('--reps', '3'));
-const top = Number(opt('--top', '14'));
-const json = argv.includes('--json');
-if (!threadCounts.every((n) => Number.isInteger(n) && n >= 1)) throw new Error('op-profile: --threads takes counts >= 1, e.g. 1,2');
-if (!Number.isInteger(reps) || reps < 1) throw new Error('op-profile: --reps takes a count >= 1');
+const { declareFlags } = require('../scripts/flags');
+// Read before the packages load: --help or a mistyped flag must not start minutes of profiling.
+const { arg, refuse } = declareFlags({
+  usage: 'node benchmarks/op-profile.js [flags]   (after npx tsc -b packages/nn)',
+  flags: {
+    models: { kind: 'string', value: 'a,b', help: 'the torchvision models to profile (default vgg16,resnet50)' },
+    threads: { kind: 'numbers', help: 'the thread counts, each profiled in turn (default 1,2)' },
+    reps: { kind: 'number', help: 'profiled passes per model and thread count, after 2 warm-ups (default 3)' },
+    top: { kind: 'number', help: 'ops listed per model, slowest first (default 14)' },
+    json: { kind: 'switch', help: 'one JSON row per op, model and thread count instead of tables' },
+  },
+});
+const models = arg('models', 'vgg16,resnet50').split(',');
+const threadCounts = arg('threads', '1,2').split(',').map(Number);
+const reps = Number(arg('reps', '3'));
+const top = Number(arg('top', '14'));
+const json = arg('json', 'false') === 'true';
+if (!threadCounts.every((n) => Number.isInteger(n) && n >= 1)) refuse(`--threads takes counts >= 1, as 1,2, got '${arg('threads', '')}'`);
+if (!Number.isInteger(reps) || reps < 1) refuse(`--reps takes a count >= 1, got '${arg('reps', '')}'`);
 
 const load = (/** @type {string} */ pkg) => require(path.join(__dirname, '..', 'packages', pkg, 'dist', 'index.js'));
 const T = load('tensor');

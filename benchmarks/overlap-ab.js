@@ -5,22 +5,26 @@
  * layer's weight, or a Winograd layer's input, is copied in while the worker threads work) against it
  * running each job whole first, alternated pass by pass so both settings see the same machine.
  *
- * `node benchmarks/overlap-ab.js [--models vgg16,alexnet] [--threads 1,2] [--rounds 5]` (built dist first).
+ * `node benchmarks/overlap-ab.js [--models vgg16,alexnet] [--threads 1,2] [--rounds 5]` (built dist first;
+ * `--help` lists the flags).
  */
 'use strict';
 const path = require('path');
 const { performance } = require('perf_hooks');
 
-const argv = process.argv.slice(2);
-const opt = (/** @type {string} */ flag, /** @type {string} */ fallback) => {
-  const i = argv.indexOf(flag);
-  return i < 0 ? fallback : (argv[i + 1] ?? fallback);
-};
-for (const a of argv)
-  if (a.startsWith('--') && !['--models', '--threads', '--rounds'].includes(a)) throw new Error(`overlap-ab: unknown option ${a}`);
-const models = opt('--models', 'vgg16,alexnet').split(',');
-const threadCounts = opt('--threads', '1,2').split(',').map(Number);
-const rounds = Number(opt('--rounds', '5'));
+const { declareFlags } = require('../scripts/flags');
+// Read before the packages load: --help or a mistyped flag must not start minutes of passes.
+const { arg } = declareFlags({
+  usage: 'node benchmarks/overlap-ab.js [flags]   (after npx tsc -b packages/nn)',
+  flags: {
+    models: { kind: 'string', value: 'a,b', help: 'the torchvision models to time (default vgg16,alexnet)' },
+    threads: { kind: 'numbers', help: 'the thread counts, each timed in turn (default 1,2)' },
+    rounds: { kind: 'number', help: 'passes with the overlap off and on each, alternated; medians are printed (default 5)' },
+  },
+});
+const models = arg('models', 'vgg16,alexnet').split(',');
+const threadCounts = arg('threads', '1,2').split(',').map(Number);
+const rounds = Number(arg('rounds', '5'));
 
 const dist = (/** @type {string} */ pkg, /** @type {string} */ file = 'index.js') =>
   path.join(__dirname, '..', 'packages', pkg, 'dist', file);

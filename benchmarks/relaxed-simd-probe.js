@@ -5,18 +5,25 @@
  * accumulators c = c + a·b for n steps, once with mul+add, once with relaxed_madd (TurboFan only: Liftoff
  * never tiers up inside one long call). Prints G multiply-adds per second (4 lanes each).
  *
- * `node benchmarks/relaxed-simd-probe.js [--chains 8] [--steps 20000000]`
+ * `node benchmarks/relaxed-simd-probe.js [--chains 8] [--steps 20000000]` (`--help` lists the flags)
  * Node 20 (V8 11.3) compiles relaxed_madd only with --experimental-wasm-relaxed-simd, set here at run time.
  */
 'use strict';
 const v8 = require('v8');
+const { declareFlags } = require('../scripts/flags');
+
+const { arg } = declareFlags({
+  usage: 'node benchmarks/relaxed-simd-probe.js [flags]',
+  flags: {
+    chains: { kind: 'number', help: 'independent accumulators, f32x4 each (default 8)' },
+    steps: { kind: 'number', help: 'multiply-adds per accumulator and lane (default 20000000)' },
+  },
+});
+const chains = Number(arg('chains', '8'));
+const steps = Number(arg('steps', '2e7'));
+
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 v8.setFlagsFromString('--no-liftoff');
-
-const argv = process.argv.slice(2);
-const opt = (/** @type {string} */ f, /** @type {number} */ d) => (argv.includes(f) ? Number(argv[argv.indexOf(f) + 1]) : d);
-const chains = opt('--chains', 8);
-const steps = opt('--steps', 2e7);
 
 /** @param {number} n */
 const leb = (n) => {

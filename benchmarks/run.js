@@ -1,13 +1,16 @@
 // @ts-check
 /**
  * Benchmark runner: `node run.js [--suite kernels[,other]] [--json] [--reps N] [--systems a,b] [--max-seconds S]`
- * (from the repo root: `npm run bench -- --suite kernels`). Each suite is a module in ./suites exporting
- * { name, description, run(ctx) }; it reports rows through ctx.report and this file prints them.
+ * (from the repo root: `npm run bench -- --suite kernels`; `--help` lists the flags). Each suite is a module in
+ * ./suites exporting { name, description, run(ctx) }; it reports rows through ctx.report and this file prints them.
  */
 'use strict';
 const os = require('os');
 const path = require('path');
 const fs = require('fs');
+const { declareFlags } = require('../scripts/flags');
+
+const SUITES = path.join(__dirname, 'suites');
 
 /**
  * One result. ms: median wall time; gflops from it. cpuMs: median process CPU time of the same runs (all
@@ -15,27 +18,37 @@ const fs = require('fs');
  * @typedef {{ suite: string, name: string, system: string, threads: number, ms: number | null, gflops: number | null, cpuMs?: number, reps?: number, note?: string }} Row
  */
 
-function parseArgs(argv) {
-  /** @type {{ suites: string[] | null, json: boolean, reps: number, systems: string[] | null, maxSeconds: number }} */
-  const o = { suites: null, json: false, reps: 7, systems: null, maxSeconds: 4 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} expects a value`);
-      return v;
-    };
-    if (a === '--json') o.json = true;
-    else if (a === '--suite') o.suites = next().split(',');
-    else if (a === '--reps') o.reps = Math.max(1, parseInt(next(), 10));
-    else if (a === '--systems') o.systems = next().split(',');
-    else if (a === '--max-seconds') o.maxSeconds = Number(next());
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: node run.js [--suite kernels] [--json] [--reps N] [--systems gradlens-cpu,tfjs-cpu,tfjs-wasm] [--max-seconds S]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a} (try --help)`);
-  }
-  return o;
+/**
+ * The command line, read before anything runs: --help prints the flags, a mistyped or malformed one
+ * stops here with one line and exit code 2 (scripts/flags.js, shared with weights/).
+ * @returns {{ suites: string[], json: boolean, reps: number, systems: string[] | null, maxSeconds: number }}
+ */
+function options() {
+  const { arg, list, refuse } = declareFlags({
+    usage: 'node benchmarks/run.js [flags]   (from the root: npm run bench -- [flags])',
+    flags: {
+      suite: { kind: 'string', value: 'a,b', help: 'the suites to run, files of benchmarks/suites (default: every one)' },
+      json: { kind: 'switch', help: 'one JSON row per line instead of tables' },
+      reps: { kind: 'number', help: 'timed runs per case, at most, after 2 warm-ups (default 7)' },
+      systems: { kind: 'string', value: 'a,b', help: "the systems to time, as gradlens-cpu,tfjs-cpu,tfjs-wasm (default: each suite's)" },
+      'max-seconds': { kind: 'number', value: 'S', help: 'a case whose first run takes longer is timed by that run alone (default 4)' },
+    },
+  });
+  const available = fs
+    .readdirSync(SUITES)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+  const suites = list('suite') ?? available;
+  const unknown = suites.find((s) => !available.includes(s));
+  if (unknown !== undefined) refuse(`unknown suite '${unknown}'; suites: ${available.join(', ')}`);
+  return {
+    suites,
+    json: arg('json', 'false') === 'true',
+    reps: Math.max(1, parseInt(arg('reps', '7'), 10)),
+    systems: list('systems') ?? null,
+    maxSeconds: Number(arg('max-seconds', '4')),
+  };
 }
 
 /**
@@ -102,15 +115,7 @@ function printTable(rows) {
 }
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
-  const dir = path.join(__dirname, 'suites');
-  const available = fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.js'))
-    .map((f) => f.slice(0, -3))
-    .sort();
-  const suites = opts.suites ?? available;
-  for (const s of suites) if (!available.includes(s)) throw new Error(`unknown suite "${s}"; available: ${available.join(', ')}`);
+  const opts = options();
   if (!opts.json) {
     const cpu = os.cpus()[0];
     console.log(
@@ -121,8 +126,8 @@ async function main() {
     );
     console.log(`median of up to ${opts.reps} runs after 2 warm-ups (cases over ${opts.maxSeconds}s: one run)\n`);
   }
-  for (const s of suites) {
-    const suite = require(path.join(dir, `${s}.js`));
+  for (const s of opts.suites) {
+    const suite = require(path.join(SUITES, `${s}.js`));
     /** @type {Row[]} */
     const rows = [];
     await suite.run({

@@ -15,7 +15,7 @@
 const fs = require('fs');
 const path = require('path');
 const root = path.resolve(__dirname, '..');
-const { declareFlags } = require(path.join(root, 'weights/args.js'));
+const { declareFlags } = require('./flags');
 const { arg, command: mode } = declareFlags({
   usage: 'node scripts/vit-probe.js dump|init|train --out DIR [flags]',
   commands: ['dump', 'init', 'train'],

@@ -12,7 +12,7 @@
  */
 const path = require('path');
 const fs = require('fs');
-const { declareFlags } = require('./args');
+const { declareFlags } = require('../scripts/flags');
 const { arg } = declareFlags({
   usage: 'node weights/make-samples.js [--count 12] (rewrites weights/samples/)',
   flags: { count: { kind: 'number', help: 'pictures to write: one per class first, then the next ones (default 12)' } },

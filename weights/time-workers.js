@@ -11,7 +11,7 @@
 const os = require('os');
 const path = require('path');
 
-const { declareFlags } = require('./args');
+const { declareFlags } = require('../scripts/flags');
 const { arg } = declareFlags({
   usage: 'node weights/time-workers.js [flags] (prints a table, writes nothing)',
   flags: {

@@ -38,7 +38,7 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-const { declareFlags } = require('./args');
+const { declareFlags } = require('../scripts/flags');
 // Read before anything else: --help and a mistyped flag must not start a run that overwrites weights/.
 const { arg } = declareFlags({
   usage: 'node weights/train.js --model gapnet|smallvgg|vit [flags] (writes <out>/<model>.safetensors, .json, .log)',

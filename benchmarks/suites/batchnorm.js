@@ -6,7 +6,7 @@
  *
  * Use through the runner (`node benchmarks/run.js --suite batchnorm`), or on its own to compare two
  * builds on a shared machine (best and median of the runs):
- * `node benchmarks/suites/batchnorm.js [--dist packages/tensor/dist] [--reps 15]`.
+ * `node benchmarks/suites/batchnorm.js [--dist packages/tensor/dist] [--reps 15]` (`--help` lists the flags).
  */
 'use strict';
 const path = require('path');
@@ -18,8 +18,10 @@ const SHAPES = [
   [32, 128, 8, 8],
 ];
 
-function load(dist) {
-  const file = path.resolve(dist ?? path.join(__dirname, '..', '..', 'packages', 'tensor', 'dist'), 'index.js');
+const TENSOR_DIST = path.join(__dirname, '..', '..', 'packages', 'tensor', 'dist');
+
+function load(dist = TENSOR_DIST) {
+  const file = path.resolve(dist, 'index.js');
   try {
     return require(file);
   } catch (e) {
@@ -61,7 +63,7 @@ function workloads(T) {
 /** @param {{ systems: string[] | null, measure: (fn: () => unknown) => { ms: number, cpuMs?: number, reps: number }, report: (row: object) => void }} ctx */
 async function run(ctx) {
   if (ctx.systems && !ctx.systems.includes('gradlens-cpu')) return;
-  const T = load(undefined);
+  const T = load();
   for (const w of workloads(T)) {
     const t = ctx.measure(w.fn);
     ctx.report({ suite: name, name: w.name, system: 'gradlens-cpu', threads: 1, ms: t.ms, gflops: null, cpuMs: t.cpuMs, reps: t.reps });
@@ -71,13 +73,16 @@ async function run(ctx) {
 module.exports = { name, description, run };
 
 if (require.main === module) {
-  const args = process.argv.slice(2);
-  const arg = (flag) => {
-    const i = args.indexOf(flag);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const reps = Number(arg('--reps') ?? 15);
-  const T = load(arg('--dist'));
+  const { declareFlags } = require('../../scripts/flags');
+  const { arg } = declareFlags({
+    usage: 'node benchmarks/suites/batchnorm.js [flags]   (through the runner: node benchmarks/run.js --suite batchnorm)',
+    flags: {
+      dist: { kind: 'string', value: 'DIR', help: "the build of @gradlens/tensor to time, to compare two (default: this checkout's)" },
+      reps: { kind: 'number', help: 'timed runs per workload after 5 warm-ups; best and median printed (default 15)' },
+    },
+  });
+  const reps = Number(arg('reps', '15'));
+  const T = load(arg('dist', TENSOR_DIST));
   console.log(`${'workload'.padEnd(36)} ${'best ms'.padStart(9)} ${'median ms'.padStart(10)}`);
   for (const w of workloads(T)) {
     for (let r = 0; r < 5; r++) w.fn();

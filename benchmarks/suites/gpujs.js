@@ -4,7 +4,7 @@
  * and matmul 1024³, on the CPU backend and on every gpu.js mode available here. Uses the built
  * packages (packages/*\/dist: run `npx tsc -b` first).
  *
- *   node benchmarks/suites/gpujs.js [--json]      GPUJS_BENCH_MODES=webasm,headlessgl,cpu to choose modes
+ *   node benchmarks/suites/gpujs.js [--json]      GPUJS_BENCH_MODES=webasm,headlessgl,cpu to choose modes (--help)
  *
  * Each figure is the median of timed calls after warm-up calls (compilation, V8's wasm tier-up);
  * gpu.js results are read back to the host inside the timing (a texture download in GL modes), and
@@ -237,7 +237,12 @@ const description = 'conv3x3 fwd/bwd-input/bwd-weight and matmul 1024³: CPU bac
 module.exports = { name, description, run };
 
 if (require.main === module) {
-  const json = process.argv.includes('--json');
+  const { declareFlags } = require('../../scripts/flags');
+  const { arg } = declareFlags({
+    usage: 'node benchmarks/suites/gpujs.js [flags]   (GPUJS_BENCH_MODES=webasm,headlessgl,webgpu,cpu chooses the modes)',
+    flags: { json: { kind: 'switch', help: 'the rows as one JSON array at the end' } },
+  });
+  const json = arg('json', 'false') === 'true';
   run({ json }).then(
     (rows) => {
       if (json) console.log(JSON.stringify(rows, null, 1));

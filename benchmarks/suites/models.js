@@ -12,7 +12,7 @@
  *
  * Use through the runner (`node benchmarks/run.js --suite models`) or on its own:
  * `node benchmarks/suites/models.js [--json] [--models vgg16,resnet18] [--threads 1,2] [--systems gradlens-cpu,pytorch,tfjs-wasm] [--no-winograd] [--reps 5] [--max-seconds 4]`
- * (`--no-winograd`: gradlens's 3×3 convolutions on im2col only, system `gradlens-cpu-im2col`).
+ * (`--no-winograd`: gradlens's 3×3 convolutions on im2col only, system `gradlens-cpu-im2col`; `--help` lists the flags).
  */
 'use strict';
 const path = require('path');
@@ -516,19 +516,27 @@ async function run(ctx = {}) {
 module.exports = { name, description, run };
 
 if (require.main === module) {
-  const argv = process.argv.slice(2);
-  const opt = (/** @type {string} */ flag) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1]?.split(',') : undefined;
-  };
-  const json = argv.includes('--json');
+  const { declareFlags } = require('../../scripts/flags');
+  const { arg, list } = declareFlags({
+    usage: 'node benchmarks/suites/models.js [flags]   (through the runner: node benchmarks/run.js --suite models)',
+    flags: {
+      json: { kind: 'switch', help: 'one JSON row per line instead of a table' },
+      models: { kind: 'string', value: 'a,b', help: `the torchvision models (default ${MODELS.join(',')})` },
+      systems: { kind: 'string', value: 'a,b', help: 'gradlens-cpu, pytorch, tfjs-wasm (default: all three)' },
+      threads: { kind: 'numbers', help: "gradlens's and PyTorch's thread counts, each in turn (default 1,2)" },
+      'no-winograd': { kind: 'switch', help: "gradlens's 3×3 convolutions on im2col only (system gradlens-cpu-im2col)" },
+      reps: { kind: 'number', help: 'timed runs per case, at most, after 2 warm-ups (default 5)' },
+      'max-seconds': { kind: 'number', value: 'S', help: 'a case whose first run takes longer is timed by that run alone (default 4)' },
+    },
+  });
+  const json = arg('json', 'false') === 'true';
   run({
     json,
-    models: opt('--models'),
-    systems: opt('--systems'),
-    threads: opt('--threads')?.map(Number),
-    winograd: !argv.includes('--no-winograd'),
-    measure: makeMeasure(Number(opt('--reps')?.[0] ?? 5), Number(opt('--max-seconds')?.[0] ?? 4)),
+    models: list('models'),
+    systems: list('systems'),
+    threads: list('threads')?.map(Number),
+    winograd: arg('no-winograd', 'false') !== 'true',
+    measure: makeMeasure(Number(arg('reps', '5')), Number(arg('max-seconds', '4'))),
   })
     .then((rows) => {
       if (json) return;

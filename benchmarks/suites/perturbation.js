@@ -8,7 +8,7 @@
  * on 2 cores; `--size 224` is the issue's full workload (4× the work).
  *
  * `node benchmarks/suites/perturbation.js [--size 112] [--threads 1,2] [--systems gradlens-cpu,pytorch] [--methods scorecam,occlusion] [--weights /tmp/vgg16-bench.pth] [--json]`
- * (builds: `npx tsc -b packages/explain`; PyTorch runs with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset).
+ * (`--help` lists the flags; builds: `npx tsc -b packages/explain`; PyTorch runs with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset).
  */
 'use strict';
 const fs = require('fs');
@@ -18,6 +18,9 @@ const { spawnSync } = require('child_process');
 const name = 'perturbation';
 const description = 'Score-CAM and occlusion on VGG16 beside a plain PyTorch implementation, 1 and 2 threads';
 const PYTHON = '/usr/bin/python3';
+/** The defaults of run() and of the command line: a 112×112 input keeps a run to minutes on 2 cores. */
+const SIZE = 112;
+const WEIGHTS = '/tmp/vgg16-bench.pth';
 
 function load(pkg) {
   return require(path.join(__dirname, '..', '..', 'packages', pkg, 'dist', 'index.js'));
@@ -46,11 +49,11 @@ function image(T, size) {
 }
 
 async function run(ctx = {}) {
-  const size = ctx.size ?? 112;
+  const size = ctx.size ?? SIZE;
   const threadCounts = ctx.threads ?? [1, 2];
   const systems = ctx.systems ?? ['gradlens-cpu', 'pytorch'];
   const methods = ctx.methods ?? ['scorecam', 'occlusion'];
-  const weights = ctx.weights ?? '/tmp/vgg16-bench.pth';
+  const weights = ctx.weights ?? WEIGHTS;
   const rows = [];
   const report = (row) => {
     rows.push(row);
@@ -139,19 +142,30 @@ async function run(ctx = {}) {
 module.exports = { name, description, run };
 
 if (require.main === module) {
-  const argv = process.argv.slice(2);
-  const opt = (flag) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const json = argv.includes('--json');
+  const { declareFlags } = require('../../scripts/flags');
+  const { arg, list } = declareFlags({
+    usage: 'node benchmarks/suites/perturbation.js [flags]   (through the runner: node benchmarks/run.js --suite perturbation)',
+    flags: {
+      size: { kind: 'number', help: `the input's height and width; 224 is the issue's full workload (default ${SIZE})` },
+      threads: { kind: 'numbers', help: 'thread counts, each in turn (default 1,2)' },
+      systems: { kind: 'string', value: 'a,b', help: 'gradlens-cpu, pytorch (default: both)' },
+      methods: { kind: 'string', value: 'a,b', help: 'scorecam, occlusion (default: both)' },
+      weights: {
+        kind: 'string',
+        value: 'FILE',
+        help: `VGG16's seeded weights, written by make_vgg16_weights.py when missing (default ${WEIGHTS})`,
+      },
+      json: { kind: 'switch', help: 'one JSON row per line' },
+    },
+  });
+  const json = arg('json', 'false') === 'true';
   run({
     json,
-    size: opt('--size') ? Number(opt('--size')) : undefined,
-    threads: opt('--threads')?.split(',').map(Number),
-    systems: opt('--systems')?.split(','),
-    weights: opt('--weights'),
-    methods: opt('--methods')?.split(','),
+    size: Number(arg('size', String(SIZE))),
+    threads: list('threads')?.map(Number),
+    systems: list('systems'),
+    weights: arg('weights', WEIGHTS),
+    methods: list('methods'),
   })
     .then((rows) => {
       if (json) return;

@@ -6,15 +6,18 @@ import * as path from 'path';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /**
- * The training scripts' flags (weights/args.js): each script declares its flags, so `--help` prints the
+ * The training scripts' flags (scripts/flags.js): each script declares its flags, so `--help` prints the
  * usage and a mistyped flag is refused before the script writes anything. `node weights/train.js --help`
  * used to train gapnet and overwrite the bundled weights, and `--epoch 30` silently trained 10 epochs.
  */
-type Flag = { kind: 'number' | 'string' | 'switch'; help: string; value?: string };
+type Flag = { kind: 'number' | 'numbers' | 'string' | 'switch'; help: string; value?: string };
 type Spec = { usage: string; flags: Record<string, Flag>; commands?: string[] };
 type Parsed = { values: Map<string, string>; command: string | undefined; help: boolean };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const args = require(path.join(ROOT, 'weights', 'args.js')) as { parseFlags: (spec: Spec, argv: string[]) => Parsed };
+const args = require(path.join(ROOT, 'scripts', 'flags.js')) as {
+  parseFlags: (spec: Spec, argv: string[]) => Parsed;
+  usageText: (spec: Spec) => string;
+};
 
 const SPEC: Spec = {
   usage: 'node x.js [flags]',
@@ -26,7 +29,7 @@ const SPEC: Spec = {
   },
 };
 
-describe('parseFlags (weights/args.js)', () => {
+describe('parseFlags (scripts/flags.js)', () => {
   test.each<[string, string[], [string, string][]]>([
     [
       'a value flag and a switch',
@@ -86,6 +89,17 @@ describe('parseFlags (weights/args.js)', () => {
     ['a name of Object.prototype', ['--constructor', '1'], /^node x\.js: unknown option '--constructor'/],
   ])('refuses %s', (_what, argv, message) => {
     expect(() => args.parseFlags(SPEC, argv)).toThrow(message);
+  });
+
+  test("a numbers flag (the benchmarks' --threads 1,2) takes finite numbers separated by commas", () => {
+    const spec: Spec = { usage: 'node x.js [flags]', flags: { threads: { kind: 'numbers', help: 'counts' } } };
+    expect(args.parseFlags(spec, ['--threads', '1,2']).values.get('threads')).toBe('1,2');
+    expect(args.parseFlags(spec, ['--threads=4']).values.get('threads')).toBe('4');
+    for (const bad of ['1,two', '1,', ',2', '2,Infinity', ''])
+      expect(() => args.parseFlags(spec, [`--threads=${bad}`])).toThrow(
+        `node x.js: --threads must be numbers separated by commas (as 1,2), got '${bad}'`,
+      );
+    expect(args.usageText(spec)).toContain('\n  --threads N,N  counts\n');
   });
 
   test('--help anywhere asks for the usage; a sub-command is read first', () => {
