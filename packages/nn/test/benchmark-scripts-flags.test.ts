@@ -8,7 +8,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
  * The benchmark scripts read their flags with scripts/flags.js, as the training scripts do: `--help` lists
  * them and a mistyped or malformed flag stops the script with one line and exit code 2 before it loads a
  * model, starts a browser or spawns Python. Each spawn here only parses, so the whole file takes seconds.
- * (Before, `op-profile.js --thread 2` threw a stack trace, `overlap-ab.js --rounds` silently took the
+ * (Before, `op-profile.js --thread 2` threw a stack trace, `ab.js --rounds` (then overlap-ab.js) silently took the
  * default, and `suites/models.js --model vgg16` ran all seven models.)
  */
 function run(script: string, argv: string[]) {
@@ -21,7 +21,7 @@ const SCRIPTS: [string, string[]][] = [
   ['benchmarks/browser.js', ['--modes', '--reps', '--small', '--ops', '--chromium', '--headed']],
   ['benchmarks/browser-page.js', ['--backend', '--models', '--methods', '--chromium', '--headed']],
   ['benchmarks/op-profile.js', ['--models', '--threads', '--reps', '--top', '--json']],
-  ['benchmarks/overlap-ab.js', ['--models', '--threads', '--rounds']],
+  ['benchmarks/ab.js', ['--switch', '--models', '--threads', '--rounds']],
   ['benchmarks/onnx-bench.js', ['--models', '--reps', '--only', '--dir', '--json']],
   ['benchmarks/relaxed-simd-probe.js', ['--chains', '--steps']],
   ['benchmarks/suites/batchnorm.js', ['--dist', '--reps']],
@@ -68,7 +68,8 @@ describe('the benchmark scripts read their flags before any work', () => {
     ['benchmarks/op-profile.js', ['--threads', '1,two'], /--threads must be numbers separated by commas \(as 1,2\), got '1,two'/],
     ['benchmarks/op-profile.js', ['--threads', '0,2'], /--threads takes counts >= 1, as 1,2, got '0,2'/],
     ['benchmarks/op-profile.js', ['--reps', '1.5'], /--reps takes a count >= 1, got '1.5'/],
-    ['benchmarks/overlap-ab.js', ['--rounds'], /--rounds needs a value/],
+    ['benchmarks/ab.js', ['--rounds'], /--rounds needs a value/],
+    ['benchmarks/ab.js', ['--switch', 'fast'], /unknown --switch 'fast'; settings: resident, overlap, tile-split/],
     ['benchmarks/suites/models.js', ['--model', 'vgg16'], /unknown option '--model' \(did you mean '--models'\?\)/],
     ['benchmarks/suites/perturbation.js', ['--size', 'big'], /--size must be a number, got 'big'/],
   ])('%s %j: one line naming the flag, exit 2', (script, argv, message) => {
@@ -102,7 +103,8 @@ describe('the benchmark scripts read their flags before any work', () => {
     ['benchmarks/suites/models.js', ['--no-winograd', '--models', 'vgg16']],
     ['benchmarks/suites/perturbation.js', ['--size', '224', '--threads', '2', '--methods', 'scorecam']],
     ['benchmarks/op-profile.js', ['--models', 'vgg16,resnet50', '--threads', '1,2', '--reps', '3']],
-    ['benchmarks/overlap-ab.js', ['--models', 'vgg16,alexnet', '--threads', '2', '--rounds', '5']],
+    ['benchmarks/ab.js', ['--switch', 'overlap', '--models', 'vgg16,alexnet', '--threads', '2', '--rounds', '5']],
+    ['benchmarks/ab.js', ['--switch', 'resident', '--models', 'vgg16,resnet50', '--threads', '1,2', '--rounds', '5']],
     ['benchmarks/suites/batchnorm.js', ['--dist', 'packages/tensor/dist']],
     ['benchmarks/suites/gpujs.js', ['--json']],
     [

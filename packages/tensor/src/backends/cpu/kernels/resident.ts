@@ -46,6 +46,17 @@ const DEFAULT_CAP = 1 << 30;
 
 let capBytes = DEFAULT_CAP;
 let active: ResidentCache | null = null;
+let reads = true;
+
+/**
+ * @internal Whether kernels use kept copies (and keep new ones); off, every call copies its weight as on first
+ * use, but what is kept stays. For A/B benchmarks in one process. Returns the previous setting.
+ */
+export function setResidentReads(on: boolean): boolean {
+  const prev = reads;
+  reads = on;
+  return prev;
+}
 
 /**
  * The kept copies of one engine's memory: a first-fit allocator over the region with gaps merged on free,
@@ -77,6 +88,7 @@ export class ResidentCache {
    * when it is not kept (first use, handed out, over the cap): the caller copies it as it would without.
    */
   lookup(key: Float32Array, variant: string, use: string, floats: number, fill: (address: number) => void): number | null {
+    if (!reads) return null;
     const byVariant = this.kept.get(key);
     const hit = byVariant?.get(variant);
     if (hit !== undefined && !hit.dropped) {
