@@ -5,7 +5,8 @@
  *   - resident: weights kept resident in the WebAssembly memory (kernels/resident.ts) against copied in per call;
  *   - overlap: `startJob` returning at once (the next chunk of a batch-1 linear layer's weight, or a Winograd
  *     layer's input, copied in while the worker threads work) against each job run whole first;
- *   - tile-split: GEMM row blocks with few B panels (7×7 images) split by tiles against by B panels.
+ *   - tile-split: GEMM row blocks with few B panels (7×7 images) split by tiles against by B panels;
+ *   - spin: worker threads spinning briefly for the next job before they sleep against sleeping at once.
  *
  * `node benchmarks/ab.js [--switch resident] [--models vgg16,resnet50] [--threads 1,2] [--rounds 5]` (built dist
  * first; `--help` lists the flags).
@@ -20,6 +21,7 @@ const SWITCHES = {
   resident: ['backends/cpu/kernels/resident.js', 'setResidentReads'],
   overlap: ['backends/cpu/kernels/wasm-gemm.js', 'setStagingOverlap'],
   'tile-split': ['backends/cpu/kernels/wasm-gemm.js', 'setGemmTileSplit'],
+  spin: ['backends/cpu/threads/job-pool.js', 'setSpinReads'],
 };
 // Read before the packages load: --help or a mistyped flag must not start minutes of passes.
 const { arg, refuse } = declareFlags({
@@ -42,7 +44,11 @@ const dist = (/** @type {string} */ pkg, /** @type {string} */ file = 'index.js'
 const T = require(dist('tensor'));
 const nn = require(dist('nn'));
 const [file, exported] = SWITCHES[/** @type {keyof typeof SWITCHES} */ (which)];
-const set = /** @type {(on: boolean) => boolean} */ (require(dist('tensor', file))[exported]);
+const setter = require(dist('tensor', file))[exported];
+/** Turns the setting on or off and says whether it was on (spin: the default count of reads, or none). */
+const spinDefault = which === 'spin' ? setter(0) : 0;
+if (which === 'spin') setter(spinDefault);
+const set = (/** @type {boolean} */ on) => (which === 'spin' ? setter(on ? spinDefault : 0) > 0 : setter(on));
 
 const x = T.keep(T.rand([1, 3, 224, 224]));
 /** One saliency pass; returns its wall ms. */

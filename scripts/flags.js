@@ -144,7 +144,8 @@ function usageText(spec) {
 function declareFlags(spec) {
   /** @param {string} line @returns {never} */
   const stop = (line) => {
-    process.stderr.write(`${line} (--help for the usage)\n`);
+    // Lines from the CLI's parser that already point at --help (unknown options) get no second pointer.
+    process.stderr.write(line.includes('--help') ? `${line}\n` : `${line} (--help for the usage)\n`);
     process.exit(2);
   };
   /** @type {Parsed} */

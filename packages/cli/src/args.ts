@@ -64,7 +64,7 @@ export function parseArgs(command: string, argv: readonly string[], specs: Reado
     }
     if (!arg.startsWith('--')) {
       if (arg.startsWith('-') && arg.length > 1 && !/^-\d/.test(arg))
-        throw new CliError(`${command}: unknown option '${arg}' (options are spelled --name; see gradlens ${command} --help)`, 2);
+        throw new CliError(`${command}: unknown option '${arg}' (options are spelled --name; --help lists them)`, 2);
       positionals.push(arg);
       continue;
     }

@@ -60,6 +60,7 @@ describe('the benchmark scripts read their flags before any work', () => {
 
   test.each<[string, string[], RegExp]>([
     ['benchmarks/run.js', ['--suite'], /--suite needs a value/],
+    ['benchmarks/run.js', ['-json'], /unknown option '-json' \(options are spelled --name; --help lists them\)\n$/],
     ['benchmarks/run.js', ['--suite', 'kernel'], /unknown suite 'kernel'; suites: batchnorm, gpujs, kernels, models, perturbation/],
     ['benchmarks/run.js', ['--max-seconds', 'four'], /--max-seconds must be a number, got 'four'/],
     ['benchmarks/browser.js', ['--reps', '2', '--reps', '3'], /--reps given twice/],
@@ -69,7 +70,7 @@ describe('the benchmark scripts read their flags before any work', () => {
     ['benchmarks/op-profile.js', ['--threads', '0,2'], /--threads takes counts >= 1, as 1,2, got '0,2'/],
     ['benchmarks/op-profile.js', ['--reps', '1.5'], /--reps takes a count >= 1, got '1.5'/],
     ['benchmarks/ab.js', ['--rounds'], /--rounds needs a value/],
-    ['benchmarks/ab.js', ['--switch', 'fast'], /unknown --switch 'fast'; settings: resident, overlap, tile-split/],
+    ['benchmarks/ab.js', ['--switch', 'fast'], /unknown --switch 'fast'; settings: resident, overlap, tile-split, spin/],
     ['benchmarks/suites/models.js', ['--model', 'vgg16'], /unknown option '--model' \(did you mean '--models'\?\)/],
     ['benchmarks/suites/perturbation.js', ['--size', 'big'], /--size must be a number, got 'big'/],
   ])('%s %j: one line naming the flag, exit 2', (script, argv, message) => {

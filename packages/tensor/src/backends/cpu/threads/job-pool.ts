@@ -16,7 +16,8 @@ const GEN = 0,
   THREADS = 3,
   STOP = 4,
   NEXT = 5,
-  JOB = 6;
+  JOB = 6,
+  SPIN = 7;
 /**
  * NEXT packs the generation's tag (12 bits), its part count (10) and the next part (10) into one word,
  * so a claim (compare-exchange) can only succeed for the generation whose job the control block holds.
@@ -26,6 +27,13 @@ const TAG_SHIFT = 20,
   FIELD = 1023;
 /** Parts per thread: enough for balance, few enough that claiming stays cheap. */
 export const PARTS_PER_THREAD = 4;
+/**
+ * How many times a thread re-reads the control word it waits on before it sleeps (about 0.1 ms). A sleeping
+ * thread takes tens of microseconds to wake (a futex, longer in a VM), and a batch-1 pass runs hundreds of jobs
+ * (ResNet50: about 1100) with serial work between them: a thread that is still spinning takes the next job at
+ * once. A job's parts are cut the same way either way, so results do not change.
+ */
+const SPIN_READS = 1 << 15;
 
 /** The thread body (plain JavaScript, run by a ThreadHost): wait for a generation, run parts of its job, report. */
 const WORKER_SOURCE = `
@@ -37,6 +45,7 @@ function start(d) {
   } catch (e) { run = null; }
   let seen = 0;
   for (;;) {
+    for (let s = Atomics.load(ctl, ${SPIN}); s > 0 && Atomics.load(ctl, ${GEN}) === seen; s--);
     Atomics.wait(ctl, ${GEN}, seen);
     const gen = Atomics.load(ctl, ${GEN});
     if (gen === seen) continue;
@@ -59,6 +68,20 @@ function start(d) {
 }
 `;
 
+let spinReads = SPIN_READS;
+/**
+ * @internal How many reads a thread spins before it sleeps (0: sleep at once), for pools made after the call and
+ * (through the control block) pools already running; for A/B benchmarks. Returns the previous count.
+ */
+export function setSpinReads(n: number): number {
+  const prev = spinReads;
+  spinReads = n;
+  for (const p of pools) Atomics.store(p.control, SPIN, n);
+  return prev;
+}
+/** The pools alive, so setSpinReads reaches their workers. */
+const pools = new Set<JobPool>();
+
 /** The signature of the module's run_job export: part i of `count` of job `job`. */
 export type RunJob = (job: number, i: number, count: number) => void;
 
@@ -69,6 +92,10 @@ const STALL_MS = 60_000;
 export class JobPool {
   readonly threads: number;
   private readonly ctl: Int32Array;
+  /** @internal the control block (setSpinReads writes its spin count). */
+  get control(): Int32Array {
+    return this.ctl;
+  }
   private readonly workers: ThreadHandle[] = [];
   /** Parts of the job in flight (0: none). */
   private count = 0;
@@ -82,8 +109,10 @@ export class JobPool {
     private readonly local: RunJob,
   ) {
     this.threads = threads;
-    this.ctl = new Int32Array(new SharedArrayBuffer(4 * (JOB + 1)));
+    this.ctl = new Int32Array(new SharedArrayBuffer(4 * (SPIN + 1)));
     this.ctl[THREADS] = threads;
+    this.ctl[SPIN] = spinReads;
+    pools.add(this);
     for (let rank = 1; rank < threads; rank++) {
       this.workers.push(host.start(WORKER_SOURCE, { module, memory, control: this.ctl.buffer, rank }));
     }
@@ -139,6 +168,8 @@ export class JobPool {
     }
     let waited = 0;
     for (let d = Atomics.load(ctl, DONE); d < count; d = Atomics.load(ctl, DONE)) {
+      for (let s = spinReads; s > 0 && Atomics.load(ctl, DONE) === d; s--); // the last parts are usually near done
+      if (Atomics.load(ctl, DONE) !== d) continue;
       if (Atomics.wait(ctl, DONE, d, 1000) === 'timed-out' && Atomics.load(ctl, DONE) === d) {
         waited += 1000;
         if (waited >= STALL_MS)
@@ -155,5 +186,6 @@ export class JobPool {
     Atomics.notify(this.ctl, GEN);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
+    pools.delete(this);
   }
 }

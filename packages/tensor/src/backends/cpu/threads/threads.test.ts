@@ -8,6 +8,7 @@ import type { Conv2dGeometry } from '../kernels/types';
 import { setDefaultThreadHost, setThreadHost, threadHost, type ThreadHost } from './host';
 import { nodeThreadHost } from './node-host';
 import { webThreadHost, webThreadsUnavailableReason } from './web-host';
+import { setSpinReads } from './job-pool';
 import { getNumThreads, parseThreadCount, setNumThreads } from './settings';
 import { getBackendInfo } from '../../registry';
 
@@ -150,6 +151,19 @@ describe('intra-op threads (wasm GEMM on shared memory)', () => {
       w = randomFloats(Float32Array, 40 * 32 * 9, rand),
       b = randomFloats(Float32Array, 40, rand);
     expectClose(runAll(7)[0]!, refConv2dForward(x, w, b, G), 1e-4, 'threaded forward');
+  });
+
+  test('threads that sleep at once between jobs and threads that spin first give bitwise the same results', () => {
+    setNumThreads(2);
+    const spinning = runAll(11);
+    const prev = setSpinReads(0); // reaches the running pool's workers through its control block
+    try {
+      const sleeping = runAll(11);
+      sleeping.forEach((arr, i) => expect(Buffer.from(arr.buffer).equals(Buffer.from(spinning[i]!.buffer))).toBe(true));
+    } finally {
+      setSpinReads(prev);
+    }
+    expect(prev).toBeGreaterThan(0); // spinning is the default
   });
 
   test('GEMMs of 7×7 images split by tiles give bitwise the results of the split by B panels', () => {
