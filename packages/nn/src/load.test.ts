@@ -7,6 +7,7 @@ import { loadWeights, readStateDict } from './load';
 import { Conv2d } from './layers/conv';
 import { Sequential } from './layers/container';
 import { BatchNorm2d } from './layers/batchnorm';
+import { assign } from '@gradlens/tensor';
 
 const FIX = path.join(__dirname, '..', 'test', 'fixtures');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-nn-load-'));
@@ -28,6 +29,28 @@ test('.safetensors and .npz files with the same arrays load to the same weights 
     loadWeights(squeeze(), fs.readFileSync(path.join(tmp, file)), { format: file.endsWith('npz') ? 'npz' : 'safetensors' });
   }
   expect(Object.keys(readStateDict(fs.readFileSync(path.join(tmp, 'w.safetensors')))).sort()).toEqual(Object.keys(dict).sort());
+});
+
+test('weights read from a path become the parameters themselves (no second copy); bytes and tied storages are copied', () => {
+  const file = path.join(FIX, 'squeezenet1_1.pth');
+  const adopted = squeeze();
+  loadWeights(adopted, file);
+  const copied = squeeze();
+  loadWeights(copied, fs.readFileSync(file)); // bytes the caller keeps: copied, never aliased
+  for (const [k, t] of Object.entries(adopted.stateDict())) {
+    expect([k, t.dataSync()]).toEqual([k, copied.stateDict()[k]!.dataSync()]);
+    // A float parameter's values are a view of the whole file's bytes (its own array would be exactly its size).
+    if (t.dtype === 'float32') expect([k, t.values().buffer.byteLength > t.size * 4]).toEqual([k, true]);
+    const c = copied.stateDict()[k]!;
+    expect(c.values().buffer.byteLength).toBe(c.values().byteLength);
+  }
+  // Two keys on one storage (tied weights): one parameter adopts it, the other gets a copy, so they do not alias.
+  const tied = new Sequential(new Conv2d(4, 4, 1), new Conv2d(4, 4, 1));
+  loadWeights(tied, path.join(FIX, 'tied.pth'));
+  const [w0, w1] = [tied.stateDict()['0.weight']!, tied.stateDict()['1.weight']!];
+  expect(Array.from(w1.dataSync())).toEqual(Array.from(w0.dataSync()));
+  assign(w0, new Float32Array(16).fill(3));
+  expect(Array.from(w1.dataSync())).not.toEqual(Array.from(w0.dataSync()));
 });
 
 test('int64 num_batches_tracked loads by value', () => {

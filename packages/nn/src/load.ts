@@ -106,6 +106,7 @@ export function loadWeights(model: Module, file: string | Uint8Array, options: L
   }
   const entries: Record<string, ArrayLikeEntry> = {};
   for (const [k, v] of dict) if (own.has(k)) entries[k] = v; // only the model's own names, never __proto__
-  model.loadStateDict(entries, { strict: false });
+  // Arrays read from a path are ours to hand over (views of the file's bytes where aligned): the model adopts them.
+  model.loadStateDict(entries, { strict: false, adopt: typeof file === 'string' });
   return { missingKeys, unexpectedKeys };
 }

@@ -1,4 +1,5 @@
 import { assign, keep, Tensor, withScope } from '@gradlens/tensor';
+import type { TypedArray } from '@gradlens/tensor';
 
 /** Called after each module call with the module, its input and its output (see `observeModuleCalls`). */
 export type ModuleCallObserver = (module: Module, input: Tensor, output: Tensor) => void;
@@ -59,6 +60,24 @@ export interface ArrayLikeEntry {
 export interface LoadOptions {
   /** Refuse missing or unexpected keys (default true); shape mismatches are always refused. */
   strict?: boolean;
+  /**
+   * Take each entry's array as its parameter's values instead of copying it, where the types match and the
+   * parameter's array is its own (no reshape shares it, `values()` never handed it out); default false. The
+   * caller hands the arrays over and must not write them afterwards: loadWeights adopts the arrays it read
+   * from a file, so a model holds its weights once (in the file's bytes) rather than twice.
+   */
+  adopt?: boolean;
+}
+
+/**
+ * Whether `data` may become a parameter's values: a typed array whose bytes overlap none adopted already (a
+ * checkpoint may give two keys one storage, as tied weights; two parameters must not share an array unawares).
+ */
+function adoptable(data: ArrayLike<number | bigint>, adopted: readonly TypedArray[]): data is TypedArray {
+  if (!ArrayBuffer.isView(data)) return false;
+  const start = data.byteOffset,
+    end = start + data.byteLength;
+  return adopted.every((a) => a.buffer !== data.buffer || a.byteOffset >= end || a.byteOffset + a.byteLength <= start);
 }
 
 /**
@@ -201,9 +220,14 @@ export abstract class Module {
     if (strict && unexpected.length) problems.push(`unexpected keys: ${unexpected.join(', ')}`);
     if (mismatched.length) problems.push(`shape mismatches: ${mismatched.join('; ')}`);
     if (problems.length) throw new Error(`loadStateDict: ${problems.join('\n  ')}`);
+    const adopted: TypedArray[] = [];
     for (const [k, t] of own) {
       const src = dict.get(k);
       if (!src) continue;
+      if (options.adopt === true && !(src instanceof Tensor) && adoptable(src.data, adopted) && t.adoptValues(src.data)) {
+        adopted.push(src.data);
+        continue;
+      }
       const from = src instanceof Tensor ? src.values() : src.data;
       assign(t, (to) => {
         for (let i = 0; i < to.length; i++) to[i] = Number(from[i]);

@@ -55,7 +55,9 @@ function fromNumbers(values: ArrayLike<number>, shape: Shape, dtype: DType): Ten
 export function full(shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
   checkShape('full', shape);
   const v = allocate(dtype, sizeOf(shape));
-  v.fill(value);
+  // A new typed array is zeros already; filling it anyway would touch every page now (a model's parameters
+  // made as zeros before their weights are loaded would cost their whole size in resident memory for nothing).
+  if (value !== 0) v.fill(value);
   return new Tensor(v, shape, dtype);
 }
 

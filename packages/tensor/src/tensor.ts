@@ -26,6 +26,7 @@ export function markRecyclable(values: TypedArray): void {
 /** @internal a backend marks an array that a second tensor shares (a reshape) as never reusable. */
 export function markShared(values: TypedArray): void {
   recyclable.delete(values);
+  sharedArrays.add(values);
 }
 
 /** @internal where freed recyclable arrays go (one backend's pool); null: nowhere, the garbage collector takes them. */
@@ -44,6 +45,9 @@ let writeListener: ((values: TypedArray) => void) | null = null;
 export function wasHandedOut(values: ReadonlyTypedArray): boolean {
   return handedOut.has(values);
 }
+
+/** Arrays a second tensor shares (a reshape): replacing one tensor's array would leave the other behind. */
+const sharedArrays = new WeakSet<TypedArray>();
 
 /** @internal told of every array `writeValues` (so `assign`) has just changed; one listener (a backend's cache), null: none. */
 export function setStorageWriteListener(fn: ((values: TypedArray) => void) | null): void {
@@ -145,6 +149,22 @@ export class Tensor {
       this.device.dispose();
       this.device = null;
     }
+  }
+
+  /**
+   * @internal makes `values` (of this tensor's size and array type) its values instead of writing them into
+   * its array, when nobody else can see that array (no reshape shares it, `values()` never handed it out, no
+   * device copy): loading weights then adopts the file's bytes instead of copying them. Returns false, having
+   * changed nothing, when it cannot (use `assign`). The caller hands `values` over: nothing else may write it.
+   */
+  adoptValues(values: TypedArray): boolean {
+    const s = this.storage;
+    if (this.freed || s === null || this.device !== null || values.length !== this.size || values.constructor !== s.constructor)
+      return false;
+    if (sharedArrays.has(s) || handedOut.has(s) || recyclable.has(s)) return false;
+    writeListener?.(s); // what a backend kept of the old array no longer describes this tensor
+    this.storage = values;
+    return true;
   }
 
   /** @internal the device copy, or null for a tensor that lives on the CPU only. */

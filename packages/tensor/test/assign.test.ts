@@ -52,3 +52,21 @@ describe('assign: the one way to change a tensor', () => {
     t.dispose();
   });
 });
+
+describe('adoptValues: taking an array over instead of copying it, only where nobody else sees the old one', () => {
+  test('a tensor of its own takes the array; one that a reshape shares, or whose values were handed out, refuses', () => {
+    const own = tensor([0, 0, 0, 0], [2, 2]);
+    const given = new Float32Array([1, 2, 3, 4]);
+    expect(own.adoptValues(given)).toBe(true);
+    expect(own.kernelValues()).toBe(given);
+    expect(own.adoptValues(new Float32Array(3))).toBe(false); // wrong size
+    expect(own.adoptValues(new Float64Array(4))).toBe(false); // wrong array type for float32
+    const shared = tensor([0, 0, 0, 0], [2, 2]);
+    const view = reshape(shared, [4]);
+    expect(shared.adoptValues(new Float32Array(4))).toBe(false);
+    const seen = tensor([0, 0, 0, 0], [4]);
+    seen.values();
+    expect(seen.adoptValues(new Float32Array(4))).toBe(false);
+    for (const x of [own, shared, view, seen]) x.dispose();
+  });
+});

@@ -164,7 +164,7 @@ function stagePlan(arr: FloatArray, g: Conv2dGeometry, extra: number): StagePlan
 type WeightA = (off: number, rs: number, cs: number) => PackA;
 
 /**
- * The byte address of the weight kept resident in the module's memory (resident.ts: from its second use by
+ * The byte address of the weight kept resident in the module's memory (resident.ts: from its third use by
  * the same direction), or null: it is then staged per call. Asked before the staging region is reserved.
  */
 function keptWeight(st: Staging, weight: FloatArray, use: string): number | null {

@@ -189,7 +189,7 @@ export interface Staging {
   memory(): Float32Array;
   /**
    * The byte address of `variant` of `key` (`floats` values) kept resident in the module's memory, made by
-   * `fill(address)` on the second call from `use` since the array last changed; null when it is not kept
+   * `fill(address)` on the third call from `use` since the array last changed; null when it is not kept
    * (resident.ts). Call it before `reserve`: keeping a new copy may move the staging region.
    */
   resident(key: Float32Array, variant: string, use: string, floats: number, fill: (address: number) => void): number | null;

@@ -4,9 +4,9 @@
  * A batch-1 linear layer or convolution on the WebAssembly engine copies its weight (or, for Winograd, the
  * weight to transform) into the module's memory on every call, on the calling thread only: VGG16's fc6 is
  * 411 MB a pass, and such copies get no faster with threads (worker threads cannot read JavaScript memory).
- * A weight that the same kernel uses a second time (a second forward pass: multi-pass methods, benchmarks,
- * serving) is copied in once and kept; later calls read it in place. A single pass (the CLI's one map)
- * copies as before and keeps nothing, so its peak memory does not change.
+ * A weight that the same kernel uses a third time (multi-pass methods, benchmarks, serving) is copied in once
+ * and kept; later calls read it in place. One map (the CLI's: a forward pass for the class, a recorded one and
+ * its backward) copies as before and keeps nothing, so its time and peak memory do not change.
  *
  * What is kept always equals the array it was made from, because a kept array is dropped when:
  * - it is written (tensor.ts's write listener: `assign`, the one way to change a tensor),
@@ -40,6 +40,8 @@ interface Gap {
 
 /** Copies are kept on 64-byte boundaries (cache lines, as the engine's other regions). */
 const ALIGN = 64;
+/** A weight is kept from this use by the same kernel on (earlier ones copy it in as if nothing were kept). */
+const KEEP_FROM_USE = 3;
 /** The region grows by at least this much at a time, so that the staging region above it moves rarely. */
 const GROW_STEP = 16 << 20;
 const DEFAULT_CAP = 1 << 30;
@@ -60,7 +62,7 @@ export function setResidentReads(on: boolean): boolean {
 
 /**
  * The kept copies of one engine's memory: a first-fit allocator over the region with gaps merged on free,
- * a least-recently-used order for eviction, and per array the uses seen so far (kept from the second).
+ * a least-recently-used order for eviction, and per array the uses seen so far (kept from the third).
  */
 export class ResidentCache {
   private regionBytes = 0;
@@ -71,7 +73,7 @@ export class ResidentCache {
   /** Kept copies, least recently used first (a Set keeps insertion order; a use re-inserts). */
   private readonly order = new Set<Entry>();
   private readonly kept = new WeakMap<object, Map<string, Entry>>();
-  private readonly seen = new WeakMap<object, Set<string>>();
+  private readonly seen = new WeakMap<object, Map<string, number>>();
 
   constructor(private readonly space: ResidentSpace) {
     active = this;
@@ -84,7 +86,7 @@ export class ResidentCache {
 
   /**
    * The byte address of `variant` of `key` (`floats` values), kept in the region; made by `fill(address)`
-   * when this is the second call from `use` (a kernel and direction) since the array last changed. Null
+   * when this is the third call from `use` (a kernel and direction) since the array last changed. Null
    * when it is not kept (first use, handed out, over the cap): the caller copies it as it would without.
    */
   lookup(key: Float32Array, variant: string, use: string, floats: number, fill: (address: number) => void): number | null {
@@ -98,11 +100,10 @@ export class ResidentCache {
     }
     if (capBytes === 0 || wasHandedOut(key)) return null;
     let uses = this.seen.get(key);
-    if (uses === undefined) this.seen.set(key, (uses = new Set()));
-    if (!uses.has(use)) {
-      uses.add(use);
-      return null;
-    }
+    if (uses === undefined) this.seen.set(key, (uses = new Map()));
+    const count = (uses.get(use) ?? 0) + 1;
+    uses.set(use, count);
+    if (count < KEEP_FROM_USE) return null;
     const bytes = Math.ceil((floats * 4) / ALIGN) * ALIGN;
     const at = this.allocate(bytes);
     if (at === null) return null;

@@ -3,7 +3,7 @@
  * threads: the streamed operand is copied into the module's memory a chunk at a time and each chunk is
  * split across the threads (rows of the weight for dot products, output columns for the scaled-row sums);
  * the next chunk is copied in while the worker threads work on the previous one.
- * A weight the module keeps resident (resident.ts: from its second use) is read in place instead, with no copy.
+ * A weight the module keeps resident (resident.ts: from its third use) is read in place instead, with no copy.
  * The loops (thin_dot and thin_axpy in packages/tensor/wasm/gemm_f32.c) are thin.ts's, operation for
  * operation, so results are bitwise those of the JavaScript path whatever the thread count.
  */
@@ -25,7 +25,7 @@ const MIN_MACS = 1 << 16;
 
 const roundUp = (n: number): number => Math.ceil(n / 16) * 16;
 
-/** The byte address of b kept resident in the module's memory (from its second use here), or null: stream it. */
+/** The byte address of b kept resident in the module's memory (from its third use here), or null: stream it. */
 function keptB(st: Staging, b: Float32Array, use: string): number | null {
   return st.resident(b, 'raw', use, b.length, (address) => st.memory().set(b, address / 4));
 }

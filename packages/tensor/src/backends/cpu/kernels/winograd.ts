@@ -151,7 +151,7 @@ function stagingPlan(g: Conv2dGeometry): Plan {
 
 /**
  * The byte address of the transformed filter U kept resident in the module's memory (resident.ts: from the
- * weight's second use in the same direction), transformed there once; null: transform it per call. Asked
+ * weight's third use in the same direction), transformed there once; null: transform it per call. Asked
  * before the call reserves its staging region (keeping a new U may move it).
  */
 function keptFilter(st: Staging, weight: FloatArray, g: Conv2dGeometry, flip: boolean, mPad: number): number | null {
