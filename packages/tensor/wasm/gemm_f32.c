@@ -156,7 +156,15 @@ void scatter_add(float *dst, const int *down, int rows, const int *runs, int nRu
  */
 #define JOB_ARGS ((const int *)69632)
 
-static inline int part(int n, int i, int count) { return (int)((long long)n * i / count); }
+/*
+ * Where part i of `count` starts among n items: parts shrink from first to last (boundaries n·(1 − (1 − i/count)²)),
+ * so the part a thread claims last is small and the threads finish together (equal parts left a thread waiting up
+ * to one part's time at the end of every job). Parts are claimed in order, so the big ones are spread first.
+ */
+static inline int part(int n, int i, int count) {
+  long long r = count - i;
+  return (int)(n - (long long)n * r * r / ((long long)count * count));
+}
 
 /* Winograd F(2×2, 3×3) (see ../src/backends/cpu/kernels/winograd.ts for the layouts). */
 

@@ -3,7 +3,8 @@
  * memory and waits on a control block. A job (the module's run_job: a GEMM row block, a Winograd
  * transform, an im2col gather; its arguments written into the module's memory by the caller) is cut
  * into parts that the threads (the caller too) claim one at a time from a shared counter, so a thread
- * the scheduler starves on a busy machine costs at most the part it holds instead of a fixed share.
+ * the scheduler starves on a busy machine costs at most the part it holds instead of a fixed share. Parts
+ * shrink from first to last (gemm_f32.c's `part`), so the last ones claimed end close together.
  * Every output element is computed by one part with the same operations in the same order whatever the
  * split, so results are bitwise identical to one thread's whichever thread takes which part.
  */
