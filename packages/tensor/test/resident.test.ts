@@ -178,6 +178,21 @@ describe('kept weights give the results of copied ones, and follow every change'
     });
   }
 
+  test('one map (a forward pass for the class, a recorded one and its backward) keeps nothing', () => {
+    setNumThreads(2);
+    const [n, k] = [300, 1024];
+    const x = tensor(floats(k), [1, k]);
+    const w = tensor(floats(n * k), [n, k]);
+    const before = weightCacheBytes();
+    linear(x, w).dispose(); // the class
+    const { output, tape } = record(() => linear(x, w)); // the recorded pass
+    const dy = tensor(floats(n), [1, n]);
+    const [gx] = tape.grad(output, [x], { gradOutputs: [dy] });
+    expect(weightCacheBytes()).toBe(before);
+    for (const t of [x, w, dy, output, gx!]) t.dispose();
+    tape.dispose();
+  });
+
   test('an array the storage pool takes back and hands to another tensor is not read from a stale copy', () => {
     setNumThreads(2);
     const [n, k] = [300, 1024];
