@@ -1,6 +1,6 @@
 import { add, assign, conv2d, linear, matmul, record, setNumThreads, setWeightCacheBytes, tensor, weightCacheBytes } from '../src';
 import type { Tensor } from '../src';
-import { ResidentCache, type ResidentSpace } from '../src/backends/cpu/kernels/resident';
+import { forgetResident, ResidentCache, type ResidentSpace } from '../src/backends/cpu/kernels/resident';
 import { setDefaultThreadHost } from '../src/backends/cpu/threads/host';
 import { nodeThreadHost } from '../src/backends/cpu/threads/node-host';
 import { seededRandom } from '../src/backends/cpu/kernels/reference';
@@ -98,6 +98,16 @@ describe('ResidentCache: kept from the third use, dropped on change, capped leas
     expect(space.grown).toBe(16 * MIB);
     const stuck = new ResidentCache(fakeSpace(0));
     for (let i = 0; i < 3; i++) expect(stuck.lookup(w, 'raw', 'u', 10, () => {})).toBeNull();
+  });
+
+  test('every engine hears that an array changed, not only the newest (an older one may be put back in use)', () => {
+    const older = new ResidentCache(fakeSpace());
+    const newer = new ResidentCache(fakeSpace());
+    const w = new Float32Array(16);
+    for (let i = 0; i < 3; i++) older.lookup(w, 'raw', 'u', 16, () => {});
+    expect(older.bytes()).toBe(64);
+    forgetResident(w);
+    expect([older.bytes(), newer.bytes()]).toEqual([0, 0]);
   });
 
   test('an array values() handed out is never kept (its holder may write it)', () => {

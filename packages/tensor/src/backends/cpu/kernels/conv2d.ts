@@ -32,6 +32,7 @@ import {
 import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDepthwise } from './depthwise';
 import { MAX_STAGED_FLOATS } from './limits';
 import { backwardInputAsForward, useWinograd, winogradConv } from './winograd';
+import { keptCopy } from './resident';
 
 /**
  * Where a packer's two offset tables live and where its loop runs: in JavaScript (`scriptLoops`, over
@@ -168,8 +169,7 @@ type WeightA = (off: number, rs: number, cs: number) => PackA;
  * the same direction), or null: it is then staged per call. Asked before the staging region is reserved.
  */
 function keptWeight(st: Staging, weight: FloatArray, use: string): number | null {
-  if (!(weight instanceof Float32Array)) return null;
-  return st.resident(weight, 'raw', use, weight.length, (address) => st.memory().set(weight, address / 4));
+  return weight instanceof Float32Array ? keptCopy(st, weight, use) : null;
 }
 
 /**

@@ -15,6 +15,7 @@
  * The bytes kept are capped (setWeightCacheBytes, default 1 GiB; 0 keeps nothing), least recently used out first.
  */
 import { wasHandedOut } from '../../../tensor';
+import type { Staging } from './gemm';
 
 /** Where the kept copies live: a region of the module's memory that can grow (moving what lies above it). */
 export interface ResidentSpace {
@@ -47,8 +48,21 @@ const GROW_STEP = 16 << 20;
 const DEFAULT_CAP = 1 << 30;
 
 let capBytes = DEFAULT_CAP;
-let active: ResidentCache | null = null;
+/**
+ * Every engine's cache (held weakly: an engine dropped by setFloat32Engine may be garbage). All of them hear of
+ * every change, so an engine put back in use after another never reads a stale copy.
+ */
+const caches = new Set<WeakRef<ResidentCache>>();
 let reads = true;
+
+/** The caches still alive (the dead are let go on the way). */
+function* liveCaches(): Generator<ResidentCache> {
+  for (const ref of caches) {
+    const cache = ref.deref();
+    if (cache === undefined) caches.delete(ref);
+    else yield cache;
+  }
+}
 
 /**
  * @internal Whether kernels use kept copies (and keep new ones); off, every call copies its weight as on first
@@ -76,7 +90,7 @@ export class ResidentCache {
   private readonly seen = new WeakMap<object, Map<string, number>>();
 
   constructor(private readonly space: ResidentSpace) {
-    active = this;
+    caches.add(new WeakRef(this));
   }
 
   /** Bytes of kept copies now. */
@@ -209,9 +223,17 @@ export class ResidentCache {
   }
 }
 
+/**
+ * The byte address of `a` itself (its values as they are: the variant 'raw', shared by every kernel) kept
+ * resident in the engine's memory from its third use by `use`, or null: the caller stages it per call.
+ */
+export function keptCopy(st: Staging, a: Float32Array, use: string): number | null {
+  return st.resident(a, 'raw', use, a.length, (address) => st.memory().set(a, address / 4));
+}
+
 /** Drops what is kept of `values` (called when its tensor writes it or the storage pool takes it back). */
 export function forgetResident(values: object): void {
-  active?.forget(values);
+  for (const cache of liveCaches()) cache.forget(values);
 }
 
 /**
@@ -222,10 +244,12 @@ export function forgetResident(values: object): void {
 export function setWeightCacheBytes(bytes: number): void {
   if (!Number.isFinite(bytes) || bytes < 0) throw new Error(`setWeightCacheBytes: expected a byte count >= 0, got ${bytes}`);
   capBytes = bytes;
-  active?.trim(bytes);
+  for (const cache of liveCaches()) cache.trim(bytes);
 }
 
-/** Bytes of weights kept resident now (what setWeightCacheBytes caps). */
+/** Bytes of weights kept resident now (what setWeightCacheBytes caps), in every engine's memory. */
 export function weightCacheBytes(): number {
-  return active?.bytes() ?? 0;
+  let sum = 0;
+  for (const cache of liveCaches()) sum += cache.bytes();
+  return sum;
 }

@@ -10,6 +10,7 @@
 import type { Staging } from './gemm';
 import { WasmJob } from './wasm-gemm';
 import { THIN, type ThinProduct } from './thin';
+import { keptCopy } from './resident';
 
 /** Floats of the streamed operand staged per chunk (16 MiB): bounds the module's memory whatever the layer. */
 let CHUNK_FLOATS = 1 << 22;
@@ -25,11 +26,6 @@ const MIN_MACS = 1 << 16;
 
 const roundUp = (n: number): number => Math.ceil(n / 16) * 16;
 
-/** The byte address of b kept resident in the module's memory (from its third use here), or null: stream it. */
-function keptB(st: Staging, b: Float32Array, use: string): number | null {
-  return st.resident(b, 'raw', use, b.length, (address) => st.memory().set(b, address / 4));
-}
-
 /**
  * thin.ts's thinMatmul of t on staged chunks when it can (float32 data, B's rows or columns contiguous, big
  * enough); returns false, having done nothing, when it cannot.
@@ -39,7 +35,7 @@ export function thinMatmulStaged(st: Staging, t: ThinProduct): boolean {
   if (!(a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array) || n * k * m < MIN_MACS) return false;
   if (bRs === 1 && k > THIN) {
     if (bCs !== k) return false;
-    const kept = keptB(st, b, 'thin dot');
+    const kept = keptCopy(st, b, 'thin dot');
     if (kept !== null) {
       const outAt = roundUp(m * k);
       const staged = st.reserve(outAt + m * n);
@@ -72,7 +68,7 @@ export function thinMatmulStaged(st: Staging, t: ThinProduct): boolean {
   }
   if (bCs === 1 && bRs === n && m === 1) {
     // (thin.ts takes this branch too: bRs = 1 with k > THIN went to the dot products above)
-    const kept = keptB(st, b, 'thin axpy');
+    const kept = keptCopy(st, b, 'thin axpy');
     if (kept !== null) {
       // All k scales at once; thin_axpy skips the zero ones, as the chunks below do.
       const sAt = roundUp(n);

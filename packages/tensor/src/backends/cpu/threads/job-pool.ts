@@ -17,8 +17,7 @@ const GEN = 0,
   THREADS = 3,
   STOP = 4,
   NEXT = 5,
-  JOB = 6,
-  SPIN = 7;
+  JOB = 6;
 /**
  * NEXT packs the generation's tag (12 bits), its part count (10) and the next part (10) into one word,
  * so a claim (compare-exchange) can only succeed for the generation whose job the control block holds.
@@ -40,13 +39,14 @@ const SPIN_READS = 1 << 15;
 const WORKER_SOURCE = `
 function start(d) {
   const ctl = new Int32Array(d.control);
+  const spin = new Int32Array(d.spin);
   let run = null;
   try {
     run = new WebAssembly.Instance(d.module, { env: { memory: d.memory } }).exports.run_job;
   } catch (e) { run = null; }
   let seen = 0;
   for (;;) {
-    for (let s = Atomics.load(ctl, ${SPIN}); s > 0 && Atomics.load(ctl, ${GEN}) === seen; s--);
+    for (let s = Atomics.load(spin, 0); s > 0 && Atomics.load(ctl, ${GEN}) === seen; s--);
     Atomics.wait(ctl, ${GEN}, seen);
     const gen = Atomics.load(ctl, ${GEN});
     if (gen === seen) continue;
@@ -70,18 +70,19 @@ function start(d) {
 `;
 
 let spinReads = SPIN_READS;
+/** The spin count as every pool's workers read it: one shared cell, made with the first pool (SharedArrayBuffer may not exist before). */
+let spinCell: Int32Array | null = null;
+
 /**
- * @internal How many reads a thread spins before it sleeps (0: sleep at once), for pools made after the call and
- * (through the control block) pools already running; for A/B benchmarks. Returns the previous count.
+ * @internal How many reads a thread spins before it sleeps (0: sleep at once), for running workers too; for A/B
+ * benchmarks. Returns the previous count.
  */
 export function setSpinReads(n: number): number {
   const prev = spinReads;
   spinReads = n;
-  for (const p of pools) Atomics.store(p.control, SPIN, n);
+  if (spinCell !== null) Atomics.store(spinCell, 0, n);
   return prev;
 }
-/** The pools alive, so setSpinReads reaches their workers. */
-const pools = new Set<JobPool>();
 
 /** The signature of the module's run_job export: part i of `count` of job `job`. */
 export type RunJob = (job: number, i: number, count: number) => void;
@@ -93,10 +94,6 @@ const STALL_MS = 60_000;
 export class JobPool {
   readonly threads: number;
   private readonly ctl: Int32Array;
-  /** @internal the control block (setSpinReads writes its spin count). */
-  get control(): Int32Array {
-    return this.ctl;
-  }
   private readonly workers: ThreadHandle[] = [];
   /** Parts of the job in flight (0: none). */
   private count = 0;
@@ -110,12 +107,11 @@ export class JobPool {
     private readonly local: RunJob,
   ) {
     this.threads = threads;
-    this.ctl = new Int32Array(new SharedArrayBuffer(4 * (SPIN + 1)));
+    this.ctl = new Int32Array(new SharedArrayBuffer(4 * (JOB + 1)));
     this.ctl[THREADS] = threads;
-    this.ctl[SPIN] = spinReads;
-    pools.add(this);
+    spinCell ??= new Int32Array(new SharedArrayBuffer(4)).fill(spinReads);
     for (let rank = 1; rank < threads; rank++) {
-      this.workers.push(host.start(WORKER_SOURCE, { module, memory, control: this.ctl.buffer, rank }));
+      this.workers.push(host.start(WORKER_SOURCE, { module, memory, control: this.ctl.buffer, spin: spinCell.buffer, rank }));
     }
   }
 
@@ -187,6 +183,5 @@ export class JobPool {
     Atomics.notify(this.ctl, GEN);
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
-    pools.delete(this);
   }
 }

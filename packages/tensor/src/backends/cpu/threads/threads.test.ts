@@ -156,7 +156,7 @@ describe('intra-op threads (wasm GEMM on shared memory)', () => {
   test('threads that sleep at once between jobs and threads that spin first give bitwise the same results', () => {
     setNumThreads(2);
     const spinning = runAll(11);
-    const prev = setSpinReads(0); // reaches the running pool's workers through its control block
+    const prev = setSpinReads(0); // reaches the running pool's workers through the shared spin cell
     try {
       const sleeping = runAll(11);
       sleeping.forEach((arr, i) => expect(Buffer.from(arr.buffer).equals(Buffer.from(spinning[i]!.buffer))).toBe(true));
