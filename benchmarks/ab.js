@@ -6,7 +6,8 @@
  *   - overlap: `startJob` returning at once (the next chunk of a batch-1 linear layer's weight, or a Winograd
  *     layer's input, copied in while the worker threads work) against each job run whole first;
  *   - tile-split: GEMM row blocks with few B panels (7×7 images) split by tiles against by B panels;
- *   - spin: worker threads spinning briefly for the next job before they sleep against sleeping at once.
+ *   - spin: worker threads spinning briefly for the next job before they sleep against sleeping at once;
+ *   - winograd-4x4: Winograd F(4×4, 3×3) where it is chosen per layer against F(2×2, 3×3) only.
  *
  * `node benchmarks/ab.js [--switch resident] [--models vgg16,resnet50] [--threads 1,2] [--rounds 5]` (built dist
  * first; `--help` lists the flags).
@@ -22,6 +23,7 @@ const SWITCHES = {
   overlap: ['backends/cpu/kernels/wasm-gemm.js', 'setStagingOverlap'],
   'tile-split': ['backends/cpu/kernels/wasm-gemm.js', 'setGemmTileSplit'],
   spin: ['backends/cpu/threads/job-pool.js', 'setSpinReads'],
+  'winograd-4x4': ['backends/cpu/kernels/winograd.js', 'setWinogradTile'],
 };
 // Read before the packages load: --help or a mistyped flag must not start minutes of passes.
 const { arg, refuse } = declareFlags({
@@ -48,7 +50,12 @@ const setter = require(dist('tensor', file))[exported];
 /** Turns the setting on or off and says whether it was on (spin: the default count of reads, or none). */
 const spinDefault = which === 'spin' ? setter(0) : 0;
 if (which === 'spin') setter(spinDefault);
-const set = (/** @type {boolean} */ on) => (which === 'spin' ? setter(on ? spinDefault : 0) > 0 : setter(on));
+const set = (/** @type {boolean} */ on) =>
+  which === 'spin'
+    ? setter(on ? spinDefault : 0) > 0
+    : which === 'winograd-4x4'
+      ? setter(on ? null : 2) !== 2 // on: sizes chosen per layer; off: F(2×2) only
+      : setter(on);
 
 const x = T.keep(T.rand([1, 3, 224, 224]));
 /** One saliency pass; returns its wall ms. */

@@ -43,7 +43,7 @@ export type {
 } from './backends/backend';
 export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/threads/settings';
 export { setStoragePoolBytes, storagePoolBytes } from './backends/cpu/storage-pool';
-export { setWinograd, parseWinograd } from './backends/cpu/kernels/winograd';
+export { setWinograd, setWinogradTile, parseWinograd, type WinogradTile, type WinogradSetting } from './backends/cpu/kernels/winograd';
 export { setWeightCacheBytes, weightCacheBytes } from './backends/cpu/kernels/resident';
 export { setCpuGemmEngine, parseCpuGemmEngine, type CpuGemmEngine } from './backends/cpu/kernels/gemm';
 export { applyCpuEnvironment } from './backends/cpu/environment';

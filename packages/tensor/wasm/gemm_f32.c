@@ -259,10 +259,9 @@ static inline void wino_input_tile(const float *plane, int H, int W, int y0, int
  * Four tiles side by side in one tile row and inside the image go as one vector per ξ (the same float
  * operations per lane as the scalar path, so results do not depend on which path a tile takes).
  */
-static void wino_input(const float *x, int C, int H, int W, int padH, int padW, int tilesH, int tilesW, int t0, int count,
+static void wino_input(const float *x, int C, int H, int W, int padH, int padW, int tilesH, int tilesW, int t0, int count, int xi,
                        float *v, int tp, int c0, int c1) {
   int perImage = tilesH * tilesW;
-  int xi = tp * C;
   for (int k0 = 0; k0 < tp; k0 += 4) {
     /* the first of these four tiles */
     int t = t0 + k0, n = t / perImage, rr = t - n * perImage;
@@ -295,18 +294,25 @@ static void wino_input(const float *x, int C, int H, int W, int padH, int padW, 
 /* Row blocks of A panels per pass over the B panels: 16 panels of 6 rows × Cin ≤ 512 stay in L2. */
 #define WINO_RB 16
 
-/* M[ξ] = U[ξ] · V[ξ] ([mPad][tp]) over the whole depth Cin, for flattened items f = ξ·sPanels + s in [f0, f1). */
-static void wino_gemm(const float *u, const float *v, float *m, int mPad, int cin, int tp, int f0, int f1) {
+/*
+ * M[ξ] = U[ξ] · V[ξ] ([mPad][tp]) over the whole depth Cin, for flattened items f = ξ·sPanels + s in [f0, f1); V[ξ] and
+ * M[ξ] at ξ·vStride, ξ·mStride. The depth is summed in blocks of kb channels, each block's sum added to the running
+ * total: F(4×4)'s transforms make the products far larger than the result, and float32 sums over the whole depth
+ * lost 3× more to rounding than sums of 16-channel sums (its error against float64 dominates the transforms').
+ */
+static void wino_gemm(const float *u, const float *v, float *m, int mPad, int cin, int tp, int vStride, int mStride, int kb, int f0, int f1) {
   int sP = tp / NR, rP = mPad / MR;
   for (int f = f0; f < f1;) {
     int xi = f / sP, s0 = f - xi * sP;
     int s1 = s0 + (f1 - f) < sP ? s0 + (f1 - f) : sP;
-    const float *ux = u + xi * mPad * cin, *vx = v + xi * tp * cin;
-    float *mx = m + xi * mPad * tp;
+    const float *ux = u + xi * mPad * cin, *vx = v + xi * vStride;
+    float *mx = m + xi * mStride;
     for (int r0 = 0; r0 < rP; r0 += WINO_RB) {
       int r1 = r0 + WINO_RB < rP ? r0 + WINO_RB : rP;
       for (int s = s0; s < s1; s++)
-        for (int r = r0; r < r1; r++) micro(cin, ux + r * cin * MR, vx + s * cin * NR, mx + r * MR * tp + s * NR, tp, 0);
+        for (int r = r0; r < r1; r++)
+          for (int p0 = 0; p0 < cin; p0 += kb)
+            micro(cin - p0 < kb ? cin - p0 : kb, ux + (r * cin + p0) * MR, vx + (s * cin + p0) * NR, mx + r * MR * tp + s * NR, tp, p0 > 0);
     }
     f += s1 - s0;
   }
@@ -314,9 +320,8 @@ static void wino_gemm(const float *u, const float *v, float *m, int mPad, int ci
 
 /* y = Aᵀ M A + bias for tiles t0 .. t0+count−1 and channels co in [co0, co1), where they fall inside the output. */
 static void wino_output(const float *m, const float *bias, float *out, int CO, int OH, int OW, int tilesH, int tilesW, int t0,
-                        int count, int tp, int mPad, int co0, int co1) {
+                        int count, int tp, int mPad, int xi, int co0, int co1) {
   int perImage = tilesH * tilesW;
-  int xi = mPad * tp;
   for (int co = co0; co < co1; co++) {
     float b = bias ? bias[co] : 0.0f;
     int n = t0 / perImage, rr = t0 - n * perImage;
@@ -350,6 +355,226 @@ static void wino_output(const float *m, const float *bias, float *out, int CO, i
   }
 }
 
+/*
+ * Winograd F(4×4, 3×3) (Lavin & Gray 2016): 6×6 input tiles, 4×4 output tiles, 36 multiplications per tile and
+ * channel pair instead of F(2×2)'s 64 for the same 16 outputs. Same layouts as F(2×2) with 36 ξ (ξ = 6·row +
+ * column) and tiles of 4×4 outputs; jobs 13 (filter), 14 (input), 15 (output), the products by job 3. The
+ * interpolation points are 0, 1, −1, 1/2, −2 and ∞ (Barabasz et al. 2020: points by ½ keep the transforms'
+ * entries small), whose float32 error measured half that of the usual 0, ±1, ±2 in a float32 model of these
+ * kernels (256 channels); with the products summed in 16-channel blocks (wino_gemm) the error against float64
+ * stays within a few times im2col's (winograd.test.ts). Rows of Bᵀ are scaled by 2 where that makes them whole
+ * (G's rows by ½ to match): powers of two change no rounding.
+ */
+
+/* G (6×3): rows of the filter transform U = G g Gᵀ. */
+static const double WG[6][3] = {
+    {1.0 / 2, 0, 0}, {1.0 / 6, 1.0 / 6, 1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {-16.0 / 15, -8.0 / 15, -4.0 / 15}, {1.0 / 30, -1.0 / 15, 2.0 / 15}, {0, 0, 1.0 / 2},
+};
+
+/* U[ξ][panel r][ci][lane] = (G g Gᵀ)[ξ] of filter (co = r·MR + lane, ci), zero for co ≥ cout; co in [co0, co1). */
+static void wino4_filter(const float *w, int cout, int cin, int flip, float *u, int mPad, int co0, int co1) {
+  int xi = mPad * cin;
+  for (int co = co0; co < co1; co++) {
+    float *lane = u + (co / MR) * cin * MR + (co % MR);
+    for (int ci = 0; ci < cin; ci++) {
+      float *o = lane + ci * MR;
+      if (co >= cout) {
+        for (int k = 0; k < 36; k++) o[k * xi] = 0.0f;
+        continue;
+      }
+      const float *s = flip ? w + (ci * cout + co) * 9 + 8 : w + (co * cin + ci) * 9;
+      int st = flip ? -1 : 1;
+      double g[9], t[6][3];
+      for (int k = 0; k < 9; k++) g[k] = s[k * st];
+      for (int r = 0; r < 6; r++)
+        for (int c = 0; c < 3; c++) t[r][c] = WG[r][0] * g[c] + WG[r][1] * g[3 + c] + WG[r][2] * g[6 + c];
+      /* in double, rounded once per value */
+      for (int r = 0; r < 6; r++)
+        for (int c = 0; c < 6; c++) o[(6 * r + c) * xi] = (float)(t[r][0] * WG[c][0] + t[r][1] * WG[c][1] + t[r][2] * WG[c][2]);
+    }
+  }
+}
+
+/*
+ * Bᵀ applied to six values x0..x5 (a column or row of a tile), as operations on type T, so the scalar and the
+ * vector paths round the same way lane by lane. Rows of Bᵀ: (2, −3, −4, 3, 2, 0), (0, −2, 1, 5, 2, 0),
+ * (0, 2, −5, 1, 2, 0), (0, −2, −1, 2, 1, 0), (0, 1, −2, −1, 2, 0), (0, 2, −3, −4, 3, 2).
+ */
+#define WINO4_B(T, ADD, SUB, MUL, x0, x1, x2, x3, x4, x5, y0, y1, y2, y3, y4, y5)              \
+  {                                                                                             \
+    T t_ = MUL(2.0f, x4), q_ = SUB(x3, x1);                                                     \
+    y0 = ADD(SUB(ADD(MUL(2.0f, x0), t_), MUL(4.0f, x2)), MUL(3.0f, q_));                        \
+    y1 = ADD(ADD(t_, x2), SUB(MUL(5.0f, x3), MUL(2.0f, x1)));                                   \
+    y2 = ADD(ADD(t_, x3), SUB(MUL(2.0f, x1), MUL(5.0f, x2)));                                   \
+    y3 = ADD(SUB(x4, x2), MUL(2.0f, q_));                                                       \
+    y4 = ADD(SUB(t_, x3), SUB(x1, MUL(2.0f, x2)));                                              \
+    y5 = ADD(ADD(SUB(MUL(2.0f, x5), MUL(4.0f, x3)), MUL(3.0f, SUB(x4, x2))), MUL(2.0f, x1));    \
+  }
+/* Bᵀ d B of a 6×6 tile d (row-major, 36 values of type T) stored as STORE(ξ, value). */
+#define WINO4_TILE(T, ADD, SUB, MUL, d, STORE)                                                  \
+  {                                                                                             \
+    T e_[36];                                                                                   \
+    for (int j = 0; j < 6; j++)                                                                 \
+      WINO4_B(T, ADD, SUB, MUL, d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j],     \
+              e_[j], e_[6 + j], e_[12 + j], e_[18 + j], e_[24 + j], e_[30 + j])                 \
+    for (int i = 0; i < 6; i++) {                                                               \
+      T y0_, y1_, y2_, y3_, y4_, y5_;                                                           \
+      const T *r_ = e_ + 6 * i;                                                                 \
+      WINO4_B(T, ADD, SUB, MUL, r_[0], r_[1], r_[2], r_[3], r_[4], r_[5], y0_, y1_, y2_, y3_, y4_, y5_) \
+      STORE(6 * i, y0_) STORE(6 * i + 1, y1_) STORE(6 * i + 2, y2_)                            \
+      STORE(6 * i + 3, y3_) STORE(6 * i + 4, y4_) STORE(6 * i + 5, y5_)                         \
+    }                                                                                           \
+  }
+#define S_MUL(k, a) ((k) * (a))
+#define V_MUL(k, a) wasm_f32x4_mul(wasm_f32x4_splat(k), (a))
+
+/*
+ * V[ξ][panel][c][lane] = (Bᵀ d B)[ξ] for tiles t0 + panel·NR + lane < t0 + count (zero for lanes past count, up to
+ * tp), channels c in [c0, c1); input tile (ty, tx) starts at row 4ty − padH, column 4tx − padW. Four tiles side by
+ * side in one tile row and inside the image go as one vector per ξ (lane l = tile l: columns x0 + 4l + j, gathered
+ * by shuffles), with the same operations per lane as the scalar path.
+ */
+static void wino4_input(const float *x, int C, int H, int W, int padH, int padW, int tilesH, int tilesW, int t0, int count, int xi,
+                        float *v, int tp, int c0, int c1) {
+  int perImage = tilesH * tilesW;
+  for (int k0 = 0; k0 < tp; k0 += 4) {
+    int t = t0 + k0, n = t / perImage, rr = t - n * perImage;
+    int ty = rr / tilesW, tx = rr - ty * tilesW;
+    int y0 = 4 * ty - padH, x0 = 4 * tx - padW;
+    int vec = k0 + 4 <= count && tx + 3 < tilesW && y0 >= 0 && y0 + 6 <= H && x0 >= 0 && x0 + 18 <= W;
+    float *base = v + (k0 / NR) * C * NR + (k0 % NR);
+    for (int c = c0; c < c1; c++) {
+      float *o = base + c * NR;
+      if (vec) {
+        const float *s = x + ((n * C + c) * H + y0) * W + x0;
+        v128_t d[36];
+        for (int i = 0; i < 6; i++, s += W) {
+          /* columns j of the four tiles: A..D hold columns 0..15, E columns 14..17 */
+          v128_t A = wasm_v128_load(s), B = wasm_v128_load(s + 4), Cv = wasm_v128_load(s + 8);
+          v128_t D = wasm_v128_load(s + 12), E = wasm_v128_load(s + 14);
+          v128_t ab01 = wasm_i32x4_shuffle(A, B, 0, 4, 1, 5), cd01 = wasm_i32x4_shuffle(Cv, D, 0, 4, 1, 5);
+          v128_t ab23 = wasm_i32x4_shuffle(A, B, 2, 6, 3, 7), cd23 = wasm_i32x4_shuffle(Cv, D, 2, 6, 3, 7);
+          v128_t bc01 = wasm_i32x4_shuffle(B, Cv, 0, 4, 1, 5), de01 = wasm_i32x4_shuffle(D, E, 0, 6, 1, 7);
+          d[6 * i] = wasm_i32x4_shuffle(ab01, cd01, 0, 1, 4, 5);
+          d[6 * i + 1] = wasm_i32x4_shuffle(ab01, cd01, 2, 3, 6, 7);
+          d[6 * i + 2] = wasm_i32x4_shuffle(ab23, cd23, 0, 1, 4, 5);
+          d[6 * i + 3] = wasm_i32x4_shuffle(ab23, cd23, 2, 3, 6, 7);
+          d[6 * i + 4] = wasm_i32x4_shuffle(bc01, de01, 0, 1, 4, 5);
+          d[6 * i + 5] = wasm_i32x4_shuffle(bc01, de01, 2, 3, 6, 7);
+        }
+        WINO4_TILE(v128_t, wasm_f32x4_add, wasm_f32x4_sub, V_MUL, d, V_STORE)
+        continue;
+      }
+      for (int l = 0; l < 4; l++, o++) {
+        int k = k0 + l;
+        if (k >= count) {
+          for (int q = 0; q < 36; q++) o[q * xi] = 0.0f;
+          continue;
+        }
+        int tl = t0 + k, nl = tl / perImage, rl = tl - nl * perImage;
+        int tyl = rl / tilesW, txl = rl - tyl * tilesW;
+        int ya = 4 * tyl - padH, xa = 4 * txl - padW;
+        const float *plane = x + (nl * C + c) * H * W;
+        float d[36];
+        for (int i = 0; i < 6; i++)
+          for (int j = 0; j < 6; j++) {
+            int yy = ya + i, xx = xa + j;
+            d[6 * i + j] = yy >= 0 && yy < H && xx >= 0 && xx < W ? plane[yy * W + xx] : 0.0f;
+          }
+        WINO4_TILE(float, S_ADD, S_SUB, S_MUL, d, S_STORE)
+      }
+    }
+  }
+}
+
+/*
+ * Aᵀ applied to six values m0..m5 (rows of Aᵀ: (1, 1, 1, 1, 1, 0), (0, 1, −1, ½, −2, 0), (0, 1, 1, ¼, 4, 0),
+ * (0, 1, −1, ⅛, −8, 1)): with a = m1 + m2, b = m1 − m2.
+ */
+#define WINO4_A(T, ADD, SUB, MUL, m0, m1, m2, m3, m4, m5, y0, y1, y2, y3)                      \
+  {                                                                                             \
+    T a_ = ADD(m1, m2), b_ = SUB(m1, m2), c_ = m3, e_ = m4;                                     \
+    y0 = ADD(ADD(ADD(m0, a_), c_), e_);                                                         \
+    y1 = SUB(ADD(b_, MUL(0.5f, c_)), MUL(2.0f, e_));                                            \
+    y2 = ADD(ADD(a_, MUL(0.25f, c_)), MUL(4.0f, e_));                                           \
+    y3 = ADD(SUB(ADD(b_, MUL(0.125f, c_)), MUL(8.0f, e_)), m5);                                 \
+  }
+
+/* y = Aᵀ M A + bias for tiles t0 .. t0+count−1 and channels co in [co0, co1), where they fall inside the output. */
+static void wino4_output(const float *m, const float *bias, float *out, int CO, int OH, int OW, int tilesH, int tilesW, int t0,
+                         int count, int tp, int mPad, int xi, int co0, int co1) {
+  int perImage = tilesH * tilesW;
+  for (int co = co0; co < co1; co++) {
+    float b = bias ? bias[co] : 0.0f;
+    int n = t0 / perImage, rr = t0 - n * perImage;
+    int ty = rr / tilesW, tx = rr - ty * tilesW;
+    const float *s = m + co * tp;
+    for (int k = 0; k < count;) {
+      int oy = 4 * ty, ox = 4 * tx;
+      float *o = out + ((n * CO + co) * OH + oy) * OW + ox;
+      /* named locals, no arrays: the kernels must not use the shadow stack that all instances share */
+      if (k + 4 <= count && tx + 4 <= tilesW && oy + 4 <= OH && ox + 16 <= OW) {
+        /* four tiles side by side, lane l = tile k + l (M holds them next to each other), the same operations per
+           lane as the scalar path; each tile's output rows gathered back by a 4×4 transpose */
+        v128_t vb = wasm_f32x4_splat(b);
+        v128_t r00, r01, r02, r03, r04, r05, r10, r11, r12, r13, r14, r15;
+        v128_t r20, r21, r22, r23, r24, r25, r30, r31, r32, r33, r34, r35;
+#define VL(q) wasm_v128_load(s + (q) * xi)
+#define COL(j) WINO4_A(v128_t, wasm_f32x4_add, wasm_f32x4_sub, V_MUL, VL(j), VL(6 + (j)), VL(12 + (j)), VL(18 + (j)), \
+                       VL(24 + (j)), VL(30 + (j)), r0##j, r1##j, r2##j, r3##j)
+        COL(0) COL(1) COL(2) COL(3) COL(4) COL(5)
+#undef COL
+#undef VL
+#define ROW_OUT(i)                                                                                                 \
+  {                                                                                                                \
+    v128_t y0, y1, y2, y3;                                                                                         \
+    WINO4_A(v128_t, wasm_f32x4_add, wasm_f32x4_sub, V_MUL, r##i##0, r##i##1, r##i##2, r##i##3, r##i##4, r##i##5, \
+            y0, y1, y2, y3)                                                                                        \
+    y0 = wasm_f32x4_add(y0, vb), y1 = wasm_f32x4_add(y1, vb), y2 = wasm_f32x4_add(y2, vb), y3 = wasm_f32x4_add(y3, vb); \
+    v128_t t0 = wasm_i32x4_shuffle(y0, y1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(y2, y3, 0, 4, 1, 5);              \
+    v128_t t2 = wasm_i32x4_shuffle(y0, y1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(y2, y3, 2, 6, 3, 7);              \
+    float *q = o + (i) * OW;                                                                                       \
+    wasm_v128_store(q, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));                                                    \
+    wasm_v128_store(q + 4, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));                                                \
+    wasm_v128_store(q + 8, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));                                                \
+    wasm_v128_store(q + 12, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));                                               \
+  }
+        ROW_OUT(0) ROW_OUT(1) ROW_OUT(2) ROW_OUT(3)
+#undef ROW_OUT
+        k += 4, s += 4, tx += 4;
+      } else {
+        float r00, r01, r02, r03, r04, r05, r10, r11, r12, r13, r14, r15;
+        float r20, r21, r22, r23, r24, r25, r30, r31, r32, r33, r34, r35;
+#define COL(j) WINO4_A(float, S_ADD, S_SUB, S_MUL, s[(j) * xi], s[(6 + (j)) * xi], s[(12 + (j)) * xi], s[(18 + (j)) * xi], \
+                       s[(24 + (j)) * xi], s[(30 + (j)) * xi], r0##j, r1##j, r2##j, r3##j)
+        COL(0) COL(1) COL(2) COL(3) COL(4) COL(5)
+#undef COL
+        int rows = OH - oy < 4 ? OH - oy : 4, cols = OW - ox < 4 ? OW - ox : 4;
+#define ROW_OUT(i)                                                                                      \
+  if ((i) < rows) {                                                                                     \
+    float y0, y1, y2, y3;                                                                               \
+    WINO4_A(float, S_ADD, S_SUB, S_MUL, r##i##0, r##i##1, r##i##2, r##i##3, r##i##4, r##i##5, y0, y1, y2, y3) \
+    float *q = o + (i) * OW;                                                                            \
+    q[0] = y0 + b;                                                                                      \
+    if (cols > 1) q[1] = y1 + b;                                                                        \
+    if (cols > 2) q[2] = y2 + b;                                                                        \
+    if (cols > 3) q[3] = y3 + b;                                                                        \
+  }
+        ROW_OUT(0) ROW_OUT(1) ROW_OUT(2) ROW_OUT(3)
+#undef ROW_OUT
+        k++, s++, tx++;
+      }
+      if (tx == tilesW) {
+        tx = 0;
+        if (++ty == tilesH) {
+          ty = 0;
+          n++;
+        }
+      }
+    }
+  }
+}
 
 /*
  * Thin products (../src/backends/cpu/kernels/thin.ts), the same operations in the same order as its
@@ -569,7 +794,8 @@ static void dw_backward_weight(const float *xp, const float *dy, float *dw, int 
 /*
  * Jobs: 0 gemm_depth by B panels; 1 wino_filter, 2 wino_input, 3 wino_gemm, 4 wino_output; 5 pack_panels by panels;
  * 6 thin_dot by rows of w; 7 thin_axpy by columns; 8 pack_a by panels; 9 dw_forward by output planes,
- * 10 dw_backward_input by input planes, 11 dw_backward_weight by output channels; 12 gemm_depth by tiles.
+ * 10 dw_backward_input by input planes, 11 dw_backward_weight by output channels; 12 gemm_depth by tiles;
+ * 13 wino4_filter, 14 wino4_input, 15 wino4_output (F(4×4, 3×3); its products are job 3).
  */
 void run_job(int job, int i, int count) {
   const int *a = JOB_ARGS;
@@ -587,16 +813,25 @@ void run_job(int job, int i, int count) {
   case 1: /* w, cout, cin, flip, u, mPad */
     wino_filter(CF(0), a[1], a[2], a[3], F(4), a[5], part(a[5], i, count), part(a[5], i + 1, count));
     break;
-  case 2: /* x, C, H, W, padH, padW, tilesH, tilesW, t0, count, v, tp */
-    wino_input(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], F(10), a[11], part(a[1], i, count), part(a[1], i + 1, count));
+  case 2: /* x, C, H, W, padH, padW, tilesH, tilesW, t0, count, v, tp, vStride (floats from V[ξ] to V[ξ + 1]) */
+    wino_input(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[12], F(10), a[11], part(a[1], i, count), part(a[1], i + 1, count));
     break;
-  case 3: { /* u, v, m, mPad, cin, tp */
-    int items = 16 * (a[5] / NR);
-    wino_gemm(CF(0), CF(1), F(2), a[3], a[4], a[5], part(items, i, count), part(items, i + 1, count));
+  case 3: { /* u, v, m, mPad, cin, tp, ξ count (16 or 36), vStride, mStride, depth block (channels) */
+    int items = a[6] * (a[5] / NR);
+    wino_gemm(CF(0), CF(1), F(2), a[3], a[4], a[5], a[7], a[8], a[9], part(items, i, count), part(items, i + 1, count));
     break;
   }
-  case 4: /* m, bias (0: none), out, CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad */
-    wino_output(CF(0), CF(1), F(2), a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], part(a[3], i, count), part(a[3], i + 1, count));
+  case 4: /* m, bias (0: none), out, CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad, mStride (floats from M[ξ] to M[ξ + 1]) */
+    wino_output(CF(0), CF(1), F(2), a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], part(a[3], i, count), part(a[3], i + 1, count));
+    break;
+  case 13: /* as job 1, F(4×4, 3×3) */
+    wino4_filter(CF(0), a[1], a[2], a[3], F(4), a[5], part(a[5], i, count), part(a[5], i + 1, count));
+    break;
+  case 14: /* as job 2, F(4×4, 3×3) */
+    wino4_input(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[12], F(10), a[11], part(a[1], i, count), part(a[1], i + 1, count));
+    break;
+  case 15: /* as job 4, F(4×4, 3×3) */
+    wino4_output(CF(0), CF(1), F(2), a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], part(a[3], i, count), part(a[3], i + 1, count));
     break;
   case 5: { /* src, depth, kc, across, width, dst, nr: panels [p0, p1) */
     int nr = a[6], kc = a[2], width = a[4];

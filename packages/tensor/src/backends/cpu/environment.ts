@@ -3,12 +3,12 @@
  * core never reads the environment itself, an entry passes it here.
  */
 import { parseCpuGemmEngine, setCpuGemmEngine } from './kernels/gemm';
-import { parseWinograd, setWinograd } from './kernels/winograd';
+import { parseWinograd, setWinograd, setWinogradTile } from './kernels/winograd';
 import { parseThreadCount, setNumThreads } from './threads/settings';
 
 /**
  * Applies GRADLENS_THREADS (setNumThreads), GRADLENS_CPU_GEMM ('wasm' | 'js': setCpuGemmEngine) and
- * GRADLENS_WINOGRAD ('0' | '1': setWinograd) from `env` (e.g. process.env); unset or empty variables
+ * GRADLENS_WINOGRAD ('0' | '1' | '2' | '4': setWinograd and setWinogradTile) from `env` (e.g. process.env); unset or empty variables
  * change nothing. Throws a one-line error naming the variable when a value is bad, before applying any.
  */
 export function applyCpuEnvironment(env: Readonly<Record<string, string | undefined>>): void {
@@ -21,5 +21,8 @@ export function applyCpuEnvironment(env: Readonly<Record<string, string | undefi
   const w = winograd === undefined ? undefined : parseWinograd(winograd);
   if (t !== undefined) setNumThreads(t);
   if (e !== undefined) setCpuGemmEngine(e);
-  if (w !== undefined) setWinograd(w);
+  if (w !== undefined) {
+    setWinograd(w.on);
+    setWinogradTile(w.tile);
+  }
 }

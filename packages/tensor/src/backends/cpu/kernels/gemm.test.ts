@@ -142,14 +142,17 @@ describe('float32 GEMM engine choice', () => {
       expect(w.winogradEnabled()).toBe(false);
       expect(s.getNumThreads()).toBe(3);
       expect(() => env.applyCpuEnvironment({ GRADLENS_CPU_GEMM: 'wasm', GRADLENS_WINOGRAD: 'yes' })).toThrow(
-        "GRADLENS_WINOGRAD must be '0' or '1', got 'yes'",
+        "GRADLENS_WINOGRAD must be '0' (off), '1' (on), '2' (F(2×2) only) or '4' (F(4×4) only), got 'yes'",
       );
       expect(g.float32GemmInfo().engine).toBe('js-float64'); // nothing applied from a refused environment
       expect(() => env.applyCpuEnvironment({ GRADLENS_CPU_GEMM: 'avx' })).toThrow("GRADLENS_CPU_GEMM must be 'wasm' or 'js', got 'avx'");
-      env.applyCpuEnvironment({ GRADLENS_CPU_GEMM: 'wasm', GRADLENS_WINOGRAD: '1', GRADLENS_THREADS: '' });
+      env.applyCpuEnvironment({ GRADLENS_CPU_GEMM: 'wasm', GRADLENS_WINOGRAD: '2', GRADLENS_THREADS: '' });
       expect(g.float32GemmInfo().engine).toMatch(/wasm-simd/);
       expect(w.winogradEnabled()).toBe(true);
+      expect(w.setWinogradTile(null)).toBe(2); // '2': F(2×2) only
       expect(s.getNumThreads()).toBe(3);
+      env.applyCpuEnvironment({ GRADLENS_WINOGRAD: '1' });
+      expect(w.setWinogradTile(null)).toBe(null); // '1': chosen per layer
     });
   });
 

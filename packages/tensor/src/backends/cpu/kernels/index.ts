@@ -15,7 +15,7 @@ export {
 } from './gemm';
 export type { GemmBlocking, GemmOptions, MicroKernel, PackA, PackB, GemmStore, PanelEngine, PanelBuffers } from './gemm';
 export { createWasmFloat32Engine, wasmSimdUnavailableReason } from './wasm-gemm';
-export { setWinograd, winogradEnabled } from './winograd';
+export { setWinograd, setWinogradTile, winogradEnabled } from './winograd';
 export { maxPool2dForward, avgPool2dForward, avgPool2dBackward } from './pool2d';
 export { scatterByIndices } from './pool_windows';
 export { adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward, adaptiveMaxPool2dForward } from './adaptive_pool2d';

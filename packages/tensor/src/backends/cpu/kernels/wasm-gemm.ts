@@ -50,6 +50,9 @@ export const WasmJob = {
   DepthwiseBackwardInput: 10,
   DepthwiseBackwardWeight: 11,
   GemmTiles: 12,
+  Winograd4Filter: 13,
+  Winograd4Input: 14,
+  Winograd4Output: 15,
 } as const;
 
 let tileSplit = true;

@@ -1,7 +1,7 @@
 import { conv2dBackwardInput, conv2dForward } from './conv2d';
 import { maxRelError, randomFloats, refConv2dBackwardInput, refConv2dForward, seededRandom } from './reference';
 import type { Conv2dGeometry } from './types';
-import { setWinograd, setWinogradChunkFloats, useWinograd } from './winograd';
+import { chooseTile, setWinograd, setWinogradChunkFloats, setWinogradTile, useWinograd, type WinogradTile } from './winograd';
 
 function geometry(batch: number, cin: number, cout: number, h: number, w: number, padH: number, padW: number): Conv2dGeometry {
   return {
@@ -39,10 +39,25 @@ function both(run: (on: boolean) => Float32Array, ref: Float64Array): { wino: nu
   return { wino: maxRelError(run(true), ref), direct: maxRelError(run(false), ref) };
 }
 
-describe('Winograd F(2×2, 3×3)', () => {
+/**
+ * Error bounds against float64, relative to im2col's own error and absolute. F(2×2)'s transforms add and halve;
+ * F(4×4)'s multiply by up to 8, and measured 3–7× im2col's error here (max 4.7e-5, at 256 channels; 10–30× with
+ * the points 0, ±1, ±2 and whole-depth sums).
+ */
+const BOUNDS: Record<WinogradTile, { timesDirect: number; floor: number; max: number }> = {
+  2: { timesDirect: 8, floor: 2e-6, max: 3e-5 },
+  4: { timesDirect: 10, floor: 1e-5, max: 6e-5 },
+};
+
+describe.each([
+  { tile: 2 as const, name: 'F(2×2, 3×3)' },
+  { tile: 4 as const, name: 'F(4×4, 3×3)' },
+])('Winograd $name', ({ tile }) => {
   const defaultChunk = setWinogradChunkFloats(1 << 23);
+  beforeEach(() => setWinogradTile(tile));
   afterEach(() => {
     setWinograd(true);
+    setWinogradTile(null);
     setWinogradChunkFloats(defaultChunk);
   });
 
@@ -58,9 +73,9 @@ describe('Winograd F(2×2, 3×3)', () => {
           ] as const,
       ),
     ),
-  )('%s: forward and backward-input match float64 as closely as im2col does', (_label, g, small) => {
+  )('%s: forward and backward-input match float64 within a few times im2col', (_label, g, small) => {
     // small chunks: tiles split across passes over V and M, the last one partial
-    if (small) setWinogradChunkFloats(24 * 16 * (g.inChannels + g.outChannels));
+    if (small) setWinogradChunkFloats(24 * (tile + 2) ** 2 * (g.inChannels + g.outChannels));
     const rand = seededRandom(g.inHeight * 131 + g.inChannels);
     const x = randomFloats(Float32Array, g.batch * g.inChannels * g.inHeight * g.inWidth, rand) as Float32Array;
     const w = randomFloats(Float32Array, g.outChannels * g.inChannels * 9, rand) as Float32Array;
@@ -87,9 +102,10 @@ describe('Winograd F(2×2, 3×3)', () => {
       refConv2dBackwardInput(dy, w, g),
     );
     // float32 sums of Cin·9 products; Winograd's transforms add a few roundings per term
+    const bound = BOUNDS[tile];
     for (const e of [fwd, bwd]) {
-      expect(e.wino).toBeLessThan(Math.max(8 * e.direct, 2e-6));
-      expect(e.wino).toBeLessThan(3e-5);
+      expect(e.wino).toBeLessThan(Math.max(bound.timesDirect * e.direct, bound.floor));
+      expect(e.wino).toBeLessThan(bound.max);
     }
   });
 
@@ -104,4 +120,14 @@ describe('Winograd F(2×2, 3×3)', () => {
     expect(setWinograd(false)).toBe(true);
     expect(useWinograd(g, new Float32Array(0))).toBe(false);
   });
+});
+
+test('F(4×4) where there are at least 16 of its tiles, unless a size is forced', () => {
+  expect(chooseTile(geometry(1, 64, 64, 32, 32, 1, 1))).toBe(4); // 64 tiles of 4×4
+  expect(chooseTile(geometry(1, 256, 256, 14, 14, 1, 1))).toBe(4); // 16 tiles (14 pads to 16)
+  expect(chooseTile(geometry(1, 64, 64, 12, 12, 1, 1))).toBe(2); // 9 tiles of 4×4, 36 of 2×2
+  expect(setWinogradTile(2)).toBe(null);
+  expect(chooseTile(geometry(1, 64, 64, 32, 32, 1, 1))).toBe(2);
+  expect(() => setWinogradTile(3 as WinogradTile)).toThrow('setWinogradTile: expected 2, 4 or null, got 3');
+  setWinogradTile(null);
 });

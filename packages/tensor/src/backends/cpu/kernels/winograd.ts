@@ -1,19 +1,26 @@
 /**
- * Winograd F(2×2, 3×3) convolution (Lavin & Gray 2016) for 3×3, stride-1, undilated, dense float32
- * convolutions: each 2×2 output tile costs 16 multiplications per channel pair instead of 36.
+ * Winograd convolution (Lavin & Gray 2016) for 3×3, stride-1, undilated, dense float32 convolutions, in two
+ * sizes: F(2×2, 3×3) (4×4 input tiles, 16 multiplications per 2×2 outputs and channel pair instead of 36)
+ * and F(4×4, 3×3) (6×6 input tiles, 36 per 4×4 outputs instead of 144: 1.78× fewer than F(2×2)).
  *
- *   U[ξ, co, ci] = (G g Gᵀ)[ξ]       the 3×3 filter g = W[co, ci] as a 4×4 tile (ξ = 4·row + column)
- *   V[ξ, ci, t]  = (Bᵀ d Bᵀᵀ)[ξ]     the 4×4 input tile d under output tile t, zero outside the image
- *   M[ξ]         = U[ξ] · V[ξ]        16 GEMMs over the whole depth Cin (M=Cout, N=tiles, K=Cin)
- *   y tile       = Aᵀ M A + bias      the 2×2 outputs of tile t
- * All four steps run in the WebAssembly module (packages/tensor/wasm/gemm_f32.c, jobs 1–4) on data staged
- * in its memory, each split across the worker threads (filters and output channels, input channels, ξ ×
- * tile panels), so nothing but the staging copies stays on the calling thread.
+ *   U[ξ, co, ci] = (G g Gᵀ)[ξ]       the 3×3 filter g = W[co, ci] as an α×α tile (α = 4 or 6, ξ = α·row + column)
+ *   V[ξ, ci, t]  = (Bᵀ d B)[ξ]       the α×α input tile d under output tile t, zero outside the image
+ *   M[ξ]         = U[ξ] · V[ξ]        α² GEMMs over the whole depth Cin (M=Cout, N=tiles, K=Cin)
+ *   y tile       = Aᵀ M A + bias      the outputs of tile t (2×2 or 4×4)
+ * All four steps run in the WebAssembly module (packages/tensor/wasm/gemm_f32.c: jobs 1, 2 and 4 transform for
+ * F(2×2), 13–15 for F(4×4), job 3 multiplies for both) on data staged in its memory, each split across the worker
+ * threads (filters and output channels, input channels, ξ × tile panels), so nothing but the staging copies stays
+ * on the calling thread.
  * Layouts (float offsets in the staging region): U[ξ][co panel of MR][ci][lane] (the GEMM's packed A),
- * V[ξ][tile panel of NR][ci][lane] (its packed B), M[ξ][mPad][tp].
+ * V[ξ][tile panel of NR][ci][lane] (its packed B), M[ξ][mPad][tp], with V's and M's ξ blocks an odd number of
+ * cache lines apart (blockStride).
  * Tiles run over the whole batch (t = n·tilesH·tilesW + …), in chunks that bound the V and M buffers.
  * Backward-to-input is the same kernel: for stride 1, dx = conv(dy, W flipped and transposed, pad 2 − p).
- * The transforms add and halve only, so the float32 error stays near the direct sum's (tested against float64).
+ * F(2×2)'s transforms add and halve only, so its float32 error stays near the direct sum's. F(4×4)'s multiply by
+ * up to 8 and make the products larger than the result; with the points 0, ±1, ½, −2 and its products summed in
+ * 16-channel blocks its error is 3–7× im2col's (10–30× with the usual points and whole-depth sums; both tested
+ * against float64). F(4×4) is taken where its fewer multiplications pay for the wider transforms and the padding
+ * of partial tiles (chooseTile).
  */
 import type { Conv2dGeometry, FloatArray } from './types';
 import { currentFloat32Engine, type Staging } from './gemm';
@@ -41,22 +48,70 @@ const MIN_GEMM_MACS = 1 << 20;
 
 let enabled = true;
 
-/** Whether 3×3 stride-1 float32 convolutions may use Winograd (default on; setWinograd(false) turns it off, as GRADLENS_WINOGRAD=0 does through the entry points). */
+/** Whether 3×3 stride-1 float32 convolutions may use Winograd (default on; setWinograd(false) turns it off, as GRADLENS_WINOGRAD=0 does through the entry points; setWinogradTile picks the size). */
 export function winogradEnabled(): boolean {
   return enabled;
 }
 
-/** Turns Winograd F(2×2, 3×3) for 3×3 stride-1 float32 convolutions on or off (results differ by float rounding only); returns the previous setting. */
+/** Turns Winograd (F(2×2, 3×3) or F(4×4, 3×3), chosen per layer) for 3×3 stride-1 float32 convolutions on or off (results differ by float rounding only); returns the previous setting. */
 export function setWinograd(on: boolean): boolean {
   const prev = enabled;
   enabled = on;
   return prev;
 }
 
-/** Parses a GRADLENS_WINOGRAD value for an entry point: '1' on, '0' off, or a one-line error naming it. */
-export function parseWinograd(value: string, name = 'GRADLENS_WINOGRAD'): boolean {
-  if (value !== '0' && value !== '1') throw new Error(`${name} must be '0' or '1', got '${value}'`);
-  return value === '1';
+/** Output tile size: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3). */
+export type WinogradTile = 2 | 4;
+let forcedTile: WinogradTile | null = null;
+
+/**
+ * Which Winograd size every Winograd convolution takes: null (the default) chooses per layer (chooseTile), 2
+ * keeps to F(2×2, 3×3), whose float32 error is near im2col's, 4 takes F(4×4, 3×3) wherever Winograd runs (tests,
+ * A/B benchmarks). Returns the previous setting.
+ */
+export function setWinogradTile(tile: WinogradTile | null): WinogradTile | null {
+  if (tile !== null && tile !== 2 && tile !== 4) throw new Error(`setWinogradTile: expected 2, 4 or null, got ${String(tile)}`);
+  const prev = forcedTile;
+  forcedTile = tile;
+  return prev;
+}
+
+/** Fewest 4×4 output tiles for F(4×4): below it F(2×2)'s smaller tiles waste less padding (batch 1 below 13×13 outputs). */
+const MIN_TILES4 = 16;
+
+/**
+ * The tile size for a convolution that passes useWinograd. F(4×4) ran 1.4–1.6× faster than F(2×2) on every
+ * VGG16 and ResNet layer shape that takes Winograd (56×56 to 224×224, and 14×14, where 4×4 tiles pad 14 to 16;
+ * 1 and 2 threads, 2026-12-05, benchmarks/README.md); with fewer than 16 tiles F(2×2) is kept.
+ */
+export function chooseTile(g: Conv2dGeometry): WinogradTile {
+  if (forcedTile !== null) return forcedTile;
+  return tilesOf(g, 4) >= MIN_TILES4 ? 4 : 2;
+}
+
+/** A GRADLENS_WINOGRAD setting: off, on (sizes chosen per layer), or on with one size. */
+export interface WinogradSetting {
+  on: boolean;
+  tile: WinogradTile | null;
+}
+
+/**
+ * Parses a GRADLENS_WINOGRAD value for an entry point: '0' off, '1' on (F(4×4) or F(2×2) per layer), '2' F(2×2)
+ * only, '4' F(4×4) wherever Winograd runs; else a one-line error naming it.
+ */
+export function parseWinograd(value: string, name = 'GRADLENS_WINOGRAD'): WinogradSetting {
+  switch (value) {
+    case '0':
+      return { on: false, tile: null };
+    case '1':
+      return { on: true, tile: null };
+    case '2':
+      return { on: true, tile: 2 };
+    case '4':
+      return { on: true, tile: 4 };
+    default:
+      throw new Error(`${name} must be '0' (off), '1' (on), '2' (F(2×2) only) or '4' (F(4×4) only), got '${value}'`);
+  }
 }
 
 /** Whether conv g (as a forward convolution writing `out`) runs on Winograd: enabled, 3×3, stride 1, undilated, dense, float32 on the float32 GEMM engine, wide enough. */
@@ -76,14 +131,45 @@ export function useWinograd(g: Conv2dGeometry, out: FloatArray): boolean {
     g.outChannels >= MIN_CHANNELS &&
     tilesOf(g) >= MIN_TILES &&
     g.inChannels * g.outChannels * tilesOf(g) >= MIN_GEMM_MACS &&
-    stagingPlan(g).total <= MAX_STAGED_FLOATS
+    stagingPlan(g, VARIANTS[chooseTile(g)]).total <= MAX_STAGED_FLOATS
   );
 }
 
-/** Output tiles of 2×2 over the whole batch. */
-function tilesOf(g: Conv2dGeometry): number {
-  return g.batch * Math.ceil(g.outHeight / 2) * Math.ceil(g.outWidth / 2);
+/** Output tiles of `m`×`m` over the whole batch (2×2 unless said). */
+function tilesOf(g: Conv2dGeometry, m: WinogradTile = 2): number {
+  return g.batch * Math.ceil(g.outHeight / m) * Math.ceil(g.outWidth / m);
 }
+
+/**
+ * One Winograd size: its output tile, its α² transformed positions, the channels its products sum before adding
+ * to the running total (gemm_f32.c wino_gemm; 0: the whole depth) and the module's jobs for its transforms.
+ */
+interface Variant {
+  m: WinogradTile;
+  xis: number;
+  depthBlock: number;
+  filterJob: number;
+  inputJob: number;
+  outputJob: number;
+}
+const VARIANTS: Record<WinogradTile, Variant> = {
+  2: {
+    m: 2,
+    xis: 16,
+    depthBlock: 0,
+    filterJob: WasmJob.WinogradFilter,
+    inputJob: WasmJob.WinogradInput,
+    outputJob: WasmJob.WinogradOutput,
+  },
+  4: {
+    m: 4,
+    xis: 36,
+    depthBlock: 16,
+    filterJob: WasmJob.Winograd4Filter,
+    inputJob: WasmJob.Winograd4Input,
+    outputJob: WasmJob.Winograd4Output,
+  },
+};
 
 /** The geometry of backward-to-input as a forward convolution of dy (stride 1, pad 2 − p), or null when a padding above 2 makes it no convolution. */
 export function backwardInputAsForward(g: Conv2dGeometry): Conv2dGeometry | null {
@@ -121,23 +207,23 @@ interface Plan {
   total: number;
 }
 
-function stagingPlan(g: Conv2dGeometry): Plan {
+function stagingPlan(g: Conv2dGeometry, { m: tile, xis }: Variant): Plan {
   const { mr, nr } = currentFloat32Engine()!; // useWinograd checks there is one
   const { inChannels: CI, outChannels: CO } = g;
-  const tilesH = Math.ceil(g.outHeight / 2),
-    tilesW = Math.ceil(g.outWidth / 2);
+  const tilesH = Math.ceil(g.outHeight / tile),
+    tilesW = Math.ceil(g.outWidth / tile);
   const tiles = g.batch * tilesH * tilesW;
   const mPad = Math.ceil(CO / mr) * mr;
-  const perTile = 16 * (CI + mPad);
+  const perTile = xis * (CI + mPad);
   const chunk = Math.min(Math.max(nr, Math.floor(chunkFloats / perTile / nr) * nr), Math.ceil(tiles / nr) * nr);
   const sizes = [
     g.batch * CI * g.inHeight * g.inWidth,
     CO * CI * 9,
     CO,
     g.batch * CO * g.outHeight * g.outWidth,
-    16 * mPad * CI,
-    16 * CI * chunk,
-    16 * mPad * chunk,
+    xis * mPad * CI,
+    xis * (CI * chunk + 32),
+    xis * (mPad * chunk + 32),
   ];
   const at: number[] = [];
   let total = 0;
@@ -154,23 +240,34 @@ function stagingPlan(g: Conv2dGeometry): Plan {
  * weight's third use in the same direction), transformed there once; null: transform it per call. Asked
  * before the call reserves its staging region (keeping a new U may move it).
  */
-function keptFilter(st: Staging, weight: FloatArray, g: Conv2dGeometry, flip: boolean, mPad: number): number | null {
+function keptFilter(st: Staging, weight: FloatArray, g: Conv2dGeometry, flip: boolean, mPad: number, v: Variant): number | null {
   if (!(weight instanceof Float32Array)) return null;
   const { inChannels: CI, outChannels: CO } = g;
   // The shape is part of the variant: reshapes share one array (U depends on how it splits into CO × CI).
-  const variant = `winograd U ${CO}×${CI}${flip ? ' flipped' : ''}`;
+  const variant = `winograd F(${v.m}×${v.m}) U ${CO}×${CI}${flip ? ' flipped' : ''}`;
   const use = flip ? 'winograd backward-input' : 'winograd forward';
-  return st.resident(weight, variant, use, 16 * mPad * CI, (address) => {
+  return st.resident(weight, variant, use, v.xis * mPad * CI, (address) => {
     st.reserve(CO * CI * 9).set(head(weight, CO * CI * 9));
-    st.job(WasmJob.WinogradFilter, [st.address(0), CO, CI, flip ? 1 : 0, address, mPad], mPad, 16 * mPad * CI);
+    st.job(v.filterJob, [st.address(0), CO, CI, flip ? 1 : 0, address, mPad], mPad, v.xis * mPad * CI);
   });
+}
+
+/**
+ * Floats from one ξ's block of V or M to the next for blocks of n floats: 64-byte aligned and an odd number of
+ * 64-byte lines, so the α² streams the transforms read or write at once fall in different cache sets (at a
+ * multiple of 4 KiB, as 64 channels × 8k tiles is, F(4×4)'s 36 streams evicted each other: its output
+ * transform ran 4× slower on two threads than on one).
+ */
+function blockStride(n: number): number {
+  const lines = Math.ceil(n / 16);
+  return 16 * (lines % 2 === 1 ? lines : lines + 1);
 }
 
 /** The first `n` elements of a (n may be shorter than the array it views). */
 const head = (a: FloatArray, n: number): FloatArray => (a.length === n ? a : a.subarray(0, n));
 
 /**
- * Writes conv2d(x, weight, bias) into out [N, Cout, OH, OW] by Winograd F(2×2, 3×3); g must pass
+ * Writes conv2d(x, weight, bias) into out [N, Cout, OH, OW] by Winograd (F(2×2) or F(4×4): chooseTile); g must pass
  * useWinograd. With `flip`, weight is the forward convolution's [Cin′ = Cout, Cout′ = Cin, 3, 3]
  * (backward-to-input: see backwardInputAsForward) and is read flipped and transposed.
  */
@@ -184,18 +281,20 @@ export function winogradConv(
 ): void {
   const { inChannels: CI, outChannels: CO, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
   const st: Staging = currentFloat32Engine()!.staging!;
-  const p = stagingPlan(g);
+  const v = VARIANTS[chooseTile(g)];
+  const p = stagingPlan(g, v);
   const { mPad, nr, tilesH, tilesW } = p;
+  const { xis } = v;
   const at = (off: number): number => st.address(off);
   const yLen = g.batch * CO * OH * OW;
-  const kept = keptFilter(st, weight, g, flip, mPad);
+  const kept = keptFilter(st, weight, g, flip, mPad, v);
   const staged = st.reserve(p.total);
   const u = kept ?? at(p.u);
   let filterDone = (): void => {};
   if (kept === null) {
     staged.set(head(weight, CO * CI * 9), p.w);
     // The worker threads transform the filter while this thread copies the input in (disjoint regions).
-    filterDone = st.startJob(WasmJob.WinogradFilter, [at(p.w), CO, CI, flip ? 1 : 0, u, mPad], mPad, 16 * mPad * CI);
+    filterDone = st.startJob(v.filterJob, [at(p.w), CO, CI, flip ? 1 : 0, u, mPad], mPad, xis * mPad * CI);
   }
   staged.set(head(x, g.batch * CI * H * W), p.x);
   if (bias !== null) staged.set(head(bias, CO), p.bias);
@@ -203,10 +302,17 @@ export function winogradConv(
   for (let t0 = 0; t0 < p.tiles; t0 += p.chunk) {
     const count = Math.min(p.chunk, p.tiles - t0);
     const tp = Math.ceil(count / nr) * nr;
-    st.job(WasmJob.WinogradInput, [at(p.x), CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp], CI, 16 * CI * tp);
-    st.job(WasmJob.WinogradGemm, [u, at(p.v), at(p.m), mPad, CI, tp], (16 * tp) / nr, 16 * mPad * CI * tp);
-    const args = [at(p.m), bias === null ? 0 : at(p.bias), at(p.y), CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad];
-    st.job(WasmJob.WinogradOutput, args, CO, 16 * CO * tp);
+    const vStride = blockStride(CI * tp),
+      mStride = blockStride(mPad * tp);
+    st.job(v.inputJob, [at(p.x), CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp, vStride], CI, xis * CI * tp);
+    st.job(
+      WasmJob.WinogradGemm,
+      [u, at(p.v), at(p.m), mPad, CI, tp, xis, vStride, mStride, v.depthBlock || CI],
+      (xis * tp) / nr,
+      xis * mPad * CI * tp,
+    );
+    const args = [at(p.m), bias === null ? 0 : at(p.bias), at(p.y), CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad, mStride];
+    st.job(v.outputJob, args, CO, xis * CO * tp);
   }
   out.set(st.floats().subarray(p.y, p.y + yLen));
 }

@@ -1,7 +1,7 @@
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from '../kernels/conv2d';
 import { matmul, setFloat32Engine } from '../kernels/gemm';
 import { createWasmFloat32Engine, setGemmTileSplit } from '../kernels/wasm-gemm';
-import { useWinograd } from '../kernels/winograd';
+import { chooseTile, setWinogradTile, useWinograd } from '../kernels/winograd';
 import { randomFloats, refConv2dForward, seededRandom } from '../kernels/reference';
 import { expectClose } from '../kernels/test_util';
 import type { Conv2dGeometry } from '../kernels/types';
@@ -101,6 +101,13 @@ function runAll(seed: number): Float32Array[] {
   expect(useWinograd(WINO, wOut)).toBe(true);
   conv2dForward(wx, ww, wb, WINO, wOut);
   conv2dBackwardInput(wx, ww, WINO, wDx);
+  // both Winograd sizes, whichever the layer would choose
+  const prevTile = setWinogradTile(chooseTile(WINO) === 4 ? 2 : 4);
+  const w2Out = new Float32Array(wx.length),
+    w2Dx = new Float32Array(wx.length);
+  conv2dForward(wx, ww, wb, WINO, w2Out);
+  conv2dBackwardInput(wx, ww, WINO, w2Dx);
+  setWinogradTile(prevTile);
   const D = DEPTHWISE;
   const dwx = randomFloats(Float32Array, D.batch * 64 * 33 * 31, rand),
     dww = randomFloats(Float32Array, 64 * 9, rand),
@@ -118,7 +125,7 @@ function runAll(seed: number): Float32Array[] {
     sDx = new Float32Array(sx.length);
   conv2dForward(sx, sw, null, SEVEN, sOut);
   conv2dBackwardInput(sdy, sw, SEVEN, sDx);
-  return [out, dx, dw, mm, wOut, wDx, dwOut, dwDx, dwDw, sOut, sDx];
+  return [out, dx, dw, mm, wOut, wDx, w2Out, w2Dx, dwOut, dwDx, dwDw, sOut, sDx];
 }
 
 describe('intra-op threads (wasm GEMM on shared memory)', () => {
