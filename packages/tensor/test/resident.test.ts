@@ -54,23 +54,47 @@ describe('ResidentCache: kept from the third use, dropped on change, capped leas
     expect(cache.lookup(w, 'raw', 'u', 16, fill)).not.toBeNull();
   });
 
-  test('over the cap the least recently used copy goes, and its space is reused', () => {
+  test("over the cap the least recently used copy idle since the newcomer's previous use goes, and its space is reused", () => {
     setWeightCacheBytes(3 * 1024);
     const cache = new ResidentCache(fakeSpace());
     const arrays = [0, 1, 2, 3].map(() => new Float32Array(256)); // 1 KiB each
-    const twice = (a: Float32Array): number | null => {
+    const thrice = (a: Float32Array): number | null => {
       cache.lookup(a, 'raw', 'u', 256, () => {});
       cache.lookup(a, 'raw', 'u', 256, () => {});
       return cache.lookup(a, 'raw', 'u', 256, () => {});
     };
-    const [a0, a1, a2] = arrays.slice(0, 3).map(twice);
+    const [a0, a1, a2] = arrays.slice(0, 3).map(thrice);
     expect([a0, a1, a2]).toEqual([4096, 4096 + 1024, 4096 + 2048]);
     expect(cache.lookup(arrays[0]!, 'raw', 'u', 256, () => {})).toBe(a0); // array 0 used last: array 1 is the oldest now
-    expect(twice(arrays[3]!)).toBe(a1);
+    expect(thrice(arrays[3]!)).toBe(a1); // array 1 is idle since array 3's previous use (its second lookup): evicted
     expect(cache.bytes()).toBe(3 * 1024);
+    // Array 1 again: every copy kept was used since its previous use, so none is evicted for it (a cycle).
     let filled = false;
-    expect(cache.lookup(arrays[1]!, 'raw', 'u', 256, () => (filled = true))).not.toBeNull(); // evicted, used thrice before: kept again
+    expect(cache.lookup(arrays[1]!, 'raw', 'u', 256, () => (filled = true))).toBeNull();
+    expect(filled).toBe(false);
+    expect(cache.lookup(arrays[3]!, 'raw', 'u', 256, () => {})).toBe(a1); // what is kept stays kept
+    // Arrays 0 and 2 now lie idle since array 1's previous use: its next use evicts the older of them.
+    cache.lookup(arrays[3]!, 'raw', 'u', 256, () => {});
+    expect(cache.lookup(arrays[1]!, 'raw', 'u', 256, () => (filled = true))).toBe(a2);
     expect(filled).toBe(true);
+  });
+
+  test('weights used in a cycle longer than the cap: what is kept is read every round (least recently used would read none)', () => {
+    setWeightCacheBytes(3 * 1024);
+    const cache = new ResidentCache(fakeSpace());
+    const weights = [0, 1, 2, 3, 4].map(() => new Float32Array(256)); // 5 KiB a round, 3 KiB kept at most
+    let fills = 0;
+    const hitsPerRound: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      let hits = 0;
+      for (const w of weights) {
+        const before = fills;
+        if (cache.lookup(w, 'raw', 'u', 256, () => fills++) !== null && fills === before) hits++;
+      }
+      hitsPerRound.push(hits);
+    }
+    expect(hitsPerRound.slice(3)).toEqual([3, 3, 3]); // from the fourth round on, the three kept are read in place
+    expect(fills).toBe(3); // kept once each, never evicted and filled again
   });
 
   test('a copy bigger than the cap is never kept; lowering the cap trims; a cap of 0 keeps nothing', () => {

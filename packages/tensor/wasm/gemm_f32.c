@@ -168,9 +168,8 @@ static inline int part(int n, int i, int count) {
 
 /* Winograd F(2×2, 3×3) (see ../src/backends/cpu/kernels/winograd.ts for the layouts). */
 
-/* U[ξ][panel r][ci][lane] = (G g Gᵀ)[ξ] of filter (co = r·MR + lane, ci), zero for co ≥ cout; co in [co0, co1). */
-static void wino_filter(const float *w, int cout, int cin, int flip, float *u, int mPad, int co0, int co1) {
-  int xi = mPad * cin;
+/* U[ξ][panel r][ci][lane] = (G g Gᵀ)[ξ] of filter (co = r·MR + lane, ci), U[ξ] at ξ·xi, zero for co ≥ cout; co in [co0, co1). */
+static void wino_filter(const float *w, int cout, int cin, int flip, float *u, int mPad, int xi, int co0, int co1) {
   for (int co = co0; co < co1; co++) {
     float *lane = u + (co / MR) * cin * MR + (co % MR);
     for (int ci = 0; ci < cin; ci++) {
@@ -295,17 +294,18 @@ static void wino_input(const float *x, int C, int H, int W, int padH, int padW, 
 #define WINO_RB 16
 
 /*
- * M[ξ] = U[ξ] · V[ξ] ([mPad][tp]) over the whole depth Cin, for flattened items f = ξ·sPanels + s in [f0, f1); V[ξ] and
- * M[ξ] at ξ·vStride, ξ·mStride. The depth is summed in blocks of kb channels, each block's sum added to the running
+ * M[ξ] = U[ξ] · V[ξ] ([mPad][tp]) over the whole depth Cin, for flattened items f = ξ·sPanels + s in [f0, f1); U[ξ], V[ξ]
+ * and M[ξ] at ξ·uStride, ξ·vStride, ξ·mStride. The depth is summed in blocks of kb channels, each block's sum added to the running
  * total: F(4×4)'s transforms make the products far larger than the result, and float32 sums over the whole depth
  * lost 3× more to rounding than sums of 16-channel sums (its error against float64 dominates the transforms').
  */
-static void wino_gemm(const float *u, const float *v, float *m, int mPad, int cin, int tp, int vStride, int mStride, int kb, int f0, int f1) {
+static void wino_gemm(const float *u, const float *v, float *m, int mPad, int cin, int tp, int uStride, int vStride, int mStride, int kb, int f0,
+                      int f1) {
   int sP = tp / NR, rP = mPad / MR;
   for (int f = f0; f < f1;) {
     int xi = f / sP, s0 = f - xi * sP;
     int s1 = s0 + (f1 - f) < sP ? s0 + (f1 - f) : sP;
-    const float *ux = u + xi * mPad * cin, *vx = v + xi * vStride;
+    const float *ux = u + xi * uStride, *vx = v + xi * vStride;
     float *mx = m + xi * mStride;
     for (int r0 = 0; r0 < rP; r0 += WINO_RB) {
       int r1 = r0 + WINO_RB < rP ? r0 + WINO_RB : rP;
@@ -366,15 +366,26 @@ static void wino_output(const float *m, const float *bias, float *out, int CO, i
  * (G's rows by ½ to match): powers of two change no rounding.
  */
 
-/* G (6×3): rows of the filter transform U = G g Gᵀ. */
-static const double WG[6][3] = {
-    {1.0 / 2, 0, 0}, {1.0 / 6, 1.0 / 6, 1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-    {-16.0 / 15, -8.0 / 15, -4.0 / 15}, {1.0 / 30, -1.0 / 15, 2.0 / 15}, {0, 0, 1.0 / 2},
-};
+/*
+ * G (6×3) applied to three values (a column or row of the filter), in double: rows (½, 0, 0), (⅙, ⅙, ⅙),
+ * (−⅙, ⅙, −⅙), (−16/15, −8/15, −4/15), (1/30, −1/15, 2/15), (0, 0, ½).
+ */
+#define WINO4_G(a, b, c, y0, y1, y2, y3, y4, y5)                                                 \
+  {                                                                                             \
+    double ac_ = a + c;                                                                         \
+    y0 = 0.5 * a;                                                                               \
+    y1 = (ac_ + b) / 6.0;                                                                       \
+    y2 = (b - ac_) / 6.0;                                                                       \
+    y3 = -(16.0 * a + 8.0 * b + 4.0 * c) / 15.0;                                                \
+    y4 = (a - 2.0 * b + 4.0 * c) / 30.0;                                                        \
+    y5 = 0.5 * c;                                                                               \
+  }
 
-/* U[ξ][panel r][ci][lane] = (G g Gᵀ)[ξ] of filter (co = r·MR + lane, ci), zero for co ≥ cout; co in [co0, co1). */
-static void wino4_filter(const float *w, int cout, int cin, int flip, float *u, int mPad, int co0, int co1) {
-  int xi = mPad * cin;
+/*
+ * U[ξ][panel r][ci][lane] = (G g Gᵀ)[ξ] of filter (co = r·MR + lane, ci), U[ξ] at ξ·xi, zero for co ≥ cout; co in
+ * [co0, co1). In double, rounded once per value.
+ */
+static void wino4_filter(const float *w, int cout, int cin, int flip, float *u, int mPad, int xi, int co0, int co1) {
   for (int co = co0; co < co1; co++) {
     float *lane = u + (co / MR) * cin * MR + (co % MR);
     for (int ci = 0; ci < cin; ci++) {
@@ -385,13 +396,21 @@ static void wino4_filter(const float *w, int cout, int cin, int flip, float *u, 
       }
       const float *s = flip ? w + (ci * cout + co) * 9 + 8 : w + (co * cin + ci) * 9;
       int st = flip ? -1 : 1;
-      double g[9], t[6][3];
-      for (int k = 0; k < 9; k++) g[k] = s[k * st];
-      for (int r = 0; r < 6; r++)
-        for (int c = 0; c < 3; c++) t[r][c] = WG[r][0] * g[c] + WG[r][1] * g[3 + c] + WG[r][2] * g[6 + c];
-      /* in double, rounded once per value */
-      for (int r = 0; r < 6; r++)
-        for (int c = 0; c < 6; c++) o[(6 * r + c) * xi] = (float)(t[r][0] * WG[c][0] + t[r][1] * WG[c][1] + t[r][2] * WG[c][2]);
+      /* t = G g: six rows of three (named locals: no shadow stack), then each row of t times Gᵀ */
+      double t00, t10, t20, t30, t40, t50, t01, t11, t21, t31, t41, t51, t02, t12, t22, t32, t42, t52;
+      WINO4_G((double)s[0], (double)s[3 * st], (double)s[6 * st], t00, t10, t20, t30, t40, t50)
+      WINO4_G((double)s[st], (double)s[4 * st], (double)s[7 * st], t01, t11, t21, t31, t41, t51)
+      WINO4_G((double)s[2 * st], (double)s[5 * st], (double)s[8 * st], t02, t12, t22, t32, t42, t52)
+#define ROW_U(r)                                                                                   \
+  {                                                                                                \
+    double y0, y1, y2, y3, y4, y5;                                                                 \
+    WINO4_G(t##r##0, t##r##1, t##r##2, y0, y1, y2, y3, y4, y5)                                     \
+    float *q = o + 6 * (r) * xi;                                                                   \
+    q[0] = (float)y0, q[xi] = (float)y1, q[2 * xi] = (float)y2;                                    \
+    q[3 * xi] = (float)y3, q[4 * xi] = (float)y4, q[5 * xi] = (float)y5;                           \
+  }
+      ROW_U(0) ROW_U(1) ROW_U(2) ROW_U(3) ROW_U(4) ROW_U(5)
+#undef ROW_U
     }
   }
 }
@@ -810,22 +829,22 @@ void run_job(int job, int i, int count) {
     gemm_tiles(a[0], a[1], a[2], a[3], a[4], part(tiles, i, count), part(tiles, i + 1, count), CF(6), CF(7), F(8), a[9]);
     break;
   }
-  case 1: /* w, cout, cin, flip, u, mPad */
-    wino_filter(CF(0), a[1], a[2], a[3], F(4), a[5], part(a[5], i, count), part(a[5], i + 1, count));
+  case 1: /* w, cout, cin, flip, u, mPad, uStride (floats from U[ξ] to U[ξ + 1]) */
+    wino_filter(CF(0), a[1], a[2], a[3], F(4), a[5], a[6], part(a[5], i, count), part(a[5], i + 1, count));
     break;
   case 2: /* x, C, H, W, padH, padW, tilesH, tilesW, t0, count, v, tp, vStride (floats from V[ξ] to V[ξ + 1]) */
     wino_input(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[12], F(10), a[11], part(a[1], i, count), part(a[1], i + 1, count));
     break;
-  case 3: { /* u, v, m, mPad, cin, tp, ξ count (16 or 36), vStride, mStride, depth block (channels) */
+  case 3: { /* u, v, m, mPad, cin, tp, ξ count (16 or 36), uStride, vStride, mStride, depth block (channels) */
     int items = a[6] * (a[5] / NR);
-    wino_gemm(CF(0), CF(1), F(2), a[3], a[4], a[5], a[7], a[8], a[9], part(items, i, count), part(items, i + 1, count));
+    wino_gemm(CF(0), CF(1), F(2), a[3], a[4], a[5], a[7], a[8], a[9], a[10], part(items, i, count), part(items, i + 1, count));
     break;
   }
   case 4: /* m, bias (0: none), out, CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad, mStride (floats from M[ξ] to M[ξ + 1]) */
     wino_output(CF(0), CF(1), F(2), a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], part(a[3], i, count), part(a[3], i + 1, count));
     break;
   case 13: /* as job 1, F(4×4, 3×3) */
-    wino4_filter(CF(0), a[1], a[2], a[3], F(4), a[5], part(a[5], i, count), part(a[5], i + 1, count));
+    wino4_filter(CF(0), a[1], a[2], a[3], F(4), a[5], a[6], part(a[5], i, count), part(a[5], i + 1, count));
     break;
   case 14: /* as job 2, F(4×4, 3×3) */
     wino4_input(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[12], F(10), a[11], part(a[1], i, count), part(a[1], i + 1, count));

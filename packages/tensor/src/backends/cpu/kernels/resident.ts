@@ -12,7 +12,12 @@
  * - it is written (tensor.ts's write listener: `assign`, the one way to change a tensor),
  * - it goes back to the storage pool for reuse by another tensor (storage-pool.ts),
  * and an array that `values()` handed out is never kept (whoever holds it might write it).
- * The bytes kept are capped (setWeightCacheBytes, default 1 GiB; 0 keeps nothing), least recently used out first.
+ * The bytes kept are capped (setWeightCacheBytes, default 1 GiB; 0 keeps nothing). A newcomer over the cap may
+ * evict only copies unused since its own previous use: a model's passes use its weights in a cycle, and when the
+ * cycle needs more than the cap, plain least-recently-used eviction would evict every copy just before its next
+ * use (no call would ever read one; VGG16 with both Winograd sizes' filters kept ran 1.6× slower than with
+ * nothing kept). So a cycle too big for the cap keeps what it holds and reads that part in place, while copies
+ * that another workload left idle still make room.
  */
 import { wasHandedOut } from '../../../tensor';
 import type { Staging } from './gemm';
@@ -31,6 +36,14 @@ interface Entry {
   at: number;
   bytes: number;
   dropped: boolean;
+  /** The cache's clock at its last use. */
+  lastUse: number;
+}
+
+/** Uses of one array by one kernel: how many since it last changed, and the cache's clock at the last. */
+interface Uses {
+  count: number;
+  last: number;
 }
 
 /** A free stretch of the region (byte offset, length). */
@@ -87,7 +100,9 @@ export class ResidentCache {
   /** Kept copies, least recently used first (a Set keeps insertion order; a use re-inserts). */
   private readonly order = new Set<Entry>();
   private readonly kept = new WeakMap<object, Map<string, Entry>>();
-  private readonly seen = new WeakMap<object, Map<string, number>>();
+  private readonly seen = new WeakMap<object, Map<string, Uses>>();
+  /** Counts lookups: the order of uses. */
+  private clock = 0;
 
   constructor(private readonly space: ResidentSpace) {
     caches.add(new WeakRef(this));
@@ -105,23 +120,28 @@ export class ResidentCache {
    */
   lookup(key: Float32Array, variant: string, use: string, floats: number, fill: (address: number) => void): number | null {
     if (!reads) return null;
+    const now = ++this.clock;
     const byVariant = this.kept.get(key);
     const hit = byVariant?.get(variant);
     if (hit !== undefined && !hit.dropped) {
       this.order.delete(hit);
       this.order.add(hit);
+      hit.lastUse = now;
       return this.space.base + hit.at;
     }
     if (capBytes === 0 || wasHandedOut(key)) return null;
     let uses = this.seen.get(key);
     if (uses === undefined) this.seen.set(key, (uses = new Map()));
-    const count = (uses.get(use) ?? 0) + 1;
-    uses.set(use, count);
-    if (count < KEEP_FROM_USE) return null;
+    const u = uses.get(use) ?? { count: 0, last: 0 };
+    const previous = u.last;
+    u.count++;
+    u.last = now;
+    uses.set(use, u);
+    if (u.count < KEEP_FROM_USE) return null;
     const bytes = Math.ceil((floats * 4) / ALIGN) * ALIGN;
-    const at = this.allocate(bytes);
+    const at = this.allocate(bytes, previous);
     if (at === null) return null;
-    const entry: Entry = { at, bytes, dropped: false };
+    const entry: Entry = { at, bytes, dropped: false, lastUse: now };
     fill(this.space.base + at);
     this.order.add(entry);
     if (byVariant === undefined) this.kept.set(key, new Map([[variant, entry]]));
@@ -154,10 +174,22 @@ export class ResidentCache {
     this.release(e.at, e.bytes);
   }
 
-  /** A block of `bytes`: first fit in a gap, else at the top (growing the region), evicting while over the cap. */
-  private allocate(bytes: number): number | null {
+  /**
+   * A block of `bytes`: first fit in a gap, else at the top (growing the region); over the cap it evicts, least
+   * recently used first, copies last used before `idleSince` only, and gives up (evicting nothing) when those
+   * would not make room.
+   */
+  private allocate(bytes: number, idleSince: number): number | null {
     if (bytes > capBytes) return null;
-    while (this.usedBytes + bytes > capBytes) this.evictOldest();
+    if (this.usedBytes + bytes > capBytes) {
+      let idle = 0;
+      for (const e of this.order) {
+        if (e.lastUse >= idleSince) break; // the order is by last use
+        idle += e.bytes;
+      }
+      if (this.usedBytes - idle + bytes > capBytes) return null;
+      while (this.usedBytes + bytes > capBytes) this.evictOldest();
+    }
     for (;;) {
       const i = this.gaps.findIndex((g) => g.bytes >= bytes);
       if (i >= 0) {
@@ -180,9 +212,10 @@ export class ResidentCache {
         this.usedBytes += bytes;
         return start;
       }
-      // Fragmented, or the memory cannot grow: evict and retry, or give up when nothing is left to evict.
-      if (this.order.size === 0) return null;
-      this.evictOldest();
+      // Fragmented, or the memory cannot grow: evict an idle copy and retry, or give up when none is left.
+      const oldest = this.order.values().next().value;
+      if (oldest === undefined || oldest.lastUse >= idleSince) return null;
+      this.drop(oldest);
     }
   }
 

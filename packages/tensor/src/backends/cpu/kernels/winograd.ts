@@ -12,7 +12,7 @@
  * threads (filters and output channels, input channels, ξ × tile panels), so nothing but the staging copies stays
  * on the calling thread.
  * Layouts (float offsets in the staging region): U[ξ][co panel of MR][ci][lane] (the GEMM's packed A),
- * V[ξ][tile panel of NR][ci][lane] (its packed B), M[ξ][mPad][tp], with V's and M's ξ blocks an odd number of
+ * V[ξ][tile panel of NR][ci][lane] (its packed B), M[ξ][mPad][tp], with U's, V's and M's ξ blocks an odd number of
  * cache lines apart (blockStride).
  * Tiles run over the whole batch (t = n·tilesH·tilesW + …), in chunks that bound the V and M buffers.
  * Backward-to-input is the same kernel: for stride 1, dx = conv(dy, W flipped and transposed, pad 2 − p).
@@ -221,7 +221,7 @@ function stagingPlan(g: Conv2dGeometry, { m: tile, xis }: Variant): Plan {
     CO * CI * 9,
     CO,
     g.batch * CO * g.outHeight * g.outWidth,
-    xis * mPad * CI,
+    xis * blockStride(mPad * CI),
     xis * (CI * chunk + 32),
     xis * (mPad * chunk + 32),
   ];
@@ -246,14 +246,15 @@ function keptFilter(st: Staging, weight: FloatArray, g: Conv2dGeometry, flip: bo
   // The shape is part of the variant: reshapes share one array (U depends on how it splits into CO × CI).
   const variant = `winograd F(${v.m}×${v.m}) U ${CO}×${CI}${flip ? ' flipped' : ''}`;
   const use = flip ? 'winograd backward-input' : 'winograd forward';
-  return st.resident(weight, variant, use, v.xis * mPad * CI, (address) => {
+  const uStride = blockStride(mPad * CI);
+  return st.resident(weight, variant, use, v.xis * uStride, (address) => {
     st.reserve(CO * CI * 9).set(head(weight, CO * CI * 9));
-    st.job(v.filterJob, [st.address(0), CO, CI, flip ? 1 : 0, address, mPad], mPad, v.xis * mPad * CI);
+    st.job(v.filterJob, [st.address(0), CO, CI, flip ? 1 : 0, address, mPad, uStride], mPad, v.xis * mPad * CI);
   });
 }
 
 /**
- * Floats from one ξ's block of V or M to the next for blocks of n floats: 64-byte aligned and an odd number of
+ * Floats from one ξ's block of U, V or M to the next for blocks of n floats: 64-byte aligned and an odd number of
  * 64-byte lines, so the α² streams the transforms read or write at once fall in different cache sets (at a
  * multiple of 4 KiB, as 64 channels × 8k tiles is, F(4×4)'s 36 streams evicted each other: its output
  * transform ran 4× slower on two threads than on one).
@@ -288,13 +289,14 @@ export function winogradConv(
   const at = (off: number): number => st.address(off);
   const yLen = g.batch * CO * OH * OW;
   const kept = keptFilter(st, weight, g, flip, mPad, v);
+  const uStride = blockStride(mPad * CI);
   const staged = st.reserve(p.total);
   const u = kept ?? at(p.u);
   let filterDone = (): void => {};
   if (kept === null) {
     staged.set(head(weight, CO * CI * 9), p.w);
     // The worker threads transform the filter while this thread copies the input in (disjoint regions).
-    filterDone = st.startJob(v.filterJob, [at(p.w), CO, CI, flip ? 1 : 0, u, mPad], mPad, xis * mPad * CI);
+    filterDone = st.startJob(v.filterJob, [at(p.w), CO, CI, flip ? 1 : 0, u, mPad, uStride], mPad, xis * mPad * CI);
   }
   staged.set(head(x, g.batch * CI * H * W), p.x);
   if (bias !== null) staged.set(head(bias, CO), p.bias);
@@ -305,12 +307,8 @@ export function winogradConv(
     const vStride = blockStride(CI * tp),
       mStride = blockStride(mPad * tp);
     st.job(v.inputJob, [at(p.x), CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp, vStride], CI, xis * CI * tp);
-    st.job(
-      WasmJob.WinogradGemm,
-      [u, at(p.v), at(p.m), mPad, CI, tp, xis, vStride, mStride, v.depthBlock || CI],
-      (xis * tp) / nr,
-      xis * mPad * CI * tp,
-    );
+    const gemmArgs = [u, at(p.v), at(p.m), mPad, CI, tp, xis, uStride, vStride, mStride, v.depthBlock || CI];
+    st.job(WasmJob.WinogradGemm, gemmArgs, (xis * tp) / nr, xis * mPad * CI * tp);
     const args = [at(p.m), bias === null ? 0 : at(p.bias), at(p.y), CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad, mStride];
     st.job(v.outputJob, args, CO, xis * CO * tp);
   }
