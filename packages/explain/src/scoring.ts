@@ -1,6 +1,6 @@
 import { noGrad, softmax, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import type { Module } from '@gradlens/nn';
+import { releasingIntermediates, type Module } from '@gradlens/nn';
 import type { ResolvedTarget } from './targets';
 
 /** Interprets a target function's result: scores per row, or a seed of the output's shape. */
@@ -28,13 +28,19 @@ export function fnScores(method: string, output: Tensor, score: Tensor): { kind:
 
 /**
  * Target scores of a batch run without recording: row r scores its target (logits, or softmax
- * probabilities with `probability` for class targets; a function target's own score).
+ * probabilities with `probability` for class targets; a function target's own score). Intermediate
+ * activations are freed as the pass goes (releasingIntermediates): only the scores leave it.
  */
 export function scoreRows(method: string, model: Module, x: Tensor, target: ResolvedTarget, probability: boolean): Float64Array {
   let result: Float64Array = new Float64Array(0);
   noGrad(() =>
     tidy(() => {
-      result = scoresOf(method, model.call(x), target, probability);
+      result = scoresOf(
+        method,
+        releasingIntermediates(() => model.call(x)),
+        target,
+        probability,
+      );
     }),
   );
   return result;

@@ -20,7 +20,7 @@ export { opInputNames, inputsOf, nameInputs } from './ops/op-inputs';
 export type { OpInputs, InputName } from './ops/op-inputs';
 export { Generator, manualSeed, defaultGenerator } from './random';
 export type { GeneratorState } from './random';
-export { record, grad, noGrad, tidy, tidyOwned, keep, withScope, numTensors, Tape } from './autodiff/tape';
+export { record, grad, noGrad, tidy, tidyOwned, keep, withScope, numTensors, Tape, disposeIntermediate } from './autodiff/tape';
 export type { AnyTapeNode, TapeNode, Recording, TensorContainer } from './autodiff/tape';
 export type { GradOptions } from './autodiff/backward';
 export { gradRules, gradsByName, needsGradOf } from './autodiff/rules';

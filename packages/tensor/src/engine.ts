@@ -27,6 +27,11 @@ class Engine {
     else t.free();
   }
 
+  /** Whether the innermost scope made `t` (and would free it at its end). */
+  innermostScopeHolds(t: Tensor): boolean {
+    return this.scopes[this.scopes.length - 1]?.has(t) === true;
+  }
+
   /** Stops tracking `t` in the current scopes, so no scope frees it. */
   keep<T extends Tensor>(t: T): T {
     for (const s of this.scopes) s.delete(t);

@@ -1,6 +1,6 @@
 import { Generator, noGrad, softmax, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import type { Module } from '@gradlens/nn';
+import { releasingIntermediates, type Module } from '@gradlens/nn';
 
 /** One image [1, C, H, W] or [C, H, W] as float64 values with its geometry. */
 export function imageValues(where: string, image: Tensor): { values: Float64Array; c: number; h: number; w: number } {
@@ -30,7 +30,7 @@ export function scoreImages(
     noGrad(() =>
       tidy(() => {
         const xs = tensor(Float32Array.from(data.subarray(r0 * per, (r0 + count) * per)), [count, ...shape]);
-        const y = model.call(xs);
+        const y = releasingIntermediates(() => model.call(xs));
         if (y.rank !== 2 || target < 0 || target >= y.shape[1]!)
           throw new Error(`metric: target class ${target} does not index the model's output [${y.shape.join(', ')}]`);
         const v = (probability ? softmax(y, 1) : y).dataSync();

@@ -1,6 +1,6 @@
 import { noGrad, softmax, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import type { Module } from '@gradlens/nn';
+import { releasingIntermediates, type Module } from '@gradlens/nn';
 import { gaussianBlur } from '../features/common';
 import type { SaliencyMap, SaliencyOptions } from './saliency';
 import { toSaliencyMap } from './saliency';
@@ -122,7 +122,7 @@ function game(
     });
     const scores = noGrad(() =>
       tidy(() => {
-        const out = model.call(tensor(buf, [ks.length, c, h, w], 'float32'));
+        const out = releasingIntermediates(() => model.call(tensor(buf, [ks.length, c, h, w], 'float32')));
         if (out.rank !== 2) throw new Error(`${where}: the model must output logits [N, K], got [${out.shape.join(', ')}]`);
         const k = out.shape[1]!;
         if (!Number.isInteger(target) || target < 0 || target >= k)

@@ -1,5 +1,5 @@
-import type { Tensor } from '@gradlens/tensor';
-import { Module } from '../module';
+import { disposeIntermediate, type Tensor } from '@gradlens/tensor';
+import { Module, releaseIntermediatesNow } from '../module';
 
 /** Runs its children in order, as torch.nn.Sequential; children are named '0', '1', … unless named (an OrderedDict). */
 export class Sequential extends Module {
@@ -32,7 +32,12 @@ export class Sequential extends Module {
 
   override forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.items) y = m.call(y);
+    for (const m of this.items) {
+      const next = m.call(y);
+      // Under releasingIntermediates: a consumed output nothing else holds is freed now, not at the scope's end.
+      if (y !== x && next !== y && releaseIntermediatesNow()) disposeIntermediate(y);
+      y = next;
+    }
     return y;
   }
 }

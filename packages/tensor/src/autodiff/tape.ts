@@ -197,6 +197,19 @@ export function tidyOwned<T extends TensorContainer>(fn: () => T): { result: T; 
   return { result, made };
 }
 
+/**
+ * @internal Frees `t` now when nothing else can hold it: the innermost `tidy` scope made it (so it is no kept
+ * parameter, no caller's input), no tape records, and its values live on the CPU (a device backend's reshape may
+ * share its device copy). Containers call it for an output the next layer has consumed, under an explicit
+ * request (nn's `releasingIntermediates`), so a batched forward pass holds two layers' activations instead of all.
+ * Returns whether it freed `t`.
+ */
+export function disposeIntermediate(t: Tensor): boolean {
+  if (isRecording() || t.isDisposed || t.deviceStorage() !== null || !engine.innermostScopeHolds(t)) return false;
+  t.dispose();
+  return true;
+}
+
 /** Keeps `t` alive past the enclosing `tidy`/`record` scopes. */
 export function keep<T extends Tensor>(t: T): T {
   return engine.keep(t);
