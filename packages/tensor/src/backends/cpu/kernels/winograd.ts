@@ -80,9 +80,9 @@ export function setWinogradTile(tile: WinogradTile | null): WinogradTile | null 
 const MIN_TILES4 = 16;
 
 /**
- * The tile size for a convolution that passes useWinograd. F(4×4) ran 1.4–1.6× faster than F(2×2) on every
- * VGG16 and ResNet layer shape that takes Winograd (56×56 to 224×224, and 14×14, where 4×4 tiles pad 14 to 16;
- * 1 and 2 threads, 2026-12-05, benchmarks/README.md); with fewer than 16 tiles F(2×2) is kept.
+ * The tile size for a convolution that passes useWinograd. F(4×4) ran 1.2–1.5× faster than F(2×2) on VGG16's
+ * layers and 1.1–1.3× on ResNet's 56×56 to 14×14 ones (14×14 pads to 16 in 4×4 tiles), 1 and 2 threads,
+ * 2026-12-05 (benchmarks/winograd-layers.js); with fewer than 16 tiles F(2×2) is kept.
  */
 export function chooseTile(g: Conv2dGeometry): WinogradTile {
   if (forcedTile !== null) return forcedTile;
