@@ -1,7 +1,15 @@
 import { conv2dBackwardInput, conv2dForward } from './conv2d';
 import { maxRelError, randomFloats, refConv2dBackwardInput, refConv2dForward, seededRandom } from './reference';
 import type { Conv2dGeometry } from './types';
-import { chooseTile, setWinograd, setWinogradChunkFloats, setWinogradTile, useWinograd, type WinogradTile } from './winograd';
+import {
+  chooseTile,
+  setWinograd,
+  setWinogradChunkFloats,
+  setWinogradGroupFloats,
+  setWinogradTile,
+  useWinograd,
+  type WinogradTile,
+} from './winograd';
 
 function geometry(batch: number, cin: number, cout: number, h: number, w: number, padH: number, padW: number): Conv2dGeometry {
   return {
@@ -131,3 +139,39 @@ test('F(4×4) where there are at least 16 of its tiles, unless a size is forced'
   expect(() => setWinogradTile(3 as WinogradTile)).toThrow('setWinogradTile: expected 2, 4 or null, got 3');
   setWinogradTile(null);
 });
+
+test.each([2, 4] as const)(
+  'Winograd with %i-wide output tiles: a batch staged in groups of images gives the bits of the batch staged whole',
+  (tile) => {
+    const g = geometry(7, 64, 66, 21, 19, 1, 1);
+    const rand = seededRandom(77);
+    const x = randomFloats(Float32Array, g.batch * g.inChannels * g.inHeight * g.inWidth, rand) as Float32Array;
+    const w = randomFloats(Float32Array, g.outChannels * g.inChannels * 9, rand) as Float32Array;
+    const b = randomFloats(Float32Array, g.outChannels, rand) as Float32Array;
+    const dy = randomFloats(Float32Array, g.batch * g.outChannels * g.outHeight * g.outWidth, rand) as Float32Array;
+    const run = (): [Float32Array, Float32Array] => {
+      const out = new Float32Array(dy.length).fill(NaN),
+        dx = new Float32Array(x.length).fill(NaN);
+      conv2dForward(x, w, b, g, out);
+      conv2dBackwardInput(dy, w, g, dx);
+      return [out, dx];
+    };
+    const prevTile = setWinogradTile(tile);
+    try {
+      expect(useWinograd(g, new Float32Array(0))).toBe(true);
+      const whole = run();
+      const perImage = 64 * 21 * 19 + 66 * 21 * 19;
+      const prev = setWinogradGroupFloats(3 * perImage); // groups of 3, 3 and 1 images
+      let grouped: [Float32Array, Float32Array];
+      try {
+        grouped = run();
+      } finally {
+        setWinogradGroupFloats(prev);
+      }
+      for (let i = 0; i < 2; i++) expect(Buffer.from(grouped[i]!.buffer).equals(Buffer.from(whole[i]!.buffer))).toBe(true);
+      expect(maxRelError(whole[0], refConv2dForward(x, w, b, g))).toBeLessThan(BOUNDS[tile].max);
+    } finally {
+      setWinogradTile(prevTile);
+    }
+  },
+);

@@ -36,6 +36,20 @@ export function setWinogradChunkFloats(n: number): number {
   chunkFloats = n;
   return prev;
 }
+
+/**
+ * Floats of input plus output staged at once (64 MiB): a bigger batch runs in groups of images, so the module's
+ * memory (which never shrinks) holds a group's activations, not the batch's (a batch of 32 at 224×224 with 64
+ * channels stages 411 MB each way), and a batch of any size can take Winograd.
+ */
+let groupFloats = 1 << 24;
+
+/** Sets the bound on input plus output floats staged per group of images (tests use small groups); returns the previous one. */
+export function setWinogradGroupFloats(n: number): number {
+  const prev = groupFloats;
+  groupFloats = n;
+  return prev;
+}
 /**
  * Below these sizes the transforms cost more than the multiplications saved (one thread, CPU time,
  * 2026-12-04: 32→32 at 56×56, 64→64 at 16×16 and 512→512 at 7×7, batch 1, lost 10–60%; 64→64 at
@@ -187,8 +201,12 @@ export function backwardInputAsForward(g: Conv2dGeometry): Conv2dGeometry | null
   };
 }
 
-/** Tile counts, the chunk of tiles per pass (a multiple of the GEMM's panel width) and where each buffer is staged. */
+/**
+ * Images per group, tile counts (tiles: a whole group's), the chunk of tiles per pass (a multiple of the GEMM's panel
+ * width) and where each buffer is staged.
+ */
 interface Plan {
+  group: number;
   tilesH: number;
   tilesW: number;
   tiles: number;
@@ -196,7 +214,7 @@ interface Plan {
   nr: number;
   mr: number;
   mPad: number;
-  /** Float offsets in the staging region of x, the weights, the bias, y, U, V and M; total floats. */
+  /** Float offsets in the staging region of a group's x, the weights, the bias, a group's y, U, V and M; total floats. */
   x: number;
   w: number;
   bias: number;
@@ -210,17 +228,19 @@ interface Plan {
 function stagingPlan(g: Conv2dGeometry, { m: tile, xis }: Variant): Plan {
   const { mr, nr } = currentFloat32Engine()!; // useWinograd checks there is one
   const { inChannels: CI, outChannels: CO } = g;
+  const perImage = CI * g.inHeight * g.inWidth + CO * g.outHeight * g.outWidth;
+  const group = Math.max(1, Math.min(g.batch, Math.floor(groupFloats / perImage)));
   const tilesH = Math.ceil(g.outHeight / tile),
     tilesW = Math.ceil(g.outWidth / tile);
-  const tiles = g.batch * tilesH * tilesW;
+  const tiles = group * tilesH * tilesW;
   const mPad = Math.ceil(CO / mr) * mr;
   const perTile = xis * (CI + mPad);
   const chunk = Math.min(Math.max(nr, Math.floor(chunkFloats / perTile / nr) * nr), Math.ceil(tiles / nr) * nr);
   const sizes = [
-    g.batch * CI * g.inHeight * g.inWidth,
+    group * CI * g.inHeight * g.inWidth,
     CO * CI * 9,
     CO,
-    g.batch * CO * g.outHeight * g.outWidth,
+    group * CO * g.outHeight * g.outWidth,
     xis * blockStride(mPad * CI),
     xis * (CI * chunk + 32),
     xis * (mPad * chunk + 32),
@@ -232,7 +252,7 @@ function stagingPlan(g: Conv2dGeometry, { m: tile, xis }: Variant): Plan {
     total += Math.ceil(n / 16) * 16; // 64-byte aligned regions
   }
   const [x, w, bias, y, u, v, m] = at as [number, number, number, number, number, number, number];
-  return { tilesH, tilesW, tiles, chunk, nr, mr, mPad, x, w, bias, y, u, v, m, total };
+  return { group, tilesH, tilesW, tiles, chunk, nr, mr, mPad, x, w, bias, y, u, v, m, total };
 }
 
 /**
@@ -287,7 +307,6 @@ export function winogradConv(
   const { mPad, nr, tilesH, tilesW } = p;
   const { xis } = v;
   const at = (off: number): number => st.address(off);
-  const yLen = g.batch * CO * OH * OW;
   const kept = keptFilter(st, weight, g, flip, mPad, v);
   const uStride = blockStride(mPad * CI);
   const staged = st.reserve(p.total);
@@ -298,19 +317,28 @@ export function winogradConv(
     // The worker threads transform the filter while this thread copies the input in (disjoint regions).
     filterDone = st.startJob(v.filterJob, [at(p.w), CO, CI, flip ? 1 : 0, u, mPad, uStride], mPad, xis * mPad * CI);
   }
-  staged.set(head(x, g.batch * CI * H * W), p.x);
   if (bias !== null) staged.set(head(bias, CO), p.bias);
-  filterDone();
-  for (let t0 = 0; t0 < p.tiles; t0 += p.chunk) {
-    const count = Math.min(p.chunk, p.tiles - t0);
-    const tp = Math.ceil(count / nr) * nr;
-    const vStride = blockStride(CI * tp),
-      mStride = blockStride(mPad * tp);
-    st.job(v.inputJob, [at(p.x), CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp, vStride], CI, xis * CI * tp);
-    const gemmArgs = [u, at(p.v), at(p.m), mPad, CI, tp, xis, uStride, vStride, mStride, v.depthBlock || CI];
-    st.job(WasmJob.WinogradGemm, gemmArgs, (xis * tp) / nr, xis * mPad * CI * tp);
-    const args = [at(p.m), bias === null ? 0 : at(p.bias), at(p.y), CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad, mStride];
-    st.job(v.outputJob, args, CO, xis * CO * tp);
+  // Each group of images: staged in, its tiles in chunks, copied out. Tiles are independent, so results do not
+  // depend on the grouping.
+  const xImage = CI * H * W,
+    yImage = CO * OH * OW;
+  for (let n0 = 0; n0 < g.batch; n0 += p.group) {
+    const images = Math.min(p.group, g.batch - n0);
+    staged.set(x.subarray(n0 * xImage, (n0 + images) * xImage), p.x);
+    filterDone(); // the first group's input was copied in while the threads transformed the filter
+    filterDone = () => {};
+    const tiles = images * tilesH * tilesW;
+    for (let t0 = 0; t0 < tiles; t0 += p.chunk) {
+      const count = Math.min(p.chunk, tiles - t0);
+      const tp = Math.ceil(count / nr) * nr;
+      const vStride = blockStride(CI * tp),
+        mStride = blockStride(mPad * tp);
+      st.job(v.inputJob, [at(p.x), CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp, vStride], CI, xis * CI * tp);
+      const gemmArgs = [u, at(p.v), at(p.m), mPad, CI, tp, xis, uStride, vStride, mStride, v.depthBlock || CI];
+      st.job(WasmJob.WinogradGemm, gemmArgs, (xis * tp) / nr, xis * mPad * CI * tp);
+      const args = [at(p.m), bias === null ? 0 : at(p.bias), at(p.y), CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad, mStride];
+      st.job(v.outputJob, args, CO, xis * CO * tp);
+    }
+    out.set(st.floats().subarray(p.y, p.y + images * yImage), n0 * yImage);
   }
-  out.set(st.floats().subarray(p.y, p.y + yLen));
 }
