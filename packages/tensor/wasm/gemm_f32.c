@@ -430,21 +430,27 @@ static void wino4_filter(const float *w, int cout, int cin, int flip, float *u, 
     y4 = ADD(SUB(t_, x3), SUB(x1, MUL(2.0f, x2)));                                              \
     y5 = ADD(ADD(SUB(MUL(2.0f, x5), MUL(4.0f, x3)), MUL(3.0f, SUB(x4, x2))), MUL(2.0f, x1));    \
   }
-/* Bᵀ d B of a 6×6 tile d (row-major, 36 values of type T) stored as STORE(ξ, value). */
-#define WINO4_TILE(T, ADD, SUB, MUL, d, STORE)                                                  \
+/*
+ * Bᵀ d B of a 6×6 tile, rows first: e = d B has been made row by row (WINO4_B on each row of d into e[6i..6i+5],
+ * as each row is loaded, so the vector path holds 36 vectors instead of 72), then each column of e goes through
+ * Bᵀ and lands at ξ = 6·(its row) + column as STORE(ξ, value).
+ */
+#define WINO4_COLUMN(T, ADD, SUB, MUL, e, STORE, k)                                            \
   {                                                                                             \
-    T e_[36];                                                                                   \
-    for (int j = 0; j < 6; j++)                                                                 \
-      WINO4_B(T, ADD, SUB, MUL, d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j],     \
-              e_[j], e_[6 + j], e_[12 + j], e_[18 + j], e_[24 + j], e_[30 + j])                 \
-    for (int i = 0; i < 6; i++) {                                                               \
-      T y0_, y1_, y2_, y3_, y4_, y5_;                                                           \
-      const T *r_ = e_ + 6 * i;                                                                 \
-      WINO4_B(T, ADD, SUB, MUL, r_[0], r_[1], r_[2], r_[3], r_[4], r_[5], y0_, y1_, y2_, y3_, y4_, y5_) \
-      STORE(6 * i, y0_) STORE(6 * i + 1, y1_) STORE(6 * i + 2, y2_)                            \
-      STORE(6 * i + 3, y3_) STORE(6 * i + 4, y4_) STORE(6 * i + 5, y5_)                         \
-    }                                                                                           \
+    T y0_, y1_, y2_, y3_, y4_, y5_;                                                             \
+    WINO4_B(T, ADD, SUB, MUL, e[k], e[6 + (k)], e[12 + (k)], e[18 + (k)], e[24 + (k)], e[30 + (k)], \
+            y0_, y1_, y2_, y3_, y4_, y5_)                                                       \
+    STORE(k, y0_) STORE(6 + (k), y1_) STORE(12 + (k), y2_)                                      \
+    STORE(18 + (k), y3_) STORE(24 + (k), y4_) STORE(30 + (k), y5_)                              \
   }
+/* (unrolled by hand: an array indexed by a loop clang leaves rolled would live on the shadow stack) */
+#define WINO4_COLUMNS(T, ADD, SUB, MUL, e, STORE)                                                                  \
+  WINO4_COLUMN(T, ADD, SUB, MUL, e, STORE, 0) WINO4_COLUMN(T, ADD, SUB, MUL, e, STORE, 1)                          \
+  WINO4_COLUMN(T, ADD, SUB, MUL, e, STORE, 2) WINO4_COLUMN(T, ADD, SUB, MUL, e, STORE, 3)                          \
+  WINO4_COLUMN(T, ADD, SUB, MUL, e, STORE, 4) WINO4_COLUMN(T, ADD, SUB, MUL, e, STORE, 5)
+#define WINO4_ROW(T, ADD, SUB, MUL, x0, x1, x2, x3, x4, x5, e, i)                               \
+  WINO4_B(T, ADD, SUB, MUL, x0, x1, x2, x3, x4, x5, e[6 * (i)], e[6 * (i) + 1], e[6 * (i) + 2], \
+          e[6 * (i) + 3], e[6 * (i) + 4], e[6 * (i) + 5])
 #define S_MUL(k, a) ((k) * (a))
 #define V_MUL(k, a) wasm_f32x4_mul(wasm_f32x4_splat(k), (a))
 
@@ -467,22 +473,24 @@ static void wino4_input(const float *x, int C, int H, int W, int padH, int padW,
       float *o = base + c * NR;
       if (vec) {
         const float *s = x + ((n * C + c) * H + y0) * W + x0;
-        v128_t d[36];
-        for (int i = 0; i < 6; i++, s += W) {
-          /* columns j of the four tiles: A..D hold columns 0..15, E columns 14..17 */
-          v128_t A = wasm_v128_load(s), B = wasm_v128_load(s + 4), Cv = wasm_v128_load(s + 8);
-          v128_t D = wasm_v128_load(s + 12), E = wasm_v128_load(s + 14);
-          v128_t ab01 = wasm_i32x4_shuffle(A, B, 0, 4, 1, 5), cd01 = wasm_i32x4_shuffle(Cv, D, 0, 4, 1, 5);
-          v128_t ab23 = wasm_i32x4_shuffle(A, B, 2, 6, 3, 7), cd23 = wasm_i32x4_shuffle(Cv, D, 2, 6, 3, 7);
-          v128_t bc01 = wasm_i32x4_shuffle(B, Cv, 0, 4, 1, 5), de01 = wasm_i32x4_shuffle(D, E, 0, 6, 1, 7);
-          d[6 * i] = wasm_i32x4_shuffle(ab01, cd01, 0, 1, 4, 5);
-          d[6 * i + 1] = wasm_i32x4_shuffle(ab01, cd01, 2, 3, 6, 7);
-          d[6 * i + 2] = wasm_i32x4_shuffle(ab23, cd23, 0, 1, 4, 5);
-          d[6 * i + 3] = wasm_i32x4_shuffle(ab23, cd23, 2, 3, 6, 7);
-          d[6 * i + 4] = wasm_i32x4_shuffle(bc01, de01, 0, 1, 4, 5);
-          d[6 * i + 5] = wasm_i32x4_shuffle(bc01, de01, 2, 3, 6, 7);
-        }
-        WINO4_TILE(v128_t, wasm_f32x4_add, wasm_f32x4_sub, V_MUL, d, V_STORE)
+        v128_t e[36];
+        /* row i: columns j of the four tiles (A..D hold columns 0..15, E columns 14..17), then its row transform */
+#define VROW(i)                                                                                                   \
+  {                                                                                                               \
+    const float *q = s + (i) * W;                                                                                 \
+    v128_t A = wasm_v128_load(q), B = wasm_v128_load(q + 4), Cv = wasm_v128_load(q + 8);                          \
+    v128_t D = wasm_v128_load(q + 12), E = wasm_v128_load(q + 14);                                                \
+    v128_t ab01 = wasm_i32x4_shuffle(A, B, 0, 4, 1, 5), cd01 = wasm_i32x4_shuffle(Cv, D, 0, 4, 1, 5);             \
+    v128_t ab23 = wasm_i32x4_shuffle(A, B, 2, 6, 3, 7), cd23 = wasm_i32x4_shuffle(Cv, D, 2, 6, 3, 7);             \
+    v128_t bc01 = wasm_i32x4_shuffle(B, Cv, 0, 4, 1, 5), de01 = wasm_i32x4_shuffle(D, E, 0, 6, 1, 7);             \
+    WINO4_ROW(v128_t, wasm_f32x4_add, wasm_f32x4_sub, V_MUL, wasm_i32x4_shuffle(ab01, cd01, 0, 1, 4, 5),          \
+              wasm_i32x4_shuffle(ab01, cd01, 2, 3, 6, 7), wasm_i32x4_shuffle(ab23, cd23, 0, 1, 4, 5),             \
+              wasm_i32x4_shuffle(ab23, cd23, 2, 3, 6, 7), wasm_i32x4_shuffle(bc01, de01, 0, 1, 4, 5),             \
+              wasm_i32x4_shuffle(bc01, de01, 2, 3, 6, 7), e, i)                                                   \
+  }
+        VROW(0) VROW(1) VROW(2) VROW(3) VROW(4) VROW(5)
+#undef VROW
+        WINO4_COLUMNS(v128_t, wasm_f32x4_add, wasm_f32x4_sub, V_MUL, e, V_STORE)
         continue;
       }
       for (int l = 0; l < 4; l++, o++) {
@@ -495,13 +503,16 @@ static void wino4_input(const float *x, int C, int H, int W, int padH, int padW,
         int tyl = rl / tilesW, txl = rl - tyl * tilesW;
         int ya = 4 * tyl - padH, xa = 4 * txl - padW;
         const float *plane = x + (nl * C + c) * H * W;
-        float d[36];
+        float d[36], e[36];
         for (int i = 0; i < 6; i++)
           for (int j = 0; j < 6; j++) {
             int yy = ya + i, xx = xa + j;
             d[6 * i + j] = yy >= 0 && yy < H && xx >= 0 && xx < W ? plane[yy * W + xx] : 0.0f;
           }
-        WINO4_TILE(float, S_ADD, S_SUB, S_MUL, d, S_STORE)
+#define SROW(i) WINO4_ROW(float, S_ADD, S_SUB, S_MUL, d[6 * (i)], d[6 * (i) + 1], d[6 * (i) + 2], d[6 * (i) + 3], d[6 * (i) + 4], d[6 * (i) + 5], e, i)
+        SROW(0) SROW(1) SROW(2) SROW(3) SROW(4) SROW(5)
+#undef SROW
+        WINO4_COLUMNS(float, S_ADD, S_SUB, S_MUL, e, S_STORE)
       }
     }
   }
