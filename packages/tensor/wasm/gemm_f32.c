@@ -320,7 +320,7 @@ static void wino_gemm(const float *u, const float *v, float *m, int mPad, int ci
 
 /* y = Aᵀ M A + bias for tiles t0 .. t0+count−1 and channels co in [co0, co1), where they fall inside the output. */
 static void wino_output(const float *m, const float *bias, float *out, int CO, int OH, int OW, int tilesH, int tilesW, int t0,
-                        int count, int tp, int mPad, int xi, int co0, int co1) {
+                        int count, int tp, int xi, int co0, int co1) {
   int perImage = tilesH * tilesW;
   for (int co = co0; co < co1; co++) {
     float b = bias ? bias[co] : 0.0f;
@@ -533,7 +533,7 @@ static void wino4_input(const float *x, int C, int H, int W, int padH, int padW,
 
 /* y = Aᵀ M A + bias for tiles t0 .. t0+count−1 and channels co in [co0, co1), where they fall inside the output. */
 static void wino4_output(const float *m, const float *bias, float *out, int CO, int OH, int OW, int tilesH, int tilesW, int t0,
-                         int count, int tp, int mPad, int xi, int co0, int co1) {
+                         int count, int tp, int xi, int co0, int co1) {
   int perImage = tilesH * tilesW;
   for (int co = co0; co < co1; co++) {
     float b = bias ? bias[co] : 0.0f;
@@ -910,8 +910,8 @@ void run_job(int job, int i, int count) {
     wino_gemm(CF(0), CF(1), F(2), a[3], a[4], a[5], a[7], a[8], a[9], a[10], part(items, i, count), part(items, i + 1, count));
     break;
   }
-  case 4: /* m, bias (0: none), out, CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad, mStride (floats from M[ξ] to M[ξ + 1]) */
-    wino_output(CF(0), CF(1), F(2), a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], part(a[3], i, count), part(a[3], i + 1, count));
+  case 4: /* m, bias (0: none), out, CO, OH, OW, tilesH, tilesW, t0, count, tp, mStride (floats from M[ξ] to M[ξ + 1]) */
+    wino_output(CF(0), CF(1), F(2), a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], part(a[3], i, count), part(a[3], i + 1, count));
     break;
   case 13: /* as job 1, F(4×4, 3×3) */
     wino4_filter(CF(0), a[1], a[2], a[3], F(4), a[5], a[6], part(a[5], i, count), part(a[5], i + 1, count));
@@ -920,7 +920,7 @@ void run_job(int job, int i, int count) {
     wino4_input(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[12], F(10), a[11], part(a[1], i, count), part(a[1], i + 1, count));
     break;
   case 15: /* as job 4, F(4×4, 3×3) */
-    wino4_output(CF(0), CF(1), F(2), a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], part(a[3], i, count), part(a[3], i + 1, count));
+    wino4_output(CF(0), CF(1), F(2), a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], part(a[3], i, count), part(a[3], i + 1, count));
     break;
   case 5: { /* src, depth, kc, across, width, dst, nr: panels [p0, p1) */
     int nr = a[6], kc = a[2], width = a[4];

@@ -202,18 +202,18 @@ export function backwardInputAsForward(g: Conv2dGeometry): Conv2dGeometry | null
 }
 
 /**
- * Images per group, tile counts (tiles: a whole group's), the chunk of tiles per pass (a multiple of the GEMM's panel
- * width) and where each buffer is staged.
+ * Images per group, tile counts, the chunk of tiles per pass (a multiple of the GEMM's panel width), U's ξ stride
+ * and where each buffer is staged.
  */
 interface Plan {
   group: number;
   tilesH: number;
   tilesW: number;
-  tiles: number;
   chunk: number;
   nr: number;
   mr: number;
   mPad: number;
+  uStride: number;
   /** Float offsets in the staging region of a group's x, the weights, the bias, a group's y, U, V and M; total floats. */
   x: number;
   w: number;
@@ -234,6 +234,7 @@ function stagingPlan(g: Conv2dGeometry, { m: tile, xis }: Variant): Plan {
     tilesW = Math.ceil(g.outWidth / tile);
   const tiles = group * tilesH * tilesW;
   const mPad = Math.ceil(CO / mr) * mr;
+  const uStride = blockStride(mPad * CI);
   const perTile = xis * (CI + mPad);
   const chunk = Math.min(Math.max(nr, Math.floor(chunkFloats / perTile / nr) * nr), Math.ceil(tiles / nr) * nr);
   const sizes = [
@@ -241,7 +242,7 @@ function stagingPlan(g: Conv2dGeometry, { m: tile, xis }: Variant): Plan {
     CO * CI * 9,
     CO,
     group * CO * g.outHeight * g.outWidth,
-    xis * blockStride(mPad * CI),
+    xis * uStride,
     xis * (CI * chunk + 32),
     xis * (mPad * chunk + 32),
   ];
@@ -252,7 +253,7 @@ function stagingPlan(g: Conv2dGeometry, { m: tile, xis }: Variant): Plan {
     total += Math.ceil(n / 16) * 16; // 64-byte aligned regions
   }
   const [x, w, bias, y, u, v, m] = at as [number, number, number, number, number, number, number];
-  return { group, tilesH, tilesW, tiles, chunk, nr, mr, mPad, x, w, bias, y, u, v, m, total };
+  return { group, tilesH, tilesW, chunk, nr, mr, mPad, uStride, x, w, bias, y, u, v, m, total };
 }
 
 /**
@@ -260,13 +261,12 @@ function stagingPlan(g: Conv2dGeometry, { m: tile, xis }: Variant): Plan {
  * weight's third use in the same direction), transformed there once; null: transform it per call. Asked
  * before the call reserves its staging region (keeping a new U may move it).
  */
-function keptFilter(st: Staging, weight: FloatArray, g: Conv2dGeometry, flip: boolean, mPad: number, v: Variant): number | null {
+function keptFilter(st: Staging, weight: FloatArray, g: Conv2dGeometry, flip: boolean, { mPad, uStride }: Plan, v: Variant): number | null {
   if (!(weight instanceof Float32Array)) return null;
   const { inChannels: CI, outChannels: CO } = g;
   // The shape is part of the variant: reshapes share one array (U depends on how it splits into CO × CI).
   const variant = `winograd F(${v.m}×${v.m}) U ${CO}×${CI}${flip ? ' flipped' : ''}`;
   const use = flip ? 'winograd backward-input' : 'winograd forward';
-  const uStride = blockStride(mPad * CI);
   return st.resident(weight, variant, use, v.xis * uStride, (address) => {
     st.reserve(CO * CI * 9).set(head(weight, CO * CI * 9));
     st.job(v.filterJob, [st.address(0), CO, CI, flip ? 1 : 0, address, mPad, uStride], mPad, v.xis * mPad * CI);
@@ -304,11 +304,10 @@ export function winogradConv(
   const st: Staging = currentFloat32Engine()!.staging!;
   const v = VARIANTS[chooseTile(g)];
   const p = stagingPlan(g, v);
-  const { mPad, nr, tilesH, tilesW } = p;
+  const { mPad, nr, tilesH, tilesW, uStride } = p;
   const { xis } = v;
   const at = (off: number): number => st.address(off);
-  const kept = keptFilter(st, weight, g, flip, mPad, v);
-  const uStride = blockStride(mPad * CI);
+  const kept = keptFilter(st, weight, g, flip, p, v);
   const staged = st.reserve(p.total);
   const u = kept ?? at(p.u);
   let filterDone = (): void => {};
@@ -336,7 +335,7 @@ export function winogradConv(
       st.job(v.inputJob, [at(p.x), CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp, vStride], CI, xis * CI * tp);
       const gemmArgs = [u, at(p.v), at(p.m), mPad, CI, tp, xis, uStride, vStride, mStride, v.depthBlock || CI];
       st.job(WasmJob.WinogradGemm, gemmArgs, (xis * tp) / nr, xis * mPad * CI * tp);
-      const args = [at(p.m), bias === null ? 0 : at(p.bias), at(p.y), CO, OH, OW, tilesH, tilesW, t0, count, tp, mPad, mStride];
+      const args = [at(p.m), bias === null ? 0 : at(p.bias), at(p.y), CO, OH, OW, tilesH, tilesW, t0, count, tp, mStride];
       st.job(v.outputJob, args, CO, xis * CO * tp);
     }
     out.set(st.floats().subarray(p.y, p.y + images * yImage), n0 * yImage);
