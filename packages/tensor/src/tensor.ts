@@ -46,6 +46,17 @@ export function wasHandedOut(values: ReadonlyTypedArray): boolean {
   return handedOut.has(values);
 }
 
+/**
+ * Where a backend keeps arrays that must not leave its kernels (the CPU backend's tensor arena, in shared memory):
+ * returns an ordinary copy of such an array, which then replaces it, or null for any other array.
+ */
+let escape: ((values: TypedArray) => TypedArray | null) | null = null;
+
+/** @internal installs the backend's escape (see `escape`). */
+export function setStorageEscape(fn: ((values: TypedArray) => TypedArray | null) | null): void {
+  escape = fn;
+}
+
 /** Arrays a second tensor shares (a reshape): replacing one tensor's array would leave the other behind. */
 const sharedArrays = new WeakSet<TypedArray>();
 
@@ -123,7 +134,7 @@ export class Tensor {
    * tensor); a device tensor is downloaded once.
    */
   values(): ReadonlyTypedArray {
-    const v = this.kernelValues();
+    const v = this.ownValues();
     recyclable.delete(this.storage!); // handed out: whoever holds it may read it after this tensor is freed
     handedOut.add(v);
     return v;
@@ -136,12 +147,22 @@ export class Tensor {
     return this.storage;
   }
 
+  /** The backing array, first moved to ordinary memory if the backend keeps it where it must not leave (`escape`). */
+  private ownValues(): TypedArray {
+    const s = this.kernelValues() as TypedArray;
+    const copy = escape?.(s) ?? null;
+    if (copy === null) return s;
+    this.storage = copy;
+    if (recyclable.delete(s)) recycler?.(s);
+    return copy;
+  }
+
   /**
    * @internal lets `write` change the values in place (use `assign`); a device copy, now stale, is
    * dropped, so the next kernel uploads the new values.
    */
   writeValues(write: (values: TypedArray) => void): void {
-    this.kernelValues();
+    this.ownValues();
     recyclable.delete(this.storage!); // changed in place: never reused behind its holders' backs
     write(this.storage!);
     writeListener?.(this.storage!);

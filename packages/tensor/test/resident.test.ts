@@ -4,6 +4,7 @@ import { forgetResident, ResidentCache, type ResidentSpace } from '../src/backen
 import { setDefaultThreadHost } from '../src/backends/cpu/threads/host';
 import { nodeThreadHost } from '../src/backends/cpu/threads/node-host';
 import { seededRandom } from '../src/backends/cpu/kernels/reference';
+import { setTensorArena } from '../src/backends/cpu/storage-pool';
 
 const MIB = 1 << 20;
 
@@ -229,6 +230,8 @@ describe('kept weights give the results of copied ones, and follow every change'
 
   test('an array the storage pool takes back and hands to another tensor is not read from a stale copy', () => {
     setNumThreads(2);
+    // The pool of ordinary arrays reuses the very array; an arena block comes back as a new view (arena.test.ts).
+    const arenaWas = setTensorArena(false);
     const [n, k] = [300, 1024];
     const x = tensor(floats(k), [1, k]);
     const a = tensor(floats(n * k), [n, k]),
@@ -242,5 +245,6 @@ describe('kept weights give the results of copied ones, and follow every change'
     const fresh = tensor(w2.dataSync() as Float32Array, [n, k]);
     for (let use = 1; use <= 4; use++) same(linear(x, w2), linear(x, fresh)); // kept anew from w2's own values on its third use
     for (const t of [x, a, b, w2, fresh]) t.dispose();
+    setTensorArena(arenaWas);
   });
 });

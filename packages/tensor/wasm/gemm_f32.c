@@ -877,6 +877,104 @@ static void dw_backward_weight(const float *xp, const float *dy, float *dw, int 
   }
 }
 
+/*
+ * Elementwise kernels over tensors that live in the module's memory (the CPU backend's tensor arena), each the
+ * same bit operations or float64 arithmetic as its JavaScript twin in ../src/backends/cpu (elementwise.ts,
+ * kernels/batchnorm.ts), so results do not depend on where a tensor lives or how many threads ran.
+ * Parts split the values in 16-value chunks (64 bytes), so no two threads write one cache line.
+ */
+
+/* relu on float32 bits: a negative non-NaN (sign set, -0 and -Infinity included) becomes +0; NaN passes. */
+static void relu_bits(const int *x, int *o, int b, int e) {
+  const v128_t magnitude = wasm_i32x4_splat(0x7fffffff), inf = wasm_i32x4_splat(0x7f800000);
+  int k = b;
+  for (; k + 4 <= e; k += 4) {
+    v128_t v = wasm_v128_load(x + k);
+    v128_t nan = wasm_i32x4_gt(wasm_v128_and(v, magnitude), inf);
+    v128_t clear = wasm_v128_andnot(wasm_i32x4_shr(v, 31), nan);
+    wasm_v128_store(o + k, wasm_v128_andnot(v, clear));
+  }
+  for (; k < e; k++) {
+    int v = x[k];
+    o[k] = (v & 0x7fffffff) > 0x7f800000 ? v : v & ~(v >> 31);
+  }
+}
+
+/* relu's backward on float32 bits: dy where 0 < bits(x) <= bits(+Infinity) (x > 0), else +0. */
+static void relu_backward_bits(const int *dy, const int *x, int *o, int b, int e) {
+  const v128_t zero = wasm_i32x4_splat(0), inf = wasm_i32x4_splat(0x7f800000);
+  int k = b;
+  for (; k + 4 <= e; k += 4) {
+    v128_t v = wasm_v128_load(x + k);
+    v128_t keep = wasm_v128_and(wasm_i32x4_gt(v, zero), wasm_i32x4_le(v, inf));
+    wasm_v128_store(o + k, wasm_v128_and(wasm_v128_load(dy + k), keep));
+  }
+  for (; k < e; k++) o[k] = x[k] > 0 && x[k] <= 0x7f800000 ? dy[k] : 0;
+}
+
+/* o = a + b (float32 sums round as JavaScript's float64 sum rounded to float32 does). */
+static void add_f32(const float *a, const float *b, float *o, int lo, int hi) {
+  int k = lo;
+  for (; k + 4 <= hi; k += 4) wasm_v128_store(o + k, wasm_f32x4_add(wasm_v128_load(a + k), wasm_v128_load(b + k)));
+  for (; k < hi; k++) o[k] = a[k] + b[k];
+}
+
+/* Eval-mode batch norm on planes [p0, p1) of [N, C, spatial]: y = (x − m)·k + b in float64, mkb[3c..3c+2] = m, k, b. */
+static void bn_affine(const float *x, float *y, const double *mkb, int channels, int spatial, int p0, int p1) {
+  for (int p = p0; p < p1; p++) {
+    int c = p % channels;
+    double m = mkb[3 * c], k = mkb[3 * c + 1], b = mkb[3 * c + 2];
+    v128_t vm = wasm_f64x2_splat(m), vk = wasm_f64x2_splat(k), vb = wasm_f64x2_splat(b);
+    const float *xs = x + (long)p * spatial;
+    float *ys = y + (long)p * spatial;
+    int i = 0;
+    for (; i + 4 <= spatial; i += 4) {
+      v128_t v = wasm_v128_load(xs + i);
+      v128_t lo = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_sub(PROMOTE_LO(v), vm), vk), vb);
+      v128_t hi = wasm_f64x2_add(wasm_f64x2_mul(wasm_f64x2_sub(PROMOTE_HI(v), vm), vk), vb);
+      wasm_v128_store(ys + i, DEMOTE(lo, hi));
+    }
+    for (; i < spatial; i++) ys[i] = (float)(((double)xs[i] - m) * k + b);
+  }
+}
+
+/*
+ * conv2d.ts's forward store for an output in the arena, rows [r0, r1) of a finished block: out[(n·C + co)·P + pix] =
+ * c[i·ldc + q − j0] (+ bias[co]) for q = n·P + pix in [j0, j0 + cols), co = co0 + i; as outStore, a run of 16 or more
+ * without bias is copied and anything else has the bias (or +0) added, so −0 turns +0 exactly where it does there.
+ */
+static void conv_store(const float *c, int ldc, float *out, const float *bias, int co0, int j0, int cols, int P, int C, int r0, int r1) {
+  for (int i = r0; i < r1; i++) {
+    int co = co0 + i;
+    const float *s = c + i * ldc;
+    int q = j0, qEnd = j0 + cols;
+    while (q < qEnd) {
+      int n = q / P, pix = q - n * P;
+      int cnt = P - pix < qEnd - q ? P - pix : qEnd - q;
+      float *d = out + (n * C + co) * P + pix;
+      int t = 0;
+      if (bias == 0 && cnt >= 16) {
+        for (; t + 4 <= cnt; t += 4) wasm_v128_store(d + t, wasm_v128_load(s + t));
+        for (; t < cnt; t++) d[t] = s[t];
+      } else {
+        float b = bias == 0 ? 0.0f : bias[co];
+        v128_t vb = wasm_f32x4_splat(b);
+        for (; t + 4 <= cnt; t += 4) wasm_v128_store(d + t, wasm_f32x4_add(wasm_v128_load(s + t), vb));
+        for (; t < cnt; t++) d[t] = s[t] + b;
+      }
+      s += cnt;
+      q += cnt;
+    }
+  }
+}
+
+/* Values [b, e) of n for part i of count, whole 16-value chunks but the last. */
+#define CHUNKS(n, i, count, b, e)                                                                  \
+  int chunks_ = ((n) + 15) / 16;                                                                   \
+  int b = part(chunks_, i, count) * 16, e = part(chunks_, (i) + 1, count) * 16;                    \
+  if (e > (n)) e = (n);                                                                            \
+  if (b > (n)) b = (n);
+
 #define F(i) ((float *)a[i])
 #define CF(i) ((const float *)a[i])
 
@@ -884,7 +982,9 @@ static void dw_backward_weight(const float *xp, const float *dy, float *dw, int 
  * Jobs: 0 gemm_depth by B panels; 1 wino_filter, 2 wino_input, 3 wino_gemm, 4 wino_output; 5 pack_panels by panels;
  * 6 thin_dot by rows of w; 7 thin_axpy by columns; 8 pack_a by panels; 9 dw_forward by output planes,
  * 10 dw_backward_input by input planes, 11 dw_backward_weight by output channels; 12 gemm_depth by tiles;
- * 13 wino4_filter, 14 wino4_input, 15 wino4_output (F(4×4, 3×3); its products are job 3).
+ * 13 wino4_filter, 14 wino4_input, 15 wino4_output (F(4×4, 3×3); its products are job 3);
+ * 16 relu, 17 relu backward, 18 add, 19 eval-mode batch norm (elementwise, on tensors in the arena); 20 conv_store by
+ * rows; 21 scatter_add by input channels (rows of one channel's taps overlap: one part adds them in order).
  */
 void run_job(int job, int i, int count) {
   const int *a = JOB_ARGS;
@@ -941,6 +1041,36 @@ void run_job(int job, int i, int count) {
   case 8: { /* src, rs, cs, i0, rows, p0, kc, dst */
     int panels = (a[4] + MR - 1) / MR;
     pack_a(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], F(7), part(panels, i, count), part(panels, i + 1, count));
+    break;
+  }
+  case 16: { /* x, out, n */
+    CHUNKS(a[2], i, count, b, e)
+    relu_bits((const int *)a[0], (int *)a[1], b, e);
+    break;
+  }
+  case 17: { /* dy, x, out, n */
+    CHUNKS(a[3], i, count, b, e)
+    relu_backward_bits((const int *)a[0], (const int *)a[1], (int *)a[2], b, e);
+    break;
+  }
+  case 18: { /* a, b, out, n */
+    CHUNKS(a[3], i, count, b, e)
+    add_f32(CF(0), CF(1), F(2), b, e);
+    break;
+  }
+  case 19: /* x, y, mkb (float64 m, k, b per channel), planes (N·C), channels, spatial */
+    bn_affine(CF(0), F(1), (const double *)a[2], a[4], a[5], part(a[3], i, count), part(a[3], i + 1, count));
+    break;
+  case 20: /* c, ldc, out, bias (0: none), co0, j0, cols, P, C, rows */
+    conv_store(CF(0), a[1], F(2), CF(3), a[4], a[5], a[6], a[7], a[8], part(a[9], i, count), part(a[9], i + 1, count));
+    break;
+  case 21: { /* dst, down, rows, runs, nRuns, colStep, c, ldc, i0 (the block's first tap), taps per channel */
+    int i0 = a[8], kk = a[9], rows = a[2];
+    int c0 = i0 / kk, channels = (i0 + rows - 1) / kk - c0 + 1;
+    int r0 = (c0 + part(channels, i, count)) * kk - i0, r1 = (c0 + part(channels, i + 1, count)) * kk - i0;
+    if (r0 < 0) r0 = 0;
+    if (r1 > rows) r1 = rows;
+    if (r1 > r0) scatter_add(F(0), (const int *)a[1] + r0, r1 - r0, (const int *)a[3], a[4], a[5], CF(6) + r0 * a[7], a[7]);
     break;
   }
   case 9: case 10: case 11: { /* xp (9, 11) or dy (10), w (9, 10) or dy (11), bias (9; 0: none), out / dxp / dw, N, Cin, Cout, Hp, Wp, OH, OW, kh, kw, sH, sW, dH, dW */

@@ -3,6 +3,7 @@ import { broadcastStrides, stridesOf } from '../../shape';
 import type { FloatArray } from '../../dtype';
 import { markShared } from '../../tensor';
 import { scatterByIndices } from './kernels';
+import { inTensorArena } from './storage-pool';
 import { around, floats, forEachRun, make, output, outputToFill, read } from './util';
 
 /** Calls `visit(o, i)` for every output element o (row-major) with its strided input offset i. */
@@ -25,6 +26,12 @@ export const shapeKernels = {
   // freeing may hand the array to the storage pool.
   reshape: ({ x }, { shape }) => {
     const v = read(x);
+    if (inTensorArena(v)) {
+      // An arena block has one holder (kernels/arena.ts), so a reshape there is a copy.
+      const { t, v: copy } = outputToFill(shape, x.dtype);
+      copy.set(v);
+      return { out: t };
+    }
     markShared(v);
     return { out: make(v, shape, x.dtype) };
   },

@@ -1,5 +1,5 @@
 import * as T from '../../index';
-import { setStoragePoolBytes, storagePoolBytes } from './storage-pool';
+import { setStoragePoolBytes, setTensorArena, storagePoolBytes } from './storage-pool';
 
 /** Exactly how a tensor's array is reached by kernels, to compare identities without handing it out. */
 const arrayOf = (t: T.Tensor) => t.kernelValues();
@@ -7,8 +7,13 @@ const N = 1 << 14; // over the pool's minimum length
 const ramp = (n: number, k = 1) => T.tensor(Float32Array.from({ length: n }, (_, i) => ((i % 97) - 48) * k));
 
 describe('storage pool: freed kernel outputs are reused, never one anybody may hold', () => {
+  // This pool holds ordinary arrays; float32 outputs would go to the tensor arena (arena.test.ts) first.
+  beforeAll(() => setTensorArena(false));
   beforeEach(() => setStoragePoolBytes(512 * 2 ** 20));
-  afterAll(() => setStoragePoolBytes(512 * 2 ** 20));
+  afterAll(() => {
+    setStoragePoolBytes(512 * 2 ** 20);
+    setTensorArena(true);
+  });
 
   test('a freed output array serves the next output of that dtype and length, and results stay exact', () => {
     const x = ramp(N);

@@ -7,11 +7,17 @@
  * (tensor.ts: `values()` or a shared reshape takes an array out for good), so no holder ever sees one
  * change. What waits here is capped (`setStoragePoolBytes`); beyond it, freed arrays go to the
  * garbage collector as before.
+ *
+ * Float32 outputs go to the tensor arena first where the WebAssembly engine has one (kernels/arena.ts: in the
+ * module's shared memory, where its worker threads can reach them); its blocks are given back there, not kept
+ * here, and a tensor's values leave it for ordinary memory before anything outside the kernels sees them.
  */
 import type { DType, DTypeArray, TypedArray } from '../../dtype';
 import { allocate } from '../../dtype';
-import { markRecyclable, setStorageRecycler, setStorageWriteListener } from '../../tensor';
+import { markRecyclable, setStorageEscape, setStorageRecycler, setStorageWriteListener } from '../../tensor';
 import { forgetResident } from './kernels/resident';
+import { currentFloat32Engine, madeTensorArena } from './kernels/gemm';
+import { arenaHolding } from './kernels/arena';
 
 /** Arrays shorter than this are left to the garbage collector (cheap to allocate; V8 keeps small ones on its heap). */
 const MIN_LENGTH = 4096;
@@ -30,9 +36,42 @@ const DTYPE_OF = new Map<unknown, DType>([
   [Uint8Array, 'bool'],
 ]);
 
+let arenaOn = true;
+
+/**
+ * @internal Whether float32 kernel outputs go to the tensor arena (where the engine has one); for A/B benchmarks
+ * and tests. Returns the previous setting. Outputs already there stay until freed.
+ */
+export function setTensorArena(on: boolean): boolean {
+  const prev = arenaOn;
+  arenaOn = on;
+  return prev;
+}
+
+/** Whether `values` lives in a tensor arena (so it must not leave the kernels). */
+export function inTensorArena(values: ArrayBufferView): boolean {
+  return arenaHolding(values) !== null;
+}
+
+/** Whether `values` lives in the arena of the engine kernels run on now (its jobs can then reach it where it lies). */
+export function inEngineArena(values: ArrayBufferView): boolean {
+  const arena = arenaHolding(values);
+  return arena !== null && arena === currentFloat32Engine()?.arena;
+}
+
+/** Bytes of the tensor arena in use now (0 without one). */
+export function tensorArenaBytes(): number {
+  return madeTensorArena()?.inUse() ?? 0;
+}
+
 /** Takes a freed array back (called by tensor.ts when a recyclable array's tensor is freed). */
 function give(values: TypedArray): void {
   forgetResident(values); // its next tensor's values will differ
+  const arena = arenaHolding(values);
+  if (arena !== null) {
+    arena.give(values as Float32Array);
+    return;
+  }
   const dtype = DTYPE_OF.get(values.constructor);
   if (dtype === undefined || values.length < MIN_LENGTH || idleBytes + values.byteLength > capBytes) return;
   let bySize = idle.get(dtype);
@@ -44,12 +83,22 @@ function give(values: TypedArray): void {
 }
 setStorageRecycler(give);
 setStorageWriteListener(forgetResident);
+// An arena view never leaves the kernels: whoever gets a tensor's values gets them in ordinary memory.
+setStorageEscape((values) => (inTensorArena(values) ? values.slice() : null));
 
 /**
  * A kernel output array of `size` elements, marked reusable once its tensor is freed: zero-filled, or
  * with unspecified contents when `zero` is false (for kernels that write every element).
  */
 export function takeArray<D extends DType>(dtype: D, size: number, zero: boolean): DTypeArray[D] {
+  if (dtype === 'float32' && size >= MIN_LENGTH && arenaOn) {
+    const inArena = currentFloat32Engine()?.arena?.take(size);
+    if (inArena != null) {
+      if (zero) inArena.fill(0);
+      markRecyclable(inArena);
+      return inArena as DTypeArray[D];
+    }
+  }
   const list = size >= MIN_LENGTH ? idle.get(dtype)?.get(size) : undefined;
   const reused = list?.pop();
   let v: TypedArray;

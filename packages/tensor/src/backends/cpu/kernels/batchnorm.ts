@@ -1,3 +1,4 @@
+import { batchNormInArena } from './arena-jobs';
 import type { FloatArray } from './types';
 
 /**
@@ -89,6 +90,7 @@ export function batchNormForward(
   g: BatchNormGeometry,
   y: FloatArray,
 ): void {
+  if (batchNormInArena(x, mean, variance, weight, bias, eps, g, y)) return;
   for (let c = 0; c < g.channels; c++) {
     const k = (weight ? weight[c]! : 1) / Math.sqrt(variance[c]! + eps);
     affineChannel(x, y, g, c, mean[c]!, k, bias ? bias[c]! : 0);

@@ -14,6 +14,7 @@
  */
 import type { Conv2dGeometry, FloatArray } from './types';
 import { currentFloat32Engine, gemm, stridedA, type GemmStore, type PackA, type PackB, type Staging } from './gemm';
+import { WasmJob } from './wasm-gemm';
 import {
   offsetTable,
   packPanels,
@@ -33,6 +34,7 @@ import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward, isDe
 import { MAX_STAGED_FLOATS } from './limits';
 import { backwardInputAsForward, useWinograd, winogradConv } from './winograd';
 import { keptCopy } from './resident';
+import { inEngineArena } from '../storage-pool';
 
 /**
  * Where a packer's two offset tables live and where its loop runs: in JavaScript (`scriptLoops`, over
@@ -43,7 +45,8 @@ import { keptCopy } from './resident';
 interface PackLoops {
   tables(n0: number, n1: number): [Int32Array, Int32Array];
   gather(kc: number, width: number, dst: FloatArray, dstOff: number, nr: number): void;
-  scatter(rows: number, nRuns: number, colStep: number, c: FloatArray, ldc: number): void;
+  /** Rows are taps i0.. of `taps` per input channel (for splitting by channel across threads). */
+  scatter(rows: number, nRuns: number, colStep: number, c: FloatArray, ldc: number, i0: number, taps: number): void;
 }
 
 /** The loops in JavaScript over `data`, with reused tables. */
@@ -123,10 +126,9 @@ function dyA(dy: FloatArray, g: Conv2dGeometry, group: number): PackA {
   };
 }
 
-/** dy as the right operand: B(co, q) = dy[n, group*CoutG + co, pix] (backward-input). */
-function dyB(dy: FloatArray, g: Conv2dGeometry, group: number): PackB {
+/** dy as the right operand: B(co, q) = dy[n, group*CoutG + co, pix] (backward-input), gathered by `loops` over dy. */
+function dyB(g: Conv2dGeometry, group: number, loops: PackLoops): PackB {
   const coutG = g.outChannels / g.groups;
-  const loops = scriptLoops(dy);
   return {
     pack(dst, dstOff, p0, kc, j0, cols, nr) {
       const [channels, pixels] = loops.tables(kc, cols);
@@ -189,25 +191,30 @@ function weightPacker(weight: FloatArray, plan: StagePlan | null, at: number, ke
   });
 }
 
-/** Length of each offset table: the longest depth, column count or run triple list any block can have. */
+/** Length of each offset table: the longest depth (taps, or dy's channels), column count or run triple list any block can have. */
 function tableLength(g: Conv2dGeometry): number {
   const kdim = (g.inChannels / g.groups) * g.kernelHeight * g.kernelWidth;
-  const t = Math.max(kdim, g.batch * g.outHeight * g.outWidth, 3 * (g.batch * g.outHeight + 2));
+  const t = Math.max(kdim, g.outChannels / g.groups, g.batch * g.outHeight * g.outWidth, 3 * (g.batch * g.outHeight + 2));
   return Math.ceil(t / 16) * 16; // keeps the staged image 64-byte aligned
 }
 
-/** The loops in the wasm module over the image staged at 2t, the tables at 0 and t (views fetched per call: memory growth detaches them). */
-function stagedLoops({ st, t }: StagePlan): PackLoops {
+/**
+ * The loops in the wasm module over the image staged at 2t, or over `source` (gathers) and `dest` (scatters) where
+ * they lie (tensors in the arena: no copy), the tables at 0 and t (views fetched per call: memory growth detaches them).
+ */
+function stagedLoops({ st, t }: StagePlan, source?: FloatArray, dest?: FloatArray): PackLoops {
   return {
     tables(n0, n1) {
       const ints = st.ints();
       return [ints.subarray(0, n0), ints.subarray(t, t + n1)];
     },
     gather(kc, width, dst, dstOff, nr) {
-      st.packPanels(2 * t, 0, kc, t, width, dst, dstOff, nr);
+      const srcAt = source === undefined ? 2 * t : (source.byteOffset - st.address(0)) / 4; // negative: the arena lies below
+      st.packPanels(srcAt, 0, kc, t, width, dst, dstOff, nr);
     },
-    scatter(rows, nRuns, colStep, c, ldc) {
-      st.scatterAdd(2 * t, 0, rows, t, nRuns, colStep, c, ldc);
+    scatter(rows, nRuns, colStep, c, ldc, i0, taps) {
+      const dstAt = dest === undefined ? 2 * t : (dest.byteOffset - st.address(0)) / 4;
+      st.scatterAdd(dstAt, 0, rows, t, nRuns, colStep, c, ldc, i0, taps);
     },
   };
 }
@@ -223,6 +230,12 @@ function paddedInput(x: FloatArray, g: Conv2dGeometry, out: FloatArray, weight?:
     return [xp, scriptLoops(xp.data), weight === undefined ? null : weightPacker(weight, null, 0, null)];
   }
   const kept = weight === undefined ? null : keptWeight(plan.st, weight, 'conv2d forward');
+  if (g.padH === 0 && g.padW === 0 && inEngineArena(x)) {
+    // Nothing to pad and already in the module's memory: the packers read x where it lies.
+    const at = 2 * plan.t;
+    plan.st.reserve(at + (weight === undefined || kept !== null ? 0 : weight.length));
+    return [paddedPlanes(x, g), stagedLoops(plan, x), weight === undefined ? null : weightPacker(weight, plan, at, kept)];
+  }
   const at = 2 * plan.t + plan.size;
   const xp = padInto(x, g, plan.st.reserve(at + (weight === undefined || kept !== null ? 0 : weight.length)), 2 * plan.t);
   return [xp, stagedLoops(plan), weight === undefined ? null : weightPacker(weight, plan, at, kept)];
@@ -238,17 +251,31 @@ function paddedGradientFor(
   dx: FloatArray,
   g: Conv2dGeometry,
   weight: FloatArray,
-): { dxp: PaddedPlanes; loops: PackLoops; weightA: WeightA; readBack(): PaddedPlanes } {
+  dy: FloatArray,
+): { dxp: PaddedPlanes; loops: PackLoops; dyLoops: PackLoops; weightA: WeightA; readBack(): PaddedPlanes } {
   const plan = stagePlan(dx, g, weight.length);
   if (plan === null) {
     const dxp = paddedGradient(dx, g);
-    return { dxp, loops: scriptLoops(dxp.data), weightA: weightPacker(weight, null, 0, null), readBack: () => dxp };
+    return {
+      dxp,
+      loops: scriptLoops(dxp.data),
+      dyLoops: scriptLoops(dy),
+      weightA: weightPacker(weight, null, 0, null),
+      readBack: () => dxp,
+    };
   }
   const { st, t, size } = plan;
   const kept = keptWeight(st, weight, 'conv2d backward-input');
+  const dyLoops = inEngineArena(dy) ? stagedLoops(plan, dy) : scriptLoops(dy);
+  if (g.padH === 0 && g.padW === 0 && inEngineArena(dx)) {
+    // No border to drop: the module's threads scatter into dx where it lies, and nothing is copied back.
+    st.reserve(2 * t + (kept === null ? weight.length : 0));
+    const dxp = paddedPlanes(dx.fill(0), g);
+    return { dxp, loops: stagedLoops(plan, undefined, dx), dyLoops, weightA: weightPacker(weight, plan, 2 * t, kept), readBack: () => dxp };
+  }
   const dxp = paddedPlanes(st.reserve(2 * t + size + (kept === null ? weight.length : 0)).fill(0, 2 * t, 2 * t + size), g);
   const weightA = weightPacker(weight, plan, 2 * t + size, kept);
-  return { dxp, loops: stagedLoops(plan), weightA, readBack: () => ({ ...dxp, data: st.floats().subarray(2 * t) }) };
+  return { dxp, loops: stagedLoops(plan), dyLoops, weightA, readBack: () => ({ ...dxp, data: st.floats().subarray(2 * t) }) };
 }
 
 /** Forward store: out[n, group*CoutG + co, pix] = C(co, q) + bias. */
@@ -279,6 +306,34 @@ function outStore(out: FloatArray, bias: FloatArray | null, g: Conv2dGeometry, g
   };
 }
 
+/**
+ * The forward store on the module's threads, for an output in the arena and a bias that is none or kept resident
+ * (at byte address biasAt; 0: none): outStore's values, bit for bit (gemm_f32.c's conv_store).
+ */
+function arenaOutStore(st: Staging, out: Float32Array, biasAt: number, g: Conv2dGeometry, group: number): GemmStore {
+  const P = g.outHeight * g.outWidth;
+  const coutG = g.outChannels / g.groups;
+  return {
+    store(c, ldc, i0, rows, j0, cols) {
+      const args = [c.byteOffset, ldc, out.byteOffset, biasAt, group * coutG + i0, j0, cols, P, g.outChannels, rows];
+      st.job(WasmJob.ConvStore, args, rows, 4 * rows * cols); // a value moved costs about 4 multiply-adds
+    },
+  };
+}
+
+/**
+ * The store of a forward conv into `out`: on the module's threads when out is in the arena and its bias is none or
+ * kept resident (from the bias's third use; asked before the staging region is reserved), else outStore here.
+ */
+function forwardStore(out: FloatArray, bias: FloatArray | null): (g: Conv2dGeometry, group: number) => GemmStore {
+  const st = currentFloat32Engine()?.staging;
+  if (st !== undefined && out instanceof Float32Array && inEngineArena(out)) {
+    const biasAt = bias === null ? 0 : bias instanceof Float32Array ? keptCopy(st, bias, 'conv2d bias') : null;
+    if (biasAt !== null) return (g, group) => arenaOutStore(st, out, biasAt, g, group);
+  }
+  return (g, group) => outStore(out, bias, g, group);
+}
+
 /** Backward-input store: fused col2im, dxp[tap(r) + pixel(q)] += dcol[r, q] in the padded gradient. */
 function col2imStore(dxp: PaddedPlanes, g: Conv2dGeometry, group: number, loops: PackLoops): GemmStore {
   const cinG = g.inChannels / g.groups;
@@ -297,7 +352,7 @@ function col2imStore(dxp: PaddedPlanes, g: Conv2dGeometry, group: number, loops:
         g.strideH * dxp.rowLen,
         g.strideW,
       );
-      loops.scatter(rows, nRuns, g.strideW, c, ldc);
+      loops.scatter(rows, nRuns, g.strideW, c, ldc, i0, g.kernelHeight * g.kernelWidth);
     },
   };
 }
@@ -331,9 +386,10 @@ export function conv2dForward(x: FloatArray, weight: FloatArray, bias: FloatArra
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
+  const store = forwardStore(out, bias); // before paddedInput reserves the staging region (a kept bias may move it)
   const [xp, loops, weightA] = paddedInput(x, g, out, weight);
   for (let group = 0; group < g.groups; group++) {
-    gemm(coutG, g.batch * P, kdim, weightA!(group * coutG * kdim, kdim, 1), im2colB(xp, g, group, loops), outStore(out, bias, g, group), {
+    gemm(coutG, g.batch * P, kdim, weightA!(group * coutG * kdim, kdim, 1), im2colB(xp, g, group, loops), store(g, group), {
       float32: out instanceof Float32Array,
     });
   }
@@ -354,9 +410,9 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const { dxp, loops, weightA, readBack } = paddedGradientFor(dx, g, weight);
+  const { dxp, loops, dyLoops, weightA, readBack } = paddedGradientFor(dx, g, weight, dy);
   for (let group = 0; group < g.groups; group++) {
-    gemm(kdim, g.batch * P, coutG, weightA(group * coutG * kdim, 1, kdim), dyB(dy, g, group), col2imStore(dxp, g, group, loops), {
+    gemm(kdim, g.batch * P, coutG, weightA(group * coutG * kdim, 1, kdim), dyB(g, group, dyLoops), col2imStore(dxp, g, group, loops), {
       float32: dx instanceof Float32Array,
     });
   }

@@ -27,6 +27,7 @@ import { thinMatmulStaged } from './thin-staged';
 import type { FloatArray, MatmulOptions } from './types';
 import { scratch, SLOT_PACK_A, SLOT_PACK_B, SLOT_TILE } from './scratch';
 import { createWasmFloat32Engine, wasmSimdUnavailableReason } from './wasm-gemm';
+import type { TensorArena } from './arena';
 
 /** A register-blocked MR×NR micro-kernel over packed panels. */
 export interface MicroKernel {
@@ -204,8 +205,22 @@ export interface Staging {
     dstOff: number,
     nr: number,
   ): void;
-  /** im2col.ts's scatterAdd into staged dst, from c (the engine's workspace). */
-  scatterAdd(dstAt: number, downAt: number, rows: number, runsAt: number, nRuns: number, colStep: number, c: FloatArray, ldc: number): void;
+  /**
+   * im2col.ts's scatterAdd into staged dst, from c (the engine's workspace), for a block whose first row is tap i0 of
+   * `taps` per input channel: split across the threads by channel (the rows of one channel overlap in dst).
+   */
+  scatterAdd(
+    dstAt: number,
+    downAt: number,
+    rows: number,
+    runsAt: number,
+    nRuns: number,
+    colStep: number,
+    c: FloatArray,
+    ldc: number,
+    i0: number,
+    taps: number,
+  ): void;
   /** gemm.ts's stridedA over data at byte address srcAddress (staged or resident): A panels of `mr` rows into dst (a view of the engine's panels). */
   packA(
     srcAddress: number,
@@ -255,6 +270,8 @@ export interface PanelEngine {
   depth?(K: number, KC: number, mPad: number, i0: number, rPanels: number, sPanels: number, ldc: number): void;
   /** Optional: how many threads `depth` uses. */
   threads?(): number;
+  /** Engines whose memory worker threads share: where kernel outputs live so that the threads reach them (arena.ts). */
+  readonly arena?: TensorArena;
 }
 
 /** The float64 engine: JavaScript panels in scratch buffers, driven through the micro-kernel. */
@@ -330,6 +347,11 @@ export function setCpuGemmEngine(name: CpuGemmEngine): CpuGemmEngine {
 export function parseCpuGemmEngine(value: string, name = 'GRADLENS_CPU_GEMM'): CpuGemmEngine {
   if (value !== 'wasm' && value !== 'js') throw new Error(`${name} must be 'wasm' or 'js', got '${value}'`);
   return value;
+}
+
+/** The WebAssembly engine's tensor arena, once that engine is made and has one (views it made are given back to it). */
+export function madeTensorArena(): TensorArena | null {
+  return wasmEngine?.arena ?? null;
 }
 
 /** The engine float32 GEMMs run on now (null: the float64 engine). */

@@ -108,7 +108,7 @@ describe('the wasm engine staging region and its packers', () => {
     st.ints().set(runs.subarray(0, 3 * nRuns), 16);
     const ws = engine.buffers(1, 1, c.length).c;
     ws.set(c);
-    st.scatterAdd(64, 0, 4, 16, nRuns, colStep, ws, 16);
+    st.scatterAdd(64, 0, 4, 16, nRuns, colStep, ws, 16, 1, 2); // rows are taps 1–4 of 2 per channel: 3 channels
     expect(Array.from(st.floats().subarray(64, 264))).toEqual(Array.from(expected));
   });
 

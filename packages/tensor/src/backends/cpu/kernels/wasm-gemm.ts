@@ -2,9 +2,11 @@
  * The float32 GEMM engine on WebAssembly SIMD: packed panels and the workspace live in the module's
  * memory (Float32Array views onto it, so the JavaScript packers write straight into it), and one call
  * multiplies a whole packed block (the 6×8 macro-kernel of packages/tensor/wasm/gemm_f32.c).
- * Memory from HEAP_BASE: weights kept resident (resident.ts), a staging region (conv2d stages its padded input
- * and offset tables there for the module's pack_panels / scatter_add), then the A panels, the B panels and the
- * workspace. Keeping a new weight may grow the resident region, which moves everything above it.
+ * Memory from HEAP_BASE: the tensor arena where the memory is shared (arena.ts: kernel outputs the threads can
+ * reach; a fixed stretch, virtual until touched), then weights kept resident (resident.ts), a staging region
+ * (conv2d stages its padded input and offset tables there for the module's pack_panels / scatter_add), then the
+ * A panels, the B panels and the workspace. Keeping a new weight may grow the resident region, which moves
+ * everything above it (never the arena, below it).
  */
 import type { PanelBuffers, PanelEngine, Staging } from './gemm';
 import { GEMM_F32_WASM } from './wasm-binary';
@@ -12,6 +14,7 @@ import { JobPool, PARTS_PER_THREAD, type RunJob } from '../threads/job-pool';
 import { threadHost } from '../threads/host';
 import { getNumThreads } from '../threads/settings';
 import { ResidentCache } from './resident';
+import { createTensorArena } from './arena';
 
 interface GemmExports {
   gemm_block(kc: number, rPanels: number, sPanels: number, ap: number, bp: number, c: number, ldc: number, accumulate: number): void;
@@ -53,6 +56,12 @@ export const WasmJob = {
   Winograd4Filter: 13,
   Winograd4Input: 14,
   Winograd4Output: 15,
+  Relu: 16,
+  ReluBackward: 17,
+  Add: 18,
+  BatchNormEval: 19,
+  ConvStore: 20,
+  ScatterByChannel: 21,
 } as const;
 
 let tileSplit = true;
@@ -91,6 +100,18 @@ const MAX_JOB_ARGS = 24;
 const HEAP_BASE = 2 * PAGE;
 /** Each region starts on a 64-byte boundary (a cache line), so vector loads never split lines. */
 const ALIGN = 16;
+/**
+ * Bytes reserved for the tensor arena (arena.ts) in Node, where the memory is shared: a batch-1 pass of the big
+ * torchvision models keeps well under this live; outputs past it are ordinary arrays (the serial kernels). Browsers
+ * get none: a page would commit the address space up front, and WebGL refuses views of shared memory.
+ */
+const ARENA_BYTES = 1 << 30;
+
+/** Whether this runtime is Node (the arena's home; see ARENA_BYTES). */
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
 
 function decodeBase64(s: string): Uint8Array {
   if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(s, 'base64'));
@@ -157,7 +178,10 @@ export function createWasmFloat32Engine(): PanelEngine {
   const reason = wasmSimdUnavailableReason();
   if (reason !== null) throw new Error(`wasm-simd GEMM engine: ${reason}`);
   const shared = wasmThreadsUnavailableReason() === '';
-  const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE + 16, maximum: MAX_PAGES, shared });
+  const arenaBytes = shared && isNode() ? ARENA_BYTES : 0;
+  /** Where the engine's own regions start: above the arena. */
+  const workBase = HEAP_BASE + arenaBytes;
+  const memory = new WebAssembly.Memory({ initial: workBase / PAGE + 16, maximum: MAX_PAGES, shared });
   const module = new WebAssembly.Module(shared ? wasmBytes() : unsharedBytes(wasmBytes()));
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const k = instance.exports as unknown as GemmExports;
@@ -167,9 +191,9 @@ export function createWasmFloat32Engine(): PanelEngine {
     bAt = 0,
     cAt = 0; // element offsets of the regions in the float32 view
   let stageLen = 0; // elements of the staging region at stageBase(), below the panels
-  let residentBytes = 0; // bytes of the resident region at HEAP_BASE, below the staging region
+  let residentBytes = 0; // bytes of the resident region at workBase, below the staging region
   /** Byte address of the staging region (moves when the resident region grows). */
-  const stageBase = (): number => HEAP_BASE + residentBytes;
+  const stageBase = (): number => workBase + residentBytes;
   let view = new Float32Array(memory.buffer);
   let bufs: PanelBuffers = { a: view.subarray(0, 0), b: view.subarray(0, 0), c: view.subarray(0, 0) };
   const roundUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
@@ -184,10 +208,10 @@ export function createWasmFloat32Engine(): PanelEngine {
     return a.byteOffset + off * 4;
   };
   const resident = new ResidentCache({
-    base: HEAP_BASE,
+    base: workBase,
     grow(bytes) {
       try {
-        ensure(HEAP_BASE + bytes);
+        ensure(workBase + bytes);
       } catch {
         return false; // the memory cannot grow that far (a RangeError): the weight is copied per call instead
       }
@@ -227,9 +251,11 @@ export function createWasmFloat32Engine(): PanelEngine {
     address: (at) => stageBase() + at * 4,
     job: (id, args, items, work) => job(id, args, items, work),
     startJob: (id, args, items, work) => job(id, args, items, work, overlap),
-    scatterAdd(dstAt, downAt, rows, runsAt, nRuns, colStep, c, ldc) {
+    scatterAdd(dstAt, downAt, rows, runsAt, nRuns, colStep, c, ldc, i0, taps) {
       const base = stageBase();
-      k.scatter_add(base + dstAt * 4, base + downAt * 4, rows, base + runsAt * 4, nRuns, colStep, address(c, 0), ldc);
+      const args = [base + dstAt * 4, base + downAt * 4, rows, base + runsAt * 4, nRuns, colStep, address(c, 0), ldc, i0, taps];
+      const channels = Math.floor((i0 + rows - 1) / taps) - Math.floor(i0 / taps) + 1;
+      job(WasmJob.ScatterByChannel, args, channels, 4 * rows * ldc); // an add moved costs about 4 multiply-adds
     },
   };
 
@@ -287,5 +313,6 @@ export function createWasmFloat32Engine(): PanelEngine {
       else job(WasmJob.GemmDepth, args, sPanels, work);
     },
     threads: () => (!shared || threadHost() === null ? 1 : getNumThreads()),
+    arena: arenaBytes > 0 ? createTensorArena(() => memory.buffer, HEAP_BASE, arenaBytes) : undefined,
   };
 }

@@ -26,6 +26,7 @@ import type { Conv2dGeometry, FloatArray } from './types';
 import { currentFloat32Engine, type Staging } from './gemm';
 import { WasmJob } from './wasm-gemm';
 import { MAX_STAGED_FLOATS } from './limits';
+import { inEngineArena } from '../storage-pool';
 
 /** Floats of V plus M per chunk of tiles (32 MiB): bounds the extra memory whatever the image size. */
 let chunkFloats = 1 << 23;
@@ -318,12 +319,16 @@ export function winogradConv(
   }
   if (bias !== null) staged.set(head(bias, CO), p.bias);
   // Each group of images: staged in, its tiles in chunks, copied out. Tiles are independent, so results do not
-  // depend on the grouping.
+  // depend on the grouping. A tensor in the arena is read or written where it lies instead (no copy on this thread).
   const xImage = CI * H * W,
     yImage = CO * OH * OW;
+  const xInPlace = inEngineArena(x),
+    yInPlace = inEngineArena(out);
   for (let n0 = 0; n0 < g.batch; n0 += p.group) {
     const images = Math.min(p.group, g.batch - n0);
-    staged.set(x.subarray(n0 * xImage, (n0 + images) * xImage), p.x);
+    if (!xInPlace) staged.set(x.subarray(n0 * xImage, (n0 + images) * xImage), p.x);
+    const xAt = xInPlace ? x.byteOffset + 4 * n0 * xImage : at(p.x),
+      yAt = yInPlace ? out.byteOffset + 4 * n0 * yImage : at(p.y);
     filterDone(); // the first group's input was copied in while the threads transformed the filter
     filterDone = () => {};
     const tiles = images * tilesH * tilesW;
@@ -332,12 +337,12 @@ export function winogradConv(
       const tp = Math.ceil(count / nr) * nr;
       const vStride = blockStride(CI * tp),
         mStride = blockStride(mPad * tp);
-      st.job(v.inputJob, [at(p.x), CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp, vStride], CI, xis * CI * tp);
+      st.job(v.inputJob, [xAt, CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp, vStride], CI, xis * CI * tp);
       const gemmArgs = [u, at(p.v), at(p.m), mPad, CI, tp, xis, uStride, vStride, mStride, v.depthBlock || CI];
       st.job(WasmJob.WinogradGemm, gemmArgs, (xis * tp) / nr, xis * mPad * CI * tp);
-      const args = [at(p.m), bias === null ? 0 : at(p.bias), at(p.y), CO, OH, OW, tilesH, tilesW, t0, count, tp, mStride];
+      const args = [at(p.m), bias === null ? 0 : at(p.bias), yAt, CO, OH, OW, tilesH, tilesW, t0, count, tp, mStride];
       st.job(v.outputJob, args, CO, xis * CO * tp);
     }
-    out.set(st.floats().subarray(p.y, p.y + images * yImage), n0 * yImage);
+    if (!yInPlace) out.set(st.floats().subarray(p.y, p.y + images * yImage), n0 * yImage);
   }
 }

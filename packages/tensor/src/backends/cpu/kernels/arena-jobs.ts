@@ -1,0 +1,76 @@
+/**
+ * Elementwise kernels on the module's threads for tensors in the tensor arena (arena.ts): each returns false,
+ * having done nothing, unless every array it is given lives there (then the caller runs its JavaScript loop).
+ * The module's kernels (gemm_f32.c jobs 16–19) do the same bit operations or float64 arithmetic as the
+ * JavaScript ones, so a result is bitwise the same wherever its tensors live and however many threads run.
+ */
+import { currentFloat32Engine, type Staging } from './gemm';
+import { WasmJob } from './wasm-gemm';
+import { inEngineArena } from '../storage-pool';
+import type { FloatArray } from './types';
+import type { BatchNormGeometry } from './batchnorm';
+
+/** The staging of the engine whose threads reach the arena, when every array lives in it; else null. */
+function arenaStaging(...arrays: FloatArray[]): Staging | null {
+  const st = currentFloat32Engine()?.staging;
+  if (st === undefined) return null;
+  for (const a of arrays) if (!(a instanceof Float32Array) || !inEngineArena(a)) return null;
+  return st;
+}
+
+/** The job's items: 16-value chunks (a part's values fill whole cache lines). A value moved costs about 4 multiply-adds. */
+const chunks = (n: number): number => Math.ceil(n / 16);
+
+/** out = relu(x) on float32 bits (elementwise.ts's reluFloat32Bits). */
+export function reluInArena(x: FloatArray, out: FloatArray): boolean {
+  const st = arenaStaging(x, out);
+  if (st === null) return false;
+  st.job(WasmJob.Relu, [x.byteOffset, out.byteOffset, out.length], chunks(out.length), 4 * out.length);
+  return true;
+}
+
+/** out = dy where x > 0, else +0, on float32 bits (elementwise.ts's reluBackwardFloat32Bits). */
+export function reluBackwardInArena(dy: FloatArray, x: FloatArray, out: FloatArray): boolean {
+  const st = arenaStaging(dy, x, out);
+  if (st === null) return false;
+  st.job(WasmJob.ReluBackward, [dy.byteOffset, x.byteOffset, out.byteOffset, out.length], chunks(out.length), 4 * out.length);
+  return true;
+}
+
+/** out = a + b, all of one length (no broadcasting). */
+export function addInArena(a: FloatArray, b: FloatArray, out: FloatArray): boolean {
+  if (a.length !== out.length || b.length !== out.length) return false;
+  const st = arenaStaging(a, b, out);
+  if (st === null) return false;
+  st.job(WasmJob.Add, [a.byteOffset, b.byteOffset, out.byteOffset, out.length], chunks(out.length), 4 * out.length);
+  return true;
+}
+
+/**
+ * Eval-mode batch norm, y = (x − mean)·k + b with k = weight/√(var + eps) per channel, in float64 as
+ * batchnorm.ts's batchNormForward: the per-channel constants are staged, the planes split across the threads.
+ */
+export function batchNormInArena(
+  x: FloatArray,
+  mean: FloatArray,
+  variance: FloatArray,
+  weight: FloatArray | null,
+  bias: FloatArray | null,
+  eps: number,
+  g: BatchNormGeometry,
+  y: FloatArray,
+): boolean {
+  const st = arenaStaging(x, y);
+  if (st === null) return false;
+  const { batch, channels, spatial } = g;
+  const staged = st.reserve(6 * channels); // 3 float64 per channel
+  const mkb = new Float64Array(staged.buffer, staged.byteOffset, 3 * channels);
+  for (let c = 0; c < channels; c++) {
+    mkb[3 * c] = mean[c]!;
+    mkb[3 * c + 1] = (weight ? weight[c]! : 1) / Math.sqrt(variance[c]! + eps);
+    mkb[3 * c + 2] = bias ? bias[c]! : 0;
+  }
+  const planes = batch * channels;
+  st.job(WasmJob.BatchNormEval, [x.byteOffset, y.byteOffset, st.address(0), planes, channels, spatial], planes, 4 * y.length);
+  return true;
+}

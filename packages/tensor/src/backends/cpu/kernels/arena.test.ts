@@ -1,0 +1,209 @@
+import * as T from '../../../index';
+import { RangeAllocator } from './arena';
+import { inTensorArena, setTensorArena, tensorArenaBytes } from '../storage-pool';
+import { setWinogradGroupFloats, setWinogradTile } from './winograd';
+
+/** How kernels reach a tensor's array (without handing it out, which would move it out of the arena). */
+const arrayOf = (t: T.Tensor) => t.kernelValues() as Float32Array;
+
+/** Where two lists of bit patterns first differ ('' when they are equal): a short message instead of a diff of 10⁵ numbers. */
+function firstDifference(got: number[][], want: number[][]): string {
+  for (let k = 0; k < want.length; k++) {
+    const a = got[k]!,
+      b = want[k]!;
+    if (a.length !== b.length) return `output ${k}: ${a.length} values, expected ${b.length}`;
+    for (let i = 0; i < b.length; i++) if (!Object.is(a[i], b[i])) return `output ${k}, value ${i}: ${a[i]}, expected ${b[i]}`;
+  }
+  return '';
+}
+
+describe('RangeAllocator: first fit, freed stretches merged', () => {
+  test('blocks are 64-byte aligned, disjoint, and every byte comes back as one stretch', () => {
+    const r = new RangeAllocator(1024, 4096);
+    const a = r.allocate(100)!,
+      b = r.allocate(64)!,
+      c = r.allocate(1)!;
+    expect([a, b, c]).toEqual([1024, 1024 + 128, 1024 + 192]);
+    expect(r.inUse()).toBe(128 + 64 + 64);
+    r.release(b); // a hole between a and c
+    expect(r.allocate(65)).toBe(1024 + 256); // too big for the 64-byte hole: after c
+    expect(r.allocate(64)).toBe(b); // fits the hole exactly
+    for (const at of [a, c, b, 1024 + 256]) r.release(at); // every order of merging: after, before, both
+    expect(r.inUse()).toBe(0);
+    expect(r.freeStretches()).toEqual([{ at: 1024, bytes: 4096 }]);
+  });
+
+  test('a request no stretch can hold gets null; an unknown or freed address throws', () => {
+    const r = new RangeAllocator(0, 1024);
+    const a = r.allocate(512)!;
+    r.allocate(256);
+    expect(r.allocate(512)).toBeNull();
+    r.release(a);
+    expect(() => r.release(a)).toThrow('no block in use at 0');
+    expect(() => r.release(8)).toThrow('no block in use at 8');
+  });
+});
+
+describe('tensor arena: float32 kernel outputs in the module memory', () => {
+  const N = 5003; // over the pool's minimum, not a multiple of 4 or 16 (the jobs' scalar tails)
+  /** N values with every special case: ±0, ±Infinity, NaN, denormals, and a spread of both signs. */
+  const special = (seed: number): Float32Array => {
+    const v = Float32Array.from(T.randn([N], { generator: new T.Generator(seed) }).dataSync());
+    const specials = [0, -0, Infinity, -Infinity, NaN, 1e-40, -1e-40, 3.4e38, -3.4e38];
+    for (let i = 0; i < N; i += 97) v[i] = specials[(i / 97) % specials.length]!;
+    return v;
+  };
+  afterEach(() => {
+    setTensorArena(true);
+    T.setNumThreads(1);
+  });
+
+  test('outputs live in the arena; values() and assign move them to ordinary memory, and the blocks come back', () => {
+    const before = tensorArenaBytes();
+    const x = T.tensor(special(1));
+    const y = T.relu(x);
+    expect(inTensorArena(arrayOf(y))).toBe(true);
+    expect(tensorArenaBytes()).toBeGreaterThanOrEqual(before + 4 * N);
+    const handed = y.values();
+    expect(Object.prototype.toString.call(handed.buffer)).toBe('[object ArrayBuffer]'); // never the shared module memory
+    expect(inTensorArena(arrayOf(y))).toBe(false);
+    expect(tensorArenaBytes()).toBe(before);
+    expect(Array.from(handed)).toEqual(Array.from(x.dataSync(), (e) => (e > 0 || e !== e ? e : 0)));
+
+    const z = T.neg(x);
+    expect(inTensorArena(arrayOf(z))).toBe(true);
+    T.assign(z, x);
+    expect(inTensorArena(arrayOf(z))).toBe(false);
+    expect(Array.from(z.dataSync())).toEqual(Array.from(x.dataSync()));
+    for (const t of [x, y, z]) t.dispose();
+    expect(tensorArenaBytes()).toBe(before);
+  });
+
+  test('a reshape of an arena tensor is a copy, and freeing both frees both blocks', () => {
+    const before = tensorArenaBytes();
+    const x = T.tensor(special(2));
+    const y = T.relu(x);
+    const r = T.reshape(y, [N, 1]);
+    expect(arrayOf(r)).not.toBe(arrayOf(y));
+    expect(Array.from(r.dataSync())).toEqual(Array.from(y.dataSync()));
+    for (const t of [x, y, r]) t.dispose();
+    expect(tensorArenaBytes()).toBe(before);
+  });
+
+  test('relu, its backward, same-shape add and eval batch norm are bitwise the JavaScript loops on 1–3 threads', () => {
+    const x = T.tensor(special(3), [1, 5003]);
+    const dy = T.tensor(special(4), [1, 5003]);
+    const img = T.tensor(special(5).subarray(0, 4 * 1250), [2, 2, 25, 50]);
+    const mean = T.tensor([0.5, -1.25]),
+      variance = T.tensor([2, 0.01]),
+      weight = T.tensor([1.5, -3]),
+      bias = T.tensor([0.25, 7]);
+    /** Every kernel's output bits, on arena inputs (a relu of relu keeps x's sign pattern in the arena). */
+    const run = (): number[][] =>
+      T.tidy(() => {
+        const xa = T.add(x, T.zerosLike(x)); // arena copies of the inputs when the arena is on
+        const da = T.add(dy, T.zerosLike(dy));
+        const ia = T.add(img, T.zerosLike(img));
+        const outs = [
+          T.relu(xa),
+          T.reluBackward(da, xa),
+          T.add(xa, da),
+          T.batchNorm(ia, mean, variance, weight, bias, { eps: 1e-5 }),
+          T.batchNorm(ia, mean, variance, null, null, { eps: 1e-3 }),
+        ];
+        return outs.map((o) => Array.from(new Uint32Array(o.dataSync().buffer)));
+      });
+    setTensorArena(false);
+    const reference = run();
+    setTensorArena(true);
+    for (const threads of [1, 2, 3]) {
+      T.setNumThreads(threads);
+      expect(firstDifference(run(), reference)).toBe('');
+    }
+    for (const t of [x, dy, img, mean, variance, weight, bias]) t.dispose();
+  });
+
+  test('a recorded conv net pass gives the same gradient with and without the arena, and leaves no block behind', () => {
+    const before = tensorArenaBytes();
+    const x = T.randn([2, 3, 20, 20], { generator: new T.Generator(6) });
+    const w1 = T.randn([8, 3, 3, 3], { generator: new T.Generator(7) });
+    const w2 = T.randn([8, 8, 1, 1], { generator: new T.Generator(8) });
+    const pass = (): number[] =>
+      T.tidy(() => {
+        const { output, tape } = T.record(() => {
+          const h = T.relu(T.conv2d(x, w1, null, { padding: 1 }));
+          return T.add(h, T.conv2d(h, w2, null)); // a residual add
+        });
+        const [g] = tape.grad(output, [x], { gradOutputs: [T.onesLike(output)] });
+        const out = Array.from(g!.dataSync());
+        tape.dispose();
+        return out;
+      });
+    setTensorArena(false);
+    const reference = pass();
+    setTensorArena(true);
+    T.setNumThreads(2);
+    expect(firstDifference([pass()], [reference])).toBe('');
+    expect(tensorArenaBytes()).toBe(before);
+    for (const t of [x, w1, w2]) t.dispose();
+  });
+
+  test('convolutions read and write arena tensors where they lie: the same bits as staged copies', () => {
+    // Winograd of both tile sizes, one image a group (so every group's offset is used), 1×1 convolutions
+    // (no padding: packed from where x lies), strided and grouped ones, forward and backward to the input.
+    const x = T.randn([3, 64, 40, 40], { generator: new T.Generator(10) }); // wide enough for Winograd of both sizes
+    const w3 = T.randn([64, 64, 3, 3], { generator: new T.Generator(11) });
+    const w1 = T.randn([24, 64, 1, 1], { generator: new T.Generator(12) });
+    const wg = T.randn([24, 12, 1, 1], { generator: new T.Generator(13) });
+    const ws = T.randn([8, 24, 3, 3], { generator: new T.Generator(14) });
+    const pass = (): number[][] =>
+      T.tidy(() => {
+        const { output, tape } = T.record(() => {
+          const a = T.relu(T.mul(x, 1)); // an arena copy of x
+          const b = T.relu(T.conv2d(a, w3, null, { padding: 1 }));
+          const c = T.conv2d(b, w1, null);
+          const d = T.conv2d(c, wg, null, { stride: 2, groups: 2 });
+          const e = T.conv2d(d, ws, null, { stride: 2 }); // im2col: its backward scatters 9 taps a channel
+          const f = T.conv2d(d, ws, null, { stride: 2, padding: 1 });
+          return T.add(T.add(T.sum(c), T.sum(d)), T.add(T.sum(e), T.sum(f)));
+        });
+        const [g] = tape.grad(output, [x], { gradOutputs: [T.mul(T.onesLike(output), 1)] });
+        const out = [Array.from(output.dataSync()), Array.from(g!.dataSync())];
+        tape.dispose();
+        return out;
+      });
+    const groupWas = setWinogradGroupFloats(2 * 64 * 40 * 40);
+    try {
+      for (const tile of [2, 4] as const) {
+        setWinogradTile(tile);
+        setTensorArena(false);
+        const reference = pass();
+        setTensorArena(true);
+        for (const threads of [1, 2, 3]) {
+          T.setNumThreads(threads);
+          expect(firstDifference(pass(), reference)).toBe('');
+        }
+      }
+    } finally {
+      setWinogradTile(null);
+      setWinogradGroupFloats(groupWas);
+    }
+    for (const t of [x, w3, w1, wg, ws]) t.dispose();
+  });
+
+  test('outputs that must start at zero get zeros from a reused block', () => {
+    const x = T.randn([1, 4, 64, 64], { generator: new T.Generator(9) });
+    const once = (): number[] =>
+      T.tidy(() => {
+        const { output, tape } = T.record(() => T.maxPool2d(T.relu(x), { kernelSize: 2 }));
+        const [g] = tape.grad(output, [x], { gradOutputs: [T.onesLike(output)] });
+        const out = Array.from(g!.dataSync());
+        tape.dispose();
+        return out;
+      });
+    const fresh = once();
+    T.tidy(() => T.mul(T.full([1, 4, 64, 64], 7), 3)); // garbage of the gradient's size freed in the arena
+    expect(firstDifference([once()], [fresh])).toBe('');
+    x.dispose();
+  });
+});
