@@ -7,7 +7,10 @@
  *     layer's input, copied in while the worker threads work) against each job run whole first;
  *   - tile-split: GEMM row blocks with few B panels (7×7 images) split by tiles against by B panels;
  *   - spin: worker threads spinning briefly for the next job before they sleep against sleeping at once;
- *   - winograd-4x4: Winograd F(4×4, 3×3) where it is chosen per layer against F(2×2, 3×3) only.
+ *   - winograd-4x4: Winograd F(4×4, 3×3) where it is chosen per layer against F(2×2, 3×3) only;
+ *   - arena: float32 kernel outputs in the tensor arena (the module's shared memory, reached by its threads)
+ *     against ordinary arrays;
+ *   - packed-weights: dense convs' weights kept packed as the GEMM's left operand against kept as they are.
  *
  * `node benchmarks/ab.js [--switch resident] [--models vgg16,resnet50] [--threads 1,2] [--rounds 5]` (built dist
  * first; `--help` lists the flags).
@@ -24,6 +27,8 @@ const SWITCHES = {
   'tile-split': ['backends/cpu/kernels/wasm-gemm.js', 'setGemmTileSplit'],
   spin: ['backends/cpu/threads/job-pool.js', 'setSpinReads'],
   'winograd-4x4': ['backends/cpu/kernels/winograd.js', 'setWinogradTile'],
+  arena: ['backends/cpu/storage-pool.js', 'setTensorArena'],
+  'packed-weights': ['backends/cpu/kernels/conv2d.js', 'setPackedWeights'],
 };
 // Read before the packages load: --help or a mistyped flag must not start minutes of passes.
 const { arg, refuse } = declareFlags({

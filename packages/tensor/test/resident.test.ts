@@ -159,9 +159,10 @@ describe('kept weights give the results of copied ones, and follow every change'
     return runs[3]!;
   }
 
-  // [name, x shape, w shape]: im2col (stride 2), Winograd (3×3, 128 channels at 16×16) and a batch-1 linear layer.
+  // [name, x shape, w shape, stride]: im2col (stride 2; its weight kept packed), Winograd (3×3, 128 channels at 16×16) and a batch-1 linear layer.
   const convs: [string, number[], number[], number][] = [
     ['im2col conv, stride 2', [1, 16, 20, 20], [32, 16, 3, 3], 2],
+    ['im2col conv, 20 rows (not a multiple of 6) and two depth blocks of 180', [1, 40, 12, 12], [20, 40, 3, 3], 2],
     ['Winograd conv', [1, 128, 16, 16], [128, 128, 3, 3], 1],
   ];
   for (const threads of [1, 2]) {

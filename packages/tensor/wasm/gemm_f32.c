@@ -984,7 +984,7 @@ static void conv_store(const float *c, int ldc, float *out, const float *bias, i
  * 10 dw_backward_input by input planes, 11 dw_backward_weight by output channels; 12 gemm_depth by tiles;
  * 13 wino4_filter, 14 wino4_input, 15 wino4_output (F(4×4, 3×3); its products are job 3);
  * 16 relu, 17 relu backward, 18 add, 19 eval-mode batch norm (elementwise, on tensors in the arena); 20 conv_store by
- * rows; 21 scatter_add by input channels (rows of one channel's taps overlap: one part adds them in order).
+ * rows; 21 scatter_add by input channels (rows of one channel's taps overlap: one part adds them in order); 22 zeros.
  */
 void run_job(int job, int i, int count) {
   const int *a = JOB_ARGS;
@@ -1061,6 +1061,15 @@ void run_job(int job, int i, int count) {
   case 19: /* x, y, mkb (float64 m, k, b per channel), planes (N·C), channels, spatial */
     bn_affine(CF(0), F(1), (const double *)a[2], a[4], a[5], part(a[3], i, count), part(a[3], i + 1, count));
     break;
+  case 22: { /* dst, n: zeros */
+    CHUNKS(a[1], i, count, b, e)
+    float *d = F(0);
+    v128_t z = wasm_f32x4_splat(0.0f);
+    int k = b;
+    for (; k + 4 <= e; k += 4) wasm_v128_store(d + k, z);
+    for (; k < e; k++) d[k] = 0.0f;
+    break;
+  }
   case 20: /* c, ldc, out, bias (0: none), co0, j0, cols, P, C, rows */
     conv_store(CF(0), a[1], F(2), CF(3), a[4], a[5], a[6], a[7], a[8], part(a[9], i, count), part(a[9], i + 1, count));
     break;

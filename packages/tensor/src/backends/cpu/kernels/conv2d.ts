@@ -13,7 +13,7 @@
  * backward-to-input (winograd.ts; setWinograd(false) or GRADLENS_WINOGRAD=0 turns it off).
  */
 import type { Conv2dGeometry, FloatArray } from './types';
-import { currentFloat32Engine, gemm, stridedA, type GemmStore, type PackA, type PackB, type Staging } from './gemm';
+import { currentFloat32Engine, depthBlock, gemm, stridedA, type GemmStore, type PackA, type PackB, type Staging } from './gemm';
 import { WasmJob } from './wasm-gemm';
 import {
   offsetTable,
@@ -167,29 +167,84 @@ function stagePlan(arr: FloatArray, g: Conv2dGeometry, extra: number): StagePlan
 type WeightA = (off: number, rs: number, cs: number) => PackA;
 
 /**
- * The byte address of the weight kept resident in the module's memory (resident.ts: from its third use by
- * the same direction), or null: it is then staged per call. Asked before the staging region is reserved.
+ * Byte addresses of what the module keeps of a weight for one direction (resident.ts: from its third use in that
+ * direction), null where nothing is kept: `packed`, a dense conv's weight packed as the GEMM's A operand (no
+ * packing per call), or `raw`, a grouped conv's weight as it is (packed per call from there). With neither, the
+ * weight is staged per call.
  */
-function keptWeight(st: Staging, weight: FloatArray, use: string): number | null {
-  return weight instanceof Float32Array ? keptCopy(st, weight, use) : null;
+interface KeptWeight {
+  raw: number | null;
+  packed: number | null;
+}
+
+/** Nothing kept: the weight is staged (or, without staging, packed in JavaScript) per call. */
+const NOTHING_KEPT: KeptWeight = { raw: null, packed: null };
+
+let keepPacked = true;
+/**
+ * @internal Whether dense convs keep their weight packed (else as it is, packed per call); for A/B benchmarks.
+ * Returns the previous setting.
+ */
+export function setPackedWeights(on: boolean): boolean {
+  const prev = keepPacked;
+  keepPacked = on;
+  return prev;
 }
 
 /**
- * The weight packed by the module's threads from its resident copy (at byte address `kept`) or a copy staged
- * at `at` (after the image) when the conv is staged, else by stridedA in JavaScript (the same values in the
- * same panels).
+ * What the module keeps of `weight` for the forward direction or backward-to-input (A = weight [Cout, kdim] or its
+ * transpose). Asked before the staging region is reserved (keeping a new copy may move it).
  */
-function weightPacker(weight: FloatArray, plan: StagePlan | null, at: number, kept: number | null): WeightA {
+function keptWeight(st: Staging, weight: FloatArray, g: Conv2dGeometry, forward: boolean): KeptWeight {
+  if (!(weight instanceof Float32Array)) return NOTHING_KEPT;
+  const use = forward ? 'conv2d forward' : 'conv2d backward-input';
+  if (g.groups !== 1 || !keepPacked) return { raw: keptCopy(st, weight, use), packed: null };
+  const kdim = g.inChannels * g.kernelHeight * g.kernelWidth;
+  const [M, K, rs, cs] = forward ? [g.outChannels, kdim, kdim, 1] : [kdim, g.outChannels, 1, kdim];
+  const mr = currentFloat32Engine()!.mr; // stagePlan found the engine
+  const mPad = Math.ceil(M / mr) * mr,
+    KC = depthBlock(K);
+  // The shape and blocking are part of the variant: reshapes share one array, and the panels depend on both.
+  const variant = `packed A ${M}×${K} (${rs}, ${cs}) by ${KC}, ${mr} rows`;
+  const packed = st.resident(weight, variant, `${use} packed`, mPad * K, (address) => {
+    st.reserve(M * K).set(weight.length === M * K ? weight : weight.subarray(0, M * K));
+    for (let p0 = 0; p0 < K; p0 += KC) {
+      const kc = Math.min(KC, K - p0);
+      st.job(WasmJob.PackA, [st.address(0), rs, cs, 0, M, p0, kc, address + 4 * p0 * mPad], mPad / mr, 4 * M * kc);
+    }
+  });
+  return { raw: null, packed };
+}
+
+/**
+ * The weight packed by the module's threads from what is kept of it or a copy staged at `at` (after the image) when
+ * the conv is staged, else by stridedA in JavaScript (the same values in the same panels). A weight kept packed is
+ * read where it lies by the GEMM (`packed`); nothing packs it.
+ */
+function weightPacker(weight: FloatArray, plan: StagePlan | null, at: number, kept: KeptWeight): WeightA {
   if (plan === null) return (off, rs, cs) => stridedA(weight, off, rs, cs);
   const { st } = plan;
-  if (kept === null) st.floats().set(weight, at);
-  const base = (): number => kept ?? st.address(at);
+  const { packed, raw } = kept;
+  if (packed !== null) {
+    return () => ({
+      pack() {
+        throw new Error('conv2d: a weight kept packed was asked to be packed again (the GEMM blocking changed mid-call)');
+      },
+      packed: () => packed,
+    });
+  }
+  if (raw === null) st.floats().set(weight, at);
+  const base = (): number => raw ?? st.address(at);
   return (off, rs, cs) => ({
     pack(dst, dstOff, i0, rows, p0, kc, mr) {
       st.packA(base() + off * 4, rs, cs, i0, rows, p0, kc, dst, dstOff, mr);
     },
   });
 }
+
+/** Floats to stage after the image for the weight: none when the module keeps it. */
+const stagedWeightFloats = (weight: FloatArray | undefined, kept: KeptWeight): number =>
+  weight === undefined || kept.raw !== null || kept.packed !== null ? 0 : weight.length;
 
 /** Length of each offset table: the longest depth (taps, or dy's channels), column count or run triple list any block can have. */
 function tableLength(g: Conv2dGeometry): number {
@@ -227,17 +282,17 @@ function paddedInput(x: FloatArray, g: Conv2dGeometry, out: FloatArray, weight?:
   const plan = stagePlan(out, g, weight?.length ?? 0);
   if (plan === null) {
     const xp = padInput(x, g);
-    return [xp, scriptLoops(xp.data), weight === undefined ? null : weightPacker(weight, null, 0, null)];
+    return [xp, scriptLoops(xp.data), weight === undefined ? null : weightPacker(weight, null, 0, NOTHING_KEPT)];
   }
-  const kept = weight === undefined ? null : keptWeight(plan.st, weight, 'conv2d forward');
+  const kept = weight === undefined ? NOTHING_KEPT : keptWeight(plan.st, weight, g, true);
   if (g.padH === 0 && g.padW === 0 && inEngineArena(x)) {
     // Nothing to pad and already in the module's memory: the packers read x where it lies.
     const at = 2 * plan.t;
-    plan.st.reserve(at + (weight === undefined || kept !== null ? 0 : weight.length));
+    plan.st.reserve(at + stagedWeightFloats(weight, kept));
     return [paddedPlanes(x, g), stagedLoops(plan, x), weight === undefined ? null : weightPacker(weight, plan, at, kept)];
   }
   const at = 2 * plan.t + plan.size;
-  const xp = padInto(x, g, plan.st.reserve(at + (weight === undefined || kept !== null ? 0 : weight.length)), 2 * plan.t);
+  const xp = padInto(x, g, plan.st.reserve(at + stagedWeightFloats(weight, kept)), 2 * plan.t);
   return [xp, stagedLoops(plan), weight === undefined ? null : weightPacker(weight, plan, at, kept)];
 }
 
@@ -260,22 +315,29 @@ function paddedGradientFor(
       dxp,
       loops: scriptLoops(dxp.data),
       dyLoops: scriptLoops(dy),
-      weightA: weightPacker(weight, null, 0, null),
+      weightA: weightPacker(weight, null, 0, NOTHING_KEPT),
       readBack: () => dxp,
     };
   }
   const { st, t, size } = plan;
-  const kept = keptWeight(st, weight, 'conv2d backward-input');
+  const kept = keptWeight(st, weight, g, false);
   const dyLoops = inEngineArena(dy) ? stagedLoops(plan, dy) : scriptLoops(dy);
   if (g.padH === 0 && g.padW === 0 && inEngineArena(dx)) {
     // No border to drop: the module's threads scatter into dx where it lies, and nothing is copied back.
-    st.reserve(2 * t + (kept === null ? weight.length : 0));
-    const dxp = paddedPlanes(dx.fill(0), g);
+    st.reserve(2 * t + stagedWeightFloats(weight, kept));
+    zeroInModule(st, dx.byteOffset, dx.length);
+    const dxp = paddedPlanes(dx, g);
     return { dxp, loops: stagedLoops(plan, undefined, dx), dyLoops, weightA: weightPacker(weight, plan, 2 * t, kept), readBack: () => dxp };
   }
-  const dxp = paddedPlanes(st.reserve(2 * t + size + (kept === null ? weight.length : 0)).fill(0, 2 * t, 2 * t + size), g);
+  const dxp = paddedPlanes(st.reserve(2 * t + size + stagedWeightFloats(weight, kept)), g);
+  zeroInModule(st, st.address(2 * t), size);
   const weightA = weightPacker(weight, plan, 2 * t + size, kept);
   return { dxp, loops: stagedLoops(plan), dyLoops, weightA, readBack: () => ({ ...dxp, data: st.floats().subarray(2 * t) }) };
+}
+
+/** Zeros `n` floats of the module's memory from byte address `at`, on its threads (a big gradient's memset). */
+function zeroInModule(st: Staging, at: number, n: number): void {
+  st.job(WasmJob.Zero, [at, n], Math.ceil(n / 16), n);
 }
 
 /** Forward store: out[n, group*CoutG + co, pix] = C(co, q) + bias. */

@@ -53,6 +53,16 @@ export interface MicroKernel {
 /** Packs a block of the left operand into MR-row panels (see the layout above). */
 export interface PackA {
   pack(dst: FloatArray, dstOff: number, i0: number, rows: number, p0: number, kc: number, mr: number): void;
+  /**
+   * Optional: the byte address in the engine's memory of all of A already packed as `gemm` packs it (depth block p0
+   * at p0·mPad, blocks of `depthBlock(K)`), kept from an earlier call; null when it is not (then `pack` runs).
+   */
+  packed?(mPad: number, KC: number): number | null;
+}
+
+/** The depth of gemm's packed blocks for a depth K: K split into equal blocks of at most blocking.kc (576 → 3×192, not 256+256+64). */
+export function depthBlock(K: number): number {
+  return Math.ceil(K / Math.max(1, Math.ceil(K / blocking.kc)));
 }
 
 /** Packs a block of the right operand into NR-column panels (see the layout above). */
@@ -267,7 +277,7 @@ export interface PanelEngine {
    * K in blocks of KC — `block` for p0 = 0, KC, … with the same offsets as the driver, so results are
    * the same — possibly on several threads. ldc is the padded column count.
    */
-  depth?(K: number, KC: number, mPad: number, i0: number, rPanels: number, sPanels: number, ldc: number): void;
+  depth?(K: number, KC: number, mPad: number, i0: number, rPanels: number, sPanels: number, ldc: number, aAddress?: number): void;
   /** Optional: how many threads `depth` uses. */
   threads?(): number;
   /** Engines whose memory worker threads share: where kernel outputs live so that the threads reach them (arena.ts). */
@@ -419,8 +429,7 @@ export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: G
   const mr = engine.mr;
   const nr = engine.nr;
   const mPad = Math.ceil(M / mr) * mr;
-  // Split K into equal blocks of at most blocking.kc (576 -> 3×192, not 256+256+64).
-  const KC = Math.ceil(K / Math.max(1, Math.ceil(K / blocking.kc)));
+  const KC = depthBlock(K);
   const MC = blocking.mc,
     B_BLOCK = blocking.bBlock,
     NC_MAX = blocking.ncMax;
@@ -430,8 +439,10 @@ export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: G
   const mc = Math.max(mr, Math.floor(MC / mr) * mr);
   const { a: ap, b: bp, c: cw } = engine.buffers(Math.max(mPad * K, 1), Math.max(K * ncPadMax, 1), Math.min(mc, mPad) * ncPadMax);
 
-  // Pack all of A once (block p0 at p0*mPad); it is reused by every column block.
-  for (let p0 = 0; p0 < K; p0 += KC) {
+  // Pack all of A once (block p0 at p0*mPad); it is reused by every column block. An engine that runs whole depths
+  // may read a copy packed and kept by an earlier call instead.
+  const packedA = engine.depth !== undefined ? (a.packed?.(mPad, KC) ?? null) : null;
+  for (let p0 = 0; p0 < K && packedA === null; p0 += KC) {
     const kc = Math.min(KC, K - p0);
     a.pack(ap, p0 * mPad, 0, M, p0, kc, mr);
   }
@@ -447,7 +458,7 @@ export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: G
       const rows = Math.min(mc, M - i0);
       const rPanels = Math.ceil(rows / mr);
       if (K === 0) cw.fill(0, 0, rPanels * mr * ncPad);
-      else if (engine.depth !== undefined) engine.depth(K, KC, mPad, i0, rPanels, ncPad / nr, ncPad);
+      else if (engine.depth !== undefined) engine.depth(K, KC, mPad, i0, rPanels, ncPad / nr, ncPad, packedA ?? undefined);
       else
         for (let p0 = 0; p0 < K; p0 += KC) {
           const kc = Math.min(KC, K - p0);
