@@ -968,6 +968,72 @@ static void conv_store(const float *c, int ldc, float *out, const float *bias, i
   }
 }
 
+/*
+ * max_pool2d with 2×2 windows, stride 2, no padding (VGG's and most CNNs'), planes [p0, p1) of x [planes, H, W]:
+ * pool2d.ts's maxPool2x2, four outputs a vector. The taps are compared in its order (row 0 left, right, row 1
+ * left, right), a tap taken when greater or NaN (so NaN wins, the last one, and ties keep the first); the max
+ * goes to out, its in-plane index h·W + w to idx.
+ */
+#define TAKE(v, best) wasm_v128_or(wasm_f32x4_gt(v, best), wasm_f32x4_ne(v, v))
+static void max_pool_2x2(const float *x, float *out, int *idx, int H, int W, int OH, int OW, int p0, int p1) {
+  const v128_t lanes = wasm_i32x4_make(0, 2, 4, 6), one = wasm_i32x4_splat(1), down = wasm_i32x4_splat(W),
+               diagonal = wasm_i32x4_splat(W + 1);
+  for (int p = p0; p < p1; p++) {
+    const float *plane = x + p * H * W;
+    int o = p * OH * OW;
+    for (int oh = 0; oh < OH; oh++) {
+      const float *r0 = plane + 2 * oh * W, *r1 = r0 + W;
+      int ow = 0;
+      for (; ow + 4 <= OW; ow += 4, o += 4) {
+        v128_t a = wasm_v128_load(r0 + 2 * ow), b = wasm_v128_load(r0 + 2 * ow + 4);
+        v128_t c = wasm_v128_load(r1 + 2 * ow), d = wasm_v128_load(r1 + 2 * ow + 4);
+        v128_t best = wasm_i32x4_shuffle(a, b, 0, 2, 4, 6), off = wasm_i32x4_splat(0);
+        v128_t v = wasm_i32x4_shuffle(a, b, 1, 3, 5, 7), t = TAKE(v, best);
+        best = wasm_v128_bitselect(v, best, t);
+        off = wasm_v128_bitselect(one, off, t);
+        v = wasm_i32x4_shuffle(c, d, 0, 2, 4, 6);
+        t = TAKE(v, best);
+        best = wasm_v128_bitselect(v, best, t);
+        off = wasm_v128_bitselect(down, off, t);
+        v = wasm_i32x4_shuffle(c, d, 1, 3, 5, 7);
+        t = TAKE(v, best);
+        best = wasm_v128_bitselect(v, best, t);
+        off = wasm_v128_bitselect(diagonal, off, t);
+        wasm_v128_store(out + o, best);
+        v128_t i0 = wasm_i32x4_add(wasm_i32x4_splat(2 * oh * W + 2 * ow), lanes);
+        wasm_v128_store(idx + o, wasm_i32x4_add(i0, off));
+      }
+      for (; ow < OW; ow++, o++) {
+        int i0 = 2 * oh * W + 2 * ow, best = i0;
+        float top = plane[i0];
+#define TAP(at)                                                                                                    \
+  if (plane[at] > top || plane[at] != plane[at]) {                                                                 \
+    top = plane[at];                                                                                               \
+    best = at;                                                                                                     \
+  }
+        TAP(i0 + 1)
+        TAP(i0 + W)
+        TAP(i0 + W + 1)
+#undef TAP
+        out[o] = top;
+        idx[o] = best;
+      }
+    }
+  }
+}
+
+/* dx planes [p0, p1) = 0, then dx[plane][idx[o]] += dy[o] over the plane's outputs (pool_windows.ts's scatterByIndices). */
+static void scatter_planes(const float *dy, const int *idx, float *dx, int outSize, int inSize, int p0, int p1) {
+  for (int p = p0; p < p1; p++) {
+    float *d = dx + p * inSize;
+    for (int k = 0; k < inSize; k++) d[k] = 0.0f;
+    for (int t = p * outSize, end = t + outSize; t < end; t++) {
+      int k = idx[t];
+      if (k >= 0 && k < inSize) d[k] += dy[t];
+    }
+  }
+}
+
 /* Values [b, e) of n for part i of count, whole 16-value chunks but the last. */
 #define CHUNKS(n, i, count, b, e)                                                                  \
   int chunks_ = ((n) + 15) / 16;                                                                   \
@@ -984,7 +1050,8 @@ static void conv_store(const float *c, int ldc, float *out, const float *bias, i
  * 10 dw_backward_input by input planes, 11 dw_backward_weight by output channels; 12 gemm_depth by tiles;
  * 13 wino4_filter, 14 wino4_input, 15 wino4_output (F(4×4, 3×3); its products are job 3);
  * 16 relu, 17 relu backward, 18 add, 19 eval-mode batch norm (elementwise, on tensors in the arena); 20 conv_store by
- * rows; 21 scatter_add by input channels (rows of one channel's taps overlap: one part adds them in order); 22 zeros.
+ * rows; 21 scatter_add by input channels (rows of one channel's taps overlap: one part adds them in order); 22 zeros;
+ * 23 max_pool_2x2, 24 scatter_planes (max pooling's backward) by planes.
  */
 void run_job(int job, int i, int count) {
   const int *a = JOB_ARGS;
@@ -1060,6 +1127,12 @@ void run_job(int job, int i, int count) {
   }
   case 19: /* x, y, mkb (float64 m, k, b per channel), planes (N·C), channels, spatial */
     bn_affine(CF(0), F(1), (const double *)a[2], a[4], a[5], part(a[3], i, count), part(a[3], i + 1, count));
+    break;
+  case 23: /* x, out, idx, planes, H, W, OH, OW */
+    max_pool_2x2(CF(0), F(1), (int *)a[2], a[4], a[5], a[6], a[7], part(a[3], i, count), part(a[3], i + 1, count));
+    break;
+  case 24: /* dy, idx, dx, planes, outSize, inSize */
+    scatter_planes(CF(0), (const int *)a[1], F(2), a[4], a[5], part(a[3], i, count), part(a[3], i + 1, count));
     break;
   case 22: { /* dst, n: zeros */
     CHUNKS(a[1], i, count, b, e)

@@ -8,7 +8,7 @@
  * change. What waits here is capped (`setStoragePoolBytes`); beyond it, freed arrays go to the
  * garbage collector as before.
  *
- * Float32 outputs go to the tensor arena first where the WebAssembly engine has one (kernels/arena.ts: in the
+ * Float32 and int32 outputs go to the tensor arena first where the WebAssembly engine has one (kernels/arena.ts: in the
  * module's shared memory, where its worker threads can reach them); its blocks are given back there, not kept
  * here, and a tensor's values leave it for ordinary memory before anything outside the kernels sees them.
  */
@@ -17,7 +17,7 @@ import { allocate } from '../../dtype';
 import { markRecyclable, setStorageEscape, setStorageRecycler, setStorageWriteListener } from '../../tensor';
 import { forgetResident } from './kernels/resident';
 import { currentFloat32Engine, madeTensorArena } from './kernels/gemm';
-import { arenaHolding } from './kernels/arena';
+import { arenaHolding, type ArenaArray } from './kernels/arena';
 
 /** Arrays shorter than this are left to the garbage collector (cheap to allocate; V8 keeps small ones on its heap). */
 const MIN_LENGTH = 4096;
@@ -39,7 +39,7 @@ const DTYPE_OF = new Map<unknown, DType>([
 let arenaOn = true;
 
 /**
- * @internal Whether float32 kernel outputs go to the tensor arena (where the engine has one); for A/B benchmarks
+ * @internal Whether float32 and int32 kernel outputs go to the tensor arena (where the engine has one); for A/B benchmarks
  * and tests. Returns the previous setting. Outputs already there stay until freed.
  */
 export function setTensorArena(on: boolean): boolean {
@@ -69,7 +69,7 @@ function give(values: TypedArray): void {
   forgetResident(values); // its next tensor's values will differ
   const arena = arenaHolding(values);
   if (arena !== null) {
-    arena.give(values as Float32Array);
+    arena.give(values as ArenaArray);
     return;
   }
   const dtype = DTYPE_OF.get(values.constructor);
@@ -91,8 +91,9 @@ setStorageEscape((values) => (inTensorArena(values) ? values.slice() : null));
  * with unspecified contents when `zero` is false (for kernels that write every element).
  */
 export function takeArray<D extends DType>(dtype: D, size: number, zero: boolean): DTypeArray[D] {
-  if (dtype === 'float32' && size >= MIN_LENGTH && arenaOn) {
-    const inArena = currentFloat32Engine()?.arena?.take(size);
+  if ((dtype === 'float32' || dtype === 'int32') && size >= MIN_LENGTH && arenaOn) {
+    const arena = currentFloat32Engine()?.arena;
+    const inArena = dtype === 'float32' ? arena?.take(size, Float32Array) : arena?.take(size, Int32Array);
     if (inArena != null) {
       if (zero) inArena.fill(0);
       markRecyclable(inArena);

@@ -1,7 +1,7 @@
 /**
  * Elementwise kernels on the module's threads for tensors in the tensor arena (arena.ts): each returns false,
  * having done nothing, unless every array it is given lives there (then the caller runs its JavaScript loop).
- * The module's kernels (gemm_f32.c jobs 16–19) do the same bit operations or float64 arithmetic as the
+ * The module's kernels (gemm_f32.c jobs 16–19, 23, 24) do the same bit operations or float64 arithmetic as the
  * JavaScript ones, so a result is bitwise the same wherever its tensors live and however many threads run.
  */
 import { currentFloat32Engine, type Staging } from './gemm';
@@ -9,12 +9,13 @@ import { WasmJob } from './wasm-gemm';
 import { inEngineArena } from '../storage-pool';
 import type { FloatArray } from './types';
 import type { BatchNormGeometry } from './batchnorm';
+import type { Pool2dGeometry } from './types';
 
-/** The staging of the engine whose threads reach the arena, when every array lives in it; else null. */
-function arenaStaging(...arrays: FloatArray[]): Staging | null {
+/** The staging of the engine whose threads reach the arena, when every array (float32 or int32) lives in it; else null. */
+function arenaStaging(...arrays: (FloatArray | Int32Array)[]): Staging | null {
   const st = currentFloat32Engine()?.staging;
   if (st === undefined) return null;
-  for (const a of arrays) if (!(a instanceof Float32Array) || !inEngineArena(a)) return null;
+  for (const a of arrays) if (a instanceof Float64Array || !inEngineArena(a)) return null;
   return st;
 }
 
@@ -72,5 +73,33 @@ export function batchNormInArena(
   }
   const planes = batch * channels;
   st.job(WasmJob.BatchNormEval, [x.byteOffset, y.byteOffset, st.address(0), planes, channels, spatial], planes, 4 * y.length);
+  return true;
+}
+
+/**
+ * max_pool2d with 2×2 windows, stride 2 and no padding (pool2d.ts's isPlain2x2) into out and its argmax into indices
+ * (maxPool2x2's comparisons in its order, four outputs a vector), the planes split across the threads.
+ */
+export function maxPool2x2InArena(x: FloatArray, g: Pool2dGeometry, out: FloatArray, indices: Int32Array): boolean {
+  const st = arenaStaging(x, out, indices);
+  if (st === null) return false;
+  const planes = g.batch * g.channels;
+  const args = [x.byteOffset, out.byteOffset, indices.byteOffset, planes, g.inHeight, g.inWidth, g.outHeight, g.outWidth];
+  st.job(WasmJob.MaxPool2x2, args, planes, 4 * out.length);
+  return true;
+}
+
+/** Max pooling's backward: dx zeroed, then dx[plane][indices[o]] += dy[o] (pool_windows.ts's scatterByIndices), by planes. */
+export function scatterPlanesInArena(
+  dy: FloatArray,
+  indices: Int32Array,
+  planes: number,
+  outSize: number,
+  inSize: number,
+  dx: FloatArray,
+): boolean {
+  const st = arenaStaging(dy, indices, dx);
+  if (st === null) return false;
+  st.job(WasmJob.ScatterPlanes, [dy.byteOffset, indices.byteOffset, dx.byteOffset, planes, outSize, inSize], planes, 4 * planes * inSize);
   return true;
 }

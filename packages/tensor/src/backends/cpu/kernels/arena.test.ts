@@ -46,11 +46,11 @@ describe('RangeAllocator: first fit, freed stretches merged', () => {
 
 describe('tensor arena: float32 kernel outputs in the module memory', () => {
   const N = 5003; // over the pool's minimum, not a multiple of 4 or 16 (the jobs' scalar tails)
-  /** N values with every special case: ±0, ±Infinity, NaN, denormals, and a spread of both signs. */
-  const special = (seed: number): Float32Array => {
-    const v = Float32Array.from(T.randn([N], { generator: new T.Generator(seed) }).dataSync());
+  /** n values with every special case: ±0, ±Infinity, NaN, denormals, and a spread of both signs. */
+  const special = (seed: number, n = N): Float32Array => {
+    const v = Float32Array.from(T.randn([n], { generator: new T.Generator(seed) }).dataSync());
     const specials = [0, -0, Infinity, -Infinity, NaN, 1e-40, -1e-40, 3.4e38, -3.4e38];
-    for (let i = 0; i < N; i += 97) v[i] = specials[(i / 97) % specials.length]!;
+    for (let i = 0; i < n; i += 97) v[i] = specials[(i / 97) % specials.length]!;
     return v;
   };
   afterEach(() => {
@@ -189,6 +189,41 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
       setWinogradGroupFloats(groupWas);
     }
     for (const t of [x, w3, w1, wg, ws]) t.dispose();
+  });
+
+  test('max pooling and its backward are the JavaScript loops on 1–3 threads, NaN and ties included', () => {
+    const data = special(15, 2 * 3 * 64 * 64); // outputs over the arena's minimum size (4096)
+    for (let i = 5; i < data.length; i += 41) data[i] = data[i - 1]!; // ties in some windows
+    const x = T.tensor(data, [2, 3, 64, 64]);
+    type Pair = number | [number, number];
+    const geometries: { kernelSize: Pair; stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }[] = [
+      { kernelSize: 2 }, // VGG's plain 2×2
+      { kernelSize: 3, stride: 2, padding: 1 }, // ResNet's stem
+      { kernelSize: [3, 2], stride: [2, 3], ceilMode: true },
+      { kernelSize: 3, stride: 1, padding: 1, dilation: 2 },
+    ];
+    const run = (): number[][] =>
+      T.tidy(() =>
+        geometries.flatMap((o) => {
+          const xa = T.relu(T.neg(T.neg(x))); // in the arena (when on), with x's NaN kept and negatives zeroed
+          const { output, tape } = T.record(() => T.maxPool2d(xa, o));
+          const { output: values, indices } = T.maxPool2d(xa, { ...o, returnIndices: true });
+          expect(inTensorArena(arrayOf(indices))).toBe(arenaOn); // the indices are int32 arena views too
+          const [g] = tape.grad(output, [xa], { gradOutputs: [T.mul(T.onesLike(output), 3)] });
+          tape.dispose();
+          return [values, indices, g!].map((t) => Array.from(t.dataSync()));
+        }),
+      );
+    setTensorArena(false);
+    let arenaOn = false;
+    const reference = run();
+    arenaOn = true;
+    setTensorArena(true);
+    for (const threads of [1, 2, 3]) {
+      T.setNumThreads(threads);
+      expect(firstDifference(run(), reference)).toBe('');
+    }
+    x.dispose();
   });
 
   test('outputs that must start at zero get zeros from a reused block', () => {

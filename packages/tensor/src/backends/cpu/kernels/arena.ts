@@ -1,5 +1,5 @@
 /**
- * The tensor arena: float32 kernel outputs that live in the WebAssembly module's shared memory, so the module's
+ * The tensor arena: float32 (and int32) kernel outputs that live in the WebAssembly module's shared memory, so the module's
  * worker threads can read and write them (ReLU, residual adds, batch norm split across every core) where
  * tensors in ordinary JavaScript memory can only be touched by the calling thread.
  *
@@ -90,12 +90,15 @@ export function arenaHolding(values: ArrayBufferView): TensorArena | null {
   return owners.get(values) ?? null;
 }
 
-/** float32 views in the module's memory for tensors (see the file comment). */
+/** The views an arena makes: float32 values, and int32 ones (max pooling's indices). */
+export type ArenaArray = Float32Array | Int32Array;
+
+/** float32 and int32 views in the module's memory for tensors (see the file comment). */
 export interface TensorArena {
-  /** A view of `floats` values (contents unspecified) in the arena, or null when it has no room. */
-  take(floats: number): Float32Array | null;
+  /** A view of `n` values of the kind `make` builds (contents unspecified), or null when the arena has no room. */
+  take<A extends ArenaArray>(n: number, make: new (buffer: ArrayBufferLike, at: number, n: number) => A): A | null;
   /** Frees the block of a view `take` made, once; the view must not be used after. */
-  give(view: Float32Array): void;
+  give(view: ArenaArray): void;
   /** Bytes of the arena in use. */
   inUse(): number;
 }
@@ -111,10 +114,10 @@ export function createTensorArena(buffer: () => ArrayBufferLike, base: number, b
   // A tensor dropped without being freed: its view is collected, and only then may its block be reused.
   const collected = new FinalizationRegistry<number>((at) => ranges.release(at));
   const arena: TensorArena = {
-    take(floats) {
-      const at = ranges.allocate(floats * 4);
+    take(n, make) {
+      const at = ranges.allocate(n * 4);
       if (at === null) return null;
-      const view = new Float32Array(buffer(), at, floats);
+      const view = new make(buffer(), at, n);
       live.set(view, at);
       owners.set(view, arena);
       collected.register(view, at, view);

@@ -1,6 +1,7 @@
 /** max_pool2d and avg_pool2d (forward and backward) with PyTorch's window, ceil-mode and divisor semantics. */
 import type { FloatArray, Pool2dGeometry } from './types';
 import { paddedLengths, strideWindows, windowAdd, windowMax, windowSum } from './pool_windows';
+import { maxPool2x2InArena } from './arena-jobs';
 
 /**
  * Writes max_pool2d of x [N, C, H, W] into out [N, C, OH, OW] and the argmax (flat h*W+w within each
@@ -9,7 +10,7 @@ import { paddedLengths, strideWindows, windowAdd, windowMax, windowSum } from '.
 export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArray, indices: Int32Array): void {
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, dilationH: dH, dilationW: dW } = g;
   if (isPlain2x2(g)) {
-    maxPool2x2(x, g, out, indices);
+    if (!maxPool2x2InArena(x, g, out, indices)) maxPool2x2(x, g, out, indices); // in the arena: on the module's threads
     return;
   }
   const rows = strideWindows(OH, H, g.kernelH, g.strideH, g.padH, dH);

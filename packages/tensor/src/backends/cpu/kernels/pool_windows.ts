@@ -4,6 +4,7 @@
  * allocate nothing, so they stay monomorphic and V8 inlines them into the kernels' plane/row loops.
  */
 import type { FloatArray } from './types';
+import { scatterPlanesInArena } from './arena-jobs';
 
 /** Per-output bounds along one axis: the first in-image tap (start) and the clipped exclusive end. */
 export interface AxisWindows {
@@ -111,6 +112,7 @@ export function scatterByIndices(
   inSize: number,
   dx: FloatArray,
 ): void {
+  if (scatterPlanesInArena(dy, indices, planes, outSize, inSize, dx)) return; // every array in the arena: on the module's threads
   dx.fill(0, 0, planes * inSize);
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {

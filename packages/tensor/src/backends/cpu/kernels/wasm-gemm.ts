@@ -63,6 +63,8 @@ export const WasmJob = {
   ConvStore: 20,
   ScatterByChannel: 21,
   Zero: 22,
+  MaxPool2x2: 23,
+  ScatterPlanes: 24,
 } as const;
 
 let tileSplit = true;
