@@ -45,6 +45,13 @@ export function setWinogradChunkFloats(n: number): number {
  */
 let groupFloats = 1 << 24;
 
+/**
+ * What one transformed value costs in the GEMM's multiply-adds, for the threads' split (jobs under 2¹⁸ multiply-adds
+ * run whole on the calling thread): about 4 ns a value (strided tile loads) against 0.04 ns a multiply-add. Counted
+ * as one, the input and output transforms of ResNet50's 14×14 and 7×7 layers ran on one thread (18 ms a pass).
+ */
+const TRANSFORM_COST = 64;
+
 /** Sets the bound on input plus output floats staged per group of images (tests use small groups); returns the previous one. */
 export function setWinogradGroupFloats(n: number): number {
   const prev = groupFloats;
@@ -337,11 +344,16 @@ export function winogradConv(
       const tp = Math.ceil(count / nr) * nr;
       const vStride = blockStride(CI * tp),
         mStride = blockStride(mPad * tp);
-      st.job(v.inputJob, [xAt, CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp, vStride], CI, xis * CI * tp);
+      st.job(
+        v.inputJob,
+        [xAt, CI, H, W, g.padH, g.padW, tilesH, tilesW, t0, count, at(p.v), tp, vStride],
+        CI,
+        TRANSFORM_COST * xis * CI * tp,
+      );
       const gemmArgs = [u, at(p.v), at(p.m), mPad, CI, tp, xis, uStride, vStride, mStride, v.depthBlock || CI];
       st.job(WasmJob.WinogradGemm, gemmArgs, (xis * tp) / nr, xis * mPad * CI * tp);
       const args = [at(p.m), bias === null ? 0 : at(p.bias), yAt, CO, OH, OW, tilesH, tilesW, t0, count, tp, mStride];
-      st.job(v.outputJob, args, CO, xis * CO * tp);
+      st.job(v.outputJob, args, CO, TRANSFORM_COST * xis * CO * tp);
     }
     if (!yInPlace) out.set(st.floats().subarray(p.y, p.y + images * yImage), n0 * yImage);
   }
