@@ -6,7 +6,11 @@
  * scopes) as "outside kernels". An op whose time does not fall with a second thread runs on the calling
  * thread only: that is the serial remainder that caps 2 threads ÷ 1.
  *
- * `node benchmarks/op-profile.js [--models vgg16,resnet50] [--threads 1,2] [--reps 3] [--top 14] [--json]`
+ * With `--jobs`, the WebAssembly module's jobs instead (gemm_f32.c's run_job: GEMMs, transforms, packing, the
+ * arena's elementwise jobs): per job kind, how many a pass, their wall ms, and whether they were split across the
+ * threads or ran whole on the calling thread (too little work to split) — what the op table cannot tell apart.
+ *
+ * `node benchmarks/op-profile.js [--models vgg16,resnet50] [--threads 1,2] [--reps 3] [--top 14] [--jobs] [--json]`
  * (the built packages/*\/dist: `npx tsc -b packages/nn` first; `--help` lists the flags). Never part of `npm test`.
  */
 'use strict';
@@ -22,6 +26,7 @@ const { arg, refuse } = declareFlags({
     threads: { kind: 'numbers', help: 'the thread counts, each profiled in turn (default 1,2)' },
     reps: { kind: 'number', help: 'profiled passes per model and thread count, after 3 warm-ups (default 3)' },
     top: { kind: 'number', help: 'ops listed per model, slowest first (default 14)' },
+    jobs: { kind: 'switch', help: "time the WebAssembly module's jobs (split across the threads or not) instead of the ops" },
     json: { kind: 'switch', help: 'one JSON row per op, model and thread count instead of tables' },
   },
 });
@@ -30,6 +35,9 @@ const threadCounts = arg('threads', '1,2').split(',').map(Number);
 const reps = Number(arg('reps', '3'));
 const top = Number(arg('top', '14'));
 const json = arg('json', 'false') === 'true';
+const jobs = arg('jobs', 'false') === 'true';
+/** The row for the rest of a pass: JavaScript between kernels (or, with --jobs, everything outside the module's jobs). */
+const OUTSIDE = jobs ? '(outside jobs)' : '(outside kernels)';
 if (!threadCounts.every((n) => Number.isInteger(n) && n >= 1)) refuse(`--threads takes counts >= 1, as 1,2, got '${arg('threads', '')}'`);
 if (!Number.isInteger(reps) || reps < 1) refuse(`--reps takes a count >= 1, got '${arg('reps', '')}'`);
 
@@ -39,7 +47,7 @@ const nn = load('nn');
 
 /** Accumulated wall ms and calls per op while `phase` is set; null outside a measured pass. */
 let phase = /** @type {null | 'fwd' | 'bwd'} */ (null);
-/** @type {Map<string, { ms: number, calls: number }>} */
+/** @type {Map<string, { ms: number, calls: number, wholeMs: number }>} (wholeMs: jobs not split across the threads) */
 const perOp = new Map();
 let gcMs = 0;
 new PerformanceObserver((list) => {
@@ -47,14 +55,26 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ['gc'] });
 
 const kernels = /** @type {Record<string, (inputs: unknown, attrs: unknown) => unknown>} */ (T.cpuBackend.kernels);
+if (jobs) {
+  // Each job once it is done, by name, with the time of those that ran whole on the calling thread apart.
+  const wasm = require(path.join(__dirname, '..', 'packages', 'tensor', 'dist', 'backends', 'cpu', 'kernels', 'wasm-gemm.js'));
+  wasm.setJobObserver((/** @type {{ job: string, split: boolean, ms: number }} */ r) => {
+    if (phase === null) return;
+    const e = perOp.get(r.job) ?? { ms: 0, calls: 0, wholeMs: 0 };
+    e.ms += r.ms;
+    e.calls++;
+    if (!r.split) e.wholeMs += r.ms;
+    perOp.set(r.job, e);
+  });
+}
 for (const op of Object.keys(kernels)) {
   const kernel = /** @type {(inputs: unknown, attrs: unknown) => unknown} */ (kernels[op]);
   kernels[op] = (inputs, attrs) => {
-    if (phase === null) return kernel(inputs, attrs);
+    if (phase === null || jobs) return kernel(inputs, attrs);
     const key = `${op} (${phase})`;
     const t = performance.now();
     const out = kernel(inputs, attrs);
-    const e = perOp.get(key) ?? { ms: 0, calls: 0 };
+    const e = perOp.get(key) ?? { ms: 0, calls: 0, wholeMs: 0 };
     e.ms += performance.now() - t;
     e.calls++;
     perOp.set(key, e);
@@ -111,9 +131,9 @@ async function main() {
       }
       const inKernels = [...perOp.values()].reduce((s, e) => s + e.ms, 0);
       const per = (/** @type {number} */ ms) => ms / reps;
-      for (const [op, e] of perOp) rows.push({ model: name, threads, op, ms: per(e.ms), calls: e.calls / reps });
+      for (const [op, e] of perOp) rows.push({ model: name, threads, op, ms: per(e.ms), calls: e.calls / reps, wholeMs: per(e.wholeMs) });
       rows.push({ model: name, threads, op: '(gc pauses, inside kernels or not)', ms: per(gcMs), calls: 0 });
-      rows.push({ model: name, threads, op: '(outside kernels)', ms: per(wall - inKernels), calls: 0 });
+      rows.push({ model: name, threads, op: OUTSIDE, ms: per(wall - inKernels), calls: 0 });
       rows.push({ model: name, threads, op: '(pass)', ms: per(wall), calls: 0 });
     }
     x.dispose();
@@ -134,15 +154,16 @@ async function main() {
       .slice(0, top)
       .map((r) => r.op);
     const head = [
-      'op (phase)',
+      jobs ? 'job (split or whole)' : 'op (phase)',
       'calls',
       ...threadCounts.map((n) => `${n}t ms`),
       'share',
       ...threadCounts.slice(1).map((n) => `${base}t÷${n}t`),
+      ...(jobs ? threadCounts.slice(1).map((n) => `${n}t ms whole`) : []),
     ];
     console.log(`\n${name}, forward + backward-input, wall ms per pass (${reps} passes)`);
     console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
-    for (const op of [...ops, '(outside kernels)', '(gc pauses, inside kernels or not)', '(pass)']) {
+    for (const op of [...ops, OUTSIDE, '(gc pauses, inside kernels or not)', '(pass)']) {
       const ms = threadCounts.map((n) => of(n, op)?.ms ?? 0);
       const calls = of(base, op)?.calls ?? 0;
       const speed = ms.slice(1).map((m) => (m > 0 ? `${((ms[0] ?? 0) / m).toFixed(2)}×` : '–'));
@@ -152,6 +173,7 @@ async function main() {
         ...ms.map((m) => m.toFixed(1)),
         `${((100 * (ms[0] ?? 0)) / passMs).toFixed(1)}%`,
         ...speed,
+        ...(jobs ? threadCounts.slice(1).map((n) => (op.startsWith('(') ? '' : (of(n, op)?.wholeMs ?? 0).toFixed(1))) : []),
       ];
       console.log(`| ${cells.join(' | ')} |`);
     }

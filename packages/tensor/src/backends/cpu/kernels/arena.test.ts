@@ -2,6 +2,7 @@ import * as T from '../../../index';
 import { RangeAllocator } from './arena';
 import { inTensorArena, setTensorArena, tensorArenaBytes } from '../storage-pool';
 import { setWinogradGroupFloats, setWinogradTile } from './winograd';
+import { setJobObserver, type JobRecord } from './wasm-gemm';
 
 /** How kernels reach a tensor's array (without handing it out, which would move it out of the arena). */
 const arrayOf = (t: T.Tensor) => t.kernelValues() as Float32Array;
@@ -240,5 +241,32 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
     T.tidy(() => T.mul(T.full([1, 4, 64, 64], 7), 3)); // garbage of the gradient's size freed in the arena
     expect(firstDifference([once()], [fresh])).toBe('');
     x.dispose();
+  });
+});
+
+describe('job observer (benchmarks/op-profile.js --jobs)', () => {
+  afterEach(() => {
+    setJobObserver(null);
+    T.setNumThreads(1);
+  });
+
+  test('hears every job by name, split across the threads or run whole, and nothing once removed', () => {
+    const heard: JobRecord[] = [];
+    setJobObserver((r) => heard.push(r));
+    const x = T.randn([1, 64, 32, 32], { generator: new T.Generator(20) });
+    const small = T.relu(T.mul(x, 1)); // 65536 values in the arena: one Relu job, whole on one thread
+    T.setNumThreads(2);
+    const big = T.relu(T.mul(T.randn([4, 64, 64, 64], { generator: new T.Generator(21) }), 1)); // split on 2 threads
+    const relus = heard.filter((r) => r.job === 'Relu');
+    expect(relus.map((r) => [r.items, r.split])).toEqual([
+      [4096, false],
+      [65536, true],
+    ]);
+    expect(relus.every((r) => r.ms >= 0 && r.work === 4 * 16 * r.items)).toBe(true);
+    setJobObserver(null);
+    const before = heard.length;
+    T.relu(small).dispose();
+    expect(heard.length).toBe(before);
+    for (const t of [x, small, big]) t.dispose();
   });
 });

@@ -78,6 +78,32 @@ export function setGemmTileSplit(on: boolean): boolean {
   return prev;
 }
 
+/** What a job observer hears of each job once it is done (started jobs when their finish returns). */
+export interface JobRecord {
+  /** Its name in WasmJob. */
+  job: string;
+  /** Whether it was split across the worker threads (else it ran whole on the calling thread). */
+  split: boolean;
+  items: number;
+  /** The work the split was decided on (multiply-adds, or what a value moved counts as). */
+  work: number;
+  /** Wall milliseconds from its start to its end on the calling thread. */
+  ms: number;
+}
+
+const JOB_NAMES = new Map<number, string>(Object.entries(WasmJob).map(([name, id]) => [id, name]));
+const jobName = (id: number): string => JOB_NAMES.get(id) ?? String(id);
+let observer: ((r: JobRecord) => void) | null = null;
+/**
+ * @internal Hears every job of every engine (benchmarks/op-profile.js --jobs), null: none (the default, and then
+ * nothing is timed). Returns the previous observer.
+ */
+export function setJobObserver(fn: ((r: JobRecord) => void) | null): ((r: JobRecord) => void) | null {
+  const prev = observer;
+  observer = fn;
+  return prev;
+}
+
 let overlap = true;
 /**
  * @internal Whether `startJob` returns before the job is done (so the caller stages the next chunk meanwhile) or
@@ -283,12 +309,17 @@ export function createWasmFloat32Engine(): PanelEngine {
     new Int32Array(memory.buffer, JOB_ARGS, args.length).set(args);
     const threads = Math.min(getNumThreads(), items);
     const p = threads > 1 && work >= PARALLEL_MIN_WORK ? poolFor(threads) : null;
+    const t0 = observer === null ? 0 : performance.now();
     if (p === null) k.run_job(id, 0, 1);
     else if (!detach) p.run(id, items);
     else {
       p.start(id, items);
-      return () => p.finish();
+      return () => {
+        p.finish();
+        observer?.({ job: jobName(id), split: true, items, work, ms: performance.now() - t0 });
+      };
     }
+    observer?.({ job: jobName(id), split: p !== null, items, work, ms: performance.now() - t0 });
     return done;
   }
 
