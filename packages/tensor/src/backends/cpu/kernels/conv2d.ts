@@ -9,8 +9,10 @@
  * where r = ci·kh·kw + i·kw + j is a tap (an im2col row) and q = n·OH·OW + oh·OW + ow runs over the whole
  * batch, so small late-layer images still make big GEMMs.
  * Convolutions with one input channel per group (depthwise, channel multiplier allowed) use direct loops (depthwise.ts).
- * Dense 3×3 stride-1 float32 convolutions wide enough to pay take Winograd F(2×2, 3×3) forward and
+ * Dense 3×3 stride-1 float32 convolutions wide enough to pay take Winograd, F(2×2, 3×3) or F(4×4, 3×3), forward and
  * backward-to-input (winograd.ts; setWinograd(false) or GRADLENS_WINOGRAD=0 turns it off).
+ * On the WebAssembly engine the packers and stores run in the module, on its threads; tensors in the arena
+ * (arena.ts) are packed from, scattered into and stored to where they lie, others pass through its staging region.
  */
 import type { Conv2dGeometry, FloatArray } from './types';
 import { currentFloat32Engine, depthBlock, gemm, stridedA, type GemmStore, type PackA, type PackB, type Staging } from './gemm';

@@ -19,8 +19,9 @@
  *    for float32 data where WebAssembly SIMD is available (`setFloat32Engine`).
  *
  * Parallel split: an engine with `depth` (the WebAssembly one) runs each row block over all of depth at
- * once and splits its B panels across worker threads sharing its memory (threads/job-pool.ts); packing
- * and stores stay on the calling thread.
+ * once and splits its B panels across worker threads sharing its memory (threads/job-pool.ts). The packers and
+ * stores are called here, on the calling thread; the WebAssembly ones (conv2d.ts) run their loops as jobs on the
+ * threads too, and a packer may hand over A packed and kept by an earlier call (`PackA.packed`).
  */
 import { THIN, thinMatmul, type ThinProduct } from './thin';
 import { thinMatmulStaged } from './thin-staged';
