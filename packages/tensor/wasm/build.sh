@@ -10,8 +10,8 @@ out="$here/../src/backends/cpu/kernels/wasm-binary.ts"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 clang --target=wasm32 -O3 -msimd128 -matomics -mbulk-memory -nostdlib \
-  -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 -Wl,--export=gemm_depth -Wl,--export=gemm_block -Wl,--export=gemm_mr -Wl,--export=gemm_nr \
-  -Wl,--export=pack_panels -Wl,--export=scatter_add -Wl,--export=run_job \
+  -Wl,--no-entry -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 -Wl,--export=gemm_block -Wl,--export=gemm_mr -Wl,--export=gemm_nr \
+  -Wl,--export=run_job \
   -o "$tmp/gemm.wasm" "$here/gemm_f32.c"
 # Every instance on the shared memory starts its shadow stack at the same address: a kernel that spills to it
 # (an array indexed at run time, an address taken) would race with the other threads. Refuse such a build.

@@ -1,7 +1,7 @@
 import type { DType, TypedArray } from '../../dtype';
 import { floatOf, promote } from '../../dtype';
 import type { NamedKernelTable } from '../backend';
-import { broadcastShapes, broadcastStrides, stridesOf } from '../../shape';
+import { broadcastShapes, broadcastStrides, sameShape, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
 import { erf } from './kernels/erf';
 import { addInArena, reluBackwardInArena, reluInArena } from './kernels/arena-jobs';
@@ -54,11 +54,6 @@ const generic =
   (v, av, bv, o, ia, ib, n, sa, sb) => {
     for (let i = 0; i < n; i++) v[o + i] = f(av[ia + i * sa]!, bv[ib + i * sb]!);
   };
-
-/** Whether two tensors have one shape (no broadcasting between them). */
-function sameShape(a: Tensor, b: Tensor): boolean {
-  return a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i]);
-}
 
 function binary(op: string, a: Tensor, b: Tensor, dtype: DType, run: Run): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
@@ -192,7 +187,7 @@ export const elementwiseKernels = {
   add: ({ a, b }) => {
     const av = read(a),
       bv = read(b);
-    if (av instanceof Float32Array && bv instanceof Float32Array && inEngineArena(av) && inEngineArena(bv) && sameShape(a, b)) {
+    if (av instanceof Float32Array && bv instanceof Float32Array && inEngineArena(av) && inEngineArena(bv) && sameShape(a.shape, b.shape)) {
       // Residual adds and gradients meeting: on the module's threads when the output lands in the arena too.
       const { t, v } = outputToFill(a.shape, 'float32');
       if (!addInArena(av, bv, v)) addRun(v, av, bv, 0, 0, 0, v.length, 1, 1);

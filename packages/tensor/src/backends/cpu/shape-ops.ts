@@ -23,7 +23,7 @@ function sliceGeometry(inShape: readonly number[], begin: readonly number[], end
 
 export const shapeKernels = {
   // A reshape shares its input's values (`assign` writes both, as a view in PyTorch), so neither tensor's
-  // freeing may hand the array to the storage pool.
+  // freeing may hand the array to the storage pool; an arena array (one holder only) is copied instead.
   reshape: ({ x }, { shape }) => {
     const v = read(x);
     if (inTensorArena(v)) {

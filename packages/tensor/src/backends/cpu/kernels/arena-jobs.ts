@@ -7,9 +7,8 @@
 import { currentFloat32Engine, type Staging } from './gemm';
 import { WasmJob } from './wasm-gemm';
 import { inEngineArena } from '../storage-pool';
-import type { FloatArray } from './types';
+import type { FloatArray, Pool2dGeometry } from './types';
 import type { BatchNormGeometry } from './batchnorm';
-import type { Pool2dGeometry } from './types';
 
 /** The staging of the engine whose threads reach the arena, when every array (float32 or int32) lives in it; else null. */
 function arenaStaging(...arrays: (FloatArray | Int32Array)[]): Staging | null {
@@ -19,32 +18,29 @@ function arenaStaging(...arrays: (FloatArray | Int32Array)[]): Staging | null {
   return st;
 }
 
-/** The job's items: 16-value chunks (a part's values fill whole cache lines). A value moved costs about 4 multiply-adds. */
-const chunks = (n: number): number => Math.ceil(n / 16);
+/**
+ * Runs value-by-value job `id` over arrays of one length (inputs, then the output), each passed by its address, then
+ * the length; split in 16-value chunks (a part's values fill whole cache lines), a value costing about 4
+ * multiply-adds. False when an array is not in the arena.
+ */
+function valuesJob(id: number, arrays: FloatArray[]): boolean {
+  const st = arenaStaging(...arrays);
+  if (st === null) return false;
+  const n = arrays[arrays.length - 1]!.length;
+  st.job(id, [...arrays.map((a) => a.byteOffset), n], Math.ceil(n / 16), 4 * n);
+  return true;
+}
 
 /** out = relu(x) on float32 bits (elementwise.ts's reluFloat32Bits). */
-export function reluInArena(x: FloatArray, out: FloatArray): boolean {
-  const st = arenaStaging(x, out);
-  if (st === null) return false;
-  st.job(WasmJob.Relu, [x.byteOffset, out.byteOffset, out.length], chunks(out.length), 4 * out.length);
-  return true;
-}
+export const reluInArena = (x: FloatArray, out: FloatArray): boolean => valuesJob(WasmJob.Relu, [x, out]);
 
 /** out = dy where x > 0, else +0, on float32 bits (elementwise.ts's reluBackwardFloat32Bits). */
-export function reluBackwardInArena(dy: FloatArray, x: FloatArray, out: FloatArray): boolean {
-  const st = arenaStaging(dy, x, out);
-  if (st === null) return false;
-  st.job(WasmJob.ReluBackward, [dy.byteOffset, x.byteOffset, out.byteOffset, out.length], chunks(out.length), 4 * out.length);
-  return true;
-}
+export const reluBackwardInArena = (dy: FloatArray, x: FloatArray, out: FloatArray): boolean =>
+  valuesJob(WasmJob.ReluBackward, [dy, x, out]);
 
 /** out = a + b, all of one length (no broadcasting). */
 export function addInArena(a: FloatArray, b: FloatArray, out: FloatArray): boolean {
-  if (a.length !== out.length || b.length !== out.length) return false;
-  const st = arenaStaging(a, b, out);
-  if (st === null) return false;
-  st.job(WasmJob.Add, [a.byteOffset, b.byteOffset, out.byteOffset, out.length], chunks(out.length), 4 * out.length);
-  return true;
+  return a.length === out.length && b.length === out.length && valuesJob(WasmJob.Add, [a, b, out]);
 }
 
 /**

@@ -20,21 +20,7 @@ interface GemmExports {
   gemm_block(kc: number, rPanels: number, sPanels: number, ap: number, bp: number, c: number, ldc: number, accumulate: number): void;
   gemm_mr(): number;
   gemm_nr(): number;
-  pack_panels(src: number, depth: number, kc: number, across: number, width: number, dst: number, nr: number): void;
-  scatter_add(dst: number, down: number, rows: number, runs: number, nRuns: number, colStep: number, c: number, ldc: number): void;
-  gemm_depth(
-    K: number,
-    KC: number,
-    mPad: number,
-    i0: number,
-    rPanels: number,
-    sBegin: number,
-    sEnd: number,
-    ap: number,
-    bp: number,
-    c: number,
-    ldc: number,
-  ): void;
+  /** Everything else (GEMMs over whole depths, packing, scatters, transforms, the arena's kernels) runs as its jobs. */
   run_job: RunJob;
 }
 
