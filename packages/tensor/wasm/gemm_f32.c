@@ -1034,6 +1034,106 @@ static void scatter_planes(const float *dy, const int *idx, float *dx, int outSi
   }
 }
 
+/*
+ * max_pool2d over any windows (kernel, stride, padding, dilation, ceil mode), planes [p0, p1) of x [planes, H, W]:
+ * pool_windows.ts's windowMax over the windows strideWindows made (rs/re: each output row's first and end input
+ * row, cs/ce the columns'). Taps in its order (row by row, dilation steps), a tap taken when greater or NaN; a window
+ * wholly in the padding gives -Infinity at its first tap's index. Four outputs of a row whose windows are the same
+ * width and evenly spaced (all but the clipped ones at the edges) go as one vector, each lane seeing its own taps in
+ * that order; the rest one by one, with selects rather than branches (real activations make such a branch
+ * mispredict half the time).
+ */
+static void max_pool_windows(const float *x, float *out, int *idx, int H, int W, int OH, int OW, int dH, int dW, const int *rs,
+                             const int *re, const int *cs, const int *ce, int p0, int p1) {
+  for (int p = p0; p < p1; p++) {
+    const float *plane = x + p * H * W;
+    int o = p * OH * OW;
+    for (int oh = 0; oh < OH; oh++) {
+      int h0 = rs[oh], h1 = re[oh];
+      for (int ow = 0; ow < OW;) {
+        int w0 = cs[ow], span = ce[ow] - w0;
+        int step = ow + 4 <= OW ? cs[ow + 1] - w0 : 0;
+        if (step > 0 && span > 0 && cs[ow + 2] - cs[ow + 1] == step && cs[ow + 3] - cs[ow + 2] == step && ce[ow + 1] - cs[ow + 1] == span &&
+            ce[ow + 2] - cs[ow + 2] == span && ce[ow + 3] - cs[ow + 3] == span) {
+          v128_t lanes = wasm_i32x4_make(0, step, 2 * step, 3 * step);
+          v128_t top = wasm_f32x4_splat(-__builtin_inff());
+          v128_t best = wasm_i32x4_add(wasm_i32x4_splat(h0 * W + w0), lanes);
+          for (int h = h0; h < h1; h += dH) {
+            for (int w = w0; w < w0 + span; w += dW) {
+              int at = h * W + w;
+              v128_t v = wasm_f32x4_make(plane[at], plane[at + step], plane[at + 2 * step], plane[at + 3 * step]);
+              v128_t take = TAKE(v, top);
+              top = wasm_v128_bitselect(v, top, take);
+              best = wasm_v128_bitselect(wasm_i32x4_add(wasm_i32x4_splat(at), lanes), best, take);
+            }
+          }
+          wasm_v128_store(out + o, top);
+          wasm_v128_store(idx + o, best);
+          ow += 4;
+          o += 4;
+          continue;
+        }
+        int w1 = ce[ow];
+        int at0 = h0 * W + w0;
+        float top = -__builtin_inff();
+        for (int h = h0; h < h1; h += dH) {
+          for (int w = w0; w < w1; w += dW) {
+            int at = h * W + w;
+            float v = plane[at];
+            int take = (v > top) | (v != v);
+            top = take ? v : top;
+            at0 = take ? at : at0;
+          }
+        }
+        out[o] = top;
+        idx[o] = at0;
+        ow++;
+        o++;
+      }
+    }
+  }
+}
+
+/* d[0, n) = s[0, n), a vector at a time (no memcpy to link). */
+static inline void copy_floats(const float *s, float *d, int n) {
+  int k = 0;
+  for (; k + 4 <= n; k += 4) wasm_v128_store(d + k, wasm_v128_load(s + k));
+  for (; k < n; k++) d[k] = s[k];
+}
+
+static inline void zero_floats(float *d, int n) {
+  v128_t z = wasm_f32x4_splat(0.0f);
+  int k = 0;
+  for (; k + 4 <= n; k += 4) wasm_v128_store(d + k, z);
+  for (; k < n; k++) d[k] = 0.0f;
+}
+
+/*
+ * im2col.ts's padInto (unpad 0) or unpadGradient (unpad 1) for planes [p0, p1): plane p of x [planes, H, W] into
+ * the interior of padded plane p ((H + 2·padH) rows of W + 2·padW), its border zeroed; or that interior back.
+ * Only moves numbers, so the result is the JavaScript copy's.
+ */
+static void pad_planes(const float *src, float *dst, int H, int W, int padH, int padW, int unpad, int p0, int p1) {
+  int rowLen = W + 2 * padW, planeLen = (H + 2 * padH) * rowLen;
+  for (int p = p0; p < p1; p++) {
+    if (unpad) {
+      const float *s = src + p * planeLen + padH * rowLen + padW;
+      float *d = dst + p * H * W;
+      for (int h = 0; h < H; h++) copy_floats(s + h * rowLen, d + h * W, W);
+      continue;
+    }
+    const float *s = src + p * H * W;
+    float *d = dst + p * planeLen;
+    zero_floats(d, padH * rowLen + padW);
+    for (int h = 0; h < H; h++) {
+      float *row = d + (h + padH) * rowLen + padW;
+      copy_floats(s + h * W, row, W);
+      zero_floats(row + W, h + 1 < H ? 2 * padW : padW + padH * rowLen);
+    }
+    if (H == 0) zero_floats(d + padH * rowLen + padW, planeLen - padH * rowLen - padW);
+  }
+}
+
 /* Values [b, e) of n for part i of count, whole 16-value chunks but the last. */
 #define CHUNKS(n, i, count, b, e)                                                                  \
   int chunks_ = ((n) + 15) / 16;                                                                   \
@@ -1051,7 +1151,8 @@ static void scatter_planes(const float *dy, const int *idx, float *dx, int outSi
  * 13 wino4_filter, 14 wino4_input, 15 wino4_output (F(4×4, 3×3); its products are job 3);
  * 16 relu, 17 relu backward, 18 add, 19 eval-mode batch norm (elementwise, on tensors in the arena); 20 conv_store by
  * rows; 21 scatter_add by input channels (rows of one channel's taps overlap: one part adds them in order); 22 zeros;
- * 23 max_pool_2x2, 24 scatter_planes (max pooling's backward) by planes.
+ * 23 max_pool_2x2, 24 scatter_planes (max pooling's backward) by planes; 25 max_pool_windows, 26 pad_planes by
+ * planes.
  */
 void run_job(int job, int i, int count) {
   const int *a = JOB_ARGS;
@@ -1130,6 +1231,13 @@ void run_job(int job, int i, int count) {
     break;
   case 23: /* x, out, idx, planes, H, W, OH, OW */
     max_pool_2x2(CF(0), F(1), (int *)a[2], a[4], a[5], a[6], a[7], part(a[3], i, count), part(a[3], i + 1, count));
+    break;
+  case 25: /* x, out, idx, planes, H, W, OH, OW, dH, dW, row starts, row ends, column starts, column ends */
+    max_pool_windows(CF(0), F(1), (int *)a[2], a[4], a[5], a[6], a[7], a[8], a[9], (const int *)a[10], (const int *)a[11],
+                     (const int *)a[12], (const int *)a[13], part(a[3], i, count), part(a[3], i + 1, count));
+    break;
+  case 26: /* src, dst, planes, H, W, padH, padW, unpad */
+    pad_planes(CF(0), F(1), a[3], a[4], a[5], a[6], a[7], part(a[2], i, count), part(a[2], i + 1, count));
     break;
   case 24: /* dy, idx, dx, planes, outSize, inSize */
     scatter_planes(CF(0), (const int *)a[1], F(2), a[4], a[5], part(a[3], i, count), part(a[3], i + 1, count));

@@ -1,13 +1,14 @@
 /**
  * Elementwise kernels on the module's threads for tensors in the tensor arena (arena.ts): each returns false,
  * having done nothing, unless every array it is given lives there (then the caller runs its JavaScript loop).
- * The module's kernels (gemm_f32.c jobs 16–19, 23, 24) do the same bit operations or float64 arithmetic as the
- * JavaScript ones, so a result is bitwise the same wherever its tensors live and however many threads run.
+ * The module's kernels (gemm_f32.c jobs 16–19, 23–26) do the same bit operations, comparisons or float64 arithmetic
+ * as the JavaScript ones, so a result is bitwise the same wherever its tensors live and however many threads run.
  */
 import { currentFloat32Engine, type Staging } from './gemm';
 import { WasmJob } from './wasm-gemm';
 import { inEngineArena } from '../storage-pool';
-import type { FloatArray, Pool2dGeometry } from './types';
+import type { Conv2dGeometry, FloatArray, Pool2dGeometry } from './types';
+import type { AxisWindows } from './pool_windows';
 import type { BatchNormGeometry } from './batchnorm';
 
 /** The staging of the engine whose threads reach the arena, when every array (float32 or int32) lives in it; else null. */
@@ -83,6 +84,45 @@ export function maxPool2x2InArena(x: FloatArray, g: Pool2dGeometry, out: FloatAr
   const args = [x.byteOffset, out.byteOffset, indices.byteOffset, planes, g.inHeight, g.inWidth, g.outHeight, g.outWidth];
   st.job(WasmJob.MaxPool2x2, args, planes, 4 * out.length);
   return true;
+}
+
+/**
+ * max_pool2d over any windows (pool_windows.ts's strideWindows: `rows` and `cols`, staged) into out and its argmax into
+ * indices: windowMax's comparisons in its order, the planes split across the threads.
+ */
+export function maxPoolWindowsInArena(
+  x: FloatArray,
+  g: Pool2dGeometry,
+  rows: AxisWindows,
+  cols: AxisWindows,
+  out: FloatArray,
+  indices: Int32Array,
+): boolean {
+  const st = arenaStaging(x, out, indices);
+  if (st === null) return false;
+  const { outHeight: OH, outWidth: OW } = g;
+  const staged = st.reserve(2 * (OH + OW));
+  const tables = new Int32Array(staged.buffer, staged.byteOffset, 2 * (OH + OW));
+  tables.set(rows.start, 0);
+  tables.set(rows.end, OH);
+  tables.set(cols.start, 2 * OH);
+  tables.set(cols.end, 2 * OH + OW);
+  const planes = g.batch * g.channels;
+  const [rs, re, cs, ce] = [0, OH, 2 * OH, 2 * OH + OW].map((at) => st.address(at));
+  const args = [x.byteOffset, out.byteOffset, indices.byteOffset, planes, g.inHeight, g.inWidth, OH, OW, g.dilationH, g.dilationW];
+  st.job(WasmJob.MaxPoolWindows, [...args, rs!, re!, cs!, ce!], planes, 4 * out.length * g.kernelH * g.kernelW);
+  return true;
+}
+
+/**
+ * im2col.ts's padInto from x (in the engine's arena) into the staging region from element `at` (its border zeroed),
+ * or with `unpad` unpadGradient's copy of that region's interior into x: planes split across the threads.
+ */
+export function padPlanesInModule(st: Staging, x: FloatArray, g: Conv2dGeometry, at: number, unpad: boolean): void {
+  const planes = g.batch * g.inChannels;
+  const [from, to] = unpad ? [st.address(at), x.byteOffset] : [x.byteOffset, st.address(at)];
+  const args = [from, to, planes, g.inHeight, g.inWidth, g.padH, g.padW, unpad ? 1 : 0];
+  st.job(WasmJob.PadPlanes, args, planes, 4 * planes * (g.inHeight + 2 * g.padH) * (g.inWidth + 2 * g.padW));
 }
 
 /** Max pooling's backward: dx zeroed, then dx[plane][indices[o]] += dy[o] (pool_windows.ts's scatterByIndices), by planes. */

@@ -174,21 +174,26 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
         return out;
       });
     const groupWas = setWinogradGroupFloats(2 * 64 * 40 * 40);
+    const jobs = new Set<string>();
     try {
       for (const tile of [2, 4] as const) {
         setWinogradTile(tile);
         setTensorArena(false);
         const reference = pass();
         setTensorArena(true);
+        setJobObserver((r) => jobs.add(r.job));
         for (const threads of [1, 2, 3]) {
           T.setNumThreads(threads);
           expect(firstDifference(pass(), reference)).toBe('');
         }
+        setJobObserver(null);
       }
     } finally {
+      setJobObserver(null);
       setWinogradTile(null);
       setWinogradGroupFloats(groupWas);
     }
+    expect(jobs.has('PadPlanes')).toBe(true); // f's padded input and its gradient's interior moved by the module
     for (const t of [x, w3, w1, wg, ws]) t.dispose();
   });
 
@@ -220,10 +225,17 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
     const reference = run();
     arenaOn = true;
     setTensorArena(true);
-    for (const threads of [1, 2, 3]) {
-      T.setNumThreads(threads);
-      expect(firstDifference(run(), reference)).toBe('');
+    const jobs = new Set<string>();
+    setJobObserver((r) => jobs.add(r.job));
+    try {
+      for (const threads of [1, 2, 3]) {
+        T.setNumThreads(threads);
+        expect(firstDifference(run(), reference)).toBe('');
+      }
+    } finally {
+      setJobObserver(null);
     }
+    expect([...jobs].filter((j) => j.startsWith('MaxPool')).sort()).toEqual(['MaxPool2x2', 'MaxPoolWindows']);
     x.dispose();
   });
 

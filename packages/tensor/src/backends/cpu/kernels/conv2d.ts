@@ -37,6 +37,7 @@ import { MAX_STAGED_FLOATS } from './limits';
 import { backwardInputAsForward, useWinograd, winogradConv } from './winograd';
 import { keptCopy } from './resident';
 import { inEngineArena } from '../storage-pool';
+import { padPlanesInModule } from './arena-jobs';
 
 /**
  * Where a packer's two offset tables live and where its loop runs: in JavaScript (`scriptLoops`, over
@@ -294,22 +295,27 @@ function paddedInput(x: FloatArray, g: Conv2dGeometry, out: FloatArray, weight?:
     return [paddedPlanes(x, g), stagedLoops(plan, x), weight === undefined ? null : weightPacker(weight, plan, at, kept)];
   }
   const at = 2 * plan.t + plan.size;
-  const xp = padInto(x, g, plan.st.reserve(at + stagedWeightFloats(weight, kept)), 2 * plan.t);
+  const staged = plan.st.reserve(at + stagedWeightFloats(weight, kept));
+  let xp: PaddedPlanes;
+  if (inEngineArena(x)) {
+    padPlanesInModule(plan.st, x, g, 2 * plan.t, false); // on the module's threads
+    xp = paddedPlanes(staged, g);
+  } else xp = padInto(x, g, staged, 2 * plan.t);
   return [xp, stagedLoops(plan), weight === undefined ? null : weightPacker(weight, plan, at, kept)];
 }
 
 /**
  * The zeroed padded gradient col2imStore scatters into, and the loops that scatter: staged in the wasm
  * memory when the GEMMs producing dx run on an engine with staging (stagePlan), else a JavaScript
- * buffer. Taps that fall in the padding land in its border, unchecked. `readBack` returns it for
- * unpadGradient after the GEMMs (a staged view is fetched again: memory growth detaches the old one).
+ * buffer. Taps that fall in the padding land in its border, unchecked. `unpad` copies its interior into dx after
+ * the GEMMs.
  */
 function paddedGradientFor(
   dx: FloatArray,
   g: Conv2dGeometry,
   weight: FloatArray,
   dy: FloatArray,
-): { dxp: PaddedPlanes; loops: PackLoops; dyLoops: PackLoops; weightA: WeightA; readBack(): PaddedPlanes } {
+): { dxp: PaddedPlanes; loops: PackLoops; dyLoops: PackLoops; weightA: WeightA; unpad(): void } {
   const plan = stagePlan(dx, g, weight.length);
   if (plan === null) {
     const dxp = paddedGradient(dx, g);
@@ -318,7 +324,7 @@ function paddedGradientFor(
       loops: scriptLoops(dxp.data),
       dyLoops: scriptLoops(dy),
       weightA: weightPacker(weight, null, 0, NOTHING_KEPT),
-      readBack: () => dxp,
+      unpad: () => unpadGradient(dxp, g, dx),
     };
   }
   const { st, t, size } = plan;
@@ -329,12 +335,16 @@ function paddedGradientFor(
     st.reserve(2 * t + stagedWeightFloats(weight, kept));
     zeroInModule(st, dx.byteOffset, dx.length);
     const dxp = paddedPlanes(dx, g);
-    return { dxp, loops: stagedLoops(plan, undefined, dx), dyLoops, weightA: weightPacker(weight, plan, 2 * t, kept), readBack: () => dxp };
+    return { dxp, loops: stagedLoops(plan, undefined, dx), dyLoops, weightA: weightPacker(weight, plan, 2 * t, kept), unpad: () => {} };
   }
   const dxp = paddedPlanes(st.reserve(2 * t + size + stagedWeightFloats(weight, kept)), g);
   zeroInModule(st, st.address(2 * t), size);
   const weightA = weightPacker(weight, plan, 2 * t + size, kept);
-  return { dxp, loops: stagedLoops(plan), dyLoops, weightA, readBack: () => ({ ...dxp, data: st.floats().subarray(2 * t) }) };
+  // A staged view is fetched again for the copy back: memory growth detaches the old one.
+  const unpad = inEngineArena(dx)
+    ? () => padPlanesInModule(st, dx, g, 2 * t, true) // on the module's threads
+    : () => unpadGradient({ ...dxp, data: st.floats().subarray(2 * t) }, g, dx);
+  return { dxp, loops: stagedLoops(plan), dyLoops, weightA, unpad };
 }
 
 /** Zeros `n` floats of the module's memory from byte address `at`, on its threads (a big gradient's memset). */
@@ -474,13 +484,13 @@ export function conv2dBackwardInput(dy: FloatArray, weight: FloatArray, g: Conv2
   const cinG = g.inChannels / g.groups;
   const coutG = g.outChannels / g.groups;
   const kdim = cinG * g.kernelHeight * g.kernelWidth;
-  const { dxp, loops, dyLoops, weightA, readBack } = paddedGradientFor(dx, g, weight, dy);
+  const { dxp, loops, dyLoops, weightA, unpad } = paddedGradientFor(dx, g, weight, dy);
   for (let group = 0; group < g.groups; group++) {
     gemm(kdim, g.batch * P, coutG, weightA(group * coutG * kdim, 1, kdim), dyB(g, group, dyLoops), col2imStore(dxp, g, group, loops), {
       float32: dx instanceof Float32Array,
     });
   }
-  unpadGradient(readBack(), g, dx);
+  unpad();
 }
 
 /** Writes the gradient of conv2d with respect to its weight into dw [Cout, Cin/groups, kh, kw] (overwritten). */

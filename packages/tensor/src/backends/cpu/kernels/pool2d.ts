@@ -1,7 +1,7 @@
 /** max_pool2d and avg_pool2d (forward and backward) with PyTorch's window, ceil-mode and divisor semantics. */
 import type { FloatArray, Pool2dGeometry } from './types';
 import { paddedLengths, strideWindows, windowAdd, windowMax, windowSum } from './pool_windows';
-import { maxPool2x2InArena } from './arena-jobs';
+import { maxPool2x2InArena, maxPoolWindowsInArena } from './arena-jobs';
 
 /**
  * Writes max_pool2d of x [N, C, H, W] into out [N, C, OH, OW] and the argmax (flat h*W+w within each
@@ -15,6 +15,7 @@ export function maxPool2dForward(x: FloatArray, g: Pool2dGeometry, out: FloatArr
   }
   const rows = strideWindows(OH, H, g.kernelH, g.strideH, g.padH, dH);
   const cols = strideWindows(OW, W, g.kernelW, g.strideW, g.padW, dW);
+  if (maxPoolWindowsInArena(x, g, rows, cols, out, indices)) return; // in the arena: on the module's threads
   const planes = g.batch * g.channels;
   let o = 0;
   for (let pl = 0; pl < planes; pl++) {

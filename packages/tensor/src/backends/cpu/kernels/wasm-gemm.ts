@@ -51,6 +51,8 @@ export const WasmJob = {
   Zero: 22,
   MaxPool2x2: 23,
   ScatterPlanes: 24,
+  MaxPoolWindows: 25,
+  PadPlanes: 26,
 } as const;
 
 let tileSplit = true;
