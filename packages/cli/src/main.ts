@@ -101,8 +101,8 @@ export async function main(
         `unknown command '${cmd}'${didYouMean(cmd, Object.keys(COMMANDS))}; commands: ${Object.keys(COMMANDS).join(', ')} (gradlens --help)`,
         2,
       );
-    // The core reads no environment: the entry point turns GRADLENS_THREADS, GRADLENS_CPU_GEMM and
-    // GRADLENS_WINOGRAD into the CPU backend's settings.
+    // The core reads no environment: the entry point turns GRADLENS_THREADS, GRADLENS_CPU_GEMM, GRADLENS_WINOGRAD
+    // and GRADLENS_ARENA_MB into the CPU backend's settings.
     try {
       applyCpuEnvironment(process.env);
     } catch (e) {

@@ -45,7 +45,7 @@ export { setNumThreads, getNumThreads, parseThreadCount } from './backends/cpu/t
 export { setStoragePoolBytes, storagePoolBytes } from './backends/cpu/storage-pool';
 export { setWinograd, setWinogradTile, parseWinograd, type WinogradTile, type WinogradSetting } from './backends/cpu/kernels/winograd';
 export { setWeightCacheBytes, weightCacheBytes } from './backends/cpu/kernels/resident';
-export { setCpuGemmEngine, parseCpuGemmEngine, type CpuGemmEngine } from './backends/cpu/kernels/gemm';
+export { setCpuGemmEngine, parseCpuGemmEngine, type CpuGemmEngine, setTensorArenaSize, tensorArenaSize } from './backends/cpu/kernels/gemm';
 export { applyCpuEnvironment } from './backends/cpu/environment';
 export { setThreadHost } from './backends/cpu/threads/host';
 export { webThreadHost } from './backends/cpu/threads/web-host';

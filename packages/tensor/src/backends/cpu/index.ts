@@ -6,7 +6,7 @@ import { nnKernels } from './nn';
 import { normKernels } from './norm';
 import { reduceKernels } from './reduce';
 import { shapeKernels } from './shape-ops';
-import { float32GemmInfo } from './kernels/gemm';
+import { float32GemmInfo, tensorArenaSize } from './kernels/gemm';
 import { wasmThreadsUnavailableReason } from './kernels/wasm-gemm';
 import { threadHostUnavailableReason } from './threads/host';
 
@@ -28,6 +28,7 @@ export const cpuBackend: Backend = {
   kernels,
   info: () => {
     const gemm = float32GemmInfo();
+    const arena = tensorArenaSize(); // after float32GemmInfo, which starts the engine
     // Why the kernels run on one thread, when they must: no shared memory, or no thread host here.
     const oneThread = wasmThreadsUnavailableReason() || threadHostUnavailableReason();
     return {
@@ -36,6 +37,7 @@ export const cpuBackend: Backend = {
       float32Gemm: gemm.engine,
       ...(gemm.fallback ? { float32GemmFallback: gemm.fallback } : {}),
       ...(oneThread ? { threadsFallback: oneThread } : {}),
+      ...(arena > 0 ? { tensorArena: `${+(arena / 2 ** 20).toFixed(2)} MiB` } : {}),
     };
   },
 };

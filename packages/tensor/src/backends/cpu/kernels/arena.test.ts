@@ -1,3 +1,5 @@
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import * as T from '../../../index';
 import { RangeAllocator } from './arena';
 import { inTensorArena, setTensorArena, tensorArenaBytes } from '../storage-pool';
@@ -236,6 +238,24 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
       setJobObserver(null);
     }
     expect([...jobs].filter((j) => j.startsWith('MaxPool')).sort()).toEqual(['MaxPool2x2', 'MaxPoolWindows']);
+    x.dispose();
+  });
+
+  test('a tensor dropped without being freed gives its block back once the garbage collector takes it', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const x = T.randn([N], { generator: new T.Generator(16) });
+    const before = tensorArenaBytes();
+    (() => {
+      const dropped = T.relu(x); // never disposed, and no reference left once this returns
+      expect(inTensorArena(arrayOf(dropped))).toBe(true);
+    })();
+    expect(tensorArenaBytes()).toBeGreaterThanOrEqual(before + 4 * N);
+    for (let round = 0; round < 20 && tensorArenaBytes() > before; round++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10)); // finalizers run after the collection, between tasks
+    }
+    expect(tensorArenaBytes()).toBe(before);
     x.dispose();
   });
 

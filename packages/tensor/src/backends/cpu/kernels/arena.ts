@@ -101,6 +101,8 @@ export interface TensorArena {
   give(view: ArenaArray): void;
   /** Bytes of the arena in use. */
   inUse(): number;
+  /** Its size in bytes. */
+  readonly capacity: number;
 }
 
 /**
@@ -132,6 +134,7 @@ export function createTensorArena(buffer: () => ArrayBufferLike, base: number, b
       ranges.release(at);
     },
     inUse: () => ranges.inUse(),
+    capacity: bytes,
   };
   return arena;
 }

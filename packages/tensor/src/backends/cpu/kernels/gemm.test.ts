@@ -156,6 +156,44 @@ describe('float32 GEMM engine choice', () => {
     });
   });
 
+  test('GRADLENS_ARENA_MB sizes the tensor arena before the engine starts; outputs past it are ordinary arrays', () => {
+    jest.isolateModules(() => {
+      const T = jest.requireActual<typeof import('../../../index')>('../../../index');
+      const env = jest.requireActual<typeof import('../environment')>('../environment');
+      const pool = jest.requireActual<typeof import('../storage-pool')>('../storage-pool');
+      expect(T.tensorArenaSize()).toBe(1 << 30); // Node with shared memory: the default, before the engine starts
+      for (const bad of ['-1', '1.5', 'lots', '3073'])
+        expect(() => env.applyCpuEnvironment({ GRADLENS_ARENA_MB: bad })).toThrow(
+          `GRADLENS_ARENA_MB must be a whole number of MiB from 0 to 3072, got '${bad}'`,
+        );
+      env.applyCpuEnvironment({ GRADLENS_ARENA_MB: '8' });
+      expect(T.getBackendInfo().tensorArena).toBe('8 MiB'); // info starts the engine with it
+      const small = T.relu(T.ones([1 << 20])); // 4 MiB: in the arena
+      const big = T.relu(T.ones([3 << 20])); // 12 MiB: past it, an ordinary array
+      expect(pool.inTensorArena(small.kernelValues())).toBe(true);
+      expect(pool.inTensorArena(big.kernelValues())).toBe(false);
+      expect(Array.from(big.dataSync().subarray(0, 3))).toEqual([1, 1, 1]);
+      T.setTensorArenaSize(8 << 20); // the size it has: accepted
+      expect(() => T.setTensorArenaSize(16 << 20)).toThrow(
+        'setTensorArenaSize: the WebAssembly engine already started with a 8 MiB arena; set the size before the first float32 kernel runs (GRADLENS_ARENA_MB at start-up)',
+      );
+      expect(() => T.setTensorArenaSize(-5)).toThrow(
+        'setTensorArenaSize: expected a whole number of bytes from 0 to 3221225472 (3 GiB), got -5',
+      );
+      small.dispose();
+      big.dispose();
+    });
+    jest.isolateModules(() => {
+      const T = jest.requireActual<typeof import('../../../index')>('../../../index');
+      const pool = jest.requireActual<typeof import('../storage-pool')>('../storage-pool');
+      T.applyCpuEnvironment({ GRADLENS_ARENA_MB: '0' });
+      const y = T.relu(T.ones([1 << 16]));
+      expect(pool.inTensorArena(y.kernelValues())).toBe(false); // no arena at all
+      expect(T.tensorArenaSize()).toBe(0);
+      expect(T.getBackendInfo().tensorArena).toBeUndefined();
+    });
+  });
+
   test('the wasm engine grows its memory for big operands and keeps giving right results', () => {
     const prev = setFloat32Engine(createWasmFloat32Engine());
     try {

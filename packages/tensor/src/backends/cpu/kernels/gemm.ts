@@ -27,7 +27,7 @@ import { THIN, thinMatmul, type ThinProduct } from './thin';
 import { thinMatmulStaged } from './thin-staged';
 import type { FloatArray, MatmulOptions } from './types';
 import { scratch, SLOT_PACK_A, SLOT_PACK_B, SLOT_TILE } from './scratch';
-import { createWasmFloat32Engine, wasmSimdUnavailableReason } from './wasm-gemm';
+import { arenaBytesHere, createWasmFloat32Engine, DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, wasmSimdUnavailableReason } from './wasm-gemm';
 import type { TensorArena } from './arena';
 
 /** A register-blocked MR×NR micro-kernel over packed panels. */
@@ -330,8 +330,40 @@ function defaultFloat32Engine(): PanelEngine | null {
     float32Fallback = reason;
     return null;
   }
-  wasmEngine ??= createWasmFloat32Engine();
+  wasmEngine ??= createWasmFloat32Engine(arenaSize);
   return wasmEngine;
+}
+
+let arenaSize = DEFAULT_ARENA_BYTES;
+
+/**
+ * Sets the size in bytes of the tensor arena (Node only: float32 and int32 kernel outputs in the WebAssembly memory,
+ * where the worker threads reach them; default 1 GiB, virtual until touched; 0: none, every output an ordinary
+ * array on the serial paths). It is reserved when the engine starts, so it must be set before the first float32
+ * kernel runs (the CLI and tests: GRADLENS_ARENA_MB through applyCpuEnvironment); afterwards only the size the
+ * engine has is accepted.
+ */
+export function setTensorArenaSize(bytes: number): void {
+  if (!Number.isInteger(bytes) || bytes < 0 || bytes > MAX_ARENA_BYTES)
+    throw new Error(`setTensorArenaSize: expected a whole number of bytes from 0 to ${MAX_ARENA_BYTES} (3 GiB), got ${bytes}`);
+  if (wasmEngine !== undefined && tensorArenaSize() !== arenaBytesHere(bytes))
+    throw new Error(
+      `setTensorArenaSize: the WebAssembly engine already started with a ${Math.round(tensorArenaSize() / 2 ** 20)} MiB arena; set the size before the first float32 kernel runs (GRADLENS_ARENA_MB at start-up)`,
+    );
+  arenaSize = bytes;
+}
+
+/** The tensor arena's size in bytes: the running engine's, else the one it will start with (0 where there is none, as in browsers). */
+export function tensorArenaSize(): number {
+  return wasmEngine !== undefined ? (wasmEngine.arena?.capacity ?? 0) : arenaBytesHere(arenaSize);
+}
+
+/** Parses a GRADLENS_ARENA_MB value for an entry point: whole MiB from 0 to 3072, or a one-line error naming it. */
+export function parseArenaMiB(value: string, name = 'GRADLENS_ARENA_MB'): number {
+  const mib = Number(value);
+  if (!/^\d+$/.test(value.trim()) || mib > MAX_ARENA_BYTES / 2 ** 20)
+    throw new Error(`${name} must be a whole number of MiB from 0 to ${MAX_ARENA_BYTES / 2 ** 20}, got '${value}'`);
+  return mib * 2 ** 20;
 }
 
 /** The float32 GEMM engines by name: 'wasm' (WebAssembly SIMD, the default where the runtime has it) and 'js' (the float64 TypeScript kernel). */

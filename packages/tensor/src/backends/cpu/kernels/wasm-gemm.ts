@@ -118,13 +118,21 @@ const HEAP_BASE = 2 * PAGE;
 /** Each region starts on a 64-byte boundary (a cache line), so vector loads never split lines. */
 const ALIGN = 16;
 /**
- * Bytes reserved for the tensor arena (arena.ts) in Node, where the memory is shared: a batch-1 pass of the big
- * torchvision models keeps well under this live; outputs past it are ordinary arrays (the serial kernels). Browsers
- * get none: a page would commit the address space up front, and WebGL refuses views of shared memory.
+ * Bytes reserved for the tensor arena (arena.ts) in Node, where the memory is shared, unless the engine is made with
+ * another size (gemm.ts's setTensorArenaSize): a batch-1 pass of the big torchvision models keeps well under this
+ * live; outputs past it are ordinary arrays (the serial kernels). Browsers get none: a page would commit the address
+ * space up front, and WebGL refuses views of shared memory.
  */
-const ARENA_BYTES = 1 << 30;
+export const DEFAULT_ARENA_BYTES = 1 << 30;
+/** The most an arena may take of the 4 GiB memory: the engine's panels, staging and kept weights need the rest. */
+export const MAX_ARENA_BYTES = 3 * 2 ** 30;
 
-/** Whether this runtime is Node (the arena's home; see ARENA_BYTES). */
+/** The bytes an engine made here reserves for an arena of `size`: whole 64 KiB pages in Node with shared memory, else 0. */
+export function arenaBytesHere(size: number): number {
+  return wasmThreadsUnavailableReason() === '' && isNode() ? Math.ceil(Math.min(size, MAX_ARENA_BYTES) / PAGE) * PAGE : 0;
+}
+
+/** Whether this runtime is Node (the arena's home; see DEFAULT_ARENA_BYTES). */
 function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
   return typeof p?.versions?.node === 'string';
@@ -189,13 +197,14 @@ export function wasmThreadsUnavailableReason(): string {
 
 /**
  * Instantiates the engine (synchronously: the module is 5 KB). Throws if WebAssembly SIMD is unavailable.
- * Its memory is shared where SharedArrayBuffer exists (threads can join), else unshared (one thread).
+ * Its memory is shared where SharedArrayBuffer exists (threads can join), else unshared (one thread); in Node a
+ * shared memory starts with a tensor arena of `arenaSize` bytes (rounded up to whole 64 KiB pages; 0: none).
  */
-export function createWasmFloat32Engine(): PanelEngine {
+export function createWasmFloat32Engine(arenaSize = DEFAULT_ARENA_BYTES): PanelEngine {
   const reason = wasmSimdUnavailableReason();
   if (reason !== null) throw new Error(`wasm-simd GEMM engine: ${reason}`);
   const shared = wasmThreadsUnavailableReason() === '';
-  const arenaBytes = shared && isNode() ? ARENA_BYTES : 0;
+  const arenaBytes = arenaBytesHere(arenaSize);
   /** Where the engine's own regions start: above the arena. */
   const workBase = HEAP_BASE + arenaBytes;
   const memory = new WebAssembly.Memory({ initial: workBase / PAGE + 16, maximum: MAX_PAGES, shared });
