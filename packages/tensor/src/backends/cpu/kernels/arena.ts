@@ -14,7 +14,11 @@
 /** Blocks start on 64-byte boundaries (cache lines), as the engine's other regions. */
 const ALIGN = 64;
 
-/** First-fit allocation of byte ranges in [base, base + bytes), with freed ranges merged. */
+/**
+ * First-fit allocation of byte ranges in [base, base + bytes), with freed ranges merged: the tensor arena's blocks, and
+ * (over offsets in a region that grows) the weights resident.ts keeps. Lower addresses are always tried first, so
+ * blocks pack toward the base and a growing region's top stays as low as it can.
+ */
 export class RangeAllocator {
   /** Free stretches sorted by address, never adjacent (merged). */
   private readonly free: { at: number; bytes: number }[];
@@ -22,16 +26,23 @@ export class RangeAllocator {
   private readonly used = new Map<number, number>();
   private usedBytes = 0;
 
+  /** `name` starts the error of a bad release (e.g. 'tensor arena'). */
   constructor(
     readonly base: number,
     readonly bytes: number,
+    private readonly name = 'tensor arena',
   ) {
     this.free = bytes > 0 ? [{ at: base, bytes }] : [];
   }
 
-  /** The address of a new block of at least `bytes`, or null when no free stretch is big enough. */
+  /** The size of the block `allocate(bytes)` hands out: whole 64-byte lines, at least one. */
+  static blockSize(bytes: number): number {
+    return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  }
+
+  /** The address of a new block of at least `bytes` (blockSize(bytes)), or null when no free stretch is big enough. */
   allocate(bytes: number): number | null {
-    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    const size = RangeAllocator.blockSize(bytes);
     for (let i = 0; i < this.free.length; i++) {
       const f = this.free[i]!;
       if (f.bytes < size) continue;
@@ -51,7 +62,7 @@ export class RangeAllocator {
   /** Frees the block at `at` (an address `allocate` returned and not freed since; anything else throws). */
   release(at: number): void {
     const size = this.used.get(at);
-    if (size === undefined) throw new Error(`tensor arena: no block in use at ${at}`);
+    if (size === undefined) throw new Error(`${this.name}: no block in use at ${at}`);
     this.used.delete(at);
     this.usedBytes -= size;
     const free = this.free;

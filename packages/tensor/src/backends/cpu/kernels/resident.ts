@@ -21,6 +21,7 @@
  */
 import { wasHandedOut } from '../../../tensor';
 import type { Staging } from './gemm';
+import { RangeAllocator } from './arena';
 
 /** Where the kept copies live: a region of the module's memory that can grow (moving what lies above it). */
 export interface ResidentSpace {
@@ -46,14 +47,6 @@ interface Uses {
   last: number;
 }
 
-/** A free stretch of the region (byte offset, length). */
-interface Gap {
-  at: number;
-  bytes: number;
-}
-
-/** Copies are kept on 64-byte boundaries (cache lines, as the engine's other regions). */
-const ALIGN = 64;
 /** A weight is kept from this use by the same kernel on (earlier ones copy it in as if nothing were kept). */
 const KEEP_FROM_USE = 3;
 /** The region grows by at least this much at a time, so that the staging region above it moves rarely. */
@@ -87,16 +80,17 @@ export function setResidentReads(on: boolean): boolean {
   return prev;
 }
 
+/** Offsets in a region are below this (the module's memory is at most 4 GiB). */
+const MAX_REGION = 2 ** 32;
+
 /**
- * The kept copies of one engine's memory: a first-fit allocator over the region with gaps merged on free,
- * a least-recently-used order for eviction, and per array the uses seen so far (kept from the third).
+ * The kept copies of one engine's memory: blocks of the region handed out first fit (arena.ts's RangeAllocator over
+ * region offsets, copies on 64-byte boundaries; the region grows to cover the highest block in use), a
+ * least-recently-used order for eviction, and per array the uses seen so far (kept from the third).
  */
 export class ResidentCache {
   private regionBytes = 0;
-  /** High-water mark: bytes from the region's start that blocks or gaps cover. */
-  private top = 0;
-  private gaps: Gap[] = [];
-  private usedBytes = 0;
+  private readonly blocks = new RangeAllocator(0, MAX_REGION, 'weight cache');
   /** Kept copies, least recently used first (a Set keeps insertion order; a use re-inserts). */
   private readonly order = new Set<Entry>();
   private readonly kept = new WeakMap<object, Map<string, Entry>>();
@@ -110,7 +104,7 @@ export class ResidentCache {
 
   /** Bytes of kept copies now. */
   bytes(): number {
-    return this.usedBytes;
+    return this.blocks.inUse();
   }
 
   /**
@@ -138,7 +132,7 @@ export class ResidentCache {
     u.last = now;
     uses.set(use, u);
     if (u.count < KEEP_FROM_USE) return null;
-    const bytes = Math.ceil((floats * 4) / ALIGN) * ALIGN;
+    const bytes = RangeAllocator.blockSize(floats * 4);
     const at = this.allocate(bytes, previous);
     if (at === null) return null;
     const entry: Entry = { at, bytes, dropped: false, lastUse: now };
@@ -161,7 +155,7 @@ export class ResidentCache {
   /** Drops copies, least recently used first, until at most `bytes` are kept. */
   trim(bytes: number): void {
     for (const e of this.order) {
-      if (this.usedBytes <= bytes) break;
+      if (this.bytes() <= bytes) break;
       this.drop(e);
     }
   }
@@ -170,49 +164,31 @@ export class ResidentCache {
     if (e.dropped) return;
     e.dropped = true;
     this.order.delete(e);
-    this.usedBytes -= e.bytes;
-    this.release(e.at, e.bytes);
+    this.blocks.release(e.at);
   }
 
   /**
-   * A block of `bytes`: first fit in a gap, else at the top (growing the region); over the cap it evicts, least
-   * recently used first, copies last used before `idleSince` only, and gives up (evicting nothing) when those
-   * would not make room.
+   * A block of `bytes` (a whole number of lines): the lowest that fits, growing the region to cover it; over the cap
+   * it evicts, least recently used first, copies last used before `idleSince` only, and gives up (evicting nothing)
+   * when those would not make room.
    */
   private allocate(bytes: number, idleSince: number): number | null {
     if (bytes > capBytes) return null;
-    if (this.usedBytes + bytes > capBytes) {
+    if (this.bytes() + bytes > capBytes) {
       let idle = 0;
       for (const e of this.order) {
         if (e.lastUse >= idleSince) break; // the order is by last use
         idle += e.bytes;
       }
-      if (this.usedBytes - idle + bytes > capBytes) return null;
-      while (this.usedBytes + bytes > capBytes) this.evictOldest();
+      if (this.bytes() - idle + bytes > capBytes) return null;
+      while (this.bytes() + bytes > capBytes) this.evictOldest();
     }
     for (;;) {
-      const i = this.gaps.findIndex((g) => g.bytes >= bytes);
-      if (i >= 0) {
-        const g = this.gaps[i]!;
-        const at = g.at;
-        if (g.bytes === bytes) this.gaps.splice(i, 1);
-        else {
-          g.at += bytes;
-          g.bytes -= bytes;
-        }
-        this.usedBytes += bytes;
-        return at;
-      }
-      // The top: a gap that ends there is extended rather than left behind.
-      const last = this.gaps[this.gaps.length - 1];
-      const start = last !== undefined && last.at + last.bytes === this.top ? last.at : this.top;
-      if (start + bytes <= capBytes && this.ensure(start + bytes)) {
-        if (start !== this.top) this.gaps.pop();
-        this.top = start + bytes;
-        this.usedBytes += bytes;
-        return start;
-      }
-      // Fragmented, or the memory cannot grow: evict an idle copy and retry, or give up when none is left.
+      const at = this.blocks.allocate(bytes);
+      // Within the region as it is, or growing it no further than the cap.
+      if (at !== null && (at + bytes <= this.regionBytes || (at + bytes <= capBytes && this.ensure(at + bytes)))) return at;
+      if (at !== null) this.blocks.release(at);
+      // Fragmented past the cap, or the memory cannot grow: evict an idle copy and retry, or give up when none is left.
       const oldest = this.order.values().next().value;
       if (oldest === undefined || oldest.lastUse >= idleSince) return null;
       this.drop(oldest);
@@ -230,29 +206,6 @@ export class ResidentCache {
     if (!this.space.grow(want)) return false;
     this.regionBytes = want;
     return true;
-  }
-
-  /** Returns a block to the gaps, merged with its neighbours; a gap reaching the top lowers the top. */
-  private release(at: number, bytes: number): void {
-    const gaps = this.gaps;
-    let i = 0;
-    while (i < gaps.length && gaps[i]!.at < at) i++;
-    gaps.splice(i, 0, { at, bytes });
-    const next = gaps[i + 1];
-    if (next !== undefined && at + bytes === next.at) {
-      gaps[i]!.bytes += next.bytes;
-      gaps.splice(i + 1, 1);
-    }
-    const prev = gaps[i - 1];
-    if (prev !== undefined && prev.at + prev.bytes === at) {
-      prev.bytes += gaps[i]!.bytes;
-      gaps.splice(i, 1);
-    }
-    const last = gaps[gaps.length - 1];
-    if (last !== undefined && last.at + last.bytes === this.top) {
-      this.top = last.at;
-      gaps.pop();
-    }
   }
 }
 
