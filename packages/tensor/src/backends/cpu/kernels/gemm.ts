@@ -429,19 +429,24 @@ export interface GemmOptions {
   jEnd?: number;
 }
 
-/** Cache blocking of the GEMM driver (doubles); see setGemmBlocking. */
+/** Cache blocking of the GEMM driver (in values: float32 or doubles, as the engine's); see setGemmBlocking. */
 export interface GemmBlocking {
-  /** Depth of a packed block: one A and one B micro-panel (kc*mr and kc*nr doubles) stay in L1. */
+  /** Depth of a packed block: one A and one B micro-panel (kc*mr and kc*nr values) stay in L1. */
   kc: number;
   /** Rows of A per block: an mc×kc block of packed A stays in L2. */
   mc: number;
-  /** Target size of the packed B column block (K × nc doubles), kept in L2/L3. */
+  /**
+   * Target size of the packed B column block (K × nc values), kept in L2/L3. Every thread's share of a row block
+   * reads that block's whole A (mc × K), so with a deep K a small B block left each share a few columns to
+   * amortise that read over: 2¹⁸ rather than 2¹⁷ took ResNet18's batch-1 pass 3–7% faster on 2 threads
+   * (benchmarks/README.md).
+   */
   bBlock: number;
   /** Upper bound on nc. */
   ncMax: number;
 }
 
-const blocking: GemmBlocking = { kc: 256, mc: 128, bBlock: 1 << 17, ncMax: 4096 };
+const blocking: GemmBlocking = { kc: 256, mc: 128, bBlock: 1 << 18, ncMax: 4096 };
 
 /** Overrides some GEMM blocking parameters (for tuning on a given CPU); returns the previous ones. */
 export function setGemmBlocking(b: Partial<GemmBlocking>): GemmBlocking {
