@@ -1,6 +1,7 @@
 /**
  * Elementwise kernels on the module's threads for tensors in the tensor arena (arena.ts): each returns false,
- * having done nothing, unless every array it is given lives there (then the caller runs its JavaScript loop).
+ * having done nothing, unless every array it is given lives there (then the caller runs its JavaScript loop);
+ * padPlanesInModule, the padded convolutions' copies, is called only once its caller has checked that.
  * The module's kernels (gemm_f32.c jobs 16–19, 23–26) do the same bit operations, comparisons or float64 arithmetic
  * as the JavaScript ones, so a result is bitwise the same wherever its tensors live and however many threads run.
  */
