@@ -1158,6 +1158,111 @@ static void pad_planes(const float *src, float *dst, int H, int W, int padH, int
   }
 }
 
+/*
+ * GELU (exact) and its slope in float64 for arena tensors, as elementwise.ts's geluExact and fused-backward.ts's
+ * geluSlope: erf is kernels/erf.ts's (its Maclaurin and Taylor tables staged by the caller, evaluated in the same
+ * order), exp is fdlibm's as V8's Math.exp, and the constants come from the caller, so the values are the JavaScript
+ * ones bit for bit. Table t: 15 Maclaurin terms, 12 centres × 24 Taylor terms, then √½ and 1/√(2π).
+ */
+#define ERF_TAYLOR 15
+#define ERF_SQRT1_2 (15 + 12 * 24)
+typedef union {
+  double d;
+  unsigned long long u;
+} DoubleBits;
+
+static inline unsigned high_word(double x) {
+  DoubleBits b = {x};
+  return (unsigned)(b.u >> 32);
+}
+
+/* fdlibm's __ieee754_exp as V8's base::ieee754::exp (Math.exp), exp(1) = e included. */
+static double fd_exp(double x) {
+  const double halF0 = 0.5, halF1 = -0.5, o_threshold = 7.09782712893383973096e+02,
+               u_threshold = -7.45133219101941108420e+02, ln2HI0 = 6.93147180369123816490e-01,
+               ln2HI1 = -6.93147180369123816490e-01, ln2LO0 = 1.90821492927058770002e-10,
+               ln2LO1 = -1.90821492927058770002e-10, invln2 = 1.44269504088896338700e+00,
+               P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03, P3 = 6.61375632143793436117e-05,
+               P4 = -1.65339022054652515390e-06, P5 = 4.13813679705723846039e-08, E = 2.718281828459045,
+               huge = 1.0e+300, twom1000 = 9.33263618503218878990e-302;
+  double y, hi = 0.0, lo = 0.0, c, t;
+  int k = 0;
+  DoubleBits bits = {x};
+  unsigned hx = (unsigned)(bits.u >> 32);
+  int xsb = (hx >> 31) & 1;
+  hx &= 0x7fffffff;
+  if (hx >= 0x40862E42) {
+    if (hx >= 0x7ff00000) {
+      if (((hx & 0xfffff) | (unsigned)bits.u) != 0) return x + x; /* NaN */
+      return xsb == 0 ? x : 0.0;
+    }
+    if (x > o_threshold) return __builtin_inf();
+    if (x < u_threshold) return twom1000 * twom1000;
+  }
+  if (hx > 0x3fd62e42) {
+    if (hx < 0x3FF0A2B2) {
+      if (x == 1.0) return E;
+      hi = x - (xsb ? ln2HI1 : ln2HI0);
+      lo = xsb ? ln2LO1 : ln2LO0;
+      k = 1 - xsb - xsb;
+    } else {
+      k = (int)(invln2 * x + (xsb ? halF1 : halF0));
+      t = k;
+      hi = x - t * ln2HI0;
+      lo = t * ln2LO0;
+    }
+    x = hi - lo;
+  } else if (hx < 0x3e300000) {
+    if (huge + x > 1.0) return 1.0 + x;
+  } else {
+    k = 0;
+  }
+  t = x * x;
+  c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
+  if (k == 0) return 1.0 - ((x * c) / (c - 2.0) - x);
+  y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi);
+  DoubleBits yb = {y};
+  if (k >= -1021) {
+    yb.u += (unsigned long long)((long long)k * (1LL << 52)); /* add k to y's exponent */
+    return yb.d;
+  }
+  yb.u += (unsigned long long)((long long)(k + 1000) * (1LL << 52));
+  return yb.d * twom1000;
+}
+
+/* kernels/erf.ts's erf over the staged tables. */
+static double erf_tables(double x, const double *t) {
+  double ax = __builtin_fabs(x);
+  if (ax < 0.5) {
+    double z = x * x, s = 0.0;
+    for (int n = ERF_TAYLOR - 1; n >= 0; n--) s = s * z + t[n];
+    return x * s;
+  }
+  if (!(ax < 6.0)) return ax != ax ? x : x > 0 ? 1.0 : -1.0;
+  int k = (int)(ax * 2.0);
+  if (k > 11) k = 11;
+  const double *a = t + ERF_TAYLOR + 24 * k;
+  double d = ax - (0.25 + 0.5 * k), s = 0.0;
+  for (int n = 23; n >= 0; n--) s = s * d + a[n];
+  s = s < 1.0 ? s : 1.0;
+  return x < 0 ? -s : s;
+}
+
+/* out[i] = x·Φ(x) (backward 0), or dy[i]·(Φ(x) + x·φ(x)) (backward 1), values [b, e). */
+static void gelu_values(const float *x, const float *dy, float *out, const double *t, int backward, int b, int e) {
+  double r2 = t[ERF_SQRT1_2], inv = t[ERF_SQRT1_2 + 1];
+  for (int i = b; i < e; i++) {
+    double v = x[i];
+    double phi = 1.0 + erf_tables(v * r2, t);
+    if (!backward) {
+      out[i] = (float)(0.5 * v * phi);
+    } else {
+      double slope = 0.5 * phi + v * fd_exp(-0.5 * v * v) * inv;
+      out[i] = (float)((double)dy[i] * slope);
+    }
+  }
+}
+
 /* Values [b, e) of n for part i of count, whole 16-value chunks but the last. */
 #define CHUNKS(n, i, count, b, e)                                                                  \
   int chunks_ = ((n) + 15) / 16;                                                                   \
@@ -1176,7 +1281,7 @@ static void pad_planes(const float *src, float *dst, int H, int W, int padH, int
  * 16 relu, 17 relu backward, 18 add, 19 eval-mode batch norm (elementwise, on tensors in the arena); 20 conv_store by
  * rows; 21 scatter_add by input channels (rows of one channel's taps overlap: one part adds them in order); 22 zeros;
  * 23 max_pool_2x2, 24 scatter_planes (max pooling's backward) by planes; 25 max_pool_windows, 26 pad_planes by
- * planes.
+ * planes; 27 gelu_values (forward or backward).
  */
 void run_job(int job, int i, int count) {
   const int *a = JOB_ARGS;
@@ -1260,6 +1365,11 @@ void run_job(int job, int i, int count) {
     max_pool_windows(CF(0), F(1), (int *)a[2], a[4], a[5], a[6], a[7], a[8], a[9], (const int *)a[10], (const int *)a[11],
                      (const int *)a[12], (const int *)a[13], part(a[3], i, count), part(a[3], i + 1, count));
     break;
+  case 27: { /* x, dy (backward) or 0, out, tables, backward, n */
+    CHUNKS(a[5], i, count, b, e)
+    gelu_values(CF(0), CF(1), F(2), (const double *)a[3], a[4], b, e);
+    break;
+  }
   case 26: /* src, dst, planes, H, W, padH, padW, unpad */
     pad_planes(CF(0), F(1), a[3], a[4], a[5], a[6], a[7], part(a[2], i, count), part(a[2], i + 1, count));
     break;

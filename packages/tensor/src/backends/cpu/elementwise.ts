@@ -1,10 +1,10 @@
-import type { DType, TypedArray } from '../../dtype';
+import type { DType, FloatArray, TypedArray } from '../../dtype';
 import { floatOf, promote } from '../../dtype';
 import type { NamedKernelTable } from '../backend';
 import { broadcastShapes, broadcastStrides, sameShape, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
 import { erf } from './kernels/erf';
-import { addInArena, reluBackwardInArena, reluInArena } from './kernels/arena-jobs';
+import { addInArena, geluInArena, reluBackwardInArena, reluInArena } from './kernels/arena-jobs';
 import { inEngineArena } from './storage-pool';
 import { broadcastIndex, forEachRun, outputToFill, read } from './util';
 
@@ -252,7 +252,16 @@ export const elementwiseKernels = {
   sigmoid: floatUnary((x) => 1 / (1 + Math.exp(-x))),
   tanh: floatUnary(Math.tanh),
   erf: floatUnary(erf),
-  gelu: ({ x }, { approximate }) => ({ out: unary(x, x.dtype, approximate === 'tanh' ? geluTanh : geluExact) }),
+  gelu: ({ x }, { approximate }) => {
+    const { t, v } = outputToFill(x.shape, x.dtype);
+    const xv = read(x);
+    // The exact form in the arena runs on the module's threads; else (and the tanh form) here.
+    if (approximate === 'tanh' || !geluInArena(xv as FloatArray, v as FloatArray)) {
+      const f = approximate === 'tanh' ? geluTanh : geluExact;
+      for (let i = 0; i < v.length; i++) v[i] = f(xv[i]!);
+    }
+    return { out: t };
+  },
   clamp: ({ x }, { min, max }) => {
     const lo = min ?? -Infinity;
     const hi = max ?? Infinity;

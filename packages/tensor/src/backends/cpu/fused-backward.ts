@@ -1,7 +1,8 @@
 import type { FloatDType } from '../../dtype';
 import { sizeOf } from '../../shape';
 import type { NamedKernelTable } from '../backend';
-import { erf } from './kernels/erf';
+import { erf, INV_SQRT_2PI } from './kernels/erf';
+import { geluInArena } from './kernels/arena-jobs';
 import type { FloatArray } from './kernels/types';
 import { around, floats, output } from './util';
 
@@ -11,7 +12,6 @@ import { around, floats, output } from './util';
  * Sums are accumulated in float64; their own rules (autodiff/rules) are written with ordinary ops.
  */
 
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /** d/dx x·Φ(x) = Φ(x) + x·φ(x). */
@@ -74,6 +74,7 @@ export const fusedBackwardKernels = {
     const { t, v } = output(x.shape, x.dtype as FloatDType);
     const dv = floats(dy),
       xv = floats(x);
+    if (approximate !== 'tanh' && geluInArena(xv, v, dv)) return { out: t }; // on the module's threads
     const slope = approximate === 'tanh' ? geluTanhSlope : geluSlope;
     for (let i = 0; i < v.length; i++) v[i] = dv[i]! * slope(xv[i]!);
     return { out: t };

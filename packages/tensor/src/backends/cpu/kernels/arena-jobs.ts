@@ -2,7 +2,7 @@
  * Elementwise kernels on the module's threads for tensors in the tensor arena (arena.ts): each returns false,
  * having done nothing, unless every array it is given lives there (then the caller runs its JavaScript loop);
  * padPlanesInModule, the padded convolutions' copies, is called only once its caller has checked that.
- * The module's kernels (gemm_f32.c jobs 16–19, 23–26) do the same bit operations, comparisons or float64 arithmetic
+ * The module's kernels (gemm_f32.c jobs 16–19, 23–27) do the same bit operations, comparisons or float64 arithmetic
  * as the JavaScript ones, so a result is bitwise the same wherever its tensors live and however many threads run.
  */
 import { currentFloat32Engine, type Staging } from './gemm';
@@ -11,6 +11,7 @@ import { inEngineArena } from '../storage-pool';
 import type { Conv2dGeometry, FloatArray, Pool2dGeometry } from './types';
 import type { AxisWindows } from './pool_windows';
 import type { BatchNormGeometry } from './batchnorm';
+import { erfTables } from './erf';
 
 /** The staging of the engine whose threads reach the arena, when every array (float32 or int32) lives in it; else null. */
 function arenaStaging(...arrays: (FloatArray | Int32Array)[]): Staging | null {
@@ -39,6 +40,23 @@ export const reluInArena = (x: FloatArray, out: FloatArray): boolean => valuesJo
 /** out = dy where x > 0, else +0, on float32 bits (elementwise.ts's reluBackwardFloat32Bits). */
 export const reluBackwardInArena = (dy: FloatArray, x: FloatArray, out: FloatArray): boolean =>
   valuesJob(WasmJob.ReluBackward, [dy, x, out]);
+
+/**
+ * GELU (exact, erf form) of float32 x, or with `dy` its backward dy·(Φ(x) + x·φ(x)), in float64 as elementwise.ts's
+ * geluExact and fused-backward.ts's geluSlope: the module evaluates erf.ts's erf from its own tables and Math.exp's
+ * algorithm (fdlibm), so the values are the JavaScript ones bit for bit.
+ */
+export function geluInArena(x: FloatArray, out: FloatArray, dy?: FloatArray): boolean {
+  const st = dy === undefined ? arenaStaging(x, out) : arenaStaging(x, out, dy);
+  if (st === null || x.length !== out.length || (dy !== undefined && dy.length !== out.length)) return false;
+  const t = erfTables();
+  const staged = st.reserve(2 * t.length);
+  new Float64Array(staged.buffer, staged.byteOffset, t.length).set(t);
+  const n = out.length;
+  const args = [x.byteOffset, dy?.byteOffset ?? 0, out.byteOffset, st.address(0), dy === undefined ? 0 : 1, n];
+  st.job(WasmJob.Gelu, args, Math.ceil(n / 16), 64 * n); // erf's 24 terms (and exp's dozen) a value
+  return true;
+}
 
 /** out = a + b, all of one length (no broadcasting). */
 export function addInArena(a: FloatArray, b: FloatArray, out: FloatArray): boolean {

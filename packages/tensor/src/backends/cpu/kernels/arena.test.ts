@@ -126,6 +126,45 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
     for (const t of [x, dy, img, mean, variance, weight, bias]) t.dispose();
   });
 
+  test('GELU and its backward (erf and exp in the module) are the JavaScript values on 1–3 threads', () => {
+    // A dense sweep over every branch of erf (|x/√2| below 0.5, the Taylor centres, past 6) and of exp (down to
+    // subnormal and zero results of exp(−x²/2)), the specials, and points on the branch boundaries.
+    const sweep = Float32Array.from({ length: 160_001 }, (_, i) => -40 + i / 2000);
+    const edges = [0.5, 1, 5.75, 6, 37.5, 37.7, 38.6].flatMap((e) => [
+      e * Math.SQRT2,
+      -e * Math.SQRT2,
+      Math.fround(e * Math.SQRT2) * (1 + 2 ** -23),
+    ]);
+    const data = new Float32Array([...special(17), ...sweep, ...edges]);
+    const x = T.tensor(data);
+    const dy = T.tensor(special(18, data.length));
+    const run = (): number[][] =>
+      T.tidy(() => {
+        const xa = T.add(x, T.zerosLike(x)); // arena copies when the arena is on
+        const da = T.add(dy, T.zerosLike(dy));
+        const { output, tape } = T.record(() => T.gelu(xa));
+        const [g] = tape.grad(output, [xa], { gradOutputs: [da] }); // the fused geluBackward kernel
+        tape.dispose();
+        return [output, g!].map((o) => Array.from(o.dataSync()));
+      });
+    setTensorArena(false);
+    const reference = run();
+    setTensorArena(true);
+    const jobs: string[] = [];
+    setJobObserver((r) => jobs.push(r.job));
+    try {
+      for (const threads of [1, 2, 3]) {
+        T.setNumThreads(threads);
+        expect(firstDifference(run(), reference)).toBe('');
+      }
+    } finally {
+      setJobObserver(null);
+    }
+    expect(jobs.filter((j) => j === 'Gelu')).toHaveLength(6); // forward and backward, on each thread count
+    x.dispose();
+    dy.dispose();
+  });
+
   test('a recorded conv net pass gives the same gradient with and without the arena, and leaves no block behind', () => {
     const before = tensorArenaBytes();
     const x = T.randn([2, 3, 20, 20], { generator: new T.Generator(6) });

@@ -45,6 +45,25 @@ for (let k = 0; k < CENTRES; k++) {
   coefficients.push(a);
 }
 
+/** 1/√(2π), the normal density's factor (GELU's slope). */
+export const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+let tables: Float64Array | null = null;
+/**
+ * The tables erf reads, for the WebAssembly module's copy of it (gemm_f32.c's erf_tables): the 15 Maclaurin terms,
+ * the 12 centres' 24 Taylor terms each, then √½ and 1/√(2π) (GELU's constants).
+ */
+export function erfTables(): Float64Array {
+  if (tables === null) {
+    tables = new Float64Array(MACLAURIN.length + CENTRES * TERMS + 2);
+    tables.set(MACLAURIN);
+    coefficients.forEach((a, k) => tables!.set(a, MACLAURIN.length + k * TERMS));
+    tables[tables.length - 2] = Math.SQRT1_2;
+    tables[tables.length - 1] = INV_SQRT_2PI;
+  }
+  return tables;
+}
+
 /** The error function erf(x) = (2/√π) ∫₀ˣ e^(−t²) dt; NaN stays NaN. */
 export function erf(x: number): number {
   const ax = Math.abs(x);

@@ -53,6 +53,7 @@ export const WasmJob = {
   ScatterPlanes: 24,
   MaxPoolWindows: 25,
   PadPlanes: 26,
+  Gelu: 27,
 } as const;
 
 let tileSplit = true;
