@@ -50,6 +50,9 @@ export function geluInArena(x: FloatArray, out: FloatArray, dy?: FloatArray): bo
   const st = dy === undefined ? arenaStaging(x, out) : arenaStaging(x, out, dy);
   if (st === null || x.length !== out.length || (dy !== undefined && dy.length !== out.length)) return false;
   const t = erfTables();
+  // gemm_f32.c's erf_tables reads this layout (15 Maclaurin terms, 12 centres of 24, two constants).
+  if (t.length !== 15 + 12 * 24 + 2)
+    throw new Error(`geluInArena: erf.ts's tables changed shape (${t.length} values); update gemm_f32.c's erf_tables`);
   const staged = st.reserve(2 * t.length);
   new Float64Array(staged.buffer, staged.byteOffset, t.length).set(t);
   const n = out.length;
