@@ -1164,17 +1164,12 @@ static void pad_planes(const float *src, float *dst, int H, int W, int padH, int
  * order), exp is fdlibm's as V8's Math.exp, and the constants come from the caller, so the values are the JavaScript
  * ones bit for bit. Table t: 15 Maclaurin terms, 12 centres × 24 Taylor terms, then √½ and 1/√(2π).
  */
-#define ERF_TAYLOR 15
+#define ERF_MACLAURIN 15
 #define ERF_SQRT1_2 (15 + 12 * 24)
 typedef union {
   double d;
   unsigned long long u;
 } DoubleBits;
-
-static inline unsigned high_word(double x) {
-  DoubleBits b = {x};
-  return (unsigned)(b.u >> 32);
-}
 
 /* fdlibm's __ieee754_exp as V8's base::ieee754::exp (Math.exp), exp(1) = e included. */
 static double fd_exp(double x) {
@@ -1235,13 +1230,13 @@ static double erf_tables(double x, const double *t) {
   double ax = __builtin_fabs(x);
   if (ax < 0.5) {
     double z = x * x, s = 0.0;
-    for (int n = ERF_TAYLOR - 1; n >= 0; n--) s = s * z + t[n];
+    for (int n = ERF_MACLAURIN - 1; n >= 0; n--) s = s * z + t[n];
     return x * s;
   }
   if (!(ax < 6.0)) return ax != ax ? x : x > 0 ? 1.0 : -1.0;
   int k = (int)(ax * 2.0);
   if (k > 11) k = 11;
-  const double *a = t + ERF_TAYLOR + 24 * k;
+  const double *a = t + ERF_MACLAURIN + 24 * k;
   double d = ax - (0.25 + 0.5 * k), s = 0.0;
   for (int n = 23; n >= 0; n--) s = s * d + a[n];
   s = s < 1.0 ? s : 1.0;
