@@ -21,6 +21,24 @@ function firstDifference(got: number[][], want: number[][]): string {
   return '';
 }
 
+/**
+ * Runs `run` on 1, 2 and 3 threads (the arena as the caller set it), each time expecting `reference`'s values;
+ * returns the names of the module's jobs that ran meanwhile.
+ */
+function sameOnEveryThreadCount(run: () => number[][], reference: number[][]): string[] {
+  const jobs: string[] = [];
+  setJobObserver((r) => jobs.push(r.job));
+  try {
+    for (const threads of [1, 2, 3]) {
+      T.setNumThreads(threads);
+      expect(firstDifference(run(), reference)).toBe('');
+    }
+  } finally {
+    setJobObserver(null);
+  }
+  return jobs;
+}
+
 describe('RangeAllocator: first fit, freed stretches merged', () => {
   test('blocks are 64-byte aligned, disjoint, and every byte comes back as one stretch', () => {
     const r = new RangeAllocator(1024, 4096);
@@ -151,16 +169,7 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
     setTensorArena(false);
     const reference = run();
     setTensorArena(true);
-    const jobs: string[] = [];
-    setJobObserver((r) => jobs.push(r.job));
-    try {
-      for (const threads of [1, 2, 3]) {
-        T.setNumThreads(threads);
-        expect(firstDifference(run(), reference)).toBe('');
-      }
-    } finally {
-      setJobObserver(null);
-    }
+    const jobs = sameOnEveryThreadCount(run, reference);
     expect(jobs.filter((j) => j === 'Gelu')).toHaveLength(6); // forward and backward, on each thread count
     x.dispose();
     dy.dispose();
@@ -267,16 +276,7 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
     const reference = run();
     arenaOn = true;
     setTensorArena(true);
-    const jobs = new Set<string>();
-    setJobObserver((r) => jobs.add(r.job));
-    try {
-      for (const threads of [1, 2, 3]) {
-        T.setNumThreads(threads);
-        expect(firstDifference(run(), reference)).toBe('');
-      }
-    } finally {
-      setJobObserver(null);
-    }
+    const jobs = new Set(sameOnEveryThreadCount(run, reference));
     expect([...jobs].filter((j) => j.startsWith('MaxPool')).sort()).toEqual(['MaxPool2x2', 'MaxPoolWindows']);
     x.dispose();
   });
