@@ -67,10 +67,11 @@ function binary(op: string, a: Tensor, b: Tensor, dtype: DType, run: Run): Tenso
   return t;
 }
 
-function unary(x: Tensor, dtype: DType, f: Unary): Tensor {
+/** f of every element, unless `onThreads` (a job of the module's, bitwise the same) has already written them all. */
+function unary(x: Tensor, dtype: DType, f: Unary, onThreads?: (x: TypedArray, out: TypedArray) => boolean): Tensor {
   const { t, v } = outputToFill(x.shape, dtype);
   const xv = read(x);
-  for (let i = 0; i < v.length; i++) v[i] = f(xv[i]!);
+  if (onThreads?.(xv, v) !== true) for (let i = 0; i < v.length; i++) v[i] = f(xv[i]!);
   return t;
 }
 
@@ -252,16 +253,13 @@ export const elementwiseKernels = {
   sigmoid: floatUnary((x) => 1 / (1 + Math.exp(-x))),
   tanh: floatUnary(Math.tanh),
   erf: floatUnary(erf),
-  gelu: ({ x }, { approximate }) => {
-    const { t, v } = outputToFill(x.shape, x.dtype);
-    const xv = read(x);
-    // The exact form in the arena runs on the module's threads; else (and the tanh form) here.
-    if (approximate === 'tanh' || !geluInArena(xv as FloatArray, v as FloatArray)) {
-      const f = approximate === 'tanh' ? geluTanh : geluExact;
-      for (let i = 0; i < v.length; i++) v[i] = f(xv[i]!);
-    }
-    return { out: t };
-  },
+  // The exact form in the arena runs on the module's threads.
+  gelu: ({ x }, { approximate }) => ({
+    out:
+      approximate === 'tanh'
+        ? unary(x, x.dtype, geluTanh)
+        : unary(x, x.dtype, geluExact, (xv, v) => geluInArena(xv as FloatArray, v as FloatArray)),
+  }),
   clamp: ({ x }, { min, max }) => {
     const lo = min ?? -Infinity;
     const hi = max ?? Infinity;

@@ -3,15 +3,13 @@ import { broadcastStrides, stridesOf } from '../../shape';
 import type { FloatArray, TypedArray } from '../../dtype';
 import { markShared } from '../../tensor';
 import { scatterByIndices } from './kernels';
+import { copyRow } from './kernels/im2col';
 import { inTensorArena } from './storage-pool';
 import { around, floats, forEachRun, make, output, outputToFill, read } from './util';
 
-/** Runs at least this long and contiguous on both sides are copied with TypedArray.set (a memcpy; its call costs more than a short loop). */
-const SET_MIN = 24;
-
 /** dst[d0 + k·ds] = src[s0 + k·ss] for k < n. */
 function copyRun(src: TypedArray, s0: number, ss: number, dst: TypedArray, d0: number, ds: number, n: number): void {
-  if (ss === 1 && ds === 1 && n >= SET_MIN) dst.set(src.subarray(s0, s0 + n), d0);
+  if (ss === 1 && ds === 1) copyRow(src, s0, dst, d0, n);
   else for (let k = 0; k < n; k++) dst[d0 + k * ds] = src[s0 + k * ss]!;
 }
 

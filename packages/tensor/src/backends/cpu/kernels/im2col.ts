@@ -6,6 +6,7 @@
  * (`scatterAdd`) into a zero-padded gradient buffer.
  */
 import type { Conv2dGeometry, FloatArray } from './types';
+import type { TypedArray } from '../../../dtype';
 
 /** Input planes with a zero border of padH rows and padW columns: [N, C, H + 2·padH, W + 2·padW]. */
 export interface PaddedPlanes {
@@ -39,8 +40,8 @@ function reusedBuffer(like: FloatArray, size: number): FloatArray {
 /** Rows at least this long are copied with TypedArray.set (a memcpy; its call costs more than a short loop). */
 const SET_MIN = 24;
 
-/** dst[d .. d+len) = src[s .. s+len). */
-function copyRow(src: FloatArray, s: number, dst: FloatArray, d: number, len: number): void {
+/** dst[d .. d+len) = src[s .. s+len) (also shape-ops.ts's contiguous runs). */
+export function copyRow(src: TypedArray, s: number, dst: TypedArray, d: number, len: number): void {
   if (len >= SET_MIN) dst.set(src.subarray(s, s + len), d);
   else for (let i = 0; i < len; i++) dst[d + i] = src[s + i]!;
 }
