@@ -116,16 +116,32 @@ export interface TensorArena {
   readonly capacity: number;
 }
 
+/** What the arena needs of a FinalizationRegistry (a test passes one that collects when told to). */
+export interface CollectionRegistry {
+  register(target: object, held: number, token: object): void;
+  unregister(token: object): boolean;
+}
+
+/** Makes the registry whose `cleanup` gets the held value of each collected target. */
+export type MakeCollectionRegistry = (cleanup: (held: number) => void) => CollectionRegistry;
+
+const finalizationRegistry: MakeCollectionRegistry = (cleanup) => new FinalizationRegistry<number>(cleanup);
+
 /**
  * The arena over bytes [base, base + bytes) of a shared memory whose `buffer()` (the current
  * SharedArrayBuffer; growing a shared memory never detaches the old ones) covers that stretch.
  */
-export function createTensorArena(buffer: () => ArrayBufferLike, base: number, bytes: number): TensorArena {
+export function createTensorArena(
+  buffer: () => ArrayBufferLike,
+  base: number,
+  bytes: number,
+  makeRegistry: MakeCollectionRegistry = finalizationRegistry,
+): TensorArena {
   const ranges = new RangeAllocator(base, bytes);
   /** Views handed out and not given back, with their block's address. */
   const live = new WeakMap<ArrayBufferView, number>();
   // A tensor dropped without being freed: its view is collected, and only then may its block be reused.
-  const collected = new FinalizationRegistry<number>((at) => ranges.release(at));
+  const collected = makeRegistry((at) => ranges.release(at));
   const arena: TensorArena = {
     take(n, make) {
       const at = ranges.allocate(n * 4);
