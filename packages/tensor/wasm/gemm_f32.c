@@ -1259,6 +1259,44 @@ static void gelu_values(const float *x, const float *dy, float *out, const doubl
 }
 
 /* Values [b, e) of n for part i of count, whole 16-value chunks but the last. */
+/*
+ * Softmax over rows of `size` values `inner` apart (row r = o·inner + i starts at o·size·inner + i), rows [r0, r1), as
+ * reduce.ts's softmaxAlong: the row's maximum (where Math.max would give NaN or the other zero, the results are the
+ * same: a NaN makes the sum NaN, and exp(x − 0) = exp(x + 0)), each exp(x − max) by Math.exp's algorithm kept in
+ * float64 in e (one row) and summed in order, then e / sum rounded to float32 once.
+ */
+
+static void softmax_rows(const float *x, float *out, int size, int inner, double *e, int r0, int r1) {
+  for (int r = r0; r < r1; r++) {
+    int o = r / inner, at = o * size * inner + (r - o * inner);
+    const float *xr = x + at;
+    float *yr = out + at;
+    double m = -__builtin_inf(), s = 0.0;
+    for (int k = 0; k < size; k++) {
+      double v = xr[k * inner];
+      m = v > m ? v : m;
+    }
+    for (int k = 0; k < size; k++) {
+      double ek = fd_exp((double)xr[k * inner] - m);
+      e[k] = ek;
+      s += ek;
+    }
+    for (int k = 0; k < size; k++) yr[k * inner] = (float)(e[k] / s);
+  }
+}
+
+/* Softmax's backward as fused-backward.ts's softmaxBackward: s = Σ dy·y in float64, then y·(dy − s) per value. */
+static void softmax_backward_rows(const float *dy, const float *y, float *out, int size, int inner, int r0, int r1) {
+  for (int r = r0; r < r1; r++) {
+    int o = r / inner, at = o * size * inner + (r - o * inner);
+    const float *dr = dy + at, *yr = y + at;
+    float *g = out + at;
+    double s = 0.0;
+    for (int k = 0; k < size; k++) s += (double)dr[k * inner] * (double)yr[k * inner];
+    for (int k = 0; k < size; k++) g[k * inner] = (float)((double)yr[k * inner] * ((double)dr[k * inner] - s));
+  }
+}
+
 #define CHUNKS(n, i, count, b, e)                                                                  \
   int chunks_ = ((n) + 15) / 16;                                                                   \
   int b = part(chunks_, i, count) * 16, e = part(chunks_, (i) + 1, count) * 16;                    \
@@ -1365,6 +1403,14 @@ void run_job(int job, int i, int count) {
     gelu_values(CF(0), CF(1), F(2), (const double *)a[3], a[4], b, e);
     break;
   }
+  case 28: { /* x, out, rows, size, inner, scratch (float64, `size` a slot), slots (at least the parts: part i uses slot i) */
+    if (i >= a[6]) __builtin_trap();
+    softmax_rows(CF(0), F(1), a[3], a[4], (double *)a[5] + i * a[3], part(a[2], i, count), part(a[2], i + 1, count));
+    break;
+  }
+  case 29: /* dy, y, out, rows, size, inner */
+    softmax_backward_rows(CF(0), CF(1), F(2), a[4], a[5], part(a[3], i, count), part(a[3], i + 1, count));
+    break;
   case 26: /* src, dst, planes, H, W, padH, padW, unpad */
     pad_planes(CF(0), F(1), a[3], a[4], a[5], a[6], a[7], part(a[2], i, count), part(a[2], i + 1, count));
     break;

@@ -2,7 +2,7 @@ import type { FloatDType } from '../../dtype';
 import { sizeOf } from '../../shape';
 import type { NamedKernelTable } from '../backend';
 import { erf, INV_SQRT_2PI } from './kernels/erf';
-import { geluInArena } from './kernels/arena-jobs';
+import { geluInArena, softmaxBackwardInArena } from './kernels/arena-jobs';
 import type { FloatArray } from './kernels/types';
 import { around, floats, output } from './util';
 
@@ -84,6 +84,7 @@ export const fusedBackwardKernels = {
     const { t, v } = output(y.shape, y.dtype as FloatDType);
     const dv = floats(dy),
       yv = floats(y);
+    if (softmaxBackwardInArena(dv, yv, v, outer, size, inner)) return { out: t }; // on the module's threads
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) {
         const base = o * size * inner + i;

@@ -5,6 +5,7 @@ import type { Shape } from '../../shape';
 import { sizeOf, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
 import { around, forEachRun, output, read } from './util';
+import { softmaxInArena } from './kernels/arena-jobs';
 
 /** The shape a reduction over `dims` leaves, with or without the reduced dims kept as size 1. */
 export function reducedShape(shape: Shape, dims: readonly number[], keepdim: boolean): number[] {
@@ -87,6 +88,8 @@ function softmaxAlong(x: Tensor, dim: number, log: boolean): Tensor {
   const { outer, size, inner } = around(x.shape, dim);
   const { t, v } = output(x.shape, floatOf(x.dtype));
   const xv = read(x);
+  // float32 in the arena: on the module's threads (an int32 tensor there, say max pooling's indices, is not floats)
+  if (!log && xv instanceof Float32Array && v instanceof Float32Array && softmaxInArena(xv, v, outer, size, inner)) return t;
   // Each row's exponentials are computed once and kept in double (the same values the sum adds), so
   // softmax takes one exp per element, not two; the results are the same bits as exp(z) / s.
   const e = new Float64Array(size);

@@ -2,7 +2,7 @@
  * Elementwise kernels on the module's threads for tensors in the tensor arena (arena.ts): each returns false,
  * having done nothing, unless every array it is given lives there (then the caller runs its JavaScript loop);
  * padPlanesInModule, the padded convolutions' copies, is called only once its caller has checked that.
- * The module's kernels (gemm_f32.c jobs 16–19, 23–27) do the same bit operations, comparisons or float64 arithmetic
+ * The module's kernels (gemm_f32.c jobs 16–19, 23–29) do the same bit operations, comparisons or float64 arithmetic
  * as the JavaScript ones, so a result is bitwise the same wherever its tensors live and however many threads run.
  */
 import { currentFloat32Engine, type Staging } from './gemm';
@@ -12,6 +12,8 @@ import type { Conv2dGeometry, FloatArray, Pool2dGeometry } from './types';
 import type { AxisWindows } from './pool_windows';
 import type { BatchNormGeometry } from './batchnorm';
 import { erfTables } from './erf';
+import { PARTS_PER_THREAD } from '../threads/job-pool';
+import { getNumThreads } from '../threads/settings';
 
 /** The staging of the engine whose threads reach the arena, when every array (float32 or int32) lives in it; else null. */
 function arenaStaging(...arrays: (FloatArray | Int32Array)[]): Staging | null {
@@ -58,6 +60,38 @@ export function geluInArena(x: FloatArray, out: FloatArray, dy?: FloatArray): bo
   const n = out.length;
   const args = [x.byteOffset, dy?.byteOffset ?? 0, out.byteOffset, st.address(0), dy === undefined ? 0 : 1, n];
   st.job(WasmJob.Gelu, args, Math.ceil(n / 16), 64 * n); // erf's 24 terms (and exp's dozen) a value
+  return true;
+}
+
+/**
+ * Softmax of float32 x over rows of `size` values `inner` apart (outer × inner rows), as reduce.ts's softmaxAlong:
+ * Math.max's maximum, Math.exp's algorithm, float64 sums, so the values are the JavaScript ones bit for bit. Each
+ * part keeps its row's exponentials in a float64 scratch slot staged here.
+ */
+export function softmaxInArena(x: FloatArray, out: FloatArray, outer: number, size: number, inner: number): boolean {
+  const st = arenaStaging(x, out);
+  const rows = outer * inner;
+  if (st === null || x.length !== out.length || out.length !== rows * size || size === 0) return false;
+  // Part i of the job uses slot i: as many slots as it can have parts.
+  const slots = Math.min(rows, Math.max(1, getNumThreads()) * PARTS_PER_THREAD);
+  st.reserve(2 * size * slots);
+  st.job(WasmJob.Softmax, [x.byteOffset, out.byteOffset, rows, size, inner, st.address(0), slots], rows, 32 * out.length);
+  return true;
+}
+
+/** Softmax's backward y·(dy − Σ dy·y) over the same rows, as fused-backward.ts's softmaxBackward (float64). */
+export function softmaxBackwardInArena(
+  dy: FloatArray,
+  y: FloatArray,
+  out: FloatArray,
+  outer: number,
+  size: number,
+  inner: number,
+): boolean {
+  const st = arenaStaging(dy, y, out);
+  const rows = outer * inner;
+  if (st === null || dy.length !== out.length || y.length !== out.length || out.length !== rows * size) return false;
+  st.job(WasmJob.SoftmaxBackward, [dy.byteOffset, y.byteOffset, out.byteOffset, rows, size, inner], rows, 4 * out.length);
   return true;
 }
 

@@ -217,6 +217,47 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
     dy.dispose();
   });
 
+  test('softmax and its backward (Math.max and exp in the module) are the JavaScript values on 1–3 threads', () => {
+    const size = 613;
+    const data = special(19, 4 * 7 * size).map((v) => v * 30); // exp(x − max) down to subnormals and zeros
+    const row = (r: number, values: number[]): void =>
+      data.set(
+        Array.from({ length: size }, (_, k) => values[k % values.length]!),
+        r * size,
+      );
+    row(0, [-Infinity]); // −∞ − (−∞): NaN everywhere
+    row(1, [1, NaN, 2]); // a NaN maximum
+    row(2, [-0, 0, -0]); // Math.max takes +0 over −0
+    row(3, [Infinity, 5]);
+    row(4, [-1e-40, 3e38, -3e38]);
+    const x = T.tensor(data, [4, 7, size]);
+    const dy = T.tensor(special(20, data.length), [4, 7, size]);
+    const run = (): number[][] =>
+      T.tidy(() => {
+        const xa = T.add(x, T.zerosLike(x)); // arena copies when the arena is on
+        const da = T.add(dy, T.zerosLike(dy));
+        // Rows of consecutive values (inner 1), rows 613 apart (inner 613), one outer block, rows of one value.
+        return [-1, 1, 0, 3].flatMap((dim) => {
+          const xd = dim === 3 ? T.reshape(xa, [4, 7, size, 1]) : xa;
+          const dd = dim === 3 ? T.reshape(da, [4, 7, size, 1]) : da;
+          const { output, tape } = T.record(() => T.softmax(xd, dim));
+          const [g] = tape.grad(output, [xd], { gradOutputs: [dd] }); // the fused softmaxBackward kernel
+          tape.dispose();
+          return [output, g!].map((o) => Array.from(o.dataSync()));
+        });
+      });
+    setTensorArena(false);
+    const reference = run();
+    setTensorArena(true);
+    const jobs = sameOnEveryThreadCount(run, reference);
+    // forward and backward for each of the 4 dims, on each thread count
+    expect([jobs.filter((j) => j === 'Softmax').length, jobs.filter((j) => j === 'SoftmaxBackward').length]).toEqual([12, 12]);
+    expect(reference[0]!.slice(0, 3)).toEqual([NaN, NaN, NaN]);
+    expect(reference[0]!.slice(2 * size, 2 * size + 3).every((v) => v === Math.fround(1 / size))).toBe(true);
+    x.dispose();
+    dy.dispose();
+  });
+
   test('a recorded conv net pass gives the same gradient with and without the arena, and leaves no block behind', () => {
     const before = tensorArenaBytes();
     const x = T.randn([2, 3, 20, 20], { generator: new T.Generator(6) });

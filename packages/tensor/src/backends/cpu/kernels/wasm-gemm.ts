@@ -54,6 +54,8 @@ export const WasmJob = {
   MaxPoolWindows: 25,
   PadPlanes: 26,
   Gelu: 27,
+  Softmax: 28,
+  SoftmaxBackward: 29,
 } as const;
 
 let tileSplit = true;
