@@ -10,7 +10,8 @@
  *   - winograd-4x4: Winograd F(4×4, 3×3) where it is chosen per layer against F(2×2, 3×3) only;
  *   - arena: float32 kernel outputs in the tensor arena (the module's shared memory, reached by its threads)
  *     against ordinary arrays;
- *   - packed-weights: dense convs' weights kept packed as the GEMM's left operand against kept as they are.
+ *   - packed-weights: dense convs' weights kept packed as the GEMM's left operand against kept as they are;
+ *   - matmul-packing: matmuls' operands packed and results stored by the module's jobs against JavaScript loops.
  *
  * `node benchmarks/ab.js [--switch resident] [--models vgg16,resnet50] [--threads 1,2] [--rounds 5]` (built dist
  * first; `--help` lists the flags).
@@ -29,6 +30,7 @@ const SWITCHES = {
   'winograd-4x4': ['backends/cpu/kernels/winograd.js', 'setWinogradTile'],
   arena: ['backends/cpu/storage-pool.js', 'setTensorArena'],
   'packed-weights': ['backends/cpu/kernels/conv2d.js', 'setPackedWeights'],
+  'matmul-packing': ['backends/cpu/kernels/matmul-module.js', 'setModuleMatmulPacking'],
 };
 // Read before the packages load: --help or a mistyped flag must not start minutes of passes.
 const { arg, refuse } = declareFlags({

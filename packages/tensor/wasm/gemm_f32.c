@@ -1260,6 +1260,45 @@ static void gelu_values(const float *x, const float *dy, float *out, const doubl
 
 /* Values [b, e) of n for part i of count, whole 16-value chunks but the last. */
 /*
+ * A matmul's GEMM operands and results (../src/backends/cpu/kernels/matmul-module.ts): gemm.ts's stridedB and
+ * denseStore over operands in this memory, moving the same values into the same places.
+ * B(p, j) = src[p·rs + j·cs]: panels [s0, s1) of NR columns from column j0 (of `cols`) over depths p0 .. p0 + kc, zero
+ * past the last column.
+ */
+static void pack_b(const float *src, int rs, int cs, int p0, int kc, int j0, int cols, float *dst, int s0, int s1) {
+  for (int s = s0; s < s1; s++) {
+    float *d = dst + s * kc * NR;
+    int valid = cols - s * NR < NR ? cols - s * NR : NR;
+    const float *b = src + p0 * rs + (j0 + s * NR) * cs;
+    if (valid == NR && cs == 1) {
+      for (int p = 0; p < kc; p++, d += NR, b += rs) {
+        wasm_v128_store(d, wasm_v128_load(b));
+        wasm_v128_store(d + 4, wasm_v128_load(b + 4));
+      }
+    } else if (valid == NR) {
+      for (int p = 0; p < kc; p++, d += NR, b += rs) {
+        d[0] = b[0];
+        d[1] = b[cs];
+        d[2] = b[2 * cs];
+        d[3] = b[3 * cs];
+        d[4] = b[4 * cs];
+        d[5] = b[5 * cs];
+        d[6] = b[6 * cs];
+        d[7] = b[7 * cs];
+      }
+    } else {
+      for (int p = 0; p < kc; p++, d += NR, b += rs)
+        for (int jj = 0; jj < NR; jj++) d[jj] = jj < valid ? b[jj * cs] : 0.0f;
+    }
+  }
+}
+
+/* out[i·ld + j] = c[i·ldc + j] for rows [r0, r1), j < cols. */
+static void dense_store(const float *c, int ldc, float *out, int ld, int cols, int r0, int r1) {
+  for (int i = r0; i < r1; i++) copy_floats(c + i * ldc, out + i * ld, cols);
+}
+
+/*
  * Softmax over rows of `size` values `inner` apart (row r = o·inner + i starts at o·size·inner + i), rows [r0, r1), as
  * reduce.ts's softmaxAlong: the row's maximum (where Math.max would give NaN or the other zero, the results are the
  * same: a NaN makes the sum NaN, and exp(x − 0) = exp(x + 0)), each exp(x − max) by Math.exp's algorithm kept in
@@ -1410,6 +1449,14 @@ void run_job(int job, int i, int count) {
   }
   case 29: /* dy, y, out, rows, size, inner */
     softmax_backward_rows(CF(0), CF(1), F(2), a[4], a[5], part(a[3], i, count), part(a[3], i + 1, count));
+    break;
+  case 30: { /* src, rs, cs, p0, kc, j0, cols, dst */
+    int panels = (a[6] + NR - 1) / NR;
+    pack_b(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], F(7), part(panels, i, count), part(panels, i + 1, count));
+    break;
+  }
+  case 31: /* c, ldc, out, ld, rows, cols */
+    dense_store(CF(0), a[1], F(2), a[3], a[5], part(a[4], i, count), part(a[4], i + 1, count));
     break;
   case 26: /* src, dst, planes, H, W, padH, padW, unpad */
     pad_planes(CF(0), F(1), a[3], a[4], a[5], a[6], a[7], part(a[2], i, count), part(a[2], i + 1, count));

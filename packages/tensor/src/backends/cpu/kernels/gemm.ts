@@ -25,6 +25,7 @@
  */
 import { THIN, thinMatmul, type ThinProduct } from './thin';
 import { thinMatmulStaged } from './thin-staged';
+import { moduleOperands } from './matmul-module';
 import type { FloatArray, MatmulOptions } from './types';
 import { scratch, SLOT_PACK_A, SLOT_PACK_B, SLOT_TILE } from './scratch';
 import { arenaBytesHere, createWasmFloat32Engine, DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, wasmSimdUnavailableReason } from './wasm-gemm';
@@ -588,9 +589,15 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
   const bRs = transB ? 1 : n;
   const bCs = transB ? k : 1;
   const float32 = out instanceof Float32Array;
-  if (batch > 1 && bBatchStride === 0 && !transA && aBatchStride === m * k) {
+  const stacked = batch > 1 && bBatchStride === 0 && !transA && aBatchStride === m * k;
+  // The module's jobs pack and store where the GEMM runs there (not for the thin products below).
+  const ops = float32 && (stacked || (m > THIN && k > THIN)) ? moduleOperands(a, b, out) : null;
+  const packA = (off: number): PackA => ops?.packA(off, aRs, aCs) ?? stridedA(a, off, aRs, aCs);
+  const packB = (off: number): PackB => ops?.packB(off, bRs, bCs) ?? stridedB(b, off, bRs, bCs);
+  const store = (off: number): GemmStore => ops?.store(off, n) ?? denseStore(out, off, n);
+  if (stacked) {
     // One shared B and stacked A rows: a single GEMM with M = batch*m.
-    gemm(batch * m, n, k, stridedA(a, 0, aRs, aCs), stridedB(b, 0, bRs, bCs), denseStore(out, 0, n), { float32 });
+    gemm(batch * m, n, k, packA(0), packB(0), store(0), { float32 });
     return;
   }
   for (let bi = 0; bi < batch; bi++) {
@@ -614,8 +621,6 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
       if (st === undefined || !thinMatmulStaged(st, t)) thinMatmul(t);
       continue;
     }
-    gemm(m, n, k, stridedA(a, bi * aBatchStride, aRs, aCs), stridedB(b, bi * bBatchStride, bRs, bCs), denseStore(out, bi * m * n, n), {
-      float32,
-    });
+    gemm(m, n, k, packA(bi * aBatchStride), packB(bi * bBatchStride), store(bi * m * n), { float32 });
   }
 }

@@ -56,6 +56,8 @@ export const WasmJob = {
   Gelu: 27,
   Softmax: 28,
   SoftmaxBackward: 29,
+  PackB: 30,
+  DenseStore: 31,
 } as const;
 
 let tileSplit = true;

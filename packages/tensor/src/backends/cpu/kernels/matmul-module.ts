@@ -1,0 +1,92 @@
+/**
+ * A float32 matmul's packing and stores as the module's jobs (gemm_f32.c: pack_a, pack_b, dense_store), split across
+ * the worker threads, instead of gemm.ts's stridedA / stridedB / denseStore loops on the calling thread (they took
+ * as long as the GEMMs themselves in a ViT pass: a linear layer's weight is B, packed again on every call).
+ * An operand is read where it lies when it is an arena tensor, from the copy resident.ts keeps from its third use (a
+ * weight), else from a copy staged once per call. The jobs move the same values into the same panels and places
+ * as the JavaScript loops, so the GEMM's results are bitwise the same.
+ */
+import { currentFloat32Engine, type GemmStore, type PackA, type PackB, type Staging } from './gemm';
+import { WasmJob } from './wasm-gemm';
+import { keptCopy } from './resident';
+import { inEngineArena } from '../storage-pool';
+import type { FloatArray } from './types';
+
+/** Packers for A and B at an element offset with strides (as stridedA / stridedB), and a store into `out` (as denseStore). */
+export interface ModuleOperands {
+  packA(off: number, rs: number, cs: number): PackA;
+  packB(off: number, rs: number, cs: number): PackB;
+  store(off: number, ld: number): GemmStore;
+}
+
+/**
+ * Most floats of operands copied into the module per call (64 MiB): its memory never shrinks, so bigger operands not
+ * kept there take the JavaScript packers, which read them where they are.
+ */
+let maxCopiedFloats = 1 << 24;
+
+/** @internal Sets the most floats copied in per call (tests); returns the previous bound. */
+export function setMatmulCopyLimit(floats: number): number {
+  const prev = maxCopiedFloats;
+  maxCopiedFloats = floats;
+  return prev;
+}
+
+let enabled = true;
+/** @internal Whether matmuls pack and store with the module's jobs (tests, A/B benchmarks); returns the previous setting. */
+export function setModuleMatmulPacking(on: boolean): boolean {
+  const prev = enabled;
+  enabled = on;
+  return prev;
+}
+
+/** The byte address in the module's memory of a view the engine handed out (its panel buffers). */
+const addressOf = (view: FloatArray, off: number): number => view.byteOffset + 4 * off;
+
+/**
+ * Module packers for a matmul of a and b into out, or null (then the JavaScript ones run): no engine with threads'
+ * staging, an operand not float32, or copies too big to stage. Call once per matmul, before its GEMMs (it may
+ * stage a and b).
+ */
+export function moduleOperands(a: FloatArray, b: FloatArray, out: FloatArray): ModuleOperands | null {
+  const st: Staging | undefined = currentFloat32Engine()?.staging;
+  if (!enabled || st === undefined || !(a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array)) return null;
+  // What is read in place or kept, asked before the staging region is reserved (keeping a new copy may move it).
+  const aKept = inEngineArena(a) ? a.byteOffset : keptCopy(st, a, 'matmul A');
+  const bKept = inEngineArena(b) ? b.byteOffset : keptCopy(st, b, 'matmul B');
+  const aFloats = aKept === null ? Math.ceil(a.length / 16) * 16 : 0,
+    bFloats = bKept === null ? b.length : 0;
+  if (aFloats + bFloats > maxCopiedFloats) return null;
+  if (aFloats + bFloats > 0) {
+    const staged = st.reserve(aFloats + bFloats);
+    if (aKept === null) staged.set(a, 0);
+    if (bKept === null) staged.set(b, aFloats);
+  }
+  const aAt = (): number => aKept ?? st.address(0);
+  const bAt = (): number => bKept ?? st.address(aFloats);
+  const storeInPlace = inEngineArena(out);
+  return {
+    packA: (off, rs, cs) => ({
+      pack(dst, dstOff, i0, rows, p0, kc, mr) {
+        st.packA(aAt() + 4 * off, rs, cs, i0, rows, p0, kc, dst, dstOff, mr);
+      },
+    }),
+    packB: (off, rs, cs) => ({
+      pack(dst, dstOff, p0, kc, j0, cols, nr) {
+        if (nr !== 8) throw new Error(`matmul: B panels of ${nr} columns asked, the module packs 8`);
+        const args = [bAt() + 4 * off, rs, cs, p0, kc, j0, cols, addressOf(dst, dstOff)];
+        st.job(WasmJob.PackB, args, Math.ceil(cols / nr), 4 * kc * cols); // a move costs about 4 multiply-adds
+      },
+    }),
+    store: (off, ld) => ({
+      store(c, ldc, i0, rows, j0, cols) {
+        if (storeInPlace) {
+          const args = [addressOf(c, 0), ldc, addressOf(out, off + i0 * ld + j0), ld, rows, cols];
+          st.job(WasmJob.DenseStore, args, rows, 4 * rows * cols);
+          return;
+        }
+        for (let i = 0; i < rows; i++) out.set(c.subarray(i * ldc, i * ldc + cols), off + (i0 + i) * ld + j0);
+      },
+    }),
+  };
+}
