@@ -1260,6 +1260,45 @@ static void gelu_values(const float *x, const float *dy, float *out, const doubl
 
 /* Values [b, e) of n for part i of count, whole 16-value chunks but the last. */
 /*
+ * Layer norm over rows [r0, r1) of `cols` contiguous values, as layernorm.ts's layerNormForward: the mean from two
+ * alternating float64 sums, the biased variance likewise from the deviations, inv = 1/√(var + eps), then
+ * ((x − mean)·inv)·weight + bias in that order, rounded to float32 once. p: eps, then the weight and the bias as
+ * float64 (cols each; hasW / hasB say which are there).
+ */
+static void layer_norm_rows(const float *x, float *y, const double *p, int hasW, int hasB, int cols, int r0, int r1) {
+  double eps = p[0];
+  const double *w = p + 1, *b = p + 1 + cols;
+  for (int r = r0; r < r1; r++) {
+    const float *xr = x + r * cols;
+    float *yr = y + r * cols;
+    double s0 = 0.0, s1 = 0.0, q0 = 0.0, q1 = 0.0;
+    int i = 0;
+    for (; i + 1 < cols; i += 2) {
+      s0 += xr[i];
+      s1 += xr[i + 1];
+    }
+    if (i < cols) s0 += xr[i];
+    double mean = (s0 + s1) / cols;
+    for (i = 0; i + 1 < cols; i += 2) {
+      double d0 = xr[i] - mean, d1 = xr[i + 1] - mean;
+      q0 += d0 * d0;
+      q1 += d1 * d1;
+    }
+    if (i < cols) {
+      double d = xr[i] - mean;
+      q0 += d * d;
+    }
+    double inv = 1.0 / __builtin_sqrt((q0 + q1) / cols + eps);
+    for (int j = 0; j < cols; j++) {
+      double v = (xr[j] - mean) * inv;
+      if (hasW) v = v * w[j];
+      if (hasB) v = v + b[j];
+      yr[j] = (float)v;
+    }
+  }
+}
+
+/*
  * A matmul's GEMM operands and results (../src/backends/cpu/kernels/matmul-module.ts): gemm.ts's stridedB and
  * denseStore over operands in this memory, moving the same values into the same places.
  * B(p, j) = src[p·rs + j·cs]: panels [s0, s1) of NR columns from column j0 (of `cols`) over depths p0 .. p0 + kc, zero
@@ -1293,9 +1332,19 @@ static void pack_b(const float *src, int rs, int cs, int p0, int kc, int j0, int
   }
 }
 
-/* out[i·ld + j] = c[i·ldc + j] for rows [r0, r1), j < cols. */
-static void dense_store(const float *c, int ldc, float *out, int ld, int cols, int r0, int r1) {
-  for (int i = r0; i < r1; i++) copy_floats(c + i * ldc, out + i * ld, cols);
+/* out[i·ld + j] = c[i·ldc + j] (+ bias[j], a float32 add, when bias is not 0) for rows [r0, r1), j < cols. */
+static void dense_store(const float *c, int ldc, float *out, int ld, int cols, const float *bias, int r0, int r1) {
+  for (int i = r0; i < r1; i++) {
+    const float *s = c + i * ldc;
+    float *d = out + i * ld;
+    if (!bias) {
+      copy_floats(s, d, cols);
+      continue;
+    }
+    int j = 0;
+    for (; j + 4 <= cols; j += 4) wasm_v128_store(d + j, wasm_f32x4_add(wasm_v128_load(s + j), wasm_v128_load(bias + j)));
+    for (; j < cols; j++) d[j] = s[j] + bias[j];
+  }
 }
 
 /*
@@ -1455,8 +1504,11 @@ void run_job(int job, int i, int count) {
     pack_b(CF(0), a[1], a[2], a[3], a[4], a[5], a[6], F(7), part(panels, i, count), part(panels, i + 1, count));
     break;
   }
-  case 31: /* c, ldc, out, ld, rows, cols */
-    dense_store(CF(0), a[1], F(2), a[3], a[5], part(a[4], i, count), part(a[4], i + 1, count));
+  case 31: /* c, ldc, out, ld, rows, cols, bias (0: none) */
+    dense_store(CF(0), a[1], F(2), a[3], a[5], CF(6), part(a[4], i, count), part(a[4], i + 1, count));
+    break;
+  case 32: /* x, y, p (float64: eps, weight, bias), hasW, hasB, rows, cols */
+    layer_norm_rows(CF(0), F(1), (const double *)a[2], a[3], a[4], a[6], part(a[5], i, count), part(a[5], i + 1, count));
     break;
   case 26: /* src, dst, planes, H, W, padH, padW, unpad */
     pad_planes(CF(0), F(1), a[3], a[4], a[5], a[6], a[7], part(a[2], i, count), part(a[2], i + 1, count));

@@ -83,11 +83,8 @@ export const nnKernels = {
       transB: true,
       aBatchStride: 0,
       bBatchStride: 0,
+      bias: bias ? floats(bias) : null,
     });
-    if (bias) {
-      const bv = floats(bias);
-      for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) v[r * outF + j] = v[r * outF + j]! + bv[j]!;
-    }
     return { out: t };
   },
   conv2d: ({ x, weight, bias }, a) => {

@@ -5,6 +5,7 @@ import type { NamedKernelTable } from '../backend';
 import type { BatchNormGeometry } from './kernels/batchnorm';
 import { batchNormBackward, batchNormForward, batchNormTrainForward } from './kernels/batchnorm';
 import { layerNormForward } from './kernels/layernorm';
+import { layerNormInArena } from './kernels/arena-jobs';
 import { floats, output, outputToFill } from './util';
 
 function batchNormGeometry(x: readonly number[]): BatchNormGeometry {
@@ -51,7 +52,16 @@ export const normKernels = {
   layerNorm: ({ x, weight, bias }, a) => {
     const cols = sizeOf(x.shape.slice(x.rank - a.dims));
     const { t, v } = output(x.shape, dtypeOf(x));
-    layerNormForward(floats(x), weight ? floats(weight) : null, bias ? floats(bias) : null, a.eps, cols === 0 ? 0 : x.size / cols, cols, v);
+    const args = [
+      floats(x),
+      weight ? floats(weight) : null,
+      bias ? floats(bias) : null,
+      a.eps,
+      cols === 0 ? 0 : x.size / cols,
+      cols,
+      v,
+    ] as const;
+    if (!layerNormInArena(...args)) layerNormForward(...args); // float32 in the arena: on the module's threads
     return { out: t };
   },
 } satisfies Partial<NamedKernelTable>;

@@ -2,7 +2,7 @@
  * Elementwise kernels on the module's threads for tensors in the tensor arena (arena.ts): each returns false,
  * having done nothing, unless every array it is given lives there (then the caller runs its JavaScript loop);
  * padPlanesInModule, the padded convolutions' copies, is called only once its caller has checked that.
- * The module's kernels (gemm_f32.c jobs 16–19, 23–29) do the same bit operations, comparisons or float64 arithmetic
+ * The module's kernels (gemm_f32.c jobs 16–19, 23–29, 32) do the same bit operations, comparisons or float64 arithmetic
  * as the JavaScript ones, so a result is bitwise the same wherever its tensors live and however many threads run.
  */
 import { currentFloat32Engine, type Staging } from './gemm';
@@ -92,6 +92,31 @@ export function softmaxBackwardInArena(
   const rows = outer * inner;
   if (st === null || dy.length !== out.length || y.length !== out.length || out.length !== rows * size) return false;
   st.job(WasmJob.SoftmaxBackward, [dy.byteOffset, y.byteOffset, out.byteOffset, rows, size, inner], rows, 4 * out.length);
+  return true;
+}
+
+/**
+ * Layer norm of `rows` contiguous rows of `cols` float32 values, as layernorm.ts's layerNormForward (float64 sums in
+ * its order, one rounding per value): eps, the weight and the bias staged as float64, the rows split across the threads.
+ */
+export function layerNormInArena(
+  x: FloatArray,
+  weight: FloatArray | null,
+  bias: FloatArray | null,
+  eps: number,
+  rows: number,
+  cols: number,
+  y: FloatArray,
+): boolean {
+  const st = arenaStaging(x, y);
+  if (st === null || x.length !== rows * cols || y.length !== rows * cols || cols === 0) return false;
+  const staged = st.reserve(2 * (1 + 2 * cols));
+  const p = new Float64Array(staged.buffer, staged.byteOffset, 1 + 2 * cols);
+  p[0] = eps;
+  if (weight) for (let j = 0; j < cols; j++) p[1 + j] = weight[j]!;
+  if (bias) for (let j = 0; j < cols; j++) p[1 + cols + j] = bias[j]!;
+  const args = [x.byteOffset, y.byteOffset, st.address(0), weight ? 1 : 0, bias ? 1 : 0, rows, cols];
+  st.job(WasmJob.LayerNorm, args, rows, 8 * rows * cols);
   return true;
 }
 

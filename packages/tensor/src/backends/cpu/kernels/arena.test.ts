@@ -258,6 +258,33 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
     dy.dispose();
   });
 
+  test('layer norm (float64 sums in the module) gives the JavaScript values on 1–3 threads', () => {
+    const cols = 769; // odd: the alternating sums' last value
+    const data = special(21, 48 * cols);
+    data.fill(2.5, 0, cols); // a constant row: zero variance
+    const x = T.tensor(data, [48, cols]);
+    const weight = T.tensor(special(22, cols).map((v) => (Number.isFinite(v) ? v : 1)));
+    const bias = T.tensor(special(23, cols).map((v) => (Number.isFinite(v) ? v : 0)));
+    const run = (): number[][] =>
+      T.tidy(() => {
+        const xa = T.add(x, T.zerosLike(x)); // an arena copy when the arena is on
+        return [
+          T.layerNorm(xa, cols, weight, bias),
+          T.layerNorm(xa, cols, weight, null),
+          T.layerNorm(xa, cols, null, bias, { eps: 0.25 }),
+          T.layerNorm(T.reshape(xa, [8, 6, cols]), [6, cols]), // rows over two dims
+        ].map((o) => Array.from(o.dataSync()));
+      });
+    setTensorArena(false);
+    const reference = run();
+    setTensorArena(true);
+    const jobs = sameOnEveryThreadCount(run, reference);
+    expect(jobs.filter((j) => j === 'LayerNorm')).toHaveLength(12); // four calls on each thread count
+    x.dispose();
+    weight.dispose();
+    bias.dispose();
+  });
+
   test('a recorded conv net pass gives the same gradient with and without the arena, and leaves no block behind', () => {
     const before = tensorArenaBytes();
     const x = T.randn([2, 3, 20, 20], { generator: new T.Generator(6) });

@@ -591,13 +591,14 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
   const float32 = out instanceof Float32Array;
   const stacked = batch > 1 && bBatchStride === 0 && !transA && aBatchStride === m * k;
   // The module's jobs pack and store where the GEMM runs there (not for the thin products below).
-  const ops = float32 && (stacked || (m > THIN && k > THIN)) ? moduleOperands(a, b, out) : null;
+  const ops = float32 && (stacked || (m > THIN && k > THIN)) ? moduleOperands(a, b, out, o.bias ?? null) : null;
   const packA = (off: number): PackA => ops?.packA(off, aRs, aCs) ?? stridedA(a, off, aRs, aCs);
   const packB = (off: number): PackB => ops?.packB(off, bRs, bCs) ?? stridedB(b, off, bRs, bCs);
   const store = (off: number): GemmStore => ops?.store(off, n) ?? denseStore(out, off, n);
   if (stacked) {
     // One shared B and stacked A rows: a single GEMM with M = batch*m.
     gemm(batch * m, n, k, packA(0), packB(0), store(0), { float32 });
+    if (ops?.addsBias !== true) addBias(out, o.bias, batch * m, n);
     return;
   }
   for (let bi = 0; bi < batch; bi++) {
@@ -623,4 +624,11 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
     }
     gemm(m, n, k, packA(bi * aBatchStride), packB(bi * bBatchStride), store(bi * m * n), { float32 });
   }
+  if (ops?.addsBias !== true) addBias(out, o.bias, batch * m, n);
+}
+
+/** out[r·n + j] += bias[j] for rows r (nothing without a bias); in float32 storage, a float32 add. */
+function addBias(out: FloatArray, bias: FloatArray | null | undefined, rows: number, n: number): void {
+  if (!bias) return;
+  for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) out[r * n + j] = out[r * n + j]! + bias[j]!;
 }

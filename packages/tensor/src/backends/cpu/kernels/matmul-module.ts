@@ -17,6 +17,8 @@ export interface ModuleOperands {
   packA(off: number, rs: number, cs: number): PackA;
   packB(off: number, rs: number, cs: number): PackB;
   store(off: number, ld: number): GemmStore;
+  /** Whether the store adds the bias (else the caller adds it after the product). */
+  addsBias: boolean;
 }
 
 /**
@@ -48,23 +50,30 @@ const addressOf = (view: FloatArray, off: number): number => view.byteOffset + 4
  * staging, an operand not float32, or copies too big to stage. Call once per matmul, before its GEMMs (it may
  * stage a and b).
  */
-export function moduleOperands(a: FloatArray, b: FloatArray, out: FloatArray): ModuleOperands | null {
+export function moduleOperands(a: FloatArray, b: FloatArray, out: FloatArray, bias: FloatArray | null): ModuleOperands | null {
   const st: Staging | undefined = currentFloat32Engine()?.staging;
   if (!enabled || st === undefined || !(a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array)) return null;
   // What is read in place or kept, asked before the staging region is reserved (keeping a new copy may move it).
   const aKept = inEngineArena(a) ? a.byteOffset : keptCopy(st, a, 'matmul A');
   const bKept = inEngineArena(b) ? b.byteOffset : keptCopy(st, b, 'matmul B');
-  const aFloats = aKept === null ? Math.ceil(a.length / 16) * 16 : 0,
-    bFloats = bKept === null ? b.length : 0;
-  if (aFloats + bFloats > maxCopiedFloats) return null;
-  if (aFloats + bFloats > 0) {
-    const staged = st.reserve(aFloats + bFloats);
+  // The store adds the bias where it writes the arena in place (a float32 add, as the caller's loop).
+  const storeInPlace = inEngineArena(out);
+  const addsBias = storeInPlace && bias instanceof Float32Array;
+  const biasKept = addsBias ? (inEngineArena(bias) ? bias.byteOffset : keptCopy(st, bias, 'matmul bias')) : null;
+  const roundUp = (n: number): number => Math.ceil(n / 16) * 16;
+  const aFloats = aKept === null ? roundUp(a.length) : 0,
+    bFloats = bKept === null ? roundUp(b.length) : 0,
+    biasFloats = addsBias && biasKept === null ? bias.length : 0;
+  if (aFloats + bFloats + biasFloats > maxCopiedFloats) return null;
+  if (aFloats + bFloats + biasFloats > 0) {
+    const staged = st.reserve(aFloats + bFloats + biasFloats);
     if (aKept === null) staged.set(a, 0);
     if (bKept === null) staged.set(b, aFloats);
+    if (biasFloats > 0) staged.set(bias!, aFloats + bFloats);
   }
   const aAt = (): number => aKept ?? st.address(0);
   const bAt = (): number => bKept ?? st.address(aFloats);
-  const storeInPlace = inEngineArena(out);
+  const biasAt = (): number => (addsBias ? (biasKept ?? st.address(aFloats + bFloats)) : 0);
   return {
     packA: (off, rs, cs) => ({
       pack(dst, dstOff, i0, rows, p0, kc, mr) {
@@ -81,12 +90,13 @@ export function moduleOperands(a: FloatArray, b: FloatArray, out: FloatArray): M
     store: (off, ld) => ({
       store(c, ldc, i0, rows, j0, cols) {
         if (storeInPlace) {
-          const args = [addressOf(c, 0), ldc, addressOf(out, off + i0 * ld + j0), ld, rows, cols];
+          const args = [addressOf(c, 0), ldc, addressOf(out, off + i0 * ld + j0), ld, rows, cols, addsBias ? biasAt() + 4 * j0 : 0];
           st.job(WasmJob.DenseStore, args, rows, 4 * rows * cols);
           return;
         }
         for (let i = 0; i < rows; i++) out.set(c.subarray(i * ldc, i * ldc + cols), off + (i0 + i) * ld + j0);
       },
     }),
+    addsBias,
   };
 }

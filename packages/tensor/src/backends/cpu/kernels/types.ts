@@ -38,6 +38,8 @@ export interface MatmulOptions {
   aBatchStride: number;
   /** Offset between consecutive B[b]; 0 broadcasts one matrix over the batch. */
   bBatchStride: number;
+  /** n values added to every row of the result (a linear layer's bias), as a float32 add after the product. */
+  bias?: FloatArray | null;
 }
 
 /** Fully-resolved pooling geometry (NCHW); outHeight/outWidth already include ceil mode. */

@@ -58,6 +58,7 @@ export const WasmJob = {
   SoftmaxBackward: 29,
   PackB: 30,
   DenseStore: 31,
+  LayerNorm: 32,
 } as const;
 
 let tileSplit = true;
