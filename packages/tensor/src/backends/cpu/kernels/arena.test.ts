@@ -2,21 +2,11 @@ import * as T from '../../../index';
 import { createTensorArena, RangeAllocator, type CollectionRegistry } from './arena';
 import { inTensorArena, setTensorArena, tensorArenaBytes } from '../storage-pool';
 import { setWinogradGroupFloats, setWinogradTile } from './winograd';
+import { firstDifference } from './test_util';
 import { setJobObserver, type JobRecord } from './wasm-gemm';
 
 /** How kernels reach a tensor's array (without handing it out, which would move it out of the arena). */
 const arrayOf = (t: T.Tensor) => t.kernelValues() as Float32Array;
-
-/** Where two lists of bit patterns first differ ('' when they are equal): a short message instead of a diff of 10⁵ numbers. */
-function firstDifference(got: number[][], want: number[][]): string {
-  for (let k = 0; k < want.length; k++) {
-    const a = got[k]!,
-      b = want[k]!;
-    if (a.length !== b.length) return `output ${k}: ${a.length} values, expected ${b.length}`;
-    for (let i = 0; i < b.length; i++) if (!Object.is(a[i], b[i])) return `output ${k}, value ${i}: ${a[i]}, expected ${b[i]}`;
-  }
-  return '';
-}
 
 /**
  * Runs `run` on 1, 2 and 3 threads (the arena as the caller set it), each time expecting `reference`'s values;

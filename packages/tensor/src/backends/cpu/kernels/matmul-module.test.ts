@@ -1,18 +1,8 @@
 import * as T from '../../../index';
 import { setMatmulCopyLimit, setModuleMatmulPacking } from './matmul-module';
 import { setTensorArena } from '../storage-pool';
+import { firstDifference } from './test_util';
 import { setJobObserver } from './wasm-gemm';
-
-/** Where two lists of values first differ as bit patterns ('' when equal). */
-function firstDifference(got: number[][], want: number[][]): string {
-  for (let k = 0; k < want.length; k++) {
-    const a = got[k]!,
-      b = want[k]!;
-    if (a.length !== b.length) return `output ${k}: ${a.length} values, expected ${b.length}`;
-    for (let i = 0; i < b.length; i++) if (!Object.is(a[i], b[i])) return `output ${k}, value ${i}: ${a[i]}, expected ${b[i]}`;
-  }
-  return '';
-}
 
 describe("matmul's packing and stores as the module's jobs", () => {
   afterEach(() => {
