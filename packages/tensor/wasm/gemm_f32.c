@@ -1299,6 +1299,52 @@ static void layer_norm_rows(const float *x, float *y, const double *p, int hasW,
 }
 
 /*
+ * Layer norm's backward as fused-backward.ts's layerNormBackwardRows, rows [r0, r1): the forward's mean and inv from
+ * one float64 sum each, then dx = inv·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·weight, x̂ and g recomputed for the
+ * second pass (the same operations, so the same values). Each row's mean and inv go to stats for the column sums.
+ * p: eps, then the weight as float64 (cols; hasW says whether there is one).
+ */
+static void layer_norm_backward_rows(const float *dy, const float *x, float *dx, const double *p, int hasW, int cols, double *stats,
+                                     int r0, int r1) {
+  double eps = p[0];
+  const double *w = p + 1;
+  for (int r = r0; r < r1; r++) {
+    const float *xr = x + r * cols, *dr = dy + r * cols;
+    float *gr = dx + r * cols;
+    double s = 0.0, q = 0.0, sg = 0.0, sgx = 0.0;
+    for (int j = 0; j < cols; j++) s += xr[j];
+    double mean = s / cols;
+    for (int j = 0; j < cols; j++) {
+      double d = xr[j] - mean;
+      q += d * d;
+    }
+    double inv = 1.0 / __builtin_sqrt(q / cols + eps);
+    for (int j = 0; j < cols; j++) {
+      double h = (xr[j] - mean) * inv, g = hasW ? dr[j] * w[j] : (double)dr[j];
+      sg += g;
+      sgx += g * h;
+    }
+    double mg = sg / cols, mgx = sgx / cols;
+    for (int j = 0; j < cols; j++) {
+      double h = (xr[j] - mean) * inv, g = hasW ? dr[j] * w[j] : (double)dr[j];
+      gr[j] = (float)(inv * (g - mg - h * mgx));
+    }
+    stats[2 * r] = mean;
+    stats[2 * r + 1] = inv;
+  }
+}
+
+/* Σ over rows (in order) of dy·x̂ for columns [j0, j1), x̂ from each row's mean and inv in stats: the weight's gradient. */
+static void layer_norm_column_sums(const float *dy, const float *x, const double *stats, double *sums, int rows, int cols, int j0, int j1) {
+  for (int j = j0; j < j1; j++) sums[j] = 0.0;
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + r * cols, *dr = dy + r * cols;
+    double mean = stats[2 * r], inv = stats[2 * r + 1];
+    for (int j = j0; j < j1; j++) sums[j] = sums[j] + dr[j] * ((xr[j] - mean) * inv);
+  }
+}
+
+/*
  * A matmul's GEMM operands and results (../src/backends/cpu/kernels/matmul-module.ts): gemm.ts's stridedB and
  * denseStore over operands in this memory, moving the same values into the same places.
  * B(p, j) = src[p·rs + j·cs]: panels [s0, s1) of NR columns from column j0 (of `cols`) over depths p0 .. p0 + kc, zero
@@ -1509,6 +1555,13 @@ void run_job(int job, int i, int count) {
     break;
   case 32: /* x, y, p (float64: eps, weight, bias), hasW, hasB, rows, cols */
     layer_norm_rows(CF(0), F(1), (const double *)a[2], a[3], a[4], a[6], part(a[5], i, count), part(a[5], i + 1, count));
+    break;
+  case 33: /* dy, x, dx, p (float64: eps, weight), hasW, rows, cols, stats (float64, 2 a row) */
+    layer_norm_backward_rows(CF(0), CF(1), F(2), (const double *)a[3], a[4], a[6], (double *)a[7], part(a[5], i, count),
+                             part(a[5], i + 1, count));
+    break;
+  case 34: /* dy, x, stats, sums (float64), rows, cols */
+    layer_norm_column_sums(CF(0), CF(1), (const double *)a[2], (double *)a[3], a[4], a[5], part(a[5], i, count), part(a[5], i + 1, count));
     break;
   case 26: /* src, dst, planes, H, W, padH, padW, unpad */
     pad_planes(CF(0), F(1), a[3], a[4], a[5], a[6], a[7], part(a[2], i, count), part(a[2], i + 1, count));

@@ -2,7 +2,7 @@ import type { FloatDType } from '../../dtype';
 import { sizeOf } from '../../shape';
 import type { NamedKernelTable } from '../backend';
 import { erf, INV_SQRT_2PI } from './kernels/erf';
-import { geluInArena, softmaxBackwardInArena } from './kernels/arena-jobs';
+import { geluInArena, layerNormBackwardInArena, softmaxBackwardInArena } from './kernels/arena-jobs';
 import type { FloatArray } from './kernels/types';
 import { around, floats, output } from './util';
 
@@ -101,7 +101,8 @@ export const fusedBackwardKernels = {
     const cols = sizeOf(normalized);
     const { t, v } = output(x.shape, dtype);
     const sums = new Float64Array(cols);
-    layerNormBackwardRows(floats(dy), floats(x), weight ? floats(weight) : null, eps, cols === 0 ? 0 : x.size / cols, cols, v, sums);
+    const args = [floats(dy), floats(x), weight ? floats(weight) : null, eps, cols === 0 ? 0 : x.size / cols, cols, v, sums] as const;
+    if (!layerNormBackwardInArena(...args)) layerNormBackwardRows(...args); // float32 in the arena: on the module's threads
     const w = output(normalized, dtype);
     w.v.set(sums);
     return { out: t, extras: [w.t] };

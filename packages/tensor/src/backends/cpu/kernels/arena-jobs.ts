@@ -2,7 +2,7 @@
  * Elementwise kernels on the module's threads for tensors in the tensor arena (arena.ts): each returns false,
  * having done nothing, unless every array it is given lives there (then the caller runs its JavaScript loop);
  * padPlanesInModule, the padded convolutions' copies, is called only once its caller has checked that.
- * The module's kernels (gemm_f32.c jobs 16–19, 23–29, 32) do the same bit operations, comparisons or float64 arithmetic
+ * The module's kernels (gemm_f32.c jobs 16–19, 23–29, 32–34) do the same bit operations, comparisons or float64 arithmetic
  * as the JavaScript ones, so a result is bitwise the same wherever its tensors live and however many threads run.
  */
 import { currentFloat32Engine, type Staging } from './gemm';
@@ -117,6 +117,43 @@ export function layerNormInArena(
   if (bias) for (let j = 0; j < cols; j++) p[1 + cols + j] = bias[j]!;
   const args = [x.byteOffset, y.byteOffset, st.address(0), weight ? 1 : 0, bias ? 1 : 0, rows, cols];
   st.job(WasmJob.LayerNorm, args, rows, 8 * rows * cols);
+  return true;
+}
+
+/**
+ * Layer norm's backward, as fused-backward.ts's layerNormBackwardRows: dx by rows (each row's mean and inv kept as
+ * float64), then the weight's gradient Σ dy·x̂ by columns, each column summed over the rows in order, into `sums`.
+ */
+export function layerNormBackwardInArena(
+  dy: FloatArray,
+  x: FloatArray,
+  weight: FloatArray | null,
+  eps: number,
+  rows: number,
+  cols: number,
+  dx: FloatArray,
+  sums: Float64Array,
+): boolean {
+  const st = arenaStaging(dy, x, dx);
+  const n = rows * cols;
+  if (st === null || dy.length !== n || x.length !== n || dx.length !== n || sums.length !== cols || cols === 0) return false;
+  // float64 regions: eps and the weight, each row's mean and inv, the column sums
+  const pAt = 0,
+    statsAt = 1 + cols,
+    sumsAt = statsAt + 2 * rows;
+  const staged = st.reserve(2 * (sumsAt + cols));
+  const f64 = new Float64Array(staged.buffer, staged.byteOffset, sumsAt + cols);
+  f64[pAt] = eps;
+  if (weight) for (let j = 0; j < cols; j++) f64[1 + j] = weight[j]!;
+  const at = (i: number): number => st.address(2 * i);
+  st.job(
+    WasmJob.LayerNormBackward,
+    [dy.byteOffset, x.byteOffset, dx.byteOffset, at(pAt), weight ? 1 : 0, rows, cols, at(statsAt)],
+    rows,
+    12 * n,
+  );
+  st.job(WasmJob.LayerNormColumnSums, [dy.byteOffset, x.byteOffset, at(statsAt), at(sumsAt), rows, cols], cols, 4 * n);
+  sums.set(new Float64Array(staged.buffer, staged.byteOffset + 8 * sumsAt, cols));
   return true;
 }
 

@@ -1,4 +1,5 @@
 import * as T from '../../../index';
+import { runOpFull } from '../../../ops/run';
 import { createTensorArena, RangeAllocator, type CollectionRegistry } from './arena';
 import { inTensorArena, setTensorArena, tensorArenaBytes } from '../storage-pool';
 import { setWinogradGroupFloats, setWinogradTile } from './winograd';
@@ -248,31 +249,50 @@ describe('tensor arena: float32 kernel outputs in the module memory', () => {
     dy.dispose();
   });
 
-  test('layer norm (float64 sums in the module) gives the JavaScript values on 1–3 threads', () => {
+  test('layer norm and its backward (float64 sums in the module) give the JavaScript values on 1–3 threads', () => {
     const cols = 769; // odd: the alternating sums' last value
-    const data = special(21, 48 * cols);
-    data.fill(2.5, 0, cols); // a constant row: zero variance
+    // Finite rows (one NaN or ∞ makes a whole row NaN), with ±0, subnormals and ±3.4e38; row 0 constant (zero
+    // variance), row 1 with the non-finite specials.
+    const data = special(21, 48 * cols).map((v, i) => (Number.isFinite(v) || (i >= cols && i < 2 * cols) ? v : 0.5));
+    data.fill(2.5, 0, cols);
     const x = T.tensor(data, [48, cols]);
+    // For the backward's column sums, finite rows only (one NaN row makes every column's sum NaN).
+    const xFinite = T.tensor(
+      data.map((v) => (Number.isFinite(v) ? v : 0.5)),
+      [48, cols],
+    );
     const weight = T.tensor(special(22, cols).map((v) => (Number.isFinite(v) ? v : 1)));
     const bias = T.tensor(special(23, cols).map((v) => (Number.isFinite(v) ? v : 0)));
+    const dy = T.tensor(
+      special(24, 48 * cols).map((v) => (Number.isFinite(v) ? v : -0.25)),
+      [48, cols],
+    );
     const run = (): number[][] =>
       T.tidy(() => {
-        const xa = T.add(x, T.zerosLike(x)); // an arena copy when the arena is on
-        return [
+        // arena copies when the arena is on
+        const [xa, xf, da] = [x, xFinite, dy].map((t) => T.add(t, T.zerosLike(t))) as [T.Tensor, T.Tensor, T.Tensor];
+        const forward = [
           T.layerNorm(xa, cols, weight, bias),
           T.layerNorm(xa, cols, weight, null),
           T.layerNorm(xa, cols, null, bias, { eps: 0.25 }),
           T.layerNorm(T.reshape(xa, [8, 6, cols]), [6, cols]), // rows over two dims
-        ].map((o) => Array.from(o.dataSync()));
+        ];
+        // The fused backward op itself: dx, and the weight's gradient Σ dy·x̂ (the column sums) as its extra.
+        const backward = [
+          runOpFull('layerNormBackward', [da, xf, weight], { dims: 1, eps: 1e-5 }),
+          runOpFull('layerNormBackward', [da, xf], { dims: 1, eps: 0.25 }),
+          runOpFull('layerNormBackward', [T.reshape(da, [8, 6, cols]), T.reshape(xf, [8, 6, cols])], { dims: 2, eps: 1e-5 }),
+          runOpFull('layerNormBackward', [da, xa, weight], { dims: 1, eps: 1e-5 }), // NaN everywhere a NaN row reaches
+        ].flatMap((r) => [r.out, ...(r.extras ?? [])]);
+        return [...forward, ...backward].map((o) => Array.from(o.dataSync()));
       });
     setTensorArena(false);
     const reference = run();
     setTensorArena(true);
     const jobs = sameOnEveryThreadCount(run, reference);
-    expect(jobs.filter((j) => j === 'LayerNorm')).toHaveLength(12); // four calls on each thread count
-    x.dispose();
-    weight.dispose();
-    bias.dispose();
+    // four calls forward and four backward on each thread count
+    expect(['LayerNorm', 'LayerNormBackward', 'LayerNormColumnSums'].map((n) => jobs.filter((j) => j === n).length)).toEqual([12, 12, 12]);
+    for (const t of [x, xFinite, dy, weight, bias]) t.dispose();
   });
 
   test('a recorded conv net pass gives the same gradient with and without the arena, and leaves no block behind', () => {

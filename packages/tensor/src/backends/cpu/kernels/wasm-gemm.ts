@@ -59,6 +59,8 @@ export const WasmJob = {
   PackB: 30,
   DenseStore: 31,
   LayerNorm: 32,
+  LayerNormBackward: 33,
+  LayerNormColumnSums: 34,
 } as const;
 
 let tileSplit = true;
