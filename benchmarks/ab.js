@@ -11,7 +11,8 @@
  *   - arena: float32 kernel outputs in the tensor arena (the module's shared memory, reached by its threads)
  *     against ordinary arrays;
  *   - packed-weights: dense convs' weights kept packed as the GEMM's left operand against kept as they are;
- *   - matmul-packing: matmuls' operands packed and results stored by the module's jobs against JavaScript loops.
+ *   - matmul-packing: matmuls' operands packed and results stored by the module's jobs against JavaScript loops;
+ *   - packed-b: a matmul's B used again and again (a linear layer's weight) kept packed against packed per call.
  *
  * `node benchmarks/ab.js [--switch resident] [--models vgg16,resnet50] [--threads 1,2] [--rounds 5]` (built dist
  * first; `--help` lists the flags).
@@ -31,6 +32,7 @@ const SWITCHES = {
   arena: ['backends/cpu/storage-pool.js', 'setTensorArena'],
   'packed-weights': ['backends/cpu/kernels/conv2d.js', 'setPackedWeights'],
   'matmul-packing': ['backends/cpu/kernels/matmul-module.js', 'setModuleMatmulPacking'],
+  'packed-b': ['backends/cpu/kernels/matmul-module.js', 'setKeepPackedB'],
 };
 // Read before the packages load: --help or a mistyped flag must not start minutes of passes.
 const { arg, refuse } = declareFlags({

@@ -70,6 +70,18 @@ export function depthBlock(K: number): number {
 /** Packs a block of the right operand into NR-column panels (see the layout above). */
 export interface PackB {
   pack(dst: FloatArray, dstOff: number, p0: number, kc: number, j0: number, cols: number, nr: number): void;
+  /**
+   * Optional: the byte address in the engine's memory of all of B (K × N) already packed as `gemm` packs it, kept
+   * from an earlier call: column block j0 at j0·K (blocks of `columnBlock(K, nr)` columns), depth block p0 within it
+   * at p0·ncPad (blocks of `depthBlock(K)`); null when it is not (then `pack` runs).
+   */
+  packed?(K: number, N: number): number | null;
+}
+
+/** The columns of gemm's packed B blocks for a depth K: about blocking.bBlock values, whole panels, within bounds. */
+export function columnBlock(K: number, nr: number): number {
+  const nc = Math.floor(blocking.bBlock / Math.max(K, 1) / nr) * nr;
+  return Math.min(blocking.ncMax, Math.max(nr * 4, nc));
 }
 
 /** Receives a finished block: C(i0+i, j0+j) = c[i*ldc + j] for i < rows, j < cols. */
@@ -279,7 +291,17 @@ export interface PanelEngine {
    * K in blocks of KC — `block` for p0 = 0, KC, … with the same offsets as the driver, so results are
    * the same — possibly on several threads. ldc is the padded column count.
    */
-  depth?(K: number, KC: number, mPad: number, i0: number, rPanels: number, sPanels: number, ldc: number, aAddress?: number): void;
+  depth?(
+    K: number,
+    KC: number,
+    mPad: number,
+    i0: number,
+    rPanels: number,
+    sPanels: number,
+    ldc: number,
+    aAddress?: number,
+    bAddress?: number,
+  ): void;
   /** Optional: how many threads `depth` uses. */
   threads?(): number;
   /** Engines whose memory worker threads share: where kernel outputs live so that the threads reach them (arena.ts). */
@@ -469,11 +491,8 @@ export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: G
   const nr = engine.nr;
   const mPad = Math.ceil(M / mr) * mr;
   const KC = depthBlock(K);
-  const MC = blocking.mc,
-    B_BLOCK = blocking.bBlock,
-    NC_MAX = blocking.ncMax;
-  let nc = Math.floor(B_BLOCK / Math.max(K, 1) / nr) * nr;
-  nc = Math.min(NC_MAX, Math.max(nr * 4, nc));
+  const MC = blocking.mc;
+  const nc = columnBlock(K, nr);
   const ncPadMax = Math.ceil(Math.min(nc, jEnd - jBegin) / nr) * nr;
   const mc = Math.max(mr, Math.floor(MC / mr) * mr);
   const { a: ap, b: bp, c: cw } = engine.buffers(Math.max(mPad * K, 1), Math.max(K * ncPadMax, 1), Math.min(mc, mPad) * ncPadMax);
@@ -486,18 +505,21 @@ export function gemm(M: number, N: number, K: number, a: PackA, b: PackB, out: G
     a.pack(ap, p0 * mPad, 0, M, p0, kc, mr);
   }
 
+  // Likewise all of B, kept packed by an earlier call (whole rows of column blocks only).
+  const packedB = engine.depth !== undefined && jBegin === 0 && jEnd === N ? (b.packed?.(K, N) ?? null) : null;
   for (let j0 = jBegin; j0 < jEnd; j0 += nc) {
     const cols = Math.min(nc, jEnd - j0);
     const ncPad = Math.ceil(cols / nr) * nr;
-    for (let p0 = 0; p0 < K; p0 += KC) {
+    for (let p0 = 0; p0 < K && packedB === null; p0 += KC) {
       const kc = Math.min(KC, K - p0);
       b.pack(bp, p0 * ncPad, p0, kc, j0, cols, nr);
     }
+    const bAddress = packedB === null ? undefined : packedB + 4 * j0 * K;
     for (let i0 = 0; i0 < M; i0 += mc) {
       const rows = Math.min(mc, M - i0);
       const rPanels = Math.ceil(rows / mr);
       if (K === 0) cw.fill(0, 0, rPanels * mr * ncPad);
-      else if (engine.depth !== undefined) engine.depth(K, KC, mPad, i0, rPanels, ncPad / nr, ncPad, packedA ?? undefined);
+      else if (engine.depth !== undefined) engine.depth(K, KC, mPad, i0, rPanels, ncPad / nr, ncPad, packedA ?? undefined, bAddress);
       else
         for (let p0 = 0; p0 < K; p0 += KC) {
           const kc = Math.min(KC, K - p0);
@@ -591,7 +613,9 @@ export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, o: MatmulO
   const float32 = out instanceof Float32Array;
   const stacked = batch > 1 && bBatchStride === 0 && !transA && aBatchStride === m * k;
   // The module's jobs pack and store where the GEMM runs there (not for the thin products below).
-  const ops = float32 && (stacked || (m > THIN && k > THIN)) ? moduleOperands(a, b, out, o.bias ?? null) : null;
+  // One B for every product (batch 1 or shared): a weight the module may keep packed.
+  const oneB = batch === 1 || bBatchStride === 0 ? { k, n, rs: bRs, cs: bCs } : null;
+  const ops = float32 && (stacked || (m > THIN && k > THIN)) ? moduleOperands(a, b, out, o.bias ?? null, oneB) : null;
   const packA = (off: number): PackA => ops?.packA(off, aRs, aCs) ?? stridedA(a, off, aRs, aCs);
   const packB = (off: number): PackB => ops?.packB(off, bRs, bCs) ?? stridedB(b, off, bRs, bCs);
   const store = (off: number): GemmStore => ops?.store(off, n) ?? denseStore(out, off, n);

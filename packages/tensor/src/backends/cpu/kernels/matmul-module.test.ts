@@ -1,5 +1,5 @@
 import * as T from '../../../index';
-import { setMatmulCopyLimit, setModuleMatmulPacking } from './matmul-module';
+import { setKeepPackedB, setMatmulCopyLimit, setModuleMatmulPacking } from './matmul-module';
 import { setTensorArena } from '../storage-pool';
 import { firstDifference } from './test_util';
 import { setJobObserver } from './wasm-gemm';
@@ -20,14 +20,19 @@ describe("matmul's packing and stores as the module's jobs", () => {
   const shared = g(5, [256, 45]); // one B for every batch (the stacked GEMM)
   const z = g(6, [2, 150, 45]);
   const v = g(7, [2, 1100, 256]); // 1100 columns: two column blocks of the GEMM (1024 at depth 256)
+  // A linear weight kept packed from its third use: at depth 300, two depth blocks of 150 and column blocks of 872
+  // and 228 (a last one off the 8-column panels).
+  const deep = g(8, [2, 150, 300]);
+  const wide = g(9, [1100, 300]);
 
   /** linear (B transposed), batched matmuls with and without a shared B, and products with A or B transposed. */
   const products = (): number[][] =>
     T.tidy(() => {
       // Arena copies when the arena is on (operands read in place), ordinary arrays when it is off (staged).
-      const [xa, ya, za, va] = [x, y, z, v].map((t) => T.add(t, T.zerosLike(t)));
+      const [xa, ya, za, va, da] = [x, y, z, v, deep].map((t) => T.add(t, T.zerosLike(t)));
       const outs = [
         T.linear(xa!, w, bias),
+        T.linear(da!, wide),
         T.matmul(xa!, ya!),
         T.matmul(xa!, shared),
         T.matmul(T.transpose(xa!, 1, 2), za!), // A transposed: [256, 150] · [150, 45]
@@ -42,16 +47,32 @@ describe("matmul's packing and stores as the module's jobs", () => {
     const reference = products();
     setModuleMatmulPacking(true);
     const jobs: string[] = [];
-    setJobObserver((r) => r.split && jobs.push(r.job));
+    const bPacks: number[] = []; // B packing jobs a round
+    setJobObserver((r) => {
+      if (r.split) jobs.push(r.job);
+      if (r.job === 'PackB') bPacks[bPacks.length - 1]!++;
+    });
     try {
-      // Four rounds: the weights are read from copies the module keeps from their third use on.
+      // Four rounds: the weights are read from what the module keeps from their third use on, B packed.
       for (const threads of [1, 2, 3, 2]) {
         T.setNumThreads(threads);
+        bPacks.push(0);
         expect(firstDifference(products(), reference)).toBe('');
       }
     } finally {
       setJobObserver(null);
     }
+    // The weights' B panels are no longer packed a call: fewer B packing jobs than with nothing kept packed.
+    const keep = setKeepPackedB(false);
+    let unkept = 0;
+    setJobObserver((r) => void (r.job === 'PackB' && unkept++));
+    try {
+      expect(firstDifference(products(), reference)).toBe('');
+    } finally {
+      setJobObserver(null);
+      setKeepPackedB(keep);
+    }
+    expect(bPacks[3]).toBeLessThan(unkept);
     const ran = new Set(jobs); // split across the threads
     expect(['PackA', 'PackB', 'DenseStore'].filter((j) => ran.has(j))).toEqual(
       arena ? ['PackA', 'PackB', 'DenseStore'] : ['PackA', 'PackB'],

@@ -344,8 +344,8 @@ export function createWasmFloat32Engine(arenaSize = DEFAULT_ARENA_BYTES): PanelE
     block(kc, rPanels, sPanels, aOff, bOff, ldc, accumulate) {
       k.gemm_block(kc, rPanels, sPanels, (aAt + aOff) * 4, (bAt + bOff) * 4, cAt * 4, ldc, accumulate ? 1 : 0);
     },
-    depth(K, KC, mPad, i0, rPanels, sPanels, ldc, aAddress) {
-      const args = [K, KC, mPad, i0, rPanels, sPanels, aAddress ?? aAt * 4, bAt * 4, cAt * 4, ldc];
+    depth(K, KC, mPad, i0, rPanels, sPanels, ldc, aAddress, bAddress) {
+      const args = [K, KC, mPad, i0, rPanels, sPanels, aAddress ?? aAt * 4, bAddress ?? bAt * 4, cAt * 4, ldc];
       const work = rPanels * mr * sPanels * nr * K;
       // Few B panels (a 7×7 image has 7) leave threads idle or unequal: split by tiles so every thread gets a share.
       if (tileSplit && sPanels < PARTS_PER_THREAD * getNumThreads() && rPanels > 1) job(WasmJob.GemmTiles, args, rPanels * sPanels, work);
