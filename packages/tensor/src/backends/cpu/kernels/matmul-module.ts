@@ -22,8 +22,8 @@ export interface ModuleOperands {
 }
 
 /**
- * Most floats of operands copied into the module per call (64 MiB): its memory never shrinks, so bigger operands not
- * kept there take the JavaScript packers, which read them where they are.
+ * Most floats of operands copied into the module per call (64 MiB), and of a B kept packed: its memory never shrinks,
+ * so bigger operands not kept there take the JavaScript packers, which read them where they are.
  */
 let maxCopiedFloats = 1 << 24;
 
@@ -81,7 +81,9 @@ function packPanelsOfB(
  * weight), or null. Packed from a copy staged here when it is first kept.
  */
 function keptPackedB(st: Staging, b: Float32Array, { k, n, rs, cs }: OneB): number | null {
-  if (b.length < (k - 1) * rs + (n - 1) * cs + 1) return null;
+  // Within the copy bound (the packing stages B once): a bigger weight (VGG's 411 MB classifier) would take that much
+  // more of a memory that never shrinks, beside the raw copy its batch-1 products keep.
+  if (b.length > maxCopiedFloats || b.length < (k - 1) * rs + (n - 1) * cs + 1) return null;
   const nc = columnBlock(k, 8),
     KC = depthBlock(k);
   let floats = 0;
