@@ -23,6 +23,12 @@ function arenaStaging(...arrays: (FloatArray | Int32Array)[]): Staging | null {
   return st;
 }
 
+/** A float64 view of `n` values staged for a job (the reserved region, whose address is st.address(0)). */
+function stagedFloat64(st: Staging, n: number): Float64Array {
+  const staged = st.reserve(2 * n);
+  return new Float64Array(staged.buffer, staged.byteOffset, n);
+}
+
 /**
  * Runs value-by-value job `id` over arrays of one length (inputs, then the output), each passed by its address, then
  * the length; split in 16-value chunks (a part's values fill whole cache lines), a value costing about 4
@@ -55,8 +61,7 @@ export function geluInArena(x: FloatArray, out: FloatArray, dy?: FloatArray): bo
   // gemm_f32.c's erf_tables reads this layout (15 Maclaurin terms, 12 centres of 24, two constants).
   if (t.length !== 15 + 12 * 24 + 2)
     throw new Error(`geluInArena: erf.ts's tables changed shape (${t.length} values); update gemm_f32.c's erf_tables`);
-  const staged = st.reserve(2 * t.length);
-  new Float64Array(staged.buffer, staged.byteOffset, t.length).set(t);
+  stagedFloat64(st, t.length).set(t);
   const n = out.length;
   const args = [x.byteOffset, dy?.byteOffset ?? 0, out.byteOffset, st.address(0), dy === undefined ? 0 : 1, n];
   st.job(WasmJob.Gelu, args, Math.ceil(n / 16), 64 * n); // erf's 24 terms (and exp's dozen) a value
@@ -110,11 +115,10 @@ export function layerNormInArena(
 ): boolean {
   const st = arenaStaging(x, y);
   if (st === null || x.length !== rows * cols || y.length !== rows * cols || cols === 0) return false;
-  const staged = st.reserve(2 * (1 + 2 * cols));
-  const p = new Float64Array(staged.buffer, staged.byteOffset, 1 + 2 * cols);
+  const p = stagedFloat64(st, 1 + 2 * cols);
   p[0] = eps;
-  if (weight) for (let j = 0; j < cols; j++) p[1 + j] = weight[j]!;
-  if (bias) for (let j = 0; j < cols; j++) p[1 + cols + j] = bias[j]!;
+  if (weight) p.set(weight, 1);
+  if (bias) p.set(bias, 1 + cols);
   const args = [x.byteOffset, y.byteOffset, st.address(0), weight ? 1 : 0, bias ? 1 : 0, rows, cols];
   st.job(WasmJob.LayerNorm, args, rows, 8 * rows * cols);
   return true;
@@ -141,10 +145,9 @@ export function layerNormBackwardInArena(
   const pAt = 0,
     statsAt = 1 + cols,
     sumsAt = statsAt + 2 * rows;
-  const staged = st.reserve(2 * (sumsAt + cols));
-  const f64 = new Float64Array(staged.buffer, staged.byteOffset, sumsAt + cols);
+  const f64 = stagedFloat64(st, sumsAt + cols);
   f64[pAt] = eps;
-  if (weight) for (let j = 0; j < cols; j++) f64[1 + j] = weight[j]!;
+  if (weight) f64.set(weight, 1);
   const at = (i: number): number => st.address(2 * i);
   st.job(
     WasmJob.LayerNormBackward,
@@ -153,7 +156,7 @@ export function layerNormBackwardInArena(
     12 * n,
   );
   st.job(WasmJob.LayerNormColumnSums, [dy.byteOffset, x.byteOffset, at(statsAt), at(sumsAt), rows, cols], cols, 4 * n);
-  sums.set(new Float64Array(staged.buffer, staged.byteOffset + 8 * sumsAt, cols));
+  sums.set(f64.subarray(sumsAt));
   return true;
 }
 
@@ -179,8 +182,7 @@ export function batchNormInArena(
   const st = arenaStaging(x, y);
   if (st === null) return false;
   const { batch, channels, spatial } = g;
-  const staged = st.reserve(6 * channels); // 3 float64 per channel
-  const mkb = new Float64Array(staged.buffer, staged.byteOffset, 3 * channels);
+  const mkb = stagedFloat64(st, 3 * channels); // 3 a channel
   for (let c = 0; c < channels; c++) {
     mkb[3 * c] = mean[c]!;
     mkb[3 * c + 1] = (weight ? weight[c]! : 1) / Math.sqrt(variance[c]! + eps);
