@@ -4,7 +4,7 @@ import type { NamedKernelTable } from '../backend';
 import { erf, INV_SQRT_2PI } from './kernels/erf';
 import { geluInArena, layerNormBackwardInArena, softmaxBackwardInArena } from './kernels/arena-jobs';
 import type { FloatArray } from './kernels/types';
-import { around, floats, output } from './util';
+import { around, floats, output, outputToFill } from './util';
 
 /**
  * The fused backward ops of the transformer layers (gelu, softmax, layer norm): one pass each where
@@ -71,7 +71,7 @@ function layerNormBackwardRows(
 /** The fused backward kernels (mirrors the rules of geluBackward, softmaxBackward and layerNormBackward). */
 export const fusedBackwardKernels = {
   geluBackward: ({ dy, x }, { approximate }) => {
-    const { t, v } = output(x.shape, x.dtype as FloatDType);
+    const { t, v } = outputToFill(x.shape, x.dtype as FloatDType); // every path writes every value
     const dv = floats(dy),
       xv = floats(x);
     if (approximate !== 'tanh' && geluInArena(xv, v, dv)) return { out: t }; // on the module's threads
@@ -81,7 +81,7 @@ export const fusedBackwardKernels = {
   },
   softmaxBackward: ({ dy, y }, { dim }) => {
     const { outer, size, inner } = around(y.shape, dim);
-    const { t, v } = output(y.shape, y.dtype as FloatDType);
+    const { t, v } = outputToFill(y.shape, y.dtype as FloatDType); // every path writes every value
     const dv = floats(dy),
       yv = floats(y);
     if (softmaxBackwardInArena(dv, yv, v, outer, size, inner)) return { out: t }; // on the module's threads
@@ -99,7 +99,7 @@ export const fusedBackwardKernels = {
     const dtype = x.dtype as FloatDType;
     const normalized = x.shape.slice(x.rank - dims);
     const cols = sizeOf(normalized);
-    const { t, v } = output(x.shape, dtype);
+    const { t, v } = outputToFill(x.shape, dtype); // every path writes every value
     const sums = new Float64Array(cols);
     const args = [floats(dy), floats(x), weight ? floats(weight) : null, eps, cols === 0 ? 0 : x.size / cols, cols, v, sums] as const;
     if (!layerNormBackwardInArena(...args)) layerNormBackwardRows(...args); // float32 in the arena: on the module's threads

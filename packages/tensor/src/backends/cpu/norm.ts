@@ -51,7 +51,7 @@ export const normKernels = {
   },
   layerNorm: ({ x, weight, bias }, a) => {
     const cols = sizeOf(x.shape.slice(x.rank - a.dims));
-    const { t, v } = output(x.shape, dtypeOf(x));
+    const { t, v } = outputToFill(x.shape, dtypeOf(x)); // every path writes every value
     const args = [
       floats(x),
       weight ? floats(weight) : null,

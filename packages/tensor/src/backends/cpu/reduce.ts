@@ -4,7 +4,7 @@ import type { NamedKernelTable } from '../backend';
 import type { Shape } from '../../shape';
 import { sizeOf, stridesOf } from '../../shape';
 import type { Tensor } from '../../tensor';
-import { around, forEachRun, output, read } from './util';
+import { around, forEachRun, output, outputToFill, read } from './util';
 import { softmaxInArena } from './kernels/arena-jobs';
 
 /** The shape a reduction over `dims` leaves, with or without the reduced dims kept as size 1. */
@@ -86,7 +86,7 @@ function argReduce(x: Tensor, dim: number | null, keepdim: boolean, better: (v: 
 
 function softmaxAlong(x: Tensor, dim: number, log: boolean): Tensor {
   const { outer, size, inner } = around(x.shape, dim);
-  const { t, v } = output(x.shape, floatOf(x.dtype));
+  const { t, v } = outputToFill(x.shape, floatOf(x.dtype)); // every path writes every value
   const xv = read(x);
   // float32 in the arena: on the module's threads (an int32 tensor there, say max pooling's indices, is not floats)
   if (!log && xv instanceof Float32Array && v instanceof Float32Array && softmaxInArena(xv, v, outer, size, inner)) return t;
