@@ -1399,7 +1399,6 @@ static void dense_store(const float *c, int ldc, float *out, int ld, int cols, c
  * same: a NaN makes the sum NaN, and exp(x − 0) = exp(x + 0)), each exp(x − max) by Math.exp's algorithm kept in
  * float64 in e (one row) and summed in order, then e / sum rounded to float32 once.
  */
-
 static void softmax_rows(const float *x, float *out, int size, int inner, double *e, int r0, int r1) {
   for (int r = r0; r < r1; r++) {
     int o = r / inner, at = o * size * inner + (r - o * inner);

@@ -91,8 +91,8 @@ export const shapeKernels = {
   },
   pad: ({ x }, { pads, value }) => {
     const shape = x.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]);
-    const { t, v } = output(shape, x.dtype);
-    v.fill(value);
+    const { t, v } = outputToFill(shape, x.dtype);
+    v.fill(value); // every value: the border's, then x's over it
     const outStrides = stridesOf(shape);
     const base = pads.reduce((s, [before], d) => s + before * outStrides[d]!, 0);
     stridedCopy(x.shape, outStrides, base, v, read(x), true);
