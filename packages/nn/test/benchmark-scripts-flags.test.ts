@@ -28,6 +28,7 @@ const SCRIPTS: [string, string[]][] = [
   ['benchmarks/suites/gpujs.js', ['--json']],
   ['benchmarks/suites/models.js', ['--json', '--models', '--systems', '--threads', '--no-winograd', '--reps', '--max-seconds']],
   ['benchmarks/suites/perturbation.js', ['--size', '--threads', '--systems', '--methods', '--weights', '--json']],
+  ['benchmarks/thread-agreement.js', ['--models', '--threads', '--tolerance']],
   ['benchmarks/winograd-layers.js', ['--threads', '--reps']],
 ];
 
