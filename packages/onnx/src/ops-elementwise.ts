@@ -3,7 +3,7 @@ import { Tensor } from '@gradlens/tensor';
 import type { OpTable } from './op-context';
 import { float, input, isFloatKind, numbers } from './op-context';
 import type { ConstKind, Value } from './values';
-import { Const, asTensor, mapConst } from './values';
+import { Const, asTensor, mapConst, withoutGradient } from './values';
 
 type Fn = (a: Tensor, b: Tensor) => Tensor;
 
@@ -49,6 +49,51 @@ function unary(fn: (x: Tensor) => Tensor, constFn?: (v: number) => number) {
 
 const intDiv = (a: number, b: number) => Math.trunc(a / b);
 
+/** Round half to even, as ONNX's Round (and NumPy) do. */
+const roundHalfEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
+
+/** The element kind of a rounding op's result: its input's (an integer stays an integer). */
+const kindOf = (v: Value): ConstKind =>
+  v instanceof Const ? v.kind : v.dtype === 'float32' || v.dtype === 'float64' ? v.dtype : v.dtype === 'bool' ? 'bool' : 'int';
+
+/** A unary op with no gradient, on a constant or a tensor. */
+function stepwise(fn: (v: number) => number, bool = false) {
+  return (values: (Value | null)[]): Value[] => {
+    const x = input(values, 0);
+    return [withoutGradient([x], bool ? 'bool' : kindOf(x), fn)];
+  };
+}
+
+/** A binary logic op on booleans. */
+function logic(fn: (a: boolean, b: boolean) => boolean) {
+  return (values: (Value | null)[]): Value[] => [
+    withoutGradient([input(values, 0), input(values, 1)], 'bool', (a, b) => (fn(a !== 0, b !== 0) ? 1 : 0)),
+  ];
+}
+
+/**
+ * Mod: the remainder with the divisor's sign (fmod 0, integers) or the dividend's (fmod 1, C's fmod). On float
+ * tensors it is a − b·q with the quotient q = trunc(a / b) taken off the tape (constant between its jumps), so
+ * the gradient is 1 for a and −q for b, as the remainder's.
+ */
+function mod(values: (Value | null)[], fmod: boolean): Value[] {
+  const a = input(values, 0);
+  const b = input(values, 1);
+  const floatInputs = isFloatKind(kindOf(a)) || isFloatKind(kindOf(b));
+  if (floatInputs && !fmod) throw new Error('Mod of floating-point values needs fmod=1 (the ONNX spec)');
+  if (!floatInputs || (a instanceof Const && b instanceof Const)) {
+    const kind = floatInputs ? (kindOf(a) === 'float64' || kindOf(b) === 'float64' ? 'float64' : 'float32') : 'int';
+    return [withoutGradient([a, b], kind, fmod ? (x, y) => x % y : (x, y) => ((x % y) + y) % y)];
+  }
+  const like = a instanceof Tensor ? a : (b as Tensor);
+  const [ta, tb] = [asTensor(a, like), asTensor(b, like)];
+  const q = asTensor(
+    withoutGradient([ta, tb], like.dtype === 'float64' ? 'float64' : 'float32', (x, y) => Math.trunc(x / y)),
+    like,
+  );
+  return [t.sub(ta, t.mul(tb, q))];
+}
+
 /** Elementwise ops and activations. */
 export const elementwiseOps: OpTable = {
   Add: { run: ({ values }) => binary(t.add, (a, b) => a + b)(values) },
@@ -67,9 +112,34 @@ export const elementwiseOps: OpTable = {
   Equal: { run: ({ values }) => binary(t.eq, (a, b) => (a === b ? 1 : 0), true)(values) },
   Less: { run: ({ values }) => binary(t.lt, (a, b) => (a < b ? 1 : 0), true)(values) },
   Greater: { run: ({ values }) => binary(t.gt, (a, b) => (a > b ? 1 : 0), true)(values) },
+  GreaterOrEqual: { since: 12, run: ({ values }) => binary(t.ge, (a, b) => (a >= b ? 1 : 0), true)(values) },
+  LessOrEqual: { since: 12, run: ({ values }) => binary(t.le, (a, b) => (a <= b ? 1 : 0), true)(values) },
+  And: { run: ({ values }) => logic((a, b) => a && b)(values) },
+  Or: { run: ({ values }) => logic((a, b) => a || b)(values) },
+  Xor: { run: ({ values }) => logic((a, b) => a !== b)(values) },
+  Mod: { since: 10, run: ({ values, attrs }) => mod(values, attrs.int('fmod', 0) === 1) },
   Max: { run: ({ values }) => variadic(t.maximum)(values) },
   Min: { run: ({ values }) => variadic(t.minimum)(values) },
   Sum: { run: ({ values }) => variadic(t.add)(values) },
+  Mean: {
+    run: ({ values }) => {
+      const [sum] = variadic(t.add)(values) as [Tensor];
+      return [t.div(sum, values.filter((v) => v !== null).length)];
+    },
+  },
+  Sign: { since: 9, run: ({ values }) => stepwise(Math.sign)(values) },
+  Floor: { run: ({ values }) => stepwise(Math.floor)(values) },
+  Ceil: { run: ({ values }) => stepwise(Math.ceil)(values) },
+  Round: { since: 11, run: ({ values }) => stepwise(roundHalfEven)(values) },
+  IsNaN: { since: 9, run: ({ values }) => stepwise((v) => (Number.isNaN(v) ? 1 : 0), true)(values) },
+  IsInf: {
+    since: 10,
+    run: ({ values, attrs }) => {
+      const negative = attrs.int('detect_negative', 1) === 1;
+      const positive = attrs.int('detect_positive', 1) === 1;
+      return stepwise((v) => ((v === Infinity && positive) || (v === -Infinity && negative) ? 1 : 0), true)(values);
+    },
+  },
   Not: {
     run: ({ values }) => {
       const x = input(values, 0);

@@ -37,17 +37,6 @@ function padIfNeeded(x: Tensor, pads: number[], kernel: number[] | null, value: 
   return { x: t.pad(x, [pads[1]!, pads[3]!, pads[0]!, pads[2]!], value), padding: [0, 0] };
 }
 
-function reduce(fn: (x: Tensor, o: t.ReduceOptions) => Tensor, axesFromInputSince: number) {
-  return ({ values, attrs, opset }: { values: (Value | null)[]; attrs: Attrs; opset: number }): Value[] => {
-    const x = float(input(values, 0));
-    const given = opset >= axesFromInputSince ? ints(values[1], 'axes') : attrs.ints('axes');
-    const keepdim = attrs.int('keepdims', 1) === 1;
-    if ((!given || given.length === 0) && attrs.int('noop_with_empty_axes', 0) === 1) return [x];
-    const dims = given && given.length ? given.map((a) => axis(a, x.rank)) : x.shape.map((_, i) => i);
-    return [fn(x, { dim: dims, keepdim })];
-  };
-}
-
 /** Softmax/LogSoftmax: from opset 13 along one axis (default -1); before, over the flattened dims from `axis` (default 1). */
 function softmaxLike(fn: (x: Tensor, dim: number) => Tensor) {
   return ({ values, attrs, opset }: { values: (Value | null)[]; attrs: Attrs; opset: number }): Value[] => {
@@ -60,7 +49,7 @@ function softmaxLike(fn: (x: Tensor, dim: number) => Tensor) {
   };
 }
 
-/** Layers: convolution, dense products, normalisation, pooling, softmax, reductions and resizing. */
+/** Layers: convolution, dense products, normalisation, pooling, softmax and resizing. */
 export const nnOps: OpTable = {
   Conv: {
     run: ({ values, attrs }) => {
@@ -202,9 +191,6 @@ export const nnOps: OpTable = {
   },
   Softmax: { run: (ctx) => softmaxLike(t.softmax)(ctx) },
   LogSoftmax: { run: (ctx) => softmaxLike(t.logSoftmax)(ctx) },
-  ReduceMean: { run: (ctx) => reduce(t.mean, 18)(ctx) },
-  ReduceSum: { run: (ctx) => reduce(t.sum, 13)(ctx) },
-  ReduceMax: { run: (ctx) => reduce(t.max, 18)(ctx) },
   Resize: {
     since: 10,
     run: ({ values, attrs, opset }) => resize(float(input(values, 0)), attrs, opset, values),

@@ -4,18 +4,7 @@ import { dataTypeName } from './initializers';
 import type { OpTable } from './op-context';
 import { axis, input, ints, numbers } from './op-context';
 import type { ConstKind, Value } from './values';
-import { Const, asTensor, broadcastPair } from './values';
-
-/** Runs a shape op on a constant through the same tensor op (under noGrad) and returns a constant again. */
-function keepConst(v: Value, fn: (x: Tensor) => Tensor): Value {
-  if (v instanceof Tensor) return fn(v);
-  const x = asTensor(v);
-  const y = noGrad(() => fn(x));
-  const out = new Const(Array.from(y.values()), y.shape, v.kind);
-  if (y !== x) y.dispose();
-  x.dispose();
-  return out;
-}
+import { Const, asTensor, broadcastPair, keepConst } from './values';
 
 /** Axes from the attribute (older opsets) or the input (newer ones). */
 function axesOf(values: readonly (Value | null)[], attrs: { ints(n: string): number[] | null }, index: number): number[] | null {

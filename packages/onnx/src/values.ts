@@ -1,4 +1,4 @@
-import { Tensor } from '@gradlens/tensor';
+import { noGrad, Tensor } from '@gradlens/tensor';
 
 /** Element kinds the importer tracks for constants: ONNX's integer types all fold to 'int'. */
 export type ConstKind = 'float32' | 'float64' | 'int' | 'bool';
@@ -120,4 +120,32 @@ export function mapConst(inputs: readonly Const[], kind: ConstKind, fn: (...v: n
     out[i] = fn(...args);
   }
   return new Const(kind === 'float32' ? Float32Array.from(out) : out, shape, kind);
+}
+
+/** Runs a shape op on a constant through the same tensor op (under noGrad) and returns a constant again. */
+export function keepConst(v: Value, fn: (x: Tensor) => Tensor): Value {
+  if (v instanceof Tensor) return fn(v);
+  const x = asTensor(v);
+  const y = noGrad(() => fn(x));
+  const out = new Const(Array.from(y.values()), y.shape, v.kind);
+  if (y !== x) y.dispose();
+  x.dispose();
+  return out;
+}
+
+/** A tensor's values as a constant (integer dtypes as 'int'). */
+export function toConst(v: Value): Const {
+  if (v instanceof Const) return v;
+  const kind: ConstKind = v.dtype === 'float32' || v.dtype === 'float64' ? v.dtype : v.dtype === 'bool' ? 'bool' : 'int';
+  return new Const(v.values(), v.shape, kind);
+}
+
+/**
+ * An elementwise op with no gradient (rounding, tests, logic) folded in JavaScript over broadcast values; a
+ * tensor again when an input was one. Its result is off the tape, which is right: its derivative is zero
+ * wherever it exists.
+ */
+export function withoutGradient(vs: readonly Value[], kind: ConstKind, fn: (...v: number[]) => number): Value {
+  const out = mapConst(vs.map(toConst), kind, fn);
+  return vs.some((v) => v instanceof Tensor) ? constToTensor(out) : out;
 }
