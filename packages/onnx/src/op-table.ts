@@ -1,12 +1,13 @@
 import type { OpTable } from './op-context';
 import { activationOps } from './ops-activations';
 import { elementwiseOps } from './ops-elementwise';
+import { layoutOps } from './ops-layout';
 import { nnOps } from './ops-nn';
 import { reduceOps } from './ops-reduce';
 import { shapeOps } from './ops-shape';
 
 /** Every ONNX op (default domain) the importer replays, by op type. */
-export const onnxOps: OpTable = { ...elementwiseOps, ...activationOps, ...shapeOps, ...nnOps, ...reduceOps };
+export const onnxOps: OpTable = { ...elementwiseOps, ...activationOps, ...shapeOps, ...layoutOps, ...nnOps, ...reduceOps };
 
 /** The default-domain opsets the importer accepts. */
 export const OPSET_RANGE = { min: 7, max: 21 } as const;

@@ -174,19 +174,21 @@ export const nnOps: OpTable = {
       const countIncludePad = attrs.int('count_include_pad', 0) === 1;
       const symmetric =
         pads[0] === pads[2] && pads[1] === pads[3] && pads[0]! <= Math.floor(kernel[0]! / 2) && pads[1]! <= Math.floor(kernel[1]! / 2);
-      if (!symmetric && !countIncludePad && pads.some((v) => v > 0)) {
-        throw new Error(`AveragePool with asymmetric pads [${pads.join(', ')}] and count_include_pad=0 is not supported`);
-      }
       const p = padIfNeeded(x, pads, kernel, 0);
-      return [
-        t.avgPool2d(p.x, {
+      const pool = (v: Tensor, include: boolean) =>
+        t.avgPool2d(v, {
           kernelSize: kernel as [number, number],
           stride: stride as [number, number],
           padding: p.padding,
           ceilMode: attrs.int('ceil_mode', 0) === 1,
-          countIncludePad,
-        }),
-      ];
+          countIncludePad: include,
+        });
+      if (symmetric || countIncludePad || pads.every((v) => v === 0)) return [pool(p.x, countIncludePad)];
+      // Explicit padding the window op cannot count out: the mean over the window's real pixels is the padded
+      // input's window mean divided by the window mean of a mask of ones on the real pixels.
+      const ones = t.onesLike(x);
+      const mask = t.pad(ones, [pads[1]!, pads[3]!, pads[0]!, pads[2]!], 0);
+      return [t.div(pool(p.x, true), pool(mask, true))];
     },
   },
   Softmax: { run: (ctx) => softmaxLike(t.softmax)(ctx) },

@@ -45,6 +45,36 @@ const castKind: Record<number, ConstKind | undefined> = {
   13: 'int',
 };
 
+/** A value cast to the ONNX data type `to` (integers become int32 tensors, or 'int' constants). */
+function castTo(x: Value, to: number): Value {
+  const kind = castKind[to];
+  if (!kind) throw new Error(`Cast to ${dataTypeName(to)} is not supported`);
+  if (x instanceof Const) {
+    const conv = kind === 'int' ? (v: number) => Math.trunc(v) : kind === 'bool' ? (v: number) => (v ? 1 : 0) : (v: number) => v;
+    return new Const(kind === 'float32' ? Float32Array.from(x.data, conv) : Array.from(x.data, conv), x.shape, kind);
+  }
+  return t.cast(x, kind === 'int' ? 'int32' : kind);
+}
+
+/**
+ * The source index of each position of an axis padded by `before` and `after` in a non-constant Pad mode
+ * (reflect mirrors without repeating the edge, as NumPy's 'reflect'; edge repeats it; wrap is periodic), or null
+ * when the axis is not padded. The pad is then an index selection, which the tape differentiates.
+ */
+function padIndices(mode: string, n: number, before: number, after: number, d: number): number[] | null {
+  if (before === 0 && after === 0) return null;
+  if (n === 0) throw new Error(`Pad mode '${mode}' cannot pad axis ${d}, which is empty`);
+  const period = 2 * (n - 1);
+  const source = (p: number): number => {
+    if (mode === 'edge') return Math.min(n - 1, Math.max(0, p));
+    if (mode === 'wrap') return ((p % n) + n) % n;
+    if (n === 1) return 0;
+    const r = ((p % period) + period) % period;
+    return r < n ? r : period - r;
+  };
+  return Array.from({ length: before + n + after }, (_, i) => source(i - before));
+}
+
 /** Shape ops, layout ops and the load-time shape arithmetic (Shape, ConstantOfShape, Range, Constant). */
 export const shapeOps: OpTable = {
   Identity: { run: ({ values }) => [input(values, 0)] },
@@ -109,17 +139,13 @@ export const shapeOps: OpTable = {
       return [new Const(kind === 'float32' ? Float32Array.from(out) : out, [n], kind)];
     },
   },
-  Cast: {
-    run: ({ values, attrs }) => {
-      const x = input(values, 0);
-      const to = attrs.int('to', 1);
-      const kind = castKind[to];
-      if (!kind) throw new Error(`Cast to ${dataTypeName(to)} is not supported`);
-      if (x instanceof Const) {
-        const conv = kind === 'int' ? (v: number) => Math.trunc(v) : kind === 'bool' ? (v: number) => (v ? 1 : 0) : (v: number) => v;
-        return [new Const(kind === 'float32' ? Float32Array.from(x.data, conv) : Array.from(x.data, conv), x.shape, kind)];
-      }
-      return [t.cast(x, kind === 'int' ? 'int32' : kind)];
+  Cast: { run: ({ values, attrs }) => [castTo(input(values, 0), attrs.int('to', 1))] },
+  CastLike: {
+    since: 15,
+    run: ({ values }) => {
+      const like = input(values, 1);
+      const kind: ConstKind = like instanceof Const ? like.kind : like.dtype === 'int32' ? 'int' : like.dtype;
+      return [castTo(input(values, 0), kind === 'float64' ? 11 : kind === 'bool' ? 9 : kind === 'int' ? 7 : 1)];
     },
   },
   Reshape: {
@@ -227,10 +253,20 @@ export const shapeOps: OpTable = {
       axes.forEach((a, i) => {
         const ax = axis(a, x.shape.length);
         const step = steps[i]!;
-        if (step < 1) throw new Error(`Slice with step ${step} (negative or zero steps) is not supported`);
+        if (step === 0) throw new Error('Slice step 0 is not allowed');
         const n = x.shape[ax]!;
-        const clampIndex = (v: number) => Math.min(n, Math.max(0, v < 0 ? v + n : v));
-        y = keepConst(y, (v) => t.slice(v, ax, clampIndex(starts[i]!), clampIndex(ends[i]!), step));
+        const wrap = (v: number) => (v < 0 ? v + n : v);
+        if (step > 0) {
+          const clampIndex = (v: number) => Math.min(n, Math.max(0, wrap(v)));
+          y = keepConst(y, (v) => t.slice(v, ax, clampIndex(starts[i]!), clampIndex(ends[i]!), step));
+          return;
+        }
+        // A negative step walks down from start (clamped to [0, n−1]) to just above end (clamped to [−1, n−1]).
+        const start = Math.min(n - 1, Math.max(0, wrap(starts[i]!)));
+        const end = Math.min(n - 1, Math.max(-1, wrap(ends[i]!)));
+        const picked: number[] = [];
+        for (let k = start; k > end; k += step) picked.push(k);
+        y = keepConst(y, (v) => t.indexSelect(v, ax, picked));
       });
       return [y];
     },
@@ -261,7 +297,8 @@ export const shapeOps: OpTable = {
     run: ({ values, attrs, opset }) => {
       const x = input(values, 0);
       const mode = attrs.string('mode', 'constant');
-      if (mode !== 'constant') throw new Error(`Pad mode '${mode}' is not supported (only 'constant')`);
+      if (!['constant', 'reflect', 'edge', 'wrap'].includes(mode))
+        throw new Error(`Pad mode '${mode}' is not constant, reflect, edge or wrap`);
       const rank = x.shape.length;
       const given = opset >= 11 ? ints(values[1], 'pads')! : (attrs.ints('pads') ?? attrs.ints('paddings')!);
       const cv = opset >= 11 ? values[2] : null;
@@ -283,6 +320,13 @@ export const shapeOps: OpTable = {
           const e = y.shape[d]! - Math.max(0, -end[d]!);
           y = keepConst(y, (v) => t.slice(v, d, b, e));
         }
+      }
+      if (mode !== 'constant') {
+        for (let d = 0; d < rank; d++) {
+          const picked = padIndices(mode, y.shape[d]!, Math.max(0, begin[d]!), Math.max(0, end[d]!), d);
+          if (picked) y = keepConst(y, (v) => t.indexSelect(v, d, picked));
+        }
+        return [y];
       }
       const torchPads: number[] = [];
       for (let d = rank - 1; d >= 0; d--) torchPads.push(Math.max(0, begin[d]!), Math.max(0, end[d]!));

@@ -243,6 +243,11 @@ const cases: Record<string, Case[] | string> = {
       attrs: { kernel_shape: is(2, 2), pads: is(0, 0, 1, 1), count_include_pad: i(1) },
     },
     { label: 'ceil_mode', ...one(() => rn(1, 1, 5, 6)), attrs: { kernel_shape: is(2, 2), strides: is(2, 2), ceil_mode: i(1) } },
+    {
+      label: 'asymmetric pads, count_include_pad 0',
+      ...one(() => rn(1, 2, 5, 5)),
+      attrs: { kernel_shape: is(3, 3), pads: is(0, 1, 2, 1), strides: is(2, 1) },
+    },
   ],
   Softmax: [
     { ...one(() => rn(2, 3, 4)), attrs: { axis: i(1) }, opset: 13 },
@@ -291,6 +296,7 @@ const cases: Record<string, Case[] | string> = {
   Identity: [one(() => rn(2, 3))],
   Dropout: [{ ...one(() => rn(2, 3)), opset: 13 }],
   Cast: [{ ...one(() => rn(2, 3)), attrs: { to: i(11) } }],
+  CastLike: [{ ...one(() => rn(2, 3)), values: ([a]) => [a!, new Const([0], [1], 'float64')], opset: 15 }],
   Reshape: [{ ...one(() => rn(2, 3, 4)), values: ([a]) => [a!, ints(0, -1, 2)] }],
   Flatten: [{ ...one(() => rn(2, 3, 4)), attrs: { axis: i(2) } }],
   Transpose: [{ ...one(() => rn(2, 3, 4)), attrs: { perm: is(2, 0, 1) } }],
@@ -298,12 +304,56 @@ const cases: Record<string, Case[] | string> = {
   Unsqueeze: [{ ...one(() => rn(2, 3)), values: ([a]) => [a!, ints(0, -1)], opset: 13 }],
   Concat: [{ xs: () => [rn(2, 3), rn(2, 1)], values: (x) => x, attrs: { axis: i(-1) } }],
   Split: [{ ...one(() => rn(2, 5)), values: ([a]) => [a!, ints(2, 3)], attrs: { axis: i(1) }, opset: 13, outputs: 2 }],
-  Slice: [{ ...one(() => rn(3, 6)), values: ([a]) => [a!, ints(1, 0), ints(3, 100), ints(0, 1), ints(1, 2)], opset: 13 }],
+  Slice: [
+    { ...one(() => rn(3, 6)), values: ([a]) => [a!, ints(1, 0), ints(3, 100), ints(0, 1), ints(1, 2)], opset: 13 },
+    {
+      label: 'negative steps',
+      ...one(() => rn(3, 6)),
+      values: ([a]) => [a!, ints(-1, 5), ints(-100, 0), ints(0, 1), ints(-1, -2)],
+      opset: 13,
+    },
+  ],
+  DepthToSpace: [
+    { label: 'DCR', ...one(() => rn(1, 8, 2, 3)), attrs: { blocksize: i(2) }, opset: 13 },
+    { label: 'CRD', ...one(() => rn(1, 8, 2, 3)), attrs: { blocksize: i(2), mode: s('CRD') }, opset: 13 },
+  ],
+  SpaceToDepth: [{ ...one(() => rn(1, 2, 4, 6)), attrs: { blocksize: i(2) } }],
+  Tile: [{ ...one(() => rn(2, 3)), values: ([a]) => [a!, ints(2, 3)] }],
+  Trilu: [{ ...one(() => rn(2, 3, 4)), values: ([a]) => [a!, new Const([1], [], 'int')], attrs: { upper: i(0) }, opset: 14 }],
+  GatherElements: [
+    { ...one(() => rn(3, 4)), values: ([a]) => [a!, new Const([2, 0, -1, 1, 0, 0, 2, 1], [2, 4], 'int')], attrs: { axis: i(0) } },
+  ],
+  GatherND: [{ ...one(() => rn(2, 3, 4)), values: ([a]) => [a!, new Const([1, 2, 0, 0, 1, 2], [3, 2], 'int')] }],
+  CumSum: [
+    { ...one(() => rn(2, 5)), values: ([a]) => [a!, ints(1)] },
+    { label: 'exclusive, reverse', ...one(() => rn(7, 2)), values: ([a]) => [a!, ints(0)], attrs: { exclusive: i(1), reverse: i(1) } },
+  ],
   Gather: [{ ...one(() => rn(4, 3)), values: ([a]) => [a!, new Const([3, -4, 1], [3], 'int')], attrs: { axis: i(0) } }],
   Expand: [{ ...one(() => rn(3, 1)), values: ([a]) => [a!, ints(2, 3, 4)] }],
   Pad: [
     { label: 'constant', ...one(() => rn(1, 2, 3, 3)), values: ([a]) => [a!, ints(0, 0, 1, 2, 0, 0, 2, 0)], opset: 13 },
     { label: 'negative pads crop', ...one(() => rn(1, 1, 4, 4)), values: ([a]) => [a!, ints(0, 0, -1, 1, 0, 0, 0, -2)], opset: 13 },
+    {
+      label: 'reflect',
+      ...one(() => rn(1, 2, 3, 4)),
+      values: ([a]) => [a!, ints(0, 0, 2, 3, 0, 0, 1, 2)],
+      attrs: { mode: s('reflect') },
+      opset: 13,
+    },
+    {
+      label: 'edge',
+      ...one(() => rn(1, 2, 3, 4)),
+      values: ([a]) => [a!, ints(0, 0, 2, 0, 0, 0, 1, 3)],
+      attrs: { mode: s('edge') },
+      opset: 13,
+    },
+    {
+      label: 'wrap, cropping too',
+      ...one(() => rn(2, 5)),
+      values: ([a]) => [a!, ints(3, -1, 0, 6)],
+      attrs: { mode: s('wrap') },
+      opset: 19,
+    },
   ],
 };
 
