@@ -3,11 +3,20 @@ import { activationOps } from './ops-activations';
 import { elementwiseOps } from './ops-elementwise';
 import { layoutOps } from './ops-layout';
 import { nnOps } from './ops-nn';
+import { normalizationOps } from './ops-normalization';
 import { reduceOps } from './ops-reduce';
 import { shapeOps } from './ops-shape';
 
 /** Every ONNX op (default domain) the importer replays, by op type. */
-export const onnxOps: OpTable = { ...elementwiseOps, ...activationOps, ...shapeOps, ...layoutOps, ...nnOps, ...reduceOps };
+export const onnxOps: OpTable = {
+  ...elementwiseOps,
+  ...activationOps,
+  ...shapeOps,
+  ...layoutOps,
+  ...nnOps,
+  ...normalizationOps,
+  ...reduceOps,
+};
 
 /** The default-domain opsets the importer accepts. */
 export const OPSET_RANGE = { min: 7, max: 21 } as const;

@@ -108,16 +108,20 @@ export const nnOps: OpTable = {
   LayerNormalization: {
     since: 17,
     run: ({ values, attrs, outputs }) => {
-      if (outputs > 1) throw new Error('LayerNormalization with Mean/InvStdDev outputs is not supported');
       const x = float(input(values, 0));
       const a = axis(attrs.int('axis', -1), x.rank);
       const shape = x.shape.slice(a);
+      const eps = attrs.float('epsilon', 1e-5);
       const fit = (v: Value | null) => (v ? t.reshape(asTensor(v, x), shape) : null);
       // layerNorm takes weight and bias of the normalised shape; ONNX lets them broadcast to it.
       const expandTo = (v: Tensor | null) => (v && v.size !== shape.reduce((p, q) => p * q, 1) ? t.expand(v, shape) : v);
-      return [
-        t.layerNorm(x, shape, expandTo(fit(values[1] ?? null)), expandTo(fit(values[2] ?? null)), { eps: attrs.float('epsilon', 1e-5) }),
-      ];
+      const y = t.layerNorm(x, shape, expandTo(fit(values[1] ?? null)), expandTo(fit(values[2] ?? null)), { eps });
+      if (outputs === 1) return [y];
+      // The optional Mean and InvStdDev outputs, of x's leading dims with ones for the normalised ones.
+      const dim = shape.map((_, i) => a + i);
+      const mean = t.mean(x, { dim, keepdim: true });
+      const invStdDev = t.div(1, t.sqrt(t.add(t.variance(x, { dim, keepdim: true, correction: 0 }), eps)));
+      return [y, mean, invStdDev].slice(0, outputs);
     },
   },
   InstanceNormalization: {

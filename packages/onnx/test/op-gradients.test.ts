@@ -220,7 +220,30 @@ const cases: Record<string, Case[] | string> = {
   LayerNormalization: [
     { xs: () => [rn(2, 3, 4), rn(4), rn(4)], values: (x) => x, opset: 17 },
     { label: 'over the last two axes', xs: () => [rn(2, 3, 4), rn(3, 4), rn(3, 4)], values: (x) => x, attrs: { axis: i(-2) }, opset: 17 },
+    { label: 'with Mean and InvStdDev', xs: () => [rn(2, 3, 4), rn(4), rn(4)], values: (x) => x, opset: 17, outputs: 3 },
   ],
+  GroupNormalization: [
+    {
+      label: 'scale and bias per channel',
+      xs: () => [rn(2, 6, 2, 3), rn(6), rn(6)],
+      values: (x) => x,
+      attrs: { num_groups: i(3) },
+      opset: 21,
+    },
+    {
+      label: 'scale and bias per group',
+      xs: () => [rn(1, 4, 3), rn(2), rn(2)],
+      values: (x) => x,
+      attrs: { num_groups: i(2), epsilon: f(1e-3) },
+      opset: 18,
+    },
+  ],
+  LpNormalization: [
+    { label: 'p = 2', ...one(() => rn(2, 3, 4)), attrs: { axis: i(1) } },
+    { label: 'p = 1', ...one(() => away(2, 5)), attrs: { p: i(1) } },
+  ],
+  MeanVarianceNormalization: [{ ...one(() => rn(2, 3, 2, 2)), opset: 13 }],
+  LRN: [{ ...one(() => rn(1, 5, 2, 3)), attrs: { size: i(3), alpha: f(0.5), beta: f(0.75), bias: f(2) } }],
   InstanceNormalization: [{ xs: () => [rn(2, 3, 3, 2), rn(3), rn(3)], values: (x) => x, attrs: { epsilon: f(1e-5) } }],
   GlobalAveragePool: [one(() => rn(2, 3, 3, 2))],
   GlobalMaxPool: [one(() => distinct(2, 3, 3, 2))],
