@@ -1,5 +1,6 @@
 import type { OpTable } from './op-context';
 import { activationOps } from './ops-activations';
+import { convTransposeOps } from './ops-conv-transpose';
 import { elementwiseOps } from './ops-elementwise';
 import { layoutOps } from './ops-layout';
 import { nnOps } from './ops-nn';
@@ -16,6 +17,7 @@ export const onnxOps: OpTable = {
   ...nnOps,
   ...normalizationOps,
   ...reduceOps,
+  ...convTransposeOps,
 };
 
 /** The default-domain opsets the importer accepts. */

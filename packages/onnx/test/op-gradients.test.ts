@@ -191,6 +191,44 @@ const cases: Record<string, Case[] | string> = {
       attrs: { auto_pad: s('SAME_UPPER'), strides: is(2, 2) },
     },
   ],
+  ConvTranspose: [
+    {
+      label: 'strides with output_padding',
+      xs: () => [rn(1, 2, 3, 4), rn(2, 3, 3, 2), rn(3)],
+      values: (x) => x,
+      attrs: { strides: is(2, 3), output_padding: is(1, 2) },
+    },
+    {
+      label: 'groups with dilation',
+      xs: () => [rn(1, 4, 3, 3), rn(4, 1, 2, 3), rn(2)],
+      values: (x) => x,
+      attrs: { group: i(2), dilations: is(2, 1), strides: is(1, 2) },
+    },
+    {
+      label: 'asymmetric pads',
+      xs: () => [rn(1, 2, 4, 4), rn(2, 2, 3, 3), rn(2)],
+      values: (x) => x,
+      attrs: { strides: is(2, 2), pads: is(1, 0, 0, 2) },
+    },
+    {
+      label: 'auto_pad SAME_UPPER with output_shape',
+      xs: () => [rn(1, 2, 3, 3), rn(2, 2, 3, 3), rn(2)],
+      values: (x) => x,
+      attrs: { auto_pad: s('SAME_UPPER'), strides: is(2, 2), output_shape: is(6, 4) },
+    },
+    {
+      label: 'auto_pad SAME_LOWER, output_shape past the full size',
+      xs: () => [rn(1, 1, 3, 3), rn(1, 2, 2, 3), rn(2)],
+      values: (x) => x,
+      attrs: { auto_pad: s('SAME_LOWER'), strides: is(2, 2), output_shape: is(7, 8) },
+    },
+    {
+      label: '1-D',
+      xs: () => [rn(1, 2, 5), rn(2, 3, 3), rn(3)],
+      values: (x) => x,
+      attrs: { strides: is(2), pads: is(1, 0), output_padding: is(1) },
+    },
+  ],
   MatMul: [
     two(
       () => rn(2, 1, 3, 4),
