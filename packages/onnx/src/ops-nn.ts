@@ -1,15 +1,63 @@
 import * as t from '@gradlens/tensor';
-import type { Tensor } from '@gradlens/tensor';
+import { Tensor } from '@gradlens/tensor';
 import type { Attrs } from './attrs';
 import type { OpTable } from './op-context';
 import { axis, float, input, ints, numbers } from './op-context';
 import type { Value } from './values';
 import { asTensor } from './values';
 
-/** Per-side paddings [top, left, bottom, right] for a 2-D window op, with auto_pad resolved. */
-function windowPads(attrs: Attrs, x: Tensor, kernel: number[], stride: number[], dilation: number[]): number[] {
+/**
+ * A window op's input as 4-D and its geometry (kernel, stride, dilation, per-side pads [top, left, bottom,
+ * right] with auto_pad resolved): 2-D as given, 1-D ([N, C, L]) lifted to a unit height, so one 2-D kernel
+ * serves both. `kernel` is the op's own when it has no kernel_shape (a convolution's weight).
+ */
+interface Window {
+  x: Tensor;
+  kernel: number[];
+  stride: number[];
+  dilation: number[];
+  pads: number[];
+  /** The input was 1-D: the result drops the unit height again. */
+  lifted: boolean;
+}
+
+function windowOf(op: string, attrs: Attrs, input: Tensor, kernel?: number[]): Window {
+  if (input.rank !== 3 && input.rank !== 4)
+    throw new Error(
+      `${op} on a ${input.rank}-D input [${input.shape.join(', ')}]: gradlens supports the 1-D and 2-D (3-D and 4-D input) forms`,
+    );
+  const lifted = input.rank === 3;
+  const sides = input.rank - 2;
+  const given = (name: string, fallback: number): number[] => {
+    const v = attrs.ints(name) ?? new Array<number>(sides).fill(fallback);
+    if (v.length !== sides) throw new Error(`${op} ${name} [${v.join(', ')}] must hold ${sides} values, one per spatial axis`);
+    return lifted ? [1, ...v] : v;
+  };
+  const x = lifted ? t.reshape(input, [input.shape[0]!, input.shape[1]!, 1, input.shape[2]!]) : input;
+  const k = attrs.has('kernel_shape') ? given('kernel_shape', 1) : kernel;
+  if (!k) throw new Error(`${op} needs kernel_shape`);
+  const stride = given('strides', 1);
+  const dilation = given('dilations', 1);
+  return { x, kernel: k, stride, dilation, pads: windowPads(attrs, x, k, stride, dilation, lifted, op), lifted };
+}
+
+/** Per-side paddings [top, left, bottom, right] of a 2-D window, with auto_pad resolved. */
+function windowPads(
+  attrs: Attrs,
+  x: Tensor,
+  kernel: number[],
+  stride: number[],
+  dilation: number[],
+  lifted: boolean,
+  op: string,
+): number[] {
   const autoPad = attrs.string('auto_pad', 'NOTSET');
-  if (autoPad === 'NOTSET') return attrs.ints('pads') ?? [0, 0, 0, 0];
+  if (autoPad === 'NOTSET') {
+    const pads = attrs.ints('pads');
+    if (!pads) return [0, 0, 0, 0];
+    if (pads.length !== (lifted ? 2 : 4)) throw new Error(`${op} pads [${pads.join(', ')}] must hold a begin and an end per spatial axis`);
+    return lifted ? [0, pads[0]!, 0, pads[1]!] : pads;
+  }
   if (autoPad === 'VALID') return [0, 0, 0, 0];
   if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER')
     throw new Error(`auto_pad '${autoPad}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER`);
@@ -25,6 +73,11 @@ function windowPads(attrs: Attrs, x: Tensor, kernel: number[], stride: number[],
   return pads;
 }
 
+/** A 2-D result back in the input's rank (a lifted 1-D input drops its unit height). */
+function unlift(y: Tensor, w: Window): Tensor {
+  return w.lifted ? t.reshape(y, [y.shape[0]!, y.shape[1]!, y.shape[3]!]) : y;
+}
+
 function require4d(x: Tensor, op: string): void {
   if (x.rank !== 4) throw new Error(`${op} on a ${x.rank}-D input [${x.shape.join(', ')}]: gradlens supports the 2-D (4-D input) form`);
 }
@@ -35,6 +88,24 @@ function padIfNeeded(x: Tensor, pads: number[], kernel: number[] | null, value: 
   const small = !kernel || (pads[0]! <= Math.floor(kernel[0]! / 2) && pads[1]! <= Math.floor(kernel[1]! / 2));
   if (symmetric && small) return { x, padding: [pads[0]!, pads[1]!] };
   return { x: t.pad(x, [pads[1]!, pads[3]!, pads[0]!, pads[2]!], value), padding: [0, 0] };
+}
+
+/**
+ * MaxPool's Indices output from the per-plane positions h·W + w of maxPool2dWithIndices (in the explicitly padded
+ * plane of width `paddedWidth` when there is one): ONNX counts over the whole input, ((n·C + c)·H + h)·W + w, or
+ * column-major within each plane with storage_order 1. An index has no gradient: it is computed in JavaScript.
+ */
+function onnxIndices(indices: Tensor, win: Window, paddedWidth: number, columnMajor: boolean): Tensor {
+  const [h, w] = [win.x.shape[2]!, win.x.shape[3]!];
+  const explicit = paddedWidth !== w;
+  const [top, left] = explicit ? [win.pads[0]!, win.pads[1]!] : [0, 0];
+  const planeSize = indices.shape[2]! * indices.shape[3]!;
+  const out = Int32Array.from(indices.values(), (v, k) => {
+    const row = Math.floor(v / paddedWidth) - top;
+    const col = (v % paddedWidth) - left;
+    return Math.floor(k / planeSize) * h * w + (columnMajor ? col * h + row : row * w + col);
+  });
+  return new Tensor(out, indices.shape, 'int32');
 }
 
 /** Softmax/LogSoftmax: from opset 13 along one axis (default -1); before, over the flattened dims from `axis` (default 1). */
@@ -54,21 +125,19 @@ export const nnOps: OpTable = {
   Conv: {
     run: ({ values, attrs }) => {
       const x = float(input(values, 0));
-      require4d(x, 'Conv');
-      const w = asTensor(input(values, 1), x);
+      let w = asTensor(input(values, 1), x);
+      if (w.rank !== x.rank) throw new Error(`weight [${w.shape.join(', ')}] must be ${x.rank}-D like the input [${x.shape.join(', ')}]`);
+      if (w.rank === 3) w = t.reshape(w, [w.shape[0]!, w.shape[1]!, 1, w.shape[2]!]);
       const b = values[2] ? asTensor(values[2], x) : null;
-      const kernel = attrs.ints('kernel_shape') ?? [w.shape[2]!, w.shape[3]!];
-      const stride = attrs.ints('strides') ?? [1, 1];
-      const dilation = attrs.ints('dilations') ?? [1, 1];
-      const p = padIfNeeded(x, windowPads(attrs, x, kernel, stride, dilation), null, 0);
-      return [
-        t.conv2d(p.x, w, b, {
-          stride: stride as [number, number],
-          dilation: dilation as [number, number],
-          padding: p.padding,
-          groups: attrs.int('group', 1),
-        }),
-      ];
+      const win = windowOf('Conv', attrs, x, w.shape.slice(2));
+      const p = padIfNeeded(win.x, win.pads, null, 0);
+      const y = t.conv2d(p.x, w, b, {
+        stride: win.stride as [number, number],
+        dilation: win.dilation as [number, number],
+        padding: p.padding,
+        groups: attrs.int('group', 1),
+      });
+      return [unlift(y, win)];
     },
   },
   MatMul: {
@@ -150,49 +219,42 @@ export const nnOps: OpTable = {
   },
   MaxPool: {
     run: ({ values, attrs, outputs }) => {
-      if (outputs > 1) throw new Error('MaxPool with an Indices output is not supported');
-      const x = float(input(values, 0));
-      require4d(x, 'MaxPool');
-      const kernel = attrs.ints('kernel_shape')!;
-      const stride = attrs.ints('strides') ?? [1, 1];
-      const dilation = attrs.ints('dilations') ?? [1, 1];
-      const p = padIfNeeded(x, windowPads(attrs, x, kernel, stride, dilation), kernel, -Infinity);
-      return [
-        t.maxPool2d(p.x, {
-          kernelSize: kernel as [number, number],
-          stride: stride as [number, number],
-          padding: p.padding,
-          dilation: dilation as [number, number],
-          ceilMode: attrs.int('ceil_mode', 0) === 1,
-        }),
-      ];
+      const win = windowOf('MaxPool', attrs, float(input(values, 0)));
+      const p = padIfNeeded(win.x, win.pads, win.kernel, -Infinity);
+      const options = {
+        kernelSize: win.kernel as [number, number],
+        stride: win.stride as [number, number],
+        padding: p.padding,
+        dilation: win.dilation as [number, number],
+        ceilMode: attrs.int('ceil_mode', 0) === 1,
+      };
+      if (outputs === 1) return [unlift(t.maxPool2d(p.x, options), win)];
+      const { output, indices } = t.maxPool2dWithIndices(p.x, options);
+      return [unlift(output, win), unlift(onnxIndices(indices, win, p.x.shape[3]!, attrs.int('storage_order', 0) === 1), win)];
     },
   },
   AveragePool: {
     run: ({ values, attrs }) => {
-      const x = float(input(values, 0));
-      require4d(x, 'AveragePool');
-      const kernel = attrs.ints('kernel_shape')!;
-      const stride = attrs.ints('strides') ?? [1, 1];
-      const pads = windowPads(attrs, x, kernel, stride, [1, 1]);
+      const win = windowOf('AveragePool', attrs, float(input(values, 0)));
+      const { kernel, pads } = win;
+      if (win.dilation.some((d) => d !== 1)) throw new Error(`AveragePool dilations [${win.dilation.join(', ')}] are not supported`);
       const countIncludePad = attrs.int('count_include_pad', 0) === 1;
       const symmetric =
         pads[0] === pads[2] && pads[1] === pads[3] && pads[0]! <= Math.floor(kernel[0]! / 2) && pads[1]! <= Math.floor(kernel[1]! / 2);
-      const p = padIfNeeded(x, pads, kernel, 0);
+      const p = padIfNeeded(win.x, pads, kernel, 0);
       const pool = (v: Tensor, include: boolean) =>
         t.avgPool2d(v, {
           kernelSize: kernel as [number, number],
-          stride: stride as [number, number],
+          stride: win.stride as [number, number],
           padding: p.padding,
           ceilMode: attrs.int('ceil_mode', 0) === 1,
           countIncludePad: include,
         });
-      if (symmetric || countIncludePad || pads.every((v) => v === 0)) return [pool(p.x, countIncludePad)];
+      if (symmetric || countIncludePad || pads.every((v) => v === 0)) return [unlift(pool(p.x, countIncludePad), win)];
       // Explicit padding the window op cannot count out: the mean over the window's real pixels is the padded
       // input's window mean divided by the window mean of a mask of ones on the real pixels.
-      const ones = t.onesLike(x);
-      const mask = t.pad(ones, [pads[1]!, pads[3]!, pads[0]!, pads[2]!], 0);
-      return [t.div(pool(p.x, true), pool(mask, true))];
+      const mask = t.pad(t.onesLike(win.x), [pads[1]!, pads[3]!, pads[0]!, pads[2]!], 0);
+      return [unlift(t.div(pool(p.x, true), pool(mask, true)), win)];
     },
   },
   Softmax: { run: (ctx) => softmaxLike(t.softmax)(ctx) },

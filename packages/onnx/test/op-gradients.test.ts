@@ -185,6 +185,12 @@ const cases: Record<string, Case[] | string> = {
       attrs: { group: i(2), dilations: is(2, 1), strides: is(1, 2), pads: is(1, 0, 2, 1) },
     },
     {
+      label: '1-D: stride, dilation, asymmetric pads',
+      xs: () => [rn(2, 2, 9), rn(3, 2, 3), rn(3)],
+      values: (x) => x,
+      attrs: { dilations: is(2), strides: is(2), pads: is(2, 1) },
+    },
+    {
       label: 'auto_pad SAME_UPPER',
       xs: () => [rn(1, 2, 5, 5), rn(3, 2, 2, 2)],
       values: (x) => x,
@@ -291,6 +297,12 @@ const cases: Record<string, Case[] | string> = {
       ...one(() => distinct(1, 2, 5, 6)),
       attrs: { kernel_shape: is(3, 2), strides: is(2, 2), pads: is(1, 0, 1, 0), ceil_mode: i(1) },
     },
+    {
+      label: '1-D, SAME_LOWER',
+      ...one(() => distinct(1, 2, 7)),
+      attrs: { kernel_shape: is(3), strides: is(2), auto_pad: s('SAME_LOWER') },
+    },
+    { label: 'with Indices', ...one(() => distinct(1, 2, 4, 5)), attrs: { kernel_shape: is(2, 2), pads: is(1, 0, 0, 1) }, outputs: 2 },
   ],
   AveragePool: [
     {
@@ -304,6 +316,7 @@ const cases: Record<string, Case[] | string> = {
       attrs: { kernel_shape: is(2, 2), pads: is(0, 0, 1, 1), count_include_pad: i(1) },
     },
     { label: 'ceil_mode', ...one(() => rn(1, 1, 5, 6)), attrs: { kernel_shape: is(2, 2), strides: is(2, 2), ceil_mode: i(1) } },
+    { label: '1-D', ...one(() => rn(2, 3, 8)), attrs: { kernel_shape: is(3), strides: is(2), pads: is(1, 1), count_include_pad: i(1) } },
     {
       label: 'asymmetric pads, count_include_pad 0',
       ...one(() => rn(1, 2, 5, 5)),
@@ -434,10 +447,13 @@ function attrsOf(op: string, attrs: Record<string, AttrValue> = {}): Attrs {
 /** The op's outputs, flattened and joined, as one tensor. */
 function runCase(op: string, c: Case, xs: Tensor[]): Tensor {
   const outs = onnxOps[op]!.run({ values: c.values(xs), attrs: attrsOf(op, c.attrs), opset: c.opset ?? 17, outputs: c.outputs ?? 1 });
-  const ts = outs.map((o) => {
-    if (!(o instanceof Tensor)) throw new Error(`${op} gave a constant`);
-    return T.reshape(o, [-1]);
-  });
+  // Integer outputs (MaxPool's Indices) have no gradient.
+  const ts = outs
+    .filter((o) => !(o instanceof Tensor && o.dtype === 'int32'))
+    .map((o) => {
+      if (!(o instanceof Tensor)) throw new Error(`${op} gave a constant`);
+      return T.reshape(o, [-1]);
+    });
   return ts.length === 1 ? ts[0]! : T.cat(ts, 0);
 }
 
