@@ -1,6 +1,7 @@
 import type { OpTable } from './op-context';
 import { activationOps } from './ops-activations';
 import { convTransposeOps } from './ops-conv-transpose';
+import { einsumOps } from './ops-einsum';
 import { elementwiseOps } from './ops-elementwise';
 import { layoutOps } from './ops-layout';
 import { nnOps } from './ops-nn';
@@ -18,6 +19,7 @@ export const onnxOps: OpTable = {
   ...normalizationOps,
   ...reduceOps,
   ...convTransposeOps,
+  ...einsumOps,
 };
 
 /** The default-domain opsets the importer accepts. */

@@ -167,6 +167,23 @@ const cases: Record<string, Case[] | string> = {
   And: NOT_DIFFERENTIABLE,
   Or: NOT_DIFFERENTIABLE,
   Xor: NOT_DIFFERENTIABLE,
+  Einsum: [
+    { label: 'batched matmul', xs: () => [rn(2, 3, 4), rn(2, 4, 2)], values: (x) => x, attrs: { equation: s('bij,bjk->bik') }, opset: 12 },
+    {
+      label: 'three operands, a summed label',
+      xs: () => [rn(2, 3), rn(3, 4), rn(4, 2)],
+      values: (x) => x,
+      attrs: { equation: s('ij,jk,kl->l') },
+      opset: 12,
+    },
+    {
+      label: 'broadcast ellipsis, implicit output',
+      xs: () => [rn(2, 1, 3, 4), rn(5, 4, 2)],
+      values: (x) => x,
+      attrs: { equation: s('...ij,...jk') },
+      opset: 12,
+    },
+  ],
   Equal: NOT_DIFFERENTIABLE,
   Less: NOT_DIFFERENTIABLE,
   Greater: NOT_DIFFERENTIABLE,
