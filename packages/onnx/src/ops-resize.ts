@@ -55,7 +55,7 @@ interface AxisPlan {
 }
 
 function oneOf(what: string, v: string, allowed: string[]): string {
-  if (!allowed.includes(v)) throw new Error(`Resize ${what} '${v}' is not one of ${allowed.join(', ')}`);
+  if (!allowed.includes(v)) throw new Error(`${what} '${v}' is not one of ${allowed.join(', ')}`);
   return v;
 }
 
@@ -235,8 +235,8 @@ function planAxis(len: number, out: number, scale: number, roi: [number, number]
       row.set(i, (row.get(i) ?? 0) + w);
     });
   }
-  const width = Math.max(1, ...rows.map((r) => r.size));
-  const taps = Array.from({ length: width }, (_, k) => {
+  const count = Math.max(1, ...rows.map((r) => r.size));
+  const taps = Array.from({ length: count }, (_, k) => {
     const entries = rows.map((r) => [...r][k] ?? ([0, 0] as [number, number]));
     return { index: entries.map((e) => e[0]), weight: entries.map((e) => e[1]) };
   });
@@ -305,7 +305,7 @@ function foldOrRun(v: Value, fn: (x: Tensor) => Tensor): Value {
 
 function checkSizes(shape: readonly number[], target: Target): void {
   const empty = target.sizes.findIndex((s) => s < 1);
-  if (empty >= 0) throw new Error(`Resize of [${shape.join(', ')}] leaves axis ${empty} with no elements`);
+  if (empty >= 0) throw new Error(`output axis ${empty} would be empty (input [${shape.join(', ')}], output [${target.sizes.join(', ')}])`);
 }
 
 /** Resize (opsets 10–21) and Upsample (7–9). */
