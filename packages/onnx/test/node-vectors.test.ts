@@ -33,10 +33,7 @@ describeIf('ONNX backend node tests through the importer', () => {
     const failed = rows.filter((r) => r.outcome.status === 'failed').map((r) => r.test);
     // Known gaps: bfloat16 casts, whose vectors store bfloat16 as its raw 16-bit pattern, which gradlens
     // does not model.
-    const knownGaps = [
-      'test_cast_BFLOAT16_to_FLOAT',
-      'test_castlike_BFLOAT16_to_FLOAT_expanded',
-    ];
+    const knownGaps = ['test_cast_BFLOAT16_to_FLOAT', 'test_castlike_BFLOAT16_to_FLOAT_expanded'];
     expect(failed).toEqual(knownGaps.sort());
     expect(rows.filter((r) => r.outcome.status === 'passed').length).toBeGreaterThan(200);
   });
