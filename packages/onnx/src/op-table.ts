@@ -7,6 +7,7 @@ import { layoutOps } from './ops-layout';
 import { nnOps } from './ops-nn';
 import { normalizationOps } from './ops-normalization';
 import { reduceOps } from './ops-reduce';
+import { resizeOps } from './ops-resize';
 import { shapeOps } from './ops-shape';
 
 /** Every ONNX op (default domain) the importer replays, by op type. */
@@ -20,6 +21,7 @@ export const onnxOps: OpTable = {
   ...reduceOps,
   ...convTransposeOps,
   ...einsumOps,
+  ...resizeOps,
 };
 
 /** The default-domain opsets the importer accepts. */

@@ -2,7 +2,7 @@ import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
 import type { Attrs } from './attrs';
 import type { OpTable } from './op-context';
-import { axis, float, input, ints, numbers } from './op-context';
+import { axis, float, input } from './op-context';
 import type { Value } from './values';
 import { asTensor } from './values';
 
@@ -78,10 +78,6 @@ function unlift(y: Tensor, w: Window): Tensor {
   return w.lifted ? t.reshape(y, [y.shape[0]!, y.shape[1]!, y.shape[3]!]) : y;
 }
 
-function require4d(x: Tensor, op: string): void {
-  if (x.rank !== 4) throw new Error(`${op} on a ${x.rank}-D input [${x.shape.join(', ')}]: gradlens supports the 2-D (4-D input) form`);
-}
-
 /** Pads explicitly when the window op cannot (asymmetric pads, or pads larger than half a window). */
 function padIfNeeded(x: Tensor, pads: number[], kernel: number[] | null, value: number): { x: Tensor; padding: [number, number] } {
   const symmetric = pads[0] === pads[2] && pads[1] === pads[3];
@@ -120,7 +116,7 @@ function softmaxLike(fn: (x: Tensor, dim: number) => Tensor) {
   };
 }
 
-/** Layers: convolution, dense products, normalisation, pooling, softmax and resizing. */
+/** Layers: convolution, dense products, normalisation, pooling and softmax. */
 export const nnOps: OpTable = {
   Conv: {
     run: ({ values, attrs }) => {
@@ -259,54 +255,4 @@ export const nnOps: OpTable = {
   },
   Softmax: { run: (ctx) => softmaxLike(t.softmax)(ctx) },
   LogSoftmax: { run: (ctx) => softmaxLike(t.logSoftmax)(ctx) },
-  Resize: {
-    since: 10,
-    run: ({ values, attrs, opset }) => resize(float(input(values, 0)), attrs, opset, values),
-  },
-  Upsample: {
-    run: ({ values, attrs, opset }) => resize(float(input(values, 0)), attrs, opset, values),
-  },
 };
-
-/** Resize/Upsample onto interpolate: the modes that match PyTorch's nearest and bilinear. */
-function resize(x: Tensor, attrs: Attrs, opset: number, values: (Value | null)[]): Value[] {
-  require4d(x, 'Resize');
-  const mode = attrs.string('mode', 'nearest');
-  let scales: number[] | null;
-  let sizes: number[] | null = null;
-  if (opset < 10 || (values.length === 2 && opset < 11)) {
-    scales = opset < 9 ? attrs.floats('scales') : values[1] ? numbers(values[1]) : null;
-  } else {
-    const s = values[2];
-    scales = s && s.shape.reduce((a, b) => a * b, 1) > 0 ? numbers(s) : null;
-    sizes = ints(values[3], 'sizes');
-  }
-  if (scales && (scales[0] !== 1 || scales[1] !== 1))
-    throw new Error(`Resize scales [${scales.join(', ')}] change the batch or channel dims`);
-  const outSize = sizes ? [sizes[2]!, sizes[3]!] : [Math.floor(x.shape[2]! * scales![2]!), Math.floor(x.shape[3]! * scales![3]!)];
-  const ctm = opset >= 11 ? attrs.string('coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
-  if (mode === 'nearest') {
-    const nearest = opset >= 11 ? attrs.string('nearest_mode', 'round_prefer_floor') : 'floor';
-    if (ctm !== 'asymmetric' || nearest !== 'floor')
-      throw new Error(
-        `Resize nearest with coordinate_transformation_mode '${ctm}' and nearest_mode '${nearest}' is not supported (PyTorch's is 'asymmetric' with 'floor')`,
-      );
-    const y =
-      scales && !sizes
-        ? t.interpolate(x, { scaleFactor: [scales[2]!, scales[3]!] })
-        : t.interpolate(x, { size: outSize as [number, number] });
-    return [y];
-  }
-  if (mode === 'linear' || mode === 'bilinear') {
-    if (ctm === 'align_corners') return [t.interpolate(x, { size: outSize as [number, number], mode: 'bilinear', alignCorners: true })];
-    if (ctm === 'half_pixel' || ctm === 'pytorch_half_pixel') {
-      const y =
-        scales && !sizes
-          ? t.interpolate(x, { scaleFactor: [scales[2]!, scales[3]!], mode: 'bilinear' })
-          : t.interpolate(x, { size: outSize as [number, number], mode: 'bilinear' });
-      return [y];
-    }
-    throw new Error(`Resize linear with coordinate_transformation_mode '${ctm}' is not supported`);
-  }
-  throw new Error(`Resize mode '${mode}' is not supported (nearest, linear)`);
-}

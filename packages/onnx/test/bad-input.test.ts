@@ -81,6 +81,45 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
     expect(() => loadOnnx(model({ opset: 40 }))).toThrow(/opset 40 is outside the supported range/);
   });
 
+  it('refuses a bad Resize in one line naming the node and the problem', () => {
+    const floats = (name: string, v: number[]) => ({
+      name: `/${name}`,
+      opType: 'Constant',
+      output: [name],
+      attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 1, floatData: v } }],
+    });
+    const int64s = (name: string, v: number[]) => ({
+      name: `/${name}`,
+      opType: 'Constant',
+      output: [name],
+      attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 7, int64Data: v } }],
+    });
+    const resize = (inputs: string[], attribute: object[] = []) =>
+      model({
+        opset: 19,
+        nodes: [
+          floats('scales', [1, 2]),
+          floats('short', [2]),
+          floats('negative', [1, -2]),
+          int64s('sizes', [1, 4]),
+          { name: '/up/Resize', opType: 'Resize', input: ['y', ...inputs], output: ['z'], attribute },
+        ],
+      });
+    const mode = (v: string) => [{ name: 'mode', type: 3, s: Buffer.from(v) }];
+    const cases: [Uint8Array, RegExp][] = [
+      [resize(['', 'scales', 'sizes']), /Resize has both scales and sizes; give only one/],
+      [resize(['', '', '']), /Resize has neither scales nor sizes/],
+      [resize(['', 'short']), /Resize scales has 1 values, not the input's rank 2/],
+      [resize(['', 'negative']), /Resize scale -2 is not a positive number/],
+      [resize(['', 'scales'], mode('area')), /mode 'area' is not one of nearest, linear, cubic/],
+      [resize(['', '', 'sizes'], [{ name: 'axes', type: 7, ints: [1] }]), /Resize sizes has 2 values, not the 1 axes/],
+    ];
+    for (const [bytes, message] of cases) {
+      expect(() => loadOnnx(bytes)).toThrow(/ONNX node '\/up\/Resize' \(Resize\)/);
+      expect(() => loadOnnx(bytes)).toThrow(message);
+    }
+  });
+
   it('reads external data next to the model, and refuses missing files and paths outside its folder', () => {
     const dir = tmpDir();
     const external = (location: string, offset = 0) =>

@@ -31,17 +31,13 @@ describeIf('ONNX backend node tests through the importer', () => {
       .map((r) => `${r.test}: ${r.outcome.status} — ${'why' in r.outcome ? r.outcome.why : ''}`);
     console.log(`ONNX node tests through the importer\n${lines.join('\n')}\n\nnot passed:\n${notPassed.join('\n')}`);
     const failed = rows.filter((r) => r.outcome.status === 'failed').map((r) => r.test);
-    // Known gaps, each a mismatch with the spec on an edge case PyTorch's exporter does not write:
-    // Resize to a 1-pixel axis (ONNX maps it to source 0 for pytorch_half_pixel; align_corners with
-    // scales divides by out − 1 = 0), where gradlens follows F.interpolate.
-    // bfloat16 casts: the vectors store bfloat16 as its raw 16-bit pattern, which gradlens does not model.
+    // Known gaps: bfloat16 casts, whose vectors store bfloat16 as its raw 16-bit pattern, which gradlens
+    // does not model.
     const knownGaps = [
       'test_cast_BFLOAT16_to_FLOAT',
       'test_castlike_BFLOAT16_to_FLOAT',
       'test_castlike_BFLOAT16_to_FLOAT_expanded',
       'test_castlike_FLOAT_to_BFLOAT16',
-      'test_resize_downsample_scales_linear_align_corners',
-      'test_resize_downsample_sizes_linear_pytorch_half_pixel',
     ];
     expect(failed).toEqual(knownGaps.sort());
     expect(rows.filter((r) => r.outcome.status === 'passed').length).toBeGreaterThan(200);

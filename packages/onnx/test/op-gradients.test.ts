@@ -1,7 +1,7 @@
 /**
  * Float64 finite differences through every importer op, as it composes gradlens ops (HardSwish as
  * x·relu6(x+3)/6, InstanceNormalization from mean and variance, Gemm's transposes and scales, AveragePool
- * with explicit padding, Resize onto interpolate, …): the tensor package checks each primitive rule
+ * with explicit padding, Resize as gathers along each axis times constant weights, …): the tensor package checks each primitive rule
  * (packages/tensor/test/gradcheck.test.ts); this checks that the compositions differentiate as the ONNX
  * op does. Every supported op has an entry, or says why it has no gradient.
  */
@@ -373,6 +373,48 @@ const cases: Record<string, Case[] | string> = {
       values: ([a]) => [a!, null, null, ints(1, 2, 6, 8)],
       attrs: { mode: s('nearest'), coordinate_transformation_mode: s('asymmetric'), nearest_mode: s('floor') },
       opset: 13,
+    },
+    {
+      label: 'cubic, exclude_outside',
+      ...one(() => rn(1, 1, 4, 5)),
+      values: ([a]) => [a!, null, new Const([1, 1, 1.5, 0.6], [4], 'float32')],
+      attrs: { mode: s('cubic'), cubic_coeff_a: f(-0.5), exclude_outside: i(1) },
+      opset: 13,
+    },
+    {
+      label: 'nearest, half_pixel, round_prefer_ceil',
+      ...one(() => rn(1, 2, 3, 4)),
+      values: ([a]) => [a!, null, null, ints(1, 2, 5, 3)],
+      attrs: { mode: s('nearest'), coordinate_transformation_mode: s('half_pixel'), nearest_mode: s('round_prefer_ceil') },
+      opset: 13,
+    },
+    {
+      label: 'linear, align_corners, to a 1-pixel axis',
+      ...one(() => rn(1, 1, 2, 4)),
+      values: ([a]) => [a!, null, new Const([1, 1, 0.6, 0.6], [4], 'float32')],
+      attrs: { mode: s('linear'), coordinate_transformation_mode: s('align_corners') },
+      opset: 13,
+    },
+    {
+      label: 'tf_crop_and_resize, roi and extrapolation',
+      ...one(() => rn(1, 1, 4, 4)),
+      values: ([a]) => [a!, new Const([0, 0, -0.2, 0.4, 1, 1, 0.6, 1.3], [8], 'float32'), null, ints(1, 1, 3, 5)],
+      attrs: { mode: s('linear'), coordinate_transformation_mode: s('tf_crop_and_resize'), extrapolation_value: f(2) },
+      opset: 13,
+    },
+    {
+      label: 'linear, antialias, downsampling',
+      ...one(() => rn(1, 1, 6, 7)),
+      values: ([a]) => [a!, null, new Const([1, 1, 0.5, 0.3], [4], 'float32')],
+      attrs: { mode: s('linear'), antialias: i(1) },
+      opset: 18,
+    },
+    {
+      label: 'cubic, axes on a 3-D input',
+      ...one(() => rn(3, 2, 4)),
+      values: ([a]) => [a!, null, null, ints(2, 5)],
+      attrs: { mode: s('cubic'), axes: is(2, 0) },
+      opset: 18,
     },
   ],
   Upsample: [
