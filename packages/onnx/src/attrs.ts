@@ -1,4 +1,4 @@
-import type { AttributeMessage, NodeMessage } from './proto';
+import type { AttributeMessage, GraphMessage, NodeMessage } from './proto';
 import { toNumber } from './proto';
 import type { TensorSource } from './initializers';
 import { readTensorProto } from './initializers';
@@ -47,5 +47,10 @@ export class Attrs {
   tensor(name: string): Value | null {
     const a = this.map.get(name);
     return a?.t ? readTensorProto(a.t, this.source) : null;
+  }
+
+  /** A graph attribute (If's branches). */
+  graph(name: string): GraphMessage | null {
+    return this.map.get(name)?.g ?? null;
   }
 }

@@ -62,8 +62,15 @@ export class OnnxModel extends Module {
   readonly metadata: Readonly<Record<string, string>>;
   private readonly plan: PlannedNode[];
   private readonly constants = new Map<string, Value>();
+  private readonly attrsOfBranchNodes = new WeakMap<NodeMessage, Attrs>();
 
-  constructor(model: ModelMessage, graph: GraphMessage, source: TensorSource, options: LoadOnnxOptions, opset: number) {
+  constructor(
+    model: ModelMessage,
+    graph: GraphMessage,
+    private readonly source: TensorSource,
+    options: LoadOnnxOptions,
+    opset: number,
+  ) {
     super();
     this.opset = opset;
     this.metadata = Object.fromEntries(model.metadataProps.map((e) => [e.key, e.value]));
@@ -120,25 +127,13 @@ export class OnnxModel extends Module {
     for (const [k, v] of feeds) env.set(k, v);
     const x = feeds.get(this.inputName) ?? { shape: [] as readonly number[] };
     for (const p of this.plan) {
-      const { node } = p;
-      const values = node.input.map((name) => {
-        if (name === '') return null;
-        const v = env.get(name);
-        if (v === undefined) throw new Error(`ONNX node ${label(node)}: input '${name}' is not computed by any earlier node`);
-        return v;
-      });
-      const impl = onnxOps[node.opType]!;
-      const run = () => impl.run({ values, attrs: p.attrs, opset: this.opset, outputs: node.output.length });
+      const run = () => this.runNode(p.node, p.attrs, env);
       let outs: Value[];
       try {
         outs = p.path ? withScope(p.path, run) : run();
       } catch (e) {
-        throw new Error(`ONNX node ${label(node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`);
+        throw new Error(`ONNX node ${label(p.node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`);
       }
-      node.output.forEach((name, i) => {
-        const v = outs[i];
-        if (name && v) env.set(name, v);
-      });
       const last = outs[0];
       if (last instanceof Tensor) for (const scope of p.closes) scope.call(last);
     }
@@ -147,6 +142,59 @@ export class OnnxModel extends Module {
       if (y === undefined) throw new Error(`the graph output '${name}' is not computed by any node`);
       return y;
     });
+  }
+
+  /** Runs one node on the values in `env` and puts its outputs there. */
+  private runNode(node: NodeMessage, attrs: Attrs, env: Map<string, Value>): Value[] {
+    const values = node.input.map((name) => {
+      if (name === '') return null;
+      const v = env.get(name);
+      if (v === undefined) throw new Error(`input '${name}' is not computed by any earlier node`);
+      return v;
+    });
+    const outs =
+      node.opType === 'If'
+        ? this.runBranch(attrs, values, env)
+        : onnxOps[node.opType]!.run({ values, attrs, opset: this.opset, outputs: node.output.length });
+    node.output.forEach((name, i) => {
+      const v = outs[i];
+      if (name && v) env.set(name, v);
+    });
+    return outs;
+  }
+
+  /**
+   * If: the branch its condition picks, run on a copy of the enclosing values (a branch reads them by name). The
+   * condition is read when the node runs (a load-time constant, or a tensor's value), so the tape holds the
+   * chosen branch's ops only: the gradient is the branch's, as the condition is constant around the point.
+   */
+  private runBranch(attrs: Attrs, values: (Value | null)[], env: ReadonlyMap<string, Value>): Value[] {
+    const cond = values[0];
+    if (!cond || cond.shape.reduce((a, b) => a * b, 1) !== 1) throw new Error('If needs a condition of one element');
+    const taken = (cond instanceof Const ? cond.data[0] : cond.values()[0]) ? 'then_branch' : 'else_branch';
+    const branch = attrs.graph(taken);
+    if (!branch) throw new Error(`If has no ${taken}`);
+    const scope = new Map(env);
+    for (const t of branch.initializer) scope.set(t.name, readTensorProto(t, this.source));
+    for (const node of branch.node) {
+      try {
+        this.runNode(node, this.branchAttrs(node), scope);
+      } catch (e) {
+        throw new Error(`in its ${taken}, node ${label(node)}: ${(e as Error).message}`);
+      }
+    }
+    return branch.output.map((o) => {
+      const v = scope.get(o.name);
+      if (v === undefined) throw new Error(`its ${taken}'s output '${o.name}' is not computed by any node`);
+      return v;
+    });
+  }
+
+  /** A branch node's attributes, read once. */
+  private branchAttrs(node: NodeMessage): Attrs {
+    let a = this.attrsOfBranchNodes.get(node);
+    if (!a) this.attrsOfBranchNodes.set(node, (a = new Attrs(node, this.source)));
+    return a;
   }
 
   /** Class names from the model's metadata_props (see classNamesFromMetadata for the keys and forms read), or null. */
@@ -210,6 +258,16 @@ function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnn
   return resolved as number[];
 }
 
+/** The nodes of `graph` and of its If branches, at any depth, whose op the importer does not run at `opset`. */
+function unsupportedNodes(graph: GraphMessage, opset: number): NodeMessage[] {
+  return graph.node.flatMap((n) => {
+    if ((!n.domain || n.domain === 'ai.onnx') && n.opType === 'If')
+      return n.attribute.flatMap((a) => (a.g ? unsupportedNodes(a.g, opset) : []));
+    const impl = onnxOps[n.opType];
+    return (n.domain && n.domain !== 'ai.onnx') || !impl || (impl.since !== undefined && opset < impl.since) ? [n] : [];
+  });
+}
+
 /** Loads an ONNX model (a file path or its bytes) as a gradlens Module in eval mode. */
 export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOptions = {}): OnnxModel {
   let where = typeof pathOrBytes === 'string' ? pathOrBytes : 'ONNX bytes';
@@ -238,10 +296,7 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
     if (!opsetEntry || opset < OPSET_RANGE.min || opset > OPSET_RANGE.max) {
       throw new Error(`opset ${opsetEntry ? opset : '(none)'} is outside the supported range ${OPSET_RANGE.min}–${OPSET_RANGE.max}`);
     }
-    const unsupported = graph.node.filter((n) => {
-      const impl = onnxOps[n.opType];
-      return (n.domain && n.domain !== 'ai.onnx') || !impl || (impl.since !== undefined && opset < impl.since);
-    });
+    const unsupported = unsupportedNodes(graph, opset);
     if (unsupported.length) {
       const list = unsupported.map(
         (n) => `${n.domain ? `${n.domain}.` : ''}${n.opType} at ${JSON.stringify(n.name || n.output[0] || '?')}`,

@@ -27,7 +27,10 @@ export const onnxOps: OpTable = {
 /** The default-domain opsets the importer accepts. */
 export const OPSET_RANGE = { min: 7, max: 21 } as const;
 
+/** Control flow the model's interpreter runs itself (If: the branch its condition picks). */
+export const CONTROL_FLOW_OPS = ['If'] as const;
+
 /** The op types the importer supports, sorted. */
 export function supportedOps(): string[] {
-  return Object.keys(onnxOps).sort();
+  return [...Object.keys(onnxOps), ...CONTROL_FLOW_OPS].sort();
 }

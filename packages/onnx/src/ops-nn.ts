@@ -7,9 +7,11 @@ import type { Value } from './values';
 import { asTensor } from './values';
 
 /**
- * A window op's input as 4-D and its geometry (kernel, stride, dilation, per-side pads [top, left, bottom,
- * right] with auto_pad resolved): 2-D as given, 1-D ([N, C, L]) lifted to a unit height, so one 2-D kernel
- * serves both. `kernel` is the op's own when it has no kernel_shape (a convolution's weight).
+ * A window op's input as 4-D and its 2-D geometry (kernel, stride, dilation, per-side pads [top, left, bottom,
+ * right] with auto_pad resolved). 2-D runs as given; 1-D ([N, C, L]) is lifted to a unit height; with more
+ * spatial axes, those the window leaves alone (kernel 1, stride 1, no padding: as torch.onnx's LRN pools over
+ * [N, 1, C, H, W]) fold into the batch, and at most two windowed axes remain. `kernel` is the op's own when it
+ * has no kernel_shape (a convolution's weight, its spatial dims).
  */
 interface Window {
   x: Tensor;
@@ -17,65 +19,82 @@ interface Window {
   stride: number[];
   dilation: number[];
   pads: number[];
-  /** The input was 1-D: the result drops the unit height again. */
-  lifted: boolean;
+  /** The 2-D result back in the input's layout. */
+  restore: (y: Tensor) => Tensor;
+  /** Axes were folded into the batch (more than 2 spatial axes). */
+  folded: boolean;
 }
 
 function windowOf(op: string, attrs: Attrs, input: Tensor, kernel?: number[]): Window {
-  if (input.rank !== 3 && input.rank !== 4)
-    throw new Error(
-      `${op} on a ${input.rank}-D input [${input.shape.join(', ')}]: gradlens supports the 1-D and 2-D (3-D and 4-D input) forms`,
-    );
-  const lifted = input.rank === 3;
   const sides = input.rank - 2;
+  if (sides < 1) throw new Error(`${op} needs [N, C, …spatial], got [${input.shape.join(', ')}]`);
   const given = (name: string, fallback: number): number[] => {
     const v = attrs.ints(name) ?? new Array<number>(sides).fill(fallback);
     if (v.length !== sides) throw new Error(`${op} ${name} [${v.join(', ')}] must hold ${sides} values, one per spatial axis`);
-    return lifted ? [1, ...v] : v;
+    return v;
   };
-  const x = lifted ? t.reshape(input, [input.shape[0]!, input.shape[1]!, 1, input.shape[2]!]) : input;
   const k = attrs.has('kernel_shape') ? given('kernel_shape', 1) : kernel;
   if (!k) throw new Error(`${op} needs kernel_shape`);
+  if (k.length !== sides) throw new Error(`${op} kernel [${k.join(', ')}] does not match the input's ${sides} spatial axes`);
   const stride = given('strides', 1);
   const dilation = given('dilations', 1);
-  return { x, kernel: k, stride, dilation, pads: windowPads(attrs, x, k, stride, dilation, lifted, op), lifted };
+  const spatial = input.shape.slice(2);
+  const pads = windowPads(attrs, spatial, k, stride, dilation, op);
+  if (sides === 2) return { x: input, kernel: k, stride, dilation, pads, restore: (y) => y, folded: false };
+
+  const windowed = spatial.map((_, i) => i).filter((i) => k[i]! > 1 || stride[i]! > 1 || pads[i] !== 0 || pads[i + sides] !== 0);
+  if (windowed.length > 2)
+    throw new Error(
+      `${op} windows ${windowed.length} spatial axes of [${input.shape.join(', ')}]: gradlens supports windows over one or two axes`,
+    );
+  const keep = windowed.length > 0 ? windowed : [sides - 1];
+  const rest = spatial.map((_, i) => i).filter((i) => !keep.includes(i));
+  const [n, c] = [input.shape[0]!, input.shape[1]!];
+  const restSizes = rest.map((i) => spatial[i]!);
+  const batch = n * restSizes.reduce((a, b) => a * b, 1);
+  const order = [0, ...rest.map((i) => i + 2), 1, ...keep.map((i) => i + 2)];
+  const moved = sides === 1 ? input : t.permute(input, order);
+  // One windowed axis runs as 2-D of unit height.
+  const unit = keep.length === 1;
+  const pick = (v: number[], fill: number) => (unit ? [fill, v[keep[0]!]!] : keep.map((i) => v[i]!));
+  const x = t.reshape(moved, [batch, c, ...(unit ? [1] : []), ...keep.map((i) => spatial[i]!)]);
+  const restore = (y: Tensor): Tensor => {
+    const out = y.shape.slice(unit ? 3 : 2);
+    const back = t.reshape(y, [n, ...restSizes, y.shape[1]!, ...out]);
+    if (sides === 1) return back;
+    return t.permute(
+      back,
+      Array.from({ length: sides + 2 }, (_, axisInInput) => order.indexOf(axisInInput)),
+    );
+  };
+  const begin = pads.slice(0, sides);
+  const end = pads.slice(sides);
+  const flatPads = unit ? [0, begin[keep[0]!]!, 0, end[keep[0]!]!] : [...keep.map((i) => begin[i]!), ...keep.map((i) => end[i]!)];
+  return { x, kernel: pick(k, 1), stride: pick(stride, 1), dilation: pick(dilation, 1), pads: flatPads, restore, folded: sides > 2 };
 }
 
-/** Per-side paddings [top, left, bottom, right] of a 2-D window, with auto_pad resolved. */
-function windowPads(
-  attrs: Attrs,
-  x: Tensor,
-  kernel: number[],
-  stride: number[],
-  dilation: number[],
-  lifted: boolean,
-  op: string,
-): number[] {
+/** Per-side paddings [begin per axis…, end per axis…] of a window, with auto_pad resolved. */
+function windowPads(attrs: Attrs, spatial: number[], kernel: number[], stride: number[], dilation: number[], op: string): number[] {
+  const sides = spatial.length;
   const autoPad = attrs.string('auto_pad', 'NOTSET');
   if (autoPad === 'NOTSET') {
     const pads = attrs.ints('pads');
-    if (!pads) return [0, 0, 0, 0];
-    if (pads.length !== (lifted ? 2 : 4)) throw new Error(`${op} pads [${pads.join(', ')}] must hold a begin and an end per spatial axis`);
-    return lifted ? [0, pads[0]!, 0, pads[1]!] : pads;
+    if (!pads) return new Array<number>(2 * sides).fill(0);
+    if (pads.length !== 2 * sides) throw new Error(`${op} pads [${pads.join(', ')}] must hold a begin and an end per spatial axis`);
+    return pads;
   }
-  if (autoPad === 'VALID') return [0, 0, 0, 0];
+  if (autoPad === 'VALID') return new Array<number>(2 * sides).fill(0);
   if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER')
     throw new Error(`auto_pad '${autoPad}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER`);
-  const pads = [0, 0, 0, 0];
-  for (let i = 0; i < 2; i++) {
-    const size = x.shape[2 + i]!;
+  const pads = new Array<number>(2 * sides).fill(0);
+  spatial.forEach((size, i) => {
     const out = Math.ceil(size / stride[i]!);
     const total = Math.max(0, (out - 1) * stride[i]! + (kernel[i]! - 1) * dilation[i]! + 1 - size);
     const small = Math.floor(total / 2);
     pads[i] = autoPad === 'SAME_UPPER' ? small : total - small;
-    pads[i + 2] = total - pads[i]!;
-  }
+    pads[i + sides] = total - pads[i]!;
+  });
   return pads;
-}
-
-/** A 2-D result back in the input's rank (a lifted 1-D input drops its unit height). */
-function unlift(y: Tensor, w: Window): Tensor {
-  return w.lifted ? t.reshape(y, [y.shape[0]!, y.shape[1]!, y.shape[3]!]) : y;
 }
 
 /** Pads explicitly when the window op cannot (asymmetric pads, or pads larger than half a window). */
@@ -121,19 +140,20 @@ export const nnOps: OpTable = {
   Conv: {
     run: ({ values, attrs }) => {
       const x = float(input(values, 0));
-      let w = asTensor(input(values, 1), x);
+      const w = asTensor(input(values, 1), x);
       if (w.rank !== x.rank) throw new Error(`weight [${w.shape.join(', ')}] must be ${x.rank}-D like the input [${x.shape.join(', ')}]`);
-      if (w.rank === 3) w = t.reshape(w, [w.shape[0]!, w.shape[1]!, 1, w.shape[2]!]);
       const b = values[2] ? asTensor(values[2], x) : null;
       const win = windowOf('Conv', attrs, x, w.shape.slice(2));
+      // The weight in the window's 2-D form: the axes folded away have kernel 1, so this only drops or adds unit dims.
+      const w2 = t.reshape(w, [w.shape[0]!, w.shape[1]!, ...win.kernel]);
       const p = padIfNeeded(win.x, win.pads, null, 0);
-      const y = t.conv2d(p.x, w, b, {
+      const y = t.conv2d(p.x, w2, b, {
         stride: win.stride as [number, number],
         dilation: win.dilation as [number, number],
         padding: p.padding,
         groups: attrs.int('group', 1),
       });
-      return [unlift(y, win)];
+      return [win.restore(y)];
     },
   },
   MatMul: {
@@ -224,9 +244,10 @@ export const nnOps: OpTable = {
         dilation: win.dilation as [number, number],
         ceilMode: attrs.int('ceil_mode', 0) === 1,
       };
-      if (outputs === 1) return [unlift(t.maxPool2d(p.x, options), win)];
+      if (outputs === 1) return [win.restore(t.maxPool2d(p.x, options))];
+      if (win.folded) throw new Error('MaxPool with an Indices output on more than 2 spatial axes is not supported');
       const { output, indices } = t.maxPool2dWithIndices(p.x, options);
-      return [unlift(output, win), unlift(onnxIndices(indices, win, p.x.shape[3]!, attrs.int('storage_order', 0) === 1), win)];
+      return [win.restore(output), win.restore(onnxIndices(indices, win, p.x.shape[3]!, attrs.int('storage_order', 0) === 1))];
     },
   },
   AveragePool: {
@@ -246,11 +267,11 @@ export const nnOps: OpTable = {
           ceilMode: attrs.int('ceil_mode', 0) === 1,
           countIncludePad: include,
         });
-      if (symmetric || countIncludePad || pads.every((v) => v === 0)) return [unlift(pool(p.x, countIncludePad), win)];
+      if (symmetric || countIncludePad || pads.every((v) => v === 0)) return [win.restore(pool(p.x, countIncludePad))];
       // Explicit padding the window op cannot count out: the mean over the window's real pixels is the padded
       // input's window mean divided by the window mean of a mask of ones on the real pixels.
       const mask = t.pad(t.onesLike(win.x), [pads[1]!, pads[3]!, pads[0]!, pads[2]!], 0);
-      return [unlift(t.div(pool(p.x, true), pool(mask, true)), win)];
+      return [win.restore(t.div(pool(p.x, true), pool(mask, true)))];
     },
   },
   Softmax: { run: (ctx) => softmaxLike(t.softmax)(ctx) },

@@ -184,6 +184,7 @@ const cases: Record<string, Case[] | string> = {
       opset: 12,
     },
   ],
+  If: 'control flow: the model runs the branch its condition picks (test/control-flow.test.ts)',
   Equal: NOT_DIFFERENTIABLE,
   Less: NOT_DIFFERENTIABLE,
   Greater: NOT_DIFFERENTIABLE,
@@ -206,6 +207,12 @@ const cases: Record<string, Case[] | string> = {
       xs: () => [rn(2, 2, 9), rn(3, 2, 3), rn(3)],
       values: (x) => x,
       attrs: { dilations: is(2), strides: is(2), pads: is(2, 1) },
+    },
+    {
+      label: '3-D with a depth kernel of 1 (depth folded into the batch)',
+      xs: () => [rn(2, 2, 3, 4, 5), rn(3, 2, 1, 2, 3), rn(3)],
+      values: (x) => x,
+      attrs: { strides: is(1, 2, 1), pads: is(0, 1, 0, 0, 0, 1) },
     },
     {
       label: 'auto_pad SAME_UPPER',
@@ -319,6 +326,11 @@ const cases: Record<string, Case[] | string> = {
       ...one(() => distinct(1, 2, 7)),
       attrs: { kernel_shape: is(3), strides: is(2), auto_pad: s('SAME_LOWER') },
     },
+    {
+      label: '3-D over the first and last axes',
+      ...one(() => distinct(1, 2, 4, 3, 5)),
+      attrs: { kernel_shape: is(2, 1, 3), strides: is(2, 1, 1) },
+    },
     { label: 'with Indices', ...one(() => distinct(1, 2, 4, 5)), attrs: { kernel_shape: is(2, 2), pads: is(1, 0, 0, 1) }, outputs: 2 },
   ],
   AveragePool: [
@@ -334,6 +346,11 @@ const cases: Record<string, Case[] | string> = {
     },
     { label: 'ceil_mode', ...one(() => rn(1, 1, 5, 6)), attrs: { kernel_shape: is(2, 2), strides: is(2, 2), ceil_mode: i(1) } },
     { label: '1-D', ...one(() => rn(2, 3, 8)), attrs: { kernel_shape: is(3), strides: is(2), pads: is(1, 1), count_include_pad: i(1) } },
+    {
+      label: '3-D over one axis (as LRN exports)',
+      ...one(() => rn(1, 1, 5, 2, 3)),
+      attrs: { kernel_shape: is(3, 1, 1), pads: is(1, 0, 0, 1, 0, 0) },
+    },
     {
       label: 'asymmetric pads, count_include_pad 0',
       ...one(() => rn(1, 2, 5, 5)),

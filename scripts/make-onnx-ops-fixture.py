@@ -1,0 +1,109 @@
+"""Writes packages/onnx/test/fixtures/ops_zoo.*: a small network whose torch.onnx export (opset 17) uses the ops
+beyond torchvision's classifiers — PReLU, ELU, SELU, CELU, Softplus, Mish, Hardshrink, Softsign, GroupNorm,
+LocalResponseNorm, reflection and replication padding, PixelShuffle / PixelUnshuffle (DepthToSpace /
+SpaceToDepth), flip (a negative Slice step), F.normalize (ReduceL2), logsumexp, cumsum, einsum, tile (repeat),
+1-D convolution and pooling, average pooling without counting the padding, ConvTranspose and bicubic resizing —
+with random weights (seed 0), and PyTorch's goldens for one random input: ops_zoo.onnx, ops_zoo.json (shapes and
+the op types the graph uses) and float32 .npy files of the input, the output and the gradient of
+(output · r).sum() with respect to the input for a fixed random r (ops_zoo.weights.npy).
+
+Also if_branches.onnx, built with onnx.helper: y = If(ReduceSum(x) > 0, then: x · 2 + w, else: −x), each branch
+reading x and the initializer w from the enclosing graph (torch.onnx writes such If nodes, e.g. in LRN).
+
+Run with Debian's python3-torch / python3-onnx:
+    /usr/bin/python3 scripts/make-onnx-ops-fixture.py
+"""
+import json
+import os
+
+import numpy as np
+import onnx
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(__file__), '..', 'packages', 'onnx', 'test', 'fixtures')
+NAME = 'ops_zoo'
+
+
+class Zoo(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=0)
+        self.prelu = nn.PReLU(8)
+        self.norm = nn.GroupNorm(4, 8)
+        self.lrn = nn.LocalResponseNorm(3, alpha=0.1, beta=0.75, k=1.5)
+        self.shuffle = nn.PixelShuffle(2)
+        self.unshuffle = nn.PixelUnshuffle(2)
+        self.up = nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
+        self.conv1d = nn.Conv1d(4, 6, 3, stride=2, padding=1)
+        self.mix = nn.Parameter(torch.randn(6, 5))
+        self.head = nn.Linear(5 * 2, 7)
+
+    def forward(self, x):
+        y = F.pad(x, (1, 2, 2, 1), mode='reflect')
+        y = self.prelu(self.stem(y))
+        y = F.elu(self.norm(y), alpha=0.8)
+        y = self.lrn(y)
+        y = F.pad(y, (1, 0, 0, 1), mode='replicate')
+        y = self.unshuffle(self.shuffle(y))  # 8 → 2 → 8 channels
+        y = F.selu(y) + F.celu(y, alpha=1.3) + F.softplus(y) + F.mish(y) + F.softsign(y) + F.hardshrink(y, 0.3)
+        y = torch.flip(y, dims=[3])
+        y = F.avg_pool2d(y, 3, stride=2, padding=1, count_include_pad=False)
+        y = self.up(y)
+        y = F.interpolate(y, scale_factor=0.5, mode='bicubic', align_corners=False)
+        y = F.normalize(y, dim=1)
+        y = y.flatten(2)  # [N, 4, L]
+        y = torch.cumsum(y, dim=2) / y.shape[2]
+        y = self.conv1d(y)  # [N, 6, L']
+        y = F.max_pool1d(y, 2, ceil_mode=True)
+        y = torch.einsum('ncl,cd->ndl', y, self.mix)  # [N, 5, L'']
+        y = torch.logsumexp(y, dim=2, keepdim=True).repeat(1, 1, 2)  # Tile
+        return self.head(y.flatten(1))
+
+
+def if_branches():
+    from onnx import TensorProto, helper
+    f = TensorProto.FLOAT
+    then = helper.make_graph(
+        [helper.make_node('Mul', ['x', 'two'], ['doubled']), helper.make_node('Add', ['doubled', 'w'], ['then_y'])],
+        'then', [], [helper.make_tensor_value_info('then_y', f, [2, 3])],
+        [helper.make_tensor('two', f, [], [2.0])])
+    otherwise = helper.make_graph([helper.make_node('Neg', ['x'], ['else_y'])], 'else', [],
+                                  [helper.make_tensor_value_info('else_y', f, [2, 3])])
+    graph = helper.make_graph(
+        [helper.make_node('ReduceSum', ['x'], ['total'], keepdims=0),
+         helper.make_node('Greater', ['total', 'zero'], ['positive']),
+         helper.make_node('If', ['positive'], ['y'], then_branch=then, else_branch=otherwise)],
+        'if_branches', [helper.make_tensor_value_info('x', f, [2, 3])], [helper.make_tensor_value_info('y', f, [2, 3])],
+        [helper.make_tensor('zero', f, [], [0.0]), helper.make_tensor('w', f, [3], [0.5, -1.0, 2.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, 'if_branches.onnx'))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    if_branches()
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    model = Zoo().eval()
+    x = torch.randn(1, 3, 12, 11, generator=gen)
+    path = os.path.join(OUT, f'{NAME}.onnx')
+    torch.onnx.export(model, x, path, opset_version=17, input_names=['input'], output_names=['output'], do_constant_folding=True)
+    xg = x.clone().requires_grad_(True)
+    y = model(xg)
+    r = torch.randn(y.shape, generator=gen)
+    (g_x,) = torch.autograd.grad((y * r).sum(), [xg])
+    ops = sorted({n.op_type for n in onnx.load(path).graph.node})
+    golden = {'shape': list(x.shape), 'outputShape': list(y.shape), 'ops': ops}
+    for what, v in (('input', x), ('output', y.detach()), ('weights', r), ('gradient', g_x)):
+        np.save(os.path.join(OUT, f'{NAME}.{what}.npy'), v.numpy().astype(np.float32))
+    with open(os.path.join(OUT, f'{NAME}.json'), 'w') as f:
+        json.dump(golden, f)
+    print(NAME, os.path.getsize(path), 'bytes, output', list(y.shape), 'ops', ' '.join(ops))
+
+
+if __name__ == '__main__':
+    main()
