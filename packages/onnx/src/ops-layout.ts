@@ -1,9 +1,9 @@
 import * as t from '@gradlens/tensor';
-import { Tensor } from '@gradlens/tensor';
+import { noGrad, Tensor } from '@gradlens/tensor';
 import type { OpTable } from './op-context';
 import { axis, input, ints, numbers } from './op-context';
 import type { Value } from './values';
-import { keepConst, stridesOf } from './values';
+import { asTensor, Const, keepConst, stridesOf } from './values';
 
 // Layout ops as reshapes, permutes and index selections, so the tape differentiates them with those ops' rules.
 // Indices (GatherElements, GatherND) must be known when the node runs: they are read back from their tensor.
@@ -57,13 +57,19 @@ function trilu(x: Tensor, k: number, upper: boolean): Tensor {
 }
 
 /** Flat positions of data's elements chosen by GatherElements' indices along `ax` (negative indices wrap). */
-function elementPositions(data: readonly number[], indices: readonly number[], indexShape: readonly number[], ax: number): number[] {
+function elementPositions(
+  data: readonly number[],
+  indices: readonly number[],
+  indexShape: readonly number[],
+  ax: number,
+  op = 'GatherElements',
+): number[] {
   const strides = stridesOf(data);
   const indexStrides = stridesOf(indexShape);
   const n = data[ax]!;
   return indices.map((raw, flat) => {
     const k = raw < 0 ? raw + n : raw;
-    if (k < 0 || k >= n) throw new Error(`GatherElements index ${raw} is out of range for axis ${ax} of size ${n}`);
+    if (k < 0 || k >= n) throw new Error(`${op} index ${raw} is out of range for axis ${ax} of size ${n}`);
     let pos = 0;
     let rem = flat;
     for (let d = 0; d < indexShape.length; d++) {
@@ -81,10 +87,11 @@ function ndPositions(
   indices: readonly number[],
   indexShape: readonly number[],
   batchDims: number,
+  op = 'GatherND',
 ): { positions: number[]; shape: number[] } {
   const q = indexShape[indexShape.length - 1]!;
   if (batchDims + q > data.length)
-    throw new Error(`GatherND: ${q} indices per tuple after ${batchDims} batch dims exceed data's rank ${data.length}`);
+    throw new Error(`${op}: ${q} indices per tuple after ${batchDims} batch dims exceed data's rank ${data.length}`);
   const strides = stridesOf(data);
   const block = data.slice(batchDims + q).reduce((a, b) => a * b, 1);
   const tuples = indices.length / q;
@@ -97,7 +104,7 @@ function ndPositions(
       const n = data[batchDims + j]!;
       const raw = indices[tuple * q + j]!;
       const k = raw < 0 ? raw + n : raw;
-      if (k < 0 || k >= n) throw new Error(`GatherND index ${raw} is out of range for axis ${batchDims + j} of size ${n}`);
+      if (k < 0 || k >= n) throw new Error(`${op} index ${raw} is out of range for axis ${batchDims + j} of size ${n}`);
       base += k * strides[batchDims + j]!;
     }
     for (let e = 0; e < block; e++) positions.push(base + e);
@@ -108,6 +115,59 @@ function ndPositions(
 /** x's elements at flat positions, in `shape` (differentiable in x: an index selection of its flattening). */
 function pick(x: Value, positions: number[], shape: number[]): Value {
   return keepConst(x, (v) => t.reshape(t.indexSelect(t.reshape(v, [-1]), 0, positions), shape));
+}
+
+/** How a scatter combines an update with what is there, and what it combines with where no update lands. */
+const SCATTER_REDUCTIONS: Record<string, { combine: (a: Tensor, b: Tensor) => Tensor; neutral: number } | undefined> = {
+  add: { combine: t.add, neutral: 0 },
+  mul: { combine: t.mul, neutral: 1 },
+  max: { combine: t.maximum, neutral: -Infinity },
+  min: { combine: t.minimum, neutral: Infinity },
+};
+
+/**
+ * data with updates written at flat positions (updates in order): an index selection from data and updates laid
+ * end to end, so both get their gradients. A reduction combines instead, in rounds that each hold at most one
+ * update per position (a position updated twice takes two rounds), the rest of a round being the neutral value.
+ */
+function scatter(dataValue: Value, updatesValue: Value, positions: number[], reduction: string): Value {
+  const like = dataValue instanceof Tensor ? dataValue : updatesValue instanceof Tensor ? updatesValue : undefined;
+  const run = (data: Tensor, updates: Tensor): Tensor => {
+    if (updates.size !== positions.length)
+      throw new Error(`updates [${updates.shape.join(', ')}] hold ${updates.size} values for ${positions.length} positions`);
+    const flatData = t.reshape(data, [-1]);
+    const flatUpdates = t.reshape(updates, [-1]);
+    if (reduction === 'none') {
+      const source = Array.from({ length: data.size }, (_, p) => p);
+      positions.forEach((p, j) => (source[p] = data.size + j));
+      return t.reshape(t.indexSelect(t.cat([flatData, flatUpdates], 0), 0, source), data.shape);
+    }
+    const r = SCATTER_REDUCTIONS[reduction];
+    if (!r) throw new Error(`reduction '${reduction}' is not none, add, mul, max or min`);
+    const neutral = t.full([1], r.neutral, updates.dtype);
+    const pool = t.cat([neutral, flatUpdates], 0);
+    let y = flatData;
+    let pending = positions.map((p, j) => ({ p, j }));
+    while (pending.length) {
+      const source = new Array<number>(data.size).fill(0);
+      const later: typeof pending = [];
+      const taken = new Set<number>();
+      for (const u of pending) {
+        if (taken.has(u.p)) later.push(u);
+        else {
+          taken.add(u.p);
+          source[u.p] = 1 + u.j;
+        }
+      }
+      y = r.combine(y, t.indexSelect(pool, 0, source));
+      pending = later;
+    }
+    return t.reshape(y, data.shape);
+  };
+  if (dataValue instanceof Const && updatesValue instanceof Const) {
+    return keepConst(dataValue, (data) => noGrad(() => run(data, asTensor(updatesValue, data))));
+  }
+  return run(asTensor(dataValue, like), asTensor(updatesValue, like));
 }
 
 /** CumSum along `ax` in log₂(n) shifted adds (Hillis–Steele), each a pad and a slice: O(n log n), differentiable. */
@@ -132,6 +192,16 @@ function padsFor(rank: number, ax: number, before: number): number[] {
   const pads = new Array<number>(2 * rank).fill(0);
   pads[2 * (rank - 1 - ax)] = before;
   return pads;
+}
+
+function scatterElements(values: readonly (Value | null)[], ax: number, reduction: string): Value[] {
+  const data = input(values, 0);
+  const idx = input(values, 1);
+  const a = axis(ax, data.shape.length);
+  if (idx.shape.length !== data.shape.length)
+    throw new Error(`ScatterElements indices [${idx.shape.join(', ')}] must have data's rank ${data.shape.length}`);
+  const positions = elementPositions(data.shape, ints(idx, 'ScatterElements indices')!, idx.shape, a, 'ScatterElements');
+  return [scatter(data, input(values, 2), positions, reduction)];
 }
 
 /** Rearrangements of dims and elements: depth/space, tiling, triangles, element and tuple gathers, prefix sums. */
@@ -171,6 +241,21 @@ export const layoutOps: OpTable = {
       return [pick(x, positions, shape)];
     },
   },
+  ScatterND: {
+    since: 11,
+    run: ({ values, attrs }) => {
+      const data = input(values, 0);
+      const idx = input(values, 1);
+      const { positions } = ndPositions(data.shape, ints(idx, 'ScatterND indices')!, idx.shape, 0, 'ScatterND');
+      return [scatter(data, input(values, 2), positions, attrs.string('reduction', 'none'))];
+    },
+  },
+  ScatterElements: {
+    since: 11,
+    run: ({ values, attrs }) => scatterElements(values, attrs.int('axis', 0), attrs.string('reduction', 'none')),
+  },
+  // ScatterElements's name at opsets 9 and 10.
+  Scatter: { run: ({ values, attrs }) => scatterElements(values, attrs.int('axis', 0), 'none') },
   CumSum: {
     since: 11,
     run: ({ values, attrs }) => {

@@ -80,8 +80,10 @@ export const shapeOps: OpTable = {
   Identity: { run: ({ values }) => [input(values, 0)] },
   Dropout: {
     run: ({ values, outputs }) => {
-      if (values[2] && numbers(values[2])[0])
-        throw new Error('Dropout with training_mode true is not supported (gradlens imports models for inference)');
+      // Training mode drops nothing at ratio 0 (torchvision's Swin calls F.dropout(p=0) with training on).
+      const ratio = values[1] ? (numbers(values[1])[0] ?? 0.5) : 0.5;
+      if (values[2] && numbers(values[2])[0] && ratio !== 0)
+        throw new Error(`Dropout with training_mode true and ratio ${ratio} is not supported (gradlens imports models for inference)`);
       return outputs > 1
         ? [
             input(values, 0),

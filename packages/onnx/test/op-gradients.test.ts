@@ -474,6 +474,44 @@ const cases: Record<string, Case[] | string> = {
     { ...one(() => rn(3, 4)), values: ([a]) => [a!, new Const([2, 0, -1, 1, 0, 0, 2, 1], [2, 4], 'int')], attrs: { axis: i(0) } },
   ],
   GatherND: [{ ...one(() => rn(2, 3, 4)), values: ([a]) => [a!, new Const([1, 2, 0, 0, 1, 2], [3, 2], 'int')] }],
+  ScatterND: [
+    {
+      xs: () => [rn(4, 3), rn(2, 3)],
+      values: ([d, u]) => [d!, new Const([2, 0], [2, 1], 'int'), u!],
+      opset: 13,
+    },
+    {
+      label: 'add, a position updated twice',
+      xs: () => [rn(4, 3), rn(3, 3)],
+      values: ([d, u]) => [d!, new Const([1, 3, 1], [3, 1], 'int'), u!],
+      attrs: { reduction: s('add') },
+      opset: 16,
+    },
+  ],
+  ScatterElements: [
+    {
+      label: 'mul',
+      xs: () => [rn(3, 4), rn(2, 4)],
+      values: ([d, u]) => [d!, new Const([2, 0, 1, 2, 0, 0, 2, 1], [2, 4], 'int'), u!],
+      attrs: { axis: i(0), reduction: s('mul') },
+      opset: 16,
+    },
+    {
+      label: 'max',
+      xs: () => [distinct(3, 4), T.add(distinct(3, 2), 0.05)],
+      values: ([d, u]) => [d!, new Const([3, 0, 1, 1, 2, 2], [3, 2], 'int'), u!],
+      attrs: { axis: i(1), reduction: s('max') },
+      opset: 18,
+    },
+  ],
+  Scatter: [
+    {
+      xs: () => [rn(3, 4), rn(2, 2)],
+      values: ([d, u]) => [d!, new Const([1, 3, 0, 2], [2, 2], 'int'), u!],
+      attrs: { axis: i(1) },
+      opset: 9,
+    },
+  ],
   CumSum: [
     { ...one(() => rn(2, 5)), values: ([a]) => [a!, ints(1)] },
     { label: 'exclusive, reverse', ...one(() => rn(7, 2)), values: ([a]) => [a!, ints(0)], attrs: { exclusive: i(1), reverse: i(1) } },
