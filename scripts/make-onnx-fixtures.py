@@ -6,7 +6,10 @@ the gradient (<name>.input.npy, <name>.gradient.npy), which as JSON text were fi
 The architectures are torchvision's own classes at reduced width/depth/input size so each fixture stays
 well under 1 MB (full-size models belong in benchmarks/): ResNet with Bottleneck blocks (resnet50's
 block), MobileNetV3-Large at width 0.1, DenseNet (densenet121's structure, tiny growth), ConvNeXt
-(convnext_tiny's blocks, narrow), and a VisionTransformer (vit_b_16's structure, 2 layers, 32 px).
+(convnext_tiny's blocks, narrow), a VisionTransformer (vit_b_16's structure, 2 layers, 32 px), EfficientNet
+(efficientnet_b0's stages at width and depth 0.25: SiLU, squeeze-excitation, stochastic depth) and a Swin
+Transformer (swin_t's blocks, narrow, windows of 4: shifted-window masks written by ScatterND, attention
+dropout exported in training mode at p = 0); Swin's Grad-CAM layer is channels-last [N, H, W, C].
 
 Run with Debian's python3-torch / python3-torchvision / python3-onnx:
     /usr/bin/python3 scripts/make-onnx-fixtures.py
@@ -19,7 +22,7 @@ import numpy as np
 
 import torch
 import torchvision
-from torchvision.models import resnet, densenet, convnext, vision_transformer, mobilenetv3
+from torchvision.models import resnet, densenet, convnext, vision_transformer, mobilenetv3, efficientnet, swin_transformer
 
 OUT = os.path.join(os.path.dirname(__file__), '..', 'packages', 'onnx', 'test', 'fixtures')
 
@@ -56,7 +59,15 @@ def models():
         'convnext_tiny': (lambda: convnext.ConvNeXt([convnext.CNBlockConfig(8, 16, 1), convnext.CNBlockConfig(16, 32, 1), convnext.CNBlockConfig(32, 64, 1), convnext.CNBlockConfig(64, None, 1)], num_classes=10), 64, 'features'),
         # a token layer: Grad-CAM on its patch tokens laid out on the 4×4 grid (pytorch-grad-cam's reshape_transform)
         'vit_b_16': (lambda: vision_transformer.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=10), 32, 'encoder.layers.encoder_layer_1.ln_1'),
+        'efficientnet_b0': (small_efficientnet, 64, 'features'),
+        # channels-last feature maps [N, H, W, C]: Grad-CAM on them permuted to [N, C, H, W]
+        'swin_t': (lambda: swin_transformer.SwinTransformer(patch_size=[4, 4], embed_dim=8, depths=[2, 2], num_heads=[1, 2], window_size=[4, 4], num_classes=10), 32, 'features'),
     }
+
+
+def small_efficientnet():
+    setting, last_channel = efficientnet._efficientnet_conf('efficientnet_b0', width_mult=0.25, depth_mult=0.25)
+    return efficientnet.EfficientNet(setting, dropout=0.2, last_channel=last_channel, num_classes=10)
 
 
 def randomize_norm_stats(model, gen):
@@ -98,7 +109,9 @@ def main():
         np.save(os.path.join(OUT, f'{name}.input.npy'), x.numpy().astype(np.float32))
         if layer:
             a = acts['a']
-            if a.dim() == 3:  # tokens [1, 1 + h·w, C] → drop the class token → [1, C, h, w]
+            if name == 'swin_t':  # channels last [1, h, w, C] → [1, C, h, w]
+                a_grid = lambda t: t.permute(0, 3, 1, 2)
+            elif a.dim() == 3:  # tokens [1, 1 + h·w, C] → drop the class token → [1, C, h, w]
                 side = int(round((a.shape[1] - 1) ** 0.5))
                 a_grid = lambda t: t[:, 1:, :].reshape(t.shape[0], side, side, t.shape[2]).permute(0, 3, 1, 2)
             else:

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Tensor, tidy } from '@gradlens/tensor';
+import { permute, Tensor, tidy } from '@gradlens/tensor';
 import { gradCam, tokenReshape, vanillaGradient } from '@gradlens/explain';
 import { readNpy } from '@gradlens/io';
 import { layers } from '@gradlens/nn';
@@ -8,7 +8,7 @@ import { loadOnnx } from '@gradlens/onnx';
 
 // Small torchvision models exported by torch.onnx (scripts/make-onnx-fixtures.py, seed 0), replayed by
 // the importer and compared with PyTorch: logits, the vanilla gradient, Grad-CAM at a named layer
-// (for the ViT, at a token layer laid out on its patch grid).
+// (for the ViT, at a token layer laid out on its patch grid; for Swin, its channels-last stages permuted).
 const FIXTURES = path.join(__dirname, 'fixtures');
 
 interface Golden {
@@ -41,38 +41,43 @@ function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return err / scale;
 }
 
-describe.each(['resnet50', 'mobilenet_v3_large', 'densenet121', 'convnext_tiny', 'vit_b_16'])('%s exported by torch.onnx', (name) => {
-  const golden = readGolden(name);
-  const model = loadOnnx(path.join(FIXTURES, `${name}.onnx`));
-  const x = () => new Tensor(Float32Array.from(golden.input), golden.shape, 'float32');
-  // the ViT's layer gives tokens [1, 1 + h·w, C]: the class token dropped, the patches on their grid
-  const side = golden.shape[2]! / 8;
-  const reshape = name === 'vit_b_16' ? tokenReshape([side, side]) : undefined;
+describe.each(['resnet50', 'mobilenet_v3_large', 'densenet121', 'convnext_tiny', 'vit_b_16', 'efficientnet_b0', 'swin_t'])(
+  '%s exported by torch.onnx',
+  (name) => {
+    const golden = readGolden(name);
+    const model = loadOnnx(path.join(FIXTURES, `${name}.onnx`));
+    const x = () => new Tensor(Float32Array.from(golden.input), golden.shape, 'float32');
+    // the ViT's layer gives tokens [1, 1 + h·w, C]: the class token dropped, the patches on their grid;
+    // Swin's stages are channels-last [1, h, w, C]
+    const side = golden.shape[2]! / 8;
+    const reshape =
+      name === 'vit_b_16' ? tokenReshape([side, side]) : name === 'swin_t' ? (a: Tensor) => permute(a, [0, 3, 1, 2]) : undefined;
 
-  it('gives PyTorch’s logits (≤ 1e-4 relative)', () => {
-    tidy(() => expect(relError(model.call(x()).values(), golden.logits)).toBeLessThan(1e-4));
-  });
-
-  it('gives PyTorch’s vanilla gradient (≤ 1e-3 relative)', () => {
-    tidy(() => {
-      const r = vanillaGradient(model, x(), { target: golden.class });
-      expect(relError(r.attribution.values(), golden.gradient)).toBeLessThan(1e-3);
+    it('gives PyTorch’s logits (≤ 1e-4 relative)', () => {
+      tidy(() => expect(relError(model.call(x()).values(), golden.logits)).toBeLessThan(1e-4));
     });
-  });
 
-  it(`gives PyTorch’s Grad-CAM at '${golden.layer}' (≤ 1e-3 relative)`, () => {
-    tidy(() => {
-      const r = gradCam(model, x(), { target: golden.class, layer: golden.layer, reshape });
-      expect(r.map.shape).toEqual(golden.gradcamShape);
-      expect(relError(r.map.values(), golden.gradcam)).toBeLessThan(1e-3);
+    it('gives PyTorch’s vanilla gradient (≤ 1e-3 relative)', () => {
+      tidy(() => {
+        const r = vanillaGradient(model, x(), { target: golden.class });
+        expect(relError(r.attribution.values(), golden.gradient)).toBeLessThan(1e-3);
+      });
     });
-  });
 
-  it('lists the torch module paths as layers', () => {
-    const paths = layers(model, golden.shape).map((l) => l.path);
-    expect(paths).toContain(golden.layer);
-  });
-});
+    it(`gives PyTorch’s Grad-CAM at '${golden.layer}' (≤ 1e-3 relative)`, () => {
+      tidy(() => {
+        const r = gradCam(model, x(), { target: golden.class, layer: golden.layer, reshape });
+        expect(r.map.shape).toEqual(golden.gradcamShape);
+        expect(relError(r.map.values(), golden.gradcam)).toBeLessThan(1e-3);
+      });
+    });
+
+    it('lists the torch module paths as layers', () => {
+      const paths = layers(model, golden.shape).map((l) => l.path);
+      expect(paths).toContain(golden.layer);
+    });
+  },
+);
 
 describe('module paths and the default CAM layer', () => {
   it('turns torch export node names into module paths', () => {
