@@ -58,3 +58,17 @@ export function axis(a: number, rank: number, what = 'axis'): number {
   if (!Number.isInteger(r) || r < 0 || r >= rank) throw new Error(`${what} ${a} is out of range for rank ${rank}`);
   return r;
 }
+
+/**
+ * The most elements one tensor an op makes from the file's numbers may hold (Tile's repeats, Expand's shape,
+ * Resize's scales, Pad's pads, ConvTranspose's output_shape): 2³⁰ (4 GiB of float32). A hostile or broken model
+ * then gets a one-line error instead of an allocation that exhausts memory.
+ */
+export const MAX_ELEMENTS = 2 ** 30;
+
+/** Refuses a result shape past MAX_ELEMENTS (or not made of counts), naming the op's result. */
+export function checkElements(shape: readonly number[], what: string): void {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0) || n > MAX_ELEMENTS)
+    throw new Error(`${what} would be [${shape.join(', ')}] (${n} elements), past the ${MAX_ELEMENTS} one tensor may hold`);
+}

@@ -2,7 +2,7 @@ import * as t from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Attrs } from './attrs';
 import type { OpTable } from './op-context';
-import { float, input } from './op-context';
+import { checkElements, float, input } from './op-context';
 import { asTensor } from './values';
 
 const fmt = (v: readonly number[]) => `[${v.join(', ')}]`;
@@ -104,6 +104,7 @@ function convTranspose2d(x: Tensor, w: Tensor, b: Tensor | null, attrs: Attrs, r
   const out = full.map((f, i) => f - begin[i]! - end[i]!);
   if (out.some((o) => o < 1))
     throw new Error(`the output would be ${fmt(out.slice(2 - rank))}: output_shape or pads too large for input ${fmt(x.shape)}`);
+  checkElements([x.shape[0]!, w.shape[1]! * group, ...out.slice(2 - rank)], 'ConvTranspose');
   if (b && (b.rank !== 1 || b.shape[0] !== w.shape[1]! * group))
     throw new Error(`bias ${fmt(b.shape)} does not match the ${w.shape[1]! * group} output channels`);
 

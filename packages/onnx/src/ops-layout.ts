@@ -1,7 +1,7 @@
 import * as t from '@gradlens/tensor';
 import { noGrad, Tensor } from '@gradlens/tensor';
 import type { OpTable } from './op-context';
-import { axis, input, ints, numbers } from './op-context';
+import { axis, checkElements, input, ints, numbers } from './op-context';
 import type { Value } from './values';
 import { asTensor, Const, keepConst, stridesOf } from './values';
 
@@ -34,9 +34,15 @@ function fourDims(x: Tensor, op: string): [number, number, number, number] {
 function tile(x: Tensor, repeats: number[]): Tensor {
   if (repeats.length !== x.rank)
     throw new Error(`Tile repeats [${repeats.join(', ')}] must have one count per axis of [${x.shape.join(', ')}]`);
-  let y = x;
   repeats.forEach((r, d) => {
     if (!Number.isInteger(r) || r < 0) throw new Error(`Tile repeat ${r} for axis ${d} is not a count`);
+  });
+  checkElements(
+    x.shape.map((n, d) => n * repeats[d]!),
+    'Tile',
+  );
+  let y = x;
+  repeats.forEach((r, d) => {
     if (r === 1) return;
     const before = y.shape.slice(0, d);
     const after = y.shape.slice(d);

@@ -2,7 +2,7 @@ import * as t from '@gradlens/tensor';
 import { noGrad, Tensor } from '@gradlens/tensor';
 import type { Attrs } from './attrs';
 import type { OpTable } from './op-context';
-import { axis, float, input, ints, numbers } from './op-context';
+import { axis, checkElements, float, input, ints, numbers } from './op-context';
 import type { Value } from './values';
 import { Const } from './values';
 
@@ -304,6 +304,7 @@ function foldOrRun(v: Value, fn: (x: Tensor) => Tensor): Value {
 }
 
 function checkSizes(shape: readonly number[], target: Target): void {
+  checkElements(target.sizes, 'the resized output');
   const empty = target.sizes.findIndex((s) => s < 1);
   if (empty >= 0) throw new Error(`output axis ${empty} would be empty (input [${shape.join(', ')}], output [${target.sizes.join(', ')}])`);
 }

@@ -2,7 +2,7 @@ import * as t from '@gradlens/tensor';
 import { noGrad, Tensor } from '@gradlens/tensor';
 import { dataTypeName } from './initializers';
 import type { OpTable } from './op-context';
-import { axis, input, ints, numbers } from './op-context';
+import { axis, checkElements, input, ints, numbers } from './op-context';
 import type { ConstKind, Value } from './values';
 import { Const, asTensor, broadcastPair, keepConst } from './values';
 
@@ -292,6 +292,7 @@ export const shapeOps: OpTable = {
       const shape = ints(values[1], 'Expand shape')!;
       const target = broadcastPair(x.shape, shape);
       if (!target) throw new Error(`cannot expand [${x.shape.join(', ')}] to [${shape.join(', ')}]`);
+      checkElements(target, 'Expand');
       return [keepConst(x, (v) => t.expand(t.reshape(v, [...new Array<number>(target.length - v.rank).fill(1), ...v.shape]), target))];
     },
   },
@@ -323,6 +324,10 @@ export const shapeOps: OpTable = {
           y = keepConst(y, (v) => t.slice(v, d, b, e));
         }
       }
+      checkElements(
+        y.shape.map((n, d) => n + Math.max(0, begin[d]!) + Math.max(0, end[d]!)),
+        'Pad',
+      );
       if (mode !== 'constant') {
         for (let d = 0; d < rank; d++) {
           const picked = padIndices(mode, y.shape[d]!, Math.max(0, begin[d]!), Math.max(0, end[d]!), d);

@@ -120,6 +120,41 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
     }
   });
 
+  it('refuses an op that would make a tensor past the size limit, before allocating it', () => {
+    const int64s = (name: string, v: number[]) => ({
+      name: `/${name}`,
+      opType: 'Constant',
+      output: [name],
+      attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 7, int64Data: v } }],
+    });
+    const floats = (name: string, v: number[]) => ({
+      name: `/${name}`,
+      opType: 'Constant',
+      output: [name],
+      attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 1, floatData: v } }],
+    });
+    const grow = (node: object, constants: object[]) => model({ opset: 19, nodes: [...constants, node] });
+    const cases: [Uint8Array, RegExp][] = [
+      [
+        grow({ name: '/t/Tile', opType: 'Tile', input: ['y', 'r'], output: ['z'] }, [int64s('r', [40000, 20000])]),
+        /Tile would be \[40000, 40000\]/,
+      ],
+      [
+        grow({ name: '/t/Expand', opType: 'Expand', input: ['y', 's'], output: ['z'] }, [int64s('s', [2000000, 1000, 2])]),
+        /Expand would be/,
+      ],
+      [
+        grow({ name: '/t/Resize', opType: 'Resize', input: ['y', '', 'sc'], output: ['z'] }, [floats('sc', [60000, 20000])]),
+        /the resized output would be/,
+      ],
+      [grow({ name: '/t/Pad', opType: 'Pad', input: ['y', 'p'], output: ['z'] }, [int64s('p', [0, 0, 100000, 20000])]), /Pad would be/],
+    ];
+    for (const [bytes, message] of cases) {
+      expect(() => loadOnnx(bytes)).toThrow(message);
+      expect(() => loadOnnx(bytes)).toThrow(/elements\), past the 1073741824 one tensor may hold$/);
+    }
+  });
+
   it('reads external data next to the model, and refuses missing files and paths outside its folder', () => {
     const dir = tmpDir();
     const external = (location: string, offset = 0) =>
