@@ -3,6 +3,7 @@ import { activationOps } from './ops-activations';
 import { convTransposeOps } from './ops-conv-transpose';
 import { einsumOps } from './ops-einsum';
 import { elementwiseOps } from './ops-elementwise';
+import { indexOps } from './ops-index';
 import { layoutOps } from './ops-layout';
 import { nnOps } from './ops-nn';
 import { normalizationOps } from './ops-normalization';
@@ -16,6 +17,7 @@ export const onnxOps: OpTable = {
   ...activationOps,
   ...shapeOps,
   ...layoutOps,
+  ...indexOps,
   ...nnOps,
   ...normalizationOps,
   ...reduceOps,

@@ -64,6 +64,38 @@ function stepwise(fn: (v: number) => number, bool = false) {
   };
 }
 
+/**
+ * An op gradlens has no differentiable kernel for (the trigonometric ones): folded on load-time constants, which is
+ * where vision models use them (sinusoidal position encodings computed from the input's size); refused on a value
+ * computed from the input, whose gradient it could not give.
+ */
+function constantOnly(op: string, fn: (v: number) => number) {
+  return (values: (Value | null)[]): Value[] => {
+    const x = input(values, 0);
+    if (!(x instanceof Const))
+      throw new Error(`${op} of a value computed from the input is not supported (gradlens folds it on constants only)`);
+    return [mapConst([x], isFloatKind(x.kind) ? x.kind : 'float32', fn)];
+  };
+}
+
+const trigonometric: OpTable = Object.fromEntries(
+  (
+    [
+      ['Sin', Math.sin, 7],
+      ['Cos', Math.cos, 7],
+      ['Tan', Math.tan, 7],
+      ['Asin', Math.asin, 7],
+      ['Acos', Math.acos, 7],
+      ['Atan', Math.atan, 7],
+      ['Sinh', Math.sinh, 9],
+      ['Cosh', Math.cosh, 9],
+      ['Asinh', Math.asinh, 9],
+      ['Acosh', Math.acosh, 9],
+      ['Atanh', Math.atanh, 9],
+    ] as const
+  ).map(([op, fn, since]) => [op, { since, run: ({ values }) => constantOnly(op, fn)(values) }]),
+);
+
 /** A binary logic op on booleans. */
 function logic(fn: (a: boolean, b: boolean) => boolean) {
   return (values: (Value | null)[]): Value[] => [
@@ -96,6 +128,7 @@ function mod(values: (Value | null)[], fmod: boolean): Value[] {
 
 /** Elementwise ops and activations. */
 export const elementwiseOps: OpTable = {
+  ...trigonometric,
   Add: { run: ({ values }) => binary(t.add, (a, b) => a + b)(values) },
   Sub: { run: ({ values }) => binary(t.sub, (a, b) => a - b)(values) },
   Mul: { run: ({ values }) => binary(t.mul, (a, b) => a * b)(values) },
@@ -161,12 +194,12 @@ export const elementwiseOps: OpTable = {
   Neg: { run: ({ values }) => unary(t.neg, (v) => -v)(values) },
   Abs: { run: ({ values }) => unary(t.abs, Math.abs)(values) },
   Sqrt: { run: ({ values }) => unary(t.sqrt, Math.sqrt)(values) },
-  Exp: { run: ({ values }) => unary(t.exp)(values) },
-  Log: { run: ({ values }) => unary(t.log)(values) },
+  Exp: { run: ({ values }) => unary(t.exp, Math.exp)(values) },
+  Log: { run: ({ values }) => unary(t.log, Math.log)(values) },
   Erf: { run: ({ values }) => unary(t.erf)(values) },
   Relu: { run: ({ values }) => unary(t.relu)(values) },
-  Sigmoid: { run: ({ values }) => unary(t.sigmoid)(values) },
-  Tanh: { run: ({ values }) => unary(t.tanh)(values) },
+  Sigmoid: { run: ({ values }) => unary(t.sigmoid, (v) => 1 / (1 + Math.exp(-v)))(values) },
+  Tanh: { run: ({ values }) => unary(t.tanh, Math.tanh)(values) },
   Reciprocal: { run: ({ values }) => [t.div(1, float(input(values, 0)))] },
   LeakyRelu: {
     run: ({ values, attrs }) => {

@@ -55,6 +55,7 @@ const one = (x: () => Tensor): Pick<Case, 'xs' | 'values'> => ({ xs: () => [x()]
 const two = (x: () => Tensor, y: () => Tensor): Pick<Case, 'xs' | 'values'> => ({ xs: () => [x(), y()], values: ([a, b]) => [a!, b!] });
 
 const NOT_DIFFERENTIABLE = 'not differentiable';
+const CONSTANTS_ONLY = 'folded on load-time constants only (test/constant-folding.test.ts)';
 const cases: Record<string, Case[] | string> = {
   Add: [
     two(
@@ -185,6 +186,32 @@ const cases: Record<string, Case[] | string> = {
     },
   ],
   If: 'control flow: the model runs the branch its condition picks (test/control-flow.test.ts)',
+  TopK: [
+    {
+      label: 'largest along axis 1',
+      ...one(() => distinct(2, 5, 3)),
+      values: ([a]) => [a!, ints(2)],
+      attrs: { axis: i(1) },
+      opset: 11,
+      outputs: 2,
+    },
+    { label: 'smallest', ...one(() => distinct(3, 4)), values: ([a]) => [a!, ints(3)], attrs: { largest: i(0) }, opset: 11, outputs: 2 },
+  ],
+  OneHot: NOT_DIFFERENTIABLE,
+  Hardmax: NOT_DIFFERENTIABLE,
+  NonZero: NOT_DIFFERENTIABLE,
+  EyeLike: NOT_DIFFERENTIABLE,
+  Sin: CONSTANTS_ONLY,
+  Cos: CONSTANTS_ONLY,
+  Tan: CONSTANTS_ONLY,
+  Asin: CONSTANTS_ONLY,
+  Acos: CONSTANTS_ONLY,
+  Atan: CONSTANTS_ONLY,
+  Sinh: CONSTANTS_ONLY,
+  Cosh: CONSTANTS_ONLY,
+  Asinh: CONSTANTS_ONLY,
+  Acosh: CONSTANTS_ONLY,
+  Atanh: CONSTANTS_ONLY,
   Equal: NOT_DIFFERENTIABLE,
   Less: NOT_DIFFERENTIABLE,
   Greater: NOT_DIFFERENTIABLE,
