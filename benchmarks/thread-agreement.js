@@ -31,18 +31,8 @@ if (!(tolerance > 0)) refuse(`--tolerance takes a number > 0, got '${arg('tolera
 const load = (/** @type {string} */ pkg) => require(path.join(__dirname, '..', 'packages', pkg, 'dist', 'index.js'));
 const T = load('tensor');
 const nn = load('nn');
-const SHAPE = [1, 3, 224, 224];
-
-/** Deterministic input values in [0, 1). */
-function inputValues() {
-  const v = new Float32Array(SHAPE.reduce((a, b) => a * b, 1));
-  let s = 12345;
-  for (let i = 0; i < v.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = s / 4294967296;
-  }
-  return v;
-}
+// The models suite's input: 1×3×224×224 of a fixed linear congruential sequence in [0, 1).
+const { inputValues, SHAPE } = require('./suites/models');
 
 /** Logits and d logit[0] / d input, copied out. */
 function pass(model, x) {

@@ -513,7 +513,7 @@ async function run(ctx = {}) {
   return rows;
 }
 
-module.exports = { name, description, run };
+module.exports = { name, description, run, inputValues, SHAPE };
 
 if (require.main === module) {
   const { declareFlags } = require('../../scripts/flags');

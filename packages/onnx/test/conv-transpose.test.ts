@@ -2,9 +2,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Generator, grad, randn, sum, Tensor, tidy, zeros } from '@gradlens/tensor';
 import { readNpy } from '@gradlens/io';
-import { loadOnnx, onnxOps } from '@gradlens/onnx';
-import { Attrs } from '../src/attrs';
-import type { NodeMessage } from '../src/proto';
+import { loadOnnx } from '@gradlens/onnx';
+import type { AttrValue } from './op-harness';
+import { relError, runOp } from './op-harness';
 
 // A tiny decoder of nn.ConvTranspose2d layers exported by torch.onnx (scripts/make-onnx-convtranspose-fixture.py,
 // seed 0): stride 2 with output_padding 1, groups 2 with dilation 2, an uneven kernel and stride without
@@ -12,18 +12,6 @@ import type { NodeMessage } from '../src/proto';
 const FIXTURES = path.join(__dirname, 'fixtures');
 const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'conv_transpose.json'), 'utf8')) as { shape: number[]; outputShape: number[] };
 const npy = (what: string): Float32Array => readNpy(path.join(FIXTURES, `conv_transpose.${what}.npy`)).data as Float32Array;
-
-/** max |a − b| / max |b|: the error relative to the reference's scale. */
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return err / scale;
-}
 
 describe('nn.ConvTranspose2d layers exported by torch.onnx', () => {
   const model = loadOnnx(path.join(FIXTURES, 'conv_transpose.onnx'));
@@ -46,21 +34,8 @@ describe('nn.ConvTranspose2d layers exported by torch.onnx', () => {
   });
 });
 
-type AttrValue = { i: number } | { ints: number[] } | { s: string };
-
-/** A node carrying `attrs`, as the decoder would give it. */
-function attrsOf(attrs: Record<string, AttrValue>): Attrs {
-  const attribute = Object.entries(attrs).map(([name, v]) => ({
-    name,
-    ints: 'ints' in v ? v.ints : [],
-    ...('i' in v ? { i: v.i } : {}),
-    ...('s' in v ? { s: Buffer.from(v.s) } : {}),
-  }));
-  return new Attrs({ opType: 'ConvTranspose', input: [], output: [], attribute } as unknown as NodeMessage, { baseDir: null });
-}
-
 const run = (values: (Tensor | null)[], attrs: Record<string, AttrValue> = {}): Tensor =>
-  onnxOps.ConvTranspose!.run({ values, attrs: attrsOf(attrs), opset: 17, outputs: 1 })[0] as Tensor;
+  runOp('ConvTranspose', values, attrs)[0] as Tensor;
 const is = (...v: number[]): AttrValue => ({ ints: v });
 
 /**

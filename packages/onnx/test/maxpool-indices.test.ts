@@ -5,25 +5,7 @@
  */
 import type { Tensor } from '@gradlens/tensor';
 import { Generator, randn } from '@gradlens/tensor';
-import { onnxOps } from '@gradlens/onnx';
-import { Attrs } from '../src/attrs';
-import type { NodeMessage } from '../src/proto';
-
-const attrs = (a: Record<string, { i: number } | { ints: number[] }>) =>
-  new Attrs(
-    {
-      opType: 'MaxPool',
-      input: [],
-      output: [],
-      attribute: Object.entries(a).map(([name, v]) => ({
-        name,
-        ints: 'ints' in v ? v.ints : [],
-        floats: [],
-        ...('i' in v ? { i: v.i } : {}),
-      })),
-    } as unknown as NodeMessage,
-    { baseDir: null },
-  );
+import { runOp } from './op-harness';
 
 describe('MaxPool Indices', () => {
   test.each([
@@ -33,7 +15,7 @@ describe('MaxPool Indices', () => {
   ])('%s', (_label, a, columnMajor) => {
     const [n, c, h, w] = [2, 3, 5, 6];
     const x = randn([n, c, h, w], { generator: new Generator(3) });
-    const [y, indices] = onnxOps.MaxPool!.run({ values: [x], attrs: attrs(a), opset: 12, outputs: 2 }) as [Tensor, Tensor];
+    const [y, indices] = runOp('MaxPool', [x], a, 12, 2) as [Tensor, Tensor];
     expect(indices.dtype).toBe('int32');
     expect(indices.shape).toEqual(y.shape);
     const xv = x.values();

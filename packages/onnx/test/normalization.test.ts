@@ -4,25 +4,13 @@
  */
 import type { Tensor } from '@gradlens/tensor';
 import { Generator, randn } from '@gradlens/tensor';
-import { onnxOps } from '@gradlens/onnx';
 import type { Value } from '@gradlens/onnx';
-import { Attrs } from '../src/attrs';
-import type { NodeMessage } from '../src/proto';
+import type { AttrValue } from './op-harness';
+import { runOp } from './op-harness';
 
 const g = new Generator(7);
 const rn = (...shape: number[]) => randn(shape, { dtype: 'float64', generator: g });
-const attrs = (a: Record<string, { i: number } | { f: number }>) =>
-  new Attrs(
-    {
-      opType: 'x',
-      input: [],
-      output: [],
-      attribute: Object.entries(a).map(([name, v]) => ({ name, ints: [], floats: [], ...v })),
-    } as unknown as NodeMessage,
-    { baseDir: null },
-  );
-const run = (op: string, values: Value[], a: Record<string, { i: number } | { f: number }>, opset = 21) =>
-  (onnxOps[op]!.run({ values, attrs: attrs(a), opset, outputs: 1 })[0] as Tensor).values();
+const run = (op: string, values: Value[], a: Record<string, AttrValue>, opset = 21) => (runOp(op, values, a, opset)[0] as Tensor).values();
 
 function expectClose(actual: ArrayLike<number>, expected: number[]) {
   expect(actual.length).toBe(expected.length);

@@ -9,10 +9,9 @@ import * as T from '@gradlens/tensor';
 import { Generator, grad, mul, rand, randn, sum, Tensor, tensor } from '@gradlens/tensor';
 import { Const, onnxOps, supportedOps } from '@gradlens/onnx';
 import type { Value } from '@gradlens/onnx';
-import { Attrs } from '../src/attrs';
-import type { NodeMessage } from '../src/proto';
+import type { AttrValue } from './op-harness';
+import { attrsOf } from './op-harness';
 
-type AttrValue = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };
 interface Case {
   /** Differentiated float64 inputs. */
   xs: () => Tensor[];
@@ -572,22 +571,9 @@ const cases: Record<string, Case[] | string> = {
   ],
 };
 
-/** A node carrying `attrs`, as the decoder would give it. */
-function attrsOf(op: string, attrs: Record<string, AttrValue> = {}): Attrs {
-  const attribute = Object.entries(attrs).map(([name, v]) => ({
-    name,
-    ints: 'ints' in v ? v.ints : [],
-    floats: 'floats' in v ? v.floats : [],
-    ...('i' in v ? { i: v.i } : {}),
-    ...('f' in v ? { f: v.f } : {}),
-    ...('s' in v ? { s: Buffer.from(v.s) } : {}),
-  }));
-  return new Attrs({ opType: op, input: [], output: [], attribute } as unknown as NodeMessage, { baseDir: null });
-}
-
 /** The op's outputs, flattened and joined, as one tensor. */
 function runCase(op: string, c: Case, xs: Tensor[]): Tensor {
-  const outs = onnxOps[op]!.run({ values: c.values(xs), attrs: attrsOf(op, c.attrs), opset: c.opset ?? 17, outputs: c.outputs ?? 1 });
+  const outs = onnxOps[op]!.run({ values: c.values(xs), attrs: attrsOf(c.attrs, op), opset: c.opset ?? 17, outputs: c.outputs ?? 1 });
   // Integer outputs (MaxPool's Indices) have no gradient.
   const ts = outs
     .filter((o) => !(o instanceof Tensor && o.dtype === 'int32'))

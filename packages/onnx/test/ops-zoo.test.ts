@@ -3,6 +3,7 @@ import * as path from 'path';
 import { grad, mul, sum, Tensor, tidy } from '@gradlens/tensor';
 import { readNpy } from '@gradlens/io';
 import { loadOnnx } from '@gradlens/onnx';
+import { relError } from './op-harness';
 
 // A small network exported by torch.onnx whose graph uses the ops beyond torchvision's classifiers (PReLU, ELU,
 // SELU, CELU, Softplus, GroupNorm as InstanceNormalization, LRN through an If, reflection and replication
@@ -16,18 +17,6 @@ const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'ops_zoo.json'), 'ut
   ops: string[];
 };
 const npy = (what: string): Float32Array => readNpy(path.join(FIXTURES, `ops_zoo.${what}.npy`)).data as Float32Array;
-
-/** max |a − b| / max |b|: the error relative to the reference's scale. */
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return err / scale;
-}
 
 describe('a torch.onnx export using many ops', () => {
   const model = loadOnnx(path.join(FIXTURES, 'ops_zoo.onnx'));

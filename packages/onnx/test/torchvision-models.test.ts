@@ -5,6 +5,7 @@ import { gradCam, tokenReshape, vanillaGradient } from '@gradlens/explain';
 import { readNpy } from '@gradlens/io';
 import { layers } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
+import { relError } from './op-harness';
 
 // Small torchvision models exported by torch.onnx (scripts/make-onnx-fixtures.py, seed 0), replayed by
 // the importer and compared with PyTorch: logits, the vanilla gradient, Grad-CAM at a named layer
@@ -27,18 +28,6 @@ function readGolden(name: string): Golden {
   const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8')) as Omit<Golden, 'input' | 'gradient'>;
   const npy = (what: string): Float32Array => readNpy(path.join(FIXTURES, `${name}.${what}.npy`)).data as Float32Array;
   return { ...meta, input: npy('input'), gradient: npy('gradient') };
-}
-
-/** max |a − b| / max |b|: the error relative to the reference's scale. */
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return err / scale;
 }
 
 describe.each(['resnet50', 'mobilenet_v3_large', 'densenet121', 'convnext_tiny', 'vit_b_16', 'efficientnet_b0', 'swin_t'])(

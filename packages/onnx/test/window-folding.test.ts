@@ -5,24 +5,13 @@
 import * as T from '@gradlens/tensor';
 import { Generator, randn } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import { onnxOps } from '@gradlens/onnx';
-import { Attrs } from '../src/attrs';
-import type { NodeMessage } from '../src/proto';
+import { runOp } from './op-harness';
 
 const g = new Generator(11);
 const rn = (...shape: number[]) => randn(shape, { dtype: 'float64', generator: g });
-const attrs = (a: Record<string, number[]>) =>
-  new Attrs(
-    {
-      opType: 'x',
-      input: [],
-      output: [],
-      attribute: Object.entries(a).map(([name, ints]) => ({ name, ints, floats: [] })),
-    } as unknown as NodeMessage,
-    { baseDir: null },
-  );
+/** One op run alone, its attributes all integer lists. */
 const run = (op: string, values: Tensor[], a: Record<string, number[]>) =>
-  onnxOps[op]!.run({ values, attrs: attrs(a), opset: 17, outputs: 1 })[0] as Tensor;
+  runOp(op, values, Object.fromEntries(Object.entries(a).map(([name, v]) => [name, { ints: v }])))[0] as Tensor;
 
 describe('window ops fold the axes they leave alone', () => {
   test('3-D Conv with depth kernel 1 is a 2-D Conv on each depth slice', () => {
