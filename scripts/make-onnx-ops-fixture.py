@@ -2,7 +2,7 @@
 beyond torchvision's classifiers — PReLU, ELU, SELU, CELU, Softplus, Mish, Hardshrink, Softsign, GroupNorm,
 LocalResponseNorm, reflection and replication padding, PixelShuffle / PixelUnshuffle (DepthToSpace /
 SpaceToDepth), flip (a negative Slice step), F.normalize (ReduceL2), logsumexp, cumsum, einsum, tile (repeat),
-1-D convolution and pooling, average pooling without counting the padding, ConvTranspose and bicubic resizing —
+1-D convolution and pooling, average pooling without counting the padding, ConvTranspose, bicubic resizing and a spatial transformer's GridSample —
 with random weights (seed 0), and PyTorch's goldens for one random input: ops_zoo.onnx, ops_zoo.json (shapes and
 the op types the graph uses) and float32 .npy files of the input, the output and the gradient of
 (output · r).sum() with respect to the input for a fixed random r (ops_zoo.weights.npy).
@@ -37,6 +37,10 @@ class Zoo(nn.Module):
         self.shuffle = nn.PixelShuffle(2)
         self.unshuffle = nn.PixelUnshuffle(2)
         self.up = nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
+        self.theta = nn.Parameter(torch.tensor([[0.9, 0.2, 0.1], [-0.15, 1.1, -0.05]]))
+        # The base grid of the 14 × 13 map the warp sees (torch 1.13 cannot export affine_grid itself).
+        with torch.no_grad():
+            self.register_buffer('base', F.affine_grid(torch.eye(2, 3).unsqueeze(0), [1, 8, 14, 13], align_corners=False))
         self.conv1d = nn.Conv1d(4, 6, 3, stride=2, padding=1)
         self.mix = nn.Parameter(torch.randn(6, 5))
         self.head = nn.Linear(5 * 2, 7)
@@ -50,6 +54,9 @@ class Zoo(nn.Module):
         y = self.unshuffle(self.shuffle(y))  # 8 → 2 → 8 channels
         y = F.selu(y) + F.celu(y, alpha=1.3) + F.softplus(y) + F.mish(y) + F.softsign(y) + F.hardshrink(y, 0.3)
         y = torch.flip(y, dims=[3])
+        # A spatial transformer's warp: GridSample with reflection padding, differentiable in input and grid.
+        grid = torch.matmul(torch.cat([self.base, torch.ones_like(self.base[..., :1])], dim=-1), self.theta.t())
+        y = F.grid_sample(y, grid, mode='bilinear', padding_mode='reflection', align_corners=False)
         y = F.avg_pool2d(y, 3, stride=2, padding=1, count_include_pad=False)
         y = self.up(y)
         y = F.interpolate(y, scale_factor=0.5, mode='bicubic', align_corners=False)

@@ -3,6 +3,7 @@ import { activationOps } from './ops-activations';
 import { convTransposeOps } from './ops-conv-transpose';
 import { einsumOps } from './ops-einsum';
 import { elementwiseOps } from './ops-elementwise';
+import { gridSampleOps } from './ops-grid-sample';
 import { indexOps } from './ops-index';
 import { layoutOps } from './ops-layout';
 import { nnOps } from './ops-nn';
@@ -24,6 +25,7 @@ export const onnxOps: OpTable = {
   ...convTransposeOps,
   ...einsumOps,
   ...resizeOps,
+  ...gridSampleOps,
 };
 
 /** The default-domain opsets the importer accepts. */

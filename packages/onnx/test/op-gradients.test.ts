@@ -185,6 +185,28 @@ const cases: Record<string, Case[] | string> = {
     },
   ],
   If: 'control flow: the model runs the branch its condition picks (test/control-flow.test.ts)',
+  GridSample: [
+    {
+      label: 'bilinear, zeros',
+      xs: () => [rn(1, 2, 3, 4), T.mul(rn(1, 3, 2, 2), 0.7)],
+      values: (x) => x,
+      opset: 16,
+    },
+    {
+      label: 'bilinear, border, align_corners',
+      xs: () => [rn(2, 1, 4, 3), T.mul(rn(2, 2, 3, 2), 0.8)],
+      values: (x) => x,
+      attrs: { padding_mode: s('border'), align_corners: i(1) },
+      opset: 16,
+    },
+    {
+      label: 'bilinear, reflection',
+      xs: () => [rn(1, 1, 3, 5), T.mul(rn(1, 2, 4, 2), 1.5)],
+      values: (x) => x,
+      attrs: { padding_mode: s('reflection') },
+      opset: 16,
+    },
+  ],
   TopK: [
     {
       label: 'largest along axis 1',

@@ -8,7 +8,8 @@ import { relError } from './op-harness';
 // A small network exported by torch.onnx whose graph uses the ops beyond torchvision's classifiers (PReLU, ELU,
 // SELU, CELU, Softplus, GroupNorm as InstanceNormalization, LRN through an If, reflection and replication
 // padding, PixelShuffle, flip as a negative Slice step, ReduceL2, ReduceLogSumExp, CumSum, Einsum, Tile, 1-D
-// convolution and pooling, average pooling without the padding, ConvTranspose, bicubic Resize):
+// convolution and pooling, average pooling without the padding, ConvTranspose, bicubic Resize, a spatial
+// transformer's GridSample with reflection padding):
 // scripts/make-onnx-ops-fixture.py, seed 0. The importer's output and input gradient match PyTorch's.
 const FIXTURES = path.join(__dirname, 'fixtures');
 const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'ops_zoo.json'), 'utf8')) as {
