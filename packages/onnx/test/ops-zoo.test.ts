@@ -37,6 +37,7 @@ describe('a torch.onnx export using many ops', () => {
       'ReduceL2',
       'ReduceLogSumExp',
       'ConvTranspose',
+      'GridSample',
     ])
       expect(meta.ops).toContain(op);
   });
