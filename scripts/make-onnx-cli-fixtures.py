@@ -3,6 +3,8 @@
 - tiny_classes.onnx: a small CNN exported by torch.onnx (seed 0) with dynamic batch, height and width,
   and class names in metadata_props ('class_names', a JSON array), for `gradlens explain/layers/evaluate
   --model <file.onnx>`.
+- wrapped_net.onnx: TinyNet inside a wrapper module (as `nn.Module` wrappers export): its only top-level module
+  gives logits, so it has no default CAM layer; gradient methods run, CAM methods need --layer.
 - tf2onnx_names.onnx: a Keras-like CNN built with onnx.helper, its nodes named as tf2onnx names a Keras
   model's ops (`StatefulPartitionedCall/model/conv2d_1/BiasAdd`, inserted `…__12` transposes), with
   PyTorch's logits for one input in tf2onnx_names.json. There is no TensorFlow here; the names follow
@@ -46,6 +48,22 @@ def tiny_classes():
     helper.set_model_props(m, {'class_names': json.dumps(['cat', 'dog', 'bird'])})
     onnx.save(m, path)
     print('tiny_classes.onnx', os.path.getsize(path), 'bytes')
+
+
+class Wrapped(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = TinyNet()
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def wrapped_net():
+    torch.manual_seed(0)
+    path = os.path.join(OUT, 'wrapped_net.onnx')
+    torch.onnx.export(Wrapped().eval(), torch.randn(1, 3, 32, 32), path, opset_version=13, input_names=['image'], output_names=['logits'])
+    print('wrapped_net.onnx', os.path.getsize(path), 'bytes')
 
 
 def tf2onnx_names():
@@ -96,4 +114,5 @@ def tf2onnx_names():
 if __name__ == '__main__':
     os.makedirs(OUT, exist_ok=True)
     tiny_classes()
+    wrapped_net()
     tf2onnx_names()

@@ -34,8 +34,11 @@ export interface LoadedModel {
   std: readonly number[];
   /** Class names when known (bundled models), else null. */
   classes: readonly string[] | null;
-  /** The layer CAM methods read when no --layer is given. */
-  defaultLayer: string;
+  /**
+   * The layer CAM methods read when no --layer is given; null for an ONNX model with none (no top-level module
+   * gives a 4-D map larger than 1×1): its gradient methods run, a CAM method needs --layer.
+   */
+  defaultLayer: string | null;
   /** Where the weights came from (a path), or 'random' for an untrained model. */
   weights: string;
 }
@@ -57,7 +60,7 @@ export interface LoadOptions {
    * weights are read, so that argument checks that need the model's structure (layer names) fail before
    * a large file loads. For an ONNX model (its weights are in the graph file) it runs once the file is read.
    */
-  beforeWeights?: (model: Module, defaultLayer: string, classes: readonly string[] | null) => void;
+  beforeWeights?: (model: Module, defaultLayer: string | null, classes: readonly string[] | null) => void;
 }
 
 /**
@@ -219,7 +222,10 @@ export function loadModelFromOptions(command: string, o: ParsedOptions, options:
 }
 
 /** Builds a model by name with random weights (for `layers`, which needs no weights). */
-export function buildUntrained(command: string, o: ParsedOptions): { model: Module; name: string; size: number; defaultLayer: string } {
+export function buildUntrained(
+  command: string,
+  o: ParsedOptions,
+): { model: Module; name: string; size: number; defaultLayer: string | null } {
   const model = str(o, 'model');
   const arch = str(o, 'arch');
   if (model !== undefined && arch !== undefined) throw new CliError(`${command}: give either --model or --arch, not both`, 2);
@@ -238,6 +244,11 @@ export function buildUntrained(command: string, o: ParsedOptions): { model: Modu
   const m = createModel(name, { init: false });
   m.eval();
   return { model: m, name, size: 224, defaultLayer: defaultLayer(name, m, 224) };
+}
+
+/** The usage error for a method that reads a layer, on a model without a default one (an ONNX model may have none). */
+export function noDefaultLayer(modelName: string): string {
+  return `${modelName} has no default CAM layer (no top-level module gives a 4-D map larger than 1×1; see gradlens layers); give --layer`;
 }
 
 /** Throws a CliError (exit 2) naming the nearest and the valid module paths unless `layer` is one of the model's modules. */

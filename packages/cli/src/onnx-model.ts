@@ -94,12 +94,12 @@ function classesOf(model: OnnxModel, file: string, k: number): readonly string[]
   return found.names;
 }
 
-/** The default CAM layer of an ONNX model, or a usage error asking for --layer. */
-function defaultLayerOf(model: OnnxModel, file: string): string {
+/** The default CAM layer of an ONNX model, or null when it has none (a CAM method then needs --layer). */
+function defaultLayerOf(model: OnnxModel): string | null {
   try {
     return model.defaultCamLayer();
-  } catch (e) {
-    throw new CliError(`${file}: ${(e as Error).message.replace(/^defaultCamLayer: /, '')}; give --layer`, 2);
+  } catch {
+    return null;
   }
 }
 
@@ -114,7 +114,7 @@ export function loadOnnxModel(file: string, weights: string | undefined, options
   const model = openOnnx(file, options.size);
   const k = outputClasses(model, file);
   const classes = classesOf(model, file, k);
-  const layer = defaultLayerOf(model, file);
+  const layer = defaultLayerOf(model);
   options.beforeWeights?.(model, layer, classes);
   return {
     model,
@@ -134,8 +134,8 @@ export function loadOnnxModel(file: string, weights: string | undefined, options
 export function onnxForLayers(
   file: string,
   size: number | undefined,
-): { model: OnnxModel; name: string; size: number; defaultLayer: string } {
+): { model: OnnxModel; name: string; size: number; defaultLayer: string | null } {
   const model = openOnnx(file, size);
   outputClasses(model, file);
-  return { model, name: path.basename(file), size: model.inputShape[2]!, defaultLayer: defaultLayerOf(model, file) };
+  return { model, name: path.basename(file), size: model.inputShape[2]!, defaultLayer: defaultLayerOf(model) };
 }

@@ -159,6 +159,63 @@ describe('gradlens explain --model <file.onnx>', () => {
   });
 });
 
+describe('an ONNX model without a default CAM layer (wrapped_net.onnx: its one top-level module gives logits)', () => {
+  const WRAPPED = path.join(FIXTURES, 'wrapped_net.onnx');
+
+  it('runs gradient methods, runs CAM methods at a named --layer, and asks for --layer otherwise', async () => {
+    const out = tmpOut();
+    const vanilla = await run('explain', '--method', 'vanilla', '--model', WRAPPED, '--image', image, '--out', out);
+    expect(vanilla.err).toBe('');
+    expect(vanilla.code).toBe(0);
+    const named = await run(
+      'explain',
+      '--method',
+      'gradcam',
+      '--model',
+      WRAPPED,
+      '--layer',
+      'net.features',
+      '--image',
+      image,
+      '--out',
+      tmpOut(),
+    );
+    expect(named.code).toBe(0);
+    expect(named.out).toContain('CAM layer net.features');
+    await refused(
+      /^gradlens: explain: .*wrapped_net\.onnx has no default CAM layer \(no top-level module gives a 4-D map larger than 1×1; see gradlens layers\); give --layer/,
+      'explain',
+      '--method',
+      'gradcam',
+      '--model',
+      WRAPPED,
+      '--image',
+      image,
+      '--out',
+      tmpOut(),
+    );
+    await refused(
+      /evaluate: .*wrapped_net\.onnx has no default CAM layer/,
+      'evaluate',
+      '--methods',
+      'gradcam',
+      '--model',
+      WRAPPED,
+      '--n',
+      '2',
+    );
+  });
+
+  it('lists its layers and says it has no default CAM layer', async () => {
+    const r = await run('layers', '--model', WRAPPED);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      'wrapped_net.onnx, input [1, 3, 32, 32]; default CAM layer: none (no top-level module gives a 4-D map larger than 1×1; give --layer)',
+    );
+    expect(r.out).toMatch(/net\.features\s/);
+  });
+});
+
 describe('gradlens layers / evaluate --model <file.onnx>', () => {
   it('lists the torch module paths at --size, with the default CAM layer', async () => {
     const r = await run('layers', '--model', TINY, '--size', '48');

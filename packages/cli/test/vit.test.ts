@@ -169,7 +169,7 @@ describe('a ViT of the bundled architecture in evaluate and the demo (random wei
     );
     const s = captureStreams();
     const quick = { ...DEFAULT_BUDGET, samples: 2, steps: 2 };
-    const { runnable, notApplicable } = runnableMethods([...METHODS], loaded, probe, loaded.defaultLayer, quick, s, false);
+    const { runnable, notApplicable } = runnableMethods([...METHODS], loaded, probe, loaded.defaultLayer!, quick, s, false);
     expect(notApplicable.map((n) => n.method).sort()).toEqual(['cam', 'deconvnet', 'guided', 'guided-gradcam', 'guided-smoothgrad']);
     expect(runnable.length + notApplicable.length).toBe(METHODS.length);
     for (const m of [
@@ -189,9 +189,9 @@ describe('a ViT of the bundled architecture in evaluate and the demo (random wei
 
   test('the demo visualises filters of the conv stem (the CAM layer holds tokens), the CAM layer itself on a CNN', () => {
     const vit = randomVit();
-    expect(filterLayer(vit.model, vit.defaultLayer, 64)).toBe(`conv_proj.conv_bn_relu_${SMALLVIT_STEM.length - 1}.1`);
+    expect(filterLayer(vit.model, vit.defaultLayer!, 64)).toBe(`conv_proj.conv_bn_relu_${SMALLVIT_STEM.length - 1}.1`);
     const cnn = loadBundled('gapnet');
-    expect(filterLayer(cnn.model, cnn.defaultLayer, 64)).toBe('features.13');
+    expect(filterLayer(cnn.model, cnn.defaultLayer!, 64)).toBe('features.13');
   });
 
   test('transformer-lrp applies to a ViT and reports conservation; the ReLU-rule methods apply to a CNN only', () => {

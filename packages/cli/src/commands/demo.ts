@@ -214,7 +214,8 @@ metrics, feature visualisations and sanity checks, and writes a self-contained g
     ensureDir(dir);
     const pics = pickDiverse(readSamples(samplesDir(), loaded.size, loaded.classes ?? []), budget.pictures);
     const samples = evaluationSamples(pics, loaded);
-    const layer = loaded.defaultLayer;
+    // Bundled models always name theirs.
+    const layer = loaded.defaultLayer!;
     const classes = loaded.classes;
     let html = '';
     try {

@@ -9,7 +9,7 @@ import type { OptionSpec, ParsedOptions } from '../args';
 import { CliError, formatHelp, intOption, parseArgs, str } from '../args';
 import { prepareValues } from '../image';
 import type { LoadedModel } from '../model';
-import { checkLayer, loadModelFromOptions } from '../model';
+import { checkLayer, loadModelFromOptions, noDefaultLayer } from '../model';
 import type { Budget, MethodMaps, MethodSpec } from '../methods';
 import { DEFAULT_BUDGET, METHOD_NAMES, parseMethods } from '../methods';
 import type { EvaluateOptions, EvaluationSample, EvaluationTable, Explainer, MetricName } from '@gradlens/explain';
@@ -288,9 +288,14 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
         })
       : null;
   const loaded = loadModelFromOptions('evaluate', o, {
-    beforeWeights: (model, defaultLayer) => checkLayer(model, layerOpt ?? defaultLayer, str(o, 'model') ?? str(o, 'arch') ?? 'the model'),
+    beforeWeights: (model, defaultLayer) => {
+      const name = str(o, 'model') ?? str(o, 'arch') ?? 'the model';
+      const chosen = layerOpt ?? defaultLayer;
+      if (chosen === null) throw new CliError(`evaluate: ${noDefaultLayer(name)}`, 2);
+      checkLayer(model, chosen, name);
+    },
   });
-  const layer = layerOpt ?? loaded.defaultLayer;
+  const layer = (layerOpt ?? loaded.defaultLayer)!;
   const t0 = Date.now();
   const set = user ? userSamples(user, loaded, shard) : heldOut(loaded, n, streams, shard);
   const { samples, source } = set;

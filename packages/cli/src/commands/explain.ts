@@ -11,7 +11,7 @@ import type { OptionSpec, ParsedOptions } from '../args';
 import { CliError, flag, formatHelp, intOption, parseArgs, str } from '../args';
 import { prepareImage, readPicture } from '../image';
 import type { LoadedModel } from '../model';
-import { BUNDLED_NAMES, checkLayer, loadModelFromOptions } from '../model';
+import { BUNDLED_NAMES, checkLayer, loadModelFromOptions, noDefaultLayer } from '../model';
 import type { Budget, MethodContext, MethodMaps, MethodSpec, WorkFacts } from '../methods';
 import { DEFAULT_BUDGET, LRP_RULES, METHOD_NAMES, parseMethods } from '../methods';
 import { writePictures, writeRaw } from '../pictures';
@@ -359,7 +359,9 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   const loaded = loadModelFromOptions('explain', o, {
     size: sizeOpt,
     beforeWeights: (model, defaultLayer, names) => {
-      layers = layerList ?? [defaultLayer];
+      layers = layerList ?? (defaultLayer === null ? [] : [defaultLayer]);
+      if (layers.length === 0 && requested.some((m) => m.usesLayer))
+        throw new CliError(`explain: ${noDefaultLayer(str(o, 'model') ?? 'the model')}`, 2);
       if (layerList !== undefined || requested.some((m) => m.usesLayer))
         for (const l of layers) checkLayer(model, l, str(o, 'model') ?? str(o, 'arch') ?? 'the model');
       const base = parseTargetOptions(str(o, 'target'), str(o, 'target-mask'), str(o, 'target-class'), names);
@@ -373,7 +375,8 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
       }
     },
   });
-  const layer = layers[0]!;
+  // '' only when no method reads a layer (an ONNX model without a default one, no --layer).
+  const layer = layers[0] ?? '';
   const camOptions = camChoicesFrom(o, layers);
   if (camChoicesActive(camOptions)) {
     for (const m of requested.filter((r) => !r.cam)) {

@@ -53,7 +53,9 @@ export function layersCommand(argv: readonly string[], streams: Streams): number
   } catch (e) {
     throw new CliError(`layers: ${built.name} does not run on a ${size}×${size} input: ${(e as Error).message.replace(/\n\s*/g, '; ')}`);
   }
-  streams.stdout.write(`${built.name}, input [1, 3, ${size}, ${size}]; default CAM layer: ${built.defaultLayer}\n`);
+  streams.stdout.write(
+    `${built.name}, input [1, 3, ${size}, ${size}]; default CAM layer: ${built.defaultLayer ?? 'none (no top-level module gives a 4-D map larger than 1×1; give --layer)'}\n`,
+  );
   streams.stdout.write(`${formatLayers(rows)}\n`);
   return 0;
 }
