@@ -10,6 +10,9 @@ the op types the graph uses) and float32 .npy files of the input, the output and
 Also if_branches.onnx, built with onnx.helper: y = If(ReduceSum(x) > 0, then: x · 2 + w, else: −x), each branch
 reading x and the initializer w from the enclosing graph (torch.onnx writes such If nodes, e.g. in LRN).
 
+And grid_sample.json: F.grid_sample's outputs in float64 for one input and grid (points inside and outside the
+image) in every mode, padding mode and align_corners setting.
+
 Run with Debian's python3-torch / python3-onnx:
     /usr/bin/python3 scripts/make-onnx-ops-fixture.py
 """
@@ -90,9 +93,24 @@ def if_branches():
     onnx.save(model, os.path.join(OUT, 'if_branches.onnx'))
 
 
+def grid_sample_goldens():
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(1, 2, 5, 6, generator=gen, dtype=torch.float64)
+    grid = torch.rand(1, 4, 3, 2, generator=gen, dtype=torch.float64) * 2.6 - 1.3
+    golden = {'x': x.flatten().tolist(), 'xShape': list(x.shape), 'grid': grid.flatten().tolist(), 'gridShape': list(grid.shape)}
+    for mode in ('bilinear', 'nearest', 'bicubic'):
+        for padding in ('zeros', 'border', 'reflection'):
+            for align in (0, 1):
+                y = F.grid_sample(x, grid, mode=mode, padding_mode=padding, align_corners=bool(align))
+                golden[f'{mode} {padding} {align}'] = y.flatten().tolist()
+    with open(os.path.join(OUT, 'grid_sample.json'), 'w') as f:
+        json.dump(golden, f)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if_branches()
+    grid_sample_goldens()
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
     model = Zoo().eval()

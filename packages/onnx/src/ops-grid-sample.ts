@@ -4,7 +4,7 @@ import type { OpTable } from './op-context';
 import { float, input } from './op-context';
 import { asTensor, Const } from './values';
 
-// GridSample (2-D) as PyTorch's F.grid_sample computes it: the grid's coordinates, unnormalised and padded
+// GridSample (2-D: bilinear, nearest, bicubic) as PyTorch's F.grid_sample computes it: the grid's coordinates, unnormalised and padded
 // with tensor ops, give the weights (differentiable in the grid); where they land is read from their values
 // (a floor has no gradient) and the input is gathered there (differentiable in the input).
 
@@ -85,7 +85,8 @@ function gridSample(x: Tensor, grid: Tensor, mode: string, padding: string, alig
   const iy = coordinate(1, h);
   const valuesOf = (c: Tensor) => Array.from(c.values());
   if (mode === 'nearest') return gather(x, valuesOf(iy).map(roundHalfEven), valuesOf(ix).map(roundHalfEven), out);
-  if (mode !== 'bilinear' && mode !== 'linear') throw new Error(`GridSample mode '${mode}' is not supported (bilinear, nearest)`);
+  if (mode === 'bicubic' || mode === 'cubic') return bicubic(x, grid, padding, alignCorners, out);
+  if (mode !== 'bilinear' && mode !== 'linear') throw new Error(`GridSample mode '${mode}' is not bilinear, nearest or bicubic`);
   const x0 = valuesOf(ix).map(Math.floor);
   const y0 = valuesOf(iy).map(Math.floor);
   const wx1 = t.sub(ix, constantLike(x0, ix));
@@ -97,6 +98,49 @@ function gridSample(x: Tensor, grid: Tensor, mode: string, padding: string, alig
     t.add(corner(y0, x0, t.mul(wy0, wx0)), corner(y0, plus1(x0), t.mul(wy0, wx1))),
     t.add(corner(plus1(y0), x0, t.mul(wy1, wx0)), corner(plus1(y0), plus1(x0), t.mul(wy1, wx1))),
   );
+}
+
+/** A tap's integer coordinate under the padding mode (PyTorch pads each bicubic tap, not the sampling point). */
+function padTap(k: number, size: number, padding: string, alignCorners: boolean): number {
+  if (padding === 'border') return Math.min(size - 1, Math.max(0, k));
+  if (padding !== 'reflection') return k;
+  const [lo, hi] = alignCorners ? [0, size - 1] : [-0.5, size - 0.5];
+  const span = hi - lo;
+  if (span <= 0) return 0;
+  const d = Math.abs(k - lo);
+  const folds = Math.floor(d / span);
+  const r = d - folds * span;
+  return Math.min(size - 1, Math.max(0, Math.floor(folds % 2 === 0 ? lo + r : hi - r)));
+}
+
+/** The cubic convolution weights (A = −0.75) of the four taps around a point at fraction t past the second. */
+function cubicWeights(t0: Tensor): Tensor[] {
+  const a = -0.75;
+  const far = (d: Tensor) => t.sub(t.mul(t.add(t.mul(t.sub(t.mul(d, a), 5 * a), d), 8 * a), d), 4 * a); // 1 ≤ d ≤ 2
+  const near = (d: Tensor) => t.add(t.mul(t.mul(t.sub(t.mul(d, a + 2), a + 3), d), d), 1); // d ≤ 1
+  const u = t.sub(1, t0);
+  return [far(t.add(t0, 1)), near(t0), near(u), far(t.add(u, 1))];
+}
+
+/** Bicubic sampling: 4 × 4 taps around each point, each tap's coordinate padded on its own, as PyTorch does. */
+function bicubic(x: Tensor, grid: Tensor, padding: string, alignCorners: boolean, out: [number, number, number]): Tensor {
+  const [h, w] = [x.shape[2]!, x.shape[3]!];
+  const raw = (k: number, size: number) => unnormalise(t.permute(t.slice(grid, 3, k, k + 1), [0, 3, 1, 2]), size, alignCorners);
+  const [ix, iy] = [raw(0, w), raw(1, h)];
+  const x0 = Array.from(ix.values(), Math.floor);
+  const y0 = Array.from(iy.values(), Math.floor);
+  const wx = cubicWeights(t.sub(ix, constantLike(x0, ix)));
+  const wy = cubicWeights(t.sub(iy, constantLike(y0, iy)));
+  let y: Tensor | null = null;
+  for (let j = 0; j < 4; j++) {
+    const rows = y0.map((r) => padTap(r - 1 + j, h, padding, alignCorners));
+    for (let i = 0; i < 4; i++) {
+      const cols = x0.map((c) => padTap(c - 1 + i, w, padding, alignCorners));
+      const term = t.mul(gather(x, rows, cols, out), t.mul(wy[j]!, wx[i]!));
+      y = y ? t.add(y, term) : term;
+    }
+  }
+  return y!;
 }
 
 export const gridSampleOps: OpTable = {

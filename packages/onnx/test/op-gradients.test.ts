@@ -200,6 +200,13 @@ const cases: Record<string, Case[] | string> = {
       opset: 16,
     },
     {
+      label: 'bicubic, reflection',
+      xs: () => [rn(1, 1, 4, 5), T.mul(rn(1, 2, 3, 2), 1.2)],
+      values: (x) => x,
+      attrs: { mode: s('bicubic'), padding_mode: s('reflection') },
+      opset: 16,
+    },
+    {
       label: 'bilinear, reflection',
       xs: () => [rn(1, 1, 3, 5), T.mul(rn(1, 2, 4, 2), 1.5)],
       values: (x) => x,
