@@ -166,6 +166,7 @@ export function readTensorProto(t: TensorProtoMessage, source: TensorSource): Te
           Array.from({ length: n }, (_, i) => get(i)),
           shape,
           'int',
+          t.dataType,
         );
       }
     }
@@ -200,6 +201,6 @@ export function readTensorProto(t: TensorProtoMessage, source: TensorSource): Te
         'bool',
       );
     default:
-      return new Const(nums, shape, 'int');
+      return new Const(nums, shape, 'int', t.dataType);
   }
 }

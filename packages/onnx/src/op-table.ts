@@ -8,6 +8,7 @@ import { indexOps } from './ops-index';
 import { layoutOps } from './ops-layout';
 import { nnOps } from './ops-nn';
 import { normalizationOps } from './ops-normalization';
+import { quantizeOps } from './ops-quantize';
 import { reduceOps } from './ops-reduce';
 import { resizeOps } from './ops-resize';
 import { shapeOps } from './ops-shape';
@@ -26,6 +27,7 @@ export const onnxOps: OpTable = {
   ...einsumOps,
   ...resizeOps,
   ...gridSampleOps,
+  ...quantizeOps,
 };
 
 /** The default-domain opsets the importer accepts. */

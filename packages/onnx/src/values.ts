@@ -13,6 +13,8 @@ export class Const {
     readonly data: ArrayLike<number>,
     readonly shape: readonly number[],
     readonly kind: ConstKind,
+    /** The ONNX data type an integer initializer was stored as (QuantizeLinear's range comes from its zero point's). */
+    readonly onnxType?: number,
   ) {
     const n = shape.reduce((a, b) => a * b, 1);
     if (data.length !== n) throw new Error(`internal: constant of shape [${shape.join(', ')}] holds ${data.length} values`);

@@ -54,6 +54,7 @@ const one = (x: () => Tensor): Pick<Case, 'xs' | 'values'> => ({ xs: () => [x()]
 const two = (x: () => Tensor, y: () => Tensor): Pick<Case, 'xs' | 'values'> => ({ xs: () => [x(), y()], values: ([a, b]) => [a!, b!] });
 
 const NOT_DIFFERENTIABLE = 'not differentiable';
+const STRAIGHT_THROUGH = 'rounding passes the gradient straight through inside the range (test/quantize.test.ts)';
 const CONSTANTS_ONLY = 'folded on load-time constants only (test/constant-folding.test.ts)';
 const cases: Record<string, Case[] | string> = {
   Add: [
@@ -214,6 +215,18 @@ const cases: Record<string, Case[] | string> = {
       opset: 16,
     },
   ],
+  DequantizeLinear: [
+    {
+      label: 'per axis',
+      ...one(() => T.mul(rn(2, 3, 2), 4)),
+      values: ([a]) => [a!, new Const([0.5, 0.25, 2], [3], 'float64'), new Const([1, -2, 0], [3], 'int', 3)],
+      attrs: { axis: i(1) },
+      opset: 13,
+    },
+  ],
+  QuantizeLinear: STRAIGHT_THROUGH,
+  QLinearConv: STRAIGHT_THROUGH,
+  QLinearMatMul: STRAIGHT_THROUGH,
   TopK: [
     {
       label: 'largest along axis 1',
