@@ -150,6 +150,14 @@ export const elementwiseOps: OpTable = {
   And: { run: ({ values }) => logic((a, b) => a && b)(values) },
   Or: { run: ({ values }) => logic((a, b) => a || b)(values) },
   Xor: { run: ({ values }) => logic((a, b) => a !== b)(values) },
+  BitShift: {
+    since: 11,
+    run: ({ values, attrs }) => {
+      const left = attrs.string('direction', '') === 'LEFT';
+      // Unsigned integers (the op's types): shifts as multiplications, exact past 32 bits.
+      return [withoutGradient([input(values, 0), input(values, 1)], 'int', (a, b) => (left ? a * 2 ** b : Math.floor(a / 2 ** b)))];
+    },
+  },
   Mod: { since: 10, run: ({ values, attrs }) => mod(values, attrs.int('fmod', 0) === 1) },
   Max: { run: ({ values }) => variadic(t.maximum)(values) },
   Min: { run: ({ values }) => variadic(t.minimum)(values) },

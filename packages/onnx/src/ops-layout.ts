@@ -262,6 +262,38 @@ export const layoutOps: OpTable = {
   },
   // ScatterElements's name at opsets 9 and 10.
   Scatter: { run: ({ values, attrs }) => scatterElements(values, attrs.int('axis', 0), 'none') },
+  Compress: {
+    since: 9,
+    run: ({ values, attrs }) => {
+      const x = input(values, 0);
+      const keep = numbers(input(values, 1));
+      if (!attrs.has('axis')) {
+        const picked = keep.flatMap((k, i) => (k && i < x.shape.reduce((a, b) => a * b, 1) ? [i] : []));
+        return [pick(x, picked, [picked.length])];
+      }
+      const ax = axis(attrs.int('axis', 0), x.shape.length);
+      const picked = keep.flatMap((k, i) => (k && i < x.shape[ax]! ? [i] : []));
+      return [keepConst(x, (v) => t.indexSelect(v, ax, picked))];
+    },
+  },
+  ReverseSequence: {
+    since: 10,
+    run: ({ values, attrs }) => {
+      const x = input(values, 0);
+      const lengths = ints(values[1], 'ReverseSequence sequence_lens')!;
+      const timeAxis = attrs.int('time_axis', 0);
+      const batchAxis = attrs.int('batch_axis', 1);
+      // Each batch entry's first lengths[b] steps reversed, the rest in place: one flat index selection.
+      const strides = stridesOf(x.shape);
+      const positions = Array.from({ length: x.shape.reduce((a, b) => a * b, 1) }, (_, flat) => {
+        const step = Math.floor(flat / strides[timeAxis]!) % x.shape[timeAxis]!;
+        const b = Math.floor(flat / strides[batchAxis]!) % x.shape[batchAxis]!;
+        const n = lengths[b]!;
+        return step < n ? flat + (n - 1 - 2 * step) * strides[timeAxis]! : flat;
+      });
+      return [pick(x, positions, [...x.shape])];
+    },
+  },
   CumSum: {
     since: 11,
     run: ({ values, attrs }) => {

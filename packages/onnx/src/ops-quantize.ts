@@ -82,6 +82,21 @@ function quantize(x: Value, scale: Value, zeroPoint: Value | null, axisAttr: num
   });
 }
 
+const ONE = new Const([1], [], 'float32');
+
+/**
+ * DynamicQuantizeLinear: uint8 with the scale and zero point of the data's range (widened to hold 0), per the
+ * spec's formula; the scale and zero point are values read from the data, off the tape.
+ */
+function dynamicQuantize(x: Value): Value[] {
+  let [lo, hi] = [0, 0];
+  for (const v of float(x).values()) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  const scale = Math.fround((hi - lo) / 255);
+  const zeroPoint = Math.min(255, Math.max(0, roundHalfEven(Math.fround(0 - lo / scale))));
+  const zp = new Const([zeroPoint], [], 'int', 2);
+  return [quantize(x, new Const([scale], [], 'float32'), zp, 1), new Const([scale], [], 'float32'), zp];
+}
+
 /** QLinearConv / QLinearMatMul: dequantise the operands, the float op, quantise the result. */
 function qlinear(ctx: OpContext, op: 'Conv' | 'MatMul', run: (a: Value, b: Value, bias: Value | null) => Value[]): Value[] {
   const v = ctx.values;
@@ -108,6 +123,26 @@ export const quantizeOps: OpTable = {
     since: 10,
     run: (ctx) => qlinear(ctx, 'Conv', (a, b, bias) => nnOps.Conv!.run({ ...ctx, values: [a, b, bias], outputs: 1 })),
   },
+  // The integer products in float (exact while the sums stay under 2²⁴), their zero points subtracted first.
+  ConvInteger: {
+    since: 10,
+    run: (ctx) => {
+      const v = ctx.values;
+      const a = dequantize(input(v, 0), ONE, v[2] ?? null, 1);
+      const b = dequantize(input(v, 1), ONE, v[3] ?? null, 0);
+      return nnOps.Conv!.run({ ...ctx, values: [a, b], outputs: 1 });
+    },
+  },
+  MatMulInteger: {
+    since: 10,
+    run: (ctx) => {
+      const v = ctx.values;
+      const a = dequantize(input(v, 0), ONE, v[2] ?? null, -1);
+      const b = dequantize(input(v, 1), ONE, v[3] ?? null, -1);
+      return nnOps.MatMul!.run({ ...ctx, values: [a, b], outputs: 1 });
+    },
+  },
+  DynamicQuantizeLinear: { since: 11, run: ({ values }) => dynamicQuantize(input(values, 0)) },
   QLinearMatMul: {
     since: 10,
     run: (ctx) => qlinear(ctx, 'MatMul', (a, b) => nnOps.MatMul!.run({ ...ctx, values: [a, b], outputs: 1 })),

@@ -50,6 +50,26 @@ const logSumExp: Reducer = (x, { dim, keepdim }) => {
       );
 };
 
+/** The product over the dims, halving each dim by multiplying its halves (exact, and differentiable by mul's rule). */
+const product: Reducer = (x, { dim, keepdim }) => {
+  let y = x;
+  for (const d of dim) {
+    while (y.shape[d]! > 1) {
+      const n = y.shape[d]!;
+      const half = Math.floor(n / 2);
+      const paired = t.mul(t.slice(y, d, 0, half), t.slice(y, d, half, 2 * half));
+      y = n % 2 ? t.cat([paired, t.slice(y, d, n - 1, n)], d) : paired;
+    }
+    if (y.shape[d] === 0) y = t.sum(t.add(y, 1), { dim: d, keepdim: true }); // an empty product is 1
+  }
+  return keepdim
+    ? y
+    : t.reshape(
+        y,
+        x.shape.filter((_, i) => !dim.includes(i)),
+      );
+};
+
 /** ArgMax/ArgMin along one axis (first or last index of the extreme), in JavaScript: an index has no gradient. */
 function argExtreme(ctx: OpContext, better: (a: number, b: number) => boolean): Value[] {
   const x = input(ctx.values, 0);
@@ -91,6 +111,7 @@ export const reduceOps: OpTable = {
   ReduceSumSquare: { run: reduce((x, o) => t.sum(t.mul(x, x), o), 18) },
   ReduceLogSum: { run: reduce((x, o) => t.log(t.sum(x, o)), 18) },
   ReduceLogSumExp: { run: reduce(logSumExp, 18) },
+  ReduceProd: { run: reduce(product, 18) },
   ArgMax: { run: (ctx) => argExtreme(ctx, (a, b) => a > b || (Number.isNaN(a) && !Number.isNaN(b))) },
   ArgMin: { run: (ctx) => argExtreme(ctx, (a, b) => a < b || (Number.isNaN(a) && !Number.isNaN(b))) },
 };

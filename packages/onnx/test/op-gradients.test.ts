@@ -225,6 +225,10 @@ const cases: Record<string, Case[] | string> = {
     },
   ],
   QuantizeLinear: STRAIGHT_THROUGH,
+  DynamicQuantizeLinear: STRAIGHT_THROUGH,
+  ConvInteger: NOT_DIFFERENTIABLE,
+  MatMulInteger: NOT_DIFFERENTIABLE,
+  BitShift: NOT_DIFFERENTIABLE,
   QLinearConv: STRAIGHT_THROUGH,
   QLinearMatMul: STRAIGHT_THROUGH,
   TopK: [
@@ -442,6 +446,10 @@ const cases: Record<string, Case[] | string> = {
     { ...one(() => T.mul(rn(2, 3, 4), 5)), attrs: { axes: is(2), keepdims: i(0) }, opset: 13 },
     { label: 'all axes', ...one(() => rn(2, 3)), opset: 18 },
   ],
+  ReduceProd: [
+    { label: 'odd and even lengths', ...one(() => T.add(rn(3, 4, 5), 0.3)), attrs: { axes: is(0, 2), keepdims: i(1) }, opset: 13 },
+    { label: 'all axes', ...one(() => rn(2, 3)), opset: 18 },
+  ],
   ArgMax: NOT_DIFFERENTIABLE,
   ArgMin: NOT_DIFFERENTIABLE,
   Resize: [
@@ -579,6 +587,13 @@ const cases: Record<string, Case[] | string> = {
       attrs: { axis: i(1) },
       opset: 9,
     },
+  ],
+  Compress: [
+    { label: 'along an axis', ...one(() => rn(3, 4)), values: ([a]) => [a!, new Const([1, 0, 1, 1], [4], 'bool')], attrs: { axis: i(1) } },
+    { label: 'flattened', ...one(() => rn(2, 3)), values: ([a]) => [a!, new Const([0, 1, 1, 0, 1], [5], 'bool')] },
+  ],
+  ReverseSequence: [
+    { ...one(() => rn(4, 3, 2)), values: ([a]) => [a!, ints(4, 1, 3)], attrs: { time_axis: i(0), batch_axis: i(1) }, opset: 10 },
   ],
   CumSum: [
     { ...one(() => rn(2, 5)), values: ([a]) => [a!, ints(1)] },
