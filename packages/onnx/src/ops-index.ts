@@ -131,11 +131,63 @@ function eyeLike(ctx: OpContext): Value[] {
   return [new Const(out, [rows, cols], kind)];
 }
 
-/** TopK, OneHot, Hardmax, NonZero, EyeLike. */
+/** Corners [y1, x1, y2, x2] of a box stored as corners in any order (format 0) or as [xc, yc, w, h] (format 1). */
+function corners(b: ArrayLike<number>, at: number, centered: boolean): [number, number, number, number] {
+  const [p, q, r, s] = [b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!];
+  if (centered) return [q - s / 2, p - r / 2, q + s / 2, p + r / 2];
+  return [Math.min(p, r), Math.min(q, s), Math.max(p, r), Math.max(q, s)];
+}
+
+function iou(a: [number, number, number, number], b: [number, number, number, number]): number {
+  const h = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const w = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  if (h <= 0 || w <= 0) return 0;
+  const inter = h * w;
+  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/**
+ * NonMaxSuppression, per batch and class: boxes scoring above score_threshold, best first (ties to the lower
+ * index), each kept unless it overlaps a kept one by more than iou_threshold, up to max_output_boxes_per_class;
+ * the result lists [batch, class, box] rows. Indices have no gradient.
+ */
+function nonMaxSuppression(ctx: OpContext): Value[] {
+  const boxes = toConst(input(ctx.values, 0));
+  const scores = toConst(input(ctx.values, 1));
+  const scalar = (i: number, fallback: number) => (ctx.values[i] ? (numbers(ctx.values[i]!)[0] ?? fallback) : fallback);
+  const maxPerClass = scalar(2, 0);
+  const iouThreshold = scalar(3, 0);
+  const scoreThreshold = ctx.values[4] ? scalar(4, 0) : -Infinity;
+  const centered = ctx.attrs.int('center_point_box', 0) === 1;
+  const [batches, classes, n] = scores.shape as [number, number, number];
+  if (boxes.shape.length !== 3 || boxes.shape[0] !== batches || boxes.shape[1] !== n || boxes.shape[2] !== 4)
+    throw new Error(`NonMaxSuppression boxes [${boxes.shape.join(', ')}] do not match scores [${scores.shape.join(', ')}] as [B, N, 4]`);
+  const rows: number[] = [];
+  for (let b = 0; b < batches; b++)
+    for (let c = 0; c < classes; c++) {
+      const score = (i: number) => scores.data[(b * classes + c) * n + i]!;
+      const order = Array.from({ length: n }, (_, i) => i)
+        .filter((i) => score(i) > scoreThreshold)
+        .sort((i, j) => score(j) - score(i) || i - j);
+      const kept: [number, number, number, number][] = [];
+      for (const i of order) {
+        if (kept.length >= maxPerClass) break;
+        const box = corners(boxes.data, (b * n + i) * 4, centered);
+        if (kept.some((k) => iou(k, box) > iouThreshold)) continue;
+        kept.push(box);
+        rows.push(b, c, i);
+      }
+    }
+  return [likeInput(new Const(rows, [rows.length / 3, 3], 'int'), input(ctx.values, 0))];
+}
+
+/** TopK, OneHot, Hardmax, NonZero, EyeLike, NonMaxSuppression. */
 export const indexOps: OpTable = {
   TopK: { run: topK },
   OneHot: { since: 9, run: oneHot },
   Hardmax: { run: hardmax },
   NonZero: { since: 9, run: nonZero },
   EyeLike: { since: 9, run: eyeLike },
+  NonMaxSuppression: { since: 10, run: nonMaxSuppression },
 };

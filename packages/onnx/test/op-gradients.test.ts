@@ -246,6 +246,7 @@ const cases: Record<string, Case[] | string> = {
   Hardmax: NOT_DIFFERENTIABLE,
   NonZero: NOT_DIFFERENTIABLE,
   EyeLike: NOT_DIFFERENTIABLE,
+  NonMaxSuppression: NOT_DIFFERENTIABLE,
   Sin: CONSTANTS_ONLY,
   Cos: CONSTANTS_ONLY,
   Tan: CONSTANTS_ONLY,
