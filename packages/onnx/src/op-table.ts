@@ -6,6 +6,7 @@ import { elementwiseOps } from './ops-elementwise';
 import { gridSampleOps } from './ops-grid-sample';
 import { indexOps } from './ops-index';
 import { layoutOps } from './ops-layout';
+import { lossOps } from './ops-loss';
 import { nnOps } from './ops-nn';
 import { normalizationOps } from './ops-normalization';
 import { quantizeOps } from './ops-quantize';
@@ -28,6 +29,7 @@ export const onnxOps: OpTable = {
   ...resizeOps,
   ...gridSampleOps,
   ...quantizeOps,
+  ...lossOps,
 };
 
 /** The default-domain opsets the importer accepts. */

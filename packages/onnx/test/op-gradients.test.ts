@@ -231,6 +231,32 @@ const cases: Record<string, Case[] | string> = {
   BitShift: NOT_DIFFERENTIABLE,
   QLinearConv: STRAIGHT_THROUGH,
   QLinearMatMul: STRAIGHT_THROUGH,
+  NegativeLogLikelihoodLoss: [
+    {
+      label: 'weighted mean, an ignored position',
+      xs: () => [rn(3, 4, 2), positive(4)],
+      values: ([x, w]) => [x!, new Const([1, 3, 0, 2, 1, 1], [3, 2], 'int'), w!],
+      attrs: { ignore_index: i(2) },
+      opset: 13,
+    },
+    {
+      label: 'none',
+      ...one(() => rn(2, 3)),
+      values: ([x]) => [x!, new Const([2, 0], [2], 'int')],
+      attrs: { reduction: s('none') },
+      opset: 13,
+    },
+  ],
+  SoftmaxCrossEntropyLoss: [
+    {
+      label: 'sum, with log_prob',
+      ...one(() => rn(2, 3, 2)),
+      values: ([x]) => [x!, new Const([1, 2, 0, 1], [2, 2], 'int')],
+      attrs: { reduction: s('sum') },
+      opset: 13,
+      outputs: 2,
+    },
+  ],
   TopK: [
     {
       label: 'largest along axis 1',
