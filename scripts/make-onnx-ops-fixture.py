@@ -10,6 +10,9 @@ the op types the graph uses) and float32 .npy files of the input, the output and
 Also if_branches.onnx, built with onnx.helper: y = If(ReduceSum(x) > 0, then: x · 2 + w, else: −x), each branch
 reading x and the initializer w from the enclosing graph (torch.onnx writes such If nodes, e.g. in LRN).
 
+And crnn.*: a CRNN-style text recogniser (convolutions, the height pooled away, a bidirectional LSTM and a GRU
+over the columns, a per-step classifier), with the same goldens as ops_zoo.
+
 And grid_sample.json: F.grid_sample's outputs in float64 for one input and grid (points inside and outside the
 image) in every mode, padding mode and align_corners setting.
 
@@ -93,6 +96,38 @@ def if_branches():
     onnx.save(model, os.path.join(OUT, 'if_branches.onnx'))
 
 
+class Crnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d((2, 1)), nn.Conv2d(6, 8, 3, padding=1), nn.ReLU())
+        self.lstm = nn.LSTM(8, 5, bidirectional=True)
+        self.gru = nn.GRU(10, 4)
+        self.classify = nn.Linear(4, 6)
+
+    def forward(self, x):
+        f = self.conv(x).mean(dim=2)  # [N, C, W]
+        seq = f.permute(2, 0, 1)  # [W, N, C]
+        y, _ = self.lstm(seq)
+        y, _ = self.gru(y)
+        return self.classify(y)  # [W, N, classes]
+
+
+def export_with_goldens(name, model, x, gen):
+    path = os.path.join(OUT, f'{name}.onnx')
+    torch.onnx.export(model, x, path, opset_version=17, input_names=['input'], output_names=['output'], do_constant_folding=True)
+    xg = x.clone().requires_grad_(True)
+    y = model(xg)
+    r = torch.randn(y.shape, generator=gen)
+    (g_x,) = torch.autograd.grad((y * r).sum(), [xg])
+    ops = sorted({n.op_type for n in onnx.load(path).graph.node})
+    golden = {'shape': list(x.shape), 'outputShape': list(y.shape), 'ops': ops}
+    for what, v in (('input', x), ('output', y.detach()), ('weights', r), ('gradient', g_x)):
+        np.save(os.path.join(OUT, f'{name}.{what}.npy'), v.numpy().astype(np.float32))
+    with open(os.path.join(OUT, f'{name}.json'), 'w') as f:
+        json.dump(golden, f)
+    print(name, os.path.getsize(path), 'bytes, output', list(y.shape), 'ops', ' '.join(ops))
+
+
 def grid_sample_goldens():
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(1, 2, 5, 6, generator=gen, dtype=torch.float64)
@@ -111,23 +146,11 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     if_branches()
     grid_sample_goldens()
-    torch.manual_seed(0)
-    gen = torch.Generator().manual_seed(0)
-    model = Zoo().eval()
-    x = torch.randn(1, 3, 12, 11, generator=gen)
-    path = os.path.join(OUT, f'{NAME}.onnx')
-    torch.onnx.export(model, x, path, opset_version=17, input_names=['input'], output_names=['output'], do_constant_folding=True)
-    xg = x.clone().requires_grad_(True)
-    y = model(xg)
-    r = torch.randn(y.shape, generator=gen)
-    (g_x,) = torch.autograd.grad((y * r).sum(), [xg])
-    ops = sorted({n.op_type for n in onnx.load(path).graph.node})
-    golden = {'shape': list(x.shape), 'outputShape': list(y.shape), 'ops': ops}
-    for what, v in (('input', x), ('output', y.detach()), ('weights', r), ('gradient', g_x)):
-        np.save(os.path.join(OUT, f'{NAME}.{what}.npy'), v.numpy().astype(np.float32))
-    with open(os.path.join(OUT, f'{NAME}.json'), 'w') as f:
-        json.dump(golden, f)
-    print(NAME, os.path.getsize(path), 'bytes, output', list(y.shape), 'ops', ' '.join(ops))
+    for name, make, shape in (('crnn', Crnn, (1, 1, 8, 12)), (NAME, Zoo, (1, 3, 12, 11))):
+        torch.manual_seed(0)
+        gen = torch.Generator().manual_seed(0)
+        model = make().eval()
+        export_with_goldens(name, model, torch.randn(*shape, generator=gen), gen)
 
 
 if __name__ == '__main__':

@@ -39,6 +39,11 @@ export class Attrs {
     return a ? [...a.floats] : null;
   }
 
+  strings(name: string): string[] | null {
+    const a = this.map.get(name);
+    return a ? (a.strings ?? []).map((v) => Buffer.from(v).toString('utf8')) : null;
+  }
+
   string(name: string, fallback: string): string {
     const a = this.map.get(name);
     return a?.s ? Buffer.from(a.s).toString('utf8') : fallback;

@@ -10,6 +10,7 @@ import { lossOps } from './ops-loss';
 import { nnOps } from './ops-nn';
 import { normalizationOps } from './ops-normalization';
 import { quantizeOps } from './ops-quantize';
+import { recurrentOps } from './ops-recurrent';
 import { reduceOps } from './ops-reduce';
 import { resizeOps } from './ops-resize';
 import { shapeOps } from './ops-shape';
@@ -30,6 +31,7 @@ export const onnxOps: OpTable = {
   ...gridSampleOps,
   ...quantizeOps,
   ...lossOps,
+  ...recurrentOps,
 };
 
 /** The default-domain opsets the importer accepts. */

@@ -13,7 +13,7 @@ import { asTensor } from './values';
 const capped = (x: Tensor, cap: number) => t.where(t.gt(x, cap), cap, x);
 
 /** α·(exp(x/scale) − 1) for x ≤ 0, x above: ELU's and CELU's negative side (scale 1 for ELU, α for CELU). */
-function expLinear(x: Tensor, alpha: number, scale: number): Tensor {
+export function expLinear(x: Tensor, alpha: number, scale: number): Tensor {
   const negative = t.mul(t.sub(t.exp(t.div(capped(x, 0), scale)), 1), alpha);
   return t.where(t.gt(x, 0), x, negative);
 }

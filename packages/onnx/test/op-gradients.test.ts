@@ -257,6 +257,53 @@ const cases: Record<string, Case[] | string> = {
       outputs: 2,
     },
   ],
+  RNN: [
+    {
+      label: 'reverse, sequence_lens',
+      xs: () => [T.mul(rn(3, 2, 2), 0.5), T.mul(rn(1, 3, 2), 0.5), T.mul(rn(1, 3, 3), 0.5), T.mul(rn(1, 6), 0.5)],
+      values: ([x, w, r, b]) => [x!, w!, r!, b!, new Const([3, 2], [2], 'int')],
+      attrs: { hidden_size: i(3), direction: s('reverse') },
+      outputs: 2,
+    },
+  ],
+  GRU: [
+    {
+      label: 'bidirectional, linear_before_reset, initial_h',
+      xs: () => [T.mul(rn(3, 2, 2), 0.5), T.mul(rn(2, 6, 2), 0.5), T.mul(rn(2, 6, 2), 0.5), T.mul(rn(2, 12), 0.5), T.mul(rn(2, 2, 2), 0.5)],
+      values: ([x, w, r, b, h]) => [x!, w!, r!, b!, null, h!],
+      attrs: { hidden_size: i(2), direction: s('bidirectional'), linear_before_reset: i(1) },
+      outputs: 2,
+    },
+  ],
+  LSTM: [
+    {
+      label: 'bidirectional, peepholes, sequence_lens, batch first',
+      xs: () => [T.mul(rn(2, 3, 2), 0.5), T.mul(rn(2, 8, 2), 0.5), T.mul(rn(2, 8, 2), 0.5), T.mul(rn(2, 16), 0.5), T.mul(rn(2, 6), 0.5)],
+      values: ([x, w, r, b, p]) => [x!, w!, r!, b!, new Const([3, 2], [2], 'int'), null, null, p!],
+      attrs: { hidden_size: i(2), direction: s('bidirectional'), layout: i(1) },
+      opset: 14,
+      outputs: 3,
+    },
+    {
+      label: 'activations Elu, Softplus, ScaledTanh with their alpha and beta',
+      xs: () => [rn(2, 1, 3), T.mul(rn(1, 8, 3), 0.8), T.mul(rn(1, 8, 2), 0.8)],
+      values: ([x, w, r]) => [x!, w!, r!],
+      attrs: {
+        hidden_size: i(2),
+        activations: { strings: ['Elu', 'Softplus', 'ScaledTanh'] },
+        activation_alpha: { floats: [0.7, 0, 1.5] },
+        activation_beta: { floats: [0, 0, 0.8] },
+      },
+      outputs: 3,
+    },
+    {
+      label: 'input_forget, clip',
+      xs: () => [rn(2, 1, 3), T.mul(rn(1, 8, 3), 0.8), T.mul(rn(1, 8, 2), 0.8)],
+      values: ([x, w, r]) => [x!, w!, r!],
+      attrs: { hidden_size: i(2), input_forget: i(1), clip: f(1.5) },
+      outputs: 3,
+    },
+  ],
   TopK: [
     {
       label: 'largest along axis 1',

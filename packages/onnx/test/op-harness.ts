@@ -4,7 +4,7 @@ import { onnxOps } from '@gradlens/onnx';
 import { Attrs } from '../src/attrs';
 import type { NodeMessage } from '../src/proto';
 
-export type AttrValue = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };
+export type AttrValue = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string } | { strings: string[] };
 
 /** A node carrying `attrs`, as the decoder would give it. */
 export function attrsOf(attrs: Record<string, AttrValue> = {}, opType = 'x'): Attrs {
@@ -15,6 +15,7 @@ export function attrsOf(attrs: Record<string, AttrValue> = {}, opType = 'x'): At
     ...('i' in v ? { i: v.i } : {}),
     ...('f' in v ? { f: v.f } : {}),
     ...('s' in v ? { s: Buffer.from(v.s) } : {}),
+    strings: 'strings' in v ? v.strings.map((x) => Buffer.from(x)) : [],
   }));
   return new Attrs({ opType, input: [], output: [], attribute } as unknown as NodeMessage, { baseDir: null });
 }
