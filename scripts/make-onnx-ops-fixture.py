@@ -10,6 +10,10 @@ the op types the graph uses) and float32 .npy files of the input, the output and
 Also if_branches.onnx, built with onnx.helper: y = If(ReduceSum(x) > 0, then: x · 2 + w, else: −x), each branch
 reading x and the initializer w from the enclosing graph (torch.onnx writes such If nodes, e.g. in LRN).
 
+And loop_carried.onnx: y, scan = Loop(M = 3, x): each iteration x ← x · w + i (w an enclosing initializer, i the
+iteration number), the scan output stacking every iteration's x; loop_runaway.onnx: a Loop with no trip count whose
+condition never turns false.
+
 And crnn.*: a CRNN-style text recogniser (convolutions, the height pooled away, a bidirectional LSTM and a GRU
 over the columns, a per-step classifier), with the same goldens as ops_zoo.
 
@@ -128,6 +132,43 @@ def export_with_goldens(name, model, x, gen):
     print(name, os.path.getsize(path), 'bytes, output', list(y.shape), 'ops', ' '.join(ops))
 
 
+def loop_fixtures():
+    from onnx import TensorProto, helper
+    f = TensorProto.FLOAT
+    body = helper.make_graph(
+        [helper.make_node('Cast', ['i'], ['i_float'], to=f),
+         helper.make_node('Mul', ['x_in', 'w'], ['scaled']),
+         helper.make_node('Add', ['scaled', 'i_float'], ['x_out']),
+         helper.make_node('Identity', ['cond_in'], ['cond_out']),
+         helper.make_node('Identity', ['x_out'], ['scan_out'])],
+        'body',
+        [helper.make_tensor_value_info('i', TensorProto.INT64, []), helper.make_tensor_value_info('cond_in', TensorProto.BOOL, []),
+         helper.make_tensor_value_info('x_in', f, [2])],
+        [helper.make_tensor_value_info('cond_out', TensorProto.BOOL, []), helper.make_tensor_value_info('x_out', f, [2]),
+         helper.make_tensor_value_info('scan_out', f, [2])])
+    graph = helper.make_graph(
+        [helper.make_node('Loop', ['m', 'cond', 'x'], ['y', 'scan'], body=body),
+         helper.make_node('ReduceSum', ['scan'], ['scan_sum'], keepdims=0),
+         helper.make_node('Mul', ['y', 'scan_sum'], ['z'])],
+        'loop_carried', [helper.make_tensor_value_info('x', f, [2])], [helper.make_tensor_value_info('z', f, [2])],
+        [helper.make_tensor('m', TensorProto.INT64, [], [3]), helper.make_tensor('cond', TensorProto.BOOL, [], [True]),
+         helper.make_tensor('w', f, [2], [1.5, -0.5])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, 'loop_carried.onnx'))
+    runaway = helper.make_graph(
+        [helper.make_node('Loop', ['', 'cond', 'x'], ['y'], body=helper.make_graph(
+            [helper.make_node('Identity', ['cond_in'], ['cond_out']), helper.make_node('Identity', ['x_in'], ['x_out'])], 'body',
+            [helper.make_tensor_value_info('i', TensorProto.INT64, []), helper.make_tensor_value_info('cond_in', TensorProto.BOOL, []),
+             helper.make_tensor_value_info('x_in', f, [2])],
+            [helper.make_tensor_value_info('cond_out', TensorProto.BOOL, []), helper.make_tensor_value_info('x_out', f, [2])]))],
+        'loop_runaway', [helper.make_tensor_value_info('x', f, [2])], [helper.make_tensor_value_info('y', f, [2])],
+        [helper.make_tensor('cond', TensorProto.BOOL, [], [True])])
+    model = helper.make_model(runaway, opset_imports=[helper.make_opsetid('', 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, 'loop_runaway.onnx'))
+
+
 def grid_sample_goldens():
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(1, 2, 5, 6, generator=gen, dtype=torch.float64)
@@ -145,6 +186,7 @@ def grid_sample_goldens():
 def main():
     os.makedirs(OUT, exist_ok=True)
     if_branches()
+    loop_fixtures()
     grid_sample_goldens()
     for name, make, shape in (('crnn', Crnn, (1, 1, 8, 12)), (NAME, Zoo, (1, 3, 12, 11))):
         torch.manual_seed(0)

@@ -5,7 +5,9 @@ import { classNamesFromMetadata } from './class-names';
 import { fileAccess } from './files';
 import type { TensorSource } from './initializers';
 import { readTensorProto } from './initializers';
-import { OPSET_RANGE, onnxOps } from './op-table';
+import { runIf, runLoop } from './control-flow';
+import type { SubgraphRunner } from './control-flow';
+import { CONTROL_FLOW_OPS, OPSET_RANGE, onnxOps } from './op-table';
 import type { GraphMessage, ModelMessage, NodeMessage } from './proto';
 import { decodeModel, toNumber } from './proto';
 import { modulePaths, OnnxScope } from './scopes';
@@ -152,10 +154,13 @@ export class OnnxModel extends Module {
       if (v === undefined) throw new Error(`input '${name}' is not computed by any earlier node`);
       return v;
     });
+    const subgraph = this.runSubgraph;
     const outs =
       node.opType === 'If'
-        ? this.runBranch(attrs, values, env)
-        : onnxOps[node.opType]!.run({ values, attrs, opset: this.opset, outputs: node.output.length });
+        ? runIf(attrs, values, env, subgraph)
+        : node.opType === 'Loop'
+          ? runLoop(attrs, values, env, subgraph)
+          : onnxOps[node.opType]!.run({ values, attrs, opset: this.opset, outputs: node.output.length });
     node.output.forEach((name, i) => {
       const v = outs[i];
       if (name && v) env.set(name, v);
@@ -163,32 +168,24 @@ export class OnnxModel extends Module {
     return outs;
   }
 
-  /**
-   * If: the branch its condition picks, run on a copy of the enclosing values (a branch reads them by name). The
-   * condition is read when the node runs (a load-time constant, or a tensor's value), so the tape holds the
-   * chosen branch's ops only: the gradient is the branch's, as the condition is constant around the point.
-   */
-  private runBranch(attrs: Attrs, values: (Value | null)[], env: ReadonlyMap<string, Value>): Value[] {
-    const cond = values[0];
-    if (!cond || cond.shape.reduce((a, b) => a * b, 1) !== 1) throw new Error('If needs a condition of one element');
-    const taken = (cond instanceof Const ? cond.data[0] : cond.values()[0]) ? 'then_branch' : 'else_branch';
-    const branch = attrs.graph(taken);
-    if (!branch) throw new Error(`If has no ${taken}`);
+  /** Runs a subgraph (If branch, Loop body) on the enclosing values plus `bindings`; returns its outputs. */
+  private readonly runSubgraph: SubgraphRunner = (graph, env, bindings, what) => {
     const scope = new Map(env);
-    for (const t of branch.initializer) scope.set(t.name, readTensorProto(t, this.source));
-    for (const node of branch.node) {
+    for (const [name, v] of bindings) scope.set(name, v);
+    for (const t of graph.initializer) scope.set(t.name, readTensorProto(t, this.source));
+    for (const node of graph.node) {
       try {
         this.runNode(node, this.branchAttrs(node), scope);
       } catch (e) {
-        throw new Error(`in its ${taken}, node ${label(node)}: ${(e as Error).message}`);
+        throw new Error(`in ${what}, node ${label(node)}: ${(e as Error).message}`);
       }
     }
-    return branch.output.map((o) => {
+    return graph.output.map((o) => {
       const v = scope.get(o.name);
-      if (v === undefined) throw new Error(`its ${taken}'s output '${o.name}' is not computed by any node`);
+      if (v === undefined) throw new Error(`${what}'s output '${o.name}' is not computed by any node`);
       return v;
     });
-  }
+  };
 
   /** A branch node's attributes, read once. */
   private branchAttrs(node: NodeMessage): Attrs {
@@ -258,10 +255,10 @@ function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnn
   return resolved as number[];
 }
 
-/** The nodes of `graph` and of its If branches, at any depth, whose op the importer does not run at `opset`. */
+/** The nodes of `graph` and of its subgraphs (If branches, Loop bodies), at any depth, whose op the importer does not run at `opset`. */
 function unsupportedNodes(graph: GraphMessage, opset: number): NodeMessage[] {
   return graph.node.flatMap((n) => {
-    if ((!n.domain || n.domain === 'ai.onnx') && n.opType === 'If')
+    if ((!n.domain || n.domain === 'ai.onnx') && (CONTROL_FLOW_OPS as readonly string[]).includes(n.opType))
       return n.attribute.flatMap((a) => (a.g ? unsupportedNodes(a.g, opset) : []));
     const impl = onnxOps[n.opType];
     return (n.domain && n.domain !== 'ai.onnx') || !impl || (impl.since !== undefined && opset < impl.since) ? [n] : [];

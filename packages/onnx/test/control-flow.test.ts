@@ -21,3 +21,42 @@ describe('If runs the branch its condition picks', () => {
     expect(Array.from(g!.values())).toEqual([-1, -1, -1, -1, -1, -1]);
   });
 });
+
+// loop_carried.onnx: x ← x · w + i for i = 0, 1, 2 (w = [1.5, −0.5] from the enclosing graph), the scan output
+// stacking each iteration's x; z = x₃ · Σ scan. loop_runaway.onnx: no trip count, a condition that stays true.
+describe('Loop unrolls its body on the tape', () => {
+  const w = [1.5, -0.5];
+  const iterate = (x: number, k: number) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 3; i++) xs.push((x = x * w[k]! + i));
+    return xs;
+  };
+
+  it('carries values across iterations and stacks the scan output, with the gradient through every iteration', () => {
+    const loop = loadOnnx(path.join(__dirname, 'fixtures', 'loop_carried.onnx'));
+    const x = tensor([0.5, 2], [2]);
+    const expected = [0, 1].map((k) => {
+      const xs = iterate([0.5, 2][k]!, k);
+      const scanSum = [0, 1].flatMap((j) => iterate([0.5, 2][j]!, j)).reduce((a, b) => a + b, 0);
+      return xs[2]! * scanSum;
+    });
+    const z = Array.from(loop.call(x).values());
+    z.forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 4));
+    // d z / d x by central differences of the same closed form.
+    const zAt = (v: number[]) =>
+      [0, 1].map((k) => iterate(v[k]!, k)[2]! * [0, 1].flatMap((j) => iterate(v[j]!, j)).reduce((a, b) => a + b, 0));
+    const [g] = grad((v) => sum(loop.call(v)), [x]);
+    [0, 1].forEach((k) => {
+      const up = [0.5, 2].map((v, j) => (j === k ? v + 1e-4 : v));
+      const down = [0.5, 2].map((v, j) => (j === k ? v - 1e-4 : v));
+      const numeric = (zAt(up).reduce((a, b) => a + b, 0) - zAt(down).reduce((a, b) => a + b, 0)) / 2e-4;
+      expect(g!.values()[k]).toBeCloseTo(numeric, 2);
+    });
+  });
+
+  it('stops a loop that would never end with one line', () => {
+    expect(() => loadOnnx(path.join(__dirname, 'fixtures', 'loop_runaway.onnx'))).toThrow(
+      /Loop ran 65536 iterations without stopping \(trip count Infinity, condition still true\)/,
+    );
+  });
+});

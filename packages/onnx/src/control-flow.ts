@@ -1,0 +1,83 @@
+import * as t from '@gradlens/tensor';
+import { Tensor } from '@gradlens/tensor';
+import type { Attrs } from './attrs';
+import type { GraphMessage } from './proto';
+import type { Value } from './values';
+import { asTensor, Const } from './values';
+
+/**
+ * Runs a subgraph (an If branch, a Loop body) on a copy of the enclosing values with `bindings` added (a subgraph
+ * reads enclosing values by name) and returns its outputs. Provided by the model, which knows the op table.
+ */
+export type SubgraphRunner = (graph: GraphMessage, env: ReadonlyMap<string, Value>, bindings: [string, Value][], what: string) => Value[];
+
+/** The one value of a one-element condition or count, read when the node runs. */
+function scalarOf(v: Value, what: string): number {
+  if (v.shape.reduce((a, b) => a * b, 1) !== 1) throw new Error(`${what} must hold one element, got [${v.shape.join(', ')}]`);
+  return Number(v instanceof Const ? v.data[0] : v.values()[0]);
+}
+
+/**
+ * If: the branch its condition picks. The condition is read when the node runs (a load-time constant, or a
+ * tensor's value), so the tape holds the chosen branch's ops only: the gradient is the branch's, as the condition
+ * is constant around the point.
+ */
+export function runIf(attrs: Attrs, values: (Value | null)[], env: ReadonlyMap<string, Value>, run: SubgraphRunner): Value[] {
+  if (!values[0]) throw new Error('If needs a condition');
+  const taken = scalarOf(values[0], 'If condition') ? 'then_branch' : 'else_branch';
+  const branch = attrs.graph(taken);
+  if (!branch) throw new Error(`If has no ${taken}`);
+  return run(branch, env, [], `its ${taken}`);
+}
+
+/** Iterations a Loop may run before it is taken for a runaway (no trip count and a condition that stays true). */
+export const MAX_LOOP_ITERATIONS = 1 << 16;
+
+/**
+ * Loop: the body run while the iteration is below the trip count M (if given) and its condition holds, unrolled
+ * on the tape. Loop-carried values pass from one iteration to the next; each scan output is stacked along a new
+ * first axis. Past MAX_LOOP_ITERATIONS it stops with an error instead of hanging.
+ */
+export function runLoop(attrs: Attrs, values: (Value | null)[], env: ReadonlyMap<string, Value>, run: SubgraphRunner): Value[] {
+  const body = attrs.graph('body');
+  if (!body) throw new Error('Loop has no body');
+  const tripCount = values[0] ? scalarOf(values[0], 'Loop trip count M') : Infinity;
+  let cond = values[1] ? scalarOf(values[1], 'Loop condition') !== 0 : true;
+  let carried = values.slice(2).map((v, k) => {
+    if (!v) throw new Error(`Loop-carried input ${k} is missing`);
+    return v;
+  });
+  const inputNames = body.input.map((i) => i.name);
+  if (inputNames.length !== 2 + carried.length)
+    throw new Error(`Loop body takes ${inputNames.length} inputs, expected 2 + ${carried.length} loop-carried`);
+  const scans: Value[][] = Array.from({ length: body.output.length - 1 - carried.length }, () => []);
+  for (let i = 0; i < tripCount && cond; i++) {
+    if (i >= MAX_LOOP_ITERATIONS)
+      throw new Error(`Loop ran ${MAX_LOOP_ITERATIONS} iterations without stopping (trip count ${tripCount}, condition still true)`);
+    const bindings: [string, Value][] = [
+      [inputNames[0]!, new Const([i], [], 'int')],
+      [inputNames[1]!, new Const([cond ? 1 : 0], [], 'bool')],
+      ...carried.map((v, k): [string, Value] => [inputNames[2 + k]!, v]),
+    ];
+    const outs = run(body, env, bindings, `its body (iteration ${i})`);
+    cond = scalarOf(outs[0]!, 'Loop body condition') !== 0;
+    carried = outs.slice(1, 1 + carried.length);
+    outs.slice(1 + carried.length).forEach((v, k) => scans[k]!.push(v));
+  }
+  return [...carried, ...scans.map(stackScan)];
+}
+
+/** A scan output's values of every iteration along a new first axis (constants stay constants). */
+function stackScan(items: Value[]): Value {
+  if (items.length === 0) return new Const([], [0], 'float32');
+  if (items.every((v) => v instanceof Const)) {
+    const first = items[0] as Const;
+    const data = items.flatMap((v) => Array.from((v as Const).data));
+    return new Const(data, [items.length, ...first.shape], first.kind);
+  }
+  const like = items.find((v): v is Tensor => v instanceof Tensor)!;
+  return t.stack(
+    items.map((v) => asTensor(v, like)),
+    0,
+  );
+}
