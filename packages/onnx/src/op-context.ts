@@ -72,3 +72,8 @@ export function checkElements(shape: readonly number[], what: string): void {
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0) || n > MAX_ELEMENTS)
     throw new Error(`${what} would be [${shape.join(', ')}] (${n} elements), past the ${MAX_ELEMENTS} one tensor may hold`);
 }
+
+/** Round half to even, as ONNX's Round, QuantizeLinear and nearest sampling (and NumPy) do. */
+export function roundHalfEven(v: number): number {
+  return Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v);
+}

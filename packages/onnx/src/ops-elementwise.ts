@@ -1,7 +1,7 @@
 import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
 import type { OpTable } from './op-context';
-import { float, input, isFloatKind, numbers } from './op-context';
+import { float, input, isFloatKind, numbers, roundHalfEven } from './op-context';
 import type { ConstKind, Value } from './values';
 import { Const, asTensor, mapConst, withoutGradient } from './values';
 
@@ -48,9 +48,6 @@ function unary(fn: (x: Tensor) => Tensor, constFn?: (v: number) => number) {
 }
 
 const intDiv = (a: number, b: number) => Math.trunc(a / b);
-
-/** Round half to even, as ONNX's Round (and NumPy) do. */
-const roundHalfEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
 
 /** The element kind of a rounding op's result: its input's (an integer stays an integer). */
 const kindOf = (v: Value): ConstKind =>

@@ -1,7 +1,7 @@
 import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
 import type { OpTable } from './op-context';
-import { float, input } from './op-context';
+import { float, input, roundHalfEven } from './op-context';
 import { asTensor, Const } from './values';
 
 // GridSample (2-D: bilinear, nearest, bicubic) as PyTorch's F.grid_sample computes it: the grid's coordinates, unnormalised and padded
@@ -65,9 +65,6 @@ function gather(x: Tensor, rows: number[], cols: number[], outShape: [number, nu
   const flat = t.cat([t.reshape(x, [-1]), t.zeros([1], x.dtype)], 0);
   return t.reshape(t.indexSelect(flat, 0, index), [n, c, ho, wo]);
 }
-
-/** Round half to even, as PyTorch's nearest grid sampling (nearbyint). */
-const roundHalfEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
 
 function gridSample(x: Tensor, grid: Tensor, mode: string, padding: string, alignCorners: boolean): Tensor {
   if (x.rank !== 4)

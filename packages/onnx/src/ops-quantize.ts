@@ -1,7 +1,7 @@
 import * as t from '@gradlens/tensor';
 import { noGrad, Tensor } from '@gradlens/tensor';
 import type { OpContext, OpTable } from './op-context';
-import { axis, float, input } from './op-context';
+import { axis, float, input, roundHalfEven } from './op-context';
 import type { Value } from './values';
 import { nnOps } from './ops-nn';
 import { Const } from './values';
@@ -57,9 +57,6 @@ function dequantize(x: Value, scale: Value, zeroPoint: Value | null, axisAttr: n
     return t.mul(shifted, alongAxis(scale, xt, axisAttr));
   });
 }
-
-/** Round half to even, as ONNX's QuantizeLinear. */
-const roundHalfEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
 
 /**
  * saturate(round(x / scale) + zero point): the clamped linear part on the tape, the rounding added as a constant
