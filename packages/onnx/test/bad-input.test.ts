@@ -26,6 +26,22 @@ function model(
   return ModelProto.encode(msg).finish();
 }
 
+/** A Constant node giving `name` the float32 values `v` (1-D). */
+const floats = (name: string, v: number[]) => ({
+  name: `/${name}`,
+  opType: 'Constant',
+  output: [name],
+  attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 1, floatData: v } }],
+});
+
+/** A Constant node giving `name` the int64 values `v` (1-D). */
+const int64s = (name: string, v: number[]) => ({
+  name: `/${name}`,
+  opType: 'Constant',
+  output: [name],
+  attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 7, int64Data: v } }],
+});
+
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-onnx-'));
 }
@@ -82,18 +98,6 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
   });
 
   it('refuses a bad Resize in one line naming the node and the problem', () => {
-    const floats = (name: string, v: number[]) => ({
-      name: `/${name}`,
-      opType: 'Constant',
-      output: [name],
-      attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 1, floatData: v } }],
-    });
-    const int64s = (name: string, v: number[]) => ({
-      name: `/${name}`,
-      opType: 'Constant',
-      output: [name],
-      attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 7, int64Data: v } }],
-    });
     const resize = (inputs: string[], attribute: object[] = []) =>
       model({
         opset: 19,
@@ -121,18 +125,6 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
   });
 
   it('refuses an op that would make a tensor past the size limit, before allocating it', () => {
-    const int64s = (name: string, v: number[]) => ({
-      name: `/${name}`,
-      opType: 'Constant',
-      output: [name],
-      attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 7, int64Data: v } }],
-    });
-    const floats = (name: string, v: number[]) => ({
-      name: `/${name}`,
-      opType: 'Constant',
-      output: [name],
-      attribute: [{ name: 'value', type: 4, t: { dims: [v.length], dataType: 1, floatData: v } }],
-    });
     const grow = (node: object, constants: object[]) => model({ opset: 19, nodes: [...constants, node] });
     const cases: [Uint8Array, RegExp][] = [
       [
