@@ -12,7 +12,8 @@ reading x and the initializer w from the enclosing graph (torch.onnx writes such
 
 And loop_carried.onnx: y, scan = Loop(M = 3, x): each iteration x ← x · w + i (w an enclosing initializer, i the
 iteration number), the scan output stacking every iteration's x; loop_runaway.onnx: a Loop with no trip count whose
-condition never turns false.
+condition never turns false; scan_sum.onnx: Scan over the rows of x [3, 2] in reverse, the state s ← s + row · w,
+each step's s stacked; z = s₃ · Σ scan.
 
 And crnn.*: a CRNN-style text recogniser (convolutions, the height pooled away, a bidirectional LSTM and a GRU
 over the columns, a per-step classifier), with the same goldens as ops_zoo.
@@ -167,6 +168,20 @@ def loop_fixtures():
     model = helper.make_model(runaway, opset_imports=[helper.make_opsetid('', 13)])
     onnx.checker.check_model(model)
     onnx.save(model, os.path.join(OUT, 'loop_runaway.onnx'))
+    scan_body = helper.make_graph(
+        [helper.make_node('Mul', ['row', 'w'], ['weighted']), helper.make_node('Add', ['s_in', 'weighted'], ['s_out']),
+         helper.make_node('Identity', ['s_out'], ['step'])],
+        'body', [helper.make_tensor_value_info('s_in', f, [2]), helper.make_tensor_value_info('row', f, [2])],
+        [helper.make_tensor_value_info('s_out', f, [2]), helper.make_tensor_value_info('step', f, [2])])
+    scan = helper.make_graph(
+        [helper.make_node('Scan', ['s0', 'x'], ['s', 'steps'], body=scan_body, num_scan_inputs=1, scan_input_directions=[1]),
+         helper.make_node('ReduceSum', ['steps'], ['steps_sum'], keepdims=0),
+         helper.make_node('Mul', ['s', 'steps_sum'], ['z'])],
+        'scan_sum', [helper.make_tensor_value_info('x', f, [3, 2])], [helper.make_tensor_value_info('z', f, [2])],
+        [helper.make_tensor('s0', f, [2], [0.5, -1.0]), helper.make_tensor('w', f, [2], [2.0, 0.5])])
+    model = helper.make_model(scan, opset_imports=[helper.make_opsetid('', 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, 'scan_sum.onnx'))
 
 
 def grid_sample_goldens():

@@ -67,6 +67,105 @@ export function runLoop(attrs: Attrs, values: (Value | null)[], env: ReadonlyMap
   return [...carried, ...scans.map(stackScan)];
 }
 
+/** What a Scan does, from its attributes: the body, how many inputs are scanned, along which axes and ways. */
+interface ScanSpec {
+  body: GraphMessage;
+  scanCount: number;
+  /** Per scan input / output: its axis (null: 0) and whether it runs backwards (null: forwards). */
+  inAxes: number[] | null;
+  inReversed: number[] | null;
+  outAxes: number[] | null;
+  outReversed: number[] | null;
+}
+
+/**
+ * Scan: the body run once per slice of the scan inputs along their scan axes (forward or reversed), state
+ * variables passed on, each scan output's slices stacked along its axis, unrolled on the tape like Loop. Scan-8
+ * (before opset 9) carries a batch axis first (after an optional sequence_lens, which must leave every sequence
+ * whole) and scans the second: each batch entry runs alone and the results stack along the batch.
+ */
+export function runScan(
+  attrs: Attrs,
+  values: (Value | null)[],
+  env: ReadonlyMap<string, Value>,
+  run: SubgraphRunner,
+  opset: number,
+): Value[] {
+  const body = attrs.graph('body');
+  if (!body) throw new Error('Scan has no body');
+  const present = (vs: (Value | null)[]) =>
+    vs.map((v, k) => {
+      if (!v) throw new Error(`Scan input ${k} is missing`);
+      return v;
+    });
+  const scanCount = attrs.int('num_scan_inputs', 0);
+  if (opset >= 9) {
+    const spec = {
+      body,
+      scanCount,
+      inAxes: attrs.ints('scan_input_axes'),
+      inReversed: attrs.ints('scan_input_directions'),
+      outAxes: attrs.ints('scan_output_axes'),
+      outReversed: attrs.ints('scan_output_directions'),
+    };
+    return scan(spec, present(values), env, run);
+  }
+  const [lengths, ...rest] = values;
+  const given = present(rest).map((v) => (v instanceof Tensor ? v : asTensor(v)));
+  const steps = given[given.length - 1]?.shape[1] ?? 0;
+  if (lengths && Array.from(lengths instanceof Const ? lengths.data : lengths.values()).some((n) => Number(n) !== steps))
+    throw new Error('Scan-8 with sequence_lens shorter than the sequence is not supported');
+  const spec = { body, scanCount, inAxes: null, inReversed: attrs.ints('directions'), outAxes: null, outReversed: null };
+  const perEntry = Array.from({ length: given[0]?.shape[0] ?? 0 }, (_, b) =>
+    scan(
+      spec,
+      given.map((x) => t.squeeze(t.slice(x, 0, b, b + 1), 0)),
+      env,
+      run,
+    ).map((v) => (v instanceof Tensor ? v : asTensor(v))),
+  );
+  return perEntry[0]!.map((_, k) =>
+    t.stack(
+      perEntry.map((outs) => outs[k]!),
+      0,
+    ),
+  );
+}
+
+function scan(spec: ScanSpec, given: Value[], env: ReadonlyMap<string, Value>, run: SubgraphRunner): Value[] {
+  const stateCount = given.length - spec.scanCount;
+  if (spec.scanCount < 1 || stateCount < 0) throw new Error(`num_scan_inputs ${spec.scanCount} does not fit the ${given.length} inputs`);
+  const inputs = given.slice(stateCount).map((v) => (v instanceof Tensor ? v : asTensor(v)));
+  const inAxes = inputs.map((x, k) => {
+    const a = spec.inAxes?.[k] ?? 0;
+    return a < 0 ? a + x.rank : a;
+  });
+  const steps = inputs[0]!.shape[inAxes[0]!]!;
+  if (inputs.some((x, k) => x.shape[inAxes[k]!] !== steps)) throw new Error('the scan inputs differ in length along their scan axes');
+  const names = spec.body.input.map((i) => i.name);
+  let state = given.slice(0, stateCount);
+  const scans: Tensor[][] = Array.from({ length: spec.body.output.length - stateCount }, () => []);
+  for (let i = 0; i < steps; i++) {
+    const slices = inputs.map((x, k) => {
+      const at = spec.inReversed?.[k] === 1 ? steps - 1 - i : i;
+      return t.squeeze(t.slice(x, inAxes[k]!, at, at + 1), inAxes[k]!);
+    });
+    const bindings = [...state, ...slices].map((v, k): [string, Value] => [names[k]!, v]);
+    const outs = run(spec.body, env, bindings, `its body (step ${i})`);
+    state = outs.slice(0, stateCount);
+    outs.slice(stateCount).forEach((v, k) => scans[k]!.push(v instanceof Tensor ? v : asTensor(v)));
+  }
+  return [
+    ...state,
+    ...scans.map((items, k) => {
+      const ordered = spec.outReversed?.[k] === 1 ? [...items].reverse() : items;
+      const rank = (ordered[0]?.rank ?? 0) + 1;
+      const a = spec.outAxes?.[k] ?? 0;
+      return t.stack(ordered, a < 0 ? a + rank : a);
+    }),
+  ];
+}
+
 /** A scan output's values of every iteration along a new first axis (constants stay constants). */
 function stackScan(items: Value[]): Value {
   if (items.length === 0) return new Const([], [0], 'float32');

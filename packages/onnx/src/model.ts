@@ -5,7 +5,7 @@ import { classNamesFromMetadata } from './class-names';
 import { fileAccess } from './files';
 import type { TensorSource } from './initializers';
 import { readTensorProto } from './initializers';
-import { runIf, runLoop } from './control-flow';
+import { runIf, runLoop, runScan } from './control-flow';
 import type { SubgraphRunner } from './control-flow';
 import { CONTROL_FLOW_OPS, OPSET_RANGE, onnxOps } from './op-table';
 import type { GraphMessage, ModelMessage, NodeMessage } from './proto';
@@ -160,7 +160,9 @@ export class OnnxModel extends Module {
         ? runIf(attrs, values, env, subgraph)
         : node.opType === 'Loop'
           ? runLoop(attrs, values, env, subgraph)
-          : onnxOps[node.opType]!.run({ values, attrs, opset: this.opset, outputs: node.output.length });
+          : node.opType === 'Scan'
+            ? runScan(attrs, values, env, subgraph, this.opset)
+            : onnxOps[node.opType]!.run({ values, attrs, opset: this.opset, outputs: node.output.length });
     node.output.forEach((name, i) => {
       const v = outs[i];
       if (name && v) env.set(name, v);

@@ -37,8 +37,8 @@ export const onnxOps: OpTable = {
 /** The default-domain opsets the importer accepts. */
 export const OPSET_RANGE = { min: 7, max: 21 } as const;
 
-/** Control flow the model's interpreter runs itself (src/control-flow.ts: If's branch, Loop's body). */
-export const CONTROL_FLOW_OPS = ['If', 'Loop'] as const;
+/** Control flow the model's interpreter runs itself (src/control-flow.ts: If's branch, Loop's and Scan's body). */
+export const CONTROL_FLOW_OPS = ['If', 'Loop', 'Scan'] as const;
 
 /** The op types the importer supports, sorted. */
 export function supportedOps(): string[] {

@@ -60,3 +60,30 @@ describe('Loop unrolls its body on the tape', () => {
     );
   });
 });
+
+// scan_sum.onnx: Scan over the rows of x [3, 2] in reverse, s ← s + row · w (s₀ = [0.5, −1], w = [2, 0.5]), each
+// step's s stacked; z = s₃ · Σ scan.
+describe('Scan unrolls its body over the scanned axis', () => {
+  const s0 = [0.5, -1];
+  const w = [2, 0.5];
+  /** z for rows x (row-major [3, 2]), from the definition. */
+  const zOf = (x: number[]) => {
+    const steps: number[][] = [];
+    let s = [...s0];
+    for (const r of [2, 1, 0]) steps.push((s = s.map((v, k) => v + x[r * 2 + k]! * w[k]!)));
+    const total = steps.flat().reduce((a, b) => a + b, 0);
+    return s.map((v) => v * total);
+  };
+
+  it('gives the definition’s values and gradient', () => {
+    const scan = loadOnnx(path.join(__dirname, 'fixtures', 'scan_sum.onnx'));
+    const xv = [0.3, -0.2, 1.1, 0.4, -0.7, 0.9];
+    const x = tensor(xv, [3, 2]);
+    Array.from(scan.call(x).values()).forEach((v, k) => expect(v).toBeCloseTo(zOf(xv)[k]!, 4));
+    const [g] = grad((v) => sum(scan.call(v)), [x]);
+    xv.forEach((_, i) => {
+      const at = (d: number) => zOf(xv.map((v, j) => (j === i ? v + d : v))).reduce((a, b) => a + b, 0);
+      expect(g!.values()[i]).toBeCloseTo((at(1e-4) - at(-1e-4)) / 2e-4, 2);
+    });
+  });
+});

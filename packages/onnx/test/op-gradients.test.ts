@@ -187,6 +187,7 @@ const cases: Record<string, Case[] | string> = {
   ],
   If: 'control flow: the model runs the branch its condition picks (test/control-flow.test.ts)',
   Loop: 'control flow: the model unrolls the body on the tape (test/control-flow.test.ts)',
+  Scan: 'control flow: the model unrolls the body on the tape (test/control-flow.test.ts)',
   GridSample: [
     {
       label: 'bilinear, zeros',
