@@ -6,8 +6,8 @@ import type { Value } from './values';
 import { asTensor, Const } from './values';
 
 /**
- * Runs a subgraph (an If branch, a Loop body) on a copy of the enclosing values with `bindings` added (a subgraph
- * reads enclosing values by name) and returns its outputs. Provided by the model, which knows the op table.
+ * Runs a subgraph (an If branch, a Loop or Scan body) on a copy of the enclosing values with `bindings` added (a
+ * subgraph reads enclosing values by name) and returns its outputs. Provided by the model, which knows the op table.
  */
 export type SubgraphRunner = (graph: GraphMessage, env: ReadonlyMap<string, Value>, bindings: [string, Value][], what: string) => Value[];
 

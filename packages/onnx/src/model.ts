@@ -170,7 +170,7 @@ export class OnnxModel extends Module {
     return outs;
   }
 
-  /** Runs a subgraph (If branch, Loop body) on the enclosing values plus `bindings`; returns its outputs. */
+  /** Runs a subgraph (If branch, Loop or Scan body) on the enclosing values plus `bindings`; returns its outputs. */
   private readonly runSubgraph: SubgraphRunner = (graph, env, bindings, what) => {
     const scope = new Map(env);
     for (const [name, v] of bindings) scope.set(name, v);
@@ -189,7 +189,7 @@ export class OnnxModel extends Module {
     });
   };
 
-  /** A branch node's attributes, read once. */
+  /** A subgraph node's attributes, read once. */
   private branchAttrs(node: NodeMessage): Attrs {
     let a = this.attrsOfBranchNodes.get(node);
     if (!a) this.attrsOfBranchNodes.set(node, (a = new Attrs(node, this.source)));
