@@ -113,7 +113,16 @@ function run(x: Tensor, dir: Direction, lengths: number[]): { ys: Tensor; last: 
 }
 
 /** What every recurrent op shares: inputs, directions, layout, lengths and the outputs' assembly. */
-function recurrent(ctx: OpContext, gates: number, states: number, makeDirection: (d: number, hidden: number) => Direction): Value[] {
+/**
+ * `makeDirection` gets the direction's index, the hidden size and the input as [seq, batch, input] (layout 1
+ * already transposed), whose batch size and dtype the weights and initial states follow.
+ */
+function recurrent(
+  ctx: OpContext,
+  gates: number,
+  states: number,
+  makeDirection: (d: number, hidden: number, x: Tensor) => Direction,
+): Value[] {
   const { values, attrs } = ctx;
   const layout = attrs.int('layout', 0);
   let x = float(input(values, 0));
@@ -132,7 +141,7 @@ function recurrent(ctx: OpContext, gates: number, states: number, makeDirection:
     throw new Error(`sequence_lens [${lengths.join(', ')}] does not fit ${batch} entries of up to ${seq} steps`);
   const count = direction === 'bidirectional' ? 2 : 1;
   const outs = Array.from({ length: count }, (_, d) => {
-    const dir = makeDirection(d, hidden);
+    const dir = makeDirection(d, hidden, x);
     const backward = direction === 'reverse' || d === 1;
     const r = run(backward ? reverseValid(x, lengths) : x, dir, lengths);
     return { ys: backward ? reverseValid(r.ys, lengths) : r.ys, last: r.last };
@@ -155,7 +164,10 @@ function recurrent(ctx: OpContext, gates: number, states: number, makeDirection:
 
 /** Per direction d: Wᵀ, Wb, Rᵀ, Rb and the initial states, from the op's inputs. */
 function weightsOf(values: (Value | null)[], x: Tensor, d: number, gates: number, hidden: number, initialInputs: number[]) {
-  const pick = (v: Value) => t.reshape(t.slice(asTensor(v, x), 0, d, d + 1), asTensor(v, x).shape.slice(1));
+  const pick = (v: Value) => {
+    const all = asTensor(v, x);
+    return t.reshape(t.slice(all, 0, d, d + 1), all.shape.slice(1));
+  };
   const w = t.transpose(pick(input(values, 1)), 0, 1);
   const r = t.transpose(pick(input(values, 2)), 0, 1);
   const b = values[3] ? pick(values[3]) : null;
@@ -185,11 +197,10 @@ const gate = (v: Tensor, k: number, hidden: number) => t.slice(v, 1, k * hidden,
 export const recurrentOps: OpTable = {
   RNN: {
     run: (ctx) => {
-      const x = float(input(ctx.values, 0));
       const clip = clipped(ctx.attrs);
       const acts = activationsOf(ctx.attrs, ['Tanh'], 2);
-      return recurrent(ctx, 1, 1, (d, hidden) => {
-        const p = weightsOf(ctx.values, ctx.attrs.int('layout', 0) === 1 ? t.permute(x, [1, 0, 2]) : x, d, 1, hidden, [5]);
+      return recurrent(ctx, 1, 1, (d, hidden, x) => {
+        const p = weightsOf(ctx.values, x, d, 1, hidden, [5]);
         const f = acts[d]![0]!;
         return {
           w: p.w,
@@ -206,12 +217,11 @@ export const recurrentOps: OpTable = {
   },
   GRU: {
     run: (ctx) => {
-      const x = float(input(ctx.values, 0));
       const clip = clipped(ctx.attrs);
       const acts = activationsOf(ctx.attrs, ['Sigmoid', 'Tanh'], 2);
       const beforeReset = ctx.attrs.int('linear_before_reset', 0) === 1;
-      return recurrent(ctx, 3, 1, (d, hidden) => {
-        const p = weightsOf(ctx.values, ctx.attrs.int('layout', 0) === 1 ? t.permute(x, [1, 0, 2]) : x, d, 3, hidden, [5]);
+      return recurrent(ctx, 3, 1, (d, hidden, x) => {
+        const p = weightsOf(ctx.values, x, d, 3, hidden, [5]);
         const [f, g] = [acts[d]![0]!, acts[d]![1]!];
         // Gate order z, r, h.
         const rz = t.slice(p.r, 1, 0, 2 * hidden);
@@ -242,12 +252,11 @@ export const recurrentOps: OpTable = {
   },
   LSTM: {
     run: (ctx) => {
-      const x = float(input(ctx.values, 0));
       const clip = clipped(ctx.attrs);
       const acts = activationsOf(ctx.attrs, ['Sigmoid', 'Tanh', 'Tanh'], 2);
       const coupled = ctx.attrs.int('input_forget', 0) === 1;
-      return recurrent(ctx, 4, 2, (d, hidden) => {
-        const p = weightsOf(ctx.values, ctx.attrs.int('layout', 0) === 1 ? t.permute(x, [1, 0, 2]) : x, d, 4, hidden, [5, 6]);
+      return recurrent(ctx, 4, 2, (d, hidden, x) => {
+        const p = weightsOf(ctx.values, x, d, 4, hidden, [5, 6]);
         const [f, g, h] = [acts[d]![0]!, acts[d]![1]!, acts[d]![2]!];
         const peep = ctx.values[7] ? t.reshape(t.slice(asTensor(ctx.values[7], x), 0, d, d + 1), [3 * hidden]) : null;
         const peephole = (k: number) => (peep ? t.slice(peep, 0, k * hidden, (k + 1) * hidden) : null);
