@@ -54,6 +54,7 @@ function treatments(
   eps: number,
   attention: AttentionRule,
   probabilities: ReadonlySet<Tensor>,
+  gates: ReadonlySet<Tensor>,
 ): { [K in OpName]: Treatment<K> } {
   const share = shareSum(stabilise, eps, false);
   return {
@@ -66,7 +67,7 @@ function treatments(
     gelu: passThrough(),
     add: share,
     sub: shareSum(stabilise, eps, true),
-    mul: scaleByConstant('mul'),
+    mul: scaleByConstant('mul', gates),
     div: scaleByConstant('div'),
     batchNorm: batchNormRelevance(stabilise, eps),
     avgPool2d: proportional(stabilise, eps),
@@ -141,6 +142,7 @@ export function lrpRules(
   input: Tensor,
   stabilise: Stabiliser,
   probabilities: ReadonlySet<Tensor> = new Set(),
+  gates: ReadonlySet<Tensor> = new Set(),
 ): RuleOverrides {
   const eps = composite.epsilon ?? 1e-9;
   const pick = (op: 'conv2d' | 'linear', scope: string, reads: Tensor): LrpLayerRule => {
@@ -158,7 +160,7 @@ export function lrpRules(
       const relevance = layerRelevance(R, ctx, pick(op, ctx.scope, inputsOf(ctx).x), stabilise);
       return ctx.inputs.map((_, i) => (i === 0 ? relevance : null));
     };
-  const table = treatments(layerRule, stabilise, eps, composite.attention ?? 'ah', probabilities);
+  const table = treatments(layerRule, stabilise, eps, composite.attention ?? 'ah', probabilities, gates);
   const overrides: Record<string, GradRule<OpName>> = {};
   for (const [op, t] of Object.entries(table) as [OpName, Treatment<OpName>][]) {
     if (t === moves) overrides[op] = gradRules[op] as GradRule<OpName>;

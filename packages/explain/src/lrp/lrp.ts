@@ -6,7 +6,7 @@ import type { BaseOptions } from '../common';
 import { checkInput, disposePass, layerActivation, recordPass, Warnings } from '../common';
 import type { LrpComposite } from './composite';
 import { lrpPresets, lrpRules } from './composite';
-import { additiveEpsilon, relevancePerItem, signedEpsilon } from './rules';
+import { additiveEpsilon, gateOutputs, relevancePerItem, signedEpsilon } from './rules';
 
 export interface LrpOptions extends BaseOptions {
   /** Rules per layer, or a preset name (default 'epsilon'). */
@@ -62,7 +62,7 @@ export function lrp(model: Module, input: Tensor, options: LrpOptions): LrpResul
         // Attention probabilities (softmax outputs) are what the AH-rule holds constant.
         const probabilities = new Set(pass.tape.nodes.filter((n) => n.op === 'softmax').map((n) => n.output));
         const [relevance] = pass.tape.grad(pass.seedOutputs, [wrt], {
-          rules: lrpRules(composite, input, stabilise, probabilities),
+          rules: lrpRules(composite, input, stabilise, probabilities, gateOutputs(pass.tape.nodes)),
           gradOutputs: seeds,
         });
         const outputRelevance = seeds.map(relevancePerItem).reduce((a, b) => a.map((v, i) => v + b[i]!));

@@ -1,4 +1,4 @@
-import type { GradContext, GradRule, OpName, Tensor } from '@gradlens/tensor';
+import type { AnyTapeNode, GradContext, GradRule, OpName, Tensor } from '@gradlens/tensor';
 import {
   add,
   inputsOf,
@@ -124,18 +124,47 @@ export const shareSum =
     return [ctx.needsGrad[0] ? mul(a, s) : null, ctx.needsGrad[1] ? mul(subtract ? neg(b) : b, s) : null];
   };
 
-/** a·c or a/c with c constant (batch-norm scaling, dropout masks): the relevance stays with a. */
+/**
+ * a·c or a/c with c constant (batch-norm scaling, dropout masks): the relevance stays with a. A product
+ * of two input-dependent operands where one is a gate (see `gateOutputs`: SiLU's x·σ(x), Hardswish's
+ * x·hardsigmoid(x), a squeeze-and-excitation's channel scale) gives it all to the signal and none to the
+ * gate, the signal-take-all rule of Arras et al. (2017) for gated units; an elementwise activation
+ * x·g(x) then passes relevance through unchanged, as ReLU does.
+ */
 export const scaleByConstant =
-  (op: 'mul' | 'div'): GradRule<'mul' | 'div'> =>
+  (op: 'mul' | 'div', gates: ReadonlySet<Tensor> = new Set()): GradRule<'mul' | 'div'> =>
   (R, ctx) => {
     const both = ctx.needsGrad[0] && ctx.needsGrad[1];
+    if (op === 'mul' && both) {
+      if (gates.has(ctx.inputs[1]!)) return [R, null];
+      if (gates.has(ctx.inputs[0]!)) return [null, R];
+    }
     if (both || (op === 'div' && ctx.needsGrad[1])) {
       throw new Error(
-        `LRP: ${op} with an input-dependent ${both ? 'pair of operands' : 'divisor'}${ctx.scope ? ` in module '${ctx.scope}'` : ''} has no relevance rule`,
+        `LRP: ${op} with an input-dependent ${both ? 'pair of operands, neither of them a gate (a sigmoid or hardsigmoid output),' : 'divisor'}${ctx.scope ? ` in module '${ctx.scope}'` : ''} has no relevance rule`,
       );
     }
     return ctx.needsGrad[0] ? [R, null] : [null, R];
   };
+
+/**
+ * The gates of a recorded pass: outputs of `sigmoid`, of a clamp to [0, 1] (ONNX's HardSigmoid), and of
+ * nn's hardsigmoid, (clamp(x, −3, 3) + 3) / 6 — values in [0, 1] that scale another tensor.
+ */
+export function gateOutputs(nodes: readonly AnyTapeNode[]): Set<Tensor> {
+  const producer = new Map<Tensor, AnyTapeNode>(nodes.map((n) => [n.output, n]));
+  const isClamp = (n: AnyTapeNode | undefined, min: number, max: number): boolean =>
+    n?.op === 'clamp' && n.attrs.min === min && n.attrs.max === max;
+  const gates = new Set<Tensor>();
+  for (const n of nodes) {
+    if (n.op === 'sigmoid' || isClamp(n, 0, 1)) gates.add(n.output);
+    if (n.op === 'div') {
+      const shifted = producer.get(n.inputs[0]!);
+      if (shifted?.op === 'add' && isClamp(producer.get(shifted.inputs[0]!), -3, 3)) gates.add(n.output);
+    }
+  }
+  return gates;
+}
 
 /**
  * Batch norm in eval mode, y = x·scale + shift per channel with scale = weight/√(running var + eps):

@@ -7,3 +7,4 @@ export * from './batchnorm';
 export * from './dropout';
 export * from './misc';
 export * from './transformer';
+export * from './vision-ops';

@@ -2,7 +2,11 @@ import type { Module } from '../module';
 import { layers } from '../summary';
 import { AlexNet } from './alexnet';
 import { bundledModels, GapNet, SmallVGG } from './bundled';
+import { ConvNeXt } from './convnext';
+import { DenseNet } from './densenet';
+import { EfficientNet } from './efficientnet';
 import { MobileNetV2 } from './mobilenet';
+import { MobileNetV3 } from './mobilenet-v3';
 import { ResNet } from './resnet';
 import { SqueezeNet } from './squeezenet';
 import { VGG } from './vgg';
@@ -25,8 +29,9 @@ function hasOwnDefault(model: Module): model is Module & OwnDefaultCamLayer {
 
 /**
  * The layer CAM methods read when none is named (the rule the CLI uses too): the bundled model's
- * `targetLayer`; `layer4` for ResNets; `features` for SqueezeNet and MobileNetV2 (their last block's
- * output); the last ReLU of `features` for AlexNet and VGG (the last conv block's activation before
+ * `targetLayer`; `layer4` for ResNets (ResNeXt, Wide ResNet too); `features` for SqueezeNet, MobileNetV2
+ * and V3, EfficientNet, DenseNet (norm5's output, before the functional ReLU) and ConvNeXt (the last
+ * block's output); the last ReLU of `features` for AlexNet and VGG (the last conv block's activation before
  * its max-pool, as the reference scripts use: `features.11`, `features.29`); the last encoder layer's
  * `ln_1` for vision transformers (pytorch-grad-cam's choice; its tokens are reshaped); otherwise the last
  * top-level module whose output is [N, K, h, w] (a model with its own `defaultCamLayer` method, such as an
@@ -39,7 +44,16 @@ export function defaultCamLayer(model: Module, inputShape: readonly number[] = [
   if (model instanceof SmallVGG) return bundledModels.smallvgg.targetLayer;
   if (model instanceof ResNet) return 'layer4';
   if (model instanceof VisionTransformer) return `encoder.layers.encoder_layer_${model.config.numLayers - 1}.ln_1`;
-  if (model instanceof SqueezeNet || model instanceof MobileNetV2) return 'features';
+  if (
+    model instanceof SqueezeNet ||
+    model instanceof MobileNetV2 ||
+    model instanceof MobileNetV3 ||
+    model instanceof EfficientNet ||
+    model instanceof DenseNet ||
+    model instanceof ConvNeXt
+  ) {
+    return 'features';
+  }
   if (model instanceof VGG || model instanceof AlexNet) {
     const relu = lastFeatureRelu(model);
     if (relu) return relu;

@@ -3,7 +3,34 @@ import { alexnet } from './alexnet';
 import type { ModelOptions } from './common';
 import { didYouMean } from '../names';
 import { mobilenetV2 } from './mobilenet';
-import { resnet18, resnet34, resnet50 } from './resnet';
+import { convnextBase, convnextLarge, convnextSmall, convnextTiny } from './convnext';
+import { densenet121, densenet161, densenet169, densenet201 } from './densenet';
+import {
+  efficientnetB0,
+  efficientnetB1,
+  efficientnetB2,
+  efficientnetB3,
+  efficientnetB4,
+  efficientnetB5,
+  efficientnetB6,
+  efficientnetB7,
+  efficientnetV2L,
+  efficientnetV2M,
+  efficientnetV2S,
+} from './efficientnet';
+import { mobilenetV3Large, mobilenetV3Small } from './mobilenet-v3';
+import {
+  resnet101,
+  resnet152,
+  resnet18,
+  resnet34,
+  resnet50,
+  resnext101_32x8d,
+  resnext101_64x4d,
+  resnext50_32x4d,
+  wide_resnet101_2,
+  wide_resnet50_2,
+} from './resnet';
 import { squeezenet1_0, squeezenet1_1 } from './squeezenet';
 import { vgg11, vgg11Bn, vgg13, vgg13Bn, vgg16, vgg16Bn, vgg19, vgg19Bn } from './vgg';
 import { vitB16, vitB32, vitL16 } from './vit';
@@ -14,6 +41,10 @@ export * from './vgg';
 export * from './resnet';
 export * from './squeezenet';
 export * from './mobilenet';
+export * from './mobilenet-v3';
+export * from './densenet';
+export * from './efficientnet';
+export * from './convnext';
 export * from './vit';
 export * from './default-layer';
 
@@ -31,9 +62,37 @@ export const modelBuilders = {
   resnet18,
   resnet34,
   resnet50,
+  resnet101,
+  resnet152,
+  resnext50_32x4d,
+  resnext101_32x8d,
+  resnext101_64x4d,
+  wide_resnet50_2,
+  wide_resnet101_2,
+  densenet121,
+  densenet161,
+  densenet169,
+  densenet201,
   squeezenet1_0,
   squeezenet1_1,
   mobilenet_v2: mobilenetV2,
+  mobilenet_v3_large: mobilenetV3Large,
+  mobilenet_v3_small: mobilenetV3Small,
+  efficientnet_b0: efficientnetB0,
+  efficientnet_b1: efficientnetB1,
+  efficientnet_b2: efficientnetB2,
+  efficientnet_b3: efficientnetB3,
+  efficientnet_b4: efficientnetB4,
+  efficientnet_b5: efficientnetB5,
+  efficientnet_b6: efficientnetB6,
+  efficientnet_b7: efficientnetB7,
+  efficientnet_v2_s: efficientnetV2S,
+  efficientnet_v2_m: efficientnetV2M,
+  efficientnet_v2_l: efficientnetV2L,
+  convnext_tiny: convnextTiny,
+  convnext_small: convnextSmall,
+  convnext_base: convnextBase,
+  convnext_large: convnextLarge,
   vit_b_16: vitB16,
   vit_b_32: vitB32,
   vit_l_16: vitL16,

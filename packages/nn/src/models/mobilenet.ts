@@ -1,12 +1,12 @@
 import type { Tensor } from '@gradlens/tensor';
 import { adaptiveAvgPool2d, add, flatten } from '@gradlens/tensor';
-import { ReLU6 } from '../layers/activation';
 import { BatchNorm2d } from '../layers/batchnorm';
 import { Sequential } from '../layers/container';
 import { Conv2d } from '../layers/conv';
 import { Dropout } from '../layers/dropout';
 import { Linear } from '../layers/linear';
 import { Module } from '../module';
+import { Conv2dNormActivation } from '../layers/vision-ops';
 import type { ModelOptions } from './common';
 import { applyInit, convKaimingFanOut, linearNormal, numClassesOf } from './common';
 
@@ -16,20 +16,6 @@ export function makeDivisible(v: number, divisor: number, minValue?: number): nu
   let out = Math.max(min, Math.floor(Math.trunc(v + divisor / 2) / divisor) * divisor);
   if (out < 0.9 * v) out += divisor;
   return out;
-}
-
-/**
- * conv + BatchNorm + ReLU6, as torchvision.ops.Conv2dNormActivation (a Sequential: children '0', '1',
- * '2'), padding (k − 1) / 2 and no conv bias.
- */
-export class Conv2dNormActivation extends Sequential {
-  constructor(inChannels: number, outChannels: number, kernelSize = 3, stride = 1, groups = 1) {
-    super(
-      new Conv2d(inChannels, outChannels, kernelSize, { stride, padding: (kernelSize - 1) >> 1, groups, bias: false, init: false }),
-      new BatchNorm2d(outChannels),
-      new ReLU6(),
-    );
-  }
 }
 
 /**

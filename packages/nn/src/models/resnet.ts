@@ -15,7 +15,15 @@ import { applyInit, convKaimingFanOut, numClassesOf, widthScaler } from './commo
 export interface ResidualBlockClass {
   /** Output channels per `planes` (1 for BasicBlock, 4 for Bottleneck). */
   readonly expansion: number;
-  new (inplanes: number, planes: number, stride: number, downsample: Sequential | null): Module;
+  new (inplanes: number, planes: number, stride: number, downsample: Sequential | null, shape?: BottleneckShape): Module;
+}
+
+/** torchvision's groups and width_per_group: ResNeXt's cardinality and Wide ResNet's doubled bottleneck. */
+export interface BottleneckShape {
+  /** Groups of the 3×3 convolution (default 1; ResNeXt 32 or 64). */
+  groups?: number;
+  /** Bottleneck width per group at 64 planes (default 64; ResNeXt 4 or 8, Wide ResNet 128). */
+  widthPerGroup?: number;
 }
 
 const noInit: InitOptions = { init: false };
@@ -35,8 +43,11 @@ export class BasicBlock extends Module {
   readonly bn2: BatchNorm2d;
   readonly downsample: Sequential | null;
 
-  constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null) {
+  constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null, shape: BottleneckShape = {}) {
     super();
+    if ((shape.groups ?? 1) !== 1 || (shape.widthPerGroup ?? 64) !== 64) {
+      throw new Error('BasicBlock: only groups=1 and widthPerGroup=64 are supported (as torchvision)');
+    }
     this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, planes, 3, { stride, padding: 1, bias: false, ...noInit }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(planes));
     this.relu = this.registerModule('relu', new ReLU());
@@ -55,8 +66,9 @@ export class BasicBlock extends Module {
 
 /**
  * ResNet-50's block (ResNet v1.5: stride on the 3×3 conv), as torchvision.models.resnet.Bottleneck:
- * conv1 1×1, conv2 3×3 (stride), conv3 1×1 to 4·planes, each with BN, ReLU after the first two and
- * after the residual add (inside the block's scope).
+ * conv1 1×1, conv2 3×3 (stride, `groups`), conv3 1×1 to 4·planes, each with BN, ReLU after the first
+ * two and after the residual add (inside the block's scope). The bottleneck is
+ * ⌊planes · widthPerGroup / 64⌋ · groups wide (ResNeXt, Wide ResNet).
  */
 export class Bottleneck extends Module {
   static readonly expansion = 4;
@@ -69,12 +81,13 @@ export class Bottleneck extends Module {
   readonly relu: ReLU;
   readonly downsample: Sequential | null;
 
-  constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null) {
+  constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null, shape: BottleneckShape = {}) {
     super();
-    const width = planes; // base_width 64, groups 1
+    const groups = shape.groups ?? 1;
+    const width = Math.floor(planes * ((shape.widthPerGroup ?? 64) / 64)) * groups;
     this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, width, 1, { bias: false, ...noInit }));
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(width));
-    this.conv2 = this.registerModule('conv2', new Conv2d(width, width, 3, { stride, padding: 1, bias: false, ...noInit }));
+    this.conv2 = this.registerModule('conv2', new Conv2d(width, width, 3, { stride, padding: 1, groups, bias: false, ...noInit }));
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(width));
     this.conv3 = this.registerModule('conv3', new Conv2d(width, planes * Bottleneck.expansion, 1, { bias: false, ...noInit }));
     this.bn3 = this.registerModule('bn3', new BatchNorm2d(planes * Bottleneck.expansion));
@@ -107,7 +120,12 @@ export class ResNet extends Module {
   readonly avgpool: AdaptiveAvgPool2d;
   readonly fc: Linear;
 
-  constructor(block: ResidualBlockClass, layers: readonly [number, number, number, number], options: ModelOptions = {}) {
+  constructor(
+    block: ResidualBlockClass,
+    layers: readonly [number, number, number, number],
+    options: ModelOptions = {},
+    shape: BottleneckShape = {},
+  ) {
     super();
     const w = widthScaler(options, 'ResNet');
     const nc = numClassesOf(options, 'ResNet');
@@ -120,9 +138,9 @@ export class ResNet extends Module {
           new BatchNorm2d(planes * block.expansion),
         );
       }
-      const seq = new Sequential(new block(inplanes, planes, stride, downsample));
+      const seq = new Sequential(new block(inplanes, planes, stride, downsample, shape));
       inplanes = planes * block.expansion;
-      for (let i = 1; i < blocks; i++) seq.append(new block(inplanes, planes, 1, null));
+      for (let i = 1; i < blocks; i++) seq.append(new block(inplanes, planes, 1, null, shape));
       return seq;
     };
     this.conv1 = this.registerModule('conv1', new Conv2d(3, inplanes, 7, { stride: 2, padding: 3, bias: false, ...noInit }));
@@ -152,3 +170,17 @@ export const resnet18 = (o: ModelOptions = {}) => new ResNet(BasicBlock, [2, 2, 
 export const resnet34 = (o: ModelOptions = {}) => new ResNet(BasicBlock, [3, 4, 6, 3], o);
 /** ResNet-50 (v1.5), as torchvision.models.resnet50. */
 export const resnet50 = (o: ModelOptions = {}) => new ResNet(Bottleneck, [3, 4, 6, 3], o);
+/** ResNet-101, as torchvision.models.resnet101. */
+export const resnet101 = (o: ModelOptions = {}) => new ResNet(Bottleneck, [3, 4, 23, 3], o);
+/** ResNet-152, as torchvision.models.resnet152. */
+export const resnet152 = (o: ModelOptions = {}) => new ResNet(Bottleneck, [3, 8, 36, 3], o);
+/** ResNeXt-50 32×4d, as torchvision.models.resnext50_32x4d. */
+export const resnext50_32x4d = (o: ModelOptions = {}) => new ResNet(Bottleneck, [3, 4, 6, 3], o, { groups: 32, widthPerGroup: 4 });
+/** ResNeXt-101 32×8d, as torchvision.models.resnext101_32x8d. */
+export const resnext101_32x8d = (o: ModelOptions = {}) => new ResNet(Bottleneck, [3, 4, 23, 3], o, { groups: 32, widthPerGroup: 8 });
+/** ResNeXt-101 64×4d, as torchvision.models.resnext101_64x4d. */
+export const resnext101_64x4d = (o: ModelOptions = {}) => new ResNet(Bottleneck, [3, 4, 23, 3], o, { groups: 64, widthPerGroup: 4 });
+/** Wide ResNet-50-2, as torchvision.models.wide_resnet50_2 (bottlenecks twice as wide). */
+export const wide_resnet50_2 = (o: ModelOptions = {}) => new ResNet(Bottleneck, [3, 4, 6, 3], o, { widthPerGroup: 128 });
+/** Wide ResNet-101-2, as torchvision.models.wide_resnet101_2. */
+export const wide_resnet101_2 = (o: ModelOptions = {}) => new ResNet(Bottleneck, [3, 4, 23, 3], o, { widthPerGroup: 128 });
