@@ -3,6 +3,7 @@ import type { ReadLimits } from '../read-policy';
 import { ReadBudget } from './budget';
 import { isNdArray, readTorchPickle, type TorchDict, type TorchValue } from './pickle';
 import { loadSource, type ReadOptions, type Source } from './source';
+import { decodeLegacyTorchFile, isLegacyTorch } from './pth-legacy';
 import { isZip, readZip } from './zip';
 import { shown, shownJson } from './record';
 
@@ -10,24 +11,22 @@ import { shown, shownJson } from './record';
  * PyTorch .pth/.pt files as torch.save has written them since 1.6: a zip archive whose entries
  * sit under one folder (named after the file, or "archive"): `<prefix>/data.pkl` (the pickled
  * object), `<prefix>/data/<key>` (one raw storage per key), and in newer versions
- * `<prefix>/byteorder`.
+ * `<prefix>/byteorder`. The legacy stream format before it is read by pth-legacy.ts.
  */
 
-// torch's legacy format starts with a pickled magic number: PROTO 2, LONG1 of 10 bytes, 0x1950a86a20f9469cfc6c.
-const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
-const RESAVE =
-  'load it in Python and re-save it with a newer torch (torch.save(obj, f, _use_new_zipfile_serialization=True), the default since 1.6)';
+const RESAVE = 'load it in Python and re-save it with torch.save(obj, f)';
 
 /**
- * Decodes the bytes of a torch.save zip archive into the saved object tree (tensors as row-major
- * NdArrays). Contiguous tensors on aligned storage (torch aligns its records to 64 bytes) are views
+ * Decodes the bytes of a torch.save file (a zip archive, or the legacy stream) into the saved object
+ * tree (tensors as row-major NdArrays). Contiguous tensors on aligned storage (torch aligns its records to 64 bytes) are views
  * of `bytes`, sharing their memory; everything else allocated counts against the read budget.
  */
 export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>', limits?: Partial<ReadLimits> | ReadBudget): TorchValue {
   const budget = limits instanceof ReadBudget ? limits : new ReadBudget(file, limits);
   if (!isZip(bytes)) {
-    if (LEGACY_MAGIC.every((b, i) => bytes[i] === b)) {
-      throw new Error(`${file}: this is PyTorch's legacy (pre-1.6) serialization format, which is not supported; ${RESAVE}`);
+    if (isLegacyTorch(bytes)) return decodeLegacyTorchFile(bytes, file, budget);
+    if (isTar(bytes)) {
+      throw new Error(`${file}: this is a tar archive, PyTorch's oldest (pre-0.4) format, which is not supported; ${RESAVE}`);
     }
     if (bytes[0] === 0x80) {
       throw new Error(`${file}: this is a bare pickle stream, not a torch.save zip archive; if torch.save wrote it, ${RESAVE}`);
@@ -49,7 +48,8 @@ export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>', limits?: Pa
   const prefix = entry.name.slice(0, -'data.pkl'.length);
   if (zip.get(`${prefix}constants.pkl`)) {
     throw new Error(
-      `${file}: this is a TorchScript archive (torch.jit.save), not a torch.save file; in Python, save model.state_dict() with torch.save`,
+      `${file}: this is a TorchScript archive (torch.jit.save), not a torch.save file; in Python, ` +
+        `torch.save(torch.jit.load(f).state_dict(), 'weights.pth') gives a file this reader takes`,
     );
   }
   const order = zip.get(`${prefix}byteorder`);
@@ -101,6 +101,11 @@ export function readPth(src: Source, options: ReadOptions = {}): Record<string, 
         .join(', ')}); ` +
       'use readTorchFile to read the whole object',
   );
+}
+
+/** A POSIX tar archive: "ustar" at byte 257 of its first header. */
+function isTar(bytes: Uint8Array): boolean {
+  return bytes.length >= 262 && new TextDecoder('latin1').decode(bytes.subarray(257, 262)) === 'ustar';
 }
 
 function isDict(v: TorchValue | undefined): v is TorchDict {

@@ -114,10 +114,6 @@ describe('refusals', () => {
     expect(() => readTorchPickle(p)).toThrow(/refusing to load global builtins\.eval/);
   });
 
-  it('explains the legacy format', () => {
-    expect(() => readPth(fixture('legacy.pth'))).toThrow(/legacy.*_use_new_zipfile_serialization=True/);
-  });
-
   it('explains other non-zip input and TorchScript archives', () => {
     expect(() => readPth(fixture('evil.pkl'))).toThrow(/bare pickle stream/);
     expect(() => readPth(fixture('f4.npy'))).toThrow(/not a PyTorch zip archive/);
@@ -126,6 +122,50 @@ describe('refusals', () => {
       { name: 'm/constants.pkl', data: new Uint8Array(1) },
     ]);
     expect(() => decodeTorchFile(ts, 'm.pt')).toThrow(/m\.pt: this is a TorchScript archive/);
+    // one that torch.jit.save wrote: one line, saying what to run instead
+    expect(() => readPth(fixture('torchscript.pt'))).toThrow(
+      /^\S*torchscript\.pt: this is a TorchScript archive \(torch\.jit\.save\).*torch\.save\(torch\.jit\.load\(f\)\.state_dict\(\)/,
+    );
+  });
+
+  it('explains a tar archive (torch < 0.4)', () => {
+    const tar = new Uint8Array(1024);
+    tar.set(new TextEncoder().encode('ustar'), 257);
+    expect(() => decodeTorchFile(tar, 'old.pth')).toThrow(/^old\.pth: this is a tar archive, PyTorch's oldest \(pre-0\.4\) format/);
+  });
+});
+
+describe('the legacy format (torch < 1.6, or _use_new_zipfile_serialization=False)', () => {
+  it('reads the same state dict as the zip format: every dtype, views, shared storage, expand', () => {
+    const expected = expectedJson<Record<string, Expected>>('state_dict.expected.json');
+    const sd = readPth(fixture('state_dict_legacy.pth'));
+    expect(Object.keys(sd)).toEqual(Object.keys(expected));
+    for (const [name, exp] of Object.entries(expected)) expectMatches(sd[name], exp, name);
+    (sd['shared.a'] as NdArray<'float32'>).data[0] = 123; // tensors on one storage are still independent
+    expect((sd['shared.c'] as NdArray<'float32'>).data[0]).not.toBe(123);
+  });
+
+  it('reads a checkpoint saved with pickle protocol 4, and finds its state dict', () => {
+    expect(readTorchFile(fixture('checkpoint_legacy.pth'))).toEqual(readTorchFile(fixture('checkpoint.pth')));
+    expect(readPth(fixture('checkpoint_legacy.pth'))).toEqual(readPth(fixture('checkpoint.pth')));
+  });
+
+  it('every truncation throws, naming the file', () => {
+    const bytes = fs.readFileSync(fixture('state_dict_legacy.pth'));
+    expectEveryTruncationThrows(bytes, (b) => readPth(b, { name: 'old.pth' }), 7);
+    expect(() => readPth(bytes.subarray(0, bytes.length - 1), { name: 'old.pth' })).toThrow(
+      /^old\.pth: storage \S+ \(\d+ bytes at byte \d+\) runs past the end of the file/,
+    );
+  });
+
+  it('refuses a storage whose element count disagrees with the pickle', () => {
+    const bytes = new Uint8Array(fs.readFileSync(fixture('checkpoint_legacy.pth')));
+    // the first storage's int64 count sits right after the key list's STOP; find it from the end instead:
+    // the last storage is 'param' (2 float32s): count 2, then 8 bytes
+    const at = bytes.length - 8 - 8;
+    expect(new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigInt64(0, true)).toBe(2n);
+    bytes[at] = 3;
+    expect(() => readTorchFile(bytes, { name: 'c.pth' })).toThrow(/^c\.pth: storage \S+ holds 3 elements, the pickle says 2/);
   });
 });
 
