@@ -196,6 +196,10 @@ describe('fuzz: truncated and mutated pictures give the valid result or a clear 
       .filter((f) => f.endsWith('.jpg'))
       .map((f) => path.join(FIXTURES, 'jpeg', f)),
     ...fs
+      .readdirSync(path.join(FIXTURES, 'png-edge'))
+      .filter((f) => f.endsWith('.png'))
+      .map((f) => path.join(FIXTURES, 'png-edge', f)),
+    ...fs
       .readdirSync(path.join(FIXTURES, 'jpeg-variants'))
       .filter((f) => f.endsWith('.jpg'))
       .map((f) => path.join(FIXTURES, 'jpeg-variants', f)),
