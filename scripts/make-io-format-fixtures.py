@@ -148,6 +148,12 @@ def make_pth():
     torch.save(sd, os.path.join(OUT, 'state_dict_legacy.pth'), _use_new_zipfile_serialization=False)
     torch.save(ckpt, os.path.join(OUT, 'checkpoint_legacy.pth'), pickle_protocol=4, _use_new_zipfile_serialization=False)
 
+    # A checkpoint as torchvision's reference training scripts save it: objects of other classes beside the
+    # state dict (an argparse.Namespace, numpy scalars). readPth reads them as inert data to reach 'model'.
+    import argparse
+    ref = {'model': inner, 'epoch': 3, 'args': argparse.Namespace(lr=0.1, arch='resnet18'), 'best_acc1': np.float64(0.5)}
+    torch.save(ref, os.path.join(OUT, 'checkpoint_objects.pth'))
+
     # A TorchScript archive (torch.jit.save): refused, with how to get a state dict out of it.
     torch.manual_seed(4)
     torch.jit.save(torch.jit.script(torch.nn.Linear(2, 1)), os.path.join(OUT, 'torchscript.pt'))

@@ -48,6 +48,13 @@ export interface TorchPickleOptions {
   beforeStorages?: (requests: readonly StorageRequest[], end: number) => void;
   /** Where the pickle starts in `bytes` (default 0); several pickles may follow each other. */
   start?: number;
+  /**
+   * Read globals off the allow-list as inert data instead of refusing them (default false): an object
+   * of such a class becomes `{ __class__, __args__, __state__ }`, nothing is called. Tensors and
+   * storages still need the allow-listed rebuilds. readPth uses it to reach a state dict beside
+   * other objects (an argparse.Namespace, a numpy scalar).
+   */
+  opaqueGlobals?: boolean;
   /** Byte order of the storages' bytes (default little-endian, as torch writes on every common machine). */
   storageLittleEndian?: boolean;
   /**
@@ -74,7 +81,19 @@ const STORAGE_TYPES: Record<string, ArrayDType> = {
 const TENSOR_TYPES = new Set(['torch.Tensor', 'torch.nn.parameter.Parameter']);
 
 class PyGlobal {
-  constructor(readonly qualname: string) {}
+  constructor(
+    readonly qualname: string,
+    /** Off the allow-list, read with `opaqueGlobals`: calling it makes an inert Opaque, never runs anything. */
+    readonly opaque = false,
+  ) {}
+}
+/** An object of a class off the allow-list (opaqueGlobals only): its class name and the data it was given. */
+class Opaque {
+  state: Val = null;
+  constructor(
+    readonly qualname: string,
+    readonly args: Val[],
+  ) {}
 }
 class PyDict {
   readonly items = new Map<string, Val>();
@@ -105,7 +124,7 @@ class Storage {
   }
 }
 /** Everything that can sit on the pickle stack. Plain objects are always NdArrays. */
-type Val = null | boolean | number | bigint | string | Uint8Array | NdArray | Val[] | PyDict | PyGlobal | Storage;
+type Val = null | boolean | number | bigint | string | Uint8Array | NdArray | Val[] | PyDict | PyGlobal | Storage | Opaque;
 
 type Callable = (args: Val[], r: Reader) => Val;
 
@@ -417,8 +436,8 @@ class Reader {
           const state = this.pop();
           const obj = this.top();
           // OrderedDict state is its attributes (a state dict's _metadata), not items: drop it.
-          if (!(obj instanceof PyDict)) this.fail(`BUILD on ${describe(obj)} is not supported`);
-          void state;
+          if (obj instanceof Opaque) obj.state = state;
+          else if (!(obj instanceof PyDict)) this.fail(`BUILD on ${describe(obj)} is not supported`);
           break;
         }
         default:
@@ -539,6 +558,7 @@ class Reader {
 
   private global(module: string, name: string): PyGlobal {
     const qualname = `${module}.${name}`;
+    if (!ALLOWED.includes(qualname) && this.options.opaqueGlobals === true) return new PyGlobal(qualname, true);
     if (!ALLOWED.includes(qualname)) {
       this.fail(
         `refusing to load global ${shown(qualname)}: it is not on the allow-list (${ALLOWED.join(', ')}). ` +
@@ -549,6 +569,10 @@ class Reader {
   }
 
   call(fn: Val, args: Val[]): Val {
+    if (fn instanceof PyGlobal && fn.opaque) {
+      this.charge(VALUE_COST, 'object');
+      return new Opaque(fn.qualname, args);
+    }
     const impl =
       fn instanceof PyGlobal && Object.prototype.hasOwnProperty.call(CALLABLES, fn.qualname) ? CALLABLES[fn.qualname] : undefined;
     if (!impl) return this.fail(`${describe(fn)} cannot be called`);
@@ -700,7 +724,8 @@ function isNdArrayVal(v: Val): v is NdArray {
     !(v instanceof Uint8Array) &&
     !(v instanceof PyDict) &&
     !(v instanceof PyGlobal) &&
-    !(v instanceof Storage)
+    !(v instanceof Storage) &&
+    !(v instanceof Opaque)
   );
 }
 
@@ -714,6 +739,7 @@ export function isNdArray(v: TorchValue | undefined): v is NdArray {
 
 function describe(v: Val): string {
   if (v instanceof PyGlobal) return v.qualname;
+  if (v instanceof Opaque) return `a ${shown(v.qualname)} object`;
   if (v instanceof PyDict) return 'a dict';
   if (v instanceof Storage) return `storage ${v.key}`;
   if (Array.isArray(v)) return `a tuple/list of ${v.length}`;
@@ -731,11 +757,22 @@ function isZeroOne(bytes: Uint8Array): boolean {
 /** Converts the internal stack values to public ones, keeping shared references (and cycles) shared. */
 function toTorchValue(v: Val, r: Reader, seen: Map<object, TorchValue>, depth: number): TorchValue {
   if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
-  if (v instanceof PyGlobal || v instanceof Storage) return r.fail(`the result holds ${describe(v)} as a value, which is not supported`);
+  if ((v instanceof PyGlobal && !v.opaque) || v instanceof Storage)
+    return r.fail(`the result holds ${describe(v)} as a value, which is not supported`);
   if (isNdArrayVal(v)) return v;
   const done = seen.get(v);
   if (done !== undefined) return done;
   if (depth > MAX_DEPTH) r.fail(`values nest deeper than ${MAX_DEPTH} levels`);
+  if (v instanceof PyGlobal || v instanceof Opaque) {
+    const out: TorchDict = {};
+    seen.set(v, out);
+    setOwn(out, '__class__', v.qualname);
+    if (v instanceof Opaque) {
+      setOwn(out, '__args__', toTorchValue(v.args, r, seen, depth + 1));
+      setOwn(out, '__state__', toTorchValue(v.state, r, seen, depth + 1));
+    }
+    return out;
+  }
   if (Array.isArray(v)) {
     const out: TorchValue[] = [];
     seen.set(v, out);

@@ -1,6 +1,6 @@
 import type { ReadBudget } from './budget';
 import { DTYPE_SIZE } from './convert';
-import { readTorchPickleAt, type StorageRequest, type TorchValue } from './pickle';
+import { readTorchPickleAt, type StorageRequest, type TorchPickleOptions, type TorchValue } from './pickle';
 import { shown } from './record';
 
 /**
@@ -29,7 +29,12 @@ export function isLegacyTorch(bytes: Uint8Array): boolean {
  * Decodes a legacy torch.save stream into the saved object tree. Storages are views of `bytes`
  * (zero-copy where aligned); each one's element count is checked against the pickle's before use.
  */
-export function decodeLegacyTorchFile(bytes: Uint8Array, file: string, budget: ReadBudget): TorchValue {
+export function decodeLegacyTorchFile(
+  bytes: Uint8Array,
+  file: string,
+  budget: ReadBudget,
+  pickle: Pick<TorchPickleOptions, 'opaqueGlobals'> = {},
+): TorchValue {
   const at = (start: number, what: string): { value: TorchValue; end: number } =>
     readTorchPickleAt(bytes, { start, file: `${file}: legacy format, ${what}`, budget });
   const magic = at(0, 'magic number');
@@ -74,6 +79,7 @@ export function decodeLegacyTorchFile(bytes: Uint8Array, file: string, budget: R
     }
   };
   return readTorchPickleAt(bytes, {
+    ...pickle,
     start: sysInfo.end,
     file: `${file}: legacy format, object`,
     budget,

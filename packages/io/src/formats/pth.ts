@@ -1,7 +1,7 @@
 import type { NdArray } from '../array';
 import type { ReadLimits } from '../read-policy';
 import { ReadBudget } from './budget';
-import { isNdArray, readTorchPickle, type TorchDict, type TorchValue } from './pickle';
+import { isNdArray, readTorchPickle, type TorchDict, type TorchPickleOptions, type TorchValue } from './pickle';
 import { loadSource, type ReadOptions, type Source } from './source';
 import { decodeLegacyTorchFile, isLegacyTorch } from './pth-legacy';
 import { isZip, readZip } from './zip';
@@ -21,10 +21,15 @@ const RESAVE = 'load it in Python and re-save it with torch.save(obj, f)';
  * tree (tensors as row-major NdArrays). Contiguous tensors on aligned storage (torch aligns its records to 64 bytes) are views
  * of `bytes`, sharing their memory; everything else allocated counts against the read budget.
  */
-export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>', limits?: Partial<ReadLimits> | ReadBudget): TorchValue {
+export function decodeTorchFile(
+  bytes: Uint8Array,
+  file = '<bytes>',
+  limits?: Partial<ReadLimits> | ReadBudget,
+  pickle: Pick<TorchPickleOptions, 'opaqueGlobals'> = {},
+): TorchValue {
   const budget = limits instanceof ReadBudget ? limits : new ReadBudget(file, limits);
   if (!isZip(bytes)) {
-    if (isLegacyTorch(bytes)) return decodeLegacyTorchFile(bytes, file, budget);
+    if (isLegacyTorch(bytes)) return decodeLegacyTorchFile(bytes, file, budget, pickle);
     if (isTar(bytes)) {
       throw new Error(`${file}: this is a tar archive, PyTorch's oldest (pre-0.4) format, which is not supported; ${RESAVE}`);
     }
@@ -58,6 +63,7 @@ export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>', limits?: Pa
     throw new Error(`${file}: byteorder record says ${shown(byteorder)}, expected little or big`);
 
   return readTorchPickle(zip.read(entry), {
+    ...pickle,
     file: `${file}:${entry.name}`,
     storageLittleEndian: byteorder === 'little',
     budget,
@@ -85,13 +91,22 @@ const STATE_DICT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'modu
  */
 export function readPth(src: Source, options: ReadOptions = {}): Record<string, NdArray> {
   const { bytes, file, budget } = loadSource(src, options);
-  const root = decodeTorchFile(bytes, file, budget);
-  if (!isDict(root)) throw new Error(`${file}: holds ${kind(root)}, expected a state dict (a dict of tensors)`);
-  if (nonTensorKey(root) === undefined) return root as Record<string, NdArray>;
-  for (const key of STATE_DICT_KEYS) {
-    const inner = Object.prototype.hasOwnProperty.call(root, key) ? root[key] : undefined;
-    if (isDict(inner) && nonTensorKey(inner) === undefined) return inner as Record<string, NdArray>;
+  let root: TorchValue;
+  try {
+    root = decodeTorchFile(bytes, file, budget);
+  } catch (refused) {
+    // A checkpoint may hold objects of other classes beside the state dict (torchvision's reference
+    // scripts save an argparse.Namespace): read them as inert data, and keep the refusal unless a
+    // state dict turns up.
+    if (!(refused instanceof Error) || !refused.message.includes('refusing to load global')) throw refused;
+    const inert = decodeTorchFile(bytes, file, new ReadBudget(file, options.limits), { opaqueGlobals: true });
+    const found = isDict(inert) ? stateDictIn(inert) : undefined;
+    if (!found) throw refused;
+    return found;
   }
+  if (!isDict(root)) throw new Error(`${file}: holds ${kind(root)}, expected a state dict (a dict of tensors)`);
+  const found = stateDictIn(root);
+  if (found) return found;
   const bad = nonTensorKey(root) ?? '';
   throw new Error(
     `${file}: is not a state dict: entry ${shownJson(bad)} is ${kind(root[bad])}, not a tensor, and none of ` +
@@ -106,6 +121,16 @@ export function readPth(src: Source, options: ReadOptions = {}): Record<string, 
 /** A POSIX tar archive: "ustar" at byte 257 of its first header. */
 function isTar(bytes: Uint8Array): boolean {
   return bytes.length >= 262 && new TextDecoder('latin1').decode(bytes.subarray(257, 262)) === 'ustar';
+}
+
+/** The dict itself when it holds only tensors, else the first of STATE_DICT_KEYS that does. */
+function stateDictIn(root: TorchDict): Record<string, NdArray> | undefined {
+  if (nonTensorKey(root) === undefined) return root as Record<string, NdArray>;
+  for (const key of STATE_DICT_KEYS) {
+    const inner = Object.prototype.hasOwnProperty.call(root, key) ? root[key] : undefined;
+    if (isDict(inner) && nonTensorKey(inner) === undefined) return inner as Record<string, NdArray>;
+  }
+  return undefined;
 }
 
 function isDict(v: TorchValue | undefined): v is TorchDict {

@@ -101,6 +101,43 @@ describe('checkpoints', () => {
   });
 });
 
+describe('a checkpoint holding objects of other classes (argparse.Namespace, numpy scalars)', () => {
+  const file = fixture('checkpoint_objects.pth');
+  it('readPth reads them as inert data and returns the state dict', () => {
+    expect(readPth(file)).toEqual(readPth(fixture('checkpoint.pth')));
+  });
+  it('readTorchFile still refuses them, naming the class', () => {
+    expect(() => readTorchFile(file)).toThrow(
+      /refusing to load global argparse\.Namespace: it is not on the allow-list.*Nothing in the file was executed/,
+    );
+  });
+  it('with opaqueGlobals they are { __class__, __args__, __state__ }, nothing called', () => {
+    const v = decodeTorchFile(fs.readFileSync(file), 'c.pth', undefined, { opaqueGlobals: true }) as TorchDict;
+    expect(v.args).toEqual({ __class__: 'argparse.Namespace', __args__: [], __state__: { lr: 0.1, arch: 'resnet18' } });
+    expect((v.best_acc1 as TorchDict).__class__).toBe('numpy.core.multiarray.scalar');
+    expect(v.epoch).toBe(3);
+  });
+  it('an opaque class cannot stand in for a tensor type or a storage', () => {
+    const asType = new PickleBuilder()
+      .global('torch._tensor', '_rebuild_from_type_v2')
+      .global('torch._utils', '_rebuild_tensor_v2')
+      .global('evil', 'Tensor')
+      .emptyTuple()
+      .op(0x87)
+      .op(0x52)
+      .stop();
+    expect(() => readTorchPickle(asType, { opaqueGlobals: true })).toThrow(
+      /_rebuild_from_type_v2 of a type other than Tensor or Parameter/,
+    );
+    expect(() =>
+      readTorchPickle(new PickleBuilder().tensor((b) => b.storage('EvilStorage', '0', 1), 0, [1], [1]).stop(), {
+        opaqueGlobals: true,
+        loadStorage: () => new Uint8Array(4),
+      }),
+    ).toThrow(/persistent id names torch\.EvilStorage, not a known storage type/);
+  });
+});
+
 describe('refusals', () => {
   it('refuses a disallowed global, naming it, in a bare pickle and in a .pth', () => {
     expect(() => readTorchPickle(fs.readFileSync(fixture('evil.pkl')), { file: 'evil.pkl' })).toThrow(
