@@ -68,6 +68,7 @@ describe('crafted weights and arrays end in one clear line, within bounded memor
       undefined,
       /pickle byte \d+: tensor on storage \S+: materialising the view of size \[536870912\].*would need 2\.0 GiB.*over the reading budget/,
     ],
+    ['legacy-numel-2pow50.pth', 'readPth', undefined, /storage \d+ \(4503599627370496 bytes at byte \d+\) runs past the end of the file/],
     [
       'expand-2d.pth',
       'readPth',
