@@ -108,6 +108,7 @@ describe('checkpoints as training scripts save them (scripts/make-wrapped-checkp
     ['wrapped-dp.pth', '{epoch, state_dict of a DataParallel model, optimizer}'],
     ['wrapped-dp-legacy.pth', 'the same in the legacy format'],
     ['wrapped-model.pth', '{model: state_dict} with a non-contiguous weight'],
+    ['wrapped-torchscript.pt', 'the model as TorchScript (torch.jit.save)'],
   ])('%s: %s', (file, _what) => {
     const m = small();
     expect(loadWeights(m, path.join(FIX, file))).toEqual({ missingKeys: [], unexpectedKeys: [] });

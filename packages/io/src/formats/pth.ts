@@ -5,7 +5,7 @@ import { isNdArray, readTorchPickle, type TorchDict, type TorchPickleOptions, ty
 import { loadSource, type ReadOptions, type Source } from './source';
 import { decodeLegacyTorchFile, isLegacyTorch } from './pth-legacy';
 import { isZip, readZip } from './zip';
-import { shown, shownJson } from './record';
+import { setOwn, shown, shownJson } from './record';
 
 /**
  * PyTorch .pth/.pt files as torch.save has written them since 1.6: a zip archive whose entries
@@ -51,10 +51,10 @@ export function decodeTorchFile(
   }
   const entry = pickles[0] as (typeof pickles)[number];
   const prefix = entry.name.slice(0, -'data.pkl'.length);
-  if (zip.get(`${prefix}constants.pkl`)) {
+  if (zip.get(`${prefix}constants.pkl`) && pickle.opaqueGlobals !== true) {
     throw new Error(
-      `${file}: this is a TorchScript archive (torch.jit.save), not a torch.save file; in Python, ` +
-        `torch.save(torch.jit.load(f).state_dict(), 'weights.pth') gives a file this reader takes`,
+      `${file}: this is a TorchScript archive (torch.jit.save), not a torch.save file; readPth reads its parameters ` +
+        `and buffers; for anything else, in Python, torch.save(torch.jit.load(f).state_dict(), 'weights.pth')`,
     );
   }
   const order = zip.get(`${prefix}byteorder`);
@@ -96,11 +96,13 @@ export function readPth(src: Source, options: ReadOptions = {}): Record<string, 
     root = decodeTorchFile(bytes, file, budget);
   } catch (refused) {
     // A checkpoint may hold objects of other classes beside the state dict (torchvision's reference
-    // scripts save an argparse.Namespace): read them as inert data, and keep the refusal unless a
-    // state dict turns up.
-    if (!(refused instanceof Error) || !refused.message.includes('refusing to load global')) throw refused;
+    // scripts save an argparse.Namespace), and a TorchScript archive is a tree of scripted modules:
+    // read them as inert data, and keep the refusal unless a state dict turns up.
+    const message = refused instanceof Error ? refused.message : '';
+    const scripted = message.startsWith(`${file}: this is a TorchScript archive`);
+    if (!scripted && !message.includes('refusing to load global')) throw refused;
     const inert = decodeTorchFile(bytes, file, new ReadBudget(file, options.limits), { opaqueGlobals: true });
-    const found = isDict(inert) ? stateDictIn(inert) : undefined;
+    const found = isDict(inert) ? (scripted ? scriptedStateDict(inert) : stateDictIn(inert)) : undefined;
     if (!found) throw refused;
     return found;
   }
@@ -131,6 +133,29 @@ function stateDictIn(root: TorchDict): Record<string, NdArray> | undefined {
     if (isDict(inner) && nonTensorKey(inner) === undefined) return inner as Record<string, NdArray>;
   }
   return undefined;
+}
+
+/**
+ * The parameters and buffers of a TorchScript module read with opaqueGlobals, named as its state_dict
+ * names them: each scripted module (`__torch__.` class) holds its tensors and submodules as attributes.
+ */
+function scriptedStateDict(root: TorchDict): Record<string, NdArray> | undefined {
+  const out: Record<string, NdArray> = {};
+  const walk = (module: TorchDict, prefix: string, depth: number): void => {
+    const state = module.__state__;
+    if (depth > 100 || !isDict(state)) return;
+    for (const [name, value] of Object.entries(state)) {
+      if (isNdArray(value)) setOwn(out, prefix + name, value);
+      else if (isScripted(value)) walk(value, `${prefix}${name}.`, depth + 1);
+    }
+  };
+  if (!isScripted(root)) return undefined;
+  walk(root, '', 0);
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function isScripted(v: TorchValue | undefined): v is TorchDict {
+  return isDict(v) && typeof v.__class__ === 'string' && v.__class__.startsWith('__torch__.');
 }
 
 function isDict(v: TorchValue | undefined): v is TorchDict {

@@ -159,8 +159,13 @@ describe('refusals', () => {
       { name: 'm/constants.pkl', data: new Uint8Array(1) },
     ]);
     expect(() => decodeTorchFile(ts, 'm.pt')).toThrow(/m\.pt: this is a TorchScript archive/);
-    // one that torch.jit.save wrote: one line, saying what to run instead
-    expect(() => readPth(fixture('torchscript.pt'))).toThrow(
+    // one that torch.jit.save wrote: readTorchFile says what it is and what to run instead; readPth reads its tensors
+    const scripted = readPth(fixture('torchscript.pt'));
+    expect(Object.fromEntries(Object.entries(scripted).map(([k, v]) => [k, [v.dtype, v.shape]]))).toEqual({
+      weight: ['float32', [1, 2]],
+      bias: ['float32', [1]],
+    });
+    expect(() => readTorchFile(fixture('torchscript.pt'))).toThrow(
       /^\S*torchscript\.pt: this is a TorchScript archive \(torch\.jit\.save\).*torch\.save\(torch\.jit\.load\(f\)\.state_dict\(\)/,
     );
   });

@@ -280,6 +280,8 @@ const decoders: Record<string, Decoder> = {
   '.npz': (b, n) => decodeNpz(b, n, FUZZ_LIMITS),
   '.safetensors': (b, n) => decodeSafetensors(b, n, FUZZ_LIMITS),
   '.pth': (b, n) => decodeTorchFile(b, n, FUZZ_LIMITS),
+  // a TorchScript archive, read the way readPth reads it: its scripted modules as inert data
+  '.pt': (b, n) => decodeTorchFile(b, n, FUZZ_LIMITS, { opaqueGlobals: true }),
 };
 /** Formats whose every byte that matters is covered by a checksum or a cross-check (zip: CRC-32 and names). */
 const CHECKED = new Set(['.npz', '.pth']);
