@@ -52,6 +52,20 @@ put('expand-six.pth', torch_bytes({f'w{i}': torch.ones(1).expand(2 ** 24) for i 
 # a 2-D expand (stride 0 on both axes), 1 GiB: neighbours of the 1-D case
 put('expand-2d.pth', torch_bytes({'w': torch.ones(1, 1).expand(2 ** 14, 2 ** 14)}))
 
+# the same 2 GiB view in the legacy format (_use_new_zipfile_serialization=False): the same budget
+buf = io.BytesIO()
+torch.save({'w': torch.ones(1).expand(2 ** 29)}, buf, _use_new_zipfile_serialization=False)
+put('expand-2gib-legacy.pth', buf.getvalue())
+
+# a legacy file whose storage claims 2^50 float32 elements, in the pickle and in its count field, over 4 bytes
+buf = io.BytesIO()
+torch.save({'w': torch.ones(1)}, buf, _use_new_zipfile_serialization=False)
+legacy = buf.getvalue()
+numel = b'cpuq\x06K\x01N'
+assert legacy.count(numel) == 1 and legacy[-12:-4] == struct.pack('<q', 1)
+legacy = legacy.replace(numel, b'cpuq\x06\x8a\x07' + (2 ** 50).to_bytes(7, 'little') + b'N')
+put('legacy-numel-2pow50.pth', legacy[:-12] + struct.pack('<q', 2 ** 50) + legacy[-4:])
+
 # valid: three tensors on one storage (a contiguous reshape, a strided slice, a contiguous row)
 shared = torch.arange(12, dtype=torch.float32)
 put('shared-storage.pth', torch_bytes({'a': shared.view(3, 4), 'b': shared.view(3, 4)[:, 1:3], 'c': shared.view(3, 4)[1]}))

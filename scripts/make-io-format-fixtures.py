@@ -143,8 +143,20 @@ def make_pth():
     with open(os.path.join(OUT, 'protocol4.pth'), 'wb') as f:
         f.write(buf.getvalue())
 
-    # The legacy (pre-1.6) format: a bare pickle stream starting with a magic number.
-    torch.save({'w': torch.ones(2)}, os.path.join(OUT, 'legacy.pth'), _use_new_zipfile_serialization=False)
+    # The legacy (pre-1.6) format: pickles and raw storages back to back, no zip. The same state dict
+    # (views, shared storage, every dtype) and the same checkpoint (protocol 4), so they share expectations.
+    torch.save(sd, os.path.join(OUT, 'state_dict_legacy.pth'), _use_new_zipfile_serialization=False)
+    torch.save(ckpt, os.path.join(OUT, 'checkpoint_legacy.pth'), pickle_protocol=4, _use_new_zipfile_serialization=False)
+
+    # A checkpoint as torchvision's reference training scripts save it: objects of other classes beside the
+    # state dict (an argparse.Namespace, numpy scalars). readPth reads them as inert data to reach 'model'.
+    import argparse
+    ref = {'model': inner, 'epoch': 3, 'args': argparse.Namespace(lr=0.1, arch='resnet18'), 'best_acc1': np.float64(0.5)}
+    torch.save(ref, os.path.join(OUT, 'checkpoint_objects.pth'))
+
+    # A TorchScript archive (torch.jit.save): refused, with how to get a state dict out of it.
+    torch.manual_seed(4)
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 1)), os.path.join(OUT, 'torchscript.pt'))
 
     # A pickle naming os.system, built by hand (never executed): as a bare pickle and inside a .pth zip.
     evil = b'\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00echoq\x01\x85q\x02Rq\x03.'

@@ -102,6 +102,46 @@ test('keys saved from DataParallel (module. prefix) load; unreadable files are n
   expect(() => loadWeights(m, path.join(tmp, 'absent.safetensors'))).toThrow(/absent\.safetensors/);
 });
 
+describe('checkpoints as training scripts save them (scripts/make-wrapped-checkpoint-fixtures.py)', () => {
+  const expected = JSON.parse(fs.readFileSync(path.join(FIX, 'wrapped-expected.json'), 'utf8')) as Record<string, number[]>;
+  const small = () => new Sequential(new Conv2d(2, 3, 1, { bias: false }), new BatchNorm2d(3));
+  it.each([
+    ['wrapped-dp.pth', '{epoch, state_dict of a DataParallel model, optimizer}'],
+    ['wrapped-dp-legacy.pth', 'the same in the legacy format'],
+    ['wrapped-model.pth', '{model: state_dict} with a non-contiguous weight'],
+    ['wrapped-torchscript.pt', 'the model as TorchScript (torch.jit.save)'],
+  ])('%s: %s', (file, _what) => {
+    const m = small();
+    expect(loadWeights(m, path.join(FIX, file))).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    for (const [k, t] of Object.entries(m.stateDict())) {
+      const want = expected[k]!;
+      expect([k, Array.from(t.dataSync(), Number)]).toEqual([k, want.map((v) => (k.endsWith('tracked') ? v : Math.fround(v)))]);
+    }
+    // from bytes, the format told from the bytes alone
+    expect(loadWeights(small(), fs.readFileSync(path.join(FIX, file)))).toEqual({ missingKeys: [], unexpectedKeys: [] });
+  });
+
+  it('a checkpoint that does not fit names the file and each kind of problem', () => {
+    const other = new Sequential(new Conv2d(2, 4, 1, { bias: false }), new BatchNorm2d(4), new Conv2d(4, 1, 1));
+    expect(() => loadWeights(other, path.join(FIX, 'wrapped-dp-legacy.pth'))).toThrow(
+      /wrapped-dp-legacy\.pth does not fit Sequential:\n {2}missing keys \(2\): 2\.weight, 2\.bias\n {2}shape mismatches \(5\): 0\.weight: file \[3, 2, 1, 1\] vs model \[4, 2, 1, 1\]/,
+    );
+  });
+
+  it('bytes that neither reader takes: both reasons, one line', () => {
+    const bytes = new Uint8Array(fs.readFileSync(path.join(FIX, 'wrapped-dp.pth')));
+    bytes[bytes.length - 30] = bytes[bytes.length - 30]! ^ 0xff; // inside the zip's directory
+    let message = '';
+    try {
+      loadWeights(small(), bytes);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^loadWeights: cannot tell the format of <bytes> \(as \.pth: .+; as \.npz: .+\); name it \.pth/);
+    expect(message).not.toMatch(/\n/);
+  });
+});
+
 describe('keys named like Object.prototype members are plain keys', () => {
   const small = () => new Sequential(new Conv2d(1, 2, 1, { bias: false }));
   const weight = (): NdArray => ({ dtype: 'float32', shape: [2, 1, 1, 1], data: new Float32Array([3, 4]) });

@@ -43,18 +43,27 @@ export function readStateDict(file: string | Uint8Array, format?: WeightFormat):
     case 'npz':
       return readNpz(file);
     case null: {
-      // Both .pth (zip) and .npz are zip files: try the PyTorch reader, then NumPy's.
+      // Both .pth (zip) and .npz are zip files: try the PyTorch reader, then NumPy's; if neither takes it, say why both did not.
       try {
         return readPth(file);
-      } catch {
+      } catch (pthError) {
         try {
           return readNpz(file);
-        } catch {
-          throw new Error(`loadWeights: cannot tell the format of ${name}; name it .pth, .safetensors or .npz, or pass { format }`);
+        } catch (npzError) {
+          throw new Error(
+            `loadWeights: cannot tell the format of ${name} (as .pth: ${reason(pthError, name)}; as .npz: ${reason(npzError, name)}); ` +
+              'name it .pth, .safetensors or .npz, or pass { format }',
+          );
         }
       }
     }
   }
+}
+
+/** A reader's message without the file name it starts with (the caller's message names the file once). */
+function reason(err: unknown, name: string): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.startsWith(`${name}: `) ? msg.slice(name.length + 2) : msg;
 }
 
 /** An NdArray as loadStateDict takes it: float16/bfloat16 bits decoded, other dtypes as they are. */

@@ -36,8 +36,25 @@ export interface StorageRequest {
 export interface TorchPickleOptions {
   /** The name used in error messages. */
   file?: string;
-  /** Returns the raw bytes of a storage; without it, any tensor in the pickle is an error. */
+  /**
+   * Returns the raw bytes of a storage; without it, any tensor in the pickle is an error. Called
+   * after STOP, once per storage, in the order the pickle first named them.
+   */
   loadStorage?: (request: StorageRequest) => Uint8Array;
+  /**
+   * Called once after STOP, before any loadStorage, with every storage the pickle named and the
+   * offset just past the pickle (the legacy format lays its storages out after it).
+   */
+  beforeStorages?: (requests: readonly StorageRequest[], end: number) => void;
+  /** Where the pickle starts in `bytes` (default 0); several pickles may follow each other. */
+  start?: number;
+  /**
+   * Read globals off the allow-list as inert data instead of refusing them (default false): an object
+   * of such a class becomes `{ __class__, __args__, __state__ }`, nothing is called. Tensors and
+   * storages still need the allow-listed rebuilds. readPth uses it to reach a state dict beside
+   * other objects (an argparse.Namespace, a numpy scalar).
+   */
+  opaqueGlobals?: boolean;
   /** Byte order of the storages' bytes (default little-endian, as torch writes on every common machine). */
   storageLittleEndian?: boolean;
   /**
@@ -64,23 +81,50 @@ const STORAGE_TYPES: Record<string, ArrayDType> = {
 const TENSOR_TYPES = new Set(['torch.Tensor', 'torch.nn.parameter.Parameter']);
 
 class PyGlobal {
-  constructor(readonly qualname: string) {}
+  constructor(
+    readonly qualname: string,
+    /** Off the allow-list, read with `opaqueGlobals`: calling it makes an inert Opaque, never runs anything. */
+    readonly opaque = false,
+  ) {}
+}
+/** An object of a class off the allow-list (opaqueGlobals only): its class name and the data it was given. */
+class Opaque {
+  state: Val = null;
+  constructor(
+    readonly qualname: string,
+    readonly args: Val[],
+  ) {}
 }
 class PyDict {
   readonly items = new Map<string, Val>();
 }
+/** A tensor waiting for its storage's bytes: its strided view, already checked against the storage's size. */
+interface PendingTensor {
+  tensor: NdArray;
+  offset: number;
+  size: number[];
+  stride: number[];
+}
 class Storage {
   /** The tensors viewing `bytes` in place (not copies); when more than one does, all but the first get copies. */
   readonly views: NdArray[] = [];
-  constructor(
-    readonly key: string,
-    readonly dtype: ArrayDType,
-    readonly numel: number,
-    readonly bytes: Uint8Array,
-  ) {}
+  /** Tensors on this storage, filled once its bytes are loaded (after STOP: legacy files store data after the pickle). */
+  readonly pending: PendingTensor[] = [];
+  /** The storage's bytes, once loaded. */
+  bytes: Uint8Array = new Uint8Array(0);
+  constructor(readonly request: StorageRequest) {}
+  get key(): string {
+    return this.request.key;
+  }
+  get dtype(): ArrayDType {
+    return this.request.dtype;
+  }
+  get numel(): number {
+    return this.request.numel;
+  }
 }
 /** Everything that can sit on the pickle stack. Plain objects are always NdArrays. */
-type Val = null | boolean | number | bigint | string | Uint8Array | NdArray | Val[] | PyDict | PyGlobal | Storage;
+type Val = null | boolean | number | bigint | string | Uint8Array | NdArray | Val[] | PyDict | PyGlobal | Storage | Opaque;
 
 type Callable = (args: Val[], r: Reader) => Val;
 
@@ -132,6 +176,13 @@ export function readTorchPickle(bytes: Uint8Array, options: TorchPickleOptions =
   return new Reader(bytes, options).run();
 }
 
+/** Decodes the pickle starting at `options.start` and returns it with the offset just past its STOP opcode. */
+export function readTorchPickleAt(bytes: Uint8Array, options: TorchPickleOptions = {}): { value: TorchValue; end: number } {
+  const reader = new Reader(bytes, options);
+  const value = reader.run();
+  return { value, end: reader.end };
+}
+
 /** Deepest nesting of MARKs, nested values and nested calls; torch.save's pickles nest a few levels. */
 const MAX_DEPTH = 1000;
 /** Bytes charged to the budget for each container or reference the reader creates (a generous estimate). */
@@ -155,6 +206,12 @@ class Reader {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.file = options.file ?? '<bytes>';
     this.budget = options.budget ?? new ReadBudget(this.file);
+    this.pos = options.start ?? 0;
+  }
+
+  /** The offset just past the last opcode read. */
+  get end(): number {
+    return this.pos;
   }
 
   /** Counts `bytes` about to be allocated against the read's budget. */
@@ -185,6 +242,7 @@ class Reader {
           // STOP
           if (this.stack.length !== 1 || this.marks.length !== 0) this.fail('STOP with a malformed stack');
           const result = toTorchValue(this.pop(), this, new Map(), 0);
+          this.loadStorages();
           this.unshareViews();
           return result;
         }
@@ -378,8 +436,8 @@ class Reader {
           const state = this.pop();
           const obj = this.top();
           // OrderedDict state is its attributes (a state dict's _metadata), not items: drop it.
-          if (!(obj instanceof PyDict)) this.fail(`BUILD on ${describe(obj)} is not supported`);
-          void state;
+          if (obj instanceof Opaque) obj.state = state;
+          else if (!(obj instanceof PyDict)) this.fail(`BUILD on ${describe(obj)} is not supported`);
           break;
         }
         default:
@@ -500,6 +558,7 @@ class Reader {
 
   private global(module: string, name: string): PyGlobal {
     const qualname = `${module}.${name}`;
+    if (!ALLOWED.includes(qualname) && this.options.opaqueGlobals === true) return new PyGlobal(qualname, true);
     if (!ALLOWED.includes(qualname)) {
       this.fail(
         `refusing to load global ${shown(qualname)}: it is not on the allow-list (${ALLOWED.join(', ')}). ` +
@@ -510,6 +569,10 @@ class Reader {
   }
 
   call(fn: Val, args: Val[]): Val {
+    if (fn instanceof PyGlobal && fn.opaque) {
+      this.charge(VALUE_COST, 'object');
+      return new Opaque(fn.qualname, args);
+    }
     const impl =
       fn instanceof PyGlobal && Object.prototype.hasOwnProperty.call(CALLABLES, fn.qualname) ? CALLABLES[fn.qualname] : undefined;
     if (!impl) return this.fail(`${describe(fn)} cannot be called`);
@@ -524,10 +587,15 @@ class Reader {
   }
 
   private persistentLoad(pid: Val): Storage {
-    // torch.save: ('storage', StorageType, key, location, numel)
+    // torch.save: ('storage', StorageType, key, location, numel[, view_metadata])
     if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5)
       return this.fail(`persistent id ${describe(pid)} is not a ('storage', ...) tuple`);
-    const [, type, key, location, count] = pid;
+    const [, type, key, location, count, view] = pid;
+    // The legacy format's sixth item: (view_key, offset, size) for a view of a storage, written only before torch 0.4.
+    if (view !== undefined && view !== null)
+      this.fail(
+        `storage ${describe(key ?? null)} is a storage view (torch < 0.4), which is not supported; load it in Python and re-save it`,
+      );
     const dtype =
       type instanceof PyGlobal && Object.prototype.hasOwnProperty.call(STORAGE_TYPES, type.qualname)
         ? STORAGE_TYPES[type.qualname]
@@ -543,25 +611,40 @@ class Reader {
     }
     if (!this.options.loadStorage)
       this.fail(`the pickle refers to storage ${key} but no tensor data was given (use readTorchFile on the .pth file)`);
-    const raw = (this.options.loadStorage as (r: StorageRequest) => Uint8Array)({ key, dtype, numel: count, location });
-    const size = DTYPE_SIZE[dtype];
-    if (raw.length !== count * size)
-      this.fail(`storage ${shown(key)} should hold ${count} ${dtype} elements (${count * size} bytes), its record has ${raw.length} bytes`);
-    let bytes = raw;
-    if ((this.options.storageLittleEndian ?? true) !== HOST_LITTLE_ENDIAN && size > 1) {
-      this.charge(raw.length, `byte-swapped copy of storage ${shown(key)}`);
-      bytes = raw.slice();
-      swapBytes(bytes, size);
-    }
-    const storage = new Storage(key, dtype, count, bytes);
+    this.charge(VALUE_COST, 'storage');
+    const storage = new Storage({ key, dtype, numel: count, location });
     this.storages.set(key, storage);
     return storage;
   }
 
+  /** Loads every storage the pickle named (checking its size, swapping its bytes if needed) and fills its tensors. */
+  private loadStorages(): void {
+    const all = [...this.storages.values()];
+    this.options.beforeStorages?.(
+      all.map((s) => s.request),
+      this.pos,
+    );
+    for (const storage of all) {
+      const { key, dtype, numel: count } = storage.request;
+      const raw = (this.options.loadStorage as (r: StorageRequest) => Uint8Array)(storage.request);
+      const size = DTYPE_SIZE[dtype];
+      if (raw.length !== count * size)
+        this.fail(
+          `storage ${shown(key)} should hold ${count} ${dtype} elements (${count * size} bytes), its record has ${raw.length} bytes`,
+        );
+      storage.bytes = raw;
+      if ((this.options.storageLittleEndian ?? true) !== HOST_LITTLE_ENDIAN && size > 1) {
+        this.charge(raw.length, `byte-swapped copy of storage ${shown(key)}`);
+        storage.bytes = raw.slice();
+        swapBytes(storage.bytes, size);
+      }
+      for (const p of storage.pending) this.fillTensor(storage, p);
+    }
+  }
+
   /**
-   * _rebuild_tensor_v2(storage, storage_offset, size, stride, ...): a strided view. A contiguous
-   * view of aligned storage bytes is returned in place (no copy: the tensor shares the file's
-   * memory); any other view is materialised row-major, its bytes counted against the budget first.
+   * _rebuild_tensor_v2(storage, storage_offset, size, stride, ...): a strided view, checked against
+   * the storage's size now and given its data once the storages are loaded (fillTensor).
    */
   rebuildTensor(args: Val[]): NdArray {
     const [storage, offset, size, stride] = args;
@@ -586,23 +669,32 @@ class Reader {
         );
       }
     }
+    const tensor: NdArray = { dtype: storage.dtype, shape: [...size], data: fromBytes(storage.dtype, new Uint8Array(0)) };
+    storage.pending.push({ tensor, offset, size: [...size], stride: [...stride] });
+    TENSORS.add(tensor);
+    return tensor;
+  }
+
+  /**
+   * Gives a pending tensor its data: a contiguous view of aligned storage bytes in place (no copy:
+   * the tensor shares the file's memory); any other view materialised row-major, counted first.
+   */
+  private fillTensor(storage: Storage, { tensor, offset, size, stride }: PendingTensor): void {
+    const where = `tensor on storage ${shown(storage.key)}`;
+    const n = numel(size);
     const itemSize = DTYPE_SIZE[storage.dtype];
     const start = storage.bytes.byteOffset + offset * itemSize;
     const inPlace = isContiguous(size, stride) && start % itemSize === 0 && (storage.dtype !== 'bool' || isZeroOne(storage.bytes));
-    let data: NdArray['data'];
     if (inPlace) {
-      data = fromBytes(storage.dtype, storage.bytes.subarray(offset * itemSize, (offset + n) * itemSize));
+      tensor.data = fromBytes(storage.dtype, storage.bytes.subarray(offset * itemSize, (offset + n) * itemSize));
+      storage.views.push(tensor);
     } else {
       // A zero stride (expand) makes a view far bigger than its storage: counted before allocating.
       this.charge(n * itemSize, `${where}: materialising the view of size [${size.join(', ')}] (${n} ${storage.dtype} elements)`);
       const out = gatherStrided(storage.bytes, itemSize, size, stride, offset);
       if (storage.dtype === 'bool') for (let i = 0; i < out.length; i++) out[i] = out[i] ? 1 : 0;
-      data = fromBytes(storage.dtype, out);
+      tensor.data = fromBytes(storage.dtype, out);
     }
-    const tensor: NdArray = { dtype: storage.dtype, shape: [...size], data };
-    if (inPlace) storage.views.push(tensor);
-    TENSORS.add(tensor);
-    return tensor;
   }
 
   /**
@@ -632,7 +724,8 @@ function isNdArrayVal(v: Val): v is NdArray {
     !(v instanceof Uint8Array) &&
     !(v instanceof PyDict) &&
     !(v instanceof PyGlobal) &&
-    !(v instanceof Storage)
+    !(v instanceof Storage) &&
+    !(v instanceof Opaque)
   );
 }
 
@@ -646,6 +739,7 @@ export function isNdArray(v: TorchValue | undefined): v is NdArray {
 
 function describe(v: Val): string {
   if (v instanceof PyGlobal) return v.qualname;
+  if (v instanceof Opaque) return `a ${shown(v.qualname)} object`;
   if (v instanceof PyDict) return 'a dict';
   if (v instanceof Storage) return `storage ${v.key}`;
   if (Array.isArray(v)) return `a tuple/list of ${v.length}`;
@@ -663,11 +757,22 @@ function isZeroOne(bytes: Uint8Array): boolean {
 /** Converts the internal stack values to public ones, keeping shared references (and cycles) shared. */
 function toTorchValue(v: Val, r: Reader, seen: Map<object, TorchValue>, depth: number): TorchValue {
   if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
-  if (v instanceof PyGlobal || v instanceof Storage) return r.fail(`the result holds ${describe(v)} as a value, which is not supported`);
+  if ((v instanceof PyGlobal && !v.opaque) || v instanceof Storage)
+    return r.fail(`the result holds ${describe(v)} as a value, which is not supported`);
   if (isNdArrayVal(v)) return v;
   const done = seen.get(v);
   if (done !== undefined) return done;
   if (depth > MAX_DEPTH) r.fail(`values nest deeper than ${MAX_DEPTH} levels`);
+  if (v instanceof PyGlobal || v instanceof Opaque) {
+    const out: TorchDict = {};
+    seen.set(v, out);
+    setOwn(out, '__class__', v.qualname);
+    if (v instanceof Opaque) {
+      setOwn(out, '__args__', toTorchValue(v.args, r, seen, depth + 1));
+      setOwn(out, '__state__', toTorchValue(v.state, r, seen, depth + 1));
+    }
+    return out;
+  }
   if (Array.isArray(v)) {
     const out: TorchValue[] = [];
     seen.set(v, out);

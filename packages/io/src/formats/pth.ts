@@ -1,33 +1,37 @@
 import type { NdArray } from '../array';
 import type { ReadLimits } from '../read-policy';
 import { ReadBudget } from './budget';
-import { isNdArray, readTorchPickle, type TorchDict, type TorchValue } from './pickle';
+import { isNdArray, readTorchPickle, type TorchDict, type TorchPickleOptions, type TorchValue } from './pickle';
 import { loadSource, type ReadOptions, type Source } from './source';
+import { decodeLegacyTorchFile, isLegacyTorch } from './pth-legacy';
 import { isZip, readZip } from './zip';
-import { shown, shownJson } from './record';
+import { setOwn, shown, shownJson } from './record';
 
 /**
  * PyTorch .pth/.pt files as torch.save has written them since 1.6: a zip archive whose entries
  * sit under one folder (named after the file, or "archive"): `<prefix>/data.pkl` (the pickled
  * object), `<prefix>/data/<key>` (one raw storage per key), and in newer versions
- * `<prefix>/byteorder`.
+ * `<prefix>/byteorder`. The legacy stream format before it is read by pth-legacy.ts.
  */
 
-// torch's legacy format starts with a pickled magic number: PROTO 2, LONG1 of 10 bytes, 0x1950a86a20f9469cfc6c.
-const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
-const RESAVE =
-  'load it in Python and re-save it with a newer torch (torch.save(obj, f, _use_new_zipfile_serialization=True), the default since 1.6)';
+const RESAVE = 'load it in Python and re-save it with torch.save(obj, f)';
 
 /**
- * Decodes the bytes of a torch.save zip archive into the saved object tree (tensors as row-major
- * NdArrays). Contiguous tensors on aligned storage (torch aligns its records to 64 bytes) are views
+ * Decodes the bytes of a torch.save file (a zip archive, or the legacy stream) into the saved object
+ * tree (tensors as row-major NdArrays). Contiguous tensors on aligned storage (torch aligns its records to 64 bytes) are views
  * of `bytes`, sharing their memory; everything else allocated counts against the read budget.
  */
-export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>', limits?: Partial<ReadLimits> | ReadBudget): TorchValue {
+export function decodeTorchFile(
+  bytes: Uint8Array,
+  file = '<bytes>',
+  limits?: Partial<ReadLimits> | ReadBudget,
+  pickle: Pick<TorchPickleOptions, 'opaqueGlobals'> = {},
+): TorchValue {
   const budget = limits instanceof ReadBudget ? limits : new ReadBudget(file, limits);
   if (!isZip(bytes)) {
-    if (LEGACY_MAGIC.every((b, i) => bytes[i] === b)) {
-      throw new Error(`${file}: this is PyTorch's legacy (pre-1.6) serialization format, which is not supported; ${RESAVE}`);
+    if (isLegacyTorch(bytes)) return decodeLegacyTorchFile(bytes, file, budget, pickle);
+    if (isTar(bytes)) {
+      throw new Error(`${file}: this is a tar archive, PyTorch's oldest (pre-0.4) format, which is not supported; ${RESAVE}`);
     }
     if (bytes[0] === 0x80) {
       throw new Error(`${file}: this is a bare pickle stream, not a torch.save zip archive; if torch.save wrote it, ${RESAVE}`);
@@ -47,9 +51,10 @@ export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>', limits?: Pa
   }
   const entry = pickles[0] as (typeof pickles)[number];
   const prefix = entry.name.slice(0, -'data.pkl'.length);
-  if (zip.get(`${prefix}constants.pkl`)) {
+  if (zip.get(`${prefix}constants.pkl`) && pickle.opaqueGlobals !== true) {
     throw new Error(
-      `${file}: this is a TorchScript archive (torch.jit.save), not a torch.save file; in Python, save model.state_dict() with torch.save`,
+      `${file}: this is a TorchScript archive (torch.jit.save), not a torch.save file; readPth reads its parameters ` +
+        `and buffers; for anything else, in Python, torch.save(torch.jit.load(f).state_dict(), 'weights.pth')`,
     );
   }
   const order = zip.get(`${prefix}byteorder`);
@@ -58,6 +63,7 @@ export function decodeTorchFile(bytes: Uint8Array, file = '<bytes>', limits?: Pa
     throw new Error(`${file}: byteorder record says ${shown(byteorder)}, expected little or big`);
 
   return readTorchPickle(zip.read(entry), {
+    ...pickle,
     file: `${file}:${entry.name}`,
     storageLittleEndian: byteorder === 'little',
     budget,
@@ -85,13 +91,24 @@ const STATE_DICT_KEYS = ['state_dict', 'model_state_dict', 'model', 'net', 'modu
  */
 export function readPth(src: Source, options: ReadOptions = {}): Record<string, NdArray> {
   const { bytes, file, budget } = loadSource(src, options);
-  const root = decodeTorchFile(bytes, file, budget);
-  if (!isDict(root)) throw new Error(`${file}: holds ${kind(root)}, expected a state dict (a dict of tensors)`);
-  if (nonTensorKey(root) === undefined) return root as Record<string, NdArray>;
-  for (const key of STATE_DICT_KEYS) {
-    const inner = Object.prototype.hasOwnProperty.call(root, key) ? root[key] : undefined;
-    if (isDict(inner) && nonTensorKey(inner) === undefined) return inner as Record<string, NdArray>;
+  let root: TorchValue;
+  try {
+    root = decodeTorchFile(bytes, file, budget);
+  } catch (refused) {
+    // A checkpoint may hold objects of other classes beside the state dict (torchvision's reference
+    // scripts save an argparse.Namespace), and a TorchScript archive is a tree of scripted modules:
+    // read them as inert data, and keep the refusal unless a state dict turns up.
+    const message = refused instanceof Error ? refused.message : '';
+    const scripted = message.startsWith(`${file}: this is a TorchScript archive`);
+    if (!scripted && !message.includes('refusing to load global')) throw refused;
+    const inert = decodeTorchFile(bytes, file, new ReadBudget(file, options.limits), { opaqueGlobals: true });
+    const found = isDict(inert) ? (scripted ? scriptedStateDict(inert) : stateDictIn(inert)) : undefined;
+    if (!found) throw refused;
+    return found;
   }
+  if (!isDict(root)) throw new Error(`${file}: holds ${kind(root)}, expected a state dict (a dict of tensors)`);
+  const found = stateDictIn(root);
+  if (found) return found;
   const bad = nonTensorKey(root) ?? '';
   throw new Error(
     `${file}: is not a state dict: entry ${shownJson(bad)} is ${kind(root[bad])}, not a tensor, and none of ` +
@@ -101,6 +118,44 @@ export function readPth(src: Source, options: ReadOptions = {}): Record<string, 
         .join(', ')}); ` +
       'use readTorchFile to read the whole object',
   );
+}
+
+/** A POSIX tar archive: "ustar" at byte 257 of its first header. */
+function isTar(bytes: Uint8Array): boolean {
+  return bytes.length >= 262 && new TextDecoder('latin1').decode(bytes.subarray(257, 262)) === 'ustar';
+}
+
+/** The dict itself when it holds only tensors, else the first of STATE_DICT_KEYS that does. */
+function stateDictIn(root: TorchDict): Record<string, NdArray> | undefined {
+  if (nonTensorKey(root) === undefined) return root as Record<string, NdArray>;
+  for (const key of STATE_DICT_KEYS) {
+    const inner = Object.prototype.hasOwnProperty.call(root, key) ? root[key] : undefined;
+    if (isDict(inner) && nonTensorKey(inner) === undefined) return inner as Record<string, NdArray>;
+  }
+  return undefined;
+}
+
+/**
+ * The parameters and buffers of a TorchScript module read with opaqueGlobals, named as its state_dict
+ * names them: each scripted module (`__torch__.` class) holds its tensors and submodules as attributes.
+ */
+function scriptedStateDict(root: TorchDict): Record<string, NdArray> | undefined {
+  const out: Record<string, NdArray> = {};
+  const walk = (module: TorchDict, prefix: string, depth: number): void => {
+    const state = module.__state__;
+    if (depth > 100 || !isDict(state)) return;
+    for (const [name, value] of Object.entries(state)) {
+      if (isNdArray(value)) setOwn(out, prefix + name, value);
+      else if (isScripted(value)) walk(value, `${prefix}${name}.`, depth + 1);
+    }
+  };
+  if (!isScripted(root)) return undefined;
+  walk(root, '', 0);
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function isScripted(v: TorchValue | undefined): v is TorchDict {
+  return isDict(v) && typeof v.__class__ === 'string' && v.__class__.startsWith('__torch__.');
 }
 
 function isDict(v: TorchValue | undefined): v is TorchDict {

@@ -87,7 +87,7 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<bytes>', limits?: 
       continue;
     }
     const where = `tensor ${shownJson(name)}`;
-    if (info === null || typeof info !== 'object') return fail(`${where}: entry is not an object`);
+    if (info === null || typeof info !== 'object' || Array.isArray(info)) return fail(`${where}: entry is not an object`);
     const { dtype: code, shape, data_offsets: offsets } = info as Record<string, unknown>;
     const dtype = typeof code === 'string' ? FROM_CODE.get(code) : undefined;
     if (!dtype) return fail(`${where}: dtype ${shownJson(code)} is not supported (expected one of ${[...FROM_CODE.keys()].join(', ')})`);

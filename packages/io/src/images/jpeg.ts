@@ -1,7 +1,7 @@
 import * as jpeg from 'jpeg-js';
 import type { ExifOrientation } from './exif';
 import { parseExifOrientation } from './exif';
-import { readJpegStructure } from './jpeg-markers';
+import { readJpegStructure, type JpegStructure } from './jpeg-markers';
 import { applyExifOrientation } from './orient';
 import type { ReadLimits } from '../read-policy';
 import { checkDecodedBytes, resolveLimits } from '../read-policy';
@@ -19,6 +19,19 @@ export interface JpegDecodeOptions {
 }
 
 const SUPPORTED_SOF: Record<number, string> = { 0xc0: 'baseline', 0xc1: 'extended sequential', 0xc2: 'progressive' };
+/** The codings jpeg-js cannot read, named for the error message. */
+const OTHER_SOF: Record<number, string> = {
+  0xc3: 'lossless',
+  0xc5: 'differential sequential (hierarchical)',
+  0xc6: 'differential progressive (hierarchical)',
+  0xc7: 'differential lossless (hierarchical)',
+  0xc9: 'arithmetic-coded sequential',
+  0xca: 'arithmetic-coded progressive',
+  0xcb: 'arithmetic-coded lossless',
+  0xcd: 'arithmetic-coded differential sequential',
+  0xce: 'arithmetic-coded differential progressive',
+  0xcf: 'arithmetic-coded differential lossless',
+};
 
 /** Returns the EXIF orientation of a JPEG (1 when it has none). */
 export function readJpegOrientation(bytes: Uint8Array, name = 'JPEG data'): ExifOrientation {
@@ -33,11 +46,19 @@ export function readJpegOrientation(bytes: Uint8Array, name = 'JPEG data'): Exif
 export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data', options: JpegDecodeOptions = {}): RasterImage8 {
   const info = readJpegStructure(bytes, name);
   if (!(info.sof in SUPPORTED_SOF)) {
+    const coding = OTHER_SOF[info.sof] ?? 'unknown';
     throw new Error(
-      `${name}: unsupported JPEG coding (SOF marker 0x${info.sof.toString(16)}); only baseline and progressive Huffman JPEGs can be read`,
+      `${name}: unsupported JPEG coding: ${coding} (SOF marker 0x${info.sof.toString(16)}); only baseline and progressive Huffman JPEGs can be read`,
     );
   }
+  if (info.precision !== 8)
+    throw new Error(`${name}: unsupported JPEG: ${info.precision}-bit samples (only 8-bit JPEGs can be read; PIL cannot read them either)`);
   checkJpegSize(info.width, info.height, info.components, bytes.length, name, options.limits);
+  if (info.components === 4 && info.adobeTransform === undefined) {
+    throw new Error(
+      `${name}: unsupported JPEG: 4 components (CMYK) without an Adobe APP14 marker, whose ink convention is unknown; convert it to RGB first`,
+    );
+  }
   const { maxDecodedBytes } = resolveLimits(options.limits);
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
@@ -46,6 +67,8 @@ export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data', options: JpegD
       useTArray: true,
       formatAsRGBA: false,
       tolerantDecoding: false,
+      // libjpeg's rule, which PIL follows: jpeg-js would take an Adobe "no transform" 3-component file for YCbCr
+      colorTransform: info.components === 3 ? storesYCbCr(info) : info.adobeTransform === 2,
       maxResolutionInMP: Math.ceil((info.width * info.height) / 1e6) + 1,
       maxMemoryUsageInMB: Math.max(1, Math.floor(maxDecodedBytes / 1024 ** 2)),
     });
@@ -66,6 +89,17 @@ export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data', options: JpegD
 }
 
 /**
+ * Whether a 3-component JPEG stores YCbCr (else RGB), as libjpeg decides: a JFIF marker means
+ * YCbCr; else an Adobe marker's transform code (0: RGB); else component ids 'R', 'G', 'B' mean RGB.
+ */
+function storesYCbCr(info: JpegStructure): boolean {
+  if (info.jfif) return true;
+  if (info.adobeTransform !== undefined) return info.adobeTransform !== 0;
+  const [a, b, c] = info.componentIds;
+  return !(a === 0x52 && b === 0x47 && c === 0x42);
+}
+
+/**
  * Checks a JPEG's declared size against the reading limits before jpeg-js allocates anything:
  * the pixel count, the bytes jpeg-js will hold (its component planes and the RGB output), and
  * whether the file can hold that many blocks at all (every 8×8 block of the most subsampled
@@ -81,7 +115,7 @@ function checkJpegSize(
 ): void {
   if (width < 1 || height < 1) throw new Error(`${name}: corrupt JPEG (frame size ${width} x ${height})`);
   if (components !== 1 && components !== 3 && components !== 4)
-    throw new Error(`${name}: corrupt JPEG (${components} colour components; 1, 3 or 4 are readable)`);
+    throw new Error(`${name}: unsupported JPEG: ${components} colour components (1, 3 or 4 are readable)`);
   const pixels = width * height;
   const { maxImagePixels } = resolveLimits(limits);
   if (pixels > maxImagePixels) {

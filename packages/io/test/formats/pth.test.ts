@@ -101,6 +101,43 @@ describe('checkpoints', () => {
   });
 });
 
+describe('a checkpoint holding objects of other classes (argparse.Namespace, numpy scalars)', () => {
+  const file = fixture('checkpoint_objects.pth');
+  it('readPth reads them as inert data and returns the state dict', () => {
+    expect(readPth(file)).toEqual(readPth(fixture('checkpoint.pth')));
+  });
+  it('readTorchFile still refuses them, naming the class', () => {
+    expect(() => readTorchFile(file)).toThrow(
+      /refusing to load global argparse\.Namespace: it is not on the allow-list.*Nothing in the file was executed/,
+    );
+  });
+  it('with opaqueGlobals they are { __class__, __args__, __state__ }, nothing called', () => {
+    const v = decodeTorchFile(fs.readFileSync(file), 'c.pth', undefined, { opaqueGlobals: true }) as TorchDict;
+    expect(v.args).toEqual({ __class__: 'argparse.Namespace', __args__: [], __state__: { lr: 0.1, arch: 'resnet18' } });
+    expect((v.best_acc1 as TorchDict).__class__).toBe('numpy.core.multiarray.scalar');
+    expect(v.epoch).toBe(3);
+  });
+  it('an opaque class cannot stand in for a tensor type or a storage', () => {
+    const asType = new PickleBuilder()
+      .global('torch._tensor', '_rebuild_from_type_v2')
+      .global('torch._utils', '_rebuild_tensor_v2')
+      .global('evil', 'Tensor')
+      .emptyTuple()
+      .op(0x87)
+      .op(0x52)
+      .stop();
+    expect(() => readTorchPickle(asType, { opaqueGlobals: true })).toThrow(
+      /_rebuild_from_type_v2 of a type other than Tensor or Parameter/,
+    );
+    expect(() =>
+      readTorchPickle(new PickleBuilder().tensor((b) => b.storage('EvilStorage', '0', 1), 0, [1], [1]).stop(), {
+        opaqueGlobals: true,
+        loadStorage: () => new Uint8Array(4),
+      }),
+    ).toThrow(/persistent id names torch\.EvilStorage, not a known storage type/);
+  });
+});
+
 describe('refusals', () => {
   it('refuses a disallowed global, naming it, in a bare pickle and in a .pth', () => {
     expect(() => readTorchPickle(fs.readFileSync(fixture('evil.pkl')), { file: 'evil.pkl' })).toThrow(
@@ -114,10 +151,6 @@ describe('refusals', () => {
     expect(() => readTorchPickle(p)).toThrow(/refusing to load global builtins\.eval/);
   });
 
-  it('explains the legacy format', () => {
-    expect(() => readPth(fixture('legacy.pth'))).toThrow(/legacy.*_use_new_zipfile_serialization=True/);
-  });
-
   it('explains other non-zip input and TorchScript archives', () => {
     expect(() => readPth(fixture('evil.pkl'))).toThrow(/bare pickle stream/);
     expect(() => readPth(fixture('f4.npy'))).toThrow(/not a PyTorch zip archive/);
@@ -126,6 +159,55 @@ describe('refusals', () => {
       { name: 'm/constants.pkl', data: new Uint8Array(1) },
     ]);
     expect(() => decodeTorchFile(ts, 'm.pt')).toThrow(/m\.pt: this is a TorchScript archive/);
+    // one that torch.jit.save wrote: readTorchFile says what it is and what to run instead; readPth reads its tensors
+    const scripted = readPth(fixture('torchscript.pt'));
+    expect(Object.fromEntries(Object.entries(scripted).map(([k, v]) => [k, [v.dtype, v.shape]]))).toEqual({
+      weight: ['float32', [1, 2]],
+      bias: ['float32', [1]],
+    });
+    expect(() => readTorchFile(fixture('torchscript.pt'))).toThrow(
+      /^\S*torchscript\.pt: this is a TorchScript archive \(torch\.jit\.save\).*torch\.save\(torch\.jit\.load\(f\)\.state_dict\(\)/,
+    );
+  });
+
+  it('explains a tar archive (torch < 0.4)', () => {
+    const tar = new Uint8Array(1024);
+    tar.set(new TextEncoder().encode('ustar'), 257);
+    expect(() => decodeTorchFile(tar, 'old.pth')).toThrow(/^old\.pth: this is a tar archive, PyTorch's oldest \(pre-0\.4\) format/);
+  });
+});
+
+describe('the legacy format (torch < 1.6, or _use_new_zipfile_serialization=False)', () => {
+  it('reads the same state dict as the zip format: every dtype, views, shared storage, expand', () => {
+    const expected = expectedJson<Record<string, Expected>>('state_dict.expected.json');
+    const sd = readPth(fixture('state_dict_legacy.pth'));
+    expect(Object.keys(sd)).toEqual(Object.keys(expected));
+    for (const [name, exp] of Object.entries(expected)) expectMatches(sd[name], exp, name);
+    (sd['shared.a'] as NdArray<'float32'>).data[0] = 123; // tensors on one storage are still independent
+    expect((sd['shared.c'] as NdArray<'float32'>).data[0]).not.toBe(123);
+  });
+
+  it('reads a checkpoint saved with pickle protocol 4, and finds its state dict', () => {
+    expect(readTorchFile(fixture('checkpoint_legacy.pth'))).toEqual(readTorchFile(fixture('checkpoint.pth')));
+    expect(readPth(fixture('checkpoint_legacy.pth'))).toEqual(readPth(fixture('checkpoint.pth')));
+  });
+
+  it('every truncation throws, naming the file', () => {
+    const bytes = fs.readFileSync(fixture('state_dict_legacy.pth'));
+    expectEveryTruncationThrows(bytes, (b) => readPth(b, { name: 'old.pth' }), 7);
+    expect(() => readPth(bytes.subarray(0, bytes.length - 1), { name: 'old.pth' })).toThrow(
+      /^old\.pth: storage \S+ \(\d+ bytes at byte \d+\) runs past the end of the file/,
+    );
+  });
+
+  it('refuses a storage whose element count disagrees with the pickle', () => {
+    const bytes = new Uint8Array(fs.readFileSync(fixture('checkpoint_legacy.pth')));
+    // the first storage's int64 count sits right after the key list's STOP; find it from the end instead:
+    // the last storage is 'param' (2 float32s): count 2, then 8 bytes
+    const at = bytes.length - 8 - 8;
+    expect(new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigInt64(0, true)).toBe(2n);
+    bytes[at] = 3;
+    expect(() => readTorchFile(bytes, { name: 'c.pth' })).toThrow(/^c\.pth: storage \S+ holds 3 elements, the pickle says 2/);
   });
 });
 

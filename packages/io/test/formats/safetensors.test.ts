@@ -124,6 +124,7 @@ describe('damaged safetensors files', () => {
       /does not parse/,
     ],
     ['header not an object', raw([1], 0), /does not start with "\{"/],
+    ['an entry that is a list', raw({ w: [1, 2] }, 0), /tensor "w": entry is not an object/],
     ['unknown dtype', raw({ w: t('F8_E4M3', [1], [0, 1]) }, 1), /tensor "w": dtype "F8_E4M3" is not supported/],
     ['bad shape', raw({ w: t('F32', [-1], [0, 4]) }, 4), /tensor "w": shape \[-1\]/],
     ['bad offsets', raw({ w: t('F32', [1], [0]) }, 4), /tensor "w": data_offsets \[0\] is not/],

@@ -92,6 +92,6 @@ describe('bad files give errors that name the file', () => {
         break;
       }
     }
-    expect(() => decodeImage(lossless, 'l.jpg')).toThrow(/l\.jpg: unsupported JPEG coding \(SOF marker 0xc3\)/);
+    expect(() => decodeImage(lossless, 'l.jpg')).toThrow(/^l\.jpg: unsupported JPEG coding: lossless \(SOF marker 0xc3\)/);
   });
 });
