@@ -10,6 +10,7 @@ import {
   EfficientNet,
   MobileNetV3,
   ResNet,
+  createModel,
   defaultCamLayer,
   efficientNetStages,
   loadWeights,
@@ -117,4 +118,14 @@ test("DenseNet reads checkpoints with torchvision's pre-0.3 layer names (norm.1,
   expect(relError(y, arr('densenet.logits'))).toBeLessThanOrEqual(1e-4);
   x.dispose();
   y.dispose();
+});
+
+test.each([
+  ['efficientnet_b0', { widthDivisor: 2 }, /EfficientNet: reduce width with the stages/],
+  ['mobilenet_v3_small', { widthDivisor: 2 }, /MobileNetV3: use widthMult/],
+  ['mobilenet_v3_large', { widthMult: 0 }, /widthMult must be positive, got 0/],
+  ['densenet121', { numClasses: 0 }, /DenseNet: numClasses must be a positive integer, got 0/],
+  ['convnext_tiny', { widthDivisor: 1.5 }, /ConvNeXt: widthDivisor must be a positive integer, got 1.5/],
+] as const)('%s with %j is refused with a one-line error', (name, options, message) => {
+  expect(() => createModel(name, { ...options, init: false })).toThrow(message);
 });

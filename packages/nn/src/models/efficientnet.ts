@@ -88,6 +88,9 @@ export class EfficientNet extends Module {
     options: EfficientNetOptions & { lastChannel?: number; norm?: BatchNorm2dOptions } = {},
   ) {
     super();
+    if (options.widthDivisor !== undefined && options.widthDivisor !== 1) {
+      throw new Error('EfficientNet: reduce width with the stages (efficientNetStages(widthMult, depthMult)), not widthDivisor');
+    }
     const norm = options.norm ?? {};
     const first = stages[0];
     const last = stages[stages.length - 1];
