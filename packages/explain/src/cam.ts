@@ -1,4 +1,4 @@
-import { indexSelect, inputsOf } from '@gradlens/tensor';
+import { indexSelect, inputsOf, relu } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { CamLayer, CamOptions, CamResult } from './cam-core';
@@ -7,12 +7,20 @@ import { checkEval, checkInput, disposePass, recordPass, Warnings } from './comm
 
 /**
  * Finds the classifier weights [classes, K] of a global-average-pool + linear head that follows
- * activation `a` on the tape: only global average pooling (adaptive to 1×1, or a mean over H and W)
- * and reshapes may sit between them, and the linear must give the model's output.
+ * activation `a` on the tape: only global average pooling (adaptive to 1×1, or a mean over H and W),
+ * reshapes and one ReLU before the pooling (DenseNet's functional ReLU after `features`) may sit between
+ * them, and the linear must give the model's output. `relu` says whether the pooled maps are relu(a).
  */
-export function findGapLinearWeights(method: string, tape: Tape, a: Tensor, output: Tensor, layer: string): Tensor {
+export function findGapLinearWeights(
+  method: string,
+  tape: Tape,
+  a: Tensor,
+  output: Tensor,
+  layer: string,
+): { weights: Tensor; relu: boolean } {
   let cur = a;
   let pooled = false;
+  let relu = false;
   const fail = (why: string): never => {
     throw new Error(
       `${method}: CAM needs global average pooling and then one linear layer right after layer '${layer}'; ${why}. Grad-CAM works on any head (and equals CAM up to a positive factor on a GAP + linear one)`,
@@ -42,12 +50,16 @@ export function findGapLinearWeights(method: string, tape: Tape, a: Tensor, outp
       }
       case 'reshape':
         break;
+      case 'relu':
+        if (pooled || relu) fail(`found ${where} ${pooled ? 'after the pooling' : 'after another ReLU'}`);
+        relu = true;
+        break;
       case 'linear': {
         if (!pooled) fail(`found ${where} before any global average pooling`);
         if (node.output !== output) fail(`the linear layer ${where} is not the model's last op`);
         const w = inputsOf(node).weight;
         if (w.shape[1] !== a.shape[1]) fail(`the linear layer takes ${w.shape[1]} features, the layer has ${a.shape[1]} channels`);
-        return w;
+        return { weights: w, relu };
       }
       default:
         fail(`found ${where}`);
@@ -59,8 +71,9 @@ export function findGapLinearWeights(method: string, tape: Tape, a: Tensor, outp
 
 /**
  * CAM (Zhou et al. 2016): Σₖ w_c,k Aₖ with w the weights of the linear layer that follows global
- * average pooling of the target layer (found on the tape), [N, h, w] and [N, H, W]. No ReLU by default
- * (the paper has none; `relu: true` adds it). Class targets only.
+ * average pooling of the target layer (found on the tape), [N, h, w] and [N, H, W]; Aₖ is the layer's
+ * output, or its ReLU where the model applies one before the pooling (DenseNet). No ReLU on the map by
+ * default (the paper has none; `relu: true` adds it). Class targets only.
  */
 export function cam(model: Module, x: Tensor, given: CamOptions = {}): CamResult {
   const method = 'cam';
@@ -72,13 +85,16 @@ export function cam(model: Module, x: Tensor, given: CamOptions = {}): CamResult
     throw new Error(`${method}: CAM needs class targets (a class index, per-item indices or 'top1'), not a function`);
   const pass = recordPass(method, model, x, options.target);
   let layer: CamLayer | null = null;
+  let rectified: Tensor | null = null;
   try {
     layer = camLayer(method, model, pass.tape, options);
-    const w = findGapLinearWeights(method, pass.tape, layer.raw, pass.output, options.layer);
+    const head = findGapLinearWeights(method, pass.tape, layer.raw, pass.output, options.layer);
+    const w = head.weights;
     const classes = pass.target.classes!;
+    if (head.relu) rectified = relu(layer.a);
     return buildCam(
       method,
-      layer.a,
+      rectified ?? layer.a,
       null,
       (a) => {
         const weights = indexSelect(w, 0, classes);
@@ -91,6 +107,7 @@ export function cam(model: Module, x: Tensor, given: CamOptions = {}): CamResult
       warnings,
     );
   } finally {
+    rectified?.dispose();
     layer?.dispose();
     disposePass(pass);
   }

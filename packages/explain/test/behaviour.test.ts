@@ -42,7 +42,14 @@ describe('inputs, targets and layers get clear messages', () => {
     expect(() => cam(model, x, { layer: 'features.3', ...quiet })).toThrow(
       /cam: CAM needs global average pooling and then one linear layer right after layer 'features.3'; found 'maxPool2d' in 'features.4'/,
     );
-    expect(() => cam(gapNet(), x, { layer: 'features.3', ...quiet })).toThrow(/found 'relu' in 'features.4'/);
+  });
+
+  test("CAM on a layer whose ReLU runs before the pooling (DenseNet's head) uses the rectified maps", () => {
+    // gapnet: features.3 is a conv, features.4 its ReLU, then global average pooling and the linear layer.
+    const before = cam(gapNet(), x, { layer: 'features.3', ...quiet });
+    const after = cam(gapNet(), x, { layer: 'features.4', ...quiet });
+    expect(Array.from(before.map.dataSync())).toEqual(Array.from(after.map.dataSync()));
+    expect(Array.from(before.map.dataSync()).some((v) => v !== 0)).toBe(true);
   });
 
   test('targets out of range, of the wrong length, or of the wrong kind', () => {
