@@ -1,4 +1,4 @@
-import type { Tensor } from '@gradlens/tensor';
+import type { Generator, Tensor } from '@gradlens/tensor';
 import { adaptiveAvgPool2d, dropout, mul, ones } from '@gradlens/tensor';
 import { ReLU, ReLU6, Sigmoid } from './activation';
 import { BatchNorm2d, type BatchNorm2dOptions } from './batchnorm';
@@ -83,15 +83,23 @@ export class SqueezeExcitation extends Module {
  * branch is dropped with probability p and the kept ones scaled by 1/(1 − p); identity in eval.
  */
 export class StochasticDepth extends Module {
-  constructor(readonly p: number) {
+  /** Where the masks come from (default: the default generator). */
+  generator: Generator | undefined;
+
+  constructor(
+    readonly p: number,
+    options: { generator?: Generator } = {},
+  ) {
     super();
     if (!(p >= 0 && p <= 1)) throw new Error(`StochasticDepth: p must be in [0, 1], got ${p}`);
+    this.generator = options.generator;
   }
 
   override forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     // A Bernoulli(1 − p) mask per sample, scaled by 1/(1 − p): dropout of ones of shape [N, 1, …, 1].
-    const keep = dropout(ones([x.shape[0] ?? 1, ...x.shape.slice(1).map(() => 1)]), { p: this.p, training: true });
+    const shape = [x.shape[0] ?? 1, ...x.shape.slice(1).map(() => 1)];
+    const keep = dropout(ones(shape, x.dtype), { p: this.p, training: true, generator: this.generator });
     return mul(x, keep);
   }
 }
