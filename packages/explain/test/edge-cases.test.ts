@@ -85,6 +85,17 @@ describe('other models', () => {
     expect(() => E.occlusion(m, x, quiet)).toThrow(/occlusion: input must be a batch \[N, C, H, W\]/);
   });
 
+  test('feature visualisation on a 1-channel model or an MLP: an error that says it optimises RGB pictures', () => {
+    const one = new EdgeNet(1).eval();
+    const rgb = /the model failed on the picture \[1, 3, 16, 16\] it is given \(feature visualisation optimises RGB images/;
+    expect(() => E.visualizeFilter(one, { layer: 'features.3', filter: 0, steps: 1, size: 16 })).toThrow(rgb);
+    expect(() => E.generateClassSample(new Mlp().eval(), 1, { steps: 1, size: 16 })).toThrow(rgb);
+    // The method's own checks keep their messages.
+    expect(() => E.generateClassSample(new GapHeadNet().eval(), 9, { steps: 1, size: 16 })).toThrow(
+      /^generateClassSample: target class 9 is out of range/,
+    );
+  });
+
   test('LRP on SiLU / Hardswish (a product of two activations) is a one-line error, not a wrong map', () => {
     const x = randn([1, 3, 12, 20], { generator: new Generator(6) });
     expect(() => E.lrp(edgeNet(), x, quiet)).toThrow(/^LRP: mul with an input-dependent pair of operands/);
@@ -244,6 +255,20 @@ describe('metrics take one item: a batch is an error, not a sum over items', () 
   test.each(rows)('%s', (name, run) => {
     expect(run).toThrow(new RegExp(`^${name}: expected (one|an) (image|item)`));
   });
+  test('a non-integer class is an error (it read an undefined score: NaN), a batch size of 0 runs as 1 (it hung)', () => {
+    const x1 = tensor(x2.dataSync().slice(0, 720), [1, 3, 12, 20]);
+    const ramp = { data: Float64Array.from({ length: 240 }, (_, i) => i), height: 12, width: 20 };
+    const rows: [string, () => number][] = [
+      ['faithfulnessCorrelation', () => E.faithfulnessCorrelation(m, x1, ramp, 1.5, { runs: 4 })],
+      ['infidelity', () => E.infidelity(m, x1, randn([1, 3, 12, 20], { generator: new Generator(12) }), 1.5)],
+      ['road', () => E.road(m, x1, ramp, 1.5).morf],
+    ];
+    for (const [name, run] of rows) expect(run).toThrow(new RegExp(`^${name}: target class 1\\.5 does not index the model's output`));
+    const once = E.faithfulnessCorrelation(m, x1, ramp, 1, { runs: 4, batchSize: 1 });
+    expect(E.faithfulnessCorrelation(m, x1, ramp, 1, { runs: 4, batchSize: 0 })).toBeCloseTo(once, 10);
+    expect(Number.isFinite(once)).toBe(true);
+  });
+
   test('on one item they run (non-square), and a zero map gives no NaN where a number is defined', () => {
     const x1 = tensor(x2.dataSync().slice(0, 720), [1, 3, 12, 20]);
     expect(E.integratedGradientsCompleteness(m, x1, 1, { steps: 64 }).relativeGap).toBeLessThan(0.05);
