@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { readNpz } from '@gradlens/io';
 import type { Tensor } from '@gradlens/tensor';
-import { Generator, numTensors, randn, tensor } from '@gradlens/tensor';
+import { Generator, numTensors, randn, tensor, tidy } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import * as E from '../src';
 import { edgeNet, GapHeadNet, tinyVit } from './edge-models';
@@ -83,11 +83,12 @@ const shapPatterns = bits(40, false).filter((r) => r.some((b) => b) && r.some((b
 const gsAlpha = Array.from({ length: S * n }, () => gen.uniform());
 const gsIndex = Array.from({ length: S * n }, () => gen.int(4));
 
+/** A method on a batch: its map, its classes, the result to free, and the model when not EdgeNet (for its default classes). */
 type Run = (
   xs: Tensor,
   target: E.TargetSpec | undefined,
   items: readonly number[],
-) => { out: Tensor; classes: readonly number[] | null; r: object };
+) => { out: Tensor; classes: readonly number[] | null; r: object; model?: Module };
 /** A CAM-family method's upsampled map (or the map, for those that return it at the input's size). */
 type CamLike = { map: Tensor; upsampled?: Tensor; classes: readonly number[] | null };
 const cam =
@@ -120,6 +121,32 @@ const rows: [string, Run][] = [
   ['augSmoothCam', cam((m, xs, o) => E.augSmoothCam(E.gradCam, m, xs, o))],
   ['eigenSmoothCam', cam((m, xs, o) => E.eigenSmoothCam(m, xs, 'product', o))],
   ['guidedGradCam', attr((xs, target) => E.guidedGradCam(model, xs, { layer: 'features.6', target, ...quiet }))],
+  [
+    'noiseTunnel (VarGrad of the vanilla gradient)',
+    attr((xs, target, items) => {
+      const draws = take(noise, 1, items);
+      try {
+        const explain: E.BatchAttribution = (m, batch, t) => E.vanillaGradient(m, batch, { target: t, ...quiet }).attribution;
+        return E.noiseTunnel(explain, model, xs, { target, noise: draws, type: 'vargrad', ...quiet });
+      } finally {
+        draws.dispose();
+      }
+    }),
+  ],
+  [
+    'layerActivationGradient',
+    (xs) => {
+      const r = E.layerActivationGradient(model, xs, { layer: 'features.4', filter: 3, ...quiet });
+      return { out: r.attribution, classes: null, r };
+    },
+  ],
+  [
+    'cam (a ReLU twin with a GAP + linear head)',
+    (xs, target) => {
+      const r = E.cam(reluTwin, xs, { layer: 'features.3', target, ...quiet });
+      return { out: r.upsampled, classes: r.classes, r, model: reluTwin };
+    },
+  ],
   ['vanillaGradient', attr((xs, target) => E.vanillaGradient(model, xs, { target, ...quiet }))],
   ['guidedBackprop', attr((xs, target) => E.guidedBackprop(model, xs, { target, ...quiet }))],
   ['deconvnet', attr((xs, target) => E.deconvnet(model, xs, { target, ...quiet }))],
@@ -180,7 +207,8 @@ describe.each([
     const v = all.out.dataSync();
     const per = v.length / n;
     expect(all.out.shape[0]).toBe(n);
-    if (all.classes) expect(all.classes).toEqual(spec === undefined ? tops : targets);
+    const defaults = all.model ? tidy(() => [0, 1, 2].map((i) => E.topClasses(all.model!, pick(x, i), 1)[0]![0]!)) : tops;
+    if (all.classes) expect(all.classes).toEqual(spec === undefined ? defaults : targets);
     for (let i = 0; i < n; i++) {
       const xi = pick(x, i);
       const one = run(xi, Array.isArray(spec) ? [spec[i]!] : spec, [i]);
