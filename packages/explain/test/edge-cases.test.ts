@@ -1,3 +1,6 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import type { Tensor } from '@gradlens/tensor';
 import { full, Generator, numTensors, randn, tensor, zeros } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
@@ -238,6 +241,18 @@ describe('degenerate values: every map is finite', () => {
     expect(Array.from(r.relevance.dataSync()).every((v) => v === 0)).toBe(true);
     expect(r.conservation).toEqual([1, 1]);
   });
+});
+
+test('mapPicture and saveNpy of a [h, w] map tensor free the batch view they make; a bad item is an error', () => {
+  const map = randn([12, 20], { generator: new Generator(13) });
+  const before = numTensors();
+  const picture = E.mapPicture(map);
+  expect([picture.width, picture.height]).toEqual([20, 12]);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edge-')), 'map.npy');
+  E.saveNpy(file, map);
+  expect(fs.statSync(file).size).toBeGreaterThan(240 * 4);
+  expect(() => E.mapPicture(map, { item: 1 })).toThrow(/^mapPicture: item 1 is out of range: the batch has 1 item\(s\)/);
+  expect(numTensors()).toBe(before);
 });
 
 describe('metrics take one item: a batch is an error, not a sum over items', () => {
