@@ -255,6 +255,27 @@ test('mapPicture and saveNpy of a [h, w] map tensor free the batch view they mak
   expect(numTensors()).toBe(before);
 });
 
+test('evaluateMethods on a 1-channel model: a CAM map is not taken for a signed attribution (same size, not same shape)', () => {
+  const m = new EdgeNet(1).eval();
+  const samples = [0, 1].map((i) => ({
+    image: randn([1, 12, 20], { generator: new Generator(30 + i) }),
+    label: i,
+    box: { x0: 2, y0: 1, x1: 12, y1: 9 },
+  }));
+  const t = E.evaluateMethods(
+    m,
+    samples,
+    {
+      gradCam: (mm, xs, c) => E.gradCam(mm, xs, { layer: 'features.6', target: c, ...quiet }).upsampled,
+      vanilla: (mm, xs, c) => E.vanillaGradient(mm, xs, { target: c, ...quiet }).attribution,
+    },
+    { metrics: ['completeness', 'deletion'] },
+  );
+  expect(t.values.gradCam!.completeness).toEqual([null, null]);
+  expect(t.values.vanilla!.completeness!.every((v) => v !== null && Number.isFinite(v))).toBe(true);
+  expect(t.values.gradCam!.deletion!.every((v) => v !== null && Number.isFinite(v))).toBe(true);
+});
+
 describe('metrics take one item: a batch is an error, not a sum over items', () => {
   const m = new GapHeadNet().eval();
   const x2 = randn([2, 3, 12, 20], { generator: new Generator(11) });
