@@ -312,5 +312,6 @@ describe('metrics take one item: a batch is an error, not a sum over items', () 
     expect(Number.isFinite(E.deletionAUC(m, x1, zero, 1, { steps: 5 }).auc)).toBe(true);
     expect(Number.isFinite(E.sparseness(zero))).toBe(true);
     expect(E.complexity(zero)).toBeNaN(); // documented: left out of evaluateMethods
+    expect(E.faithfulnessCorrelation(m, x1, zero, 1, { runs: 4 })).toBeNaN(); // the same: a constant map correlates with nothing
   });
 });
