@@ -4,7 +4,7 @@ import * as path from 'path';
 import type { Tensor } from '@gradlens/tensor';
 import { full, Generator, numTensors, randn, tensor, zeros } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { resnet18 } from '@gradlens/nn';
+import { defaultCamLayer, resnet18 } from '@gradlens/nn';
 import * as E from '../src';
 import { EdgeNet, edgeNet, GapHeadNet, Mlp, Scaled, SideBranchNet } from './edge-models';
 import { relError } from './helpers';
@@ -50,6 +50,14 @@ describe('sizes: CAM maps come back at the input size and aspect', () => {
       x.dispose();
     }
   });
+});
+
+test('the default CAM layer of an unknown features → avgpool → fc model is the last map, not the 1×1 pool', () => {
+  const m = new EdgeNet().eval();
+  expect(defaultCamLayer(m, [1, 3, 12, 20])).toBe('features');
+  const r = E.gradCam(m, randn([2, 3, 12, 20], { generator: new Generator(14) }), quiet);
+  expect(r.map.shape).toEqual([2, 6, 10]);
+  E.disposeResult(r);
 });
 
 describe('other models', () => {
