@@ -36,7 +36,7 @@ export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions 
   const pass = recordPass(method, model, x, options.target);
   let layer: CamLayer | null = null;
   try {
-    layer = camLayer(method, model, pass.tape, options);
+    layer = camLayer(method, model, pass.tape, options, pass.output);
     const a = layer.a;
     const k = a.shape[1]!;
     // Channel k is zeroed in the layer's own layout: dim 1 of [N, K, h, w], the last dim of [N, tokens, K].

@@ -11,6 +11,7 @@ import {
   layerActivation,
   passGrad,
   recordPass,
+  requireOnPath,
   upsampleMaps,
   valuesOf,
   Warnings,
@@ -95,9 +96,13 @@ export interface CamLayer {
   dispose(): void;
 }
 
-/** Finds the CAM target layer on `tape` and lays it out as [N, K, h, w] (options.reshape, or the model's token grid). */
-export function camLayer(method: string, model: Module, tape: Tape, options: CamOptions & { layer: string }): CamLayer {
+/**
+ * Finds the CAM target layer on `tape` and lays it out as [N, K, h, w] (options.reshape, or the model's
+ * token grid). With `output`, the layer must lie on the path to it (methods that need ∂score/∂A or ablation).
+ */
+export function camLayer(method: string, model: Module, tape: Tape, options: CamOptions & { layer: string }, output?: Tensor): CamLayer {
   const raw = layerActivation(method, model, tape, options.layer);
+  if (output) requireOnPath(method, tape, raw, output, options.layer);
   const transform = options.reshape ?? defaultReshape(model, raw.rank);
   if (!transform) {
     checkActivation(method, raw, options.layer);
@@ -210,7 +215,7 @@ export function gradientCam(
   const pass = recordPass(method, model, x, options.target);
   let layer: CamLayer | null = null;
   try {
-    layer = camLayer(method, model, pass.tape, options);
+    layer = camLayer(method, model, pass.tape, options, pass.output);
     const [g] = passGrad(pass, [layer.raw]);
     try {
       return buildCam(method, layer.a, layer.grid(g!), combine, options.relu ?? reluDefault, x.shape, pass.target, pass.scores, warnings);

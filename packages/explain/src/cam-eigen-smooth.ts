@@ -14,7 +14,13 @@ export type WeightedActivations =
   /** ReLU(g) ⊙ A (Layer-CAM). */
   | { kind: 'positive-gradient' }
   /** ReLU(g ⊙ A) (Grad-CAM element-wise). */
-  | { kind: 'positive-product' };
+  | { kind: 'positive-product' }
+  /** The kinds without options, by name. */
+  | 'product'
+  | 'positive-gradient'
+  | 'positive-product';
+
+const KINDS = ['channel', 'product', 'positive-gradient', 'positive-product'];
 
 /**
  * eigen_smooth (pytorch-grad-cam) for any CAM method: instead of summing the method's weighted
@@ -23,9 +29,16 @@ export type WeightedActivations =
  * on the dominant direction. `weights` of the result is the principal direction [N, K]. A token layer
  * (ViT) goes through the same reshape as the other CAM methods (`options.reshape`, or the model's token grid).
  */
-export function eigenSmoothCam(model: Module, x: Tensor, how: WeightedActivations, given: CamOptions = {}): CamResult {
+export function eigenSmoothCam(model: Module, x: Tensor, spec: WeightedActivations, given: CamOptions = {}): CamResult {
   const method = 'eigenSmoothCam';
   checkInput(method, x);
+  const how = typeof spec === 'string' ? { kind: spec } : spec;
+  // An unknown kind would otherwise fall through to the last weighting without a word.
+  if (!how || !KINDS.includes(how.kind) || (how.kind === 'channel' && typeof how.camFn !== 'function')) {
+    throw new Error(
+      `${method}: how must be { kind: 'channel', camFn }, 'product', 'positive-gradient' or 'positive-product', got ${JSON.stringify(spec)}`,
+    );
+  }
   const options = withLayer(model, x, given);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
@@ -43,7 +56,7 @@ export function eigenSmoothCam(model: Module, x: Tensor, how: WeightedActivation
   const pass = recordPass(method, model, x, options.target);
   let layer: CamLayer | null = null;
   try {
-    layer = camLayer(method, model, pass.tape, options);
+    layer = camLayer(method, model, pass.tape, options, pass.output);
     const [g] = passGrad(pass, [layer.raw]);
     try {
       return buildCam(

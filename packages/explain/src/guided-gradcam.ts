@@ -37,7 +37,7 @@ export function guidedGradCam(model: Module, x: Tensor, given: GradCamOptions = 
   const pass = recordPass(method, model, x, options.target);
   let layer: CamLayer | null = null;
   try {
-    layer = camLayer(method, model, pass.tape, options);
+    layer = camLayer(method, model, pass.tape, options, pass.output);
     const a = layer.a;
     const [ga] = passGrad(pass, [layer.raw]);
     const [guided] = passGrad(pass, [x], guidedRules);

@@ -34,7 +34,7 @@ export interface LayerActivationResult {
  */
 export function layerActivationGradient(model: Module, x: Tensor, options: LayerActivationOptions): LayerActivationResult {
   const method = 'layerActivationGradient';
-  checkInput(method, x);
+  checkInput(method, x, true);
   const warnings = new Warnings(method, options.onWarning);
   checkEval(model, warnings);
   const { output, tape } = record(() => model.call(x));

@@ -22,3 +22,22 @@ export function layerActivation(method: string, model: Module, tape: Tape, layer
     `${method}: layer '${layer}' ran no op in the forward pass (an Identity, or Dropout in eval mode?); layers that did: ${tape.scopes().join(', ')}`,
   );
 }
+
+/**
+ * Throws unless `output` depends on the layer's activation `from` through the ops recorded on `tape`:
+ * a layer off the path to the output (a side branch whose result is not used) gets a zero gradient
+ * and no ablation effect, which would otherwise come back as an empty map.
+ */
+export function requireOnPath(method: string, tape: Tape, from: Tensor, output: Tensor, layer: string): void {
+  const reached = new Set<Tensor>([from]);
+  for (const node of tape.nodes) {
+    if (node.inputs.some((t) => reached.has(t))) {
+      reached.add(node.output);
+    }
+  }
+  if (!reached.has(output)) {
+    throw new Error(
+      `${method}: the model's output does not depend on layer '${layer}' (its result is not used on the way to the output); choose a layer on the path from the input to the output`,
+    );
+  }
+}

@@ -1,4 +1,4 @@
-import { add, cat, defaultGenerator, Generator, mul, tensor, tidy } from '@gradlens/tensor';
+import { add, cat, defaultGenerator, Generator, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ProgressCallback, TargetSpec } from './common';
@@ -154,7 +154,8 @@ export function noiseTunnel(explain: BatchAttribution, model: Module, x: Tensor,
   const chosen = type === 'smoothgrad' ? result.mean : type === 'smoothgrad_sq' ? result.squared : result.variance;
   checkConstant(chosen, target, warnings, 'every noisy map was zero or equal');
   return {
-    attribution: mul(chosen, 1),
+    // A copy of the chosen statistic, made on the host (mul(chosen, 1) left its scalar tensor behind).
+    attribution: tensor((type === 'smoothgrad' ? mean : type === 'smoothgrad_sq' ? sq : variance).slice(), shape, x.dtype),
     ...result,
     sigma,
     classes: target.classes ? [...target.classes] : null,

@@ -52,7 +52,7 @@ export function checkInput(method: string, x: Tensor, anyBatch = false): void {
       x.rank === 3
         ? `; add the batch dimension: unsqueeze(x, 0) gives [1, ${x.shape.join(', ')}] (imageToInput of @gradlens/nn returns a batch)`
         : x.rank === 2 && !anyBatch
-          ? '; a [H, W] picture needs channels and a batch: [1, 1, H, W]'
+          ? '; a [H, W] picture needs channels and a batch: [1, 1, H, W] (a batch of vectors [N, F] is taken only by the gradient methods and LRP)'
           : '';
     throw new Error(`${method}: input must be a batch [N, C, H, W], got shape [${x.shape.join(', ')}]${hint}`);
   }

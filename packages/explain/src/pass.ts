@@ -28,7 +28,9 @@ export interface Pass {
  */
 export function recordPass(method: string, model: Module, x: Tensor, target: TargetSpec | ResolvedTarget | undefined): Pass {
   const spec = target;
-  const fn = typeof spec === 'function' ? spec : spec !== undefined && typeof spec === 'object' && 'fn' in spec ? spec.fn : null;
+  // null (a JSON config's missing target) means the default, as in resolveTarget.
+  const given = spec !== undefined && spec !== null && typeof spec === 'object' && 'fn' in spec ? spec : null;
+  const fn = typeof spec === 'function' ? spec : given ? given.fn : null;
   let made: ReadonlySet<Tensor> = new Set();
   const { output: rec, tape } = record(() => {
     const run = tidyOwned(() => {
@@ -40,10 +42,7 @@ export function recordPass(method: string, model: Module, x: Tensor, target: Tar
   });
   const owned = [rec.output, rec.score].filter((t): t is Tensor => t !== null && made.has(t));
   try {
-    const resolved =
-      spec !== undefined && typeof spec === 'object' && 'fn' in spec
-        ? spec
-        : resolveTarget(method, spec as TargetSpec | undefined, rec.output);
+    const resolved = given ?? resolveTarget(method, spec as TargetSpec | undefined, rec.output);
     const rows = rec.output.shape[0] ?? 0;
     if (resolved.classes) {
       const k = rec.output.shape[1]!;

@@ -42,12 +42,15 @@ export interface SaveMapOptions {
   onWarning?: (message: string) => void;
 }
 
-/** The map kind and tensor a result holds: 'heat' for [N, h, w] maps, 'gradient' for [N, C, H, W] attributions. */
-function mapOf(result: SavableMap, where: string): { kind: 'heat' | 'gradient'; t: Tensor } {
+/**
+ * The map kind and tensor a result holds: 'heat' for [N, h, w] maps, 'gradient' for [N, C, H, W]
+ * attributions. `owned`: t was made here (a [h, w] map given a batch dimension) and is the caller's to free.
+ */
+function mapOf(result: SavableMap, where: string): { kind: 'heat' | 'gradient'; t: Tensor; owned?: boolean } {
   if (result instanceof Tensor) {
     if (result.rank === 4) return { kind: 'gradient', t: result };
     if (result.rank === 3) return { kind: 'heat', t: result };
-    if (result.rank === 2) return { kind: 'heat', t: reshape(result, [1, ...result.shape]) };
+    if (result.rank === 2) return { kind: 'heat', t: reshape(result, [1, ...result.shape]), owned: true };
     throw new Error(
       `${where}: a Tensor map must be [N, C, H, W] (an attribution), [N, h, w] or [h, w] (a heat map), got shape [${result.shape.join(', ')}]; pass the method's result itself`,
     );
@@ -94,8 +97,13 @@ function pictureAt(image: RasterImage, outW: number, outH: number, where: string
 /** The picture saveMap writes (see there), without writing it. */
 export function mapPicture(result: SavableMap, options: SaveMapOptions = {}): RgbImage | RasterImage {
   const where = 'mapPicture';
-  const { kind, t } = mapOf(result, where);
-  const one = itemOf(t, options.item ?? 0, where);
+  const { kind, t, owned } = mapOf(result, where);
+  let one: NdArray<'float32'>;
+  try {
+    one = itemOf(t, options.item ?? 0, where);
+  } finally {
+    if (owned) t.dispose();
+  }
   const draw = { onWarning: options.onWarning };
   const colormap = options.colormap ?? 'jet';
   let picture: RasterImage;
@@ -130,6 +138,11 @@ export function saveMap(file: string, result: SavableMap, options: SaveMapOption
 
 /** Writes the whole float map of a result (CAM: the layer-resolution map [N, h, w]; attributions: [N, C, H, W]) as .npy; returns the path. */
 export function saveNpy(file: string, result: SavableMap): string {
-  writeNpy(file, toNdArray(mapOf(result, 'saveNpy').t));
+  const { t, owned } = mapOf(result, 'saveNpy');
+  try {
+    writeNpy(file, toNdArray(t));
+  } finally {
+    if (owned) t.dispose();
+  }
   return file;
 }

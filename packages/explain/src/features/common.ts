@@ -226,20 +226,36 @@ export function findModule(method: string, model: Module, layer: string): Module
   }
 }
 
+/**
+ * An error of the model's own forward pass (not one of `method`'s checks) with what was fed to it: the
+ * pictures optimised here are RGB [1, 3, H, W], which a 1-channel or non-image model cannot take.
+ */
+export function forwardError(method: string, x: Tensor, e: unknown): Error {
+  const message = e instanceof Error ? e.message : String(e);
+  if (message.startsWith(`${method}:`)) return e instanceof Error ? e : new Error(message);
+  return new Error(
+    `${method}: the model failed on the picture [${x.shape.join(', ')}] it is given (feature visualisation optimises RGB images in the normalised space): ${message}`,
+  );
+}
+
 /** How many times module `layer` runs in one forward pass of `x` (a module can be reused, as ResNet's ReLU). */
 export function countCalls(method: string, model: Module, layer: string, x: Tensor): number {
   const target = findModule(method, model, layer);
   let calls = 0;
-  noGrad(() =>
-    tidy(() => {
-      observeModuleCalls(
-        (m) => {
-          if (m === target) calls++;
-        },
-        () => model.call(x),
-      );
-    }),
-  );
+  try {
+    noGrad(() =>
+      tidy(() => {
+        observeModuleCalls(
+          (m) => {
+            if (m === target) calls++;
+          },
+          () => model.call(x),
+        );
+      }),
+    );
+  } catch (e) {
+    throw forwardError(method, x, e);
+  }
   if (calls === 0) throw new Error(`${method}: module '${layer}' did not run in the forward pass of ${model.constructor.name}`);
   return calls;
 }
@@ -325,18 +341,25 @@ export function optimizeImage(
     const dx = jitter && withGrad ? g.int(2 * jitter + 1) - jitter : 0;
     const shifted = dy !== 0 || dx !== 0;
     const input = shifted ? tensor(roll(pixels, h, w, dy, dx), [1, 3, h, w], 'float32') : x;
+    const run = (t: Tensor) => {
+      try {
+        return objective(t);
+      } catch (e) {
+        throw forwardError(method, t, e);
+      }
+    };
     try {
       if (!withGrad) {
         return noGrad(() => {
           let r = { loss: 0, value: 0 };
           tidy(() => {
-            const o = objective(input);
+            const o = run(input);
             r = { loss: o.loss.item(), value: o.value.item() };
           });
           return { ...r, grad: null };
         });
       }
-      const { output, tape } = record(() => objective(input));
+      const { output, tape } = record(() => run(input));
       try {
         if (tape.nodes.length === 0) {
           throw new Error(`${method}: nothing was recorded; it cannot run inside noGrad(), which turns off the gradients it ascends`);

@@ -3,7 +3,7 @@ import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { keep, mul, tidy } from '@gradlens/tensor';
 import type { BaseOptions } from '../common';
-import { checkInput, disposePass, layerActivation, recordPass, Warnings } from '../common';
+import { checkInput, disposePass, layerActivation, recordPass, requireOnPath, Warnings } from '../common';
 import type { LrpComposite } from './composite';
 import { lrpPresets, lrpRules } from './composite';
 import { additiveEpsilon, gateOutputs, relevancePerItem, signedEpsilon } from './rules';
@@ -37,7 +37,7 @@ export interface LrpResult {
  * swapped in for the gradient rules, starting from the target's score, down to the pixels.
  */
 export function lrp(model: Module, input: Tensor, options: LrpOptions): LrpResult {
-  checkInput('lrp', input);
+  checkInput('lrp', input, true);
   const reference = options.reference ?? false;
   const composite: LrpComposite = reference
     ? { conv2d: { rule: 'epsilon', epsilon: 1e-9 }, linear: { rule: 'epsilon', epsilon: 1e-9 } }
@@ -58,6 +58,7 @@ export function lrp(model: Module, input: Tensor, options: LrpOptions): LrpResul
         const firstLayer = pass.tape.nodes.find((node) => node.op === 'conv2d' || node.op === 'linear');
         const layer = options.layer ?? (reference && firstLayer ? firstLayer.scope : undefined);
         const wrt = layer ? layerActivation('lrp', model, pass.tape, layer) : input;
+        if (layer) requireOnPath('lrp', pass.tape, wrt, pass.output, layer);
         const stabilise = reference ? additiveEpsilon : signedEpsilon;
         // Attention probabilities (softmax outputs) are what the AH-rule holds constant.
         const probabilities = new Set(pass.tape.nodes.filter((n) => n.op === 'softmax').map((n) => n.output));
@@ -71,7 +72,8 @@ export function lrp(model: Module, input: Tensor, options: LrpOptions): LrpResul
           relevance: keep(relevance!),
           outputRelevance,
           inputRelevance,
-          conservation: inputRelevance.map((r, i) => r / outputRelevance[i]!),
+          // Nothing put in and nothing arrived (a zero logit) is conserved, not 0/0.
+          conservation: inputRelevance.map((r, i) => (r === 0 && outputRelevance[i] === 0 ? 1 : r / outputRelevance[i]!)),
         };
       });
     } finally {

@@ -14,6 +14,7 @@ import {
   reshape,
   sum,
   where,
+  eq,
   ge,
   minimum,
 } from '@gradlens/tensor';
@@ -33,6 +34,11 @@ export type LrpLayerRule =
 export type Stabiliser = (z: Tensor, epsilon: number) => Tensor;
 export const signedEpsilon: Stabiliser = (z, e) => add(z, where(ge(z, 0), e, -e));
 export const additiveEpsilon: Stabiliser = (z, e) => add(z, e);
+
+/** R / d, with 0 where d = 0: with ε = 0 (LRP-0) a zero output passes no relevance instead of 0/0 = NaN. */
+export function quotient(R: Tensor, d: Tensor): Tensor {
+  return where(eq(d, 0), 0, div(R, d));
+}
 
 const positive = (t: Tensor) => relu(t);
 const negative = (t: Tensor) => minimum(t, 0);
@@ -66,14 +72,14 @@ export function layerRelevance<K extends 'conv2d' | 'linear'>(
   const b = bias ?? null;
   switch (spec.rule) {
     case 'epsilon': {
-      const s = div(R, stabilise(ctx.output, spec.epsilon ?? 0));
+      const s = quotient(R, stabilise(ctx.output, spec.epsilon ?? 0));
       return mul(x, transpose(ctx, s, w));
     }
     case 'gamma': {
       const g = spec.gamma ?? 0.25;
       const wg = add(w, mul(positive(w), g));
       const bg = b && add(b, mul(positive(b), g));
-      const s = div(R, stabilise(forward(ctx, x, wg, bg), spec.epsilon ?? 1e-9));
+      const s = quotient(R, stabilise(forward(ctx, x, wg, bg), spec.epsilon ?? 1e-9));
       return mul(x, transpose(ctx, s, wg));
     }
     case 'alphaBeta': {
@@ -93,7 +99,7 @@ export function layerRelevance<K extends 'conv2d' | 'linear'>(
       const wp = positive(w);
       const wn = negative(w);
       const z = add(add(forward(ctx, x, w, null), neg(forward(ctx, low, wp, null))), neg(forward(ctx, high, wn, null)));
-      const s = div(R, stabilise(z, 1e-9));
+      const s = quotient(R, stabilise(z, 1e-9));
       return add(add(mul(x, transpose(ctx, s, w)), neg(mul(low, transpose(ctx, s, wp)))), neg(mul(high, transpose(ctx, s, wn))));
     }
   }
@@ -109,7 +115,7 @@ export const passThrough =
 export const proportional =
   <K extends OpName>(stabilise: Stabiliser, epsilon: number): GradRule<K> =>
   (R, ctx) => {
-    const s = div(R, stabilise(ctx.output, epsilon));
+    const s = quotient(R, stabilise(ctx.output, epsilon));
     const rule = gradRules[ctx.op] as GradRule<K>;
     const grads = rule(s, ctx);
     return ctx.inputs.map((x, i) => (i === 0 && grads[0] ? mul(x, grads[0]) : null));
@@ -119,7 +125,7 @@ export const proportional =
 export const shareSum =
   (stabilise: Stabiliser, epsilon: number, subtract: boolean): GradRule<'add' | 'sub'> =>
   (R, ctx) => {
-    const s = div(R, stabilise(ctx.output, epsilon));
+    const s = quotient(R, stabilise(ctx.output, epsilon));
     const [a, b] = ctx.inputs as [Tensor, Tensor];
     return [ctx.needsGrad[0] ? mul(a, s) : null, ctx.needsGrad[1] ? mul(subtract ? neg(b) : b, s) : null];
   };
@@ -191,7 +197,7 @@ export const batchNormRelevance =
         x.shape.map((d, i) => (i === 1 ? d : 1)),
       ),
     );
-    return ctx.inputs.map((_, i) => (i === 0 && ctx.needsGrad[0] ? mul(scaled, div(R, stabilise(ctx.output, epsilon))) : null));
+    return ctx.inputs.map((_, i) => (i === 0 && ctx.needsGrad[0] ? mul(scaled, quotient(R, stabilise(ctx.output, epsilon))) : null));
   };
 
 /** The sum of relevance per batch item. */

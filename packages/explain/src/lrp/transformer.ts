@@ -1,6 +1,7 @@
 import type { GradRule, Tensor } from '@gradlens/tensor';
-import { div, gradRules, inputsOf, mean, mul, pow, add, sub, sum } from '@gradlens/tensor';
+import { gradRules, inputsOf, mean, mul, pow, add, sub, sum } from '@gradlens/tensor';
 import type { Stabiliser } from './rules';
+import { quotient } from './rules';
 
 /** How relevance crosses attention: Ali et al.'s AH-rule, or AttnLRP's softmax and matrix-product rules. */
 export type AttentionRule = 'ah' | 'attnlrp';
@@ -18,7 +19,7 @@ export const layerNormRelevance =
     const axes = x.shape.map((_, i) => i).slice(x.rank - ctx.attrs.dims);
     const centred = sub(x, mean(x, { dim: axes, keepdim: true }));
     const inv = pow(add(mean(mul(centred, centred), { dim: axes, keepdim: true }), ctx.attrs.eps), -0.5);
-    const s = div(R, stabilise(ctx.output, epsilon));
+    const s = quotient(R, stabilise(ctx.output, epsilon));
     const ws = weight ? mul(s, weight) : s;
     const g = mul(inv, sub(ws, mean(ws, { dim: axes, keepdim: true })));
     return ctx.inputs.map((_, i) => (i === 0 && ctx.needsGrad[0] ? mul(x, g) : null));
@@ -34,7 +35,7 @@ export const matmulRelevance =
   (mode: AttentionRule, stabilise: Stabiliser, epsilon: number, probabilities: ReadonlySet<Tensor>): GradRule<'matmul'> =>
   (R, ctx) => {
     const [a, b] = ctx.inputs as [Tensor, Tensor];
-    const s = div(R, stabilise(ctx.output, epsilon));
+    const s = quotient(R, stabilise(ctx.output, epsilon));
     const [ga, gb] = gradRules.matmul(s, { ...ctx, needsGrad: [true, true] });
     const share = (x: Tensor, g: Tensor, f: number) => (f === 1 ? mul(x, g) : mul(mul(x, g), f));
     if (!ctx.needsGrad[0] || !ctx.needsGrad[1])

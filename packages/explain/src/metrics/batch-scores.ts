@@ -21,18 +21,22 @@ export function scoreImages(
   target: number,
   probability: boolean,
   batchSize = 16,
+  where = 'metric',
 ): Float64Array {
   const per = shape.reduce((a, b) => a * b, 1);
   const rows = data.length / per;
   const out = new Float64Array(rows);
-  for (let r0 = 0; r0 < rows; r0 += batchSize) {
-    const count = Math.min(batchSize, rows - r0);
+  // As every batched method: at least 1 (a batch size of 0 never advanced: the metric hung).
+  const batch = Math.max(1, Math.floor(batchSize) || 1);
+  for (let r0 = 0; r0 < rows; r0 += batch) {
+    const count = Math.min(batch, rows - r0);
     noGrad(() =>
       tidy(() => {
         const xs = tensor(Float32Array.from(data.subarray(r0 * per, (r0 + count) * per)), [count, ...shape]);
         const y = releasingIntermediates(() => model.call(xs));
-        if (y.rank !== 2 || target < 0 || target >= y.shape[1]!)
-          throw new Error(`metric: target class ${target} does not index the model's output [${y.shape.join(', ')}]`);
+        // A non-integer class read an undefined entry: every score NaN.
+        if (y.rank !== 2 || !Number.isInteger(target) || target < 0 || target >= y.shape[1]!)
+          throw new Error(`${where}: target class ${target} does not index the model's output [${y.shape.join(', ')}]`);
         const v = (probability ? softmax(y, 1) : y).dataSync();
         const k = y.shape[1]!;
         for (let r = 0; r < count; r++) out[r0 + r] = Number(v[r * k + target]);

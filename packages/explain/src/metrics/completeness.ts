@@ -16,6 +16,15 @@ export interface CompletenessResult {
   relativeGap: number;
 }
 
+/** Throws unless `input` is one item ([1, …]): the metrics sum one item's attribution against its own logit. */
+function checkOneItem(where: string, input: Tensor): void {
+  if (input.rank < 2 || input.shape[0] !== 1) {
+    throw new Error(
+      `${where}: expected one item [1, C, H, W] (or [1, F]), got [${input.shape.join(', ')}]; call it once per item (a batch would mix the items' sums)`,
+    );
+  }
+}
+
 /** The completeness gap of an attribution sum against f(x) − f(x′) (see `CompletenessResult`). */
 export function completenessGap(sum: number, fx: number, fBaseline: number): CompletenessResult {
   const difference = fx - fBaseline;
@@ -37,6 +46,7 @@ export function integratedGradientsCompleteness(
   target: number,
   options: Omit<IntegratedGradientsOptions, 'target' | 'reference'> = {},
 ): CompletenessResult {
+  checkOneItem('integratedGradientsCompleteness', input);
   const r = integratedGradients(model, input, { onWarning: () => undefined, ...options, target });
   try {
     const v = r.attribution.dataSync();
@@ -50,6 +60,7 @@ export function integratedGradientsCompleteness(
 
 /** The target's logit for one image [1, C, H, W] (no gradient recorded). */
 export function targetLogit(model: Module, input: Tensor, target: number): number {
+  checkOneItem('targetLogit', input);
   return noGrad(() =>
     tidy(() => {
       const out = model.call(input);
@@ -75,6 +86,7 @@ export function attributionCompleteness(
   explainer: Explainer,
   options: { baseline?: number } = {},
 ): CompletenessResult {
+  checkOneItem('attributionCompleteness', input);
   const a = explainer(model, input, target);
   let s = 0;
   try {

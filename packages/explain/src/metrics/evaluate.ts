@@ -226,8 +226,8 @@ function top1(model: Module, x: Tensor): number {
  * `attributionCompleteness`); returns a method × metric table of means over samples, with standard
  * deviations, counts and per-sample values. Each method's map is computed once per sample and shared by
  * the map-based metrics. Multi-channel maps are reduced with `reduce`; coarse maps are upsampled.
- * Completeness is computed only for explainers whose output has as many elements as the input (a
- * signed attribution, summed as returned); for others (a Grad-CAM map) it is null. Randomisation is
+ * Completeness is computed only for explainers whose output has the input's shape (a signed
+ * attribution, summed as returned); for others (a Grad-CAM map) it is null. Randomisation is
  * the Spearman correlation after the last cascading step, on the first `randomization.samples`.
  */
 export function evaluateMethods(
@@ -259,7 +259,9 @@ export function evaluateMethods(
         const target = options.target === 'top1' ? top1(model, x) : sample.label;
         const raw = explainer(model, x, target);
         let rawSum = 0;
-        const signed = raw.size === x.size;
+        // A signed input attribution has the input's shape ([1, C, H, W], or [C, H, W] for C > 1). Equal
+        // sizes are not enough: a CAM map [1, H, W] of a 1-channel model has as many values as its input.
+        const signed = raw.shape.join() === x.shape.join() || (x.shape[1] !== 1 && raw.shape.join() === x.shape.slice(1).join());
         let map;
         let rawValues: Float64Array | null = null;
         try {

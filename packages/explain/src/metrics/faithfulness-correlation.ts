@@ -79,7 +79,7 @@ export function faithfulnessCorrelation(
       for (let k = 0; k < c; k++) data[off + k * hw + p] = fill!;
     }
   });
-  const scores = scoreImages(model, data, [c, h, w], target, options.probability ?? false, options.batchSize ?? 16);
+  const scores = scoreImages(model, data, [c, h, w], target, options.probability ?? false, options.batchSize ?? 16, where);
   const drops = Float64Array.from({ length: runs }, (_, r) => scores[0]! - scores[r + 1]!);
   return pearson(sums, drops);
 }

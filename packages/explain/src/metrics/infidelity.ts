@@ -59,7 +59,7 @@ export function infidelity(
     }
     dots[s] = dot;
   }
-  const scores = scoreImages(model, data, [c, h, w], target, options.probability ?? false, options.batchSize ?? 16);
+  const scores = scoreImages(model, data, [c, h, w], target, options.probability ?? false, options.batchSize ?? 16, where);
   const diffs = Float64Array.from({ length: samples }, (_, s) => scores[0]! - scores[s + 1]!);
   let beta = 1;
   if (options.normalize) {

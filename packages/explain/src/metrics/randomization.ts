@@ -109,6 +109,9 @@ export function modelRandomization(
   options: RandomizationOptions = {},
 ): RandomizationResult {
   const method = 'modelRandomization';
+  // A batch's maps would be read as the channels of one map by toSaliencyMap.
+  if (input.rank !== 4 || input.shape[0] !== 1)
+    throw new Error(`${method}: expected one image [1, C, H, W], got [${input.shape.join(', ')}]; call it once per image`);
   const layers = options.layers ? [...options.layers] : parameterLayers(model);
   const modules = layers.map((p) => {
     try {

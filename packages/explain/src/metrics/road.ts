@@ -145,7 +145,7 @@ export function road(model: Module, image: Tensor, map: SaliencyMap, target: num
       data.set(noisyLinearImpute(values, c, h, w, removed, noise, gen), row++ * values.length);
     }
   }
-  const s = Array.from(scoreImages(model, data, [c, h, w], target, options.probability ?? true, options.batchSize ?? 16));
+  const s = Array.from(scoreImages(model, data, [c, h, w], target, options.probability ?? true, options.batchSize ?? 16, where));
   const morfCurve = s.slice(0, percentages.length);
   const lerfCurve = s.slice(percentages.length);
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;

@@ -34,9 +34,10 @@ function hasOwnDefault(model: Module): model is Module & OwnDefaultCamLayer {
  * block's output); the last ReLU of `features` for AlexNet and VGG (the last conv block's activation before
  * its max-pool, as the reference scripts use: `features.11`, `features.29`); the last encoder layer's
  * `ln_1` for vision transformers (pytorch-grad-cam's choice; its tokens are reshaped); otherwise the last
- * top-level module whose output is [N, K, h, w] (a model with its own `defaultCamLayer` method, such as an
- * imported ONNX graph, answers for itself), found by running the model once on zeros of
- * `inputShape` (default [1, 3, 224, 224]).
+ * top-level module whose output is [N, K, h, w] with h·w > 1 (a global pool's 1×1 output is taken only
+ * when no larger map ran), found by running the model once on zeros of `inputShape` (default
+ * [1, 3, 224, 224]). A model with its own `defaultCamLayer` method, such as an imported ONNX graph,
+ * answers for itself.
  */
 export function defaultCamLayer(model: Module, inputShape: readonly number[] = [1, 3, 224, 224]): string {
   if (hasOwnDefault(model)) return model.defaultCamLayer(inputShape);
@@ -59,7 +60,10 @@ export function defaultCamLayer(model: Module, inputShape: readonly number[] = [
     if (relu) return relu;
   }
   const rows = layers(model, [1, ...inputShape.slice(1)]).filter((r) => r.outputShape?.length === 4 && r.depth === 0);
-  const last = rows[rows.length - 1];
+  // A 1×1 output is a global pool's, not a map (the ONNX importer's rule too); it is taken only when
+  // nothing larger ran (an input so small that the last conv block's map is 1×1 as well).
+  const maps = rows.filter((r) => r.outputShape![2]! * r.outputShape![3]! > 1);
+  const last = maps[maps.length - 1] ?? rows[rows.length - 1];
   if (!last) {
     throw new Error(
       `defaultCamLayer: ${model.constructor.name} has no top-level module with a 4-D output [N, K, h, w] to read; name the layer (see layers(model, shape))`,
