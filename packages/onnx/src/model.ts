@@ -7,7 +7,7 @@ import type { TensorSource } from './initializers';
 import { readTensorProto } from './initializers';
 import { runIf, runLoop, runScan } from './control-flow';
 import type { SubgraphRunner } from './control-flow';
-import { CONTROL_FLOW_OPS, OPSET_RANGE, onnxOps } from './op-table';
+import { CONTROL_FLOW_OPS, OPSET_RANGE, opImpl } from './op-table';
 import type { GraphMessage, ModelMessage, NodeMessage } from './proto';
 import { decodeModel, toNumber } from './proto';
 import { modulePaths, OnnxScope } from './scopes';
@@ -162,7 +162,7 @@ export class OnnxModel extends Module {
           ? runLoop(attrs, values, env, subgraph)
           : node.opType === 'Scan'
             ? runScan(attrs, values, env, subgraph, this.opset)
-            : onnxOps[node.opType]!.run({ values, attrs, opset: this.opset, outputs: node.output.length });
+            : opImpl(node.domain, node.opType, this.opset)!.run({ values, attrs, opset: this.opset, outputs: node.output.length });
     node.output.forEach((name, i) => {
       const v = outs[i];
       if (name && v) env.set(name, v);
@@ -262,8 +262,7 @@ function unsupportedNodes(graph: GraphMessage, opset: number): NodeMessage[] {
   return graph.node.flatMap((n) => {
     if ((!n.domain || n.domain === 'ai.onnx') && (CONTROL_FLOW_OPS as readonly string[]).includes(n.opType))
       return n.attribute.flatMap((a) => (a.g ? unsupportedNodes(a.g, opset) : []));
-    const impl = onnxOps[n.opType];
-    return (n.domain && n.domain !== 'ai.onnx') || !impl || (impl.since !== undefined && opset < impl.since) ? [n] : [];
+    return opImpl(n.domain, n.opType, opset) ? [] : [n];
   });
 }
 

@@ -190,8 +190,8 @@ export const nnOps: OpTable = {
       return [t.batchNorm(x, mean!, variance!, scale, bias, { eps: attrs.float('epsilon', 1e-5) })];
     },
   },
+  // ONNX's since opset 17; onnxruntime's fusion writes the same op into optimised models of any opset.
   LayerNormalization: {
-    since: 17,
     run: ({ values, attrs, outputs }) => {
       const x = float(input(values, 0));
       const a = axis(attrs.int('axis', -1), x.rank);
