@@ -2,11 +2,13 @@ import { noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
 import { layers, Module } from '@gradlens/nn';
 import { Attrs } from './attrs';
 import { classNamesFromMetadata } from './class-names';
+import { checkSingleAssignment, nodeLabel } from './graph-checks';
 import { fileAccess } from './files';
 import type { TensorSource } from './initializers';
 import { readTensorProto } from './initializers';
 import { runIf, runLoop, runScan } from './control-flow';
 import type { SubgraphRunner } from './control-flow';
+import { checkElements } from './op-context';
 import { CONTROL_FLOW_OPS, OPSET_RANGE, opImpl } from './op-table';
 import type { GraphMessage, ModelMessage, NodeMessage } from './proto';
 import { decodeModel, toNumber } from './proto';
@@ -33,11 +35,6 @@ interface PlannedNode {
   attrs: Attrs;
   /** Scopes whose last node this is, innermost first: called after it so observers see their outputs. */
   closes: OnnxScope[];
-}
-
-/** A node label for messages: its name or first output, and its op type. */
-function label(node: NodeMessage): string {
-  return `'${node.name || node.output[0] || '?'}' (${node.opType})`;
 }
 
 /**
@@ -134,7 +131,7 @@ export class OnnxModel extends Module {
       try {
         outs = p.path ? withScope(p.path, run) : run();
       } catch (e) {
-        throw new Error(`ONNX node ${label(p.node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`);
+        throw new Error(`ONNX node ${nodeLabel(p.node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`);
       }
       const last = outs[0];
       if (last instanceof Tensor) for (const scope of p.closes) scope.call(last);
@@ -179,7 +176,7 @@ export class OnnxModel extends Module {
       try {
         this.runNode(node, this.branchAttrs(node), scope);
       } catch (e) {
-        throw new Error(`in ${what}, node ${label(node)}: ${(e as Error).message}`);
+        throw new Error(`in ${what}, node ${nodeLabel(node)}: ${(e as Error).message}`);
       }
     }
     return graph.output.map((o) => {
@@ -245,6 +242,7 @@ function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnn
     });
     if (given.some((d) => !Number.isInteger(d) || d < 1))
       throw new Error(`inputShape must be positive integers, got [${given.join(', ')}]`);
+    checkElements(given, `the input '${input.name}'`);
     return [...given];
   }
   const resolved = declared.map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : d));
@@ -254,6 +252,8 @@ function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnn
       `the model's input '${input.name}' [${declared.join(', ') || 'no shape'}] has dynamic dims (${open.join(', ') || 'all'}) that cannot be resolved; pass inputShape (--size for the CLI)`,
     );
   }
+  // A file may declare any dims: refuse before the load-time check allocates zeros of that shape.
+  checkElements(resolved as number[], `the model's input '${input.name}'`);
   return resolved as number[];
 }
 
@@ -301,6 +301,7 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       );
       throw new Error(`${unsupported.length} unsupported op${unsupported.length > 1 ? 's' : ''} at opset ${opset}: ${list.join(', ')}`);
     }
+    checkSingleAssignment(graph);
     if (!options.graphOnly) {
       const real = graph.input.filter((i) => !graph.initializer.some((t) => t.name === i.name));
       if (real.length !== 1)

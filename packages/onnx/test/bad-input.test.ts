@@ -92,6 +92,92 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
     expect(() => loadOnnx(dir)).toThrow(/not a regular file/);
   });
 
+  // Graphs and tensors no exporter writes, each refused at load in one line naming the problem.
+  const node = (name: string, opType: string, input: string[], output: string[], domain?: string) => ({
+    name,
+    opType,
+    input,
+    output,
+    domain,
+  });
+  const w = (fields: object) => ({ initializer: { name: 'w', dataType: 1, ...fields } });
+  const HOSTILE: [string, Uint8Array, RegExp][] = [
+    [
+      'a node reading a value no node makes',
+      model({ nodes: [node('a', 'Add', ['y', 'ghost'], ['z'])] }),
+      /node 'a' \(Add\).*input 'ghost' is not computed by any earlier node/,
+    ],
+    [
+      'a cycle',
+      model({ nodes: [node('a', 'Add', ['y', 'b'], ['a']), node('b', 'Relu', ['a'], ['b']), node('c', 'Neg', ['b'], ['z'])] }),
+      /node 'a' \(Add\).*input 'b' is not computed by any earlier node/,
+    ],
+    [
+      'two nodes writing one value',
+      model({ nodes: [node('a', 'Relu', ['y'], ['z']), node('b', 'Neg', ['y'], ['z'])] }),
+      /node 'b' \(Neg\) writes the value 'z', already given by node 'a' \(Relu\); each value has one producer/,
+    ],
+    [
+      'a node overwriting the graph input',
+      model({ nodes: [node('a', 'Relu', ['y'], ['x']), node('b', 'Neg', ['x'], ['z'])] }),
+      /node 'a' \(Relu\) writes the value 'x', already given by the graph input 'x'/,
+    ],
+    [
+      'raw_data shorter than its dims',
+      model(w({ dims: [2], rawData: Buffer.alloc(4) })),
+      /tensor 'w' holds 4 bytes of data, its shape \[2\] of FLOAT needs 8/,
+    ],
+    ['raw_data longer than its dims', model(w({ dims: [2], rawData: Buffer.alloc(12) })), /tensor 'w' holds 12 bytes of data/],
+    ['a negative dim', model(w({ dims: [-2], floatData: [1, 2] })), /tensor 'w' has invalid dims \[-2\]/],
+    [
+      'enormous dims',
+      model(w({ dims: [1e12, 1e12], rawData: Buffer.alloc(8) })),
+      /tensor 'w' has 1e\+24 elements, more than one tensor can hold/,
+    ],
+    [
+      'an enormous input',
+      model({ dims: [{ dimValue: 1 }, { dimValue: 4e9 }] }),
+      /the model's input 'x' would be \[1, 4000000000\] \(4000000000 elements\), past the 1073741824 one tensor may hold/,
+    ],
+    [
+      'a Reshape to two -1s',
+      model({ nodes: [int64s('s', [-1, -1]), node('r', 'Reshape', ['y', 's'], ['z'])] }),
+      /node 'r' \(Reshape\).*shape \[-1, -1\] has more than one -1/,
+    ],
+    [
+      'a Reshape to a shape of another size',
+      model({ nodes: [int64s('s', [3, -1]), node('r', 'Reshape', ['y', 's'], ['z'])] }),
+      /node 'r' \(Reshape\).*cannot reshape \[1, 2\] \(2 elements\) to \[3, -1\]/,
+    ],
+    [
+      'ConstantOfShape of a negative dim',
+      model({ nodes: [int64s('s', [-3, 2]), node('c', 'ConstantOfShape', ['s'], ['z'])] }),
+      /node 'c' \(ConstantOfShape\).*ConstantOfShape of \[-3, 2\] has a negative dim/,
+    ],
+    [
+      'an op of an unknown domain',
+      model({ nodes: [node('frob', 'Frobnicate', ['y'], ['z'], 'org.acme')] }),
+      /1 unsupported op at opset 17: org\.acme\.Frobnicate at "frob"/,
+    ],
+    [
+      'a com.microsoft op the importer lacks',
+      model({ nodes: [node('attn', 'Attention', ['y'], ['z'], 'com.microsoft')] }),
+      /1 unsupported op at opset 17: com\.microsoft\.Attention at "attn"/,
+    ],
+  ];
+
+  it.each(HOSTILE)('refuses %s in one line', (_what, bytes, message) => {
+    let error = '';
+    try {
+      loadOnnx(bytes);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    expect(error).toMatch(/^loadOnnx ONNX bytes: /);
+    expect(error).toMatch(message);
+    expect(error.split('\n')).toHaveLength(1);
+  });
+
   it('refuses an opset outside the supported range', () => {
     expect(() => loadOnnx(model({ opset: 3 }))).toThrow(/opset 3 is outside the supported range 7–21/);
     expect(() => loadOnnx(model({ opset: 40 }))).toThrow(/opset 40 is outside the supported range/);
