@@ -101,6 +101,14 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
     domain,
   });
   const w = (fields: object) => ({ initializer: { name: 'w', dataType: 1, ...fields } });
+  const image = [1, 1, 4, 2].map((d) => ({ dimValue: d }));
+  const kernel = {
+    name: '/k',
+    opType: 'Constant',
+    output: ['k'],
+    attribute: [{ name: 'value', type: 4, t: { dims: [1, 1, 3, 3], dataType: 1, floatData: Array<number>(9).fill(1) } }],
+  };
+  const conv = (opType: string, attribute: object) => ({ name: 'c', opType, input: ['y', 'k'], output: ['z'], attribute: [attribute] });
   const HOSTILE: [string, Uint8Array, RegExp][] = [
     [
       'a node reading a value no node makes',
@@ -153,6 +161,16 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
       'ConstantOfShape of a negative dim',
       model({ nodes: [int64s('s', [-3, 2]), node('c', 'ConstantOfShape', ['s'], ['z'])] }),
       /node 'c' \(ConstantOfShape\).*ConstantOfShape of \[-3, 2\] has a negative dim/,
+    ],
+    [
+      'Conv pads that would make a padded copy past the size limit',
+      model({ dims: image, nodes: [kernel, conv('Conv', { name: 'pads', type: 7, ints: [1e5, 1e5, 1e5, 1e5] })] }),
+      /node 'c' \(Conv\).*Conv's padded input would be \[1, 1, 200004, 200002\]/,
+    ],
+    [
+      'ConvTranspose strides of 0',
+      model({ dims: image, nodes: [kernel, conv('ConvTranspose', { name: 'strides', type: 7, ints: [0, 0] })] }),
+      /node 'c' \(ConvTranspose\).*strides \[0, 0\] must be integers of at least 1/,
     ],
     [
       'an op of an unknown domain',
