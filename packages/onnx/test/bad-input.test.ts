@@ -26,6 +26,13 @@ function model(
   return ModelProto.encode(msg).finish();
 }
 
+/** The default model() with its graph changed by `edit` (on the decoded message's plain object). */
+function withGraph(edit: (graph: { input: object[]; initializer: object[] }) => void): Uint8Array {
+  const msg = ModelProto.toObject(ModelProto.decode(model())) as { graph: { input: object[]; initializer: object[] } };
+  edit(msg.graph);
+  return ModelProto.encode(ModelProto.fromObject(msg)).finish();
+}
+
 /** A Constant node giving `name` the float32 values `v` (1-D). */
 const floats = (name: string, v: number[]) => ({
   name: `/${name}`,
@@ -130,6 +137,12 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
       model({ nodes: [node('a', 'Relu', ['y'], ['x']), node('b', 'Neg', ['x'], ['z'])] }),
       /node 'a' \(Relu\) writes the value 'x', already given by the graph input 'x'/,
     ],
+    [
+      'two initializers of one name',
+      withGraph((g) => g.initializer.push({ name: 'w', dims: [2], dataType: 1, floatData: [4, 5] })),
+      /the graph has two initializers named 'w'/,
+    ],
+    ['two inputs of one name', withGraph((g) => g.input.push({ ...g.input[0] })), /the graph has two inputs named 'x'/],
     [
       'raw_data shorter than its dims',
       model(w({ dims: [2], rawData: Buffer.alloc(4) })),
