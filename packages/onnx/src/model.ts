@@ -299,7 +299,13 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       const list = unsupported.map(
         (n) => `${n.domain ? `${n.domain}.` : ''}${n.opType} at ${JSON.stringify(n.name || n.output[0] || '?')}`,
       );
-      throw new Error(`${unsupported.length} unsupported op${unsupported.length > 1 ? 's' : ''} at opset ${opset}: ${list.join(', ')}`);
+      // onnxruntime's extended optimisations write its contrib ops; its basic level keeps to ONNX's.
+      const ort = unsupported.some((n) => n.domain === 'com.microsoft')
+        ? ' (com.microsoft ops are onnxruntime’s: save the model from a session at graph_optimization_level ORT_ENABLE_BASIC or lower, which keeps to ONNX’s ops)'
+        : '';
+      throw new Error(
+        `${unsupported.length} unsupported op${unsupported.length > 1 ? 's' : ''} at opset ${opset}: ${list.join(', ')}${ort}`,
+      );
     }
     checkSingleAssignment(graph);
     if (!options.graphOnly) {
