@@ -80,18 +80,21 @@ export const contribOps: OpTable = {
       return [alpha === 1 ? y : t.mul(y, alpha)];
     },
   },
-  // LayerNormalization over the last axis of input + skip (+ bias); the fourth output is that sum.
+  // LayerNormalization over the last axis of input + skip (+ bias), ε 1e-12 unless given; the fourth output is that sum.
   SkipLayerNormalization: {
-    run: (ctx) => {
-      const x = float(input(ctx.values, 0));
-      let s = t.add(x, asTensor(input(ctx.values, 1), x));
-      if (ctx.values[4]) s = t.add(s, asTensor(ctx.values[4], x));
-      const norm = nnOps.LayerNormalization!.run({
-        ...ctx,
-        values: [s, input(ctx.values, 2), ctx.values[3] ?? null],
-        outputs: Math.min(ctx.outputs, 3),
-      });
-      return ctx.outputs > 3 ? [...norm, s] : norm;
+    run: ({ values, attrs, outputs }) => {
+      const x = float(input(values, 0));
+      let s = t.add(x, asTensor(input(values, 1), x));
+      if (values[4]) s = t.add(s, asTensor(values[4], x));
+      const n = [s.shape[s.rank - 1]!];
+      const eps = attrs.float('epsilon', 1e-12);
+      const beta = values[3] ? t.reshape(asTensor(values[3], x), n) : null;
+      const y = t.layerNorm(s, n, t.reshape(asTensor(input(values, 2), x), n), beta, { eps });
+      if (outputs === 1) return [y];
+      const dim = [s.rank - 1];
+      const mean = t.mean(s, { dim, keepdim: true });
+      const invStdDev = t.div(1, t.sqrt(t.add(t.variance(s, { dim, keepdim: true, correction: 0 }), eps)));
+      return [y, mean, invStdDev, s].slice(0, outputs);
     },
   },
 };
