@@ -2,7 +2,8 @@
 the default settings of scripts/make-onnx-fixtures.py, with random weights (seed 0) and PyTorch's goldens.
 
 - cnn_opset{9,11,13,15,17}: one small CNN (Conv, BatchNorm, ReLU, MaxPool, AdaptiveAvgPool, Flatten, Linear);
-- cnn_nofold (do_constant_folding=False), cnn_initin (keep_initializers_as_inputs=True), cnn_eval
+- cnn_functions (export_modules_as_functions=True: each module a model-local function), cnn_nofold
+  (do_constant_folding=False), cnn_initin (keep_initializers_as_inputs=True), cnn_eval
   (training=EVAL), cnn_preserve_train (training=PRESERVE on a module in train mode: training-mode BatchNorm),
   cnn_dynbatch (dynamic batch), cnn_dynhw (dynamic batch, height and width; run at [3, 3, 10, 13]);
 - cnn_external (save_as_external_data, all tensors in cnn_external.onnx.data), cnn_fp16 (cnn_opset13 with weights,
@@ -412,3 +413,7 @@ P = {k: v.double() for k, v in P.items()}
 rec = goldens(contrib_torch, [xc.double()])
 rec['ops'] = sorted({n.op_type for n in nodes})
 write('contrib', rec)
+
+# Every module a model-local function (FunctionProto) the graph calls, nested as the modules are.
+p = export('cnn_functions', cnn, [x], opset=15, export_modules_as_functions=True)
+write('cnn_functions', goldens(cnn, [x], 'block2'), p)

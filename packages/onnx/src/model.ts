@@ -2,6 +2,7 @@ import { noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
 import { layers, Module } from '@gradlens/nn';
 import { Attrs } from './attrs';
 import { classNamesFromMetadata } from './class-names';
+import { inlineFunctions } from './functions';
 import { checkSingleAssignment, nodeLabel } from './graph-checks';
 import { fileAccess } from './files';
 import type { TensorSource } from './initializers';
@@ -286,9 +287,10 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
     } catch (e) {
       throw new Error(`not an ONNX model, or truncated (protobuf decoding failed: ${(e as Error).message})`);
     }
-    const graph = model.graph;
-    if (!graph || toNumber(model.irVersion) < 1 || graph.node.length === 0)
+    const declared = model.graph;
+    if (!declared || toNumber(model.irVersion) < 1 || declared.node.length === 0)
       throw new Error('not an ONNX model (no ir_version or no graph nodes)');
+    const graph: GraphMessage = { ...declared, node: inlineFunctions(declared.node, model.functions ?? []) };
     const opsetEntry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
     const opset = toNumber(opsetEntry?.version);
     if (!opsetEntry || opset < OPSET_RANGE.min || opset > OPSET_RANGE.max) {

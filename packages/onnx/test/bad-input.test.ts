@@ -33,6 +33,14 @@ function withGraph(edit: (graph: { input: object[]; initializer: object[] }) => 
   return ModelProto.encode(ModelProto.fromObject(msg)).finish();
 }
 
+/** The default model() whose Mul node calls `functions[0]` (domain and name) instead. */
+function withFunctions(functions: { name: string; domain: string; input: string[]; output: string[]; node: object[] }[]): Uint8Array {
+  const msg = ModelProto.toObject(ModelProto.decode(model())) as { graph: { node: { opType: string; domain?: string }[] } };
+  msg.graph.node[0]!.opType = functions[0]!.name;
+  msg.graph.node[0]!.domain = functions[0]!.domain;
+  return ModelProto.encode(ModelProto.fromObject({ ...msg, functions })).finish();
+}
+
 /** A Constant node giving `name` the float32 values `v` (1-D). */
 const floats = (name: string, v: number[]) => ({
   name: `/${name}`,
@@ -143,6 +151,13 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
       /the graph has two initializers named 'w'/,
     ],
     ['two inputs of one name', withGraph((g) => g.input.push({ ...g.input[0] })), /the graph has two inputs named 'x'/],
+    [
+      'a model-local function that calls itself',
+      withFunctions([
+        { name: 'Loop', domain: 'my', input: ['a'], output: ['b'], node: [{ opType: 'Loop', domain: 'my', input: ['a'], output: ['b'] }] },
+      ]),
+      /model-local function 'Loop' nests more than 64 calls deep \(does it call itself\?\)/,
+    ],
     [
       'raw_data shorter than its dims',
       model(w({ dims: [2], rawData: Buffer.alloc(4) })),

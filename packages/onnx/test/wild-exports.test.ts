@@ -8,7 +8,7 @@ import type { OnnxModel, Value } from '@gradlens/onnx';
 import { relError } from './op-harness';
 
 // Small models exported by torch.onnx the ways users export them (scripts/make-onnx-wild-fixtures.py, seed 0):
-// opsets 9–17, constant folding off, initializers as inputs, training=EVAL and PRESERVE, dynamic batch and
+// opsets 9–17, modules as functions, constant folding off, initializers as inputs, training=EVAL and PRESERVE, dynamic batch and
 // height/width, external data, float16 weights, two inputs or outputs, an NHWC input, rank-2 and rank-3 inputs,
 // F.interpolate in its modes, the functional ops of torchvision's less common exports, and onnxruntime's contrib
 // ops. Each one's outputs and the gradient of Σ(output · r) with respect to every input match PyTorch's autograd
@@ -62,6 +62,7 @@ const SINGLE: [string, string[]][] = [
   ['cnn_opset13', ['BatchNormalization']],
   ['cnn_opset15', ['BatchNormalization']],
   ['cnn_opset17', ['BatchNormalization']],
+  ['cnn_functions', ['Cnn']],
   ['cnn_nofold', ['BatchNormalization']],
   ['cnn_initin', ['BatchNormalization']],
   ['cnn_eval', ['BatchNormalization']],
@@ -106,6 +107,22 @@ describe('Grad-CAM on a named layer of an imported model', () => {
       const x = tensorOf(g.inputs[0]!.data, g.inputs[0]!.shape);
       const r = gradCam(model, x, { target: g.cam!.class, layer: g.cam!.layer });
       expect(r.map.shape).toEqual(g.cam!.shape);
+      expect(relError(r.map.values(), g.cam!.data)).toBeLessThan(1e-3);
+    });
+  });
+});
+
+describe('export_modules_as_functions: model-local functions inlined', () => {
+  it('names each call’s scope from its node (Block_2 is block2), and Grad-CAM there is PyTorch’s (≤ 1e-3)', () => {
+    const g = golden('cnn_functions');
+    const model = loadOnnx(path.join(WILD, 'cnn_functions.onnx'));
+    expect(model.defaultCamLayer()).toBe('Block_2');
+    const paths = model.namedModules().map(([p]) => p);
+    expect(paths).toEqual(expect.arrayContaining(['Block_0', 'Sequential_1', 'Block_2', 'Linear_5']));
+    expect(paths.some((p) => /^Block_2\.Conv2d_\d+$/.test(p))).toBe(true);
+    tidy(() => {
+      const x = tensorOf(g.inputs[0]!.data, g.inputs[0]!.shape);
+      const r = gradCam(model, x, { target: g.cam!.class, layer: 'Block_2' });
       expect(relError(r.map.values(), g.cam!.data)).toBeLessThan(1e-3);
     });
   });

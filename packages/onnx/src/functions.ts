@@ -1,0 +1,56 @@
+import type { AttributeMessage, FunctionMessage, NodeMessage } from './proto';
+
+/** How deep calls of model-local functions may nest (a function that calls itself would never end). */
+const MAX_DEPTH = 64;
+
+/** The key of a function, or of the op a node calls. */
+const key = (domain: string | null | undefined, name: string) => `${domain ?? ''}:${name}`;
+
+/** A module path segment for a call node: the last part of its name, or its op type and index when unnamed. */
+function segment(node: NodeMessage, i: number): string {
+  const name = (node.name ?? '').split('/').filter(Boolean).pop();
+  return name ? name.replace(/\./g, '_') : `${node.opType}_${i}`;
+}
+
+/**
+ * The graph's nodes with every call of a model-local function (torch.onnx's export_modules_as_functions, the
+ * dynamo exporter) replaced by the function's nodes, recursively: formal inputs and outputs renamed to the
+ * call's values, inner values given names unique to the call, attributes that refer to the caller's
+ * (ref_attr_name) resolved. Inlined nodes are named `/<call>/<inner call>/…/<op>`, so each call becomes a
+ * module path. A lone call wrapping the whole model adds no level.
+ */
+export function inlineFunctions(nodes: readonly NodeMessage[], functions: readonly FunctionMessage[]): NodeMessage[] {
+  if (functions.length === 0) return [...nodes];
+  const byKey = new Map(functions.map((f) => [key(f.domain, f.name), f]));
+  let calls = 0;
+  const expand = (list: readonly NodeMessage[], prefix: string, depth: number): NodeMessage[] =>
+    list.flatMap((node, i) => {
+      const fn = byKey.get(key(node.domain, node.opType));
+      // An op inside a function belongs to the call's scope.
+      if (!fn) return [prefix ? { ...node, name: `${prefix}/${node.opType}` } : node];
+      if (depth >= MAX_DEPTH)
+        throw new Error(`model-local function '${fn.name}' nests more than ${MAX_DEPTH} calls deep (does it call itself?)`);
+      const path = list.length === 1 && depth === 0 ? prefix : `${prefix}/${segment(node, i)}`;
+      return expand(callBody(fn, node, `${fn.name}#${calls++}`), path, depth + 1);
+    });
+  return expand(nodes, '', 0);
+}
+
+/** The nodes of `fn` for one call: values renamed into the caller's (inner ones under `tag`), attributes resolved from its. */
+function callBody(fn: FunctionMessage, call: NodeMessage, tag: string): NodeMessage[] {
+  const rename = new Map<string, string>();
+  fn.input.forEach((name, i) => rename.set(name, call.input[i] ?? ''));
+  fn.output.forEach((name, i) => rename.set(name, call.output[i] ?? ''));
+  const local = (name: string) => (name === '' ? '' : (rename.get(name) ?? `${tag}::${name}`));
+  const given = new Map(call.attribute.map((a) => [a.name, a]));
+  return fn.node.map((node) => {
+    if (node.attribute.some((a) => a.g))
+      throw new Error(`model-local function '${fn.name}' has a node with a subgraph (${node.opType}), which gradlens does not inline`);
+    const attribute = node.attribute.flatMap((a): AttributeMessage[] => {
+      if (!a.refAttrName) return [a];
+      const from = given.get(a.refAttrName);
+      return from ? [{ ...from, name: a.name }] : [];
+    });
+    return { ...node, input: node.input.map(local), output: node.output.map(local), attribute };
+  });
+}
