@@ -9,7 +9,7 @@ the default settings of scripts/make-onnx-fixtures.py, with random weights (seed
 - cnn_external (save_as_external_data, all tensors in cnn_external.onnx.data), cnn_fp16 (cnn_opset13 with weights,
   input and output float16, as onnxconverter-common's float16 conversion writes it: torch 1.13 cannot run half
   convolutions on the CPU to trace a model.half());
-- contrib: onnxruntime's contrib ops (see below);
+- contrib: onnxruntime's contrib ops (see below); cnn_f64 (model.double()); tokens (an INT64 input of token ids);
 - two_in (two inputs), two_out (two outputs), named_in (the input named like a module), nhwc (a Transpose first),
   mlp (rank-2 input), seq1d (rank-3 input, a 1-D CNN);
 - interp_opset{9,11,13,17}: F.interpolate bilinear both align_corners (opset 9: align_corners=False only, and the
@@ -24,6 +24,7 @@ Grad-CAM at 'block2' (the ReLU after the second convolution) for the top class.
 Run with Debian's python3-torch / python3-onnx:
     /usr/bin/python3 scripts/make-onnx-wild-fixtures.py
 """
+import copy
 import json
 import os
 
@@ -414,6 +415,28 @@ rec = goldens(contrib_torch, [xc.double()])
 rec['ops'] = sorted({n.op_type for n in nodes})
 write('contrib', rec)
 
-# Every module a model-local function (FunctionProto) the graph calls, nested as the modules are.
+# Every module a model-local function (FunctionProto) the graph calls, nested as the modules are. torch orders the
+# functions, and numbers their nodes, differently from run to run: the file changes, its goldens do not.
 p = export('cnn_functions', cnn, [x], opset=15, export_modules_as_functions=True)
 write('cnn_functions', goldens(cnn, [x], 'block2'), p)
+
+# model.double(): a float64 graph, fed float32 by the test (the importer casts to the input's declared type).
+cnn64 = copy.deepcopy(cnn).double()
+p = export('cnn_f64', cnn64, [x.double()])
+write('cnn_f64', goldens(cnn64, [x.double()]), p)
+
+
+class Tokens(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 6)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, ids):
+        return self.fc(self.emb(ids).mean(1))
+
+
+# token ids: an INT64 input, which has no gradient (refused with the way around it).
+tokens, ids = Tokens().eval(), torch.tensor([[1, 5, 7, 19, 0]])
+p = export('tokens', tokens, [ids], input_names=['ids'])
+write('tokens', {'ids': ids.flatten().tolist(), 'output': short(tokens(ids))}, p)

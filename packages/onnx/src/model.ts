@@ -1,4 +1,4 @@
-import { noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
+import { cast, noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
 import { layers, Module } from '@gradlens/nn';
 import { Attrs } from './attrs';
 import { classNamesFromMetadata } from './class-names';
@@ -48,6 +48,8 @@ export class OnnxModel extends Module {
   readonly inputName: string;
   /** The resolved input shape (dynamic dims filled in). */
   readonly inputShape: readonly number[];
+  /** The float type the graph input declares (DOUBLE: float64; FLOAT, FLOAT16, BFLOAT16: float32); `call` casts to it. */
+  readonly inputDtype: 'float32' | 'float64';
   /** The input shape the model declares: numbers, or the names of dynamic dims ('?' when unnamed). */
   readonly declaredInputShape: readonly (number | string)[];
   /** The (first) graph output's name. */
@@ -83,6 +85,7 @@ export class OnnxModel extends Module {
     this.inputName = input.name;
     this.outputName = this.outputNames[0] ?? '';
     this.declaredInputShape = declaredDims(input);
+    this.inputDtype = input.type?.tensorType?.elemType === DOUBLE ? 'float64' : 'float32';
     this.inputShape = options.graphOnly ? [] : resolveInputShape(input, options.inputShape);
     for (const t of graph.initializer) {
       const v = readTensorProto(t, source);
@@ -117,7 +120,9 @@ export class OnnxModel extends Module {
   forward(x: Tensor): Tensor {
     if (this.inputNames.length !== 1)
       throw new Error(`the ONNX graph has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}); use runGraph`);
-    const y = this.runGraph(new Map([[this.inputName, x]]))[0]!;
+    // A float64 graph (model.double()) fed float32, or the other way round: its weights set the type.
+    const fed = x.dtype !== this.inputDtype && (x.dtype === 'float32' || x.dtype === 'float64') ? cast(x, this.inputDtype) : x;
+    const y = this.runGraph(new Map([[this.inputName, fed]]))[0]!;
     return y instanceof Const ? constToTensor(y) : y;
   }
 
@@ -212,6 +217,22 @@ export class OnnxModel extends Module {
     return last.path;
   }
 }
+
+/** TensorProto.DataType: the float types a model's input may declare (FLOAT, FLOAT16, DOUBLE, BFLOAT16). */
+const DOUBLE = 11;
+const FLOAT_TYPES = new Set([1, 10, DOUBLE, 16]);
+const TYPE_NAMES: Record<number, string> = {
+  2: 'UINT8',
+  3: 'INT8',
+  4: 'UINT16',
+  5: 'INT16',
+  6: 'INT32',
+  7: 'INT64',
+  8: 'STRING',
+  9: 'BOOL',
+  12: 'UINT32',
+  13: 'UINT64',
+};
 
 function fmtShape(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
@@ -315,10 +336,15 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       if (real.length !== 1)
         throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
       if (graph.output.length !== 1) throw new Error(`the graph has ${graph.output.length} outputs; a gradlens model gives one`);
+      const type = real[0]!.type?.tensorType?.elemType;
+      if (type && !FLOAT_TYPES.has(type))
+        throw new Error(
+          `the graph input '${real[0]!.name}' holds ${TYPE_NAMES[type] ?? `type ${type}`} values, not floats: a gradlens model takes a float input to differentiate (load with graphOnly and feed constants to runGraph, or export from the embedding on)`,
+        );
     }
     const m = new OnnxModel(model, graph, { baseDir, ownsBytes: baseDir !== null }, options, opset);
     m.eval();
-    if (!options.graphOnly && (options.check ?? true)) tidy(() => void noGrad(() => m.call(zeros([...m.inputShape]))));
+    if (!options.graphOnly && (options.check ?? true)) tidy(() => void noGrad(() => m.call(zeros([...m.inputShape], m.inputDtype))));
     return m;
   } catch (e) {
     throw new Error(`loadOnnx ${where}: ${(e as Error).message}`);

@@ -63,6 +63,7 @@ const SINGLE: [string, string[]][] = [
   ['cnn_opset15', ['BatchNormalization']],
   ['cnn_opset17', ['BatchNormalization']],
   ['cnn_functions', ['Cnn']],
+  ['cnn_f64', ['BatchNormalization']],
   ['cnn_nofold', ['BatchNormalization']],
   ['cnn_initin', ['BatchNormalization']],
   ['cnn_eval', ['BatchNormalization']],
@@ -139,6 +140,27 @@ describe('export settings', () => {
     expect(() => loadOnnx(path.join(WILD, 'cnn_preserve_train.onnx'))).toThrow(
       /^loadOnnx .*cnn_preserve_train\.onnx: ONNX node '\/block1\/block1\.1\/BatchNormalization' \(BatchNormalization\) .*training mode is not supported \(export the model in eval mode\)$/,
     );
+  });
+
+  it('a float64 export (model.double()) casts a float32 input to float64 and computes in float64', () => {
+    const m = loadOnnx(path.join(WILD, 'cnn_f64.onnx'));
+    expect(m.inputDtype).toBe('float64');
+    tidy(() => expect(m.call(tensorOf(golden('cnn_f64').inputs[0]!.data, [1, 3, 10, 10])).dtype).toBe('float64'));
+  });
+
+  it('an INT64 input (token ids) is refused in one line saying why and what to do instead', () => {
+    expect(() => loadOnnx(path.join(WILD, 'tokens.onnx'))).toThrow(
+      /^loadOnnx .*tokens\.onnx: the graph input 'ids' holds INT64 values, not floats: a gradlens model takes a float input to differentiate \(load with graphOnly and feed constants to runGraph, or export from the embedding on\)$/,
+    );
+  });
+
+  it('token ids run through runGraph as constants (graphOnly), giving PyTorch’s output', () => {
+    const g = JSON.parse(fs.readFileSync(path.join(WILD, 'tokens.json'), 'utf8')) as { ids: number[]; output: number[] };
+    const m = loadOnnx(path.join(WILD, 'tokens.onnx'), { graphOnly: true });
+    tidy(() => {
+      const [y] = m.runGraph(new Map([['ids', new Const(g.ids, [1, g.ids.length], 'int')]]));
+      expect(relError(asT(y!).values(), g.output)).toBeLessThan(1e-5);
+    });
   });
 
   it('float16 weights and input are computed in float32: cnn_opset13’s PyTorch goldens to float16’s rounding', () => {
