@@ -311,7 +311,8 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
     const declared = model.graph;
     if (!declared || toNumber(model.irVersion) < 1 || declared.node.length === 0)
       throw new Error('not an ONNX model (no ir_version or no graph nodes)');
-    const graph: GraphMessage = { ...declared, node: inlineFunctions(declared.node, model.functions ?? []) };
+    const functions = model.functions ?? [];
+    const graph: GraphMessage = functions.length ? { ...declared, node: inlineFunctions(declared.node, functions) } : declared;
     const opsetEntry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
     const opset = toNumber(opsetEntry?.version);
     if (!opsetEntry || opset < OPSET_RANGE.min || opset > OPSET_RANGE.max) {
