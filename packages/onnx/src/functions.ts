@@ -2,6 +2,8 @@ import type { AttributeMessage, FunctionMessage, NodeMessage } from './proto';
 
 /** How deep calls of model-local functions may nest (a function that calls itself would never end). */
 const MAX_DEPTH = 64;
+/** How many nodes inlining may make: functions calling others twice at each of a few levels multiply. */
+const MAX_NODES = 1_000_000;
 
 /** The key of a function, or of the op a node calls. */
 const key = (domain: string | null | undefined, name: string) => `${domain ?? ''}:${name}`;
@@ -23,11 +25,15 @@ export function inlineFunctions(nodes: readonly NodeMessage[], functions: readon
   if (functions.length === 0) return [...nodes];
   const byKey = new Map(functions.map((f) => [key(f.domain, f.name), f]));
   let calls = 0;
+  let made = 0;
   const expand = (list: readonly NodeMessage[], prefix: string, depth: number): NodeMessage[] =>
     list.flatMap((node, i) => {
       const fn = byKey.get(key(node.domain, node.opType));
-      // An op inside a function belongs to the call's scope.
-      if (!fn) return [prefix ? { ...node, name: `${prefix}/${node.opType}` } : node];
+      if (!fn) {
+        if (++made > MAX_NODES) throw new Error(`inlining the model-local functions makes more than ${MAX_NODES} nodes`);
+        // An op inside a function belongs to the call's scope.
+        return [prefix ? { ...node, name: `${prefix}/${node.opType}` } : node];
+      }
       if (depth >= MAX_DEPTH)
         throw new Error(`model-local function '${fn.name}' nests more than ${MAX_DEPTH} calls deep (does it call itself?)`);
       const path = list.length === 1 && depth === 0 ? prefix : `${prefix}/${segment(node, i)}`;

@@ -152,6 +152,25 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
     ],
     ['two inputs of one name', withGraph((g) => g.input.push({ ...g.input[0] })), /the graph has two inputs named 'x'/],
     [
+      'model-local functions that each call the next twice, 30 deep (2³⁰ nodes)',
+      withFunctions(
+        Array.from({ length: 31 }, (_, k) => ({
+          name: `F${k}`,
+          domain: 'my',
+          input: ['a'],
+          output: ['b'],
+          node:
+            k === 30
+              ? [{ opType: 'Relu', input: ['a'], output: ['b'] }]
+              : [
+                  { opType: `F${k + 1}`, domain: 'my', input: ['a'], output: ['c'] },
+                  { opType: `F${k + 1}`, domain: 'my', input: ['c'], output: ['b'] },
+                ],
+        })),
+      ),
+      /inlining the model-local functions makes more than 1000000 nodes/,
+    ],
+    [
       'a model-local function that calls itself',
       withFunctions([
         { name: 'Loop', domain: 'my', input: ['a'], output: ['b'], node: [{ opType: 'Loop', domain: 'my', input: ['a'], output: ['b'] }] },
