@@ -24,18 +24,26 @@ function segment(node: NodeMessage, i: number): string {
 export function inlineFunctions(nodes: readonly NodeMessage[], functions: readonly FunctionMessage[]): NodeMessage[] {
   if (functions.length === 0) return [...nodes];
   const byKey = new Map(functions.map((f) => [key(f.domain, f.name), f]));
+  // Count first (each function once), so a hostile nesting is refused before anything is built.
+  const sizes = new Map<FunctionMessage, number>();
+  const count = (list: readonly NodeMessage[], depth: number): number =>
+    list.reduce((total, node) => {
+      const fn = byKey.get(key(node.domain, node.opType));
+      if (!fn) return total + 1;
+      if (depth >= MAX_DEPTH)
+        throw new Error(`model-local function '${fn.name}' nests more than ${MAX_DEPTH} calls deep (does it call itself?)`);
+      let n = sizes.get(fn);
+      if (n === undefined) sizes.set(fn, (n = count(fn.node, depth + 1)));
+      return total + n;
+    }, 0);
+  const total = count(nodes, 0);
+  if (total > MAX_NODES) throw new Error(`inlining the model-local functions makes ${total} nodes, more than ${MAX_NODES}`);
   let calls = 0;
-  let made = 0;
   const expand = (list: readonly NodeMessage[], prefix: string, depth: number): NodeMessage[] =>
     list.flatMap((node, i) => {
       const fn = byKey.get(key(node.domain, node.opType));
-      if (!fn) {
-        if (++made > MAX_NODES) throw new Error(`inlining the model-local functions makes more than ${MAX_NODES} nodes`);
-        // An op inside a function belongs to the call's scope.
-        return [prefix ? { ...node, name: `${prefix}/${node.opType}` } : node];
-      }
-      if (depth >= MAX_DEPTH)
-        throw new Error(`model-local function '${fn.name}' nests more than ${MAX_DEPTH} calls deep (does it call itself?)`);
+      // An op inside a function belongs to the call's scope.
+      if (!fn) return [prefix ? { ...node, name: `${prefix}/${node.opType}` } : node];
       const path = list.length === 1 && depth === 0 ? prefix : `${prefix}/${segment(node, i)}`;
       return expand(callBody(fn, node, `${fn.name}#${calls++}`), path, depth + 1);
     });
