@@ -19,7 +19,7 @@ function segment(node: NodeMessage, i: number): string {
  * dynamo exporter) replaced by the function's nodes, recursively: formal inputs and outputs renamed to the
  * call's values, inner values given names unique to the call, attributes that refer to the caller's
  * (ref_attr_name) resolved. Inlined nodes are named `/<call>/<inner call>/…/<op>`, so each call becomes a
- * module path. A lone call wrapping the whole model adds no level.
+ * module path. The one call of a graph that wraps the whole model adds no level.
  */
 export function inlineFunctions(nodes: readonly NodeMessage[], functions: readonly FunctionMessage[]): NodeMessage[] {
   if (functions.length === 0) return [...nodes];
@@ -39,12 +39,14 @@ export function inlineFunctions(nodes: readonly NodeMessage[], functions: readon
   const total = count(nodes, 0);
   if (total > MAX_NODES) throw new Error(`inlining the model-local functions makes ${total} nodes, more than ${MAX_NODES}`);
   let calls = 0;
+  // torch.onnx wraps the whole model in one call (beside Identity nodes for shared weights): it adds no level.
+  const wrapper = nodes.filter((n) => byKey.has(key(n.domain, n.opType))).length === 1;
   const expand = (list: readonly NodeMessage[], prefix: string, depth: number): NodeMessage[] =>
     list.flatMap((node, i) => {
       const fn = byKey.get(key(node.domain, node.opType));
       // An op inside a function belongs to the call's scope.
       if (!fn) return [prefix ? { ...node, name: `${prefix}/${node.opType}` } : node];
-      const path = list.length === 1 && depth === 0 ? prefix : `${prefix}/${segment(node, i)}`;
+      const path = wrapper && depth === 0 ? prefix : `${prefix}/${segment(node, i)}`;
       return expand(callBody(fn, node, `${fn.name}#${calls++}`), path, depth + 1);
     });
   return expand(nodes, '', 0);
