@@ -84,10 +84,9 @@ export function parseArgs(command: string, argv: readonly string[], specs: Reado
     }
     if (!spec) {
       const known = Object.keys(specs).map((k) => `--${k}`);
-      throw new CliError(
-        `${command}: unknown option '--${name}'${didYouMean(`--${name}`, known)}; options: ${known.join(', ')}, --help`,
-        2,
-      );
+      // Other tools take an ONNX file as --onnx; here it is a --model that ends in .onnx.
+      const hint = name === 'onnx' && specs.model ? ` (an ONNX file goes to --model <file>.onnx)` : didYouMean(`--${name}`, known);
+      throw new CliError(`${command}: unknown option '--${name}'${hint}; options: ${known.join(', ')}, --help`, 2);
     }
     if (spec.type === 'boolean') {
       if (eq >= 0) {

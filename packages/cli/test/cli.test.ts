@@ -412,6 +412,7 @@ describe('errors are one line with a non-zero exit code', () => {
     ['unknown option', ['explain', '--metod', 'vanilla'], /unknown option '--metod' \(did you mean '--method'\?\)/, 2],
     ['missing value', ['explain', '--method'], /--method needs a value/, 2],
     ["a name of Object's prototype", ['explain', '--constructor', 'x'], /unknown option '--constructor'/, 2],
+    ['--onnx', ['explain', '--onnx', 'm.onnx'], /unknown option '--onnx' \(an ONNX file goes to --model <file>\.onnx\)/, 2],
     [
       'unknown command',
       ['explian'],

@@ -159,6 +159,58 @@ describe('gradlens explain --model <file.onnx>', () => {
   });
 });
 
+describe('exports users bring (packages/onnx/test/fixtures/wild, scripts/make-onnx-wild-fixtures.py)', () => {
+  const WILD = path.join(FIXTURES, 'wild');
+
+  it.each(['cnn_opset9', 'cnn_external', 'cnn_fp16', 'cnn_dynhw'])(
+    '%s: Grad-CAM at the default layer block2, the library’s map',
+    async (name) => {
+      const out = tmpOut();
+      const file = path.join(WILD, `${name}.onnx`);
+      const r = await run('explain', '--method', 'gradcam', '--model', file, '--image', image, '--size', '10', '--out', out, '--raw');
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('CAM layer block2');
+      const target = Number(/explaining class (\d+)/.exec(r.out)![1]);
+      const model = loadOnnx(file, { inputShape: [1, 3, 10, 10] });
+      const prepared = prepareImage(readImage(image), { size: 10, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+      const lib = tidy(() => Array.from(gradCam(model, prepared.input, { target, layer: 'block2' }).map.values()));
+      prepared.input.dispose();
+      const cli = readNpy(path.join(out, 'gradcam.npy'));
+      expect(cli.shape).toEqual([5, 5]);
+      expect(Array.from(cli.data as Float32Array)).toEqual(lib);
+    },
+  );
+
+  it('refuses in one line, saying why, the inputs the CLI cannot feed a picture to', async () => {
+    const base = ['explain', '--method', 'gradcam', '--image', image, '--out', tmpOut(), '--model'];
+    const wild = (name: string) => path.join(WILD, `${name}.onnx`);
+    await refused(/two_in\.onnx: the graph has 2 inputs \(image, extra\); a gradlens model takes one/, ...base, wild('two_in'));
+    await refused(/two_out\.onnx: the graph has 2 outputs; a gradlens model gives one/, ...base, wild('two_out'));
+    await refused(/mlp\.onnx: the model's input is \[2, 10\]; the CLI feeds pictures as \[1, 3, H, W\]/, ...base, wild('mlp'));
+    await refused(/seq1d\.onnx: the model's input is \[1, 4, 20\]/, ...base, wild('seq1d'));
+    await refused(/nhwc\.onnx: the model's input \[1, 9, 7, 3\] has 9 channels \(channels last/, ...base, wild('nhwc'));
+    await refused(/fops_opset17\.onnx: the model's input \[1, 3, 8, 10\] is not square/, ...base, wild('fops_opset17'));
+  });
+
+  it('names the training-mode BatchNormalization of a training=PRESERVE export', async () => {
+    const r = await run(
+      'explain',
+      '--method',
+      'gradcam',
+      '--image',
+      image,
+      '--out',
+      tmpOut(),
+      '--model',
+      path.join(WILD, 'cnn_preserve_train.onnx'),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/BatchNormalization in training mode is not supported \(export the model in eval mode\)/);
+  });
+});
+
 describe('an ONNX model without a default CAM layer (wrapped_net.onnx: its one top-level module gives logits)', () => {
   const WRAPPED = path.join(FIXTURES, 'wrapped_net.onnx');
 

@@ -1,7 +1,8 @@
 /** @gradlens/onnx on any platform: the importer, which reads no file itself (index.ts and browser.ts add the platform). */
 export { loadOnnx, OnnxModel } from './model';
 export type { LoadOnnxOptions } from './model';
-export { onnxOps, supportedOps, OPSET_RANGE } from './op-table';
+export { onnxOps, supportedContribOps, supportedOps, OPSET_RANGE } from './op-table';
+export { contribOps } from './ops-contrib';
 export { modulePath, modulePaths, OnnxScope } from './scopes';
 export { decodeModel, decodeTensor } from './proto';
 export { readTensorProto } from './initializers';

@@ -1,13 +1,16 @@
-import { noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
+import { cast, noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
 import { layers, Module } from '@gradlens/nn';
 import { Attrs } from './attrs';
 import { classNamesFromMetadata } from './class-names';
+import { inlineFunctions } from './functions';
+import { checkSingleAssignment, nodeLabel } from './graph-checks';
 import { fileAccess } from './files';
 import type { TensorSource } from './initializers';
 import { readTensorProto } from './initializers';
 import { runIf, runLoop, runScan } from './control-flow';
 import type { SubgraphRunner } from './control-flow';
-import { CONTROL_FLOW_OPS, OPSET_RANGE, onnxOps } from './op-table';
+import { checkElements } from './op-context';
+import { CONTROL_FLOW_OPS, OPSET_RANGE, opImpl } from './op-table';
 import type { GraphMessage, ModelMessage, NodeMessage } from './proto';
 import { decodeModel, toNumber } from './proto';
 import { modulePaths, OnnxScope } from './scopes';
@@ -35,11 +38,6 @@ interface PlannedNode {
   closes: OnnxScope[];
 }
 
-/** A node label for messages: its name or first output, and its op type. */
-function label(node: NodeMessage): string {
-  return `'${node.name || node.output[0] || '?'}' (${node.opType})`;
-}
-
 /**
  * An ONNX graph replayed on gradlens ops: a Module whose forward interprets the nodes in order, each
  * under its torch module path, so tapes, rule overrides, `tape.activation('layer4')` and `layers()`
@@ -50,6 +48,8 @@ export class OnnxModel extends Module {
   readonly inputName: string;
   /** The resolved input shape (dynamic dims filled in). */
   readonly inputShape: readonly number[];
+  /** The float type the graph input declares (DOUBLE: float64; FLOAT, FLOAT16, BFLOAT16: float32); `call` casts to it. */
+  readonly inputDtype: 'float32' | 'float64';
   /** The input shape the model declares: numbers, or the names of dynamic dims ('?' when unnamed). */
   readonly declaredInputShape: readonly (number | string)[];
   /** The (first) graph output's name. */
@@ -85,6 +85,7 @@ export class OnnxModel extends Module {
     this.inputName = input.name;
     this.outputName = this.outputNames[0] ?? '';
     this.declaredInputShape = declaredDims(input);
+    this.inputDtype = input.type?.tensorType?.elemType === DOUBLE ? 'float64' : 'float32';
     this.inputShape = options.graphOnly ? [] : resolveInputShape(input, options.inputShape);
     for (const t of graph.initializer) {
       const v = readTensorProto(t, source);
@@ -119,7 +120,9 @@ export class OnnxModel extends Module {
   forward(x: Tensor): Tensor {
     if (this.inputNames.length !== 1)
       throw new Error(`the ONNX graph has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}); use runGraph`);
-    const y = this.runGraph(new Map([[this.inputName, x]]))[0]!;
+    // A float64 graph (model.double()) fed float32, or the other way round: its weights set the type.
+    const fed = x.dtype !== this.inputDtype && (x.dtype === 'float32' || x.dtype === 'float64') ? cast(x, this.inputDtype) : x;
+    const y = this.runGraph(new Map([[this.inputName, fed]]))[0]!;
     return y instanceof Const ? constToTensor(y) : y;
   }
 
@@ -134,7 +137,7 @@ export class OnnxModel extends Module {
       try {
         outs = p.path ? withScope(p.path, run) : run();
       } catch (e) {
-        throw new Error(`ONNX node ${label(p.node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`);
+        throw new Error(`ONNX node ${nodeLabel(p.node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`);
       }
       const last = outs[0];
       if (last instanceof Tensor) for (const scope of p.closes) scope.call(last);
@@ -162,7 +165,7 @@ export class OnnxModel extends Module {
           ? runLoop(attrs, values, env, subgraph)
           : node.opType === 'Scan'
             ? runScan(attrs, values, env, subgraph, this.opset)
-            : onnxOps[node.opType]!.run({ values, attrs, opset: this.opset, outputs: node.output.length });
+            : opImpl(node.domain, node.opType, this.opset)!.run({ values, attrs, opset: this.opset, outputs: node.output.length });
     node.output.forEach((name, i) => {
       const v = outs[i];
       if (name && v) env.set(name, v);
@@ -179,7 +182,7 @@ export class OnnxModel extends Module {
       try {
         this.runNode(node, this.branchAttrs(node), scope);
       } catch (e) {
-        throw new Error(`in ${what}, node ${label(node)}: ${(e as Error).message}`);
+        throw new Error(`in ${what}, node ${nodeLabel(node)}: ${(e as Error).message}`);
       }
     }
     return graph.output.map((o) => {
@@ -215,6 +218,22 @@ export class OnnxModel extends Module {
   }
 }
 
+/** TensorProto.DataType: the float types a model's input may declare (FLOAT, FLOAT16, DOUBLE, BFLOAT16). */
+const DOUBLE = 11;
+const FLOAT_TYPES = new Set([1, 10, DOUBLE, 16]);
+const TYPE_NAMES: Record<number, string> = {
+  2: 'UINT8',
+  3: 'INT8',
+  4: 'UINT16',
+  5: 'INT16',
+  6: 'INT32',
+  7: 'INT64',
+  8: 'STRING',
+  9: 'BOOL',
+  12: 'UINT32',
+  13: 'UINT64',
+};
+
 function fmtShape(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
 }
@@ -245,6 +264,7 @@ function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnn
     });
     if (given.some((d) => !Number.isInteger(d) || d < 1))
       throw new Error(`inputShape must be positive integers, got [${given.join(', ')}]`);
+    checkElements(given, `the input '${input.name}'`);
     return [...given];
   }
   const resolved = declared.map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : d));
@@ -254,6 +274,8 @@ function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnn
       `the model's input '${input.name}' [${declared.join(', ') || 'no shape'}] has dynamic dims (${open.join(', ') || 'all'}) that cannot be resolved; pass inputShape (--size for the CLI)`,
     );
   }
+  // A file may declare any dims: refuse before the load-time check allocates zeros of that shape.
+  checkElements(resolved as number[], `the model's input '${input.name}'`);
   return resolved as number[];
 }
 
@@ -262,8 +284,7 @@ function unsupportedNodes(graph: GraphMessage, opset: number): NodeMessage[] {
   return graph.node.flatMap((n) => {
     if ((!n.domain || n.domain === 'ai.onnx') && (CONTROL_FLOW_OPS as readonly string[]).includes(n.opType))
       return n.attribute.flatMap((a) => (a.g ? unsupportedNodes(a.g, opset) : []));
-    const impl = onnxOps[n.opType];
-    return (n.domain && n.domain !== 'ai.onnx') || !impl || (impl.since !== undefined && opset < impl.since) ? [n] : [];
+    return opImpl(n.domain, n.opType, opset) ? [] : [n];
   });
 }
 
@@ -287,9 +308,11 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
     } catch (e) {
       throw new Error(`not an ONNX model, or truncated (protobuf decoding failed: ${(e as Error).message})`);
     }
-    const graph = model.graph;
-    if (!graph || toNumber(model.irVersion) < 1 || graph.node.length === 0)
+    const declared = model.graph;
+    if (!declared || toNumber(model.irVersion) < 1 || declared.node.length === 0)
       throw new Error('not an ONNX model (no ir_version or no graph nodes)');
+    const functions = model.functions ?? [];
+    const graph: GraphMessage = functions.length ? { ...declared, node: inlineFunctions(declared.node, functions) } : declared;
     const opsetEntry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
     const opset = toNumber(opsetEntry?.version);
     if (!opsetEntry || opset < OPSET_RANGE.min || opset > OPSET_RANGE.max) {
@@ -300,17 +323,29 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       const list = unsupported.map(
         (n) => `${n.domain ? `${n.domain}.` : ''}${n.opType} at ${JSON.stringify(n.name || n.output[0] || '?')}`,
       );
-      throw new Error(`${unsupported.length} unsupported op${unsupported.length > 1 ? 's' : ''} at opset ${opset}: ${list.join(', ')}`);
+      // onnxruntime's extended optimisations write its contrib ops; its basic level keeps to ONNX's.
+      const ort = unsupported.some((n) => n.domain === 'com.microsoft')
+        ? ' (com.microsoft ops are onnxruntime’s: save the model from a session at graph_optimization_level ORT_ENABLE_BASIC or lower, which keeps to ONNX’s ops)'
+        : '';
+      throw new Error(
+        `${unsupported.length} unsupported op${unsupported.length > 1 ? 's' : ''} at opset ${opset}: ${list.join(', ')}${ort}`,
+      );
     }
+    checkSingleAssignment(graph);
     if (!options.graphOnly) {
       const real = graph.input.filter((i) => !graph.initializer.some((t) => t.name === i.name));
       if (real.length !== 1)
         throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
       if (graph.output.length !== 1) throw new Error(`the graph has ${graph.output.length} outputs; a gradlens model gives one`);
+      const type = real[0]!.type?.tensorType?.elemType;
+      if (type && !FLOAT_TYPES.has(type))
+        throw new Error(
+          `the graph input '${real[0]!.name}' holds ${TYPE_NAMES[type] ?? `type ${type}`} values, not floats: a gradlens model takes a float input to differentiate (load with graphOnly and feed constants to runGraph, or export from the embedding on)`,
+        );
     }
     const m = new OnnxModel(model, graph, { baseDir, ownsBytes: baseDir !== null }, options, opset);
     m.eval();
-    if (!options.graphOnly && (options.check ?? true)) tidy(() => void noGrad(() => m.call(zeros([...m.inputShape]))));
+    if (!options.graphOnly && (options.check ?? true)) tidy(() => void noGrad(() => m.call(zeros([...m.inputShape], m.inputDtype))));
     return m;
   } catch (e) {
     throw new Error(`loadOnnx ${where}: ${(e as Error).message}`);

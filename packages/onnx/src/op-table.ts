@@ -1,4 +1,5 @@
-import type { OpTable } from './op-context';
+import type { OpImpl, OpTable } from './op-context';
+import { contribOps, ortDefaultDomainOps } from './ops-contrib';
 import { activationOps } from './ops-activations';
 import { convTransposeOps } from './ops-conv-transpose';
 import { einsumOps } from './ops-einsum';
@@ -32,7 +33,17 @@ export const onnxOps: OpTable = {
   ...quantizeOps,
   ...lossOps,
   ...recurrentOps,
+  ...ortDefaultDomainOps,
 };
+
+/** The op tables by domain: ONNX's (named '' or 'ai.onnx') and onnxruntime's contrib ops (com.microsoft). */
+const DOMAINS: Record<string, OpTable> = { '': onnxOps, 'ai.onnx': onnxOps, 'com.microsoft': contribOps };
+
+/** The importer's implementation of an op of `domain` at the default-domain `opset`, or undefined. */
+export function opImpl(domain: string | null | undefined, opType: string, opset: number): OpImpl | undefined {
+  const impl = Object.prototype.hasOwnProperty.call(DOMAINS, domain ?? '') ? DOMAINS[domain ?? '']![opType] : undefined;
+  return impl && (impl.since === undefined || opset >= impl.since) ? impl : undefined;
+}
 
 /** The default-domain opsets the importer accepts. */
 export const OPSET_RANGE = { min: 7, max: 21 } as const;
@@ -40,7 +51,12 @@ export const OPSET_RANGE = { min: 7, max: 21 } as const;
 /** Control flow the model's interpreter runs itself (src/control-flow.ts: If's branch, Loop's and Scan's body). */
 export const CONTROL_FLOW_OPS = ['If', 'Loop', 'Scan'] as const;
 
-/** The op types the importer supports, sorted. */
+/** The op types the importer supports (default domain), sorted. */
 export function supportedOps(): string[] {
   return [...Object.keys(onnxOps), ...CONTROL_FLOW_OPS].sort();
+}
+
+/** The com.microsoft contrib ops the importer supports, sorted. */
+export function supportedContribOps(): string[] {
+  return Object.keys(contribOps).sort();
 }

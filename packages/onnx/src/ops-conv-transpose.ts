@@ -96,6 +96,13 @@ function convTranspose2d(x: Tensor, w: Tensor, b: Tensor | null, attrs: Attrs, r
   const stride = lift(perAxis(attrs, 'strides', rank, 1), 1);
   const dilation = lift(perAxis(attrs, 'dilations', rank, 1), 1);
   const outPad = lift(perAxis(attrs, 'output_padding', rank, 0), 0);
+  for (const [name, v, least] of [
+    ['strides', stride, 1],
+    ['dilations', dilation, 1],
+    ['output_padding', outPad, 0],
+  ] as const)
+    if (v.some((d) => !Number.isInteger(d) || d < least))
+      throw new Error(`${name} ${fmt(v.slice(2 - rank))} must be integers of at least ${least}`);
   const inSize = x.shape.slice(2);
   const full = inSize.map((s, i) => stride[i]! * (s - 1) + outPad[i]! + dilation[i]! * (kernel[i]! - 1) + 1);
   const c = crops(attrs, full.slice(2 - rank), inSize.slice(2 - rank), stride.slice(2 - rank));

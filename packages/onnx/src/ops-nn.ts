@@ -2,7 +2,7 @@ import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
 import type { Attrs } from './attrs';
 import type { OpTable } from './op-context';
-import { axis, float, input } from './op-context';
+import { axis, checkElements, float, input } from './op-context';
 import type { Value } from './values';
 import { asTensor } from './values';
 
@@ -40,6 +40,11 @@ function windowOf(op: string, attrs: Attrs, input: Tensor, kernel?: number[]): W
   const dilation = given('dilations', 1);
   const spatial = input.shape.slice(2);
   const pads = windowPads(attrs, spatial, k, stride, dilation, op);
+  // The kernels pad the input in memory: the file's pads must not make that copy past the size limit.
+  checkElements(
+    [...input.shape.slice(0, 2), ...spatial.map((s, i) => s + Math.max(0, pads[i]!) + Math.max(0, pads[i + sides]!))],
+    `${op}'s padded input`,
+  );
   if (sides === 2) return { x: input, kernel: k, stride, dilation, pads, restore: (y) => y, folded: false };
 
   const windowed = spatial.map((_, i) => i).filter((i) => k[i]! > 1 || stride[i]! > 1 || pads[i] !== 0 || pads[i + sides] !== 0);
@@ -190,8 +195,8 @@ export const nnOps: OpTable = {
       return [t.batchNorm(x, mean!, variance!, scale, bias, { eps: attrs.float('epsilon', 1e-5) })];
     },
   },
+  // ONNX's since opset 17; onnxruntime's fusion writes the same op into optimised models of any opset.
   LayerNormalization: {
-    since: 17,
     run: ({ values, attrs, outputs }) => {
       const x = float(input(values, 0));
       const a = axis(attrs.int('axis', -1), x.rank);

@@ -115,7 +115,7 @@ function resizeTarget(shape: readonly number[], values: (Value | null)[], attrs:
     const bad = scalesIn.find((s) => !(s > 0) || !Number.isFinite(s));
     if (bad !== undefined) throw new Error(`Resize scale ${bad} is not a positive number`);
     const scales = spread(scalesIn, axes, rank, () => 1);
-    return { scales, sizes: shape.map((s, d) => Math.floor(s * scales[d]!)), roi };
+    return { scales, sizes: shape.map((s, d) => scaledLength(s, scales[d]!)), roi };
   }
   if (sizesIn!.length !== n) throw new Error(`Resize sizes has ${sizesIn!.length} values, not ${against}`);
   if (sizesIn!.some((s) => s < 1)) throw new Error(`Resize sizes [${sizesIn!.join(', ')}] has a length below 1`);
@@ -139,7 +139,16 @@ function upsampleTarget(shape: readonly number[], values: (Value | null)[], attr
   if (scales.length !== shape.length) throw new Error(`Upsample scales has ${scales.length} values, not the input's rank ${shape.length}`);
   const bad = scales.find((s) => !(s > 0) || !Number.isFinite(s));
   if (bad !== undefined) throw new Error(`Upsample scale ${bad} is not a positive number`);
-  return { scales, sizes: shape.map((s, d) => Math.floor(s * scales[d]!)), roi: null };
+  return { scales, sizes: shape.map((s, d) => scaledLength(s, scales[d]!)), roi: null };
+}
+
+/**
+ * floor(len · scale) with the product rounded to float32 first, as onnxruntime computes it: torch.onnx writes
+ * F.interpolate(size=9) of a length-5 axis as the float32 scale 1.8 (1.79999995…), whose exact product with 5
+ * falls just short of 9.
+ */
+function scaledLength(len: number, scale: number): number {
+  return Math.floor(Math.fround(len * scale));
 }
 
 /** The source coordinate of output position `x`, or null where tf_crop_and_resize samples outside the input. */

@@ -13,11 +13,19 @@ function axesOf(values: readonly (Value | null)[], attrs: { ints(n: string): num
 
 /** The shape Reshape asks for: 0 copies the input's dim (unless allowzero), -1 is inferred by reshape. */
 function reshapeTarget(x: readonly number[], target: number[], allowZero: boolean): number[] {
-  return target.map((d, i) => {
+  const shown = `[${target.join(', ')}]`;
+  const dims = target.map((d, i) => {
     if (d !== 0 || allowZero) return d;
-    if (i >= x.length) throw new Error(`shape [${target.join(', ')}] copies dim ${i} (0), but the input has rank ${x.length}`);
+    if (i >= x.length) throw new Error(`shape ${shown} copies dim ${i} (0), but the input has rank ${x.length}`);
     return x[i]!;
   });
+  if (dims.some((d) => d < -1)) throw new Error(`shape ${shown} has a dim below -1`);
+  if (dims.filter((d) => d === -1).length > 1) throw new Error(`shape ${shown} has more than one -1 (only one dim can be inferred)`);
+  const n = x.reduce((a, b) => a * b, 1);
+  const known = dims.reduce((a, d) => (d === -1 ? a : a * d), 1);
+  if (dims.includes(-1) ? known === 0 || n % known !== 0 : known !== n)
+    throw new Error(`cannot reshape [${x.join(', ')}] (${n} elements) to ${shown}`);
+  return dims;
 }
 
 /** Split sizes: from the input or attribute, from num_outputs, or equal parts. */
@@ -124,6 +132,7 @@ export const shapeOps: OpTable = {
       const v = attrs.tensor('value');
       const fill = v ? (v instanceof Const ? (v.values()[0] ?? 0) : (v.values()[0] ?? 0)) : 0;
       const kind: ConstKind = v instanceof Const ? v.kind : v ? (v.dtype === 'float64' ? 'float64' : 'float32') : 'float32';
+      if (shape.some((d) => d < 0)) throw new Error(`ConstantOfShape of [${shape.join(', ')}] has a negative dim`);
       const n = shape.reduce((a, b) => a * b, 1);
       if (!Number.isSafeInteger(n) || n > 2 ** 28) throw new Error(`ConstantOfShape of [${shape.join(', ')}] is too large to fold`);
       return [new Const(new Array<number>(n).fill(Number(fill)), shape, kind)];

@@ -45,6 +45,8 @@ export interface AttributeMessage {
   floats: number[];
   ints: Int64[];
   strings: Uint8Array[];
+  /** Inside a model-local function: the name of the calling node's attribute this one takes its value from. */
+  refAttrName?: string;
 }
 
 export interface NodeMessage {
@@ -65,6 +67,16 @@ export interface GraphMessage {
   valueInfo: ValueInfo[];
 }
 
+/** A model-local function (FunctionProto): nodes a node of op type `name` in `domain` stands for. */
+export interface FunctionMessage {
+  name: string;
+  domain?: string;
+  input: string[];
+  output: string[];
+  attribute: string[];
+  node: NodeMessage[];
+}
+
 export interface ModelMessage {
   irVersion?: Int64;
   opsetImport: { domain?: string; version?: Int64 }[];
@@ -72,6 +84,7 @@ export interface ModelMessage {
   producerVersion?: string;
   graph?: GraphMessage;
   metadataProps: StringEntry[];
+  functions: FunctionMessage[];
 }
 
 let modelType: protobuf.Type | null = null;

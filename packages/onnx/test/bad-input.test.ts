@@ -26,6 +26,21 @@ function model(
   return ModelProto.encode(msg).finish();
 }
 
+/** The default model() with its graph changed by `edit` (on the decoded message's plain object). */
+function withGraph(edit: (graph: { input: object[]; initializer: object[] }) => void): Uint8Array {
+  const msg = ModelProto.toObject(ModelProto.decode(model())) as { graph: { input: object[]; initializer: object[] } };
+  edit(msg.graph);
+  return ModelProto.encode(ModelProto.fromObject(msg)).finish();
+}
+
+/** The default model() whose Mul node calls `functions[0]` (domain and name) instead. */
+function withFunctions(functions: { name: string; domain: string; input: string[]; output: string[]; node: object[] }[]): Uint8Array {
+  const msg = ModelProto.toObject(ModelProto.decode(model())) as { graph: { node: { opType: string; domain?: string }[] } };
+  msg.graph.node[0]!.opType = functions[0]!.name;
+  msg.graph.node[0]!.domain = functions[0]!.domain;
+  return ModelProto.encode(ModelProto.fromObject({ ...msg, functions })).finish();
+}
+
 /** A Constant node giving `name` the float32 values `v` (1-D). */
 const floats = (name: string, v: number[]) => ({
   name: `/${name}`,
@@ -64,7 +79,7 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
       ],
     });
     expect(() => loadOnnx(bytes)).toThrow(
-      /^loadOnnx ONNX bytes: 3 unsupported ops at opset 17: Foo at "\/a\/Foo", Bar at "\/b\/Bar", com\.microsoft\.Det at "\/c\/Det"$/,
+      /^loadOnnx ONNX bytes: 3 unsupported ops at opset 17: Foo at "\/a\/Foo", Bar at "\/b\/Bar", com\.microsoft\.Det at "\/c\/Det" \(com\.microsoft ops are onnxruntime’s: .*\)$/,
     );
   });
 
@@ -90,6 +105,142 @@ describe('loadOnnx on bad input: one clear line each, nothing half-loaded', () =
     expect(() => loadOnnx(text)).toThrow(/not an ONNX model/);
     expect(() => loadOnnx(path.join(dir, 'absent.onnx'))).toThrow(/absent\.onnx.*(no such file|ENOENT)/i);
     expect(() => loadOnnx(dir)).toThrow(/not a regular file/);
+  });
+
+  // Graphs and tensors no exporter writes, each refused at load in one line naming the problem.
+  const node = (name: string, opType: string, input: string[], output: string[], domain?: string) => ({
+    name,
+    opType,
+    input,
+    output,
+    domain,
+  });
+  const w = (fields: object) => ({ initializer: { name: 'w', dataType: 1, ...fields } });
+  const image = [1, 1, 4, 2].map((d) => ({ dimValue: d }));
+  const kernel = {
+    name: '/k',
+    opType: 'Constant',
+    output: ['k'],
+    attribute: [{ name: 'value', type: 4, t: { dims: [1, 1, 3, 3], dataType: 1, floatData: Array<number>(9).fill(1) } }],
+  };
+  const conv = (opType: string, attribute: object) => ({ name: 'c', opType, input: ['y', 'k'], output: ['z'], attribute: [attribute] });
+  const HOSTILE: [string, Uint8Array, RegExp][] = [
+    [
+      'a node reading a value no node makes',
+      model({ nodes: [node('a', 'Add', ['y', 'ghost'], ['z'])] }),
+      /node 'a' \(Add\).*input 'ghost' is not computed by any earlier node/,
+    ],
+    [
+      'a cycle',
+      model({ nodes: [node('a', 'Add', ['y', 'b'], ['a']), node('b', 'Relu', ['a'], ['b']), node('c', 'Neg', ['b'], ['z'])] }),
+      /node 'a' \(Add\).*input 'b' is not computed by any earlier node/,
+    ],
+    [
+      'two nodes writing one value',
+      model({ nodes: [node('a', 'Relu', ['y'], ['z']), node('b', 'Neg', ['y'], ['z'])] }),
+      /node 'b' \(Neg\) writes the value 'z', already given by node 'a' \(Relu\); each value has one producer/,
+    ],
+    [
+      'a node overwriting the graph input',
+      model({ nodes: [node('a', 'Relu', ['y'], ['x']), node('b', 'Neg', ['x'], ['z'])] }),
+      /node 'a' \(Relu\) writes the value 'x', already given by the graph input 'x'/,
+    ],
+    [
+      'two initializers of one name',
+      withGraph((g) => g.initializer.push({ name: 'w', dims: [2], dataType: 1, floatData: [4, 5] })),
+      /the graph has two initializers named 'w'/,
+    ],
+    ['two inputs of one name', withGraph((g) => g.input.push({ ...g.input[0] })), /the graph has two inputs named 'x'/],
+    [
+      'model-local functions that each call the next twice, 30 deep (2³⁰ nodes)',
+      withFunctions(
+        Array.from({ length: 31 }, (_, k) => ({
+          name: `F${k}`,
+          domain: 'my',
+          input: ['a'],
+          output: ['b'],
+          node:
+            k === 30
+              ? [{ opType: 'Relu', input: ['a'], output: ['b'] }]
+              : [
+                  { opType: `F${k + 1}`, domain: 'my', input: ['a'], output: ['c'] },
+                  { opType: `F${k + 1}`, domain: 'my', input: ['c'], output: ['b'] },
+                ],
+        })),
+      ),
+      /inlining the model-local functions makes 1073741824 nodes, more than 1000000/,
+    ],
+    [
+      'a model-local function that calls itself',
+      withFunctions([
+        { name: 'Loop', domain: 'my', input: ['a'], output: ['b'], node: [{ opType: 'Loop', domain: 'my', input: ['a'], output: ['b'] }] },
+      ]),
+      /model-local function 'Loop' nests more than 64 calls deep \(does it call itself\?\)/,
+    ],
+    [
+      'raw_data shorter than its dims',
+      model(w({ dims: [2], rawData: Buffer.alloc(4) })),
+      /tensor 'w' holds 4 bytes of data, its shape \[2\] of FLOAT needs 8/,
+    ],
+    ['raw_data longer than its dims', model(w({ dims: [2], rawData: Buffer.alloc(12) })), /tensor 'w' holds 12 bytes of data/],
+    ['a negative dim', model(w({ dims: [-2], floatData: [1, 2] })), /tensor 'w' has invalid dims \[-2\]/],
+    [
+      'enormous dims',
+      model(w({ dims: [1e12, 1e12], rawData: Buffer.alloc(8) })),
+      /tensor 'w' has 1e\+24 elements, more than one tensor can hold/,
+    ],
+    [
+      'an enormous input',
+      model({ dims: [{ dimValue: 1 }, { dimValue: 4e9 }] }),
+      /the model's input 'x' would be \[1, 4000000000\] \(4000000000 elements\), past the 1073741824 one tensor may hold/,
+    ],
+    [
+      'a Reshape to two -1s',
+      model({ nodes: [int64s('s', [-1, -1]), node('r', 'Reshape', ['y', 's'], ['z'])] }),
+      /node 'r' \(Reshape\).*shape \[-1, -1\] has more than one -1/,
+    ],
+    [
+      'a Reshape to a shape of another size',
+      model({ nodes: [int64s('s', [3, -1]), node('r', 'Reshape', ['y', 's'], ['z'])] }),
+      /node 'r' \(Reshape\).*cannot reshape \[1, 2\] \(2 elements\) to \[3, -1\]/,
+    ],
+    [
+      'ConstantOfShape of a negative dim',
+      model({ nodes: [int64s('s', [-3, 2]), node('c', 'ConstantOfShape', ['s'], ['z'])] }),
+      /node 'c' \(ConstantOfShape\).*ConstantOfShape of \[-3, 2\] has a negative dim/,
+    ],
+    [
+      'Conv pads that would make a padded copy past the size limit',
+      model({ dims: image, nodes: [kernel, conv('Conv', { name: 'pads', type: 7, ints: [1e5, 1e5, 1e5, 1e5] })] }),
+      /node 'c' \(Conv\).*Conv's padded input would be \[1, 1, 200004, 200002\]/,
+    ],
+    [
+      'ConvTranspose strides of 0',
+      model({ dims: image, nodes: [kernel, conv('ConvTranspose', { name: 'strides', type: 7, ints: [0, 0] })] }),
+      /node 'c' \(ConvTranspose\).*strides \[0, 0\] must be integers of at least 1/,
+    ],
+    [
+      'an op of an unknown domain',
+      model({ nodes: [node('frob', 'Frobnicate', ['y'], ['z'], 'org.acme')] }),
+      /1 unsupported op at opset 17: org\.acme\.Frobnicate at "frob"/,
+    ],
+    [
+      'a com.microsoft op the importer lacks',
+      model({ nodes: [node('attn', 'Attention', ['y'], ['z'], 'com.microsoft')] }),
+      /1 unsupported op at opset 17: com\.microsoft\.Attention at "attn" \(com\.microsoft ops are onnxruntime’s: save the model from a session at graph_optimization_level ORT_ENABLE_BASIC or lower/,
+    ],
+  ];
+
+  it.each(HOSTILE)('refuses %s in one line', (_what, bytes, message) => {
+    let error = '';
+    try {
+      loadOnnx(bytes);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    expect(error).toMatch(/^loadOnnx ONNX bytes: /);
+    expect(error).toMatch(message);
+    expect(error.split('\n')).toHaveLength(1);
   });
 
   it('refuses an opset outside the supported range', () => {

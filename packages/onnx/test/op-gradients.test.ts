@@ -7,7 +7,7 @@
  */
 import * as T from '@gradlens/tensor';
 import { Generator, grad, mul, rand, randn, sum, Tensor, tensor } from '@gradlens/tensor';
-import { Const, onnxOps, supportedOps } from '@gradlens/onnx';
+import { Const, contribOps, onnxOps, supportedContribOps, supportedOps } from '@gradlens/onnx';
 import type { Value } from '@gradlens/onnx';
 import type { AttrValue } from './op-harness';
 import { attrsOf } from './op-harness';
@@ -438,6 +438,16 @@ const cases: Record<string, Case[] | string> = {
     { label: 'over the last two axes', xs: () => [rn(2, 3, 4), rn(3, 4), rn(3, 4)], values: (x) => x, attrs: { axis: i(-2) }, opset: 17 },
     { label: 'with Mean and InvStdDev', xs: () => [rn(2, 3, 4), rn(4), rn(4)], values: (x) => x, opset: 17, outputs: 3 },
   ],
+  SimplifiedLayerNormalization: [
+    { xs: () => [rn(2, 3, 4), rn(4)], values: (x) => x, attrs: { epsilon: f(1e-3) }, opset: 13 },
+    {
+      label: 'over the last two axes, with InvStdDev',
+      xs: () => [rn(2, 3, 4), rn(3, 4)],
+      values: (x) => x,
+      attrs: { axis: i(1) },
+      outputs: 2,
+    },
+  ],
   GroupNormalization: [
     {
       label: 'scale and bias per channel',
@@ -704,9 +714,70 @@ const cases: Record<string, Case[] | string> = {
   ],
 };
 
+/** onnxruntime's contrib ops (domain com.microsoft), each as its contrib_defs definition composes gradlens ops. */
+const contribCases: Record<string, Case[]> = {
+  Gelu: [one(() => rn(2, 5))],
+  BiasGelu: [
+    two(
+      () => rn(2, 5),
+      () => rn(5),
+    ),
+  ],
+  FastGelu: [
+    one(() => rn(2, 5)),
+    {
+      label: 'with a bias',
+      ...two(
+        () => rn(2, 5),
+        () => rn(5),
+      ),
+    },
+  ],
+  QuickGelu: [{ ...one(() => rn(2, 5)), attrs: { alpha: f(1.3) } }],
+  FusedConv: [
+    {
+      label: 'LeakyRelu, with Z',
+      xs: () => [rn(1, 2, 5, 5), rn(3, 2, 3, 3), rn(3), rn(1, 3, 3, 3)],
+      values: (x) => x,
+      attrs: { activation: s('LeakyRelu'), activation_params: { floats: [0.2] } },
+    },
+    {
+      label: 'Clip, groups, pads',
+      xs: () => [rn(1, 4, 5, 5), rn(4, 2, 3, 3)],
+      values: (x) => x,
+      attrs: { activation: s('Clip'), activation_params: { floats: [-0.5, 0.7] }, group: i(2), pads: is(1, 1, 1, 1) },
+    },
+    {
+      label: 'HardSigmoid',
+      xs: () => [rn(1, 2, 4, 4), rn(2, 2, 3, 3)],
+      values: (x) => x,
+      attrs: { activation: s('HardSigmoid'), activation_params: { floats: [0.3, 0.4] } },
+    },
+  ],
+  FusedMatMul: [
+    {
+      label: 'transA, transB, alpha',
+      ...two(
+        () => rn(2, 4, 3),
+        () => rn(5, 4),
+      ),
+      attrs: { transA: i(1), transB: i(1), alpha: f(0.7) },
+    },
+  ],
+  SkipLayerNormalization: [
+    { label: 'with beta and bias, every output', xs: () => [rn(2, 3, 4), rn(3, 4), rn(4), rn(4), rn(4)], values: (x) => x, outputs: 4 },
+    { label: 'gamma only', xs: () => [rn(2, 3, 4), rn(2, 3, 4), rn(4)], values: (x) => x, attrs: { epsilon: f(1e-3) } },
+  ],
+};
+
 /** The op's outputs, flattened and joined, as one tensor. */
 function runCase(op: string, c: Case, xs: Tensor[]): Tensor {
-  const outs = onnxOps[op]!.run({ values: c.values(xs), attrs: attrsOf(c.attrs, op), opset: c.opset ?? 17, outputs: c.outputs ?? 1 });
+  const outs = (onnxOps[op] ?? contribOps[op])!.run({
+    values: c.values(xs),
+    attrs: attrsOf(c.attrs, op),
+    opset: c.opset ?? 17,
+    outputs: c.outputs ?? 1,
+  });
   // Integer outputs (MaxPool's Indices) have no gradient.
   const ts = outs
     .filter((o) => !(o instanceof Tensor && o.dtype === 'int32'))
@@ -740,7 +811,11 @@ describe('every importer op differentiates as float64 finite differences say', (
     expect(Object.keys(cases).filter((op) => !supportedOps().includes(op))).toEqual([]);
   });
 
-  for (const [op, entry] of Object.entries(cases)) {
+  it('has an entry for every supported contrib op (com.microsoft)', () => {
+    expect(Object.keys(contribCases).sort()).toEqual(supportedContribOps());
+  });
+
+  for (const [op, entry] of [...Object.entries(cases), ...Object.entries(contribCases)]) {
     if (typeof entry === 'string') continue;
     entry.forEach((c, k) => {
       it(`${op}${c.label ? ` (${c.label})` : ''} #${k}`, () => {
