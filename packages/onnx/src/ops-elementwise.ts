@@ -1,5 +1,6 @@
 import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
+import { hardsigmoid, hardswish } from '@gradlens/nn';
 import type { OpTable } from './op-context';
 import { float, input, isFloatKind, numbers, roundHalfEven } from './op-context';
 import type { ConstKind, Value } from './values';
@@ -216,16 +217,16 @@ export const elementwiseOps: OpTable = {
   HardSigmoid: {
     run: ({ values, attrs }) => {
       const x = float(input(values, 0));
-      return [t.clamp(t.add(t.mul(x, attrs.float('alpha', 0.2)), attrs.float('beta', 0.5)), { min: 0, max: 1 })];
+      const alpha = attrs.float('alpha', 0.2);
+      const beta = attrs.float('beta', 0.5);
+      // PyTorch's hardsigmoid (alpha 1/6 in float32, beta 0.5) as @gradlens/nn writes it, so guided
+      // backprop and LRP treat an exported model as the native one (a gate, not a ReLU-like clamp).
+      if (Math.abs(alpha - 1 / 6) < 1e-7 && beta === 0.5) return [hardsigmoid(x)];
+      return [t.clamp(t.add(t.mul(x, alpha), beta), { min: 0, max: 1 })];
     },
   },
-  // PyTorch's hardswish: x · relu6(x + 3) / 6.
-  HardSwish: {
-    run: ({ values }) => {
-      const x = float(input(values, 0));
-      return [t.div(t.mul(x, t.relu6(t.add(x, 3))), 6)];
-    },
-  },
+  // PyTorch's hardswish, x · relu6(x + 3) / 6, as @gradlens/nn writes it (see HardSigmoid).
+  HardSwish: { run: ({ values }) => [hardswish(float(input(values, 0)))] },
   Gelu: {
     since: 20,
     run: ({ values, attrs }) => {

@@ -2,7 +2,8 @@
  * Values and gradients of the composed activations at extremes, against float64 definitions: an exponential
  * in a branch that `where` discards must not overflow, or its zeroed gradient becomes NaN (0 · ∞).
  */
-import { grad, sum, tensor } from '@gradlens/tensor';
+import { grad, record, sum, tensor } from '@gradlens/tensor';
+import { hardsigmoid, hardswish } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { runOp } from './op-harness';
 
@@ -34,5 +35,25 @@ describe('composed activations stay finite and exact at extremes (float64)', () 
       expect(Math.abs(y[k]! - value(v))).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(value(v))));
       expect(Math.abs(dy[k]! - derivative(v))).toBeLessThanOrEqual(1e-6);
     });
+  });
+});
+
+describe("PyTorch's HardSwish and HardSigmoid run as @gradlens/nn writes them", () => {
+  // So guided backprop (which swaps the rule of ReLU-like clamps) and LRP (which needs to see the gate) treat
+  // an exported MobileNetV3 as the native one: no clamp with min 0 on the tape, values and gradients equal.
+  const x = () => tensor([-4, -2.5, -1, 0, 0.7, 2.9, 3.5], [7], 'float64');
+  const opsOf = (f: () => Tensor) => record(f).tape.nodes.map((n) => `${n.op}${n.op === 'clamp' ? JSON.stringify(n.attrs) : ''}`);
+  test.each([
+    ['HardSwish', {}, hardswish],
+    ['HardSigmoid', { alpha: { f: Math.fround(1 / 6) }, beta: { f: 0.5 } }, hardsigmoid],
+  ] as const)('%s', (op, attrs, native) => {
+    const input = x();
+    expect(opsOf(() => runOp(op, [input], attrs)[0] as Tensor)).toEqual(opsOf(() => native(input)));
+    expect(opsOf(() => runOp(op, [input], attrs)[0] as Tensor).some((o) => o.startsWith('clamp{"min":0'))).toBe(false);
+    expect(Array.from((runOp(op, [input], attrs)[0] as Tensor).values())).toEqual(Array.from(native(input).values()));
+  });
+  test('HardSigmoid with other alpha and beta keeps ONNX’s clamp(αx + β, 0, 1)', () => {
+    const y = Array.from((runOp('HardSigmoid', [x()], { alpha: { f: 0.2 }, beta: { f: 0.5 } })[0] as Tensor).values());
+    [-4, -2.5, -1, 0, 0.7, 2.9, 3.5].forEach((v, i) => expect(y[i]).toBeCloseTo(Math.min(Math.max(0.2 * v + 0.5, 0), 1), 7));
   });
 });
