@@ -9,7 +9,8 @@ Run with Debian's python3 (torch 1.13, torchvision 0.14):  /usr/bin/python3 scri
 - fixtures/swin/expected.npz: an input [2, 3, 22, 30] (11×15 patches: the windows pad to 12×15, then
   after patch merging 6×8 pads to 8×9, and every second block is shifted), computed in float64:
   the logits, the output of features.1.1 and of the default CAM layer features.3.1.norm1 ([N, h, w, C],
-  channels-last), the input gradient of Σ logits·weights, and Grad-CAM at features.3.1.norm1 (channels
+  channels-last), the input gradient of Σ logits·weights and that sum's gradient for three parameters
+  (a shifted block's relative position bias table and qkv weight, a patch merging norm), and Grad-CAM at features.3.1.norm1 (channels
   moved to dim 1, weights the spatial mean of the gradient, ReLU of the weighted sum) and Ablation-CAM
   (each channel zeroed in the channels-last output, weights (y − yₖ) / y) for `target`.
 - fixtures/torchvision-state-dicts.json: swin_t, swin_s and swin_b's state-dict names and shapes appended.
@@ -28,6 +29,7 @@ SMALL = dict(patch_size=[2, 2], embed_dim=8, depths=[2, 2], num_heads=[2, 4], wi
 FULL_SIZE = ['swin_t', 'swin_s', 'swin_b']
 CAM_LAYER = 'features.3.1.norm1'
 TARGET = [3, 1]
+PARAM_GRADS = ['features.1.1.attn.relative_position_bias_table', 'features.3.1.attn.qkv.weight', 'features.2.norm.weight']
 
 
 def small_swin(seed=20261205):
@@ -79,6 +81,9 @@ def main():
     out['cam_layer'] = store[CAM_LAYER].detach().float().numpy()
     out['weights'] = w.float().numpy()
     out['input_grad'] = xd.grad.float().numpy()
+    # Parameter gradients of the same sum: a shifted block's bias table (through the index) and qkv weight.
+    for name in PARAM_GRADS:
+        out['grad.' + name] = m64.get_parameter(name).grad.float().numpy()
 
     # Grad-CAM for TARGET: a fresh backward of the targets' logits.
     store[CAM_LAYER].grad = None

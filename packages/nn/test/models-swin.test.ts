@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readNpz, type NdArray } from '@gradlens/io';
 import type { Tensor } from '@gradlens/tensor';
-import { grad, mul, numTensors, record, sum, tensor, tidy } from '@gradlens/tensor';
+import { assign, grad, mul, numTensors, record, sum, tensor, tidy } from '@gradlens/tensor';
 import { createModel, defaultCamLayer, loadWeights, roll, SwinTransformer, swinT } from '@gradlens/nn';
 
 /**
@@ -87,14 +87,24 @@ test('a reduced torchvision Swin .pth loads and matches PyTorch: logits and acti
   expect(numTensors()).toBe(before);
 });
 
-test('the input gradient of a weighted sum of the logits matches PyTorch (rel. error ≤ 1e-4)', () => {
+test('the gradients of a weighted sum of the logits (input, bias table, qkv, patch-merging norm) match PyTorch (rel. error ≤ 1e-4)', () => {
   const model = smallSwin();
   const x = asTensor('input');
   const w = asTensor('weights');
-  const [g] = grad((xi) => sum(mul(model.call(xi), w)), [x]);
-  const err = relError(g!, arr('input_grad'));
-  console.log(`swin small input gradient: ${err.toExponential(2)}`);
-  expect(err).toBeLessThanOrEqual(1e-4);
+  const names = Object.keys(expected)
+    .filter((k) => k.startsWith('grad.'))
+    .map((k) => k.slice(5));
+  expect(names.length).toBe(3);
+  const params = Object.fromEntries(model.namedParameters());
+  const [gx, ...gp] = grad((xi) => sum(mul(model.call(xi), w)), [x, ...names.map((n) => params[n]!)]);
+  const errs: Record<string, number> = { input: relError(gx!, arr('input_grad')) };
+  names.forEach((n, i) => (errs[n] = relError(gp[i]!, arr(`grad.${n}`))));
+  console.log(
+    `swin small gradients: ${Object.entries(errs)
+      .map(([k, e]) => `${k} ${e.toExponential(2)}`)
+      .join(', ')}`,
+  );
+  for (const e of Object.values(errs)) expect(e).toBeLessThanOrEqual(1e-4);
 });
 
 test('the default CAM layer is the last block’s norm1, a channels-last layer', () => {
@@ -132,4 +142,11 @@ test('the builders make torchvision’s shapes, and bad configurations fail in o
   expect(bad([2], [3])).toThrow(/dim 8 must be divisible by numHeads 3/);
   const m = smallSwin();
   expect(() => m.call(tensor(new Float32Array(2 * 22 * 30), [1, 2, 22, 30]))).toThrow(/input must be \[N, 3, H, W\], got \[1, 2, 22, 30\]/);
+  expect(() => m.call(tensor(new Float32Array(3), [1, 3, 1, 1]))).toThrow(/input 1×1 is smaller than one 2×2 patch/);
+  // An index buffer loaded for another window: one line naming both buffers, not a wrong bias.
+  const index = m.stateDict()['features.1.1.attn.relative_position_index']!;
+  assign(index, (v) => v.fill(99));
+  expect(() => tidy(() => m.call(asTensor('input')))).toThrow(
+    /^ShiftedWindowAttention: relative_position_index holds 99, outside the 35 rows of relative_position_bias_table/,
+  );
 });

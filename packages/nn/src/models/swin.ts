@@ -131,6 +131,13 @@ export class ShiftedWindowAttention extends Module {
   /** The bias every window's scores get: [1, 1, heads, T, T]. */
   private relativePositionBias(): Tensor {
     const t = this.windowSize[0] * this.windowSize[1];
+    // A loaded index is copied by value: one made for another window would read the wrong rows, or none.
+    const size = this.relative_position_bias_table.shape[0]!;
+    const bad = this.relative_position_index.dataSync().find((i) => !(i >= 0 && i < size));
+    if (bad !== undefined)
+      throw new Error(
+        `ShiftedWindowAttention: relative_position_index holds ${bad}, outside the ${size} rows of relative_position_bias_table (a state dict for another window size?)`,
+      );
     const rows = indexSelect(this.relative_position_bias_table, 0, this.relative_position_index);
     return reshape(permute(reshape(rows, [t, t, this.numHeads]), [2, 0, 1]), [1, 1, this.numHeads, t, t]);
   }
