@@ -12,7 +12,8 @@ Run with Debian's python3 (torch 1.13, torchvision 0.14):  /usr/bin/python3 scri
   channels-last), the input gradient of Σ logits·weights and that sum's gradient for three parameters
   (a shifted block's relative position bias table and qkv weight, a patch merging norm), and Grad-CAM at features.3.1.norm1 (channels
   moved to dim 1, weights the spatial mean of the gradient, ReLU of the weighted sum) and Ablation-CAM
-  (each channel zeroed in the channels-last output, weights (y − yₖ) / y) for `target`.
+  (each channel zeroed in the channels-last output, weights (y − yₖ) / y) for `target`; and the logits of a
+  flat input [1, 3, 6, 30], whose map is one window high, so torchvision shifts only along the width.
 - fixtures/torchvision-state-dicts.json: swin_t, swin_s and swin_b's state-dict names and shapes appended.
 """
 import json
@@ -108,6 +109,11 @@ def main():
             h.remove()
             wts[:, c] = (y - yk) / y
         out['ablationcam'] = torch.relu((wts[:, :, None, None] * a).sum(1)).float().numpy()
+    # A flat input [1, 3, 6, 30]: 3×15 patches pad to 4×15, one window high, so only the width shifts.
+    flat = (torch.rand((1, 3, 6, 30), generator=g) * 2 - 1).float()
+    with torch.no_grad():
+        out['flat_input'] = flat.numpy()
+        out['flat_logits'] = m64(flat.double()).float().numpy()
     np.savez(os.path.join(OUT, 'expected.npz'), **out)
     with open(os.path.join(OUT, 'config.json'), 'w') as f:
         json.dump({'config': SMALL, 'camLayer': CAM_LAYER,

@@ -107,6 +107,15 @@ test('the gradients of a weighted sum of the logits (input, bias table, qkv, pat
   for (const e of Object.values(errs)) expect(e).toBeLessThanOrEqual(1e-4);
 });
 
+test('a map one window high shifts only along the width, as torchvision (logits rel. error ≤ 1e-4)', () => {
+  const model = smallSwin();
+  const y = tidy(() => model.call(asTensor('flat_input')));
+  const err = relError(y, arr('flat_logits'));
+  console.log(`swin small, flat input: logits ${err.toExponential(2)}`);
+  expect(err).toBeLessThanOrEqual(1e-4);
+  y.dispose();
+});
+
 test('the default CAM layer is the last block’s norm1, a channels-last layer', () => {
   const model = smallSwin();
   expect(defaultCamLayer(model, [1, 3, 22, 30])).toBe(info.camLayer);
