@@ -5,6 +5,7 @@ import {
   deconvnet,
   disposeResult,
   genericAttention,
+  hasChannelsLast,
   hasTokenGrid,
   transformerAttribution,
   eigenCam,
@@ -137,8 +138,13 @@ export interface MethodSpec {
 }
 
 /** Why an attention method cannot run on a model without a token grid (a CNN), or null. */
-const needsAttention = (c: MethodContext): string | null =>
-  hasTokenGrid(c.model) ? null : 'it reads attention probabilities; it needs a vision transformer (--arch vit_b_16, vit_b_32, vit_l_16)';
+const needsAttention = (c: MethodContext): string | null => {
+  if (hasTokenGrid(c.model)) return null;
+  // Swin (channels-last layers) attends within windows: no class token row to read.
+  if (hasChannelsLast(c.model))
+    return 'it reads attention probabilities; it needs a vision transformer with a class token (--arch vit_b_16, vit_b_32, vit_l_16): Swin attends within windows and has none';
+  return 'it reads attention probabilities; it needs a vision transformer (--arch vit_b_16, vit_b_32, vit_l_16)';
+};
 
 /** LRP's relevance at the pixels under composite preset `rule`, with its conservation as a note. */
 function lrpMaps(c: MethodContext, rule: string, reference: boolean): MethodMaps {

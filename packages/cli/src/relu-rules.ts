@@ -31,5 +31,5 @@ export function reluRulesReason(method: string, ops: ReadonlySet<string>): strin
   const found = NOT_RELU.filter((op) => ops.has(op));
   return found.length === 0
     ? null
-    : `${method}'s backward rules are defined for ReLU networks; this model's ${found.join(', ')} ops would pass the plain gradient (use vanilla, grad-x-input, transformer-lrp or the attention methods)`;
+    : `${method}'s backward rules are defined for ReLU networks; this model's ${found.join(', ')} ops would pass the plain gradient (use vanilla, grad-x-input or the CAM family; for a ViT also transformer-lrp and the attention methods)`;
 }

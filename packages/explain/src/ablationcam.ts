@@ -39,9 +39,10 @@ export function ablationCam(model: Module, x: Tensor, given: AblationCamOptions 
     layer = camLayer(method, model, pass.tape, options, pass.output);
     const a = layer.a;
     const k = a.shape[1]!;
-    // Channel k is zeroed in the layer's own layout: dim 1 of [N, K, h, w], the last dim of [N, tokens, K].
+    // Channel k is zeroed in the layer's own layout: dim 1 of [N, K, h, w], the last dim of [N, tokens, K] or of channels-last [N, h, w, K].
     const raw = layer.raw;
     const scaleShape = (count: number): number[] => {
+      if (layer?.channelsLast) return [count, 1, 1, k];
       if (raw.rank === 4 && raw.shape[1] === k) return [count, k, 1, 1];
       if (raw.rank === 3 && raw.shape[2] === k) return [count, 1, k];
       throw new Error(

@@ -17,7 +17,7 @@ import {
   Warnings,
 } from './common';
 import type { ReshapeTransform } from './token-maps';
-import { defaultReshape } from './token-maps';
+import { channelsLastReshape, defaultReshape } from './token-maps';
 
 /** Options of every CAM-family method. */
 export interface CamOptions extends BaseOptions {
@@ -29,7 +29,8 @@ export interface CamOptions extends BaseOptions {
   /**
    * Maps the layer's output and its gradient to [N, K, h, w] (`tokenReshape(grid)` for transformer
    * tokens). Default: the token grid's reshape for a model with `tokenGrid` (VisionTransformer) at a
-   * [N, tokens, C] layer; none otherwise (the layer must then give [N, K, h, w]).
+   * [N, tokens, C] layer; channels moved to dim 1 at a channels-last layer of a model with
+   * `channelsLast(path)` (SwinTransformer); none otherwise (the layer must then give [N, K, h, w]).
    */
   reshape?: ReshapeTransform;
   /** Apply ReLU to the weighted sum (default: true, except CAM and Eigen-CAM whose papers have none). */
@@ -94,6 +95,8 @@ export interface CamLayer {
   grid(t: Tensor): Tensor;
   /** Frees every tensor the reshape made. */
   dispose(): void;
+  /** True when `raw` is channels-last [N, h, w, K] (the reshape is channelsLastReshape, as for a Swin layer). */
+  channelsLast: boolean;
 }
 
 /**
@@ -103,11 +106,12 @@ export interface CamLayer {
 export function camLayer(method: string, model: Module, tape: Tape, options: CamOptions & { layer: string }, output?: Tensor): CamLayer {
   const raw = layerActivation(method, model, tape, options.layer);
   if (output) requireOnPath(method, tape, raw, output, options.layer);
-  const transform = options.reshape ?? defaultReshape(model, raw.rank);
+  const transform = options.reshape ?? defaultReshape(model, raw.rank, options.layer);
   if (!transform) {
     checkActivation(method, raw, options.layer);
-    return { raw, a: raw, grid: (t) => t, dispose: () => undefined };
+    return { raw, a: raw, grid: (t) => t, dispose: () => undefined, channelsLast: false };
   }
+  const channelsLast = transform === channelsLastReshape;
   const made: Tensor[] = [];
   const grid = (t: Tensor): Tensor => {
     let out: Tensor;
@@ -126,7 +130,7 @@ export function camLayer(method: string, model: Module, tape: Tape, options: Cam
   };
   const dispose = () => made.forEach((t) => t.dispose());
   try {
-    return { raw, a: grid(raw), grid, dispose };
+    return { raw, a: grid(raw), grid, dispose, channelsLast };
   } catch (e) {
     dispose();
     throw e;

@@ -45,7 +45,28 @@ export function tokenReshape(grid: readonly [number, number], options: { prefixT
   };
 }
 
-/** The reshape the CAM family uses for `model` at a layer of rank `rank`: the token grid's for token layers of ViTs, none otherwise. */
-export function defaultReshape(model: Module, rank: number): ReshapeTransform | null {
-  return rank === 3 && hasTokenGrid(model) ? tokenReshape(model.tokenGrid) : null;
+/** A model some of whose layers give channels-last [N, h, w, C] (SwinTransformer): the CAM family moves their channels to dim 1. */
+export interface ChannelsLastModel {
+  channelsLast(path: string): boolean;
+}
+
+/** True when `model` says which of its layers are channels-last (`channelsLast(path)`). */
+export function hasChannelsLast(model: Module): model is Module & ChannelsLastModel {
+  return typeof (model as Partial<ChannelsLastModel>).channelsLast === 'function';
+}
+
+/** [N, h, w, C] → [N, C, h, w]: the reshape of a channels-last layer (pytorch-grad-cam's for torchvision's Swin). */
+export const channelsLastReshape: ReshapeTransform = (a) => {
+  if (a.rank !== 4) throw new Error(`channelsLastReshape: expected [N, h, w, C], got [${a.shape.join(', ')}]`);
+  return permute(a, [0, 3, 1, 2]);
+};
+
+/**
+ * The reshape the CAM family uses for `model` at `layer` (of rank `rank`): the token grid's for token
+ * layers of ViTs, channels to dim 1 for the channels-last layers of a Swin, none otherwise.
+ */
+export function defaultReshape(model: Module, rank: number, layer?: string): ReshapeTransform | null {
+  if (rank === 3 && hasTokenGrid(model)) return tokenReshape(model.tokenGrid);
+  if (rank === 4 && layer !== undefined && hasChannelsLast(model) && model.channelsLast(layer)) return channelsLastReshape;
+  return null;
 }

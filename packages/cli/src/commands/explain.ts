@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { noGrad, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
-import { hasTokenGrid, indexOfMax } from '@gradlens/explain';
+import { hasChannelsLast, hasTokenGrid, indexOfMax } from '@gradlens/explain';
 import type { TargetFn } from '@gradlens/explain';
 import { didYouMean, layers } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
@@ -260,10 +260,10 @@ export function progressBatch(forwardMs: number, max: number): number {
   return Math.max(1, Math.min(max, Math.floor(2000 / Math.max(1, 3 * forwardMs))));
 }
 
-/** Channels of `layer`'s output for an input of `shape` (one forward pass: C of [N, C, h, w], or of a transformer's [N, tokens, C]), or null when it has none. */
+/** Channels of `layer`'s output for an input of `shape` (one forward pass: C of [N, C, h, w], of a Swin's channels-last [N, h, w, C], or of a transformer's [N, tokens, C]), or null when it has none. */
 function layerChannels(model: Module, layer: string, shape: readonly number[]): number | null {
   const out = layers(model, shape).find((r) => r.path === layer)?.outputShape;
-  if (out?.length === 4) return out[1]!;
+  if (out?.length === 4) return hasChannelsLast(model) && model.channelsLast(layer) ? out[3]! : out[1]!;
   return out?.length === 3 && hasTokenGrid(model) ? out[2]! : null;
 }
 

@@ -42,6 +42,12 @@ export function attentionLayers(method: string, model: Module, tape: Tape): Atte
     .filter((n) => n.output.shape[n.output.rank - 1] === n.output.shape[n.output.rank - 2] && n.attrs.dim === n.output.rank - 1)
     .map((n) => ({ scope: n.scope, probs: n.output }));
   if (found.length === 0) {
+    // Windowed attention (Swin: softmax over [N, windows, heads, T, T]) has no token that attends to the whole image.
+    const windowed = tape.nodes.some((n) => n.op === 'softmax' && n.scope !== '' && n.output.rank === 5);
+    if (windowed)
+      throw new Error(
+        `${method}: ${model.constructor.name}'s attention is windowed (softmax over [N, windows, heads, T, T]): no class token attends over the whole image; this method needs a vision transformer with a class token, such as vit_b_16`,
+      );
     throw new Error(
       `${method}: ${model.constructor.name} recorded no attention probabilities (a softmax over [N, heads, tokens, tokens] inside a module); this method needs a transformer with self-attention, such as vit_b_16`,
     );

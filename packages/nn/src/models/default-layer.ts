@@ -9,6 +9,7 @@ import { MobileNetV2 } from './mobilenet';
 import { MobileNetV3 } from './mobilenet-v3';
 import { ResNet } from './resnet';
 import { SqueezeNet } from './squeezenet';
+import { SwinTransformer } from './swin';
 import { VGG } from './vgg';
 import { VisionTransformer } from './vit';
 
@@ -33,8 +34,9 @@ function hasOwnDefault(model: Module): model is Module & OwnDefaultCamLayer {
  * and V3, EfficientNet, DenseNet (norm5's output, before the functional ReLU) and ConvNeXt (the last
  * block's output); the last ReLU of `features` for AlexNet and VGG (the last conv block's activation before
  * its max-pool, as the reference scripts use: `features.11`, `features.29`); the last encoder layer's
- * `ln_1` for vision transformers (pytorch-grad-cam's choice; its tokens are reshaped); otherwise the last
- * top-level module whose output is [N, K, h, w] with h·w > 1 (a global pool's 1×1 output is taken only
+ * `ln_1` for vision transformers (pytorch-grad-cam's choice; its tokens are reshaped); the last block's `norm1`
+ * for Swin Transformers (pytorch-grad-cam's choice; channels-last, moved to dim 1 by the CAM family); otherwise the
+ * last top-level module whose output is [N, K, h, w] with h·w > 1 (a global pool's 1×1 output is taken only
  * when no larger map ran), found by running the model once on zeros of `inputShape` (default
  * [1, 3, 224, 224]). A model with its own `defaultCamLayer` method, such as an imported ONNX graph,
  * answers for itself.
@@ -45,6 +47,7 @@ export function defaultCamLayer(model: Module, inputShape: readonly number[] = [
   if (model instanceof SmallVGG) return bundledModels.smallvgg.targetLayer;
   if (model instanceof ResNet) return 'layer4';
   if (model instanceof VisionTransformer) return `encoder.layers.encoder_layer_${model.config.numLayers - 1}.ln_1`;
+  if (model instanceof SwinTransformer) return `features.${2 * model.config.depths.length - 1}.${model.config.depths.at(-1)! - 1}.norm1`;
   if (
     model instanceof SqueezeNet ||
     model instanceof MobileNetV2 ||

@@ -34,6 +34,7 @@ import {
 import { squeezenet1_0, squeezenet1_1 } from './squeezenet';
 import { vgg11, vgg11Bn, vgg13, vgg13Bn, vgg16, vgg16Bn, vgg19, vgg19Bn } from './vgg';
 import { vitB16, vitB32, vitL16 } from './vit';
+import { swinB, swinS, swinT } from './swin';
 
 export * from './common';
 export * from './alexnet';
@@ -46,6 +47,7 @@ export * from './densenet';
 export * from './efficientnet';
 export * from './convnext';
 export * from './vit';
+export * from './swin';
 export * from './default-layer';
 
 /** Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …). */
@@ -96,6 +98,9 @@ export const modelBuilders = {
   vit_b_16: vitB16,
   vit_b_32: vitB32,
   vit_l_16: vitL16,
+  swin_t: swinT,
+  swin_s: swinS,
+  swin_b: swinB,
 } as const satisfies Record<string, (o?: ModelOptions) => Module>;
 
 /** A torchvision model name this package can build. */
