@@ -11,6 +11,11 @@ import { ResNet } from './resnet';
 import { SqueezeNet } from './squeezenet';
 import { VGG } from './vgg';
 import { VisionTransformer } from './vit';
+import { GoogLeNet } from './googlenet';
+import { Inception3 } from './inception';
+import { MNASNet } from './mnasnet';
+import { RegNet } from './regnet';
+import { ShuffleNetV2 } from './shufflenet';
 
 /** The last ReLU that is a direct child of `features` (`features.29` in VGG16), or undefined. */
 function lastFeatureRelu(model: Module): string | undefined {
@@ -36,13 +41,20 @@ function hasOwnDefault(model: Module): model is Module & OwnDefaultCamLayer {
  * `ln_1` for vision transformers (pytorch-grad-cam's choice; its tokens are reshaped); otherwise the last
  * top-level module whose output is [N, K, h, w] (a model with its own `defaultCamLayer` method, such as an
  * imported ONNX graph, answers for itself), found by running the model once on zeros of
- * `inputShape` (default [1, 3, 224, 224]).
+ * `inputShape` (default [1, 3, 224, 224]). RegNet reads `trunk_output`, ShuffleNetV2 `conv5`, MNASNet
+ * `layers`, GoogLeNet `inception5b` and Inception v3 `Mixed_7c` (pytorch-grad-cam's choices: the last
+ * 4-D feature map before the pooling, after its ReLU).
  */
 export function defaultCamLayer(model: Module, inputShape: readonly number[] = [1, 3, 224, 224]): string {
   if (hasOwnDefault(model)) return model.defaultCamLayer(inputShape);
   if (model instanceof GapNet) return bundledModels.gapnet.targetLayer;
   if (model instanceof SmallVGG) return bundledModels.smallvgg.targetLayer;
   if (model instanceof ResNet) return 'layer4';
+  if (model instanceof RegNet) return 'trunk_output';
+  if (model instanceof ShuffleNetV2) return 'conv5';
+  if (model instanceof MNASNet) return 'layers';
+  if (model instanceof GoogLeNet) return 'inception5b';
+  if (model instanceof Inception3) return 'Mixed_7c';
   if (model instanceof VisionTransformer) return `encoder.layers.encoder_layer_${model.config.numLayers - 1}.ln_1`;
   if (
     model instanceof SqueezeNet ||
