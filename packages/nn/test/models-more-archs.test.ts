@@ -94,3 +94,40 @@ describe.each(Object.entries(manifest.models))('%s', (name, info) => {
     expect(numTensors()).toBe(before);
   });
 });
+
+test.each([
+  [
+    'Inception v3 below 75×75',
+    () => builders.inception_v3!().eval(),
+    [1, 3, 74, 100],
+    /^Inception3: expected input \[N, 3, H, W\] with H and W at least 75 \(it expects 299×299\), got \[1, 3, 74, 100\]$/,
+  ],
+  [
+    'GoogLeNet below 15×15',
+    () => builders.googlenet!().eval(),
+    [2, 3, 40, 14],
+    /^GoogLeNet: expected input \[N, 3, H, W\] with H and W at least 15 .*got \[2, 3, 40, 14\]$/,
+  ],
+  [
+    'GoogLeNet on one channel',
+    () => builders.googlenet!().eval(),
+    [1, 1, 32, 32],
+    /^GoogLeNet: expected input \[N, 3, H, W\].*got \[1, 1, 32, 32\]$/,
+  ],
+])('%s: one line naming the model and the smallest side', (_, build, shape, message) => {
+  const x = tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+  expect(() => build().call(x)).toThrow(message);
+  x.dispose();
+});
+
+test('the smallest inputs run: Inception v3 at 75×75, GoogLeNet at 15×15', () => {
+  for (const [model, side] of [
+    [builders.inception_v3!().eval(), 75],
+    [builders.googlenet!().eval(), 15],
+  ] as const) {
+    const x = tensor(new Float32Array(3 * side * side), [1, 3, side, side]);
+    const y = model.call(x);
+    expect([...y.shape]).toEqual([1, numClasses]);
+    for (const t of [x, y]) t.dispose();
+  }
+});

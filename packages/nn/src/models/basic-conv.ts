@@ -28,6 +28,14 @@ export class BasicConv2d extends Module {
   }
 }
 
+/** Throws unless x is [N, 3, H, W] with H and W at least minSide (the smallest input the model's strides allow). */
+export function checkImageInput(x: Tensor, model: string, minSide: number, expected: string): void {
+  const [, c, h, w] = x.shape;
+  if (x.rank !== 4 || c !== 3 || h === undefined || w === undefined || h < minSide || w < minSide) {
+    throw new Error(`${model}: expected input [N, 3, H, W] with H and W at least ${minSide} (${expected}), got [${x.shape.join(', ')}]`);
+  }
+}
+
 // Per channel: scale std / 0.5 and shift (mean − 0.5) / 0.5 of ImageNet's normalisation.
 const SCALE = [0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5];
 const SHIFT = [(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5];

@@ -7,7 +7,7 @@ import { Dropout } from '../layers/dropout';
 import { Linear } from '../layers/linear';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling';
 import { Module } from '../module';
-import { BasicConv2d, transformInput } from './basic-conv';
+import { BasicConv2d, checkImageInput, transformInput } from './basic-conv';
 import type { ModelOptions } from './common';
 import { applyInit, numClassesOf, widthScaler } from './common';
 
@@ -177,6 +177,7 @@ export class GoogLeNet extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    checkImageInput(x, 'GoogLeNet', 15, 'its pretrained weights expect 224×224');
     let y = this.transformInput ? transformInput(x, 'GoogLeNet') : x;
     for (const m of this.stem) y = m.call(y);
     const b = this.blocks;

@@ -4,7 +4,7 @@ import { Dropout } from '../layers/dropout';
 import { Linear } from '../layers/linear';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pooling';
 import { Module } from '../module';
-import { BasicConv2d, transformInput } from './basic-conv';
+import { BasicConv2d, checkImageInput, transformInput } from './basic-conv';
 import { applyInit, numClassesOf, widthScaler } from './common';
 import { truncNormalWeight, type InceptionOptions } from './googlenet';
 
@@ -252,6 +252,7 @@ export class Inception3 extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    checkImageInput(x, 'Inception3', 75, 'it expects 299×299');
     let y = this.transformInput ? transformInput(x, 'Inception3') : x;
     for (const m of this.body) y = m.call(y);
     return this.fc.call(flatten(this.dropout.call(this.avgpool.call(y)), 1));
