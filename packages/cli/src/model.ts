@@ -50,7 +50,7 @@ export const ARCH_NAMES: readonly string[] = Object.keys(modelBuilders);
 
 /** How a model is loaded. */
 export interface LoadOptions {
-  /** Input side (default 224, or the bundled model's). */
+  /** Input side (default 224, 299 for inception_v3, or the bundled model's). */
   size?: number;
   /** Refuse weights files with missing or unexpected keys (default true; the CLI's --no-strict sets false). */
   strict?: boolean;
@@ -122,10 +122,18 @@ function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
   return new CliError(`unknown bundled model '${name}'${hint}; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
 }
 
+/** Input sides other than 224 that a torchvision architecture expects (torchvision's transforms: Inception v3 299). */
+const ARCH_INPUT_SIZE: Readonly<Record<string, number>> = { inception_v3: 299 };
+
+/** The input side an architecture is fed when --size is not given: 299 for inception_v3, else 224. */
+export function archInputSize(arch: string): number {
+  return ARCH_INPUT_SIZE[arch] ?? 224;
+}
+
 /** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */
 export function loadArch(arch: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
   if (!isModelName(arch)) throw unknownModel(arch, '--arch');
-  const size = options.size ?? 224;
+  const size = options.size ?? archInputSize(arch);
   if (weights === undefined)
     throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
   checkFile(weights, 'weights file');
@@ -243,7 +251,8 @@ export function buildUntrained(
   if (!isModelName(name)) throw unknownModel(name, '--arch');
   const m = createModel(name, { init: false });
   m.eval();
-  return { model: m, name, size: 224, defaultLayer: defaultLayer(name, m, 224) };
+  const size = archInputSize(name);
+  return { model: m, name, size, defaultLayer: defaultLayer(name, m, size) };
 }
 
 /** The usage error for a method that reads a layer, on a model without a default one (an ONNX model may have none). */

@@ -561,6 +561,10 @@ describe('listings and help', () => {
     expect(v.out).toMatch(/^layer4\s+Sequential\s+\[1, 512, 2, 2\]/m);
     const a = await run('layers', '--arch', 'alexnet');
     expect(a.out).toMatch(/default CAM layer: features\.11/);
+    // Inception v3 is fed 299×299 unless --size says otherwise
+    const i = await run('layers', '--arch', 'inception_v3');
+    expect(i.out).toMatch(/^inception_v3, input \[1, 3, 299, 299\]; default CAM layer: Mixed_7c$/m);
+    expect(i.out).toMatch(/^Mixed_7c\s+InceptionE\s+\[1, 2048, 8, 8\]/m);
   });
 
   test('--help for the program and every command', async () => {

@@ -111,7 +111,7 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
     default: 'png',
   },
   raw: { type: 'boolean', help: 'the same as --format both' },
-  size: { type: 'string', value: 'N', help: 'input side in pixels', default: "224, or the bundled model's size" },
+  size: { type: 'string', value: 'N', help: 'input side in pixels', default: "224 (inception_v3: 299), or the bundled model's size" },
   'no-normalize': { type: 'boolean', help: 'feed pixels in [0, 1] without the mean/std normalisation' },
   reference: {
     type: 'boolean',

@@ -28,7 +28,12 @@ export function methodsCommand(argv: readonly string[], streams: Streams): numbe
 const LAYERS_SPECS: Readonly<Record<string, OptionSpec>> = {
   arch: { type: 'string', value: 'NAME', help: 'a torchvision architecture (vgg16, resnet18, …)' },
   model: { type: 'string', value: 'NAME', help: `a bundled model (${BUNDLED_NAMES.join(', ')}), or an ONNX file (<file>.onnx)` },
-  size: { type: 'string', value: 'N', help: 'input side used to compute the output shapes', default: "224, or the bundled model's size" },
+  size: {
+    type: 'string',
+    value: 'N',
+    help: 'input side used to compute the output shapes',
+    default: "224 (inception_v3: 299), or the bundled model's size",
+  },
 };
 
 /** `gradlens layers`: module paths, types, output shapes and parameter counts; returns the exit code. */

@@ -35,6 +35,27 @@ import { squeezenet1_0, squeezenet1_1 } from './squeezenet';
 import { vgg11, vgg11Bn, vgg13, vgg13Bn, vgg16, vgg16Bn, vgg19, vgg19Bn } from './vgg';
 import { vitB16, vitB32, vitL16 } from './vit';
 import { swinB, swinS, swinT } from './swin';
+import {
+  regnetX16gf,
+  regnetX1_6gf,
+  regnetX32gf,
+  regnetX3_2gf,
+  regnetX400mf,
+  regnetX800mf,
+  regnetX8gf,
+  regnetY128gf,
+  regnetY16gf,
+  regnetY1_6gf,
+  regnetY32gf,
+  regnetY3_2gf,
+  regnetY400mf,
+  regnetY800mf,
+  regnetY8gf,
+} from './regnet';
+import { shufflenetV2X0_5, shufflenetV2X1_0, shufflenetV2X1_5, shufflenetV2X2_0 } from './shufflenet';
+import { mnasnet0_5, mnasnet0_75, mnasnet1_0, mnasnet1_3 } from './mnasnet';
+import { googlenet } from './googlenet';
+import { inceptionV3 } from './inception';
 
 export * from './common';
 export * from './alexnet';
@@ -49,6 +70,12 @@ export * from './convnext';
 export * from './vit';
 export * from './swin';
 export * from './default-layer';
+export * from './regnet';
+export * from './shufflenet';
+export * from './mnasnet';
+export * from './basic-conv';
+export * from './googlenet';
+export * from './inception';
 
 /** Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …). */
 export const modelBuilders = {
@@ -101,6 +128,31 @@ export const modelBuilders = {
   swin_t: swinT,
   swin_s: swinS,
   swin_b: swinB,
+  regnet_y_400mf: regnetY400mf,
+  regnet_y_800mf: regnetY800mf,
+  regnet_y_1_6gf: regnetY1_6gf,
+  regnet_y_3_2gf: regnetY3_2gf,
+  regnet_y_8gf: regnetY8gf,
+  regnet_y_16gf: regnetY16gf,
+  regnet_y_32gf: regnetY32gf,
+  regnet_y_128gf: regnetY128gf,
+  regnet_x_400mf: regnetX400mf,
+  regnet_x_800mf: regnetX800mf,
+  regnet_x_1_6gf: regnetX1_6gf,
+  regnet_x_3_2gf: regnetX3_2gf,
+  regnet_x_8gf: regnetX8gf,
+  regnet_x_16gf: regnetX16gf,
+  regnet_x_32gf: regnetX32gf,
+  shufflenet_v2_x0_5: shufflenetV2X0_5,
+  shufflenet_v2_x1_0: shufflenetV2X1_0,
+  shufflenet_v2_x1_5: shufflenetV2X1_5,
+  shufflenet_v2_x2_0: shufflenetV2X2_0,
+  mnasnet0_5,
+  mnasnet0_75,
+  mnasnet1_0,
+  mnasnet1_3,
+  googlenet,
+  inception_v3: inceptionV3,
 } as const satisfies Record<string, (o?: ModelOptions) => Module>;
 
 /** A torchvision model name this package can build. */
