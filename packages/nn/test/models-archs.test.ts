@@ -1,8 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { readNpz, type NdArray } from '@gradlens/io';
-import type { Tensor } from '@gradlens/tensor';
-import { grad, mul, numTensors, record, sum, tensor } from '@gradlens/tensor';
+import { grad, mul, numTensors, record, sum } from '@gradlens/tensor';
 import {
   Bottleneck,
   ConvNeXt,
@@ -16,6 +14,7 @@ import {
   loadWeights,
   type Module,
 } from '@gradlens/nn';
+import { asTensor, npzFixture, relError } from './parity';
 
 /**
  * The torchvision families beyond the first models (ResNeXt and Wide ResNet blocks, DenseNet,
@@ -29,7 +28,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(FIX, 'models.json'), 'utf8
   numClasses: number;
   models: Record<string, { layer: string; params: number }>;
 };
-const expected = readNpz(path.join(FIX, 'expected.npz'));
+const { arr } = npzFixture(path.join(FIX, 'expected.npz'));
 const numClasses = manifest.numClasses;
 
 /** The same reduced models as the fixture script's MODELS, built with this package's classes. */
@@ -62,28 +61,6 @@ const builders: Record<string, () => Module> = {
       { layerScale: 0.5, numClasses, init: false },
     ),
 };
-
-function arr(key: string): NdArray {
-  const a = expected[key];
-  if (!a) throw new Error(`expected.npz has no '${key}'`);
-  return a;
-}
-
-const asTensor = (a: NdArray): Tensor => tensor(Float32Array.from(a.data as Float32Array), a.shape);
-
-/** max |got − want| / max |want|: the relative error of a whole output. */
-function relError(got: Tensor, want: NdArray): number {
-  expect([...got.shape]).toEqual(want.shape);
-  const g = got.dataSync();
-  const w = want.data as Float32Array;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < w.length; i++) {
-    num = Math.max(num, Math.abs(g[i]! - w[i]!));
-    den = Math.max(den, Math.abs(w[i]!));
-  }
-  return num / den;
-}
 
 test('the fixture and this test cover the same models', () => {
   expect(Object.keys(builders).sort()).toEqual(Object.keys(manifest.models).sort());

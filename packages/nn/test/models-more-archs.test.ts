@@ -1,7 +1,5 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { readNpz, type NdArray } from '@gradlens/io';
-import type { Tensor } from '@gradlens/tensor';
 import { grad, mul, numTensors, record, sum, tensor } from '@gradlens/tensor';
 import {
   GoogLeNet,
@@ -14,6 +12,7 @@ import {
   regNetBlockParams,
   type Module,
 } from '@gradlens/nn';
+import { asTensor, npzFixture, relError } from './parity';
 
 /**
  * RegNet (X and Y), ShuffleNetV2, MNASNet, GoogLeNet and Inception v3, reduced in size with random
@@ -26,7 +25,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(FIX, 'models.json'), 'utf8
   numClasses: number;
   models: Record<string, { layer: string; input: string; params: number; transformInput: boolean }>;
 };
-const expected = readNpz(path.join(FIX, 'expected.npz'));
+const { arr } = npzFixture(path.join(FIX, 'expected.npz'));
 const numClasses = manifest.numClasses;
 const transform = (name: string) => manifest.models[name]?.transformInput ?? false;
 
@@ -42,28 +41,6 @@ const builders: Record<string, () => Module> = {
   googlenet: () => new GoogLeNet({ widthDivisor: 16, transformInput: transform('googlenet'), numClasses, init: false }),
   inception_v3: () => new Inception3({ widthDivisor: 32, transformInput: transform('inception_v3'), numClasses, init: false }),
 };
-
-function arr(key: string): NdArray {
-  const a = expected[key];
-  if (!a) throw new Error(`expected.npz has no '${key}'`);
-  return a;
-}
-
-const asTensor = (a: NdArray): Tensor => tensor(Float32Array.from(a.data as Float32Array), a.shape);
-
-/** max |got − want| / max |want|: the relative error of a whole output. */
-function relError(got: Tensor, want: NdArray): number {
-  expect([...got.shape]).toEqual(want.shape);
-  const g = got.dataSync();
-  const w = want.data as Float32Array;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < w.length; i++) {
-    num = Math.max(num, Math.abs(g[i]! - w[i]!));
-    den = Math.max(den, Math.abs(w[i]!));
-  }
-  return num / den;
-}
 
 test('the fixture and this test cover the same models', () => {
   expect(Object.keys(builders).sort()).toEqual(Object.keys(manifest.models).sort());

@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { readNpz, type NdArray } from '@gradlens/io';
-import type { Tensor } from '@gradlens/tensor';
-import { numTensors, record, tensor } from '@gradlens/tensor';
+import { numTensors, record } from '@gradlens/tensor';
 import { createModel, loadWeights, type ModelName, type ModelOptions } from '@gradlens/nn';
+import { asTensor, npzFixture, relError } from './parity';
 
 /**
  * Width-reduced torchvision models with random weights (scripts/make-nn-fixtures.py): loading their
@@ -14,31 +13,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(FIX, 'models.json'), 'utf8
   numClasses: number;
   models: Record<string, { options: ModelOptions; activation: string; params: number }>;
 };
-const expected = readNpz(path.join(FIX, 'expected.npz'));
-
-function arr(key: string): NdArray {
-  const a = expected[key];
-  if (!a) throw new Error(`expected.npz has no '${key}'`);
-  return a;
-}
-
-function asTensor(a: NdArray): Tensor {
-  return tensor(Float32Array.from(a.data as Float32Array), a.shape);
-}
-
-/** max |got − want| / max |want|: the relative error of a whole output. */
-function relError(got: Tensor, want: NdArray): number {
-  expect([...got.shape]).toEqual(want.shape);
-  const g = got.dataSync();
-  const w = want.data as Float32Array;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < w.length; i++) {
-    num = Math.max(num, Math.abs(g[i]! - w[i]!));
-    den = Math.max(den, Math.abs(w[i]!));
-  }
-  return num / den;
-}
+const { arr } = npzFixture(path.join(FIX, 'expected.npz'));
 
 const errors: Record<string, { logits: number; activation: number }> = {};
 

@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { readNpz, type NdArray } from '@gradlens/io';
-import type { Tensor } from '@gradlens/tensor';
 import { assign, grad, mul, numTensors, record, sum, tensor, tidy } from '@gradlens/tensor';
 import { createModel, defaultCamLayer, loadWeights, roll, SwinTransformer, swinT } from '@gradlens/nn';
+import { npzFixture, relError } from './parity';
 
 /**
  * torchvision's SwinTransformer, reduced (scripts/make-nn-swin-fixtures.py: patch 2, embed 8, depths
@@ -12,7 +11,7 @@ import { createModel, defaultCamLayer, loadWeights, roll, SwinTransformer, swinT
  * all run: logits, activations by module path and the input gradient against PyTorch (float64 there).
  */
 const FIX = path.join(__dirname, 'fixtures', 'swin');
-const expected = readNpz(path.join(FIX, 'expected.npz'));
+const { arrays: expected, arr } = npzFixture(path.join(FIX, 'expected.npz'));
 const info = JSON.parse(fs.readFileSync(path.join(FIX, 'config.json'), 'utf8')) as {
   config: {
     patch_size: [number, number];
@@ -26,26 +25,7 @@ const info = JSON.parse(fs.readFileSync(path.join(FIX, 'config.json'), 'utf8')) 
   params: number;
 };
 
-function arr(key: string): NdArray {
-  const a = expected[key];
-  if (!a) throw new Error(`swin expected.npz has no '${key}'`);
-  return a;
-}
 const asTensor = (key: string) => tensor(Float32Array.from(arr(key).data as ArrayLike<number>), arr(key).shape);
-
-/** max |got − want| / max |want|. */
-function relError(got: Tensor, want: NdArray): number {
-  expect([...got.shape]).toEqual(want.shape);
-  const g = got.dataSync();
-  const w = want.data as Float32Array;
-  let num = 0,
-    den = 0;
-  for (let i = 0; i < w.length; i++) {
-    num = Math.max(num, Math.abs(g[i]! - w[i]!));
-    den = Math.max(den, Math.abs(w[i]!));
-  }
-  return num / den;
-}
 
 function smallSwin(): SwinTransformer {
   const c = info.config;

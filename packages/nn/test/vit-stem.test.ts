@@ -1,8 +1,8 @@
 import * as path from 'path';
-import { readNpz, type NdArray } from '@gradlens/io';
 import type { Tensor } from '@gradlens/tensor';
 import { noGrad, numTensors, tensor, tidy } from '@gradlens/tensor';
 import { foldBatchNorm, foldConvStemBatchNorm, loadWeights, smallvit, VisionTransformer, type ConvStemConfig } from '@gradlens/nn';
+import { npzFixture, relError } from './parity';
 
 /**
  * torchvision's VisionTransformer with conv_stem_configs (scripts/make-vit-stem-fixtures.py: 32×32, patch 8,
@@ -11,7 +11,7 @@ import { foldBatchNorm, foldConvStemBatchNorm, loadWeights, smallvit, VisionTran
  * and without; folding the BatchNorms gives the same logits as a stem without norm.
  */
 const FIX = path.join(__dirname, 'fixtures');
-const expected = readNpz(path.join(FIX, 'vit-stem-expected.npz'));
+const { arr } = npzFixture(path.join(FIX, 'vit-stem-expected.npz'));
 const SHAPE = { imageSize: 32, patchSize: 8, numLayers: 2, numHeads: 4, hiddenDim: 32, mlpDim: 64 };
 const stem = (normLayer: 'batchnorm' | null): ConvStemConfig[] =>
   [
@@ -19,25 +19,6 @@ const stem = (normLayer: 'batchnorm' | null): ConvStemConfig[] =>
     [16, 5],
     [24, 3],
   ].map(([outChannels, kernelSize]) => ({ outChannels: outChannels!, kernelSize: kernelSize!, stride: 2, normLayer }));
-
-function arr(key: string): NdArray {
-  const a = expected[key];
-  if (!a) throw new Error(`vit-stem-expected.npz has no '${key}'`);
-  return a;
-}
-
-function relError(got: Tensor, want: NdArray): number {
-  expect([...got.shape]).toEqual(want.shape);
-  const g = got.dataSync();
-  const w = want.data as Float32Array;
-  let num = 0,
-    den = 0;
-  for (let i = 0; i < w.length; i++) {
-    num = Math.max(num, Math.abs(g[i]! - w[i]!));
-    den = Math.max(den, Math.abs(w[i]!));
-  }
-  return num / den;
-}
 
 function loaded(tag: 'bn' | 'plain'): VisionTransformer {
   const model = new VisionTransformer(SHAPE, { numClasses: 10, convStemConfigs: stem(tag === 'bn' ? 'batchnorm' : null), init: false });

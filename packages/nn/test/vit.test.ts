@@ -1,8 +1,7 @@
 import * as path from 'path';
-import { readNpz, type NdArray } from '@gradlens/io';
-import type { Tensor } from '@gradlens/tensor';
 import { assign, numTensors, record, tensor, zeros } from '@gradlens/tensor';
 import { createModel, layers, loadWeights, VisionTransformer, vitB16 } from '@gradlens/nn';
+import { npzFixture, relError } from './parity';
 
 /**
  * torchvision's VisionTransformer, reduced (scripts/make-vit-fixtures.py: 32×32 images, patch 8, 3 layers,
@@ -11,27 +10,8 @@ import { createModel, layers, loadWeights, VisionTransformer, vitB16 } from '@gr
  * the encoder layer found by module path. Full-size names and shapes are checked in models-names.test.ts.
  */
 const FIX = path.join(__dirname, 'fixtures');
-const expected = readNpz(path.join(FIX, 'vit-expected.npz'));
+const { arr } = npzFixture(path.join(FIX, 'vit-expected.npz'));
 const SMALL = { imageSize: 32, patchSize: 8, numLayers: 3, numHeads: 4, hiddenDim: 32, mlpDim: 64, numClasses: 10 };
-
-function arr(key: string): NdArray {
-  const a = expected[key];
-  if (!a) throw new Error(`vit-expected.npz has no '${key}'`);
-  return a;
-}
-
-function relError(got: Tensor, want: NdArray): number {
-  expect([...got.shape]).toEqual(want.shape);
-  const g = got.dataSync();
-  const w = want.data as Float32Array;
-  let num = 0,
-    den = 0;
-  for (let i = 0; i < w.length; i++) {
-    num = Math.max(num, Math.abs(g[i]! - w[i]!));
-    den = Math.max(den, Math.abs(w[i]!));
-  }
-  return num / den;
-}
 
 test('a reduced torchvision ViT .pth loads and matches PyTorch (logits and encoder_layer_1, rel. error ≤ 1e-4)', () => {
   const model = new VisionTransformer(SMALL, { numClasses: 10, init: false });
