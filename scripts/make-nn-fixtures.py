@@ -18,7 +18,7 @@ import os
 import numpy as np
 import torch
 import torch.nn as nn
-import torchvision
+from state_dict_lists import add_full_size
 from torchvision.models.alexnet import AlexNet
 from torchvision.models import mobilenetv2, resnet, squeezenet, vgg
 
@@ -220,14 +220,9 @@ def main():
     with open(os.path.join(OUT, 'models.json'), 'w') as f:
         json.dump(manifest, f, indent=1)
 
-    # Full-size parameter and buffer names and shapes, as torchvision's state_dict() lists them.
-    full = {}
-    for name in FULL_SIZE:
-        model = getattr(torchvision.models, name)(weights=None)
-        full[name] = [[k, list(v.shape)] for k, v in model.state_dict().items()]
-        del model
-    with open(os.path.join(OUT, 'torchvision-state-dicts.json'), 'w') as f:
-        f.write('{\n' + ',\n'.join(f'{json.dumps(n)}: {json.dumps(v, separators=(",", ":"))}' for n, v in full.items()) + '\n}\n')
+    # Full-size parameter and buffer names and shapes, as torchvision's state_dict() lists them (the other
+    # families' fixture scripts add theirs to the same file).
+    add_full_size(FULL_SIZE)
 
     # BatchNorm2d in training mode: two steps, then eval; also momentum=None (cumulative average).
     bn = {}

@@ -19,7 +19,7 @@ from functools import partial
 import numpy as np
 import torch
 import torch.nn as nn
-import torchvision
+from state_dict_lists import add_full_size
 from torchvision.models import inception, mnasnet, regnet, shufflenetv2
 
 googlenet = importlib.import_module('torchvision.models.googlenet')  # the package's 'googlenet' is the builder
@@ -145,16 +145,7 @@ def main():
         json.dump(manifest, f, indent=1)
 
     # Full-size names and shapes, added to the list every model this package builds is checked against.
-    path = os.path.join(FIX, 'torchvision-state-dicts.json')
-    with open(path) as f:
-        full = json.load(f)
-    for name in NEW_FULL_SIZE:
-        with torch.no_grad():
-            model = getattr(torchvision.models, name)(weights=None)
-        full[name] = [[k, list(v.shape)] for k, v in model.state_dict().items()]
-        del model
-    with open(path, 'w') as f:
-        f.write('{\n' + ',\n'.join(f'{json.dumps(n)}: {json.dumps(v, separators=(",", ":"))}' for n, v in full.items()) + '\n}\n')
+    add_full_size(NEW_FULL_SIZE)
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f'fixtures: {total / 1e6:.2f} MB in {OUT}')
 

@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 import torch
-import torchvision
+from state_dict_lists import add_full_size
 from torchvision.models.swin_transformer import SwinTransformer
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'packages', 'nn', 'test', 'fixtures')
@@ -121,14 +121,7 @@ def main():
         f.write('\n')
     print({k: v.shape for k, v in out.items()})
 
-    path = os.path.join(ROOT, 'torchvision-state-dicts.json')
-    with open(path) as f:
-        lists = json.load(f)
-    for name in FULL_SIZE:
-        sd = getattr(torchvision.models, name)().state_dict()
-        lists[name] = [[k, list(v.shape)] for k, v in sd.items()]
-    with open(path, 'w') as f:
-        f.write('{\n' + ',\n'.join(f'{json.dumps(n)}: {json.dumps(v, separators=(",", ":"))}' for n, v in lists.items()) + '\n}\n')
+    add_full_size(FULL_SIZE)
 
 
 if __name__ == '__main__':

@@ -11,12 +11,11 @@ Run with Debian's python3 (torch 1.13, torchvision 0.14):  /usr/bin/python3 scri
 - fixtures/torchvision-state-dicts.json: vit_b_16, vit_b_32 and vit_l_16's state-dict names and shapes
   added to the lists scripts/make-nn-fixtures.py writes.
 """
-import json
 import os
 
 import numpy as np
 import torch
-import torchvision
+from state_dict_lists import add_full_size
 from torchvision.models.vision_transformer import VisionTransformer
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'packages', 'nn', 'test', 'fixtures')
@@ -63,15 +62,7 @@ def main():
              activation=acts['a'].numpy())
     print('vit_small:', sum(p.numel() for p in model.parameters()), 'params, logits', tuple(logits.shape))
 
-    path = os.path.join(OUT, 'torchvision-state-dicts.json')
-    with open(path) as f:
-        full = json.load(f)
-    for name in FULL_SIZE:
-        m = getattr(torchvision.models, name)(weights=None)
-        full[name] = [[k, list(v.shape)] for k, v in m.state_dict().items()]
-        del m
-    with open(path, 'w') as f:
-        f.write('{\n' + ',\n'.join(f'{json.dumps(n)}: {json.dumps(v, separators=(",", ":"))}' for n, v in full.items()) + '\n}\n')
+    add_full_size(FULL_SIZE)
 
 
 if __name__ == '__main__':
