@@ -1,11 +1,9 @@
-import * as fs from 'fs';
-import * as path from 'path';
-import { readNpz } from '@gradlens/io';
-import { loadWeights, SwinTransformer } from '@gradlens/nn';
+import { loadWeights } from '@gradlens/nn';
 import { tensor } from '@gradlens/tensor';
 import type { MethodContext } from '../src/methods';
 import { DEFAULT_BUDGET, METHODS, methodByName } from '../src/methods';
 import { runCli } from './fixtures';
+import { reducedSwin, SWIN_WEIGHTS, swinArrays as expected, swinInfo as info } from '../../nn/test/swin-fixture';
 
 /**
  * The command line and Swin Transformers: `layers --arch swin_t` names the default CAM layer (the last
@@ -15,20 +13,6 @@ import { runCli } from './fixtures';
  * in one line, which is what `--method all` prints as it skips them. (A full-size explain run is left out
  * of the suite, as for ViT: it needs a 110 MB state dict.)
  */
-const FIX = path.join(__dirname, '..', '..', 'nn', 'test', 'fixtures', 'swin');
-const expected = readNpz(path.join(FIX, 'expected.npz'));
-const info = JSON.parse(fs.readFileSync(path.join(FIX, 'config.json'), 'utf8')) as {
-  config: {
-    patch_size: [number, number];
-    embed_dim: number;
-    depths: number[];
-    num_heads: number[];
-    window_size: [number, number];
-    num_classes: number;
-  };
-  camLayer: string;
-};
-
 test('layers --arch swin_t: channels-last block outputs and the default CAM layer', async () => {
   const r = await runCli('layers', '--arch', 'swin_t');
   expect(r.code).toBe(0);
@@ -37,19 +21,8 @@ test('layers --arch swin_t: channels-last block outputs and the default CAM laye
 }, 120_000);
 
 describe('the CAM family and the refusals as the CLI runs them on a reduced Swin', () => {
-  const c = info.config;
-  const model = new SwinTransformer(
-    {
-      patchSize: c.patch_size,
-      embedDim: c.embed_dim,
-      depths: c.depths,
-      numHeads: c.num_heads,
-      windowSize: c.window_size,
-      stochasticDepthProb: 0.1,
-    },
-    { numClasses: c.num_classes, init: false },
-  );
-  loadWeights(model, path.join(FIX, 'small.pth'));
+  const model = reducedSwin();
+  loadWeights(model, SWIN_WEIGHTS);
   model.eval();
   const all = expected['input']!;
   const [, ch, h, w] = all.shape as [number, number, number, number];

@@ -1,7 +1,4 @@
-import * as fs from 'fs';
-import * as path from 'path';
-import { readNpz, type NdArray } from '@gradlens/io';
-import { defaultCamLayer, loadWeights, SwinTransformer } from '@gradlens/nn';
+import { defaultCamLayer, loadWeights, type SwinTransformer } from '@gradlens/nn';
 import { numTensors, tensor, type Tensor } from '@gradlens/tensor';
 import {
   ablationCam,
@@ -21,6 +18,7 @@ import {
 } from '../src';
 import type { Module } from '@gradlens/nn';
 import { relError } from './helpers';
+import { reducedSwin, SWIN_WEIGHTS, swinArray as arr, swinInfo as info } from '../../nn/test/swin-fixture';
 
 /**
  * torchvision's SwinTransformer, reduced (the nn package's fixtures/swin, scripts/make-nn-swin-fixtures.py):
@@ -28,42 +26,13 @@ import { relError } from './helpers';
  * 1, as pytorch-grad-cam's reshape does. Grad-CAM and Ablation-CAM at the default layer
  * (features.3.1.norm1) against PyTorch.
  */
-const FIX = path.join(__dirname, '..', '..', 'nn', 'test', 'fixtures', 'swin');
-const expected = readNpz(path.join(FIX, 'expected.npz'));
-const info = JSON.parse(fs.readFileSync(path.join(FIX, 'config.json'), 'utf8')) as {
-  config: {
-    patch_size: [number, number];
-    embed_dim: number;
-    depths: number[];
-    num_heads: number[];
-    window_size: [number, number];
-    num_classes: number;
-  };
-  camLayer: string;
-};
 const quiet = { onWarning: () => undefined };
 
-function arr(key: string): NdArray {
-  const a = expected[key];
-  if (!a) throw new Error(`swin expected.npz has no '${key}'`);
-  return a;
-}
 const want = (key: string) => Float32Array.from(arr(key).data as ArrayLike<number>);
 
 function smallSwin(): SwinTransformer {
-  const c = info.config;
-  const m = new SwinTransformer(
-    {
-      patchSize: c.patch_size,
-      embedDim: c.embed_dim,
-      depths: c.depths,
-      numHeads: c.num_heads,
-      windowSize: c.window_size,
-      stochasticDepthProb: 0.1,
-    },
-    { numClasses: c.num_classes, init: false },
-  );
-  loadWeights(m, path.join(FIX, 'small.pth'));
+  const m = reducedSwin();
+  loadWeights(m, SWIN_WEIGHTS);
   return m.eval();
 }
 

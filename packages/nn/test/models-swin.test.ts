@@ -1,8 +1,7 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { assign, grad, mul, numTensors, record, sum, tensor, tidy } from '@gradlens/tensor';
 import { createModel, defaultCamLayer, loadWeights, roll, SwinTransformer, swinT } from '@gradlens/nn';
-import { npzFixture, relError } from './parity';
+import { relError } from './parity';
+import { reducedSwin, SWIN_WEIGHTS, swinArray as arr, swinArrays as expected, swinInfo as info } from './swin-fixture';
 
 /**
  * torchvision's SwinTransformer, reduced (scripts/make-nn-swin-fixtures.py: patch 2, embed 8, depths
@@ -10,37 +9,11 @@ import { npzFixture, relError } from './parity';
  * (11×15, then 6×8) do not divide the window, so padding, the cyclic shift and the shifted-window mask
  * all run: logits, activations by module path and the input gradient against PyTorch (float64 there).
  */
-const FIX = path.join(__dirname, 'fixtures', 'swin');
-const { arrays: expected, arr } = npzFixture(path.join(FIX, 'expected.npz'));
-const info = JSON.parse(fs.readFileSync(path.join(FIX, 'config.json'), 'utf8')) as {
-  config: {
-    patch_size: [number, number];
-    embed_dim: number;
-    depths: number[];
-    num_heads: number[];
-    window_size: [number, number];
-    num_classes: number;
-  };
-  camLayer: string;
-  params: number;
-};
-
 const asTensor = (key: string) => tensor(Float32Array.from(arr(key).data as ArrayLike<number>), arr(key).shape);
 
 function smallSwin(): SwinTransformer {
-  const c = info.config;
-  const m = new SwinTransformer(
-    {
-      patchSize: c.patch_size,
-      embedDim: c.embed_dim,
-      depths: c.depths,
-      numHeads: c.num_heads,
-      windowSize: c.window_size,
-      stochasticDepthProb: 0.1,
-    },
-    { numClasses: c.num_classes, init: false },
-  );
-  expect(loadWeights(m, path.join(FIX, 'small.pth'))).toEqual({ missingKeys: [], unexpectedKeys: [] });
+  const m = reducedSwin();
+  expect(loadWeights(m, SWIN_WEIGHTS)).toEqual({ missingKeys: [], unexpectedKeys: [] });
   return m.eval();
 }
 
