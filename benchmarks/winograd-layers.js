@@ -28,8 +28,9 @@ const k = require(dist('backends/cpu/kernels/index.js'));
 const w = require(dist('backends/cpu/kernels/winograd.js'));
 k.setFloat32Engine(k.createWasmFloat32Engine());
 
-/** [Cin, Cout, side]: VGG16's 3×3 layers after the first, then ResNet's at 56, 28, 14 and 7. */
+/** [Cin, Cout, side]: VGG16's 3×3 layers (its first stays on im2col: 3 input channels), then ResNet's at 56, 28, 14 and 7. */
 const LAYERS = [
+  [3, 64, 224],
   [64, 64, 224],
   [64, 128, 112],
   [128, 128, 112],

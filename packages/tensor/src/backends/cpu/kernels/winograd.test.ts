@@ -123,8 +123,12 @@ describe.each([
     expect(useWinograd({ ...g, strideH: 2 }, new Float32Array(0))).toBe(false);
     expect(useWinograd({ ...g, dilationW: 2 }, new Float32Array(0))).toBe(false);
     expect(useWinograd({ ...g, inChannels: 3 }, new Float32Array(0))).toBe(false); // too thin to pay
-    expect(useWinograd({ ...g, outHeight: 7, outWidth: 7 }, new Float32Array(0))).toBe(false); // too few tiles
-    expect(useWinograd({ ...g, outHeight: 16, outWidth: 16 }, new Float32Array(0))).toBe(false); // 64 tiles of 64→64: too little work
+    expect(useWinograd({ ...g, outChannels: 8 }, new Float32Array(0))).toBe(false);
+    expect(useWinograd({ ...g, outHeight: 7, outWidth: 7 }, new Float32Array(0))).toBe(true); // 16 tiles of 64→64 pay
+    expect(useWinograd({ ...g, outHeight: 2, outWidth: 4 }, new Float32Array(0))).toBe(false); // 2 tiles: too few
+    const thin = { ...g, inChannels: 32, outChannels: 32 };
+    expect(useWinograd({ ...thin, outHeight: 16, outWidth: 16 }, new Float32Array(0))).toBe(true); // 64 tiles of 32→32
+    expect(useWinograd({ ...thin, outHeight: 14, outWidth: 14 }, new Float32Array(0))).toBe(false); // 49: too little work
     expect(setWinograd(false)).toBe(true);
     expect(useWinograd(g, new Float32Array(0))).toBe(false);
   });

@@ -59,14 +59,17 @@ export function setWinogradGroupFloats(n: number): number {
   return prev;
 }
 /**
- * Below these sizes the transforms cost more than the multiplications saved (one thread, CPU time,
- * 2026-12-04: 32→32 at 56×56, 64→64 at 16×16 and 512→512 at 7×7, batch 1, lost 10–60%; 64→64 at
- * 56×56 and 512→512 at 14×14 gained 1.3–1.5×, batch 32 2.1×; see benchmarks/README.md): at least 64
- * channels each side, 40 output tiles, and Cin · Cout · tiles ≥ 2²⁰ multiply-adds per transformed GEMM.
+ * Below these sizes the transforms cost more than the multiplications saved. Re-measured on the final kernels
+ * (benchmarks/winograd-layers.js, forward + backward-input, batch 1, 1 and 2 threads, 2026-12-06): F(2×2) beat
+ * im2col at every shape with 16 or more channels each side, down to 512→512 at 7×7 (21.3 → 11.3 ms on 1 thread,
+ * 15.7 → 6.5 on 2), 64→64 at 7×7 and 512→512 at 3×3 (4 tiles); it lost at 3→64 (a first layer: 21.9 → 35.1 ms)
+ * and tied at 32→32 on 14×14 (50 K multiply-adds per transformed GEMM). The thresholds of 2026-12-04 (64
+ * channels, 40 tiles, 2²⁰ multiply-adds), set before the transforms became jobs on the threads, kept ResNet's
+ * 7×7 layers on im2col.
  */
-const MIN_CHANNELS = 64;
-const MIN_TILES = 40;
-const MIN_GEMM_MACS = 1 << 20;
+const MIN_CHANNELS = 16;
+const MIN_TILES = 4;
+const MIN_GEMM_MACS = 1 << 16;
 
 let enabled = true;
 
