@@ -5,6 +5,16 @@
  */
 import {
   adaptiveAvgPool2d,
+  adaptiveMaxPool2d,
+  add,
+  dropout,
+  indexSelect,
+  nllLoss,
+  pow,
+  scaledDotProductAttention,
+  stack,
+  sub,
+  where,
   avgPool2d,
   batchNorm,
   cast,
@@ -194,5 +204,62 @@ describe('no leaks', () => {
     expect(() => tidy(() => conv2d(relu(input), zeros([1, 2, 3, 3])))).toThrow(/conv2d: /);
     expect(() => grad((t) => mul(relu(t!), 2), [input])).toThrow(/grad: f must return a scalar/);
     expect(numTensors()).toBe(before);
+  });
+});
+
+describe('outside tidy, an op leaves its result and nothing else', () => {
+  // Ops built from other ops (losses, attention, dropout, std, stack), ops with extra outputs (max pooling's
+  // indices) and ops given plain numbers (scalars, index lists) make tensors the caller never sees.
+  const x2 = r([4, 5]);
+  const x4 = r([2, 3, 8, 8]);
+  const q = r([1, 2, 4, 8]);
+  const probs = tidy(() => softmax(x2, 1));
+  const boolMask = tidy(() => gt(r([4, 4]), 0));
+  const classWeights = ones([5]);
+  const calls: [string, () => Tensor][] = [
+    ['add with a number', () => add(x2, 1)],
+    ['a number minus a tensor', () => sub(2, x2)],
+    ['pow with a number', () => pow(x2, 2)],
+    ['a comparison with a number', () => gt(x2, 0.1)],
+    ['where with numbers', () => where(boolMask, 1, 0)],
+    ['indexSelect with a list', () => indexSelect(x2, 1, [0, 4, 2])],
+    ['nllLoss with a list', () => nllLoss(x2, [0, 1, 2, 3])],
+    ['crossEntropy with a list and weights', () => crossEntropy(x2, [0, 1, 2, 3], { weight: classWeights })],
+    ['crossEntropy with probabilities', () => crossEntropy(x2, probs)],
+    ['mseLoss', () => mseLoss(x2, probs)],
+    ['dropout', () => dropout(x2, { p: 0.3, generator: gen })],
+    ['std', () => std(x2, { dim: 1 })],
+    ['stack', () => stack([x2, x2], 1)],
+    ['attention', () => scaledDotProductAttention(q, q, q)],
+    ['attention with a bool mask', () => scaledDotProductAttention(q, q, q, { mask: boolMask })],
+    ['max pooling', () => maxPool2d(x4, { kernelSize: 2 })],
+    ['adaptive max pooling', () => adaptiveMaxPool2d(x4, 3)],
+    ['batch norm in training', () => batchNorm(x4, null, null, null, null, { training: true })],
+  ];
+
+  test.each(calls)('%s', (_name, call) => {
+    const before = numTensors();
+    const out = call();
+    expect(numTensors()).toBe(before + 1);
+    out.dispose();
+    expect(numTensors()).toBe(before);
+  });
+
+  test.each(calls)('%s, recorded: its tape frees the rest', (_name, call) => {
+    const before = numTensors();
+    const { output, tape } = record(() => sum(call()));
+    const grads = tape.grad(output, [x2, x4, q]);
+    tape.dispose();
+    output.dispose();
+    grads.forEach((g) => g.dispose());
+    expect(numTensors()).toBe(before);
+  });
+
+  test('a rejected number operand leaks no scalar', () => {
+    const before = numTensors();
+    expect(() => add(x2, r([3]))).toThrow(/add: /);
+    expect(() => where(boolMask, 1, r([3]))).toThrow(/where: /);
+    expect(() => indexSelect(x2, 1, [0, 9])).toThrow(/out of range/);
+    expect(numTensors()).toBe(before + 2); // the two r([3]) operands, the caller's
   });
 });

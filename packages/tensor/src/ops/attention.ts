@@ -4,6 +4,7 @@ import { Tensor } from '../tensor';
 import { add, mul, requireFloat, where } from './elementwise';
 import { matmul } from './linalg';
 import { softmax } from './reduce';
+import { composite } from './run';
 import { transpose } from './shape-ops';
 
 export interface AttentionOptions {
@@ -42,7 +43,6 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   const scoreShape = [...batch, q.shape[q.rank - 2]!, k.shape[k.rank - 2]!];
   const scale = options.scale ?? 1 / Math.sqrt(e);
   if (!Number.isFinite(scale)) throw opError(op, `scale must be a finite number, got ${scale}`);
-  let scores = mul(matmul(q, transpose(k, -2, -1)), scale);
   const mask = options.mask;
   if (mask) {
     if (!(mask instanceof Tensor)) throw opError(op, `mask must be a Tensor, got ${typeof mask}`);
@@ -55,9 +55,11 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
       fits = false;
     }
     if (!fits) throw opError(op, `mask ${fmt(mask.shape)} does not broadcast to the scores ${fmt(scoreShape)}`);
-    if (mask.dtype === 'bool') scores = where(mask, scores, -Infinity);
-    else if (mask.dtype === q.dtype) scores = add(scores, mask);
-    else throw opError(op, `mask must be bool or ${q.dtype} like q, got ${mask.dtype}`);
+    if (mask.dtype !== 'bool' && mask.dtype !== q.dtype) throw opError(op, `mask must be bool or ${q.dtype} like q, got ${mask.dtype}`);
   }
-  return matmul(softmax(scores, -1), v);
+  return composite(() => {
+    let scores = mul(matmul(q, transpose(k, -2, -1)), scale);
+    if (mask) scores = mask.dtype === 'bool' ? where(mask, scores, -Infinity) : add(scores, mask);
+    return matmul(softmax(scores, -1), v);
+  });
 }

@@ -19,11 +19,28 @@ function asTensor(op: string, x: TensorLike, like: TensorLike): Tensor {
 
 type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 
-function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+/**
+ * Runs `body` on a and b as tensors; the scalars made for plain numbers are freed after it (a tape that recorded
+ * them keeps them until it is disposed), so `add(x, 1)` leaves one tensor, inside `tidy` or not.
+ */
+function withOperands(op: string, a: TensorLike, b: TensorLike, body: (ta: Tensor, tb: Tensor) => Tensor): Tensor {
+  if (!(a instanceof Tensor) && typeof a !== 'number') throw opError(op, `expected a Tensor or a number, got ${typeof a}`);
   const ta = asTensor(op, a, b);
-  const tb = asTensor(op, b, a);
-  broadcastShapes(op, ta.shape, tb.shape);
-  return runOp(op, [ta, tb], {});
+  let tb: Tensor | undefined;
+  try {
+    tb = asTensor(op, b, a);
+    return body(ta, tb);
+  } finally {
+    if (ta !== a) ta.dispose();
+    if (tb !== undefined && tb !== b) tb.dispose();
+  }
+}
+
+function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  return withOperands(op, a, b, (ta, tb) => {
+    broadcastShapes(op, ta.shape, tb.shape);
+    return runOp(op, [ta, tb], {});
+  });
 }
 
 function unary(op: Exclude<OpName, BinaryOp>, x: Tensor): Tensor {
@@ -58,10 +75,10 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (!(cond instanceof Tensor) || cond.dtype !== 'bool') {
     throw opError('where', `condition must be a bool tensor, got ${cond instanceof Tensor ? cond.dtype : typeof cond}`);
   }
-  const ta = asTensor('where', a, b);
-  const tb = asTensor('where', b, a);
-  broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
-  return runOp('where', [cond, ta, tb], {});
+  return withOperands('where', a, b, (ta, tb) => {
+    broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
+    return runOp('where', [cond, ta, tb], {});
+  });
 }
 
 export const neg = (x: Tensor) => unary('neg', x);

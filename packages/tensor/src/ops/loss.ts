@@ -3,6 +3,7 @@ import { fmt, opError } from '../errors';
 import { Tensor } from '../tensor';
 import { cast, eq, mul, ne, neg, requireFloat, square, sub, div } from './elementwise';
 import { logSoftmax, mean, sum } from './reduce';
+import { composite } from './run';
 import { reshape } from './shape-ops';
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -48,7 +49,7 @@ function reductionOf(op: string, r: Reduction | undefined): Reduction {
 
 /** Negative log-likelihood of class indices under log-probabilities [N, C], as F.nll_loss. */
 export function nllLoss(logProbs: Tensor, target: Tensor | readonly number[], options: NllLossOptions = {}): Tensor {
-  return nll('nllLoss', logProbs, target, options);
+  return composite(() => nll('nllLoss', logProbs, target, options));
 }
 
 /** nllLoss, with errors naming `op` (crossEntropy calls it too). */
@@ -82,6 +83,10 @@ function nll(op: string, logProbs: Tensor, target: Tensor | readonly number[], o
  * as F.cross_entropy.
  */
 export function crossEntropy(logits: Tensor, target: Tensor | readonly number[], options: NllLossOptions = {}): Tensor {
+  return composite(() => crossEntropyTerms(logits, target, options));
+}
+
+function crossEntropyTerms(logits: Tensor, target: Tensor | readonly number[], options: NllLossOptions): Tensor {
   requireFloat('crossEntropy', logits);
   if (logits.rank !== 2) throw opError('crossEntropy', `input must be [N, C], got ${fmt(logits.shape)}`);
   const r = reductionOf('crossEntropy', options.reduction);
@@ -117,6 +122,8 @@ export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Re
   const r = reductionOf('mseLoss', options.reduction);
   if (input.shape.join() !== target.shape.join())
     throw opError('mseLoss', `input ${fmt(input.shape)} and target ${fmt(target.shape)} differ in shape`);
-  const e = square(sub(input, target));
-  return r === 'none' ? e : r === 'sum' ? sum(e) : mean(e);
+  return composite(() => {
+    const e = square(sub(input, target));
+    return r === 'none' ? e : r === 'sum' ? sum(e) : mean(e);
+  });
 }

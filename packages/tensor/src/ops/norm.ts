@@ -4,7 +4,7 @@ import { fmt, opError } from '../errors';
 import type { Generator } from '../random';
 import { Tensor } from '../tensor';
 import { lt, mul, requireFloat, cast } from './elementwise';
-import { runOp, runOpFull } from './run';
+import { composite, runOp, runOpFull } from './run';
 
 export interface BatchNormOptions {
   /** Normalise with the batch's statistics and update the running ones (default false). */
@@ -102,8 +102,10 @@ export function dropout(x: Tensor, options: DropoutOptions = {}): Tensor {
   if (!(options.training ?? true) || p === 0) return x;
   requireFloat('dropout', x);
   if (p === 1) return mul(x, 0);
-  const keepMask = cast(lt(rand(x.shape, { dtype: x.dtype as 'float32' | 'float64', generator: options.generator }), 1 - p), x.dtype);
-  return mul(x, mul(keepMask, 1 / (1 - p)));
+  return composite(() => {
+    const keepMask = cast(lt(rand(x.shape, { dtype: x.dtype as 'float32' | 'float64', generator: options.generator }), 1 - p), x.dtype);
+    return mul(x, mul(keepMask, 1 / (1 - p)));
+  });
 }
 
 export interface LayerNormOptions {

@@ -3,7 +3,7 @@ import type { Shape } from '../shape';
 import { normalizeDim, normalizeDims } from '../shape';
 import type { Tensor } from '../tensor';
 import { requireFloat, sqrt } from './elementwise';
-import { runOp } from './run';
+import { composite, runOp } from './run';
 import { reshape } from './shape-ops';
 
 export interface ReduceOptions {
@@ -61,7 +61,7 @@ export function variance(x: Tensor, options: VarOptions = {}): Tensor {
 
 /** Standard deviation over `dim`, unbiased by default as torch.std. */
 export function std(x: Tensor, options: VarOptions = {}): Tensor {
-  return sqrt(variance(x, options));
+  return composite(() => sqrt(variance(x, options)));
 }
 
 export { variance as var };

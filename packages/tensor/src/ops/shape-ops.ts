@@ -3,7 +3,7 @@ import type { Shape } from '../shape';
 import { broadcastShapes, checkShape, normalizeDim, sameShape, sizeOf } from '../shape';
 import { Tensor } from '../tensor';
 import type { SliceAttrs } from './op-attrs';
-import { runOp } from './run';
+import { composite, runOp } from './run';
 
 /** The same values in a new shape (one dim may be -1); shares memory. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -140,9 +140,11 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
     if (!sameShape(t.shape, first.shape)) throw opError('stack', `tensor ${i} has shape ${fmt(t.shape)}, tensor 0 has ${fmt(first.shape)}`);
   });
   const d = normalizeDim('stack', dim, first.rank + 1);
-  return cat(
-    tensors.map((t) => unsqueeze(t, d)),
-    d,
+  return composite(() =>
+    cat(
+      tensors.map((t) => unsqueeze(t, d)),
+      d,
+    ),
   );
 }
 
@@ -155,13 +157,19 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor | readonly num
   } else if (index.isDisposed) {
     throw opError('indexSelect', `index (${index}) was disposed`);
   }
-  const idx = index instanceof Tensor ? index : new Tensor(Int32Array.from(index), [index.length], 'int32');
-  if (idx.dtype !== 'int32' || idx.rank !== 1) {
-    throw opError('indexSelect', `index must be a 1-D int32 tensor, got ${idx.dtype} ${fmt(idx.shape)}`);
+  if (index instanceof Tensor && (index.dtype !== 'int32' || index.rank !== 1)) {
+    throw opError('indexSelect', `index must be a 1-D int32 tensor, got ${index.dtype} ${fmt(index.shape)}`);
   }
   const n = x.shape[d]!;
-  for (const i of idx.values()) {
+  for (const i of index instanceof Tensor ? index.values() : index) {
     if (i < 0 || i >= n) throw opError('indexSelect', `index ${i} is out of range for dim ${d} of size ${n}`);
   }
-  return runOp('indexSelect', [x, idx], { dim: d });
+  if (index instanceof Tensor) return runOp('indexSelect', [x, index], { dim: d });
+  // numbers: an index tensor of our own, freed after (or with the tape that keeps it for the backward pass)
+  const idx = new Tensor(Int32Array.from(index), [index.length], 'int32');
+  try {
+    return runOp('indexSelect', [x, idx], { dim: d });
+  } finally {
+    idx.dispose();
+  }
 }
