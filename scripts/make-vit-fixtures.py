@@ -8,7 +8,7 @@ Run with Debian's python3 (torch 1.13, torchvision 0.14):  /usr/bin/python3 scri
   parameter (torchvision zero-initialises the head and class token, which would hide mistakes), saved in
   the legacy MLP key layout (`mlp.linear_1`) that torchvision's published ViT weights use.
 - fixtures/vit-expected.npz: an input batch, its logits, and the output of encoder.layers.encoder_layer_1.
-- fixtures/torchvision-state-dicts.json: vit_b_16, vit_b_32 and vit_l_16's state-dict names and shapes
+- fixtures/torchvision-state-dicts.json: vit_b_16, vit_b_32, vit_l_16, vit_l_32 and vit_h_14's state-dict names and shapes
   added to the lists scripts/make-nn-fixtures.py writes.
 """
 import os
@@ -20,7 +20,7 @@ from torchvision.models.vision_transformer import VisionTransformer
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'packages', 'nn', 'test', 'fixtures')
 SMALL = dict(image_size=32, patch_size=8, num_layers=3, num_heads=4, hidden_dim=32, mlp_dim=64, num_classes=10)
-FULL_SIZE = ['vit_b_16', 'vit_b_32', 'vit_l_16']
+FULL_SIZE = ['vit_b_16', 'vit_b_32', 'vit_l_16', 'vit_l_32', 'vit_h_14']
 
 
 def small_vit(seed=20261204):

@@ -142,8 +142,8 @@ const needsAttention = (c: MethodContext): string | null => {
   if (hasTokenGrid(c.model)) return null;
   // Swin (channels-last layers) attends within windows: no class token row to read.
   if (hasChannelsLast(c.model))
-    return 'it reads attention probabilities; it needs a vision transformer with a class token (--arch vit_b_16, vit_b_32, vit_l_16): Swin attends within windows and has none';
-  return 'it reads attention probabilities; it needs a vision transformer (--arch vit_b_16, vit_b_32, vit_l_16)';
+    return 'it reads attention probabilities; it needs a vision transformer with a class token (--arch vit_b_16, vit_b_32, vit_l_16, vit_l_32 or vit_h_14): Swin attends within windows and has none';
+  return 'it reads attention probabilities; it needs a vision transformer (--arch vit_b_16, vit_b_32, vit_l_16, vit_l_32 or vit_h_14)';
 };
 
 /** LRP's relevance at the pixels under composite preset `rule`, with its conservation as a note. */

@@ -33,7 +33,7 @@ import {
 } from './resnet';
 import { squeezenet1_0, squeezenet1_1 } from './squeezenet';
 import { vgg11, vgg11Bn, vgg13, vgg13Bn, vgg16, vgg16Bn, vgg19, vgg19Bn } from './vgg';
-import { vitB16, vitB32, vitL16 } from './vit';
+import { vitB16, vitB32, vitH14, vitL16, vitL32 } from './vit';
 import { swinB, swinS, swinT } from './swin';
 import {
   regnetX16gf,
@@ -125,6 +125,8 @@ export const modelBuilders = {
   vit_b_16: vitB16,
   vit_b_32: vitB32,
   vit_l_16: vitL16,
+  vit_l_32: vitL32,
+  vit_h_14: vitH14,
   swin_t: swinT,
   swin_s: swinS,
   swin_b: swinB,

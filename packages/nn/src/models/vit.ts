@@ -283,6 +283,13 @@ export const vitB16 = builder('vit_b_16', { imageSize: 224, patchSize: 16, numLa
 export const vitB32 = builder('vit_b_32', { imageSize: 224, patchSize: 32, numLayers: 12, numHeads: 12, hiddenDim: 768, mlpDim: 3072 });
 /** ViT-L/16 (304M parameters, 24 layers of 1024), as torchvision.models.vit_l_16. */
 export const vitL16 = builder('vit_l_16', { imageSize: 224, patchSize: 16, numLayers: 24, numHeads: 16, hiddenDim: 1024, mlpDim: 4096 });
+/** ViT-L/32 (306M parameters, 50 tokens of 1024), as torchvision.models.vit_l_32. */
+export const vitL32 = builder('vit_l_32', { imageSize: 224, patchSize: 32, numLayers: 24, numHeads: 16, hiddenDim: 1024, mlpDim: 4096 });
+/**
+ * ViT-H/14 (632M parameters, 32 layers of 1280), as torchvision.models.vit_h_14 at its default 224×224; its published
+ * SWAG weights were trained at 518×518 (`imageSize: 518`, 1370 tokens) or 224 (the linear-probe ones).
+ */
+export const vitH14 = builder('vit_h_14', { imageSize: 224, patchSize: 14, numLayers: 32, numHeads: 16, hiddenDim: 1280, mlpDim: 5120 });
 
 /**
  * Returns a copy of a VisionTransformer whose conv stem was trained with BatchNorm, with every stem
