@@ -14,6 +14,8 @@ import {
   modelBuilders,
   readModelCard,
   readStateDict,
+  VisionTransformer,
+  vitImageSizeOf,
 } from '@gradlens/nn';
 import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
 import type { ParsedOptions } from './args';
@@ -122,6 +124,34 @@ function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
   return new CliError(`unknown bundled model '${name}'${hint}; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
 }
 
+/**
+ * The side a ViT's weights were trained at when it is not the model's (torchvision's SWAG weights: vit_b_16 at 384,
+ * vit_l_16 at 512, vit_h_14 at 518), read from their position embeddings, or null; a --size that does not fit
+ * the weights is a CliError (a ViT takes one side only).
+ */
+function vitSideOf(
+  arch: string,
+  model: VisionTransformer,
+  dict: Record<string, { shape: number[] }>,
+  file: string,
+  given?: number,
+): number | null {
+  let side: number | null;
+  try {
+    side = vitImageSizeOf(dict, model.config.patchSize);
+  } catch (e) {
+    throw new CliError(`weights ${file} do not fit ${arch}: ${(e as Error).message}`);
+  }
+  const trained = side ?? model.config.imageSize;
+  if (given !== undefined && given !== trained) {
+    throw new CliError(
+      `--size ${given} does not fit ${arch} with ${file}: its position embeddings are for ${trained}×${trained} pictures (a ViT takes one size); leave --size out`,
+      2,
+    );
+  }
+  return side === model.config.imageSize ? null : side;
+}
+
 /** Input sides other than 224 that a torchvision architecture expects (torchvision's transforms: Inception v3 299). */
 const ARCH_INPUT_SIZE: Readonly<Record<string, number>> = { inception_v3: 299 };
 
@@ -133,7 +163,7 @@ export function archInputSize(arch: string): number {
 /** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */
 export function loadArch(arch: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
   if (!isModelName(arch)) throw unknownModel(arch, '--arch');
-  const size = options.size ?? archInputSize(arch);
+  let size = options.size ?? archInputSize(arch);
   if (weights === undefined)
     throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
   checkFile(weights, 'weights file');
@@ -148,7 +178,12 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
     throw new CliError(`cannot read weights ${weights}: ${(e as Error).message}`);
   }
   const n = classesInFile(model, dict);
-  if (options.numClasses === undefined && n !== undefined && n !== 1000) model = createModel(arch, { init: false, numClasses: n });
+  const numClasses = options.numClasses ?? (n !== undefined && n !== 1000 ? n : undefined);
+  const side = model instanceof VisionTransformer ? vitSideOf(arch, model, dict, weights, options.size) : null;
+  if (side !== null) {
+    model = modelBuilders[arch]({ init: false, numClasses, imageSize: side } as Parameters<(typeof modelBuilders)[typeof arch]>[0]);
+    size = side;
+  } else if (numClasses !== options.numClasses) model = createModel(arch, { init: false, numClasses });
   try {
     loadWeights(model, weights, { format, strict: options.strict });
   } catch (e) {

@@ -1,12 +1,14 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { bundledModels, createModel, defaultCamLayer, loadWeights, SMALLVIT_STEM, smallvit, VisionTransformer } from '@gradlens/nn';
 import { Module } from '@gradlens/nn';
+import { writeSafetensors } from '@gradlens/io';
 import { assign, Generator, randn, softmax, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { MethodContext } from '../src/methods';
 import { DEFAULT_BUDGET, METHODS, methodByName } from '../src/methods';
-import { loadBundled } from '../src/model';
+import { loadArch, loadBundled } from '../src/model';
 import type { LoadedModel } from '../src/model';
 import { filterLayer } from '../src/commands/demo';
 import { runnableMethods } from '../src/commands/evaluate';
@@ -225,4 +227,35 @@ describe('a ViT of the bundled architecture in evaluate and the demo (random wei
     }
     x.dispose();
   });
+});
+
+describe('--arch vit_*: the model is built at the side its weights were trained at', () => {
+  // torchvision's SWAG weights hold position embeddings for 384 (vit_b_16), 512 (vit_l_16) or 518 (vit_h_14) pixels;
+  // here a file with only vit_b_32's position table at 384 (1 + 12² tokens) and a 10-class head, loaded --no-strict.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-vit-side-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const weightsWith = (tokens: number): string => {
+    const file = path.join(dir, `vit_b_32-${tokens}.safetensors`);
+    writeSafetensors(file, {
+      'encoder.pos_embedding': { dtype: 'float32', shape: [1, tokens, 768], data: new Float32Array(tokens * 768).fill(0.01) },
+      'heads.head.weight': { dtype: 'float32', shape: [10, 768], data: new Float32Array(10 * 768).fill(0.02) },
+    });
+    return file;
+  };
+
+  test('position embeddings for 384×384: built and fed at 384', () => {
+    const loaded = loadArch('vit_b_32', weightsWith(145), { strict: false });
+    expect(loaded.size).toBe(384);
+    expect((loaded.model as VisionTransformer).config.imageSize).toBe(384);
+    expect(loaded.model.stateDict()['heads.head.weight']!.shape).toEqual([10, 768]);
+  }, 60_000);
+
+  test('a --size the weights do not fit, or a table that is no square grid: one-line errors', () => {
+    expect(() => loadArch('vit_b_32', weightsWith(145), { strict: false, size: 224 })).toThrow(
+      /^--size 224 does not fit vit_b_32 with .*: its position embeddings are for 384×384 pictures/,
+    );
+    expect(() => loadArch('vit_b_32', weightsWith(60), { strict: false })).toThrow(
+      /^weights .* do not fit vit_b_32: encoder\.pos_embedding has shape \[1, 60, 768\]/,
+    );
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { assign, numTensors, record, tensor, zeros } from '@gradlens/tensor';
-import { createModel, layers, loadWeights, VisionTransformer, vitB16 } from '@gradlens/nn';
+import { createModel, layers, loadWeights, readStateDict, VisionTransformer, vitB16, vitImageSizeOf } from '@gradlens/nn';
 import { npzFixture, relError } from './parity';
 
 /**
@@ -73,4 +73,33 @@ test('bad input: wrong image size, bad configuration', () => {
   expect(() => new VisionTransformer({ ...SMALL, patchSize: 5 })).toThrow(/imageSize 32 must be divisible by patchSize 5/);
   expect(() => new VisionTransformer({ ...SMALL, numHeads: 3 })).toThrow(/hiddenDim 32 must be divisible by numHeads 3/);
   expect(() => vitB16({ numLayers: 0 })).toThrow(/^vit_b_16: VisionTransformer: numLayers must be a positive integer, got 0/);
+});
+
+describe('vitImageSizeOf: the side a state dict was trained at, from its position embeddings', () => {
+  test('the reduced fixture (32×32, patch 8: 17 tokens) and torchvision SWAG-sized tables', () => {
+    const dict = readStateDict(path.join(FIX, 'vit_small.pth'));
+    expect(vitImageSizeOf(dict, 8)).toBe(32);
+    // vit_h_14's SWAG weights: 518 / 14 = 37, 1 + 37² = 1370 tokens; vit_b_16's at 384: 577 tokens
+    expect(vitImageSizeOf({ 'encoder.pos_embedding': { shape: [1, 1370, 1280] } }, 14)).toBe(518);
+    expect(vitImageSizeOf({ 'module.encoder.pos_embedding': { shape: [1, 577, 768] } }, 16)).toBe(384);
+  });
+
+  test('a model built at that side loads the weights; the default side names the mismatch', () => {
+    const dict = readStateDict(path.join(FIX, 'vit_small.pth'));
+    const side = vitImageSizeOf(dict, 8)!;
+    const model = new VisionTransformer({ ...SMALL, imageSize: side }, { numClasses: 10, init: false });
+    expect(loadWeights(model, path.join(FIX, 'vit_small.pth'))).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    const wrong = new VisionTransformer({ ...SMALL, imageSize: 64 }, { numClasses: 10, init: false });
+    expect(() => loadWeights(wrong, path.join(FIX, 'vit_small.pth'))).toThrow(
+      /encoder\.pos_embedding: file \[1, 17, 32\] vs model \[1, 65, 32\]/,
+    );
+  });
+
+  test('no table: null; a table that is no class token plus a square grid: a one-line error', () => {
+    expect(vitImageSizeOf({ 'conv_proj.weight': { shape: [768, 3, 16, 16] } }, 16)).toBeNull();
+    expect(() => vitImageSizeOf({ 'encoder.pos_embedding': { shape: [1, 200, 768] } }, 16)).toThrow(
+      /^encoder\.pos_embedding has shape \[1, 200, 768\]: expected \[1, 1 \+ g², hidden\]/,
+    );
+    expect(() => vitImageSizeOf({ 'encoder.pos_embedding': { shape: [197, 768] } }, 16)).toThrow(/shape \[197, 768\]/);
+  });
 });

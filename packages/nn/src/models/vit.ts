@@ -277,6 +277,25 @@ const builder =
     }
   };
 
+/**
+ * The image side a ViT state dict was trained at, read from its position embeddings `encoder.pos_embedding`
+ * [1, 1 + (side / patchSize)², hidden] (torchvision's SWAG weights: vit_b_16 at 384, vit_l_16 at 512, vit_h_14 at
+ * 518); null when the dict has none (or under DataParallel's `module.` prefix, none either). A token count that is
+ * not one class token plus a square grid is an error naming it.
+ */
+export function vitImageSizeOf(dict: Readonly<Record<string, { shape: readonly number[] }>>, patchSize: number): number | null {
+  const entry = dict['encoder.pos_embedding'] ?? dict['module.encoder.pos_embedding'];
+  if (entry === undefined) return null;
+  const tokens = entry.shape.length === 3 ? entry.shape[1]! : NaN;
+  const grid = Math.round(Math.sqrt(tokens - 1));
+  if (!(grid >= 1 && grid * grid === tokens - 1)) {
+    throw new Error(
+      `encoder.pos_embedding has shape [${entry.shape.join(', ')}]: expected [1, 1 + g², hidden] (a class token and a g × g grid of patches)`,
+    );
+  }
+  return grid * patchSize;
+}
+
 /** ViT-B/16 (86M parameters, 224×224, 197 tokens of 768), as torchvision.models.vit_b_16. */
 export const vitB16 = builder('vit_b_16', { imageSize: 224, patchSize: 16, numLayers: 12, numHeads: 12, hiddenDim: 768, mlpDim: 3072 });
 /** ViT-B/32 (88M parameters, 50 tokens), as torchvision.models.vit_b_32. */
