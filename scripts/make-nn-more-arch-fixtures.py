@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Writes packages/nn/test/fixtures/archs-more: RegNet (X and Y), ShuffleNetV2, MNASNet, GoogLeNet and
-Inception v3, each at reduced size with random weights, built from torchvision's own classes and their
-configuration arguments (GoogLeNet and Inception v3, which have none for width, through their `blocks`
+"""Writes packages/nn/test/fixtures/archs-more: RegNet (X and Y), ShuffleNetV2, MNASNet (also in torchvision's
+version 1 layout), GoogLeNet and Inception v3, each at reduced size with random weights, built from torchvision's
+own classes and their configuration arguments (GoogLeNet and Inception v3, which have none for width, through their `blocks`
 hooks with every channel count divided), so that structure and parameter names are torchvision's. For
 each: the .pth state dict, and in expected.npz the input (one per shape), the logit weights, the logits, the default CAM
 layer's activation and the input gradient of a weighted sum of the logits. Also adds the full-size
@@ -77,6 +77,22 @@ def inception_small(d, transform_input):
     return model
 
 
+def mnasnet_v1(alpha):
+    """MNASNet in torchvision's version 1 layout (a fixed 32 → 16 stem), as its published mnasnet0_5 weights are
+    saved: the model patched by torchvision's own _load_from_state_dict on a state dict marked version 1."""
+    model = mnasnet.MNASNet(alpha, num_classes=NUM_CLASSES)
+    state = model.state_dict()
+    state._metadata['']['version'] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError:
+            pass  # the version 2 stem's tensors do not fit the version 1 stem it was just given
+    assert model._version == 1 and model.layers[0].out_channels == 32
+    return model
+
+
 # name → (builder, CAM layer read by the test, input shape); models-more-archs.test.ts builds the same.
 MODELS = {
     'regnet_y': (lambda: regnet_small(True), 'trunk_output', SMALL),
@@ -86,6 +102,7 @@ MODELS = {
     'mnasnet': (lambda: mnasnet.MNASNet(0.1, num_classes=NUM_CLASSES), 'layers', SMALL),
     'googlenet': (lambda: googlenet_small(16, True), 'inception5b', GOOGLENET),
     'inception_v3': (lambda: inception_small(32, False), 'Mixed_7c', INCEPTION),
+    'mnasnet_v1': (lambda: mnasnet_v1(0.1), 'layers', SMALL),
 }
 
 NEW_FULL_SIZE = [f'regnet_y_{s}' for s in ('400mf', '800mf', '1_6gf', '3_2gf', '8gf', '16gf', '32gf', '128gf')] + \

@@ -11,6 +11,8 @@ import {
   isModelName,
   loadCheckpoint,
   loadWeights,
+  MNASNet,
+  mnasnetVersionOf,
   modelBuilders,
   readModelCard,
   readStateDict,
@@ -177,13 +179,16 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   } catch (e) {
     throw new CliError(`cannot read weights ${weights}: ${(e as Error).message}`);
   }
+  // What the file says about the model beyond its names: the class count, a ViT's side, MNASNet's layout.
   const n = classesInFile(model, dict);
   const numClasses = options.numClasses ?? (n !== undefined && n !== 1000 ? n : undefined);
   const side = model instanceof VisionTransformer ? vitSideOf(arch, model, dict, weights, options.size) : null;
-  if (side !== null) {
-    model = modelBuilders[arch]({ init: false, numClasses, imageSize: side } as Parameters<(typeof modelBuilders)[typeof arch]>[0]);
-    size = side;
-  } else if (numClasses !== options.numClasses) model = createModel(arch, { init: false, numClasses });
+  const version = model instanceof MNASNet ? mnasnetVersionOf(dict, model.alpha) : 2;
+  if (side !== null || version !== 2 || numClasses !== options.numClasses) {
+    const built = { init: false, numClasses, ...(side !== null ? { imageSize: side } : {}), ...(version !== 2 ? { version } : {}) };
+    model = modelBuilders[arch](built as Parameters<(typeof modelBuilders)[typeof arch]>[0]);
+  }
+  if (side !== null) size = side;
   try {
     loadWeights(model, weights, { format, strict: options.strict });
   } catch (e) {

@@ -9,6 +9,8 @@ import {
   ShuffleNetV2,
   defaultCamLayer,
   loadWeights,
+  mnasnetVersionOf,
+  readStateDict,
   regNetBlockParams,
   type Module,
 } from '@gradlens/nn';
@@ -38,6 +40,7 @@ const builders: Record<string, () => Module> = {
   regnet_x: () => regnet(),
   shufflenet_v2: () => new ShuffleNetV2([2, 3, 2], [8, 16, 32, 48, 64], { numClasses, init: false }),
   mnasnet: () => new MNASNet(0.1, { numClasses, init: false }),
+  mnasnet_v1: () => new MNASNet(0.1, { numClasses, init: false, version: 1 }),
   googlenet: () => new GoogLeNet({ widthDivisor: 16, transformInput: transform('googlenet'), numClasses, init: false }),
   inception_v3: () => new Inception3({ widthDivisor: 32, transformInput: transform('inception_v3'), numClasses, init: false }),
 };
@@ -107,4 +110,23 @@ test('the smallest inputs run: Inception v3 at 75×75, GoogLeNet at 15×15', () 
     expect([...y.shape]).toEqual([1, numClasses]);
     for (const t of [x, y]) t.dispose();
   }
+});
+
+describe("MNASNet's two torchvision layouts", () => {
+  const v1 = readStateDict(path.join(FIX, 'mnasnet_v1.pth'));
+  const v2 = readStateDict(path.join(FIX, 'mnasnet.pth'));
+
+  test('mnasnetVersionOf tells them apart from the stem', () => {
+    expect(mnasnetVersionOf(v1, 0.1)).toBe(1);
+    expect(mnasnetVersionOf(v2, 0.1)).toBe(2);
+    // alpha 1: both layouts are the same, so version 2 serves either
+    expect(mnasnetVersionOf(v1, 1)).toBe(2);
+  });
+
+  test('a version 1 file does not fit the version 2 model, and the message names the stem', () => {
+    expect(() => loadWeights(new MNASNet(0.1, { numClasses, init: false }), path.join(FIX, 'mnasnet_v1.pth'))).toThrow(
+      /layers\.0\.weight: file \[32, 3, 3, 3\] vs model \[8, 3, 3, 3\]/,
+    );
+    expect(() => new MNASNet(0.5, { version: 3 as 2 })).toThrow(/^MNASNet: version should be 1 or 2, got 3$/);
+  });
 });

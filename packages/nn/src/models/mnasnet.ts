@@ -76,11 +76,31 @@ function linearInit(m: Linear, g: Generator | undefined): void {
   if (m.bias) constant_(m.bias, 0);
 }
 
+/** MNASNet's options: the model options and the checkpoint layout. */
+export interface MNASNetOptions extends ModelOptions {
+  /**
+   * torchvision's layout (default 2). Version 1 (checkpoints saved before torchvision 0.9, among them the published
+   * mnasnet0_5 weights) has a fixed 32 → 16 channel stem whatever alpha; for alpha 1 both are the same.
+   */
+  version?: 1 | 2;
+}
+
 /**
- * MNASNet (B1, torchvision's version 2 layout), as torchvision.models.MNASNet: `layers` (3×3/2 stem,
- * depthwise-separable conv, six stacks of inverted residuals, 1×1 conv to 1280, BN, ReLU), the spatial
- * mean, `classifier` (Dropout, Linear). BatchNorm momentum 1 − 0.9997. Input [N, 3, H, W] → logits
- * [N, numClasses].
+ * The layout of an MNASNet state dict for `alpha` (what to pass as `version`): 1 when its stem has version 1's fixed
+ * widths (`layers.0` 32 filters, `layers.6` 32 → 16) and those differ from version 2's for alpha, else 2.
+ */
+export function mnasnetVersionOf(dict: Readonly<Record<string, { shape: readonly number[] }>>, alpha: number): 1 | 2 {
+  const d = mnasnetDepths(alpha);
+  if (d[0] === 32 && d[1] === 16) return 2;
+  const shape = (key: string) => (dict[key] ?? dict[`module.${key}`])?.shape.join(',');
+  return shape('layers.0.weight') === '32,3,3,3' && shape('layers.6.weight') === '16,32,1,1' ? 1 : 2;
+}
+
+/**
+ * MNASNet (B1), as torchvision.models.MNASNet: `layers` (3×3/2 stem, depthwise-separable conv, six stacks of
+ * inverted residuals, 1×1 conv to 1280, BN, ReLU), the spatial mean, `classifier` (Dropout, Linear). BatchNorm
+ * momentum 1 − 0.9997. Input [N, 3, H, W] → logits [N, numClasses]. torchvision's version 2 layout unless
+ * `version: 1` (mnasnetVersionOf tells them apart).
  */
 export class MNASNet extends Module {
   readonly layers: Sequential;
@@ -88,23 +108,27 @@ export class MNASNet extends Module {
 
   constructor(
     readonly alpha: number,
-    options: ModelOptions = {},
+    options: MNASNetOptions = {},
   ) {
     super();
     if (!(alpha > 0)) throw new Error(`MNASNet: alpha should be greater than 0, got ${alpha}`);
+    const version = options.version ?? 2;
+    if (version !== 1 && version !== 2) throw new Error(`MNASNet: version should be 1 or 2, got ${String(version)}`);
     const d = mnasnetDepths(alpha) as [number, number, number, number, number, number, number, number];
+    // Version 1's stem is 32 → 16 channels whatever alpha (torchvision's _load_from_state_dict patches it in).
+    const [stem, sep] = version === 1 ? [32, 16] : [d[0], d[1]];
     this.layers = this.registerModule(
       'layers',
       new Sequential(
-        new Conv2d(3, d[0], 3, { padding: 1, stride: 2, bias: false, ...noInit }),
-        new BatchNorm2d(d[0], BN),
+        new Conv2d(3, stem, 3, { padding: 1, stride: 2, bias: false, ...noInit }),
+        new BatchNorm2d(stem, BN),
         new ReLU(),
-        new Conv2d(d[0], d[0], 3, { padding: 1, groups: d[0], bias: false, ...noInit }),
-        new BatchNorm2d(d[0], BN),
+        new Conv2d(stem, stem, 3, { padding: 1, groups: stem, bias: false, ...noInit }),
+        new BatchNorm2d(stem, BN),
         new ReLU(),
-        new Conv2d(d[0], d[1], 1, { bias: false, ...noInit }),
-        new BatchNorm2d(d[1], BN),
-        stack(d[1], d[2], 3, 2, 3, 3),
+        new Conv2d(stem, sep, 1, { bias: false, ...noInit }),
+        new BatchNorm2d(sep, BN),
+        stack(sep, d[2], 3, 2, 3, 3),
         stack(d[2], d[3], 5, 2, 3, 3),
         stack(d[3], d[4], 5, 2, 6, 3),
         stack(d[4], d[5], 3, 1, 6, 2),
@@ -134,7 +158,7 @@ export class MNASNet extends Module {
 }
 
 /** MNASNet 0.5, as torchvision.models.mnasnet0_5; 0.75, 1.0 and 1.3 below. */
-export const mnasnet0_5 = (o: ModelOptions = {}) => new MNASNet(0.5, o);
-export const mnasnet0_75 = (o: ModelOptions = {}) => new MNASNet(0.75, o);
-export const mnasnet1_0 = (o: ModelOptions = {}) => new MNASNet(1.0, o);
-export const mnasnet1_3 = (o: ModelOptions = {}) => new MNASNet(1.3, o);
+export const mnasnet0_5 = (o: MNASNetOptions = {}) => new MNASNet(0.5, o);
+export const mnasnet0_75 = (o: MNASNetOptions = {}) => new MNASNet(0.75, o);
+export const mnasnet1_0 = (o: MNASNetOptions = {}) => new MNASNet(1.0, o);
+export const mnasnet1_3 = (o: MNASNetOptions = {}) => new MNASNet(1.3, o);
