@@ -8,6 +8,8 @@ import {
   defaultCamLayer,
   didYouMean,
   isBundledModelName,
+  GoogLeNet,
+  Inception3,
   isModelName,
   loadCheckpoint,
   loadWeights,
@@ -126,6 +128,37 @@ function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
   return new CliError(`unknown bundled model '${name}'${hint}; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
 }
 
+/** Model options a weights file implies beyond its names (only those that differ from how `model` was built). */
+interface OptionsInFile {
+  numClasses?: number;
+  /** A ViT's side (vitSideOf). */
+  imageSize?: number;
+  /** MNASNet's version 1 layout. */
+  version?: 1;
+  /** GoogLeNet's and Inception v3's auxiliary classifiers, absent from files saved with aux_logits=False. */
+  auxLogits?: false;
+}
+
+/** What the file says about the model beyond its names: the class count, a ViT's side, MNASNet's layout, aux heads. */
+function optionsInFile(
+  arch: string,
+  model: Module,
+  dict: Record<string, { shape: number[] }>,
+  file: string,
+  options: LoadOptions,
+): OptionsInFile {
+  const found: OptionsInFile = {};
+  const n = classesInFile(model, dict);
+  if (options.numClasses === undefined && n !== undefined && n !== 1000) found.numClasses = n;
+  const side = model instanceof VisionTransformer ? vitSideOf(arch, model, dict, file, options.size) : null;
+  if (side !== null) found.imageSize = side;
+  if (model instanceof MNASNet && mnasnetVersionOf(dict, model.alpha) === 1) found.version = 1;
+  const auxPrefix = model instanceof GoogLeNet ? 'aux1.' : model instanceof Inception3 ? 'AuxLogits.' : null;
+  const keys = Object.keys(dict).map((k) => k.replace(/^module\./, ''));
+  if (auxPrefix !== null && !keys.some((k) => k.startsWith(auxPrefix))) found.auxLogits = false;
+  return found;
+}
+
 /**
  * The side a ViT's weights were trained at when it is not the model's (torchvision's SWAG weights: vit_b_16 at 384,
  * vit_l_16 at 512, vit_h_14 at 518), read from their position embeddings, or null; a --size that does not fit
@@ -179,16 +212,13 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   } catch (e) {
     throw new CliError(`cannot read weights ${weights}: ${(e as Error).message}`);
   }
-  // What the file says about the model beyond its names: the class count, a ViT's side, MNASNet's layout.
-  const n = classesInFile(model, dict);
-  const numClasses = options.numClasses ?? (n !== undefined && n !== 1000 ? n : undefined);
-  const side = model instanceof VisionTransformer ? vitSideOf(arch, model, dict, weights, options.size) : null;
-  const version = model instanceof MNASNet ? mnasnetVersionOf(dict, model.alpha) : 2;
-  if (side !== null || version !== 2 || numClasses !== options.numClasses) {
-    const built = { init: false, numClasses, ...(side !== null ? { imageSize: side } : {}), ...(version !== 2 ? { version } : {}) };
-    model = modelBuilders[arch](built as Parameters<(typeof modelBuilders)[typeof arch]>[0]);
+  const fromFile = optionsInFile(arch, model, dict, weights, options);
+  if (Object.keys(fromFile).length > 0) {
+    model = modelBuilders[arch]({ init: false, numClasses: options.numClasses, ...fromFile } as Parameters<
+      (typeof modelBuilders)[typeof arch]
+    >[0]);
   }
-  if (side !== null) size = side;
+  if (fromFile.imageSize !== undefined) size = fromFile.imageSize;
   try {
     loadWeights(model, weights, { format, strict: options.strict });
   } catch (e) {
