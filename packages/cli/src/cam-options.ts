@@ -49,7 +49,7 @@ function weighted(kind: Exclude<EigenKind, 'principal'>, base: CamMethod): Weigh
 
 /** A combined map as a CamResult, so that augmentation can wrap the layers' average (both tensors owned). */
 function asCamResult(r: CombinedCamResult): CamResult {
-  const copy = tensor(Float32Array.from(r.map.dataSync(), Number), r.map.shape, r.map.dtype);
+  const copy = tensor(Float32Array.from(r.map.dataSync()), r.map.shape, r.map.dtype);
   return { map: copy, upsampled: r.map, weights: null, classes: r.classes, scores: r.scores, warnings: r.warnings };
 }
 

@@ -119,7 +119,7 @@ export function modelOutput(model: Module, input: Tensor): ModelOutput {
     tidy(() => {
       const y = model.call(input);
       const per = y.shape.slice(1).reduce((a, b) => a * b, 1);
-      out = { shape: [...y.shape], values: Float32Array.from(y.dataSync(), Number).subarray(0, per) };
+      out = { shape: [...y.shape], values: Float32Array.from(y.dataSync().subarray(0, per)) };
     });
     return out;
   });

@@ -79,7 +79,7 @@ export function repeatItem(x: Tensor, item: number, count: number): Tensor {
 
 /** The values of tensor `t` as float64 (a copy). */
 export function valuesOf(t: Tensor): Float64Array {
-  return Float64Array.from(t.dataSync(), Number);
+  return Float64Array.from(t.dataSync());
 }
 
 /** Disposes every tensor in a method's result (nested objects included); returns nothing. */

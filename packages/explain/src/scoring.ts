@@ -7,7 +7,7 @@ import type { ResolvedTarget } from './targets';
 export function fnScores(method: string, output: Tensor, score: Tensor): { kind: 'score' | 'seed'; values: number[] } {
   const n = output.shape[0]!;
   if (score.size === n && (score.rank === 1 || (score.rank === 2 && score.shape[1] === 1))) {
-    return { kind: 'score', values: Array.from(score.dataSync(), Number) };
+    return { kind: 'score', values: Array.from(score.dataSync()) };
   }
   if (score.shape.join() === output.shape.join()) {
     const o = output.dataSync();

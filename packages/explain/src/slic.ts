@@ -25,7 +25,7 @@ export function slic(image: Tensor, options: SlicOptions = {}): Int32Array {
   if (!Number.isInteger(k) || k < 1 || k > h * w) throw new Error(`slic: segments must be an integer in 1…${h * w}, got ${k}`);
   const m = options.compactness ?? 10;
   if (!(m > 0)) throw new Error(`slic: compactness must be > 0, got ${m}`);
-  const v = Float64Array.from(image.dataSync(), Number);
+  const v = Float64Array.from(image.dataSync());
   const hw = h * w;
   const step = Math.max(1, Math.sqrt(hw / k));
   const at = (ch: number, y: number, x: number) => v[ch * hw + y * w + x]!;

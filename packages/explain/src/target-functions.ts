@@ -27,7 +27,7 @@ export function classSumTarget(classes: readonly number[]): TargetFn {
 export function segmentationTarget(mask: ArrayLike<number> | Tensor, cls: number, maskShape?: readonly [number, number]): TargetFn {
   const values =
     'dataSync' in mask && typeof mask.dataSync === 'function'
-      ? Float32Array.from((mask as Tensor).dataSync(), Number)
+      ? Float32Array.from((mask as Tensor).dataSync())
       : Float32Array.from(mask as ArrayLike<number>);
   const shape = maskShape ?? ('shape' in mask ? ((mask as Tensor).shape.slice(-2) as unknown as [number, number]) : null);
   if (!Number.isInteger(cls) || cls < 0) throw new Error(`segmentationTarget: class must be an integer ≥ 0, got ${cls}`);

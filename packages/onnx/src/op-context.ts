@@ -49,7 +49,7 @@ export function ints(v: Value | null | undefined, what: string): number[] | null
 
 /** The numbers of a small value read at load time (a constant, or a runtime scalar such as a Clip bound fed as an input). */
 export function numbers(v: Value): number[] {
-  return v instanceof Const ? v.values() : Array.from(v.values(), Number);
+  return v instanceof Const ? v.values() : Array.from(v.values());
 }
 
 /** Normalises a possibly negative axis against `rank`. */

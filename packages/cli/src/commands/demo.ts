@@ -116,7 +116,7 @@ function rel(out: string, file: string): string {
 
 /** A map [H, W] min–max normalised and colour-mapped (a sanity-strip cell). */
 function mapPicture(m: Tensor): RgbImage {
-  const unit = Float32Array.from(minMax(Float32Array.from(m.dataSync(), Number)));
+  const unit = Float32Array.from(minMax(Float32Array.from(m.dataSync())));
   return applyColormap(unit, m.shape[0]!, m.shape[1]!, 'jet');
 }
 

@@ -199,7 +199,7 @@ export function logitsOf(model: Module, input: Tensor): Float32Array {
     tidy(() => {
       const y = model.call(input);
       if (y.rank !== 2) throw new CliError(`the model's output has shape [${y.shape.join(', ')}]; the command needs class scores [N, K]`);
-      out = Float32Array.from(y.dataSync(), Number).subarray(0, y.shape[1]!);
+      out = Float32Array.from(y.dataSync()).subarray(0, y.shape[1]!);
     });
     return out;
   });

@@ -136,7 +136,7 @@ export function imageValues(method: string, image: Tensor): { values: Float32Arr
   if (chw.length !== 3 || chw[0] !== 3) {
     throw new Error(`${method}: expected an image [3, H, W] or [1, 3, H, W] in the model's normalised space, got [${s.join(', ')}]`);
   }
-  return { values: Float32Array.from(image.dataSync(), Number), h: chw[1]!, w: chw[2]! };
+  return { values: Float32Array.from(image.dataSync()), h: chw[1]!, w: chw[2]! };
 }
 
 /** Gaussian blur of each channel of a CHW image in place (separable, edges replicated). */
@@ -367,7 +367,7 @@ export function optimizeImage(
         const loss = output.loss.item();
         if (!Number.isFinite(loss)) throw new Error(`${method}: the loss became ${loss} at step ${step}; lower lr`);
         const [gt] = tape.grad(output.loss, [input]);
-        const raw = Float32Array.from(gt!.dataSync(), Number);
+        const raw = Float32Array.from(gt!.dataSync());
         gt!.dispose();
         return { loss, value: output.value.item(), grad: shifted ? roll(raw, h, w, -dy, -dx) : raw };
       } finally {

@@ -106,7 +106,7 @@ export function deepDream(model: Module, image: Tensor, options: DeepDreamOption
     objectiveAll.push(...r.objective);
     frames.push(...r.frames);
     // The detail this octave added over the plain picture at its size.
-    const dreamed = Float32Array.from(r.image.dataSync(), Number);
+    const dreamed = Float32Array.from(r.image.dataSync());
     const plain = resizeChw(values, h, w, oh, ow);
     for (let i = 0; i < dreamed.length; i++) dreamed[i] = dreamed[i]! - plain[i]!;
     detail = dreamed;

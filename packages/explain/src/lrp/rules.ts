@@ -203,5 +203,5 @@ export const batchNormRelevance =
 /** The sum of relevance per batch item. */
 export function relevancePerItem(r: Tensor): number[] {
   const dims = r.shape.map((_, i) => i).slice(1);
-  return Array.from(sum(r, { dim: dims }).dataSync(), Number);
+  return Array.from(sum(r, { dim: dims }).dataSync());
 }

@@ -7,7 +7,7 @@ export function imageValues(where: string, image: Tensor): { values: Float64Arra
   const s = image.shape;
   const chw = s.length === 4 && s[0] === 1 ? s.slice(1) : s;
   if (chw.length !== 3) throw new Error(`${where}: expected one image [1, C, H, W] or [C, H, W], got [${s.join(', ')}]`);
-  return { values: Float64Array.from(image.dataSync(), Number), c: chw[0]!, h: chw[1]!, w: chw[2]! };
+  return { values: Float64Array.from(image.dataSync()), c: chw[0]!, h: chw[1]!, w: chw[2]! };
 }
 
 /**

@@ -55,7 +55,7 @@ function imageOf(where: string, image: Tensor): { values: Float32Array; c: numbe
   const s = image.shape;
   const chw = s.length === 4 && s[0] === 1 ? s.slice(1) : s;
   if (chw.length !== 3) throw new Error(`${where}: expected an image [C, H, W] or [1, C, H, W], got [${s.join(', ')}]`);
-  return { values: Float32Array.from(image.dataSync(), Number), c: chw[0]!, h: chw[1]!, w: chw[2]! };
+  return { values: Float32Array.from(image.dataSync()), c: chw[0]!, h: chw[1]!, w: chw[2]! };
 }
 
 function baselineOf(

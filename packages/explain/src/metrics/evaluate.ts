@@ -267,7 +267,7 @@ export function evaluateMethods(
         try {
           const v = raw.dataSync();
           for (let i = 0; i < v.length; i++) rawSum += Number(v[i]);
-          if (signed) rawValues = Float64Array.from(v, Number);
+          if (signed) rawValues = Float64Array.from(v);
           map = toSaliencyMap(raw, { reduce: options.reduce, size: [h, w] });
         } finally {
           raw.dispose();

@@ -35,7 +35,7 @@ export function infidelity(
   const where = 'infidelity';
   const { values, c, h, w } = imageValues(where, image);
   const hw = h * w;
-  const a = attribution instanceof Float64Array ? attribution : Float64Array.from(attribution.dataSync(), Number);
+  const a = attribution instanceof Float64Array ? attribution : Float64Array.from(attribution.dataSync());
   if (a.length !== values.length && a.length !== hw)
     throw new Error(`${where}: the attribution has ${a.length} values; expected the image's ${c}×${h}×${w} or a ${h}×${w} map`);
   const perPixel = a.length === hw && c > 1;
@@ -45,7 +45,7 @@ export function infidelity(
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`${where}: samples must be a positive integer, got ${samples}`);
   const stdev = options.stdev ?? 0.1;
   const gen = metricGenerator(options);
-  const given = options.perturbations ? Float64Array.from(options.perturbations.dataSync(), Number) : null;
+  const given = options.perturbations ? Float64Array.from(options.perturbations.dataSync()) : null;
   const data = new Float64Array((samples + 1) * values.length);
   data.set(values, 0);
   const dots = new Float64Array(samples);

@@ -45,7 +45,7 @@ export function localLipschitz(
     throw new Error(`${where}: perturbations must be [samples, ${c}, ${h}, ${w}], got [${options.perturbations.shape.join(', ')}]`);
   const stdev = options.stdev ?? 0.1;
   const gen = metricGenerator(options);
-  const given = options.perturbations ? Float64Array.from(options.perturbations.dataSync(), Number) : null;
+  const given = options.perturbations ? Float64Array.from(options.perturbations.dataSync()) : null;
   const x = tensor(Float32Array.from(values), [1, c, h, w]);
   let base: Float64Array;
   try {

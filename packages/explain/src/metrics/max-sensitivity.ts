@@ -20,7 +20,7 @@ export interface MaxSensitivityOptions {
 export function explainValues(explainer: Explainer, model: Module, x: Tensor, target: number): Float64Array {
   const m = explainer(model, x, target);
   try {
-    return Float64Array.from(m.dataSync(), Number);
+    return Float64Array.from(m.dataSync());
   } finally {
     m.dispose();
   }
@@ -47,7 +47,7 @@ export function maxSensitivity(
     throw new Error(`${where}: perturbations must be [samples, ${c}, ${h}, ${w}], got [${options.perturbations.shape.join(', ')}]`);
   const radius = options.radius ?? 0.02;
   const gen = metricGenerator(options);
-  const given = options.perturbations ? Float64Array.from(options.perturbations.dataSync(), Number) : null;
+  const given = options.perturbations ? Float64Array.from(options.perturbations.dataSync()) : null;
   const x = tensor(Float32Array.from(values), [1, c, h, w]);
   let base: Float64Array;
   try {

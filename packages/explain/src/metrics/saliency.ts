@@ -88,7 +88,7 @@ export function resizeMap(m: SaliencyMap, height: number, width: number): Salien
     const t = reshape(tensorOf(m), [1, 1, m.height, m.width]);
     return interpolate(t, { size: [height, width], mode: 'bilinear' });
   });
-  const data = Float64Array.from(out.dataSync(), Number);
+  const data = Float64Array.from(out.dataSync());
   out.dispose();
   return { data, height, width };
 }
