@@ -34,7 +34,7 @@ import {
 import { squeezenet1_0, squeezenet1_1 } from './squeezenet';
 import { vgg11, vgg11Bn, vgg13, vgg13Bn, vgg16, vgg16Bn, vgg19, vgg19Bn } from './vgg';
 import { vitB16, vitB32, vitL16 } from './vit';
-import { swinB, swinS, swinT } from './swin';
+import { swinB, swinS, swinT, swinV2B, swinV2S, swinV2T } from './swin';
 import {
   regnetX16gf,
   regnetX1_6gf,
@@ -69,6 +69,9 @@ export * from './efficientnet';
 export * from './convnext';
 export * from './vit';
 export * from './swin';
+export * from './swin-window';
+export * from './swin-blocks';
+export * from './swin-v2';
 export * from './default-layer';
 export * from './regnet';
 export * from './shufflenet';
@@ -128,6 +131,9 @@ export const modelBuilders = {
   swin_t: swinT,
   swin_s: swinS,
   swin_b: swinB,
+  swin_v2_t: swinV2T,
+  swin_v2_s: swinV2S,
+  swin_v2_b: swinV2B,
   regnet_y_400mf: regnetY400mf,
   regnet_y_800mf: regnetY800mf,
   regnet_y_1_6gf: regnetY1_6gf,
