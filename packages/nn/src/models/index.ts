@@ -56,6 +56,7 @@ import { shufflenetV2X0_5, shufflenetV2X1_0, shufflenetV2X1_5, shufflenetV2X2_0 
 import { mnasnet0_5, mnasnet0_75, mnasnet1_0, mnasnet1_3 } from './mnasnet';
 import { googlenet } from './googlenet';
 import { inceptionV3 } from './inception';
+import { maxvitT } from './maxvit';
 
 export * from './common';
 export * from './alexnet';
@@ -79,6 +80,8 @@ export * from './mnasnet';
 export * from './basic-conv';
 export * from './googlenet';
 export * from './inception';
+export * from './maxvit-parts';
+export * from './maxvit';
 
 /** Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …). */
 export const modelBuilders = {
@@ -159,6 +162,7 @@ export const modelBuilders = {
   mnasnet1_3,
   googlenet,
   inception_v3: inceptionV3,
+  maxvit_t: maxvitT,
 } as const satisfies Record<string, (o?: ModelOptions) => Module>;
 
 /** A torchvision model name this package can build. */

@@ -60,6 +60,20 @@ export function relativePositionIndex(win: readonly [number, number]): Tensor {
   return tensor(index, [t * t], 'int32');
 }
 
+/**
+ * A relative position table [rows, heads] read through `index` (T·T entries) → [heads, T, T], as torchvision's
+ * _get_relative_position_bias. A loaded index is copied by value: one made for another window would read the
+ * wrong rows, or none, so each entry is checked (`what` and `tableName` name them in the error).
+ */
+export function gatherRelativeBias(table: Tensor, index: Tensor, t: number, what: string, tableName: string): Tensor {
+  const size = table.shape[0]!;
+  const bad = index.dataSync().find((i) => !(i >= 0 && i < size));
+  if (bad !== undefined)
+    throw new Error(`${what} holds ${bad}, outside the ${size} rows of ${tableName} (a state dict for another window size?)`);
+  const rows = indexSelect(table, 0, index.rank === 1 ? index : reshape(index, [index.size]));
+  return permute(reshape(rows, [t, t, table.shape[1]!]), [2, 0, 1]);
+}
+
 /** q, k (each [B, windows, heads, T, d]) as the attention should see them, and the scale of their product. */
 export interface ScoreInputs {
   q: Tensor;
@@ -108,20 +122,11 @@ export abstract class WindowAttention extends Module {
   /** The queries and keys the scores are taken of, and their scale (d^−½ for dot-product attention). */
   protected abstract scoreInputs(q: Tensor, k: Tensor): ScoreInputs;
 
-  /**
-   * `table`'s rows [rows, heads] read through relative_position_index → [1, 1, heads, T, T]. A loaded index is
-   * copied by value: one made for another window would read the wrong rows, or none, so it is checked.
-   */
+  /** `table` [rows, heads] read through relative_position_index → [1, 1, heads, T, T] (relativePositionBias). */
   protected gatherBias(table: Tensor, tableName: string): Tensor {
     const t = this.windowSize[0] * this.windowSize[1];
-    const size = table.shape[0]!;
-    const bad = this.relative_position_index.dataSync().find((i) => !(i >= 0 && i < size));
-    if (bad !== undefined)
-      throw new Error(
-        `${this.kind}: relative_position_index holds ${bad}, outside the ${size} rows of ${tableName} (a state dict for another window size?)`,
-      );
-    const rows = indexSelect(table, 0, this.relative_position_index);
-    return reshape(permute(reshape(rows, [t, t, this.numHeads]), [2, 0, 1]), [1, 1, this.numHeads, t, t]);
+    const bias = gatherRelativeBias(table, this.relative_position_index, t, `${this.kind}: relative_position_index`, tableName);
+    return reshape(bias, [1, 1, this.numHeads, t, t]);
   }
 
   /** The shifted-window mask of a padded map [1, windows, 1, T, T], its values computed once per size. */
