@@ -37,8 +37,7 @@ export interface SwinOptions extends ModelOptions {
  * Swin Transformer, as torchvision.models.SwinTransformer (v1, Liu et al. 2021; v2, Liu et al. 2022, with
  * `version: 2`): `features` (a patchSize-strided conv, Permute to channels-last, LayerNorm; per stage a
  * Sequential of SwinTransformerBlocks (V2) with every second one shifted by half a window, then PatchMerging
- * (V2)), `norm`,
- * `permute` (back to [N, C, h, w]), `avgpool`, `flatten`, `head`. Input [N, 3, H, W] of any size →
+ * (V2)), `norm`, `permute` (back to [N, C, h, w]), `avgpool`, `flatten`, `head`. Input [N, 3, H, W] of any size →
  * logits [N, numClasses]. Every activation from `features.0.1` to `norm` is channels-last [N, h, w, C]
  * (`channelsLast(path)` says which; the CAM family reads them through it).
  */
