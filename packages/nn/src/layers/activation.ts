@@ -1,5 +1,5 @@
 import type { Tensor } from '@gradlens/tensor';
-import { add, clamp, div, mul, relu, relu6, sigmoid } from '@gradlens/tensor';
+import { add, clamp, div, mul, relu, relu6, sigmoid, tanh } from '@gradlens/tensor';
 import { Module } from '../module';
 
 /** max(x, 0) as torch.nn.ReLU; the op whose backward rule guided backprop and deconvnet swap. */
@@ -60,5 +60,12 @@ export class SiLU extends Module {
 export class Sigmoid extends Module {
   override forward(x: Tensor): Tensor {
     return sigmoid(x);
+  }
+}
+
+/** torch.nn.Tanh (MaxViT's classifier). */
+export class Tanh extends Module {
+  override forward(x: Tensor): Tensor {
+    return tanh(x);
   }
 }

@@ -14,6 +14,7 @@ import { VGG } from './vgg';
 import { VisionTransformer } from './vit';
 import { GoogLeNet } from './googlenet';
 import { Inception3 } from './inception';
+import { MaxVit } from './maxvit';
 import { MNASNet } from './mnasnet';
 import { RegNet } from './regnet';
 import { ShuffleNetV2 } from './shufflenet';
@@ -42,7 +43,8 @@ function hasOwnDefault(model: Module): model is Module & OwnDefaultCamLayer {
  * `ln_1` for vision transformers (pytorch-grad-cam's choice; its tokens are reshaped); the last block's `norm1`
  * for Swin Transformers (pytorch-grad-cam's choice; channels-last, moved to dim 1 by the CAM family); RegNet
  * `trunk_output`, ShuffleNetV2 `conv5`, MNASNet `layers`, GoogLeNet `inception5b` and Inception v3 `Mixed_7c`
- * (pytorch-grad-cam's choices: the last 4-D feature map before the pooling, after its ReLU); otherwise the
+ * (pytorch-grad-cam's choices: the last 4-D feature map before the pooling, after its ReLU); MaxViT's last block
+ * (`blocks.3`, the last [N, C, h, w] map before the classifier's pooling); otherwise the
  * last top-level module whose output is [N, K, h, w] with h·w > 1 (a global pool's 1×1 output is taken only
  * when no larger map ran), found by running the model once on zeros of `inputShape` (default
  * [1, 3, 224, 224]). A model with its own `defaultCamLayer` method, such as an imported ONNX graph,
@@ -58,6 +60,7 @@ export function defaultCamLayer(model: Module, inputShape: readonly number[] = [
   if (model instanceof MNASNet) return 'layers';
   if (model instanceof GoogLeNet) return 'inception5b';
   if (model instanceof Inception3) return 'Mixed_7c';
+  if (model instanceof MaxVit) return `blocks.${model.config.blockChannels.length - 1}`;
   if (model instanceof VisionTransformer) return `encoder.layers.encoder_layer_${model.config.numLayers - 1}.ln_1`;
   if (model instanceof SwinTransformer) return `features.${2 * model.config.depths.length - 1}.${model.config.depths.at(-1)! - 1}.norm1`;
   if (

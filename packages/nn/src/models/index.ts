@@ -34,7 +34,7 @@ import {
 import { squeezenet1_0, squeezenet1_1 } from './squeezenet';
 import { vgg11, vgg11Bn, vgg13, vgg13Bn, vgg16, vgg16Bn, vgg19, vgg19Bn } from './vgg';
 import { vitB16, vitB32, vitH14, vitL16, vitL32 } from './vit';
-import { swinB, swinS, swinT } from './swin';
+import { swinB, swinS, swinT, swinV2B, swinV2S, swinV2T } from './swin';
 import {
   regnetX16gf,
   regnetX1_6gf,
@@ -56,6 +56,7 @@ import { shufflenetV2X0_5, shufflenetV2X1_0, shufflenetV2X1_5, shufflenetV2X2_0 
 import { mnasnet0_5, mnasnet0_75, mnasnet1_0, mnasnet1_3 } from './mnasnet';
 import { googlenet } from './googlenet';
 import { inceptionV3 } from './inception';
+import { maxvitT } from './maxvit';
 
 export * from './common';
 export * from './alexnet';
@@ -69,6 +70,9 @@ export * from './efficientnet';
 export * from './convnext';
 export * from './vit';
 export * from './swin';
+export * from './swin-window';
+export * from './swin-blocks';
+export * from './swin-v2';
 export * from './default-layer';
 export * from './regnet';
 export * from './shufflenet';
@@ -76,6 +80,8 @@ export * from './mnasnet';
 export * from './basic-conv';
 export * from './googlenet';
 export * from './inception';
+export * from './maxvit-parts';
+export * from './maxvit';
 
 /** Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …). */
 export const modelBuilders = {
@@ -130,6 +136,9 @@ export const modelBuilders = {
   swin_t: swinT,
   swin_s: swinS,
   swin_b: swinB,
+  swin_v2_t: swinV2T,
+  swin_v2_s: swinV2S,
+  swin_v2_b: swinV2B,
   regnet_y_400mf: regnetY400mf,
   regnet_y_800mf: regnetY800mf,
   regnet_y_1_6gf: regnetY1_6gf,
@@ -155,6 +164,7 @@ export const modelBuilders = {
   mnasnet1_3,
   googlenet,
   inception_v3: inceptionV3,
+  maxvit_t: maxvitT,
 } as const satisfies Record<string, (o?: ModelOptions) => Module>;
 
 /** A torchvision model name this package can build. */
