@@ -174,3 +174,4 @@ export function createModel(name: ModelName, options: ModelOptions = {}): Module
 }
 export * from './bundled';
 export * from './card';
+export * from './eval-transform';
