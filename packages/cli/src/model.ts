@@ -1,12 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
+import type { ResizeFilter } from '@gradlens/io';
 import {
   bundledModels,
   bundledWeightsDir,
   createModel,
   defaultCamLayer,
   didYouMean,
+  evalTransform,
   isBundledModelName,
   isModelName,
   loadCheckpoint,
@@ -30,6 +32,12 @@ export interface LoadedModel {
   card: BundledModelCard | null;
   /** Input side (square) the model is fed. */
   size: number;
+  /**
+   * The shorter side a picture is resized to (with `filter`) before the centre crop to `size`: the
+   * architecture's own transform, set for `--arch` without `--size`; absent, round(size · 256 / 224), bilinear.
+   */
+  shorterSide?: number;
+  filter?: ResizeFilter;
   mean: readonly number[];
   std: readonly number[];
   /** Class names when known (bundled models), else null. */
@@ -50,7 +58,7 @@ export const ARCH_NAMES: readonly string[] = Object.keys(modelBuilders);
 
 /** How a model is loaded. */
 export interface LoadOptions {
-  /** Input side (default 224, 299 for inception_v3, or the bundled model's). */
+  /** Input side (default: the architecture's crop size from its torchvision transform, or the bundled model's). */
   size?: number;
   /** Refuse weights files with missing or unexpected keys (default true; the CLI's --no-strict sets false). */
   strict?: boolean;
@@ -122,18 +130,25 @@ function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
   return new CliError(`unknown bundled model '${name}'${hint}; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
 }
 
-/** Input sides other than 224 that a torchvision architecture expects (torchvision's transforms: Inception v3 299). */
-const ARCH_INPUT_SIZE: Readonly<Record<string, number>> = { inception_v3: 299 };
-
-/** The input side an architecture is fed when --size is not given: 299 for inception_v3, else 224. */
-export function archInputSize(arch: string): number {
-  return ARCH_INPUT_SIZE[arch] ?? 224;
+/**
+ * How an architecture's pictures are prepared: without --size, its torchvision evaluation transform (nn's
+ * evalTransform: shorter side to resizeSize with its filter, centre crop to cropSize); with --size N, N and
+ * the 256/224 rule, bilinear. The mean and std are the architecture's either way: they belong to the weights.
+ */
+export function archInput(
+  arch: string,
+  size?: number,
+): { size: number; shorterSide?: number; filter?: ResizeFilter; mean: readonly number[]; std: readonly number[] } {
+  const t = evalTransform(arch);
+  if (size !== undefined) return { size, mean: t.mean, std: t.std };
+  return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
 }
 
 /** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */
 export function loadArch(arch: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
   if (!isModelName(arch)) throw unknownModel(arch, '--arch');
-  const size = options.size ?? archInputSize(arch);
+  const input = archInput(arch, options.size);
+  const size = input.size;
   if (weights === undefined)
     throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
   checkFile(weights, 'weights file');
@@ -160,9 +175,7 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
     name: arch,
     bundled: false,
     card: null,
-    size,
-    mean: IMAGENET_MEAN,
-    std: IMAGENET_STD,
+    ...input,
     classes: null,
     defaultLayer: layer,
     weights,
@@ -251,7 +264,7 @@ export function buildUntrained(
   if (!isModelName(name)) throw unknownModel(name, '--arch');
   const m = createModel(name, { init: false });
   m.eval();
-  const size = archInputSize(name);
+  const size = archInput(name).size;
   return { model: m, name, size, defaultLayer: defaultLayer(name, m, size) };
 }
 
