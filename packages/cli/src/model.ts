@@ -9,6 +9,7 @@ import {
   defaultCamLayer,
   didYouMean,
   evalTransform,
+  weightsFileTransform,
   isBundledModelName,
   isModelName,
   loadCheckpoint,
@@ -131,15 +132,18 @@ function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
 }
 
 /**
- * How an architecture's pictures are prepared: without --size, its torchvision evaluation transform (nn's
- * evalTransform: shorter side to resizeSize with its filter, centre crop to cropSize); with --size N, N and
- * the 256/224 rule, bilinear. The mean and std are the architecture's either way: they belong to the weights.
+ * How an architecture's pictures are prepared: without --size, the evaluation transform of its torchvision
+ * weights (shorter side to resizeSize with its filter, centre crop to cropSize): the weights file's own when
+ * torchvision's download name says which (`resnet50-0676ba61.pth`: V1), else the DEFAULT weights' (nn's
+ * evalTransform); with --size N, N and the 256/224 rule, bilinear. The mean and std are the weights' either way.
  */
 export function archInput(
   arch: string,
   size?: number,
+  weightsFile?: string,
 ): { size: number; shorterSide?: number; filter?: ResizeFilter; mean: readonly number[]; std: readonly number[] } {
-  const t = evalTransform(arch);
+  const known = weightsFile === undefined ? undefined : weightsFileTransform(weightsFile);
+  const t = known?.model === arch ? known : evalTransform(arch);
   if (size !== undefined) return { size, mean: t.mean, std: t.std };
   return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
 }
@@ -147,10 +151,10 @@ export function archInput(
 /** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */
 export function loadArch(arch: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
   if (!isModelName(arch)) throw unknownModel(arch, '--arch');
-  const input = archInput(arch, options.size);
-  const size = input.size;
   if (weights === undefined)
     throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
+  const input = archInput(arch, options.size, weights);
+  const size = input.size;
   checkFile(weights, 'weights file');
   let model = createModel(arch, { init: false, numClasses: options.numClasses });
   const layer = defaultLayer(arch, model, size);

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { IMAGENET_MEAN, IMAGENET_STD, preprocessImageNet, readImage, readNpy, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
-import { createModel, evalInputOptions, evalTransform, saveCheckpoint } from '@gradlens/nn';
+import { WEIGHTS_FILE_NAMES, createModel, evalInputOptions, evalTransform, saveCheckpoint, weightsFileTransform } from '@gradlens/nn';
 import { chwToPicture, prepareImage } from '../src/image';
 import { archInput, buildUntrained, loadArch } from '../src/model';
 import { runCli, runCliOk } from './fixtures';
@@ -74,6 +74,27 @@ describe("the architecture's transform", () => {
     const raw = readImage(picture);
     const want = preprocessImageNet(raw, { size: 96, mean: IMAGENET_MEAN, std: IMAGENET_STD });
     expect(maxDiff(prepareImage(raw, loaded).input.dataSync(), want.data)).toBe(0);
+  });
+
+  test("a torchvision weights file known by its download name gets its own weights' transform", () => {
+    // EfficientNet-B1's V1 weights: bicubic Resize(256), where DEFAULT (V2) is bilinear Resize(255)
+    const v1 = WEIGHTS_FILE_NAMES.map((f) => [f, weightsFileTransform(f)!] as const).find(
+      ([, t]) => t.model === ARCH && t.weights === 'IMAGENET1K_V1',
+    )!;
+    const [file, t] = v1;
+    expect(archInput(ARCH, undefined, path.join('/cache', file))).toEqual({
+      size: t.cropSize,
+      shorterSide: t.resizeSize,
+      filter: t.interpolation,
+      mean: t.mean,
+      std: t.std,
+    });
+    expect([t.resizeSize, t.interpolation]).not.toEqual([evalTransform(ARCH).resizeSize, evalTransform(ARCH).interpolation]);
+    // another model's file, or any other name: the DEFAULT weights' transform
+    expect(archInput('resnet50', undefined, file).shorterSide).toBe(evalTransform('resnet50').resizeSize);
+    expect(archInput(ARCH, undefined, 'my-b1.pth').shorterSide).toBe(evalTransform(ARCH).resizeSize);
+    // --size wins over the file's transform, the file's mean and std stay
+    expect(archInput(ARCH, 64, file)).toEqual({ size: 64, mean: t.mean, std: t.std });
   });
 
   test('layers is fed the crop size', () => {

@@ -1,8 +1,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { preprocessImageNet, readImage } from '@gradlens/io';
-import { EVAL_TRANSFORM_NAMES, evalInputOptions, evalTransform, hasEvalTransform, imageToInput, modelBuilders } from '@gradlens/nn';
-import type { EvalTransform } from '@gradlens/nn';
+import {
+  EVAL_TRANSFORM_NAMES,
+  evalInputOptions,
+  evalTransform,
+  hasEvalTransform,
+  imageToInput,
+  modelBuilders,
+  transformInputOptions,
+  WEIGHTS_FILE_NAMES,
+  weightsFileTransform,
+} from '@gradlens/nn';
+import type { EvalTransform, WeightsFileTransform } from '@gradlens/nn';
 
 /**
  * The table of torchvision's evaluation transforms against torchvision itself: scripts/make-eval-transforms.py
@@ -12,6 +22,8 @@ interface Fixture {
   models: string[];
   transforms: Record<string, EvalTransform>;
   pipeline: Record<string, { shape: number[]; stride: number; values: number[] }>;
+  files: Record<string, WeightsFileTransform>;
+  fileCount: number;
 }
 const DIR = path.join(__dirname, 'fixtures', 'eval-transforms');
 const fx = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Fixture;
@@ -24,6 +36,22 @@ test('the table has every torchvision classification model, so every model this 
 
 test.each(Object.keys(fx.transforms))("%s: resize, crop, filter, mean and std are torchvision's", (name) => {
   expect(evalTransform(name)).toEqual(fx.transforms[name]);
+});
+
+test.each(Object.keys(fx.files))("%s: torchvision's weights file is recognised by its name, with its own transform", (file) => {
+  expect(weightsFileTransform(file)).toEqual(fx.files[file]);
+  expect(weightsFileTransform(`/home/me/.cache/torch/hub/checkpoints/${file}`)).toEqual(fx.files[file]);
+  expect(weightsFileTransform(`C:\\weights\\${file}`)).toEqual(fx.files[file]);
+});
+
+test('every published weights file is in the table, of a known model; other names are not', () => {
+  expect(WEIGHTS_FILE_NAMES).toHaveLength(fx.fileCount);
+  for (const f of WEIGHTS_FILE_NAMES) expect(hasEvalTransform(weightsFileTransform(f)?.model ?? '')).toBe(true);
+  const v1 = Object.values(fx.files).find((f) => f.model === 'resnet50' && f.weights === 'IMAGENET1K_V1');
+  expect(v1?.resizeSize).not.toBe(evalTransform('resnet50').resizeSize);
+  expect(weightsFileTransform('resnet50.pth')).toBeUndefined();
+  expect(weightsFileTransform('toString')).toBeUndefined();
+  expect(weightsFileTransform('')).toBeUndefined();
 });
 
 describe("evalInputOptions feeds a picture as torchvision's transform does", () => {
@@ -40,6 +68,7 @@ describe("evalInputOptions feeds a picture as torchvision's transform does", () 
     });
     expect(worst).toBe(0);
     expect(Array.from(imageToInput(picture, evalInputOptions(name)).dataSync())).toEqual(Array.from(t.data));
+    expect(transformInputOptions(evalTransform(name))).toEqual(evalInputOptions(name));
   });
 
   test('a picture already cropSize × cropSize is fed as it is', () => {

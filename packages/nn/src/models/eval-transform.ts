@@ -1,6 +1,6 @@
 import { didYouMean } from '../names';
 import type { InputOptions } from '../input';
-import { EVAL_TRANSFORMS } from './eval-transforms-data';
+import { EVAL_TRANSFORMS, WEIGHTS_FILE_TRANSFORMS } from './eval-transforms-data';
 
 /** torchvision's evaluation transform of a model's published weights (`Weights.DEFAULT.transforms()`). */
 export interface EvalTransform {
@@ -44,6 +44,33 @@ export function evalTransform(name: string): EvalTransform {
  * cropSize × cropSize is fed as it is, as imageToInput always does).
  */
 export function evalInputOptions(name: string): InputOptions {
-  const t = evalTransform(name);
+  return transformInputOptions(evalTransform(name));
+}
+
+/** A published torchvision weights file's evaluation transform, with the model and weights it belongs to. */
+export interface WeightsFileTransform extends EvalTransform {
+  /** The torchvision model name (`resnet50`). */
+  model: string;
+  /** The weights' name in torchvision (`IMAGENET1K_V1`, `IMAGENET1K_SWAG_E2E_V1`, …). */
+  weights: string;
+}
+
+/** The download names of every published torchvision weights file weightsFileTransform knows, sorted. */
+export const WEIGHTS_FILE_NAMES: readonly string[] = Object.keys(WEIGHTS_FILE_TRANSFORMS);
+
+/**
+ * Returns the evaluation transform of a torchvision weights file recognised by the name torchvision
+ * downloads it under (the last segment of `file`, e.g. `resnet50-0676ba61.pth`: V1, Resize(256), where
+ * DEFAULT's V2 takes 232), or undefined for any other name.
+ */
+export function weightsFileTransform(file: string): WeightsFileTransform | undefined {
+  const base = file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1);
+  return Object.prototype.hasOwnProperty.call(WEIGHTS_FILE_TRANSFORMS, base)
+    ? WEIGHTS_FILE_TRANSFORMS[base as keyof typeof WEIGHTS_FILE_TRANSFORMS]
+    : undefined;
+}
+
+/** Returns imageToInput's options for an evaluation transform (see evalInputOptions). */
+export function transformInputOptions(t: EvalTransform): InputOptions {
   return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
 }
