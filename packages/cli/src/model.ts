@@ -18,7 +18,7 @@ import {
   readModelCard,
   readStateDict,
 } from '@gradlens/nn';
-import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
+import type { BundledModelCard, BundledModelInfo, InceptionOptions, Module, WeightFormat } from '@gradlens/nn';
 import type { ParsedOptions } from './args';
 import { CliError, intOption, str } from './args';
 import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
@@ -148,6 +148,18 @@ export function archInput(
   return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
 }
 
+/** Architectures whose torchvision builder turns transform_input on when it loads its published weights. */
+const TRANSFORM_INPUT_ARCHS: ReadonlySet<string> = new Set(['googlenet', 'inception_v3']);
+
+/**
+ * Whether the architecture is built with transformInput (torchvision's transform_input, which turns the
+ * ImageNet-normalised input into the (x − 0.5) / 0.5 the ported weights expect): as torchvision does for its
+ * published GoogLeNet and Inception v3 weights, recognised by their download name; false for any other file.
+ */
+export function archTransformsInput(arch: string, weightsFile: string): boolean {
+  return TRANSFORM_INPUT_ARCHS.has(arch) && weightsFileTransform(weightsFile)?.model === arch;
+}
+
 /** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */
 export function loadArch(arch: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
   if (!isModelName(arch)) throw unknownModel(arch, '--arch');
@@ -156,7 +168,9 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   const input = archInput(arch, options.size, weights);
   const size = input.size;
   checkFile(weights, 'weights file');
-  let model = createModel(arch, { init: false, numClasses: options.numClasses });
+  // InceptionOptions: the other builders ignore transformInput
+  const build: InceptionOptions = { init: false, numClasses: options.numClasses, transformInput: archTransformsInput(arch, weights) };
+  let model = createModel(arch, build);
   const layer = defaultLayer(arch, model, size);
   options.beforeWeights?.(model, layer, null);
   const format = weightFormat(weights);
@@ -167,7 +181,7 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
     throw new CliError(`cannot read weights ${weights}: ${(e as Error).message}`);
   }
   const n = classesInFile(model, dict);
-  if (options.numClasses === undefined && n !== undefined && n !== 1000) model = createModel(arch, { init: false, numClasses: n });
+  if (options.numClasses === undefined && n !== undefined && n !== 1000) model = createModel(arch, { ...build, numClasses: n });
   try {
     loadWeights(model, weights, { format, strict: options.strict });
   } catch (e) {

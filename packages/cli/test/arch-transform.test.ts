@@ -5,7 +5,7 @@ import { IMAGENET_MEAN, IMAGENET_STD, preprocessImageNet, readImage, readNpy, wr
 import type { RgbImage } from '@gradlens/io';
 import { WEIGHTS_FILE_NAMES, createModel, evalInputOptions, evalTransform, saveCheckpoint, weightsFileTransform } from '@gradlens/nn';
 import { chwToPicture, prepareImage } from '../src/image';
-import { archInput, buildUntrained, loadArch } from '../src/model';
+import { archInput, archTransformsInput, buildUntrained, loadArch } from '../src/model';
 import { runCli, runCliOk } from './fixtures';
 
 /**
@@ -95,6 +95,22 @@ describe("the architecture's transform", () => {
     expect(archInput(ARCH, undefined, 'my-b1.pth').shorterSide).toBe(evalTransform(ARCH).resizeSize);
     // --size wins over the file's transform, the file's mean and std stay
     expect(archInput(ARCH, 64, file)).toEqual({ size: 64, mean: t.mean, std: t.std });
+  });
+
+  test("torchvision's published GoogLeNet and Inception v3 weights are built with transformInput, as torchvision builds them", () => {
+    for (const arch of ['googlenet', 'inception_v3']) {
+      const file = WEIGHTS_FILE_NAMES.find((f) => weightsFileTransform(f)?.model === arch)!;
+      expect(archTransformsInput(arch, path.join('/cache', file))).toBe(true);
+      expect(archTransformsInput(arch, `my-${arch}.pth`)).toBe(false);
+    }
+    const resnet = WEIGHTS_FILE_NAMES.find((f) => weightsFileTransform(f)?.model === 'resnet50')!;
+    expect(archTransformsInput('resnet50', resnet)).toBe(false);
+    expect(
+      archTransformsInput(
+        'inception_v3',
+        WEIGHTS_FILE_NAMES.find((f) => weightsFileTransform(f)?.model === 'googlenet')!,
+      ),
+    ).toBe(false);
   });
 
   test('layers is fed the crop size', () => {
