@@ -2,7 +2,7 @@ import { didYouMean } from '../names';
 import type { InputOptions } from '../input';
 import { EVAL_TRANSFORMS, WEIGHTS_FILE_TRANSFORMS } from './eval-transforms-data';
 
-/** torchvision's evaluation transform of a model's published weights (`Weights.DEFAULT.transforms()`). */
+/** torchvision's evaluation transform of a model's published weights (`Weights.transforms()`: Resize, CenterCrop, Normalize). */
 export interface EvalTransform {
   /** Resize(resizeSize): the shorter side's length after resizing. */
   resizeSize: number;
