@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { normalize, preprocessImageNet, readImage } from '@gradlens/io';
-import type { NdArray, RasterImage, RgbImage } from '@gradlens/io';
+import type { NdArray, RasterImage, ResizeFilter, RgbImage } from '@gradlens/io';
 import { imageToInput, toTensor } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { CliError } from './args';
@@ -22,10 +22,14 @@ export interface PrepareOptions {
   normalize?: boolean;
   /**
    * The reference scripts' preprocessing: stretch to size × size with Lanczos. Otherwise imageToInput's
-   * (torchvision's evaluation transform, Resize(round(size · 256 / 224)) of the shorter side and
+   * (torchvision's evaluation transform, Resize(shorterSide) of the shorter side with `filter` and
    * CenterCrop(size), skipped when the picture already has the size).
    */
   reference?: boolean;
+  /** The shorter side before the crop (default round(size · 256 / 224)); not with `reference`. */
+  shorterSide?: number;
+  /** The resize filter (default bilinear); not with `reference`. */
+  filter?: ResizeFilter;
 }
 
 /** The [0, 1] CHW float picture as 8-bit RGB (HWC), rounded. */
@@ -56,9 +60,11 @@ export function readPicture(file: string): RasterImage {
  */
 export function prepareImage(raw: RasterImage, options: PrepareOptions): PreparedImage {
   const s = options.size;
-  const resize = options.reference ? 'stretch' : undefined;
-  const input = imageToInput(raw, { size: s, resize, mean: options.mean, std: options.std, normalize: options.normalize !== false });
-  const plain = preprocessImageNet(raw, { size: s, resize, normalize: false });
+  const geometry = options.reference
+    ? { size: s, resize: 'stretch' as const }
+    : { size: s, shorterSide: options.shorterSide, filter: options.filter };
+  const input = imageToInput(raw, { ...geometry, mean: options.mean, std: options.std, normalize: options.normalize !== false });
+  const plain = preprocessImageNet(raw, { ...geometry, normalize: false });
   return { input, picture: chwToPicture(plain.data, s) };
 }
 

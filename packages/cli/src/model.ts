@@ -1,12 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
+import type { ResizeFilter } from '@gradlens/io';
 import {
   bundledModels,
   bundledWeightsDir,
   createModel,
   defaultCamLayer,
   didYouMean,
+  evalTransform,
+  weightsFileTransform,
   isBundledModelName,
   GoogLeNet,
   Inception3,
@@ -21,7 +24,7 @@ import {
   VisionTransformer,
   vitImageSizeOf,
 } from '@gradlens/nn';
-import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
+import type { BundledModelCard, BundledModelInfo, InceptionOptions, MaxVitOptions, Module, WeightFormat } from '@gradlens/nn';
 import type { ParsedOptions } from './args';
 import { CliError, intOption, str } from './args';
 import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
@@ -36,6 +39,12 @@ export interface LoadedModel {
   card: BundledModelCard | null;
   /** Input side (square) the model is fed. */
   size: number;
+  /**
+   * The shorter side a picture is resized to (with `filter`) before the centre crop to `size`: the
+   * architecture's own transform, set for `--arch` without `--size`; absent, round(size · 256 / 224), bilinear.
+   */
+  shorterSide?: number;
+  filter?: ResizeFilter;
   mean: readonly number[];
   std: readonly number[];
   /** Class names when known (bundled models), else null. */
@@ -56,7 +65,7 @@ export const ARCH_NAMES: readonly string[] = Object.keys(modelBuilders);
 
 /** How a model is loaded. */
 export interface LoadOptions {
-  /** Input side (default 224, 299 for inception_v3, or the bundled model's). */
+  /** Input side (default: the architecture's crop size from its torchvision transform, or the bundled model's). */
   size?: number;
   /** Refuse weights files with missing or unexpected keys (default true; the CLI's --no-strict sets false). */
   strict?: boolean;
@@ -187,23 +196,52 @@ function vitSideOf(
   return side === model.config.imageSize ? null : side;
 }
 
-/** Input sides other than 224 that a torchvision architecture expects (torchvision's transforms: Inception v3 299). */
-const ARCH_INPUT_SIZE: Readonly<Record<string, number>> = { inception_v3: 299 };
+/**
+ * How an architecture's pictures are prepared: without --size, the evaluation transform of its torchvision
+ * weights (shorter side to resizeSize with its filter, centre crop to cropSize): the weights file's own when
+ * torchvision's download name says which (`resnet50-0676ba61.pth`: V1), else the DEFAULT weights' (nn's
+ * evalTransform); with --size N, N and the 256/224 rule, bilinear. The mean and std are the weights' either way.
+ */
+export function archInput(
+  arch: string,
+  size?: number,
+  weightsFile?: string,
+): { size: number; shorterSide?: number; filter?: ResizeFilter; mean: readonly number[]; std: readonly number[] } {
+  const known = weightsFile === undefined ? undefined : weightsFileTransform(weightsFile);
+  const t = known?.model === arch ? known : evalTransform(arch);
+  if (size !== undefined) return { size, mean: t.mean, std: t.std };
+  return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
+}
 
-/** The input side an architecture is fed when --size is not given: 299 for inception_v3, else 224. */
-export function archInputSize(arch: string): number {
-  return ARCH_INPUT_SIZE[arch] ?? 224;
+/** Architectures whose torchvision builder turns transform_input on when it loads its published weights. */
+const TRANSFORM_INPUT_ARCHS: ReadonlySet<string> = new Set(['googlenet', 'inception_v3']);
+
+/**
+ * Whether the architecture is built with transformInput (torchvision's transform_input, which turns the
+ * ImageNet-normalised input into the (x − 0.5) / 0.5 the ported weights expect): as torchvision does for its
+ * published GoogLeNet and Inception v3 weights, recognised by their download name; false for any other file.
+ */
+export function archTransformsInput(arch: string, weightsFile: string): boolean {
+  return TRANSFORM_INPUT_ARCHS.has(arch) && weightsFileTransform(weightsFile)?.model === arch;
 }
 
 /** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */
 export function loadArch(arch: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
   if (!isModelName(arch)) throw unknownModel(arch, '--arch');
-  let size = options.size ?? archInputSize(arch);
   if (weights === undefined)
     throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
+  let input = archInput(arch, options.size, weights);
   checkFile(weights, 'weights file');
-  let model = createModel(arch, { init: false, numClasses: options.numClasses });
-  const layer = defaultLayer(arch, model, size);
+  // InceptionOptions and MaxVitOptions: the other builders ignore transformInput and inputSize
+  const build: InceptionOptions & MaxVitOptions = {
+    init: false,
+    numClasses: options.numClasses,
+    transformInput: archTransformsInput(arch, weights),
+    // MaxViT is built for one input size, as torchvision's (its grid attention cuts the maps into fixed cells)
+    ...(arch === 'maxvit_t' ? { inputSize: [input.size, input.size] as const } : {}),
+  };
+  let model = createModel(arch, build);
+  const layer = defaultLayer(arch, model, input.size);
   options.beforeWeights?.(model, layer, null);
   const format = weightFormat(weights);
   let dict: ReturnType<typeof readStateDict>;
@@ -214,11 +252,12 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   }
   const fromFile = optionsInFile(arch, model, dict, weights, options);
   if (Object.keys(fromFile).length > 0) {
-    model = modelBuilders[arch]({ init: false, numClasses: options.numClasses, ...fromFile } as Parameters<
+    model = modelBuilders[arch]({ ...build, numClasses: options.numClasses, ...fromFile } as Parameters<
       (typeof modelBuilders)[typeof arch]
     >[0]);
   }
-  if (fromFile.imageSize !== undefined) size = fromFile.imageSize;
+  // A ViT trained at another side than the transform's crop (a renamed SWAG file): that side, by the 256/224 rule.
+  if (fromFile.imageSize !== undefined && fromFile.imageSize !== input.size) input = archInput(arch, fromFile.imageSize);
   try {
     loadWeights(model, weights, { format, strict: options.strict });
   } catch (e) {
@@ -230,9 +269,7 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
     name: arch,
     bundled: false,
     card: null,
-    size,
-    mean: IMAGENET_MEAN,
-    std: IMAGENET_STD,
+    ...input,
     classes: null,
     defaultLayer: layer,
     weights,
@@ -321,7 +358,7 @@ export function buildUntrained(
   if (!isModelName(name)) throw unknownModel(name, '--arch');
   const m = createModel(name, { init: false });
   m.eval();
-  const size = archInputSize(name);
+  const size = archInput(name).size;
   return { model: m, name, size, defaultLayer: defaultLayer(name, m, size) };
 }
 

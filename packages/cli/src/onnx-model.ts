@@ -12,7 +12,7 @@ export function isOnnxFile(name: string): boolean {
   return /\.onnx$/i.test(name);
 }
 
-/** The input side the CLI feeds when the model's height and width are dynamic and no --size is given (as for --arch). */
+/** The input side the CLI feeds when the model's height and width are dynamic and no --size is given. */
 const DYNAMIC_SIDE = 224;
 
 /**

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { GoogLeNet, Inception3, MNASNet, saveCheckpoint } from '@gradlens/nn';
+import { writeSafetensors } from '@gradlens/io';
+import { GoogLeNet, Inception3, MaxVit, MNASNet, saveCheckpoint } from '@gradlens/nn';
 import { loadArch } from '../src/model';
 
 /**
@@ -41,3 +42,14 @@ test.each([
   },
   60_000,
 );
+
+test('maxvit_t is built for the side it is fed: its transform crop (224), or --size', () => {
+  // MaxViT's grid attention cuts its maps into fixed cells, so torchvision builds it for one input size.
+  const file = path.join(dir, 'maxvit-head.safetensors');
+  writeSafetensors(file, { 'classifier.5.weight': { dtype: 'float32', shape: [3, 512], data: new Float32Array(3 * 512) } });
+  const plain = loadArch('maxvit_t', file, { strict: false });
+  expect([plain.size, (plain.model as MaxVit).config.inputSize]).toEqual([224, [224, 224]]);
+  const sized = loadArch('maxvit_t', file, { strict: false, size: 448 });
+  expect([sized.size, (sized.model as MaxVit).config.inputSize]).toEqual([448, [448, 448]]);
+  expect(sized.model.stateDict()['classifier.5.weight']!.shape).toEqual([3, 512]);
+}, 60_000);

@@ -111,7 +111,13 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
     default: 'png',
   },
   raw: { type: 'boolean', help: 'the same as --format both' },
-  size: { type: 'string', value: 'N', help: 'input side in pixels', default: "224 (inception_v3: 299), or the bundled model's size" },
+  size: {
+    type: 'string',
+    value: 'N',
+    help: "input side in pixels; with --arch, N and Resize(N·256/224) bilinear instead of the architecture's own transform",
+    default:
+      "the architecture's crop size (torchvision's transform: resnet50 224, efficientnet_b4 380, inception_v3 299), or the bundled model's size",
+  },
   'no-normalize': { type: 'boolean', help: 'feed pixels in [0, 1] without the mean/std normalisation' },
   reference: {
     type: 'boolean',
@@ -409,6 +415,8 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
       }
       const image = prepareImage(rawPicture, {
         size,
+        shorterSide: loaded.shorterSide,
+        filter: loaded.filter,
         mean: loaded.mean,
         std: loaded.std,
         normalize: o['no-normalize'] !== true,

@@ -32,7 +32,8 @@ const LAYERS_SPECS: Readonly<Record<string, OptionSpec>> = {
     type: 'string',
     value: 'N',
     help: 'input side used to compute the output shapes',
-    default: "224 (inception_v3: 299), or the bundled model's size",
+    default:
+      "the architecture's crop size (torchvision's transform: resnet50 224, efficientnet_b4 380, inception_v3 299), or the bundled model's size",
   },
 };
 

@@ -113,13 +113,18 @@ export interface PreprocessOptions {
    * How to get there:
    * - default: a picture that already is size x size is taken as it is (torchvision's transform would
    *   enlarge a 224 x 224 picture to 256 and crop 16 pixels off every side, which a picture already
-   *   made for the model does not want); any other gets Resize(round(size * 256 / 224)) + CenterCrop;
+   *   made for the model does not want); any other gets Resize(shorterSide) + CenterCrop;
    * - a number n: torchvision's Resize(n) of the shorter side, then CenterCrop(size) — the ImageNet
    *   evaluation transform, always;
    * - 'stretch': straight to size x size with Lanczos, as pytorch-cnn-visualizations' preprocess_image;
    * - false: no resize, only CenterCrop(size).
    */
   resize?: number | 'stretch' | false;
+  /**
+   * The side the default rule resizes the shorter side to (default round(size * 256 / 224)), e.g. a
+   * torchvision model's own resize_size; a picture already size x size is still taken as it is.
+   */
+  shorterSide?: number;
   /** Resampling filter (default 'bilinear' for a number, 'lanczos' for 'stretch'). */
   filter?: ResizeFilter;
   /** Apply the mean/std normalisation (default true); false leaves values in [0, 1]. */
@@ -137,7 +142,9 @@ export interface PreprocessOptions {
 export function preprocessImageNet(image: RasterImage, options: PreprocessOptions = {}): NdArray<'float32'> {
   const size = options.size ?? 224;
   const ready = image.width === size && image.height === size;
-  const resize = options.resize ?? (ready ? false : Math.round((size * 256) / 224));
+  if (options.shorterSide !== undefined && !(Number.isInteger(options.shorterSide) && options.shorterSide > 0))
+    throw new Error(`preprocessImageNet: shorterSide must be a positive integer, got ${options.shorterSide}`);
+  const resize = options.resize ?? (ready ? false : (options.shorterSide ?? Math.round((size * 256) / 224)));
   let rgb: RasterImage8 = toRgb(image);
   if (resize === 'stretch') {
     rgb = resizeImage(rgb, size, size, options.filter ?? 'lanczos');

@@ -53,6 +53,25 @@ describe('preprocessImageNet against torchvision (Resize, CenterCrop, ToTensor, 
     expect(maxAbsDiff(t.data, manual.data)).toBe(0);
   });
 
+  it("shorterSide sets the default rule's resize side and filter, and a picture already size x size is still fed as is", () => {
+    const t = preprocessImageNet(source, { size: 20, shorterSide: 27, filter: 'bicubic', normalize: false });
+    const manual = imageToTensor(centerCrop(resizeShorterSide(toRgb(source), 27, 'bicubic'), 20));
+    expect(t.shape).toEqual([3, 20, 20]);
+    expect(maxAbsDiff(t.data, manual.data)).toBe(0);
+    // not the 256/224 rule's side (23) nor bilinear
+    const bilinear = imageToTensor(centerCrop(resizeShorterSide(toRgb(source), 27), 20));
+    expect(maxAbsDiff(t.data, bilinear.data)).toBeGreaterThan(0);
+    const square = centerCrop(toRgb(source), 20);
+    const same = preprocessImageNet(square, { size: 20, shorterSide: 27, filter: 'bicubic', normalize: false });
+    expect(maxAbsDiff(same.data, imageToTensor(square).data)).toBe(0);
+  });
+
+  it.each([0, -3, 2.5, NaN])('shorterSide %p is refused in one line', (n) => {
+    expect(() => preprocessImageNet(source, { size: 20, shorterSide: n })).toThrow(
+      /^preprocessImageNet: shorterSide must be a positive integer, got/,
+    );
+  });
+
   it('accepts gray and 16-bit images (converted to 8-bit RGB first)', () => {
     const gray = readImage(path.join(FIXTURES, 'png', 'gray8.png'));
     const t = preprocessImageNet(gray, { size: 8, normalize: false, resize: false });

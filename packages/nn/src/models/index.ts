@@ -186,3 +186,4 @@ export function createModel(name: ModelName, options: ModelOptions = {}): Module
 }
 export * from './bundled';
 export * from './card';
+export * from './eval-transform';

@@ -1,0 +1,76 @@
+import { didYouMean } from '../names';
+import type { InputOptions } from '../input';
+import { EVAL_TRANSFORMS, WEIGHTS_FILE_TRANSFORMS } from './eval-transforms-data';
+
+/** torchvision's evaluation transform of a model's published weights (`Weights.transforms()`: Resize, CenterCrop, Normalize). */
+export interface EvalTransform {
+  /** Resize(resizeSize): the shorter side's length after resizing. */
+  resizeSize: number;
+  /** CenterCrop(cropSize): the side of the square model input. */
+  cropSize: number;
+  /** The resize filter (PIL's, as torchvision resizes a PIL picture). */
+  interpolation: 'bilinear' | 'bicubic' | 'nearest';
+  /** Normalize's per-channel mean and standard deviation (RGB). */
+  mean: readonly number[];
+  std: readonly number[];
+}
+
+/** A torchvision classification model name with a known evaluation transform (every one in torchvision 0.14). */
+export type EvalTransformName = keyof typeof EVAL_TRANSFORMS;
+
+/** Names of every model evalTransform knows, sorted. */
+export const EVAL_TRANSFORM_NAMES: readonly string[] = Object.keys(EVAL_TRANSFORMS);
+
+/** Whether `name` is a model evalTransform knows (narrows a string to EvalTransformName). */
+export function hasEvalTransform(name: string): name is EvalTransformName {
+  return Object.prototype.hasOwnProperty.call(EVAL_TRANSFORMS, name);
+}
+
+/**
+ * Returns torchvision's evaluation transform for the DEFAULT published weights of the model `name`
+ * (e.g. efficientnet_b4: bicubic Resize(384), CenterCrop(380), ImageNet mean/std); an unknown name throws.
+ */
+export function evalTransform(name: string): EvalTransform {
+  if (!hasEvalTransform(name))
+    throw new Error(
+      `evalTransform: unknown model '${name}'${didYouMean(name, EVAL_TRANSFORM_NAMES)}; known models: ${EVAL_TRANSFORM_NAMES.join(', ')}`,
+    );
+  return EVAL_TRANSFORMS[name];
+}
+
+/**
+ * Returns imageToInput's options that feed a picture as the model's published weights expect: shorter side
+ * resized to resizeSize with its filter, centre-cropped to cropSize, its mean/std (a picture already
+ * cropSize × cropSize is fed as it is, as imageToInput always does).
+ */
+export function evalInputOptions(name: string): InputOptions {
+  return transformInputOptions(evalTransform(name));
+}
+
+/** A published torchvision weights file's evaluation transform, with the model and weights it belongs to. */
+export interface WeightsFileTransform extends EvalTransform {
+  /** The torchvision model name (`resnet50`). */
+  model: string;
+  /** The weights' name in torchvision (`IMAGENET1K_V1`, `IMAGENET1K_SWAG_E2E_V1`, …). */
+  weights: string;
+}
+
+/** The download names of every published torchvision weights file weightsFileTransform knows, sorted. */
+export const WEIGHTS_FILE_NAMES: readonly string[] = Object.keys(WEIGHTS_FILE_TRANSFORMS);
+
+/**
+ * Returns the evaluation transform of a torchvision weights file recognised by the name torchvision
+ * downloads it under (the last segment of `file`, e.g. `resnet50-0676ba61.pth`: V1, Resize(256), where
+ * DEFAULT's V2 takes 232), or undefined for any other name.
+ */
+export function weightsFileTransform(file: string): WeightsFileTransform | undefined {
+  const base = file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1);
+  return Object.prototype.hasOwnProperty.call(WEIGHTS_FILE_TRANSFORMS, base)
+    ? WEIGHTS_FILE_TRANSFORMS[base as keyof typeof WEIGHTS_FILE_TRANSFORMS]
+    : undefined;
+}
+
+/** Returns imageToInput's options for an evaluation transform (see evalInputOptions). */
+export function transformInputOptions(t: EvalTransform): InputOptions {
+  return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
+}

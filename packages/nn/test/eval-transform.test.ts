@@ -1,0 +1,96 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { preprocessImageNet, readImage } from '@gradlens/io';
+import {
+  EVAL_TRANSFORM_NAMES,
+  evalInputOptions,
+  evalTransform,
+  hasEvalTransform,
+  imageToInput,
+  modelBuilders,
+  transformInputOptions,
+  WEIGHTS_FILE_NAMES,
+  weightsFileTransform,
+} from '@gradlens/nn';
+import type { EvalTransform, WeightsFileTransform } from '@gradlens/nn';
+
+/**
+ * The table of torchvision's evaluation transforms against torchvision itself: scripts/make-eval-transforms.py
+ * reads the values again into the fixture and applies three models' transforms to a picture.
+ */
+interface Fixture {
+  models: string[];
+  transforms: Record<string, EvalTransform>;
+  pipeline: Record<string, { shape: number[]; stride: number; values: number[] }>;
+  files: Record<string, WeightsFileTransform>;
+  fileCount: number;
+}
+const DIR = path.join(__dirname, 'fixtures', 'eval-transforms');
+const fx = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Fixture;
+
+test('the table has every torchvision classification model, so every model this package builds', () => {
+  expect([...EVAL_TRANSFORM_NAMES].sort()).toEqual([...fx.models].sort());
+  const missing = Object.keys(modelBuilders).filter((n) => !hasEvalTransform(n));
+  expect(missing).toEqual([]);
+});
+
+test.each(Object.keys(fx.transforms))("%s: resize, crop, filter, mean and std are torchvision's", (name) => {
+  expect(evalTransform(name)).toEqual(fx.transforms[name]);
+});
+
+test.each(Object.keys(fx.files))("%s: torchvision's weights file is recognised by its name, with its own transform", (file) => {
+  expect(weightsFileTransform(file)).toEqual(fx.files[file]);
+  expect(weightsFileTransform(`/home/me/.cache/torch/hub/checkpoints/${file}`)).toEqual(fx.files[file]);
+  expect(weightsFileTransform(`C:\\weights\\${file}`)).toEqual(fx.files[file]);
+});
+
+test('every published weights file is in the table, of a known model; other names are not', () => {
+  expect(WEIGHTS_FILE_NAMES).toHaveLength(fx.fileCount);
+  for (const f of WEIGHTS_FILE_NAMES) expect(hasEvalTransform(weightsFileTransform(f)?.model ?? '')).toBe(true);
+  const v1 = Object.values(fx.files).find((f) => f.model === 'resnet50' && f.weights === 'IMAGENET1K_V1');
+  expect(v1?.resizeSize).not.toBe(evalTransform('resnet50').resizeSize);
+  expect(weightsFileTransform('resnet50.pth')).toBeUndefined();
+  expect(weightsFileTransform('toString')).toBeUndefined();
+  expect(weightsFileTransform('')).toBeUndefined();
+});
+
+describe("evalInputOptions feeds a picture as torchvision's transform does", () => {
+  const picture = readImage(path.join(DIR, 'picture.png')); // 61 × 47 noise
+
+  test.each(Object.keys(fx.pipeline))('%s', (name) => {
+    const want = fx.pipeline[name]!;
+    const t = preprocessImageNet(picture, evalInputOptions(name));
+    expect(t.shape).toEqual(want.shape);
+    // PIL-exact resize and float32 normalisation: the sampled values are torchvision's exactly
+    let worst = 0;
+    want.values.forEach((v, i) => {
+      worst = Math.max(worst, Math.abs((t.data[i * want.stride] ?? NaN) - Math.fround(v)));
+    });
+    expect(worst).toBe(0);
+    expect(Array.from(imageToInput(picture, evalInputOptions(name)).dataSync())).toEqual(Array.from(t.data));
+    expect(transformInputOptions(evalTransform(name))).toEqual(evalInputOptions(name));
+  });
+
+  test('a picture already cropSize × cropSize is fed as it is', () => {
+    const o = evalInputOptions('efficientnet_b4');
+    const square = { width: 380, height: 380, channels: 3 as const, bitDepth: 8 as const, data: new Uint8Array(380 * 380 * 3) };
+    for (let i = 0; i < square.data.length; i++) square.data[i] = (i * 7) % 256;
+    const t = preprocessImageNet(square, { ...o, normalize: false });
+    expect(t.data[0]).toBe(0);
+    expect(t.data[1]).toBe(Math.fround(21 / 255));
+  });
+});
+
+test.each([
+  ['efficientnet_b8', /^evalTransform: unknown model 'efficientnet_b8' \(did you mean 'efficientnet_b\d'/],
+  ['', /^evalTransform: unknown model ''; known models: alexnet, /],
+  ['toString', /^evalTransform: unknown model 'toString'/],
+])('an unknown name %p throws one line', (name, message) => {
+  expect(() => evalTransform(name)).toThrow(message);
+  expect(() => evalInputOptions(name)).toThrow(/^evalTransform: unknown model/);
+  try {
+    evalTransform(name);
+  } catch (e) {
+    expect((e as Error).message).not.toMatch(/\n/);
+  }
+});
