@@ -8,6 +8,8 @@
  *   - tile-split: GEMM row blocks with few B panels (7×7 images) split by tiles against by B panels;
  *   - spin: worker threads spinning briefly for the next job before they sleep against sleeping at once;
  *   - winograd-4x4: Winograd F(4×4, 3×3) where it is chosen per layer against F(2×2, 3×3) only;
+ *   - winograd-small: Winograd on layers from 16 channels and 4 tiles (ResNet's 7×7 layers) against the thresholds
+ *     of 2026-12-04 (64 channels, 40 tiles);
  *   - arena: float32 kernel outputs in the tensor arena (the module's shared memory, reached by its threads)
  *     against ordinary arrays;
  *   - packed-weights: dense convs' weights kept packed as the GEMM's left operand against kept as they are;
@@ -29,6 +31,7 @@ const SWITCHES = {
   'tile-split': ['backends/cpu/kernels/wasm-gemm.js', 'setGemmTileSplit'],
   spin: ['backends/cpu/threads/job-pool.js', 'setSpinReads'],
   'winograd-4x4': ['backends/cpu/kernels/winograd.js', 'setWinogradTile'],
+  'winograd-small': ['backends/cpu/kernels/winograd.js', 'setSmallLayerWinograd'],
   arena: ['backends/cpu/storage-pool.js', 'setTensorArena'],
   'packed-weights': ['backends/cpu/kernels/conv2d.js', 'setPackedWeights'],
   'matmul-packing': ['backends/cpu/kernels/matmul-module.js', 'setModuleMatmulPacking'],

@@ -70,6 +70,20 @@ export function setWinogradGroupFloats(n: number): number {
 const MIN_CHANNELS = 16;
 const MIN_TILES = 4;
 const MIN_GEMM_MACS = 1 << 16;
+/** The thresholds of 2026-12-04, for A/B benchmarks (setSmallLayerWinograd(false)). */
+const OLD_MINIMUMS = { channels: 64, tiles: 40, macs: 1 << 20 };
+let minimums = { channels: MIN_CHANNELS, tiles: MIN_TILES, macs: MIN_GEMM_MACS };
+
+/**
+ * @internal Whether the small layers the current thresholds added (16–63 channels, 4–39 tiles, GEMMs from 2¹⁶
+ * multiply-adds) take Winograd; off restores the thresholds of 2026-12-04. For benchmarks/ab.js. Returns the
+ * previous setting.
+ */
+export function setSmallLayerWinograd(on: boolean): boolean {
+  const prev = minimums.channels === MIN_CHANNELS;
+  minimums = on ? { channels: MIN_CHANNELS, tiles: MIN_TILES, macs: MIN_GEMM_MACS } : OLD_MINIMUMS;
+  return prev;
+}
 
 let enabled = true;
 
@@ -152,10 +166,10 @@ export function useWinograd(g: Conv2dGeometry, out: FloatArray): boolean {
     g.dilationH === 1 &&
     g.dilationW === 1 &&
     g.groups === 1 &&
-    g.inChannels >= MIN_CHANNELS &&
-    g.outChannels >= MIN_CHANNELS &&
-    tilesOf(g) >= MIN_TILES &&
-    g.inChannels * g.outChannels * tilesOf(g) >= MIN_GEMM_MACS &&
+    g.inChannels >= minimums.channels &&
+    g.outChannels >= minimums.channels &&
+    tilesOf(g) >= minimums.tiles &&
+    g.inChannels * g.outChannels * tilesOf(g) >= minimums.macs &&
     stagingPlan(g, VARIANTS[chooseTile(g)]).total <= MAX_STAGED_FLOATS
   );
 }
