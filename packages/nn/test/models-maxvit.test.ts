@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { assign, grad, mul, numTensors, record, sum, tensor, tidy } from '@gradlens/tensor';
+import { assign, tensor, tidy } from '@gradlens/tensor';
 import { createModel, defaultCamLayer, loadWeights, MaxVit, maxvitT } from '@gradlens/nn';
-import { asTensor as toTensor, npzFixture, relError } from './parity';
+import { asTensor as toTensor, expectForwardParity, expectGradientParity, npzFixture } from './parity';
 
 /**
  * torchvision's MaxVit, reduced (scripts/make-nn-maxvit-fixtures.py: input 23×23, stem 8, partition 3, blocks
@@ -50,46 +50,14 @@ function smallMaxVit(): MaxVit {
   return m.eval();
 }
 
-const report = (what: string, errs: Record<string, number>) =>
-  console.log(
-    `${what}: ${Object.entries(errs)
-      .map(([k, e]) => `${k} ${e.toExponential(2)}`)
-      .join(', ')}`,
-  );
-
 test('a reduced torchvision MaxViT .pth loads and matches PyTorch: logits and activations by path (rel. error ≤ 1e-4)', () => {
   const model = smallMaxVit();
   expect(model.parameters().reduce((n, t) => n + t.size, 0)).toBe(info.params);
-  const before = numTensors();
-  const x = asTensor('input');
-  const { output, tape } = record(() => model.call(x));
-  const errs = {
-    logits: relError(output, arr('logits')),
-    'blocks.0': relError(tape.activation('blocks.0'), arr('blocks.0')),
-    [info.camLayer]: relError(tape.activation(info.camLayer), arr('cam_layer')),
-  };
-  report('maxvit small vs PyTorch', errs);
-  for (const e of Object.values(errs)) expect(e).toBeLessThanOrEqual(1e-4);
-  tape.dispose();
-  output.dispose();
-  x.dispose();
-  expect(numTensors()).toBe(before);
+  expectForwardParity('maxvit small vs PyTorch', model, arr, { 'blocks.0': 'blocks.0', [info.camLayer]: 'cam_layer' });
 });
 
 test('the gradients of a weighted sum of the logits (input, a grid bias table, a depthwise conv, stem bias, classifier) match PyTorch', () => {
-  const model = smallMaxVit();
-  const x = asTensor('input');
-  const w = asTensor('weights');
-  const names = Object.keys(expected)
-    .filter((k) => k.startsWith('grad.'))
-    .map((k) => k.slice(5));
-  expect(names.length).toBe(4);
-  const params = Object.fromEntries(model.namedParameters());
-  const [gx, ...gp] = grad((xi) => sum(mul(model.call(xi), w)), [x, ...names.map((n) => params[n]!)]);
-  const errs: Record<string, number> = { input: relError(gx!, arr('input_grad')) };
-  names.forEach((n, i) => (errs[n] = relError(gp[i]!, arr(`grad.${n}`))));
-  report('maxvit small gradients', errs);
-  for (const e of Object.values(errs)) expect(e).toBeLessThanOrEqual(1e-4);
+  expect(Object.keys(expectGradientParity('maxvit small gradients', smallMaxVit(), { arrays: expected, arr }))).toHaveLength(4);
 });
 
 test('the default CAM layer is the last block, a [N, C, h, w] map', () => {

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { assign, grad, mul, numTensors, record, sum, tensor, tidy } from '@gradlens/tensor';
+import { assign, grad, sum, tensor, tidy } from '@gradlens/tensor';
 import {
   createModel,
   defaultCamLayer,
@@ -11,7 +11,7 @@ import {
   SwinTransformer,
   swinV2T,
 } from '@gradlens/nn';
-import { asTensor as toTensor, npzFixture, relError } from './parity';
+import { asTensor as toTensor, expectForwardParity, expectGradientParity, npzFixture, relError } from './parity';
 
 /**
  * torchvision's SwinTransformer with its V2 blocks and patch merging, reduced (scripts/make-nn-swin-v2-fixtures.py:
@@ -59,54 +59,25 @@ function smallSwinV2(): SwinTransformer {
   return m.eval();
 }
 
-const report = (what: string, errs: Record<string, number>) =>
-  console.log(
-    `${what}: ${Object.entries(errs)
-      .map(([k, e]) => `${k} ${e.toExponential(2)}`)
-      .join(', ')}`,
-  );
-
 test('a reduced torchvision Swin V2 .pth loads and matches PyTorch: logits and activations by path (rel. error ≤ 1e-4)', () => {
   const model = smallSwinV2();
   expect(model.parameters().reduce((n, t) => n + t.size, 0)).toBe(info.params);
-  const before = numTensors();
-  const x = asTensor('input');
-  const { output, tape } = record(() => model.call(x));
-  const errs = {
-    logits: relError(output, arr('logits')),
-    'features.1.1': relError(tape.activation('features.1.1'), arr('features.1.1')),
-    [info.camLayer]: relError(tape.activation(info.camLayer), arr('cam_layer')),
-  };
-  report('swin v2 small vs PyTorch', errs);
-  for (const e of Object.values(errs)) expect(e).toBeLessThanOrEqual(1e-4);
-  tape.dispose();
-  output.dispose();
-  x.dispose();
-  expect(numTensors()).toBe(before);
+  expectForwardParity('swin v2 small vs PyTorch', model, arr, { 'features.1.1': 'features.1.1', [info.camLayer]: 'cam_layer' });
 });
 
 test('the gradients of a weighted sum of the logits (input, logit scale, cpb_mlp, qkv bias, patch-merging norm) match PyTorch', () => {
   const model = smallSwinV2();
-  const x = asTensor('input');
-  const w = asTensor('weights');
-  const names = Object.keys(expected)
-    .filter((k) => k.startsWith('grad.'))
-    .map((k) => k.slice(5));
-  expect(names.length).toBe(4);
-  const params = Object.fromEntries(model.namedParameters());
-  const [gx, ...gp] = grad((xi) => sum(mul(model.call(xi), w)), [x, ...names.map((n) => params[n]!)]);
-  const errs: Record<string, number> = { input: relError(gx!, arr('input_grad')) };
-  names.forEach((n, i) => (errs[n] = relError(gp[i]!, arr(`grad.${n}`))));
-  report('swin v2 small gradients', errs);
-  for (const e of Object.values(errs)) expect(e).toBeLessThanOrEqual(1e-4);
+  const grads = expectGradientParity('swin v2 small gradients', model, { arrays: expected, arr });
+  expect(Object.keys(grads)).toHaveLength(4);
   // k's third of qkv.bias is zeroed in every pass (torchvision), so it gets no gradient; q's and v's do.
-  const gb = gp[names.indexOf('features.3.1.attn.qkv.bias')]!.dataSync();
+  const gb = grads['features.3.1.attn.qkv.bias']!;
   const c = gb.length / 3;
   expect(Array.from(gb.slice(c, 2 * c)).every((v) => v === 0)).toBe(true);
   expect(Array.from(gb.slice(0, c)).some((v) => v !== 0)).toBe(true);
   // A head whose logit scale is past ln 100 is clamped: no gradient; the others have one.
+  const params = Object.fromEntries(model.namedParameters());
   const scale = params['features.3.1.attn.logit_scale']!.dataSync();
-  const gs = gp[names.indexOf('features.3.1.attn.logit_scale')]!.dataSync();
+  const gs = grads['features.3.1.attn.logit_scale']!;
   scale.forEach((s, h) => (s > Math.log(100) ? expect(gs[h]).toBe(0) : expect(gs[h]).not.toBe(0)));
 });
 

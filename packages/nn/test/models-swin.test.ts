@@ -1,6 +1,6 @@
-import { assign, grad, mul, numTensors, record, sum, tensor, tidy } from '@gradlens/tensor';
+import { assign, grad, mul, sum, tensor, tidy } from '@gradlens/tensor';
 import { createModel, defaultCamLayer, loadWeights, roll, SwinTransformer, swinT } from '@gradlens/nn';
-import { relError } from './parity';
+import { expectForwardParity, expectGradientParity, relError } from './parity';
 import { reducedSwin, SWIN_WEIGHTS, swinArray as arr, swinArrays as expected, swinInfo as info } from './swin-fixture';
 
 /**
@@ -20,44 +20,11 @@ function smallSwin(): SwinTransformer {
 test('a reduced torchvision Swin .pth loads and matches PyTorch: logits and activations by path (rel. error ≤ 1e-4)', () => {
   const model = smallSwin();
   expect(model.parameters().reduce((n, t) => n + t.size, 0)).toBe(info.params);
-  const before = numTensors();
-  const x = asTensor('input');
-  const { output, tape } = record(() => model.call(x));
-  const errs = {
-    logits: relError(output, arr('logits')),
-    'features.1.1': relError(tape.activation('features.1.1'), arr('features.1.1')),
-    [info.camLayer]: relError(tape.activation(info.camLayer), arr('cam_layer')),
-  };
-  console.log(
-    `swin small vs PyTorch: ${Object.entries(errs)
-      .map(([k, e]) => `${k} ${e.toExponential(2)}`)
-      .join(', ')}`,
-  );
-  for (const e of Object.values(errs)) expect(e).toBeLessThanOrEqual(1e-4);
-  tape.dispose();
-  output.dispose();
-  x.dispose();
-  expect(numTensors()).toBe(before);
+  expectForwardParity('swin small vs PyTorch', model, arr, { 'features.1.1': 'features.1.1', [info.camLayer]: 'cam_layer' });
 });
 
 test('the gradients of a weighted sum of the logits (input, bias table, qkv, patch-merging norm) match PyTorch (rel. error ≤ 1e-4)', () => {
-  const model = smallSwin();
-  const x = asTensor('input');
-  const w = asTensor('weights');
-  const names = Object.keys(expected)
-    .filter((k) => k.startsWith('grad.'))
-    .map((k) => k.slice(5));
-  expect(names.length).toBe(3);
-  const params = Object.fromEntries(model.namedParameters());
-  const [gx, ...gp] = grad((xi) => sum(mul(model.call(xi), w)), [x, ...names.map((n) => params[n]!)]);
-  const errs: Record<string, number> = { input: relError(gx!, arr('input_grad')) };
-  names.forEach((n, i) => (errs[n] = relError(gp[i]!, arr(`grad.${n}`))));
-  console.log(
-    `swin small gradients: ${Object.entries(errs)
-      .map(([k, e]) => `${k} ${e.toExponential(2)}`)
-      .join(', ')}`,
-  );
-  for (const e of Object.values(errs)) expect(e).toBeLessThanOrEqual(1e-4);
+  expect(Object.keys(expectGradientParity('swin small gradients', smallSwin(), { arrays: expected, arr }))).toHaveLength(3);
 });
 
 test('a map one window high shifts only along the width, as torchvision (logits rel. error ≤ 1e-4)', () => {
