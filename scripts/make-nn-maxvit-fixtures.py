@@ -13,11 +13,10 @@ Run with Debian's python3 (torch 1.13, torchvision 0.14):  /usr/bin/python3 scri
   for the parameters in PARAM_GRADS.
 - fixtures/torchvision-state-dicts.json: maxvit_t's state-dict names and shapes.
 """
-import json
 import os
 
-import numpy as np
 import torch
+from reference_pass import reference_pass, write_fixture
 from state_dict_lists import add_full_size
 from torchvision.models.maxvit import MaxVit
 
@@ -62,29 +61,9 @@ def main():
     x = (torch.rand((2, 3, 23, 23), generator=g) * 2 - 1).float()
     out = {'input': x.numpy()}
 
-    m64 = small_maxvit().double()
-    xd = x.double().clone().requires_grad_(True)
-    store = {}
-    hooks = [m64.get_submodule(p).register_forward_hook(lambda _m, _i, o, p=p: store.__setitem__(p, o))
-             for p in ('blocks.0', CAM_LAYER)]
-    logits = m64(xd)
-    for h in hooks:
-        h.remove()
-    w = torch.randn(logits.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    (logits * w).sum().backward()
-    out['logits'] = logits.detach().float().numpy()
-    out['blocks.0'] = store['blocks.0'].detach().float().numpy()
-    out['cam_layer'] = store[CAM_LAYER].detach().float().numpy()
-    out['weights'] = w.float().numpy()
-    out['input_grad'] = xd.grad.float().numpy()
-    for name in PARAM_GRADS:
-        out['grad.' + name] = m64.get_parameter(name).grad.float().numpy()
-    np.savez_compressed(os.path.join(OUT, 'expected.npz'), **out)
-    with open(os.path.join(OUT, 'config.json'), 'w') as f:
-        json.dump({'config': SMALL, 'camLayer': CAM_LAYER,
-                   'params': sum(p.numel() for p in model.parameters())}, f, indent=1)
-        f.write('\n')
-    print({k: v.shape for k, v in out.items()})
+    arrays, _, _ = reference_pass(small_maxvit().double(), x, {'blocks.0': 'blocks.0', CAM_LAYER: 'cam_layer'}, PARAM_GRADS)
+    out.update(arrays)
+    write_fixture(OUT, out, SMALL, CAM_LAYER, model, compressed=True)
 
     add_full_size(['maxvit_t'])
 

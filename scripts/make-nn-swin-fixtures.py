@@ -16,11 +16,11 @@ Run with Debian's python3 (torch 1.13, torchvision 0.14):  /usr/bin/python3 scri
   flat input [1, 3, 6, 30], whose map is one window high, so torchvision shifts only along the width.
 - fixtures/torchvision-state-dicts.json: swin_t, swin_s and swin_b's state-dict names and shapes appended.
 """
-import json
 import os
 
 import numpy as np
 import torch
+from reference_pass import reference_pass, write_fixture
 from state_dict_lists import add_full_size
 from torchvision.models.swin_transformer import SwinTransformer
 
@@ -62,29 +62,10 @@ def main():
     out = {'input': x.numpy(), 'target': np.array(TARGET, dtype=np.int32)}
 
     m64 = small_swin().double()
-    xd = x.double().clone().requires_grad_(True)
-    store = {}
-
-    def hook(key):
-        def f(_m, _i, o):
-            o.retain_grad()
-            store[key] = o
-        return f
-
-    hooks = [m64.get_submodule(p).register_forward_hook(hook(p)) for p in ('features.1.1', CAM_LAYER)]
-    logits = m64(xd)
-    for h in hooks:
-        h.remove()
-    w = torch.randn(logits.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    (logits * w).sum().backward(retain_graph=True)
-    out['logits'] = logits.detach().float().numpy()
-    out['features.1.1'] = store['features.1.1'].detach().float().numpy()
-    out['cam_layer'] = store[CAM_LAYER].detach().float().numpy()
-    out['weights'] = w.float().numpy()
-    out['input_grad'] = xd.grad.float().numpy()
     # Parameter gradients of the same sum: a shifted block's bias table (through the index) and qkv weight.
-    for name in PARAM_GRADS:
-        out['grad.' + name] = m64.get_parameter(name).grad.float().numpy()
+    arrays, store, logits = reference_pass(m64, x, {'features.1.1': 'features.1.1', CAM_LAYER: 'cam_layer'},
+                                           PARAM_GRADS, retain=True)
+    out.update(arrays)
 
     # Grad-CAM for TARGET: a fresh backward of the targets' logits.
     store[CAM_LAYER].grad = None
@@ -114,12 +95,7 @@ def main():
     with torch.no_grad():
         out['flat_input'] = flat.numpy()
         out['flat_logits'] = m64(flat.double()).float().numpy()
-    np.savez(os.path.join(OUT, 'expected.npz'), **out)
-    with open(os.path.join(OUT, 'config.json'), 'w') as f:
-        json.dump({'config': SMALL, 'camLayer': CAM_LAYER,
-                   'params': sum(p.numel() for p in model.parameters())}, f, indent=1)
-        f.write('\n')
-    print({k: v.shape for k, v in out.items()})
+    write_fixture(OUT, out, SMALL, CAM_LAYER, model)
 
     add_full_size(FULL_SIZE)
 

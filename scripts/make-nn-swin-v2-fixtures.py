@@ -15,11 +15,10 @@ Run with Debian's python3 (torch 1.13, torchvision 0.14):  /usr/bin/python3 scri
   of a flat input [1, 3, 6, 30], whose map is one window high, so torchvision shifts only along the width.
 - fixtures/torchvision-state-dicts.json: swin_v2_t, swin_v2_s and swin_v2_b's state-dict names and shapes.
 """
-import json
 import os
 
-import numpy as np
 import torch
+from reference_pass import reference_pass, write_fixture
 from state_dict_lists import add_full_size
 from torchvision.models.swin_transformer import PatchMergingV2, SwinTransformer, SwinTransformerBlockV2
 
@@ -66,38 +65,14 @@ def main():
     out = {'input': x.numpy()}
 
     m64 = small_swin_v2().double()
-    xd = x.double().clone().requires_grad_(True)
-    store = {}
-
-    def hook(key):
-        def f(_m, _i, o):
-            store[key] = o
-        return f
-
-    hooks = [m64.get_submodule(p).register_forward_hook(hook(p)) for p in ('features.1.1', CAM_LAYER)]
-    logits = m64(xd)
-    for h in hooks:
-        h.remove()
-    w = torch.randn(logits.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    (logits * w).sum().backward()
-    out['logits'] = logits.detach().float().numpy()
-    out['features.1.1'] = store['features.1.1'].detach().float().numpy()
-    out['cam_layer'] = store[CAM_LAYER].detach().float().numpy()
-    out['weights'] = w.float().numpy()
-    out['input_grad'] = xd.grad.float().numpy()
-    for name in PARAM_GRADS:
-        out['grad.' + name] = m64.get_parameter(name).grad.float().numpy()
+    arrays, _, _ = reference_pass(m64, x, {'features.1.1': 'features.1.1', CAM_LAYER: 'cam_layer'}, PARAM_GRADS)
+    out.update(arrays)
     # A flat input [1, 3, 6, 30]: 3×15 patches pad to 4×15, one window high, so only the width shifts.
     flat = (torch.rand((1, 3, 6, 30), generator=g) * 2 - 1).float()
     with torch.no_grad():
         out['flat_input'] = flat.numpy()
         out['flat_logits'] = m64(flat.double()).float().numpy()
-    np.savez_compressed(os.path.join(OUT, 'expected.npz'), **out)
-    with open(os.path.join(OUT, 'config.json'), 'w') as f:
-        json.dump({'config': SMALL, 'camLayer': CAM_LAYER,
-                   'params': sum(p.numel() for p in model.parameters())}, f, indent=1)
-        f.write('\n')
-    print({k: v.shape for k, v in out.items()})
+    write_fixture(OUT, out, SMALL, CAM_LAYER, model, compressed=True)
 
     add_full_size(FULL_SIZE)
 
