@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writeSafetensors } from '@gradlens/io';
-import { GoogLeNet, Inception3, MaxVit, MNASNet, saveCheckpoint } from '@gradlens/nn';
+import { GoogLeNet, Inception3, type MaxVit, MNASNet, saveCheckpoint } from '@gradlens/nn';
 import { loadArch } from '../src/model';
 
 /**
