@@ -5,7 +5,7 @@ import { pathToFileURL } from 'url';
 import type { BrowserContext } from 'playwright-core';
 import { gradCam, guidedBackprop, lrp } from '@gradlens/explain';
 import { applyColormap, readImage } from '@gradlens/io';
-import { createModel, imageToInput, loadBundledModel, saveCheckpoint } from '@gradlens/nn';
+import { createModel, evalInputOptions, imageToInput, loadBundledModel, saveCheckpoint } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
 import { copyPage, startStaticServer } from '../../cli/src/commands/serve';
 import type { StaticServer } from '../../cli/src/commands/serve';
@@ -174,7 +174,7 @@ maybe('the page in chromium', () => {
       const picture = readImage(SAMPLE);
       await page.click('#setup details summary');
       /** Loads a file through the page's picker and returns the page's top-5 afterwards. */
-      const load = async (file: string, arch: string, size: number, classes: number): Promise<{ index: number; logit: number }[]> => {
+      const load = async (file: string, arch: string, size: number | '', classes: number): Promise<{ index: number; logit: number }[]> => {
         await run(page, 'window.gradlensPage.top = []');
         await page.selectOption('#arch-select', arch);
         await page.fill('#file-size', String(size));
@@ -212,6 +212,14 @@ maybe('the page in chromium', () => {
       const top = await load(weights, 'squeezenet1_1', 64, 10);
       expect(await page.textContent('#status')).toMatch(/squeeze\.safetensors: 10 classes, input 64×64/);
       expectLogits(top, Float32Array.from(squeeze.call(imageToInput(picture, { size: 64, ...imagenet })).dataSync()));
+
+      // the input side left empty: the architecture's torchvision transform (regnet_x_400mf: 232 → 224, not 256 → 224)
+      const regnet = createModel('regnet_x_400mf', { numClasses: 10 }).eval();
+      const regnetWeights = path.join(tmp, 'regnet.safetensors');
+      saveCheckpoint(regnetWeights, regnet);
+      const regnetTop = await load(regnetWeights, 'regnet_x_400mf', '', 10);
+      expect(await page.textContent('#status')).toMatch(/regnet\.safetensors: 10 classes, input 224×224/);
+      expectLogits(regnetTop, Float32Array.from(regnet.call(imageToInput(picture, evalInputOptions('regnet_x_400mf'))).dataSync()));
 
       const onnxFile = path.resolve(__dirname, '../../onnx/test/fixtures/resnet50.onnx');
       const onnx = loadOnnx(onnxFile);

@@ -439,7 +439,7 @@ function wire(): void {
         fileName: f.name,
         bytes: new Uint8Array(buf),
         arch: $<HTMLSelectElement>('arch-select').value,
-        size: Number($<HTMLInputElement>('file-size').value),
+        size: Number($<HTMLInputElement>('file-size').value || 0), // empty: the architecture's own
         numClasses: Number($<HTMLInputElement>('file-classes').value),
       }),
     );

@@ -1,8 +1,20 @@
 import { readPth, readSafetensors } from '@gradlens/io';
 import type { NdArray } from '@gradlens/io';
 import { hasTokenGrid } from '@gradlens/explain';
-import { bundledModels, createModel, defaultCamLayer, isBundledModelName, isModelName, layers } from '@gradlens/nn';
-import type { InputOptions, Module } from '@gradlens/nn';
+import {
+  bundledModels,
+  createModel,
+  defaultCamLayer,
+  evalTransform,
+  isBundledModelName,
+  isModelName,
+  layers,
+  transformInputOptions,
+  VisionTransformer,
+  vitImageSizeOf,
+  weightsFileTransform,
+} from '@gradlens/nn';
+import type { InputOptions, ModelOptions, Module } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
@@ -30,25 +42,57 @@ export function loadPageModel(source: ModelSource): PageModel {
     try {
       model = loadOnnx(source.bytes);
     } catch {
-      model = loadOnnx(source.bytes, { inputShape: [1, 3, source.size, source.size] });
+      model = loadOnnx(source.bytes, { inputShape: [1, 3, source.size || 224, source.size || 224] });
     }
     model.eval();
-    const size = model.inputShape[2] ?? source.size;
+    const size = model.inputShape[2] ?? (source.size || 224);
     return describe(source.fileName, model, numbered(outputClasses(model, size)), { size, ...IMAGENET_NORM });
   }
   if (!isModelName(source.arch)) throw new Error(`${source.fileName}: unknown architecture '${source.arch}'`);
-  const model = createModel(source.arch, { numClasses: source.numClasses });
+  let input = archInput(source);
+  let model = createModel(source.arch, { numClasses: source.numClasses, ...archBuild(source, input.size) });
   let dict: Record<string, NdArray>;
   if (lower.endsWith('.safetensors')) dict = readSafetensors(source.bytes, { name: source.fileName }).tensors;
   else if (lower.endsWith('.pth') || lower.endsWith('.pt')) dict = readPth(source.bytes, { name: source.fileName });
   else throw new Error(`${source.fileName}: not a weights file this page reads (.safetensors, .pth, .pt, .onnx)`);
+  // A ViT trained at another side (torchvision's SWAG weights) is built and fed at that side, as the CLI does.
+  const side = model instanceof VisionTransformer ? vitImageSizeOf(dict, model.config.patchSize) : null;
+  if (side !== null && side !== model.config.imageSize) {
+    if (source.size > 0 && source.size !== side)
+      throw new Error(`${source.fileName}: its position embeddings are for ${side}×${side} pictures; leave the input side empty`);
+    model = createModel(source.arch, { numClasses: source.numClasses, imageSize: side } as ModelOptions);
+    if (input.size !== side) input = { size: side, mean: input.mean, std: input.std }; // a renamed SWAG file: the 256/224 rule
+  }
   try {
     model.loadStateDict(dict);
   } catch (e) {
     throw new Error(`${source.fileName} does not fit ${source.arch}: ${(e as Error).message}`);
   }
   model.eval();
-  return describe(source.fileName, model, numbered(source.numClasses), { size: source.size, ...IMAGENET_NORM });
+  return describe(source.fileName, model, numbered(source.numClasses), input);
+}
+
+type FileSource = Extract<ModelSource, { kind: 'file' }>;
+
+/**
+ * How a torchvision architecture's pictures are prepared, as the CLI's --arch: with the input side left empty (0),
+ * the evaluation transform of its torchvision weights (the file's own when its download name says which, else the
+ * DEFAULT weights'); with a side, that side by the 256/224 rule. The mean and std are the weights' either way.
+ */
+function archInput(source: FileSource): InputOptions & { size: number } {
+  const known = weightsFileTransform(source.fileName);
+  const t = known?.model === source.arch ? known : evalTransform(source.arch);
+  return source.size > 0 ? { size: source.size, mean: t.mean, std: t.std } : { ...transformInputOptions(t), size: t.cropSize };
+}
+
+/** Build options the weights imply: GoogLeNet's / Inception's transformInput for torchvision's files, MaxViT's one size. */
+function archBuild(source: FileSource, size: number): ModelOptions {
+  const torchvisionFile = weightsFileTransform(source.fileName)?.model === source.arch;
+  const transformInput = torchvisionFile && (source.arch === 'googlenet' || source.arch === 'inception_v3');
+  return {
+    ...(transformInput ? { transformInput } : {}),
+    ...(source.arch === 'maxvit_t' ? { inputSize: [size, size] } : {}),
+  } as ModelOptions;
 }
 
 /** A bundled model from its safetensors bytes and card, as nn's loadBundledModel builds it from files. */
