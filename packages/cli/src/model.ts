@@ -3,13 +3,13 @@ import * as path from 'path';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
 import type { ResizeFilter } from '@gradlens/io';
 import {
+  archInputOptions,
+  archBuildOptions,
   bundledModels,
   bundledWeightsDir,
   createModel,
   defaultCamLayer,
   didYouMean,
-  evalTransform,
-  weightsFileTransform,
   isBundledModelName,
   GoogLeNet,
   Inception3,
@@ -24,7 +24,7 @@ import {
   VisionTransformer,
   vitImageSizeOf,
 } from '@gradlens/nn';
-import type { BundledModelCard, BundledModelInfo, InceptionOptions, MaxVitOptions, Module, WeightFormat } from '@gradlens/nn';
+import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
 import type { ParsedOptions } from './args';
 import { CliError, intOption, str } from './args';
 import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
@@ -196,50 +196,15 @@ function vitSideOf(
   return side === model.config.imageSize ? null : side;
 }
 
-/**
- * How an architecture's pictures are prepared: without --size, the evaluation transform of its torchvision
- * weights (shorter side to resizeSize with its filter, centre crop to cropSize): the weights file's own when
- * torchvision's download name says which (`resnet50-0676ba61.pth`: V1), else the DEFAULT weights' (nn's
- * evalTransform); with --size N, N and the 256/224 rule, bilinear. The mean and std are the weights' either way.
- */
-export function archInput(
-  arch: string,
-  size?: number,
-  weightsFile?: string,
-): { size: number; shorterSide?: number; filter?: ResizeFilter; mean: readonly number[]; std: readonly number[] } {
-  const known = weightsFile === undefined ? undefined : weightsFileTransform(weightsFile);
-  const t = known?.model === arch ? known : evalTransform(arch);
-  if (size !== undefined) return { size, mean: t.mean, std: t.std };
-  return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
-}
-
-/** Architectures whose torchvision builder turns transform_input on when it loads its published weights. */
-const TRANSFORM_INPUT_ARCHS: ReadonlySet<string> = new Set(['googlenet', 'inception_v3']);
-
-/**
- * Whether the architecture is built with transformInput (torchvision's transform_input, which turns the
- * ImageNet-normalised input into the (x − 0.5) / 0.5 the ported weights expect): as torchvision does for its
- * published GoogLeNet and Inception v3 weights, recognised by their download name; false for any other file.
- */
-export function archTransformsInput(arch: string, weightsFile: string): boolean {
-  return TRANSFORM_INPUT_ARCHS.has(arch) && weightsFileTransform(weightsFile)?.model === arch;
-}
-
 /** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */
 export function loadArch(arch: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
   if (!isModelName(arch)) throw unknownModel(arch, '--arch');
   if (weights === undefined)
     throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
-  let input = archInput(arch, options.size, weights);
+  let input = archInputOptions(arch, options.size, weights);
   checkFile(weights, 'weights file');
   // InceptionOptions and MaxVitOptions: the other builders ignore transformInput and inputSize
-  const build: InceptionOptions & MaxVitOptions = {
-    init: false,
-    numClasses: options.numClasses,
-    transformInput: archTransformsInput(arch, weights),
-    // MaxViT is built for one input size, as torchvision's (its grid attention cuts the maps into fixed cells)
-    ...(arch === 'maxvit_t' ? { inputSize: [input.size, input.size] as const } : {}),
-  };
+  const build = { init: false, numClasses: options.numClasses, ...archBuildOptions(arch, weights, input.size) };
   let model = createModel(arch, build);
   const layer = defaultLayer(arch, model, input.size);
   options.beforeWeights?.(model, layer, null);
@@ -257,7 +222,7 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
     >[0]);
   }
   // A ViT trained at another side than the transform's crop (a renamed SWAG file): that side, by the 256/224 rule.
-  if (fromFile.imageSize !== undefined && fromFile.imageSize !== input.size) input = archInput(arch, fromFile.imageSize);
+  if (fromFile.imageSize !== undefined && fromFile.imageSize !== input.size) input = archInputOptions(arch, fromFile.imageSize);
   try {
     loadWeights(model, weights, { format, strict: options.strict });
   } catch (e) {
@@ -358,7 +323,7 @@ export function buildUntrained(
   if (!isModelName(name)) throw unknownModel(name, '--arch');
   const m = createModel(name, { init: false });
   m.eval();
-  const size = archInput(name).size;
+  const size = archInputOptions(name).size;
   return { model: m, name, size, defaultLayer: defaultLayer(name, m, size) };
 }
 

@@ -3,9 +3,18 @@ import * as os from 'os';
 import * as path from 'path';
 import { IMAGENET_MEAN, IMAGENET_STD, preprocessImageNet, readImage, readNpy, writeImage } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
-import { WEIGHTS_FILE_NAMES, createModel, evalInputOptions, evalTransform, saveCheckpoint, weightsFileTransform } from '@gradlens/nn';
+import {
+  archInputOptions,
+  archTransformsInput,
+  WEIGHTS_FILE_NAMES,
+  createModel,
+  evalInputOptions,
+  evalTransform,
+  saveCheckpoint,
+  weightsFileTransform,
+} from '@gradlens/nn';
 import { chwToPicture, prepareImage } from '../src/image';
-import { archInput, archTransformsInput, buildUntrained, loadArch } from '../src/model';
+import { buildUntrained, loadArch } from '../src/model';
 import { runCli, runCliOk } from './fixtures';
 
 /**
@@ -58,7 +67,7 @@ describe("the architecture's transform", () => {
     '%s: archInput prepares a picture as evalInputOptions does (bicubic, mean/std 0.5, 299, 232)',
     (name) => {
       const raw = readImage(picture);
-      const prepared = prepareImage(raw, archInput(name));
+      const prepared = prepareImage(raw, archInputOptions(name));
       const t = evalTransform(name);
       expect(prepared.input.shape).toEqual([1, 3, t.cropSize, t.cropSize]);
       expect(maxDiff(prepared.input.dataSync(), preprocessImageNet(raw, evalInputOptions(name)).data)).toBe(0);
@@ -68,7 +77,7 @@ describe("the architecture's transform", () => {
   );
 
   test('--size N: N and the 256/224 bilinear rule, with the architecture’s mean and std', () => {
-    expect(archInput('efficientnet_v2_l', 96)).toEqual({ size: 96, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+    expect(archInputOptions('efficientnet_v2_l', 96)).toEqual({ size: 96, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
     const loaded = loadArch(ARCH, weights, { size: 96 });
     expect(loaded.shorterSide).toBeUndefined();
     const raw = readImage(picture);
@@ -82,7 +91,7 @@ describe("the architecture's transform", () => {
       ([, t]) => t.model === ARCH && t.weights === 'IMAGENET1K_V1',
     )!;
     const [file, t] = v1;
-    expect(archInput(ARCH, undefined, path.join('/cache', file))).toEqual({
+    expect(archInputOptions(ARCH, undefined, path.join('/cache', file))).toEqual({
       size: t.cropSize,
       shorterSide: t.resizeSize,
       filter: t.interpolation,
@@ -91,10 +100,10 @@ describe("the architecture's transform", () => {
     });
     expect([t.resizeSize, t.interpolation]).not.toEqual([evalTransform(ARCH).resizeSize, evalTransform(ARCH).interpolation]);
     // another model's file, or any other name: the DEFAULT weights' transform
-    expect(archInput('resnet50', undefined, file).shorterSide).toBe(evalTransform('resnet50').resizeSize);
-    expect(archInput(ARCH, undefined, 'my-b1.pth').shorterSide).toBe(evalTransform(ARCH).resizeSize);
+    expect(archInputOptions('resnet50', undefined, file).shorterSide).toBe(evalTransform('resnet50').resizeSize);
+    expect(archInputOptions(ARCH, undefined, 'my-b1.pth').shorterSide).toBe(evalTransform(ARCH).resizeSize);
     // --size wins over the file's transform, the file's mean and std stay
-    expect(archInput(ARCH, 64, file)).toEqual({ size: 64, mean: t.mean, std: t.std });
+    expect(archInputOptions(ARCH, 64, file)).toEqual({ size: 64, mean: t.mean, std: t.std });
   });
 
   test("torchvision's published GoogLeNet and Inception v3 weights are built with transformInput, as torchvision builds them", () => {

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { preprocessImageNet, readImage } from '@gradlens/io';
 import {
+  archBuildOptions,
   EVAL_TRANSFORM_NAMES,
   evalInputOptions,
   evalTransform,
@@ -93,4 +94,12 @@ test.each([
   } catch (e) {
     expect((e as Error).message).not.toMatch(/\n/);
   }
+});
+
+test('archBuildOptions: transformInput for torchvision’s own GoogLeNet / Inception v3 files, MaxViT’s one size', () => {
+  expect(archBuildOptions('googlenet', '/cache/googlenet-1378be20.pth', 224)).toEqual({ transformInput: true });
+  expect(archBuildOptions('inception_v3', 'inception_v3_google-0cc3c7bd.pth', 299)).toEqual({ transformInput: true });
+  expect(archBuildOptions('googlenet', 'my-googlenet.pth', 224)).toEqual({}); // trained here: torchvision's default, off
+  expect(archBuildOptions('maxvit_t', 'maxvit.pth', 448)).toEqual({ inputSize: [448, 448] });
+  expect(archBuildOptions('resnet50', 'resnet50-0676ba61.pth', 224)).toEqual({});
 });

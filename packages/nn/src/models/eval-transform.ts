@@ -1,5 +1,7 @@
 import { didYouMean } from '../names';
 import type { InputOptions } from '../input';
+import type { InceptionOptions } from './googlenet';
+import type { MaxVitOptions } from './maxvit';
 import { EVAL_TRANSFORMS, WEIGHTS_FILE_TRANSFORMS } from './eval-transforms-data';
 
 /** torchvision's evaluation transform of a model's published weights (`Weights.transforms()`: Resize, CenterCrop, Normalize). */
@@ -73,4 +75,46 @@ export function weightsFileTransform(file: string): WeightsFileTransform | undef
 /** Returns imageToInput's options for an evaluation transform (see evalInputOptions). */
 export function transformInputOptions(t: EvalTransform): InputOptions {
   return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
+}
+
+/**
+ * How a torchvision architecture's pictures are prepared for a weights file (the CLI's `--arch`, the web page):
+ * without `size`, the evaluation transform of its torchvision weights (shorter side to resizeSize with its filter,
+ * centre crop to cropSize): the weights file's own when torchvision's download name says which
+ * (`resnet50-0676ba61.pth`: V1), else the DEFAULT weights' (evalTransform); with `size`, that side by the 256/224
+ * rule, bilinear. The mean and std are the weights' either way.
+ */
+export function archInputOptions(
+  arch: string,
+  size?: number,
+  weightsFile?: string,
+): InputOptions & { size: number; mean: readonly number[]; std: readonly number[] } {
+  const known = weightsFile === undefined ? undefined : weightsFileTransform(weightsFile);
+  const t = known?.model === arch ? known : evalTransform(arch);
+  if (size !== undefined) return { size, mean: t.mean, std: t.std };
+  return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
+}
+
+/** Architectures whose torchvision builder turns transform_input on when it loads its published weights. */
+const TRANSFORM_INPUT_ARCHS: ReadonlySet<string> = new Set(['googlenet', 'inception_v3']);
+
+/**
+ * Whether the architecture is built with transformInput (torchvision's transform_input, which turns the
+ * ImageNet-normalised input into the (x − 0.5) / 0.5 the ported weights expect): as torchvision does for its
+ * published GoogLeNet and Inception v3 weights, recognised by their download name; false for any other file.
+ */
+export function archTransformsInput(arch: string, weightsFile: string): boolean {
+  return TRANSFORM_INPUT_ARCHS.has(arch) && weightsFileTransform(weightsFile)?.model === arch;
+}
+
+/**
+ * The build options a torchvision architecture takes for a weights file fed `size`×`size` pictures: transformInput
+ * for torchvision's own GoogLeNet and Inception v3 files (archTransformsInput), and MaxViT's one input size (its grid
+ * attention cuts the maps into fixed cells, so torchvision builds it for one size too). Other architectures: none.
+ */
+export function archBuildOptions(arch: string, weightsFile: string, size: number): InceptionOptions & MaxVitOptions {
+  return {
+    ...(archTransformsInput(arch, weightsFile) ? { transformInput: true } : {}),
+    ...(arch === 'maxvit_t' ? { inputSize: [size, size] as const } : {}),
+  };
 }

@@ -5,14 +5,13 @@ import {
   bundledModels,
   createModel,
   defaultCamLayer,
-  evalTransform,
+  archInputOptions,
+  archBuildOptions,
   isBundledModelName,
   isModelName,
   layers,
-  transformInputOptions,
   VisionTransformer,
   vitImageSizeOf,
-  weightsFileTransform,
 } from '@gradlens/nn';
 import type { InputOptions, ModelOptions, Module } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
@@ -50,7 +49,7 @@ export function loadPageModel(source: ModelSource): PageModel {
   }
   if (!isModelName(source.arch)) throw new Error(`${source.fileName}: unknown architecture '${source.arch}'`);
   let input = archInput(source);
-  let model = createModel(source.arch, { numClasses: source.numClasses, ...archBuild(source, input.size) });
+  let model = createModel(source.arch, { numClasses: source.numClasses, ...archBuildOptions(source.arch, source.fileName, input.size) });
   let dict: Record<string, NdArray>;
   if (lower.endsWith('.safetensors')) dict = readSafetensors(source.bytes, { name: source.fileName }).tensors;
   else if (lower.endsWith('.pth') || lower.endsWith('.pt')) dict = readPth(source.bytes, { name: source.fileName });
@@ -74,26 +73,9 @@ export function loadPageModel(source: ModelSource): PageModel {
 
 type FileSource = Extract<ModelSource, { kind: 'file' }>;
 
-/**
- * How a torchvision architecture's pictures are prepared, as the CLI's --arch: with the input side left empty (0),
- * the evaluation transform of its torchvision weights (the file's own when its download name says which, else the
- * DEFAULT weights'); with a side, that side by the 256/224 rule. The mean and std are the weights' either way.
- */
-function archInput(source: FileSource): InputOptions & { size: number } {
-  const known = weightsFileTransform(source.fileName);
-  const t = known?.model === source.arch ? known : evalTransform(source.arch);
-  return source.size > 0 ? { size: source.size, mean: t.mean, std: t.std } : { ...transformInputOptions(t), size: t.cropSize };
-}
-
-/** Build options the weights imply: GoogLeNet's / Inception's transformInput for torchvision's files, MaxViT's one size. */
-function archBuild(source: FileSource, size: number): ModelOptions {
-  const torchvisionFile = weightsFileTransform(source.fileName)?.model === source.arch;
-  const transformInput = torchvisionFile && (source.arch === 'googlenet' || source.arch === 'inception_v3');
-  return {
-    ...(transformInput ? { transformInput } : {}),
-    ...(source.arch === 'maxvit_t' ? { inputSize: [size, size] } : {}),
-  } as ModelOptions;
-}
+/** The CLI's --arch rule (nn's archInputOptions): the side left empty (0) feeds the weights' evaluation transform. */
+const archInput = (source: FileSource): InputOptions & { size: number } =>
+  archInputOptions(source.arch, source.size > 0 ? source.size : undefined, source.fileName);
 
 /** A bundled model from its safetensors bytes and card, as nn's loadBundledModel builds it from files. */
 function loadBundledBytes(name: string, weights: Uint8Array, card: BundledCard): PageModel {
