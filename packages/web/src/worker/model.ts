@@ -55,8 +55,9 @@ export function loadPageModel(source: ModelSource): PageModel {
   else if (lower.endsWith('.pth') || lower.endsWith('.pt')) dict = readPth(source.bytes, { name: source.fileName });
   else throw new Error(`${source.fileName}: not a weights file this page reads (.safetensors, .pth, .pt, .onnx)`);
   // A ViT trained at another side (torchvision's SWAG weights) is built and fed at that side, as the CLI does.
-  const side = model instanceof VisionTransformer ? vitImageSizeOf(dict, model.config.patchSize) : null;
-  if (side !== null && side !== model.config.imageSize) {
+  const vit = model instanceof VisionTransformer ? model : null;
+  const side = vit === null ? null : vitImageSizeOf(dict, vit.config.patchSize);
+  if (vit !== null && side !== null && side !== vit.config.imageSize) {
     if (source.size > 0 && source.size !== side)
       throw new Error(`${source.fileName}: its position embeddings are for ${side}×${side} pictures; leave the input side empty`);
     model = createModel(source.arch, { numClasses: source.numClasses, imageSize: side } as ModelOptions);
