@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { assign, grad, sum, tensor, tidy } from '@gradlens/tensor';
 import {
@@ -12,6 +11,7 @@ import {
   swinV2T,
 } from '@gradlens/nn';
 import { asTensor as toTensor, expectForwardParity, expectGradientParity, npzFixture, relError } from './parity';
+import { readSwinInfo, reducedSwin } from './swin-fixture';
 
 /**
  * torchvision's SwinTransformer with its V2 blocks and patch merging, reduced (scripts/make-nn-swin-v2-fixtures.py:
@@ -23,38 +23,11 @@ import { asTensor as toTensor, expectForwardParity, expectGradientParity, npzFix
 const DIR = path.join(__dirname, 'fixtures', 'swin-v2');
 const WEIGHTS = path.join(DIR, 'small.pth');
 const { arrays: expected, arr } = npzFixture(path.join(DIR, 'expected.npz'));
-const info = JSON.parse(fs.readFileSync(path.join(DIR, 'config.json'), 'utf8')) as {
-  config: {
-    patch_size: [number, number];
-    embed_dim: number;
-    depths: number[];
-    num_heads: number[];
-    window_size: [number, number];
-    num_classes: number;
-  };
-  camLayer: string;
-  params: number;
-};
+const info = readSwinInfo(DIR);
 const asTensor = (key: string) => toTensor(arr(key));
 
-function reducedSwinV2(): SwinTransformer {
-  const c = info.config;
-  return new SwinTransformer(
-    {
-      patchSize: c.patch_size,
-      embedDim: c.embed_dim,
-      depths: c.depths,
-      numHeads: c.num_heads,
-      windowSize: c.window_size,
-      stochasticDepthProb: 0.1,
-      version: 2,
-    },
-    { numClasses: c.num_classes, init: false },
-  );
-}
-
 function smallSwinV2(): SwinTransformer {
-  const m = reducedSwinV2();
+  const m = reducedSwin(info, 2);
   expect(loadWeights(m, WEIGHTS)).toEqual({ missingKeys: [], unexpectedKeys: [] });
   return m.eval();
 }
@@ -91,7 +64,7 @@ test('a map one window high shifts only along the width, as torchvision (logits 
 });
 
 test('the log-spaced coordinates and the index built here equal the buffers torchvision saved', () => {
-  const built = reducedSwinV2().stateDict();
+  const built = reducedSwin(info, 2).stateDict();
   const loaded = smallSwinV2().stateDict();
   for (const key of ['features.1.0.attn.relative_coords_table', 'features.3.1.attn.relative_coords_table']) {
     const a = built[key]!.dataSync(),
