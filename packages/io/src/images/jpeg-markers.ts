@@ -9,6 +9,8 @@ export interface JpegStructure {
   precision: number;
   /** The frame's component ids in order (1, 2, 3 for YCbCr; 'R', 'G', 'B' for a stored RGB picture). */
   componentIds: number[];
+  /** Each component's sampling factors (horizontal, vertical: 1–4), in frame order. */
+  sampling: { h: number; v: number }[];
   /** Whether a JFIF APP0 segment came first (it makes a 3-component file YCbCr). */
   jfif: boolean;
   /** The transform code of an Adobe APP14 segment (0: none, RGB or CMYK; 1: YCbCr; 2: YCCK), if there is one. */
@@ -63,6 +65,7 @@ export function readJpegStructure(bytes: Uint8Array, name: string): JpegStructur
         components: seg[5] ?? 0,
         precision: seg[0] ?? 0,
         componentIds: Array.from({ length: seg[5] ?? 0 }, (_, i) => seg[6 + 3 * i] ?? 0),
+        sampling: Array.from({ length: seg[5] ?? 0 }, (_, i) => ({ h: (seg[7 + 3 * i] ?? 0) >> 4, v: (seg[7 + 3 * i] ?? 0) & 15 })),
       };
     }
     at = end;

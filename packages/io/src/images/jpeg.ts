@@ -3,6 +3,7 @@ import type { ExifOrientation } from './exif';
 import { parseExifOrientation } from './exif';
 import { readJpegStructure, type JpegStructure } from './jpeg-markers';
 import { applyExifOrientation } from './orient';
+import { planesRecoverable, toLibjpegPixels, upsamplingRatios } from './jpeg-upsample';
 import type { ReadLimits } from '../read-policy';
 import { checkDecodedBytes, resolveLimits } from '../read-policy';
 import type { RasterImage8 } from './types';
@@ -59,6 +60,9 @@ export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data', options: JpegD
       `${name}: unsupported JPEG: 4 components (CMYK) without an Adobe APP14 marker, whose ink convention is unknown; convert it to RGB first`,
     );
   }
+  checkSampling(info, name);
+  // libjpeg's upsampling and colour conversion redone on jpeg-js's planes where they can be read back exactly
+  const ownPixels = info.components === 3 && planesRecoverable(info.sampling);
   const { maxDecodedBytes } = resolveLimits(options.limits);
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
@@ -68,7 +72,7 @@ export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data', options: JpegD
       formatAsRGBA: false,
       tolerantDecoding: false,
       // libjpeg's rule, which PIL follows: jpeg-js would take an Adobe "no transform" 3-component file for YCbCr
-      colorTransform: info.components === 3 ? storesYCbCr(info) : info.adobeTransform === 2,
+      colorTransform: info.components === 3 ? !ownPixels && storesYCbCr(info) : info.adobeTransform === 2,
       maxResolutionInMP: Math.ceil((info.width * info.height) / 1e6) + 1,
       maxMemoryUsageInMB: Math.max(1, Math.floor(maxDecodedBytes / 1024 ** 2)),
     });
@@ -76,6 +80,7 @@ export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data', options: JpegD
     throw new Error(`${name}: corrupt JPEG: ${(err as Error).message}`);
   }
   const { width, height } = decoded;
+  if (ownPixels) toLibjpegPixels(decoded.data, width, height, info.sampling, storesYCbCr(info));
   let image: RasterImage8 = { width, height, channels: 3, bitDepth: 8, data: decoded.data };
   if (info.components === 1) {
     // jpeg-js replicates gray into RGB; keep one channel, as PIL's mode "L"
@@ -86,6 +91,23 @@ export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data', options: JpegD
   if (options.exifOrientation === false || !info.exif) return image;
   const orientation = parseExifOrientation(info.exif);
   return orientation ? applyExifOrientation(image, orientation) : image;
+}
+
+/**
+ * Refuses sampling factors libjpeg (so PIL) cannot read, before jpeg-js makes something of them: factors outside
+ * 1–4, or a component whose factors do not divide the largest ones (libjpeg: "Fractional sampling not implemented").
+ */
+function checkSampling(info: JpegStructure, name: string): void {
+  if (info.components === 1) return; // one component is read unsampled whatever its factors say
+  const bad = info.sampling.findIndex((s) => s.h < 1 || s.h > 4 || s.v < 1 || s.v > 4);
+  if (bad >= 0) {
+    const s = info.sampling[bad]!;
+    throw new Error(`${name}: corrupt JPEG (component ${bad + 1} has sampling factors ${s.h}x${s.v}; each must be 1 to 4)`);
+  }
+  if (upsamplingRatios(info.sampling) === null) {
+    const factors = info.sampling.map((s) => `${s.h}x${s.v}`).join(',');
+    throw new Error(`${name}: unsupported JPEG: fractional chroma sampling (${factors}); libjpeg and PIL cannot read it either`);
+  }
 }
 
 /**

@@ -15,24 +15,11 @@ const cases = loadJson<Record<string, JpegCase>>('jpeg', 'expected.json');
 const file = (n: string): string => path.join(FIXTURES, 'jpeg', `${n}.jpg`);
 
 /*
- * jpeg-js and libjpeg (PIL 9.4) use different IDCTs and chroma upsampling, so pixels are not
- * bit-identical. Measured on these fixtures (24x16, quality 90):
- *  - 4:4:4 colour and grayscale: max difference 1 level;
- *  - 4:2:0 (PIL's default, baseline and progressive): up to 107 levels on the 1-2 pixel bands
- *    along hard colour edges, where libjpeg's "fancy" upsampling interpolates chroma across the
- *    2x2 blocks and jpeg-js does not; at most 11 elsewhere.
+ * jpeg-js and libjpeg (PIL 9.4) use different IDCTs, so pixels are not bit-identical; chroma upsampling and the
+ * YCbCr conversion are libjpeg's own (jpeg-upsample.ts). Measured on these fixtures (24x16, quality 90): 4:4:4
+ * colour and grayscale within 1 level, 4:2:0 (PIL's default) within 3 everywhere, hard colour edges included
+ * (jpeg-js's own upsampling was up to 107 levels off there). jpeg-sampling.test.ts covers every other sampling.
  */
-function maxDiffAwayFromEdges(a: Uint8Array, b: Uint8Array, w: number, h: number): number {
-  let m = 0;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (x === 11 || x === 12 || y === 7 || y === 8) continue; // the quadrant edges of the source
-      for (let c = 0; c < 3; c++) m = Math.max(m, Math.abs((a[(y * w + x) * 3 + c] ?? 0) - (b[(y * w + x) * 3 + c] ?? 0)));
-    }
-  }
-  return m;
-}
-
 describe('JPEG decoding', () => {
   it.each(['baseline444', 'gray'])('%s is within 1 level of PIL/libjpeg', (name) => {
     const c = cases[name];
@@ -43,14 +30,12 @@ describe('JPEG decoding', () => {
     expect(maxAbsDiff(img.data, u8(c.pil))).toBeLessThanOrEqual(1);
   });
 
-  it.each(['baseline', 'progressive'])('%s (4:2:0) is within 11 levels of PIL/libjpeg away from colour edges', (name) => {
+  it.each(['baseline', 'progressive'])('%s (4:2:0) is within 3 levels of PIL/libjpeg, across colour edges too', (name) => {
     const c = cases[name];
     if (!c) throw new Error(name);
     const img = readImage(file(name));
     expect([img.height, img.width, img.channels]).toEqual(c.pil.shape);
-    const want = u8(c.pil);
-    expect(maxDiffAwayFromEdges(img.data as Uint8Array, want, img.width, img.height)).toBeLessThanOrEqual(11);
-    expect(maxAbsDiff(img.data, want)).toBeLessThanOrEqual(107);
+    expect(maxAbsDiff(img.data, u8(c.pil))).toBeLessThanOrEqual(3);
   });
 
   it('reads a grayscale JPEG as one channel and the progressive file like the baseline one', () => {
