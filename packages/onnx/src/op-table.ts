@@ -11,6 +11,7 @@ import { lossOps } from './ops-loss';
 import { nnOps } from './ops-nn';
 import { normalizationOps } from './ops-normalization';
 import { quantizeOps } from './ops-quantize';
+import { randomOps } from './ops-random';
 import { recurrentOps } from './ops-recurrent';
 import { reduceOps } from './ops-reduce';
 import { resizeOps } from './ops-resize';
@@ -34,6 +35,7 @@ export const onnxOps: OpTable = {
   ...quantizeOps,
   ...lossOps,
   ...recurrentOps,
+  ...randomOps,
   ...ortDefaultDomainOps,
 };
 

@@ -55,6 +55,7 @@ const two = (x: () => Tensor, y: () => Tensor): Pick<Case, 'xs' | 'values'> => (
 
 const NOT_DIFFERENTIABLE = 'not differentiable';
 const STRAIGHT_THROUGH = 'rounding passes the gradient straight through inside the range (test/quantize.test.ts)';
+const RANDOM = 'a random draw, a new tensor off the tape: no gradient (test/random.test.ts)';
 const CONSTANTS_ONLY = 'folded on load-time constants only (test/constant-folding.test.ts)';
 const cases: Record<string, Case[] | string> = {
   Add: [
@@ -188,6 +189,12 @@ const cases: Record<string, Case[] | string> = {
   If: 'control flow: the model runs the branch its condition picks (test/control-flow.test.ts)',
   Loop: 'control flow: the model unrolls the body on the tape (test/control-flow.test.ts)',
   Scan: 'control flow: the model unrolls the body on the tape (test/control-flow.test.ts)',
+  RandomNormal: RANDOM,
+  RandomUniform: RANDOM,
+  RandomNormalLike: RANDOM,
+  RandomUniformLike: RANDOM,
+  Bernoulli: RANDOM,
+  Multinomial: RANDOM,
   SequenceMap: 'control flow: the model unrolls the body on the tape (test/sequences.test.ts)',
   GridSample: [
     {
