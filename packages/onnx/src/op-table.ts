@@ -12,6 +12,7 @@ import { nnOps } from './ops-nn';
 import { normalizationOps } from './ops-normalization';
 import { quantizeOps } from './ops-quantize';
 import { randomOps } from './ops-random';
+import { signalOps } from './ops-signal';
 import { recurrentOps } from './ops-recurrent';
 import { reduceOps } from './ops-reduce';
 import { resizeOps } from './ops-resize';
@@ -36,6 +37,7 @@ export const onnxOps: OpTable = {
   ...lossOps,
   ...recurrentOps,
   ...randomOps,
+  ...signalOps,
   ...ortDefaultDomainOps,
 };
 

@@ -56,6 +56,7 @@ const two = (x: () => Tensor, y: () => Tensor): Pick<Case, 'xs' | 'values'> => (
 const NOT_DIFFERENTIABLE = 'not differentiable';
 const STRAIGHT_THROUGH = 'rounding passes the gradient straight through inside the range (test/quantize.test.ts)';
 const RANDOM = 'a random draw, a new tensor off the tape: no gradient (test/random.test.ts)';
+const WINDOW = 'a load-time constant from integer inputs: nothing to differentiate';
 const CONSTANTS_ONLY = 'folded on load-time constants only (test/constant-folding.test.ts)';
 const cases: Record<string, Case[] | string> = {
   Add: [
@@ -195,6 +196,10 @@ const cases: Record<string, Case[] | string> = {
   RandomUniformLike: RANDOM,
   Bernoulli: RANDOM,
   Multinomial: RANDOM,
+  HannWindow: WINDOW,
+  HammingWindow: WINDOW,
+  BlackmanWindow: WINDOW,
+  MelWeightMatrix: WINDOW,
   SequenceMap: 'control flow: the model unrolls the body on the tape (test/sequences.test.ts)',
   GridSample: [
     {
@@ -763,6 +768,25 @@ const cases: Record<string, Case[] | string> = {
     { label: 'a tensor', ...one(() => rn(2, 3)), values: ([a]) => [new OnnxOptional(a!)] },
     { label: 'a sequence', xs: () => [rn(2), rn(3)], values: (x) => [new OnnxOptional(new OnnxSequence(x))] },
     { label: "opset 18's plain tensor", ...one(() => rn(3)), opset: 18 },
+  ],
+  DFT: [
+    { label: 'real, axis 1', ...one(() => rn(2, 5, 1)) },
+    {
+      label: 'complex inverse, axis 2, zero-padded',
+      ...one(() => rn(1, 2, 3, 2)),
+      values: ([a]) => [a!, new Const([5], [], 'int')],
+      attrs: { axis: i(2), inverse: i(1) },
+    },
+    { label: 'onesided, cut', ...one(() => rn(2, 6, 1)), values: ([a]) => [a!, new Const([5], [], 'int')], attrs: { onesided: i(1) } },
+  ],
+  STFT: [
+    { label: 'window', xs: () => [rn(1, 12, 1), rn(4)], values: ([a, w]) => [a!, new Const([3], [], 'int'), w!] },
+    {
+      label: 'complex, frame_length, onesided 0',
+      ...one(() => rn(2, 9, 2)),
+      values: ([a]) => [a!, new Const([2], [], 'int'), null, new Const([4], [], 'int')],
+      attrs: { onesided: i(0) },
+    },
   ],
 };
 
