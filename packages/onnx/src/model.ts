@@ -359,6 +359,10 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       if (real.length !== 1)
         throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
       if (graph.output.length !== 1) throw new Error(`the graph has ${graph.output.length} outputs; a gradlens model gives one`);
+      if (real[0]!.type?.sequenceType || real[0]!.type?.optionalType)
+        throw new Error(
+          `the graph input '${real[0]!.name}' is a ${real[0]!.type.sequenceType ? 'sequence' : 'optional'}, not a tensor: load with graphOnly and run it with runGraphValues`,
+        );
       const type = real[0]!.type?.tensorType?.elemType;
       if (type && !FLOAT_TYPES.has(type))
         throw new Error(

@@ -74,6 +74,22 @@ describe('sequence values through runGraphValues', () => {
     expect(() => m.runGraph(new Map([['x', x]]))).toThrow(/^the graph output 'z' is a sequence of 6, not a tensor: use runGraphValues$/);
   });
 
+  it('refuses a sequence graph input without graphOnly, in one line', () => {
+    const msg = ModelProto.fromObject({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'g',
+        node: [{ opType: 'SequenceLength', input: ['s'], output: ['z'] }],
+        input: [{ name: 's', type: seqType }],
+        output: [{ name: 'z', type: { tensorType: { elemType: 7 } } }],
+      },
+    });
+    expect(() => loadOnnx(ModelProto.encode(msg).finish())).toThrow(
+      /^loadOnnx ONNX bytes: the graph input 's' is a sequence, not a tensor: load with graphOnly and run it with runGraphValues$/,
+    );
+  });
+
   it('takes a sequence and an optional as graph inputs', () => {
     const msg = ModelProto.fromObject({
       irVersion: 8,
