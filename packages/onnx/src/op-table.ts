@@ -16,6 +16,7 @@ import { signalOps } from './ops-signal';
 import { recurrentOps } from './ops-recurrent';
 import { reduceOps } from './ops-reduce';
 import { resizeOps } from './ops-resize';
+import { roiAlignOps } from './ops-roi-align';
 import { shapeOps } from './ops-shape';
 import { optionalOps, sequenceOps } from './ops-sequence';
 
@@ -33,6 +34,7 @@ export const onnxOps: OpTable = {
   ...einsumOps,
   ...resizeOps,
   ...gridSampleOps,
+  ...roiAlignOps,
   ...quantizeOps,
   ...lossOps,
   ...recurrentOps,

@@ -201,6 +201,30 @@ const cases: Record<string, Case[] | string> = {
   BlackmanWindow: WINDOW,
   MelWeightMatrix: WINDOW,
   SequenceMap: 'control flow: the model unrolls the body on the tape (test/sequences.test.ts)',
+  // The features get the gradient; the rois and batch indices are read as numbers (no gradient, as torchvision's).
+  RoiAlign: [
+    {
+      label: 'avg, half_pixel, adaptive grid, two batch items',
+      xs: () => [rn(2, 2, 5, 6)],
+      values: ([x]) => [x!, new Const([0.3, 0.6, 4.2, 3.9, 1.1, 0.2, 5.4, 4.4, -1, -1, 2, 2], [3, 4], 'float64'), ints(1, 0, 1)],
+      attrs: { output_height: i(2), output_width: i(3), spatial_scale: f(1) },
+      opset: 16,
+    },
+    {
+      label: 'max, output_half_pixel, sampling_ratio 2',
+      xs: () => [rn(1, 2, 6, 5)],
+      values: ([x]) => [x!, new Const([1.2, 0.4, 7.7, 9.1, 0, 0, 3.3, 2.1], [2, 4], 'float64'), ints(0, 0)],
+      attrs: { mode: s('max'), output_height: i(2), output_width: i(2), sampling_ratio: i(2), spatial_scale: f(0.5) },
+      opset: 16,
+    },
+    {
+      label: 'RoiAlign-10',
+      xs: () => [rn(1, 1, 4, 4)],
+      values: ([x]) => [x!, new Const([0.5, 0.5, 2.5, 3.0], [1, 4], 'float64'), ints(0)],
+      attrs: { output_height: i(2), output_width: i(2), sampling_ratio: i(1) },
+      opset: 10,
+    },
+  ],
   GridSample: [
     {
       label: 'bilinear, zeros',
