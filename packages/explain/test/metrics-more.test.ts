@@ -8,12 +8,15 @@ import {
   averageSensitivity,
   boxMask,
   camMultImageConfidenceChange,
+  DEFAULT_METRICS,
   dropInConfidence,
   effectiveComplexity,
+  evaluateMethods,
   increaseInConfidence,
   irof,
   localisationAUC,
   maxSensitivity,
+  METRIC_NAMES,
   monotonicity,
   monotonicityCorrelation,
   pixelFlipping,
@@ -26,6 +29,8 @@ import {
   sensitivityN,
   slic,
   topKIntersection,
+  toMarkdown,
+  toSaliencyMap,
   vanillaGradient,
 } from '../src';
 import type { Explainer, SaliencyMap } from '../src';
@@ -210,5 +215,87 @@ describe('properties of the new metrics', () => {
     const two = tensor(new Float32Array(2 * 768), [2, 3, 16, 16]);
     expect(() => pixelFlipping(model, two, map, 3)).toThrow(/expected one image/);
     expect(narrow(two, 0, 0, 1).shape).toEqual([1, 3, 16, 16]);
+  });
+});
+
+describe('evaluateMethods with the Quantus / pytorch-grad-cam metrics', () => {
+  test("each value is the metric function's (seed + sample index); the new metrics are not in the defaults", () => {
+    const model = smallVgg();
+    const xAll = tensor(Float32Array.from(readNpz(path.join(FIXTURES, 'expected.npz'))['x']!.data as ArrayLike<number>), [2, 3, 16, 16]);
+    const samples = [0, 1].map((i) => ({ image: narrow(xAll, 0, i, 1), label: [3, 7][i]!, box: { x0: 2, y0: 2, x1: 10, y1: 12 } }));
+    const vanilla: Explainer = (m, input, t) => vanillaGradient(m, input, { target: t, onWarning: () => undefined }).attribution;
+    const metrics = [
+      'road-combined',
+      'confidence-drop',
+      'confidence-increase',
+      'pixel-flipping',
+      'region-perturbation',
+      'selectivity',
+      'sensitivity-n',
+      'irof',
+      'monotonicity',
+      'monotonicity-corr',
+      'avg-sensitivity',
+      'mass-accuracy',
+      'rank-accuracy',
+      'top-k',
+      'attribution-localisation',
+      'localisation-auc',
+      'effective-complexity',
+      'random-logit',
+    ] as const;
+    const opts = {
+      metrics: [...metrics],
+      seed: 5,
+      robustness: { samples: 1 },
+      averageSensitivity: { samples: 2 },
+      road: { percentages: [30, 70] },
+      sensitivityN: { sizes: [4, 16], runs: 4 },
+      monotonicityCorrelation: { featuresInStep: 64, samples: 2 },
+      irof: { slic: { segments: 8 } },
+    };
+    const table = evaluateMethods(model, samples, { vanilla }, opts);
+    const v = table.values.vanilla!;
+    samples.forEach((s, i) => {
+      const raw = vanilla(model, s.image, s.label);
+      const map = toSaliencyMap(raw);
+      raw.dispose();
+      const seed = 5 + i;
+      const mask = boxMask(s.box, 16, 16);
+      const perStep = (r: { auc: number; curve: number[] }) => r.auc / Math.max(1, r.curve.length - 1);
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const q of map.data) [lo, hi] = [Math.min(lo, q), Math.max(hi, q)];
+      const scaled = { ...map, data: map.data.map((q) => (q - lo) / (hi - lo)) };
+      const change = camMultImageConfidenceChange(model, s.image, scaled, s.label);
+      const want: Record<(typeof metrics)[number], number | null> = {
+        'road-combined': road(model, s.image, map, s.label, { seed, percentages: [30, 70] }).combined,
+        'confidence-drop': Math.max(0, -change),
+        'confidence-increase': change > 0 ? 1 : 0,
+        'pixel-flipping': perStep(pixelFlipping(model, s.image, map, s.label)),
+        'region-perturbation': perStep(regionPerturbation(model, s.image, map, s.label)),
+        selectivity: perStep(selectivity(model, s.image, map, s.label)),
+        'sensitivity-n': sensitivityN(model, s.image, map, s.label, { seed, sizes: [4, 16], runs: 4 }).mean,
+        irof: ((r) => r.aoc / r.segments)(irof(model, s.image, map, s.label, { slic: { segments: 8 } })),
+        monotonicity: monotonicity(model, s.image, map, s.label).monotonic ? 1 : 0,
+        'monotonicity-corr': monotonicityCorrelation(model, s.image, map, s.label, { seed, featuresInStep: 64, samples: 2 }),
+        'avg-sensitivity': i === 0 ? averageSensitivity(model, s.image, vanilla, s.label, { seed, samples: 2 }) : null,
+        'mass-accuracy': relevanceMassAccuracy(map, mask),
+        'rank-accuracy': relevanceRankAccuracy(map, mask),
+        'top-k': topKIntersection(map, mask),
+        'attribution-localisation': attributionLocalisation(map, mask),
+        'localisation-auc': localisationAUC(map, mask),
+        'effective-complexity': effectiveComplexity(map),
+        'random-logit': randomLogit(model, s.image, vanilla, s.label, { seed }).similarity,
+      };
+      for (const m of metrics) {
+        const w = want[m];
+        if (w === null || !Number.isFinite(w)) expect(v[m]![i]).toBeNull();
+        else close(v[m]![i]!, w, 1e-12);
+      }
+    });
+    expect(DEFAULT_METRICS).not.toContain('pixel-flipping');
+    expect(METRIC_NAMES).toEqual(expect.arrayContaining([...DEFAULT_METRICS, ...metrics]));
+    expect(toMarkdown(table).split('\n')[0]).toContain('| Pixel flipping ↓ | Region pert. ↑ |');
   });
 });

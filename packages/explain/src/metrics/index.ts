@@ -12,7 +12,7 @@ export { modelRandomization, defaultReinit, parameterLayers, withRestoredWeights
 export type { CompletenessResult } from './completeness';
 export { integratedGradientsCompleteness, attributionCompleteness, completenessGap } from './completeness';
 export type { MetricName, EvaluationSample, EvaluateOptions, MetricSummary, EvaluationTable } from './evaluate';
-export { evaluateMethods, toMarkdown, tableToJSON, METRIC_NAMES, METRIC_INFO } from './evaluate';
+export { evaluateMethods, toMarkdown, tableToJSON, METRIC_NAMES, DEFAULT_METRICS, METRIC_INFO } from './evaluate';
 export { sparseness } from './sparseness';
 export { complexity, effectiveComplexity } from './complexity';
 export type { FaithfulnessCorrelationOptions } from './faithfulness-correlation';
