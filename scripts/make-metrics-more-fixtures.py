@@ -281,6 +281,13 @@ def cams(e, model, x):
     an = a.double().numpy()
     for kern in ('rbf', 'sigmoid', 'linear'):
         e['kpca_' + kern] = np.stack([kernel_projection(an[i], kern, 1 / an.shape[1]) for i in range(an.shape[0])])
+    # The GAP net's features.0 at 20x20 (400 positions: the TypeScript side's Lanczos path), rbf kernel.
+    gap = base.GapNet().eval()
+    gap.load_state_dict(torch.load(os.path.join(FIX, 'gapnet.pth')))
+    xb = torch.randn(1, 3, 20, 20, generator=torch.Generator().manual_seed(5))
+    e['kpca_big_x'] = xb.double().numpy()
+    ab, _, _ = base.layer_and_grad(gap, 'features.0', xb, [3])
+    e['kpca_big'] = kernel_projection(ab[0].double().numpy(), 'rbf', 1 / ab.shape[1])[None]
     # FEM: k-sigma rule (population std), weights = fraction of positions above, ReLU.
     mean = an.mean(axis=(2, 3), keepdims=True)
     std = an.std(axis=(2, 3), keepdims=True)

@@ -5,6 +5,7 @@ import type { CamLayer, CamOptions, CamResult } from './cam-core';
 import { buildCam, camLayer, perItem, withLayer } from './cam-core';
 import { checkEval, checkInput, Warnings } from './common';
 import { topEigenvector } from './eigencam';
+import { lanczosTopEigen } from './lanczos';
 
 /** Kernels of scikit-learn's KernelPCA (coef0 = 1, degree 3). */
 export type KpcaKernel = 'rbf' | 'sigmoid' | 'poly' | 'linear' | 'cosine';
@@ -15,6 +16,9 @@ export interface KpcaCamOptions extends Omit<CamOptions, 'target'> {
   /** γ of the rbf, sigmoid and poly kernels (default 1 / channels, as scikit-learn). */
   gamma?: number;
 }
+
+/** Most positions (h·w) of the layer's map that KPCA-CAM takes: a 64 × 64 map (a 32 M-value kernel matrix). */
+const MAX_POSITIONS = 4096;
 
 const KERNELS: readonly KpcaKernel[] = ['rbf', 'sigmoid', 'poly', 'linear', 'cosine'];
 
@@ -58,7 +62,8 @@ export function kernelProjection(a: Float64Array, k: number, hw: number, kernel:
     all += rowMean[p]! / hw;
   }
   for (let p = 0; p < hw; p++) for (let q = 0; q < hw; q++) g[p * hw + q] = g[p * hw + q]! - rowMean[p]! - rowMean[q]! + all;
-  const { vector, value } = topEigenvector(g, hw);
+  // Jacobi for small maps (exact to rounding); Lanczos where Jacobi's O(hw³) sweeps would take minutes
+  const { vector, value } = hw <= 256 ? topEigenvector(g, hw) : lanczosTopEigen(g, hw);
   let big = 0;
   for (let j = 1; j < hw; j++) if (Math.abs(vector[j]!) > Math.abs(vector[big]!)) big = j;
   const sign = vector[big]! < 0 ? -1 : 1;
@@ -89,7 +94,14 @@ export function kpcaCam(model: Module, x: Tensor, given: KpcaCamOptions = {}): C
       method,
       layer.a,
       null,
-      perItem((a, _g, k, hw) => ({ map: kernelProjection(a, k, hw, kernel, options.gamma ?? 1 / k), weights: null })),
+      perItem((a, _g, k, hw) => {
+        // the kernel matrix is hw² float64 and its eigen-decomposition O(hw³): refuse what would not finish
+        if (hw > MAX_POSITIONS)
+          throw new Error(
+            `${method}: layer '${options.layer}' has ${hw} positions; the kernel matrix would be ${hw}×${hw} (at most ${MAX_POSITIONS} positions: choose a coarser layer)`,
+          );
+        return { map: kernelProjection(a, k, hw, kernel, options.gamma ?? 1 / k), weights: null };
+      }),
       options.relu ?? false,
       x.shape,
       { classes: null, fn: null },

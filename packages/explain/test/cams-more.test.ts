@@ -2,8 +2,9 @@ import * as path from 'path';
 import { readNpz } from '@gradlens/io';
 import type { NdArray } from '@gradlens/io';
 import { tensor } from '@gradlens/tensor';
-import { disposeResult, eigenCam, fem, finerCam, gradCam, kpcaCam } from '../src';
-import { FIXTURES, relError, smallVgg } from './helpers';
+import { disposeResult, eigenCam, fem, finerCam, gradCam, kpcaCam, topEigenvector } from '../src';
+import { lanczosTopEigen } from '../src/lanczos';
+import { FIXTURES, gapNet, relError, smallVgg } from './helpers';
 
 let cache: Record<string, NdArray> | null = null;
 const arr = (name: string): Float64Array => {
@@ -72,11 +73,37 @@ describe('the newer pytorch-grad-cam CAMs against NumPy/PyTorch (scripts/make-me
     disposeResult(g);
   });
 
+  test('Lanczos (large maps) finds the top eigenpair Jacobi finds, also for an indefinite matrix', () => {
+    for (const shift of [0, -3]) {
+      const n = 90;
+      const m = new Float64Array(n * n);
+      for (let i = 0; i < n; i++)
+        for (let j = i; j < n; j++) m[i * n + j] = m[j * n + i] = Math.tanh(Math.sin(i * 7 + j * 3) + 0.3) + (i === j ? shift : 0);
+      const a = topEigenvector(m, n);
+      const b = lanczosTopEigen(m, n);
+      expect(Math.abs(a.value - b.value)).toBeLessThanOrEqual(1e-9 * Math.abs(a.value));
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += a.vector[i]! * b.vector[i]!;
+      expect(Math.abs(Math.abs(dot) - 1)).toBeLessThanOrEqual(1e-9);
+    }
+  });
+
+  test('KPCA-CAM on a 20 × 20 layer map (400 positions, the Lanczos path) matches NumPy', () => {
+    const big = tensor(Float32Array.from(arr('kpca_big_x')), [1, 3, 20, 20]);
+    const r = kpcaCam(gapNet(), big, { layer: 'features.0', kernel: 'rbf' });
+    expect(relError(r.map, arr('kpca_big'))).toBeLessThanOrEqual(1e-5);
+    disposeResult(r);
+  });
+
   test('bad options are one-line errors', () => {
     expect(() => kpcaCam(model, x, { layer, kernel: 'laplace' as 'rbf' })).toThrow(
       /kernel must be one of rbf, sigmoid, poly, linear, cosine, got 'laplace'/,
     );
     expect(() => kpcaCam(model, x, { layer, gamma: -1 })).toThrow(/gamma must be > 0, got -1/);
+    const big = tensor(new Float32Array(3 * 66 * 66), [1, 3, 66, 66]);
+    expect(() => kpcaCam(gapNet(), big, { layer: 'features.0' })).toThrow(
+      /layer 'features.0' has 4356 positions; the kernel matrix would be 4356×4356 \(at most 4096 positions/,
+    );
     expect(() => fem(model, x, { layer, k: NaN })).toThrow(/k must be a finite number/);
     expect(() => finerCam(model, x, { layer, comparisonRanks: [10] })).toThrow(/comparison ranks must be integers in 0…9, got 10/);
     expect(() => finerCam(model, x, { layer, target: [3] })).toThrow(/1 targets for 2 items/);

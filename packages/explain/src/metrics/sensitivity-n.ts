@@ -56,7 +56,7 @@ export function sensitivityN(
   if (options.subsets && options.subsets.length !== sizes.length)
     throw new Error(`${where}: subsets must hold one list per size (${sizes.length}), got ${options.subsets.length}`);
   const gen = metricGenerator(options);
-  const all: (readonly number[])[] = [];
+  const all: ArrayLike<number>[] = [];
   sizes.forEach((n, si) => {
     for (let r = 0; r < runs; r++) {
       if (options.subsets) {
@@ -73,7 +73,7 @@ export function sensitivityN(
           idx[i] = idx[j]!;
           idx[j] = t;
         }
-        all.push(Array.from(idx.subarray(0, n)));
+        all.push(idx.slice(0, n));
       }
     }
   });
@@ -99,7 +99,8 @@ export function sensitivityN(
     const sums = new Float64Array(runs);
     const drops = new Float64Array(runs);
     for (let r = 0; r < runs; r++) {
-      for (const p of all[si * runs + r]!) sums[r] = sums[r]! + map.data[p]!;
+      const subset = all[si * runs + r]!;
+      for (let q = 0; q < subset.length; q++) sums[r] = sums[r]! + map.data[subset[q]!]!;
       drops[r] = y - scores[si * runs + r]!;
     }
     return pearson(sums, drops);
