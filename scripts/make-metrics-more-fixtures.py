@@ -224,6 +224,36 @@ def metrics(e, model, x0, g):
         sens.append(np.linalg.norm(gs - g0) / np.linalg.norm(g0))
     e['avg_sens'] = [np.mean(sens)]
 
+    # Continuity: 6 horizontal translations t = -16 + 5k, vacated columns black; |a| / max; max over the
+    # translations whose top class is the explained one of L1(a - a_t) / (L2(x - x_t) + 1e-9), and over all.
+    def nrm(v):
+        return np.abs(v) / np.abs(v).max()
+
+    def continuity(cls):
+        ca = nrm(base.input_grad(model, x0, [cls])[0].double().numpy().ravel())
+        keep, every = [], []
+        for k in range(1, 7):
+            t = -16 + k * 5
+            xt = np.full_like(img, black)
+            for xx in range(W):
+                if 0 <= xx - t < W:
+                    xt[:, :, xx] = img[:, :, xx - t]
+            xtt = torch.tensor(xt[None]).float()
+            with torch.no_grad():
+                top = int(model(xtt).argmax(1)[0])
+            at = nrm(base.input_grad(model, xtt, [cls])[0].double().numpy().ravel())
+            r = np.abs(ca - at).sum() / (np.linalg.norm((img - xt).ravel()) + 1e-9)
+            every.append(r)
+            if top == cls:
+                keep.append(r)
+        return [max(keep) if keep else np.nan, max(every), len(keep)]
+
+    with torch.no_grad():
+        top0 = int(model(x0).argmax(1)[0])
+    e['continuity_class'] = [top0]
+    e['continuity_top'] = continuity(top0)
+    e['continuity_3'] = continuity(T)
+
     # Localisation against a mask: rows 3..10, columns 4..12, plus pixel (0, 0).
     mask = np.zeros((H, W))
     mask[3:11, 4:13] = 1

@@ -8,6 +8,7 @@ import {
   averageSensitivity,
   boxMask,
   camMultImageConfidenceChange,
+  continuity,
   DEFAULT_METRICS,
   dropInConfidence,
   effectiveComplexity,
@@ -118,6 +119,13 @@ describe('metrics against NumPy written from their definitions (scripts/make-met
     );
   });
 
+  test('continuity over six translations: the top class (all kept), class 3 (none kept: NaN; all: their max)', () => {
+    const top = arr('continuity_class')[0]!;
+    close(continuity(model, x, vanilla, top, { steps: 6 }), arr('continuity_top')[0]!);
+    expect(continuity(model, x, vanilla, 3, { steps: 6 })).toBeNaN();
+    close(continuity(model, x, vanilla, 3, { steps: 6, skipChangedPredictions: false }), arr('continuity_3')[1]!);
+  });
+
   test('localisation against a mask: mass, rank, top-k, attribution localisation, AUC; effective complexity; random logit', () => {
     close(relevanceMassAccuracy(map, mask), arr('rma')[0]!);
     close(relevanceRankAccuracy(map, mask), arr('rra')[0]!);
@@ -210,6 +218,9 @@ describe('properties of the new metrics', () => {
       /otherClass must be a class in 0…9 other than 3, got 3/,
     );
     expect(() => pixelFlipping(model, x, map, 12)).toThrow(/target class 12/);
+    expect(() => continuity(model, x, (m, i, t) => vanillaGradient(m, i, { target: t }).attribution, 3, { steps: 40 })).toThrow(
+      /steps must be an integer in 1…33, got 40/,
+    );
     expect(() => boxMask({ x0: 5, y0: 5, x1: 2, y1: 9 }, 16, 16)).toThrow(/x0 < x1/);
     // narrow keeps the input a batch of one; a batch of two is refused
     const two = tensor(new Float32Array(2 * 768), [2, 3, 16, 16]);
@@ -243,6 +254,7 @@ describe('evaluateMethods with the Quantus / pytorch-grad-cam metrics', () => {
       'localisation-auc',
       'effective-complexity',
       'random-logit',
+      'continuity',
     ] as const;
     const opts = {
       metrics: [...metrics],
@@ -253,6 +265,7 @@ describe('evaluateMethods with the Quantus / pytorch-grad-cam metrics', () => {
       sensitivityN: { sizes: [4, 16], runs: 4 },
       monotonicityCorrelation: { featuresInStep: 64, samples: 2 },
       irof: { slic: { segments: 8 } },
+      continuity: { steps: 4, skipChangedPredictions: false },
     };
     const table = evaluateMethods(model, samples, { vanilla }, opts);
     const v = table.values.vanilla!;
@@ -287,6 +300,7 @@ describe('evaluateMethods with the Quantus / pytorch-grad-cam metrics', () => {
         'localisation-auc': localisationAUC(map, mask),
         'effective-complexity': effectiveComplexity(map),
         'random-logit': randomLogit(model, s.image, vanilla, s.label, { seed }).similarity,
+        continuity: i === 0 ? continuity(model, s.image, vanilla, s.label, { steps: 4, skipChangedPredictions: false }) : null,
       };
       for (const m of metrics) {
         const w = want[m];

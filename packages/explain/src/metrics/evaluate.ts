@@ -47,6 +47,8 @@ import {
   topKIntersection,
 } from './mask-localisation';
 import { randomLogit } from './random-logit';
+import type { ContinuityOptions } from './continuity';
+import { continuity } from './continuity';
 import { minMax } from '../maps';
 
 /** The metrics `evaluateMethods` can compute. */
@@ -83,7 +85,8 @@ export type MetricName =
   | 'attribution-localisation'
   | 'localisation-auc'
   | 'effective-complexity'
-  | 'random-logit';
+  | 'random-logit'
+  | 'continuity';
 
 /** The metrics `evaluateMethods` computes when none are named (those of issue 21 and before). */
 export const DEFAULT_METRICS: readonly MetricName[] = [
@@ -125,6 +128,7 @@ export const METRIC_NAMES: readonly MetricName[] = [
   'localisation-auc',
   'effective-complexity',
   'random-logit',
+  'continuity',
 ];
 
 /** Column titles and directions of the metrics. */
@@ -296,6 +300,12 @@ export const METRIC_INFO: Readonly<Record<MetricName, { title: string; higherIsB
     higherIsBetter: false,
     description: 'random logit (Sixt et al. 2020, Quantus): SSIM of the map with the map of a random other class',
   },
+  continuity: {
+    title: 'Continuity',
+    higherIsBetter: false,
+    description:
+      'continuity (Montavon et al. 2018, Quantus): max ‖Φ(x) − Φ(xₜ)‖₁ / ‖x − xₜ‖₂ over 28 horizontal translations that keep the class, |Φ| / max, on the first pictures only',
+  },
 };
 
 /** One evaluation sample: an image [C, H, W] or [1, C, H, W] in the model's input space, its class, and the object's box. */
@@ -341,6 +351,8 @@ export interface EvaluateOptions {
   effectiveComplexity?: { eps?: number };
   /** Average sensitivity runs on the first `robustness.samples` samples, as max-sensitivity. */
   averageSensitivity?: MaxSensitivityOptions;
+  /** Continuity runs the explainer once per translation: on the first `robustness.samples` samples only. */
+  continuity?: ContinuityOptions;
   /** Base seed of the metrics with randomness (default 0); sample i uses seed + i, so any slice of the samples gives the same values. */
   seed?: number;
   /** Index of the first sample in the whole set (default 0), for seeds when scoring a slice (`--shard`). */
@@ -525,6 +537,7 @@ export function evaluateMethods(
           per['avg-sensitivity']!.push(
             robust ? averageSensitivity(model, x, explainer, target, { seed, samples: 10, ...options.averageSensitivity }) : null,
           );
+        if (has('continuity')) per.continuity!.push(robust ? finite(continuity(model, x, explainer, target, options.continuity)) : null);
         if (has('completeness') && !signed) per.completeness!.push(null);
         if (has('completeness') && signed) {
           const baseline = options.completeness?.baseline ?? 0;

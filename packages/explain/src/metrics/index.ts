@@ -47,3 +47,5 @@ export {
 } from './mask-localisation';
 export type { RandomLogitOptions, RandomLogitResult } from './random-logit';
 export { randomLogit } from './random-logit';
+export type { ContinuityOptions } from './continuity';
+export { continuity } from './continuity';
