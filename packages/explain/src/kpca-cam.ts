@@ -11,7 +11,7 @@ import { lanczosTopEigen } from './lanczos';
 export type KpcaKernel = 'rbf' | 'sigmoid' | 'poly' | 'linear' | 'cosine';
 
 export interface KpcaCamOptions extends Omit<CamOptions, 'target'> {
-  /** The kernel (default 'sigmoid', pytorch-grad-cam's KPCA_CAM default; the paper's experiments also use 'rbf'). */
+  /** The kernel (default 'sigmoid', pytorch-grad-cam's KPCA_CAM default). */
   kernel?: KpcaKernel;
   /** γ of the rbf, sigmoid and poly kernels (default 1 / channels, as scikit-learn). */
   gamma?: number;
