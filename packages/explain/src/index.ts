@@ -43,3 +43,6 @@ export * from './slic';
 export * from './lime';
 export * from './kernel-shap';
 export * from './target-functions';
+export * from './fem';
+export * from './kpca-cam';
+export * from './finer-cam';
