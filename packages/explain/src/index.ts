@@ -15,6 +15,7 @@ export * from './guided-gradcam';
 export * from './gradcam-plus-plus';
 export * from './xgradcam';
 export * from './hirescam';
+export * from './shapley-cam';
 export * from './layercam';
 export * from './scorecam';
 export * from './ablationcam';
