@@ -55,7 +55,9 @@ def toy(cls):
 
 def save(name, model, x, opset):
     path = os.path.join(OUT, name + '.onnx')
-    torch.onnx.export(model, ([x],), path, opset_version=opset, do_constant_folding=True)
+    names = ['boxes', 'labels', 'scores'] + (['masks'] if isinstance(model, MaskRCNN) else [])
+    torch.onnx.export(model, ([x],), path, opset_version=opset, do_constant_folding=True, input_names=['images'],
+                      output_names=names)
     if opset >= 16:
         m = onnx.load(path)
         for node in m.graph.node:

@@ -1,6 +1,6 @@
 /** @gradlens/onnx on any platform: the importer, which reads no file itself (index.ts and browser.ts add the platform). */
 export { loadOnnx, OnnxModel } from './model';
-export type { LoadOnnxOptions } from './model';
+export type { LoadOnnxOptions, OutputValues } from './model';
 export { onnxOps, onnxValueOps, supportedContribOps, supportedOps, OPSET_RANGE } from './op-table';
 export { contribOps } from './ops-contrib';
 export { modulePath, modulePaths, OnnxScope } from './scopes';

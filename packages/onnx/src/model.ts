@@ -1,4 +1,4 @@
-import { cast, noGrad, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
+import { cast, noGrad, reshape, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
 import { layers, Module } from '@gradlens/nn';
 import { Attrs } from './attrs';
 import { classNamesFromMetadata } from './class-names';
@@ -27,6 +27,23 @@ export interface LoadOnnxOptions {
   check?: boolean;
   /** Load a graph with several inputs or outputs to run with `runGraph` (no input shape resolved, no check). */
   graphOnly?: boolean;
+  /**
+   * The graph output `call` gives, by name or index, for a graph with several (a detection model's `scores`); the
+   * others of the last call are in `lastOutputs`. Default: the graph's only output.
+   */
+  output?: string | number;
+  /**
+   * The graph takes one item without a batch dim (torchvision's detection exports take [3, H, W]): `call` takes a
+   * batch of one [1, …], feeds it without the batch dim and gives the output a batch dim in front, so the explain
+   * methods see a model like any other. `inputShape` (the option) is the graph's own; the model's has the 1 in front.
+   */
+  unbatched?: boolean;
+}
+
+/** A graph output of the last `call`, as numbers (kept for a caller that draws detections' boxes, say). */
+export interface OutputValues {
+  shape: number[];
+  values: number[];
 }
 
 interface PlannedNode {
@@ -60,6 +77,12 @@ export class OnnxModel extends Module {
   readonly outputNames: readonly string[];
   /** The default-domain opset. */
   readonly opset: number;
+  /** The graph output `call` gives (the `output` option; 0: the first). */
+  readonly callOutput: number;
+  /** Whether the graph takes one item without a batch dim (the `unbatched` option). */
+  readonly unbatched: boolean;
+  /** Every graph output of the last `call`, by name, when the `output` option chose one of several; else empty. */
+  lastOutputs: ReadonlyMap<string, OutputValues> = new Map();
   /** metadata_props of the model. */
   readonly metadata: Readonly<Record<string, string>>;
   private readonly plan: PlannedNode[];
@@ -86,7 +109,13 @@ export class OnnxModel extends Module {
     this.outputName = this.outputNames[0] ?? '';
     this.declaredInputShape = declaredDims(input);
     this.inputDtype = input.type?.tensorType?.elemType === DOUBLE ? 'float64' : 'float32';
-    this.inputShape = options.graphOnly ? [] : resolveInputShape(input, options.inputShape);
+    this.unbatched = options.unbatched === true;
+    const own = options.graphOnly ? [] : resolveInputShape(input, options.inputShape);
+    this.inputShape = this.unbatched && !options.graphOnly ? [1, ...own] : own;
+    const chosen = options.output;
+    this.callOutput = chosen === undefined ? 0 : typeof chosen === 'number' ? chosen : this.outputNames.indexOf(chosen);
+    if (!Number.isInteger(this.callOutput) || this.callOutput < 0 || this.callOutput >= this.outputNames.length)
+      throw new Error(`the graph has no output ${JSON.stringify(chosen)}; its outputs: ${this.outputNames.join(', ')}`);
     for (const t of graph.initializer) {
       const v = readTensorProto(t, source);
       this.constants.set(t.name, v);
@@ -121,9 +150,23 @@ export class OnnxModel extends Module {
     if (this.inputNames.length !== 1)
       throw new Error(`the ONNX graph has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}); use runGraph`);
     // A float64 graph (model.double()) fed float32, or the other way round: its weights set the type.
-    const fed = x.dtype !== this.inputDtype && (x.dtype === 'float32' || x.dtype === 'float64') ? cast(x, this.inputDtype) : x;
-    const y = this.runGraph(new Map([[this.inputName, fed]]))[0]!;
-    return y instanceof Const ? constToTensor(y) : y;
+    const typed = x.dtype !== this.inputDtype && (x.dtype === 'float32' || x.dtype === 'float64') ? cast(x, this.inputDtype) : x;
+    if (this.unbatched && (typed.rank !== this.declaredInputShape.length + 1 || typed.shape[0] !== 1))
+      throw new Error(
+        `the ONNX graph takes one item [${this.declaredInputShape.join(', ')}] (unbatched): give a batch of one [1, ${this.declaredInputShape.join(', ')}], got [${x.shape.join(', ')}]`,
+      );
+    const fed = this.unbatched ? reshape(typed, typed.shape.slice(1)) : typed;
+    const outs = this.runGraph(new Map([[this.inputName, fed]]));
+    if (this.outputNames.length > 1)
+      this.lastOutputs = new Map(
+        outs.map((v, i) => [
+          this.outputNames[i]!,
+          { shape: [...v.shape], values: v instanceof Const ? v.values() : Array.from(v.values()) },
+        ]),
+      );
+    const picked = outs[this.callOutput]!;
+    const y = picked instanceof Const ? constToTensor(picked) : picked;
+    return this.unbatched ? reshape(y, [1, ...y.shape]) : y;
   }
 
   /** Runs the graph on named inputs and returns every graph output (constants stay constants). */
@@ -358,7 +401,10 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       const real = graph.input.filter((i) => !graph.initializer.some((t) => t.name === i.name));
       if (real.length !== 1)
         throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
-      if (graph.output.length !== 1) throw new Error(`the graph has ${graph.output.length} outputs; a gradlens model gives one`);
+      if (graph.output.length !== 1 && options.output === undefined)
+        throw new Error(
+          `the graph has ${graph.output.length} outputs (${graph.output.map((o) => o.name).join(', ')}); a gradlens model gives one: choose it with { output: name }, or load with graphOnly and use runGraph`,
+        );
       if (real[0]!.type?.sequenceType || real[0]!.type?.optionalType)
         throw new Error(
           `the graph input '${real[0]!.name}' is a ${real[0]!.type.sequenceType ? 'sequence' : 'optional'}, not a tensor: load with graphOnly and run it with runGraphValues`,

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { mean, mul, record, relu, slice, sum, Tensor, tidy } from '@gradlens/tensor';
+import { disposeResult, gradCam } from '@gradlens/explain';
 import { readNpy } from '@gradlens/io';
 import { loadOnnx } from '@gradlens/onnx';
 import { relError, runOp } from './op-harness';
@@ -65,6 +66,42 @@ describe.each(['faster_rcnn_opset11', 'faster_rcnn_opset16', 'mask_rcnn_opset11'
       expect(relError(cam.values(), golden.gradcam)).toBeLessThan(1e-3);
       tape.dispose();
     });
+  });
+});
+
+describe('a detection graph as a model whose output is its scores ({ output: "scores", unbatched: true })', () => {
+  const golden = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'faster_rcnn_opset11.json'), 'utf8')) as Golden;
+  const model = loadOnnx(path.join(FIXTURES, 'faster_rcnn_opset11.onnx'), { output: 'scores', unbatched: true });
+  const batch = () => new Tensor(Float32Array.from(npy('input')), [1, 3, 64, 64], 'float32');
+
+  it('takes a batch of one, gives the scores [1, K] and keeps the boxes and labels of the call', () => {
+    expect(model.inputShape).toEqual([1, 3, 64, 64]);
+    tidy(() => {
+      const y = model.call(batch());
+      expect(y.shape).toEqual([1, golden.shapes.scores![0]]);
+      expect(relError(y.values(), golden.outputs.scores!)).toBeLessThan(1e-4);
+    });
+    expect(model.lastOutputs.get('boxes')?.shape).toEqual(golden.shapes.boxes);
+    expect(relError(model.lastOutputs.get('boxes')!.values, golden.outputs.boxes!)).toBeLessThan(1e-4);
+    expect(model.lastOutputs.get('labels')?.values).toEqual(golden.outputs.labels);
+  });
+
+  it('explains a detection with the ordinary methods: Grad-CAM of detection 0 at backbone is PyTorch’s', () => {
+    const r = gradCam(model, batch(), { layer: 'backbone', target: 0 });
+    expect(r.map.shape).toEqual([1, ...golden.gradcamShape]);
+    expect(relError(r.map.values(), golden.gradcam)).toBeLessThan(1e-3);
+    disposeResult(r);
+  });
+
+  it('refuses an unknown output, a several-output graph without one, and a batch of two, in one line', () => {
+    const file = path.join(FIXTURES, 'faster_rcnn_opset11.onnx');
+    expect(() => loadOnnx(file, { output: 'logits' })).toThrow(/has no output "logits"; its outputs: boxes, labels, scores/);
+    expect(() => loadOnnx(file)).toThrow(
+      /the graph has 3 outputs \(boxes, labels, scores\); a gradlens model gives one: choose it with \{ output: name \}/,
+    );
+    expect(() => model.call(new Tensor(new Float32Array(2 * 3 * 64 * 64), [2, 3, 64, 64], 'float32'))).toThrow(
+      /takes one item \[3, 64, 64\] \(unbatched\): give a batch of one \[1, 3, 64, 64\], got \[2, 3, 64, 64\]/,
+    );
   });
 });
 
