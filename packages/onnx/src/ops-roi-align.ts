@@ -36,8 +36,15 @@ interface RoiGeometry {
   cols: AxisSamples;
 }
 
-/** The sample grid of a roi [x1, y1, x2, y2] under the node's attributes. */
-function geometry(roi: readonly number[], p: RoiParams): RoiGeometry {
+/** A roi's extent on one axis (start and length, in feature-map pixels) and its samples per output cell. */
+interface AxisExtent {
+  start: number;
+  length: number;
+  grid: number;
+}
+
+/** The extents of a roi [x1, y1, x2, y2] under the node's attributes: rows then columns. */
+function extents(roi: readonly number[], p: RoiParams): [AxisExtent, AxisExtent] {
   const offset = p.halfPixel ? 0.5 : 0;
   const [x1, y1, x2, y2] = roi.map((v) => v * p.scale) as [number, number, number, number];
   let width = x2 - offset - (x1 - offset);
@@ -46,14 +53,24 @@ function geometry(roi: readonly number[], p: RoiParams): RoiGeometry {
     width = Math.max(width, 1);
     height = Math.max(height, 1);
   }
-  const axis = (start: number, length: number, cells: number): AxisSamples => {
-    const bin = length / cells;
-    const grid = p.samplingRatio > 0 ? p.samplingRatio : Math.ceil(length / cells);
+  const grid = (length: number, cells: number) => (p.samplingRatio > 0 ? p.samplingRatio : Math.max(0, Math.ceil(length / cells)));
+  return [
+    { start: y1 - offset, length: height, grid: grid(height, p.outH) },
+    { start: x1 - offset, length: width, grid: grid(width, p.outW) },
+  ];
+}
+
+/** The sample grid of a roi from its extents. */
+function geometry([rows, cols]: [AxisExtent, AxisExtent], p: RoiParams): RoiGeometry {
+  const axis = (e: AxisExtent, cells: number): AxisSamples => {
+    const bin = e.length / cells;
     return {
-      cells: Array.from({ length: cells }, (_, k) => Array.from({ length: grid }, (_, i) => start + k * bin + ((i + 0.5) * bin) / grid)),
+      cells: Array.from({ length: cells }, (_, k) =>
+        Array.from({ length: e.grid }, (_, i) => e.start + k * bin + ((i + 0.5) * bin) / e.grid),
+      ),
     };
   };
-  return { rows: axis(y1 - offset, height, p.outH), cols: axis(x1 - offset, width, p.outW) };
+  return { rows: axis(rows, p.outH), cols: axis(cols, p.outW) };
 }
 
 interface RoiParams {
@@ -161,12 +178,17 @@ function roiAlign(x: Tensor, roiValues: number[], batchIndices: number[], attrs:
       `RoiAlign output ${p.outH}x${p.outW} and sampling_ratio ${p.samplingRatio}: sizes must be at least 1, the ratio at least 0`,
     );
   const [c, h, w] = x.shape.slice(1) as [number, number, number];
+  checkElements([count, c, p.outH, p.outW], 'RoiAlign output');
   if (count === 0) return t.zeros([0, c, p.outH, p.outW], x.dtype);
-  const rois = batchIndices.map((_, k) => geometry(roiValues.slice(4 * k, 4 * k + 4), p));
+  const notFinite = roiValues.findIndex((v) => !Number.isFinite(v));
+  if (notFinite >= 0)
+    throw new Error(`RoiAlign roi ${Math.floor(notFinite / 4)} has a coordinate ${roiValues[notFinite]}: rois must be finite`);
+  const spans = batchIndices.map((_, k) => extents(roiValues.slice(4 * k, 4 * k + 4), p));
   // Adaptive grids (sampling_ratio 0) follow the roi's size: a huge roi must not make millions of samples per bin.
-  const samples = rois.reduce((s, g) => s + g.rows.cells[0]!.length * g.cols.cells[0]!.length, 0);
-  if (samples * p.outH * p.outW > 2 ** 26)
-    throw new Error(`RoiAlign would take ${samples * p.outH * p.outW} bilinear samples (rois far larger than X's ${h}x${w} map?)`);
+  const samples = spans.reduce((s, [rows, cols]) => s + rows.grid * cols.grid, 0) * p.outH * p.outW;
+  if (samples > 2 ** 26)
+    throw new Error(`RoiAlign would take ${samples} bilinear samples (rois far larger than X's ${h}x${w} map, or a huge output?)`);
+  const rois = spans.map((e) => geometry(e, p));
   // Rois grouped by batch item, computed together, then put back in the rois' order.
   const order: number[] = [];
   const parts: Tensor[] = [];

@@ -154,6 +154,20 @@ describe('RoiAlign', () => {
     expect(() => runOp('RoiAlign', [x(), r, b], { output_height: { i: 2 }, output_width: { i: 2 } }, 16)).toThrow(message);
   });
 
+  it('refuses a huge output, a roi that would take millions of samples, and a non-finite roi, before allocating', () => {
+    const b = new Tensor(Int32Array.from([0]), [1], 'int32');
+    const roi = (v: number[]) => new Tensor(Float64Array.from(v), [1, 4], 'float64');
+    expect(() =>
+      runOp('RoiAlign', [x(), roi([0, 0, 4, 4]), b], { output_height: { i: 2 ** 20 }, output_width: { i: 2 ** 20 } }, 16),
+    ).toThrow(/RoiAlign output would be \[1, 3, 1048576, 1048576\]/);
+    expect(() => runOp('RoiAlign', [x(), roi([0, 0, 1e9, 1e9]), b], { output_height: { i: 7 }, output_width: { i: 7 } }, 16)).toThrow(
+      /RoiAlign would take \d+ bilinear samples/,
+    );
+    expect(() => runOp('RoiAlign', [x(), roi([0, 0, Infinity, 4]), b], {}, 16)).toThrow(
+      /RoiAlign roi 0 has a coordinate Infinity: rois must be finite/,
+    );
+  });
+
   it('refuses an unknown mode or coordinate transformation', () => {
     const r = new Tensor(Float64Array.from([0, 0, 4, 4]), [1, 4], 'float64');
     const b = new Tensor(Int32Array.from([0]), [1], 'int32');
