@@ -17,6 +17,7 @@ import { recurrentOps } from './ops-recurrent';
 import { reduceOps } from './ops-reduce';
 import { resizeOps } from './ops-resize';
 import { roiAlignOps } from './ops-roi-align';
+import { unpoolUniqueOps } from './ops-unpool-unique';
 import { shapeOps } from './ops-shape';
 import { optionalOps, sequenceOps } from './ops-sequence';
 
@@ -35,6 +36,7 @@ export const onnxOps: OpTable = {
   ...resizeOps,
   ...gridSampleOps,
   ...roiAlignOps,
+  ...unpoolUniqueOps,
   ...quantizeOps,
   ...lossOps,
   ...recurrentOps,

@@ -201,6 +201,42 @@ const cases: Record<string, Case[] | string> = {
   BlackmanWindow: WINDOW,
   MelWeightMatrix: WINDOW,
   SequenceMap: 'control flow: the model unrolls the body on the tape (test/sequences.test.ts)',
+  // x's values go back to their pooled places; the indices are numbers.
+  MaxUnpool: [
+    {
+      label: 'at the inferred shape',
+      ...one(() => rn(1, 2, 2, 2)),
+      values: ([x]) => [x!, new Const([5, 7, 13, 15, 16, 19, 28, 30], [1, 2, 2, 2], 'int')],
+      attrs: { kernel_shape: is(2, 2), strides: is(2, 2) },
+      opset: 11,
+    },
+    {
+      label: 'into a larger output_shape',
+      ...one(() => rn(1, 1, 2, 2)),
+      values: ([x]) => [x!, new Const([0, 3, 9, 14], [1, 1, 2, 2], 'int'), ints(1, 1, 5, 5)],
+      attrs: { kernel_shape: is(2, 2), strides: is(2, 2) },
+      opset: 11,
+    },
+  ],
+  // The distinct values are an index selection of x (its first appearances); the other outputs are integers. A step
+  // splits equal values apart (the output grows), so the differences are taken where all values differ.
+  Unique: [
+    {
+      label: 'flattened, sorted',
+      ...one(() => distinct(3, 4)),
+      values: ([x]) => [x!],
+      opset: 11,
+      outputs: 4,
+    },
+    {
+      label: 'slices along axis 1, in order of appearance',
+      ...one(() => distinct(2, 5)),
+      values: ([x]) => [x!],
+      attrs: { axis: i(1), sorted: i(0) },
+      opset: 11,
+      outputs: 4,
+    },
+  ],
   // The features get the gradient; the rois and batch indices are read as numbers (no gradient, as torchvision's).
   RoiAlign: [
     {
