@@ -19,6 +19,12 @@ not used: each method is written here from its definition (Captum 0.6's document
 - neuron integrated gradients: (x - x') * sum_k w_k d neuron / dx;
 - neuron conductance: (x - x') * sum_k w_k dF/dy * dy/dx, y the neuron.
 
+The same methods then run on the width-reduced torchvision ResNet-18 of scripts/make-nn-fixtures.py
+(widthDivisor 16, its weights packages/nn/test/fixtures/resnet18.pth) at 32x32, into
+layer-attr-resnet.npz: layer IG on a block's first conv (its skip path still fed by the input) and on
+layer4, conductance, internal influence, channel ablation, neuron IG and conductance; the neuron is
+chosen here (active, on the path to both targets) and stored with the values.
+
 Quadratures as Captum's approximation_parameters: Gauss-Legendre nodes (1 + t) / 2, weights w / 2;
 the Riemann rules on [0, 1].
 """
@@ -210,6 +216,36 @@ def neuron_conductance(model, layer, x, b, classes, neuron, method, n):
     return (x - b) * total
 
 
+def resnet_fixtures():
+    spec = importlib.util.spec_from_file_location('make_nn_fixtures', os.path.join(HERE, 'make-nn-fixtures.py'))
+    nnfix = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nnfix)
+    from torchvision.models import resnet
+
+    model = nnfix.SlimResNet(resnet.BasicBlock, [2, 2, 2, 2], 16).eval()
+    model.load_state_dict(torch.load(os.path.join(HERE, '..', 'packages', 'nn', 'test', 'fixtures', 'resnet18.pth')))
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 32, 32)
+    b = torch.zeros_like(x)
+    classes = [2, 5]
+    e = {'x': x}
+    e['lig_conv'], e['lig_conv_delta'] = layer_ig(model, 'layer3.0.conv1', x, b, classes, 'gauss-legendre', 20)
+    e['lig_l4'], e['lig_l4_delta'] = layer_ig(model, 'layer4', x, b, classes, 'gauss-legendre', 20)
+    e['lcond'], e['lcond_delta'] = layer_conductance(model, 'layer3', x, b, classes, 'gauss-legendre', 20)
+    e['infl'] = internal_influence(model, 'layer3', x, b, classes, 'gauss-legendre', 20)
+    shape = (16, 2, 2)
+    e['labl'] = layer_ablation(model, 'layer3', x, classes, np.repeat(np.arange(16), 4).reshape(shape), torch.zeros(2, *shape))
+    # a neuron of layer2 that is on and carries gradient to both targets along the path
+    alphas, _ = quadrature('gauss-legendre', 20)
+    a, g = path_grads(model, 'layer2', x, b, classes, alphas)
+    ok = ((a[-1] > 0).all(0) & (g != 0).all(0).all(0)).nonzero()
+    nrn = tuple(int(v) for v in ok[0])
+    e['neuron'] = torch.tensor(nrn, dtype=torch.float32)
+    e['nig'], e['nig_delta'] = neuron_ig(model, 'layer2', x, b, nrn, 'gauss-legendre', 20)
+    e['ncond'] = neuron_conductance(model, 'layer2', x, b, classes, nrn, 'riemann-trapezoid', 20)
+    return e
+
+
 def main():
     torch.manual_seed(0)
     vgg = base.SmallVGG().eval()
@@ -245,6 +281,10 @@ def main():
 
     path = os.path.join(FIX, 'layer-attr.npz')
     np.savez(path, **{k: v.detach().numpy().astype(np.float32) for k, v in e.items()})
+    print(path, os.path.getsize(path), 'bytes')
+
+    path = os.path.join(FIX, 'layer-attr-resnet.npz')
+    np.savez(path, **{k: v.detach().numpy().astype(np.float32) for k, v in resnet_fixtures().items()})
     print(path, os.path.getsize(path), 'bytes')
 
 
