@@ -69,8 +69,9 @@ export function layerGradAndEval(
   try {
     const act = layerActivation(method, model, pass.tape, layer);
     requireOnPath(method, pass.tape, act, pass.output, layer);
-    const [g] = passGrad(pass, [act], rules);
-    return { a: tidy(() => mul(act, 1)), g: g! };
+    // A copy: where the layer is the model's output, the gradient is the pass's own seed, freed with it.
+    const g = tidy(() => mul(passGrad(pass, [act], rules)[0]!, 1));
+    return { a: tidy(() => mul(act, 1)), g };
   } finally {
     disposePass(pass);
   }

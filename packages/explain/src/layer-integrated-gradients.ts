@@ -65,7 +65,8 @@ export function layerIntegratedGradients(model: Module, x: Tensor, options: Laye
         );
         const pass = withLayerOutput(method, model, options.layer, interp, () => recordPass(method, model, xs, t));
         try {
-          return passGrad(pass, [interp])[0]!;
+          // a copy: where the layer is the model's output, the gradient is the pass's own seed, freed with it
+          return mul(passGrad(pass, [interp])[0]!, 1);
         } finally {
           disposePass(pass);
         }

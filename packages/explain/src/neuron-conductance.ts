@@ -76,7 +76,7 @@ export function neuronConductance(model: Module, x: Tensor, options: NeuronCondu
           const aPer = a.size / a.shape[0]!;
           const ga = passGrad(pass, [a])[0]!;
           const mid = ga.dataSync();
-          ga.dispose();
+          if (!pass.gradOutputs.includes(ga)) ga.dispose(); // at the model's output it is the pass's own seed
           const seed = new Float32Array(a.size);
           for (let r = 0; r < a.shape[0]!; r++) seed[r * aPer + off] = 1;
           const seedT = tensor(seed, a.shape, a.dtype);

@@ -229,6 +229,33 @@ describe('axioms', () => {
     nig.delta.forEach((d, i) => expect(Math.abs(d - ig.delta[i]!)).toBeLessThan(1e-4));
   });
 
+  test("the model's output layer: the gradient is the seed, layer IG, DeepLIFT and trapezoid conductance give F(x) − F(x′) on the target", () => {
+    const out = 'classifier.3';
+    const before = numTensors();
+    const gxa = layerGradientXActivation(model, x, { layer: out, target, ...quiet });
+    const ig = layerIntegratedGradients(model, x, { layer: out, target, baseline, steps: 3, ...quiet });
+    const dl = layerDeepLift(model, x, { layer: out, target, baseline, ...quiet });
+    const cond = layerConductance(model, x, { layer: out, target, baseline, steps: 3, method: 'riemann-trapezoid', ...quiet });
+    const infl = internalInfluence(model, x, { layer: out, target, baseline, steps: 3, ...quiet });
+    const nc = neuronConductance(model, x, { layer: out, neuron: 3, target: 3, baseline, steps: 3, ...quiet });
+    const lv = gxa.attribution.dataSync();
+    target.forEach((c, i) => {
+      expect(Number(lv[i * 10 + c])).toBeCloseTo(gxa.scores[i]!, 5);
+      const gap = ig.scores[i]! - ig.baselineScores[i]!;
+      for (const r of [ig, dl, cond]) {
+        const v = r.attribution.dataSync();
+        expect(Number(v[i * 10 + c])).toBeCloseTo(gap, 5);
+        expect(Math.abs(r.delta[i]!)).toBeLessThan(1e-5);
+      }
+      expect(Number(infl.attribution.dataSync()[i * 10 + c])).toBeCloseTo(1, 6);
+    });
+    // neuron conductance of the target's own logit is integrated gradients of that logit
+    const igIn = integratedGradients(model, x, { target: 3, baseline, steps: 3, method: 'riemann-trapezoid', ...quiet });
+    expect(relError(nc.attribution, igIn.attribution.dataSync())).toBeLessThan(1e-5);
+    for (const r of [gxa, ig, dl, cond, infl, nc, igIn]) disposeResult(r);
+    expect(numTensors()).toBe(before);
+  });
+
   test('batches: each item gets the map it gets alone; batch size and progress', () => {
     const one = narrow(x, 0, 1, 1);
     const b1 = narrow(baseline, 0, 1, 1);
