@@ -1,4 +1,4 @@
-import { sub, tensor, tidy } from '@gradlens/tensor';
+import { sub, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { checkConstant, checkEval, checkInput, Warnings } from './common';
@@ -6,7 +6,7 @@ import { baselineLike } from './deeplift';
 import { cleanTarget } from './gradient-core';
 import { quadrature } from './integrated-gradients';
 import type { LayerAttributionResult, LayerPathOptions } from './layer-core';
-import { checkSteps, layerGradAndEval, pathPoints } from './layer-core';
+import { checkSteps, layerGradAndEval, pathPoints, totalsTensor } from './layer-core';
 
 /**
  * Internal influence (Leino et al. 2018, Captum's InternalInfluence): the path integral of the
@@ -49,7 +49,7 @@ export function internalInfluence(model: Module, x: Tensor, options: LayerPathOp
       }
       options.onProgress?.(Math.min(s0 + batch, alphas.length), alphas.length);
     }
-    const attribution = tensor(Float32Array.from(total!), shape, x.dtype);
+    const attribution = totalsTensor(total!, shape, x.dtype);
     checkConstant(attribution, target, warnings, `no gradient reached layer '${options.layer}' along the path`);
     return { attribution, scores: Array.from(scores), classes: target.classes ? [...target.classes] : null, warnings: warnings.list };
   } finally {

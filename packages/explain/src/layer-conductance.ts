@@ -1,4 +1,4 @@
-import { sub, tensor, tidy } from '@gradlens/tensor';
+import { sub, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { checkConstant, checkEval, checkInput, scoreRows, Warnings } from './common';
@@ -6,7 +6,7 @@ import { baselineLike } from './deeplift';
 import { cleanTarget } from './gradient-core';
 import { quadrature } from './integrated-gradients';
 import type { LayerDeltaResult, LayerPathOptions } from './layer-core';
-import { checkSteps, layerGradAndEval, pathPoints, sumsPerItem } from './layer-core';
+import { checkSteps, layerGradAndEval, pathPoints, sumsPerItem, totalsTensor } from './layer-core';
 
 /**
  * Layer conductance (Dhamdhere et al. 2018, as Captum's LayerConductance computes it): along the
@@ -62,7 +62,7 @@ export function layerConductance(model: Module, x: Tensor, options: LayerPathOpt
       options.onProgress?.(Math.min(s0 + batch, alphas.length), alphas.length);
     }
     const sums = sumsPerItem(total!, n);
-    const attribution = tensor(Float32Array.from(total!), shape, x.dtype);
+    const attribution = totalsTensor(total!, shape, x.dtype);
     checkConstant(attribution, target, warnings, `the layer's activation does not change along the path, or no gradient reached it`);
     return {
       attribution,

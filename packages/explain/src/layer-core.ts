@@ -1,4 +1,4 @@
-import { add, cat, mul, record, tidy } from '@gradlens/tensor';
+import { add, cat, mul, record, tensor, tidy } from '@gradlens/tensor';
 import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import { withOutputTransform } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
@@ -136,4 +136,9 @@ export function sumsPerItem(v: ArrayLike<number>, n: number): number[] {
     for (let j = i * per; j < (i + 1) * per; j++) s += v[j]!;
     return s;
   });
+}
+
+/** A tensor of `dtype` holding float64 sums (float64 inputs keep their precision). */
+export function totalsTensor(values: Float64Array, shape: readonly number[], dtype: Tensor['dtype']): Tensor {
+  return tensor(dtype === 'float64' ? values : Float32Array.from(values), shape, dtype);
 }

@@ -6,7 +6,7 @@ import type { ProgressCallback } from './common';
 import { checkConstant, checkEval, checkInput, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
 import { cleanTarget } from './gradient-core';
 import type { LayerAttributionOptions, LayerAttributionResult } from './layer-core';
-import { layerValuesOf } from './layer-core';
+import { layerValuesOf, totalsTensor } from './layer-core';
 
 /**
  * Which neurons of a layer are ablated together: each on its own ('neuron', Captum's default), each
@@ -102,7 +102,7 @@ export function layerFeatureAblation(model: Module, x: Tensor, options: LayerFea
   });
   try {
     const bv = base.dataSync();
-    const attr = new Float32Array(n * per);
+    const attr = new Float64Array(n * per);
     const module = model.getModule(options.layer);
     let done = 0;
     for (let i = 0; i < n; i++) {
@@ -110,7 +110,7 @@ export function layerFeatureAblation(model: Module, x: Tensor, options: LayerFea
       for (let g0 = 0; g0 < groups; g0 += batch) {
         const count = Math.min(batch, groups - g0);
         const keepMask = new Float32Array(count * per).fill(1);
-        const fill = new Float32Array(count * per);
+        const fill = x.dtype === 'float64' ? new Float64Array(count * per) : new Float32Array(count * per);
         for (let r = 0; r < count; r++) {
           for (let j = 0; j < per; j++) {
             if (ids[j] === g0 + r) {
@@ -145,7 +145,7 @@ export function layerFeatureAblation(model: Module, x: Tensor, options: LayerFea
       }
       for (let j = 0; j < per; j++) attr[i * per + j] = drop[ids[j]!]!;
     }
-    const attribution = tensor(attr, [n, ...shape], x.dtype);
+    const attribution = totalsTensor(attr, [n, ...shape], x.dtype);
     checkConstant(attribution, target, warnings, `ablating the groups of layer '${options.layer}' does not change the score`);
     return {
       attribution,

@@ -1,4 +1,4 @@
-import { add, cat, mul, sub, tensor, tidy } from '@gradlens/tensor';
+import { add, cat, mul, sub, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import {
@@ -17,7 +17,7 @@ import { baselineLike } from './deeplift';
 import { cleanTarget } from './gradient-core';
 import { quadrature } from './integrated-gradients';
 import type { LayerDeltaResult, LayerPathOptions } from './layer-core';
-import { checkSteps, layerValuesOf, sumsPerItem, withLayerOutput } from './layer-core';
+import { checkSteps, layerValuesOf, sumsPerItem, withLayerOutput, totalsTensor } from './layer-core';
 
 /**
  * Layer integrated gradients (Captum's LayerIntegratedGradients, attributing to the layer's output):
@@ -81,7 +81,7 @@ export function layerIntegratedGradients(model: Module, x: Tensor, options: Laye
     }
     const dv = valuesOf(diff);
     for (let j = 0; j < total.length; j++) total[j] = total[j]! * dv[j]!;
-    const attribution = tensor(Float32Array.from(total), aX.shape, aX.dtype);
+    const attribution = totalsTensor(total, aX.shape, aX.dtype);
     checkConstant(
       attribution,
       target,

@@ -17,7 +17,7 @@ import {
 import { baselineLike } from './deeplift';
 import { cleanTarget } from './gradient-core';
 import { quadrature } from './integrated-gradients';
-import { checkSteps, pathPoints } from './layer-core';
+import { checkSteps, pathPoints, totalsTensor } from './layer-core';
 import type { NeuronPathOptions } from './neuron-integrated-gradients';
 import { neuronValuesAt } from './neuron-integrated-gradients';
 import type { NeuronAttributionResult } from './neuron-selector';
@@ -101,7 +101,7 @@ export function neuronConductance(model: Module, x: Tensor, options: NeuronCondu
     }
     const dv = valuesOf(diff);
     for (let j = 0; j < total.length; j++) total[j] = total[j]! * dv[j]!;
-    const attribution = tensor(Float32Array.from(total), x.shape, x.dtype);
+    const attribution = totalsTensor(total, x.shape, x.dtype);
     checkConstant(attribution, target, warnings, `no score flows through the neuron of '${options.layer}' along the path`);
     return {
       attribution,

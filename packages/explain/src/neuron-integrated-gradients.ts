@@ -1,4 +1,4 @@
-import { sub, tensor, tidy } from '@gradlens/tensor';
+import { sub, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { ProgressCallback } from './common';
@@ -6,7 +6,7 @@ import { checkConstant, checkEval, checkInput, valuesOf, Warnings } from './comm
 import { baselineLike } from './deeplift';
 import type { IntegrationMethod } from './integrated-gradients';
 import { quadrature } from './integrated-gradients';
-import { checkSteps, layerValuesOf, pathInputs, sumsPerItem } from './layer-core';
+import { checkSteps, layerValuesOf, pathInputs, sumsPerItem, totalsTensor } from './layer-core';
 import { neuronInputGradient } from './neuron-gradient';
 import type { NeuronAttributionResult, NeuronOptions } from './neuron-selector';
 import { neuronValues } from './neuron-selector';
@@ -79,7 +79,7 @@ export function neuronIntegratedGradients(model: Module, x: Tensor, options: Neu
     }
     const dv = valuesOf(diff);
     for (let j = 0; j < total.length; j++) total[j] = total[j]! * dv[j]!;
-    const attribution = tensor(Float32Array.from(total), x.shape, x.dtype);
+    const attribution = totalsTensor(total, x.shape, x.dtype);
     checkConstant(
       attribution,
       { classes: null, fn: null },
