@@ -105,20 +105,36 @@ export function pathPoints(
 }
 
 /**
- * Runs `fn` while module `layer` returns `replacement` instead of its output (whose shape it must
- * have): the layer's value is set from outside, as Captum's layer hooks do.
+ * `transform` for one call of module `layer` per forward pass: a module that runs twice (torchvision's
+ * ResNet blocks call one `relu` module twice) would have both of its outputs replaced, so a second
+ * call is an error naming the layer.
+ */
+export function onceTransform(method: string, layer: string, transform: (y: Tensor) => Tensor): (y: Tensor) => Tensor {
+  let calls = 0;
+  return (y) => {
+    if (++calls > 1)
+      throw new Error(
+        `${method}: layer '${layer}' runs more than once in one forward pass (a module used twice); its output cannot be set for one use: choose a module that runs once`,
+      );
+    return transform(y);
+  };
+}
+
+/**
+ * Runs `fn` (one forward pass) while module `layer` returns `replacement` instead of its output
+ * (whose shape it must have): the layer's value is set from outside, as Captum's layer hooks do.
  */
 export function withLayerOutput<T>(method: string, model: Module, layer: string, replacement: Tensor, fn: () => T): T {
   return withOutputTransform(
     model.getModule(layer),
-    (y) => {
+    onceTransform(method, layer, (y) => {
       if (y.shape.join() !== replacement.shape.join()) {
         throw new Error(
-          `${method}: layer '${layer}' gave [${y.shape.join(', ')}] where [${replacement.shape.join(', ')}] was to replace it (is the module called more than once?)`,
+          `${method}: layer '${layer}' gave [${y.shape.join(', ')}] where [${replacement.shape.join(', ')}] was to replace it`,
         );
       }
       return replacement;
-    },
+    }),
     fn,
   );
 }

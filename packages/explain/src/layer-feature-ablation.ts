@@ -6,7 +6,7 @@ import type { ProgressCallback } from './common';
 import { checkConstant, checkEval, checkInput, repeatItem, repeatTarget, scoreRows, Warnings } from './common';
 import { cleanTarget } from './gradient-core';
 import type { LayerAttributionOptions, LayerAttributionResult } from './layer-core';
-import { layerValuesOf, totalsTensor } from './layer-core';
+import { layerValuesOf, onceTransform, totalsTensor } from './layer-core';
 
 /**
  * Which neurons of a layer are ablated together: each on its own ('neuron', Captum's default), each
@@ -125,13 +125,13 @@ export function layerFeatureAblation(model: Module, x: Tensor, options: LayerFea
         try {
           const s = withOutputTransform(
             module,
-            (y) => {
+            onceTransform(method, options.layer, (y) => {
               if (y.shape.join() !== keepT.shape.join())
                 throw new Error(
                   `${method}: layer '${options.layer}' gave [${y.shape.join(', ')}] on ${count} copies; expected [${keepT.shape.join(', ')}]`,
                 );
               return add(mul(y, keepT), fillT);
-            },
+            }),
             () => scoreRows(method, model, xs, repeatTarget(target, new Array<number>(count).fill(i)), false),
           );
           for (let r = 0; r < count; r++) drop[g0 + r] = scores[i]! - s[r]!;

@@ -63,6 +63,17 @@ describe('layer and neuron attribution on a reduced ResNet-18', () => {
     matches(layerFeatureAblation(model, x, { layer: 'layer3', target, layerMask: 'channel', ...quiet }).attribution, 'labl');
   });
 
+  test("a module that runs twice per pass (a block's relu) cannot have its output set: one-line error; the gradient methods read its last output", () => {
+    for (const run of [
+      () => layerIntegratedGradients(model, x, { layer: 'layer1.0.relu', ...common, steps: 2 }),
+      () => layerFeatureAblation(model, x, { layer: 'layer1.0.relu', target, layerMask: 'channel', ...quiet }),
+    ])
+      expect(run).toThrow(/^layer\w+: layer 'layer1\.0\.relu' runs more than once in one forward pass \(a module used twice\)[^\n]*$/);
+    // the block's output (after the addition's relu) is what Grad-CAM and the gradient methods read there
+    const c = layerConductance(model, x, { layer: 'layer1.0.relu', ...common, steps: 2 });
+    expect(c.attribution.shape).toEqual([2, 4, 8, 8]);
+  });
+
   test('neuron IG and neuron conductance of a layer2 neuron', () => {
     const neuron = Array.from(fx('neuron').dataSync(), Number);
     const ig = neuronIntegratedGradients(model, x, { layer: 'layer2', neuron, steps: 20, ...quiet });
