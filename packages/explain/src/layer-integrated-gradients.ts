@@ -9,6 +9,7 @@ import {
   passGrad,
   recordPass,
   repeatTarget,
+  requireOnPath,
   scoreRows,
   valuesOf,
   Warnings,
@@ -65,6 +66,7 @@ export function layerIntegratedGradients(model: Module, x: Tensor, options: Laye
         );
         const pass = withLayerOutput(method, model, options.layer, interp, () => recordPass(method, model, xs, t));
         try {
+          if (s0 === 0) requireOnPath(method, pass.tape, interp, pass.output, options.layer);
           // a copy: where the layer is the model's output, the gradient is the pass's own seed, freed with it
           return mul(passGrad(pass, [interp])[0]!, 1);
         } finally {

@@ -3,7 +3,7 @@ import { readNpz } from '@gradlens/io';
 import type { NdArray } from '@gradlens/io';
 import { Module } from '@gradlens/nn';
 import type { Sequential } from '@gradlens/nn';
-import { narrow, numTensors, sum, tensor } from '@gradlens/tensor';
+import { Generator, narrow, numTensors, randn, sum, tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import {
   disposeResult,
@@ -21,6 +21,7 @@ import {
   neuronIntegratedGradients,
   vanillaGradient,
 } from '../src';
+import { SideBranchNet } from './edge-models';
 import { fixture, FIXTURES, relError, smallVgg } from './helpers';
 
 const quiet = { onWarning: () => undefined };
@@ -340,6 +341,20 @@ describe('bad input: one-line errors', () => {
       () => neuronConductance(model, x, { layer: L, neuron: ((a: Tensor) => a) as unknown as number, ...quiet }),
       /neuronConductance: the neuron must be an index/,
     );
+  });
+
+  test('a side branch the output does not depend on is an error for the methods that need ∂F/∂A', () => {
+    const m = new SideBranchNet().eval();
+    const xs = randn([2, 3, 12, 20], { generator: new Generator(8) });
+    for (const run of [
+      () => layerGradientXActivation(m, xs, { layer: 'side', ...quiet }),
+      () => layerIntegratedGradients(m, xs, { layer: 'side', steps: 2, ...quiet }),
+      () => layerConductance(m, xs, { layer: 'side', steps: 2, ...quiet }),
+      () => internalInfluence(m, xs, { layer: 'side', steps: 2, ...quiet }),
+      () => layerDeepLift(m, xs, { layer: 'side', ...quiet }),
+      () => neuronConductance(m, xs, { layer: 'side', neuron: [0, 0, 0], steps: 2, ...quiet }),
+    ])
+      oneLine(run, /^(layer\w+|internalInfluence|neuronConductance): the model's output does not depend on layer 'side'/);
   });
 
   test('batch mismatches, targets, steps and masks', () => {
