@@ -49,7 +49,7 @@ export function layerValuesOf(method: string, model: Module, x: Tensor, layer: s
     return tidy(() => mul(a, 1));
   } finally {
     tape.dispose();
-    output.dispose();
+    if (output !== x) output.dispose(); // a model may hand its input back
   }
 }
 

@@ -35,7 +35,7 @@ export function neuronInputGradient(
     }
   } finally {
     tape.dispose();
-    output.dispose();
+    if (output !== xs) output.dispose(); // a model may hand its input back
   }
 }
 
