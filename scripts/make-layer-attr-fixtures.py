@@ -22,12 +22,13 @@ not used: each method is written here from its definition (Captum 0.6's document
 The same methods then run on the width-reduced torchvision ResNet-18 of scripts/make-nn-fixtures.py
 (widthDivisor 16, its weights packages/nn/test/fixtures/resnet18.pth) at 32x32, into
 layer-attr-resnet.npz: layer IG on a block's first conv (its skip path still fed by the input) and on
-layer4, conductance, internal influence, channel ablation, neuron IG and conductance; the neuron is
+layer4, conductance, internal influence, layer DeepLIFT, channel ablation, neuron IG and conductance; the neuron is
 chosen here (active, on the path to both targets) and stored with the values.
 
 Quadratures as Captum's approximation_parameters: Gauss-Legendre nodes (1 + t) / 2, weights w / 2;
 the Riemann rules on [0, 1].
 """
+import copy
 import importlib.util
 import os
 
@@ -147,7 +148,23 @@ def internal_influence(model, layer, x, b, classes, method, n):
     return sum(w[k] * g[k] for k in range(n))
 
 
+class RescaleAct(torch.nn.Module):
+    def forward(self, x):
+        return RescaleReLU.apply(x)
+
+
+def rescaled(model):
+    """A copy of a torchvision model with every nn.ReLU module's backward the Rescale multiplier."""
+    m = copy.deepcopy(model)
+    for parent in list(m.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.ReLU):
+                setattr(parent, name, RescaleAct())
+    return m
+
+
 def layer_deeplift(model, layer, x, b, classes):
+    """SmallVGG's ReLUs all go through base.act; a torchvision model is given already rescaled()."""
     orig = base.act
     base.act = RescaleReLU.apply
     try:
@@ -233,6 +250,7 @@ def resnet_fixtures():
     e['lig_l4'], e['lig_l4_delta'] = layer_ig(model, 'layer4', x, b, classes, 'gauss-legendre', 20)
     e['lcond'], e['lcond_delta'] = layer_conductance(model, 'layer3', x, b, classes, 'gauss-legendre', 20)
     e['infl'] = internal_influence(model, 'layer3', x, b, classes, 'gauss-legendre', 20)
+    e['ldl'], e['ldl_delta'] = layer_deeplift(rescaled(model), 'layer3', x, b, classes)
     shape = (16, 2, 2)
     e['labl'] = layer_ablation(model, 'layer3', x, classes, np.repeat(np.arange(16), 4).reshape(shape), torch.zeros(2, *shape))
     # a neuron of layer2 that is on and carries gradient to both targets along the path

@@ -7,6 +7,7 @@ import type { Tensor } from '@gradlens/tensor';
 import {
   internalInfluence,
   layerConductance,
+  layerDeepLift,
   layerFeatureAblation,
   layerIntegratedGradients,
   neuronConductance,
@@ -61,6 +62,12 @@ describe('layer and neuron attribution on a reduced ResNet-18', () => {
     deltaMatches(c.delta, 'lcond_delta');
     matches(internalInfluence(model, x, { layer: 'layer3', ...common }).attribution, 'infl');
     matches(layerFeatureAblation(model, x, { layer: 'layer3', target, layerMask: 'channel', ...quiet }).attribution, 'labl');
+  });
+
+  test('layer DeepLIFT on layer3: through residual blocks (a relu module used twice) and batch norm, summation-to-delta exact', () => {
+    const r = layerDeepLift(model, x, { layer: 'layer3', target, ...quiet });
+    matches(r.attribution, 'ldl');
+    r.delta.forEach((d) => expect(Math.abs(d)).toBeLessThan(1e-5));
   });
 
   test("a module that runs twice per pass (a block's relu) cannot have its output set: one-line error; the gradient methods read its last output", () => {
