@@ -4,13 +4,17 @@ import {
   disposeResult,
   eigenGradCam,
   featureAblation,
+  fem,
+  finerCam,
   fullGrad,
   gradCamElementWise,
   gradientShap,
   guidedBackprop,
   kernelShap,
+  kpcaCam,
   lime,
   noiseTunnel,
+  shapleyCam,
   shapleyValueSampling,
   slic,
   vanillaGradient,
@@ -227,6 +231,43 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     manyPasses: false,
     summary: 'Grad-CAM element-wise: Σₖ ReLU(gradient ⊙ activation), ReLU (pytorch-grad-cam)',
     cam: { eigen: 'positive-product', fn: () => gradCamElementWise },
+  }),
+  camMethod({
+    name: 'shapleycam',
+    title: 'ShapleyCAM',
+    manyPasses: false,
+    summary: 'ShapleyCAM: Grad-CAM weights from the gradient − ½ Hessian·activation, by double backward (Cai et al. 2024)',
+    cam: { eigen: 'channel', fn: () => shapleyCam },
+  }),
+  camMethod({
+    name: 'kpcacam',
+    title: 'KPCA-CAM',
+    manyPasses: false,
+    summary: 'KPCA-CAM: projection of the activations on their first kernel principal component, class-agnostic (Karmani et al. 2024)',
+    // class-agnostic: the target is not passed on
+    cam: { eigen: 'principal', fn: () => (m, x, o) => kpcaCam(m, x, { layer: o.layer, onWarning: o.onWarning }) },
+  }),
+  camMethod({
+    name: 'fem',
+    title: 'FEM',
+    manyPasses: false,
+    summary: 'FEM: channels weighted by how often they exceed their mean + 2 std, class-agnostic (Fuad et al. 2020)',
+    cam: { eigen: 'channel', fn: () => (m, x, o) => fem(m, x, { layer: o.layer, onWarning: o.onWarning }) },
+  }),
+  camMethod({
+    name: 'finercam',
+    title: 'Finer-CAM',
+    manyPasses: false,
+    summary: 'Finer-CAM: Grad-CAM of the class against its three most similar classes (Zhang et al. 2025)',
+    cam: {
+      eigen: 'channel',
+      fn: () => (m, x, o) => {
+        const t = o.target;
+        const classes =
+          typeof t === 'number' || (Array.isArray(t) && t.every((c) => typeof c === 'number')) ? (t as number | number[]) : undefined;
+        return finerCam(m, x, { layer: o.layer, onWarning: o.onWarning, target: classes });
+      },
+    },
   }),
   {
     name: 'fullgrad',

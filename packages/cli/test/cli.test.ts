@@ -504,7 +504,7 @@ describe('errors are one line with a non-zero exit code', () => {
 });
 
 describe('listings and help', () => {
-  test('methods: one line per method, all 38 names', async () => {
+  test('methods: one line per method, all 42 names', async () => {
     const r = await run('methods');
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
@@ -540,6 +540,10 @@ describe('listings and help', () => {
       'guided-smoothgrad',
       'eigengradcam',
       'gradcam-elementwise',
+      'shapleycam',
+      'kpcacam',
+      'fem',
+      'finercam',
       'fullgrad',
       'ablation',
       'shapley',

@@ -27,6 +27,10 @@ const ADAPT: Record<string, Adapt> = {
   'const { output, tape } = T.record(() => model.call(x));': {
     prelude: `import * as T from '@gradlens/tensor';\nimport * as __nn from '@gradlens/nn';\nconst model = __nn.createModel('vgg16', { widthDivisor: 16, numClasses: 3 }).eval();\nconst x = T.randn([1, 3, 32, 32]);`,
   },
+  // the gradients-of-gradients block continues from a function, a point and a direction
+  'const [hv] = outer.grad(gv, [x]);': {
+    prelude: `import * as T from '@gradlens/tensor';\nconst x = T.randn([5], { dtype: 'float64' });\nconst v = T.randn([5], { dtype: 'float64' });\nconst f = (t: T.Tensor): T.Tensor => T.sum(T.mul(T.tanh(t), t));`,
+  },
   // VGG16's ImageNet weights cannot be downloaded here: a width-reduced VGG16 and its own checkpoint
   "loadWeights(vgg, 'vgg16.pth');": {
     prelude: `import * as __nn from '@gradlens/nn';\n__nn.saveCheckpoint('vgg16-small.safetensors', ${SMALL_VGG});`,

@@ -2,17 +2,23 @@ import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
 import type { Attrs } from './attrs';
 import type { GraphMessage } from './proto';
-import type { Value } from './values';
-import { asTensor, Const } from './values';
+import type { GraphValue, Value } from './values';
+import { asTensor, Const, describeValue, isPlainValue, OnnxSequence } from './values';
 
 /**
  * Runs a subgraph (an If branch, a Loop or Scan body) on a copy of the enclosing values with `bindings` added (a
  * subgraph reads enclosing values by name) and returns its outputs. Provided by the model, which knows the op table.
  */
-export type SubgraphRunner = (graph: GraphMessage, env: ReadonlyMap<string, Value>, bindings: [string, Value][], what: string) => Value[];
+export type SubgraphRunner = (
+  graph: GraphMessage,
+  env: ReadonlyMap<string, GraphValue>,
+  bindings: [string, GraphValue][],
+  what: string,
+) => GraphValue[];
 
 /** The one value of a one-element condition or count, read when the node runs. */
-function scalarOf(v: Value, what: string): number {
+function scalarOf(v: GraphValue, what: string): number {
+  if (!isPlainValue(v)) throw new Error(`${what} must be a tensor, got ${describeValue(v)}`);
   if (v.shape.reduce((a, b) => a * b, 1) !== 1) throw new Error(`${what} must hold one element, got [${v.shape.join(', ')}]`);
   return Number(v instanceof Const ? v.data[0] : v.values()[0]);
 }
@@ -22,7 +28,12 @@ function scalarOf(v: Value, what: string): number {
  * tensor's value), so the tape holds the chosen branch's ops only: the gradient is the branch's, as the condition
  * is constant around the point.
  */
-export function runIf(attrs: Attrs, values: (Value | null)[], env: ReadonlyMap<string, Value>, run: SubgraphRunner): Value[] {
+export function runIf(
+  attrs: Attrs,
+  values: (GraphValue | null)[],
+  env: ReadonlyMap<string, GraphValue>,
+  run: SubgraphRunner,
+): GraphValue[] {
   if (!values[0]) throw new Error('If needs a condition');
   const taken = scalarOf(values[0], 'If condition') ? 'then_branch' : 'else_branch';
   const branch = attrs.graph(taken);
@@ -38,7 +49,12 @@ export const MAX_LOOP_ITERATIONS = 1 << 16;
  * on the tape. Loop-carried values pass from one iteration to the next; each scan output is stacked along a new
  * first axis. Past MAX_LOOP_ITERATIONS it stops with an error instead of hanging.
  */
-export function runLoop(attrs: Attrs, values: (Value | null)[], env: ReadonlyMap<string, Value>, run: SubgraphRunner): Value[] {
+export function runLoop(
+  attrs: Attrs,
+  values: (GraphValue | null)[],
+  env: ReadonlyMap<string, GraphValue>,
+  run: SubgraphRunner,
+): GraphValue[] {
   const body = attrs.graph('body');
   if (!body) throw new Error('Loop has no body');
   const tripCount = values[0] ? scalarOf(values[0], 'Loop trip count M') : Infinity;
@@ -54,15 +70,18 @@ export function runLoop(attrs: Attrs, values: (Value | null)[], env: ReadonlyMap
   for (let i = 0; i < tripCount && cond; i++) {
     if (i >= MAX_LOOP_ITERATIONS)
       throw new Error(`Loop ran ${MAX_LOOP_ITERATIONS} iterations without stopping (trip count ${tripCount}, condition still true)`);
-    const bindings: [string, Value][] = [
+    const bindings: [string, GraphValue][] = [
       [inputNames[0]!, new Const([i], [], 'int')],
       [inputNames[1]!, new Const([cond ? 1 : 0], [], 'bool')],
-      ...carried.map((v, k): [string, Value] => [inputNames[2 + k]!, v]),
+      ...carried.map((v, k): [string, GraphValue] => [inputNames[2 + k]!, v]),
     ];
     const outs = run(body, env, bindings, `its body (iteration ${i})`);
     cond = scalarOf(outs[0]!, 'Loop body condition') !== 0;
     carried = outs.slice(1, 1 + carried.length);
-    outs.slice(1 + carried.length).forEach((v, k) => scans[k]!.push(v));
+    outs.slice(1 + carried.length).forEach((v, k) => {
+      if (!isPlainValue(v)) throw new Error(`Loop scan output ${k} is ${describeValue(v)}; a scan output stacks tensors`);
+      scans[k]!.push(v);
+    });
   }
   return [...carried, ...scans.map(stackScan)];
 }
@@ -87,10 +106,10 @@ interface ScanSpec {
 export function runScan(
   attrs: Attrs,
   values: (Value | null)[],
-  env: ReadonlyMap<string, Value>,
+  env: ReadonlyMap<string, GraphValue>,
   run: SubgraphRunner,
   opset: number,
-): Value[] {
+): GraphValue[] {
   const body = attrs.graph('body');
   if (!body) throw new Error('Scan has no body');
   const present = (vs: (Value | null)[]) =>
@@ -132,7 +151,7 @@ export function runScan(
   );
 }
 
-function scan(spec: ScanSpec, given: Value[], env: ReadonlyMap<string, Value>, run: SubgraphRunner): Value[] {
+function scan(spec: ScanSpec, given: Value[], env: ReadonlyMap<string, GraphValue>, run: SubgraphRunner): Value[] {
   const stateCount = given.length - spec.scanCount;
   if (spec.scanCount < 1 || stateCount < 0) throw new Error(`num_scan_inputs ${spec.scanCount} does not fit the ${given.length} inputs`);
   const inputs = given.slice(stateCount).map((v) => (v instanceof Tensor ? v : asTensor(v)));
@@ -151,7 +170,10 @@ function scan(spec: ScanSpec, given: Value[], env: ReadonlyMap<string, Value>, r
       return t.squeeze(t.slice(x, inAxes[k]!, at, at + 1), inAxes[k]!);
     });
     const bindings = [...state, ...slices].map((v, k): [string, Value] => [names[k]!, v]);
-    const outs = run(spec.body, env, bindings, `its body (step ${i})`);
+    const outs = run(spec.body, env, bindings, `its body (step ${i})`).map((v, k) => {
+      if (!isPlainValue(v)) throw new Error(`Scan body output ${k} is ${describeValue(v)}; Scan carries and stacks tensors`);
+      return v;
+    });
     state = outs.slice(0, stateCount);
     outs.slice(stateCount).forEach((v, k) => scans[k]!.push(v instanceof Tensor ? v : asTensor(v)));
   }
@@ -179,4 +201,42 @@ function stackScan(items: Value[]): Value {
     items.map((v) => asTensor(v, like)),
     0,
   );
+}
+
+/**
+ * SequenceMap (17): the body run once per position of the input sequence, given that element, the same position of
+ * every additional sequence input, and every additional tensor input whole; each body output collected into a
+ * sequence. Unrolled on the tape like Loop, so each output element differentiates back to what made it.
+ */
+export function runSequenceMap(
+  attrs: Attrs,
+  values: (GraphValue | null)[],
+  env: ReadonlyMap<string, GraphValue>,
+  run: SubgraphRunner,
+): GraphValue[] {
+  const body = attrs.graph('body');
+  if (!body) throw new Error('SequenceMap has no body');
+  const given = values.map((v, k) => {
+    if (!v) throw new Error(`SequenceMap input ${k} is missing`);
+    return v;
+  });
+  const first = given[0];
+  if (!(first instanceof OnnxSequence))
+    throw new Error(`SequenceMap input 0 must be a sequence, got ${first ? describeValue(first) : 'nothing'}`);
+  if (body.input.length !== given.length)
+    throw new Error(`SequenceMap body takes ${body.input.length} inputs, the node gives ${given.length}`);
+  given.forEach((v, k) => {
+    if (v instanceof OnnxSequence && v.length !== first.length)
+      throw new Error(`SequenceMap input ${k} holds ${v.length} elements, input 0 holds ${first.length}`);
+    if (!(v instanceof OnnxSequence) && !isPlainValue(v)) throw new Error(`SequenceMap input ${k} is ${describeValue(v)}`);
+  });
+  const outs: Value[][] = body.output.map(() => []);
+  for (let i = 0; i < first.length; i++) {
+    const bindings = given.map((v, k): [string, GraphValue] => [body.input[k]!.name, v instanceof OnnxSequence ? v.items[i]! : v]);
+    run(body, env, bindings, `its body (element ${i})`).forEach((v, k) => {
+      if (!isPlainValue(v)) throw new Error(`SequenceMap body output ${k} is ${describeValue(v)}; each must be a tensor`);
+      outs[k]!.push(v);
+    });
+  }
+  return outs.map((items) => new OnnxSequence(items));
 }

@@ -1,13 +1,13 @@
 /** @gradlens/onnx on any platform: the importer, which reads no file itself (index.ts and browser.ts add the platform). */
 export { loadOnnx, OnnxModel } from './model';
 export type { LoadOnnxOptions } from './model';
-export { onnxOps, supportedContribOps, supportedOps, OPSET_RANGE } from './op-table';
+export { onnxOps, onnxValueOps, supportedContribOps, supportedOps, OPSET_RANGE } from './op-table';
 export { contribOps } from './ops-contrib';
 export { modulePath, modulePaths, OnnxScope } from './scopes';
 export { decodeModel, decodeTensor } from './proto';
 export { readTensorProto } from './initializers';
-export { Const } from './values';
-export type { Value } from './values';
+export { Const, OnnxOptional, OnnxSequence } from './values';
+export type { GraphValue, Value } from './values';
 export { classNamesFromMetadata, CLASS_NAME_KEYS } from './class-names';
 export { setOnnxFileAccess } from './files';
 export type { OnnxFileAccess, ExternalEntries } from './files';

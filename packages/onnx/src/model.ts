@@ -7,15 +7,15 @@ import { checkSingleAssignment, nodeLabel } from './graph-checks';
 import { fileAccess } from './files';
 import type { TensorSource } from './initializers';
 import { readTensorProto } from './initializers';
-import { runIf, runLoop, runScan } from './control-flow';
+import { runIf, runLoop, runScan, runSequenceMap } from './control-flow';
 import type { SubgraphRunner } from './control-flow';
 import { checkElements } from './op-context';
 import { CONTROL_FLOW_OPS, OPSET_RANGE, opImpl } from './op-table';
 import type { GraphMessage, ModelMessage, NodeMessage } from './proto';
 import { decodeModel, toNumber } from './proto';
 import { modulePaths, OnnxScope } from './scopes';
-import type { Value } from './values';
-import { Const, constToTensor } from './values';
+import type { GraphValue, Value } from './values';
+import { Const, constToTensor, describeValue, isPlainValue } from './values';
 
 export interface LoadOnnxOptions {
   /**
@@ -127,13 +127,26 @@ export class OnnxModel extends Module {
   }
 
   /** Runs the graph on named inputs and returns every graph output (constants stay constants). */
-  runGraph(feeds: ReadonlyMap<string, Value>): Value[] {
-    const env = new Map<string, Value>(this.constants);
+  runGraph(feeds: ReadonlyMap<string, GraphValue>): Value[] {
+    return this.runGraphValues(feeds).map((v, i) => {
+      if (!isPlainValue(v))
+        throw new Error(`the graph output '${this.outputNames[i]}' is ${describeValue(v)}, not a tensor: use runGraphValues`);
+      return v;
+    });
+  }
+
+  /**
+   * Runs the graph on named inputs (tensors, constants, or OnnxSequence and OnnxOptional values) and returns every
+   * graph output as it is: a sequence output is an OnnxSequence of its elements, an optional one an OnnxOptional.
+   */
+  runGraphValues(feeds: ReadonlyMap<string, GraphValue>): GraphValue[] {
+    const env = new Map<string, GraphValue>(this.constants);
     for (const [k, v] of feeds) env.set(k, v);
-    const x = feeds.get(this.inputName) ?? { shape: [] as readonly number[] };
+    const fed = feeds.get(this.inputName);
+    const x = { shape: fed && isPlainValue(fed) ? fed.shape : [] };
     for (const p of this.plan) {
       const run = () => this.runNode(p.node, p.attrs, env);
-      let outs: Value[];
+      let outs: GraphValue[];
       try {
         outs = p.path ? withScope(p.path, run) : run();
       } catch (e) {
@@ -150,27 +163,36 @@ export class OnnxModel extends Module {
   }
 
   /** Runs one node on the values in `env` and puts its outputs there. */
-  private runNode(node: NodeMessage, attrs: Attrs, env: Map<string, Value>): Value[] {
+  private runNode(node: NodeMessage, attrs: Attrs, env: Map<string, GraphValue>): GraphValue[] {
     const values = node.input.map((name) => {
       if (name === '') return null;
       const v = env.get(name);
       if (v === undefined) throw new Error(`input '${name}' is not computed by any earlier node`);
       return v;
     });
-    const subgraph = this.runSubgraph;
-    const outs =
-      node.opType === 'If'
-        ? runIf(attrs, values, env, subgraph)
-        : node.opType === 'Loop'
-          ? runLoop(attrs, values, env, subgraph)
-          : node.opType === 'Scan'
-            ? runScan(attrs, values, env, subgraph, this.opset)
-            : opImpl(node.domain, node.opType, this.opset)!.run({ values, attrs, opset: this.opset, outputs: node.output.length });
+    const outs = this.dispatch(node, attrs, values, env);
     node.output.forEach((name, i) => {
       const v = outs[i];
       if (name && v) env.set(name, v);
     });
     return outs;
+  }
+
+  /** One node's outputs: control flow run here, ops on sequences given every value, tensor ops tensors and constants only. */
+  private dispatch(node: NodeMessage, attrs: Attrs, values: (GraphValue | null)[], env: Map<string, GraphValue>): GraphValue[] {
+    const subgraph = this.runSubgraph;
+    const defaultDomain = !node.domain || node.domain === 'ai.onnx';
+    if (defaultDomain && node.opType === 'If') return runIf(attrs, values, env, subgraph);
+    if (defaultDomain && node.opType === 'Loop') return runLoop(attrs, values, env, subgraph);
+    if (defaultDomain && node.opType === 'SequenceMap') return runSequenceMap(attrs, values, env, subgraph);
+    const ctx = { attrs, opset: this.opset, outputs: node.output.length };
+    const impl = defaultDomain && node.opType === 'Scan' ? null : opImpl(node.domain, node.opType, this.opset)!;
+    if (impl && 'runValues' in impl) return impl.runValues({ ...ctx, values });
+    const plain = values.map((v, i) => {
+      if (v && !isPlainValue(v)) throw new Error(`${node.opType} takes tensors, but its input '${node.input[i]}' is ${describeValue(v)}`);
+      return v;
+    });
+    return impl ? impl.run({ ...ctx, values: plain }) : runScan(attrs, plain, env, subgraph, this.opset);
   }
 
   /** Runs a subgraph (If branch, Loop or Scan body) on the enclosing values plus `bindings`; returns its outputs. */
@@ -337,6 +359,10 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       if (real.length !== 1)
         throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
       if (graph.output.length !== 1) throw new Error(`the graph has ${graph.output.length} outputs; a gradlens model gives one`);
+      if (real[0]!.type?.sequenceType || real[0]!.type?.optionalType)
+        throw new Error(
+          `the graph input '${real[0]!.name}' is a ${real[0]!.type.sequenceType ? 'sequence' : 'optional'}, not a tensor: load with graphOnly and run it with runGraphValues`,
+        );
       const type = real[0]!.type?.tensorType?.elemType;
       if (type && !FLOAT_TYPES.has(type))
         throw new Error(

@@ -1,6 +1,6 @@
 import { Tensor } from '@gradlens/tensor';
 import type { Attrs } from './attrs';
-import type { ConstKind, Value } from './values';
+import type { ConstKind, GraphValue, Value } from './values';
 import { Const, asTensor } from './values';
 
 /** What an op implementation sees: its input values (null for an omitted optional input), attributes, the opset. */
@@ -21,6 +21,19 @@ export interface OpImpl {
 }
 
 export type OpTable = Record<string, OpImpl>;
+
+/** What an op on sequences and optionals sees: its inputs as they are (tensors, constants, sequences, optionals). */
+export interface ValueOpContext extends Omit<OpContext, 'values'> {
+  values: (GraphValue | null)[];
+}
+
+/** An op that takes or gives sequences or optionals (SequenceAt, Optional …), kept apart from the tensor ops. */
+export interface ValueOpImpl {
+  runValues(ctx: ValueOpContext): GraphValue[];
+  since?: number;
+}
+
+export type ValueOpTable = Record<string, ValueOpImpl>;
 
 /** Input `i`, which the op requires. */
 export function input(values: readonly (Value | null)[], i: number): Value {

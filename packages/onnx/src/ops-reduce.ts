@@ -24,9 +24,20 @@ function reducedDims(
 /** A Reduce* op: `fn` over the dims; with noop_with_empty_axes and no axes, the input itself. */
 function reduce(fn: Reducer, axesFromInputSince: number) {
   return ({ values, attrs, opset }: OpContext): Value[] => {
-    const x = float(input(values, 0));
-    const dim = reducedDims(x, values, attrs, opset, axesFromInputSince);
-    return [dim ? fn(x, { dim, keepdim: attrs.int('keepdims', 1) === 1 }) : x];
+    const v = input(values, 0);
+    const apply = (x: Tensor): Tensor => {
+      const dim = reducedDims(x, values, attrs, opset, axesFromInputSince);
+      return dim ? fn(x, { dim, keepdim: attrs.int('keepdims', 1) === 1 }) : x;
+    };
+    if (!(v instanceof Const)) return [apply(float(v))];
+    // Load-time arithmetic (a TopK's k as the min of a constant and a shape): computed in float64, the constant's
+    // kind kept, so an integer stays an integer a later op can read as one.
+    const x = constToTensor(new Const(v.values(), v.shape, 'float64'));
+    const y = noGrad(() => apply(x));
+    const out = new Const(Array.from(y.values()), y.shape, v.kind);
+    if (y !== x) y.dispose();
+    x.dispose();
+    return [out];
   };
 }
 

@@ -85,7 +85,6 @@ function padIndices(mode: string, n: number, before: number, after: number, d: n
 
 /** Shape ops, layout ops and the load-time shape arithmetic (Shape, ConstantOfShape, Range, Constant). */
 export const shapeOps: OpTable = {
-  Identity: { run: ({ values }) => [input(values, 0)] },
   Dropout: {
     run: ({ values, outputs }) => {
       // Training mode drops nothing at ratio 0 (torchvision's Swin calls F.dropout(p=0) with training on).

@@ -11,7 +11,12 @@ export interface TensorShapeDim {
 
 export interface ValueInfo {
   name: string;
-  type?: { tensorType?: { elemType?: number; shape?: { dim?: TensorShapeDim[] } } };
+  type?: {
+    tensorType?: { elemType?: number; shape?: { dim?: TensorShapeDim[] } };
+    /** A sequence or optional value (the element's type left undescribed: the importer does not read it). */
+    sequenceType?: object;
+    optionalType?: object;
+  };
 }
 
 export interface StringEntry {

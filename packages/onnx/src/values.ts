@@ -151,3 +151,39 @@ export function withoutGradient(vs: readonly Value[], kind: ConstKind, fn: (...v
   const out = mapConst(vs.map(toConst), kind, fn);
   return vs.some((v) => v instanceof Tensor) ? constToTensor(out) : out;
 }
+
+/**
+ * An ONNX sequence (SequenceConstruct, SplitToSequence …): an ordered list of tensors or constants held in the
+ * value table as they are, so each element keeps its own place on the tape and gradients reach whatever made it.
+ */
+export class OnnxSequence {
+  constructor(
+    readonly items: readonly Value[],
+    /** The ONNX data type of the elements when the sequence declares one (SequenceEmpty's dtype), else undefined. */
+    readonly elemType?: number,
+  ) {}
+
+  get length(): number {
+    return this.items.length;
+  }
+}
+
+/** An ONNX optional (Optional, opsets 15–18): one tensor or sequence, or none. */
+export class OnnxOptional {
+  constructor(readonly value: Value | OnnxSequence | null) {}
+}
+
+/** Any value in the graph's value table: a tensor, a constant, a sequence or an optional. */
+export type GraphValue = Value | OnnxSequence | OnnxOptional;
+
+/** What a graph value is, in words, for messages. */
+export function describeValue(v: GraphValue): string {
+  if (v instanceof OnnxSequence) return `a sequence of ${v.length}`;
+  if (v instanceof OnnxOptional) return v.value === null ? 'an empty optional' : 'an optional';
+  return `a tensor [${v.shape.join(', ')}]`;
+}
+
+/** Whether a graph value is a tensor or constant (not a sequence or optional). */
+export function isPlainValue(v: GraphValue): v is Value {
+  return !(v instanceof OnnxSequence) && !(v instanceof OnnxOptional);
+}

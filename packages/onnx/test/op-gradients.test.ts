@@ -7,8 +7,8 @@
  */
 import * as T from '@gradlens/tensor';
 import { Generator, grad, mul, rand, randn, sum, Tensor, tensor } from '@gradlens/tensor';
-import { Const, contribOps, onnxOps, supportedContribOps, supportedOps } from '@gradlens/onnx';
-import type { Value } from '@gradlens/onnx';
+import { Const, contribOps, OnnxOptional, OnnxSequence, onnxOps, onnxValueOps, supportedContribOps, supportedOps } from '@gradlens/onnx';
+import type { GraphValue, Value } from '@gradlens/onnx';
 import type { AttrValue } from './op-harness';
 import { attrsOf } from './op-harness';
 
@@ -16,7 +16,7 @@ interface Case {
   /** Differentiated float64 inputs. */
   xs: () => Tensor[];
   /** The op's inputs from the differentiated tensors (constants and omitted inputs in between). */
-  values: (xs: Tensor[]) => (Value | null)[];
+  values: (xs: Tensor[]) => (GraphValue | null)[];
   attrs?: Record<string, AttrValue>;
   opset?: number;
   outputs?: number;
@@ -55,6 +55,8 @@ const two = (x: () => Tensor, y: () => Tensor): Pick<Case, 'xs' | 'values'> => (
 
 const NOT_DIFFERENTIABLE = 'not differentiable';
 const STRAIGHT_THROUGH = 'rounding passes the gradient straight through inside the range (test/quantize.test.ts)';
+const RANDOM = 'a random draw, a new tensor off the tape: no gradient (test/random.test.ts)';
+const WINDOW = 'a load-time constant from integer inputs: nothing to differentiate';
 const CONSTANTS_ONLY = 'folded on load-time constants only (test/constant-folding.test.ts)';
 const cases: Record<string, Case[] | string> = {
   Add: [
@@ -188,6 +190,41 @@ const cases: Record<string, Case[] | string> = {
   If: 'control flow: the model runs the branch its condition picks (test/control-flow.test.ts)',
   Loop: 'control flow: the model unrolls the body on the tape (test/control-flow.test.ts)',
   Scan: 'control flow: the model unrolls the body on the tape (test/control-flow.test.ts)',
+  RandomNormal: RANDOM,
+  RandomUniform: RANDOM,
+  RandomNormalLike: RANDOM,
+  RandomUniformLike: RANDOM,
+  Bernoulli: RANDOM,
+  Multinomial: RANDOM,
+  HannWindow: WINDOW,
+  HammingWindow: WINDOW,
+  BlackmanWindow: WINDOW,
+  MelWeightMatrix: WINDOW,
+  SequenceMap: 'control flow: the model unrolls the body on the tape (test/sequences.test.ts)',
+  // The features get the gradient; the rois and batch indices are read as numbers (no gradient, as torchvision's).
+  RoiAlign: [
+    {
+      label: 'avg, half_pixel, adaptive grid, two batch items',
+      xs: () => [rn(2, 2, 5, 6)],
+      values: ([x]) => [x!, new Const([0.3, 0.6, 4.2, 3.9, 1.1, 0.2, 5.4, 4.4, -1, -1, 2, 2], [3, 4], 'float64'), ints(1, 0, 1)],
+      attrs: { output_height: i(2), output_width: i(3), spatial_scale: f(1) },
+      opset: 16,
+    },
+    {
+      label: 'max, output_half_pixel, sampling_ratio 2',
+      xs: () => [rn(1, 2, 6, 5)],
+      values: ([x]) => [x!, new Const([1.2, 0.4, 7.7, 9.1, 0, 0, 3.3, 2.1], [2, 4], 'float64'), ints(0, 0)],
+      attrs: { mode: s('max'), output_height: i(2), output_width: i(2), sampling_ratio: i(2), spatial_scale: f(0.5) },
+      opset: 16,
+    },
+    {
+      label: 'RoiAlign-10',
+      xs: () => [rn(1, 1, 4, 4)],
+      values: ([x]) => [x!, new Const([0.5, 0.5, 2.5, 3.0], [1, 4], 'float64'), ints(0)],
+      attrs: { output_height: i(2), output_width: i(2), sampling_ratio: i(1) },
+      opset: 10,
+    },
+  ],
   GridSample: [
     {
       label: 'bilinear, zeros',
@@ -712,6 +749,69 @@ const cases: Record<string, Case[] | string> = {
       opset: 19,
     },
   ],
+  // Last, so their random draws leave the earlier cases' inputs as they were.
+  // Sequences hold their elements as they are: each differentiates back to what made it.
+  SequenceEmpty: 'makes an empty sequence, which holds nothing to differentiate',
+  SequenceLength: NOT_DIFFERENTIABLE,
+  OptionalHasElement: NOT_DIFFERENTIABLE,
+  SequenceConstruct: [{ xs: () => [rn(2, 3), rn(4)], values: (x) => x }],
+  SequenceAt: [
+    {
+      label: 'negative position',
+      xs: () => [rn(2, 3)],
+      values: ([a]) => [new OnnxSequence([tensor([1, 2], [2], 'float64'), a!]), ints(-1)],
+    },
+  ],
+  SequenceInsert: [
+    { label: 'at the back', xs: () => [rn(2), rn(3)], values: ([a, b]) => [new OnnxSequence([a!]), b!] },
+    { label: 'at position 0', xs: () => [rn(2), rn(3)], values: ([a, b]) => [new OnnxSequence([a!]), b!, ints(0)] },
+  ],
+  SequenceErase: [
+    {
+      label: 'position 1',
+      xs: () => [rn(2), rn(3)],
+      values: ([a, b]) => [new OnnxSequence([a!, tensor([5], [1], 'float64'), b!]), new Const([1], [], 'int')],
+    },
+  ],
+  SplitToSequence: [
+    { label: 'chunks of 1, squeezed', ...one(() => rn(3, 4)), attrs: { axis: i(1), keepdims: i(0) } },
+    { label: 'scalar split, the last chunk shorter', ...one(() => rn(5, 2)), values: ([a]) => [a!, new Const([2], [], 'int')] },
+    { label: 'sizes', ...one(() => rn(2, 5)), values: ([a]) => [a!, ints(1, 4)], attrs: { axis: i(-1) } },
+  ],
+  ConcatFromSequence: [
+    { label: 'axis 1', xs: () => [rn(2, 3), rn(2, 1)], values: (x) => [new OnnxSequence(x)], attrs: { axis: i(1) } },
+    {
+      label: 'new_axis at the end',
+      xs: () => [rn(2, 3), rn(2, 3)],
+      values: (x) => [new OnnxSequence(x)],
+      attrs: { axis: i(-1), new_axis: i(1) },
+    },
+  ],
+  Optional: [one(() => rn(2, 3)), { label: 'of a sequence', xs: () => [rn(2), rn(3)], values: (x) => [new OnnxSequence(x)] }],
+  OptionalGetElement: [
+    { label: 'a tensor', ...one(() => rn(2, 3)), values: ([a]) => [new OnnxOptional(a!)] },
+    { label: 'a sequence', xs: () => [rn(2), rn(3)], values: (x) => [new OnnxOptional(new OnnxSequence(x))] },
+    { label: "opset 18's plain tensor", ...one(() => rn(3)), opset: 18 },
+  ],
+  DFT: [
+    { label: 'real, axis 1', ...one(() => rn(2, 5, 1)) },
+    {
+      label: 'complex inverse, axis 2, zero-padded',
+      ...one(() => rn(1, 2, 3, 2)),
+      values: ([a]) => [a!, new Const([5], [], 'int')],
+      attrs: { axis: i(2), inverse: i(1) },
+    },
+    { label: 'onesided, cut', ...one(() => rn(2, 6, 1)), values: ([a]) => [a!, new Const([5], [], 'int')], attrs: { onesided: i(1) } },
+  ],
+  STFT: [
+    { label: 'window', xs: () => [rn(1, 12, 1), rn(4)], values: ([a, w]) => [a!, new Const([3], [], 'int'), w!] },
+    {
+      label: 'complex, frame_length, onesided 0',
+      ...one(() => rn(2, 9, 2)),
+      values: ([a]) => [a!, new Const([2], [], 'int'), null, new Const([4], [], 'int')],
+      attrs: { onesided: i(0) },
+    },
+  ],
 };
 
 /** onnxruntime's contrib ops (domain com.microsoft), each as its contrib_defs definition composes gradlens ops. */
@@ -772,14 +872,17 @@ const contribCases: Record<string, Case[]> = {
 
 /** The op's outputs, flattened and joined, as one tensor. */
 function runCase(op: string, c: Case, xs: Tensor[]): Tensor {
-  const outs = (onnxOps[op] ?? contribOps[op])!.run({
-    values: c.values(xs),
-    attrs: attrsOf(c.attrs, op),
-    opset: c.opset ?? 17,
-    outputs: c.outputs ?? 1,
-  });
-  // Integer outputs (MaxPool's Indices) have no gradient.
+  const ctx = { attrs: attrsOf(c.attrs, op), opset: c.opset ?? 17, outputs: c.outputs ?? 1 };
+  const impl = onnxOps[op] ?? contribOps[op];
+  const given = c.values(xs);
+  const outs: GraphValue[] = impl
+    ? impl.run({ ...ctx, values: given.map((v) => v as Value | null) })
+    : onnxValueOps[op]!.runValues({ ...ctx, values: given });
+  // Sequences and optionals by their elements; integer outputs (MaxPool's Indices) have no gradient.
+  const elements = (v: GraphValue): Value[] =>
+    v instanceof OnnxSequence ? [...v.items] : v instanceof OnnxOptional ? (v.value ? elements(v.value) : []) : [v];
   const ts = outs
+    .flatMap(elements)
     .filter((o) => !(o instanceof Tensor && o.dtype === 'int32'))
     .map((o) => {
       if (!(o instanceof Tensor)) throw new Error(`${op} gave a constant`);

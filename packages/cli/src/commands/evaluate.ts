@@ -13,7 +13,7 @@ import { checkLayer, loadModelFromOptions, noDefaultLayer } from '../model';
 import type { Budget, MethodMaps, MethodSpec } from '../methods';
 import { DEFAULT_BUDGET, METHOD_NAMES, parseMethods } from '../methods';
 import type { EvaluateOptions, EvaluationSample, EvaluationTable, Explainer, MetricName } from '@gradlens/explain';
-import { evaluateMethods, METRIC_NAMES, tableToJSON, toMarkdown } from '@gradlens/explain';
+import { DEFAULT_METRICS, evaluateMethods, METRIC_NAMES, tableToJSON, toMarkdown } from '@gradlens/explain';
 import type { Streams } from '../progress';
 import { progressReporter, seconds } from '../progress';
 import { mergeParts, PART_FORMAT, partText, parseShard, runHash, sha256, sha256File, shardRange } from '../shards';
@@ -54,7 +54,12 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
     help: `methods to score (or all): ${METHOD_NAMES.join(', ')}`,
     default: 'all that run on the model',
   },
-  metrics: { type: 'string', value: 'LIST', help: `metrics: ${METRIC_NAMES.join(', ')}`, default: 'all' },
+  metrics: {
+    type: 'string',
+    value: 'LIST',
+    help: `metrics: ${METRIC_NAMES.join(', ')}`,
+    default: DEFAULT_METRICS.join(','),
+  },
   layer: { type: 'string', value: 'PATH', help: 'module path of the CAM layer', default: "the model's default" },
   target: {
     type: 'string',

@@ -17,3 +17,17 @@ export function complexity(map: SaliencyMap): number {
   }
   return h;
 }
+
+/**
+ * Effective complexity (Nguyen & Martínez 2020, as Quantus's `EffectiveComplexity`): the number of
+ * pixels whose |map| / max |map| exceeds `eps` (default 1e-5). Lower (↓) is simpler; 0 for an all-zero map.
+ */
+export function effectiveComplexity(map: SaliencyMap, options: { eps?: number } = {}): number {
+  let max = 0;
+  for (const v of map.data) max = Math.max(max, Math.abs(v));
+  if (max === 0) return 0;
+  const eps = options.eps ?? 1e-5;
+  let n = 0;
+  for (const v of map.data) if (Math.abs(v) / max > eps) n++;
+  return n;
+}

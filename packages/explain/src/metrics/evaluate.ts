@@ -25,6 +25,31 @@ import { maxSensitivity } from './max-sensitivity';
 import type { RoadOptions } from './road';
 import { road } from './road';
 import { sparseness } from './sparseness';
+import { effectiveComplexity } from './complexity';
+import { camMultImageConfidenceChange } from './cam-mult';
+import type { PixelFlippingOptions } from './pixel-flipping';
+import { pixelFlipping } from './pixel-flipping';
+import type { RegionPerturbationOptions } from './region-perturbation';
+import { regionPerturbation, selectivity } from './region-perturbation';
+import type { SensitivityNOptions } from './sensitivity-n';
+import { sensitivityN } from './sensitivity-n';
+import type { IrofOptions } from './irof';
+import { irof } from './irof';
+import type { MonotonicityCorrelationOptions, MonotonicityOptions } from './monotonicity';
+import { monotonicity, monotonicityCorrelation } from './monotonicity';
+import { averageSensitivity } from './average-sensitivity';
+import {
+  attributionLocalisation,
+  boxMask,
+  localisationAUC,
+  relevanceMassAccuracy,
+  relevanceRankAccuracy,
+  topKIntersection,
+} from './mask-localisation';
+import { randomLogit } from './random-logit';
+import type { ContinuityOptions } from './continuity';
+import { continuity } from './continuity';
+import { minMax } from '../maps';
 
 /** The metrics `evaluateMethods` can compute. */
 export type MetricName =
@@ -42,10 +67,29 @@ export type MetricName =
   | 'sensitivity'
   | 'lipschitz'
   | 'sparseness'
-  | 'complexity';
+  | 'complexity'
+  | 'road-combined'
+  | 'confidence-drop'
+  | 'confidence-increase'
+  | 'pixel-flipping'
+  | 'region-perturbation'
+  | 'selectivity'
+  | 'sensitivity-n'
+  | 'irof'
+  | 'monotonicity'
+  | 'monotonicity-corr'
+  | 'avg-sensitivity'
+  | 'mass-accuracy'
+  | 'rank-accuracy'
+  | 'top-k'
+  | 'attribution-localisation'
+  | 'localisation-auc'
+  | 'effective-complexity'
+  | 'random-logit'
+  | 'continuity';
 
-/** Every metric, in table order. */
-export const METRIC_NAMES: readonly MetricName[] = [
+/** The metrics `evaluateMethods` computes when none are named (those of issue 21 and before). */
+export const DEFAULT_METRICS: readonly MetricName[] = [
   'localization',
   'iou',
   'pointing',
@@ -61,6 +105,30 @@ export const METRIC_NAMES: readonly MetricName[] = [
   'lipschitz',
   'sparseness',
   'complexity',
+];
+
+/** Every metric, in table order: the defaults, then the Quantus / pytorch-grad-cam additions (asked for by name). */
+export const METRIC_NAMES: readonly MetricName[] = [
+  ...DEFAULT_METRICS,
+  'road-combined',
+  'confidence-drop',
+  'confidence-increase',
+  'pixel-flipping',
+  'region-perturbation',
+  'selectivity',
+  'sensitivity-n',
+  'irof',
+  'monotonicity',
+  'monotonicity-corr',
+  'avg-sensitivity',
+  'mass-accuracy',
+  'rank-accuracy',
+  'top-k',
+  'attribution-localisation',
+  'localisation-auc',
+  'effective-complexity',
+  'random-logit',
+  'continuity',
 ];
 
 /** Column titles and directions of the metrics. */
@@ -136,6 +204,108 @@ export const METRIC_INFO: Readonly<Record<MetricName, { title: string; higherIsB
     higherIsBetter: false,
     description: "complexity (Bhatt et al. 2020, Quantus): entropy of the map's absolute values as a distribution",
   },
+  'road-combined': {
+    title: 'ROAD combined',
+    higherIsBetter: true,
+    description: "pytorch-grad-cam's ROADCombined: (LeRF − MoRF) / 2 of ROAD",
+  },
+  'confidence-drop': {
+    title: 'Conf. drop',
+    higherIsBetter: false,
+    description: "pytorch-grad-cam's DropInConfidence: max(0, f(x) − f(x ⊙ m)) on the logit, m the map min–max scaled",
+  },
+  'confidence-increase': {
+    title: 'Conf. increase',
+    higherIsBetter: true,
+    description: "pytorch-grad-cam's IncreaseInConfidence: fraction of samples with f(x ⊙ m) > f(x), m the map min–max scaled",
+  },
+  'pixel-flipping': {
+    title: 'Pixel flipping',
+    higherIsBetter: false,
+    description:
+      'pixel flipping (Bach et al. 2015, Quantus): mean target probability as pixels are set to the image minimum, most relevant first',
+  },
+  'region-perturbation': {
+    title: 'Region pert.',
+    higherIsBetter: true,
+    description:
+      'region perturbation (Samek et al. 2017, Quantus): mean drop of the target probability as 8-px patches are removed, most relevant first',
+  },
+  selectivity: {
+    title: 'Selectivity',
+    higherIsBetter: false,
+    description: 'selectivity (Montavon et al. 2018, Quantus): mean target probability as every 8-px patch is removed, most relevant first',
+  },
+  'sensitivity-n': {
+    title: 'Sensitivity-n',
+    higherIsBetter: true,
+    description: 'sensitivity-n (Ancona et al. 2018): mean over subset sizes of the correlation of map sums with probability drops',
+  },
+  irof: {
+    title: 'IROF',
+    higherIsBetter: true,
+    description:
+      'IROF (Rieger & Hansen 2020, Quantus): area over the relative probability curve as SLIC superpixels are removed, per superpixel',
+  },
+  monotonicity: {
+    title: 'Monotonicity',
+    higherIsBetter: true,
+    description:
+      'monotonicity (Arya et al. 2019, Quantus): fraction of samples whose probability never falls as pixels are added, least relevant first',
+  },
+  'monotonicity-corr': {
+    title: 'Monotonicity ρ',
+    higherIsBetter: true,
+    description:
+      'monotonicity correlation (Nguyen & Martínez 2020, Quantus): Spearman correlation of |map| sums with the variance of the probability when the pixels are randomised',
+  },
+  'avg-sensitivity': {
+    title: 'Avg sensitivity',
+    higherIsBetter: false,
+    description:
+      'average sensitivity (Yeh et al. 2019, Quantus): mean ‖Φ(x+δ) − Φ(x)‖ / ‖Φ(x)‖ over 10 δ ~ U(±0.02), on the first pictures only',
+  },
+  'mass-accuracy': {
+    title: 'Mass acc.',
+    higherIsBetter: true,
+    description: "relevance mass accuracy (Arras et al. 2022, Quantus): the map's share inside the box",
+  },
+  'rank-accuracy': {
+    title: 'Rank acc.',
+    higherIsBetter: true,
+    description: "relevance rank accuracy (Arras et al. 2022, Quantus): fraction of the map's |box| highest pixels inside the box",
+  },
+  'top-k': {
+    title: 'Top-k ∩',
+    higherIsBetter: true,
+    description: "top-k intersection (Theiner et al. 2021, Quantus): fraction of the map's k highest pixels inside the box",
+  },
+  'attribution-localisation': {
+    title: 'Attr. loc.',
+    higherIsBetter: true,
+    description: "attribution localisation (Kohlbrenner et al. 2020, Quantus): the positive map's share inside the box",
+  },
+  'localisation-auc': {
+    title: 'Loc. AUC',
+    higherIsBetter: true,
+    description: 'ROC AUC of the map as a score for the box pixels (Quantus AUC)',
+  },
+  'effective-complexity': {
+    title: 'Eff. complexity',
+    higherIsBetter: false,
+    description: 'effective complexity (Nguyen & Martínez 2020, Quantus): pixels whose |map| / max exceeds 1e-5',
+  },
+  'random-logit': {
+    title: 'Random logit',
+    higherIsBetter: false,
+    description: 'random logit (Sixt et al. 2020, Quantus): SSIM of the map with the map of a random other class',
+  },
+  continuity: {
+    title: 'Continuity',
+    higherIsBetter: false,
+    description:
+      'continuity (Montavon et al. 2018, Quantus): max ‖Φ(x) − Φ(xₜ)‖₁ / ‖x − xₜ‖₂ over 28 horizontal translations that keep the class, |Φ| / max, on the first pictures only',
+  },
 };
 
 /** One evaluation sample: an image [C, H, W] or [1, C, H, W] in the model's input space, its class, and the object's box. */
@@ -146,7 +316,7 @@ export interface EvaluationSample {
 }
 
 export interface EvaluateOptions {
-  /** Which metrics (default all of METRIC_NAMES). */
+  /** Which metrics (default DEFAULT_METRICS; the others of METRIC_NAMES by name). */
   metrics?: readonly MetricName[];
   /** Explain the true label (default) or the model's top-1 class (the CAM paper's protocol). */
   target?: 'label' | 'top1';
@@ -168,6 +338,21 @@ export interface EvaluateOptions {
   infidelity?: InfidelityOptions;
   /** Max-sensitivity and the local Lipschitz estimate re-run the explainer per perturbation: on the first `samples` samples only (default 4), 10 perturbations each by default. */
   robustness?: { samples?: number; sensitivity?: MaxSensitivityOptions; lipschitz?: LocalLipschitzOptions };
+  /** Options of the Quantus / pytorch-grad-cam metrics (defaults as each function's). */
+  pixelFlipping?: PixelFlippingOptions;
+  regionPerturbation?: RegionPerturbationOptions;
+  selectivity?: Omit<RegionPerturbationOptions, 'order' | 'regions'>;
+  sensitivityN?: SensitivityNOptions;
+  irof?: IrofOptions;
+  monotonicity?: MonotonicityOptions;
+  monotonicityCorrelation?: MonotonicityCorrelationOptions;
+  topK?: { k?: number; conceptInfluence?: boolean };
+  attributionLocalisation?: { weighted?: boolean };
+  effectiveComplexity?: { eps?: number };
+  /** Average sensitivity runs on the first `robustness.samples` samples, as max-sensitivity. */
+  averageSensitivity?: MaxSensitivityOptions;
+  /** Continuity runs the explainer once per translation: on the first `robustness.samples` samples only. */
+  continuity?: ContinuityOptions;
   /** Base seed of the metrics with randomness (default 0); sample i uses seed + i, so any slice of the samples gives the same values. */
   seed?: number;
   /** Index of the first sample in the whole set (default 0), for seeds when scoring a slice (`--shard`). */
@@ -236,7 +421,7 @@ export function evaluateMethods(
   methods: Record<string, Explainer>,
   options: EvaluateOptions = {},
 ): EvaluationTable {
-  const metrics = [...(options.metrics ?? METRIC_NAMES)];
+  const metrics = [...(options.metrics ?? DEFAULT_METRICS)];
   for (const m of metrics)
     if (!METRIC_NAMES.includes(m))
       throw new Error(`evaluateMethods: unknown metric '${String(m)}'; known metrics: ${METRIC_NAMES.join(', ')}`);
@@ -294,11 +479,45 @@ export function evaluateMethods(
           }
         }
         const seed = (options.seed ?? 0) + (options.firstIndex ?? 0) + si;
-        if (has('road-morf') || has('road-lerf')) {
+        if (has('road-morf') || has('road-lerf') || has('road-combined')) {
           const r = road(model, x, map, target, { seed, ...options.road });
           per['road-morf']?.push(r.morf);
           per['road-lerf']?.push(r.lerf);
+          per['road-combined']?.push(r.combined);
         }
+        if (has('confidence-drop') || has('confidence-increase')) {
+          const change = camMultImageConfidenceChange(model, x, { ...map, data: Float64Array.from(minMax(map.data)) }, target);
+          per['confidence-drop']?.push(Math.max(0, -change));
+          per['confidence-increase']?.push(change > 0 ? 1 : 0);
+        }
+        // the curves' areas per step (numpy.trapz over the steps / their number − 1), so sizes compare
+        const perStep = (r: { auc: number; curve: number[] }) => r.auc / Math.max(1, r.curve.length - 1);
+        if (has('pixel-flipping')) per['pixel-flipping']!.push(perStep(pixelFlipping(model, x, map, target, options.pixelFlipping)));
+        if (has('region-perturbation'))
+          per['region-perturbation']!.push(perStep(regionPerturbation(model, x, map, target, options.regionPerturbation)));
+        if (has('selectivity')) per.selectivity!.push(perStep(selectivity(model, x, map, target, options.selectivity)));
+        if (has('sensitivity-n'))
+          per['sensitivity-n']!.push(finite(sensitivityN(model, x, map, target, { seed, ...options.sensitivityN }).mean));
+        if (has('irof')) {
+          const r = irof(model, x, map, target, options.irof);
+          per.irof!.push(finite(r.aoc / r.segments));
+        }
+        if (has('monotonicity')) per.monotonicity!.push(monotonicity(model, x, map, target, options.monotonicity).monotonic ? 1 : 0);
+        if (has('monotonicity-corr'))
+          per['monotonicity-corr']!.push(
+            finite(monotonicityCorrelation(model, x, map, target, { seed, ...options.monotonicityCorrelation })),
+          );
+        if (has('mass-accuracy') || has('rank-accuracy') || has('top-k') || has('attribution-localisation') || has('localisation-auc')) {
+          const mask = boxMask(sample.box, h, w);
+          per['mass-accuracy']?.push(finite(relevanceMassAccuracy(map, mask)));
+          per['rank-accuracy']?.push(finite(relevanceRankAccuracy(map, mask)));
+          if (has('top-k')) per['top-k']!.push(finite(topKIntersection(map, mask, options.topK)));
+          per['attribution-localisation']?.push(finite(attributionLocalisation(map, mask, options.attributionLocalisation)));
+          per['localisation-auc']?.push(finite(localisationAUC(map, mask)));
+        }
+        if (has('effective-complexity')) per['effective-complexity']!.push(effectiveComplexity(map, options.effectiveComplexity));
+        if (has('random-logit'))
+          per['random-logit']!.push(finite(randomLogit(model, x, explainer, target, { seed, reduce: options.reduce }).similarity));
         if (has('faithfulness'))
           per.faithfulness!.push(finite(faithfulnessCorrelation(model, x, map, target, { seed, ...options.faithfulness })));
         if (has('infidelity'))
@@ -314,6 +533,11 @@ export function evaluateMethods(
           per.lipschitz!.push(
             robust ? localLipschitz(model, x, explainer, target, { seed, samples: 10, ...options.robustness?.lipschitz }) : null,
           );
+        if (has('avg-sensitivity'))
+          per['avg-sensitivity']!.push(
+            robust ? averageSensitivity(model, x, explainer, target, { seed, samples: 10, ...options.averageSensitivity }) : null,
+          );
+        if (has('continuity')) per.continuity!.push(robust ? finite(continuity(model, x, explainer, target, options.continuity)) : null);
         if (has('completeness') && !signed) per.completeness!.push(null);
         if (has('completeness') && signed) {
           const baseline = options.completeness?.baseline ?? 0;

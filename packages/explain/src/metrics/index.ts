@@ -12,9 +12,9 @@ export { modelRandomization, defaultReinit, parameterLayers, withRestoredWeights
 export type { CompletenessResult } from './completeness';
 export { integratedGradientsCompleteness, attributionCompleteness, completenessGap } from './completeness';
 export type { MetricName, EvaluationSample, EvaluateOptions, MetricSummary, EvaluationTable } from './evaluate';
-export { evaluateMethods, toMarkdown, tableToJSON, METRIC_NAMES, METRIC_INFO } from './evaluate';
+export { evaluateMethods, toMarkdown, tableToJSON, METRIC_NAMES, DEFAULT_METRICS, METRIC_INFO } from './evaluate';
 export { sparseness } from './sparseness';
-export { complexity } from './complexity';
+export { complexity, effectiveComplexity } from './complexity';
 export type { FaithfulnessCorrelationOptions } from './faithfulness-correlation';
 export { faithfulnessCorrelation } from './faithfulness-correlation';
 export type { InfidelityOptions } from './infidelity';
@@ -25,3 +25,27 @@ export type { LocalLipschitzOptions } from './local-lipschitz';
 export { localLipschitz } from './local-lipschitz';
 export type { RoadOptions, RoadResult } from './road';
 export { road, noisyLinearImpute } from './road';
+export { camMultImageConfidenceChange, dropInConfidence, increaseInConfidence } from './cam-mult';
+export type { PixelFlippingOptions, PixelFlippingResult } from './pixel-flipping';
+export { pixelFlipping } from './pixel-flipping';
+export type { RegionPerturbationOptions, PatchCurveResult } from './region-perturbation';
+export { regionPerturbation, selectivity, patchOrder } from './region-perturbation';
+export type { SensitivityNOptions, SensitivityNResult } from './sensitivity-n';
+export { sensitivityN } from './sensitivity-n';
+export type { IrofOptions, IrofResult } from './irof';
+export { irof } from './irof';
+export type { MonotonicityOptions, MonotonicityResult, MonotonicityCorrelationOptions } from './monotonicity';
+export { monotonicity, monotonicityCorrelation } from './monotonicity';
+export { averageSensitivity } from './average-sensitivity';
+export {
+  boxMask,
+  relevanceMassAccuracy,
+  relevanceRankAccuracy,
+  topKIntersection,
+  attributionLocalisation,
+  localisationAUC,
+} from './mask-localisation';
+export type { RandomLogitOptions, RandomLogitResult } from './random-logit';
+export { randomLogit } from './random-logit';
+export type { ContinuityOptions } from './continuity';
+export { continuity } from './continuity';

@@ -112,6 +112,8 @@ export interface RoadResult {
   morf: number;
   /** Least relevant first: the mean score over the percentages (↑: removing what the map calls unimportant keeps the class). */
   lerf: number;
+  /** pytorch-grad-cam's `ROADCombined`: (lerf − morf) / 2 (↑). */
+  combined: number;
   /** The scores at each percentage. */
   morfCurve: number[];
   lerfCurve: number[];
@@ -149,5 +151,7 @@ export function road(model: Module, image: Tensor, map: SaliencyMap, target: num
   const morfCurve = s.slice(0, percentages.length);
   const lerfCurve = s.slice(percentages.length);
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-  return { morf: mean(morfCurve), lerf: mean(lerfCurve), morfCurve, lerfCurve, percentages };
+  const morf = mean(morfCurve);
+  const lerf = mean(lerfCurve);
+  return { morf, lerf, combined: (lerf - morf) / 2, morfCurve, lerfCurve, percentages };
 }

@@ -15,6 +15,12 @@ export interface GradOptions {
   rules?: RuleOverrides;
   /** Seeds for the outputs, one per output, same shapes; default 1 for scalar outputs. */
   gradOutputs?: readonly Tensor[];
+  /**
+   * Record the backward pass's own ops on the tapes recording now (PyTorch's `create_graph`), so the gradients can
+   * be differentiated again: Hessian-vector products, gradient penalties, second-order attribution. Every rule is
+   * written with ops that have rules of their own, so any order works. Off by default: a backward records nothing.
+   */
+  createGraph?: boolean;
 }
 
 /**
@@ -30,7 +36,8 @@ export function backward(nodes: readonly TapeNode[], outputs: readonly Tensor[],
     return on;
   });
   const targets = new Set(wrt);
-  engine.noGradDepth++;
+  const quiet = options.createGraph !== true;
+  if (quiet) engine.noGradDepth++;
   engine.beginScope();
   let result: Tensor[] = [];
   try {
@@ -60,7 +67,7 @@ export function backward(nodes: readonly TapeNode[], outputs: readonly Tensor[],
     return result;
   } finally {
     engine.endScope(new Set(result));
-    engine.noGradDepth--;
+    if (quiet) engine.noGradDepth--;
   }
 }
 

@@ -27,6 +27,40 @@ function channelSums(dy: Tensor, x: Tensor, mean: Tensor, variance: Tensor, eps:
   return r.extras as [Tensor, Tensor];
 }
 
+/**
+ * channelSums with ordinary ops, for a backward pass that is itself recorded (createGraph): the kernel's extra
+ * outputs have no rule, so the sums would be constants to the next backward pass.
+ */
+function composedChannelSums(dy: Tensor, x: Tensor, mean: Tensor, variance: Tensor, eps: number): [Tensor, Tensor] {
+  const xhat = mul(sub(x, spread(mean, x)), spread(invStd(variance, eps), x));
+  return [channelSum(dy), channelSum(mul(dy, xhat))];
+}
+
+/** The sums the next backward pass can differentiate when one is recording, else the kernel's. */
+const sumsFor = (dy: Tensor, x: Tensor, mean: Tensor, variance: Tensor, eps: number): [Tensor, Tensor] =>
+  (isRecording() ? composedChannelSums : channelSums)(dy, x, mean, variance, eps);
+
+/**
+ * Training-mode batch-norm gradients composed of ordinary ops, with the batch statistics recomputed from x so that
+ * a recorded backward pass (createGraph) differentiates through them: dx = k·(dy − mean(dy) − x̂·mean(dy·x̂)).
+ */
+function composedTrainingGrads(
+  dy: Tensor,
+  x: Tensor,
+  weight: Tensor | undefined,
+  eps: number,
+  wantDx: boolean,
+): [Tensor | null, Tensor, Tensor] {
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const channelMean = (t: Tensor) => mean(t, { dim: axes, keepdim: true });
+  const centred = sub(x, channelMean(x));
+  const inv = pow(add(channelMean(mul(centred, centred)), eps), -0.5);
+  const xhat = mul(centred, inv);
+  const k = weight ? mul(spread(weight, x), inv) : inv;
+  const dx = wantDx ? mul(k, sub(sub(dy, channelMean(dy)), mul(xhat, channelMean(mul(dy, xhat))))) : null;
+  return [dx, channelSum(dy), channelSum(mul(dy, xhat))];
+}
+
 /** dy·weight/√(var + eps) per channel: the eval-mode forward kernel run on dy with zero mean and no bias. */
 function scaleChannels(dy: Tensor, variance: Tensor, weight: Tensor | null, eps: number): Tensor {
   const inputs = [dy, zeros(variance.shape, variance.dtype), variance, ...(weight ? [weight] : [])];
@@ -130,6 +164,10 @@ export const normRules = {
     const needs = needsGradOf(ctx);
     if (!mean || !variance) {
       // Training mode: the batch statistics are the node's extra outputs.
+      if (isRecording()) {
+        const [dx, sumDy, sumDyXhat] = composedTrainingGrads(dy, x, weight, eps, needs.x === true);
+        return gradsByName(ctx, { x: dx, bias: needs.bias ? sumDy : null, weight: needs.weight ? sumDyXhat : null });
+      }
       const [batchMean, batchVar] = ctx.extras as [Tensor, Tensor];
       let dx: Tensor | null = null;
       let sums: [Tensor, Tensor] | null = null;
@@ -143,7 +181,7 @@ export const normRules = {
     // y = (x − mean)·k + bias with k = weight/√(var + eps).
     const dx = needs.x ? scaleChannels(dy, variance, weight ?? null, eps) : null;
     if (!needs.weight && !needs.bias && !needs.mean && !needs.var) return gradsByName(ctx, { x: dx });
-    const [sumDy, sumDyXhat] = channelSums(dy, x, mean, variance, eps);
+    const [sumDy, sumDyXhat] = sumsFor(dy, x, mean, variance, eps);
     const inv = invStd(variance, eps);
     const k = weight ? mul(weight, inv) : inv;
     return gradsByName(ctx, {
@@ -166,8 +204,11 @@ export const normRules = {
     const inv = invStd(variance, eps);
     const k = weight ? mul(weight, inv) : inv;
     const r = runOpFull('batchNormBackward', weight ? [G, x, mean, variance, weight] : [G, x, mean, variance], { eps });
-    const [sumG, sumGXhat] = r.extras as [Tensor, Tensor];
-    const [sumDy, sumDyXhat] = ctx.extras as [Tensor, Tensor];
+    // The kernel's sums have no rule: a recorded backward pass (createGraph) needs them from ordinary ops.
+    const recording = isRecording();
+    const [sumG, sumGXhat] = recording ? composedChannelSums(G, x, mean, variance, eps) : (r.extras as [Tensor, Tensor]);
+    const [sumDy, sumDyXhat] = recording ? composedChannelSums(dy, x, mean, variance, eps) : (ctx.extras as [Tensor, Tensor]);
+    if (recording) r.extras?.forEach((e) => e.dispose());
     const A = mul(sumDyXhat, 1 / count);
     const B = mul(sumGXhat, 1 / count);
     const D = mul(sumDy, 1 / count);
