@@ -34,6 +34,7 @@ import { CliError } from './args';
 import { camMethod, runCam } from './cam-options';
 import type { CamChoices, CamRecipe } from './cam-options';
 import { BREADTH_METHODS } from './methods-breadth';
+import { LAYER_METHODS } from './methods-layer';
 import { camMaps, gradientMaps, gradientMethod, item0, targetOf } from './method-maps';
 import { reluRulesApply } from './relu-rules';
 
@@ -423,6 +424,7 @@ export const METHODS: readonly MethodSpec[] = [
     },
   },
   ...BREADTH_METHODS,
+  ...LAYER_METHODS,
 ];
 
 /** The method names, in order. */

@@ -504,7 +504,7 @@ describe('errors are one line with a non-zero exit code', () => {
 });
 
 describe('listings and help', () => {
-  test('methods: one line per method, all 35 names', async () => {
+  test('methods: one line per method, all 42 names', async () => {
     const r = await run('methods');
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
@@ -549,6 +549,9 @@ describe('listings and help', () => {
       'shapley',
       'lime',
       'kernelshap',
+      'layer-grad-x-act',
+      'layer-ig',
+      'layer-conductance',
     ]);
     for (const l of lines) expect(l.length).toBeGreaterThan(30);
   });

@@ -58,6 +58,13 @@ describe('the CAM family and the refusals as the CLI runs them on a reduced Swin
     expect(Array.from(maps.raw.data).every(Number.isFinite)).toBe(true);
   });
 
+  test.each(['layer-grad-x-act', 'layer-ig', 'layer-conductance'])('%s reads the channels-last layer on its 6×8 grid', (name) => {
+    const maps = methodByName(name).run({ ...ctx, budget: { ...DEFAULT_BUDGET, steps: 3 } });
+    expect(maps.raw.shape).toEqual([6, 8]);
+    expect(Array.from(maps.raw.data).every(Number.isFinite)).toBe(true);
+    expect(Array.from(maps.raw.data).some((v) => v !== 0)).toBe(true);
+  });
+
   test('the methods that cannot apply say why in one line (what --method all prints as it skips them)', () => {
     const refused = Object.fromEntries(
       METHODS.map((m) => [m.name, m.applies?.(ctx) ?? null] as const).filter((e): e is readonly [string, string] => e[1] !== null),

@@ -75,6 +75,18 @@ describe('the attention methods and Grad-CAM as the CLI runs them', () => {
     },
   );
 
+  test.each(['layer-grad-x-act', 'layer-ig', 'layer-conductance'])(
+    '%s lays the token layer on its 4×4 grid (class token dropped)',
+    (name) => {
+      const maps = methodByName(name).run({ ...ctx, budget: { ...DEFAULT_BUDGET, steps: 4 } });
+      expect(maps.kind).toBe('cam');
+      expect(maps.raw.shape).toEqual([4, 4]);
+      expect(maps.upsampled?.shape).toEqual([32, 32]);
+      expect(Array.from(maps.raw.data).every(Number.isFinite)).toBe(true);
+      expect(Array.from(maps.raw.data).some((v) => v !== 0)).toBe(true);
+    },
+  );
+
   test('an attention method does not apply to a CNN, and says why', () => {
     const cnn = createModel('resnet18', { widthDivisor: 16, numClasses: 10, init: false }).eval();
     const why = methodByName('rollout').applies?.({ ...ctx, model: cnn });
