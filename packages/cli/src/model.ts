@@ -11,6 +11,7 @@ import {
   defaultCamLayer,
   didYouMean,
   isBundledModelName,
+  isSegmentationModel,
   GoogLeNet,
   Inception3,
   isModelName,
@@ -21,6 +22,7 @@ import {
   modelBuilders,
   readModelCard,
   readStateDict,
+  SegmentationModel,
   VisionTransformer,
   vitImageSizeOf,
 } from '@gradlens/nn';
@@ -114,7 +116,7 @@ function checkFile(file: string, what: string): void {
 }
 
 /** The number of outputs a state dict's last weight gives (the classifier size), when it can tell. */
-function classesInFile(model: Module, dict: Record<string, { shape: number[] }>): number | undefined {
+function classesInFile(model: Module, dict: Record<string, { shape: readonly number[] }>): number | undefined {
   const keys = Object.keys(model.stateDict()).filter((k) => k.endsWith('.weight'));
   const last = keys[keys.length - 1];
   if (!last) return undefined;
@@ -146,9 +148,15 @@ interface OptionsInFile {
   version?: 1;
   /** GoogLeNet's and Inception v3's auxiliary classifiers, absent from files saved with aux_logits=False. */
   auxLogits?: false;
+  /** A segmentation model's aux_classifier, in torchvision's published files (aux_loss=True). */
+  auxLoss?: true;
 }
 
-/** What the file says about the model beyond its names: the class count, a ViT's side, MNASNet's layout, aux heads. */
+/**
+ * What the file says about the model beyond its names: the class count (a classifier's when not 1000, a segmentation
+ * model's when not the 21 it was built with), a ViT's side, MNASNet's layout, aux heads (absent, or a segmentation
+ * model's aux_classifier present).
+ */
 function optionsInFile(
   arch: string,
   model: Module,
@@ -158,13 +166,16 @@ function optionsInFile(
 ): OptionsInFile {
   const found: OptionsInFile = {};
   const n = classesInFile(model, dict);
-  if (options.numClasses === undefined && n !== undefined && n !== 1000) found.numClasses = n;
+  const built = isSegmentationModel(model) ? classesInFile(model, model.stateDict()) : 1000;
+  if (options.numClasses === undefined && n !== undefined && n !== built) found.numClasses = n;
   const side = model instanceof VisionTransformer ? vitSideOf(arch, model, dict, file, options.size) : null;
   if (side !== null) found.imageSize = side;
   if (model instanceof MNASNet && mnasnetVersionOf(dict, model.alpha) === 1) found.version = 1;
   const auxPrefix = model instanceof GoogLeNet ? 'aux1.' : model instanceof Inception3 ? 'AuxLogits.' : null;
   const keys = Object.keys(dict).map((k) => k.replace(/^module\./, ''));
   if (auxPrefix !== null && !keys.some((k) => k.startsWith(auxPrefix))) found.auxLogits = false;
+  if (model instanceof SegmentationModel && model.auxClassifier === null && keys.some((k) => k.startsWith('aux_classifier.')))
+    found.auxLoss = true;
   return found;
 }
 

@@ -41,7 +41,6 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** The largest difference between two arrays of the same length (Infinity when the lengths differ). */
 /** A classifier's transform, whose crop is a number (the segmentation models' is null). */
 function cropped(name: string): EvalTransform & { cropSize: number } {
   const t = evalTransform(name);
@@ -49,6 +48,7 @@ function cropped(name: string): EvalTransform & { cropSize: number } {
   return { ...t, cropSize: t.cropSize };
 }
 
+/** The largest difference between two arrays of the same length (Infinity when the lengths differ). */
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
   let worst = 0;

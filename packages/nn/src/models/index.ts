@@ -194,14 +194,17 @@ export function isModelName(name: string): name is ModelName {
   return Object.prototype.hasOwnProperty.call(modelBuilders, name);
 }
 
+/** The options the builder of model `N` takes (ModelOptions and its own: a segmentation model's `auxLoss`, …). */
+export type ModelBuildOptions<N extends ModelName> = NonNullable<Parameters<(typeof modelBuilders)[N]>[0]>;
+
 /** Builds a model by its torchvision name; from JavaScript an unknown name throws, listing the names it knows. */
-export function createModel(name: ModelName, options: ModelOptions = {}): Module {
+export function createModel<N extends ModelName>(name: N, options: ModelBuildOptions<N> = {}): Module {
   if (!isModelName(name)) {
     throw new Error(
       `createModel: unknown model '${String(name)}'${didYouMean(String(name), Object.keys(modelBuilders))}; known models: ${Object.keys(modelBuilders).join(', ')}`,
     );
   }
-  return modelBuilders[name](options);
+  return (modelBuilders[name] as (o: ModelBuildOptions<N>) => Module)(options);
 }
 export * from './bundled';
 export * from './card';
