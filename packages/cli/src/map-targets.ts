@@ -62,7 +62,7 @@ export function resolveMapTargets(
   if (req.kind === 'topk') {
     if (req.k > fg.length)
       throw new CliError(
-        `--target topk:${req.k}: only ${fg.length} classes other than background (0) are predicted on this picture${fg.length ? ` (${fg.map(label).join(', ')})` : ''}`,
+        `--target topk:${req.k}: only ${fg.length} ${fg.length === 1 ? 'class' : 'classes'} other than background (0) ${fg.length === 1 ? 'is' : 'are'} predicted on this picture${fg.length ? ` (${fg.map(label).join(', ')})` : ''}`,
         2,
       );
     return fg.slice(0, req.k).map((c, i) => target(c, ` (top ${i + 1} of ${req.k} by pixels)`, `_class${c}`));

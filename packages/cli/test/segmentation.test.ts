@@ -63,6 +63,10 @@ describe('targets on a map output without a mask', () => {
   });
 
   test('what does not fit is one line: too many classes, a sum of classes, a class no pixel has, out of range', () => {
+    const one = { shape: out.shape, values: out.values.map((v, i) => (i >= 12 ? -9 : v)) };
+    expect(() => resolveTargets({ kind: 'topk', k: 2 }, one, null)).toThrow(
+      /^--target topk:2: only 1 class other than background \(0\) is predicted on this picture \(1\)$/,
+    );
     expect(() => resolveTargets({ kind: 'topk', k: 3 }, out, null)).toThrow(
       /^--target topk:3: only 2 classes other than background \(0\) are predicted on this picture \(1, 2\)$/,
     );
