@@ -17,7 +17,10 @@ Generator(0) (xoshiro128**, re-implemented below; `seeded_state_dict`), which th
   logits, `aux` (models with aux_classifier), the activations of the default CAM layer and of classifier.0 (for
   LR-ASPP, its `cbr`), the segmentation target (pytorch-grad-cam's: the class most often predicted apart from
   background, its logits summed over the pixels predicted as it) as `mask` [2, H, W] and `class`, and that target's
-  input gradient.
+  input gradient; and for item 0 alone, with its own target (`cam_class`, `cam_mask` [H, W]), Grad-CAM's
+  Σₖ mean(∂target/∂Aₖ) Aₖ before its ReLU (which can leave nothing of a random model's map) at the default CAM
+  layer (`gradcam_layer`) and at the second layer (`gradcam_second`), as pytorch-grad-cam computes it before
+  upsampling.
 - models.json: per model its builder options, layers, parameter count and the SHA-256 of its sorted state-dict names.
 - ../torchvision-state-dicts.json: the full-size state-dict names and shapes of the six models, as torchvision's
   published weights hold them (aux_loss=True, but LR-ASPP has none).
@@ -196,6 +199,24 @@ def segmentation_target(logits):
     return cls, (pred == cls).to(logits.dtype)
 
 
+def grad_cams(model64, x1, paths):
+    """Item 0's target and Grad-CAM's weighted sum (before ReLU and upsampling) at each path, from one backward pass."""
+    acts = {}
+    hooks = []
+    for path in paths:
+        def hook(_m, _i, o, p=path):
+            o.retain_grad()
+            acts[p] = o
+        hooks.append(model64.get_submodule(path).register_forward_hook(hook))
+    out = model64(x1.double())['out']
+    for h in hooks:
+        h.remove()
+    cls, mask = segmentation_target(out.detach())
+    (out[:, cls] * mask).sum().backward()
+    cams = [(acts[p].grad.mean(dim=(2, 3), keepdim=True) * acts[p]).sum(1)[0].detach() for p in paths]
+    return cls, mask[0], cams
+
+
 def full_size_lists():
     with open(LISTS) as f:
         lists = json.load(f)
@@ -236,6 +257,11 @@ def main():
         expected['mask'] = mask.float().numpy()
         expected['class'] = np.array(cls, dtype=np.int32)
         expected['input_grad'] = xd.grad.float().numpy()
+        cam_class, cam_mask, (cam_layer, cam_second) = grad_cams(m64, x[:1], [layer, second])
+        expected['cam_class'] = np.array(cam_class, dtype=np.int32)
+        expected['cam_mask'] = cam_mask.float().numpy()
+        expected['gradcam_layer'] = cam_layer.float().numpy()
+        expected['gradcam_second'] = cam_second.float().numpy()
         params = sum(p.numel() for p in model.parameters())
         manifest['models'][name] = {'options': options, 'layer': layer, 'secondLayer': second, 'params': params,
                                     'aux': 'aux' in result, 'stateDictNames': names_hash}
