@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { grad, mul, numTensors, record, sum, tensor, tidy, type Tensor } from '@gradlens/tensor';
-import { defaultCamLayer, isSegmentationModel, layers, SegmentationModel, type Module } from '@gradlens/nn';
+import { type Conv2d, createModel, defaultCamLayer, isSegmentationModel, layers, SegmentationModel, type Module } from '@gradlens/nn';
 import { npzFixture, relError, reportErrors } from './parity';
 import { reducedSegModel, SEG_DIR, seedStateDict, seededInput, segManifest, stateDictNamesHash } from './segmentation-fixture';
 
@@ -108,4 +108,28 @@ test('isSegmentationModel, layers() lists torchvision’s module paths, and a ba
   expect(() => model.call(tensor(new Float32Array(41 * 37), [1, 1, 41, 37]))).toThrow(
     /^deeplabv3_resnet50: input must be \[N, 3, H, W\], got \[1, 1, 41, 37\]$/,
   );
+});
+
+test.each([
+  ['deeplabv3_resnet50', { numClasses: 0 }, /^deeplabv3_resnet50: numClasses must be a positive integer, got 0$/],
+  ['fcn_resnet50', { widthDivisor: 1.5 }, /^fcn_resnet50: widthDivisor must be a positive integer, got 1\.5$/],
+  ['deeplabv3_resnet101', { atrousRates: [12, 0] }, /^deeplabv3_resnet101: ASPPConv: dilation must be a positive integer, got 0$/],
+  ['deeplabv3_mobilenet_v3_large', { widthMult: -1 }, /^deeplabv3_mobilenet_v3_large: MobileNetV3: widthMult must be positive, got -1$/],
+  ['lraspp_mobilenet_v3_large', { auxLoss: true }, /^lraspp_mobilenet_v3_large: has no auxiliary classifier/],
+] as const)('%s with %j fails in one line', (name, options, message) => {
+  expect(() => createModel(name, { init: false, ...options })).toThrow(message);
+});
+
+test('the defaults are torchvision’s: 21 classes, no aux_classifier, ASPP rates 12, 24, 36', () => {
+  const m = createModel('deeplabv3_mobilenet_v3_large', { init: false }) as SegmentationModel;
+  expect(m.auxClassifier).toBeNull();
+  expect(m.getModule('classifier.4').parameters()[0]!.shape).toEqual([21, 256, 1, 1]);
+  const dilations = [1, 2, 3].map((i) => (m.getModule(`classifier.0.convs.${i}.0`) as Conv2d).dilation[0]);
+  expect(dilations).toEqual([12, 24, 36]);
+  expect((m.getModule('backbone.13.block.1.0') as Conv2d).dilation).toEqual([2, 2]);
+  expect((m.getModule('backbone.13.block.1.0') as Conv2d).stride).toEqual([1, 1]);
+  const r = createModel('fcn_resnet50', { init: false }) as SegmentationModel;
+  expect((r.getModule('backbone.layer4.0.conv2') as Conv2d).dilation).toEqual([2, 2]);
+  expect((r.getModule('backbone.layer4.1.conv2') as Conv2d).dilation).toEqual([4, 4]);
+  expect((r.getModule('backbone.layer3.0.downsample.0') as Conv2d).stride).toEqual([1, 1]);
 });

@@ -181,7 +181,8 @@ function segmentationModel(name: string, o: SegmentationOptions, make: () => Mod
   try {
     return make();
   } catch (e) {
-    throw new Error(`${name}: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    throw new Error(message.startsWith(`${name}: `) ? message : `${name}: ${message}`);
   }
 }
 
