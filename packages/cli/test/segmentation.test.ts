@@ -181,4 +181,10 @@ describe('explain --arch deeplabv3_mobilenet_v3_large', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(new RegExp(`--target ${absent}: no pixel of this picture is predicted as that class`));
   }, 120_000);
+
+  test('evaluate refuses a segmentation model in one line before its weights load', async () => {
+    const r = await runCli('evaluate', '--arch', ARCH, '--weights', weights, '--n', '2', '--out', path.join(dir, 'ev'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^gradlens: evaluate: deeplabv3_mobilenet_v3_large is a segmentation model \(output \[N, K, H, W\]\)/);
+  }, 60_000);
 });
