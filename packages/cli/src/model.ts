@@ -25,6 +25,7 @@ import {
   SegmentationModel,
   VisionTransformer,
   vitImageSizeOf,
+  weightsFileClassNames,
 } from '@gradlens/nn';
 import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
 import type { ParsedOptions } from './args';
@@ -218,7 +219,9 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   const build = { init: false, numClasses: options.numClasses, ...archBuildOptions(arch, weights, input.size) };
   let model = createModel(arch, build);
   const layer = defaultLayer(arch, model, input.size);
-  options.beforeWeights?.(model, layer, null);
+  // torchvision's published segmentation files are known by name: their VOC classes (`--target person`)
+  const classes = weightsFileClassNames(arch, weights);
+  options.beforeWeights?.(model, layer, classes);
   const format = weightFormat(weights);
   let dict: ReturnType<typeof readStateDict>;
   try {
@@ -246,7 +249,7 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
     bundled: false,
     card: null,
     ...input,
-    classes: null,
+    classes,
     defaultLayer: layer,
     weights,
   };

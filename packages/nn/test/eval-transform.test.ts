@@ -12,6 +12,7 @@ import {
   modelBuilders,
   transformInputOptions,
   WEIGHTS_FILE_NAMES,
+  weightsFileClassNames,
   weightsFileTransform,
 } from '@gradlens/nn';
 import type { EvalTransform, WeightsFileTransform } from '@gradlens/nn';
@@ -106,6 +107,16 @@ test('the segmentation models: Resize(520) and no crop, so the whole resized pic
   expect(archInputOptions('fcn_resnet50', 256).size).toBe(256);
   expect(weightsFileTransform('lraspp_mobilenet_v3_large-d234d4ea.pth')?.cropSize).toBeNull();
   expect(() => preprocessImageNet(wide, { crop: false, resize: 'stretch' })).toThrow(/^preprocessImageNet: crop: false goes with/);
+});
+
+test('weightsFileClassNames: the VOC categories for torchvision’s own segmentation files of that architecture', () => {
+  const voc = weightsFileClassNames('deeplabv3_resnet50', '/cache/deeplabv3_resnet50_coco-cd0a2569.pth');
+  expect(voc).toHaveLength(21);
+  expect(voc![0]).toBe('__background__');
+  expect(voc![15]).toBe('person');
+  expect(weightsFileClassNames('fcn_resnet50', 'deeplabv3_resnet50_coco-cd0a2569.pth')).toBeNull();
+  expect(weightsFileClassNames('deeplabv3_resnet50', 'my-deeplab.pth')).toBeNull();
+  expect(weightsFileClassNames('resnet50', 'resnet50-0676ba61.pth')).toBeNull();
 });
 
 test('archBuildOptions: transformInput for torchvision’s own GoogLeNet / Inception v3 files, MaxViT’s one size', () => {

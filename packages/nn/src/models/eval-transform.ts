@@ -126,3 +126,37 @@ export function archBuildOptions(arch: string, weightsFile: string, size: number
     ...(arch === 'maxvit_t' ? { inputSize: [size, size] as const } : {}),
   };
 }
+
+/** torchvision's `_VOC_CATEGORIES`: the 21 classes of its published segmentation weights (COCO with VOC labels). */
+export const VOC_CATEGORIES: readonly string[] = [
+  '__background__',
+  'aeroplane',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'bus',
+  'car',
+  'cat',
+  'chair',
+  'cow',
+  'diningtable',
+  'dog',
+  'horse',
+  'motorbike',
+  'person',
+  'pottedplant',
+  'sheep',
+  'sofa',
+  'train',
+  'tvmonitor',
+];
+
+/**
+ * The class names of a torchvision weights file when its download name says which and the names are known: the VOC
+ * categories for the published segmentation weights (`deeplabv3_resnet50_coco-cd0a2569.pth`, …) of `arch`; else null.
+ */
+export function weightsFileClassNames(arch: string, weightsFile: string): readonly string[] | null {
+  const known = weightsFileTransform(weightsFile);
+  return known?.model === arch && known.weights === 'COCO_WITH_VOC_LABELS_V1' ? VOC_CATEGORIES : null;
+}
