@@ -11,6 +11,7 @@ import {
   defaultCamLayer,
   didYouMean,
   isBundledModelName,
+  isSegmentationModel,
   GoogLeNet,
   Inception3,
   isModelName,
@@ -21,8 +22,10 @@ import {
   modelBuilders,
   readModelCard,
   readStateDict,
+  SegmentationModel,
   VisionTransformer,
   vitImageSizeOf,
+  weightsFileClassNames,
 } from '@gradlens/nn';
 import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
 import type { ParsedOptions } from './args';
@@ -114,7 +117,7 @@ function checkFile(file: string, what: string): void {
 }
 
 /** The number of outputs a state dict's last weight gives (the classifier size), when it can tell. */
-function classesInFile(model: Module, dict: Record<string, { shape: number[] }>): number | undefined {
+function classesInFile(model: Module, dict: Record<string, { shape: readonly number[] }>): number | undefined {
   const keys = Object.keys(model.stateDict()).filter((k) => k.endsWith('.weight'));
   const last = keys[keys.length - 1];
   if (!last) return undefined;
@@ -146,9 +149,15 @@ interface OptionsInFile {
   version?: 1;
   /** GoogLeNet's and Inception v3's auxiliary classifiers, absent from files saved with aux_logits=False. */
   auxLogits?: false;
+  /** A segmentation model's aux_classifier, in torchvision's published files (aux_loss=True). */
+  auxLoss?: true;
 }
 
-/** What the file says about the model beyond its names: the class count, a ViT's side, MNASNet's layout, aux heads. */
+/**
+ * What the file says about the model beyond its names: the class count (a classifier's when not 1000, a segmentation
+ * model's when not the 21 it was built with), a ViT's side, MNASNet's layout, aux heads (absent, or a segmentation
+ * model's aux_classifier present).
+ */
 function optionsInFile(
   arch: string,
   model: Module,
@@ -158,13 +167,16 @@ function optionsInFile(
 ): OptionsInFile {
   const found: OptionsInFile = {};
   const n = classesInFile(model, dict);
-  if (options.numClasses === undefined && n !== undefined && n !== 1000) found.numClasses = n;
+  const built = isSegmentationModel(model) ? classesInFile(model, model.stateDict()) : 1000;
+  if (options.numClasses === undefined && n !== undefined && n !== built) found.numClasses = n;
   const side = model instanceof VisionTransformer ? vitSideOf(arch, model, dict, file, options.size) : null;
   if (side !== null) found.imageSize = side;
   if (model instanceof MNASNet && mnasnetVersionOf(dict, model.alpha) === 1) found.version = 1;
   const auxPrefix = model instanceof GoogLeNet ? 'aux1.' : model instanceof Inception3 ? 'AuxLogits.' : null;
   const keys = Object.keys(dict).map((k) => k.replace(/^module\./, ''));
   if (auxPrefix !== null && !keys.some((k) => k.startsWith(auxPrefix))) found.auxLogits = false;
+  if (model instanceof SegmentationModel && model.auxClassifier === null && keys.some((k) => k.startsWith('aux_classifier.')))
+    found.auxLoss = true;
   return found;
 }
 
@@ -207,7 +219,9 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   const build = { init: false, numClasses: options.numClasses, ...archBuildOptions(arch, weights, input.size) };
   let model = createModel(arch, build);
   const layer = defaultLayer(arch, model, input.size);
-  options.beforeWeights?.(model, layer, null);
+  // torchvision's published segmentation files are known by name: their VOC classes (`--target person`)
+  const classes = weightsFileClassNames(arch, weights);
+  options.beforeWeights?.(model, layer, classes);
   const format = weightFormat(weights);
   let dict: ReturnType<typeof readStateDict>;
   try {
@@ -235,7 +249,7 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
     bundled: false,
     card: null,
     ...input,
-    classes: null,
+    classes,
     defaultLayer: layer,
     weights,
   };

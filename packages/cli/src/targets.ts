@@ -1,7 +1,7 @@
 /**
  * What the CLI explains: `--target` (a class index or name, several of them summed, `top1`,
  * `topk:K`) and, for models whose output is a map, `--target-mask` with `--target-class`
- * (pytorch-grad-cam's SemanticSegmentationTarget). Parsed and checked before any weights load;
+ * (pytorch-grad-cam's SemanticSegmentationTarget), or without a mask a class over the pixels predicted as it. Parsed and checked before any weights load;
  * resolved against the model's output on the picture.
  */
 
@@ -15,6 +15,7 @@ import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import * as fs from 'fs';
 import { CliError } from './args';
+import { resolveMapTargets } from './map-targets';
 
 /** A class given on the command line: an index, or a name to look up in the model's class names. */
 export type ClassRef = number | string;
@@ -158,8 +159,9 @@ export function classLabel(c: number, names: readonly string[] | null): string {
 
 /**
  * The explanations a request asks for, given the model's output on the picture: one for a class,
- * several classes (summed) or a mask; K for topk. Throws a one-line CliError when the request does
- * not fit the output (a class target on a map output, a mask of the wrong size, an index out of range).
+ * several classes (summed) or a mask; K for topk; on a map output without a mask, classes over the pixels predicted
+ * as them (resolveMapTargets). Throws a one-line CliError when the request does not fit the output (a mask of the
+ * wrong size, an index out of range, a class no pixel is predicted as).
  */
 export function resolveTargets(req: TargetRequest, out: ModelOutput, names: readonly string[] | null): ResolvedTarget[] {
   const shape = out.shape;
@@ -193,11 +195,9 @@ export function resolveTargets(req: TargetRequest, out: ModelOutput, names: read
       },
     ];
   }
+  if (shape.length === 4) return resolveMapTargets(req, out, (c) => classLabel(c, names), classIndex);
   if (shape.length !== 2) {
-    throw new CliError(
-      `the model's output has shape [${shape.join(', ')}], not class scores [N, K]; for a map output give --target-mask mask.png --target-class C`,
-      2,
-    );
+    throw new CliError(`the model's output has shape [${shape.join(', ')}], neither class scores [N, K] nor a map [N, K, H, W]`, 2);
   }
   const k = shape[1]!;
   const scores = out.values;

@@ -81,7 +81,7 @@ describe('--target parsing', () => {
     );
     expect(() => parseTargetOptions('cat', undefined, undefined, null)).toThrow(/this model's classes have no names/);
   });
-  test('resolution against the output: topk order, a sum of classes, a class target on a map output', () => {
+  test('resolution against the output: topk order, a sum of classes, a map output, another shape', () => {
     const out = { shape: [1, 4], values: Float32Array.from([0.1, 3, -1, 2]) };
     expect(resolveTargets({ kind: 'topk', k: 2 }, out, null).map((t) => [t.target, t.suffix])).toEqual([
       [1, '_class1'],
@@ -94,8 +94,12 @@ describe('--target parsing', () => {
     expect(() => resolveTargets({ kind: 'classes', classes: [4] }, out, null)).toThrow(
       /--target 4 is out of range: the model has 4 classes/,
     );
-    expect(() => resolveTargets({ kind: 'top1' }, { shape: [1, 4, 6, 6], values: new Float32Array(144) }, null)).toThrow(
-      /not class scores \[N, K\]; for a map output give --target-mask/,
+    // a map output: the class predicted on most pixels (here none but background); see segmentation.test.ts
+    expect(resolveTargets({ kind: 'top1' }, { shape: [1, 4, 6, 6], values: new Float32Array(144) }, null)[0]!.describe).toMatch(
+      /^class 0 summed over the 36 of 36 pixels predicted as it \(no pixel is predicted as a class other than background 0\)$/,
+    );
+    expect(() => resolveTargets({ kind: 'top1' }, { shape: [1, 4, 6], values: new Float32Array(24) }, null)).toThrow(
+      /^the model's output has shape \[1, 4, 6\], neither class scores \[N, K\] nor a map \[N, K, H, W\]$/,
     );
   });
   test('CSV fields: quotes, doubled quotes, CRLF, comments', () => {

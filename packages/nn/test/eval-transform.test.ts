@@ -3,6 +3,7 @@ import * as path from 'path';
 import { preprocessImageNet, readImage } from '@gradlens/io';
 import {
   archBuildOptions,
+  archInputOptions,
   EVAL_TRANSFORM_NAMES,
   evalInputOptions,
   evalTransform,
@@ -11,6 +12,7 @@ import {
   modelBuilders,
   transformInputOptions,
   WEIGHTS_FILE_NAMES,
+  weightsFileClassNames,
   weightsFileTransform,
 } from '@gradlens/nn';
 import type { EvalTransform, WeightsFileTransform } from '@gradlens/nn';
@@ -29,7 +31,7 @@ interface Fixture {
 const DIR = path.join(__dirname, 'fixtures', 'eval-transforms');
 const fx = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as Fixture;
 
-test('the table has every torchvision classification model, so every model this package builds', () => {
+test('the table has every torchvision classification and segmentation model, so every model this package builds', () => {
   expect([...EVAL_TRANSFORM_NAMES].sort()).toEqual([...fx.models].sort());
   const missing = Object.keys(modelBuilders).filter((n) => !hasEvalTransform(n));
   expect(missing).toEqual([]);
@@ -94,6 +96,27 @@ test.each([
   } catch (e) {
     expect((e as Error).message).not.toMatch(/\n/);
   }
+});
+
+test('the segmentation models: Resize(520) and no crop, so the whole resized picture; --arch feeds its centre 520 × 520', () => {
+  const o = evalInputOptions('deeplabv3_resnet50');
+  expect(o).toEqual({ resize: 520, crop: false, filter: 'bilinear', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+  const wide = { width: 40, height: 20, channels: 3 as const, bitDepth: 8 as const, data: new Uint8Array(40 * 20 * 3) };
+  expect(imageToInput(wide, o).shape).toEqual([1, 3, 520, 1040]);
+  expect(archInputOptions('deeplabv3_resnet50')).toMatchObject({ size: 520, shorterSide: 520, filter: 'bilinear' });
+  expect(archInputOptions('fcn_resnet50', 256).size).toBe(256);
+  expect(weightsFileTransform('lraspp_mobilenet_v3_large-d234d4ea.pth')?.cropSize).toBeNull();
+  expect(() => preprocessImageNet(wide, { crop: false, resize: 'stretch' })).toThrow(/^preprocessImageNet: crop: false goes with/);
+});
+
+test('weightsFileClassNames: the VOC categories for torchvision’s own segmentation files of that architecture', () => {
+  const voc = weightsFileClassNames('deeplabv3_resnet50', '/cache/deeplabv3_resnet50_coco-cd0a2569.pth');
+  expect(voc).toHaveLength(21);
+  expect(voc![0]).toBe('__background__');
+  expect(voc![15]).toBe('person');
+  expect(weightsFileClassNames('fcn_resnet50', 'deeplabv3_resnet50_coco-cd0a2569.pth')).toBeNull();
+  expect(weightsFileClassNames('deeplabv3_resnet50', 'my-deeplab.pth')).toBeNull();
+  expect(weightsFileClassNames('resnet50', 'resnet50-0676ba61.pth')).toBeNull();
 });
 
 test('archBuildOptions: transformInput for torchvision’s own GoogLeNet / Inception v3 files, MaxViT’s one size', () => {

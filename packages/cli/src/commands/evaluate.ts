@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { tensor } from '@gradlens/tensor';
-import { didYouMean } from '@gradlens/nn';
+import { didYouMean, isSegmentationModel } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { checkOutputFolder, writeFileAtomic } from '@gradlens/io';
@@ -295,6 +295,11 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
   const loaded = loadModelFromOptions('evaluate', o, {
     beforeWeights: (model, defaultLayer) => {
       const name = str(o, 'model') ?? str(o, 'arch') ?? 'the model';
+      if (isSegmentationModel(model))
+        throw new CliError(
+          `evaluate: ${name} is a segmentation model (output [N, K, H, W]); evaluate scores classifiers' class targets: explain it with gradlens explain`,
+          2,
+        );
       const chosen = layerOpt ?? defaultLayer;
       if (chosen === null) throw new CliError(`evaluate: ${noDefaultLayer(name)}`, 2);
       checkLayer(model, chosen, name);

@@ -74,7 +74,7 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   target: {
     type: 'string',
     value: 'CLASS',
-    help: 'class index or name, several summed (3,17), top1, or topk:K (one explanation per class)',
+    help: 'class index or name, several summed (3,17), top1, or topk:K (one explanation per class); for a segmentation model (output [N, K, H, W]) its logits over the pixels predicted as it, top1 the class on most pixels apart from background 0',
     default: 'top1',
   },
   'target-mask': {
@@ -146,7 +146,7 @@ export function explainHelp(): string {
     'gradlens explain --method <m>[,<m>…] (--model <bundled> | --arch <name> --weights <file>) (--image <file>… | --images <dir>) [options]',
     DESCRIPTION,
     SPECS,
-    'examples:\n  gradlens explain --method gradcam,guided --model gapnet --image weights/samples/00-ankle-boot.png --out out\n  gradlens explain --method all --arch vgg16 --weights vgg16.pth --image cat.jpg --raw\n  gradlens explain --method gradcam,ig --model gapnet --images weights/samples --targets targets.csv --target topk:2 --out run\n  gradlens explain --method gradcam --model smallvgg --image a.png --layer features.4,features.7 --aug-smooth --eigen-smooth\n  gradlens explain --method rollout,transformer-attribution,transformer-lrp,gradcam --model vit --image weights/samples/00-ankle-boot.png --out out',
+    'examples:\n  gradlens explain --method gradcam,guided --model gapnet --image weights/samples/00-ankle-boot.png --out out\n  gradlens explain --method all --arch vgg16 --weights vgg16.pth --image cat.jpg --raw\n  gradlens explain --method gradcam,ig --model gapnet --images weights/samples --targets targets.csv --target topk:2 --out run\n  gradlens explain --method gradcam --model smallvgg --image a.png --layer features.4,features.7 --aug-smooth --eigen-smooth\n  gradlens explain --method rollout,transformer-attribution,transformer-lrp,gradcam --model vit --image weights/samples/00-ankle-boot.png --out out\n  gradlens explain --method gradcam --arch deeplabv3_resnet50 --weights deeplabv3_resnet50_coco-cd0a2569.pth --image street.jpg --target 15',
   );
 }
 

@@ -127,6 +127,11 @@ export interface PreprocessOptions {
   shorterSide?: number;
   /** Resampling filter (default 'bilinear' for a number, 'lanczos' for 'stretch'). */
   filter?: ResizeFilter;
+  /**
+   * Centre-crop to size × size (default true). false: the picture after the resize (`resize`, else `shorterSide`,
+   * else none) is the output as it is, [3, h, w], `size` unused: torchvision's SemanticSegmentation transform.
+   */
+  crop?: boolean;
   /** Apply the mean/std normalisation (default true); false leaves values in [0, 1]. */
   normalize?: boolean;
   mean?: readonly number[];
@@ -146,7 +151,11 @@ export function preprocessImageNet(image: RasterImage, options: PreprocessOption
     throw new Error(`preprocessImageNet: shorterSide must be a positive integer, got ${options.shorterSide}`);
   const resize = options.resize ?? (ready ? false : (options.shorterSide ?? Math.round((size * 256) / 224)));
   let rgb: RasterImage8 = toRgb(image);
-  if (resize === 'stretch') {
+  if (options.crop === false) {
+    if (options.resize === 'stretch') throw new Error("preprocessImageNet: crop: false goes with a shorter-side resize, not 'stretch'");
+    const side = options.resize ?? options.shorterSide;
+    if (side !== undefined && side !== false) rgb = resizeShorterSide(rgb, side, options.filter ?? 'bilinear');
+  } else if (resize === 'stretch') {
     rgb = resizeImage(rgb, size, size, options.filter ?? 'lanczos');
   } else {
     if (resize !== false) rgb = resizeShorterSide(rgb, resize, options.filter ?? 'bilinear');

@@ -18,6 +18,7 @@ import { MaxVit } from './maxvit';
 import { MNASNet } from './mnasnet';
 import { RegNet } from './regnet';
 import { ShuffleNetV2 } from './shufflenet';
+import { isSegmentationModel } from './segmentation';
 
 /** The last ReLU that is a direct child of `features` (`features.29` in VGG16), or undefined. */
 function lastFeatureRelu(model: Module): string | undefined {
@@ -44,7 +45,9 @@ function hasOwnDefault(model: Module): model is Module & OwnDefaultCamLayer {
  * for Swin Transformers (pytorch-grad-cam's choice; channels-last, moved to dim 1 by the CAM family); RegNet
  * `trunk_output`, ShuffleNetV2 `conv5`, MNASNet `layers`, GoogLeNet `inception5b` and Inception v3 `Mixed_7c`
  * (pytorch-grad-cam's choices: the last 4-D feature map before the pooling, after its ReLU); MaxViT's last block
- * (`blocks.3`, the last [N, C, h, w] map before the classifier's pooling); otherwise the
+ * (`blocks.3`, the last [N, C, h, w] map before the classifier's pooling); the segmentation models' backbone output
+ * (`backbone.layer4` for the ResNet ones, as pytorch-grad-cam's segmentation tutorial; `backbone.16`, the
+ * output-stride-16 map, for the MobileNetV3 ones); otherwise the
  * last top-level module whose output is [N, K, h, w] with h·w > 1 (a global pool's 1×1 output is taken only
  * when no larger map ran), found by running the model once on zeros of `inputShape` (default
  * [1, 3, 224, 224]). A model with its own `defaultCamLayer` method, such as an imported ONNX graph,
@@ -55,6 +58,7 @@ export function defaultCamLayer(model: Module, inputShape: readonly number[] = [
   if (model instanceof GapNet) return bundledModels.gapnet.targetLayer;
   if (model instanceof SmallVGG) return bundledModels.smallvgg.targetLayer;
   if (model instanceof ResNet) return 'layer4';
+  if (isSegmentationModel(model)) return `backbone.${model.backbone.lastLayer}`;
   if (model instanceof RegNet) return 'trunk_output';
   if (model instanceof ShuffleNetV2) return 'conv5';
   if (model instanceof MNASNet) return 'layers';

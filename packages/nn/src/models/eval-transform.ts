@@ -4,12 +4,15 @@ import type { InceptionOptions } from './googlenet';
 import type { MaxVitOptions } from './maxvit';
 import { EVAL_TRANSFORMS, WEIGHTS_FILE_TRANSFORMS } from './eval-transforms-data';
 
-/** torchvision's evaluation transform of a model's published weights (`Weights.transforms()`: Resize, CenterCrop, Normalize). */
+/**
+ * torchvision's evaluation transform of a model's published weights (`Weights.transforms()`: Resize, CenterCrop,
+ * Normalize; for the segmentation models SemanticSegmentation: Resize, Normalize, no crop).
+ */
 export interface EvalTransform {
   /** Resize(resizeSize): the shorter side's length after resizing. */
   resizeSize: number;
-  /** CenterCrop(cropSize): the side of the square model input. */
-  cropSize: number;
+  /** CenterCrop(cropSize): the side of the square model input; null: no crop (the segmentation models' transform). */
+  cropSize: number | null;
   /** The resize filter (PIL's, as torchvision resizes a PIL picture). */
   interpolation: 'bilinear' | 'bicubic' | 'nearest';
   /** Normalize's per-channel mean and standard deviation (RGB). */
@@ -17,7 +20,7 @@ export interface EvalTransform {
   std: readonly number[];
 }
 
-/** A torchvision classification model name with a known evaluation transform (every one in torchvision 0.14). */
+/** A torchvision classification or segmentation model name with a known evaluation transform (every one in torchvision 0.14). */
 export type EvalTransformName = keyof typeof EVAL_TRANSFORMS;
 
 /** Names of every model evalTransform knows, sorted. */
@@ -30,7 +33,8 @@ export function hasEvalTransform(name: string): name is EvalTransformName {
 
 /**
  * Returns torchvision's evaluation transform for the DEFAULT published weights of the model `name`
- * (e.g. efficientnet_b4: bicubic Resize(384), CenterCrop(380), ImageNet mean/std); an unknown name throws.
+ * (e.g. efficientnet_b4: bicubic Resize(384), CenterCrop(380), ImageNet mean/std; deeplabv3_resnet50: bilinear
+ * Resize(520), no crop); an unknown name throws.
  */
 export function evalTransform(name: string): EvalTransform {
   if (!hasEvalTransform(name))
@@ -43,7 +47,8 @@ export function evalTransform(name: string): EvalTransform {
 /**
  * Returns imageToInput's options that feed a picture as the model's published weights expect: shorter side
  * resized to resizeSize with its filter, centre-cropped to cropSize, its mean/std (a picture already
- * cropSize × cropSize is fed as it is, as imageToInput always does).
+ * cropSize × cropSize is fed as it is, as imageToInput always does); with no crop (the segmentation models), the
+ * resized picture whole, [1, 3, h, w].
  */
 export function evalInputOptions(name: string): InputOptions {
   return transformInputOptions(evalTransform(name));
@@ -74,6 +79,7 @@ export function weightsFileTransform(file: string): WeightsFileTransform | undef
 
 /** Returns imageToInput's options for an evaluation transform (see evalInputOptions). */
 export function transformInputOptions(t: EvalTransform): InputOptions {
+  if (t.cropSize === null) return { resize: t.resizeSize, crop: false, filter: t.interpolation, mean: t.mean, std: t.std };
   return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
 }
 
@@ -82,7 +88,9 @@ export function transformInputOptions(t: EvalTransform): InputOptions {
  * without `size`, the evaluation transform of its torchvision weights (shorter side to resizeSize with its filter,
  * centre crop to cropSize): the weights file's own when torchvision's download name says which
  * (`resnet50-0676ba61.pth`: V1), else the DEFAULT weights' (evalTransform); with `size`, that side by the 256/224
- * rule, bilinear. The mean and std are the weights' either way.
+ * rule, bilinear. The mean and std are the weights' either way. The input is square: for a segmentation model
+ * (torchvision crops nothing) the picture's shorter side goes to resizeSize and its centre resizeSize × resizeSize is
+ * fed, unless `size` says otherwise.
  */
 export function archInputOptions(
   arch: string,
@@ -92,7 +100,7 @@ export function archInputOptions(
   const known = weightsFile === undefined ? undefined : weightsFileTransform(weightsFile);
   const t = known?.model === arch ? known : evalTransform(arch);
   if (size !== undefined) return { size, mean: t.mean, std: t.std };
-  return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
+  return { size: t.cropSize ?? t.resizeSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
 }
 
 /** Architectures whose torchvision builder turns transform_input on when it loads its published weights. */
@@ -117,4 +125,38 @@ export function archBuildOptions(arch: string, weightsFile: string, size: number
     ...(archTransformsInput(arch, weightsFile) ? { transformInput: true } : {}),
     ...(arch === 'maxvit_t' ? { inputSize: [size, size] as const } : {}),
   };
+}
+
+/** torchvision's `_VOC_CATEGORIES`: the 21 classes of its published segmentation weights (COCO with VOC labels). */
+export const VOC_CATEGORIES: readonly string[] = [
+  '__background__',
+  'aeroplane',
+  'bicycle',
+  'bird',
+  'boat',
+  'bottle',
+  'bus',
+  'car',
+  'cat',
+  'chair',
+  'cow',
+  'diningtable',
+  'dog',
+  'horse',
+  'motorbike',
+  'person',
+  'pottedplant',
+  'sheep',
+  'sofa',
+  'train',
+  'tvmonitor',
+];
+
+/**
+ * The class names of a torchvision weights file when its download name says which and the names are known: the VOC
+ * categories for the published segmentation weights (`deeplabv3_resnet50_coco-cd0a2569.pth`, …) of `arch`; else null.
+ */
+export function weightsFileClassNames(arch: string, weightsFile: string): readonly string[] | null {
+  const known = weightsFileTransform(weightsFile);
+  return known?.model === arch && known.weights === 'COCO_WITH_VOC_LABELS_V1' ? VOC_CATEGORIES : null;
 }

@@ -57,6 +57,14 @@ import { mnasnet0_5, mnasnet0_75, mnasnet1_0, mnasnet1_3 } from './mnasnet';
 import { googlenet } from './googlenet';
 import { inceptionV3 } from './inception';
 import { maxvitT } from './maxvit';
+import {
+  deeplabv3MobilenetV3Large,
+  deeplabv3Resnet101,
+  deeplabv3Resnet50,
+  fcnResnet101,
+  fcnResnet50,
+  lrasppMobilenetV3Large,
+} from './segmentation';
 
 export * from './common';
 export * from './alexnet';
@@ -82,8 +90,13 @@ export * from './googlenet';
 export * from './inception';
 export * from './maxvit-parts';
 export * from './maxvit';
+export * from './segmentation-heads';
+export * from './segmentation';
 
-/** Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …). */
+/**
+ * Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …), the classifiers and the semantic
+ * segmentation models (`deeplabv3_resnet50`, …: output [N, classes, H, W]).
+ */
 export const modelBuilders = {
   alexnet,
   vgg11,
@@ -165,6 +178,12 @@ export const modelBuilders = {
   googlenet,
   inception_v3: inceptionV3,
   maxvit_t: maxvitT,
+  fcn_resnet50: fcnResnet50,
+  fcn_resnet101: fcnResnet101,
+  deeplabv3_resnet50: deeplabv3Resnet50,
+  deeplabv3_resnet101: deeplabv3Resnet101,
+  deeplabv3_mobilenet_v3_large: deeplabv3MobilenetV3Large,
+  lraspp_mobilenet_v3_large: lrasppMobilenetV3Large,
 } as const satisfies Record<string, (o?: ModelOptions) => Module>;
 
 /** A torchvision model name this package can build. */
@@ -175,14 +194,17 @@ export function isModelName(name: string): name is ModelName {
   return Object.prototype.hasOwnProperty.call(modelBuilders, name);
 }
 
+/** The options the builder of model `N` takes (ModelOptions and its own: a segmentation model's `auxLoss`, …). */
+export type ModelBuildOptions<N extends ModelName> = NonNullable<Parameters<(typeof modelBuilders)[N]>[0]>;
+
 /** Builds a model by its torchvision name; from JavaScript an unknown name throws, listing the names it knows. */
-export function createModel(name: ModelName, options: ModelOptions = {}): Module {
+export function createModel<N extends ModelName>(name: N, options: ModelBuildOptions<N> = {}): Module {
   if (!isModelName(name)) {
     throw new Error(
       `createModel: unknown model '${String(name)}'${didYouMean(String(name), Object.keys(modelBuilders))}; known models: ${Object.keys(modelBuilders).join(', ')}`,
     );
   }
-  return modelBuilders[name](options);
+  return (modelBuilders[name] as (o: ModelBuildOptions<N>) => Module)(options);
 }
 export * from './bundled';
 export * from './card';

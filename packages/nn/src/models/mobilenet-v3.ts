@@ -36,10 +36,16 @@ const norm: BatchNorm2dOptions = { eps: 0.001, momentum: 0.01 };
 export class MobileNetV3Block extends Module {
   readonly block: Sequential;
   readonly useResConnect: boolean;
+  /** Output channels. */
+  readonly outChannels: number;
+  /** Whether the block starts a stage (its configured stride is 2, dilated or not): torchvision's `_is_cn`. */
+  readonly isCn: boolean;
 
   constructor(c: MobileNetV3BlockSetting) {
     super();
     this.useResConnect = c.stride === 1 && c.input === c.out;
+    this.outChannels = c.out;
+    this.isCn = c.stride > 1;
     const activation = c.activation === 'HS' ? () => new Hardswish() : () => new ReLU();
     this.block = this.registerModule('block', new Sequential());
     if (c.expanded !== c.input) this.block.append(new Conv2dNormActivation(c.input, c.expanded, 1, { norm, activation }));
@@ -98,6 +104,11 @@ const SMALL: Row[] = [
 export interface MobileNetV3Options extends ModelOptions {
   /** torchvision's width_mult: every channel count × widthMult, rounded by makeDivisible(·, 8) (default 1). */
   widthMult?: number;
+  /**
+   * torchvision's `dilated` (`_mobilenet_v3_conf`): the last stage's three blocks dilate their depthwise conv by 2
+   * instead of striding (output stride 16), as its segmentation backbones (default false).
+   */
+  dilated?: boolean;
 }
 
 /**
@@ -119,18 +130,19 @@ export class MobileNetV3 extends Module {
     const wm = options.widthMult ?? 1;
     if (!(wm > 0)) throw new Error(`MobileNetV3: widthMult must be positive, got ${wm}`);
     const adjust = (c: number) => makeDivisible(c * wm, 8);
-    const settings = (arch === 'large' ? LARGE : SMALL).map(
-      ([input, kernel, expanded, out, useSe, activation, stride]): MobileNetV3BlockSetting => ({
-        input: adjust(input),
-        kernel,
-        expanded: adjust(expanded),
-        out: adjust(out),
-        useSe,
-        activation,
-        stride,
-        dilation: 1,
-      }),
-    );
+    const rows = arch === 'large' ? LARGE : SMALL;
+    // The last three rows (C4 and after) are the ones `dilated` changes.
+    const dilation = (i: number) => (options.dilated === true && i >= rows.length - 3 ? 2 : 1);
+    const settings = rows.map(([input, kernel, expanded, out, useSe, activation, stride], i): MobileNetV3BlockSetting => ({
+      input: adjust(input),
+      kernel,
+      expanded: adjust(expanded),
+      out: adjust(out),
+      useSe,
+      activation,
+      stride,
+      dilation: dilation(i),
+    }));
     const first = settings[0]!;
     const last = settings[settings.length - 1]!;
     const lastConv = 6 * last.out;
