@@ -59,6 +59,11 @@ export interface LoadedModel {
   defaultLayer: string | null;
   /** Where the weights came from (a path), or 'random' for an untrained model. */
   weights: string;
+  /**
+   * Names for the output's entries after the last forward pass, where they change per picture (a detection model's
+   * detections: `--target k` explains detection k); absent: `classes` name them.
+   */
+  outputNames?: () => string[];
 }
 
 /** Names of the bundled models. */

@@ -43,22 +43,39 @@ export function cliInputShape(file: string, declared: readonly (number | string)
   return [1, 3, side ?? size ?? DYNAMIC_SIDE, side ?? size ?? DYNAMIC_SIDE];
 }
 
-/** Loads the ONNX model at `file` for the CLI's input shape; a missing file or a load error is one line. */
+/**
+ * Whether a graph's outputs are a detection model's as torchvision's export examples name them (boxes, labels,
+ * scores): the CLI then explains its detections' scores, detection k as class k.
+ */
+export function isDetectionOutputs(names: readonly string[]): boolean {
+  return names.includes('boxes') && names.includes('scores');
+}
+
+/**
+ * Loads the ONNX model at `file` for the CLI's input shape; a missing file or a load error is one line. A detection
+ * graph (isDetectionOutputs) taking one picture [3, H, W] is loaded as a model of its scores, fed batches of one.
+ */
 export function openOnnx(file: string, size: number | undefined): OnnxModel {
   if (!fs.existsSync(file)) throw new CliError(`ONNX model not found: ${file}`, 2);
   if (!fs.statSync(file).isFile()) throw new CliError(`ONNX model is not a file: ${file}`, 2);
   let refused: CliError | null = null;
+  let detection = false;
+  const unbatched = (declared: readonly (number | string)[]): boolean => detection && declared.length === 3;
   const inputShape = (declared: readonly (number | string)[]): number[] => {
     try {
-      return cliInputShape(file, declared, size);
+      return unbatched(declared) ? cliInputShape(file, [1, ...declared], size).slice(1) : cliInputShape(file, declared, size);
     } catch (e) {
       refused = e as CliError;
       throw e;
     }
   };
+  const output = (names: readonly string[]): string | undefined => {
+    detection = isDetectionOutputs(names);
+    return detection ? 'scores' : undefined;
+  };
   try {
     // check: false, as the forward pass on zeros runs in outputClasses, where its error names the CLI's input
-    return loadOnnx(file, { inputShape, check: false });
+    return loadOnnx(file, { inputShape, check: false, output, unbatched });
   } catch (e) {
     if (refused) throw refused;
     throw new CliError((e as Error).message.replace(/^loadOnnx /, 'cannot load the ONNX model '), 2);
@@ -113,7 +130,9 @@ export function loadOnnxModel(file: string, weights: string | undefined, options
   if (weights !== undefined) throw new CliError(`--weights does not apply to an ONNX model: its weights are in ${file}`, 2);
   const model = openOnnx(file, options.size);
   const k = outputClasses(model, file);
-  const classes = classesOf(model, file, k);
+  const detecting = model.unbatched && isDetectionOutputs(model.outputNames);
+  // a detection model's outputs are its detections, which differ per picture: named after each forward pass
+  const classes = detecting ? null : classesOf(model, file, k);
   const layer = defaultLayerOf(model);
   options.beforeWeights?.(model, layer, classes);
   return {
@@ -122,12 +141,33 @@ export function loadOnnxModel(file: string, weights: string | undefined, options
     bundled: false,
     card: null,
     size: model.inputShape[2]!,
-    mean: IMAGENET_MEAN,
-    std: IMAGENET_STD,
+    // torchvision's detection models take pictures in [0, 1] and normalise inside the graph
+    mean: detecting ? [0, 0, 0] : IMAGENET_MEAN,
+    std: detecting ? [1, 1, 1] : IMAGENET_STD,
     classes,
     defaultLayer: layer,
     weights: file,
+    // a detection picture keeps its scale: its shorter side to the graph's side, the longer centre-cropped (no 256/224 zoom)
+    ...(detecting ? { outputNames: () => detectionNames(model), shorterSide: model.inputShape[2]! } : {}),
   };
+}
+
+/** The last call's detections as names for their indices: `label 3, score 0.912, box [12, 30, 80, 95]`. */
+export function detectionNames(model: OnnxModel): string[] {
+  const scores = model.lastOutputs.get('scores')?.values ?? [];
+  const labels = model.lastOutputs.get('labels')?.values;
+  const boxes = model.lastOutputs.get('boxes')?.values;
+  return scores.map((s, i) => {
+    const label = labels?.[i] === undefined ? '' : `label ${labels[i]}, `;
+    const box =
+      boxes && boxes.length >= 4 * (i + 1)
+        ? `, box [${boxes
+            .slice(4 * i, 4 * i + 4)
+            .map((v) => Math.round(v))
+            .join(', ')}]`
+        : '';
+    return `detection: ${label}score ${s.toFixed(3)}${box}`;
+  });
 }
 
 /** `gradlens layers --model <file.onnx>`: the model (with its weights: they are one file) and its input side and default layer. */

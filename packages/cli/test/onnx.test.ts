@@ -43,6 +43,41 @@ function tmpOut(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-onnx-cli-')), 'out');
 }
 
+describe('gradlens explain --model <a detection model.onnx>', () => {
+  // torchvision's Faster R-CNN at toy size (scripts/make-onnx-detection-fixtures.py): outputs boxes, labels, scores
+  const DETECTOR = path.join(FIXTURES, 'detection', 'faster_rcnn_opset11.onnx');
+
+  it('explains its detections’ scores, detection k as --target k, pictures in [0, 1]; the map is the library’s', async () => {
+    const out = tmpOut();
+    const r = await run('explain', '--method', 'gradcam', '--model', DETECTOR, '--image', image, '--target', '1', '--out', out, '--raw');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /faster_rcnn_opset11\.onnx: explaining class 1 \(detection: label \d+, score 0\.\d{3}, box \[\d+, \d+, \d+, \d+\]\)/,
+    );
+    expect(r.out).toContain('CAM layer backbone');
+    const cli = readNpy(path.join(out, 'gradcam.npy'));
+    const model = loadOnnx(DETECTOR, { output: 'scores', unbatched: true });
+    const prepared = prepareImage(readImage(image), { size: 64, shorterSide: 64, mean: [0, 0, 0], std: [1, 1, 1] });
+    const lib = tidy(() => Array.from(gradCam(model, prepared.input, { target: 1, layer: 'backbone' }).map.values()));
+    prepared.input.dispose();
+    expect(cli.shape).toEqual([16, 16]);
+    expect(Array.from(cli.data as Float32Array)).toEqual(lib);
+  });
+
+  it('is refused by evaluate in one line', async () => {
+    await refused(/evaluate: .*faster_rcnn_opset11\.onnx is a detection model/, 'evaluate', '--model', DETECTOR, '--n', '2');
+  });
+
+  it('runs the many-pass methods item by item (integrated gradients, Score-CAM)', async () => {
+    const r = await run('explain', '--method', 'ig,scorecam', '--model', DETECTOR, '--image', image, '--out', tmpOut());
+    expect(r.err).not.toMatch(/gradlens:/);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/ig \(/);
+    expect(r.out).toMatch(/scorecam \(/);
+  });
+});
+
 describe('gradlens explain --model <file.onnx>', () => {
   it('explains with the ImageNet transform at --size and names classes from the metadata; the map is the library’s', async () => {
     const out = tmpOut();

@@ -1,3 +1,4 @@
+import * as t from '@gradlens/tensor';
 import { cast, noGrad, reshape, Tensor, tidy, withScope, zeros } from '@gradlens/tensor';
 import { layers, Module } from '@gradlens/nn';
 import { Attrs } from './attrs';
@@ -28,17 +29,22 @@ export interface LoadOnnxOptions {
   /** Load a graph with several inputs or outputs to run with `runGraph` (no input shape resolved, no check). */
   graphOnly?: boolean;
   /**
-   * The graph output `call` gives, by name or index, for a graph with several (a detection model's `scores`); the
-   * others of the last call are in `lastOutputs`. Default: the graph's only output.
+   * The graph output `call` gives, by name or index, for a graph with several (a detection model's `scores`), or a
+   * function of the output names choosing one (undefined: none); the others of the last call are in `lastOutputs`.
+   * Default: the graph's only output.
    */
-  output?: string | number;
+  output?: string | number | ((outputNames: readonly string[]) => string | number | undefined);
   /**
    * The graph takes one item without a batch dim (torchvision's detection exports take [3, H, W]): `call` takes a
-   * batch of one [1, …], feeds it without the batch dim and gives the output a batch dim in front, so the explain
-   * methods see a model like any other. `inputShape` (the option) is the graph's own; the model's has the 1 in front.
+   * batch [N, …], runs the graph on each item and stacks the outputs (rank-1 outputs of different lengths, such as
+   * a detection model's scores, padded with zeros to the longest), so the explain methods see a model like any other. `inputShape` (the option) is the graph's own; the model's has the 1 in front.
+   * A function decides from the input's declared dims and the output names.
    */
-  unbatched?: boolean;
+  unbatched?: boolean | ((declared: readonly (number | string)[], outputNames: readonly string[]) => boolean);
 }
+
+/** LoadOnnxOptions with `output` and `unbatched` decided (their functions called on the graph). */
+type ResolvedLoadOptions = Omit<LoadOnnxOptions, 'output' | 'unbatched'> & { output?: string | number; unbatched: boolean };
 
 /** A graph output of the last `call`, as numbers (kept for a caller that draws detections' boxes, say). */
 export interface OutputValues {
@@ -93,7 +99,7 @@ export class OnnxModel extends Module {
     model: ModelMessage,
     graph: GraphMessage,
     private readonly source: TensorSource,
-    options: LoadOnnxOptions,
+    options: ResolvedLoadOptions,
     opset: number,
   ) {
     super();
@@ -109,7 +115,7 @@ export class OnnxModel extends Module {
     this.outputName = this.outputNames[0] ?? '';
     this.declaredInputShape = declaredDims(input);
     this.inputDtype = input.type?.tensorType?.elemType === DOUBLE ? 'float64' : 'float32';
-    this.unbatched = options.unbatched === true;
+    this.unbatched = options.unbatched;
     const own = options.graphOnly ? [] : resolveInputShape(input, options.inputShape);
     this.inputShape = this.unbatched && !options.graphOnly ? [1, ...own] : own;
     const chosen = options.output;
@@ -151,12 +157,33 @@ export class OnnxModel extends Module {
       throw new Error(`the ONNX graph has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}); use runGraph`);
     // A float64 graph (model.double()) fed float32, or the other way round: its weights set the type.
     const typed = x.dtype !== this.inputDtype && (x.dtype === 'float32' || x.dtype === 'float64') ? cast(x, this.inputDtype) : x;
-    if (this.unbatched && (typed.rank !== this.declaredInputShape.length + 1 || typed.shape[0] !== 1))
+    if (!this.unbatched) return this.runOnce(typed);
+    if (typed.rank !== this.declaredInputShape.length + 1 || typed.shape[0]! < 1)
       throw new Error(
-        `the ONNX graph takes one item [${this.declaredInputShape.join(', ')}] (unbatched): give a batch of one [1, ${this.declaredInputShape.join(', ')}], got [${x.shape.join(', ')}]`,
+        `the ONNX graph takes one item [${this.declaredInputShape.join(', ')}] (unbatched): give a batch [N, ${this.declaredInputShape.join(', ')}], got [${x.shape.join(', ')}]`,
       );
-    const fed = this.unbatched ? reshape(typed, typed.shape.slice(1)) : typed;
-    const outs = this.runGraph(new Map([[this.inputName, fed]]));
+    // One run per item, each given the batch dim back; outputs of one rank whose length differs per item (a detection
+    // model's scores) are padded with zeros to the longest, so a batch of pictures stacks.
+    const items = Array.from({ length: typed.shape[0]! }, (_, i) =>
+      this.runOnce(reshape(t.slice(typed, 0, i, i + 1), typed.shape.slice(1))),
+    );
+    if (items.length === 1) return reshape(items[0]!, [1, ...items[0]!.shape]);
+    const rank = items[0]!.rank;
+    if (items.some((y) => y.rank !== rank || (rank !== 1 && y.shape.join() !== items[0]!.shape.join())))
+      throw new Error(
+        `the ONNX graph's output '${this.outputNames[this.callOutput]}' has shapes ${items.map((y) => `[${y.shape.join(', ')}]`).join(', ')} for the items of one batch: they do not stack`,
+      );
+    const longest = Math.max(...items.map((y) => y.shape[0] ?? 1));
+    const padded = items.map((y) => {
+      const full = rank === 1 && y.shape[0]! < longest ? t.pad(y, [0, longest - y.shape[0]!]) : y;
+      return reshape(full, [1, ...full.shape]);
+    });
+    return t.cat(padded, 0);
+  }
+
+  /** One graph run on `x` as the graph takes it: its chosen output, the others kept in lastOutputs. */
+  private runOnce(x: Tensor): Tensor {
+    const outs = this.runGraph(new Map([[this.inputName, x]]));
     if (this.outputNames.length > 1)
       this.lastOutputs = new Map(
         outs.map((v, i) => [
@@ -165,8 +192,7 @@ export class OnnxModel extends Module {
         ]),
       );
     const picked = outs[this.callOutput]!;
-    const y = picked instanceof Const ? constToTensor(picked) : picked;
-    return this.unbatched ? reshape(y, [1, ...y.shape]) : y;
+    return picked instanceof Const ? constToTensor(picked) : picked;
   }
 
   /** Runs the graph on named inputs and returns every graph output (constants stay constants). */
@@ -312,6 +338,17 @@ function declaredDims(input: GraphMessage['input'][number]): (number | string)[]
 }
 
 /** The graph input's shape with dynamic dims resolved from `option`, or a message naming the dims that are not. */
+/** The `output` and `unbatched` options decided for `graph` (their functions called on its output names and input dims). */
+function resolveLoadOptions(graph: GraphMessage, options: LoadOnnxOptions): ResolvedLoadOptions {
+  const names = graph.output.map((o) => o.name);
+  const initNames = new Set(graph.initializer.map((t) => t.name));
+  const input = graph.input.find((i) => !initNames.has(i.name));
+  const output = typeof options.output === 'function' ? options.output(names) : options.output;
+  const unbatched =
+    typeof options.unbatched === 'function' ? options.unbatched(input ? declaredDims(input) : [], names) : options.unbatched === true;
+  return { ...options, output, unbatched };
+}
+
 function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnnxOptions['inputShape']): number[] {
   const declared = declaredDims(input);
   const given = typeof option === 'function' ? option(declared) : option;
@@ -397,11 +434,12 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
       );
     }
     checkSingleAssignment(graph);
+    const resolved = resolveLoadOptions(graph, options);
     if (!options.graphOnly) {
       const real = graph.input.filter((i) => !graph.initializer.some((t) => t.name === i.name));
       if (real.length !== 1)
         throw new Error(`the graph has ${real.length} inputs (${real.map((i) => i.name).join(', ')}); a gradlens model takes one`);
-      if (graph.output.length !== 1 && options.output === undefined)
+      if (graph.output.length !== 1 && resolved.output === undefined)
         throw new Error(
           `the graph has ${graph.output.length} outputs (${graph.output.map((o) => o.name).join(', ')}); a gradlens model gives one: choose it with { output: name }, or load with graphOnly and use runGraph`,
         );
@@ -415,7 +453,7 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
           `the graph input '${real[0]!.name}' holds ${TYPE_NAMES[type] ?? `type ${type}`} values, not floats: a gradlens model takes a float input to differentiate (load with graphOnly and feed constants to runGraph, or export from the embedding on)`,
         );
     }
-    const m = new OnnxModel(model, graph, { baseDir, ownsBytes: baseDir !== null }, options, opset);
+    const m = new OnnxModel(model, graph, { baseDir, ownsBytes: baseDir !== null }, resolved, opset);
     m.eval();
     if (!options.graphOnly && (options.check ?? true)) tidy(() => void noGrad(() => m.call(zeros([...m.inputShape], m.inputDtype))));
     return m;

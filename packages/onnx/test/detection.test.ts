@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { mean, mul, record, relu, slice, sum, Tensor, tidy } from '@gradlens/tensor';
+import { cat, mean, mul, record, relu, slice, sum, Tensor, tidy } from '@gradlens/tensor';
 import { disposeResult, gradCam } from '@gradlens/explain';
 import { readNpy } from '@gradlens/io';
 import { loadOnnx } from '@gradlens/onnx';
@@ -86,6 +86,19 @@ describe('a detection graph as a model whose output is its scores ({ output: "sc
     expect(model.lastOutputs.get('labels')?.values).toEqual(golden.outputs.labels);
   });
 
+  it('runs a batch item by item, the scores padded with zeros to the longest', () => {
+    tidy(() => {
+      const one = model.call(batch());
+      const blank = new Tensor(new Float32Array(3 * 64 * 64), [1, 3, 64, 64], 'float32');
+      const both = model.call(cat([batch(), blank], 0));
+      const k = Math.max(one.shape[1]!, model.call(blank).shape[1]!);
+      expect(both.shape).toEqual([2, k]);
+      const v = both.values();
+      expect(relError(Array.from(v.subarray(0, one.shape[1]!)), one.values())).toBe(0);
+      expect(Array.from(v.subarray(one.shape[1]!, k))).toEqual(new Array<number>(k - one.shape[1]!).fill(0));
+    });
+  });
+
   it('explains a detection with the ordinary methods: Grad-CAM of detection 0 at backbone is PyTorch’s', () => {
     const r = gradCam(model, batch(), { layer: 'backbone', target: 0 });
     expect(r.map.shape).toEqual([1, ...golden.gradcamShape]);
@@ -93,14 +106,14 @@ describe('a detection graph as a model whose output is its scores ({ output: "sc
     disposeResult(r);
   });
 
-  it('refuses an unknown output, a several-output graph without one, and a batch of two, in one line', () => {
+  it('refuses an unknown output, a several-output graph without one, and an input without its batch dim, in one line', () => {
     const file = path.join(FIXTURES, 'faster_rcnn_opset11.onnx');
     expect(() => loadOnnx(file, { output: 'logits' })).toThrow(/has no output "logits"; its outputs: boxes, labels, scores/);
     expect(() => loadOnnx(file)).toThrow(
       /the graph has 3 outputs \(boxes, labels, scores\); a gradlens model gives one: choose it with \{ output: name \}/,
     );
-    expect(() => model.call(new Tensor(new Float32Array(2 * 3 * 64 * 64), [2, 3, 64, 64], 'float32'))).toThrow(
-      /takes one item \[3, 64, 64\] \(unbatched\): give a batch of one \[1, 3, 64, 64\], got \[2, 3, 64, 64\]/,
+    expect(() => model.call(new Tensor(new Float32Array(3 * 64 * 64), [3, 64, 64], 'float32'))).toThrow(
+      /takes one item \[3, 64, 64\] \(unbatched\): give a batch \[N, 3, 64, 64\], got \[3, 64, 64\]/,
     );
   });
 });

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tensor } from '@gradlens/tensor';
 import { didYouMean, isSegmentationModel } from '@gradlens/nn';
+import { OnnxModel } from '@gradlens/onnx';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { checkOutputFolder, writeFileAtomic } from '@gradlens/io';
@@ -298,6 +299,11 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
       if (isSegmentationModel(model))
         throw new CliError(
           `evaluate: ${name} is a segmentation model (output [N, K, H, W]); evaluate scores classifiers' class targets: explain it with gradlens explain`,
+          2,
+        );
+      if (model instanceof OnnxModel && model.unbatched)
+        throw new CliError(
+          `evaluate: ${name} is a detection model (its outputs are per-picture detections); evaluate scores classifiers' class targets: explain it with gradlens explain`,
           2,
         );
       const chosen = layerOpt ?? defaultLayer;

@@ -427,8 +427,11 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
         const tf = Date.now();
         const output = modelOutput(loaded.model, image.input);
         const forwardMs = Date.now() - tf;
-        const targets = resolveTargets(requests[index]!, output, loaded.classes);
-        const top = output.shape.length === 2 ? ` (top class ${classLabel(indexOfMax(output.values), loaded.classes)})` : '';
+        const names = loaded.outputNames?.() ?? loaded.classes;
+        if (loaded.outputNames !== undefined && output.values.length === 0)
+          throw new CliError(`${loaded.name} detected nothing in ${entry.file}: there is no detection to explain`);
+        const targets = resolveTargets(requests[index]!, output, names);
+        const top = output.shape.length === 2 ? ` (top class ${classLabel(indexOfMax(output.values), names)})` : '';
         if (!many)
           streams.stdout.write(
             `${loaded.name}: explaining ${targets.map((t) => t.describe).join(', ')} of ${entry.file}${top}; CAM layer ${layers.join(', ')}\n`,
