@@ -27,6 +27,7 @@ import type { MethodContext, MethodMaps, MethodSpec, WorkFacts } from './methods
 import { camMethod } from './cam-options';
 import { gradientMaps, item0, targetOf } from './method-maps';
 import { reluRulesApply } from './relu-rules';
+import { needsStackedRows } from './unbatched';
 
 /** Baselines in the CLI's baseline distribution (DeepLIFT-SHAP, GradientSHAP). */
 export const SHAP_BASELINES = 8;
@@ -132,6 +133,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary:
       'DeepLIFT-Rescale from a zero reference: ReLU/sigmoid/tanh rules swapped for Δy/Δz on one tape, summation-to-delta reported (Shrikumar et al. 2017)',
+    applies: needsStackedRows,
     run: (c) => {
       const r = deepLift(c.model, c.input, { target: targetOf(c), onWarning: c.onWarning });
       return gradientMaps(r, deltaNote(r.delta[0], 'F(x′)'));
@@ -145,6 +147,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary: `DeepLIFT-SHAP: DeepLIFT averaged over ${SHAP_BASELINES} references (zero and noise images), summation-to-delta reported (Lundberg & Lee 2017)`,
     work: () => 2 * SHAP_BASELINES,
+    applies: needsStackedRows,
     run: (c) => {
       const baselines = shapBaselines(c.input, c.budget.seed);
       try {

@@ -5,6 +5,7 @@ import { sum, tidy } from '@gradlens/tensor';
 import type { MethodContext, MethodMaps, MethodSpec } from './methods';
 import { CliError } from './args';
 import { item0, targetOf } from './method-maps';
+import { needsStackedRows } from './unbatched';
 
 /**
  * A layer attribution [1, …layer shape] as a picture: summed over the layer's channels (tokens and
@@ -65,6 +66,7 @@ export const LAYER_METHODS: readonly MethodSpec[] = [
     summary:
       "layer integrated gradients: the layer's output moved from a zero input's to the input's, summed over channels, completeness delta reported (Captum's LayerIntegratedGradients; --steps)",
     work: (f) => f.budget.steps,
+    applies: needsStackedRows,
     run: (c) => {
       const r = layerIntegratedGradients(c.model, c.input, {
         layer: c.layer,
@@ -85,6 +87,7 @@ export const LAYER_METHODS: readonly MethodSpec[] = [
     usesLayer: true,
     summary: 'layer conductance from a zero input, summed over channels, completeness delta reported (Dhamdhere et al. 2018; --steps)',
     work: (f) => f.budget.steps + 1,
+    applies: needsStackedRows,
     run: (c) => {
       const r = layerConductance(c.model, c.input, {
         layer: c.layer,

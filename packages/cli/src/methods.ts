@@ -37,6 +37,7 @@ import { BREADTH_METHODS } from './methods-breadth';
 import { LAYER_METHODS } from './methods-layer';
 import { camMaps, gradientMaps, gradientMethod, item0, targetOf } from './method-maps';
 import { reluRulesApply } from './relu-rules';
+import { needsClassifierOps } from './unbatched';
 
 export { camMaps, gradientMaps, item0 } from './method-maps';
 
@@ -375,6 +376,7 @@ export const METHODS: readonly MethodSpec[] = [
     usesLayer: false,
     summary:
       'layer-wise relevance propagation to the pixels, ε rule by default, conservation reported (Bach et al. 2015; --lrp-rule; conservative/attnlrp for transformers)',
+    applies: needsClassifierOps,
     run: (c) => lrpMaps(c, c.budget.lrpComposite, c.reference),
   },
   {

@@ -69,12 +69,15 @@ describe('gradlens explain --model <a detection model.onnx>', () => {
     await refused(/evaluate: .*faster_rcnn_opset11\.onnx is a detection model/, 'evaluate', '--model', DETECTOR, '--n', '2');
   });
 
-  it('runs the many-pass methods item by item (integrated gradients, Score-CAM)', async () => {
-    const r = await run('explain', '--method', 'ig,scorecam', '--model', DETECTOR, '--image', image, '--out', tmpOut());
+  it('runs every method that applies (the many-pass ones item by item) and names the ones it skips', async () => {
+    const r = await run('explain', '--method', 'all', '--model', DETECTOR, '--image', image, '--out', tmpOut());
     expect(r.err).not.toMatch(/gradlens:/);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/ig \(/);
-    expect(r.out).toMatch(/scorecam \(/);
+    expect(r.out).toMatch(/^ig \(/m);
+    expect(r.out).toMatch(/^scorecam \(/m);
+    for (const m of ['deeplift', 'layer-ig', 'layer-conductance'])
+      expect(r.out).toMatch(new RegExp(`^skipping ${m}: .*this model runs each picture through its graph alone`, 'm'));
+    expect(r.out).toMatch(/^skipping lrp: LRP's rules are a classifier's/m);
   });
 });
 

@@ -1,0 +1,27 @@
+import { OnnxModel } from '@gradlens/onnx';
+import type { MethodContext } from './methods';
+
+/**
+ * Whether the model runs each picture through its graph alone (an ONNX detection model loaded `unbatched`): a
+ * batch is then item after item, so one recorded pass cannot hold several rows that ops mix or compare.
+ */
+function runsPicturesAlone(c: MethodContext): boolean {
+  return c.model instanceof OnnxModel && c.model.unbatched;
+}
+
+/**
+ * `applies` of the methods that run the picture and its references (or path points) as rows of one recorded batch
+ * (DeepLIFT, layer integrated gradients, layer conductance): why they cannot run on such a model, or null.
+ */
+export function needsStackedRows(c: MethodContext): string | null {
+  return runsPicturesAlone(c)
+    ? 'it runs the picture and its references as rows of one recorded batch; this model runs each picture through its graph alone (a detection model)'
+    : null;
+}
+
+/** `applies` of LRP: a detection model's heads (per-box softmax, box decoding) have no relevance rules. */
+export function needsClassifierOps(c: MethodContext): string | null {
+  return runsPicturesAlone(c)
+    ? "LRP's rules are a classifier's; a detection model's heads (softmax over each box's classes, box decoding) have none"
+    : null;
+}
