@@ -1,9 +1,7 @@
-import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { imageValues, l2, metricGenerator } from './batch-scores';
 import type { MaxSensitivityOptions } from './max-sensitivity';
-import { explainValues } from './max-sensitivity';
+import { sensitivityRatios } from './max-sensitivity';
 import type { Explainer } from './saliency';
 
 /**
@@ -19,35 +17,6 @@ export function averageSensitivity(
   target: number,
   options: MaxSensitivityOptions = {},
 ): number {
-  const where = 'averageSensitivity';
-  const { values, c, h, w } = imageValues(where, image);
-  const samples = options.perturbations ? options.perturbations.shape[0]! : (options.samples ?? 10);
-  if (!Number.isInteger(samples) || samples < 1) throw new Error(`${where}: samples must be a positive integer, got ${samples}`);
-  if (options.perturbations && options.perturbations.size !== samples * values.length)
-    throw new Error(`${where}: perturbations must be [samples, ${c}, ${h}, ${w}], got [${options.perturbations.shape.join(', ')}]`);
-  const radius = options.radius ?? 0.02;
-  const gen = metricGenerator(options);
-  const given = options.perturbations ? Float64Array.from(options.perturbations.dataSync()) : null;
-  const x = tensor(Float32Array.from(values), [1, c, h, w]);
-  let base: Float64Array;
-  try {
-    base = explainValues(explainer, model, x, target);
-  } finally {
-    x.dispose();
-  }
-  const norm = l2(base) || 1;
-  let total = 0;
-  for (let s = 0; s < samples; s++) {
-    const p = Float32Array.from(values, (v, j) => v + (given ? given[s * values.length + j]! : radius * (2 * gen.uniform() - 1)));
-    const xp = tensor(p, [1, c, h, w]);
-    try {
-      const e = explainValues(explainer, model, xp, target);
-      if (e.length !== base.length)
-        throw new Error(`${where}: the explainer returned ${e.length} values for a perturbed input, ${base.length} for the input`);
-      total += l2(e, base) / norm;
-    } finally {
-      xp.dispose();
-    }
-  }
-  return total / samples;
+  const ratios = sensitivityRatios('averageSensitivity', model, image, explainer, target, options);
+  return ratios.reduce((a, b) => a + b, 0) / ratios.length;
 }

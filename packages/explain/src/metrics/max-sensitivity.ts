@@ -27,19 +27,18 @@ export function explainValues(explainer: Explainer, model: Module, x: Tensor, ta
 }
 
 /**
- * Max-sensitivity (Yeh et al. 2019, as Captum's `sensitivity_max`): the largest relative change of
- * the explanation under small uniform perturbations, max_δ ‖Φ(x + δ) − Φ(x)‖₂ / ‖Φ(x)‖₂ (the norm
- * of Φ(x) taken as 1 when it is 0), δ ~ U(−r, r)ⁿ. Lower (↓) is more robust. Runs the explainer
- * `samples` + 1 times on the explained class.
+ * ‖Φ(x + δ) − Φ(x)‖₂ / ‖Φ(x)‖₂ (the norm of Φ(x) taken as 1 when it is 0) for each of `samples` perturbations
+ * δ ~ U(−r, r)ⁿ (or the given ones), on the explainer's raw output for the explained class: what max- and average
+ * sensitivity summarise. Runs the explainer `samples` + 1 times.
  */
-export function maxSensitivity(
+export function sensitivityRatios(
+  where: string,
   model: Module,
   image: Tensor,
   explainer: Explainer,
   target: number,
   options: MaxSensitivityOptions = {},
-): number {
-  const where = 'maxSensitivity';
+): number[] {
   const { values, c, h, w } = imageValues(where, image);
   const samples = options.perturbations ? options.perturbations.shape[0]! : (options.samples ?? 10);
   if (!Number.isInteger(samples) || samples < 1) throw new Error(`${where}: samples must be a positive integer, got ${samples}`);
@@ -56,7 +55,7 @@ export function maxSensitivity(
     x.dispose();
   }
   const norm = l2(base) || 1;
-  let worst = 0;
+  const ratios: number[] = [];
   for (let s = 0; s < samples; s++) {
     const p = Float32Array.from(values, (v, j) => v + (given ? given[s * values.length + j]! : radius * (2 * gen.uniform() - 1)));
     const xp = tensor(p, [1, c, h, w]);
@@ -64,10 +63,26 @@ export function maxSensitivity(
       const e = explainValues(explainer, model, xp, target);
       if (e.length !== base.length)
         throw new Error(`${where}: the explainer returned ${e.length} values for a perturbed input, ${base.length} for the input`);
-      worst = Math.max(worst, l2(e, base) / norm);
+      ratios.push(l2(e, base) / norm);
     } finally {
       xp.dispose();
     }
   }
-  return worst;
+  return ratios;
+}
+
+/**
+ * Max-sensitivity (Yeh et al. 2019, as Captum's `sensitivity_max`): the largest relative change of
+ * the explanation under small uniform perturbations, max_δ ‖Φ(x + δ) − Φ(x)‖₂ / ‖Φ(x)‖₂ (the norm
+ * of Φ(x) taken as 1 when it is 0), δ ~ U(−r, r)ⁿ. Lower (↓) is more robust. Runs the explainer
+ * `samples` + 1 times on the explained class.
+ */
+export function maxSensitivity(
+  model: Module,
+  image: Tensor,
+  explainer: Explainer,
+  target: number,
+  options: MaxSensitivityOptions = {},
+): number {
+  return Math.max(0, ...sensitivityRatios('maxSensitivity', model, image, explainer, target, options));
 }
