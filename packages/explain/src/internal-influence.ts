@@ -1,12 +1,11 @@
 import { sub, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { checkConstant, checkEval, checkInput, Warnings } from './common';
+import { checkConstant, checkInput } from './common';
 import { baselineLike } from './deeplift';
 import { cleanTarget } from './gradient-core';
-import { quadrature } from './integrated-gradients';
 import type { LayerAttributionResult, LayerPathOptions } from './layer-core';
-import { checkSteps, layerGradAndEval, pathPoints, totalsTensor } from './layer-core';
+import { layerGradAndEval, pathPoints, pathSetup, totalsTensor } from './layer-core';
 
 /**
  * Internal influence (Leino et al. 2018, Captum's InternalInfluence): the path integral of the
@@ -16,12 +15,7 @@ import { checkSteps, layerGradAndEval, pathPoints, totalsTensor } from './layer-
 export function internalInfluence(model: Module, x: Tensor, options: LayerPathOptions): LayerAttributionResult {
   const method = 'internalInfluence';
   checkInput(method, x, true);
-  const warnings = new Warnings(method, options.onWarning);
-  checkEval(model, warnings);
-  const steps = options.steps ?? 50;
-  checkSteps(method, steps);
-  const { alphas, weights } = quadrature(options.method ?? 'gauss-legendre', steps);
-  const batch = Math.max(1, Math.floor(options.batchSize ?? 16));
+  const { warnings, alphas, weights, batch } = pathSetup(method, model, options, 'gauss-legendre');
   const n = x.shape[0]!;
   const baseline = baselineLike(method, x, options.baseline);
   const diff = tidy(() => sub(x, baseline));

@@ -1,12 +1,11 @@
 import { sub, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import { checkConstant, checkEval, checkInput, scoreRows, Warnings } from './common';
+import { checkConstant, checkInput, scoreRows } from './common';
 import { baselineLike } from './deeplift';
 import { cleanTarget } from './gradient-core';
-import { quadrature } from './integrated-gradients';
 import type { LayerDeltaResult, LayerPathOptions } from './layer-core';
-import { checkSteps, layerGradAndEval, pathPoints, sumsPerItem, totalsTensor } from './layer-core';
+import { layerGradAndEval, pathPoints, pathSetup, sumsPerItem, totalsTensor } from './layer-core';
 
 /**
  * Layer conductance (Dhamdhere et al. 2018, as Captum's LayerConductance computes it): along the
@@ -18,12 +17,7 @@ import { checkSteps, layerGradAndEval, pathPoints, sumsPerItem, totalsTensor } f
 export function layerConductance(model: Module, x: Tensor, options: LayerPathOptions): LayerDeltaResult {
   const method = 'layerConductance';
   checkInput(method, x, true);
-  const warnings = new Warnings(method, options.onWarning);
-  checkEval(model, warnings);
-  const steps = options.steps ?? 50;
-  checkSteps(method, steps);
-  const { alphas } = quadrature(options.method ?? 'gauss-legendre', steps + 1);
-  const batch = Math.max(1, Math.floor(options.batchSize ?? 16));
+  const { warnings, alphas, batch } = pathSetup(method, model, options, 'gauss-legendre', 1);
   const n = x.shape[0]!;
   const baseline = baselineLike(method, x, options.baseline);
   const diff = tidy(() => sub(x, baseline));

@@ -3,8 +3,9 @@ import type { RuleOverrides, Tensor } from '@gradlens/tensor';
 import { withOutputTransform } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ProgressCallback, ResolvedTarget } from './common';
-import { disposePass, layerActivation, passGrad, recordPass, repeatTarget, requireOnPath } from './common';
+import { checkEval, disposePass, layerActivation, passGrad, recordPass, repeatTarget, requireOnPath, Warnings } from './common';
 import type { IntegrationMethod } from './integrated-gradients';
+import { quadrature } from './integrated-gradients';
 
 /** Options of the layer attribution methods (Captum's layer family). */
 export interface LayerAttributionOptions extends BaseOptions {
@@ -142,6 +143,34 @@ export function withLayerOutput<T>(method: string, model: Module, layer: string,
 /** Checks a path method's step count. */
 export function checkSteps(method: string, steps: number): void {
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`${method}: steps must be a positive integer, got ${steps}`);
+}
+
+/** The options every path method (layer and neuron IG and conductance, internal influence) reads the same way. */
+interface PathSetupOptions {
+  onWarning?: BaseOptions['onWarning'];
+  steps?: number;
+  method?: IntegrationMethod;
+  batchSize?: number;
+}
+
+/**
+ * What every path method sets up: its warnings (after checking the model is in eval mode), the step count (50 by
+ * default), the quadrature's points and weights for `steps + extraPoints` points (`defaultMethod` unless the options
+ * say), and the path points per forward pass (16 by default).
+ */
+export function pathSetup(
+  method: string,
+  model: Module,
+  options: PathSetupOptions,
+  defaultMethod: IntegrationMethod,
+  extraPoints = 0,
+): { warnings: Warnings; steps: number; alphas: number[]; weights: number[]; batch: number } {
+  const warnings = new Warnings(method, options.onWarning);
+  checkEval(model, warnings);
+  const steps = options.steps ?? 50;
+  checkSteps(method, steps);
+  const { alphas, weights } = quadrature(options.method ?? defaultMethod, steps + extraPoints);
+  return { warnings, steps, alphas, weights, batch: Math.max(1, Math.floor(options.batchSize ?? 16)) };
 }
 
 /** Per-item sums of a [N, …] array. */

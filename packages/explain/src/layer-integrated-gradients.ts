@@ -1,24 +1,11 @@
 import { add, cat, mul, sub, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import {
-  checkConstant,
-  checkEval,
-  checkInput,
-  disposePass,
-  passGrad,
-  recordPass,
-  repeatTarget,
-  requireOnPath,
-  scoreRows,
-  valuesOf,
-  Warnings,
-} from './common';
+import { checkConstant, checkInput, disposePass, passGrad, recordPass, repeatTarget, requireOnPath, scoreRows, valuesOf } from './common';
 import { baselineLike } from './deeplift';
 import { cleanTarget } from './gradient-core';
-import { quadrature } from './integrated-gradients';
 import type { LayerDeltaResult, LayerPathOptions } from './layer-core';
-import { checkSteps, layerValuesOf, sumsPerItem, withLayerOutput, totalsTensor } from './layer-core';
+import { layerValuesOf, pathSetup, sumsPerItem, totalsTensor, withLayerOutput } from './layer-core';
 
 /**
  * Layer integrated gradients (Captum's LayerIntegratedGradients, attributing to the layer's output):
@@ -30,12 +17,7 @@ import { checkSteps, layerValuesOf, sumsPerItem, withLayerOutput, totalsTensor }
 export function layerIntegratedGradients(model: Module, x: Tensor, options: LayerPathOptions): LayerDeltaResult {
   const method = 'layerIntegratedGradients';
   checkInput(method, x, true);
-  const warnings = new Warnings(method, options.onWarning);
-  checkEval(model, warnings);
-  const steps = options.steps ?? 50;
-  checkSteps(method, steps);
-  const { alphas, weights } = quadrature(options.method ?? 'gauss-legendre', steps);
-  const batch = Math.max(1, Math.floor(options.batchSize ?? 16));
+  const { warnings, alphas, weights, batch } = pathSetup(method, model, options, 'gauss-legendre');
   const n = x.shape[0]!;
   const baseline = baselineLike(method, x, options.baseline);
   const owned: Tensor[] = [baseline];

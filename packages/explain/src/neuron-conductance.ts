@@ -2,22 +2,10 @@ import { sub, tensor, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { TargetSpec } from './common';
-import {
-  checkConstant,
-  checkEval,
-  checkInput,
-  disposePass,
-  layerActivation,
-  passGrad,
-  recordPass,
-  requireOnPath,
-  valuesOf,
-  Warnings,
-} from './common';
+import { checkConstant, checkInput, disposePass, layerActivation, passGrad, recordPass, requireOnPath, valuesOf } from './common';
 import { baselineLike } from './deeplift';
 import { cleanTarget } from './gradient-core';
-import { quadrature } from './integrated-gradients';
-import { checkSteps, pathPoints, totalsTensor } from './layer-core';
+import { pathPoints, pathSetup, totalsTensor } from './layer-core';
 import type { NeuronPathOptions } from './neuron-integrated-gradients';
 import { neuronValuesAt } from './neuron-integrated-gradients';
 import type { NeuronAttributionResult } from './neuron-selector';
@@ -50,12 +38,7 @@ export function neuronConductance(model: Module, x: Tensor, options: NeuronCondu
     throw new Error(
       `${method}: the neuron must be an index into layer '${options.layer}''s output: ∂F/∂neuron is not defined for a function of the layer`,
     );
-  const warnings = new Warnings(method, options.onWarning);
-  checkEval(model, warnings);
-  const steps = options.steps ?? 50;
-  checkSteps(method, steps);
-  const { alphas, weights } = quadrature(options.method ?? 'riemann-trapezoid', steps);
-  const batch = Math.max(1, Math.floor(options.batchSize ?? 16));
+  const { warnings, alphas, weights, batch } = pathSetup(method, model, options, 'riemann-trapezoid');
   const n = x.shape[0]!;
   const per = x.size / n;
   const baseline = baselineLike(method, x, options.baseline);

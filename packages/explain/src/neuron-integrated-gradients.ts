@@ -2,11 +2,10 @@ import { sub, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { ProgressCallback } from './common';
-import { checkConstant, checkEval, checkInput, valuesOf, Warnings } from './common';
+import { checkConstant, checkInput, valuesOf } from './common';
 import { baselineLike } from './deeplift';
 import type { IntegrationMethod } from './integrated-gradients';
-import { quadrature } from './integrated-gradients';
-import { checkSteps, layerValuesOf, pathInputs, sumsPerItem, totalsTensor } from './layer-core';
+import { layerValuesOf, pathInputs, pathSetup, sumsPerItem, totalsTensor } from './layer-core';
 import { neuronInputGradient } from './neuron-gradient';
 import type { NeuronAttributionResult, NeuronOptions } from './neuron-selector';
 import { neuronValues } from './neuron-selector';
@@ -48,12 +47,7 @@ export function neuronValuesAt(method: string, model: Module, x: Tensor, options
 export function neuronIntegratedGradients(model: Module, x: Tensor, options: NeuronPathOptions): NeuronDeltaResult {
   const method = 'neuronIntegratedGradients';
   checkInput(method, x, true);
-  const warnings = new Warnings(method, options.onWarning);
-  checkEval(model, warnings);
-  const steps = options.steps ?? 50;
-  checkSteps(method, steps);
-  const { alphas, weights } = quadrature(options.method ?? 'gauss-legendre', steps);
-  const batch = Math.max(1, Math.floor(options.batchSize ?? 16));
+  const { warnings, alphas, weights, batch } = pathSetup(method, model, options, 'gauss-legendre');
   const n = x.shape[0]!;
   const baseline = baselineLike(method, x, options.baseline);
   const diff = tidy(() => sub(x, baseline));
