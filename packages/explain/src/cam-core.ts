@@ -1,4 +1,4 @@
-import { mul, relu as reluOp, reshape, sum, tensor, tidy } from '@gradlens/tensor';
+import { mul, record, relu as reluOp, reshape, sum, tensor, tidy } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import { defaultCamLayer } from '@gradlens/nn';
 import type { Module } from '@gradlens/nn';
@@ -229,5 +229,31 @@ export function gradientCam(
   } finally {
     layer?.dispose();
     disposePass(pass);
+  }
+}
+
+/**
+ * A class-agnostic CAM from the target layer's activations alone (Eigen-CAM, KPCA-CAM, FEM): records one forward
+ * pass, lays the layer out as [N, K, h, w] and combines it; no target, no gradient.
+ */
+export function activationCam(
+  method: string,
+  model: Module,
+  x: Tensor,
+  options: CamOptions & { layer: string },
+  combine: CamCombine,
+  relu: boolean,
+): CamResult {
+  const warnings = new Warnings(method, options.onWarning);
+  checkEval(model, warnings);
+  const { output, tape } = record(() => model.call(x));
+  let layer: CamLayer | null = null;
+  try {
+    layer = camLayer(method, model, tape, options);
+    return buildCam(method, layer.a, null, combine, relu, x.shape, { classes: null, fn: null }, [], warnings);
+  } finally {
+    layer?.dispose();
+    tape.dispose();
+    output.dispose();
   }
 }

@@ -1,9 +1,8 @@
-import { record } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import type { CamLayer, CamOptions, CamResult } from './cam-core';
-import { buildCam, camLayer, perItem, withLayer } from './cam-core';
-import { checkEval, checkInput, Warnings } from './common';
+import type { CamOptions, CamResult } from './cam-core';
+import { activationCam, perItem, withLayer } from './cam-core';
+import { checkInput } from './common';
 
 export interface EigenCamOptions extends Omit<CamOptions, 'target'> {
   /** Subtract each channel's spatial mean before the decomposition (default true: principal components). */
@@ -138,32 +137,16 @@ export function eigenCam(model: Module, x: Tensor, given: EigenCamOptions = {}):
   const method = 'eigenCam';
   checkInput(method, x);
   const options = withLayer(model, x, given);
-  const warnings = new Warnings(method, options.onWarning);
-  checkEval(model, warnings);
-  const { output, tape } = record(() => model.call(x));
-  let layer: CamLayer | null = null;
-  try {
-    layer = camLayer(method, model, tape, options);
-    const a = layer.a;
-    const center = options.center ?? true;
-    const result = buildCam(
-      method,
-      a,
-      null,
-      perItem((av, _g, k, hw) => {
-        const { map, direction } = principalProjection(av, k, hw, center);
-        return { map, weights: direction };
-      }),
-      options.relu ?? false,
-      x.shape,
-      { classes: null, fn: null },
-      [],
-      warnings,
-    );
-    return result;
-  } finally {
-    layer?.dispose();
-    tape.dispose();
-    output.dispose();
-  }
+  const center = options.center ?? true;
+  return activationCam(
+    method,
+    model,
+    x,
+    options,
+    perItem((av, _g, k, hw) => {
+      const { map, direction } = principalProjection(av, k, hw, center);
+      return { map, weights: direction };
+    }),
+    options.relu ?? false,
+  );
 }

@@ -1,9 +1,8 @@
-import { record } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
-import type { CamLayer, CamOptions, CamResult } from './cam-core';
-import { buildCam, camLayer, perItem, withLayer } from './cam-core';
-import { checkEval, checkInput, Warnings } from './common';
+import type { CamOptions, CamResult } from './cam-core';
+import { activationCam, perItem, withLayer } from './cam-core';
+import { checkInput } from './common';
 import { topEigenvector } from './eigencam';
 import { lanczosTopEigen } from './lanczos';
 
@@ -84,33 +83,19 @@ export function kpcaCam(model: Module, x: Tensor, given: KpcaCamOptions = {}): C
   const kernel = options.kernel ?? 'sigmoid';
   if (!KERNELS.includes(kernel)) throw new Error(`${method}: kernel must be one of ${KERNELS.join(', ')}, got '${String(kernel)}'`);
   if (options.gamma !== undefined && !(options.gamma > 0)) throw new Error(`${method}: gamma must be > 0, got ${options.gamma}`);
-  const warnings = new Warnings(method, options.onWarning);
-  checkEval(model, warnings);
-  const { output, tape } = record(() => model.call(x));
-  let layer: CamLayer | null = null;
-  try {
-    layer = camLayer(method, model, tape, options);
-    return buildCam(
-      method,
-      layer.a,
-      null,
-      perItem((a, _g, k, hw) => {
-        // the kernel matrix is hw² float64 and its eigen-decomposition O(hw³): refuse what would not finish
-        if (hw > MAX_POSITIONS)
-          throw new Error(
-            `${method}: layer '${options.layer}' has ${hw} positions; the kernel matrix would be ${hw}×${hw} (at most ${MAX_POSITIONS} positions: choose a coarser layer)`,
-          );
-        return { map: kernelProjection(a, k, hw, kernel, options.gamma ?? 1 / k), weights: null };
-      }),
-      options.relu ?? false,
-      x.shape,
-      { classes: null, fn: null },
-      [],
-      warnings,
-    );
-  } finally {
-    layer?.dispose();
-    tape.dispose();
-    output.dispose();
-  }
+  return activationCam(
+    method,
+    model,
+    x,
+    options,
+    perItem((a, _g, k, hw) => {
+      // the kernel matrix is hw² float64 and its eigen-decomposition O(hw³): refuse what would not finish
+      if (hw > MAX_POSITIONS)
+        throw new Error(
+          `${method}: layer '${options.layer}' has ${hw} positions; the kernel matrix would be ${hw}×${hw} (at most ${MAX_POSITIONS} positions: choose a coarser layer)`,
+        );
+      return { map: kernelProjection(a, k, hw, kernel, options.gamma ?? 1 / k), weights: null };
+    }),
+    options.relu ?? false,
+  );
 }
