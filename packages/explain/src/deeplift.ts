@@ -4,6 +4,7 @@ import type { Module } from '@gradlens/nn';
 import type { BaseOptions, ResolvedTarget } from './common';
 import { checkConstant, checkEval, checkInput, disposePass, recordPass, scoreRows, valuesOf, Warnings } from './common';
 import { cleanTarget } from './gradient-core';
+import { sumsPerItem } from './layer-core';
 
 /** The element-wise non-linearities DeepLIFT's Rescale rule replaces; every other op keeps its gradient. */
 export const RESCALE_OPS = ['relu', 'sigmoid', 'tanh', 'gelu', 'erf', 'clamp'] as const;
@@ -116,14 +117,26 @@ export function rescaleMultipliers(method: string, model: Module, xs: Tensor, re
   }
 }
 
-/** Per-item sums of a [N, …] float64 array. */
-export function itemSums(v: Float64Array, n: number): number[] {
-  const per = v.length / n;
-  return Array.from({ length: n }, (_, i) => {
-    let s = 0;
-    for (let j = i * per; j < (i + 1) * per; j++) s += v[j]!;
-    return s;
-  });
+/**
+ * A reference method's result: the attribution with its summation-to-delta gap per item, Σ attribution − (F(x) − F(x′))
+ * given the per-item `sums` of the attribution (as the method accumulated them).
+ */
+export function deltaResult(
+  attribution: Tensor,
+  sums: readonly number[],
+  scores: ArrayLike<number>,
+  baselineScores: ArrayLike<number>,
+  target: ResolvedTarget,
+  warnings: Warnings,
+): DeepLiftResult {
+  return {
+    attribution,
+    delta: sums.map((s, i) => s - (scores[i]! - baselineScores[i]!)),
+    scores: Array.from(scores),
+    baselineScores: Array.from(baselineScores),
+    classes: target.classes ? [...target.classes] : null,
+    warnings: warnings.list,
+  };
 }
 
 /**
@@ -143,16 +156,9 @@ export function deepLift(model: Module, x: Tensor, options: DeepLiftOptions = {}
     const { target, scores } = cleanTarget(method, model, x, options.target);
     const baselineScores = scoreRows(method, model, baseline, target, false);
     const attribution = tidy(() => mul(rescaleMultipliers(method, model, x, baseline, target, options.eps ?? 1e-10), sub(x, baseline)));
-    const sums = itemSums(valuesOf(attribution), x.shape[0]!);
+    const sums = sumsPerItem(valuesOf(attribution), x.shape[0]!);
     checkConstant(attribution, target, warnings, 'the input equals the reference, or no multiplier reached the input');
-    return {
-      attribution,
-      delta: sums.map((s, i) => s - (scores[i]! - baselineScores[i]!)),
-      scores: Array.from(scores),
-      baselineScores: Array.from(baselineScores),
-      classes: target.classes ? [...target.classes] : null,
-      warnings: warnings.list,
-    };
+    return deltaResult(attribution, sums, scores, baselineScores, target, warnings);
   } finally {
     baseline.dispose();
   }

@@ -2,7 +2,7 @@ import { sub, tidy } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import { checkConstant, checkInput, scoreRows } from './common';
-import { baselineLike } from './deeplift';
+import { baselineLike, deltaResult } from './deeplift';
 import { cleanTarget } from './gradient-core';
 import type { LayerDeltaResult, LayerPathOptions } from './layer-core';
 import { layerGradAndEval, pathPoints, pathSetup, sumsPerItem, totalsTensor } from './layer-core';
@@ -58,14 +58,7 @@ export function layerConductance(model: Module, x: Tensor, options: LayerPathOpt
     const sums = sumsPerItem(total!, n);
     const attribution = totalsTensor(total!, shape, x.dtype);
     checkConstant(attribution, target, warnings, `the layer's activation does not change along the path, or no gradient reached it`);
-    return {
-      attribution,
-      delta: sums.map((s, i) => s - (scores[i]! - baselineScores[i]!)),
-      scores: Array.from(scores),
-      baselineScores: Array.from(baselineScores),
-      classes: target.classes ? [...target.classes] : null,
-      warnings: warnings.list,
-    };
+    return deltaResult(attribution, sums, scores, baselineScores, target, warnings);
   } finally {
     diff.dispose();
     baseline.dispose();

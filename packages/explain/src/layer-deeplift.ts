@@ -14,7 +14,7 @@ import {
   valuesOf,
   Warnings,
 } from './common';
-import { baselineLike, deepLiftRules } from './deeplift';
+import { baselineLike, deepLiftRules, deltaResult } from './deeplift';
 import { cleanTarget } from './gradient-core';
 import type { LayerAttributionOptions, LayerDeltaResult } from './layer-core';
 import { sumsPerItem } from './layer-core';
@@ -66,14 +66,7 @@ export function layerDeepLift(model: Module, x: Tensor, options: LayerDeepLiftOp
         warnings,
         `the layer's activation is the same for the input and the reference, or no multiplier reached it`,
       );
-      return {
-        attribution,
-        delta: sums.map((s, i) => s - (scores[i]! - baselineScores[i]!)),
-        scores: Array.from(scores),
-        baselineScores: Array.from(baselineScores),
-        classes: target.classes ? [...target.classes] : null,
-        warnings: warnings.list,
-      };
+      return deltaResult(attribution, sums, scores, baselineScores, target, warnings);
     } finally {
       disposePass(pass);
     }

@@ -2,7 +2,8 @@ import { tensor } from '@gradlens/tensor';
 import type { Tensor } from '@gradlens/tensor';
 import type { Module } from '@gradlens/nn';
 import type { DeepLiftResult } from './deeplift';
-import { itemSums } from './deeplift';
+import { deltaResult } from './deeplift';
+import { sumsPerItem } from './layer-core';
 import { checkConstant, valuesOf } from './maps';
 import type { BaseOptions } from './options';
 import { checkEval, checkInput, Warnings } from './options';
@@ -55,13 +56,6 @@ export function shapResult(
 ): DeepLiftResult {
   const attribution = tensor(Float32Array.from(total), x.shape, x.dtype);
   checkConstant(attribution, target, warnings, hint);
-  const sums = itemSums(total, x.shape[0]!);
-  return {
-    attribution,
-    delta: sums.map((s, i) => s - (scores[i]! - baselineScores[i]!)),
-    scores: Array.from(scores),
-    baselineScores: Array.from(baselineScores),
-    classes: target.classes ? [...target.classes] : null,
-    warnings: warnings.list,
-  };
+  const sums = sumsPerItem(total, x.shape[0]!);
+  return deltaResult(attribution, sums, scores, baselineScores, target, warnings);
 }
