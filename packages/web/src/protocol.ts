@@ -10,7 +10,7 @@ export interface FloatArray {
 export type ModelSource =
   /** A bundled model: its safetensors bytes and card (from data.js). */
   | { kind: 'bundled'; name: string; weights: Uint8Array; card: BundledCard }
-  /** A user's file: safetensors or .pth for `arch`, or an ONNX graph (arch ignored); size 0: the architecture's own (its torchvision transform; 224 for an ONNX graph without one). */
+  /** A user's file: safetensors or .pth for `arch`, or an ONNX graph (arch ignored); size 0: the architecture's own (its torchvision transform; 224 for an ONNX graph without one); numClasses 0: the weights file's own. */
   | { kind: 'file'; fileName: string; bytes: Uint8Array; arch: string; size: number; numClasses: number };
 
 /** The bundled model card fields the page uses. */

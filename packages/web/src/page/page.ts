@@ -440,7 +440,7 @@ function wire(): void {
         bytes: new Uint8Array(buf),
         arch: $<HTMLSelectElement>('arch-select').value,
         size: Number($<HTMLInputElement>('file-size').value || 0), // empty: the architecture's own
-        numClasses: Number($<HTMLInputElement>('file-classes').value),
+        numClasses: Number($<HTMLInputElement>('file-classes').value || 0), // empty: the file's own
       }),
     );
   });

@@ -4,16 +4,16 @@ import { hasTokenGrid } from '@gradlens/explain';
 import {
   bundledModels,
   createModel,
+  stateDictClassCount,
   defaultCamLayer,
+  fileBuildOptions,
   archInputOptions,
   archBuildOptions,
   isBundledModelName,
   isModelName,
   layers,
-  VisionTransformer,
-  vitImageSizeOf,
 } from '@gradlens/nn';
-import type { InputOptions, ModelOptions, Module } from '@gradlens/nn';
+import type { FileBuildOptions, InputOptions, ModelOptions, Module } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
@@ -49,30 +49,37 @@ export function loadPageModel(source: ModelSource): PageModel {
   }
   if (!isModelName(source.arch)) throw new Error(`${source.fileName}: unknown architecture '${source.arch}'`);
   let input = archInput(source);
-  let model = createModel(source.arch, { numClasses: source.numClasses, ...archBuildOptions(source.arch, source.fileName, input.size) });
+  const build = { numClasses: given(source), ...archBuildOptions(source.arch, source.fileName, input.size) };
+  let model = createModel(source.arch, build);
   let dict: Record<string, NdArray>;
   if (lower.endsWith('.safetensors')) dict = readSafetensors(source.bytes, { name: source.fileName }).tensors;
   else if (lower.endsWith('.pth') || lower.endsWith('.pt')) dict = readPth(source.bytes, { name: source.fileName });
   else throw new Error(`${source.fileName}: not a weights file this page reads (.safetensors, .pth, .pt, .onnx)`);
-  // A ViT trained at another side (torchvision's SWAG weights) is built and fed at that side, as the CLI does.
-  const vit = model instanceof VisionTransformer ? model : null;
-  const side = vit === null ? null : vitImageSizeOf(dict, vit.config.patchSize);
-  if (vit !== null && side !== null && side !== vit.config.imageSize) {
-    if (source.size > 0 && source.size !== side)
-      throw new Error(`${source.fileName}: its position embeddings are for ${side}×${side} pictures; leave the input side empty`);
-    model = createModel(source.arch, { numClasses: source.numClasses, imageSize: side } as ModelOptions);
-    if (input.size !== side) input = { size: side, mean: input.mean, std: input.std }; // a renamed SWAG file: the 256/224 rule
+  // What the file implies beyond its names (class count, a ViT's side, MNASNet v1, aux heads), as the CLI reads it.
+  let fromFile: FileBuildOptions;
+  try {
+    fromFile = fileBuildOptions(source.arch, model, dict, { size: source.size > 0 ? source.size : undefined, numClasses: given(source) });
+  } catch (e) {
+    throw new Error(
+      `${source.fileName}: ${(e as Error).message}${/^size /.test((e as Error).message) ? '; leave the input side empty' : ''}`,
+    );
   }
+  if (Object.keys(fromFile).length > 0) model = createModel(source.arch, { ...build, ...fromFile } as ModelOptions);
+  // a ViT trained at another side than the transform's crop (a renamed SWAG file): that side, by the 256/224 rule
+  if (fromFile.imageSize !== undefined && fromFile.imageSize !== input.size) input = archInputOptions(source.arch, fromFile.imageSize);
   try {
     model.loadStateDict(dict);
   } catch (e) {
     throw new Error(`${source.fileName} does not fit ${source.arch}: ${(e as Error).message}`);
   }
   model.eval();
-  return describe(source.fileName, model, numbered(source.numClasses), input);
+  return describe(source.fileName, model, numbered(stateDictClassCount(model) ?? outputClasses(model, input.size, 1)), input);
 }
 
 type FileSource = Extract<ModelSource, { kind: 'file' }>;
+
+/** The class count the page was given; 0 (the field left empty): the weights file's own. */
+const given = (source: FileSource): number | undefined => (source.numClasses > 0 ? source.numClasses : undefined);
 
 /** The CLI's --arch rule (nn's archInputOptions): the side left empty (0) feeds the weights' evaluation transform. */
 const archInput = (source: FileSource): InputOptions & { size: number } =>
@@ -114,12 +121,12 @@ function describe(name: string, model: Module, classes: string[], input: InputOp
 /** Class names "class 0" … "class n−1" for a model without a card. */
 const numbered = (n: number): string[] => Array.from({ length: n }, (_, i) => `class ${i}`);
 
-/** The number of classes an ONNX model outputs (its output's last dimension). */
-function outputClasses(model: Module, size: number): number {
+/** The number of classes an ONNX model outputs (its output's last dimension), or its dimension `dim`. */
+function outputClasses(model: Module, size: number, dim = -1): number {
   return tidy(() =>
     noGrad(() => {
       const out = model.call(zeros([1, 3, size, size]));
-      return out.shape[out.shape.length - 1] ?? 1;
+      return out.shape[dim < 0 ? out.shape.length + dim : dim] ?? 1;
     }),
   );
 }
