@@ -5,6 +5,7 @@ import {
   bundledModels,
   createModel,
   stateDictClassCount,
+  weightsFileClassNames,
   defaultCamLayer,
   fileBuildOptions,
   archInputOptions,
@@ -15,6 +16,7 @@ import {
 } from '@gradlens/nn';
 import type { FileBuildOptions, InputOptions, ModelOptions, Module } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
+import { isDetectionOutputs } from '../../../cli/src/detections';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
 import type { BundledCard, LayerRow, ModelSource } from '../protocol';
@@ -27,6 +29,8 @@ export interface PageModel {
   input: InputOptions & { size: number };
   layers: LayerRow[];
   defaultLayer: string;
+  /** A detection model (its output the scores of its last call's detections, listed per picture), else absent. */
+  detector?: OnnxModel;
 }
 
 const IMAGENET_NORM = { mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] };
@@ -35,18 +39,7 @@ const IMAGENET_NORM = { mean: [0.485, 0.456, 0.406] as [number, number, number],
 export function loadPageModel(source: ModelSource): PageModel {
   if (source.kind === 'bundled') return loadBundledBytes(source.name, source.weights, source.card);
   const lower = source.fileName.toLowerCase();
-  if (lower.endsWith('.onnx')) {
-    // the graph's own input size where it has one; the size field where its spatial dims are symbolic
-    let model: OnnxModel;
-    try {
-      model = loadOnnx(source.bytes);
-    } catch {
-      model = loadOnnx(source.bytes, { inputShape: [1, 3, source.size || 224, source.size || 224] });
-    }
-    model.eval();
-    const size = model.inputShape[2] ?? (source.size || 224);
-    return describe(source.fileName, model, numbered(outputClasses(model, size)), { size, ...IMAGENET_NORM });
-  }
+  if (lower.endsWith('.onnx')) return loadOnnxBytes(source);
   if (!isModelName(source.arch)) throw new Error(`${source.fileName}: unknown architecture '${source.arch}'`);
   let input = archInput(source);
   const build = { numClasses: given(source), ...archBuildOptions(source.arch, source.fileName, input.size) };
@@ -73,7 +66,14 @@ export function loadPageModel(source: ModelSource): PageModel {
     throw new Error(`${source.fileName} does not fit ${source.arch}: ${(e as Error).message}`);
   }
   model.eval();
-  return describe(source.fileName, model, numbered(stateDictClassCount(model) ?? outputClasses(model, input.size, 1)), input);
+  // torchvision's published segmentation files are known by name: their VOC classes
+  const names = weightsFileClassNames(source.arch, source.fileName);
+  return describe(
+    source.fileName,
+    model,
+    names ? [...names] : numbered(stateDictClassCount(model) ?? outputClasses(model, input.size, 1)),
+    input,
+  );
 }
 
 type FileSource = Extract<ModelSource, { kind: 'file' }>;
@@ -84,6 +84,44 @@ const given = (source: FileSource): number | undefined => (source.numClasses > 0
 /** The CLI's --arch rule (nn's archInputOptions): the side left empty (0) feeds the weights' evaluation transform. */
 const archInput = (source: FileSource): InputOptions & { size: number } =>
   archInputOptions(source.arch, source.size > 0 ? source.size : undefined, source.fileName);
+
+/**
+ * An ONNX graph from its bytes, at its own input side where it has one, else the side field's (224 when empty). A
+ * detection graph (outputs boxes, labels, scores; one picture [3, H, W]) is loaded as the CLI loads it: a model of
+ * its detections' scores, fed pictures in [0, 1] that keep their scale (the shorter side to the graph's side).
+ */
+function loadOnnxBytes(source: FileSource): PageModel {
+  const side = source.size || 224;
+  let detection = false;
+  const output = (names: readonly string[]): string | undefined => {
+    detection = isDetectionOutputs(names);
+    return detection ? 'scores' : undefined;
+  };
+  const unbatched = (declared: readonly (number | string)[]): boolean => detection && declared.length === 3;
+  const open = (symbolic: boolean): OnnxModel =>
+    loadOnnx(source.bytes, {
+      output,
+      unbatched,
+      ...(symbolic ? { inputShape: (d: readonly (number | string)[]) => (unbatched(d) ? [3, side, side] : [1, 3, side, side]) } : {}),
+    });
+  let model: OnnxModel;
+  try {
+    model = open(false);
+  } catch (first) {
+    try {
+      model = open(true); // its spatial dims are symbolic
+    } catch {
+      throw first;
+    }
+  }
+  model.eval();
+  const size = model.inputShape[2] ?? side;
+  if (model.unbatched && detection) {
+    const input = { size, shorterSide: size, mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
+    return { ...describe(source.fileName, model, [], input), detector: model };
+  }
+  return describe(source.fileName, model, numbered(outputClasses(model, size)), { size, ...IMAGENET_NORM });
+}
 
 /** A bundled model from its safetensors bytes and card, as nn's loadBundledModel builds it from files. */
 function loadBundledBytes(name: string, weights: Uint8Array, card: BundledCard): PageModel {
