@@ -131,6 +131,7 @@ maybe('models whose output is a map or detections, on the page in chromium', () 
     expect(layer).toBe('backbone.16');
     const offered = await run<string[]>(page, `Array.from(document.querySelectorAll('#methods input')).map((i) => i.value)`);
     for (const m of ['gradcam', 'gradcam++', 'layercam', 'vanilla', 'guided', 'ig', 'smoothgrad']) expect(offered).toContain(m);
+    for (const m of ['cam', 'finercam']) expect(offered).not.toContain(m);
 
     const targetOf = (c: number) =>
       segmentationTarget(

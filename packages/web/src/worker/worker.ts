@@ -106,6 +106,12 @@ function pictureTarget(classes: readonly string[], target: number | null): Resol
   return pictureOutput !== null && pictureOutput.shape.length === 4 ? mapTarget(pictureOutput, target, classes) : null;
 }
 
+/** A detection model's picture with no detection has no output to explain: one line instead of an empty target. */
+function needDetections(m: PageModel): void {
+  if (m.detector && pictureOutput !== null && pictureOutput.values.length === 0)
+    throw new Error(`${m.name} detects nothing on this picture: there is no detection score to explain`);
+}
+
 function need<T>(v: T | null, what: string): T {
   if (v === null) throw new Error(`no ${what} yet: ${what === 'model' ? 'choose a model' : 'choose a picture'} first`);
   return v;
@@ -219,6 +225,7 @@ async function handle(req: Request): Promise<void> {
       const x = need(input, 'picture');
       const spec = METHODS.find((s) => s.name === req.method);
       if (!spec) throw new Error(`unknown method '${req.method}'`);
+      needDetections(m);
       const onMap = pictureTarget(m.classes, req.target);
       const { maps, warnings } = await timed(timings, spec.name, () => {
         const warnings: string[] = []; // each run of awaitReads starts afresh
@@ -256,6 +263,7 @@ async function handle(req: Request): Promise<void> {
     case 'tape': {
       const m = need(current, 'model');
       const x = need(input, 'picture');
+      needDetections(m);
       dropTape();
       // recorded outside awaitReads (a replay would record again): nothing here reads a result
       freshCpuRecord();
