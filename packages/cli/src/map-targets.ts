@@ -5,7 +5,8 @@
  */
 import { segmentationTarget } from '@gradlens/explain';
 import { CliError } from './args';
-import type { ClassRef, ModelOutput, ResolvedTarget, TargetRequest } from './targets';
+import type { ModelOutput } from './model-output';
+import type { ClassRef, ResolvedTarget, TargetRequest } from './target-types';
 
 /** Per-pixel predicted class of item 0 (the first largest logit, as torch.argmax) and each class's pixel count. */
 export function predictedClasses(out: ModelOutput): { pred: Int32Array; counts: number[] } {
@@ -50,6 +51,7 @@ export function resolveMapTargets(
     return {
       target: undefined,
       fn: segmentationTarget(mask, c, [h, w]),
+      mapClass: c,
       describe: `class ${label(c)} summed over the ${counts[c]} of ${h * w} pixels predicted as it${why}`,
       suffix,
     };

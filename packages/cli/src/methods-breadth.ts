@@ -1,3 +1,4 @@
+import { needsClassScores } from './class-scores';
 import {
   deepLift,
   deepLiftShap,
@@ -262,6 +263,7 @@ export const BREADTH_METHODS: readonly MethodSpec[] = [
     title: 'Finer-CAM',
     manyPasses: false,
     summary: 'Finer-CAM: Grad-CAM of the class against its three most similar classes (Zhang et al. 2025)',
+    applies: needsClassScores,
     cam: {
       eigen: 'channel',
       fn: () => (m, x, o) => {

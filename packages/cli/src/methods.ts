@@ -37,6 +37,7 @@ import { BREADTH_METHODS } from './methods-breadth';
 import { LAYER_METHODS } from './methods-layer';
 import { camMaps, gradientMaps, gradientMethod, item0, targetOf } from './method-maps';
 import { reluRulesApply } from './relu-rules';
+import { needsClassScores } from './class-scores';
 import { needsClassifierOps } from './unbatched';
 
 export { camMaps, gradientMaps, item0 } from './method-maps';
@@ -326,6 +327,8 @@ export const METHODS: readonly MethodSpec[] = [
     summary: 'CAM: activations weighted by the linear head, for GAP + linear models (Zhou et al. 2016)',
     // one forward pass tells whether the layer is followed by global average pooling and a linear head
     applies: (c) => {
+      const scores = needsClassScores(c);
+      if (scores !== null) return scores;
       try {
         disposeResult(cam(c.model, c.input, { target: targetOf(c), layer: c.layer, onWarning: () => undefined }));
         return null;

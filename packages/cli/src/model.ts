@@ -10,24 +10,17 @@ import {
   createModel,
   defaultCamLayer,
   didYouMean,
+  fileBuildOptions,
   isBundledModelName,
-  isSegmentationModel,
-  GoogLeNet,
-  Inception3,
   isModelName,
   loadCheckpoint,
   loadWeights,
-  MNASNet,
-  mnasnetVersionOf,
   modelBuilders,
   readModelCard,
   readStateDict,
-  SegmentationModel,
-  VisionTransformer,
-  vitImageSizeOf,
   weightsFileClassNames,
 } from '@gradlens/nn';
-import type { BundledModelCard, BundledModelInfo, Module, WeightFormat } from '@gradlens/nn';
+import type { BundledModelCard, BundledModelInfo, FileBuildOptions, Module, WeightFormat } from '@gradlens/nn';
 import type { ParsedOptions } from './args';
 import { CliError, intOption, str } from './args';
 import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
@@ -121,15 +114,6 @@ function checkFile(file: string, what: string): void {
   if (!fs.statSync(file).isFile()) throw new CliError(`${what} is not a file: ${file}`, 2);
 }
 
-/** The number of outputs a state dict's last weight gives (the classifier size), when it can tell. */
-function classesInFile(model: Module, dict: Record<string, { shape: readonly number[] }>): number | undefined {
-  const keys = Object.keys(model.stateDict()).filter((k) => k.endsWith('.weight'));
-  const last = keys[keys.length - 1];
-  if (!last) return undefined;
-  const entry = dict[last] ?? dict[`module.${last}`];
-  return entry?.shape[0];
-}
-
 /** An unknown model name's error: the other family's flag when it names one, else the nearest names and the list. */
 function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
   if (flagName === '--arch') {
@@ -145,23 +129,9 @@ function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
   return new CliError(`unknown bundled model '${name}'${hint}; bundled models: ${BUNDLED_NAMES.join(', ')}`, 2);
 }
 
-/** Model options a weights file implies beyond its names (only those that differ from how `model` was built). */
-interface OptionsInFile {
-  numClasses?: number;
-  /** A ViT's side (vitSideOf). */
-  imageSize?: number;
-  /** MNASNet's version 1 layout. */
-  version?: 1;
-  /** GoogLeNet's and Inception v3's auxiliary classifiers, absent from files saved with aux_logits=False. */
-  auxLogits?: false;
-  /** A segmentation model's aux_classifier, in torchvision's published files (aux_loss=True). */
-  auxLoss?: true;
-}
-
 /**
- * What the file says about the model beyond its names: the class count (a classifier's when not 1000, a segmentation
- * model's when not the 21 it was built with), a ViT's side, MNASNet's layout, aux heads (absent, or a segmentation
- * model's aux_classifier present).
+ * What the file says about the model beyond its names (nn's fileBuildOptions: class count, a ViT's side, MNASNet's
+ * layout, aux heads), its errors as CliErrors naming the file and the CLI's flag.
  */
 function optionsInFile(
   arch: string,
@@ -169,48 +139,15 @@ function optionsInFile(
   dict: Record<string, { shape: number[] }>,
   file: string,
   options: LoadOptions,
-): OptionsInFile {
-  const found: OptionsInFile = {};
-  const n = classesInFile(model, dict);
-  const built = isSegmentationModel(model) ? classesInFile(model, model.stateDict()) : 1000;
-  if (options.numClasses === undefined && n !== undefined && n !== built) found.numClasses = n;
-  const side = model instanceof VisionTransformer ? vitSideOf(arch, model, dict, file, options.size) : null;
-  if (side !== null) found.imageSize = side;
-  if (model instanceof MNASNet && mnasnetVersionOf(dict, model.alpha) === 1) found.version = 1;
-  const auxPrefix = model instanceof GoogLeNet ? 'aux1.' : model instanceof Inception3 ? 'AuxLogits.' : null;
-  const keys = Object.keys(dict).map((k) => k.replace(/^module\./, ''));
-  if (auxPrefix !== null && !keys.some((k) => k.startsWith(auxPrefix))) found.auxLogits = false;
-  if (model instanceof SegmentationModel && model.auxClassifier === null && keys.some((k) => k.startsWith('aux_classifier.')))
-    found.auxLoss = true;
-  return found;
-}
-
-/**
- * The side a ViT's weights were trained at when it is not the model's (torchvision's SWAG weights: vit_b_16 at 384,
- * vit_l_16 at 512, vit_h_14 at 518), read from their position embeddings, or null; a --size that does not fit
- * the weights is a CliError (a ViT takes one side only).
- */
-function vitSideOf(
-  arch: string,
-  model: VisionTransformer,
-  dict: Record<string, { shape: number[] }>,
-  file: string,
-  given?: number,
-): number | null {
-  let side: number | null;
+): FileBuildOptions {
   try {
-    side = vitImageSizeOf(dict, model.config.patchSize);
+    return fileBuildOptions(arch, model, dict, { size: options.size, numClasses: options.numClasses });
   } catch (e) {
-    throw new CliError(`weights ${file} do not fit ${arch}: ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    const size = /^size (\d+) does not fit (\S+) with these weights: (.*)$/.exec(msg);
+    if (size) throw new CliError(`--size ${size[1]} does not fit ${size[2]} with ${file}: ${size[3]}; leave --size out`, 2);
+    throw new CliError(msg.replace(/^weights /, `weights ${file} `));
   }
-  const trained = side ?? model.config.imageSize;
-  if (given !== undefined && given !== trained) {
-    throw new CliError(
-      `--size ${given} does not fit ${arch} with ${file}: its position embeddings are for ${trained}×${trained} pictures (a ViT takes one size); leave --size out`,
-      2,
-    );
-  }
-  return side === model.config.imageSize ? null : side;
 }
 
 /** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */

@@ -5,7 +5,10 @@ import { classNamesFromMetadata, loadOnnx } from '@gradlens/onnx';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
 import { CliError } from './args';
+import { detectionNames, isDetectionOutputs } from './detections';
 import type { LoadedModel, LoadOptions } from './model';
+
+export { detectionNames, isDetectionOutputs } from './detections';
 
 /** Whether a `--model` value names an ONNX file (it ends in .onnx) rather than a bundled model. */
 export function isOnnxFile(name: string): boolean {
@@ -41,14 +44,6 @@ export function cliInputShape(file: string, declared: readonly (number | string)
   if (side !== undefined && size !== undefined && size !== side)
     throw new CliError(`${file}: --size ${size} differs from the model's fixed input side ${side} (${shown})`, 2);
   return [1, 3, side ?? size ?? DYNAMIC_SIDE, side ?? size ?? DYNAMIC_SIDE];
-}
-
-/**
- * Whether a graph's outputs are a detection model's as torchvision's export examples name them (boxes, labels,
- * scores): the CLI then explains its detections' scores, detection k as class k.
- */
-export function isDetectionOutputs(names: readonly string[]): boolean {
-  return names.includes('boxes') && names.includes('scores');
 }
 
 /**
@@ -150,24 +145,6 @@ export function loadOnnxModel(file: string, weights: string | undefined, options
     // a detection picture keeps its scale: its shorter side to the graph's side, the longer centre-cropped (no 256/224 zoom)
     ...(detecting ? { outputNames: () => detectionNames(model), shorterSide: model.inputShape[2]! } : {}),
   };
-}
-
-/** The last call's detections as names for their indices: `label 3, score 0.912, box [12, 30, 80, 95]`. */
-export function detectionNames(model: OnnxModel): string[] {
-  const scores = model.lastOutputs.get('scores')?.values ?? [];
-  const labels = model.lastOutputs.get('labels')?.values;
-  const boxes = model.lastOutputs.get('boxes')?.values;
-  return scores.map((s, i) => {
-    const label = labels?.[i] === undefined ? '' : `label ${labels[i]}, `;
-    const box =
-      boxes && boxes.length >= 4 * (i + 1)
-        ? `, box [${boxes
-            .slice(4 * i, 4 * i + 4)
-            .map((v) => Math.round(v))
-            .join(', ')}]`
-        : '';
-    return `detection: ${label}score ${s.toFixed(3)}${box}`;
-  });
 }
 
 /** `gradlens layers --model <file.onnx>`: the model (with its weights: they are one file) and its input side and default layer. */

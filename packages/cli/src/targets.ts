@@ -6,40 +6,16 @@
  */
 
 import { classSumTarget, indexOfMax, segmentationTarget } from '@gradlens/explain';
-import type { TargetFn } from '@gradlens/explain';
 import { readImage } from '@gradlens/io';
 import type { RasterImage } from '@gradlens/io';
+import type { ClassRef, ResolvedTarget, TargetRequest } from './target-types';
 import { didYouMean } from '@gradlens/nn';
-import { noGrad, tidy } from '@gradlens/tensor';
-import type { Tensor } from '@gradlens/tensor';
-import type { Module } from '@gradlens/nn';
 import * as fs from 'fs';
 import { CliError } from './args';
 import { resolveMapTargets } from './map-targets';
+import type { ModelOutput } from './model-output';
 
-/** A class given on the command line: an index, or a name to look up in the model's class names. */
-export type ClassRef = number | string;
-
-/** The target a command line asks for. */
-export type TargetRequest =
-  | { kind: 'top1' }
-  | { kind: 'topk'; k: number }
-  /** One class, or several whose logits are summed (multi-label). */
-  | { kind: 'classes'; classes: ClassRef[] }
-  /** Sum of class `cls`'s logits over a mask, for a model whose output is a map [N, K, H, W]. */
-  | { kind: 'segmentation'; cls: ClassRef; mask: RasterImage; maskFile: string };
-
-/** One explanation to make: what the methods get as the target, and how to name and describe it. */
-export interface ResolvedTarget {
-  /** The class index for one class; undefined when `fn` is the target. */
-  target: number | undefined;
-  /** A function of the model's output (several classes summed, a segmentation mask). */
-  fn?: TargetFn;
-  /** Words for the log: `3 (Dress)`, `classes 3 + 17`, `class 15 over mask.png (812 pixels)`. */
-  describe: string;
-  /** Appended to the picture's file stem when one picture gets several explanations (topk): `_class3`. */
-  suffix: string;
-}
+export type { ClassRef, ResolvedTarget, TargetRequest } from './target-types';
 
 function parseClassRef(word: string, option: string, names: readonly string[] | null): ClassRef {
   const w = word.trim();
@@ -107,24 +83,8 @@ export function parseTargetOptions(
   return { kind: 'classes', classes };
 }
 
-/** The model's output on `input` (item 0, without recording): its shape and values. */
-export interface ModelOutput {
-  shape: number[];
-  values: Float32Array;
-}
-
-/** Runs the model once without recording; returns item 0's output. */
-export function modelOutput(model: Module, input: Tensor): ModelOutput {
-  return noGrad(() => {
-    let out: ModelOutput = { shape: [], values: new Float32Array(0) };
-    tidy(() => {
-      const y = model.call(input);
-      const per = y.shape.slice(1).reduce((a, b) => a * b, 1);
-      out = { shape: [...y.shape], values: Float32Array.from(y.dataSync().subarray(0, per)) };
-    });
-    return out;
-  });
-}
+export { modelOutput } from './model-output';
+export type { ModelOutput } from './model-output';
 
 /** The mask as 0/1 values, row by row: a pixel is inside when any channel is non-zero. */
 export function maskValues(mask: RasterImage): Float32Array {

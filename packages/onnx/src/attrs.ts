@@ -5,6 +5,9 @@ import { readTensorProto } from './initializers';
 import type { Value } from './values';
 
 /** Typed access to a node's attributes, with ONNX's defaults given by the caller. */
+/** A string attribute's bytes as text (TextDecoder: Node's Buffer is absent in browsers). */
+const utf8 = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
 export class Attrs {
   private readonly map = new Map<string, AttributeMessage>();
 
@@ -41,12 +44,12 @@ export class Attrs {
 
   strings(name: string): string[] | null {
     const a = this.map.get(name);
-    return a ? (a.strings ?? []).map((v) => Buffer.from(v).toString('utf8')) : null;
+    return a ? (a.strings ?? []).map(utf8) : null;
   }
 
   string(name: string, fallback: string): string {
     const a = this.map.get(name);
-    return a?.s ? Buffer.from(a.s).toString('utf8') : fallback;
+    return a?.s ? utf8(a.s) : fallback;
   }
 
   tensor(name: string): Value | null {

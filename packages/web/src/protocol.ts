@@ -10,7 +10,7 @@ export interface FloatArray {
 export type ModelSource =
   /** A bundled model: its safetensors bytes and card (from data.js). */
   | { kind: 'bundled'; name: string; weights: Uint8Array; card: BundledCard }
-  /** A user's file: safetensors or .pth for `arch`, or an ONNX graph (arch ignored); size 0: the architecture's own (its torchvision transform; 224 for an ONNX graph without one). */
+  /** A user's file: safetensors or .pth for `arch`, or an ONNX graph (arch ignored); size 0: the architecture's own (its torchvision transform; 224 for an ONNX graph without one); numClasses 0: the weights file's own. */
   | { kind: 'file'; fileName: string; bytes: Uint8Array; arch: string; size: number; numClasses: number };
 
 /** The bundled model card fields the page uses. */
@@ -73,13 +73,20 @@ export type Reply =
       size: number;
       layers: LayerRow[];
       defaultLayer: string;
+      /** a detection model: its output is its detections' scores, listed per picture */
+      detection: boolean;
       methods: MethodRow[];
       timings: Timing[];
     }
   | {
       type: 'predictions';
       id: number;
-      top: { index: number; name: string; probability: number; logit: number }[];
+      /** what the rows are: a classifier's top-5 classes, a segmentation model's classes by pixels, a detection model's detections */
+      listing: Listing;
+      top: PredictionRow[];
+      /** the targets the picker offers (a class, a detection), and what its default (`null`: the top one) explains */
+      targets: { index: number; label: string }[];
+      defaultTarget: string;
       picture: { width: number; height: number; rgb: Uint8Array };
       timings: Timing[];
     }
@@ -106,6 +113,19 @@ export type Reply =
       timings: Timing[];
     }
   | { type: 'error'; id: number; message: string };
+
+/** What a picture's prediction lists (the model's output decides). */
+export type Listing = 'classes' | 'pixels' | 'detections';
+
+/**
+ * One row of the prediction, `index` the target it stands for: a class (`probability` its softmax, `logit`); a
+ * segmentation class (`share` of the output's pixels predicted as it, `pixels` their count); a detection (its
+ * `label`, `score` and `box` [x1, y1, x2, y2] in the input's pixels).
+ */
+export type PredictionRow =
+  | { kind: 'class'; index: number; name: string; probability: number; logit: number }
+  | { kind: 'pixels'; index: number; name: string; share: number; pixels: number }
+  | { kind: 'detection'; index: number; name: string; label: number | null; score: number; box: number[] | null };
 
 /** A backend the page can offer, and why not when it cannot. */
 export interface BackendChoice {

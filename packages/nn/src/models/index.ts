@@ -92,6 +92,7 @@ export * from './maxvit-parts';
 export * from './maxvit';
 export * from './segmentation-heads';
 export * from './segmentation';
+export * from './file-options';
 
 /**
  * Every model builder by its torchvision name (`vgg16_bn`, `resnet50`, …), the classifiers and the semantic

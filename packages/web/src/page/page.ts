@@ -4,7 +4,7 @@
  */
 import type { ColormapName } from '@gradlens/io';
 import WORKER_SOURCE from 'gradlens:worker-source';
-import type { FloatArray, MethodRow, ModelSource, RuleChoice, Timing } from '../protocol';
+import type { FloatArray, Listing, MethodRow, ModelSource, PredictionRow, RuleChoice, Timing } from '../protocol';
 import { WorkerClient } from './client';
 import type { Settled } from './client';
 import { blend, displayMap, fmt, paint } from './render';
@@ -37,8 +37,10 @@ declare global {
     gradlensPage: {
       results: Record<string, ShownResult>;
       picture: { width: number; height: number; rgb: Uint8Array } | null;
-      /** The top-5 classes of the current picture. */
-      top: { index: number; name: string; probability: number; logit: number }[];
+      /** The current picture's prediction rows: its top-5 classes, a segmentation model's classes by pixels, or detections. */
+      top: PredictionRow[];
+      /** What the rows are. */
+      listing: Listing;
       busy: number;
       errors: string[];
     };
@@ -51,12 +53,21 @@ const $ = <T extends HTMLElement>(id: string): T => {
   return el as T;
 };
 
-const state = (window.gradlensPage = { results: {}, picture: null, top: [], busy: 0, errors: [] } as Window['gradlensPage']);
+const state = (window.gradlensPage = {
+  results: {},
+  picture: null,
+  top: [],
+  listing: 'classes',
+  busy: 0,
+  errors: [],
+} as Window['gradlensPage']);
 let source: ModelSource | null = null;
 let image: { width: number; height: number; rgb: Uint8Array } | null = null;
 let backend: { backend: string; mode?: string } = { backend: 'cpu' };
 let methods: MethodRow[] = [];
 let classes: string[] = [];
+/** What the current picture's targets are called in the result cards: `class 3: cat`, `detection 1: label 3, …`. */
+let targetNames = new Map<number, string>();
 let tapeRecorded = false;
 
 const data: PageData = window.GRADLENS_DATA ?? { models: [], samples: [], archs: [] };
@@ -159,7 +170,9 @@ async function loadModel(next: ModelSource): Promise<void> {
     );
     fillMethods();
     clearResults();
-    setStatus(`${r.name}: ${r.classes.length} classes, input ${r.size}×${r.size}`);
+    setStatus(
+      `${r.name}: ${r.detection ? 'a detection model (its detections’ scores)' : `${r.classes.length} classes`}, input ${r.size}×${r.size}`,
+    );
     if (image) await setPicture(image);
   });
 }
@@ -204,25 +217,45 @@ async function setPicture(next: { width: number; height: number; rgb: Uint8Array
     image = next;
     state.picture = r.picture;
     state.top = r.top;
+    state.listing = r.listing;
     addTimings(r.timings);
     clearResults();
+    $('top5')
+      .querySelector('thead')!
+      .replaceChildren(row(COLUMNS[r.listing].map((c) => cell(c, 'th'))));
     const body = $('top5').querySelector('tbody')!;
     body.replaceChildren(
       ...r.top.map((t) => {
-        const tr = document.createElement('tr');
-        tr.append(cell(t.name), cell(`${(t.probability * 100).toFixed(1)}%`), cell(t.logit.toFixed(3)));
+        const tr = row(predictionCells(t).map((c) => cell(c)));
         tr.addEventListener('click', () => {
           $<HTMLSelectElement>('target-select').value = String(t.index);
         });
         return tr;
       }),
     );
+    targetNames = new Map(r.targets.map((t) => [t.index, t.label.replace(/^\d+: /, '')]));
     const sel = $<HTMLSelectElement>('target-select');
-    sel.replaceChildren(
-      option('', `top class (${r.top[0]?.name ?? '?'})`, true),
-      ...classes.map((c, i) => option(String(i), `${i}: ${c}`)),
-    );
+    sel.replaceChildren(option('', r.defaultTarget, true), ...r.targets.map((t) => option(String(t.index), t.label)));
   });
+}
+
+/** The prediction table's columns for each kind of output. */
+const COLUMNS: Record<Listing, string[]> = {
+  classes: ['class', 'probability', 'logit'],
+  pixels: ['class', 'pixels', 'count'],
+  detections: ['detection', 'score', 'box'],
+};
+
+function predictionCells(t: PredictionRow): string[] {
+  if (t.kind === 'class') return [t.name, `${(t.probability * 100).toFixed(1)}%`, t.logit.toFixed(3)];
+  if (t.kind === 'pixels') return [t.name, `${(t.share * 100).toFixed(1)}%`, String(t.pixels)];
+  return [`${t.index}: ${t.name}`, t.score.toFixed(3), t.box ? `[${t.box.map((v) => Math.round(v)).join(', ')}]` : ''];
+}
+
+function row(cells: HTMLElement[]): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  tr.append(...cells);
+  return tr;
 }
 
 function expect<K extends Settled['type']>(r: Settled, type: K): Extract<Settled, { type: K }> {
@@ -262,7 +295,11 @@ function showResult(into: HTMLElement, title: string, r: ShownResult): void {
     ...cpu.flatMap((c) => [document.createElement('br'), `on the CPU (${c})`]),
     ...r.notes.flatMap((n) => [document.createElement('br'), n]),
     document.createElement('br'),
-    r.target === null ? '' : `class ${r.target}: ${classes[r.target] ?? ''}`,
+    r.target === null
+      ? ''
+      : state.listing === 'detections'
+        ? `detection ${r.target}: ${targetNames.get(r.target) ?? ''}`
+        : `class ${r.target}: ${classes[r.target] ?? ''}`,
   );
 }
 
@@ -440,7 +477,7 @@ function wire(): void {
         bytes: new Uint8Array(buf),
         arch: $<HTMLSelectElement>('arch-select').value,
         size: Number($<HTMLInputElement>('file-size').value || 0), // empty: the architecture's own
-        numClasses: Number($<HTMLInputElement>('file-classes').value),
+        numClasses: Number($<HTMLInputElement>('file-classes').value || 0), // empty: the file's own
       }),
     );
   });

@@ -4,17 +4,19 @@ import { hasTokenGrid } from '@gradlens/explain';
 import {
   bundledModels,
   createModel,
+  stateDictClassCount,
+  weightsFileClassNames,
   defaultCamLayer,
+  fileBuildOptions,
   archInputOptions,
   archBuildOptions,
   isBundledModelName,
   isModelName,
   layers,
-  VisionTransformer,
-  vitImageSizeOf,
 } from '@gradlens/nn';
-import type { InputOptions, ModelOptions, Module } from '@gradlens/nn';
+import type { FileBuildOptions, InputOptions, ModelOptions, Module } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
+import { isDetectionOutputs } from '../../../cli/src/detections';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
 import type { BundledCard, LayerRow, ModelSource } from '../protocol';
@@ -27,6 +29,8 @@ export interface PageModel {
   input: InputOptions & { size: number };
   layers: LayerRow[];
   defaultLayer: string;
+  /** A detection model (its output the scores of its last call's detections, listed per picture), else absent. */
+  detector?: OnnxModel;
 }
 
 const IMAGENET_NORM = { mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] };
@@ -35,48 +39,89 @@ const IMAGENET_NORM = { mean: [0.485, 0.456, 0.406] as [number, number, number],
 export function loadPageModel(source: ModelSource): PageModel {
   if (source.kind === 'bundled') return loadBundledBytes(source.name, source.weights, source.card);
   const lower = source.fileName.toLowerCase();
-  if (lower.endsWith('.onnx')) {
-    // the graph's own input size where it has one; the size field where its spatial dims are symbolic
-    let model: OnnxModel;
-    try {
-      model = loadOnnx(source.bytes);
-    } catch {
-      model = loadOnnx(source.bytes, { inputShape: [1, 3, source.size || 224, source.size || 224] });
-    }
-    model.eval();
-    const size = model.inputShape[2] ?? (source.size || 224);
-    return describe(source.fileName, model, numbered(outputClasses(model, size)), { size, ...IMAGENET_NORM });
-  }
+  if (lower.endsWith('.onnx')) return loadOnnxBytes(source);
   if (!isModelName(source.arch)) throw new Error(`${source.fileName}: unknown architecture '${source.arch}'`);
   let input = archInput(source);
-  let model = createModel(source.arch, { numClasses: source.numClasses, ...archBuildOptions(source.arch, source.fileName, input.size) });
+  const build = { numClasses: given(source), ...archBuildOptions(source.arch, source.fileName, input.size) };
+  let model = createModel(source.arch, build);
   let dict: Record<string, NdArray>;
   if (lower.endsWith('.safetensors')) dict = readSafetensors(source.bytes, { name: source.fileName }).tensors;
   else if (lower.endsWith('.pth') || lower.endsWith('.pt')) dict = readPth(source.bytes, { name: source.fileName });
   else throw new Error(`${source.fileName}: not a weights file this page reads (.safetensors, .pth, .pt, .onnx)`);
-  // A ViT trained at another side (torchvision's SWAG weights) is built and fed at that side, as the CLI does.
-  const vit = model instanceof VisionTransformer ? model : null;
-  const side = vit === null ? null : vitImageSizeOf(dict, vit.config.patchSize);
-  if (vit !== null && side !== null && side !== vit.config.imageSize) {
-    if (source.size > 0 && source.size !== side)
-      throw new Error(`${source.fileName}: its position embeddings are for ${side}×${side} pictures; leave the input side empty`);
-    model = createModel(source.arch, { numClasses: source.numClasses, imageSize: side } as ModelOptions);
-    if (input.size !== side) input = { size: side, mean: input.mean, std: input.std }; // a renamed SWAG file: the 256/224 rule
+  // What the file implies beyond its names (class count, a ViT's side, MNASNet v1, aux heads), as the CLI reads it.
+  let fromFile: FileBuildOptions;
+  try {
+    fromFile = fileBuildOptions(source.arch, model, dict, { size: source.size > 0 ? source.size : undefined, numClasses: given(source) });
+  } catch (e) {
+    throw new Error(
+      `${source.fileName}: ${(e as Error).message}${/^size /.test((e as Error).message) ? '; leave the input side empty' : ''}`,
+    );
   }
+  if (Object.keys(fromFile).length > 0) model = createModel(source.arch, { ...build, ...fromFile } as ModelOptions);
+  // a ViT trained at another side than the transform's crop (a renamed SWAG file): that side, by the 256/224 rule
+  if (fromFile.imageSize !== undefined && fromFile.imageSize !== input.size) input = archInputOptions(source.arch, fromFile.imageSize);
   try {
     model.loadStateDict(dict);
   } catch (e) {
     throw new Error(`${source.fileName} does not fit ${source.arch}: ${(e as Error).message}`);
   }
   model.eval();
-  return describe(source.fileName, model, numbered(source.numClasses), input);
+  // torchvision's published segmentation files are known by name: their VOC classes
+  const names = weightsFileClassNames(source.arch, source.fileName);
+  return describe(
+    source.fileName,
+    model,
+    names ? [...names] : numbered(stateDictClassCount(model) ?? outputClasses(model, input.size, 1)),
+    input,
+  );
 }
 
 type FileSource = Extract<ModelSource, { kind: 'file' }>;
 
+/** The class count the page was given; 0 (the field left empty): the weights file's own. */
+const given = (source: FileSource): number | undefined => (source.numClasses > 0 ? source.numClasses : undefined);
+
 /** The CLI's --arch rule (nn's archInputOptions): the side left empty (0) feeds the weights' evaluation transform. */
 const archInput = (source: FileSource): InputOptions & { size: number } =>
   archInputOptions(source.arch, source.size > 0 ? source.size : undefined, source.fileName);
+
+/**
+ * An ONNX graph from its bytes, at its own input side where it has one, else the side field's (224 when empty). A
+ * detection graph (outputs boxes, labels, scores; one picture [3, H, W]) is loaded as the CLI loads it: a model of
+ * its detections' scores, fed pictures in [0, 1] that keep their scale (the shorter side to the graph's side).
+ */
+function loadOnnxBytes(source: FileSource): PageModel {
+  const side = source.size || 224;
+  let detection = false;
+  const output = (names: readonly string[]): string | undefined => {
+    detection = isDetectionOutputs(names);
+    return detection ? 'scores' : undefined;
+  };
+  const unbatched = (declared: readonly (number | string)[]): boolean => detection && declared.length === 3;
+  const open = (symbolic: boolean): OnnxModel =>
+    loadOnnx(source.bytes, {
+      output,
+      unbatched,
+      ...(symbolic ? { inputShape: (d: readonly (number | string)[]) => (unbatched(d) ? [3, side, side] : [1, 3, side, side]) } : {}),
+    });
+  let model: OnnxModel;
+  try {
+    model = open(false);
+  } catch (first) {
+    try {
+      model = open(true); // its spatial dims are symbolic
+    } catch {
+      throw first;
+    }
+  }
+  model.eval();
+  const size = model.inputShape[2] ?? side;
+  if (model.unbatched && detection) {
+    const input = { size, shorterSide: size, mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
+    return { ...describe(source.fileName, model, [], input), detector: model };
+  }
+  return describe(source.fileName, model, numbered(outputClasses(model, size)), { size, ...IMAGENET_NORM });
+}
 
 /** A bundled model from its safetensors bytes and card, as nn's loadBundledModel builds it from files. */
 function loadBundledBytes(name: string, weights: Uint8Array, card: BundledCard): PageModel {
@@ -114,12 +159,12 @@ function describe(name: string, model: Module, classes: string[], input: InputOp
 /** Class names "class 0" … "class n−1" for a model without a card. */
 const numbered = (n: number): string[] => Array.from({ length: n }, (_, i) => `class ${i}`);
 
-/** The number of classes an ONNX model outputs (its output's last dimension). */
-function outputClasses(model: Module, size: number): number {
+/** The number of classes an ONNX model outputs (its output's last dimension), or its dimension `dim`. */
+function outputClasses(model: Module, size: number, dim = -1): number {
   return tidy(() =>
     noGrad(() => {
       const out = model.call(zeros([1, 3, size, size]));
-      return out.shape[out.shape.length - 1] ?? 1;
+      return out.shape[dim < 0 ? out.shape.length + dim : dim] ?? 1;
     }),
   );
 }

@@ -6,11 +6,15 @@ import { preprocessImageNet } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 import { awaitReads } from '@gradlens/backend-gpujs';
 import { imageToInput } from '@gradlens/nn';
-import { abs, getBackendInfo, keep, mul, noGrad, record, relu, sum, setBackend, softmax, tensor, tidy, zeros } from '@gradlens/tensor';
+import { abs, getBackendInfo, keep, mul, record, relu, sum, setBackend, tensor, tidy, zeros } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import { DEFAULT_BUDGET, METHODS } from '../../../cli/src/methods';
+import { modelOutput } from '../../../cli/src/model-output';
+import type { ModelOutput } from '../../../cli/src/model-output';
+import type { ResolvedTarget } from '../../../cli/src/target-types';
 import type { MethodMaps } from '../../../cli/src/methods';
 import type { BackendChoice, FloatArray, Reply, Request, RuleChoice, Timing } from '../protocol';
+import { mapSeed, mapTarget, predict } from './listing';
 import { loadPageModel } from './model';
 import { pageMethods } from './page-methods';
 import type { PageModel } from './model';
@@ -20,10 +24,14 @@ interface Recorded {
   tape: Tape;
   output: Tensor;
   target: number;
+  /** On a segmentation map: the target's gradient with respect to the output (mapSeed); null: one-hot on `target`. */
+  seed: Float32Array | null;
 }
 
 let current: PageModel | null = null;
 let input: Tensor | null = null;
+/** The model's output on the current picture (item 0): a segmentation map's targets are read from it. */
+let pictureOutput: ModelOutput | null = null;
 let recorded: Recorded | null = null;
 /** The backend selected by the page (the probes switch backends and come back to this one). */
 let selected: { backend: string; options: Record<string, string> } = { backend: 'cpu', options: {} };
@@ -93,6 +101,17 @@ function dropTape(): void {
   }
 }
 
+/** On a segmentation map (the current picture's output [1, K, H, W]), the target `target` names (mapTarget), else null. */
+function pictureTarget(classes: readonly string[], target: number | null): ResolvedTarget | null {
+  return pictureOutput !== null && pictureOutput.shape.length === 4 ? mapTarget(pictureOutput, target, classes) : null;
+}
+
+/** A detection model's picture with no detection has no output to explain: one line instead of an empty target. */
+function needDetections(m: PageModel): void {
+  if (m.detector && pictureOutput !== null && pictureOutput.values.length === 0)
+    throw new Error(`${m.name} detects nothing on this picture: there is no detection score to explain`);
+}
+
 function need<T>(v: T | null, what: string): T {
   if (v === null) throw new Error(`no ${what} yet: ${what === 'model' ? 'choose a model' : 'choose a picture'} first`);
   return v;
@@ -156,6 +175,7 @@ async function handle(req: Request): Promise<void> {
       dropTape();
       input?.dispose();
       input = null;
+      pictureOutput = null;
       const loaded = await timed(timings, 'load model', () => loadPageModel(req.source));
       current = loaded;
       const applicable = await timed(timings, 'methods that apply', () =>
@@ -169,6 +189,7 @@ async function handle(req: Request): Promise<void> {
         size: current.input.size,
         layers: current.layers,
         defaultLayer: current.defaultLayer,
+        detection: current.detector !== undefined,
         methods: applicable.map((m) => ({
           name: m.name,
           title: m.title,
@@ -188,24 +209,15 @@ async function handle(req: Request): Promise<void> {
       const image: RgbImage = { width: req.width, height: req.height, channels: 3, bitDepth: 8, data: req.rgb };
       input = await timed(timings, 'preprocess', () => keep(imageToInput(image, m.input)));
       const x = input;
-      const [logits, probs] = await timed(timings, 'forward', () => {
-        const out = noGrad(() => m.model.call(x));
-        const p = softmax(out, 1);
-        const both = [Float32Array.from(out.dataSync()), Float32Array.from(p.dataSync())] as const;
-        out.dispose();
-        p.dispose();
-        return both;
-      });
-      const top = [...probs.keys()]
-        .sort((a, b) => probs[b]! - probs[a]!)
-        .slice(0, 5)
-        .map((index) => ({ index, name: m.classes[index] ?? `class ${index}`, probability: probs[index]!, logit: logits[index]! }));
+      const out = await timed(timings, 'forward', () => modelOutput(m.model, x));
+      pictureOutput = out;
+      const prediction = predict(out, m.classes, m.detector ?? null);
       // the picture as the model sees it (resized and cropped, not normalised), for the overlays
       const size = m.input.size;
       const seen = preprocessImageNet(image, { ...m.input, normalize: false });
       const rgb = new Uint8Array(size * size * 3);
       for (let c = 0; c < 3; c++) for (let i = 0; i < size * size; i++) rgb[i * 3 + c] = Math.round(seen.data[c * size * size + i]! * 255);
-      post({ type: 'predictions', id: req.id, top, picture: { width: size, height: size, rgb }, timings }, [rgb.buffer]);
+      post({ type: 'predictions', id: req.id, ...prediction, picture: { width: size, height: size, rgb }, timings }, [rgb.buffer]);
       return;
     }
     case 'run': {
@@ -213,12 +225,15 @@ async function handle(req: Request): Promise<void> {
       const x = need(input, 'picture');
       const spec = METHODS.find((s) => s.name === req.method);
       if (!spec) throw new Error(`unknown method '${req.method}'`);
+      needDetections(m);
+      const onMap = pictureTarget(m.classes, req.target);
       const { maps, warnings } = await timed(timings, spec.name, () => {
         const warnings: string[] = []; // each run of awaitReads starts afresh
         const maps: MethodMaps = spec.run({
           model: m.model,
           input: x,
-          target: req.target ?? undefined,
+          target: onMap ? undefined : (req.target ?? undefined),
+          targetFn: onMap?.fn,
           layer: req.layer,
           reference: false,
           budget: { ...DEFAULT_BUDGET, samples: req.budget.samples, steps: req.budget.steps, batchSize: batchSize() },
@@ -237,8 +252,8 @@ async function handle(req: Request): Promise<void> {
           kind: maps.kind,
           raw,
           upsampled: up,
-          target: maps.target,
-          notes: [...maps.notes, ...warnings],
+          target: onMap?.mapClass ?? maps.target,
+          notes: [...(onMap ? [onMap.describe] : []), ...maps.notes, ...warnings],
           timings,
         },
         [raw.data.buffer, ...(up ? [up.data.buffer] : [])],
@@ -248,6 +263,7 @@ async function handle(req: Request): Promise<void> {
     case 'tape': {
       const m = need(current, 'model');
       const x = need(input, 'picture');
+      needDetections(m);
       dropTape();
       // recorded outside awaitReads (a replay would record again): nothing here reads a result
       freshCpuRecord();
@@ -256,8 +272,9 @@ async function handle(req: Request): Promise<void> {
       const logits = await output.data();
       const info = getBackendInfo();
       timings.push({ step: 'record forward pass', ms: performance.now() - t0, backend: backendLabel(info), ...cpuRecord(info) });
-      const target = req.target ?? [...logits.keys()].reduce((a, b) => (logits[b]! > logits[a]! ? b : a), 0);
-      recorded = { tape, output, target };
+      const onMap = pictureTarget(m.classes, req.target);
+      const target = onMap?.mapClass ?? req.target ?? [...logits.keys()].reduce((a, b) => (logits[b]! > logits[a]! ? b : a), 0);
+      recorded = { tape, output, target, seed: onMap && pictureOutput ? mapSeed(pictureOutput, target) : null };
       post({ type: 'tape', id: req.id, ...describeTape(tape), timings });
       return;
     }
@@ -268,12 +285,15 @@ async function handle(req: Request): Promise<void> {
       const choices: Record<string, RuleChoice> = req.rules;
       const walk = await timed(timings, `backward walk (${usesLrp(choices) ? 'relevance' : 'gradient'})`, () =>
         tidy(() => {
+          // d target / d output: one-hot on class scores, the class's predicted pixels on a segmentation map
           const k = rec.output.shape[1]!;
-          const onehot = tensor(
-            Float32Array.from({ length: k }, (_, i) => (i === rec.target ? 1 : 0)),
-            [1, k],
-            rec.output.dtype,
-          );
+          const onehot = rec.seed
+            ? tensor(rec.seed, rec.output.shape, rec.output.dtype)
+            : tensor(
+                Float32Array.from({ length: k }, (_, i) => (i === rec.target ? 1 : 0)),
+                [1, k],
+                rec.output.dtype,
+              );
           // LRP puts the target's logit in as relevance (as `lrp` does); gradients start from 1.
           const seed = usesLrp(choices) ? mul(rec.output, onehot) : onehot;
           // the same walk also returns what reached every recorded op's output, so the page can show it op by op
