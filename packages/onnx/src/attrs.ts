@@ -4,10 +4,10 @@ import type { TensorSource } from './initializers';
 import { readTensorProto } from './initializers';
 import type { Value } from './values';
 
-/** Typed access to a node's attributes, with ONNX's defaults given by the caller. */
 /** A string attribute's bytes as text (TextDecoder: Node's Buffer is absent in browsers). */
 const utf8 = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
+/** Typed access to a node's attributes, with ONNX's defaults given by the caller. */
 export class Attrs {
   private readonly map = new Map<string, AttributeMessage>();
 
