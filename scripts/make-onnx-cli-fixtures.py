@@ -9,6 +9,12 @@
   model's ops (`StatefulPartitionedCall/model/conv2d_1/BiasAdd`, inserted `…__12` transposes), with
   PyTorch's logits for one input in tf2onnx_names.json. There is no TensorFlow here; the names follow
   tf2onnx's output for tf.keras models (the Keras model name 'model', layer names conv2d, conv2d_1, …).
+- tiny_gray.onnx: TinyNet on one channel (an MNIST-style grayscale model; dynamic batch, height and width), with
+  tiny_gray.json: an RGB picture, PyTorch's logits on its ITU-R 601-2 luma (PIL's convert('L') weights) and the
+  gradient of Σ logits · r with respect to the RGB picture (`loadOnnx(file, { pictureInput: true })`).
+- four_channels.onnx: an Identity on a [1, 4, 8, 8] input (not a picture of 1 or 3 channels: refused).
+- tiny_classes_hooked.json: tiny_classes' logits on one input with each channel of features.2's output zeroed by a
+  forward hook (as Ablation-CAM and Captum's layer methods replace a layer's output).
 
 Run with Debian's python3-torch / python3-onnx:
     /usr/bin/python3 scripts/make-onnx-cli-fixtures.py
@@ -111,8 +117,52 @@ def tf2onnx_names():
     print('tf2onnx_names.onnx', os.path.getsize(path), 'bytes')
 
 
+def picture_layouts():
+    torch.manual_seed(2)
+    model = TinyNet().eval()
+    model.features[0] = torch.nn.Conv2d(1, 4, 3, padding=1)
+    path = os.path.join(OUT, 'tiny_gray.onnx')
+    torch.onnx.export(model, torch.randn(1, 1, 12, 12), path, opset_version=13, input_names=['digit'], output_names=['logits'],
+                      dynamic_axes={'digit': {0: 'batch', 2: 'height', 3: 'width'}, 'logits': {0: 'batch'}})
+    gen = torch.Generator().manual_seed(3)
+    rgb = torch.rand(2, 3, 12, 10, generator=gen, dtype=torch.float64).requires_grad_()
+    luma = (rgb * torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    logits = model.double()(luma)
+    r = torch.randn(logits.shape, generator=gen, dtype=torch.float64)
+    (logits * r).sum().backward()
+    with open(os.path.join(OUT, 'tiny_gray.json'), 'w') as f:
+        json.dump({'shape': list(rgb.shape), 'rgb': rgb.detach().flatten().tolist(), 'logits': logits.detach().flatten().tolist(),
+                   'r': r.flatten().tolist(), 'gradient': rgb.grad.flatten().tolist()}, f)
+    print('tiny_gray.onnx', os.path.getsize(path), 'bytes')
+    graph = helper.make_graph([helper.make_node('Identity', ['x'], ['y'])], 'four', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 4, 8, 8])],
+                              [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 4, 8, 8])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)]), os.path.join(OUT, 'four_channels.onnx'))
+
+
+def hooked_logits():
+    torch.manual_seed(0)
+    model = TinyNet().eval()  # the weights tiny_classes.onnx was exported with (same seed, same construction)
+    x = torch.sin(torch.arange(3 * 144, dtype=torch.float32) * 0.37).view(1, 3, 12, 12)
+    rows = []
+    for k in range(6):
+        def zero_k(_m, _i, y, k=k):
+            y = y.clone()
+            y[:, k] = 0
+            return y
+        h = model.features[2].register_forward_hook(zero_k)
+        with torch.no_grad():
+            rows.append(model(x).flatten().tolist())
+        h.remove()
+    with torch.no_grad():
+        plain = model(x).flatten().tolist()
+    with open(os.path.join(OUT, 'tiny_classes_hooked.json'), 'w') as f:
+        json.dump({'layer': 'features.2', 'logits': plain, 'zeroed': rows}, f)
+
+
 if __name__ == '__main__':
     os.makedirs(OUT, exist_ok=True)
     tiny_classes()
     wrapped_net()
     tf2onnx_names()
+    picture_layouts()
+    hooked_logits()

@@ -38,7 +38,7 @@ import { LAYER_METHODS } from './methods-layer';
 import { camMaps, gradientMaps, gradientMethod, item0, targetOf } from './method-maps';
 import { reluRulesApply } from './relu-rules';
 import { needsClassScores } from './class-scores';
-import { needsClassifierOps } from './unbatched';
+import { needsClassifierOps, runsPicturesAlone } from './unbatched';
 
 export { camMaps, gradientMaps, item0 } from './method-maps';
 
@@ -308,7 +308,12 @@ export const METHODS: readonly MethodSpec[] = [
     manyPasses: true,
     summary: 'Ablation-CAM: each channel weighted by the score drop when it is zeroed (Desai & Ramaswamy 2020)',
     work: (f) => f.layerChannels ?? 0,
-    cam: { eigen: 'channel', fn: (c) => (m, x, o) => ablationCam(m, x, { ...o, batchSize: c.budget.batchSize, onProgress: c.onProgress }) },
+    cam: {
+      eigen: 'channel',
+      // a model running each picture alone (unbatched) scales one picture's layer output per run: one copy a pass
+      fn: (c) => (m, x, o) =>
+        ablationCam(m, x, { ...o, batchSize: runsPicturesAlone(c) ? 1 : c.budget.batchSize, onProgress: c.onProgress }),
+    },
   }),
   camMethod({
     name: 'eigencam',

@@ -23,6 +23,7 @@ import {
 import type { BundledModelCard, BundledModelInfo, FileBuildOptions, Module, WeightFormat } from '@gradlens/nn';
 import type { ParsedOptions } from './args';
 import { CliError, intOption, str } from './args';
+import { withNormalization } from './normalization';
 import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
 
 /** A model ready to explain, with what the command needs to feed it. */
@@ -57,6 +58,10 @@ export interface LoadedModel {
    * detections: `--target k` explains detection k); absent: `classes` name them.
    */
   outputNames?: () => string[];
+  /** Whether the model takes grayscale pictures (an ONNX graph of one channel, fed the pictures' luma). */
+  grayscale?: boolean;
+  /** How the pictures are adapted to the model's input when it is not an RGB NCHW picture (logged once). */
+  inputNote?: string;
 }
 
 /** Names of the bundled models. */
@@ -251,9 +256,9 @@ export function loadModelFromOptions(command: string, o: ParsedOptions, options:
   const opts: LoadOptions = { ...options, strict: o['no-strict'] !== true };
   if (model !== undefined && arch !== undefined)
     throw new CliError(`${command}: give either --model <bundled name> or --arch <torchvision name>, not both`, 2);
-  if (model !== undefined && isOnnxFile(model)) return loadOnnxModel(model, weights, opts);
-  if (model !== undefined) return loadBundled(model, weights, opts);
-  if (arch !== undefined) return loadArch(arch, weights, opts);
+  if (model !== undefined && isOnnxFile(model)) return withNormalization(command, o, loadOnnxModel(model, weights, opts));
+  if (model !== undefined) return withNormalization(command, o, loadBundled(model, weights, opts));
+  if (arch !== undefined) return withNormalization(command, o, loadArch(arch, weights, opts));
   throw new CliError(`${command}: which model? give --model <${BUNDLED_NAMES.join('|')}> or --arch <torchvision name> --weights <file>`, 2);
 }
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
-import { classNamesFromMetadata, loadOnnx } from '@gradlens/onnx';
+import { classNamesFromMetadata, loadOnnx, pictureLayout } from '@gradlens/onnx';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
 import { CliError } from './args';
@@ -19,23 +19,26 @@ export function isOnnxFile(name: string): boolean {
 const DYNAMIC_SIDE = 224;
 
 /**
- * The input shape [1, 3, S, S] the CLI feeds the model, from its declared input and `--size`: the model's
- * own side when fixed, else `size` or 224. Refused in one line: inputs that are not a 3-channel NCHW
- * picture (grayscale, NHWC), non-square fixed sizes, a `--size` other than a fixed side.
+ * The input shape the graph is fed, in its own layout, from its declared input and `--size`: a picture of 1 or 3
+ * channels, channels first or last (pictureLayout: the model is loaded with pictureInput, so the CLI feeds RGB
+ * pictures whatever the layout), at the model's own side when fixed, else `size` or 224. Refused in one line: inputs
+ * that are not such a picture, a fixed batch other than 1, non-square fixed sizes, a `--size` other than a fixed side.
  */
 export function cliInputShape(file: string, declared: readonly (number | string)[], size: number | undefined): number[] {
   const shown = `[${declared.join(', ')}]`;
   const fixed = (d: number | string | undefined): number | undefined => (typeof d === 'number' ? d : undefined);
   if (declared.length !== 4)
     throw new CliError(
-      `${file}: the model's input is ${shown}; the CLI feeds pictures as [1, 3, H, W] (use loadOnnx from @gradlens/onnx for other inputs)`,
+      `${file}: the model's input is ${shown}; the CLI feeds pictures as [1, C, H, W] or [1, H, W, C] (use loadOnnx from @gradlens/onnx for other inputs)`,
       2,
     );
-  const [n, c, h, w] = declared.map(fixed);
-  if (c !== undefined && c !== 3) {
-    const nhwc = fixed(declared[3]) === 3 ? ' (channels last: export with channels first, e.g. tf2onnx --inputs-as-nchw)' : '';
-    throw new CliError(`${file}: the model's input ${shown} has ${c} channels${nhwc}; the CLI feeds RGB pictures as [1, 3, H, W]`, 2);
-  }
+  const layout = pictureLayout(declared);
+  if (layout === null)
+    throw new CliError(
+      `${file}: the model's input ${shown} is not a picture of 1 or 3 channels, first or last; the CLI feeds grayscale or RGB pictures`,
+      2,
+    );
+  const [n, h, w] = (layout.channelsLast ? [declared[0], declared[1], declared[2]] : [declared[0], declared[2], declared[3]]).map(fixed);
   if (n !== undefined && n !== 1)
     throw new CliError(`${file}: the model's input ${shown} has a fixed batch of ${n}; the CLI feeds one picture at a time`, 2);
   if (h !== undefined && w !== undefined && h !== w)
@@ -43,7 +46,8 @@ export function cliInputShape(file: string, declared: readonly (number | string)
   const side = h ?? w;
   if (side !== undefined && size !== undefined && size !== side)
     throw new CliError(`${file}: --size ${size} differs from the model's fixed input side ${side} (${shown})`, 2);
-  return [1, 3, side ?? size ?? DYNAMIC_SIDE, side ?? size ?? DYNAMIC_SIDE];
+  const s = side ?? size ?? DYNAMIC_SIDE;
+  return layout.channelsLast ? [1, s, s, layout.channels] : [1, layout.channels, s, s];
 }
 
 /**
@@ -70,7 +74,7 @@ export function openOnnx(file: string, size: number | undefined): OnnxModel {
   };
   try {
     // check: false, as the forward pass on zeros runs in outputClasses, where its error names the CLI's input
-    return loadOnnx(file, { inputShape, check: false, output, unbatched });
+    return loadOnnx(file, { inputShape, check: false, output, unbatched, pictureInput: true });
   } catch (e) {
     if (refused) throw refused;
     throw new CliError((e as Error).message.replace(/^loadOnnx /, 'cannot load the ONNX model '), 2);
@@ -130,21 +134,34 @@ export function loadOnnxModel(file: string, weights: string | undefined, options
   const classes = detecting ? null : classesOf(model, file, k);
   const layer = defaultLayerOf(model);
   options.beforeWeights?.(model, layer, classes);
+  const grayscale = model.pictureLayout?.channels === 1;
   return {
     model,
     name: path.basename(file),
     bundled: false,
     card: null,
     size: model.inputShape[2]!,
-    // torchvision's detection models take pictures in [0, 1] and normalise inside the graph
-    mean: detecting ? [0, 0, 0] : IMAGENET_MEAN,
-    std: detecting ? [1, 1, 1] : IMAGENET_STD,
+    // torchvision's detection models take pictures in [0, 1] and normalise inside the graph; a grayscale model's
+    // training normalisation cannot be guessed: [0, 1] unless --mean/--std say otherwise
+    mean: detecting || grayscale ? [0, 0, 0] : IMAGENET_MEAN,
+    std: detecting || grayscale ? [1, 1, 1] : IMAGENET_STD,
+    grayscale,
+    ...inputNote(model, path.basename(file)),
     classes,
     defaultLayer: layer,
     weights: file,
     // a detection picture keeps its scale: its shorter side to the graph's side, the longer centre-cropped (no 256/224 zoom)
     ...(detecting ? { outputNames: () => detectionNames(model), shorterSide: model.inputShape[2]! } : {}),
   };
+}
+
+/** What the CLI tells of a graph that does not take RGB pictures channels first: how the pictures are adapted to it. */
+function inputNote(model: OnnxModel, name: string): { inputNote?: string } {
+  const layout = model.pictureLayout;
+  if (layout === null || (layout.channels === 3 && !layout.channelsLast)) return {};
+  const what = layout.channels === 1 ? "each picture's luma (ITU-R 601-2, as PIL's convert('L'))" : 'each RGB picture';
+  const order = layout.channelsLast ? ', channels last' : '';
+  return { inputNote: `${name} takes [${model.graphInputShape.join(', ')}]: it is fed ${what}${order}; the maps lie on the picture` };
 }
 
 /** `gradlens layers --model <file.onnx>`: the model (with its weights: they are one file) and its input side and default layer. */

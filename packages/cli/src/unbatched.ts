@@ -5,7 +5,7 @@ import type { MethodContext } from './methods';
  * Whether the model runs each picture through its graph alone (an ONNX detection model loaded `unbatched`): a
  * batch is then item after item, so one recorded pass cannot hold several rows that ops mix or compare.
  */
-function runsPicturesAlone(c: MethodContext): boolean {
+export function runsPicturesAlone(c: MethodContext): boolean {
   return c.model instanceof OnnxModel && c.model.unbatched;
 }
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { IMAGENET_MEAN, IMAGENET_STD, readImage, readNpy } from '@gradlens/io';
-import { gradCam } from '@gradlens/explain';
+import { gradCam, vanillaGradient } from '@gradlens/explain';
 import { loadOnnx } from '@gradlens/onnx';
 import { tidy } from '@gradlens/tensor';
 import { prepareImage } from '../src/image';
@@ -188,12 +188,59 @@ describe('gradlens explain --model <file.onnx>', () => {
       '--size',
       '32',
     );
-    await refused(/has 16 channels \(channels last/, ...base, '--model', path.join(FIXTURES, 'tf2onnx_names.onnx'));
     await refused(/is an ONNX file: use --model/, ...base, '--arch', TINY);
     const bad = path.join(dir, 'bad.onnx');
     fs.writeFileSync(bad, 'not a model');
     await refused(/cannot load the ONNX model .*bad\.onnx: not an ONNX model/, ...base, '--model', bad);
     expect(fs.existsSync(out)).toBe(false);
+  });
+});
+
+describe('grayscale and channels-last ONNX models (loaded with pictureInput)', () => {
+  it("explains a grayscale model on the pictures' luma with --mean/--std, as the library does, and says so", async () => {
+    const out = tmpOut();
+    const file = path.join(FIXTURES, 'tiny_gray.onnx');
+    const argv = ['explain', '--method', 'vanilla', '--model', file, '--image', image, '--size', '12', '--out', out, '--raw'];
+    const r = await run(...argv, '--mean', '0.5', '--std', '0.25');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^note: tiny_gray\.onnx takes \[1, 1, 12, 12\]: it is fed each picture's luma \(ITU-R 601-2/);
+    const target = Number(/explaining class (\d+)/.exec(r.out)![1]);
+    const model = loadOnnx(file, { pictureInput: true, inputShape: [1, 1, 12, 12] });
+    const prepared = prepareImage(readImage(image), { size: 12, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
+    const lib = tidy(() => Array.from(vanillaGradient(model, prepared.input, { target }).attribution.values()));
+    prepared.input.dispose();
+    const cli = readNpy(path.join(out, 'vanilla.npy'));
+    expect(cli.shape).toEqual([3, 12, 12]);
+    expect(Array.from(cli.data as Float32Array)).toEqual(lib);
+  });
+
+  it('explains a Keras-style channels-last model (tf2onnx), Grad-CAM on its tf2onnx layer name, as the library does', async () => {
+    const out = tmpOut();
+    const file = path.join(FIXTURES, 'tf2onnx_names.onnx');
+    const r = await run('explain', '--method', 'gradcam', '--model', file, '--image', image, '--layer', 'conv2d_1', '--out', out, '--raw');
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^note: tf2onnx_names\.onnx takes \[1, 16, 16, 3\]: it is fed each RGB picture, channels last/);
+    const target = Number(/explaining class (\d+)/.exec(r.out)![1]);
+    const model = loadOnnx(file, { pictureInput: true });
+    const prepared = prepareImage(readImage(image), { size: 16, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    const lib = tidy(() => Array.from(gradCam(model, prepared.input, { target, layer: 'conv2d_1' }).map.values()));
+    prepared.input.dispose();
+    const cli = readNpy(path.join(out, 'gradcam.npy'));
+    expect(Array.from(cli.data as Float32Array)).toEqual(lib);
+  });
+
+  it('refuses bad --mean/--std in one line, and three means for a grayscale model', async () => {
+    const base = ['explain', '--method', 'vanilla', '--image', image, '--out', tmpOut(), '--model'];
+    await refused(/--mean takes one number or three \(R,G,B\) separated by commas, got '0.1,0.2'/, ...base, TINY, '--mean', '0.1,0.2');
+    await refused(/--mean takes one number or three/, ...base, TINY, '--mean', 'x');
+    await refused(/--std values must be positive, got '0,1,1'/, ...base, TINY, '--std', '0,1,1');
+    await refused(
+      /tiny_gray\.onnx takes grayscale pictures \(their luma\): give --mean and --std one value each/,
+      ...base,
+      path.join(FIXTURES, 'tiny_gray.onnx'),
+      '--mean',
+      '0.4,0.5,0.6',
+    );
   });
 });
 
@@ -225,9 +272,18 @@ describe('exports users bring (packages/onnx/test/fixtures/wild, scripts/make-on
     const wild = (name: string) => path.join(WILD, `${name}.onnx`);
     await refused(/two_in\.onnx: the graph has 2 inputs \(image, extra\); a gradlens model takes one/, ...base, wild('two_in'));
     await refused(/two_out\.onnx: the graph has 2 outputs \(\w+, \w+\); a gradlens model gives one/, ...base, wild('two_out'));
-    await refused(/mlp\.onnx: the model's input is \[2, 10\]; the CLI feeds pictures as \[1, 3, H, W\]/, ...base, wild('mlp'));
+    await refused(
+      /mlp\.onnx: the model's input is \[2, 10\]; the CLI feeds pictures as \[1, C, H, W\] or \[1, H, W, C\]/,
+      ...base,
+      wild('mlp'),
+    );
     await refused(/seq1d\.onnx: the model's input is \[1, 4, 20\]/, ...base, wild('seq1d'));
-    await refused(/nhwc\.onnx: the model's input \[1, 9, 7, 3\] has 9 channels \(channels last/, ...base, wild('nhwc'));
+    await refused(/nhwc\.onnx: the model's input \[1, 9, 7, 3\] is not square \(9×7\)/, ...base, wild('nhwc'));
+    await refused(
+      /four_channels\.onnx: the model's input \[1, 4, 8, 8\] is not a picture of 1 or 3 channels/,
+      ...base,
+      path.join(FIXTURES, 'four_channels.onnx'),
+    );
     await refused(/fops_opset17\.onnx: the model's input \[1, 3, 8, 10\] is not square/, ...base, wild('fops_opset17'));
   });
 
@@ -340,17 +396,21 @@ describe('gradlens layers / evaluate --model <file.onnx>', () => {
 });
 
 describe('the CLI’s input shape for an ONNX model', () => {
-  it('resolves dynamic dims with --size or 224 and refuses inputs that are not square RGB pictures', () => {
+  it('resolves dynamic dims with --size or 224 in the graph’s layout and refuses inputs that are not square pictures', () => {
     expect(isOnnxFile('m.ONNX')).toBe(true);
     expect(isOnnxFile('gapnet')).toBe(false);
     expect(cliInputShape('m', ['batch', 3, 'h', 'w'], undefined)).toEqual([1, 3, 224, 224]);
     expect(cliInputShape('m', ['batch', 3, 'h', 'w'], 96)).toEqual([1, 3, 96, 96]);
     expect(cliInputShape('m', [1, 3, 299, 299], undefined)).toEqual([1, 3, 299, 299]);
     expect(cliInputShape('m', ['n', '?', 'h', 'w'], 32)).toEqual([1, 3, 32, 32]);
-    expect(() => cliInputShape('m', [1, 1, 28, 28], undefined)).toThrow(/has 1 channels; the CLI feeds RGB/);
-    expect(() => cliInputShape('m', [1, 224, 224, 3], undefined)).toThrow(/channels last/);
+    // grayscale and channels-last graphs in their own layout (the model adapts RGB pictures to it)
+    expect(cliInputShape('m', [1, 1, 28, 28], undefined)).toEqual([1, 1, 28, 28]);
+    expect(cliInputShape('m', ['n', 'h', 'w', 3], 64)).toEqual([1, 64, 64, 3]);
+    expect(cliInputShape('m', ['n', 28, 28, 1], undefined)).toEqual([1, 28, 28, 1]);
+    expect(() => cliInputShape('m', [1, 224, 160, 3], undefined)).toThrow(/not square \(224×160\)/);
+    expect(() => cliInputShape('m', [1, 4, 32, 32], undefined)).toThrow(/is not a picture of 1 or 3 channels/);
     expect(() => cliInputShape('m', [1, 3, 224, 160], undefined)).toThrow(/not square \(224×160\)/);
     expect(() => cliInputShape('m', [8, 3, 224, 224], undefined)).toThrow(/fixed batch of 8/);
-    expect(() => cliInputShape('m', ['n', 3], undefined)).toThrow(/the CLI feeds pictures as \[1, 3, H, W\]/);
+    expect(() => cliInputShape('m', ['n', 3], undefined)).toThrow(/the CLI feeds pictures as \[1, C, H, W\] or \[1, H, W, C\]/);
   });
 });

@@ -11,3 +11,5 @@ export type { GraphValue, Value } from './values';
 export { classNamesFromMetadata, CLASS_NAME_KEYS } from './class-names';
 export { setOnnxFileAccess } from './files';
 export type { OnnxFileAccess, ExternalEntries } from './files';
+export { LUMA_WEIGHTS, pictureLayout, pictureShape, toGraphLayout } from './picture-input';
+export type { PictureLayout } from './picture-input';

@@ -15,6 +15,8 @@ import { CONTROL_FLOW_OPS, OPSET_RANGE, opImpl } from './op-table';
 import type { GraphMessage, ModelMessage, NodeMessage } from './proto';
 import { decodeModel, toNumber } from './proto';
 import { modulePaths, OnnxScope } from './scopes';
+import type { PictureLayout } from './picture-input';
+import { pictureLayout, pictureShape, toGraphLayout } from './picture-input';
 import type { GraphValue, Value } from './values';
 import { Const, constToTensor, describeValue, isPlainValue } from './values';
 
@@ -41,6 +43,13 @@ export interface LoadOnnxOptions {
    * A function decides from the input's declared dims and the output names.
    */
   unbatched?: boolean | ((declared: readonly (number | string)[], outputNames: readonly string[]) => boolean);
+  /**
+   * The model takes RGB pictures [N, 3, H, W] whatever the graph's picture layout (pictureLayout): a grayscale
+   * graph is fed their luma (ITU-R 601-2, as PIL's convert('L')), a channels-last one (NHWC) their transpose, both on
+   * the tape, so every method sees a picture model and its maps lie on the picture. `inputShape` (the option) stays the
+   * graph's own; the model's is the picture's. A graph input that is not a 1- or 3-channel picture is refused.
+   */
+  pictureInput?: boolean;
 }
 
 /** LoadOnnxOptions with `output` and `unbatched` decided (their functions called on the graph). */
@@ -87,6 +96,10 @@ export class OnnxModel extends Module {
   readonly callOutput: number;
   /** Whether the graph takes one item without a batch dim (the `unbatched` option). */
   readonly unbatched: boolean;
+  /** With the `pictureInput` option, the graph's picture layout that `call` adapts RGB pictures to; else null. */
+  readonly pictureLayout: PictureLayout | null;
+  /** The input shape the graph itself takes (with the 1 in front when unbatched); `inputShape` unless pictureInput adapts it. */
+  readonly graphInputShape: readonly number[];
   /** Every graph output of the last `call`, by name, when the `output` option chose one of several; else empty. */
   lastOutputs: ReadonlyMap<string, OutputValues> = new Map();
   /** metadata_props of the model. */
@@ -117,7 +130,10 @@ export class OnnxModel extends Module {
     this.inputDtype = input.type?.tensorType?.elemType === DOUBLE ? 'float64' : 'float32';
     this.unbatched = options.unbatched;
     const own = options.graphOnly ? [] : resolveInputShape(input, options.inputShape);
-    this.inputShape = this.unbatched && !options.graphOnly ? [1, ...own] : own;
+    this.graphInputShape = this.unbatched && !options.graphOnly ? [1, ...own] : own;
+    this.pictureLayout =
+      options.pictureInput && !options.graphOnly ? pictureLayoutOf(input.name, this.declaredInputShape, this.unbatched) : null;
+    this.inputShape = this.pictureLayout ? pictureShape(this.graphInputShape, this.pictureLayout) : this.graphInputShape;
     const chosen = options.output;
     this.callOutput = chosen === undefined ? 0 : typeof chosen === 'number' ? chosen : this.outputNames.indexOf(chosen);
     if (!Number.isInteger(this.callOutput) || this.callOutput < 0 || this.callOutput >= this.outputNames.length)
@@ -152,9 +168,10 @@ export class OnnxModel extends Module {
   }
 
   /** Runs the graph on `x` (the one graph input) and returns its first output. */
-  forward(x: Tensor): Tensor {
+  forward(picture: Tensor): Tensor {
     if (this.inputNames.length !== 1)
       throw new Error(`the ONNX graph has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}); use runGraph`);
+    const x = this.pictureLayout ? toGraphLayout(picture, this.pictureLayout) : picture;
     // A float64 graph (model.double()) fed float32, or the other way round: its weights set the type.
     const typed = x.dtype !== this.inputDtype && (x.dtype === 'float32' || x.dtype === 'float64') ? cast(x, this.inputDtype) : x;
     if (!this.unbatched) return this.runOnce(typed);
@@ -221,8 +238,14 @@ export class OnnxModel extends Module {
       } catch (e) {
         throw new Error(`ONNX node ${nodeLabel(p.node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`);
       }
-      const last = outs[0];
-      if (last instanceof Tensor) for (const scope of p.closes) scope.call(last);
+      // Scopes see their last node's output, and an output transform on one (layer IG, layer ablation: Captum's
+      // hooks) replaces it for the nodes after.
+      let last = outs[0];
+      for (const scope of p.closes) {
+        if (!(last instanceof Tensor)) break;
+        const seen = scope.call(last);
+        if (seen !== last) env.set(p.node.output[0]!, (last = seen));
+      }
     }
     return this.outputNames.map((name) => {
       const y = env.get(name);
@@ -347,6 +370,16 @@ function resolveLoadOptions(graph: GraphMessage, options: LoadOnnxOptions): Reso
   const unbatched =
     typeof options.unbatched === 'function' ? options.unbatched(input ? declaredDims(input) : [], names) : options.unbatched === true;
   return { ...options, output, unbatched };
+}
+
+/** The picture layout of input `name` (declared dims; an unbatched graph's with the batch dim in front), or a one-line refusal. */
+function pictureLayoutOf(name: string, declared: readonly (number | string)[], unbatched: boolean): PictureLayout {
+  const layout = pictureLayout(unbatched ? [1, ...declared] : declared);
+  if (layout === null)
+    throw new Error(
+      `pictureInput: the graph input '${name}' [${declared.join(', ')}] is not a picture of 1 or 3 channels, first or last (NCHW or NHWC)`,
+    );
+  return layout;
 }
 
 function resolveInputShape(input: GraphMessage['input'][number], option: LoadOnnxOptions['inputShape']): number[] {

@@ -166,7 +166,7 @@ maybe('the page in chromium', () => {
     900000,
   );
 
-  test("a picture and model files through the pickers: a PNG, a safetensors file for a torchvision architecture, an ONNX graph (logits equal the library's), a .pth that does not fit refused in one line", async () => {
+  test("a picture and model files through the pickers: a PNG, a safetensors file for a torchvision architecture, ONNX graphs (RGB, channels-last and grayscale: logits equal the library's), a .pth that does not fit refused in one line", async () => {
     const page = await openPage(context, server.url, errors);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-page-files-'));
     try {
@@ -234,6 +234,21 @@ maybe('the page in chromium', () => {
       expect(await page.textContent('#status')).toMatch(new RegExp(`resnet50\\.onnx: \\d+ classes, input ${size}×${size}`));
       expectLogits(onnxTop, Float32Array.from(onnx.call(imageToInput(picture, { size, ...imagenet })).dataSync()));
       expect(await page.inputValue('#layer-select')).toBe(onnx.defaultCamLayer());
+
+      // a Keras-style channels-last graph (tf2onnx) and a grayscale one take the page's RGB pictures (pictureInput)
+      const keras = path.resolve(__dirname, '../../onnx/test/fixtures/tf2onnx_names.onnx');
+      const kerasTop = await load(keras, 'resnet18', '', '');
+      expect(await page.textContent('#status')).toMatch(/tf2onnx_names\.onnx: 5 classes, input 16×16/);
+      const kerasModel = loadOnnx(keras, { pictureInput: true });
+      expectLogits(kerasTop, Float32Array.from(kerasModel.call(imageToInput(picture, { size: 16, ...imagenet })).dataSync()));
+      const gray = path.resolve(__dirname, '../../onnx/test/fixtures/tiny_gray.onnx');
+      const grayTop = await load(gray, 'resnet18', 12, '');
+      expect(await page.textContent('#status')).toMatch(/tiny_gray\.onnx: 3 classes, input 12×12/);
+      const grayModel = loadOnnx(gray, { pictureInput: true, inputShape: [1, 1, 12, 12] });
+      const luma = grayModel.call(imageToInput(picture, { size: 12, mean: [0, 0, 0], std: [1, 1, 1] })).dataSync();
+      expect(grayTop).toHaveLength(3);
+      for (const t of grayTop)
+        expect(Math.abs(t.logit - luma[t.index]!)).toBeLessThanOrEqual(1e-4 * Math.max(...Array.from(luma, Math.abs)));
 
       // a torch.save file of another width: read in the browser (zip, pickle, CRC), refused in one line
       const pth = path.resolve(__dirname, '../../nn/test/fixtures/alexnet.pth');

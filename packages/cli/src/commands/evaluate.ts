@@ -311,6 +311,7 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
       checkLayer(model, chosen, name);
     },
   });
+  if (loaded.inputNote !== undefined) streams.stderr.write(`note: ${loaded.inputNote}\n`);
   const layer = (layerOpt ?? loaded.defaultLayer)!;
   const t0 = Date.now();
   const set = user ? userSamples(user, loaded, shard) : heldOut(loaded, n, streams, shard);

@@ -24,6 +24,7 @@ import { classLabel, modelOutput, parseTargetOptions, resolveTargets } from '../
 import type { TargetRequest } from '../targets';
 import type { Streams } from '../progress';
 import { duration, progressReporter, seconds } from '../progress';
+import { NORMALIZATION_OPTIONS } from '../normalization';
 
 /** Options shared by the commands that load a model. */
 export const MODEL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
@@ -34,6 +35,7 @@ export const MODEL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   },
   arch: { type: 'string', value: 'NAME', help: 'a torchvision architecture (vgg16, resnet18, alexnet, …); needs --weights' },
   weights: { type: 'string', value: 'FILE', help: 'state dict for --arch (.pth, .safetensors, .npz), or other weights for --model' },
+  ...NORMALIZATION_OPTIONS,
 };
 
 /** Work-budget options of the many-pass methods. */
@@ -381,6 +383,7 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
       }
     },
   });
+  if (loaded.inputNote !== undefined) streams.stderr.write(`note: ${loaded.inputNote}\n`);
   // '' only when no method reads a layer (an ONNX model without a default one, no --layer).
   const layer = layers[0] ?? '';
   const camOptions = camChoicesFrom(o, layers);

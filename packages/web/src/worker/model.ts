@@ -15,7 +15,7 @@ import {
   layers,
 } from '@gradlens/nn';
 import type { FileBuildOptions, InputOptions, ModelOptions, Module } from '@gradlens/nn';
-import { loadOnnx } from '@gradlens/onnx';
+import { loadOnnx, pictureLayout } from '@gradlens/onnx';
 import { isDetectionOutputs } from '../../../cli/src/detections';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
@@ -98,12 +98,14 @@ function loadOnnxBytes(source: FileSource): PageModel {
     return detection ? 'scores' : undefined;
   };
   const unbatched = (declared: readonly (number | string)[]): boolean => detection && declared.length === 3;
+  // the graph's own layout at the side asked for: channels first or last, 1 or 3 of them (pictureInput adapts RGB pictures)
+  const sized = (d: readonly (number | string)[]): number[] => {
+    const layout = pictureLayout(unbatched(d) ? [1, ...d] : d) ?? { channels: 3, channelsLast: false };
+    const shape = layout.channelsLast ? [1, side, side, layout.channels] : [1, layout.channels, side, side];
+    return unbatched(d) ? shape.slice(1) : shape;
+  };
   const open = (symbolic: boolean): OnnxModel =>
-    loadOnnx(source.bytes, {
-      output,
-      unbatched,
-      ...(symbolic ? { inputShape: (d: readonly (number | string)[]) => (unbatched(d) ? [3, side, side] : [1, 3, side, side]) } : {}),
-    });
+    loadOnnx(source.bytes, { output, unbatched, pictureInput: true, ...(symbolic ? { inputShape: sized } : {}) });
   let model: OnnxModel;
   try {
     model = open(false);
@@ -120,7 +122,9 @@ function loadOnnxBytes(source: FileSource): PageModel {
     const input = { size, shorterSide: size, mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
     return { ...describe(source.fileName, model, [], input), detector: model };
   }
-  return describe(source.fileName, model, numbered(outputClasses(model, size)), { size, ...IMAGENET_NORM });
+  // a grayscale graph's training normalisation cannot be guessed: its luma in [0, 1], as the CLI feeds it
+  const norm = model.pictureLayout?.channels === 1 ? { mean: [0, 0, 0] as const, std: [1, 1, 1] as const } : IMAGENET_NORM;
+  return describe(source.fileName, model, numbered(outputClasses(model, size)), { size, ...norm });
 }
 
 /** A bundled model from its safetensors bytes and card, as nn's loadBundledModel builds it from files. */
