@@ -85,6 +85,16 @@ def small_model_state_dict():
     return m.state_dict()  # an OrderedDict carrying a _metadata attribute, as torchvision's do
 
 
+class WithScratch(torch.nn.Module):
+    """A module with a parameter, a buffer and a non-persistent buffer (left out of state_dict())."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.randn(3))
+        self.register_buffer('kept', torch.arange(3.0))
+        self.register_buffer('scratch', torch.ones(2), persistent=False)
+
+
 def make_pth():
     sd = small_model_state_dict()
     torch.manual_seed(1)
@@ -153,6 +163,20 @@ def make_pth():
     import argparse
     ref = {'model': inner, 'epoch': 3, 'args': argparse.Namespace(lr=0.1, arch='resnet18'), 'best_acc1': np.float64(0.5)}
     torch.save(ref, os.path.join(OUT, 'checkpoint_objects.pth'))
+
+    # A whole module pickled by torch.save(model) (its classes read as inert data, nothing run): a Sequential
+    # holding a conv without bias (a None parameter), BatchNorm and a module with a non-persistent buffer; alone and
+    # under 'model' in a checkpoint. readPth gives exactly model.state_dict().
+    torch.manual_seed(5)
+
+    whole = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1, bias=False), torch.nn.BatchNorm2d(2), torch.nn.Sequential(WithScratch()))
+    torch.save(whole, os.path.join(OUT, 'whole_module.pth'))
+    torch.save({'model': whole, 'epoch': 2}, os.path.join(OUT, 'whole_module_checkpoint.pth'))
+    write_json('whole_module.expected.json', {k: expect_torch(v) for k, v in whole.state_dict().items()})
+    # A module among its own submodules (its state_dict() would recurse forever): refused in one line.
+    cycle = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    cycle.add_module('again', cycle)
+    torch.save(cycle, os.path.join(OUT, 'module_cycle.pth'))
 
     # A TorchScript archive (torch.jit.save): refused, with how to get a state dict out of it.
     torch.manual_seed(4)

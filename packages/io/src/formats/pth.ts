@@ -102,7 +102,7 @@ export function readPth(src: Source, options: ReadOptions = {}): Record<string, 
     const scripted = message.startsWith(`${file}: this is a TorchScript archive`);
     if (!scripted && !message.includes('refusing to load global')) throw refused;
     const inert = decodeTorchFile(bytes, file, new ReadBudget(file, options.limits), { opaqueGlobals: true });
-    const found = isDict(inert) ? (scripted ? scriptedStateDict(inert) : stateDictIn(inert)) : undefined;
+    const found = isDict(inert) ? (scripted ? scriptedStateDict(inert) : (stateDictIn(inert) ?? pickledModuleIn(inert, file))) : undefined;
     if (!found) throw refused;
     return found;
   }
@@ -133,6 +133,52 @@ function stateDictIn(root: TorchDict): Record<string, NdArray> | undefined {
     if (isDict(inner) && nonTensorKey(inner) === undefined) return inner as Record<string, NdArray>;
   }
   return undefined;
+}
+
+/**
+ * The state dict of a whole module pickled by `torch.save(model)` (or under one of STATE_DICT_KEYS of a checkpoint),
+ * read with opaqueGlobals: nothing of its classes runs; each module's `_parameters`, its `_buffers` but those in
+ * `_non_persistent_buffers_set`, then its `_modules`, named and ordered as `model.state_dict()` names them.
+ */
+function pickledModuleIn(root: TorchDict, file: string): Record<string, NdArray> | undefined {
+  const holder = isModuleObject(root)
+    ? root
+    : STATE_DICT_KEYS.map((k) => (Object.prototype.hasOwnProperty.call(root, k) ? root[k] : undefined)).find(isModuleObject);
+  if (holder === undefined) return undefined;
+  const out: Record<string, NdArray> = {};
+  const path = new Set<TorchDict>(); // the modules being walked: a module among its own submodules is a cycle
+  let visits = 0; // a module shared by several parents is walked under each name, as state_dict() does, within a bound
+  const walk = (module: TorchDict, prefix: string): void => {
+    if (path.has(module)) throw new Error(`${file}: the pickled module contains itself at '${prefix.slice(0, -1)}'`);
+    if (++visits > MAX_MODULE_VISITS || path.size >= 100)
+      throw new Error(`${file}: the pickled module tree is over ${path.size >= 100 ? '100 deep' : `${MAX_MODULE_VISITS} modules`}`);
+    path.add(module);
+    const state = module.__state__ as TorchDict;
+    for (const [name, p] of Object.entries(state._parameters as TorchDict)) if (isNdArray(p)) setOwn(out, prefix + name, p);
+    const skipped = nonPersistentBuffers(state._non_persistent_buffers_set);
+    for (const [name, b] of Object.entries(state._buffers as TorchDict))
+      if (isNdArray(b) && !skipped.has(name)) setOwn(out, prefix + name, b);
+    for (const [name, child] of Object.entries(state._modules as TorchDict)) if (isModuleObject(child)) walk(child, `${prefix}${name}.`);
+    path.delete(module);
+  };
+  walk(holder, '');
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** Module visits a pickled module tree may take (torchvision's largest models have a few thousand modules). */
+const MAX_MODULE_VISITS = 100_000;
+
+/** A torch.nn.Module read as inert data: its state holds the `_parameters`, `_buffers` and `_modules` dicts. */
+function isModuleObject(v: TorchValue | undefined): v is TorchDict {
+  if (!isDict(v) || typeof v.__class__ !== 'string') return false;
+  const state = v.__state__;
+  return isDict(state) && isDict(state._parameters) && isDict(state._buffers) && isDict(state._modules);
+}
+
+/** The names in a module's `_non_persistent_buffers_set` (a Python set, read as inert `set(list)`). */
+function nonPersistentBuffers(v: TorchValue | undefined): Set<string> {
+  const args = isDict(v) && Array.isArray(v.__args__) ? v.__args__[0] : undefined;
+  return new Set(Array.isArray(args) ? args.filter((x): x is string => typeof x === 'string') : []);
 }
 
 /**

@@ -101,6 +101,31 @@ describe('checkpoints', () => {
   });
 });
 
+describe('a whole module pickled by torch.save(model) (scripts/make-io-format-fixtures.py)', () => {
+  const expected = expectedJson<Record<string, Expected>>('whole_module.expected.json');
+
+  it.each(['whole_module.pth', 'whole_module_checkpoint.pth'])(
+    '%s: readPth gives model.state_dict(): every parameter and persistent buffer, in order, none of the classes run',
+    (name) => {
+      const sd = readPth(fixture(name));
+      expect(Object.keys(sd)).toEqual(Object.keys(expected));
+      expect(Object.keys(sd)).not.toContain('0.bias'); // a None parameter (bias=False)
+      expect(Object.keys(sd)).not.toContain('2.0.scratch'); // a non-persistent buffer
+      for (const [key, exp] of Object.entries(expected)) expectMatches(sd[key], exp, key);
+    },
+  );
+
+  it('refuses in one line a module among its own submodules (its state_dict() would never end)', () => {
+    expect(() => readPth(fixture('module_cycle.pth'))).toThrow(/module_cycle\.pth: the pickled module contains itself at 'again'$/);
+  });
+
+  it('readTorchFile still refuses the classes, naming the first', () => {
+    expect(() => readTorchFile(fixture('whole_module.pth'))).toThrow(
+      /refusing to load global torch\.nn\.modules\.container\.Sequential: it is not on the allow-list/,
+    );
+  });
+});
+
 describe('a checkpoint holding objects of other classes (argparse.Namespace, numpy scalars)', () => {
   const file = fixture('checkpoint_objects.pth');
   it('readPth reads them as inert data and returns the state dict', () => {
