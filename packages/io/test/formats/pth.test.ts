@@ -115,6 +115,12 @@ describe('a whole module pickled by torch.save(model) (scripts/make-io-format-fi
     },
   );
 
+  it('survives every truncation and byte flip (an Error or a state dict, never a crash of another kind)', () => {
+    const bytes = new Uint8Array(fs.readFileSync(fixture('whole_module_checkpoint.pth')));
+    expectEveryTruncationThrows(bytes, (b) => readPth(b), 7);
+    expectByteFlipsAreSafe(bytes, (b) => readPth(b), 3);
+  });
+
   it('refuses in one line a module among its own submodules (its state_dict() would never end)', () => {
     expect(() => readPth(fixture('module_cycle.pth'))).toThrow(/module_cycle\.pth: the pickled module contains itself at 'again'$/);
   });

@@ -322,8 +322,10 @@ describe('seeded fuzz: truncations and byte mutations of every valid fixture', (
   ];
   it.each(files.map((f) => [path.basename(f), f]))('%s', (_name, file) => {
     const ext = path.extname(file);
-    // a checkpoint holding an argparse.Namespace decodes with other classes as inert data only
-    const decode: Decoder = /objects/.test(file) ? (b, n) => decodeTorchFile(b, n, FUZZ_LIMITS, { opaqueGlobals: true }) : decoders[ext]!;
+    // a checkpoint holding an argparse.Namespace, and a whole pickled module, decode with other classes as inert data only
+    const decode: Decoder = /objects|whole_module|module_cycle/.test(file)
+      ? (b, n) => decodeTorchFile(b, n, FUZZ_LIMITS, { opaqueGlobals: true })
+      : decoders[ext]!;
     const original = new Uint8Array(fs.readFileSync(file));
     const reference = JSON.stringify(canonical(decode(original.slice(), 'fuzz')));
     const next = rng(original.length * 7919 + ext.length);
