@@ -23,7 +23,7 @@ import {
 import type { BundledModelCard, BundledModelInfo, FileBuildOptions, Module, WeightFormat } from '@gradlens/nn';
 import type { ParsedOptions } from './args';
 import { CliError, intOption, str } from './args';
-import { withNormalization } from './normalization';
+import { normalizationOptions, withNormalization } from './normalization';
 import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
 
 /** A model ready to explain, with what the command needs to feed it. */
@@ -256,9 +256,10 @@ export function loadModelFromOptions(command: string, o: ParsedOptions, options:
   const opts: LoadOptions = { ...options, strict: o['no-strict'] !== true };
   if (model !== undefined && arch !== undefined)
     throw new CliError(`${command}: give either --model <bundled name> or --arch <torchvision name>, not both`, 2);
-  if (model !== undefined && isOnnxFile(model)) return withNormalization(command, o, loadOnnxModel(model, weights, opts));
-  if (model !== undefined) return withNormalization(command, o, loadBundled(model, weights, opts));
-  if (arch !== undefined) return withNormalization(command, o, loadArch(arch, weights, opts));
+  const normalization = normalizationOptions(command, o); // checked before any weights load
+  if (model !== undefined && isOnnxFile(model)) return withNormalization(loadOnnxModel(model, weights, opts), normalization);
+  if (model !== undefined) return withNormalization(loadBundled(model, weights, opts), normalization);
+  if (arch !== undefined) return withNormalization(loadArch(arch, weights, opts), normalization);
   throw new CliError(`${command}: which model? give --model <${BUNDLED_NAMES.join('|')}> or --arch <torchvision name> --weights <file>`, 2);
 }
 

@@ -234,6 +234,9 @@ describe('grayscale and channels-last ONNX models (loaded with pictureInput)', (
     await refused(/--mean takes one number or three \(R,G,B\) separated by commas, got '0.1,0.2'/, ...base, TINY, '--mean', '0.1,0.2');
     await refused(/--mean takes one number or three/, ...base, TINY, '--mean', 'x');
     await refused(/--std values must be positive, got '0,1,1'/, ...base, TINY, '--std', '0,1,1');
+    // checked before any weights are read: a missing weights file is not reached
+    const arch = ['explain', '--method', 'vanilla', '--image', image, '--out', tmpOut(), '--arch', 'resnet18'];
+    await refused(/--mean takes one number or three/, ...arch, '--weights', path.join(dir, 'absent.pth'), '--mean', '1,2');
     await refused(
       /tiny_gray\.onnx takes grayscale pictures \(their luma\): give --mean and --std one value each/,
       ...base,
