@@ -4,53 +4,28 @@ import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
 import { classNamesFromMetadata, loadOnnx } from '@gradlens/onnx';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
+import type { InputSize } from '@gradlens/nn';
+import { boxToPicture } from '@gradlens/io';
+import type { PictureFrame } from '@gradlens/io';
 import { CliError } from './args';
+import { cliInputShape, onnxGeometry } from './onnx-input';
 import { detectionNames, isDetectionOutputs } from './detections';
+import type { Detection } from './detections';
 import type { LoadedModel, LoadOptions } from './model';
 
 export { detectionNames, isDetectionOutputs } from './detections';
+export { cliInputShape } from './onnx-input';
 
 /** Whether a `--model` value names an ONNX file (it ends in .onnx) rather than a bundled model. */
 export function isOnnxFile(name: string): boolean {
   return /\.onnx$/i.test(name);
 }
 
-/** The input side the CLI feeds when the model's height and width are dynamic and no --size is given. */
-const DYNAMIC_SIDE = 224;
-
-/**
- * The input shape [1, 3, S, S] the CLI feeds the model, from its declared input and `--size`: the model's
- * own side when fixed, else `size` or 224. Refused in one line: inputs that are not a 3-channel NCHW
- * picture (grayscale, NHWC), non-square fixed sizes, a `--size` other than a fixed side.
- */
-export function cliInputShape(file: string, declared: readonly (number | string)[], size: number | undefined): number[] {
-  const shown = `[${declared.join(', ')}]`;
-  const fixed = (d: number | string | undefined): number | undefined => (typeof d === 'number' ? d : undefined);
-  if (declared.length !== 4)
-    throw new CliError(
-      `${file}: the model's input is ${shown}; the CLI feeds pictures as [1, 3, H, W] (use loadOnnx from @gradlens/onnx for other inputs)`,
-      2,
-    );
-  const [n, c, h, w] = declared.map(fixed);
-  if (c !== undefined && c !== 3) {
-    const nhwc = fixed(declared[3]) === 3 ? ' (channels last: export with channels first, e.g. tf2onnx --inputs-as-nchw)' : '';
-    throw new CliError(`${file}: the model's input ${shown} has ${c} channels${nhwc}; the CLI feeds RGB pictures as [1, 3, H, W]`, 2);
-  }
-  if (n !== undefined && n !== 1)
-    throw new CliError(`${file}: the model's input ${shown} has a fixed batch of ${n}; the CLI feeds one picture at a time`, 2);
-  if (h !== undefined && w !== undefined && h !== w)
-    throw new CliError(`${file}: the model's input ${shown} is not square (${h}×${w}); the CLI feeds square pictures`, 2);
-  const side = h ?? w;
-  if (side !== undefined && size !== undefined && size !== side)
-    throw new CliError(`${file}: --size ${size} differs from the model's fixed input side ${side} (${shown})`, 2);
-  return [1, 3, side ?? size ?? DYNAMIC_SIDE, side ?? size ?? DYNAMIC_SIDE];
-}
-
 /**
  * Loads the ONNX model at `file` for the CLI's input shape; a missing file or a load error is one line. A detection
  * graph (isDetectionOutputs) taking one picture [3, H, W] is loaded as a model of its scores, fed batches of one.
  */
-export function openOnnx(file: string, size: number | undefined): OnnxModel {
+export function openOnnx(file: string, size: InputSize | undefined): OnnxModel {
   if (!fs.existsSync(file)) throw new CliError(`ONNX model not found: ${file}`, 2);
   if (!fs.statSync(file).isFile()) throw new CliError(`ONNX model is not a file: ${file}`, 2);
   let refused: CliError | null = null;
@@ -135,24 +110,28 @@ export function loadOnnxModel(file: string, weights: string | undefined, options
     name: path.basename(file),
     bundled: false,
     card: null,
-    size: model.inputShape[2]!,
+    ...onnxGeometry(model, options.size, detecting),
     // torchvision's detection models take pictures in [0, 1] and normalise inside the graph
     mean: detecting ? [0, 0, 0] : IMAGENET_MEAN,
     std: detecting ? [1, 1, 1] : IMAGENET_STD,
     classes,
     defaultLayer: layer,
     weights: file,
-    // a detection picture keeps its scale: its shorter side to the graph's side, the longer centre-cropped (no 256/224 zoom)
-    ...(detecting ? { outputNames: () => detectionNames(model), shorterSide: model.inputShape[2]! } : {}),
+    ...(detecting ? { outputNames: (frame?: PictureFrame) => detectionNames(model, (d) => inPicture(d, frame)) } : {}),
   };
+}
+
+/** A detection's box moved from the model input's pixels to the original picture's (unchanged without a frame). */
+function inPicture(d: Detection, frame: PictureFrame | undefined): Detection {
+  return frame && d.box ? { ...d, box: boxToPicture(d.box, frame) } : d;
 }
 
 /** `gradlens layers --model <file.onnx>`: the model (with its weights: they are one file) and its input side and default layer. */
 export function onnxForLayers(
   file: string,
-  size: number | undefined,
-): { model: OnnxModel; name: string; size: number; defaultLayer: string | null } {
+  size: InputSize | undefined,
+): { model: OnnxModel; name: string; size: number; width: number; defaultLayer: string | null } {
   const model = openOnnx(file, size);
   outputClasses(model, file);
-  return { model, name: path.basename(file), size: model.inputShape[2]!, defaultLayer: defaultLayerOf(model) };
+  return { model, name: path.basename(file), size: model.inputShape[2]!, width: model.inputShape[3]!, defaultLayer: defaultLayerOf(model) };
 }

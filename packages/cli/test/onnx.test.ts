@@ -228,7 +228,24 @@ describe('exports users bring (packages/onnx/test/fixtures/wild, scripts/make-on
     await refused(/mlp\.onnx: the model's input is \[2, 10\]; the CLI feeds pictures as \[1, 3, H, W\]/, ...base, wild('mlp'));
     await refused(/seq1d\.onnx: the model's input is \[1, 4, 20\]/, ...base, wild('seq1d'));
     await refused(/nhwc\.onnx: the model's input \[1, 9, 7, 3\] has 9 channels \(channels last/, ...base, wild('nhwc'));
-    await refused(/fops_opset17\.onnx: the model's input \[1, 3, 8, 10\] is not square/, ...base, wild('fops_opset17'));
+  });
+
+  it('feeds a fixed non-square input [1, 3, 8, 10] at its height × width: the map is 8 × 10, the picture covered and centre-cropped', async () => {
+    const out = tmpOut();
+    const file = path.join(WILD, 'fops_opset17.onnx');
+    const r = await run('explain', '--method', 'vanilla', '--model', file, '--image', image, '--out', out, '--raw', '--target', '0');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const cli = readNpy(path.join(out, 'vanilla.npy'));
+    expect(cli.shape).toEqual([3, 8, 10]);
+    const picture = readImage(path.join(out, `${path.basename(image, '.png')}_Vanilla_BP_gray.png`));
+    expect([picture.width, picture.height]).toEqual([10, 8]);
+    // the same input as the library's transform gives: cover round(8·256/224) × round(10·256/224) = 9 × 11, crop 8 × 10
+    const prepared = prepareImage(readImage(image), { size: 8, height: 8, width: 10, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    expect(prepared.input.shape).toEqual([1, 3, 8, 10]);
+    prepared.input.dispose();
+    const base = ['explain', '--method', 'gradcam', '--image', image, '--out', tmpOut(), '--model'];
+    await refused(/fops_opset17\.onnx: --size 8 differs from the model's fixed input size 8x10/, ...base, file, '--size', '8');
   });
 
   it('names the training-mode BatchNormalization of a training=PRESERVE export', async () => {
@@ -340,7 +357,7 @@ describe('gradlens layers / evaluate --model <file.onnx>', () => {
 });
 
 describe('the CLI’s input shape for an ONNX model', () => {
-  it('resolves dynamic dims with --size or 224 and refuses inputs that are not square RGB pictures', () => {
+  it('resolves dynamic dims with --size (N or HxW) or 224, takes fixed non-square ones and refuses inputs that are not RGB pictures', () => {
     expect(isOnnxFile('m.ONNX')).toBe(true);
     expect(isOnnxFile('gapnet')).toBe(false);
     expect(cliInputShape('m', ['batch', 3, 'h', 'w'], undefined)).toEqual([1, 3, 224, 224]);
@@ -349,7 +366,11 @@ describe('the CLI’s input shape for an ONNX model', () => {
     expect(cliInputShape('m', ['n', '?', 'h', 'w'], 32)).toEqual([1, 3, 32, 32]);
     expect(() => cliInputShape('m', [1, 1, 28, 28], undefined)).toThrow(/has 1 channels; the CLI feeds RGB/);
     expect(() => cliInputShape('m', [1, 224, 224, 3], undefined)).toThrow(/channels last/);
-    expect(() => cliInputShape('m', [1, 3, 224, 160], undefined)).toThrow(/not square \(224×160\)/);
+    expect(cliInputShape('m', [1, 3, 224, 160], undefined)).toEqual([1, 3, 224, 160]);
+    expect(cliInputShape('m', [1, 3, 224, 160], [224, 160])).toEqual([1, 3, 224, 160]);
+    expect(cliInputShape('m', ['n', 3, 'h', 'w'], [32, 48])).toEqual([1, 3, 32, 48]);
+    expect(() => cliInputShape('m', [1, 3, 224, 160], 224)).toThrow(/--size 224 differs from the model's fixed input size 224x160/);
+    expect(() => cliInputShape('m', [1, 3, 224, 224], [224, 160])).toThrow(/--size 224x160 differs from the model's fixed input side 224/);
     expect(() => cliInputShape('m', [8, 3, 224, 224], undefined)).toThrow(/fixed batch of 8/);
     expect(() => cliInputShape('m', ['n', 3], undefined)).toThrow(/the CLI feeds pictures as \[1, 3, H, W\]/);
   });

@@ -311,6 +311,11 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
       checkLayer(model, chosen, name);
     },
   });
+  if (loaded.height !== undefined && loaded.width !== undefined)
+    throw new CliError(
+      `evaluate: ${loaded.name} takes ${loaded.height}×${loaded.width} pictures; evaluate feeds square ones: explain it with gradlens explain`,
+      2,
+    );
   const layer = (layerOpt ?? loaded.defaultLayer)!;
   const t0 = Date.now();
   const set = user ? userSamples(user, loaded, shard) : heldOut(loaded, n, streams, shard);
