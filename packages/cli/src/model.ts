@@ -175,7 +175,7 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   try {
     model = createModel(arch, build);
   } catch (e) {
-    throw new CliError(`--arch ${arch}: ${(e as Error).message}`, 2);
+    throw new CliError(`--arch ${(e as Error).message}`, 2); // createModel names the architecture
   }
   const layer = defaultLayer(arch, model, h, w);
   // torchvision's published segmentation files are known by name: their VOC classes (`--target person`)

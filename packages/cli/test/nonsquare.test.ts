@@ -8,6 +8,7 @@ import { createModel, saveCheckpoint } from '@gradlens/nn';
 import { loadOnnx } from '@gradlens/onnx';
 import { noGrad, tensor, tidy } from '@gradlens/tensor';
 import { prepareImage } from '../src/image';
+import { loadArch } from '../src/model';
 import { runCli } from './fixtures';
 
 /**
@@ -118,6 +119,32 @@ describe('every method on a fixed non-square ONNX input [1, 3, 12, 20]', () => {
     expect(checked.length).toBeGreaterThan(20);
   });
 
+  test('--aug-smooth and --eigen-smooth (flips and rescales) keep the corner at H ≠ W', async () => {
+    const smooth = path.join(dir, 'smooth');
+    const r = await runCli(
+      'explain',
+      '--method',
+      'gradcam',
+      '--aug-smooth',
+      '--eigen-smooth',
+      '--model',
+      CORNER,
+      '--image',
+      picture,
+      '--no-normalize',
+      '--target',
+      '0',
+      '--out',
+      smooth,
+      '--raw',
+    );
+    expect(r.code).toBe(0);
+    const a = readNpy(path.join(smooth, 'gradcam.npy'));
+    expect(a.shape).toEqual([12, 20]);
+    const where = topRight(a.shape, toFloat32(a));
+    expect([where.share > 0.9, where.peakThere]).toEqual([true, true]);
+  }, 60_000);
+
   test('the pictures are drawn 20 wide and 12 high, the overlay on the model input', () => {
     for (const f of [
       'corner_Cam_On_Image.png',
@@ -163,6 +190,16 @@ describe('--size HxW on a torchvision architecture', () => {
     // layer4's map: 24 × 40 / 32, rounded up by the strided convolutions
     expect(readNpy(path.join(out, 'layer-ig.npy')).shape.slice(-2)).toEqual([1, 2]);
   }, 120_000);
+});
+
+describe('architectures that take one square size', () => {
+  test('MaxViT (its grid attention) refuses --size HxW in one line', () => {
+    const file = path.join(dir, 'maxvit.pth');
+    fs.writeFileSync(file, ''); // never read: the model is refused first
+    expect(() => loadArch('maxvit_t', file, { size: [24, 40] })).toThrow(
+      /^--arch maxvit_t: MaxVit: inputSize must be square .*, got 24×40$/,
+    );
+  });
 });
 
 describe('the input of a non-square model', () => {

@@ -98,7 +98,7 @@ function sizeOf(source: FileSource): InputSize | undefined {
 
 /**
  * An ONNX graph from its bytes, fed as the CLI feeds it (onnx-input.ts): at its own input size where it has one
- * (square or not), else the size field's (224 when empty). A detection graph (outputs boxes, labels, scores; one
+ * (square or not; the size field, a default for dynamic graphs, is then not used), else the field's (224 when empty). A detection graph (outputs boxes, labels, scores; one
  * picture [3, H, W]) is loaded as a model of its detections' scores, fed pictures in [0, 1] that keep their scale:
  * with dynamic H and W the whole picture, its shorter side at the field's side (224 when empty).
  */
@@ -123,10 +123,9 @@ function loadOnnxBytes(source: FileSource): PageModel {
     });
   let model: OnnxModel;
   try {
-    // a --size against a fixed input is the CLI's error; otherwise the graph's own shape first
-    model = open(size !== undefined);
+    // the graph's own input first: a fixed one (square or not) is fed at its size, whatever the field says
+    model = open(false);
   } catch (first) {
-    if (size !== undefined) throw first;
     try {
       model = open(true); // its spatial dims are symbolic
     } catch {
