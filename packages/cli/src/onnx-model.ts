@@ -1,12 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
+import { boxToPicture, IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
+import type { PictureFrame } from '@gradlens/io';
+import type { InputSize } from '@gradlens/nn';
 import { classNamesFromMetadata, loadOnnx } from '@gradlens/onnx';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
-import type { InputSize } from '@gradlens/nn';
-import { boxToPicture } from '@gradlens/io';
-import type { PictureFrame } from '@gradlens/io';
 import { CliError } from './args';
 import { cliInputShape, onnxGeometry } from './onnx-input';
 import { detectionNames, isDetectionOutputs } from './detections';
@@ -126,7 +125,7 @@ function inPicture(d: Detection, frame: PictureFrame | undefined): Detection {
   return frame && d.box ? { ...d, box: boxToPicture(d.box, frame) } : d;
 }
 
-/** `gradlens layers --model <file.onnx>`: the model (with its weights: they are one file) and its input side and default layer. */
+/** `gradlens layers --model <file.onnx>`: the model (with its weights: they are one file), its input height (size) and width, and default layer. */
 export function onnxForLayers(
   file: string,
   size: InputSize | undefined,
