@@ -11,6 +11,7 @@ export * from './resize';
 export * from './rounding';
 export * from './crop';
 export * from './preprocess';
+export * from './preprocess-frame';
 export * from './colormaps';
 export * from './colorbar';
 export * from './overlay';
