@@ -232,6 +232,22 @@ describe('the input of a non-square model', () => {
     const worse = await runCli('explain', '--method', 'gradcam', '--model', DYNAMIC, '--image', picture, '--size', '16x', '--out', out);
     expect(worse.code).toBe(2);
     expect(worse.err).toMatch(/--size must be a side N or HxW \(e\.g\. 224 or 320x480\), integers ≥ 1, got '16x'/);
+    // a size no input of that many pixels could hold: refused in one line before anything is allocated
+    const huge = await runCli(
+      'explain',
+      '--method',
+      'gradcam',
+      '--model',
+      DYNAMIC,
+      '--image',
+      picture,
+      '--size',
+      '20000x90000',
+      '--out',
+      out,
+    );
+    expect(huge.code).toBe(2);
+    expect(huge.err.trim()).toMatch(/^gradlens: explain: --size 20000x90000 asks for 1800000000 pixels, over the limit of \d+/);
   }, 60_000);
 
   test('layers --size HxW lists the shapes for that input', async () => {

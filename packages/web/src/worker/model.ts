@@ -19,7 +19,7 @@ import type { FileBuildOptions, InputOptions, InputSize, ModelOptions, Module } 
 import { loadOnnx } from '@gradlens/onnx';
 import { isDetectionOutputs } from '../../../cli/src/detections';
 import { cliInputShape, onnxGeometry } from '../../../cli/src/onnx-input';
-import { parseSize } from '../../../cli/src/size-option';
+import { parseSize, sizeOverLimit } from '../../../cli/src/size-option';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
 import type { BundledCard, LayerRow, ModelSource } from '../protocol';
@@ -93,6 +93,8 @@ function sizeOf(source: FileSource): InputSize | undefined {
   if (source.size.trim() === '') return undefined;
   const size = parseSize(source.size);
   if (size === null) throw new Error(`input size '${source.size}': give a side N or HxW (e.g. 224 or 320x480), or leave it empty`);
+  const over = sizeOverLimit(size);
+  if (over !== null) throw new Error(`input size ${over}`);
   return size;
 }
 
