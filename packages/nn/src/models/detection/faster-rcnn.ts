@@ -1,0 +1,188 @@
+import type { Tensor } from '@gradlens/tensor';
+import { indexSelect, reshape, slice, tensor, tidy, withScope } from '@gradlens/tensor';
+import { Module } from '../../module';
+import type { ModelOptions } from '../common';
+import { numClassesOf, widthScaler } from '../common';
+import { resnet50 } from '../resnet';
+import { IntermediateLayerGetter } from '../segmentation';
+import { AnchorGenerator } from './anchors';
+import { FeaturePyramidNetwork } from './fpn';
+import { FastRCNNPredictor, RoIHeads, TwoMLPHead } from './roi-heads';
+import { RegionProposalNetwork, RPNHead } from './rpn';
+import { GeneralizedRCNNTransform } from './transform';
+
+/** The detection models' options: torchvision's FasterRCNN keyword arguments at test time. */
+export interface DetectionOptions extends ModelOptions {
+  /** Classes including the background, 0 (default 91, COCO's as torchvision). */
+  numClasses?: number;
+  /** GeneralizedRCNNTransform's min_size (800) and max_size (1333). */
+  minSize?: number;
+  maxSize?: number;
+  /** rpn_pre_nms_top_n_test (1000 per level) and rpn_post_nms_top_n_test (1000 per image). */
+  rpnPreNmsTopN?: number;
+  rpnPostNmsTopN?: number;
+  /** rpn_nms_thresh (0.7) and rpn_score_thresh (0). */
+  rpnNmsThresh?: number;
+  rpnScoreThresh?: number;
+  /** box_score_thresh (0.05), box_nms_thresh (0.5), box_detections_per_img (100). */
+  boxScoreThresh?: number;
+  boxNmsThresh?: number;
+  boxDetectionsPerImg?: number;
+}
+
+/** One image's detections, as torchvision's result dict. */
+export interface Detection {
+  /** [K, 4] x1, y1, x2, y2 in the original image's pixels (values; no gradient). */
+  boxes: Tensor;
+  /** The class of each box (1 … classes − 1; 0 is the background). */
+  labels: number[];
+  /**
+   * [K] the softmax score of each box's class, best first: differentiable, back through the box head and the
+   * RoIAlign of the (detached) proposals to the features and the input image, as in torchvision.
+   */
+  scores: Tensor;
+}
+
+/** torchvision's BackboneWithFPN: `body` (the backbone's layers returning '0'…'3') and `fpn`. */
+export class BackboneWithFPN extends Module {
+  readonly body: IntermediateLayerGetter;
+  readonly fpn: FeaturePyramidNetwork;
+
+  constructor(body: IntermediateLayerGetter, fpn: FeaturePyramidNetwork) {
+    super();
+    this.body = this.registerModule('body', body);
+    this.fpn = this.registerModule('fpn', fpn);
+  }
+
+  /** The pyramid's maps '0'…'3' and 'pool', finest first; run it inside the backbone's scope. */
+  features(x: Tensor): Tensor[] {
+    const maps = withScope('body', () => this.body.features(x));
+    const names = Object.values(this.body.returnLayers);
+    return withScope('fpn', () => this.fpn.run(names.map((n) => maps[n]!)));
+  }
+
+  override forward(): Tensor {
+    throw new Error('BackboneWithFPN: returns several maps; use features(x)');
+  }
+}
+
+const positive = (model: string, name: string, v: number, integer: boolean): number => {
+  if (!(v > 0) || !Number.isFinite(v) || (integer && !Number.isInteger(v)))
+    throw new Error(`${model}: ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
+  return v;
+};
+
+/**
+ * torchvision's FasterRCNN (GeneralizedRCNN) in eval mode: `transform`, `backbone` (BackboneWithFPN), `rpn`,
+ * `roi_heads`. `detect(images)` returns per image {boxes, labels, scores}; training (targets, losses) is not
+ * implemented. `call`/`forward` are not used: a detector returns a list of detections, not one tensor.
+ */
+export class FasterRCNN extends Module {
+  readonly backbone: BackboneWithFPN;
+  readonly rpn: RegionProposalNetwork;
+  readonly roiHeads: RoIHeads;
+
+  constructor(
+    readonly name: string,
+    readonly transform: GeneralizedRCNNTransform,
+    backbone: BackboneWithFPN,
+    rpn: RegionProposalNetwork,
+    roiHeads: RoIHeads,
+  ) {
+    super();
+    this.backbone = this.registerModule('backbone', backbone);
+    this.rpn = this.registerModule('rpn', rpn);
+    this.roiHeads = this.registerModule('roi_heads', roiHeads);
+  }
+
+  /**
+   * Detections per image, from images [3, H, W] (or a batch [N, 3, H, W]) with values in [0, 1], each of any
+   * size: normalised, resized, padded, then the RPN's proposals, the box head and torchvision's postprocessing.
+   */
+  detect(images: Tensor | readonly Tensor[]): Detection[] {
+    if (this.training) throw new Error(`${this.name}: detection runs in eval mode only (training needs targets); call model.eval()`);
+    const list = Array.isArray(images) ? (images as readonly Tensor[]) : this.unbatch(images as Tensor);
+    return tidy(() => {
+      const { batch, imageSizes, originalSizes } = this.transform.prepare(this.name, list);
+      const padded: [number, number] = [batch.shape[2]!, batch.shape[3]!];
+      const features = withScope('backbone', () => this.backbone.features(batch));
+      const proposals = withScope('rpn', () => this.rpn.run(features, padded, imageSizes));
+      const { scores, detections } = withScope('roi_heads', () => this.roiHeads.run(features.slice(0, 4), proposals, imageSizes));
+      return detections.map((d, i) => ({
+        boxes: tensor(this.transform.mapBack(d.boxes, imageSizes[i]!, originalSizes[i]!), [d.labels.length, 4]),
+        labels: d.labels,
+        scores: indexSelect(scores, 0, d.scoreIndex),
+      }));
+    });
+  }
+
+  /** The score of detection `k` of image `image` as a scalar tensor, differentiable in the images. */
+  detectionScore(images: Tensor | readonly Tensor[], k: number, image = 0): Tensor {
+    return tidy(() => {
+      const dets = this.detect(images);
+      const d = dets[image];
+      if (!d) throw new Error(`${this.name}: no image ${image} among ${dets.length}`);
+      if (!Number.isInteger(k) || k < 0 || k >= d.labels.length)
+        throw new Error(`${this.name}: detection ${k} of image ${image} does not exist (it has ${d.labels.length})`);
+      return reshape(indexSelect(d.scores, 0, [k]), []);
+    });
+  }
+
+  private unbatch(x: Tensor): Tensor[] {
+    if (x.rank !== 4 || x.shape[1] !== 3)
+      throw new Error(`${this.name}: input must be [N, 3, H, W] or a list of [3, H, W], got [${x.shape.join(', ')}]`);
+    return Array.from({ length: x.shape[0]! }, (_, i) => reshape(slice(x, 0, i, i + 1), x.shape.slice(1)));
+  }
+
+  override forward(): Tensor {
+    throw new Error(`${this.name}: a detector returns a list of detections; use detect(images) or detectionScore(images, k)`);
+  }
+}
+
+/** Faster R-CNN with a ResNet-50-FPN backbone (FrozenBatchNorm2d), as torchvision.models.detection.fasterrcnn_resnet50_fpn. */
+export function fasterrcnnResnet50Fpn(o: DetectionOptions = {}): FasterRCNN {
+  const name = 'fasterrcnn_resnet50_fpn';
+  try {
+    const nc = numClassesOf({ numClasses: o.numClasses ?? 91 }, name);
+    const w = widthScaler(o, name);
+    const init = { init: o.init, generator: o.generator };
+    const rpnSettings = {
+      preNmsTopN: positive(name, 'rpnPreNmsTopN', o.rpnPreNmsTopN ?? 1000, true),
+      postNmsTopN: positive(name, 'rpnPostNmsTopN', o.rpnPostNmsTopN ?? 1000, true),
+      nmsThresh: o.rpnNmsThresh ?? 0.7,
+      scoreThresh: o.rpnScoreThresh ?? 0,
+    };
+    const boxSettings = {
+      scoreThresh: o.boxScoreThresh ?? 0.05,
+      nmsThresh: o.boxNmsThresh ?? 0.5,
+      detectionsPerImg: positive(name, 'boxDetectionsPerImg', o.boxDetectionsPerImg ?? 100, true),
+    };
+    const transform = new GeneralizedRCNNTransform({
+      minSize: positive(name, 'minSize', o.minSize ?? 800, false),
+      maxSize: positive(name, 'maxSize', o.maxSize ?? 1333, false),
+      imageMean: [0.485, 0.456, 0.406],
+      imageStd: [0.229, 0.224, 0.225],
+      sizeDivisible: 32,
+    });
+    // numClasses 1: the classifier is dropped (and freed) by the layer getter.
+    const resnet = resnet50({ ...o, numClasses: 1, frozenBatchNorm: true });
+    const body = new IntermediateLayerGetter(resnet, { layer1: '0', layer2: '1', layer3: '2', layer4: '3' });
+    const channels = w(256);
+    const fpn = new FeaturePyramidNetwork([w(64) * 4, w(128) * 4, w(256) * 4, w(512) * 4], channels, init);
+    const anchors = new AnchorGenerator(
+      [[32], [64], [128], [256], [512]],
+      Array.from({ length: 5 }, () => [0.5, 1, 2]),
+    );
+    const rpn = new RegionProposalNetwork(anchors, new RPNHead(channels, anchors.numAnchorsPerLocation()[0]!, 1, init), rpnSettings);
+    const representation = w(1024);
+    const heads = new RoIHeads(
+      new TwoMLPHead(channels * 7 * 7, representation, init),
+      new FastRCNNPredictor(representation, nc, init),
+      boxSettings,
+    );
+    return new FasterRCNN(name, transform, new BackboneWithFPN(body, fpn), rpn, heads);
+  } catch (e) {
+    const message = (e as Error).message;
+    throw new Error(message.startsWith(`${name}: `) ? message : `${name}: ${message}`);
+  }
+}

@@ -1,0 +1,40 @@
+import type { Module } from '../../module';
+import { didYouMean } from '../../names';
+import type { DetectionOptions, FasterRCNN } from './faster-rcnn';
+import { fasterrcnnResnet50Fpn } from './faster-rcnn';
+
+export * from './anchors';
+export * from './boxes';
+export * from './faster-rcnn';
+export * from './fpn';
+export * from './roi-align';
+export * from './roi-heads';
+export * from './rpn';
+export * from './transform';
+
+/**
+ * The object detection builders by torchvision name. Kept apart from `modelBuilders` (the classifiers and
+ * segmentation models, whose `call` returns one tensor): a detector's `detect` returns a list of detections.
+ */
+export const detectionBuilders = {
+  fasterrcnn_resnet50_fpn: fasterrcnnResnet50Fpn,
+} as const satisfies Record<string, (o?: DetectionOptions) => Module>;
+
+/** A torchvision detection model name createDetectionModel builds. */
+export type DetectionModelName = keyof typeof detectionBuilders;
+
+/** Whether `name` is a detection model name (narrows a string to DetectionModelName). */
+export function isDetectionModelName(name: string): name is DetectionModelName {
+  return Object.prototype.hasOwnProperty.call(detectionBuilders, name);
+}
+
+/** Builds a torchvision detection model by name (`fasterrcnn_resnet50_fpn`); call `.eval()` before `detect`. */
+export function createDetectionModel(name: DetectionModelName, options: DetectionOptions = {}): FasterRCNN {
+  if (!isDetectionModelName(name)) {
+    const known = Object.keys(detectionBuilders);
+    throw new Error(
+      `createDetectionModel: unknown model '${String(name)}'${didYouMean(String(name), known)}; known models: ${known.join(', ')}`,
+    );
+  }
+  return detectionBuilders[name](options);
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""Writes packages/nn/test/fixtures/detection: torchvision 0.14's fasterrcnn_resnet50_fpn, reduced, with random
+weights, and what it detects.
+
+Run with Debian's python3 (torch 1.13, torchvision 0.14):  /usr/bin/python3 scripts/make-nn-detection-fixtures.py
+
+The reduced model is torchvision's own FasterRCNN class on a BackboneWithFPN (IntermediateLayerGetter over a
+ResNet-50 with FrozenBatchNorm2d, layer1..layer4 as '0'..'3', LastLevelMaxPool), RPNHead, TwoMLPHead and
+FastRCNNPredictor, as gradlens's fasterrcnnResnet50Fpn builds it with widthDivisor 16: every ResNet width, the
+FPN's 256 and the box head's 1024 divided by 16; 5 classes; min_size 128, max_size 160; 60 proposals per level
+before NMS, 30 after; 12 detections per image. Weights drawn with torch.manual_seed(0): conv and linear weights
+U(±√(3 / fan_in)) (the class logits' ×1.5, so that scores spread), biases and running means U(±0.2), norm weights
+and running variances 0.5 + U(0, 1).
+
+- fasterrcnn_resnet50_fpn.pth: the state dict (torch.save).
+- expected.npz: two images [3, 100, 120] and [3, 90, 130] (values in [0, 1]: noise and a few bright rectangles);
+  per image i the detections boxes<i> [K, 4], labels<i>, scores<i> (float32 run), and grad<i>, the gradient of
+  image 0's first detection score with respect to image i (float64 run, which takes the same decisions: checked);
+  also NMS cases (random boxes, scores, groups; batched_nms's result on both its CPU paths) and BoxCoder cases
+  (deltas past the log(1000/16) clamp).
+- model.json: the builder options, the element count and SHA-256 of the sorted state-dict names, and the full-size
+  fasterrcnn_resnet50_fpn's state-dict names and shapes as its published weights hold them (FrozenBatchNorm2d).
+"""
+import hashlib
+import json
+import math
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torchvision.models import resnet
+from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection._utils import BoxCoder
+from torchvision.models.detection.backbone_utils import BackboneWithFPN, _resnet_fpn_extractor
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.ops import batched_nms
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+from torchvision.ops.misc import FrozenBatchNorm2d
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, '..', 'packages', 'nn', 'test', 'fixtures', 'detection')
+D = 16
+NUM_CLASSES = 5
+OPTIONS = {'widthDivisor': D, 'numClasses': NUM_CLASSES, 'minSize': 128, 'maxSize': 160, 'rpnPreNmsTopN': 60,
+           'rpnPostNmsTopN': 30, 'boxDetectionsPerImg': 12}
+SHAPES = [(3, 100, 120), (3, 90, 130)]
+
+
+def w(c):
+    return max(1, c // D)
+
+
+class SlimResNet(resnet.ResNet):
+    """torchvision's ResNet-50 with FrozenBatchNorm2d and every width divided by D (gradlens's widthDivisor)."""
+
+    def __init__(self):
+        super().__init__(resnet.Bottleneck, [3, 4, 6, 3], num_classes=1, norm_layer=FrozenBatchNorm2d)
+        self.inplanes = w(64)
+        self.conv1 = nn.Conv2d(3, w(64), kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = FrozenBatchNorm2d(w(64))
+        self.layer1 = self._make_layer(resnet.Bottleneck, w(64), 3)
+        self.layer2 = self._make_layer(resnet.Bottleneck, w(128), 4, stride=2)
+        self.layer3 = self._make_layer(resnet.Bottleneck, w(256), 6, stride=2)
+        self.layer4 = self._make_layer(resnet.Bottleneck, w(512), 3, stride=2)
+        self.fc = nn.Linear(w(512) * 4, 1)
+
+
+def build():
+    body = SlimResNet()
+    return_layers = {'layer1': '0', 'layer2': '1', 'layer3': '2', 'layer4': '3'}
+    channels = w(256)
+    backbone = BackboneWithFPN(body, return_layers, [w(64) * 4, w(128) * 4, w(256) * 4, w(512) * 4], channels,
+                               extra_blocks=LastLevelMaxPool())
+    rep = w(1024)
+    return FasterRCNN(backbone, num_classes=None, min_size=OPTIONS['minSize'], max_size=OPTIONS['maxSize'],
+                      rpn_pre_nms_top_n_test=OPTIONS['rpnPreNmsTopN'], rpn_post_nms_top_n_test=OPTIONS['rpnPostNmsTopN'],
+                      box_detections_per_img=OPTIONS['boxDetectionsPerImg'],
+                      box_head=TwoMLPHead(channels * 7 * 7, rep), box_predictor=FastRCNNPredictor(rep, NUM_CLASSES))
+
+
+def randomise(model):
+    sd = model.state_dict()
+    with torch.no_grad():
+        for name in sorted(sd):
+            t = sd[name]
+            u = torch.rand(t.shape, dtype=torch.float64)
+            if name.endswith('running_var') or (t.dim() == 1 and name.endswith('weight')):
+                v = 0.5 + u
+            elif name.endswith('running_mean') or name.endswith('bias'):
+                v = 0.2 * (2 * u - 1)
+            else:
+                fan_in = t[0].numel()
+                v = (2 * u - 1) * math.sqrt(3 / fan_in)
+                if name == 'roi_heads.box_predictor.cls_score.weight':
+                    v = v * 1.5
+            t.copy_(v.to(t.dtype))
+
+
+def images(g):
+    out = []
+    for shape in SHAPES:
+        x = torch.rand(shape, generator=g, dtype=torch.float64) * 0.3
+        _, h, w_ = shape
+        for _ in range(4):
+            y0 = int(torch.randint(0, h - 30, (1,), generator=g))
+            x0 = int(torch.randint(0, w_ - 30, (1,), generator=g))
+            hh = int(torch.randint(15, 40, (1,), generator=g))
+            ww = int(torch.randint(15, 40, (1,), generator=g))
+            colour = torch.rand(3, 1, 1, generator=g, dtype=torch.float64)
+            x[:, y0:y0 + hh, x0:x0 + ww] = 0.4 + 0.6 * colour
+        out.append(x.float())
+    return out
+
+
+def nms_cases(g):
+    cases = {}
+    for tag, n in (('nms_trick', 300), ('nms_vanilla', 1100)):
+        xy = torch.rand(n, 2, generator=g) * 200
+        wh = 5 + torch.rand(n, 2, generator=g) * 60
+        boxes = torch.cat([xy, xy + wh], 1)
+        scores = torch.rand(n, generator=g)
+        groups = torch.randint(0, 4, (n,), generator=g)
+        keep = batched_nms(boxes, scores, groups, 0.5)
+        cases.update({f'{tag}_boxes': boxes.numpy(), f'{tag}_scores': scores.numpy(),
+                      f'{tag}_groups': groups.int().numpy(), f'{tag}_keep': keep.int().numpy()})
+    refs = torch.tensor([[0, 0, 10, 20], [5, 5, 50, 25], [3, 4, 4, 9]], dtype=torch.float32)
+    deltas = torch.randn(3, 8, generator=g) * 3
+    deltas[0, 2] = 9  # past the clamp at log(1000 / 16)
+    deltas[1, 7] = 30
+    cases['coder_refs'] = refs.numpy()
+    cases['coder_deltas'] = deltas.numpy()
+    cases['coder_boxes'] = BoxCoder((10.0, 10.0, 5.0, 5.0)).decode_single(deltas, refs).numpy()
+    return cases
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(0)
+    model = build()
+    randomise(model)
+    model.eval()
+    g = torch.Generator().manual_seed(1)
+    xs = images(g)
+    expected = {f'image{i}': x.numpy() for i, x in enumerate(xs)}
+    with torch.no_grad():
+        dets32 = model(xs)
+    # float64: the same decisions (labels, order), then the input gradient of image 0's first score
+    m64 = build()
+    m64.load_state_dict(model.state_dict())
+    m64 = m64.double().eval()
+    x64 = [x.double().requires_grad_(True) for x in xs]
+    dets64 = m64(x64)
+    for i, (a, b) in enumerate(zip(dets32, dets64)):
+        assert a['labels'].tolist() == b['labels'].tolist(), f'image {i}: float32 and float64 labels differ'
+        err = (a['boxes'].double() - b['boxes'].detach()).abs().max().item()
+        assert err < 1e-2, f'image {i}: float32 and float64 boxes differ by {err}'
+        print(f'image {i}: float32 vs float64 boxes differ by {err:.2e} at most')
+        scores = a['scores'].double()
+        gaps = (scores[:-1] - scores[1:]).abs()
+        print(f'image {i}: {len(a["labels"])} detections, labels {a["labels"].tolist()}, scores '
+              f'{[round(s, 4) for s in a["scores"].tolist()]}, smallest score gap {gaps.min().item() if len(gaps) else None}')
+        expected[f'boxes{i}'] = a['boxes'].numpy()
+        expected[f'labels{i}'] = a['labels'].int().numpy()
+        expected[f'scores{i}'] = a['scores'].numpy()
+    dets64[0]['scores'][0].backward()
+    for i, x in enumerate(x64):
+        expected[f'grad{i}'] = x.grad.float().numpy()
+    print('grad norms', [float(x.grad.norm()) for x in x64])
+    expected.update(nms_cases(g))
+    np.savez_compressed(os.path.join(OUT, 'expected.npz'), **expected)
+    sd = model.state_dict()
+    torch.save(sd, os.path.join(OUT, 'fasterrcnn_resnet50_fpn.pth'))
+    with torch.no_grad():
+        # fasterrcnn_resnet50_fpn as torchvision builds it for its published weights (is_trained: FrozenBatchNorm2d;
+        # weights=None alone would give BatchNorm2d), without downloading them
+        full = FasterRCNN(_resnet_fpn_extractor(resnet.resnet50(norm_layer=FrozenBatchNorm2d), 3), num_classes=91)
+    info = {
+        'options': OPTIONS,
+        'stateDictNames': hashlib.sha256('\n'.join(sorted(sd)).encode()).hexdigest(),
+        'numel': sum(t.numel() for t in sd.values()),
+        'fullSize': [[k, list(v.shape)] for k, v in full.state_dict().items()],
+    }
+    with open(os.path.join(OUT, 'model.json'), 'w') as f:
+        json.dump(info, f)
+        f.write('\n')
+    for name in os.listdir(OUT):
+        print(name, os.path.getsize(os.path.join(OUT, name)))
+
+
+if __name__ == '__main__':
+    main()
