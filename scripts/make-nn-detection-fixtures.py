@@ -5,16 +5,18 @@ weights, and what it detects.
 Run with Debian's python3 (torch 1.13, torchvision 0.14):  /usr/bin/python3 scripts/make-nn-detection-fixtures.py
 
 The reduced model is torchvision's own FasterRCNN class on a BackboneWithFPN (IntermediateLayerGetter over a
-ResNet-50 with FrozenBatchNorm2d, layer1..layer4 as '0'..'3', LastLevelMaxPool), RPNHead, TwoMLPHead and
-FastRCNNPredictor, as gradlens's fasterrcnnResnet50Fpn builds it with widthDivisor 16: every ResNet width, the
-FPN's 256 and the box head's 1024 divided by 16; 5 classes; min_size 128, max_size 160; 60 proposals per level
-before NMS, 30 after; 12 detections per image. Weights drawn with torch.manual_seed(0): conv and linear weights
-U(±√(3 / fan_in)) (the class logits' ×1.5, so that scores spread), biases and running means U(±0.2), norm weights
-and running variances 0.5 + U(0, 1).
+ResNet-50 with FrozenBatchNorm2d, layer1..layer4 as '0'..'3', LastLevelMaxPool), RPNHead, MultiScaleRoIAlign,
+TwoMLPHead and FastRCNNPredictor, as gradlens's fasterrcnnResnet50Fpn builds it with widthDivisor 16: every ResNet
+width, the FPN's 256 and the box head's 1024 divided by 16; 5 classes; min_size 128, max_size 160; 40 proposals per
+level before NMS, 100 after; 12 detections per image; MultiScaleRoIAlign's canonical_scale 56 instead of 224, so
+that the proposals of these small images reach every pyramid level (the script prints how many per level).
+Weights drawn with torch.manual_seed(0): conv and linear weights U(±√(3 / fan_in)), biases and running means
+U(±0.2), norm weights and running variances 0.5 + U(0, 1); the class logits' weight rows shifted to mean 0 (so that
+labels vary), the RPN's box deltas ×0.1 (so that proposals stay near their anchors rather than clipped to the image).
 
 - fasterrcnn_resnet50_fpn.pth: the state dict (torch.save).
 - expected.npz: two images [3, 100, 120] and [3, 90, 130] (values in [0, 1]: noise and a few bright rectangles);
-  per image i the detections boxes<i> [K, 4], labels<i>, scores<i> (float32 run), and grad<i>, the gradient of
+  the RPN's proposal count per image (proposals); per image i the detections boxes<i> [K, 4], labels<i>, scores<i> (float32 run), and grad<i>, the gradient of
   image 0's first detection score with respect to image i (float64 run, which takes the same decisions: checked);
   also NMS cases (random boxes, scores, groups; batched_nms's result on both its CPU paths) and BoxCoder cases
   (deltas past the log(1000/16) clamp).
@@ -34,7 +36,7 @@ from torchvision.models.detection import FasterRCNN
 from torchvision.models.detection._utils import BoxCoder
 from torchvision.models.detection.backbone_utils import BackboneWithFPN, _resnet_fpn_extractor
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
-from torchvision.ops import batched_nms
+from torchvision.ops import MultiScaleRoIAlign, batched_nms
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 from torchvision.ops.misc import FrozenBatchNorm2d
 
@@ -42,8 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, '..', 'packages', 'nn', 'test', 'fixtures', 'detection')
 D = 16
 NUM_CLASSES = 5
-OPTIONS = {'widthDivisor': D, 'numClasses': NUM_CLASSES, 'minSize': 128, 'maxSize': 160, 'rpnPreNmsTopN': 60,
-           'rpnPostNmsTopN': 30, 'boxDetectionsPerImg': 12}
+OPTIONS = {'widthDivisor': D, 'numClasses': NUM_CLASSES, 'minSize': 128, 'maxSize': 160, 'rpnPreNmsTopN': 40,
+           'rpnPostNmsTopN': 100, 'roiCanonicalScale': 56, 'boxDetectionsPerImg': 12}
 SHAPES = [(3, 100, 120), (3, 90, 130)]
 
 
@@ -76,6 +78,7 @@ def build():
     return FasterRCNN(backbone, num_classes=None, min_size=OPTIONS['minSize'], max_size=OPTIONS['maxSize'],
                       rpn_pre_nms_top_n_test=OPTIONS['rpnPreNmsTopN'], rpn_post_nms_top_n_test=OPTIONS['rpnPostNmsTopN'],
                       box_detections_per_img=OPTIONS['boxDetectionsPerImg'],
+                      box_roi_pool=MultiScaleRoIAlign(['0', '1', '2', '3'], 7, 2, canonical_scale=OPTIONS['roiCanonicalScale']),
                       box_head=TwoMLPHead(channels * 7 * 7, rep), box_predictor=FastRCNNPredictor(rep, NUM_CLASSES))
 
 
@@ -93,7 +96,10 @@ def randomise(model):
                 fan_in = t[0].numel()
                 v = (2 * u - 1) * math.sqrt(3 / fan_in)
                 if name == 'roi_heads.box_predictor.cls_score.weight':
-                    v = v * 1.5
+                    # rows of mean 0: the ReLU features' common part favours no class, so labels vary
+                    v = (v - v.mean(1, keepdim=True))
+            if name.startswith('rpn.head.bbox_pred.'):
+                v = v * 0.1
             t.copy_(v.to(t.dtype))
 
 
@@ -143,8 +149,17 @@ def main():
     g = torch.Generator().manual_seed(1)
     xs = images(g)
     expected = {f'image{i}': x.numpy() for i, x in enumerate(xs)}
+    proposals = []
+    hook = model.rpn.register_forward_hook(lambda _m, _i, o: proposals.extend(o[0]))
     with torch.no_grad():
         dets32 = model(xs)
+    hook.remove()
+    for i, p in enumerate(proposals):
+        # torchvision's LevelMapper: which pyramid level MultiScaleRoIAlign pools each proposal from
+        s = torch.sqrt((p[:, 2] - p[:, 0]) * (p[:, 3] - p[:, 1]))
+        levels = torch.clamp(torch.floor(4 + torch.log2(s / OPTIONS['roiCanonicalScale']) + 1e-6), 2, 5).int()
+        print(f'image {i}: {len(p)} proposals, per level 2..5: {torch.bincount(levels - 2, minlength=4).tolist()}')
+    expected['proposals'] = np.array([len(p) for p in proposals], dtype=np.int32)
     # float64: the same decisions (labels, order), then the input gradient of image 0's first score
     m64 = build()
     m64.load_state_dict(model.state_dict())

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
-import { grad, numTensors, tensor, type Tensor } from '@gradlens/tensor';
+import { grad, numTensors, record, reshape, tensor, type Tensor } from '@gradlens/tensor';
+import { imageToTensor } from '@gradlens/io';
 import {
   batchedNms,
   BoxCoder,
@@ -10,6 +11,7 @@ import {
   type FasterRCNN,
   FrozenBatchNorm2d,
   loadWeights,
+  toTensor,
 } from '@gradlens/nn';
 import { npzFixture, relError, reportErrors } from './parity';
 
@@ -94,6 +96,49 @@ test('the first detection’s score has torchvision’s input gradient (through 
   expect(numTensors()).toBe(before);
 });
 
+test('a recorded detection carries torchvision’s module paths', () => {
+  const model = loaded();
+  const images = [asTensor('image0'), asTensor('image1')];
+  const { output, tape } = record(() => model.detectionScore(images, 0));
+  // both images padded to 128 × 160; layer4 at stride 32, 128 channels at width / 16
+  expect(tape.activation('backbone.body.layer4').shape).toEqual([2, 128, 4, 5]);
+  expect(tape.activation('backbone.fpn.layer_blocks.0').shape).toEqual([2, 16, 32, 40]);
+  // the box head runs on every proposal of both images, as many as torchvision's RPN kept
+  const proposals = ints('proposals').reduce((a, b) => a + b, 0);
+  expect(tape.activation('roi_heads.box_head').shape).toEqual([proposals, 64]);
+  expect(tape.activation('roi_heads.box_predictor.cls_score').shape).toEqual([proposals, 5]);
+  expect(output.shape).toEqual([]);
+  tape.dispose();
+  for (const t of [output, ...images]) t.dispose();
+});
+
+test('a picture as ToTensor gives it, alone or in a batch [N, 3, H, W]; no detection above the threshold gives empty results', () => {
+  const model = loaded();
+  const none = createDetectionModel('fasterrcnn_resnet50_fpn', { ...info.options, init: false, boxScoreThresh: 1 });
+  loadWeights(none, PTH);
+  const before = numTensors();
+  const raster = { width: 120, height: 100, channels: 3 as const, bitDepth: 8 as const, data: new Uint8Array(120 * 100 * 3) };
+  const image0 = asTensor('image0');
+  const v = image0.dataSync();
+  for (let p = 0; p < 120 * 100; p++) for (let c = 0; c < 3; c++) raster.data[p * 3 + c] = Math.round(v[c * 120 * 100 + p]! * 255);
+  const x = toTensor(imageToTensor(raster));
+  expect(x.shape).toEqual([3, 100, 120]);
+  const [one] = model.detect(x);
+  const [listed] = model.detect([x]);
+  expect(one!.labels.length).toBeGreaterThan(0);
+  expect(one!.labels).toEqual(listed!.labels);
+  expect(Array.from(one!.scores.dataSync())).toEqual(Array.from(listed!.scores.dataSync()));
+  const batch = reshape(image0, [1, 3, 100, 120]);
+  const batched = model.detect(batch);
+  expect(batched).toHaveLength(1);
+  expect(batched[0]!.labels).toEqual(ints('labels0'));
+  const [empty] = none.eval().detect([image0]);
+  expect([empty!.labels, empty!.boxes.shape, empty!.scores.shape]).toEqual([[], [0, 4], [0]]);
+  for (const d of [one!, listed!, ...batched, empty!]) (d.boxes.dispose(), d.scores.dispose());
+  for (const t of [x, batch, image0]) t.dispose();
+  expect(numTensors()).toBe(before);
+});
+
 test.each(['nms_trick', 'nms_vanilla'])('batched_nms (%s path) keeps torchvision’s boxes in its order', (tag) => {
   const boxes = Float32Array.from(arr(`${tag}_boxes`).data as ArrayLike<number>);
   const scores = Float32Array.from(arr(`${tag}_scores`).data as ArrayLike<number>);
@@ -133,9 +178,9 @@ describe('bad input fails in one line', () => {
     ],
     ['no image', () => [], /^fasterrcnn_resnet50_fpn: no images given$/],
     [
-      'a batch of rank 3',
-      () => tensor(new Float32Array(3 * 4 * 4), [3, 4, 4]),
-      /^fasterrcnn_resnet50_fpn: input must be \[N, 3, H, W\] or a list/,
+      'a tensor of rank 2',
+      () => tensor(new Float32Array(3 * 4), [3, 4]),
+      /^fasterrcnn_resnet50_fpn: input must be an image \[3, H, W\], a batch \[N, 3, H, W\] or a list of images, got \[3, 4\]$/,
     ],
   ] as const)('%s', (_what, images, message) => {
     expect(() => loaded().detect(images())).toThrow(message);

@@ -7,7 +7,7 @@ import { resnet50 } from '../resnet';
 import { IntermediateLayerGetter } from '../segmentation';
 import { AnchorGenerator } from './anchors';
 import { FeaturePyramidNetwork } from './fpn';
-import { FastRCNNPredictor, RoIHeads, TwoMLPHead } from './roi-heads';
+import { FastRCNNPredictor, MultiScaleRoIAlign, RoIHeads, TwoMLPHead } from './roi-heads';
 import { RegionProposalNetwork, RPNHead } from './rpn';
 import { GeneralizedRCNNTransform } from './transform';
 
@@ -28,6 +28,11 @@ export interface DetectionOptions extends ModelOptions {
   boxScoreThresh?: number;
   boxNmsThresh?: number;
   boxDetectionsPerImg?: number;
+  /**
+   * The canonical_scale of the box_roi_pool (MultiScaleRoIAlign; 224): the box side pooled from level 4 of the
+   * pyramid. Only for a model built with another box_roi_pool (the parity fixture's small images reach every level).
+   */
+  roiCanonicalScale?: number;
 }
 
 /** One image's detections, as torchvision's result dict. */
@@ -96,13 +101,13 @@ export class FasterRCNN extends Module {
   }
 
   /**
-   * Detections per image, from images [3, H, W] (or a batch [N, 3, H, W]) with values in [0, 1], each of any
+   * Detections per image, from images [3, H, W] (one, a list, or a batch [N, 3, H, W]) with values in [0, 1], each of any
    * size: normalised, resized, padded, then the RPN's proposals, the box head and torchvision's postprocessing.
    */
   detect(images: Tensor | readonly Tensor[]): Detection[] {
     if (this.training) throw new Error(`${this.name}: detection runs in eval mode only (training needs targets); call model.eval()`);
-    const list = Array.isArray(images) ? (images as readonly Tensor[]) : this.unbatch(images as Tensor);
     return tidy(() => {
+      const list = Array.isArray(images) ? (images as readonly Tensor[]) : this.unbatch(images as Tensor);
       const { batch, imageSizes, originalSizes } = this.transform.prepare(this.name, list);
       const padded: [number, number] = [batch.shape[2]!, batch.shape[3]!];
       const features = withScope('backbone', () => this.backbone.features(batch));
@@ -129,8 +134,11 @@ export class FasterRCNN extends Module {
   }
 
   private unbatch(x: Tensor): Tensor[] {
+    if (x.rank === 3) return [x];
     if (x.rank !== 4 || x.shape[1] !== 3)
-      throw new Error(`${this.name}: input must be [N, 3, H, W] or a list of [3, H, W], got [${x.shape.join(', ')}]`);
+      throw new Error(
+        `${this.name}: input must be an image [3, H, W], a batch [N, 3, H, W] or a list of images, got [${x.shape.join(', ')}]`,
+      );
     return Array.from({ length: x.shape[0]! }, (_, i) => reshape(slice(x, 0, i, i + 1), x.shape.slice(1)));
   }
 
@@ -179,6 +187,7 @@ export function fasterrcnnResnet50Fpn(o: DetectionOptions = {}): FasterRCNN {
       new TwoMLPHead(channels * 7 * 7, representation, init),
       new FastRCNNPredictor(representation, nc, init),
       boxSettings,
+      new MultiScaleRoIAlign([7, 7], 2, positive(name, 'roiCanonicalScale', o.roiCanonicalScale ?? 224, false)),
     );
     return new FasterRCNN(name, transform, new BackboneWithFPN(body, fpn), rpn, heads);
   } catch (e) {

@@ -132,13 +132,13 @@ export interface RawDetections {
 export class RoIHeads extends Module {
   readonly boxHead: TwoMLPHead;
   readonly boxPredictor: FastRCNNPredictor;
-  readonly boxRoiPool = new MultiScaleRoIAlign();
   readonly boxCoder = new BoxCoder([10, 10, 5, 5]);
 
   constructor(
     boxHead: TwoMLPHead,
     boxPredictor: FastRCNNPredictor,
     readonly settings: BoxSettings,
+    readonly boxRoiPool = new MultiScaleRoIAlign(),
   ) {
     super();
     this.boxHead = this.registerModule('box_head', boxHead);
