@@ -2,123 +2,156 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import { grad, numTensors, record, reshape, tensor, type Tensor } from '@gradlens/tensor';
-import { imageToTensor } from '@gradlens/io';
+import { imageToTensor, type NdArray } from '@gradlens/io';
 import {
   batchedNms,
   BoxCoder,
   createDetectionModel,
+  type DetectionModelName,
   type DetectionOptions,
   type FasterRCNN,
   FrozenBatchNorm2d,
   loadWeights,
+  type MobileNetDetectionOptions,
   toTensor,
 } from '@gradlens/nn';
 import { npzFixture, relError, reportErrors } from './parity';
 
 /**
- * torchvision's fasterrcnn_resnet50_fpn, reduced (scripts/make-nn-detection-fixtures.py builds it from torchvision's
- * classes, random weights): its .pth loads with no renaming, and detect() gives torchvision's boxes, labels and
+ * torchvision's Faster R-CNN detectors, reduced (scripts/make-nn-detection-fixtures.py builds them from torchvision's
+ * classes, random weights): their .pth loads with no renaming, and detect() gives torchvision's boxes, labels and
  * scores for two images of different sizes; the input gradient of the first detection's score matches autograd's.
  */
 const DIR = path.join(__dirname, 'fixtures', 'detection');
-const info = JSON.parse(fs.readFileSync(path.join(DIR, 'model.json'), 'utf8')) as {
-  options: DetectionOptions;
+interface ModelInfo {
+  options: DetectionOptions & MobileNetDetectionOptions;
   stateDictNames: string;
   numel: number;
   fullSize: [string, number[]][];
-};
-const { arr } = npzFixture(path.join(DIR, 'expected.npz'));
-const PTH = path.join(DIR, 'fasterrcnn_resnet50_fpn.pth');
+}
+const models = JSON.parse(fs.readFileSync(path.join(DIR, 'models.json'), 'utf8')) as Record<DetectionModelName, ModelInfo>;
+const common = npzFixture(path.join(DIR, 'common.npz')).arr;
+const pth = (name: string) => path.join(DIR, `${name}.pth`);
 
-const asTensor = (key: string): Tensor => {
-  const a = arr(key);
-  return tensor(Float32Array.from(a.data as ArrayLike<number>), a.shape);
-};
-const ints = (key: string): number[] => Array.from(arr(key).data as ArrayLike<number>, Number);
+const asTensor = (a: NdArray): Tensor => tensor(Float32Array.from(a.data as ArrayLike<number>), a.shape);
+const ints = (a: NdArray): number[] => Array.from(a.data as ArrayLike<number>, Number);
+const images = (): Tensor[] => [asTensor(common('image0')), asTensor(common('image1'))];
 
-function reduced(): FasterRCNN {
-  return createDetectionModel('fasterrcnn_resnet50_fpn', { ...info.options, init: false });
+function reduced(name: DetectionModelName = 'fasterrcnn_resnet50_fpn'): FasterRCNN {
+  return createDetectionModel(name, { ...models[name].options, init: false });
 }
 
-function loaded(): FasterRCNN {
-  const model = reduced();
-  expect(loadWeights(model, PTH)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+function loaded(name: DetectionModelName = 'fasterrcnn_resnet50_fpn'): FasterRCNN {
+  const model = reduced(name);
+  expect(loadWeights(model, pth(name))).toEqual({ missingKeys: [], unexpectedKeys: [] });
   return model.eval();
 }
 
-test('the state dict has torchvision’s names (FrozenBatchNorm2d: no num_batches_tracked), reduced and full size', () => {
-  const model = reduced();
-  const sd = model.stateDict();
-  expect(createHash('sha256').update(Object.keys(sd).sort().join('\n')).digest('hex')).toBe(info.stateDictNames);
-  expect(Object.values(sd).reduce((n, t) => n + t.size, 0)).toBe(info.numel);
-  expect(model.getModule('backbone.body.layer1.0.bn1')).toBeInstanceOf(FrozenBatchNorm2d);
-  const full = createDetectionModel('fasterrcnn_resnet50_fpn', { init: false });
-  const mine = Object.entries(full.stateDict()).map(([k, t]) => `${k} ${t.shape.join('x')}`);
-  const theirs = info.fullSize.map(([k, s]) => `${k} ${s.join('x')}`);
-  expect(mine.sort()).toEqual(theirs.sort());
-  for (const t of Object.values(full.stateDict())) t.dispose();
+const FROZEN: Record<string, string> = {
+  fasterrcnn_resnet50_fpn: 'backbone.body.layer1.0.bn1',
+  fasterrcnn_mobilenet_v3_large_fpn: 'backbone.body.1.block.0.1',
+};
+
+test('the fixture covers the detectors with their own backbones', () => {
+  expect(Object.keys(models).sort()).toEqual(['fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_resnet50_fpn']);
 });
 
-test('detect() matches torchvision: boxes, labels, scores of two images of different sizes', () => {
-  const model = loaded();
-  const before = numTensors();
-  const images = [asTensor('image0'), asTensor('image1')];
-  const dets = model.detect(images);
-  const errs: Record<string, number> = {};
-  dets.forEach((d, i) => {
-    expect(d.labels).toEqual(ints(`labels${i}`));
-    errs[`boxes${i}`] = relError(d.boxes, arr(`boxes${i}`));
-    const want = arr(`scores${i}`).data as ArrayLike<number>;
-    const got = d.scores.dataSync();
-    errs[`scores${i}`] = Math.max(...Array.from(want, (w, k) => Math.abs(got[k]! - w)));
+describe.each(Object.keys(models) as DetectionModelName[])('%s (reduced)', (name) => {
+  const info = models[name];
+  const { arr } = npzFixture(path.join(DIR, `${name}.npz`));
+
+  test('the state dict has torchvision’s names (FrozenBatchNorm2d: no num_batches_tracked), reduced and full size', () => {
+    const model = reduced(name);
+    const sd = model.stateDict();
+    expect(createHash('sha256').update(Object.keys(sd).sort().join('\n')).digest('hex')).toBe(info.stateDictNames);
+    expect(Object.values(sd).reduce((n, t) => n + t.size, 0)).toBe(info.numel);
+    expect(model.getModule(FROZEN[name]!)).toBeInstanceOf(FrozenBatchNorm2d);
+    const full = createDetectionModel(name, { init: false });
+    const mine = Object.entries(full.stateDict()).map(([k, t]) => `${k} ${t.shape.join('x')}`);
+    const theirs = info.fullSize.map(([k, s]) => `${k} ${s.join('x')}`);
+    expect(mine.sort()).toEqual(theirs.sort());
+    for (const t of Object.values(full.stateDict())) t.dispose();
   });
-  reportErrors('fasterrcnn_resnet50_fpn vs torchvision', errs);
-  expect(dets.map((d) => d.labels.length)).toEqual([ints('labels0').length, ints('labels1').length]);
-  expect(ints('labels0').length).toBeGreaterThan(2);
-  for (const [k, e] of Object.entries(errs)) expect([k, e]).toEqual([k, expect.any(Number)]);
-  for (const [k, e] of Object.entries(errs)) expect(e).toBeLessThanOrEqual(k.startsWith('boxes') ? 1e-3 : 1e-4);
-  for (const d of dets) (d.boxes.dispose(), d.scores.dispose());
-  for (const t of images) t.dispose();
-  expect(numTensors()).toBe(before);
+
+  test('detect() matches torchvision: boxes, labels, scores of two images of different sizes', () => {
+    const model = loaded(name);
+    const before = numTensors();
+    const xs = images();
+    const dets = model.detect(xs);
+    const errs: Record<string, number> = {};
+    dets.forEach((d, i) => {
+      expect(d.labels).toEqual(ints(arr(`labels${i}`)));
+      errs[`boxes${i}`] = relError(d.boxes, arr(`boxes${i}`));
+      const want = arr(`scores${i}`).data as ArrayLike<number>;
+      const got = d.scores.dataSync();
+      errs[`scores${i}`] = Math.max(...Array.from(want, (w, k) => Math.abs(got[k]! - w)));
+    });
+    reportErrors(`${name} vs torchvision`, errs);
+    expect(dets.map((d) => d.labels.length)).toEqual([ints(arr('labels0')).length, ints(arr('labels1')).length]);
+    expect(ints(arr('labels0')).length).toBeGreaterThan(2);
+    for (const [k, e] of Object.entries(errs)) expect(e).toBeLessThanOrEqual(k.startsWith('boxes') ? 1e-3 : 1e-4);
+    for (const d of dets) (d.boxes.dispose(), d.scores.dispose());
+    for (const t of xs) t.dispose();
+    expect(numTensors()).toBe(before);
+  });
+
+  test('the first detection’s score has torchvision’s input gradient (through RoIAlign, the FPN and the resize)', () => {
+    const model = loaded(name);
+    const before = numTensors();
+    const xs = images();
+    const [g0, g1] = grad((a, b) => model.detectionScore([a!, b!], 0, 0), xs);
+    const err = relError(g0!, arr('grad0'));
+    reportErrors(`${name} score gradient`, { image0: err });
+    expect(err).toBeLessThanOrEqual(2e-3);
+    // the other image's rois are not image 0's: no gradient reaches it (torchvision's is 0 too: checked by the script)
+    expect(Math.max(...Array.from(g1!.dataSync(), Math.abs))).toBe(0);
+    for (const t of [g0!, g1!, ...xs]) t.dispose();
+    expect(numTensors()).toBe(before);
+  });
 });
 
-test('the first detection’s score has torchvision’s input gradient (through RoIAlign, the FPN and the resize)', () => {
-  const model = loaded();
-  const before = numTensors();
-  const images = [asTensor('image0'), asTensor('image1')];
-  const [g0, g1] = grad((a, b) => model.detectionScore([a!, b!], 0, 0), images);
-  const err = relError(g0!, arr('grad0'));
-  reportErrors('fasterrcnn_resnet50_fpn score gradient', { image0: err });
-  expect(err).toBeLessThanOrEqual(2e-3);
-  // the other image's rois are not image 0's: no gradient reaches it
-  expect(Math.max(...Array.from(g1!.dataSync(), Math.abs))).toBe(0);
-  for (const t of [g0!, g1!, ...images]) t.dispose();
-  expect(numTensors()).toBe(before);
+test('fasterrcnn_mobilenet_v3_large_320_fpn: the same model, with torchvision’s low-resolution settings', () => {
+  const m = createDetectionModel('fasterrcnn_mobilenet_v3_large_320_fpn', { init: false });
+  expect([m.transform.settings.minSize, m.transform.settings.maxSize]).toEqual([320, 640]);
+  expect(m.rpn.settings).toEqual({ preNmsTopN: 150, postNmsTopN: 150, nmsThresh: 0.7, scoreThresh: 0.05 });
+  const full = createDetectionModel('fasterrcnn_mobilenet_v3_large_fpn', { init: false });
+  expect([full.transform.settings.minSize, full.transform.settings.maxSize]).toEqual([800, 1333]);
+  expect(full.rpn.settings).toEqual({ preNmsTopN: 1000, postNmsTopN: 1000, nmsThresh: 0.7, scoreThresh: 0 });
+  const shapes = (x: FasterRCNN) => Object.entries(x.stateDict()).map(([k, t]) => `${k} ${t.shape.join('x')}`);
+  expect(shapes(m)).toEqual(shapes(full));
+  // 15 anchors per position (five sizes, three ratios) at each of '0', '1' and 'pool'
+  expect(m.rpn.anchorGenerator.numAnchorsPerLocation()).toEqual([15, 15, 15]);
+  expect(m.backbone.returnedMaps).toBe(2);
+  for (const x of [m, full]) for (const t of Object.values(x.stateDict())) t.dispose();
 });
 
 test('a recorded detection carries torchvision’s module paths', () => {
   const model = loaded();
-  const images = [asTensor('image0'), asTensor('image1')];
-  const { output, tape } = record(() => model.detectionScore(images, 0));
+  const xs = images();
+  const { output, tape } = record(() => model.detectionScore(xs, 0));
   // both images padded to 128 × 160; layer4 at stride 32, 128 channels at width / 16
   expect(tape.activation('backbone.body.layer4').shape).toEqual([2, 128, 4, 5]);
   expect(tape.activation('backbone.fpn.layer_blocks.0').shape).toEqual([2, 16, 32, 40]);
   // the box head runs on every proposal of both images, as many as torchvision's RPN kept
-  const proposals = ints('proposals').reduce((a, b) => a + b, 0);
+  const proposals = ints(npzFixture(path.join(DIR, 'fasterrcnn_resnet50_fpn.npz')).arr('proposals')).reduce((a, b) => a + b, 0);
   expect(tape.activation('roi_heads.box_head').shape).toEqual([proposals, 64]);
   expect(tape.activation('roi_heads.box_predictor.cls_score').shape).toEqual([proposals, 5]);
   expect(output.shape).toEqual([]);
   tape.dispose();
-  for (const t of [output, ...images]) t.dispose();
+  for (const t of [output, ...xs]) t.dispose();
 });
 
 test('a picture as ToTensor gives it, alone or in a batch [N, 3, H, W]; no detection above the threshold gives empty results', () => {
   const model = loaded();
-  const none = createDetectionModel('fasterrcnn_resnet50_fpn', { ...info.options, init: false, boxScoreThresh: 1 });
-  loadWeights(none, PTH);
+  const none = createDetectionModel('fasterrcnn_resnet50_fpn', {
+    ...models.fasterrcnn_resnet50_fpn.options,
+    init: false,
+    boxScoreThresh: 1,
+  });
+  loadWeights(none, pth('fasterrcnn_resnet50_fpn'));
   const before = numTensors();
   const raster = { width: 120, height: 100, channels: 3 as const, bitDepth: 8 as const, data: new Uint8Array(120 * 100 * 3) };
-  const image0 = asTensor('image0');
+  const image0 = asTensor(common('image0'));
   const v = image0.dataSync();
   for (let p = 0; p < 120 * 100; p++) for (let c = 0; c < 3; c++) raster.data[p * 3 + c] = Math.round(v[c * 120 * 100 + p]! * 255);
   const x = toTensor(imageToTensor(raster));
@@ -131,7 +164,7 @@ test('a picture as ToTensor gives it, alone or in a batch [N, 3, H, W]; no detec
   const batch = reshape(image0, [1, 3, 100, 120]);
   const batched = model.detect(batch);
   expect(batched).toHaveLength(1);
-  expect(batched[0]!.labels).toEqual(ints('labels0'));
+  expect(batched[0]!.labels).toEqual(ints(npzFixture(path.join(DIR, 'fasterrcnn_resnet50_fpn.npz')).arr('labels0')));
   const [empty] = none.eval().detect([image0]);
   expect([empty!.labels, empty!.boxes.shape, empty!.scores.shape]).toEqual([[], [0, 4], [0]]);
   for (const d of [one!, listed!, ...batched, empty!]) (d.boxes.dispose(), d.scores.dispose());
@@ -140,17 +173,17 @@ test('a picture as ToTensor gives it, alone or in a batch [N, 3, H, W]; no detec
 });
 
 test.each(['nms_trick', 'nms_vanilla'])('batched_nms (%s path) keeps torchvision’s boxes in its order', (tag) => {
-  const boxes = Float32Array.from(arr(`${tag}_boxes`).data as ArrayLike<number>);
-  const scores = Float32Array.from(arr(`${tag}_scores`).data as ArrayLike<number>);
-  expect(batchedNms(boxes, scores, ints(`${tag}_groups`), 0.5)).toEqual(ints(`${tag}_keep`));
+  const boxes = Float32Array.from(common(`${tag}_boxes`).data as ArrayLike<number>);
+  const scores = Float32Array.from(common(`${tag}_scores`).data as ArrayLike<number>);
+  expect(batchedNms(boxes, scores, ints(common(`${tag}_groups`)), 0.5)).toEqual(ints(common(`${tag}_keep`)));
 });
 
 test('BoxCoder decodes as torchvision’s, clamping width and height deltas at log(1000 / 16)', () => {
   const got = new BoxCoder([10, 10, 5, 5]).decode(
-    arr('coder_deltas').data as ArrayLike<number>,
-    arr('coder_refs').data as ArrayLike<number>,
+    common('coder_deltas').data as ArrayLike<number>,
+    common('coder_refs').data as ArrayLike<number>,
   );
-  const want = arr('coder_boxes').data as ArrayLike<number>;
+  const want = common('coder_boxes').data as ArrayLike<number>;
   expect(got.length).toBe(want.length);
   got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want[i]!))));
 });

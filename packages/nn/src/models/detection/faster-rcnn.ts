@@ -3,8 +3,9 @@ import { indexSelect, reshape, slice, tensor, tidy, withScope } from '@gradlens/
 import { Module } from '../../module';
 import type { ModelOptions } from '../common';
 import { numClassesOf, widthScaler } from '../common';
+import { MobileNetV3Block, mobilenetV3Large } from '../mobilenet-v3';
 import { resnet50 } from '../resnet';
-import { IntermediateLayerGetter } from '../segmentation';
+import { featureChannels, IntermediateLayerGetter } from '../segmentation';
 import { AnchorGenerator } from './anchors';
 import { FeaturePyramidNetwork } from './fpn';
 import { FastRCNNPredictor, MultiScaleRoIAlign, RoIHeads, TwoMLPHead } from './roi-heads';
@@ -59,7 +60,12 @@ export class BackboneWithFPN extends Module {
     this.fpn = this.registerModule('fpn', fpn);
   }
 
-  /** The pyramid's maps '0'…'3' and 'pool', finest first; run it inside the backbone's scope. */
+  /** How many of the pyramid's maps come from the body ('0', '1', …), before the extra 'pool': the RoIAlign's maps. */
+  get returnedMaps(): number {
+    return Object.keys(this.body.returnLayers).length;
+  }
+
+  /** The pyramid's maps '0', '1', … and 'pool', finest first; run it inside the backbone's scope. */
   features(x: Tensor): Tensor[] {
     const maps = withScope('body', () => this.body.features(x));
     const names = Object.values(this.body.returnLayers);
@@ -112,7 +118,9 @@ export class FasterRCNN extends Module {
       const padded: [number, number] = [batch.shape[2]!, batch.shape[3]!];
       const features = withScope('backbone', () => this.backbone.features(batch));
       const proposals = withScope('rpn', () => this.rpn.run(features, padded, imageSizes));
-      const { scores, detections } = withScope('roi_heads', () => this.roiHeads.run(features.slice(0, 4), proposals, imageSizes));
+      const { scores, detections } = withScope('roi_heads', () =>
+        this.roiHeads.run(features.slice(0, this.backbone.returnedMaps), proposals, imageSizes),
+      );
       return detections.map((d, i) => ({
         boxes: tensor(this.transform.mapBack(d.boxes, imageSizes[i]!, originalSizes[i]!), [d.labels.length, 4]),
         labels: d.labels,
@@ -147,18 +155,49 @@ export class FasterRCNN extends Module {
   }
 }
 
-/** Faster R-CNN with a ResNet-50-FPN backbone (FrozenBatchNorm2d), as torchvision.models.detection.fasterrcnn_resnet50_fpn. */
-export function fasterrcnnResnet50Fpn(o: DetectionOptions = {}): FasterRCNN {
-  const name = 'fasterrcnn_resnet50_fpn';
+/** The options of the MobileNetV3-Large-FPN detectors: `widthMult` narrows the backbone (`widthDivisor` the FPN and heads). */
+export interface MobileNetDetectionOptions extends DetectionOptions {
+  /** torchvision's width_mult of the MobileNetV3 backbone (default 1). */
+  widthMult?: number;
+}
+
+/** torchvision's test-time defaults of a FasterRCNN, which a builder may change (the 320 model's). */
+interface FasterRcnnDefaults {
+  minSize: number;
+  maxSize: number;
+  rpnPreNmsTopN: number;
+  rpnPostNmsTopN: number;
+  rpnScoreThresh: number;
+}
+
+const FASTER_RCNN_DEFAULTS: FasterRcnnDefaults = {
+  minSize: 800,
+  maxSize: 1333,
+  rpnPreNmsTopN: 1000,
+  rpnPostNmsTopN: 1000,
+  rpnScoreThresh: 0,
+};
+
+/**
+ * torchvision's FasterRCNN(backbone, num_classes, rpn_anchor_generator, …) on a BackboneWithFPN: RPNHead (one 3×3
+ * conv), TwoMLPHead (representation 1024) and FastRCNNPredictor, MultiScaleRoIAlign on the body's maps.
+ */
+function fasterRcnn(
+  name: string,
+  o: DetectionOptions,
+  makeBackbone: (channels: number) => BackboneWithFPN,
+  anchors: AnchorGenerator,
+  d: FasterRcnnDefaults,
+): FasterRCNN {
   try {
     const nc = numClassesOf({ numClasses: o.numClasses ?? 91 }, name);
     const w = widthScaler(o, name);
     const init = { init: o.init, generator: o.generator };
     const rpnSettings = {
-      preNmsTopN: positive(name, 'rpnPreNmsTopN', o.rpnPreNmsTopN ?? 1000, true),
-      postNmsTopN: positive(name, 'rpnPostNmsTopN', o.rpnPostNmsTopN ?? 1000, true),
+      preNmsTopN: positive(name, 'rpnPreNmsTopN', o.rpnPreNmsTopN ?? d.rpnPreNmsTopN, true),
+      postNmsTopN: positive(name, 'rpnPostNmsTopN', o.rpnPostNmsTopN ?? d.rpnPostNmsTopN, true),
       nmsThresh: o.rpnNmsThresh ?? 0.7,
-      scoreThresh: o.rpnScoreThresh ?? 0,
+      scoreThresh: o.rpnScoreThresh ?? d.rpnScoreThresh,
     };
     const boxSettings = {
       scoreThresh: o.boxScoreThresh ?? 0.05,
@@ -166,21 +205,14 @@ export function fasterrcnnResnet50Fpn(o: DetectionOptions = {}): FasterRCNN {
       detectionsPerImg: positive(name, 'boxDetectionsPerImg', o.boxDetectionsPerImg ?? 100, true),
     };
     const transform = new GeneralizedRCNNTransform({
-      minSize: positive(name, 'minSize', o.minSize ?? 800, false),
-      maxSize: positive(name, 'maxSize', o.maxSize ?? 1333, false),
+      minSize: positive(name, 'minSize', o.minSize ?? d.minSize, false),
+      maxSize: positive(name, 'maxSize', o.maxSize ?? d.maxSize, false),
       imageMean: [0.485, 0.456, 0.406],
       imageStd: [0.229, 0.224, 0.225],
       sizeDivisible: 32,
     });
-    // numClasses 1: the classifier is dropped (and freed) by the layer getter.
-    const resnet = resnet50({ ...o, numClasses: 1, frozenBatchNorm: true });
-    const body = new IntermediateLayerGetter(resnet, { layer1: '0', layer2: '1', layer3: '2', layer4: '3' });
     const channels = w(256);
-    const fpn = new FeaturePyramidNetwork([w(64) * 4, w(128) * 4, w(256) * 4, w(512) * 4], channels, init);
-    const anchors = new AnchorGenerator(
-      [[32], [64], [128], [256], [512]],
-      Array.from({ length: 5 }, () => [0.5, 1, 2]),
-    );
+    const backbone = makeBackbone(channels);
     const rpn = new RegionProposalNetwork(anchors, new RPNHead(channels, anchors.numAnchorsPerLocation()[0]!, 1, init), rpnSettings);
     const representation = w(1024);
     const heads = new RoIHeads(
@@ -189,9 +221,73 @@ export function fasterrcnnResnet50Fpn(o: DetectionOptions = {}): FasterRCNN {
       boxSettings,
       new MultiScaleRoIAlign([7, 7], 2, positive(name, 'roiCanonicalScale', o.roiCanonicalScale ?? 224, false)),
     );
-    return new FasterRCNN(name, transform, new BackboneWithFPN(body, fpn), rpn, heads);
+    return new FasterRCNN(name, transform, backbone, rpn, heads);
   } catch (e) {
     const message = (e as Error).message;
     throw new Error(message.startsWith(`${name}: `) ? message : `${name}: ${message}`);
   }
+}
+
+/** Faster R-CNN with a ResNet-50-FPN backbone (FrozenBatchNorm2d), as torchvision.models.detection.fasterrcnn_resnet50_fpn. */
+export function fasterrcnnResnet50Fpn(o: DetectionOptions = {}): FasterRCNN {
+  const anchors = new AnchorGenerator(
+    [[32], [64], [128], [256], [512]],
+    Array.from({ length: 5 }, () => [0.5, 1, 2]),
+  );
+  const backbone = (channels: number): BackboneWithFPN => {
+    const w = widthScaler(o, 'fasterrcnn_resnet50_fpn');
+    // numClasses 1: the classifier is dropped (and freed) by the layer getter.
+    const resnet = resnet50({ ...o, numClasses: 1, frozenBatchNorm: true });
+    const body = new IntermediateLayerGetter(resnet, { layer1: '0', layer2: '1', layer3: '2', layer4: '3' });
+    const fpn = new FeaturePyramidNetwork([w(64) * 4, w(128) * 4, w(256) * 4, w(512) * 4], channels, o);
+    return new BackboneWithFPN(body, fpn);
+  };
+  return fasterRcnn('fasterrcnn_resnet50_fpn', o, backbone, anchors, FASTER_RCNN_DEFAULTS);
+}
+
+/**
+ * torchvision's _mobilenet_extractor with fpn=True: MobileNetV3-Large's `features` (FrozenBatchNorm2d) returning its
+ * last two stages (the last block that strides to 16, and the final 1×1 conv) as '0' and '1', with an FPN.
+ */
+function mobilenetFpnBackbone(o: MobileNetDetectionOptions, channels: number): BackboneWithFPN {
+  // widthDivisor narrows the FPN and heads only (MobileNetV3 takes widthMult); the classifier is dropped and freed.
+  const m = mobilenetV3Large({ ...o, widthDivisor: undefined, numClasses: 1, frozenBatchNorm: true });
+  for (const t of m.classifier.parameters()) t.dispose();
+  const features = m.features;
+  const kids = features.children().map(([, k]) => k);
+  const stages = [0, ...kids.flatMap((k, i) => (k instanceof MobileNetV3Block && k.isCn ? [i] : [])), kids.length - 1];
+  const returned = [stages[stages.length - 2]!, stages[stages.length - 1]!];
+  const body = new IntermediateLayerGetter(features, { [String(returned[0])]: '0', [String(returned[1])]: '1' });
+  const fpn = new FeaturePyramidNetwork(
+    returned.map((i) => featureChannels(features.at(i))),
+    channels,
+    o,
+  );
+  return new BackboneWithFPN(body, fpn);
+}
+
+/** Anchors of the MobileNetV3 detectors: five sizes at each of the three maps ('0', '1', 'pool'). */
+const mobilenetAnchors = (): AnchorGenerator =>
+  new AnchorGenerator(
+    Array.from({ length: 3 }, () => [32, 64, 128, 256, 512]),
+    Array.from({ length: 3 }, () => [0.5, 1, 2]),
+  );
+
+/** Faster R-CNN with a MobileNetV3-Large-FPN backbone, as torchvision.models.detection.fasterrcnn_mobilenet_v3_large_fpn. */
+export function fasterrcnnMobilenetV3LargeFpn(o: MobileNetDetectionOptions = {}): FasterRCNN {
+  return fasterRcnn('fasterrcnn_mobilenet_v3_large_fpn', o, (c) => mobilenetFpnBackbone(o, c), mobilenetAnchors(), FASTER_RCNN_DEFAULTS);
+}
+
+/**
+ * The same for low-resolution pictures, as torchvision.models.detection.fasterrcnn_mobilenet_v3_large_320_fpn:
+ * min_size 320, max_size 640, 150 proposals before and after NMS, rpn_score_thresh 0.05.
+ */
+export function fasterrcnnMobilenetV3Large320Fpn(o: MobileNetDetectionOptions = {}): FasterRCNN {
+  return fasterRcnn('fasterrcnn_mobilenet_v3_large_320_fpn', o, (c) => mobilenetFpnBackbone(o, c), mobilenetAnchors(), {
+    minSize: 320,
+    maxSize: 640,
+    rpnPreNmsTopN: 150,
+    rpnPostNmsTopN: 150,
+    rpnScoreThresh: 0.05,
+  });
 }

@@ -1,7 +1,7 @@
 import type { Module } from '../../module';
 import { didYouMean } from '../../names';
-import type { DetectionOptions, FasterRCNN } from './faster-rcnn';
-import { fasterrcnnResnet50Fpn } from './faster-rcnn';
+import type { DetectionOptions, FasterRCNN, MobileNetDetectionOptions } from './faster-rcnn';
+import { fasterrcnnMobilenetV3Large320Fpn, fasterrcnnMobilenetV3LargeFpn, fasterrcnnResnet50Fpn } from './faster-rcnn';
 
 export * from './anchors';
 export * from './boxes';
@@ -18,7 +18,9 @@ export * from './transform';
  */
 export const detectionBuilders = {
   fasterrcnn_resnet50_fpn: fasterrcnnResnet50Fpn,
-} as const satisfies Record<string, (o?: DetectionOptions) => Module>;
+  fasterrcnn_mobilenet_v3_large_fpn: fasterrcnnMobilenetV3LargeFpn,
+  fasterrcnn_mobilenet_v3_large_320_fpn: fasterrcnnMobilenetV3Large320Fpn,
+} as const satisfies Record<string, (o?: MobileNetDetectionOptions) => Module>;
 
 /** A torchvision detection model name createDetectionModel builds. */
 export type DetectionModelName = keyof typeof detectionBuilders;
@@ -29,7 +31,7 @@ export function isDetectionModelName(name: string): name is DetectionModelName {
 }
 
 /** Builds a torchvision detection model by name (`fasterrcnn_resnet50_fpn`); call `.eval()` before `detect`. */
-export function createDetectionModel(name: DetectionModelName, options: DetectionOptions = {}): FasterRCNN {
+export function createDetectionModel(name: DetectionModelName, options: DetectionOptions & MobileNetDetectionOptions = {}): FasterRCNN {
   if (!isDetectionModelName(name)) {
     const known = Object.keys(detectionBuilders);
     throw new Error(
