@@ -110,6 +110,31 @@ describe.each(Object.keys(models) as DetectionModelName[])('%s (reduced)', (name
   });
 });
 
+test('FrozenBatchNorm2d: four buffers, no parameters, running statistics in training mode too, eps as torchvision overwrites it', () => {
+  const bn = new FrozenBatchNorm2d(2);
+  expect(Object.keys(bn.stateDict()).sort()).toEqual(['bias', 'running_mean', 'running_var', 'weight']);
+  expect(bn.parameters()).toEqual([]);
+  bn.loadStateDict({ running_var: { shape: [2], data: new Float32Array([1e-6, 4]) } }, { strict: false });
+  const x = tensor(new Float32Array([1, 1]), [1, 2, 1, 1]);
+  const run = () => Array.from(bn.train().call(x).dataSync());
+  const [a, b] = run();
+  expect(a).toBeCloseTo(1 / Math.sqrt(1e-6 + 1e-5), 3);
+  expect(b).toBeCloseTo(0.5, 5);
+  expect(run()).toEqual([a, b]); // no running statistics updated
+  bn.setEps(0);
+  expect(run()[0]).toBeCloseTo(1000, 2);
+  // torchvision's overwrite_eps(model, 0.0) for its COCO_V1 R-CNN weights
+  const m = createDetectionModel('fasterrcnn_resnet50_fpn', {
+    ...models.fasterrcnn_resnet50_fpn.options,
+    init: false,
+    frozenBatchNormEps: 0,
+  });
+  const frozen = m.namedModules().filter(([, k]) => k instanceof FrozenBatchNorm2d);
+  expect(frozen.length).toBe(53);
+  expect(frozen.every(([, k]) => (k as FrozenBatchNorm2d).eps === 0)).toBe(true);
+  expect(() => bn.setEps(-1)).toThrow(/^FrozenBatchNorm2d: eps must be a finite number ≥ 0, got -1$/);
+});
+
 test('fasterrcnn_mobilenet_v3_large_320_fpn: the same model, with torchvision’s low-resolution settings', () => {
   const m = createDetectionModel('fasterrcnn_mobilenet_v3_large_320_fpn', { init: false });
   expect([m.transform.settings.minSize, m.transform.settings.maxSize]).toEqual([320, 640]);

@@ -1,6 +1,7 @@
 import type { Tensor } from '@gradlens/tensor';
 import { batchNorm } from '@gradlens/tensor';
 import { BatchNorm2d } from './batchnorm';
+import type { Module } from '../module';
 
 /**
  * torchvision.ops.FrozenBatchNorm2d: batch normalisation with fixed statistics and affine, the detection backbones'
@@ -22,6 +23,14 @@ export class FrozenBatchNorm2d extends BatchNorm2d {
     counter?.dispose();
   }
 
+  /** Sets eps in place, as torchvision's overwrite_eps (its published R-CNN and RetinaNet COCO_V1 weights run at 0). */
+  setEps(eps: number): this {
+    if (!(eps >= 0) || !Number.isFinite(eps)) throw new Error(`FrozenBatchNorm2d: eps must be a finite number ≥ 0, got ${eps}`);
+    // eps is readonly for every other norm layer; a frozen one changes it where torchvision does, after building.
+    (this as { eps: number }).eps = eps;
+    return this;
+  }
+
   override forward(x: Tensor): Tensor {
     if (x.rank !== 4) throw new Error(`FrozenBatchNorm2d: expected input 4-D [N, C, H, W], got [${x.shape.join(', ')}]`);
     if (x.shape[1] !== this.numFeatures) {
@@ -29,4 +38,11 @@ export class FrozenBatchNorm2d extends BatchNorm2d {
     }
     return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, { training: false, momentum: 0, eps: this.eps });
   }
+}
+
+/** torchvision's overwrite_eps: sets eps of every FrozenBatchNorm2d in `model`; returns how many it changed. */
+export function overwriteEps(model: Module, eps: number): number {
+  const frozen = model.namedModules().flatMap(([, m]) => (m instanceof FrozenBatchNorm2d ? [m] : []));
+  for (const m of frozen) m.setEps(eps);
+  return frozen.length;
 }

@@ -1,5 +1,6 @@
 import type { Tensor } from '@gradlens/tensor';
 import { indexSelect, reshape, slice, tensor, tidy, withScope } from '@gradlens/tensor';
+import { overwriteEps } from '../../layers/frozen-batchnorm';
 import { Module } from '../../module';
 import type { ModelOptions } from '../common';
 import { numClassesOf, widthScaler } from '../common';
@@ -34,6 +35,12 @@ export interface DetectionOptions extends ModelOptions {
    * pyramid. Only for a model built with another box_roi_pool (the parity fixture's small images reach every level).
    */
   roiCanonicalScale?: number;
+  /**
+   * eps of every FrozenBatchNorm2d (default 1e-5, as torchvision builds them). torchvision sets 0 when it loads
+   * the published `fasterrcnn_resnet50_fpn_coco-258fb6c6.pth` (COCO_V1, its `overwrite_eps(model, 0.0)`): pass
+   * 0 with that file to get its detections.
+   */
+  frozenBatchNormEps?: number;
 }
 
 /** One image's detections, as torchvision's result dict. */
@@ -221,7 +228,9 @@ function fasterRcnn(
       boxSettings,
       new MultiScaleRoIAlign([7, 7], 2, positive(name, 'roiCanonicalScale', o.roiCanonicalScale ?? 224, false)),
     );
-    return new FasterRCNN(name, transform, backbone, rpn, heads);
+    const model = new FasterRCNN(name, transform, backbone, rpn, heads);
+    if (o.frozenBatchNormEps !== undefined) overwriteEps(model, o.frozenBatchNormEps);
+    return model;
   } catch (e) {
     const message = (e as Error).message;
     throw new Error(message.startsWith(`${name}: `) ? message : `${name}: ${message}`);
