@@ -33,12 +33,12 @@ import torch
 import torch.nn as nn
 from torchvision.models import mobilenetv3, resnet
 from torchvision.models.detection.anchor_utils import AnchorGenerator
-from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection import FasterRCNN, RetinaNet
 from torchvision.models.detection._utils import BoxCoder
 from torchvision.models.detection.backbone_utils import BackboneWithFPN, _resnet_fpn_extractor
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.ops import MultiScaleRoIAlign, batched_nms
-from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,6 +49,8 @@ OPTIONS = {'widthDivisor': D, 'numClasses': NUM_CLASSES, 'minSize': 128, 'maxSiz
            'rpnPostNmsTopN': 100, 'roiCanonicalScale': 56, 'boxDetectionsPerImg': 12}
 WIDTH_MULT = 0.25
 CLS_SCALE = 10
+RETINANET = {'widthDivisor': D, 'numClasses': NUM_CLASSES, 'minSize': 128, 'maxSize': 160, 'detectionsPerImg': 6,
+             'topkCandidates': 100}
 SHAPES = [(3, 100, 120), (3, 90, 130)]
 
 
@@ -109,19 +111,33 @@ def mobilenet_v3_large_fpn():
     return faster_rcnn(mobilenet_fpn_backbone(features, w(256)), mobilenet_anchors())
 
 
+def retinanet_resnet50_fpn():
+    return_layers = {'layer2': '0', 'layer3': '1', 'layer4': '2'}
+    c = w(256)
+    backbone = BackboneWithFPN(SlimResNet(), return_layers, [w(128) * 4, w(256) * 4, w(512) * 4], c,
+                               extra_blocks=LastLevelP6P7(c, c))
+    return RetinaNet(backbone, num_classes=NUM_CLASSES, min_size=OPTIONS['minSize'], max_size=OPTIONS['maxSize'],
+                     detections_per_img=RETINANET['detectionsPerImg'], topk_candidates=RETINANET['topkCandidates'])
+
+
 def full_size(name):
     """The full-size model as torchvision builds it for its published weights (is_trained: FrozenBatchNorm2d;
     weights=None alone would give BatchNorm2d), without downloading them."""
     if name == 'fasterrcnn_resnet50_fpn':
         return FasterRCNN(_resnet_fpn_extractor(resnet.resnet50(norm_layer=FrozenBatchNorm2d), 3), num_classes=91)
+    if name == 'retinanet_resnet50_fpn':
+        backbone = _resnet_fpn_extractor(resnet.resnet50(norm_layer=FrozenBatchNorm2d), 3, returned_layers=[2, 3, 4],
+                                         extra_blocks=LastLevelP6P7(256, 256))
+        return RetinaNet(backbone, num_classes=91)
     features = mobilenetv3.mobilenet_v3_large(norm_layer=FrozenBatchNorm2d).features
     return FasterRCNN(mobilenet_fpn_backbone(features, 256), num_classes=91, rpn_anchor_generator=mobilenet_anchors())
 
 
-# name → (builder, the TypeScript builder's options beyond OPTIONS, the class logits' weight scale)
+# name → (builder, the TypeScript builder's options, the Faster R-CNN class logits' weight scale)
 MODELS = {
-    'fasterrcnn_resnet50_fpn': (resnet50_fpn, {}, 1),
-    'fasterrcnn_mobilenet_v3_large_fpn': (mobilenet_v3_large_fpn, {'widthMult': WIDTH_MULT}, CLS_SCALE),
+    'fasterrcnn_resnet50_fpn': (resnet50_fpn, OPTIONS, 1),
+    'fasterrcnn_mobilenet_v3_large_fpn': (mobilenet_v3_large_fpn, {**OPTIONS, 'widthMult': WIDTH_MULT}, CLS_SCALE),
+    'retinanet_resnet50_fpn': (retinanet_resnet50_fpn, RETINANET, 0.3),
 }
 
 
@@ -138,10 +154,13 @@ def randomise(model, cls_scale):
             else:
                 fan_in = t[0].numel()
                 v = (2 * u - 1) * math.sqrt(3 / fan_in)
+                if name == 'head.classification_head.cls_logits.weight':
+                    # RetinaNet's sigmoid scores spread rather than saturate
+                    v = v * cls_scale
                 if name == 'roi_heads.box_predictor.cls_score.weight':
                     # rows of mean 0: the ReLU features' common part favours no class, so labels vary
                     v = (v - v.mean(1, keepdim=True)) * cls_scale
-            if name.startswith('rpn.head.bbox_pred.'):
+            if name.startswith('rpn.head.bbox_pred.') or name.startswith('head.regression_head.bbox_reg.'):
                 v = v * 0.1
             # through float16, so that the .pth is saved in half precision (half the bytes) with these values
             t.copy_(v.half().to(t.dtype))
@@ -192,16 +211,18 @@ def run_model(name, build, cls_scale, xs):
     model.eval()
     expected = {}
     proposals = []
-    hook = model.rpn.register_forward_hook(lambda _m, _i, o: proposals.extend(o[0]))
+    hook = model.rpn.register_forward_hook(lambda _m, _i, o: proposals.extend(o[0])) if hasattr(model, 'rpn') else None
     with torch.no_grad():
         dets32 = model(xs)
-    hook.remove()
+    if hook:
+        hook.remove()
     for i, p in enumerate(proposals):
         # torchvision's LevelMapper: which pyramid level MultiScaleRoIAlign pools each proposal from
         s = torch.sqrt((p[:, 2] - p[:, 0]) * (p[:, 3] - p[:, 1]))
         levels = torch.clamp(torch.floor(4 + torch.log2(s / OPTIONS['roiCanonicalScale']) + 1e-6), 2, 5).int()
         print(f'{name} image {i}: {len(p)} proposals, per level 2..5: {torch.bincount(levels - 2, minlength=4).tolist()}')
-    expected['proposals'] = np.array([len(p) for p in proposals], dtype=np.int32)
+    if proposals:
+        expected['proposals'] = np.array([len(p) for p in proposals], dtype=np.int32)
     # float64: the same decisions (labels, order), then the input gradient of image 0's first score
     m64 = build()
     m64.load_state_dict(model.state_dict())
@@ -231,7 +252,7 @@ def run_model(name, build, cls_scale, xs):
     with torch.no_grad():
         full = full_size(name)
     return {
-        'options': {**OPTIONS, **MODELS[name][1]},
+        'options': MODELS[name][1],
         'stateDictNames': hashlib.sha256('\n'.join(sorted(sd)).encode()).hexdigest(),
         'numel': sum(t.numel() for t in sd.values()),
         'fullSize': [[k, list(v.shape)] for k, v in full.state_dict().items()],

@@ -9,10 +9,12 @@ import {
   createDetectionModel,
   type DetectionModelName,
   type DetectionOptions,
+  type Detector,
   type FasterRCNN,
   FrozenBatchNorm2d,
   loadWeights,
   type MobileNetDetectionOptions,
+  type RetinaNetOptions,
   toTensor,
 } from '@gradlens/nn';
 import { npzFixture, relError, reportErrors } from './parity';
@@ -24,7 +26,7 @@ import { npzFixture, relError, reportErrors } from './parity';
  */
 const DIR = path.join(__dirname, 'fixtures', 'detection');
 interface ModelInfo {
-  options: DetectionOptions & MobileNetDetectionOptions;
+  options: DetectionOptions & MobileNetDetectionOptions & RetinaNetOptions;
   stateDictNames: string;
   numel: number;
   fullSize: [string, number[]][];
@@ -37,11 +39,14 @@ const asTensor = (a: NdArray): Tensor => tensor(Float32Array.from(a.data as Arra
 const ints = (a: NdArray): number[] => Array.from(a.data as ArrayLike<number>, Number);
 const images = (): Tensor[] => [asTensor(common('image0')), asTensor(common('image1'))];
 
-function reduced(name: DetectionModelName = 'fasterrcnn_resnet50_fpn'): FasterRCNN {
-  return createDetectionModel(name, { ...models[name].options, init: false });
+const build = (name: DetectionModelName, options: ModelInfo['options']): Detector =>
+  createDetectionModel(name as 'fasterrcnn_resnet50_fpn', options as DetectionOptions);
+
+function reduced(name: DetectionModelName = 'fasterrcnn_resnet50_fpn'): Detector {
+  return build(name, { ...models[name].options, init: false });
 }
 
-function loaded(name: DetectionModelName = 'fasterrcnn_resnet50_fpn'): FasterRCNN {
+function loaded(name: DetectionModelName = 'fasterrcnn_resnet50_fpn'): Detector {
   const model = reduced(name);
   expect(loadWeights(model, pth(name))).toEqual({ missingKeys: [], unexpectedKeys: [] });
   return model.eval();
@@ -50,10 +55,11 @@ function loaded(name: DetectionModelName = 'fasterrcnn_resnet50_fpn'): FasterRCN
 const FROZEN: Record<string, string> = {
   fasterrcnn_resnet50_fpn: 'backbone.body.layer1.0.bn1',
   fasterrcnn_mobilenet_v3_large_fpn: 'backbone.body.1.block.0.1',
+  retinanet_resnet50_fpn: 'backbone.body.layer2.0.downsample.1',
 };
 
 test('the fixture covers the detectors with their own backbones', () => {
-  expect(Object.keys(models).sort()).toEqual(['fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_resnet50_fpn']);
+  expect(Object.keys(models).sort()).toEqual(['fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_resnet50_fpn', 'retinanet_resnet50_fpn']);
 });
 
 describe.each(Object.keys(models) as DetectionModelName[])('%s (reduced)', (name) => {
@@ -66,7 +72,7 @@ describe.each(Object.keys(models) as DetectionModelName[])('%s (reduced)', (name
     expect(createHash('sha256').update(Object.keys(sd).sort().join('\n')).digest('hex')).toBe(info.stateDictNames);
     expect(Object.values(sd).reduce((n, t) => n + t.size, 0)).toBe(info.numel);
     expect(model.getModule(FROZEN[name]!)).toBeInstanceOf(FrozenBatchNorm2d);
-    const full = createDetectionModel(name, { init: false });
+    const full = build(name, { init: false });
     const mine = Object.entries(full.stateDict()).map(([k, t]) => `${k} ${t.shape.join('x')}`);
     const theirs = info.fullSize.map(([k, s]) => `${k} ${s.join('x')}`);
     expect(mine.sort()).toEqual(theirs.sort());

@@ -1,15 +1,15 @@
 import type { Tensor } from '@gradlens/tensor';
-import { indexSelect, reshape, slice, tensor, tidy, withScope } from '@gradlens/tensor';
+import { withScope } from '@gradlens/tensor';
 import { overwriteEps } from '../../layers/frozen-batchnorm';
-import { Module } from '../../module';
 import type { ModelOptions } from '../common';
 import { numClassesOf, widthScaler } from '../common';
 import { MobileNetV3Block, mobilenetV3Large } from '../mobilenet-v3';
 import { resnet50 } from '../resnet';
 import { featureChannels, IntermediateLayerGetter } from '../segmentation';
 import { AnchorGenerator } from './anchors';
-import { FeaturePyramidNetwork } from './fpn';
-import { FastRCNNPredictor, MultiScaleRoIAlign, RoIHeads, TwoMLPHead } from './roi-heads';
+import { Detector } from './detector';
+import { BackboneWithFPN, FeaturePyramidNetwork } from './fpn';
+import { FastRCNNPredictor, MultiScaleRoIAlign, type RawDetections, RoIHeads, TwoMLPHead } from './roi-heads';
 import { RegionProposalNetwork, RPNHead } from './rpn';
 import { GeneralizedRCNNTransform } from './transform';
 
@@ -43,48 +43,7 @@ export interface DetectionOptions extends ModelOptions {
   frozenBatchNormEps?: number;
 }
 
-/** One image's detections, as torchvision's result dict. */
-export interface Detection {
-  /** [K, 4] x1, y1, x2, y2 in the original image's pixels (values; no gradient). */
-  boxes: Tensor;
-  /** The class of each box (1 … classes − 1; 0 is the background). */
-  labels: number[];
-  /**
-   * [K] the softmax score of each box's class, best first: differentiable, back through the box head and the
-   * RoIAlign of the (detached) proposals to the features and the input image, as in torchvision.
-   */
-  scores: Tensor;
-}
-
-/** torchvision's BackboneWithFPN: `body` (the backbone's layers returning '0'…'3') and `fpn`. */
-export class BackboneWithFPN extends Module {
-  readonly body: IntermediateLayerGetter;
-  readonly fpn: FeaturePyramidNetwork;
-
-  constructor(body: IntermediateLayerGetter, fpn: FeaturePyramidNetwork) {
-    super();
-    this.body = this.registerModule('body', body);
-    this.fpn = this.registerModule('fpn', fpn);
-  }
-
-  /** How many of the pyramid's maps come from the body ('0', '1', …), before the extra 'pool': the RoIAlign's maps. */
-  get returnedMaps(): number {
-    return Object.keys(this.body.returnLayers).length;
-  }
-
-  /** The pyramid's maps '0', '1', … and 'pool', finest first; run it inside the backbone's scope. */
-  features(x: Tensor): Tensor[] {
-    const maps = withScope('body', () => this.body.features(x));
-    const names = Object.values(this.body.returnLayers);
-    return withScope('fpn', () => this.fpn.run(names.map((n) => maps[n]!)));
-  }
-
-  override forward(): Tensor {
-    throw new Error('BackboneWithFPN: returns several maps; use features(x)');
-  }
-}
-
-const positive = (model: string, name: string, v: number, integer: boolean): number => {
+export const positive = (model: string, name: string, v: number, integer: boolean): number => {
   if (!(v > 0) || !Number.isFinite(v) || (integer && !Number.isInteger(v)))
     throw new Error(`${model}: ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
   return v;
@@ -93,72 +52,32 @@ const positive = (model: string, name: string, v: number, integer: boolean): num
 /**
  * torchvision's FasterRCNN (GeneralizedRCNN) in eval mode: `transform`, `backbone` (BackboneWithFPN), `rpn`,
  * `roi_heads`. `detect(images)` returns per image {boxes, labels, scores}; training (targets, losses) is not
- * implemented. `call`/`forward` are not used: a detector returns a list of detections, not one tensor.
+ * implemented.
  */
-export class FasterRCNN extends Module {
+export class FasterRCNN extends Detector {
   readonly backbone: BackboneWithFPN;
   readonly rpn: RegionProposalNetwork;
   readonly roiHeads: RoIHeads;
 
   constructor(
-    readonly name: string,
-    readonly transform: GeneralizedRCNNTransform,
+    name: string,
+    transform: GeneralizedRCNNTransform,
     backbone: BackboneWithFPN,
     rpn: RegionProposalNetwork,
     roiHeads: RoIHeads,
   ) {
-    super();
+    super(name, transform);
     this.backbone = this.registerModule('backbone', backbone);
     this.rpn = this.registerModule('rpn', rpn);
     this.roiHeads = this.registerModule('roi_heads', roiHeads);
   }
 
-  /**
-   * Detections per image, from images [3, H, W] (one, a list, or a batch [N, 3, H, W]) with values in [0, 1], each of any
-   * size: normalised, resized, padded, then the RPN's proposals, the box head and torchvision's postprocessing.
-   */
-  detect(images: Tensor | readonly Tensor[]): Detection[] {
-    if (this.training) throw new Error(`${this.name}: detection runs in eval mode only (training needs targets); call model.eval()`);
-    return tidy(() => {
-      const list = Array.isArray(images) ? (images as readonly Tensor[]) : this.unbatch(images as Tensor);
-      const { batch, imageSizes, originalSizes } = this.transform.prepare(this.name, list);
-      const padded: [number, number] = [batch.shape[2]!, batch.shape[3]!];
-      const features = withScope('backbone', () => this.backbone.features(batch));
-      const proposals = withScope('rpn', () => this.rpn.run(features, padded, imageSizes));
-      const { scores, detections } = withScope('roi_heads', () =>
-        this.roiHeads.run(features.slice(0, this.backbone.returnedMaps), proposals, imageSizes),
-      );
-      return detections.map((d, i) => ({
-        boxes: tensor(this.transform.mapBack(d.boxes, imageSizes[i]!, originalSizes[i]!), [d.labels.length, 4]),
-        labels: d.labels,
-        scores: indexSelect(scores, 0, d.scoreIndex),
-      }));
-    });
-  }
-
-  /** The score of detection `k` of image `image` as a scalar tensor, differentiable in the images. */
-  detectionScore(images: Tensor | readonly Tensor[], k: number, image = 0): Tensor {
-    return tidy(() => {
-      const dets = this.detect(images);
-      const d = dets[image];
-      if (!d) throw new Error(`${this.name}: no image ${image} among ${dets.length}`);
-      if (!Number.isInteger(k) || k < 0 || k >= d.labels.length)
-        throw new Error(`${this.name}: detection ${k} of image ${image} does not exist (it has ${d.labels.length})`);
-      return reshape(indexSelect(d.scores, 0, [k]), []);
-    });
-  }
-
-  private unbatch(x: Tensor): Tensor[] {
-    if (x.rank === 3) return [x];
-    if (x.rank !== 4 || x.shape[1] !== 3)
-      throw new Error(
-        `${this.name}: input must be an image [3, H, W], a batch [N, 3, H, W] or a list of images, got [${x.shape.join(', ')}]`,
-      );
-    return Array.from({ length: x.shape[0]! }, (_, i) => reshape(slice(x, 0, i, i + 1), x.shape.slice(1)));
-  }
-
-  override forward(): Tensor {
-    throw new Error(`${this.name}: a detector returns a list of detections; use detect(images) or detectionScore(images, k)`);
+  /** The RPN's proposals, the box head on their RoIAlign and torchvision's postprocess_detections. */
+  protected detectBatch(batch: Tensor, imageSizes: [number, number][]): { scores: Tensor; detections: RawDetections[] } {
+    const padded: [number, number] = [batch.shape[2]!, batch.shape[3]!];
+    const features = withScope('backbone', () => this.backbone.features(batch));
+    const proposals = withScope('rpn', () => this.rpn.run(features, padded, imageSizes));
+    return withScope('roi_heads', () => this.roiHeads.run(features.slice(0, this.backbone.returnedMaps), proposals, imageSizes));
   }
 }
 
