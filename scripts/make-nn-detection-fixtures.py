@@ -37,7 +37,7 @@ from torchvision.models.detection import FasterRCNN, RetinaNet
 from torchvision.models.detection._utils import BoxCoder
 from torchvision.models.detection.backbone_utils import BackboneWithFPN, _resnet_fpn_extractor
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
-from torchvision.ops import MultiScaleRoIAlign, batched_nms
+from torchvision.ops import MultiScaleRoIAlign, batched_nms, roi_align
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
 from torchvision.ops.misc import FrozenBatchNorm2d
 
@@ -197,6 +197,20 @@ def nms_cases(g):
     deltas = torch.randn(3, 8, generator=g) * 3
     deltas[0, 2] = 9  # past the clamp at log(1000 / 16)
     deltas[1, 7] = 30
+    # roi_align (aligned=False, sampling 2, scale 1/2) on a map much larger than the rois, and with whole-map rois; the
+    # gradient of Σ out · weights with respect to the map
+    x = torch.randn(2, 3, 40, 50, generator=g, dtype=torch.float64)
+    for tag, rois in (('roi_small', [[0, 10, 12, 30, 40], [1, 50, 20, 66, 31], [0, -6, -4, 12, 10], [1, 80, 60, 99, 79],
+                                     [0, 31.5, 7.25, 33, 8]]),
+                      ('roi_large', [[0, 0, 0, 99, 79], [1, 20, 10, 90, 70]])):
+        xr = x.clone().requires_grad_(True)
+        rt = torch.tensor(rois, dtype=torch.float64)
+        out = roi_align(xr, rt, output_size=(7, 7), spatial_scale=0.5, sampling_ratio=2, aligned=False)
+        wt = torch.randn(out.shape, generator=g, dtype=torch.float64)
+        (out * wt).sum().backward()
+        cases.update({f'{tag}_rois': rt.float().numpy(), f'{tag}_out': out.detach().float().numpy(),
+                      f'{tag}_weights': wt.float().numpy(), f'{tag}_grad': xr.grad.float().numpy()})
+    cases['roi_map'] = x.float().numpy()
     cases['coder_refs'] = refs.numpy()
     cases['coder_deltas'] = deltas.numpy()
     cases['coder_boxes'] = BoxCoder((10.0, 10.0, 5.0, 5.0)).decode_single(deltas, refs).numpy()

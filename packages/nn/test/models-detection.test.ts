@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
-import { grad, numTensors, record, reshape, tensor, type Tensor } from '@gradlens/tensor';
+import { grad, mul, numTensors, record, reshape, sum, tensor, tidy, type Tensor } from '@gradlens/tensor';
 import { imageToTensor, type NdArray } from '@gradlens/io';
 import {
   batchedNms,
@@ -15,6 +15,7 @@ import {
   loadWeights,
   type MobileNetDetectionOptions,
   type RetinaNetOptions,
+  roiAlign,
   toTensor,
 } from '@gradlens/nn';
 import { npzFixture, relError, reportErrors } from './parity';
@@ -207,6 +208,29 @@ test.each(['nms_trick', 'nms_vanilla'])('batched_nms (%s path) keeps torchvision
   const boxes = Float32Array.from(common(`${tag}_boxes`).data as ArrayLike<number>);
   const scores = Float32Array.from(common(`${tag}_scores`).data as ArrayLike<number>);
   expect(batchedNms(boxes, scores, ints(common(`${tag}_groups`)), 0.5)).toEqual(ints(common(`${tag}_keep`)));
+});
+
+test.each([
+  ['small rois on a large map: the touched rows and columns gathered', 'roi_small'],
+  ['rois as large as the map: two products over the whole map', 'roi_large'],
+])('roiAlign equals torchvision’s roi_align and its gradient (%s)', (_what, tag) => {
+  const before = numTensors();
+  const rois = Array.from(common(`${tag}_rois`).data as ArrayLike<number>);
+  const count = rois.length / 5;
+  const boxes = Array.from({ length: count }, (_, k) => rois.slice(5 * k + 1, 5 * k + 5)).flat();
+  const batch = Array.from({ length: count }, (_, k) => rois[5 * k]!);
+  const x = asTensor(common('roi_map'));
+  const weights = asTensor(common(`${tag}_weights`));
+  const options = { outputSize: [7, 7] as const, spatialScale: 0.5, samplingRatio: 2, aligned: false };
+  // roiAlign leaves its intermediates to the caller's scope (the detectors' tidy, the ONNX runner's)
+  const out = tidy(() => roiAlign(x, boxes, batch, options));
+  const [g] = tidy(() => grad((m) => sum(mul(roiAlign(m!, boxes, batch, options), weights)), [x]));
+  const errs = { out: relError(out, common(`${tag}_out`)), grad: relError(g!, common(`${tag}_grad`)) };
+  reportErrors(`roiAlign ${tag}`, errs);
+  expect(errs.out).toBeLessThanOrEqual(1e-5);
+  expect(errs.grad).toBeLessThanOrEqual(1e-5);
+  for (const t of [out, g!, x, weights]) t.dispose();
+  expect(numTensors()).toBe(before);
 });
 
 test('BoxCoder decodes as torchvision’s, clamping width and height deltas at log(1000 / 16)', () => {

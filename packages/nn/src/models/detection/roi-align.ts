@@ -6,7 +6,8 @@ import * as t from '@gradlens/tensor';
 // gradient, as torchvision's proposals are detached); the features get theirs, through ordinary ops. In avg mode the
 // bilinear weights of a regular grid are separable, so a batch item's rois are two matrix products with per-axis
 // weight matrices (columns of all its rois, then rows per roi), not a gather of 16 values per output element:
-// Faster R-CNN's 1000 rois × 7 × 7 bins × 256 channels then need no 800 MB of gathered values. Shared by
+// Faster R-CNN's 1000 rois × 7 × 7 bins × 256 channels then need no 800 MB of gathered values. Many rois on a large
+// map instead gather the rows and columns their taps touch, all at once (see averageRoiTaps). Shared by
 // @gradlens/onnx's RoiAlign op and the detection models' MultiScaleRoIAlign.
 
 /** How rois are pooled: torchvision's roi_align arguments (ONNX's RoiAlign attributes). */
@@ -137,6 +138,61 @@ function averageRois(x: Tensor, rois: RoiGeometry[], p: RoiParams): Tensor {
   return t.permute(t.reshape(down, [r, p.outH, c, p.outW]), [0, 2, 1, 3]);
 }
 
+/** The positions where any cell of per-axis weights [cells, size] is non-zero, in order. */
+function touched(weights: readonly number[], cells: number, size: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < size; i++) {
+    for (let k = 0; k < cells; k++)
+      if (weights[k * size + i] !== 0) {
+        out.push(i);
+        break;
+      }
+  }
+  return out;
+}
+
+/** Per roi the rows and columns its bilinear taps touch, with its weights on them. */
+interface RoiTaps {
+  rows: number[];
+  cols: number[];
+  rowWeights: number[];
+  colWeights: number[];
+}
+
+function roiTaps(g: RoiGeometry, h: number, w: number, p: RoiParams): RoiTaps {
+  const rowWeights = axisWeights(g.rows, h); // [outH, H]
+  const colWeights = axisWeights(g.cols, w); // [outW, W]
+  return { rows: touched(rowWeights, p.outH, h), cols: touched(colWeights, p.outW, w), rowWeights, colWeights };
+}
+
+/**
+ * Avg mode for many rois at once on the rows and columns their taps touch (at most 2 · bins · samples each way,
+ * whatever the roi's size), gathered in one indexSelect and padded to a common count (zero weights), then two
+ * batched products: [R, C, outH, outW]. Memory and work follow R × C × touched rows × touched columns, and the
+ * backward pass is one scatter into the map, not one map-sized gradient per roi.
+ */
+function averageRoiTaps(x: Tensor, taps: RoiTaps[], p: RoiParams): Tensor {
+  const [c, h, w] = x.shape as [number, number, number];
+  const r = taps.length;
+  const mr = Math.max(1, ...taps.map((q) => q.rows.length));
+  const mc = Math.max(1, ...taps.map((q) => q.cols.length));
+  checkElements([c, r, mr, mc], 'RoiAlign (the map values its rois sample)');
+  const positions = new Array<number>(r * mr * mc).fill(0);
+  const rowW = new Array<number>(r * p.outH * mr).fill(0); // [R, outH, mr]
+  const colW = new Array<number>(r * mc * p.outW).fill(0); // [R, mc, outW]
+  taps.forEach((q, k) => {
+    q.rows.forEach((y, i) => q.cols.forEach((xc, j) => (positions[(k * mr + i) * mc + j] = y * w + xc)));
+    for (let o = 0; o < p.outH; o++) q.rows.forEach((y, i) => (rowW[(k * p.outH + o) * mr + i] = q.rowWeights[o * h + y]!));
+    for (let o = 0; o < p.outW; o++) q.cols.forEach((xc, j) => (colW[(k * mc + j) * p.outW + o] = q.colWeights[o * w + xc]!));
+  });
+  const picked = t.indexSelect(t.reshape(x, [c, h * w]), 1, positions); // [C, R·mr·mc]
+  const perRoi = t.reshape(t.permute(t.reshape(picked, [c, r, mr, mc]), [1, 0, 2, 3]), [r, c * mr, mc]);
+  const across = t.matmul(perRoi, constant(colW, [r, mc, p.outW], x)); // [R, C·mr, outW]
+  const byRow = t.reshape(t.permute(t.reshape(across, [r, c, mr, p.outW]), [0, 2, 1, 3]), [r, mr, c * p.outW]);
+  const down = t.matmul(constant(rowW, [r, p.outH, mr], x), byRow); // [R, outH, C·outW]
+  return t.permute(t.reshape(down, [r, p.outH, c, p.outW]), [0, 2, 1, 3]);
+}
+
 /** Max mode (onnxruntime's): per bin, the largest weighted tap value w·v over its samples' four taps. */
 function maxRois(x: Tensor, rois: RoiGeometry[], p: RoiParams): Tensor {
   const [c, h, w] = x.shape as [number, number, number];
@@ -215,7 +271,13 @@ export function roiAlign(x: Tensor, rois: readonly number[], batchIndices: reado
     if (mine.length === 0) continue;
     const item = t.reshape(t.slice(x, 0, b, b + 1), [c, h, w]);
     const g = mine.map((k) => geo[k]!);
-    parts.push(o.mode === 'max' ? maxRois(item, g, p) : averageRois(item, g, p));
+    const avg = (): Tensor => {
+      // the whole-map products cost R·C·H·W·outW; the gathered taps R·C·rows·columns, worth it when far fewer
+      const taps = g.map((q) => roiTaps(q, h, w, p));
+      const gathered = Math.max(...taps.map((q) => q.rows.length)) * Math.max(...taps.map((q) => q.cols.length));
+      return 4 * gathered < h * w ? averageRoiTaps(item, taps, p) : averageRois(item, g, p);
+    };
+    parts.push(o.mode === 'max' ? maxRois(item, g, p) : avg());
     order.push(...mine);
   }
   const stacked = parts.length === 1 ? parts[0]! : t.cat(parts, 0);
