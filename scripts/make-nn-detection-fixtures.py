@@ -15,7 +15,7 @@ U(±0.2), norm weights and running variances 0.5 + U(0, 1); the class logits' we
 labels vary), the RPN's box deltas ×0.1 (so that proposals stay near their anchors rather than clipped to the image).
 
 - fasterrcnn_resnet50_fpn.pth: the state dict (torch.save).
-- expected.npz: two images [3, 100, 120] and [3, 90, 130] (values in [0, 1]: noise and a few bright rectangles);
+- common.npz: two images [3, 60, 72] and [3, 54, 78] (values in [0, 1]: noise and a few bright rectangles);
   the RPN's proposal count per image (proposals); per image i the detections boxes<i> [K, 4], labels<i>, scores<i> (float32 run), and grad<i>, the gradient of
   image 0's first detection score with respect to image i (float64 run, which takes the same decisions: checked);
   also NMS cases (random boxes, scores, groups; batched_nms's result on both its CPU paths) and BoxCoder cases
@@ -51,7 +51,7 @@ WIDTH_MULT = 0.25
 CLS_SCALE = 10
 RETINANET = {'widthDivisor': D, 'numClasses': NUM_CLASSES, 'minSize': 128, 'maxSize': 160, 'detectionsPerImg': 6,
              'topkCandidates': 100}
-SHAPES = [(3, 100, 120), (3, 90, 130)]
+SHAPES = [(3, 60, 72), (3, 54, 78)]
 
 
 def w(c):
@@ -172,10 +172,10 @@ def images(g):
         x = torch.rand(shape, generator=g, dtype=torch.float64) * 0.3
         _, h, w_ = shape
         for _ in range(4):
-            y0 = int(torch.randint(0, h - 30, (1,), generator=g))
-            x0 = int(torch.randint(0, w_ - 30, (1,), generator=g))
-            hh = int(torch.randint(15, 40, (1,), generator=g))
-            ww = int(torch.randint(15, 40, (1,), generator=g))
+            y0 = int(torch.randint(0, h - 15, (1,), generator=g))
+            x0 = int(torch.randint(0, w_ - 15, (1,), generator=g))
+            hh = int(torch.randint(8, 24, (1,), generator=g))
+            ww = int(torch.randint(8, 24, (1,), generator=g))
             colour = torch.rand(3, 1, 1, generator=g, dtype=torch.float64)
             x[:, y0:y0 + hh, x0:x0 + ww] = 0.4 + 0.6 * colour
         out.append(x.float())
