@@ -98,7 +98,10 @@ export function loadWeights(model: Module, file: string | Uint8Array, options: L
   const keys = Object.keys(raw);
   const prefixed = keys.length > 0 && keys.every((k) => k.startsWith('module.')) && ![...own.keys()].some((k) => k.startsWith('module.'));
   const dict = new Map<string, ArrayLikeEntry>();
-  for (const k of keys) dict.set(model.checkpointKey(prefixed ? k.slice('module.'.length) : k), entryOf(raw[k]!));
+  for (const k of keys) {
+    const key = model.checkpointKey(prefixed ? k.slice('module.'.length) : k);
+    if (!model.ignoresCheckpointKey(key)) dict.set(key, entryOf(raw[k]!));
+  }
   // A BatchNorm's num_batches_tracked (added in PyTorch 0.4.1) absent from an older file stays 0, as
   // torch's BatchNorm fills it in on load, so it does not count as missing.
   const missingKeys = [...own.keys()].filter((k) => !dict.has(k) && !k.endsWith('num_batches_tracked'));

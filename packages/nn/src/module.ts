@@ -221,6 +221,12 @@ export abstract class Module {
     return key;
   }
 
+  /** Whether a checkpoint entry (named as checkpointKey gives it) is passed over when loading: none by default. */
+  ignoresCheckpointKey(key: string): boolean {
+    void key;
+    return false;
+  }
+
   /**
    * Copies values into this module's parameters and buffers (in place, so references stay valid).
    * Refuses, with one error listing them all, missing keys, unexpected keys and shape mismatches.
@@ -229,7 +235,10 @@ export abstract class Module {
     const strict = options.strict ?? true;
     // Maps, so keys named like Object.prototype members (toString, __proto__) are plain keys.
     const dict = new Map<string, Tensor | ArrayLikeEntry>();
-    for (const [k, v] of Object.entries(original)) dict.set(this.checkpointKey(k), v);
+    for (const [k, v] of Object.entries(original)) {
+      const key = this.checkpointKey(k);
+      if (!this.ignoresCheckpointKey(key)) dict.set(key, v);
+    }
     const own = new Map(Object.entries(this.stateDict()));
     const missing = [...own.keys()].filter((k) => !dict.has(k));
     const unexpected = [...dict.keys()].filter((k) => !own.has(k));

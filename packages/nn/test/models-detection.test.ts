@@ -1,8 +1,9 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import { grad, mul, numTensors, record, reshape, sum, tensor, tidy, type Tensor } from '@gradlens/tensor';
-import { imageToTensor, type NdArray } from '@gradlens/io';
+import { imageToTensor, type NdArray, writeSafetensors } from '@gradlens/io';
 import {
   batchedNms,
   BoxCoder,
@@ -244,6 +245,23 @@ test('BoxCoder decodes as torchvision’s, clamping width and height deltas at l
   got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want[i]!))));
 });
 
+test("a file with its frozen norms' batch counters (torchvision's untrained detectors use BatchNorm2d) loads the same", () => {
+  const model = loaded();
+  const entries: Record<string, NdArray> = {};
+  for (const [k, t] of Object.entries(model.stateDict()))
+    entries[k] = { dtype: 'float32', shape: [...t.shape], data: Float32Array.from(t.dataSync()) };
+  for (const [p, m] of model.namedModules())
+    if (m instanceof FrozenBatchNorm2d) entries[`${p}.num_batches_tracked`] = { dtype: 'int64', shape: [], data: new BigInt64Array([3n]) };
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-det-')), 'counted.safetensors');
+  writeSafetensors(file, entries);
+  const fresh = reduced();
+  expect(loadWeights(fresh, file)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+  expect(Array.from(fresh.stateDict()['backbone.body.layer1.0.bn1.running_var']!.dataSync())).toEqual(
+    Array.from(model.stateDict()['backbone.body.layer1.0.bn1.running_var']!.dataSync()),
+  );
+  fs.rmSync(path.dirname(file), { recursive: true, force: true });
+});
+
 describe('bad input fails in one line', () => {
   test('a state dict key the model lacks, or of the wrong shape, is named', () => {
     const model = reduced();
@@ -255,8 +273,11 @@ describe('bad input fails in one line', () => {
     expect(() => model.loadStateDict(bad)).toThrow(
       /^loadStateDict: shape mismatches: rpn\.head\.cls_logits\.bias: checkpoint \[4\] vs model \[3\]$/,
     );
-    const extra = { ...sd, 'backbone.body.bn1.num_batches_tracked': { shape: [], data: new Float32Array(1) } };
-    expect(() => model.loadStateDict(extra)).toThrow(/unexpected keys: backbone\.body\.bn1\.num_batches_tracked$/);
+    // a frozen norm's batch counter (torchvision's untrained detectors use BatchNorm2d) is passed over; elsewhere it is unexpected
+    const counted = { ...sd, 'backbone.body.bn1.num_batches_tracked': { shape: [], data: new Float32Array(1) } };
+    expect(() => model.loadStateDict(counted)).not.toThrow();
+    const extra = { ...sd, 'rpn.head.conv.0.0.num_batches_tracked': { shape: [], data: new Float32Array(1) } };
+    expect(() => model.loadStateDict(extra)).toThrow(/unexpected keys: rpn\.head\.conv\.0\.0\.num_batches_tracked$/);
   });
 
   test.each([

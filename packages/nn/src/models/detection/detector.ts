@@ -1,6 +1,7 @@
 import type { Tensor } from '@gradlens/tensor';
 import { indexSelect, reshape, slice, tensor, tidy } from '@gradlens/tensor';
 import { Module } from '../../module';
+import { FrozenBatchNorm2d } from '../../layers/frozen-batchnorm';
 import type { RawDetections } from './roi-heads';
 import type { GeneralizedRCNNTransform } from './transform';
 
@@ -71,6 +72,23 @@ export abstract class Detector extends Module {
       );
     return Array.from({ length: x.shape[0]! }, (_, i) => reshape(slice(x, 0, i, i + 1), x.shape.slice(1)));
   }
+
+  /**
+   * A frozen batch norm's batch counter (`….num_batches_tracked`) is passed over when loading: torchvision builds an
+   * untrained detector (weights=None, no backbone weights) with plain BatchNorm2d, whose eval arithmetic is the
+   * frozen one's, and such files carry the counter.
+   */
+  override ignoresCheckpointKey(key: string): boolean {
+    if (!key.endsWith('.num_batches_tracked')) return false;
+    this.frozenCounters ??= new Set(
+      this.namedModules()
+        .filter(([, m]) => m instanceof FrozenBatchNorm2d)
+        .map(([p]) => `${p}.num_batches_tracked`),
+    );
+    return this.frozenCounters.has(key);
+  }
+
+  private frozenCounters: Set<string> | undefined;
 
   override forward(): Tensor {
     throw new Error(`${this.name}: a detector returns a list of detections; use detect(images) or detectionScore(images, k)`);
