@@ -13,6 +13,7 @@ import {
   didYouMean,
   fileBuildOptions,
   isBundledModelName,
+  isDetectionModelName,
   isModelName,
   loadCheckpoint,
   loadWeights,
@@ -133,6 +134,11 @@ function checkFile(file: string, what: string): void {
 /** An unknown model name's error: the other family's flag when it names one, else the nearest names and the list. */
 function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
   if (flagName === '--arch') {
+    if (isDetectionModelName(name))
+      return new CliError(
+        `'${name}' is a detection model: the CLI explains detection models exported to ONNX (--model file.onnx; torch.onnx.export with output_names=['boxes', 'labels', 'scores']); in the library, nn's createDetectionModel builds it and detectionScore(images, k) is detection k's score to explain`,
+        2,
+      );
     const hint =
       isBundledModelName(name) || isOnnxFile(name)
         ? ` ('${name}' is ${isOnnxFile(name) ? 'an ONNX file' : 'a bundled model'}: use --model ${name})`

@@ -187,5 +187,21 @@ describe('gradlens explain --arch', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^gradlens: unknown architecture 'efficientnet_b9' \(did you mean 'efficientnet_b\d'/);
     expect(r.err.trim().split('\n')).toHaveLength(1);
+    // a detector of nn's is not a CLI architecture: the line says where it is explained
+    const det = await runCli(
+      'explain',
+      '--method',
+      'vanilla',
+      '--arch',
+      'retinanet_resnet50_fpn',
+      '--weights',
+      weights,
+      '--image',
+      picture,
+    );
+    expect(det.code).toBe(2);
+    expect(det.err.trim()).toMatch(
+      /^gradlens: 'retinanet_resnet50_fpn' is a detection model: the CLI explains detection models exported to ONNX .*createDetectionModel/,
+    );
   });
 });
