@@ -55,6 +55,26 @@ export function describeYolo(d: YoloDetection, layout: YoloLayout): string {
   return `${cls}, score ${d.score.toFixed(3)}, box [${box}]`;
 }
 
+/** The detections in the model's output on a letterboxed picture (Ultralytics' postprocess), boxes also in the picture's pixels. */
+export function yoloPictureDetections(info: YoloModelInfo, out: ModelOutput, geometry: LetterboxGeometry): YoloDetection[] {
+  return decodeYolo(out.values, info.layout).map((d) => ({ ...d, original: unletterboxBox(d.box, geometry) }));
+}
+
+/**
+ * The gradient of detection `d`'s target (yoloTarget) with respect to the output (item 0's values, flat): 1 at its
+ * class score (v5: the class score at the objectness and the objectness at the class score, a product's gradient).
+ */
+export function yoloSeed(layout: YoloLayout, out: ModelOutput, d: YoloDetection): Float32Array {
+  const seed = new Float32Array(out.values.length);
+  if (layout.format === 'v8') seed[(4 + d.cls) * layout.anchors + d.anchor] = 1;
+  else {
+    const row = d.anchor * (5 + layout.classes);
+    seed[row + 4] = out.values[row + 5 + d.cls]!;
+    seed[row + 5 + d.cls] = out.values[row + 4]!;
+  }
+  return seed;
+}
+
 /** The detections of a picture, and the explanations a request asks for. */
 export interface YoloTargets {
   detections: YoloDetection[];
@@ -76,7 +96,7 @@ export function resolveYoloTargets(
   where: string,
 ): YoloTargets {
   const { layout } = info;
-  const detections = decodeYolo(out.values, layout).map((d) => ({ ...d, original: unletterboxBox(d.box, geometry) }));
+  const detections = yoloPictureDetections(info, out, geometry);
   if (detections.length === 0)
     throw new CliError(`the model detected nothing in ${where} (no score above 0.25): there is no detection to explain`);
   const count = `${detections.length} ${detections.length === 1 ? 'detection' : 'detections'}`;

@@ -15,8 +15,10 @@ import {
   layers,
 } from '@gradlens/nn';
 import type { FileBuildOptions, InputOptions, ModelOptions, Module } from '@gradlens/nn';
-import { loadOnnx, pictureLayout } from '@gradlens/onnx';
+import { isYoloMetadata, loadOnnx, pictureLayout } from '@gradlens/onnx';
 import { isDetectionOutputs } from '../../../cli/src/detections';
+import { yoloGridLayer, yoloInfo } from '../../../cli/src/yolo';
+import type { YoloModelInfo } from '../../../cli/src/yolo';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
 import type { BundledCard, LayerRow, ModelSource } from '../protocol';
@@ -31,6 +33,8 @@ export interface PageModel {
   defaultLayer: string;
   /** A detection model (its output the scores of its last call's detections, listed per picture), else absent. */
   detector?: OnnxModel;
+  /** An Ultralytics YOLO export (pictures letterboxed, its detections listed, detection k explained), else absent. */
+  yolo?: YoloModelInfo;
 }
 
 const IMAGENET_NORM = { mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] };
@@ -105,7 +109,7 @@ function loadOnnxBytes(source: FileSource): PageModel {
     return unbatched(d) ? shape.slice(1) : shape;
   };
   const open = (symbolic: boolean): OnnxModel =>
-    loadOnnx(source.bytes, { output, unbatched, pictureInput: true, ...(symbolic ? { inputShape: sized } : {}) });
+    loadOnnx(source.bytes, { output, unbatched, pictureInput: true, itemwise: isYoloMetadata, ...(symbolic ? { inputShape: sized } : {}) });
   let model: OnnxModel;
   try {
     model = open(false);
@@ -121,6 +125,15 @@ function loadOnnxBytes(source: FileSource): PageModel {
   if (model.unbatched && detection) {
     const input = { size, shorterSide: size, mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
     return { ...describe(source.fileName, model, [], input), detector: model };
+  }
+  // an Ultralytics YOLO export, read as the CLI reads it: letterboxed pictures in [0, 1], its detections listed
+  const yolo = model.itemwise ? yoloInfo(model, outputShape(model, size), source.fileName) : null;
+  if (yolo) {
+    const input = { size, mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
+    return {
+      ...describe(source.fileName, model, yolo.layout.names ?? numbered(yolo.layout.classes), input, yoloGridLayer(yolo, 0) ?? undefined),
+      yolo,
+    };
   }
   // a grayscale graph's training normalisation cannot be guessed: its luma in [0, 1], as the CLI feeds it
   const norm = model.pictureLayout?.channels === 1 ? { mean: [0, 0, 0] as const, std: [1, 1, 1] as const } : IMAGENET_NORM;
@@ -162,6 +175,11 @@ function describe(name: string, model: Module, classes: string[], input: InputOp
 
 /** Class names "class 0" … "class n−1" for a model without a card. */
 const numbered = (n: number): string[] => Array.from({ length: n }, (_, i) => `class ${i}`);
+
+/** An ONNX model's output shape on a picture of `size` (one forward pass on zeros). */
+function outputShape(model: Module, size: number): number[] {
+  return tidy(() => noGrad(() => [...model.call(zeros([1, 3, size, size])).shape]));
+}
 
 /** The number of classes an ONNX model outputs (its output's last dimension), or its dimension `dim`. */
 function outputClasses(model: Module, size: number, dim = -1): number {
