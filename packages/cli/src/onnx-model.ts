@@ -8,7 +8,7 @@ import { CliError } from './args';
 import { detectionNames, isDetectionOutputs } from './detections';
 import type { LoadedModel, LoadOptions } from './model';
 import { loadYolo } from './yolo-model';
-import { yoloInfo } from './yolo';
+import { yoloDynamicSide, yoloInfo } from './yolo';
 
 export { detectionNames, isDetectionOutputs } from './detections';
 
@@ -125,7 +125,10 @@ function defaultLayerOf(model: OnnxModel): string | null {
  */
 export function loadOnnxModel(file: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
   if (weights !== undefined) throw new CliError(`--weights does not apply to an ONNX model: its weights are in ${file}`, 2);
-  const model = openOnnx(file, options.size);
+  let model = openOnnx(file, options.size);
+  // a YOLO export with dynamic height and width is fed at its metadata's imgsz (640), not 224
+  const side = options.size === undefined ? yoloDynamicSide(model) : undefined;
+  if (side !== undefined && side !== model.inputShape[2]) model = openOnnx(file, side);
   const shape = outputShape(model, file);
   const yolo = yoloInfo(model, shape, file);
   if (yolo) return loadYolo(yolo, file, options);

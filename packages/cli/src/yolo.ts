@@ -5,7 +5,7 @@
  */
 import { imageToTensor, letterbox, unletterboxBox } from '@gradlens/io';
 import type { LetterboxGeometry, RasterImage, RgbImage } from '@gradlens/io';
-import { decodeYolo, yoloLayout, yoloLevel, yoloLevelLayer, yoloTarget } from '@gradlens/onnx';
+import { decodeYolo, isYoloMetadata, yoloLayout, yoloLevel, yoloLevelLayer, yoloTarget } from '@gradlens/onnx';
 import type { OnnxModel, YoloDetection, YoloLayout } from '@gradlens/onnx';
 import { Tensor } from '@gradlens/tensor';
 import { CliError } from './args';
@@ -30,6 +30,18 @@ export function yoloInfo(model: OnnxModel, outputShape: readonly number[], file:
   } catch (e) {
     throw new CliError(`${file}: ${(e as Error).message}`, 2);
   }
+}
+
+/**
+ * The side to feed a YOLO export whose height and width are dynamic (`export(dynamic=True)`) when no --size is given:
+ * its metadata `imgsz` ('[640, 640]'), the size it was trained and exported at; undefined for a fixed input, another
+ * model, or a non-square imgsz.
+ */
+export function yoloDynamicSide(model: Pick<OnnxModel, 'metadata' | 'declaredInputShape'>): number | undefined {
+  const d = model.declaredInputShape;
+  if (!isYoloMetadata(model.metadata) || (typeof d[2] === 'number' && typeof d[3] === 'number')) return undefined;
+  const m = /^\[\s*(\d+)\s*,\s*(\d+)\s*\]$/.exec(model.metadata['imgsz'] ?? '');
+  return m && m[1] === m[2] && Number(m[1]) > 0 ? Number(m[1]) : undefined;
 }
 
 /** A picture letterboxed to the model's input: the input [1, 3, H, W] in [0, 1], the picture drawn on, and where the original lies. */

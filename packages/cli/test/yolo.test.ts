@@ -4,8 +4,10 @@ import * as path from 'path';
 import { imageToTensor, letterbox, readImage, readNpy } from '@gradlens/io';
 import { gradCam, vanillaGradient } from '@gradlens/explain';
 import { isYoloMetadata, loadOnnx, yoloDetections, yoloLayout, yoloLevelLayer, yoloTarget } from '@gradlens/onnx';
-import { Tensor, tidy } from '@gradlens/tensor';
+import { record, Tensor, tidy } from '@gradlens/tensor';
 import { runCli as run } from './fixtures';
+import { modelOutput } from '../src/model-output';
+import { yoloDynamicSide, yoloSeed } from '../src/yolo';
 
 // `--model <yolo.onnx>` end to end on the small Ultralytics-layout exports of scripts/make-onnx-yolo-fixtures.py
 // (YOLOv8 [1, 7, 84] and YOLOv5 [1, 240, 8], 64×64, 3 classes) and their 80×48 picture.
@@ -166,5 +168,33 @@ describe('gradlens explain --model <an Ultralytics YOLO export.onnx>', () => {
       tmpOut(),
     );
     await refused(2, /evaluate: .*yolov8\.onnx is a detection model/, 'evaluate', '--model', file('yolov8.onnx'), '--n', '2');
+  });
+});
+
+describe('the YOLO helpers the CLI and the page share', () => {
+  it.each(['yolov8', 'yolov5'])(
+    '%s: yoloSeed (the tape’s seed on the page) is the gradient of yoloTarget with respect to the output',
+    (name) => {
+      const lib = library(name, 2);
+      const layout = yoloLayout(lib.model.metadata, lib.model.call(lib.x).shape)!;
+      const d = yoloDetections(lib.model, lib.x, layout)[2]!;
+      const seed = yoloSeed(layout, modelOutput(lib.model, lib.x), d);
+      tidy(() => {
+        let out: Tensor | null = null;
+        const { output: score, tape } = record(() => yoloTarget(layout, d)((out = lib.model.call(lib.x))));
+        const [g] = tape.grad(score, [out!]);
+        expect(Array.from(seed)).toEqual(Array.from(g!.dataSync()));
+        expect(seed.filter((v) => v !== 0).length).toBe(name === 'yolov8' ? 1 : 2);
+        tape.dispose();
+      });
+    },
+  );
+
+  it('yoloDynamicSide: a dynamic YOLO export is fed at its imgsz; fixed inputs and other models keep theirs', () => {
+    const dynamic = ['batch', 3, 'height', 'width'];
+    expect(yoloDynamicSide({ metadata: { task: 'detect', imgsz: '[640, 640]' }, declaredInputShape: dynamic })).toBe(640);
+    expect(yoloDynamicSide({ metadata: { task: 'detect', imgsz: '[640, 640]' }, declaredInputShape: [1, 3, 640, 640] })).toBeUndefined();
+    expect(yoloDynamicSide({ metadata: { task: 'detect', imgsz: '[640, 480]' }, declaredInputShape: dynamic })).toBeUndefined();
+    expect(yoloDynamicSide({ metadata: { imgsz: '[640, 640]' }, declaredInputShape: dynamic })).toBeUndefined();
   });
 });
