@@ -24,12 +24,23 @@ export interface YoloModelInfo {
 
 /** The YOLO layout of an ONNX model from its metadata and its output's shape, or null; a misfit is a one-line CliError. */
 export function yoloInfo(model: OnnxModel, outputShape: readonly number[], file: string): YoloModelInfo | null {
+  refuseOtherYoloTasks(model.metadata, file);
   try {
     const layout = yoloLayout(model.metadata, outputShape);
     return layout === null ? null : { model, layout, inputShape: model.inputShape, layerByStride: new Map() };
   } catch (e) {
     throw new CliError(`${file}: ${(e as Error).message}`, 2);
   }
+}
+
+/**
+ * Refuses in one line Ultralytics' pose, oriented-box and segmentation exports (metadata `task` with `names`): their
+ * outputs are no class scores, and no detection target is defined for them here.
+ */
+export function refuseOtherYoloTasks(metadata: Readonly<Record<string, string>>, file: string): void {
+  const task = metadata['task'];
+  if (task !== undefined && ['pose', 'obb', 'segment'].includes(task) && metadata['names'] !== undefined)
+    throw new CliError(`${file} is an Ultralytics '${task}' model; gradlens explains YOLO detection models (task 'detect')`, 2);
 }
 
 /**

@@ -7,7 +7,7 @@ import { isYoloMetadata, loadOnnx, yoloDetections, yoloLayout, yoloLevelLayer, y
 import { record, Tensor, tidy } from '@gradlens/tensor';
 import { runCli as run } from './fixtures';
 import { modelOutput } from '../src/model-output';
-import { yoloDynamicSide, yoloSeed } from '../src/yolo';
+import { refuseOtherYoloTasks, yoloDynamicSide, yoloSeed } from '../src/yolo';
 
 // `--model <yolo.onnx>` end to end on the small Ultralytics-layout exports of scripts/make-onnx-yolo-fixtures.py
 // (YOLOv8 [1, 7, 84] and YOLOv5 [1, 240, 8], 64×64, 3 classes) and their 80×48 picture.
@@ -196,5 +196,13 @@ describe('the YOLO helpers the CLI and the page share', () => {
     expect(yoloDynamicSide({ metadata: { task: 'detect', imgsz: '[640, 640]' }, declaredInputShape: [1, 3, 640, 640] })).toBeUndefined();
     expect(yoloDynamicSide({ metadata: { task: 'detect', imgsz: '[640, 480]' }, declaredInputShape: dynamic })).toBeUndefined();
     expect(yoloDynamicSide({ metadata: { imgsz: '[640, 640]' }, declaredInputShape: dynamic })).toBeUndefined();
+  });
+
+  it('refuses Ultralytics pose, oriented-box and segmentation exports in one line', () => {
+    for (const task of ['pose', 'obb', 'segment'])
+      expect(() => refuseOtherYoloTasks({ task, names: "{0: 'person'}" }, 'm.onnx')).toThrow(
+        `m.onnx is an Ultralytics '${task}' model; gradlens explains YOLO detection models (task 'detect')`,
+      );
+    expect(() => refuseOtherYoloTasks({ task: 'detect', names: "{0: 'person'}" }, 'm.onnx')).not.toThrow();
   });
 });
