@@ -2,13 +2,14 @@
 layouts, with Ultralytics' metadata_props, and PyTorch's goldens (no ultralytics package: the heads are written here
 line for line as Ultralytics' export-mode Detect modules).
 
-- yolov8.onnx: YOLOv8/v11 layout. Conv(+SiLU) stem to strides 8/16/32, an anchor-free Detect head (box branch with
-  DFL over reg_max bins, class branch, sigmoid scores) giving `output0` [1, 4 + C, A] (cx, cy, w, h in input pixels,
+- yolov8.onnx: YOLOv8/v11 layout. yolov8.yaml's backbone and FPN/PAN neck at width 8 (Conv(+SiLU), C2f with one
+  bottleneck, SPPF's max pools, nearest upsampling, concats; Detect on model.14 / 17 / 20 at strides 8/16/32), the
+  anchor-free Detect head (box branch with DFL over reg_max bins, class branch, sigmoid scores) giving `output0` [1, 4 + C, A] (cx, cy, w, h in input pixels,
   then the C class scores; no objectness). Input `images` [1, 3, 64, 64]; metadata task 'detect', names (a Python
   dict string), imgsz '[64, 64]', stride '32'.
 - yolov5.onnx: YOLOv5 layout, anchor-based head over strides 8/16 (3 anchors each), `output0` [1, A, 5 + C]
   (cx, cy, w, h, objectness, class scores); metadata stride and names only (as yolov5's export.py).
-- yolov8_none.onnx: yolov8's network with its class biases at -20, so that nothing passes the threshold.
+- yolov5_none.onnx: yolov5's network with its objectness biases at -20, so that nothing passes the threshold.
 
 picture.png (80 x 48 RGB) is letterboxed to 64 as Ultralytics' LetterBox (scale min(64/h, 64/w), new size
 round(w r) x round(h r), pad (114, 114, 114) split round(d/2 -+ 0.1)), the resize done by PIL's bilinear (Ultralytics
@@ -38,8 +39,8 @@ SIDE = 64
 NAMES = {0: 'person', 1: 'bicycle', 2: "dog's toy"}
 NC = len(NAMES)
 MAX_WH = 7680
-BIAS8 = -3.0  # v8 class biases and final class-conv gain, v5 objectness bias: a few dozen detections, spread
-GAIN = 12.0
+BIAS8 = -1.0  # v8 class biases and final class-conv gain, v5 objectness bias: a few dozen detections, spread
+GAIN = 30.0
 OBJ5 = -1.0
 
 
@@ -133,30 +134,83 @@ class DetectV5(nn.Module):
         return torch.cat(z, 1)
 
 
+class Bottleneck(nn.Module):
+    """Ultralytics' Bottleneck: two 3x3 Convs and the shortcut."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.cv1, self.cv2 = Conv(c, c, 3), Conv(c, c, 3)
+
+    def forward(self, x):
+        return x + self.cv2(self.cv1(x))
+
+
+class C2f(nn.Module):
+    """Ultralytics' C2f: a 1x1 Conv split in two halves, a Bottleneck on the last, all concatenated, a 1x1 Conv."""
+
+    def __init__(self, c1, c2, n=1):
+        super().__init__()
+        self.c = c2 // 2
+        self.cv1 = Conv(c1, 2 * self.c, 1)
+        self.cv2 = Conv((2 + n) * self.c, c2, 1)
+        self.m = nn.ModuleList(Bottleneck(self.c) for _ in range(n))
+
+    def forward(self, x):
+        y = list(self.cv1(x).chunk(2, 1))
+        y.extend(m(y[-1]) for m in self.m)
+        return self.cv2(torch.cat(y, 1))
+
+
+class SPPF(nn.Module):
+    """Ultralytics' SPPF: a 1x1 Conv, three 5x5 max pools in a row, all concatenated, a 1x1 Conv."""
+
+    def __init__(self, c1, c2):
+        super().__init__()
+        c_ = c1 // 2
+        self.cv1, self.cv2, self.m = Conv(c1, c_, 1), Conv(c_ * 4, c2, 1), nn.MaxPool2d(5, 1, 2)
+
+    def forward(self, x):
+        y = [self.cv1(x)]
+        y.extend(self.m(y[-1]) for _ in range(3))
+        return self.cv2(torch.cat(y, 1))
+
+
+class Concat(nn.Module):
+    def forward(self, xs):
+        return torch.cat(xs, 1)
+
+
 class Yolo(nn.Module):
-    """A DetectionModel: `model` a ModuleList run layer by layer (so the export's node names are /model.N/...)."""
+    """A DetectionModel: `model` a ModuleList run layer by layer, each from the layers its `f` names (Ultralytics'
+    forward), so the export's node names are /model.N/... YOLOv8: yolov8.yaml's backbone and FPN/PAN neck at width 8,
+    one C2f bottleneck, Detect on model.14 / 17 / 20 (strides 8 / 16 / 32). YOLOv5: plain Convs, Detect on strides 8
+    and 16."""
 
     def __init__(self, v5):
         super().__init__()
-        strides = [8, 16] if v5 else [8, 16, 32]
-        layers = [Conv(3, 8, 3, 2), Conv(8, 8, 3, 2), Conv(8, 8, 3, 2), Conv(8, 8, 3, 2)]
-        if not v5:
-            layers.append(Conv(8, 8, 3, 2))
         if v5:
             anchors = [[24, 24, 32, 20, 20, 32], [40, 40, 56, 32, 32, 56]]
-            layers.append(DetectV5(NC, [8] * len(strides), strides, anchors, SIDE))
+            spec = [(-1, Conv(3, 8, 3, 2)), (-1, Conv(8, 8, 3, 2)), (-1, Conv(8, 8, 3, 2)), (-1, Conv(8, 8, 3, 2)),
+                    ([2, 3], DetectV5(NC, [8, 8], [8, 16], anchors, SIDE))]
         else:
-            layers.append(DetectV8(NC, [8] * len(strides), strides, SIDE))
-        self.model = nn.ModuleList(layers)
-        self.taps = [2, 3] if v5 else [2, 3, 4]
+            up = lambda: nn.Upsample(scale_factor=2, mode='nearest')
+            spec = [(-1, Conv(3, 8, 3, 2)), (-1, Conv(8, 8, 3, 2)), (-1, C2f(8, 8)), (-1, Conv(8, 8, 3, 2)),
+                    (-1, C2f(8, 8)), (-1, Conv(8, 8, 3, 2)), (-1, C2f(8, 8)), (-1, Conv(8, 8, 3, 2)), (-1, SPPF(8, 8)),
+                    (-1, up()), ([-1, 6], Concat()), (-1, C2f(16, 8)), (-1, up()), ([-1, 4], Concat()),
+                    (-1, C2f(16, 8)), (-1, Conv(8, 8, 3, 2)), ([-1, 11], Concat()), (-1, C2f(16, 8)),
+                    (-1, Conv(8, 8, 3, 2)), ([-1, 8], Concat()), (-1, C2f(16, 8)),
+                    ([14, 17, 20], DetectV8(NC, [8, 8, 8], [8, 16, 32], SIDE))]
+        self.froms = [f for f, _ in spec]
+        self.model = nn.ModuleList(m for _, m in spec)
 
     def forward(self, x):
-        feats = []
-        for i, m in enumerate(self.model[:-1]):
+        y = []
+        for f, m in zip(self.froms, self.model):
+            if f != -1:
+                x = y[f] if isinstance(f, int) else [x if j == -1 else y[j] for j in f]
             x = m(x)
-            if i in self.taps:
-                feats.append(x)
-        return self.model[-1](feats)
+            y.append(x)
+        return x
 
 
 def spread(model, cls_convs, bias):
@@ -277,9 +331,6 @@ def main():
     export('yolov8', v8, dict(task='detect', names=names, imgsz=f'[{SIDE}, {SIDE}]', stride='32', batch='1',
                               author='gradlens fixture (Ultralytics layout)'))
     goldens('yolov8', v8, False, x, geom)
-    torch.manual_seed(0)
-    spread(v8, [c[-1] for c in v8.model[-1].cv3], -20.0)
-    export('yolov8_none', v8, dict(task='detect', names=names, imgsz=f'[{SIDE}, {SIDE}]', stride='32'))
     torch.manual_seed(1)
     v5 = Yolo(True).eval()
     spread(v5, [], 0)
@@ -288,6 +339,10 @@ def main():
             m.bias[4::v5.model[-1].no] = OBJ5
     export('yolov5', v5, dict(stride='16', names=names))
     goldens('yolov5', v5, True, x, geom)
+    with torch.no_grad():
+        for m in v5.model[-1].m:
+            m.bias[4::v5.model[-1].no] = -20.0
+    export('yolov5_none', v5, dict(stride='16', names=names))
 
 
 if __name__ == '__main__':

@@ -83,8 +83,10 @@ describe.each(['yolov8', 'yolov5'])('%s', (name) => {
     expect(yoloLevel(layout, last, [1, 3, 64, 64])).toEqual(
       name === 'yolov8' ? { stride: 32, rows: 2, cols: 2 } : { stride: 16, rows: 4, cols: 4 },
     );
-    expect(yoloLevelLayer(model, layout, 0, [1, 3, 64, 64])).toBe('model.2');
-    expect(yoloLevelLayer(model, layout, last, [1, 3, 64, 64])).toBe(name === 'yolov8' ? 'model.4' : 'model.3');
+    // YOLOv8's: the neck's last module on each grid (model.14 / 17 / 20, as yolov8.yaml's 15 / 18 / 21)
+    expect(yoloLevelLayer(model, layout, 0, [1, 3, 64, 64])).toBe(name === 'yolov8' ? 'model.14' : 'model.2');
+    expect(yoloLevelLayer(model, layout, 64, [1, 3, 64, 64])).toBe(name === 'yolov8' ? 'model.17' : 'model.2');
+    expect(yoloLevelLayer(model, layout, last, [1, 3, 64, 64])).toBe(name === 'yolov8' ? 'model.20' : 'model.3');
   });
 
   it('gives PyTorch’s output and Ultralytics’ detections after NMS, boxes in the picture too', () => {
@@ -133,8 +135,9 @@ describe.each(['yolov8', 'yolov5'])('%s', (name) => {
     expect(relError(v.attribution.dataSync(), readNpy(file(`${name}.gradient.npy`)).data as Float32Array)).toBeLessThan(1e-4);
     disposeResult(v);
     const cam = gradCam(model, x, { layer: yoloLevelLayer(model, layout, d.anchor, x.shape)!, target });
-    // detection 0 lies on stride 8 (an 8×8 grid): its layer is model.2, whose map is not blank (model.3's would be)
-    expect(cam.map.shape).toEqual([1, 8, 8]);
+    // detection 0 lies on stride 16 (v8: anchor 68, a 4×4 grid; its layer model.17) or 8 (v5: anchor 119, 8×8,
+    // model.2): its grid's layer gives a map that is not blank
+    expect(cam.map.shape).toEqual(name === 'yolov8' ? [1, 4, 4] : [1, 8, 8]);
     expect(Math.max(...cam.map.dataSync())).toBeGreaterThan(0);
     disposeResult(cam);
     const occ = occlusion(model, x, { target, window: 16, stride: 16 });
