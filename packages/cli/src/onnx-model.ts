@@ -8,7 +8,7 @@ import { CliError } from './args';
 import { detectionNames, isDetectionOutputs } from './detections';
 import type { LoadedModel, LoadOptions } from './model';
 import { loadYolo } from './yolo-model';
-import { yoloDynamicSide, yoloInfo } from './yolo';
+import { yoloDynamicSide, yoloGridLayer, yoloInfo } from './yolo';
 
 export { detectionNames, isDetectionOutputs } from './detections';
 
@@ -174,6 +174,8 @@ export function onnxForLayers(
   size: number | undefined,
 ): { model: OnnxModel; name: string; size: number; defaultLayer: string | null } {
   const model = openOnnx(file, size);
-  outputShape(model, file);
-  return { model, name: path.basename(file), size: model.inputShape[2]!, defaultLayer: defaultLayerOf(model) };
+  const yolo = yoloInfo(model, outputShape(model, file), file);
+  // a YOLO model's: the stride-8 grid's layer, as explain's default
+  const defaultLayer = yolo ? yoloGridLayer(yolo, 0) : defaultLayerOf(model);
+  return { model, name: path.basename(file), size: model.inputShape[2]!, defaultLayer };
 }

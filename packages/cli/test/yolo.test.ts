@@ -122,6 +122,12 @@ describe('gradlens explain --model <an Ultralytics YOLO export.onnx>', () => {
     expect(r.out).toMatch(/^skipping deeplift: .*runs each picture through its graph alone/m);
   }, 120000);
 
+  it('gradlens layers names the stride-8 grid’s layer as the default CAM layer', async () => {
+    const r = await run('layers', '--model', file('yolov8.onnx'));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^yolov8\.onnx, input \[1, 3, 64, 64\]; default CAM layer: model\.14$/m);
+  });
+
   it('refuses in one line: a --target beyond the detections, several, none detected; evaluate', async () => {
     const n = golden('yolov8').detections.length;
     await refused(
