@@ -38,7 +38,10 @@ export function describeDetection(d: Detection): string {
   return `${label}score ${d.score.toFixed(3)}${box}`;
 }
 
-/** The last call's detections as names for their indices: `detection: label 3, score 0.912, box [12, 30, 80, 95]`. */
-export function detectionNames(model: OnnxModel): string[] {
-  return detections(model).map((d) => `detection: ${describeDetection(d)}`);
+/**
+ * The last call's detections as names for their indices: `detection: label 3, score 0.912, box [12, 30, 80, 95]`;
+ * `place` moves each (its box into the original picture's pixels).
+ */
+export function detectionNames(model: OnnxModel, place: (d: Detection) => Detection = (d) => d): string[] {
+  return detections(model).map((d) => `detection: ${describeDetection(place(d))}`);
 }

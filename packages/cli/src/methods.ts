@@ -96,7 +96,7 @@ export interface WorkFacts {
   budget: Budget;
 }
 
-/** The occlusion window and stride for an input of height `h` (the budget's, or h / 8 and half of that). */
+/** The occlusion window and stride for an input whose shorter side is `h` (the budget's, or h / 8 and half of that). */
 export function occlusionGeometry(h: number, budget: Budget): { window: number; stride: number } {
   const window = budget.window ?? Math.max(2, Math.round(h / 8));
   return { window, stride: budget.stride ?? Math.max(1, Math.floor(window / 2)) };
@@ -411,7 +411,7 @@ export const METHODS: readonly MethodSpec[] = [
       return along(f.height) * along(f.width);
     },
     run: (c) => {
-      const { window, stride } = occlusionGeometry(c.input.shape[2] ?? 1, c.budget);
+      const { window, stride } = occlusionGeometry(Math.min(c.input.shape[2] ?? 1, c.input.shape[3] ?? 1), c.budget);
       const r = occlusion(c.model, c.input, {
         target: targetOf(c),
         window,

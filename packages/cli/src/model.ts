@@ -5,6 +5,7 @@ import type { ResizeFilter } from '@gradlens/io';
 import {
   archInputOptions,
   archBuildOptions,
+  inputProbeShape,
   bundledModels,
   bundledWeightsDir,
   createModel,
@@ -20,10 +21,12 @@ import {
   readStateDict,
   weightsFileClassNames,
 } from '@gradlens/nn';
-import type { BundledModelCard, BundledModelInfo, FileBuildOptions, Module, WeightFormat } from '@gradlens/nn';
+import type { BundledModelCard, BundledModelInfo, FileBuildOptions, InputSize, Module, WeightFormat } from '@gradlens/nn';
+import type { PictureFrame } from '@gradlens/io';
 import type { ParsedOptions } from './args';
-import { CliError, intOption, str } from './args';
-import { withNormalization } from './normalization';
+import { CliError, str } from './args';
+import { normalizationOptions, withNormalization } from './normalization';
+import { sizeOption } from './size-option';
 import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
 import type { YoloModelInfo } from './yolo';
 
@@ -35,8 +38,16 @@ export interface LoadedModel {
   /** Whether it is one of the bundled models (then `card` is set when the card was found). */
   bundled: boolean;
   card: BundledModelCard | null;
-  /** Input side (square) the model is fed. */
+  /**
+   * Input side the model is fed (square), or with `height` and `width` the side its probes (layer lists) use; with
+   * `crop: false`, the shorter side the whole picture is resized to.
+   */
   size: number;
+  /** An exact non-square input height × width (both set, or neither): the picture covers it (aspect kept) and is centre-cropped. */
+  height?: number;
+  width?: number;
+  /** false: no crop, the whole picture is fed with its shorter side resized to `size` ([1, 3, h, w] at its aspect). */
+  crop?: false;
   /**
    * The shorter side a picture is resized to (with `filter`) before the centre crop to `size`: the
    * architecture's own transform, set for `--arch` without `--size`; absent, round(size · 256 / 224), bilinear.
@@ -58,7 +69,7 @@ export interface LoadedModel {
    * Names for the output's entries after the last forward pass, where they change per picture (a detection model's
    * detections: `--target k` explains detection k); absent: `classes` name them.
    */
-  outputNames?: () => string[];
+  outputNames?: (frame?: PictureFrame) => string[];
   /** Whether the model takes grayscale pictures (an ONNX graph of one channel, fed the pictures' luma). */
   grayscale?: boolean;
   /** How the pictures are adapted to the model's input when it is not an RGB NCHW picture (logged once). */
@@ -74,8 +85,8 @@ export const ARCH_NAMES: readonly string[] = Object.keys(modelBuilders);
 
 /** How a model is loaded. */
 export interface LoadOptions {
-  /** Input side (default: the architecture's crop size from its torchvision transform, or the bundled model's). */
-  size?: number;
+  /** Input side or exact [h, w] (default: the architecture's crop size from its torchvision transform, or the bundled model's). */
+  size?: InputSize;
   /** Refuse weights files with missing or unexpected keys (default true; the CLI's --no-strict sets false). */
   strict?: boolean;
   numClasses?: number;
@@ -92,9 +103,9 @@ export interface LoadOptions {
  * `layer4` for ResNets, `features` for SqueezeNet and MobileNetV2, the last ReLU of `features` for
  * AlexNet and VGG, else the last top-level module with a 4-D output), the same rule the library uses.
  */
-export function defaultLayer(name: string, model: Module, size: number): string {
+export function defaultLayer(name: string, model: Module, size: number, width: number = size): string {
   try {
-    return defaultCamLayer(model, [1, 3, size, size]);
+    return defaultCamLayer(model, [1, 3, size, width]);
   } catch (e) {
     throw new CliError(`${name}: ${(e as Error).message.replace(/^defaultCamLayer: /, '')}; give --layer`, 2);
   }
@@ -152,7 +163,7 @@ function optionsInFile(
     return fileBuildOptions(arch, model, dict, { size: options.size, numClasses: options.numClasses });
   } catch (e) {
     const msg = (e as Error).message;
-    const size = /^size (\d+) does not fit (\S+) with these weights: (.*)$/.exec(msg);
+    const size = /^size (\S+) does not fit (\S+) with these weights: (.*)$/.exec(msg);
     if (size) throw new CliError(`--size ${size[1]} does not fit ${size[2]} with ${file}: ${size[3]}; leave --size out`, 2);
     throw new CliError(msg.replace(/^weights /, `weights ${file} `));
   }
@@ -166,9 +177,15 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   let input = archInputOptions(arch, options.size, weights);
   checkFile(weights, 'weights file');
   // InceptionOptions and MaxVitOptions: the other builders ignore transformInput and inputSize
-  const build = { init: false, numClasses: options.numClasses, ...archBuildOptions(arch, weights, input.size) };
-  let model = createModel(arch, build);
-  const layer = defaultLayer(arch, model, input.size);
+  const [, , h, w] = inputProbeShape(input);
+  const build = { init: false, numClasses: options.numClasses, ...archBuildOptions(arch, weights, h, w) };
+  let model: Module;
+  try {
+    model = createModel(arch, build);
+  } catch (e) {
+    throw new CliError(`--arch ${(e as Error).message}`, 2); // createModel names the architecture
+  }
+  const layer = defaultLayer(arch, model, h, w);
   // torchvision's published segmentation files are known by name: their VOC classes (`--target person`)
   const classes = weightsFileClassNames(arch, weights);
   options.beforeWeights?.(model, layer, classes);
@@ -198,7 +215,13 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
     name: arch,
     bundled: false,
     card: null,
-    ...input,
+    size: input.size,
+    ...(input.height !== undefined && input.width !== undefined ? { height: input.height, width: input.width } : {}),
+    ...(input.crop === false ? { crop: false as const } : {}),
+    ...(input.shorterSide !== undefined ? { shorterSide: input.shorterSide } : {}),
+    ...(input.filter !== undefined ? { filter: input.filter } : {}),
+    mean: input.mean,
+    std: input.std,
     classes,
     defaultLayer: layer,
     weights,
@@ -228,13 +251,18 @@ export function loadBundled(name: string, weights?: string, options: LoadOptions
   model.eval();
   const cardFile = path.join(path.dirname(file), info.card);
   const card = fs.existsSync(cardFile) ? readCard(cardFile) : null;
-  const size = card?.inputSize[1] ?? info.inputSize[1];
+  const own = card?.inputSize[1] ?? info.inputSize[1];
+  const given = options.size;
   return {
     model,
     name,
     bundled: true,
     card,
-    size,
+    ...(given === undefined
+      ? { size: own }
+      : typeof given === 'number'
+        ? { size: given }
+        : { size: Math.min(...given), height: given[0], width: given[1] }),
     mean: card?.normalization.mean ?? IMAGENET_MEAN,
     std: card?.normalization.std ?? IMAGENET_STD,
     classes: card?.classes ?? info.classes,
@@ -259,9 +287,10 @@ export function loadModelFromOptions(command: string, o: ParsedOptions, options:
   const opts: LoadOptions = { ...options, strict: o['no-strict'] !== true };
   if (model !== undefined && arch !== undefined)
     throw new CliError(`${command}: give either --model <bundled name> or --arch <torchvision name>, not both`, 2);
-  if (model !== undefined && isOnnxFile(model)) return withNormalization(command, o, loadOnnxModel(model, weights, opts));
-  if (model !== undefined) return withNormalization(command, o, loadBundled(model, weights, opts));
-  if (arch !== undefined) return withNormalization(command, o, loadArch(arch, weights, opts));
+  const normalization = normalizationOptions(command, o); // checked before any weights load
+  if (model !== undefined && isOnnxFile(model)) return withNormalization(loadOnnxModel(model, weights, opts), normalization);
+  if (model !== undefined) return withNormalization(loadBundled(model, weights, opts), normalization);
+  if (arch !== undefined) return withNormalization(loadArch(arch, weights, opts), normalization);
   throw new CliError(`${command}: which model? give --model <${BUNDLED_NAMES.join('|')}> or --arch <torchvision name> --weights <file>`, 2);
 }
 
@@ -269,14 +298,13 @@ export function loadModelFromOptions(command: string, o: ParsedOptions, options:
 export function buildUntrained(
   command: string,
   o: ParsedOptions,
-): { model: Module; name: string; size: number; defaultLayer: string | null } {
+): { model: Module; name: string; size: number; width?: number; defaultLayer: string | null } {
   const model = str(o, 'model');
   const arch = str(o, 'arch');
   if (model !== undefined && arch !== undefined) throw new CliError(`${command}: give either --model or --arch, not both`, 2);
   const name = model ?? arch;
   if (name === undefined) throw new CliError(`${command}: give --arch <torchvision name> or --model <${BUNDLED_NAMES.join('|')}>`, 2);
-  if (model !== undefined && isOnnxFile(model))
-    return onnxForLayers(model, str(o, 'size') === undefined ? undefined : intOption(command, o, 'size', 1));
+  if (model !== undefined && isOnnxFile(model)) return onnxForLayers(model, sizeOption(command, o));
   if (model !== undefined) {
     if (!isBundledModelName(model)) throw unknownModel(model, '--model');
     const info: BundledModelInfo = bundledModels[model];

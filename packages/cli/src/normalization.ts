@@ -30,13 +30,24 @@ function channelValues(command: string, o: ParsedOptions, name: 'mean' | 'std'):
   return values.length === 1 ? [values[0]!, values[0]!, values[0]!] : values;
 }
 
+/** `--mean` and `--std` as given (three values each, or undefined), checked before any weights load. */
+export interface GivenNormalization {
+  command: string;
+  mean: number[] | undefined;
+  std: number[] | undefined;
+}
+
+/** Reads and checks `--mean` / `--std` (a bad value is a usage error before anything loads). */
+export function normalizationOptions(command: string, o: ParsedOptions): GivenNormalization {
+  return { command, mean: channelValues(command, o, 'mean'), std: channelValues(command, o, 'std') };
+}
+
 /**
  * The loaded model with `--mean` / `--std` in place of its default normalisation. A grayscale model is fed the luma
  * of the normalised channels, which is the normalised luma only when the three channels share one mean and std.
  */
-export function withNormalization(command: string, o: ParsedOptions, loaded: LoadedModel): LoadedModel {
-  const mean = channelValues(command, o, 'mean');
-  const std = channelValues(command, o, 'std');
+export function withNormalization(loaded: LoadedModel, given: GivenNormalization): LoadedModel {
+  const { command, mean, std } = given;
   if (mean === undefined && std === undefined) return loaded;
   const next = { ...loaded, mean: mean ?? loaded.mean, std: std ?? loaded.std };
   const uniform = (v: readonly number[]): boolean => v.every((x) => x === v[0]);

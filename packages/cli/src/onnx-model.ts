@@ -1,62 +1,32 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
-import { classNamesFromMetadata, isYoloMetadata, loadOnnx, pictureLayout } from '@gradlens/onnx';
+import { boxToPicture, IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
+import type { PictureFrame } from '@gradlens/io';
+import type { InputSize } from '@gradlens/nn';
+import { classNamesFromMetadata, isYoloMetadata, loadOnnx } from '@gradlens/onnx';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
 import { CliError } from './args';
+import { cliInputShape, onnxGeometry } from './onnx-input';
 import { detectionNames, isDetectionOutputs } from './detections';
+import type { Detection } from './detections';
 import type { LoadedModel, LoadOptions } from './model';
 import { loadYolo } from './yolo-model';
 import { yoloDynamicSide, yoloGridLayer, yoloInfo } from './yolo';
 
 export { detectionNames, isDetectionOutputs } from './detections';
+export { cliInputShape } from './onnx-input';
 
 /** Whether a `--model` value names an ONNX file (it ends in .onnx) rather than a bundled model. */
 export function isOnnxFile(name: string): boolean {
   return /\.onnx$/i.test(name);
 }
 
-/** The input side the CLI feeds when the model's height and width are dynamic and no --size is given. */
-const DYNAMIC_SIDE = 224;
-
-/**
- * The input shape the graph is fed, in its own layout, from its declared input and `--size`: a picture of 1 or 3
- * channels, channels first or last (pictureLayout: the model is loaded with pictureInput, so the CLI feeds RGB
- * pictures whatever the layout), at the model's own side when fixed, else `size` or 224. Refused in one line: inputs
- * that are not such a picture, a fixed batch other than 1, non-square fixed sizes, a `--size` other than a fixed side.
- */
-export function cliInputShape(file: string, declared: readonly (number | string)[], size: number | undefined): number[] {
-  const shown = `[${declared.join(', ')}]`;
-  const fixed = (d: number | string | undefined): number | undefined => (typeof d === 'number' ? d : undefined);
-  if (declared.length !== 4)
-    throw new CliError(
-      `${file}: the model's input is ${shown}; the CLI feeds pictures as [1, C, H, W] or [1, H, W, C] (use loadOnnx from @gradlens/onnx for other inputs)`,
-      2,
-    );
-  const layout = pictureLayout(declared);
-  if (layout === null)
-    throw new CliError(
-      `${file}: the model's input ${shown} is not a picture of 1 or 3 channels, first or last; the CLI feeds grayscale or RGB pictures`,
-      2,
-    );
-  const [n, h, w] = (layout.channelsLast ? [declared[0], declared[1], declared[2]] : [declared[0], declared[2], declared[3]]).map(fixed);
-  if (n !== undefined && n !== 1)
-    throw new CliError(`${file}: the model's input ${shown} has a fixed batch of ${n}; the CLI feeds one picture at a time`, 2);
-  if (h !== undefined && w !== undefined && h !== w)
-    throw new CliError(`${file}: the model's input ${shown} is not square (${h}×${w}); the CLI feeds square pictures`, 2);
-  const side = h ?? w;
-  if (side !== undefined && size !== undefined && size !== side)
-    throw new CliError(`${file}: --size ${size} differs from the model's fixed input side ${side} (${shown})`, 2);
-  const s = side ?? size ?? DYNAMIC_SIDE;
-  return layout.channelsLast ? [1, s, s, layout.channels] : [1, layout.channels, s, s];
-}
-
 /**
  * Loads the ONNX model at `file` for the CLI's input shape; a missing file or a load error is one line. A detection
  * graph (isDetectionOutputs) taking one picture [3, H, W] is loaded as a model of its scores, fed batches of one.
  */
-export function openOnnx(file: string, size: number | undefined): OnnxModel {
+export function openOnnx(file: string, size: InputSize | undefined): OnnxModel {
   if (!fs.existsSync(file)) throw new CliError(`ONNX model not found: ${file}`, 2);
   if (!fs.statSync(file).isFile()) throw new CliError(`ONNX model is not a file: ${file}`, 2);
   let refused: CliError | null = null;
@@ -75,7 +45,7 @@ export function openOnnx(file: string, size: number | undefined): OnnxModel {
     return detection ? 'scores' : undefined;
   };
   try {
-    // check: false, as the forward pass on zeros runs in outputShape, where its error names the CLI's input
+    // check: false, as the forward pass on zeros runs in outputShape, where its error names the CLI's input;
     // an Ultralytics YOLO export reshapes to a batch of one: run batches item by item
     return loadOnnx(file, { inputShape, check: false, output, unbatched, pictureInput: true, itemwise: isYoloMetadata });
   } catch (e) {
@@ -144,7 +114,7 @@ export function loadOnnxModel(file: string, weights: string | undefined, options
     name: path.basename(file),
     bundled: false,
     card: null,
-    size: model.inputShape[2]!,
+    ...onnxGeometry(model, options.size, detecting),
     // torchvision's detection models take pictures in [0, 1] and normalise inside the graph; a grayscale model's
     // training normalisation cannot be guessed: [0, 1] unless --mean/--std say otherwise
     mean: detecting || grayscale ? [0, 0, 0] : IMAGENET_MEAN,
@@ -154,8 +124,7 @@ export function loadOnnxModel(file: string, weights: string | undefined, options
     classes,
     defaultLayer: layer,
     weights: file,
-    // a detection picture keeps its scale: its shorter side to the graph's side, the longer centre-cropped (no 256/224 zoom)
-    ...(detecting ? { outputNames: () => detectionNames(model), shorterSide: model.inputShape[2]! } : {}),
+    ...(detecting ? { outputNames: (frame?: PictureFrame) => detectionNames(model, (d) => inPicture(d, frame)) } : {}),
   };
 }
 
@@ -168,14 +137,19 @@ function inputNote(model: OnnxModel, name: string): { inputNote?: string } {
   return { inputNote: `${name} takes [${model.graphInputShape.join(', ')}]: it is fed ${what}${order}; the maps lie on the picture` };
 }
 
-/** `gradlens layers --model <file.onnx>`: the model (with its weights: they are one file) and its input side and default layer. */
+/** A detection's box moved from the model input's pixels to the original picture's (unchanged without a frame). */
+function inPicture(d: Detection, frame: PictureFrame | undefined): Detection {
+  return frame && d.box ? { ...d, box: boxToPicture(d.box, frame) } : d;
+}
+
+/** `gradlens layers --model <file.onnx>`: the model (with its weights: they are one file), its input height (size) and width, and default layer. */
 export function onnxForLayers(
   file: string,
-  size: number | undefined,
-): { model: OnnxModel; name: string; size: number; defaultLayer: string | null } {
+  size: InputSize | undefined,
+): { model: OnnxModel; name: string; size: number; width: number; defaultLayer: string | null } {
   const model = openOnnx(file, size);
   const yolo = yoloInfo(model, outputShape(model, file), file);
   // a YOLO model's: the stride-8 grid's layer, as explain's default
   const defaultLayer = yolo ? yoloGridLayer(yolo, 0) : defaultLayerOf(model);
-  return { model, name: path.basename(file), size: model.inputShape[2]!, defaultLayer };
+  return { model, name: path.basename(file), size: model.inputShape[2]!, width: model.inputShape[3]!, defaultLayer };
 }

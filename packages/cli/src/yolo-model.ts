@@ -23,7 +23,9 @@ export function loadYolo(info: YoloModelInfo, file: string, options: LoadOptions
     name: path.basename(file),
     bundled: false,
     card: null,
-    size: Math.max(h, w),
+    // a non-square input (imgsz [640, 480]) as the CLI keeps one; the pictures are letterboxed to it all the same
+    size: Math.min(h, w),
+    ...(h === w ? {} : { height: h, width: w }),
     mean: [0, 0, 0],
     std: [1, 1, 1],
     // --target k is a detection, not a class: the class names describe detections

@@ -60,6 +60,8 @@ export interface LetterboxedImage {
   input: Tensor;
   picture: RgbImage;
   geometry: LetterboxGeometry;
+  /** None: a YOLO detection's box is brought back by `geometry` (Ultralytics' scale_boxes). */
+  frame?: undefined;
 }
 
 /** Letterboxes `raw` to the model's input as Ultralytics does (grey 114 padding, pixels / 255, no mean or std). */

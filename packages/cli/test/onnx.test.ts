@@ -234,6 +234,9 @@ describe('grayscale and channels-last ONNX models (loaded with pictureInput)', (
     await refused(/--mean takes one number or three \(R,G,B\) separated by commas, got '0.1,0.2'/, ...base, TINY, '--mean', '0.1,0.2');
     await refused(/--mean takes one number or three/, ...base, TINY, '--mean', 'x');
     await refused(/--std values must be positive, got '0,1,1'/, ...base, TINY, '--std', '0,1,1');
+    // checked before any weights are read: a missing weights file is not reached
+    const arch = ['explain', '--method', 'vanilla', '--image', image, '--out', tmpOut(), '--arch', 'resnet18'];
+    await refused(/--mean takes one number or three/, ...arch, '--weights', path.join(dir, 'absent.pth'), '--mean', '1,2');
     await refused(
       /tiny_gray\.onnx takes grayscale pictures \(their luma\): give --mean and --std one value each/,
       ...base,
@@ -278,13 +281,44 @@ describe('exports users bring (packages/onnx/test/fixtures/wild, scripts/make-on
       wild('mlp'),
     );
     await refused(/seq1d\.onnx: the model's input is \[1, 4, 20\]/, ...base, wild('seq1d'));
-    await refused(/nhwc\.onnx: the model's input \[1, 9, 7, 3\] is not square \(9×7\)/, ...base, wild('nhwc'));
     await refused(
       /four_channels\.onnx: the model's input \[1, 4, 8, 8\] is not a picture of 1 or 3 channels/,
       ...base,
       path.join(FIXTURES, 'four_channels.onnx'),
     );
-    await refused(/fops_opset17\.onnx: the model's input \[1, 3, 8, 10\] is not square/, ...base, wild('fops_opset17'));
+  });
+
+  it('feeds a fixed non-square input [1, 3, 8, 10] at its height × width: the map is 8 × 10, the picture covered and centre-cropped', async () => {
+    const out = tmpOut();
+    const file = path.join(WILD, 'fops_opset17.onnx');
+    const r = await run('explain', '--method', 'vanilla', '--model', file, '--image', image, '--out', out, '--raw', '--target', '0');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const cli = readNpy(path.join(out, 'vanilla.npy'));
+    expect(cli.shape).toEqual([3, 8, 10]);
+    const picture = readImage(path.join(out, `${path.basename(image, '.png')}_Vanilla_BP_gray.png`));
+    expect([picture.width, picture.height]).toEqual([10, 8]);
+    // the same input as the library's transform gives: cover round(8·256/224) × round(10·256/224) = 9 × 11, crop 8 × 10
+    const prepared = prepareImage(readImage(image), { size: 8, height: 8, width: 10, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    expect(prepared.input.shape).toEqual([1, 3, 8, 10]);
+    prepared.input.dispose();
+    // channels last and not square: [1, 9, 7, 3] fed the 9 × 7 picture transposed
+    const nhwc = await run(
+      'explain',
+      '--method',
+      'vanilla',
+      '--model',
+      path.join(WILD, 'nhwc.onnx'),
+      '--image',
+      image,
+      '--out',
+      tmpOut(),
+      '--raw',
+    );
+    expect(nhwc.code).toBe(0);
+    expect(nhwc.err).toMatch(/^note: nhwc\.onnx takes \[1, 9, 7, 3\]: it is fed each RGB picture, channels last/);
+    const base = ['explain', '--method', 'gradcam', '--image', image, '--out', tmpOut(), '--model'];
+    await refused(/fops_opset17\.onnx: --size 8 differs from the model's fixed input size 8x10/, ...base, file, '--size', '8');
   });
 
   it('names the training-mode BatchNormalization of a training=PRESERVE export', async () => {
@@ -396,7 +430,7 @@ describe('gradlens layers / evaluate --model <file.onnx>', () => {
 });
 
 describe('the CLI’s input shape for an ONNX model', () => {
-  it('resolves dynamic dims with --size or 224 in the graph’s layout and refuses inputs that are not square pictures', () => {
+  it('resolves dynamic dims with --size (N or HxW) or 224 in the graph’s layout, takes fixed non-square ones and refuses inputs that are not pictures', () => {
     expect(isOnnxFile('m.ONNX')).toBe(true);
     expect(isOnnxFile('gapnet')).toBe(false);
     expect(cliInputShape('m', ['batch', 3, 'h', 'w'], undefined)).toEqual([1, 3, 224, 224]);
@@ -407,9 +441,13 @@ describe('the CLI’s input shape for an ONNX model', () => {
     expect(cliInputShape('m', [1, 1, 28, 28], undefined)).toEqual([1, 1, 28, 28]);
     expect(cliInputShape('m', ['n', 'h', 'w', 3], 64)).toEqual([1, 64, 64, 3]);
     expect(cliInputShape('m', ['n', 28, 28, 1], undefined)).toEqual([1, 28, 28, 1]);
-    expect(() => cliInputShape('m', [1, 224, 160, 3], undefined)).toThrow(/not square \(224×160\)/);
+    expect(cliInputShape('m', [1, 224, 160, 3], undefined)).toEqual([1, 224, 160, 3]);
     expect(() => cliInputShape('m', [1, 4, 32, 32], undefined)).toThrow(/is not a picture of 1 or 3 channels/);
-    expect(() => cliInputShape('m', [1, 3, 224, 160], undefined)).toThrow(/not square \(224×160\)/);
+    expect(cliInputShape('m', [1, 3, 224, 160], undefined)).toEqual([1, 3, 224, 160]);
+    expect(cliInputShape('m', [1, 3, 224, 160], [224, 160])).toEqual([1, 3, 224, 160]);
+    expect(cliInputShape('m', ['n', 3, 'h', 'w'], [32, 48])).toEqual([1, 3, 32, 48]);
+    expect(() => cliInputShape('m', [1, 3, 224, 160], 224)).toThrow(/--size 224 differs from the model's fixed input size 224x160/);
+    expect(() => cliInputShape('m', [1, 3, 224, 224], [224, 160])).toThrow(/--size 224x160 differs from the model's fixed input side 224/);
     expect(() => cliInputShape('m', [8, 3, 224, 224], undefined)).toThrow(/fixed batch of 8/);
     expect(() => cliInputShape('m', ['n', 3], undefined)).toThrow(/the CLI feeds pictures as \[1, C, H, W\] or \[1, H, W, C\]/);
   });

@@ -15,8 +15,9 @@ import { runCli } from './fixtures';
  * Segmentation models on the command line: without a mask, the target is pytorch-grad-cam's tutorial one — a class's
  * logits summed over the pixels predicted as it, the class the most frequent prediction apart from background unless
  * --target names it. End to end on deeplabv3_mobilenet_v3_large (the smallest DeepLabV3; its weights file, with 4
- * classes and the aux_classifier, is written here) fed 64×64: the class count and the aux weights come from the file,
- * and the Grad-CAM map equals the library's gradCam with segmentationTarget on the same model and input.
+ * classes and the aux_classifier, is written here) fed its 80 × 64 picture whole with the shorter side at 64 (64 × 80,
+ * as torchvision's Resize without a crop): the class count and the aux weights come from the file, the Grad-CAM map
+ * equals the library's gradCam with segmentationTarget on the same model and input, and the maps are at the picture's aspect.
  */
 const quiet = { onWarning: (): void => undefined };
 
@@ -124,18 +125,19 @@ describe('explain --arch deeplabv3_mobilenet_v3_large', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/CAM layer backbone\.16/);
-    const described = /explaining class (\d+) summed over the (\d+) of 4096 pixels predicted as it/.exec(r.out);
+    const described = /explaining class (\d+) summed over the (\d+) of 5120 pixels predicted as it/.exec(r.out);
     expect(described).not.toBeNull();
 
     // the same model, input and target through the library
     const loaded = loadArch(ARCH, weights, { size: 64 });
-    const image = prepareImage(readImage(picture), { ...loaded, size: 64 });
+    const image = prepareImage(readImage(picture), loaded);
+    expect(image.input.shape).toEqual([1, 3, 64, 80]);
     // the file's class count (4) and its aux_classifier were read from it (a strict load would refuse otherwise)
     expect((loaded.model as SegmentationModel).auxClassifier).not.toBeNull();
     const logits = modelOutput(loaded.model, image.input).values;
-    expect(logits.length).toBe(4 * 64 * 64);
-    const pred = Array.from({ length: 4096 }, (_, p) =>
-      [0, 1, 2, 3].reduce((b, c) => (logits[c * 4096 + p]! > logits[b * 4096 + p]! ? c : b), 0),
+    expect(logits.length).toBe(4 * 64 * 80);
+    const pred = Array.from({ length: 5120 }, (_, p) =>
+      [0, 1, 2, 3].reduce((b, c) => (logits[c * 5120 + p]! > logits[b * 5120 + p]! ? c : b), 0),
     );
     const counts = [0, 1, 2, 3].map((c) => pred.filter((q) => q === c).length);
     const fg = [1, 2, 3].filter((c) => counts[c]! > 0).sort((a, b) => counts[b]! - counts[a]! || a - b);
@@ -143,21 +145,25 @@ describe('explain --arch deeplabv3_mobilenet_v3_large', () => {
     expect(Number(described![1])).toBe(cls);
     expect(Number(described![2])).toBe(counts[cls]);
     const mask = pred.map((q) => (q === cls ? 1 : 0));
-    const want = gradCam(loaded.model, image.input, { target: segmentationTarget(mask, cls, [64, 64]), layer: 'backbone.16', ...quiet });
+    const want = gradCam(loaded.model, image.input, { target: segmentationTarget(mask, cls, [64, 80]), layer: 'backbone.16', ...quiet });
     const got = toFloat32(readNpy(path.join(out, 'gradcam.npy')));
     const wantMap = want.map.dataSync();
     expect(got.length).toBe(wantMap.length);
     let worst = 0;
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - wantMap[i]!));
     expect(worst).toBeLessThanOrEqual(1e-6);
+    // the maps at the picture's aspect: [64, 80] upsampled, the overlay 80 wide and 64 high
+    expect(readNpy(path.join(out, 'gradcam_upsampled.npy')).shape).toEqual([64, 80]);
+    const overlay = readImage(path.join(out, 'pic_Cam_On_Image.png'));
+    expect([overlay.width, overlay.height]).toEqual([80, 64]);
   }, 120_000);
 
   test('--target naming a class no pixel is predicted as is a usage error', async () => {
     const loaded = loadArch(ARCH, weights, { size: 64 });
-    const image = prepareImage(readImage(picture), { ...loaded, size: 64 });
+    const image = prepareImage(readImage(picture), loaded);
     const logits = modelOutput(loaded.model, image.input).values;
     const predicted = new Set(
-      Array.from({ length: 4096 }, (_, p) => [0, 1, 2, 3].reduce((b, c) => (logits[c * 4096 + p]! > logits[b * 4096 + p]! ? c : b), 0)),
+      Array.from({ length: 5120 }, (_, p) => [0, 1, 2, 3].reduce((b, c) => (logits[c * 5120 + p]! > logits[b * 5120 + p]! ? c : b), 0)),
     );
     const absent = [0, 1, 2, 3].find((c) => !predicted.has(c));
     expect(absent).toBeDefined(); // the random weights leave a class unpredicted on this picture

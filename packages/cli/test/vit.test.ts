@@ -266,6 +266,10 @@ describe('--arch vit_*: the model is built at the side its weights were trained 
     expect(() => loadArch('vit_b_32', weightsWith(145), { strict: false, size: 224 })).toThrow(
       /^--size 224 does not fit vit_b_32 with .*: its position embeddings are for 384×384 pictures/,
     );
+    // a ViT takes one square size: --size HxW is refused the same way
+    expect(() => loadArch('vit_b_32', weightsWith(145), { strict: false, size: [384, 448] })).toThrow(
+      /^--size 384x448 does not fit vit_b_32 with .*: its position embeddings are for 384×384 pictures/,
+    );
     expect(() => loadArch('vit_b_32', weightsWith(60), { strict: false })).toThrow(
       /^weights .* do not fit vit_b_32: encoder\.pos_embedding has shape \[1, 60, 768\]/,
     );

@@ -79,14 +79,13 @@ function itemOf(t: Tensor, i: number, where: string): NdArray<'float32'> {
   };
 }
 
-/** The picture brought to outW × outH: as it is when it has that size, else imageToInput's resize and centre crop (square only). */
-function pictureAt(image: RasterImage, outW: number, outH: number, where: string): RasterImage {
+/**
+ * The picture brought to outW × outH: as it is when it has that size, else imageToInput's resize and centre crop (a
+ * non-square map: the picture covers it, aspect kept, and is centre-cropped, as preprocessImageNet's height and width).
+ */
+function pictureAt(image: RasterImage, outW: number, outH: number): RasterImage {
   if (image.width === outW && image.height === outH) return image;
-  if (outW !== outH)
-    throw new Error(
-      `${where}: the picture is ${image.width}×${image.height} but the map is ${outW}×${outH}; give the picture at the map's size`,
-    );
-  const chw = preprocessImageNet(image, { size: outW, normalize: false });
+  const chw = preprocessImageNet(image, outW === outH ? { size: outW, normalize: false } : { height: outH, width: outW, normalize: false });
   const n = outW * outH;
   const data = new Uint8Array(3 * n);
   for (let p = 0; p < n; p++)
@@ -117,7 +116,7 @@ export function mapPicture(result: SavableMap, options: SaveMapOptions = {}): Rg
     const H = options.image ? (up?.[1] ?? options.image.height) : (up?.[1] ?? h);
     const W = options.image ? (up?.[2] ?? options.image.width) : (up?.[2] ?? w);
     if (options.image) {
-      picture = classActivationImages(pictureAt(options.image, W, H, where), one, { ...draw, colormap, alpha: options.alpha }).onImage;
+      picture = classActivationImages(pictureAt(options.image, W, H), one, { ...draw, colormap, alpha: options.alpha }).onImage;
     } else {
       picture = applyColormap(camToImageSize(one, W, H, draw), H, W, colormap);
     }

@@ -263,6 +263,26 @@ test('mapPicture and saveNpy of a [h, w] map tensor free the batch view they mak
   expect(numTensors()).toBe(before);
 });
 
+test('mapPicture over a picture of another size at H ≠ W: the picture covers the map (aspect kept) and is centre-cropped', () => {
+  // a CAM result: [1, 6, 10] at the layer, [1, 12, 20] upsampled to the input
+  const map = { map: randn([1, 6, 10], { generator: new Generator(14) }), upsampled: zeros([1, 12, 20]) };
+  // a 50 × 30 picture, its left half black, its right half white: cropped, not stretched or transposed
+  const data = new Uint8Array(50 * 30 * 3);
+  for (let p = 0; p < 50 * 30; p++) if (p % 50 >= 25) data.fill(255, p * 3, p * 3 + 3);
+  const image = { width: 50, height: 30, channels: 3 as const, bitDepth: 8 as const, data };
+  const over = E.mapPicture(map, { image, alpha: 0 });
+  expect([over.width, over.height]).toEqual([20, 12]);
+  // alpha 0: the picture itself, its edge (x = 25 of 50) at 25 · 23 / 50 − 2 = 9.5 of the crop: columns 0–8 dark,
+  // 11–19 white, on every row
+  const c = over.channels;
+  for (let y = 0; y < 12; y++) {
+    for (let x = 0; x < 9; x++) expect(over.data[(y * 20 + x) * c]).toBe(0);
+    for (let x = 11; x < 20; x++) expect(over.data[(y * 20 + x) * c]).toBe(255);
+  }
+  map.map.dispose();
+  map.upsampled.dispose();
+});
+
 test('evaluateMethods on a 1-channel model: a CAM map is not taken for a signed attribution (same size, not same shape)', () => {
   const m = new EdgeNet(1).eval();
   const samples = [0, 1].map((i) => ({

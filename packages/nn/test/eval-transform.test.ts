@@ -4,6 +4,7 @@ import { preprocessImageNet, readImage } from '@gradlens/io';
 import {
   archBuildOptions,
   archInputOptions,
+  inputProbeShape,
   EVAL_TRANSFORM_NAMES,
   evalInputOptions,
   evalTransform,
@@ -98,13 +99,23 @@ test.each([
   }
 });
 
-test('the segmentation models: Resize(520) and no crop, so the whole resized picture; --arch feeds its centre 520 × 520', () => {
+test('the segmentation models: Resize(520) and no crop, so the whole resized picture, as --arch feeds it', () => {
   const o = evalInputOptions('deeplabv3_resnet50');
   expect(o).toEqual({ resize: 520, crop: false, filter: 'bilinear', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
   const wide = { width: 40, height: 20, channels: 3 as const, bitDepth: 8 as const, data: new Uint8Array(40 * 20 * 3) };
   expect(imageToInput(wide, o).shape).toEqual([1, 3, 520, 1040]);
-  expect(archInputOptions('deeplabv3_resnet50')).toMatchObject({ size: 520, shorterSide: 520, filter: 'bilinear' });
-  expect(archInputOptions('fcn_resnet50', 256).size).toBe(256);
+  const arch = archInputOptions('deeplabv3_resnet50');
+  expect(arch).toMatchObject({ size: 520, shorterSide: 520, crop: false, filter: 'bilinear' });
+  expect(imageToInput(wide, arch).shape).toEqual([1, 3, 520, 1040]);
+  // --size N: the shorter side N, the whole picture; [h, w]: exactly h × w (covered, aspect kept, centre-cropped)
+  expect(imageToInput(wide, archInputOptions('fcn_resnet50', 32)).shape).toEqual([1, 3, 32, 64]);
+  const box = archInputOptions('fcn_resnet50', [24, 36]);
+  expect(box).toMatchObject({ size: 24, height: 24, width: 36, shorterSide: 24 });
+  expect(imageToInput(wide, box).shape).toEqual([1, 3, 24, 36]);
+  // a classifier at [h, w]: h × w by the 256/224 rule; a square [h, h] is the side h
+  expect(archInputOptions('resnet18', [24, 36])).toMatchObject({ size: 24, height: 24, width: 36 });
+  expect(archInputOptions('resnet18', [24, 24])).toEqual(archInputOptions('resnet18', 24));
+  expect(inputProbeShape(box)).toEqual([1, 3, 24, 36]);
   expect(weightsFileTransform('lraspp_mobilenet_v3_large-d234d4ea.pth')?.cropSize).toBeNull();
   expect(() => preprocessImageNet(wide, { crop: false, resize: 'stretch' })).toThrow(/^preprocessImageNet: crop: false goes with/);
 });

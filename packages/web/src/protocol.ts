@@ -10,8 +10,12 @@ export interface FloatArray {
 export type ModelSource =
   /** A bundled model: its safetensors bytes and card (from data.js). */
   | { kind: 'bundled'; name: string; weights: Uint8Array; card: BundledCard }
-  /** A user's file: safetensors or .pth for `arch`, or an ONNX graph (arch ignored); size 0: the architecture's own (its torchvision transform; 224 for an ONNX graph without one); numClasses 0: the weights file's own. */
-  | { kind: 'file'; fileName: string; bytes: Uint8Array; arch: string; size: number; numClasses: number };
+  /**
+   * A user's file: safetensors or .pth for `arch`, or an ONNX graph (arch ignored); size as the CLI's --size (`224`, or
+   * `320x480` height × width), '' for the architecture's own (its torchvision transform; the ONNX graph's own input,
+   * 224 when dynamic); numClasses 0: the weights file's own.
+   */
+  | { kind: 'file'; fileName: string; bytes: Uint8Array; arch: string; size: string; numClasses: number };
 
 /** The bundled model card fields the page uses. */
 export interface BundledCard {
@@ -70,7 +74,8 @@ export type Reply =
       id: number;
       name: string;
       classes: string[];
-      size: number;
+      /** what the model is fed: `224×224`, `320×480`, or `the whole picture, shorter side 520` */
+      input: string;
       layers: LayerRow[];
       defaultLayer: string;
       /** a detection model: its output is its detections' scores, listed per picture */

@@ -54,8 +54,8 @@ maybe('models whose output is a map or detections, on the page in chromium', () 
   });
 
   /** Loads a file through the page's picker (the classes field left empty) and returns the prediction rows. */
-  async function load(page: Page, file: string, arch: string, size: number | ''): Promise<Row[]> {
-    await page.click('#setup details summary');
+  async function load(page: Page, file: string, arch: string, size: number | '', again = false): Promise<Row[]> {
+    if (!again) await page.click('#setup details summary'); // a second load finds it open
     await run(page, 'window.gradlensPage.top = []');
     await page.selectOption('#arch-select', arch);
     await page.fill('#file-size', String(size));
@@ -94,11 +94,14 @@ maybe('models whose output is a map or detections, on the page in chromium', () 
     for (let i = 0; i < data.length; i++) data[i] = (i * 37 + Math.floor(i / 240) * 11) % 256;
     const picture = path.join(tmp, 'stripes.png');
     writeImage(picture, { width: 80, height: 64, channels: 3, bitDepth: 8, data });
+    // the size field's 64 is the shorter side, as the CLI's --size: the whole 80 × 64 picture, [1, 3, 64, 80]
     const x = imageToInput(readImage(picture), archInputOptions(arch, 64, 'deeplab.safetensors'));
+    expect(x.shape).toEqual([1, 3, 64, 80]);
+    const HW = 64 * 80;
     const before = modelOutput(model, x).values;
     const bias = Float32Array.from(model.stateDict()['classifier.4.bias']!.dataSync(), (b, c) => {
-      const plane = before.subarray(c * 4096, (c + 1) * 4096);
-      return b - plane.reduce((a, v) => a + v, 0) / 4096;
+      const plane = before.subarray(c * HW, (c + 1) * HW);
+      return b - plane.reduce((a, v) => a + v, 0) / HW;
     });
     model.loadStateDict({ 'classifier.4.bias': { shape: [4], data: bias } }, { strict: false });
     const file = path.join(tmp, 'deeplab.safetensors');
@@ -106,26 +109,28 @@ maybe('models whose output is a map or detections, on the page in chromium', () 
     const page = await openPage(context, server.url, errors);
     await load(page, file, arch, 64);
     // the class count (4) and the aux_classifier came from the file: a strict load would refuse otherwise
-    expect(await page.textContent('#status')).toMatch(/deeplab\.safetensors: 4 classes, input 64×64/);
+    expect(await page.textContent('#status')).toMatch(/deeplab\.safetensors: 4 classes, input the whole picture, shorter side 64/);
     await run(page, 'window.gradlensPage.top = []');
     await page.setInputFiles('#image-file', picture);
     await page.waitForFunction(`window.gradlensPage.top.length > 0 && document.body.dataset.busy === '0'`, undefined, { timeout: 120000 });
     const top = await run<Row[]>(page, 'window.gradlensPage.top');
+    // the picture the overlays are drawn on is the model's input, at the picture's aspect
+    expect(await run(page, '[window.gradlensPage.picture.width, window.gradlensPage.picture.height]')).toEqual([80, 64]);
 
     const out = modelOutput(model, x);
-    expect(out.shape).toEqual([1, 4, 64, 64]);
+    expect(out.shape).toEqual([1, 4, 64, 80]);
     const { pred, counts } = predictedClasses(out);
     // no pixel's two best classes nearly tie, so the page's float rounding cannot move a pixel to another class
     let gap = Infinity;
-    for (let p = 0; p < 4096; p++) {
-      const v = [0, 1, 2, 3].map((c) => out.values[c * 4096 + p]!).sort((a, b) => b - a);
+    for (let p = 0; p < HW; p++) {
+      const v = [0, 1, 2, 3].map((c) => out.values[c * HW + p]!).sort((a, b) => b - a);
       gap = Math.min(gap, v[0]! - v[1]!);
     }
     expect(gap).toBeGreaterThan(2e-6); // 8e-6 here: a hundred times the logits' float32 rounding
     const byPixels = [0, 1, 2, 3].filter((c) => counts[c]! > 0).sort((a, b) => counts[b]! - counts[a]! || a - b);
     expect(await run(page, 'window.gradlensPage.listing')).toBe('pixels');
     expect(top.map((r) => [r.kind, r.index, r.pixels])).toEqual(byPixels.map((c) => ['pixels', c, counts[c]]));
-    for (const r of top) expect(r.share).toBeCloseTo(counts[r.index]! / 4096, 10);
+    for (const r of top) expect(r.share).toBeCloseTo(counts[r.index]! / HW, 10);
     expect(await page.textContent('#top5 thead')).toMatch(/pixels/);
 
     const layer = await page.inputValue('#layer-select');
@@ -138,7 +143,7 @@ maybe('models whose output is a map or detections, on the page in chromium', () 
       segmentationTarget(
         pred.map((q) => (q === c ? 1 : 0)),
         c,
-        [64, 64],
+        [64, 80],
       );
     // the default: the class predicted on most pixels apart from background (background when no other is)
     const fg = byPixels.filter((c) => c > 0);
@@ -147,9 +152,10 @@ maybe('models whose output is a map or detections, on the page in chromium', () 
     const shown = await runMethods(page, ['gradcam', 'vanilla', 'guided'], '');
     const cam = gradCam(model, x, { target: targetOf(first), layer });
     expect(shown.gradcam!.target).toBe(first);
-    expect(shown.gradcam!.notes[0]).toMatch(new RegExp(`^class ${first} summed over the ${counts[first]} of 4096 pixels predicted as it`));
+    expect(shown.gradcam!.notes[0]).toMatch(new RegExp(`^class ${first} summed over the ${counts[first]} of ${HW} pixels predicted as it`));
     expectClose(shown.gradcam!.raw, item0(cam.map), cam.map.shape.slice(1));
     expectClose(shown.gradcam!.upsampled!, item0(cam.upsampled), cam.upsampled.shape.slice(1));
+    expect(shown.gradcam!.upsampled!.shape).toEqual([64, 80]);
     const grad = vanillaGradient(model, x, { target: targetOf(first) });
     expectClose(shown.vanilla!.raw, item0(grad.attribution), grad.attribution.shape.slice(1));
     const guided = guidedBackprop(model, x, { target: targetOf(first) });
@@ -260,6 +266,52 @@ maybe('models whose output is a map or detections, on the page in chromium', () 
     expectClose(shown.gradcam!.raw, item0(cam.map), cam.map.shape.slice(1));
     const grad = vanillaGradient(model, x, { target });
     expectClose(shown.vanilla!.raw, item0(grad.attribution), grad.attribution.shape.slice(1));
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 600000);
+
+  test('non-square ONNX models: a fixed [1, 3, 12, 20] classifier fed 12 × 20, a dynamic detector the whole picture, its boxes in the picture’s pixels', async () => {
+    const fixtures = path.resolve(__dirname, '../../cli/test/nonsquare');
+    const data = new Uint8Array(40 * 24 * 3);
+    for (let y = 2; y < 9; y++) for (let x = 26; x < 37; x++) data.fill(255, (y * 40 + x) * 3, (y * 40 + x) * 3 + 3);
+    const picture = path.join(tmp, 'corner.png');
+    writeImage(picture, { width: 40, height: 24, channels: 3, bitDepth: 8, data });
+    const page = await openPage(context, server.url, errors);
+    const pick = async (): Promise<Row[]> => {
+      await run(page, 'window.gradlensPage.top = []');
+      await page.setInputFiles('#image-file', picture);
+      await page.waitForFunction(`window.gradlensPage.top.length > 0 && document.body.dataset.busy === '0'`, undefined, {
+        timeout: 120000,
+      });
+      return run<Row[]>(page, 'window.gradlensPage.top');
+    };
+
+    const file = path.join(fixtures, 'corner_net.onnx');
+    await load(page, file, 'resnet18', '');
+    expect(await page.textContent('#status')).toMatch(/corner_net\.onnx: 5 classes, input 12×20/);
+    await pick();
+    expect(await run(page, '[window.gradlensPage.picture.width, window.gradlensPage.picture.height]')).toEqual([20, 12]);
+    const model = loadOnnx(file);
+    const x = imageToInput(readImage(picture), { size: 12, height: 12, width: 20 });
+    const shown = await runMethods(page, ['gradcam'], '0');
+    const cam = gradCam(model, x, { target: 0, layer: await page.inputValue('#layer-select') });
+    expect(shown.gradcam!.upsampled!.shape.slice(-2)).toEqual([12, 20]);
+    expectClose(shown.gradcam!.upsampled!, item0(cam.upsampled), cam.upsampled.shape.slice(1));
+
+    const detector = path.join(fixtures, 'corner_detector.onnx');
+    const top = await load(page, detector, 'resnet18', 12, true);
+    expect(await page.textContent('#status')).toMatch(
+      /corner_detector\.onnx: a detection model .*, input the whole picture, shorter side 12/,
+    );
+    const rows = top.length > 0 && (await run<number>(page, 'window.gradlensPage.picture.width')) === 20 ? top : await pick();
+    expect(await run(page, '[window.gradlensPage.picture.width, window.gradlensPage.picture.height]')).toEqual([20, 12]);
+    const graph = loadOnnx(detector, { output: 'scores', unbatched: true, inputShape: [3, 12, 20] });
+    modelOutput(graph, imageToInput(readImage(picture), { size: 12, shorterSide: 12, crop: false, mean: [0, 0, 0], std: [1, 1, 1] }));
+    const found = detections(graph);
+    expect(rows.map((r) => r.index)).toEqual(found.map((_, i) => i));
+    // the 20 × 12 input is the 40 × 24 picture halved: its boxes doubled
+    for (const [i, r] of rows.entries())
+      for (let j = 0; j < 4; j++) expect(Math.abs(r.box![j]! - 2 * found[i]!.box![j]!)).toBeLessThanOrEqual(2e-3);
     expect(errors).toEqual([]);
     await page.close();
   }, 600000);

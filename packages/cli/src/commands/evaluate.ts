@@ -311,6 +311,11 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
       checkLayer(model, chosen, name);
     },
   });
+  if (loaded.height !== undefined && loaded.width !== undefined)
+    throw new CliError(
+      `evaluate: ${loaded.name} takes ${loaded.height}×${loaded.width} pictures; evaluate feeds square ones: explain it with gradlens explain`,
+      2,
+    );
   if (loaded.inputNote !== undefined) streams.stderr.write(`note: ${loaded.inputNote}\n`);
   const layer = (layerOpt ?? loaded.defaultLayer)!;
   const t0 = Date.now();

@@ -10,6 +10,7 @@ import type { ColormapName, RasterImage } from '@gradlens/io';
 import type { OptionSpec, ParsedOptions } from '../args';
 import { CliError, flag, formatHelp, intOption, parseArgs, str } from '../args';
 import { prepareImage, readPicture } from '../image';
+import { sizeOption } from '../size-option';
 import type { LoadedModel } from '../model';
 import { BUNDLED_NAMES, checkLayer, loadModelFromOptions, noDefaultLayer } from '../model';
 import type { Budget, MethodContext, MethodMaps, MethodSpec, WorkFacts } from '../methods';
@@ -116,8 +117,8 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   raw: { type: 'boolean', help: 'the same as --format both' },
   size: {
     type: 'string',
-    value: 'N',
-    help: "input side in pixels; with --arch, N and Resize(N·256/224) bilinear instead of the architecture's own transform",
+    value: 'N|HxW',
+    help: "input side in pixels, or an exact height x width (320x480); with --arch, N and Resize(N·256/224) bilinear instead of the architecture's own transform (segmentation: the shorter side N, the whole picture)",
     default:
       "the architecture's crop size (torchvision's transform: resnet50 224, efficientnet_b4 380, inception_v3 299), or the bundled model's size",
   },
@@ -349,7 +350,7 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
   if (flag(o, 'flat') && !many) throw new CliError('explain: --flat is for several pictures (--image a b …, --images DIR)', 2);
   const flat = flag(o, 'flat');
   const format = formatFrom(o);
-  const sizeOpt = str(o, 'size') === undefined ? undefined : intOption('explain', o, 'size', 224);
+  const sizeOpt = sizeOption('explain', o);
   let budget = budgetFrom('explain', o);
   const colormap = colormapFrom('explain', o);
   const reference = flag(o, 'reference');
@@ -396,7 +397,6 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
         );
     }
   }
-  const size = sizeOpt ?? loaded.size;
   let methods: MethodSpec[] | null = null;
   const rows: GalleryRow[] = [];
   const times = new Map<string, number[]>();
@@ -422,7 +422,10 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
       const image =
         boxed ??
         prepareImage(rawPicture, {
-          size,
+          size: loaded.size,
+          height: loaded.height,
+          width: loaded.width,
+          crop: loaded.crop,
           shorterSide: loaded.shorterSide,
           filter: loaded.filter,
           mean: loaded.mean,
@@ -435,7 +438,7 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
         const tf = Date.now();
         const output = modelOutput(loaded.model, image.input);
         const forwardMs = Date.now() - tf;
-        const names = loaded.outputNames?.() ?? loaded.classes;
+        const names = loaded.outputNames?.(image.frame) ?? loaded.classes;
         if (loaded.outputNames !== undefined && output.values.length === 0)
           throw new CliError(`${loaded.name} detected nothing in ${entry.file}: there is no detection to explain`);
         const yolo = loaded.yolo && boxed ? resolveYoloTargets(loaded.yolo, requests[index]!, output, boxed.geometry, entry.file) : null;

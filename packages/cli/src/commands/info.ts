@@ -1,6 +1,7 @@
 import { formatLayers, layers } from '@gradlens/nn';
 import type { OptionSpec } from '../args';
-import { CliError, formatHelp, intOption, parseArgs, str } from '../args';
+import { CliError, formatHelp, parseArgs } from '../args';
+import { sizeOption } from '../size-option';
 import { buildUntrained, BUNDLED_NAMES } from '../model';
 import { METHODS } from '../methods';
 import type { Streams } from '../progress';
@@ -30,8 +31,8 @@ const LAYERS_SPECS: Readonly<Record<string, OptionSpec>> = {
   model: { type: 'string', value: 'NAME', help: `a bundled model (${BUNDLED_NAMES.join(', ')}), or an ONNX file (<file>.onnx)` },
   size: {
     type: 'string',
-    value: 'N',
-    help: 'input side used to compute the output shapes',
+    value: 'N|HxW',
+    help: 'input side (or height x width, 320x480) used to compute the output shapes',
     default:
       "the architecture's crop size (torchvision's transform: resnet50 224, efficientnet_b4 380, inception_v3 299), or the bundled model's size",
   },
@@ -43,7 +44,7 @@ export function layersCommand(argv: readonly string[], streams: Streams): number
   if (help) {
     streams.stdout.write(
       formatHelp(
-        'gradlens layers (--arch <name> | --model <bundled>) [--size N]',
+        'gradlens layers (--arch <name> | --model <bundled>) [--size N|HxW]',
         'Lists every module path of a model with its output shape for one input: the names --layer takes.',
         LAYERS_SPECS,
       ),
@@ -52,15 +53,16 @@ export function layersCommand(argv: readonly string[], streams: Streams): number
   }
   if (positionals.length > 0) throw new CliError(`layers: unexpected argument '${positionals[0]}'`, 2);
   const built = buildUntrained('layers', o);
-  const size = str(o, 'size') === undefined ? built.size : intOption('layers', o, 'size', built.size);
+  const given = sizeOption('layers', o);
+  const [h, w] = given === undefined ? [built.size, built.width ?? built.size] : typeof given === 'number' ? [given, given] : given;
   let rows;
   try {
-    rows = layers(built.model, [1, 3, size, size]);
+    rows = layers(built.model, [1, 3, h, w]);
   } catch (e) {
-    throw new CliError(`layers: ${built.name} does not run on a ${size}×${size} input: ${(e as Error).message.replace(/\n\s*/g, '; ')}`);
+    throw new CliError(`layers: ${built.name} does not run on a ${h}×${w} input: ${(e as Error).message.replace(/\n\s*/g, '; ')}`);
   }
   streams.stdout.write(
-    `${built.name}, input [1, 3, ${size}, ${size}]; default CAM layer: ${built.defaultLayer ?? 'none (no top-level module gives a 4-D map larger than 1×1; give --layer)'}\n`,
+    `${built.name}, input [1, 3, ${h}, ${w}]; default CAM layer: ${built.defaultLayer ?? 'none (no top-level module gives a 4-D map larger than 1×1; give --layer)'}\n`,
   );
   streams.stdout.write(`${formatLayers(rows)}\n`);
   return 0;

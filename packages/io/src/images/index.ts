@@ -12,6 +12,7 @@ export * from './rounding';
 export * from './crop';
 export * from './letterbox';
 export * from './preprocess';
+export * from './preprocess-frame';
 export * from './colormaps';
 export * from './colorbar';
 export * from './overlay';

@@ -23,6 +23,18 @@ export function resizeShorterSide(image: RasterImage8, size: number, filter: Res
   return W <= H ? resizeImage(image, size, newLong, filter) : resizeImage(image, newLong, size, filter);
 }
 
+/**
+ * Returns the image resized, keeping its aspect, to the smallest size that covers width × height: the side whose
+ * ratio binds goes to its target exactly, the other to trunc(target · other / side) (torchvision's Resize(int)
+ * rule). For a square box this is resizeShorterSide(image, side).
+ */
+export function resizeToCover(image: RasterImage8, width: number, height: number, filter: ResizeFilter = 'bilinear'): RasterImage8 {
+  const { width: W, height: H } = image;
+  // compare height / H with width / W without division: the binding side is the one whose ratio is larger
+  if (height * W >= width * H) return resizeImage(image, Math.trunc((height * W) / H), height, filter);
+  return resizeImage(image, width, Math.trunc((width * H) / W), filter);
+}
+
 /** Returns a float32 CHW NdArray [C, H, W] with samples / 255 in [0, 1] (torchvision's ToTensor). */
 export function imageToTensor(image: RasterImage): NdArray<'float32'> {
   checkImage(image, 'imageToTensor');
@@ -110,6 +122,13 @@ export interface PreprocessOptions {
   /** Side of the square output (default 224). */
   size?: number;
   /**
+   * A non-square output height × width (both or neither; they replace `size`). The default rule then resizes the
+   * picture, keeping its aspect, to cover round(height · z) × round(width · z), z = shorterSide / min(height,
+   * width) (default 256 / 224), and centre-crops height × width; a picture already width × height is taken as it is.
+   */
+  height?: number;
+  width?: number;
+  /**
    * How to get there:
    * - default: a picture that already is size x size is taken as it is (torchvision's transform would
    *   enlarge a 224 x 224 picture to 256 and crop 16 pixels off every side, which a picture already
@@ -145,7 +164,17 @@ export interface PreprocessOptions {
  * the input size), scaled to [0, 1] and ImageNet-normalised, as a float32 NdArray [3, size, size] (or [1, 3, size, size] with `batch`).
  */
 export function preprocessImageNet(image: RasterImage, options: PreprocessOptions = {}): NdArray<'float32'> {
-  const size = options.size ?? 224;
+  if ((options.height === undefined) !== (options.width === undefined))
+    throw new Error('preprocessImageNet: give both height and width, or neither');
+  for (const [k, v] of [
+    ['height', options.height],
+    ['width', options.width],
+  ] as const)
+    if (v !== undefined && !(Number.isInteger(v) && v > 0))
+      throw new Error(`preprocessImageNet: ${k} must be a positive integer, got ${v}`);
+  // a square height × width is the `size` path, byte for byte
+  if (options.height !== undefined && options.height !== options.width) return preprocessBox(image, options);
+  const size = options.height ?? options.size ?? 224;
   const ready = image.width === size && image.height === size;
   if (options.shorterSide !== undefined && !(Number.isInteger(options.shorterSide) && options.shorterSide > 0))
     throw new Error(`preprocessImageNet: shorterSide must be a positive integer, got ${options.shorterSide}`);
@@ -160,6 +189,31 @@ export function preprocessImageNet(image: RasterImage, options: PreprocessOption
   } else {
     if (resize !== false) rgb = resizeShorterSide(rgb, resize, options.filter ?? 'bilinear');
     rgb = centerCrop(rgb, size, size);
+  }
+  let t = imageToTensor(rgb);
+  if (options.normalize ?? true) t = normalize(t, options.mean ?? IMAGENET_MEAN, options.std ?? IMAGENET_STD);
+  return options.batch ? { ...t, shape: [1, ...t.shape] } : t;
+}
+
+/** preprocessImageNet for a non-square height × width output (see PreprocessOptions.height). */
+function preprocessBox(image: RasterImage, options: PreprocessOptions): NdArray<'float32'> {
+  const height = options.height!;
+  const width = options.width!;
+  if (options.crop === false)
+    throw new Error('preprocessImageNet: crop: false takes no height and width (the resized picture is the output)');
+  if (options.shorterSide !== undefined && !(Number.isInteger(options.shorterSide) && options.shorterSide > 0))
+    throw new Error(`preprocessImageNet: shorterSide must be a positive integer, got ${options.shorterSide}`);
+  let rgb: RasterImage8 = toRgb(image);
+  const ready = image.width === width && image.height === height;
+  const resize = options.resize ?? (ready ? false : 'cover');
+  if (resize === 'stretch') {
+    rgb = resizeImage(rgb, width, height, options.filter ?? 'lanczos');
+  } else {
+    if (resize === 'cover') {
+      const z = (options.shorterSide ?? Math.round((Math.min(height, width) * 256) / 224)) / Math.min(height, width);
+      rgb = resizeToCover(rgb, Math.round(width * z), Math.round(height * z), options.filter ?? 'bilinear');
+    } else if (resize !== false) rgb = resizeShorterSide(rgb, resize, options.filter ?? 'bilinear');
+    rgb = centerCrop(rgb, width, height);
   }
   let t = imageToTensor(rgb);
   if (options.normalize ?? true) t = normalize(t, options.mean ?? IMAGENET_MEAN, options.std ?? IMAGENET_STD);

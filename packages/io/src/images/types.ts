@@ -1,3 +1,4 @@
+import { getReadLimits } from '../read-policy';
 /**
  * The decoded picture every reader returns and every writer takes: pixels row-major and
  * interleaved (HWC), `channels` samples per pixel, top-left first.
@@ -46,11 +47,17 @@ export function createImage(width: number, height: number, channels: Channels, b
     : { width, height, channels, bitDepth, data: new Uint8Array(n) };
 }
 
-/** Throws unless width and height are positive integers. */
+/** Throws unless width and height are positive integers whose product is within the read limits' maxImagePixels. */
 export function checkSize(width: number, height: number, where: string): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new Error(`${where}: width and height must be positive integers, got ${width} x ${height}`);
   }
+  // a picture made here obeys the limit a decoded one does (an allocation this big would fail with a bare RangeError)
+  const { maxImagePixels } = getReadLimits();
+  if (width * height > maxImagePixels)
+    throw new Error(
+      `${where}: ${width} x ${height} = ${width * height} pixels, over the limit of ${maxImagePixels} (setReadLimits({ maxImagePixels }) raises it)`,
+    );
 }
 
 /** Throws unless `image` is a consistent RasterImage (data length = width * height * channels). */

@@ -8,8 +8,11 @@ import {
   normalize,
   preprocessImageNet,
   readImage,
+  preprocessFrame,
   recreateImage,
+  resizeImage,
   resizeShorterSide,
+  resizeToCover,
   toRgb,
 } from '../../src/images';
 import type { FixtureArray } from './helpers';
@@ -131,5 +134,53 @@ describe('normalisation and its inverse', () => {
     );
     expect(IMAGENET_MEAN).toEqual([0.485, 0.456, 0.406]);
     expect(IMAGENET_STD).toEqual([0.229, 0.224, 0.225]);
+  });
+});
+
+describe('non-square outputs (height × width)', () => {
+  // a 30 × 17 picture with a gradient, so that every resize and crop offset shows
+  const W = 30;
+  const H = 17;
+  const data = new Uint8Array(W * H * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7 + Math.floor(i / 90) * 13) % 256;
+  const pic = { width: W, height: H, channels: 3 as const, bitDepth: 8 as const, data };
+
+  test('resizeToCover: the binding side to its target, the other truncated; a square box is resizeShorterSide', () => {
+    const wide = resizeToCover(pic, 10, 12);
+    expect([wide.width, wide.height]).toEqual([Math.trunc((12 * 30) / 17), 12]);
+    const tall = resizeToCover(pic, 40, 12);
+    expect([tall.width, tall.height]).toEqual([40, Math.trunc((40 * 17) / 30)]);
+    expect(Array.from(resizeToCover(pic, 9, 9).data)).toEqual(Array.from(resizeShorterSide(pic, 9).data));
+  });
+
+  test('height and width: covered with the 256/224 margin (or shorterSide), centre-cropped, at H × W; the frame says where', () => {
+    const out = preprocessImageNet(pic, { height: 8, width: 14, normalize: false });
+    expect(out.shape).toEqual([3, 8, 14]);
+    // cover round(14·256/224) = 16 wide by round(8·256/224) = 9 high: 16 / 30 > 9 / 17, so the width binds (30 × 17 → 16 × 9)
+    const cover = resizeToCover(toRgb(pic), 16, 9);
+    const want = imageToTensor(centerCrop(cover, 14, 8));
+    expect(Array.from(out.data)).toEqual(Array.from(want.data));
+    const f = preprocessFrame(W, H, { height: 8, width: 14 });
+    expect(f).toMatchObject({ width: 14, height: 8, scaleX: W / cover.width, scaleY: H / cover.height });
+    expect(f.left).toBe(Math.round((cover.width - 14) / 2));
+    // shorterSide 8: z = 1, cover exactly 8 × 14
+    const exact = preprocessImageNet(pic, { height: 8, width: 14, shorterSide: 8, normalize: false });
+    expect(Array.from(exact.data)).toEqual(Array.from(imageToTensor(centerCrop(resizeToCover(toRgb(pic), 14, 8), 14, 8)).data));
+    // a picture already W × H is taken as it is; 'stretch' goes straight to W × H
+    const ready = preprocessImageNet(pic, { height: H, width: W, normalize: false });
+    expect(Array.from(ready.data)).toEqual(Array.from(imageToTensor(pic).data));
+    const stretched = preprocessImageNet(pic, { height: 8, width: 14, resize: 'stretch', normalize: false });
+    expect(Array.from(stretched.data)).toEqual(Array.from(imageToTensor(resizeImage(pic, 14, 8, 'lanczos')).data));
+  });
+
+  test('a square height × width is the size path byte for byte; bad sizes are one-line errors', () => {
+    expect(Array.from(preprocessImageNet(pic, { height: 12, width: 12 }).data)).toEqual(
+      Array.from(preprocessImageNet(pic, { size: 12 }).data),
+    );
+    expect(() => preprocessImageNet(pic, { height: 12 })).toThrow(/^preprocessImageNet: give both height and width, or neither$/);
+    expect(() => preprocessImageNet(pic, { height: 0, width: 3 })).toThrow(
+      /^preprocessImageNet: height must be a positive integer, got 0$/,
+    );
+    expect(() => preprocessImageNet(pic, { height: 4, width: 3, crop: false })).toThrow(/crop: false takes no height and width/);
   });
 });

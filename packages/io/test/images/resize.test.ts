@@ -71,6 +71,8 @@ describe('resize details', () => {
     const img16 = { width: 2, height: 2, channels: 1 as const, bitDepth: 16 as const, data: new Uint16Array(4) };
     expect(() => resizeImage(img16, 4, 4)).toThrow(/8-bit image; convert 16-bit images with to8Bit/);
     expect(() => resizeImage(rgb, 0, 4)).toThrow(/positive integers, got 0 x 4/);
+    // more pixels than a decoded picture may have: refused before anything is allocated
+    expect(() => resizeImage(rgb, 100000, 100000)).toThrow(/resizeImage: 100000 x 100000 = 10000000000 pixels, over the limit of \d+/);
     expect(() => resizeImage(rgb, 4, 4, 'cubic' as ResizeFilter)).toThrow(/unknown filter "cubic"/);
     expect(() => resizeFloat(new Float32Array(5), 2, 2, 4, 4)).toThrow(/2x2 map needs 4 values, got 5/);
   });

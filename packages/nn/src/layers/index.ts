@@ -4,6 +4,7 @@ export * from './linear';
 export * from './activation';
 export * from './pooling';
 export * from './batchnorm';
+export * from './frozen-batchnorm';
 export * from './dropout';
 export * from './misc';
 export * from './transformer';

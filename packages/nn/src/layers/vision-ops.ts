@@ -4,6 +4,7 @@ import { ReLU, ReLU6, Sigmoid } from './activation';
 import { BatchNorm2d, type BatchNorm2dOptions } from './batchnorm';
 import { Sequential } from './container';
 import { Conv2d } from './conv';
+import { FrozenBatchNorm2d } from './frozen-batchnorm';
 import { Module } from '../module';
 
 export interface Conv2dNormActivationOptions {
@@ -14,6 +15,8 @@ export interface Conv2dNormActivationOptions {
   activation?: (() => Module) | null;
   /** The BatchNorm's eps and momentum (default torch's 1e-5, 0.1). */
   norm?: BatchNorm2dOptions;
+  /** torchvision's norm_layer=FrozenBatchNorm2d (eps 1e-5; `norm` unused): the detection backbones. */
+  frozenNorm?: boolean;
 }
 
 /**
@@ -42,7 +45,7 @@ export class Conv2dNormActivation extends Sequential {
         init: false,
       }),
     );
-    this.append(new BatchNorm2d(outChannels, o.norm));
+    this.append(o.frozenNorm === true ? new FrozenBatchNorm2d(outChannels) : new BatchNorm2d(outChannels, o.norm));
     const activation = o.activation === undefined ? () => new ReLU6() : o.activation;
     if (activation) this.append(activation());
   }

@@ -83,24 +83,41 @@ export function transformInputOptions(t: EvalTransform): InputOptions {
   return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
 }
 
+/** An input size: a side N, or an exact height × width ([h, w]; a square one is the side N). */
+export type InputSize = number | readonly [number, number];
+
+/** The model input options archInputOptions returns: `size` is the side probes use ([1, 3, size, size]). */
+export type ArchInput = InputOptions & { size: number; mean: readonly number[]; std: readonly number[] };
+
 /**
  * How a torchvision architecture's pictures are prepared for a weights file (the CLI's `--arch`, the web page):
  * without `size`, the evaluation transform of its torchvision weights (shorter side to resizeSize with its filter,
  * centre crop to cropSize): the weights file's own when torchvision's download name says which
- * (`resnet50-0676ba61.pth`: V1), else the DEFAULT weights' (evalTransform); with `size`, that side by the 256/224
- * rule, bilinear. The mean and std are the weights' either way. The input is square: for a segmentation model
- * (torchvision crops nothing) the picture's shorter side goes to resizeSize and its centre resizeSize × resizeSize is
- * fed, unless `size` says otherwise.
+ * (`resnet50-0676ba61.pth`: V1), else the DEFAULT weights' (evalTransform); with a side `size`, that side by the
+ * 256/224 rule, bilinear; with `[h, w]`, h × w by the same rule (preprocessImageNet's height and width). The mean and
+ * std are the weights' either way. A segmentation model (torchvision crops nothing) is fed the whole picture, its
+ * shorter side resized to resizeSize (`crop: false`, [1, 3, h, w] at the picture's aspect), or to `size` when given;
+ * `[h, w]` then feeds exactly h × w (resized to cover it, keeping the aspect, and centre-cropped).
  */
-export function archInputOptions(
-  arch: string,
-  size?: number,
-  weightsFile?: string,
-): InputOptions & { size: number; mean: readonly number[]; std: readonly number[] } {
+export function archInputOptions(arch: string, size?: InputSize, weightsFile?: string): ArchInput {
   const known = weightsFile === undefined ? undefined : weightsFileTransform(weightsFile);
   const t = known?.model === arch ? known : evalTransform(arch);
-  if (size !== undefined) return { size, mean: t.mean, std: t.std };
-  return { size: t.cropSize ?? t.resizeSize, shorterSide: t.resizeSize, filter: t.interpolation, mean: t.mean, std: t.std };
+  const norm = { mean: t.mean, std: t.std };
+  const box = size === undefined || typeof size === 'number' || size[0] === size[1] ? null : size;
+  const side = size === undefined ? undefined : typeof size === 'number' ? size : size[0];
+  if (t.cropSize === null) {
+    if (box) return { size: Math.min(box[0], box[1]), height: box[0], width: box[1], shorterSide: Math.min(box[0], box[1]), ...norm };
+    const shorter = side ?? t.resizeSize;
+    return { size: shorter, shorterSide: shorter, crop: false, ...(side === undefined ? { filter: t.interpolation } : {}), ...norm };
+  }
+  if (box) return { size: Math.min(box[0], box[1]), height: box[0], width: box[1], ...norm };
+  if (side !== undefined) return { size: side, ...norm };
+  return { size: t.cropSize, shorterSide: t.resizeSize, filter: t.interpolation, ...norm };
+}
+
+/** The [1, 3, H, W] shape a model's probes (layer lists, default layers) use for these input options. */
+export function inputProbeShape(input: InputOptions & { size: number }): [number, number, number, number] {
+  return [1, 3, input.height ?? input.size, input.width ?? input.size];
 }
 
 /** Architectures whose torchvision builder turns transform_input on when it loads its published weights. */
@@ -116,14 +133,14 @@ export function archTransformsInput(arch: string, weightsFile: string): boolean 
 }
 
 /**
- * The build options a torchvision architecture takes for a weights file fed `size`×`size` pictures: transformInput
+ * The build options a torchvision architecture takes for a weights file fed `size`×`width` pictures (width: size): transformInput
  * for torchvision's own GoogLeNet and Inception v3 files (archTransformsInput), and MaxViT's one input size (its grid
  * attention cuts the maps into fixed cells, so torchvision builds it for one size too). Other architectures: none.
  */
-export function archBuildOptions(arch: string, weightsFile: string, size: number): InceptionOptions & MaxVitOptions {
+export function archBuildOptions(arch: string, weightsFile: string, size: number, width: number = size): InceptionOptions & MaxVitOptions {
   return {
     ...(archTransformsInput(arch, weightsFile) ? { transformInput: true } : {}),
-    ...(arch === 'maxvit_t' ? { inputSize: [size, size] as const } : {}),
+    ...(arch === 'maxvit_t' ? { inputSize: [size, width] as const } : {}),
   };
 }
 

@@ -21,7 +21,8 @@ export interface FileBuildOptions {
 
 /** What the caller already chose: the input side (a ViT takes one only) and the class count (then not read from the file). */
 export interface GivenBuildOptions {
-  size?: number;
+  /** A side, or an exact [height, width]. */
+  size?: number | readonly [number, number];
   numClasses?: number;
 }
 
@@ -64,7 +65,7 @@ export function fileBuildOptions(arch: string, model: Module, dict: Dict, given:
 }
 
 /** The side a ViT's weights were trained at when it is not the model's, else null; a given side that differs throws. */
-function vitSide(arch: string, model: VisionTransformer, dict: Dict, given?: number): number | null {
+function vitSide(arch: string, model: VisionTransformer, dict: Dict, givenSize?: number | readonly [number, number]): number | null {
   let side: number | null;
   try {
     side = vitImageSizeOf(dict, model.config.patchSize);
@@ -72,7 +73,8 @@ function vitSide(arch: string, model: VisionTransformer, dict: Dict, given?: num
     throw new Error(`weights do not fit ${arch}: ${(e as Error).message}`);
   }
   const trained = side ?? model.config.imageSize;
-  if (given !== undefined && given !== trained) {
+  const given = givenSize === undefined || typeof givenSize === 'number' ? givenSize : givenSize.join('x');
+  if (given !== undefined && given !== trained && given !== `${trained}x${trained}`) {
     throw new Error(
       `size ${given} does not fit ${arch} with these weights: its position embeddings are for ${trained}×${trained} pictures (a ViT takes one size)`,
     );

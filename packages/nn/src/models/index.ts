@@ -92,6 +92,7 @@ export * from './maxvit-parts';
 export * from './maxvit';
 export * from './segmentation-heads';
 export * from './segmentation';
+export * from './detection';
 export * from './file-options';
 
 /**

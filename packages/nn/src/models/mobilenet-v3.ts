@@ -23,6 +23,8 @@ export interface MobileNetV3BlockSetting {
   activation: 'RE' | 'HS';
   stride: number;
   dilation: number;
+  /** FrozenBatchNorm2d (eps 1e-5) instead of BatchNorm2d (eps 0.001): torchvision's detection backbones. */
+  frozenNorm?: boolean;
 }
 
 const norm: BatchNorm2dOptions = { eps: 0.001, momentum: 0.01 };
@@ -47,18 +49,26 @@ export class MobileNetV3Block extends Module {
     this.outChannels = c.out;
     this.isCn = c.stride > 1;
     const activation = c.activation === 'HS' ? () => new Hardswish() : () => new ReLU();
+    const frozenNorm = c.frozenNorm === true;
     this.block = this.registerModule('block', new Sequential());
-    if (c.expanded !== c.input) this.block.append(new Conv2dNormActivation(c.input, c.expanded, 1, { norm, activation }));
+    if (c.expanded !== c.input) this.block.append(new Conv2dNormActivation(c.input, c.expanded, 1, { norm, frozenNorm, activation }));
     const stride = c.dilation > 1 ? 1 : c.stride;
     this.block.append(
-      new Conv2dNormActivation(c.expanded, c.expanded, c.kernel, { stride, dilation: c.dilation, groups: c.expanded, norm, activation }),
+      new Conv2dNormActivation(c.expanded, c.expanded, c.kernel, {
+        stride,
+        dilation: c.dilation,
+        groups: c.expanded,
+        norm,
+        frozenNorm,
+        activation,
+      }),
     );
     if (c.useSe) {
       this.block.append(
         new SqueezeExcitation(c.expanded, makeDivisible(Math.floor(c.expanded / 4), 8), undefined, () => new Hardsigmoid()),
       );
     }
-    this.block.append(new Conv2dNormActivation(c.expanded, c.out, 1, { norm, activation: null }));
+    this.block.append(new Conv2dNormActivation(c.expanded, c.out, 1, { norm, frozenNorm, activation: null }));
   }
 
   override forward(x: Tensor): Tensor {
@@ -109,6 +119,11 @@ export interface MobileNetV3Options extends ModelOptions {
    * instead of striding (output stride 16), as its segmentation backbones (default false).
    */
   dilated?: boolean;
+  /**
+   * torchvision's norm_layer=FrozenBatchNorm2d (the detection models' backbones): its default eps 1e-5 replaces
+   * MobileNetV3's 0.001, and no num_batches_tracked.
+   */
+  frozenBatchNorm?: boolean;
 }
 
 /**
@@ -131,6 +146,7 @@ export class MobileNetV3 extends Module {
     if (!(wm > 0)) throw new Error(`MobileNetV3: widthMult must be positive, got ${wm}`);
     const adjust = (c: number) => makeDivisible(c * wm, 8);
     const rows = arch === 'large' ? LARGE : SMALL;
+    const frozenNorm = options.frozenBatchNorm === true;
     // The last three rows (C4 and after) are the ones `dilated` changes.
     const dilation = (i: number) => (options.dilated === true && i >= rows.length - 3 ? 2 : 1);
     const settings = rows.map(([input, kernel, expanded, out, useSe, activation, stride], i): MobileNetV3BlockSetting => ({
@@ -142,6 +158,7 @@ export class MobileNetV3 extends Module {
       activation,
       stride,
       dilation: dilation(i),
+      frozenNorm,
     }));
     const first = settings[0]!;
     const last = settings[settings.length - 1]!;
@@ -149,10 +166,10 @@ export class MobileNetV3 extends Module {
     const lastChannel = adjust(arch === 'large' ? 1280 : 1024);
     this.features = this.registerModule(
       'features',
-      new Sequential(new Conv2dNormActivation(3, first.input, 3, { stride: 2, norm, activation: () => new Hardswish() })),
+      new Sequential(new Conv2dNormActivation(3, first.input, 3, { stride: 2, norm, frozenNorm, activation: () => new Hardswish() })),
     );
     for (const s of settings) this.features.append(new MobileNetV3Block(s));
-    this.features.append(new Conv2dNormActivation(last.out, lastConv, 1, { norm, activation: () => new Hardswish() }));
+    this.features.append(new Conv2dNormActivation(last.out, lastConv, 1, { norm, frozenNorm, activation: () => new Hardswish() }));
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([1, 1]));
     this.classifier = this.registerModule(
       'classifier',

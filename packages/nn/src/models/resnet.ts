@@ -2,6 +2,7 @@ import type { Tensor } from '@gradlens/tensor';
 import { add, flatten } from '@gradlens/tensor';
 import { ReLU } from '../layers/activation';
 import { BatchNorm2d } from '../layers/batchnorm';
+import { FrozenBatchNorm2d } from '../layers/frozen-batchnorm';
 import { Sequential } from '../layers/container';
 import { Conv2d } from '../layers/conv';
 import { Linear } from '../layers/linear';
@@ -15,8 +16,21 @@ import { applyInit, convKaimingFanOut, numClassesOf, widthScaler } from './commo
 export interface ResidualBlockClass {
   /** Output channels per `planes` (1 for BasicBlock, 4 for Bottleneck). */
   readonly expansion: number;
-  new (inplanes: number, planes: number, stride: number, downsample: Sequential | null, shape?: BottleneckShape, dilation?: number): Module;
+  new (
+    inplanes: number,
+    planes: number,
+    stride: number,
+    downsample: Sequential | null,
+    shape?: BottleneckShape,
+    dilation?: number,
+    norm?: NormFactory,
+  ): Module;
 }
+
+/** Makes a block's norm layer for a channel count: BatchNorm2d, or FrozenBatchNorm2d in the detection backbones. */
+export type NormFactory = (channels: number) => BatchNorm2d;
+
+const batchNorm2d: NormFactory = (c) => new BatchNorm2d(c);
 
 /** ResNet's options beyond every model's: torchvision's replace_stride_with_dilation. */
 export interface ResNetOptions extends ModelOptions {
@@ -26,6 +40,8 @@ export interface ResNetOptions extends ModelOptions {
    * `[false, true, true]`, output stride 8). Bottleneck blocks only, as in torchvision.
    */
   replaceStrideWithDilation?: readonly [boolean, boolean, boolean];
+  /** torchvision's norm_layer=FrozenBatchNorm2d (the detection models' backbones): no num_batches_tracked. */
+  frozenBatchNorm?: boolean;
 }
 
 /** torchvision's groups and width_per_group: ResNeXt's cardinality and Wide ResNet's doubled bottleneck. */
@@ -53,17 +69,25 @@ export class BasicBlock extends Module {
   readonly bn2: BatchNorm2d;
   readonly downsample: Sequential | null;
 
-  constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null, shape: BottleneckShape = {}, dilation = 1) {
+  constructor(
+    inplanes: number,
+    planes: number,
+    stride: number,
+    downsample: Sequential | null,
+    shape: BottleneckShape = {},
+    dilation = 1,
+    norm: NormFactory = batchNorm2d,
+  ) {
     super();
     if ((shape.groups ?? 1) !== 1 || (shape.widthPerGroup ?? 64) !== 64) {
       throw new Error('BasicBlock: only groups=1 and widthPerGroup=64 are supported (as torchvision)');
     }
     if (dilation > 1) throw new Error('BasicBlock: dilation > 1 is not supported (as torchvision; use Bottleneck)');
     this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, planes, 3, { stride, padding: 1, bias: false, ...noInit }));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(planes));
+    this.bn1 = this.registerModule('bn1', norm(planes));
     this.relu = this.registerModule('relu', new ReLU());
     this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, bias: false, ...noInit }));
-    this.bn2 = this.registerModule('bn2', new BatchNorm2d(planes));
+    this.bn2 = this.registerModule('bn2', norm(planes));
     this.downsample = downsample ? this.registerModule('downsample', downsample) : null;
   }
 
@@ -92,19 +116,27 @@ export class Bottleneck extends Module {
   readonly relu: ReLU;
   readonly downsample: Sequential | null;
 
-  constructor(inplanes: number, planes: number, stride: number, downsample: Sequential | null, shape: BottleneckShape = {}, dilation = 1) {
+  constructor(
+    inplanes: number,
+    planes: number,
+    stride: number,
+    downsample: Sequential | null,
+    shape: BottleneckShape = {},
+    dilation = 1,
+    norm: NormFactory = batchNorm2d,
+  ) {
     super();
     const groups = shape.groups ?? 1;
     const width = Math.floor(planes * ((shape.widthPerGroup ?? 64) / 64)) * groups;
     this.conv1 = this.registerModule('conv1', new Conv2d(inplanes, width, 1, { bias: false, ...noInit }));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(width));
+    this.bn1 = this.registerModule('bn1', norm(width));
     this.conv2 = this.registerModule(
       'conv2',
       new Conv2d(width, width, 3, { stride, padding: dilation, dilation, groups, bias: false, ...noInit }),
     );
-    this.bn2 = this.registerModule('bn2', new BatchNorm2d(width));
+    this.bn2 = this.registerModule('bn2', norm(width));
     this.conv3 = this.registerModule('conv3', new Conv2d(width, planes * Bottleneck.expansion, 1, { bias: false, ...noInit }));
-    this.bn3 = this.registerModule('bn3', new BatchNorm2d(planes * Bottleneck.expansion));
+    this.bn3 = this.registerModule('bn3', norm(planes * Bottleneck.expansion));
     this.relu = this.registerModule('relu', new ReLU());
     this.downsample = downsample ? this.registerModule('downsample', downsample) : null;
   }
@@ -147,6 +179,7 @@ export class ResNet extends Module {
     if (dilate.length !== 3) throw new Error(`ResNet: replaceStrideWithDilation must have 3 entries, got ${dilate.length}`);
     let inplanes = w(64);
     let dilation = 1;
+    const norm: NormFactory = options.frozenBatchNorm === true ? (c) => new FrozenBatchNorm2d(c) : batchNorm2d;
     // torchvision's _make_layer: a dilated layer keeps stride 1; its first block keeps the previous dilation.
     const makeLayer = (planes: number, blocks: number, stride: number, dilated = false): Sequential => {
       const previousDilation = dilation;
@@ -158,16 +191,16 @@ export class ResNet extends Module {
       if (stride !== 1 || inplanes !== planes * block.expansion) {
         downsample = new Sequential(
           new Conv2d(inplanes, planes * block.expansion, 1, { stride, bias: false, ...noInit }),
-          new BatchNorm2d(planes * block.expansion),
+          norm(planes * block.expansion),
         );
       }
-      const seq = new Sequential(new block(inplanes, planes, stride, downsample, shape, previousDilation));
+      const seq = new Sequential(new block(inplanes, planes, stride, downsample, shape, previousDilation, norm));
       inplanes = planes * block.expansion;
-      for (let i = 1; i < blocks; i++) seq.append(new block(inplanes, planes, 1, null, shape, dilation));
+      for (let i = 1; i < blocks; i++) seq.append(new block(inplanes, planes, 1, null, shape, dilation, norm));
       return seq;
     };
     this.conv1 = this.registerModule('conv1', new Conv2d(3, inplanes, 7, { stride: 2, padding: 3, bias: false, ...noInit }));
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(inplanes));
+    this.bn1 = this.registerModule('bn1', norm(inplanes));
     this.relu = this.registerModule('relu', new ReLU());
     this.maxpool = this.registerModule('maxpool', new MaxPool2d(3, { stride: 2, padding: 1 }));
     this.layer1 = this.registerModule('layer1', makeLayer(w(64), layers[0], 1));

@@ -156,7 +156,7 @@ function resnetBackbone(depth: 50 | 101, o: SegmentationOptions, aux: boolean): 
 }
 
 /** A child's output channels in MobileNetV3's features (a block, or the stem / last Conv2dNormActivation). */
-function featureChannels(m: Module): number {
+export function featureChannels(m: Module): number {
   if (m instanceof MobileNetV3Block) return m.outChannels;
   const conv = m.children()[0]?.[1];
   if (conv instanceof Conv2d) return conv.outChannels;

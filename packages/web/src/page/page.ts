@@ -170,9 +170,7 @@ async function loadModel(next: ModelSource): Promise<void> {
     );
     fillMethods();
     clearResults();
-    setStatus(
-      `${r.name}: ${r.detection ? 'a detection model (its detections’ scores)' : `${r.classes.length} classes`}, input ${r.size}×${r.size}`,
-    );
+    setStatus(`${r.name}: ${r.detection ? 'a detection model (its detections’ scores)' : `${r.classes.length} classes`}, input ${r.input}`);
     if (image) await setPicture(image);
   });
 }
@@ -476,7 +474,7 @@ function wire(): void {
         fileName: f.name,
         bytes: new Uint8Array(buf),
         arch: $<HTMLSelectElement>('arch-select').value,
-        size: Number($<HTMLInputElement>('file-size').value || 0), // empty: the architecture's own
+        size: $<HTMLInputElement>('file-size').value.trim(), // empty: the architecture's own
         numClasses: Number($<HTMLInputElement>('file-classes').value || 0), // empty: the file's own
       }),
     );

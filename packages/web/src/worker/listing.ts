@@ -5,6 +5,8 @@
  * detections, the CLI's reading of their labels and boxes; detection k is output k).
  */
 import type { OnnxModel } from '@gradlens/onnx';
+import { boxToPicture } from '@gradlens/io';
+import type { PictureFrame } from '@gradlens/io';
 import { describeDetection, detections } from '../../../cli/src/detections';
 import { predictedClasses, resolveMapTargets } from '../../../cli/src/map-targets';
 import type { ModelOutput } from '../../../cli/src/model-output';
@@ -23,9 +25,12 @@ export interface Prediction {
 
 const ROWS = 5;
 
-/** The prediction for the model's output `out` (item 0) on a picture; `detector` for a detection model (its last call). */
-export function predict(out: ModelOutput, classes: readonly string[], detector: OnnxModel | null): Prediction {
-  if (detector) return detectionPrediction(detector);
+/**
+ * The prediction for the model's output `out` (item 0) on a picture; `detector` for a detection model (its last call),
+ * its boxes moved into the original picture's pixels through `frame` (where the model input lies in it).
+ */
+export function predict(out: ModelOutput, classes: readonly string[], detector: OnnxModel | null, frame?: PictureFrame): Prediction {
+  if (detector) return detectionPrediction(detector, frame);
   if (out.shape.length === 4) return pixelPrediction(out, classes);
   if (out.shape.length !== 2)
     throw new Error(`the model's output has shape [${out.shape.join(', ')}], neither class scores [N, K] nor a map [N, K, H, W]`);
@@ -59,8 +64,8 @@ function pixelPrediction(out: ModelOutput, classes: readonly string[]): Predicti
   return { listing: 'pixels', top, targets, defaultTarget: `most pixels apart from background (${nameOf(classes, first)})` };
 }
 
-function detectionPrediction(model: OnnxModel): Prediction {
-  const found = detections(model);
+function detectionPrediction(model: OnnxModel, frame: PictureFrame | undefined): Prediction {
+  const found = detections(model).map((d) => (frame && d.box ? { ...d, box: boxToPicture(d.box, frame) } : d));
   const top: PredictionRow[] = found.map((d, index) => ({
     kind: 'detection',
     index,

@@ -10,15 +10,18 @@ import {
   fileBuildOptions,
   archInputOptions,
   archBuildOptions,
+  inputProbeShape,
   isBundledModelName,
   isModelName,
   layers,
 } from '@gradlens/nn';
-import type { FileBuildOptions, InputOptions, ModelOptions, Module } from '@gradlens/nn';
-import { isYoloMetadata, loadOnnx, pictureLayout } from '@gradlens/onnx';
+import type { FileBuildOptions, InputOptions, InputSize, ModelOptions, Module } from '@gradlens/nn';
+import { isYoloMetadata, loadOnnx } from '@gradlens/onnx';
 import { isDetectionOutputs } from '../../../cli/src/detections';
 import { yoloGridLayer, yoloInfo } from '../../../cli/src/yolo';
 import type { YoloModelInfo } from '../../../cli/src/yolo';
+import { cliInputShape, onnxGeometry } from '../../../cli/src/onnx-input';
+import { parseSize, sizeOverLimit } from '../../../cli/src/size-option';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
 import type { BundledCard, LayerRow, ModelSource } from '../protocol';
@@ -29,6 +32,8 @@ export interface PageModel {
   model: Module;
   classes: string[];
   input: InputOptions & { size: number };
+  /** What the model is fed, for the status line: `224×224`, `320×480`, `the whole picture, shorter side 520`. */
+  fed: string;
   layers: LayerRow[];
   defaultLayer: string;
   /** A detection model (its output the scores of its last call's detections, listed per picture), else absent. */
@@ -45,8 +50,10 @@ export function loadPageModel(source: ModelSource): PageModel {
   const lower = source.fileName.toLowerCase();
   if (lower.endsWith('.onnx')) return loadOnnxBytes(source);
   if (!isModelName(source.arch)) throw new Error(`${source.fileName}: unknown architecture '${source.arch}'`);
-  let input = archInput(source);
-  const build = { numClasses: given(source), ...archBuildOptions(source.arch, source.fileName, input.size) };
+  const size = sizeOf(source);
+  let input = archInputOptions(source.arch, size, source.fileName);
+  const [, , h, w] = inputProbeShape(input);
+  const build = { numClasses: given(source), ...archBuildOptions(source.arch, source.fileName, h, w) };
   let model = createModel(source.arch, build);
   let dict: Record<string, NdArray>;
   if (lower.endsWith('.safetensors')) dict = readSafetensors(source.bytes, { name: source.fileName }).tensors;
@@ -55,7 +62,7 @@ export function loadPageModel(source: ModelSource): PageModel {
   // What the file implies beyond its names (class count, a ViT's side, MNASNet v1, aux heads), as the CLI reads it.
   let fromFile: FileBuildOptions;
   try {
-    fromFile = fileBuildOptions(source.arch, model, dict, { size: source.size > 0 ? source.size : undefined, numClasses: given(source) });
+    fromFile = fileBuildOptions(source.arch, model, dict, { size, numClasses: given(source) });
   } catch (e) {
     throw new Error(
       `${source.fileName}: ${(e as Error).message}${/^size /.test((e as Error).message) ? '; leave the input side empty' : ''}`,
@@ -75,7 +82,7 @@ export function loadPageModel(source: ModelSource): PageModel {
   return describe(
     source.fileName,
     model,
-    names ? [...names] : numbered(stateDictClassCount(model) ?? outputClasses(model, input.size, 1)),
+    names ? [...names] : numbered(stateDictClassCount(model) ?? outputClasses(model, inputProbeShape(input), 1)),
     input,
   );
 }
@@ -85,33 +92,48 @@ type FileSource = Extract<ModelSource, { kind: 'file' }>;
 /** The class count the page was given; 0 (the field left empty): the weights file's own. */
 const given = (source: FileSource): number | undefined => (source.numClasses > 0 ? source.numClasses : undefined);
 
-/** The CLI's --arch rule (nn's archInputOptions): the side left empty (0) feeds the weights' evaluation transform. */
-const archInput = (source: FileSource): InputOptions & { size: number } =>
-  archInputOptions(source.arch, source.size > 0 ? source.size : undefined, source.fileName);
+/** The size field as the CLI's --size (N or HxW); empty: undefined (the architecture's own, as --arch without --size). */
+function sizeOf(source: FileSource): InputSize | undefined {
+  if (source.size.trim() === '') return undefined;
+  const size = parseSize(source.size);
+  if (size === null) throw new Error(`input size '${source.size}': give a side N or HxW (e.g. 224 or 320x480), or leave it empty`);
+  const over = sizeOverLimit(size);
+  if (over !== null) throw new Error(`input size ${over}`);
+  return size;
+}
 
 /**
- * An ONNX graph from its bytes, at its own input side where it has one, else the side field's (224 when empty). A
- * detection graph (outputs boxes, labels, scores; one picture [3, H, W]) is loaded as the CLI loads it: a model of
- * its detections' scores, fed pictures in [0, 1] that keep their scale (the shorter side to the graph's side).
+ * An ONNX graph from its bytes, fed as the CLI feeds it (onnx-input.ts): at its own input size where it has one
+ * (square or not; the size field, a default for dynamic graphs, is then not used), else the field's (224 when empty). A detection graph (outputs boxes, labels, scores; one
+ * picture [3, H, W]) is loaded as a model of its detections' scores, fed pictures in [0, 1] that keep their scale:
+ * with dynamic H and W the whole picture, its shorter side at the field's side (224 when empty).
  */
 function loadOnnxBytes(source: FileSource): PageModel {
-  const side = source.size || 224;
+  const size = sizeOf(source);
   let detection = false;
   const output = (names: readonly string[]): string | undefined => {
     detection = isDetectionOutputs(names);
     return detection ? 'scores' : undefined;
   };
   const unbatched = (declared: readonly (number | string)[]): boolean => detection && declared.length === 3;
-  // the graph's own layout at the side asked for: channels first or last, 1 or 3 of them (pictureInput adapts RGB pictures)
-  const sized = (d: readonly (number | string)[]): number[] => {
-    const layout = pictureLayout(unbatched(d) ? [1, ...d] : d) ?? { channels: 3, channelsLast: false };
-    const shape = layout.channelsLast ? [1, side, side, layout.channels] : [1, layout.channels, side, side];
-    return unbatched(d) ? shape.slice(1) : shape;
-  };
   const open = (symbolic: boolean): OnnxModel =>
-    loadOnnx(source.bytes, { output, unbatched, pictureInput: true, itemwise: isYoloMetadata, ...(symbolic ? { inputShape: sized } : {}) });
+    loadOnnx(source.bytes, {
+      output,
+      unbatched,
+      // the graph's own layout (channels first or last, 1 or 3 of them: cliInputShape) takes RGB pictures
+      pictureInput: true,
+      // an Ultralytics YOLO export reshapes to a batch of one: batches run item by item
+      itemwise: isYoloMetadata,
+      ...(symbolic
+        ? {
+            inputShape: (d: readonly (number | string)[]) =>
+              unbatched(d) ? cliInputShape(source.fileName, [1, ...d], size).slice(1) : cliInputShape(source.fileName, d, size),
+          }
+        : {}),
+    });
   let model: OnnxModel;
   try {
+    // the graph's own input first: a fixed one (square or not) is fed at its size, whatever the field says
     model = open(false);
   } catch (first) {
     try {
@@ -121,23 +143,21 @@ function loadOnnxBytes(source: FileSource): PageModel {
     }
   }
   model.eval();
-  const size = model.inputShape[2] ?? side;
-  if (model.unbatched && detection) {
-    const input = { size, shorterSide: size, mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
-    return { ...describe(source.fileName, model, [], input), detector: model };
-  }
+  const detecting = model.unbatched && detection;
+  const input = {
+    ...onnxGeometry(model, size, detecting),
+    // torchvision's detectors normalise inside; a grayscale graph's normalisation cannot be guessed: [0, 1], as the CLI
+    ...(detecting || model.pictureLayout?.channels === 1 ? { mean: [0, 0, 0] as const, std: [1, 1, 1] as const } : IMAGENET_NORM),
+  };
+  if (detecting) return { ...describe(source.fileName, model, [], input), detector: model };
   // an Ultralytics YOLO export, read as the CLI reads it: letterboxed pictures in [0, 1], its detections listed
-  const yolo = model.itemwise ? yoloInfo(model, outputShape(model, size), source.fileName) : null;
+  const yolo = model.itemwise ? yoloInfo(model, outputShape(model, inputProbeShape(input)), source.fileName) : null;
   if (yolo) {
-    const input = { size, mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
-    return {
-      ...describe(source.fileName, model, yolo.layout.names ?? numbered(yolo.layout.classes), input, yoloGridLayer(yolo, 0) ?? undefined),
-      yolo,
-    };
+    const fed = { ...onnxGeometry(model, size, false), mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
+    const names = yolo.layout.names ?? numbered(yolo.layout.classes);
+    return { ...describe(source.fileName, model, names, fed, yoloGridLayer(yolo, 0) ?? undefined), yolo };
   }
-  // a grayscale graph's training normalisation cannot be guessed: its luma in [0, 1], as the CLI feeds it
-  const norm = model.pictureLayout?.channels === 1 ? { mean: [0, 0, 0] as const, std: [1, 1, 1] as const } : IMAGENET_NORM;
-  return describe(source.fileName, model, numbered(outputClasses(model, size)), { size, ...norm });
+  return describe(source.fileName, model, numbered(outputClasses(model, inputProbeShape(input))), input);
 }
 
 /** A bundled model from its safetensors bytes and card, as nn's loadBundledModel builds it from files. */
@@ -157,7 +177,7 @@ function loadBundledBytes(name: string, weights: Uint8Array, card: BundledCard):
  * [N, 1 + h·w, C] tokens, which the CAM methods lay on the patch grid.
  */
 function describe(name: string, model: Module, classes: string[], input: InputOptions & { size: number }, camLayer?: string): PageModel {
-  const shape = [1, 3, input.size, input.size];
+  const shape = inputProbeShape(input);
   const grid = hasTokenGrid(model) ? model.tokenGrid : null;
   const tokens = grid ? 1 + grid[0] * grid[1] : -1;
   const isCam = (s: number[] | null): boolean => s?.length === 4 || (s?.length === 3 && s[1] === tokens);
@@ -170,22 +190,29 @@ function describe(name: string, model: Module, classes: string[], input: InputOp
       defaultLayer = rows.filter((r) => r.cam).pop()?.path ?? '';
     }
   }
-  return { name, model, classes, input, layers: rows, defaultLayer };
+  return { name, model, classes, input, fed: fedText(input), layers: rows, defaultLayer };
+}
+
+/** What a model is fed, in words: `224×224`, `320×480`, `the whole picture, shorter side 520`. */
+function fedText(input: InputOptions & { size: number }): string {
+  if (input.crop === false) return `the whole picture, shorter side ${input.shorterSide ?? input.size}`;
+  const [, , h, w] = inputProbeShape(input);
+  return `${h}×${w}`;
 }
 
 /** Class names "class 0" … "class n−1" for a model without a card. */
 const numbered = (n: number): string[] => Array.from({ length: n }, (_, i) => `class ${i}`);
 
-/** An ONNX model's output shape on a picture of `size` (one forward pass on zeros). */
-function outputShape(model: Module, size: number): number[] {
-  return tidy(() => noGrad(() => [...model.call(zeros([1, 3, size, size])).shape]));
+/** The number of classes an ONNX model outputs (its output's last dimension), or its dimension `dim`, on an input of `shape`. */
+/** An ONNX model's output shape on a zero input of `shape` (one forward pass). */
+function outputShape(model: Module, shape: readonly number[]): number[] {
+  return tidy(() => noGrad(() => [...model.call(zeros([...shape])).shape]));
 }
 
-/** The number of classes an ONNX model outputs (its output's last dimension), or its dimension `dim`. */
-function outputClasses(model: Module, size: number, dim = -1): number {
+function outputClasses(model: Module, shape: readonly number[], dim = -1): number {
   return tidy(() =>
     noGrad(() => {
-      const out = model.call(zeros([1, 3, size, size]));
+      const out = model.call(zeros([...shape]));
       return out.shape[dim < 0 ? out.shape.length + dim : dim] ?? 1;
     }),
   );

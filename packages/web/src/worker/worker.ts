@@ -2,10 +2,10 @@
  * The page's Web Worker: holds the model, the input and a recorded tape, and runs every method, so the
  * page stays responsive. Cancelling a many-pass method terminates this worker (the page starts a new one).
  */
-import { preprocessImageNet } from '@gradlens/io';
+import { preprocessFrame, preprocessImageNet } from '@gradlens/io';
 import type { RgbImage } from '@gradlens/io';
 import { awaitReads } from '@gradlens/backend-gpujs';
-import { imageToInput } from '@gradlens/nn';
+import { imageToInput, inputProbeShape } from '@gradlens/nn';
 import { abs, getBackendInfo, keep, mul, record, relu, sum, setBackend, tensor, tidy, zeros } from '@gradlens/tensor';
 import type { Tape, Tensor } from '@gradlens/tensor';
 import { DEFAULT_BUDGET, METHODS } from '../../../cli/src/methods';
@@ -208,14 +208,14 @@ async function handle(req: Request): Promise<void> {
       const loaded = await timed(timings, 'load model', () => loadPageModel(req.source));
       current = loaded;
       const applicable = await timed(timings, 'methods that apply', () =>
-        pageMethods(METHODS, loaded.model, loaded.input.size, loaded.defaultLayer),
+        pageMethods(METHODS, loaded.model, inputProbeShape(loaded.input), loaded.defaultLayer),
       );
       post({
         type: 'model',
         id: req.id,
         name: current.name,
         classes: current.classes,
-        size: current.input.size,
+        input: current.fed,
         layers: current.layers,
         defaultLayer: current.defaultLayer,
         detection: current.detector !== undefined || current.yolo !== undefined,
@@ -243,20 +243,21 @@ async function handle(req: Request): Promise<void> {
       const out = await timed(timings, 'forward', () => modelOutput(m.model, x));
       pictureOutput = out;
       pictureDetections = m.yolo && boxed ? yoloPictureDetections(m.yolo, out, boxed.geometry) : null;
-      const prediction =
-        m.yolo && pictureDetections ? yoloPrediction(pictureDetections, m.yolo.layout) : predict(out, m.classes, m.detector ?? null);
-      if (boxed) {
+      if (m.yolo && boxed && pictureDetections) {
+        // the letterboxed picture the model saw, for the overlays
         const rgb = Uint8Array.from(boxed.picture.data);
         const picture = { width: boxed.picture.width, height: boxed.picture.height, rgb };
-        post({ type: 'predictions', id: req.id, ...prediction, picture, timings }, [rgb.buffer]);
+        post({ type: 'predictions', id: req.id, ...yoloPrediction(pictureDetections, m.yolo.layout), picture, timings }, [rgb.buffer]);
         return;
       }
-      // the picture as the model sees it (resized and cropped, not normalised), for the overlays
-      const size = m.input.size;
+      const prediction = predict(out, m.classes, m.detector ?? null, preprocessFrame(image.width, image.height, m.input));
+      // the picture as the model sees it (resized and cropped, or whole; not normalised), for the overlays: H × W as the maps
       const seen = preprocessImageNet(image, { ...m.input, normalize: false });
-      const rgb = new Uint8Array(size * size * 3);
-      for (let c = 0; c < 3; c++) for (let i = 0; i < size * size; i++) rgb[i * 3 + c] = Math.round(seen.data[c * size * size + i]! * 255);
-      post({ type: 'predictions', id: req.id, ...prediction, picture: { width: size, height: size, rgb }, timings }, [rgb.buffer]);
+      const [, h, w] = seen.shape as [number, number, number];
+      const n = h * w;
+      const rgb = new Uint8Array(n * 3);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) rgb[i * 3 + c] = Math.round(seen.data[c * n + i]! * 255);
+      post({ type: 'predictions', id: req.id, ...prediction, picture: { width: w, height: h, rgb }, timings }, [rgb.buffer]);
       return;
     }
     case 'run': {
