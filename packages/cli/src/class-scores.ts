@@ -10,5 +10,5 @@ export function needsClassScores(c: MethodContext): string | null {
   noGrad(() => tidy(() => void (shape = [...c.model.call(c.input).shape])));
   return shape.length === 2
     ? null
-    : `it needs class scores [N, K]; this model's output is [${shape.join(', ')}] (a map, as a segmentation model's)`;
+    : `it needs class scores [N, K]; this model's output is [${shape.join(', ')}] (${shape.length === 3 ? "a YOLO model's boxes and scores per anchor" : "a map, as a segmentation model's"})`;
 }

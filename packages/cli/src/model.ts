@@ -29,6 +29,7 @@ import { CliError, str } from './args';
 import { normalizationOptions, withNormalization } from './normalization';
 import { sizeOption } from './size-option';
 import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
+import type { YoloModelInfo } from './yolo';
 
 /** A model ready to explain, with what the command needs to feed it. */
 export interface LoadedModel {
@@ -74,6 +75,8 @@ export interface LoadedModel {
   grayscale?: boolean;
   /** How the pictures are adapted to the model's input when it is not an RGB NCHW picture (logged once). */
   inputNote?: string;
+  /** An Ultralytics YOLO detection export: pictures are letterboxed, its detections listed, detection k explained. */
+  yolo?: YoloModelInfo;
 }
 
 /** Names of the bundled models. */

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { boxToPicture, IMAGENET_MEAN, IMAGENET_STD } from '@gradlens/io';
 import type { PictureFrame } from '@gradlens/io';
 import type { InputSize } from '@gradlens/nn';
-import { classNamesFromMetadata, loadOnnx } from '@gradlens/onnx';
+import { classNamesFromMetadata, isYoloMetadata, loadOnnx } from '@gradlens/onnx';
 import type { OnnxModel } from '@gradlens/onnx';
 import { noGrad, tidy, zeros } from '@gradlens/tensor';
 import { CliError } from './args';
@@ -11,6 +11,8 @@ import { cliInputShape, onnxGeometry } from './onnx-input';
 import { detectionNames, isDetectionOutputs } from './detections';
 import type { Detection } from './detections';
 import type { LoadedModel, LoadOptions } from './model';
+import { loadYolo } from './yolo-model';
+import { yoloDynamicSide, yoloGridLayer, yoloInfo } from './yolo';
 
 export { detectionNames, isDetectionOutputs } from './detections';
 export { cliInputShape } from './onnx-input';
@@ -43,24 +45,20 @@ export function openOnnx(file: string, size: InputSize | undefined): OnnxModel {
     return detection ? 'scores' : undefined;
   };
   try {
-    // check: false, as the forward pass on zeros runs in outputClasses, where its error names the CLI's input
-    return loadOnnx(file, { inputShape, check: false, output, unbatched, pictureInput: true });
+    // check: false, as the forward pass on zeros runs in outputShape, where its error names the CLI's input;
+    // an Ultralytics YOLO export reshapes to a batch of one: run batches item by item
+    return loadOnnx(file, { inputShape, check: false, output, unbatched, pictureInput: true, itemwise: isYoloMetadata });
   } catch (e) {
     if (refused) throw refused;
     throw new CliError((e as Error).message.replace(/^loadOnnx /, 'cannot load the ONNX model '), 2);
   }
 }
 
-/** The class count of the model's output on one picture (one forward pass on zeros, which also checks every node's shapes). */
-function outputClasses(model: OnnxModel, file: string): number {
+/** The model's output shape on one picture (one forward pass on zeros, which also checks every node's shapes). */
+function outputShape(model: OnnxModel, file: string): number[] {
   const shape = [...model.inputShape];
   try {
-    return tidy(() =>
-      noGrad(() => {
-        const y = model.call(zeros(shape));
-        return y.size / (y.shape[0] ?? 1);
-      }),
-    );
+    return tidy(() => noGrad(() => [...model.call(zeros(shape)).shape]));
   } catch (e) {
     throw new CliError(`${file} does not run on a [${shape.join(', ')}] input: ${(e as Error).message.replace(/\n\s*/g, '; ')}`);
   }
@@ -97,8 +95,14 @@ function defaultLayerOf(model: OnnxModel): string | null {
  */
 export function loadOnnxModel(file: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
   if (weights !== undefined) throw new CliError(`--weights does not apply to an ONNX model: its weights are in ${file}`, 2);
-  const model = openOnnx(file, options.size);
-  const k = outputClasses(model, file);
+  let model = openOnnx(file, options.size);
+  // a YOLO export with dynamic height and width is fed at its metadata's imgsz (640), not 224
+  const side = options.size === undefined ? yoloDynamicSide(model) : undefined;
+  if (side !== undefined && side !== model.inputShape[2]) model = openOnnx(file, side);
+  const shape = outputShape(model, file);
+  const yolo = yoloInfo(model, shape, file);
+  if (yolo) return loadYolo(yolo, file, options);
+  const k = shape.slice(1).reduce((a, b) => a * b, 1);
   const detecting = model.unbatched && isDetectionOutputs(model.outputNames);
   // a detection model's outputs are its detections, which differ per picture: named after each forward pass
   const classes = detecting ? null : classesOf(model, file, k);
@@ -144,6 +148,8 @@ export function onnxForLayers(
   size: InputSize | undefined,
 ): { model: OnnxModel; name: string; size: number; width: number; defaultLayer: string | null } {
   const model = openOnnx(file, size);
-  outputClasses(model, file);
-  return { model, name: path.basename(file), size: model.inputShape[2]!, width: model.inputShape[3]!, defaultLayer: defaultLayerOf(model) };
+  const yolo = yoloInfo(model, outputShape(model, file), file);
+  // a YOLO model's: the stride-8 grid's layer, as explain's default
+  const defaultLayer = yolo ? yoloGridLayer(yolo, 0) : defaultLayerOf(model);
+  return { model, name: path.basename(file), size: model.inputShape[2]!, width: model.inputShape[3]!, defaultLayer };
 }

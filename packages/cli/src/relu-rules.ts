@@ -1,3 +1,4 @@
+import { OnnxModel } from '@gradlens/onnx';
 import { record } from '@gradlens/tensor';
 import type { MethodContext } from './methods';
 
@@ -18,7 +19,11 @@ export function reluRulesApply(method: string): (c: MethodContext) => string | n
   return (c) => {
     const { output, tape } = record(() => c.model.call(c.input));
     try {
-      return reluRulesReason(method, new Set<string>(tape.nodes.map((n) => n.op)));
+      const ops = new Set<string>(tape.nodes.map((n) => n.op));
+      // Ultralytics' YOLO exports are SiLU networks (sigmoid × x) throughout
+      if (c.model instanceof OnnxModel && c.model.itemwise && ops.has('sigmoid'))
+        return `${method}'s backward rules are defined for ReLU networks; this YOLO model's SiLU activations (x · sigmoid(x)) would pass the plain gradient (use vanilla, grad-x-input or the CAM family)`;
+      return reluRulesReason(method, ops);
     } finally {
       tape.dispose();
       output.dispose();

@@ -6,7 +6,8 @@ import type { MethodContext } from './methods';
  * batch is then item after item, so one recorded pass cannot hold several rows that ops mix or compare.
  */
 export function runsPicturesAlone(c: MethodContext): boolean {
-  return c.model instanceof OnnxModel && c.model.unbatched;
+  // an Ultralytics YOLO export (itemwise: its graph reshapes to a batch of one) too
+  return c.model instanceof OnnxModel && (c.model.unbatched || c.model.itemwise);
 }
 
 /**
@@ -21,7 +22,8 @@ export function needsStackedRows(c: MethodContext): string | null {
 
 /** `applies` of LRP: a detection model's heads (per-box softmax, box decoding) have no relevance rules. */
 export function needsClassifierOps(c: MethodContext): string | null {
-  return runsPicturesAlone(c)
-    ? "LRP's rules are a classifier's; a detection model's heads (softmax over each box's classes, box decoding) have none"
-    : null;
+  if (!runsPicturesAlone(c)) return null;
+  return c.model instanceof OnnxModel && c.model.itemwise
+    ? "LRP's rules are a classifier's; a YOLO model's SiLU activations and head (distribution-focal box decoding, sigmoid scores) have none"
+    : "LRP's rules are a classifier's; a detection model's heads (softmax over each box's classes, box decoding) have none";
 }

@@ -44,6 +44,15 @@ const ADAPT: Record<string, Adapt> = {
   "const cam = gradCam(vgg, x, { target: 'top1', layer: 'features.29' });": {
     prelude: `import * as __nn from '@gradlens/nn';\nimport * as __T from '@gradlens/tensor';\nconst vgg = ${SMALL_VGG};\nconst x = __T.randn([1, 3, 32, 32]);`,
   },
+  // packages/onnx/README.md's YOLO block: the small Ultralytics-layout fixture and its picture
+  "const [best] = yoloDetections(model, x, layout!, { geometry });": {
+    replace: [
+      ["'yolov8n.onnx'", JSON.stringify(path.join(ROOT, 'packages/onnx/test/fixtures/yolo/yolov8.onnx'))],
+      ["'street.jpg'", JSON.stringify(path.join(ROOT, 'packages/onnx/test/fixtures/yolo/picture.png'))],
+      ['[1, 84, 8400]', '[1, 7, 84]'],
+      ['640', '64'],
+    ],
+  },
 };
 
 /** The ```ts blocks of a markdown text, in order. */
@@ -64,7 +73,11 @@ function program(block: string, adapt: Adapt | undefined): string {
   return `${imports.join('\n')}\n\nasync function main(): Promise<void> {\n${body.join('\n')}\n}\n\nmain().catch((e: unknown) => { console.error(e); process.exit(1); });\n`;
 }
 
-const blocks = tsBlocks(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
+const blocks = [
+  ...tsBlocks(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')),
+  // a package README's block that runs on the repository's fixtures
+  ...tsBlocks(fs.readFileSync(path.join(ROOT, 'packages', 'onnx', 'README.md'), 'utf8')).filter((b) => b.includes('yoloTarget(')),
+];
 let work: string;
 beforeAll(() => {
   // inside the repository, so '@gradlens/*' resolve to the workspace packages as an installed project's would

@@ -13,3 +13,5 @@ export { setOnnxFileAccess } from './files';
 export type { OnnxFileAccess, ExternalEntries } from './files';
 export { LUMA_WEIGHTS, pictureLayout, pictureShape, toGraphLayout } from './picture-input';
 export type { PictureLayout } from './picture-input';
+export { decodeYolo, isYoloMetadata, yoloDetections, yoloLayout, yoloLevel, yoloLevelLayer, yoloTarget } from './yolo';
+export type { YoloDetection, YoloLayout, YoloOptions } from './yolo';

@@ -50,6 +50,11 @@ export interface LoadOnnxOptions {
    * graph's own; the model's is the picture's. A graph input that is not a 1- or 3-channel picture is refused.
    */
   pictureInput?: boolean;
+  /**
+   * The graph takes a fixed batch of one (Ultralytics' YOLO exports reshape to [1, …]): `call` runs a batch item by
+   * item and concatenates the outputs. A function decides from the file's metadata_props.
+   */
+  itemwise?: boolean | ((metadata: Readonly<Record<string, string>>) => boolean);
 }
 
 /** LoadOnnxOptions with `output` and `unbatched` decided (their functions called on the graph). */
@@ -96,6 +101,8 @@ export class OnnxModel extends Module {
   readonly callOutput: number;
   /** Whether the graph takes one item without a batch dim (the `unbatched` option). */
   readonly unbatched: boolean;
+  /** Whether `call` runs a batch item by item on a graph of fixed batch one (the `itemwise` option). */
+  readonly itemwise: boolean;
   /** With the `pictureInput` option, the graph's picture layout that `call` adapts RGB pictures to; else null. */
   readonly pictureLayout: PictureLayout | null;
   /** The input shape the graph itself takes (with the 1 in front when unbatched); `inputShape` unless pictureInput adapts it. */
@@ -129,6 +136,7 @@ export class OnnxModel extends Module {
     this.declaredInputShape = declaredDims(input);
     this.inputDtype = input.type?.tensorType?.elemType === DOUBLE ? 'float64' : 'float32';
     this.unbatched = options.unbatched;
+    this.itemwise = typeof options.itemwise === 'function' ? options.itemwise(this.metadata) : options.itemwise === true;
     const own = options.graphOnly ? [] : resolveInputShape(input, options.inputShape);
     this.graphInputShape = this.unbatched && !options.graphOnly ? [1, ...own] : own;
     this.pictureLayout =
@@ -174,6 +182,11 @@ export class OnnxModel extends Module {
     const x = this.pictureLayout ? toGraphLayout(picture, this.pictureLayout) : picture;
     // A float64 graph (model.double()) fed float32, or the other way round: its weights set the type.
     const typed = x.dtype !== this.inputDtype && (x.dtype === 'float32' || x.dtype === 'float64') ? cast(x, this.inputDtype) : x;
+    if (this.itemwise && typed.shape[0]! > 1)
+      return t.cat(
+        Array.from({ length: typed.shape[0]! }, (_, i) => this.runOnce(t.slice(typed, 0, i, i + 1))),
+        0,
+      );
     if (!this.unbatched) return this.runOnce(typed);
     if (typed.rank !== this.declaredInputShape.length + 1 || typed.shape[0]! < 1)
       throw new Error(

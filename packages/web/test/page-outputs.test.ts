@@ -3,9 +3,10 @@ import * as os from 'os';
 import * as path from 'path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { gradCam, guidedBackprop, segmentationTarget, vanillaGradient } from '@gradlens/explain';
-import { readImage, writeImage } from '@gradlens/io';
+import { imageToTensor, letterbox, readImage, writeImage } from '@gradlens/io';
 import { archInputOptions, createModel, imageToInput, saveCheckpoint, SegmentationModel } from '@gradlens/nn';
-import { loadOnnx } from '@gradlens/onnx';
+import { isYoloMetadata, loadOnnx, yoloDetections, yoloLayout, yoloTarget } from '@gradlens/onnx';
+import { Tensor } from '@gradlens/tensor';
 import { startStaticServer } from '../../cli/src/commands/serve';
 import type { StaticServer } from '../../cli/src/commands/serve';
 import { detections } from '../../cli/src/detections';
@@ -221,6 +222,49 @@ maybe('models whose output is a map or detections, on the page in chromium', () 
     const cam = gradCam(model, x, { target: k, layer });
     expectClose(shown.gradcam!.raw, item0(cam.map), cam.map.shape.slice(1));
     const grad = vanillaGradient(model, x, { target: k });
+    expectClose(shown.vanilla!.raw, item0(grad.attribution), grad.attribution.shape.slice(1));
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 600000);
+
+  test('an Ultralytics YOLO export: the picture letterboxed, its detections listed, detection k the target, maps equal the library', async () => {
+    const dir = path.resolve(__dirname, '../../onnx/test/fixtures/yolo');
+    const file = path.join(dir, 'yolov5.onnx');
+    const picture = path.join(dir, 'picture.png');
+    const page = await openPage(context, server.url, errors);
+    await load(page, file, 'resnet18', '');
+    expect(await page.textContent('#status')).toMatch(/yolov5\.onnx: a detection model .*, input 64×64/);
+    await run(page, 'window.gradlensPage.top = []');
+    await page.setInputFiles('#image-file', picture);
+    await page.waitForFunction(`window.gradlensPage.top.length > 0 && document.body.dataset.busy === '0'`, undefined, { timeout: 120000 });
+    const top = await run<Row[]>(page, 'window.gradlensPage.top');
+    expect(await run(page, 'window.gradlensPage.listing')).toBe('detections');
+
+    const model = loadOnnx(file, { itemwise: isYoloMetadata });
+    const { picture: boxed, geometry } = letterbox(readImage(picture), 64);
+    const x = new Tensor(imageToTensor(boxed).data, [1, 3, 64, 64], 'float32');
+    const layout = yoloLayout(model.metadata, [1, 240, 8])!;
+    const found = yoloDetections(model, x, layout, { geometry });
+    expect(found.length).toBeGreaterThan(3);
+    expect(top.map((r) => [r.kind, r.index, r.label])).toEqual(found.map((d, i) => ['detection', i, d.cls]));
+    for (const [i, r] of top.entries()) {
+      expect(r.score).toBeCloseTo(found[i]!.score, 5);
+      for (let j = 0; j < 4; j++) expect(Math.abs(r.box![j]! - found[i]!.original![j]!)).toBeLessThanOrEqual(1e-3);
+    }
+    const offered = await run<string[]>(page, `Array.from(document.querySelectorAll('#methods input')).map((i) => i.value)`);
+    for (const m of ['gradcam', 'vanilla', 'occlusion']) expect(offered).toContain(m);
+    for (const m of ['cam', 'finercam', 'lrp', 'guided', 'deeplift']) expect(offered).not.toContain(m);
+    const layer = await page.inputValue('#layer-select');
+    expect(layer).toBe('model.2');
+
+    const k = 3;
+    const shown = await runMethods(page, ['gradcam', 'vanilla'], String(k));
+    expect(shown.gradcam!.target).toBe(k);
+    expect(await page.textContent('figure[data-method="gradcam"] figcaption')).toMatch(new RegExp(`detection ${k}: .*score 0\\.\\d{3}`));
+    const target = yoloTarget(layout, found[k]!);
+    const cam = gradCam(model, x, { target, layer });
+    expectClose(shown.gradcam!.raw, item0(cam.map), cam.map.shape.slice(1));
+    const grad = vanillaGradient(model, x, { target });
     expectClose(shown.vanilla!.raw, item0(grad.attribution), grad.attribution.shape.slice(1));
     expect(errors).toEqual([]);
     await page.close();

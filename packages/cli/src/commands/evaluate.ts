@@ -301,7 +301,7 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
           `evaluate: ${name} is a segmentation model (output [N, K, H, W]); evaluate scores classifiers' class targets: explain it with gradlens explain`,
           2,
         );
-      if (model instanceof OnnxModel && model.unbatched)
+      if (model instanceof OnnxModel && (model.unbatched || model.itemwise))
         throw new CliError(
           `evaluate: ${name} is a detection model (its outputs are per-picture detections); evaluate scores classifiers' class targets: explain it with gradlens explain`,
           2,

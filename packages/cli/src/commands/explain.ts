@@ -22,6 +22,7 @@ import type { GalleryRow } from '../gallery';
 import { pictureEntries } from '../picture-list';
 import { runGalleryHtml } from '../run-gallery';
 import { classLabel, modelOutput, parseTargetOptions, resolveTargets } from '../targets';
+import { letterboxImage, listYoloDetections, resolveYoloTargets } from '../yolo';
 import type { TargetRequest } from '../targets';
 import type { Streams } from '../progress';
 import { duration, progressReporter, seconds } from '../progress';
@@ -416,18 +417,22 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
         progress?.update(index + 1, entries.length);
         continue;
       }
-      const image = prepareImage(rawPicture, {
-        size: loaded.size,
-        height: loaded.height,
-        width: loaded.width,
-        crop: loaded.crop,
-        shorterSide: loaded.shorterSide,
-        filter: loaded.filter,
-        mean: loaded.mean,
-        std: loaded.std,
-        normalize: o['no-normalize'] !== true,
-        reference,
-      });
+      // a YOLO model is fed the picture letterboxed, as Ultralytics feeds it
+      const boxed = loaded.yolo ? letterboxImage(rawPicture, loaded.yolo) : null;
+      const image =
+        boxed ??
+        prepareImage(rawPicture, {
+          size: loaded.size,
+          height: loaded.height,
+          width: loaded.width,
+          crop: loaded.crop,
+          shorterSide: loaded.shorterSide,
+          filter: loaded.filter,
+          mean: loaded.mean,
+          std: loaded.std,
+          normalize: o['no-normalize'] !== true,
+          reference,
+        });
       const dir = many && !flat ? path.join(out, entry.stem) : out;
       try {
         const tf = Date.now();
@@ -436,11 +441,15 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
         const names = loaded.outputNames?.(image.frame) ?? loaded.classes;
         if (loaded.outputNames !== undefined && output.values.length === 0)
           throw new CliError(`${loaded.name} detected nothing in ${entry.file}: there is no detection to explain`);
-        const targets = resolveTargets(requests[index]!, output, names);
+        const yolo = loaded.yolo && boxed ? resolveYoloTargets(loaded.yolo, requests[index]!, output, boxed.geometry, entry.file) : null;
+        const targets = yolo?.targets ?? resolveTargets(requests[index]!, output, names);
+        // each YOLO detection's CAM reads the layer on its own grid, unless --layer says
+        const layerOf = (i: number): string => (yolo && layerList === undefined ? (yolo.layers[i] ?? layer) : layer);
+        if (yolo && !many) streams.stdout.write(listYoloDetections(yolo.detections, loaded.yolo!, boxed!.geometry));
         const top = output.shape.length === 2 ? ` (top class ${classLabel(indexOfMax(output.values), names)})` : '';
         if (!many)
           streams.stdout.write(
-            `${loaded.name}: explaining ${targets.map((t) => t.describe).join(', ')} of ${entry.file}${top}; CAM layer ${layers.join(', ')}\n`,
+            `${loaded.name}: explaining ${targets.map((t) => t.describe).join(', ')} of ${entry.file}${top}; CAM layer ${yolo && layerList === undefined ? [...new Set(targets.map((_, i) => layerOf(i)))].join(', ') : layers.join(', ')}\n`,
           );
         if (methods === null) {
           const first = targets[0]!;
@@ -449,7 +458,7 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
             input: image.input,
             target: first.target,
             targetFn: first.fn,
-            layer,
+            layer: layerOf(0),
             reference,
             budget,
             onWarning,
@@ -483,14 +492,16 @@ export function explainCommand(argv: readonly string[], streams: Streams): numbe
           row.input = relUrl(out, inputFile);
         }
         const written: string[] = [];
-        for (const t of targets) {
+        for (const [ti, t] of targets.entries()) {
+          const tLayer = layerOf(ti);
+          const tCam = tLayer === layer ? camOptions : camChoicesFrom(o, [tLayer]);
           for (const spec of methods) {
             const tm = Date.now();
             let maps: MethodMaps;
             try {
-              maps = runMethod(spec, loaded, image.input, t.target, layer, reference, budget, streams, spec.name, {
+              maps = runMethod(spec, loaded, image.input, t.target, tLayer, reference, budget, streams, spec.name, {
                 targetFn: t.fn,
-                camOptions,
+                camOptions: tCam,
                 quiet: many,
               });
             } catch (e) {

@@ -10,6 +10,7 @@ export * from './filters';
 export * from './resize';
 export * from './rounding';
 export * from './crop';
+export * from './letterbox';
 export * from './preprocess';
 export * from './preprocess-frame';
 export * from './colormaps';

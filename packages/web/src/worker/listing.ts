@@ -12,6 +12,8 @@ import { predictedClasses, resolveMapTargets } from '../../../cli/src/map-target
 import type { ModelOutput } from '../../../cli/src/model-output';
 import type { ResolvedTarget } from '../../../cli/src/target-types';
 import type { Listing, PredictionRow } from '../protocol';
+import type { YoloDetection, YoloLayout } from '@gradlens/onnx';
+import { describeYolo } from '../../../cli/src/yolo';
 
 /** What the prediction panel shows for one picture. */
 export interface Prediction {
@@ -80,6 +82,20 @@ function detectionPrediction(model: OnnxModel, frame: PictureFrame | undefined):
     targets,
     defaultTarget: found.length === 0 ? 'no detection' : `top score (detection ${best})`,
   };
+}
+
+/** The prediction of a YOLO model: its detections (Ultralytics' postprocess) best first, boxes in the picture's pixels. */
+export function yoloPrediction(found: readonly YoloDetection[], layout: YoloLayout): Prediction {
+  const top: PredictionRow[] = found.map((d, index) => ({
+    kind: 'detection',
+    index,
+    name: layout.names?.[d.cls] ?? `class ${d.cls}`,
+    label: d.cls,
+    score: d.score,
+    box: [...(d.original ?? d.box)],
+  }));
+  const targets = found.map((d, i) => ({ index: i, label: `${i}: ${describeYolo(d, layout)}` }));
+  return { listing: 'detections', top, targets, defaultTarget: found.length === 0 ? 'no detection' : 'top score (detection 0)' };
 }
 
 /**

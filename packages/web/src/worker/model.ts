@@ -16,8 +16,10 @@ import {
   layers,
 } from '@gradlens/nn';
 import type { FileBuildOptions, InputOptions, InputSize, ModelOptions, Module } from '@gradlens/nn';
-import { loadOnnx } from '@gradlens/onnx';
+import { isYoloMetadata, loadOnnx } from '@gradlens/onnx';
 import { isDetectionOutputs } from '../../../cli/src/detections';
+import { yoloGridLayer, yoloInfo } from '../../../cli/src/yolo';
+import type { YoloModelInfo } from '../../../cli/src/yolo';
 import { cliInputShape, onnxGeometry } from '../../../cli/src/onnx-input';
 import { parseSize, sizeOverLimit } from '../../../cli/src/size-option';
 import type { OnnxModel } from '@gradlens/onnx';
@@ -36,6 +38,8 @@ export interface PageModel {
   defaultLayer: string;
   /** A detection model (its output the scores of its last call's detections, listed per picture), else absent. */
   detector?: OnnxModel;
+  /** An Ultralytics YOLO export (pictures letterboxed, its detections listed, detection k explained), else absent. */
+  yolo?: YoloModelInfo;
 }
 
 const IMAGENET_NORM = { mean: [0.485, 0.456, 0.406] as [number, number, number], std: [0.229, 0.224, 0.225] as [number, number, number] };
@@ -118,6 +122,8 @@ function loadOnnxBytes(source: FileSource): PageModel {
       unbatched,
       // the graph's own layout (channels first or last, 1 or 3 of them: cliInputShape) takes RGB pictures
       pictureInput: true,
+      // an Ultralytics YOLO export reshapes to a batch of one: batches run item by item
+      itemwise: isYoloMetadata,
       ...(symbolic
         ? {
             inputShape: (d: readonly (number | string)[]) =>
@@ -144,6 +150,13 @@ function loadOnnxBytes(source: FileSource): PageModel {
     ...(detecting || model.pictureLayout?.channels === 1 ? { mean: [0, 0, 0] as const, std: [1, 1, 1] as const } : IMAGENET_NORM),
   };
   if (detecting) return { ...describe(source.fileName, model, [], input), detector: model };
+  // an Ultralytics YOLO export, read as the CLI reads it: letterboxed pictures in [0, 1], its detections listed
+  const yolo = model.itemwise ? yoloInfo(model, outputShape(model, inputProbeShape(input)), source.fileName) : null;
+  if (yolo) {
+    const fed = { ...onnxGeometry(model, size, false), mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
+    const names = yolo.layout.names ?? numbered(yolo.layout.classes);
+    return { ...describe(source.fileName, model, names, fed, yoloGridLayer(yolo, 0) ?? undefined), yolo };
+  }
   return describe(source.fileName, model, numbered(outputClasses(model, inputProbeShape(input))), input);
 }
 
@@ -191,6 +204,11 @@ function fedText(input: InputOptions & { size: number }): string {
 const numbered = (n: number): string[] => Array.from({ length: n }, (_, i) => `class ${i}`);
 
 /** The number of classes an ONNX model outputs (its output's last dimension), or its dimension `dim`, on an input of `shape`. */
+/** An ONNX model's output shape on a zero input of `shape` (one forward pass). */
+function outputShape(model: Module, shape: readonly number[]): number[] {
+  return tidy(() => noGrad(() => [...model.call(zeros([...shape])).shape]));
+}
+
 function outputClasses(model: Module, shape: readonly number[], dim = -1): number {
   return tidy(() =>
     noGrad(() => {

@@ -14,7 +14,10 @@ import type { ModelOutput } from '../../../cli/src/model-output';
 import type { ResolvedTarget } from '../../../cli/src/target-types';
 import type { MethodMaps } from '../../../cli/src/methods';
 import type { BackendChoice, FloatArray, Reply, Request, RuleChoice, Timing } from '../protocol';
-import { mapSeed, mapTarget, predict } from './listing';
+import { mapSeed, mapTarget, predict, yoloPrediction } from './listing';
+import { describeYolo, letterboxImage, yoloPictureDetections, yoloSeed } from '../../../cli/src/yolo';
+import { yoloTarget } from '@gradlens/onnx';
+import type { YoloDetection } from '@gradlens/onnx';
 import { loadPageModel } from './model';
 import { pageMethods } from './page-methods';
 import type { PageModel } from './model';
@@ -33,6 +36,8 @@ let input: Tensor | null = null;
 /** The model's output on the current picture (item 0): a segmentation map's targets are read from it. */
 let pictureOutput: ModelOutput | null = null;
 let recorded: Recorded | null = null;
+/** A YOLO model's detections on the current picture (the CLI's reading), else null. */
+let pictureDetections: YoloDetection[] | null = null;
 /** The backend selected by the page (the probes switch backends and come back to this one). */
 let selected: { backend: string; options: Record<string, string> } = { backend: 'cpu', options: {} };
 
@@ -103,13 +108,36 @@ function dropTape(): void {
 
 /** On a segmentation map (the current picture's output [1, K, H, W]), the target `target` names (mapTarget), else null. */
 function pictureTarget(classes: readonly string[], target: number | null): ResolvedTarget | null {
+  const yolo = current?.yolo;
+  if (yolo && pictureDetections) {
+    // a YOLO detection: its class score at its anchor (yoloTarget); mapClass carries its index back to the page
+    const k = target ?? 0;
+    const d = pictureDetections[k];
+    if (!d) throw new Error(`detection ${k} is out of range: the model detected ${pictureDetections.length} on this picture`);
+    return {
+      target: undefined,
+      fn: yoloTarget(yolo.layout, d),
+      mapClass: k,
+      describe: `detection ${k}: ${describeYolo(d, yolo.layout)}`,
+      suffix: '',
+    };
+  }
   return pictureOutput !== null && pictureOutput.shape.length === 4 ? mapTarget(pictureOutput, target, classes) : null;
+}
+
+/** The tape's seed for a target pictureTarget resolved: a map's predicted pixels, a YOLO detection's score; else null (one-hot). */
+function pictureSeed(m: PageModel, onMap: ResolvedTarget | null, target: number): Float32Array | null {
+  if (!onMap || !pictureOutput) return null;
+  if (m.yolo && pictureDetections) return yoloSeed(m.yolo.layout, pictureOutput, pictureDetections[target]!);
+  return mapSeed(pictureOutput, target);
 }
 
 /** A detection model's picture with no detection has no output to explain: one line instead of an empty target. */
 function needDetections(m: PageModel): void {
   if (m.detector && pictureOutput !== null && pictureOutput.values.length === 0)
     throw new Error(`${m.name} detects nothing on this picture: there is no detection score to explain`);
+  if (m.yolo && pictureDetections?.length === 0)
+    throw new Error(`${m.name} detects nothing on this picture (no score above 0.25): there is no detection to explain`);
 }
 
 function need<T>(v: T | null, what: string): T {
@@ -176,6 +204,7 @@ async function handle(req: Request): Promise<void> {
       input?.dispose();
       input = null;
       pictureOutput = null;
+      pictureDetections = null;
       const loaded = await timed(timings, 'load model', () => loadPageModel(req.source));
       current = loaded;
       const applicable = await timed(timings, 'methods that apply', () =>
@@ -189,7 +218,7 @@ async function handle(req: Request): Promise<void> {
         input: current.fed,
         layers: current.layers,
         defaultLayer: current.defaultLayer,
-        detection: current.detector !== undefined,
+        detection: current.detector !== undefined || current.yolo !== undefined,
         methods: applicable.map((m) => ({
           name: m.name,
           title: m.title,
@@ -207,10 +236,20 @@ async function handle(req: Request): Promise<void> {
       dropTape();
       input?.dispose();
       const image: RgbImage = { width: req.width, height: req.height, channels: 3, bitDepth: 8, data: req.rgb };
-      input = await timed(timings, 'preprocess', () => keep(imageToInput(image, m.input)));
+      // a YOLO model sees the picture letterboxed, as Ultralytics feeds it (and as the CLI does)
+      const boxed = m.yolo ? letterboxImage(image, m.yolo) : null;
+      input = await timed(timings, 'preprocess', () => keep(boxed ? boxed.input : imageToInput(image, m.input)));
       const x = input;
       const out = await timed(timings, 'forward', () => modelOutput(m.model, x));
       pictureOutput = out;
+      pictureDetections = m.yolo && boxed ? yoloPictureDetections(m.yolo, out, boxed.geometry) : null;
+      if (m.yolo && boxed && pictureDetections) {
+        // the letterboxed picture the model saw, for the overlays
+        const rgb = Uint8Array.from(boxed.picture.data);
+        const picture = { width: boxed.picture.width, height: boxed.picture.height, rgb };
+        post({ type: 'predictions', id: req.id, ...yoloPrediction(pictureDetections, m.yolo.layout), picture, timings }, [rgb.buffer]);
+        return;
+      }
       const prediction = predict(out, m.classes, m.detector ?? null, preprocessFrame(image.width, image.height, m.input));
       // the picture as the model sees it (resized and cropped, or whole; not normalised), for the overlays: H × W as the maps
       const seen = preprocessImageNet(image, { ...m.input, normalize: false });
@@ -275,7 +314,7 @@ async function handle(req: Request): Promise<void> {
       timings.push({ step: 'record forward pass', ms: performance.now() - t0, backend: backendLabel(info), ...cpuRecord(info) });
       const onMap = pictureTarget(m.classes, req.target);
       const target = onMap?.mapClass ?? req.target ?? [...logits.keys()].reduce((a, b) => (logits[b]! > logits[a]! ? b : a), 0);
-      recorded = { tape, output, target, seed: onMap && pictureOutput ? mapSeed(pictureOutput, target) : null };
+      recorded = { tape, output, target, seed: pictureSeed(m, onMap, target) };
       post({ type: 'tape', id: req.id, ...describeTape(tape), timings });
       return;
     }
