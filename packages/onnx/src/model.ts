@@ -14,6 +14,7 @@ import { checkElements } from './op-context';
 import { CONTROL_FLOW_OPS, OPSET_RANGE, opImpl } from './op-table';
 import type { GraphMessage, ModelMessage, NodeMessage } from './proto';
 import { decodeModel, toNumber } from './proto';
+import { oneLine } from './message';
 import { modulePaths, OnnxScope } from './scopes';
 import type { GraphValue, Value } from './values';
 import { Const, constToTensor, describeValue, isPlainValue } from './values';
@@ -219,7 +220,7 @@ export class OnnxModel extends Module {
       try {
         outs = p.path ? withScope(p.path, run) : run();
       } catch (e) {
-        throw new Error(`ONNX node ${nodeLabel(p.node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`);
+        throw new Error(oneLine(`ONNX node ${nodeLabel(p.node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`));
       }
       const last = outs[0];
       if (last instanceof Tensor) for (const scope of p.closes) scope.call(last);
@@ -458,6 +459,6 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
     if (!options.graphOnly && (options.check ?? true)) tidy(() => void noGrad(() => m.call(zeros([...m.inputShape], m.inputDtype))));
     return m;
   } catch (e) {
-    throw new Error(`loadOnnx ${where}: ${(e as Error).message}`);
+    throw new Error(oneLine(`loadOnnx ${where}: ${(e as Error).message}`));
   }
 }
