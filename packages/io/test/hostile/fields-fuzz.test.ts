@@ -388,7 +388,9 @@ describe('.npy headers that lie', () => {
       [1, 2, 3, 4, 5, 6],
     ]);
     expect(decodeNpy(npy(header('<f8', '(0, 5)'), new Uint8Array(0)), 'z.npy')).toMatchObject({ shape: [0, 5], dtype: 'float64' });
-    expect(Array.from(decodeNpy(npy(header('<f4', '()'), new Uint8Array(Float32Array.of(NaN).buffer)), 's.npy').data)).toEqual([NaN]);
+    expect(
+      Array.from(decodeNpy(npy(header('<f4', '()'), new Uint8Array(Float32Array.of(NaN).buffer)), 's.npy').data as Float32Array),
+    ).toEqual([NaN]);
     expect(decodeNpy(npy(header('<f4', '(1,)'), new Uint8Array(Float32Array.of(Infinity).buffer), 3), 'v3.npy').data[0]).toBe(Infinity);
   });
 });
@@ -452,7 +454,7 @@ describe('safetensors headers that lie', () => {
     const r = decodeSafetensors(safetensors(head, data), 'ok.safetensors');
     expect(r.metadata).toEqual({ format: 'pt', note: 'é\n' });
     expect(r.tensors.empty).toMatchObject({ shape: [0, 3] });
-    expect(Array.from(r.tensors.nan!.data)).toEqual([NaN, -Infinity]);
-    expect([r.tensors.scalar!.shape, Array.from(r.tensors.scalar!.data)]).toEqual([[], [7]]);
+    expect(Array.from(r.tensors.nan!.data as Float32Array)).toEqual([NaN, -Infinity]);
+    expect([r.tensors.scalar!.shape, Array.from(r.tensors.scalar!.data as Float32Array)]).toEqual([[], [7]]);
   });
 });
