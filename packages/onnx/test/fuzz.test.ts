@@ -265,6 +265,28 @@ describe('hostile graphs fail in one line naming the problem', () => {
       ]),
       /node 'r' \(Range\)/,
     ],
+    // regressions: an omitted shape input read as null deep inside the op
+    [
+      'a Reshape without its shape input',
+      model([node('Reshape', ['x'], ['y'])]),
+      /node 'y' \(Reshape\).*Reshape shape is required, but the input is omitted/,
+    ],
+    [
+      'an Expand without its shape input',
+      model([node('Expand', ['x'], ['y'])]),
+      /node 'y' \(Expand\).*Expand shape is required, but the input is omitted/,
+    ],
+    ['a Tile without its repeats', model([node('Tile', ['x'], ['y'])]), /node 'y' \(Tile\).*Tile repeats is required/],
+    ['a Slice without its starts and ends', model([node('Slice', ['x'], ['y'])]), /node 'y' \(Slice\).*starts is required/],
+    ['a Pad without its pads', model([node('Pad', ['x'], ['y'])]), /node 'y' \(Pad\).*pads is required/],
+    [
+      'a Slice at opset 9 without its starts attribute',
+      encode({
+        ...ModelProto.toObject(ModelProto.decode(model([node('Slice', ['x'], ['y'])]))),
+        opsetImport: [{ domain: '', version: 9 }],
+      }),
+      /node 'y' \(Slice\).*the attribute 'starts' is required, but the node does not give it/,
+    ],
     [
       'an Expand to 10^9 x 10^9',
       model([constant('s', { dims: [2], dataType: 7, int64Data: [1e9, 1e9] }), node('Expand', ['x', 's'], ['y'])]),
