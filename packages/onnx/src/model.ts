@@ -414,6 +414,12 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
     const declared = model.graph;
     if (!declared || toNumber(model.irVersion) < 1 || declared.node.length === 0)
       throw new Error('not an ONNX model (no ir_version or no graph nodes)');
+    const sparse = declared.sparseInitializer ?? [];
+    // without this, a node reading one would be told its input "is not computed by any earlier node"
+    if (sparse.length)
+      throw new Error(
+        `the graph has ${sparse.length} sparse initializer${sparse.length > 1 ? 's' : ''} (${sparse.map((t) => `'${t.values?.name ?? '?'}'`).join(', ')}), which gradlens does not read: store them dense`,
+      );
     const functions = model.functions ?? [];
     const graph: GraphMessage = functions.length ? { ...declared, node: inlineFunctions(declared.node, functions) } : declared;
     const opsetEntry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');

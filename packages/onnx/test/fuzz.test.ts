@@ -288,6 +288,23 @@ describe('hostile graphs fail in one line naming the problem', () => {
       /node 'y' \(Slice\).*the attribute 'starts' is required, but the node does not give it/,
     ],
     [
+      'a sparse initializer (not read)',
+      encode({
+        ...ModelProto.toObject(ModelProto.decode(model([node('Mul', ['x', 'w'], ['y'])], { initializer: [] }))),
+        graph: {
+          ...ModelProto.toObject(ModelProto.decode(model([node('Mul', ['x', 'w'], ['y'])], { initializer: [] }))).graph,
+          sparseInitializer: [
+            {
+              values: { name: 'w', dims: [1], dataType: 1, floatData: [3] },
+              indices: { dims: [1], dataType: 7, int64Data: [1] },
+              dims: [2],
+            },
+          ],
+        },
+      }),
+      /the graph has 1 sparse initializer \('w'\), which gradlens does not read: store them dense/,
+    ],
+    [
       'an Expand to 10^9 x 10^9',
       model([constant('s', { dims: [2], dataType: 7, int64Data: [1e9, 1e9] }), node('Expand', ['x', 's'], ['y'])]),
       /node 'y' \(Expand\).*cannot expand \[1, 2\] to \[1000000000, 1000000000\]/,
