@@ -330,6 +330,45 @@ describe('hostile graphs fail in one line naming the problem', () => {
   });
 });
 
+describe('declared sizes are checked against the data before allocating', () => {
+  it('an initializer declaring 2·10⁸ elements over one value fails in a child that never allocates it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradlens-onnx-mem-'));
+    try {
+      const cases = [
+        { dims: [2e8], dataType: 1, floatData: [1] },
+        { dims: [2e8], dataType: 7, int64Data: [1] },
+        { dims: [2e8], dataType: 11, doubleData: [1] },
+        { dims: [2e8], dataType: 10, int32Data: [1] },
+      ];
+      const dist = path.join(__dirname, '..', 'dist');
+      for (const [k, w] of cases.entries()) {
+        const file = path.join(dir, `m${k}.onnx`);
+        fs.writeFileSync(file, mul(w));
+        // the child records the largest typed array or ArrayBuffer asked for (RSS alone would miss calloc's untouched pages)
+        const script = [
+          `let largest = 0;`,
+          `for (const T of ['ArrayBuffer', 'Float32Array', 'Float64Array', 'Int32Array', 'BigInt64Array', 'Uint8Array', 'Uint16Array', 'Int8Array', 'Int16Array']) {`,
+          `  const Base = globalThis[T];`,
+          `  globalThis[T] = class extends Base { constructor(...a) { if (typeof a[0] === 'number') largest = Math.max(largest, a[0] * (Base.BYTES_PER_ELEMENT ?? 1)); super(...a); } };`,
+          `}`,
+          `let message = 'loaded';`,
+          `try { require(${JSON.stringify(dist)}).loadOnnx(${JSON.stringify(file)}) } catch (e) { message = e.message }`,
+          `const peak = Number(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;`,
+          `process.stdout.write(JSON.stringify({ message, peak, largest }));`,
+        ].join('\n');
+        const r = spawnSync(process.execPath, ['--max-old-space-size=256', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+        const { message, peak, largest } = JSON.parse(r.stdout) as { message: string; peak: number; largest: number };
+        expect(message).toMatch(/tensor 'w' holds 1 values, its shape \[200000000\] needs 200000000$/);
+        expect(peak).toBeLessThan(200); // the declared data would be 800 MiB to 1.6 GiB
+        expect(largest).toBeGreaterThan(0); // the recording works
+        expect(largest).toBeLessThan(16 * 1024 * 1024);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('odd but valid weights load with their values', () => {
   it('NaN and ±Inf initializers are kept, not refused', () => {
     tidy(() => {
