@@ -64,6 +64,17 @@ function readCsvBoxes(file: string): RawBox[] {
   return out;
 }
 
+/** A value from the file in a message: its JSON, cut at 80 characters (a bbox may be a million numbers, or nested past JSON.stringify's stack). */
+function shownJson(v: unknown): string {
+  let json: string;
+  try {
+    json = JSON.stringify(v) ?? String(v);
+  } catch {
+    return '(a value nested too deeply to show)';
+  }
+  return json.length > 80 ? `${json.slice(0, 80)}… (${json.length} characters)` : json;
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function readCocoBoxes(file: string): RawBox[] {
@@ -97,10 +108,10 @@ function readCocoBoxes(file: string): RawBox[] {
     const where = `${name} annotations[${i}]`;
     if (!isRecord(a)) throw new CliError(`${where}: not an object`, 2);
     const fileName = images.get(a.image_id);
-    if (fileName === undefined) throw new CliError(`${where}: image_id ${JSON.stringify(a.image_id)} is not in "images"`, 2);
+    if (fileName === undefined) throw new CliError(`${where}: image_id ${shownJson(a.image_id)} is not in "images"`, 2);
     const b = a.bbox;
     if (!Array.isArray(b) || b.length !== 4 || !b.every((v) => typeof v === 'number' && Number.isFinite(v)))
-      throw new CliError(`${where}: bbox must be [x, y, width, height], got ${JSON.stringify(b)}`, 2);
+      throw new CliError(`${where}: bbox must be [x, y, width, height], got ${shownJson(b)}`, 2);
     const [x, y, w, h] = b as number[];
     if (a.category_id === undefined) throw new CliError(`${where}: needs "category_id"`, 2);
     // a category with a name is matched by name; without one, its id is the class index

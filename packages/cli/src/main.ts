@@ -69,11 +69,17 @@ async function useBackend(spec: string): Promise<void> {
 /** One line for an error: its message's lines joined, without the stack. */
 export function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg
-    .split('\n')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .join('; ');
+  return (
+    msg
+      .split('\n')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .join('; ')
+      // names from files (CSV fields, keys, node names) may hold \r or terminal escapes: shown, not obeyed
+      .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+        c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      )
+  );
 }
 
 /**

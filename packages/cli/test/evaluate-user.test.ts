@@ -136,6 +136,26 @@ test('--images without --boxes, --boxes without --images, and bad COCO files are
     JSON.stringify({ images: [{ id: 1, file_name: 'a.png' }], annotations: [{ image_id: 1, bbox: [1, 2, 3], category_id: 1 }] }),
   );
   cases.push([['--images', pics, '--boxes', path.join(dir, 'bad2.json')], /annotations\[0\]: bbox must be \[x, y, width, height\]/]);
+  // a bbox of 100 000 numbers is quoted as a short excerpt; an image_id nested past JSON.stringify's stack is described
+  fs.writeFileSync(
+    path.join(dir, 'huge.json'),
+    JSON.stringify({
+      images: [{ id: 1, file_name: 'a.png' }],
+      annotations: [{ image_id: 1, bbox: new Array<number>(1e5).fill(7), category_id: 1 }],
+    }),
+  );
+  cases.push([
+    ['--images', pics, '--boxes', path.join(dir, 'huge.json')],
+    /bbox must be \[x, y, width, height\], got \[7(,7){39}… \(200001 characters\)$/m,
+  ]);
+  fs.writeFileSync(
+    path.join(dir, 'deep.json'),
+    `{"images":[{"id":1,"file_name":"a.png"}],"annotations":[{"image_id":${'['.repeat(1e6)}${']'.repeat(1e6)},"bbox":[1,2,3,4],"category_id":1}]}`,
+  );
+  cases.push([
+    ['--images', pics, '--boxes', path.join(dir, 'deep.json')],
+    /annotations\[0\]: image_id \(a value nested too deeply to show\) is not in "images"/,
+  ]);
   for (const [args, msg] of cases) {
     const s = captureStreams();
     expect(await main(['evaluate', ...ARGS, ...args, '--out', path.join(dir, 'never')], s)).toBe(2);

@@ -41,6 +41,28 @@ describe('output folders', () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  it('a --targets CSV whose quoted field holds newlines, a carriage return and a terminal escape is quoted on one line, not obeyed', async () => {
+    const csv = path.join(dir, 'odd-targets.csv');
+    fs.writeFileSync(csv, `file,class\n"gho\nst\r\u001b[2Jx.png",3\n`);
+    const r = await run(
+      'explain',
+      '--model',
+      'gapnet',
+      '--method',
+      'vanilla',
+      '--image',
+      sample(),
+      '--targets',
+      csv,
+      '--out',
+      path.join(dir, 'o2'),
+    );
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).not.toMatch(/[\r\u001b]/);
+    expect(r.err).toMatch(/odd-targets\.csv: line 2: picture 'gho; st\\r\\u001b\[2Jx\.png' does not exist/);
+  });
+
   it('explain --image /dev/zero is refused at once', async () => {
     const r = await run('explain', '--model', 'gapnet', '--method', 'vanilla', '--image', '/dev/zero', '--out', path.join(dir, 'o'));
     expect(r.code).not.toBe(0);

@@ -167,3 +167,26 @@ describe('keys named like Object.prototype members are plain keys', () => {
     );
   });
 });
+
+describe('keys from a file are shown safely in messages', () => {
+  it('a key with newlines is escaped, a key of a million characters cut', () => {
+    const tensors: Record<string, NdArray> = {};
+    const weight = (): NdArray => ({ dtype: 'float32', shape: [1], data: new Float32Array([1]) });
+    tensors['bad\nkey\u0000'] = weight();
+    tensors['k'.repeat(1e6)] = weight();
+    const file = path.join(tmp, 'odd-keys.safetensors');
+    writeSafetensors(file, tensors);
+    let message = '';
+    try {
+      loadWeights(new Sequential(new Conv2d(1, 2, 1, { bias: false })), file);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    // the message's own lines: the header, one per kind of problem, the hint; no line from a key
+    expect(message.split('\n')).toHaveLength(4);
+    expect(message).toMatch(
+      /unexpected keys \(2\): (bad\\nkey\\u0000, k{200}… \(1000000 characters\)|k{200}… \(1000000 characters\), bad\\nkey\\u0000)$/m,
+    );
+    expect(message.length).toBeLessThan(1000);
+  });
+});

@@ -72,8 +72,14 @@ function entryOf(arr: NdArray): ArrayLikeEntry {
 }
 
 const LIST_MAX = 20;
+const KEY_MAX = 200;
+/** A key as a message shows it: a file's key may hold newlines or megabytes, so control characters are escaped and long keys cut. */
+function shownKey(key: string): string {
+  const flat = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(key) ? JSON.stringify(key).slice(1, -1) : key;
+  return flat.length > KEY_MAX ? `${flat.slice(0, KEY_MAX)}… (${flat.length} characters)` : flat;
+}
 function list(keys: readonly string[]): string {
-  const shown = keys.slice(0, LIST_MAX).join(', ');
+  const shown = keys.slice(0, LIST_MAX).map(shownKey).join(', ');
   return keys.length > LIST_MAX ? `${shown}, … (${keys.length} in all)` : shown;
 }
 

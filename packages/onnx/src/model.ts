@@ -14,6 +14,7 @@ import { checkElements } from './op-context';
 import { CONTROL_FLOW_OPS, OPSET_RANGE, opImpl } from './op-table';
 import type { GraphMessage, ModelMessage, NodeMessage } from './proto';
 import { decodeModel, toNumber } from './proto';
+import { oneLine } from './message';
 import { modulePaths, OnnxScope } from './scopes';
 import type { PictureLayout } from './picture-input';
 import { pictureLayout, pictureShape, toGraphLayout } from './picture-input';
@@ -249,7 +250,7 @@ export class OnnxModel extends Module {
       try {
         outs = p.path ? withScope(p.path, run) : run();
       } catch (e) {
-        throw new Error(`ONNX node ${nodeLabel(p.node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`);
+        throw new Error(oneLine(`ONNX node ${nodeLabel(p.node)} at input ${fmtShape(x.shape)}: ${(e as Error).message}`));
       }
       // Scopes see their last node's output, and an output transform on one (layer IG, layer ablation: Captum's
       // hooks) replaces it for the nodes after.
@@ -459,6 +460,12 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
     const declared = model.graph;
     if (!declared || toNumber(model.irVersion) < 1 || declared.node.length === 0)
       throw new Error('not an ONNX model (no ir_version or no graph nodes)');
+    const sparse = declared.sparseInitializer ?? [];
+    // without this, a node reading one would be told its input "is not computed by any earlier node"
+    if (sparse.length)
+      throw new Error(
+        `the graph has ${sparse.length} sparse initializer${sparse.length > 1 ? 's' : ''} (${sparse.map((t) => `'${t.values?.name ?? '?'}'`).join(', ')}), which gradlens does not read: store them dense`,
+      );
     const functions = model.functions ?? [];
     const graph: GraphMessage = functions.length ? { ...declared, node: inlineFunctions(declared.node, functions) } : declared;
     const opsetEntry = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
@@ -504,6 +511,6 @@ export function loadOnnx(pathOrBytes: string | Uint8Array, options: LoadOnnxOpti
     if (!options.graphOnly && (options.check ?? true)) tidy(() => void noGrad(() => m.call(zeros([...m.inputShape], m.inputDtype))));
     return m;
   } catch (e) {
-    throw new Error(`loadOnnx ${where}: ${(e as Error).message}`);
+    throw new Error(oneLine(`loadOnnx ${where}: ${(e as Error).message}`));
   }
 }

@@ -29,7 +29,8 @@ export const nodeFileAccess: OnnxFileAccess = {
     const real = fs.realpathSync(file);
     if (path.relative(base, real).startsWith('..'))
       throw new Error(`${what}: external data file ${file} links outside the model's folder; refused`);
-    const fd = fs.openSync(real, 'r');
+    // opened without blocking: a FIFO named as external data must be refused, not waited on for ever
+    const fd = fs.openSync(real, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     try {
       const st = fs.fstatSync(fd);
       if (!st.isFile()) throw new Error(`${what}: external data ${file} is not a regular file`);

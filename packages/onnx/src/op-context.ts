@@ -60,6 +60,19 @@ export function ints(v: Value | null | undefined, what: string): number[] | null
   throw new Error(`${what} must be known at load time (a constant or shape arithmetic), but it is computed from the input`);
 }
 
+/** `ints` of an input the op requires: an omitted one (or one a damaged graph drops) is an error naming it. */
+export function requiredInts(v: Value | null | undefined, what: string): number[] {
+  const r = ints(v, what);
+  if (r === null) throw new Error(`${what} is required, but the input is omitted`);
+  return r;
+}
+
+/** `v`, which the op requires (an attribute, say): absent, an error naming `what`. */
+export function required<T>(v: T | null | undefined, what: string): T {
+  if (v === null || v === undefined) throw new Error(`${what} is required, but the node does not give it`);
+  return v;
+}
+
 /** The numbers of a small value read at load time (a constant, or a runtime scalar such as a Clip bound fed as an input). */
 export function numbers(v: Value): number[] {
   return v instanceof Const ? v.values() : Array.from(v.values());

@@ -1,7 +1,7 @@
 import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
 import type { OpContext, OpTable } from './op-context';
-import { axis, checkElements, input, ints, numbers } from './op-context';
+import { axis, checkElements, input, numbers, requiredInts } from './op-context';
 import type { Value } from './values';
 import { Const, constToTensor, keepConst, stridesOf, toConst } from './values';
 
@@ -27,7 +27,7 @@ function slices(shape: readonly number[], ax: number): number[][] {
  */
 function topK(ctx: OpContext): Value[] {
   const x = input(ctx.values, 0);
-  const k = ctx.opset >= 10 ? (ints(ctx.values[1], 'TopK k')![0] ?? 0) : ctx.attrs.int('k', 0);
+  const k = ctx.opset >= 10 ? (requiredInts(ctx.values[1], 'TopK k')[0] ?? 0) : ctx.attrs.int('k', 0);
   const ax = axis(ctx.attrs.int('axis', -1), x.shape.length);
   const largest = ctx.attrs.int('largest', 1) === 1;
   const n = x.shape[ax]!;

@@ -1,7 +1,7 @@
 import * as t from '@gradlens/tensor';
 import { noGrad, Tensor } from '@gradlens/tensor';
 import type { OpTable } from './op-context';
-import { axis, checkElements, input, ints, numbers } from './op-context';
+import { axis, checkElements, input, numbers, requiredInts } from './op-context';
 import type { Value } from './values';
 import { asTensor, Const, keepConst, stridesOf } from './values';
 
@@ -206,7 +206,7 @@ function scatterElements(values: readonly (Value | null)[], ax: number, reductio
   const a = axis(ax, data.shape.length);
   if (idx.shape.length !== data.shape.length)
     throw new Error(`ScatterElements indices [${idx.shape.join(', ')}] must have data's rank ${data.shape.length}`);
-  const positions = elementPositions(data.shape, ints(idx, 'ScatterElements indices')!, idx.shape, a, 'ScatterElements');
+  const positions = elementPositions(data.shape, requiredInts(idx, 'ScatterElements indices'), idx.shape, a, 'ScatterElements');
   return [scatter(data, input(values, 2), positions, reduction)];
 }
 
@@ -218,7 +218,7 @@ export const layoutOps: OpTable = {
     ],
   },
   SpaceToDepth: { run: ({ values, attrs }) => [keepConst(input(values, 0), (x) => spaceToDepth(x, attrs.int('blocksize', 0)))] },
-  Tile: { run: ({ values }) => [keepConst(input(values, 0), (x) => tile(x, ints(values[1], 'Tile repeats')!))] },
+  Tile: { run: ({ values }) => [keepConst(input(values, 0), (x) => tile(x, requiredInts(values[1], 'Tile repeats')))] },
   Trilu: {
     since: 14,
     run: ({ values, attrs }) => {
@@ -234,7 +234,7 @@ export const layoutOps: OpTable = {
       if (idx.shape.length !== x.shape.length)
         throw new Error(`GatherElements indices [${idx.shape.join(', ')}] must have data's rank ${x.shape.length}`);
       const ax = axis(attrs.int('axis', 0), x.shape.length);
-      const positions = elementPositions(x.shape, ints(idx, 'GatherElements indices')!, idx.shape, ax);
+      const positions = elementPositions(x.shape, requiredInts(idx, 'GatherElements indices'), idx.shape, ax);
       return [pick(x, positions, [...idx.shape])];
     },
   },
@@ -243,7 +243,7 @@ export const layoutOps: OpTable = {
     run: ({ values, attrs }) => {
       const x = input(values, 0);
       const idx = input(values, 1);
-      const { positions, shape } = ndPositions(x.shape, ints(idx, 'GatherND indices')!, idx.shape, attrs.int('batch_dims', 0));
+      const { positions, shape } = ndPositions(x.shape, requiredInts(idx, 'GatherND indices'), idx.shape, attrs.int('batch_dims', 0));
       return [pick(x, positions, shape)];
     },
   },
@@ -252,7 +252,7 @@ export const layoutOps: OpTable = {
     run: ({ values, attrs }) => {
       const data = input(values, 0);
       const idx = input(values, 1);
-      const { positions } = ndPositions(data.shape, ints(idx, 'ScatterND indices')!, idx.shape, 0, 'ScatterND');
+      const { positions } = ndPositions(data.shape, requiredInts(idx, 'ScatterND indices'), idx.shape, 0, 'ScatterND');
       return [scatter(data, input(values, 2), positions, attrs.string('reduction', 'none'))];
     },
   },
@@ -280,7 +280,7 @@ export const layoutOps: OpTable = {
     since: 10,
     run: ({ values, attrs }) => {
       const x = input(values, 0);
-      const lengths = ints(values[1], 'ReverseSequence sequence_lens')!;
+      const lengths = requiredInts(values[1], 'ReverseSequence sequence_lens');
       const timeAxis = attrs.int('time_axis', 0);
       const batchAxis = attrs.int('batch_axis', 1);
       // Each batch entry's first lengths[b] steps reversed, the rest in place: one flat index selection.
@@ -298,7 +298,7 @@ export const layoutOps: OpTable = {
     since: 11,
     run: ({ values, attrs }) => {
       const x = input(values, 0);
-      const ax = axis(ints(values[1], 'CumSum axis')![0] ?? 0, x.shape.length);
+      const ax = axis(requiredInts(values[1], 'CumSum axis')[0] ?? 0, x.shape.length);
       const exclusive = attrs.int('exclusive', 0) === 1;
       const reverse = attrs.int('reverse', 0) === 1;
       return [keepConst(x, (v) => cumsum(v, ax, exclusive, reverse))];

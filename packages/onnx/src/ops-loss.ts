@@ -1,7 +1,7 @@
 import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
 import type { OpContext, OpTable } from './op-context';
-import { float, input, ints } from './op-context';
+import { float, input, requiredInts } from './op-context';
 import type { Value } from './values';
 import { asTensor, stridesOf } from './values';
 
@@ -44,7 +44,7 @@ function nll(x: Tensor, targets: number[], weight: Tensor | null, reduction: str
 }
 
 function targetsOf(v: Value): number[] {
-  return ints(v, 'the loss targets')!;
+  return requiredInts(v, 'the loss targets');
 }
 
 function ignoreIndexOf(ctx: OpContext): number | null {

@@ -2,7 +2,7 @@ import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
 import type { Attrs } from './attrs';
 import type { OpContext, OpTable } from './op-context';
-import { float, input, ints } from './op-context';
+import { float, input, requiredInts } from './op-context';
 import type { Value } from './values';
 import { expLinear, softplus } from './ops-activations';
 import { asTensor } from './values';
@@ -136,7 +136,7 @@ function recurrent(
   const w = asTensor(input(values, 1), x);
   if (w.rank !== 3 || w.shape[1] !== gates * hidden || w.shape[2] !== x.shape[2])
     throw new Error(`W [${w.shape.join(', ')}] is not [directions, ${gates}·${hidden}, ${x.shape[2]}]`);
-  const lengths = values[4] ? ints(values[4], 'sequence_lens')! : new Array<number>(batch).fill(seq);
+  const lengths = values[4] ? requiredInts(values[4], 'sequence_lens') : new Array<number>(batch).fill(seq);
   if (lengths.length !== batch || lengths.some((n) => n < 0 || n > seq))
     throw new Error(`sequence_lens [${lengths.join(', ')}] does not fit ${batch} entries of up to ${seq} steps`);
   const count = direction === 'bidirectional' ? 2 : 1;

@@ -1,6 +1,6 @@
 import * as t from '@gradlens/tensor';
 import type { ValueOpContext, ValueOpTable } from './op-context';
-import { axis, ints } from './op-context';
+import { axis, requiredInts } from './op-context';
 import { shapeOps } from './ops-shape';
 import type { GraphValue, Value } from './values';
 import { Const, describeValue, isPlainValue, keepConst, OnnxOptional, OnnxSequence } from './values';
@@ -21,7 +21,7 @@ export function plainInput(values: readonly (GraphValue | null)[], i: number, op
 
 /** A position input (a scalar integer, known when the node runs) checked against [lo, hi] and made non-negative. */
 function position(v: Value, length: number, lo: number, hi: number, op: string): number {
-  const p = ints(v, `${op} position`)!;
+  const p = requiredInts(v, `${op} position`);
   if (p.length !== 1) throw new Error(`${op} position must be a scalar, got [${v.shape.join(', ')}]`);
   const at = p[0]!;
   if (at < lo || at > hi) throw new Error(`${op} position ${at} is out of range for a sequence of ${length} (allowed ${lo}…${hi})`);
@@ -94,7 +94,7 @@ function splitToSequence({ values, attrs }: ValueOpContext): GraphValue[] {
   let sizes: number[];
   if (!split) sizes = new Array<number>(len).fill(1);
   else {
-    const given = ints(split, 'SplitToSequence split')!;
+    const given = requiredInts(split, 'SplitToSequence split');
     if (split.shape.length === 0) {
       const size = given[0]!;
       if (!(size > 0)) throw new Error(`SplitToSequence split ${size} must be positive`);

@@ -2,7 +2,7 @@ import * as t from '@gradlens/tensor';
 import { noGrad, Tensor } from '@gradlens/tensor';
 import { dataTypeName } from './initializers';
 import type { OpTable } from './op-context';
-import { axis, checkElements, input, ints, numbers } from './op-context';
+import { axis, checkElements, input, ints, numbers, requiredInts, required } from './op-context';
 import type { ConstKind, Value } from './values';
 import { Const, asTensor, broadcastPair, keepConst } from './values';
 
@@ -161,7 +161,7 @@ export const shapeOps: OpTable = {
   Reshape: {
     run: ({ values, attrs }) => {
       const x = input(values, 0);
-      const target = reshapeTarget(x.shape, ints(values[1], 'Reshape shape')!, attrs.int('allowzero', 0) === 1);
+      const target = reshapeTarget(x.shape, requiredInts(values[1], 'Reshape shape'), attrs.int('allowzero', 0) === 1);
       return [keepConst(x, (v) => t.reshape(v, target))];
     },
   },
@@ -255,8 +255,8 @@ export const shapeOps: OpTable = {
   Slice: {
     run: ({ values, attrs, opset }) => {
       const x = input(values, 0);
-      const starts = opset >= 10 ? ints(values[1], 'starts')! : attrs.ints('starts')!;
-      const ends = opset >= 10 ? ints(values[2], 'ends')! : attrs.ints('ends')!;
+      const starts = opset >= 10 ? requiredInts(values[1], 'starts') : required(attrs.ints('starts'), "the attribute 'starts'");
+      const ends = opset >= 10 ? requiredInts(values[2], 'ends') : required(attrs.ints('ends'), "the attribute 'ends'");
       const axes = (opset >= 10 ? ints(values[3], 'axes') : attrs.ints('axes')) ?? starts.map((_, i) => i);
       const steps = (opset >= 10 ? ints(values[4], 'steps') : null) ?? starts.map(() => 1);
       let y: Value = x;
@@ -287,7 +287,7 @@ export const shapeOps: OpTable = {
       const idx = input(values, 1);
       const ax = axis(attrs.int('axis', 0), x.shape.length);
       const n = x.shape[ax]!;
-      const flat = ints(idx, 'Gather indices')!.map((i) => (i < 0 ? i + n : i));
+      const flat = requiredInts(idx, 'Gather indices').map((i) => (i < 0 ? i + n : i));
       const bad = flat.find((i) => i < 0 || i >= n);
       if (bad !== undefined) throw new Error(`index ${bad} is out of range for axis ${ax} of size ${n}`);
       const outShape = [...x.shape.slice(0, ax), ...idx.shape, ...x.shape.slice(ax + 1)];
@@ -297,7 +297,7 @@ export const shapeOps: OpTable = {
   Expand: {
     run: ({ values }) => {
       const x = input(values, 0);
-      const shape = ints(values[1], 'Expand shape')!;
+      const shape = requiredInts(values[1], 'Expand shape');
       const target = broadcastPair(x.shape, shape);
       if (!target) throw new Error(`cannot expand [${x.shape.join(', ')}] to [${shape.join(', ')}]`);
       checkElements(target, 'Expand');
@@ -311,7 +311,8 @@ export const shapeOps: OpTable = {
       if (!['constant', 'reflect', 'edge', 'wrap'].includes(mode))
         throw new Error(`Pad mode '${mode}' is not constant, reflect, edge or wrap`);
       const rank = x.shape.length;
-      const given = opset >= 11 ? ints(values[1], 'pads')! : (attrs.ints('pads') ?? attrs.ints('paddings')!);
+      const given =
+        opset >= 11 ? requiredInts(values[1], 'pads') : (attrs.ints('pads') ?? required(attrs.ints('paddings'), "the attribute 'pads'"));
       const cv = opset >= 11 ? values[2] : null;
       const value = cv ? (cv instanceof Const ? (cv.data[0] ?? 0) : Number(cv.values()[0] ?? 0)) : attrs.float('value', 0);
       const axes = (opset >= 18 ? ints(values[3], 'axes') : null)?.map((a) => axis(a, rank)) ?? x.shape.map((_, i) => i);

@@ -67,6 +67,8 @@ export interface GraphMessage {
   node: NodeMessage[];
   name?: string;
   initializer: TensorProtoMessage[];
+  /** Initializers stored sparse (SparseTensorProto): refused, with their names (only `values.name` is read). */
+  sparseInitializer?: { values?: { name?: string } }[];
   input: ValueInfo[];
   output: ValueInfo[];
   valueInfo: ValueInfo[];

@@ -15,5 +15,12 @@ export function shown(value: string, max = 80): string {
 
 /** JSON of an untrusted value, cut to a short excerpt when long. */
 export function shownJson(value: unknown, max = 80): string {
-  return shown(JSON.stringify(value) ?? String(value), max);
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? String(value);
+  } catch {
+    // a header can nest lists deeper than JSON.stringify's stack: say so rather than throw a RangeError
+    return `(a value nested too deeply to show)`;
+  }
+  return shown(json, max);
 }

@@ -37,6 +37,7 @@ export function readJpegStructure(bytes: Uint8Array, name: string): JpegStructur
   let exif: Uint8Array | undefined;
   let jfif = false;
   let adobeTransform: number | undefined;
+  const tables = new TableCheck(name);
   for (;;) {
     if (at >= bytes.length) throw truncated('between segments');
     if (bytes[at] !== 0xff)
@@ -49,7 +50,9 @@ export function readJpegStructure(bytes: Uint8Array, name: string): JpegStructur
     if (at + 2 > bytes.length) throw truncated(`in the length of marker 0x${marker.toString(16)}`);
     const len = ((bytes[at] ?? 0) << 8) | (bytes[at + 1] ?? 0);
     const end = at + len;
-    if (len < 2 || end > bytes.length) throw truncated(`inside segment 0x${marker.toString(16)} (${len} bytes at ${at})`);
+    if (len < 2)
+      throw new Error(`${name}: corrupt JPEG (segment 0x${marker.toString(16)} at byte ${at} declares length ${len}, less than 2)`);
+    if (end > bytes.length) throw truncated(`inside segment 0x${marker.toString(16)} (${len} bytes at ${at})`);
     const seg = bytes.subarray(at + 2, end);
     if (marker === 0xe1 && !exif && EXIF_HEADER.every((b, i) => seg[i] === b)) {
       exif = seg.subarray(EXIF_HEADER.length);
@@ -57,7 +60,19 @@ export function readJpegStructure(bytes: Uint8Array, name: string): JpegStructur
       jfif = true;
     } else if (marker === 0xee && seg.length >= 12 && ADOBE_HEADER.every((b, i) => seg[i] === b)) {
       adobeTransform = seg[11];
-    } else if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+    } else if (marker === 0xdb) {
+      tables.quantization(seg);
+    } else if (marker === 0xc4) {
+      tables.huffman(seg);
+    } else if (marker === 0xda) {
+      if (!frame) throw new Error(`${name}: corrupt JPEG (a scan before the frame header)`);
+      tables.scan(seg, frame);
+    } else if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc8 && marker !== 0xcc) {
+      // one frame per file (hierarchical JPEGs are not read): a second would decode with the first one's checks
+      if (frame) throw new Error(`${name}: corrupt JPEG (a second frame header, marker 0x${marker.toString(16)})`);
+      if (seg.length < 6 || seg.length !== 6 + 3 * (seg[5] ?? 0))
+        throw new Error(`${name}: corrupt JPEG (a frame header of ${seg.length} bytes for ${seg[5] ?? 0} components)`);
+      tables.frameHeader(seg);
       frame = {
         sof: marker,
         height: ((seg[1] ?? 0) << 8) | (seg[2] ?? 0),
@@ -72,6 +87,7 @@ export function readJpegStructure(bytes: Uint8Array, name: string): JpegStructur
     if (marker === 0xda) at = skipEntropyData(bytes, at, truncated);
   }
   if (!frame) throw new Error(`${name}: corrupt JPEG (no frame header)`);
+  tables.complete(frame);
   const found: JpegStructure = { ...frame, jfif };
   if (adobeTransform !== undefined) found.adobeTransform = adobeTransform;
   if (exif) found.exif = exif;
@@ -87,4 +103,87 @@ function skipEntropyData(bytes: Uint8Array, at: number, truncated: (what: string
     return i;
   }
   throw truncated('inside the compressed scan data');
+}
+
+/** The frame's fields the scan checks read. */
+type Frame = Pick<JpegStructure, 'sof' | 'componentIds'>;
+
+/**
+ * The table and scan bookkeeping jpeg-js does not check (it would throw a TypeError on a missing table, or
+ * decode a component no scan codes as flat gray): tables well-formed, every table a scan or component uses
+ * defined, every component coded by some scan.
+ */
+class TableCheck {
+  private readonly quant = new Set<number>();
+  private readonly huff = new Set<string>();
+  private readonly scanned = new Set<number>();
+  /** The quantization table id of each frame component, by component id. */
+  private readonly quantOf = new Map<number, number>();
+
+  constructor(private readonly name: string) {}
+
+  private fail(what: string): never {
+    throw new Error(`${this.name}: corrupt JPEG (${what})`);
+  }
+
+  /** A DQT segment: tables of 64 entries of 8 or 16 bits, ids 0–3. */
+  quantization(seg: Uint8Array): void {
+    for (let at = 0; at < seg.length;) {
+      const pq = (seg[at] ?? 0) >> 4;
+      const tq = (seg[at] ?? 0) & 15;
+      if (pq > 1 || tq > 3) this.fail(`quantization table with precision ${pq} and id ${tq}; they must be 0–1 and 0–3`);
+      at += 1 + 64 * (pq + 1);
+      if (at > seg.length) this.fail(`quantization table ${tq} runs past its segment`);
+      this.quant.add(tq);
+    }
+  }
+
+  /** A DHT segment: tables of class 0 (DC) or 1 (AC), ids 0–3, 16 counts then the symbols. */
+  huffman(seg: Uint8Array): void {
+    for (let at = 0; at < seg.length;) {
+      const tc = (seg[at] ?? 0) >> 4;
+      const th = (seg[at] ?? 0) & 15;
+      if (tc > 1 || th > 3) this.fail(`Huffman table of class ${tc} and id ${th}; they must be 0–1 and 0–3`);
+      if (at + 17 > seg.length) this.fail(`Huffman table ${th} runs past its segment`);
+      let symbols = 0;
+      for (let i = 1; i <= 16; i++) symbols += seg[at + i] ?? 0;
+      at += 17 + symbols;
+      if (at > seg.length) this.fail(`Huffman table ${th} runs past its segment`);
+      this.huff.add(`${tc}:${th}`);
+    }
+  }
+
+  /** An SOS header: 1–4 of the frame's components, each with defined tables for what the scan codes. */
+  scan(seg: Uint8Array, frame: Frame): void {
+    const ns = seg[0] ?? 0;
+    if (ns < 1 || ns > 4 || seg.length !== 4 + 2 * ns)
+      this.fail(`a scan header of ${seg.length} bytes for ${ns} components; scans code 1 to 4 components`);
+    const ss = seg[1 + 2 * ns] ?? 0;
+    const ah = (seg[3 + 2 * ns] ?? 0) >> 4;
+    const progressive = frame.sof === 0xc2 || frame.sof === 0xc6 || frame.sof === 0xca || frame.sof === 0xce;
+    // a progressive scan codes DC (first pass: DC tables) or AC bands (AC tables); a sequential scan needs both
+    const needsDc = !progressive || (ss === 0 && ah === 0);
+    const needsAc = !progressive || ss > 0;
+    for (let k = 0; k < ns; k++) {
+      const id = seg[1 + 2 * k] ?? 0;
+      if (!frame.componentIds.includes(id)) this.fail(`a scan codes component ${id}, which the frame does not have`);
+      const tq = this.quantOf.get(id) ?? 0;
+      if (!this.quant.has(tq)) this.fail(`component ${id} uses quantization table ${tq}, which is not defined`);
+      const td = (seg[2 + 2 * k] ?? 0) >> 4;
+      const ta = (seg[2 + 2 * k] ?? 0) & 15;
+      if (needsDc && !this.huff.has(`0:${td}`)) this.fail(`a scan uses DC Huffman table ${td}, which is not defined`);
+      if (needsAc && !this.huff.has(`1:${ta}`)) this.fail(`a scan uses AC Huffman table ${ta}, which is not defined`);
+      this.scanned.add(id);
+    }
+  }
+
+  /** A frame header (SOFn): the quantization table id of each component. */
+  frameHeader(seg: Uint8Array): void {
+    for (let i = 0; i < (seg[5] ?? 0); i++) this.quantOf.set(seg[6 + 3 * i] ?? 0, seg[8 + 3 * i] ?? 0);
+  }
+
+  /** After EOI: every component of the frame was coded by some scan. */
+  complete(frame: Frame): void {
+    for (const id of frame.componentIds) if (!this.scanned.has(id)) this.fail(`component ${id} is coded by no scan`);
+  }
 }

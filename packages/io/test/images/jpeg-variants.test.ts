@@ -56,7 +56,13 @@ describe('unsupported JPEG variants are named in one line', () => {
       edit((b) => b.write('Xdobe', b.indexOf('Adobe'), 'latin1')),
       /^v\.jpg: unsupported JPEG: 4 components \(CMYK\) without an Adobe APP14 marker/,
     ],
-    ['two components', edit((b) => (b[sof + 9] = 2)), /^v\.jpg: unsupported JPEG: 2 colour components/],
+    ['two components', twoComponents(base, sof), /^v\.jpg: unsupported JPEG: 2 colour components/],
+    // the component count alone changed: the frame header's length no longer matches it
+    [
+      'a frame header of the wrong length',
+      edit((b) => (b[sof + 9] = 2)),
+      /^v\.jpg: corrupt JPEG \(a frame header of 18 bytes for 2 components\)/,
+    ],
   ])('%s', (_what, bytes, message) => {
     expect(() => decodeImage(bytes, 'v.jpg')).toThrow(message);
     try {
@@ -67,3 +73,17 @@ describe('unsupported JPEG variants are named in one line', () => {
     }
   });
 });
+
+/** `jpeg` (one scan of all its components) cut down to its first two components in the frame and the scan. */
+function twoComponents(jpeg: Buffer, sof: number): Buffer {
+  const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));
+  const nf = jpeg[sof + 9]!;
+  const ns = jpeg[sos + 4]!;
+  const frame = Buffer.from(jpeg.subarray(sof, sof + 10 + 6));
+  frame.writeUInt16BE(8 + 6, 2);
+  frame[9] = 2;
+  const scan = Buffer.concat([jpeg.subarray(sos, sos + 5 + 4), jpeg.subarray(sos + 5 + 2 * ns, sos + 8 + 2 * ns)]);
+  scan.writeUInt16BE(6 + 4, 2);
+  scan[4] = 2;
+  return Buffer.concat([jpeg.subarray(0, sof), frame, jpeg.subarray(sof + 10 + 3 * nf, sos), scan, jpeg.subarray(sos + 8 + 2 * ns)]);
+}

@@ -139,7 +139,8 @@ function loadOnnxBytes(source: FileSource): PageModel {
     try {
       model = open(true); // its spatial dims are symbolic
     } catch {
-      throw first;
+      // name the file the user chose: loadOnnx only knows it was given bytes
+      throw new Error(`${source.fileName}: ${(first as Error).message.replace(/^loadOnnx ONNX bytes: /, '')}`);
     }
   }
   model.eval();
