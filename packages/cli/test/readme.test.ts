@@ -45,7 +45,7 @@ const ADAPT: Record<string, Adapt> = {
     prelude: `import * as __nn from '@gradlens/nn';\nimport * as __T from '@gradlens/tensor';\nconst vgg = ${SMALL_VGG};\nconst x = __T.randn([1, 3, 32, 32]);`,
   },
   // packages/onnx/README.md's YOLO block: the small Ultralytics-layout fixture and its picture
-  "const [best] = yoloDetections(model, x, layout!, { geometry });": {
+  'const [best] = yoloDetections(model, x, layout!, { geometry });': {
     replace: [
       ["'yolov8n.onnx'", JSON.stringify(path.join(ROOT, 'packages/onnx/test/fixtures/yolo/yolov8.onnx'))],
       ["'street.jpg'", JSON.stringify(path.join(ROOT, 'packages/onnx/test/fixtures/yolo/picture.png'))],
