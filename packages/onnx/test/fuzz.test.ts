@@ -14,22 +14,12 @@ import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import { Tensor, tidy } from '@gradlens/tensor';
 import { loadOnnx } from '@gradlens/onnx';
+// the io hostile suite's seeded generator (mulberry32): the same stream of numbers on every run
+import { seeded } from '../../io/test/hostile/craft';
 
 const root = protobuf.loadSync(path.join(__dirname, '..', 'onnx.proto'));
 const ModelProto = root.lookupType('onnx.ModelProto');
 const FIXTURES = path.join(__dirname, 'fixtures');
-
-/** mulberry32: the same stream of numbers on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Texts that come from a JS exception deep inside rather than from a check that names the problem. */
 const INTERNAL =
