@@ -439,6 +439,33 @@ def shape_cases():
     sh('pad', 'three dims [0, 1, 1, 0, 2, 0]', {'pads': [0, 1, 1, 0, 2, 0]}, lambda t: F.pad(t, [0, 1, 1, 0, 2, 0]))
 
 
+def roi_cases():
+    """torchvision's roi_align (RoIAlign avg mode): rois as attributes (numbers, no gradient), the map as the input."""
+    from torchvision.ops import roi_align
+
+    def roi(name, xs, rois, **attrs):
+        boxes = [r[1:] for r in rois]
+        batch = [r[0] for r in rois]
+        a = {'rois': [v for b in boxes for v in b], 'batchIndices': batch, **attrs}
+
+        def fn(x):
+            t = torch.tensor(rois, dtype=x.dtype)
+            return roi_align(x, t, output_size=tuple(attrs['outputSize']), spatial_scale=attrs['spatialScale'],
+                             sampling_ratio=attrs['samplingRatio'], aligned=attrs['aligned'])
+        case('roi', name, 'roiAlign', [('x', randn(*xs))], a, fn)
+
+    # [batch item, x1, y1, x2, y2] in input pixels
+    rois = [[0, 1, 0.4, 7.3, 6.1], [0, 4.2, 3, 13, 11.5], [1, -3, -2, 2.5, 3.3], [1, 0.5, 1.5, 11.9, 9.9],
+            [0, 10.5, 8.2, 30, 25], [1, 2.2, 2.3, 2.4, 2.6]]
+    roi('sampling 2, scale 1/2: inside, past the last row and column, partly off, tiny', [2, 3, 6, 7], rois,
+        outputSize=[3, 2], spatialScale=0.5, samplingRatio=2, aligned=False)
+    roi('aligned, adaptive grid', [2, 3, 6, 7], rois, outputSize=[2, 3], spatialScale=0.5, samplingRatio=0, aligned=True)
+    roi('aligned, a roi of negative extent on a fixed grid', [1, 2, 6, 7], [[0, 9, 8, 3.2, 1.1], [0, 2, 2, 8, 9]],
+        outputSize=[2, 2], spatialScale=0.5, samplingRatio=2, aligned=True)
+    roi('7x7 bins, scale 1/4, sampling 3, rois larger than the map', [1, 2, 5, 6],
+        [[0, -8, -6, 40, 30], [0, 3, 5, 17, 12]], outputSize=[7, 7], spatialScale=0.25, samplingRatio=3, aligned=False)
+
+
 def net_cases():
     """A small CNN end to end, so that the ops are also checked composed (gradients through every layer)."""
     inputs = [
@@ -474,6 +501,7 @@ def main():
     reduce_cases()
     shape_cases()
     net_cases()
+    roi_cases()
     os.makedirs(OUT, exist_ok=True)
     for family, cases in FAMILIES.items():
         path = os.path.join(OUT, f'{family}.json')

@@ -4,8 +4,8 @@ import type { Attrs } from './attrs';
 import type { OpTable } from './op-context';
 import { float, input, numbers } from './op-context';
 
-// RoiAlign (10, 16) as onnxruntime and torchvision's roi_align compute it; the kernel (separable bilinear weights as
-// two matrix products, gradient to the features) is @gradlens/nn's roiAlign, shared with the detection models.
+// RoiAlign (10, 16) as onnxruntime and torchvision's roi_align compute it: the tensor core's roiAlign (an op, its
+// backward a scatter into the map), reached through @gradlens/nn as the detection models reach it.
 
 function roiAlignNode(x: Tensor, roiValues: number[], batchIndices: number[], attrs: Attrs, opset: number): Tensor {
   const mode = attrs.string('mode', 'avg');

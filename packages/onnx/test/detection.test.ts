@@ -159,8 +159,8 @@ describe('RoiAlign', () => {
   );
 
   it.each([
-    ['a batch index past the batch', [0, 2], /RoiAlign batch index 2 \(roi 1\) is outside X's batch of 2/],
-    ['rois and batch indices of different counts', [0], /RoiAlign rois hold 8 numbers for 1 batch indices/],
+    ['a batch index past the batch', [0, 2], /roiAlign: batch index 2 \(roi 1\) is outside X's batch of 2/],
+    ['rois and batch indices of different counts', [0], /roiAlign: rois hold 8 numbers for 1 batch indices/],
   ])('refuses %s in one line', (_what, indices, message) => {
     const r = new Tensor(Float64Array.from([0, 0, 4, 4, 1, 1, 5, 5]), [2, 4], 'float64');
     const b = new Tensor(Int32Array.from(indices), [indices.length], 'int32');
@@ -172,12 +172,12 @@ describe('RoiAlign', () => {
     const roi = (v: number[]) => new Tensor(Float64Array.from(v), [1, 4], 'float64');
     expect(() =>
       runOp('RoiAlign', [x(), roi([0, 0, 4, 4]), b], { output_height: { i: 2 ** 20 }, output_width: { i: 2 ** 20 } }, 16),
-    ).toThrow(/RoiAlign output would be \[1, 3, 1048576, 1048576\]/);
+    ).toThrow(/roiAlign: the output would be \[1, 3, 1048576, 1048576\]/);
     expect(() => runOp('RoiAlign', [x(), roi([0, 0, 1e9, 1e9]), b], { output_height: { i: 7 }, output_width: { i: 7 } }, 16)).toThrow(
-      /RoiAlign would take \d+ bilinear samples/,
+      /roiAlign: it would take \d+ bilinear samples/,
     );
     expect(() => runOp('RoiAlign', [x(), roi([0, 0, Infinity, 4]), b], {}, 16)).toThrow(
-      /RoiAlign roi 0 has a coordinate Infinity: rois must be finite/,
+      /roiAlign: roi 0 has a coordinate Infinity: rois must be finite/,
     );
   });
 

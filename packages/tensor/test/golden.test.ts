@@ -36,6 +36,7 @@ import {
   grad,
   indexSelect,
   interpolate,
+  roiAlign,
   linear,
   log,
   logSoftmax,
@@ -76,6 +77,7 @@ import type {
   AvgPool2dOptions,
   Conv2dOptions,
   InterpolateOptions,
+  RoiAlignOptions,
   MaxPool2dOptions,
   Reduction,
   ReduceOptions,
@@ -124,6 +126,7 @@ const FAMILIES = [
   'shape',
   'net',
   'transformer',
+  'roi',
 ] as const;
 const TOL = { float32: { fwd: 1e-5, grad: 1e-4 }, float64: { fwd: 1e-9, grad: 1e-9 } } as const;
 
@@ -187,6 +190,7 @@ const OPS: Record<string, OpFn> = {
   adaptiveAvgPool2d: (t, a) => adaptiveAvgPool2d(need(t, 'x'), a.outputSize as number | (number | null)[]),
   adaptiveMaxPool2d: (t, a) => adaptiveMaxPool2d(need(t, 'x'), a.outputSize as number | (number | null)[]),
   interpolate: (t, a) => interpolate(need(t, 'x'), as<InterpolateOptions>(a)),
+  roiAlign: (t, a) => roiAlign(need(t, 'x'), a.rois as number[], a.batchIndices as number[], as<RoiAlignOptions>(a)),
   batchNorm: (t, a) =>
     batchNorm(need(t, 'x'), t.runningMean ?? null, t.runningVar ?? null, t.weight, t.bias, {
       training: a.training as boolean,

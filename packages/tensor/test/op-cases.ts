@@ -51,6 +51,10 @@ const pool = {
   outSize: [3, 6] as [number, number],
 };
 const resize = { outSize: [7, 5] as [number, number], scale: [4 / 7, 3 / 5] as [number, number], alignCorners: false };
+// x1, y1, x2, y2 in input pixels (spatial scale 1/2 on the maps above)
+const roiBoxes = [1, 0.4, 7.3, 6.1, 4.2, 3, 13, 11.5, -3, -2, 2.5, 3.3, 0.5, 1.5, 11.9, 9.9];
+const roi = { outputSize: [3, 2] as [number, number], spatialScale: 0.5, samplingRatio: 2 };
+const roiAttrs = { ...roi, rois: roiBoxes, batchIndices: [0, 0, 1, 1], aligned: false };
 
 export const cases: { [K in OpName]: Entry } = {
   add: [{ inputs: () => [rn(2, 3), rn(3)], f: T.add }],
@@ -229,6 +233,16 @@ export const cases: { [K in OpName]: Entry } = {
   ],
   upsampleBilinear2dBackward: [
     { inputs: () => [rn(1, 2, 7, 5)], f: (dy) => runOp('upsampleBilinear2dBackward', [dy!], { ...resize, inputShape: [1, 2, 4, 3] }) },
+  ],
+  roiAlign: [
+    // inside, across the last row and column (clamped taps), partly off the map, and on the second batch item
+    { inputs: () => [rn(2, 2, 5, 6)], f: (x) => T.roiAlign(x!, roiBoxes, [0, 0, 1, 1], { ...roi, aligned: false }) },
+    // half-pixel offsets, an adaptive grid, and a roi of negative extent sampled backwards on a fixed grid
+    { inputs: () => [rn(1, 2, 5, 6)], f: (x) => T.roiAlign(x!, roiBoxes.slice(0, 8), [0, 0], { ...roi, samplingRatio: 0, aligned: true }) },
+    { inputs: () => [rn(1, 1, 5, 6)], f: (x) => T.roiAlign(x!, [9, 8, 3.2, 1.1], [0], { ...roi, aligned: true }) },
+  ],
+  roiAlignBackward: [
+    { inputs: () => [rn(4, 2, 3, 2)], f: (dy) => runOp('roiAlignBackward', [dy!], { ...roiAttrs, inputShape: [2, 2, 5, 6] }) },
   ],
 };
 

@@ -76,6 +76,7 @@ function treatments(
     mean: proportional(stabilise, eps),
     upsampleNearest2d: proportional(stabilise, eps),
     upsampleBilinear2d: proportional(stabilise, eps),
+    roiAlign: proportional(stabilise, eps),
     // Winner-take-all pooling and pure data movement route relevance as they route gradients.
     maxPool2d: moves,
     adaptiveMaxPool2d: moves,
@@ -125,6 +126,7 @@ function treatments(
     batchNormBackward: unsupported,
     upsampleNearest2dBackward: unsupported,
     upsampleBilinear2dBackward: unsupported,
+    roiAlignBackward: unsupported,
     reluBackward: unsupported,
     clampBackward: unsupported,
     geluBackward: unsupported,

@@ -9,3 +9,4 @@ export * from './norm';
 export * from './loss';
 export * from './attention';
 export { zerosLike, onesLike } from '../creation';
+export * from './roi-align';

@@ -18,6 +18,23 @@ export interface ConvAttrs {
   groups: number;
 }
 
+/**
+ * RoIAlign in avg mode (torchvision's roi_align): the rois are numbers, not inputs (no gradient flows to them, as
+ * torchvision's detached proposals), four per roi [x1, y1, x2, y2] in input coordinates, with their batch items.
+ */
+export interface RoiAlignAttrs {
+  rois: number[];
+  batchIndices: number[];
+  /** Bins per roi: [height, width]. */
+  outputSize: [number, number];
+  /** Multiplies roi coordinates into map positions (1 / the map's stride). */
+  spatialScale: number;
+  /** Samples per bin along each axis; 0: ceil(roi size / bins). */
+  samplingRatio: number;
+  /** torchvision's aligned=True: half-pixel offset, no minimum roi size of 1. */
+  aligned: boolean;
+}
+
 export interface ResizeAttrs {
   outSize: [number, number];
   /** Output-to-input coordinate ratios, as PyTorch's upsample kernels compute them. */
@@ -165,6 +182,9 @@ export interface OpAttrs {
   upsampleNearest2dBackward: ResizeAttrs & { inputShape: number[] };
   upsampleBilinear2d: ResizeAttrs;
   upsampleBilinear2dBackward: ResizeAttrs & { inputShape: number[] };
+  /** [R, C, outH, outW] bins averaged from x [N, C, H, W]. */
+  roiAlign: RoiAlignAttrs;
+  roiAlignBackward: RoiAlignAttrs & { inputShape: number[] };
 }
 
 export type OpName = keyof OpAttrs;

@@ -78,6 +78,8 @@ export const opInputNames = {
   upsampleNearest2dBackward: ['dy'],
   upsampleBilinear2d: ['x'],
   upsampleBilinear2dBackward: ['dy'],
+  roiAlign: ['x'],
+  roiAlignBackward: ['dy'],
 } as const satisfies { [K in OpName]: readonly string[] };
 
 type RequiredName<S extends string> = S extends `${string}?` | `...${string}` ? never : S;

@@ -95,4 +95,6 @@ export const nnRules = {
   upsampleBilinear2dBackward: (g, { attrs: { outSize, scale, alignCorners } }) => [
     runOp('upsampleBilinear2d', [g], { outSize, scale, alignCorners }),
   ],
+  roiAlign: (dy, ctx) => [runOp('roiAlignBackward', [dy], { ...ctx.attrs, inputShape: [...inputsOf(ctx).x.shape] })],
+  roiAlignBackward: (g, { attrs: { inputShape: _, ...attrs } }) => [runOp('roiAlign', [g], attrs)],
 } satisfies Partial<GradRuleTable>;

@@ -158,4 +158,14 @@ export const nnKernels = {
     k.upsampleBilinear2dBackward(floats(dy), resizeGeometry(a.inputShape, a), v);
     return { out: t };
   },
+  roiAlign: ({ x }, a) => {
+    const { t, v } = outputToFill([a.batchIndices.length, x.shape[1]!, ...a.outputSize], dtypeOf(x));
+    k.roiAlignForward(floats(x), x.shape, a, v);
+    return { out: t };
+  },
+  roiAlignBackward: ({ dy }, a) => {
+    const { t, v } = output(a.inputShape, dtypeOf(dy));
+    k.roiAlignBackward(floats(dy), a.inputShape, a, v);
+    return { out: t };
+  },
 } satisfies Partial<NamedKernelTable>;

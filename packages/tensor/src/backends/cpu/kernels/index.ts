@@ -21,4 +21,5 @@ export { scatterByIndices } from './pool_windows';
 export { adaptiveAvgPool2dForward, adaptiveAvgPool2dBackward, adaptiveMaxPool2dForward } from './adaptive_pool2d';
 export { upsampleNearest2dForward, upsampleNearest2dBackward, upsampleBilinear2dForward, upsampleBilinear2dBackward } from './upsample2d';
 export { layerNormForward } from './layernorm';
+export { roiAlignForward, roiAlignBackward } from './roi-align';
 export { erf } from './erf';
