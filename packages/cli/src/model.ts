@@ -10,6 +10,7 @@ import {
   bundledWeightsDir,
   createModel,
   defaultCamLayer,
+  detectionBuilders,
   didYouMean,
   fileBuildOptions,
   isBundledModelName,
@@ -30,6 +31,7 @@ import { normalizationOptions, withNormalization } from './normalization';
 import { sizeOption } from './size-option';
 import { isOnnxFile, loadOnnxModel, onnxForLayers } from './onnx-model';
 import type { YoloModelInfo } from './yolo';
+import { loadDetector, untrainedDetector } from './detector-model';
 
 /** A model ready to explain, with what the command needs to feed it. */
 export interface LoadedModel {
@@ -81,8 +83,8 @@ export interface LoadedModel {
 
 /** Names of the bundled models. */
 export const BUNDLED_NAMES: readonly string[] = Object.keys(bundledModels);
-/** torchvision architecture names `--arch` accepts. */
-export const ARCH_NAMES: readonly string[] = Object.keys(modelBuilders);
+/** torchvision architecture names `--arch` accepts: the classifiers and segmentation models, then the detectors. */
+export const ARCH_NAMES: readonly string[] = [...Object.keys(modelBuilders), ...Object.keys(detectionBuilders)];
 
 /** How a model is loaded. */
 export interface LoadOptions {
@@ -137,11 +139,6 @@ function checkFile(file: string, what: string): void {
 /** An unknown model name's error: the other family's flag when it names one, else the nearest names and the list. */
 function unknownModel(name: string, flagName: '--arch' | '--model'): CliError {
   if (flagName === '--arch') {
-    if (isDetectionModelName(name))
-      return new CliError(
-        `'${name}' is a detection model: the CLI explains detection models exported to ONNX (--model file.onnx; torch.onnx.export with output_names=['boxes', 'labels', 'scores']); in the library, nn's createDetectionModel builds it and detectionScore(images, k) is detection k's score to explain`,
-        2,
-      );
     const hint =
       isBundledModelName(name) || isOnnxFile(name)
         ? ` ('${name}' is ${isOnnxFile(name) ? 'an ONNX file' : 'a bundled model'}: use --model ${name})`
@@ -177,9 +174,13 @@ function optionsInFile(
 
 /** Loads a torchvision architecture with a weights file (.pth, .safetensors, .npz); the class count comes from the file. */
 export function loadArch(arch: string, weights: string | undefined, options: LoadOptions = {}): LoadedModel {
-  if (!isModelName(arch)) throw unknownModel(arch, '--arch');
+  if (!isModelName(arch) && !isDetectionModelName(arch)) throw unknownModel(arch, '--arch');
   if (weights === undefined)
     throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
+  if (isDetectionModelName(arch)) {
+    checkFile(weights, 'weights file');
+    return loadDetector(arch, weights, options);
+  }
   let input = archInputOptions(arch, options.size, weights);
   checkFile(weights, 'weights file');
   // InceptionOptions and MaxVitOptions: the other builders ignore transformInput and inputSize
@@ -318,6 +319,7 @@ export function buildUntrained(
     m.eval();
     return { model: m, name: model, size: info.inputSize[1], defaultLayer: info.targetLayer };
   }
+  if (isDetectionModelName(name)) return { name, ...untrainedDetector(name, sizeOption(command, o)) };
   if (!isModelName(name)) throw unknownModel(name, '--arch');
   const m = createModel(name, { init: false });
   m.eval();

@@ -1,13 +1,23 @@
+import { DetectionScores } from '@gradlens/nn';
+import type { Module } from '@gradlens/nn';
 import { OnnxModel } from '@gradlens/onnx';
 import type { MethodContext } from './methods';
 
 /**
- * Whether the model runs each picture through its graph alone (an ONNX detection model loaded `unbatched`): a
- * batch is then item after item, so one recorded pass cannot hold several rows that ops mix or compare.
+ * Whether `model` is a detection model the CLI explains (an ONNX detection graph loaded `unbatched`, an Ultralytics
+ * YOLO export run `itemwise`, or nn's native detector as DetectionScores): each picture runs alone, its outputs are
+ * its own detections.
+ */
+export function isDetectionModel(model: Module): boolean {
+  return (model instanceof OnnxModel && (model.unbatched || model.itemwise)) || model instanceof DetectionScores;
+}
+
+/**
+ * Whether the model runs each picture through its graph alone (a detection model): a batch is then item after
+ * item, so one recorded pass cannot hold several rows that ops mix or compare.
  */
 export function runsPicturesAlone(c: MethodContext): boolean {
-  // an Ultralytics YOLO export (itemwise: its graph reshapes to a batch of one) too
-  return c.model instanceof OnnxModel && (c.model.unbatched || c.model.itemwise);
+  return isDetectionModel(c.model);
 }
 
 /**

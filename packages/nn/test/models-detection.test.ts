@@ -9,6 +9,8 @@ import {
   BoxCoder,
   createDetectionModel,
   type DetectionModelName,
+  DetectionScores,
+  detectionFileOptions,
   type DetectionOptions,
   type Detector,
   type FasterRCNN,
@@ -309,4 +311,68 @@ describe('bad input fails in one line', () => {
     );
     expect(() => model.call(x[0]!)).toThrow(/use detect\(images\)/);
   });
+});
+
+test('DetectionScores: a detector as a model of its detections’ scores, picture by picture, under the detector’s module paths', () => {
+  const model = new DetectionScores(loaded());
+  const xs = images();
+  const before = numTensors();
+  // two pictures of different sizes in one batch are not possible: each runs alone, as its own batch
+  const [a, b] = xs as [Tensor, Tensor];
+  const alone = model.detector.detect([a, b]);
+  const rowsOf = (x: Tensor) => tidy(() => Array.from(model.call(reshape(x, [1, ...x.shape])).dataSync()));
+  const row0 = rowsOf(a);
+  expect(row0).toEqual(Array.from(alone[0]!.scores.dataSync()));
+  expect(model.lastDetections.map((d) => d.label)).toEqual(alone[0]!.labels);
+  expect(model.lastDetections.flatMap((d) => d.box)).toEqual(Array.from(alone[0]!.boxes.dataSync()));
+  // a batch of two copies of image 1 (same size): both rows its scores
+  const row1 = rowsOf(b);
+  const two = tidy(() =>
+    model.call(reshape(tensor(Array.from(b.dataSync()).concat(Array.from(b.dataSync())), [2, ...b.shape]), [2, ...b.shape])),
+  );
+  expect(two.shape).toEqual([2, row1.length]);
+  expect(Array.from(two.dataSync())).toEqual([...row1, ...row1]);
+  for (const d of alone) (d.boxes.dispose(), d.scores.dispose());
+  two.dispose();
+  expect(numTensors()).toBe(before);
+  // the same module objects under the same paths, so CAM layers and recorded activations read as torchvision's
+  expect(model.namedModules().map(([p]) => p)).toEqual(model.detector.namedModules().map(([p]) => p));
+  const { output, tape } = record(() => model.call(reshape(a, [1, ...a.shape])));
+  expect(tape.activation('backbone.body.layer4').shape[1]).toBe(128);
+  tape.dispose();
+  output.dispose();
+  // eval mode passes to the detector (detect refuses training mode)
+  model.train();
+  expect(() => model.call(reshape(a, [1, ...a.shape]))).toThrow(/eval mode only/);
+  model.eval();
+  expect(() => model.call(a)).toThrow(/give pictures \[N, 3, H, W\] with values in \[0, 1\], got \[3, \d+, \d+\]/);
+  for (const t of xs) t.dispose();
+});
+
+test('detectionFileOptions: the class count from a file’s head, eps 0 for torchvision’s published ResNet-50 COCO files', () => {
+  const shape = (s: number[]) => ({ shape: s });
+  expect(
+    detectionFileOptions('fasterrcnn_resnet50_fpn', { 'roi_heads.box_predictor.cls_score.weight': shape([3, 1024]) }, 'x/mine.pth'),
+  ).toEqual({
+    numClasses: 3,
+  });
+  expect(
+    detectionFileOptions(
+      'retinanet_resnet50_fpn',
+      { 'head.classification_head.cls_logits.weight': shape([819, 256, 3, 3]) },
+      'retinanet_resnet50_fpn_coco-eeacb38b.pth',
+    ),
+  ).toEqual({ numClasses: 91, frozenBatchNormEps: 0 });
+  expect(
+    detectionFileOptions(
+      'fasterrcnn_resnet50_fpn',
+      { 'roi_heads.box_predictor.cls_score.weight': shape([91, 1024]) },
+      '/w/fasterrcnn_resnet50_fpn_coco-258fb6c6.pth',
+    ),
+  ).toEqual({ numClasses: 91, frozenBatchNormEps: 0 });
+  // the MobileNet files keep 1e-5; a head of no whole class count, or none, says nothing
+  expect(detectionFileOptions('fasterrcnn_mobilenet_v3_large_fpn', {}, 'fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth')).toEqual({});
+  expect(detectionFileOptions('retinanet_resnet50_fpn', { 'head.classification_head.cls_logits.weight': shape([10, 256, 3, 3]) })).toEqual(
+    {},
+  );
 });

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { tensor } from '@gradlens/tensor';
 import { didYouMean, isSegmentationModel } from '@gradlens/nn';
-import { OnnxModel } from '@gradlens/onnx';
+import { isDetectionModel } from '../unbatched';
 import type { Module } from '@gradlens/nn';
 import type { Tensor } from '@gradlens/tensor';
 import { checkOutputFolder, writeFileAtomic } from '@gradlens/io';
@@ -301,7 +301,7 @@ Prints a methods × metrics table and writes it as evaluation.md and evaluation.
           `evaluate: ${name} is a segmentation model (output [N, K, H, W]); evaluate scores classifiers' class targets: explain it with gradlens explain`,
           2,
         );
-      if (model instanceof OnnxModel && (model.unbatched || model.itemwise))
+      if (isDetectionModel(model))
         throw new CliError(
           `evaluate: ${name} is a detection model (its outputs are per-picture detections); evaluate scores classifiers' class targets: explain it with gradlens explain`,
           2,

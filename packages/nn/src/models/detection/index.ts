@@ -7,13 +7,16 @@ import { fasterrcnnMobilenetV3Large320Fpn, fasterrcnnMobilenetV3LargeFpn, faster
 
 export * from './anchors';
 export * from './boxes';
+export * from './coco-categories';
 export * from './detector';
+export * from './file-options';
 export * from './faster-rcnn';
 export * from './fpn';
 export * from './retinanet';
 export * from './roi-align';
 export * from './roi-heads';
 export * from './rpn';
+export * from './scores';
 export * from './transform';
 
 /**
