@@ -6,6 +6,7 @@ import { boxToPicture } from '@gradlens/io';
 import type { PictureFrame } from '@gradlens/io';
 import { COCO_CATEGORIES, createDetectionModel, DetectionScores, detectionFileOptions, loadWeights, readStateDict } from '@gradlens/nn';
 import type { DetectionModelName, DetectionSummary, InputSize } from '@gradlens/nn';
+import { setTensorArenaSize, tensorArenaSize } from '@gradlens/tensor';
 import { CliError } from './args';
 import { describeDetection } from './detections';
 import type { LoadedModel, LoadOptions } from './model';
@@ -15,6 +16,8 @@ import { showSize } from './size-option';
 /** torchvision's GeneralizedRCNNTransform sizes: the shorter side to 800, the longer at most 1333. */
 const MIN_SIZE = 800;
 const MAX_SIZE = 1333;
+/** The tensor arena a detector's pass wants (the most the engine allows). */
+const DETECTION_ARENA_BYTES = 3 * 2 ** 30;
 
 /** The CAM layer of each detector: its backbone's last stage (stride 32), as CAM reads a classifier's. */
 const CAM_LAYERS: Record<DetectionModelName, string> = {
@@ -51,8 +54,24 @@ export function untrainedDetector(
   return { model, size: side, defaultLayer: CAM_LAYERS[name] };
 }
 
+/**
+ * A pass at 800 pixels keeps more live than the default 1 GiB tensor arena holds, and the outputs past it run on the
+ * calling thread alone (`detect` on 2 cores: 8.4 s against 5.8 s with 3 GiB, benchmarks/detection.js). The arena is
+ * reserved when the first float32 kernel runs: widened before that unless GRADLENS_ARENA_MB chose a size; once the
+ * engine has started (a library caller's, a test's) it stays as it is, a speed setting only.
+ */
+function widenArena(): void {
+  if (process.env.GRADLENS_ARENA_MB !== undefined || tensorArenaSize() >= DETECTION_ARENA_BYTES) return;
+  try {
+    setTensorArenaSize(DETECTION_ARENA_BYTES);
+  } catch {
+    // the engine started already: its arena cannot change
+  }
+}
+
 /** Loads a torchvision detector with its weights file; the class count comes from the file. */
 export function loadDetector(name: DetectionModelName, weights: string, options: LoadOptions): LoadedModel {
+  widenArena();
   const side = shorterSide(name, options.size);
   let dict: ReturnType<typeof readStateDict>;
   try {
