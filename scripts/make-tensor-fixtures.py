@@ -466,6 +466,19 @@ def roi_cases():
         [[0, -8, -6, 40, 30], [0, 3, 5, 17, 12]], outputSize=[7, 7], spatialScale=0.25, samplingRatio=3, aligned=False)
 
 
+def math_cases():
+    """The trigonometric and hyperbolic functions and their inverses (one unaryMath op), each on its domain."""
+    def unary(op, x):
+        case('math', f'{op} {list(x.shape)}', op, [('x', x)], {}, getattr(torch, op))
+
+    for op in ('sin', 'cos', 'atan', 'sinh', 'cosh', 'asinh'):
+        unary(op, randn(3, 4, scale=2.0))
+    unary('tan', uniform(-1.4, 1.4, 3, 4))
+    for op in ('asin', 'acos', 'atanh'):
+        unary(op, uniform(-0.95, 0.95, 3, 4))
+    unary('acosh', uniform(1.05, 6.0, 3, 4))
+
+
 def net_cases():
     """A small CNN end to end, so that the ops are also checked composed (gradients through every layer)."""
     inputs = [
@@ -502,6 +515,7 @@ def main():
     shape_cases()
     net_cases()
     roi_cases()
+    math_cases()
     os.makedirs(OUT, exist_ok=True)
     for family, cases in FAMILIES.items():
         path = os.path.join(OUT, f'{family}.json')

@@ -62,36 +62,32 @@ function stepwise(fn: (v: number) => number, bool = false) {
   };
 }
 
-/**
- * An op gradlens has no differentiable kernel for (the trigonometric ones): folded on load-time constants, which is
- * where vision models use them (sinusoidal position encodings computed from the input's size); refused on a value
- * computed from the input, whose gradient it could not give.
- */
-function constantOnly(op: string, fn: (v: number) => number) {
-  return (values: (Value | null)[]): Value[] => {
-    const x = input(values, 0);
-    if (!(x instanceof Const))
-      throw new Error(`${op} of a value computed from the input is not supported (gradlens folds it on constants only)`);
-    return [mapConst([x], isFloatKind(x.kind) ? x.kind : 'float32', fn)];
-  };
-}
-
+/** The trigonometric and hyperbolic functions and their inverses: the tensor core's, folded on constants. */
 const trigonometric: OpTable = Object.fromEntries(
   (
     [
-      ['Sin', Math.sin, 7],
-      ['Cos', Math.cos, 7],
-      ['Tan', Math.tan, 7],
-      ['Asin', Math.asin, 7],
-      ['Acos', Math.acos, 7],
-      ['Atan', Math.atan, 7],
-      ['Sinh', Math.sinh, 9],
-      ['Cosh', Math.cosh, 9],
-      ['Asinh', Math.asinh, 9],
-      ['Acosh', Math.acosh, 9],
-      ['Atanh', Math.atanh, 9],
+      ['Sin', t.sin, Math.sin, 7],
+      ['Cos', t.cos, Math.cos, 7],
+      ['Tan', t.tan, Math.tan, 7],
+      ['Asin', t.asin, Math.asin, 7],
+      ['Acos', t.acos, Math.acos, 7],
+      ['Atan', t.atan, Math.atan, 7],
+      ['Sinh', t.sinh, Math.sinh, 9],
+      ['Cosh', t.cosh, Math.cosh, 9],
+      ['Asinh', t.asinh, Math.asinh, 9],
+      ['Acosh', t.acosh, Math.acosh, 9],
+      ['Atanh', t.atanh, Math.atanh, 9],
     ] as const
-  ).map(([op, fn, since]) => [op, { since, run: ({ values }) => constantOnly(op, fn)(values) }]),
+  ).map(([op, fn, constFn, since]) => [
+    op,
+    {
+      since,
+      run: ({ values }) => {
+        const x = input(values, 0);
+        return [x instanceof Const ? mapConst([x], isFloatKind(x.kind) ? x.kind : 'float32', constFn) : fn(float(x))];
+      },
+    },
+  ]),
 );
 
 /** A binary logic op on booleans. */

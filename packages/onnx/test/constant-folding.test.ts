@@ -1,9 +1,9 @@
 /**
  * Trigonometric ops fold on load-time constants (the sinusoidal position encodings vision models compute from
- * the input's size) and refuse, in one line, a value computed from the input, whose gradient gradlens could not
- * give; Exp, Log, Sigmoid and Tanh on constants stay constants, so such chains fold whole.
+ * the input's size) and run the tensor core's differentiable op on a value computed from the input; Exp, Log,
+ * Sigmoid and Tanh on constants stay constants, so such chains fold whole.
  */
-import { tensor } from '@gradlens/tensor';
+import { grad, sum, Tensor, tensor } from '@gradlens/tensor';
 import { Const } from '@gradlens/onnx';
 import type { Value } from '@gradlens/onnx';
 import { runOp } from './op-harness';
@@ -28,9 +28,12 @@ describe('constant folding', () => {
     expect(Array.from((y as Const).data)).toEqual(angles.map(fn));
   });
 
-  test('a trigonometric op on a tensor is refused in one line', () => {
-    expect(() => run('Cos', tensor([0.5, 1], [2]))).toThrow(
-      /^Cos of a value computed from the input is not supported \(gradlens folds it on constants only\)$/,
-    );
+  test('a trigonometric op on a tensor is the tensor core’s (its gradient with it)', () => {
+    const x = tensor([0.5, 1], [2], 'float64');
+    const y = run('Cos', x);
+    expect(y).toBeInstanceOf(Tensor);
+    expect(Array.from((y as Tensor).dataSync())).toEqual([Math.cos(0.5), Math.cos(1)]);
+    const [g] = grad((v) => sum(run('Atanh', v!) as Tensor), [tensor([0.5, -0.25], [2], 'float64')]);
+    expect(Array.from(g!.dataSync())).toEqual([1 / (1 - 0.25), 1 / (1 - 0.0625)]);
   });
 });

@@ -14,7 +14,17 @@ export * from './creation';
 export { assign } from './assign';
 export type { AssignSource } from './assign';
 export * from './ops';
-export type { OpAttrs, OpName, BatchNormAttrs, LayerNormAttrs, ConvAttrs, PoolAttrs, ResizeAttrs, SliceAttrs } from './ops/op-attrs';
+export type {
+  OpAttrs,
+  OpName,
+  UnaryMathFn,
+  BatchNormAttrs,
+  LayerNormAttrs,
+  ConvAttrs,
+  PoolAttrs,
+  ResizeAttrs,
+  SliceAttrs,
+} from './ops/op-attrs';
 export { batchNormSlots } from './ops/op-attrs';
 export { opInputNames, inputsOf, nameInputs } from './ops/op-inputs';
 export type { OpInputs, InputName } from './ops/op-inputs';

@@ -12,6 +12,7 @@
  * with `grad(f, inputs)`. Set GOLDEN_REPORT=1 to print the largest error seen per family.
  */
 import { readFileSync } from 'fs';
+import * as T from '../src';
 import { join } from 'path';
 import {
   abs,
@@ -127,6 +128,7 @@ const FAMILIES = [
   'net',
   'transformer',
   'roi',
+  'math',
 ] as const;
 const TOL = { float32: { fwd: 1e-5, grad: 1e-4 }, float64: { fwd: 1e-9, grad: 1e-9 } } as const;
 
@@ -217,6 +219,12 @@ const OPS: Record<string, OpFn> = {
   sigmoid: (t) => sigmoid(need(t, 'x')),
   tanh: (t) => tanh(need(t, 'x')),
   exp: (t) => exp(need(t, 'x')),
+  ...Object.fromEntries(
+    (['sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh'] as const).map((fn) => [
+      fn,
+      ((t) => T[fn](need(t, 'x'))) as OpFn,
+    ]),
+  ),
   log: (t) => log(need(t, 'x')),
   sqrt: (t) => sqrt(need(t, 'x')),
   abs: (t) => abs(need(t, 'x')),

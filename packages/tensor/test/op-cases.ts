@@ -40,6 +40,8 @@ const distinct = (...shape: number[]) => {
   );
 };
 const positive = (...shape: number[]) => T.add(rand(shape, { dtype: 'float64', generator: g }), 0.5);
+/** Values in (−0.8, 0.8), inside the inverse sine's, cosine's and atanh's domain. */
+const inside = (...shape: number[]) => T.sub(T.mul(rand(shape, { dtype: 'float64', generator: g }), 1.6), 0.8);
 const idx = (values: number[], shape = [values.length]) => tensor(values, shape, 'int32');
 
 const conv = { stride: [2, 1] as [number, number], padding: [1, 2] as [number, number], dilation: [1, 2] as [number, number], groups: 2 };
@@ -72,6 +74,20 @@ export const cases: { [K in OpName]: Entry } = {
   ge: 'not differentiable',
   where: [{ inputs: () => [rn(2, 3), rn(2, 3), rn(3)], f: (c, a, b) => T.where(T.gt(c!, 0), a!, b!) }],
   neg: [{ inputs: () => [rn(4)], f: T.neg }],
+  // each function on its domain: inverse sine and cosine and atanh inside (−1, 1), acosh above 1, tan away from π/2
+  unaryMath: [
+    { inputs: () => [rn(2, 3)], f: T.sin },
+    { inputs: () => [rn(2, 3)], f: T.cos },
+    { inputs: () => [T.mul(rn(2, 3), 0.4)], f: T.tan },
+    { inputs: () => [inside(2, 3)], f: T.asin },
+    { inputs: () => [inside(2, 3)], f: T.acos },
+    { inputs: () => [rn(2, 3)], f: T.atan },
+    { inputs: () => [rn(2, 3)], f: T.sinh },
+    { inputs: () => [rn(2, 3)], f: T.cosh },
+    { inputs: () => [rn(2, 3)], f: T.asinh },
+    { inputs: () => [positive(2, 3)], f: (x) => T.acosh(T.add(x!, 0.6)) },
+    { inputs: () => [inside(2, 3)], f: T.atanh },
+  ],
   exp: [{ inputs: () => [rn(2, 2)], f: T.exp }],
   log: [{ inputs: () => [positive(5)], f: T.log }],
   sqrt: [{ inputs: () => [positive(5)], f: T.sqrt }],

@@ -103,6 +103,7 @@ function treatments(
     ge: unsupported,
     neg: unsupported,
     exp: unsupported,
+    unaryMath: unsupported,
     log: unsupported,
     sqrt: unsupported,
     abs: unsupported,

@@ -4,7 +4,7 @@ import { isFloat } from '../dtype';
 import { fmt, opError } from '../errors';
 import { broadcastShapes, sameShape } from '../shape';
 import { Tensor } from '../tensor';
-import type { OpName } from './op-attrs';
+import type { OpName, UnaryMathFn } from './op-attrs';
 import { runOp } from './run';
 
 /** A tensor or a plain number; a number takes the other operand's dtype (it never promotes). */
@@ -94,6 +94,26 @@ export const sigmoid = (x: Tensor) => unary('sigmoid', x);
 export const tanh = (x: Tensor) => unary('tanh', x);
 /** The error function (2/√π)∫₀ˣ e^(−t²) dt, elementwise (integers give float32). */
 export const erf = (x: Tensor) => unary('erf', x);
+/** Math's function `fn` elementwise (integers give float32): the op behind sin, cos, … atanh. */
+export function unaryMath(fn: UnaryMathFn, x: Tensor): Tensor {
+  if (!(x instanceof Tensor)) throw opError(fn, `expected a Tensor, got ${typeof x}`);
+  return runOp('unaryMath', [x], { fn });
+}
+export const sin = (x: Tensor) => unaryMath('sin', x);
+export const cos = (x: Tensor) => unaryMath('cos', x);
+export const tan = (x: Tensor) => unaryMath('tan', x);
+/** The inverse sine, in [−π/2, π/2] (NaN outside [−1, 1]). */
+export const asin = (x: Tensor) => unaryMath('asin', x);
+/** The inverse cosine, in [0, π] (NaN outside [−1, 1]). */
+export const acos = (x: Tensor) => unaryMath('acos', x);
+export const atan = (x: Tensor) => unaryMath('atan', x);
+export const sinh = (x: Tensor) => unaryMath('sinh', x);
+export const cosh = (x: Tensor) => unaryMath('cosh', x);
+export const asinh = (x: Tensor) => unaryMath('asinh', x);
+/** The inverse hyperbolic cosine (NaN below 1). */
+export const acosh = (x: Tensor) => unaryMath('acosh', x);
+/** The inverse hyperbolic tangent (NaN outside [−1, 1], ±Infinity at ±1). */
+export const atanh = (x: Tensor) => unaryMath('atanh', x);
 /** x², as mul(x, x). */
 export const square = (x: Tensor) => mul(x, x);
 

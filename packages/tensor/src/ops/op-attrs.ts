@@ -35,6 +35,9 @@ export interface RoiAlignAttrs {
   aligned: boolean;
 }
 
+/** The functions `unaryMath` applies: Math's of the same names. */
+export type UnaryMathFn = 'sin' | 'cos' | 'tan' | 'asin' | 'acos' | 'atan' | 'sinh' | 'cosh' | 'asinh' | 'acosh' | 'atanh';
+
 export interface ResizeAttrs {
   outSize: [number, number];
   /** Output-to-input coordinate ratios, as PyTorch's upsample kernels compute them. */
@@ -110,6 +113,8 @@ export interface OpAttrs {
   sigmoid: None;
   tanh: None;
   erf: None;
+  /** The trigonometric and hyperbolic functions and their inverses, elementwise (Math's, in float64, rounded once). */
+  unaryMath: { fn: UnaryMathFn };
   /** x·Φ(x) exactly (erf), or with PyTorch's tanh approximation of Φ. */
   gelu: { approximate: 'none' | 'tanh' };
   /** The vanilla gradient of relu from inputs [dy, x] (same shape and float dtype): dy where x > 0, else +0. */

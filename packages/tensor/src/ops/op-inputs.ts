@@ -23,6 +23,7 @@ export const opInputNames = {
   where: ['cond', 'a', 'b'],
   neg: ['x'],
   exp: ['x'],
+  unaryMath: ['x'],
   log: ['x'],
   sqrt: ['x'],
   abs: ['x'],

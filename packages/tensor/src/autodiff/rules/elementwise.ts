@@ -2,6 +2,8 @@ import {
   add,
   cast,
   clampBackward,
+  cos,
+  cosh,
   div,
   eq,
   erf,
@@ -14,13 +16,16 @@ import {
   pow,
   reluBackward,
   sign,
+  sin,
+  sinh,
+  sqrt,
   sub,
   tanh,
   where,
   zerosLike,
 } from '../../ops';
 import { activeBackendHas } from '../../backends/registry';
-import type { OpName } from '../../ops/op-attrs';
+import type { OpName, UnaryMathFn } from '../../ops/op-attrs';
 import { inputsOf } from '../../ops/op-inputs';
 import { runOp } from '../../ops/run';
 import type { Tensor } from '../../tensor';
@@ -69,6 +74,35 @@ function geluTanhCurvature(x: Tensor): Tensor {
  * Whether the fused backward op `op` can take dy for x: the active backend has its kernel (a device backend
  * without it runs the composed ops on the device), and dy has x's shape and float dtype (no broadcasting).
  */
+/** The derivative of unaryMath's `fn` at x (y = fn(x)), written with ops so that it differentiates again. */
+function mathSlope(fn: UnaryMathFn, x: Tensor, y: Tensor): Tensor {
+  const oneMinusSquare = () => sub(1, mul(x, x));
+  switch (fn) {
+    case 'sin':
+      return cos(x);
+    case 'cos':
+      return neg(sin(x));
+    case 'tan':
+      return add(1, mul(y, y));
+    case 'asin':
+      return div(1, sqrt(oneMinusSquare()));
+    case 'acos':
+      return div(-1, sqrt(oneMinusSquare()));
+    case 'atan':
+      return div(1, add(1, mul(x, x)));
+    case 'sinh':
+      return cosh(x);
+    case 'cosh':
+      return sinh(x);
+    case 'asinh':
+      return div(1, sqrt(add(mul(x, x), 1)));
+    case 'acosh':
+      return div(1, sqrt(sub(mul(x, x), 1)));
+    case 'atanh':
+      return div(1, oneMinusSquare());
+  }
+}
+
 export const fusable = (op: OpName, dy: Tensor, x: Tensor): boolean =>
   activeBackendHas(op) &&
   dy.dtype === x.dtype &&
@@ -119,6 +153,7 @@ export const elementwiseRules = {
   },
   neg: (dy) => [neg(dy)],
   exp: (dy, { output }) => [mul(dy, output)],
+  unaryMath: (dy, ctx) => [mul(dy, mathSlope(ctx.attrs.fn, inputsOf(ctx).x, ctx.output))],
   log: (dy, ctx) => [div(dy, inputsOf(ctx).x)],
   sqrt: (dy, { output }) => [div(mul(dy, 0.5), output)],
   abs: (dy, ctx) => [mul(dy, sign(inputsOf(ctx).x))],

@@ -224,6 +224,7 @@ export const elementwiseKernels = {
   },
   neg: ({ x }) => ({ out: unary(x, x.dtype === 'bool' ? 'int32' : x.dtype, (e) => -e) }),
   exp: floatUnary(Math.exp),
+  unaryMath: ({ x }, { fn }) => floatUnary(Math[fn])({ x }),
   log: floatUnary(Math.log),
   sqrt: floatUnary(Math.sqrt),
   abs: ({ x }) => ({ out: unary(x, x.dtype, Math.abs) }),
