@@ -1,6 +1,6 @@
 import type { Tensor } from '@gradlens/tensor';
 import { indexSelect, reshape, slice, tensor, tidy } from '@gradlens/tensor';
-import { Module } from '../../module';
+import { Module, releasingIntermediates } from '../../module';
 import { FrozenBatchNorm2d } from '../../layers/frozen-batchnorm';
 import type { RawDetections } from './roi-heads';
 import type { GeneralizedRCNNTransform } from './transform';
@@ -40,16 +40,19 @@ export abstract class Detector extends Module {
    */
   detect(images: Tensor | readonly Tensor[]): Detection[] {
     if (this.training) throw new Error(`${this.name}: detection runs in eval mode only (training needs targets); call model.eval()`);
-    return tidy(() => {
-      const list = Array.isArray(images) ? (images as readonly Tensor[]) : this.unbatch(images as Tensor);
-      const { batch, imageSizes, originalSizes } = this.transform.prepare(this.name, list);
-      const { scores, detections } = this.detectBatch(batch, imageSizes);
-      return detections.map((d, i) => ({
-        boxes: tensor(this.transform.mapBack(d.boxes, imageSizes[i]!, originalSizes[i]!), [d.labels.length, 4]),
-        labels: d.labels,
-        scores: indexSelect(scores, 0, d.scoreIndex),
-      }));
-    });
+    // without a tape, each container frees its children's outputs once consumed (releasingIntermediates)
+    return releasingIntermediates(() =>
+      tidy(() => {
+        const list = Array.isArray(images) ? (images as readonly Tensor[]) : this.unbatch(images as Tensor);
+        const { batch, imageSizes, originalSizes } = this.transform.prepare(this.name, list);
+        const { scores, detections } = this.detectBatch(batch, imageSizes);
+        return detections.map((d, i) => ({
+          boxes: tensor(this.transform.mapBack(d.boxes, imageSizes[i]!, originalSizes[i]!), [d.labels.length, 4]),
+          labels: d.labels,
+          scores: indexSelect(scores, 0, d.scoreIndex),
+        }));
+      }),
+    );
   }
 
   /** The score of detection `k` of image `image` as a scalar tensor, differentiable in the images. */
