@@ -2,8 +2,9 @@
  * RoIAlign in torchvision's avg mode (roi_align, ONNX RoiAlign's avg), forward and backward, on [N, C, H, W] maps.
  * Each output bin averages a grid of bilinear samples inside its roi. The bilinear weight of a sample is a row
  * weight times a column weight and the grid is a product of row and column samples, so a bin is
- * Σ_y R[y] Σ_x C[x] X[y, x] with per-axis weights over the few contiguous rows and columns its samples touch:
- * no gathered copies of the map, and work per bin of about (samples per axis + 1)² per channel.
+ * Σ_y Σ_x R[y] C[x] X[y, x] with per-axis weights over the few contiguous rows and columns its samples touch:
+ * no gathered copies of the map, and work per bin of about (samples per axis + 1)² per channel, from one list of
+ * taps per roi shared by every channel.
  * Weights and sums are float64; the output is rounded once.
  */
 import type { RoiAlignAttrs } from '../../../ops/op-attrs';
@@ -99,33 +100,50 @@ function roiWindows(a: RoiAlignAttrs, r: number, height: number, width: number):
   ];
 }
 
+/**
+ * Roi r's taps, bin after bin (bins row-major): bin k's are [first[k], first[k + 1]), each a position in a map plane
+ * and its weight (its row weight times its column weight). Built once a roi, used by every channel.
+ */
+interface RoiTaps {
+  first: Int32Array;
+  position: Int32Array;
+  weight: Float64Array;
+}
+
+function roiTaps(a: RoiAlignAttrs, r: number, height: number, width: number): RoiTaps {
+  const [rows, cols] = roiWindows(a, r, height, width);
+  const [outH, outW] = a.outputSize;
+  let count = 0;
+  for (let ph = 0; ph < outH; ph++) for (let pw = 0; pw < outW; pw++) count += rows.length[ph]! * cols.length[pw]!;
+  const taps: RoiTaps = { first: new Int32Array(outH * outW + 1), position: new Int32Array(count), weight: new Float64Array(count) };
+  let t = 0;
+  for (let ph = 0; ph < outH; ph++)
+    for (let pw = 0; pw < outW; pw++) {
+      taps.first[ph * outW + pw] = t;
+      for (let i = 0; i < rows.length[ph]!; i++)
+        for (let j = 0; j < cols.length[pw]!; j++, t++) {
+          taps.position[t] = (rows.start[ph]! + i) * width + cols.start[pw]! + j;
+          taps.weight[t] = rows.weights[ph * rows.stride + i]! * cols.weights[pw * cols.stride + j]!;
+        }
+    }
+  taps.first[outH * outW] = t;
+  return taps;
+}
+
 /** out [R, C, outH, outW] (written whole) from x [N, C, H, W]. */
 export function roiAlignForward(x: FloatArray, xShape: readonly number[], a: RoiAlignAttrs, out: FloatArray): void {
   const [, channels, height, width] = xShape as [number, number, number, number];
-  const [outH, outW] = a.outputSize;
+  const bins = a.outputSize[0] * a.outputSize[1];
   const plane = height * width;
   let o = 0;
   a.batchIndices.forEach((b, r) => {
-    const [rows, cols] = roiWindows(a, r, height, width);
+    const { first, position, weight } = roiTaps(a, r, height, width);
     for (let c = 0; c < channels; c++) {
       const base = (b * channels + c) * plane;
-      for (let ph = 0; ph < outH; ph++) {
-        const r0 = rows.start[ph]!;
-        const rn = rows.length[ph]!;
-        const rw = ph * rows.stride;
-        for (let pw = 0; pw < outW; pw++, o++) {
-          const c0 = cols.start[pw]!;
-          const cn = cols.length[pw]!;
-          const cw = pw * cols.stride;
-          let acc = 0;
-          for (let i = 0; i < rn; i++) {
-            const row = base + (r0 + i) * width + c0;
-            let s = 0;
-            for (let j = 0; j < cn; j++) s += cols.weights[cw + j]! * x[row + j]!;
-            acc += rows.weights[rw + i]! * s;
-          }
-          out[o] = acc;
-        }
+      for (let k = 0; k < bins; k++, o++) {
+        let acc = 0;
+        for (let t = first[k]!, end = first[k + 1]!; t < end; t++) acc += weight[t]! * x[base + position[t]!]!;
+        out[o] = acc;
       }
     }
   });
@@ -134,29 +152,17 @@ export function roiAlignForward(x: FloatArray, xShape: readonly number[], a: Roi
 /** dx [N, C, H, W] (zero on entry) += the adjoint of roiAlignForward applied to dy [R, C, outH, outW]. */
 export function roiAlignBackward(dy: FloatArray, xShape: readonly number[], a: RoiAlignAttrs, dx: FloatArray): void {
   const [, channels, height, width] = xShape as [number, number, number, number];
-  const [outH, outW] = a.outputSize;
+  const bins = a.outputSize[0] * a.outputSize[1];
   const plane = height * width;
   let o = 0;
   a.batchIndices.forEach((b, r) => {
-    const [rows, cols] = roiWindows(a, r, height, width);
+    const { first, position, weight } = roiTaps(a, r, height, width);
     for (let c = 0; c < channels; c++) {
       const base = (b * channels + c) * plane;
-      for (let ph = 0; ph < outH; ph++) {
-        const r0 = rows.start[ph]!;
-        const rn = rows.length[ph]!;
-        const rw = ph * rows.stride;
-        for (let pw = 0; pw < outW; pw++, o++) {
-          const g = dy[o]!;
-          if (g === 0) continue;
-          const c0 = cols.start[pw]!;
-          const cn = cols.length[pw]!;
-          const cw = pw * cols.stride;
-          for (let i = 0; i < rn; i++) {
-            const row = base + (r0 + i) * width + c0;
-            const gi = g * rows.weights[rw + i]!;
-            for (let j = 0; j < cn; j++) dx[row + j]! += gi * cols.weights[cw + j]!;
-          }
-        }
+      for (let k = 0; k < bins; k++, o++) {
+        const g = dy[o]!;
+        if (g === 0) continue;
+        for (let t = first[k]!, end = first[k + 1]!; t < end; t++) dx[base + position[t]!]! += g * weight[t]!;
       }
     }
   });
