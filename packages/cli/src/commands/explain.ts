@@ -35,7 +35,11 @@ export const MODEL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     value: 'NAME',
     help: `a bundled model (${BUNDLED_NAMES.join(', ')}), with its trained weights, or an ONNX file (<file>.onnx)`,
   },
-  arch: { type: 'string', value: 'NAME', help: 'a torchvision architecture (vgg16, resnet18, alexnet, …); needs --weights' },
+  arch: {
+    type: 'string',
+    value: 'NAME',
+    help: 'a torchvision architecture (vgg16, resnet18, alexnet, …, or a detector: fasterrcnn_resnet50_fpn, retinanet_resnet50_fpn, …); needs --weights',
+  },
   weights: { type: 'string', value: 'FILE', help: 'state dict for --arch (.pth, .safetensors, .npz), or other weights for --model' },
   ...NORMALIZATION_OPTIONS,
 };
@@ -118,7 +122,7 @@ const SPECS: Readonly<Record<string, OptionSpec>> = {
   size: {
     type: 'string',
     value: 'N|HxW',
-    help: "input side in pixels, or an exact height x width (320x480); with --arch, N and Resize(N·256/224) bilinear instead of the architecture's own transform (segmentation: the shorter side N, the whole picture)",
+    help: "input side in pixels, or an exact height x width (320x480); with --arch, N and Resize(N·256/224) bilinear instead of the architecture's own transform (segmentation and detectors: the shorter side N, the whole picture; a detector's default 800)",
     default:
       "the architecture's crop size (torchvision's transform: resnet50 224, efficientnet_b4 380, inception_v3 299), or the bundled model's size",
   },
