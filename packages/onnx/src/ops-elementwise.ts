@@ -1,5 +1,6 @@
 import * as t from '@gradlens/tensor';
 import { Tensor } from '@gradlens/tensor';
+import type { UnaryMathFn } from '@gradlens/tensor';
 import { hardsigmoid, hardswish } from '@gradlens/nn';
 import type { OpTable } from './op-context';
 import { float, input, isFloatKind, numbers, roundHalfEven } from './op-context';
@@ -62,29 +63,32 @@ function stepwise(fn: (v: number) => number, bool = false) {
   };
 }
 
-/** The trigonometric and hyperbolic functions and their inverses: the tensor core's, folded on constants. */
+/**
+ * The trigonometric and hyperbolic functions and their inverses: the tensor core's unaryMath (ONNX's Sin is its
+ * 'sin', Math.sin), folded on constants; the opset each appeared in.
+ */
 const trigonometric: OpTable = Object.fromEntries(
   (
     [
-      ['Sin', t.sin, Math.sin, 7],
-      ['Cos', t.cos, Math.cos, 7],
-      ['Tan', t.tan, Math.tan, 7],
-      ['Asin', t.asin, Math.asin, 7],
-      ['Acos', t.acos, Math.acos, 7],
-      ['Atan', t.atan, Math.atan, 7],
-      ['Sinh', t.sinh, Math.sinh, 9],
-      ['Cosh', t.cosh, Math.cosh, 9],
-      ['Asinh', t.asinh, Math.asinh, 9],
-      ['Acosh', t.acosh, Math.acosh, 9],
-      ['Atanh', t.atanh, Math.atanh, 9],
-    ] as const
-  ).map(([op, fn, constFn, since]) => [
-    op,
+      ['sin', 7],
+      ['cos', 7],
+      ['tan', 7],
+      ['asin', 7],
+      ['acos', 7],
+      ['atan', 7],
+      ['sinh', 9],
+      ['cosh', 9],
+      ['asinh', 9],
+      ['acosh', 9],
+      ['atanh', 9],
+    ] as const satisfies readonly (readonly [UnaryMathFn, number])[]
+  ).map(([fn, since]) => [
+    fn[0]!.toUpperCase() + fn.slice(1),
     {
       since,
       run: ({ values }) => {
         const x = input(values, 0);
-        return [x instanceof Const ? mapConst([x], isFloatKind(x.kind) ? x.kind : 'float32', constFn) : fn(float(x))];
+        return [x instanceof Const ? mapConst([x], isFloatKind(x.kind) ? x.kind : 'float32', Math[fn]) : t.unaryMath(fn, float(x))];
       },
     },
   ]),

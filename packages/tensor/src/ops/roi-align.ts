@@ -1,7 +1,7 @@
 import { opError } from '../errors';
 import type { Tensor } from '../tensor';
 import { tensor, zeros } from '../creation';
-import { roiExtents } from '../backends/cpu/kernels/roi-align';
+import { bilinearTaps, cellSamples, roiExtents } from '../backends/cpu/kernels/roi-align';
 import type { RoiExtent } from '../backends/cpu/kernels/roi-align';
 import { requireFloat, mul } from './elementwise';
 import type { RoiAlignAttrs } from './op-attrs';
@@ -77,25 +77,6 @@ export function roiAlign(x: Tensor, rois: readonly number[], batchIndices: reado
   return maxRois(x, attrs, spans);
 }
 
-/** The torchvision bilinear taps of coordinate c on an axis of `size`: [index, weight] pairs (none outside). */
-function taps(c: number, size: number): [number, number][] {
-  if (c < -1 || c > size) return [];
-  const y = Math.max(c, 0);
-  const low = Math.floor(y);
-  if (low >= size - 1) return [[size - 1, 1]];
-  const frac = y - low;
-  return [
-    [low, 1 - frac],
-    [low + 1, frac],
-  ];
-}
-
-/** Per output cell along one axis, its samples' coordinates (before clamping). */
-function cellSamples(e: RoiExtent, cells: number): number[][] {
-  const bin = e.length / cells;
-  return Array.from({ length: cells }, (_, k) => Array.from({ length: e.grid }, (_, i) => e.start + k * bin + ((i + 0.5) * bin) / e.grid));
-}
-
 /** Numbers as a constant tensor of `like`'s (float) dtype. */
 function constant(values: number[], shape: number[], like: Tensor): Tensor {
   return tensor(like.dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values), shape, like.dtype);
@@ -120,8 +101,8 @@ function maxRois(x: Tensor, a: RoiAlignAttrs, spans: [RoiExtent, RoiExtent][]): 
         const slots: [number, number][] = [];
         for (const y of g.rows[ph]!)
           for (const xc of g.cols[pw]!) {
-            const ty = taps(y, h);
-            const tx = taps(xc, w);
+            const ty = bilinearTaps(y, h);
+            const tx = bilinearTaps(xc, w);
             if (ty.length === 0 || tx.length === 0) slots.push([plane, 0], [plane, 0], [plane, 0], [plane, 0]);
             else {
               // onnxruntime's four taps, the high one at weight 0 where the sample sits on the last row or column

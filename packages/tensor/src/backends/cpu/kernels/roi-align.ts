@@ -19,47 +19,43 @@ interface AxisWindows {
   stride: number;
 }
 
+/** torchvision's bilinear taps of coordinate c on an axis of `size`: [position, weight] pairs, none outside [−1, size]. */
+export function bilinearTaps(c: number, size: number): [number, number][] {
+  if (c < -1 || c > size) return [];
+  const y = Math.max(c, 0);
+  const low = Math.floor(y);
+  if (low >= size - 1) return [[size - 1, 1]];
+  const frac = y - low;
+  return [
+    [low, 1 - frac],
+    [low + 1, frac],
+  ];
+}
+
+/** Per output cell along one axis of extent `e`, its samples' coordinates (before clamping). */
+export function cellSamples(e: RoiExtent, cells: number): number[][] {
+  const bin = e.length / cells;
+  return Array.from({ length: cells }, (_, k) => Array.from({ length: e.grid }, (_, i) => e.start + k * bin + ((i + 0.5) * bin) / e.grid));
+}
+
 /**
- * The windows of `cells` cells of `bin` positions each from `start`, `grid` samples a cell, on an axis of `size`:
- * torchvision's bilinear_interpolate, a sample below −1 or past `size` adding nothing (while still counted).
+ * The windows of the `cells` cells of extent `e` on an axis of `size`: torchvision's bilinear_interpolate averaged
+ * over each cell's samples, a sample below −1 or past `size` adding nothing (while still counted).
  */
-function axisWindows(start: number, bin: number, cells: number, grid: number, size: number): AxisWindows {
+function axisWindows(e: RoiExtent, cells: number, size: number): AxisWindows {
   // the samples of a cell lie within bin + 1 positions, and each touches two neighbours
-  const stride = Math.min(size, Math.ceil(Math.abs(bin)) + 3);
+  const stride = Math.min(size, Math.ceil(Math.abs(e.length / cells)) + 3);
   const w: AxisWindows = { start: new Int32Array(cells), length: new Int32Array(cells), weights: new Float64Array(cells * stride), stride };
-  const share = grid > 0 ? 1 / grid : 0;
-  for (let k = 0; k < cells; k++) {
-    let lo = -1;
-    let hi = -1;
-    for (let i = 0; i < grid; i++) {
-      const c = start + k * bin + ((i + 0.5) * bin) / grid;
-      if (c < -1 || c > size) continue;
-      const y = Math.max(c, 0);
-      const low = Math.floor(y);
-      const first = low >= size - 1 ? size - 1 : low;
-      const last = low >= size - 1 ? size - 1 : low + 1;
-      // a roi of negative extent (aligned, x2 < x1, a fixed grid) samples backwards
-      lo = lo < 0 ? first : Math.min(lo, first);
-      hi = Math.max(hi, last);
-    }
-    if (lo < 0) continue;
+  const share = e.grid > 0 ? 1 / e.grid : 0;
+  cellSamples(e, cells).forEach((samples, k) => {
+    const taps = samples.flatMap((c) => bilinearTaps(c, size));
+    if (taps.length === 0) return;
+    // a roi of negative extent (aligned, x2 < x1, a fixed grid) samples backwards
+    const lo = Math.min(...taps.map(([p]) => p));
     w.start[k] = lo;
-    w.length[k] = hi - lo + 1;
-    const base = k * stride;
-    for (let i = 0; i < grid; i++) {
-      const c = start + k * bin + ((i + 0.5) * bin) / grid;
-      if (c < -1 || c > size) continue;
-      const y = Math.max(c, 0);
-      const low = Math.floor(y);
-      if (low >= size - 1) {
-        w.weights[base + size - 1 - lo]! += share;
-        continue;
-      }
-      const frac = y - low;
-      w.weights[base + low - lo]! += (1 - frac) * share;
-      w.weights[base + low + 1 - lo]! += frac * share;
-    }
-  }
+    w.length[k] = Math.max(...taps.map(([p]) => p)) - lo + 1;
+    for (const [p, weight] of taps) w.weights[k * stride + p - lo]! += weight * share;
+  });
   return w;
 }
 
@@ -94,10 +90,7 @@ export function roiExtents(a: RoiAlignAttrs, r: number): [RoiExtent, RoiExtent] 
 function roiWindows(a: RoiAlignAttrs, r: number, height: number, width: number): [AxisWindows, AxisWindows] {
   const [rows, cols] = roiExtents(a, r);
   const [outH, outW] = a.outputSize;
-  return [
-    axisWindows(rows.start, rows.length / outH, outH, rows.grid, height),
-    axisWindows(cols.start, cols.length / outW, outW, cols.grid, width),
-  ];
+  return [axisWindows(rows, outH, height), axisWindows(cols, outW, width)];
 }
 
 /**
