@@ -6,13 +6,16 @@
  *   (panel r at ap + r*kc*MR, element (i, p) at p*MR + i) times sPanels panels of NR columns of B
  *   (panel s at bp + s*kc*NR, element (p, j) at p*NR + j).
  *
- * MR×NR = 6×8: twelve 4-lane accumulators, two B vectors and one broadcast A value fill the 16 vector
- * registers that V8 uses on x86-64 without spilling. WebAssembly SIMD has no fused multiply-add, so each
+ * MR×NR = 4×8: eight 4-lane accumulators, two B vectors, one broadcast A value and the product in flight. V8
+ * allocates 15 of x86-64's 16 vector registers (one is its scratch): the former 6×8 tile needed 16, spilled
+ * in the inner loop and ran at 25 GFLOP/s per core on an AMD EPYC (Zen 5) where 4×8 runs at 50, the machine's
+ * mul+add ceiling (benchmarks/HISTORY.md, 2026-12-06 14:00). 5×8 and 3×12 (14 registers) measured no better than 6×8:
+ * TurboFan schedules the broadcasts ahead of their products. WebAssembly SIMD has no fused multiply-add, so each
  * product is a mul then an add (same rounding as the JS kernel's float32 path would give).
  */
 #include <wasm_simd128.h>
 
-#define MR 6
+#define MR 4
 #define NR 8
 
 int gemm_mr(void) { return MR; }
@@ -38,16 +41,15 @@ int gemm_nr(void) { return NR; }
 
 static inline void micro(int kc, const float *a_, const float *b_, float *c, int ldc, int accumulate) {
   v128_t z = wasm_f32x4_splat(0.0f);
-  v128_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
-  v128_t c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+  v128_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
   for (int p = 0; p < kc; p++) {
     v128_t b0 = wasm_v128_load(b_);
     v128_t b1 = wasm_v128_load(b_ + 4);
-    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+    ROW(0) ROW(1) ROW(2) ROW(3)
     a_ += MR;
     b_ += NR;
   }
-  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+  STORE(0) STORE(1) STORE(2) STORE(3)
 }
 
 /* Addresses are byte offsets into the module's memory, chosen by the JavaScript side. */
@@ -737,8 +739,6 @@ static void pack_a(const float *src, int rs, int cs, int i0, int rows, int p0, i
         d[1] = s[rs];
         d[2] = s[2 * rs];
         d[3] = s[3 * rs];
-        d[4] = s[4 * rs];
-        d[5] = s[5 * rs];
       }
     } else {
       for (int p = 0; p < kc; p++, d += MR, s += cs)

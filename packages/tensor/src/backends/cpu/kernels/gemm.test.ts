@@ -109,7 +109,7 @@ describe.each([
 
 describe('float32 GEMM engine choice', () => {
   test('WebAssembly SIMD is the default on this Node, reported with its panel shape', () => {
-    expect(float32GemmInfo()).toMatchObject({ engine: 'wasm-simd-float32 (6×8)', fallback: '' });
+    expect(float32GemmInfo()).toMatchObject({ engine: 'wasm-simd-float32 (4×8)', fallback: '' });
   });
 
   test('setCpuGemmEngine: js selects the float64 engine and says why, wasm goes back; the core reads no GRADLENS_CPU_GEMM', () => {
@@ -118,11 +118,11 @@ describe('float32 GEMM engine choice', () => {
       process.env.GRADLENS_CPU_GEMM = 'js';
       jest.isolateModules(() => {
         const g = jest.requireActual<typeof import('./gemm')>('./gemm');
-        expect(g.float32GemmInfo()).toMatchObject({ engine: 'wasm-simd-float32 (6×8)', fallback: '' }); // the variable alone does nothing
+        expect(g.float32GemmInfo()).toMatchObject({ engine: 'wasm-simd-float32 (4×8)', fallback: '' }); // the variable alone does nothing
         expect(g.setCpuGemmEngine('js')).toBe('wasm');
         expect(g.float32GemmInfo()).toMatchObject({ engine: 'js-float64', fallback: "set by setCpuGemmEngine('js')" });
         expect(g.setCpuGemmEngine('wasm')).toBe('js');
-        expect(g.float32GemmInfo()).toMatchObject({ engine: 'wasm-simd-float32 (6×8)', fallback: '' });
+        expect(g.float32GemmInfo()).toMatchObject({ engine: 'wasm-simd-float32 (4×8)', fallback: '' });
         expect(() => g.setCpuGemmEngine('avx' as 'js')).toThrow("setCpuGemmEngine: expected 'wasm' or 'js', got 'avx'");
       });
     } finally {

@@ -1,7 +1,7 @@
 /**
  * The float32 GEMM engine on WebAssembly SIMD: packed panels and the workspace live in the module's
  * memory (Float32Array views onto it, so the JavaScript packers write straight into it), and one call
- * multiplies a whole packed block (the 6×8 macro-kernel of packages/tensor/wasm/gemm_f32.c).
+ * multiplies a whole packed block (the 4×8 macro-kernel of packages/tensor/wasm/gemm_f32.c).
  * Memory from HEAP_BASE: the tensor arena where the memory is shared (arena.ts: kernel outputs the threads can
  * reach; a fixed stretch, virtual until touched), then weights kept resident (resident.ts), a staging region
  * (conv2d stages its padded input and offset tables there for the module's pack_panels / scatter_add), then the
