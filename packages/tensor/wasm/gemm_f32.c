@@ -316,8 +316,15 @@ static void wino_input(const float *x, int C, int H, int W, int padH, int padW, 
   }
 }
 
-/* Row blocks of A panels per pass over the B panels: 16 panels of 6 rows × Cin ≤ 512 stay in L2. */
-#define WINO_RB 16
+/*
+ * A panels per pass over the B panels: a block of U[ξ] of at most 512 KiB (2¹⁷ floats) stays in L2 while each B panel
+ * goes past it once. Blocks of 16 panels (64 rows) re-read V[ξ], which streams from memory, 8 times at 512 output
+ * channels: VGG16's 2-thread pass 507 → 434 ms with 64-panel blocks (benchmarks/HISTORY.md, 2026-12-06 14:50).
+ */
+static inline int wino_row_block(int cin) {
+  int rb = (1 << 17) / (cin * MR);
+  return rb < 16 ? 16 : rb;
+}
 
 /*
  * M[ξ] = U[ξ] · V[ξ] ([mPad][tp]) over the whole depth Cin, for flattened items f = ξ·sPanels + s in [f0, f1); U[ξ], V[ξ]
@@ -327,14 +334,14 @@ static void wino_input(const float *x, int C, int H, int W, int padH, int padW, 
  */
 static void wino_gemm(const float *u, const float *v, float *m, int mPad, int cin, int tp, int uStride, int vStride, int mStride, int kb, int f0,
                       int f1) {
-  int sP = tp / NR, rP = mPad / MR;
+  int sP = tp / NR, rP = mPad / MR, rb = wino_row_block(cin);
   for (int f = f0; f < f1;) {
     int xi = f / sP, s0 = f - xi * sP;
     int s1 = s0 + (f1 - f) < sP ? s0 + (f1 - f) : sP;
     const float *ux = u + xi * uStride, *vx = v + xi * vStride;
     float *mx = m + xi * mStride;
-    for (int r0 = 0; r0 < rP; r0 += WINO_RB) {
-      int r1 = r0 + WINO_RB < rP ? r0 + WINO_RB : rP;
+    for (int r0 = 0; r0 < rP; r0 += rb) {
+      int r1 = r0 + rb < rP ? r0 + rb : rP;
       for (int s = s0; s < s1; s++)
         for (int r = r0; r < r1; r++)
           for (int p0 = 0; p0 < cin; p0 += kb)

@@ -32,7 +32,10 @@ function geometry(batch: number, cin: number, cout: number, h: number, w: number
   };
 }
 
-/** Odd and even sizes (partial tiles), every padding backward-input can take, batches, 1-pixel outputs. */
+/**
+ * Odd and even sizes (partial tiles), every padding backward-input can take, batches, 1-pixel outputs; 512 input
+ * channels split the products' 262 output rows into two blocks of U (gemm_f32.c's wino_row_block: 256 rows there).
+ */
 const CASES: Conv2dGeometry[] = [
   geometry(1, 64, 64, 32, 32, 1, 1),
   geometry(2, 65, 70, 23, 25, 1, 1),
@@ -40,6 +43,7 @@ const CASES: Conv2dGeometry[] = [
   geometry(300, 66, 64, 3, 3, 0, 0),
   geometry(300, 64, 72, 1, 2, 1, 1),
   geometry(1, 256, 128, 14, 14, 2, 1),
+  geometry(1, 512, 262, 6, 5, 1, 1),
 ];
 
 /** Winograd's and im2col's result for one direction, with their errors against the float64 reference. */
