@@ -92,7 +92,7 @@ export function loadDetector(name: DetectionModelName, weights: string, options:
   const layer = CAM_LAYERS[name];
   options.beforeWeights?.(model, layer, null);
   try {
-    loadWeights(detector, weights, { strict: options.strict });
+    loadWeights(detector, weights, { strict: options.strict, read: dict });
   } catch (e) {
     throw weightsError(e);
   }

@@ -177,12 +177,9 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   if (!isModelName(arch) && !isDetectionModelName(arch)) throw unknownModel(arch, '--arch');
   if (weights === undefined)
     throw new CliError(`--arch ${arch} needs --weights <file> (a torchvision state dict: .pth, .safetensors or .npz)`, 2);
-  if (isDetectionModelName(arch)) {
-    checkFile(weights, 'weights file');
-    return loadDetector(arch, weights, options);
-  }
-  let input = archInputOptions(arch, options.size, weights);
   checkFile(weights, 'weights file');
+  if (isDetectionModelName(arch)) return loadDetector(arch, weights, options);
+  let input = archInputOptions(arch, options.size, weights);
   // InceptionOptions and MaxVitOptions: the other builders ignore transformInput and inputSize
   const [, , h, w] = inputProbeShape(input);
   const build = { init: false, numClasses: options.numClasses, ...archBuildOptions(arch, weights, h, w) };
@@ -212,7 +209,7 @@ export function loadArch(arch: string, weights: string | undefined, options: Loa
   // A ViT trained at another side than the transform's crop (a renamed SWAG file): that side, by the 256/224 rule.
   if (fromFile.imageSize !== undefined && fromFile.imageSize !== input.size) input = archInputOptions(arch, fromFile.imageSize);
   try {
-    loadWeights(model, weights, { format, strict: options.strict });
+    loadWeights(model, weights, { format, strict: options.strict, read: dict });
   } catch (e) {
     throw weightsError(e);
   }

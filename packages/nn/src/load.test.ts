@@ -53,6 +53,25 @@ test('weights read from a path become the parameters themselves (no second copy)
   expect(Array.from(w1.dataSync())).not.toEqual(Array.from(w0.dataSync()));
 });
 
+test('a state dict the caller read already ({ read }) loads without the file being read again, and messages name the file', () => {
+  const file = path.join(tmp, 'read-once.pth');
+  fs.copyFileSync(path.join(FIX, 'squeezenet1_1.pth'), file);
+  const dict = readStateDict(file);
+  fs.rmSync(file); // a second read would fail now
+  const m = squeeze();
+  loadWeights(m, file, { read: dict });
+  const ref = squeeze();
+  loadWeights(ref, path.join(FIX, 'squeezenet1_1.pth'));
+  for (const [k, t] of Object.entries(m.stateDict())) expect([k, t.dataSync()]).toEqual([k, ref.stateDict()[k]!.dataSync()]);
+  const wrong = createModel('squeezenet1_1', { widthDivisor: 8, numClasses: 7, init: false });
+  expect(() => loadWeights(wrong, file, { read: dict })).toThrow(
+    new RegExp(
+      `^loadWeights: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not fit .*shape mismatches \\(2\\): classifier\\.1\\.weight`,
+      's',
+    ),
+  );
+});
+
 test('int64 num_batches_tracked loads by value', () => {
   const m = createModel('resnet18', { widthDivisor: 16, numClasses: 10, init: false });
   loadWeights(m, path.join(FIX, 'resnet18.pth'));

@@ -9,6 +9,12 @@ export interface LoadWeightsOptions {
   strict?: boolean;
   /** The file's format; by default taken from the extension (.pth/.pt/.bin, .safetensors, .npz) or the bytes. */
   format?: WeightFormat;
+  /**
+   * The file's state dict as `readStateDict(file)` returned it, when the caller read it already (to learn what the
+   * file implies, such as its class count): the file is not read again, and is named in messages. Its arrays become
+   * the model's when `file` is a path, as the ones read here would.
+   */
+  read?: Record<string, NdArray>;
 }
 
 /** What a non-strict load left out, as torch's load_state_dict reports it. */
@@ -94,7 +100,7 @@ export function loadWeights(model: Module, file: string | Uint8Array, options: L
   const strict = options.strict ?? true;
   let raw: Record<string, NdArray>;
   try {
-    raw = readStateDict(file, options.format);
+    raw = options.read ?? readStateDict(file, options.format);
   } catch (e) {
     const msg = (e as Error).message;
     throw new Error(msg.includes(name) ? msg : `loadWeights: ${name}: ${msg}`);
