@@ -9,7 +9,7 @@
  * MR×NR = 4×8: eight 4-lane accumulators, two B vectors, one broadcast A value and the product in flight. V8
  * allocates 15 of x86-64's 16 vector registers (one is its scratch): the former 6×8 tile needed 16, spilled
  * in the inner loop and ran at 25 GFLOP/s per core on an AMD EPYC (Zen 5) where 4×8 runs at 50, the machine's
- * mul+add ceiling (benchmarks/HISTORY.md, 2026-12-06 14:00). 5×8 and 3×12 (14 registers) measured no better than 6×8:
+ * mul+add ceiling (benchmarks/HISTORY.md, "the 4×8 micro-kernel", 2026-12-06). 5×8 and 3×12 (14 registers) measured no better than 6×8:
  * TurboFan schedules the broadcasts ahead of their products. WebAssembly SIMD has no fused multiply-add, so each
  * product is a mul then an add (same rounding as the JS kernel's float32 path would give).
  */
@@ -319,7 +319,7 @@ static void wino_input(const float *x, int C, int H, int W, int padH, int padW, 
 /*
  * A panels per pass over the B panels: a block of U[ξ] of at most 512 KiB (2¹⁷ floats) stays in L2 while each B panel
  * goes past it once. Blocks of 16 panels (64 rows) re-read V[ξ], which streams from memory, 8 times at 512 output
- * channels: VGG16's 2-thread pass 507 → 434 ms with 64-panel blocks (benchmarks/HISTORY.md, 2026-12-06 14:50).
+ * channels: VGG16's 2-thread pass 507 → 434 ms with 64-panel blocks (benchmarks/HISTORY.md, "Winograd's blocks of U", 2026-12-06).
  */
 static inline int wino_row_block(int cin) {
   int rb = (1 << 17) / (cin * MR);
@@ -741,12 +741,10 @@ static void pack_a(const float *src, int rs, int cs, int i0, int rows, int p0, i
     int valid = rows - r * MR < MR ? rows - r * MR : MR;
     const float *s = src + (i0 + r * MR) * rs + p0 * cs;
     if (valid == MR) {
-      for (int p = 0; p < kc; p++, d += MR, s += cs) {
-        d[0] = s[0];
-        d[1] = s[rs];
-        d[2] = s[2 * rs];
-        d[3] = s[3 * rs];
-      }
+      // a whole panel: MR copies a depth, unrolled (MR is a constant), so it follows MR when the tile changes
+      for (int p = 0; p < kc; p++, d += MR, s += cs)
+#pragma clang loop unroll(full)
+        for (int ii = 0; ii < MR; ii++) d[ii] = s[ii * rs];
     } else {
       for (int p = 0; p < kc; p++, d += MR, s += cs)
         for (int ii = 0; ii < MR; ii++) d[ii] = ii < valid ? s[ii * rs] : 0.0f;

@@ -70,10 +70,6 @@ function geluTanhCurvature(x: Tensor): Tensor {
   return mul(sub(1, mul(t, t)), inner);
 }
 
-/**
- * Whether the fused backward op `op` can take dy for x: the active backend has its kernel (a device backend
- * without it runs the composed ops on the device), and dy has x's shape and float dtype (no broadcasting).
- */
 /** The derivative of unaryMath's `fn` at x (y = fn(x)), written with ops so that it differentiates again. */
 function mathSlope(fn: UnaryMathFn, x: Tensor, y: Tensor): Tensor {
   const oneMinusSquare = () => sub(1, mul(x, x));
@@ -103,6 +99,10 @@ function mathSlope(fn: UnaryMathFn, x: Tensor, y: Tensor): Tensor {
   }
 }
 
+/**
+ * Whether the fused backward op `op` can take dy for x: the active backend has its kernel (a device backend
+ * without it runs the composed ops on the device), and dy has x's shape and float dtype (no broadcasting).
+ */
 export const fusable = (op: OpName, dy: Tensor, x: Tensor): boolean =>
   activeBackendHas(op) &&
   dy.dtype === x.dtype &&
